@@ -1,0 +1,191 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { loadConfig } from '../src/core/config.js';
+import { buildApp } from '../src/server/app.js';
+import { openWorkspace, type Workspace } from '../src/server/services.js';
+
+/*
+ * Shared parts of the benchmarks: timers, percentiles, a real server on a loopback port, temp
+ * folders and throwaway PostgreSQL databases. Benchmarks print numbers and ratios; they never assert.
+ */
+
+export const postgresUrl = process.env.SEXTANT_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Milliseconds since an arbitrary origin, sub-millisecond resolution. */
+export function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** Runs fn once and returns its result with the milliseconds it took. */
+export async function timed<T>(fn: () => Promise<T> | T): Promise<{ result: T; ms: number }> {
+  const start = nowMs();
+  const result = await fn();
+  return { result, ms: nowMs() - start };
+}
+
+/** The p-th percentile (0..100) by nearest rank; NaN for an empty list. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+/** The median; the mean of the two middle values for an even count. */
+export function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** A progress line on stderr, so the tables on stdout stay readable. */
+export function progress(message: string): void {
+  process.stderr.write(`  .. ${message}\n`);
+}
+
+export function fmtInt(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a';
+}
+
+export function fmtMs(n: number): string {
+  return Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : 'n/a';
+}
+
+export function fmtRatio(n: number): string {
+  return Number.isFinite(n) ? `${n.toFixed(2)}x` : 'n/a';
+}
+
+/** Prints rows as a left-aligned text table with a header rule. */
+export function printTable(headers: string[], rows: string[][]): void {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  console.log(line(headers));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  for (const r of rows) console.log(line(r));
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+
+/** Registers something to undo at the end (or on Ctrl-C); runCleanups runs them newest first. */
+export function onCleanup(fn: () => Promise<void> | void): void {
+  cleanups.push(fn);
+}
+
+export async function runCleanups(): Promise<void> {
+  while (cleanups.length > 0) {
+    const fn = cleanups.pop()!;
+    try {
+      await fn();
+    } catch (err) {
+      console.error(`cleanup failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** A new folder under the OS temp dir, removed at cleanup. */
+export function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface BenchServer {
+  baseUrl: string;
+  workspace: Workspace;
+  home: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The real server, in this process: a workspace on a temp SEXTANT_HOME (SQLite there unless a
+ * database URL is given), the Fastify app, listening on a free loopback port.
+ */
+export async function startServer(options: { databaseUrl?: string } = {}): Promise<BenchServer> {
+  const home = tempDir('sextant-bench-');
+  const config = loadConfig({
+    SEXTANT_HOME: home,
+    SEXTANT_AUDIT_KEY: 'bench-audit-key-0123456789abcdef',
+    SEXTANT_LOG_LEVEL: 'silent',
+    ...(options.databaseUrl ? { SEXTANT_DATABASE_URL: options.databaseUrl } : {}),
+  });
+  const workspace = await openWorkspace(config);
+  const app = await buildApp(workspace);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await app.close();
+    await workspace.close();
+  };
+  onCleanup(close);
+  return { baseUrl: `http://127.0.0.1:${address.port}`, workspace, home, close };
+}
+
+/** POSTs a JSON body (an object, or a string already serialised) and returns the parsed reply; throws on non-2xx. */
+export async function postJson<T = unknown>(baseUrl: string, route: string, body: unknown): Promise<T> {
+  const res = await fetch(`${baseUrl}${route}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`POST ${route} -> ${res.status}: ${text.slice(0, 500)}`);
+  return (text === '' ? {} : JSON.parse(text)) as T;
+}
+
+/** True when something accepts TCP connections at the URL's host and port within a second. */
+export function reachable(url: string, defaultPort: number): Promise<boolean> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: u.hostname, port: Number(u.port || defaultPort) });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/**
+ * A fresh PostgreSQL database on the server of `postgresUrl`, dropped at cleanup; `{ skipped }` with
+ * the reason when no server answers or the database cannot be created.
+ */
+export async function createPostgresDatabase(): Promise<{ url: string } | { skipped: string }> {
+  const shown = postgresUrl.replace(/\/\/[^@]*@/, '//');
+  if (!(await reachable(postgresUrl, 5432))) return { skipped: `PostgreSQL is not reachable at ${shown}` };
+  const name = `sextant_bench_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = new pg.Client({ connectionString: postgresUrl });
+  try {
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+  } catch (err) {
+    return { skipped: `cannot create a database at ${shown}: ${(err as Error).message}` };
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+  onCleanup(async () => {
+    const c = new pg.Client({ connectionString: postgresUrl });
+    await c.connect();
+    try {
+      await c.query(`drop database if exists ${name} with (force)`);
+    } finally {
+      await c.end();
+    }
+  });
+  const u = new URL(postgresUrl);
+  u.pathname = `/${name}`;
+  return { url: u.toString() };
+}

@@ -1,0 +1,541 @@
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { newId } from '../src/core/ids.js';
+import { openStore } from '../src/store/index.js';
+import { parseRunFilter, parseRunOrderBy } from '../src/tracking/run-filter.js';
+import { searchRuns } from '../src/tracking/run-search.repo.js';
+import {
+  type BenchServer,
+  createPostgresDatabase,
+  fmtInt,
+  fmtMs,
+  fmtRatio,
+  median,
+  nowMs,
+  percentile,
+  postJson,
+  printTable,
+  progress,
+  runCleanups,
+  startServer,
+  tempDir,
+  timed,
+} from './support.js';
+
+/*
+ * Tracking benchmarks (npm run bench). Prints tables and ratios; asserts nothing.
+ *   1. runs/log-batch over HTTP on SQLite against a bare better-sqlite3 loop on the same schema.
+ *   2. runs/search over HTTP on 10,000 runs x 20 metrics, on SQLite and (when reachable) PostgreSQL.
+ * Knobs: BENCH_BATCHES (50), BENCH_ROUNDS (3), BENCH_SEARCH_RUNS (10000), BENCH_SEARCH_REPS (30).
+ */
+
+function intEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${raw}'`);
+  return n;
+}
+
+const BATCHES = intEnv('BENCH_BATCHES', 50);
+const ROUNDS = intEnv('BENCH_ROUNDS', 3);
+const SEARCH_RUNS = intEnv('BENCH_SEARCH_RUNS', 10_000);
+const SEARCH_REPS = intEnv('BENCH_SEARCH_REPS', 30);
+
+const KEYS_PER_BATCH = 10;
+const STEPS_PER_BATCH = 100;
+const METRICS_PER_BATCH = KEYS_PER_BATCH * STEPS_PER_BATCH;
+const METRICS_PER_RUN_SEARCH = 20;
+const SEARCH_TARGET_MS = 100;
+
+const LOG_BATCH = '/api/2.0/mlflow/runs/log-batch';
+const RUNS_CREATE = '/api/2.0/mlflow/runs/create';
+const RUNS_SEARCH = '/api/2.0/mlflow/runs/search';
+const EXPERIMENTS_CREATE = '/api/2.0/mlflow/experiments/create';
+
+/** A small deterministic generator (mulberry32), so every run of the bench logs the same values. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. log-batch throughput
+// ---------------------------------------------------------------------------------------------
+
+interface WireMetric {
+  key: string;
+  value: number;
+  timestamp: number;
+  step: number;
+}
+
+/** Batch b holds keys m0..m9 at steps b*100 .. b*100+99: 1,000 metrics. */
+function makeBatches(count: number): WireMetric[][] {
+  const next = random(42);
+  const t0 = 1_700_000_000_000;
+  const batches: WireMetric[][] = [];
+  for (let b = 0; b < count; b++) {
+    const metrics: WireMetric[] = [];
+    for (let k = 0; k < KEYS_PER_BATCH; k++) {
+      for (let s = 0; s < STEPS_PER_BATCH; s++) {
+        const step = b * STEPS_PER_BATCH + s;
+        metrics.push({ key: `m${k}`, value: next(), timestamp: t0 + step, step });
+      }
+    }
+    batches.push(metrics);
+  }
+  return batches;
+}
+
+async function createRun(server: BenchServer, name: string): Promise<string> {
+  const reply = await postJson<{ run: { info: { run_id: string } } }>(server.baseUrl, RUNS_CREATE, {
+    experiment_id: '0',
+    run_name: name,
+  });
+  return reply.run.info.run_id;
+}
+
+async function countMetrics(server: BenchServer, runId: string): Promise<number> {
+  const row = await server.workspace.store.db
+    .selectFrom('metrics')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('run_id', '=', runId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** sextant over HTTP: one POST runs/log-batch per batch, one request in flight (as MLflow's client does). */
+async function sextantHttpRound(
+  server: BenchServer,
+  batches: WireMetric[][],
+  round: number,
+): Promise<number> {
+  const runId = await createRun(server, `bench-http-${round}`);
+  // Serialised before the clock starts: the client's JSON work is not the server's.
+  const bodies = batches.map((metrics) => JSON.stringify({ run_id: runId, metrics }));
+  const { ms } = await timed(async () => {
+    for (const body of bodies) await postJson(server.baseUrl, LOG_BATCH, body);
+  });
+  const stored = await countMetrics(server, runId);
+  if (stored !== batches.length * METRICS_PER_BATCH) {
+    console.log(
+      `  NOTE: round ${round}: sextant stored ${stored} metric rows, expected ${batches.length * METRICS_PER_BATCH}`,
+    );
+  }
+  return (batches.length * METRICS_PER_BATCH) / (ms / 1000);
+}
+
+/** sextant's run service called in-process (no HTTP, no route validation): where the remaining time goes. */
+async function sextantServiceRound(
+  server: BenchServer,
+  batches: WireMetric[][],
+  round: number,
+): Promise<number> {
+  const runId = await createRun(server, `bench-service-${round}`);
+  const { ms } = await timed(async () => {
+    for (const metrics of batches) await server.workspace.runs.logBatch({ actor: 'bench', runId, metrics });
+  });
+  return (batches.length * METRICS_PER_BATCH) / (ms / 1000);
+}
+
+interface Baseline {
+  round(batches: WireMetric[][], round: number): number;
+  close(): void;
+}
+
+/**
+ * The simplest honest baseline: better-sqlite3 on a fresh file with sextant's schema (migrated by
+ * openStore, then closed) and openStore's pragmas; per batch one BEGIN IMMEDIATE transaction, a
+ * prepared INSERT per metric row and the same latest_metrics upsert per key. No audit, no HTTP.
+ */
+async function openBaseline(): Promise<Baseline> {
+  const file = path.join(tempDir('sextant-bench-baseline-'), 'baseline.db');
+  const store = await openStore(`sqlite:${file}`);
+  await store.close();
+  const db = new BetterSqlite3(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 10000');
+  db.pragma('foreign_keys = ON');
+  const insertRun = db.prepare(
+    `insert into runs (id, experiment_id, name, status, lifecycle_stage, user_id, start_time, artifact_uri, updated_at)
+     values (?, 0, ?, 'RUNNING', 'active', 'bench', ?, 'mlflow-artifacts:/0', ?)`,
+  );
+  const insertMetric = db.prepare(
+    'insert into metrics (run_id, key, value, is_nan, timestamp, step) values (?, ?, ?, ?, ?, ?)',
+  );
+  const upsertLatest = db.prepare(
+    `insert into latest_metrics (run_id, key, value, is_nan, timestamp, step) values (?, ?, ?, ?, ?, ?)
+     on conflict (run_id, key) do update set value = excluded.value, is_nan = excluded.is_nan,
+       timestamp = excluded.timestamp, step = excluded.step
+     where excluded.step > latest_metrics.step
+       or (excluded.step = latest_metrics.step and excluded.timestamp > latest_metrics.timestamp)`,
+  );
+  const writeBatch = db.transaction((runId: string, metrics: WireMetric[]) => {
+    const latest = new Map<string, WireMetric>();
+    for (const m of metrics) {
+      insertMetric.run(runId, m.key, m.value, 0, m.timestamp, m.step);
+      const best = latest.get(m.key);
+      if (!best || m.step > best.step) latest.set(m.key, m);
+    }
+    for (const m of latest.values()) upsertLatest.run(runId, m.key, m.value, 0, m.timestamp, m.step);
+  });
+  return {
+    round(batches, round) {
+      const runId = `run_baseline_${round}`;
+      insertRun.run(runId, runId, Date.now(), Date.now());
+      const start = nowMs();
+      for (const metrics of batches) writeBatch.immediate(runId, metrics);
+      const ms = nowMs() - start;
+      return (batches.length * METRICS_PER_BATCH) / (ms / 1000);
+    },
+    close: () => db.close(),
+  };
+}
+
+async function benchLogBatch(): Promise<void> {
+  console.log(
+    `\n== 1. runs/log-batch throughput, SQLite (WAL, synchronous=FULL): ${BATCHES} batches x ${METRICS_PER_BATCH} metrics, ${ROUNDS} rounds ==`,
+  );
+  progress('starting the server and the baseline database');
+  const server = await startServer();
+  const baseline = await openBaseline();
+  const batches = makeBatches(BATCHES);
+  const warmup = batches.slice(0, 3);
+
+  progress('warming up');
+  await sextantHttpRound(server, warmup, -1);
+  await sextantServiceRound(server, warmup, -1);
+  baseline.round(warmup, -1);
+
+  const http: number[] = [];
+  const service: number[] = [];
+  const bare: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    // Alternate the order so neither side always runs on a warmer (or more tired) machine.
+    const order =
+      r % 2 === 0 ? (['http', 'service', 'bare'] as const) : (['bare', 'service', 'http'] as const);
+    for (const which of order) {
+      if (which === 'http') http.push(await sextantHttpRound(server, batches, r));
+      else if (which === 'service') service.push(await sextantServiceRound(server, batches, r));
+      else bare.push(baseline.round(batches, r));
+    }
+    progress(
+      `round ${r + 1}/${ROUNDS}: http ${fmtInt(http.at(-1) ?? Number.NaN)}/s, service ${fmtInt(service.at(-1) ?? Number.NaN)}/s, ` +
+        `bare ${fmtInt(bare.at(-1) ?? Number.NaN)}/s`,
+    );
+  }
+  baseline.close();
+  await server.close();
+
+  const base = median(bare);
+  const row = (name: string, values: number[]) => [
+    name,
+    fmtInt(median(values)),
+    values.map(fmtInt).join(' / '),
+    fmtRatio(median(values) / base),
+  ];
+  printTable(
+    ['variant', 'metrics/s (median)', 'per round', 'vs baseline'],
+    [
+      row('sextant: POST runs/log-batch over HTTP', http),
+      row('sextant: runs.logBatch in-process (diagnostic)', service),
+      row('baseline: better-sqlite3, prepared INSERT per row', bare),
+    ],
+  );
+  const ratio = median(http) / base;
+  console.log(
+    `RATIO log-batch sextant/baseline = ${fmtRatio(ratio)} (target >= 0.50x; ${ratio >= 0.5 ? 'meets' : 'below'} target)`,
+  );
+  console.log(
+    `      per batch of ${METRICS_PER_BATCH}: http ${fmtMs((METRICS_PER_BATCH / median(http)) * 1000)} ms, ` +
+      `service ${fmtMs((METRICS_PER_BATCH / median(service)) * 1000)} ms, baseline ${fmtMs((METRICS_PER_BATCH / base) * 1000)} ms`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. runs/search
+// ---------------------------------------------------------------------------------------------
+
+interface SearchData {
+  runs: { id: string; name: string; start: number }[];
+  tags: [string, string, string][];
+  params: [string, string, string][];
+  /** run_id, key, value, timestamp, step: one history row and the latest value per metric. */
+  metrics: [string, string, number, number, number][];
+}
+
+function makeSearchData(experimentId: number): SearchData {
+  const next = random(7);
+  const t0 = 1_700_000_000_000;
+  const data: SearchData = { runs: [], tags: [], params: [], metrics: [] };
+  for (let i = 0; i < SEARCH_RUNS; i++) {
+    const start = t0 + i * 1000;
+    const id = newId('run', start);
+    const name = `search-${experimentId}-${i}`;
+    data.runs.push({ id, name, start });
+    data.tags.push([id, 'mlflow.runName', name], [id, 'mlflow.user', 'bench']);
+    data.params.push(
+      [id, 'lr', String(next())],
+      [id, 'batch_size', String(32 << (i % 4))],
+      [id, 'seed', String(i)],
+    );
+    for (let k = 0; k < METRICS_PER_RUN_SEARCH; k++)
+      data.metrics.push([id, `m${k}`, next(), start + 500, 99]);
+  }
+  return data;
+}
+
+/** Bulk-loads through a second connection to the server's SQLite file, in one transaction. */
+function fillSqlite(file: string, experimentId: number, data: SearchData): void {
+  const db = new BetterSqlite3(file);
+  db.pragma('busy_timeout = 10000');
+  db.pragma('foreign_keys = ON');
+  const run = db.prepare(
+    `insert into runs (id, experiment_id, name, status, lifecycle_stage, user_id, start_time, end_time, artifact_uri, updated_at)
+     values (?, ?, ?, 'FINISHED', 'active', 'bench', ?, ?, ?, ?)`,
+  );
+  const tag = db.prepare('insert into run_tags (run_id, key, value) values (?, ?, ?)');
+  const param = db.prepare('insert into params (run_id, key, value) values (?, ?, ?)');
+  const metric = db.prepare(
+    'insert into metrics (run_id, key, value, is_nan, timestamp, step) values (?, ?, ?, 0, ?, ?)',
+  );
+  const latest = db.prepare(
+    'insert into latest_metrics (run_id, key, value, is_nan, timestamp, step) values (?, ?, ?, 0, ?, ?)',
+  );
+  db.transaction(() => {
+    for (const r of data.runs) {
+      run.run(
+        r.id,
+        experimentId,
+        r.name,
+        r.start,
+        r.start + 500,
+        `mlflow-artifacts:/${experimentId}/${r.id}/artifacts`,
+        r.start,
+      );
+    }
+    for (const t of data.tags) tag.run(...t);
+    for (const p of data.params) param.run(...p);
+    for (const m of data.metrics) {
+      metric.run(...m);
+      latest.run(...m);
+    }
+  }).immediate();
+  db.close();
+}
+
+/** Bulk-loads PostgreSQL with one INSERT ... SELECT FROM unnest(arrays) per table, in one transaction. */
+async function fillPostgres(url: string, experimentId: number, data: SearchData): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  const col = <T, K extends keyof T>(rows: T[], k: K) => rows.map((r) => r[k]);
+  try {
+    await c.query('begin');
+    await c.query(
+      `insert into runs (id, experiment_id, name, status, lifecycle_stage, user_id, start_time, end_time, artifact_uri, updated_at)
+       select id, $1::int, name, 'FINISHED', 'active', 'bench', start, start + 500,
+              'mlflow-artifacts:/' || $1::int::text || '/' || id || '/artifacts', start
+       from unnest($2::text[], $3::text[], $4::bigint[]) as t(id, name, start)`,
+      [experimentId, col(data.runs, 'id'), col(data.runs, 'name'), col(data.runs, 'start')],
+    );
+    for (const table of ['run_tags', 'params'] as const) {
+      const rows = table === 'run_tags' ? data.tags : data.params;
+      await c.query(
+        `insert into ${table} (run_id, key, value) select * from unnest($1::text[], $2::text[], $3::text[])`,
+        [col(rows, 0), col(rows, 1), col(rows, 2)],
+      );
+    }
+    for (const table of ['metrics', 'latest_metrics'] as const) {
+      await c.query(
+        `insert into ${table} (run_id, key, value, is_nan, timestamp, step)
+         select run_id, key, value, 0, ts, step
+         from unnest($1::text[], $2::text[], $3::float8[], $4::bigint[], $5::bigint[]) as t(run_id, key, value, ts, step)`,
+        [
+          col(data.metrics, 0),
+          col(data.metrics, 1),
+          col(data.metrics, 2),
+          col(data.metrics, 3),
+          col(data.metrics, 4),
+        ],
+      );
+    }
+    await c.query('commit');
+    // What autovacuum would do shortly after a load this size; without it the planner guesses.
+    await c.query('analyze');
+  } finally {
+    await c.end();
+  }
+}
+
+interface SearchRow {
+  backend: string;
+  query: string;
+  httpP50: number;
+  httpP95: number;
+  serviceP50: number;
+  idsP50: number;
+  returned: number;
+}
+
+interface SearchReply {
+  runs?: { data: { metrics: { key: string; value: number | string }[] } }[];
+}
+
+async function benchSearchOn(backend: 'sqlite' | 'postgres', databaseUrl?: string): Promise<SearchRow[]> {
+  progress(`${backend}: starting the server`);
+  const server = await startServer(databaseUrl ? { databaseUrl } : {});
+  const { experiment_id } = await postJson<{ experiment_id: string }>(server.baseUrl, EXPERIMENTS_CREATE, {
+    name: 'bench-search',
+  });
+  const experimentId = Number(experiment_id);
+  const data = makeSearchData(experimentId);
+  const load = await timed(async () => {
+    if (backend === 'sqlite') fillSqlite(path.join(server.home, 'sextant.db'), experimentId, data);
+    else await fillPostgres(databaseUrl!, experimentId, data);
+  });
+  progress(
+    `${backend}: loaded ${fmtInt(SEARCH_RUNS)} runs, ${fmtInt(data.metrics.length)} latest metrics (+ as many history rows) in ${fmtMs(load.ms)} ms`,
+  );
+
+  const filter = 'metrics.m3 > 0.5';
+  const variants = [
+    { name: `${filter}, order_by metrics.m3 DESC`, orderBy: ['metrics.m3 DESC'] },
+    { name: `${filter}, no order_by`, orderBy: undefined },
+  ];
+  const rows: SearchRow[] = [];
+  for (const v of variants) {
+    const body = {
+      experiment_ids: [experiment_id],
+      filter,
+      max_results: 100,
+      ...(v.orderBy ? { order_by: v.orderBy } : {}),
+    };
+    const http = async () => postJson<SearchReply>(server.baseUrl, RUNS_SEARCH, body);
+    const service = async () =>
+      server.workspace.runSearch.search({
+        experimentIds: [experiment_id],
+        filter,
+        ...(v.orderBy ? { orderBy: v.orderBy } : {}),
+        maxResults: 100,
+      });
+    // The id query alone (filter, order, limit), without loading the runs' data: the SQL share.
+    const ids = async () =>
+      searchRuns({
+        tx: server.workspace.store.db,
+        experimentIds: [experimentId],
+        filter: parseRunFilter(filter),
+        orderBy: parseRunOrderBy(v.orderBy ?? []),
+        runViewType: 'ACTIVE_ONLY',
+        maxResults: 100,
+      });
+
+    const first = await http();
+    const returned = first.runs?.length ?? 0;
+    const m3 = (first.runs ?? []).map((r) => Number(r.data.metrics.find((m) => m.key === 'm3')?.value));
+    if (m3.some((x) => !(x > 0.5)))
+      console.log(`  NOTE: ${backend} '${v.name}' returned a run with m3 <= 0.5`);
+    if (v.orderBy && m3.some((x, i) => i > 0 && x > m3[i - 1]!)) {
+      console.log(`  NOTE: ${backend} '${v.name}' is not in m3 DESC order`);
+    }
+    for (let i = 0; i < 2; i++) await http();
+
+    const sample = async (fn: () => Promise<unknown>, reps: number) => {
+      const out: number[] = [];
+      for (let i = 0; i < reps; i++) out.push((await timed(fn)).ms);
+      return out;
+    };
+    const httpMs = await sample(http, SEARCH_REPS);
+    const diagReps = Math.max(5, Math.ceil(SEARCH_REPS / 3));
+    const serviceMs = await sample(service, diagReps);
+    const idsMs = await sample(ids, diagReps);
+    rows.push({
+      backend,
+      query: v.name,
+      httpP50: percentile(httpMs, 50),
+      httpP95: percentile(httpMs, 95),
+      serviceP50: percentile(serviceMs, 50),
+      idsP50: percentile(idsMs, 50),
+      returned,
+    });
+    progress(`${backend}: '${v.name}' p50 ${fmtMs(percentile(httpMs, 50))} ms`);
+  }
+  await server.close();
+  return rows;
+}
+
+async function benchSearch(): Promise<void> {
+  console.log(
+    `\n== 2. runs/search: ${fmtInt(SEARCH_RUNS)} runs x ${METRICS_PER_RUN_SEARCH} metrics, max_results 100, ${SEARCH_REPS} timed requests each ==`,
+  );
+  const rows: SearchRow[] = [];
+  const skipped: string[] = [];
+  const attempt = async (backend: 'sqlite' | 'postgres', url?: string) => {
+    try {
+      rows.push(...(await benchSearchOn(backend, url)));
+    } catch (err) {
+      skipped.push(`${backend}: search failed (${(err as Error).message.split('\n')[0]})`);
+    }
+  };
+  await attempt('sqlite');
+  const pgDb = await createPostgresDatabase();
+  if ('url' in pgDb) await attempt('postgres', pgDb.url);
+  else skipped.push(`postgres: SKIPPED (${pgDb.skipped}; set SEXTANT_TEST_POSTGRES_URL)`);
+
+  printTable(
+    [
+      'backend',
+      'query',
+      'runs',
+      'http p50 ms',
+      'http p95 ms',
+      'p50 / 100 ms',
+      'service p50 ms',
+      'id query p50 ms',
+    ],
+    rows.map((r) => [
+      r.backend,
+      r.query,
+      String(r.returned),
+      fmtMs(r.httpP50),
+      fmtMs(r.httpP95),
+      fmtRatio(r.httpP50 / SEARCH_TARGET_MS),
+      fmtMs(r.serviceP50),
+      fmtMs(r.idsP50),
+    ]),
+  );
+  for (const r of rows) {
+    console.log(
+      `RATIO search ${r.backend} [${r.query}] p50/${SEARCH_TARGET_MS}ms = ${fmtRatio(r.httpP50 / SEARCH_TARGET_MS)} ` +
+        `(target <= 1.00x; ${r.httpP50 <= SEARCH_TARGET_MS ? 'meets' : 'over'} target)`,
+    );
+  }
+  for (const s of skipped) console.log(s);
+}
+
+async function main(): Promise<void> {
+  const started = nowMs();
+  console.log(`sextant tracking bench: node ${process.version}, ${process.platform}/${process.arch}`);
+  const stop = () => {
+    void runCleanups().then(() => process.exit(130));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    await benchLogBatch();
+    await benchSearch();
+  } finally {
+    await runCleanups();
+  }
+  console.log(`\ntotal ${fmtMs((nowMs() - started) / 1000)} s`);
+}
+
+await main();

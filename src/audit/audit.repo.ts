@@ -1,0 +1,89 @@
+import { sql } from 'kysely';
+import type {
+  AuditCheckpointTable,
+  AuditEntryTable,
+  AuditHeadTable,
+  Dialect,
+  Executor,
+} from '../store/index.js';
+
+/** Serialises appenders on PostgreSQL (SQLite transactions already hold the write lock). */
+export async function lockChain({ tx, dialect }: { tx: Executor; dialect: Dialect }): Promise<void> {
+  if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(7461726974)`.execute(tx);
+}
+
+export async function findHead({ tx }: { tx: Executor }): Promise<AuditHeadTable | undefined> {
+  return tx.selectFrom('audit_head').selectAll().where('id', '=', 1).executeTakeFirst();
+}
+
+export async function insertEntry({ tx, entry }: { tx: Executor; entry: AuditEntryTable }): Promise<void> {
+  await tx.insertInto('audit_entries').values(entry).execute();
+}
+
+export async function upsertHead({
+  tx,
+  head,
+}: {
+  tx: Executor;
+  head: Omit<AuditHeadTable, 'id'>;
+}): Promise<void> {
+  await tx
+    .insertInto('audit_head')
+    .values({ id: 1, ...head })
+    .onConflict((oc) => oc.column('id').doUpdateSet(head))
+    .execute();
+}
+
+export async function insertCheckpoint({
+  tx,
+  checkpoint,
+}: {
+  tx: Executor;
+  checkpoint: AuditCheckpointTable;
+}) {
+  await tx
+    .insertInto('audit_checkpoints')
+    .values(checkpoint)
+    .onConflict((oc) => oc.column('seq').doNothing())
+    .execute();
+}
+
+export async function listCheckpoints({ tx }: { tx: Executor }): Promise<AuditCheckpointTable[]> {
+  return tx.selectFrom('audit_checkpoints').selectAll().orderBy('seq').execute();
+}
+
+/** Entries in the order they are physically stored by sequence, a page at a time. */
+export async function listEntriesAfter({
+  tx,
+  afterSeq,
+  limit,
+}: {
+  tx: Executor;
+  afterSeq: number;
+  limit: number;
+}): Promise<AuditEntryTable[]> {
+  return tx
+    .selectFrom('audit_entries')
+    .selectAll()
+    .where('seq', '>', afterSeq)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+}
+
+export async function listEntriesFor({
+  tx,
+  entityType,
+  entityId,
+  limit,
+}: {
+  tx: Executor;
+  entityType?: string;
+  entityId?: string;
+  limit: number;
+}): Promise<AuditEntryTable[]> {
+  let q = tx.selectFrom('audit_entries').selectAll();
+  if (entityType) q = q.where('entity_type', '=', entityType);
+  if (entityId) q = q.where('entity_id', '=', entityId);
+  return q.orderBy('seq', 'desc').limit(limit).execute();
+}

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+/** What a caller says about a change; the chain adds sequence, time and hashes. */
+export interface AuditEvent {
+  actor: string;
+  action: string;
+  entityType: string;
+  entityId: string;
+  /** State before the change (digested, not stored). */
+  before?: unknown;
+  /** State after the change (digested, not stored). */
+  after?: unknown;
+  /** Small, non-secret facts worth reading later (stored as JSON). */
+  details?: Record<string, unknown>;
+}
+
+export const auditEntrySchema = z.object({
+  seq: z.number().int(),
+  id: z.string(),
+  at: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  entityType: z.string(),
+  entityId: z.string(),
+  beforeDigest: z.string().nullable(),
+  afterDigest: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()).nullable(),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+export type AuditEntry = z.infer<typeof auditEntrySchema>;
+
+export const auditProblemSchema = z.object({
+  kind: z.enum([
+    'edited',
+    'missing',
+    'inserted',
+    'reordered',
+    'truncated',
+    'bad-signature',
+    'checkpoint-mismatch',
+  ]),
+  seq: z.number().int().nullable(),
+  message: z.string(),
+});
+export type AuditProblem = z.infer<typeof auditProblemSchema>;
+
+export const auditVerifyResultSchema = z.object({
+  ok: z.boolean(),
+  entries: z.number().int(),
+  head: z.object({ seq: z.number().int(), hash: z.string() }).nullable(),
+  checkpoints: z.number().int(),
+  problems: z.array(auditProblemSchema),
+});
+export type AuditVerifyResult = z.infer<typeof auditVerifyResultSchema>;
+
+/** The hash of the chain before its first entry. */
+export const GENESIS_HASH = '0'.repeat(64);

@@ -1,0 +1,6 @@
+export * from './audit.schema.js';
+export type { AuditLog, AuditLogDeps, SignedCheckpoint } from './audit.service.js';
+/** Creates the hash-chained audit log over a store. */
+export { createAuditLog } from './audit.service.js';
+/** Finds or creates the key that signs the audit head and checkpoints. */
+export { resolveAuditKey } from './audit-key.js';

@@ -1,0 +1,59 @@
+import type { Readable } from 'node:stream';
+import { ValidationError } from '../core/errors.js';
+import { isSha256Hex } from '../core/hashing.js';
+
+/** What the store knows about one blob: its key (sha256 of the bytes, lowercase hex) and its size. */
+export interface BlobInfo {
+  sha256: string;
+  size: number;
+}
+
+/** What `put` accepts: a stream of bytes, bytes, or a string (stored as UTF-8). */
+export type BlobSource = Readable | AsyncIterable<Uint8Array | string> | Uint8Array | string;
+
+/**
+ * A content-addressed store: a blob's key is the sha256 of its bytes, so a key names exactly one
+ * content forever and the same content is stored once. Reads verify the bytes against the key.
+ */
+export interface BlobStore {
+  readonly kind: 'file' | 's3';
+  /** Streams bytes in and returns their sha256 and size. Idempotent; never holds the whole content in memory. */
+  put(source: BlobSource): Promise<BlobInfo>;
+  /**
+   * A stream of the blob that verifies the hash while streaming: bytes that do not match the key make the
+   * stream fail with IntegrityError before it ends. Throws NotFoundError if absent.
+   */
+  get(sha256: string): Promise<Readable>;
+  /** Reads the whole blob and verifies it; for small blobs. */
+  getBytes(sha256: string): Promise<Buffer>;
+  /** Size of a stored blob, or undefined if absent. */
+  stat(sha256: string): Promise<BlobInfo | undefined>;
+  has(sha256: string): Promise<boolean>;
+  /** Removes a blob; true if it existed. Only the explicit, audited gc may call this. */
+  delete(sha256: string): Promise<boolean>;
+  /** Every stored blob, in no particular order; for gc. */
+  list(): AsyncIterable<BlobInfo>;
+  close(): Promise<void>;
+}
+
+/**
+ * Rejects anything but 64 lowercase hex characters. Every backend calls this before a key becomes a path
+ * or an object name, so no key can climb out of the store (`../`), alias another one (case), or be empty.
+ */
+export function assertBlobKey(sha256: unknown): asserts sha256 is string {
+  if (typeof sha256 !== 'string' || !isSha256Hex(sha256)) {
+    const shown = typeof sha256 === 'string' ? sha256.slice(0, 80) : typeof sha256;
+    throw new ValidationError(`blob key must be a 64-character lowercase hex sha256, got '${shown}'`, {
+      field: 'sha256',
+    });
+  }
+}
+
+/**
+ * The shard path of a key, `ab/cd/<sha256>`. Both backends use it, so a folder store can be copied into
+ * a bucket (or back) with any sync tool and keep working.
+ */
+export function shardedKey(sha256: string): string {
+  assertBlobKey(sha256);
+  return `${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}`;
+}

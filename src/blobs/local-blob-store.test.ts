@@ -1,0 +1,135 @@
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../core/hashing.js';
+import { runBlobStoreContract } from './blob-store.contract.js';
+import { LocalBlobStore } from './local-blob-store.js';
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), 'sextant-blobs-'));
+}
+
+/** Flips the middle byte of the stored file (blobs are read-only on disk, so unlock it first). */
+async function flipMiddleByte(file: string): Promise<void> {
+  await chmod(file, 0o644);
+  const handle = await open(file, 'r+');
+  try {
+    const { size } = await handle.stat();
+    const at = Math.floor(size / 2);
+    const byte = Buffer.alloc(1);
+    await handle.read(byte, 0, 1, at);
+    byte[0] = (byte[0] ?? 0) ^ 0xff;
+    await handle.write(byte, 0, 1, at);
+  } finally {
+    await handle.close();
+  }
+}
+
+runBlobStoreContract('local folder', async () => {
+  const root = await tempDir();
+  const store = new LocalBlobStore(root);
+  return {
+    store,
+    corrupt: (sha256) => flipMiddleByte(store.pathOf(sha256)),
+    dispose: () => rm(root, { recursive: true, force: true }),
+  };
+});
+
+describe('LocalBlobStore', () => {
+  let root: string;
+  let outside: string;
+  let store: LocalBlobStore;
+
+  beforeEach(async () => {
+    root = await tempDir();
+    outside = await tempDir();
+    store = new LocalBlobStore(path.join(root, 'blobs'));
+  });
+  afterEach(async () => {
+    await store.close();
+    await rm(root, { recursive: true, force: true });
+    await rm(outside, { recursive: true, force: true });
+  });
+
+  it('lays blobs out as <root>/ab/cd/<sha256>, read-only, with no temp files left behind', async () => {
+    const { sha256 } = await store.put('layout');
+    const file = path.join(store.root, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+    expect(store.pathOf(sha256)).toBe(file);
+    expect(await readFile(file, 'utf8')).toBe('layout');
+    expect((await stat(file)).mode & 0o222).toBe(0);
+    await store.put('layout');
+    async function* failing() {
+      yield Buffer.from('half a blob');
+      throw new Error('source failed');
+    }
+    await expect(store.put(Readable.from(failing()))).rejects.toThrow('source failed');
+    expect(await readdir(path.join(store.root, 'tmp'))).toEqual([]);
+  });
+
+  it('a symlink planted at a blob path is refused, never followed, even when its target would verify', async () => {
+    const secret = 'content that lives outside the store';
+    const sha256 = sha256Hex(secret);
+    await writeFile(path.join(outside, 'secret'), secret);
+    const planted = store.pathOf(sha256);
+    await mkdir(path.dirname(planted), { recursive: true });
+    await symlink(path.join(outside, 'secret'), planted);
+
+    await expect(store.get(sha256)).rejects.toMatchObject({ code: 'INTEGRITY_ERROR' });
+    await expect(store.getBytes(sha256)).rejects.toMatchObject({ code: 'INTEGRITY_ERROR' });
+    await expect(store.stat(sha256)).rejects.toMatchObject({ code: 'INTEGRITY_ERROR' });
+    expect(await collect(store)).toEqual([]);
+  });
+
+  it('put over a planted symlink replaces the link and never writes through it', async () => {
+    const content = 'the real blob';
+    const sha256 = sha256Hex(content);
+    await writeFile(path.join(outside, 'victim'), 'do not touch');
+    const planted = store.pathOf(sha256);
+    await mkdir(path.dirname(planted), { recursive: true });
+    await symlink(path.join(outside, 'victim'), planted);
+
+    expect(await store.put(content)).toEqual({ sha256, size: content.length });
+    expect(await readFile(path.join(outside, 'victim'), 'utf8')).toBe('do not touch');
+    expect(await store.getBytes(sha256)).toEqual(Buffer.from(content));
+  });
+
+  it('a symlinked shard folder is refused for reads and writes', async () => {
+    const content = 'sharded';
+    const sha256 = sha256Hex(content);
+    await mkdir(store.root, { recursive: true });
+    await symlink(outside, path.join(store.root, sha256.slice(0, 2)));
+
+    await expect(store.put(content)).rejects.toMatchObject({ code: 'INTEGRITY_ERROR' });
+    await expect(store.get(sha256)).rejects.toMatchObject({ code: 'INTEGRITY_ERROR' });
+    expect(await readdir(outside)).toEqual([]);
+  });
+
+  it('put repairs a blob whose stored file was truncated', async () => {
+    const content = 'x'.repeat(10_000);
+    const { sha256 } = await store.put(content);
+    await chmod(store.pathOf(sha256), 0o644);
+    await writeFile(store.pathOf(sha256), 'x'.repeat(10));
+    await expect(store.getBytes(sha256)).rejects.toMatchObject({ code: 'INTEGRITY_ERROR' });
+    await store.put(content);
+    expect((await store.getBytes(sha256)).toString()).toBe(content);
+  });
+});
+
+async function collect(store: LocalBlobStore): Promise<string[]> {
+  const out: string[] = [];
+  for await (const info of store.list()) out.push(info.sha256);
+  return out;
+}

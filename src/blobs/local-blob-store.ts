@@ -1,0 +1,206 @@
+import { constants } from 'node:fs';
+import { type FileHandle, lstat, mkdir, open, opendir, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { IntegrityError, NotFoundError } from '../core/errors.js';
+import { isSha256Hex } from '../core/hashing.js';
+import { type BlobInfo, type BlobSource, type BlobStore, shardedKey } from './blob-store.js';
+import { spoolToTempFile } from './spool-file.js';
+import { readFully, verifyingStream } from './verifying-stream.js';
+
+const SHARD = /^[0-9a-f]{2}$/;
+// Blobs are immutable; read-only files make an accidental in-place edit fail loudly.
+const BLOB_MODE = 0o444;
+// Platforms that cannot fsync a directory (Windows, some network file systems) answer with one of these.
+const DIR_FSYNC_UNSUPPORTED = new Set(['EISDIR', 'EPERM', 'EINVAL', 'EBADF', 'ENOTSUP']);
+
+/**
+ * Blobs in a local folder, laid out as `<root>/ab/cd/<sha256>`. Writes land in `<root>/tmp/` (same file
+ * system, so the final rename is atomic) and are fsynced before and after the rename: a crash leaves either
+ * the whole blob or none of it. Nothing in the store is ever followed through a symlink.
+ */
+export class LocalBlobStore implements BlobStore {
+  readonly kind = 'file' as const;
+  readonly root: string;
+  private readonly tmpDir: string;
+  private ready: Promise<void> | undefined;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+    this.tmpDir = path.join(this.root, 'tmp');
+  }
+
+  /** Where a blob lives on disk (validates the key first). */
+  pathOf(sha256: string): string {
+    return path.join(this.root, ...shardedKey(sha256).split('/'));
+  }
+
+  async put(source: BlobSource): Promise<BlobInfo> {
+    await this.init();
+    const spooled = await spoolToTempFile(source, this.tmpDir, BLOB_MODE);
+    const info = { sha256: spooled.sha256, size: spooled.size };
+    try {
+      const target = this.pathOf(info.sha256);
+      await this.assertShardsAreDirectories(info.sha256);
+      const existing = await lstatOrUndefined(target);
+      // Stored once: same key and same size is the same content. A wrong-size or non-file entry is
+      // damage, and renaming over it repairs it (rename replaces a symlink, never writes through it).
+      if (existing?.isFile() && existing.size === info.size) {
+        await spooled.discard();
+        return info;
+      }
+      const dir = path.dirname(target);
+      const firstCreated = await mkdir(dir, { recursive: true });
+      await rename(spooled.path, target);
+      await fsyncDirectory(dir);
+      // New shard folders are themselves directory entries that a crash could lose.
+      if (firstCreated !== undefined) {
+        await fsyncDirectory(path.dirname(dir));
+        await fsyncDirectory(this.root);
+      }
+      return info;
+    } catch (err) {
+      await spooled.discard();
+      throw err;
+    }
+  }
+
+  async get(sha256: string): Promise<Readable> {
+    const file = this.pathOf(sha256);
+    await this.assertShardsAreDirectories(sha256);
+    const entry = await lstatOrUndefined(file);
+    if (entry === undefined) throw new NotFoundError('blob', sha256);
+    if (!entry.isFile()) throw notARegularFile(sha256);
+    let handle: FileHandle;
+    try {
+      // O_NOFOLLOW closes the gap between the lstat above and the open: a symlink swapped in meanwhile fails.
+      handle = await open(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') throw new NotFoundError('blob', sha256);
+      if (errnoOf(err) === 'ELOOP') throw notARegularFile(sha256);
+      throw err;
+    }
+    return verifyingStream(handle.createReadStream(), sha256, 'file');
+  }
+
+  async getBytes(sha256: string): Promise<Buffer> {
+    return readFully(await this.get(sha256));
+  }
+
+  async stat(sha256: string): Promise<BlobInfo | undefined> {
+    const file = this.pathOf(sha256);
+    await this.assertShardsAreDirectories(sha256);
+    const entry = await lstatOrUndefined(file);
+    if (entry === undefined) return undefined;
+    if (!entry.isFile()) throw notARegularFile(sha256);
+    return { sha256, size: entry.size };
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    return (await this.stat(sha256)) !== undefined;
+  }
+
+  async delete(sha256: string): Promise<boolean> {
+    const file = this.pathOf(sha256);
+    await this.assertShardsAreDirectories(sha256);
+    try {
+      // unlink removes a planted symlink itself, never its target.
+      await unlink(file);
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return false;
+      throw err;
+    }
+    await fsyncDirectory(path.dirname(file));
+    return true;
+  }
+
+  async *list(): AsyncIterable<BlobInfo> {
+    // Dirent types come from lstat semantics: symlinked folders and files are skipped, not followed.
+    for (const outer of await subdirectories(this.root)) {
+      for (const inner of await subdirectories(path.join(this.root, outer))) {
+        const dir = await opendirOrUndefined(path.join(this.root, outer, inner));
+        if (dir === undefined) continue;
+        for await (const entry of dir) {
+          const name = entry.name;
+          if (!entry.isFile() || !isSha256Hex(name) || !name.startsWith(outer + inner)) continue;
+          const st = await lstatOrUndefined(path.join(dir.path, name));
+          if (st?.isFile()) yield { sha256: name, size: st.size };
+        }
+      }
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  private init(): Promise<void> {
+    this.ready ??= (async () => {
+      await mkdir(this.tmpDir, { recursive: true });
+    })().catch((err: unknown) => {
+      this.ready = undefined;
+      throw err;
+    });
+    return this.ready;
+  }
+
+  // mkdir and open would follow a symlinked shard folder right out of the store.
+  private async assertShardsAreDirectories(sha256: string): Promise<void> {
+    const outer = path.join(this.root, sha256.slice(0, 2));
+    for (const dir of [outer, path.join(outer, sha256.slice(2, 4))]) {
+      const st = await lstatOrUndefined(dir);
+      if (st === undefined) return;
+      if (!st.isDirectory()) {
+        throw new IntegrityError(`blob store shard ${path.relative(this.root, dir)} is not a directory`, {
+          sha256,
+        });
+      }
+    }
+  }
+}
+
+function notARegularFile(sha256: string): IntegrityError {
+  return new IntegrityError(`blob ${sha256} is not a regular file in the store (symlinks are refused)`, {
+    sha256,
+  });
+}
+
+function errnoOf(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : undefined;
+}
+
+async function lstatOrUndefined(p: string) {
+  try {
+    return await lstat(p);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
+async function opendirOrUndefined(p: string) {
+  try {
+    return await opendir(p);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
+async function subdirectories(p: string): Promise<string[]> {
+  const dir = await opendirOrUndefined(p);
+  if (dir === undefined) return [];
+  const names: string[] = [];
+  for await (const entry of dir) if (entry.isDirectory() && SHARD.test(entry.name)) names.push(entry.name);
+  return names;
+}
+
+async function fsyncDirectory(dir: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (err) {
+    if (!DIR_FSYNC_UNSUPPORTED.has(errnoOf(err) ?? '')) throw err;
+  } finally {
+    await handle?.close();
+  }
+}

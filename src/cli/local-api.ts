@@ -1,0 +1,55 @@
+import { localPrincipal } from '../auth/index.js';
+import type { SextantApi } from '../client/index.js';
+import type { Services } from '../server/services.js';
+
+/**
+ * The in-process transport: the same SextantApi as the HTTP client, served straight from a local
+ * workspace's services. The caller is the local admin, as on a server with auth off.
+ */
+export function createLocalApi(s: Services): SextantApi {
+  const actor = localPrincipal.name;
+  return {
+    me: async () => ({ ...localPrincipal }),
+    experiments: {
+      list: (q = {}) => s.experiments.search(q),
+      create: (input) => s.experiments.create({ actor, ...input }),
+      get: (id) => s.experiments.get(id),
+      getByName: (name) => s.experiments.getByName(name),
+      delete: (id) => s.experiments.delete(actor, id),
+      restore: (id) => s.experiments.restore(actor, id),
+    },
+    runs: {
+      create: (input) => s.runs.create({ actor, experimentId: '0', ...input }),
+      get: (id) => s.runs.get(id),
+      update: (id, patch) => s.runs.update({ actor, runId: id, ...patch }),
+      delete: (id) => s.runs.delete(actor, id),
+      search: (q) => s.runSearch.search(q),
+      logBatch: (id, batch) => s.runs.logBatch({ actor, runId: id, ...batch }),
+      logInputs: (id, inputs) => s.runs.logInputs({ actor, runId: id, ...inputs }),
+      metricHistory: (id, key) => s.runs.metricHistory({ runId: id, key, offset: 0, limit: 100_000 }),
+      listArtifacts: (id, path) => s.artifacts.list(id, path),
+      uploadArtifact: (id, path, content) => s.artifacts.put({ actor, runId: id, path, content }),
+      downloadArtifact: async (id, path) => (await s.artifacts.get(id, path)).stream,
+    },
+    users: {
+      list: () => s.auth.listUsers(),
+      create: (input) => s.auth.createUser({ actor, ...input }),
+      update: async (user, patch) => {
+        let u = await s.auth.getUser(user);
+        if (patch.role) u = await s.auth.setRole({ actor, user, role: patch.role });
+        if (patch.disabled) u = await s.auth.disableUser({ actor, user });
+        return u;
+      },
+    },
+    tokens: {
+      list: (user) => s.auth.listTokens(user),
+      create: (input) => s.auth.createToken({ actor, ...input }),
+      revoke: (id) => s.auth.revokeToken({ actor, id }),
+    },
+    audit: {
+      list: (q = {}) => s.audit.list(q),
+      verify: (checkpoint) => s.audit.verify(checkpoint ? { externalCheckpoint: checkpoint } : {}),
+      checkpoint: async () => (await s.audit.checkpoint()) ?? null,
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import type { Readable } from 'node:stream';
+import type { AuditEntry, AuditVerifyResult } from '../audit/audit.schema.js';
+import type { CreatedToken, Principal, Role, Token, User } from '../auth/auth.schema.js';
+import type {
+  ArtifactEntry,
+  CreateRunInput,
+  Experiment,
+  LogBatchInput,
+  LogInputsInput,
+  Metric,
+  Run,
+  RunStatus,
+  ViewType,
+} from '../tracking/tracking.schema.js';
+
+export interface Checkpoint {
+  seq: number;
+  hash: string;
+  at: number;
+  signature: string;
+}
+
+export interface RunSearchQuery {
+  experimentIds: string[];
+  filter?: string;
+  orderBy?: string[];
+  runViewType?: ViewType;
+  maxResults?: number;
+  pageToken?: string;
+}
+
+/**
+ * Everything the CLI (and any TypeScript caller) can ask of Sextant. Two transports implement it:
+ * HTTP against a server (createHttpClient) and in-process on a local workspace (the CLI's local API),
+ * so every command behaves the same either way.
+ */
+export interface SextantApi {
+  me(): Promise<Principal>;
+  experiments: {
+    list(q?: { viewType?: ViewType; filter?: string; maxResults?: number; pageToken?: string }): Promise<{
+      experiments: Experiment[];
+      nextPageToken?: string;
+    }>;
+    create(input: { name: string; tags?: Record<string, string> }): Promise<Experiment>;
+    get(id: string): Promise<Experiment>;
+    getByName(name: string): Promise<Experiment>;
+    delete(id: string): Promise<void>;
+    restore(id: string): Promise<void>;
+  };
+  runs: {
+    create(input: Partial<CreateRunInput>): Promise<Run>;
+    get(id: string): Promise<Run>;
+    update(id: string, patch: { status?: RunStatus; endTime?: number; name?: string }): Promise<Run>;
+    delete(id: string): Promise<void>;
+    search(q: RunSearchQuery): Promise<{ runs: Run[]; nextPageToken?: string }>;
+    logBatch(id: string, batch: LogBatchInput): Promise<void>;
+    logInputs(id: string, inputs: LogInputsInput): Promise<void>;
+    metricHistory(id: string, key: string): Promise<Metric[]>;
+    listArtifacts(id: string, path?: string): Promise<ArtifactEntry[]>;
+    uploadArtifact(
+      id: string,
+      path: string,
+      content: Readable | Uint8Array | string,
+    ): Promise<{ sha256: string; size: number }>;
+    downloadArtifact(id: string, path: string): Promise<Readable>;
+  };
+  users: {
+    list(): Promise<User[]>;
+    create(input: { name: string; role: Role }): Promise<User>;
+    update(user: string, patch: { role?: Role; disabled?: true }): Promise<User>;
+  };
+  tokens: {
+    list(user?: string): Promise<Token[]>;
+    create(input: { user: string; name: string; expiresInDays?: number }): Promise<CreatedToken>;
+    revoke(id: string): Promise<Token>;
+  };
+  audit: {
+    list(q?: { entityType?: string; entityId?: string; limit?: number }): Promise<AuditEntry[]>;
+    verify(checkpoint?: Checkpoint): Promise<AuditVerifyResult>;
+    checkpoint(): Promise<Checkpoint | null>;
+  };
+}

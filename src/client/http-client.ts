@@ -1,0 +1,125 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { AppError, type ErrorCode, isAppError } from '../core/errors.js';
+import type { SextantApi } from './api.js';
+
+export interface HttpClientOptions {
+  /** Base URL of a Sextant server, e.g. http://127.0.0.1:5005 */
+  url: string;
+  token?: string;
+  fetch?: typeof fetch;
+}
+
+const enc = encodeURIComponent;
+const artifactUrl = (id: string, path: string) =>
+  `/api/v1/runs/${enc(id)}/artifacts/${path.split('/').map(enc).join('/')}`;
+
+/** The typed HTTP client of the native API (/api/v1); errors come back as AppError with the server's code. */
+export function createHttpClient(options: HttpClientOptions): SextantApi {
+  const base = options.url.replace(/\/+$/, '');
+  const doFetch = options.fetch ?? fetch;
+  const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+
+  async function raw(
+    method: string,
+    path: string,
+    init: { body?: NonNullable<RequestInit['body']>; json?: unknown; query?: Record<string, unknown> } = {},
+  ) {
+    const url = new URL(base + path);
+    for (const [k, v] of Object.entries(init.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    let res: Response;
+    try {
+      res = await doFetch(url, {
+        method,
+        headers: {
+          ...headers,
+          ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(init.body !== undefined ? { 'content-type': 'application/octet-stream' } : {}),
+        },
+        ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}),
+        ...(init.body !== undefined ? { body: init.body, duplex: 'half' } : {}),
+      } as RequestInit);
+    } catch (err) {
+      throw new AppError(
+        'UNAVAILABLE',
+        `cannot reach the Sextant server at ${base}: ${(err as Error).message}`,
+      );
+    }
+    if (!res.ok) {
+      const body = (await res.json().catch(() => undefined)) as { error?: unknown } | undefined;
+      if (body && isAppError(body.error))
+        throw new AppError(body.error.code as ErrorCode, body.error.message, body.error.details);
+      throw new AppError(
+        res.status >= 500 ? 'INTERNAL' : 'VALIDATION_FAILED',
+        `${method} ${path} answered HTTP ${res.status}`,
+      );
+    }
+    return res;
+  }
+  async function call<T>(method: string, path: string, init: Parameters<typeof raw>[2] = {}): Promise<T> {
+    return (await (await raw(method, path, init)).json()) as T;
+  }
+
+  return {
+    me: () => call('GET', '/api/v1/me'),
+    experiments: {
+      list: (q = {}) => call('GET', '/api/v1/experiments', { query: q }),
+      create: (input) => call('POST', '/api/v1/experiments', { json: input }),
+      get: (id) => call('GET', `/api/v1/experiments/${enc(id)}`),
+      getByName: (name) => call('GET', `/api/v1/experiments/by-name/${enc(name)}`),
+      delete: async (id) => void (await call('DELETE', `/api/v1/experiments/${enc(id)}`)),
+      restore: async (id) => void (await call('POST', `/api/v1/experiments/${enc(id)}/restore`)),
+    },
+    runs: {
+      create: (input) => call('POST', '/api/v1/runs', { json: input }),
+      get: (id) => call('GET', `/api/v1/runs/${enc(id)}`),
+      update: (id, patch) => call('PATCH', `/api/v1/runs/${enc(id)}`, { json: patch }),
+      delete: async (id) => void (await call('DELETE', `/api/v1/runs/${enc(id)}`)),
+      search: (q) => call('POST', '/api/v1/runs/search', { json: q }),
+      logBatch: async (id, batch) =>
+        void (await call('POST', `/api/v1/runs/${enc(id)}/batch`, { json: batch })),
+      logInputs: async (id, inputs) =>
+        void (await call('POST', `/api/v1/runs/${enc(id)}/inputs`, { json: inputs })),
+      metricHistory: async (id, key) =>
+        (
+          await call<{ metrics: never[] }>('GET', `/api/v1/runs/${enc(id)}/metrics/${enc(key)}/history`, {
+            query: { maxResults: 100_000 },
+          })
+        ).metrics,
+      listArtifacts: async (id, path = '') =>
+        (await call<{ artifacts: never[] }>('GET', `/api/v1/runs/${enc(id)}/artifacts`, { query: { path } }))
+          .artifacts,
+      uploadArtifact: (id, path, content) =>
+        call('PUT', artifactUrl(id, path), {
+          body: (typeof content === 'string' || content instanceof Uint8Array
+            ? content
+            : (Readable.toWeb(content) as unknown as ReadableStream)) as NonNullable<RequestInit['body']>,
+        }),
+      downloadArtifact: async (id, path) => {
+        const res = await raw('GET', artifactUrl(id, path));
+        if (!res.body) return Readable.from([]);
+        return Readable.fromWeb(res.body as unknown as WebReadableStream);
+      },
+    },
+    users: {
+      list: async () => (await call<{ users: never[] }>('GET', '/api/v1/users')).users,
+      create: (input) => call('POST', '/api/v1/users', { json: input }),
+      update: (user, patch) => call('PATCH', `/api/v1/users/${enc(user)}`, { json: patch }),
+    },
+    tokens: {
+      list: async (user) =>
+        (await call<{ tokens: never[] }>('GET', '/api/v1/tokens', { query: { user } })).tokens,
+      create: (input) => call('POST', '/api/v1/tokens', { json: input }),
+      revoke: (id) => call('DELETE', `/api/v1/tokens/${enc(id)}`),
+    },
+    audit: {
+      list: async (q = {}) =>
+        (await call<{ entries: never[] }>('GET', '/api/v1/audit', { query: q })).entries,
+      verify: (checkpoint) =>
+        call('POST', '/api/v1/audit/verify', { json: checkpoint ? { checkpoint } : {} }),
+      checkpoint: async () =>
+        (await call<{ checkpoint: null }>('POST', '/api/v1/audit/checkpoint', { json: {} })).checkpoint,
+    },
+  };
+}

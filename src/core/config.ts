@@ -1,0 +1,75 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { ValidationError } from './errors.js';
+
+export type AuthMode = 'off' | 'token';
+
+const envSchema = z.object({
+  SEXTANT_HOME: z.string().min(1).default('./.sextant'),
+  SEXTANT_DATABASE_URL: z.string().min(1).optional(),
+  SEXTANT_BLOB_URL: z.string().min(1).optional(),
+  SEXTANT_S3_ENDPOINT: z.string().url().optional(),
+  SEXTANT_S3_REGION: z.string().min(1).default('us-east-1'),
+  SEXTANT_REDIS_URL: z.string().min(1).optional(),
+  SEXTANT_HOST: z.string().min(1).default('127.0.0.1'),
+  SEXTANT_PORT: z.coerce.number().int().min(0).max(65535).default(5005),
+  SEXTANT_AUTH: z.enum(['off', 'token']).default('off'),
+  SEXTANT_AUDIT_KEY: z.string().min(16).optional(),
+  SEXTANT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SEXTANT_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(16 * 1024 * 1024),
+  SEXTANT_URL: z.string().url().optional(),
+  SEXTANT_TOKEN: z.string().min(1).optional(),
+});
+
+/** Everything the platform reads from its environment, parsed once at the edge. */
+export interface Config {
+  home: string;
+  databaseUrl: string;
+  blobUrl: string;
+  s3: { endpoint?: string; region: string };
+  redisUrl?: string;
+  host: string;
+  port: number;
+  authMode: AuthMode;
+  /** HMAC key for audit checkpoints; when unset a key file under `home` is used. */
+  auditKey?: string;
+  logLevel: string;
+  bodyLimitBytes: number;
+  /** Remote server for the CLI; unset means the local workspace. */
+  remoteUrl?: string;
+  token?: string;
+}
+
+/** Parses the environment (process.env at the edge, a literal object in tests) into a Config. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue ? String(issue.path[0]) : 'environment';
+    throw new ValidationError(`${field}: ${issue?.message ?? 'invalid'}`, { field });
+  }
+  const e = parsed.data;
+  const home = path.resolve(e.SEXTANT_HOME);
+  return {
+    home,
+    databaseUrl: e.SEXTANT_DATABASE_URL ?? `sqlite:${path.join(home, 'sextant.db')}`,
+    blobUrl: e.SEXTANT_BLOB_URL ?? `file:${path.join(home, 'blobs')}`,
+    s3: {
+      ...(e.SEXTANT_S3_ENDPOINT ? { endpoint: e.SEXTANT_S3_ENDPOINT } : {}),
+      region: e.SEXTANT_S3_REGION,
+    },
+    ...(e.SEXTANT_REDIS_URL ? { redisUrl: e.SEXTANT_REDIS_URL } : {}),
+    host: e.SEXTANT_HOST,
+    port: e.SEXTANT_PORT,
+    authMode: e.SEXTANT_AUTH,
+    ...(e.SEXTANT_AUDIT_KEY ? { auditKey: e.SEXTANT_AUDIT_KEY } : {}),
+    logLevel: e.SEXTANT_LOG_LEVEL,
+    bodyLimitBytes: e.SEXTANT_BODY_LIMIT_BYTES,
+    ...(e.SEXTANT_URL ? { remoteUrl: e.SEXTANT_URL } : {}),
+    ...(e.SEXTANT_TOKEN ? { token: e.SEXTANT_TOKEN } : {}),
+  };
+}

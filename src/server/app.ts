@@ -1,0 +1,74 @@
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { type Logger, silentLogger } from '../core/logger.js';
+import { installAuthHook } from './auth-hook.js';
+import { installErrorHandlers } from './error-handler.js';
+import type { RoutePermission } from './route.js';
+import { registerAdminRoutes } from './routes/admin.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerMlflowRoutes } from './routes/mlflow/index.js';
+import { registerTrackingRoutes } from './routes/tracking.js';
+import type { Services } from './services.js';
+
+export interface RouteEntry {
+  method: string;
+  url: string;
+  permission: RoutePermission | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route with the permission it declared (the permission test walks this). */
+    routeTable: RouteEntry[];
+  }
+}
+
+/** Builds the HTTP app over the services: native API under /api/v1, MLflow's under /api/2.0/mlflow. */
+export async function buildApp(
+  services: Services,
+  options: { logger?: Logger } = {},
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger ?? silentLogger,
+    bodyLimit: services.config.bodyLimitBytes,
+    forceCloseConnections: true,
+  }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandlers(app);
+
+  const table: RouteEntry[] = [];
+  app.decorate('routeTable', table);
+  app.addHook('onRoute', (r) => {
+    const methods = Array.isArray(r.method) ? r.method : [r.method];
+    for (const method of methods) {
+      if (method === 'HEAD') continue;
+      table.push({
+        method,
+        url: r.url,
+        permission: (r.config as { permission?: RoutePermission } | undefined)?.permission,
+      });
+    }
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Sextant API',
+        version: '0.1.0',
+        description: 'Native API (/api/v1) and the MLflow-compatible facade',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  installAuthHook(app, { mode: services.config.authMode, auth: services.auth });
+
+  registerHealthRoutes(app, services);
+  registerTrackingRoutes(app, services);
+  registerAdminRoutes(app, services);
+  await app.register(async (scope) => registerMlflowRoutes(scope, services));
+  return app;
+}

@@ -1,0 +1,93 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { AppError, type ErrorCode, isAppError } from '../core/errors.js';
+
+/** MLflow's error_code for each of ours, with the HTTP status MLflow's server uses. */
+const mlflowCodes: Record<ErrorCode, [string, number]> = {
+  VALIDATION_FAILED: ['INVALID_PARAMETER_VALUE', 400],
+  NOT_FOUND: ['RESOURCE_DOES_NOT_EXIST', 404],
+  ALREADY_EXISTS: ['RESOURCE_ALREADY_EXISTS', 400],
+  CONFLICT: ['INVALID_PARAMETER_VALUE', 400],
+  INVALID_TRANSITION: ['INVALID_STATE', 400],
+  UNAUTHENTICATED: ['UNAUTHENTICATED', 401],
+  FORBIDDEN: ['PERMISSION_DENIED', 403],
+  PAYLOAD_TOO_LARGE: ['RESOURCE_LIMIT_EXCEEDED', 413],
+  INTEGRITY_ERROR: ['DATA_LOSS', 500],
+  UNAVAILABLE: ['TEMPORARILY_UNAVAILABLE', 503],
+  INTERNAL: ['INTERNAL_ERROR', 500],
+};
+
+/** True for the MLflow-compatible paths, which answer errors in MLflow's shape. */
+export function isMlflowPath(url: string): boolean {
+  return /^\/(ajax-)?api\/2\.0\/mlflow(-artifacts)?(\/|\?|$)/.test(url);
+}
+
+function fieldOf(context: string | undefined, instancePath: string): string {
+  const path = instancePath.replace(/^\//, '').replace(/\//g, '.');
+  return [context ?? 'body', path].filter(Boolean).join('.');
+}
+
+/** Turns anything thrown in a request into an AppError a client may see. */
+export function toAppError(err: unknown): AppError | undefined {
+  if (err instanceof AppError) return err;
+  if (isAppError(err)) return new AppError(err.code, err.message, err.details);
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const first = err.validation[0];
+    const context = (err as { validationContext?: string }).validationContext;
+    const keys = (first?.params as { issue?: { keys?: string[] } } | undefined)?.issue?.keys;
+    const field = keys?.length
+      ? fieldOf(context, `${first?.instancePath ?? ''}/${keys[0]}`)
+      : fieldOf(context, first?.instancePath ?? '');
+    const message = keys?.length ? `unknown field '${keys.join("', '")}'` : (first?.message ?? 'invalid');
+    return new AppError('VALIDATION_FAILED', `${field}: ${message}`, { field });
+  }
+  const fe = err as Partial<FastifyError>;
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError(
+        'PAYLOAD_TOO_LARGE',
+        'body: the request body is larger than this endpoint accepts',
+        { field: 'body' },
+      );
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError('VALIDATION_FAILED', 'content-type: unsupported media type', {
+        field: 'content-type',
+      });
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AppError('VALIDATION_FAILED', 'body: a JSON body is required', { field: 'body' });
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new AppError('VALIDATION_FAILED', 'body: not valid JSON', { field: 'body' });
+  }
+  if (err instanceof SyntaxError && (fe.statusCode === 400 || /JSON/.test(err.message))) {
+    return new AppError('VALIDATION_FAILED', 'body: not valid JSON', { field: 'body' });
+  }
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500 && fe.message) {
+    const code: ErrorCode =
+      fe.statusCode === 404 ? 'NOT_FOUND' : fe.statusCode === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED';
+    return new AppError(code, fe.message);
+  }
+  return undefined;
+}
+
+/** Sends an error as {"error": {code, message, details?}}, or as MLflow's {error_code, message} on its paths. */
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown) {
+  const app = toAppError(err);
+  if (!app) request.log.error({ err }, 'unhandled error');
+  const error = app ?? new AppError('INTERNAL', 'internal error; the server log has the details');
+  if (isMlflowPath(request.url)) {
+    const [errorCode, status] = mlflowCodes[error.code];
+    return reply.status(status).send({ error_code: errorCode, message: error.message });
+  }
+  return reply.status(error.status).send({ error: error.toJSON() });
+}
+
+/** Installs the error and not-found handlers on the app. */
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
+  app.setNotFoundHandler((request, reply) => {
+    const err = new AppError('NOT_FOUND', `no endpoint ${request.method} ${request.url.split('?')[0]}`);
+    if (isMlflowPath(request.url))
+      return reply.status(404).send({ error_code: 'ENDPOINT_NOT_FOUND', message: err.message });
+    return reply.status(404).send({ error: err.toJSON() });
+  });
+}

@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { route } from '../route.js';
+import type { Services } from '../services.js';
+
+/** Liveness, readiness and the OpenAPI document. */
+export function registerHealthRoutes(app: FastifyInstance, services: Services): void {
+  route(app, {
+    method: 'GET',
+    url: '/healthz',
+    permission: 'public',
+    summary: 'Liveness: the process answers',
+    response: { 200: z.object({ status: z.literal('ok') }) },
+    handler: async () => ({ status: 'ok' as const }),
+  });
+  route(app, {
+    method: 'GET',
+    url: '/readyz',
+    permission: 'public',
+    summary: 'Readiness: the database answers',
+    handler: async (_req, reply) => {
+      try {
+        await sql`select 1`.execute(services.store.db);
+        return { status: 'ready', database: services.store.dialect, blobs: services.blobs.kind };
+      } catch {
+        return reply
+          .status(503)
+          .send({ error: { code: 'UNAVAILABLE', message: 'the database does not answer' } });
+      }
+    },
+  });
+  route(app, {
+    method: 'GET',
+    url: '/api/v1/openapi.json',
+    permission: 'public',
+    summary: 'The OpenAPI document of this server',
+    handler: async () => app.swagger(),
+  });
+}

@@ -1,0 +1,362 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { ValidationError } from '../../../core/errors.js';
+import { decodePageToken, encodePageToken, runStatusSchema } from '../../../tracking/index.js';
+import type { Services } from '../../services.js';
+import { mlflowRoute } from './mlflow-route.js';
+import {
+  double,
+  fromKeyValues,
+  int64,
+  keyValue,
+  mlflowMetric,
+  mlflowRun,
+  mlflowRunInfo,
+  repeated,
+} from './wire.js';
+
+const runId = z.string().min(1).max(256);
+/** run_uuid is MLflow's deprecated twin of run_id; either may be sent. */
+const runRef = { run_id: runId.optional(), run_uuid: runId.optional() };
+function runIdOf(b: { run_id?: string | undefined; run_uuid?: string | undefined }): string {
+  const id = b.run_id ?? b.run_uuid;
+  if (!id)
+    throw new ValidationError("run_id: missing value for required parameter 'run_id'", { field: 'run_id' });
+  return id;
+}
+
+const metric = z.strictObject({
+  key: z.string(),
+  value: double,
+  timestamp: int64,
+  step: int64.optional(),
+  model_id: z.string().optional(),
+  dataset_name: z.string().optional(),
+  dataset_digest: z.string().optional(),
+  run_id: z.string().optional(),
+});
+
+// MLflow's log-batch request limit.
+const LOG_BATCH_BODY_LIMIT = 1024 * 1024;
+const MAX_HISTORY = 50_000_000;
+
+/** runs/* and metrics/*: MLflow's run endpoints. */
+export function registerMlflowRunRoutes(app: FastifyInstance, s: Services): void {
+  mlflowRoute(app, {
+    methods: ['POST'],
+    path: 'runs/create',
+    permission: 'write',
+    summary: 'MLflow: start a run',
+    input: z.strictObject({
+      experiment_id: z.string().max(32).optional(),
+      user_id: z.string().max(256).optional(),
+      run_name: z.string().max(500).optional(),
+      start_time: int64.optional(),
+      tags: z.array(keyValue).max(100).optional(),
+    }),
+    handler: async (b, req) => {
+      const run = await s.runs.create({
+        actor: req.principal.name,
+        experimentId: b.experiment_id || '0',
+        ...(b.run_name ? { name: b.run_name } : {}),
+        ...(b.user_id ? { userId: b.user_id } : {}),
+        ...(b.start_time !== undefined ? { startTime: b.start_time } : {}),
+        tags: fromKeyValues(b.tags),
+      });
+      return { run: mlflowRun(run) };
+    },
+  });
+  mlflowRoute(app, {
+    methods: ['GET'],
+    path: 'runs/get',
+    permission: 'read',
+    summary: 'MLflow: get a run',
+    input: z.strictObject(runRef),
+    handler: async (q) => ({ run: mlflowRun(await s.runs.get(runIdOf(q))) }),
+  });
+  mlflowRoute(app, {
+    methods: ['POST'],
+    path: 'runs/update',
+    permission: 'write',
+    summary: 'MLflow: update a run',
+    input: z.strictObject({
+      ...runRef,
+      status: runStatusSchema.optional(),
+      end_time: int64.optional(),
+      run_name: z.string().max(500).optional(),
+    }),
+    handler: async (b, req) => {
+      const run = await s.runs.update({
+        actor: req.principal.name,
+        runId: runIdOf(b),
+        ...(b.status ? { status: b.status } : {}),
+        ...(b.end_time !== undefined ? { endTime: b.end_time } : {}),
+        ...(b.run_name ? { name: b.run_name } : {}),
+      });
+      return { run_info: mlflowRunInfo(run) };
+    },
+  });
+  for (const [path, action] of [
+    ['runs/delete', 'delete'],
+    ['runs/restore', 'restore'],
+  ] as const) {
+    mlflowRoute(app, {
+      methods: ['POST'],
+      path,
+      permission: 'write',
+      summary: `MLflow: ${action} a run`,
+      input: z.strictObject({ run_id: runId }),
+      handler: async (b, req) => {
+        await s.runs[action](req.principal.name, b.run_id);
+        return {};
+      },
+    });
+  }
+  mlflowRoute(app, {
+    methods: ['POST'],
+    path: 'runs/log-metric',
+    permission: 'write',
+    summary: 'MLflow: log one metric value',
+    input: metric.extend(runRef),
+    handler: async (b, req) => {
+      await s.runs.logBatch({
+        actor: req.principal.name,
+        runId: runIdOf(b),
+        metrics: [{ key: b.key, value: b.value, timestamp: b.timestamp, step: b.step ?? 0 }],
+      });
+      return {};
+    },
+  });
+  mlflowRoute(app, {
+    methods: ['POST'],
+    path: 'runs/log-parameter',
+    permission: 'write',
+    summary: 'MLflow: log a param (immutable)',
+    input: z.strictObject({ ...runRef, key: z.string(), value: z.string() }),
+    handler: async (b, req) => {
+      await s.runs.logBatch({
+        actor: req.principal.name,
+        runId: runIdOf(b),
+        params: [{ key: b.key, value: b.value }],
+      });
+      return {};
+    },
+  });
+  mlflowRoute(app, {
+    methods: ['POST'],
+    path: 'runs/set-tag',
+    permission: 'write',
+    summary: 'MLflow: set a run tag',
+    input: z.strictObject({ ...runRef, key: z.string(), value: z.string() }),
+    handler: async (b, req) => {
+      await s.runs.logBatch({
+        actor: req.principal.name,
+        runId: runIdOf(b),
+        tags: [{ key: b.key, value: b.value }],
+      });
+      return {};
+    },
+  });
+  mlflowRoute(app, {
+    methods: ['POST'],
+    path: 'runs/delete-tag',
+    permission: 'write',
+    summary: 'MLflow: delete a run tag',
+    input: z.strictObject({ run_id: runId, key: z.string() }),
+    handler: async (b, req) => {
+      await s.runs.deleteTag({ actor: req.principal.name, runId: b.run_id, key: b.key });
+      return {};
+    },
+  });
+  mlflowRoute(app, {
+    methods: ['POST'],
+    path: 'runs/log-batch',
+    permission: 'write',
+    summary: "MLflow: log metrics, params and tags in one request (MLflow's limits)",
+    bodyLimit: LOG_BATCH_BODY_LIMIT,
+    input: z.strictObject({
+      run_id: runId,
+      metrics: z.array(metric).optional(),
+      params: z.array(keyValue).optional(),
+      tags: z.array(keyValue).optional(),
+    }),
+    handler: async (b, req) => {
+      await s.runs.logBatch({
+        actor: req.principal.name,
+        runId: b.run_id,
+        metrics: (b.metrics ?? []).map((m) => ({
+          key: m.key,
+          value: m.value,
+          timestamp: m.timestamp,
+          step: m.step ?? 0,
+        })),
+        params: b.params ?? [],
+        tags: b.tags ?? [],
+      });
+      return {};
+    },
+  });
+  mlflowRoute(app, {
+    methods: ['POST'],
+    path: 'runs/log-model',
+    permission: 'write',
+    summary: "MLflow: record a logged model's metadata on the run",
+    input: z.strictObject({ run_id: runId, model_json: z.string().max(65_536) }),
+    handler: async (b, req) => {
+      let model: unknown;
+      try {
+        model = JSON.parse(b.model_json);
+      } catch {
+        throw new ValidationError('model_json: not valid JSON', { field: 'model_json' });
+      }
+      const run = await s.runs.get(b.run_id);
+      const key = 'mlflow.log-model.history';
+      const history = run.tags[key] ? (JSON.parse(run.tags[key]) as unknown[]) : [];
+      history.push(model);
+      await s.runs.logBatch({
+        actor: req.principal.name,
+        runId: b.run_id,
+        tags: [{ key, value: JSON.stringify(history) }],
+      });
+      return {};
+    },
+  });
+  mlflowRoute(app, {
+    methods: ['POST'],
+    path: 'runs/log-inputs',
+    permission: 'write',
+    summary: 'MLflow: record the datasets a run used',
+    input: z.strictObject({
+      run_id: runId,
+      datasets: z
+        .array(
+          z.strictObject({
+            tags: z.array(keyValue).optional(),
+            dataset: z.strictObject({
+              name: z.string(),
+              digest: z.string(),
+              source_type: z.string().optional(),
+              source: z.string().optional(),
+              schema: z.string().optional(),
+              profile: z.string().optional(),
+            }),
+          }),
+        )
+        .optional(),
+      models: z.array(z.unknown()).optional(),
+    }),
+    handler: async (b, req) => {
+      await s.runs.logInputs({
+        actor: req.principal.name,
+        runId: b.run_id,
+        datasets: (b.datasets ?? []).map((d) => ({
+          name: d.dataset.name,
+          digest: d.dataset.digest,
+          ...(d.dataset.source_type ? { sourceType: d.dataset.source_type } : {}),
+          ...(d.dataset.source ? { source: d.dataset.source } : {}),
+          ...(d.dataset.schema ? { schema: d.dataset.schema } : {}),
+          ...(d.dataset.profile ? { profile: d.dataset.profile } : {}),
+          tags: fromKeyValues(d.tags),
+        })),
+      });
+      return {};
+    },
+  });
+  for (const method of ['GET', 'POST'] as const) {
+    mlflowRoute(app, {
+      methods: [method],
+      path: 'runs/search',
+      permission: 'read',
+      summary: "MLflow: search runs with MLflow's filter syntax",
+      input: z.strictObject({
+        experiment_ids: method === 'GET' ? repeated(z.string()).optional() : z.array(z.string()).optional(),
+        filter: z.string().max(10_000).optional(),
+        run_view_type: z.enum(['ACTIVE_ONLY', 'DELETED_ONLY', 'ALL']).optional(),
+        max_results: int64.optional(),
+        order_by: method === 'GET' ? repeated(z.string()).optional() : z.array(z.string()).optional(),
+        page_token: z.string().max(1000).optional(),
+      }),
+      handler: async (b) => {
+        const page = await s.runSearch.search({
+          experimentIds: b.experiment_ids ?? [],
+          ...(b.filter ? { filter: b.filter } : {}),
+          ...(b.order_by ? { orderBy: b.order_by } : {}),
+          runViewType: b.run_view_type ?? 'ACTIVE_ONLY',
+          maxResults: b.max_results ?? 1000,
+          ...(b.page_token ? { pageToken: b.page_token } : {}),
+        });
+        return {
+          runs: page.runs.map(mlflowRun),
+          ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}),
+        };
+      },
+    });
+  }
+  mlflowRoute(app, {
+    methods: ['GET'],
+    path: 'metrics/get-history',
+    permission: 'read',
+    summary: "MLflow: a metric's full history",
+    input: z.strictObject({
+      ...runRef,
+      metric_key: z.string().min(1),
+      page_token: z.string().max(1000).optional(),
+      max_results: int64.optional(),
+    }),
+    handler: async (q) => {
+      const offset = decodePageToken(q.page_token);
+      // Without max_results MLflow returns the whole history in one reply (the cap only bounds the query).
+      const limit = q.max_results ?? MAX_HISTORY;
+      if (limit < 1 || limit > MAX_HISTORY)
+        throw new ValidationError('max_results: out of range', { field: 'max_results' });
+      const metrics = await s.runs.metricHistory({
+        runId: runIdOf(q),
+        key: q.metric_key,
+        offset,
+        limit: limit + 1,
+      });
+      return {
+        metrics: metrics.slice(0, limit).map(mlflowMetric),
+        ...(metrics.length > limit ? { next_page_token: encodePageToken(offset + limit) } : {}),
+      };
+    },
+  });
+  mlflowRoute(app, {
+    methods: ['GET'],
+    path: 'metrics/get-history-bulk-interval',
+    permission: 'read',
+    summary: 'MLflow: metric histories of several runs within a step interval',
+    input: z.strictObject({
+      run_ids: repeated(z.string()),
+      metric_key: z.string().min(1),
+      start_step: int64.optional(),
+      end_step: int64.optional(),
+      max_results: int64.optional(),
+    }),
+    handler: async (q) => {
+      if (q.run_ids.length === 0 || q.run_ids.length > 100) {
+        throw new ValidationError('run_ids: give between 1 and 100 run ids', { field: 'run_ids' });
+      }
+      const maxResults = Math.min(q.max_results ?? 2500, 2500);
+      const out = [];
+      for (const id of q.run_ids) {
+        const history = await s.runs.metricHistory({
+          runId: id,
+          key: q.metric_key,
+          offset: 0,
+          limit: 1_000_000,
+        });
+        const inRange = history.filter(
+          (m) =>
+            (q.start_step === undefined || m.step >= q.start_step) &&
+            (q.end_step === undefined || m.step <= q.end_step),
+        );
+        // MLflow samples evenly across the interval, always keeping the first and last points.
+        const stride = Math.max(1, Math.ceil(inRange.length / maxResults));
+        const sampled = inRange.filter((_, i) => i % stride === 0 || i === inRange.length - 1);
+        out.push(...sampled.map((m) => ({ ...mlflowMetric(m), run_id: id })));
+      }
+      return { metrics: out };
+    },
+  });
+}

@@ -1,0 +1,62 @@
+import { type AuditLog, createAuditLog, resolveAuditKey } from '../audit/index.js';
+import { createAuthService } from '../auth/index.js';
+import { type BlobStore, createBlobStore } from '../blobs/index.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import type { Config } from '../core/config.js';
+import { openStore, type Store } from '../store/index.js';
+import {
+  createArtifactService,
+  createExperimentService,
+  createRunSearch,
+  createRunService,
+  type TrackingDeps,
+} from '../tracking/index.js';
+
+export interface ServicesDeps {
+  store: Store;
+  blobs: BlobStore;
+  clock: Clock;
+  config: Config;
+  auditKey: string;
+}
+
+/** Wires every domain service from the shared parts; the one place that knows them all. */
+export function createServices({ store, blobs, clock, config, auditKey }: ServicesDeps) {
+  const audit: AuditLog = createAuditLog({ db: store.db, dialect: store.dialect, clock, key: auditKey });
+  const deps: TrackingDeps = { db: store.db, dialect: store.dialect, audit, clock, blobs };
+  const runs = createRunService(deps);
+  return {
+    config,
+    clock,
+    store,
+    blobs,
+    audit,
+    auth: createAuthService({ db: store.db, audit, clock }),
+    experiments: createExperimentService(deps),
+    runs,
+    runSearch: createRunSearch({ db: store.db, runs }),
+    artifacts: createArtifactService(deps),
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;
+
+/** The services of one workspace, plus how to close what they hold open. */
+export interface Workspace extends Services {
+  close(): Promise<void>;
+}
+
+/** Opens the database, blob store and audit key a Config names, and wires the services on them. */
+export async function openWorkspace(config: Config, clock: Clock = systemClock): Promise<Workspace> {
+  const store = await openStore(config.databaseUrl);
+  const blobs = createBlobStore(config.blobUrl, { s3: config.s3 });
+  const auditKey = resolveAuditKey(config.home, config.auditKey);
+  const services = createServices({ store, blobs, clock, config, auditKey });
+  return {
+    ...services,
+    close: async () => {
+      await blobs.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { createTestDatabase, describeEachBackend } from '../../test/support/backends.js';
+import { inTransaction, openStore } from './index.js';
+
+describeEachBackend('store', (get) => {
+  it('creates the default experiment "0" that MLflow clients log to', async () => {
+    const row = await get()
+      .db.selectFrom('experiments')
+      .selectAll()
+      .where('id', '=', 0)
+      .executeTakeFirstOrThrow();
+    expect(row.name).toBe('Default');
+  });
+
+  it('reads bigint milliseconds back as numbers', async () => {
+    const row = await get().db.selectFrom('experiments').select('created_at').executeTakeFirstOrThrow();
+    expect(typeof row.created_at).toBe('number');
+  });
+
+  it('rolls back every write of a failed transaction', async () => {
+    const db = get().db;
+    await expect(
+      inTransaction(db, async (tx) => {
+        await tx
+          .insertInto('users')
+          .values({ id: 'usr_rollback', name: 'rollback', role: 'viewer', created_at: 1 })
+          .execute();
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const found = await db
+      .selectFrom('users')
+      .select('id')
+      .where('id', '=', 'usr_rollback')
+      .executeTakeFirst();
+    expect(found).toBeUndefined();
+  });
+
+  it('migrating again is a no-op', async () => {
+    const again = await openStore(get().url);
+    const n = await sql<{ n: number }>`select count(*) as n from experiments`.execute(again.db);
+    expect(Number(n.rows[0]?.n)).toBe(1);
+    await again.close();
+  });
+});
+
+describe('migrations under concurrent starts', () => {
+  for (const backend of ['sqlite', 'postgres'] as const) {
+    it(`four processes migrating one fresh ${backend} database all succeed`, async (ctx) => {
+      if (backend === 'postgres') {
+        const { serviceAvailable } = await import('../../test/support/services.js');
+        const { postgresUrl } = await import('../../test/support/services.js');
+        if (!(await serviceAvailable('postgres', postgresUrl, 5432))) return ctx.skip();
+      }
+      const t = await createTestDatabase(backend);
+      try {
+        const script = `import { openStore } from './src/store/index.ts';
+          const s = await openStore(process.argv[1]); await s.close();`;
+        const codes = await Promise.all(
+          Array.from({ length: 4 }, () =>
+            runNode(['--import', 'tsx', '--input-type=module', '-e', script, t.url]),
+          ),
+        );
+        expect(codes).toEqual([0, 0, 0, 0]);
+        const store = await openStore(t.url);
+        const rows = await store.db.selectFrom('experiments').select('id').execute();
+        expect(rows).toHaveLength(1);
+        await store.close();
+      } finally {
+        await t.drop();
+      }
+    });
+  }
+});
+
+function runNode(args: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('exit', (code) => resolve(code ?? 1));
+  });
+}

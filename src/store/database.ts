@@ -1,0 +1,136 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  type Migration,
+  type MigrationProvider,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  type Transaction,
+} from 'kysely';
+import pg from 'pg';
+import { ValidationError } from '../core/errors.js';
+import type { Dialect } from './dialect.js';
+import { foundationMigration } from './migrations/001-foundation.js';
+import type { Database } from './schema.js';
+
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+/** Anything a repository function can run a query on: the database or an open transaction. */
+export type Executor = Db | Tx;
+
+export interface Store {
+  db: Db;
+  dialect: Dialect;
+  url: string;
+  close(): Promise<void>;
+}
+
+// bigint (int8) columns hold epoch milliseconds and counters, all well inside 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+/*
+ * Transactions on SQLite begin IMMEDIATE: the write lock is taken up front, so two processes sharing
+ * the file wait on busy_timeout instead of failing with SQLITE_BUSY when a reader upgrades to a writer.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: ConstructorParameters<typeof SqliteDialect>[0];
+  constructor(config: ConstructorParameters<typeof SqliteDialect>[0]) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
+
+export interface OpenStoreOptions {
+  /** Pool size for PostgreSQL. */
+  poolSize?: number;
+  /** Run migrations to the latest version (default true). */
+  migrate?: boolean;
+}
+
+/** Opens the database named by a URL (`sqlite:<path>`, `sqlite::memory:` or `postgres://...`) and migrates it. */
+export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
+  const store = createStore(url, options);
+  if (options.migrate !== false) {
+    try {
+      await migrateToLatest(store);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+  return store;
+}
+
+function createStore(url: string, options: OpenStoreOptions): Store {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length);
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    const sqlite = new BetterSqlite3(file);
+    sqlite.pragma('journal_mode = WAL');
+    // FULL: a commit is on disk before it is acknowledged, across power loss too, not just a crash.
+    sqlite.pragma('synchronous = FULL');
+    sqlite.pragma('busy_timeout = 10000');
+    sqlite.pragma('foreign_keys = ON');
+    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+    return { db, dialect: 'sqlite', url, close: () => db.destroy() };
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, dialect: 'postgres', url, close: () => db.destroy() };
+  }
+  throw new ValidationError(`SEXTANT_DATABASE_URL: unsupported database URL '${redactUrl(url)}'`, {
+    field: 'SEXTANT_DATABASE_URL',
+  });
+}
+
+/** Hides a password in a connection URL before it is shown. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
+function migrationsFor(dialect: Dialect): Record<string, Migration> {
+  return { '001-foundation': foundationMigration(dialect) };
+}
+
+/**
+ * Brings the schema to the latest version. Safe when several processes start at once: PostgreSQL
+ * serialises through Kysely's advisory lock; on SQLite the loser of the write-lock race retries and
+ * then finds nothing left to do.
+ */
+export async function migrateToLatest(store: Store): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrationsFor(store.dialect) };
+  const migrator = new Migrator({ db: store.db, provider });
+  for (let attempt = 0; ; attempt++) {
+    const { error } = await migrator.migrateToLatest();
+    if (!error) return;
+    const busy = String((error as { code?: string }).code ?? '').startsWith('SQLITE_BUSY');
+    const raced = /already exists|duplicate key/i.test(String((error as Error).message));
+    if ((busy || raced) && attempt < 20) {
+      await new Promise((r) => setTimeout(r, 50 + attempt * 50));
+      continue;
+    }
+    throw error;
+  }
+}
+
+/** Runs fn in one transaction: every write inside, the audit entry included, commits or none does. */
+export function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction().execute(fn);
+}

@@ -1,0 +1,2 @@
+/** The two SQL backends. */
+export type Dialect = 'sqlite' | 'postgres';

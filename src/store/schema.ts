@@ -1,0 +1,160 @@
+import type { Generated } from 'kysely';
+
+/*
+ * Table types for every domain. Times are epoch milliseconds (bigint in PostgreSQL, parsed to number);
+ * booleans are stored as 0/1 integers so both dialects read them the same way.
+ */
+
+export interface AuditEntryTable {
+  seq: number;
+  id: string;
+  at: number;
+  actor: string;
+  action: string;
+  entity_type: string;
+  entity_id: string;
+  before_digest: string | null;
+  after_digest: string | null;
+  details: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+  signature: string;
+  updated_at: number;
+}
+
+export interface AuditCheckpointTable {
+  seq: number;
+  hash: string;
+  at: number;
+  signature: string;
+}
+
+export interface UserTable {
+  id: string;
+  name: string;
+  role: string;
+  created_at: number;
+  disabled_at: number | null;
+}
+
+export interface ApiTokenTable {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface ExperimentTable {
+  id: Generated<number>;
+  name: string;
+  artifact_location: string;
+  lifecycle_stage: string;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface ExperimentTagTable {
+  experiment_id: number;
+  key: string;
+  value: string;
+}
+
+export interface RunTable {
+  id: string;
+  experiment_id: number;
+  name: string;
+  status: string;
+  lifecycle_stage: string;
+  user_id: string;
+  start_time: number;
+  end_time: number | null;
+  artifact_uri: string;
+  git_commit: string | null;
+  git_dirty: number | null;
+  command: string | null;
+  deleted_at: number | null;
+  updated_at: number;
+}
+
+export interface ParamTable {
+  run_id: string;
+  key: string;
+  value: string;
+}
+
+export interface MetricTable {
+  id: Generated<number>;
+  run_id: string;
+  key: string;
+  value: number | null;
+  is_nan: number;
+  timestamp: number;
+  step: number;
+}
+
+export interface LatestMetricTable {
+  run_id: string;
+  key: string;
+  value: number | null;
+  is_nan: number;
+  timestamp: number;
+  step: number;
+}
+
+export interface RunTagTable {
+  run_id: string;
+  key: string;
+  value: string;
+}
+
+export interface ArtifactTable {
+  run_id: string;
+  path: string;
+  sha256: string;
+  size: number;
+  created_at: number;
+}
+
+export interface RunInputTable {
+  id: string;
+  run_id: string;
+  direction: string;
+  kind: string;
+  name: string;
+  digest: string;
+  source: string | null;
+  source_type: string | null;
+  schema: string | null;
+  profile: string | null;
+  tags: string | null;
+  dataset_version_id: string | null;
+  created_at: number;
+}
+
+export interface Database {
+  audit_entries: AuditEntryTable;
+  audit_head: AuditHeadTable;
+  audit_checkpoints: AuditCheckpointTable;
+  users: UserTable;
+  api_tokens: ApiTokenTable;
+  experiments: ExperimentTable;
+  experiment_tags: ExperimentTagTable;
+  runs: RunTable;
+  params: ParamTable;
+  metrics: MetricTable;
+  latest_metrics: LatestMetricTable;
+  run_tags: RunTagTable;
+  artifacts: ArtifactTable;
+  run_inputs: RunInputTable;
+}

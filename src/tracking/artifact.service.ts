@@ -1,0 +1,111 @@
+import type { Readable } from 'node:stream';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
+import * as repo from './artifact.repo.js';
+import { normalizeArtifactPath } from './artifact-path.js';
+import { findRun } from './run.repo.js';
+import type { ArtifactEntry } from './tracking.schema.js';
+import type { TrackingDeps } from './tracking-deps.js';
+
+/** Run artifacts: named files whose bytes live in the content-addressed blob store. */
+export function createArtifactService({ db, audit, clock, blobs }: TrackingDeps) {
+  async function requireRun(runId: string, { active }: { active: boolean }) {
+    const run = await findRun({ tx: db, id: runId });
+    if (!run) throw new NotFoundError('run', runId);
+    if (active && run.lifecycle_stage !== 'active') {
+      throw new ConflictError(`run '${runId}' must be active to add artifacts`, { field: 'run_id' });
+    }
+    return run;
+  }
+
+  /** Streams the content into the blob store, then records it under the path (replacing an older one). */
+  async function put(input: {
+    actor: string;
+    runId: string;
+    path: string;
+    content: Readable | Uint8Array | string;
+  }) {
+    const path = normalizeArtifactPath(input.path);
+    await requireRun(input.runId, { active: true });
+    const blob = await blobs.put(input.content);
+    const now = clock.now();
+    await db.transaction().execute(async (tx) => {
+      const before = await repo.upsertArtifact({
+        tx,
+        row: { run_id: input.runId, path, sha256: blob.sha256, size: blob.size, created_at: now },
+      });
+      await audit.append(tx, {
+        actor: input.actor,
+        action: 'artifact.put',
+        entityType: 'run',
+        entityId: input.runId,
+        ...(before ? { before: { path, sha256: before.sha256 } } : {}),
+        after: { path, sha256: blob.sha256, size: blob.size },
+        details: { path, sha256: blob.sha256, size: blob.size },
+      });
+    });
+    return { path, sha256: blob.sha256, size: blob.size };
+  }
+
+  async function stat(runId: string, rawPath: string) {
+    const path = normalizeArtifactPath(rawPath);
+    await requireRun(runId, { active: false });
+    const row = await repo.findArtifact({ tx: db, runId, path });
+    if (!row) throw new NotFoundError('artifact', `${runId}/${path}`);
+    return row;
+  }
+
+  /** A verified stream of the artifact's bytes. */
+  async function get(
+    runId: string,
+    rawPath: string,
+  ): Promise<{ stream: Readable; size: number; sha256: string; path: string }> {
+    const row = await stat(runId, rawPath);
+    return { stream: await blobs.get(row.sha256), size: row.size, sha256: row.sha256, path: row.path };
+  }
+
+  /** One folder level, like `ls`: files directly in it and the sub-folders that hold files. */
+  async function list(runId: string, rawPath = ''): Promise<ArtifactEntry[]> {
+    const folder = normalizeArtifactPath(rawPath, { allowRoot: true });
+    await requireRun(runId, { active: false });
+    const prefix = folder ? `${folder}/` : '';
+    const rows = await repo.listArtifactsUnder({ tx: db, runId, prefix });
+    const entries = new Map<string, ArtifactEntry>();
+    for (const r of rows) {
+      const rest = r.path.slice(prefix.length);
+      const slash = rest.indexOf('/');
+      if (slash === -1) entries.set(r.path, { path: r.path, isDir: false, size: r.size, sha256: r.sha256 });
+      else {
+        const dir = prefix + rest.slice(0, slash);
+        if (!entries.has(dir)) entries.set(dir, { path: dir, isDir: true, size: null, sha256: null });
+      }
+    }
+    if (folder && rows.length === 0) {
+      const exact = await repo.findArtifact({ tx: db, runId, path: folder });
+      if (exact) throw new ValidationError(`path: '${folder}' is a file, not a folder`, { field: 'path' });
+    }
+    return [...entries.values()].sort((a, b) => a.path.localeCompare(b.path));
+  }
+
+  /** Forgets the path (the blob stays until an explicit gc finds it unreferenced). */
+  async function remove(input: { actor: string; runId: string; path: string }) {
+    const path = normalizeArtifactPath(input.path);
+    await requireRun(input.runId, { active: true });
+    await db.transaction().execute(async (tx) => {
+      const before = await repo.findArtifact({ tx, runId: input.runId, path });
+      if (!before) throw new NotFoundError('artifact', `${input.runId}/${path}`);
+      await repo.deleteArtifact({ tx, runId: input.runId, path });
+      await audit.append(tx, {
+        actor: input.actor,
+        action: 'artifact.delete',
+        entityType: 'run',
+        entityId: input.runId,
+        before: { path, sha256: before.sha256 },
+        details: { path },
+      });
+    });
+  }
+
+  return { put, get, stat, list, remove };
+}
+
+export type ArtifactService = ReturnType<typeof createArtifactService>;

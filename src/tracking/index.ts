@@ -1,0 +1,16 @@
+/** Run artifacts stored as blobs. */
+export { type ArtifactService, createArtifactService } from './artifact.service.js';
+/** Checks an artifact path and returns its normal form. */
+export { normalizeArtifactPath } from './artifact-path.js';
+/** Experiments: create, rename, tag, soft-delete and restore, search. */
+export { createExperimentService, type ExperimentService, stagesOf } from './experiment.service.js';
+/** MLflow-style opaque page tokens. */
+export { decodePageToken, encodePageToken } from './page-token.js';
+/** Runs: lifecycle, params, metrics, tags, inputs. */
+export { createRunService, GIT_COMMIT_TAG, RUN_NAME_TAG, type RunService, USER_TAG } from './run.service.js';
+/** MLflow-compatible run search. */
+export { createRunSearch, type RunSearch, type SearchRunsInput } from './run-search.service.js';
+/** A stored metric value in its JSON form. */
+export { metricValueOut } from './run-view.js';
+export * from './tracking.schema.js';
+export type { TrackingDeps } from './tracking-deps.js';

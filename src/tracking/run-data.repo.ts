@@ -1,0 +1,169 @@
+import { sql } from 'kysely';
+import type { Executor, LatestMetricTable, MetricTable, RunInputTable } from '../store/index.js';
+
+export type MetricRow = Omit<MetricTable, 'id'>;
+
+// Rows per INSERT statement: well under SQLite's and PostgreSQL's bound-parameter limits.
+const CHUNK = 500;
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export async function findParams({ tx, runId, keys }: { tx: Executor; runId: string; keys: string[] }) {
+  if (keys.length === 0) return [];
+  return tx
+    .selectFrom('params')
+    .select(['key', 'value'])
+    .where('run_id', '=', runId)
+    .where('key', 'in', keys)
+    .execute();
+}
+
+/** Inserts params that are not there yet; existing keys are left as they are (params are immutable). */
+export async function insertParams({
+  tx,
+  runId,
+  params,
+}: {
+  tx: Executor;
+  runId: string;
+  params: { key: string; value: string }[];
+}) {
+  for (const part of chunks(params, CHUNK)) {
+    await tx
+      .insertInto('params')
+      .values(part.map((p) => ({ run_id: runId, key: p.key, value: p.value })))
+      .onConflict((oc) => oc.columns(['run_id', 'key']).doNothing())
+      .execute();
+  }
+}
+
+export async function upsertTags({
+  tx,
+  runId,
+  tags,
+}: {
+  tx: Executor;
+  runId: string;
+  tags: { key: string; value: string }[];
+}) {
+  for (const t of tags) {
+    await tx
+      .insertInto('run_tags')
+      .values({ run_id: runId, key: t.key, value: t.value })
+      .onConflict((oc) => oc.columns(['run_id', 'key']).doUpdateSet({ value: t.value }))
+      .execute();
+  }
+}
+
+export async function deleteTag({
+  tx,
+  runId,
+  key,
+}: {
+  tx: Executor;
+  runId: string;
+  key: string;
+}): Promise<boolean> {
+  const r = await tx
+    .deleteFrom('run_tags')
+    .where('run_id', '=', runId)
+    .where('key', '=', key)
+    .executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+export async function insertMetrics({ tx, rows }: { tx: Executor; rows: MetricRow[] }): Promise<void> {
+  for (const part of chunks(rows, CHUNK)) await tx.insertInto('metrics').values(part).execute();
+}
+
+/**
+ * Moves each key's latest value forward. "Latest" is MLflow's order: highest step, then newest
+ * timestamp, then largest value (NaN counted as largest). The WHERE keeps concurrent writers from
+ * moving it backwards.
+ */
+export async function upsertLatestMetrics({
+  tx,
+  rows,
+}: {
+  tx: Executor;
+  rows: LatestMetricTable[];
+}): Promise<void> {
+  for (const part of chunks(rows, CHUNK)) {
+    await tx
+      .insertInto('latest_metrics')
+      .values(part)
+      .onConflict((oc) =>
+        oc
+          .columns(['run_id', 'key'])
+          .doUpdateSet({
+            value: sql`excluded.value`,
+            is_nan: sql`excluded.is_nan`,
+            timestamp: sql`excluded.timestamp`,
+            step: sql`excluded.step`,
+          })
+          .where(
+            sql<boolean>`excluded.step > latest_metrics.step
+              or (excluded.step = latest_metrics.step and excluded.timestamp > latest_metrics.timestamp)
+              or (excluded.step = latest_metrics.step and excluded.timestamp = latest_metrics.timestamp
+                  and (excluded.is_nan > latest_metrics.is_nan
+                       or (excluded.is_nan = latest_metrics.is_nan and excluded.value > latest_metrics.value)))`,
+          ),
+      )
+      .execute();
+  }
+}
+
+export async function listParams({ tx, runIds }: { tx: Executor; runIds: string[] }) {
+  if (runIds.length === 0) return [];
+  return tx.selectFrom('params').selectAll().where('run_id', 'in', runIds).execute();
+}
+
+export async function listTags({ tx, runIds }: { tx: Executor; runIds: string[] }) {
+  if (runIds.length === 0) return [];
+  return tx.selectFrom('run_tags').selectAll().where('run_id', 'in', runIds).execute();
+}
+
+export async function listLatestMetrics({ tx, runIds }: { tx: Executor; runIds: string[] }) {
+  if (runIds.length === 0) return [];
+  return tx.selectFrom('latest_metrics').selectAll().where('run_id', 'in', runIds).orderBy('key').execute();
+}
+
+export async function listInputs({ tx, runIds }: { tx: Executor; runIds: string[] }) {
+  if (runIds.length === 0) return [];
+  return tx.selectFrom('run_inputs').selectAll().where('run_id', 'in', runIds).orderBy('id').execute();
+}
+
+export async function insertInputs({ tx, rows }: { tx: Executor; rows: RunInputTable[] }): Promise<void> {
+  if (rows.length > 0) await tx.insertInto('run_inputs').values(rows).execute();
+}
+
+/** One metric's history in (step, timestamp) order, paged by offset. */
+export async function listMetricHistory({
+  tx,
+  runId,
+  key,
+  offset,
+  limit,
+}: {
+  tx: Executor;
+  runId: string;
+  key: string;
+  offset: number;
+  limit: number;
+}): Promise<MetricRow[]> {
+  return tx
+    .selectFrom('metrics')
+    .select(['run_id', 'key', 'value', 'is_nan', 'timestamp', 'step'])
+    .where('run_id', '=', runId)
+    .where('key', '=', key)
+    .orderBy('step')
+    .orderBy('timestamp')
+    .orderBy('id')
+    .offset(offset)
+    .limit(limit)
+    .execute();
+}

@@ -1,0 +1,253 @@
+import {
+  type Expression,
+  type ExpressionBuilder,
+  expressionBuilder,
+  PostgresAdapter,
+  type SelectQueryBuilder,
+  type SqlBool,
+  sql,
+} from 'kysely';
+import { assertNever, ValidationError } from '../core/errors.js';
+import type { Database, Dialect, Executor, ParamTable, RunTable } from '../store/index.js';
+import { decodePageToken, encodePageToken } from './page-token.js';
+import type { RunAttribute, RunFilterClause, RunOrderTerm, StringComparator } from './run-filter.js';
+
+export type RunViewType = 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
+
+/** MLflow's SEARCH_MAX_RESULTS_DEFAULT and SEARCH_MAX_RESULTS_THRESHOLD. */
+export const SEARCH_RUNS_DEFAULT_MAX_RESULTS = 1000;
+export const SEARCH_RUNS_MAX_RESULTS = 50_000;
+
+export interface SearchRunsInput {
+  tx: Executor;
+  experimentIds: number[];
+  filter: RunFilterClause[];
+  orderBy: RunOrderTerm[];
+  runViewType: RunViewType;
+  /** 1..50000, default 1000. */
+  maxResults?: number;
+  /** A next_page_token from an earlier call with the same arguments; '' means the first page. */
+  pageToken?: string;
+}
+
+export interface SearchRunsPage {
+  runIds: string[];
+  nextPageToken?: string;
+}
+
+type RunsEb = ExpressionBuilder<Database & { r: RunTable }, 'r'>;
+
+// The run name lives in runs.name; MLflow also exposes it as the tag mlflow.runName and searches
+// attributes.run_name through that tag, so both spellings read the same column here.
+const RUN_NAME_TAG = 'mlflow.runName';
+
+const ATTRIBUTE_COLUMNS = {
+  run_id: 'r.id',
+  run_name: 'r.name',
+  user_id: 'r.user_id',
+  status: 'r.status',
+  artifact_uri: 'r.artifact_uri',
+  start_time: 'r.start_time',
+  end_time: 'r.end_time',
+} as const satisfies Record<RunAttribute, `r.${keyof RunTable}`>;
+
+type KeyValueRows = SelectQueryBuilder<Database & { r: RunTable; kv: ParamTable }, 'r' | 'kv', object>;
+
+/** The run's row of one param or tag key (params and run_tags have the same shape). */
+function keyValueRow(eb: RunsEb, kind: 'param' | 'tag', key: string): KeyValueRows {
+  const rows: KeyValueRows =
+    kind === 'param' ? eb.selectFrom('params as kv') : eb.selectFrom('run_tags as kv');
+  return rows.whereRef('kv.run_id', '=', 'r.id').where('kv.key', '=', key);
+}
+
+function dialectOf(tx: Executor): Dialect {
+  return tx.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+}
+
+/**
+ * Rewrites a LIKE pattern as a GLOB pattern. SQLite's LIKE ignores ASCII case (and PRAGMA
+ * case_sensitive_like is per connection, so it cannot be relied on); GLOB is case-sensitive and
+ * matches whole characters, so it gives LIKE PostgreSQL's semantics. `\` escapes the next
+ * character, as it does by default in PostgreSQL; GLOB's own `*`, `?` and `[` become literals.
+ */
+export function likeToGlob(pattern: string): string {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    let c = pattern[i] ?? '';
+    let literal = true;
+    if (c === '\\' && i + 1 < pattern.length) c = pattern[++i] ?? '';
+    else if (c === '%' || c === '_') literal = false;
+    if (!literal) out += c === '%' ? '*' : '?';
+    else out += c === '*' || c === '?' || c === '[' ? `[${c}]` : c;
+  }
+  return out;
+}
+
+/** `column <comparator> value` on text, case-sensitive except for ILIKE, the same on both backends. */
+function compareText(
+  column: Expression<string>,
+  comparator: StringComparator,
+  value: string,
+  dialect: Dialect,
+) {
+  switch (comparator) {
+    case '=':
+      return sql<SqlBool>`${column} = ${value}`;
+    case '!=':
+      return sql<SqlBool>`${column} <> ${value}`;
+    case 'LIKE':
+      return dialect === 'postgres'
+        ? sql<SqlBool>`${column} like ${value}`
+        : sql<SqlBool>`${column} glob ${likeToGlob(value)}`;
+    case 'ILIKE':
+      // SQLite's lower() and LIKE fold ASCII letters only; PostgreSQL's ILIKE folds all of Unicode.
+      return dialect === 'postgres'
+        ? sql<SqlBool>`${column} ilike ${value}`
+        : sql<SqlBool>`lower(${column}) like lower(${value}) escape '\\'`;
+    default:
+      return assertNever(comparator);
+  }
+}
+
+function clauseCondition(eb: RunsEb, clause: RunFilterClause, dialect: Dialect): Expression<SqlBool> {
+  switch (clause.kind) {
+    case 'metric': {
+      // NaN is stored as value null with is_nan = 1: like IEEE NaN it fails every comparison but `!=`.
+      const { key, comparator, value } = clause;
+      return eb.exists(
+        eb
+          .selectFrom('latest_metrics as lm')
+          .select(sql.lit(1).as('one'))
+          .whereRef('lm.run_id', '=', 'r.id')
+          .where('lm.key', '=', key)
+          .where((m) =>
+            comparator === '!='
+              ? m.or([m('lm.value', '<>', value), m('lm.is_nan', '=', 1)])
+              : m('lm.value', comparator, value),
+          ),
+      );
+    }
+    case 'param':
+    case 'tag': {
+      if (clause.kind === 'tag' && clause.key === RUN_NAME_TAG) {
+        return compareText(sql.ref<string>('r.name'), clause.comparator, clause.value, dialect);
+      }
+      return eb.exists(
+        keyValueRow(eb, clause.kind, clause.key)
+          .select(sql.lit(1).as('one'))
+          .where(compareText(sql.ref<string>('kv.value'), clause.comparator, clause.value, dialect)),
+      );
+    }
+    case 'attribute':
+      return compareText(
+        sql.ref<string>(ATTRIBUTE_COLUMNS[clause.key]),
+        clause.comparator,
+        clause.value,
+        dialect,
+      );
+    case 'numeric_attribute':
+      // The cast keeps PostgreSQL from binding a fractional value as bigint (start_time > 1.5).
+      return eb(
+        ATTRIBUTE_COLUMNS[clause.key],
+        clause.comparator,
+        sql<number>`cast(${clause.value} as double precision)`,
+      );
+    case 'run_id_list':
+      return eb('r.id', clause.comparator === 'IN' ? 'in' : 'not in', clause.values);
+    default:
+      return assertNever(clause);
+  }
+}
+
+/** Sort keys of one order_by term: first a rank that keeps missing values last, then the value. */
+function orderKeys(
+  eb: RunsEb,
+  term: RunOrderTerm,
+  dialect: Dialect,
+): { rank?: Expression<unknown>; value: Expression<unknown> } {
+  // PostgreSQL would otherwise order text by the database's collation; "C" compares code points as SQLite does.
+  const text = (e: Expression<unknown>) => (dialect === 'postgres' ? sql`${e} collate "C"` : e);
+  switch (term.kind) {
+    case 'metric': {
+      const latest = eb
+        .selectFrom('latest_metrics as lm')
+        .whereRef('lm.run_id', '=', 'r.id')
+        .where('lm.key', '=', term.key);
+      // MLflow (SqlAlchemyStore._get_orderby_clauses) ranks numbers 0, NaN 1, missing 2, in both directions.
+      const rank = sql`coalesce(${latest.select(sql<number>`case when lm.is_nan = 1 then 1 else 0 end`.as('rank'))}, 2)`;
+      return { rank, value: latest.select('lm.value') };
+    }
+    case 'param':
+    case 'tag': {
+      if (term.kind === 'tag' && term.key === RUN_NAME_TAG) return { value: text(eb.ref('r.name')) };
+      const value = keyValueRow(eb, term.kind, term.key).select('kv.value');
+      return { rank: sql`case when ${value} is null then 1 else 0 end`, value: text(value) };
+    }
+    case 'attribute': {
+      const column = eb.ref(ATTRIBUTE_COLUMNS[term.key]);
+      if (term.key === 'end_time')
+        return { rank: sql`case when ${column} is null then 1 else 0 end`, value: column };
+      return { value: term.key === 'start_time' ? column : text(column) };
+    }
+    default:
+      return assertNever(term);
+  }
+}
+
+function checkMaxResults(maxResults: number): void {
+  if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > SEARCH_RUNS_MAX_RESULTS) {
+    throw new ValidationError(
+      `max_results: must be an integer from 1 to ${SEARCH_RUNS_MAX_RESULTS}, got ${String(maxResults)}`,
+      { field: 'max_results' },
+    );
+  }
+}
+
+/**
+ * Ids of the runs of `experimentIds` that match every clause, in MLflow's order: the order_by terms
+ * (missing values last), then start_time DESC, then run id. Metric clauses read each run's latest value.
+ * Pages by offset, as MLflow does; a token is only valid for the same filter and order.
+ */
+export async function searchRuns(input: SearchRunsInput): Promise<SearchRunsPage> {
+  const { tx, experimentIds, filter, orderBy, runViewType } = input;
+  const maxResults = input.maxResults ?? SEARCH_RUNS_DEFAULT_MAX_RESULTS;
+  checkMaxResults(maxResults);
+  const offset = decodePageToken(input.pageToken, 'page_token');
+  if (experimentIds.length === 0) return { runIds: [] };
+  const dialect = dialectOf(tx);
+
+  let query = tx.selectFrom('runs as r').select('r.id').where('r.experiment_id', 'in', experimentIds);
+  switch (runViewType) {
+    case 'ACTIVE_ONLY':
+      query = query.where('r.lifecycle_stage', '=', 'active');
+      break;
+    case 'DELETED_ONLY':
+      query = query.where('r.lifecycle_stage', '=', 'deleted');
+      break;
+    case 'ALL':
+      break;
+    default:
+      assertNever(runViewType);
+  }
+  for (const clause of filter) query = query.where((eb) => clauseCondition(eb, clause, dialect));
+
+  const eb: RunsEb = expressionBuilder<Database & { r: RunTable }, 'r'>();
+  for (const term of orderBy) {
+    const { rank, value } = orderKeys(eb, term, dialect);
+    if (rank) query = query.orderBy(rank);
+    query = query.orderBy(value, term.ascending ? 'asc' : 'desc');
+  }
+  if (!orderBy.some((t) => t.kind === 'attribute' && t.key === 'start_time'))
+    query = query.orderBy('r.start_time', 'desc');
+  query = query.orderBy(dialect === 'postgres' ? sql`${eb.ref('r.id')} collate "C"` : eb.ref('r.id'));
+
+  // One row past the page tells whether another page exists, so the last page carries no token.
+  const rows = await query
+    .limit(maxResults + 1)
+    .offset(offset)
+    .execute();
+  const runIds = rows.slice(0, maxResults).map((row) => row.id);
+  return rows.length > maxResults
+    ? { runIds, nextPageToken: encodePageToken(offset + maxResults) }
+    : { runIds };
+}

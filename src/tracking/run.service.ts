@@ -1,0 +1,376 @@
+import { randomInt } from 'node:crypto';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import type { Executor, RunTable } from '../store/index.js';
+import * as experiments from './experiment.repo.js';
+import * as repo from './run.repo.js';
+import * as data from './run-data.repo.js';
+import { metricValueOut, toRuns } from './run-view.js';
+import {
+  type CreateRunInput,
+  type LogBatchInput,
+  type LogInputsInput,
+  logBatchBodySchema,
+  logInputsBodySchema,
+  type Metric,
+  type Run,
+  type RunStatus,
+} from './tracking.schema.js';
+import type { TrackingDeps } from './tracking-deps.js';
+
+export const RUN_NAME_TAG = 'mlflow.runName';
+export const USER_TAG = 'mlflow.user';
+export const GIT_COMMIT_TAG = 'mlflow.source.git.commit';
+
+const adjectives = [
+  'amber',
+  'brisk',
+  'calm',
+  'dapper',
+  'eager',
+  'fierce',
+  'gentle',
+  'hazy',
+  'keen',
+  'lucid',
+  'merry',
+  'nimble',
+  'quiet',
+  'rapid',
+  'sly',
+  'tidy',
+  'vivid',
+  'witty',
+];
+const nouns = [
+  'badger',
+  'crane',
+  'dingo',
+  'egret',
+  'ferret',
+  'gecko',
+  'heron',
+  'ibis',
+  'jackal',
+  'koala',
+  'lemur',
+  'marten',
+  'newt',
+  'otter',
+  'puffin',
+  'quail',
+  'robin',
+  'stoat',
+];
+
+/** A readable default run name, as MLflow gives one: "brisk-otter-417". */
+function generateRunName(): string {
+  return `${adjectives[randomInt(adjectives.length)]}-${nouns[randomInt(nouns.length)]}-${randomInt(1000)}`;
+}
+
+/** Runs and what is logged to them: params (immutable), metrics (history + latest), tags, inputs. */
+export function createRunService({ db, audit, clock }: TrackingDeps) {
+  async function getRow(tx: Executor, runId: string): Promise<RunTable> {
+    const row = await repo.findRun({ tx, id: runId });
+    if (!row) throw new NotFoundError('run', runId);
+    return row;
+  }
+
+  async function getActiveRow(tx: Executor, runId: string): Promise<RunTable> {
+    const row = await getRow(tx, runId);
+    if (row.lifecycle_stage !== 'active') {
+      throw new ConflictError(`run '${runId}' must be active to change it; it is ${row.lifecycle_stage}`, {
+        field: 'run_id',
+      });
+    }
+    return row;
+  }
+
+  async function get(runId: string): Promise<Run> {
+    const [run] = await toRuns(db, [await getRow(db, runId)]);
+    return run!;
+  }
+
+  /** Runs by id, in the order given; unknown ids are skipped. */
+  async function getMany(runIds: string[]): Promise<Run[]> {
+    const rows = await repo.findRuns({ tx: db, ids: runIds });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return toRuns(
+      db,
+      runIds.flatMap((id) => byId.get(id) ?? []),
+    );
+  }
+
+  async function create(input: CreateRunInput & { actor: string }): Promise<Run> {
+    const now = clock.now();
+    const id = newId('run', now);
+    const tags = { ...(input.tags ?? {}) };
+    const name = input.name ?? tags[RUN_NAME_TAG] ?? generateRunName();
+    tags[RUN_NAME_TAG] = name;
+    const userId = input.userId ?? tags[USER_TAG] ?? input.actor;
+    await db.transaction().execute(async (tx) => {
+      const experiment = await experiments.findExperiment({ tx, id: Number(input.experimentId) });
+      if (!experiment) throw new NotFoundError('experiment', input.experimentId);
+      if (experiment.lifecycle_stage !== 'active') {
+        throw new ConflictError(`experiment '${input.experimentId}' is deleted; restore it to add runs`, {
+          field: 'experiment_id',
+        });
+      }
+      const values: RunTable = {
+        id,
+        experiment_id: experiment.id,
+        name,
+        status: 'RUNNING',
+        lifecycle_stage: 'active',
+        user_id: userId,
+        start_time: input.startTime ?? now,
+        end_time: null,
+        artifact_uri: `${experiment.artifact_location}/${id}/artifacts`,
+        git_commit: input.gitCommit ?? tags[GIT_COMMIT_TAG] ?? null,
+        git_dirty: input.gitDirty === undefined ? null : input.gitDirty ? 1 : 0,
+        command: input.command ?? null,
+        deleted_at: null,
+        updated_at: now,
+      };
+      await repo.insertRun({ tx, values });
+      await data.upsertTags({
+        tx,
+        runId: id,
+        tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
+      });
+      await audit.append(tx, {
+        actor: input.actor,
+        action: 'run.create',
+        entityType: 'run',
+        entityId: id,
+        after: { ...values, tags },
+        details: { experimentId: input.experimentId },
+      });
+    });
+    return get(id);
+  }
+
+  async function update(input: {
+    actor: string;
+    runId: string;
+    status?: RunStatus;
+    endTime?: number;
+    name?: string;
+  }) {
+    await db.transaction().execute(async (tx) => {
+      const row = await getActiveRow(tx, input.runId);
+      const set: Partial<RunTable> = { updated_at: clock.now() };
+      if (input.status) set.status = input.status;
+      if (input.endTime !== undefined) set.end_time = input.endTime;
+      if (input.name) set.name = input.name;
+      await repo.updateRun({ tx, id: row.id, set });
+      if (input.name)
+        await data.upsertTags({ tx, runId: row.id, tags: [{ key: RUN_NAME_TAG, value: input.name }] });
+      await audit.append(tx, {
+        actor: input.actor,
+        action: 'run.update',
+        entityType: 'run',
+        entityId: row.id,
+        before: { status: row.status, endTime: row.end_time, name: row.name },
+        after: set,
+      });
+    });
+    return get(input.runId);
+  }
+
+  async function setLifecycle(
+    actor: string,
+    runId: string,
+    from: 'active' | 'deleted',
+    to: 'active' | 'deleted',
+  ) {
+    await db.transaction().execute(async (tx) => {
+      const row = await getRow(tx, runId);
+      if (row.lifecycle_stage !== from) {
+        throw new ConflictError(`run '${runId}' is ${row.lifecycle_stage}, not ${from}`, { field: 'run_id' });
+      }
+      const now = clock.now();
+      await repo.updateRun({
+        tx,
+        id: runId,
+        set: { lifecycle_stage: to, deleted_at: to === 'deleted' ? now : null, updated_at: now },
+      });
+      await audit.append(tx, {
+        actor,
+        action: to === 'deleted' ? 'run.delete' : 'run.restore',
+        entityType: 'run',
+        entityId: runId,
+        before: { lifecycleStage: from },
+        after: { lifecycleStage: to },
+      });
+    });
+  }
+
+  /**
+   * Logs metrics, params and tags in one transaction with one audit entry. Params are immutable:
+   * logging a key again with the same value is accepted, with another value it is refused and
+   * nothing of the batch is stored.
+   */
+  async function logBatch(input: LogBatchInput & { actor: string; runId: string }): Promise<void> {
+    const parsed = logBatchBodySchema.safeParse({
+      metrics: input.metrics,
+      params: input.params,
+      tags: input.tags,
+    });
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = issue.path.join('.');
+      throw new ValidationError(`${field}: ${issue.message}`, { field });
+    }
+    const batch = parsed.data;
+    const now = clock.now();
+    const seen = new Map<string, string>();
+    for (const p of batch.params) {
+      const prior = seen.get(p.key);
+      if (prior !== undefined && prior !== p.value) {
+        throw new ConflictError(`params: '${p.key}' appears twice in the batch with different values`, {
+          field: 'params',
+          key: p.key,
+        });
+      }
+      seen.set(p.key, p.value);
+    }
+    await db.transaction().execute(async (tx) => {
+      await getActiveRow(tx, input.runId);
+      if (batch.params.length > 0) {
+        const existing = await data.findParams({ tx, runId: input.runId, keys: [...seen.keys()] });
+        for (const e of existing) {
+          if (seen.get(e.key) !== e.value) {
+            throw new ConflictError(
+              `params: '${e.key}' was already logged as '${e.value}' for run '${input.runId}'; params cannot change (tried '${seen.get(e.key)}')`,
+              { field: 'params', key: e.key },
+            );
+          }
+        }
+        await data.insertParams({ tx, runId: input.runId, params: batch.params });
+      }
+      if (batch.metrics.length > 0) {
+        const rows = batch.metrics.map((m) => ({
+          run_id: input.runId,
+          key: m.key,
+          value: Number.isNaN(m.value) ? null : m.value,
+          is_nan: Number.isNaN(m.value) ? 1 : 0,
+          timestamp: m.timestamp ?? now,
+          step: m.step,
+        }));
+        await data.insertMetrics({ tx, rows });
+        await data.upsertLatestMetrics({ tx, rows: latestPerKey(rows) });
+      }
+      if (batch.tags.length > 0) {
+        await data.upsertTags({ tx, runId: input.runId, tags: batch.tags });
+        const renamed = batch.tags.findLast((t) => t.key === RUN_NAME_TAG);
+        if (renamed)
+          await repo.updateRun({ tx, id: input.runId, set: { name: renamed.value, updated_at: now } });
+      }
+      await audit.append(tx, {
+        actor: input.actor,
+        action: 'run.log_batch',
+        entityType: 'run',
+        entityId: input.runId,
+        after: batch,
+        details: { metrics: batch.metrics.length, params: batch.params.length, tags: batch.tags.length },
+      });
+    });
+  }
+
+  async function deleteTag(input: { actor: string; runId: string; key: string }): Promise<void> {
+    await db.transaction().execute(async (tx) => {
+      await getActiveRow(tx, input.runId);
+      if (!(await data.deleteTag({ tx, runId: input.runId, key: input.key }))) {
+        throw new NotFoundError('tag', `${input.runId}/${input.key}`);
+      }
+      await audit.append(tx, {
+        actor: input.actor,
+        action: 'run.tag.delete',
+        entityType: 'run',
+        entityId: input.runId,
+        before: { key: input.key },
+      });
+    });
+  }
+
+  /** Records dataset versions (or other inputs/outputs) a run read or wrote. */
+  async function logInputs(input: LogInputsInput & { actor: string; runId: string }): Promise<void> {
+    const parsed = logInputsBodySchema.parse({ datasets: input.datasets, direction: input.direction });
+    const now = clock.now();
+    await db.transaction().execute(async (tx) => {
+      await getActiveRow(tx, input.runId);
+      const rows = parsed.datasets.map((d) => ({
+        id: newId('inp', now),
+        run_id: input.runId,
+        direction: parsed.direction,
+        kind: 'dataset',
+        name: d.name,
+        digest: d.digest,
+        source: d.source ?? null,
+        source_type: d.sourceType ?? null,
+        schema: d.schema ?? null,
+        profile: d.profile ?? null,
+        tags: d.tags ? JSON.stringify(d.tags) : null,
+        dataset_version_id: d.datasetVersionId ?? null,
+        created_at: now,
+      }));
+      await data.insertInputs({ tx, rows });
+      await audit.append(tx, {
+        actor: input.actor,
+        action: 'run.log_inputs',
+        entityType: 'run',
+        entityId: input.runId,
+        after: parsed,
+        details: { datasets: rows.length, direction: parsed.direction },
+      });
+    });
+  }
+
+  async function metricHistory(input: { runId: string; key: string; offset: number; limit: number }) {
+    await getRow(db, input.runId);
+    const rows = await data.listMetricHistory({ tx: db, ...input });
+    return rows.map(
+      (m): Metric => ({
+        key: m.key,
+        value: metricValueOut(m.value, m.is_nan),
+        timestamp: m.timestamp,
+        step: m.step,
+      }),
+    );
+  }
+
+  return {
+    get,
+    getMany,
+    create,
+    update,
+    logBatch,
+    deleteTag,
+    logInputs,
+    metricHistory,
+    delete: (actor: string, runId: string) => setLifecycle(actor, runId, 'active', 'deleted'),
+    restore: (actor: string, runId: string) => setLifecycle(actor, runId, 'deleted', 'active'),
+  };
+}
+
+/** One row per key: the batch's own latest value, in MLflow's (step, timestamp, value) order. */
+function latestPerKey(rows: data.MetricRow[]): data.MetricRow[] {
+  const best = new Map<string, data.MetricRow>();
+  for (const r of rows) {
+    const b = best.get(r.key);
+    if (
+      !b ||
+      r.step > b.step ||
+      (r.step === b.step &&
+        (r.timestamp > b.timestamp ||
+          (r.timestamp === b.timestamp &&
+            (r.is_nan > b.is_nan || (r.is_nan === b.is_nan && (r.value ?? 0) > (b.value ?? 0))))))
+    ) {
+      best.set(r.key, r);
+    }
+  }
+  return [...best.values()];
+}
+
+export type RunService = ReturnType<typeof createRunService>;
