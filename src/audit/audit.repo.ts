@@ -56,19 +56,31 @@ export async function listCheckpoints({ tx }: { tx: Executor }): Promise<AuditCh
 export async function listEntriesAfter({
   tx,
   afterSeq,
+  upTo,
   limit,
 }: {
   tx: Executor;
   afterSeq: number;
+  upTo: number;
   limit: number;
 }): Promise<AuditEntryTable[]> {
   return tx
     .selectFrom('audit_entries')
     .selectAll()
     .where('seq', '>', afterSeq)
+    .where('seq', '<=', upTo)
     .orderBy('seq')
     .limit(limit)
     .execute();
+}
+
+/** The highest sequence number stored (0 when empty). */
+export async function maxSeq({ tx }: { tx: Executor }): Promise<number> {
+  const row = await tx
+    .selectFrom('audit_entries')
+    .select((eb) => eb.fn.max('seq').as('max'))
+    .executeTakeFirst();
+  return Number(row?.max ?? 0);
 }
 
 export async function listEntriesFor({

@@ -47,8 +47,9 @@ function entryHash(e: Omit<AuditEntryTable, 'hash'>): string {
   return sha256Hex(`${prev_hash}\n${canonicalJson(body)}`);
 }
 
-function sign(key: string, seq: number, hash: string): string {
-  return hmacSha256Hex(key, `sextant-audit:${seq}:${hash}`);
+/** Head and checkpoint signatures differ in kind, so a checkpoint's signature can never pass as a head's. */
+function sign(key: string, kind: 'head' | 'checkpoint', seq: number, hash: string): string {
+  return hmacSha256Hex(key, `sextant-audit-${kind}:${seq}:${hash}`);
 }
 
 function toEntry(row: AuditEntryTable): AuditEntry {
@@ -91,12 +92,12 @@ export function createAuditLog({ db, dialect, clock, key }: AuditLogDeps): Audit
     await repo.insertEntry({ tx, entry: row });
     await repo.upsertHead({
       tx,
-      head: { seq: row.seq, hash: row.hash, signature: sign(key, row.seq, row.hash), updated_at: at },
+      head: { seq: row.seq, hash: row.hash, signature: sign(key, 'head', row.seq, row.hash), updated_at: at },
     });
     if (row.seq % CHECKPOINT_EVERY === 0) {
       await repo.insertCheckpoint({
         tx,
-        checkpoint: { seq: row.seq, hash: row.hash, at, signature: sign(key, row.seq, row.hash) },
+        checkpoint: { seq: row.seq, hash: row.hash, at, signature: sign(key, 'checkpoint', row.seq, row.hash) },
       });
     }
     return toEntry(row);
@@ -110,8 +111,16 @@ export function createAuditLog({ db, dialect, clock, key }: AuditLogDeps): Audit
     let expectedSeq = 1;
     let prevHash = GENESIS_HASH;
     let lastSeq = 0;
+    /*
+     * Read in this order so that concurrent appends never look like tampering: checkpoints, then the
+     * head, then entries only up to that head. An append writes its entry and the head in one
+     * transaction, so any entry past the head must be matched by a newer head read afterwards.
+     */
+    const checkpoints = await repo.listCheckpoints({ tx: db });
+    const head = await repo.findHead({ tx: db });
+    const upTo = head?.seq ?? Number.MAX_SAFE_INTEGER;
     for (let after = 0; ; ) {
-      const page = await repo.listEntriesAfter({ tx: db, afterSeq: after, limit: VERIFY_PAGE });
+      const page = await repo.listEntriesAfter({ tx: db, afterSeq: after, upTo, limit: VERIFY_PAGE });
       for (const row of page) {
         count++;
         if (entryHash(row) !== row.hash) {
@@ -153,12 +162,11 @@ export function createAuditLog({ db, dialect, clock, key }: AuditLogDeps): Audit
       after = page[page.length - 1]!.seq;
     }
 
-    const head = await repo.findHead({ tx: db });
     if (!head) {
       if (count > 0)
         problems.push({ kind: 'bad-signature', seq: null, message: 'the signed head is missing' });
     } else {
-      if (!digestsEqual(sign(key, head.seq, head.hash), head.signature)) {
+      if (!digestsEqual(sign(key, 'head', head.seq, head.hash), head.signature)) {
         problems.push({ kind: 'bad-signature', seq: head.seq, message: 'the head signature is not valid' });
       }
       if (head.seq > lastSeq) {
@@ -166,12 +174,6 @@ export function createAuditLog({ db, dialect, clock, key }: AuditLogDeps): Audit
           kind: 'truncated',
           seq: head.seq,
           message: `the signed head is entry ${head.seq} but the log ends at ${lastSeq}`,
-        });
-      } else if (head.seq < lastSeq) {
-        problems.push({
-          kind: 'inserted',
-          seq: head.seq + 1,
-          message: `entries after the signed head (${head.seq}) were added outside the log`,
         });
       } else if (hashBySeq.get(head.seq) !== head.hash) {
         problems.push({
@@ -182,10 +184,21 @@ export function createAuditLog({ db, dialect, clock, key }: AuditLogDeps): Audit
       }
     }
 
-    const checkpoints = await repo.listCheckpoints({ tx: db });
+    if (head) {
+      const maxSeq = await repo.maxSeq({ tx: db });
+      const headNow = await repo.findHead({ tx: db });
+      if (maxSeq > (headNow?.seq ?? 0)) {
+        problems.push({
+          kind: 'inserted',
+          seq: (headNow?.seq ?? 0) + 1,
+          message: `entries after the signed head (${headNow?.seq ?? 0}) were added outside the log`,
+        });
+      }
+    }
+
     const all = options.externalCheckpoint ? [...checkpoints, options.externalCheckpoint] : checkpoints;
     for (const cp of all) {
-      if (!digestsEqual(sign(key, cp.seq, cp.hash), cp.signature)) {
+      if (!digestsEqual(sign(key, 'checkpoint', cp.seq, cp.hash), cp.signature)) {
         problems.push({
           kind: 'bad-signature',
           seq: cp.seq,
@@ -224,7 +237,7 @@ export function createAuditLog({ db, dialect, clock, key }: AuditLogDeps): Audit
         seq: head.seq,
         hash: head.hash,
         at: clock.now(),
-        signature: sign(key, head.seq, head.hash),
+        signature: sign(key, 'checkpoint', head.seq, head.hash),
       };
       await repo.insertCheckpoint({ tx, checkpoint: cp });
       return cp;

@@ -70,6 +70,34 @@ async function expectIntact(audit: AuditLog): Promise<void> {
 }
 
 describeEachBackend('audit log', (get, backend) => {
+  it('verifying while others append never reports tampering', async () => {
+    const { db, audit } = await freshLog(backend);
+    await appendN(db, audit, 3);
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; writing && i < 400; i++) await appendN(db, audit, 1, `w${i}`);
+    })();
+    try {
+      for (let i = 0; i < 25; i++) expect((await audit.verify()).problems).toEqual([]);
+    } finally {
+      writing = false;
+      await writer;
+    }
+    await expectIntact(audit);
+  });
+
+  it("a checkpoint's signature cannot stand in for the head's after cutting the log back", async () => {
+    const { db, audit } = await freshLog(backend);
+    await appendN(db, audit, 3);
+    const cp = await audit.checkpoint();
+    await appendN(db, audit, 3, 'later');
+    await db.deleteFrom('audit_entries').where('seq', '>', 3).execute();
+    await db.updateTable('audit_head').set({ seq: cp!.seq, hash: cp!.hash, signature: cp!.signature }).execute();
+    const result = await audit.verify();
+    expect(result.ok).toBe(false);
+    expect(result.problems.map((p) => p.kind)).toContain('bad-signature');
+  });
+
   it('chains every entry to the one before it, and an intact log verifies', async () => {
     const { db, audit } = await freshLog(backend);
     await appendN(db, audit, 5);

@@ -58,7 +58,7 @@ export function createTokenService({ db, audit, clock, repo }: TokenServiceDeps)
     };
     await repo.insertToken({ tx, token: row });
     const token = toToken(row);
-    await audit.append(db, {
+    await audit.append(tx, {
       actor,
       action: 'token.created',
       entityType: 'api_token',
@@ -134,8 +134,9 @@ export function createTokenService({ db, audit, clock, repo }: TokenServiceDeps)
       if (row.expires_at !== null && now >= row.expires_at) {
         throw new UnauthenticatedError('the API token has expired');
       }
-      if (row.user_disabled_at !== null)
+      if (row.user_disabled_at !== null) {
         throw new UnauthenticatedError('the API token belongs to a disabled user');
+      }
       if (row.last_used_at === null || now - row.last_used_at >= TOUCH_EVERY_MS) {
         await repo.touchToken({ id: row.id, at: now, staleBefore: now - TOUCH_EVERY_MS });
       }
