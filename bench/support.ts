@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../src/core/config.js';
-import { buildApp } from '../src/server/app.js';
 import { openWorkspace, type Workspace } from '../src/server/services.js';
 
 /*
@@ -110,38 +111,82 @@ export interface BenchServer {
  */
 export async function startServer(options: { databaseUrl?: string } = {}): Promise<BenchServer> {
   const home = tempDir('sextant-bench-');
-  const config = loadConfig({
+  const env = {
     SEXTANT_HOME: home,
     SEXTANT_AUDIT_KEY: 'bench-audit-key-0123456789abcdef',
     SEXTANT_LOG_LEVEL: 'silent',
     ...(options.databaseUrl ? { SEXTANT_DATABASE_URL: options.databaseUrl } : {}),
+  };
+  // The server runs in its own process, as it does for real clients; this process keeps a workspace
+  // on the same database for setup, counting and the in-process diagnostics.
+  const workspace = await openWorkspace(loadConfig(env));
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', new URL('./server-child.ts', import.meta.url).pathname],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      if (buf.includes('\n')) resolve(Number(buf.trim()));
+    });
+    child.once('exit', (code) => reject(new Error(`bench server exited early (code ${code})`)));
   });
-  const workspace = await openWorkspace(config);
-  const app = await buildApp(workspace);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
-    await app.close();
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
     await workspace.close();
   };
   onCleanup(close);
-  return { baseUrl: `http://127.0.0.1:${address.port}`, workspace, home, close };
+  return { baseUrl: `http://127.0.0.1:${port}`, workspace, home, close };
+}
+
+// One keep-alive connection pool, as MLflow's Python client (requests.Session) keeps one.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+
+/** POSTs a JSON string over keep-alive HTTP; resolves with the status and the reply text. */
+function post(baseUrl: string, route: string, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      `${baseUrl}${route}`,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** POSTs a JSON body (an object, or a string already serialised) and returns the parsed reply; throws on non-2xx. */
 export async function postJson<T = unknown>(baseUrl: string, route: string, body: unknown): Promise<T> {
-  const res = await fetch(`${baseUrl}${route}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`POST ${route} -> ${res.status}: ${text.slice(0, 500)}`);
+  const { status, text } = await post(baseUrl, route, typeof body === 'string' ? body : JSON.stringify(body));
+  if (status < 200 || status >= 300) throw new Error(`POST ${route} -> ${status}: ${text.slice(0, 500)}`);
   return (text === '' ? {} : JSON.parse(text)) as T;
+}
+
+/** POSTs a JSON string and returns only the status. */
+export async function postStatus(baseUrl: string, route: string, body: string): Promise<number> {
+  return (await post(baseUrl, route, body)).status;
 }
 
 /** True when something accepts TCP connections at the URL's host and port within a second. */

@@ -97,7 +97,12 @@ export function createAuditLog({ db, dialect, clock, key }: AuditLogDeps): Audit
     if (row.seq % CHECKPOINT_EVERY === 0) {
       await repo.insertCheckpoint({
         tx,
-        checkpoint: { seq: row.seq, hash: row.hash, at, signature: sign(key, 'checkpoint', row.seq, row.hash) },
+        checkpoint: {
+          seq: row.seq,
+          hash: row.hash,
+          at,
+          signature: sign(key, 'checkpoint', row.seq, row.hash),
+        },
       });
     }
     return toEntry(row);

@@ -92,7 +92,10 @@ describeEachBackend('audit log', (get, backend) => {
     const cp = await audit.checkpoint();
     await appendN(db, audit, 3, 'later');
     await db.deleteFrom('audit_entries').where('seq', '>', 3).execute();
-    await db.updateTable('audit_head').set({ seq: cp!.seq, hash: cp!.hash, signature: cp!.signature }).execute();
+    await db
+      .updateTable('audit_head')
+      .set({ seq: cp!.seq, hash: cp!.hash, signature: cp!.signature })
+      .execute();
     const result = await audit.verify();
     expect(result.ok).toBe(false);
     expect(result.problems.map((p) => p.kind)).toContain('bad-signature');

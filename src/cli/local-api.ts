@@ -1,6 +1,8 @@
 import { localPrincipal } from '../auth/index.js';
 import type { SextantApi } from '../client/index.js';
+import { parseOrThrow } from '../core/validate.js';
 import type { Services } from '../server/services.js';
+import { logBatchBodySchema } from '../tracking/index.js';
 
 /**
  * The in-process transport: the same SextantApi as the HTTP client, served straight from a local
@@ -24,7 +26,8 @@ export function createLocalApi(s: Services): SextantApi {
       update: (id, patch) => s.runs.update({ actor, runId: id, ...patch }),
       delete: (id) => s.runs.delete(actor, id),
       search: (q) => s.runSearch.search(q),
-      logBatch: (id, batch) => s.runs.logBatch({ actor, runId: id, ...batch }),
+      logBatch: (id, batch) =>
+        s.runs.logBatch({ actor, runId: id, ...parseOrThrow(logBatchBodySchema, batch) }),
       logInputs: (id, inputs) => s.runs.logInputs({ actor, runId: id, ...inputs }),
       metricHistory: (id, key) => s.runs.metricHistory({ runId: id, key, offset: 0, limit: 100_000 }),
       listArtifacts: (id, path) => s.artifacts.list(id, path),

@@ -2,7 +2,14 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fakeClock, toIso } from './clock.js';
 import { loadConfig } from './config.js';
-import { AppError, exitCodeFor, httpStatusFor, isAppError, NotFoundError, ValidationError } from './errors.js';
+import {
+  AppError,
+  exitCodeFor,
+  httpStatusFor,
+  isAppError,
+  NotFoundError,
+  ValidationError,
+} from './errors.js';
 import { canonicalJson, digestOf, digestsEqual, hmacSha256Hex, isSha256Hex, sha256Hex } from './hashing.js';
 import { newId } from './ids.js';
 
@@ -23,7 +30,13 @@ describe('config', () => {
       SEXTANT_PORT: '8080',
       SEXTANT_AUTH: 'token',
     });
-    expect(c).toMatchObject({ databaseUrl: 'postgres://db/x', blobUrl: 's3://bucket/p', redisUrl: 'redis://r:6379', port: 8080, authMode: 'token' });
+    expect(c).toMatchObject({
+      databaseUrl: 'postgres://db/x',
+      blobUrl: 's3://bucket/p',
+      redisUrl: 'redis://r:6379',
+      port: 8080,
+      authMode: 'token',
+    });
   });
 
   it('refuses a bad value with an error naming the variable', () => {
@@ -64,7 +77,9 @@ describe('ids', () => {
 
 describe('hashing', () => {
   it('canonical JSON does not depend on key order', () => {
-    expect(canonicalJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: null } })).toBe('{"a":{"c":null,"d":[1,{"x":1,"y":2}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: null } })).toBe(
+      '{"a":{"c":null,"d":[1,{"x":1,"y":2}]},"b":1}',
+    );
     expect(digestOf({ a: 1, b: 2 })).toBe(digestOf({ b: 2, a: 1 }));
     expect(digestOf({ a: 1 })).not.toBe(digestOf({ a: 2 }));
   });

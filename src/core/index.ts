@@ -4,3 +4,4 @@ export * from './errors.js';
 export * from './hashing.js';
 export * from './ids.js';
 export * from './logger.js';
+export * from './validate.js';

@@ -1,7 +1,21 @@
 import type { Selectable } from 'kysely';
+import { AlreadyExistsError } from '../core/errors.js';
 import type { Executor, ExperimentTable } from '../store/index.js';
 
 export type ExperimentRow = Selectable<ExperimentTable>;
+
+/*
+ * Names are unique. The services look a name up before writing it, but on PostgreSQL two transactions
+ * can both find it free; the loser then hits the constraint and must hear "already exists" (which
+ * mlflow.set_experiment() handles), not an internal error.
+ */
+function nameTaken(err: unknown, name: string | undefined): never {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (name !== undefined && (code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE')) {
+    throw new AlreadyExistsError('experiment', name);
+  }
+  throw err;
+}
 
 export async function insertExperiment({
   tx,
@@ -10,8 +24,12 @@ export async function insertExperiment({
   tx: Executor;
   values: Omit<ExperimentTable, 'id' | 'deleted_at'>;
 }): Promise<number> {
-  const row = await tx.insertInto('experiments').values(values).returning('id').executeTakeFirstOrThrow();
-  return row.id;
+  try {
+    const row = await tx.insertInto('experiments').values(values).returning('id').executeTakeFirstOrThrow();
+    return row.id;
+  } catch (err) {
+    return nameTaken(err, values.name);
+  }
 }
 
 export async function findExperiment({
@@ -43,7 +61,11 @@ export async function updateExperiment({
   id: number;
   set: Partial<Omit<ExperimentTable, 'id'>>;
 }): Promise<void> {
-  await tx.updateTable('experiments').set(set).where('id', '=', id).execute();
+  try {
+    await tx.updateTable('experiments').set(set).where('id', '=', id).execute();
+  } catch (err) {
+    nameTaken(err, set.name);
+  }
 }
 
 export async function listExperimentTags({ tx, ids }: { tx: Executor; ids: number[] }) {

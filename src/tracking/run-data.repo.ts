@@ -1,15 +1,26 @@
-import { sql } from 'kysely';
-import type { Executor, LatestMetricTable, MetricTable, RunInputTable } from '../store/index.js';
+import { CompiledQuery, sql } from 'kysely';
+import type { Dialect, Executor, LatestMetricTable, MetricTable, RunInputTable } from '../store/index.js';
 
 export type MetricRow = Omit<MetricTable, 'id'>;
 
 // Rows per INSERT statement: well under SQLite's and PostgreSQL's bound-parameter limits.
 const CHUNK = 500;
+// A whole MLflow log-batch (1,000 metrics x 6 columns = 6,000 parameters) goes in one statement.
+const METRIC_CHUNK = 1000;
 
 function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/*
+ * Rows that upsert are written in key order, so concurrent transactions lock the same rows in the same
+ * order: PostgreSQL otherwise deadlocks two batches that name the same keys in opposite orders.
+ * The sort is stable, so a key repeated within a batch keeps its last value.
+ */
+function inKeyOrder<T extends { key: string }>(rows: T[]): T[] {
+  return [...rows].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 export async function findParams({ tx, runId, keys }: { tx: Executor; runId: string; keys: string[] }) {
@@ -32,7 +43,7 @@ export async function insertParams({
   runId: string;
   params: { key: string; value: string }[];
 }) {
-  for (const part of chunks(params, CHUNK)) {
+  for (const part of chunks(inKeyOrder(params), CHUNK)) {
     await tx
       .insertInto('params')
       .values(part.map((p) => ({ run_id: runId, key: p.key, value: p.value })))
@@ -50,7 +61,7 @@ export async function upsertTags({
   runId: string;
   tags: { key: string; value: string }[];
 }) {
-  for (const t of tags) {
+  for (const t of inKeyOrder(tags)) {
     await tx
       .insertInto('run_tags')
       .values({ run_id: runId, key: t.key, value: t.value })
@@ -76,8 +87,38 @@ export async function deleteTag({
   return Number(r.numDeletedRows) > 0;
 }
 
-export async function insertMetrics({ tx, rows }: { tx: Executor; rows: MetricRow[] }): Promise<void> {
-  for (const part of chunks(rows, CHUNK)) await tx.insertInto('metrics').values(part).execute();
+const insertMetricsSql = new Map<string, string>();
+
+/** The multi-row INSERT for n metric rows, built once per dialect and size (the hot path of log-batch). */
+function insertMetricsText(dialect: Dialect, n: number): string {
+  const cacheKey = `${dialect}:${n}`;
+  let text = insertMetricsSql.get(cacheKey);
+  if (!text) {
+    const tuples = Array.from({ length: n }, (_, i) =>
+      dialect === 'postgres'
+        ? `($${i * 6 + 1}, $${i * 6 + 2}, $${i * 6 + 3}, $${i * 6 + 4}, $${i * 6 + 5}, $${i * 6 + 6})`
+        : '(?, ?, ?, ?, ?, ?)',
+    );
+    text = `insert into metrics (run_id, key, value, is_nan, timestamp, step) values ${tuples.join(', ')}`;
+    insertMetricsSql.set(cacheKey, text);
+  }
+  return text;
+}
+
+/** Appends metric history rows; the SQL is cached per size so the store can reuse its prepared statement. */
+export async function insertMetrics({
+  tx,
+  dialect,
+  rows,
+}: {
+  tx: Executor;
+  dialect: Dialect;
+  rows: MetricRow[];
+}) {
+  for (const part of chunks(rows, METRIC_CHUNK)) {
+    const params = part.flatMap((r) => [r.run_id, r.key, r.value, r.is_nan, r.timestamp, r.step]);
+    await tx.executeQuery(CompiledQuery.raw(insertMetricsText(dialect, part.length), params));
+  }
 }
 
 /**
@@ -92,7 +133,7 @@ export async function upsertLatestMetrics({
   tx: Executor;
   rows: LatestMetricTable[];
 }): Promise<void> {
-  for (const part of chunks(rows, CHUNK)) {
+  for (const part of chunks(inKeyOrder(rows), CHUNK)) {
     await tx
       .insertInto('latest_metrics')
       .values(part)

@@ -1,6 +1,8 @@
 import { randomInt } from 'node:crypto';
-import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
+import { ConflictError, NotFoundError } from '../core/errors.js';
+import { sha256Hex } from '../core/hashing.js';
 import { newId } from '../core/ids.js';
+import { parseOrThrow } from '../core/validate.js';
 import type { Executor, RunTable } from '../store/index.js';
 import * as experiments from './experiment.repo.js';
 import * as repo from './run.repo.js';
@@ -8,9 +10,8 @@ import * as data from './run-data.repo.js';
 import { metricValueOut, toRuns } from './run-view.js';
 import {
   type CreateRunInput,
-  type LogBatchInput,
+  type LogBatch,
   type LogInputsInput,
-  logBatchBodySchema,
   logInputsBodySchema,
   type Metric,
   type Run,
@@ -69,7 +70,7 @@ function generateRunName(): string {
 }
 
 /** Runs and what is logged to them: params (immutable), metrics (history + latest), tags, inputs. */
-export function createRunService({ db, audit, clock }: TrackingDeps) {
+export function createRunService({ db, dialect, audit, clock }: TrackingDeps) {
   async function getRow(tx: Executor, runId: string): Promise<RunTable> {
     const row = await repo.findRun({ tx, id: runId });
     if (!row) throw new NotFoundError('run', runId);
@@ -207,22 +208,17 @@ export function createRunService({ db, audit, clock }: TrackingDeps) {
   }
 
   /**
-   * Logs metrics, params and tags in one transaction with one audit entry. Params are immutable:
+   * Logs a batch validated at the edge (logBatchBodySchema: MLflow's limits and key rules) in one
+   * transaction with one audit entry. Params are immutable:
    * logging a key again with the same value is accepted, with another value it is refused and
    * nothing of the batch is stored.
    */
-  async function logBatch(input: LogBatchInput & { actor: string; runId: string }): Promise<void> {
-    const parsed = logBatchBodySchema.safeParse({
-      metrics: input.metrics,
-      params: input.params,
-      tags: input.tags,
-    });
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const field = issue.path.join('.');
-      throw new ValidationError(`${field}: ${issue.message}`, { field });
-    }
-    const batch = parsed.data;
+  async function logBatch(input: Partial<LogBatch> & { actor: string; runId: string }): Promise<void> {
+    const batch: LogBatch = {
+      metrics: input.metrics ?? [],
+      params: input.params ?? [],
+      tags: input.tags ?? [],
+    };
     const now = clock.now();
     const seen = new Map<string, string>();
     for (const p of batch.params) {
@@ -238,16 +234,21 @@ export function createRunService({ db, audit, clock }: TrackingDeps) {
     await db.transaction().execute(async (tx) => {
       await getActiveRow(tx, input.runId);
       if (batch.params.length > 0) {
-        const existing = await data.findParams({ tx, runId: input.runId, keys: [...seen.keys()] });
-        for (const e of existing) {
-          if (seen.get(e.key) !== e.value) {
-            throw new ConflictError(
-              `params: '${e.key}' was already logged as '${e.value}' for run '${input.runId}'; params cannot change (tried '${seen.get(e.key)}')`,
-              { field: 'params', key: e.key },
-            );
+        const assertUnchanged = async () => {
+          for (const e of await data.findParams({ tx, runId: input.runId, keys: [...seen.keys()] })) {
+            if (seen.get(e.key) !== e.value) {
+              throw new ConflictError(
+                `params: '${e.key}' was already logged as '${e.value}' for run '${input.runId}'; params cannot change (tried '${seen.get(e.key)}')`,
+                { field: 'params', key: e.key },
+              );
+            }
           }
-        }
+        };
+        await assertUnchanged();
         await data.insertParams({ tx, runId: input.runId, params: batch.params });
+        // On PostgreSQL a concurrent batch may have logged one of these keys since the check (the insert
+        // then kept its value and skipped ours): read them back so the loser is refused, not silently dropped.
+        await assertUnchanged();
       }
       if (batch.metrics.length > 0) {
         const rows = batch.metrics.map((m) => ({
@@ -258,7 +259,7 @@ export function createRunService({ db, audit, clock }: TrackingDeps) {
           timestamp: m.timestamp ?? now,
           step: m.step,
         }));
-        await data.insertMetrics({ tx, rows });
+        await data.insertMetrics({ tx, dialect, rows });
         await data.upsertLatestMetrics({ tx, rows: latestPerKey(rows) });
       }
       if (batch.tags.length > 0) {
@@ -272,7 +273,9 @@ export function createRunService({ db, audit, clock }: TrackingDeps) {
         action: 'run.log_batch',
         entityType: 'run',
         entityId: input.runId,
-        after: batch,
+        // The batch's own JSON is deterministic (built above in a fixed shape); hashing it directly
+        // spares canonicalising a thousand objects on the hot path.
+        after: { batchSha256: sha256Hex(JSON.stringify(batch)) },
         details: { metrics: batch.metrics.length, params: batch.params.length, tags: batch.tags.length },
       });
     });
@@ -296,7 +299,10 @@ export function createRunService({ db, audit, clock }: TrackingDeps) {
 
   /** Records dataset versions (or other inputs/outputs) a run read or wrote. */
   async function logInputs(input: LogInputsInput & { actor: string; runId: string }): Promise<void> {
-    const parsed = logInputsBodySchema.parse({ datasets: input.datasets, direction: input.direction });
+    const parsed = parseOrThrow(logInputsBodySchema, {
+      datasets: input.datasets,
+      direction: input.direction,
+    });
     const now = clock.now();
     await db.transaction().execute(async (tx) => {
       await getActiveRow(tx, input.runId);

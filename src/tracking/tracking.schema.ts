@@ -29,9 +29,8 @@ export const keySchema = z
   .min(1)
   .max(LIMITS.keyLength)
   .regex(/^[\w\-. /:]+$/, 'may contain only letters, digits, _ - . space / :')
-  .refine((k) => !k.split('/').some((s) => s === '..' || s === '.') && !k.startsWith('/'), {
-    message: 'may not contain "." or ".." path segments or start with "/"',
-  });
+  // One regex rather than a split: keys are checked a thousand times per log-batch.
+  .regex(/^(?!\/)(?!(?:.*\/)?\.\.?(?:\/|$))/, 'may not contain "." or ".." path segments or start with "/"');
 
 export const nameSchema = z.string().trim().min(1).max(LIMITS.nameLength);
 export const experimentIdSchema = z.string().regex(/^\d{1,15}$/, 'must be a numeric experiment id');
@@ -164,6 +163,8 @@ export const logBatchBodySchema = z
     path: ['metrics'],
   });
 export type LogBatchInput = z.input<typeof logBatchBodySchema>;
+/** A validated batch, as the run service takes it. */
+export type LogBatch = z.output<typeof logBatchBodySchema>;
 
 export const logInputsBodySchema = z.strictObject({
   datasets: z

@@ -18,8 +18,20 @@ describeEachBackend('tracking services', (get) => {
     const store = get();
     const clock = fakeClock(Date.UTC(2026, 0, 1) + n++ * 1000);
     const audit = createAuditLog({ db: store.db, dialect: store.dialect, clock, key: 'k'.repeat(32) });
-    const deps = { db: store.db, dialect: store.dialect, audit, clock, blobs: createBlobStore(`file:${blobDir}`) };
-    return { audit, clock, experiments: createExperimentService(deps), runs: createRunService(deps), artifacts: createArtifactService(deps) };
+    const deps = {
+      db: store.db,
+      dialect: store.dialect,
+      audit,
+      clock,
+      blobs: createBlobStore(`file:${blobDir}`),
+    };
+    return {
+      audit,
+      clock,
+      experiments: createExperimentService(deps),
+      runs: createRunService(deps),
+      artifacts: createArtifactService(deps),
+    };
   };
   const actor = 'tester';
   const newRun = async (s: ReturnType<typeof make>) => {
@@ -60,9 +72,17 @@ describeEachBackend('tracking services', (get) => {
         { key: 'acc', value: 0.7, timestamp: 100, step: 1 },
       ],
     });
-    await s.runs.logBatch({ actor, runId: run.id, metrics: [{ key: 'acc', value: 0.2, timestamp: 200, step: 1 }] });
+    await s.runs.logBatch({
+      actor,
+      runId: run.id,
+      metrics: [{ key: 'acc', value: 0.2, timestamp: 200, step: 1 }],
+    });
     // An older point sent later must not move "latest" backwards.
-    await s.runs.logBatch({ actor, runId: run.id, metrics: [{ key: 'loss', value: 0.05, timestamp: 1000, step: 4 }] });
+    await s.runs.logBatch({
+      actor,
+      runId: run.id,
+      metrics: [{ key: 'loss', value: 0.05, timestamp: 1000, step: 4 }],
+    });
     const r = await s.runs.get(run.id);
     expect(r.metrics).toEqual([
       { key: 'acc', value: 0.2, timestamp: 200, step: 1 },
@@ -81,7 +101,7 @@ describeEachBackend('tracking services', (get) => {
       metrics: [
         { key: 'a', value: Number.NaN, timestamp: 1, step: 0 },
         { key: 'b', value: Number.POSITIVE_INFINITY, timestamp: 1, step: 0 },
-        { key: 'c', value: '-Infinity', timestamp: 1, step: 0 },
+        { key: 'c', value: Number.NEGATIVE_INFINITY, timestamp: 1, step: 0 },
       ],
     });
     const values = Object.fromEntries((await s.runs.get(run.id)).metrics.map((m) => [m.key, m.value]));
@@ -93,8 +113,12 @@ describeEachBackend('tracking services', (get) => {
     const run = await newRun(s);
     await s.experiments.delete(actor, run.experimentId);
     expect((await s.runs.get(run.id)).lifecycleStage).toBe('deleted');
-    await expect(s.runs.create({ actor, experimentId: run.experimentId })).rejects.toMatchObject({ code: 'CONFLICT' });
-    await expect(s.runs.logBatch({ actor, runId: run.id, tags: [{ key: 't', value: 'v' }] })).rejects.toMatchObject({
+    await expect(s.runs.create({ actor, experimentId: run.experimentId })).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
+    await expect(
+      s.runs.logBatch({ actor, runId: run.id, tags: [{ key: 't', value: 'v' }] }),
+    ).rejects.toMatchObject({
       code: 'CONFLICT',
     });
     await s.experiments.restore(actor, run.experimentId);
@@ -105,7 +129,9 @@ describeEachBackend('tracking services', (get) => {
   it('experiment names are unique, and unknown ids are NOT_FOUND', async () => {
     const s = make();
     await s.experiments.create({ actor, name: 'unique-name' });
-    await expect(s.experiments.create({ actor, name: 'unique-name' })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    await expect(s.experiments.create({ actor, name: 'unique-name' })).rejects.toMatchObject({
+      code: 'ALREADY_EXISTS',
+    });
     await expect(s.experiments.get('987654')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(s.runs.get('run_nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
@@ -113,14 +139,22 @@ describeEachBackend('tracking services', (get) => {
   it('artifacts list one folder level at a time and come back byte-identical', async () => {
     const s = make();
     const run = await newRun(s);
-    await s.artifacts.put({ actor, runId: run.id, path: 'model/weights.bin', content: Buffer.from([0, 1, 2, 255]) });
+    await s.artifacts.put({
+      actor,
+      runId: run.id,
+      path: 'model/weights.bin',
+      content: Buffer.from([0, 1, 2, 255]),
+    });
     await s.artifacts.put({ actor, runId: run.id, path: 'model/conf/a.json', content: '{"a":1}' });
     await s.artifacts.put({ actor, runId: run.id, path: 'readme.txt', content: 'hello' });
     expect((await s.artifacts.list(run.id)).map((e) => [e.path, e.isDir])).toEqual([
       ['model', true],
       ['readme.txt', false],
     ]);
-    expect((await s.artifacts.list(run.id, 'model')).map((e) => e.path)).toEqual(['model/conf', 'model/weights.bin']);
+    expect((await s.artifacts.list(run.id, 'model')).map((e) => e.path)).toEqual([
+      'model/conf',
+      'model/weights.bin',
+    ]);
     const a = await s.artifacts.get(run.id, 'model/weights.bin');
     const chunks: Buffer[] = [];
     for await (const c of a.stream) chunks.push(c as Buffer);
@@ -146,6 +180,8 @@ describe('artifact paths', () => {
     ['%252e', 'percent-encoded'],
     ['', 'empty'],
   ])('refuses %j (%s), naming the field', (raw, why) => {
-    expect(() => normalizeArtifactPath(raw, { field: 'path' })).toThrow(new RegExp(`^path: .*${why.replace(/[.*+?^${}()|[\]\\']/g, '.')}`));
+    expect(() => normalizeArtifactPath(raw, { field: 'path' })).toThrow(
+      new RegExp(`^path: .*${why.replace(/[.*+?^${}()|[\]\\']/g, '.')}`),
+    );
   });
 });

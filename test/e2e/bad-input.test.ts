@@ -324,6 +324,13 @@ describeEachBackend('bad input is refused and loses nothing already stored', (ge
           payload: { name: 'n'.repeat(400), tags: metrics.map((m) => ({ key: m.key, value: 'v' })) },
         });
         mlflowError(big, 413, 'RESOURCE_LIMIT_EXCEEDED');
+        // log-batch has MLflow's own 1 MB limit, but a smaller configured limit still wins.
+        const batch = await small.app.inject({
+          method: 'POST',
+          url: '/api/2.0/mlflow/runs/log-batch',
+          payload: { run_id: runId, metrics: metrics.map((m) => ({ ...m, timestamp: 1 })) },
+        });
+        mlflowError(batch, 413, 'RESOURCE_LIMIT_EXCEEDED');
       });
       // Under the limit, the same app accepts the write.
       const fine = await small.app.inject({

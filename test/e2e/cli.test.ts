@@ -51,7 +51,15 @@ describe('sextant CLI: the same commands locally and against a server', () => {
   for (const transport of ['local', 'remote'] as const) {
     it(`[${transport}] creates, lists and shows experiments and runs, in tables and in --json`, async () => {
       const env = transport === 'local' ? local : remote;
-      const created = await cli(env, '--json', 'experiments', 'create', `cli-${transport}`, '--tag', 'team=risk');
+      const created = await cli(
+        env,
+        '--json',
+        'experiments',
+        'create',
+        `cli-${transport}`,
+        '--tag',
+        'team=risk',
+      );
       expect(created.code).toBe(0);
       const exp = JSON.parse(created.out) as { id: string; name: string; tags: Record<string, string> };
       expect(exp).toMatchObject({ name: `cli-${transport}`, tags: { team: 'risk' } });
@@ -61,9 +69,25 @@ describe('sextant CLI: the same commands locally and against a server', () => {
       expect(table.out).toMatch(/^ID\s+NAME\s+STAGE\s+CREATED/);
       expect(table.out).toContain(`cli-${transport}`);
 
-      const run = await cli(env, '--json', 'run', '-e', `cli-${transport}`, '-p', 'lr=0.1', '--', process.execPath, '-e', 'console.log("hi")');
+      const run = await cli(
+        env,
+        '--json',
+        'run',
+        '-e',
+        `cli-${transport}`,
+        '-p',
+        'lr=0.1',
+        '--',
+        process.execPath,
+        '-e',
+        'console.log("hi")',
+      );
       expect(run.code).toBe(0);
-      const summary = JSON.parse(run.out.trim().split('\n').at(-1)!) as { runId: string; status: string; exitCode: number };
+      const summary = JSON.parse(run.out.trim().split('\n').at(-1)!) as {
+        runId: string;
+        status: string;
+        exitCode: number;
+      };
       expect(summary).toMatchObject({ status: 'FINISHED', exitCode: 0 });
 
       const shown = await cli(env, '--json', 'runs', 'show', summary.runId);
@@ -95,13 +119,31 @@ describe('sextant CLI: the same commands locally and against a server', () => {
       "  body: JSON.stringify({ run_id: id, key: 'child_metric', value: 42, timestamp: Date.now(), step: 0 }) });",
       "console.log('child says', r.status); console.error('to stderr'); process.exit(3);",
     ].join('\n');
-    const res = await cli(local, '--json', 'run', '-e', 'child-exp', '--', process.execPath, '--input-type=module', '-e', script);
+    const res = await cli(
+      local,
+      '--json',
+      'run',
+      '-e',
+      'child-exp',
+      '--',
+      process.execPath,
+      '--input-type=module',
+      '-e',
+      script,
+    );
     expect(res.code).toBe(3);
-    const summary = JSON.parse(res.out.trim().split('\n').at(-1)!) as { runId: string; status: string; exitCode: number; wallSeconds: number };
+    const summary = JSON.parse(res.out.trim().split('\n').at(-1)!) as {
+      runId: string;
+      status: string;
+      exitCode: number;
+      wallSeconds: number;
+    };
     expect(summary).toMatchObject({ status: 'FAILED', exitCode: 3 });
     expect(summary.wallSeconds).toBeGreaterThan(0);
 
-    const run = runSchema.passthrough().parse(JSON.parse((await cli(local, '--json', 'runs', 'show', summary.runId)).out));
+    const run = runSchema
+      .passthrough()
+      .parse(JSON.parse((await cli(local, '--json', 'runs', 'show', summary.runId)).out));
     const metric = (k: string) => run.metrics.find((m) => m.key === k)?.value;
     expect(metric('child_metric')).toBe(42);
     expect(metric('sextant.exit_code')).toBe(3);

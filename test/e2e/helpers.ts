@@ -121,6 +121,39 @@ export function mlflowClient(app: FastifyInstance, headers: Record<string, strin
 }
 export type MlflowClient = ReturnType<typeof mlflowClient>;
 
+export const empty = z.strictObject({});
+const created = z.strictObject({ experiment_id: z.string() });
+const runReply = z.strictObject({ run: mlflowRunSchema });
+
+/** MLflow's [{key, value}] lists as a record. */
+export const kv = (list: { key: string; value: string }[]) =>
+  Object.fromEntries(list.map((t) => [t.key, t.value]));
+
+/** Factories over an MLflow client: a new experiment (its id), a new run, a run read back, a log-batch call. */
+export function mlflowSession(app: FastifyInstance) {
+  const client = mlflowClient(app);
+  return {
+    client,
+    async newExperiment(name = uniq('exp')): Promise<string> {
+      return ok(await client.post('experiments/create', { name }), created).experiment_id;
+    },
+    async newRun(experimentId: string, body: Record<string, unknown> = {}): Promise<MlflowRun> {
+      const res = await client.post('runs/create', {
+        experiment_id: experimentId,
+        start_time: String(Date.now()),
+        ...body,
+      });
+      return ok(res, runReply).run;
+    },
+    async getRun(runId: string): Promise<MlflowRun> {
+      return ok(await client.get('runs/get', { run_id: runId, run_uuid: runId }), runReply).run;
+    },
+    logBatch: (runId: string, body: Record<string, unknown>) =>
+      client.post('runs/log-batch', { run_id: runId, ...body }),
+  };
+}
+export type MlflowSession = ReturnType<typeof mlflowSession>;
+
 /** The reply is 200 and parses with the schema. */
 export function ok<S extends z.ZodType>(res: LightMyRequestResponse, schema: S): z.infer<S> {
   expect(res.statusCode, res.body).toBe(200);

@@ -1,7 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ValidationError } from '../../../core/errors.js';
-import { decodePageToken, encodePageToken, runStatusSchema } from '../../../tracking/index.js';
+import {
+  decodePageToken,
+  encodePageToken,
+  keySchema,
+  LIMITS,
+  paramInputSchema,
+  runStatusSchema,
+  tagInputSchema,
+} from '../../../tracking/index.js';
 import type { Services } from '../../services.js';
 import { mlflowRoute } from './mlflow-route.js';
 import {
@@ -26,7 +34,7 @@ function runIdOf(b: { run_id?: string | undefined; run_uuid?: string | undefined
 }
 
 const metric = z.strictObject({
-  key: z.string(),
+  key: keySchema,
   value: double,
   timestamp: int64,
   step: int64.optional(),
@@ -34,6 +42,12 @@ const metric = z.strictObject({
   dataset_name: z.string().optional(),
   dataset_digest: z.string().optional(),
   run_id: z.string().optional(),
+});
+const toMetric = (m: z.infer<typeof metric>) => ({
+  key: m.key,
+  value: m.value,
+  timestamp: m.timestamp,
+  step: m.step ?? 0,
 });
 
 // MLflow's log-batch request limit.
@@ -122,7 +136,7 @@ export function registerMlflowRunRoutes(app: FastifyInstance, s: Services): void
       await s.runs.logBatch({
         actor: req.principal.name,
         runId: runIdOf(b),
-        metrics: [{ key: b.key, value: b.value, timestamp: b.timestamp, step: b.step ?? 0 }],
+        metrics: [toMetric(b)],
       });
       return {};
     },
@@ -132,7 +146,8 @@ export function registerMlflowRunRoutes(app: FastifyInstance, s: Services): void
     path: 'runs/log-parameter',
     permission: 'write',
     summary: 'MLflow: log a param (immutable)',
-    input: z.strictObject({ ...runRef, key: z.string(), value: z.string() }),
+    // The service trusts its input: MLflow's key and value limits are checked here, at the edge.
+    input: z.strictObject({ ...runRef, ...paramInputSchema.shape }),
     handler: async (b, req) => {
       await s.runs.logBatch({
         actor: req.principal.name,
@@ -147,7 +162,7 @@ export function registerMlflowRunRoutes(app: FastifyInstance, s: Services): void
     path: 'runs/set-tag',
     permission: 'write',
     summary: 'MLflow: set a run tag',
-    input: z.strictObject({ ...runRef, key: z.string(), value: z.string() }),
+    input: z.strictObject({ ...runRef, ...tagInputSchema.shape }),
     handler: async (b, req) => {
       await s.runs.logBatch({
         actor: req.principal.name,
@@ -173,23 +188,28 @@ export function registerMlflowRunRoutes(app: FastifyInstance, s: Services): void
     path: 'runs/log-batch',
     permission: 'write',
     summary: "MLflow: log metrics, params and tags in one request (MLflow's limits)",
-    bodyLimit: LOG_BATCH_BODY_LIMIT,
-    input: z.strictObject({
-      run_id: runId,
-      metrics: z.array(metric).optional(),
-      params: z.array(keyValue).optional(),
-      tags: z.array(keyValue).optional(),
-    }),
+    // MLflow's limit, unless the server is configured with a smaller one.
+    bodyLimit: Math.min(LOG_BATCH_BODY_LIMIT, s.config.bodyLimitBytes),
+    input: z
+      .strictObject({
+        run_id: runId,
+        metrics: z.array(metric).max(LIMITS.batchMetrics).optional(),
+        params: z.array(paramInputSchema).max(LIMITS.batchParams).optional(),
+        tags: z.array(tagInputSchema).max(LIMITS.batchTags).optional(),
+      })
+      .refine(
+        (b) =>
+          (b.metrics?.length ?? 0) + (b.params?.length ?? 0) + (b.tags?.length ?? 0) <= LIMITS.batchTotal,
+        {
+          message: `a batch holds at most ${LIMITS.batchTotal} metrics, params and tags in total`,
+          path: ['metrics'],
+        },
+      ),
     handler: async (b, req) => {
       await s.runs.logBatch({
         actor: req.principal.name,
         runId: b.run_id,
-        metrics: (b.metrics ?? []).map((m) => ({
-          key: m.key,
-          value: m.value,
-          timestamp: m.timestamp,
-          step: m.step ?? 0,
-        })),
+        metrics: (b.metrics ?? []).map(toMetric),
         params: b.params ?? [],
         tags: b.tags ?? [],
       });
@@ -213,10 +233,19 @@ export function registerMlflowRunRoutes(app: FastifyInstance, s: Services): void
       const key = 'mlflow.log-model.history';
       const history = run.tags[key] ? (JSON.parse(run.tags[key]) as unknown[]) : [];
       history.push(model);
+      const value = JSON.stringify(history);
+      if (value.length > LIMITS.tagValueLength) {
+        throw new ValidationError(
+          `model_json: the run's model history would exceed ${LIMITS.tagValueLength} characters`,
+          {
+            field: 'model_json',
+          },
+        );
+      }
       await s.runs.logBatch({
         actor: req.principal.name,
         runId: b.run_id,
-        tags: [{ key, value: JSON.stringify(history) }],
+        tags: [{ key, value }],
       });
       return {};
     },
