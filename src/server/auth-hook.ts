@@ -33,11 +33,13 @@ export function installAuthHook(
       request.principal = localPrincipal;
       return;
     }
-    if (permission === 'public' || permission === undefined) return;
+    if (permission === 'public') return;
     const secret = secretOf(request);
     if (!secret) throw new UnauthenticatedError();
     const principal = await auth.authenticate(secret);
-    if (!roleAllows(principal.role, permission)) {
+    // No declared permission (only the not-found handler): authenticated callers learn it is a 404,
+    // anonymous ones learn nothing about which paths exist.
+    if (permission !== undefined && !roleAllows(principal.role, permission)) {
       throw new ForbiddenError(
         `role '${principal.role}' lacks the '${permission}' permission this endpoint needs`,
         {

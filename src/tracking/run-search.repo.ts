@@ -159,12 +159,11 @@ function clauseCondition(eb: RunsEb, clause: RunFilterClause, dialect: Dialect):
   }
 }
 
+type OrderKeys = { rank?: Expression<unknown>; value: Expression<unknown> };
+type MetricClause = Extract<RunFilterClause, { kind: 'metric' }>;
+
 /** Sort keys of one order_by term: first a rank that keeps missing values last, then the value. */
-function orderKeys(
-  eb: RunsEb,
-  term: RunOrderTerm,
-  dialect: Dialect,
-): { rank?: Expression<unknown>; value: Expression<unknown> } {
+function orderKeys(eb: RunsEb, term: RunOrderTerm, dialect: Dialect): OrderKeys {
   // PostgreSQL would otherwise order text by the database's collation; "C" compares code points as SQLite does.
   const text = (e: Expression<unknown>) => (dialect === 'postgres' ? sql`${e} collate "C"` : e);
   switch (term.kind) {
@@ -194,6 +193,56 @@ function orderKeys(
   }
 }
 
+/**
+ * The first metric order term, read through one join of latest_metrics as `o` rather than two
+ * correlated subqueries (rank and value) per candidate run. `clauses` are the filter's metric clauses
+ * on the same key that only a number satisfies (= < <= > >=; NaN is stored as value null and a missing
+ * metric has no row): they move into an inner join's ON, the rank is then constant and dropped, and
+ * ORDER BY o.value can walk the latest_metrics (key, value) index. With no such clause the join is a
+ * LEFT JOIN that keeps the rank, done on PostgreSQL only: there it replaces two subplans per row
+ * (about 3x faster), while SQLite runs the correlated lookups faster than the join.
+ */
+interface OrderMetricJoin {
+  term: RunOrderTerm;
+  clauses: MetricClause[];
+}
+
+function planOrderMetricJoin(
+  filter: RunFilterClause[],
+  orderBy: RunOrderTerm[],
+  dialect: Dialect,
+): OrderMetricJoin | undefined {
+  const term = orderBy.find((t) => t.kind === 'metric');
+  if (!term) return undefined;
+  const clauses = filter.filter(
+    (c): c is MetricClause => c.kind === 'metric' && c.key === term.key && c.comparator !== '!=',
+  );
+  return clauses.length > 0 || dialect === 'postgres' ? { term, clauses } : undefined;
+}
+
+function joinOrderMetric<O>(
+  qb: SelectQueryBuilder<Database & { r: RunTable }, 'r', O>,
+  { term, clauses }: OrderMetricJoin,
+) {
+  if (clauses.length === 0) {
+    return qb.leftJoin('latest_metrics as o', (j) =>
+      j.onRef('o.run_id', '=', 'r.id').on('o.key', '=', term.key),
+    );
+  }
+  return qb.innerJoin('latest_metrics as o', (j) => {
+    let on = j.onRef('o.run_id', '=', 'r.id').on('o.key', '=', term.key);
+    for (const c of clauses) on = on.on('o.value', c.comparator, c.value);
+    return on;
+  });
+}
+
+/** orderKeys of the joined metric term: the same ranks (numbers 0, NaN 1, missing 2) read from `o`. */
+function joinedOrderKeys({ clauses }: OrderMetricJoin): OrderKeys {
+  const value = sql.ref('o.value');
+  if (clauses.length > 0) return { value };
+  return { rank: sql`case when o.run_id is null then 2 when o.is_nan = 1 then 1 else 0 end`, value };
+}
+
 function checkMaxResults(maxResults: number): void {
   if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > SEARCH_RUNS_MAX_RESULTS) {
     throw new ValidationError(
@@ -216,7 +265,9 @@ export async function searchRuns(input: SearchRunsInput): Promise<SearchRunsPage
   if (experimentIds.length === 0) return { runIds: [] };
   const dialect = dialectOf(tx);
 
+  const join = planOrderMetricJoin(filter, orderBy, dialect);
   let query = tx.selectFrom('runs as r').select('r.id').where('r.experiment_id', 'in', experimentIds);
+  if (join) query = query.$if(true, (qb) => joinOrderMetric(qb, join));
   switch (runViewType) {
     case 'ACTIVE_ONLY':
       query = query.where('r.lifecycle_stage', '=', 'active');
@@ -229,11 +280,15 @@ export async function searchRuns(input: SearchRunsInput): Promise<SearchRunsPage
     default:
       assertNever(runViewType);
   }
-  for (const clause of filter) query = query.where((eb) => clauseCondition(eb, clause, dialect));
+  for (const clause of filter) {
+    // Clauses in the join's ON already hold for every joined row.
+    if (join?.clauses.some((c) => c === clause)) continue;
+    query = query.where((eb) => clauseCondition(eb, clause, dialect));
+  }
 
   const eb: RunsEb = expressionBuilder<Database & { r: RunTable }, 'r'>();
   for (const term of orderBy) {
-    const { rank, value } = orderKeys(eb, term, dialect);
+    const { rank, value } = term === join?.term ? joinedOrderKeys(join) : orderKeys(eb, term, dialect);
     if (rank) query = query.orderBy(rank);
     query = query.orderBy(value, term.ascending ? 'asc' : 'desc');
   }

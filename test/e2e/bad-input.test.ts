@@ -240,6 +240,23 @@ describeEachBackend('bad input is refused and loses nothing already stored', (ge
           'INVALID_PARAMETER_VALUE',
         ),
       ).toMatch(/key/);
+      for (const tag of [
+        { key: 'k'.repeat(251), value: 'v' },
+        { key: 'note', value: 'v'.repeat(8001) },
+      ]) {
+        const run = await mlflow.post('runs/create', { experiment_id: expId, tags: [tag] });
+        expect(mlflowError(run, 400, 'INVALID_PARAMETER_VALUE')).toMatch(/^body\.tags\.0\./);
+      }
+      for (const [endpoint, body] of [
+        ['runs/log-parameter', { run_id: runId, key: 'p', value: 'v'.repeat(6001) }],
+        ['runs/log-metric', { run_id: runId, key: 'k'.repeat(251), value: 1, timestamp: 1 }],
+        ['runs/set-tag', { run_id: runId, key: 't', value: 'v'.repeat(8001) }],
+      ] as const) {
+        expect(
+          mlflowError(await mlflow.post(endpoint, body), 400, 'INVALID_PARAMETER_VALUE'),
+          endpoint,
+        ).toMatch(/^body\.(key|value): /);
+      }
     });
   });
 

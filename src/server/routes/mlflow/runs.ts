@@ -66,7 +66,7 @@ export function registerMlflowRunRoutes(app: FastifyInstance, s: Services): void
       user_id: z.string().max(256).optional(),
       run_name: z.string().max(500).optional(),
       start_time: int64.optional(),
-      tags: z.array(keyValue).max(100).optional(),
+      tags: z.array(tagInputSchema).max(LIMITS.batchTags).optional(),
     }),
     handler: async (b, req) => {
       const run = await s.runs.create({
