@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../src/core/config.js';
 import { openWorkspace, type Workspace } from '../src/server/services.js';
+import { reachable } from '../test/support/services.js';
 
 /*
  * Shared parts of the benchmarks: timers, percentiles, a real server on a loopback port, temp
@@ -187,21 +187,6 @@ export async function postJson<T = unknown>(baseUrl: string, route: string, body
 /** POSTs a JSON string and returns only the status. */
 export async function postStatus(baseUrl: string, route: string, body: string): Promise<number> {
   return (await post(baseUrl, route, body)).status;
-}
-
-/** True when something accepts TCP connections at the URL's host and port within a second. */
-export function reachable(url: string, defaultPort: number): Promise<boolean> {
-  const u = new URL(url);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: u.hostname, port: Number(u.port || defaultPort) });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 /**

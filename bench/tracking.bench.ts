@@ -2,6 +2,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { newId } from '../src/core/ids.js';
+import { seededRandom } from '../src/core/random.js';
 import { openStore } from '../src/store/index.js';
 import { parseRunFilter, parseRunOrderBy } from '../src/tracking/run-filter.js';
 import { searchRuns } from '../src/tracking/run-search.repo.js';
@@ -59,18 +60,6 @@ const RUNS_CREATE = '/api/2.0/mlflow/runs/create';
 const RUNS_SEARCH = '/api/2.0/mlflow/runs/search';
 const EXPERIMENTS_CREATE = '/api/2.0/mlflow/experiments/create';
 
-/** A small deterministic generator (mulberry32), so every run of the bench logs the same values. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // ---------------------------------------------------------------------------------------------
 // 1. log-batch throughput
 // ---------------------------------------------------------------------------------------------
@@ -84,7 +73,7 @@ interface WireMetric {
 
 /** Batch b holds keys m0..m9 at steps b*100 .. b*100+99: 1,000 metrics. */
 function makeBatches(count: number): WireMetric[][] {
-  const next = random(42);
+  const next = seededRandom(42);
   const t0 = 1_700_000_000_000;
   const batches: WireMetric[][] = [];
   for (let b = 0; b < count; b++) {
@@ -297,7 +286,7 @@ interface SearchData {
 }
 
 function makeSearchData(experimentId: number): SearchData {
-  const next = random(7);
+  const next = seededRandom(7);
   const t0 = 1_700_000_000_000;
   const data: SearchData = { runs: [], tags: [], params: [], metrics: [] };
   for (let i = 0; i < SEARCH_RUNS; i++) {

@@ -3,26 +3,16 @@
  * sweep to have something real to track. The built-in trainers come with the ML domain.
  */
 
+import { seededRandom } from '../src/core/random.js';
+
 export interface Dataset {
   x: number[][];
   y: number[];
 }
 
-/** Deterministic PRNG (mulberry32), so the demo prints the same numbers every time. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Synthetic applicants: income, debt ratio, age, late payments -> default (with label noise). */
 export function makeCreditData({ rows, seed }: { rows: number; seed: number }): Dataset {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const normal = () => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
   const x: number[][] = [];
   const y: number[] = [];

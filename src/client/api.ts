@@ -9,6 +9,7 @@ import type {
   LogInputsInput,
   Metric,
   Run,
+  RunSearchQuery,
   RunStatus,
   ViewType,
 } from '../tracking/tracking.schema.js';
@@ -18,15 +19,6 @@ export interface Checkpoint {
   hash: string;
   at: number;
   signature: string;
-}
-
-export interface RunSearchQuery {
-  experimentIds: string[];
-  filter?: string;
-  orderBy?: string[];
-  runViewType?: ViewType;
-  maxResults?: number;
-  pageToken?: string;
 }
 
 /**

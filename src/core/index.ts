@@ -4,4 +4,5 @@ export * from './errors.js';
 export * from './hashing.js';
 export * from './ids.js';
 export * from './logger.js';
+export * from './random.js';
 export * from './validate.js';

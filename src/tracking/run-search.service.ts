@@ -3,21 +3,15 @@ import type { Db } from '../store/index.js';
 import type { RunService } from './run.service.js';
 import { parseRunFilter, parseRunOrderBy } from './run-filter.js';
 import { searchRuns } from './run-search.repo.js';
-import type { Run, ViewType } from './tracking.schema.js';
+import type { Run, RunSearchQuery } from './tracking.schema.js';
 
-export interface SearchRunsInput {
-  experimentIds: string[];
-  filter?: string;
-  orderBy?: string[];
-  runViewType?: ViewType;
-  maxResults?: number;
-  pageToken?: string;
-}
+/** What a search takes; the MLflow facade and the native API both map onto it. */
+export type SearchRunsInput = RunSearchQuery;
 
 /** MLflow's runs/search: filter grammar, order_by, view type and opaque page tokens. */
 export function createRunSearch({ db, runs }: { db: Db; runs: RunService }) {
   async function search(input: SearchRunsInput): Promise<{ runs: Run[]; nextPageToken?: string }> {
-    const experimentIds = input.experimentIds.map((id) => {
+    const experimentIds = (input.experimentIds ?? ['0']).map((id) => {
       if (!/^\d{1,15}$/.test(id)) {
         throw new ValidationError(`experiment_ids: '${id}' is not a valid experiment id`, {
           field: 'experiment_ids',

@@ -189,3 +189,14 @@ export const pageQuerySchema = z.object({
   maxResults: z.coerce.number().int().min(1).max(50_000).default(100),
   pageToken: z.string().max(1000).optional(),
 });
+
+/** A runs/search query in the native API (MLflow's filter grammar and order_by terms). */
+export const runSearchQuerySchema = z.strictObject({
+  experimentIds: z.array(experimentIdSchema).min(1).max(1000).default(['0']),
+  filter: z.string().max(10_000).optional(),
+  orderBy: z.array(z.string().max(500)).max(10).optional(),
+  runViewType: viewTypeSchema.optional(),
+  maxResults: z.number().int().min(1).max(50_000).optional(),
+  pageToken: z.string().max(1000).optional(),
+});
+export type RunSearchQuery = z.input<typeof runSearchQuerySchema>;

@@ -17,6 +17,7 @@ import {
   pageQuerySchema,
   runIdSchema,
   runSchema,
+  runSearchQuerySchema,
   updateRunBodySchema,
   viewTypeSchema,
 } from '../../tracking/index.js';
@@ -153,14 +154,7 @@ export function registerTrackingRoutes(app: FastifyInstance, s: Services): void 
     permission: 'read',
     summary: "Search runs with MLflow's filter syntax",
     tags,
-    body: z.strictObject({
-      experimentIds: z.array(experimentIdSchema).min(1).max(1000).default(['0']),
-      filter: z.string().max(10_000).optional(),
-      orderBy: z.array(z.string().max(500)).max(10).optional(),
-      runViewType: viewTypeSchema.optional(),
-      maxResults: z.number().int().min(1).max(50_000).optional(),
-      pageToken: z.string().max(1000).optional(),
-    }),
+    body: runSearchQuerySchema,
     response: { 200: z.object({ runs: z.array(runSchema), nextPageToken: z.string().optional() }) },
     handler: async (req) => s.runSearch.search(req.body),
   });
