@@ -194,40 +194,37 @@ function orderKeys(eb: RunsEb, term: RunOrderTerm, dialect: Dialect): OrderKeys 
 }
 
 /**
- * The first metric order term, read through one join of latest_metrics as `o` rather than two
+ * The first metric order term is read through one join of latest_metrics as `o` rather than two
  * correlated subqueries (rank and value) per candidate run. `clauses` are the filter's metric clauses
- * on the same key that only a number satisfies (= < <= > >=; NaN is stored as value null and a missing
- * metric has no row): they move into an inner join's ON, the rank is then constant and dropped, and
- * ORDER BY o.value can walk the latest_metrics (key, value) index. With no such clause the join is a
- * LEFT JOIN that keeps the rank, done on PostgreSQL only: there it replaces two subplans per row
- * (about 3x faster), while SQLite runs the correlated lookups faster than the join.
+ * on the same key that only a number satisfies (= < <= > >=: NaN is stored as value null and a missing
+ * metric has no row). They move into an inner join, so every joined run has a number: the rank is
+ * constant and dropped, and ORDER BY o.value can walk the latest_metrics (key, value) index instead of
+ * sorting every match. With no such clause it is a LEFT JOIN that keeps the rank, which still saves a
+ * lookup per run (measured faster than the subqueries on both backends).
  */
 interface OrderMetricJoin {
   term: RunOrderTerm;
   clauses: MetricClause[];
-}
-
-function planOrderMetricJoin(
-  filter: RunFilterClause[],
-  orderBy: RunOrderTerm[],
-  dialect: Dialect,
-): OrderMetricJoin | undefined {
-  const term = orderBy.find((t) => t.kind === 'metric');
-  if (!term) return undefined;
-  const clauses = filter.filter(
-    (c): c is MetricClause => c.kind === 'metric' && c.key === term.key && c.comparator !== '!=',
-  );
-  return clauses.length > 0 || dialect === 'postgres' ? { term, clauses } : undefined;
+  /** 'cross': an inner join that SQLite must drive from runs (it keeps CROSS JOIN's table order). */
+  how: 'left' | 'inner' | 'cross';
 }
 
 function joinOrderMetric<O>(
   qb: SelectQueryBuilder<Database & { r: RunTable }, 'r', O>,
-  { term, clauses }: OrderMetricJoin,
+  { term, clauses, how }: OrderMetricJoin,
 ) {
-  if (clauses.length === 0) {
+  if (how === 'left') {
     return qb.leftJoin('latest_metrics as o', (j) =>
       j.onRef('o.run_id', '=', 'r.id').on('o.key', '=', term.key),
     );
+  }
+  if (how === 'cross') {
+    let joined = qb
+      .crossJoin('latest_metrics as o')
+      .whereRef('o.run_id', '=', 'r.id')
+      .where('o.key', '=', term.key);
+    for (const c of clauses) joined = joined.where('o.value', c.comparator, c.value);
+    return joined;
   }
   return qb.innerJoin('latest_metrics as o', (j) => {
     let on = j.onRef('o.run_id', '=', 'r.id').on('o.key', '=', term.key);
@@ -237,10 +234,82 @@ function joinOrderMetric<O>(
 }
 
 /** orderKeys of the joined metric term: the same ranks (numbers 0, NaN 1, missing 2) read from `o`. */
-function joinedOrderKeys({ clauses }: OrderMetricJoin): OrderKeys {
+function joinedOrderKeys({ how }: OrderMetricJoin): OrderKeys {
   const value = sql.ref('o.value');
-  if (clauses.length > 0) return { value };
+  if (how !== 'left') return { value };
   return { rank: sql`case when o.run_id is null then 2 when o.is_nan = 1 then 1 else 0 end`, value };
+}
+
+/**
+ * SQLite only, whose planner has no statistics: it always walks the (key, value) index in order, which
+ * is fast when the first entries yield the page, but for a small experiment among many that log the
+ * same key it reads the whole index. So drive from runs when the experiments have under 10x the rows
+ * the page needs; otherwise look that far ahead in the index, and use it if those entries hold the page
+ * or are all of the key's matching entries. Either way this costs at most about what driving from runs
+ * would. PostgreSQL's planner makes this choice itself, from its statistics.
+ */
+async function indexFindsPage(
+  tx: Executor,
+  term: RunOrderTerm,
+  clauses: readonly MetricClause[],
+  where: Expression<SqlBool>,
+  experimentIds: number[],
+  needed: number,
+): Promise<boolean> {
+  const ahead = needed * 10;
+  const count = (rows: Expression<unknown>) => sql<number>`(select count(*) from ${rows} as c)`;
+  const runs = tx
+    .selectFrom('runs as r')
+    .select(sql.lit(1).as('one'))
+    .where('r.experiment_id', 'in', experimentIds);
+  let entries = tx.selectFrom('latest_metrics as lm').where('lm.key', '=', term.key);
+  for (const c of clauses) entries = entries.where('lm.value', c.comparator, c.value);
+  const top = entries
+    .select('lm.run_id')
+    .orderBy('lm.value', term.ascending ? 'asc' : 'desc')
+    .limit(ahead);
+  const hits = tx
+    .selectFrom(top.as('o'))
+    .crossJoin('runs as r')
+    .select(sql.lit(1).as('one'))
+    .whereRef('r.id', '=', 'o.run_id')
+    .where(where)
+    .limit(needed);
+  // CASE evaluates its scalar subqueries only as far as it gets, cheapest first.
+  const row = await tx
+    .selectNoFrom(
+      sql<number>`case when ${count(runs.limit(ahead))} < ${ahead} then 0
+        when ${count(hits)} >= ${needed} then 1
+        when ${count(entries.select(sql.lit(1).as('one')).limit(ahead))} < ${ahead} then 1
+        else 0 end`.as('use_index'),
+    )
+    .executeTakeFirstOrThrow();
+  return Number(row.use_index) === 1;
+}
+
+/** Conditions on the run itself: experiments, lifecycle stage and the clauses not in the join. */
+function runConditions(
+  eb: RunsEb,
+  input: SearchRunsInput,
+  joined: readonly RunFilterClause[],
+  dialect: Dialect,
+): Expression<SqlBool> {
+  const conditions: Expression<SqlBool>[] = [eb('r.experiment_id', 'in', input.experimentIds)];
+  switch (input.runViewType) {
+    case 'ACTIVE_ONLY':
+      conditions.push(eb('r.lifecycle_stage', '=', 'active'));
+      break;
+    case 'DELETED_ONLY':
+      conditions.push(eb('r.lifecycle_stage', '=', 'deleted'));
+      break;
+    case 'ALL':
+      break;
+    default:
+      assertNever(input.runViewType);
+  }
+  for (const clause of input.filter)
+    if (!joined.includes(clause)) conditions.push(clauseCondition(eb, clause, dialect));
+  return eb.and(conditions);
 }
 
 function checkMaxResults(maxResults: number): void {
@@ -258,35 +327,36 @@ function checkMaxResults(maxResults: number): void {
  * Pages by offset, as MLflow does; a token is only valid for the same filter and order.
  */
 export async function searchRuns(input: SearchRunsInput): Promise<SearchRunsPage> {
-  const { tx, experimentIds, filter, orderBy, runViewType } = input;
+  const { tx, experimentIds, filter, orderBy } = input;
   const maxResults = input.maxResults ?? SEARCH_RUNS_DEFAULT_MAX_RESULTS;
   checkMaxResults(maxResults);
   const offset = decodePageToken(input.pageToken, 'page_token');
   if (experimentIds.length === 0) return { runIds: [] };
   const dialect = dialectOf(tx);
 
-  const join = planOrderMetricJoin(filter, orderBy, dialect);
-  let query = tx.selectFrom('runs as r').select('r.id').where('r.experiment_id', 'in', experimentIds);
-  if (join) query = query.$if(true, (qb) => joinOrderMetric(qb, join));
-  switch (runViewType) {
-    case 'ACTIVE_ONLY':
-      query = query.where('r.lifecycle_stage', '=', 'active');
-      break;
-    case 'DELETED_ONLY':
-      query = query.where('r.lifecycle_stage', '=', 'deleted');
-      break;
-    case 'ALL':
-      break;
-    default:
-      assertNever(runViewType);
-  }
-  for (const clause of filter) {
-    // Clauses in the join's ON already hold for every joined row.
-    if (join?.clauses.some((c) => c === clause)) continue;
-    query = query.where((eb) => clauseCondition(eb, clause, dialect));
+  const eb: RunsEb = expressionBuilder<Database & { r: RunTable }, 'r'>();
+
+  const term = orderBy.find((t) => t.kind === 'metric');
+  const clauses = filter.filter(
+    (c): c is MetricClause => c.kind === 'metric' && c.key === term?.key && c.comparator !== '!=',
+  );
+  const where = runConditions(eb, input, clauses, dialect);
+  let join: OrderMetricJoin | undefined;
+  if (term) {
+    let how: OrderMetricJoin['how'] = clauses.length > 0 ? 'inner' : 'left';
+    // The query reads offset + max_results + 1 rows (see below).
+    const needed = offset + maxResults + 1;
+    if (
+      how === 'inner' &&
+      dialect === 'sqlite' &&
+      !(await indexFindsPage(tx, term, clauses, where, experimentIds, needed))
+    )
+      how = 'cross';
+    join = { term, clauses, how };
   }
 
-  const eb: RunsEb = expressionBuilder<Database & { r: RunTable }, 'r'>();
+  let query = tx.selectFrom('runs as r').select('r.id').where(where);
+  if (join) query = query.$if(true, (qb) => joinOrderMetric(qb, join));
   for (const term of orderBy) {
     const { rank, value } = term === join?.term ? joinedOrderKeys(join) : orderKeys(eb, term, dialect);
     if (rank) query = query.orderBy(rank);

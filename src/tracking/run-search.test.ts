@@ -1,3 +1,4 @@
+import type { KyselyPlugin } from 'kysely';
 import { expect, it } from 'vitest';
 import { describeEachBackend } from '../../test/support/backends.js';
 import { ValidationError } from '../core/errors.js';
@@ -106,6 +107,41 @@ async function fixture(db: Db, runs: Record<string, RunSpec>) {
 }
 
 const sorted = (names: string[]) => [...names].sort();
+
+type Cmp = '=' | '!=' | '<' | '<=' | '>' | '>=';
+type MetricClauseSpec = [key: string, cmp: Cmp, value: number];
+
+/** MLflow's metric comparison: a missing metric never matches, NaN only matches !=. */
+function holds(v: number | undefined, cmp: Cmp, x: number): boolean {
+  if (v === undefined) return false;
+  if (Number.isNaN(v)) return cmp === '!=';
+  const byCmp = { '=': v === x, '!=': v !== x, '<': v < x, '<=': v <= x, '>': v > x, '>=': v >= x };
+  return byCmp[cmp];
+}
+
+/**
+ * The names of `runs` matching every clause, in MLflow's order by metric terms: per term numbers
+ * (in the term's direction), then NaN, then missing; ties by start_time DESC, then run id.
+ */
+function mlflowOrder(
+  runs: Record<string, RunSpec>,
+  clauses: MetricClauseSpec[],
+  terms: [key: string, ascending: boolean][],
+): string[] {
+  const metric = (name: string, key: string) => runs[name]?.metrics?.[key];
+  const rank = (v: number | undefined) => (v === undefined ? 2 : Number.isNaN(v) ? 1 : 0);
+  const cmp = <T>(a: T, b: T) => (a < b ? -1 : a > b ? 1 : 0);
+  return Object.keys(runs)
+    .filter((name) => clauses.every(([key, c, x]) => holds(metric(name, key), c, x)))
+    .sort((a, b) => {
+      for (const [key, ascending] of terms) {
+        const [x, y] = [metric(a, key), metric(b, key)];
+        const d = cmp(rank(x), rank(y)) || (rank(x) === 0 ? (ascending ? 1 : -1) * cmp(x, y) : 0);
+        if (d !== 0) return d;
+      }
+      return cmp(runs[b]?.start ?? 1000, runs[a]?.start ?? 1000) || cmp(a, b);
+    });
+}
 
 it('likeToGlob keeps LIKE wildcards and makes GLOB metacharacters literal', () => {
   expect(likeToGlob('a%b_c')).toBe('a*b?c');
@@ -363,6 +399,136 @@ describeEachBackend('searchRuns', (store, backend) => {
       expect((err as ValidationError).details).toMatchObject({ field: 'max_results' });
     }
     expect((await f.search('', [], { maxResults: 50_000 })).names).toEqual(['a']);
+  });
+
+  /** Runs with repeated, infinite, NaN and missing acc and loss values, and ties on start_time. */
+  function metricOrderRuns(): Record<string, RunSpec> {
+    const accs = [0.5, 0.2, 0.5, Number.NaN, 0.9, undefined, -1, 0.7, 0, Number.POSITIVE_INFINITY, 0.3];
+    const losses = [1, Number.NaN, 3, undefined, 1, 0.5, Number.NEGATIVE_INFINITY];
+    const runs: Record<string, RunSpec> = {};
+    for (let i = 0; i < 44; i++) {
+      const metrics: Record<string, number> = {};
+      const acc = i === 20 ? Number.NEGATIVE_INFINITY : accs[i % accs.length];
+      const loss = losses[(i * 5) % losses.length];
+      if (acc !== undefined) metrics.acc = acc;
+      if (loss !== undefined) metrics.loss = loss;
+      runs[`r${String(i).padStart(2, '0')}`] = {
+        start: (i * 7) % 4,
+        metrics,
+        ...(i % 3 ? { params: { p: `p${i % 4}` } } : {}),
+      };
+    }
+    return runs;
+  }
+
+  /** Every page of a search, concatenated, checking that only the last page lacks a token. */
+  async function allPages(
+    f: Awaited<ReturnType<typeof fixture>>,
+    filter: string,
+    orderBy: string[],
+    maxResults: number,
+  ) {
+    const names: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await f.search(filter, orderBy, { maxResults, ...(token ? { pageToken: token } : {}) });
+      expect(page.names.length === maxResults || page.nextPageToken === undefined).toBe(true);
+      names.push(...page.names);
+      token = page.nextPageToken;
+    } while (token);
+    return names;
+  }
+
+  it('filtering on the first metric order key (the joined fast path) keeps MLflow order, NaN and missing included, on every page', async () => {
+    const runs = metricOrderRuns();
+    const f = await fixture(db(), runs);
+    const filters: MetricClauseSpec[][] = [
+      [['acc', '>', 0.3]],
+      [['acc', '>=', 0.5]],
+      [['acc', '<', 0.5]],
+      [['acc', '<=', 0]],
+      [['acc', '=', 0.5]],
+      [
+        ['acc', '>', -2],
+        ['acc', '<=', 0.7],
+      ],
+      [
+        ['acc', '>=', 0],
+        ['loss', '!=', 1],
+      ],
+      [['acc', '!=', 0.5]],
+      [['loss', '<', 2]],
+      [],
+    ];
+    const orders: [string, boolean][][] = [
+      [['acc', false]],
+      [['acc', true]],
+      [
+        ['acc', true],
+        ['loss', false],
+      ],
+      [
+        ['loss', false],
+        ['acc', true],
+      ],
+    ];
+    for (const clauses of filters) {
+      const filter = clauses.map(([k, c, x]) => `metrics.${k} ${c} ${x}`).join(' and ');
+      for (const terms of orders) {
+        const orderBy = terms.map(([k, asc]) => `metrics.${k} ${asc ? 'ASC' : 'DESC'}`);
+        const label = `'${filter}' ${orderBy.join(', ')}`;
+        const expected = mlflowOrder(runs, clauses, terms);
+        // The same order without the filter, then filtered, must give the same runs in the same order.
+        const general = (await f.search('', orderBy)).names;
+        const matching = new Set((await f.search(filter)).names);
+        expect(general, label).toEqual(mlflowOrder(runs, [], terms));
+        expect(
+          general.filter((n) => matching.has(n)),
+          label,
+        ).toEqual(expected);
+        expect((await f.search(filter, orderBy)).names, label).toEqual(expected);
+        for (const size of [1, 3]) expect(await allPages(f, filter, orderBy, size), label).toEqual(expected);
+      }
+    }
+  });
+
+  it('a metric order key behind a param term, or with a filter on it and on another key, orders as without the filter', async () => {
+    const f = await fixture(db(), metricOrderRuns());
+    for (const orderBy of [
+      ['params.p', 'metrics.acc DESC'],
+      ['params.p DESC', 'metrics.acc'],
+      ['metrics.acc DESC', 'params.p'],
+    ]) {
+      for (const filter of ['metrics.acc > 0.2', "metrics.acc <= 0.7 and params.p != 'p1'"]) {
+        const matching = new Set((await f.search(filter)).names);
+        const expected = (await f.search('', orderBy)).names.filter((n) => matching.has(n));
+        expect(expected.length).toBeGreaterThan(3);
+        expect((await f.search(filter, orderBy)).names, `${filter} ${orderBy}`).toEqual(expected);
+        expect(await allPages(f, filter, orderBy, 2), `${filter} ${orderBy}`).toEqual(expected);
+      }
+    }
+  });
+
+  it('the fast path walks the metric index or drives from runs (SQLite picks per page) with the same results', async () => {
+    // Another experiment logging the same key, so walking the index in order passes runs of both.
+    await fixture(db(), metricOrderRuns());
+    const joins: string[] = [];
+    const spy: KyselyPlugin = {
+      transformQuery: ({ node, queryId }) => {
+        const text = store().db.getExecutor().compileQuery(node, queryId).sql;
+        const join = /(inner|cross|left) join "latest_metrics" as "o"/.exec(text)?.[1];
+        if (join && text.startsWith('select "r"."id"')) joins.push(join);
+        return node;
+      },
+      transformResult: async ({ result }) => result,
+    };
+    const runs = metricOrderRuns();
+    const f = await fixture(db().withPlugin(spy), runs);
+    const expected = mlflowOrder(runs, [['acc', '>', 0]], [['acc', false]]);
+    expect(await allPages(f, 'metrics.acc > 0', ['metrics.acc DESC'], 1)).toEqual(expected);
+    expect((await f.search('metrics.acc > 0', ['metrics.acc DESC'])).names).toEqual(expected);
+    // Only the joined search queries count; the spy also sees the fixture's inserts.
+    expect(new Set(joins)).toEqual(new Set(backend === 'sqlite' ? ['inner', 'cross'] : ['inner']));
   });
 
   it.runIf(backend === 'sqlite')(
