@@ -231,6 +231,18 @@ export function createRunService({ db, dialect, audit, clock }: TrackingDeps) {
       }
       seen.set(p.key, p.value);
     }
+    // Everything that needs no database is done before the transaction, which holds the write lock.
+    const rows = batch.metrics.map((m) => ({
+      run_id: input.runId,
+      key: m.key,
+      value: Number.isNaN(m.value) ? null : m.value,
+      is_nan: Number.isNaN(m.value) ? 1 : 0,
+      timestamp: m.timestamp ?? now,
+      step: m.step,
+    }));
+    // The batch's own JSON is deterministic (built in a fixed shape); hashing it directly spares
+    // canonicalising a thousand objects on the hot path.
+    const batchSha256 = sha256Hex(JSON.stringify(batch));
     await db.transaction().execute(async (tx) => {
       await getActiveRow(tx, input.runId);
       if (batch.params.length > 0) {
@@ -250,15 +262,7 @@ export function createRunService({ db, dialect, audit, clock }: TrackingDeps) {
         // then kept its value and skipped ours): read them back so the loser is refused, not silently dropped.
         await assertUnchanged();
       }
-      if (batch.metrics.length > 0) {
-        const rows = batch.metrics.map((m) => ({
-          run_id: input.runId,
-          key: m.key,
-          value: Number.isNaN(m.value) ? null : m.value,
-          is_nan: Number.isNaN(m.value) ? 1 : 0,
-          timestamp: m.timestamp ?? now,
-          step: m.step,
-        }));
+      if (rows.length > 0) {
         await data.insertMetrics({ tx, dialect, rows });
         await data.upsertLatestMetrics({ tx, rows: latestPerKey(rows) });
       }
@@ -273,9 +277,7 @@ export function createRunService({ db, dialect, audit, clock }: TrackingDeps) {
         action: 'run.log_batch',
         entityType: 'run',
         entityId: input.runId,
-        // The batch's own JSON is deterministic (built above in a fixed shape); hashing it directly
-        // spares canonicalising a thousand objects on the hot path.
-        after: { batchSha256: sha256Hex(JSON.stringify(batch)) },
+        after: { batchSha256 },
         details: { metrics: batch.metrics.length, params: batch.params.length, tags: batch.tags.length },
       });
     });
