@@ -77,7 +77,7 @@ module.exports = {
       severity: 'error',
       from: {
         path: '^src/',
-        pathNot: ['\\.repo\\.ts$', '^src/store/', '\\.test\\.ts$', '^src/server/routes/health\\.ts$'],
+        pathNot: ['\\.repo\\.ts$', '^src/store/', '\\.test\\.ts$'],
       },
       to: { path: 'node_modules/(kysely|pg|better-sqlite3)/', dependencyTypesNot: ['type-only'] },
     },

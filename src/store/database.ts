@@ -14,6 +14,7 @@ import {
   SqliteDialect,
   SqliteDriver,
   type SqliteStatement,
+  sql,
   type Transaction,
 } from 'kysely';
 import pg from 'pg';
@@ -162,4 +163,14 @@ export async function migrateToLatest(store: Store): Promise<void> {
 /** Runs fn in one transaction: every write inside, the audit entry included, commits or none does. */
 export function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return db.transaction().execute(fn);
+}
+
+/** True when the database answers a trivial query (readiness checks). */
+export async function pingStore(store: Store): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(store.db);
+    return true;
+  } catch {
+    return false;
+  }
 }

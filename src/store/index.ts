@@ -3,6 +3,7 @@ export type { Db, Executor, OpenStoreOptions, Store, Tx } from './database.js';
 /** Migrates a store to the latest schema (idempotent, safe under concurrent starts). */
 /** Runs a function in one transaction. */
 /** Masks the password in a database URL. */
-export { inTransaction, migrateToLatest, openStore, redactUrl } from './database.js';
+/** Whether the database answers. */
+export { inTransaction, migrateToLatest, openStore, pingStore, redactUrl } from './database.js';
 export type { Dialect } from './dialect.js';
 export type * from './schema.js';

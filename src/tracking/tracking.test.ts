@@ -7,7 +7,7 @@ import { createAuditLog } from '../audit/index.js';
 import { createBlobStore } from '../blobs/index.js';
 import { fakeClock } from '../core/clock.js';
 import { normalizeArtifactPath } from './artifact-path.js';
-import { createArtifactService, createExperimentService, createRunService } from './index.js';
+import { createArtifactService, createExperimentService, createRunService, type LogBatch } from './index.js';
 
 const blobDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-tracking-'));
 afterAll(() => fs.rmSync(blobDir, { recursive: true, force: true }));
@@ -34,6 +34,8 @@ describeEachBackend('tracking services', (get) => {
     };
   };
   const actor = 'tester';
+  const logMetrics = (s: ReturnType<typeof make>, runId: string, metrics: LogBatch['metrics']) =>
+    s.runs.logBatch({ actor, runId, metrics });
   const newRun = async (s: ReturnType<typeof make>) => {
     const e = await s.experiments.create({ actor, name: `exp-${Math.random().toString(36).slice(2)}` });
     return s.runs.create({ actor, experimentId: e.id });
@@ -62,27 +64,15 @@ describeEachBackend('tracking services', (get) => {
   it("the latest metric is MLflow's: highest step, then newest timestamp, then largest value", async () => {
     const s = make();
     const run = await newRun(s);
-    await s.runs.logBatch({
-      actor,
-      runId: run.id,
-      metrics: [
-        { key: 'loss', value: 0.9, timestamp: 500, step: 5 },
-        { key: 'loss', value: 0.1, timestamp: 900, step: 2 },
-        { key: 'acc', value: 0.3, timestamp: 100, step: 1 },
-        { key: 'acc', value: 0.7, timestamp: 100, step: 1 },
-      ],
-    });
-    await s.runs.logBatch({
-      actor,
-      runId: run.id,
-      metrics: [{ key: 'acc', value: 0.2, timestamp: 200, step: 1 }],
-    });
+    await logMetrics(s, run.id, [
+      { key: 'loss', value: 0.9, timestamp: 500, step: 5 },
+      { key: 'loss', value: 0.1, timestamp: 900, step: 2 },
+      { key: 'acc', value: 0.3, timestamp: 100, step: 1 },
+      { key: 'acc', value: 0.7, timestamp: 100, step: 1 },
+    ]);
+    await logMetrics(s, run.id, [{ key: 'acc', value: 0.2, timestamp: 200, step: 1 }]);
     // An older point sent later must not move "latest" backwards.
-    await s.runs.logBatch({
-      actor,
-      runId: run.id,
-      metrics: [{ key: 'loss', value: 0.05, timestamp: 1000, step: 4 }],
-    });
+    await logMetrics(s, run.id, [{ key: 'loss', value: 0.05, timestamp: 1000, step: 4 }]);
     const r = await s.runs.get(run.id);
     expect(r.metrics).toEqual([
       { key: 'acc', value: 0.2, timestamp: 200, step: 1 },
@@ -95,15 +85,11 @@ describeEachBackend('tracking services', (get) => {
   it('NaN and infinities are kept as MLflow spells them', async () => {
     const s = make();
     const run = await newRun(s);
-    await s.runs.logBatch({
-      actor,
-      runId: run.id,
-      metrics: [
-        { key: 'a', value: Number.NaN, timestamp: 1, step: 0 },
-        { key: 'b', value: Number.POSITIVE_INFINITY, timestamp: 1, step: 0 },
-        { key: 'c', value: Number.NEGATIVE_INFINITY, timestamp: 1, step: 0 },
-      ],
-    });
+    await logMetrics(s, run.id, [
+      { key: 'a', value: Number.NaN, timestamp: 1, step: 0 },
+      { key: 'b', value: Number.POSITIVE_INFINITY, timestamp: 1, step: 0 },
+      { key: 'c', value: Number.NEGATIVE_INFINITY, timestamp: 1, step: 0 },
+    ]);
     const values = Object.fromEntries((await s.runs.get(run.id)).metrics.map((m) => [m.key, m.value]));
     expect(values).toEqual({ a: 'NaN', b: 'Infinity', c: '-Infinity' });
   });

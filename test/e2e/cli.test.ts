@@ -166,6 +166,41 @@ describe('sextant CLI: the same commands locally and against a server', () => {
     }
   });
 
+  it('`run --` against a server with auth on hands the token to the child', async () => {
+    const authHome = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-cli-auth-'));
+    const authWs = await openWorkspace(loadConfig({ SEXTANT_HOME: authHome, SEXTANT_AUTH: 'token' }));
+    const authApp = await buildApp(authWs);
+    try {
+      const authUrl = await authApp.listen({ host: '127.0.0.1', port: 0 });
+      await authWs.auth.createUser({ actor: 'test', name: 'alice', role: 'editor' });
+      const { secret } = await authWs.auth.createToken({ actor: 'test', user: 'alice', name: 'cli' });
+      const script = [
+        "const r = await fetch(process.env.MLFLOW_TRACKING_URI + '/api/2.0/mlflow/runs/log-metric', { method: 'POST',",
+        "  headers: { 'content-type': 'application/json', authorization: 'Bearer ' + process.env.MLFLOW_TRACKING_TOKEN },",
+        "  body: JSON.stringify({ run_id: process.env.MLFLOW_RUN_ID, key: 'authed', value: 1, timestamp: Date.now(), step: 0 }) });",
+        'process.exit(r.status === 200 ? 0 : 4);',
+      ].join('\n');
+      const env = { SEXTANT_HOME: home, SEXTANT_URL: authUrl, SEXTANT_TOKEN: secret };
+      const res = await cli(
+        env,
+        '--json',
+        'run',
+        '--',
+        process.execPath,
+        '--input-type=module',
+        '-e',
+        script,
+      );
+      expect(res.code).toBe(0);
+      const { runId } = JSON.parse(res.out.trim().split('\n').at(-1)!) as { runId: string };
+      expect((await authWs.runs.get(runId)).metrics.find((m) => m.key === 'authed')?.value).toBe(1);
+    } finally {
+      await authApp.close();
+      await authWs.close();
+      fs.rmSync(authHome, { recursive: true, force: true });
+    }
+  });
+
   it('bad input is one readable line and a non-zero exit, with nothing stored', async () => {
     const missing = await cli(local, 'runs', 'show', 'run_doesnotexist');
     expect(missing.code).toBe(3);

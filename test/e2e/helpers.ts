@@ -1,7 +1,9 @@
 import http from 'node:http';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { z } from 'zod';
+import type { Store } from '../../src/store/index.js';
+import { createTestApp, type TestApp } from '../support/app.js';
 
 /*
  * Shared pieces of the end-to-end suites: unique names, a tiny MLflow wire client over app.inject,
@@ -111,12 +113,17 @@ export const AJAX = '/ajax-api/2.0/mlflow';
 export const PROXY = '/api/2.0/mlflow-artifacts/artifacts';
 
 /** What MLflow's Python client sends: JSON bodies for POST, query parameters for GET. */
-export function mlflowClient(app: FastifyInstance, headers: Record<string, string> = {}) {
+export function mlflowClient(
+  app: FastifyInstance | (() => FastifyInstance),
+  headers: Record<string, string> = {},
+) {
+  // A getter lets a suite declare its client before beforeAll has built the app.
+  const target = typeof app === 'function' ? app : () => app;
   return {
     post: (path: string, body: unknown, prefix = MLFLOW) =>
-      app.inject({ method: 'POST', url: `${prefix}/${path}`, payload: body as object, headers }),
+      target().inject({ method: 'POST', url: `${prefix}/${path}`, payload: body as object, headers }),
     get: (path: string, fields: Parameters<typeof queryOf>[0] = {}, prefix = MLFLOW) =>
-      app.inject({ method: 'GET', url: `${prefix}/${path}${queryOf(fields)}`, headers }),
+      target().inject({ method: 'GET', url: `${prefix}/${path}${queryOf(fields)}`, headers }),
   };
 }
 export type MlflowClient = ReturnType<typeof mlflowClient>;
@@ -130,7 +137,7 @@ export const kv = (list: { key: string; value: string }[]) =>
   Object.fromEntries(list.map((t) => [t.key, t.value]));
 
 /** Factories over an MLflow client: a new experiment (its id), a new run, a run read back, a log-batch call. */
-export function mlflowSession(app: FastifyInstance) {
+export function mlflowSession(app: FastifyInstance | (() => FastifyInstance)) {
   const client = mlflowClient(app);
   return {
     client,
@@ -153,6 +160,20 @@ export function mlflowSession(app: FastifyInstance) {
   };
 }
 export type MlflowSession = ReturnType<typeof mlflowSession>;
+
+/** The whole app over a suite's store, built before its tests and closed after, with an MLflow session on it. */
+export function useMlflowApp(getStore: () => Store) {
+  let t: TestApp | undefined;
+  const app = () => {
+    if (!t) throw new Error('the app is built in beforeAll');
+    return t.app;
+  };
+  beforeAll(async () => {
+    t = await createTestApp(getStore());
+  });
+  afterAll(() => t?.close());
+  return { app, ...mlflowSession(app) };
+}
 
 /** The reply is 200 and parses with the schema. */
 export function ok<S extends z.ZodType>(res: LightMyRequestResponse, schema: S): z.infer<S> {

@@ -1,20 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/backends.js';
 import {
   AJAX,
   empty,
   kv,
-  type MlflowClient,
-  type MlflowSession,
   mlflowError,
   mlflowFileInfoSchema,
-  mlflowSession,
   ok,
   PROXY,
   uniq,
+  useMlflowApp,
 } from './helpers.js';
 
 /*
@@ -22,17 +19,7 @@ import {
  * the UI's /ajax-api prefix answers like /api, params never change, and log-batch keeps MLflow's limits.
  */
 describeEachBackend('MLflow artifacts, ajax-api and log-batch rules', (getStore) => {
-  let t: TestApp;
-  let c: MlflowClient;
-  let newExperiment: MlflowSession['newExperiment'];
-  let newRun: MlflowSession['newRun'];
-  let getRun: MlflowSession['getRun'];
-  let logBatch: MlflowSession['logBatch'];
-  beforeAll(async () => {
-    t = await createTestApp(getStore());
-    ({ client: c, newExperiment, newRun, getRun, logBatch } = mlflowSession(t.app));
-  });
-  afterAll(() => t.close());
+  const { app, client: c, newExperiment, newRun, getRun, logBatch } = useMlflowApp(getStore);
 
   describe('artifacts through the proxy', () => {
     it('stores the bytes exactly as sent, whatever the content type, and lists them both ways', async () => {
@@ -59,7 +46,7 @@ describeEachBackend('MLflow artifacts, ajax-api and log-batch rules', (getStore)
       ];
       for (const u of uploads) {
         ok(
-          await t.app.inject({
+          await app().inject({
             method: 'PUT',
             url: `${base}/dir/${encodeURIComponent(u.name)}`,
             payload: u.bytes,
@@ -69,13 +56,13 @@ describeEachBackend('MLflow artifacts, ajax-api and log-batch rules', (getStore)
         );
       }
       for (const u of uploads) {
-        const res = await t.app.inject({ method: 'GET', url: `${base}/dir/${encodeURIComponent(u.name)}` });
+        const res = await app().inject({ method: 'GET', url: `${base}/dir/${encodeURIComponent(u.name)}` });
         expect(res.statusCode).toBe(200);
         expect(res.rawPayload.equals(u.bytes), `${u.name} comes back byte-identical`).toBe(true);
       }
       const listing = z.strictObject({ files: z.array(mlflowFileInfoSchema) });
       const inDir = ok(
-        await t.app.inject({ method: 'GET', url: `${PROXY}?path=${exp}/${info.run_id}/artifacts/dir` }),
+        await app().inject({ method: 'GET', url: `${PROXY}?path=${exp}/${info.run_id}/artifacts/dir` }),
         listing,
       );
       expect(inDir.files.map((f) => f.path).sort()).toEqual([
@@ -86,7 +73,7 @@ describeEachBackend('MLflow artifacts, ajax-api and log-batch rules', (getStore)
       ]);
       expect(inDir.files.find((f) => f.path === 'raw.bin')?.file_size).toBe(4096);
       const atRoot = ok(
-        await t.app.inject({ method: 'GET', url: `${PROXY}?path=${exp}/${info.run_id}/artifacts` }),
+        await app().inject({ method: 'GET', url: `${PROXY}?path=${exp}/${info.run_id}/artifacts` }),
         listing,
       );
       expect(atRoot.files).toEqual([{ path: 'dir', is_dir: true }]);

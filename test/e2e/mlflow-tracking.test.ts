@@ -1,21 +1,18 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { z } from 'zod';
-import { createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/backends.js';
 import {
   empty,
   experimentsPageSchema,
   historySchema,
   kv,
-  type MlflowClient,
-  type MlflowSession,
   mlflowError,
   mlflowExperimentSchema,
   mlflowRunInfoSchema,
-  mlflowSession,
   ok,
   runsPageSchema,
   uniq,
+  useMlflowApp,
 } from './helpers.js';
 
 /*
@@ -26,17 +23,7 @@ import {
 const GIT_SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 
 describeEachBackend('an MLflow 2.x client session', (getStore) => {
-  let t: TestApp;
-  let c: MlflowClient;
-  let newExperiment: MlflowSession['newExperiment'];
-  let newRun: MlflowSession['newRun'];
-  let getRun: MlflowSession['getRun'];
-  let logBatch: MlflowSession['logBatch'];
-  beforeAll(async () => {
-    t = await createTestApp(getStore());
-    ({ client: c, newExperiment, newRun, getRun, logBatch } = mlflowSession(t.app));
-  });
-  afterAll(() => t.close());
+  const { client: c, newExperiment, newRun, getRun, logBatch } = useMlflowApp(getStore);
 
   it('looks an experiment up by name: RESOURCE_DOES_NOT_EXIST until it is created', async () => {
     const name = uniq('mnist');

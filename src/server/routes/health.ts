@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import { z } from 'zod';
+import { pingStore } from '../../store/index.js';
 import { route } from '../route.js';
 import type { Services } from '../services.js';
 
@@ -20,14 +20,12 @@ export function registerHealthRoutes(app: FastifyInstance, services: Services): 
     permission: 'public',
     summary: 'Readiness: the database answers',
     handler: async (_req, reply) => {
-      try {
-        await sql`select 1`.execute(services.store.db);
+      if (await pingStore(services.store)) {
         return { status: 'ready', database: services.store.dialect, blobs: services.blobs.kind };
-      } catch {
-        return reply
-          .status(503)
-          .send({ error: { code: 'UNAVAILABLE', message: 'the database does not answer' } });
       }
+      return reply
+        .status(503)
+        .send({ error: { code: 'UNAVAILABLE', message: 'the database does not answer' } });
     },
   });
   route(app, {
