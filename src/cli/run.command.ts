@@ -101,8 +101,8 @@ export function registerRunCommand(program: Command, ctx: Ctx): void {
             MLFLOW_RUN_ID: run.id,
             MLFLOW_TRACKING_URI: server.uri,
             MLFLOW_EXPERIMENT_ID: run.experimentId,
-          // Against a server with auth on, the child's MLflow client needs the same token to log.
-          ...(c.remoteUrl && c.token ? { MLFLOW_TRACKING_TOKEN: c.token, SEXTANT_TOKEN: c.token } : {}),
+            // Against a server with auth on, the child's MLflow client needs the same token to log.
+            ...(c.remoteUrl && c.token ? { MLFLOW_TRACKING_TOKEN: c.token, SEXTANT_TOKEN: c.token } : {}),
           },
         });
         const meter = child.pid ? meterProcess(child.pid) : undefined;
