@@ -60,6 +60,32 @@ module.exports = {
       to: { path: any(['registry', 'ml', 'serving', 'monitoring', 'pipelines', 'cost', 'governance']) },
     },
     {
+      name: 'tracking-below-data',
+      comment: 'data reads tracking (run inputs); tracking reaches data only through callbacks it is given.',
+      severity: 'error',
+      from: { path: layer('tracking') },
+      to: { path: layer('data') },
+    },
+    {
+      name: 'registry-and-ml-below-serving',
+      comment: 'registry and ml sit side by side: neither imports the other, nor anything above them.',
+      severity: 'error',
+      from: { path: any(['registry', 'ml']) },
+      to: { path: any(['serving', 'monitoring', 'pipelines', 'cost', 'governance']) },
+    },
+    {
+      name: 'registry-and-ml-are-siblings',
+      severity: 'error',
+      from: { path: layer('registry') },
+      to: { path: layer('ml') },
+    },
+    {
+      name: 'ml-and-registry-are-siblings',
+      severity: 'error',
+      from: { path: layer('ml') },
+      to: { path: layer('registry') },
+    },
+    {
       name: 'server-does-not-import-cli',
       severity: 'error',
       from: { path: layer('server') },

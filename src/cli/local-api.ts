@@ -3,6 +3,11 @@ import type { SextantApi } from '../client/index.js';
 import { parseOrThrow } from '../core/validate.js';
 import type { Services } from '../server/services.js';
 import { logBatchBodySchema } from '../tracking/index.js';
+import { dataLocalApi } from './local/data.js';
+import { dataQualityLocalApi } from './local/data-quality.js';
+import { lineageLocalApi } from './local/lineage.js';
+import { modelsLocalApi } from './local/models.js';
+import { webhooksLocalApi } from './local/webhooks.js';
 
 /**
  * The in-process transport: the same SextantApi as the HTTP client, served straight from a local
@@ -49,6 +54,11 @@ export function createLocalApi(s: Services): SextantApi {
       create: (input) => s.auth.createToken({ actor, ...input }),
       revoke: (id) => s.auth.revokeToken({ actor, id }),
     },
+    data: dataLocalApi(s, actor),
+    dataQuality: dataQualityLocalApi(s, actor),
+    lineage: lineageLocalApi(s, actor),
+    models: modelsLocalApi(s, actor),
+    webhooks: webhooksLocalApi(s, actor),
     audit: {
       list: (q = {}) => s.audit.list(q),
       verify: (checkpoint) => s.audit.verify(checkpoint ? { externalCheckpoint: checkpoint } : {}),

@@ -2,11 +2,18 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeFor, isAppError } from '../core/errors.js';
 import { registerAdminCommands } from './admin.command.js';
 import { type CliContext, createCliContext } from './context.js';
+import { registerDataCommands } from './data.command.js';
+import { registerDataQualityCommands } from './data-quality.command.js';
 import { registerExperimentsCommand } from './experiments.command.js';
+import { registerLineageCommands } from './lineage.command.js';
+import { registerMlCommands } from './ml.command.js';
+import { registerModelsCommands } from './models.command.js';
 import type { Output } from './output.js';
+import { registerReproduceCommand } from './reproduce.command.js';
 import { registerRunCommand } from './run.command.js';
 import { registerRunsCommand } from './runs.command.js';
 import { registerServerCommand } from './server.command.js';
+import { registerWebhooksCommands } from './webhooks.command.js';
 
 /**
  * Runs the CLI with the given arguments (without `node` and the script) and returns the exit code.
@@ -45,6 +52,13 @@ export async function runCli(
   registerRunsCommand(program, ctx);
   registerRunCommand(program, ctx);
   registerAdminCommands(program, ctx);
+  const data = registerDataCommands(program, ctx);
+  registerDataQualityCommands(data, ctx);
+  registerLineageCommands(program, ctx);
+  registerMlCommands(program, ctx);
+  const models = registerModelsCommands(program, ctx);
+  registerReproduceCommand(models, ctx);
+  registerWebhooksCommands(program, ctx);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

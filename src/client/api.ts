@@ -14,6 +14,12 @@ import type {
   ViewType,
 } from '../tracking/tracking.schema.js';
 
+import type { DataApi } from './data-api.js';
+import type { DataQualityApi } from './data-quality-api.js';
+import type { LineageApi } from './lineage-api.js';
+import type { ModelsApi } from './models-api.js';
+import type { WebhooksApi } from './webhooks-api.js';
+
 export interface Checkpoint {
   seq: number;
   hash: string;
@@ -66,6 +72,11 @@ export interface SextantApi {
     create(input: { user: string; name: string; expiresInDays?: number }): Promise<CreatedToken>;
     revoke(id: string): Promise<Token>;
   };
+  data: DataApi;
+  dataQuality: DataQualityApi;
+  lineage: LineageApi;
+  models: ModelsApi;
+  webhooks: WebhooksApi;
   audit: {
     list(q?: { entityType?: string; entityId?: string; limit?: number }): Promise<AuditEntry[]>;
     verify(checkpoint?: Checkpoint): Promise<AuditVerifyResult>;

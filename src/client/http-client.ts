@@ -1,7 +1,12 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { AppError, type ErrorCode, isAppError } from '../core/errors.js';
 import type { SextantApi } from './api.js';
+import { dataHttpApi } from './data-api.js';
+import { dataQualityHttpApi } from './data-quality-api.js';
+import { createHttpTransport } from './http-transport.js';
+import { lineageHttpApi } from './lineage-api.js';
+import { modelsHttpApi } from './models-api.js';
+import { webhooksHttpApi } from './webhooks-api.js';
 
 export interface HttpClientOptions {
   /** Base URL of a Sextant server, e.g. http://127.0.0.1:5005 */
@@ -16,50 +21,8 @@ const artifactUrl = (id: string, path: string) =>
 
 /** The typed HTTP client of the native API (/api/v1); errors come back as AppError with the server's code. */
 export function createHttpClient(options: HttpClientOptions): SextantApi {
-  const base = options.url.replace(/\/+$/, '');
-  const doFetch = options.fetch ?? fetch;
-  const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
-
-  async function raw(
-    method: string,
-    path: string,
-    init: { body?: NonNullable<RequestInit['body']>; json?: unknown; query?: Record<string, unknown> } = {},
-  ) {
-    const url = new URL(base + path);
-    for (const [k, v] of Object.entries(init.query ?? {}))
-      if (v !== undefined) url.searchParams.set(k, String(v));
-    let res: Response;
-    try {
-      res = await doFetch(url, {
-        method,
-        headers: {
-          ...headers,
-          ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...(init.body !== undefined ? { 'content-type': 'application/octet-stream' } : {}),
-        },
-        ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}),
-        ...(init.body !== undefined ? { body: init.body, duplex: 'half' } : {}),
-      } as RequestInit);
-    } catch (err) {
-      throw new AppError(
-        'UNAVAILABLE',
-        `cannot reach the Sextant server at ${base}: ${(err as Error).message}`,
-      );
-    }
-    if (!res.ok) {
-      const body = (await res.json().catch(() => undefined)) as { error?: unknown } | undefined;
-      if (body && isAppError(body.error))
-        throw new AppError(body.error.code as ErrorCode, body.error.message, body.error.details);
-      throw new AppError(
-        res.status >= 500 ? 'INTERNAL' : 'VALIDATION_FAILED',
-        `${method} ${path} answered HTTP ${res.status}`,
-      );
-    }
-    return res;
-  }
-  async function call<T>(method: string, path: string, init: Parameters<typeof raw>[2] = {}): Promise<T> {
-    return (await (await raw(method, path, init)).json()) as T;
-  }
+  const transport = createHttpTransport(options);
+  const { raw, call } = transport;
 
   return {
     me: () => call('GET', '/api/v1/me'),
@@ -113,6 +76,11 @@ export function createHttpClient(options: HttpClientOptions): SextantApi {
       create: (input) => call('POST', '/api/v1/tokens', { json: input }),
       revoke: (id) => call('DELETE', `/api/v1/tokens/${enc(id)}`),
     },
+    data: dataHttpApi(transport),
+    dataQuality: dataQualityHttpApi(transport),
+    lineage: lineageHttpApi(transport),
+    models: modelsHttpApi(transport),
+    webhooks: webhooksHttpApi(transport),
     audit: {
       list: async (q = {}) =>
         (await call<{ entries: never[] }>('GET', '/api/v1/audit', { query: q })).entries,

@@ -6,9 +6,14 @@ import { installAuthHook } from './auth-hook.js';
 import { installErrorHandlers } from './error-handler.js';
 import type { RoutePermission } from './route.js';
 import { registerAdminRoutes } from './routes/admin.js';
+import { registerDataRoutes } from './routes/data.js';
+import { registerDataQualityRoutes } from './routes/data-quality.js';
+import { registerGovernanceRoutes } from './routes/governance.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMlflowRoutes } from './routes/mlflow/index.js';
+import { registerRegistryRoutes } from './routes/registry.js';
 import { registerTrackingRoutes } from './routes/tracking.js';
+import { registerWebhookRoutes } from './routes/webhooks.js';
 import type { Services } from './services.js';
 
 export interface RouteEntry {
@@ -69,6 +74,11 @@ export async function buildApp(
   registerHealthRoutes(app, services);
   registerTrackingRoutes(app, services);
   registerAdminRoutes(app, services);
+  registerDataRoutes(app, services);
+  registerDataQualityRoutes(app, services);
+  registerRegistryRoutes(app, services);
+  registerWebhookRoutes(app, services);
+  registerGovernanceRoutes(app, services);
   await app.register(async (scope) => registerMlflowRoutes(scope, services));
   return app;
 }

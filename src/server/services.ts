@@ -3,6 +3,10 @@ import { createAuthService } from '../auth/index.js';
 import { type BlobStore, createBlobStore } from '../blobs/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
+import { createDataDomain } from '../data/index.js';
+import { createGovernanceDomain } from '../governance/index.js';
+import { createRegistryDomain } from '../registry/index.js';
+import { createWebhookService } from '../registry/webhooks/index.js';
 import { openStore, type Store } from '../store/index.js';
 import {
   createArtifactService,
@@ -36,6 +40,10 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
     runs,
     runSearch: createRunSearch({ db: store.db, runs }),
     artifacts: createArtifactService(deps),
+    data: createDataDomain(deps),
+    registry: createRegistryDomain(deps),
+    webhooks: createWebhookService(deps),
+    governance: createGovernanceDomain(deps),
   };
 }
 

@@ -21,6 +21,9 @@ import pg from 'pg';
 import { ValidationError } from '../core/errors.js';
 import type { Dialect } from './dialect.js';
 import { foundationMigration } from './migrations/001-foundation.js';
+import { dataMigration } from './migrations/002-data.js';
+import { registryMigration } from './migrations/003-registry.js';
+import { webhooksMigration } from './migrations/004-webhooks.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -136,7 +139,12 @@ export function redactUrl(url: string): string {
 }
 
 function migrationsFor(dialect: Dialect): Record<string, Migration> {
-  return { '001-foundation': foundationMigration(dialect) };
+  return {
+    '001-foundation': foundationMigration(dialect),
+    '002-data': dataMigration(dialect),
+    '003-registry': registryMigration(dialect),
+    '004-webhooks': webhooksMigration(dialect),
+  };
 }
 
 /**

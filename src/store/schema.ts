@@ -1,4 +1,7 @@
 import type { Generated } from 'kysely';
+import type { DataTables } from './schema-data.js';
+import type { RegistryTables } from './schema-registry.js';
+import type { WebhookTables } from './schema-webhooks.js';
 
 /*
  * Table types for every domain. Times are epoch milliseconds (bigint in PostgreSQL, parsed to number);
@@ -142,7 +145,7 @@ export interface RunInputTable {
   created_at: number;
 }
 
-export interface Database {
+export interface Database extends DataTables, RegistryTables, WebhookTables {
   audit_entries: AuditEntryTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointTable;
