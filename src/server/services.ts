@@ -4,6 +4,7 @@ import { type BlobStore, createBlobStore } from '../blobs/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { createDataDomain } from '../data/index.js';
+import { createDataQualityDomain } from '../data/quality/index.js';
 import { createGovernanceDomain } from '../governance/index.js';
 import { createRegistryDomain } from '../registry/index.js';
 import { createWebhookService } from '../registry/webhooks/index.js';
@@ -41,6 +42,7 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
     runSearch: createRunSearch({ db: store.db, runs }),
     artifacts: createArtifactService(deps),
     data: createDataDomain(deps),
+    dataQuality: createDataQualityDomain(deps),
     registry: createRegistryDomain(deps),
     webhooks: createWebhookService(deps),
     governance: createGovernanceDomain(deps),

@@ -24,6 +24,7 @@ import { foundationMigration } from './migrations/001-foundation.js';
 import { dataMigration } from './migrations/002-data.js';
 import { registryMigration } from './migrations/003-registry.js';
 import { webhooksMigration } from './migrations/004-webhooks.js';
+import { dataQualityMigration } from './migrations/005-data-quality.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -144,6 +145,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '002-data': dataMigration(dialect),
     '003-registry': registryMigration(dialect),
     '004-webhooks': webhooksMigration(dialect),
+    '005-data-quality': dataQualityMigration(dialect),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Generated } from 'kysely';
 import type { DataTables } from './schema-data.js';
+import type { DataQualityTables } from './schema-data-quality.js';
 import type { RegistryTables } from './schema-registry.js';
 import type { WebhookTables } from './schema-webhooks.js';
 
@@ -145,7 +146,7 @@ export interface RunInputTable {
   created_at: number;
 }
 
-export interface Database extends DataTables, RegistryTables, WebhookTables {
+export interface Database extends DataTables, DataQualityTables, RegistryTables, WebhookTables {
   audit_entries: AuditEntryTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointTable;

@@ -1,0 +1,2 @@
+/** Tables inside dataset versions: reading, schema, profiles, comparison (placeholder). */
+export {};
