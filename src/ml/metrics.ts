@@ -252,9 +252,9 @@ export function sliceMetrics<M>(
   for (let i = 0; i < sliceValues.length; i++) {
     const v = sliceValues[i];
     const key = v === null || v === undefined || v === '' ? '(missing)' : String(v);
-    let rows = groups.get(key);
-    if (!rows) groups.set(key, (rows = []));
-    rows.push(i);
+    const rows = groups.get(key);
+    if (rows) rows.push(i);
+    else groups.set(key, [i]);
   }
   return [...groups.keys()]
     .sort()
