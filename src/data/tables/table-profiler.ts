@@ -1,0 +1,245 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { columnTypeOf, isNumeric, valueSql } from './column-types.js';
+import {
+  assertReadable,
+  ident,
+  isConversionError,
+  lit,
+  tableSource,
+  translateReadError,
+  withConnection,
+} from './duckdb-engine.js';
+import { encodeRegisters, estimateDistinct, hllSql, registersFromPairs } from './hyperloglog.js';
+import { sketchFractionsSql, summaryQuantiles } from './quantile-sketch.js';
+import type { ColumnProfile, ProfiledTable, TableFormat } from './table.schema.js';
+
+/** Frequent values kept per column. */
+export const TOP_K = 20;
+/** Equi-width histogram bins of numeric columns. */
+export const HISTOGRAM_BINS = 20;
+
+export interface ProfileOptions {
+  /** Called about twice a second while DuckDB scans, with the rows read so far, and once at the end. */
+  onProgress?(rows: number): void;
+}
+
+interface SourceColumn {
+  name: string;
+  duckType: string;
+}
+
+/**
+ * Schema and profile of a CSV, Parquet or JSON Lines file. Two streaming scans in DuckDB (moments,
+ * t-digest quantiles, HyperLogLog registers, candidate frequent values; then histogram and exact
+ * counts of those values), so memory stays bounded whatever the file size and no row reaches JS.
+ */
+export async function profileTableFile(
+  path: string,
+  format: TableFormat,
+  opts: ProfileOptions = {},
+): Promise<ProfiledTable> {
+  await assertReadable(path);
+  return withConnection(async (c) => {
+    try {
+      return await profileWith(c, path, format, false, opts);
+    } catch (err) {
+      // DuckDB guesses CSV types from a sample; a late non-numeric value means the column is text.
+      if (format === 'csv' && isConversionError(err)) {
+        try {
+          return await profileWith(c, path, format, true, opts);
+        } catch (again) {
+          return translateReadError(again, path, format);
+        }
+      }
+      return translateReadError(err, path, format);
+    }
+  });
+}
+
+async function profileWith(
+  c: DuckDBConnection,
+  path: string,
+  format: TableFormat,
+  fullSniff: boolean,
+  opts: ProfileOptions,
+): Promise<ProfiledTable> {
+  const src = tableSource(path, format, fullSniff);
+  const columns = await describe(c, src);
+  const first = await withProgress(c, opts, () => firstPass(c, src, columns));
+  const second = await withProgress(c, opts, () => secondPass(c, src, columns, first.perColumn));
+  const rowCount = first.rowCount;
+  const profiles = columns.map((col, i) =>
+    buildColumn(col, rowCount, first.perColumn[i] as FirstPass, second[i] as SecondPass),
+  );
+  opts.onProgress?.(rowCount);
+  return {
+    rowCount,
+    schema: { columns: profiles.map((p) => ({ name: p.name, type: p.type, nullable: p.nulls > 0 })) },
+    profile: { version: 1, rowCount, columns: profiles },
+  };
+}
+
+/** The columns of a source and their DuckDB types. */
+export async function describe(c: DuckDBConnection, src: string): Promise<SourceColumn[]> {
+  const r = await c.runAndReadAll(`DESCRIBE SELECT * FROM ${src}`);
+  return r
+    .getRowObjectsJS()
+    .map((row) => ({ name: String(row.column_name), duckType: String(row.column_type) }));
+}
+
+interface FirstPass {
+  nonNull: number;
+  min: unknown;
+  max: unknown;
+  mean?: number | null;
+  std?: number | null;
+  varPop?: number | null;
+  sketch?: number[] | null;
+  candidates: string[];
+  hllPairs: (number | bigint)[];
+}
+
+async function firstPass(c: DuckDBConnection, src: string, columns: SourceColumn[]) {
+  const parts = ['count(*) AS n'];
+  columns.forEach((col, i) => {
+    const type = columnTypeOf(col.duckType);
+    const v = valueSql(col.name, col.duckType);
+    parts.push(`count(${ident(col.name)}) AS c${i}_nn`, `${hllSql(ident(col.name))} AS c${i}_hll`);
+    if (type !== 'boolean') parts.push(`min(${v}) AS c${i}_min`, `max(${v}) AS c${i}_max`);
+    if (isNumeric(type)) {
+      parts.push(
+        `avg(${v}) AS c${i}_mean`,
+        `stddev_samp(${v}) AS c${i}_std`,
+        `var_pop(${v}) AS c${i}_varpop`,
+        `approx_quantile(${v}, ${sketchFractionsSql()}) AS c${i}_sketch`,
+      );
+    }
+    if (type !== 'timestamp')
+      parts.push(`approx_top_k(CAST(${ident(col.name)} AS VARCHAR), ${TOP_K}) AS c${i}_top`);
+  });
+  const row = (await c.runAndReadAll(`SELECT ${parts.join(', ')} FROM ${src}`)).getRowObjectsJS()[0] ?? {};
+  const perColumn: FirstPass[] = columns.map((_, i) => ({
+    nonNull: Number(row[`c${i}_nn`] ?? 0),
+    min: row[`c${i}_min`],
+    max: row[`c${i}_max`],
+    mean: row[`c${i}_mean`] as number | null | undefined,
+    std: row[`c${i}_std`] as number | null | undefined,
+    varPop: row[`c${i}_varpop`] as number | null | undefined,
+    sketch: row[`c${i}_sketch`] as number[] | null | undefined,
+    candidates: ((row[`c${i}_top`] as unknown[] | null) ?? []).filter((x) => x !== null).map(String),
+    hllPairs: (row[`c${i}_hll`] as (number | bigint)[] | null) ?? [],
+  }));
+  return { rowCount: Number(row.n ?? 0), perColumn };
+}
+
+interface SecondPass {
+  bins?: Map<number, number>;
+  edges?: number[];
+  top: Map<string, number>;
+}
+
+async function secondPass(
+  c: DuckDBConnection,
+  src: string,
+  columns: SourceColumn[],
+  first: FirstPass[],
+): Promise<SecondPass[]> {
+  const parts: string[] = ['count(*) AS n'];
+  const out: SecondPass[] = columns.map(() => ({ top: new Map() }));
+  columns.forEach((col, i) => {
+    const f = first[i] as FirstPass;
+    const type = columnTypeOf(col.duckType);
+    const v = valueSql(col.name, col.duckType);
+    const min = Number(f.min);
+    const max = Number(f.max);
+    if (isNumeric(type) && f.nonNull > 0 && Number.isFinite(min) && Number.isFinite(max)) {
+      const bins = max > min ? HISTOGRAM_BINS : 1;
+      const width = max > min ? (max - min) / bins : 1;
+      (out[i] as SecondPass).edges = Array.from({ length: bins + 1 }, (_, k) =>
+        k === bins ? max : min + k * width,
+      );
+      parts.push(
+        `histogram(least(greatest(floor((${v} - ${min}) / ${width}), 0), ${bins - 1})::INTEGER) FILTER (WHERE ${v} IS NOT NULL) AS c${i}_hist`,
+      );
+    }
+    if (f.candidates.length > 0) {
+      const text = `CAST(${ident(col.name)} AS VARCHAR)`;
+      parts.push(
+        `histogram(${text}) FILTER (WHERE ${text} IN (${f.candidates.map(lit).join(', ')})) AS c${i}_top`,
+      );
+    }
+  });
+  const row = (await c.runAndReadAll(`SELECT ${parts.join(', ')} FROM ${src}`)).getRowObjectsJS()[0] ?? {};
+  columns.forEach((_, i) => {
+    const o = out[i] as SecondPass;
+    const hist = row[`c${i}_hist`] as { key: unknown; value: unknown }[] | null | undefined;
+    if (o.edges && hist) o.bins = new Map(hist.map((e) => [Number(e.key), Number(e.value)]));
+    const top = row[`c${i}_top`] as { key: unknown; value: unknown }[] | null | undefined;
+    for (const e of top ?? []) o.top.set(String(e.key), Number(e.value));
+  });
+  return out;
+}
+
+function buildColumn(col: SourceColumn, rowCount: number, f: FirstPass, s: SecondPass): ColumnProfile {
+  const type = columnTypeOf(col.duckType);
+  const hll = registersFromPairs(f.hllPairs);
+  const p: ColumnProfile = {
+    name: col.name,
+    type,
+    count: rowCount,
+    nulls: rowCount - f.nonNull,
+    distinct: f.nonNull === 0 ? 0 : estimateDistinct(hll),
+    hll: encodeRegisters(hll),
+  };
+  if (f.nonNull > 0 && type !== 'boolean') {
+    p.min = scalar(f.min);
+    p.max = scalar(f.max);
+  }
+  if (isNumeric(type) && f.nonNull > 0) {
+    p.mean = f.mean ?? undefined;
+    p.std = f.std ?? 0;
+    p.m2 = (f.varPop ?? 0) * f.nonNull;
+    if (f.sketch) {
+      p.sketch = f.sketch.map(Number);
+      p.quantiles = summaryQuantiles(p.sketch);
+    }
+    if (s.edges && s.bins) {
+      const counts = s.edges.slice(1).map((_, k) => s.bins?.get(k) ?? 0);
+      p.histogram = { edges: s.edges, counts };
+    }
+  }
+  if (s.top.size > 0) {
+    p.topK = [...s.top]
+      .map(([value, count]) => ({ value, count }))
+      .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1));
+    p.topKComplete = p.topK.reduce((acc, t) => acc + t.count, 0) === f.nonNull;
+  } else if (type !== 'timestamp') {
+    p.topK = [];
+    p.topKComplete = f.nonNull === 0;
+  }
+  if (p.distinct > f.nonNull) p.distinct = f.nonNull;
+  if (p.topKComplete && p.topK) p.distinct = p.topK.length;
+  return p;
+}
+
+function scalar(v: unknown): number | string | boolean | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'bigint') return Number(v);
+  return String(v);
+}
+
+/** Runs a query while reporting DuckDB's rows-processed counter every 500 ms. */
+async function withProgress<T>(c: DuckDBConnection, opts: ProfileOptions, fn: () => Promise<T>): Promise<T> {
+  const report = opts.onProgress;
+  if (!report) return fn();
+  const timer = setInterval(() => {
+    const rows = Number(c.progress.rows_processed);
+    if (rows > 0) report(rows);
+  }, 500);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}
