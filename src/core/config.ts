@@ -23,6 +23,7 @@ const envSchema = z.object({
     .default(16 * 1024 * 1024),
   SEXTANT_URL: z.string().url().optional(),
   SEXTANT_TOKEN: z.string().min(1).optional(),
+  SEXTANT_WEBHOOK_ALLOW: z.string().optional(),
 });
 
 /** Everything the platform reads from its environment, parsed once at the edge. */
@@ -42,6 +43,8 @@ export interface Config {
   /** Remote server for the CLI; unset means the local workspace. */
   remoteUrl?: string;
   token?: string;
+  /** Webhook destinations exempt from the private-address rules: IPs, CIDR ranges, host names. */
+  webhookAllow: string[];
 }
 
 /** Parses the environment (process.env at the edge, a literal object in tests) into a Config. */
@@ -71,5 +74,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bodyLimitBytes: e.SEXTANT_BODY_LIMIT_BYTES,
     ...(e.SEXTANT_URL ? { remoteUrl: e.SEXTANT_URL } : {}),
     ...(e.SEXTANT_TOKEN ? { token: e.SEXTANT_TOKEN } : {}),
+    webhookAllow: (e.SEXTANT_WEBHOOK_ALLOW ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
   };
 }

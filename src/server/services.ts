@@ -30,6 +30,8 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
   const audit: AuditLog = createAuditLog({ db: store.db, dialect: store.dialect, clock, key: auditKey });
   const deps: TrackingDeps = { db: store.db, dialect: store.dialect, audit, clock, blobs };
   const runs = createRunService(deps);
+  // Built before the registry, which emits its events into this outbox inside its transactions.
+  const webhooks = createWebhookService({ ...deps, allow: config.webhookAllow });
   return {
     config,
     clock,
@@ -44,7 +46,7 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
     data: createDataDomain(deps),
     dataQuality: createDataQualityDomain(deps),
     registry: createRegistryDomain(deps),
-    webhooks: createWebhookService(deps),
+    webhooks,
     governance: createGovernanceDomain(deps),
   };
 }
@@ -65,6 +67,8 @@ export async function openWorkspace(config: Config, clock: Clock = systemClock):
   return {
     ...services,
     close: async () => {
+      // A CLI process sends what it emitted before it exits (briefly; retries are the server's job).
+      await services.webhooks.close();
       await blobs.close();
       await store.close();
     },
