@@ -82,6 +82,8 @@ export function createDeliverer(deps: {
   let loop: NodeJS.Timeout | undefined;
   let looping: Promise<unknown> | undefined;
   let closed = false;
+  /** Set while flushing: the caller's transactions are over, so a row still invisible was rolled back. */
+  let settling = false;
 
   async function attempt(row: repo.ClaimedDelivery, owner: string): Promise<AttemptOutcome> {
     const n = row.attempts + 1;
@@ -169,6 +171,10 @@ export function createDeliverer(deps: {
       const seen = await repo.deliveryProgress({ tx: db, ids });
       const now = Date.now();
       for (const s of seen) if (s.state !== 'pending' || s.attempts > 0) watched.delete(s.id);
+      if (settling) {
+        const visible = new Set(seen.map((s) => s.id));
+        for (const id of ids) if (!visible.has(id)) watched.delete(id);
+      }
       for (const [id, until] of watched) if (until < now) watched.delete(id);
       if (!watched.size) break;
       await new Promise((r) => setTimeout(r, wait).unref());
@@ -208,14 +214,24 @@ export function createDeliverer(deps: {
       }, o.pollMs);
       loop.unref();
     },
-    /** Waits (at most timeoutMs) until what this process emitted has been attempted once. */
+    /**
+     * Waits (at most timeoutMs) until what this process emitted has been attempted once. Call it
+     * after the emitting transactions have ended: what is still not in the database then was rolled
+     * back, and is not waited for.
+     */
     async flush(timeoutMs = o.flushTimeoutMs): Promise<void> {
       const deadline = Date.now() + timeoutMs;
-      while ((draining || looping) && Date.now() < deadline) {
-        await Promise.race([
-          Promise.all([draining, looping]),
-          new Promise((r) => setTimeout(r, Math.max(1, deadline - Date.now())).unref()),
-        ]);
+      settling = true;
+      try {
+        if (watched.size) kick();
+        while ((draining || looping) && Date.now() < deadline) {
+          await Promise.race([
+            Promise.all([draining, looping]),
+            new Promise((r) => setTimeout(r, Math.max(1, deadline - Date.now())).unref()),
+          ]);
+        }
+      } finally {
+        settling = false;
       }
     },
     /** Stops the loop, gives pending sends a short while, and stops watching. */
