@@ -1,6 +1,40 @@
-import type { TrackingDeps } from '../tracking/index.js';
+import { createGarbageCollector } from './gc.service.js';
+import type { GovernanceDeps } from './governance-deps.js';
+import { createLineageService } from './lineage.service.js';
+import { createOpenLineageExporter } from './openlineage.service.js';
 
-/** Builds lineage and garbage collection (placeholder until that work lands). */
-export function createGovernanceDomain(_deps: TrackingDeps) {
-  return {};
+export * from './gc.schema.js';
+/** Blob garbage collection: dry run, audited delete, grace period. */
+export { createGarbageCollector, digestOfKeys, type GarbageCollector } from './gc.service.js';
+export type { DatasetVersionSource, GovernanceDeps, ModelVersionSource } from './governance-deps.js';
+export * from './lineage.schema.js';
+/** The lineage graph around a dataset version, run or model version. */
+export { createLineageService, type LineageService } from './lineage.service.js';
+/** Renders a lineage graph as an indented text tree, Mermaid or Graphviz DOT. */
+export {
+  formatLineage,
+  formatLineageDot,
+  formatLineageMermaid,
+  formatLineageText,
+  type LineageFormat,
+} from './lineage-format.js';
+export * from './openlineage.schema.js';
+/** Exports a run as OpenLineage RunEvents. */
+export {
+  createOpenLineageExporter,
+  DEFAULT_OPENLINEAGE_NAMESPACE,
+  type OpenLineageExporter,
+} from './openlineage.service.js';
+/** The deterministic UUID (v5) a run id is exported under, and the producer URI written in events. */
+export { runUuid, SEXTANT_PRODUCER } from './openlineage-event.js';
+
+/** Builds governance: lineage graph, OpenLineage export and blob gc. */
+export function createGovernanceDomain(deps: GovernanceDeps) {
+  return {
+    lineage: createLineageService(deps),
+    openLineage: createOpenLineageExporter(deps),
+    gc: createGarbageCollector(deps),
+  };
 }
+
+export type GovernanceDomain = ReturnType<typeof createGovernanceDomain>;

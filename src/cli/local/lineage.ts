@@ -2,6 +2,10 @@ import type { LineageApi } from '../../client/lineage-api.js';
 import type { Services } from '../../server/services.js';
 
 /** LineageApi served in-process from a local workspace. */
-export function lineageLocalApi(_s: Services, _actor: string): LineageApi {
-  return {};
+export function lineageLocalApi(s: Services, actor: string): LineageApi {
+  return {
+    graph: (query) => s.governance.lineage.graph(query),
+    exportOpenLineage: (runId, options = {}) => s.governance.openLineage.exportRun({ runId, ...options }),
+    gc: (input = {}) => s.governance.gc.run({ actor, ...input }),
+  };
 }
