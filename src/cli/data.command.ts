@@ -1,7 +1,368 @@
+import path from 'node:path';
 import type { Command } from 'commander';
+import type { DataProgress } from '../client/data-api.js';
+import {
+  computeStatus,
+  type DatasetDiff,
+  type DatasetVersion,
+  formatProgress,
+  HashCache,
+  hashScanned,
+  scanPath,
+} from '../data/index.js';
+import { formatBytes } from '../data/workspace/progress.js';
 import type { CliContext } from './context.js';
+import { details, formatNumber, table } from './output.js';
+
+type Ctx = () => CliContext;
+
+// Without a server, files above this size are hashed while they are copied into the store (read once).
+const HASH_WHILE_STORING_ABOVE = 64 * 1024 * 1024;
+
+/**
+ * A progress line on stderr for work that takes more than a second; silent with --json and when stderr
+ * is not a terminal (logs and tests stay clean).
+ */
+function progressLine(c: CliContext) {
+  const start = Date.now();
+  const enabled = !c.json && Boolean(process.stderr.isTTY);
+  let last = 0;
+  let shown = false;
+  return {
+    update(phase: string, done: number, total: number) {
+      const now = Date.now();
+      if (!enabled || now - start < 1000 || (now - last < 100 && done < total)) return;
+      last = now;
+      shown = true;
+      process.stderr.write(`\r${formatProgress(phase, done, total, now - start)}`);
+    },
+    end() {
+      if (shown) process.stderr.write('\n');
+    },
+  };
+}
+
+const short = (digest: string) => digest.slice(0, 12);
+
+function describeVersion(v: DatasetVersion): string {
+  const size = v.files.reduce((n, f) => n + f.size, 0);
+  return `${v.dataset}@${v.number} (digest ${short(v.digest)}, ${v.files.length} file${v.files.length === 1 ? '' : 's'}, ${formatBytes(size)}${v.tables.length ? `, ${v.tables.length} table${v.tables.length === 1 ? '' : 's'}` : ''})`;
+}
+
+function renderVersion(v: DatasetVersion): string {
+  const sections = [
+    details([
+      ['version', `${v.dataset}@${v.number}`],
+      ['digest', v.digest],
+      ['id', v.id],
+      ['created', `${v.createdAt} by ${v.createdBy}`],
+      ['source', v.source],
+      ['description', v.description],
+      ['owner', v.owner],
+      ['license', v.license],
+      ['pii', v.pii ? 'yes' : 'no'],
+      ['parents', v.parents.length ? v.parents.join(', ') : null],
+      ['produced by run', v.producedByRunId],
+      ['tags', v.tags.length ? v.tags.join(', ') : null],
+    ]),
+    table(
+      ['FILE', 'SIZE', 'SHA256'],
+      v.files.slice(0, 200).map((f) => [f.path, formatBytes(f.size), short(f.sha256)]),
+    ),
+  ];
+  if (v.files.length > 200) sections.push(`... and ${v.files.length - 200} more files (--json lists all)`);
+  for (const t of v.tables) {
+    sections.push(
+      `table ${t.path} (${t.format}, ${t.rowCount} rows)\n${table(
+        ['COLUMN', 'TYPE', 'NULLABLE', 'NULLS', 'DISTINCT', 'MIN', 'MAX', 'MEAN'],
+        t.schema.columns.map((col) => {
+          const p = t.profile.columns.find((x) => x.name === col.name);
+          return [
+            col.name,
+            col.type,
+            col.nullable ? 'yes' : 'no',
+            p?.nulls,
+            p?.distinct,
+            cell(p?.min),
+            cell(p?.max),
+            p?.mean === undefined ? '' : formatNumber(p.mean),
+          ];
+        }),
+      )}`,
+    );
+  }
+  return sections.join('\n\n');
+}
+
+function cell(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  return typeof v === 'number' ? formatNumber(v) : String(v);
+}
+
+function renderDiff(d: DatasetDiff): string {
+  const lines = [
+    `${d.a.dataset}@${d.a.number} -> ${d.b.dataset}@${d.b.number}: ${d.added.length} added, ${d.removed.length} removed, ${d.changed.length} changed, ${d.unchanged} unchanged`,
+  ];
+  for (const f of d.added) lines.push(`  + ${f.path} (${formatBytes(f.size)})`);
+  for (const f of d.removed) lines.push(`  - ${f.path} (${formatBytes(f.size)})`);
+  for (const f of d.changed)
+    lines.push(`  ~ ${f.path} (${formatBytes(f.a.size)} -> ${formatBytes(f.b.size)})`);
+  for (const t of d.tables) {
+    const s = t.diff.schema;
+    lines.push(
+      '',
+      `table ${t.path}: rows ${t.diff.rowCount.a} -> ${t.diff.rowCount.b} (${t.diff.rowCount.change >= 0 ? '+' : ''}${t.diff.rowCount.change})`,
+    );
+    for (const c of s.added) lines.push(`  + column ${c.name} (${c.type})`);
+    for (const c of s.removed) lines.push(`  - column ${c.name} (${c.type})`);
+    for (const c of s.typeChanged) lines.push(`  ~ column ${c.name}: ${c.a} -> ${c.b}`);
+    for (const c of s.nullabilityChanged) lines.push(`  ~ column ${c.name}: nullable ${c.a} -> ${c.b}`);
+    const pair = (a: unknown, b: unknown) => (cell(a) === cell(b) ? cell(a) : `${cell(a)} -> ${cell(b)}`);
+    lines.push(
+      table(
+        ['COLUMN', 'NULLS', 'DISTINCT', 'MIN', 'MAX', 'MEAN', 'STD', 'P50'],
+        t.diff.columns.map((c) => [
+          `${c.changed ? '*' : ' '} ${c.name}`,
+          pair(c.a.nulls, c.b.nulls),
+          pair(c.a.distinct, c.b.distinct),
+          pair(c.a.min, c.b.min),
+          pair(c.a.max, c.b.max),
+          pair(c.a.mean, c.b.mean),
+          pair(c.a.std, c.b.std),
+          pair(c.a.p50, c.b.p50),
+        ]),
+      ),
+    );
+  }
+  return lines.join('\n');
+}
+
+interface AddOptions {
+  dataset: string;
+  source?: string;
+  description?: string;
+  owner?: string;
+  license?: string;
+  pii?: boolean;
+  from?: string[];
+  run?: string;
+  threads?: string;
+}
 
 /** `sextant data ...`: dataset versions. Returns the group so other files can add subcommands. */
-export function registerDataCommands(program: Command, _ctx: () => CliContext): Command {
-  return program.command('data').description('datasets and their versions');
+export function registerDataCommands(program: Command, ctx: Ctx): Command {
+  const data = program.command('data').description('datasets and their versions');
+
+  data
+    .command('add <path>')
+    .description('add a file or folder as a new immutable version of a dataset')
+    .requiredOption('-d, --dataset <name>', 'dataset name')
+    .option('--source <uri>', 'where the data came from')
+    .option('--description <text>', 'what the data is')
+    .option('--owner <owner>', 'who answers for it')
+    .option('--license <license>', 'its licence')
+    .option('--pii', 'it holds personal data')
+    .option('--from <ref...>', 'parent versions it was derived from, e.g. raw@3')
+    .option('--run <run-id>', 'the run that produced it')
+    .option('--threads <n>', 'hashing threads (default: one per core)')
+    .action(async (target: string, o: AddOptions) => {
+      const c = ctx();
+      const api = await c.api();
+      const scan = scanPath(target);
+      const cache = new HashCache(c.config.home);
+      const progress = progressLine(c);
+      try {
+        const hashed = await hashScanned(scan.files, {
+          cache,
+          ...(o.threads ? { threads: Number(o.threads) } : {}),
+          ...(c.remoteUrl ? {} : { leaveUnhashedAbove: HASH_WHILE_STORING_ABOVE }),
+          onProgress: (d, t) => progress.update('hashing', d, t),
+        });
+        const result = await api.data.add({
+          dataset: o.dataset,
+          files: hashed.map((f) => ({
+            path: f.path,
+            localPath: f.localPath,
+            size: f.size,
+            ...(f.sha256 ? { sha256: f.sha256 } : {}),
+          })),
+          ...(o.source ? { source: o.source } : {}),
+          ...(o.description ? { description: o.description } : {}),
+          ...(o.owner ? { owner: o.owner } : {}),
+          ...(o.license ? { license: o.license } : {}),
+          pii: Boolean(o.pii),
+          parents: o.from ?? [],
+          ...(o.run ? { producedByRunId: o.run } : {}),
+          onProgress: (p: DataProgress) => progress.update('storing', p.done, p.total),
+        });
+        progress.end();
+        // Files hashed while stored: remember their hash too.
+        const byPath = new Map(result.version.files.map((f) => [f.path, f.sha256]));
+        for (const f of hashed) if (!f.sha256 && byPath.has(f.path)) cache.set(f, byPath.get(f.path)!);
+        if (c.json) return c.output.out(JSON.stringify(result, null, 2));
+        c.output.out(
+          result.created
+            ? `added ${describeVersion(result.version)}`
+            : `unchanged: the same content is already ${describeVersion(result.version)}; no new version`,
+        );
+      } finally {
+        progress.end();
+        cache.save();
+      }
+    });
+
+  data
+    .command('ls [dataset]')
+    .description('list datasets, or the versions of one')
+    .action(async (name: string | undefined) => {
+      const c = ctx();
+      const api = await c.api();
+      if (name) {
+        const versions = await api.data.listVersions(name);
+        if (c.json) return c.output.out(JSON.stringify({ versions }, null, 2));
+        return c.output.out(
+          table(
+            ['VERSION', 'DIGEST', 'CREATED', 'FILES', 'SIZE', 'TAGS'],
+            versions.map((v) => [
+              `${v.dataset}@${v.number}`,
+              short(v.digest),
+              v.createdAt,
+              v.fileCount,
+              formatBytes(v.totalSize),
+              v.tags.join(','),
+            ]),
+          ),
+        );
+      }
+      const datasets = await api.data.listDatasets();
+      if (c.json) return c.output.out(JSON.stringify({ datasets }, null, 2));
+      c.output.out(
+        table(
+          ['DATASET', 'VERSIONS', 'LATEST', 'DIGEST', 'UPDATED', 'DESCRIPTION'],
+          datasets.map((d) => [
+            d.name,
+            d.versions,
+            d.latest ? `@${d.latest.number}` : '',
+            d.latest ? short(d.latest.digest) : '',
+            d.latest?.createdAt,
+            d.latest?.description,
+          ]),
+        ),
+      );
+    });
+
+  data
+    .command('show <ref>')
+    .description(
+      'show a version: metadata, files, tables with schema and profile (ref: name[@n|tag|digest|latest])',
+    )
+    .action(async (ref: string) => {
+      const c = ctx();
+      const v = await (await c.api()).data.show(ref);
+      c.output.out(c.json ? JSON.stringify(v, null, 2) : renderVersion(v));
+    });
+
+  data
+    .command('log <dataset>')
+    .description('version history of a dataset, newest first, with parents and producing runs')
+    .action(async (name: string) => {
+      const c = ctx();
+      const versions = await (await c.api()).data.listVersions(name);
+      if (c.json) return c.output.out(JSON.stringify({ versions }, null, 2));
+      c.output.out(
+        versions
+          .map((v) =>
+            [
+              `${v.dataset}@${v.number}  ${v.digest}${v.tags.length ? `  (${v.tags.join(', ')})` : ''}`,
+              `  created ${v.createdAt} by ${v.createdBy}; ${v.fileCount} files, ${formatBytes(v.totalSize)}`,
+              ...(v.parents.length ? [`  from ${v.parents.join(', ')}`] : []),
+              ...(v.producedByRunId ? [`  produced by run ${v.producedByRunId}`] : []),
+              ...(v.description ? [`  ${v.description}`] : []),
+            ].join('\n'),
+          )
+          .join('\n\n'),
+      );
+    });
+
+  data
+    .command('status <path>')
+    .description(
+      "what changed in a folder since the dataset's latest version (unchanged files are not re-read)",
+    )
+    .option('-d, --dataset <name>', 'dataset to compare with (default: the folder name)')
+    .option('--threads <n>', 'hashing threads (default: one per core)')
+    .action(async (target: string, o: { dataset?: string; threads?: string }) => {
+      const c = ctx();
+      const api = await c.api();
+      const name = o.dataset ?? path.basename(path.resolve(target));
+      const base = await api.data.show(name).catch((err: { code?: string }) => {
+        if (err?.code === 'NOT_FOUND') return undefined;
+        throw err;
+      });
+      const scan = scanPath(target);
+      const cache = new HashCache(c.config.home);
+      const progress = progressLine(c);
+      let status: ReturnType<typeof computeStatus>;
+      try {
+        const hashed = await hashScanned(scan.files, {
+          cache,
+          ...(o.threads ? { threads: Number(o.threads) } : {}),
+          onProgress: (d, t) => progress.update('hashing', d, t),
+        });
+        status = computeStatus(name, base, hashed);
+      } finally {
+        progress.end();
+        cache.save();
+      }
+      if (c.json) return c.output.out(JSON.stringify(status, null, 2));
+      const head = status.base
+        ? `against ${name}@${status.base.number} (${short(status.base.digest)})`
+        : `dataset '${name}' has no version yet: everything is new`;
+      const lines = [head];
+      for (const p of status.added) lines.push(`  added    ${p}`);
+      for (const p of status.changed) lines.push(`  changed  ${p}`);
+      for (const p of status.removed) lines.push(`  removed  ${p}`);
+      lines.push(
+        status.added.length + status.changed.length + status.removed.length === 0
+          ? `clean: ${status.unchanged} files unchanged`
+          : `${status.added.length} added, ${status.changed.length} changed, ${status.removed.length} removed, ${status.unchanged} unchanged`,
+      );
+      c.output.out(lines.join('\n'));
+    });
+
+  data
+    .command('diff <a> <b>')
+    .description(
+      'files added, removed and changed between two versions; tables: schema, rows, column statistics',
+    )
+    .action(async (a: string, b: string) => {
+      const c = ctx();
+      const d = await (await c.api()).data.diff(a, b);
+      c.output.out(c.json ? JSON.stringify(d, null, 2) : renderDiff(d));
+    });
+
+  data
+    .command('get <ref> <dest>')
+    .description("download a version's files into a folder, each verified against its sha256")
+    .action(async (ref: string, dest: string) => {
+      const c = ctx();
+      const progress = progressLine(c);
+      const v = await (await c.api()).data
+        .get(ref, dest, { onProgress: (p) => progress.update('fetching', p.done, p.total) })
+        .finally(() => progress.end());
+      if (c.json) return c.output.out(JSON.stringify(v, null, 2));
+      c.output.out(`fetched ${describeVersion(v)} into ${dest}, every file verified`);
+    });
+
+  data
+    .command('tag <ref> <tag>')
+    .description('point a tag at a version (a tag moves when set again; audited)')
+    .action(async (ref: string, tag: string) => {
+      const c = ctx();
+      const v = await (await c.api()).data.tag(ref, tag);
+      if (c.json) return c.output.out(JSON.stringify(v, null, 2));
+      c.output.out(`${v.dataset}@${tag} -> ${v.dataset}@${v.number} (${short(v.digest)})`);
+    });
+
+  return data;
 }

@@ -1,6 +1,46 @@
 import type { TrackingDeps } from '../tracking/index.js';
+import { createVersionReader } from './version-read.service.js';
+import { createVersionWriter } from './version-write.service.js';
 
-/** Builds the data domain: datasets, versions, tables, quality (placeholder until that work lands). */
-export function createDataDomain(_deps: TrackingDeps) {
-  return {};
+export * from './dataset.schema.js';
+/** Parses `<dataset>[@<n|tag|digest|latest>]` into its parts. */
+export { formatRef, parseDatasetRef } from './dataset-ref.js';
+/** The canonical manifest order and the version digest computed from it. */
+export { manifestDigest, sortManifest } from './manifest.js';
+/** The size+mtime+inode -> sha256 cache kept in the workspace home. */
+export { HashCache } from './workspace/hash-cache.js';
+/** Hashes files on a worker-thread pool, reusing the size+mtime+inode cache. */
+export { type HashOptions, hashScanned } from './workspace/hash-files.js';
+/** One progress line for long adds (rendered by the CLI on stderr). */
+export { formatProgress } from './workspace/progress.js';
+/** Scans a file or folder into manifest entries (symlinks out of the folder refused). */
+export { type ScannedFile, type ScanResult, scanPath } from './workspace/scan-path.js';
+/** `data status`: a folder against a dataset's latest version. */
+export { computeStatus } from './workspace/status.js';
+
+/**
+ * Builds the data domain. `versions` resolves refs and reads versions; `writer` stores blobs and commits
+ * versions; `linkForRunInput` is the callback tracking's logInputs uses to fill dataset_version_id.
+ */
+export function createDataDomain(deps: TrackingDeps) {
+  const reader = createVersionReader(deps);
+  const writer = createVersionWriter(deps, reader);
+  return {
+    versions: {
+      resolve: reader.resolve,
+      get: reader.get,
+      findById: reader.findById,
+      listDatasets: reader.listDatasets,
+      listVersions: reader.listVersions,
+      openFile: reader.openFile,
+      diff: reader.diff,
+      create: writer.create,
+      tag: writer.tag,
+      missingBlobs: writer.missingBlobs,
+      putBlob: writer.putBlob,
+    },
+    linkForRunInput: reader.linkForRunInput,
+  };
 }
+
+export type DataDomain = ReturnType<typeof createDataDomain>;

@@ -7,7 +7,14 @@ export { createExperimentService, type ExperimentService, stagesOf } from './exp
 /** MLflow-style opaque page tokens. */
 export { decodePageToken, encodePageToken } from './page-token.js';
 /** Runs: lifecycle, params, metrics, tags, inputs. */
-export { createRunService, GIT_COMMIT_TAG, RUN_NAME_TAG, type RunService, USER_TAG } from './run.service.js';
+export {
+  createRunService,
+  GIT_COMMIT_TAG,
+  RUN_NAME_TAG,
+  type RunService,
+  type RunServiceHooks,
+  USER_TAG,
+} from './run.service.js';
 /** MLflow-compatible run search. */
 export { createRunSearch, type RunSearch, type SearchRunsInput } from './run-search.service.js';
 /** A stored metric value in its JSON form. */

@@ -69,8 +69,21 @@ function generateRunName(): string {
   return `${adjectives[randomInt(adjectives.length)]}-${nouns[randomInt(nouns.length)]}-${randomInt(1000)}`;
 }
 
+/** Callbacks a higher layer hands to the run service (tracking never imports those layers). */
+export interface RunServiceHooks {
+  /**
+   * The dataset version a logged input names (by id, ref or dataset name + digest), or undefined when it
+   * names none; the data domain provides it so run inputs link to dataset versions.
+   */
+  resolveDatasetVersion?: (d: {
+    name: string;
+    digest: string;
+    datasetVersionId?: string;
+  }) => Promise<string | undefined>;
+}
+
 /** Runs and what is logged to them: params (immutable), metrics (history + latest), tags, inputs. */
-export function createRunService({ db, dialect, audit, clock }: TrackingDeps) {
+export function createRunService({ db, dialect, audit, clock }: TrackingDeps, hooks: RunServiceHooks = {}) {
   async function getRow(tx: Executor, runId: string): Promise<RunTable> {
     const row = await repo.findRun({ tx, id: runId });
     if (!row) throw new NotFoundError('run', runId);
@@ -306,9 +319,13 @@ export function createRunService({ db, dialect, audit, clock }: TrackingDeps) {
       direction: input.direction,
     });
     const now = clock.now();
+    const resolve = hooks.resolveDatasetVersion;
+    const versionIds = await Promise.all(
+      parsed.datasets.map((d) => (resolve ? resolve(d) : Promise.resolve(d.datasetVersionId))),
+    );
     await db.transaction().execute(async (tx) => {
       await getActiveRow(tx, input.runId);
-      const rows = parsed.datasets.map((d) => ({
+      const rows = parsed.datasets.map((d, i) => ({
         id: newId('inp', now),
         run_id: input.runId,
         direction: parsed.direction,
@@ -320,7 +337,7 @@ export function createRunService({ db, dialect, audit, clock }: TrackingDeps) {
         schema: d.schema ?? null,
         profile: d.profile ?? null,
         tags: d.tags ? JSON.stringify(d.tags) : null,
-        dataset_version_id: d.datasetVersionId ?? null,
+        dataset_version_id: versionIds[i] ?? null,
         created_at: now,
       }));
       await data.insertInputs({ tx, rows });
