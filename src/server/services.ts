@@ -29,7 +29,8 @@ export interface ServicesDeps {
 export function createServices({ store, blobs, clock, config, auditKey }: ServicesDeps) {
   const audit: AuditLog = createAuditLog({ db: store.db, dialect: store.dialect, clock, key: auditKey });
   const deps: TrackingDeps = { db: store.db, dialect: store.dialect, audit, clock, blobs };
-  const runs = createRunService(deps);
+  const data = createDataDomain(deps);
+  const runs = createRunService(deps, { resolveDatasetVersion: data.linkForRunInput });
   // Built before the registry, which emits its events into this outbox inside its transactions.
   const webhooks = createWebhookService({ ...deps, allow: config.webhookAllow });
   return {
@@ -43,7 +44,7 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
     runs,
     runSearch: createRunSearch({ db: store.db, runs }),
     artifacts: createArtifactService(deps),
-    data: createDataDomain(deps),
+    data,
     dataQuality: createDataQualityDomain(deps),
     registry: createRegistryDomain(deps),
     webhooks,
