@@ -83,6 +83,8 @@ export async function claimDue({
     .selectFrom('webhook_deliveries')
     .select('id')
     .where('state', '=', 'pending')
+    // Skip rows others hold, or a deliverer would keep picking the same held rows and take nothing.
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
     .orderBy('next_attempt_at')
     .limit(limit);
   candidates = ids ? candidates.where('id', 'in', ids) : candidates.where('next_attempt_at', '<=', now);
