@@ -1,5 +1,149 @@
-import type { Command } from 'commander';
+import os from 'node:os';
+import { Command } from 'commander';
+import { ValidationError } from '../core/errors.js';
+import { type ReproduceOutcome, reproduceRun } from '../ml/index.js';
+import type { Run } from '../tracking/tracking.schema.js';
 import type { CliContext } from './context.js';
+import { gitInfo } from './git-info.js';
+import { registryPort } from './ml.command.js';
+import type { Output } from './output.js';
+import { details, formatNumber, table } from './output.js';
+import { registerRunCommand } from './run.command.js';
 
-/** Adds `sextant models reproduce` (placeholder until the training work lands). */
-export function registerReproduceCommand(_models: Command, _ctx: () => CliContext): void {}
+type Ctx = () => CliContext;
+
+/**
+ * Re-runs a user's command the way `sextant run --` ran it (same experiment, a tag pointing back at
+ * the original), through the run command itself so metering and logs are the same. The stored command
+ * line is shell-quoted, so it runs under `sh -c`, in the current folder.
+ */
+async function rerunThroughRunCommand(ctx: Ctx, run: Run): Promise<string> {
+  let summary = '';
+  const capture: Output = { out: (t) => (summary += t), err: (t) => ctx().output.err(t) };
+  const sub = new Command('sextant').exitOverride().enablePositionalOptions();
+  registerRunCommand(sub, () => ({ ...ctx(), output: capture, json: true }));
+  const before = process.exitCode;
+  try {
+    await sub.parseAsync(
+      [
+        'run',
+        '-e',
+        run.experimentId,
+        '-n',
+        `${run.name}-reproduced`,
+        '-t',
+        `sextant.reproduces=${run.id}`,
+        '--',
+        'sh',
+        '-c',
+        run.command!,
+      ],
+      { from: 'user' },
+    );
+  } finally {
+    // The run command sets the child's exit code as ours; reproduce reports it instead.
+    process.exitCode = before;
+  }
+  return (JSON.parse(summary) as { runId: string }).runId;
+}
+
+function print(c: CliContext, r: ReproduceOutcome): void {
+  const verdict =
+    r.kind === 'trainer'
+      ? r.byteIdentical
+        ? 'byte-identical (sha256 equal)'
+        : 'NOT byte-identical: see the metric deltas'
+      : r.reproduced
+        ? `metrics within tolerance ${r.tolerance}`
+        : `metrics differ beyond tolerance ${r.tolerance}`;
+  c.output.out(
+    [
+      details([
+        ['original run', r.originalRunId],
+        ['new run', r.newRunId],
+        ['dataset', r.dataset ? `${r.dataset.ref} (${r.dataset.digest.slice(0, 12)})` : null],
+        ['original sha256', r.originalSha256],
+        ['new sha256', r.newSha256],
+        [
+          'code',
+          r.code.matches === null
+            ? `${r.code.original ?? 'unknown'} (recorded) / ${r.code.current ?? 'unknown'} (now)`
+            : r.code.matches
+              ? `${r.code.original} (same commit)`
+              : `${r.code.original} recorded, ${r.code.current} checked out now`,
+        ],
+        ['result', verdict],
+      ]),
+      table(
+        ['METRIC', 'ORIGINAL', 'REPRODUCED', 'DELTA', 'OK'],
+        r.metrics.map((m) => [
+          m.key,
+          formatNumber(m.original),
+          m.reproduced === null ? '-' : formatNumber(m.reproduced),
+          m.delta === null ? '-' : formatNumber(m.delta),
+          m.withinTolerance ? 'yes' : 'NO',
+        ]),
+      ),
+    ].join('\n\n'),
+  );
+}
+
+/** Adds `sextant models reproduce`: re-train a registered model (or a run) and compare. */
+export function registerReproduceCommand(models: Command, ctx: Ctx): void {
+  models
+    .command('reproduce [model]')
+    .description(
+      're-run what made <model>@<version> (or --run): retrain and check byte-identity, or re-run the command and compare metrics',
+    )
+    .option('--run <run-id>', 'reproduce this run instead of a registered version')
+    .option(
+      '--tolerance <t>',
+      'absolute tolerance for metric comparison (default 1e-9 trainer, 1e-3 command)',
+    )
+    .action(async (modelRef: string | undefined, o: { run?: string; tolerance?: string }) => {
+      const c = ctx();
+      if (!modelRef === !o.run)
+        throw new ValidationError('give either <model>@<version> or --run <run-id>', { field: 'model' });
+      const tolerance = o.tolerance === undefined ? undefined : Number(o.tolerance);
+      if (tolerance !== undefined && !(Number.isFinite(tolerance) && tolerance >= 0))
+        throw new ValidationError(`--tolerance: expected a non-negative number, got '${o.tolerance}'`, {
+          field: 'tolerance',
+        });
+      const api = await c.api();
+      let runId = o.run;
+      let expectedSha256: string | undefined;
+      if (modelRef) {
+        const registry = registryPort(api);
+        if (!registry)
+          throw new ValidationError('this Sextant has no model registry yet; reproduce with --run <run-id>', {
+            field: 'model',
+          });
+        const version = await registry.resolve(modelRef);
+        if (!version.runId)
+          throw new ValidationError(
+            `${modelRef} was registered without a run; there is no record to re-run`,
+            {
+              field: 'model',
+            },
+          );
+        runId = version.runId;
+        expectedSha256 = version.sha256;
+      }
+      const git = gitInfo(process.cwd());
+      const result = await reproduceRun(api, {
+        runId: runId!,
+        ...(expectedSha256 ? { expectedSha256 } : {}),
+        ...(tolerance !== undefined ? { tolerance } : {}),
+        ...(git ? { gitCommit: git.commit, gitDirty: git.dirty } : {}),
+        workDir: os.tmpdir(),
+        rerunCommand: (run) => rerunThroughRunCommand(ctx, run),
+      });
+      if (c.json)
+        c.output.out(
+          JSON.stringify(result, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)),
+        );
+      else print(c, result);
+      // Not reproduced is an answer, not a crash: exit 1 so scripts can tell.
+      if (!result.reproduced) process.exitCode = 1;
+    });
+}

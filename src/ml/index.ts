@@ -1,2 +1,74 @@
 /** The built-in trainers (linear, gradient-boosted trees) and their ONNX export. */
+
+/** Scores a stored ONNX model on a dataset version (`sextant evaluate`). */
+export {
+  type EvaluateOutcome,
+  type EvaluateRequest,
+  evaluateModel,
+  loadStoredModel,
+} from './evaluation.service.js';
+/** Metrics of one task as logged on runs (flat) and in reports (full), overall and per slice. */
+export { type EvaluationSummary, flatMetrics, summarize, summarizeSlices } from './evaluation-report.js';
+/** The median stopping rule on shared best-so-far curves. */
+export { type MedianRuleOptions, MedianStoppingBoard } from './median-stopping.js';
+/** Evaluation metrics: classification (accuracy ... calibration), regression (MAE, RMSE, R2, MAPE), slices. */
+export {
+  averagePrecision,
+  type CalibrationBin,
+  type ClassificationMetrics,
+  type ConfusionMatrix,
+  calibrationTable,
+  classificationMetrics,
+  logLoss,
+  type RegressionMetrics,
+  regressionMetrics,
+  rocAuc,
+  type SliceResult,
+  sliceMetrics,
+} from './metrics.js';
+/** The subset of SextantApi that ml needs (any SextantApi fits it), and the registry lookups. */
+export type { DatasetVersionLike, MlApi, ModelRegistryPort, ModelVersionLike } from './ml-port.js';
+/** Spec checks and the pure fit of a dataset version (split by seed, fit, predictions, ONNX). */
+export {
+  type CheckedSpec,
+  checkTrainSpec,
+  type FitResult,
+  fitOnDataset,
+  TRAINER_KINDS,
+  type TrainSpec,
+} from './model-fit.js';
+/** Retrains a run (byte-identical check) or re-runs a user's command (`sextant models reproduce`). */
+export {
+  type MetricDelta,
+  type ReproduceOutcome,
+  type ReproduceRequest,
+  reproduceRun,
+} from './reproduce.service.js';
+/** Grid or random sweeps with a parallelism limit and median stopping (`sextant sweep`). */
+export { runSweep, type SweepOutcome, type SweepSpec, type TrialOutcome } from './sweep.service.js';
+/** Parses sweep options: `k=v1,v2` grids and `k=lo:hi[:log]` ranges. */
+export { type ParamRange, parseGrid, parseRanges } from './sweep-trials.js';
+/** The seeded synthetic credit-risk table with drift knobs, for demos, tests and benchmarks. */
+export {
+  CREDIT_PROTECTED,
+  CREDIT_TARGET,
+  type CreditData,
+  type CreditDataOptions,
+  creditDataToCsv,
+  creditDataToTable,
+  defaultProbability,
+  generateCreditData,
+  writeCreditCsv,
+} from './synthetic.js';
+/** Loading a dataset version's table and turning it into model rows. */
+export { type LoadedDataset, loadDataset, rowRecords, splitRows } from './table-rows.js';
 export * from './trainers/index.js';
+/** Trains on a dataset version and records a tracked run (`sextant train`). */
+export {
+  ONNX_TOLERANCE,
+  type RunOptions,
+  recordTraining,
+  resolveExperimentId,
+  type TrainOutcome,
+  trainModel,
+} from './training.service.js';

@@ -1,0 +1,207 @@
+import { AppError, NotFoundError, ValidationError } from '../core/errors.js';
+import { sha256Hex } from '../core/hashing.js';
+import { flatMetrics, summarize, summarizeSlices } from './evaluation-report.js';
+import type { ClassificationMetrics, RegressionMetrics } from './metrics.js';
+import type { MlApi, ModelRegistryPort } from './ml-port.js';
+import {
+  binaryClasses,
+  columnValues,
+  inferTask,
+  loadDataset,
+  readAll,
+  rowRecords,
+  targetValues,
+} from './table-rows.js';
+import { type ModelSignature, predictOnnx, type Task } from './trainers/index.js';
+
+/*
+ * `sextant evaluate`: scores a stored ONNX model on a dataset version with onnxruntime. Our own models
+ * carry signature.json (target, task, classes, inputs); an ONNX file uploaded from elsewhere needs the
+ * target column named, and its inputs are fed by name from the table's columns.
+ */
+
+export interface EvaluateRequest {
+  /** A run holding the model (model/model.onnx, or any .onnx artifact). */
+  runId?: string;
+  /** A registered version, `<model>@<version or alias>` (needs the registry port). */
+  modelRef?: string;
+  datasetRef: string;
+  target?: string;
+  slice?: string;
+  workDir?: string;
+}
+
+export interface EvaluateOutcome {
+  model: {
+    runId: string | null;
+    ref: string | null;
+    artifact: string | null;
+    sha256: string;
+    signature: boolean;
+  };
+  dataset: { ref: string; digest: string };
+  task: Task;
+  target: string;
+  rows: number;
+  metrics: Record<string, number>;
+  details: ClassificationMetrics | RegressionMetrics;
+  slices?: { column: string; values: { slice: string; count: number; metrics: Record<string, number> }[] };
+}
+
+const isNotFound = (err: unknown) => (err as { code?: string }).code === 'NOT_FOUND';
+
+/** Finds the ONNX artifact of a run: model/model.onnx, else the one whose sha256 matches, else the first .onnx. */
+async function findOnnxArtifact(api: MlApi, runId: string, sha256?: string): Promise<string> {
+  const found: { path: string; sha256: string | null }[] = [];
+  const walk = async (dir: string | undefined, depth: number): Promise<void> => {
+    for (const e of await api.runs.listArtifacts(runId, dir)) {
+      if (e.isDir && depth < 3) await walk(e.path, depth + 1);
+      else if (e.path.endsWith('.onnx')) found.push({ path: e.path, sha256: e.sha256 });
+    }
+  };
+  await walk(undefined, 0);
+  const pick =
+    (sha256 && found.find((f) => f.sha256 === sha256)) ||
+    found.find((f) => f.path === 'model/model.onnx') ||
+    (sha256 ? undefined : found[0]);
+  if (!pick) throw new NotFoundError('ONNX model artifact', sha256 ? `${runId} (sha256 ${sha256})` : runId);
+  return pick.path;
+}
+
+async function readSignature(api: MlApi, runId: string, onnxPath: string): Promise<ModelSignature | null> {
+  const dir = onnxPath.includes('/') ? onnxPath.slice(0, onnxPath.lastIndexOf('/') + 1) : '';
+  try {
+    const text = (await readAll(await api.runs.downloadArtifact(runId, `${dir}signature.json`))).toString(
+      'utf8',
+    );
+    return JSON.parse(text) as ModelSignature;
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    if (err instanceof SyntaxError)
+      throw new ValidationError(`run ${runId}: ${dir}signature.json is not valid JSON`, {
+        field: 'signature',
+      });
+    throw err;
+  }
+}
+
+/** Loads the model bytes and its signature from a run or a registered version. */
+export async function loadStoredModel(
+  api: MlApi,
+  req: Pick<EvaluateRequest, 'runId' | 'modelRef'>,
+  registry?: ModelRegistryPort,
+): Promise<{
+  bytes: Uint8Array;
+  signature: ModelSignature | null;
+  runId: string | null;
+  artifact: string | null;
+}> {
+  if (!req.runId === !req.modelRef)
+    throw new ValidationError('give either a registered model <model>@<version> or --run <run-id>', {
+      field: 'model',
+    });
+  let runId = req.runId ?? null;
+  let sha: string | undefined;
+  if (req.modelRef) {
+    if (!registry)
+      throw new ValidationError('this Sextant has no model registry yet; evaluate with --run <run-id>', {
+        field: 'model',
+      });
+    const version = await registry.resolve(req.modelRef);
+    sha = version.sha256;
+    runId = version.runId;
+    if (!runId) {
+      if (!registry.download) throw new NotFoundError('model file', req.modelRef);
+      return { bytes: await registry.download(req.modelRef), signature: null, runId: null, artifact: null };
+    }
+  }
+  const artifact = await findOnnxArtifact(api, runId!, sha);
+  const bytes = new Uint8Array(await readAll(await api.runs.downloadArtifact(runId!, artifact)));
+  return { bytes, signature: await readSignature(api, runId!, artifact), runId, artifact };
+}
+
+/** Scores the model on the dataset version and computes the metrics (overall and per slice). */
+export async function evaluateModel(
+  api: MlApi,
+  req: EvaluateRequest,
+  registry?: ModelRegistryPort,
+): Promise<EvaluateOutcome> {
+  if (!/^[^@\s]+@[^@\s]+$/.test(req.datasetRef))
+    throw new ValidationError(`--dataset: expected <name>@<version>, got '${req.datasetRef}'`, {
+      field: 'dataset',
+    });
+  const model = await loadStoredModel(api, req, registry);
+  const sig = model.signature;
+  const target = req.target ?? sig?.target;
+  if (!target)
+    throw new ValidationError(
+      '--target: this model has no signature.json; name the target column with --target',
+      {
+        field: 'target',
+      },
+    );
+  const dataset = await loadDataset(api, req.datasetRef, { workDir: req.workDir });
+  const table = dataset.table;
+  if (table.rowCount === 0)
+    throw new ValidationError(`--dataset: ${dataset.ref} has no rows`, { field: 'dataset' });
+  const targetColumn = columnValues(table, target, 'target');
+  const sliceColumn = req.slice ? columnValues(table, req.slice, 'slice') : undefined;
+  const inputs =
+    sig?.inputs.map((i) => i.name) ?? table.columns.map((c) => c.name).filter((n) => n !== target);
+  for (const name of inputs) columnValues(table, name, 'features');
+  const task: Task = sig?.task ?? inferTask(targetColumn);
+  if (targetColumn.values.some((v) => v === null))
+    throw new ValidationError(`target '${target}' has missing values in ${dataset.ref}`, { field: 'target' });
+  const classes =
+    task === 'classification' ? (sig?.classes ?? binaryClasses(targetColumn.values)) : undefined;
+  if (classes && classes.length !== 2)
+    throw new ValidationError(
+      `target '${target}' has ${classes.length} classes; evaluation is for binary targets`,
+      {
+        field: 'target',
+      },
+    );
+  if (task === 'regression' && targetColumn.type !== 'integer' && targetColumn.type !== 'float')
+    throw new ValidationError(`target '${target}' must be numeric for a regression model`, {
+      field: 'target',
+    });
+
+  let predictions: Float64Array;
+  try {
+    predictions = await predictOnnx(model.bytes, rowRecords(table, inputs));
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new ValidationError(`the model could not score ${dataset.ref}: ${(err as Error).message}`, {
+      field: 'model',
+    });
+  }
+  const labels = targetValues(targetColumn.values, task, classes);
+  const summary = summarize(task, labels, predictions);
+  return {
+    model: {
+      runId: model.runId,
+      ref: req.modelRef ?? null,
+      artifact: model.artifact,
+      sha256: sha256Hex(model.bytes),
+      signature: sig !== null,
+    },
+    dataset: { ref: dataset.ref, digest: dataset.version.digest },
+    task,
+    target,
+    rows: table.rowCount,
+    metrics: summary.flat,
+    details: summary.full,
+    ...(sliceColumn
+      ? {
+          slices: {
+            column: sliceColumn.name,
+            values: summarizeSlices(task, labels, predictions, sliceColumn.values).map((s) => ({
+              slice: s.slice,
+              count: s.count,
+              metrics: flatMetrics(s.metrics.full),
+            })),
+          },
+        }
+      : {}),
+  };
+}

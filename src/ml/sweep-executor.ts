@@ -1,0 +1,132 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { AppError, type ErrorCode } from '../core/errors.js';
+import { type MedianRuleOptions, MedianStoppingBoard, medianBoardSize } from './median-stopping.js';
+import { type CheckedSpec, type FitResult, fitOnDataset } from './model-fit.js';
+import type { LoadedDataset } from './table-rows.js';
+
+/*
+ * Runs a sweep's trial fits. Fitting is synchronous CPU work, so real parallelism needs threads: with
+ * parallel > 1 each trial runs in a worker thread (at most `parallel` at once), all reporting to one
+ * median-stopping board on shared memory. With parallel = 1 the fits run in this thread, in order,
+ * which also makes the stopping decisions deterministic.
+ */
+
+export interface TrialExecutor {
+  fit(trial: number, spec: CheckedSpec): Promise<FitResult>;
+  close(): Promise<void>;
+}
+
+/** One board for the whole sweep; null when early stopping is off. */
+function makeBoard(
+  rule: MedianRuleOptions | null,
+  shared: boolean,
+): { board: MedianStoppingBoard | null; cells: Float64Array } {
+  const size = rule ? medianBoardSize(rule) : 0;
+  const cells = new Float64Array(shared ? new SharedArrayBuffer(size * 8) : new ArrayBuffer(size * 8));
+  return { board: rule ? new MedianStoppingBoard(rule, cells) : null, cells };
+}
+
+/** Fits in this thread, one trial after another. */
+export function inThreadExecutor(dataset: LoadedDataset, rule: MedianRuleOptions | null): TrialExecutor {
+  const { board } = makeBoard(rule, false);
+  return {
+    fit: async (trial, spec) => {
+      let i = 0;
+      try {
+        return fitOnDataset(dataset, spec, (info) => {
+          const score = info.validation?.metric;
+          const stop = board && score !== undefined ? board.report(trial, i, score) : false;
+          i++;
+          return stop ? false : undefined;
+        });
+      } finally {
+        board?.finish(trial);
+      }
+    },
+    close: async () => {},
+  };
+}
+
+/** The worker's module next to this one; under tsx or vitest (sources in .ts) the worker loads tsx too. */
+function workerEntry(): { url: URL; execArgv: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  const ext = path.extname(here);
+  const url = pathToFileURL(path.join(path.dirname(here), `sweep-worker${ext}`));
+  if (ext !== '.ts') return { url, execArgv: [] };
+  const tsx = createRequire(import.meta.url).resolve('tsx');
+  return { url, execArgv: ['--import', pathToFileURL(tsx).href] };
+}
+
+/** Fits in up to `parallel` worker threads, each holding a copy of the table. */
+export function workerExecutor(
+  dataset: LoadedDataset,
+  rule: MedianRuleOptions | null,
+  parallel: number,
+): TrialExecutor {
+  const { cells } = makeBoard(rule, true);
+  const entry = workerEntry();
+  const idle: Worker[] = [];
+  const all: Worker[] = [];
+  const waiting: ((w: Worker) => void)[] = [];
+  const acquire = (): Promise<Worker> => {
+    const w = idle.pop();
+    if (w) return Promise.resolve(w);
+    if (all.length < parallel) {
+      const created = new Worker(entry.url, {
+        workerData: { dataset, rule, cells },
+        execArgv: entry.execArgv,
+      });
+      all.push(created);
+      return Promise.resolve(created);
+    }
+    return new Promise((resolve) => waiting.push(resolve));
+  };
+  const release = (w: Worker) => {
+    const next = waiting.shift();
+    if (next) next(w);
+    else idle.push(w);
+  };
+  return {
+    fit: async (trial, spec) => {
+      const w = await acquire();
+      try {
+        return await new Promise<FitResult>((resolve, reject) => {
+          const onMessage = (msg: {
+            trial: number;
+            ok: boolean;
+            fit?: FitResult;
+            error?: { code: ErrorCode; message: string; details?: Record<string, unknown> };
+          }) => {
+            if (msg.trial !== trial) return;
+            w.off('message', onMessage);
+            w.off('error', onError);
+            if (msg.ok && msg.fit) resolve(msg.fit);
+            else
+              reject(
+                new AppError(
+                  msg.error?.code ?? 'INTERNAL',
+                  msg.error?.message ?? 'trial failed',
+                  msg.error?.details,
+                ),
+              );
+          };
+          const onError = (err: Error) => {
+            w.off('message', onMessage);
+            reject(err);
+          };
+          w.on('message', onMessage);
+          w.once('error', onError);
+          w.postMessage({ trial, spec });
+        });
+      } finally {
+        release(w);
+      }
+    },
+    close: async () => {
+      await Promise.all(all.map((w) => w.terminate()));
+    },
+  };
+}
