@@ -9,12 +9,14 @@ import { z } from 'zod';
 import { createAuditLog } from '../../src/audit/index.js';
 import { runCli } from '../../src/cli/program.js';
 import { fakeClock } from '../../src/core/clock.js';
+import { loadConfig } from '../../src/core/config.js';
 import {
   createdWebhookSchema,
   createWebhookService,
   verifyWebhookSignature,
   webhookDeliverySchema,
 } from '../../src/registry/webhooks/index.js';
+import { openWorkspace } from '../../src/server/services.js';
 import { inTransaction } from '../../src/store/index.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/backends.js';
@@ -424,6 +426,52 @@ describeEachBackend('webhooks: retry schedule', (getStore) => {
       expect(down.got).toHaveLength(3);
     } finally {
       await down.close();
+    }
+  });
+
+  it('while running, the retry loop sends due retries by itself (as a server does)', async () => {
+    const flaky = await startReceiver((n) => (n === 1 ? 500 : 200));
+    const store = getStore();
+    const clock = { now: () => Date.now() };
+    const svc = createWebhookService({
+      db: store.db,
+      audit: createAuditLog({ db: store.db, dialect: store.dialect, clock, key: AUDIT_KEY }),
+      clock,
+      allow: ['127.0.0.1'],
+      delivery: { baseDelayMs: 40, pollMs: 20 },
+    });
+    try {
+      const { target } = await svc.add({ actor: 'alice', url: `${flaky.url}/loop`, events: ['alias.moved'] });
+      svc.start();
+      await inTransaction(store.db, (tx) => svc.emit(tx, { type: 'alias.moved', payload: {} }));
+      const deadline = Date.now() + 10_000;
+      let d = (await svc.deliveries({ target: target.id }))[0];
+      while (d?.state !== 'delivered' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 25));
+        d = (await svc.deliveries({ target: target.id }))[0];
+      }
+      expect(d).toMatchObject({ state: 'delivered', attempts: 2 });
+      expect(d!.log.map((a) => a.statusCode)).toEqual([500, 200]);
+    } finally {
+      await svc.close();
+      await flaky.close();
+    }
+  });
+
+  it('a CLI process sends what it emitted before its workspace closes', async () => {
+    const rx = await startReceiver();
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-webhooks-ws-'));
+    try {
+      const ws = await openWorkspace(loadConfig({ SEXTANT_HOME: home, SEXTANT_WEBHOOK_ALLOW: '127.0.0.1' }));
+      await ws.webhooks.add({ actor: 'cli', url: `${rx.url}/exit` });
+      await inTransaction(ws.store.db, (tx) =>
+        ws.webhooks.emit(tx, { type: 'model_version.created', payload: { v: 1 } }),
+      );
+      await ws.close();
+      expect(rx.got.map((r) => r.path)).toEqual(['/exit']);
+    } finally {
+      await rx.close();
+      fs.rmSync(home, { recursive: true, force: true });
     }
   });
 });
