@@ -1,4 +1,4 @@
-import { AppError, isAppError, NotFoundError, ValidationError } from '../core/errors.js';
+import { isAppError, NotFoundError, ValidationError } from '../core/errors.js';
 import type { Executor } from '../store/index.js';
 import type { GovernanceDeps } from './governance-deps.js';
 import * as repo from './lineage.repo.js';
@@ -68,8 +68,5 @@ export async function resolveLineageRef(
   }
   if (ds) return { kind: 'dataset_version', id: ds };
   if (mv) return { kind: 'model_version', id: mv };
-  throw new AppError('NOT_FOUND', `no dataset version or model version matches '${ref}'`, {
-    entity: 'ref',
-    id: ref,
-  });
+  throw new NotFoundError('dataset or model version', ref);
 }
