@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { DataProgress } from '../client/data-api.js';
 import {
+  addPath,
   computeStatus,
   type DatasetDiff,
   type DatasetVersion,
@@ -168,47 +168,27 @@ export function registerDataCommands(program: Command, ctx: Ctx): Command {
     .action(async (target: string, o: AddOptions) => {
       const c = ctx();
       const api = await c.api();
-      const scan = scanPath(target);
-      const cache = new HashCache(c.config.home);
       const progress = progressLine(c);
-      try {
-        const hashed = await hashScanned(scan.files, {
-          cache,
-          ...(o.threads ? { threads: Number(o.threads) } : {}),
-          ...(c.remoteUrl ? {} : { leaveUnhashedAbove: HASH_WHILE_STORING_ABOVE }),
-          onProgress: (d, t) => progress.update('hashing', d, t),
-        });
-        const result = await api.data.add({
-          dataset: o.dataset,
-          files: hashed.map((f) => ({
-            path: f.path,
-            localPath: f.localPath,
-            size: f.size,
-            ...(f.sha256 ? { sha256: f.sha256 } : {}),
-          })),
-          ...(o.source ? { source: o.source } : {}),
-          ...(o.description ? { description: o.description } : {}),
-          ...(o.owner ? { owner: o.owner } : {}),
-          ...(o.license ? { license: o.license } : {}),
-          pii: Boolean(o.pii),
-          parents: o.from ?? [],
-          ...(o.run ? { producedByRunId: o.run } : {}),
-          onProgress: (p: DataProgress) => progress.update('storing', p.done, p.total),
-        });
-        progress.end();
-        // Files hashed while stored: remember their hash too.
-        const byPath = new Map(result.version.files.map((f) => [f.path, f.sha256]));
-        for (const f of hashed) if (!f.sha256 && byPath.has(f.path)) cache.set(f, byPath.get(f.path)!);
-        if (c.json) return c.output.out(JSON.stringify(result, null, 2));
-        c.output.out(
-          result.created
-            ? `added ${describeVersion(result.version)}`
-            : `unchanged: the same content is already ${describeVersion(result.version)}; no new version`,
-        );
-      } finally {
-        progress.end();
-        cache.save();
-      }
+      const result = await addPath(api.data, target, {
+        dataset: o.dataset,
+        cache: new HashCache(c.config.home),
+        ...(o.threads ? { threads: Number(o.threads) } : {}),
+        ...(c.remoteUrl ? {} : { hashWhileStoringAbove: HASH_WHILE_STORING_ABOVE }),
+        ...(o.source ? { source: o.source } : {}),
+        ...(o.description ? { description: o.description } : {}),
+        ...(o.owner ? { owner: o.owner } : {}),
+        ...(o.license ? { license: o.license } : {}),
+        pii: Boolean(o.pii),
+        parents: o.from ?? [],
+        ...(o.run ? { producedByRunId: o.run } : {}),
+        onProgress: (phase, done, total) => progress.update(phase, done, total),
+      }).finally(() => progress.end());
+      if (c.json) return c.output.out(JSON.stringify(result, null, 2));
+      c.output.out(
+        result.created
+          ? `added ${describeVersion(result.version)}`
+          : `unchanged: the same content is already ${describeVersion(result.version)}; no new version`,
+      );
     });
 
   data

@@ -7,6 +7,8 @@ export * from './dataset.schema.js';
 export { formatRef, parseDatasetRef } from './dataset-ref.js';
 /** The canonical manifest order and the version digest computed from it. */
 export { manifestDigest, sortManifest } from './manifest.js';
+/** `data add` from a path: scan, hash, store what is missing, commit. */
+export { type AddPathOptions, addPath, type VersionAdder } from './workspace/add-path.js';
 /** The size+mtime+inode -> sha256 cache kept in the workspace home. */
 export { HashCache } from './workspace/hash-cache.js';
 /** Hashes files on a worker-thread pool, reusing the size+mtime+inode cache. */
