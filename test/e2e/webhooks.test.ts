@@ -429,6 +429,38 @@ describeEachBackend('webhooks: retry schedule', (getStore) => {
     }
   });
 
+  it('pending deliveries to a removed target fail as "target removed" without a request', async () => {
+    const rx = await startReceiver(() => 500);
+    const clock = fakeClock();
+    const store = getStore();
+    const svc = createWebhookService({
+      db: store.db,
+      audit: createAuditLog({ db: store.db, dialect: store.dialect, clock, key: AUDIT_KEY }),
+      clock,
+      allow: ['127.0.0.1'],
+      delivery: { baseDelayMs: 10 },
+    });
+    try {
+      const { target } = await svc.add({
+        actor: 'alice',
+        url: `${rx.url}/gone`,
+        events: ['promotion_request.decided'],
+      });
+      await svc.close(0);
+      await inTransaction(store.db, (tx) => svc.emit(tx, { type: 'promotion_request.decided', payload: {} }));
+      await svc.deliverDue();
+      expect(rx.got).toHaveLength(1);
+      await svc.remove({ actor: 'alice', id: target.id });
+      clock.advance(60_000);
+      expect(await svc.deliverDue()).toMatchObject([
+        { attempt: 2, state: 'failed', error: 'target removed' },
+      ]);
+      expect(rx.got).toHaveLength(1);
+    } finally {
+      await rx.close();
+    }
+  });
+
   it('while running, the retry loop sends due retries by itself (as a server does)', async () => {
     const flaky = await startReceiver((n) => (n === 1 ? 500 : 200));
     const store = getStore();
