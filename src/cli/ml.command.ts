@@ -248,7 +248,7 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
     .requiredOption('-m, --model <kind>', 'linear | gbdt')
     .option('--grid <k=v1,v2...>', 'values to try per param (every combination)')
     .option('--random <n>', 'this many random trials from --param-range')
-    .option('--param-range <k=lo:hi[:log]...>', 'ranges for --random')
+    .option('--param-range <range...>', 'ranges for --random, each k=lo:hi or k=lo:hi:log')
     .option('-p, --param <k=v...>', 'params fixed for every trial')
     .option('--parallel <n>', 'trials at once (worker threads above 1)', '1')
     .option('--early-stop <rule>', 'median | none', 'none')

@@ -50,14 +50,19 @@ export function inThreadExecutor(dataset: LoadedDataset, rule: MedianRuleOptions
   };
 }
 
-/** The worker's module next to this one; under tsx or vitest (sources in .ts) the worker loads tsx too. */
-function workerEntry(): { url: URL; execArgv: string[] } {
+/**
+ * How to start the worker module next to this one. Built code (.js) loads it directly; run from the
+ * TypeScript sources (tsx, vitest) the worker first registers tsx's loader in its own thread.
+ */
+function workerEntry(): { source: URL | string; eval: boolean } {
   const here = fileURLToPath(import.meta.url);
   const ext = path.extname(here);
   const url = pathToFileURL(path.join(path.dirname(here), `sweep-worker${ext}`));
-  if (ext !== '.ts') return { url, execArgv: [] };
-  const tsx = createRequire(import.meta.url).resolve('tsx');
-  return { url, execArgv: ['--import', pathToFileURL(tsx).href] };
+  if (ext !== '.ts') return { source: url, eval: false };
+  const tsxRoot = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
+  const api = pathToFileURL(path.join(tsxRoot, 'dist/esm/api/index.mjs')).href;
+  const code = `import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(url.href)});`;
+  return { source: new URL(`data:text/javascript,${encodeURIComponent(code)}`), eval: false };
 }
 
 /** Fits in up to `parallel` worker threads, each holding a copy of the table. */
@@ -69,22 +74,31 @@ export function workerExecutor(
   const { cells } = makeBoard(rule, true);
   const entry = workerEntry();
   const idle: Worker[] = [];
-  const all: Worker[] = [];
+  const all = new Set<Worker>();
+  const dead = new WeakSet<Worker>();
   const waiting: ((w: Worker) => void)[] = [];
+  const spawn = (): Worker => {
+    const w = new Worker(entry.source, { eval: entry.eval, workerData: { dataset, rule, cells } });
+    // A worker that crashed or exited takes no more trials; its slot goes to a fresh one.
+    w.on('error', () => dead.add(w));
+    w.on('exit', () => dead.add(w));
+    all.add(w);
+    return w;
+  };
   const acquire = (): Promise<Worker> => {
     const w = idle.pop();
     if (w) return Promise.resolve(w);
-    if (all.length < parallel) {
-      const created = new Worker(entry.url, {
-        workerData: { dataset, rule, cells },
-        execArgv: entry.execArgv,
-      });
-      all.push(created);
-      return Promise.resolve(created);
-    }
+    if (all.size < parallel) return Promise.resolve(spawn());
     return new Promise((resolve) => waiting.push(resolve));
   };
   const release = (w: Worker) => {
+    if (dead.has(w)) {
+      all.delete(w);
+      void w.terminate();
+      const next = waiting.shift();
+      if (next) next(spawn());
+      return;
+    }
     const next = waiting.shift();
     if (next) next(w);
     else idle.push(w);
@@ -94,6 +108,11 @@ export function workerExecutor(
       const w = await acquire();
       try {
         return await new Promise<FitResult>((resolve, reject) => {
+          const done = () => {
+            w.off('message', onMessage);
+            w.off('error', onError);
+            w.off('exit', onExit);
+          };
           const onMessage = (msg: {
             trial: number;
             ok: boolean;
@@ -101,8 +120,7 @@ export function workerExecutor(
             error?: { code: ErrorCode; message: string; details?: Record<string, unknown> };
           }) => {
             if (msg.trial !== trial) return;
-            w.off('message', onMessage);
-            w.off('error', onError);
+            done();
             if (msg.ok && msg.fit) resolve(msg.fit);
             else
               reject(
@@ -114,11 +132,16 @@ export function workerExecutor(
               );
           };
           const onError = (err: Error) => {
-            w.off('message', onMessage);
+            done();
             reject(err);
           };
+          const onExit = (code: number) => {
+            done();
+            reject(new Error(`the sweep worker exited (code ${code}) during trial ${trial + 1}`));
+          };
           w.on('message', onMessage);
-          w.once('error', onError);
+          w.on('error', onError);
+          w.on('exit', onExit);
           w.postMessage({ trial, spec });
         });
       } finally {
@@ -126,7 +149,7 @@ export function workerExecutor(
       }
     },
     close: async () => {
-      await Promise.all(all.map((w) => w.terminate()));
+      await Promise.all([...all].map((w) => w.terminate()));
     },
   };
 }

@@ -166,8 +166,8 @@ export async function recordTraining(
     const metrics: MetricInput[] = [
       ...Object.entries(evaluation.flat).map(([k, v]) => scalar(`val_${k}`, v)),
       scalar('onnx_max_abs_diff', check.maxAbsDiff),
-      scalar('train_rows', fit.split.train),
-      scalar('val_rows', fit.split.validation.length),
+      scalar('training_rows', fit.split.train),
+      scalar('validation_rows', fit.split.validation.length),
       scalar('iterations', fit.history.length),
       scalar('training_time_s', fit.fitSeconds),
       ...historyMetrics(fit.task, fit.history, now),
