@@ -1,6 +1,129 @@
-import type { TrackingDeps } from '../tracking/index.js';
+import type { Readable } from 'node:stream';
+import { roleAllows } from '../auth/index.js';
+import { ForbiddenError } from '../core/errors.js';
+import { createAliasService } from './alias.service.js';
+import { createModelService } from './model.service.js';
+import { createModelCards } from './model-card.js';
+import { createPolicyService } from './policy.service.js';
+import { createPromotionService } from './promotion.service.js';
+import type { ModelEnvironment } from './registry.schema.js';
+import type { Actor, RegistryDeps } from './registry-deps.js';
+import { createVersionSources } from './version-source.js';
 
-/** Builds the model registry (placeholder until that work lands). */
-export function createRegistryDomain(_deps: TrackingDeps) {
-  return {};
+/** The key model names are unique under (URL-decoded, NFKC, case-folded). */
+export { modelNameKey } from './model-name.js';
+/** Parses and checks a promotion policy (YAML); ValidationError names the field. */
+export { BUILT_IN_POLICY_YAML, type Policy, parsePolicy } from './policy.js';
+export * from './registry.schema.js';
+export type {
+  Actor,
+  DatasetVersionFacts,
+  RegistryDeps,
+  RegistryEvent,
+  RegistryEventType,
+} from './registry-deps.js';
+
+type Environment = Omit<ModelEnvironment, 'source'>;
+
+/** Builds the model registry: models, versions, aliases with history, promotions, policies, cards. */
+export function createRegistryDomain(deps: RegistryDeps) {
+  const policies = createPolicyService(deps);
+  const aliases = createAliasService(deps, policies);
+  const models = createModelService(deps);
+  const promotions = createPromotionService(deps, policies, aliases);
+  const sources = createVersionSources(deps);
+  const cards = createModelCards(deps, models, aliases, promotions);
+
+  /** A version must never point at a run its registrant could not read. */
+  function assertCanRead(actor: Actor, runId: string) {
+    if (!roleAllows(actor.role, 'read')) {
+      throw new ForbiddenError(`${actor.name} (${actor.role}) cannot read run '${runId}'`, {
+        field: 'runId',
+      });
+    }
+  }
+
+  const versions = {
+    /** A version by `<model>@<n>`, `<model>@<alias>` or `<model>@latest`; NotFoundError otherwise. */
+    resolve: (ref: string) => models.getVersion(ref),
+    list: models.listVersions,
+    update: models.updateVersion,
+    remove: models.removeVersion,
+    /** Registers a run's model artifact (a file, or a folder holding model.onnx) as the next version. */
+    async registerFromRun(input: {
+      actor: Actor;
+      model: string;
+      runId: string;
+      path?: string | undefined;
+      description?: string | undefined;
+      tags?: Record<string, string> | undefined;
+      environment?: Environment | undefined;
+    }) {
+      assertCanRead(input.actor, input.runId);
+      const facts = await sources.fromRun({
+        runId: input.runId,
+        path: input.path ?? 'model',
+        environment: input.environment,
+      });
+      return models.addVersion({
+        actor: input.actor,
+        model: input.model,
+        facts,
+        description: input.description,
+        tags: input.tags,
+      });
+    },
+    /** Registers an uploaded file (ONNX is opened and checked; anything else is a generic artifact). */
+    async registerFile(input: {
+      actor: Actor;
+      model: string;
+      filename: string;
+      content: Readable | Uint8Array | string;
+      description?: string | undefined;
+      environment?: Environment | undefined;
+    }) {
+      const facts = await sources.fromFile(input);
+      return models.addVersion({
+        actor: input.actor,
+        model: input.model,
+        facts,
+        description: input.description,
+      });
+    },
+    /** The stored bytes of a version's primary file. */
+    async download(ref: string) {
+      const v = await models.getVersion(ref);
+      return { version: v, stream: await deps.blobs.get(v.sha256) };
+    },
+  };
+
+  return {
+    models: {
+      create: models.create,
+      get: models.get,
+      list: models.list,
+      update: models.update,
+      remove: models.remove,
+    },
+    versions,
+    aliases: {
+      /** Sets an unprotected alias directly (protected ones move only through promotion requests). */
+      set: (input: {
+        actor: Actor;
+        model: string;
+        alias: string;
+        version: number;
+        reason?: string | undefined;
+      }) => aliases.setDirect(input),
+      delete: (input: { actor: Actor; model: string; alias: string; reason?: string | undefined }) =>
+        aliases.setDirect({ ...input, version: null }),
+      history: aliases.history,
+      at: aliases.at,
+    },
+    promotions,
+    policies: { show: policies.show, set: policies.set },
+    cards,
+  };
 }
+
+export type RegistryDomain = ReturnType<typeof createRegistryDomain>;

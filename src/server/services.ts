@@ -46,7 +46,14 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
     artifacts: createArtifactService(deps),
     data,
     dataQuality: createDataQualityDomain(deps),
-    registry: createRegistryDomain(deps),
+    registry: createRegistryDomain({
+      ...deps,
+      runs,
+      artifacts: createArtifactService(deps),
+      events: webhooks,
+      datasetVersions: data.versions,
+      dataQuality: createDataQualityDomain(deps),
+    }),
     webhooks,
     governance: createGovernanceDomain(deps),
   };

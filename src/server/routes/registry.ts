@@ -1,5 +1,418 @@
-import type { FastifyInstance } from 'fastify';
+import type { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import {
+  type Actor,
+  aliasAtSchema,
+  aliasEventSchema,
+  aliasSchema,
+  cardFieldsSchema,
+  createModelBodySchema,
+  decideBodySchema,
+  historyQuerySchema,
+  modelCardSchema,
+  modelNameSchema,
+  modelVersionSchema,
+  openPromotionBodySchema,
+  policyBodySchema,
+  policyViewSchema,
+  promotionRequestSchema,
+  promotionStatusSchema,
+  registeredModelSchema,
+  registerFileQuerySchema,
+  registerFromRunBodySchema,
+  rejectBodySchema,
+  rollbackBodySchema,
+  rollbackResultSchema,
+  setAliasBodySchema,
+  versionNumberSchema,
+} from '../../registry/index.js';
+import { acceptRawBodies } from '../raw-body.js';
+import { route } from '../route.js';
 import type { Services } from '../services.js';
 
-/** Routes of registry under /api/v1 (placeholder until that work lands). */
-export function registerRegistryRoutes(_app: FastifyInstance, _s: Services): void {}
+const tags = ['registry'];
+const modelParams = z.strictObject({ name: modelNameSchema });
+const versionParams = z.strictObject({ name: modelNameSchema, version: versionNumberSchema });
+const ok = z.object({ ok: z.literal(true) });
+const pageQuery = z.strictObject({
+  q: z.string().max(256).optional(),
+  offset: z.coerce.number().int().min(0).default(0),
+  maxResults: z.coerce.number().int().min(1).max(1000).default(100),
+});
+const tagPatch = z.record(z.string().min(1).max(250), z.string().max(8000).nullable());
+
+const actorOf = (req: FastifyRequest): Actor => ({ name: req.principal.name, role: req.principal.role });
+
+/** The native registry API under /api/v1: models, versions, aliases and history, promotions, policies, cards. */
+export function registerRegistryRoutes(app: FastifyInstance, s: Services): void {
+  const r = s.registry;
+  route(app, {
+    method: 'GET',
+    url: '/api/v1/models',
+    permission: 'read',
+    summary: 'List registered models',
+    tags,
+    querystring: pageQuery,
+    response: { 200: z.object({ models: z.array(registeredModelSchema), more: z.boolean() }) },
+    handler: async (req) =>
+      r.models.list({
+        ...(req.query.q ? { nameContains: req.query.q } : {}),
+        offset: req.query.offset,
+        limit: req.query.maxResults,
+      }),
+  });
+  route(app, {
+    method: 'POST',
+    url: '/api/v1/models',
+    permission: 'write',
+    summary: 'Create a registered model (409 if the name exists after URL-decoding, NFKC and case folding)',
+    tags,
+    body: createModelBodySchema,
+    response: { 201: registeredModelSchema },
+    handler: async (req, reply) =>
+      reply.status(201).send(await r.models.create({ actor: actorOf(req), ...req.body })),
+  });
+  route(app, {
+    method: 'GET',
+    url: '/api/v1/models/:name',
+    permission: 'read',
+    summary: 'Get a registered model with its aliases',
+    tags,
+    params: modelParams,
+    response: { 200: registeredModelSchema },
+    handler: async (req) => r.models.get(req.params.name),
+  });
+  route(app, {
+    method: 'PATCH',
+    url: '/api/v1/models/:name',
+    permission: 'write',
+    summary: 'Rename a model, change its description or tags (null removes a tag)',
+    tags,
+    params: modelParams,
+    body: z.strictObject({
+      newName: modelNameSchema.optional(),
+      description: z.string().max(20_000).optional(),
+      tags: tagPatch.optional(),
+    }),
+    response: { 200: registeredModelSchema },
+    handler: async (req) => r.models.update({ actor: actorOf(req), name: req.params.name, ...req.body }),
+  });
+  route(app, {
+    method: 'DELETE',
+    url: '/api/v1/models/:name',
+    permission: 'write',
+    summary: 'Soft-delete a model (refused while it has aliases)',
+    tags,
+    params: modelParams,
+    response: { 200: ok },
+    handler: async (req) => {
+      await r.models.remove({ actor: actorOf(req), name: req.params.name });
+      return { ok: true as const };
+    },
+  });
+
+  route(app, {
+    method: 'GET',
+    url: '/api/v1/models/:name/versions',
+    permission: 'read',
+    summary: "List a model's versions, newest first",
+    tags,
+    params: modelParams,
+    querystring: pageQuery.omit({ q: true }),
+    response: { 200: z.object({ versions: z.array(modelVersionSchema), more: z.boolean() }) },
+    handler: async (req) =>
+      r.versions.list({ model: req.params.name, offset: req.query.offset, limit: req.query.maxResults }),
+  });
+  route(app, {
+    method: 'POST',
+    url: '/api/v1/models/:name/versions',
+    permission: 'write',
+    summary: "Register a run's model artifact as the next version (creates the model if needed)",
+    tags,
+    params: modelParams,
+    body: registerFromRunBodySchema,
+    response: { 201: modelVersionSchema },
+    handler: async (req, reply) =>
+      reply
+        .status(201)
+        .send(await r.versions.registerFromRun({ actor: actorOf(req), model: req.params.name, ...req.body })),
+  });
+  route(app, {
+    method: 'GET',
+    url: '/api/v1/models/:name/versions/:ref',
+    permission: 'read',
+    summary: 'Get a version by number, alias or "latest"',
+    tags,
+    params: z.strictObject({ name: modelNameSchema, ref: z.string().min(1).max(64) }),
+    response: { 200: modelVersionSchema },
+    handler: async (req) => r.versions.resolve(`${req.params.name}@${req.params.ref}`),
+  });
+  route(app, {
+    method: 'PATCH',
+    url: '/api/v1/models/:name/versions/:version',
+    permission: 'write',
+    summary: "Change a version's description, tags or model-card fields",
+    tags,
+    params: versionParams,
+    body: z.strictObject({
+      description: z.string().max(20_000).optional(),
+      tags: tagPatch.optional(),
+      card: cardFieldsSchema.optional(),
+    }),
+    response: { 200: modelVersionSchema },
+    handler: async (req) =>
+      r.versions.update({
+        actor: actorOf(req),
+        model: req.params.name,
+        version: req.params.version,
+        ...req.body,
+      }),
+  });
+  route(app, {
+    method: 'DELETE',
+    url: '/api/v1/models/:name/versions/:version',
+    permission: 'write',
+    summary: 'Soft-delete a version (refused while an alias holds it)',
+    tags,
+    params: versionParams,
+    response: { 200: ok },
+    handler: async (req) => {
+      await r.versions.remove({ actor: actorOf(req), model: req.params.name, version: req.params.version });
+      return { ok: true as const };
+    },
+  });
+  route(app, {
+    method: 'GET',
+    url: '/api/v1/models/:name/versions/:ref/download',
+    permission: 'read',
+    summary: "Download a version's model file (verified against its hash while streaming)",
+    tags,
+    params: z.strictObject({ name: modelNameSchema, ref: z.string().min(1).max(64) }),
+    handler: async (req, reply) => {
+      const { version, stream } = await r.versions.download(`${req.params.name}@${req.params.ref}`);
+      return reply
+        .header('content-type', 'application/octet-stream')
+        .header('content-length', version.size)
+        .header('x-sextant-sha256', version.sha256)
+        .send(stream);
+    },
+  });
+  route(app, {
+    method: 'GET',
+    url: '/api/v1/models/:name/versions/:ref/card',
+    permission: 'read',
+    summary: 'The model card of a version, as Markdown or HTML',
+    tags,
+    params: z.strictObject({ name: modelNameSchema, ref: z.string().min(1).max(64) }),
+    querystring: z.strictObject({ format: z.enum(['markdown', 'html']).default('markdown') }),
+    response: { 200: modelCardSchema },
+    handler: async (req) => r.cards.render(`${req.params.name}@${req.params.ref}`, req.query.format),
+  });
+  app.register(async (scope) => {
+    acceptRawBodies(scope);
+    route(scope, {
+      method: 'PUT',
+      url: '/api/v1/models/:name/versions/file',
+      permission: 'write',
+      summary: 'Register an uploaded model file (raw body; ONNX is opened and checked) as the next version',
+      tags,
+      params: modelParams,
+      querystring: registerFileQuerySchema,
+      response: { 201: modelVersionSchema },
+      handler: async (req, reply) => {
+        const content = (req.body as Readable | undefined) ?? '';
+        const version = await r.versions.registerFile({
+          actor: actorOf(req),
+          model: req.params.name,
+          content,
+          ...req.query,
+        });
+        return reply.status(201).send(version);
+      },
+    });
+  });
+
+  route(app, {
+    method: 'PUT',
+    url: '/api/v1/models/:name/aliases/:alias',
+    permission: 'write',
+    summary: 'Point an unprotected alias at a version (protected aliases move through promotion requests)',
+    tags,
+    params: z.strictObject({ name: modelNameSchema, alias: aliasSchema }),
+    body: setAliasBodySchema,
+    response: { 200: aliasEventSchema },
+    handler: async (req) =>
+      r.aliases.set({ actor: actorOf(req), model: req.params.name, alias: req.params.alias, ...req.body }),
+  });
+  route(app, {
+    method: 'DELETE',
+    url: '/api/v1/models/:name/aliases/:alias',
+    permission: 'write',
+    summary: 'Remove an unprotected alias',
+    tags,
+    params: z.strictObject({ name: modelNameSchema, alias: aliasSchema }),
+    response: { 200: aliasEventSchema },
+    handler: async (req) =>
+      r.aliases.delete({ actor: actorOf(req), model: req.params.name, alias: req.params.alias }),
+  });
+  route(app, {
+    method: 'GET',
+    url: '/api/v1/models/:name/history',
+    permission: 'read',
+    summary: 'Alias history (who, when, from, to, why, approvals); with ?at=, the holder at that time',
+    tags,
+    params: modelParams,
+    querystring: historyQuerySchema,
+    response: { 200: z.object({ events: z.array(aliasEventSchema), at: z.array(aliasAtSchema).optional() }) },
+    handler: async (req) => {
+      const events = await r.aliases.history({ model: req.params.name, alias: req.query.alias });
+      if (!req.query.at) return { events };
+      return {
+        events,
+        at: await r.aliases.at({ model: req.params.name, alias: req.query.alias, at: req.query.at }),
+      };
+    },
+  });
+  route(app, {
+    method: 'POST',
+    url: '/api/v1/models/:name/rollback',
+    permission: 'write',
+    summary:
+      'Move an alias back to its previous holder (at once for an admin when the policy allows; else a request)',
+    tags,
+    params: modelParams,
+    body: rollbackBodySchema,
+    response: { 200: rollbackResultSchema },
+    handler: async (req) =>
+      r.promotions.rollback({ actor: actorOf(req), model: req.params.name, ...req.body }),
+  });
+  route(app, {
+    method: 'GET',
+    url: '/api/v1/models/:name/policy',
+    permission: 'read',
+    summary: 'The promotion policy that governs a model (its own, the default, or the built-in)',
+    tags,
+    params: modelParams,
+    response: { 200: policyViewSchema },
+    handler: async (req) => r.policies.show(req.params.name),
+  });
+  route(app, {
+    method: 'PUT',
+    url: '/api/v1/models/:name/policy',
+    permission: 'admin',
+    summary: "Store a model's promotion policy (YAML)",
+    tags,
+    params: modelParams,
+    body: policyBodySchema,
+    response: { 200: policyViewSchema },
+    handler: async (req) =>
+      r.policies.set({ actor: actorOf(req), model: req.params.name, yaml: req.body.yaml }),
+  });
+  route(app, {
+    method: 'GET',
+    url: '/api/v1/registry/policy',
+    permission: 'read',
+    summary: 'The default promotion policy',
+    tags,
+    response: { 200: policyViewSchema },
+    handler: async () => r.policies.show(),
+  });
+  route(app, {
+    method: 'PUT',
+    url: '/api/v1/registry/policy',
+    permission: 'admin',
+    summary: 'Store the default promotion policy (YAML)',
+    tags,
+    body: policyBodySchema,
+    response: { 200: policyViewSchema },
+    handler: async (req) => r.policies.set({ actor: actorOf(req), yaml: req.body.yaml }),
+  });
+
+  route(app, {
+    method: 'POST',
+    url: '/api/v1/promotions',
+    permission: 'write',
+    summary: 'Open a promotion request: move an alias to a version once approved and its gates pass',
+    tags,
+    body: openPromotionBodySchema,
+    response: { 201: promotionRequestSchema },
+    handler: async (req, reply) =>
+      reply.status(201).send(await r.promotions.open({ actor: actorOf(req), ...req.body })),
+  });
+  route(app, {
+    method: 'GET',
+    url: '/api/v1/promotions',
+    permission: 'read',
+    summary: 'List promotion requests, newest first',
+    tags,
+    querystring: z.strictObject({
+      model: modelNameSchema.optional(),
+      status: promotionStatusSchema.optional(),
+      maxResults: z.coerce.number().int().min(1).max(1000).default(100),
+    }),
+    response: { 200: z.object({ requests: z.array(promotionRequestSchema) }) },
+    handler: async (req) => ({
+      requests: await r.promotions.list({
+        model: req.query.model,
+        status: req.query.status,
+        limit: req.query.maxResults,
+      }),
+    }),
+  });
+  const idParams = z.strictObject({ id: z.string().min(1).max(64) });
+  route(app, {
+    method: 'GET',
+    url: '/api/v1/promotions/:id',
+    permission: 'read',
+    summary: 'A promotion request with its decisions and gate results',
+    tags,
+    params: idParams,
+    response: { 200: promotionRequestSchema },
+    handler: async (req) => r.promotions.get(req.params.id),
+  });
+  route(app, {
+    method: 'POST',
+    url: '/api/v1/promotions/:id/approve',
+    permission: 'approve',
+    summary: 'Approve a request (not your own, nor one for a run you authored); enough approvals execute it',
+    tags,
+    params: idParams,
+    body: decideBodySchema,
+    response: { 200: promotionRequestSchema },
+    handler: async (req) =>
+      r.promotions.decide({
+        actor: actorOf(req),
+        id: req.params.id,
+        decision: 'approve',
+        comment: req.body.comment,
+      }),
+  });
+  route(app, {
+    method: 'POST',
+    url: '/api/v1/promotions/:id/reject',
+    permission: 'approve',
+    summary: 'Reject a request, with a comment',
+    tags,
+    params: idParams,
+    body: rejectBodySchema,
+    response: { 200: promotionRequestSchema },
+    handler: async (req) =>
+      r.promotions.decide({
+        actor: actorOf(req),
+        id: req.params.id,
+        decision: 'reject',
+        comment: req.body.comment,
+      }),
+  });
+  route(app, {
+    method: 'POST',
+    url: '/api/v1/promotions/:id/cancel',
+    permission: 'write',
+    summary: 'Withdraw a pending request (its requester or an admin)',
+    tags,
+    params: idParams,
+    response: { 200: promotionRequestSchema },
+    handler: async (req) => r.promotions.cancel({ actor: actorOf(req), id: req.params.id }),
+  });
+}

@@ -1,0 +1,31 @@
+import { InferenceSession } from 'onnxruntime-node';
+import { ValidationError } from '../core/errors.js';
+import type { Signature } from './registry.schema.js';
+
+/**
+ * Opens an ONNX model in onnxruntime (the runtime serving will use) and reads its inputs and outputs.
+ * A file onnxruntime cannot open is refused here, at registration, rather than at deployment.
+ */
+export async function inspectOnnx(
+  bytes: Uint8Array,
+  field: string,
+): Promise<Pick<Signature, 'inputs' | 'outputs'>> {
+  let session: InferenceSession;
+  try {
+    session = await InferenceSession.create(bytes);
+  } catch (err) {
+    const why = String((err as Error).message ?? err)
+      .split('\n')[0]
+      ?.slice(0, 300);
+    throw new ValidationError(`${field}: not a valid ONNX model (onnxruntime could not open it: ${why})`, {
+      field,
+    });
+  }
+  try {
+    const spec = (m: InferenceSession.ValueMetadata) =>
+      m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: 'non-tensor' };
+    return { inputs: session.inputMetadata.map(spec), outputs: session.outputMetadata.map(spec) };
+  } finally {
+    await session.release();
+  }
+}

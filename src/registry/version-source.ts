@@ -1,0 +1,192 @@
+import os from 'node:os';
+import type { Readable } from 'node:stream';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
+import type { ArtifactEntry, Run } from '../tracking/index.js';
+import { inspectOnnx } from './onnx-inspect.js';
+import type { ModelEnvironment, ModelFormat, Signature } from './registry.schema.js';
+import type { RegistryDeps } from './registry-deps.js';
+
+/** Everything a new version records, gathered before the write transaction opens. */
+export interface VersionFacts {
+  runId: string | null;
+  runAuthor: string | null;
+  source: string;
+  format: ModelFormat;
+  sha256: string;
+  size: number;
+  files: { path: string; sha256: string; size: number }[];
+  signature: Signature | null;
+  datasetVersionIds: string[];
+  codeCommit: string | null;
+  command: string | null;
+  params: Record<string, string>;
+  metrics: Record<string, number>;
+  environment: ModelEnvironment;
+}
+
+/** ONNX models are read whole into memory to open them; beyond this, refuse rather than exhaust it. */
+const MAX_ONNX_BYTES = 1024 * 1024 * 1024;
+
+async function readAll(stream: Readable, limit: number, field: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      stream.destroy();
+      throw new ValidationError(`${field}: the model file is larger than ${limit} bytes`, { field });
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The registry's own environment, for versions whose run did not record one. */
+function ownEnvironment(): ModelEnvironment {
+  return { node: process.version, os: `${os.platform()} ${os.release()} ${os.arch()}`, source: 'registry' };
+}
+
+/** The environment a run recorded in its tags, else what the client said, else the registry's own. */
+function environmentOf(
+  run: Run | undefined,
+  client: Omit<ModelEnvironment, 'source'> | undefined,
+): ModelEnvironment {
+  const tags = run?.tags ?? {};
+  const node = tags['sextant.env.node'] ?? tags['sextant.node_version'];
+  const osName = tags['sextant.env.os'] ?? tags['sextant.os'];
+  const lock = tags['sextant.env.lockfile_sha256'] ?? tags['sextant.lockfile_sha256'];
+  if (node || osName || lock) {
+    return {
+      ...(node ? { node } : {}),
+      ...(osName ? { os: osName } : {}),
+      ...(lock ? { lockfileSha256: lock } : {}),
+      source: 'run',
+    };
+  }
+  if (client && (client.node || client.os || client.lockfileSha256)) return { ...client, source: 'client' };
+  return ownEnvironment();
+}
+
+export function createVersionSources(deps: RegistryDeps) {
+  const { blobs, runs, artifacts } = deps;
+
+  async function signatureFromBlob(sha256: string, field: string): Promise<Record<string, unknown>> {
+    const text = (await readAll(await blobs.get(sha256), 1024 * 1024, field)).toString('utf8');
+    try {
+      const value = JSON.parse(text) as unknown;
+      if (value && typeof value === 'object' && !Array.isArray(value))
+        return value as Record<string, unknown>;
+    } catch {
+      // fall through to the error below
+    }
+    throw new ValidationError(`${field}: signature.json is not a JSON object`, { field });
+  }
+
+  /** Opens ONNX files in onnxruntime (refusing malformed ones); other formats are generic artifacts. */
+  async function describe(primary: { path: string; sha256: string }, field: string) {
+    if (!primary.path.toLowerCase().endsWith('.onnx')) return { format: 'generic' as const, io: null };
+    const bytes = await readAll(await blobs.get(primary.sha256), MAX_ONNX_BYTES, field);
+    return { format: 'onnx' as const, io: await inspectOnnx(bytes, field) };
+  }
+
+  /** Facts of a version made from a run's artifact (a model file, or a folder holding model.onnx). */
+  async function fromRun(input: {
+    runId: string;
+    path: string;
+    environment?: Omit<ModelEnvironment, 'source'> | undefined;
+  }): Promise<VersionFacts> {
+    const run = await runs.get(input.runId);
+    if (run.lifecycleStage !== 'active') {
+      throw new ConflictError(
+        `runId: run '${input.runId}' is deleted; restore it before registering its model`,
+        {
+          field: 'runId',
+        },
+      );
+    }
+    const path = input.path.replace(/\/+$/, '');
+    let entries: ArtifactEntry[];
+    const file = await artifacts.stat(input.runId, path).catch((err: unknown) => {
+      if ((err as { code?: string }).code === 'NOT_FOUND') return undefined;
+      throw err;
+    });
+    if (file) entries = [{ path: file.path, isDir: false, size: file.size, sha256: file.sha256 }];
+    else entries = (await artifacts.list(input.runId, path)).filter((e) => !e.isDir);
+    if (entries.length === 0) throw new NotFoundError('artifact', `${input.runId}/${path}`);
+
+    const named = (n: string) => entries.find((e) => e.path.split('/').pop() === n);
+    const signatureEntry = named('signature.json');
+    const primary =
+      named('model.onnx') ??
+      entries.find((e) => e.path.endsWith('.onnx')) ??
+      (entries.length === 1 ? entries[0] : undefined) ??
+      entries.find((e) => e !== signatureEntry);
+    if (!primary) throw new NotFoundError('artifact', `${input.runId}/${path}/model.onnx`);
+    const files = [primary, ...entries.filter((e) => e !== primary)].map((e) => ({
+      path: e.path,
+      sha256: e.sha256 ?? '',
+      size: e.size ?? 0,
+    }));
+    const { format, io } = await describe(files[0]!, 'path');
+    const declared = signatureEntry
+      ? await signatureFromBlob(signatureEntry.sha256 ?? '', 'path')
+      : undefined;
+    const datasetVersionIds = [
+      ...new Set(
+        run.inputs
+          .filter((i) => i.direction === 'input' && i.datasetVersionId)
+          .map((i) => i.datasetVersionId!),
+      ),
+    ];
+    const metrics: Record<string, number> = {};
+    for (const m of run.metrics) if (typeof m.value === 'number') metrics[m.key] = m.value;
+    return {
+      runId: run.id,
+      runAuthor: run.userId,
+      source: `runs:/${run.id}/${path}`,
+      format,
+      sha256: files[0]!.sha256,
+      size: files[0]!.size,
+      files,
+      signature:
+        io || declared
+          ? { inputs: io?.inputs ?? [], outputs: io?.outputs ?? [], ...(declared ? { declared } : {}) }
+          : null,
+      datasetVersionIds,
+      codeCommit: run.gitCommit,
+      command: run.command,
+      params: run.params,
+      metrics,
+      environment: environmentOf(run, input.environment),
+    };
+  }
+
+  /** Facts of a version made from an uploaded file (no run: no lineage beyond the bytes). */
+  async function fromFile(input: {
+    filename: string;
+    content: Readable | Uint8Array | string;
+    environment?: Omit<ModelEnvironment, 'source'> | undefined;
+  }): Promise<VersionFacts> {
+    const blob = await blobs.put(input.content);
+    if (blob.size === 0) throw new ValidationError('file: the model file is empty', { field: 'file' });
+    const { format, io } = await describe({ path: input.filename, sha256: blob.sha256 }, 'file');
+    return {
+      runId: null,
+      runAuthor: null,
+      source: `file:${input.filename}`,
+      format,
+      sha256: blob.sha256,
+      size: blob.size,
+      files: [{ path: input.filename, sha256: blob.sha256, size: blob.size }],
+      signature: io ? { inputs: io.inputs, outputs: io.outputs } : null,
+      datasetVersionIds: [],
+      codeCommit: null,
+      command: null,
+      params: {},
+      metrics: {},
+      environment: environmentOf(undefined, input.environment),
+    };
+  }
+
+  return { fromRun, fromFile };
+}
