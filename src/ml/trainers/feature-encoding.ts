@@ -1,0 +1,114 @@
+import type { TrainingData } from './training-data.js';
+import { toCategoryInput, toFloatInput } from './training-data.js';
+
+/**
+ * What preprocessing learned from the training rows; the ONNX graph replays exactly this.
+ * Column layout of the encoded matrix: the numeric features first (in feature order), then each
+ * categorical feature's one-hot block (its categories in sorted order).
+ */
+export interface FeatureEncoding {
+  /** mean: the imputed value of a missing input; std: the linear model's scale (1 for a constant column). */
+  numeric: { name: string; mean: number; std: number }[];
+  categorical: { name: string; categories: string[] }[];
+}
+
+/** Rows after imputation (numeric, not yet standardised) and category lookup (-1: unknown or missing). */
+export interface EncodedRows {
+  n: number;
+  numeric: Float64Array[];
+  codes: Int32Array[];
+}
+
+/** Learns imputation values, scales and the kept categories (most frequent, ties by name) from the training rows. */
+export function fitEncoding(data: TrainingData, maxCategories: number): FeatureEncoding {
+  const rows = data.trainRows;
+  const numeric = data.numeric.map(({ name, values }) => {
+    let sum = 0;
+    let count = 0;
+    for (const i of rows) {
+      const v = values[i]!;
+      if (!Number.isNaN(v)) {
+        sum += v;
+        count++;
+      }
+    }
+    const mean = count === 0 ? 0 : sum / count;
+    let ss = 0;
+    for (const i of rows) {
+      const v = values[i]!;
+      if (!Number.isNaN(v)) ss += (v - mean) * (v - mean);
+    }
+    const std = count === 0 ? 1 : Math.sqrt(ss / count);
+    return { name, mean, std: std > 1e-12 ? std : 1 };
+  });
+  const categorical = data.categorical.map(({ name, values }) => {
+    const counts = new Map<string, number>();
+    for (const i of rows) {
+      const v = values[i];
+      if (v !== undefined) counts.set(v, (counts.get(v) ?? 0) + 1);
+    }
+    const byFrequency = [...counts.entries()].sort((a, b) => b[1] - a[1] || compare(a[0], b[0]));
+    const categories = byFrequency.slice(0, maxCategories).map(([c]) => c);
+    return { name, categories: categories.sort(compare) };
+  });
+  return { numeric, categorical };
+}
+
+/** Number of columns of the encoded matrix. */
+export function encodedWidth(enc: FeatureEncoding): number {
+  return enc.numeric.length + enc.categorical.reduce((s, c) => s + c.categories.length, 0);
+}
+
+/** Index of each categorical block's first column in the encoded matrix. */
+export function categoryOffsets(enc: FeatureEncoding): number[] {
+  const offsets: number[] = [];
+  let at = enc.numeric.length;
+  for (const c of enc.categorical) {
+    offsets.push(at);
+    at += c.categories.length;
+  }
+  return offsets;
+}
+
+/** Encodes the training table's own rows (all of them; trainers pick train/validation rows). */
+export function encodeTrainingData(data: TrainingData, enc: FeatureEncoding): EncodedRows {
+  const numeric = data.numeric.map(({ values }, j) => impute(values, enc.numeric[j]!.mean));
+  const codes = data.categorical.map(({ values }, j) => {
+    const lookup = categoryLookup(enc.categorical[j]!.categories);
+    return Int32Array.from(values, (v) => (v === undefined ? -1 : (lookup.get(v) ?? -1)));
+  });
+  return { n: data.rowCount, numeric, codes };
+}
+
+/** Encodes raw feature records the way the ONNX graph does (float32 numbers, strings for categories). */
+export function encodeRecords(rows: Record<string, unknown>[], enc: FeatureEncoding): EncodedRows {
+  const numeric = enc.numeric.map(({ name, mean }) =>
+    impute(
+      Float64Array.from(rows, (r) => toFloatInput(r[name], name)),
+      mean,
+    ),
+  );
+  const codes = enc.categorical.map(({ name, categories }) => {
+    const lookup = categoryLookup(categories);
+    return Int32Array.from(rows, (r) => lookup.get(toCategoryInput(r[name])) ?? -1);
+  });
+  return { n: rows.length, numeric, codes };
+}
+
+function impute(values: Float64Array, mean: number): Float64Array {
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    out[i] = Number.isNaN(v) ? mean : v;
+  }
+  return out;
+}
+
+function categoryLookup(categories: string[]): Map<string, number> {
+  return new Map(categories.map((c, k) => [c, k]));
+}
+
+/** Code-unit order: the same on every machine and locale. */
+export function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

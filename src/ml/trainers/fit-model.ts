@@ -1,0 +1,92 @@
+import { ValidationError } from '../../core/errors.js';
+import type { EncodedRows, FeatureEncoding } from './feature-encoding.js';
+import { encodeRecords, encodeTrainingData, fitEncoding } from './feature-encoding.js';
+import { fitLinear, linearMargin } from './linear.trainer.js';
+import { exportModelOnnx, signatureOutputs } from './model-onnx.js';
+import type { GraphBuilder } from './onnx-graph.js';
+import type { FitOptions, FittedModel, ModelSignature } from './trainer.types.js';
+import { param, resolveParams } from './trainer-params.js';
+import { prepareTrainingData } from './training-data.js';
+import { sigmoid } from './validation-score.js';
+
+/** What each trainer hands back: margins of encoded rows, and the graph that computes them. */
+interface TrainedCore {
+  margin(x: EncodedRows): Float64Array;
+  onnxCore(b: GraphBuilder, x: string): string;
+  standardize: boolean;
+}
+
+/** Trains a model; every input is checked (ValidationError) before any work starts. */
+export function fitModel(opts: FitOptions): FittedModel {
+  if (opts.kind !== 'linear' && opts.kind !== 'gbdt') {
+    throw new ValidationError(`model must be 'linear' or 'gbdt', got '${String(opts.kind)}'`, {
+      field: 'kind',
+    });
+  }
+  const params = resolveParams(opts.kind, opts.params);
+  const data = prepareTrainingData(opts);
+  const enc = fitEncoding(data, param(params, 'max_categories'));
+  const x = encodeTrainingData(data, enc);
+  const common = {
+    task: opts.task,
+    enc,
+    x,
+    y: data.y,
+    trainRows: data.trainRows,
+    validRows: data.validRows,
+    params,
+    onIteration: opts.onIteration,
+  };
+  const core = opts.kind === 'linear' ? linearCore(common) : linearCore(common);
+  const signature: ModelSignature = {
+    format: 'onnx',
+    task: opts.task,
+    target: opts.target,
+    trainer: opts.kind,
+    inputs: data.features.map((f) => ({ name: f.name, type: f.kind === 'numeric' ? 'float' : 'string' })),
+    outputs: signatureOutputs(opts.task),
+    ...(data.classes ? { classes: [...data.classes] } : {}),
+  };
+  let onnx: Uint8Array | undefined;
+  return {
+    kind: opts.kind,
+    task: opts.task,
+    target: opts.target,
+    features: data.features.map((f) => ({ ...f })),
+    ...(data.classes ? { classes: [...data.classes] } : {}),
+    params: { ...params },
+    predict(rows) {
+      const margin = core.margin(encodeRecords(rows, enc));
+      // Regression: the graph's output is float32; round here too so both agree exactly.
+      return margin.map((m) => (opts.task === 'classification' ? sigmoid(m) : Math.fround(m)));
+    },
+    toOnnx() {
+      onnx ??= exportModelOnnx({
+        signature,
+        features: data.features,
+        enc,
+        standardize: core.standardize,
+        core: core.onnxCore,
+        metadata: {
+          'sextant.signature': JSON.stringify(signature),
+          'sextant.params': JSON.stringify(params),
+        },
+      });
+      return onnx.slice();
+    },
+    signature: () => structuredClone(signature),
+  };
+}
+
+function linearCore(fit: Parameters<typeof fitLinear>[0]): TrainedCore {
+  const core = fitLinear(fit);
+  const enc: FeatureEncoding = fit.enc;
+  return {
+    standardize: true,
+    margin: (x) => linearMargin(core, enc, x),
+    onnxCore: (b, x) => {
+      const product = b.node('MatMul', [x, b.doubles(core.weights, [core.weights.length, 1])]);
+      return b.node('Add', [product, b.doubles([core.intercept], [1])]);
+    },
+  };
+}

@@ -1,0 +1,227 @@
+import { ValidationError } from '../../core/errors.js';
+import type { FeatureSpec, FitOptions, Task } from './trainer.types.js';
+
+/** The checked, typed view of a table that both trainers learn from. */
+export interface TrainingData {
+  rowCount: number;
+  features: FeatureSpec[];
+  /** Per numeric feature: float32-rounded values (the model's input type), NaN where missing. */
+  numeric: { name: string; values: Float64Array }[];
+  /** Per categorical feature: the value as a string, undefined where missing. */
+  categorical: { name: string; values: (string | undefined)[] }[];
+  /** 0/1 for classification (1 = classes[1]), the value for regression. */
+  y: Float64Array;
+  classes?: [string, string];
+  trainRows: Uint32Array;
+  validRows: Uint32Array;
+}
+
+/** Output names of the ONNX graph: a feature may not take them. */
+export const RESERVED_NAMES = new Set(['probabilities', 'label', 'variable']);
+const numericTypes = new Set(['integer', 'float', 'boolean']);
+
+/** A raw record value as the float32 the ONNX graph receives; NaN means missing. */
+export function toFloatInput(value: unknown, field: string): number {
+  if (value === null || value === undefined) return Number.NaN;
+  if (typeof value === 'number') return Math.fround(value);
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (typeof value === 'string') {
+    if (value.trim() === '') return Number.NaN;
+    const n = Number(value);
+    if (!Number.isNaN(n)) return Math.fround(n);
+  }
+  throw new ValidationError(`${field} must be a number, got ${JSON.stringify(value)}`, { field });
+}
+
+/** A raw record value as the string the ONNX graph receives; '' and null mean missing. */
+export function toCategoryInput(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  return typeof value === 'string' ? value : String(value);
+}
+
+/** Checks everything about a fit request that can be wrong, before any work is done. */
+export function prepareTrainingData(opts: FitOptions): TrainingData {
+  const { table, target, task } = opts;
+  if (task !== 'classification' && task !== 'regression') {
+    throw new ValidationError(`task must be 'classification' or 'regression', got '${String(task)}'`, {
+      field: 'task',
+    });
+  }
+  if (!Number.isSafeInteger(opts.seed)) {
+    throw new ValidationError(`seed must be a whole number, got ${String(opts.seed)}`, { field: 'seed' });
+  }
+  const byName = new Map(table.columns.map((c) => [c.name, c]));
+  const targetColumn = byName.get(target);
+  if (targetColumn === undefined) {
+    throw new ValidationError(
+      `target column '${target}' does not exist (columns: ${table.columns.map((c) => c.name).join(', ')})`,
+      { field: 'target' },
+    );
+  }
+  const n = table.rowCount;
+  if (n === 0) throw new ValidationError('the dataset is empty: no rows to train on', { field: 'table' });
+  for (const c of table.columns) {
+    if (c.values.length !== n) {
+      throw new ValidationError(`column '${c.name}' has ${c.values.length} values for ${n} rows`, {
+        field: `table.${c.name}`,
+      });
+    }
+  }
+  const names = opts.features ?? table.columns.map((c) => c.name).filter((name) => name !== target);
+  if (names.length === 0) throw new ValidationError('no feature columns to train on', { field: 'features' });
+  const seen = new Set<string>();
+  const features: FeatureSpec[] = [];
+  for (const name of names) {
+    const column = byName.get(name);
+    if (column === undefined) {
+      throw new ValidationError(`feature column '${name}' does not exist`, { field: 'features' });
+    }
+    if (name === target) throw new ValidationError(`feature '${name}' is the target`, { field: 'features' });
+    if (seen.has(name)) throw new ValidationError(`feature '${name}' is listed twice`, { field: 'features' });
+    if (RESERVED_NAMES.has(name)) {
+      throw new ValidationError(`feature '${name}' has the name of a model output; rename the column`, {
+        field: 'features',
+      });
+    }
+    seen.add(name);
+    features.push({ name, kind: numericTypes.has(column.type) ? 'numeric' : 'categorical' });
+  }
+
+  const { y, classes } = readTarget(targetColumn, task);
+  const numeric: TrainingData['numeric'] = [];
+  const categorical: TrainingData['categorical'] = [];
+  for (const f of features) {
+    const column = byName.get(f.name)!;
+    if (f.kind === 'numeric')
+      numeric.push({ name: f.name, values: readNumericFeature(f.name, column.values) });
+    else
+      categorical.push({ name: f.name, values: column.values.map((v) => toCategoryInput(v) || undefined) });
+  }
+  const { trainRows, validRows } = splitRows(n, opts.validation?.rows);
+  if (classes !== undefined) {
+    let positives = 0;
+    for (const i of trainRows) positives += y[i]!;
+    if (positives === 0 || positives === trainRows.length) {
+      throw new ValidationError(`target '${target}' has a single class in the training rows`, {
+        field: 'target',
+      });
+    }
+  }
+  return {
+    rowCount: n,
+    features,
+    numeric,
+    categorical,
+    y,
+    ...(classes ? { classes } : {}),
+    trainRows,
+    validRows,
+  };
+}
+
+function readTarget(
+  column: FitOptions['table']['columns'][number],
+  task: Task,
+): { y: Float64Array; classes?: [string, string] } {
+  const field = 'target';
+  const values = column.values;
+  const y = new Float64Array(values.length);
+  const missingAt = values.findIndex((v) => v === null || v === undefined || v === '');
+  if (missingAt >= 0) {
+    throw new ValidationError(`target '${column.name}' is missing at row ${missingAt}`, { field });
+  }
+  if (task === 'regression') {
+    if (column.type !== 'integer' && column.type !== 'float') {
+      throw new ValidationError(
+        `target '${column.name}' must be numeric for regression, but its type is ${column.type}`,
+        { field },
+      );
+    }
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (typeof v !== 'number' || !Number.isFinite(v)) {
+        throw new ValidationError(
+          `target '${column.name}' has a non-finite value at row ${i}: ${String(v)}`,
+          {
+            field,
+          },
+        );
+      }
+      y[i] = v;
+    }
+    return { y };
+  }
+  const labels = values.map((v) => String(v));
+  const distinct = [...new Set(labels)];
+  if (distinct.length < 2) {
+    throw new ValidationError(`target '${column.name}' has a single class (${distinct[0]}); need two`, {
+      field,
+    });
+  }
+  if (distinct.length > 2) {
+    throw new ValidationError(
+      `target '${column.name}' has ${distinct.length} classes; only binary classification is supported`,
+      { field },
+    );
+  }
+  const allNumbers = values.every((v) => typeof v === 'number');
+  const sorted = allNumbers
+    ? distinct.sort((a, b) => Number(a) - Number(b))
+    : distinct.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const classes: [string, string] = [sorted[0]!, sorted[1]!];
+  for (let i = 0; i < labels.length; i++) y[i] = labels[i] === classes[1] ? 1 : 0;
+  return { y, classes };
+}
+
+function readNumericFeature(name: string, values: readonly unknown[]): Float64Array {
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === 'number' && !Number.isFinite(v)) {
+      throw new ValidationError(
+        `feature '${name}' has ${String(v)} at row ${i}; NaN and infinities are not data`,
+        {
+          field: `features.${name}`,
+        },
+      );
+    }
+    if (v !== null && v !== undefined && typeof v !== 'number' && typeof v !== 'boolean') {
+      throw new ValidationError(`feature '${name}' must hold numbers, got ${JSON.stringify(v)} at row ${i}`, {
+        field: `features.${name}`,
+      });
+    }
+    out[i] = toFloatInput(v, `features.${name}`);
+  }
+  return out;
+}
+
+function splitRows(
+  n: number,
+  held: number[] | undefined,
+): { trainRows: Uint32Array; validRows: Uint32Array } {
+  const isValid = new Uint8Array(n);
+  for (const r of held ?? []) {
+    if (!Number.isInteger(r) || r < 0 || r >= n) {
+      throw new ValidationError(`validation row ${r} is not a row index in [0, ${n})`, {
+        field: 'validation.rows',
+      });
+    }
+    isValid[r] = 1;
+  }
+  let validCount = 0;
+  for (let i = 0; i < n; i++) validCount += isValid[i]!;
+  if (validCount === n) {
+    throw new ValidationError('every row is held out for validation; none is left to train on', {
+      field: 'validation.rows',
+    });
+  }
+  const trainRows = new Uint32Array(n - validCount);
+  const validRows = new Uint32Array(validCount);
+  let t = 0;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    if (isValid[i] === 1) validRows[v++] = i;
+    else trainRows[t++] = i;
+  }
+  return { trainRows, validRows };
+}
