@@ -69,8 +69,9 @@ export function createGarbageCollector({ db, dialect, audit, clock, blobs }: Tra
         continue;
       }
       listed.modifiedAt = await modifiedAtOf(blobs, info);
-      if (listed.modifiedAt === undefined || listed.modifiedAt > cutoff) young.push(listed);
-      else unreferenced.push(listed);
+      // An age the store cannot tell counts as young, unless the caller waived the grace period.
+      const isYoung = listed.modifiedAt === undefined ? graceSeconds > 0 : listed.modifiedAt > cutoff;
+      (isYoung ? young : unreferenced).push(listed);
     }
     unreferenced.sort((a, b) => a.sha256.localeCompare(b.sha256));
 
