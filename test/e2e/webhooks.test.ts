@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createAuditLog } from '../../src/audit/index.js';
 import { runCli } from '../../src/cli/program.js';
+import { createHttpClient } from '../../src/client/index.js';
 import { fakeClock } from '../../src/core/clock.js';
 import { loadConfig } from '../../src/core/config.js';
 import {
@@ -273,6 +274,29 @@ describeEachBackend('webhooks: signed deliveries, retries and the delivery log',
       404,
       'NOT_FOUND',
     );
+  });
+
+  it('the HTTP client does the same over the wire, with errors mapped back', async () => {
+    const base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const api = createHttpClient({ url: base }).webhooks;
+    const created = await api.add({
+      url: `${rx.url}/client`,
+      events: ['alias.moved'],
+      description: 'from the client',
+    });
+    expect(created.target).toMatchObject({
+      url: `${rx.url}/client`,
+      events: ['alias.moved'],
+      description: 'from the client',
+    });
+    expect((await api.get(created.target.id)).id).toBe(created.target.id);
+    expect((await api.list()).map((w) => w.id)).toContain(created.target.id);
+    const d = await api.test(created.target.id);
+    expect(d).toMatchObject({ state: 'delivered', eventType: 'webhook.test' });
+    expect((await api.deliveries({ target: created.target.id, limit: 5 })).map((x) => x.id)).toEqual([d.id]);
+    await api.remove(created.target.id);
+    await expect(api.get(created.target.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(api.add({ url: 'gopher://x' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
   });
 
   it('the CLI adds, lists, tests, shows the delivery log and removes targets', async () => {
