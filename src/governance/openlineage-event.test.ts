@@ -43,7 +43,10 @@ describe('OpenLineage events', () => {
       openLineageRunEventSchema.parse(e);
       for (const k of ['eventTime', 'producer', 'schemaURL', 'run', 'job'] as const)
         expect(e[k]).toBeDefined();
-      const facets = [...Object.values(e.run.facets ?? {}), ...Object.values(e.inputs[0]?.facets ?? {})];
+      const facets = [...Object.values(e.run.facets ?? {}), ...Object.values(e.inputs[0]?.facets ?? {})] as {
+        _producer: string;
+        _schemaURL: string;
+      }[];
       expect(facets.length).toBe(4);
       for (const f of facets) {
         expect(f._producer).toBe(e.producer);
