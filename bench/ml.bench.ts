@@ -1,0 +1,187 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { checkOnnx, rocAuc } from '../src/ml/index.js';
+import { fitOnDataset } from '../src/ml/model-fit.js';
+import { creditDataToTable, generateCreditData } from '../src/ml/synthetic.js';
+import { type LoadedDataset, rowRecords, targetValues } from '../src/ml/table-rows.js';
+import { fmtRatio, nowMs, printTable, progress, runCleanups, tempDir } from './support.js';
+
+/*
+ * ML benchmark (npx tsx bench/ml.bench.ts). Prints tables and ratios; asserts nothing.
+ * Trains the built-in gradient-boosted trees on synthetic credit data, BENCH_ML_ROWS rows (100,000)
+ * x 20 features (13 credit features + 7 extra columns), 20% held out, and reports training time and
+ * validation ROC AUC. Where Debian's python3-xgboost is installed, xgboost's `hist` method trains on
+ * exactly the same rows and split with matching params, side by side (1 thread, like Node's one
+ * thread, and all cores), and the ratios are printed; otherwise the comparison is skipped, saying why.
+ * Knobs: BENCH_ML_ROWS, BENCH_ML_TREES (100), BENCH_ML_DEPTH (6).
+ */
+
+const intEnv = (name: string, fallback: number) => {
+  const raw = process.env[name];
+  const n = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${raw}'`);
+  return n;
+};
+
+const ROWS = intEnv('BENCH_ML_ROWS', 100_000);
+const TREES = intEnv('BENCH_ML_TREES', 100);
+const DEPTH = intEnv('BENCH_ML_DEPTH', 6);
+const SEED = 42;
+const params = {
+  n_estimators: TREES,
+  learning_rate: 0.1,
+  max_depth: DEPTH,
+  min_child_weight: 1,
+  l2: 1,
+  max_bin: 255,
+  subsample: 1,
+  colsample: 1,
+};
+
+function xgboostMissing(): string | null {
+  const probe = spawnSync('python3', ['-c', 'import xgboost, numpy; print(xgboost.__version__)'], {
+    encoding: 'utf8',
+  });
+  if (probe.error) return `python3 is not available (${probe.error.message})`;
+  if (probe.status !== 0) {
+    const last = probe.stderr.trim().split('\n').at(-1) ?? 'import failed';
+    return `python3 cannot import xgboost (${last}); install Debian's python3-xgboost to compare`;
+  }
+  return null;
+}
+
+const PY = `
+import json, sys, time, numpy as np, xgboost as xgb
+d = np.loadtxt(sys.argv[1], delimiter=',', skiprows=1)
+valid = np.loadtxt(sys.argv[2], dtype=int)
+mask = np.zeros(len(d), dtype=bool); mask[valid] = True
+X, y = d[:, :-1], d[:, -1]
+p = json.loads(sys.argv[3])
+out = {}
+for threads in (1, 0):
+    clf = xgb.XGBClassifier(tree_method='hist', n_estimators=p['n_estimators'], learning_rate=p['learning_rate'],
+        max_depth=p['max_depth'], min_child_weight=p['min_child_weight'], reg_lambda=p['l2'], max_bin=p['max_bin'] + 1,
+        subsample=1.0, colsample_bytree=1.0, n_jobs=threads or None, random_state=42)
+    t = time.perf_counter(); clf.fit(X[~mask], y[~mask]); s = time.perf_counter() - t
+    prob = clf.predict_proba(X[mask])[:, 1]
+    out['threads_1' if threads == 1 else 'threads_all'] = {'seconds': s, 'prob': prob.tolist()}
+out['version'] = xgb.__version__
+print(json.dumps(out))
+`;
+
+async function main(): Promise<void> {
+  progress(`generating ${ROWS.toLocaleString('en-US')} x 20 synthetic credit rows`);
+  const data = generateCreditData({ rows: ROWS, seed: SEED, extraFeatures: 7 });
+  const table = creditDataToTable(data);
+  const dataset: LoadedDataset = {
+    version: { id: 'bench', digest: 'bench', dataset: 'bench', number: 1, tables: [] },
+    ref: 'bench@1',
+    table,
+    tablePath: 'credit.csv',
+  };
+  const spec = { datasetRef: 'bench@1', target: 'defaulted', seed: SEED, valFraction: 0.2 } as const;
+  const features = data.columns.map((c) => c.name).filter((n) => n !== 'defaulted');
+
+  const rows: string[][] = [];
+  const results: Record<string, { seconds: number; auc: number }> = {};
+  for (const kind of ['gbdt', 'linear'] as const) {
+    progress(`fitting ${kind}`);
+    const started = nowMs();
+    const fit = fitOnDataset(dataset, { ...spec, kind, params: kind === 'gbdt' ? params : {} });
+    const seconds = (nowMs() - started) / 1000;
+    const labels = targetValues(
+      table.columns.find((c) => c.name === 'defaulted')!.values,
+      'classification',
+      fit.classes,
+      fit.split.validation,
+    );
+    const auc = rocAuc(labels, fit.predictions);
+    const check = await checkOnnx(
+      fit.onnx,
+      rowRecords(table, fit.features, fit.split.validation.slice(0, 5000)),
+      fit.predictions.subarray(0, 5000),
+    );
+    results[kind] = { seconds, auc };
+    rows.push([
+      `sextant ${kind}`,
+      seconds.toFixed(2),
+      auc.toFixed(4),
+      String(fit.history.length),
+      (fit.onnx.length / 1024).toFixed(0),
+      check.maxAbsDiff.toExponential(1),
+    ]);
+    if (kind === 'gbdt') (results as Record<string, unknown>).split = fit.split.validation;
+  }
+
+  const missing = xgboostMissing();
+  let comparison: string[] = [];
+  if (missing) {
+    comparison = [`xgboost comparison skipped: ${missing}`];
+  } else {
+    progress('training xgboost hist on the same rows and split');
+    const dir = tempDir('sextant-ml-bench-');
+    // Categoricals as ordinal codes (xgboost's numeric input); the target last.
+    const codes = new Map<string, Map<string, number>>();
+    const code = (col: string, v: string) => {
+      const m = codes.get(col) ?? new Map<string, number>();
+      codes.set(col, m);
+      if (!m.has(v)) m.set(v, m.size);
+      return m.get(v)!;
+    };
+    const lines = [[...features, 'defaulted'].join(',')];
+    for (const r of data.rows) {
+      lines.push(
+        [...features, 'defaulted']
+          .map((f) => (typeof r[f] === 'string' ? code(f, r[f] as string) : r[f]))
+          .join(','),
+      );
+    }
+    fs.writeFileSync(path.join(dir, 'data.csv'), lines.join('\n'));
+    const split = (results as unknown as { split: number[] }).split;
+    fs.writeFileSync(path.join(dir, 'valid.txt'), split.join('\n'));
+    const out = execFileSync(
+      'python3',
+      ['-c', PY, path.join(dir, 'data.csv'), path.join(dir, 'valid.txt'), JSON.stringify(params)],
+      {
+        encoding: 'utf8',
+        maxBuffer: 1 << 28,
+      },
+    );
+    const xgbRes = JSON.parse(out) as Record<
+      'threads_1' | 'threads_all',
+      { seconds: number; prob: number[] }
+    > & { version: string };
+    const labels = Float64Array.from(split, (i) => Number(data.rows[i]!.defaulted));
+    for (const k of ['threads_1', 'threads_all'] as const) {
+      const auc = rocAuc(labels, xgbRes[k].prob);
+      rows.push([
+        `xgboost ${xgbRes.version} hist (${k.replace('_', ' ')})`,
+        xgbRes[k].seconds.toFixed(2),
+        auc.toFixed(4),
+        String(TREES),
+        '-',
+        '-',
+      ]);
+      comparison.push(
+        `sextant gbdt / xgboost (${k.replace('_', ' ')}): time ${fmtRatio(results.gbdt!.seconds / xgbRes[k].seconds)}, ` +
+          `AUC ${(results.gbdt!.auc / auc).toFixed(4)}`,
+      );
+    }
+  }
+
+  console.log(
+    `\nTree ensemble on ${ROWS.toLocaleString('en-US')} rows x ${features.length} features (${TREES} trees, depth ${DEPTH}, 20% validation)\n`,
+  );
+  printTable(['TRAINER', 'FIT+PREDICT+ONNX S', 'VAL AUC', 'ITERATIONS', 'ONNX KIB', 'ONNX MAX DIFF'], rows);
+  console.log('');
+  for (const line of comparison) console.log(line);
+  console.log(`node ${process.version}, ${execFileSync('nproc', { encoding: 'utf8' }).trim()} cores`);
+}
+
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => runCleanups());
