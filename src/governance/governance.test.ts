@@ -182,6 +182,80 @@ describeEachBackend('governance', (getStore) => {
     });
   });
 
+  describe('model versions in the graph', () => {
+    const admin = { name: 'tester', role: 'admin' as const };
+
+    it('a model version registered from a run sits downstream of the run and its data', async () => {
+      const p = await pipeline();
+      const model = uniq('churn');
+      await s.artifacts.put({
+        actor: 'tester',
+        runId: p.train.id,
+        path: 'model/weights.bin',
+        content: uniq('w'),
+      });
+      const mv = await s.registry.versions.registerFromRun({
+        actor: admin,
+        model,
+        runId: p.train.id,
+        path: 'model/weights.bin',
+      });
+      const up = await s.governance.lineage.graph({ ref: `${model}@1`, direction: 'upstream' });
+      expect(up.root).toBe(`model_version:${mv.id}`);
+      expect(up.nodes.map((n) => n.ref).sort()).toEqual(
+        [`${model}@1`, p.train.id, `${p.names.clean}@1`, p.prep.id, `${p.names.raw}@1`].sort(),
+      );
+      expect(up.edges).toContainEqual({
+        from: `run:${p.train.id}`,
+        to: `model_version:${mv.id}`,
+        kind: 'trained',
+      });
+      expect(up.nodes[0]).toMatchObject({
+        kind: 'model_version',
+        label: `model ${model}@1`,
+        attributes: { version: 1 },
+      });
+      const down = await s.governance.lineage.graph({ ref: `${p.names.raw}@1`, direction: 'downstream' });
+      expect(down.nodes.map((n) => n.ref)).toContain(`${model}@1`);
+      expect((await s.governance.lineage.graph({ ref: `model:${model}@1` })).root).toBe(
+        `model_version:${mv.id}`,
+      );
+    });
+
+    it('a version registered from a file names no run; a name that is both a dataset and a model must be prefixed', async () => {
+      const name = uniq('shared');
+      const ds = await addVersion(s, name, { 'x.txt': uniq('x') });
+      const mv = await s.registry.versions.registerFile({
+        actor: admin,
+        model: name,
+        filename: 'm.bin',
+        content: uniq('m'),
+      });
+      await expect(s.governance.lineage.graph({ ref: `${name}@1` })).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message: expect.stringContaining(`write dataset:${name}@1 or model:${name}@1`),
+      });
+      expect((await s.governance.lineage.graph({ ref: `dataset:${name}@1` })).root).toBe(
+        `dataset_version:${ds.id}`,
+      );
+      const g = await s.governance.lineage.graph({ ref: `model:${name}@1` });
+      expect(g.nodes.map((n) => n.id)).toEqual([`model_version:${mv.id}`]);
+    });
+
+    it('gc keeps a blob that only a model version references', async () => {
+      const mv = await s.registry.versions.registerFile({
+        actor: admin,
+        model: uniq('kept'),
+        filename: 'm.bin',
+        content: uniq('model-bytes'),
+      });
+      age(s.blobs, mv.sha256, 2 * HOUR);
+      const report = await s.governance.gc.run({ actor: 'tester', delete: true });
+      expect(report.unreferenced.blobs.map((b) => b.sha256)).not.toContain(mv.sha256);
+      expect(await s.blobs.has(mv.sha256)).toBe(true);
+    });
+  });
+
   describe('OpenLineage export', () => {
     it('a finished run is START then COMPLETE, with its input and output datasets and their facets', async () => {
       const p = await pipeline();
