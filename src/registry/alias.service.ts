@@ -32,6 +32,38 @@ export function createAliasService(deps: RegistryDeps, policies: PolicyService) 
   /** Moves an alias inside the caller's transaction; compare-and-set, so a concurrent mover gets 409. */
   async function move(tx: Tx, m: AliasMove): Promise<AliasEvent> {
     const now = clock.now();
+    const row = {
+      id: newId('ale', now),
+      model_id: m.model.id,
+      alias: m.alias,
+      kind: m.kind,
+      from_version: m.expected,
+      to_version: m.to,
+      actor: m.actor.name,
+      at: now,
+      reason: m.reason ?? null,
+      request_id: m.requestId ?? null,
+      approvals: JSON.stringify({ list: m.approvals ?? [], emergency: m.emergency === true }),
+    };
+    // The audit entry goes first: it takes the chain's lock before the alias row's, the order every
+    // registry transaction keeps, so two movers wait on each other instead of deadlocking.
+    await audit.append(tx, {
+      actor: m.actor.name,
+      action: `model_alias.${m.kind}`,
+      entityType: 'model_alias',
+      entityId: `${m.model.id}/${m.alias}`,
+      before: { version: m.expected },
+      after: { version: m.to },
+      details: {
+        model: m.model.name,
+        alias: m.alias,
+        from: m.expected,
+        to: m.to,
+        eventId: row.id,
+        ...(m.requestId ? { requestId: m.requestId } : {}),
+        ...(m.emergency ? { emergency: true } : {}),
+      },
+    });
     const moved =
       m.to === null
         ? m.expected !== null &&
@@ -53,37 +85,7 @@ export function createAliasService(deps: RegistryDeps, policies: PolicyService) 
         { field: 'alias' },
       );
     }
-    const row = {
-      id: newId('ale', now),
-      model_id: m.model.id,
-      alias: m.alias,
-      kind: m.kind,
-      from_version: m.expected,
-      to_version: m.to,
-      actor: m.actor.name,
-      at: now,
-      reason: m.reason ?? null,
-      request_id: m.requestId ?? null,
-      approvals: JSON.stringify({ list: m.approvals ?? [], emergency: m.emergency === true }),
-    };
     await repo.insertAliasEvent({ tx, row });
-    await audit.append(tx, {
-      actor: m.actor.name,
-      action: `model_alias.${m.kind}`,
-      entityType: 'model_alias',
-      entityId: `${m.model.id}/${m.alias}`,
-      before: { version: m.expected },
-      after: { version: m.to },
-      details: {
-        model: m.model.name,
-        alias: m.alias,
-        from: m.expected,
-        to: m.to,
-        eventId: row.id,
-        ...(m.requestId ? { requestId: m.requestId } : {}),
-        ...(m.emergency ? { emergency: true } : {}),
-      },
-    });
     const event = toAliasEvent(row, m.model.name);
     await events?.emit?.(tx, {
       type: m.kind === 'rollback' ? 'alias.rolled_back' : 'alias.moved',

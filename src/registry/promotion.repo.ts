@@ -97,3 +97,18 @@ export async function upsertPolicy({ tx, row }: { tx: Executor; row: RegistryPol
     )
     .execute();
 }
+
+/**
+ * Takes the request's row lock before anything else in a decision's transaction, and says whether it
+ * is still pending. Locking first keeps concurrent deciders in one order (row, then audit chain):
+ * the second waits here, then finds the request decided.
+ */
+export async function lockPendingRequest({ tx, id }: { tx: Executor; id: string }): Promise<boolean> {
+  const r = await tx
+    .updateTable('promotion_requests')
+    .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}

@@ -325,9 +325,10 @@ export function createPromotionService(
     const now = clock.now();
     try {
       await db.transaction().execute(async (tx) => {
-        const fresh = await repo.findRequest({ tx, id: row.id });
-        if (fresh?.status !== 'pending')
+        if (!(await repo.lockPendingRequest({ tx, id: row.id }))) {
+          const fresh = await repo.findRequest({ tx, id: row.id });
           throw new InvalidTransitionError('promotion request', fresh?.status ?? 'unknown', to);
+        }
         await repo.insertDecision({
           tx,
           row: {

@@ -41,19 +41,41 @@ describeEachBackend('model registry: versions, governed promotion, history, roll
     }
     expId = (await t.services.experiments.create({ actor: users.alice.name, name: uniq('reg') })).id;
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await t.services.webhooks.close();
+    await t.close();
+  });
 
   const as = (who: keyof typeof users) => ({ authorization: `Bearer ${users[who].secret}` });
-  const call = (who: keyof typeof users, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown) =>
-    t.app.inject({ method, url, headers: as(who), ...(payload === undefined ? {} : { payload: payload as object }) });
+  const call = (
+    who: keyof typeof users,
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    url: string,
+    payload?: unknown,
+  ) =>
+    t.app.inject({
+      method,
+      url,
+      headers: as(who),
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
   const okJson = <S extends z.ZodType>(res: LightMyRequestResponse, schema: S, status = 200): z.infer<S> => {
     expect(res.statusCode, res.body).toBe(status);
     return schema.parse(res.json());
   };
 
   /** A finished run by `author` with model/model.onnx, model/signature.json and the given metrics. */
-  async function trainedRun(author: string, metrics: Record<string, number>, weights?: [number, number, number]) {
-    const run = await t.services.runs.create({ actor: author, experimentId: expId, gitCommit: 'abc1234', command: 'sextant train' });
+  async function trainedRun(
+    author: string,
+    metrics: Record<string, number>,
+    weights?: [number, number, number],
+  ) {
+    const run = await t.services.runs.create({
+      actor: author,
+      experimentId: expId,
+      gitCommit: 'abc1234',
+      command: 'sextant train',
+    });
     await t.services.runs.logBatch({
       actor: author,
       runId: run.id,
@@ -62,14 +84,35 @@ describeEachBackend('model registry: versions, governed promotion, history, roll
       tags: [{ key: 'sextant.env.node', value: 'v20.99.0' }],
     });
     const bytes = tinyOnnxModel(weights);
-    await t.services.artifacts.put({ actor: author, runId: run.id, path: 'model/model.onnx', content: bytes });
-    const signature = { format: 'onnx', task: 'classification', target: 'default', inputs: [{ name: 'features', type: 'float' }], outputs: [{ name: 'score', type: 'float' }], trainer: 'linear' };
-    await t.services.artifacts.put({ actor: author, runId: run.id, path: 'model/signature.json', content: JSON.stringify(signature) });
+    await t.services.artifacts.put({
+      actor: author,
+      runId: run.id,
+      path: 'model/model.onnx',
+      content: bytes,
+    });
+    const signature = {
+      format: 'onnx',
+      task: 'classification',
+      target: 'default',
+      inputs: [{ name: 'features', type: 'float' }],
+      outputs: [{ name: 'score', type: 'float' }],
+      trainer: 'linear',
+    };
+    await t.services.artifacts.put({
+      actor: author,
+      runId: run.id,
+      path: 'model/signature.json',
+      content: JSON.stringify(signature),
+    });
     return { runId: run.id, sha256: sha256Hex(bytes) };
   }
 
   const register = async (model: string, runId: string) =>
-    okJson(await call('alice', 'POST', `/api/v1/models/${encodeURIComponent(model)}/versions`, { runId }), modelVersionSchema, 201);
+    okJson(
+      await call('alice', 'POST', `/api/v1/models/${encodeURIComponent(model)}/versions`, { runId }),
+      modelVersionSchema,
+      201,
+    );
 
   it('a version records its run, code, params, metrics, environment, ONNX signature and content hash', async () => {
     const model = uniq('credit');
@@ -98,7 +141,10 @@ describeEachBackend('model registry: versions, governed promotion, history, roll
     const download = await call('vic', 'GET', `/api/v1/models/${model}/versions/1/download`);
     expect(download.statusCode).toBe(200);
     expect(sha256Hex(download.rawPayload)).toBe(sha256);
-    const latest = okJson(await call('vic', 'GET', `/api/v1/models/${model}/versions/latest`), modelVersionSchema);
+    const latest = okJson(
+      await call('vic', 'GET', `/api/v1/models/${model}/versions/latest`),
+      modelVersionSchema,
+    );
     expect(latest.version).toBe(1);
   });
 
@@ -120,7 +166,10 @@ describeEachBackend('model registry: versions, governed promotion, history, roll
     });
     const err = nativeError(bad, 400, 'VALIDATION_FAILED');
     expect(err.message).toMatch(/^file: not a valid ONNX model/);
-    const list = okJson(await call('vic', 'GET', `/api/v1/models/${model}/versions`), z.object({ versions: z.array(modelVersionSchema) }));
+    const list = okJson(
+      await call('vic', 'GET', `/api/v1/models/${model}/versions`),
+      z.object({ versions: z.array(modelVersionSchema) }),
+    );
     expect(list.versions.map((x) => x.version)).toEqual([1]);
     const generic = await t.app.inject({
       method: 'PUT',
@@ -128,7 +177,11 @@ describeEachBackend('model registry: versions, governed promotion, history, roll
       headers: { ...as('alice'), 'content-type': 'application/octet-stream' },
       payload: Buffer.from('opaque weights'),
     });
-    expect(okJson(generic, modelVersionSchema, 201)).toMatchObject({ version: 2, format: 'generic', signature: null });
+    expect(okJson(generic, modelVersionSchema, 201)).toMatchObject({
+      version: 2,
+      format: 'generic',
+      signature: null,
+    });
   });
 
   it('names that differ only by URL-encoding, Unicode form or case are the same name (409)', async () => {
@@ -142,29 +195,56 @@ describeEachBackend('model registry: versions, governed promotion, history, roll
       base.replace('m', '\uff4d'),
     ];
     for (const twin of twins) {
-      const err = nativeError(await call('alice', 'POST', '/api/v1/models', { name: twin }), 409, 'ALREADY_EXISTS');
+      const err = nativeError(
+        await call('alice', 'POST', '/api/v1/models', { name: twin }),
+        409,
+        'ALREADY_EXISTS',
+      );
       expect(err.message).toContain(base);
     }
-    const got = okJson(await call('vic', 'GET', `/api/v1/models/${encodeURIComponent(base.toUpperCase())}`), registeredModelSchema);
+    const got = okJson(
+      await call('vic', 'GET', `/api/v1/models/${encodeURIComponent(base.toUpperCase())}`),
+      registeredModelSchema,
+    );
     expect(got.name).toBe(base);
   });
 
   it('unknown models, versions and aliases are 404s that say what is missing', async () => {
     const model = uniq('missing');
-    expect(nativeError(await call('vic', 'GET', `/api/v1/models/${model}`), 404, 'NOT_FOUND').message).toContain(model);
+    expect(
+      nativeError(await call('vic', 'GET', `/api/v1/models/${model}`), 404, 'NOT_FOUND').message,
+    ).toContain(model);
     const { runId } = await trainedRun(users.alice.name, { auc: 0.5 });
     await register(model, runId);
-    expect(nativeError(await call('vic', 'GET', `/api/v1/models/${model}/versions/9`), 404, 'NOT_FOUND').message).toContain(`${model}@9`);
-    expect(nativeError(await call('vic', 'GET', `/api/v1/models/${model}/versions/champion`), 404, 'NOT_FOUND').message).toContain(
-      `alias '${model}@champion'`,
+    expect(
+      nativeError(await call('vic', 'GET', `/api/v1/models/${model}/versions/9`), 404, 'NOT_FOUND').message,
+    ).toContain(`${model}@9`);
+    expect(
+      nativeError(await call('vic', 'GET', `/api/v1/models/${model}/versions/champion`), 404, 'NOT_FOUND')
+        .message,
+    ).toContain(`alias '${model}@champion'`);
+    const noRun = nativeError(
+      await call('alice', 'POST', `/api/v1/models/${model}/versions`, { runId: 'run_nope' }),
+      404,
+      'NOT_FOUND',
     );
-    const noRun = nativeError(await call('alice', 'POST', `/api/v1/models/${model}/versions`, { runId: 'run_nope' }), 404, 'NOT_FOUND');
     expect(noRun.message).toContain('run_nope');
     await t.services.runs.delete(users.alice.name, runId);
-    const deleted = nativeError(await call('alice', 'POST', `/api/v1/models/${model}/versions`, { runId }), 409, 'CONFLICT');
+    const deleted = nativeError(
+      await call('alice', 'POST', `/api/v1/models/${model}/versions`, { runId }),
+      409,
+      'CONFLICT',
+    );
     expect(deleted.message).toMatch(/deleted/);
     const noArtifact = await trainedRun(users.alice.name, { auc: 0.5 });
-    nativeError(await call('alice', 'POST', `/api/v1/models/${model}/versions`, { runId: noArtifact.runId, path: 'nowhere' }), 404, 'NOT_FOUND');
+    nativeError(
+      await call('alice', 'POST', `/api/v1/models/${model}/versions`, {
+        runId: noArtifact.runId,
+        path: 'nowhere',
+      }),
+      404,
+      'NOT_FOUND',
+    );
   });
 
   it('promotion: viewers cannot open, editors cannot approve, requesters and run authors cannot approve; an approval executes it', async () => {
@@ -175,27 +255,66 @@ describeEachBackend('model registry: versions, governed promotion, history, roll
     nativeError(await call('vic', 'POST', '/api/v1/promotions', open), 403, 'FORBIDDEN');
     nativeError(await call('bob', 'POST', '/api/v1/promotions', open), 403, 'FORBIDDEN');
     const req = okJson(await call('dave', 'POST', '/api/v1/promotions', open), promotionRequestSchema, 201);
-    expect(req).toMatchObject({ status: 'pending', version: 1, alias: 'champion', requestedBy: users.dave.name, approvalsNeeded: 1 });
+    expect(req).toMatchObject({
+      status: 'pending',
+      version: 1,
+      alias: 'champion',
+      requestedBy: users.dave.name,
+      approvalsNeeded: 1,
+    });
 
     nativeError(await call('alice', 'POST', `/api/v1/promotions/${req.id}/approve`, {}), 403, 'FORBIDDEN');
-    const own = nativeError(await call('dave', 'POST', `/api/v1/promotions/${req.id}/approve`, {}), 403, 'FORBIDDEN');
+    const own = nativeError(
+      await call('dave', 'POST', `/api/v1/promotions/${req.id}/approve`, {}),
+      403,
+      'FORBIDDEN',
+    );
     expect(own.message).toMatch(/separation of duties/);
-    const author = nativeError(await call('carol', 'POST', `/api/v1/promotions/${req.id}/approve`, {}), 403, 'FORBIDDEN');
+    const author = nativeError(
+      await call('carol', 'POST', `/api/v1/promotions/${req.id}/approve`, {}),
+      403,
+      'FORBIDDEN',
+    );
     expect(author.message).toMatch(/authored run/);
-    expect(okJson(await call('vic', 'GET', `/api/v1/models/${model}`), registeredModelSchema).aliases).toEqual([]);
+    expect(
+      okJson(await call('vic', 'GET', `/api/v1/models/${model}`), registeredModelSchema).aliases,
+    ).toEqual([]);
 
-    const done = okJson(await call('bob', 'POST', `/api/v1/promotions/${req.id}/approve`, { comment: 'lgtm' }), promotionRequestSchema);
+    const done = okJson(
+      await call('bob', 'POST', `/api/v1/promotions/${req.id}/approve`, { comment: 'lgtm' }),
+      promotionRequestSchema,
+    );
     expect(done.status).toBe('executed');
     expect(done.decisions).toMatchObject([{ actor: users.bob.name, decision: 'approve', comment: 'lgtm' }]);
-    const champ = okJson(await call('vic', 'GET', `/api/v1/models/${model}/versions/champion`), modelVersionSchema);
+    const champ = okJson(
+      await call('vic', 'GET', `/api/v1/models/${model}/versions/champion`),
+      modelVersionSchema,
+    );
     expect(champ.version).toBe(1);
     const h = okJson(await call('vic', 'GET', `/api/v1/models/${model}/history`), historySchema);
     expect(h.events).toMatchObject([
-      { alias: 'champion', kind: 'promote', fromVersion: null, toVersion: 1, actor: users.bob.name, reason: 'first champion', requestId: req.id, approvals: [{ actor: users.bob.name, comment: 'lgtm' }] },
+      {
+        alias: 'champion',
+        kind: 'promote',
+        fromVersion: null,
+        toVersion: 1,
+        actor: users.bob.name,
+        reason: 'first champion',
+        requestId: req.id,
+        approvals: [{ actor: users.bob.name, comment: 'lgtm' }],
+      },
     ]);
-    const again = nativeError(await call('bob', 'POST', `/api/v1/promotions/${req.id}/approve`, {}), 409, 'INVALID_TRANSITION');
+    const again = nativeError(
+      await call('bob', 'POST', `/api/v1/promotions/${req.id}/approve`, {}),
+      409,
+      'INVALID_TRANSITION',
+    );
     expect(again.message).toMatch(/executed/);
-    const direct = nativeError(await call('alice', 'PUT', `/api/v1/models/${model}/aliases/champion`, { version: 1 }), 403, 'FORBIDDEN');
+    const direct = nativeError(
+      await call('alice', 'PUT', `/api/v1/models/${model}/aliases/champion`, { version: 1 }),
+      403,
+      'FORBIDDEN',
+    );
     expect(direct.message).toMatch(/protected/);
   });
 
@@ -204,23 +323,48 @@ describeEachBackend('model registry: versions, governed promotion, history, roll
     const first = await trainedRun(users.alice.name, { auc: 0.9 });
     await register(model, first.runId);
     const policy = 'approvals: 1\ngates:\n  - metric: auc >= 0.80\n  - metric: auc >= champion.auc - 0.005\n';
-    okJson(await call('dave', 'PUT', `/api/v1/models/${model}/policy`, { yaml: policy }), z.object({ source: z.literal('model') }));
-    nativeError(await call('alice', 'PUT', `/api/v1/models/${model}/policy`, { yaml: policy }), 403, 'FORBIDDEN');
-    const bad = nativeError(await call('dave', 'PUT', `/api/v1/models/${model}/policy`, { yaml: 'gates:\n  - metric: auc >>= 1\n' }), 400, 'VALIDATION_FAILED');
+    okJson(
+      await call('dave', 'PUT', `/api/v1/models/${model}/policy`, { yaml: policy }),
+      z.object({ source: z.literal('model') }),
+    );
+    nativeError(
+      await call('alice', 'PUT', `/api/v1/models/${model}/policy`, { yaml: policy }),
+      403,
+      'FORBIDDEN',
+    );
+    const bad = nativeError(
+      await call('dave', 'PUT', `/api/v1/models/${model}/policy`, {
+        yaml: 'gates:\n  - metric: auc >>= 1\n',
+      }),
+      400,
+      'VALIDATION_FAILED',
+    );
     expect(bad.message).toMatch(/^policy\.gates\[0\]/);
 
-    const r1 = okJson(await call('alice', 'POST', '/api/v1/promotions', { ref: `${model}@1`, alias: 'champion' }), promotionRequestSchema, 201);
+    const r1 = okJson(
+      await call('alice', 'POST', '/api/v1/promotions', { ref: `${model}@1`, alias: 'champion' }),
+      promotionRequestSchema,
+      201,
+    );
     expect(r1.openGates.map((g) => g.status)).toEqual(['pass', 'pass']);
     expect(r1.openGates[1]?.message).toMatch(/no version holds 'champion' yet/);
     okJson(await call('bob', 'POST', `/api/v1/promotions/${r1.id}/approve`, {}), promotionRequestSchema);
 
     const worse = await trainedRun(users.alice.name, { auc: 0.89 });
     await register(model, worse.runId);
-    const r2 = okJson(await call('alice', 'POST', '/api/v1/promotions', { ref: `${model}@2`, alias: 'champion' }), promotionRequestSchema, 201);
+    const r2 = okJson(
+      await call('alice', 'POST', '/api/v1/promotions', { ref: `${model}@2`, alias: 'champion' }),
+      promotionRequestSchema,
+      201,
+    );
     expect(r2.status).toBe('blocked');
     expect(r2.openGates[1]).toMatchObject({ status: 'fail', type: 'metric' });
     expect(r2.openGates[1]?.message).toMatch(/does not satisfy >= champion.auc \(0.9\) - 0.005 = 0.895/);
-    nativeError(await call('bob', 'POST', `/api/v1/promotions/${r2.id}/approve`, {}), 409, 'INVALID_TRANSITION');
+    nativeError(
+      await call('bob', 'POST', `/api/v1/promotions/${r2.id}/approve`, {}),
+      409,
+      'INVALID_TRANSITION',
+    );
 
     const strict = `gates:
   - documentation: [card.intended_use, description]
@@ -229,7 +373,11 @@ describeEachBackend('model registry: versions, governed promotion, history, roll
   - drift: { metric: psi, max: 0.2 }
 `;
     okJson(await call('dave', 'PUT', `/api/v1/models/${model}/policy`, { yaml: strict }), z.object({}));
-    const r3 = okJson(await call('alice', 'POST', '/api/v1/promotions', { ref: `${model}@2`, alias: 'challenger' }), promotionRequestSchema, 201);
+    const r3 = okJson(
+      await call('alice', 'POST', '/api/v1/promotions', { ref: `${model}@2`, alias: 'challenger' }),
+      promotionRequestSchema,
+      201,
+    );
     expect(r3.status).toBe('blocked');
     expect(r3.openGates.map((g) => [g.type, g.status])).toEqual([
       ['documentation', 'fail'],
@@ -240,11 +388,23 @@ describeEachBackend('model registry: versions, governed promotion, history, roll
     expect(r3.openGates[0]?.message).toBe('missing: card.intended_use, description');
     expect(r3.openGates[2]?.message).toMatch(/no fairness measurement 'demographic_parity_difference'/);
     okJson(
-      await call('alice', 'PATCH', `/api/v1/models/${model}/versions/2`, { description: 'retrained', card: { intended_use: 'credit triage' } }),
+      await call('alice', 'PATCH', `/api/v1/models/${model}/versions/2`, {
+        description: 'retrained',
+        card: { intended_use: 'credit triage' },
+      }),
       modelVersionSchema,
     );
-    okJson(await call('dave', 'PUT', `/api/v1/models/${model}/policy`, { yaml: 'gates:\n  - documentation: [card.intended_use, description]\n' }), z.object({}));
-    const r4 = okJson(await call('alice', 'POST', '/api/v1/promotions', { ref: `${model}@2`, alias: 'challenger' }), promotionRequestSchema, 201);
+    okJson(
+      await call('dave', 'PUT', `/api/v1/models/${model}/policy`, {
+        yaml: 'gates:\n  - documentation: [card.intended_use, description]\n',
+      }),
+      z.object({}),
+    );
+    const r4 = okJson(
+      await call('alice', 'POST', '/api/v1/promotions', { ref: `${model}@2`, alias: 'challenger' }),
+      promotionRequestSchema,
+      201,
+    );
     expect(r4.status).toBe('pending');
   });
 
@@ -253,49 +413,116 @@ describeEachBackend('model registry: versions, governed promotion, history, roll
     const { runId } = await trainedRun(users.alice.name, { auc: 0.9 });
     for (let i = 0; i < 5; i++) await register(model, runId);
     const replies = await Promise.all(
-      [1, 2, 3, 4, 5, 1, 2, 3, 4, 5].map((v) => call('alice', 'POST', '/api/v1/promotions', { ref: `${model}@${v}`, alias: 'champion' })),
+      [1, 2, 3, 4, 5, 1, 2, 3, 4, 5].map((v) =>
+        call('alice', 'POST', '/api/v1/promotions', { ref: `${model}@${v}`, alias: 'champion' }),
+      ),
     );
     const codes = replies.map((r) => r.statusCode).sort();
     expect(codes).toEqual([201, 409, 409, 409, 409, 409, 409, 409, 409, 409]);
-    for (const r of replies.filter((x) => x.statusCode === 409)) expect(r.json().error.message).toMatch(/already open/);
+    for (const r of replies.filter((x) => x.statusCode === 409))
+      expect(r.json().error.message).toMatch(/already open/);
   });
 
   it('history answers "which version was champion at T"; rollback moves back, audited; non-admins need approval', async () => {
     const model = uniq('timeline');
     const { runId } = await trainedRun(users.alice.name, { auc: 0.9 });
     for (let i = 0; i < 3; i++) await register(model, runId);
-    okJson(await call('dave', 'PUT', `/api/v1/models/${model}/policy`, { yaml: 'approvals: 0\n' }), z.object({}));
+    okJson(
+      await call('dave', 'PUT', `/api/v1/models/${model}/policy`, { yaml: 'approvals: 0\n' }),
+      z.object({}),
+    );
     const before = new Date(Date.now() - 1000).toISOString();
     for (const v of [1, 2, 3]) {
-      const r = okJson(await call('alice', 'POST', '/api/v1/promotions', { ref: `${model}@${v}`, alias: 'champion', reason: `v${v}` }), promotionRequestSchema, 201);
+      const r = okJson(
+        await call('alice', 'POST', '/api/v1/promotions', {
+          ref: `${model}@${v}`,
+          alias: 'champion',
+          reason: `v${v}`,
+        }),
+        promotionRequestSchema,
+        201,
+      );
       expect(r.status).toBe('executed');
       await new Promise((res) => setTimeout(res, 5));
     }
-    const { events } = okJson(await call('vic', 'GET', `/api/v1/models/${model}/history?alias=champion`), historySchema);
-    expect(events.map((e) => [e.fromVersion, e.toVersion])).toEqual([[null, 1], [1, 2], [2, 3]]);
+    const { events } = okJson(
+      await call('vic', 'GET', `/api/v1/models/${model}/history?alias=champion`),
+      historySchema,
+    );
+    expect(events.map((e) => [e.fromVersion, e.toVersion])).toEqual([
+      [null, 1],
+      [1, 2],
+      [2, 3],
+    ]);
     const at = async (iso: string) =>
-      okJson(await call('vic', 'GET', `/api/v1/models/${model}/history?alias=champion&at=${encodeURIComponent(iso)}`), historySchema).at?.[0]?.version;
+      okJson(
+        await call(
+          'vic',
+          'GET',
+          `/api/v1/models/${model}/history?alias=champion&at=${encodeURIComponent(iso)}`,
+        ),
+        historySchema,
+      ).at?.[0]?.version;
     expect(await at(before)).toBeNull();
     expect(await at(events[0]!.at)).toBe(1);
     expect(await at(new Date(Date.parse(events[1]!.at) + 1).toISOString())).toBe(2);
     expect(await at(new Date(Date.now() + 60_000).toISOString())).toBe(3);
-    nativeError(await call('vic', 'GET', `/api/v1/models/${model}/history?at=yesterday`), 400, 'VALIDATION_FAILED');
+    nativeError(
+      await call('vic', 'GET', `/api/v1/models/${model}/history?at=yesterday`),
+      400,
+      'VALIDATION_FAILED',
+    );
 
-    okJson(await call('dave', 'PUT', `/api/v1/models/${model}/policy`, { yaml: 'approvals: 1\n' }), z.object({}));
-    const asked = okJson(await call('alice', 'POST', `/api/v1/models/${model}/rollback`, { reason: 'bad latency' }), rollbackResultSchema);
+    okJson(
+      await call('dave', 'PUT', `/api/v1/models/${model}/policy`, { yaml: 'approvals: 1\n' }),
+      z.object({}),
+    );
+    const asked = okJson(
+      await call('alice', 'POST', `/api/v1/models/${model}/rollback`, { reason: 'bad latency' }),
+      rollbackResultSchema,
+    );
     if (asked.outcome !== 'requested') throw new Error('an editor rollback must open a request');
     expect(asked.request).toMatchObject({ kind: 'rollback', version: 2, fromVersion: 3, status: 'pending' });
-    okJson(await call('bob', 'POST', `/api/v1/promotions/${asked.request.id}/approve`, {}), promotionRequestSchema);
-    expect(okJson(await call('vic', 'GET', `/api/v1/models/${model}/versions/champion`), modelVersionSchema).version).toBe(2);
+    okJson(
+      await call('bob', 'POST', `/api/v1/promotions/${asked.request.id}/approve`, {}),
+      promotionRequestSchema,
+    );
+    expect(
+      okJson(await call('vic', 'GET', `/api/v1/models/${model}/versions/champion`), modelVersionSchema)
+        .version,
+    ).toBe(2);
 
-    const emergency = okJson(await call('dave', 'POST', `/api/v1/models/${model}/rollback`, { alias: 'champion', reason: 'incident 42' }), rollbackResultSchema);
+    const emergency = okJson(
+      await call('dave', 'POST', `/api/v1/models/${model}/rollback`, {
+        alias: 'champion',
+        reason: 'incident 42',
+      }),
+      rollbackResultSchema,
+    );
     if (emergency.outcome !== 'rolled_back') throw new Error('an admin rollback is immediate');
-    expect(emergency.event).toMatchObject({ kind: 'rollback', emergency: true, fromVersion: 2, toVersion: 3, reason: 'incident 42' });
+    expect(emergency.event).toMatchObject({
+      kind: 'rollback',
+      emergency: true,
+      fromVersion: 2,
+      toVersion: 3,
+      reason: 'incident 42',
+    });
     const audit = await t.services.audit.list({ entityType: 'model_alias', limit: 1000 });
-    expect(audit.some((e) => e.action === 'model_alias.rollback' && e.actor === users.dave.name && e.details?.emergency === true)).toBe(true);
+    expect(
+      audit.some(
+        (e) =>
+          e.action === 'model_alias.rollback' && e.actor === users.dave.name && e.details?.emergency === true,
+      ),
+    ).toBe(true);
 
-    okJson(await call('dave', 'PUT', `/api/v1/models/${model}/policy`, { yaml: 'emergencyRollback: none\n' }), z.object({}));
-    const noEmergency = okJson(await call('dave', 'POST', `/api/v1/models/${model}/rollback`, {}), rollbackResultSchema);
+    okJson(
+      await call('dave', 'PUT', `/api/v1/models/${model}/policy`, { yaml: 'emergencyRollback: none\n' }),
+      z.object({}),
+    );
+    const noEmergency = okJson(
+      await call('dave', 'POST', `/api/v1/models/${model}/rollback`, {}),
+      rollbackResultSchema,
+    );
     expect(noEmergency.outcome).toBe('requested');
   });
 
@@ -304,17 +531,26 @@ describeEachBackend('model registry: versions, governed promotion, history, roll
     const { runId } = await trainedRun(users.alice.name, { auc: 0.93 });
     await register(model, runId);
     okJson(
-      await call('alice', 'PATCH', `/api/v1/models/${model}/versions/1`, { card: { intended_use: 'Rank <loan> applications', limitations: 'Trained on 2025 data' } }),
+      await call('alice', 'PATCH', `/api/v1/models/${model}/versions/1`, {
+        card: { intended_use: 'Rank <loan> applications', limitations: 'Trained on 2025 data' },
+      }),
       modelVersionSchema,
     );
-    nativeError(await call('alice', 'PATCH', `/api/v1/models/${model}/versions/1`, { card: { colour: 'red' } }), 400, 'VALIDATION_FAILED');
+    nativeError(
+      await call('alice', 'PATCH', `/api/v1/models/${model}/versions/1`, { card: { colour: 'red' } }),
+      400,
+      'VALIDATION_FAILED',
+    );
     const md = okJson(await call('vic', 'GET', `/api/v1/models/${model}/versions/1/card`), modelCardSchema);
     expect(md.content).toContain(`# Model card: ${model} version 1`);
     expect(md.content).toContain('Rank <loan> applications');
     expect(md.content).toContain('| auc | 0.93 |');
     expect(md.content).toContain(runId);
     expect(md.content).toMatch(/## Ethical considerations\n\n_Not documented yet_/);
-    const html = okJson(await call('vic', 'GET', `/api/v1/models/${model}/versions/1/card?format=html`), modelCardSchema);
+    const html = okJson(
+      await call('vic', 'GET', `/api/v1/models/${model}/versions/1/card?format=html`),
+      modelCardSchema,
+    );
     expect(html.content).toContain('Rank &lt;loan&gt; applications');
     expect(html.content).not.toContain('<loan>');
     expect(html.content).toMatch(/^<!doctype html>/);
