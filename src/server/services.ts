@@ -33,6 +33,15 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
   const runs = createRunService(deps, { resolveDatasetVersion: data.linkForRunInput });
   // Built before the registry, which emits its events into this outbox inside its transactions.
   const webhooks = createWebhookService({ ...deps, allow: config.webhookAllow });
+  // A const so governance can resolve model refs through it.
+  const registry = createRegistryDomain({
+    ...deps,
+    runs,
+    artifacts: createArtifactService(deps),
+    events: webhooks,
+    datasetVersions: data.versions,
+    dataQuality: createDataQualityDomain(deps),
+  });
   return {
     config,
     clock,
@@ -46,16 +55,13 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
     artifacts: createArtifactService(deps),
     data,
     dataQuality: createDataQualityDomain(deps),
-    registry: createRegistryDomain({
-      ...deps,
-      runs,
-      artifacts: createArtifactService(deps),
-      events: webhooks,
-      datasetVersions: data.versions,
-      dataQuality: createDataQualityDomain(deps),
-    }),
+    registry,
     webhooks,
-    governance: createGovernanceDomain(deps),
+    governance: createGovernanceDomain({
+      ...deps,
+      datasetVersions: data.versions,
+      modelVersions: registry.versions,
+    }),
   };
 }
 
