@@ -54,17 +54,18 @@ export async function trainingChapter(
     },
   );
   const best = sweep.best!;
+  const bestRunId = best.runId!;
   console.log(
     `  best: trial ${best.trial} (run ${best.runId}), val AUC ${fmt(best.objective)}; parent run ${sweep.parentRunId}`,
   );
 
   // The model is scored from its stored ONNX file by onnxruntime, as any deployment would score it.
-  const stored = await loadStoredModel(api, { runId: best.runId });
+  const stored = await loadStoredModel(api, { runId: bestRunId });
   const slice = stored.signature?.inputs.some((i) => i.name === CREDIT_PROTECTED)
     ? CREDIT_PROTECTED
     : undefined;
   const evaluation = await evaluateModel(api, {
-    runId: best.runId,
+    runId: bestRunId,
     datasetRef: opts.datasetRef,
     workDir: opts.workDir,
     ...(slice ? { slice } : {}),
@@ -99,11 +100,11 @@ export async function trainingChapter(
   }
 
   console.log(`\n  reproducing run ${best.runId} from its record (params, seed, dataset digest):`);
-  const again = await reproduceRun(api, { runId: best.runId, workDir: opts.workDir });
+  const again = await reproduceRun(api, { runId: bestRunId, workDir: opts.workDir });
   console.log(
     `  new run ${again.newRunId}: ${again.byteIdentical ? 'byte-identical model' : 'model differs'} ` +
       `(sha256 ${again.newSha256?.slice(0, 16)}...)`,
   );
   console.log(`  try: sextant models reproduce --run ${best.runId}   (or <model>@<version> once registered)`);
-  return { bestRunId: best.runId! };
+  return { bestRunId };
 }
