@@ -10,6 +10,7 @@ import { bareHost, parseAllowList, refusalFor } from './address-guard.js';
 import * as repo from './webhook.repo.js';
 import {
   type CreatedWebhook,
+  type CreateWebhookInput,
   createWebhookInputSchema,
   type DeliveriesQuery,
   deliveriesQuerySchema,
@@ -110,7 +111,7 @@ export function createWebhookService(deps: WebhookDeps) {
     return row;
   }
 
-  async function add(input: { actor: string } & Record<string, unknown>): Promise<CreatedWebhook> {
+  async function add(input: { actor: string } & CreateWebhookInput): Promise<CreatedWebhook> {
     const { actor, ...rest } = input;
     const parsed = parseOrThrow(createWebhookInputSchema, rest);
     const url = await checkUrl(parsed.url);
