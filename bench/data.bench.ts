@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLocalApi } from '../src/cli/local-api.js';
+import { addVersionWith } from '../src/client/data-api.js';
 import { loadConfig } from '../src/core/config.js';
 import { addPath, computeStatus, HashCache, hashScanned, scanPath } from '../src/data/index.js';
 import { openWorkspace } from '../src/server/services.js';
@@ -148,8 +149,12 @@ async function main(): Promise<void> {
       }
     };
     writeSmall('single');
+    // The baseline is the same pipeline held to one thread: one hashing worker, one blob put at a time.
     const single = await time(() =>
-      addPath({ add: (input) => api.data.add(input) }, smallDir, { dataset: 'bench-small-1', threads: 1 }),
+      addPath({ add: (input) => addVersionWith(api.data, input, 1) }, smallDir, {
+        dataset: 'bench-small-1',
+        threads: 1,
+      }),
     );
     writeSmall('parallel');
     const parallel = await time(() => addPath(api.data, smallDir, { dataset: 'bench-small-n' }));
