@@ -1,6 +1,8 @@
 import { ValidationError } from '../../core/errors.js';
 import type { EncodedRows, FeatureEncoding } from './feature-encoding.js';
 import { encodeRecords, encodeTrainingData, fitEncoding } from './feature-encoding.js';
+import { fitGbdt } from './gbdt.trainer.js';
+import { ensembleMargin, ensembleOnnx } from './gbdt-ensemble.js';
 import { fitLinear, linearMargin } from './linear.trainer.js';
 import { exportModelOnnx, signatureOutputs } from './model-onnx.js';
 import type { GraphBuilder } from './onnx-graph.js';
@@ -37,7 +39,7 @@ export function fitModel(opts: FitOptions): FittedModel {
     params,
     onIteration: opts.onIteration,
   };
-  const core = opts.kind === 'linear' ? linearCore(common) : linearCore(common);
+  const core = opts.kind === 'linear' ? linearCore(common) : gbdtCore({ ...common, seed: opts.seed });
   const signature: ModelSignature = {
     format: 'onnx',
     task: opts.task,
@@ -88,5 +90,14 @@ function linearCore(fit: Parameters<typeof fitLinear>[0]): TrainedCore {
       const product = b.node('MatMul', [x, b.doubles(core.weights, [core.weights.length, 1])]);
       return b.node('Add', [product, b.doubles([core.intercept], [1])]);
     },
+  };
+}
+
+function gbdtCore(fit: Parameters<typeof fitGbdt>[0]): TrainedCore {
+  const vt = fitGbdt(fit);
+  return {
+    standardize: false,
+    margin: (x) => ensembleMargin(vt, fit.enc, x),
+    onnxCore: (b, x) => ensembleOnnx(vt, b, x),
   };
 }
