@@ -81,10 +81,14 @@ export function registerLineageCommands(program: Command, ctx: Ctx): void {
     )
     .option('--upstream', 'only what it came from')
     .option('--downstream', 'only what came of it')
+    .option('--both', 'both ways (the default)')
     .option('--depth <n>', 'hops to follow each way', '10')
     .option('--format <format>', 'text, mermaid or dot', 'text')
     .action(
-      async (ref: string, o: { upstream?: boolean; downstream?: boolean; depth: string; format: string }) => {
+      async (
+        ref: string,
+        o: { upstream?: boolean; downstream?: boolean; both?: boolean; depth: string; format: string },
+      ) => {
         const c = ctx();
         if (!FORMATS.includes(o.format as LineageFormat))
           throw new ValidationError(`--format: expected text, mermaid or dot, got '${o.format}'`, {
@@ -94,7 +98,8 @@ export function registerLineageCommands(program: Command, ctx: Ctx): void {
           throw new ValidationError(`--depth: expected a whole number from 1 to 100, got '${o.depth}'`, {
             field: '--depth',
           });
-        const direction = o.upstream === o.downstream ? 'both' : o.upstream ? 'upstream' : 'downstream';
+        const direction =
+          o.both || o.upstream === o.downstream ? 'both' : o.upstream ? 'upstream' : 'downstream';
         const graph = await (await c.api()).lineage.graph({ ref, direction, depth: Number(o.depth) });
         c.output.out(
           c.json ? JSON.stringify(graph, null, 2) : formatLineage(graph, o.format as LineageFormat),

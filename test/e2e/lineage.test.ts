@@ -161,6 +161,7 @@ describe('sextant lineage: the same output locally and against a server', () => 
       expect(text.out).toContain(`derived from: dataset ${p.names.raw}@1`);
       expect(text.out).toContain(`produced by: run prep (${p.prep.id}) FINISHED`);
       expect(text.out).toContain(`input to: run train (${p.train.id}) RUNNING`);
+      expect((await cli(env(), 'lineage', `${p.names.clean}@1`, '--both')).out).toBe(text.out);
 
       const json = await cli(env(), '--json', 'lineage', p.train.id, '--upstream', '--depth', '1');
       const g = lineageGraphSchema.parse(JSON.parse(json.out));
