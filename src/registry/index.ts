@@ -90,10 +90,12 @@ export function createRegistryDomain(deps: RegistryDeps) {
         description: input.description,
       });
     },
-    /** The stored bytes of a version's primary file. */
+    /** The stored bytes of a version's primary file (verified against its hash while streaming). */
     async download(ref: string) {
       const v = await models.getVersion(ref);
-      return { version: v, stream: await deps.blobs.get(v.sha256) };
+      // The primary file: for a multi-file generic model the content hash is its manifest's.
+      const primary = v.files[0] ?? { sha256: v.sha256, size: v.size, path: 'model' };
+      return { version: v, file: primary, stream: await deps.blobs.get(primary.sha256) };
     },
   };
 

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { Readable } from 'node:stream';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
+import { canonicalJson, sha256Hex } from '../core/hashing.js';
 import type { ArtifactEntry, Run } from '../tracking/index.js';
 import { inspectOnnx } from './onnx-inspect.js';
 import type { ModelEnvironment, ModelFormat, Signature } from './registry.schema.js';
@@ -65,6 +66,16 @@ function environmentOf(
   }
   if (client && (client.node || client.os || client.lockfileSha256)) return { ...client, source: 'client' };
   return ownEnvironment();
+}
+
+/**
+ * The content hash: a single model file's own sha256, or for a generic multi-file model the sha256 of
+ * its canonical manifest (path, sha256, size of every file), so any changed file changes it.
+ */
+function contentOf(format: ModelFormat, files: VersionFacts['files']): { sha256: string; size: number } {
+  if (format === 'onnx' || files.length === 1) return { sha256: files[0]!.sha256, size: files[0]!.size };
+  const manifest = [...files].sort((a, b) => a.path.localeCompare(b.path));
+  return { sha256: sha256Hex(canonicalJson(manifest)), size: files.reduce((n, f) => n + f.size, 0) };
 }
 
 export function createVersionSources(deps: RegistryDeps) {
@@ -145,8 +156,7 @@ export function createVersionSources(deps: RegistryDeps) {
       runAuthor: run.userId,
       source: `runs:/${run.id}/${path}`,
       format,
-      sha256: files[0]!.sha256,
-      size: files[0]!.size,
+      ...contentOf(format, files),
       files,
       signature:
         io || declared

@@ -190,11 +190,11 @@ export function registerRegistryRoutes(app: FastifyInstance, s: Services): void 
     tags,
     params: z.strictObject({ name: modelNameSchema, ref: z.string().min(1).max(64) }),
     handler: async (req, reply) => {
-      const { version, stream } = await r.versions.download(`${req.params.name}@${req.params.ref}`);
+      const { file, stream } = await r.versions.download(`${req.params.name}@${req.params.ref}`);
       return reply
         .header('content-type', 'application/octet-stream')
-        .header('content-length', version.size)
-        .header('x-sextant-sha256', version.sha256)
+        .header('content-length', file.size)
+        .header('x-sextant-sha256', file.sha256)
         .send(stream);
     },
   });
