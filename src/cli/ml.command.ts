@@ -6,7 +6,6 @@ import {
   type EvaluateOutcome,
   evaluateModel,
   type ModelRegistryPort,
-  type ModelVersionLike,
   parseGrid,
   parseRanges,
   runSweep,
@@ -51,30 +50,16 @@ function commandLine(name: string, o: Record<string, unknown>): string {
   return args.join(' ');
 }
 
-/**
- * The registry as ml needs it, from whatever `api.models` offers (the registry's client is built
- * alongside this one); undefined when it has no version lookup yet.
- */
-export function registryPort(api: SextantApi): ModelRegistryPort | undefined {
-  const m = api.models as unknown as Record<string, unknown>;
-  const lookup = (['resolveVersion', 'getVersion', 'resolve', 'version'] as const).find(
-    (k) => typeof m[k] === 'function',
-  );
-  if (!lookup) return undefined;
-  const port: ModelRegistryPort = {
-    resolve: (ref) => (m[lookup] as (r: string) => Promise<ModelVersionLike>).call(api.models, ref),
-  };
-  const dl = (['downloadVersion', 'download'] as const).find((k) => typeof m[k] === 'function');
-  if (dl) {
-    port.download = async (ref) => {
-      const got = await (m[dl] as (r: string) => Promise<unknown>).call(api.models, ref);
-      if (got instanceof Uint8Array) return got;
+/** The registry as ml needs it: version lookup and the registered file's bytes. */
+export function registryPort(api: SextantApi): ModelRegistryPort {
+  return {
+    resolve: (ref) => api.models.version(ref),
+    download: async (ref) => {
       const chunks: Buffer[] = [];
-      for await (const c of got as AsyncIterable<Buffer>) chunks.push(c);
+      for await (const c of await api.models.download(ref)) chunks.push(c as Buffer);
       return new Uint8Array(Buffer.concat(chunks));
-    };
-  }
-  return port;
+    },
+  };
 }
 
 function metricRows(metrics: Record<string, number>): (string | number)[][] {

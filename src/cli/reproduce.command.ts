@@ -113,12 +113,7 @@ export function registerReproduceCommand(models: Command, ctx: Ctx): void {
       let runId = o.run;
       let expectedSha256: string | undefined;
       if (modelRef) {
-        const registry = registryPort(api);
-        if (!registry)
-          throw new ValidationError('this Sextant has no model registry yet; reproduce with --run <run-id>', {
-            field: 'model',
-          });
-        const version = await registry.resolve(modelRef);
+        const version = await registryPort(api).resolve(modelRef);
         if (!version.runId)
           throw new ValidationError(
             `${modelRef} was registered without a run; there is no record to re-run`,

@@ -1,4 +1,4 @@
-import { AppError, NotFoundError, ValidationError } from '../core/errors.js';
+import { AppError, IntegrityError, NotFoundError, ValidationError } from '../core/errors.js';
 import { sha256Hex } from '../core/hashing.js';
 import { flatMetrics, summarize, summarizeSlices } from './evaluation-report.js';
 import type { ClassificationMetrics, RegressionMetrics } from './metrics.js';
@@ -85,6 +85,12 @@ async function readSignature(api: MlApi, runId: string, onnxPath: string): Promi
   }
 }
 
+/** signature.json as the registry kept it, when it is one of ours (task and target present). */
+function declaredSignature(declared: Record<string, unknown> | undefined): ModelSignature | null {
+  if (!declared || typeof declared.task !== 'string' || typeof declared.target !== 'string') return null;
+  return declared as unknown as ModelSignature;
+}
+
 /** Loads the model bytes and its signature from a run or a registered version. */
 export async function loadStoredModel(
   api: MlApi,
@@ -100,24 +106,39 @@ export async function loadStoredModel(
     throw new ValidationError('give either a registered model <model>@<version> or --run <run-id>', {
       field: 'model',
     });
-  let runId = req.runId ?? null;
-  let sha: string | undefined;
-  if (req.modelRef) {
-    if (!registry)
-      throw new ValidationError('this Sextant has no model registry yet; evaluate with --run <run-id>', {
-        field: 'model',
-      });
-    const version = await registry.resolve(req.modelRef);
-    sha = version.sha256;
-    runId = version.runId;
-    if (!runId) {
-      if (!registry.download) throw new NotFoundError('model file', req.modelRef);
-      return { bytes: await registry.download(req.modelRef), signature: null, runId: null, artifact: null };
-    }
+  if (req.runId) {
+    const artifact = await findOnnxArtifact(api, req.runId);
+    const bytes = new Uint8Array(await readAll(await api.runs.downloadArtifact(req.runId, artifact)));
+    return { bytes, signature: await readSignature(api, req.runId, artifact), runId: req.runId, artifact };
   }
-  const artifact = await findOnnxArtifact(api, runId!, sha);
-  const bytes = new Uint8Array(await readAll(await api.runs.downloadArtifact(runId!, artifact)));
-  return { bytes, signature: await readSignature(api, runId!, artifact), runId, artifact };
+  const ref = req.modelRef!;
+  if (!registry)
+    throw new ValidationError('this Sextant has no model registry; evaluate with --run <run-id>', {
+      field: 'model',
+    });
+  const version = await registry.resolve(ref);
+  if (version.format !== 'onnx')
+    throw new ValidationError(`${ref} is a ${version.format} model; evaluate scores ONNX models`, {
+      field: 'model',
+    });
+  let signature = declaredSignature(version.signature?.declared);
+  let artifact: string | null = null;
+  let bytes: Uint8Array;
+  if (version.runId) {
+    // The run's artifact whose sha256 the registry recorded: the very file that was registered.
+    artifact = await findOnnxArtifact(api, version.runId, version.sha256);
+    bytes = new Uint8Array(await readAll(await api.runs.downloadArtifact(version.runId, artifact)));
+    signature ??= await readSignature(api, version.runId, artifact);
+  } else if (registry.download) {
+    bytes = await registry.download(ref);
+  } else {
+    throw new NotFoundError('model file', ref);
+  }
+  if (sha256Hex(bytes) !== version.sha256)
+    throw new IntegrityError(`${ref}: the model file's sha256 differs from the registry's record`, {
+      field: 'model',
+    });
+  return { bytes, signature, runId: version.runId, artifact };
 }
 
 /** Scores the model on the dataset version and computes the metrics (overall and per slice). */

@@ -36,6 +36,8 @@ export interface ModelVersionLike {
   command: string | null;
   params: Record<string, string>;
   metrics: Record<string, number>;
+  /** `declared` is signature.json as the trainer wrote it, when the version came from such a run. */
+  signature?: { declared?: Record<string, unknown> | undefined } | null;
 }
 
 export interface MlApi {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLocalApi } from '../../src/cli/local-api.js';
 import { runCli } from '../../src/cli/program.js';
 import { loadConfig } from '../../src/core/config.js';
 import { sha256Hex } from '../../src/core/hashing.js';
@@ -50,6 +51,7 @@ describe('sextant train / evaluate / sweep / models reproduce', () => {
   let remote: Record<string, string>;
   let ws: Workspace;
   let app: FastifyInstance;
+  const extraWorkspaces: Workspace[] = [];
 
   /** Writes one CSV into its own folder and adds it as a version of `dataset`. */
   async function addCsv(
@@ -76,6 +78,13 @@ describe('sextant train / evaluate / sweep / models reproduce', () => {
     if (added.code !== 0) throw new Error(`data add ${dataset}: ${added.err}`);
   }
 
+  /** The same workspace in-process, for steps the CLI has no command for here. */
+  async function localApi() {
+    const opened = await openWorkspace(loadConfig(local));
+    extraWorkspaces.push(opened);
+    return createLocalApi(opened);
+  }
+
   async function runCount(env: Record<string, string>): Promise<number> {
     return json<{ runs: unknown[] }>(await cli(env, '--json', 'runs', 'ls', '--all', '--max', '1000')).runs
       .length;
@@ -99,6 +108,7 @@ describe('sextant train / evaluate / sweep / models reproduce', () => {
   afterAll(async () => {
     await app.close();
     await ws.close();
+    for (const w of extraWorkspaces) await w.close();
     for (const d of [home, serverHome, dataDir]) fs.rmSync(d, { recursive: true, force: true });
   });
 
@@ -198,9 +208,7 @@ describe('sextant train / evaluate / sweep / models reproduce', () => {
       ),
     );
     // "Elsewhere": a run that only holds an .onnx file, no signature.json.
-    const api = (await import('../../src/cli/local-api.js')).createLocalApi(
-      await openWorkspace(loadConfig(local)),
-    );
+    const api = await localApi();
     const bytes: Buffer[] = [];
     for await (const c of await api.runs.downloadArtifact(trained.runId, 'model/model.onnx'))
       bytes.push(c as Buffer);
@@ -261,6 +269,48 @@ describe('sextant train / evaluate / sweep / models reproduce', () => {
     const text = await cli(local, 'models', 'reproduce', '--run', trained.runId);
     expect(text.code).toBe(0);
     expect(text.out).toMatch(/byte-identical \(sha256 equal\)/);
+  });
+
+  it('a registered version is evaluated and reproduced byte-identically by <model>@<version>', async () => {
+    const trained = json<TrainJson>(
+      await cli(
+        local,
+        '--json',
+        'train',
+        '-d',
+        'credit@1',
+        '--target',
+        'defaulted',
+        '-m',
+        'gbdt',
+        '--seed',
+        '3',
+        '-p',
+        'n_estimators=10',
+      ),
+    );
+    const api = await localApi();
+    const version = await api.models.register('credit-risk', { runId: trained.runId });
+    expect(version.sha256).toBe(trained.modelSha256);
+    const ref = `credit-risk@${version.version}`;
+
+    const evaluated = json<{
+      model: { sha256: string; signature: boolean; ref: string };
+      metrics: Record<string, number>;
+    }>(await cli(local, '--json', 'evaluate', ref, '-d', 'credit@1'));
+    expect(evaluated.model).toMatchObject({ sha256: trained.modelSha256, signature: true, ref });
+    expect(evaluated.metrics.roc_auc).toBeGreaterThan(0.65);
+
+    const again = json<{
+      byteIdentical: boolean;
+      originalSha256: string;
+      originalRunId: string;
+      reproduced: boolean;
+    }>(await cli(local, '--json', 'models', 'reproduce', ref));
+    expect(again).toMatchObject({ byteIdentical: true, reproduced: true, originalRunId: trained.runId });
+    expect(again.originalSha256).toBe(version.sha256);
+    const missing = await cli(local, 'models', 'reproduce', 'credit-risk@99');
+    expect(missing.code).toBe(3);
   });
 
   it('models reproduce re-runs a user command and compares its metrics within the tolerance', async () => {
