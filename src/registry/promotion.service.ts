@@ -8,7 +8,6 @@ import {
 } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
-import type { Tx } from '../store/index.js';
 import type {
   ModelVersionTable,
   PromotionRequestTable,
@@ -22,6 +21,7 @@ import * as models from './model.repo.js';
 import type { Policy } from './policy.js';
 import type { PolicyService } from './policy.service.js';
 import * as repo from './promotion.repo.js';
+import { createPromotionExecution } from './promotion-execution.js';
 import {
   aliasSchema,
   type GateResult,
@@ -63,6 +63,7 @@ export function createPromotionService(
 ) {
   const { db, audit, clock, events } = deps;
   const gates = createGateEvaluator(deps);
+  const { expire, execute } = createPromotionExecution(deps, aliasService);
 
   async function view(row: PromotionRequestTable): Promise<PromotionRequest> {
     const model = await models.findModelById({ tx: db, id: row.model_id });
@@ -74,95 +75,6 @@ export function createPromotionService(
     const row = await repo.findRequest({ tx: db, id });
     if (!row) throw new NotFoundError('promotion request', id);
     return row;
-  }
-
-  /** Stores the expiry of a pending request past its time, so its alias can take a new request. */
-  async function expire(tx: Tx, row: PromotionRequestTable): Promise<void> {
-    const now = clock.now();
-    if (
-      !(await repo.transitionRequest({
-        tx,
-        id: row.id,
-        from: 'pending',
-        set: { status: 'expired', open_key: null, updated_at: now },
-      }))
-    )
-      return;
-    await audit.append(tx, {
-      actor: 'system',
-      action: 'promotion_request.expire',
-      entityType: 'promotion_request',
-      entityId: row.id,
-      before: { status: 'pending' },
-      after: { status: 'expired' },
-      details: { expiresAt: new Date(row.expires_at).toISOString() },
-    });
-  }
-
-  /** Executes an approved request: gates again, then the alias moves (or the request is blocked). */
-  async function execute(
-    tx: Tx,
-    row: PromotionRequestTable,
-    model: RegisteredModelTable,
-    results: GateResult[],
-    holder: number | null,
-    actor: Actor,
-  ): Promise<void> {
-    const now = clock.now();
-    const ok = allPass(results);
-    const status = ok ? 'executed' : 'blocked';
-    const moved = await repo.transitionRequest({
-      tx,
-      id: row.id,
-      from: 'pending',
-      set: {
-        status,
-        open_key: null,
-        execution_gates: JSON.stringify(results),
-        decided_at: now,
-        updated_at: now,
-        from_version: holder,
-      },
-    });
-    if (!moved)
-      throw new ConflictError(`promotion request '${row.id}' was decided by someone else meanwhile`, {
-        field: 'id',
-      });
-    const decisions = await repo.listDecisions({ tx, requestIds: [row.id] });
-    const approvals = decisions
-      .filter((d) => d.decision === 'approve')
-      .map((d) => ({ actor: d.actor, role: d.role, comment: d.comment, at: new Date(d.at).toISOString() }));
-    await audit.append(tx, {
-      actor: actor.name,
-      action: ok ? 'promotion_request.execute' : 'promotion_request.block',
-      entityType: 'promotion_request',
-      entityId: row.id,
-      before: { status: 'pending' },
-      after: { status, gates: results },
-      details: {
-        model: model.name,
-        version: row.version,
-        alias: row.alias,
-        failed: results.filter((r) => r.status !== 'pass').map((r) => r.gate),
-      },
-    });
-    await events?.emit?.(tx, {
-      type: 'promotion_request.decided',
-      payload: { id: row.id, model: model.name, version: row.version, alias: row.alias, status, approvals },
-    });
-    if (ok) {
-      await aliasService.move(tx, {
-        actor,
-        model,
-        alias: row.alias,
-        expected: holder,
-        to: row.version,
-        kind: row.kind === 'rollback' ? 'rollback' : 'promote',
-        reason: row.reason,
-        requestId: row.id,
-        approvals,
-      });
-    }
   }
 
   /** Opens a request to move `alias` to a version; gates are checked now and stored with it. */
