@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../../core/errors.js';
@@ -28,10 +29,9 @@ function toScanned(rel: string, localPath: string, st: fs.Stats): ScannedFile {
 }
 
 /**
- * Lists the files of a file or folder, sorted by path. The walk is synchronous on purpose: `data status`
- * on 100,000 files is a stat walk, and one thread doing lstat in a loop is faster than 100,000 promises.
- * A symlink whose target lies outside the folder is refused (the version would hold files the folder does
- * not); one pointing inside is followed for files and skipped for folders (their files are already in).
+ * Lists the files of a file or folder, sorted by path. A symlink whose target lies outside the folder is
+ * refused (the version would hold files the folder does not); one pointing inside is followed for files
+ * and skipped for folders (their files are already in). Sockets, FIFOs and devices are skipped.
  */
 export function scanPath(target: string): ScanResult {
   const abs = path.resolve(target);
@@ -55,37 +55,100 @@ export function scanPath(target: string): ScanResult {
     });
   }
   const root = fs.realpathSync(abs);
-  const files: ScannedFile[] = [];
-  const walk = (dir: string, rel: string) => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const local = path.join(dir, entry.name);
-      const relPath = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) walk(local, relPath);
-      else if (entry.isFile()) files.push(toScanned(relPath, local, fs.lstatSync(local)));
-      else if (entry.isSymbolicLink()) {
-        let real: string;
-        try {
-          real = fs.realpathSync(local);
-        } catch {
-          throw new ValidationError(`path: symlink '${relPath}' points to nothing`, {
-            field: 'path',
-            path: relPath,
-          });
-        }
-        if (real !== root && !real.startsWith(root + path.sep)) {
-          throw new ValidationError(
-            `path: symlink '${relPath}' points outside the folder being added (to ${real}); copy the file in or remove the link`,
-            { field: 'path', path: relPath },
-          );
-        }
-        const target = fs.statSync(real);
-        if (target.isFile()) files.push(toScanned(relPath, real, target));
-      }
-      // Sockets, FIFOs and devices hold no versionable content; they are skipped.
-    }
-  };
-  walk(root, '');
+  const files = scanWithFind(root) ?? walkInJs(root);
   if (files.length === 0) throw new ValidationError(`path: '${target}' holds no files`, { field: 'path' });
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { root, files };
+}
+
+/** A symlink found in the walk: followed if it stays inside the folder, refused if it leaves it. */
+function followLink(root: string, local: string, relPath: string, files: ScannedFile[]): void {
+  let real: string;
+  try {
+    real = fs.realpathSync(local);
+  } catch {
+    throw new ValidationError(`path: symlink '${relPath}' points to nothing`, {
+      field: 'path',
+      path: relPath,
+    });
+  }
+  if (real !== root && !real.startsWith(root + path.sep)) {
+    throw new ValidationError(
+      `path: symlink '${relPath}' points outside the folder being added (to ${real}); copy the file in or remove the link`,
+      { field: 'path', path: relPath },
+    );
+  }
+  const target = fs.statSync(real);
+  if (target.isFile()) files.push(toScanned(relPath, real, target));
+}
+
+/*
+ * On Linux the stat walk is GNU find's (one process, fstatat in C): for 100,000 files it is several times
+ * faster than 100,000 lstat calls from JavaScript, and `data status` is mostly this walk. mtime is rebuilt
+ * from find's seconds.nanoseconds exactly as Node computes mtimeMs, so the hash cache matches either walk.
+ * Anything unexpected (no GNU find, an unreadable folder) returns undefined and the JS walk decides.
+ */
+function scanWithFind(root: string): ScannedFile[] | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const r = spawnSync('find', [root, '-mindepth', '1', '-printf', '%y\\t%s\\t%T@\\t%i\\t%P\\0'], {
+    maxBuffer: 1 << 30,
+    encoding: 'utf8',
+  });
+  if (r.error || r.status !== 0 || typeof r.stdout !== 'string') return undefined;
+  const out = r.stdout;
+  const files: ScannedFile[] = [];
+  const links: string[] = [];
+  let at = 0;
+  while (at < out.length) {
+    const end = out.indexOf('\0', at);
+    if (end === -1) return undefined;
+    const t1 = at + 1;
+    const t2 = out.indexOf('\t', t1 + 1);
+    const t3 = out.indexOf('\t', t2 + 1);
+    const t4 = out.indexOf('\t', t3 + 1);
+    if (out[t1] !== '\t' || t2 === -1 || t3 === -1 || t4 === -1 || t4 > end) return undefined;
+    const type = out[at];
+    const rel = out.slice(t4 + 1, end);
+    if (type === 'f') {
+      const mtime = out.slice(t2 + 1, t3);
+      const dot = mtime.indexOf('.');
+      const sec = Number(dot === -1 ? mtime : mtime.slice(0, dot));
+      const nsec =
+        dot === -1
+          ? 0
+          : Number(
+              mtime
+                .slice(dot + 1)
+                .padEnd(9, '0')
+                .slice(0, 9),
+            );
+      files.push({
+        path: rel,
+        localPath: `${root}/${rel}`,
+        size: Number(out.slice(t1 + 1, t2)),
+        mtimeMs: sec * 1e3 + nsec / 1e6,
+        ino: Number(out.slice(t3 + 1, t4)),
+      });
+    } else if (type === 'l') links.push(rel);
+    at = end + 1;
+  }
+  for (const rel of links) followLink(root, `${root}/${rel}`, rel, files);
+  return files;
+}
+
+/** The portable walk: synchronous, since 100,000 lstat promises cost more than the calls themselves. */
+export function walkInJs(root: string): ScannedFile[] {
+  const files: ScannedFile[] = [];
+  // Plain concatenation, not path.join: the walk builds 100,000s of paths and join normalises each one.
+  const walk = (dir: string, rel: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const local = dir + path.sep + entry.name;
+      const relPath = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(local, relPath);
+      else if (entry.isFile()) files.push(toScanned(relPath, local, fs.lstatSync(local)));
+      else if (entry.isSymbolicLink()) followLink(root, local, relPath, files);
+    }
+  };
+  walk(root, '');
+  return files;
 }

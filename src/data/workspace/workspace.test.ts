@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { HashCache } from './hash-cache.js';
 import { hashScanned } from './hash-files.js';
 import { hashFilesInPool } from './hash-pool.js';
-import { scanPath } from './scan-path.js';
+import { scanPath, walkInJs } from './scan-path.js';
 import { computeStatus } from './status.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-ws-'));
@@ -52,6 +52,19 @@ describe('scanPath', () => {
     const files = scanPath(root).files;
     expect(files.map((f) => f.path)).toEqual(['alias.csv', 'data/x.csv']);
     expect(files[0]!.localPath).toBe(files[1]!.localPath);
+  });
+  it('the portable JS walk and the find walk see the same files, sizes, mtimes and inodes', () => {
+    const root = folder({ 'b.txt': 'b', 'a/z.txt': 'zz', 'a/b/c d.txt': 'ccc', 'tab\tname.txt': 't' });
+    fs.symlinkSync(path.join(root, 'b.txt'), path.join(root, 'link.txt'));
+    const sorted = walkInJs(fs.realpathSync(root)).sort((x, y) => (x.path < y.path ? -1 : 1));
+    expect(scanPath(root).files).toEqual(sorted);
+    expect(sorted.map((f) => f.path)).toEqual([
+      'a/b/c d.txt',
+      'a/z.txt',
+      'b.txt',
+      'link.txt',
+      'tab\tname.txt',
+    ]);
   });
 });
 
