@@ -74,10 +74,16 @@ export async function findReferencedAmong({
   return out;
 }
 
+// The audit chain's advisory lock (audit.repo.ts `lockChain`): every audited writer takes it.
+const AUDIT_CHAIN_LOCK = 7461726974;
+
 /**
  * Holds off writers of the reference tables until the transaction ends, so no row can start naming a blob
- * between gc's last check and its delete. PostgreSQL: SHARE mode (readers go on, inserts wait). SQLite:
- * the transaction began IMMEDIATE and already holds the database's write lock.
+ * between gc's last check and its delete. SQLite: the transaction began IMMEDIATE and already holds the
+ * database's write lock. PostgreSQL: SHARE mode on the tables (readers go on, inserts wait). Writers take
+ * a table lock and the audit chain's lock in either order, so gc takes the chain's lock first and asks for
+ * the tables without waiting: holding one lock while waiting for another could close a cycle.
+ * Returns false when a writer holds a table now; the caller rolls back and tries again.
  */
 export async function lockReferenceTables({
   tx,
@@ -85,7 +91,16 @@ export async function lockReferenceTables({
 }: {
   tx: Executor;
   dialect: Dialect;
-}): Promise<void> {
-  if (dialect !== 'postgres') return;
-  await sql`lock table ${sql.join(REFERENCE_TABLES.map((t) => sql.table(t)))} in share mode`.execute(tx);
+}): Promise<boolean> {
+  if (dialect !== 'postgres') return true;
+  await sql`select pg_advisory_xact_lock(${sql.lit(AUDIT_CHAIN_LOCK)})`.execute(tx);
+  try {
+    await sql`lock table ${sql.join(REFERENCE_TABLES.map((t) => sql.table(t)))} in share mode nowait`.execute(
+      tx,
+    );
+    return true;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === '55P03') return false; // lock_not_available
+    throw err;
+  }
 }

@@ -1,16 +1,19 @@
 import { lstat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type BlobInfo, type BlobStore, LocalBlobStore } from '../blobs/index.js';
 import { toIso } from '../core/clock.js';
-import { AppError } from '../core/errors.js';
+import { AppError, ConflictError } from '../core/errors.js';
 import { sha256Hex } from '../core/hashing.js';
 import { parseOrThrow } from '../core/validate.js';
-import type { Executor } from '../store/index.js';
+import type { Executor, Tx } from '../store/index.js';
 import type { TrackingDeps } from '../tracking/index.js';
 import * as repo from './gc.repo.js';
 import { type GcBlob, type GcInput, type GcReport, gcBodySchema } from './gc.schema.js';
 
 /** At most this many keys are written into the audit entry itself; the digest covers the whole list. */
 const AUDIT_KEY_LIMIT = 1000;
+/** Tries at taking the table locks (backing off to 0.5 s between tries: about 20 s in all). */
+const LOCK_ATTEMPTS = 45;
 
 interface Listed extends BlobInfo {
   modifiedAt: number | undefined;
@@ -90,8 +93,7 @@ export function createGarbageCollector({ db, dialect, audit, clock, blobs }: Tra
     if (!doDelete || unreferenced.length === 0) return report;
 
     let failure: unknown;
-    await db.transaction().execute(async (tx) => {
-      await repo.lockReferenceTables({ tx, dialect });
+    await withTableLocks(async (tx) => {
       const stillReferenced = await repo.findReferencedAmong({ tx, keys: unreferenced.map((b) => b.sha256) });
       const rescued = unreferenced.filter((b) => stillReferenced.has(b.sha256));
       const deleted: Listed[] = [];
@@ -120,6 +122,27 @@ export function createGarbageCollector({ db, dialect, audit, clock, blobs }: Tra
       );
     }
     return report;
+  }
+
+  /** Runs fn in a transaction holding the reference-table locks, retrying while writers hold them. */
+  async function withTableLocks(fn: (tx: Tx) => Promise<void>): Promise<void> {
+    // The failed NOWAIT aborted the PostgreSQL transaction: it must roll back, so the callback throws this.
+    const busy = new Error('reference tables busy');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await db.transaction().execute(async (tx) => {
+          if (!(await repo.lockReferenceTables({ tx, dialect }))) throw busy;
+          await fn(tx);
+        });
+        return;
+      } catch (err) {
+        if (err !== busy) throw err;
+      }
+      if (attempt >= LOCK_ATTEMPTS) {
+        throw new ConflictError('gc could not lock the reference tables: writers kept them busy; try again');
+      }
+      await sleep(Math.min(500, 10 * 2 ** attempt));
+    }
   }
 
   async function writeAudit(

@@ -39,7 +39,7 @@ function age(blobs: BlobStore, sha256: string, ms: number) {
   fs.utimesSync(p, t, t);
 }
 
-describeEachBackend('governance', (getStore) => {
+describeEachBackend('governance', (getStore, backend) => {
   let home: string;
   let s: Services;
 
@@ -440,6 +440,34 @@ describeEachBackend('governance', (getStore) => {
       expect(report.rescued.count).toBeGreaterThanOrEqual(1);
       expect(await s.blobs.has(blob.sha256)).toBe(true);
       expect((await s.data.versions.resolve(`${dataset}@1`)).files[0]?.sha256).toBe(blob.sha256);
+    });
+
+    it('waits for a writer that holds a reference table, then keeps the blob it started to reference', async () => {
+      const exp = await s.experiments.create({ actor: 'tester', name: uniq('exp') });
+      const run = await s.runs.create({ actor: 'tester', experimentId: exp.id });
+      const blob = await s.blobs.put(uniq('being-linked'));
+      age(s.blobs, blob.sha256, 2 * HOUR);
+      let gc: Promise<Awaited<ReturnType<typeof s.governance.gc.run>>> | undefined;
+      await getStore()
+        .db.transaction()
+        .execute(async (tx) => {
+          await tx
+            .insertInto('artifacts')
+            .values({
+              run_id: run.id,
+              path: 'late.bin',
+              sha256: blob.sha256,
+              size: blob.size,
+              created_at: Date.now(),
+            })
+            .execute();
+          gc = s.governance.gc.run({ actor: 'tester', delete: true });
+          await new Promise((r) => setTimeout(r, 300));
+        });
+      const report = await gc!;
+      expect(await s.blobs.has(blob.sha256)).toBe(true);
+      expect(report.deleted.count).toBe(report.unreferenced.count - report.rescued.count);
+      if (backend === 'postgres') expect(report.rescued.count).toBeGreaterThanOrEqual(1);
     });
 
     it('rejects a negative grace period, naming the field', async () => {
