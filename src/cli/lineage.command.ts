@@ -12,7 +12,7 @@ const FORMATS: LineageFormat[] = ['text', 'mermaid', 'dot'];
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
 /** `90`, `90s`, `30m`, `1h`, `7d` -> seconds. */
-export function parseGrace(text: string): number {
+function parseGrace(text: string): number {
   const m = /^(\d{1,9})([smhd]?)$/.exec(text.trim());
   if (!m)
     throw new ValidationError(`--grace: expected a duration like 0, 90s, 30m, 1h or 7d, got '${text}'`, {
@@ -22,7 +22,7 @@ export function parseGrace(text: string): number {
 }
 
 /** 1536 -> "1.5 KiB". */
-export function formatBytes(n: number): string {
+function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = n;
   let i = 0;

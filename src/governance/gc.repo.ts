@@ -14,7 +14,7 @@ const KEY_COLUMNS = [
 ] as const;
 
 /** Tables gc locks against writers while it re-checks and deletes. */
-export const REFERENCE_TABLES = ['artifacts', 'dataset_version_files', 'model_versions'] as const;
+const REFERENCE_TABLES = ['artifacts', 'dataset_version_files', 'model_versions'] as const;
 
 const CHUNK = 500;
 

@@ -156,23 +156,3 @@ export function parseIds(json: string | null): string[] {
     return [];
   }
 }
-
-/** The model version row id of `<model>` version n (exact name). */
-export async function findModelVersionId({
-  tx,
-  model,
-  version,
-}: {
-  tx: Executor;
-  model: string;
-  version: number;
-}) {
-  const row = await tx
-    .selectFrom('model_versions as mv')
-    .innerJoin('registered_models as m', 'm.id', 'mv.model_id')
-    .select('mv.id')
-    .where('m.name', '=', model)
-    .where('mv.version', '=', version)
-    .executeTakeFirst();
-  return row?.id;
-}
