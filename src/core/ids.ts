@@ -21,7 +21,9 @@ export type IdPrefix =
   | 'mv'
   | 'prq'
   | 'ale'
-  | 'pdc';
+  | 'pdc'
+  | 'dqs'
+  | 'dqr';
 
 /** A new prefixed, lexicographically time-sortable id. */
 export function newId(prefix: IdPrefix, now: number = Date.now()): string {

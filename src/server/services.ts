@@ -40,7 +40,7 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
     artifacts: createArtifactService(deps),
     events: webhooks,
     datasetVersions: data.versions,
-    dataQuality: createDataQualityDomain(deps),
+    dataQuality: createDataQualityDomain({ ...deps, versions: data.versions }),
   });
   return {
     config,
@@ -54,7 +54,7 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
     runSearch: createRunSearch({ db: store.db, runs }),
     artifacts: createArtifactService(deps),
     data,
-    dataQuality: createDataQualityDomain(deps),
+    dataQuality: createDataQualityDomain({ ...deps, versions: data.versions }),
     registry,
     webhooks,
     governance: createGovernanceDomain({

@@ -104,6 +104,7 @@ expectations:
       } catch (e) {
         return e;
       }
+      return undefined;
     })();
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as Error).message).toBe(

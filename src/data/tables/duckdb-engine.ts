@@ -44,7 +44,7 @@ export function ident(name: string): string {
 export function tableSource(path: string, format: TableFormat, fullSniff = false): string {
   switch (format) {
     case 'csv':
-      return `read_csv(${lit(path)}, header = true, delim = ',', quote = '"', escape = '"'${fullSniff ? ', sample_size = -1' : ''})`;
+      return `read_csv(${lit(path)}, header = true, skip = 0, delim = ',', quote = '"', escape = '"'${fullSniff ? ', sample_size = -1' : ''})`;
     case 'parquet':
       return `read_parquet(${lit(path)})`;
     case 'jsonl':
