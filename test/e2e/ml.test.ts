@@ -311,6 +311,26 @@ describe('sextant train / evaluate / sweep / models reproduce', () => {
     expect(again.originalSha256).toBe(version.sha256);
     const missing = await cli(local, 'models', 'reproduce', 'credit-risk@99');
     expect(missing.code).toBe(3);
+
+    // A file registered without a run (made elsewhere): scored from the registry's bytes, target named.
+    const bytes: Buffer[] = [];
+    for await (const c of await api.models.download(ref)) bytes.push(c as Buffer);
+    const foreign = await api.models.registerFile('foreign-risk', {
+      filename: 'risk.onnx',
+      content: Buffer.concat(bytes),
+    });
+    const foreignRef = `foreign-risk@${foreign.version}`;
+    const noTarget = await cli(local, 'evaluate', foreignRef, '-d', 'credit@1');
+    expect(noTarget.code).toBe(2);
+    expect(noTarget.err).toMatch(/--target/);
+    const scored = json<{ model: { runId: string | null; sha256: string }; metrics: Record<string, number> }>(
+      await cli(local, '--json', 'evaluate', foreignRef, '-d', 'credit@1', '--target', 'defaulted'),
+    );
+    expect(scored.model).toEqual(expect.objectContaining({ runId: null, sha256: trained.modelSha256 }));
+    expect(scored.metrics.roc_auc).toBeCloseTo(evaluated.metrics.roc_auc!, 12);
+    const notRetrainable = await cli(local, 'models', 'reproduce', foreignRef);
+    expect(notRetrainable.code).toBe(2);
+    expect(notRetrainable.err).toMatch(/registered without a run/);
   });
 
   it('models reproduce re-runs a user command and compares its metrics within the tolerance', async () => {
