@@ -59,4 +59,9 @@ export const lineageQuerySchema = z.strictObject({
   direction: lineageDirectionSchema.default('both'),
   depth: z.coerce.number().int().min(1).max(LINEAGE_LIMITS.maxDepth).default(LINEAGE_LIMITS.defaultDepth),
 });
-export type LineageQuery = z.input<typeof lineageQuerySchema>;
+/** What a caller asks: the ref, which way (default both) and how many hops (default 10). */
+export interface LineageQuery {
+  ref: string;
+  direction?: LineageDirection;
+  depth?: number;
+}
