@@ -14,7 +14,7 @@ import {
 } from '../../src/data/index.js';
 import { buildApp } from '../../src/server/app.js';
 import { openWorkspace, type Workspace } from '../../src/server/services.js';
-import { nativeErrorSchema, uniq } from './helpers.js';
+import { mlflowSession, nativeErrorSchema, uniq } from './helpers.js';
 
 interface Result {
   code: number;
@@ -181,6 +181,28 @@ describe('sextant data: the same commands locally and against a server', () => {
       expect((await cli(env, 'data', 'tag', `${ds}@1`, 'latest')).code).toBe(2);
     });
   }
+
+  it("MLflow's runs/log-inputs links a run to the dataset version whose name and digest it sends", async () => {
+    const ds = uniq('mlflow');
+    const dir = write(path.join(tmp, uniq('mlf')), { 'x.csv': 'a\n1\n2\n' });
+    const added = addResultSchema.parse(
+      JSON.parse((await cli(remote, '--json', 'data', 'add', dir, '-d', ds)).out),
+    );
+    const session = mlflowSession(app);
+    const run = await session.newRun(await session.newExperiment());
+    const res = await session.client.post('runs/log-inputs', {
+      run_id: run.info.run_id,
+      datasets: [
+        {
+          dataset: { name: ds, digest: added.version.digest.slice(0, 10), source_type: 'local', source: dir },
+        },
+        { dataset: { name: 'not-a-sextant-dataset', digest: 'abc12345' } },
+      ],
+    });
+    expect(res.statusCode).toBe(200);
+    const inputs = (await ws.runs.get(run.info.run_id)).inputs;
+    expect(inputs.map((i) => i.datasetVersionId)).toEqual([added.version.id, null]);
+  });
 
   it('HTTP: uploads are checked against their sha256; errors are the native error shape', async () => {
     const body = Buffer.from(uniq('some bytes'));
