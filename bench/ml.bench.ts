@@ -44,16 +44,24 @@ const params = {
   colsample: 1,
 };
 
-function xgboostMissing(): string | null {
-  const probe = spawnSync('python3', ['-c', 'import xgboost, numpy; print(xgboost.__version__)'], {
-    encoding: 'utf8',
-  });
-  if (probe.error) return `python3 is not available (${probe.error.message})`;
-  if (probe.status !== 0) {
-    const last = probe.stderr.trim().split('\n').at(-1) ?? 'import failed';
-    return `python3 cannot import xgboost (${last}); install Debian's python3-xgboost to compare`;
+/**
+ * The first Python that imports xgboost: `python3` on PATH (often a pyenv or venv), then Debian's
+ * /usr/bin/python3, where the python3-xgboost package installs it.
+ */
+function findXgboostPython(): { python?: string; reason?: string } {
+  const reasons: string[] = [];
+  for (const python of ['python3', '/usr/bin/python3']) {
+    const probe = spawnSync(python, ['-c', 'import xgboost, numpy; print(xgboost.__version__)'], {
+      encoding: 'utf8',
+    });
+    if (probe.error) reasons.push(`${python} is not available (${probe.error.message})`);
+    else if (probe.status !== 0)
+      reasons.push(
+        `${python} cannot import xgboost (${probe.stderr.trim().split('\n').at(-1) ?? 'import failed'})`,
+      );
+    else return { python };
   }
-  return null;
+  return { reason: `${reasons.join('; ')}; install Debian's python3-xgboost to compare` };
 }
 
 const PY = `
@@ -64,12 +72,15 @@ mask = np.zeros(len(d), dtype=bool); mask[valid] = True
 X, y = d[:, :-1], d[:, -1]
 p = json.loads(sys.argv[3])
 out = {}
+# The core training API (no scikit-learn needed, which Debian's python3-xgboost does not pull in).
+train, test = xgb.DMatrix(X[~mask], label=y[~mask]), xgb.DMatrix(X[mask])
 for threads in (1, 0):
-    clf = xgb.XGBClassifier(tree_method='hist', n_estimators=p['n_estimators'], learning_rate=p['learning_rate'],
-        max_depth=p['max_depth'], min_child_weight=p['min_child_weight'], reg_lambda=p['l2'], max_bin=p['max_bin'] + 1,
-        subsample=1.0, colsample_bytree=1.0, n_jobs=threads or None, random_state=42)
-    t = time.perf_counter(); clf.fit(X[~mask], y[~mask]); s = time.perf_counter() - t
-    prob = clf.predict_proba(X[mask])[:, 1]
+    params = {'tree_method': 'hist', 'objective': 'binary:logistic', 'eta': p['learning_rate'],
+        'max_depth': p['max_depth'], 'min_child_weight': p['min_child_weight'], 'lambda': p['l2'],
+        'max_bin': p['max_bin'] + 1, 'subsample': 1.0, 'colsample_bytree': 1.0, 'seed': 42}
+    if threads: params['nthread'] = threads
+    t = time.perf_counter(); booster = xgb.train(params, train, num_boost_round=p['n_estimators']); s = time.perf_counter() - t
+    prob = booster.predict(test)
     out['threads_1' if threads == 1 else 'threads_all'] = {'seconds': s, 'prob': prob.tolist()}
 out['version'] = xgb.__version__
 print(json.dumps(out))
@@ -122,10 +133,10 @@ async function main(): Promise<void> {
     ]);
   }
 
-  const missing = xgboostMissing();
+  const xgboost = findXgboostPython();
   let comparison: string[] = [];
-  if (missing) {
-    comparison = [`xgboost comparison skipped: ${missing}`];
+  if (!xgboost.python) {
+    comparison = [`xgboost comparison skipped: ${xgboost.reason}`];
   } else {
     progress('training xgboost hist on the same rows and split');
     const dir = tempDir('sextant-ml-bench-');
@@ -148,7 +159,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(path.join(dir, 'data.csv'), lines.join('\n'));
     fs.writeFileSync(path.join(dir, 'valid.txt'), split.validation.join('\n'));
     const out = execFileSync(
-      'python3',
+      xgboost.python,
       ['-c', PY, path.join(dir, 'data.csv'), path.join(dir, 'valid.txt'), JSON.stringify(params)],
       {
         encoding: 'utf8',
