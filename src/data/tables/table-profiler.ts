@@ -114,8 +114,11 @@ async function firstPass(c: DuckDBConnection, src: string, columns: SourceColumn
         `approx_quantile(${v}, ${sketchFractionsSql()}) AS c${i}_sketch`,
       );
     }
-    if (type !== 'timestamp')
+    // Frequent values of text-like columns; numeric columns get theirs exactly in the second pass,
+    // and only when they have few values (top-k of a continuous column is noise, and costly).
+    if (type === 'string' || type === 'boolean' || type === 'date') {
       parts.push(`approx_top_k(CAST(${ident(col.name)} AS VARCHAR), ${TOP_K}) AS c${i}_top`);
+    }
   });
   const row = (await c.runAndReadAll(`SELECT ${parts.join(', ')} FROM ${src}`)).getRowObjectsJS()[0] ?? {};
   const perColumn: FirstPass[] = columns.map((_, i) => ({
@@ -162,8 +165,10 @@ async function secondPass(
         `histogram(least(greatest(floor((${v} - ${min}) / ${width}), 0), ${bins - 1})::INTEGER) FILTER (WHERE ${v} IS NOT NULL) AS c${i}_hist`,
       );
     }
-    if (f.candidates.length > 0) {
-      const text = `CAST(${ident(col.name)} AS VARCHAR)`;
+    const text = `CAST(${ident(col.name)} AS VARCHAR)`;
+    if (isNumeric(type) && f.nonNull > 0 && estimateDistinct(registersFromPairs(f.hllPairs)) <= TOP_K) {
+      parts.push(`histogram(${text}) FILTER (WHERE ${ident(col.name)} IS NOT NULL) AS c${i}_top`);
+    } else if (f.candidates.length > 0) {
       parts.push(
         `histogram(${text}) FILTER (WHERE ${text} IN (${f.candidates.map(lit).join(', ')})) AS c${i}_top`,
       );
@@ -213,7 +218,7 @@ function buildColumn(col: SourceColumn, rowCount: number, f: FirstPass, s: Secon
       .map(([value, count]) => ({ value, count }))
       .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1));
     p.topKComplete = p.topK.reduce((acc, t) => acc + t.count, 0) === f.nonNull;
-  } else if (type !== 'timestamp') {
+  } else if (type === 'string' || type === 'boolean' || type === 'date') {
     p.topK = [];
     p.topKComplete = f.nonNull === 0;
   }
