@@ -191,7 +191,9 @@ export function dataHttpApi(t: HttpTransport): DataApi {
       const sha256 = f.sha256 ?? (await hashLocalFile(f.localPath));
       return t.call('PUT', `/api/v1/datasets/-/blobs/${sha256}`, {
         body: Readable.toWeb(
-          createReadStream(f.localPath, { highWaterMark: 1024 * 1024 }),
+          createReadStream(f.localPath, {
+            highWaterMark: Math.min(8 * 1024 * 1024, Math.max(64 * 1024, f.size)),
+          }),
         ) as unknown as NonNullable<RequestInit['body']>,
       });
     },
