@@ -110,6 +110,8 @@ export async function hashFilesInPool(
               send();
             });
             worker.once('error', reject);
+            // A worker that dies without an error event (killed, out of memory) must not leave the caller waiting.
+            worker.once('exit', (code) => reject(new Error(`hashing worker exited early (code ${code})`)));
             send();
           }),
       ),

@@ -76,6 +76,8 @@ export function registerDataRoutes(app: FastifyInstance, s: Services): void {
     tags,
     body: missingBlobsBodySchema,
     response: { 200: z.object({ missing: z.array(z.string()) }) },
+    // A folder of a million files asks about a million blobs in one call.
+    bodyLimit: 256 * 1024 * 1024,
     handler: async (req) => ({ missing: await v.missingBlobs(req.body.blobs) }),
   });
   app.register(async (scope) => {
