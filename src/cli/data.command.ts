@@ -49,7 +49,8 @@ function describeVersion(v: DatasetVersion): string {
   return `${v.dataset}@${v.number} (digest ${short(v.digest)}, ${v.files.length} file${v.files.length === 1 ? '' : 's'}, ${formatBytes(size)}${v.tables.length ? `, ${v.tables.length} table${v.tables.length === 1 ? '' : 's'}` : ''})`;
 }
 
-function renderVersion(v: DatasetVersion): string {
+/** `parents` are shown as refs (`raw@3`) when known, else as the version ids the API returns. */
+function renderVersion(v: DatasetVersion, parents: string[] = v.parents): string {
   const sections = [
     details([
       ['version', `${v.dataset}@${v.number}`],
@@ -61,7 +62,7 @@ function renderVersion(v: DatasetVersion): string {
       ['owner', v.owner],
       ['license', v.license],
       ['pii', v.pii ? 'yes' : 'no'],
-      ['parents', v.parents.length ? v.parents.join(', ') : null],
+      ['parents', parents.length ? parents.join(', ') : null],
       ['produced by run', v.producedByRunId],
       ['tags', v.tags.length ? v.tags.join(', ') : null],
     ]),
@@ -238,8 +239,13 @@ export function registerDataCommands(program: Command, ctx: Ctx): Command {
     )
     .action(async (ref: string) => {
       const c = ctx();
-      const v = await (await c.api()).data.show(ref);
-      c.output.out(c.json ? JSON.stringify(v, null, 2) : renderVersion(v));
+      const api = await c.api();
+      const v = await api.data.show(ref);
+      if (c.json) return c.output.out(JSON.stringify(v, null, 2));
+      const summary = v.parents.length
+        ? (await api.data.listVersions(v.dataset)).find((s) => s.number === v.number)
+        : undefined;
+      c.output.out(renderVersion(v, summary?.parents));
     });
 
   data

@@ -129,6 +129,7 @@ describe('sextant data: the same commands locally and against a server', () => {
       expect(log.out.indexOf(`${ds}@2`)).toBeLessThan(log.out.indexOf(`${ds}@1 `));
       const show = await cli(env, 'data', 'show', `${ds}@latest`);
       expect(show.out).toContain('more rows');
+      expect(show.out).toMatch(new RegExp(`parents\\s+${ds}@1`));
       expect(show.out).toMatch(/income\s+integer/);
 
       const diff = await cli(env, '--json', 'data', 'diff', `${ds}@1`, ds);
