@@ -6,6 +6,11 @@ import { isSha256Hex } from '../core/hashing.js';
 export interface BlobInfo {
   sha256: string;
   size: number;
+  /**
+   * When the blob was last written (ms), where list() knows it. A put of content already stored
+   * refreshes it on the folder store, so gc's grace period also covers a deduplicated upload.
+   */
+  modifiedAt?: number;
 }
 
 /** What `put` accepts: a stream of bytes, bytes, or a string (stored as UTF-8). */

@@ -8,6 +8,7 @@ import {
   rm,
   stat,
   symlink,
+  utimes,
   writeFile,
 } from 'node:fs/promises';
 import os from 'node:os';
@@ -77,6 +78,14 @@ describe('LocalBlobStore', () => {
     }
     await expect(store.put(Readable.from(failing()))).rejects.toThrow('source failed');
     expect(await readdir(path.join(store.root, 'tmp'))).toEqual([]);
+  });
+
+  it('putting content already stored refreshes its time, so gc spares a deduplicated upload', async () => {
+    const { sha256 } = await store.put('again');
+    const old = new Date(Date.now() - 86_400_000);
+    await utimes(store.pathOf(sha256), old, old);
+    await store.put('again');
+    expect((await stat(store.pathOf(sha256))).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
   });
 
   it('a symlink planted at a blob path is refused, never followed, even when its target would verify', async () => {

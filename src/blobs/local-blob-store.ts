@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { type FileHandle, lstat, mkdir, open, opendir, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, lstat, mkdir, open, opendir, rename, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { IntegrityError, NotFoundError } from '../core/errors.js';
@@ -47,6 +47,8 @@ export class LocalBlobStore implements BlobStore {
       // damage, and renaming over it repairs it (rename replaces a symlink, never writes through it).
       if (existing?.isFile() && existing.size === info.size) {
         await spooled.discard();
+        const now = new Date();
+        await utimes(target, now, now).catch(() => undefined);
         return info;
       }
       const dir = path.dirname(target);
@@ -124,7 +126,7 @@ export class LocalBlobStore implements BlobStore {
           const name = entry.name;
           if (!entry.isFile() || !isSha256Hex(name) || !name.startsWith(outer + inner)) continue;
           const st = await lstatOrUndefined(path.join(dir.path, name));
-          if (st?.isFile()) yield { sha256: name, size: st.size };
+          if (st?.isFile()) yield { sha256: name, size: st.size, modifiedAt: st.mtimeMs };
         }
       }
     }

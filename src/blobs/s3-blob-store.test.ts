@@ -143,7 +143,7 @@ describe('S3BlobStore', () => {
     const foreign = [`${store.prefix}notes.txt`, `${store.prefix}ab/cd/${stray}`, `${store.prefix}${stray}`];
     for (const Key of foreign) await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: 'x' }));
     const listed = [];
-    for await (const b of store.list()) listed.push(b);
+    for await (const { sha256, size } of store.list()) listed.push({ sha256, size });
     expect(listed).toEqual([info]);
     for (const Key of foreign) await admin.send(new DeleteObjectCommand({ Bucket: BUCKET, Key }));
     await store.close();

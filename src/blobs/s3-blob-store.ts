@@ -157,7 +157,11 @@ export class S3BlobStore implements BlobStore {
         const sha256 = object.Key?.slice(this.prefix.length).split('/')[2];
         // Objects that merely share the prefix (other tools, stray uploads) are not blobs.
         if (sha256 === undefined || !isSha256Hex(sha256) || object.Key !== this.keyOf(sha256)) continue;
-        yield { sha256, size: object.Size ?? 0 };
+        yield {
+          sha256,
+          size: object.Size ?? 0,
+          ...(object.LastModified ? { modifiedAt: object.LastModified.getTime() } : {}),
+        };
       }
     }
   }

@@ -1,6 +1,5 @@
-import { lstat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type BlobInfo, type BlobStore, LocalBlobStore } from '../blobs/index.js';
+import type { BlobInfo } from '../blobs/index.js';
 import { toIso } from '../core/clock.js';
 import { AppError, ConflictError } from '../core/errors.js';
 import { sha256Hex } from '../core/hashing.js';
@@ -17,21 +16,6 @@ const LOCK_ATTEMPTS = 45;
 
 interface Listed extends BlobInfo {
   modifiedAt: number | undefined;
-}
-
-/**
- * When the store last wrote a blob. A backend may say so in list() (`modifiedAt`, ms or Date); the folder
- * store is asked through the file's mtime. Undefined means unknown, and gc then treats the blob as young.
- */
-async function modifiedAtOf(blobs: BlobStore, info: BlobInfo): Promise<number | undefined> {
-  const m = (info as { modifiedAt?: unknown }).modifiedAt;
-  if (typeof m === 'number' && Number.isFinite(m)) return m;
-  if (m instanceof Date) return m.getTime();
-  if (blobs instanceof LocalBlobStore) {
-    const st = await lstat(blobs.pathOf(info.sha256)).catch(() => undefined);
-    return st?.isFile() ? st.mtimeMs : undefined;
-  }
-  return undefined;
 }
 
 const sum = (xs: { size: number }[]) => ({ count: xs.length, bytes: xs.reduce((a, b) => a + b.size, 0) });
@@ -71,7 +55,7 @@ export function createGarbageCollector({ db, dialect, audit, clock, blobs }: Tra
         referenced.push(listed);
         continue;
       }
-      listed.modifiedAt = await modifiedAtOf(blobs, info);
+      listed.modifiedAt = info.modifiedAt;
       // An age the store cannot tell counts as young, unless the caller waived the grace period.
       const isYoung = listed.modifiedAt === undefined ? graceSeconds > 0 : listed.modifiedAt > cutoff;
       (isYoung ? young : unreferenced).push(listed);
