@@ -11,12 +11,21 @@ export interface BinnedFeature {
   kind: 'numeric' | 'categorical';
   /** Index into EncodedRows.numeric or EncodedRows.codes. */
   source: number;
-  bins: Uint16Array;
   binCount: number;
   /** Numeric: split thresholds (midpoints between neighbouring training values). */
   thresholds: Float64Array;
   /** Categorical: the encoded-matrix column of category code 0 (code c is column firstColumn + c). */
   firstColumn: number;
+}
+
+/**
+ * All rows' bins, column-major (feature f's bin of row i is matrix[f * n + i]): the histogram loop
+ * runs feature by feature, so one feature's histogram stays in the L1 cache.
+ */
+export interface BinnedRows {
+  features: BinnedFeature[];
+  matrix: Uint8Array | Uint16Array;
+  n: number;
 }
 
 /** Bins every feature; thresholds come from the training rows' quantiles (at most maxBin bins). */
@@ -25,16 +34,19 @@ export function binFeatures(
   x: EncodedRows,
   trainRows: Uint32Array,
   maxBin: number,
-): BinnedFeature[] {
-  const out: BinnedFeature[] = [];
+): BinnedRows {
+  const features: BinnedFeature[] = [];
+  const n = x.n;
+  const stride = x.numeric.length + x.codes.length;
+  const widest = Math.max(maxBin, ...enc.categorical.map((c) => c.categories.length + 1));
+  const matrix = widest <= 256 ? new Uint8Array(x.n * stride) : new Uint16Array(x.n * stride);
   x.numeric.forEach((values, j) => {
     const thresholds = quantileThresholds(values, trainRows, maxBin);
-    const bins = new Uint16Array(x.n);
-    for (let i = 0; i < x.n; i++) bins[i] = binOf(values[i]!, thresholds);
-    out.push({
+    const col = features.length;
+    for (let i = 0; i < n; i++) matrix[col * n + i] = binOf(values[i]!, thresholds);
+    features.push({
       kind: 'numeric',
       source: j,
-      bins,
       binCount: thresholds.length + 1,
       thresholds,
       firstColumn: -1,
@@ -42,17 +54,17 @@ export function binFeatures(
   });
   const offsets = categoryOffsets(enc);
   x.codes.forEach((codes, j) => {
-    const bins = Uint16Array.from(codes, (c) => c + 1);
-    out.push({
+    const col = features.length;
+    for (let i = 0; i < n; i++) matrix[col * n + i] = codes[i]! + 1;
+    features.push({
       kind: 'categorical',
       source: j,
-      bins,
       binCount: enc.categorical[j]!.categories.length + 1,
       thresholds: new Float64Array(0),
       firstColumn: offsets[j]!,
     });
   });
-  return out;
+  return { features, matrix, n };
 }
 
 /** First b with x <= thresholds[b] (thresholds.length when x is above all of them). */

@@ -1,6 +1,6 @@
 import { seededRandom } from '../../core/random.js';
 import type { EncodedRows, FeatureEncoding } from './feature-encoding.js';
-import type { BinnedFeature } from './gbdt-bins.js';
+import type { BinnedRows } from './gbdt-bins.js';
 import { binFeatures } from './gbdt-bins.js';
 import type { Tree, ValueTrees } from './gbdt-ensemble.js';
 import { toValueTrees } from './gbdt-ensemble.js';
@@ -29,13 +29,6 @@ interface Settings {
   learningRate: number;
 }
 
-/** Where the histograms of one node live: per bin sums of gradient, hessian and row count. */
-interface Histogram {
-  g: Float64Array;
-  h: Float64Array;
-  c: Float64Array;
-}
-
 /**
  * Gradient-boosted trees: log loss (classification) or squared error (regression), second-order
  * leaf values -G/(H + l2), depth-wise growth on quantile histograms with the smaller-child /
@@ -52,12 +45,8 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
     lambda: param(params, 'l2'),
     learningRate: param(params, 'learning_rate'),
   };
-  const features = binFeatures(fit.enc, x, trainRows, param(params, 'max_bin'));
-  const offsets = new Int32Array(features.length + 1);
-  features.forEach((f, k) => {
-    offsets[k + 1] = offsets[k]! + f.binCount;
-  });
-  const totalBins = offsets[features.length]!;
+  const binned = binFeatures(fit.enc, x, trainRows, param(params, 'max_bin'));
+  const features = binned.features;
   const n = x.n;
 
   let base = 0;
@@ -73,10 +62,12 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
   const pool = Uint32Array.from(trainRows);
   const featurePool = Int32Array.from(features, (_, k) => k);
   const trees: Tree[] = [];
+  const leafOf = new Int32Array(n);
   const nEstimators = param(params, 'n_estimators');
 
   for (let t = 0; t < nEstimators; t++) {
-    for (const i of trainRows) {
+    for (let k = 0; k < trainRows.length; k++) {
+      const i = trainRows[k]!;
       if (task === 'classification') {
         const p = sigmoid(margin[i]!);
         grad[i] = p - y[i]!;
@@ -89,18 +80,14 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
     const rows = sampleSize < pool.length ? drawSorted(pool, sampleSize, random) : pool.slice();
     const chosen =
       featureCount < features.length ? drawSorted(featurePool, featureCount, random) : featurePool;
-    const grower = new TreeGrower(
-      features,
-      offsets,
-      totalBins,
-      Int32Array.from(chosen),
-      grad,
-      hess,
-      settings,
-    );
-    const tree = grower.grow(rows);
+    leafOf.fill(-1);
+    const tree = new TreeGrower(binned, Int32Array.from(chosen), grad, hess, settings, leafOf).grow(rows);
     trees.push(tree);
-    for (let i = 0; i < n; i++) margin[i] = margin[i]! + leafValue(tree, features, i);
+    // Rows the tree was grown on already know their leaf; the others (not drawn, held out) walk it.
+    for (let i = 0; i < n; i++) {
+      const leaf = leafOf[i]!;
+      margin[i] = margin[i]! + (leaf >= 0 ? tree.value[leaf]! : leafValue(tree, binned, i));
+    }
     if (fit.onIteration) {
       const info: IterationInfo = { iteration: t + 1 };
       if (validRows.length > 0) {
@@ -130,17 +117,31 @@ function drawSorted<A extends Uint32Array | Int32Array>(pool: A, k: number, rand
 }
 
 /** Routes training row i through a tree by its bins (the same as thresholds on its values). */
-function leafValue(tree: Tree, features: BinnedFeature[], i: number): number {
+function leafValue(tree: Tree, binned: BinnedRows, i: number): number {
+  const { features, matrix, n } = binned;
   let node = 0;
   while (tree.left[node]! >= 0) {
-    const f = features[tree.binFeature[node]!]!;
-    const bin = f.bins[i]!;
-    const goLeft = f.kind === 'numeric' ? bin <= tree.splitBin[node]! : bin !== tree.splitBin[node]!;
+    const f = tree.binFeature[node]!;
+    const bin = matrix[f * n + i]!;
+    const goLeft =
+      features[f]!.kind === 'numeric' ? bin <= tree.splitBin[node]! : bin !== tree.splitBin[node]!;
     node = goLeft ? tree.left[node]! : tree.right[node]!;
   }
   return tree.value[node]!;
 }
 
+interface Split {
+  feature: number;
+  bin: number;
+  gain: number;
+  gl: number;
+  hl: number;
+}
+
+/**
+ * Grows one tree. A histogram is one Float64Array of (gradient, hessian, count) triples, bin by bin,
+ * feature after feature (offsets[f] is feature f's first triple).
+ */
 class TreeGrower {
   private readonly nodes: {
     binFeature: number;
@@ -149,23 +150,32 @@ class TreeGrower {
     right: number;
     value: number;
   }[] = [];
+  private readonly offsets: Int32Array;
+  private readonly size: number;
+  private readonly gathered: Float64Array;
 
   constructor(
-    private readonly features: BinnedFeature[],
-    private readonly offsets: Int32Array,
-    private readonly totalBins: number,
+    private readonly binned: BinnedRows,
     private readonly chosen: Int32Array,
     private readonly grad: Float64Array,
     private readonly hess: Float64Array,
     private readonly s: Settings,
-  ) {}
+    /** Filled with the leaf id of every row the tree is grown on. */
+    private readonly leafOf: Int32Array,
+  ) {
+    const fs = binned.features;
+    this.offsets = new Int32Array(fs.length + 1);
+    for (let f = 0; f < fs.length; f++) this.offsets[f + 1] = this.offsets[f]! + 3 * fs[f]!.binCount;
+    this.size = this.offsets[fs.length]!;
+    this.gathered = new Float64Array(2 * binned.n);
+  }
 
   grow(rows: Uint32Array): Tree {
     let g = 0;
     let h = 0;
-    for (const i of rows) {
-      g += this.grad[i]!;
-      h += this.hess[i]!;
+    for (let k = 0; k < rows.length; k++) {
+      g += this.grad[rows[k]!]!;
+      h += this.hess[rows[k]!]!;
     }
     this.node(rows, 0, this.histogram(rows), g, h);
     const m = this.nodes.length;
@@ -187,7 +197,7 @@ class TreeGrower {
   }
 
   /** Builds the subtree of `rows` (pre-order ids) and returns its root id. */
-  private node(rows: Uint32Array, depth: number, hist: Histogram, g: number, h: number): number {
+  private node(rows: Uint32Array, depth: number, hist: Float64Array, g: number, h: number): number {
     const id = this.nodes.length;
     const { lambda, learningRate } = this.s;
     this.nodes.push({
@@ -197,97 +207,104 @@ class TreeGrower {
       right: -1,
       value: (-g / (h + lambda)) * learningRate,
     });
-    if (depth >= this.s.maxDepth || rows.length < 2 * this.s.minSamplesLeaf) return id;
-    const split = this.bestSplit(hist, g, h, rows.length);
-    if (split === undefined) return id;
-    const f = this.features[split.feature]!;
-    const leftRows = new Uint32Array(split.leftCount);
-    const rightRows = new Uint32Array(rows.length - split.leftCount);
+    const split =
+      depth >= this.s.maxDepth || rows.length < 2 * this.s.minSamplesLeaf
+        ? undefined
+        : this.bestSplit(hist, g, h, rows.length);
+    if (split === undefined) {
+      for (let k = 0; k < rows.length; k++) this.leafOf[rows[k]!] = id;
+      return id;
+    }
+    const { matrix, n } = this.binned;
+    const f = split.feature;
+    const column = f * n;
+    const numeric = this.binned.features[f]!.kind === 'numeric';
+    const leftBuf = new Uint32Array(rows.length);
+    const rightBuf = new Uint32Array(rows.length);
     let l = 0;
     let r = 0;
-    for (const i of rows) {
-      const bin = f.bins[i]!;
-      const goLeft = f.kind === 'numeric' ? bin <= split.bin : bin !== split.bin;
-      if (goLeft) leftRows[l++] = i;
-      else rightRows[r++] = i;
+    for (let k = 0; k < rows.length; k++) {
+      const i = rows[k]!;
+      const bin = matrix[column + i]!;
+      if (numeric ? bin <= split.bin : bin !== split.bin) leftBuf[l++] = i;
+      else rightBuf[r++] = i;
     }
+    const leftRows = leftBuf.subarray(0, l);
+    const rightRows = rightBuf.subarray(0, r);
     // Scan the smaller child; the larger one's histogram is the parent's minus it.
-    const leftSmaller = leftRows.length <= rightRows.length;
+    const leftSmaller = l <= r;
     const small = this.histogram(leftSmaller ? leftRows : rightRows);
     const large = hist;
-    for (let b = 0; b < this.totalBins; b++) {
-      large.g[b] = large.g[b]! - small.g[b]!;
-      large.h[b] = large.h[b]! - small.h[b]!;
-      large.c[b] = large.c[b]! - small.c[b]!;
-    }
-    const [leftHist, rightHist] = leftSmaller ? [small, large] : [large, small];
+    for (let b = 0; b < this.size; b++) large[b] = large[b]! - small[b]!;
     const nd = this.nodes[id]!;
-    nd.binFeature = split.feature;
+    nd.binFeature = f;
     nd.splitBin = split.bin;
-    nd.left = this.node(leftRows, depth + 1, leftHist, split.gl, split.hl);
-    nd.right = this.node(rightRows, depth + 1, rightHist, g - split.gl, h - split.hl);
+    nd.left = this.node(leftRows, depth + 1, leftSmaller ? small : large, split.gl, split.hl);
+    nd.right = this.node(rightRows, depth + 1, leftSmaller ? large : small, g - split.gl, h - split.hl);
     return id;
   }
 
-  private histogram(rows: Uint32Array): Histogram {
-    const hg = new Float64Array(this.totalBins);
-    const hh = new Float64Array(this.totalBins);
-    const hc = new Float64Array(this.totalBins);
-    const grad = this.grad;
-    const hess = this.hess;
-    for (const k of this.chosen) {
-      const bins = this.features[k]!.bins;
-      const off = this.offsets[k]!;
-      for (let j = 0; j < rows.length; j++) {
-        const i = rows[j]!;
-        const b = off + bins[i]!;
-        hg[b] = hg[b]! + grad[i]!;
-        hh[b] = hh[b]! + hess[i]!;
-        hc[b] = hc[b]! + 1;
+  private histogram(rows: Uint32Array): Float64Array {
+    const hist = new Float64Array(this.size);
+    const m = rows.length;
+    // Gradients of the node's rows, gathered once so each feature's pass reads them in sequence.
+    const gn = this.gathered.subarray(0, m);
+    const hn = this.gathered.subarray(m, 2 * m);
+    for (let k = 0; k < m; k++) {
+      const i = rows[k]!;
+      gn[k] = this.grad[i]!;
+      hn[k] = this.hess[i]!;
+    }
+    const { matrix, n } = this.binned;
+    for (let c = 0; c < this.chosen.length; c++) {
+      const f = this.chosen[c]!;
+      const off = this.offsets[f]!;
+      const column = f * n;
+      for (let k = 0; k < m; k++) {
+        const b = off + 3 * matrix[column + rows[k]!]!;
+        hist[b] = hist[b]! + gn[k]!;
+        hist[b + 1] = hist[b + 1]! + hn[k]!;
+        hist[b + 2] = hist[b + 2]! + 1;
       }
     }
-    return { g: hg, h: hh, c: hc };
+    return hist;
   }
 
-  private bestSplit(
-    hist: Histogram,
-    g: number,
-    h: number,
-    count: number,
-  ): { feature: number; bin: number; gain: number; gl: number; hl: number; leftCount: number } | undefined {
+  private bestSplit(hist: Float64Array, g: number, h: number, count: number): Split | undefined {
     const { lambda, minChildWeight, minSamplesLeaf, minSplitGain } = this.s;
     const parentScore = (g * g) / (h + lambda);
-    let best:
-      | { feature: number; bin: number; gain: number; gl: number; hl: number; leftCount: number }
-      | undefined;
-    const consider = (feature: number, bin: number, gl: number, hl: number, cl: number) => {
-      const gr = g - gl;
-      const hr = h - hl;
-      const cr = count - cl;
-      if (cl < minSamplesLeaf || cr < minSamplesLeaf || hl < minChildWeight || hr < minChildWeight) return;
-      const gain = 0.5 * ((gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parentScore);
-      if (gain > minSplitGain && gain > 1e-12 && (best === undefined || gain > best.gain)) {
-        best = { feature, bin, gain, gl, hl, leftCount: cl };
-      }
-    };
-    for (const k of this.chosen) {
-      const f = this.features[k]!;
-      const off = this.offsets[k]!;
-      if (f.kind === 'numeric') {
-        let gl = 0;
-        let hl = 0;
-        let cl = 0;
-        for (let b = 0; b + 1 < f.binCount; b++) {
-          gl += hist.g[off + b]!;
-          hl += hist.h[off + b]!;
-          cl += hist.c[off + b]!;
-          consider(k, b, gl, hl, cl);
+    let best: Split | undefined;
+    let bestGain = Math.max(minSplitGain, 1e-12);
+    for (let c = 0; c < this.chosen.length; c++) {
+      const f = this.chosen[c]!;
+      const feature = this.binned.features[f]!;
+      const off = this.offsets[f]!;
+      const numeric = feature.kind === 'numeric';
+      let gl = 0;
+      let hl = 0;
+      let cl = 0;
+      // Numeric: bins 0..b go left. Categorical: the rows of category b go right (one-hot > 0.5).
+      for (let b = numeric ? 0 : 1; b < (numeric ? feature.binCount - 1 : feature.binCount); b++) {
+        const at = off + 3 * b;
+        if (numeric) {
+          gl += hist[at]!;
+          hl += hist[at + 1]!;
+          cl += hist[at + 2]!;
+        } else {
+          if (hist[at + 2] === 0) continue;
+          gl = g - hist[at]!;
+          hl = h - hist[at + 1]!;
+          cl = count - hist[at + 2]!;
         }
-      } else {
-        // One category against the rest: rows of category b go right (one-hot column > 0.5).
-        for (let b = 1; b < f.binCount; b++) {
-          const cb = hist.c[off + b]!;
-          if (cb > 0) consider(k, b, g - hist.g[off + b]!, h - hist.h[off + b]!, count - cb);
+        const gr = g - gl;
+        const hr = h - hl;
+        const cr = count - cl;
+        if (cl < minSamplesLeaf || cr < minSamplesLeaf || hl < minChildWeight || hr < minChildWeight)
+          continue;
+        const gain = 0.5 * ((gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parentScore);
+        if (gain > bestGain) {
+          bestGain = gain;
+          best = { feature: f, bin: b, gain, gl, hl };
         }
       }
     }

@@ -36,25 +36,34 @@ export function validationScore(
 
 /** ROC AUC by the rank-sum (Mann-Whitney) formula; tied scores share their average rank. NaN with one class. */
 export function rocAuc(labels: Float64Array, scores: Float64Array): number {
-  const n = labels.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
+  // A native numeric sort of the scores, then each positive's average rank by two binary searches.
+  const sorted = Float64Array.from(scores).sort();
   let rankSumPos = 0;
   let positives = 0;
-  for (let start = 0; start < n; ) {
-    let end = start;
-    while (end + 1 < n && scores[order[end + 1]!] === scores[order[start]!]) end++;
-    const avgRank = (start + end) / 2 + 1;
-    for (let k = start; k <= end; k++) {
-      if (labels[order[k]!] === 1) {
-        rankSumPos += avgRank;
-        positives++;
-      }
-    }
-    start = end + 1;
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] !== 1) continue;
+    const s = scores[i]!;
+    const below = bound(sorted, s, false);
+    const upTo = bound(sorted, s, true);
+    rankSumPos += (below + 1 + upTo) / 2;
+    positives++;
   }
-  const negatives = n - positives;
+  const negatives = labels.length - positives;
   if (positives === 0 || negatives === 0) return Number.NaN;
   return (rankSumPos - (positives * (positives + 1)) / 2) / (positives * negatives);
+}
+
+/** Number of sorted values < s (or <= s when inclusive). */
+function bound(sorted: Float64Array, s: number, inclusive: boolean): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = sorted[mid]!;
+    if (v < s || (inclusive && v === s)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The logistic function, as ONNX Sigmoid computes it in double. */
