@@ -3,7 +3,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { profileTableFile, withConnection } from '../src/data/tables/index.js';
-import { fmtInt, fmtMs, fmtRatio, median, printTable, progress, runCleanups, tempDir, timed } from './support.js';
+import {
+  fmtInt,
+  fmtMs,
+  fmtRatio,
+  median,
+  printTable,
+  progress,
+  runCleanups,
+  tempDir,
+  timed,
+} from './support.js';
 
 /*
  * Profiling benchmarks (npx tsx bench/data-profile.bench.ts). Prints tables and ratios; asserts nothing.
@@ -35,10 +45,14 @@ function generatorSql(rows: number): string {
     const v = `((${u(k + 1)} + ${u(k + 101)} + ${u(k + 201)} - 1.5) * ${(k + 1) * 10} + ${k * 5})`;
     return k === 0 ? `CASE WHEN hash(i, 70) % 20 = 0 THEN NULL ELSE ${v} END AS f${k}` : `${v} AS f${k}`;
   });
-  const ints = Array.from({ length: 3 }, (_, k) => `(hash(i, ${20 + k}) % ${[10, 1000, 100000][k]})::INTEGER AS n${k}`);
+  const ints = Array.from(
+    { length: 3 },
+    (_, k) => `(hash(i, ${20 + k}) % ${[10, 1000, 100000][k]})::INTEGER AS n${k}`,
+  );
   const cats = Array.from(
     { length: 4 },
-    (_, k) => `(['alpha','beta','gamma','delta','epsilon','zeta','eta'])[1 + (hash(i, ${30 + k}) % ${3 + k})::INTEGER] AS c${k}`,
+    (_, k) =>
+      `(['alpha','beta','gamma','delta','epsilon','zeta','eta'])[1 + (hash(i, ${30 + k}) % ${3 + k})::INTEGER] AS c${k}`,
   );
   return `SELECT i AS id, ${[...floats, ...ints, ...cats].join(', ')},
     'user_' || (hash(i, 40) % 200000)::VARCHAR AS who,
@@ -60,14 +74,23 @@ async function parquetBench(dir: string): Promise<void> {
   const base: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     progress(`round ${r + 1}/${ROUNDS}`);
-    base.push((await timed(() => withConnection((c) => c.runAndReadAll(`SUMMARIZE SELECT * FROM read_parquet('${file}')`)))).ms);
+    base.push(
+      (
+        await timed(() =>
+          withConnection((c) => c.runAndReadAll(`SUMMARIZE SELECT * FROM read_parquet('${file}')`)),
+        )
+      ).ms,
+    );
     const t = await timed(() => profileTableFile(file, 'parquet'));
-    if (t.result.rowCount !== ROWS || t.result.schema.columns.length !== 20) throw new Error('profile does not match the file');
+    if (t.result.rowCount !== ROWS || t.result.schema.columns.length !== 20)
+      throw new Error('profile does not match the file');
     ours.push(t.ms);
   }
   const mo = median(ours);
   const mb = median(base);
-  console.log(`\nProfile of a ${fmtInt(ROWS)}-row x 20-column Parquet file (${(fs.statSync(file).size / 2 ** 20).toFixed(1)} MiB), median of ${ROUNDS}:`);
+  console.log(
+    `\nProfile of a ${fmtInt(ROWS)}-row x 20-column Parquet file (${(fs.statSync(file).size / 2 ** 20).toFixed(1)} MiB), median of ${ROUNDS}:`,
+  );
   printTable(
     ['WHAT', 'MS', 'ROWS/S', 'VS BASELINE'],
     [
@@ -86,11 +109,15 @@ interface ChildReport {
 function profileInChild(file: string): Promise<ChildReport> {
   const self = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, self, '--child', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...process.execArgv, self, '--child', file], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as ChildReport) : reject(new Error(`child exited ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as ChildReport) : reject(new Error(`child exited ${code}`)),
+    );
   });
 }
 
@@ -112,7 +139,15 @@ async function csvBench(dir: string): Promise<void> {
     progress(`profiling ${path.basename(f)} in a child process`);
     const r = await profileInChild(f);
     const size = fs.statSync(f).size / 2 ** 20;
-    rows.push([path.basename(f), size.toFixed(1), fmtInt(r.rows), fmtMs(r.ms), fmtInt((r.rows / r.ms) * 1000), r.maxRssMiB.toFixed(0), fmtRatio(r.maxRssMiB / size)]);
+    rows.push([
+      path.basename(f),
+      size.toFixed(1),
+      fmtInt(r.rows),
+      fmtMs(r.ms),
+      fmtInt((r.rows / r.ms) * 1000),
+      r.maxRssMiB.toFixed(0),
+      fmtRatio(r.maxRssMiB / size),
+    ]);
     fs.rmSync(f);
   }
   console.log('\nPeak RSS of a process that profiles a CSV (it streams: RSS must not follow the file size):');
@@ -121,7 +156,11 @@ async function csvBench(dir: string): Promise<void> {
 
 async function child(file: string): Promise<void> {
   const t = await timed(() => profileTableFile(file, 'csv'));
-  const report: ChildReport = { rows: t.result.rowCount, ms: t.ms, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
+  const report: ChildReport = {
+    rows: t.result.rowCount,
+    ms: t.ms,
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+  };
   process.stdout.write(JSON.stringify(report));
 }
 
