@@ -1,4 +1,4 @@
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
 import type { Tx } from '../store/index.js';
@@ -7,7 +7,7 @@ import * as repo from './alias.repo.js';
 import { getModelRow, getVersionRow } from './lookups.js';
 import type { PolicyService } from './policy.service.js';
 import type { AliasAt, AliasEvent, AliasEventKind } from './registry.schema.js';
-import { aliasSchema } from './registry.schema.js';
+import { aliasSchema, isoTimeSchema } from './registry.schema.js';
 import type { Actor, RegistryDeps } from './registry-deps.js';
 import { toAliasEvent } from './registry-view.js';
 
@@ -149,9 +149,9 @@ export function createAliasService(deps: RegistryDeps, policies: PolicyService) 
   /** Which version held each alias (or one alias) at a moment, and the move that put it there. */
   async function at(input: { model: string; alias?: string | undefined; at: string }): Promise<AliasAt[]> {
     const model = await getModelRow(db, input.model);
-    const t = Date.parse(input.at);
-    if (Number.isNaN(t))
-      throw new ValidationError(`at: '${input.at}' is not an ISO-8601 time`, { field: 'at' });
+    const text = parseOrThrow(isoTimeSchema, input.at, 'at');
+    // A time without a zone is UTC, as everywhere in the API (Date.parse would take it as local time).
+    const t = Date.parse(/T[\d:.]+$/.test(text) ? `${text}Z` : text);
     const names = input.alias
       ? [input.alias]
       : [

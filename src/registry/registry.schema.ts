@@ -283,9 +283,19 @@ export const setAliasBodySchema = z.strictObject({
   reason: z.string().max(4000).optional(),
 });
 
+/** An ISO-8601 time as people type it: `2026-03-01T12:00Z`, with seconds, fractions or an offset, or a date. */
+export const isoTimeSchema = z
+  .string()
+  .max(40)
+  .regex(
+    /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/,
+    'must be an ISO-8601 time such as 2026-03-01T12:00Z',
+  )
+  .refine((s) => !Number.isNaN(Date.parse(s)), 'is not a real time');
+
 export const historyQuerySchema = z.strictObject({
   alias: aliasSchema.optional(),
-  at: z.iso.datetime({ offset: true }).optional(),
+  at: isoTimeSchema.optional(),
 });
 
 export const policyBodySchema = z.strictObject({ yaml: z.string().min(1).max(100_000) });

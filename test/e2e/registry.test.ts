@@ -467,6 +467,9 @@ describeEachBackend('model registry: versions, governed promotion, history, roll
     expect(await at(events[0]!.at)).toBe(1);
     expect(await at(new Date(Date.parse(events[1]!.at) + 1).toISOString())).toBe(2);
     expect(await at(new Date(Date.now() + 60_000).toISOString())).toBe(3);
+    expect(await at('2999-01-01T00:00Z')).toBe(3);
+    expect(await at('2999-01-01T00:00')).toBe(3);
+    expect(await at('2000-01-01')).toBeNull();
     nativeError(
       await call('vic', 'GET', `/api/v1/models/${model}/history?at=yesterday`),
       400,
