@@ -26,6 +26,28 @@ export async function withConnection<T>(fn: (c: DuckDBConnection) => Promise<T>)
   }
 }
 
+/**
+ * Runs `fn` on a throw-away DuckDB that may read only `file`: external access is switched off and the
+ * configuration locked before `fn` runs, so SQL written by users (quality suites) can neither read
+ * other files, nor write any, nor undo the lock. Costs a few milliseconds per call.
+ */
+export async function withSandboxedConnection<T>(
+  file: string,
+  fn: (c: DuckDBConnection) => Promise<T>,
+): Promise<T> {
+  const sandbox = await DuckDBInstance.create(':memory:', { preserve_insertion_order: 'false' });
+  const connection = await sandbox.connect();
+  try {
+    await connection.run(`SET allowed_paths = [${lit(file)}]`);
+    await connection.run('SET enable_external_access = false');
+    await connection.run('SET lock_configuration = true');
+    return await fn(connection);
+  } finally {
+    connection.closeSync();
+    sandbox.closeSync();
+  }
+}
+
 /** SQL string literal. */
 export function lit(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;

@@ -11,6 +11,7 @@ export {
   tableSource,
   translateReadError,
   withConnection,
+  withSandboxedConnection,
 } from './duckdb-engine.js';
 /** The profile of the union of two tables' rows, from their profiles alone. */
 export { mergeProfiles } from './profile-merge.js';
