@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { runCli } from '../../src/cli/program.js';
+import { loadConfig } from '../../src/core/config.js';
 import { sha256Hex } from '../../src/core/hashing.js';
 import {
   comparisonResultSchema,
@@ -11,6 +13,8 @@ import {
   validationResultSchema,
 } from '../../src/data/quality/index.js';
 import { profileTableFile } from '../../src/data/tables/index.js';
+import { buildApp } from '../../src/server/app.js';
+import { openWorkspace, type Workspace } from '../../src/server/services.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/backends.js';
 import { nativeErrorSchema, uniq } from './helpers.js';
@@ -219,64 +223,79 @@ async function cli(env: Record<string, string>, ...argv: string[]): Promise<Resu
 describe('sextant data validate | suggest | compare | profile', () => {
   let tmp: string;
   let env: Record<string, string>;
-  beforeAll(() => {
+  let remote: Record<string, string>;
+  let ws: Workspace;
+  let app: FastifyInstance;
+  beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-dq-cli-'));
     env = { SEXTANT_HOME: path.join(tmp, 'home') };
+    ws = await openWorkspace(loadConfig({ SEXTANT_HOME: path.join(tmp, 'server') }));
+    app = await buildApp(ws);
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    remote = { SEXTANT_HOME: path.join(tmp, 'client'), SEXTANT_URL: url };
   });
-  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-  it('adds a training set, validates it, drafts a suite, and compares a production sample', async () => {
-    const train = path.join(tmp, 'train', 'train.csv');
-    const prod = path.join(tmp, 'prod', 'train.csv');
-    fs.mkdirSync(path.dirname(train), { recursive: true });
-    fs.mkdirSync(path.dirname(prod), { recursive: true });
-    fs.writeFileSync(train, TRAIN);
-    fs.writeFileSync(prod, PROD);
-    const suite = path.join(tmp, 'suite.yaml');
-    fs.writeFileSync(suite, GOOD_SUITE);
-    const bad = path.join(tmp, 'bad.yaml');
-    fs.writeFileSync(bad, BAD_SUITE);
-
-    const added = await cli(env, 'data', 'add', path.dirname(train), '--dataset', 'credit');
-    expect(added.code, added.err).toBe(0);
-
-    const ok = await cli(env, 'data', 'validate', 'credit@1', '--suite', suite);
-    expect(ok.code, ok.err).toBe(0);
-    expect(ok.out).toMatch(/PASSED: 5 of 5 expectations/);
-
-    const failed = await cli(env, 'data', 'validate', 'credit@1', '--suite', bad);
-    expect(failed.code).toBe(2);
-    expect(failed.out).toMatch(/FAILED: 1 of 2 expectations failed/);
-    expect(failed.out).toMatch(/examples failing #1 between \(156 rows\)/);
-    expect(failed.err).toMatch(/suite 'strict' failed on credit@1/);
-
-    const listed = await cli(env, '--json', 'data', 'validations', 'credit@1');
-    expect(JSON.parse(listed.out).map((r: { passed: boolean }) => r.passed)).toEqual([false, true]);
-
-    const drafted = path.join(tmp, 'drafted.yaml');
-    const suggested = await cli(env, 'data', 'suggest', 'credit', '-o', drafted);
-    expect(suggested.code, suggested.err).toBe(0);
-    expect((await cli(env, 'data', 'validate', 'credit', '--suite', drafted)).code).toBe(0);
-
-    const missing = await cli(env, 'data', 'validate', 'credit', '--suite', path.join(tmp, 'none.yaml'));
-    expect(missing.code).toBe(2);
-    expect(missing.err).toMatch(/--suite: file .* does not exist/);
-
-    // The current side is a local file, profiled on the fly.
-    const compared = await cli(env, 'data', 'compare', 'credit@1', prod);
-    expect(compared.code, compared.err).toBe(0);
-    expect(compared.out).toMatch(/age\s+integer\s+ks\s+p=\S+\s+0\.05\s+\S+\s+DRIFT/);
-    expect(compared.out).toMatch(/DATASET DRIFT: 2 of 4 columns drifted/);
-    const asJson = await cli(env, '--json', 'data', 'compare', train, 'credit@1');
-    expect(comparisonResultSchema.parse(JSON.parse(asJson.out)).drift).toBe(false);
-
-    const ghost = await cli(env, 'data', 'compare', 'credit@1', 'ghost@1');
-    expect(ghost.code).toBe(3);
-
-    const profiled = await cli(env, 'data', 'profile', train);
-    expect(profiled.out).toMatch(/200 rows, 4 columns/);
-    expect(profiled.out).toMatch(/segment\s+string\s+0\s+3/);
+  afterAll(async () => {
+    await app.close();
+    await ws.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
   });
+
+  for (const transport of ['local', 'remote'] as const) {
+    it(`[${transport}] adds a training set, validates it, drafts a suite, and compares a production sample`, async () => {
+      const env2 = transport === 'local' ? env : remote;
+      const ds = uniq('credit');
+      const train = path.join(tmp, ds, 'train', 'train.csv');
+      const prod = path.join(tmp, ds, 'prod', 'train.csv');
+      fs.mkdirSync(path.dirname(train), { recursive: true });
+      fs.mkdirSync(path.dirname(prod), { recursive: true });
+      fs.writeFileSync(train, TRAIN);
+      fs.writeFileSync(prod, PROD);
+      const suite = path.join(tmp, `${ds}-suite.yaml`);
+      fs.writeFileSync(suite, GOOD_SUITE);
+      const bad = path.join(tmp, `${ds}-bad.yaml`);
+      fs.writeFileSync(bad, BAD_SUITE);
+
+      const added = await cli(env2, 'data', 'add', path.dirname(train), '--dataset', ds);
+      expect(added.code, added.err).toBe(0);
+
+      const ok = await cli(env2, 'data', 'validate', `${ds}@1`, '--suite', suite);
+      expect(ok.code, ok.err).toBe(0);
+      expect(ok.out).toMatch(/PASSED: 5 of 5 expectations/);
+
+      const failed = await cli(env2, 'data', 'validate', `${ds}@1`, '--suite', bad);
+      expect(failed.code).toBe(2);
+      expect(failed.out).toMatch(/FAILED: 1 of 2 expectations failed/);
+      expect(failed.out).toMatch(/examples failing #1 between \(156 rows\)/);
+      expect(failed.err).toMatch(new RegExp(`suite 'strict' failed on ${ds}@1`));
+
+      const listed = await cli(env2, '--json', 'data', 'validations', `${ds}@1`);
+      expect(JSON.parse(listed.out).map((r: { passed: boolean }) => r.passed)).toEqual([false, true]);
+
+      const drafted = path.join(tmp, `${ds}-drafted.yaml`);
+      const suggested = await cli(env2, 'data', 'suggest', ds, '-o', drafted);
+      expect(suggested.code, suggested.err).toBe(0);
+      expect((await cli(env2, 'data', 'validate', ds, '--suite', drafted)).code).toBe(0);
+
+      const missing = await cli(env2, 'data', 'validate', ds, '--suite', path.join(tmp, 'none.yaml'));
+      expect(missing.code).toBe(2);
+      expect(missing.err).toMatch(/--suite: file .* does not exist/);
+
+      // The current side is a local file, profiled on the fly.
+      const compared = await cli(env2, 'data', 'compare', `${ds}@1`, prod);
+      expect(compared.code, compared.err).toBe(0);
+      expect(compared.out).toMatch(/age\s+integer\s+ks\s+p=\S+\s+0\.05\s+\S+\s+DRIFT/);
+      expect(compared.out).toMatch(/DATASET DRIFT: 2 of 4 columns drifted/);
+      const asJson = await cli(env2, '--json', 'data', 'compare', train, `${ds}@1`);
+      expect(comparisonResultSchema.parse(JSON.parse(asJson.out)).drift).toBe(false);
+
+      const ghost = await cli(env2, 'data', 'compare', `${ds}@1`, `${uniq('ghost')}@1`);
+      expect(ghost.code).toBe(3);
+
+      const profiled = await cli(env2, 'data', 'profile', train);
+      expect(profiled.out).toMatch(/200 rows, 4 columns/);
+      expect(profiled.out).toMatch(/segment\s+string\s+0\s+3/);
+    });
+  }
 
   it('a malformed CSV is reported with its file and line', async () => {
     const broken = path.join(tmp, 'broken.csv');
