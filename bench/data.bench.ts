@@ -17,7 +17,7 @@ import path from 'node:path';
 import { createLocalApi } from '../src/cli/local-api.js';
 import { addVersionWith } from '../src/client/data-api.js';
 import { loadConfig } from '../src/core/config.js';
-import { addPath, computeStatus, HashCache, hashScanned, scanPath } from '../src/data/index.js';
+import { addPath, computeStatus, HashCache, hashScanned, scanPath, statusOfPath } from '../src/data/index.js';
 import { openWorkspace } from '../src/server/services.js';
 import { fmtMs, fmtRatio, median, nowMs, progress } from './support.js';
 
@@ -27,6 +27,8 @@ const SMALL_FILES = Number(process.env.DATA_BENCH_SMALL_FILES ?? 10_000);
 const SMALL_KB = Number(process.env.DATA_BENCH_SMALL_KB ?? 100);
 const STATUS_FILES = Number(process.env.DATA_BENCH_STATUS_FILES ?? 100_000);
 const REPS = Number(process.env.DATA_BENCH_REPS ?? 3);
+// DATA_BENCH_ONLY=big,hash,small,status runs a subset.
+const ONLY = new Set((process.env.DATA_BENCH_ONLY ?? 'big,hash,small,status').split(','));
 // The same threshold the CLI uses on a local workspace: bigger files are hashed while stored.
 const HASH_WHILE_STORING_ABOVE = 64 * MiB;
 
@@ -80,130 +82,142 @@ async function main(): Promise<void> {
     `data bench: ${os.availableParallelism()} cores, node ${process.version}; big file ${BIG_MB} MiB, ${SMALL_FILES} x ${SMALL_KB} KB, status on ${STATUS_FILES} files, ${REPS} reps\n`,
   );
   try {
-    // 1. Big file add vs cp + sync.
     const big = path.join(root, 'big.bin');
-    progress(`writing a ${BIG_MB} MiB file`);
-    writeBigFile(big, BIG_MB);
-    const cpTimes: number[] = [];
-    const addTimes: number[] = [];
-    for (let r = 0; r < REPS; r++) {
-      stamp(big, `cp-${r}`);
-      const copy = path.join(root, `copy-${r}.bin`);
-      cpTimes.push(await time(() => sh('sh', ['-c', `cp "${big}" "${copy}" && sync "${copy}"`])));
-      fs.rmSync(copy);
-      stamp(big, `add-${r}`);
-      addTimes.push(
-        await time(() =>
-          addPath(api.data, big, { dataset: 'bench-big', hashWhileStoringAbove: HASH_WHILE_STORING_ABOVE }),
-        ),
-      );
-      progress(`big add rep ${r + 1}: cp+sync ${fmtMs(cpTimes[r]!)} ms, add ${fmtMs(addTimes[r]!)} ms`);
+    if (ONLY.has('big') || ONLY.has('hash')) {
+      // 1. Big file add vs cp + sync.
+      progress(`writing a ${BIG_MB} MiB file`);
+      writeBigFile(big, BIG_MB);
     }
-    const bigRatio = median(addTimes) / median(cpTimes);
-    report(
-      `add ${BIG_MB} MiB file`,
-      `${fmtMs(median(addTimes))} ms`,
-      `cp+sync ${fmtMs(median(cpTimes))} ms`,
-      bigRatio,
-      '<= 1.2x',
-      bigRatio <= 1.2,
-    );
+    if (ONLY.has('big')) {
+      const cpTimes: number[] = [];
+      const addTimes: number[] = [];
+      for (let r = 0; r < REPS; r++) {
+        stamp(big, `cp-${r}`);
+        const copy = path.join(root, `copy-${r}.bin`);
+        cpTimes.push(await time(() => sh('sh', ['-c', `cp "${big}" "${copy}" && sync "${copy}"`])));
+        fs.rmSync(copy);
+        stamp(big, `add-${r}`);
+        addTimes.push(
+          await time(() =>
+            addPath(api.data, big, { dataset: 'bench-big', hashWhileStoringAbove: HASH_WHILE_STORING_ABOVE }),
+          ),
+        );
+        progress(`big add rep ${r + 1}: cp+sync ${fmtMs(cpTimes[r]!)} ms, add ${fmtMs(addTimes[r]!)} ms`);
+      }
+      const bigRatio = median(addTimes) / median(cpTimes);
+      report(
+        `add ${BIG_MB} MiB file`,
+        `${fmtMs(median(addTimes))} ms`,
+        `cp+sync ${fmtMs(median(cpTimes))} ms`,
+        bigRatio,
+        '<= 1.2x',
+        bigRatio <= 1.2,
+      );
+    }
+    if (ONLY.has('hash')) {
+      // 2. Hashing a changed big file (status) vs openssl.
+      const cache = new HashCache(home);
+      const sslTimes: number[] = [];
+      const statusTimes: number[] = [];
+      for (let r = 0; r < REPS; r++) {
+        stamp(big, `hash-${r}`);
+        sslTimes.push(await time(() => sh('openssl', ['dgst', '-sha256', big])));
+        stamp(big, `status-${r}`);
+        statusTimes.push(
+          await time(async () => {
+            const scanned = await hashScanned(scanPath(big).files, { cache });
+            computeStatus('bench-big', undefined, scanned);
+          }),
+        );
+      }
+      const hashRatio = median(sslTimes) / median(statusTimes);
+      const mbps = (ms: number) => `${((BIG_MB / ms) * 1000).toFixed(0)} MiB/s`;
+      report(
+        `status: hash changed ${BIG_MB} MiB file`,
+        mbps(median(statusTimes)),
+        `openssl ${mbps(median(sslTimes))}`,
+        hashRatio,
+        '>= 0.8x',
+        hashRatio >= 0.8,
+      );
+    }
+    fs.rmSync(big, { force: true });
 
-    // 2. Hashing a changed big file (status) vs openssl.
-    const cache = new HashCache(home);
-    const sslTimes: number[] = [];
-    const statusTimes: number[] = [];
-    for (let r = 0; r < REPS; r++) {
-      stamp(big, `hash-${r}`);
-      sslTimes.push(await time(() => sh('openssl', ['dgst', '-sha256', big])));
-      stamp(big, `status-${r}`);
-      statusTimes.push(
-        await time(async () => {
-          const scanned = await hashScanned(scanPath(big).files, { cache });
-          computeStatus('bench-big', undefined, scanned);
+    if (ONLY.has('small')) {
+      // 3. Many small files: all cores vs one thread, one upload at a time.
+      const smallDir = path.join(root, 'small');
+      progress(`writing ${SMALL_FILES} files of ${SMALL_KB} KB`);
+      const body = randomBytes(SMALL_KB * 1024);
+      const writeSmall = (tag: string) => {
+        for (let i = 0; i < SMALL_FILES; i++) {
+          const dir = path.join(smallDir, String(Math.floor(i / 1000)));
+          if (i % 1000 === 0) fs.mkdirSync(dir, { recursive: true });
+          body.write(`${tag}-${i}`.padEnd(24, '.'), 0);
+          fs.writeFileSync(path.join(dir, `f${i}.bin`), body);
+        }
+      };
+      writeSmall('single');
+      // The baseline is the same pipeline held to one thread: one hashing worker, one blob put at a time.
+      const single = await time(() =>
+        addPath({ add: (input) => addVersionWith(api.data, input, 1) }, smallDir, {
+          dataset: 'bench-small-1',
+          threads: 1,
         }),
       );
-    }
-    const hashRatio = median(sslTimes) / median(statusTimes);
-    const mbps = (ms: number) => `${((BIG_MB / ms) * 1000).toFixed(0)} MiB/s`;
-    report(
-      `status: hash changed ${BIG_MB} MiB file`,
-      mbps(median(statusTimes)),
-      `openssl ${mbps(median(sslTimes))}`,
-      hashRatio,
-      '>= 0.8x',
-      hashRatio >= 0.8,
-    );
-    fs.rmSync(big);
-
-    // 3. Many small files: all cores vs one thread, one upload at a time.
-    const smallDir = path.join(root, 'small');
-    progress(`writing ${SMALL_FILES} files of ${SMALL_KB} KB`);
-    const body = randomBytes(SMALL_KB * 1024);
-    const writeSmall = (tag: string) => {
-      for (let i = 0; i < SMALL_FILES; i++) {
-        const dir = path.join(smallDir, String(Math.floor(i / 1000)));
-        if (i % 1000 === 0) fs.mkdirSync(dir, { recursive: true });
-        body.write(`${tag}-${i}`.padEnd(24, '.'), 0);
-        fs.writeFileSync(path.join(dir, `f${i}.bin`), body);
-      }
-    };
-    writeSmall('single');
-    // The baseline is the same pipeline held to one thread: one hashing worker, one blob put at a time.
-    const single = await time(() =>
-      addPath({ add: (input) => addVersionWith(api.data, input, 1) }, smallDir, {
-        dataset: 'bench-small-1',
-        threads: 1,
-      }),
-    );
-    writeSmall('parallel');
-    const parallel = await time(() => addPath(api.data, smallDir, { dataset: 'bench-small-n' }));
-    const smallRatio = single / parallel;
-    const rate = (ms: number) => `${((SMALL_FILES / ms) * 1000).toFixed(0)} files/s`;
-    report(
-      `add ${SMALL_FILES} x ${SMALL_KB} KB files`,
-      `${rate(parallel)} (${fmtMs(parallel)} ms)`,
-      `1 thread ${rate(single)} (${fmtMs(single)} ms)`,
-      smallRatio,
-      '>= 1.5x',
-      smallRatio >= 1.5,
-    );
-    fs.rmSync(smallDir, { recursive: true, force: true });
-
-    // 4. Status on many unchanged files vs find -printf. 100 distinct contents keep the add cheap.
-    const manyDir = path.join(root, 'many');
-    progress(`writing ${STATUS_FILES} small files`);
-    for (let i = 0; i < STATUS_FILES; i++) {
-      const dir = path.join(manyDir, String(Math.floor(i / 1000)));
-      if (i % 1000 === 0) fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(path.join(dir, `f${i}.txt`), `content ${i % 100}\n`);
-    }
-    const statusCache = new HashCache(home);
-    progress('adding them as a version');
-    await addPath(api.data, manyDir, { dataset: 'bench-many', cache: statusCache });
-    const runStatus = async () => {
-      const base = await api.data.show('bench-many');
-      const c = new HashCache(home);
-      const s = computeStatus('bench-many', base, await hashScanned(scanPath(manyDir).files, { cache: c }));
-      if (s.unchanged !== STATUS_FILES || s.cached !== STATUS_FILES) throw new Error('status re-read files');
-    };
-    const findTimes: number[] = [];
-    const stTimes: number[] = [];
-    for (let r = 0; r < REPS; r++) {
-      findTimes.push(
-        await time(() => sh('sh', ['-c', `find "${manyDir}" -type f -printf '%s %T@ %i %p\\n' > /dev/null`])),
+      writeSmall('parallel');
+      const parallel = await time(() => addPath(api.data, smallDir, { dataset: 'bench-small-n' }));
+      const smallRatio = single / parallel;
+      const rate = (ms: number) => `${((SMALL_FILES / ms) * 1000).toFixed(0)} files/s`;
+      report(
+        `add ${SMALL_FILES} x ${SMALL_KB} KB files`,
+        `${rate(parallel)} (${fmtMs(parallel)} ms)`,
+        `1 thread ${rate(single)} (${fmtMs(single)} ms)`,
+        smallRatio,
+        '>= 1.5x',
+        smallRatio >= 1.5,
       );
-      stTimes.push(await time(runStatus));
+      fs.rmSync(smallDir, { recursive: true, force: true });
     }
-    const statusRatio = median(stTimes) / median(findTimes);
-    report(
-      `status: ${STATUS_FILES} unchanged files`,
-      `${fmtMs(median(stTimes))} ms`,
-      `find -printf ${fmtMs(median(findTimes))} ms`,
-      statusRatio,
-      '<= 2x',
-      statusRatio <= 2,
-    );
+    if (ONLY.has('status')) {
+      // 4. Status on many unchanged files vs find -printf. 100 distinct contents keep the add cheap.
+      const manyDir = path.join(root, 'many');
+      progress(`writing ${STATUS_FILES} small files`);
+      for (let i = 0; i < STATUS_FILES; i++) {
+        const dir = path.join(manyDir, String(Math.floor(i / 1000)));
+        if (i % 1000 === 0) fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, `f${i}.txt`), `content ${i % 100}\n`);
+      }
+      const statusCache = new HashCache(home);
+      progress('adding them as a version');
+      await addPath(api.data, manyDir, { dataset: 'bench-many', cache: statusCache });
+      // Exactly what `sextant data status` runs, minus the process start.
+      const runStatus = async () => {
+        const s = await statusOfPath('bench-many', manyDir, () => api.data.show('bench-many'), {
+          cache: new HashCache(home),
+        });
+        if (s.unchanged !== STATUS_FILES || s.cached !== STATUS_FILES)
+          throw new Error('status re-read files');
+      };
+      const findTimes: number[] = [];
+      const stTimes: number[] = [];
+      for (let r = 0; r < REPS; r++) {
+        findTimes.push(
+          await time(() =>
+            sh('sh', ['-c', `find "${manyDir}" -type f -printf '%s %T@ %i %p\\n' > /dev/null`]),
+          ),
+        );
+        stTimes.push(await time(runStatus));
+      }
+      const statusRatio = median(stTimes) / median(findTimes);
+      report(
+        `status: ${STATUS_FILES} unchanged files`,
+        `${fmtMs(median(stTimes))} ms`,
+        `find -printf ${fmtMs(median(findTimes))} ms`,
+        statusRatio,
+        '<= 2x',
+        statusRatio <= 2,
+      );
+    }
   } finally {
     await ws.close();
     fs.rmSync(root, { recursive: true, force: true });

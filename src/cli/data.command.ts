@@ -2,13 +2,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import {
   addPath,
-  computeStatus,
   type DatasetDiff,
   type DatasetVersion,
   formatProgress,
   HashCache,
-  hashScanned,
-  scanPath,
+  statusOfPath,
 } from '../data/index.js';
 import { formatBytes } from '../data/workspace/progress.js';
 import type { CliContext } from './context.js';
@@ -281,25 +279,17 @@ export function registerDataCommands(program: Command, ctx: Ctx): Command {
       const c = ctx();
       const api = await c.api();
       const name = o.dataset ?? path.basename(path.resolve(target));
-      const base = await api.data.show(name).catch((err: { code?: string }) => {
-        if (err?.code === 'NOT_FOUND') return undefined;
-        throw err;
-      });
-      const scan = scanPath(target);
-      const cache = new HashCache(c.config.home);
       const progress = progressLine(c);
-      let status: ReturnType<typeof computeStatus>;
-      try {
-        const hashed = await hashScanned(scan.files, {
-          cache,
-          ...(o.threads ? { threads: Number(o.threads) } : {}),
-          onProgress: (d, t) => progress.update('hashing', d, t),
+      const latest = () =>
+        api.data.show(name).catch((err: { code?: string }) => {
+          if (err?.code === 'NOT_FOUND') return undefined;
+          throw err;
         });
-        status = computeStatus(name, base, hashed);
-      } finally {
-        progress.end();
-        cache.save();
-      }
+      const status = await statusOfPath(name, target, latest, {
+        cache: new HashCache(c.config.home),
+        ...(o.threads ? { threads: Number(o.threads) } : {}),
+        onProgress: (d, t) => progress.update('hashing', d, t),
+      }).finally(() => progress.end());
       if (c.json) return c.output.out(JSON.stringify(status, null, 2));
       const head = status.base
         ? `against ${name}@${status.base.number} (${short(status.base.digest)})`

@@ -16,9 +16,11 @@ export { type HashOptions, hashScanned } from './workspace/hash-files.js';
 /** One progress line for long adds (rendered by the CLI on stderr). */
 export { formatProgress } from './workspace/progress.js';
 /** Scans a file or folder into manifest entries (symlinks out of the folder refused). */
-export { type ScannedFile, type ScanResult, scanPath } from './workspace/scan-path.js';
+export { type ScannedFile, type ScanResult, scanPath, scanPathAsync } from './workspace/scan-path.js';
 /** `data status`: a folder against a dataset's latest version. */
 export { computeStatus } from './workspace/status.js';
+/** `data status` from a path: the stat walk overlapped with reading the manifest and the cache. */
+export { type ManifestSource, statusOfPath } from './workspace/status-path.js';
 
 /**
  * Builds the data domain. `versions` resolves refs and reads versions; `writer` stores blobs and commits

@@ -19,8 +19,11 @@ export const TOP_K = 20;
 export const HISTOGRAM_BINS = 20;
 
 export interface ProfileOptions {
-  /** Called about twice a second while DuckDB scans, with the rows read so far, and once at the end. */
-  onProgress?(rows: number): void;
+  /**
+   * Called about twice a second while DuckDB scans (rows: an estimate of the rows done; fraction: 0..1
+   * of the work), and once at the end with the exact row count and 1.
+   */
+  onProgress?(rows: number, fraction?: number): void;
 }
 
 interface SourceColumn {
@@ -65,13 +68,13 @@ async function profileWith(
 ): Promise<ProfiledTable> {
   const src = tableSource(path, format, fullSniff);
   const columns = await describe(c, src);
-  const first = await withProgress(c, opts, () => firstPass(c, src, columns));
-  const second = await withProgress(c, opts, () => secondPass(c, src, columns, first.perColumn));
+  const first = await withProgress(c, opts, 0, () => firstPass(c, src, columns));
+  const second = await withProgress(c, opts, 1, () => secondPass(c, src, columns, first.perColumn));
   const rowCount = first.rowCount;
   const profiles = columns.map((col, i) =>
     buildColumn(col, rowCount, first.perColumn[i] as FirstPass, second[i] as SecondPass),
   );
-  opts.onProgress?.(rowCount);
+  opts.onProgress?.(rowCount, 1);
   return {
     rowCount,
     schema: { columns: profiles.map((p) => ({ name: p.name, type: p.type, nullable: p.nulls > 0 })) },
@@ -234,13 +237,24 @@ function scalar(v: unknown): number | string | boolean | null {
   return String(v);
 }
 
-/** Runs a query while reporting DuckDB's rows-processed counter every 500 ms. */
-async function withProgress<T>(c: DuckDBConnection, opts: ProfileOptions, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs one of the two scans while reporting progress every 500 ms. DuckDB's counters are per query and
+ * its row total an estimate, so progress is reported as the fraction of both scans done and the rows
+ * that fraction stands for (monotonic; the exact count comes with the final call).
+ */
+async function withProgress<T>(c: DuckDBConnection, opts: ProfileOptions, pass: 0 | 1, fn: () => Promise<T>): Promise<T> {
   const report = opts.onProgress;
   if (!report) return fn();
+  // DuckDB counts progress only while its progress bar is on; printing stays off.
+  await c.run('SET enable_progress_bar = true');
+  await c.run('SET enable_progress_bar_print = false');
   const timer = setInterval(() => {
-    const rows = Number(c.progress.rows_processed);
-    if (rows > 0) report(rows);
+    const p = c.progress;
+    const pct = Number(p.percentage);
+    const total = Number(p.total_rows_to_process);
+    if (!(pct > 0) || !(total > 0)) return;
+    const fraction = (pass + Math.min(pct, 100) / 100) / 2;
+    report(Math.round(fraction * total), fraction);
   }, 500);
   try {
     return await fn();

@@ -59,6 +59,11 @@ export class HashCache {
     return map;
   }
 
+  /** Reads the cache file now rather than on the first lookup (to overlap it with other work). */
+  preload(): void {
+    this.load();
+  }
+
   /** The cached sha256 when the file's inode, size and mtime are unchanged. */
   lookup(f: ScannedFile): string | undefined {
     const e = this.load().get(f.localPath);

@@ -1,5 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ValidationError } from '../../core/errors.js';
 
@@ -35,6 +37,23 @@ function toScanned(rel: string, localPath: string, st: fs.Stats): ScannedFile {
  * and skipped for folders (their files are already in). Sockets, FIFOs and devices are skipped.
  */
 export function scanPath(target: string): ScanResult {
+  const start = resolveTarget(target);
+  if ('files' in start) return start;
+  return finish(target, start.root, scanWithFind(start.root) ?? walkInJs(start.root));
+}
+
+/**
+ * scanPath with the stat walk in a child process (find writes to a temp file, so it never waits on a
+ * full pipe): the caller's thread is free meanwhile, e.g. to read the dataset's manifest and the hash
+ * cache, which `data status` does while find walks.
+ */
+export async function scanPathAsync(target: string): Promise<ScanResult> {
+  const start = resolveTarget(target);
+  if ('files' in start) return start;
+  return finish(target, start.root, (await scanWithFindAsync(start.root)) ?? walkInJs(start.root));
+}
+
+function resolveTarget(target: string): ScanResult | { root: string } {
   const abs = path.resolve(target);
   let st: fs.Stats;
   try {
@@ -55,8 +74,10 @@ export function scanPath(target: string): ScanResult {
       path: target,
     });
   }
-  const root = fs.realpathSync(abs);
-  const files = scanWithFind(root) ?? walkInJs(root);
+  return { root: fs.realpathSync(abs) };
+}
+
+function finish(target: string, root: string, files: ScannedFile[]): ScanResult {
   if (files.length === 0) throw new ValidationError(`path: '${target}' holds no files`, { field: 'path' });
   return { root, files };
 }
@@ -88,14 +109,33 @@ function followLink(root: string, local: string, relPath: string, files: Scanned
  * from find's seconds.nanoseconds exactly as Node computes mtimeMs, so the hash cache matches either walk.
  * Anything unexpected (no GNU find, an unreadable folder) returns undefined and the JS walk decides.
  */
+const FIND_ARGS = ['-mindepth', '1', '-printf', '%y\\t%s\\t%T@\\t%i\\t%P\\0'];
+
 function scanWithFind(root: string): ScannedFile[] | undefined {
   if (process.platform !== 'linux') return undefined;
-  const r = spawnSync('find', [root, '-mindepth', '1', '-printf', '%y\\t%s\\t%T@\\t%i\\t%P\\0'], {
-    maxBuffer: 1 << 30,
-    encoding: 'utf8',
-  });
+  const r = spawnSync('find', [root, ...FIND_ARGS], { maxBuffer: 1 << 30, encoding: 'utf8' });
   if (r.error || r.status !== 0 || typeof r.stdout !== 'string') return undefined;
-  const out = r.stdout;
+  return parseFindOutput(root, r.stdout);
+}
+
+async function scanWithFindAsync(root: string): Promise<ScannedFile[] | undefined> {
+  if (process.platform !== 'linux') return undefined;
+  const outFile = path.join(os.tmpdir(), `sextant-scan-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const fd = fs.openSync(outFile, 'wx', 0o600);
+  try {
+    const ok = await new Promise<boolean>((resolve) => {
+      const child = spawn('find', [root, ...FIND_ARGS], { stdio: ['ignore', fd, 'ignore'] });
+      child.once('error', () => resolve(false));
+      child.once('close', (code) => resolve(code === 0));
+    });
+    return ok ? parseFindOutput(root, fs.readFileSync(outFile, 'utf8')) : undefined;
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(outFile, { force: true });
+  }
+}
+
+function parseFindOutput(root: string, out: string): ScannedFile[] | undefined {
   const files: ScannedFile[] = [];
   const links: string[] = [];
   let at = 0;
