@@ -247,6 +247,28 @@ describe('gbdt determinism and iterations', () => {
   });
 });
 
+describe('gbdt leaf rules', () => {
+  it.each([
+    { min_samples_leaf: 40, min_child_weight: 1 },
+    { min_samples_leaf: 1, min_child_weight: 0 },
+  ])('a single tree never makes a leaf smaller than min_samples_leaf (%o)', (rules) => {
+    const model = fitOn('gbdt', 'regression', train, {
+      params: { n_estimators: 1, max_depth: 10, ...rules },
+    });
+    const rowsPerLeaf = new Map<number, number>();
+    for (const p of model.predict(
+      records(
+        train,
+        Array.from({ length: train.rowCount }, (_, i) => i),
+      ),
+    )) {
+      rowsPerLeaf.set(p, (rowsPerLeaf.get(p) ?? 0) + 1);
+    }
+    expect(rowsPerLeaf.size).toBeGreaterThan(8);
+    expect(Math.min(...rowsPerLeaf.values())).toBeGreaterThanOrEqual(rules.min_samples_leaf);
+  });
+});
+
 describe('params', () => {
   it('lists each trainer’s params with defaults, and the model reports them resolved', () => {
     expect(trainerParams('gbdt').n_estimators!.default).toBe(100);
