@@ -247,6 +247,19 @@ describe('gbdt determinism and iterations', () => {
   });
 });
 
+describe('linear iterations', () => {
+  it('reports each Newton step on the validation rows and converges in a few', () => {
+    const seen: number[] = [];
+    fitOn('linear', 'classification', train, {
+      validation: { rows: Array.from({ length: 300 }, (_, k) => k * 5) },
+      onIteration: (i) => void seen.push(i.validation!.metric),
+    });
+    expect(seen.length).toBeGreaterThan(2);
+    expect(seen.length).toBeLessThan(30);
+    expect(seen[seen.length - 1]).toBeGreaterThan(0.9);
+  });
+});
+
 describe('gbdt leaf rules', () => {
   it.each([
     { min_samples_leaf: 40, min_child_weight: 1 },
