@@ -81,11 +81,34 @@ function renderComparison(r: ComparisonResult): string {
   ].join('\n');
 }
 
+/** A progress line on stderr for profiles that take more than a second (terminal only, not with --json). */
+function progressBar(c: CliContext) {
+  const start = Date.now();
+  const enabled = !c.json && Boolean(process.stderr.isTTY);
+  let shown = false;
+  return {
+    update(rows: number, fraction = 0) {
+      if (!enabled || Date.now() - start < 1000) return;
+      shown = true;
+      const width = 20;
+      const filled = Math.round(Math.min(1, fraction) * width);
+      process.stderr.write(
+        `\rprofiling [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(fraction * 100)).padStart(3)}%  ~${formatNumber(rows)} rows`,
+      );
+    },
+    end() {
+      if (shown) process.stderr.write('\n');
+    },
+  };
+}
+
 /** A compare side: a local table file is profiled here; anything else is a dataset ref. */
-async function sideOf(arg: string): Promise<CompareBody['reference']> {
+async function sideOf(c: CliContext, arg: string): Promise<CompareBody['reference']> {
   const format = detectTableFormat(arg);
   if (format && existsSync(arg) && statSync(arg).isFile()) {
-    const { profile } = await profileTableFile(arg, format);
+    const bar = progressBar(c);
+    const { profile } = await profileTableFile(arg, format, { onProgress: bar.update });
+    bar.end();
     return { profile: profile as TableProfile, label: arg };
   }
   return { ref: arg };
@@ -192,7 +215,7 @@ export function registerDataQualityCommands(data: Command, ctx: Ctx): void {
         if (!(share >= 0 && share <= 1))
           throw new ValidationError('--drift-share: must be between 0 and 1', { field: 'drift-share' });
         const tests = parseTests(o.test);
-        const [ref, cur] = await Promise.all([sideOf(reference), sideOf(current)]);
+        const [ref, cur] = [await sideOf(c, reference), await sideOf(c, current)];
         const r = await (await c.api()).dataQuality.compare({
           reference: ref,
           current: cur,
@@ -211,14 +234,9 @@ export function registerDataQualityCommands(data: Command, ctx: Ctx): void {
       const format = detectTableFormat(file);
       if (!format)
         throw new ValidationError(`'${file}' is not a .csv, .parquet or .jsonl file`, { field: 'file' });
-      const start = Date.now();
-      const p = await profileTableFile(file, format, {
-        onProgress: (rows) => {
-          if (!c.json && process.stderr.isTTY && Date.now() - start > 1000)
-            process.stderr.write(`\rprofiling ${rows} rows`);
-        },
-      });
-      if (!c.json && process.stderr.isTTY && Date.now() - start > 1000) process.stderr.write('\n');
+      const bar = progressBar(c);
+      const p = await profileTableFile(file, format, { onProgress: bar.update });
+      bar.end();
       if (c.json) return c.output.out(JSON.stringify(p, null, 2));
       c.output.out(`${file}: ${p.rowCount} rows, ${p.schema.columns.length} columns`);
       c.output.out(

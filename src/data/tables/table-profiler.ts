@@ -242,7 +242,12 @@ function scalar(v: unknown): number | string | boolean | null {
  * its row total an estimate, so progress is reported as the fraction of both scans done and the rows
  * that fraction stands for (monotonic; the exact count comes with the final call).
  */
-async function withProgress<T>(c: DuckDBConnection, opts: ProfileOptions, pass: 0 | 1, fn: () => Promise<T>): Promise<T> {
+async function withProgress<T>(
+  c: DuckDBConnection,
+  opts: ProfileOptions,
+  pass: 0 | 1,
+  fn: () => Promise<T>,
+): Promise<T> {
   const report = opts.onProgress;
   if (!report) return fn();
   // DuckDB counts progress only while its progress bar is on; printing stays off.
