@@ -1,14 +1,24 @@
 /*
- * The Sextant demo story, chapter 1: experiment tracking.
- * Creates an experiment, runs a small hyperparameter sweep of tracked runs (a logistic regression
- * trained on synthetic data, no downloads), prints the best run and how to look at it.
- * Runs on the embedded default: SQLite + a local folder under SEXTANT_HOME (./.sextant).
+ * The Sextant demo story, on the embedded default: SQLite + a local folder under SEXTANT_HOME
+ * (./.sextant); no downloads, all data synthetic. Safe to run again: each run adds to the workspace.
+ *   1. experiment tracking: a small sweep of tracked runs, the best found with an MLflow filter
+ *   2. data: a training set and a drifted production sample as dataset versions, validated, compared
+ *   3. training: a gradient-boosted-trees sweep on the dataset version, evaluation, reproduction
+ *   4. registry: register the best model, gated promotion with approval, rollback, alias history
+ * It ends by verifying the audit chain that every step wrote to.
  */
+import path from 'node:path';
+import { modelsLocalApi } from '../src/cli/local/models.js';
 import { createLocalApi } from '../src/cli/local-api.js';
 import { table } from '../src/cli/output.js';
 import { loadConfig } from '../src/core/config.js';
 import { openWorkspace } from '../src/server/services.js';
+import { dataChapter } from './demo-data.js';
 import { makeCreditData, trainLogistic } from './demo-model.js';
+import { registryChapter } from './demo-registry.js';
+import { trainingChapter } from './demo-training.js';
+
+const REVIEWER = 'demo-reviewer';
 
 const EXPERIMENT = 'demo-credit-risk';
 
@@ -80,16 +90,32 @@ async function main(): Promise<void> {
         .join('\n'),
     );
     const best = runs[0];
+    if (best) console.log(`  open it: npx sextant runs show ${best.id}`);
+
+    console.log('\nChapter 2: data versions, quality, training vs production');
+    const workDir = path.join(config.home, 'demo-files');
+    const { trainRef } = await dataChapter(api, { workDir });
+
+    console.log('');
+    const { bestRunId } = await trainingChapter(api, { datasetRef: trainRef, target: 'defaulted', workDir });
+
+    // A second person reviews promotions: the requester may never approve their own request.
+    const users = await api.users.list();
+    if (!users.some((u) => u.name === REVIEWER)) await api.users.create({ name: REVIEWER, role: 'approver' });
+    const { model } = await registryChapter(api, {
+      runId: bestRunId,
+      reviewer: modelsLocalApi(ws, REVIEWER),
+    });
+
     const verify = await api.audit.verify();
-    console.log(`\n  audit chain: ${verify.ok ? 'OK' : 'BROKEN'} (${verify.entries} entries)`);
-    if (best) {
-      console.log('\nOpen it:');
-      console.log(`  npx sextant runs show ${best.id}`);
-      console.log(`  npx sextant runs compare ${runs.map((r) => r.id).join(' ')}`);
-      console.log(
-        '  npx sextant server    # then MLFLOW_TRACKING_URI=http://127.0.0.1:5005 for MLflow clients',
-      );
-    }
+    console.log(`\nAudit chain: ${verify.ok ? 'OK' : 'BROKEN'} (${verify.entries} entries)`);
+    console.log('\nLook around:');
+    console.log(`  npx sextant data ls                       # datasets and versions`);
+    console.log(`  npx sextant lineage ${model}@champion     # model -> run -> data`);
+    console.log(`  npx sextant models history ${model}`);
+    console.log(
+      '  npx sextant server    # then MLFLOW_TRACKING_URI=http://127.0.0.1:5005 for MLflow clients',
+    );
   } finally {
     await ws.close();
   }

@@ -159,6 +159,9 @@ async function reproduceTraining(
     });
   const params: Record<string, string> = {};
   for (const [k, v] of Object.entries(p)) if (!RESERVED_PARAMS.includes(k)) params[k] = v;
+  // A trial stopped early by its sweep trained fewer iterations than its params asked for: stop there too.
+  const trained = latestMetrics(run).get('iterations');
+  const stopAfter = run.tags['sextant.early_stopped'] === 'true' ? trained : undefined;
   const features = await recordedFeatures(api, run);
   const tolerance = req.tolerance ?? 1e-9;
   const outcome = await trainModel(
@@ -178,6 +181,7 @@ async function reproduceTraining(
       experiment: run.experimentId,
       runName: `${run.name}-reproduced`,
       tags: { 'sextant.reproduces': run.id },
+      ...(stopAfter !== undefined ? { stopAfter } : {}),
       ...(req.gitCommit ? { gitCommit: req.gitCommit, gitDirty: req.gitDirty ?? false } : {}),
     },
   );

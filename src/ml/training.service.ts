@@ -69,12 +69,23 @@ export async function resolveExperimentId(
 export async function trainModel(
   api: MlApi,
   spec: TrainSpec,
-  opts: RunOptions & { dataset?: LoadedDataset; workDir?: string } = {},
+  opts: RunOptions & {
+    dataset?: LoadedDataset;
+    workDir?: string;
+    /** Stop after this many iterations, as early stopping did to the run being reproduced. */
+    stopAfter?: number;
+  } = {},
 ): Promise<TrainOutcome> {
   const checked = checkTrainSpec(spec);
   const dataset = opts.dataset ?? (await loadDataset(api, checked.datasetRef, { workDir: opts.workDir }));
   const startTime = Date.now();
-  const fit = fitOnDataset(dataset, checked);
+  let done = 0;
+  const stopAfter = opts.stopAfter;
+  const fit = fitOnDataset(
+    dataset,
+    checked,
+    stopAfter === undefined ? undefined : () => (++done >= stopAfter ? false : undefined),
+  );
   return recordTraining(api, dataset, checked, fit, { ...opts, startTime });
 }
 

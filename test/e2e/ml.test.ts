@@ -455,6 +455,12 @@ describe('sextant train / evaluate / sweep / models reproduce', () => {
       `tags.\`mlflow.parentRunId\` = '${sweep.parentRunId}'`,
     );
     expect(children.out.trim().split('\n')).toHaveLength(2 + 4);
+
+    // The stopped trial trained fewer trees than its params asked for; reproduce retrains that many.
+    const again = json<{ byteIdentical: boolean }>(
+      await cli(local, '--json', 'models', 'reproduce', '--run', bad.runId),
+    );
+    expect(again.byteIdentical).toBe(true);
   }, 120_000);
 
   it('random sweeps run trials in parallel worker threads and are seeded', async () => {
