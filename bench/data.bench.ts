@@ -17,7 +17,15 @@ import path from 'node:path';
 import { createLocalApi } from '../src/cli/local-api.js';
 import { addVersionWith } from '../src/client/data-api.js';
 import { loadConfig } from '../src/core/config.js';
-import { addPath, computeStatus, HashCache, hashScanned, scanPath, statusOfPath } from '../src/data/index.js';
+import {
+  addPath,
+  computeStatus,
+  HashCache,
+  hashScanned,
+  ManifestCache,
+  scanPath,
+  statusOfPath,
+} from '../src/data/index.js';
 import { openWorkspace } from '../src/server/services.js';
 import { fmtMs, fmtRatio, median, nowMs, progress } from './support.js';
 
@@ -192,8 +200,9 @@ async function main(): Promise<void> {
       await addPath(api.data, manyDir, { dataset: 'bench-many', cache: statusCache });
       // Exactly what `sextant data status` runs, minus the process start.
       const runStatus = async () => {
-        const s = await statusOfPath('bench-many', manyDir, () => api.data.show('bench-many'), {
+        const s = await statusOfPath(api.data, 'bench-many', manyDir, {
           cache: new HashCache(home),
+          manifests: new ManifestCache(home),
         });
         if (s.unchanged !== STATUS_FILES || s.cached !== STATUS_FILES)
           throw new Error('status re-read files');

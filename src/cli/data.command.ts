@@ -6,6 +6,7 @@ import {
   type DatasetVersion,
   formatProgress,
   HashCache,
+  ManifestCache,
   statusOfPath,
 } from '../data/index.js';
 import { formatBytes } from '../data/workspace/progress.js';
@@ -171,6 +172,7 @@ export function registerDataCommands(program: Command, ctx: Ctx): Command {
       const result = await addPath(api.data, target, {
         dataset: o.dataset,
         cache: new HashCache(c.config.home),
+        manifests: new ManifestCache(c.config.home),
         ...(o.threads ? { threads: Number(o.threads) } : {}),
         ...(c.remoteUrl ? {} : { hashWhileStoringAbove: HASH_WHILE_STORING_ABOVE }),
         ...(o.source ? { source: o.source } : {}),
@@ -280,13 +282,9 @@ export function registerDataCommands(program: Command, ctx: Ctx): Command {
       const api = await c.api();
       const name = o.dataset ?? path.basename(path.resolve(target));
       const progress = progressLine(c);
-      const latest = () =>
-        api.data.show(name).catch((err: { code?: string }) => {
-          if (err?.code === 'NOT_FOUND') return undefined;
-          throw err;
-        });
-      const status = await statusOfPath(name, target, latest, {
+      const status = await statusOfPath(api.data, name, target, {
         cache: new HashCache(c.config.home),
+        manifests: new ManifestCache(c.config.home),
         ...(o.threads ? { threads: Number(o.threads) } : {}),
         onProgress: (d, t) => progress.update('hashing', d, t),
       }).finally(() => progress.end());

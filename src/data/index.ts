@@ -13,14 +13,16 @@ export { type AddPathOptions, addPath, type VersionAdder } from './workspace/add
 export { HashCache } from './workspace/hash-cache.js';
 /** Hashes files on a worker-thread pool, reusing the size+mtime+inode cache. */
 export { type HashOptions, hashScanned } from './workspace/hash-files.js';
+/** Manifests of versions already seen, kept by digest in the workspace home. */
+export { ManifestCache } from './workspace/manifest-cache.js';
 /** One progress line for long adds (rendered by the CLI on stderr). */
 export { formatProgress } from './workspace/progress.js';
 /** Scans a file or folder into manifest entries (symlinks out of the folder refused). */
 export { type ScannedFile, type ScanResult, scanPath, scanPathAsync } from './workspace/scan-path.js';
 /** `data status`: a folder against a dataset's latest version. */
-export { computeStatus } from './workspace/status.js';
+export { computeStatus, type IndexedManifest, indexManifest } from './workspace/status.js';
 /** `data status` from a path: the stat walk overlapped with reading the manifest and the cache. */
-export { type ManifestSource, statusOfPath } from './workspace/status-path.js';
+export { type StatusSource, statusOfPath } from './workspace/status-path.js';
 
 /**
  * Builds the data domain. `versions` resolves refs and reads versions; `writer` stores blobs and commits

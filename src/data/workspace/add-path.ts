@@ -1,6 +1,7 @@
 import type { AddResult, VersionMetadata } from '../dataset.schema.js';
 import type { HashCache } from './hash-cache.js';
 import { type HashedScan, hashScanned } from './hash-files.js';
+import type { ManifestCache } from './manifest-cache.js';
 import { scanPath } from './scan-path.js';
 
 /** What addPath needs of the client's DataApi (structural: the data domain never imports the client). */
@@ -17,6 +18,8 @@ export interface VersionAdder {
 export interface AddPathOptions extends VersionMetadata {
   dataset: string;
   cache?: HashCache;
+  /** Keeps the new version's manifest, so the next `data status` need not fetch it. */
+  manifests?: ManifestCache;
   threads?: number;
   /** Uncached files above this size are hashed while they are stored (local workspaces: one read). */
   hashWhileStoringAbove?: number;
@@ -28,7 +31,7 @@ export interface AddPathOptions extends VersionMetadata {
  * from the cache), store what is missing, commit; then remember the hashes learned while storing.
  */
 export async function addPath(api: VersionAdder, target: string, opts: AddPathOptions): Promise<AddResult> {
-  const { dataset, cache, threads, hashWhileStoringAbove, onProgress, ...meta } = opts;
+  const { dataset, cache, manifests, threads, hashWhileStoringAbove, onProgress, ...meta } = opts;
   const scan = scanPath(target);
   let hashed: HashedScan[] = [];
   try {
@@ -54,6 +57,7 @@ export async function addPath(api: VersionAdder, target: string, opts: AddPathOp
       const sha = byPath.get(f.path);
       if (!f.sha256 && sha) cache?.set(f, sha);
     }
+    manifests?.write(result.version.digest, result.version.files);
     return result;
   } finally {
     cache?.save();

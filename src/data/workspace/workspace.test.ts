@@ -7,7 +7,7 @@ import { HashCache } from './hash-cache.js';
 import { hashScanned } from './hash-files.js';
 import { hashFilesInPool } from './hash-pool.js';
 import { scanPath, walkInJs } from './scan-path.js';
-import { computeStatus } from './status.js';
+import { computeStatus, indexManifest } from './status.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-ws-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -134,7 +134,7 @@ describe('computeStatus', () => {
       { path: 'edit', sha256: 'Y', cached: false },
       { path: 'new', sha256: 'n', cached: false },
     ].map((f) => ({ ...f, localPath: f.path, size: 1, mtimeMs: 0, ino: 0 }));
-    expect(computeStatus('ds', base, local)).toEqual({
+    expect(computeStatus('ds', indexManifest(base), local)).toEqual({
       dataset: 'ds',
       base: { number: 4, digest: 'd' },
       added: ['new'],
