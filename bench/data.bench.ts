@@ -197,7 +197,11 @@ async function main(): Promise<void> {
       }
       const statusCache = new HashCache(home);
       progress('adding them as a version');
-      await addPath(api.data, manyDir, { dataset: 'bench-many', cache: statusCache });
+      await addPath(api.data, manyDir, {
+        dataset: 'bench-many',
+        cache: statusCache,
+        manifests: new ManifestCache(home),
+      });
       // Exactly what `sextant data status` runs, minus the process start.
       const runStatus = async () => {
         const s = await statusOfPath(api.data, 'bench-many', manyDir, {
