@@ -1,4 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -179,6 +182,24 @@ export function runBlobStoreContract(name: string, makeStore: () => Promise<Blob
       expect(await store.delete(drop.sha256)).toBe(false);
       expect(await listAll(store)).toEqual([keep]);
       expect(await store.put('drop me')).toEqual(drop);
+    });
+
+    it('putFile stores a local file as put would, and refuses what is not a regular file', async () => {
+      const { store } = await fresh();
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'sextant-putfile-'));
+      try {
+        const bytes = randomBytes(3 * 1024 * 1024 + 5);
+        await writeFile(path.join(dir, 'f.bin'), bytes);
+        const info = await store.putFile(path.join(dir, 'f.bin'));
+        expect(info).toEqual({ sha256: sha256Hex(bytes), size: bytes.length });
+        expect((await store.getBytes(info.sha256)).equals(bytes)).toBe(true);
+        expect(await store.putFile(path.join(dir, 'f.bin'))).toEqual(info);
+        await expect(store.putFile(path.join(dir, 'missing.bin'))).rejects.toThrow();
+        await expect(store.putFile(dir)).rejects.toThrow();
+        expect(await listAll(store)).toEqual([info]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
     it('a source that fails midway stores nothing and rejects with its error', async () => {

@@ -24,6 +24,8 @@ export interface BlobStore {
   readonly kind: 'file' | 's3';
   /** Streams bytes in and returns their sha256 and size. Idempotent; never holds the whole content in memory. */
   put(source: BlobSource): Promise<BlobInfo>;
+  /** Stores a local file; the folder store copies it in the kernel while hashing, one pass over a big file. */
+  putFile(filePath: string): Promise<BlobInfo>;
   /**
    * A stream of the blob that verifies the hash while streaming: bytes that do not match the key make the
    * stream fail with IntegrityError before it ends. Throws NotFoundError if absent.

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { IntegrityError, NotFoundError } from '../core/errors.js';
 import { isSha256Hex } from '../core/hashing.js';
 import { type BlobInfo, type BlobSource, type BlobStore, shardedKey } from './blob-store.js';
-import { spoolToTempFile } from './spool-file.js';
+import { copyToTempFile, type SpooledFile, spoolToTempFile } from './spool-file.js';
 import { readFully, verifyingStream } from './verifying-stream.js';
 
 const SHARD = /^[0-9a-f]{2}$/;
@@ -37,7 +37,16 @@ export class LocalBlobStore implements BlobStore {
 
   async put(source: BlobSource): Promise<BlobInfo> {
     await this.init();
-    const spooled = await spoolToTempFile(source, this.tmpDir, BLOB_MODE);
+    return this.keep(await spoolToTempFile(source, this.tmpDir, BLOB_MODE));
+  }
+
+  async putFile(filePath: string): Promise<BlobInfo> {
+    await this.init();
+    return this.keep(await copyToTempFile(filePath, this.tmpDir, BLOB_MODE));
+  }
+
+  /** Moves a hashed temp copy under its key, or drops it when the content is already stored. */
+  private async keep(spooled: SpooledFile): Promise<BlobInfo> {
     const info = { sha256: spooled.sha256, size: spooled.size };
     try {
       const target = this.pathOf(info.sha256);

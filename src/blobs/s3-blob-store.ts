@@ -107,6 +107,10 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  async putFile(filePath: string): Promise<BlobInfo> {
+    return this.put(createReadStream(filePath, { highWaterMark: 4 * 1024 * 1024 }));
+  }
+
   async get(sha256: string): Promise<Readable> {
     const key = this.keyOf(sha256);
     let body: unknown;

@@ -1,6 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type FileHandle, open, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import {
+  chmod,
+  copyFile,
+  type FileHandle,
+  constants as fsConstants,
+  lstat,
+  open,
+  rm,
+  stat,
+} from 'node:fs/promises';
 import path from 'node:path';
+import { ConflictError, ValidationError } from '../core/errors.js';
 import type { BlobInfo, BlobSource } from './blob-store.js';
 
 /** A temp file holding a hashed copy of the source; `discard` is safe to call more than once. */
@@ -31,6 +42,53 @@ export async function spoolToTempFile(source: BlobSource, dir: string, mode = 0o
     return { sha256: hash.digest('hex'), size, path: filePath, discard };
   } catch (err) {
     await handle.close().catch(() => {});
+    await discard();
+    throw err;
+  }
+}
+
+/**
+ * Copies a local file into a fresh file in `dir` with the kernel's copy (copy_file_range, or a reflink where
+ * the file system has them) while a read of the source hashes it, so a large file costs about one pass.
+ * The hash is of the source, so the source must not change meanwhile: its size, mtime and inode are
+ * compared before and after, and a change fails the copy (reads verify every blob again anyway).
+ */
+export async function copyToTempFile(source: string, dir: string, mode = 0o600): Promise<SpooledFile> {
+  const before = await lstat(source).catch(() => undefined);
+  if (!before?.isFile()) throw new ValidationError(`'${source}' is not a regular file`, { field: 'path' });
+  const filePath = path.join(dir, `copy-${process.pid}-${randomBytes(12).toString('hex')}`);
+  const discard = () => rm(filePath, { force: true });
+  try {
+    const hash = createHash('sha256');
+    let size = 0;
+    // The copy usually finishes first; its fsync then overlaps the rest of the hashing.
+    const copying = copyFile(source, filePath, fsConstants.COPYFILE_EXCL).then(async () => {
+      await chmod(filePath, mode);
+      const handle = await open(filePath, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    });
+    // Settled here so that a failing copy never goes unhandled while the hash loop is still reading.
+    copying.catch(() => undefined);
+    for await (const chunk of createReadStream(source, { highWaterMark: 4 * 1024 * 1024 })) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    await copying;
+    const after = await stat(source);
+    const copied = await stat(filePath);
+    if (
+      after.size !== before.size ||
+      after.mtimeMs !== before.mtimeMs ||
+      after.ino !== before.ino ||
+      copied.size !== size
+    )
+      throw new ConflictError(`'${source}' changed while it was being stored; try again`, { path: source });
+    return { sha256: hash.digest('hex'), size, path: filePath, discard };
+  } catch (err) {
     await discard();
     throw err;
   }

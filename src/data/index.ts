@@ -44,6 +44,7 @@ export function createDataDomain(deps: TrackingDeps) {
       tag: writer.tag,
       missingBlobs: writer.missingBlobs,
       putBlob: writer.putBlob,
+      putLocalFile: writer.putLocalFile,
     },
     linkForRunInput: reader.linkForRunInput,
   };

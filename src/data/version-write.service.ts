@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { BlobInfo } from '../blobs/index.js';
-import { NotFoundError, ValidationError } from '../core/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
 import type { Tx } from '../store/index.js';
@@ -63,7 +63,20 @@ export function createVersionWriter(deps: TrackingDeps, reader: VersionReader) {
     content: Readable | Uint8Array | string;
   }): Promise<BlobInfo> {
     const expected = parseOrThrow(sha256Schema, input.sha256, 'sha256');
-    const info = await blobs.put(input.content);
+    return checkHash(await blobs.put(input.content), expected);
+  }
+
+  /** Stores a file of this machine (in-process adds); with a sha256 given, checks the bytes against it. */
+  async function putLocalFile(input: { localPath: string; sha256?: string }): Promise<BlobInfo> {
+    const info = await blobs.putFile(input.localPath);
+    if (input.sha256 !== undefined && info.sha256 !== input.sha256)
+      throw new ConflictError(`'${input.localPath}' changed while it was being added; try again`, {
+        path: input.localPath,
+      });
+    return info;
+  }
+
+  function checkHash(info: BlobInfo, expected: string): BlobInfo {
     if (info.sha256 !== expected) {
       throw new ValidationError(
         `body: the uploaded bytes hash to ${info.sha256}, not to the sha256 ${expected} they were sent for`,
@@ -249,7 +262,7 @@ export function createVersionWriter(deps: TrackingDeps, reader: VersionReader) {
     return reader.get(row.id);
   }
 
-  return { missingBlobs, putBlob, create, tag };
+  return { missingBlobs, putBlob, putLocalFile, create, tag };
 }
 
 export type VersionWriter = ReturnType<typeof createVersionWriter>;
