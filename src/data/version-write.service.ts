@@ -189,6 +189,15 @@ export function createVersionWriter(deps: TrackingDeps, reader: VersionReader) {
       };
       await repo.insertVersion({ tx, row });
       await repo.insertFiles({ tx, rows: files.map((f) => ({ version_id: row.id, ...f })) });
+      // Looked at again now that the rows referencing them exist: gc deletes only unreferenced blobs while
+      // it holds the tables, so a blob it removed since the first look is caught here, not served missing.
+      const still = await mapLimit(files, STAT_CONCURRENCY, (f) => blobs.stat(f.sha256));
+      const gone = files.find((f, i) => still[i]?.size !== f.size);
+      if (gone)
+        throw new ConflictError(
+          `files: the content of '${gone.path}' left the blob store (gc) while the version was being added; add it again`,
+          { field: 'files', path: gone.path, sha256: gone.sha256 },
+        );
       await repo.insertTables({
         tx,
         rows: tables.map((t) => ({

@@ -126,6 +126,10 @@ function createStore(url: string, options: OpenStoreOptions): Store {
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+    // An idle pooled connection that the server closes (restart, failover, an admin's terminate) emits
+    // 'error' on the pool; unhandled, that would crash the process. The pool has already dropped that
+    // client and opens a fresh one on the next query, and queries in flight get their own errors.
+    pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', url, close: () => db.destroy() };
   }

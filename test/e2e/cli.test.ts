@@ -3,25 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/program.js';
 import { loadConfig } from '../../src/core/config.js';
 import { buildApp } from '../../src/server/app.js';
 import { openWorkspace, type Workspace } from '../../src/server/services.js';
 import { runSchema } from '../../src/tracking/index.js';
-
-interface Result {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function cli(env: Record<string, string>, ...argv: string[]): Promise<Result> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, env, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) });
-  process.exitCode = undefined;
-  return { code, out, err };
-}
+import { cli } from '../support/cli.js';
 
 describe('sextant CLI: the same commands locally and against a server', () => {
   let home: string;

@@ -4,7 +4,6 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { runCli } from '../../src/cli/program.js';
 import { loadConfig } from '../../src/core/config.js';
 import { sha256Hex } from '../../src/core/hashing.js';
 import {
@@ -17,6 +16,7 @@ import { buildApp } from '../../src/server/app.js';
 import { openWorkspace, type Workspace } from '../../src/server/services.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/backends.js';
+import { cli } from '../support/cli.js';
 import { nativeErrorSchema, uniq } from './helpers.js';
 
 const TRAIN = [
@@ -205,20 +205,6 @@ describeEachBackend('data quality: suites stored with versions', (getStore) => {
     expect(unknown.statusCode).toBe(404);
   });
 });
-
-interface Result {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function cli(env: Record<string, string>, ...argv: string[]): Promise<Result> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, env, { out: (s) => (out += `${s}\n`), err: (s) => (err += `${s}\n`) });
-  process.exitCode = undefined;
-  return { code, out, err };
-}
 
 describe('sextant data validate | suggest | compare | profile', () => {
   let tmp: string;

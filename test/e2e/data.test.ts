@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/program.js';
 import { loadConfig } from '../../src/core/config.js';
 import { sha256Hex } from '../../src/core/hashing.js';
 import {
@@ -14,21 +13,8 @@ import {
 } from '../../src/data/index.js';
 import { buildApp } from '../../src/server/app.js';
 import { openWorkspace, type Workspace } from '../../src/server/services.js';
+import { cli } from '../support/cli.js';
 import { mlflowSession, nativeErrorSchema, uniq } from './helpers.js';
-
-interface Result {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function cli(env: Record<string, string>, ...argv: string[]): Promise<Result> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, env, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) });
-  process.exitCode = undefined;
-  return { code, out, err };
-}
 
 function write(root: string, files: Record<string, string>): string {
   for (const [p, text] of Object.entries(files)) {

@@ -6,13 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { auditEntrySchema } from '../../src/audit/index.js';
 import type { BlobStore } from '../../src/blobs/index.js';
-import { runCli } from '../../src/cli/program.js';
 import { loadConfig } from '../../src/core/config.js';
 import { gcReportSchema } from '../../src/governance/index.js';
 import { buildApp } from '../../src/server/app.js';
 import { openWorkspace, type Workspace } from '../../src/server/services.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/backends.js';
+import { cli } from '../support/cli.js';
 import { nativeError, ok, uniq } from './helpers.js';
 
 /** Backdates a blob of the folder store (gc reads its age from the file's mtime). */
@@ -84,19 +84,6 @@ describeEachBackend('POST /api/v1/gc', (getStore) => {
     nativeError(await gc({ delete: 'yes' }), 400, 'VALIDATION_FAILED');
   });
 });
-
-interface Result {
-  code: number;
-  out: string;
-  err: string;
-}
-async function cli(env: Record<string, string>, ...argv: string[]): Promise<Result> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, env, { out: (x) => (out += `${x}\n`), err: (x) => (err += `${x}\n`) });
-  process.exitCode = undefined;
-  return { code, out, err };
-}
 
 describe('sextant gc', () => {
   let home: string;

@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/program.js';
 import { loadConfig } from '../../src/core/config.js';
 import {
   lineageGraphSchema,
@@ -15,6 +14,7 @@ import { buildApp } from '../../src/server/app.js';
 import { openWorkspace, type Services, type Workspace } from '../../src/server/services.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/backends.js';
+import { cli } from '../support/cli.js';
 import { nativeError, ok, uniq } from './helpers.js';
 
 /** raw@1 -> prep run -> clean@1 (derived from raw@1) -> train run (FINISHED). */
@@ -112,19 +112,6 @@ describeEachBackend('lineage over HTTP', (getStore) => {
     nativeError(await get('/api/v1/lineage/runs/run_nothere/openlineage'), 404, 'NOT_FOUND');
   });
 });
-
-interface Result {
-  code: number;
-  out: string;
-  err: string;
-}
-async function cli(env: Record<string, string>, ...argv: string[]): Promise<Result> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, env, { out: (x) => (out += `${x}\n`), err: (x) => (err += `${x}\n`) });
-  process.exitCode = undefined;
-  return { code, out, err };
-}
 
 describe('sextant lineage: the same output locally and against a server', () => {
   let home: string;

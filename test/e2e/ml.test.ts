@@ -4,13 +4,13 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalApi } from '../../src/cli/local-api.js';
-import { runCli } from '../../src/cli/program.js';
 import { loadConfig } from '../../src/core/config.js';
 import { sha256Hex } from '../../src/core/hashing.js';
 import { writeCreditCsv } from '../../src/ml/index.js';
 import { buildApp } from '../../src/server/app.js';
 import { openWorkspace, type Workspace } from '../../src/server/services.js';
 import { runSchema } from '../../src/tracking/index.js';
+import { type CliResult, cli } from '../support/cli.js';
 
 /*
  * The training story through the CLI, as a user types it: data add -> train -> evaluate -> reproduce
@@ -18,21 +18,7 @@ import { runSchema } from '../../src/tracking/index.js';
  * Local workspace throughout; train + evaluate also against a server (remote transport).
  */
 
-interface Result {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function cli(env: Record<string, string>, ...argv: string[]): Promise<Result> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, env, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) });
-  process.exitCode = undefined;
-  return { code, out, err };
-}
-
-const json = <T>(r: Result): T => {
+const json = <T>(r: CliResult): T => {
   if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.err}`);
   return JSON.parse(r.out) as T;
 };

@@ -3,21 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/program.js';
 import { loadConfig } from '../../src/core/config.js';
 import { sha256Hex } from '../../src/core/hashing.js';
 import { modelVersionSchema, promotionRequestSchema } from '../../src/registry/index.js';
 import { buildApp } from '../../src/server/app.js';
 import { openWorkspace, type Workspace } from '../../src/server/services.js';
+import { cli } from '../support/cli.js';
 import { tinyOnnxModel } from './registry-fixtures.js';
-
-async function cli(env: Record<string, string>, ...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, env, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) });
-  process.exitCode = undefined;
-  return { code, out, err };
-}
 
 describe('sextant models: the registry from the CLI, locally and against a server', () => {
   let dir: string;
