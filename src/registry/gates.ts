@@ -64,7 +64,7 @@ export function createGateEvaluator(
     return {
       ...base,
       status: ok ? 'pass' : 'fail',
-      message: `${rule.metric} = ${value} ${ok ? 'satisfies' : 'does not satisfy'} ${rule.op} ${alias}.${metric} (${theirs}) ${offset >= 0 ? '+' : '-'} ${Math.abs(offset)} = ${threshold}`,
+      message: `${rule.metric} = ${value} ${ok ? 'satisfies' : 'does not satisfy'} ${rule.op} ${alias}.${metric} (${theirs}) ${offset >= 0 ? '+' : '-'} ${Math.abs(offset)} = ${Number(threshold.toPrecision(12))}`,
       observed: { value, [alias]: theirs, threshold },
     };
   }
