@@ -68,6 +68,18 @@ describe('profileTableFile', () => {
     expect(ts?.distinct).toBeLessThanOrEqual(29);
   });
 
+  it('infinities and NaN stay out of the numeric statistics instead of failing the profile', async () => {
+    const p = write('inf.csv', 'x\n1\n2\ninf\n-inf\nnan\n4\n');
+    const { rowCount, profile } = await profileTableFile(p, 'csv');
+    expect(rowCount).toBe(6);
+    const [x] = profile.columns;
+    expect(x?.nulls).toBe(0);
+    expect(x?.min).toBe(1);
+    expect(x?.max).toBe(4);
+    expect(x?.mean).toBeCloseTo(7 / 3, 10);
+    expect(x?.std).toBeCloseTo(Math.sqrt(((1 - 7 / 3) ** 2 + (2 - 7 / 3) ** 2 + (4 - 7 / 3) ** 2) / 2), 10);
+  });
+
   it('reads Parquet and JSON Lines as well', async () => {
     const csv = write('b.csv', `${header}\n${csvRows(2, 300).join('\n')}\n`);
     const pq = path.join(dir, 'b.parquet');

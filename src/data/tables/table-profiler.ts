@@ -90,6 +90,16 @@ export async function describe(c: DuckDBConnection, src: string): Promise<Source
     .map((row) => ({ name: String(row.column_name), duckType: String(row.column_type) }));
 }
 
+/**
+ * A column's value for statistics. Infinities and NaN (which CSV and Parquet can hold) are left out of
+ * the numeric statistics, as missing values are: one inf would make the mean and std meaningless, and
+ * DuckDB refuses the std outright. They still count as present (not null) in the profile.
+ */
+function statValueSql(name: string, duckType: string): string {
+  const v = valueSql(name, duckType);
+  return isNumeric(columnTypeOf(duckType)) ? `(CASE WHEN isfinite(${v}) THEN ${v} END)` : v;
+}
+
 interface FirstPass {
   nonNull: number;
   min: unknown;
@@ -106,7 +116,7 @@ async function firstPass(c: DuckDBConnection, src: string, columns: SourceColumn
   const parts = ['count(*) AS n'];
   columns.forEach((col, i) => {
     const type = columnTypeOf(col.duckType);
-    const v = valueSql(col.name, col.duckType);
+    const v = statValueSql(col.name, col.duckType);
     parts.push(`count(${ident(col.name)}) AS c${i}_nn`, `${hllSql(ident(col.name))} AS c${i}_hll`);
     if (type !== 'boolean') parts.push(`min(${v}) AS c${i}_min`, `max(${v}) AS c${i}_max`);
     if (isNumeric(type)) {
@@ -155,7 +165,7 @@ async function secondPass(
   columns.forEach((col, i) => {
     const f = first[i] as FirstPass;
     const type = columnTypeOf(col.duckType);
-    const v = valueSql(col.name, col.duckType);
+    const v = statValueSql(col.name, col.duckType);
     const min = Number(f.min);
     const max = Number(f.max);
     if (isNumeric(type) && f.nonNull > 0 && Number.isFinite(min) && Number.isFinite(max)) {
