@@ -478,6 +478,7 @@ describe('sextant train / evaluate / sweep / models reproduce', () => {
   it('refuses bad input with one clear line and creates no run', async () => {
     await addCsv(local, 'flat', 'flat', 'x,y\n1,0\n2,0\n3,0\n4,0\n5,0\n');
     await addCsv(local, 'words', 'words', 'x,y\n1,low\n2,high\n3,low\n4,high\n5,low\n');
+    await addCsv(local, 'infs', 'infs', 'x,y\n1,0\ninf,1\n3,0\n4,1\n5,0\n6,1\n');
     const before = await runCount(local);
     const cases: [string[], RegExp, number][] = [
       [['-d', 'credit@1', '--target', 'nope', '-m', 'linear'], /column 'nope' does not exist/, 2],
@@ -508,6 +509,7 @@ describe('sextant train / evaluate / sweep / models reproduce', () => {
       ],
       [['-d', 'credit@99', '--target', 'defaulted', '-m', 'linear'], /99/, 3],
       [['-d', 'flat@1', '--target', 'y', '-m', 'linear'], /single class/, 2],
+      [['-d', 'infs@1', '--target', 'y', '-m', 'gbdt'], /NaN and infinities are not data/, 2],
       [
         ['-d', 'words@1', '--target', 'y', '-m', 'linear', '--task', 'regression'],
         /must be numeric for regression/,
