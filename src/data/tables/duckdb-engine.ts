@@ -79,6 +79,9 @@ export async function assertReadable(path: string): Promise<void> {
   try {
     const s = await stat(path);
     if (!s.isFile()) throw new ValidationError(`'${path}' is not a file`, { field: 'path' });
+    // DuckDB reads a zero-byte CSV as one empty column; a table needs at least its header.
+    if (s.size === 0)
+      throw new ValidationError(`'${path}' is empty: a table needs at least a header`, { field: 'path' });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError('file', path);
     throw err;

@@ -122,6 +122,12 @@ describe('profileTableFile', () => {
     expect((err as ValidationError).details).toMatchObject({ line: 30_002 });
   });
 
+  it('an empty file is a ValidationError, not a table of one empty column', async () => {
+    const p = write('empty.csv', '');
+    await expect(profileTableFile(p, 'csv')).rejects.toThrow(ValidationError);
+    await expect(readTableFile(p, 'csv')).rejects.toThrow(/is empty/);
+  });
+
   it('a missing file is NotFoundError', async () => {
     await expect(profileTableFile(path.join(dir, 'nope.csv'), 'csv')).rejects.toBeInstanceOf(NotFoundError);
   });
