@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import os from 'node:os';
 import { Readable } from 'node:stream';
 import {
@@ -108,7 +109,15 @@ export class S3BlobStore implements BlobStore {
   }
 
   async putFile(filePath: string): Promise<BlobInfo> {
-    return this.put(createReadStream(filePath, { highWaterMark: 4 * 1024 * 1024 }));
+    // Opened first, so a missing file rejects here instead of erroring on a stream nobody reads yet.
+    const handle = await open(filePath, 'r');
+    try {
+      if (!(await handle.stat()).isFile())
+        throw new ValidationError(`'${filePath}' is not a regular file`, { field: 'path' });
+      return await this.put(handle.createReadStream({ highWaterMark: 4 * 1024 * 1024, autoClose: false }));
+    } finally {
+      await handle.close();
+    }
   }
 
   async get(sha256: string): Promise<Readable> {
