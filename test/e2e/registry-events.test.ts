@@ -1,43 +1,27 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Actor } from '../../src/registry/index.js';
 import { verifyWebhookSignature } from '../../src/registry/webhooks/index.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/backends.js';
+import { startReceiver } from '../support/http-receiver.js';
 import { uniq } from './helpers.js';
 import { tinyOnnxModel } from './registry-fixtures.js';
 
-interface Received {
-  body: string;
-  headers: http.IncomingHttpHeaders;
-}
-
 describeEachBackend('registry events reach webhooks, signed', (getStore) => {
   let t: TestApp;
-  let server: http.Server;
-  const received: Received[] = [];
+  let rx: Awaited<ReturnType<typeof startReceiver>>;
   let secret: string;
 
   beforeAll(async () => {
-    server = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-      req.on('end', () => {
-        received.push({ body, headers: req.headers });
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    rx = await startReceiver(() => 204);
     t = await createTestApp(getStore(), { SEXTANT_WEBHOOK_ALLOW: '127.0.0.1' });
-    const port = (server.address() as AddressInfo).port;
-    const created = await t.services.webhooks.add({ actor: 'ops', url: `http://127.0.0.1:${port}/registry` });
-    secret = created.secret;
+    secret = (await t.services.webhooks.add({ actor: 'ops', url: `${rx.url}/registry` })).secret;
   });
   afterAll(async () => {
     await t.services.webhooks.close();
     await t.close();
-    await new Promise((r) => server.close(r));
+    await rx.close();
   });
 
   it('version created, request opened and decided, alias moved and rolled back: each delivered once, verifiable', async () => {
@@ -74,7 +58,7 @@ describeEachBackend('registry events reach webhooks, signed', (getStore) => {
     });
     await t.services.webhooks.flush(10_000);
 
-    const events = received
+    const events = rx.got
       .map((r) => ({ ...r, parsed: JSON.parse(r.body) as { type: string; payload: { model?: string } } }))
       .filter((e) => e.parsed.payload.model === model);
     expect(events.map((e) => e.parsed.type).sort()).toEqual(
@@ -102,5 +86,24 @@ describeEachBackend('registry events reach webhooks, signed', (getStore) => {
     }
     const rolled = events.find((e) => e.parsed.type === 'alias.rolled_back')!.parsed.payload;
     expect(rolled).toMatchObject({ alias: 'champion', fromVersion: 2, toVersion: 1, emergency: true });
+    // The signature recomputed from its definition, not only through our own verifier.
+    const first = events[0]!;
+    const mac = createHmac('sha256', secret)
+      .update(`${String(first.headers['x-sextant-timestamp'])}.${first.body}`)
+      .digest('hex');
+    expect(first.headers['x-sextant-signature']).toBe(`sha256=${mac}`);
+  });
+
+  it('a change that fails sends nothing', async () => {
+    const actor: Actor = { name: 'alice', role: 'admin' };
+    const model = uniq('unhooked');
+    await t.services.registry.versions.registerFile({ actor, model, filename: 'model.bin', content: 'v1' });
+    await t.services.webhooks.flush(10_000);
+    const before = rx.got.length;
+    await expect(
+      t.services.registry.aliases.set({ actor, model, alias: 'staging', version: 99 }),
+    ).rejects.toThrow();
+    await t.services.webhooks.flush(10_000);
+    expect(rx.got.slice(before)).toEqual([]);
   });
 });

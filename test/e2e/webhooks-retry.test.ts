@@ -1,6 +1,4 @@
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
@@ -11,34 +9,7 @@ import { createWebhookService } from '../../src/registry/webhooks/index.js';
 import { openWorkspace } from '../../src/server/services.js';
 import { inTransaction } from '../../src/store/index.js';
 import { describeEachBackend } from '../support/backends.js';
-
-interface Received {
-  path: string;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-/** A real HTTP receiver on loopback; `reply` decides each answer's status. */
-async function startReceiver(reply: (n: number, r: Received) => number = () => 200) {
-  const got: Received[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      const r = { path: req.url ?? '', headers: req.headers, body };
-      got.push(r);
-      res.statusCode = reply(got.length, r);
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    got,
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
+import { startReceiver } from '../support/http-receiver.js';
 
 const AUDIT_KEY = 'test-audit-key-0123456789';
 

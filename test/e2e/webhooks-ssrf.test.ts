@@ -1,5 +1,3 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createAuditLog } from '../../src/audit/index.js';
 import { type Clock, fakeClock, systemClock } from '../../src/core/clock.js';
@@ -7,38 +5,11 @@ import { createWebhookService, type Resolver } from '../../src/registry/webhooks
 import * as repo from '../../src/registry/webhooks/webhook.repo.js';
 import { inTransaction, openStore, type Store } from '../../src/store/index.js';
 import { describeEachBackend } from '../support/backends.js';
+import { type Received, startReceiver } from '../support/http-receiver.js';
 
 const AUDIT_KEY = 'test-audit-key-0123456789';
 
-interface Hit {
-  path: string;
-  delivery: string;
-}
-
-/** A real HTTP receiver on loopback; `route` answers by path: a status, or a redirect Location. */
-async function startReceiver(route: (path: string) => number | string = () => 200, delayMs = 0) {
-  const hits: Hit[] = [];
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      hits.push({ path: req.url ?? '', delivery: String(req.headers['x-sextant-delivery']) });
-      const answer = route(req.url ?? '');
-      setTimeout(() => {
-        if (typeof answer === 'string') {
-          res.statusCode = 302;
-          res.setHeader('location', answer);
-        } else res.statusCode = answer;
-        res.end();
-      }, delayMs);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    hits,
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
+const delivery = (r: Received) => String(r.headers['x-sextant-delivery']);
 
 function service(store: Store, o: { allow?: string[]; resolve?: Resolver; clock?: Clock; batch?: number }) {
   const clock = o.clock ?? systemClock;
@@ -64,7 +35,7 @@ function fakeDns(answers: Record<string, () => string[]>): Resolver {
 describeEachBackend('webhooks: refused destinations (SSRF)', (getStore) => {
   let rx: Awaited<ReturnType<typeof startReceiver>>;
   beforeAll(async () => {
-    rx = await startReceiver((path) => {
+    rx = await startReceiver((_n, { path }) => {
       const self = `http://127.0.0.1:${rx.port}`;
       if (path === '/to-loopback') return `${self}/landed-loopback`;
       if (path === '/to-metadata') return 'http://169.254.169.254/latest/meta-data/iam/';
@@ -125,9 +96,9 @@ describeEachBackend('webhooks: refused destinations (SSRF)', (getStore) => {
       expect(loops).toMatchObject({ state: 'pending', lastStatusCode: 302 });
       expect(loops.lastError).toBe('more than 3 redirects');
 
-      const landed = rx.hits.map((h) => h.path).filter((p) => p.startsWith('/landed'));
+      const landed = rx.got.map((h) => h.path).filter((p) => p.startsWith('/landed'));
       expect(landed).toEqual(['/landed-allowed']);
-      expect(rx.hits.filter((h) => h.path === '/loop')).toHaveLength(4);
+      expect(rx.got.filter((h) => h.path === '/loop')).toHaveLength(4);
     } finally {
       await svc.close(0);
     }
@@ -144,12 +115,12 @@ describeEachBackend('webhooks: refused destinations (SSRF)', (getStore) => {
         url: `http://rebind.test:${rx.port}/rebind`,
         events: ['alias.moved'],
       });
-      const before = rx.hits.length;
+      const before = rx.got.length;
       const d = await svc.test({ actor: 'alice', id: target.id });
       expect(calls).toBe(2);
       expect(d).toMatchObject({ state: 'failed', attempts: 1 });
       expect(d.lastError).toMatch(/^refused: rebind\.test resolves to 127\.0\.0\.1 is a loopback address/);
-      expect(rx.hits.slice(before)).toEqual([]);
+      expect(rx.got.slice(before)).toEqual([]);
 
       // An emitted event meets the same check, and a refusal is final (no retries scheduled).
       await inTransaction(getStore().db, (tx) => svc.emit(tx, { type: 'alias.moved', payload: {} }));
@@ -159,7 +130,7 @@ describeEachBackend('webhooks: refused destinations (SSRF)', (getStore) => {
       );
       expect(emitted).toMatchObject({ state: 'failed', attempts: 1 });
       expect(emitted!.nextAttemptAt).toBeUndefined();
-      expect(rx.hits.slice(before)).toEqual([]);
+      expect(rx.got.slice(before)).toEqual([]);
     } finally {
       await svc.close(0);
     }
@@ -176,7 +147,7 @@ describeEachBackend('webhooks: refused destinations (SSRF)', (getStore) => {
         events: ['alias.moved'],
       });
       expect(await allowed.test({ actor: 'alice', id: target.id })).toMatchObject({ state: 'delivered' });
-      expect(rx.hits.at(-1)?.path).toBe('/rebind-ok');
+      expect(rx.got.at(-1)?.path).toBe('/rebind-ok');
     } finally {
       await allowed.close(0);
     }
@@ -211,7 +182,7 @@ describeEachBackend('webhooks: concurrent deliverers', (getStore) => {
   afterAll(() => second.close());
 
   it('two deliverers racing over the same due deliveries send each exactly once', async () => {
-    const rx = await startReceiver(() => 200, 15);
+    const rx = await startReceiver(() => 200, { delayMs: 15 });
     const resolve = fakeDns({ 'hooks.test': () => ['127.0.0.1'] });
     const emitter = service(getStore(), { allow: ['hooks.test'], resolve });
     const a = service(getStore(), { allow: ['hooks.test'], resolve, batch: 4 });
@@ -242,7 +213,7 @@ describeEachBackend('webhooks: concurrent deliverers', (getStore) => {
       expect(byA).toBeGreaterThan(0);
       expect(byB).toBeGreaterThan(0);
       const perDelivery = new Map<string, number>();
-      for (const h of rx.hits) perDelivery.set(h.delivery, (perDelivery.get(h.delivery) ?? 0) + 1);
+      for (const h of rx.got) perDelivery.set(delivery(h), (perDelivery.get(delivery(h)) ?? 0) + 1);
       expect(perDelivery.size).toBe(n);
       expect([...perDelivery.values()].every((c) => c === 1)).toBe(true);
       // Head to head: both claim the one due delivery at the same moment; exactly one gets it.
@@ -253,8 +224,8 @@ describeEachBackend('webhooks: concurrent deliverers', (getStore) => {
         const [ra, rb] = await Promise.all([a.deliverDue(), b.deliverDue()]);
         expect(ra.length + rb.length, `round ${round}`).toBe(1);
       }
-      expect(rx.hits).toHaveLength(n + 8);
-      expect(new Set(rx.hits.map((h) => h.delivery)).size).toBe(n + 8);
+      expect(rx.got).toHaveLength(n + 8);
+      expect(new Set(rx.got.map(delivery)).size).toBe(n + 8);
       const log = await a.deliveries({ target: target.id, limit: 100 });
       expect(log).toHaveLength(n + 8);
       expect(log.every((d) => d.state === 'delivered' && d.attempts === 1 && d.log.length === 1)).toBe(true);
@@ -322,7 +293,7 @@ describeEachBackend('webhooks: concurrent deliverers', (getStore) => {
       const [after] = await svc.deliveries({ target: target.id });
       expect(after).toMatchObject({ state: 'delivered', attempts: 1, lastStatusCode: 200 });
       expect(after!.log).toHaveLength(1);
-      expect(rx.hits).toHaveLength(1);
+      expect(rx.got).toHaveLength(1);
     } finally {
       await rx.close();
     }
