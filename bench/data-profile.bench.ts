@@ -7,6 +7,7 @@ import {
   fmtInt,
   fmtMs,
   fmtRatio,
+  intEnv,
   median,
   printTable,
   progress,
@@ -24,14 +25,6 @@ import {
  * Knobs: BENCH_PROFILE_ROWS (1000000), BENCH_ROUNDS (3), BENCH_CSV_MB (500; BENCH_CSV_MB=5120 for the
  * 5 GB run, which needs ~6 GB of free temp space and a few minutes), BENCH_ONLY (parquet | csv).
  */
-
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${raw}'`);
-  return n;
-}
 
 const ROWS = intEnv('BENCH_PROFILE_ROWS', 1_000_000);
 const ROUNDS = intEnv('BENCH_ROUNDS', 3);

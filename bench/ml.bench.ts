@@ -10,7 +10,7 @@ import {
   rowRecords,
   splitRows,
 } from '../src/ml/index.js';
-import { fmtRatio, nowMs, printTable, progress, runCleanups, tempDir } from './support.js';
+import { fmtRatio, intEnv, nowMs, printTable, progress, runCleanups, tempDir } from './support.js';
 
 /*
  * ML benchmark (npx tsx bench/ml.bench.ts). Prints tables and ratios; asserts nothing.
@@ -21,13 +21,6 @@ import { fmtRatio, nowMs, printTable, progress, runCleanups, tempDir } from './s
  * thread, and all cores), and the ratios are printed; otherwise the comparison is skipped, saying why.
  * Knobs: BENCH_ML_ROWS, BENCH_ML_TREES (100), BENCH_ML_DEPTH (6).
  */
-
-const intEnv = (name: string, fallback: number) => {
-  const raw = process.env[name];
-  const n = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${raw}'`);
-  return n;
-};
 
 const ROWS = intEnv('BENCH_ML_ROWS', 100_000);
 const TREES = intEnv('BENCH_ML_TREES', 100);

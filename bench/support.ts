@@ -219,3 +219,12 @@ export async function createPostgresDatabase(): Promise<{ url: string } | { skip
   u.pathname = `/${name}`;
   return { url: u.toString() };
 }
+
+/** A positive integer knob from the environment, or the fallback when unset. */
+export function intEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${raw}'`);
+  return n;
+}

@@ -12,6 +12,7 @@ import {
   fmtInt,
   fmtMs,
   fmtRatio,
+  intEnv,
   median,
   nowMs,
   percentile,
@@ -32,14 +33,6 @@ import {
  * Knobs: BENCH_BATCHES (50), BENCH_ROUNDS (3), BENCH_SEARCH_RUNS (10000), BENCH_SEARCH_REPS (30),
  * BENCH_ONLY (log-batch | search: run one part).
  */
-
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${raw}'`);
-  return n;
-}
 
 const BATCHES = intEnv('BENCH_BATCHES', 50);
 const ROUNDS = intEnv('BENCH_ROUNDS', 3);
