@@ -93,9 +93,13 @@ module.exports = {
     },
     {
       name: 'client-sees-only-schemas-and-core-errors',
+      comment: 'and the dependency-free concurrency helper of core',
       severity: 'error',
       from: { path: layer('client') },
-      to: { path: '^src/', pathNot: ['^src/client/', '\\.schema\\.ts$', '^src/core/errors\\.ts$'] },
+      to: {
+        path: '^src/',
+        pathNot: ['^src/client/', '\\.schema\\.ts$', '^src/core/(errors|concurrency)\\.ts$'],
+      },
     },
     {
       name: 'sql-only-in-repos-and-store',

@@ -4,6 +4,7 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { mapLimit } from '../core/concurrency.js';
 import { AppError, IntegrityError, ValidationError } from '../core/errors.js';
 import type {
   AddResult,
@@ -66,14 +67,6 @@ export interface DataApi {
 }
 
 const UPLOAD_CONCURRENCY = 4;
-
-async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 /** add() over the three primitives, the same for both transports. */
 export async function addVersionWith(

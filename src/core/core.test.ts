@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fakeClock, toIso } from './clock.js';
+import { mapLimit } from './concurrency.js';
 import { loadConfig } from './config.js';
 import {
   AppError,
@@ -108,5 +109,21 @@ describe('clock', () => {
     expect(toIso(c.now())).toBe('2026-03-01T12:00:00.000Z');
     c.advance(1500);
     expect(c.now()).toBe(Date.UTC(2026, 2, 1, 12) + 1500);
+  });
+});
+
+describe('mapLimit', () => {
+  it('keeps the input order and never runs more than the limit at once', async () => {
+    let running = 0;
+    let peak = 0;
+    const out = await mapLimit([30, 5, 20, 1, 10, 2], 2, async (ms) => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, ms));
+      running--;
+      return ms * 2;
+    });
+    expect(out).toEqual([60, 10, 40, 2, 20, 4]);
+    expect(peak).toBe(2);
   });
 });

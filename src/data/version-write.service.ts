@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { BlobInfo } from '../blobs/index.js';
+import { mapLimit } from '../core/concurrency.js';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
@@ -23,19 +24,6 @@ import { toVersion } from './version-view.js';
 
 // Blob existence checks in flight at once (S3 answers each with a HEAD request).
 const STAT_CONCURRENCY = 16;
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown };
