@@ -12,7 +12,9 @@ import type { Output } from './output.js';
 import { registerReproduceCommand } from './reproduce.command.js';
 import { registerRunCommand } from './run.command.js';
 import { registerRunsCommand } from './runs.command.js';
+import { registerServeCommand } from './serve.command.js';
 import { registerServerCommand } from './server.command.js';
+import { registerServingCommands } from './serving.command.js';
 import { registerWebhooksCommands } from './webhooks.command.js';
 
 /**
@@ -59,6 +61,8 @@ export async function runCli(
   const models = registerModelsCommands(program, ctx);
   registerReproduceCommand(models, ctx);
   registerWebhooksCommands(program, ctx);
+  registerServeCommand(program, ctx);
+  registerServingCommands(program, ctx);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

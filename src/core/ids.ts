@@ -23,7 +23,9 @@ export type IdPrefix =
   | 'ale'
   | 'pdc'
   | 'dqs'
-  | 'dqr';
+  | 'dqr'
+  | 'dep'
+  | 'pred';
 
 /** A new prefixed, lexicographically time-sortable id. */
 export function newId(prefix: IdPrefix, now: number = Date.now()): string {

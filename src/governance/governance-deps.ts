@@ -1,5 +1,8 @@
 import type { DatasetVersion } from '../data/dataset.schema.js';
+import type { AliasAt, AliasEvent, ModelVersion } from '../registry/registry.schema.js';
+import type { Prediction } from '../serving/serving.schema.js';
 import type { TrackingDeps } from '../tracking/index.js';
+import type { Run } from '../tracking/tracking.schema.js';
 
 /** The part of the data domain governance reads: versions by ref and by id (services.data.versions). */
 export interface DatasetVersionSource {
@@ -12,9 +15,40 @@ export interface ModelVersionSource {
   resolve(ref: string): Promise<{ id: string }>;
 }
 
+/** The registry reads of a prediction trace and of explanations (services.registry). */
+export interface RegistryReader {
+  versions: {
+    resolve(ref: string): Promise<ModelVersion>;
+    download(ref: string): Promise<{ version: ModelVersion; stream: NodeJS.ReadableStream }>;
+  };
+  aliases: {
+    at(input: { model: string; alias?: string | undefined; at: string }): Promise<AliasAt[]>;
+    history(input: { model: string; alias?: string | undefined }): Promise<AliasEvent[]>;
+  };
+}
+
+/** Logged predictions (services.serving.predictions). */
+export interface PredictionReader {
+  get(id: string): Promise<Prediction>;
+}
+
+/** A model loaded for scoring: P(positive) for a classifier, the value for a regressor, per record. */
+export interface Scorer {
+  score(rows: Record<string, unknown>[]): Promise<Float64Array>;
+  release(): Promise<void>;
+}
+
+/** Opens a model version's bytes for scoring (serving's runtime, wired in server/services.ts). */
+export type ScorerFactory = (bytes: Uint8Array, version: ModelVersion) => Promise<Scorer>;
+
 /** What the governance services are built from: the shared parts plus the readers of lower domains. */
 export interface GovernanceDeps extends TrackingDeps {
   datasetVersions: DatasetVersionSource;
   /** Absent until a registry is wired: model refs then fail with a clear error. */
   modelVersions?: ModelVersionSource;
+  /** Trace and explanations need these; absent in the lineage-only tests. */
+  registry?: RegistryReader;
+  runs?: { get(id: string): Promise<Run> };
+  predictions?: PredictionReader;
+  openScorer?: ScorerFactory;
 }

@@ -1,12 +1,22 @@
+import { createExplainer } from './explain/index.js';
 import { createGarbageCollector } from './gc.service.js';
 import type { GovernanceDeps } from './governance-deps.js';
 import { createLineageService } from './lineage.service.js';
 import { createOpenLineageExporter } from './openlineage.service.js';
+import { createPredictionTracer } from './trace/index.js';
 
 export * from './gc.schema.js';
 /** Blob garbage collection: dry run, audited delete, grace period. */
 export { createGarbageCollector, digestOfKeys, type GarbageCollector } from './gc.service.js';
-export type { DatasetVersionSource, GovernanceDeps, ModelVersionSource } from './governance-deps.js';
+export type {
+  DatasetVersionSource,
+  GovernanceDeps,
+  ModelVersionSource,
+  PredictionReader,
+  RegistryReader,
+  Scorer,
+  ScorerFactory,
+} from './governance-deps.js';
 export * from './lineage.schema.js';
 /** The lineage graph around a dataset version, run or model version. */
 export { createLineageService, type LineageService } from './lineage.service.js';
@@ -28,12 +38,14 @@ export {
 /** The deterministic UUID (v5) a run id is exported under, and the producer URI written in events. */
 export { runUuid, SEXTANT_PRODUCER } from './openlineage-event.js';
 
-/** Builds governance: lineage graph, OpenLineage export and blob gc. */
+/** Builds governance: lineage graph, OpenLineage export, blob gc, prediction trace and explanations. */
 export function createGovernanceDomain(deps: GovernanceDeps) {
   return {
     lineage: createLineageService(deps),
     openLineage: createOpenLineageExporter(deps),
     gc: createGarbageCollector(deps),
+    trace: createPredictionTracer(deps),
+    explain: createExplainer(deps),
   };
 }
 

@@ -11,7 +11,9 @@ import { registerDataQualityRoutes } from './routes/data-quality.js';
 import { registerGovernanceRoutes } from './routes/governance.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMlflowRoutes } from './routes/mlflow/index.js';
+import { registerPredictRoutes } from './routes/predict.js';
 import { registerRegistryRoutes } from './routes/registry.js';
+import { registerServingRoutes } from './routes/serving.js';
 import { registerTrackingRoutes } from './routes/tracking.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import type { Services } from './services.js';
@@ -79,6 +81,8 @@ export async function buildApp(
   registerRegistryRoutes(app, services);
   registerWebhookRoutes(app, services);
   registerGovernanceRoutes(app, services);
+  registerServingRoutes(app, services);
+  registerPredictRoutes(app, services);
   await app.register(async (scope) => registerMlflowRoutes(scope, services));
   return app;
 }

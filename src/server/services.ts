@@ -8,6 +8,7 @@ import { createDataQualityDomain } from '../data/quality/index.js';
 import { createGovernanceDomain } from '../governance/index.js';
 import { createRegistryDomain } from '../registry/index.js';
 import { createWebhookService } from '../registry/webhooks/index.js';
+import { createServingDomain } from '../serving/index.js';
 import { openStore, type Store } from '../store/index.js';
 import {
   createArtifactService,
@@ -42,6 +43,7 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
     datasetVersions: data.versions,
     dataQuality: createDataQualityDomain({ ...deps, versions: data.versions }),
   });
+  const serving = createServingDomain({ ...deps, registry });
   return {
     config,
     clock,
@@ -61,7 +63,10 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
       ...deps,
       datasetVersions: data.versions,
       modelVersions: registry.versions,
+      registry,
+      runs,
     }),
+    serving,
   };
 }
 
@@ -83,6 +88,8 @@ export async function openWorkspace(config: Config, clock: Clock = systemClock):
     close: async () => {
       // A CLI process sends what it emitted before it exits (briefly; retries are the server's job).
       await services.webhooks.close();
+      // Deployments drain and their ledgers flush before the database closes under them.
+      await services.serving.close();
       await blobs.close();
       await store.close();
     },

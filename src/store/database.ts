@@ -25,6 +25,7 @@ import { dataMigration } from './migrations/002-data.js';
 import { registryMigration } from './migrations/003-registry.js';
 import { webhooksMigration } from './migrations/004-webhooks.js';
 import { dataQualityMigration } from './migrations/005-data-quality.js';
+import { servingMigration } from './migrations/006-serving.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -150,6 +151,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '003-registry': registryMigration(dialect),
     '004-webhooks': webhooksMigration(dialect),
     '005-data-quality': dataQualityMigration(dialect),
+    '006-serving': servingMigration(dialect),
   };
 }
 

@@ -2,6 +2,7 @@ import type { Generated } from 'kysely';
 import type { DataTables } from './schema-data.js';
 import type { DataQualityTables } from './schema-data-quality.js';
 import type { RegistryTables } from './schema-registry.js';
+import type { ServingTables } from './schema-serving.js';
 import type { WebhookTables } from './schema-webhooks.js';
 
 /*
@@ -146,7 +147,12 @@ export interface RunInputTable {
   created_at: number;
 }
 
-export interface Database extends DataTables, DataQualityTables, RegistryTables, WebhookTables {
+export interface Database
+  extends DataTables,
+    DataQualityTables,
+    RegistryTables,
+    WebhookTables,
+    ServingTables {
   audit_entries: AuditEntryTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointTable;

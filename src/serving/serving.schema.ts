@@ -1,0 +1,147 @@
+import { z } from 'zod';
+
+/*
+ * The contracts of serving, shared by API, CLI, client and web: deployments, the predictions they
+ * log, and delayed labels. Times are ISO-8601 in the API.
+ */
+
+export const deploymentNameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    'letters, digits, dot, dash and underscore; starts with a letter or digit',
+  );
+
+export const ledgerModeSchema = z.enum(['durable', 'async']);
+export type LedgerMode = z.infer<typeof ledgerModeSchema>;
+
+export const challengerModeSchema = z.enum(['shadow', 'canary']);
+export type ChallengerMode = z.infer<typeof challengerModeSchema>;
+
+export const challengerSchema = z.object({
+  /** An alias name or a version number (as digits) of the same model. */
+  ref: z.string(),
+  mode: challengerModeSchema,
+  /** Canary only: the share of request keys (0-100) the challenger answers. */
+  percent: z.number().min(0).max(100).nullable(),
+});
+export type Challenger = z.infer<typeof challengerSchema>;
+
+export const deploymentSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  model: z.string(),
+  /** An alias name, or a version number as digits (pinned). */
+  ref: z.string(),
+  challenger: challengerSchema.nullable(),
+  ledgerMode: ledgerModeSchema,
+  createdBy: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Deployment = z.infer<typeof deploymentSchema>;
+
+export const createDeploymentBodySchema = z.strictObject({
+  name: deploymentNameSchema,
+  /** `<model>@<alias|n>`. */
+  model: z.string().trim().min(3).max(400),
+  challenger: z
+    .strictObject({
+      ref: z.string().trim().min(1).max(200),
+      mode: challengerModeSchema,
+      percent: z.number().min(0).max(100).optional(),
+    })
+    .optional(),
+  ledgerMode: ledgerModeSchema.optional(),
+});
+export type CreateDeploymentInput = z.infer<typeof createDeploymentBodySchema>;
+
+export const updateDeploymentBodySchema = z.strictObject({
+  /** null removes the challenger. */
+  challenger: createDeploymentBodySchema.shape.challenger.unwrap().nullable().optional(),
+  ledgerMode: ledgerModeSchema.optional(),
+});
+export type UpdateDeploymentInput = z.infer<typeof updateDeploymentBodySchema>;
+
+/**
+ * What a model answered for one record. `prediction` is the class label (classifiers) or the value
+ * (regressors); `probabilities` maps each class to its probability; `outputs` holds the raw named
+ * outputs of a model that is not one of Sextant's trainers.
+ */
+export const predictionOutputSchema = z.object({
+  prediction: z.union([z.number(), z.string(), z.null()]),
+  probabilities: z.record(z.string(), z.number()).optional(),
+  outputs: z.record(z.string(), z.unknown()).optional(),
+});
+export type PredictionOutput = z.infer<typeof predictionOutputSchema>;
+
+export const predictionRoleSchema = z.enum(['champion', 'challenger']);
+export type PredictionRole = z.infer<typeof predictionRoleSchema>;
+
+/** One logged prediction. */
+export const predictionSchema = z.object({
+  id: z.string(),
+  deploymentId: z.string(),
+  modelVersionId: z.string(),
+  model: z.string(),
+  version: z.number().int(),
+  alias: z.string().nullable(),
+  role: predictionRoleSchema,
+  servedAt: z.string(),
+  requestKey: z.string().nullable(),
+  inputs: z.record(z.string(), z.unknown()),
+  outputs: predictionOutputSchema,
+  latencyMs: z.number(),
+  shadow: z
+    .object({
+      modelVersionId: z.string(),
+      outputs: predictionOutputSchema.nullable(),
+      error: z.string().nullable(),
+    })
+    .nullable(),
+  /** The delayed label, once feedback arrived. */
+  label: z
+    .object({ value: z.union([z.number(), z.string(), z.boolean()]), receivedAt: z.string() })
+    .nullable(),
+});
+export type Prediction = z.infer<typeof predictionSchema>;
+
+export const predictionIdSchema = z
+  .string()
+  .trim()
+  .regex(/^pred_[0-9a-z]{26}$/, 'a prediction id (pred_...)');
+
+export const listPredictionsQuerySchema = z.strictObject({
+  deployment: z.string().trim().min(1).max(100).optional(),
+  /** `<model>@<n>` or a model version id (mv_...). */
+  modelVersion: z.string().trim().min(1).max(400).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(200).optional(),
+});
+export type ListPredictionsQuery = z.input<typeof listPredictionsQuerySchema>;
+
+export const labelValueSchema = z.union([z.number().finite(), z.string().max(1000), z.boolean()]);
+
+export const feedbackItemSchema = z.strictObject({
+  prediction_id: z.string().trim().min(1).max(100),
+  /** The true outcome (MLflow-style callers may say `label`, `outcome` or `actual`; one of them). */
+  label: labelValueSchema,
+});
+export type FeedbackItem = z.infer<typeof feedbackItemSchema>;
+
+export const feedbackOutcomeSchema = z.discriminatedUnion('status', [
+  z.object({ predictionId: z.string(), status: z.literal('recorded') }),
+  /** The same label was already recorded: nothing changes, nothing counts twice. */
+  z.object({ predictionId: z.string(), status: z.literal('duplicate') }),
+  z.object({
+    predictionId: z.string(),
+    status: z.literal('failed'),
+    error: z.object({ code: z.string(), message: z.string() }),
+  }),
+]);
+export type FeedbackOutcome = z.infer<typeof feedbackOutcomeSchema>;

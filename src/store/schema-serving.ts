@@ -1,0 +1,65 @@
+/*
+ * Table types of serving. A deployment follows a model ref (an alias, or a pinned version number) and
+ * may carry a challenger in shadow or canary mode. The prediction log is append-only: one row per
+ * prediction, written by the ledger in group commits; a label (delayed feedback) is at most one row per
+ * prediction, so feedback sent twice never counts twice. JSON travels as text; times are epoch ms.
+ */
+
+export interface DeploymentTable {
+  id: string;
+  /** Unique among live deployments (deleted ones give their name up). */
+  name: string;
+  model: string;
+  /** What the deployment follows: an alias name, or a version number written as digits. */
+  ref: string;
+  challenger_ref: string | null;
+  /** 'shadow' | 'canary' when there is a challenger. */
+  challenger_mode: string | null;
+  /** Canary only: the share of request keys (0-100) the challenger answers. */
+  canary_percent: number | null;
+  /** 'durable' | 'async'. */
+  ledger_mode: string;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface PredictionTable {
+  id: string;
+  deployment_id: string;
+  model_version_id: string;
+  model: string;
+  version: number;
+  /** The alias the answering version was served under, when the deployment follows one. */
+  alias: string | null;
+  /** 'champion' | 'challenger' (a canary challenger answered). */
+  role: string;
+  served_at: number;
+  request_key: string | null;
+  /** JSON object: the record as the model received it (after validation). */
+  inputs: string;
+  /** JSON object: PredictionOutput. */
+  outputs: string;
+  latency_us: number;
+  shadow_version_id: string | null;
+  /** JSON PredictionOutput of the shadow challenger (null when it failed or there is none). */
+  shadow_outputs: string | null;
+  shadow_error: string | null;
+}
+
+export interface PredictionLabelTable {
+  prediction_id: string;
+  /** JSON of the true outcome (number, string or boolean). */
+  label: string;
+  deployment_id: string;
+  model_version_id: string;
+  received_at: number;
+  received_by: string;
+}
+
+export interface ServingTables {
+  deployments: DeploymentTable;
+  predictions: PredictionTable;
+  prediction_labels: PredictionLabelTable;
+}
