@@ -107,6 +107,12 @@ export class PayloadTooLargeError extends AppError {
     super('PAYLOAD_TOO_LARGE', message, details);
   }
 }
+/** The service cannot answer now (draining, not ready, a full buffer that did not drain in time): retry later. */
+export class UnavailableError extends AppError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('UNAVAILABLE', message, details);
+  }
+}
 export class IntegrityError extends AppError {
   constructor(message: string, details?: Record<string, unknown>) {
     super('INTEGRITY_ERROR', message, details);
