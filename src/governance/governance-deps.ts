@@ -1,6 +1,7 @@
 import type { DatasetVersion } from '../data/dataset.schema.js';
+import type { ValidationResult } from '../data/quality/suite.schema.js';
 import type { AliasAt, AliasEvent, ModelVersion } from '../registry/registry.schema.js';
-import type { Prediction } from '../serving/serving.schema.js';
+import type { Deployment, Prediction } from '../serving/serving.schema.js';
 import type { TrackingDeps } from '../tracking/index.js';
 import type { Run } from '../tracking/tracking.schema.js';
 
@@ -51,4 +52,8 @@ export interface GovernanceDeps extends TrackingDeps {
   runs?: { get(id: string): Promise<Run> };
   predictions?: PredictionReader;
   openScorer?: ScorerFactory;
+  /** Stored quality results of a dataset version by ref, newest first (services.dataQuality); the trace shows them. */
+  dataQuality?: { results(ref: string): Promise<ValidationResult[]> };
+  /** Deployments by name or id (services.serving.deployments); the trace names the one that served. */
+  deployments?: { get(nameOrId: string): Promise<Deployment> };
 }

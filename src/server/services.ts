@@ -65,6 +65,7 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
       modelVersions: registry.versions,
       registry,
       runs,
+      dataQuality: createDataQualityDomain({ ...deps, versions: data.versions }),
     }),
     serving,
   };

@@ -1,11 +1,5 @@
-import type { GovernanceDeps } from '../governance-deps.js';
-
-/** Prediction trace: prediction -> model version, alias, approvals -> run -> datasets -> upstream. */
-export function createPredictionTracer(_deps: GovernanceDeps) {
-  return {
-    /** SCAFFOLD: replaced by the trace helper. */
-    trace: async (_predictionId: string): Promise<unknown> => {
-      throw new Error('trace: not built yet');
-    },
-  };
-}
+export * from './trace.schema.js';
+/** Traces a prediction: model version, alias at that moment and its approvals, run, datasets, upstream. */
+export { createPredictionTracer, type PredictionTracer } from './trace.service.js';
+/** The human (indented text) view of a prediction trace. */
+export { formatTrace } from './trace-format.js';

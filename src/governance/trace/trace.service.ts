@@ -1,0 +1,276 @@
+import { isAppError, ValidationError } from '../../core/errors.js';
+import { parseOrThrow } from '../../core/validate.js';
+import type { DatasetVersion } from '../../data/dataset.schema.js';
+import type { ModelVersion, Signature } from '../../registry/registry.schema.js';
+import { type Prediction, predictionIdSchema } from '../../serving/serving.schema.js';
+import type { Run } from '../../tracking/tracking.schema.js';
+import type { GovernanceDeps } from '../governance-deps.js';
+import { createLineageService } from '../lineage.service.js';
+import type {
+  PredictionTrace,
+  TraceAlias,
+  TraceDataset,
+  TraceGap,
+  TraceModelVersion,
+  TraceQuality,
+  TraceRun,
+  TraceSignature,
+} from './trace.schema.js';
+
+/** How far upstream of each training dataset version the trace walks. */
+const UPSTREAM_DEPTH = 10;
+
+/** "Not there (any more)" is a gap in the chain; anything else (a database down) is a real failure. */
+async function follow<T>(fn: () => Promise<T>): Promise<{ value: T } | { reason: string }> {
+  try {
+    return { value: await fn() };
+  } catch (err) {
+    if (isAppError(err) && (err.code === 'NOT_FOUND' || err.code === 'VALIDATION_FAILED'))
+      return { reason: err.message };
+    throw err;
+  }
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v.trim() ? v : null);
+
+function signatureSummary(sig: Signature | null): TraceSignature | null {
+  if (!sig) return null;
+  const declared = sig.declared ?? {};
+  const classes = Array.isArray(declared.classes)
+    ? declared.classes.filter((c): c is string | number => typeof c === 'string' || typeof c === 'number')
+    : null;
+  return {
+    inputs: sig.inputs.map((t) => ({ name: t.name, type: t.type })),
+    outputs: sig.outputs.map((t) => ({ name: t.name, type: t.type })),
+    task: str(declared.task),
+    target: str(declared.target),
+    classes,
+  };
+}
+
+function modelVersionView(v: ModelVersion): TraceModelVersion {
+  return {
+    id: v.id,
+    ref: `${v.model}@${v.version}`,
+    model: v.model,
+    version: v.version,
+    sha256: v.sha256,
+    size: v.size,
+    format: v.format,
+    source: v.source,
+    signature: signatureSummary(v.signature),
+    codeCommit: v.codeCommit,
+    command: v.command,
+    params: v.params,
+    metrics: v.metrics,
+    environment: v.environment,
+    aliasesNow: v.aliases,
+    createdAt: v.createdAt,
+    createdBy: v.createdBy,
+  };
+}
+
+const ENV_PREFIXES = ['sextant.env.', 'sextant.'];
+const ENV_KEYS = new Set(['node_version', 'os', 'lockfile_sha256']);
+
+function runView(run: Run): TraceRun {
+  // The last value of each metric: the highest step, then the latest timestamp.
+  const last = new Map<string, Run['metrics'][number]>();
+  for (const m of run.metrics) {
+    const seen = last.get(m.key);
+    if (!seen || m.step > seen.step || (m.step === seen.step && m.timestamp >= seen.timestamp))
+      last.set(m.key, m);
+  }
+  const environment: Record<string, string> = {};
+  for (const [k, v] of Object.entries(run.tags)) {
+    if (k.startsWith(ENV_PREFIXES[0]!)) environment[k.slice(ENV_PREFIXES[0]!.length)] = v;
+    else if (k.startsWith(ENV_PREFIXES[1]!) && ENV_KEYS.has(k.slice(ENV_PREFIXES[1]!.length)))
+      environment[k.slice(ENV_PREFIXES[1]!.length)] ??= v;
+  }
+  return {
+    id: run.id,
+    name: run.name,
+    experimentId: run.experimentId,
+    status: run.status,
+    lifecycleStage: run.lifecycleStage,
+    user: run.userId,
+    startTime: run.startTime,
+    endTime: run.endTime,
+    gitCommit:
+      run.gitCommit ?? run.tags['sextant.git.commit'] ?? run.tags['mlflow.source.git.commit'] ?? null,
+    gitDirty: run.gitDirty,
+    command: run.command ?? run.tags['sextant.command'] ?? run.tags['mlflow.source.name'] ?? null,
+    params: run.params,
+    metrics: Object.fromEntries([...last].map(([k, m]) => [k, m.value])),
+    environment,
+    tags: run.tags,
+  };
+}
+
+/**
+ * Traces a logged prediction back through the model version that answered it, the alias it was served
+ * under as it stood at that moment (registry.aliases.at), the training run and the dataset versions
+ * to their upstream lineage. Every section is read, never inferred: a missing link is a gap, not an error.
+ */
+export function createPredictionTracer(deps: GovernanceDeps) {
+  const lineage = createLineageService(deps);
+
+  function need<K extends 'predictions' | 'registry'>(key: K): NonNullable<GovernanceDeps[K]> {
+    const dep = deps[key];
+    if (!dep) throw new ValidationError(`trace: the ${key} are not available on this server`);
+    return dep as NonNullable<GovernanceDeps[K]>;
+  }
+
+  async function aliasAt(p: Prediction, gaps: TraceGap[]): Promise<TraceAlias | null> {
+    if (!p.alias) return null;
+    const got = await follow(() =>
+      need('registry').aliases.at({ model: p.model, alias: p.alias ?? undefined, at: p.servedAt }),
+    );
+    if ('reason' in got) {
+      gaps.push({ link: 'alias', ref: `${p.model}@${p.alias}`, reason: got.reason });
+      return null;
+    }
+    const held = got.value.find((a) => a.alias === p.alias);
+    return {
+      name: p.alias,
+      at: p.servedAt,
+      holder: held?.version ?? null,
+      servedByHolder: held?.version === p.version,
+      since: held?.since ?? null,
+    };
+  }
+
+  async function quality(dv: DatasetVersion, ref: string, gaps: TraceGap[]): Promise<TraceQuality[] | null> {
+    if (!deps.dataQuality) {
+      gaps.push({ link: 'quality', ref, reason: 'data quality results are not available on this server' });
+      return null;
+    }
+    const results = await follow(() => deps.dataQuality!.results(ref));
+    if ('reason' in results) {
+      gaps.push({ link: 'quality', ref, reason: results.reason });
+      return null;
+    }
+    // Newest first: keep the latest result of each suite, as the registry's quality gate reads them.
+    const seen = new Set<string>();
+    const out: TraceQuality[] = [];
+    for (const r of results.value) {
+      if (r.versionId !== dv.id || seen.has(r.suite)) continue;
+      seen.add(r.suite);
+      out.push({
+        suite: r.suite,
+        passed: r.passed,
+        total: r.total,
+        failed: r.failed,
+        at: r.createdAt,
+        by: r.createdBy,
+      });
+    }
+    return out;
+  }
+
+  async function dataset(id: string, gaps: TraceGap[]): Promise<TraceDataset | null> {
+    const got = await follow(() => deps.datasetVersions.get(id));
+    if ('reason' in got) {
+      gaps.push({ link: 'dataset_version', ref: id, reason: got.reason });
+      return null;
+    }
+    const dv = got.value;
+    const ref = `${dv.dataset}@${dv.number}`;
+    const upstream = await follow(() =>
+      lineage.graph({ ref: `dataset:${ref}`, direction: 'upstream', depth: UPSTREAM_DEPTH }),
+    );
+    if ('reason' in upstream) gaps.push({ link: 'upstream', ref, reason: upstream.reason });
+    else if (upstream.value.truncated)
+      gaps.push({ link: 'upstream', ref, reason: 'the upstream graph is larger than the node limit' });
+    const graph = 'value' in upstream ? upstream.value : undefined;
+    return {
+      id: dv.id,
+      ref,
+      dataset: dv.dataset,
+      number: dv.number,
+      digest: dv.digest,
+      source: dv.source ?? null,
+      pii: dv.pii,
+      createdAt: dv.createdAt,
+      createdBy: dv.createdBy,
+      files: dv.files,
+      tables: dv.tables.map((t) => ({ path: t.path, format: t.format, rowCount: t.rowCount })),
+      rowCount: dv.tables.length ? dv.tables.reduce((n, t) => n + t.rowCount, 0) : null,
+      quality: await quality(dv, ref, gaps),
+      upstream: graph ? graph.nodes.filter((n) => n.id !== graph.root) : [],
+      upstreamEdges: graph?.edges ?? [],
+    };
+  }
+
+  /** The whole chain behind one prediction id (ValidationError for a malformed id, NotFoundError if unknown). */
+  async function trace(predictionId: string): Promise<PredictionTrace> {
+    const id = parseOrThrow(predictionIdSchema, predictionId, 'predictionId');
+    const prediction = await need('predictions').get(id);
+    const gaps: TraceGap[] = [];
+
+    let deployment: PredictionTrace['deployment'] = null;
+    if (deps.deployments) {
+      const got = await follow(() => deps.deployments!.get(prediction.deploymentId));
+      if ('value' in got) {
+        const { id: depId, name, model, ref } = got.value;
+        deployment = { id: depId, name, model, ref };
+      } else gaps.push({ link: 'deployment', ref: prediction.deploymentId, reason: got.reason });
+    }
+
+    const ref = `${prediction.model}@${prediction.version}`;
+    const mv = await follow(() => need('registry').versions.resolve(ref));
+    let version: ModelVersion | undefined;
+    if ('reason' in mv) gaps.push({ link: 'model_version', ref, reason: mv.reason });
+    else if (mv.value.id !== prediction.modelVersionId)
+      gaps.push({
+        link: 'model_version',
+        ref,
+        reason: `${ref} is now ${mv.value.id}, not the ${prediction.modelVersionId} that answered`,
+      });
+    else version = mv.value;
+
+    const alias = await aliasAt(prediction, gaps);
+
+    let run: TraceRun | null = null;
+    if (version && !version.runId)
+      gaps.push({
+        link: 'run',
+        ref: null,
+        reason: `${ref} was registered from ${version.source}, not a run`,
+      });
+    else if (version?.runId) {
+      const runId = version.runId;
+      const got = deps.runs
+        ? await follow(() => deps.runs!.get(runId))
+        : { reason: 'runs are not available on this server' };
+      if ('value' in got) run = runView(got.value);
+      else gaps.push({ link: 'run', ref: runId, reason: got.reason });
+    }
+
+    const datasets: TraceDataset[] = [];
+    if (version && version.datasetVersionIds.length === 0)
+      gaps.push({
+        link: 'dataset_version',
+        ref: null,
+        reason: `${ref} records no training dataset versions`,
+      });
+    for (const dvId of version?.datasetVersionIds ?? []) {
+      const d = await dataset(dvId, gaps);
+      if (d) datasets.push(d);
+    }
+
+    return {
+      prediction,
+      deployment,
+      modelVersion: version ? modelVersionView(version) : null,
+      alias,
+      run,
+      datasets,
+      gaps,
+    };
+  }
+
+  return { trace };
+}
+
+export type PredictionTracer = ReturnType<typeof createPredictionTracer>;
