@@ -1,8 +1,6 @@
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode } from '../core/errors.js';
+import { workerEntry } from '../core/worker-entry.js';
 import { type MedianRuleOptions, MedianStoppingBoard, medianBoardSize } from './median-stopping.js';
 import { type CheckedSpec, type FitResult, fitOnDataset } from './model-fit.js';
 import type { LoadedDataset } from './table-rows.js';
@@ -50,21 +48,6 @@ export function inThreadExecutor(dataset: LoadedDataset, rule: MedianRuleOptions
   };
 }
 
-/**
- * How to start the worker module next to this one. Built code (.js) loads it directly; run from the
- * TypeScript sources (tsx, vitest) the worker first registers tsx's loader in its own thread.
- */
-function workerEntry(): { source: URL | string; eval: boolean } {
-  const here = fileURLToPath(import.meta.url);
-  const ext = path.extname(here);
-  const url = pathToFileURL(path.join(path.dirname(here), `sweep-worker${ext}`));
-  if (ext !== '.ts') return { source: url, eval: false };
-  const tsxRoot = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
-  const api = pathToFileURL(path.join(tsxRoot, 'dist/esm/api/index.mjs')).href;
-  const code = `import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(url.href)});`;
-  return { source: new URL(`data:text/javascript,${encodeURIComponent(code)}`), eval: false };
-}
-
 /** Fits in up to `parallel` worker threads, each holding a copy of the table. */
 export function workerExecutor(
   dataset: LoadedDataset,
@@ -72,13 +55,13 @@ export function workerExecutor(
   parallel: number,
 ): TrialExecutor {
   const { cells } = makeBoard(rule, true);
-  const entry = workerEntry();
+  const entry = workerEntry(import.meta.url, 'sweep-worker');
   const idle: Worker[] = [];
   const all = new Set<Worker>();
   const dead = new WeakSet<Worker>();
   const waiting: ((w: Worker) => void)[] = [];
   const spawn = (): Worker => {
-    const w = new Worker(entry.source, { eval: entry.eval, workerData: { dataset, rule, cells } });
+    const w = new Worker(entry, { workerData: { dataset, rule, cells } });
     // A worker that crashed or exited takes no more trials; its slot goes to a fresh one.
     w.on('error', () => dead.add(w));
     w.on('exit', () => dead.add(w));

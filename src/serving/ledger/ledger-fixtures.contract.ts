@@ -1,0 +1,59 @@
+import { sql } from 'kysely';
+import { newId } from '../../core/ids.js';
+import type { Store } from '../../store/index.js';
+import type { PredictionRecord } from './prediction-row.js';
+
+/*
+ * Test helpers of the ledger suites (excluded from the build like the other *.contract.ts files).
+ */
+
+/** A prediction record of a test deployment; each test passes its own deploymentId. */
+export function makeRecord(
+  overrides: Partial<PredictionRecord> & { deploymentId: string },
+): PredictionRecord {
+  const servedAt = overrides.servedAt ?? Date.UTC(2026, 0, 1);
+  return {
+    id: newId('pred', servedAt),
+    modelVersionId: 'mv_test',
+    model: 'credit',
+    version: 1,
+    alias: 'champion',
+    role: 'champion',
+    servedAt,
+    requestKey: null,
+    inputs: { age: 41, income: 52000.5, region: 'north' },
+    outputs: { prediction: 1, probabilities: { '0': 0.25, '1': 0.75 } },
+    latencyUs: 812,
+    shadow: null,
+    ...overrides,
+  };
+}
+
+/** How many rows of a deployment the database holds. */
+export async function countRows(store: Store, deploymentId: string): Promise<number> {
+  const row = await store.db
+    .selectFrom('predictions')
+    .select(sql<number>`count(*)`.as('n'))
+    .where('deployment_id', '=', deploymentId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Ids of a deployment's rows, as stored. */
+export async function storedIds(store: Store, deploymentId: string): Promise<Set<string>> {
+  const rows = await store.db
+    .selectFrom('predictions')
+    .select('id')
+    .where('deployment_id', '=', deploymentId)
+    .execute();
+  return new Set(rows.map((r) => r.id));
+}
+
+/** Polls until check() is true (a few seconds at most). */
+export async function eventually(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
