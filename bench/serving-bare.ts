@@ -1,0 +1,94 @@
+/*
+ * The serving benchmark's baseline: the straightforward way to put an ONNX model behind HTTP with
+ * nothing else - node:http + onnxruntime-node, one session, per request: read the body, JSON.parse,
+ * build one tensor per model input from the records, session.run, JSON reply. No logging, no
+ * validation beyond what building the tensors needs, no metrics. It answers the same bodies as
+ * `sextant serve` (MLflow's dataframe_records, or a bare record / array of records).
+ * Usage: tsx bench/serving-bare.ts <model.onnx>; prints the port it listens on, serves until SIGTERM.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import ort from 'onnxruntime-node';
+
+type Row = Record<string, unknown>;
+type Session = Awaited<ReturnType<typeof ort.InferenceSession.create>>;
+
+const file = process.argv[2];
+if (!file) throw new Error('usage: serving-bare.ts <model.onnx>');
+const session: Session = await ort.InferenceSession.create(fs.readFileSync(file), { logSeverityLevel: 3 });
+const inputs = session.inputMetadata.flatMap((m) =>
+  m.isTensor ? [{ name: m.name, type: m.type, rank: m.shape.length }] : [],
+);
+const classes = ['0', '1'];
+
+function recordsOf(body: unknown): Row[] {
+  if (Array.isArray(body)) return body as Row[];
+  const b = body as { dataframe_records?: Row[] };
+  return b.dataframe_records ?? [body as Row];
+}
+
+function tensor(input: (typeof inputs)[number], rows: Row[]): InstanceType<typeof ort.Tensor> {
+  const dims = input.rank === 2 ? [rows.length, 1] : [rows.length];
+  if (input.type === 'string')
+    return new ort.Tensor(
+      'string',
+      rows.map((r) => String(r[input.name] ?? '')),
+      dims,
+    );
+  return new ort.Tensor(
+    'float32',
+    Float32Array.from(rows, (r) => Number(r[input.name] ?? Number.NaN)),
+    dims,
+  );
+}
+
+async function predict(rows: Row[]): Promise<unknown[]> {
+  const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
+  for (const input of inputs) feeds[input.name] = tensor(input, rows);
+  const out = await session.run(feeds);
+  const probs = out.probabilities?.data as Float32Array | undefined;
+  const labels = out.label?.data as string[] | undefined;
+  return rows.map((_, i) => ({
+    prediction: labels?.[i] ?? null,
+    ...(probs ? { probabilities: { [classes[0]!]: probs[2 * i], [classes[1]!]: probs[2 * i + 1] } } : {}),
+  }));
+}
+
+const server = http.createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    const reply = (status: number, body: unknown) => {
+      const text = JSON.stringify(body);
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+      });
+      res.end(text);
+    };
+    if (req.method !== 'POST' || (req.url !== '/predict' && req.url !== '/invocations')) {
+      reply(404, { error: 'not found' });
+      return;
+    }
+    let rows: Row[];
+    try {
+      rows = recordsOf(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    } catch {
+      reply(400, { error: 'invalid JSON' });
+      return;
+    }
+    predict(rows).then(
+      (predictions) => reply(200, { predictions }),
+      (err: Error) => reply(400, { error: err.message }),
+    );
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => {
+  const address = server.address();
+  process.stdout.write(`${typeof address === 'object' && address ? address.port : 0}\n`);
+});
+process.once('SIGTERM', () => {
+  server.close();
+  session.release().finally(() => process.exit(0));
+});

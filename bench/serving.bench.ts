@@ -1,0 +1,296 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { loadConfig } from '../src/core/config.js';
+import { openWorkspace } from '../src/server/services.js';
+import {
+  creditRecords,
+  prepareServingWorkspace,
+  type ServeProcess,
+  startServe,
+  workspaceEnv,
+} from '../test/e2e/serving-serve-harness.js';
+import {
+  fmtInt,
+  fmtMs,
+  fmtRatio,
+  intEnv,
+  median,
+  onCleanup,
+  printTable,
+  progress,
+  runCleanups,
+  tempDir,
+} from './support.js';
+
+/*
+ * Serving benchmark (npm run bench:serving). Prints tables and ratios; asserts nothing.
+ * The demo's credit model (gbdt, 60 trees, depth 5) answered side by side on this machine by
+ *   bare     node:http + onnxruntime-node, nothing else (bench/serving-bare.ts)
+ *   durable  `sextant serve` with the durable ledger: a reply leaves once its prediction is on disk
+ *   async    `sextant serve --ledger async`: the prediction is logged within the flush interval
+ * each in its own process, loaded by autocannon from this process over loopback with the same body,
+ * connections and duration, in alternating rounds (bare, durable, async, bare, durable, ...).
+ * Targets (issue 6): throughput durable/bare >= 0.8, p99 latency durable/bare <= 2.
+ * Knobs: BENCH_SERVING_SECONDS (10), BENCH_SERVING_CONNECTIONS (32), BENCH_SERVING_ROUNDS (2),
+ * BENCH_SERVING_BATCH (32: records per request of the batch variant), BENCH_SERVING_ONLY
+ * (single | batch: run one variant), BENCH_SERVING_ASYNC (1; 0 leaves the async server out).
+ */
+
+const SECONDS = intEnv('BENCH_SERVING_SECONDS', 10);
+const CONNECTIONS = intEnv('BENCH_SERVING_CONNECTIONS', 32);
+const ROUNDS = intEnv('BENCH_SERVING_ROUNDS', 2);
+const BATCH = intEnv('BENCH_SERVING_BATCH', 32);
+const ONLY = process.env.BENCH_SERVING_ONLY ?? '';
+if (!['', 'single', 'batch'].includes(ONLY))
+  throw new Error(`BENCH_SERVING_ONLY must be single or batch, got '${ONLY}'`);
+const WITH_ASYNC = (process.env.BENCH_SERVING_ASYNC ?? '1') !== '0';
+const MODEL = 'bench-credit';
+const THROUGHPUT_TARGET = 0.8;
+const P99_TARGET = 2;
+
+type ServerKind = 'bare' | 'durable' | 'async';
+
+interface Target {
+  kind: ServerKind;
+  baseUrl: string;
+  /** The deployment whose log the run's predictions land in (sextant only). */
+  deployment?: string;
+}
+
+interface Sample {
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  ok: number;
+  failed: number;
+}
+
+/** The baseline server in its own process; resolves with its URL once it prints its port. */
+async function startBare(modelFile: string): Promise<{ baseUrl: string; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', new URL('./serving-bare.ts', import.meta.url).pathname, modelFile],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  onCleanup(() => stop(child));
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      if (buf.includes('\n')) resolve(Number(buf.trim()));
+    });
+    child.once('exit', (code) => reject(new Error(`bare server exited early (code ${code})`)));
+  });
+  return { baseUrl: `http://127.0.0.1:${port}`, child };
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+async function startSextant(home: string, mode: 'durable' | 'async'): Promise<ServeProcess> {
+  const serve = await startServe(workspaceEnv(home, { SEXTANT_LOG_LEVEL: 'warn' }), [
+    'serve',
+    `${MODEL}@champion`,
+    '--port',
+    '0',
+    '--name',
+    `bench-${mode}`,
+    '--ledger',
+    mode,
+  ]);
+  onCleanup(() => stop(serve.child));
+  return serve;
+}
+
+async function load(target: Target, body: string, seconds: number): Promise<Sample> {
+  const r = await autocannon({
+    url: `${target.baseUrl}/predict`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections: CONNECTIONS,
+    duration: seconds,
+  });
+  return {
+    reqPerSec: r['2xx'] / r.duration,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    ok: r['2xx'],
+    failed: r.non2xx + r.errors,
+  };
+}
+
+/** Counter values of the ledger (if the serving metrics expose them), by metric line. */
+async function ledgerMetrics(baseUrl: string): Promise<Map<string, number>> {
+  const text = await fetch(`${baseUrl}/metrics`).then((r) => (r.ok ? r.text() : ''));
+  const found = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || !/ledger/i.test(line)) continue;
+    const m = /^(\S+)\s+([0-9.eE+-]+)$/.exec(line.trim());
+    if (m) found.set(m[1]!, Number(m[2]));
+  }
+  return found;
+}
+
+async function main(): Promise<void> {
+  const home = tempDir('sextant-bench-serving-');
+  progress('training the demo credit model (gbdt, 60 trees, depth 5) and registering it');
+  const { onnx } = await prepareServingWorkspace({ home, model: MODEL, kind: 'gbdt', rows: 2000 });
+  const modelFile = path.join(home, 'model.onnx');
+  fs.writeFileSync(modelFile, onnx.get(1)!);
+
+  progress('starting the servers (each in its own process)');
+  const bare = await startBare(modelFile);
+  const durable = await startSextant(home, 'durable');
+  const asyncServe = WITH_ASYNC ? await startSextant(home, 'async') : undefined;
+  const targets: Target[] = [
+    { kind: 'bare', baseUrl: bare.baseUrl },
+    { kind: 'durable', baseUrl: durable.baseUrl, deployment: 'bench-durable' },
+    ...(asyncServe
+      ? [{ kind: 'async' as const, baseUrl: asyncServe.baseUrl, deployment: 'bench-async' }]
+      : []),
+  ];
+
+  const records = creditRecords(BATCH, 23);
+  const variants = [
+    { name: 'single', records: 1, body: JSON.stringify({ dataframe_records: records.slice(0, 1) }) },
+    { name: `batch of ${BATCH}`, records: BATCH, body: JSON.stringify({ dataframe_records: records }) },
+  ].filter((v) => ONLY === '' || v.name.startsWith(ONLY));
+
+  const loadBefore = os.loadavg()[0]!;
+  const before = new Map<ServerKind, Map<string, number>>();
+  for (const t of targets) if (t.kind !== 'bare') before.set(t.kind, await ledgerMetrics(t.baseUrl));
+  const results = new Map<string, Sample[]>();
+  // Predictions replied per server (warm-ups included), to compare with what its log holds.
+  const replied = new Map<ServerKind, number>();
+  const count = (t: Target, s: Sample, records: number) =>
+    replied.set(t.kind, (replied.get(t.kind) ?? 0) + s.ok * records);
+  for (const variant of variants) {
+    // Warm-up: JIT, onnxruntime's first runs, the ledger's worker; not measured.
+    for (const t of targets) count(t, await load(t, variant.body, Math.min(2, SECONDS)), variant.records);
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const t of targets) {
+        progress(
+          `${variant.name}: round ${round}/${ROUNDS}, ${t.kind} (${SECONDS} s, ${CONNECTIONS} connections)`,
+        );
+        const s = await load(t, variant.body, SECONDS);
+        count(t, s, variant.records);
+        const key = `${variant.name}|${t.kind}`;
+        results.set(key, [...(results.get(key) ?? []), s]);
+      }
+    }
+  }
+  const loadAfter = os.loadavg()[0]!;
+
+  console.log(
+    `\nServing the demo credit model (gbdt) on loopback: ${CONNECTIONS} connections, ${SECONDS} s per run, ` +
+      `${ROUNDS} alternating rounds, medians of the rounds\n`,
+  );
+  const rows: string[][] = [];
+  const ratios: string[] = [];
+  for (const variant of variants) {
+    const med = (kind: ServerKind) => {
+      const samples = results.get(`${variant.name}|${kind}`) ?? [];
+      return {
+        reqPerSec: median(samples.map((s) => s.reqPerSec)),
+        p50: median(samples.map((s) => s.p50)),
+        p99: median(samples.map((s) => s.p99)),
+        failed: samples.reduce((a, s) => a + s.failed, 0),
+      };
+    };
+    const base = med('bare');
+    for (const t of targets) {
+      const m = med(t.kind);
+      rows.push([
+        variant.name,
+        t.kind === 'bare' ? 'bare node:http + onnxruntime' : `sextant serve (${t.kind} ledger)`,
+        fmtInt(m.reqPerSec),
+        fmtInt(m.reqPerSec * variant.records),
+        fmtMs(m.p50),
+        fmtMs(m.p99),
+        t.kind === 'bare' ? '-' : fmtRatio(m.reqPerSec / base.reqPerSec),
+        t.kind === 'bare' ? '-' : fmtRatio(m.p99 / base.p99),
+        String(m.failed),
+      ]);
+      if (t.kind !== 'bare') {
+        const tp = m.reqPerSec / base.reqPerSec;
+        const p99 = m.p99 / base.p99;
+        ratios.push(
+          `${variant.name}, ${t.kind}: throughput ${fmtRatio(tp)} of bare (target >= ${THROUGHPUT_TARGET}x: ${tp >= THROUGHPUT_TARGET ? 'met' : 'MISSED'}), ` +
+            `p99 ${fmtRatio(p99)} of bare (target <= ${P99_TARGET}x: ${p99 <= P99_TARGET ? 'met' : 'MISSED'})`,
+        );
+      }
+    }
+  }
+  printTable(
+    ['BODY', 'SERVER', 'REQ/S', 'PRED/S', 'P50 MS', 'P99 MS', 'REQ/S vs BARE', 'P99 vs BARE', 'FAILED'],
+    rows,
+  );
+  console.log('');
+  for (const line of ratios) console.log(line);
+
+  // Group commit: how many predictions shared one commit, and whether every one was logged.
+  console.log('');
+  const ws = await openWorkspace(loadConfig({ SEXTANT_HOME: home, SEXTANT_LOG_LEVEL: 'silent' }));
+  try {
+    for (const t of targets) {
+      if (t.kind === 'bare' || !t.deployment) continue;
+      const after = await ledgerMetrics(t.baseUrl);
+      const delta = (pattern: RegExp) => {
+        let sum = 0;
+        for (const [k, v] of after) if (pattern.test(k)) sum += v - (before.get(t.kind)?.get(k) ?? 0);
+        return sum;
+      };
+      const commits = delta(/commits?_total/);
+      const logged = await countLogged(ws, t.deployment);
+      console.log(
+        `${t.kind} ledger: ${fmtInt(logged)} predictions in the log for ${fmtInt(replied.get(t.kind) ?? 0)} replied` +
+          (commits > 0
+            ? `, ${fmtInt(commits)} commits: ${(logged / commits).toFixed(1)} predictions per commit (${(commits / logged).toFixed(4)} commits per prediction)`
+            : ' (no ledger commit counter found in /metrics)'),
+      );
+    }
+  } finally {
+    await ws.close();
+  }
+  console.log(
+    `\nnode ${process.version}, ${execFileSync('nproc', { encoding: 'utf8' }).trim()} cores, load average ` +
+      `${loadBefore.toFixed(2)} before / ${loadAfter.toFixed(2)} after; load generator (autocannon) in this process, ` +
+      'each server in its own',
+  );
+}
+
+/** Predictions the deployment logged (warm-ups included). */
+async function countLogged(
+  ws: Awaited<ReturnType<typeof openWorkspace>>,
+  deployment: string,
+): Promise<number> {
+  const dep = await ws.store.db
+    .selectFrom('deployments')
+    .select('id')
+    .where('name', '=', deployment)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  if (!dep) return 0;
+  const row = await ws.store.db
+    .selectFrom('predictions')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('deployment_id', '=', dep.id)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => runCleanups());
