@@ -4,6 +4,7 @@ import { encodeRecords, encodeTrainingData, fitEncoding } from './feature-encodi
 import { fitGbdt } from './gbdt.trainer.js';
 import { ensembleMargin, ensembleOnnx } from './gbdt-ensemble.js';
 import { fitLinear, linearMargin } from './linear.trainer.js';
+import { EXPLAIN_METADATA_KEY, linearInternalsJson, treeInternalsJson } from './model-internals.js';
 import { exportModelOnnx, signatureOutputs } from './model-onnx.js';
 import type { GraphBuilder } from './onnx-graph.js';
 import type { FitOptions, FittedModel, ModelSignature } from './trainer.types.js';
@@ -16,6 +17,8 @@ interface TrainedCore {
   margin(x: EncodedRows): Float64Array;
   onnxCore(b: GraphBuilder, x: string): string;
   standardize: boolean;
+  /** The `sextant.explain` metadata: what explanations need to be exact (linear) or TreeSHAP. */
+  internals(): string;
 }
 
 /** Trains a model; every input is checked (ValidationError) before any work starts. */
@@ -72,6 +75,7 @@ export function fitModel(opts: FitOptions): FittedModel {
         metadata: {
           'sextant.signature': JSON.stringify(signature),
           'sextant.params': JSON.stringify(params),
+          [EXPLAIN_METADATA_KEY]: core.internals(),
         },
       });
       return onnx.slice();
@@ -86,6 +90,7 @@ function linearCore(fit: Parameters<typeof fitLinear>[0]): TrainedCore {
   return {
     standardize: true,
     margin: (x) => linearMargin(core, enc, x),
+    internals: () => linearInternalsJson(fit.task, enc, core),
     onnxCore: (b, x) => {
       const product = b.node('MatMul', [x, b.doubles(core.weights, [core.weights.length, 1])]);
       return b.node('Add', [product, b.doubles([core.intercept], [1])]);
@@ -98,6 +103,7 @@ function gbdtCore(fit: Parameters<typeof fitGbdt>[0]): TrainedCore {
   return {
     standardize: false,
     margin: (x) => ensembleMargin(vt, fit.enc, x),
+    internals: () => treeInternalsJson(fit.task, fit.enc, vt),
     onnxCore: (b, x) => ensembleOnnx(vt, b, x),
   };
 }

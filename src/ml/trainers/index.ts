@@ -1,5 +1,17 @@
 /** Trains a linear or gradient-boosted model on a table (ValidationError on bad input, before any work). */
 export { fitModel } from './fit-model.js';
+/** A built-in model's internals read back from its ONNX file (`sextant.explain`), and its core evaluated in double. */
+export {
+  columnFeatures,
+  coreMargins,
+  type EncodedMatrix,
+  EXPLAIN_METADATA_KEY,
+  encodeForCore,
+  type InternalsCore,
+  internalsFeatures,
+  type ModelInternals,
+  readModelInternals,
+} from './model-internals.js';
 /** Runs an ONNX model in onnxruntime-node: predictions, and parity against in-process ones. */
 export { checkOnnx, predictOnnx } from './onnx-runtime.js';
 export type {
