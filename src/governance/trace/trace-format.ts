@@ -128,7 +128,9 @@ export function formatTrace(t: PredictionTrace): string {
     lines.push(`  environment ${record(r.environment)}`);
   } else lines.push(`-> run ${gapLine('run', t) ?? '(missing)'}`);
 
-  if (t.datasets.length === 0) lines.push(`-> datasets ${gapLine('dataset_version', t) ?? '(none)'}`);
+  const missingDatasets = t.gaps.filter((g) => g.link === 'dataset_version' && g.ref !== null);
+  if (t.datasets.length === 0 && missingDatasets.length === 0)
+    lines.push(`-> datasets ${gapLine('dataset_version', t) ?? '(none)'}`);
   for (const d of t.datasets) {
     lines.push(`-> dataset ${d.ref} ${short(d.digest)} (${qualityLine(d)})`);
     lines.push(`  source      ${d.source ?? '-'}`);
@@ -143,8 +145,7 @@ export function formatTrace(t: PredictionTrace): string {
     const upstream = [...d.upstream].sort((a, b) => a.depth - b.depth || a.ref.localeCompare(b.ref));
     for (const n of upstream) lines.push(`  ${'  '.repeat(n.depth - 1)}<- ${n.label}`);
   }
-  const otherDatasetGaps = t.gaps.filter((g) => g.link === 'dataset_version' && g.ref !== null);
-  for (const g of otherDatasetGaps) lines.push(`-> dataset ${g.ref} (missing: ${g.reason})`);
+  for (const g of missingDatasets) lines.push(`-> dataset ${g.ref} (missing: ${g.reason})`);
 
   const notes = t.gaps.filter(
     (g) => g.link === 'deployment' || g.link === 'quality' || g.link === 'upstream',
