@@ -1,0 +1,308 @@
+import { PayloadTooLargeError, ValidationError } from '../../core/errors.js';
+import type { ModelPlan } from './model-plan.js';
+import { type BodySource, describe, type RowSource, readBody } from './request-body.js';
+
+/*
+ * Checks request rows against the model's signature, on the hot path: the feature list is compiled
+ * once per model, each value is checked by one switch, records that arrive keyed by name are passed
+ * on as they are (no copy), and error paths are only built for a row that fails.
+ *
+ * The rules:
+ *  - every feature must be present; a field the model does not take is refused (no silent drops);
+ *  - a float feature takes a finite number or a boolean (true = 1, the trainers' encoding); strings,
+ *    even "3.5" or "NaN", objects and lists are refused; an int input also needs a whole number;
+ *  - a string feature takes a string;
+ *  - null means "value unknown". It is accepted for models that impute (Sextant's trainers: a missing
+ *    number becomes its training mean, a missing category encodes as none of the known ones) and
+ *    refused for any other model, which has no stated rule for it. An absent field is always refused:
+ *    say null explicitly.
+ */
+
+/** A batch larger than this is refused unless the caller sets its own limit. */
+export const DEFAULT_MAX_RECORDS = 10_000;
+/** At most this many problems are listed in one error. */
+const MAX_ISSUES = 10;
+
+/** How one feature's value is checked (precomputed per model). */
+const Check = { Float: 0, Int: 1, Bool: 2, Text: 3 } as const;
+type Check = (typeof Check)[keyof typeof Check];
+
+interface CompiledFeature {
+  name: string;
+  check: Check;
+}
+
+export interface Issue {
+  field: string;
+  message: string;
+}
+
+export interface RecordChecker {
+  /** Parses a request body into checked records keyed by feature name. ValidationError / PayloadTooLargeError name the field. */
+  parse(body: unknown, opts?: { maxRecords?: number }): Record<string, unknown>[];
+}
+
+/** Compiles the checks of a model's features. */
+export function createRecordChecker(plan: ModelPlan): RecordChecker {
+  const features: CompiledFeature[] = plan.features.map((f, j) => {
+    if (f.type === 'string') return { name: f.name, check: Check.Text };
+    const feed = plan.kind === 'records' ? plan.recordInputs[j]!.feed : 'float32';
+    const check =
+      feed === 'int32' || feed === 'int64' ? Check.Int : feed === 'bool' ? Check.Bool : Check.Float;
+    return { name: f.name, check };
+  });
+  const index = new Map(features.map((f, j) => [f.name, j]));
+  const nulls = plan.imputesMissing;
+  const tensorName = plan.tensorInput?.name;
+  const names = features.map((f) => f.name);
+  const listed = names.length > 12 ? `${names.slice(0, 12).join(', ')}, ...` : names.join(', ');
+  const isFeature = (k: string) => index.has(k);
+
+  /** null if the value is fine, else what is wrong with it. */
+  function problem(v: unknown, f: CompiledFeature): string | null {
+    switch (typeof v) {
+      case 'number':
+        if (f.check === Check.Text) return `must be a string, got ${describe(v)}`;
+        if (!Number.isFinite(v)) return `must be a finite number, got ${String(v)}`;
+        if (f.check === Check.Int && !Number.isInteger(v)) return `must be a whole number, got ${v}`;
+        if (f.check === Check.Bool && v !== 0 && v !== 1) return `must be true, false, 0 or 1, got ${v}`;
+        return null;
+      case 'string':
+        if (f.check === Check.Text) return null;
+        if (/^\s*[-+]?(nan|inf|infinity)\s*$/i.test(v))
+          return `must be a finite number, got the string "${v.trim()}"`;
+        return `must be a number, got ${describe(v)} (send numbers unquoted)`;
+      case 'boolean':
+        return f.check === Check.Text ? `must be a string, got ${v}` : null;
+      case 'undefined':
+        return 'is missing';
+      default:
+        if (v === null) {
+          return nulls ? null : `is null, and this model has no rule for missing values: send a ${want(f)}`;
+        }
+        return `must be a ${want(f)}, got ${describe(v)}`;
+    }
+  }
+
+  function parse(body: unknown, opts: { maxRecords?: number } = {}): Record<string, unknown>[] {
+    const source = readBody(body, isFeature);
+    const limit = opts.maxRecords ?? DEFAULT_MAX_RECORDS;
+    return source.form === 'columns' ? parseColumns(source, limit) : parseRows(source, limit);
+  }
+
+  function parseRows(source: RowSource, limit: number): Record<string, unknown>[] {
+    let rows = source.rows;
+    const path = source.path;
+    if (source.flat && features.length !== 1) rows = [rows];
+    checkCount(rows.length, source.path || 'records', limit);
+    const order =
+      source.columns === null
+        ? null
+        : columnOrder(source.columns, `${source.path.replace(/\.data$/, '')}.columns`);
+    const issues: Issue[] = [];
+    const out: Record<string, unknown>[] = new Array(rows.length);
+    const at = (i: number) => (source.lone ? '' : `${path}[${i}]`);
+    for (let i = 0; i < rows.length && issues.length < MAX_ISSUES; i++) {
+      const row = rows[i];
+      if (Array.isArray(row)) {
+        out[i] = positional(row, order, at(i), issues);
+      } else if (typeof row === 'object' && row !== null) {
+        if (order !== null) {
+          issues.push({ field: at(i), message: 'must be a list of values in the order of columns' });
+          continue;
+        }
+        out[i] = keyed(row as Record<string, unknown>, at(i), issues);
+      } else if (features.length === 1 && order === null) {
+        const f = features[0]!;
+        const why = problem(row, f);
+        if (why !== null) issues.push({ field: at(i), message: `(${f.name}) ${why}` });
+        out[i] = { [f.name]: row };
+      } else {
+        issues.push({
+          field: at(i) || 'body',
+          message: `each row must be an object keyed by feature name or a list of ${features.length} values, got ${describe(row)}`,
+        });
+      }
+    }
+    raise(issues);
+    return out;
+  }
+
+  function keyed(row: Record<string, unknown>, at: string, issues: Issue[]): Record<string, unknown> {
+    let seen = 0;
+    for (const f of features) {
+      const v = row[f.name];
+      if (v !== undefined) seen++;
+      const why = problem(v, f);
+      if (why !== null) issues.push({ field: join(at, f.name), message: why });
+    }
+    let keys = 0;
+    for (const _ in row) keys++;
+    if (keys > seen) {
+      for (const k in row) {
+        if (index.has(k)) continue;
+        issues.push({ field: join(at, k), message: `is not a feature of this model (it takes ${listed})` });
+      }
+    }
+    return row;
+  }
+
+  /** Maps sent columns to feature positions (null: the signature's order). */
+  function columnOrder(columns: readonly unknown[], field: string): number[] {
+    const order: number[] = [];
+    const issues: Issue[] = [];
+    for (const [j, c] of columns.entries()) {
+      const k = index.get(c as string);
+      if (k === undefined) {
+        issues.push({
+          field: `${field}[${j}]`,
+          message: `('${String(c)}') is not a feature of this model (it takes ${listed})`,
+        });
+      } else order.push(k);
+    }
+    const sent = new Set(columns);
+    for (const f of features) {
+      if (!sent.has(f.name)) issues.push({ field, message: `lack the column '${f.name}'` });
+    }
+    raise(issues);
+    return order;
+  }
+
+  function positional(
+    row: unknown[],
+    order: number[] | null,
+    at: string,
+    issues: Issue[],
+  ): Record<string, unknown> {
+    const width = order === null ? features.length : order.length;
+    if (row.length !== width) {
+      issues.push({
+        field: at || 'records',
+        message: `has ${row.length} values; the model takes ${width} (${order === null ? listed : 'one per column'})`,
+      });
+      return {};
+    }
+    const rec: Record<string, unknown> = {};
+    for (let j = 0; j < width; j++) {
+      const f = features[order === null ? j : order[j]!]!;
+      const v = row[j];
+      const why = problem(v, f);
+      if (why !== null) issues.push({ field: `${at}[${j}]`, message: `(${f.name}) ${why}` });
+      rec[f.name] = v;
+    }
+    return rec;
+  }
+
+  function parseColumns(
+    source: Extract<BodySource, { form: 'columns' }>,
+    limit: number,
+  ): Record<string, unknown>[] {
+    const cols = source.columns;
+    const keys = Object.keys(cols);
+    if (tensorName !== undefined && keys.length === 1 && keys[0] === tensorName && !index.has(tensorName)) {
+      const rows = cols[tensorName];
+      if (!Array.isArray(rows)) {
+        throw new ValidationError(
+          `${source.path}.${tensorName} must be a list of rows, got ${describe(rows)}`,
+          {
+            field: `${source.path}.${tensorName}`,
+          },
+        );
+      }
+      return parseRows(
+        { form: 'rows', rows, path: `${source.path}.${tensorName}`, lone: false, columns: null, flat: false },
+        limit,
+      );
+    }
+    const issues: Issue[] = [];
+    for (const k of keys) {
+      if (!index.has(k)) {
+        issues.push({
+          field: `${source.path}.${k}`,
+          message: `is not a feature of this model (it takes ${listed})`,
+        });
+      }
+    }
+    for (const f of features) {
+      if (!Object.hasOwn(cols, f.name))
+        issues.push({ field: `${source.path}.${f.name}`, message: 'is missing' });
+    }
+    raise(issues);
+    // All scalars: one row. Otherwise every column is a list of the same length.
+    const scalars = features.every((f) => !Array.isArray(cols[f.name]));
+    let n = 1;
+    if (!scalars) {
+      const first = features[0]!.name;
+      for (const f of features) {
+        const c = cols[f.name];
+        if (!Array.isArray(c)) {
+          issues.push({
+            field: `${source.path}.${f.name}`,
+            message: `must be a list of values, got ${describe(c)}`,
+          });
+        } else if (c.length !== (cols[first] as unknown[]).length) {
+          issues.push({
+            field: `${source.path}.${f.name}`,
+            message: `has ${c.length} values but ${first} has ${(cols[first] as unknown[]).length}`,
+          });
+        }
+      }
+      raise(issues);
+      n = (cols[first] as unknown[]).length;
+    }
+    checkCount(n, source.path, limit);
+    const out: Record<string, unknown>[] = new Array(n);
+    for (let i = 0; i < n && issues.length < MAX_ISSUES; i++) {
+      const rec: Record<string, unknown> = {};
+      for (const f of features) {
+        const v = scalars ? cols[f.name] : (cols[f.name] as unknown[])[i];
+        const why = problem(v, f);
+        if (why !== null)
+          issues.push({ field: `${source.path}.${f.name}${scalars ? '' : `[${i}]`}`, message: why });
+        rec[f.name] = v;
+      }
+      out[i] = rec;
+    }
+    raise(issues);
+    return out;
+  }
+
+  return { parse };
+}
+
+function want(f: CompiledFeature): string {
+  return f.check === Check.Text
+    ? 'string'
+    : f.check === Check.Int
+      ? 'whole number'
+      : f.check === Check.Bool
+        ? 'boolean'
+        : 'number';
+}
+
+function join(at: string, name: string): string {
+  return at === '' ? name : `${at}.${name}`;
+}
+
+function checkCount(n: number, field: string, limit: number): void {
+  if (n === 0) throw new ValidationError(`${field} holds no records: send at least one`, { field });
+  if (n > limit) {
+    throw new PayloadTooLargeError(`${field} holds ${n} records; at most ${limit} are scored per request`, {
+      field,
+      limit,
+      records: n,
+    });
+  }
+}
+
+/** Throws the collected problems as one ValidationError: the first in the message, all in details. */
+function raise(issues: Issue[]): void {
+  if (issues.length === 0) return;
+  const first = issues[0]!;
+  const more =
+    issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
+  throw new ValidationError(`${first.field} ${first.message}${more}`, {
+    field: first.field,
+    ...(issues.length > 1 ? { errors: issues } : {}),
+  });
+}

@@ -1,0 +1,231 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tinyOnnxModel } from '../../../test/e2e/registry-fixtures.js';
+import { AppError, UnavailableError, ValidationError } from '../../core/errors.js';
+import {
+  CREDIT_TARGET,
+  creditDataToTable,
+  type FittedModel,
+  fitModel,
+  generateCreditData,
+  predictOnnx,
+} from '../../ml/index.js';
+import type { ModelVersion } from '../../registry/index.js';
+import { openServingModel, type ServingModel } from './index.js';
+
+/** A registry version around an ONNX file; `declared` is signature.json when it came from a Sextant run. */
+function makeVersion(
+  declared?: Record<string, unknown>,
+  overrides: Partial<ModelVersion> = {},
+): ModelVersion {
+  const now = new Date(0).toISOString();
+  return {
+    id: 'mv_test',
+    model: 'credit',
+    version: 1,
+    runId: null,
+    runAuthor: null,
+    source: 'test',
+    format: 'onnx',
+    sha256: '0'.repeat(64),
+    size: 0,
+    files: [],
+    signature: { inputs: [], outputs: [], ...(declared ? { declared } : {}) },
+    datasetVersionIds: [],
+    codeCommit: null,
+    command: null,
+    params: {},
+    metrics: {},
+    environment: { source: 'registry' },
+    description: null,
+    tags: {},
+    card: {},
+    aliases: [],
+    createdBy: 'test',
+    createdAt: now,
+    updatedAt: now,
+    ...overrides,
+  };
+}
+
+const data = generateCreditData({ rows: 300, seed: 7 });
+const table = creditDataToTable(data);
+const features = data.columns.map((c) => c.name).filter((n) => n !== CREDIT_TARGET);
+const records = data.rows.slice(0, 40).map((r) => Object.fromEntries(features.map((f) => [f, r[f]])));
+
+function train(task: 'classification' | 'regression'): FittedModel {
+  return fitModel({
+    table,
+    target: task === 'classification' ? CREDIT_TARGET : 'income',
+    features: task === 'classification' ? features : features.filter((f) => f !== 'income'),
+    task,
+    kind: task === 'classification' ? 'gbdt' : 'linear',
+    params: task === 'classification' ? { n_estimators: 10 } : {},
+    seed: 1,
+  });
+}
+
+async function expectValidation(
+  p: Promise<unknown> | (() => unknown),
+  field?: string,
+): Promise<ValidationError> {
+  let err: unknown;
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(ValidationError);
+  if (field !== undefined) expect((err as ValidationError).details?.field).toBe(field);
+  return err as ValidationError;
+}
+
+describe('a served Sextant classifier', () => {
+  let fitted: FittedModel;
+  let model: ServingModel;
+  beforeAll(async () => {
+    fitted = train('classification');
+    model = await openServingModel(fitted.toOnnx(), makeVersion({ ...fitted.signature() }));
+  });
+  afterAll(() => model.release());
+
+  it('knows its features and kind from the signature', () => {
+    expect(model.kind).toBe('records');
+    expect(model.features.map((f) => f.name)).toEqual(features);
+    expect(model.features.find((f) => f.name === 'sex')?.type).toBe('string');
+    expect(model.features.find((f) => f.name === 'age')?.type).toBe('float');
+  });
+
+  it('predicts what the trained model predicts through onnxruntime', async () => {
+    const expected = await predictOnnx(fitted.toOnnx(), records);
+    const scores = await model.score(records);
+    expect([...scores]).toEqual([...expected]);
+    const out = await model.predict(records);
+    const [neg, pos] = fitted.classes!;
+    out.forEach((o, i) => {
+      expect(o.probabilities?.[pos!]).toBe(expected[i]);
+      expect(o.probabilities?.[neg!]).toBeCloseTo(1 - expected[i]!, 6);
+      expect(o.prediction).toBe(expected[i]! > 0.5 ? pos : neg);
+    });
+  });
+
+  it('answers concurrent callers from one run, each with its own rows', async () => {
+    const before = model.stats();
+    const calls = records.slice(0, 16).map((r) => model.predict([r]));
+    const answers = await Promise.all(calls);
+    const after = model.stats();
+    expect(after.runs - before.runs).toBe(1);
+    expect(after.calls - before.calls).toBe(16);
+    const expected = await predictOnnx(fitted.toOnnx(), records.slice(0, 16));
+    const pos = fitted.classes![1]!;
+    answers.forEach((a, i) => {
+      expect(a).toHaveLength(1);
+      expect(a[0]!.probabilities?.[pos]).toBe(expected[i]);
+    });
+  });
+
+  it('treats null as a missing value the model imputes', async () => {
+    const withNull = { ...records[0]!, income: null, purpose: null };
+    const [parsed] = model.parse(withNull);
+    const [got] = await model.score([parsed!]);
+    const [expected] = await predictOnnx(fitted.toOnnx(), [withNull]);
+    expect(got).toBe(expected);
+  });
+});
+
+describe('a served Sextant regressor', () => {
+  it('answers the value of its variable output', async () => {
+    const fitted = train('regression');
+    const model = await openServingModel(fitted.toOnnx(), makeVersion({ ...fitted.signature() }));
+    try {
+      const rows = records.map(({ income: _, ...rest }) => rest);
+      const expected = await predictOnnx(fitted.toOnnx(), rows);
+      const out = await model.predict(model.parse({ dataframe_records: rows }));
+      expect(out.map((o) => o.prediction)).toEqual([...expected]);
+      expect(out[0]!.probabilities).toBeUndefined();
+      expect([...(await model.score(rows))]).toEqual([...expected]);
+    } finally {
+      await model.release();
+    }
+  });
+});
+
+describe('a float tensor model from elsewhere', () => {
+  let model: ServingModel;
+  const weights: [number, number, number] = [0.5, -0.25, 1];
+  const expect3 = (x: number[]) => 1 / (1 + Math.exp(-(x[0]! * 0.5 - x[1]! * 0.25 + x[2]! + 0.1)));
+  beforeAll(async () => {
+    model = await openServingModel(tinyOnnxModel(weights, 0.1), makeVersion());
+  });
+  afterAll(() => model.release());
+
+  it('takes plain arrays of numbers in signature order, and f0..f2 records', async () => {
+    expect(model.kind).toBe('tensor');
+    expect(model.features).toEqual([
+      { name: 'f0', type: 'float' },
+      { name: 'f1', type: 'float' },
+      { name: 'f2', type: 'float' },
+    ]);
+    const rows = model.parse([
+      [1, 2, 3],
+      [0, 0, 0],
+    ]);
+    expect(rows).toEqual([
+      { f0: 1, f1: 2, f2: 3 },
+      { f0: 0, f1: 0, f2: 0 },
+    ]);
+    expect(model.parse({ inputs: { features: [[1, 2, 3]] } })).toEqual([{ f0: 1, f1: 2, f2: 3 }]);
+    expect(model.parse([1, 2, 3])).toEqual([{ f0: 1, f1: 2, f2: 3 }]);
+    expect(model.parse({ f0: 1, f1: 2, f2: 3 })).toEqual([{ f0: 1, f1: 2, f2: 3 }]);
+    const out = await model.predict(rows);
+    expect(out[0]!.prediction).toBeCloseTo(expect3([1, 2, 3]), 6);
+    expect(out[0]!.outputs).toEqual({ score: [out[0]!.prediction] });
+    expect(out[1]!.prediction).toBeCloseTo(expect3([0, 0, 0]), 6);
+    const scores = await model.score(rows);
+    expect(scores[0]).toBe(out[0]!.prediction);
+  });
+
+  it('refuses rows of the wrong width and nulls (it has no rule for missing values)', async () => {
+    await expectValidation(() => model.parse([[1, 2]]), 'records[0]');
+    await expectValidation(() => model.parse({ instances: [[1, 2, null]] }), 'instances[0][2]');
+  });
+});
+
+describe('release', () => {
+  it('waits for calls in flight and refuses new ones', async () => {
+    const model = await openServingModel(tinyOnnxModel(), makeVersion());
+    const inFlight = model.predict([{ f0: 1, f1: 2, f2: 3 }]);
+    const released = model.release();
+    await expect(model.predict([{ f0: 1, f1: 2, f2: 3 }])).rejects.toBeInstanceOf(UnavailableError);
+    const [answer] = await inFlight;
+    expect(typeof answer!.prediction).toBe('number');
+    await released;
+    await model.release(); // idempotent
+  });
+});
+
+describe('malformed and hostile model files', () => {
+  const valid = tinyOnnxModel();
+  const cases: [string, Uint8Array][] = [
+    ['empty', new Uint8Array(0)],
+    ['garbage', Uint8Array.from({ length: 512 }, (_, i) => (i * 7919) % 256)],
+    ['text', new TextEncoder().encode('{"not": "onnx"}')],
+    ['truncated', valid.slice(0, Math.floor(valid.length / 2))],
+  ];
+  for (const [name, bytes] of cases) {
+    it(`refuses a ${name} file with a ValidationError`, async () => {
+      const err = await expectValidation(openServingModel(bytes, makeVersion()), 'model');
+      expect(err.message).toContain('credit@1');
+    });
+  }
+
+  it('refuses a signature.json that does not match the graph', async () => {
+    const err = await expectValidation(
+      openServingModel(
+        valid,
+        makeVersion({ task: 'classification', trainer: 'linear', inputs: [{ name: 'x', type: 'float' }] }),
+      ),
+      'model',
+    );
+    expect(err).toBeInstanceOf(AppError);
+  });
+});

@@ -1,0 +1,395 @@
+import ort from 'onnxruntime-node';
+import { AppError, UnavailableError, ValidationError } from '../../core/errors.js';
+import type { ModelVersion } from '../../registry/index.js';
+import type { PredictionOutput } from '../serving.schema.js';
+import { type BatcherStats, MicroBatcher, type MicroBatcherOptions } from './batcher.js';
+import {
+  type ModelKind,
+  type ModelPlan,
+  planModel,
+  type RecordInput,
+  type ServingFeature,
+} from './model-plan.js';
+import { createRecordChecker } from './record-check.js';
+
+type Session = Awaited<ReturnType<typeof ort.InferenceSession.create>>;
+type Tensor = InstanceType<typeof ort.Tensor>;
+
+/** A model loaded for serving: checks request bodies, predicts with micro-batching, scores for explanations. */
+export interface ServingModel {
+  version: ModelVersion;
+  /** The ONNX file as loaded (explanations read the model internals from it). */
+  bytes: Uint8Array;
+  /** 'records': one input per feature; 'tensor': a single float input [N, D] whose columns are f0..fD-1 (or the signature's names). */
+  kind: ModelKind;
+  /** Feature names and types from the signature ('records' models) or the float tensor width ('tensor'). */
+  features: ServingFeature[];
+  /** Parses any accepted body (MLflow dataframe_records, dataframe_split, instances, inputs; a record; a list of records or of positional rows) into checked records. */
+  parse(body: unknown, opts?: { maxRecords?: number }): Record<string, unknown>[];
+  predict(rows: readonly Record<string, unknown>[]): Promise<PredictionOutput[]>;
+  /** P(positive) / the value / the first numeric output, per row (explanations use this). */
+  score(rows: readonly Record<string, unknown>[]): Promise<Float64Array>;
+  /** Refuses new calls, waits for those in flight, then frees the session. Idempotent. */
+  release(): Promise<void>;
+  /** Runs made and calls served (how well micro-batching coalesces). */
+  stats(): BatcherStats;
+}
+
+export interface ServingModelOptions extends MicroBatcherOptions {
+  /** onnxruntime's intra-op threads (default: its own choice, one per core). */
+  intraOpNumThreads?: number;
+}
+
+/** The outputs of one run, row-major: `width` elements per row. */
+interface RunOutputs {
+  [name: string]: { data: ArrayLike<unknown>; width: number; rank: number; rows: number };
+}
+
+/**
+ * Loads an ONNX model for serving. A file onnxruntime cannot open, a graph whose inputs JSON cannot
+ * feed, or one that fails on a warm-up row is refused with a ValidationError (field 'model'); the
+ * process never goes down with it.
+ */
+export async function openServingModel(
+  bytes: Uint8Array,
+  version: ModelVersion,
+  opts: ServingModelOptions = {},
+): Promise<ServingModel> {
+  const label = `${version.model}@${version.version}`;
+  if (bytes.byteLength === 0)
+    throw new ValidationError(`${label}: the model file is empty`, { field: 'model' });
+  let session: Session;
+  try {
+    session = await ort.InferenceSession.create(bytes, {
+      logSeverityLevel: 3,
+      ...(opts.intraOpNumThreads !== undefined ? { intraOpNumThreads: opts.intraOpNumThreads } : {}),
+    });
+  } catch (err) {
+    throw new ValidationError(`${label}: not a model onnxruntime can load (${firstLine(err)})`, {
+      field: 'model',
+    });
+  }
+  try {
+    const plan = planModel(
+      { inputs: session.inputMetadata, outputs: session.outputMetadata },
+      version.signature?.declared,
+    );
+    const runner = createRunner(session, plan);
+    await warmUp(runner, plan);
+    return assemble(session, plan, runner, bytes, version, opts);
+  } catch (err) {
+    await session.release().catch(() => {});
+    if (err instanceof ValidationError) {
+      throw new ValidationError(`${label}: ${err.message}`, { ...err.details, field: 'model' });
+    }
+    throw err;
+  }
+}
+
+interface Runner {
+  fetch: string[];
+  run(rows: readonly Record<string, unknown>[]): Promise<RunOutputs>;
+}
+
+function createRunner(session: Session, plan: ModelPlan): Runner {
+  const runner: Runner = {
+    fetch: [...plan.fetch],
+    async run(rows) {
+      if (plan.fixedBatch === null || rows.length === plan.fixedBatch) return runOnce(rows);
+      // A model with a fixed batch of 1 runs row by row.
+      const parts: RunOutputs[] = [];
+      for (const row of rows) parts.push(await runOnce([row]));
+      return concatOutputs(parts, runner.fetch);
+    },
+  };
+  async function runOnce(rows: readonly Record<string, unknown>[]): Promise<RunOutputs> {
+    const feeds = plan.kind === 'tensor' ? tensorFeeds(plan, rows) : recordFeeds(plan.recordInputs, rows);
+    let result: Record<string, Tensor>;
+    try {
+      result = (await session.run(feeds, runner.fetch)) as Record<string, Tensor>;
+    } catch (err) {
+      const cause = firstLine(err);
+      throw new ValidationError(`the model failed on these records (${cause})`, { field: 'records', cause });
+    }
+    const out: RunOutputs = {};
+    for (const name of runner.fetch) {
+      const t = result[name]!;
+      const rank = t.dims.length;
+      let width = 1;
+      for (let k = 1; k < rank; k++) width *= Number(t.dims[k]);
+      out[name] = {
+        data: t.data as ArrayLike<unknown>,
+        width,
+        rank,
+        rows: rank === 0 ? -1 : Number(t.dims[0]),
+      };
+    }
+    return out;
+  }
+  return runner;
+}
+
+/**
+ * One run on zero / empty-string rows (two, when the batch is free, so outputs that are not per row
+ * show up): a model that loads but cannot run is refused now rather than on its first request.
+ */
+async function warmUp(runner: Runner, plan: ModelPlan): Promise<void> {
+  const n = plan.fixedBatch ?? 2;
+  const row: Record<string, unknown> = {};
+  for (const f of plan.features) row[f.name] = f.type === 'string' ? '' : 0;
+  let out: RunOutputs;
+  try {
+    out = await runner.run(Array.from({ length: n }, () => row));
+  } catch (err) {
+    const why = err instanceof AppError ? String(err.details?.cause ?? err.message) : firstLine(err);
+    throw new ValidationError(`the model loads but fails on a warm-up row of zeros (${why})`, {
+      field: 'model',
+    });
+  }
+  // Only per-row outputs can be split between the callers of a batch.
+  const perRow = new Set(runner.fetch.filter((name) => out[name]!.rank >= 1 && out[name]!.rows === n));
+  const head = plan.head;
+  const required =
+    head.mode === 'classifier' ? head.probabilities : head.mode === 'regressor' ? head.value : null;
+  if (required !== null && !perRow.has(required)) {
+    throw new ValidationError(`output '${required}' does not give one row per input row`, { field: 'model' });
+  }
+  runner.fetch = runner.fetch.filter((name) => perRow.has(name));
+  if (head.mode === 'classifier' && head.label !== null && !perRow.has(head.label)) head.label = null;
+  if (head.mode === 'raw') {
+    head.outputs = head.outputs.filter((name) => perRow.has(name));
+    if (head.score !== null && !perRow.has(head.score)) head.score = null;
+    if (head.outputs.length === 0) {
+      throw new ValidationError('no output gives one row per input row', { field: 'model' });
+    }
+  }
+}
+
+function assemble(
+  session: Session,
+  plan: ModelPlan,
+  runner: Runner,
+  bytes: Uint8Array,
+  version: ModelVersion,
+  opts: ServingModelOptions,
+): ServingModel {
+  const label = `${version.model}@${version.version}`;
+  const checker = createRecordChecker(plan);
+  const batcher = new MicroBatcher((rows) => runner.run(rows), opts);
+  let releasing: Promise<void> | null = null;
+  const head = plan.head;
+
+  const enter = () => {
+    if (releasing !== null) throw new UnavailableError(`${label} is being unloaded; retry`, { model: label });
+  };
+
+  return {
+    version,
+    bytes,
+    kind: plan.kind,
+    features: plan.features,
+    parse: checker.parse,
+    async predict(rows) {
+      enter();
+      if (rows.length === 0) return [];
+      const { result, offset } = await batcher.submit(rows);
+      const out: PredictionOutput[] = new Array(rows.length);
+      for (let i = 0; i < rows.length; i++) out[i] = decodeRow(result, offset + i, plan);
+      return out;
+    },
+    async score(rows) {
+      enter();
+      if (head.mode === 'raw' && head.score === null) {
+        throw new ValidationError(`${label} has no numeric output to score`, { field: 'model' });
+      }
+      const scores = new Float64Array(rows.length);
+      if (rows.length === 0) return scores;
+      const { result, offset } = await batcher.submit(rows);
+      const name =
+        head.mode === 'classifier'
+          ? head.probabilities
+          : head.mode === 'regressor'
+            ? head.value
+            : head.score!;
+      const o = result[name]!;
+      // A classifier's score is P(positive): the last column of its probabilities.
+      const column = head.mode === 'classifier' ? o.width - 1 : 0;
+      for (let i = 0; i < rows.length; i++) scores[i] = Number(o.data[(offset + i) * o.width + column]);
+      return scores;
+    },
+    release() {
+      releasing ??= (async () => {
+        await batcher.idle();
+        await session.release();
+      })();
+      return releasing;
+    },
+    stats: () => batcher.stats(),
+  };
+}
+
+function decodeRow(out: RunOutputs, r: number, plan: ModelPlan): PredictionOutput {
+  const head = plan.head;
+  switch (head.mode) {
+    case 'classifier': {
+      const p = out[head.probabilities]!;
+      const probabilities: Record<string, number> = {};
+      let best = 0;
+      let bestP = Number.NEGATIVE_INFINITY;
+      for (let c = 0; c < p.width; c++) {
+        const v = Number(p.data[r * p.width + c]);
+        probabilities[head.classes[c] ?? String(c)] = v;
+        if (v > bestP) {
+          bestP = v;
+          best = c;
+        }
+      }
+      const l = head.label === null ? undefined : out[head.label];
+      const prediction = l !== undefined ? String(l.data[r * l.width]) : (head.classes[best] ?? String(best));
+      return { prediction, probabilities };
+    }
+    case 'regressor': {
+      const o = out[head.value]!;
+      return { prediction: jsonNumber(o.data[r * o.width]) };
+    }
+    case 'raw': {
+      const outputs: Record<string, unknown> = {};
+      for (const name of head.outputs) {
+        const o = out[name]!;
+        if (o.rank <= 1) outputs[name] = jsonValue(o.data[r]);
+        else {
+          const row = new Array(o.width);
+          for (let k = 0; k < o.width; k++) row[k] = jsonValue(o.data[r * o.width + k]);
+          outputs[name] = row;
+        }
+      }
+      let prediction: number | string | null = null;
+      if (head.score !== null) {
+        const o = out[head.score]!;
+        prediction = jsonNumber(o.data[r * o.width]);
+      } else {
+        const first = out[head.outputs[0]!]!;
+        const v = first.data[r * first.width];
+        prediction = typeof v === 'string' ? v : null;
+      }
+      return { prediction, outputs };
+    }
+  }
+}
+
+/** A number JSON can carry (NaN and infinities become null); bigints become numbers. */
+function jsonNumber(v: unknown): number | null {
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+}
+
+function jsonValue(v: unknown): unknown {
+  return typeof v === 'string' ? v : typeof v === 'boolean' ? v : jsonNumber(v);
+}
+
+/** A raw value as a number for the model: booleans are 1/0, null/absent/'' are NaN (missing). */
+function toNumber(v: unknown, name: string): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (v === null || v === undefined) return Number.NaN;
+  if (typeof v === 'string') {
+    if (v.trim() === '') return Number.NaN;
+    const n = Number(v);
+    if (!Number.isNaN(n)) return n;
+  }
+  throw new ValidationError(`${name} must be a number`, { field: name });
+}
+
+function toText(v: unknown): string {
+  return v === null || v === undefined ? '' : typeof v === 'string' ? v : String(v);
+}
+
+function recordFeeds(
+  inputs: readonly RecordInput[],
+  rows: readonly Record<string, unknown>[],
+): Record<string, Tensor> {
+  const n = rows.length;
+  const feeds: Record<string, Tensor> = {};
+  for (const input of inputs) {
+    const name = input.name;
+    const dims = input.rank === 2 ? [n, 1] : [n];
+    switch (input.feed) {
+      case 'float32':
+      case 'float64': {
+        const a = input.feed === 'float32' ? new Float32Array(n) : new Float64Array(n);
+        for (let i = 0; i < n; i++) a[i] = toNumber(rows[i]![name], name);
+        feeds[name] = new ort.Tensor(input.feed, a, dims);
+        break;
+      }
+      case 'int32': {
+        const a = new Int32Array(n);
+        for (let i = 0; i < n; i++) a[i] = Math.round(toNumber(rows[i]![name], name)) || 0;
+        feeds[name] = new ort.Tensor('int32', a, dims);
+        break;
+      }
+      case 'int64': {
+        const a = new BigInt64Array(n);
+        for (let i = 0; i < n; i++) a[i] = BigInt(Math.round(toNumber(rows[i]![name], name)) || 0);
+        feeds[name] = new ort.Tensor('int64', a, dims);
+        break;
+      }
+      case 'bool': {
+        const a = new Uint8Array(n);
+        for (let i = 0; i < n; i++) a[i] = toNumber(rows[i]![name], name) ? 1 : 0;
+        feeds[name] = new ort.Tensor('bool', a, dims);
+        break;
+      }
+      case 'string': {
+        const a = new Array<string>(n);
+        for (let i = 0; i < n; i++) a[i] = toText(rows[i]![name]);
+        feeds[name] = new ort.Tensor('string', a, dims);
+        break;
+      }
+    }
+  }
+  return feeds;
+}
+
+function tensorFeeds(plan: ModelPlan, rows: readonly Record<string, unknown>[]): Record<string, Tensor> {
+  const input = plan.tensorInput!;
+  const d = input.width;
+  const n = rows.length;
+  const a = input.feed === 'float32' ? new Float32Array(n * d) : new Float64Array(n * d);
+  const names = plan.features.map((f) => f.name);
+  for (let i = 0; i < n; i++) {
+    const row = rows[i]!;
+    for (let j = 0; j < d; j++) a[i * d + j] = toNumber(row[names[j]!], names[j]!);
+  }
+  return { [input.name]: new ort.Tensor(input.feed, a, [n, d]) };
+}
+
+function concatOutputs(parts: RunOutputs[], names: string[]): RunOutputs {
+  const out: RunOutputs = {};
+  for (const name of names) {
+    const first = parts[0]![name]!;
+    const total = parts.reduce((s, p) => s + p[name]!.data.length, 0);
+    const data = ArrayBuffer.isView(first.data)
+      ? new (
+          first.data.constructor as new (
+            n: number,
+          ) => { set(a: ArrayLike<unknown>, o: number): void } & ArrayLike<unknown>
+        )(total)
+      : new Array<unknown>(total);
+    let at = 0;
+    for (const p of parts) {
+      const chunk = p[name]!.data;
+      if ('set' in data && typeof data.set === 'function')
+        (data as { set(a: ArrayLike<unknown>, o: number): void }).set(chunk, at);
+      else for (let k = 0; k < chunk.length; k++) (data as unknown[])[at + k] = chunk[k];
+      at += chunk.length;
+    }
+    out[name] = { data, width: first.width, rank: first.rank, rows: parts.length };
+  }
+  return out;
+}
+
+function firstLine(err: unknown): string {
+  if (err instanceof AppError) return err.message;
+  const text = String((err as Error)?.message ?? err).split('\n')[0] ?? '';
+  return text.length > 300 ? `${text.slice(0, 300)}...` : text;
+}
