@@ -1,0 +1,223 @@
+import type { Readable } from 'node:stream';
+import { ConflictError, IntegrityError, UnavailableError, ValidationError } from '../../core/errors.js';
+import { sha256Hex } from '../../core/hashing.js';
+import { encodeForCore, type ModelInternals, readModelInternals } from '../../ml/index.js';
+import type { ModelVersion } from '../../registry/index.js';
+import type { Prediction } from '../../serving/serving.schema.js';
+import type { GovernanceDeps, Scorer } from '../governance-deps.js';
+import { createBackgroundSource } from './background.js';
+import type { Explanation, ExplanationSpace } from './explanation.schema.js';
+import { kernelShap } from './kernel-shap.js';
+import { linearShap, type ShapResult } from './linear-shap.js';
+import { treeShap } from './tree-shap.js';
+
+export interface ExplainRecordsInput {
+  version: ModelVersion;
+  /** The version's ONNX file. */
+  bytes: Uint8Array;
+  records: Record<string, unknown>[];
+  /** Scores hybrids for KernelSHAP; without one, deps.openScorer opens the bytes (and releases them after). */
+  scorer?: Scorer;
+  /** auto: exact linear / TreeSHAP for models Sextant trained, KernelSHAP otherwise. */
+  method?: 'auto' | 'kernel';
+  /** KernelSHAP coalition budget (default 2M + 2048; all coalitions when 2^M - 2 fits). */
+  samples?: number;
+  /** Background records; default: a seeded sample of the version's training data. */
+  background?: Record<string, unknown>[];
+  /** Rows of the default background sample (100). */
+  backgroundSize?: number;
+  /** Seed of the background sample and of KernelSHAP's coalitions (0). */
+  seed?: number;
+}
+
+export type ExplainPredictionOptions = Omit<ExplainRecordsInput, 'version' | 'bytes' | 'records' | 'scorer'>;
+
+/** Versions whose decoded internals are kept. */
+const INTERNALS_CACHE = 16;
+/** Records (and background records) one call may explain against. */
+const MAX_RECORDS = 10_000;
+
+/**
+ * Per-prediction feature attributions: exact for linear models, interventional TreeSHAP for tree
+ * ensembles (both from the `sextant.explain` metadata our trainers write), KernelSHAP for any other
+ * ONNX model through a Scorer. Attributions are per original feature and add up, with the base value,
+ * to the model output in the stated space.
+ */
+export function createExplainer(deps: GovernanceDeps) {
+  const backgrounds = createBackgroundSource(deps);
+  const internalsCache = new Map<string, ModelInternals | null>();
+
+  function internalsOf(version: ModelVersion, bytes: Uint8Array): ModelInternals | undefined {
+    const key = `${version.id}:${version.sha256}`;
+    let hit = internalsCache.get(key);
+    if (hit === undefined) {
+      hit = readModelInternals(bytes) ?? null;
+      internalsCache.set(key, hit);
+      while (internalsCache.size > INTERNALS_CACHE)
+        internalsCache.delete(internalsCache.keys().next().value!);
+    }
+    return hit ?? undefined;
+  }
+
+  async function explainRecords(input: ExplainRecordsInput): Promise<Explanation[]> {
+    const { version, bytes, records } = input;
+    checkRecords(records, 'records');
+    if (input.background !== undefined) checkRecords(input.background, 'background');
+    const internals = internalsOf(version, bytes);
+    const method = input.method ?? 'auto';
+    const seed = input.seed ?? 0;
+    const players = internals?.inputs ?? recordKeys(records);
+    const background =
+      input.background ??
+      (await backgrounds.get({ version, features: players, size: input.backgroundSize, seed }));
+    if (internals && method === 'auto') return exactExplanations(internals, records, background);
+
+    const samples = input.samples ?? 2 * players.length + 2048;
+    const scorer = input.scorer ?? (await openScorer(version, bytes));
+    try {
+      const space: ExplanationSpace = isClassifier(version, internals) ? 'probability' : 'value';
+      const out: Explanation[] = [];
+      for (const record of records) {
+        const k = await kernelShap({
+          players,
+          record,
+          background,
+          score: (rows) => scorer.score(rows),
+          samples,
+          seed,
+        });
+        out.push({
+          method: 'kernel',
+          space,
+          baseValue: k.base,
+          output: k.output,
+          attributions: Object.fromEntries(players.map((p, j) => [p, k.phi[j]!])),
+          exact: k.exact,
+          tolerance: k.tolerance,
+          backgroundSize: background.length,
+          samples: k.samples,
+          features: pick(record, players),
+        });
+      }
+      return out;
+    } finally {
+      if (input.scorer === undefined) await scorer.release();
+    }
+  }
+
+  async function openScorer(version: ModelVersion, bytes: Uint8Array): Promise<Scorer> {
+    if (!deps.openScorer) {
+      throw new UnavailableError('KernelSHAP needs a model runtime to score with, and none is wired here');
+    }
+    return deps.openScorer(bytes, version);
+  }
+
+  async function explainPrediction(
+    predictionId: string,
+    opts: ExplainPredictionOptions = {},
+  ): Promise<{ prediction: Prediction; explanation: Explanation }> {
+    if (!deps.predictions || !deps.registry) {
+      throw new UnavailableError(
+        'explanations need the prediction log and the registry, which are not wired here',
+      );
+    }
+    const prediction = await deps.predictions.get(predictionId);
+    const ref = `${prediction.model}@${prediction.version}`;
+    const { version, stream } = await deps.registry.versions.download(ref);
+    if (version.id !== prediction.modelVersionId) {
+      throw new ConflictError(`${ref} is no longer the model version that made prediction ${predictionId}`, {
+        modelVersionId: prediction.modelVersionId,
+      });
+    }
+    const bytes = await readAll(stream as Readable);
+    if (sha256Hex(bytes) !== version.sha256) {
+      throw new IntegrityError(`${ref}: the model file's sha256 differs from the registry's record`, {
+        field: 'model',
+      });
+    }
+    const [explanation] = await explainRecords({ ...opts, version, bytes, records: [prediction.inputs] });
+    return { prediction, explanation: explanation! };
+  }
+
+  return { explainRecords, explainPrediction };
+}
+
+export type Explainer = ReturnType<typeof createExplainer>;
+
+function exactExplanations(
+  internals: ModelInternals,
+  records: Record<string, unknown>[],
+  background: Record<string, unknown>[],
+): Explanation[] {
+  const x = encodeForCore(internals, records);
+  let bg: ReturnType<typeof encodeForCore>;
+  try {
+    bg = encodeForCore(internals, background);
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      throw new ValidationError(`background: ${err.message}`, { field: 'background' });
+    }
+    throw err;
+  }
+  const linear = internals.core.kind === 'linear';
+  const r: ShapResult = linear ? linearShap(internals, x, bg) : treeShap(internals, x, bg);
+  const space: ExplanationSpace = internals.task === 'classification' ? 'log_odds' : 'value';
+  // Attributions in the model's input order (the encoding lists numerics before categoricals).
+  const position = new Map(r.features.map((f, j) => [f, j]));
+  return records.map((record, i) => {
+    const phi = r.phi[i]!;
+    const output = r.output[i]!;
+    return {
+      method: linear ? 'linear' : 'tree',
+      space,
+      baseValue: r.base,
+      output,
+      attributions: Object.fromEntries(internals.inputs.map((f) => [f, phi[position.get(f)!]!])),
+      exact: true,
+      tolerance: 1e-9 * Math.max(1, Math.abs(output), Math.abs(r.base)),
+      backgroundSize: background.length,
+      samples: null,
+      features: pick(record, internals.inputs),
+    };
+  });
+}
+
+function isClassifier(version: ModelVersion, internals: ModelInternals | undefined): boolean {
+  if (internals) return internals.task === 'classification';
+  const declared = version.signature?.declared?.task;
+  if (declared === 'classification' || declared === 'regression') return declared === 'classification';
+  return (version.signature?.outputs ?? []).some((o) => /probabilit/i.test(o.name));
+}
+
+function checkRecords(records: unknown, field: string): asserts records is Record<string, unknown>[] {
+  if (!Array.isArray(records) || records.length === 0) {
+    throw new ValidationError(`${field}: give at least one record`, { field });
+  }
+  if (records.length > MAX_RECORDS) {
+    throw new ValidationError(`${field}: at most ${MAX_RECORDS} records`, { field });
+  }
+  records.forEach((r, i) => {
+    if (r === null || typeof r !== 'object' || Array.isArray(r)) {
+      throw new ValidationError(`${field}[${i}] must be an object keyed by feature name`, {
+        field: `${field}[${i}]`,
+      });
+    }
+  });
+}
+
+/** The features of records without internals: every key, in first-seen order. */
+function recordKeys(records: Record<string, unknown>[]): string[] {
+  const keys = new Set<string>();
+  for (const r of records) for (const k of Object.keys(r)) keys.add(k);
+  return [...keys];
+}
+
+function pick(record: Record<string, unknown>, names: string[]): Record<string, unknown> {
+  return Object.fromEntries(names.map((n) => [n, record[n] ?? null]));
+}
+
+async function readAll(stream: Readable): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+  return new Uint8Array(Buffer.concat(chunks));
+}

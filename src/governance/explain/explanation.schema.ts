@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+/** How attributions were computed: exact for linear models, TreeSHAP for tree ensembles, KernelSHAP otherwise. */
+export const explanationMethodSchema = z.enum(['linear', 'tree', 'kernel']);
+export type ExplanationMethod = z.infer<typeof explanationMethodSchema>;
+
+/**
+ * The scale the attributions add up on: log-odds of the positive class (linear and tree classifiers),
+ * P(positive) (KernelSHAP of a classifier), or the model's value (regressors, unknown models).
+ */
+export const explanationSpaceSchema = z.enum(['log_odds', 'probability', 'value']);
+export type ExplanationSpace = z.infer<typeof explanationSpaceSchema>;
+
+/**
+ * Feature attributions of one prediction (interventional Shapley values against a background
+ * sample): baseValue + sum(attributions) = output. A categorical feature is one player (all its
+ * one-hot columns together).
+ */
+export const explanationSchema = z.object({
+  method: explanationMethodSchema,
+  space: explanationSpaceSchema,
+  /** The mean model output over the background rows (the expected value). */
+  baseValue: z.number(),
+  /** The model output for this record, in `space`. */
+  output: z.number(),
+  /** Per original feature, in the model's input order. */
+  attributions: z.record(z.string(), z.number()),
+  /** True when the attributions are the exact Shapley values for this background (no sampling). */
+  exact: z.boolean(),
+  /**
+   * Bound on the error of each attribution: float rounding for exact methods; for sampled KernelSHAP,
+   * three bootstrap standard errors (the largest over the features). baseValue + sum(attributions)
+   * equals output to float rounding in every method (the efficiency constraint is enforced).
+   */
+  tolerance: z.number(),
+  /** Rows of the background sample the attributions are measured against. */
+  backgroundSize: z.number().int(),
+  /** KernelSHAP: coalitions evaluated; null for the exact methods. */
+  samples: z.number().int().nullable(),
+  /** The explained values of the features, as received. */
+  features: z.record(z.string(), z.unknown()).optional(),
+});
+export type Explanation = z.infer<typeof explanationSchema>;
+
+/** Options of an explanation request (HTTP query / CLI flags). */
+export const explainOptionsSchema = z.strictObject({
+  /** auto: exact linear or TreeSHAP for models Sextant trained, KernelSHAP for any other; kernel: always KernelSHAP. */
+  method: z.enum(['auto', 'kernel']).default('auto'),
+  /** KernelSHAP coalition budget (all coalitions are enumerated when 2^M - 2 fits in it). */
+  samples: z.coerce.number().int().min(16).max(100_000).optional(),
+  /** Background rows sampled from the training data (default 100). */
+  backgroundSize: z.coerce.number().int().min(1).max(10_000).optional(),
+  /** Seed of the background sample and of KernelSHAP's coalitions (default 0). */
+  seed: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .optional(),
+});
+export type ExplainOptions = z.input<typeof explainOptionsSchema>;
