@@ -94,11 +94,11 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
     let rows = source.rows;
     const path = source.path;
     if (source.flat && features.length !== 1) rows = [rows];
-    checkCount(rows.length, source.path || 'records', limit);
     const order =
       source.columns === null
         ? null
         : columnOrder(source.columns, `${source.path.replace(/\.data$/, '')}.columns`);
+    checkCount(rows.length, source.path || 'records', limit);
     const issues: Issue[] = [];
     const out: Record<string, unknown>[] = new Array(rows.length);
     const at = (i: number) => (source.lone ? '' : `${path}[${i}]`);

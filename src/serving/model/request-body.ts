@@ -65,7 +65,7 @@ export function readBody(body: unknown, isFeature: (key: string) => boolean): Bo
   }
   if (!isObject(body)) {
     throw new ValidationError(
-      `the body must be a JSON object or array (a record, a list of records, or an MLflow body such as {"dataframe_records": [...]}), got ${describe(body)}`,
+      `body must be a JSON object or array (a record, a list of records, or an MLflow body such as {"dataframe_records": [...]}), got ${describe(body)}`,
       { field: 'body' },
     );
   }
@@ -73,7 +73,7 @@ export function readBody(body: unknown, isFeature: (key: string) => boolean): Bo
   for (const key of MLFLOW_KEYS) {
     if (Object.hasOwn(body, key) && !isFeature(key)) {
       if (envelope !== undefined) {
-        throw new ValidationError(`the body holds both '${envelope}' and '${key}'; send one of them`, {
+        throw new ValidationError(`${key} cannot be sent beside ${envelope}: send one of them`, {
           field: key,
         });
       }
@@ -90,7 +90,10 @@ export function readBody(body: unknown, isFeature: (key: string) => boolean): Bo
         field: 'params',
       });
     }
-    throw new ValidationError(`unexpected key '${key}' beside '${envelope}'`, { field: key });
+    throw new ValidationError(
+      `${key} is not expected beside ${envelope} (an MLflow body holds one of ${MLFLOW_KEYS.join(', ')}, and optionally an empty params)`,
+      { field: key },
+    );
   }
   const value = body[envelope];
   switch (envelope) {
@@ -119,9 +122,12 @@ function readSplit(value: unknown): RowSource {
   }
   for (const key of Object.keys(value)) {
     if (key !== 'columns' && key !== 'data' && key !== 'index') {
-      throw new ValidationError(`unexpected key '${key}' in dataframe_split (columns, data, index)`, {
-        field: `dataframe_split.${key}`,
-      });
+      throw new ValidationError(
+        `dataframe_split.${key} is not expected (dataframe_split holds columns, data and index)`,
+        {
+          field: `dataframe_split.${key}`,
+        },
+      );
     }
   }
   const { columns, data } = value;

@@ -9,6 +9,7 @@ import {
   generateCreditData,
   predictOnnx,
 } from '../../ml/index.js';
+import { DataType, encodeModel, type NodeMessage, type TensorMessage } from '../../ml/trainers/onnx-proto.js';
 import type { ModelVersion } from '../../registry/index.js';
 import { openServingModel, type ServingModel } from './index.js';
 
@@ -229,3 +230,180 @@ describe('malformed and hostile model files', () => {
     expect(err).toBeInstanceOf(AppError);
   });
 });
+
+/** Graphs built node by node for the cases an exporter would never write. */
+function onnx(
+  inputs: [string, number, (number | string)[]][],
+  outputs: [string, number, (number | string)[]][],
+  nodes: Omit<NodeMessage, 'name' | 'attribute'>[],
+  initializer: TensorMessage[] = [],
+): Uint8Array {
+  const info = ([name, elemType, dims]: [string, number, (number | string)[]]) => ({
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  });
+  return encodeModel({
+    irVersion: 8,
+    producerName: 'hostile',
+    producerVersion: '1',
+    graph: {
+      name: 'g',
+      node: nodes.map((n, i) => ({ ...n, name: `n${i}`, attribute: [] })),
+      initializer,
+      input: inputs.map(info),
+      output: outputs.map(info),
+    },
+    opsetImport: [{ domain: '', version: 17 }],
+  });
+}
+const FLOAT16 = 10;
+
+describe('graphs that cannot be served are refused at load', () => {
+  const refusals: [string, Uint8Array, RegExp][] = [
+    [
+      'an image input',
+      onnx(
+        [['x', DataType.FLOAT, ['N', 3, 224, 224]]],
+        [['y', DataType.FLOAT, ['N', 3, 224, 224]]],
+        [{ opType: 'Identity', input: ['x'], output: ['y'] }],
+      ),
+      /shape \[N, 3, 224, 224\]/,
+    ],
+    [
+      'an absurdly wide input',
+      onnx(
+        [['x', DataType.FLOAT, ['N', 2_000_000_000]]],
+        [['y', DataType.FLOAT, ['N', 2_000_000_000]]],
+        [{ opType: 'Identity', input: ['x'], output: ['y'] }],
+      ),
+      /2000000000 wide/,
+    ],
+    [
+      'a float16 input',
+      onnx(
+        [['x', FLOAT16, ['N', 1]]],
+        [['y', FLOAT16, ['N', 1]]],
+        [{ opType: 'Identity', input: ['x'], output: ['y'] }],
+      ),
+      /float16/,
+    ],
+    [
+      'two wide inputs',
+      onnx(
+        [
+          ['a', DataType.FLOAT, ['N', 2]],
+          ['b', DataType.FLOAT, ['N', 2]],
+        ],
+        [['y', DataType.FLOAT, ['N', 2]]],
+        [{ opType: 'Add', input: ['a', 'b'], output: ['y'] }],
+      ),
+      /input 'a' has shape \[N, 2\]/,
+    ],
+    [
+      'a graph that fails when it runs',
+      onnx(
+        [['x', DataType.FLOAT, ['N', 1]]],
+        [['y', DataType.FLOAT, [3]]],
+        [{ opType: 'Reshape', input: ['x', 'shape'], output: ['y'] }],
+        [{ name: 'shape', dims: [1], dataType: DataType.INT64, int64Data: [3] }],
+      ),
+      /fails on a warm-up row/,
+    ],
+    [
+      'a graph whose only output is not per row',
+      onnx(
+        [['x', DataType.FLOAT, ['N', 1]]],
+        [['s', DataType.FLOAT, []]],
+        [{ opType: 'ReduceSum', input: ['x'], output: ['s'] }],
+      ),
+      /no output gives one row per input row/,
+    ],
+  ];
+  for (const [name, bytes, message] of refusals) {
+    it(`${name}`, async () => {
+      const err = await expectValidation(openServingModel(bytes, makeVersion()), 'model');
+      expect(err.message).toMatch(message);
+    });
+  }
+
+  it('an aggregate output beside a per-row one is left out of the answer', async () => {
+    const model = await openServingModel(
+      onnx(
+        [['x', DataType.FLOAT, ['N', 1]]],
+        [
+          ['y', DataType.FLOAT, ['N', 1]],
+          ['s', DataType.FLOAT, []],
+        ],
+        [
+          { opType: 'Identity', input: ['x'], output: ['y'] },
+          { opType: 'ReduceSum', input: ['x'], output: ['s'] },
+        ],
+      ),
+      makeVersion(),
+    );
+    try {
+      expect(await model.predict(model.parse({ instances: [2, 5] }))).toEqual([
+        { prediction: 2, outputs: { y: [2] } },
+        { prediction: 5, outputs: { y: [5] } },
+      ]);
+    } finally {
+      await model.release();
+    }
+  });
+
+  it('a model with a fixed batch of one runs row by row', async () => {
+    const model = await openServingModel(tinyFixedBatchModel(), makeVersion());
+    try {
+      expect(model.kind).toBe('tensor');
+      const out = await model.score(
+        model.parse([
+          [1, 2, 3],
+          [0, 0, 0],
+          [-4, 0, 1],
+        ]),
+      );
+      expect([...out]).toEqual([1 + 4 + 9, 0, -4 + 3].map(Math.fround));
+    } finally {
+      await model.release();
+    }
+  });
+
+  it('mutated bytes of a valid model are served or refused, never a crash', async () => {
+    const valid = tinyOnnxModel();
+    let refused = 0;
+    for (let k = 0; k < 60; k++) {
+      const bytes = valid.slice();
+      for (let m = 0; m < 3; m++) {
+        const at = (k * 7919 + m * 104_729) % bytes.length;
+        bytes[at] = (bytes[at]! + 1 + k * 37 + m) % 256;
+      }
+      try {
+        const model = await openServingModel(bytes, makeVersion());
+        await model.predict(model.parse(model.features.map(() => 1)));
+        await model.release();
+      } catch (err) {
+        expect(err).toBeInstanceOf(ValidationError);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
+  });
+});
+
+/** x[1, 3] float -> y = x · [1, 2, 3]. */
+function tinyFixedBatchModel(): Uint8Array {
+  const w = new Uint8Array(12);
+  const view = new DataView(w.buffer);
+  for (const [i, v] of [1, 2, 3].entries()) view.setFloat32(i * 4, v, true);
+  return onnx(
+    [['x', DataType.FLOAT, [1, 3]]],
+    [['y', DataType.FLOAT, [1, 1]]],
+    [{ opType: 'MatMul', input: ['x', 'w'], output: ['y'] }],
+    [{ name: 'w', dims: [3, 1], dataType: DataType.FLOAT, rawData: w }],
+  );
+}
