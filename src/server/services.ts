@@ -43,7 +43,7 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
     datasetVersions: data.versions,
     dataQuality: createDataQualityDomain({ ...deps, versions: data.versions }),
   });
-  const serving = createServingDomain({ ...deps, registry });
+  const serving = createServingDomain({ ...deps, registry, store });
   return {
     config,
     clock,
@@ -65,6 +65,8 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
       modelVersions: registry.versions,
       registry,
       runs,
+      predictions: serving.predictions,
+      openScorer: serving.openScorer,
       dataQuality: createDataQualityDomain({ ...deps, versions: data.versions }),
     }),
     serving,

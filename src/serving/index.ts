@@ -1,18 +1,217 @@
-import type { RegistryDomain } from '../registry/index.js';
+import { ConflictError } from '../core/errors.js';
+import { type Logger, silentLogger } from '../core/logger.js';
+import type { ModelVersion, RegistryDomain } from '../registry/index.js';
+import type { Store } from '../store/index.js';
 import type { TrackingDeps } from '../tracking/index.js';
+import { createDeploymentService, splitModelRef } from './deployment.service.js';
+import { createDeploymentHost } from './deployment-host.js';
+import { createDeploymentRuntime, type DeploymentRuntime } from './deployment-runtime.js';
+import * as ledgerDomain from './ledger/index.js';
+import { openPredictionLedger } from './ledger/index.js';
+import { openServingModel } from './model/index.js';
+import type { Deployment, FeedbackItem, FeedbackOutcome, LedgerMode } from './serving.schema.js';
+import { createServingMetrics } from './serving-metrics.js';
 
+/** Canary routing: a request key's bucket and side. */
+export { canaryBucket, routesToChallenger } from './canary.js';
+export type { DeploymentService } from './deployment.service.js';
+export type { DeploymentHost } from './deployment-host.js';
+export type {
+  DeploymentRuntime,
+  PredictOptions,
+  PredictResponseItem,
+  PredictResult,
+} from './deployment-runtime.js';
+/** A deployment's runtime: loads its models, follows the alias, predicts and logs. */
+export { createDeploymentRuntime } from './deployment-runtime.js';
 export * from './serving.schema.js';
+export type { ServingMetrics } from './serving-metrics.js';
 
-/** What serving is built from: the shared parts plus the registry it loads models from. */
+/** What serving is built from: the shared parts, the store the ledgers write to, and the registry. */
 export interface ServingDeps extends TrackingDeps {
   registry: RegistryDomain;
+  store: Store;
+  logger?: Logger;
+  /** How often runtimes re-resolve their refs and the host re-reads deployments (default 2000 ms). */
+  pollIntervalMs?: number;
 }
 
-/** SCAFFOLD: replaced by the runtime helper (deployments, predictions, feedback, host, metrics). */
-export function createServingDomain(_deps: ServingDeps) {
+/** A name a deployment made by `sextant serve <model>@<ref>` gets when none is given: `<model>-<ref>`. */
+export function defaultDeploymentName(modelRef: string): string {
+  const { model, ref } = splitModelRef(modelRef);
+  const name = `${model}-${ref}`.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  return (name || 'model').slice(0, 100);
+}
+
+/**
+ * Builds serving: deployments (audited CRUD), the runtimes the server manages (opened lazily per
+ * deployment), runtimes for `sextant serve`, the prediction store, feedback, metrics and a scorer
+ * factory for explanations.
+ */
+export function createServingDomain(deps: ServingDeps) {
+  const logger = deps.logger ?? silentLogger;
+  const metrics = createServingMetrics();
+  const deployments = createDeploymentService(deps);
+  // TEMPORARY until the ledger helper exports its prediction store and feedback service.
+  const lazy = ledgerDomain as unknown as Record<string, (d: { db: unknown; clock: unknown }) => never>;
+  const missing = (what: string) => () => {
+    throw new Error(`${what}: not built yet`);
+  };
+  type P = import('./serving.schema.js').Prediction;
+  const predictions: {
+    get(id: string): Promise<P>;
+    find(id: string): Promise<P | undefined>;
+    list(
+      q: import('./serving.schema.js').ListPredictionsQuery & {
+        modelVersionId?: string;
+        deploymentId?: string;
+      },
+    ): Promise<{ predictions: P[]; nextCursor: string | null }>;
+    scan(q: {
+      deploymentId?: string;
+      modelVersionId?: string;
+      since?: number;
+      until?: number;
+      batchSize?: number;
+      labelledOnly?: boolean;
+    }): AsyncIterable<P[]>;
+  } = lazy.createPredictionStore?.({ db: deps.db, clock: deps.clock }) ?? {
+    get: missing('predictions'),
+    find: missing('predictions'),
+    list: missing('predictions'),
+    scan: missing('predictions'),
+  };
+  const feedback: {
+    submit(input: {
+      actor: string;
+      items: FeedbackItem[];
+      beforeLookup?: () => Promise<void>;
+    }): Promise<FeedbackOutcome[]>;
+  } = lazy.createFeedbackService?.({ db: deps.db, clock: deps.clock }) ?? { submit: missing('feedback') };
+  /** Runtimes opened by openRuntime (sextant serve); the host keeps its own. */
+  const standalone = new Set<DeploymentRuntime>();
+
+  function runtimeFor(
+    deployment: Deployment,
+    o: {
+      pollIntervalMs?: number | undefined;
+      logger?: Logger | undefined;
+      flushIntervalMs?: number | undefined;
+    } = {},
+  ): Promise<DeploymentRuntime> {
+    const log = o.logger ?? logger;
+    const ledger = openPredictionLedger({
+      store: deps.store,
+      clock: deps.clock,
+      mode: deployment.ledgerMode,
+      logger: log,
+      ...(o.flushIntervalMs !== undefined ? { flushIntervalMs: o.flushIntervalMs } : {}),
+    });
+    return createDeploymentRuntime({
+      deployment,
+      registry: deps.registry,
+      ledger,
+      metrics,
+      clock: deps.clock,
+      pollIntervalMs: o.pollIntervalMs ?? deps.pollIntervalMs ?? 2000,
+      logger: log,
+    });
+  }
+
+  const host = createDeploymentHost({
+    deployments,
+    openRuntime: (d) => runtimeFor(d),
+    pollIntervalMs: deps.pollIntervalMs ?? 2000,
+    logger,
+  });
+
+  async function flushAll(): Promise<void> {
+    await Promise.all([host.flush(), ...[...standalone].map((rt) => rt.flush())]);
+  }
+
+  /**
+   * The runtime `sextant serve` runs: of an existing deployment (`deployment`), or of `<model>@<ref>`,
+   * whose deployment (named `name`, default `<model>-<ref>`) is created on first use and reused after.
+   */
+  async function openRuntime(input: {
+    actor: string;
+    deployment?: string | undefined;
+    model?: string | undefined;
+    name?: string | undefined;
+    ledgerMode?: LedgerMode | undefined;
+    pollIntervalMs?: number | undefined;
+    flushIntervalMs?: number | undefined;
+    logger?: Logger | undefined;
+  }): Promise<DeploymentRuntime> {
+    let d: Deployment;
+    if (input.deployment !== undefined) {
+      d = await deployments.get(input.deployment);
+    } else if (input.model !== undefined) {
+      const { model, ref } = splitModelRef(input.model);
+      const name = input.name ?? defaultDeploymentName(input.model);
+      const found = await deployments.find(name);
+      if (!found) {
+        d = await deployments.create({
+          actor: input.actor,
+          name,
+          model: input.model,
+          ...(input.ledgerMode ? { ledgerMode: input.ledgerMode } : {}),
+        });
+      } else {
+        const version = await deps.registry.versions.resolve(`${model}@${ref}`);
+        if (found.model !== version.model || found.ref !== ref) {
+          throw new ConflictError(
+            `deployment '${name}' follows ${found.model}@${found.ref}, not ${input.model}; name another deployment`,
+            { field: 'name' },
+          );
+        }
+        d =
+          input.ledgerMode && input.ledgerMode !== found.ledgerMode
+            ? await deployments.update({ actor: input.actor, name, ledgerMode: input.ledgerMode })
+            : found;
+      }
+    } else {
+      throw new ConflictError('openRuntime needs a deployment name or a <model>@<ref>');
+    }
+    const rt = await runtimeFor(d, input);
+    standalone.add(rt);
+    const close = rt.close;
+    return {
+      ...rt,
+      close: async () => {
+        standalone.delete(rt);
+        await close();
+      },
+    };
+  }
+
   return {
-    /** Drains every loaded deployment and flushes its ledger. */
-    close: async (): Promise<void> => {},
+    deployments,
+    predictions,
+    feedback: {
+      /** Records delayed labels; the open ledgers are flushed first, so a just-served prediction is found. */
+      submit: (input: {
+        actor: string;
+        items: FeedbackItem[];
+        beforeLookup?: () => Promise<void>;
+      }): Promise<FeedbackOutcome[]> =>
+        feedback.submit({
+          ...input,
+          beforeLookup: async () => {
+            await flushAll();
+            await input.beforeLookup?.();
+          },
+        }),
+    },
+    host,
+    metrics,
+    /** Opens a version's bytes for scoring (explanations). */
+    openScorer: (bytes: Uint8Array, version: ModelVersion) => openServingModel(bytes, version),
+    openRuntime,
+    /** Drains every runtime this domain opened and flushes its ledger. */
+    close: async (): Promise<void> => {
+      await Promise.all([host.close(), ...[...standalone].map((rt) => rt.close())]);
+    },
   };
 }
 

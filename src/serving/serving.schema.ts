@@ -41,6 +41,8 @@ export const deploymentSchema = z.object({
   createdBy: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  /** Set once deleted (a deleted deployment is still found by its id, for the predictions it logged). */
+  deletedAt: z.string().nullable(),
 });
 export type Deployment = z.infer<typeof deploymentSchema>;
 
@@ -60,6 +62,8 @@ export const createDeploymentBodySchema = z.strictObject({
 export type CreateDeploymentInput = z.infer<typeof createDeploymentBodySchema>;
 
 export const updateDeploymentBodySchema = z.strictObject({
+  /** `<model>@<alias|n>`: what the deployment follows from now on (running replicas reload). */
+  model: createDeploymentBodySchema.shape.model.optional(),
   /** null removes the challenger. */
   challenger: createDeploymentBodySchema.shape.challenger.unwrap().nullable().optional(),
   ledgerMode: ledgerModeSchema.optional(),

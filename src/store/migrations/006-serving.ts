@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Dialect } from '../dialect.js';
 
 /** Schema of serving: deployments, the prediction log and delayed labels. */
@@ -24,6 +24,14 @@ export function servingMigration(_dialect: Dialect) {
         .createIndex('deployments_name')
         .on('deployments')
         .columns(['name', 'deleted_at'])
+        .execute();
+      // A name belongs to one live deployment at a time; deleted ones give it up (a lost race fails here).
+      await db.schema
+        .createIndex('deployments_live_name')
+        .on('deployments')
+        .column('name')
+        .unique()
+        .where(sql.ref('deleted_at'), 'is', null)
         .execute();
       // No foreign keys on the log: it is written in bulk on the hot path, and ids come from the runtime.
       await db.schema

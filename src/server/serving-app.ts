@@ -1,0 +1,80 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { type Logger, silentLogger } from '../core/logger.js';
+import type { DeploymentRuntime } from '../serving/index.js';
+import { installErrorHandlers } from './error-handler.js';
+import { feedbackHandler, metricsHandler, predictHandler } from './routes/predict.js';
+import type { Services } from './services.js';
+
+export interface ServingAppOptions {
+  services: Pick<Services, 'serving' | 'governance'>;
+  runtime: DeploymentRuntime;
+  logger?: Logger;
+  /** Request body limit in bytes (default 16 MiB); a larger body is a 413. */
+  bodyLimit?: number;
+  /** On close, how long /readyz answers 503 before the listener stops (for load balancers to notice; default 0). */
+  drainDelayMs?: number;
+  /** Who the audit/labels name as the sender of feedback (default 'serve'). */
+  actor?: string;
+}
+
+/**
+ * The lean app `sextant serve` runs over one deployment runtime, MLflow-scoring-server style (no auth;
+ * the command binds loopback by default): POST /predict and /invocations, POST /feedback, GET /metrics,
+ * /healthz (the process lives) and /readyz (the model is loaded and the app is not draining).
+ *
+ * Closing it drains gracefully: /readyz turns 503, the listener stops accepting, in-flight requests
+ * finish, then the runtime closes (its ledger flushed, its models released).
+ */
+export async function buildServingApp(opts: ServingAppOptions): Promise<FastifyInstance> {
+  const { services, runtime } = opts;
+  const app = Fastify({
+    loggerInstance: opts.logger ?? silentLogger,
+    bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024,
+    // Requests on kept-alive connections are still served while closing: the runtime refuses (503)
+    // only once it drains, so nothing sent before the drain is turned away.
+    return503OnClosing: false,
+    disableRequestLogging: true,
+  }) as unknown as FastifyInstance;
+  installErrorHandlers(app);
+  let draining = false;
+
+  const predict = predictHandler(services, (_req, body, o) => runtime.predict(body, o));
+  app.post('/predict', predict);
+  app.post('/invocations', predict);
+  app.post(
+    '/feedback',
+    feedbackHandler(services.serving, () => opts.actor ?? 'serve'),
+  );
+  app.get('/metrics', metricsHandler(services.serving));
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    if (!draining && runtime.ready()) {
+      const s = runtime.serving();
+      return {
+        status: 'ready',
+        deployment: runtime.deployment.name,
+        model: s.champion.model,
+        version: s.champion.version,
+        challenger: s.challenger
+          ? { version: s.challenger.version, mode: runtime.deployment.challenger?.mode }
+          : null,
+      };
+    }
+    return reply.status(503).send({
+      error: {
+        code: 'UNAVAILABLE',
+        message: draining ? 'draining: shutting down' : 'the model is not loaded',
+      },
+    });
+  });
+
+  app.addHook('preClose', async () => {
+    draining = true;
+    if (opts.drainDelayMs) await new Promise((resolve) => setTimeout(resolve, opts.drainDelayMs));
+  });
+  // After the listener stopped and in-flight requests were answered.
+  app.addHook('onClose', async () => {
+    await runtime.close();
+  });
+  return app;
+}

@@ -1,0 +1,148 @@
+import { NotFoundError, UnavailableError } from '../core/errors.js';
+import { type Logger, silentLogger } from '../core/logger.js';
+import type { DeploymentService } from './deployment.service.js';
+import type { DeploymentRuntime, PredictOptions, PredictResult } from './deployment-runtime.js';
+import type { Deployment } from './serving.schema.js';
+
+interface Entry {
+  /** The runtime being opened (first request) or reopened (the deployment changed). */
+  opening: Promise<DeploymentRuntime>;
+  current: DeploymentRuntime | undefined;
+  updatedAt: string;
+}
+
+export interface DeploymentHostOptions {
+  deployments: Pick<DeploymentService, 'get' | 'find' | 'onChange'>;
+  /** Opens a runtime (with its own ledger) for a deployment. */
+  openRuntime: (deployment: Deployment) => Promise<DeploymentRuntime>;
+  /** How often open deployments are re-read, so a change made through another replica reaches this one (default 2000; 0: off). */
+  pollIntervalMs?: number;
+  logger?: Logger;
+}
+
+/**
+ * The server-managed deployments of one process: a runtime per deployment name, opened on its first
+ * request, reopened when the deployment changes (the new one loads fully before it takes over; the old
+ * one drains), closed when it is deleted and when the host closes.
+ */
+export function createDeploymentHost(opts: DeploymentHostOptions) {
+  const logger = opts.logger ?? silentLogger;
+  const entries = new Map<string, Entry>();
+  let closed = false;
+
+  function open(d: Deployment): Entry {
+    const entry: Entry = { opening: opts.openRuntime(d), current: undefined, updatedAt: d.updatedAt };
+    entry.opening.then(
+      (rt) => {
+        entry.current = rt;
+      },
+      () => {
+        // A failed open is not cached: the next request tries again (and gets the error itself).
+        if (entries.get(d.name) === entry) entries.delete(d.name);
+      },
+    );
+    return entry;
+  }
+
+  /** Replaces a deployment's runtime with one for its new definition; requests keep going meanwhile. */
+  async function reload(d: Deployment): Promise<void> {
+    const entry = entries.get(d.name);
+    if (!entry || closed || entry.updatedAt === d.updatedAt) return;
+    entry.updatedAt = d.updatedAt;
+    let next: DeploymentRuntime;
+    try {
+      next = await opts.openRuntime(d);
+    } catch (err) {
+      logger.error(
+        { err, deployment: d.name },
+        'reloading the deployment failed; the previous runtime keeps serving',
+      );
+      return;
+    }
+    if (closed || entries.get(d.name) !== entry) {
+      await next.close();
+      return;
+    }
+    const old = entry.current;
+    entry.current = next;
+    entry.opening = Promise.resolve(next);
+    await old?.close();
+  }
+
+  async function drop(name: string): Promise<void> {
+    const entry = entries.get(name);
+    if (!entry) return;
+    entries.delete(name);
+    const rt = await entry.opening.catch(() => undefined);
+    await rt?.close();
+  }
+
+  const stopListening = opts.deployments.onChange((d, change) => {
+    if (change === 'deleted') void drop(d.name);
+    else void reload(d);
+  });
+
+  const poll =
+    (opts.pollIntervalMs ?? 2000) > 0
+      ? setInterval(() => {
+          for (const [name, entry] of entries) {
+            if (!entry.current) continue;
+            opts.deployments
+              .find(entry.current.deployment.id)
+              .then((d) => (d && d.deletedAt === null ? reload(d) : drop(name)))
+              .catch((err: unknown) =>
+                logger.warn({ err, deployment: name }, 'checking the deployment failed'),
+              );
+          }
+        }, opts.pollIntervalMs ?? 2000)
+      : undefined;
+  poll?.unref();
+
+  /** The runtime of a live deployment, opened on first use; NotFoundError for an unknown name. */
+  function get(name: string): Promise<DeploymentRuntime> {
+    const entry = entries.get(name);
+    if (entry) return entry.current ? Promise.resolve(entry.current) : entry.opening;
+    if (closed) return Promise.reject(new UnavailableError('the server is shutting down'));
+    return opts.deployments.get(name).then((d) => {
+      if (d.deletedAt !== null) throw new NotFoundError('deployment', name);
+      // Asked by id: keep one runtime per deployment, under its name.
+      if (d.name !== name) return get(d.name);
+      const raced = entries.get(name);
+      if (raced) return raced.opening;
+      const fresh = open(d);
+      entries.set(name, fresh);
+      return fresh.opening;
+    });
+  }
+
+  return {
+    get,
+    /**
+     * Predicts on a deployment. A runtime that began draining between the lookup and the call (the
+     * deployment was just updated) hands the request to its successor instead of failing it.
+     */
+    async predict(name: string, body: unknown, popts?: PredictOptions): Promise<PredictResult> {
+      for (let attempt = 0; ; attempt++) {
+        const rt = await get(name);
+        if (rt.ready() || attempt >= 3) return rt.predict(body, popts);
+      }
+    },
+    /** The runtimes open now. */
+    open(): DeploymentRuntime[] {
+      return [...entries.values()].flatMap((e) => (e.current ? [e.current] : []));
+    },
+    /** Flushes every open runtime's ledger (feedback looks predictions up right after). */
+    async flush(): Promise<void> {
+      await Promise.all([...entries.values()].map((e) => e.current?.flush()));
+    },
+    /** Drains and closes every runtime. */
+    async close(): Promise<void> {
+      closed = true;
+      if (poll) clearInterval(poll);
+      stopListening();
+      await Promise.all([...entries.keys()].map(drop));
+    },
+  };
+}
+
+export type DeploymentHost = ReturnType<typeof createDeploymentHost>;

@@ -1,0 +1,380 @@
+import { performance } from 'node:perf_hooks';
+import type { Clock } from '../core/clock.js';
+import { isAppError, UnavailableError, ValidationError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import { type Logger, silentLogger } from '../core/logger.js';
+import type { ModelVersion } from '../registry/index.js';
+import { routesToChallenger } from './canary.js';
+import type { PredictionLedger, PredictionRecord } from './ledger/index.js';
+import { openServingModel, type ServingModel } from './model/index.js';
+import { aliasOf, ModelSlot } from './model-slot.js';
+import type { Deployment, PredictionOutput } from './serving.schema.js';
+import type { ServingMetrics } from './serving-metrics.js';
+
+/** The registry reads a runtime needs (services.registry.versions fits). */
+export interface RuntimeRegistry {
+  versions: {
+    resolve(ref: string): Promise<ModelVersion>;
+    /** The stored bytes, verified against their hash while streaming. */
+    download(ref: string): Promise<{ version: ModelVersion; stream: NodeJS.ReadableStream }>;
+  };
+}
+
+export interface DeploymentRuntimeOptions {
+  deployment: Deployment;
+  registry: RuntimeRegistry;
+  /** The runtime owns it from here: close() flushes and closes it. */
+  ledger: PredictionLedger;
+  metrics: ServingMetrics;
+  clock: Clock;
+  /** How often the followed refs are re-resolved (default 2000; 0 turns polling off, refresh() still works). */
+  pollIntervalMs?: number;
+  logger?: Logger;
+  /** Records one request may carry (default 10,000): more is a 413. */
+  maxRecords?: number;
+  /** How long a request waits for the shadow challenger before logging it as timed out (default 1000). */
+  shadowTimeoutMs?: number;
+  /** How a version's bytes become a ServingModel (default openServingModel). */
+  openModel?: (bytes: Uint8Array, version: ModelVersion) => Promise<ServingModel>;
+}
+
+/** One answered record as the API returns it (+ `explanation` when asked for). */
+export interface PredictResponseItem {
+  prediction_id: string;
+  model: string;
+  version: number;
+  prediction: PredictionOutput['prediction'];
+  probabilities?: Record<string, number>;
+  outputs?: Record<string, unknown>;
+  explanation?: unknown;
+}
+
+export interface PredictOptions {
+  /** Canary stickiness: the same key always lands on the same side; logged with each prediction. */
+  requestKey?: string | undefined;
+  /**
+   * Runs while the answering model is still held (a swap cannot release it underneath): one result
+   * per record, attached to the items as `explanation`.
+   */
+  explain?: (served: { model: ServingModel; records: Record<string, unknown>[] }) => Promise<unknown[]>;
+}
+
+export interface PredictResult {
+  items: PredictResponseItem[];
+  served: { model: ServingModel; records: Record<string, unknown>[] };
+}
+
+export interface DeploymentRuntime {
+  readonly deployment: Deployment;
+  /** Parses, predicts, logs (durable: waits for the commit) and answers; never serves an unlogged prediction. */
+  predict(body: unknown, opts?: PredictOptions): Promise<PredictResult>;
+  /** Re-resolves the followed refs now and swaps in a moved alias's version with no failed or lost request. */
+  refresh(): Promise<void>;
+  /** True once loaded and until close() starts. */
+  ready(): boolean;
+  /** What is being served now. */
+  serving(): { champion: ModelVersion; challenger: ModelVersion | null };
+  /** Flushes the ledger (feedback calls it before looking a prediction up). */
+  flush(): Promise<void>;
+  /** Stops accepting, waits for in-flight requests, closes the ledger, releases the models. */
+  close(): Promise<void>;
+}
+
+const FAILED_RETRY_MS = 60_000;
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks);
+}
+
+function messageOf(err: unknown): string {
+  return String((err as Error)?.message ?? err).slice(0, 500);
+}
+
+/**
+ * Opens a deployment's runtime: loads the champion (its failure is the caller's error) and the
+ * challenger (its failure is logged; polling retries it), then follows the refs.
+ */
+export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): Promise<DeploymentRuntime> {
+  const { deployment: dep, registry, ledger, metrics, clock } = opts;
+  const logger = (opts.logger ?? silentLogger).child({ deployment: dep.name });
+  const openModel = opts.openModel ?? openServingModel;
+  const maxRecords = opts.maxRecords ?? 10_000;
+  const shadowTimeoutMs = opts.shadowTimeoutMs ?? 1000;
+  const pollIntervalMs = opts.pollIntervalMs ?? 2000;
+  const name = dep.name;
+  const challengerSpec = dep.challenger;
+
+  const ok = metrics.requests.labels(name, '200');
+  const swaps = metrics.swaps.labels(name);
+  const unwatch = metrics.watchLedger(name, () => ledger.stats().pending);
+
+  let champion: ModelSlot | undefined;
+  let challenger: ModelSlot | null = null;
+  const failed = new Map<'champion' | 'challenger', { versionId: string; at: number }>();
+  let inflight = 0;
+  let closing = false;
+  let drained: (() => void) | undefined;
+  let closed: Promise<void> | undefined;
+  let refreshChain: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+
+  /** Loads `<model>@<n>` fully; `followed` is the ref the deployment follows (its alias goes in the log). */
+  async function load(ref: string, followed: string): Promise<ModelSlot> {
+    const { version, stream } = await registry.versions.download(ref);
+    if (version.format !== 'onnx') {
+      (stream as { destroy?: () => void }).destroy?.();
+      throw new ValidationError(
+        `'${version.model}@${version.version}' is not an ONNX model (${version.format})`,
+      );
+    }
+    const bytes = await readAll(stream);
+    const model = await openModel(bytes, version);
+    return new ModelSlot(model, version, aliasOf(followed), logger);
+  }
+
+  /** Re-resolves one side; on a new version loads it fully, then swaps the pointer. */
+  async function refreshSide(side: 'champion' | 'challenger', explicit: boolean): Promise<void> {
+    const ref = side === 'champion' ? dep.ref : challengerSpec?.ref;
+    if (ref === undefined) return;
+    const fullRef = `${dep.model}@${ref}`;
+    let version: ModelVersion;
+    try {
+      version = await registry.versions.resolve(fullRef);
+    } catch (err) {
+      logger.warn(
+        { err: messageOf(err), ref: fullRef },
+        'the followed ref does not resolve; keeping the loaded model',
+      );
+      return;
+    }
+    const current = side === 'champion' ? champion : challenger;
+    if (current?.version.id === version.id) return;
+    const lastFailure = failed.get(side);
+    if (!explicit && lastFailure?.versionId === version.id && clock.now() - lastFailure.at < FAILED_RETRY_MS)
+      return;
+    let slot: ModelSlot;
+    try {
+      // Pinned to the resolved number: the alias may move again while this loads.
+      slot = await load(`${dep.model}@${version.version}`, ref);
+    } catch (err) {
+      failed.set(side, { versionId: version.id, at: clock.now() });
+      metrics.loadFailures.labels(name, String(version.version)).inc();
+      logger.error(
+        { err: messageOf(err), version: `${version.model}@${version.version}`, side },
+        current
+          ? 'the new model version failed to load; the previous one keeps serving'
+          : 'the model failed to load',
+      );
+      if (!current && side === 'champion') throw err;
+      return;
+    }
+    failed.delete(side);
+    if (closing) {
+      slot.retire();
+      return;
+    }
+    // The swap: new requests take the new slot from here; running ones finish on the old one.
+    if (side === 'champion') champion = slot;
+    else challenger = slot;
+    if (current) {
+      current.retire();
+      swaps.inc();
+      logger.info(
+        {
+          from: `${current.version.model}@${current.version.version}`,
+          to: `${version.model}@${version.version}`,
+          side,
+        },
+        'model swapped',
+      );
+    }
+  }
+
+  function refresh(explicit = true): Promise<void> {
+    refreshChain = refreshChain.then(async () => {
+      if (closing) return;
+      await refreshSide('champion', explicit);
+      await refreshSide('challenger', explicit);
+    });
+    return refreshChain;
+  }
+
+  /** The shadow's answer, per record; never rejects and never waits past shadowTimeoutMs. */
+  async function runShadow(
+    slot: ModelSlot,
+    records: Record<string, unknown>[],
+  ): Promise<{ outputs: PredictionOutput[] | null; error: string | null }> {
+    let t: NodeJS.Timeout | undefined;
+    // The slot is given back when the shadow's run ends, even one that outlived its timeout.
+    const run = slot.model.predict(records);
+    run.then(
+      () => slot.giveBack(),
+      () => slot.giveBack(),
+    );
+    try {
+      const outputs = await Promise.race([
+        run,
+        new Promise<never>((_, reject) => {
+          t = setTimeout(() => reject(new Error(`timed out after ${shadowTimeoutMs} ms`)), shadowTimeoutMs);
+        }),
+      ]);
+      metrics.predictions.labels(name, slot.label, 'shadow').inc(records.length);
+      return { outputs, error: null };
+    } catch (err) {
+      metrics.errors.labels(name, 'SHADOW_FAILED').inc();
+      return { outputs: null, error: messageOf(err) };
+    } finally {
+      clearTimeout(t);
+    }
+  }
+
+  async function predict(body: unknown, popts: PredictOptions = {}): Promise<PredictResult> {
+    if (closing) {
+      metrics.requests.labels(name, '503').inc();
+      throw new UnavailableError(`deployment '${name}' is draining`);
+    }
+    const t0 = performance.now();
+    inflight++;
+    const champ = champion as ModelSlot;
+    const chal = challenger;
+    let slot = champ;
+    let firstId: string | undefined;
+    if (chal && challengerSpec?.mode === 'canary') {
+      let key = popts.requestKey;
+      if (key === undefined) {
+        firstId = newId('pred', clock.now());
+        key = firstId;
+      }
+      if (routesToChallenger(key, challengerSpec.percent ?? 0)) slot = chal;
+    }
+    const shadow = chal && challengerSpec?.mode === 'shadow' ? chal : null;
+    // Taken before the first await: a swap from here on leaves these requests on these models.
+    slot.acquire();
+    shadow?.acquire();
+    let shadowHeld = shadow !== null;
+    try {
+      const records = slot.model.parse(body, { maxRecords });
+      let shadowRun: ReturnType<typeof runShadow> | null = null;
+      if (shadow) {
+        shadowHeld = false;
+        shadowRun = runShadow(shadow, records);
+      }
+      const outputs = await slot.model.predict(records);
+      const latencyUs = Math.round((performance.now() - t0) * 1000);
+      const shadowOut = shadowRun ? await shadowRun : null;
+      const now = clock.now();
+      const v = slot.version;
+      const role = slot === champ ? 'champion' : 'challenger';
+      const requestKey = popts.requestKey ?? null;
+      const items: PredictResponseItem[] = new Array(records.length);
+      const appends: Promise<void>[] = new Array(records.length);
+      for (let i = 0; i < records.length; i++) {
+        const id = i === 0 && firstId !== undefined ? firstId : newId('pred', now);
+        const out = outputs[i] as PredictionOutput;
+        const record: PredictionRecord = {
+          id,
+          deploymentId: dep.id,
+          modelVersionId: v.id,
+          model: v.model,
+          version: v.version,
+          alias: slot.alias,
+          role,
+          servedAt: now,
+          requestKey,
+          inputs: records[i] as Record<string, unknown>,
+          outputs: out,
+          latencyUs,
+          shadow:
+            shadow && shadowOut
+              ? {
+                  modelVersionId: shadow.version.id,
+                  outputs: shadowOut.outputs?.[i] ?? null,
+                  error: shadowOut.error,
+                }
+              : null,
+        };
+        appends[i] = ledger.append(record);
+        const item: PredictResponseItem = {
+          prediction_id: id,
+          model: v.model,
+          version: v.version,
+          prediction: out.prediction,
+        };
+        if (out.probabilities !== undefined) item.probabilities = out.probabilities;
+        if (out.outputs !== undefined) item.outputs = out.outputs;
+        items[i] = item;
+      }
+      if (popts.explain) {
+        const [explanations] = await Promise.all([
+          popts.explain({ model: slot.model, records }),
+          Promise.all(appends),
+        ]);
+        for (let i = 0; i < items.length; i++)
+          (items[i] as PredictResponseItem).explanation = explanations[i];
+      } else {
+        await Promise.all(appends);
+      }
+      metrics.latency.labels(name, slot.label).observe(latencyUs / 1e6);
+      metrics.predictions.labels(name, slot.label, role).inc(records.length);
+      ok.inc();
+      return { items, served: { model: slot.model, records } };
+    } catch (err) {
+      const status = isAppError(err) ? err.status : 500;
+      const code = isAppError(err) ? err.code : 'INTERNAL';
+      metrics.requests.labels(name, String(status)).inc();
+      metrics.errors.labels(name, code).inc();
+      throw err;
+    } finally {
+      slot.giveBack();
+      if (shadowHeld) shadow?.giveBack();
+      inflight--;
+      if (closing && inflight === 0) drained?.();
+    }
+  }
+
+  async function close(): Promise<void> {
+    if (closed) return closed;
+    closing = true;
+    if (timer) clearInterval(timer);
+    closed = (async () => {
+      if (inflight > 0) await new Promise<void>((resolve) => (drained = resolve));
+      await refreshChain.catch(() => undefined);
+      try {
+        await ledger.close();
+      } finally {
+        unwatch();
+        champion?.retire();
+        challenger?.retire();
+      }
+    })();
+    return closed;
+  }
+
+  // The first load: a champion that cannot load is the caller's error; a challenger's is not.
+  try {
+    await refreshSide('champion', true);
+  } catch (err) {
+    unwatch();
+    await ledger.close().catch(() => undefined);
+    throw err;
+  }
+  await refreshSide('challenger', true);
+  if (pollIntervalMs > 0) {
+    timer = setInterval(() => {
+      void refresh(false).catch((err: unknown) => logger.error({ err }, 'refreshing the deployment failed'));
+    }, pollIntervalMs);
+    timer.unref();
+  }
+
+  return {
+    deployment: dep,
+    predict,
+    refresh: () => refresh(true),
+    ready: () => !closing && champion !== undefined,
+    serving: () => ({ champion: (champion as ModelSlot).version, challenger: challenger?.version ?? null }),
+    flush: () => ledger.flush(),
+    close,
+  };
+}

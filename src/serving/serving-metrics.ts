@@ -1,0 +1,82 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/*
+ * Prometheus metrics of serving, on a registry of their own (never prom-client's global one), so two
+ * domains in one process (tests, a server plus `serve`) never share or double-register a metric.
+ */
+
+/** Latency buckets (seconds): from 100 us to 2.5 s, dense where a tabular model answers. */
+const LATENCY_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+];
+
+/** Creates the serving metrics: requests, predictions, errors, latency, ledger backlog, swaps. */
+export function createServingMetrics() {
+  const registry = new Registry();
+  const registers = [registry];
+  const ledgers = new Map<string, () => number>();
+  const metrics = {
+    registry,
+    requests: new Counter({
+      name: 'sextant_predict_requests_total',
+      help: 'Predict requests answered, by deployment and HTTP status',
+      labelNames: ['deployment', 'status'] as const,
+      registers,
+    }),
+    predictions: new Counter({
+      name: 'sextant_predictions_total',
+      help: 'Records predicted, by deployment, answering model version and role (champion, challenger, shadow)',
+      labelNames: ['deployment', 'model_version', 'role'] as const,
+      registers,
+    }),
+    errors: new Counter({
+      name: 'sextant_predict_errors_total',
+      help: 'Failed predict requests and shadow predictions, by deployment and error code',
+      labelNames: ['deployment', 'code'] as const,
+      registers,
+    }),
+    latency: new Histogram({
+      name: 'sextant_predict_latency_seconds',
+      help: 'Time from a request reaching the deployment to the model answering, by deployment and model version',
+      labelNames: ['deployment', 'model_version'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    ledgerPending: new Gauge({
+      name: 'sextant_ledger_pending',
+      help: 'Prediction records buffered or being committed, by deployment',
+      labelNames: ['deployment'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [deployment, pending] of ledgers) this.set({ deployment }, pending());
+      },
+    }),
+    swaps: new Counter({
+      name: 'sextant_model_swaps_total',
+      help: 'Model versions swapped in after the followed alias moved, by deployment',
+      labelNames: ['deployment'] as const,
+      registers,
+    }),
+    loadFailures: new Counter({
+      name: 'sextant_model_load_failures_total',
+      help: 'Model versions that failed to load (the previous one kept serving), by deployment and version',
+      labelNames: ['deployment', 'model_version'] as const,
+      registers,
+    }),
+    /** Reports a deployment's ledger backlog at each scrape; the returned function stops it. */
+    watchLedger(deployment: string, pending: () => number): () => void {
+      ledgers.set(deployment, pending);
+      return () => {
+        if (ledgers.get(deployment) === pending) ledgers.delete(deployment);
+      };
+    },
+    /** The Prometheus text exposition. */
+    text: (): Promise<string> => registry.metrics(),
+    /** `text/plain; version=0.0.4; charset=utf-8`. */
+    contentType: registry.contentType as string,
+  };
+  return metrics;
+}
+
+export type ServingMetrics = ReturnType<typeof createServingMetrics>;
