@@ -3,12 +3,14 @@
  * durable or async, bounded), the read side for listings and monitoring scans, and delayed labels.
  */
 
+export type { FeedbackService, SubmitFeedbackInput } from './feedback.service.js';
+/** Records delayed labels (idempotent: the same label twice counts once; a different one is a conflict). */
+export { createFeedbackService } from './feedback.service.js';
 export type { LedgerWriter } from './ledger-writer.js';
-/** Opens the group-committing prediction ledger of a store. */
-export {
-  type LedgerOptions,
-  type LedgerStats,
-  openPredictionLedger,
-  type PredictionLedger,
-} from './prediction-ledger.js';
+export type { LedgerOptions, LedgerStats, PredictionLedger } from './prediction-ledger.js';
+/** Opens the group-committing prediction ledger of a store (durable by default). */
+export { openPredictionLedger } from './prediction-ledger.js';
 export type { PredictionRecord } from './prediction-row.js';
+export type { ListPredictionsInput, PredictionScanQuery, PredictionStore } from './prediction-store.js';
+/** Reads the prediction log: get/find one, list newest first (cursor), scan oldest first (monitoring). */
+export { createPredictionStore, toPrediction } from './prediction-store.js';

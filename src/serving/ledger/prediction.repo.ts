@@ -1,5 +1,5 @@
 import type { Db, Executor } from '../../store/index.js';
-import type { PredictionTable } from '../../store/schema-serving.js';
+import type { PredictionLabelTable, PredictionTable } from '../../store/schema-serving.js';
 import { type Cell, PREDICTION_COLUMNS, PREDICTION_WIDTH } from './prediction-row.js';
 
 /*
@@ -46,4 +46,172 @@ export async function insertPredictionCells({
   await db.transaction().execute(async (tx) => {
     for (let from = 0; from < total; from += chunk) await insert(tx, from, Math.min(total, from + chunk));
   });
+}
+
+/** A logged prediction with its label columns (null when no feedback arrived). */
+export type PredictionWithLabelRow = PredictionTable & {
+  label: string | null;
+  label_received_at: number | null;
+};
+
+export interface PredictionFilter {
+  deploymentId?: string | undefined;
+  /** Deployments by name: every deployment that ever had it (a deleted one gave its name up). */
+  deploymentName?: string | undefined;
+  modelVersionId?: string | undefined;
+  model?: string | undefined;
+  version?: number | undefined;
+  /** Inclusive, epoch ms. */
+  since?: number | undefined;
+  /** Exclusive, epoch ms. */
+  until?: number | undefined;
+}
+
+function selectPredictions(tx: Executor, f: PredictionFilter, labelledOnly: boolean) {
+  let q = (
+    labelledOnly
+      ? tx.selectFrom('predictions as p').innerJoin('prediction_labels as l', 'l.prediction_id', 'p.id')
+      : tx.selectFrom('predictions as p').leftJoin('prediction_labels as l', 'l.prediction_id', 'p.id')
+  )
+    .selectAll('p')
+    .select(['l.label as label', 'l.received_at as label_received_at']);
+  if (f.deploymentId !== undefined) q = q.where('p.deployment_id', '=', f.deploymentId);
+  if (f.deploymentName !== undefined)
+    q = q.where('p.deployment_id', 'in', (eb) =>
+      eb
+        .selectFrom('deployments')
+        .select('id')
+        .where('name', '=', f.deploymentName as string),
+    );
+  if (f.modelVersionId !== undefined) q = q.where('p.model_version_id', '=', f.modelVersionId);
+  if (f.model !== undefined) q = q.where('p.model', '=', f.model);
+  if (f.version !== undefined) q = q.where('p.version', '=', f.version);
+  if (f.since !== undefined) q = q.where('p.served_at', '>=', f.since);
+  if (f.until !== undefined) q = q.where('p.served_at', '<', f.until);
+  return q;
+}
+
+/** One prediction with its label. */
+export async function findPredictionRow({
+  tx,
+  id,
+}: {
+  tx: Executor;
+  id: string;
+}): Promise<PredictionWithLabelRow | undefined> {
+  return (await selectPredictions(tx, {}, false).where('p.id', '=', id).executeTakeFirst()) as
+    | PredictionWithLabelRow
+    | undefined;
+}
+
+/** A page in (served_at, id) order, newest first; `after` is the last row of the previous page. */
+export async function listPredictionRows({
+  tx,
+  filter,
+  after,
+  limit,
+}: {
+  tx: Executor;
+  filter: PredictionFilter;
+  after?: { servedAt: number; id: string } | undefined;
+  limit: number;
+}): Promise<PredictionWithLabelRow[]> {
+  let q = selectPredictions(tx, filter, false);
+  if (after)
+    q = q.where((eb) =>
+      eb.or([
+        eb('p.served_at', '<', after.servedAt),
+        eb.and([eb('p.served_at', '=', after.servedAt), eb('p.id', '<', after.id)]),
+      ]),
+    );
+  return (await q
+    .orderBy('p.served_at', 'desc')
+    .orderBy('p.id', 'desc')
+    .limit(limit)
+    .execute()) as PredictionWithLabelRow[];
+}
+
+/** A page in (served_at, id) order, oldest first (monitoring scans); `after` is the previous page's last row. */
+export async function scanPredictionRows({
+  tx,
+  filter,
+  after,
+  limit,
+  labelledOnly,
+}: {
+  tx: Executor;
+  filter: PredictionFilter;
+  after?: { servedAt: number; id: string } | undefined;
+  limit: number;
+  labelledOnly: boolean;
+}): Promise<PredictionWithLabelRow[]> {
+  let q = selectPredictions(tx, filter, labelledOnly);
+  if (after)
+    q = q.where((eb) =>
+      eb.or([
+        eb('p.served_at', '>', after.servedAt),
+        eb.and([eb('p.served_at', '=', after.servedAt), eb('p.id', '>', after.id)]),
+      ]),
+    );
+  return (await q
+    .orderBy('p.served_at', 'asc')
+    .orderBy('p.id', 'asc')
+    .limit(limit)
+    .execute()) as PredictionWithLabelRow[];
+}
+
+/** The deployment and model version of each known prediction id. */
+export async function findPredictionOwners({
+  tx,
+  ids,
+}: {
+  tx: Executor;
+  ids: string[];
+}): Promise<Map<string, { deployment_id: string; model_version_id: string }>> {
+  const out = new Map<string, { deployment_id: string; model_version_id: string }>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await tx
+      .selectFrom('predictions')
+      .select(['id', 'deployment_id', 'model_version_id'])
+      .where('id', 'in', ids.slice(i, i + 500))
+      .execute();
+    for (const r of rows)
+      out.set(r.id, { deployment_id: r.deployment_id, model_version_id: r.model_version_id });
+  }
+  return out;
+}
+
+/** Inserts labels that are not there yet; returns the ids it inserted (the others already had one). */
+export async function insertLabels({
+  tx,
+  rows,
+}: {
+  tx: Executor;
+  rows: PredictionLabelTable[];
+}): Promise<Set<string>> {
+  const inserted = new Set<string>();
+  for (let i = 0; i < rows.length; i += 500) {
+    const got = await tx
+      .insertInto('prediction_labels')
+      .values(rows.slice(i, i + 500))
+      .onConflict((oc) => oc.column('prediction_id').doNothing())
+      .returning('prediction_id')
+      .execute();
+    for (const r of got) inserted.add(r.prediction_id);
+  }
+  return inserted;
+}
+
+/** The stored label (JSON text) of each prediction id that has one. */
+export async function findLabels({ tx, ids }: { tx: Executor; ids: string[] }): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await tx
+      .selectFrom('prediction_labels')
+      .select(['prediction_id', 'label'])
+      .where('prediction_id', 'in', ids.slice(i, i + 500))
+      .execute();
+    for (const r of rows) out.set(r.prediction_id, r.label);
+  }
+  return out;
 }

@@ -1,0 +1,121 @@
+import type { Clock } from '../../core/clock.js';
+import type { Db } from '../../store/index.js';
+import { inTransaction } from '../../store/index.js';
+import type { PredictionLabelTable } from '../../store/schema-serving.js';
+import { type FeedbackItem, type FeedbackOutcome, labelValueSchema } from '../serving.schema.js';
+import { findLabels, findPredictionOwners, insertLabels } from './prediction.repo.js';
+
+/*
+ * Delayed labels. A prediction has at most one label (its primary key), so feedback sent twice never
+ * counts twice: the insert does nothing on conflict, and what is stored is then compared with what was
+ * sent: the same label is a 'duplicate', a different one a CONFLICT. Concurrent senders of one label
+ * race on the key, and exactly one of them records it.
+ */
+
+export interface SubmitFeedbackInput {
+  actor: string;
+  items: FeedbackItem[];
+  /**
+   * Called once before the second lookup of ids not found at first (the runtime passes its ledgers'
+   * flush, so a prediction still buffered by an async ledger is found).
+   */
+  beforeLookup?: (() => Promise<void>) | undefined;
+}
+
+const failed = (predictionId: string, code: string, message: string): FeedbackOutcome => ({
+  predictionId,
+  status: 'failed',
+  error: { code, message },
+});
+
+/** Records delayed labels, one outcome per item, in the order given. */
+export function createFeedbackService(deps: { db: Db; clock: Clock }) {
+  const { db, clock } = deps;
+
+  return {
+    /** Per item: recorded | duplicate (the same label again) | failed (NOT_FOUND, CONFLICT, VALIDATION_FAILED). */
+    async submit(input: SubmitFeedbackInput): Promise<FeedbackOutcome[]> {
+      const outcomes: (FeedbackOutcome | undefined)[] = new Array(input.items.length);
+      const labels: (string | undefined)[] = new Array(input.items.length);
+      input.items.forEach((item, i) => {
+        const id = typeof item?.prediction_id === 'string' ? item.prediction_id.trim() : '';
+        if (!id) {
+          outcomes[i] = failed(
+            String(item?.prediction_id ?? ''),
+            'VALIDATION_FAILED',
+            `items[${i}].prediction_id: required`,
+          );
+          return;
+        }
+        const parsed = labelValueSchema.safeParse(item.label);
+        if (!parsed.success) {
+          outcomes[i] = failed(
+            id,
+            'VALIDATION_FAILED',
+            `items[${i}].label: expected a finite number, a string (at most 1000 characters) or a boolean`,
+          );
+          return;
+        }
+        labels[i] = JSON.stringify(parsed.data);
+      });
+      const idOf = (i: number) => input.items[i]?.prediction_id.trim() ?? '';
+      const wanted = [
+        ...new Set(input.items.map((_, i) => (labels[i] !== undefined ? idOf(i) : '')).filter(Boolean)),
+      ];
+      if (wanted.length === 0) return outcomes as FeedbackOutcome[];
+
+      let owners = await findPredictionOwners({ tx: db, ids: wanted });
+      if (owners.size < wanted.length && input.beforeLookup) {
+        await input.beforeLookup();
+        const missing = wanted.filter((id) => !owners.has(id));
+        const more = await findPredictionOwners({ tx: db, ids: missing });
+        owners = new Map([...owners, ...more]);
+      }
+
+      const now = clock.now();
+      await inTransaction(db, async (tx) => {
+        const rows: PredictionLabelTable[] = [];
+        const first = new Map<string, number>();
+        input.items.forEach((_, i) => {
+          const label = labels[i];
+          if (label === undefined) return;
+          const id = idOf(i);
+          const owner = owners.get(id);
+          if (!owner) {
+            outcomes[i] = failed(id, 'NOT_FOUND', `prediction '${id}' does not exist`);
+            return;
+          }
+          if (first.has(id)) return;
+          first.set(id, i);
+          rows.push({
+            prediction_id: id,
+            label,
+            deployment_id: owner.deployment_id,
+            model_version_id: owner.model_version_id,
+            received_at: now,
+            received_by: input.actor,
+          });
+        });
+        if (rows.length === 0) return;
+        const inserted = await insertLabels({ tx, rows });
+        const stored = await findLabels({ tx, ids: [...first.keys()] });
+        input.items.forEach((_, i) => {
+          const label = labels[i];
+          if (label === undefined || outcomes[i]) return;
+          const id = idOf(i);
+          if (inserted.has(id) && first.get(id) === i) outcomes[i] = { predictionId: id, status: 'recorded' };
+          else if (stored.get(id) === label) outcomes[i] = { predictionId: id, status: 'duplicate' };
+          else
+            outcomes[i] = failed(
+              id,
+              'CONFLICT',
+              `prediction '${id}' already has a different label (${stored.get(id) ?? 'unknown'}); labels are not overwritten`,
+            );
+        });
+      });
+      return outcomes as FeedbackOutcome[];
+    },
+  };
+}
+
+export type FeedbackService = ReturnType<typeof createFeedbackService>;
