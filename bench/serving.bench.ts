@@ -237,24 +237,28 @@ async function main(): Promise<void> {
   console.log('');
   for (const line of ratios) console.log(line);
 
-  // Group commit: how many predictions shared one commit, and whether every one was logged.
+  // Group commit: how many predictions shared one commit, and whether every one was logged. The
+  // servers stop gracefully first (the async ledger flushes), so the log is complete when counted.
   console.log('');
+  const commits = new Map<ServerKind, number>();
+  for (const t of targets) {
+    if (t.kind === 'bare') continue;
+    const after = await ledgerMetrics(t.baseUrl);
+    let sum = 0;
+    for (const [k, v] of after) if (/commits?_total/.test(k)) sum += v - (before.get(t.kind)?.get(k) ?? 0);
+    commits.set(t.kind, sum);
+  }
+  await Promise.all([stop(bare.child), stop(durable.child), ...(asyncServe ? [stop(asyncServe.child)] : [])]);
   const ws = await openWorkspace(loadConfig({ SEXTANT_HOME: home, SEXTANT_LOG_LEVEL: 'silent' }));
   try {
     for (const t of targets) {
       if (t.kind === 'bare' || !t.deployment) continue;
-      const after = await ledgerMetrics(t.baseUrl);
-      const delta = (pattern: RegExp) => {
-        let sum = 0;
-        for (const [k, v] of after) if (pattern.test(k)) sum += v - (before.get(t.kind)?.get(k) ?? 0);
-        return sum;
-      };
-      const commits = delta(/commits?_total/);
       const logged = await countLogged(ws, t.deployment);
+      const c = commits.get(t.kind) ?? 0;
       console.log(
         `${t.kind} ledger: ${fmtInt(logged)} predictions in the log for ${fmtInt(replied.get(t.kind) ?? 0)} replied` +
-          (commits > 0
-            ? `, ${fmtInt(commits)} commits: ${(logged / commits).toFixed(1)} predictions per commit (${(commits / logged).toFixed(4)} commits per prediction)`
+          (c > 0
+            ? `; ${fmtInt(c)} commits: ${(logged / c).toFixed(1)} predictions per commit (${(c / logged).toFixed(4)} commits per prediction)`
             : ' (no ledger commit counter found in /metrics)'),
       );
     }

@@ -57,7 +57,7 @@ export function trainCreditModel(
 
 /**
  * Registers `versions` models under `model` in the workspace at `home` (each trained on a different
- * seed, so their answers differ) and points `champion` at version 1. Returns the ONNX bytes by version.
+ * seed, so their answers differ) and promotes version 1 to `champion`. Returns the ONNX bytes by version.
  */
 export async function prepareServingWorkspace(opts: {
   home: string;
@@ -79,11 +79,28 @@ export async function prepareServingWorkspace(opts: {
       const v = await api.models.registerFile(opts.model, { filename: 'model.onnx', content: bytes });
       onnx.set(v.version, bytes);
     }
-    await api.models.setAlias(opts.model, 'champion', 1, 'first champion');
+    // A one-person workspace: promotions need no second approver (the champion alias stays protected).
+    await api.models.setPolicy(opts.model, 'approvals: 0\n');
+    await api.models.promote({ ref: `${opts.model}@1`, alias: 'champion', reason: 'first champion' });
   } finally {
     await ws.close();
   }
   return { onnx };
+}
+
+/** Promotes `<model>@<version>` to champion through the registry (what a serving runtime follows). */
+export async function promote(home: string, model: string, version: number): Promise<void> {
+  const ws = await openWorkspace(loadConfig({ SEXTANT_HOME: home, SEXTANT_LOG_LEVEL: 'silent' }));
+  try {
+    const request = await createLocalApi(ws).models.promote({
+      ref: `${model}@${version}`,
+      alias: 'champion',
+      reason: 'promoted under load',
+    });
+    if (request.status !== 'executed') throw new Error(`promotion ${request.id} is ${request.status}`);
+  } finally {
+    await ws.close();
+  }
 }
 
 /** A `sextant serve` child process. */
