@@ -185,6 +185,19 @@ describeEachBackend('explanations from the training data', (getStore) => {
     );
   });
 
+  it('without the bytes, the file is read from the registry; a batch is explained in chunks', async () => {
+    const explainer = createExplainer(deps);
+    const records = credit.rows.slice(0, 70);
+    const all = await explainer.explainRecords({ version, records });
+    expect(all).toHaveLength(70);
+    const [last] = await explainer.explainRecords({ version, bytes, records: [records[69]!] });
+    expect(all[69]).toEqual(last);
+    const stale = { ...version, id: 'mv_01jexplain0000000000000002' };
+    await expect(explainer.explainRecords({ version: stale, records })).rejects.toThrow(
+      /no longer the model version/,
+    );
+  });
+
   it('explainPrediction explains a logged prediction with its model version', async () => {
     const explainer = createExplainer(deps);
     const { prediction, explanation } = await explainer.explainPrediction('pred_01jexplain000000000000000');

@@ -13,8 +13,11 @@ import { treeShap } from './tree-shap.js';
 
 export interface ExplainRecordsInput {
   version: ModelVersion;
-  /** The version's ONNX file. */
-  bytes: Uint8Array;
+  /**
+   * The version's ONNX file. Optional: without it the file is read once from the registry
+   * (deps.registry) when the version's internals are not cached yet, or a scorer must be opened.
+   */
+  bytes?: Uint8Array;
   records: Record<string, unknown>[];
   /** Scores hybrids for KernelSHAP; without one, deps.openScorer opens the bytes (and releases them after). */
   scorer?: Scorer;
@@ -36,6 +39,10 @@ export type ExplainPredictionOptions = Omit<ExplainRecordsInput, 'version' | 'by
 const INTERNALS_CACHE = 16;
 /** Records (and background records) one call may explain against. */
 const MAX_RECORDS = 10_000;
+/** KernelSHAP's least squares grows with the square of the features; past this, it is not worth waiting for. */
+const MAX_KERNEL_PLAYERS = 100;
+/** Exact explanations yield to the event loop between chunks of this many records. */
+const CHUNK = 32;
 
 /**
  * Per-prediction feature attributions: exact for linear models, interventional TreeSHAP for tree
@@ -47,11 +54,14 @@ export function createExplainer(deps: GovernanceDeps) {
   const backgrounds = createBackgroundSource(deps);
   const internalsCache = new Map<string, ModelInternals | null>();
 
-  function internalsOf(version: ModelVersion, bytes: Uint8Array): ModelInternals | undefined {
+  async function internalsOf(
+    version: ModelVersion,
+    file: () => Promise<Uint8Array>,
+  ): Promise<ModelInternals | undefined> {
     const key = `${version.id}:${version.sha256}`;
     let hit = internalsCache.get(key);
     if (hit === undefined) {
-      hit = readModelInternals(bytes) ?? null;
+      hit = readModelInternals(await file()) ?? null;
       internalsCache.set(key, hit);
       while (internalsCache.size > INTERNALS_CACHE)
         internalsCache.delete(internalsCache.keys().next().value!);
@@ -60,20 +70,39 @@ export function createExplainer(deps: GovernanceDeps) {
   }
 
   async function explainRecords(input: ExplainRecordsInput): Promise<Explanation[]> {
-    const { version, bytes, records } = input;
+    const { version, records } = input;
     checkRecords(records, 'records');
     if (input.background !== undefined) checkRecords(input.background, 'background');
-    const internals = internalsOf(version, bytes);
+    let bytes = input.bytes;
+    const file = async (): Promise<Uint8Array> => {
+      bytes ??= (await download(`${version.model}@${version.version}`, version.id)).bytes;
+      return bytes;
+    };
+    const internals = await internalsOf(version, file);
     const method = input.method ?? 'auto';
     const seed = input.seed ?? 0;
-    const players = internals?.inputs ?? recordKeys(records);
+    const players = internals?.inputs ?? signatureFeatures(version, records) ?? recordKeys(records);
     const background =
       input.background ??
       (await backgrounds.get({ version, features: players, size: input.backgroundSize, seed }));
-    if (internals && method === 'auto') return exactExplanations(internals, records, background);
+    if (internals && method === 'auto') {
+      const out: Explanation[] = [];
+      for (let at = 0; at < records.length; at += CHUNK) {
+        // A big batch yields between chunks so that it does not stall a server.
+        if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+        out.push(...exactExplanations(internals, records.slice(at, at + CHUNK), background));
+      }
+      return out;
+    }
 
+    if (players.length > MAX_KERNEL_PLAYERS) {
+      throw new ValidationError(
+        `KernelSHAP explains models of at most ${MAX_KERNEL_PLAYERS} features; this one has ${players.length}`,
+        { field: 'method' },
+      );
+    }
     const samples = input.samples ?? 2 * players.length + 2048;
-    const scorer = input.scorer ?? (await openScorer(version, bytes));
+    const scorer = input.scorer ?? (await openScorer(version, await file()));
     try {
       const space: ExplanationSpace = isClassifier(version, internals) ? 'probability' : 'value';
       const out: Explanation[] = [];
@@ -122,11 +151,26 @@ export function createExplainer(deps: GovernanceDeps) {
       );
     }
     const prediction = await deps.predictions.get(predictionId);
-    const ref = `${prediction.model}@${prediction.version}`;
+    const { version, bytes } = await download(
+      `${prediction.model}@${prediction.version}`,
+      prediction.modelVersionId,
+    );
+    const [explanation] = await explainRecords({ ...opts, version, bytes, records: [prediction.inputs] });
+    return { prediction, explanation: explanation! };
+  }
+
+  /** A version's file from the registry, checked against the version id and sha256 on record. */
+  async function download(
+    ref: string,
+    versionId: string,
+  ): Promise<{ version: ModelVersion; bytes: Uint8Array }> {
+    if (!deps.registry) {
+      throw new UnavailableError('explanations need the model registry, which is not wired here');
+    }
     const { version, stream } = await deps.registry.versions.download(ref);
-    if (version.id !== prediction.modelVersionId) {
-      throw new ConflictError(`${ref} is no longer the model version that made prediction ${predictionId}`, {
-        modelVersionId: prediction.modelVersionId,
+    if (version.id !== versionId) {
+      throw new ConflictError(`${ref} is no longer the model version ${versionId}`, {
+        modelVersionId: versionId,
       });
     }
     const bytes = await readAll(stream as Readable);
@@ -135,8 +179,7 @@ export function createExplainer(deps: GovernanceDeps) {
         field: 'model',
       });
     }
-    const [explanation] = await explainRecords({ ...opts, version, bytes, records: [prediction.inputs] });
-    return { prediction, explanation: explanation! };
+    return { version, bytes };
   }
 
   return { explainRecords, explainPrediction };
@@ -203,6 +246,13 @@ function checkRecords(records: unknown, field: string): asserts records is Recor
       });
     }
   });
+}
+
+/** The signature's input names, when the records are keyed by them (one input per feature). */
+function signatureFeatures(version: ModelVersion, records: Record<string, unknown>[]): string[] | undefined {
+  const names = (version.signature?.inputs ?? []).map((i) => i.name);
+  if (names.length === 0 || !names.every((n) => n in records[0]!)) return undefined;
+  return names;
 }
 
 /** The features of records without internals: every key, in first-seen order. */

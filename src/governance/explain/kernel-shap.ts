@@ -26,10 +26,13 @@ export interface KernelShapResult {
   samples: number;
 }
 
-/** Bootstrap resamples for the sampling error. */
+/** Bootstrap resamples for the sampling error (fewer when each least-squares solve is large). */
 const BOOTSTRAP = 100;
+const MIN_BOOTSTRAP = 20;
 /** Rows one explanation may ask the model for (coalitions x background rows). */
 export const MAX_KERNEL_ROWS = 2_000_000;
+/** Values in those rows (rows x features): the hybrid records are held in memory at once. */
+const MAX_KERNEL_CELLS = 40_000_000;
 
 /**
  * KernelSHAP (Lundberg & Lee 2017): the Shapley values of v(S) = mean over background rows r of
@@ -48,7 +51,7 @@ export async function kernelShap(input: KernelShapInput): Promise<KernelShapResu
   const plan = m >= 2 ? planCoalitions(m, input.samples, seededRandom(input.seed)) : undefined;
   const coalitions = plan?.masks ?? [];
   const total = 1 + nb * (1 + coalitions.length);
-  if (total > MAX_KERNEL_ROWS) {
+  if (total > MAX_KERNEL_ROWS || total * m > MAX_KERNEL_CELLS) {
     throw new ValidationError(
       `KernelSHAP would score ${total} rows (${coalitions.length} coalitions x ${nb} background rows); lower samples or the background size`,
       { field: 'samples' },
@@ -117,7 +120,11 @@ export async function kernelShap(input: KernelShapInput): Promise<KernelShapResu
   const sum = new Float64Array(m);
   const sumSq = new Float64Array(m);
   const weights = new Float64Array(coalitions.length);
-  for (let b = 0; b < BOOTSTRAP; b++) {
+  const resamples = Math.max(
+    MIN_BOOTSTRAP,
+    Math.min(BOOTSTRAP, Math.floor(2e8 / (m * m * coalitions.length))),
+  );
+  for (let b = 0; b < resamples; b++) {
     weights.fill(0);
     for (let k = 0; k < plan.pairs.length; k++) {
       const [u, v] = plan.pairs[Math.floor(random() * plan.pairs.length)]!;
@@ -132,8 +139,8 @@ export async function kernelShap(input: KernelShapInput): Promise<KernelShapResu
   }
   let maxSd = 0;
   for (let j = 0; j < m; j++) {
-    const mean = sum[j]! / BOOTSTRAP;
-    const variance = Math.max(0, sumSq[j]! / BOOTSTRAP - mean * mean);
+    const mean = sum[j]! / resamples;
+    const variance = Math.max(0, sumSq[j]! / resamples - mean * mean);
     maxSd = Math.max(maxSd, Math.sqrt(variance));
   }
   return {
