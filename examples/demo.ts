@@ -5,6 +5,7 @@
  *   2. data: a training set and a drifted production sample as dataset versions, validated, compared
  *   3. training: a gradient-boosted-trees sweep on the dataset version, evaluation, reproduction
  *   4. registry: register the best model, gated promotion with approval, rollback, alias history
+ *   5. serving: serve the champion, traffic, delayed labels, trace a prediction to its data, explain it
  * It ends by verifying the audit chain that every step wrote to.
  */
 import path from 'node:path';
@@ -16,6 +17,7 @@ import { openWorkspace } from '../src/server/services.js';
 import { dataChapter } from './demo-data.js';
 import { makeCreditData, trainLogistic } from './demo-model.js';
 import { registryChapter } from './demo-registry.js';
+import { servingChapter } from './demo-serving.js';
 import { trainingChapter } from './demo-training.js';
 
 const REVIEWER = 'demo-reviewer';
@@ -106,6 +108,7 @@ async function main(): Promise<void> {
       runId: bestRunId,
       reviewer: modelsLocalApi(ws, REVIEWER),
     });
+    await servingChapter(ws, { model });
 
     const verify = await api.audit.verify();
     console.log(`\nAudit chain: ${verify.ok ? 'OK' : 'BROKEN'} (${verify.entries} entries)`);
