@@ -7,6 +7,7 @@ import { dataLocalApi } from './local/data.js';
 import { dataQualityLocalApi } from './local/data-quality.js';
 import { lineageLocalApi } from './local/lineage.js';
 import { modelsLocalApi } from './local/models.js';
+import { servingLocalApi } from './local/serving.js';
 import { webhooksLocalApi } from './local/webhooks.js';
 
 /**
@@ -59,6 +60,7 @@ export function createLocalApi(s: Services): SextantApi {
     lineage: lineageLocalApi(s, actor),
     models: modelsLocalApi(s, actor),
     webhooks: webhooksLocalApi(s, actor),
+    serving: servingLocalApi(s, actor),
     audit: {
       list: (q = {}) => s.audit.list(q),
       verify: (checkpoint) => s.audit.verify(checkpoint ? { externalCheckpoint: checkpoint } : {}),

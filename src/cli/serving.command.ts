@@ -1,5 +1,416 @@
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import type { PredictionExplanation } from '../client/serving-api.js';
+import { ValidationError } from '../core/errors.js';
+import { formatTrace } from '../governance/trace/index.js';
+import {
+  type CreateDeploymentInput,
+  type Deployment,
+  type FeedbackItem,
+  type FeedbackOutcome,
+  feedbackItemSchema,
+  type LedgerMode,
+  ledgerModeSchema,
+  type Prediction,
+  type PredictionOutput,
+  type UpdateDeploymentInput,
+} from '../serving/index.js';
 import type { CliContext } from './context.js';
+import { details, formatNumber, table } from './output.js';
 
-/** SCAFFOLD (trace helper): `deployments`, `predictions`, `feedback`, `trace`, `explain`. */
-export function registerServingCommands(_program: Command, _ctx: () => CliContext): void {}
+type Ctx = () => CliContext;
+
+/** Feedback is sent in batches of this many items (one request each). */
+const FEEDBACK_BATCH = 500;
+const BAR_WIDTH = 24;
+
+function ledgerMode(value: string | undefined): LedgerMode | undefined {
+  if (value === undefined) return undefined;
+  const parsed = ledgerModeSchema.safeParse(value);
+  if (!parsed.success)
+    throw new ValidationError(`--ledger: expected durable or async, got '${value}'`, { field: '--ledger' });
+  return parsed.data;
+}
+
+function percent(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100)
+    throw new ValidationError(`--percent: expected a number from 0 to 100, got '${value}'`, {
+      field: '--percent',
+    });
+  return n;
+}
+
+function positiveInt(value: string, option: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new ValidationError(`${option}: '${value}' is not a positive whole number`, { field: option });
+  return n;
+}
+
+function seedOf(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0)
+    throw new ValidationError(`--seed: '${value}' is not a whole number >= 0`, { field: '--seed' });
+  return n;
+}
+
+interface ChallengerOpts {
+  shadow?: string;
+  canary?: string;
+  percent?: string;
+  /** commander's --no-challenger: false when given. */
+  challenger?: boolean;
+}
+
+/** --shadow <ref> | --canary <ref> --percent n | --no-challenger (update only) -> the API's challenger. */
+function challengerOf(o: ChallengerOpts): CreateDeploymentInput['challenger'] | null | undefined {
+  const given = [o.shadow !== undefined, o.canary !== undefined, o.challenger === false].filter(Boolean);
+  if (given.length > 1)
+    throw new ValidationError('--shadow, --canary and --no-challenger exclude each other', {
+      field: '--shadow',
+    });
+  if (o.percent !== undefined && o.canary === undefined)
+    throw new ValidationError('--percent: only with --canary', { field: '--percent' });
+  if (o.challenger === false) return null;
+  if (o.shadow !== undefined) return { ref: o.shadow, mode: 'shadow' };
+  if (o.canary !== undefined) {
+    const p = percent(o.percent);
+    if (p === undefined)
+      throw new ValidationError('--percent: a canary needs the share of traffic it answers (0-100)', {
+        field: '--percent',
+      });
+    return { ref: o.canary, mode: 'canary', percent: p };
+  }
+  return undefined;
+}
+
+const challengerText = (d: Deployment) =>
+  d.challenger
+    ? `${d.model}@${d.challenger.ref} (${d.challenger.mode}${d.challenger.mode === 'canary' ? ` ${d.challenger.percent ?? 0}%` : ''})`
+    : '-';
+
+function deploymentDetails(d: Deployment): string {
+  return details([
+    ['name', d.name],
+    ['id', d.id],
+    ['model', `${d.model}@${d.ref}`],
+    ['challenger', challengerText(d)],
+    ['ledger', d.ledgerMode],
+    ['created', `${d.createdAt} by ${d.createdBy}`],
+    ['updated', d.updatedAt],
+  ]);
+}
+
+const outputText = (o: PredictionOutput): string => {
+  const p = o.prediction === null ? '-' : String(o.prediction);
+  if (!o.probabilities) return p;
+  const probs = Object.entries(o.probabilities)
+    .map(([k, v]) => `${k}:${formatNumber(v)}`)
+    .join(' ');
+  return `${p} (${probs})`;
+};
+
+function predictionDetails(p: Prediction): string {
+  return details([
+    ['id', p.id],
+    ['served', p.servedAt],
+    ['deployment', p.deploymentId],
+    ['model version', `${p.model}@${p.version}${p.alias ? ` (${p.alias})` : ''} ${p.modelVersionId}`],
+    ['role', p.role],
+    ['request key', p.requestKey],
+    ['inputs', JSON.stringify(p.inputs)],
+    ['output', outputText(p.outputs)],
+    ['latency ms', formatNumber(p.latencyMs)],
+    [
+      'shadow',
+      p.shadow
+        ? `${p.shadow.modelVersionId}: ${p.shadow.error ? `error: ${p.shadow.error}` : p.shadow.outputs ? outputText(p.shadow.outputs) : '-'}`
+        : null,
+    ],
+    ['label', p.label ? `${String(p.label.value)} (received ${p.label.receivedAt})` : null],
+  ]);
+}
+
+/** A label as typed: a number or true/false when it reads as one, else the text itself. */
+function parseLabel(text: string): FeedbackItem['label'] {
+  const t = text.trim();
+  if (t === 'true' || t === 'false') return t === 'true';
+  if (t !== '' && Number.isFinite(Number(t))) return Number(t);
+  return text;
+}
+
+/** A JSONL file of {"prediction_id", "label"} lines; any malformed line refuses the file (nothing is sent). */
+async function readFeedbackFile(file: string): Promise<FeedbackItem[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ValidationError(`--file: cannot read ${file}: ${(err as Error).message}`, { field: '--file' });
+  }
+  const items: FeedbackItem[] = [];
+  const lines = text.split('\n');
+  for (const [i, line] of lines.entries()) {
+    if (!line.trim()) continue;
+    const where = `${file}:${i + 1}`;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new ValidationError(`${where}: not a JSON object`, { field: '--file', line: i + 1 });
+    }
+    const parsed = feedbackItemSchema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const at = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+      throw new ValidationError(`${where}: ${at}${issue?.message ?? 'invalid'}`, {
+        field: '--file',
+        line: i + 1,
+      });
+    }
+    items.push(parsed.data);
+  }
+  if (items.length === 0)
+    throw new ValidationError(`--file: ${file} holds no feedback lines`, { field: '--file' });
+  return items;
+}
+
+function explanationText(e: PredictionExplanation): string {
+  const x = e.explanation;
+  const values = x.features ?? e.prediction.inputs;
+  const rows = Object.entries(x.attributions).sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]));
+  const max = Math.max(...rows.map(([, v]) => Math.abs(v)), Number.MIN_VALUE);
+  const bar = (v: number) => {
+    const n = Math.round((Math.abs(v) / max) * BAR_WIDTH);
+    return (v < 0 ? '-' : '+').repeat(n);
+  };
+  const sum = rows.reduce((n, [, v]) => n + v, 0);
+  return [
+    details([
+      ['prediction', `${e.prediction.id} by ${e.prediction.model}@${e.prediction.version}`],
+      ['output', `${formatNumber(x.output)} (${x.space})`],
+      ['base value', formatNumber(x.baseValue)],
+      ['sum', `base value + attributions = ${formatNumber(x.baseValue + sum)}`],
+      ['method', `${x.method}${x.exact ? ' (exact)' : ''}`],
+      ['tolerance', formatNumber(x.tolerance)],
+      ['background', `${x.backgroundSize} rows`],
+      ['samples', x.samples],
+    ]),
+    '',
+    table(
+      ['FEATURE', 'VALUE', 'ATTRIBUTION', ''],
+      rows.map(([k, v]) => [k, JSON.stringify(values[k] ?? null), formatNumber(v), bar(v)]),
+    ),
+  ].join('\n');
+}
+
+/**
+ * `sextant deployments`, `predictions`, `feedback`, `trace` and `explain`: the serving surface. Each
+ * works on the local workspace or, with --url, against a server.
+ */
+export function registerServingCommands(program: Command, ctx: Ctx): void {
+  const print = (value: unknown, text: () => string, json = false) => {
+    const c = ctx();
+    c.output.out(c.json || json ? JSON.stringify(value, null, 2) : text());
+  };
+  const api = async () => (await ctx().api()).serving;
+
+  const dep = program
+    .command('deployments')
+    .description('deployments: a model ref served, with an optional challenger');
+  dep
+    .command('create <name>')
+    .description('deploy a model ref; a challenger gets a copy of each request (shadow) or a share (canary)')
+    .requiredOption('--model <ref>', 'what it serves and follows: <model>@<alias|n>, e.g. credit@champion')
+    .option('--shadow <ref>', 'challenger in shadow mode: an alias or version number of the same model')
+    .option('--canary <ref>', 'challenger in canary mode: an alias or version number of the same model')
+    .option('--percent <n>', 'canary: the share of request keys it answers (0-100)')
+    .option('--ledger <mode>', 'durable (reply after the prediction is on disk) | async', 'durable')
+    .action(async (name: string, o: ChallengerOpts & { model: string; ledger: string }) => {
+      const challenger = challengerOf(o);
+      const d = await (await api()).deployments.create({
+        name,
+        model: o.model,
+        ...(challenger ? { challenger } : {}),
+        ...(o.ledger ? { ledgerMode: ledgerMode(o.ledger) } : {}),
+      });
+      print(d, () => `created deployment ${d.name}\n${deploymentDetails(d)}`);
+    });
+  dep
+    .command('ls', { isDefault: true })
+    .description('list deployments')
+    .action(async () => {
+      const ds = await (await api()).deployments.list();
+      print(ds, () =>
+        table(
+          ['NAME', 'MODEL', 'CHALLENGER', 'LEDGER', 'UPDATED'],
+          ds.map((d) => [d.name, `${d.model}@${d.ref}`, challengerText(d), d.ledgerMode, d.updatedAt]),
+        ),
+      );
+    });
+  dep
+    .command('show <name>')
+    .description('one deployment')
+    .action(async (name: string) => {
+      const d = await (await api()).deployments.get(name);
+      print(d, () => deploymentDetails(d));
+    });
+  dep
+    .command('update <name>')
+    .description('change what a deployment follows, its challenger or its ledger mode')
+    .option('--model <ref>', 'follow this ref from now on: <model>@<alias|n>')
+    .option('--shadow <ref>', 'challenger in shadow mode')
+    .option('--canary <ref>', 'challenger in canary mode')
+    .option('--percent <n>', 'canary: the share of request keys it answers (0-100)')
+    .option('--no-challenger', 'remove the challenger')
+    .option('--ledger <mode>', 'durable | async')
+    .action(async (name: string, o: ChallengerOpts & { model?: string; ledger?: string }) => {
+      const challenger = challengerOf(o);
+      const patch: UpdateDeploymentInput = {
+        ...(o.model !== undefined ? { model: o.model } : {}),
+        ...(challenger !== undefined ? { challenger } : {}),
+        ...(o.ledger !== undefined ? { ledgerMode: ledgerMode(o.ledger) } : {}),
+      };
+      if (Object.keys(patch).length === 0)
+        throw new ValidationError(
+          'nothing to change: give --model, --shadow, --canary, --no-challenger or --ledger',
+          { field: 'options' },
+        );
+      const d = await (await api()).deployments.update(name, patch);
+      print(d, () => `updated deployment ${d.name}\n${deploymentDetails(d)}`);
+    });
+  dep
+    .command('rm <name>')
+    .description('delete a deployment (its logged predictions stay)')
+    .action(async (name: string) => {
+      await (await api()).deployments.remove(name);
+      print({ ok: true }, () => `removed deployment ${name}`);
+    });
+
+  const preds = program.command('predictions').description('the prediction log');
+  preds
+    .command('ls', { isDefault: true })
+    .description('logged predictions, newest first')
+    .option('--deployment <name>', 'only this deployment')
+    .option('--model-version <ref>', 'only this model version: <model>@<n>')
+    .option('--since <iso-time>', 'served at or after, e.g. 2026-03-01T12:00:00Z')
+    .option('--until <iso-time>', 'served before')
+    .option('--limit <n>', 'at most this many', '50')
+    .option('--cursor <cursor>', 'continue a listing (the cursor a previous page printed)')
+    .action(
+      async (o: {
+        deployment?: string;
+        modelVersion?: string;
+        since?: string;
+        until?: string;
+        limit: string;
+        cursor?: string;
+      }) => {
+        const page = await (await api()).predictions.list({
+          limit: positiveInt(o.limit, '--limit'),
+          ...(o.deployment !== undefined ? { deployment: o.deployment } : {}),
+          ...(o.modelVersion !== undefined ? { modelVersion: o.modelVersion } : {}),
+          ...(o.since !== undefined ? { since: o.since } : {}),
+          ...(o.until !== undefined ? { until: o.until } : {}),
+          ...(o.cursor !== undefined ? { cursor: o.cursor } : {}),
+        });
+        print(page, () =>
+          [
+            table(
+              ['ID', 'SERVED', 'MODEL', 'ROLE', 'OUTPUT', 'LABEL', 'MS'],
+              page.predictions.map((p) => [
+                p.id,
+                p.servedAt,
+                `${p.model}@${p.version}`,
+                p.role,
+                outputText(p.outputs),
+                p.label ? String(p.label.value) : '',
+                formatNumber(p.latencyMs),
+              ]),
+            ),
+            ...(page.nextCursor ? [`more: --cursor ${page.nextCursor}`] : []),
+          ].join('\n'),
+        );
+      },
+    );
+  preds
+    .command('show <id>')
+    .description('one logged prediction')
+    .action(async (id: string) => {
+      const p = await (await api()).predictions.get(id);
+      print(p, () => predictionDetails(p));
+    });
+
+  program
+    .command('feedback [prediction-id] [label]')
+    .description(
+      'record true outcomes (delayed labels): one, or a JSONL file of {"prediction_id","label"} lines',
+    )
+    .option('--file <labels.jsonl>', 'many labels, one JSON object per line')
+    .action(async (id: string | undefined, label: string | undefined, o: { file?: string }) => {
+      let items: FeedbackItem[];
+      if (o.file !== undefined) {
+        if (id !== undefined)
+          throw new ValidationError('give either <prediction-id> <label> or --file, not both', {
+            field: '--file',
+          });
+        items = await readFeedbackFile(o.file);
+      } else {
+        if (id === undefined || label === undefined)
+          throw new ValidationError('expected <prediction-id> <label>, or --file labels.jsonl', {
+            field: id === undefined ? 'prediction-id' : 'label',
+          });
+        items = [{ prediction_id: id, label: parseLabel(label) }];
+      }
+      const s = await api();
+      const outcomes: FeedbackOutcome[] = [];
+      for (let i = 0; i < items.length; i += FEEDBACK_BATCH)
+        outcomes.push(...(await s.feedback(items.slice(i, i + FEEDBACK_BATCH))));
+      const count = (status: FeedbackOutcome['status']) => outcomes.filter((x) => x.status === status).length;
+      const counts = { recorded: count('recorded'), duplicate: count('duplicate'), failed: count('failed') };
+      print({ ...counts, outcomes }, () =>
+        [
+          `recorded ${counts.recorded}, duplicate ${counts.duplicate}, failed ${counts.failed}`,
+          ...outcomes.flatMap((x) =>
+            x.status === 'failed' ? [`failed ${x.predictionId}: ${x.error.code}: ${x.error.message}`] : [],
+          ),
+        ].join('\n'),
+      );
+      if (counts.failed > 0) process.exitCode = 1;
+    });
+
+  program
+    .command('trace <prediction-id>')
+    .description('the chain behind a prediction: model version, alias then, approvals, run, data, upstream')
+    .option('--json', 'the trace as JSON')
+    .action(async (id: string, o: { json?: boolean }) => {
+      const t = await (await api()).trace(id);
+      print(t, () => formatTrace(t), o.json);
+    });
+
+  program
+    .command('explain <prediction-id>')
+    .description('feature attributions of a logged prediction (exact linear, TreeSHAP or KernelSHAP)')
+    .option('--json', 'the explanation as JSON')
+    .option('--kernel', 'always KernelSHAP (sampling), even for a model Sextant trained')
+    .option('--samples <n>', 'KernelSHAP coalition budget')
+    .option('--background <n>', 'background rows sampled from the training data (default 100)')
+    .option('--seed <n>', 'seed of the background sample and the coalitions')
+    .action(
+      async (
+        id: string,
+        o: { json?: boolean; kernel?: boolean; samples?: string; background?: string; seed?: string },
+      ) => {
+        const e = await (await api()).explain(id, {
+          ...(o.kernel ? { method: 'kernel' as const } : {}),
+          ...(o.samples !== undefined ? { samples: positiveInt(o.samples, '--samples') } : {}),
+          ...(o.background !== undefined
+            ? { backgroundSize: positiveInt(o.background, '--background') }
+            : {}),
+          ...(o.seed !== undefined ? { seed: seedOf(o.seed) } : {}),
+        });
+        print(e, () => explanationText(e), o.json);
+      },
+    );
+}

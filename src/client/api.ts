@@ -18,6 +18,7 @@ import type { DataApi } from './data-api.js';
 import type { DataQualityApi } from './data-quality-api.js';
 import type { LineageApi } from './lineage-api.js';
 import type { ModelsApi } from './models-api.js';
+import type { ServingApi } from './serving-api.js';
 import type { WebhooksApi } from './webhooks-api.js';
 
 export interface Checkpoint {
@@ -77,6 +78,7 @@ export interface SextantApi {
   lineage: LineageApi;
   models: ModelsApi;
   webhooks: WebhooksApi;
+  serving: ServingApi;
   audit: {
     list(q?: { entityType?: string; entityId?: string; limit?: number }): Promise<AuditEntry[]>;
     verify(checkpoint?: Checkpoint): Promise<AuditVerifyResult>;

@@ -1,6 +1,6 @@
 import type { DatasetVersion } from '../data/dataset.schema.js';
 import type { ValidationResult } from '../data/quality/suite.schema.js';
-import type { AliasAt, AliasEvent, ModelVersion } from '../registry/registry.schema.js';
+import type { AliasAt, AliasEvent, ModelVersion, PromotionRequest } from '../registry/registry.schema.js';
 import type { Deployment, Prediction } from '../serving/serving.schema.js';
 import type { TrackingDeps } from '../tracking/index.js';
 import type { Run } from '../tracking/tracking.schema.js';
@@ -26,6 +26,8 @@ export interface RegistryReader {
     at(input: { model: string; alias?: string | undefined; at: string }): Promise<AliasAt[]>;
     history(input: { model: string; alias?: string | undefined }): Promise<AliasEvent[]>;
   };
+  /** The request behind an alias move (who asked, why); the trace shows it. */
+  promotions?: { get(id: string): Promise<PromotionRequest> };
 }
 
 /** Logged predictions (services.serving.predictions). */

@@ -68,6 +68,7 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
       predictions: serving.predictions,
       openScorer: serving.openScorer,
       dataQuality: createDataQualityDomain({ ...deps, versions: data.versions }),
+      deployments: serving.deployments,
     }),
     serving,
   };

@@ -53,6 +53,7 @@ function makeTrace(overrides: Partial<PredictionTrace> = {}): PredictionTrace {
       at: '2026-03-02T10:00:00.000Z',
       holder: 3,
       servedByHolder: true,
+      servedUnder: true,
       since: {
         id: 'ale_1',
         model: 'credit',
@@ -60,12 +61,19 @@ function makeTrace(overrides: Partial<PredictionTrace> = {}): PredictionTrace {
         kind: 'promote',
         fromVersion: 2,
         toVersion: 3,
-        actor: 'alice',
+        actor: 'bob',
         at: '2026-03-01T12:00:00.000Z',
         reason: 'better AUC',
         requestId: 'prq_1',
         approvals: [{ actor: 'bob', role: 'approver', comment: null, at: '2026-03-01T11:59:00.000Z' }],
         emergency: false,
+      },
+      request: {
+        id: 'prq_1',
+        requestedBy: 'alice',
+        reason: 'better AUC',
+        createdAt: '2026-03-01T11:00:00.000Z',
+        status: 'executed',
       },
     },
     run: {
@@ -145,7 +153,8 @@ describe('formatTrace', () => {
     );
     expect(text).toContain('output      1 (0=0.25, 1=0.75)');
     expect(text).toContain('label       0 (received 2026-03-09T10:00:00.000Z)');
-    expect(text).toContain('promote 2 -> 3 by alice at 2026-03-01T12:00:00.000Z: better AUC');
+    expect(text).toContain('promote 2 -> 3 by bob at 2026-03-01T12:00:00.000Z: better AUC');
+    expect(text).toContain('request     prq_1 by alice at 2026-03-01T11:00:00.000Z: better AUC');
     expect(text).toContain('approved by bob (approver)');
     expect(text).toContain('code        abc123 (dirty)');
     expect(text).toContain('metrics     val_roc_auc=0.81, val_loss=NaN');
@@ -166,6 +175,19 @@ describe('formatTrace', () => {
     expect(text.split('\n')[0]).toContain(
       '-> credit@3 (served under champion, held by credit@2 at that moment)',
     );
+  });
+
+  it('says when a pinned deployment served a version that held an alias then', () => {
+    const base = makeTrace();
+    const text = formatTrace({
+      ...base,
+      prediction: { ...base.prediction, alias: null },
+      alias: { ...base.alias!, servedUnder: false },
+    });
+    expect(text.split('\n')[0]).toContain(
+      '-> credit@3 (pinned; held champion since 2026-03-01T12:00:00.000Z, promoted by alice, approved by bob)',
+    );
+    expect(text).toContain('(the deployment pinned the version)');
   });
 
   it('names each missing link instead of failing', () => {

@@ -59,13 +59,15 @@ export function formatTrace(t: PredictionTrace): string {
     const a = t.alias;
     const since = a.since;
     const how = since
-      ? `${a.name} since ${since.at}, ${since.kind === 'set' ? 'set' : `${since.kind}d`} by ${since.actor}` +
+      ? `${a.name} since ${since.at}, ${since.kind === 'set' ? 'set' : `${since.kind}d`} by ${a.request?.requestedBy ?? since.actor}` +
         (since.approvals.length ? `, approved by ${since.approvals.map((x) => x.actor).join(', ')}` : '') +
         (since.emergency ? ', emergency' : '')
       : `${a.name}`;
-    served = a.servedByHolder
-      ? `${ref} (${how})`
-      : `${ref} (served under ${a.name}, held by ${a.holder === null ? 'nobody' : `${p.model}@${a.holder}`} at that moment)`;
+    served = !a.servedUnder
+      ? `${ref} (pinned; held ${how})`
+      : a.servedByHolder
+        ? `${ref} (${how})`
+        : `${ref} (served under ${a.name}, held by ${a.holder === null ? 'nobody' : `${p.model}@${a.holder}`} at that moment)`;
   }
   lines.push(`prediction ${p.id} at ${p.servedAt} -> ${served}`);
   lines.push(`  deployment  ${t.deployment ? `${t.deployment.name} (${t.deployment.id})` : p.deploymentId}`);
@@ -90,6 +92,15 @@ export function formatTrace(t: PredictionTrace): string {
         `  signature   ${sig.inputs.map((i) => `${i.name}:${i.type}`).join(', ')} -> ${sig.outputs.map((o) => o.name).join(', ')}${task ? ` (${task})` : ''}`,
       );
     }
+    const env = mv.environment;
+    const envText = [
+      env.node && `node ${env.node}`,
+      env.os,
+      env.lockfileSha256 && `lockfile ${short(env.lockfileSha256)}`,
+    ]
+      .filter(Boolean)
+      .join(', ');
+    lines.push(`  environment ${envText || '-'} (from the ${env.source})`);
     lines.push(
       `  registered  ${mv.createdAt} by ${mv.createdBy}; aliases now: ${mv.aliasesNow.join(', ') || '-'}`,
     );
@@ -98,7 +109,7 @@ export function formatTrace(t: PredictionTrace): string {
   if (t.alias) {
     const a = t.alias;
     lines.push(
-      `alias ${a.name} at ${a.at}: ${a.holder === null ? 'held by nobody' : `${p.model}@${a.holder}`}`,
+      `alias ${a.name} at ${a.at}: ${a.holder === null ? 'held by nobody' : `${p.model}@${a.holder}`}${a.servedUnder ? '' : ' (the deployment pinned the version)'}`,
     );
     if (a.since) {
       const s = a.since;
@@ -106,7 +117,11 @@ export function formatTrace(t: PredictionTrace): string {
       lines.push(
         `  ${s.kind} ${move} by ${s.actor} at ${s.at}${s.reason ? `: ${s.reason}` : ''}${s.emergency ? ' (emergency)' : ''}`,
       );
-      if (s.requestId) lines.push(`  request     ${s.requestId}`);
+      if (a.request)
+        lines.push(
+          `  request     ${a.request.id} by ${a.request.requestedBy} at ${a.request.createdAt}${a.request.reason ? `: ${a.request.reason}` : ''}`,
+        );
+      else if (s.requestId) lines.push(`  request     ${s.requestId}`);
       for (const ap of s.approvals)
         lines.push(
           `  approved by ${ap.actor} (${ap.role}) at ${ap.at}${ap.comment ? `: ${ap.comment}` : ''}`,

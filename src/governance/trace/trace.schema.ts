@@ -80,8 +80,23 @@ export const traceAliasSchema = z.object({
   holder: z.number().int().nullable(),
   /** False when the served version was not the holder then (a canary challenger, or a swap in flight). */
   servedByHolder: z.boolean(),
+  /**
+   * True when the prediction was served under this alias (the deployment followed it); false when the
+   * deployment pinned the version and this is an alias the version happened to hold at that moment.
+   */
+  servedUnder: z.boolean(),
   /** The move that installed the holder: who, when, kind, reason, and the approvals behind it. */
   since: aliasEventSchema.nullable(),
+  /** The promotion request behind that move (who asked for it, and why), when it went through one. */
+  request: z
+    .object({
+      id: z.string(),
+      requestedBy: z.string(),
+      reason: z.string().nullable(),
+      createdAt: z.string(),
+      status: z.string(),
+    })
+    .nullable(),
 });
 export type TraceAlias = z.infer<typeof traceAliasSchema>;
 

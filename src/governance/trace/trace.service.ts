@@ -121,22 +121,42 @@ export function createPredictionTracer(deps: GovernanceDeps) {
     return dep as NonNullable<GovernanceDeps[K]>;
   }
 
+  /**
+   * The alias the prediction was served under, as it stood at serving time; for a pinned deployment,
+   * the alias the served version held at that moment (champion first), if any.
+   */
   async function aliasAt(p: Prediction, gaps: TraceGap[]): Promise<TraceAlias | null> {
-    if (!p.alias) return null;
     const got = await follow(() =>
       need('registry').aliases.at({ model: p.model, alias: p.alias ?? undefined, at: p.servedAt }),
     );
     if ('reason' in got) {
-      gaps.push({ link: 'alias', ref: `${p.model}@${p.alias}`, reason: got.reason });
+      if (p.alias) gaps.push({ link: 'alias', ref: `${p.model}@${p.alias}`, reason: got.reason });
       return null;
     }
-    const held = got.value.find((a) => a.alias === p.alias);
+    const held = p.alias
+      ? got.value.find((a) => a.alias === p.alias)
+      : got.value
+          .filter((a) => a.version === p.version)
+          .sort((a, b) => Number(b.alias === 'champion') - Number(a.alias === 'champion'))[0];
+    if (!p.alias && !held) return null;
+    const requestId = held?.since?.requestId;
+    const promotions = deps.registry?.promotions;
+    let request: TraceAlias['request'] = null;
+    if (requestId && promotions) {
+      const r = await follow(() => promotions.get(requestId));
+      if ('value' in r) {
+        const { id, requestedBy, reason, createdAt, status } = r.value;
+        request = { id, requestedBy, reason, createdAt, status };
+      } else gaps.push({ link: 'alias', ref: requestId, reason: r.reason });
+    }
     return {
-      name: p.alias,
+      name: p.alias ?? held!.alias,
       at: p.servedAt,
       holder: held?.version ?? null,
       servedByHolder: held?.version === p.version,
+      servedUnder: p.alias !== null,
       since: held?.since ?? null,
+      request,
     };
   }
 

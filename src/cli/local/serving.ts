@@ -1,0 +1,36 @@
+import type { ServingApi } from '../../client/serving-api.js';
+import { parseOrThrow } from '../../core/validate.js';
+import { explainOptionsSchema } from '../../governance/explain/explanation.schema.js';
+import { predictionFilter } from '../../server/routes/serving.js';
+import type { Services } from '../../server/services.js';
+import { listPredictionsQuerySchema, predictionIdSchema } from '../../serving/index.js';
+
+/** ServingApi served in-process from a local workspace. */
+export function servingLocalApi(s: Services, actor: string): ServingApi {
+  const d = () => s.serving.deployments;
+  return {
+    deployments: {
+      create: (input) => d().create({ actor, ...input }),
+      list: () => d().list(),
+      get: (name) => d().get(name),
+      update: (name, patch) => d().update({ actor, name, ...patch }),
+      remove: (name) => d().remove({ actor, name }),
+    },
+    predictions: {
+      list: async (q = {}) => {
+        // Checked as the HTTP route checks its query string, so both transports refuse the same input.
+        const parsed = parseOrThrow(listPredictionsQuerySchema, q);
+        const { deployment: _d, modelVersion: _m, ...rest } = parsed;
+        return s.serving.predictions.list({ ...rest, ...(await predictionFilter(s, parsed)) });
+      },
+      get: (id) => s.serving.predictions.get(parseOrThrow(predictionIdSchema, id, 'id')),
+    },
+    feedback: (items) => s.serving.feedback.submit({ actor, items }),
+    trace: (id) => s.governance.trace.trace(id),
+    explain: (id, opts = {}) =>
+      s.governance.explain.explainPrediction(
+        parseOrThrow(predictionIdSchema, id, 'id'),
+        parseOrThrow(explainOptionsSchema, opts),
+      ),
+  };
+}

@@ -1,0 +1,67 @@
+import type { ExplainOptions, Explanation } from '../governance/explain/explanation.schema.js';
+import type { PredictionTrace } from '../governance/trace/trace.schema.js';
+import type {
+  CreateDeploymentInput,
+  Deployment,
+  FeedbackItem,
+  FeedbackOutcome,
+  ListPredictionsQuery,
+  Prediction,
+  UpdateDeploymentInput,
+} from '../serving/serving.schema.js';
+import type { HttpTransport } from './http-transport.js';
+
+/** A logged prediction with its feature attributions. */
+export interface PredictionExplanation {
+  prediction: Prediction;
+  explanation: Explanation;
+}
+
+/** The serving part of SextantApi: deployments, the prediction log, delayed labels, trace, explanations. */
+export interface ServingApi {
+  deployments: {
+    /** `model` is `<model>@<alias|n>`. */
+    create(input: CreateDeploymentInput): Promise<Deployment>;
+    list(): Promise<Deployment[]>;
+    /** By name or id. */
+    get(name: string): Promise<Deployment>;
+    /** `challenger: null` removes the challenger. */
+    update(name: string, patch: UpdateDeploymentInput): Promise<Deployment>;
+    remove(name: string): Promise<void>;
+  };
+  predictions: {
+    /** Newest first; `modelVersion` is `<model>@<n>` (or an mv_ id), `deployment` a name (or a dep_ id). */
+    list(q?: ListPredictionsQuery): Promise<{ predictions: Prediction[]; nextCursor: string | null }>;
+    get(id: string): Promise<Prediction>;
+  };
+  /** Delayed labels: one outcome per item (recorded, duplicate or failed), never thrown per item. */
+  feedback(items: FeedbackItem[]): Promise<FeedbackOutcome[]>;
+  /** The chain behind a prediction, back to its training data. */
+  trace(id: string): Promise<PredictionTrace>;
+  explain(id: string, opts?: ExplainOptions): Promise<PredictionExplanation>;
+}
+
+const enc = encodeURIComponent;
+
+/** ServingApi over HTTP. */
+export function servingHttpApi(t: HttpTransport): ServingApi {
+  return {
+    deployments: {
+      create: (input) => t.call('POST', '/api/v1/deployments', { json: input }),
+      list: async () =>
+        (await t.call<{ deployments: Deployment[] }>('GET', '/api/v1/deployments')).deployments,
+      get: (name) => t.call('GET', `/api/v1/deployments/${enc(name)}`),
+      update: (name, patch) => t.call('PATCH', `/api/v1/deployments/${enc(name)}`, { json: patch }),
+      remove: async (name) => void (await t.call('DELETE', `/api/v1/deployments/${enc(name)}`)),
+    },
+    predictions: {
+      list: (q = {}) => t.call('GET', '/api/v1/predictions', { query: q as Record<string, unknown> }),
+      get: (id) => t.call('GET', `/api/v1/predictions/${enc(id)}`),
+    },
+    feedback: async (items) =>
+      (await t.call<{ outcomes: FeedbackOutcome[] }>('POST', '/api/v1/feedback', { json: items })).outcomes,
+    trace: (id) => t.call('GET', `/api/v1/predictions/${enc(id)}/trace`),
+    explain: (id, opts = {}) =>
+      t.call('GET', `/api/v1/predictions/${enc(id)}/explanation`, { query: opts as Record<string, unknown> }),
+  };
+}
