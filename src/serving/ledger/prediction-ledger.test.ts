@@ -94,7 +94,8 @@ describeEachBackend('prediction ledger', (get) => {
     const dep = newId('dep');
     const r = makeRecord({
       deploymentId: dep,
-      requestKey: 'customer-7',
+      requestKey: 'NULL',
+      inputs: { note: 'a, "quoted" {brace} \\ back\nslash ünïcödé', n: -0.5, flag: true, none: null },
       latencyUs: 1234.6,
       shadow: { modelVersionId: 'mv_shadow', outputs: { prediction: 0 }, error: null },
     });
@@ -113,7 +114,7 @@ describeEachBackend('prediction ledger', (get) => {
       alias: 'champion',
       role: 'champion',
       served_at: r.servedAt,
-      request_key: 'customer-7',
+      request_key: 'NULL',
       latency_us: 1235,
       shadow_version_id: 'mv_shadow',
       shadow_error: null,
