@@ -140,7 +140,8 @@ export function formatTrace(t: PredictionTrace): string {
     lines.push(`  command     ${r.command ?? '-'}`);
     lines.push(`  params      ${record(r.params)}`);
     lines.push(`  metrics     ${record(r.metrics)}`);
-    lines.push(`  environment ${record(r.environment)}`);
+    // The version's environment (above) says where it came from; the run's own tags only when it has some.
+    if (Object.keys(r.environment).length) lines.push(`  environment ${record(r.environment)}`);
   } else lines.push(`-> run ${gapLine('run', t) ?? '(missing)'}`);
 
   const missingDatasets = t.gaps.filter((g) => g.link === 'dataset_version' && g.ref !== null);
