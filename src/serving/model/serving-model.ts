@@ -10,6 +10,7 @@ import {
   type RecordInput,
   type ServingFeature,
 } from './model-plan.js';
+import { assertSelfContained } from './onnx-guard.js';
 import { createRecordChecker } from './record-check.js';
 
 type Session = Awaited<ReturnType<typeof ort.InferenceSession.create>>;
@@ -40,6 +41,9 @@ export interface ServingModelOptions extends MicroBatcherOptions {
   intraOpNumThreads?: number;
 }
 
+/** Rows per model run at most (more coalesced calls wait for the next run; a larger call is chunked). */
+const DEFAULT_BATCH_ROWS = 1024;
+
 /** The outputs of one run, row-major: `width` elements per row. */
 interface RunOutputs {
   [name: string]: { data: ArrayLike<unknown>; width: number; rank: number; rows: number };
@@ -58,6 +62,11 @@ export async function openServingModel(
   const label = `${version.model}@${version.version}`;
   if (bytes.byteLength === 0)
     throw new ValidationError(`${label}: the model file is empty`, { field: 'model' });
+  try {
+    assertSelfContained(bytes);
+  } catch (err) {
+    throw prefixed(label, err);
+  }
   let session: Session;
   try {
     session = await ort.InferenceSession.create(bytes, {
@@ -79,11 +88,17 @@ export async function openServingModel(
     return assemble(session, plan, runner, bytes, version, opts);
   } catch (err) {
     await session.release().catch(() => {});
-    if (err instanceof ValidationError) {
-      throw new ValidationError(`${label}: ${err.message}`, { ...err.details, field: 'model' });
-    }
-    throw err;
+    throw prefixed(label, err);
   }
+}
+
+/** Any failure while preparing a model is the file's fault: a ValidationError naming the version. */
+function prefixed(label: string, err: unknown): ValidationError {
+  const why = err instanceof AppError ? err.message : `it could not be prepared (${firstLine(err)})`;
+  return new ValidationError(`${label}: ${why}`, {
+    ...(err instanceof AppError ? err.details : {}),
+    field: 'model',
+  });
 }
 
 interface Runner {
@@ -179,9 +194,35 @@ function assemble(
   let releasing: Promise<void> | null = null;
   const head = plan.head;
 
-  const enter = () => {
+  const chunk = Math.max(1, opts.maxBatchRows ?? DEFAULT_BATCH_ROWS);
+  let active = 0;
+  let drained: (() => void)[] = [];
+
+  /**
+   * Runs the rows through the batcher, a chunk at a time: a large call (explanations score
+   * thousands of rows) lets the requests that arrive meanwhile run between its chunks.
+   */
+  async function inChunks(
+    rows: readonly Record<string, unknown>[],
+    read: (result: RunOutputs, offset: number, start: number, count: number) => void,
+  ): Promise<void> {
     if (releasing !== null) throw new UnavailableError(`${label} is being unloaded; retry`, { model: label });
-  };
+    if (rows.length === 0) return;
+    active++;
+    try {
+      for (let start = 0; start < rows.length; start += chunk) {
+        const part = rows.length <= chunk ? rows : rows.slice(start, start + chunk);
+        const { result, offset } = await batcher.submit(part);
+        read(result, offset, start, part.length);
+      }
+    } finally {
+      if (--active === 0 && drained.length > 0) {
+        const waiters = drained;
+        drained = [];
+        for (const w of waiters) w();
+      }
+    }
+  }
 
   return {
     version,
@@ -190,35 +231,34 @@ function assemble(
     features: plan.features,
     parse: checker.parse,
     async predict(rows) {
-      enter();
-      if (rows.length === 0) return [];
-      const { result, offset } = await batcher.submit(rows);
       const out: PredictionOutput[] = new Array(rows.length);
-      for (let i = 0; i < rows.length; i++) out[i] = decodeRow(result, offset + i, plan);
+      await inChunks(rows, (result, offset, start, count) => {
+        for (let i = 0; i < count; i++) out[start + i] = decodeRow(result, offset + i, plan);
+      });
       return out;
     },
     async score(rows) {
-      enter();
       if (head.mode === 'raw' && head.score === null) {
         throw new ValidationError(`${label} has no numeric output to score`, { field: 'model' });
       }
-      const scores = new Float64Array(rows.length);
-      if (rows.length === 0) return scores;
-      const { result, offset } = await batcher.submit(rows);
       const name =
         head.mode === 'classifier'
           ? head.probabilities
           : head.mode === 'regressor'
             ? head.value
             : head.score!;
-      const o = result[name]!;
-      // A classifier's score is P(positive): the last column of its probabilities.
-      const column = head.mode === 'classifier' ? o.width - 1 : 0;
-      for (let i = 0; i < rows.length; i++) scores[i] = Number(o.data[(offset + i) * o.width + column]);
+      const scores = new Float64Array(rows.length);
+      await inChunks(rows, (result, offset, start, count) => {
+        const o = result[name]!;
+        // A classifier's score is P(positive): the last column of its probabilities.
+        const column = head.mode === 'classifier' ? o.width - 1 : 0;
+        for (let i = 0; i < count; i++) scores[start + i] = Number(o.data[(offset + i) * o.width + column]);
+      });
       return scores;
     },
     release() {
       releasing ??= (async () => {
+        while (active > 0) await new Promise<void>((resolve) => drained.push(resolve));
         await batcher.idle();
         await session.release();
       })();
