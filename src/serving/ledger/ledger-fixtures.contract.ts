@@ -49,9 +49,9 @@ export async function storedIds(store: Store, deploymentId: string): Promise<Set
   return new Set(rows.map((r) => r.id));
 }
 
-/** Polls until check() is true (a few seconds at most). */
+/** Polls until check() is true (15 s at most: the test machines are shared). */
 export async function eventually(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 600; i++) {
     if (await check()) return;
     await new Promise((r) => setTimeout(r, 25));
   }

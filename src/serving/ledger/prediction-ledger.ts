@@ -81,6 +81,12 @@ interface Waiter {
   reject: (err: Error) => void;
 }
 
+/** An append waiting for room: admitted synchronously when room frees, so no slot is handed out twice. */
+interface SpaceWaiter {
+  admit: () => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
 const MAX_BACKOFF_MS = 5000;
 const CLOSE_ATTEMPTS = 5;
 
@@ -106,7 +112,7 @@ export function openPredictionLedger(opts: LedgerOptions): PredictionLedger {
   let backoffMs = 0;
   let closed = false;
   let closing: Promise<void> | undefined;
-  const spaceWaiters: Waiter[] = [];
+  const spaceWaiters: SpaceWaiter[] = [];
   const flushWaiters: (Waiter & { seq: number })[] = [];
   let committed = 0;
   let commits = 0;
@@ -115,7 +121,12 @@ export function openPredictionLedger(opts: LedgerOptions): PredictionLedger {
   const pending = () => queue.length + inFlight;
 
   const wakeSpace = () => {
-    while (spaceWaiters.length > 0 && pending() < maxPending) spaceWaiters.shift()?.resolve();
+    while (pending() < maxPending) {
+      const w = spaceWaiters.shift();
+      if (!w) return;
+      clearTimeout(w.timer);
+      w.admit();
+    }
   };
 
   const settleFlushes = () => {
@@ -240,26 +251,26 @@ export function openPredictionLedger(opts: LedgerOptions): PredictionLedger {
     } else arm(flushIntervalMs);
   };
 
-  const waitForSpace = (): Promise<void> =>
+  /** Queues an append behind the others waiting for room; admit() enqueues it (and settles the append). */
+  const waitForSpace = (admit: () => Promise<void>): Promise<void> =>
     new Promise<void>((resolve, reject) => {
-      const w: Waiter = { resolve, reject };
-      if (opts.maxWaitMs !== undefined) {
-        const t = setTimeout(() => {
-          const i = spaceWaiters.indexOf(w);
-          if (i >= 0) spaceWaiters.splice(i, 1);
-          reject(
-            new UnavailableError('the prediction log is full and did not drain in time; retry later', {
-              reason: 'ledger_full',
-              pending: pending(),
-              maxPending,
-            }),
-          );
-        }, opts.maxWaitMs);
-        w.resolve = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      }
+      const w: SpaceWaiter = {
+        admit: () => admit().then(resolve, reject),
+        timer:
+          opts.maxWaitMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                const i = spaceWaiters.indexOf(w);
+                if (i >= 0) spaceWaiters.splice(i, 1);
+                reject(
+                  new UnavailableError('the prediction log is full and did not drain in time; retry later', {
+                    reason: 'ledger_full',
+                    pending: pending(),
+                    maxPending,
+                  }),
+                );
+              }, opts.maxWaitMs),
+      };
       spaceWaiters.push(w);
     });
 
@@ -312,7 +323,7 @@ export function openPredictionLedger(opts: LedgerOptions): PredictionLedger {
       };
       // FIFO: while anyone waits for room, newcomers queue behind them.
       if (pending() < maxPending && spaceWaiters.length === 0) return admit();
-      return waitForSpace().then(admit);
+      return waitForSpace(admit);
     },
     flush,
     close() {
