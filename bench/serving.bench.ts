@@ -36,7 +36,8 @@ import {
  * Targets (issue 6): throughput durable/bare >= 0.8, p99 latency durable/bare <= 2.
  * Knobs: BENCH_SERVING_SECONDS (10), BENCH_SERVING_CONNECTIONS (32), BENCH_SERVING_ROUNDS (2),
  * BENCH_SERVING_BATCH (32: records per request of the batch variant), BENCH_SERVING_ONLY
- * (single | batch: run one variant), BENCH_SERVING_ASYNC (1; 0 leaves the async server out).
+ * (single | batch: run one variant), BENCH_SERVING_ASYNC (1; 0 leaves the async server out),
+ * BENCH_SERVING_STRACE (1; 0 skips counting the durable server's fsyncs per request with strace).
  */
 
 const SECONDS = intEnv('BENCH_SERVING_SECONDS', 10);
@@ -47,6 +48,8 @@ const ONLY = process.env.BENCH_SERVING_ONLY ?? '';
 if (!['', 'single', 'batch'].includes(ONLY))
   throw new Error(`BENCH_SERVING_ONLY must be single or batch, got '${ONLY}'`);
 const WITH_ASYNC = (process.env.BENCH_SERVING_ASYNC ?? '1') !== '0';
+const STRACE = straceAvailable();
+const FSYNC_SECONDS = 3;
 const MODEL = 'bench-credit';
 const THROUGHPUT_TARGET = 0.8;
 const P99_TARGET = 2;
@@ -128,16 +131,37 @@ async function load(target: Target, body: string, seconds: number): Promise<Samp
   };
 }
 
-/** Counter values of the ledger (if the serving metrics expose them), by metric line. */
-async function ledgerMetrics(baseUrl: string): Promise<Map<string, number>> {
-  const text = await fetch(`${baseUrl}/metrics`).then((r) => (r.ok ? r.text() : ''));
-  const found = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#') || !/ledger/i.test(line)) continue;
-    const m = /^(\S+)\s+([0-9.eE+-]+)$/.exec(line.trim());
-    if (m) found.set(m[1]!, Number(m[2]));
+/** Whether strace can be used to count the durable server's fsyncs. */
+function straceAvailable(): boolean {
+  if (process.env.BENCH_SERVING_STRACE === '0') return false;
+  try {
+    execFileSync('strace', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
   }
-  return found;
+}
+
+/** Loads the server for FSYNC_SECONDS with strace attached to all its threads; counts fsync + fdatasync. */
+async function countFsyncs(
+  serve: ServeProcess,
+  body: string,
+): Promise<{ fsyncs: number; requests: number } | undefined> {
+  progress(`durable: counting fsyncs under strace (${FSYNC_SECONDS} s)`);
+  const tracer = spawn('strace', ['-f', '-c', '-e', 'trace=fsync,fdatasync', '-p', String(serve.child.pid)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let report = '';
+  tracer.stderr?.on('data', (d: Buffer) => (report += d.toString()));
+  const exited = new Promise<void>((resolve) => tracer.once('exit', () => resolve()));
+  await new Promise((r) => setTimeout(r, 1000)); // attached to every thread
+  const s = await load({ kind: 'durable', baseUrl: serve.baseUrl }, body, FSYNC_SECONDS);
+  tracer.kill('SIGINT');
+  await exited;
+  let fsyncs = 0;
+  for (const m of report.matchAll(/^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(fsync|fdatasync)\s*$/gm))
+    fsyncs += Number(m[1]);
+  return fsyncs > 0 ? { fsyncs, requests: s.ok } : undefined;
 }
 
 async function main(): Promise<void> {
@@ -166,8 +190,6 @@ async function main(): Promise<void> {
   ].filter((v) => ONLY === '' || v.name.startsWith(ONLY));
 
   const loadBefore = os.loadavg()[0]!;
-  const before = new Map<ServerKind, Map<string, number>>();
-  for (const t of targets) if (t.kind !== 'bare') before.set(t.kind, await ledgerMetrics(t.baseUrl));
   const results = new Map<string, Sample[]>();
   // Predictions replied per server (warm-ups included), to compare with what its log holds.
   const replied = new Map<ServerKind, number>();
@@ -237,29 +259,36 @@ async function main(): Promise<void> {
   console.log('');
   for (const line of ratios) console.log(line);
 
-  // Group commit: how many predictions shared one commit, and whether every one was logged. The
-  // servers stop gracefully first (the async ledger flushes), so the log is complete when counted.
+  // Group commit, seen from outside: the fsyncs the durable server makes per request under the
+  // same load (strace counts them; a separate, unmeasured run, since tracing slows the process).
   console.log('');
-  const commits = new Map<ServerKind, number>();
-  for (const t of targets) {
-    if (t.kind === 'bare') continue;
-    const after = await ledgerMetrics(t.baseUrl);
-    let sum = 0;
-    for (const [k, v] of after) if (/commits?_total/.test(k)) sum += v - (before.get(t.kind)?.get(k) ?? 0);
-    commits.set(t.kind, sum);
+  const single = variants.find((v) => v.records === 1) ?? variants[0]!;
+  const fsyncs = STRACE ? await countFsyncs(durable, single.body) : undefined;
+  if (fsyncs) {
+    console.log(
+      `durable ledger, group commit (${single.name}, ${CONNECTIONS} connections, ${FSYNC_SECONDS} s under strace): ` +
+        `${fmtInt(fsyncs.fsyncs)} fsyncs for ${fmtInt(fsyncs.requests)} requests = ${(fsyncs.fsyncs / fsyncs.requests).toFixed(3)} fsyncs per request ` +
+        `(${(fsyncs.requests / Math.max(1, fsyncs.fsyncs)).toFixed(1)} requests per fsync)`,
+    );
+  } else {
+    console.log(
+      `(fsyncs per request not measured: ${STRACE ? 'strace failed' : 'strace not found or BENCH_SERVING_STRACE=0'})`,
+    );
   }
+  if (fsyncs) replied.set('durable', (replied.get('durable') ?? 0) + fsyncs.requests * single.records);
+
+  // Every replied prediction is in the log. The servers stop gracefully first (the async ledger
+  // flushes), so the log is complete when counted.
   await Promise.all([stop(bare.child), stop(durable.child), ...(asyncServe ? [stop(asyncServe.child)] : [])]);
   const ws = await openWorkspace(loadConfig({ SEXTANT_HOME: home, SEXTANT_LOG_LEVEL: 'silent' }));
   try {
     for (const t of targets) {
       if (t.kind === 'bare' || !t.deployment) continue;
       const logged = await countLogged(ws, t.deployment);
-      const c = commits.get(t.kind) ?? 0;
+      const r = replied.get(t.kind) ?? 0;
       console.log(
-        `${t.kind} ledger: ${fmtInt(logged)} predictions in the log for ${fmtInt(replied.get(t.kind) ?? 0)} replied` +
-          (c > 0
-            ? `; ${fmtInt(c)} commits: ${(logged / c).toFixed(1)} predictions per commit (${(c / logged).toFixed(4)} commits per prediction)`
-            : ' (no ledger commit counter found in /metrics)'),
+        `${t.kind} ledger: ${fmtInt(logged)} predictions logged for ${fmtInt(r)} replied and counted by autocannon ` +
+          `(${logged >= r ? 'none missing' : `${fmtInt(r - logged)} MISSING`}; the ${fmtInt(logged - r)} more were answered after a run's clock stopped)`,
       );
     }
   } finally {
