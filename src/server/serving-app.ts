@@ -33,21 +33,23 @@ export async function buildServingApp(opts: ServingAppOptions): Promise<FastifyI
     // Requests on kept-alive connections are still served while closing: the runtime refuses (503)
     // only once it drains, so nothing sent before the drain is turned away.
     return503OnClosing: false,
-    disableRequestLogging: true,
   }) as unknown as FastifyInstance;
   installErrorHandlers(app);
   let draining = false;
 
+  // No per-request log lines on any of these routes (the hot path); warnings and errors still log.
+  const quiet = { logLevel: 'warn' as const };
   const predict = predictHandler(services, (_req, body, o) => runtime.predict(body, o));
-  app.post('/predict', predict);
-  app.post('/invocations', predict);
+  app.post('/predict', quiet, predict);
+  app.post('/invocations', quiet, predict);
   app.post(
     '/feedback',
+    quiet,
     feedbackHandler(services.serving, () => opts.actor ?? 'serve'),
   );
-  app.get('/metrics', metricsHandler(services.serving));
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
+  app.get('/metrics', quiet, metricsHandler(services.serving));
+  app.get('/healthz', quiet, async () => ({ status: 'ok' }));
+  app.get('/readyz', quiet, async (_req, reply) => {
     if (!draining && runtime.ready()) {
       const s = runtime.serving();
       return {

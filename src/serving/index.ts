@@ -6,8 +6,7 @@ import type { TrackingDeps } from '../tracking/index.js';
 import { createDeploymentService, splitModelRef } from './deployment.service.js';
 import { createDeploymentHost } from './deployment-host.js';
 import { createDeploymentRuntime, type DeploymentRuntime } from './deployment-runtime.js';
-import * as ledgerDomain from './ledger/index.js';
-import { openPredictionLedger } from './ledger/index.js';
+import { createFeedbackService, createPredictionStore, openPredictionLedger } from './ledger/index.js';
 import { openServingModel } from './model/index.js';
 import type { Deployment, FeedbackItem, FeedbackOutcome, LedgerMode } from './serving.schema.js';
 import { createServingMetrics } from './serving-metrics.js';
@@ -52,42 +51,8 @@ export function createServingDomain(deps: ServingDeps) {
   const logger = deps.logger ?? silentLogger;
   const metrics = createServingMetrics();
   const deployments = createDeploymentService(deps);
-  // TEMPORARY until the ledger helper exports its prediction store and feedback service.
-  const lazy = ledgerDomain as unknown as Record<string, (d: { db: unknown; clock: unknown }) => never>;
-  const missing = (what: string) => () => {
-    throw new Error(`${what}: not built yet`);
-  };
-  type P = import('./serving.schema.js').Prediction;
-  const predictions: {
-    get(id: string): Promise<P>;
-    find(id: string): Promise<P | undefined>;
-    list(
-      q: import('./serving.schema.js').ListPredictionsQuery & {
-        modelVersionId?: string;
-        deploymentId?: string;
-      },
-    ): Promise<{ predictions: P[]; nextCursor: string | null }>;
-    scan(q: {
-      deploymentId?: string;
-      modelVersionId?: string;
-      since?: number;
-      until?: number;
-      batchSize?: number;
-      labelledOnly?: boolean;
-    }): AsyncIterable<P[]>;
-  } = lazy.createPredictionStore?.({ db: deps.db, clock: deps.clock }) ?? {
-    get: missing('predictions'),
-    find: missing('predictions'),
-    list: missing('predictions'),
-    scan: missing('predictions'),
-  };
-  const feedback: {
-    submit(input: {
-      actor: string;
-      items: FeedbackItem[];
-      beforeLookup?: () => Promise<void>;
-    }): Promise<FeedbackOutcome[]>;
-  } = lazy.createFeedbackService?.({ db: deps.db, clock: deps.clock }) ?? { submit: missing('feedback') };
+  const predictions = createPredictionStore({ db: deps.db, clock: deps.clock });
+  const feedback = createFeedbackService({ db: deps.db, clock: deps.clock });
   /** Runtimes opened by openRuntime (sextant serve); the host keeps its own. */
   const standalone = new Set<DeploymentRuntime>();
 

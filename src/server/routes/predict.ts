@@ -24,26 +24,15 @@ export const MAX_FEEDBACK_ITEMS = 10_000;
 
 type Explainer = NonNullable<PredictOptions['explain']>;
 
-interface ExplainRecordsInput {
-  version: PredictResult['served']['model']['version'];
-  bytes: Uint8Array;
-  records: Record<string, unknown>[];
-  scorer?: { score(rows: Record<string, unknown>[]): Promise<Float64Array>; release(): Promise<void> };
-}
-
-/** Explanations of served records, when the governance domain offers them (helper C's explainRecords). */
-function explainerOf(services: Pick<Services, 'governance'>): Explainer | undefined {
-  const explain = services.governance.explain as {
-    explainRecords?: (input: ExplainRecordsInput) => Promise<unknown[]>;
-  };
-  const explainRecords = explain.explainRecords?.bind(explain);
-  if (!explainRecords) return undefined;
+/** Explanations of served records on the model that answered them (governance's explainRecords). */
+function explainerOf(services: Pick<Services, 'governance'>): Explainer {
+  const { explain } = services.governance;
   return ({ model, records }) =>
-    explainRecords({
+    explain.explainRecords({
       version: model.version,
       bytes: model.bytes,
       records,
-      // The live model scores; it is released by its runtime, never by the explainer.
+      // The live model scores; its runtime releases it, never the explainer.
       scorer: { score: (rows) => model.score(rows), release: async () => {} },
     });
 }
@@ -71,15 +60,7 @@ export function predictHandler(services: Pick<Services, 'governance'>, run: Pred
   return async (req: FastifyRequest, reply: FastifyReply) => {
     const key = req.headers['x-request-key'];
     const opts: PredictOptions = { requestKey: typeof key === 'string' && key !== '' ? key : undefined };
-    if (req.query && wantsExplanation(req.query)) {
-      const explain = explainerOf(services);
-      if (!explain) {
-        throw new ValidationError('explain: explanations are not available on this server', {
-          field: 'explain',
-        });
-      }
-      opts.explain = explain;
-    }
+    if (req.query && wantsExplanation(req.query)) opts.explain = explainerOf(services);
     const result = await run(req, req.body, opts);
     return reply
       .header('content-type', 'application/json; charset=utf-8')
