@@ -56,6 +56,15 @@ function seedOf(value: string): number {
   return n;
 }
 
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `--since 2h` (ago) or an ISO time as given; the API checks the ISO form and names the field. */
+function timeOption(value: string | undefined, now: number): string | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d{1,9})([smhd])$/.exec(value.trim());
+  return m ? new Date(now - Number(m[1]) * (UNIT_MS[m[2]!] ?? 0)).toISOString() : value;
+}
+
 interface ChallengerOpts {
   shadow?: string;
   canary?: string;
@@ -294,8 +303,11 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
     .description('logged predictions, newest first')
     .option('--deployment <name>', 'only this deployment')
     .option('--model-version <ref>', 'only this model version: <model>@<n>')
-    .option('--since <iso-time>', 'served at or after, e.g. 2026-03-01T12:00:00Z')
-    .option('--until <iso-time>', 'served before')
+    .option(
+      '--since <time>',
+      'served at or after: an ISO time (2026-03-01T12:00:00Z) or an age like 30m, 2h, 7d',
+    )
+    .option('--until <time>', 'served before: an ISO time or an age like 1h')
     .option('--limit <n>', 'at most this many', '50')
     .option('--cursor <cursor>', 'continue a listing (the cursor a previous page printed)')
     .action(
@@ -307,12 +319,13 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
         limit: string;
         cursor?: string;
       }) => {
+        const now = Date.now();
         const page = await (await api()).predictions.list({
           limit: positiveInt(o.limit, '--limit'),
           ...(o.deployment !== undefined ? { deployment: o.deployment } : {}),
           ...(o.modelVersion !== undefined ? { modelVersion: o.modelVersion } : {}),
-          ...(o.since !== undefined ? { since: o.since } : {}),
-          ...(o.until !== undefined ? { until: o.until } : {}),
+          ...(o.since !== undefined ? { since: timeOption(o.since, now) } : {}),
+          ...(o.until !== undefined ? { until: timeOption(o.until, now) } : {}),
           ...(o.cursor !== undefined ? { cursor: o.cursor } : {}),
         });
         print(page, () =>

@@ -172,6 +172,14 @@ describe('sextant deployments / predictions / feedback / trace / explain', () =>
       );
       expect(limited.predictions).toHaveLength(2);
       expect(limited.nextCursor).not.toBeNull();
+      const recent = json<{ predictions: unknown[] }>(
+        await cli(env, '--json', 'predictions', 'ls', '--deployment', deployment, '--since', '1h'),
+      );
+      expect(recent.predictions).toHaveLength(predictions.length);
+      const old = json<{ predictions: unknown[] }>(
+        await cli(env, '--json', 'predictions', 'ls', '--deployment', deployment, '--until', '1h'),
+      );
+      expect(old.predictions).toEqual([]);
       const table = await cli(env, 'predictions', 'ls', '--deployment', deployment, '--limit', '2');
       expect(table.out).toContain('more: --cursor ');
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
+import { explanationSchema } from '../../src/governance/explain/index.js';
 import { predictionTraceSchema } from '../../src/governance/trace/index.js';
 import type { DeploymentRuntime } from '../../src/serving/index.js';
 import { deploymentSchema, predictionSchema } from '../../src/serving/index.js';
@@ -186,6 +187,24 @@ describeEachBackend('prediction trace', (getStore) => {
     expect(afterDelete.run?.lifecycleStage).toBe('deleted');
   });
 
+  it('explains a logged prediction over HTTP; attributions add up to the output', async () => {
+    const res = await get(`/api/v1/predictions/${firstPrediction}/explanation`);
+    expect(res.statusCode, res.body).toBe(200);
+    const { prediction, explanation } = z
+      .object({ prediction: predictionSchema, explanation: explanationSchema })
+      .parse(res.json());
+    expect(prediction.id).toBe(firstPrediction);
+    expect(explanation).toMatchObject({ method: 'linear', exact: true });
+    const sum = Object.values(explanation.attributions).reduce((n, v) => n + v, 0);
+    expect(explanation.baseValue + sum).toBeCloseTo(explanation.output, 6);
+    const bad = nativeError(
+      await get(`/api/v1/predictions/${firstPrediction}/explanation?samples=1`),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expect(bad.details).toEqual({ field: 'querystring.samples' });
+  });
+
   it('answers 400 naming the field for a malformed id or filter, 404 for an unknown prediction', async () => {
     expect(
       nativeError(await get('/api/v1/predictions/nope/trace'), 400, 'VALIDATION_FAILED').details,
@@ -196,7 +215,7 @@ describeEachBackend('prediction trace', (getStore) => {
     nativeError(await get('/api/v1/predictions/pred_00000000000000000000000000'), 404, 'NOT_FOUND');
     nativeError(await get('/api/v1/predictions/pred_00000000000000000000000000/trace'), 404, 'NOT_FOUND');
     const bad = nativeError(await get('/api/v1/predictions?modelVersion=credit'), 400, 'VALIDATION_FAILED');
-    expect(bad.details).toEqual({ field: 'modelVersion' });
+    expect(bad.details).toEqual({ field: 'querystring.modelVersion' });
     nativeError(await get('/api/v1/predictions?since=yesterday'), 400, 'VALIDATION_FAILED');
     nativeError(await get('/api/v1/predictions?deployment=nobody-here'), 404, 'NOT_FOUND');
     nativeError(

@@ -28,6 +28,8 @@ const ok = z.object({ ok: z.literal(true) });
 export async function predictionFilter(
   s: Services,
   q: ListPredictionsQuery,
+  /** Where the filter came from, for the field an error names (`querystring.` over HTTP). */
+  prefix = '',
 ): Promise<{ deploymentId?: string; modelVersionId?: string }> {
   const out: { deploymentId?: string; modelVersionId?: string } = {};
   if (q.deployment !== undefined)
@@ -39,8 +41,8 @@ export async function predictionFilter(
     else {
       if (!/^.+@\d+$/.test(q.modelVersion))
         throw new ValidationError(
-          `modelVersion: expected <model>@<version number> or a model version id, got '${q.modelVersion}'`,
-          { field: 'modelVersion' },
+          `${prefix}modelVersion: expected <model>@<version number> or a model version id, got '${q.modelVersion}'`,
+          { field: `${prefix}modelVersion` },
         );
       out.modelVersionId = (await s.registry.versions.resolve(q.modelVersion)).id;
     }
@@ -119,7 +121,10 @@ export function registerServingRoutes(app: FastifyInstance, s: Services): void {
     },
     handler: async (req) => {
       const { deployment: _d, modelVersion: _m, ...rest } = req.query;
-      return s.serving.predictions.list({ ...rest, ...(await predictionFilter(s, req.query)) });
+      return s.serving.predictions.list({
+        ...rest,
+        ...(await predictionFilter(s, req.query, 'querystring.')),
+      });
     },
   });
   route(app, {
