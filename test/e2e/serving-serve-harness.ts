@@ -11,7 +11,7 @@ import {
   generateCreditData,
   type TrainerKind,
 } from '../../src/ml/index.js';
-import { openWorkspace } from '../../src/server/services.js';
+import { openWorkspace, type Workspace } from '../../src/server/services.js';
 
 /*
  * Shared parts of the `sextant serve` suites and the serving benchmark: a workspace with a small
@@ -21,6 +21,17 @@ import { openWorkspace } from '../../src/server/services.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin', 'sextant.js');
+
+/** Opens the workspace at `home` in this process (quietly), on `databaseUrl` when given. */
+export function openHarnessWorkspace(home: string, databaseUrl?: string): Promise<Workspace> {
+  return openWorkspace(
+    loadConfig({
+      SEXTANT_HOME: home,
+      SEXTANT_LOG_LEVEL: 'silent',
+      ...(databaseUrl ? { SEXTANT_DATABASE_URL: databaseUrl } : {}),
+    }),
+  );
+}
 
 /** A workspace environment on `home`, without anything of the caller's SEXTANT_* settings. */
 export function workspaceEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -61,12 +72,14 @@ export function trainCreditModel(
  */
 export async function prepareServingWorkspace(opts: {
   home: string;
+  /** The workspace's database when not the SQLite file under `home` (e.g. a PostgreSQL URL). */
+  databaseUrl?: string;
   model: string;
   versions?: number;
   kind?: TrainerKind;
   rows?: number;
 }): Promise<{ onnx: Map<number, Uint8Array> }> {
-  const ws = await openWorkspace(loadConfig({ SEXTANT_HOME: opts.home, SEXTANT_LOG_LEVEL: 'silent' }));
+  const ws = await openHarnessWorkspace(opts.home, opts.databaseUrl);
   const onnx = new Map<number, Uint8Array>();
   try {
     const api = createLocalApi(ws);
@@ -89,8 +102,13 @@ export async function prepareServingWorkspace(opts: {
 }
 
 /** Promotes `<model>@<version>` to champion through the registry (what a serving runtime follows). */
-export async function promote(home: string, model: string, version: number): Promise<void> {
-  const ws = await openWorkspace(loadConfig({ SEXTANT_HOME: home, SEXTANT_LOG_LEVEL: 'silent' }));
+export async function promote(
+  home: string,
+  model: string,
+  version: number,
+  databaseUrl?: string,
+): Promise<void> {
+  const ws = await openHarnessWorkspace(home, databaseUrl);
   try {
     const request = await createLocalApi(ws).models.promote({
       ref: `${model}@${version}`,
