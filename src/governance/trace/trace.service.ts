@@ -1,4 +1,4 @@
-import { isAppError, ValidationError } from '../../core/errors.js';
+import { isAppError, UnavailableError } from '../../core/errors.js';
 import { parseOrThrow } from '../../core/validate.js';
 import type { DatasetVersion } from '../../data/dataset.schema.js';
 import type { ModelVersion, Signature } from '../../registry/registry.schema.js';
@@ -117,7 +117,7 @@ export function createPredictionTracer(deps: GovernanceDeps) {
 
   function need<K extends 'predictions' | 'registry'>(key: K): NonNullable<GovernanceDeps[K]> {
     const dep = deps[key];
-    if (!dep) throw new ValidationError(`trace: the ${key} are not available on this server`);
+    if (!dep) throw new UnavailableError(`trace: the ${key} are not wired on this server`);
     return dep as NonNullable<GovernanceDeps[K]>;
   }
 
