@@ -29,8 +29,20 @@ export interface RecordInput {
 export type ModelHead =
   | { mode: 'classifier'; probabilities: string; label: string | null; classes: string[] }
   | { mode: 'regressor'; value: string }
-  /** Not one of Sextant's trainers: every per-row tensor output; `score` is the first numeric one. */
-  | { mode: 'raw'; outputs: string[]; score: string | null };
+  /** Not one of Sextant's trainers: every per-row tensor output answered as it is (see rawHead). */
+  | RawHead;
+
+/**
+ * A model from elsewhere. `prediction` names the output whose first value per row is the prediction,
+ * `score` the one whose first (or, with scoreLast, last) value is the score.
+ */
+export interface RawHead {
+  mode: 'raw';
+  outputs: string[];
+  prediction: string;
+  score: string | null;
+  scoreLast: boolean;
+}
 
 export interface ModelPlan {
   kind: ModelKind;
@@ -44,6 +56,8 @@ export interface ModelPlan {
    * a dynamic batch axis); null when any number of rows can run at once.
    */
   fixedBatch: number | null;
+  /** The model's tensor outputs (raw heads are re-chosen from those that prove to be per row). */
+  tensorOutputs: ValueMeta[];
   /** Sextant's trainers impute a missing numeric (NaN) to its training mean and treat '' as an unknown category. */
   imputesMissing: boolean;
   head: ModelHead;
@@ -220,11 +234,7 @@ export function planModel(
     head = { mode: 'regressor', value: value.name };
   } else {
     if (tensorOutputs.length === 0) return refuse('it has no tensor outputs to answer with');
-    head = {
-      mode: 'raw',
-      outputs: tensorOutputs.map((o) => o.name),
-      score: tensorOutputs.find((o) => numericOutputs.has(o.type!) && o.type !== 'bool')?.name ?? null,
-    };
+    head = rawHead(tensorOutputs)!;
   }
   const fetch =
     head.mode === 'classifier'
@@ -237,9 +247,34 @@ export function planModel(
     features,
     recordInputs,
     tensorInput,
+    tensorOutputs,
     fixedBatch,
     imputesMissing: declared.trainer !== undefined && declared.task !== undefined,
     head,
     fetch,
+  };
+}
+
+const LABEL_NAMES = new Set(['label', 'output_label', 'predicted_label', 'prediction']);
+const PROBABILITY_NAMES = new Set(['probabilities', 'output_probability', 'probability', 'probas']);
+
+/**
+ * How a model from elsewhere is answered, by the conventions of common exporters: the prediction is a
+ * label-named output (label, output_label, ...) if there is one, else the first numeric output; the
+ * score is P(positive) from a probabilities-named output (its last column), else 'variable', else
+ * the first numeric output. undefined when there is no output at all.
+ */
+export function rawHead(outputs: readonly ValueMeta[]): RawHead | undefined {
+  if (outputs.length === 0) return undefined;
+  const numeric = outputs.filter((o) => numericOutputs.has(o.type!) && o.type !== 'bool');
+  const label = outputs.find((o) => LABEL_NAMES.has(o.name));
+  const probabilities = numeric.find((o) => PROBABILITY_NAMES.has(o.name));
+  const score = probabilities ?? numeric.find((o) => o.name === 'variable') ?? numeric[0];
+  return {
+    mode: 'raw',
+    outputs: outputs.map((o) => o.name),
+    prediction: (label ?? numeric[0] ?? outputs[0]!).name,
+    score: score?.name ?? null,
+    scoreLast: score !== undefined && score === probabilities,
   };
 }

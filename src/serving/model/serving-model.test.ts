@@ -125,6 +125,25 @@ describe('a served Sextant classifier', () => {
     });
   });
 
+  it('without signature.json it answers raw outputs: the label as prediction, P(positive) as score', async () => {
+    const bare = await openServingModel(fitted.toOnnx(), makeVersion());
+    try {
+      const rows = records.slice(0, 5);
+      const out = await bare.predict(rows);
+      const expected = await predictOnnx(fitted.toOnnx(), rows);
+      out.forEach((o, i) => {
+        expect(o.prediction).toBe(fitted.classes![expected[i]! > 0.5 ? 1 : 0]);
+        expect(o.outputs?.label).toEqual([o.prediction]);
+        expect((o.outputs?.probabilities as number[])[1]).toBe(expected[i]);
+      });
+      expect([...(await bare.score(rows))]).toEqual([...expected]);
+      // No trainer signature: no stated rule for missing values.
+      expect(() => bare.parse({ ...rows[0]!, age: null })).toThrow(ValidationError);
+    } finally {
+      await bare.release();
+    }
+  });
+
   it('treats null as a missing value the model imputes', async () => {
     const withNull = { ...records[0]!, income: null, purpose: null };
     const [parsed] = model.parse(withNull);

@@ -8,6 +8,7 @@ import {
   type ModelPlan,
   planModel,
   type RecordInput,
+  rawHead,
   type ServingFeature,
 } from './model-plan.js';
 import { assertSelfContained } from './onnx-guard.js';
@@ -103,12 +104,15 @@ function prefixed(label: string, err: unknown): ValidationError {
 
 interface Runner {
   fetch: string[];
+  /** Set after the warm-up: from then on every fetched output must answer one row per input row. */
+  perRow: boolean;
   run(rows: readonly Record<string, unknown>[]): Promise<RunOutputs>;
 }
 
 function createRunner(session: Session, plan: ModelPlan): Runner {
   const runner: Runner = {
     fetch: [...plan.fetch],
+    perRow: false,
     async run(rows) {
       if (plan.fixedBatch === null || rows.length === plan.fixedBatch) return runOnce(rows);
       // A model with a fixed batch of 1 runs row by row.
@@ -138,6 +142,12 @@ function createRunner(session: Session, plan: ModelPlan): Runner {
         rank,
         rows: rank === 0 ? -1 : Number(t.dims[0]),
       };
+      if (runner.perRow && out[name]!.rows !== rows.length) {
+        throw new ValidationError(
+          `the model answered ${out[name]!.rows} rows of '${name}' for ${rows.length} records`,
+          { field: 'records' },
+        );
+      }
     }
     return out;
   }
@@ -170,13 +180,13 @@ async function warmUp(runner: Runner, plan: ModelPlan): Promise<void> {
     throw new ValidationError(`output '${required}' does not give one row per input row`, { field: 'model' });
   }
   runner.fetch = runner.fetch.filter((name) => perRow.has(name));
+  runner.perRow = true;
   if (head.mode === 'classifier' && head.label !== null && !perRow.has(head.label)) head.label = null;
   if (head.mode === 'raw') {
-    head.outputs = head.outputs.filter((name) => perRow.has(name));
-    if (head.score !== null && !perRow.has(head.score)) head.score = null;
-    if (head.outputs.length === 0) {
+    const chosen = rawHead(plan.tensorOutputs.filter((o) => perRow.has(o.name)));
+    if (chosen === undefined)
       throw new ValidationError('no output gives one row per input row', { field: 'model' });
-    }
+    plan.head = chosen;
   }
 }
 
@@ -247,11 +257,12 @@ function assemble(
           : head.mode === 'regressor'
             ? head.value
             : head.score!;
+      // A classifier's score is P(positive): the last column of its probabilities.
+      const last = head.mode === 'classifier' || (head.mode === 'raw' && head.scoreLast);
       const scores = new Float64Array(rows.length);
       await inChunks(rows, (result, offset, start, count) => {
         const o = result[name]!;
-        // A classifier's score is P(positive): the last column of its probabilities.
-        const column = head.mode === 'classifier' ? o.width - 1 : 0;
+        const column = last ? o.width - 1 : 0;
         for (let i = 0; i < count; i++) scores[start + i] = Number(o.data[(offset + i) * o.width + column]);
       });
       return scores;
@@ -303,16 +314,9 @@ function decodeRow(out: RunOutputs, r: number, plan: ModelPlan): PredictionOutpu
           outputs[name] = row;
         }
       }
-      let prediction: number | string | null = null;
-      if (head.score !== null) {
-        const o = out[head.score]!;
-        prediction = jsonNumber(o.data[r * o.width]);
-      } else {
-        const first = out[head.outputs[0]!]!;
-        const v = first.data[r * first.width];
-        prediction = typeof v === 'string' ? v : null;
-      }
-      return { prediction, outputs };
+      const p = out[head.prediction]!;
+      const v = p.data[r * p.width];
+      return { prediction: typeof v === 'string' ? v : jsonNumber(v), outputs };
     }
   }
 }
