@@ -36,32 +36,60 @@ class WriterError extends Error {
   }
 }
 
-/** A SQLite writer thread; a crashed thread fails its group and is replaced by the next write. */
+/*
+ * One writer thread per database file, shared by every ledger of the process (a server runs one per
+ * deployment): SQLite has one write lock, and groups queued in one thread never wait on each other's
+ * busy timeouts. The thread closes when the last ledger using it does.
+ */
+const shared = new Map<string, { writer: LedgerWriter; users: number }>();
+
 function sqliteWorkerWriter(file: string): LedgerWriter {
+  let entry = shared.get(file);
+  if (!entry) {
+    entry = { writer: startWorkerWriter(file), users: 0 };
+    shared.set(file, entry);
+  }
+  entry.users++;
+  const mine = entry;
+  let closed = false;
+  return {
+    write: (cells) => mine.writer.write(cells),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      if (--mine.users > 0) return;
+      if (shared.get(file) === mine) shared.delete(file);
+      await mine.writer.close();
+    },
+  };
+}
+
+/** A SQLite writer thread; groups are answered in order; a crashed thread fails its groups and is replaced by the next write. */
+function startWorkerWriter(file: string): LedgerWriter {
   const entry = workerEntry(import.meta.url, 'ledger-worker.repo');
   let worker: Worker | undefined;
   let seq = 0;
-  let waiting: { seq: number; resolve: () => void; reject: (err: Error) => void } | undefined;
+  const waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
 
-  const settle = (err: Error | undefined) => {
-    const w = waiting;
-    waiting = undefined;
-    // Idle, the thread must not keep the process alive; while a commit is in flight it must.
-    worker?.unref();
+  const settle = (n: number, err: Error | undefined) => {
+    const w = waiting.get(n);
     if (!w) return;
+    waiting.delete(n);
     if (err) w.reject(err);
     else w.resolve();
   };
   const start = (): Worker => {
     const w = new Worker(entry, { workerData: { file } });
+    // Idle, the thread must not keep the process alive; while a commit is in flight it must.
     w.unref();
     w.on('message', (msg: LedgerWorkerReply) => {
-      if (msg.seq !== waiting?.seq) return;
-      settle(msg.ok ? undefined : new WriterError(msg.message, msg.code));
+      settle(msg.seq, msg.ok ? undefined : new WriterError(msg.message, msg.code));
+      if (waiting.size === 0) w.unref();
     });
     const gone = (err: Error) => {
-      if (worker === w) worker = undefined;
-      settle(err);
+      if (worker !== w) return;
+      worker = undefined;
+      for (const n of [...waiting.keys()]) settle(n, err);
     };
     w.on('error', gone);
     w.on('exit', (code) => gone(new WriterError(`the ledger writer thread exited (code ${code})`)));
@@ -69,7 +97,7 @@ function sqliteWorkerWriter(file: string): LedgerWriter {
   };
   const send = (msg: LedgerWorkerRequest, w: Worker) =>
     new Promise<void>((resolve, reject) => {
-      waiting = { seq: msg.seq, resolve, reject };
+      waiting.set(msg.seq, { resolve, reject });
       w.ref();
       w.postMessage(msg);
     });
@@ -83,12 +111,13 @@ function sqliteWorkerWriter(file: string): LedgerWriter {
     close: async () => {
       const w = worker;
       if (!w) return;
-      worker = undefined;
       try {
+        // Answered after every group sent before it: the thread handles messages in order.
         await send({ seq: ++seq, close: true }, w);
       } catch {
         // It already exited: nothing left to close.
       }
+      worker = undefined;
       await w.terminate();
     },
   };

@@ -89,6 +89,22 @@ describeEachBackend('prediction ledger', (get) => {
     expect(await countRows(second, dep)).toBe(clients * perClient);
   });
 
+  it('several ledgers on one database write side by side; closing one leaves the others working', async () => {
+    const a = openPredictionLedger({ store: get(), clock: systemClock });
+    const b = openPredictionLedger({ store: get(), clock: systemClock, mode: 'async', flushIntervalMs: 5 });
+    const dep = newId('dep');
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).append(makeRecord({ deploymentId: dep }))),
+    );
+    await a.close();
+    await b.append(makeRecord({ deploymentId: dep }));
+    await b.flush();
+    const c = openPredictionLedger({ store: get(), clock: systemClock });
+    await c.append(makeRecord({ deploymentId: dep }));
+    await Promise.all([b.close(), c.close()]);
+    expect(await countRows(second, dep)).toBe(62);
+  });
+
   it('stores every field as appended, JSON columns included', async () => {
     const ledger = openPredictionLedger({ store: get(), clock: systemClock });
     const dep = newId('dep');
