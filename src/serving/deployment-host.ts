@@ -31,10 +31,13 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
   let closed = false;
 
   function open(d: Deployment): Entry {
-    const entry: Entry = { opening: opts.openRuntime(d), current: undefined, updatedAt: d.updatedAt };
-    entry.opening.then(
+    const opening = opts.openRuntime(d);
+    const entry: Entry = { opening, current: undefined, updatedAt: d.updatedAt };
+    opening.then(
       (rt) => {
-        entry.current = rt;
+        // A reload that finished first (the deployment changed while this opened) wins.
+        if (entry.opening === opening && !closed) entry.current = rt;
+        else void rt.close();
       },
       () => {
         // A failed open is not cached: the next request tries again (and gets the error itself).

@@ -316,8 +316,9 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
       } else {
         await Promise.all(appends);
       }
-      metrics.latency.labels(name, slot.label).observe(latencyUs / 1e6);
-      metrics.predictions.labels(name, slot.label, role).inc(records.length);
+      const m = countersOf(slot, role);
+      m.latency.observe(latencyUs / 1e6);
+      m.predictions.inc(records.length);
       ok.inc();
       return { items, served: { model: slot.model, records } };
     } catch (err) {
@@ -332,6 +333,24 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
       inflight--;
       if (closing && inflight === 0) drained?.();
     }
+  }
+
+  /** The metric children of a slot, looked up once (labels hash on every call otherwise). */
+  const counters = new WeakMap<ModelSlot, ReturnType<typeof childrenOf>>();
+  // A slot answers in one role for its whole life: the champion's, or the canary challenger's.
+  function childrenOf(slot: ModelSlot, role: 'champion' | 'challenger') {
+    return {
+      latency: metrics.latency.labels(name, slot.label),
+      predictions: metrics.predictions.labels(name, slot.label, role),
+    };
+  }
+  function countersOf(slot: ModelSlot, role: 'champion' | 'challenger') {
+    let c = counters.get(slot);
+    if (!c) {
+      c = childrenOf(slot, role);
+      counters.set(slot, c);
+    }
+    return c;
   }
 
   async function close(): Promise<void> {
