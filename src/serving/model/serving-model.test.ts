@@ -134,7 +134,7 @@ describe('a served Sextant classifier', () => {
       out.forEach((o, i) => {
         expect(o.prediction).toBe(fitted.classes![expected[i]! > 0.5 ? 1 : 0]);
         expect(o.outputs?.label).toEqual([o.prediction]);
-        expect((o.outputs?.probabilities as number[])[1]).toBe(expected[i]);
+        expect((o.outputs!.probabilities as number[])[1]).toBe(expected[i]);
       });
       expect([...(await bare.score(rows))]).toEqual([...expected]);
       // No trainer signature: no stated rule for missing values.
