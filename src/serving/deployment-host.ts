@@ -30,8 +30,19 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
   const entries = new Map<string, Entry>();
   let closed = false;
 
+  /** A runtime for the deployment; a model that cannot load is the server's trouble (503), not the caller's input. */
+  function openRuntime(d: Deployment): Promise<DeploymentRuntime> {
+    return opts.openRuntime(d).catch((err: unknown) => {
+      logger.error({ err, deployment: d.name }, 'the deployment could not load its model');
+      throw new UnavailableError(
+        `deployment '${d.name}' cannot load ${d.model}@${d.ref}: ${String((err as Error)?.message ?? err)}`,
+        { deployment: d.name },
+      );
+    });
+  }
+
   function open(d: Deployment): Entry {
-    const opening = opts.openRuntime(d);
+    const opening = openRuntime(d);
     const entry: Entry = { opening, current: undefined, updatedAt: d.updatedAt };
     opening.then(
       (rt) => {
@@ -54,7 +65,7 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
     entry.updatedAt = d.updatedAt;
     let next: DeploymentRuntime;
     try {
-      next = await opts.openRuntime(d);
+      next = await openRuntime(d);
     } catch (err) {
       logger.error(
         { err, deployment: d.name },

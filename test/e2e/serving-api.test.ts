@@ -207,6 +207,28 @@ describeEachBackend('predict and feedback on server-managed deployments', (getSt
     nativeError(await post(t.app, '/api/v1/feedback', { labels: [] }), 400, 'VALIDATION_FAILED');
   });
 
+  it('a deployment whose model cannot load answers 503 until its alias points at a servable version', async () => {
+    const text = await t.services.registry.versions.registerFile({
+      actor: admin,
+      model,
+      filename: 'readme.txt',
+      content: 'not a model',
+    });
+    await t.services.registry.aliases.set({ actor: admin, model, alias: 'flaky', version: 1 });
+    const flaky = uniq('flaky');
+    await t.services.serving.deployments.create({ actor: 'ada', name: flaky, model: `${model}@flaky` });
+    await t.services.registry.aliases.set({ actor: admin, model, alias: 'flaky', version: text.version });
+    const down = nativeError(
+      await post(t.app, `/api/v1/deployments/${flaky}/predict`, [[1, 2, 3]]),
+      503,
+      'UNAVAILABLE',
+    );
+    expect(down.message).toContain(flaky);
+    await t.services.registry.aliases.set({ actor: admin, model, alias: 'flaky', version: 2 });
+    const up = await post(t.app, `/api/v1/deployments/${flaky}/predict`, [[1, 2, 3]]);
+    expect(predictReply.parse(up.json()).predictions[0]?.version).toBe(2);
+  });
+
   it('serves Prometheus metrics per deployment and version', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
