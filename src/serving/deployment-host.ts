@@ -96,21 +96,22 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
     else void reload(d);
   });
 
-  const poll =
-    (opts.pollIntervalMs ?? 2000) > 0
-      ? setInterval(() => {
-          for (const [name, entry] of entries) {
-            if (!entry.current) continue;
-            opts.deployments
-              .find(entry.current.deployment.id)
-              .then((d) => (d && d.deletedAt === null ? reload(d) : drop(name)))
-              .catch((err: unknown) =>
-                logger.warn({ err, deployment: name }, 'checking the deployment failed'),
-              );
-          }
-        }, opts.pollIntervalMs ?? 2000)
-      : undefined;
-  poll?.unref();
+  const interval = opts.pollIntervalMs ?? 2000;
+  let poll: NodeJS.Timeout | undefined;
+  /** Started with the first runtime: a process that serves nothing (a CLI command) polls nothing. */
+  function startPolling(): void {
+    if (poll || interval <= 0 || closed) return;
+    poll = setInterval(() => {
+      for (const [name, entry] of entries) {
+        if (!entry.current) continue;
+        opts.deployments
+          .find(entry.current.deployment.id)
+          .then((d) => (d && d.deletedAt === null ? reload(d) : drop(name)))
+          .catch((err: unknown) => logger.warn({ err, deployment: name }, 'checking the deployment failed'));
+      }
+    }, interval);
+    poll.unref();
+  }
 
   /** The runtime of a live deployment, opened on first use; NotFoundError for an unknown name. */
   function get(name: string): Promise<DeploymentRuntime> {
@@ -125,6 +126,7 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
       if (raced) return raced.opening;
       const fresh = open(d);
       entries.set(name, fresh);
+      startPolling();
       return fresh.opening;
     });
   }
