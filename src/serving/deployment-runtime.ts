@@ -6,7 +6,7 @@ import { type Logger, silentLogger } from '../core/logger.js';
 import type { ModelVersion } from '../registry/index.js';
 import { routesToChallenger } from './canary.js';
 import type { PredictionLedger, PredictionRecord } from './ledger/index.js';
-import { openServingModel, type ServingModel } from './model/index.js';
+import { DEFAULT_MAX_RECORDS, openServingModel, type ServingModel } from './model/index.js';
 import { aliasOf, ModelSlot } from './model-slot.js';
 import type { Deployment, PredictionOutput } from './serving.schema.js';
 import type { ServingMetrics } from './serving-metrics.js';
@@ -30,7 +30,7 @@ export interface DeploymentRuntimeOptions {
   /** How often the followed refs are re-resolved (default 2000; 0 turns polling off, refresh() still works). */
   pollIntervalMs?: number;
   logger?: Logger;
-  /** Records one request may carry (default 10,000): more is a 413. */
+  /** Records one request may carry (default the model's DEFAULT_MAX_RECORDS, 10,000): more is a 413. */
   maxRecords?: number;
   /** How long a request waits for the shadow challenger before logging it as timed out (default 1000). */
   shadowTimeoutMs?: number;
@@ -100,7 +100,7 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
   const { deployment: dep, registry, ledger, metrics, clock } = opts;
   const logger = (opts.logger ?? silentLogger).child({ deployment: dep.name });
   const openModel = opts.openModel ?? openServingModel;
-  const maxRecords = opts.maxRecords ?? 10_000;
+  const maxRecords = opts.maxRecords ?? DEFAULT_MAX_RECORDS;
   const shadowTimeoutMs = opts.shadowTimeoutMs ?? 1000;
   const pollIntervalMs = opts.pollIntervalMs ?? 2000;
   const name = dep.name;
@@ -193,11 +193,14 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
   }
 
   function refresh(explicit = true): Promise<void> {
-    refreshChain = refreshChain.then(async () => {
-      if (closing) return;
-      await refreshSide('champion', explicit);
-      await refreshSide('challenger', explicit);
-    });
+    // One refresh at a time; a failed one does not stop the next.
+    refreshChain = refreshChain
+      .catch(() => undefined)
+      .then(async () => {
+        if (closing) return;
+        await refreshSide('champion', explicit);
+        await refreshSide('challenger', explicit);
+      });
     return refreshChain;
   }
 
