@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/backends.js';
+import { cli } from '../support/cli.js';
 import { postgresUrl, serviceAvailable } from '../support/services.js';
 import {
   type CreditRecord,
@@ -13,7 +14,6 @@ import {
   promote,
   type RepliedPrediction,
   runLoad,
-  runSextant,
   type ServeProcess,
   startServe,
   workspaceEnv,
@@ -33,7 +33,8 @@ const MODEL = 'credit';
 const CONCURRENCY = 16;
 
 for (const backend of ['sqlite', 'postgres'] as const) {
-  describe(`sextant serve loses no prediction [${backend}]`, async () => {
+  // Child processes start slowly on a loaded machine (tsx compiles the CLI as it loads): room, not a timing.
+  describe(`sextant serve loses no prediction [${backend}]`, { timeout: 90_000 }, async () => {
     const enabled = backend === 'sqlite' || (await serviceAvailable('postgres', postgresUrl, 5432));
     if (!enabled) {
       it.skip('postgres unavailable', () => undefined);
@@ -84,6 +85,13 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       running.push(s);
       return s;
     }
+
+    /** The workspace's settings alone, for the CLI run in this process. */
+    const configEnv = (): Record<string, string> => ({
+      SEXTANT_HOME: home,
+      SEXTANT_LOG_LEVEL: 'silent',
+      ...(databaseUrl ? { SEXTANT_DATABASE_URL: databaseUrl } : {}),
+    });
 
     /** One record, or now and then a batch of three: batches are logged as three predictions. */
     const body = (i: number) =>
@@ -151,7 +159,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
 
       // As a user would check one of them.
       const one = result.replied.at(-1)!;
-      const shown = await runSextant(env, ['--json', 'predictions', 'show', one.id]);
+      const shown = await cli(configEnv(), '--json', 'predictions', 'show', one.id);
       expect(shown.code, shown.err).toBe(0);
       expect(JSON.parse(shown.out)).toMatchObject({ id: one.id, version: one.version });
     });

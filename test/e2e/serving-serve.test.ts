@@ -8,7 +8,6 @@ import { cli } from '../support/cli.js';
 import {
   creditRecords,
   prepareServingWorkspace,
-  runSextant,
   type ServeProcess,
   sleep,
   startServe,
@@ -22,7 +21,8 @@ import {
 
 const MODEL = 'credit';
 
-describe('sextant serve', () => {
+// Child processes start slowly on a loaded machine (tsx compiles the CLI as it loads): room, not a timing.
+describe('sextant serve', { timeout: 90_000 }, () => {
   let home: string;
   let env: Record<string, string>;
   const running: ServeProcess[] = [];
@@ -131,7 +131,15 @@ describe('sextant serve', () => {
     expect(again.output()).toMatch(/ledger: +async/);
     expect(await stop(again)).toBe(0);
 
-    const pinned = await runSextant(env, ['serve', `${MODEL}@2`, '--port', '0', '--name', 'credit-champion']);
+    const pinned = await cli(
+      { SEXTANT_HOME: home },
+      'serve',
+      `${MODEL}@2`,
+      '--port',
+      '0',
+      '--name',
+      'credit-champion',
+    );
     expect(pinned.code).toBe(4);
     expect(pinned.err).toMatch(/deployment 'credit-champion' (serves|follows) credit@champion/);
   });
