@@ -1,8 +1,9 @@
-import { NotFoundError, UnavailableError } from '../core/errors.js';
+import { isAppError, NotFoundError, UnavailableError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { DeploymentService } from './deployment.service.js';
 import type { DeploymentRuntime, PredictOptions, PredictResult } from './deployment-runtime.js';
 import type { Deployment } from './serving.schema.js';
+import type { ServingMetrics } from './serving-metrics.js';
 
 interface Entry {
   /** The runtime being opened (first request) or reopened (the deployment changed). */
@@ -18,6 +19,8 @@ export interface DeploymentHostOptions {
   /** How often open deployments are re-read, so a change made through another replica reaches this one (default 2000; 0: off). */
   pollIntervalMs?: number;
   logger?: Logger;
+  /** Counts requests refused because the deployment's model cannot load. */
+  metrics?: Pick<ServingMetrics, 'requests' | 'errors'>;
 }
 
 /**
@@ -139,7 +142,17 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
      */
     async predict(name: string, body: unknown, popts?: PredictOptions): Promise<PredictResult> {
       for (let attempt = 0; ; attempt++) {
-        const rt = await get(name);
+        let rt: DeploymentRuntime;
+        try {
+          rt = await get(name);
+        } catch (err) {
+          // A deployment that exists but cannot serve is counted; unknown names are not (unbounded labels).
+          if (isAppError(err) && err.code === 'UNAVAILABLE' && opts.metrics) {
+            opts.metrics.requests.labels(name, '503').inc();
+            opts.metrics.errors.labels(name, 'UNAVAILABLE').inc();
+          }
+          throw err;
+        }
         if (rt.ready() || attempt >= 3) return rt.predict(body, popts);
       }
     },

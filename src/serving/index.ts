@@ -88,6 +88,7 @@ export function createServingDomain(deps: ServingDeps) {
     openRuntime: (d) => runtimeFor(d),
     pollIntervalMs: deps.pollIntervalMs ?? 2000,
     logger,
+    metrics,
   });
 
   async function flushAll(): Promise<void> {

@@ -224,6 +224,8 @@ describeEachBackend('predict and feedback on server-managed deployments', (getSt
       'UNAVAILABLE',
     );
     expect(down.message).toContain(flaky);
+    const scrape = await t.app.inject({ method: 'GET', url: '/metrics' });
+    expect(scrape.body).toContain(`sextant_predict_errors_total{deployment="${flaky}",code="UNAVAILABLE"} 1`);
     await t.services.registry.aliases.set({ actor: admin, model, alias: 'flaky', version: 2 });
     const up = await post(t.app, `/api/v1/deployments/${flaky}/predict`, [[1, 2, 3]]);
     expect(predictReply.parse(up.json()).predictions[0]?.version).toBe(2);
