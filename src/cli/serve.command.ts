@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { localPrincipal } from '../auth/index.js';
 import { ConflictError, ValidationError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
+import { modelNameKey } from '../registry/index.js';
 import type { Workspace } from '../server/services.js';
 import { buildServingApp } from '../server/serving-app.js';
 import {
@@ -32,7 +33,7 @@ interface ServeOptions {
 }
 
 /** Milliseconds of `500ms`, `2s` or `1m`. */
-export function parseInterval(value: string, field: string): number {
+function parseInterval(value: string, field: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value.trim());
   const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms' | 's' | 'm'] : Number.NaN;
   if (!Number.isFinite(ms) || ms < 10 || ms > 3_600_000) {
@@ -120,7 +121,8 @@ async function ensureDeployment(
     });
     return { deployment, created: true };
   }
-  if (existing.model !== input.model || existing.ref !== input.selector) {
+  // Model names match as the registry matches them (case, Unicode form).
+  if (modelNameKey(existing.model) !== modelNameKey(input.model) || existing.ref !== input.selector) {
     throw new ConflictError(
       `deployment '${input.name}' serves ${existing.model}@${existing.ref}, not ${input.model}@${input.selector}; pass another --name, or change it with: sextant deployments update ${input.name} --model ${input.model}@${input.selector}`,
     );
