@@ -3,14 +3,8 @@ import { AppError, UnavailableError, ValidationError } from '../../core/errors.j
 import type { ModelVersion } from '../../registry/index.js';
 import type { PredictionOutput } from '../serving.schema.js';
 import { type BatcherStats, MicroBatcher, type MicroBatcherOptions } from './batcher.js';
-import {
-  type ModelKind,
-  type ModelPlan,
-  planModel,
-  type RecordInput,
-  rawHead,
-  type ServingFeature,
-} from './model-plan.js';
+import { concatOutputs, decodeRow, type RunOutputs, recordFeeds, tensorFeeds } from './model-io.js';
+import { type ModelKind, type ModelPlan, planModel, rawHead, type ServingFeature } from './model-plan.js';
 import { assertSelfContained } from './onnx-guard.js';
 import { createRecordChecker } from './record-check.js';
 
@@ -44,11 +38,6 @@ export interface ServingModelOptions extends MicroBatcherOptions {
 
 /** Rows per model run at most (more coalesced calls wait for the next run; a larger call is chunked). */
 const DEFAULT_BATCH_ROWS = 1024;
-
-/** The outputs of one run, row-major: `width` elements per row. */
-interface RunOutputs {
-  [name: string]: { data: ArrayLike<unknown>; width: number; rank: number; rows: number };
-}
 
 /**
  * Loads an ONNX model for serving. A file onnxruntime cannot open, a graph whose inputs JSON cannot
@@ -277,159 +266,6 @@ function assemble(
     },
     stats: () => batcher.stats(),
   };
-}
-
-function decodeRow(out: RunOutputs, r: number, plan: ModelPlan): PredictionOutput {
-  const head = plan.head;
-  switch (head.mode) {
-    case 'classifier': {
-      const p = out[head.probabilities]!;
-      const probabilities: Record<string, number> = {};
-      let best = 0;
-      let bestP = Number.NEGATIVE_INFINITY;
-      for (let c = 0; c < p.width; c++) {
-        const v = Number(p.data[r * p.width + c]);
-        probabilities[head.classes[c] ?? String(c)] = v;
-        if (v > bestP) {
-          bestP = v;
-          best = c;
-        }
-      }
-      const l = head.label === null ? undefined : out[head.label];
-      const prediction = l !== undefined ? String(l.data[r * l.width]) : (head.classes[best] ?? String(best));
-      return { prediction, probabilities };
-    }
-    case 'regressor': {
-      const o = out[head.value]!;
-      return { prediction: jsonNumber(o.data[r * o.width]) };
-    }
-    case 'raw': {
-      const outputs: Record<string, unknown> = {};
-      for (const name of head.outputs) {
-        const o = out[name]!;
-        if (o.rank <= 1) outputs[name] = jsonValue(o.data[r]);
-        else {
-          const row = new Array(o.width);
-          for (let k = 0; k < o.width; k++) row[k] = jsonValue(o.data[r * o.width + k]);
-          outputs[name] = row;
-        }
-      }
-      const p = out[head.prediction]!;
-      const v = p.data[r * p.width];
-      return { prediction: typeof v === 'string' ? v : jsonNumber(v), outputs };
-    }
-  }
-}
-
-/** A number JSON can carry (NaN and infinities become null); bigints become numbers. */
-function jsonNumber(v: unknown): number | null {
-  const n = Number(v);
-  return Number.isFinite(n) ? n : null;
-}
-
-function jsonValue(v: unknown): unknown {
-  return typeof v === 'string' ? v : typeof v === 'boolean' ? v : jsonNumber(v);
-}
-
-/** A raw value as a number for the model: booleans are 1/0, null/absent/'' are NaN (missing). */
-function toNumber(v: unknown, name: string): number {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  if (v === null || v === undefined) return Number.NaN;
-  if (typeof v === 'string') {
-    if (v.trim() === '') return Number.NaN;
-    const n = Number(v);
-    if (!Number.isNaN(n)) return n;
-  }
-  throw new ValidationError(`${name} must be a number`, { field: name });
-}
-
-function toText(v: unknown): string {
-  return v === null || v === undefined ? '' : typeof v === 'string' ? v : String(v);
-}
-
-function recordFeeds(
-  inputs: readonly RecordInput[],
-  rows: readonly Record<string, unknown>[],
-): Record<string, Tensor> {
-  const n = rows.length;
-  const feeds: Record<string, Tensor> = {};
-  for (const input of inputs) {
-    const name = input.name;
-    const dims = input.rank === 2 ? [n, 1] : [n];
-    switch (input.feed) {
-      case 'float32':
-      case 'float64': {
-        const a = input.feed === 'float32' ? new Float32Array(n) : new Float64Array(n);
-        for (let i = 0; i < n; i++) a[i] = toNumber(rows[i]![name], name);
-        feeds[name] = new ort.Tensor(input.feed, a, dims);
-        break;
-      }
-      case 'int32': {
-        const a = new Int32Array(n);
-        for (let i = 0; i < n; i++) a[i] = Math.round(toNumber(rows[i]![name], name)) || 0;
-        feeds[name] = new ort.Tensor('int32', a, dims);
-        break;
-      }
-      case 'int64': {
-        const a = new BigInt64Array(n);
-        for (let i = 0; i < n; i++) a[i] = BigInt(Math.round(toNumber(rows[i]![name], name)) || 0);
-        feeds[name] = new ort.Tensor('int64', a, dims);
-        break;
-      }
-      case 'bool': {
-        const a = new Uint8Array(n);
-        for (let i = 0; i < n; i++) a[i] = toNumber(rows[i]![name], name) ? 1 : 0;
-        feeds[name] = new ort.Tensor('bool', a, dims);
-        break;
-      }
-      case 'string': {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = toText(rows[i]![name]);
-        feeds[name] = new ort.Tensor('string', a, dims);
-        break;
-      }
-    }
-  }
-  return feeds;
-}
-
-function tensorFeeds(plan: ModelPlan, rows: readonly Record<string, unknown>[]): Record<string, Tensor> {
-  const input = plan.tensorInput!;
-  const d = input.width;
-  const n = rows.length;
-  const a = input.feed === 'float32' ? new Float32Array(n * d) : new Float64Array(n * d);
-  const names = plan.features.map((f) => f.name);
-  for (let i = 0; i < n; i++) {
-    const row = rows[i]!;
-    for (let j = 0; j < d; j++) a[i * d + j] = toNumber(row[names[j]!], names[j]!);
-  }
-  return { [input.name]: new ort.Tensor(input.feed, a, [n, d]) };
-}
-
-function concatOutputs(parts: RunOutputs[], names: string[]): RunOutputs {
-  const out: RunOutputs = {};
-  for (const name of names) {
-    const first = parts[0]![name]!;
-    const total = parts.reduce((s, p) => s + p[name]!.data.length, 0);
-    const data = ArrayBuffer.isView(first.data)
-      ? new (
-          first.data.constructor as new (
-            n: number,
-          ) => { set(a: ArrayLike<unknown>, o: number): void } & ArrayLike<unknown>
-        )(total)
-      : new Array<unknown>(total);
-    let at = 0;
-    for (const p of parts) {
-      const chunk = p[name]!.data;
-      if ('set' in data && typeof data.set === 'function')
-        (data as { set(a: ArrayLike<unknown>, o: number): void }).set(chunk, at);
-      else for (let k = 0; k < chunk.length; k++) (data as unknown[])[at + k] = chunk[k];
-      at += chunk.length;
-    }
-    out[name] = { data, width: first.width, rank: first.rank, rows: parts.length };
-  }
-  return out;
 }
 
 function firstLine(err: unknown): string {
