@@ -12,6 +12,8 @@ import { createVersionSources } from './version-source.js';
 
 /** The key model names are unique under (URL-decoded, NFKC, case-folded). */
 export { modelNameKey } from './model-name.js';
+/** Refuses an ONNX file whose tensors read external files (onnxruntime would read them from the working directory). */
+export { assertSelfContained } from './onnx-guard.js';
 /** Parses and checks a promotion policy (YAML); ValidationError names the field. */
 export { BUILT_IN_POLICY_YAML, type Policy, parsePolicy } from './policy.js';
 export * from './registry.schema.js';

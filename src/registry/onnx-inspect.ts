@@ -1,5 +1,6 @@
 import { InferenceSession } from 'onnxruntime-node';
 import { ValidationError } from '../core/errors.js';
+import { assertSelfContained } from './onnx-guard.js';
 import type { Signature } from './registry.schema.js';
 
 /**
@@ -10,6 +11,12 @@ export async function inspectOnnx(
   bytes: Uint8Array,
   field: string,
 ): Promise<Pick<Signature, 'inputs' | 'outputs'>> {
+  try {
+    // Before onnxruntime opens it: a tensor with external data would make it read a local file.
+    assertSelfContained(bytes);
+  } catch (err) {
+    throw new ValidationError(`${field}: not a valid ONNX model (${(err as Error).message})`, { field });
+  }
   let session: InferenceSession;
   try {
     session = await InferenceSession.create(bytes);

@@ -76,3 +76,47 @@ export function tinyOnnxModel(weights: [number, number, number] = [0.5, -0.25, 1
   });
   return w.finish();
 }
+
+/**
+ * A hostile ONNX model: its one initializer keeps its data in an "external" file at `location`
+ * (TensorProto external_data=13, data_location=14 EXTERNAL), which onnxruntime would read from the
+ * working directory and answer as the output.
+ */
+export function externalDataOnnx(location: string): Uint8Array {
+  const w = protobuf.Writer.create();
+  const msg = (field: number, into: protobuf.Writer, build: (x: protobuf.Writer) => void) => {
+    into.uint32((field << 3) | 2).fork();
+    build(into);
+    into.ldelim();
+  };
+  w.uint32(1 << 3).int64(8);
+  msg(7, w, (g) => {
+    msg(1, g, (n) => {
+      n.uint32((1 << 3) | 2).string('secret');
+      n.uint32((2 << 3) | 2).string('out');
+      n.uint32((4 << 3) | 2).string('Identity');
+    });
+    msg(5, g, (t) => {
+      t.uint32(1 << 3).int64(16);
+      t.uint32(2 << 3).int64(2);
+      t.uint32((8 << 3) | 2).string('secret');
+      msg(13, t, (e) =>
+        e
+          .uint32((1 << 3) | 2)
+          .string('location')
+          .uint32((2 << 3) | 2)
+          .string(location),
+      );
+      msg(13, t, (e) =>
+        e
+          .uint32((1 << 3) | 2)
+          .string('length')
+          .uint32((2 << 3) | 2)
+          .string('16'),
+      );
+      t.uint32(14 << 3).int64(1);
+    });
+  });
+  msg(8, w, (o) => o.uint32(2 << 3).int64(13));
+  return w.finish();
+}

@@ -16,7 +16,7 @@ import {
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/backends.js';
 import { nativeError, uniq } from './helpers.js';
-import { tinyOnnxModel } from './registry-fixtures.js';
+import { externalDataOnnx, tinyOnnxModel } from './registry-fixtures.js';
 
 const historySchema = z.object({ events: z.array(aliasEventSchema), at: z.array(aliasAtSchema).optional() });
 
@@ -166,6 +166,16 @@ describeEachBackend('model registry: versions, governed promotion, history, roll
     });
     const err = nativeError(bad, 400, 'VALIDATION_FAILED');
     expect(err.message).toMatch(/^file: not a valid ONNX model/);
+    // A tensor reading an external file is refused before onnxruntime opens it (it would read the file).
+    const hostile = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/models/${model}/versions/file?filename=hostile.onnx`,
+      headers: { ...as('alice'), 'content-type': 'application/octet-stream' },
+      payload: Buffer.from(externalDataOnnx('package.json')),
+    });
+    expect(nativeError(hostile, 400, 'VALIDATION_FAILED').message).toMatch(
+      /^file: not a valid ONNX model.*external/,
+    );
     const list = okJson(
       await call('vic', 'GET', `/api/v1/models/${model}/versions`),
       z.object({ versions: z.array(modelVersionSchema) }),

@@ -1,6 +1,5 @@
-import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tinyOnnxModel } from '../../../test/e2e/registry-fixtures.js';
+import { externalDataOnnx, tinyOnnxModel } from '../../../test/e2e/registry-fixtures.js';
 import { AppError, UnavailableError, ValidationError } from '../../core/errors.js';
 import {
   CREDIT_TARGET,
@@ -254,44 +253,11 @@ describe('malformed and hostile model files', () => {
   }
 
   it('refuses a model that would read tensor data from a file beside the server', async () => {
-    // TensorProto external_data=13 {key=1, value=2}, data_location=14 EXTERNAL: onnxruntime would read
-    // ./package.json from the working directory into the initializer and answer it as an output.
-    const w = protobuf.Writer.create();
-    const msg = (field: number, into: protobuf.Writer, build: (x: protobuf.Writer) => void) => {
-      into.uint32((field << 3) | 2).fork();
-      build(into);
-      into.ldelim();
-    };
-    w.uint32(1 << 3).int64(8);
-    msg(7, w, (g) => {
-      msg(1, g, (n) => {
-        n.uint32((1 << 3) | 2).string('secret');
-        n.uint32((2 << 3) | 2).string('out');
-        n.uint32((4 << 3) | 2).string('Identity');
-      });
-      msg(5, g, (t) => {
-        t.uint32(1 << 3).int64(16);
-        t.uint32(2 << 3).int64(2);
-        t.uint32((8 << 3) | 2).string('secret');
-        msg(13, t, (e) =>
-          e
-            .uint32((1 << 3) | 2)
-            .string('location')
-            .uint32((2 << 3) | 2)
-            .string('package.json'),
-        );
-        msg(13, t, (e) =>
-          e
-            .uint32((1 << 3) | 2)
-            .string('length')
-            .uint32((2 << 3) | 2)
-            .string('16'),
-        );
-        t.uint32(14 << 3).int64(1);
-      });
-    });
-    msg(8, w, (o) => o.uint32(2 << 3).int64(13));
-    const err = await expectValidation(openServingModel(w.finish(), makeVersion()), 'model');
+    // onnxruntime would read ./package.json from the working directory and answer it as an output.
+    const err = await expectValidation(
+      openServingModel(externalDataOnnx('package.json'), makeVersion()),
+      'model',
+    );
     expect(err.message).toMatch(/external/);
   });
 

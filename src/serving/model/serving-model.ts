@@ -1,11 +1,11 @@
 import ort from 'onnxruntime-node';
 import { AppError, UnavailableError, ValidationError } from '../../core/errors.js';
 import type { ModelVersion } from '../../registry/index.js';
+import { assertSelfContained } from '../../registry/index.js';
 import type { PredictionOutput } from '../serving.schema.js';
 import { type BatcherStats, MicroBatcher, type MicroBatcherOptions } from './batcher.js';
 import { concatOutputs, decodeRow, type RunOutputs, recordFeeds, tensorFeeds } from './model-io.js';
 import { type ModelKind, type ModelPlan, planModel, rawHead, type ServingFeature } from './model-plan.js';
-import { assertSelfContained } from './onnx-guard.js';
 import { createRecordChecker } from './record-check.js';
 
 type Session = Awaited<ReturnType<typeof ort.InferenceSession.create>>;
