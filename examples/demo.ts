@@ -116,6 +116,10 @@ async function main(): Promise<void> {
     console.log(`  npx sextant data ls                       # datasets and versions`);
     console.log(`  npx sextant lineage ${model}@champion     # model -> run -> data`);
     console.log(`  npx sextant models history ${model}`);
+    console.log(`  npx sextant serve ${model}@champion    # POST /predict, /feedback; GET /metrics`);
+    console.log(
+      `  npx sextant predictions ls --limit 5       # then: npx sextant trace <id>, npx sextant explain <id>`,
+    );
     console.log(
       '  npx sextant server    # then MLFLOW_TRACKING_URI=http://127.0.0.1:5005 for MLflow clients',
     );

@@ -5,6 +5,7 @@ import { createLineageService } from './lineage.service.js';
 import { createOpenLineageExporter } from './openlineage.service.js';
 import { createPredictionTracer } from './trace/index.js';
 
+export * from './explain/explanation.schema.js';
 export * from './gc.schema.js';
 /** Blob garbage collection: dry run, audited delete, grace period. */
 export { createGarbageCollector, digestOfKeys, type GarbageCollector } from './gc.service.js';
@@ -37,6 +38,9 @@ export {
 } from './openlineage.service.js';
 /** The deterministic UUID (v5) a run id is exported under, and the producer URI written in events. */
 export { runUuid, SEXTANT_PRODUCER } from './openlineage-event.js';
+export * from './trace/trace.schema.js';
+/** The human (indented text) view of a prediction trace. */
+export { formatTrace } from './trace/trace-format.js';
 
 /** Builds governance: lineage graph, OpenLineage export, blob gc, prediction trace and explanations. */
 export function createGovernanceDomain(deps: GovernanceDeps) {

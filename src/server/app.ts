@@ -39,7 +39,8 @@ export async function buildApp(
   const app = Fastify({
     loggerInstance: options.logger ?? silentLogger,
     bodyLimit: services.config.bodyLimitBytes,
-    forceCloseConnections: true,
+    // 'idle': on close, idle keep-alive sockets go at once while requests in flight (predictions) finish.
+    forceCloseConnections: 'idle',
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -1,3 +1,4 @@
+import type { AliasEventKind } from '../../registry/registry.schema.js';
 import type { PredictionOutput } from '../../serving/serving.schema.js';
 import type { PredictionTrace, TraceDataset, TraceLink } from './trace.schema.js';
 
@@ -6,6 +7,14 @@ import type { PredictionTrace, TraceDataset, TraceLink } from './trace.schema.js
  * it (prediction -> model version + alias at that moment -> run -> datasets <- upstream). A pure
  * function of the trace JSON, so the CLI prints the same thing locally and against a server.
  */
+
+/** The past tense of each alias move, as the text view says it. */
+const MOVED: Record<AliasEventKind, string> = {
+  set: 'set',
+  promote: 'promoted',
+  rollback: 'rolled back',
+  delete: 'deleted',
+};
 
 const short = (sha: string, n = 12) => (sha.startsWith('sha256:') ? sha : `sha256:${sha.slice(0, n)}`);
 
@@ -59,7 +68,7 @@ export function formatTrace(t: PredictionTrace): string {
     const a = t.alias;
     const since = a.since;
     const how = since
-      ? `${a.name} since ${since.at}, ${since.kind === 'set' ? 'set' : `${since.kind}d`} by ${a.request?.requestedBy ?? since.actor}` +
+      ? `${a.name} since ${since.at}, ${MOVED[since.kind]} by ${a.request?.requestedBy ?? since.actor}` +
         (since.approvals.length ? `, approved by ${since.approvals.map((x) => x.actor).join(', ')}` : '') +
         (since.emergency ? ', emergency' : '')
       : `${a.name}`;
