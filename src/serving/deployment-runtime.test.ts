@@ -230,6 +230,9 @@ describe('deployment runtime', () => {
     expect(text).toContain(`sextant_predict_errors_total{deployment="${n}",code="VALIDATION_FAILED"} 1`);
     expect(text).toContain(`sextant_predict_latency_seconds_count{deployment="${n}",model_version="1"} 1`);
     expect(text).toContain(`sextant_ledger_pending{deployment="${n}"} 0`);
+    // The request's three records went to the log in one group commit.
+    expect(text).toContain(`sextant_ledger_rows_total{deployment="${n}"} 3`);
+    expect(text).toContain(`sextant_ledger_commits_total{deployment="${n}"} 1`);
     expect(metrics.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
   });
 

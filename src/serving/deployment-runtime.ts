@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../core/clock.js';
 import { isAppError, UnavailableError, ValidationError } from '../core/errors.js';
-import { newId } from '../core/ids.js';
+import { newId, newIds } from '../core/ids.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { ModelVersion } from '../registry/index.js';
 import { routesToChallenger } from './canary.js';
-import type { PredictionLedger, PredictionRecord } from './ledger/index.js';
+import type { PredictionLedger } from './ledger/index.js';
 import { DEFAULT_MAX_RECORDS, openServingModel, type ServingModel } from './model/index.js';
 import { aliasOf, ModelSlot } from './model-slot.js';
 import type { Deployment, PredictionOutput } from './serving.schema.js';
@@ -108,7 +108,7 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
 
   const ok = metrics.requests.labels(name, '200');
   const swaps = metrics.swaps.labels(name);
-  const unwatch = metrics.watchLedger(name, () => ledger.stats().pending);
+  const unwatch = metrics.watchLedger(name, () => ledger.stats());
 
   let champion: ModelSlot | undefined;
   let challenger: ModelSlot | null = null;
@@ -271,36 +271,33 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
       const v = slot.version;
       const role = slot === champ ? 'champion' : 'challenger';
       const requestKey = popts.requestKey ?? null;
+      // The request's ids in one go (increasing; the canary key's id, made first, stays first).
+      const ids = newIds('pred', Math.max(0, records.length - (firstId === undefined ? 0 : 1)), now);
+      if (firstId !== undefined && records.length > 0) ids.unshift(firstId);
+      // One append for the request's records: one promise, the shared columns given once.
+      const logged = ledger.appendBatch({
+        ids,
+        deploymentId: dep.id,
+        modelVersionId: v.id,
+        model: v.model,
+        version: v.version,
+        alias: slot.alias,
+        role,
+        servedAt: now,
+        requestKey,
+        inputs: records,
+        outputs,
+        latencyUs,
+        shadow:
+          shadow && shadowOut
+            ? { modelVersionId: shadow.version.id, outputs: shadowOut.outputs, error: shadowOut.error }
+            : null,
+      });
       const items: PredictResponseItem[] = new Array(records.length);
-      const appends: Promise<void>[] = new Array(records.length);
       for (let i = 0; i < records.length; i++) {
-        const id = i === 0 && firstId !== undefined ? firstId : newId('pred', now);
         const out = outputs[i] as PredictionOutput;
-        const record: PredictionRecord = {
-          id,
-          deploymentId: dep.id,
-          modelVersionId: v.id,
-          model: v.model,
-          version: v.version,
-          alias: slot.alias,
-          role,
-          servedAt: now,
-          requestKey,
-          inputs: records[i] as Record<string, unknown>,
-          outputs: out,
-          latencyUs,
-          shadow:
-            shadow && shadowOut
-              ? {
-                  modelVersionId: shadow.version.id,
-                  outputs: shadowOut.outputs?.[i] ?? null,
-                  error: shadowOut.error,
-                }
-              : null,
-        };
-        appends[i] = ledger.append(record);
         const item: PredictResponseItem = {
-          prediction_id: id,
+          prediction_id: ids[i] as string,
           model: v.model,
           version: v.version,
           prediction: out.prediction,
@@ -310,14 +307,11 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
         items[i] = item;
       }
       if (popts.explain) {
-        const [explanations] = await Promise.all([
-          popts.explain({ model: slot.model, records }),
-          Promise.all(appends),
-        ]);
+        const [explanations] = await Promise.all([popts.explain({ model: slot.model, records }), logged]);
         for (let i = 0; i < items.length; i++)
           (items[i] as PredictResponseItem).explanation = explanations[i];
       } else {
-        await Promise.all(appends);
+        await logged;
       }
       const m = countersOf(slot, role);
       m.latency.observe(latencyUs / 1e6);

@@ -10,11 +10,21 @@ const LATENCY_BUCKETS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 ];
 
+/** What the metrics read from a deployment's ledger (its stats()). */
+export interface LedgerCounts {
+  /** Rows buffered or being committed. */
+  pending: number;
+  /** Group commits so far. */
+  commits: number;
+  /** Rows committed so far. */
+  committed: number;
+}
+
 /** Creates the serving metrics: requests, predictions, errors, latency, ledger backlog, swaps. */
 export function createServingMetrics() {
   const registry = new Registry();
   const registers = [registry];
-  const ledgers = new Map<string, () => number>();
+  const ledgers = new Map<string, () => LedgerCounts>();
   const metrics = {
     registry,
     requests: new Counter({
@@ -49,7 +59,27 @@ export function createServingMetrics() {
       registers,
       collect() {
         this.reset();
-        for (const [deployment, pending] of ledgers) this.set({ deployment }, pending());
+        for (const [deployment, stats] of ledgers) this.set({ deployment }, stats().pending);
+      },
+    }),
+    ledgerCommits: new Counter({
+      name: 'sextant_ledger_commits_total',
+      help: 'Group commits of the prediction log, by deployment (rows_total / commits_total = rows per commit)',
+      labelNames: ['deployment'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [deployment, stats] of ledgers) this.inc({ deployment }, stats().commits);
+      },
+    }),
+    ledgerRows: new Counter({
+      name: 'sextant_ledger_rows_total',
+      help: 'Prediction records committed to the prediction log, by deployment',
+      labelNames: ['deployment'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [deployment, stats] of ledgers) this.inc({ deployment }, stats().committed);
       },
     }),
     swaps: new Counter({
@@ -64,11 +94,11 @@ export function createServingMetrics() {
       labelNames: ['deployment', 'model_version'] as const,
       registers,
     }),
-    /** Reports a deployment's ledger backlog at each scrape; the returned function stops it. */
-    watchLedger(deployment: string, pending: () => number): () => void {
-      ledgers.set(deployment, pending);
+    /** Reports a deployment's ledger (backlog, commits, rows) at each scrape; the returned function stops it. */
+    watchLedger(deployment: string, stats: () => LedgerCounts): () => void {
+      ledgers.set(deployment, stats);
       return () => {
-        if (ledgers.get(deployment) === pending) ledgers.delete(deployment);
+        if (ledgers.get(deployment) === stats) ledgers.delete(deployment);
       };
     },
     /** The Prometheus text exposition. */

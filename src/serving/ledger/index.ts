@@ -10,7 +10,7 @@ export type { LedgerWriter } from './ledger-writer.js';
 export type { LedgerOptions, LedgerStats, PredictionLedger } from './prediction-ledger.js';
 /** Opens the group-committing prediction ledger of a store (durable by default). */
 export { openPredictionLedger } from './prediction-ledger.js';
-export type { PredictionRecord } from './prediction-row.js';
+export type { PredictionBatch, PredictionRecord } from './prediction-row.js';
 export type { ListPredictionsInput, PredictionScanQuery, PredictionStore } from './prediction-store.js';
 /** Reads the prediction log: get/find one, list newest first (cursor), scan oldest first (monitoring). */
 export { createPredictionStore, toPrediction } from './prediction-store.js';

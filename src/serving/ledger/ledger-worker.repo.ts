@@ -1,6 +1,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
-import { type Cell, PREDICTION_COLUMNS, PREDICTION_WIDTH } from './prediction-row.js';
+import {
+  type Cell,
+  type PackedEntry,
+  PREDICTION_COLUMNS,
+  PREDICTION_WIDTH,
+  unpackRows,
+} from './prediction-row.js';
 
 /*
  * The SQLite writer thread of the prediction ledger. It holds its own connection to the database file,
@@ -14,11 +20,12 @@ import { type Cell, PREDICTION_COLUMNS, PREDICTION_WIDTH } from './prediction-ro
 export interface LedgerWorkerData {
   file: string;
 }
-export type LedgerWorkerRequest = { seq: number; cells: Cell[] } | { seq: number; close: true };
+export type LedgerWorkerRequest = { seq: number; entries: PackedEntry[] } | { seq: number; close: true };
 export type LedgerWorkerReply =
   | { seq: number; ok: true }
   | { seq: number; ok: false; message: string; code?: string };
 
+/** Rows per INSERT statement (15 parameters a row, well under SQLite's 32,766). */
 const CHUNK = 64;
 
 const { file } = workerData as LedgerWorkerData;
@@ -31,20 +38,32 @@ const insertSql = (rows: number) => {
   const one = `(${PREDICTION_COLUMNS.map(() => '?').join(', ')})`;
   return `insert into predictions (${PREDICTION_COLUMNS.join(', ')}) values ${Array(rows).fill(one).join(', ')} on conflict (id) do nothing`;
 };
-// Prepared on first use, so a worker started before the schema exists fails a write, not its start.
-let statements: { chunk: BetterSqlite3.Statement; one: BetterSqlite3.Statement } | undefined;
-const prepared = () => {
-  statements ??= { chunk: sqlite.prepare(insertSql(CHUNK)), one: sqlite.prepare(insertSql(1)) };
-  return statements;
+/*
+ * One prepared multi-row statement per row count (1..CHUNK), prepared on first use (so a worker
+ * started before the schema exists fails a write, not its start) and reused across groups; the
+ * parameters of each block are bound from one reused array per row count.
+ */
+const statements = new Map<number, { stmt: BetterSqlite3.Statement; params: Cell[] }>();
+const statement = (rows: number) => {
+  let s = statements.get(rows);
+  if (!s) {
+    s = { stmt: sqlite.prepare(insertSql(rows)), params: new Array<Cell>(rows * PREDICTION_WIDTH) };
+    statements.set(rows, s);
+  }
+  return s;
 };
+const block = new Array<Cell>(CHUNK * PREDICTION_WIDTH);
 
-const writeGroup = sqlite.transaction((cells: Cell[]) => {
-  const { chunk, one } = prepared();
-  const rows = cells.length / PREDICTION_WIDTH;
-  let row = 0;
-  for (; row + CHUNK <= rows; row += CHUNK)
-    chunk.run(cells.slice(row * PREDICTION_WIDTH, (row + CHUNK) * PREDICTION_WIDTH));
-  for (; row < rows; row++) one.run(cells.slice(row * PREDICTION_WIDTH, (row + 1) * PREDICTION_WIDTH));
+const writeGroup = sqlite.transaction((entries: PackedEntry[]) => {
+  unpackRows(entries, block, CHUNK, (rows) => {
+    if (rows === CHUNK) {
+      statement(CHUNK).stmt.run(block);
+      return;
+    }
+    const { stmt, params } = statement(rows);
+    for (let i = 0; i < params.length; i++) params[i] = block[i] as Cell;
+    stmt.run(params);
+  });
 });
 
 parentPort?.on('message', (msg: LedgerWorkerRequest) => {
@@ -57,7 +76,7 @@ parentPort?.on('message', (msg: LedgerWorkerRequest) => {
   let reply: LedgerWorkerReply;
   try {
     // IMMEDIATE: take the write lock up front (waits on busy_timeout instead of failing mid-way).
-    writeGroup.immediate(msg.cells);
+    writeGroup.immediate(msg.entries);
     reply = { seq: msg.seq, ok: true };
   } catch (err) {
     const e = err as { message?: string; code?: string };

@@ -4,11 +4,11 @@ import { workerEntry } from '../../core/worker-entry.js';
 import type { Store } from '../../store/index.js';
 import type { LedgerWorkerReply, LedgerWorkerRequest } from './ledger-worker.repo.js';
 import { insertPredictionCells } from './prediction.repo.js';
-import type { Cell } from './prediction-row.js';
+import { flattenRows, type PackedEntry } from './prediction-row.js';
 
-/** Commits one group of flattened prediction rows; the ledger calls it at most once at a time. */
+/** Commits one group of packed entries (prediction rows); the ledger calls it at most once at a time. */
 export interface LedgerWriter {
-  write(cells: Cell[]): Promise<void>;
+  write(entries: PackedEntry[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -23,7 +23,8 @@ export function writerFor(store: Store): LedgerWriter {
     if (file !== ':memory:' && file !== '') return sqliteWorkerWriter(path.resolve(file));
   }
   return {
-    write: (cells) => insertPredictionCells({ db: store.db, cells, dialect: store.dialect }),
+    write: (entries) =>
+      insertPredictionCells({ db: store.db, cells: flattenRows(entries), dialect: store.dialect }),
     close: async () => {},
   };
 }
@@ -53,7 +54,7 @@ function sqliteWorkerWriter(file: string): LedgerWriter {
   const mine = entry;
   let closed = false;
   return {
-    write: (cells) => mine.writer.write(cells),
+    write: (entries) => mine.writer.write(entries),
     close: async () => {
       if (closed) return;
       closed = true;
@@ -104,9 +105,9 @@ function startWorkerWriter(file: string): LedgerWriter {
 
   worker = start();
   return {
-    write: (cells) => {
+    write: (entries) => {
       worker ??= start();
-      return send({ seq: ++seq, cells }, worker);
+      return send({ seq: ++seq, entries }, worker);
     },
     close: async () => {
       const w = worker;

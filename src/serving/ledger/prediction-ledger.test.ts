@@ -5,10 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeEachBackend } from '../../../test/support/backends.js';
 import { systemClock } from '../../core/clock.js';
 import { isAppError } from '../../core/errors.js';
-import { newId } from '../../core/ids.js';
+import { newId, newIds } from '../../core/ids.js';
 import { openStore, type Store } from '../../store/index.js';
 import { countRows, eventually, makeRecord, storedIds } from './ledger-fixtures.contract.js';
 import { openPredictionLedger } from './prediction-ledger.js';
+import type { PredictionBatch } from './prediction-row.js';
 
 /** Holds the database's write lock on the predictions table from another connection until released. */
 async function holdWriteLock(store: Store): Promise<() => Promise<void>> {
@@ -29,6 +30,22 @@ async function holdWriteLock(store: Store): Promise<() => Promise<void>> {
     await client.end();
   };
 }
+
+const makeBatchOf = (ids: string[]): PredictionBatch => ({
+  ids,
+  deploymentId: 'dep_none',
+  modelVersionId: 'mv_test',
+  model: 'credit',
+  version: 1,
+  alias: 'champion',
+  role: 'champion',
+  servedAt: Date.UTC(2026, 0, 1),
+  requestKey: null,
+  inputs: ids.map(() => ({})),
+  outputs: ids.map(() => ({ prediction: 0 })),
+  latencyUs: 1,
+  shadow: null,
+});
 
 const settledState = async (p: Promise<unknown>) => {
   const marker = Symbol('pending');
@@ -138,6 +155,65 @@ describeEachBackend('prediction ledger', (get) => {
     expect(JSON.parse(row.inputs)).toEqual(r.inputs);
     expect(JSON.parse(row.outputs)).toEqual(r.outputs);
     expect(JSON.parse(row.shadow_outputs ?? 'null')).toEqual({ prediction: 0 });
+  });
+
+  it('appendBatch logs a request in one append: every row, its own cells and the shared ones; a batch over maxBatch spans groups', async () => {
+    const ledger = openPredictionLedger({ store: get(), clock: systemClock, maxBatch: 7, maxPending: 10 });
+    const dep = newId('dep');
+    const servedAt = Date.UTC(2026, 2, 3);
+    const n = 23;
+    const ids = newIds('pred', n, servedAt);
+    const inputs = ids.map((_, i) => ({ i, note: `row ${i}, "q"\n` }));
+    const outputs = ids.map((_, i) => ({ prediction: i % 2, probabilities: { '0': 1 - i / n, '1': i / n } }));
+    await ledger.appendBatch({
+      ids,
+      deploymentId: dep,
+      modelVersionId: 'mv_batch',
+      model: 'credit',
+      version: 3,
+      alias: null,
+      role: 'challenger',
+      servedAt,
+      requestKey: 'k1',
+      inputs,
+      outputs,
+      latencyUs: 99.6,
+      shadow: {
+        modelVersionId: 'mv_shadow',
+        outputs: ids.map((_, i) => (i === 5 ? null : { prediction: i })),
+        error: null,
+      },
+    });
+    // Durable: resolved means committed, all parts of it.
+    expect(await countRows(second, dep)).toBe(n);
+    expect(ledger.stats()).toMatchObject({ committed: n, pending: 0 });
+    expect(ledger.stats().commits).toBeGreaterThanOrEqual(Math.ceil(n / 7));
+    await ledger.appendBatch({ ...makeBatchOf([]), deploymentId: dep });
+    await ledger.close();
+    const rows = await second.db
+      .selectFrom('predictions')
+      .selectAll()
+      .where('deployment_id', '=', dep)
+      .orderBy('id')
+      .execute();
+    expect(rows.map((r) => r.id)).toEqual(ids);
+    rows.forEach((row, i) => {
+      expect(row).toMatchObject({
+        model_version_id: 'mv_batch',
+        model: 'credit',
+        version: 3,
+        alias: null,
+        role: 'challenger',
+        served_at: servedAt,
+        request_key: 'k1',
+        latency_us: 100,
+        shadow_version_id: 'mv_shadow',
+        shadow_error: null,
+      });
+      expect(JSON.parse(row.inputs)).toEqual(inputs[i]);
+      expect(JSON.parse(row.outputs)).toEqual(outputs[i]);
+      expect(JSON.parse(row.shadow_outputs ?? 'null')).toEqual(i === 5 ? null : { prediction: i });
+    });
   });
 
   it('async mode acknowledges before the commit and loses nothing on flush() and close()', async () => {

@@ -4,7 +4,14 @@ import type { Logger } from '../../core/logger.js';
 import type { Store } from '../../store/index.js';
 import type { LedgerMode } from '../serving.schema.js';
 import { type LedgerWriter, writerFor } from './ledger-writer.js';
-import { type Cell, type PredictionRecord, pushPredictionCells } from './prediction-row.js';
+import {
+  entryRows,
+  type PackedEntry,
+  type PredictionBatch,
+  type PredictionRecord,
+  packBatch,
+  packRecord,
+} from './prediction-row.js';
 
 /*
  * The prediction ledger: every served prediction goes through append(), and none is dropped.
@@ -62,6 +69,11 @@ export interface PredictionLedger {
   readonly mode: LedgerMode;
   /** Durable: resolves once the record's group is committed; async: once buffered. Waits when full; never drops. */
   append(record: PredictionRecord): Promise<void>;
+  /**
+   * The records of one request, with one promise for all of them (same guarantees as append per
+   * record). A batch larger than maxBatch travels in several groups.
+   */
+  appendBatch(batch: PredictionBatch): Promise<void>;
   /** Commits everything appended so far (async: rejects if that commit fails; the rows stay buffered). */
   flush(): Promise<void>;
   /** Flushes, then refuses further appends (ConflictError) and stops the writer. */
@@ -69,9 +81,11 @@ export interface PredictionLedger {
   stats(): LedgerStats;
 }
 
+/** The rows of one append (one request's records, at most maxBatch), in order of arrival. */
 interface Entry {
   seq: number;
-  cells: Cell[];
+  rows: number;
+  packed: PackedEntry;
   resolve?: () => void;
   reject?: (err: Error) => void;
 }
@@ -83,6 +97,7 @@ interface Waiter {
 
 /** An append waiting for room: admitted synchronously when room frees, so no slot is handed out twice. */
 interface SpaceWaiter {
+  rows: number;
   admit: () => void;
   timer: NodeJS.Timeout | undefined;
 }
@@ -100,6 +115,8 @@ export function openPredictionLedger(opts: LedgerOptions): PredictionLedger {
   const log = opts.logger;
 
   const queue: Entry[] = [];
+  /** Rows in the queue (entries carry one request's rows each). */
+  let queuedRows = 0;
   let inFlight = 0;
   let lastSeq = 0;
   /** Every row up to this seq is committed (or, durable, failed and answered). */
@@ -118,12 +135,13 @@ export function openPredictionLedger(opts: LedgerOptions): PredictionLedger {
   let commits = 0;
   let failedCommits = 0;
 
-  const pending = () => queue.length + inFlight;
+  const pending = () => queuedRows + inFlight;
 
   const wakeSpace = () => {
-    while (pending() < maxPending) {
-      const w = spaceWaiters.shift();
-      if (!w) return;
+    for (;;) {
+      const w = spaceWaiters[0];
+      if (!w || pending() + w.rows > maxPending) return;
+      spaceWaiters.shift();
       clearTimeout(w.timer);
       w.admit();
     }
@@ -142,7 +160,7 @@ export function openPredictionLedger(opts: LedgerOptions): PredictionLedger {
   const due = (): boolean => {
     const head = queue[0];
     if (!head) return false;
-    return mode === 'durable' || queue.length >= maxBatch || head.seq <= drainTarget;
+    return mode === 'durable' || queuedRows >= maxBatch || head.seq <= drainTarget;
   };
 
   const arm = (ms: number) => {
@@ -164,22 +182,19 @@ export function openPredictionLedger(opts: LedgerOptions): PredictionLedger {
     });
   };
 
-  const commitGroup = async (group: Entry[]): Promise<boolean> => {
-    const cells: Cell[] = [];
-    for (const e of group) for (const c of e.cells) cells.push(c);
+  const commitGroup = async (group: Entry[], rows: number): Promise<boolean> => {
+    const entries = new Array<PackedEntry>(group.length);
+    for (let i = 0; i < group.length; i++) entries[i] = (group[i] as Entry).packed;
     try {
-      await writer.write(cells);
+      await writer.write(entries);
       commits++;
-      committed += group.length;
+      committed += rows;
       return true;
     } catch (err) {
       failedCommits++;
       const last = group[group.length - 1]?.seq ?? 0;
       if (mode === 'durable') {
-        log?.error(
-          { err, rows: group.length },
-          'prediction ledger: commit failed; those predictions were not logged',
-        );
+        log?.error({ err, rows }, 'prediction ledger: commit failed; those predictions were not logged');
         const failure = new UnavailableError(
           'the prediction log could not record this prediction; retry later',
           {
@@ -192,7 +207,7 @@ export function openPredictionLedger(opts: LedgerOptions): PredictionLedger {
       }
       backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs > 0 ? backoffMs * 2 : 100);
       log?.warn(
-        { err, rows: group.length, retryInMs: backoffMs },
+        { err, rows, retryInMs: backoffMs },
         'prediction ledger: commit failed; the rows stay buffered and are retried',
       );
       const failure = new UnavailableError(
@@ -212,9 +227,15 @@ export function openPredictionLedger(opts: LedgerOptions): PredictionLedger {
     committing = true;
     try {
       while (due() && !(mode === 'async' && backoffMs > 0 && timer)) {
-        const group = queue.splice(0, maxBatch);
-        inFlight = group.length;
-        const ok = await commitGroup(group);
+        // Whole entries, up to maxBatch rows (an entry never holds more).
+        let rows = 0;
+        let n = 0;
+        while (n < queue.length && (n === 0 || rows + (queue[n] as Entry).rows <= maxBatch))
+          rows += (queue[n++] as Entry).rows;
+        const group = queue.splice(0, n);
+        queuedRows -= rows;
+        inFlight = rows;
+        const ok = await commitGroup(group, rows);
         inFlight = 0;
         if (ok) {
           backoffMs = 0;
@@ -223,6 +244,7 @@ export function openPredictionLedger(opts: LedgerOptions): PredictionLedger {
         } else if (mode === 'async') {
           // Back to the head of the queue, in order; retried after the backoff.
           queue.unshift(...group);
+          queuedRows += rows;
           arm(backoffMs);
           break;
         }
@@ -246,15 +268,17 @@ export function openPredictionLedger(opts: LedgerOptions): PredictionLedger {
 
   const enqueue = (entry: Entry) => {
     queue.push(entry);
-    if (mode === 'durable' || queue.length >= maxBatch) {
+    queuedRows += entry.rows;
+    if (mode === 'durable' || queuedRows >= maxBatch) {
       if (!(backoffMs > 0 && timer)) kick();
     } else arm(flushIntervalMs);
   };
 
   /** Queues an append behind the others waiting for room; admit() enqueues it (and settles the append). */
-  const waitForSpace = (admit: () => Promise<void>): Promise<void> =>
+  const waitForSpace = (rows: number, admit: () => Promise<void>): Promise<void> =>
     new Promise<void>((resolve, reject) => {
       const w: SpaceWaiter = {
+        rows,
         admit: () => admit().then(resolve, reject),
         timer:
           opts.maxWaitMs === undefined
@@ -307,23 +331,37 @@ export function openPredictionLedger(opts: LedgerOptions): PredictionLedger {
     }
   };
 
+  /** Appends one packed entry (at most maxBatch rows). */
+  const appendEntry = (packed: PackedEntry): Promise<void> => {
+    const rows = entryRows(packed);
+    const admit = (): Promise<void> => {
+      const seq = ++lastSeq;
+      if (mode === 'async') {
+        enqueue({ seq, rows, packed });
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve, reject) => enqueue({ seq, rows, packed, resolve, reject }));
+    };
+    // FIFO: while anyone waits for room, newcomers queue behind them.
+    if (pending() + rows <= maxPending && spaceWaiters.length === 0) return admit();
+    return waitForSpace(rows, admit);
+  };
+
   return {
     mode,
     append(record) {
       if (closed) return Promise.reject(closedError());
-      const cells: Cell[] = [];
-      pushPredictionCells(cells, record);
-      const admit = (): Promise<void> => {
-        const seq = ++lastSeq;
-        if (mode === 'async') {
-          enqueue({ seq, cells });
-          return Promise.resolve();
-        }
-        return new Promise<void>((resolve, reject) => enqueue({ seq, cells, resolve, reject }));
-      };
-      // FIFO: while anyone waits for room, newcomers queue behind them.
-      if (pending() < maxPending && spaceWaiters.length === 0) return admit();
-      return waitForSpace(admit);
+      return appendEntry(packRecord(record));
+    },
+    appendBatch(batch) {
+      if (closed) return Promise.reject(closedError());
+      const n = batch.ids.length;
+      if (n <= maxBatch) return n === 0 ? Promise.resolve() : appendEntry(packBatch(batch));
+      // Packed up front, appended in order: the parts queue one behind the other.
+      const parts: PackedEntry[] = [];
+      for (let from = 0; from < n; from += maxBatch)
+        parts.push(packBatch(batch, from, Math.min(n, from + maxBatch)));
+      return Promise.all(parts.map(appendEntry)).then(() => undefined);
     },
     flush,
     close() {
