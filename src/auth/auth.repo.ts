@@ -1,5 +1,11 @@
 import { AlreadyExistsError } from '../core/errors.js';
-import type { ApiTokenTable, Db, Executor, UserTable } from '../store/index.js';
+import {
+  type ApiTokenTable,
+  type Db,
+  type Executor,
+  isUniqueViolation,
+  type UserTable,
+} from '../store/index.js';
 
 /** A token row without its hash: the hash is looked up by, never read back out. */
 export type TokenRow = Omit<ApiTokenTable, 'token_hash'>;
@@ -25,12 +31,6 @@ const tokenColumns = [
   'last_used_at',
   'revoked_at',
 ] as const satisfies readonly (keyof TokenRow)[];
-
-/** Both dialects report a unique-constraint violation with their own code. */
-function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}
 
 /** Queries on users and api_tokens; each takes an optional `tx` so callers can compose one transaction. */
 export function createAuthRepo(db: Db) {

@@ -4,7 +4,7 @@ import { mapLimit } from '../core/concurrency.js';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
-import type { Tx } from '../store/index.js';
+import { isUniqueViolation, type Tx } from '../store/index.js';
 import type { DatasetTable, DatasetVersionTable } from '../store/schema-data.js';
 import type { TrackingDeps } from '../tracking/index.js';
 import * as repo from './dataset.repo.js';
@@ -24,11 +24,6 @@ import { toVersion } from './version-view.js';
 
 // Blob existence checks in flight at once (S3 answers each with a HEAD request).
 const STAT_CONCURRENCY = 16;
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown };
-  return e?.code === '23505' || /UNIQUE constraint failed/i.test(String(e?.message ?? ''));
-}
 
 /**
  * Writing dataset versions. Blobs go first (deduplicated by hash, outside any transaction); the version

@@ -1,16 +1,6 @@
 import type { Executor } from '../store/index.js';
 import type { ModelVersionTable, RegisteredModelTable } from '../store/schema-registry.js';
 
-/** A unique-index violation on either backend (what a lost race looks like). */
-export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return (
-    e?.code === '23505' ||
-    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
-    /UNIQUE constraint failed/.test(String(e?.message))
-  );
-}
-
 export async function insertModel({ tx, row }: { tx: Executor; row: RegisteredModelTable }): Promise<void> {
   await tx.insertInto('registered_models').values(row).execute();
 }

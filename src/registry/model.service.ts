@@ -1,6 +1,7 @@
 import { AlreadyExistsError, ConflictError, ValidationError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
+import { isUniqueViolation } from '../store/index.js';
 import type { ModelVersionTable, RegisteredModelTable } from '../store/schema-registry.js';
 import * as aliases from './alias.repo.js';
 import { aliasesByVersion, getModelRow, getVersionRow, resolveRef } from './lookups.js';
@@ -73,7 +74,7 @@ export function createModelService(deps: RegistryDeps) {
         });
       });
     } catch (err) {
-      if (!repo.isUniqueViolation(err)) throw err;
+      if (!isUniqueViolation(err)) throw err;
       const twin = await repo.findModelByKey({ tx: db, key });
       throw sameName(name, twin?.name ?? name);
     }

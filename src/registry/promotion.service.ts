@@ -8,6 +8,7 @@ import {
 } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
+import { isUniqueViolation } from '../store/index.js';
 import type {
   ModelVersionTable,
   PromotionRequestTable,
@@ -152,7 +153,7 @@ export function createPromotionService(
         if (ok && policy.approvals === 0) await execute(tx, row, model, results, holder, actor);
       });
     } catch (err) {
-      if (!models.isUniqueViolation(err)) throw err;
+      if (!isUniqueViolation(err)) throw err;
       const open = await repo.findOpenRequest({ tx: db, openKey });
       throw alreadyOpen(model, alias, open?.id ?? 'another request');
     }
@@ -285,7 +286,7 @@ export function createPromotionService(
         }
       });
     } catch (err) {
-      if (models.isUniqueViolation(err))
+      if (isUniqueViolation(err))
         throw new ConflictError(`${input.actor.name} already decided on request ${row.id}`, { field: 'id' });
       throw err;
     }

@@ -1,16 +1,6 @@
 import type { Executor } from '../store/index.js';
 import type { DeploymentTable } from '../store/schema-serving.js';
 
-/** A unique-index violation on either backend (what a lost race for a name looks like). */
-export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return (
-    e?.code === '23505' ||
-    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
-    /UNIQUE constraint failed/.test(String(e?.message))
-  );
-}
-
 export async function insertDeployment({ tx, row }: { tx: Executor; row: DeploymentTable }): Promise<void> {
   await tx.insertInto('deployments').values(row).execute();
 }

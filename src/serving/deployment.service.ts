@@ -4,7 +4,7 @@ import { AlreadyExistsError, isAppError, NotFoundError, ValidationError } from '
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
 import type { ModelVersion } from '../registry/index.js';
-import type { Db } from '../store/index.js';
+import { type Db, isUniqueViolation } from '../store/index.js';
 import type { DeploymentTable } from '../store/schema-serving.js';
 import * as repo from './deployment.repo.js';
 import {
@@ -198,7 +198,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
         });
       });
     } catch (err) {
-      if (repo.isUniqueViolation(err)) throw new AlreadyExistsError('deployment', row.name);
+      if (isUniqueViolation(err)) throw new AlreadyExistsError('deployment', row.name);
       throw err;
     }
     return toDeployment(row);

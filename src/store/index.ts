@@ -7,3 +7,4 @@ export type { Db, Executor, OpenStoreOptions, Store, Tx } from './database.js';
 export { inTransaction, migrateToLatest, openStore, pingStore, redactUrl } from './database.js';
 export type { Dialect } from './dialect.js';
 export type * from './schema.js';
+export { isUniqueViolation } from './unique-violation.js';

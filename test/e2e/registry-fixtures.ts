@@ -1,4 +1,5 @@
 import protobuf from 'protobufjs';
+import type { ModelVersion } from '../../src/registry/index.js';
 
 /*
  * Fixtures of the registry suites: a tiny, valid ONNX model encoded by hand with protobufjs (no
@@ -119,4 +120,36 @@ export function externalDataOnnx(location: string): Uint8Array {
   });
   msg(8, w, (o) => o.uint32(2 << 3).int64(13));
   return w.finish();
+}
+
+/** A registry version as the registry would return it (an ONNX file, no run, no data); override any field. */
+export function modelVersionFixture(patch: Partial<ModelVersion> = {}): ModelVersion {
+  const epoch = new Date(0).toISOString();
+  return {
+    id: 'mv_test',
+    model: 'credit',
+    version: 1,
+    runId: null,
+    runAuthor: null,
+    source: 'test',
+    format: 'onnx',
+    sha256: '0'.repeat(64),
+    size: 0,
+    files: [],
+    signature: null,
+    datasetVersionIds: [],
+    codeCommit: null,
+    command: null,
+    params: {},
+    metrics: {},
+    environment: { source: 'registry' },
+    description: null,
+    tags: {},
+    card: {},
+    aliases: [],
+    createdBy: 'tester',
+    createdAt: epoch,
+    updatedAt: epoch,
+    ...patch,
+  };
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tinyOnnxModel } from '../../../test/e2e/registry-fixtures.js';
+import { modelVersionFixture, tinyOnnxModel } from '../../../test/e2e/registry-fixtures.js';
 import { describeEachBackend } from '../../../test/support/backends.js';
 import { createAuditLog } from '../../audit/index.js';
 import { type BlobStore, createBlobStore } from '../../blobs/index.js';
@@ -85,32 +85,16 @@ describeEachBackend('explanations from the training data', (getStore) => {
       params: { n_estimators: 10, max_depth: 3 },
     });
     bytes = model.toOnnx();
-    version = {
+    version = modelVersionFixture({
       id: 'mv_01jexplain0000000000000000',
       model: 'credit-risk',
       version: 3,
-      runId: null,
-      runAuthor: null,
       source: 'run',
-      format: 'onnx',
       sha256: sha256Hex(bytes),
       size: bytes.length,
-      files: [],
-      signature: null,
       datasetVersionIds: [ds.id],
-      codeCommit: null,
-      command: null,
-      params: {},
-      metrics: {},
-      environment: {} as ModelVersion['environment'],
-      description: null,
-      tags: {},
-      card: {},
       aliases: ['champion'],
-      createdBy: 'tester',
-      createdAt: new Date(0).toISOString(),
-      updatedAt: new Date(0).toISOString(),
-    };
+    });
     predictions.set('pred_01jexplain000000000000000', {
       id: 'pred_01jexplain000000000000000',
       deploymentId: 'dep_x',

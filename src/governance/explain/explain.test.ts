@@ -1,6 +1,6 @@
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { tinyOnnxModel } from '../../../test/e2e/registry-fixtures.js';
+import { modelVersionFixture, tinyOnnxModel } from '../../../test/e2e/registry-fixtures.js';
 import { ValidationError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hashing.js';
 import {
@@ -54,33 +54,14 @@ function train(
 
 /** A registry version of the bytes (no training data unless given). */
 function versionOf(bytes: Uint8Array, patch: Partial<ModelVersion> = {}): ModelVersion {
-  return {
+  return modelVersionFixture({
     id: `mv_${sha256Hex(bytes).slice(0, 26)}`,
     model: 'm',
-    version: 1,
-    runId: null,
-    runAuthor: null,
     source: 'upload',
-    format: 'onnx',
     sha256: sha256Hex(bytes),
     size: bytes.length,
-    files: [],
-    signature: null,
-    datasetVersionIds: [],
-    codeCommit: null,
-    command: null,
-    params: {},
-    metrics: {},
-    environment: {} as ModelVersion['environment'],
-    description: null,
-    tags: {},
-    card: {},
-    aliases: [],
-    createdBy: 'tester',
-    createdAt: new Date(0).toISOString(),
-    updatedAt: new Date(0).toISOString(),
     ...patch,
-  };
+  });
 }
 
 /** Scores with onnxruntime (P(positive) or the value), as serving's scorer does; counts calls. */

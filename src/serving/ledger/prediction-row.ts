@@ -1,8 +1,7 @@
 import type { PredictionOutput, PredictionRole } from '../serving.schema.js';
 
-/** What the runtime appends to the ledger, one per prediction. */
-export interface PredictionRecord {
-  id: string;
+/** What every prediction of one request shares: where, by what, when, and how fast it was answered. */
+interface PredictionContext {
   deploymentId: string;
   modelVersionId: string;
   model: string;
@@ -12,9 +11,14 @@ export interface PredictionRecord {
   /** Epoch ms. */
   servedAt: number;
   requestKey: string | null;
+  latencyUs: number;
+}
+
+/** What the runtime appends to the ledger, one per prediction. */
+export interface PredictionRecord extends PredictionContext {
+  id: string;
   inputs: Record<string, unknown>;
   outputs: PredictionOutput;
-  latencyUs: number;
   shadow: { modelVersionId: string; outputs: PredictionOutput | null; error: string | null } | null;
 }
 
@@ -22,20 +26,10 @@ export interface PredictionRecord {
  * The predictions of one request, as the runtime appends them (appendBatch): what the records share is
  * given once; ids, inputs, outputs (and the shadow's outputs) one per record, in the same order.
  */
-export interface PredictionBatch {
+export interface PredictionBatch extends PredictionContext {
   ids: string[];
-  deploymentId: string;
-  modelVersionId: string;
-  model: string;
-  version: number;
-  alias: string | null;
-  role: PredictionRole;
-  /** Epoch ms. */
-  servedAt: number;
-  requestKey: string | null;
   inputs: Record<string, unknown>[];
   outputs: PredictionOutput[];
-  latencyUs: number;
   /** outputs: one per record (null where the shadow gave none), or null when the shadow failed. */
   shadow: {
     modelVersionId: string;

@@ -9,10 +9,9 @@ import type {
 } from '../serving.schema.js';
 import {
   findPredictionRow,
-  listPredictionRows,
   type PredictionFilter,
   type PredictionWithLabelRow,
-  scanPredictionRows,
+  pagePredictionRows,
 } from './prediction.repo.js';
 
 /*
@@ -148,9 +147,10 @@ export function createPredictionStore(deps: { db: Db; clock: Clock }) {
     /** Newest first by (servedAt, id); `nextCursor` is null on the last page. */
     async list(q: ListPredictionsInput): Promise<{ predictions: Prediction[]; nextCursor: string | null }> {
       const limit = limitOf(q.limit);
-      const rows = await listPredictionRows({
+      const rows = await pagePredictionRows({
         tx: db,
         filter: filterOf(q),
+        order: 'newest',
         after: q.cursor ? decodeCursor(q.cursor) : undefined,
         limit: limit + 1,
       });
@@ -172,9 +172,10 @@ export function createPredictionStore(deps: { db: Db; clock: Clock }) {
       };
       let after: { servedAt: number; id: string } | undefined;
       for (;;) {
-        const rows = await scanPredictionRows({
+        const rows = await pagePredictionRows({
           tx: db,
           filter,
+          order: 'oldest',
           after,
           limit,
           labelledOnly: q.labelledOnly === true,

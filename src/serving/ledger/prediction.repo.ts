@@ -139,58 +139,38 @@ export async function findPredictionRow({
     | undefined;
 }
 
-/** A page in (served_at, id) order, newest first; `after` is the last row of the previous page. */
-export async function listPredictionRows({
+/**
+ * A page in (served_at, id) order: newest first for listings, oldest first for monitoring scans;
+ * `after` is the previous page's last row (keyset paging, so pages never shift under new rows).
+ */
+export async function pagePredictionRows({
   tx,
   filter,
+  order,
   after,
   limit,
+  labelledOnly = false,
 }: {
   tx: Executor;
   filter: PredictionFilter;
+  order: 'newest' | 'oldest';
   after?: { servedAt: number; id: string } | undefined;
   limit: number;
+  labelledOnly?: boolean;
 }): Promise<PredictionWithLabelRow[]> {
-  let q = selectPredictions(tx, filter, false);
-  if (after)
-    q = q.where((eb) =>
-      eb.or([
-        eb('p.served_at', '<', after.servedAt),
-        eb.and([eb('p.served_at', '=', after.servedAt), eb('p.id', '<', after.id)]),
-      ]),
-    );
-  return (await q
-    .orderBy('p.served_at', 'desc')
-    .orderBy('p.id', 'desc')
-    .limit(limit)
-    .execute()) as PredictionWithLabelRow[];
-}
-
-/** A page in (served_at, id) order, oldest first (monitoring scans); `after` is the previous page's last row. */
-export async function scanPredictionRows({
-  tx,
-  filter,
-  after,
-  limit,
-  labelledOnly,
-}: {
-  tx: Executor;
-  filter: PredictionFilter;
-  after?: { servedAt: number; id: string } | undefined;
-  limit: number;
-  labelledOnly: boolean;
-}): Promise<PredictionWithLabelRow[]> {
+  const past = order === 'newest' ? '<' : '>';
+  const direction = order === 'newest' ? 'desc' : 'asc';
   let q = selectPredictions(tx, filter, labelledOnly);
   if (after)
     q = q.where((eb) =>
       eb.or([
-        eb('p.served_at', '>', after.servedAt),
-        eb.and([eb('p.served_at', '=', after.servedAt), eb('p.id', '>', after.id)]),
+        eb('p.served_at', past, after.servedAt),
+        eb.and([eb('p.served_at', '=', after.servedAt), eb('p.id', past, after.id)]),
       ]),
     );
   return (await q
-    .orderBy('p.served_at', 'asc')
-    .orderBy('p.id', 'asc')
+    .orderBy('p.served_at', direction)
+    .orderBy('p.id', direction)
     .limit(limit)
     .execute()) as PredictionWithLabelRow[];
 }

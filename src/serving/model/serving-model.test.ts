@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { externalDataOnnx, tinyOnnxModel } from '../../../test/e2e/registry-fixtures.js';
+import { externalDataOnnx, modelVersionFixture, tinyOnnxModel } from '../../../test/e2e/registry-fixtures.js';
 import { AppError, UnavailableError, ValidationError } from '../../core/errors.js';
 import {
   CREDIT_TARGET,
@@ -18,34 +18,10 @@ function makeVersion(
   declared?: Record<string, unknown>,
   overrides: Partial<ModelVersion> = {},
 ): ModelVersion {
-  const now = new Date(0).toISOString();
-  return {
-    id: 'mv_test',
-    model: 'credit',
-    version: 1,
-    runId: null,
-    runAuthor: null,
-    source: 'test',
-    format: 'onnx',
-    sha256: '0'.repeat(64),
-    size: 0,
-    files: [],
+  return modelVersionFixture({
     signature: { inputs: [], outputs: [], ...(declared ? { declared } : {}) },
-    datasetVersionIds: [],
-    codeCommit: null,
-    command: null,
-    params: {},
-    metrics: {},
-    environment: { source: 'registry' },
-    description: null,
-    tags: {},
-    card: {},
-    aliases: [],
-    createdBy: 'test',
-    createdAt: now,
-    updatedAt: now,
     ...overrides,
-  };
+  });
 }
 
 const data = generateCreditData({ rows: 300, seed: 7 });
