@@ -4,7 +4,14 @@ import { parseOrThrow } from '../core/validate.js';
 import { isUniqueViolation } from '../store/index.js';
 import type { ModelVersionTable, RegisteredModelTable } from '../store/schema-registry.js';
 import * as aliases from './alias.repo.js';
-import { aliasesByVersion, getModelRow, getVersionRow, resolveRef } from './lookups.js';
+import {
+  aliasesByVersion,
+  getModelRow,
+  getModelRowById,
+  getVersionRow,
+  resolveRef,
+  resolveSelector,
+} from './lookups.js';
 import * as repo from './model.repo.js';
 import { checkModelName, modelNameKey } from './model-name.js';
 import {
@@ -241,6 +248,12 @@ export function createModelService(deps: RegistryDeps) {
     return versionView(model, version);
   }
 
+  /** `<n>`, `<alias>` or `latest` inside the model with this id, whatever it is called now. */
+  async function getVersionIn(modelId: string, selector: string): Promise<ModelVersion> {
+    const { model, version } = await resolveSelector(db, await getModelRowById(db, modelId), selector);
+    return versionView(model, version);
+  }
+
   async function listVersions(q: { model?: string; runId?: string; offset?: number; limit?: number }) {
     const limit = q.limit ?? 100;
     const model = q.model === undefined ? undefined : await getModelRow(db, q.model);
@@ -334,6 +347,7 @@ export function createModelService(deps: RegistryDeps) {
     update,
     remove,
     getVersion,
+    getVersionIn,
     listVersions,
     updateVersion,
     removeVersion,

@@ -22,6 +22,8 @@ import type { TrackingDeps } from './tracking-deps.js';
 export const RUN_NAME_TAG = 'mlflow.runName';
 export const USER_TAG = 'mlflow.user';
 export const GIT_COMMIT_TAG = 'mlflow.source.git.commit';
+/** Where a client's claimed `user_id` is kept: a claim, never the author of record. */
+export const CLAIMED_USER_TAG = 'sextant.claimed.user_id';
 
 const adjectives = [
   'amber',
@@ -121,7 +123,10 @@ export function createRunService({ db, dialect, audit, clock }: TrackingDeps, ho
     const tags = { ...(input.tags ?? {}) };
     const name = input.name ?? tags[RUN_NAME_TAG] ?? generateRunName();
     tags[RUN_NAME_TAG] = name;
-    const userId = input.userId ?? tags[USER_TAG] ?? input.actor;
+    // The author of record is who signed the request: separation of duties reads it, so a client's
+    // `user_id` or `mlflow.user` tag (MLflow clients send the OS user) stays a claim, kept as a tag.
+    const userId = input.actor;
+    if (input.userId !== undefined && input.userId !== input.actor) tags[CLAIMED_USER_TAG] = input.userId;
     await db.transaction().execute(async (tx) => {
       const experiment = await experiments.findExperiment({ tx, id: Number(input.experimentId) });
       if (!experiment) throw new NotFoundError('experiment', input.experimentId);

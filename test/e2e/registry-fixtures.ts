@@ -127,6 +127,7 @@ export function modelVersionFixture(patch: Partial<ModelVersion> = {}): ModelVer
   const epoch = new Date(0).toISOString();
   return {
     id: 'mv_test',
+    modelId: 'mdl_test',
     model: 'credit',
     version: 1,
     runId: null,
