@@ -48,7 +48,8 @@ export function createRegistryDomain(deps: RegistryDeps) {
   async function primaryFileOf(v: ModelVersion) {
     // The primary file: for a multi-file generic model the content hash is its manifest's.
     const primary = v.files[0] ?? { sha256: v.sha256, size: v.size, path: 'model' };
-    return { version: v, file: primary, stream: await deps.blobs.get(primary.sha256) };
+    // Verified whole first: a reply must not start (status, length) with bytes that turn out corrupted.
+    return { version: v, file: primary, stream: await deps.blobs.getVerified(primary.sha256) };
   }
 
   const versions = {
