@@ -33,7 +33,7 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
   const data = createDataDomain(deps);
   const runs = createRunService(deps, { resolveDatasetVersion: data.linkForRunInput });
   // Built before the registry, which emits its events into this outbox inside its transactions.
-  const webhooks = createWebhookService({ ...deps, allow: config.webhookAllow });
+  const webhooks = createWebhookService({ ...deps, allow: config.webhookAllow, secretKey: auditKey });
   // A const so governance can resolve model refs through it.
   const registry = createRegistryDomain({
     ...deps,

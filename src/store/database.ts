@@ -111,10 +111,29 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   return store;
 }
 
+/**
+ * The database holds users, token hashes, webhook secrets and every prediction: only its owner may read
+ * it. A new file (and a new folder for it) is created owner-only; an existing one that others could read
+ * is narrowed to 0600 with its WAL and shared-memory files. SQLite gives the -wal and -shm files it
+ * creates the main file's mode.
+ */
+function keepPrivate(file: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  if (process.platform === 'win32') return;
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if ((fs.statSync(f).mode & 0o077) !== 0) fs.chmodSync(f, 0o600);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ENOENT') throw err;
+    }
+  }
+}
+
 function createStore(url: string, options: OpenStoreOptions): Store {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    if (file !== ':memory:') keepPrivate(file);
     const sqlite = new BetterSqlite3(file);
     sqlite.pragma('journal_mode = WAL');
     // FULL: a commit is on disk before it is acknowledged, across power loss too, not just a crash.

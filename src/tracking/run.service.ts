@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { ConflictError, NotFoundError } from '../core/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { sha256Hex } from '../core/hashing.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
@@ -16,8 +16,20 @@ import {
   type Metric,
   type Run,
   type RunStatus,
+  stepSchema,
+  timestampSchema,
 } from './tracking.schema.js';
 import type { TrackingDeps } from './tracking-deps.js';
+
+/** Refuses a time or step outside what is stored exactly (both API styles reach the service). */
+function checkNumber(schema: typeof timestampSchema, value: number | undefined, field: string): void {
+  if (value === undefined) return;
+  const r = schema.safeParse(value);
+  if (!r.success)
+    throw new ValidationError(`${field}: ${r.error.issues[0]?.message ?? 'invalid'} (got ${value})`, {
+      field,
+    });
+}
 
 export const RUN_NAME_TAG = 'mlflow.runName';
 export const USER_TAG = 'mlflow.user';
@@ -118,6 +130,7 @@ export function createRunService({ db, dialect, audit, clock }: TrackingDeps, ho
   }
 
   async function create(input: CreateRunInput & { actor: string }): Promise<Run> {
+    checkNumber(timestampSchema, input.startTime, 'start_time');
     const now = clock.now();
     const id = newId('run', now);
     const tags = { ...(input.tags ?? {}) };
@@ -176,6 +189,7 @@ export function createRunService({ db, dialect, audit, clock }: TrackingDeps, ho
     endTime?: number;
     name?: string;
   }) {
+    checkNumber(timestampSchema, input.endTime, 'end_time');
     await db.transaction().execute(async (tx) => {
       const row = await getActiveRow(tx, input.runId);
       const set: Partial<RunTable> = { updated_at: clock.now() };
@@ -237,6 +251,10 @@ export function createRunService({ db, dialect, audit, clock }: TrackingDeps, ho
       params: input.params ?? [],
       tags: input.tags ?? [],
     };
+    for (const [i, m] of batch.metrics.entries()) {
+      checkNumber(timestampSchema, m.timestamp, `metrics[${i}].timestamp`);
+      checkNumber(stepSchema, m.step, `metrics[${i}].step`);
+    }
     const now = clock.now();
     const seen = new Map<string, string>();
     for (const p of batch.params) {

@@ -22,6 +22,7 @@ describeEachBackend('webhooks: retry schedule', (getStore) => {
     const svc = createWebhookService({
       db: store.db,
       audit: createAuditLog({ db: store.db, dialect: store.dialect, clock, key: AUDIT_KEY }),
+      secretKey: AUDIT_KEY,
       clock,
       allow: ['127.0.0.1'],
       random: () => 0.5,
@@ -77,6 +78,7 @@ describeEachBackend('webhooks: retry schedule', (getStore) => {
     const svc = createWebhookService({
       db: store.db,
       audit: createAuditLog({ db: store.db, dialect: store.dialect, clock, key: AUDIT_KEY }),
+      secretKey: AUDIT_KEY,
       clock,
       allow: ['127.0.0.1'],
       delivery: { baseDelayMs: 10, maxAttempts: 3 },
@@ -110,6 +112,7 @@ describeEachBackend('webhooks: retry schedule', (getStore) => {
     const svc = createWebhookService({
       db: store.db,
       audit: createAuditLog({ db: store.db, dialect: store.dialect, clock, key: AUDIT_KEY }),
+      secretKey: AUDIT_KEY,
       clock,
       allow: ['127.0.0.1'],
       delivery: { baseDelayMs: 10 },
@@ -142,6 +145,7 @@ describeEachBackend('webhooks: retry schedule', (getStore) => {
     const svc = createWebhookService({
       db: store.db,
       audit: createAuditLog({ db: store.db, dialect: store.dialect, clock, key: AUDIT_KEY }),
+      secretKey: AUDIT_KEY,
       clock,
       allow: ['127.0.0.1'],
       delivery: { baseDelayMs: 40, pollMs: 20 },

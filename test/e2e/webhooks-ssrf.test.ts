@@ -16,6 +16,7 @@ function service(store: Store, o: { allow?: string[]; resolve?: Resolver; clock?
   return createWebhookService({
     db: store.db,
     audit: createAuditLog({ db: store.db, dialect: store.dialect, clock, key: AUDIT_KEY }),
+    secretKey: AUDIT_KEY,
     clock,
     ...(o.allow ? { allow: o.allow } : {}),
     ...(o.resolve ? { resolve: o.resolve } : {}),
