@@ -1,8 +1,8 @@
+import type { DomainDeps } from '../core/domain-deps.js';
 import type { DatasetVersion } from '../data/dataset.schema.js';
 import type { ValidationResult } from '../data/quality/suite.schema.js';
 import type { AliasAt, AliasEvent, ModelVersion, PromotionRequest } from '../registry/registry.schema.js';
 import type { Deployment, Prediction } from '../serving/serving.schema.js';
-import type { TrackingDeps } from '../tracking/index.js';
 import type { Run } from '../tracking/tracking.schema.js';
 
 /** The part of the data domain governance reads: versions by ref and by id (services.data.versions). */
@@ -45,7 +45,7 @@ export interface Scorer {
 export type ScorerFactory = (bytes: Uint8Array, version: ModelVersion) => Promise<Scorer>;
 
 /** What the governance services are built from: the shared parts plus the readers of lower domains. */
-export interface GovernanceDeps extends TrackingDeps {
+export interface GovernanceDeps extends DomainDeps {
   datasetVersions: DatasetVersionSource;
   /** Absent until a registry is wired: model refs then fail with a clear error. */
   modelVersions?: ModelVersionSource;

@@ -3,6 +3,7 @@ import { createAuthService } from '../auth/index.js';
 import { type BlobStore, createBlobStore } from '../blobs/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
+import type { DomainDeps } from '../core/domain-deps.js';
 import { createDataDomain } from '../data/index.js';
 import { createDataQualityDomain } from '../data/quality/index.js';
 import { createGovernanceDomain } from '../governance/index.js';
@@ -15,7 +16,6 @@ import {
   createExperimentService,
   createRunSearch,
   createRunService,
-  type TrackingDeps,
 } from '../tracking/index.js';
 
 export interface ServicesDeps {
@@ -29,7 +29,7 @@ export interface ServicesDeps {
 /** Wires every domain service from the shared parts; the one place that knows them all. */
 export function createServices({ store, blobs, clock, config, auditKey }: ServicesDeps) {
   const audit: AuditLog = createAuditLog({ db: store.db, dialect: store.dialect, clock, key: auditKey });
-  const deps: TrackingDeps = { db: store.db, dialect: store.dialect, audit, clock, blobs };
+  const deps: DomainDeps = { db: store.db, dialect: store.dialect, audit, clock, blobs };
   const data = createDataDomain(deps);
   const runs = createRunService(deps, { resolveDatasetVersion: data.linkForRunInput });
   // Built before the registry, which emits its events into this outbox inside its transactions.
