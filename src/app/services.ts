@@ -8,7 +8,7 @@ import { createDataDomain } from '../data/index.js';
 import { createDataQualityDomain } from '../data/quality/index.js';
 import { createGovernanceDomain } from '../governance/index.js';
 import { createRegistryDomain } from '../registry/index.js';
-import { createWebhookService } from '../registry/webhooks/index.js';
+import { createWebhookService } from '../events/webhooks/index.js';
 import { createServingDomain } from '../serving/index.js';
 import { openStore, type Store } from '../store/index.js';
 import {

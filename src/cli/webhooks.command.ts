@@ -4,7 +4,7 @@ import {
   WEBHOOK_EVENT_TYPES,
   type WebhookDelivery,
   type WebhookEventType,
-} from '../registry/webhooks/webhook.schema.js';
+} from '../events/webhooks/webhook.schema.js';
 import type { CliContext } from './context.js';
 import { details, table } from './output.js';
 

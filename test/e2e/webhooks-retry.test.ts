@@ -6,7 +6,7 @@ import { openWorkspace } from '../../src/app/index.js';
 import { createAuditLog } from '../../src/audit/index.js';
 import { fakeClock } from '../../src/core/clock.js';
 import { loadConfig } from '../../src/core/config.js';
-import { createWebhookService } from '../../src/registry/webhooks/index.js';
+import { createWebhookService } from '../../src/events/webhooks/index.js';
 import { inTransaction } from '../../src/store/index.js';
 import { describeEachBackend } from '../support/backends.js';
 import { startReceiver } from '../support/http-receiver.js';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createAuditLog } from '../../src/audit/index.js';
 import { type Clock, fakeClock, systemClock } from '../../src/core/clock.js';
-import { createWebhookService, type Resolver } from '../../src/registry/webhooks/index.js';
-import * as repo from '../../src/registry/webhooks/webhook.repo.js';
+import { createWebhookService, type Resolver } from '../../src/events/webhooks/index.js';
+import * as repo from '../../src/events/webhooks/webhook.repo.js';
 import { inTransaction, openStore, type Store } from '../../src/store/index.js';
 import { describeEachBackend } from '../support/backends.js';
 import { type Received, startReceiver } from '../support/http-receiver.js';
