@@ -6,10 +6,11 @@ import type { Config } from '../core/config.js';
 import type { DomainDeps } from '../core/domain-deps.js';
 import { createDataDomain } from '../data/index.js';
 import { createDataQualityDomain } from '../data/quality/index.js';
-import { createGovernanceDomain } from '../governance/index.js';
-import { createRegistryDomain } from '../registry/index.js';
+import { createEventBus, createEventCatalogue, type EventDefinition } from '../events/index.js';
 import { createWebhookService } from '../events/webhooks/index.js';
-import { createServingDomain } from '../serving/index.js';
+import { createGovernanceDomain } from '../governance/index.js';
+import { createRegistryDomain, registryEvents } from '../registry/index.js';
+import { createServingDomain, servingEvents } from '../serving/index.js';
 import { openStore, type Store } from '../store/index.js';
 import {
   createArtifactService,
@@ -17,6 +18,9 @@ import {
   createRunSearch,
   createRunService,
 } from '../tracking/index.js';
+
+/** Every event type the domains declare: the catalogue the bus checks emits and webhook targets against. */
+export const eventDefinitions: readonly EventDefinition[] = [...registryEvents, ...servingEvents];
 
 export interface ServicesDeps {
   store: Store;
@@ -32,18 +36,20 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
   const deps: DomainDeps = { db: store.db, dialect: store.dialect, audit, clock, blobs };
   const data = createDataDomain(deps);
   const runs = createRunService(deps, { resolveDatasetVersion: data.linkForRunInput });
-  // Built before the registry, which emits its events into this outbox inside its transactions.
-  const webhooks = createWebhookService({ ...deps, allow: config.webhookAllow });
+  // Built before the domains, which emit their events into this outbox inside their transactions.
+  const catalogue = createEventCatalogue(eventDefinitions);
+  const webhooks = createWebhookService({ ...deps, catalogue, allow: config.webhookAllow });
+  const events = createEventBus({ db: store.db, clock, catalogue, webhooks });
   // A const so governance can resolve model refs through it.
   const registry = createRegistryDomain({
     ...deps,
     runs,
     artifacts: createArtifactService(deps),
-    events: webhooks,
+    events,
     datasetVersions: data.versions,
     dataQuality: createDataQualityDomain({ ...deps, versions: data.versions }),
   });
-  const serving = createServingDomain({ ...deps, registry, store });
+  const serving = createServingDomain({ ...deps, registry, store, events });
   return {
     config,
     clock,
@@ -58,6 +64,7 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
     data,
     dataQuality: createDataQualityDomain({ ...deps, versions: data.versions }),
     registry,
+    events,
     webhooks,
     governance: createGovernanceDomain({
       ...deps,
@@ -90,8 +97,8 @@ export async function openWorkspace(config: Config, clock: Clock = systemClock):
   return {
     ...services,
     close: async () => {
-      // A CLI process sends what it emitted before it exits (briefly; retries are the server's job).
-      await services.webhooks.close();
+      // A CLI process delivers what it emitted before it exits (briefly; retries are the server's job).
+      await services.events.close();
       // Deployments drain and their ledgers flush before the database closes under them.
       await services.serving.close();
       await blobs.close();

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../../../test/support/backends.js';
+import { createTestEventBus } from '../../../test/support/events.js';
 import { fakeClock, systemClock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
+import { servingEvents } from '../serving.events.js';
 import { predictionSchema } from '../serving.schema.js';
 import { createFeedbackService } from './feedback.service.js';
 import { makeRecord } from './ledger-fixtures.contract.js';
@@ -133,7 +135,11 @@ describeEachBackend('prediction store', (get) => {
       windowed.push(...page.filter((p) => p.deploymentId === dep).map((p) => p.id));
     expect(windowed).toEqual([records[4]?.id, records[6]?.id, records[8]?.id]);
 
-    const feedback = createFeedbackService({ db: get().db, clock: fakeClock(T0 + 60_000) });
+    const feedback = createFeedbackService({
+      db: get().db,
+      clock: fakeClock(T0 + 60_000),
+      events: createTestEventBus(get(), { definitions: servingEvents }),
+    });
     await feedback.submit({
       actor: 'alice',
       items: [
