@@ -2,12 +2,17 @@ import {
   type ColumnDefinitionBuilder,
   CompiledQuery,
   type Expression,
+  type Kysely,
   PostgresAdapter,
   type RawBuilder,
   type SqlBool,
   sql,
+  type Transaction,
 } from 'kysely';
-import type { Executor } from './database.js';
+import type { Database } from './schema.js';
+
+/** The database or an open transaction (database.ts names it Executor; this file sits below it). */
+type Executor = Kysely<Database> | Transaction<Database>;
 
 /*
  * Everything that differs between the two SQL backends, in one object: repositories ask the dialect
