@@ -57,7 +57,12 @@ export function createServingDomain(deps: ServingDeps) {
   const metrics = createServingMetrics();
   const deployments = createDeploymentService(deps);
   const predictions = createPredictionStore({ db: deps.db, clock: deps.clock });
-  const feedback = createFeedbackService({ db: deps.db, clock: deps.clock, events: deps.events });
+  const feedback = createFeedbackService({
+    db: deps.db,
+    clock: deps.clock,
+    audit: deps.audit,
+    events: deps.events,
+  });
   /** Runtimes opened by openRuntime (sextant serve); the host keeps its own. */
   const standalone = new Set<DeploymentRuntime>();
 

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../../../test/support/backends.js';
 import { createTestEventBus } from '../../../test/support/events.js';
+import { createAuditLog } from '../../audit/index.js';
 import { fakeClock, systemClock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
 import { openStore, type Store } from '../../store/index.js';
@@ -17,8 +18,13 @@ const NOW = Date.UTC(2026, 3, 1);
 describeEachBackend('feedback', (get, backend) => {
   let ledger: PredictionLedger;
   const clock = fakeClock(NOW);
+  const auditOf = (store: Store) =>
+    createAuditLog({ db: store.db, dialect: store.dialect, clock, key: 'feedback-test-key-0123456789' });
   const bus = (store: Store) => createTestEventBus(store, { definitions: servingEvents, clock });
-  const feedback = () => createFeedbackService({ db: get().db, clock, events: bus(get()) });
+  const feedback = () =>
+    createFeedbackService({ db: get().db, clock, audit: auditOf(get()), events: bus(get()) });
+  const feedbackEntries = async (deploymentId: string) =>
+    (await auditOf(get()).list({ entityId: deploymentId })).filter((e) => e.action === 'feedback.record');
   const recordedEvents = async (deploymentId: string) =>
     (await bus(get()).events({ types: ['prediction.feedback.recorded'], limit: 1000 }))
       .map((e) => e.payload as { deploymentId: string })
@@ -79,6 +85,10 @@ describeEachBackend('feedback', (get, backend) => {
     const rows = await labelRows(r.id);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ label: '"approved"', received_by: 'alice' });
+    // The label is audited once, by its recorder; the duplicate and the conflict change nothing.
+    const entries = await feedbackEntries(r.deploymentId);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ actor: 'alice', details: { count: 1, first: r.id } });
   });
 
   it('an unknown prediction id is NOT_FOUND', async () => {
@@ -162,7 +172,10 @@ describeEachBackend('feedback', (get, backend) => {
     const second: Store = backend === 'postgres' ? await openStore(get().url) : get();
     try {
       const r = await served();
-      const services = [feedback(), createFeedbackService({ db: second.db, clock, events: bus(second) })];
+      const services = [
+        feedback(),
+        createFeedbackService({ db: second.db, clock, audit: auditOf(second), events: bus(second) }),
+      ];
       const outs = await Promise.all(
         Array.from({ length: 12 }, (_, i) =>
           (services[i % 2] as (typeof services)[number]).submit({
