@@ -71,3 +71,14 @@ export interface EventEmitter<D extends readonly AnyDefinition[]> {
     options?: EmitOptions,
   ): Promise<Emitted>;
 }
+
+/**
+ * Narrows a delivered event to a definition's payload type (the payload was checked at emit):
+ * `if (isEvent(aliasMoved, event)) event.payload.toVersion`.
+ */
+export function isEvent<T extends string, P>(
+  def: EventDefinition<T, P>,
+  event: EventRecord,
+): event is EventRecord<T, P> {
+  return event.type === def.type;
+}

@@ -21,6 +21,7 @@ export {
   type EventEmitter,
   type EventPayload,
   type EventRecord,
+  isEvent,
 } from './event-definition.js';
 /** Subscribers: in-process handlers and job triggers (jobTrigger builds one from a JobEnqueuer port). */
 export { type DeliveryContext, type JobEnqueuer, jobTrigger, type Subscriber } from './subscriber.js';
