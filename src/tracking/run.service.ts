@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import type { DomainDeps } from '../core/domain-deps.js';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { sha256Hex } from '../core/hashing.js';
 import { newId } from '../core/ids.js';
@@ -19,7 +20,6 @@ import {
   stepSchema,
   timestampSchema,
 } from './tracking.schema.js';
-import type { TrackingDeps } from './tracking-deps.js';
 
 /** Refuses a time or step outside what is stored exactly (both API styles reach the service). */
 function checkNumber(schema: typeof timestampSchema, value: number | undefined, field: string): void {
@@ -97,7 +97,7 @@ export interface RunServiceHooks {
 }
 
 /** Runs and what is logged to them: params (immutable), metrics (history + latest), tags, inputs. */
-export function createRunService({ db, dialect, audit, clock }: TrackingDeps, hooks: RunServiceHooks = {}) {
+export function createRunService({ db, dialect, audit, clock }: DomainDeps, hooks: RunServiceHooks = {}) {
   async function getRow(tx: Executor, runId: string): Promise<RunTable> {
     const row = await repo.findRun({ tx, id: runId });
     if (!row) throw new NotFoundError('run', runId);

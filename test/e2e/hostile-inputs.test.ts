@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createSecretBox } from '../../src/registry/webhooks/secret-box.js';
+import { createSecretBox } from '../../src/events/webhooks/secret-box.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/backends.js';
 import { mlflowError, mlflowSession, nativeError, uniq } from './helpers.js';
