@@ -131,6 +131,24 @@ function runtimeBaselineKb(): Promise<number> {
 // Models already opened, by content: a key names one content forever, so its verdict cannot change.
 const opened = new Map<string, SandboxVerdict>();
 const OPENED_KEPT = 256;
+// The same content being opened right now: its callers share the one child.
+const inflight = new Map<string, Promise<SandboxVerdict>>();
+// Children at once: each is a node process with onnxruntime (about 100 MB before any model), so a
+// burst of registrations queues here instead of starting a process per request.
+const MAX_CHILDREN = 2;
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function withChildSlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (running >= MAX_CHILDREN) await new Promise<void>((resolve) => waiting.push(resolve));
+  running += 1;
+  try {
+    return await fn();
+  } finally {
+    running -= 1;
+    waiting.shift()?.();
+  }
+}
 
 /** Opens `bytes` in onnxruntime in a capped child process and says what happened. */
 export async function openOnnxInSandbox(
@@ -140,12 +158,21 @@ export async function openOnnxInSandbox(
   const key = createHash('sha256').update(bytes).digest('hex');
   const known = opened.get(key);
   if (known) return known;
-  const verdict = await openUncached(bytes, opts);
-  if (verdict.kind === 'opened') {
-    if (opened.size >= OPENED_KEPT) opened.delete(opened.keys().next().value as string);
-    opened.set(key, verdict);
+  const pending = inflight.get(key);
+  if (pending) return pending;
+  const run = withChildSlot(() => openUncached(bytes, opts)).then((verdict) => {
+    if (verdict.kind === 'opened') {
+      if (opened.size >= OPENED_KEPT) opened.delete(opened.keys().next().value as string);
+      opened.set(key, verdict);
+    }
+    return verdict;
+  });
+  inflight.set(key, run);
+  try {
+    return await run;
+  } finally {
+    inflight.delete(key);
   }
-  return verdict;
 }
 
 async function openUncached(
