@@ -199,6 +199,11 @@ describeEachBackend('hostile: separation of duties and production moves', (getSt
         deploymentSchema,
         201,
       );
+      // The model's own, stricter policy is bound to its id too.
+      const strict = 'protectedAliases: [champion]\napprovals: 2\n';
+      expect(
+        (await call('admin', 'PUT', `/api/v1/models/${model}/policy`, { yaml: strict })).statusCode,
+      ).toBe(200);
       // Rename the governed model away, then make a new model of the old name a champion.
       const renamed = `${model}-old`;
       expect(
@@ -215,6 +220,12 @@ describeEachBackend('hostile: separation of duties and production moves', (getSt
       expect(body.predictions[0]).toMatchObject({ model: renamed, version: 1 });
       const d = okJson(await call('editor', 'GET', `/api/v1/deployments/${name}`), deploymentSchema);
       expect(d.modelId).toBe(original.modelId);
+      const policyOf = async (m: string) =>
+        z
+          .object({ source: z.string(), yaml: z.string() })
+          .parse((await call('editor', 'GET', `/api/v1/models/${m}/policy`)).json());
+      expect(await policyOf(renamed)).toMatchObject({ source: 'model', yaml: strict });
+      expect((await policyOf(model)).source).not.toBe('model');
       expect(impostor.modelId).not.toBe(original.modelId);
     });
   });

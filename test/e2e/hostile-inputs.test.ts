@@ -151,6 +151,32 @@ describeEachBackend('hostile inputs', (getStore) => {
     expect(card.content).toContain('\\[click\\](javascript:alert(1))');
   });
 
+  it('webhook targets at IPv4 loopback written as IPv6 (mapped, translated, compatible) are refused', async () => {
+    // 127.0.0.1 is allowed in this app; 127.0.0.2 is not, in any spelling.
+    for (const host of [
+      '[::ffff:0:7f00:2]',
+      '[::127.0.0.2]',
+      '[::ffff:127.0.0.2]',
+      '[0:0:0:0:0:ffff:7f00:2]',
+    ]) {
+      const err = await t.services.webhooks
+        .add({ actor: 'ada', url: `http://${host}:8080/hook`, events: ['alias.moved'] })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(err, host).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message: expect.stringMatching(/loopback/),
+      });
+    }
+    expect(
+      (await t.services.webhooks.list()).filter(
+        (w) => w.url.includes('7f00:2') || w.url.includes('127.0.0.2'),
+      ),
+    ).toEqual([]);
+  });
+
   it('webhook secrets are sealed at rest with the server key; plaintext ones from before are sealed in place', async () => {
     {
       const s = t.services;
