@@ -7,6 +7,7 @@ import type { DomainDeps } from '../core/domain-deps.js';
 import { createDataDomain } from '../data/index.js';
 import { createDataQualityDomain } from '../data/quality/index.js';
 import { createGovernanceDomain } from '../governance/index.js';
+import { createJobQueue } from '../jobs/index.js';
 import { createRegistryDomain } from '../registry/index.js';
 import { createWebhookService } from '../registry/webhooks/index.js';
 import { createServingDomain } from '../serving/index.js';
@@ -71,6 +72,8 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
       deployments: serving.deployments,
     }),
     serving,
+    // Background work: in-process on the database, or BullMQ when SEXTANT_REDIS_URL is set.
+    jobs: createJobQueue(deps, { redisUrl: config.redisUrl }),
   };
 }
 
@@ -92,6 +95,8 @@ export async function openWorkspace(config: Config, clock: Clock = systemClock):
     close: async () => {
       // A CLI process sends what it emitted before it exits (briefly; retries are the server's job).
       await services.webhooks.close();
+      // Workers finish their running attempts; the queue lets go of Redis.
+      await services.jobs.close();
       // Deployments drain and their ledgers flush before the database closes under them.
       await services.serving.close();
       await blobs.close();

@@ -45,7 +45,7 @@ type Carried = { id: string } | { schedule: { key: string; name: string; payload
 export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueueOptions): JobQueue {
   const { db, clock } = deps;
   const prefix = options.prefix ?? 'sextant';
-  const lockMs = options.lockMs ?? 30_000;
+  const defaultLockMs = options.lockMs ?? 30_000;
   const enqueueTimeoutMs = options.enqueueTimeoutMs ?? 5_000;
   const records = createJobRecords(deps);
   // Enqueue must fail fast while Redis is away, not wait in ioredis' offline queue.
@@ -121,6 +121,7 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
 
   function startWorker(o: WorkOptions): WorkerHandle {
     const workerId = newWorkerId();
+    const lockMs = o.leaseMs ?? defaultLockMs;
     let pass = 0;
     const connections: Redis[] = [];
     const processor = async (job: BullJob<Carried>) => {
@@ -156,7 +157,7 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
         prefix,
         concurrency: o.concurrency ?? 1,
         lockDuration: lockMs,
-        stalledInterval: options.stalledIntervalMs ?? 30_000,
+        stalledInterval: o.leaseMs ?? options.stalledIntervalMs ?? 30_000,
         maxStalledCount: 3,
       });
       // Connection errors are retried by ioredis; a worker resumes when Redis returns.

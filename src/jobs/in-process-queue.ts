@@ -35,7 +35,7 @@ export function createInProcessJobQueue(
 ): JobQueue {
   const { db, dialect, clock } = deps;
   const pollMs = options.pollMs ?? 500;
-  const leaseMs = options.leaseMs ?? 30_000;
+  const defaultLeaseMs = options.leaseMs ?? 30_000;
   const records = createJobRecords(deps);
   const workers = new Set<ReturnType<typeof startWorker>>();
 
@@ -71,6 +71,7 @@ export function createInProcessJobQueue(
     const concurrency = o.concurrency ?? 1;
     const lanes = lanesFor(o.queues ?? ['default'], o.tags ?? []);
     const workerId = newWorkerId();
+    const leaseMs = o.leaseMs ?? defaultLeaseMs;
     const running = new Set<Promise<AttemptOutcome>>();
     let pass = 0;
     let closed = false;

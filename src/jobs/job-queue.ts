@@ -28,6 +28,11 @@ export interface WorkOptions {
   queues?: string[];
   /** What this worker offers: it takes jobs whose tags are all among these. */
   tags?: string[];
+  /**
+   * How long a job this worker runs stays claimed without a heartbeat: after a kill -9 it runs
+   * again elsewhere once this has passed (default: the queue's, 30 s).
+   */
+  leaseMs?: number;
 }
 
 export interface WorkerHandle {
