@@ -9,11 +9,13 @@ import { MLFLOW } from './helpers.js';
 /*
  * Property-based fuzzing of the MLflow facade and the native API (issue 16, the hostile-input suite).
  * Whatever a client sends: no 500, every refusal in the API's error shape, and a refusal stores
- * nothing (the audit chain, which every change writes in its own transaction, does not grow). The
- * runs are seeded by fast-check and replayable from the seed it prints on a failure.
+ * nothing (the audit chain, which every change writes in its own transaction, does not grow). A failure
+ * prints its seed and path; fast-check shrinks it to a small counterexample.
  */
 
-const RUNS = 40;
+// A fixed seed keeps CI reproducible; SEXTANT_FUZZ_SEED / SEXTANT_FUZZ_RUNS explore further by hand.
+const RUNS = Number(process.env.SEXTANT_FUZZ_RUNS ?? 40);
+const SEED = Number(process.env.SEXTANT_FUZZ_SEED ?? 20_261_203);
 
 /** Strings a hostile client likes: huge digit runs, traversal in encodings, look-alikes, controls. */
 const nastyString = fc.oneof(
@@ -175,7 +177,7 @@ describe('hostile: fuzzing the MLflow facade and the native API', () => {
           });
           await check(res, before, 'mlflow');
         }),
-        { numRuns: RUNS },
+        { numRuns: RUNS, seed: SEED },
       );
     }, 120_000);
   }
@@ -203,12 +205,13 @@ describe('hostile: fuzzing the MLflow facade and the native API', () => {
           await check(res, before, 'mlflow');
         },
       ),
-      { numRuns: RUNS * 2 },
+      { numRuns: RUNS * 2, seed: SEED },
     );
   }, 120_000);
 
   it('native API: hostile bodies and path segments answer 4xx or 2xx, never 500, and store nothing on refusal', async () => {
-    const segment = nastyString.map((s) => encodeURIComponent(s) || 'x');
+    // Over 100 characters Fastify's router answers by itself (the known gap below).
+    const segment = nastyString.map((s) => encodeURIComponent(s) || 'x').filter((s) => s.length <= 100);
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(
@@ -242,7 +245,17 @@ describe('hostile: fuzzing the MLflow facade and the native API', () => {
           await check(res, before, 'native');
         },
       ),
-      { numRuns: RUNS * 3 },
+      { numRuns: RUNS * 3, seed: SEED },
     );
   }, 180_000);
+
+  // Found by this suite: Fastify answers a path parameter over its 100-character limit itself, with 414
+  // in its own shape ({"error":"Bad Request","code":"FST_ERR_MAX_PARAM_LENGTH"}), before the app's error
+  // handler sees it. The fix belongs in the server's constructor (frameworkErrors); until then this
+  // test records the gap and fails the day it is closed, so the filter above can go.
+  it.fails('a path parameter over 100 characters is answered in the API error shape', async () => {
+    const before = await auditCount();
+    const res = await t.app.inject({ method: 'GET', url: `/api/v1/models/${'a'.repeat(150)}` });
+    await check(res, before, 'native');
+  });
 });
