@@ -4,7 +4,7 @@ import { createSecretBox } from '../../src/events/webhooks/secret-box.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/backends.js';
 import { mlflowError, mlflowSession, nativeError, uniq } from './helpers.js';
-import { tinyOnnxModel } from './registry-fixtures.js';
+import { constantOfShapeBomb, tinyOnnxModel } from './registry-fixtures.js';
 
 /*
  * Hostile inputs, the smaller holes of issue 16 (finding 8): look-alike model names, local artifact
@@ -150,6 +150,24 @@ describeEachBackend('hostile inputs', (getStore) => {
     expect(card.content).toContain('&lt;script&gt;alert(1)&lt;/script&gt; scoring');
     expect(card.content).toContain('\\[click\\](javascript:alert(1))');
   });
+
+  it.runIf(process.platform === 'linux')(
+    'a 171-byte ONNX file that would allocate a gigabyte is refused at registration, and nothing is stored',
+    async () => {
+      const name = uniq('bomb');
+      const bomb = constantOfShapeBomb(16000);
+      const res = await app().inject({
+        method: 'PUT',
+        url: `/api/v1/models/${name}/versions/file?filename=model.onnx`,
+        headers: { 'content-type': 'application/octet-stream' },
+        payload: Buffer.from(bomb),
+      });
+      const err = nativeError(res, 400, 'VALIDATION_FAILED');
+      expect(err.message).toMatch(/^file: the model needs more than 512 MiB of memory to open/);
+      nativeError(await app().inject({ method: 'GET', url: `/api/v1/models/${name}` }), 404, 'NOT_FOUND');
+    },
+    60_000,
+  );
 
   it('webhook targets at IPv4 loopback written as IPv6 (mapped, translated, compatible) are refused', async () => {
     // 127.0.0.1 is allowed in this app; 127.0.0.2 is not, in any spelling.
