@@ -204,8 +204,12 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
         throw refuse(`pointing it at another model ('${after.champion.model}')`, before.ref);
       const kept = (await protectedOf(before.modelId)).includes(after.ref);
       if (!kept) {
-        const holder = await registry.versions.resolveIn(before.modelId!, before.ref);
-        if (!PINNED.test(after.ref) || holder.version !== after.champion.version)
+        // Pinning is no move only onto the version the alias holds now (an alias gone holds none).
+        const holder = await registry.versions
+          .resolveIn(before.modelId!, before.ref)
+          .then((v) => v.version)
+          .catch(() => undefined);
+        if (!PINNED.test(after.ref) || holder !== after.champion.version)
           throw refuse(`pointing it at ${after.champion.model}@${after.ref}`, before.ref);
       }
     }
