@@ -17,6 +17,7 @@ import { registerServingRoutes } from './routes/serving.js';
 import { registerTrackingRoutes } from './routes/tracking.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import type { Services } from './services.js';
+import { registerWebUi } from './web-ui.js';
 
 export interface RouteEntry {
   method: string;
@@ -75,6 +76,7 @@ export async function buildApp(
   installAuthHook(app, { mode: services.config.authMode, auth: services.auth });
 
   registerHealthRoutes(app, services);
+  registerWebUi(app);
   registerTrackingRoutes(app, services);
   registerAdminRoutes(app, services);
   registerDataRoutes(app, services);
