@@ -75,7 +75,7 @@ function GraphView({ graph }: { graph: LineageGraph }) {
       onPointerLeave={() => {
         drag.current = null;
       }}
-      role="img"
+      role="group"
       aria-label={`lineage graph of ${graph.root}: ${graph.nodes.length} nodes`}
     >
       <defs>
@@ -105,7 +105,6 @@ function GraphView({ graph }: { graph: LineageGraph }) {
           }}
           tabIndex={0}
           role="button"
-          aria-label={n.label}
         >
           <rect width={NODE_W} height={NODE_H} rx={6} />
           <text x={8} y={17} className="kind">
@@ -114,7 +113,6 @@ function GraphView({ graph }: { graph: LineageGraph }) {
           <text x={8} y={34}>
             {n.ref.length > 30 ? `${n.ref.slice(0, 29)}…` : n.ref}
           </text>
-          <title>{n.label}</title>
         </g>
       ))}
     </svg>
