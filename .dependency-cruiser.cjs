@@ -102,6 +102,13 @@ module.exports = {
       },
     },
     {
+      name: 'web-sees-only-client-and-schemas',
+      comment: 'The web UI talks to the API through the typed client and shares only the zod contracts.',
+      severity: 'error',
+      from: { path: '^web/' },
+      to: { path: '^src/', pathNot: ['^src/client/', '\\.schema\\.ts$'] },
+    },
+    {
       name: 'sql-only-in-repos-and-store',
       comment: 'Only *.repo.ts files (and store/, and the migrations) touch the query builder.',
       severity: 'error',

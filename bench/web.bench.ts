@@ -22,6 +22,23 @@ const POINTS = intEnv('BENCH_WEB_POINTS', 100_000);
 const REPS = intEnv('BENCH_WEB_REPS', 5);
 const root = path.resolve(import.meta.dirname, '..');
 
+/** The baseline: the same number of points as one path on a bare canvas (page-side source). */
+const bareCanvasDraw = (n: number) => `(() => {
+  const canvas = document.createElement('canvas');
+  canvas.width = 1200;
+  canvas.height = 220;
+  document.body.append(canvas);
+  const g = canvas.getContext('2d');
+  const t0 = performance.now();
+  g.beginPath();
+  for (let i = 0; i < ${n}; i += 1) g.lineTo((i / ${n}) * 1200, 110 + 100 * Math.sin(i / 50));
+  g.stroke();
+  g.getImageData(0, 0, 1, 1);
+  const ms = performance.now() - t0;
+  canvas.remove();
+  return ms;
+})()`;
+
 function initialJsGzipped(): { files: string[]; bytes: number } {
   const dist = path.join(root, 'web/dist');
   const html = fs.readFileSync(path.join(dist, 'index.html'), 'utf8');
@@ -34,7 +51,9 @@ async function main(): Promise<void> {
   const chromiumPath = findChromium();
   if (!chromiumPath) return;
   await ensureWebBuilt();
-  console.log(`sextant web bench: node ${process.version}, chromium ${chromiumPath}; numbers are noisy on a shared machine`);
+  console.log(
+    `sextant web bench: node ${process.version}, chromium ${chromiumPath}; numbers are noisy on a shared machine`,
+  );
   const home = tempDir('sextant-bench-web-');
   const ws = await openWorkspace(loadConfig({ SEXTANT_HOME: home }));
   const api = createLocalApi(ws);
@@ -82,34 +101,32 @@ async function main(): Promise<void> {
       const chart = page.locator(`[data-testid="line-chart"][data-points="${POINTS}"]`);
       await chart.waitFor({ timeout: 60_000 });
       chartMs.push(Number(await chart.getAttribute('data-draw-ms')));
-      bareMs.push(
-        await page.evaluate((n) => {
-          const canvas = document.createElement('canvas');
-          canvas.width = 1200;
-          canvas.height = 220;
-          document.body.append(canvas);
-          const g = canvas.getContext('2d')!;
-          const t0 = performance.now();
-          g.beginPath();
-          for (let i = 0; i < n; i += 1) g.lineTo((i / n) * 1200, 110 + 100 * Math.sin(i / 50));
-          g.stroke();
-          g.getImageData(0, 0, 1, 1);
-          const ms = performance.now() - t0;
-          canvas.remove();
-          return ms;
-        }, POINTS),
-      );
+      bareMs.push(await page.evaluate<number>(bareCanvasDraw(POINTS)));
     }
     const js = initialJsGzipped();
     printTable(
       ['measure', 'sextant p50 (ms)', 'baseline p50 (ms)', 'baseline'],
       [
-        [`runs table, ${RUNS} runs: first rows`, fmtMs(median(tableMs)), fmtMs(median(apiMs)), 'API search alone (1000 runs)'],
-        [`chart, ${POINTS} points: draw`, fmtMs(median(chartMs)), fmtMs(median(bareMs)), 'bare canvas lineTo loop'],
+        [
+          `runs table, ${RUNS} runs: first rows`,
+          fmtMs(median(tableMs)),
+          fmtMs(median(apiMs)),
+          'API search alone (1000 runs)',
+        ],
+        [
+          `chart, ${POINTS} points: draw`,
+          fmtMs(median(chartMs)),
+          fmtMs(median(bareMs)),
+          'bare canvas lineTo loop',
+        ],
       ],
     );
-    console.log(`RATIO runs-table first rows / 1000 ms target = ${fmtRatio(median(tableMs) / 1000)} (target <= 1.00x)`);
-    console.log(`RATIO runs-table first rows / API call alone = ${fmtRatio(median(tableMs) / median(apiMs))}`);
+    console.log(
+      `RATIO runs-table first rows / 1000 ms target = ${fmtRatio(median(tableMs) / 1000)} (target <= 1.00x)`,
+    );
+    console.log(
+      `RATIO runs-table first rows / API call alone = ${fmtRatio(median(tableMs) / median(apiMs))}`,
+    );
     console.log(`RATIO chart draw / 500 ms target = ${fmtRatio(median(chartMs) / 500)} (target <= 1.00x)`);
     console.log(`RATIO chart draw / bare canvas = ${fmtRatio(median(chartMs) / median(bareMs))}`);
     console.log(

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installErrorHandlers } from './error-handler.js';
 import { registerWebUi, UI_CONTENT_SECURITY_POLICY, UI_PAGES } from './web-ui.js';
 
-const INDEX = '<!doctype html><html><head><script type="module" src="/assets/index-abc.js"></script></head></html>';
+const INDEX =
+  '<!doctype html><html><head><script type="module" src="/assets/index-abc.js"></script></head></html>';
 
 async function appOver(distDir: string): Promise<FastifyInstance> {
   const app = Fastify();
@@ -34,7 +35,12 @@ describe('the web UI at /', () => {
   });
 
   it('answers index.html at / and at every deep link, with a CSP that allows no inline script', async () => {
-    for (const url of ['/', ...UI_PAGES.map((p) => `/${p}`), '/models/credit/versions/3', '/runs/run_01x?tab=a']) {
+    for (const url of [
+      '/',
+      ...UI_PAGES.map((p) => `/${p}`),
+      '/models/credit/versions/3',
+      '/runs/run_01x?tab=a',
+    ]) {
       const res = await app.inject({ method: 'GET', url });
       expect(res.statusCode, url).toBe(200);
       expect(res.body).toBe(INDEX);
@@ -51,7 +57,12 @@ describe('the web UI at /', () => {
     expect(js.statusCode).toBe(200);
     expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect(js.headers['cache-control']).toContain('immutable');
-    for (const url of ['/assets/../secret.txt', '/assets/%2e%2e/secret.txt', '/assets/missing.js', '/secret.txt']) {
+    for (const url of [
+      '/assets/../secret.txt',
+      '/assets/%2e%2e/secret.txt',
+      '/assets/missing.js',
+      '/secret.txt',
+    ]) {
       const res = await app.inject({ method: 'GET', url });
       expect(res.statusCode, url).toBe(404);
       expect(res.body).not.toContain('not an asset');

@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalApi } from '../../src/cli/local-api.js';
 import type { SextantApi } from '../../src/client/index.js';
 import type { Workspace } from '../../src/server/services.js';
-import { findChromium, launch, screenshot, serve, seriousA11yViolations, watchErrors } from './web-browser.js';
+import {
+  findChromium,
+  launch,
+  screenshot,
+  seriousA11yViolations,
+  serve,
+  watchErrors,
+} from './web-browser.js';
 import { ensureWebBuilt, seedDemoWorkspace, seedManyRuns } from './web-seed.js';
 
 /*
@@ -56,7 +63,13 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
   /** A page of a browser context signed in with `secret` (the token the sign-in page would store). */
   async function signedIn(secret: string): Promise<{ ctx: BrowserContext; page: Page; errors: string[] }> {
     const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    await ctx.addInitScript((t) => window.localStorage.setItem('sextant.token', t), secret);
+    await ctx.addInitScript(
+      (t) =>
+        (
+          globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }
+        ).localStorage.setItem('sextant.token', t),
+      secret,
+    );
     const page = await ctx.newPage();
     return { ctx, page, errors: watchErrors(page) };
   }
@@ -146,8 +159,14 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
     await page.getByRole('checkbox', { name: 'depth' }).check();
     await page.getByRole('columnheader', { name: 'depth' }).waitFor();
 
-    await page.getByRole('checkbox', { name: /^select trial-/ }).nth(0).check();
-    await page.getByRole('checkbox', { name: /^select trial-/ }).nth(1).check();
+    await page
+      .getByRole('checkbox', { name: /^select trial-/ })
+      .nth(0)
+      .check();
+    await page
+      .getByRole('checkbox', { name: /^select trial-/ })
+      .nth(1)
+      .check();
     await page.getByRole('link', { name: 'Compare 2 runs' }).click();
     await page.getByRole('heading', { name: 'Compare 2 runs' }).waitFor();
     const diff = page.getByTestId('params-diff');
@@ -162,7 +181,11 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
   it('the demo sweep and a run page: params, metric charts over steps, artifacts with preview', async () => {
     const { ctx, page, errors } = await signedIn(secrets.admin);
     const experiment = await api.experiments.getByName('demo-credit-risk');
-    const { runs } = await api.runs.search({ experimentIds: [experiment.id], orderBy: ['metrics.val_accuracy DESC'], maxResults: 1 });
+    const { runs } = await api.runs.search({
+      experimentIds: [experiment.id],
+      orderBy: ['metrics.val_accuracy DESC'],
+      maxResults: 1,
+    });
     const best = runs[0]!;
     await page.goto(`${url}/experiments/${experiment.id}`);
     await page.getByRole('link', { name: best.name }).first().waitFor();
@@ -172,7 +195,9 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
     const accuracy = best.metrics.find((m) => m.key === 'val_accuracy')!;
     await expect(page.getByTestId('run-metrics').textContent()).resolves.toContain('val_accuracy');
     await page.getByTestId('line-chart').first().waitFor();
-    expect(Number(await page.getByTestId('line-chart').first().getAttribute('data-points'))).toBeGreaterThan(1);
+    expect(Number(await page.getByTestId('line-chart').first().getAttribute('data-points'))).toBeGreaterThan(
+      1,
+    );
     expect(accuracy.value).toBeGreaterThan(0);
     await pageChecks(page, errors, 'run');
     await ctx.close();
@@ -181,7 +206,8 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
   it('models: versions, alias timeline, a version page whose model card is sanitised Markdown', async () => {
     await api.models.updateVersion(MODEL, 2, {
       card: {
-        caveats: '**Bold caveat** <img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</script> [x](javascript:window.__pwned=3)',
+        caveats:
+          '**Bold caveat** <img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</script> [x](javascript:window.__pwned=3)',
       },
     });
     const { ctx, page, errors } = await signedIn(secrets.admin);
@@ -196,8 +222,12 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
     await pageChecks(page, errors, 'model');
     await page.goto(`${url}/models/${MODEL}/versions/2`);
     await page.locator('.markdown strong', { hasText: 'Bold caveat' }).waitFor();
-    expect(await page.locator('.markdown script, .markdown [onerror], .markdown a[href^="javascript"]').count()).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(
+      await page.locator('.markdown script, .markdown [onerror], .markdown a[href^="javascript"]').count(),
+    ).toBe(0);
+    expect(
+      await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned),
+    ).toBeUndefined();
     // Raw HTML in a card is shown as text, not parsed.
     expect(await page.locator('.markdown').textContent()).toContain('<script>window.__pwned=2</script>');
     await pageChecks(page, errors, 'model-version');
@@ -205,9 +235,14 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
   });
 
   it('the approver rejects one promotion with a comment, approves the next, and the champion alias moves', async () => {
-    const champion = async () => (await api.models.get(MODEL)).aliases.find((a) => a.alias === 'champion')?.version;
+    const champion = async () =>
+      (await api.models.get(MODEL)).aliases.find((a) => a.alias === 'champion')?.version;
     expect(await champion()).toBe(1);
-    const first = await api.models.promote({ ref: `${MODEL}@2`, alias: 'champion', reason: 'web: try v2 again' });
+    const first = await api.models.promote({
+      ref: `${MODEL}@2`,
+      alias: 'champion',
+      reason: 'web: try v2 again',
+    });
     expect(first.status).toBe('pending');
     const { ctx, page, errors } = await signedIn(secrets.approver);
     await page.goto(`${url}/promotions`);
@@ -219,7 +254,11 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
     expect(await champion()).toBe(1);
     await pageChecks(page, errors, 'promotions');
 
-    const second = await api.models.promote({ ref: `${MODEL}@2`, alias: 'champion', reason: 'web: fairness reviewed' });
+    const second = await api.models.promote({
+      ref: `${MODEL}@2`,
+      alias: 'champion',
+      reason: 'web: fairness reviewed',
+    });
     await page.goto(`${url}/promotions/${second.id}`);
     const card2 = page.getByTestId(`promotion-${second.id}`);
     await card2.getByRole('button', { name: 'Approve' }).click();
@@ -245,7 +284,10 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
     await page.getByText(version.digest).waitFor();
     await page.getByTestId('profile-table').first().waitFor();
     expect(await page.locator('svg.histogram').count()).toBeGreaterThan(0);
-    await page.getByText(/passed,/).first().waitFor();
+    await page
+      .getByText(/passed,/)
+      .first()
+      .waitFor();
     await page.getByLabel('Compare with').fill(`${train.name}@1`);
     await page.getByLabel('as').selectOption('drift');
     await page.getByLabel('Compare with').fill(`${other.name}@latest`);

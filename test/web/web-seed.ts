@@ -6,9 +6,14 @@ import { promisify } from 'node:util';
 import { createLocalApi } from '../../src/cli/local-api.js';
 import { loadConfig } from '../../src/core/config.js';
 import { newIds } from '../../src/core/ids.js';
-import { insertRun } from '../../src/tracking/run.repo.js';
-import { insertMetrics, insertParams, upsertLatestMetrics, upsertTags } from '../../src/tracking/run-data.repo.js';
 import { openWorkspace, type Workspace } from '../../src/server/services.js';
+import { insertRun } from '../../src/tracking/run.repo.js';
+import {
+  insertMetrics,
+  insertParams,
+  upsertLatestMetrics,
+  upsertTags,
+} from '../../src/tracking/run-data.repo.js';
 
 /*
  * The data the browser suites and bench/web look at: the demo's story (examples/demo.ts, run as a
@@ -20,9 +25,20 @@ const root = path.resolve(import.meta.dirname, '../..');
 /** Builds web/dist when it is missing (npm ci's prepare script normally has). */
 export async function ensureWebBuilt(): Promise<void> {
   if (fs.existsSync(path.join(root, 'web/dist/index.html'))) return;
-  await run(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], {
-    cwd: root,
-  });
+  await run(
+    process.execPath,
+    [
+      path.join(root, 'node_modules/vite/bin/vite.js'),
+      'build',
+      '--config',
+      'web/vite.config.ts',
+      '--logLevel',
+      'warn',
+    ],
+    {
+      cwd: root,
+    },
+  );
 }
 
 /** A temp workspace holding the demo's data. */

@@ -1,4 +1,9 @@
-import { createHttpClient, createHttpTransport, type HttpTransport, type SextantApi } from '../../src/client/index.js';
+import {
+  createHttpClient,
+  createHttpTransport,
+  type HttpTransport,
+  type SextantApi,
+} from '../../src/client/index.js';
 
 /*
  * The one client of the UI: the typed HTTP client the CLI uses, on this origin, with the API token

@@ -18,7 +18,8 @@ export function useAsync<T>(load: () => Promise<T>, deps: DependencyList): Async
     load().then(
       (data) => live && setState({ data, loading: false }),
       (error: unknown) =>
-        live && setState({ error: error instanceof Error ? error : new Error(String(error)), loading: false }),
+        live &&
+        setState({ error: error instanceof Error ? error : new Error(String(error)), loading: false }),
     );
     return () => {
       live = false;

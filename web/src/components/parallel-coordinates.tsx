@@ -19,10 +19,20 @@ export function ParallelCoordinates({ axes, lines }: { axes: Axis[]; lines: stri
     const finite = a.values.filter(Number.isFinite);
     const lo = Math.min(...finite);
     const hi = Math.max(...finite);
-    return { lo, hi, y: (v: number) => (hi === lo ? (top + bottom) / 2 : bottom - ((v - lo) / (hi - lo)) * (bottom - top)) };
+    return {
+      lo,
+      hi,
+      y: (v: number) => (hi === lo ? (top + bottom) / 2 : bottom - ((v - lo) / (hi - lo)) * (bottom - top)),
+    };
   });
   return (
-    <svg className="parallel" width={w} height={h} role="img" aria-label="parallel coordinates of params and metric">
+    <svg
+      className="parallel"
+      width={w}
+      height={h}
+      role="img"
+      aria-label="parallel coordinates of params and metric"
+    >
       {axes.map((a, i) => (
         <g key={a.name}>
           <line x1={x(i)} x2={x(i)} y1={top} y2={bottom} className="axis" />

@@ -34,7 +34,8 @@ export function Show<T>({
   what?: string;
   children: (data: T) => ReactNode;
 }) {
-  if (value.error) return <ErrorBox error={value.error} title={what ? `Could not load ${what}` : undefined} />;
+  if (value.error)
+    return <ErrorBox error={value.error} title={what ? `Could not load ${what}` : undefined} />;
   if (value.data === undefined) return <Loading what={what} />;
   return <>{children(value.data)}</>;
 }

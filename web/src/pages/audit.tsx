@@ -53,7 +53,8 @@ export function AuditPage() {
         {verify ? (
           <span role="status" data-testid="audit-verify">
             <Badge value={verify.ok ? 'ok' : 'broken'} /> {verify.entries} entries
-            {verify.head ? `, head #${verify.head.seq} ${short(verify.head.hash)}` : ''}, {verify.checkpoints} checkpoint(s)
+            {verify.head ? `, head #${verify.head.seq} ${short(verify.head.hash)}` : ''}, {verify.checkpoints}{' '}
+            checkpoint(s)
             {verify.problems.length > 0 ? `: ${verify.problems.map((p) => p.message).join('; ')}` : ''}
           </span>
         ) : null}
@@ -69,7 +70,8 @@ export function AuditPage() {
           />
         </label>
         <label>
-          Entity id <input value={draft.entityId} onChange={(e) => setDraft({ ...draft, entityId: e.target.value })} />
+          Entity id{' '}
+          <input value={draft.entityId} onChange={(e) => setDraft({ ...draft, entityId: e.target.value })} />
         </label>
         <button type="submit">Filter</button>
       </form>

@@ -45,10 +45,14 @@ function Comparison({ runs }: { runs: Run[] }) {
   const paramKeys = [...new Set(runs.flatMap((r) => Object.keys(r.params)))].sort();
   const differing = paramKeys.filter((k) => new Set(runs.map((r) => r.params[k] ?? '\u0000')).size > 1);
   const [metric, setMetric] = useState(metricKeys[0] ?? '');
-  const numericParams = differing.filter((k) => runs.every((r) => r.params[k] === undefined || Number.isFinite(Number(r.params[k]))));
+  const numericParams = differing.filter((k) =>
+    runs.every((r) => r.params[k] === undefined || Number.isFinite(Number(r.params[k]))),
+  );
   const axes: Axis[] = [
     ...numericParams.map((k) => ({ name: k, values: runs.map((r) => Number(r.params[k] ?? Number.NaN)) })),
-    ...(metric ? [{ name: metric, values: runs.map((r) => value(r.metrics.find((m) => m.key === metric))) }] : []),
+    ...(metric
+      ? [{ name: metric, values: runs.map((r) => value(r.metrics.find((m) => m.key === metric))) }]
+      : []),
   ];
   return (
     <>

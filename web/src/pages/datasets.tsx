@@ -139,43 +139,43 @@ function Quality({ reference }: { reference: string }) {
         list.length === 0 ? (
           <p className="empty">No quality suite has run on this version.</p>
         ) : (
-          <>
-            {list.map((r) => (
-              <details key={r.id} className="card" open={!r.passed}>
-                <summary>
-                  {r.suite} on {r.table}: <Badge value={r.passed ? 'passed' : 'failed'} /> {r.total - r.failed}/{r.total}{' '}
-                  passed, {when(r.createdAt)}
-                </summary>
-                <table>
-                  <thead>
-                    <tr>
-                      <th>Expectation</th>
-                      <th>Expected</th>
-                      <th>Result</th>
-                      <th>Failing rows / examples</th>
+          list.map((r) => (
+            <details key={r.id} className="card" open={!r.passed}>
+              <summary>
+                {r.suite} on {r.table}: <Badge value={r.passed ? 'passed' : 'failed'} /> {r.total - r.failed}/
+                {r.total} passed, {when(r.createdAt)}
+              </summary>
+              <table>
+                <thead>
+                  <tr>
+                    <th>Expectation</th>
+                    <th>Expected</th>
+                    <th>Result</th>
+                    <th>Failing rows / examples</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {r.results.map((x) => (
+                    <tr key={x.index}>
+                      <td>
+                        {x.kind} {x.columns.join(', ')}
+                      </td>
+                      <td className="wrap">{x.expected}</td>
+                      <td>
+                        <Badge value={x.passed ? 'pass' : 'fail'} />
+                      </td>
+                      <td className="wrap">
+                        {x.failingRows !== undefined ? `${x.failingRows} rows ` : ''}
+                        {x.examples && x.examples.length > 0 ? (
+                          <code>{JSON.stringify(x.examples.slice(0, 3))}</code>
+                        ) : null}
+                      </td>
                     </tr>
-                  </thead>
-                  <tbody>
-                    {r.results.map((x) => (
-                      <tr key={x.index}>
-                        <td>
-                          {x.kind} {x.columns.join(', ')}
-                        </td>
-                        <td className="wrap">{x.expected}</td>
-                        <td>
-                          <Badge value={x.passed ? 'pass' : 'fail'} />
-                        </td>
-                        <td className="wrap">
-                          {x.failingRows !== undefined ? `${x.failingRows} rows ` : ''}
-                          {x.examples && x.examples.length > 0 ? <code>{JSON.stringify(x.examples.slice(0, 3))}</code> : null}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </details>
-            ))}
-          </>
+                  ))}
+                </tbody>
+              </table>
+            </details>
+          ))
         )
       }
     </Show>
@@ -195,7 +195,11 @@ function Against({ version }: { version: DatasetVersion }) {
     setResult(undefined);
     try {
       if (mode === 'diff') setResult({ kind: 'diff', data: await api().data.diff(other, self) });
-      else setResult({ kind: 'drift', data: await api().dataQuality.compare({ reference: { ref: other }, current: { ref: self } }) });
+      else
+        setResult({
+          kind: 'drift',
+          data: await api().dataQuality.compare({ reference: { ref: other }, current: { ref: self } }),
+        });
     } catch (err) {
       setError(err as Error);
     }
@@ -204,7 +208,13 @@ function Against({ version }: { version: DatasetVersion }) {
     <>
       <form className="inline-form" onSubmit={submit}>
         <label>
-          Compare with <input value={other} onChange={(e) => setOther(e.target.value)} placeholder="credit-train@1" required />
+          Compare with{' '}
+          <input
+            value={other}
+            onChange={(e) => setOther(e.target.value)}
+            placeholder="credit-train@1"
+            required
+          />
         </label>
         <label>
           as{' '}
@@ -217,9 +227,7 @@ function Against({ version }: { version: DatasetVersion }) {
       </form>
       <ErrorBox error={error} title="The comparison failed" />
       {result?.kind === 'diff' ? <DiffView diff={result.data as DatasetDiff} /> : null}
-      {result?.kind === 'drift' ? (
-        <DriftView report={result.data as ComparisonResult} />
-      ) : null}
+      {result?.kind === 'drift' ? <DriftView report={result.data as ComparisonResult} /> : null}
     </>
   );
 }
@@ -228,8 +236,8 @@ function DiffView({ diff }: { diff: DatasetDiff }) {
   return (
     <div data-testid="dataset-diff">
       <p>
-        {diff.added.length} added, {diff.removed.length} removed, {diff.changed.length} changed, {diff.unchanged} unchanged
-        files
+        {diff.added.length} added, {diff.removed.length} removed, {diff.changed.length} changed,{' '}
+        {diff.unchanged} unchanged files
       </p>
       <ul>
         {diff.added.map((f) => (
@@ -281,8 +289,9 @@ function DriftView({ report }: { report: ComparisonResult }) {
   return (
     <div data-testid="dataset-drift">
       <p>
-        <Badge value={report.drift ? 'drift' : 'no_drift'} /> {report.driftedColumns} of {report.testedColumns} columns
-        drifted ({report.referenceRows} reference rows, {report.currentRows} current rows)
+        <Badge value={report.drift ? 'drift' : 'no_drift'} /> {report.driftedColumns} of{' '}
+        {report.testedColumns} columns drifted ({report.referenceRows} reference rows, {report.currentRows}{' '}
+        current rows)
       </p>
       <table>
         <thead>

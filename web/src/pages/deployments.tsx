@@ -63,7 +63,8 @@ export function DeploymentsPage() {
 
 function Traffic({ predictions }: { predictions: Prediction[] }) {
   const byRole = new Map<string, Prediction[]>();
-  for (const p of predictions) byRole.set(`${p.role} v${p.version}`, [...(byRole.get(`${p.role} v${p.version}`) ?? []), p]);
+  for (const p of predictions)
+    byRole.set(`${p.role} v${p.version}`, [...(byRole.get(`${p.role} v${p.version}`) ?? []), p]);
   const shadowErrors = predictions.filter((p) => p.shadow?.error).length;
   const ordered = [...predictions].reverse();
   return (
@@ -98,12 +99,16 @@ function Traffic({ predictions }: { predictions: Prediction[] }) {
           })}
         </tbody>
       </table>
-      <p className="muted">Shadow errors: {shadowErrors}. Failed requests are counted in the serving process's /metrics.</p>
+      <p className="muted">
+        Shadow errors: {shadowErrors}. Failed requests are counted in the serving process's /metrics.
+      </p>
       {ordered.length > 1 ? (
         <LineChart
           title="latency (ms) per prediction"
           xLabel="prediction #"
-          series={[{ label: 'latency ms', xs: ordered.map((_, i) => i), ys: ordered.map((p) => p.latencyMs) }]}
+          series={[
+            { label: 'latency ms', xs: ordered.map((_, i) => i), ys: ordered.map((p) => p.latencyMs) },
+          ]}
         />
       ) : null}
     </>
@@ -113,18 +118,25 @@ function Traffic({ predictions }: { predictions: Prediction[] }) {
 /** A deployment: champion and challenger, traffic, latency, and its recent predictions. */
 export function DeploymentPage({ name }: { name: string }) {
   const d = useAsync(() => api().serving.deployments.get(name), [name]);
-  const predictions = useAsync(() => api().serving.predictions.list({ deployment: name, limit: RECENT }), [name]);
+  const predictions = useAsync(
+    () => api().serving.predictions.list({ deployment: name, limit: RECENT }),
+    [name],
+  );
   return (
     <section>
       <Show value={d} what="the deployment">
         {(dep) => (
           <>
             <h1>
-              <span className="muted">Deployment</span> {dep.name} {dep.deletedAt ? <Badge value="deleted" /> : null}
+              <span className="muted">Deployment</span> {dep.name}{' '}
+              {dep.deletedAt ? <Badge value="deleted" /> : null}
             </h1>
             <Facts
               rows={[
-                ['Champion', <Link key="m" to={`/models/${seg(dep.model)}`}>{`${dep.model}@${dep.ref}`}</Link>],
+                [
+                  'Champion',
+                  <Link key="m" to={`/models/${seg(dep.model)}`}>{`${dep.model}@${dep.ref}`}</Link>,
+                ],
                 [
                   'Challenger',
                   dep.challenger

@@ -1,5 +1,5 @@
 import { Graph, layout } from '@dagrejs/dagre';
-import { type FormEvent, type PointerEvent, type WheelEvent, useMemo, useRef, useState } from 'react';
+import { type FormEvent, type PointerEvent, useMemo, useRef, useState, type WheelEvent } from 'react';
 import type { LineageGraph, LineageNode } from '../../../src/governance/lineage.schema.js';
 import { api } from '../api';
 import { Show } from '../components/status';
@@ -75,19 +75,33 @@ function GraphView({ graph }: { graph: LineageGraph }) {
       onPointerLeave={() => {
         drag.current = null;
       }}
-      role="group"
       aria-label={`lineage graph of ${graph.root}: ${graph.nodes.length} nodes`}
     >
       <defs>
-        <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto">
+        <marker
+          id="arrow"
+          viewBox="0 0 10 10"
+          refX="10"
+          refY="5"
+          markerWidth="7"
+          markerHeight="7"
+          orient="auto"
+        >
           <path d="M 0 0 L 10 5 L 0 10 z" className="arrow" />
         </marker>
       </defs>
       {view.edges.map(({ e, points }) => (
         <g key={`${e.from}-${e.to}`} className={`edge edge-${e.kind}`}>
-          <polyline points={points.map((p: { x: number; y: number }) => `${p.x},${p.y}`).join(' ')} fill="none" markerEnd="url(#arrow)" />
+          <polyline
+            points={points.map((p: { x: number; y: number }) => `${p.x},${p.y}`).join(' ')}
+            fill="none"
+            markerEnd="url(#arrow)"
+          />
           {points.length > 1 ? (
-            <text x={points[Math.floor(points.length / 2)]!.x} y={points[Math.floor(points.length / 2)]!.y - 4}>
+            <text
+              x={points[Math.floor(points.length / 2)]!.x}
+              y={points[Math.floor(points.length / 2)]!.y - 4}
+            >
               {e.kind}
             </text>
           ) : null}
@@ -148,7 +162,9 @@ export function LineagePage() {
           Direction{' '}
           <select
             value={direction}
-            onChange={(e) => navigate(`/lineage?ref=${seg(ref)}&direction=${e.target.value}`, { replace: true })}
+            onChange={(e) =>
+              navigate(`/lineage?ref=${seg(ref)}&direction=${e.target.value}`, { replace: true })
+            }
           >
             <option value="both">both</option>
             <option value="upstream">upstream</option>
@@ -163,8 +179,9 @@ export function LineagePage() {
             g === null ? null : (
               <>
                 <p className="muted">
-                  {g.nodes.length} nodes, {g.edges.length} edges{g.truncated ? ' (truncated at the node limit)' : ''}.
-                  Drag to pan, scroll to zoom, click a node to open it.
+                  {g.nodes.length} nodes, {g.edges.length} edges
+                  {g.truncated ? ' (truncated at the node limit)' : ''}. Drag to pan, scroll to zoom, click a
+                  node to open it.
                 </p>
                 <GraphView graph={g} />
               </>
@@ -172,7 +189,9 @@ export function LineagePage() {
           }
         </Show>
       ) : (
-        <p className="empty">Name a dataset version, a run or a model version to see what it came from and what it fed.</p>
+        <p className="empty">
+          Name a dataset version, a run or a model version to see what it came from and what it fed.
+        </p>
       )}
     </section>
   );

@@ -69,15 +69,18 @@ function AliasTimeline({ events }: { events: AliasEvent[] }) {
     <ol className="timeline" data-testid="alias-timeline">
       {[...events].reverse().map((e) => (
         <li key={e.id} className={`event-${e.kind}`}>
-          <time dateTime={e.at}>{when(e.at)}</time>{' '}
-          <strong>{e.alias}</strong>{' '}
-          {e.kind === 'delete' ? 'removed' : `${e.fromVersion ?? '∅'} → ${e.toVersion ?? '∅'}`} <Badge value={e.kind} />
+          <time dateTime={e.at}>{when(e.at)}</time> <strong>{e.alias}</strong>{' '}
+          {e.kind === 'delete' ? 'removed' : `${e.fromVersion ?? '∅'} → ${e.toVersion ?? '∅'}`}{' '}
+          <Badge value={e.kind} />
           {e.emergency ? <Badge value="emergency" /> : null} by {e.actor}
           {e.reason ? <q className="reason">{e.reason}</q> : null}
           {e.approvals.length > 0 ? (
             <span className="muted">
               {' '}
-              approved by {e.approvals.map((a) => `${a.actor} (${a.role})${a.comment ? `: “${a.comment}”` : ''}`).join(', ')}
+              approved by{' '}
+              {e.approvals
+                .map((a) => `${a.actor} (${a.role})${a.comment ? `: “${a.comment}”` : ''}`)
+                .join(', ')}
             </span>
           ) : null}
           {e.requestId ? (
@@ -129,7 +132,15 @@ function RollbackForm({ model, onDone }: { model: string; onDone: () => void }) 
   );
 }
 
-function PromoteForm({ model, versions, onDone }: { model: string; versions: ModelVersion[]; onDone: () => void }) {
+function PromoteForm({
+  model,
+  versions,
+  onDone,
+}: {
+  model: string;
+  versions: ModelVersion[];
+  onDone: () => void;
+}) {
   const [version, setVersion] = useState(String(versions[0]?.version ?? ''));
   const [alias, setAlias] = useState('champion');
   const [reason, setReason] = useState('');
@@ -138,7 +149,11 @@ function PromoteForm({ model, versions, onDone }: { model: string; versions: Mod
     e.preventDefault();
     setError(undefined);
     try {
-      const r = await api().models.promote({ ref: `${model}@${version}`, alias, ...(reason ? { reason } : {}) });
+      const r = await api().models.promote({
+        ref: `${model}@${version}`,
+        alias,
+        ...(reason ? { reason } : {}),
+      });
       onDone();
       navigate(`/promotions/${seg(r.id)}`);
     } catch (err) {
@@ -234,7 +249,9 @@ export function ModelPage({ name }: { name: string }) {
                           .map(([k, x]) => `${k} ${num(x)}`)
                           .join(', ')}
                       </td>
-                      <td>{v.runId ? <Link to={`/runs/${seg(v.runId)}`}>{short(v.runId, 16)}</Link> : '-'}</td>
+                      <td>
+                        {v.runId ? <Link to={`/runs/${seg(v.runId)}`}>{short(v.runId, 16)}</Link> : '-'}
+                      </td>
                       <td>
                         {when(v.createdAt)} by {v.createdBy}
                       </td>
@@ -283,7 +300,8 @@ export function ModelVersionPage({ name, version }: { name: string; version: str
         {(mv) => (
           <>
             <h1>
-              <Link to={`/models/${seg(name)}`}>{mv.model}</Link> <span className="muted">version</span> {mv.version}{' '}
+              <Link to={`/models/${seg(name)}`}>{mv.model}</Link> <span className="muted">version</span>{' '}
+              {mv.version}{' '}
               {mv.aliases.map((a) => (
                 <span key={a} className="alias">
                   {a}
@@ -354,7 +372,6 @@ export function ModelVersionPage({ name, version }: { name: string; version: str
     </section>
   );
 }
-
 
 const Markdown = lazy(() => import('../components/markdown').then((m) => ({ default: m.Markdown })));
 function MarkdownLazy({ text }: { text: string }) {

@@ -12,14 +12,17 @@ function Trace({ t }: { t: PredictionTrace }) {
     <ol className="trace" data-testid="trace">
       {t.deployment ? (
         <li>
-          <strong>Deployment</strong> <Link to={`/deployments/${seg(t.deployment.name)}`}>{t.deployment.name}</Link> serving{' '}
+          <strong>Deployment</strong>{' '}
+          <Link to={`/deployments/${seg(t.deployment.name)}`}>{t.deployment.name}</Link> serving{' '}
           {t.deployment.model}@{t.deployment.ref}
         </li>
       ) : null}
       {t.modelVersion ? (
         <li>
           <strong>Model version</strong>{' '}
-          <Link to={`/models/${seg(t.modelVersion.model)}/versions/${t.modelVersion.version}`}>{t.modelVersion.ref}</Link>{' '}
+          <Link to={`/models/${seg(t.modelVersion.model)}/versions/${t.modelVersion.version}`}>
+            {t.modelVersion.ref}
+          </Link>{' '}
           <code>{short(t.modelVersion.sha256)}</code> {t.modelVersion.format}, by {t.modelVersion.createdBy}
         </li>
       ) : null}
@@ -47,7 +50,8 @@ function Trace({ t }: { t: PredictionTrace }) {
       {t.datasets.map((d) => (
         <li key={d.id}>
           <strong>Dataset</strong>{' '}
-          <Link to={`/datasets/${seg(d.dataset)}/versions/${d.number}`}>{d.ref}</Link> <code>{short(d.digest)}</code>
+          <Link to={`/datasets/${seg(d.dataset)}/versions/${d.number}`}>{d.ref}</Link>{' '}
+          <code>{short(d.digest)}</code>
           {d.rowCount !== null ? `, ${d.rowCount} rows` : ''}
           {d.quality
             ? d.quality.map((q) => (
@@ -96,8 +100,18 @@ export function PredictionPage({ id }: { id: string }) {
                     : '-',
                 ],
                 ['Latency', `${num(t.prediction.latencyMs)} ms`],
-                ['Label', t.prediction.label ? `${String(t.prediction.label.value)} (${when(t.prediction.label.receivedAt)})` : 'none yet'],
-                ['Lineage', <Link key="l" to={`/lineage?ref=${seg(`${t.prediction.model}@${t.prediction.version}`)}`}>graph</Link>],
+                [
+                  'Label',
+                  t.prediction.label
+                    ? `${String(t.prediction.label.value)} (${when(t.prediction.label.receivedAt)})`
+                    : 'none yet',
+                ],
+                [
+                  'Lineage',
+                  <Link key="l" to={`/lineage?ref=${seg(`${t.prediction.model}@${t.prediction.version}`)}`}>
+                    graph
+                  </Link>,
+                ],
               ]}
             />
             <h2>Inputs</h2>
@@ -123,8 +137,9 @@ export function PredictionPage({ id }: { id: string }) {
           return (
             <>
               <p className="muted">
-                {e.method} attributions in {e.space.replace('_', '-')} space: base {num(e.baseValue)} + Σ attributions ={' '}
-                {num(e.output)} ({e.exact ? 'exact' : `±${num(e.tolerance)}`}, background of {e.backgroundSize} rows)
+                {e.method} attributions in {e.space.replace('_', '-')} space: base {num(e.baseValue)} + Σ
+                attributions = {num(e.output)} ({e.exact ? 'exact' : `±${num(e.tolerance)}`}, background of{' '}
+                {e.backgroundSize} rows)
               </p>
               <SignedBars values={values} title="feature attributions" />
             </>

@@ -37,7 +37,13 @@ function Gates({ gates, title }: { gates: GateResult[]; title: string }) {
 }
 
 /** One request: what it moves, its gates, the decisions so far, and approve / reject for approvers. */
-export function PromotionCard({ request: r, onDecided }: { request: PromotionRequest; onDecided: () => void }) {
+export function PromotionCard({
+  request: r,
+  onDecided,
+}: {
+  request: PromotionRequest;
+  onDecided: () => void;
+}) {
   const canApprove = useCan('approve');
   const principal = usePrincipal();
   const [comment, setComment] = useState('');
@@ -61,7 +67,11 @@ export function PromotionCard({ request: r, onDecided }: { request: PromotionReq
   const open = r.status === 'pending' || r.status === 'blocked';
   const own = principal?.name === r.requestedBy;
   return (
-    <article className="card promotion" data-testid={`promotion-${r.id}`} aria-label={`promotion request ${r.id}`}>
+    <article
+      className="card promotion"
+      data-testid={`promotion-${r.id}`}
+      aria-label={`promotion request ${r.id}`}
+    >
       <header>
         <Link to={`/promotions/${seg(r.id)}`}>
           {r.kind === 'rollback' ? 'Roll back' : 'Promote'} {r.model} v{r.version} → {r.alias}
@@ -102,7 +112,12 @@ export function PromotionCard({ request: r, onDecided }: { request: PromotionReq
             <button type="submit" disabled={busy}>
               Approve
             </button>
-            <button type="button" className="danger" disabled={busy || !comment.trim()} onClick={() => decide('reject')()}>
+            <button
+              type="button"
+              className="danger"
+              disabled={busy || !comment.trim()}
+              onClick={() => decide('reject')()}
+            >
               Reject
             </button>
           </form>
@@ -113,7 +128,15 @@ export function PromotionCard({ request: r, onDecided }: { request: PromotionReq
   );
 }
 
-const STATUSES: (PromotionStatus | 'all')[] = ['pending', 'blocked', 'executed', 'rejected', 'expired', 'cancelled', 'all'];
+const STATUSES: (PromotionStatus | 'all')[] = [
+  'pending',
+  'blocked',
+  'executed',
+  'rejected',
+  'expired',
+  'cancelled',
+  'all',
+];
 
 /** The approvers' inbox: promotion requests by status, pending first. */
 export function PromotionsPage() {

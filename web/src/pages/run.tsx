@@ -51,7 +51,8 @@ function Preview({ runId, entry }: { runId: string; entry: ArtifactEntry }) {
           if (live) setContent({ url });
         } else {
           const text = await res.text();
-          if (live) setContent({ text: text.length > PREVIEW_LIMIT ? `${text.slice(0, PREVIEW_LIMIT)}\n…` : text });
+          if (live)
+            setContent({ text: text.length > PREVIEW_LIMIT ? `${text.slice(0, PREVIEW_LIMIT)}\n…` : text });
         }
       })
       .catch((error: Error) => live && setContent({ error }));

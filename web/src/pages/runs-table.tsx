@@ -6,9 +6,12 @@ import { num, when } from '../format';
 import { Link, seg } from '../router';
 
 /** A column of the runs table: an attribute, a param (p:) or a metric (m:). */
-export type Column = { kind: 'attr'; key: 'status' | 'start' | 'user' } | { kind: 'param' | 'metric'; key: string };
+export type Column =
+  | { kind: 'attr'; key: 'status' | 'start' | 'user' }
+  | { kind: 'param' | 'metric'; key: string };
 
-export const columnId = (c: Column) => (c.kind === 'attr' ? c.key : `${c.kind === 'param' ? 'p' : 'm'}:${c.key}`);
+export const columnId = (c: Column) =>
+  c.kind === 'attr' ? c.key : `${c.kind === 'param' ? 'p' : 'm'}:${c.key}`;
 export function parseColumn(id: string): Column | undefined {
   if (id === 'status' || id === 'start' || id === 'user') return { kind: 'attr', key: id };
   if (id.startsWith('p:')) return { kind: 'param', key: id.slice(2) };
@@ -49,6 +52,8 @@ const ROW = 32;
 
 /**
  * The virtualised runs grid: only the rows in view are in the DOM, so 10,000 runs scroll like 10.
+ * Rows are absolutely positioned divs (a <tr> cannot be), so ARIA table roles make them a table for
+ * assistive technology (biome.json turns off the "use a <table>" lint for this file).
  * The column being sorted is pinned (sticky) beside the run name.
  */
 export function RunsTable(props: {

@@ -10,7 +10,10 @@ const PAGE = 1000;
 
 /** All runs matching the query, page by page: the first page shows at once, the rest stream in. */
 function useRunSearch(experimentId: string, filter: string, orderBy: string | undefined) {
-  const [state, setState] = useState<{ runs: Run[]; done: boolean; error?: Error }>({ runs: [], done: false });
+  const [state, setState] = useState<{ runs: Run[]; done: boolean; error?: Error }>({
+    runs: [],
+    done: false,
+  });
   useEffect(() => {
     let live = true;
     setState({ runs: [], done: false });
@@ -110,7 +113,7 @@ export function RunsPage({ experimentId }: { experimentId: string }) {
           </h1>
         )}
       </Show>
-      <form className="toolbar" onSubmit={submit} role="search">
+      <form className="toolbar" onSubmit={submit}>
         <label htmlFor="run-filter">Filter</label>
         <input
           id="run-filter"

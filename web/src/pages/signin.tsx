@@ -25,7 +25,10 @@ export function SignInPage() {
   return (
     <section className="signin">
       <h1>Sign in to Sextant</h1>
-      <p>This server requires an API token. An admin creates one with <code>sextant tokens create --user you</code>.</p>
+      <p>
+        This server requires an API token. An admin creates one with{' '}
+        <code>sextant tokens create --user you</code>.
+      </p>
       <form onSubmit={submit}>
         <label htmlFor="token">API token</label>
         <input
