@@ -178,6 +178,29 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
     await ctx.close();
   });
 
+  it('API errors are shown with their code; long names wrap and empty states say so', async () => {
+    const { ctx, page } = await signedIn(secrets.admin);
+    await page.goto(`${url}/models/no-such-model`);
+    const alert = page.getByRole('alert').first();
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('NOT_FOUND');
+    const longName = `an-experiment-whose-name-goes-on-${'and-on-'.repeat(30)}end`;
+    const empty = await api.experiments.create({ name: longName });
+    await page.goto(`${url}/experiments/${empty.id}`);
+    await page.getByText('No runs match.').waitFor();
+    const heading = await page.getByRole('heading', { level: 1 }).boundingBox();
+    expect(heading!.width).toBeLessThanOrEqual(1400);
+    expect(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document
+            .documentElement.scrollWidth,
+      ),
+    ).toBeLessThanOrEqual(1400);
+    await screenshot(page, 'long-name-empty');
+    await ctx.close();
+  });
+
   it('the demo sweep and a run page: params, metric charts over steps, artifacts with preview', async () => {
     const { ctx, page, errors } = await signedIn(secrets.admin);
     const experiment = await api.experiments.getByName('demo-credit-risk');

@@ -9,7 +9,10 @@ import { SessionContext, useCan } from './session';
 type AnyPage = ComponentType<any>;
 /** A page module loaded on first visit, so the first load carries only the shell. */
 const page = (load: () => Promise<Record<string, unknown>>, name: string) =>
-  lazy(async () => ({ default: (await load())[name] as AnyPage }));
+  Object.assign(
+    lazy(async () => ({ default: (await load())[name] as AnyPage })),
+    { preload: load },
+  );
 
 const P = {
   Experiments: page(() => import('./pages/runs'), 'ExperimentsPage'),
@@ -32,7 +35,7 @@ const P = {
   SignIn: page(() => import('./pages/signin'), 'SignInPage'),
 };
 
-const ROUTES: [string, AnyPage][] = [
+const ROUTES: [string, AnyPage & { preload: () => Promise<unknown> }][] = [
   ['/experiments', P.Experiments],
   ['/experiments/:experimentId', P.Runs],
   ['/runs/:runId', P.Run],
@@ -51,6 +54,12 @@ const ROUTES: [string, AnyPage][] = [
   ['/lineage', P.Lineage],
   ['/audit', P.Audit],
 ];
+
+/** Starts loading the page a path needs while the session is being checked. */
+function preload(path: string): void {
+  for (const [pattern, Page] of ROUTES) if (match(pattern, path)) void Page.preload().catch(() => undefined);
+}
+preload(window.location.pathname);
 
 function Routed({ path }: { path: string }) {
   if (path === '/' || path === '') {

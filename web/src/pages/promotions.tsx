@@ -91,7 +91,7 @@ export function PromotionCard({
           {r.decisions.map((d) => (
             <li key={`${d.actor}-${d.at}`}>
               <Badge value={d.decision} /> {d.actor} ({d.role}) {when(d.at)}
-              {d.comment ? <q>{d.comment}</q> : null}
+              {d.comment ? <q className="reason">{d.comment}</q> : null}
             </li>
           ))}
         </ul>

@@ -6,6 +6,8 @@ import { Link, navigate, seg, useLocation } from '../router';
 import { useAsync } from '../use-async';
 import { type Column, columnId, parseColumn, RunsTable } from './runs-table';
 
+// A small first page puts rows on screen quickly; the rest stream in large pages.
+const FIRST_PAGE = 100;
 const PAGE = 1000;
 
 /** All runs matching the query, page by page: the first page shows at once, the rest stream in. */
@@ -25,7 +27,7 @@ function useRunSearch(experimentId: string, filter: string, orderBy: string | un
           experimentIds: [experimentId],
           ...(filter ? { filter } : {}),
           ...(orderBy ? { orderBy: [orderBy] } : {}),
-          maxResults: PAGE,
+          maxResults: all.length === 0 ? FIRST_PAGE : PAGE,
           ...(pageToken ? { pageToken } : {}),
         });
         if (!live) return;
