@@ -6,12 +6,12 @@ import { loadConfig } from '../src/core/config.js';
 import { openWorkspace } from '../src/server/services.js';
 import { findChromium, launch, serve } from '../test/web/web-browser.js';
 import { ensureWebBuilt, seedManyRuns } from '../test/web/web-seed.js';
-import { fmtMs, fmtRatio, intEnv, median, nowMs, printTable, tempDir } from './support.js';
+import { fmtMs, fmtRatio, intEnv, median, printTable, tempDir } from './support.js';
 
 /*
  * Web UI benchmarks in chromium (npm run bench:web). Prints tables and ratios; asserts nothing.
- *   1. The runs table of 10,000 runs: navigation -> first rows on screen, against the bare API call
- *      for the same first page (fetch from the same page) and against the 1 s target.
+ *   1. The runs table of 10,000 runs: navigation start -> first rows in the DOM (the page's clock),
+ *      against the bare API call for 1,000 runs (fetch from the same page) and the 1 s target.
  *   2. A metric chart of 100,000 points (uPlot on the run page): draw time, against a bare canvas
  *      loop drawing the same points and against the 500 ms target.
  *   3. The initial JavaScript (entry + preloads), gzipped, against the 300 KB budget.
@@ -74,13 +74,20 @@ async function main(): Promise<void> {
   const browser = await launch(chromiumPath);
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    // When the first row appears, in the page's own clock (0 = navigation start): Playwright's
+    // polling from outside would add its own delay while the page parses the next pages of runs.
+    await page.addInitScript(`new MutationObserver((_, obs) => {
+      if (document.querySelector('[data-testid="runs-scroller"] [role="row"]')) {
+        window.__firstRowMs = performance.now();
+        obs.disconnect();
+      }
+    }).observe(document, { subtree: true, childList: true });`);
     const tableMs: number[] = [];
     const apiMs: number[] = [];
     for (let r = 0; r < REPS; r += 1) {
-      const t = nowMs();
       await page.goto(`${url}/experiments/${experimentId}`);
       await page.locator('[data-testid="runs-scroller"] [role="row"]').first().waitFor();
-      tableMs.push(nowMs() - t);
+      tableMs.push(await page.evaluate<number>('window.__firstRowMs'));
       apiMs.push(
         await page.evaluate(async (id) => {
           const t0 = performance.now();

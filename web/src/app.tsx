@@ -1,4 +1,12 @@
-import { type ComponentType, lazy, type ReactNode, Suspense, useEffect, useState } from 'react';
+import {
+  type ComponentType,
+  createElement,
+  lazy,
+  type ReactNode,
+  Suspense,
+  useEffect,
+  useState,
+} from 'react';
 import type { Principal } from '../../src/auth/auth.schema.js';
 import { api, currentToken, setToken } from './api';
 import { ErrorBox, Loading } from './components/status';
@@ -7,12 +15,22 @@ import { SessionContext, useCan } from './session';
 
 // biome-ignore lint/suspicious/noExplicitAny: each page takes its own route params
 type AnyPage = ComponentType<any>;
-/** A page module loaded on first visit, so the first load carries only the shell. */
-const page = (load: () => Promise<Record<string, unknown>>, name: string) =>
-  Object.assign(
-    lazy(async () => ({ default: (await load())[name] as AnyPage })),
-    { preload: load },
-  );
+/**
+ * A page module loaded on first visit, so the first load carries only the shell. Once loaded (or
+ * preloaded) the page renders directly: a lazy component would suspend, and React holds a suspended
+ * boundary's content back for up to 300 ms.
+ */
+function page(load: () => Promise<Record<string, unknown>>, name: string) {
+  let loaded: AnyPage | undefined;
+  const preload = () =>
+    load().then((m) => {
+      loaded = m[name] as AnyPage;
+      return loaded;
+    });
+  const Lazy = lazy(async () => ({ default: await preload() }));
+  const Page = (props: Record<string, string>) => createElement(loaded ?? Lazy, props);
+  return Object.assign(Page, { preload });
+}
 
 const P = {
   Experiments: page(() => import('./pages/runs'), 'ExperimentsPage'),

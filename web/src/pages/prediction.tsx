@@ -30,7 +30,7 @@ function Trace({ t }: { t: PredictionTrace }) {
         <li>
           <strong>Alias</strong> {t.alias.name} at {when(t.alias.at)} was held by v{t.alias.holder ?? '∅'}
           {t.alias.since ? `, moved there by ${t.alias.since.actor} at ${when(t.alias.since.at)}` : ''}
-          {t.alias.since?.reason ? <q>{t.alias.since.reason}</q> : null}
+          {t.alias.since?.reason ? <q className="reason">{t.alias.since.reason}</q> : null}
           {t.alias.since && t.alias.since.approvals.length > 0
             ? `; approved by ${t.alias.since.approvals.map((a) => a.actor).join(', ')}`
             : ''}

@@ -73,6 +73,8 @@ export function RunsTable(props: {
     getScrollElement: () => scroller.current,
     estimateSize: () => ROW,
     overscan: 12,
+    // Rows render on the first pass, before the scroller has been measured.
+    initialRect: { width: 1200, height: 720 },
   });
   const template = `40px minmax(220px, 2fr) ${columns.map(() => 'minmax(110px, 1fr)').join(' ')}`;
   const sortMark = (term: string) => (order?.term === term ? (order.desc ? ' ▼' : ' ▲') : '');
