@@ -223,6 +223,17 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
     );
     expect(accuracy.value).toBeGreaterThan(0);
     await pageChecks(page, errors, 'run');
+
+    // The model's training run: browse into a folder and preview a JSON artifact.
+    const trained = (await api.models.version(`${MODEL}@1`)).runId!;
+    await page.goto(`${url}/runs/${trained}`);
+    await page.getByRole('button', { name: 'evaluation' }).click();
+    await page.getByRole('button', { name: 'report.json' }).click();
+    let stored = '';
+    for await (const chunk of await api.runs.downloadArtifact(trained, 'evaluation/report.json'))
+      stored += chunk;
+    await expect.poll(() => page.locator('pre.artifact-text').textContent()).toBe(stored);
+    await pageChecks(page, errors, 'run-artifact');
     await ctx.close();
   });
 

@@ -20,16 +20,24 @@ type AnyPage = ComponentType<any>;
  * preloaded) the page renders directly: a lazy component would suspend, and React holds a suspended
  * boundary's content back for up to 300 ms.
  */
-function page(load: () => Promise<Record<string, unknown>>, name: string) {
-  let loaded: AnyPage | undefined;
-  const preload = () =>
+interface PageEntry {
+  preload: () => Promise<AnyPage>;
+  loaded?: AnyPage;
+  Lazy: AnyPage;
+}
+function page(load: () => Promise<Record<string, unknown>>, name: string): PageEntry {
+  const entry = {} as PageEntry;
+  entry.preload = () =>
     load().then((m) => {
-      loaded = m[name] as AnyPage;
-      return loaded;
+      entry.loaded = m[name] as AnyPage;
+      return entry.loaded;
     });
-  const Lazy = lazy(async () => ({ default: await preload() }));
-  const Page = (props: Record<string, string>) => createElement(loaded ?? Lazy, props);
-  return Object.assign(Page, { preload });
+  entry.Lazy = lazy(async () => ({ default: await entry.preload() }));
+  return entry;
+}
+
+function PageView({ entry, params }: { entry: PageEntry; params: Record<string, string> }) {
+  return createElement(entry.loaded ?? entry.Lazy, params);
 }
 
 const P = {
@@ -53,7 +61,7 @@ const P = {
   SignIn: page(() => import('./pages/signin'), 'SignInPage'),
 };
 
-const ROUTES: [string, AnyPage & { preload: () => Promise<unknown> }][] = [
+const ROUTES: [string, PageEntry][] = [
   ['/experiments', P.Experiments],
   ['/experiments/:experimentId', P.Runs],
   ['/runs/:runId', P.Run],
@@ -86,7 +94,7 @@ function Routed({ path }: { path: string }) {
   }
   for (const [pattern, Page] of ROUTES) {
     const params = match(pattern, path);
-    if (params) return <Page key={path} {...params} />;
+    if (params) return <PageView key={path} entry={Page} params={params} />;
   }
   return (
     <section>
@@ -170,7 +178,7 @@ export function App() {
   if (signingIn)
     return (
       <Frame>
-        <P.SignIn />
+        <PageView entry={P.SignIn} params={{}} />
       </Frame>
     );
   if (session.error)

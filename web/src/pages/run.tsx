@@ -63,7 +63,13 @@ function Preview({ runId, entry }: { runId: string; entry: ArtifactEntry }) {
   }, [runId, entry.path]);
   if (content.error) return <ErrorBox error={content.error} title={`Could not read ${entry.path}`} />;
   if (content.url) return <img className="artifact-image" src={content.url} alt={entry.path} />;
-  return <pre className="artifact-text">{content.text ?? '…'}</pre>;
+  // Focusable, so keyboard users can scroll a long preview.
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must take focus (WCAG 2.1.1)
+    <pre className="artifact-text" tabIndex={0}>
+      {content.text ?? '…'}
+    </pre>
+  );
 }
 
 function Artifacts({ runId }: { runId: string }) {
