@@ -31,9 +31,12 @@ function Charts({ runs, keys }: { runs: Run[]; keys: string[] }) {
     <Show value={histories} what="metric histories">
       {(list) => (
         <div className="charts">
-          {list.map(({ key, series }) => (
-            <LineChart key={key} title={key} series={series.filter((s) => s.xs.length > 0)} />
-          ))}
+          {list
+            // A metric logged once per run is in the table above; a chart needs a curve.
+            .filter(({ series }) => series.some((s) => s.xs.length > 1))
+            .map(({ key, series }) => (
+              <LineChart key={key} title={key} series={series.filter((s) => s.xs.length > 0)} />
+            ))}
         </div>
       )}
     </Show>
