@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { openWorkspace } from '../src/app/index.js';
 import { createLocalApi } from '../src/cli/local-api.js';
 import { loadConfig } from '../src/core/config.js';
-import { openWorkspace } from '../src/server/services.js';
 import { findChromium, launch, serve } from '../test/web/web-browser.js';
 import { ensureWebBuilt, seedManyRuns } from '../test/web/web-seed.js';
 import { fmtMs, fmtRatio, intEnv, median, printTable, tempDir } from './support.js';

@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Workspace } from '../../src/app/index.js';
 import { createLocalApi } from '../../src/cli/local-api.js';
 import type { SextantApi } from '../../src/client/index.js';
-import type { Workspace } from '../../src/server/services.js';
 import {
   findChromium,
   launch,

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Workspace } from '../../src/app/index.js';
 import { buildApp } from '../../src/server/app.js';
-import type { Workspace } from '../../src/server/services.js';
 import { servicesRequired } from '../support/services.js';
 
 /*

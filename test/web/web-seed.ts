@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { openWorkspace, type Workspace } from '../../src/app/index.js';
 import { createLocalApi } from '../../src/cli/local-api.js';
 import { loadConfig } from '../../src/core/config.js';
 import { newIds } from '../../src/core/ids.js';
-import { openWorkspace, type Workspace } from '../../src/server/services.js';
 import { insertRun } from '../../src/tracking/run.repo.js';
 import {
   insertMetrics,
