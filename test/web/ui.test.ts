@@ -180,6 +180,9 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
 
   it('API errors are shown with their code; long names wrap and empty states say so', async () => {
     const { ctx, page } = await signedIn(secrets.admin);
+    await page.goto(`${url}/`);
+    await page.getByRole('heading', { name: 'Experiments' }).waitFor();
+    await page.getByRole('link', { name: 'demo-credit-risk', exact: true }).waitFor();
     await page.goto(`${url}/models/no-such-model`);
     const alert = page.getByRole('alert').first();
     await alert.waitFor();

@@ -10,7 +10,7 @@ import {
 import type { Principal } from '../../src/auth/auth.schema.js';
 import { api, currentToken, setToken } from './api';
 import { ErrorBox, Loading } from './components/status';
-import { Link, match, navigate, useLocation } from './router';
+import { Link, match, useLocation } from './router';
 import { SessionContext, useCan } from './session';
 
 // biome-ignore lint/suspicious/noExplicitAny: each page takes its own route params
@@ -88,10 +88,7 @@ function preload(path: string): void {
 preload(window.location.pathname);
 
 function Routed({ path }: { path: string }) {
-  if (path === '/' || path === '') {
-    navigate('/experiments', { replace: true });
-    return null;
-  }
+  if (path === '/' || path === '') return <PageView entry={P.Experiments} params={{}} />;
   for (const [pattern, Page] of ROUTES) {
     const params = match(pattern, path);
     if (params) return <PageView key={path} entry={Page} params={params} />;
@@ -118,7 +115,7 @@ function Nav({ principal }: { principal: Principal }) {
     ['/audit', 'Audit', isAdmin],
   ];
   const first = `/${path.split('/')[1] ?? ''}`;
-  const current = first === '/runs' || first === '/compare' ? '/experiments' : first;
+  const current = ['/', '/runs', '/compare'].includes(first) ? '/experiments' : first;
   return (
     <header className="top">
       <Link to="/experiments" className="brand">
