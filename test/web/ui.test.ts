@@ -315,6 +315,15 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
     const other = datasets.find((d) => d !== train)!;
     await page.goto(`${url}/datasets`);
     await page.getByTestId('datasets-table').getByRole('link', { name: train.name }).waitFor();
+    // A viewer is offered neither the approvals inbox nor the audit log.
+    const nav = page.getByRole('navigation', { name: 'main' });
+    expect(await nav.getByRole('link').allTextContents()).toEqual([
+      'Runs',
+      'Models',
+      'Datasets',
+      'Deployments',
+      'Lineage',
+    ]);
     await pageChecks(page, errors, 'datasets');
     await page.goto(`${url}/datasets/${train.name}/versions/1`);
     const version = await api.data.show(`${train.name}@1`);

@@ -189,6 +189,19 @@ function Against({ version }: { version: DatasetVersion }) {
   const [result, setResult] = useState<{ kind: 'diff' | 'drift'; data: unknown }>();
   const [error, setError] = useState<Error>();
   const self = `${version.dataset}@${version.number}`;
+  // Suggestions: the other versions of this dataset and the latest of every other dataset.
+  const refs = useAsync(async () => {
+    const [all, mine] = await Promise.all([
+      api().data.listDatasets(),
+      api().data.listVersions(version.dataset),
+    ]);
+    return [
+      ...mine.filter((v) => v.number !== version.number).map((v) => `${v.dataset}@${v.number}`),
+      ...all
+        .filter((d) => d.name !== version.dataset && d.latest)
+        .map((d) => `${d.name}@${d.latest!.number}`),
+    ];
+  }, [self]);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setError(undefined);
@@ -213,8 +226,14 @@ function Against({ version }: { version: DatasetVersion }) {
             value={other}
             onChange={(e) => setOther(e.target.value)}
             placeholder="credit-train@1"
+            list="dataset-refs"
             required
           />
+          <datalist id="dataset-refs">
+            {(refs.data ?? []).map((r) => (
+              <option key={r} value={r} />
+            ))}
+          </datalist>
         </label>
         <label>
           as{' '}
