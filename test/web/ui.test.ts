@@ -322,6 +322,7 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
       'Models',
       'Datasets',
       'Deployments',
+      'Predictions',
       'Lineage',
     ]);
     await pageChecks(page, errors, 'datasets');
@@ -353,6 +354,10 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
     expect(await page.getByTestId('traffic').textContent()).toContain('champion v1');
     await pageChecks(page, errors, 'deployment');
     const { predictions } = await api.serving.predictions.list({ deployment: deployment!.name, limit: 1 });
+    await page.goto(`${url}/predictions?deployment=${deployment!.name}`);
+    await expect(page.getByTestId('predictions-table').locator('tbody tr').count()).resolves.toBe(100);
+    await page.getByRole('link', { name: 'Older predictions' }).waitFor();
+    await pageChecks(page, errors, 'predictions');
     await page.getByRole('link', { name: predictions[0]!.id }).click();
     await page.getByTestId('trace').waitFor();
     const trace = await page.getByTestId('trace').textContent();

@@ -55,6 +55,7 @@ const P = {
   DatasetVersion: page(() => import('./pages/datasets'), 'DatasetVersionPage'),
   Deployments: page(() => import('./pages/deployments'), 'DeploymentsPage'),
   Deployment: page(() => import('./pages/deployments'), 'DeploymentPage'),
+  Predictions: page(() => import('./pages/deployments'), 'PredictionsPage'),
   Prediction: page(() => import('./pages/prediction'), 'PredictionPage'),
   Lineage: page(() => import('./pages/lineage'), 'LineagePage'),
   Audit: page(() => import('./pages/audit'), 'AuditPage'),
@@ -76,6 +77,7 @@ const ROUTES: [string, PageEntry][] = [
   ['/datasets/:name/versions/:number', P.DatasetVersion],
   ['/deployments', P.Deployments],
   ['/deployments/:name', P.Deployment],
+  ['/predictions', P.Predictions],
   ['/predictions/:id', P.Prediction],
   ['/lineage', P.Lineage],
   ['/audit', P.Audit],
@@ -111,6 +113,7 @@ function Nav({ principal }: { principal: Principal }) {
     ['/promotions', 'Approvals', canApprove],
     ['/datasets', 'Datasets', true],
     ['/deployments', 'Deployments', true],
+    ['/predictions', 'Predictions', true],
     ['/lineage', 'Lineage', true],
     ['/audit', 'Audit', isAdmin],
   ];

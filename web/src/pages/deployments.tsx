@@ -1,9 +1,10 @@
+import { type FormEvent, useState } from 'react';
 import type { Prediction } from '../../../src/serving/serving.schema.js';
 import { api } from '../api';
 import { LineChart } from '../components/line-chart';
 import { Badge, Facts, Show } from '../components/status';
 import { num, when } from '../format';
-import { Link, seg } from '../router';
+import { Link, navigate, seg, useLocation } from '../router';
 import { useAsync } from '../use-async';
 
 const RECENT = 1000;
@@ -115,6 +116,103 @@ function Traffic({ predictions }: { predictions: Prediction[] }) {
   );
 }
 
+/** Logged predictions, each linking to its page (trace and explanation). */
+function PredictionsTable({ predictions }: { predictions: Prediction[] }) {
+  return (
+    <table data-testid="predictions-table">
+      <thead>
+        <tr>
+          <th>Prediction</th>
+          <th>Served</th>
+          <th>Model</th>
+          <th>Output</th>
+          <th>Latency (ms)</th>
+          <th>Label</th>
+        </tr>
+      </thead>
+      <tbody>
+        {predictions.map((p) => (
+          <tr key={p.id}>
+            <td>
+              <Link to={`/predictions/${seg(p.id)}`}>{p.id}</Link>
+            </td>
+            <td>{when(p.servedAt)}</td>
+            <td>
+              {p.model}@{p.version} <span className="muted">{p.role}</span>
+            </td>
+            <td>{String(p.outputs.prediction)}</td>
+            <td className="num">{num(p.latencyMs)}</td>
+            <td>{p.label ? String(p.label.value) : ''}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** The prediction log, newest first, by deployment or model version, a page at a time. */
+export function PredictionsPage() {
+  const { query } = useLocation();
+  const deployment = query.get('deployment') ?? '';
+  const modelVersion = query.get('modelVersion') ?? '';
+  const cursor = query.get('cursor') ?? '';
+  const [draft, setDraft] = useState({ deployment, modelVersion });
+  const list = useAsync(
+    () =>
+      api().serving.predictions.list({
+        limit: 100,
+        ...(deployment ? { deployment } : {}),
+        ...(modelVersion ? { modelVersion } : {}),
+        ...(cursor ? { cursor } : {}),
+      }),
+    [deployment, modelVersion, cursor],
+  );
+  const href = (patch: Record<string, string>) => {
+    const q = new URLSearchParams({ deployment, modelVersion, cursor: '', ...patch });
+    for (const [k, v] of [...q.entries()]) if (!v) q.delete(k);
+    return `/predictions${q.size ? `?${q}` : ''}`;
+  };
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    navigate(href({ ...draft, cursor: '' }), { replace: true });
+  };
+  return (
+    <section>
+      <h1>Predictions</h1>
+      <form className="toolbar" onSubmit={submit}>
+        <label>
+          Deployment{' '}
+          <input
+            value={draft.deployment}
+            onChange={(e) => setDraft({ ...draft, deployment: e.target.value })}
+          />
+        </label>
+        <label>
+          Model version{' '}
+          <input
+            value={draft.modelVersion}
+            onChange={(e) => setDraft({ ...draft, modelVersion: e.target.value })}
+            placeholder="credit@3"
+          />
+        </label>
+        <button type="submit">Filter</button>
+      </form>
+      <Show value={list} what="predictions">
+        {({ predictions, nextCursor }) =>
+          predictions.length === 0 ? (
+            <p className="empty">No predictions match.</p>
+          ) : (
+            <>
+              <PredictionsTable predictions={predictions} />
+              {nextCursor ? <Link to={href({ cursor: nextCursor })}>Older predictions</Link> : null}
+            </>
+          )
+        }
+      </Show>
+    </section>
+  );
+}
+
 /** A deployment: champion and challenger, traffic, latency, and its recent predictions. */
 export function DeploymentPage({ name }: { name: string }) {
   const d = useAsync(() => api().serving.deployments.get(name), [name]);
@@ -159,34 +257,7 @@ export function DeploymentPage({ name }: { name: string }) {
             <>
               <Traffic predictions={list} />
               <h2>Recent predictions</h2>
-              <table data-testid="predictions-table">
-                <thead>
-                  <tr>
-                    <th>Prediction</th>
-                    <th>Served</th>
-                    <th>Model</th>
-                    <th>Output</th>
-                    <th>Latency (ms)</th>
-                    <th>Label</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {list.slice(0, 50).map((p) => (
-                    <tr key={p.id}>
-                      <td>
-                        <Link to={`/predictions/${seg(p.id)}`}>{p.id}</Link>
-                      </td>
-                      <td>{when(p.servedAt)}</td>
-                      <td>
-                        {p.model}@{p.version} <span className="muted">{p.role}</span>
-                      </td>
-                      <td>{String(p.outputs.prediction)}</td>
-                      <td className="num">{num(p.latencyMs)}</td>
-                      <td>{p.label ? String(p.label.value) : ''}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <PredictionsTable predictions={list.slice(0, 50)} />
             </>
           )
         }
