@@ -268,6 +268,13 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
     // Raw HTML in a card is shown as text, not parsed.
     expect(await page.locator('.markdown').textContent()).toContain('<script>window.__pwned=2</script>');
     await pageChecks(page, errors, 'model-version');
+
+    // An editor fills a card field in the browser; the card and the version record both change.
+    await page.getByText('Edit the model card').click();
+    await page.getByLabel('owners').fill('risk-team (web)');
+    await page.getByRole('button', { name: 'Save the card' }).click();
+    await page.locator('.markdown', { hasText: 'risk-team (web)' }).waitFor();
+    expect((await api.models.version(`${MODEL}@2`)).card.owners).toBe('risk-team (web)');
     await ctx.close();
   });
 

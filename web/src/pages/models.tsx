@@ -1,5 +1,10 @@
 import { type FormEvent, lazy, Suspense, useState } from 'react';
-import type { AliasEvent, ModelVersion } from '../../../src/registry/registry.schema.js';
+import {
+  type AliasEvent,
+  CARD_FIELDS,
+  type CardField,
+  type ModelVersion,
+} from '../../../src/registry/registry.schema.js';
 import { api } from '../api';
 import { Badge, ErrorBox, Facts, Show } from '../components/status';
 import { bytes, num, short, when } from '../format';
@@ -289,11 +294,51 @@ export function ModelPage({ name }: { name: string }) {
   );
 }
 
+/** The editable fields of a version's model card, for roles with `write`. */
+function CardEditor({ version, onSaved }: { version: ModelVersion; onSaved: () => void }) {
+  const [fields, setFields] = useState<Partial<Record<CardField, string>>>(version.card);
+  const [error, setError] = useState<Error>();
+  const [saved, setSaved] = useState(false);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(undefined);
+    setSaved(false);
+    try {
+      await api().models.updateVersion(version.model, version.version, { card: fields });
+      setSaved(true);
+      onSaved();
+    } catch (err) {
+      setError(err as Error);
+    }
+  };
+  return (
+    <details className="card">
+      <summary>Edit the model card</summary>
+      <form className="card-editor" onSubmit={submit}>
+        {CARD_FIELDS.map((f) => (
+          <label key={f}>
+            {f.replace(/_/g, ' ')}
+            <textarea
+              rows={2}
+              value={fields[f] ?? ''}
+              onChange={(e) => setFields({ ...fields, [f]: e.target.value })}
+            />
+          </label>
+        ))}
+        <button type="submit">Save the card</button>
+        {saved ? <span role="status">Saved.</span> : null}
+        <ErrorBox error={error} title="The card was not saved" />
+      </form>
+    </details>
+  );
+}
+
 /** A model version: its facts, metrics, params, signature, model card (sanitised Markdown) and lineage. */
 export function ModelVersionPage({ name, version }: { name: string; version: string }) {
   const ref = `${name}@${version}`;
   const v = useAsync(() => api().models.version(ref), [ref]);
   const card = useAsync(() => api().models.card(ref, 'markdown'), [ref]);
+  const canWrite = useCan('write');
   return (
     <section>
       <Show value={v} what="the model version">
@@ -366,6 +411,16 @@ export function ModelVersionPage({ name, version }: { name: string; version: str
         )}
       </Show>
       <h2>Model card</h2>
+      {canWrite && v.data ? (
+        <CardEditor
+          key={v.data.updatedAt}
+          version={v.data}
+          onSaved={() => {
+            v.reload();
+            card.reload();
+          }}
+        />
+      ) : null}
       <Show value={card} what="the model card">
         {(c) => <MarkdownLazy text={c.content} />}
       </Show>
