@@ -149,6 +149,9 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
     await expect(firstRow.locator('.pinned').textContent()).resolves.toBe('0.999');
     const headers = await page.getByRole('columnheader').allTextContents();
     expect(headers[2]).toBe('accuracy ▼');
+    await page.getByRole('button', { name: 'accuracy ▼' }).click();
+    await page.waitForURL(/order=metrics\.accuracy\+ASC/);
+    await expect.poll(() => firstRow.locator('.pinned').textContent()).toBe('0');
 
     await page.getByLabel('Filter').fill("params.optimizer = 'adam' and metrics.accuracy >= 0.99");
     await page.getByRole('button', { name: 'Search' }).click();
@@ -362,7 +365,7 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
     await pageChecks(page, errors, 'deployment');
     const { predictions } = await api.serving.predictions.list({ deployment: deployment!.name, limit: 1 });
     await page.goto(`${url}/predictions?deployment=${deployment!.name}`);
-    await expect(page.getByTestId('predictions-table').locator('tbody tr').count()).resolves.toBe(100);
+    await expect.poll(() => page.getByTestId('predictions-table').locator('tbody tr').count()).toBe(100);
     await page.getByRole('link', { name: 'Older predictions' }).waitFor();
     await pageChecks(page, errors, 'predictions');
     await page.getByRole('link', { name: predictions[0]!.id }).click();
