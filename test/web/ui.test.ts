@@ -103,6 +103,10 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
     const page = await ctx.newPage();
     await page.goto(`${url}/models/${MODEL}`);
     await page.waitForURL(/\/signin\?next=/);
+    await page.getByLabel('API token').waitFor();
+    // The refused API call is a console error here, by design; the page itself must be accessible.
+    expect(await seriousA11yViolations(page), 'axe on signin').toEqual([]);
+    await screenshot(page, 'signin');
     await page.getByLabel('API token').fill('sxt_wrong');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect(page.getByRole('alert').textContent()).resolves.toContain('Sign-in failed');
