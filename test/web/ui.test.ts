@@ -33,11 +33,12 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
   let url: string;
   let browser: Browser;
   let manyExperiment: string;
+  let demoOutput: string;
   const secrets = { admin: '', approver: '', viewer: '' };
 
   beforeAll(async () => {
     await ensureWebBuilt();
-    ({ home, ws } = await seedDemoWorkspace());
+    ({ home, ws, demoOutput } = await seedDemoWorkspace());
     api = createLocalApi(ws);
     manyExperiment = await seedManyRuns(ws, 'web-many-runs', MANY);
     for (const [role, user] of [
@@ -82,6 +83,10 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
   }
 
   it('serves the UI with a CSP that forbids inline script; deep links answer index.html; /api stays the API', async () => {
+    // `npm run demo` ends by naming the URL to open.
+    expect(demoOutput.trimEnd().split('\n').at(-1)).toBe(
+      'Web UI: npx sextant server, then open http://127.0.0.1:5005/',
+    );
     const root = await fetch(`${url}/`);
     expect(root.status).toBe(200);
     const csp = root.headers.get('content-security-policy') ?? '';

@@ -42,15 +42,25 @@ export async function ensureWebBuilt(): Promise<void> {
 }
 
 /** A temp workspace holding the demo's data. */
-export async function seedDemoWorkspace(): Promise<{ home: string; ws: Workspace }> {
+export async function seedDemoWorkspace(): Promise<{ home: string; ws: Workspace; demoOutput: string }> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-web-'));
-  await run(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'examples/demo.ts'], {
-    cwd: root,
-    env: { ...process.env, SEXTANT_HOME: home, SEXTANT_AUTH: 'off' },
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  const { stdout } = await run(
+    process.execPath,
+    [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'examples/demo.ts'],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        SEXTANT_HOME: home,
+        SEXTANT_AUTH: 'off',
+        SEXTANT_HOST: '127.0.0.1',
+        SEXTANT_PORT: '5005',
+      },
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
   const ws = await openWorkspace(loadConfig({ SEXTANT_HOME: home }));
-  return { home, ws };
+  return { home, ws, demoOutput: stdout };
 }
 
 /**
