@@ -380,8 +380,8 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
   /*
    * A poll, not a job: what a runtime holds (its loaded model) lives in this process, and every process
    * serving the deployment must follow the alias: a broadcast, where a job or an event subscriber runs
-   * once per cluster. Changes made in this process arrive at once through the registry watch above; the
-   * poll (one indexed read per side) bounds how long another replica's change takes to arrive.
+   * once per cluster. The poll (one indexed read per side) bounds how long an alias move takes to
+   * arrive, from this process or any other.
    */
   if (pollIntervalMs > 0) {
     timer = setInterval(() => {
