@@ -297,6 +297,18 @@ export function createWebhookService(deps: WebhookDeps) {
     return sealed;
   }
 
+  let sealed: Promise<void> | undefined;
+  /** sealStoredSecrets once per process; a failed attempt is tried again on the next call. */
+  function sealOnce(): Promise<void> {
+    sealed ??= sealStoredSecrets().then(
+      () => undefined,
+      () => {
+        sealed = undefined;
+      },
+    );
+    return sealed;
+  }
+
   return {
     /** Writes one outbox delivery per matching target, in the caller's transaction (the event bus calls it). */
     emit,
@@ -306,11 +318,17 @@ export function createWebhookService(deps: WebhookDeps) {
     remove,
     deliveries,
     test,
-    /** One delivery pass: claims due deliveries and attempts each once. */
-    deliverDue: () => deliverer.runOnce(),
-    /** Starts the retry loop (while a server runs), after sealing secrets stored in plaintext. */
+    /**
+     * One delivery pass: claims due deliveries and attempts each once. The first pass of a process
+     * seals secrets stored in plaintext by earlier versions (the events.deliver job runs it everywhere).
+     */
+    deliverDue: async () => {
+      await sealOnce();
+      return deliverer.runOnce();
+    },
+    /** Starts the retry loop (while a process asks for one), after sealing secrets stored in plaintext. */
     start: () => {
-      void sealStoredSecrets().catch(() => undefined);
+      void sealOnce();
       deliverer.start();
     },
     sealStoredSecrets,
