@@ -12,8 +12,6 @@ import { createVersionSources } from './version-source.js';
 
 /** The key model names are unique under (URL-decoded, NFKC, case-folded). */
 export { modelNameKey } from './model-name.js';
-/** Refuses an ONNX file whose tensors read external files (onnxruntime would read them from the working directory). */
-export { assertSelfContained } from './onnx-guard.js';
 /** Parses and checks a promotion policy (YAML); ValidationError names the field. */
 export { BUILT_IN_POLICY_YAML, type Policy, parsePolicy } from './policy.js';
 /** The registry's event definitions (model_version.created, promotion_request.*, alias.*). */

@@ -1,5 +1,5 @@
 import { ValidationError } from '../core/errors.js';
-import { assertSelfContained } from './onnx-guard.js';
+import { assertSelfContained } from '../core/onnx-guard.js';
 import { openOnnxInSandbox } from './onnx-sandbox.js';
 import type { Signature } from './registry.schema.js';
 

@@ -1,8 +1,9 @@
 import ort from 'onnxruntime-node';
 import { ValidationError } from '../../core/errors.js';
+import { type OnnxSession, openOnnxSession } from '../../core/onnx-session.js';
 import { toCategoryInput, toFloatInput } from './training-data.js';
 
-type Session = Awaited<ReturnType<typeof ort.InferenceSession.create>>;
+type Session = OnnxSession;
 
 /**
  * Runs an ONNX model on raw feature records, one input per feature ([N, 1] or [N]), and returns
@@ -10,14 +11,7 @@ type Session = Awaited<ReturnType<typeof ort.InferenceSession.create>>;
  * ('variable', else the first float output): the semantics of FittedModel.predict.
  */
 export async function predictOnnx(bytes: Uint8Array, rows: Record<string, unknown>[]): Promise<Float64Array> {
-  let session: Session;
-  try {
-    session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
-  } catch (err) {
-    throw new ValidationError(`the file is not a model onnxruntime can load: ${(err as Error).message}`, {
-      field: 'model',
-    });
-  }
+  const session: Session = await openOnnxSession(bytes);
   try {
     if (rows.length === 0) return new Float64Array(0);
     const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};

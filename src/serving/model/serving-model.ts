@@ -1,14 +1,14 @@
-import ort from 'onnxruntime-node';
+import type ort from 'onnxruntime-node';
 import { AppError, UnavailableError, ValidationError } from '../../core/errors.js';
+import { type OnnxSession, openOnnxSession } from '../../core/onnx-session.js';
 import type { ModelVersion } from '../../registry/index.js';
-import { assertSelfContained } from '../../registry/index.js';
 import type { PredictionOutput } from '../serving.schema.js';
 import { type BatcherStats, MicroBatcher, type MicroBatcherOptions } from './batcher.js';
 import { concatOutputs, decodeRow, type RunOutputs, recordFeeds, tensorFeeds } from './model-io.js';
 import { type ModelKind, type ModelPlan, planModel, rawHead, type ServingFeature } from './model-plan.js';
 import { createRecordChecker } from './record-check.js';
 
-type Session = Awaited<ReturnType<typeof ort.InferenceSession.create>>;
+type Session = OnnxSession;
 type Tensor = InstanceType<typeof ort.Tensor>;
 
 /** A model loaded for serving: checks request bodies, predicts with micro-batching, scores for explanations. */
@@ -50,24 +50,10 @@ export async function openServingModel(
   opts: ServingModelOptions = {},
 ): Promise<ServingModel> {
   const label = `${version.model}@${version.version}`;
-  if (bytes.byteLength === 0)
-    throw new ValidationError(`${label}: the model file is empty`, { field: 'model' });
-  try {
-    assertSelfContained(bytes);
-  } catch (err) {
-    throw prefixed(label, err);
-  }
-  let session: Session;
-  try {
-    session = await ort.InferenceSession.create(bytes, {
-      logSeverityLevel: 3,
-      ...(opts.intraOpNumThreads !== undefined ? { intraOpNumThreads: opts.intraOpNumThreads } : {}),
-    });
-  } catch (err) {
-    throw new ValidationError(`${label}: not a model onnxruntime can load (${firstLine(err)})`, {
-      field: 'model',
-    });
-  }
+  const session = await openOnnxSession(bytes, {
+    label,
+    ...(opts.intraOpNumThreads !== undefined ? { intraOpNumThreads: opts.intraOpNumThreads } : {}),
+  });
   try {
     const plan = planModel(
       { inputs: session.inputMetadata, outputs: session.outputMetadata },

@@ -1,4 +1,4 @@
-import { ValidationError } from '../core/errors.js';
+import { ValidationError } from './errors.js';
 
 /*
  * A check of the raw ONNX protobuf before onnxruntime sees it. An initializer may keep its data in
