@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import type { Role } from '../auth/index.js';
 import { roleSchema } from '../auth/index.js';
-import { ValidationError } from '../core/errors.js';
+import { IntegrityError, ValidationError } from '../core/errors.js';
 import type { CliContext } from './context.js';
 import { table } from './output.js';
 
@@ -27,7 +27,7 @@ function parseRole(role: string): Role {
 
 /** `sextant audit verify|checkpoint|log`, `sextant users ...`, `sextant tokens ...`. */
 export function registerAdminCommands(program: Command, ctx: Ctx): void {
-  const audit = program.command('audit').description('the tamper-evident audit log');
+  const audit = program.command('audit');
   audit
     .command('verify')
     .description('check the whole chain: edits, deletions, insertions, reordering, truncation')
@@ -53,7 +53,8 @@ export function registerAdminCommands(program: Command, ctx: Ctx): void {
         c.output.out(`audit chain BROKEN: ${result.problems.length} problem(s) in ${result.entries} entries`);
         for (const p of result.problems) c.output.out(`  [${p.kind}] ${p.message}`);
       }
-      if (!result.ok) process.exitCode = 7;
+      if (!result.ok)
+        throw new IntegrityError(`the audit chain is broken: ${result.problems.length} problem(s)`);
     });
   audit
     .command('checkpoint')
@@ -93,7 +94,7 @@ export function registerAdminCommands(program: Command, ctx: Ctx): void {
       );
     });
 
-  const users = program.command('users').description('users and roles');
+  const users = program.command('users');
   users.command('ls', { isDefault: true }).action(async () => {
     const c = ctx();
     const list = await (await c.api()).users.list();
@@ -124,9 +125,7 @@ export function registerAdminCommands(program: Command, ctx: Ctx): void {
     c.output.out(c.json ? JSON.stringify(u) : `disabled ${u.name}; their tokens no longer work`);
   });
 
-  const tokens = program
-    .command('tokens')
-    .description('API tokens (stored hashed; the secret is shown once)');
+  const tokens = program.command('tokens');
   tokens
     .command('ls', { isDefault: true })
     .option('--user <user>')

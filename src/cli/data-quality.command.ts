@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { AppError, ValidationError } from '../core/errors.js';
+import { ValidationError } from '../core/errors.js';
 import type {
   CompareBody,
   ComparisonResult,
@@ -10,6 +10,7 @@ import type {
 import type { DriftTest } from '../data/stats/index.js';
 import { detectTableFormat, profileTableFile, type TableProfile } from '../data/tables/index.js';
 import type { CliContext } from './context.js';
+import { CliOutcome } from './exit-codes.js';
 import { details, formatNumber, table } from './output.js';
 
 type Ctx = () => CliContext;
@@ -148,12 +149,10 @@ export function registerDataQualityCommands(data: Command, ctx: Ctx): void {
       const r = await (await c.api()).dataQuality.validate(ref, text, o.table ? { table: o.table } : {});
       c.output.out(c.json ? JSON.stringify(r, null, 2) : renderValidation(r));
       if (!r.passed) {
-        throw new AppError(
-          'VALIDATION_FAILED',
+        throw new CliOutcome(
+          'CHECK_FAILED',
           `suite '${r.suite}' failed on ${r.dataset}@${r.version}: ${r.failed} of ${r.total} expectations`,
-          {
-            result: r.id,
-          },
+          { result: r.id },
         );
       }
     });

@@ -151,7 +151,7 @@ interface AddOptions {
 
 /** `sextant data ...`: dataset versions. Returns the group so other files can add subcommands. */
 export function registerDataCommands(program: Command, ctx: Ctx): Command {
-  const data = program.command('data').description('datasets and their versions');
+  const data = program.command('data');
 
   data
     .command('add <path>')

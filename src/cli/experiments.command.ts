@@ -32,7 +32,7 @@ function print(ctx: CliContext, e: Experiment) {
 
 /** `sextant experiments ls|create|show|delete|restore`. */
 export function registerExperimentsCommand(program: Command, ctx: Ctx): void {
-  const cmd = program.command('experiments').description('list and manage experiments');
+  const cmd = program.command('experiments');
   cmd
     .command('ls', { isDefault: true })
     .description('list experiments')

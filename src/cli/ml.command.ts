@@ -120,9 +120,6 @@ function printEvaluation(c: CliContext, r: EvaluateOutcome): void {
 export function registerMlCommands(program: Command, ctx: Ctx): void {
   program
     .command('train')
-    .description(
-      'train a linear or gradient-boosted model on a dataset version, as a tracked run with an ONNX model',
-    )
     .requiredOption('-d, --dataset <name@version>', 'dataset version to train on')
     .requiredOption('--target <column>', 'the column to predict')
     .requiredOption('-m, --model <kind>', 'linear | gbdt')
@@ -193,7 +190,6 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
 
   program
     .command('evaluate [model]')
-    .description('score a stored ONNX model (<model>@<version>, or --run) on a dataset version')
     .option('--run <run-id>', 'the run holding the model')
     .requiredOption('-d, --dataset <name@version>', 'dataset version to score')
     .option('--target <column>', 'target column (required for an ONNX model without signature.json)')
@@ -227,7 +223,6 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
 
   program
     .command('sweep')
-    .description('a grid or random search of trainer params as child runs of one parent run')
     .requiredOption('-d, --dataset <name@version>', 'dataset version to train on')
     .requiredOption('--target <column>', 'the column to predict')
     .requiredOption('-m, --model <kind>', 'linear | gbdt')

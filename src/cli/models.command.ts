@@ -6,6 +6,7 @@ import { ValidationError } from '../core/errors.js';
 import { sha256Hex } from '../core/hashing.js';
 import type { AliasEvent, ModelVersion, PromotionRequest } from '../registry/registry.schema.js';
 import type { CliContext } from './context.js';
+import { CliOutcome } from './exit-codes.js';
 import { details, formatNumber, parsePairs, table } from './output.js';
 
 type Ctx = () => CliContext;
@@ -83,6 +84,17 @@ const requestLine = (r: PromotionRequest) => {
   ].join('\n\n');
 };
 
+/** A request its policy's gates hold back ends the command with the blocked-by-policy exit code. */
+function failIfBlocked(r: PromotionRequest): void {
+  if (r.status !== 'blocked') return;
+  const failing = (r.executionGates ?? r.openGates).filter((g) => g.status !== 'pass');
+  throw new CliOutcome(
+    'BLOCKED_BY_POLICY',
+    `moving ${r.model}@${r.alias} to version ${r.version} is blocked by policy: ${failing.map((g) => `${g.gate}: ${g.message}`).join('; ') || 'a gate did not pass'}`,
+    { request: r.id },
+  );
+}
+
 const eventRows = (events: AliasEvent[]) =>
   table(
     ['AT', 'ALIAS', 'FROM', 'TO', 'KIND', 'BY', 'APPROVED BY', 'WHY'],
@@ -100,7 +112,7 @@ const eventRows = (events: AliasEvent[]) =>
 
 /** `sextant models ...`: the model registry. Returns the group so other files can add subcommands. */
 export function registerModelsCommands(program: Command, ctx: Ctx): Command {
-  const cmd = program.command('models').description('registered models, versions, aliases and promotions');
+  const cmd = program.command('models');
   const print = (value: unknown, text: () => string) => {
     const c = ctx();
     c.output.out(c.json ? JSON.stringify(value, null, 2) : text());
@@ -242,6 +254,7 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
         ...(o.reason ? { reason: o.reason } : {}),
       });
       print(r, () => requestLine(r));
+      failIfBlocked(r);
     });
   cmd
     .command('requests')
@@ -289,6 +302,7 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
             ? await models.approve(id, o.comment)
             : await models.reject(id, o.comment ?? '');
         print(r, () => requestLine(r));
+        failIfBlocked(r);
       });
   }
   cmd
@@ -315,6 +329,7 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
           ? `rolled back ${res.event.model}@${res.event.alias}: ${res.event.fromVersion} -> ${res.event.toVersion}`
           : `rollback needs approval: request ${res.request.id} (${res.request.status})\n\n${requestLine(res.request)}`,
       );
+      if (res.outcome !== 'rolled_back') failIfBlocked(res.request);
     });
   cmd
     .command('history <model>')

@@ -19,7 +19,7 @@ function duration(run: Run): string {
 
 /** `sextant runs ls|show|compare`. */
 export function registerRunsCommand(program: Command, ctx: Ctx): void {
-  const cmd = program.command('runs').description('list, show and compare runs');
+  const cmd = program.command('runs');
   cmd
     .command('ls', { isDefault: true })
     .description("list runs; --filter takes MLflow's syntax")

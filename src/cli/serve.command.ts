@@ -139,9 +139,6 @@ async function ensureDeployment(
 export function registerServeCommand(program: Command, ctx: Ctx): void {
   program
     .command('serve')
-    .description(
-      'serve a registered model over HTTP, logging every prediction: POST /predict (also /invocations), POST /feedback, GET /metrics /healthz /readyz',
-    )
     .argument(
       '<model>',
       '<model>@<alias> (follows the alias: a promotion or rollback swaps the model) or <model>@<version>',

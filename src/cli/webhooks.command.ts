@@ -6,6 +6,7 @@ import {
   type WebhookEventType,
 } from '../registry/webhooks/webhook.schema.js';
 import type { CliContext } from './context.js';
+import { CliOutcome } from './exit-codes.js';
 import { details, table } from './output.js';
 
 type Ctx = () => CliContext;
@@ -50,7 +51,7 @@ function deliveryRows(ds: WebhookDelivery[]) {
 
 /** `sextant webhooks add|ls|rm|deliveries|test`. */
 export function registerWebhooksCommands(program: Command, ctx: Ctx): void {
-  const cmd = program.command('webhooks').description('signed HTTP callbacks for registry events (admin)');
+  const cmd = program.command('webhooks');
   cmd
     .command('add <url>')
     .description(`send events to a URL; events: ${WEBHOOK_EVENT_TYPES.join(', ')}`)
@@ -139,6 +140,10 @@ export function registerWebhooksCommands(program: Command, ctx: Ctx): void {
           ]),
         );
       }
-      if (d.state !== 'delivered') process.exitCode = 1;
+      if (d.state !== 'delivered')
+        throw new CliOutcome(
+          'CHECK_FAILED',
+          `the test delivery to webhook ${id} was not delivered (${d.state})`,
+        );
     });
 }

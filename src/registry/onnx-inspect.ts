@@ -1,7 +1,10 @@
-import { InferenceSession } from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node';
 import { ValidationError } from '../core/errors.js';
+import { lazyRequire } from '../core/lazy-require.js';
 import { assertSelfContained } from './onnx-guard.js';
 import type { Signature } from './registry.schema.js';
+
+const ort = lazyRequire<typeof import('onnxruntime-node')>('onnxruntime-node');
 
 /**
  * Opens an ONNX model in onnxruntime (the runtime serving will use) and reads its inputs and outputs.
@@ -19,7 +22,7 @@ export async function inspectOnnx(
   }
   let session: InferenceSession;
   try {
-    session = await InferenceSession.create(bytes);
+    session = await ort().InferenceSession.create(bytes);
   } catch (err) {
     const why = String((err as Error).message ?? err)
       .split('\n')[0]

@@ -1,6 +1,6 @@
 import type { AuditLog } from '../audit/index.js';
 import { type Clock, toIso } from '../core/clock.js';
-import { AlreadyExistsError, isAppError, NotFoundError, ValidationError } from '../core/errors.js';
+import { AlreadyExistsError, AppError, isAppError, NotFoundError, ValidationError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
 import type { ModelVersion } from '../registry/index.js';
@@ -80,8 +80,10 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
     try {
       v = await registry.versions.resolve(fullRef);
     } catch (err) {
+      // The code stays what the registry said (a missing model or alias is not found, a malformed
+      // ref is invalid); the message names the field it came from.
       if (isAppError(err) && (err.code === 'NOT_FOUND' || err.code === 'VALIDATION_FAILED')) {
-        throw new ValidationError(`${field}: '${fullRef}' does not resolve (${err.message})`, { field });
+        throw new AppError(err.code, `${field}: '${fullRef}' does not resolve (${err.message})`, { field });
       }
       throw err;
     }

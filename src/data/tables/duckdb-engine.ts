@@ -1,15 +1,18 @@
 import { stat } from 'node:fs/promises';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
+import { lazyRequire } from '../../core/lazy-require.js';
 import { locateCsvProblem } from './csv-problem.js';
 import type { TableFormat } from './table.schema.js';
+
+const duckdb = lazyRequire<typeof import('@duckdb/node-api')>('@duckdb/node-api');
 
 // One in-memory DuckDB per process: it owns a thread pool and a buffer manager, and every query
 // streams from the file, so sharing it keeps memory bounded however many tables are profiled.
 let instance: Promise<DuckDBInstance> | undefined;
 
 function duck(): Promise<DuckDBInstance> {
-  instance ??= DuckDBInstance.create(':memory:', {
+  instance ??= duckdb().DuckDBInstance.create(':memory:', {
     // Nothing needs row order across threads; letting DuckDB drop it lowers peak memory on big files.
     preserve_insertion_order: 'false',
   });
@@ -35,7 +38,7 @@ export async function withSandboxedConnection<T>(
   file: string,
   fn: (c: DuckDBConnection) => Promise<T>,
 ): Promise<T> {
-  const sandbox = await DuckDBInstance.create(':memory:', { preserve_insertion_order: 'false' });
+  const sandbox = await duckdb().DuckDBInstance.create(':memory:', { preserve_insertion_order: 'false' });
   const connection = await sandbox.connect();
   try {
     await connection.run(`SET allowed_paths = [${lit(file)}]`);

@@ -1,8 +1,11 @@
-import ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { ValidationError } from '../../core/errors.js';
+import { lazyRequire } from '../../core/lazy-require.js';
 import { toCategoryInput, toFloatInput } from './training-data.js';
 
-type Session = Awaited<ReturnType<typeof ort.InferenceSession.create>>;
+const ort = lazyRequire<typeof Ort>('onnxruntime-node');
+
+type Session = Awaited<ReturnType<typeof Ort.InferenceSession.create>>;
 
 /**
  * Runs an ONNX model on raw feature records, one input per feature ([N, 1] or [N]), and returns
@@ -12,7 +15,7 @@ type Session = Awaited<ReturnType<typeof ort.InferenceSession.create>>;
 export async function predictOnnx(bytes: Uint8Array, rows: Record<string, unknown>[]): Promise<Float64Array> {
   let session: Session;
   try {
-    session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
+    session = await ort().InferenceSession.create(bytes, { logSeverityLevel: 3 });
   } catch (err) {
     throw new ValidationError(`the file is not a model onnxruntime can load: ${(err as Error).message}`, {
       field: 'model',
@@ -20,7 +23,7 @@ export async function predictOnnx(bytes: Uint8Array, rows: Record<string, unknow
   }
   try {
     if (rows.length === 0) return new Float64Array(0);
-    const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
+    const feeds: Record<string, InstanceType<typeof Ort.Tensor>> = {};
     for (const meta of session.inputMetadata) feeds[meta.name] = inputTensor(meta, rows);
     const outputName = pickOutput(session);
     const result = await session.run(feeds, [outputName]);
@@ -63,7 +66,7 @@ export async function checkOnnx(
 function inputTensor(
   meta: Session['inputMetadata'][number],
   rows: Record<string, unknown>[],
-): InstanceType<typeof ort.Tensor> {
+): InstanceType<typeof Ort.Tensor> {
   const name = meta.name;
   if (!meta.isTensor) throw new ValidationError(`model input '${name}' is not a tensor`, { field: name });
   const width = meta.shape.length >= 2 ? meta.shape[1] : 1;
@@ -76,13 +79,13 @@ function inputTensor(
   const dims = meta.shape.length === 2 ? [rows.length, 1] : [rows.length];
   switch (meta.type) {
     case 'float32':
-      return new ort.Tensor(
+      return new (ort().Tensor)(
         'float32',
         Float32Array.from(rows, (r) => toFloatInput(r[name], name)),
         dims,
       );
     case 'float64':
-      return new ort.Tensor(
+      return new (ort().Tensor)(
         'float64',
         Float64Array.from(rows, (r) => {
           const v = r[name];
@@ -91,19 +94,19 @@ function inputTensor(
         dims,
       );
     case 'int64':
-      return new ort.Tensor(
+      return new (ort().Tensor)(
         'int64',
         BigInt64Array.from(rows, (r) => BigInt(Math.round(toFloatInput(r[name], name) || 0))),
         dims,
       );
     case 'int32':
-      return new ort.Tensor(
+      return new (ort().Tensor)(
         'int32',
         Int32Array.from(rows, (r) => Math.round(toFloatInput(r[name], name) || 0)),
         dims,
       );
     case 'string':
-      return new ort.Tensor(
+      return new (ort().Tensor)(
         'string',
         rows.map((r) => toCategoryInput(r[name])),
         dims,

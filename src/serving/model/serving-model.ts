@@ -1,5 +1,6 @@
-import ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { AppError, UnavailableError, ValidationError } from '../../core/errors.js';
+import { lazyRequire } from '../../core/lazy-require.js';
 import type { ModelVersion } from '../../registry/index.js';
 import { assertSelfContained } from '../../registry/index.js';
 import type { PredictionOutput } from '../serving.schema.js';
@@ -8,8 +9,10 @@ import { concatOutputs, decodeRow, type RunOutputs, recordFeeds, tensorFeeds } f
 import { type ModelKind, type ModelPlan, planModel, rawHead, type ServingFeature } from './model-plan.js';
 import { createRecordChecker } from './record-check.js';
 
-type Session = Awaited<ReturnType<typeof ort.InferenceSession.create>>;
-type Tensor = InstanceType<typeof ort.Tensor>;
+const ort = lazyRequire<typeof Ort>('onnxruntime-node');
+
+type Session = Awaited<ReturnType<typeof Ort.InferenceSession.create>>;
+type Tensor = InstanceType<typeof Ort.Tensor>;
 
 /** A model loaded for serving: checks request bodies, predicts with micro-batching, scores for explanations. */
 export interface ServingModel {
@@ -59,7 +62,7 @@ export async function openServingModel(
   }
   let session: Session;
   try {
-    session = await ort.InferenceSession.create(bytes, {
+    session = await ort().InferenceSession.create(bytes, {
       logSeverityLevel: 3,
       ...(opts.intraOpNumThreads !== undefined ? { intraOpNumThreads: opts.intraOpNumThreads } : {}),
     });
