@@ -5,7 +5,8 @@ import type { Role } from '../auth/index.js';
 import { roleSchema } from '../auth/index.js';
 import { IntegrityError, ValidationError } from '../core/errors.js';
 import type { CliContext } from './context.js';
-import { table } from './output.js';
+import { positiveInt } from './options.js';
+import { painter, table } from './output.js';
 
 type Ctx = () => CliContext;
 
@@ -47,10 +48,12 @@ export function registerAdminCommands(program: Command, ctx: Ctx): void {
       if (c.json) c.output.out(JSON.stringify(result, null, 2));
       else if (result.ok)
         c.output.out(
-          `audit chain OK: ${result.entries} entries, head ${result.head?.seq ?? 0}, ${result.checkpoints} checkpoints`,
+          `audit chain ${painter(c.output)('OK')}: ${result.entries} entries, head ${result.head?.seq ?? 0}, ${result.checkpoints} checkpoints`,
         );
       else {
-        c.output.out(`audit chain BROKEN: ${result.problems.length} problem(s) in ${result.entries} entries`);
+        c.output.out(
+          `audit chain ${painter(c.output)('BROKEN')}: ${result.problems.length} problem(s) in ${result.entries} entries`,
+        );
         for (const p of result.problems) c.output.out(`  [${p.kind}] ${p.message}`);
       }
       if (!result.ok)
@@ -77,11 +80,11 @@ export function registerAdminCommands(program: Command, ctx: Ctx): void {
     .description('the newest audit entries')
     .option('--entity-type <type>')
     .option('--entity-id <id>')
-    .option('--limit <n>', 'how many', '20')
+    .option('--limit <n>', 'at most this many', '20')
     .action(async (o: { entityType?: string; entityId?: string; limit: string }) => {
       const c = ctx();
       const entries = await (await c.api()).audit.list({
-        limit: Number(o.limit),
+        limit: positiveInt(o.limit, '--limit'),
         ...(o.entityType ? { entityType: o.entityType } : {}),
         ...(o.entityId ? { entityId: o.entityId } : {}),
       });

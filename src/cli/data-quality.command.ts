@@ -11,7 +11,7 @@ import type { DriftTest } from '../data/stats/index.js';
 import { detectTableFormat, profileTableFile, type TableProfile } from '../data/tables/index.js';
 import type { CliContext } from './context.js';
 import { CliOutcome } from './exit-codes.js';
-import { details, formatNumber, table } from './output.js';
+import { details, formatNumber, painter, table } from './output.js';
 
 type Ctx = () => CliContext;
 
@@ -22,14 +22,14 @@ function show(v: unknown): string {
   return String(v);
 }
 
-function renderValidation(r: ValidationResult): string {
+function renderValidation(r: ValidationResult, paint: (word: string) => string): string {
   const rows = r.results.map((x: ExpectationResult) => [
     x.index + 1,
     x.kind,
     x.columns.join(', '),
     x.expected,
     show(x.observed),
-    x.passed ? 'pass' : 'FAIL',
+    x.passed ? paint('pass') : paint('FAIL'),
   ]);
   const parts = [
     `suite ${r.suite} on ${r.dataset}@${r.version} (${r.table}), result ${r.id}`,
@@ -41,13 +41,13 @@ function renderValidation(r: ValidationResult): string {
   }
   parts.push(
     r.passed
-      ? `PASSED: ${r.total} of ${r.total} expectations`
-      : `FAILED: ${r.failed} of ${r.total} expectations failed`,
+      ? `${paint('PASSED')}: ${r.total} of ${r.total} expectations`
+      : `${paint('FAILED')}: ${r.failed} of ${r.total} expectations failed`,
   );
   return parts.join('\n');
 }
 
-function renderComparison(r: ComparisonResult): string {
+function renderComparison(r: ComparisonResult, paint: (word: string) => string): string {
   const rows = r.columns.map((c) => [
     c.name,
     c.type,
@@ -59,7 +59,9 @@ function renderComparison(r: ComparisonResult): string {
         : '-',
     c.threshold !== undefined ? formatNumber(c.threshold) : '-',
     c.psi !== undefined ? formatNumber(c.psi) : '-',
-    c.skipped ? (c.drifted ? `DRIFT (${c.skipped})` : `skipped: ${c.skipped}`) : c.drifted ? 'DRIFT' : 'ok',
+    paint(
+      c.skipped ? (c.drifted ? `DRIFT (${c.skipped})` : `skipped: ${c.skipped}`) : c.drifted ? 'DRIFT' : 'ok',
+    ),
   ]);
   const s = r.schema;
   const schemaLines = [
@@ -77,7 +79,7 @@ function renderComparison(r: ComparisonResult): string {
     ]),
     schemaLines.length ? `schema changes:\n${schemaLines.join('\n')}` : 'schema: same columns and types',
     table(['COLUMN', 'TYPE', 'TEST', 'STATISTIC', 'THRESHOLD', 'PSI', 'VERDICT'], rows),
-    `${r.drift ? 'DATASET DRIFT' : 'NO DATASET DRIFT'}: ${r.driftedColumns} of ${r.testedColumns} columns drifted (share ${formatNumber(Number(r.driftShare.toFixed(3)))}, threshold ${r.shareThreshold})`,
+    `${r.drift ? paint('DATASET DRIFT') : paint('NO DATASET DRIFT')}: ${r.driftedColumns} of ${r.testedColumns} columns drifted (share ${formatNumber(Number(r.driftShare.toFixed(3)))}, threshold ${r.shareThreshold})`,
     'Statistics come from stored profiles (quantile sketches), so KS and Wasserstein are approximate.',
   ].join('\n');
 }
@@ -147,7 +149,7 @@ export function registerDataQualityCommands(data: Command, ctx: Ctx): void {
         throw new ValidationError(`--suite: file '${o.suite}' does not exist`, { field: 'suite' });
       const text = readFileSync(o.suite, 'utf8');
       const r = await (await c.api()).dataQuality.validate(ref, text, o.table ? { table: o.table } : {});
-      c.output.out(c.json ? JSON.stringify(r, null, 2) : renderValidation(r));
+      c.output.out(c.json ? JSON.stringify(r, null, 2) : renderValidation(r, painter(c.output)));
       if (!r.passed) {
         throw new CliOutcome(
           'CHECK_FAILED',
@@ -222,7 +224,7 @@ export function registerDataQualityCommands(data: Command, ctx: Ctx): void {
           ...(o.table ? { table: o.table } : {}),
           ...(tests ? { tests } : {}),
         });
-        c.output.out(c.json ? JSON.stringify(r, null, 2) : renderComparison(r));
+        c.output.out(c.json ? JSON.stringify(r, null, 2) : renderComparison(r, painter(c.output)));
       },
     );
   data

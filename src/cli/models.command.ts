@@ -7,7 +7,7 @@ import { sha256Hex } from '../core/hashing.js';
 import type { AliasEvent, ModelVersion, PromotionRequest } from '../registry/registry.schema.js';
 import type { CliContext } from './context.js';
 import { CliOutcome } from './exit-codes.js';
-import { details, formatNumber, parsePairs, table } from './output.js';
+import { details, formatNumber, painter, parsePairs, table } from './output.js';
 
 type Ctx = () => CliContext;
 
@@ -54,13 +54,13 @@ const versionLine = (v: ModelVersion) =>
     ['registered', `${v.createdAt} by ${v.createdBy}`],
   ]);
 
-const requestLine = (r: PromotionRequest) => {
+const requestLine = (r: PromotionRequest, paint: (word: string) => string = (w) => w) => {
   const gates = [...(r.executionGates ?? r.openGates)];
   return [
     details([
       ['request', r.id],
       ['what', `${r.kind} ${r.model}@${r.version} to '${r.alias}' (holder then: ${r.fromVersion ?? 'none'})`],
-      ['status', r.status],
+      ['status', paint(r.status)],
       ['requested', `${r.createdAt} by ${r.requestedBy}${r.reason ? `: ${r.reason}` : ''}`],
       ['approvals', `${r.decisions.filter((d) => d.decision === 'approve').length}/${r.approvalsNeeded}`],
       ['expires', r.expiresAt],
@@ -77,7 +77,7 @@ const requestLine = (r: PromotionRequest) => {
       ? [
           table(
             ['GATE', 'RESULT', 'WHY'],
-            gates.map((g) => [g.gate, g.status.toUpperCase(), g.message]),
+            gates.map((g) => [g.gate, paint(g.status.toUpperCase()), g.message]),
           ),
         ]
       : []),
@@ -253,7 +253,7 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
         alias: o.alias,
         ...(o.reason ? { reason: o.reason } : {}),
       });
-      print(r, () => requestLine(r));
+      print(r, () => requestLine(r, painter(ctx().output)));
       failIfBlocked(r);
     });
   cmd
@@ -286,7 +286,7 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
     .description('a promotion request with its decisions and gate results')
     .action(async (id: string) => {
       const r = await (await api()).request(id);
-      print(r, () => requestLine(r));
+      print(r, () => requestLine(r, painter(ctx().output)));
     });
   for (const decision of ['approve', 'reject'] as const) {
     cmd
@@ -301,7 +301,7 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
           decision === 'approve'
             ? await models.approve(id, o.comment)
             : await models.reject(id, o.comment ?? '');
-        print(r, () => requestLine(r));
+        print(r, () => requestLine(r, painter(ctx().output)));
         failIfBlocked(r);
       });
   }
@@ -310,7 +310,7 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
     .description('withdraw your pending request')
     .action(async (id: string) => {
       const r = await (await api()).cancel(id);
-      print(r, () => requestLine(r));
+      print(r, () => requestLine(r, painter(ctx().output)));
     });
   cmd
     .command('rollback <model>')
@@ -327,7 +327,7 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
       print(res, () =>
         res.outcome === 'rolled_back'
           ? `rolled back ${res.event.model}@${res.event.alias}: ${res.event.fromVersion} -> ${res.event.toVersion}`
-          : `rollback needs approval: request ${res.request.id} (${res.request.status})\n\n${requestLine(res.request)}`,
+          : `rollback needs approval: request ${res.request.id} (${res.request.status})\n\n${requestLine(res.request, painter(ctx().output))}`,
       );
       if (res.outcome !== 'rolled_back') failIfBlocked(res.request);
     });

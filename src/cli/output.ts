@@ -2,20 +2,55 @@
 export interface Output {
   out(text: string): void;
   err(text: string): void;
+  /** Whether stdout is a terminal that takes colour (never when piped, or with NO_COLOR set). */
+  color?: boolean;
+  /** Whether stderr is a terminal: progress lines are drawn only there. */
+  interactive?: boolean;
 }
 
-export const processOutput: Output = {
-  out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-  err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
-};
+/** stdout and stderr of this process; colour and progress only on a terminal. */
+export function processOutput(env: Record<string, string | undefined>): Output {
+  const noColor = (env.NO_COLOR ?? '') !== '' || env.TERM === 'dumb';
+  return {
+    out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+    err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+    color:
+      (env.FORCE_COLOR ?? '') !== '' ? env.FORCE_COLOR !== '0' : Boolean(process.stdout.isTTY) && !noColor,
+    interactive: Boolean(process.stderr.isTTY),
+  };
+}
+
+const ANSI = /\x1b\[[0-9;]*m/g;
+const GOOD = new Set(['pass', 'passed', 'ok', 'executed', 'delivered', 'finished', 'running']);
+const BAD = new Set(['fail', 'failed', 'drift', 'dataset drift', 'blocked', 'broken', 'rejected', 'stopped']);
+
+/**
+ * Colours status words on a terminal (green PASS/OK, red FAIL/DRIFT/BLOCKED, yellow the rest, e.g.
+ * NO_DATA or pending) and returns them unchanged otherwise.
+ */
+export function painter(output: Output): (word: string) => string {
+  if (!output.color) return (word) => word;
+  return (word) => {
+    const key = word
+      .toLowerCase()
+      .replace(/[:(].*$/, '')
+      .trim();
+    const code = GOOD.has(key) ? 32 : BAD.has(key) ? 31 : 33;
+    return `\x1b[${code}m${word}\x1b[0m`;
+  };
+}
+
+/** Length as seen on screen: colour codes take no room. */
+const visibleLength = (s: string) => s.replace(ANSI, '').length;
+const pad = (s: string, width: number) => s + ' '.repeat(Math.max(0, width - visibleLength(s)));
 
 /** A plain-text table: a header row, then rows, columns padded to their widest cell. */
 export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c))));
-  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => visibleLength(r[i] ?? ''))));
   const line = (r: string[]) =>
     r
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .map((c, i) => pad(c, widths[i] ?? 0))
       .join('  ')
       .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');

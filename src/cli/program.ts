@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { exitCodeFor, isAppError } from '../core/errors.js';
 import { commandModules, commandNamedIn } from './commands.js';
+import { completeWords, completionScript, type Shell, shells } from './completion.js';
 import type { CliContext } from './context.js';
 import { CliOutcome, exitCodes } from './exit-codes.js';
 import type { Output } from './output.js';
@@ -185,8 +186,24 @@ export async function runCli(
     return context;
   };
 
+  program
+    .command('completion')
+    .description(
+      `print the shell completion script (${shells.join(', ')}); e.g. source <(sextant completion bash)`,
+    )
+    .addArgument(new Argument('<shell>').choices(shells))
+    .action((shell: Shell) => output.out(completionScript(shell)));
+  const completing = argv[0] === '__complete';
+  program
+    .command('__complete', { hidden: true })
+    .argument('[words...]')
+    .allowUnknownOption()
+    .helpOption(false)
+    .action(() => output.out(completeWords(program, argv.slice(1)).join('\n')));
+
   try {
-    finishTree(program, await addCommands(program, ctx, commandNamedIn(argv)));
+    const named = commandNamedIn(completing ? argv.slice(1) : argv);
+    finishTree(program, await addCommands(program, ctx, named));
     await program.parseAsync(argv, { from: 'user' });
     return context?.exitCode ?? exitCodes.ok;
   } catch (err) {

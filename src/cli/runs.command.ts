@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Run } from '../tracking/tracking.schema.js';
 import type { CliContext } from './context.js';
 import { resolveExperiment } from './experiments.command.js';
+import { limitOf, limitOption, maxAlias } from './options.js';
 import { details, formatNumber, table } from './output.js';
 
 type Ctx = () => CliContext;
@@ -26,14 +27,16 @@ export function registerRunsCommand(program: Command, ctx: Ctx): void {
     .option('-e, --experiment <id-or-name...>', 'experiments to search (default: 0, Default)')
     .option('--filter <filter>', 'e.g. "metrics.acc > 0.9 and params.lr = \'0.01\'"')
     .option('--order-by <term...>', 'e.g. "metrics.acc DESC"')
-    .option('--max <n>', 'at most this many', '50')
+    .addOption(limitOption(50))
+    .addOption(maxAlias())
     .option('--all', 'include deleted runs')
     .action(
       async (o: {
         experiment?: string[];
         filter?: string;
         orderBy?: string[];
-        max: string;
+        limit: string;
+        max?: string;
         all?: boolean;
       }) => {
         const c = ctx();
@@ -42,7 +45,7 @@ export function registerRunsCommand(program: Command, ctx: Ctx): void {
         );
         const page = await (await c.api()).runs.search({
           experimentIds: ids,
-          maxResults: Number(o.max),
+          maxResults: limitOf(o),
           runViewType: o.all ? 'ALL' : 'ACTIVE_ONLY',
           ...(o.filter ? { filter: o.filter } : {}),
           ...(o.orderBy ? { orderBy: o.orderBy } : {}),

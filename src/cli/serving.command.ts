@@ -16,6 +16,7 @@ import {
   type UpdateDeploymentInput,
 } from '../serving/index.js';
 import type { CliContext } from './context.js';
+import { positiveInt } from './options.js';
 import { details, formatNumber, table } from './output.js';
 
 type Ctx = () => CliContext;
@@ -39,13 +40,6 @@ function percent(value: string | undefined): number | undefined {
     throw new ValidationError(`--percent: expected a number from 0 to 100, got '${value}'`, {
       field: '--percent',
     });
-  return n;
-}
-
-function positiveInt(value: string, option: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new ValidationError(`${option}: '${value}' is not a positive whole number`, { field: option });
   return n;
 }
 

@@ -7,6 +7,7 @@ import {
 } from '../registry/webhooks/webhook.schema.js';
 import type { CliContext } from './context.js';
 import { CliOutcome } from './exit-codes.js';
+import { positiveInt } from './options.js';
 import { details, table } from './output.js';
 
 type Ctx = () => CliContext;
@@ -22,13 +23,6 @@ function parseEvents(list: string): WebhookEventType[] {
         field: '--events',
       });
   return events as WebhookEventType[];
-}
-
-function positiveInt(value: string, option: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new ValidationError(`${option}: '${value}' is not a positive whole number`, { field: option });
-  return n;
 }
 
 /** One line per attempt (a delivery not yet attempted gets one line too). */
