@@ -5,6 +5,7 @@ import { ValidationError } from '../core/errors.js';
 import {
   type EvaluateOutcome,
   evaluateModel,
+  type IterationInfo,
   type ModelRegistryPort,
   parseGrid,
   parseRanges,
@@ -16,6 +17,7 @@ import {
 import type { CliContext } from './context.js';
 import { gitInfo } from './git-info.js';
 import { details, formatNumber, parsePairs, table } from './output.js';
+import { progressLine } from './progress.js';
 
 type Ctx = () => CliContext;
 
@@ -147,6 +149,9 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
         const api = await c.api();
         const git = gitInfo(process.cwd());
         const features = featureList(o.features);
+        const progress = progressLine(c);
+        const metricName = (info: IterationInfo) =>
+          info.validation ? `  val loss ${formatNumber(info.validation.loss)}` : '';
         const result = await trainModel(
           api,
           {
@@ -165,8 +170,16 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
             ...(git ? { gitCommit: git.commit, gitDirty: git.dirty } : {}),
             command: commandLine('train', o),
             workDir: os.tmpdir(),
+            onIteration: (info) =>
+              progress.count(
+                'training',
+                info.iteration,
+                info.of ?? info.iteration,
+                o.model === 'gbdt' ? 'trees' : 'iterations',
+                metricName(info).trim(),
+              ),
           },
-        );
+        ).finally(() => progress.end());
         if (c.json)
           return c.output.out(
             JSON.stringify({ runId: result.runId, metrics: result.metrics, modelSha256: result.modelSha256 }),

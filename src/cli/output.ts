@@ -6,6 +6,10 @@ export interface Output {
   color?: boolean;
   /** Whether stderr is a terminal: progress lines are drawn only there. */
   interactive?: boolean;
+  /** Draws a progress line in place on stderr; null ends it. */
+  progress?(line: string | null): void;
+  /** How long work runs before its progress shows (default 1000 ms; tests use 0). */
+  progressAfterMs?: number;
 }
 
 /** stdout and stderr of this process; colour and progress only on a terminal. */
@@ -17,6 +21,7 @@ export function processOutput(env: Record<string, string | undefined>): Output {
     color:
       (env.FORCE_COLOR ?? '') !== '' ? env.FORCE_COLOR !== '0' : Boolean(process.stdout.isTTY) && !noColor,
     interactive: Boolean(process.stderr.isTTY),
+    progress: (line) => process.stderr.write(line === null ? '\n' : `\r${line}\x1b[K`),
   };
 }
 

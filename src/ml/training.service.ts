@@ -74,6 +74,8 @@ export async function trainModel(
     workDir?: string;
     /** Stop after this many iterations, as early stopping did to the run being reproduced. */
     stopAfter?: number;
+    /** Sees each iteration as it ends (the CLI draws progress from it). */
+    onIteration?: (info: IterationInfo) => void;
   } = {},
 ): Promise<TrainOutcome> {
   const checked = checkTrainSpec(spec);
@@ -81,11 +83,10 @@ export async function trainModel(
   const startTime = Date.now();
   let done = 0;
   const stopAfter = opts.stopAfter;
-  const fit = fitOnDataset(
-    dataset,
-    checked,
-    stopAfter === undefined ? undefined : () => (++done >= stopAfter ? false : undefined),
-  );
+  const fit = fitOnDataset(dataset, checked, (info) => {
+    opts.onIteration?.(info);
+    return stopAfter !== undefined && ++done >= stopAfter ? false : undefined;
+  });
   return recordTraining(api, dataset, checked, fit, { ...opts, startTime });
 }
 
