@@ -1,7 +1,7 @@
+import type { Workspace } from '../app/index.js';
 import type { SextantApi } from '../client/index.js';
 import { type Config, loadConfig } from '../core/config.js';
 import { ValidationError } from '../core/errors.js';
-import type { Workspace } from '../server/services.js';
 import type { Output } from './output.js';
 
 /** What every command gets: the API (local or remote, decided once), output, and the --json switch. */
@@ -46,7 +46,7 @@ export function createCliContext(opts: {
   let ws: Promise<Workspace> | undefined;
   // Imported on first use: the workspace pulls in every domain, the HTTP client only fetch wrappers.
   const open = () => {
-    ws ??= import('../server/services.js').then((m) => m.openWorkspace(config));
+    ws ??= import('../app/index.js').then((m) => m.openWorkspace(config));
     return ws;
   };
   return {

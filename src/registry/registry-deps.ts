@@ -1,6 +1,7 @@
 import type { Role } from '../auth/index.js';
+import type { DomainDeps } from '../core/domain-deps.js';
 import type { Tx } from '../store/index.js';
-import type { ArtifactService, RunService, TrackingDeps } from '../tracking/index.js';
+import type { ArtifactService, RunService } from '../tracking/index.js';
 
 /** Who asks: the name the audit trail shows and the role the policy checks. */
 export interface Actor {
@@ -36,7 +37,7 @@ export interface DatasetVersionFacts {
  * registry imports no other domain: webhooks (events), dataset versions and their quality results,
  * and, later, the monitoring metrics that fairness and drift gates read.
  */
-export interface RegistryDeps extends TrackingDeps {
+export interface RegistryDeps extends DomainDeps {
   runs: Pick<RunService, 'get'>;
   artifacts: Pick<ArtifactService, 'list' | 'stat'>;
   /** Writes an outbox row in the caller's transaction (webhooks); delivery happens after commit. */

@@ -1,8 +1,8 @@
+import type { DomainDeps } from '../core/domain-deps.js';
 import { ConflictError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { ModelVersion, RegistryDomain } from '../registry/index.js';
 import type { Store } from '../store/index.js';
-import type { TrackingDeps } from '../tracking/index.js';
 import { createDeploymentService, splitModelRef } from './deployment.service.js';
 import { createDeploymentHost } from './deployment-host.js';
 import { createDeploymentRuntime, type DeploymentRuntime } from './deployment-runtime.js';
@@ -27,7 +27,7 @@ export * from './serving.schema.js';
 export type { ServingMetrics } from './serving-metrics.js';
 
 /** What serving is built from: the shared parts, the store the ledgers write to, and the registry. */
-export interface ServingDeps extends TrackingDeps {
+export interface ServingDeps extends DomainDeps {
   registry: RegistryDomain;
   store: Store;
   logger?: Logger;
@@ -52,7 +52,7 @@ export function createServingDomain(deps: ServingDeps) {
   const metrics = createServingMetrics();
   const deployments = createDeploymentService(deps);
   const predictions = createPredictionStore({ db: deps.db, clock: deps.clock });
-  const feedback = createFeedbackService({ db: deps.db, clock: deps.clock });
+  const feedback = createFeedbackService({ db: deps.db, clock: deps.clock, audit: deps.audit });
   /** Runtimes opened by openRuntime (sextant serve); the host keeps its own. */
   const standalone = new Set<DeploymentRuntime>();
 

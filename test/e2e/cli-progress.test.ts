@@ -3,12 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openWorkspace, type Workspace } from '../../src/app/index.js';
 import type { Output } from '../../src/cli/output.js';
 import { runCli } from '../../src/cli/program.js';
 import { loadConfig } from '../../src/core/config.js';
 import { writeCreditCsv } from '../../src/ml/index.js';
 import { buildApp } from '../../src/server/app.js';
-import { openWorkspace, type Workspace } from '../../src/server/services.js';
 import { uniq } from './helpers.js';
 
 /*

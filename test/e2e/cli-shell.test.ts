@@ -4,11 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openWorkspace, type Workspace } from '../../src/app/index.js';
 import { processOutput } from '../../src/cli/output.js';
 import { runCli } from '../../src/cli/program.js';
 import { loadConfig } from '../../src/core/config.js';
 import { buildApp } from '../../src/server/app.js';
-import { openWorkspace, type Workspace } from '../../src/server/services.js';
 import { cli } from '../support/cli.js';
 import { uniq } from './helpers.js';
 

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../../../test/support/backends.js';
+import { createAuditLog } from '../../audit/index.js';
 import { fakeClock, systemClock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
 import { openStore, type Store } from '../../store/index.js';
@@ -15,7 +16,11 @@ const NOW = Date.UTC(2026, 3, 1);
 describeEachBackend('feedback', (get, backend) => {
   let ledger: PredictionLedger;
   const clock = fakeClock(NOW);
-  const feedback = () => createFeedbackService({ db: get().db, clock });
+  const auditOf = (store: Store) =>
+    createAuditLog({ db: store.db, dialect: store.dialect, clock, key: 'feedback-test-key-0123456789' });
+  const feedback = () => createFeedbackService({ db: get().db, clock, audit: auditOf(get()) });
+  const feedbackEntries = async (deploymentId: string) =>
+    (await auditOf(get()).list({ entityId: deploymentId })).filter((e) => e.action === 'feedback.record');
   const predictions = () => createPredictionStore({ db: get().db, clock });
   const labelRows = async (id: string) =>
     get().db.selectFrom('prediction_labels').selectAll().where('prediction_id', '=', id).execute();
@@ -68,6 +73,10 @@ describeEachBackend('feedback', (get, backend) => {
     const rows = await labelRows(r.id);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ label: '"approved"', received_by: 'alice' });
+    // The label is audited once, by its recorder; the duplicate and the conflict change nothing.
+    const entries = await feedbackEntries(r.deploymentId);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ actor: 'alice', details: { count: 1, first: r.id } });
   });
 
   it('an unknown prediction id is NOT_FOUND', async () => {
@@ -151,7 +160,7 @@ describeEachBackend('feedback', (get, backend) => {
     const second: Store = backend === 'postgres' ? await openStore(get().url) : get();
     try {
       const r = await served();
-      const services = [feedback(), createFeedbackService({ db: second.db, clock })];
+      const services = [feedback(), createFeedbackService({ db: second.db, clock, audit: auditOf(second) })];
       const outs = await Promise.all(
         Array.from({ length: 12 }, (_, i) =>
           (services[i % 2] as (typeof services)[number]).submit({

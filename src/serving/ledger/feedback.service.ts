@@ -1,6 +1,6 @@
+import type { AuditLog } from '../../audit/index.js';
 import type { Clock } from '../../core/clock.js';
-import type { Db } from '../../store/index.js';
-import { inTransaction } from '../../store/index.js';
+import { type Db, type Executor, inTransaction } from '../../store/index.js';
 import type { PredictionLabelTable } from '../../store/schema-serving.js';
 import { type FeedbackItem, type FeedbackOutcome, labelValueSchema } from '../serving.schema.js';
 import { findLabels, findPredictionOwners, insertLabels } from './prediction.repo.js';
@@ -29,8 +29,24 @@ const failed = (predictionId: string, code: string, message: string): FeedbackOu
 });
 
 /** Records delayed labels, one outcome per item, in the order given. */
-export function createFeedbackService(deps: { db: Db; clock: Clock }) {
-  const { db, clock } = deps;
+export function createFeedbackService(deps: { db: Db; clock: Clock; audit: AuditLog }) {
+  const { db, clock, audit } = deps;
+
+  /** One entry per deployment whose predictions got labels in this request (duplicates write none). */
+  async function auditRecorded(tx: Executor, actor: string, rows: PredictionLabelTable[]) {
+    const byDeployment = new Map<string, PredictionLabelTable[]>();
+    for (const r of rows)
+      byDeployment.set(r.deployment_id, [...(byDeployment.get(r.deployment_id) ?? []), r]);
+    for (const [deploymentId, labelled] of byDeployment)
+      await audit.append(tx, {
+        actor,
+        action: 'feedback.record',
+        entityType: 'deployment',
+        entityId: deploymentId,
+        after: labelled.map((r) => [r.prediction_id, r.label]),
+        details: { count: labelled.length, first: labelled[0]?.prediction_id },
+      });
+  }
 
   return {
     /** Per item: recorded | duplicate (the same label again) | failed (NOT_FOUND, CONFLICT, VALIDATION_FAILED). */
@@ -98,6 +114,11 @@ export function createFeedbackService(deps: { db: Db; clock: Clock }) {
         });
         if (rows.length === 0) return;
         const inserted = await insertLabels({ tx, rows });
+        await auditRecorded(
+          tx,
+          input.actor,
+          rows.filter((r) => inserted.has(r.prediction_id)),
+        );
         const stored = await findLabels({ tx, ids: [...first.keys()] });
         input.items.forEach((_, i) => {
           const label = labels[i];

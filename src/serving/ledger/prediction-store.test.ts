@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../../../test/support/backends.js';
+import { createAuditLog } from '../../audit/index.js';
 import { fakeClock, systemClock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
 import { predictionSchema } from '../serving.schema.js';
@@ -133,7 +134,14 @@ describeEachBackend('prediction store', (get) => {
       windowed.push(...page.filter((p) => p.deploymentId === dep).map((p) => p.id));
     expect(windowed).toEqual([records[4]?.id, records[6]?.id, records[8]?.id]);
 
-    const feedback = createFeedbackService({ db: get().db, clock: fakeClock(T0 + 60_000) });
+    const clock = fakeClock(T0 + 60_000);
+    const audit = createAuditLog({
+      db: get().db,
+      dialect: get().dialect,
+      clock,
+      key: 'scan-test-key-0123456789',
+    });
+    const feedback = createFeedbackService({ db: get().db, clock, audit });
     await feedback.submit({
       actor: 'alice',
       items: [

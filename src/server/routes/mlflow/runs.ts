@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { Services } from '../../../app/index.js';
 import { ValidationError } from '../../../core/errors.js';
 import {
   decodePageToken,
@@ -10,7 +11,6 @@ import {
   runStatusSchema,
   tagInputSchema,
 } from '../../../tracking/index.js';
-import type { Services } from '../../services.js';
 import { mlflowRoute } from './mlflow-route.js';
 import {
   double,

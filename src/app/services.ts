@@ -3,6 +3,7 @@ import { createAuthService } from '../auth/index.js';
 import { type BlobStore, createBlobStore } from '../blobs/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
+import type { DomainDeps } from '../core/domain-deps.js';
 import { createDataDomain } from '../data/index.js';
 import { createDataQualityDomain } from '../data/quality/index.js';
 import { createGovernanceDomain } from '../governance/index.js';
@@ -15,7 +16,6 @@ import {
   createExperimentService,
   createRunSearch,
   createRunService,
-  type TrackingDeps,
 } from '../tracking/index.js';
 
 export interface ServicesDeps {
@@ -26,50 +26,63 @@ export interface ServicesDeps {
   auditKey: string;
 }
 
-/** Wires every domain service from the shared parts; the one place that knows them all. */
+/**
+ * Wires every domain service from the shared parts; the one place that knows them all. Each service is
+ * built exactly once, lower floors first, and handed to the floors above as a required dependency: a
+ * missing one is a compile error here, never an "unavailable" at run time.
+ */
 export function createServices({ store, blobs, clock, config, auditKey }: ServicesDeps) {
   const audit: AuditLog = createAuditLog({ db: store.db, dialect: store.dialect, clock, key: auditKey });
-  const deps: TrackingDeps = { db: store.db, dialect: store.dialect, audit, clock, blobs };
-  const data = createDataDomain(deps);
-  const runs = createRunService(deps, { resolveDatasetVersion: data.linkForRunInput });
+  const deps: DomainDeps = { db: store.db, dialect: store.dialect, audit, clock, blobs };
+  const auth = createAuthService({ db: store.db, audit, clock });
   // Built before the registry, which emits its events into this outbox inside its transactions.
   const webhooks = createWebhookService({ ...deps, allow: config.webhookAllow });
-  // A const so governance can resolve model refs through it.
+
+  const data = createDataDomain(deps);
+  const dataQuality = createDataQualityDomain({ ...deps, versions: data.versions });
+  const experiments = createExperimentService(deps);
+  const runs = createRunService(deps, { resolveDatasetVersion: data.linkForRunInput });
+  const runSearch = createRunSearch({ db: store.db, runs });
+  const artifacts = createArtifactService(deps);
+
   const registry = createRegistryDomain({
     ...deps,
     runs,
-    artifacts: createArtifactService(deps),
+    artifacts,
     events: webhooks,
     datasetVersions: data.versions,
-    dataQuality: createDataQualityDomain({ ...deps, versions: data.versions }),
+    dataQuality,
   });
   const serving = createServingDomain({ ...deps, registry, store });
+
+  const governance = createGovernanceDomain({
+    ...deps,
+    datasetVersions: data.versions,
+    modelVersions: registry.versions,
+    registry,
+    runs,
+    predictions: serving.predictions,
+    openScorer: serving.openScorer,
+    dataQuality,
+    deployments: serving.deployments,
+  });
+
   return {
     config,
     clock,
     store,
     blobs,
     audit,
-    auth: createAuthService({ db: store.db, audit, clock }),
-    experiments: createExperimentService(deps),
+    auth,
+    experiments,
     runs,
-    runSearch: createRunSearch({ db: store.db, runs }),
-    artifacts: createArtifactService(deps),
+    runSearch,
+    artifacts,
     data,
-    dataQuality: createDataQualityDomain({ ...deps, versions: data.versions }),
+    dataQuality,
     registry,
     webhooks,
-    governance: createGovernanceDomain({
-      ...deps,
-      datasetVersions: data.versions,
-      modelVersions: registry.versions,
-      registry,
-      runs,
-      predictions: serving.predictions,
-      openScorer: serving.openScorer,
-      dataQuality: createDataQualityDomain({ ...deps, versions: data.versions }),
-      deployments: serving.deployments,
-    }),
+    governance,
     serving,
   };
 }

@@ -1,0 +1,14 @@
+/*
+ * The wiring: every service is built exactly once here, from the shared parts (store, blobs, clock,
+ * config, audit key). server/, cli/ and the worker entry all start from this module.
+ */
+
+/** Builds every domain service from the shared parts (`createServices({ store, blobs, clock, config, auditKey })`). */
+/** Opens the database, blob store and audit key a Config names and wires the services on them. */
+export {
+  createServices,
+  openWorkspace,
+  type Services,
+  type ServicesDeps,
+  type Workspace,
+} from './services.js';
