@@ -25,7 +25,9 @@ export function processOutput(env: Record<string, string | undefined>): Output {
   };
 }
 
-const ANSI = /\x1b\[[0-9;]*m/g;
+const ESC = String.fromCharCode(27);
+/** SGR colour sequences, e.g. ESC[31m ... ESC[0m. */
+const ANSI = new RegExp(`${ESC}\\[[0-9;]*m`, 'g');
 const GOOD = new Set(['pass', 'passed', 'ok', 'executed', 'delivered', 'finished', 'running']);
 const BAD = new Set(['fail', 'failed', 'drift', 'dataset drift', 'blocked', 'broken', 'rejected', 'stopped']);
 
@@ -41,7 +43,7 @@ export function painter(output: Output): (word: string) => string {
       .replace(/[:(].*$/, '')
       .trim();
     const code = GOOD.has(key) ? 32 : BAD.has(key) ? 31 : 33;
-    return `\x1b[${code}m${word}\x1b[0m`;
+    return `${ESC}[${code}m${word}${ESC}[0m`;
   };
 }
 
