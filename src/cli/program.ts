@@ -126,6 +126,14 @@ function failureOf(err: unknown): Failure {
       message: oneLine(err.message.replace(/^error: /, '')),
       exitCode: exitCodes.usage,
     };
+  const sys = err as NodeJS.ErrnoException & { port?: number; address?: string };
+  if (sys?.code === 'EADDRINUSE')
+    return {
+      code: 'UNAVAILABLE',
+      message: `port ${sys.port} on ${sys.address} is already in use: stop what listens there, or pass --port 0 for any free port`,
+      exitCode: exitCodes.unavailable,
+      details: { field: '--port', port: sys.port },
+    };
   if (isAppError(err))
     return {
       code: err.code,

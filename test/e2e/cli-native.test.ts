@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -203,6 +204,20 @@ describe('sextant feels native: options anywhere, JSON errors, typo suggestions,
     const r = await cli(envs.local, 'serve', `${uniq('ghost')}@champion`, '--port', '0');
     expect(r.code).toBe(exitCodes.notFound);
     expect(r.err).toMatch(/does not resolve/);
+  });
+
+  it('a port already in use names the port and suggests --port 0 (exit 8, unavailable)', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as net.AddressInfo).port;
+    try {
+      const r = await cli(envs.local, 'server', '--port', String(port));
+      expect(r.code).toBe(exitCodes.unavailable);
+      expect(r.err).toContain(`error: port ${port} on 127.0.0.1 is already in use`);
+      expect(r.err).toContain('--port 0');
+    } finally {
+      holder.close();
+    }
   });
 
   it('the README documents every exit code the CLI uses, with the same numbers', () => {
