@@ -22,6 +22,20 @@ function show(v: unknown): string {
   return String(v);
 }
 
+/** Columns of a failing row shown when the expectation names none (a row count, a custom SQL check). */
+const EXAMPLE_COLUMNS = 6;
+
+/**
+ * A failing row as `age=17, income=-5`: the columns the expectation is about, not the whole row
+ * (`--json` keeps every column).
+ */
+function exampleText(row: Record<string, unknown>, columns: string[]): string {
+  const keys = columns.length ? columns.filter((c) => c in row) : Object.keys(row).slice(0, EXAMPLE_COLUMNS);
+  const more = Object.keys(row).length - keys.length;
+  const text = keys.map((k) => `${k}=${show(row[k])}`).join(', ');
+  return columns.length || more <= 0 ? text : `${text}, ... (${more} more columns; --json has every one)`;
+}
+
 function renderValidation(r: ValidationResult, paint: (word: string) => string): string {
   const rows = r.results.map((x: ExpectationResult) => [
     x.index + 1,
@@ -37,7 +51,7 @@ function renderValidation(r: ValidationResult, paint: (word: string) => string):
   ];
   for (const x of r.results.filter((y) => !y.passed && y.examples?.length)) {
     parts.push(`examples failing #${x.index + 1} ${x.kind} (${x.failingRows} rows):`);
-    for (const e of x.examples ?? []) parts.push(`  ${JSON.stringify(e)}`);
+    for (const e of x.examples ?? []) parts.push(`  ${exampleText(e, x.columns)}`);
   }
   parts.push(
     r.passed

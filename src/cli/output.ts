@@ -51,9 +51,31 @@ export function painter(output: Output): (word: string) => string {
 const visibleLength = (s: string) => s.replace(ANSI, '').length;
 const pad = (s: string, width: number) => s + ' '.repeat(Math.max(0, width - visibleLength(s)));
 
-/** A plain-text table: a header row, then rows, columns padded to their widest cell. */
-export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
-  const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c))));
+/** Cuts a cell into pieces of at most `width` characters, at a space or comma when one is near. */
+function wrapCell(text: string, width: number): string[] {
+  const pieces: string[] = [];
+  let rest = text;
+  while (rest.length > width) {
+    const cut = Math.max(rest.lastIndexOf(' ', width), rest.lastIndexOf(',', width - 1) + 1);
+    const at = cut > width / 2 ? cut : width;
+    pieces.push(rest.slice(0, at).trimEnd());
+    rest = rest.slice(at).trimStart();
+  }
+  pieces.push(rest);
+  return pieces;
+}
+
+/**
+ * A plain-text table: a header row, then rows, columns padded to their widest cell. With `wrap`, a
+ * cell wider than that continues on the following lines of its row instead of widening the table.
+ */
+export function table(
+  headers: string[],
+  rows: (string | number | null | undefined)[][],
+  opts: { wrap?: number } = {},
+): string {
+  const text = rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c))));
+  const cells = opts.wrap === undefined ? text : text.flatMap((r) => wrapRow(r, opts.wrap!));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => visibleLength(r[i] ?? ''))));
   const line = (r: string[]) =>
     r
@@ -61,6 +83,12 @@ export function table(headers: string[], rows: (string | number | null | undefin
       .join('  ')
       .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+function wrapRow(row: string[], width: number): string[][] {
+  const pieces = row.map((c) => (visibleLength(c) > width ? wrapCell(c, width) : [c]));
+  const height = Math.max(1, ...pieces.map((p) => p.length));
+  return Array.from({ length: height }, (_, i) => pieces.map((p) => p[i] ?? ''));
 }
 
 /** Key/value lines for one object, aligned. */
