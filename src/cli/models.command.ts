@@ -95,16 +95,20 @@ function failIfBlocked(r: PromotionRequest): void {
   );
 }
 
-const eventRows = (events: AliasEvent[]) =>
+/**
+ * Alias moves with who asked for each (the requester of its promotion request, else whoever moved it
+ * directly) and who approved it: the one who executed a request is one of its approvers, not its author.
+ */
+const eventRows = (events: AliasEvent[], requesters: Map<string, string>) =>
   table(
-    ['AT', 'ALIAS', 'FROM', 'TO', 'KIND', 'BY', 'APPROVED BY', 'WHY'],
+    ['AT', 'ALIAS', 'FROM', 'TO', 'KIND', 'REQUESTED BY', 'APPROVED BY', 'WHY'],
     events.map((e) => [
       e.at,
       e.alias,
       e.fromVersion ?? '-',
       e.toVersion ?? '-',
       e.emergency ? `${e.kind} (emergency)` : e.kind,
-      e.actor,
+      (e.requestId ? requesters.get(e.requestId) : undefined) ?? e.actor,
       e.approvals.map((a) => a.actor).join(', ') || '-',
       e.reason,
     ]),
@@ -337,17 +341,26 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
     .option('--alias <alias>')
     .option('--at <iso-time>', 'e.g. 2026-03-01T12:00:00Z')
     .action(async (model: string, o: { alias?: string; at?: string }) => {
-      const h = await (await api()).history(model, {
+      const models = await api();
+      const h = await models.history(model, {
         ...(o.alias ? { alias: o.alias } : {}),
         ...(o.at ? { at: o.at } : {}),
       });
+      const requestIds = [...new Set(h.events.flatMap((e) => (e.requestId ? [e.requestId] : [])))];
+      const requesters = new Map(
+        ctx().json || o.at
+          ? []
+          : await Promise.all(
+              requestIds.map(async (id) => [id, (await models.request(id)).requestedBy] as const),
+            ),
+      );
       print(o.at ? h.at : h, () =>
         o.at
           ? table(
               ['ALIAS', 'AT', 'VERSION', 'SINCE', 'BY'],
               (h.at ?? []).map((a) => [a.alias, a.at, a.version ?? '(none)', a.since?.at, a.since?.actor]),
             )
-          : eventRows(h.events),
+          : eventRows(h.events, requesters),
       );
     });
   cmd
