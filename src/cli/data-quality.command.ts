@@ -12,6 +12,7 @@ import { detectTableFormat, profileTableFile, type TableProfile } from '../data/
 import type { CliContext } from './context.js';
 import { CliOutcome } from './exit-codes.js';
 import { details, formatNumber, painter, table } from './output.js';
+import { progressLine } from './progress.js';
 
 type Ctx = () => CliContext;
 
@@ -98,33 +99,14 @@ function renderComparison(r: ComparisonResult, paint: (word: string) => string):
   ].join('\n');
 }
 
-/** A progress line on stderr for profiles that take more than a second (terminal only, not with --json). */
-function progressBar(c: CliContext) {
-  const start = Date.now();
-  const enabled = !c.json && Boolean(process.stderr.isTTY);
-  let shown = false;
-  return {
-    update(rows: number, fraction = 0) {
-      if (!enabled || Date.now() - start < 1000) return;
-      shown = true;
-      const width = 20;
-      const filled = Math.round(Math.min(1, fraction) * width);
-      process.stderr.write(
-        `\rprofiling [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(fraction * 100)).padStart(3)}%  ~${formatNumber(rows)} rows`,
-      );
-    },
-    end() {
-      if (shown) process.stderr.write('\n');
-    },
-  };
-}
-
 /** A compare side: a local table file is profiled here; anything else is a dataset ref. */
 async function sideOf(c: CliContext, arg: string): Promise<CompareBody['reference']> {
   const format = detectTableFormat(arg);
   if (format && existsSync(arg) && statSync(arg).isFile()) {
-    const bar = progressBar(c);
-    const { profile } = await profileTableFile(arg, format, { onProgress: bar.update });
+    const bar = progressLine(c);
+    const { profile } = await profileTableFile(arg, format, {
+      onProgress: (rows, fraction = 0) => bar.share('profiling', fraction, `~${formatNumber(rows)} rows`),
+    });
     bar.end();
     return { profile: profile as TableProfile, label: arg };
   }
@@ -249,11 +231,13 @@ export function registerDataQualityCommands(data: Command, ctx: Ctx): void {
       const format = detectTableFormat(file);
       if (!format)
         throw new ValidationError(`'${file}' is not a .csv, .parquet or .jsonl file`, { field: 'file' });
-      const bar = progressBar(c);
-      const p = await profileTableFile(file, format, { onProgress: bar.update });
-      bar.end();
+      const bar = progressLine(c);
+      const p = await profileTableFile(file, format, {
+        onProgress: (rows, fraction = 0) => bar.share('profiling', fraction, `~${formatNumber(rows)} rows`),
+      }).finally(() => bar.end());
       if (c.json) return c.output.out(JSON.stringify(p, null, 2));
       c.output.out(`${file}: ${p.rowCount} rows, ${p.schema.columns.length} columns`);
+      for (const note of p.profile.notes ?? []) c.output.out(`note: ${note}`);
       c.output.out(
         table(
           ['COLUMN', 'TYPE', 'NULLS', 'DISTINCT~', 'MIN', 'MAX', 'MEAN', 'STD', 'P50', 'TOP'],

@@ -50,7 +50,7 @@ function renderVersion(v: DatasetVersion, parents: string[] = v.parents): string
   if (v.files.length > 200) sections.push(`... and ${v.files.length - 200} more files (--json lists all)`);
   for (const t of v.tables) {
     sections.push(
-      `table ${t.path} (${t.format}, ${t.rowCount} rows)\n${table(
+      `table ${t.path} (${t.format}, ${t.rowCount} rows)\n${(t.profile.notes ?? []).map((n) => `note: ${n}\n`).join('')}${table(
         ['COLUMN', 'TYPE', 'NULLABLE', 'NULLS', 'DISTINCT', 'MIN', 'MAX', 'MEAN'],
         t.schema.columns.map((col) => {
           const p = t.profile.columns.find((x) => x.name === col.name);
@@ -162,6 +162,9 @@ export function registerDataCommands(program: Command, ctx: Ctx): Command {
         onProgress: (phase, done, total) => progress.bytes(phase, done, total),
       }).finally(() => progress.end());
       if (c.json) return c.output.out(JSON.stringify(result, null, 2));
+      // How each table was read, when worth knowing (a detected delimiter, a column made text).
+      for (const t of result.version.tables)
+        for (const note of t.profile.notes ?? []) c.output.err(`note: ${t.path}: ${note}`);
       c.output.out(
         result.created
           ? `added ${describeVersion(result.version)}`

@@ -182,8 +182,14 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
         ).finally(() => progress.end());
         if (c.json)
           return c.output.out(
-            JSON.stringify({ runId: result.runId, metrics: result.metrics, modelSha256: result.modelSha256 }),
+            JSON.stringify({
+              runId: result.runId,
+              metrics: result.metrics,
+              modelSha256: result.modelSha256,
+              warnings: result.warnings ?? [],
+            }),
           );
+        for (const w of result.warnings ?? []) c.output.err(`warning: ${w}`);
         c.output.out(
           [
             details([

@@ -11,11 +11,19 @@ export interface ProgressLine {
   bytes(phase: string, done: number, total: number): void;
   /** Units of work: `training [####------]  40%  80/200 trees  val auc 0.8123`. */
   count(phase: string, done: number, total: number, unit: string, note?: string): void;
+  /** A share of the work: `profiling [####------]  40%  ~120,000 rows`. */
+  share(phase: string, fraction: number, note?: string): void;
   /** Ends the line (a newline if anything was drawn). */
   end(): void;
 }
 
 const WIDTH = 20;
+
+function bar(phase: string, fraction: number, tail: string): string {
+  const frac = Math.max(0, Math.min(1, fraction));
+  const filled = Math.round(frac * WIDTH);
+  return `${phase.padEnd(9)} [${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}] ${String(Math.round(frac * 100)).padStart(3)}%${tail ? `  ${tail}` : ''}`;
+}
 
 export function progressLine(c: CliContext): ProgressLine {
   const o = c.output;
@@ -34,11 +42,10 @@ export function progressLine(c: CliContext): ProgressLine {
   return {
     bytes: (phase, done, total) => draw(done, total, (ms) => formatProgress(phase, done, total, ms)),
     count: (phase, done, total, unit, note) =>
-      draw(done, total, () => {
-        const frac = total > 0 ? Math.min(1, done / total) : 1;
-        const filled = Math.round(frac * WIDTH);
-        return `${phase.padEnd(9)} [${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}] ${String(Math.round(frac * 100)).padStart(3)}%  ${done}/${total} ${unit}${note ? `  ${note}` : ''}`;
-      }),
+      draw(done, total, () =>
+        bar(phase, total > 0 ? done / total : 1, `${done}/${total} ${unit}${note ? `  ${note}` : ''}`),
+      ),
+    share: (phase, fraction, note) => draw(fraction, 1, () => bar(phase, fraction, note ?? '')),
     end: () => {
       if (shown) o.progress?.(null);
     },

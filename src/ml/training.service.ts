@@ -2,6 +2,7 @@ import { AppError, IntegrityError, NotFoundError } from '../core/errors.js';
 import { sha256Hex } from '../core/hashing.js';
 import type { MetricInput } from '../tracking/tracking.schema.js';
 import { type EvaluationSummary, summarize } from './evaluation-report.js';
+import { featureWarnings } from './feature-warnings.js';
 import type { MlApi } from './ml-port.js';
 import {
   type CheckedSpec,
@@ -48,6 +49,8 @@ export interface TrainOutcome {
   onnxMaxAbsDiff: number;
   iterations: number;
   earlyStopped: boolean;
+  /** Features that look like identifiers or leak the target (feature-warnings.ts); training went ahead. */
+  warnings?: string[];
 }
 
 /** An experiment id for a name or id; a new name creates the experiment. */
@@ -87,7 +90,9 @@ export async function trainModel(
     opts.onIteration?.(info);
     return stopAfter !== undefined && ++done >= stopAfter ? false : undefined;
   });
-  return recordTraining(api, dataset, checked, fit, { ...opts, startTime });
+  const outcome = await recordTraining(api, dataset, checked, fit, { ...opts, startTime });
+  const warnings = featureWarnings(dataset.table, fit.features, checked.target);
+  return warnings.length ? { ...outcome, warnings } : outcome;
 }
 
 function historyMetrics(task: string, history: IterationInfo[], now: number): MetricInput[] {
