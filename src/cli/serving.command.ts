@@ -17,7 +17,7 @@ import {
 } from '../serving/index.js';
 import type { CliContext } from './context.js';
 import { positiveInt } from './options.js';
-import { details, formatNumber, table } from './output.js';
+import { details, formatNumber, painter, table } from './output.js';
 
 type Ctx = () => CliContext;
 
@@ -243,10 +243,22 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
     .description('list deployments')
     .action(async () => {
       const ds = await (await api()).deployments.list();
+      const paint = painter(ctx().output);
       print(ds, () =>
         table(
-          ['NAME', 'MODEL', 'CHALLENGER', 'LEDGER', 'UPDATED'],
-          ds.map((d) => [d.name, `${d.model}@${d.ref}`, challengerText(d), d.ledgerMode, d.updatedAt]),
+          ['NAME', 'MODEL', 'CHALLENGER', 'LEDGER', 'STATE', 'WHERE', 'SINCE'],
+          ds.map((d) => {
+            const rt = d.runtime;
+            return [
+              d.name,
+              `${d.model}@${d.ref}`,
+              challengerText(d),
+              d.ledgerMode,
+              paint(rt ? (rt.running ? 'running' : 'stopped') : 'never served'),
+              rt ? `${rt.address} (${rt.host}, pid ${rt.pid})` : '-',
+              rt ? (rt.running ? rt.since : `${rt.stoppedAt ?? rt.lastBeatAt} (last seen)`) : '-',
+            ];
+          }),
         ),
       );
     });

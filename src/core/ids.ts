@@ -23,6 +23,8 @@ export type IdPrefix =
   | 'dqs'
   | 'dqr'
   | 'dep'
+  /** A process serving a deployment (its heartbeat). */
+  | 'rt'
   | 'pred';
 
 /*

@@ -26,6 +26,7 @@ import { registryMigration } from './migrations/003-registry.js';
 import { webhooksMigration } from './migrations/004-webhooks.js';
 import { dataQualityMigration } from './migrations/005-data-quality.js';
 import { servingMigration } from './migrations/006-serving.js';
+import { deploymentRuntimesMigration } from './migrations/010-deployment-runtimes.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -178,6 +179,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '004-webhooks': webhooksMigration(dialect),
     '005-data-quality': dataQualityMigration(dialect),
     '006-serving': servingMigration(dialect),
+    '010-deployment-runtimes': deploymentRuntimesMigration(dialect),
   };
 }
 
