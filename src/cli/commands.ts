@@ -80,7 +80,7 @@ export const commandModules: CommandModule[] = [
     },
   },
   {
-    summaries: { webhooks: 'signed HTTP callbacks for registry events (admin)' },
+    summaries: { webhooks: 'signed HTTP callbacks for events (admin)' },
     load: async () => (await import('./webhooks.command.js')).registerWebhooksCommands,
   },
   {
@@ -100,6 +100,16 @@ export const commandModules: CommandModule[] = [
       explain: 'feature attributions of a logged prediction (exact linear, TreeSHAP or KernelSHAP)',
     },
     load: async () => (await import('./serving.command.js')).registerServingCommands,
+  },
+  {
+    summaries: {
+      worker: 'run background jobs (BullMQ when SEXTANT_REDIS_URL is set, else from the database)',
+    },
+    load: async () => (await import('./worker.command.js')).registerWorkerCommand,
+  },
+  {
+    summaries: { jobs: 'background jobs: what is queued, running, done, failed' },
+    load: async () => (await import('./jobs.command.js')).registerJobsCommands,
   },
 ];
 

@@ -10,6 +10,7 @@ export type IdPrefix =
   | 'inp'
   | 'req'
   | 'evt'
+  | 'evd'
   | 'whk'
   | 'whd'
   | 'wha'
@@ -23,9 +24,11 @@ export type IdPrefix =
   | 'dqs'
   | 'dqr'
   | 'dep'
+  | 'pred'
+  | 'job'
+  | 'jba'
   /** A process serving a deployment (its heartbeat). */
-  | 'rt'
-  | 'pred';
+  | 'rt';
 
 /*
  * Monotonic ULIDs (https://github.com/ulid/spec), lower-cased: 10 Crockford base-32 characters of

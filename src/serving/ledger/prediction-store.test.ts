@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../../../test/support/backends.js';
+import { createTestEventBus } from '../../../test/support/events.js';
 import { createAuditLog } from '../../audit/index.js';
 import { fakeClock, systemClock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
+import { servingEvents } from '../serving.events.js';
 import { predictionSchema } from '../serving.schema.js';
 import { createFeedbackService } from './feedback.service.js';
 import { makeRecord } from './ledger-fixtures.contract.js';
@@ -141,7 +143,12 @@ describeEachBackend('prediction store', (get) => {
       clock,
       key: 'scan-test-key-0123456789',
     });
-    const feedback = createFeedbackService({ db: get().db, clock, audit });
+    const feedback = createFeedbackService({
+      db: get().db,
+      clock,
+      audit,
+      events: createTestEventBus(get(), { definitions: servingEvents, clock }),
+    });
     await feedback.submit({
       actor: 'alice',
       items: [
