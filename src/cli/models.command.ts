@@ -21,7 +21,8 @@ function clientEnvironment() {
   };
 }
 
-const versionLine = (v: ModelVersion) =>
+/** One version; `runName` is shown beside the run id when known (people know runs by name). */
+const versionLine = (v: ModelVersion, runName?: string) =>
   details([
     ['model', v.model],
     ['version', v.version],
@@ -30,7 +31,7 @@ const versionLine = (v: ModelVersion) =>
     ['sha256', v.sha256],
     ['size', v.size],
     ['source', v.source],
-    ['run', v.runId ? `${v.runId} (by ${v.runAuthor})` : null],
+    ['run', v.runId ? `${v.runId} (${runName ? `${runName}, ` : ''}by ${v.runAuthor})` : null],
     ['datasets', v.datasetVersionIds.join(', ') || null],
     ['code commit', v.codeCommit],
     ['command', v.command],
@@ -193,7 +194,11 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
       const models = await api();
       if (ref.includes('@')) {
         const v = await models.version(ref);
-        return print(v, () => versionLine(v));
+        const run =
+          v.runId && !ctx().json
+            ? await (await ctx().api()).runs.get(v.runId).catch(() => undefined)
+            : undefined;
+        return print(v, () => versionLine(v, run?.name));
       }
       const m = await models.get(ref);
       const { versions } = await models.versions(ref);

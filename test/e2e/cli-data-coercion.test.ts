@@ -109,7 +109,18 @@ describe('data that is not silently coerced', () => {
         '-m',
         'linear',
       );
-      expect((JSON.parse(json.out) as { warnings: string[] }).warnings).toHaveLength(2);
+      const trained = JSON.parse(json.out) as { runId: string; warnings: string[] };
+      expect(trained.warnings).toHaveLength(2);
+
+      // A version registered from that run names the run beside its id.
+      const model = uniq('loans-model');
+      expect((await cli(env, 'models', 'register', model, '--run', trained.runId)).code).toBe(0);
+      const runName = (
+        JSON.parse((await cli(env, '--json', 'runs', 'show', trained.runId)).out) as { name: string }
+      ).name;
+      expect((await cli(env, 'models', 'show', `${model}@1`)).out).toMatch(
+        new RegExp(`run\\s+${trained.runId} \\(${runName}, by `),
+      );
     });
   }
 });
