@@ -44,6 +44,15 @@ const cases: [string, string[]][] = [
   ['sextant models ls', sextant('models', 'ls')],
   ['sextant data ls', sextant('data', 'ls')],
   ['sextant experiments ls --json', sextant('experiments', 'ls', '--json')],
+  // The sources through tsx, as bin/sextant.js ran them before the bundle: the old start-up.
+  [
+    '(tsx src/) sextant --help',
+    ['--import', 'tsx', path.resolve(import.meta.dirname, '../src/cli/main.ts'), '--help'],
+  ],
+  [
+    '(tsx src/) sextant runs ls',
+    ['--import', 'tsx', path.resolve(import.meta.dirname, '../src/cli/main.ts'), 'runs', 'ls', '-e', 'bench'],
+  ],
 ];
 const times = new Map<string, number[]>(cases.map(([name]) => [name, []]));
 for (let i = 0; i < REPS; i++) for (const [name, args] of cases) times.get(name)!.push(run(args));
