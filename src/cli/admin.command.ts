@@ -26,6 +26,22 @@ function parseRole(role: string): Role {
   return r.data;
 }
 
+/**
+ * What people call an audited entity, read from the entry's details: `credit@3` for a model or dataset
+ * version, else its name; ids stay in the ENTITY column.
+ */
+function nameOf(details: Record<string, unknown> | null | undefined): string {
+  const d = details ?? {};
+  const text = (k: string) =>
+    typeof d[k] === 'string' || typeof d[k] === 'number' ? String(d[k]) : undefined;
+  const model = text('model');
+  const dataset = text('dataset');
+  const version = text('version') ?? text('number');
+  if (model && version) return `${model}@${version}`;
+  if (dataset && version) return `${dataset}@${version}`;
+  return text('name') ?? model ?? dataset ?? text('alias') ?? '';
+}
+
 /** `sextant audit verify|checkpoint|log`, `sextant users ...`, `sextant tokens ...`. */
 export function registerAdminCommands(program: Command, ctx: Ctx): void {
   const audit = program.command('audit');
@@ -91,8 +107,15 @@ export function registerAdminCommands(program: Command, ctx: Ctx): void {
       if (c.json) return c.output.out(JSON.stringify({ entries }, null, 2));
       c.output.out(
         table(
-          ['SEQ', 'AT', 'ACTOR', 'ACTION', 'ENTITY'],
-          entries.map((e) => [e.seq, e.at, e.actor, e.action, `${e.entityType}/${e.entityId}`]),
+          ['SEQ', 'AT', 'ACTOR', 'ACTION', 'NAME', 'ENTITY'],
+          entries.map((e) => [
+            e.seq,
+            e.at,
+            e.actor,
+            e.action,
+            nameOf(e.details),
+            `${e.entityType}/${e.entityId}`,
+          ]),
         ),
       );
     });

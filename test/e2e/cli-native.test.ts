@@ -180,6 +180,10 @@ describe('sextant feels native: options anywhere, JSON errors, typo suggestions,
       const why = jsonError.parse(JSON.parse(blocked.err)).error;
       expect(why).toMatchObject({ code: 'BLOCKED_BY_POLICY', exitCode: 10 });
       expect(why.message).toContain('card.intended_use');
+      // The audit log names what it lists: the version by its ref beside its id.
+      expect((await cli(env, 'audit', 'log', '--limit', '100')).out).toMatch(
+        new RegExp(`model_version\\.create\\s+${model}@1\\s+model_version/mv_`),
+      );
 
       // A label for a prediction that does not exist is not found, as everywhere else.
       const label = await cli(env, 'feedback', 'pred_00000000000000000000000000', '1');
