@@ -289,6 +289,12 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
         const features = featureList(o.features);
         const api = await c.api();
         const git = gitInfo(process.cwd());
+        const grid = o.grid ? parseGrid(o.grid) : undefined;
+        const trials = grid
+          ? Object.values(grid).reduce((n, values) => n * values.length, 1)
+          : numberOption(o.random ?? '0', '--random')!;
+        const progress = progressLine(c);
+        let finished = 0;
         const result = await runSweep(
           api,
           {
@@ -302,7 +308,7 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
               valFraction: numberOption(o.valFraction, '--val-fraction')!,
               ...(features ? { features } : {}),
             },
-            ...(o.grid ? { grid: parseGrid(o.grid) } : {}),
+            ...(grid ? { grid } : {}),
             ...(o.random !== undefined
               ? {
                   random: {
@@ -321,16 +327,20 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
             ...(git ? { gitCommit: git.commit, gitDirty: git.dirty } : {}),
             command: commandLine('sweep', o),
             workDir: os.tmpdir(),
+            // Trials as a progress line on a terminal; a failed trial is said in any case.
             onTrial: (t) => {
-              if (!c.json)
-                c.output.err(
-                  `sextant: trial ${t.trial} ${t.status}${t.earlyStopped ? ' (early stopped)' : ''}` +
-                    `${t.objective !== undefined ? ` objective ${formatNumber(t.objective)}` : ''}` +
-                    `${t.error ? `: ${t.error}` : ''}`,
-                );
+              finished++;
+              progress.count(
+                'sweeping',
+                finished,
+                Math.max(trials, finished),
+                'trials',
+                `trial ${t.trial} ${t.status}${t.earlyStopped ? ' (early stopped)' : ''}${t.objective !== undefined ? ` objective ${formatNumber(t.objective)}` : ''}`,
+              );
+              if (t.error && !c.json) c.output.err(`sextant: trial ${t.trial} failed: ${t.error}`);
             },
           },
-        );
+        ).finally(() => progress.end());
         if (c.json)
           return c.output.out(
             JSON.stringify(result, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)),

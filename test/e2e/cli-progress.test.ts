@@ -97,6 +97,27 @@ describe('progress on long operations: on a terminal only', () => {
       expect(json.code).toBe(0);
       expect(json.progress).toEqual([]);
       expect(JSON.parse(json.out)).toHaveProperty('runId');
+
+      // A sweep counts its trials on a terminal, and prints nothing of them when piped.
+      const sweep = [
+        'sweep',
+        '-d',
+        `${dataset}@1`,
+        '--target',
+        'defaulted',
+        '-m',
+        'linear',
+        '--grid',
+        'l2=0.1,1',
+      ];
+      const swept = await run(env, true, ...sweep);
+      expect(swept.code).toBe(0);
+      expect(swept.progress.filter((l) => l.startsWith('sweeping')).at(-1)).toMatch(
+        /^sweeping\s+\[#{20}\] 100%\s+2\/2 trials\s+trial \d+ (FINISHED|finished)/,
+      );
+      const sweptPiped = await run(env, false, ...sweep);
+      expect(sweptPiped.code).toBe(0);
+      expect(sweptPiped.progress).toEqual([]);
     });
   }
 });
