@@ -22,6 +22,7 @@ const HEAVY = [
   'pg',
   'bullmq',
   'ioredis',
+  'prom-client',
 ];
 
 describe('start-up: the bundle, rebuilt when stale, loading only what a command needs', () => {
