@@ -2,22 +2,17 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import os from 'node:os';
 import { Readable } from 'node:stream';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  paginateListObjectsV2,
-  S3Client,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { IntegrityError, NotFoundError, ValidationError } from '../core/errors.js';
 import { isSha256Hex } from '../core/hashing.js';
+import { lazyRequire } from '../core/lazy-require.js';
 import { type BlobInfo, type BlobSource, type BlobStore, shardedKey } from './blob-store.js';
 import { uploadFileMultipart } from './s3-multipart.js';
 import { type SpooledFile, spoolToTempFile } from './spool-file.js';
 import { drainVerified, streamOf, VERIFY_IN_MEMORY_BYTES } from './verified-read.js';
 import { readFully, verifyingStream } from './verifying-stream.js';
+
+const s3 = lazyRequire<typeof import('@aws-sdk/client-s3')>('@aws-sdk/client-s3');
 
 /** How to reach the bucket; everything left out comes from the standard AWS chain (env, profile, IMDS). */
 export interface S3ConnectionOptions {
@@ -74,7 +69,7 @@ export class S3BlobStore implements BlobStore {
     this.ownsClient = opts.client === undefined;
     this.client =
       opts.client ??
-      new S3Client({
+      new (s3().S3Client)({
         ...(opts.region !== undefined ? { region: opts.region } : {}),
         ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint } : {}),
         ...(opts.credentials !== undefined ? { credentials: opts.credentials } : {}),
@@ -125,7 +120,7 @@ export class S3BlobStore implements BlobStore {
     const key = this.keyOf(sha256);
     let body: unknown;
     try {
-      body = (await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }))).Body;
+      body = (await this.client.send(new (s3().GetObjectCommand)({ Bucket: this.bucket, Key: key }))).Body;
     } catch (err) {
       if (isNotFound(err)) throw new NotFoundError('blob', sha256);
       throw err;
@@ -158,7 +153,11 @@ export class S3BlobStore implements BlobStore {
   private async intact(sha256: string): Promise<boolean> {
     try {
       const head = await this.client.send(
-        new HeadObjectCommand({ Bucket: this.bucket, Key: this.keyOf(sha256), ChecksumMode: 'ENABLED' }),
+        new (s3().HeadObjectCommand)({
+          Bucket: this.bucket,
+          Key: this.keyOf(sha256),
+          ChecksumMode: 'ENABLED',
+        }),
       );
       if (head.ChecksumSHA256 === Buffer.from(sha256, 'hex').toString('base64')) return true;
       await drainVerified(await this.get(sha256));
@@ -173,7 +172,7 @@ export class S3BlobStore implements BlobStore {
   async stat(sha256: string): Promise<BlobInfo | undefined> {
     const key = this.keyOf(sha256);
     try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const head = await this.client.send(new (s3().HeadObjectCommand)({ Bucket: this.bucket, Key: key }));
       return { sha256, size: head.ContentLength ?? 0 };
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -188,12 +187,12 @@ export class S3BlobStore implements BlobStore {
   async delete(sha256: string): Promise<boolean> {
     // DeleteObject succeeds whether or not the key existed, so ask first.
     if (!(await this.has(sha256))) return false;
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyOf(sha256) }));
+    await this.client.send(new (s3().DeleteObjectCommand)({ Bucket: this.bucket, Key: this.keyOf(sha256) }));
     return true;
   }
 
   async *list(): AsyncIterable<BlobInfo> {
-    const pages = paginateListObjectsV2(
+    const pages = s3().paginateListObjectsV2(
       { client: this.client },
       { Bucket: this.bucket, ...(this.prefix ? { Prefix: this.prefix } : {}) },
     );
@@ -222,7 +221,7 @@ export class S3BlobStore implements BlobStore {
     const stored = await this.stat(spooled.sha256);
     if (stored?.size !== spooled.size) {
       await this.client
-        .send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyOf(spooled.sha256) }))
+        .send(new (s3().DeleteObjectCommand)({ Bucket: this.bucket, Key: this.keyOf(spooled.sha256) }))
         .catch(() => {});
       throw new IntegrityError(
         `S3 stored ${stored?.size ?? 'no'} bytes for blob ${spooled.sha256} after an upload of ${spooled.size}; ` +
@@ -246,7 +245,7 @@ export class S3BlobStore implements BlobStore {
       return;
     }
     await this.client.send(
-      new PutObjectCommand({
+      new (s3().PutObjectCommand)({
         Bucket: this.bucket,
         Key: key,
         Body: createReadStream(spooled.path),

@@ -1,12 +1,8 @@
 import { createReadStream } from 'node:fs';
-import {
-  AbortMultipartUploadCommand,
-  type CompletedPart,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  type S3Client,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import type { CompletedPart, S3Client } from '@aws-sdk/client-s3';
+import { lazyRequire } from '../core/lazy-require.js';
+
+const s3 = lazyRequire<typeof import('@aws-sdk/client-s3')>('@aws-sdk/client-s3');
 
 // S3's own limits: parts of at least 5 MiB (but the last), at most 10,000 parts per object.
 const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -31,7 +27,7 @@ export async function uploadFileMultipart(u: MultipartUpload): Promise<void> {
   const partSize = Math.max(u.partSizeBytes, MIN_PART_BYTES, Math.ceil(u.size / MAX_PARTS));
   const partCount = Math.max(1, Math.ceil(u.size / partSize));
   const created = await u.client.send(
-    new CreateMultipartUploadCommand({
+    new (s3().CreateMultipartUploadCommand)({
       Bucket: u.bucket,
       Key: u.key,
       ContentType: 'application/octet-stream',
@@ -49,7 +45,7 @@ export async function uploadFileMultipart(u: MultipartUpload): Promise<void> {
         const start = index * partSize;
         const end = Math.min(start + partSize, u.size);
         const res = await u.client.send(
-          new UploadPartCommand({
+          new (s3().UploadPartCommand)({
             Bucket: u.bucket,
             Key: u.key,
             UploadId: uploadId,
@@ -74,7 +70,7 @@ export async function uploadFileMultipart(u: MultipartUpload): Promise<void> {
     const rejected = outcomes.find((o) => o.status === 'rejected');
     if (rejected) throw rejected.reason;
     await u.client.send(
-      new CompleteMultipartUploadCommand({
+      new (s3().CompleteMultipartUploadCommand)({
         Bucket: u.bucket,
         Key: u.key,
         UploadId: uploadId,
@@ -83,7 +79,7 @@ export async function uploadFileMultipart(u: MultipartUpload): Promise<void> {
     );
   } catch (err) {
     await u.client
-      .send(new AbortMultipartUploadCommand({ Bucket: u.bucket, Key: u.key, UploadId: uploadId }))
+      .send(new (s3().AbortMultipartUploadCommand)({ Bucket: u.bucket, Key: u.key, UploadId: uploadId }))
       .catch(() => {});
     throw err;
   }

@@ -3,9 +3,10 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import type { Role } from '../auth/index.js';
 import { roleSchema } from '../auth/index.js';
-import { ValidationError } from '../core/errors.js';
+import { IntegrityError, ValidationError } from '../core/errors.js';
 import type { CliContext } from './context.js';
-import { table } from './output.js';
+import { positiveInt } from './options.js';
+import { painter, table } from './output.js';
 
 type Ctx = () => CliContext;
 
@@ -25,9 +26,25 @@ function parseRole(role: string): Role {
   return r.data;
 }
 
+/**
+ * What people call an audited entity, read from the entry's details: `credit@3` for a model or dataset
+ * version, else its name; ids stay in the ENTITY column.
+ */
+function nameOf(details: Record<string, unknown> | null | undefined): string {
+  const d = details ?? {};
+  const text = (k: string) =>
+    typeof d[k] === 'string' || typeof d[k] === 'number' ? String(d[k]) : undefined;
+  const model = text('model');
+  const dataset = text('dataset');
+  const version = text('version') ?? text('number');
+  if (model && version) return `${model}@${version}`;
+  if (dataset && version) return `${dataset}@${version}`;
+  return text('name') ?? model ?? dataset ?? text('alias') ?? '';
+}
+
 /** `sextant audit verify|checkpoint|log`, `sextant users ...`, `sextant tokens ...`. */
 export function registerAdminCommands(program: Command, ctx: Ctx): void {
-  const audit = program.command('audit').description('the tamper-evident audit log');
+  const audit = program.command('audit');
   audit
     .command('verify')
     .description('check the whole chain: edits, deletions, insertions, reordering, truncation')
@@ -47,13 +64,16 @@ export function registerAdminCommands(program: Command, ctx: Ctx): void {
       if (c.json) c.output.out(JSON.stringify(result, null, 2));
       else if (result.ok)
         c.output.out(
-          `audit chain OK: ${result.entries} entries, head ${result.head?.seq ?? 0}, ${result.checkpoints} checkpoints`,
+          `audit chain ${painter(c.output)('OK')}: ${result.entries} entries, head ${result.head?.seq ?? 0}, ${result.checkpoints} checkpoints`,
         );
       else {
-        c.output.out(`audit chain BROKEN: ${result.problems.length} problem(s) in ${result.entries} entries`);
+        c.output.out(
+          `audit chain ${painter(c.output)('BROKEN')}: ${result.problems.length} problem(s) in ${result.entries} entries`,
+        );
         for (const p of result.problems) c.output.out(`  [${p.kind}] ${p.message}`);
       }
-      if (!result.ok) process.exitCode = 7;
+      if (!result.ok)
+        throw new IntegrityError(`the audit chain is broken: ${result.problems.length} problem(s)`);
     });
   audit
     .command('checkpoint')
@@ -76,24 +96,31 @@ export function registerAdminCommands(program: Command, ctx: Ctx): void {
     .description('the newest audit entries')
     .option('--entity-type <type>')
     .option('--entity-id <id>')
-    .option('--limit <n>', 'how many', '20')
+    .option('--limit <n>', 'at most this many', '20')
     .action(async (o: { entityType?: string; entityId?: string; limit: string }) => {
       const c = ctx();
       const entries = await (await c.api()).audit.list({
-        limit: Number(o.limit),
+        limit: positiveInt(o.limit, '--limit'),
         ...(o.entityType ? { entityType: o.entityType } : {}),
         ...(o.entityId ? { entityId: o.entityId } : {}),
       });
       if (c.json) return c.output.out(JSON.stringify({ entries }, null, 2));
       c.output.out(
         table(
-          ['SEQ', 'AT', 'ACTOR', 'ACTION', 'ENTITY'],
-          entries.map((e) => [e.seq, e.at, e.actor, e.action, `${e.entityType}/${e.entityId}`]),
+          ['SEQ', 'AT', 'ACTOR', 'ACTION', 'NAME', 'ENTITY'],
+          entries.map((e) => [
+            e.seq,
+            e.at,
+            e.actor,
+            e.action,
+            nameOf(e.details),
+            `${e.entityType}/${e.entityId}`,
+          ]),
         ),
       );
     });
 
-  const users = program.command('users').description('users and roles');
+  const users = program.command('users');
   users.command('ls', { isDefault: true }).action(async () => {
     const c = ctx();
     const list = await (await c.api()).users.list();
@@ -124,9 +151,7 @@ export function registerAdminCommands(program: Command, ctx: Ctx): void {
     c.output.out(c.json ? JSON.stringify(u) : `disabled ${u.name}; their tokens no longer work`);
   });
 
-  const tokens = program
-    .command('tokens')
-    .description('API tokens (stored hashed; the secret is shown once)');
+  const tokens = program.command('tokens');
   tokens
     .command('ls', { isDefault: true })
     .option('--user <user>')

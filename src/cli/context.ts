@@ -1,8 +1,7 @@
-import { openWorkspace, type Workspace } from '../app/index.js';
+import type { Workspace } from '../app/index.js';
 import type { SextantApi } from '../client/index.js';
-import { createHttpClient } from '../client/index.js';
 import { type Config, loadConfig } from '../core/config.js';
-import { createLocalApi } from './local-api.js';
+import { ValidationError } from '../core/errors.js';
 import type { Output } from './output.js';
 
 /** What every command gets: the API (local or remote, decided once), output, and the --json switch. */
@@ -17,6 +16,9 @@ export interface CliContext {
   api(): Promise<SextantApi>;
   /** The local workspace, for commands that run a server in-process; undefined when remote. */
   workspace(): Promise<Workspace | undefined>;
+  /** The exit code when the command returns normally: 0 unless a command passes one on (`sextant run`). */
+  readonly exitCode: number;
+  setExitCode(code: number): void;
   close(): Promise<void>;
 }
 
@@ -29,10 +31,22 @@ export function createCliContext(opts: {
 }): CliContext {
   const config = loadConfig(opts.env);
   const url = opts.url ?? config.remoteUrl;
+  if (opts.token && !url)
+    // The local workspace acts as its own admin; acting as someone else needs their server.
+    throw new ValidationError(
+      '--token needs a server: give --url (or set SEXTANT_URL); the local workspace has no users and acts as its local admin',
+      { field: '--token' },
+    );
+  if (config.token && !url)
+    opts.output.err(
+      'warning: SEXTANT_TOKEN is set but SEXTANT_URL is not: working on the local workspace as its local admin',
+    );
   const token = opts.token ?? config.token;
+  let exitCode = 0;
   let ws: Promise<Workspace> | undefined;
+  // Imported on first use: the workspace pulls in every domain, the HTTP client only fetch wrappers.
   const open = () => {
-    ws ??= openWorkspace(config);
+    ws ??= import('../app/index.js').then((m) => m.openWorkspace(config));
     return ws;
   };
   return {
@@ -40,8 +54,16 @@ export function createCliContext(opts: {
     output: opts.output,
     json: opts.json,
     api: async () =>
-      url ? createHttpClient({ url, ...(token ? { token } : {}) }) : createLocalApi(await open()),
+      url
+        ? (await import('../client/index.js')).createHttpClient({ url, ...(token ? { token } : {}) })
+        : (await import('./local-api.js')).createLocalApi(await open()),
     workspace: async () => (url ? undefined : open()),
+    get exitCode() {
+      return exitCode;
+    },
+    setExitCode: (code) => {
+      exitCode = code;
+    },
     close: async () => {
       if (ws) await (await ws).close();
     },

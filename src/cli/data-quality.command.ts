@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { AppError, ValidationError } from '../core/errors.js';
+import { ValidationError } from '../core/errors.js';
 import type {
   CompareBody,
   ComparisonResult,
@@ -10,7 +10,9 @@ import type {
 import type { DriftTest } from '../data/stats/index.js';
 import { detectTableFormat, profileTableFile, type TableProfile } from '../data/tables/index.js';
 import type { CliContext } from './context.js';
-import { details, formatNumber, table } from './output.js';
+import { CliOutcome } from './exit-codes.js';
+import { details, formatNumber, painter, table } from './output.js';
+import { progressLine } from './progress.js';
 
 type Ctx = () => CliContext;
 
@@ -21,14 +23,28 @@ function show(v: unknown): string {
   return String(v);
 }
 
-function renderValidation(r: ValidationResult): string {
+/** Columns of a failing row shown when the expectation names none (a row count, a custom SQL check). */
+const EXAMPLE_COLUMNS = 6;
+
+/**
+ * A failing row as `age=17, income=-5`: the columns the expectation is about, not the whole row
+ * (`--json` keeps every column).
+ */
+function exampleText(row: Record<string, unknown>, columns: string[]): string {
+  const keys = columns.length ? columns.filter((c) => c in row) : Object.keys(row).slice(0, EXAMPLE_COLUMNS);
+  const more = Object.keys(row).length - keys.length;
+  const text = keys.map((k) => `${k}=${show(row[k])}`).join(', ');
+  return columns.length || more <= 0 ? text : `${text}, ... (${more} more columns; --json has every one)`;
+}
+
+function renderValidation(r: ValidationResult, paint: (word: string) => string): string {
   const rows = r.results.map((x: ExpectationResult) => [
     x.index + 1,
     x.kind,
     x.columns.join(', '),
     x.expected,
     show(x.observed),
-    x.passed ? 'pass' : 'FAIL',
+    x.passed ? paint('pass') : paint('FAIL'),
   ]);
   const parts = [
     `suite ${r.suite} on ${r.dataset}@${r.version} (${r.table}), result ${r.id}`,
@@ -36,17 +52,17 @@ function renderValidation(r: ValidationResult): string {
   ];
   for (const x of r.results.filter((y) => !y.passed && y.examples?.length)) {
     parts.push(`examples failing #${x.index + 1} ${x.kind} (${x.failingRows} rows):`);
-    for (const e of x.examples ?? []) parts.push(`  ${JSON.stringify(e)}`);
+    for (const e of x.examples ?? []) parts.push(`  ${exampleText(e, x.columns)}`);
   }
   parts.push(
     r.passed
-      ? `PASSED: ${r.total} of ${r.total} expectations`
-      : `FAILED: ${r.failed} of ${r.total} expectations failed`,
+      ? `${paint('PASSED')}: ${r.total} of ${r.total} expectations`
+      : `${paint('FAILED')}: ${r.failed} of ${r.total} expectations failed`,
   );
   return parts.join('\n');
 }
 
-function renderComparison(r: ComparisonResult): string {
+function renderComparison(r: ComparisonResult, paint: (word: string) => string): string {
   const rows = r.columns.map((c) => [
     c.name,
     c.type,
@@ -58,7 +74,9 @@ function renderComparison(r: ComparisonResult): string {
         : '-',
     c.threshold !== undefined ? formatNumber(c.threshold) : '-',
     c.psi !== undefined ? formatNumber(c.psi) : '-',
-    c.skipped ? (c.drifted ? `DRIFT (${c.skipped})` : `skipped: ${c.skipped}`) : c.drifted ? 'DRIFT' : 'ok',
+    paint(
+      c.skipped ? (c.drifted ? `DRIFT (${c.skipped})` : `skipped: ${c.skipped}`) : c.drifted ? 'DRIFT' : 'ok',
+    ),
   ]);
   const s = r.schema;
   const schemaLines = [
@@ -76,38 +94,19 @@ function renderComparison(r: ComparisonResult): string {
     ]),
     schemaLines.length ? `schema changes:\n${schemaLines.join('\n')}` : 'schema: same columns and types',
     table(['COLUMN', 'TYPE', 'TEST', 'STATISTIC', 'THRESHOLD', 'PSI', 'VERDICT'], rows),
-    `${r.drift ? 'DATASET DRIFT' : 'NO DATASET DRIFT'}: ${r.driftedColumns} of ${r.testedColumns} columns drifted (share ${formatNumber(Number(r.driftShare.toFixed(3)))}, threshold ${r.shareThreshold})`,
+    `${r.drift ? paint('DATASET DRIFT') : paint('NO DATASET DRIFT')}: ${r.driftedColumns} of ${r.testedColumns} columns drifted (share ${formatNumber(Number(r.driftShare.toFixed(3)))}, threshold ${r.shareThreshold})`,
     'Statistics come from stored profiles (quantile sketches), so KS and Wasserstein are approximate.',
   ].join('\n');
-}
-
-/** A progress line on stderr for profiles that take more than a second (terminal only, not with --json). */
-function progressBar(c: CliContext) {
-  const start = Date.now();
-  const enabled = !c.json && Boolean(process.stderr.isTTY);
-  let shown = false;
-  return {
-    update(rows: number, fraction = 0) {
-      if (!enabled || Date.now() - start < 1000) return;
-      shown = true;
-      const width = 20;
-      const filled = Math.round(Math.min(1, fraction) * width);
-      process.stderr.write(
-        `\rprofiling [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(fraction * 100)).padStart(3)}%  ~${formatNumber(rows)} rows`,
-      );
-    },
-    end() {
-      if (shown) process.stderr.write('\n');
-    },
-  };
 }
 
 /** A compare side: a local table file is profiled here; anything else is a dataset ref. */
 async function sideOf(c: CliContext, arg: string): Promise<CompareBody['reference']> {
   const format = detectTableFormat(arg);
   if (format && existsSync(arg) && statSync(arg).isFile()) {
-    const bar = progressBar(c);
-    const { profile } = await profileTableFile(arg, format, { onProgress: bar.update });
+    const bar = progressLine(c);
+    const { profile } = await profileTableFile(arg, format, {
+      onProgress: (rows, fraction = 0) => bar.share('profiling', fraction, `~${formatNumber(rows)} rows`),
+    });
     bar.end();
     return { profile: profile as TableProfile, label: arg };
   }
@@ -146,14 +145,12 @@ export function registerDataQualityCommands(data: Command, ctx: Ctx): void {
         throw new ValidationError(`--suite: file '${o.suite}' does not exist`, { field: 'suite' });
       const text = readFileSync(o.suite, 'utf8');
       const r = await (await c.api()).dataQuality.validate(ref, text, o.table ? { table: o.table } : {});
-      c.output.out(c.json ? JSON.stringify(r, null, 2) : renderValidation(r));
+      c.output.out(c.json ? JSON.stringify(r, null, 2) : renderValidation(r, painter(c.output)));
       if (!r.passed) {
-        throw new AppError(
-          'VALIDATION_FAILED',
+        throw new CliOutcome(
+          'CHECK_FAILED',
           `suite '${r.suite}' failed on ${r.dataset}@${r.version}: ${r.failed} of ${r.total} expectations`,
-          {
-            result: r.id,
-          },
+          { result: r.id },
         );
       }
     });
@@ -223,7 +220,7 @@ export function registerDataQualityCommands(data: Command, ctx: Ctx): void {
           ...(o.table ? { table: o.table } : {}),
           ...(tests ? { tests } : {}),
         });
-        c.output.out(c.json ? JSON.stringify(r, null, 2) : renderComparison(r));
+        c.output.out(c.json ? JSON.stringify(r, null, 2) : renderComparison(r, painter(c.output)));
       },
     );
   data
@@ -234,11 +231,13 @@ export function registerDataQualityCommands(data: Command, ctx: Ctx): void {
       const format = detectTableFormat(file);
       if (!format)
         throw new ValidationError(`'${file}' is not a .csv, .parquet or .jsonl file`, { field: 'file' });
-      const bar = progressBar(c);
-      const p = await profileTableFile(file, format, { onProgress: bar.update });
-      bar.end();
+      const bar = progressLine(c);
+      const p = await profileTableFile(file, format, {
+        onProgress: (rows, fraction = 0) => bar.share('profiling', fraction, `~${formatNumber(rows)} rows`),
+      }).finally(() => bar.end());
       if (c.json) return c.output.out(JSON.stringify(p, null, 2));
       c.output.out(`${file}: ${p.rowCount} rows, ${p.schema.columns.length} columns`);
+      for (const note of p.profile.notes ?? []) c.output.out(`note: ${note}`);
       c.output.out(
         table(
           ['COLUMN', 'TYPE', 'NULLS', 'DISTINCT~', 'MIN', 'MAX', 'MEAN', 'STD', 'P50', 'TOP'],

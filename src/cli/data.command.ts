@@ -4,7 +4,6 @@ import {
   addPath,
   type DatasetDiff,
   type DatasetVersion,
-  formatProgress,
   HashCache,
   ManifestCache,
   statusOfPath,
@@ -12,34 +11,12 @@ import {
 import { formatBytes } from '../data/workspace/progress.js';
 import type { CliContext } from './context.js';
 import { details, formatNumber, table } from './output.js';
+import { progressLine } from './progress.js';
 
 type Ctx = () => CliContext;
 
 // Without a server, files above this size are hashed while they are copied into the store (read once).
 const HASH_WHILE_STORING_ABOVE = 64 * 1024 * 1024;
-
-/**
- * A progress line on stderr for work that takes more than a second; silent with --json and when stderr
- * is not a terminal (logs and tests stay clean).
- */
-function progressLine(c: CliContext) {
-  const start = Date.now();
-  const enabled = !c.json && Boolean(process.stderr.isTTY);
-  let last = 0;
-  let shown = false;
-  return {
-    update(phase: string, done: number, total: number) {
-      const now = Date.now();
-      if (!enabled || now - start < 1000 || (now - last < 100 && done < total)) return;
-      last = now;
-      shown = true;
-      process.stderr.write(`\r${formatProgress(phase, done, total, now - start)}`);
-    },
-    end() {
-      if (shown) process.stderr.write('\n');
-    },
-  };
-}
 
 const short = (digest: string) => digest.slice(0, 12);
 
@@ -73,7 +50,7 @@ function renderVersion(v: DatasetVersion, parents: string[] = v.parents): string
   if (v.files.length > 200) sections.push(`... and ${v.files.length - 200} more files (--json lists all)`);
   for (const t of v.tables) {
     sections.push(
-      `table ${t.path} (${t.format}, ${t.rowCount} rows)\n${table(
+      `table ${t.path} (${t.format}, ${t.rowCount} rows)\n${(t.profile.notes ?? []).map((n) => `note: ${n}\n`).join('')}${table(
         ['COLUMN', 'TYPE', 'NULLABLE', 'NULLS', 'DISTINCT', 'MIN', 'MAX', 'MEAN'],
         t.schema.columns.map((col) => {
           const p = t.profile.columns.find((x) => x.name === col.name);
@@ -151,7 +128,7 @@ interface AddOptions {
 
 /** `sextant data ...`: dataset versions. Returns the group so other files can add subcommands. */
 export function registerDataCommands(program: Command, ctx: Ctx): Command {
-  const data = program.command('data').description('datasets and their versions');
+  const data = program.command('data');
 
   data
     .command('add <path>')
@@ -182,9 +159,12 @@ export function registerDataCommands(program: Command, ctx: Ctx): Command {
         pii: Boolean(o.pii),
         parents: o.from ?? [],
         ...(o.run ? { producedByRunId: o.run } : {}),
-        onProgress: (phase, done, total) => progress.update(phase, done, total),
+        onProgress: (phase, done, total) => progress.bytes(phase, done, total),
       }).finally(() => progress.end());
       if (c.json) return c.output.out(JSON.stringify(result, null, 2));
+      // How each table was read, when worth knowing (a detected delimiter, a column made text).
+      for (const t of result.version.tables)
+        for (const note of t.profile.notes ?? []) c.output.err(`note: ${t.path}: ${note}`);
       c.output.out(
         result.created
           ? `added ${describeVersion(result.version)}`
@@ -286,7 +266,7 @@ export function registerDataCommands(program: Command, ctx: Ctx): Command {
         cache: new HashCache(c.config.home),
         manifests: new ManifestCache(c.config.home),
         ...(o.threads ? { threads: Number(o.threads) } : {}),
-        onProgress: (d, t) => progress.update('hashing', d, t),
+        onProgress: (d, t) => progress.bytes('hashing', d, t),
       }).finally(() => progress.end());
       if (c.json) return c.output.out(JSON.stringify(status, null, 2));
       const head = status.base
@@ -322,7 +302,7 @@ export function registerDataCommands(program: Command, ctx: Ctx): Command {
       const c = ctx();
       const progress = progressLine(c);
       const v = await (await c.api()).data
-        .get(ref, dest, { onProgress: (p) => progress.update('fetching', p.done, p.total) })
+        .get(ref, dest, { onProgress: (p) => progress.bytes('fetching', p.done, p.total) })
         .finally(() => progress.end());
       if (c.json) return c.output.out(JSON.stringify(v, null, 2));
       c.output.out(`fetched ${describeVersion(v)} into ${dest}, every file verified`);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Experiment } from '../tracking/tracking.schema.js';
 import type { CliContext } from './context.js';
+import { limitOf, limitOption, maxAlias } from './options.js';
 import { details, parsePairs, table } from './output.js';
 
 type Ctx = () => CliContext;
@@ -32,19 +33,20 @@ function print(ctx: CliContext, e: Experiment) {
 
 /** `sextant experiments ls|create|show|delete|restore`. */
 export function registerExperimentsCommand(program: Command, ctx: Ctx): void {
-  const cmd = program.command('experiments').description('list and manage experiments');
+  const cmd = program.command('experiments');
   cmd
     .command('ls', { isDefault: true })
     .description('list experiments')
     .option('--deleted', 'show deleted experiments only')
     .option('--all', 'show active and deleted experiments')
     .option('--filter <filter>', 'MLflow filter, e.g. "name LIKE \'credit%\'"')
-    .option('--max <n>', 'at most this many', '100')
-    .action(async (o: { deleted?: boolean; all?: boolean; filter?: string; max: string }) => {
+    .addOption(limitOption(100))
+    .addOption(maxAlias())
+    .action(async (o: { deleted?: boolean; all?: boolean; filter?: string; limit: string; max?: string }) => {
       const c = ctx();
       const page = await (await c.api()).experiments.list({
         viewType: o.all ? 'ALL' : o.deleted ? 'DELETED_ONLY' : 'ACTIVE_ONLY',
-        maxResults: Number(o.max),
+        maxResults: limitOf(o),
         ...(o.filter ? { filter: o.filter } : {}),
       });
       if (c.json) return c.output.out(JSON.stringify(page, null, 2));

@@ -2,16 +2,10 @@ import type { Command } from 'commander';
 import { ValidationError } from '../core/errors.js';
 import { JOB_STATUSES, type JobStatus } from '../jobs/job.schema.js';
 import type { CliContext } from './context.js';
+import { positiveInt } from './options.js';
 import { details, table } from './output.js';
 
 type Ctx = () => CliContext;
-
-function positiveInt(value: string, option: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new ValidationError(`${option}: '${value}' is not a positive whole number`, { field: option });
-  return n;
-}
 
 function status(value: string): JobStatus {
   if (!(JOB_STATUSES as readonly string[]).includes(value))
@@ -29,7 +23,7 @@ const short = (v: unknown) => {
 
 /** `sextant jobs ls|show|cancel`: background jobs and their attempts. */
 export function registerJobsCommands(program: Command, ctx: Ctx): void {
-  const cmd = program.command('jobs').description('background jobs: what is queued, running, done, failed');
+  const cmd = program.command('jobs');
   cmd
     .command('ls', { isDefault: true })
     .description('list jobs, newest first')

@@ -74,7 +74,6 @@ function gcSummary(r: GcReport, list: boolean): string {
 export function registerLineageCommands(program: Command, ctx: Ctx): void {
   const lineage = program
     .command('lineage')
-    .description('where a dataset version, run or model version came from and what came of it')
     .argument(
       '<ref>',
       'dataset@version, run id or model@version (prefix dataset:, run: or model: if ambiguous)',
@@ -130,9 +129,6 @@ export function registerLineageCommands(program: Command, ctx: Ctx): void {
 
   program
     .command('gc')
-    .description(
-      'find blobs no dataset version, run artifact or model version references; --delete removes them',
-    )
     .option('--delete', 'delete them (audited); without it, only report')
     .option(
       '--grace <duration>',

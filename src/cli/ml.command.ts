@@ -5,6 +5,7 @@ import { ValidationError } from '../core/errors.js';
 import {
   type EvaluateOutcome,
   evaluateModel,
+  type IterationInfo,
   type ModelRegistryPort,
   parseGrid,
   parseRanges,
@@ -16,6 +17,7 @@ import {
 import type { CliContext } from './context.js';
 import { gitInfo } from './git-info.js';
 import { details, formatNumber, parsePairs, table } from './output.js';
+import { progressLine } from './progress.js';
 
 type Ctx = () => CliContext;
 
@@ -120,9 +122,6 @@ function printEvaluation(c: CliContext, r: EvaluateOutcome): void {
 export function registerMlCommands(program: Command, ctx: Ctx): void {
   program
     .command('train')
-    .description(
-      'train a linear or gradient-boosted model on a dataset version, as a tracked run with an ONNX model',
-    )
     .requiredOption('-d, --dataset <name@version>', 'dataset version to train on')
     .requiredOption('--target <column>', 'the column to predict')
     .requiredOption('-m, --model <kind>', 'linear | gbdt')
@@ -150,6 +149,9 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
         const api = await c.api();
         const git = gitInfo(process.cwd());
         const features = featureList(o.features);
+        const progress = progressLine(c);
+        const metricName = (info: IterationInfo) =>
+          info.validation ? `  val loss ${formatNumber(info.validation.loss)}` : '';
         const result = await trainModel(
           api,
           {
@@ -168,12 +170,26 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
             ...(git ? { gitCommit: git.commit, gitDirty: git.dirty } : {}),
             command: commandLine('train', o),
             workDir: os.tmpdir(),
+            onIteration: (info) =>
+              progress.count(
+                'training',
+                info.iteration,
+                info.of ?? info.iteration,
+                o.model === 'gbdt' ? 'trees' : 'iterations',
+                metricName(info).trim(),
+              ),
           },
-        );
+        ).finally(() => progress.end());
         if (c.json)
           return c.output.out(
-            JSON.stringify({ runId: result.runId, metrics: result.metrics, modelSha256: result.modelSha256 }),
+            JSON.stringify({
+              runId: result.runId,
+              metrics: result.metrics,
+              modelSha256: result.modelSha256,
+              warnings: result.warnings ?? [],
+            }),
           );
+        for (const w of result.warnings ?? []) c.output.err(`warning: ${w}`);
         c.output.out(
           [
             details([
@@ -193,7 +209,6 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
 
   program
     .command('evaluate [model]')
-    .description('score a stored ONNX model (<model>@<version>, or --run) on a dataset version')
     .option('--run <run-id>', 'the run holding the model')
     .requiredOption('-d, --dataset <name@version>', 'dataset version to score')
     .option('--target <column>', 'target column (required for an ONNX model without signature.json)')
@@ -227,7 +242,6 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
 
   program
     .command('sweep')
-    .description('a grid or random search of trainer params as child runs of one parent run')
     .requiredOption('-d, --dataset <name@version>', 'dataset version to train on')
     .requiredOption('--target <column>', 'the column to predict')
     .requiredOption('-m, --model <kind>', 'linear | gbdt')
@@ -275,6 +289,12 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
         const features = featureList(o.features);
         const api = await c.api();
         const git = gitInfo(process.cwd());
+        const grid = o.grid ? parseGrid(o.grid) : undefined;
+        const trials = grid
+          ? Object.values(grid).reduce((n, values) => n * values.length, 1)
+          : numberOption(o.random ?? '0', '--random')!;
+        const progress = progressLine(c);
+        let finished = 0;
         const result = await runSweep(
           api,
           {
@@ -288,7 +308,7 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
               valFraction: numberOption(o.valFraction, '--val-fraction')!,
               ...(features ? { features } : {}),
             },
-            ...(o.grid ? { grid: parseGrid(o.grid) } : {}),
+            ...(grid ? { grid } : {}),
             ...(o.random !== undefined
               ? {
                   random: {
@@ -307,16 +327,20 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
             ...(git ? { gitCommit: git.commit, gitDirty: git.dirty } : {}),
             command: commandLine('sweep', o),
             workDir: os.tmpdir(),
+            // Trials as a progress line on a terminal; a failed trial is said in any case.
             onTrial: (t) => {
-              if (!c.json)
-                c.output.err(
-                  `sextant: trial ${t.trial} ${t.status}${t.earlyStopped ? ' (early stopped)' : ''}` +
-                    `${t.objective !== undefined ? ` objective ${formatNumber(t.objective)}` : ''}` +
-                    `${t.error ? `: ${t.error}` : ''}`,
-                );
+              finished++;
+              progress.count(
+                'sweeping',
+                finished,
+                Math.max(trials, finished),
+                'trials',
+                `trial ${t.trial} ${t.status}${t.earlyStopped ? ' (early stopped)' : ''}${t.objective !== undefined ? ` objective ${formatNumber(t.objective)}` : ''}`,
+              );
+              if (t.error && !c.json) c.output.err(`sextant: trial ${t.trial} failed: ${t.error}`);
             },
           },
-        );
+        ).finally(() => progress.end());
         if (c.json)
           return c.output.out(
             JSON.stringify(result, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)),

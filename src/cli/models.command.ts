@@ -6,7 +6,8 @@ import { ValidationError } from '../core/errors.js';
 import { sha256Hex } from '../core/hashing.js';
 import type { AliasEvent, ModelVersion, PromotionRequest } from '../registry/registry.schema.js';
 import type { CliContext } from './context.js';
-import { details, formatNumber, parsePairs, table } from './output.js';
+import { CliOutcome } from './exit-codes.js';
+import { details, formatNumber, painter, parsePairs, table } from './output.js';
 
 type Ctx = () => CliContext;
 
@@ -20,7 +21,8 @@ function clientEnvironment() {
   };
 }
 
-const versionLine = (v: ModelVersion) =>
+/** One version; `runName` is shown beside the run id when known (people know runs by name). */
+const versionLine = (v: ModelVersion, runName?: string) =>
   details([
     ['model', v.model],
     ['version', v.version],
@@ -29,7 +31,7 @@ const versionLine = (v: ModelVersion) =>
     ['sha256', v.sha256],
     ['size', v.size],
     ['source', v.source],
-    ['run', v.runId ? `${v.runId} (by ${v.runAuthor})` : null],
+    ['run', v.runId ? `${v.runId} (${runName ? `${runName}, ` : ''}by ${v.runAuthor})` : null],
     ['datasets', v.datasetVersionIds.join(', ') || null],
     ['code commit', v.codeCommit],
     ['command', v.command],
@@ -53,13 +55,13 @@ const versionLine = (v: ModelVersion) =>
     ['registered', `${v.createdAt} by ${v.createdBy}`],
   ]);
 
-const requestLine = (r: PromotionRequest) => {
+const requestLine = (r: PromotionRequest, paint: (word: string) => string = (w) => w) => {
   const gates = [...(r.executionGates ?? r.openGates)];
   return [
     details([
       ['request', r.id],
       ['what', `${r.kind} ${r.model}@${r.version} to '${r.alias}' (holder then: ${r.fromVersion ?? 'none'})`],
-      ['status', r.status],
+      ['status', paint(r.status)],
       ['requested', `${r.createdAt} by ${r.requestedBy}${r.reason ? `: ${r.reason}` : ''}`],
       ['approvals', `${r.decisions.filter((d) => d.decision === 'approve').length}/${r.approvalsNeeded}`],
       ['expires', r.expiresAt],
@@ -76,23 +78,38 @@ const requestLine = (r: PromotionRequest) => {
       ? [
           table(
             ['GATE', 'RESULT', 'WHY'],
-            gates.map((g) => [g.gate, g.status.toUpperCase(), g.message]),
+            gates.map((g) => [g.gate, paint(g.status.toUpperCase()), g.message]),
           ),
         ]
       : []),
   ].join('\n\n');
 };
 
-const eventRows = (events: AliasEvent[]) =>
+/** A request its policy's gates hold back ends the command with the blocked-by-policy exit code. */
+function failIfBlocked(r: PromotionRequest): void {
+  if (r.status !== 'blocked') return;
+  const failing = (r.executionGates ?? r.openGates).filter((g) => g.status !== 'pass');
+  throw new CliOutcome(
+    'BLOCKED_BY_POLICY',
+    `moving ${r.model}@${r.alias} to version ${r.version} is blocked by policy: ${failing.map((g) => `${g.gate}: ${g.message}`).join('; ') || 'a gate did not pass'}`,
+    { request: r.id },
+  );
+}
+
+/**
+ * Alias moves with who asked for each (the requester of its promotion request, else whoever moved it
+ * directly) and who approved it: the one who executed a request is one of its approvers, not its author.
+ */
+const eventRows = (events: AliasEvent[], requesters: Map<string, string>) =>
   table(
-    ['AT', 'ALIAS', 'FROM', 'TO', 'KIND', 'BY', 'APPROVED BY', 'WHY'],
+    ['AT', 'ALIAS', 'FROM', 'TO', 'KIND', 'REQUESTED BY', 'APPROVED BY', 'WHY'],
     events.map((e) => [
       e.at,
       e.alias,
       e.fromVersion ?? '-',
       e.toVersion ?? '-',
       e.emergency ? `${e.kind} (emergency)` : e.kind,
-      e.actor,
+      (e.requestId ? requesters.get(e.requestId) : undefined) ?? e.actor,
       e.approvals.map((a) => a.actor).join(', ') || '-',
       e.reason,
     ]),
@@ -100,7 +117,7 @@ const eventRows = (events: AliasEvent[]) =>
 
 /** `sextant models ...`: the model registry. Returns the group so other files can add subcommands. */
 export function registerModelsCommands(program: Command, ctx: Ctx): Command {
-  const cmd = program.command('models').description('registered models, versions, aliases and promotions');
+  const cmd = program.command('models');
   const print = (value: unknown, text: () => string) => {
     const c = ctx();
     c.output.out(c.json ? JSON.stringify(value, null, 2) : text());
@@ -177,7 +194,11 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
       const models = await api();
       if (ref.includes('@')) {
         const v = await models.version(ref);
-        return print(v, () => versionLine(v));
+        const run =
+          v.runId && !ctx().json
+            ? await (await ctx().api()).runs.get(v.runId).catch(() => undefined)
+            : undefined;
+        return print(v, () => versionLine(v, run?.name));
       }
       const m = await models.get(ref);
       const { versions } = await models.versions(ref);
@@ -241,7 +262,8 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
         alias: o.alias,
         ...(o.reason ? { reason: o.reason } : {}),
       });
-      print(r, () => requestLine(r));
+      print(r, () => requestLine(r, painter(ctx().output)));
+      failIfBlocked(r);
     });
   cmd
     .command('requests')
@@ -273,7 +295,7 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
     .description('a promotion request with its decisions and gate results')
     .action(async (id: string) => {
       const r = await (await api()).request(id);
-      print(r, () => requestLine(r));
+      print(r, () => requestLine(r, painter(ctx().output)));
     });
   for (const decision of ['approve', 'reject'] as const) {
     cmd
@@ -288,7 +310,8 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
           decision === 'approve'
             ? await models.approve(id, o.comment)
             : await models.reject(id, o.comment ?? '');
-        print(r, () => requestLine(r));
+        print(r, () => requestLine(r, painter(ctx().output)));
+        failIfBlocked(r);
       });
   }
   cmd
@@ -296,7 +319,7 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
     .description('withdraw your pending request')
     .action(async (id: string) => {
       const r = await (await api()).cancel(id);
-      print(r, () => requestLine(r));
+      print(r, () => requestLine(r, painter(ctx().output)));
     });
   cmd
     .command('rollback <model>')
@@ -313,8 +336,9 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
       print(res, () =>
         res.outcome === 'rolled_back'
           ? `rolled back ${res.event.model}@${res.event.alias}: ${res.event.fromVersion} -> ${res.event.toVersion}`
-          : `rollback needs approval: request ${res.request.id} (${res.request.status})\n\n${requestLine(res.request)}`,
+          : `rollback needs approval: request ${res.request.id} (${res.request.status})\n\n${requestLine(res.request, painter(ctx().output))}`,
       );
+      if (res.outcome !== 'rolled_back') failIfBlocked(res.request);
     });
   cmd
     .command('history <model>')
@@ -322,17 +346,26 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
     .option('--alias <alias>')
     .option('--at <iso-time>', 'e.g. 2026-03-01T12:00:00Z')
     .action(async (model: string, o: { alias?: string; at?: string }) => {
-      const h = await (await api()).history(model, {
+      const models = await api();
+      const h = await models.history(model, {
         ...(o.alias ? { alias: o.alias } : {}),
         ...(o.at ? { at: o.at } : {}),
       });
+      const requestIds = [...new Set(h.events.flatMap((e) => (e.requestId ? [e.requestId] : [])))];
+      const requesters = new Map(
+        ctx().json || o.at
+          ? []
+          : await Promise.all(
+              requestIds.map(async (id) => [id, (await models.request(id)).requestedBy] as const),
+            ),
+      );
       print(o.at ? h.at : h, () =>
         o.at
           ? table(
               ['ALIAS', 'AT', 'VERSION', 'SINCE', 'BY'],
               (h.at ?? []).map((a) => [a.alias, a.at, a.version ?? '(none)', a.since?.at, a.since?.actor]),
             )
-          : eventRows(h.events),
+          : eventRows(h.events, requesters),
       );
     });
   cmd

@@ -1,23 +1,152 @@
-import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { exitCodeFor, isAppError } from '../core/errors.js';
-import { registerAdminCommands } from './admin.command.js';
-import { type CliContext, createCliContext } from './context.js';
-import { registerDataCommands } from './data.command.js';
-import { registerDataQualityCommands } from './data-quality.command.js';
-import { registerExperimentsCommand } from './experiments.command.js';
-import { registerJobsCommands } from './jobs.command.js';
-import { registerLineageCommands } from './lineage.command.js';
-import { registerMlCommands } from './ml.command.js';
-import { registerModelsCommands } from './models.command.js';
+import { commandModules, commandNamedIn } from './commands.js';
+import { completeWords, completionScript, type Shell, shells } from './completion.js';
+import type { CliContext } from './context.js';
+import { CliOutcome, exitCodes } from './exit-codes.js';
 import type { Output } from './output.js';
-import { registerReproduceCommand } from './reproduce.command.js';
-import { registerRunCommand } from './run.command.js';
-import { registerRunsCommand } from './runs.command.js';
-import { registerServeCommand } from './serve.command.js';
-import { registerServerCommand } from './server.command.js';
-import { registerServingCommands } from './serving.command.js';
-import { registerWebhooksCommands } from './webhooks.command.js';
-import { registerWorkerCommand } from './worker.command.js';
+
+/** Options every command accepts, before or after its name: `sextant --json data ls` = `sextant data ls --json`. */
+interface GlobalOptions {
+  json?: boolean;
+  url?: string;
+  token?: string;
+}
+
+const globalOptions = () => [
+  new Option('--json', 'machine-readable output (errors too, on stderr)'),
+  new Option('--url <url>', 'talk to this Sextant server instead of the local workspace (SEXTANT_URL)'),
+  new Option('--token <token>', 'API token for the server given by --url or SEXTANT_URL (SEXTANT_TOKEN)'),
+];
+
+/** The package's version; package.json sits two folders up from src/cli/ and from dist/bin/ alike. */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+/** Every command below the root, depth first. */
+function descendants(cmd: Command): Command[] {
+  return cmd.commands.flatMap((c) => [c, ...descendants(c)]);
+}
+
+/** The space-separated path of a command without the program name, e.g. "models promote". */
+function pathOf(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/**
+ * Makes the tree behave the same at every level: global options accepted (and hidden from each
+ * subcommand's own list; help shows them as global), a one-line hint instead of the whole help after
+ * an error, and an unknown word in a group with a default `ls` reported as an unknown command with a
+ * suggestion instead of being handed to `ls`.
+ */
+function finishTree(program: Command, listedOnly: Set<Command>): void {
+  for (const cmd of descendants(program)) {
+    if (listedOnly.has(cmd)) continue;
+    const own = new Set(cmd.options.map((o) => o.long));
+    for (const o of globalOptions()) if (!own.has(o.long)) cmd.addOption(o.hideHelp());
+    cmd.showHelpAfterError(`(see: sextant ${pathOf(cmd)} --help)`);
+    const defaultName = (cmd as unknown as { _defaultCommandName?: string | null })._defaultCommandName;
+    if (defaultName) {
+      cmd.hook('preSubcommand', (group, sub) => {
+        // Default commands take no arguments, so a word reaching one is a mistyped subcommand.
+        const word = group.args[0];
+        if (sub.name() === defaultName && word !== undefined && !word.startsWith('-') && word !== defaultName)
+          (group as unknown as { unknownCommand(): never }).unknownCommand();
+      });
+    }
+  }
+}
+
+/**
+ * Defines the named command in full (its module is imported now) and the others as one-line entries
+ * for the help listing and for typo suggestions.
+ */
+async function addCommands(
+  program: Command,
+  ctx: () => CliContext,
+  name: string | undefined,
+): Promise<Set<Command>> {
+  const listed = new Set<Command>();
+  for (const m of commandModules) {
+    if (name !== undefined && name in m.summaries) (await m.load())(program, ctx);
+    else for (const n of Object.keys(m.summaries)) listed.add(program.command(n));
+  }
+  for (const m of commandModules)
+    for (const [n, summary] of Object.entries(m.summaries))
+      program.commands.find((c) => c.name() === n)?.description(summary);
+  return listed;
+}
+
+/** The global options of the command that runs: its own, else its nearest ancestor's. */
+function globalsOf(cmd: Command): GlobalOptions {
+  const found: GlobalOptions = {};
+  for (let c: Command | null = cmd; c; c = c.parent) {
+    const o = c.opts<GlobalOptions>();
+    if (o.json) found.json = true;
+    if (found.url === undefined && o.url !== undefined) found.url = o.url;
+    if (found.token === undefined && o.token !== undefined) found.token = o.token;
+  }
+  return found;
+}
+
+/** `--json` before a `--` (what follows `--` belongs to the command `sextant run` starts). */
+function jsonRequested(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/** Commander puts its suggestion on a line of its own; git and gh keep it on the error's line. */
+const oneLine = (message: string) => message.replace(/\n\(Did you mean/g, ' (did you mean').trim();
+
+interface Failure {
+  code: string;
+  message: string;
+  exitCode: number;
+  details?: Record<string, unknown>;
+}
+
+function failureOf(err: unknown): Failure {
+  if (err instanceof CliOutcome)
+    return {
+      code: err.code,
+      message: err.message,
+      exitCode: err.exitCode,
+      ...(err.details ? { details: err.details } : {}),
+    };
+  if (err instanceof CommanderError)
+    return {
+      code: 'USAGE',
+      message: oneLine(err.message.replace(/^error: /, '')),
+      exitCode: exitCodes.usage,
+    };
+  const sys = err as NodeJS.ErrnoException & { port?: number; address?: string };
+  if (sys?.code === 'EADDRINUSE')
+    return {
+      code: 'UNAVAILABLE',
+      message: `port ${sys.port} on ${sys.address} is already in use: stop what listens there, or pass --port 0 for any free port`,
+      exitCode: exitCodes.unavailable,
+      details: { field: '--port', port: sys.port },
+    };
+  if (isAppError(err))
+    return {
+      code: err.code,
+      message: err.message,
+      exitCode: exitCodeFor(err.code),
+      ...(err.details ? { details: err.details } : {}),
+    };
+  return {
+    code: 'INTERNAL',
+    message: (err as Error)?.message ?? String(err),
+    exitCode: exitCodes.unexpected,
+  };
+}
 
 /**
  * Runs the CLI with the given arguments (without `node` and the script) and returns the exit code.
@@ -28,57 +157,74 @@ export async function runCli(
   env: Record<string, string | undefined>,
   output: Output,
 ): Promise<number> {
+  const json = jsonRequested(argv);
   let context: CliContext | undefined;
+  let globals: GlobalOptions = {};
   const program = new Command('sextant')
-    .description('Sextant: data, runs, models, deployments, predictions, monitors, audit and costs, linked')
-    .option('--json', 'machine-readable output')
-    .option('--url <url>', 'talk to this Sextant server instead of the local workspace (SEXTANT_URL)')
-    .option('--token <token>', 'API token for the server (SEXTANT_TOKEN)')
+    .description(
+      'Sextant: datasets, runs, models, approvals, deployments, predictions and the audit trail, linked',
+    )
+    .version(packageVersion(), '-V, --version', 'the version of sextant')
     .enablePositionalOptions()
     .exitOverride()
-    .configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s) })
-    .showHelpAfterError();
+    .configureHelp({ showGlobalOptions: true })
+    .configureOutput({
+      writeOut: (s) => output.out(s),
+      // With --json a parse error is reported once, as JSON, by the catch below.
+      writeErr: (s) => (json ? undefined : output.err(s)),
+      outputError: (s, write) => write(`${oneLine(s)}\n`),
+    })
+    .showHelpAfterError('(see: sextant --help)');
+  for (const o of globalOptions()) program.addOption(o);
+  // The context (config, zod, the transports) is loaded only once a command is about to run.
+  let contexts: typeof import('./context.js') | undefined;
+  program.hook('preAction', async (_root, action) => {
+    globals = globalsOf(action);
+    contexts = await import('./context.js');
+  });
   const ctx = () => {
-    if (!context) {
-      const o = program.opts<{ json?: boolean; url?: string; token?: string }>();
-      context = createCliContext({
-        env,
-        output,
-        json: Boolean(o.json),
-        ...(o.url ? { url: o.url } : {}),
-        ...(o.token ? { token: o.token } : {}),
-      });
-    }
+    if (!contexts) throw new Error('the CLI context is used before a command runs');
+    context ??= contexts.createCliContext({
+      env,
+      output,
+      json: Boolean(globals.json),
+      ...(globals.url ? { url: globals.url } : {}),
+      ...(globals.token ? { token: globals.token } : {}),
+    });
     return context;
   };
-  registerServerCommand(program, ctx);
-  registerExperimentsCommand(program, ctx);
-  registerRunsCommand(program, ctx);
-  registerRunCommand(program, ctx);
-  registerAdminCommands(program, ctx);
-  const data = registerDataCommands(program, ctx);
-  registerDataQualityCommands(data, ctx);
-  registerLineageCommands(program, ctx);
-  registerMlCommands(program, ctx);
-  const models = registerModelsCommands(program, ctx);
-  registerReproduceCommand(models, ctx);
-  registerWebhooksCommands(program, ctx);
-  registerServeCommand(program, ctx);
-  registerServingCommands(program, ctx);
-  registerWorkerCommand(program, ctx);
-  registerJobsCommands(program, ctx);
+
+  program
+    .command('completion')
+    .description(
+      `print the shell completion script (${shells.join(', ')}); e.g. source <(sextant completion bash)`,
+    )
+    .addArgument(new Argument('<shell>').choices(shells))
+    .action((shell: Shell) => output.out(completionScript(shell)));
+  const completing = argv[0] === '__complete';
+  program
+    .command('__complete', { hidden: true })
+    .argument('[words...]')
+    .allowUnknownOption()
+    .helpOption(false)
+    .action(() => output.out(completeWords(program, argv.slice(1)).join('\n')));
 
   try {
+    const named = commandNamedIn(completing ? argv.slice(1) : argv);
+    finishTree(program, await addCommands(program, ctx, named));
     await program.parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return context?.exitCode ?? exitCodes.ok;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (isAppError(err)) {
-      output.err(`error: ${err.message}`);
-      return exitCodeFor(err.code);
+    if (err instanceof CommanderError && err.exitCode === 0) return exitCodes.ok;
+    const f = failureOf(err);
+    if (json) {
+      const { exitCode, ...error } = f;
+      output.err(JSON.stringify({ error: { ...error, exitCode } }));
+    } else if (!(err instanceof CommanderError)) {
+      // Commander has already printed its own message (and a hint) for a usage error.
+      output.err(`error: ${f.message}`);
     }
-    output.err(`error: ${(err as Error).message ?? String(err)}`);
-    return 1;
+    return f.exitCode;
   } finally {
     await context?.close();
   }

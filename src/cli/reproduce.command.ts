@@ -4,6 +4,7 @@ import { ValidationError } from '../core/errors.js';
 import { type ReproduceOutcome, reproduceRun } from '../ml/index.js';
 import type { Run } from '../tracking/tracking.schema.js';
 import type { CliContext } from './context.js';
+import { CliOutcome } from './exit-codes.js';
 import { gitInfo } from './git-info.js';
 import { registryPort } from './ml.command.js';
 import type { Output } from './output.js';
@@ -21,29 +22,25 @@ async function rerunThroughRunCommand(ctx: Ctx, run: Run): Promise<string> {
   let summary = '';
   const capture: Output = { out: (t) => (summary += t), err: (t) => ctx().output.err(t) };
   const sub = new Command('sextant').exitOverride().enablePositionalOptions();
-  registerRunCommand(sub, () => ({ ...ctx(), output: capture, json: true }));
-  const before = process.exitCode;
-  try {
-    await sub.parseAsync(
-      [
-        'run',
-        '-e',
-        run.experimentId,
-        '-n',
-        `${run.name}-reproduced`,
-        '-t',
-        `sextant.reproduces=${run.id}`,
-        '--',
-        'sh',
-        '-c',
-        run.command!,
-      ],
-      { from: 'user' },
-    );
-  } finally {
-    // The run command sets the child's exit code as ours; reproduce reports it instead.
-    process.exitCode = before;
-  }
+  // The run command passes the child's exit code on as its own; reproduce reports it instead.
+  registerRunCommand(sub, () => ({ ...ctx(), output: capture, json: true, setExitCode: () => {} }));
+
+  await sub.parseAsync(
+    [
+      'run',
+      '-e',
+      run.experimentId,
+      '-n',
+      `${run.name}-reproduced`,
+      '-t',
+      `sextant.reproduces=${run.id}`,
+      '--',
+      'sh',
+      '-c',
+      run.command!,
+    ],
+    { from: 'user' },
+  );
   return (JSON.parse(summary) as { runId: string }).runId;
 }
 
@@ -138,7 +135,8 @@ export function registerReproduceCommand(models: Command, ctx: Ctx): void {
           JSON.stringify(result, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)),
         );
       else print(c, result);
-      // Not reproduced is an answer, not a crash: exit 1 so scripts can tell.
-      if (!result.reproduced) process.exitCode = 1;
+      // Not reproduced is an answer, not a crash: its own exit code so scripts can tell.
+      if (!result.reproduced)
+        throw new CliOutcome('CHECK_FAILED', `${modelRef ?? `run ${runId}`} did not reproduce`);
     });
 }

@@ -46,7 +46,6 @@ async function trackingServer(ctx: CliContext): Promise<{ uri: string; close(): 
 export function registerRunCommand(program: Command, ctx: Ctx): void {
   program
     .command('run')
-    .description('run a command as a tracked run (captures git commit, exit code, times, memory, output)')
     .option('-e, --experiment <id-or-name>', 'experiment (created if the name is new)')
     .option('-n, --name <name>', 'run name')
     .option('-p, --param <k=v...>', 'params to log before the command starts')
@@ -182,7 +181,7 @@ export function registerRunCommand(program: Command, ctx: Ctx): void {
             `${usage.cpuSeconds !== null ? `, cpu ${usage.cpuSeconds.toFixed(2)}s` : ''}` +
             `${summary.peakMemoryMb !== null ? `, peak ${summary.peakMemoryMb.toFixed(1)} MiB` : ''}); see: sextant runs show ${run.id}`,
         );
-        process.exitCode = exitCode;
+        c.setExitCode(exitCode);
       },
     );
 }

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { Command } from 'commander';
 import type { Workspace } from '../app/index.js';
 import { localPrincipal } from '../auth/index.js';
@@ -10,6 +11,7 @@ import {
   type Deployment,
   defaultDeploymentName,
   deploymentNameSchema,
+  HEARTBEAT_INTERVAL_MS,
   type LedgerMode,
   ledgerModeSchema,
 } from '../serving/index.js';
@@ -139,9 +141,6 @@ async function ensureDeployment(
 export function registerServeCommand(program: Command, ctx: Ctx): void {
   program
     .command('serve')
-    .description(
-      'serve a registered model over HTTP, logging every prediction: POST /predict (also /invocations), POST /feedback, GET /metrics /healthz /readyz',
-    )
     .argument(
       '<model>',
       '<model>@<alias> (follows the alias: a promotion or rollback swaps the model) or <model>@<version>',
@@ -235,6 +234,14 @@ export function registerServeCommand(program: Command, ctx: Ctx): void {
         await runtime.close();
         throw err;
       }
+      // A heartbeat, so `deployments ls` can say this deployment is running, where, and since when.
+      // A beat that fails (the database busy for a moment) is tried again at the next one.
+      const beat = { deployment: deployment.name, host: os.hostname(), pid: process.pid, address };
+      const runtimeId = await ws.serving.deployments.heartbeat(beat);
+      const beating = setInterval(() => {
+        ws.serving.deployments.heartbeat({ ...beat, runtimeId }).catch(() => {});
+      }, HEARTBEAT_INTERVAL_MS);
+      beating.unref();
       // Installed before the address is printed: a caller may signal as soon as it reads it.
       const stopped = new Promise<void>((resolve, reject) => {
         let stopping = false;
@@ -250,10 +257,14 @@ export function registerServeCommand(program: Command, ctx: Ctx): void {
           c.output.err(`sextant serve: ${signal} - draining in-flight requests, flushing the prediction log`);
           // Closing the app drains it: /readyz 503, no new connections, in-flight requests answered,
           // then the runtime closes (ledger flushed, models released).
-          app.close().then(() => {
-            c.output.err('sextant serve: stopped; every answered prediction is in the log');
-            resolve();
-          }, reject);
+          clearInterval(beating);
+          app
+            .close()
+            .then(() => ws.serving.deployments.stopped(runtimeId).catch(() => {}))
+            .then(() => {
+              c.output.err('sextant serve: stopped; every answered prediction is in the log');
+              resolve();
+            }, reject);
         };
         process.on('SIGINT', () => stop('SIGINT'));
         process.on('SIGTERM', () => stop('SIGTERM'));

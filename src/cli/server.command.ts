@@ -14,7 +14,6 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 export function registerServerCommand(program: Command, ctx: Ctx): void {
   program
     .command('server')
-    .description('start the API server (native /api/v1 and MLflow-compatible /api/2.0/mlflow)')
     .option('--host <host>', 'address to bind (SEXTANT_HOST)')
     .option('--port <port>', 'port to listen on (SEXTANT_PORT)')
     .action(async (o: { host?: string; port?: string }) => {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { PredictionExplanation } from '../client/serving-api.js';
-import { ValidationError } from '../core/errors.js';
+import { AppError, type ErrorCode, ValidationError } from '../core/errors.js';
 import { formatTrace } from '../governance/trace/index.js';
 import {
   type CreateDeploymentInput,
@@ -16,7 +16,8 @@ import {
   type UpdateDeploymentInput,
 } from '../serving/index.js';
 import type { CliContext } from './context.js';
-import { details, formatNumber, table } from './output.js';
+import { positiveInt } from './options.js';
+import { details, formatNumber, painter, table } from './output.js';
 
 type Ctx = () => CliContext;
 
@@ -39,13 +40,6 @@ function percent(value: string | undefined): number | undefined {
     throw new ValidationError(`--percent: expected a number from 0 to 100, got '${value}'`, {
       field: '--percent',
     });
-  return n;
-}
-
-function positiveInt(value: string, option: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new ValidationError(`${option}: '${value}' is not a positive whole number`, { field: option });
   return n;
 }
 
@@ -219,15 +213,13 @@ function explanationText(e: PredictionExplanation): string {
  * works on the local workspace or, with --url, against a server.
  */
 export function registerServingCommands(program: Command, ctx: Ctx): void {
-  const print = (value: unknown, text: () => string, json = false) => {
+  const print = (value: unknown, text: () => string) => {
     const c = ctx();
-    c.output.out(c.json || json ? JSON.stringify(value, null, 2) : text());
+    c.output.out(c.json ? JSON.stringify(value, null, 2) : text());
   };
   const api = async () => (await ctx().api()).serving;
 
-  const dep = program
-    .command('deployments')
-    .description('deployments: a model ref served, with an optional challenger');
+  const dep = program.command('deployments');
   dep
     .command('create <name>')
     .description('deploy a model ref; a challenger gets a copy of each request (shadow) or a share (canary)')
@@ -251,10 +243,22 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
     .description('list deployments')
     .action(async () => {
       const ds = await (await api()).deployments.list();
+      const paint = painter(ctx().output);
       print(ds, () =>
         table(
-          ['NAME', 'MODEL', 'CHALLENGER', 'LEDGER', 'UPDATED'],
-          ds.map((d) => [d.name, `${d.model}@${d.ref}`, challengerText(d), d.ledgerMode, d.updatedAt]),
+          ['NAME', 'MODEL', 'CHALLENGER', 'LEDGER', 'STATE', 'WHERE', 'SINCE'],
+          ds.map((d) => {
+            const rt = d.runtime;
+            return [
+              d.name,
+              `${d.model}@${d.ref}`,
+              challengerText(d),
+              d.ledgerMode,
+              paint(rt ? (rt.running ? 'running' : 'stopped') : 'never served'),
+              rt ? `${rt.address} (${rt.host}, pid ${rt.pid})` : '-',
+              rt ? (rt.running ? rt.since : `${rt.stoppedAt ?? rt.lastBeatAt} (last seen)`) : '-',
+            ];
+          }),
         ),
       );
     });
@@ -297,7 +301,7 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
       print({ ok: true }, () => `removed deployment ${name}`);
     });
 
-  const preds = program.command('predictions').description('the prediction log');
+  const preds = program.command('predictions');
   preds
     .command('ls', { isDefault: true })
     .description('logged predictions, newest first')
@@ -357,9 +361,6 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
 
   program
     .command('feedback [prediction-id] [label]')
-    .description(
-      'record true outcomes (delayed labels): one, or a JSONL file of {"prediction_id","label"} lines',
-    )
     .option('--file <labels.jsonl>', 'many labels, one JSON object per line')
     .action(async (id: string | undefined, label: string | undefined, o: { file?: string }) => {
       let items: FeedbackItem[];
@@ -390,31 +391,30 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
           ),
         ].join('\n'),
       );
-      if (counts.failed > 0) process.exitCode = 1;
+      // A label that could not be recorded ends with its error's exit code (3 for an unknown prediction).
+      const failed = outcomes.find((x) => x.status === 'failed');
+      if (failed?.status === 'failed')
+        throw new AppError(
+          failed.error.code as ErrorCode,
+          counts.failed === 1
+            ? `${failed.predictionId}: ${failed.error.message}`
+            : `${counts.failed} of ${outcomes.length} labels were not recorded; first: ${failed.predictionId}: ${failed.error.message}`,
+        );
     });
 
-  program
-    .command('trace <prediction-id>')
-    .description('the chain behind a prediction: model version, alias then, approvals, run, data, upstream')
-    .option('--json', 'the trace as JSON')
-    .action(async (id: string, o: { json?: boolean }) => {
-      const t = await (await api()).trace(id);
-      print(t, () => formatTrace(t), o.json);
-    });
+  program.command('trace <prediction-id>').action(async (id: string) => {
+    const t = await (await api()).trace(id);
+    print(t, () => formatTrace(t));
+  });
 
   program
     .command('explain <prediction-id>')
-    .description('feature attributions of a logged prediction (exact linear, TreeSHAP or KernelSHAP)')
-    .option('--json', 'the explanation as JSON')
     .option('--kernel', 'always KernelSHAP (sampling), even for a model Sextant trained')
     .option('--samples <n>', 'KernelSHAP coalition budget')
     .option('--background <n>', 'background rows sampled from the training data (default 100)')
     .option('--seed <n>', 'seed of the background sample and the coalitions')
     .action(
-      async (
-        id: string,
-        o: { json?: boolean; kernel?: boolean; samples?: string; background?: string; seed?: string },
-      ) => {
+      async (id: string, o: { kernel?: boolean; samples?: string; background?: string; seed?: string }) => {
         const e = await (await api()).explain(id, {
           ...(o.kernel ? { method: 'kernel' as const } : {}),
           ...(o.samples !== undefined ? { samples: positiveInt(o.samples, '--samples') } : {}),
@@ -423,7 +423,7 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
             : {}),
           ...(o.seed !== undefined ? { seed: seedOf(o.seed) } : {}),
         });
-        print(e, () => explanationText(e), o.json);
+        print(e, () => explanationText(e));
       },
     );
 }

@@ -3,6 +3,8 @@ import { eventDefinitions } from '../app/index.js';
 import { ValidationError } from '../core/errors.js';
 import type { WebhookDelivery } from '../events/webhooks/webhook.schema.js';
 import type { CliContext } from './context.js';
+import { CliOutcome } from './exit-codes.js';
+import { positiveInt } from './options.js';
 import { details, table } from './output.js';
 
 type Ctx = () => CliContext;
@@ -20,13 +22,6 @@ function parseEvents(list: string): string[] {
         field: '--events',
       });
   return events;
-}
-
-function positiveInt(value: string, option: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new ValidationError(`${option}: '${value}' is not a positive whole number`, { field: option });
-  return n;
 }
 
 /** One line per attempt (a delivery not yet attempted gets one line too). */
@@ -49,7 +44,7 @@ function deliveryRows(ds: WebhookDelivery[]) {
 
 /** `sextant webhooks add|ls|rm|deliveries|test`. */
 export function registerWebhooksCommands(program: Command, ctx: Ctx): void {
-  const cmd = program.command('webhooks').description('signed HTTP callbacks for events (admin)');
+  const cmd = program.command('webhooks');
   cmd
     .command('add <url>')
     .description(`send events to a URL; events: ${EVENT_TYPES.join(', ')}`)
@@ -138,6 +133,10 @@ export function registerWebhooksCommands(program: Command, ctx: Ctx): void {
           ]),
         );
       }
-      if (d.state !== 'delivered') process.exitCode = 1;
+      if (d.state !== 'delivered')
+        throw new CliOutcome(
+          'CHECK_FAILED',
+          `the test delivery to webhook ${id} was not delivered (${d.state})`,
+        );
     });
 }

@@ -37,7 +37,6 @@ function whole(value: string, option: string, min: number): number {
 export function registerWorkerCommand(program: Command, ctx: Ctx): void {
   program
     .command('worker')
-    .description('run background jobs (BullMQ when SEXTANT_REDIS_URL is set, else from the database)')
     .option('--concurrency <n>', 'jobs run at once', '1')
     .option('--queues <list>', 'comma-separated queues to take jobs from', 'default')
     .option('--tags <list>', 'what this machine offers (e.g. gpu): it also takes jobs that need these tags')

@@ -26,7 +26,9 @@ export type IdPrefix =
   | 'dep'
   | 'pred'
   | 'job'
-  | 'jba';
+  | 'jba'
+  /** A process serving a deployment (its heartbeat). */
+  | 'rt';
 
 /*
  * Monotonic ULIDs (https://github.com/ulid/spec), lower-cased: 10 Crockford base-32 characters of

@@ -1,5 +1,6 @@
-import ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { ValidationError } from './errors.js';
+import { lazyRequire } from './lazy-require.js';
 import { assertSelfContained } from './onnx-guard.js';
 
 /*
@@ -7,10 +8,12 @@ import { assertSelfContained } from './onnx-guard.js';
  * is checked before onnxruntime sees it: a tensor with external data would make onnxruntime read a
  * local file named by the model. Registration opens untrusted files in a memory-capped child process
  * (registry/onnx-sandbox.ts) and runs the same check first. This module is not re-exported from
- * core/index.ts: importing it loads onnxruntime, which only commands that score should pay for.
+ * core/index.ts, and it loads onnxruntime on first use: only commands that score pay for it.
  */
 
-export type OnnxSession = Awaited<ReturnType<typeof ort.InferenceSession.create>>;
+const ort = lazyRequire<typeof Ort>('onnxruntime-node');
+
+export type OnnxSession = Awaited<ReturnType<typeof Ort.InferenceSession.create>>;
 
 export interface OpenOnnxOptions {
   /** Names the model in errors, e.g. 'credit@3' (default 'model'). */
@@ -44,7 +47,7 @@ export async function openOnnxSession(
     throw new ValidationError(`${label}: ${(err as Error).message}`, { field: 'model' });
   }
   try {
-    return await ort.InferenceSession.create(bytes, {
+    return await ort().InferenceSession.create(bytes, {
       logSeverityLevel: 3,
       ...(options.intraOpNumThreads !== undefined ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
     });

@@ -1,8 +1,9 @@
-import { type Job as BullJob, Queue, UnrecoverableError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Job as BullJob, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../core/clock.js';
 import { assertNever, isAppError, UnavailableError } from '../core/errors.js';
+import { lazyRequire } from '../core/lazy-require.js';
 import { type Db, type Dialect, inTransaction } from '../store/index.js';
 import { runAttempt } from './attempt-runner.js';
 import * as repo from './job.repo.js';
@@ -42,6 +43,10 @@ type Carried = { id: string } | { schedule: { key: string; name: string; payload
  * Priority, retries with backoff, stalled-job recovery and schedule ticks are BullMQ's; the attempt
  * itself (timeout, heartbeats, commit-once) runs as in the in-process queue.
  */
+// Loaded with the first Redis-backed queue: a workspace without SEXTANT_REDIS_URL never loads them.
+const bullmq = lazyRequire<typeof import('bullmq')>('bullmq');
+const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
+
 export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueueOptions): JobQueue {
   const { db, clock } = deps;
   const prefix = options.prefix ?? 'sextant';
@@ -49,7 +54,7 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
   const enqueueTimeoutMs = options.enqueueTimeoutMs ?? 5_000;
   const records = createJobRecords(deps);
   // Enqueue must fail fast while Redis is away, not wait in ioredis' offline queue.
-  const producer = new Redis(options.url, {
+  const producer = new (ioredis().Redis)(options.url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     lazyConnect: true,
@@ -61,7 +66,7 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
   function queueFor(lane: string): Queue {
     let q = queues.get(lane);
     if (!q) {
-      q = new Queue(lane, { connection: producer, prefix });
+      q = new (bullmq().Queue)(lane, { connection: producer, prefix });
       q.on('error', () => {});
       queues.set(lane, q);
     }
@@ -143,15 +148,16 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
         case 'retry':
           throw new Error(outcome.error);
         case 'failed':
-          throw new UnrecoverableError(outcome.error);
+          throw new (bullmq().UnrecoverableError)(outcome.error);
         default:
           return assertNever(outcome);
       }
     };
     const bullWorkers = lanesFor(o.queues ?? ['default'], o.tags ?? []).map((lane) => {
-      const connection = new Redis(options.url, { maxRetriesPerRequest: null });
+      const connection = new (ioredis().Redis)(options.url, { maxRetriesPerRequest: null });
       connection.on('error', () => {});
       connections.push(connection);
+      const { Worker } = bullmq();
       const w = new Worker<Carried>(lane, processor, {
         connection,
         prefix,

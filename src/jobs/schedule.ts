@@ -1,5 +1,9 @@
-import cronParser from 'cron-parser';
+import type CronParser from 'cron-parser';
 import { ValidationError } from '../core/errors.js';
+import { lazyRequire } from '../core/lazy-require.js';
+
+// Loaded with the first cron schedule (it brings luxon along).
+const cronParser = lazyRequire<typeof CronParser>('cron-parser');
 
 /** When a schedule fires: a cron expression (UTC) or a fixed period. */
 export type Cadence = { cron: string } | { everyMs: number };
@@ -17,7 +21,7 @@ export function parseCadence(o: { cron?: string | undefined; everyMs?: number | 
   }
   const cron = o.cron as string;
   try {
-    cronParser.parseExpression(cron, { tz: 'UTC' });
+    cronParser().parseExpression(cron, { tz: 'UTC' });
   } catch (err) {
     throw new ValidationError(
       `options.cron: '${cron}' is not a cron expression (${(err as Error).message})`,
@@ -35,7 +39,7 @@ export function parseCadence(o: { cron?: string | undefined; everyMs?: number | 
  */
 export function nextTick(cadence: Cadence, after: number): number {
   if ('everyMs' in cadence) return Math.floor(after / cadence.everyMs) * cadence.everyMs + cadence.everyMs;
-  return cronParser
+  return cronParser()
     .parseExpression(cadence.cron, { currentDate: new Date(after), tz: 'UTC' })
     .next()
     .getTime();

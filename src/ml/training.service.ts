@@ -2,6 +2,7 @@ import { AppError, IntegrityError, NotFoundError } from '../core/errors.js';
 import { sha256Hex } from '../core/hashing.js';
 import type { MetricInput } from '../tracking/tracking.schema.js';
 import { type EvaluationSummary, summarize } from './evaluation-report.js';
+import { featureWarnings } from './feature-warnings.js';
 import type { MlApi } from './ml-port.js';
 import {
   type CheckedSpec,
@@ -48,6 +49,8 @@ export interface TrainOutcome {
   onnxMaxAbsDiff: number;
   iterations: number;
   earlyStopped: boolean;
+  /** Features that look like identifiers or leak the target (feature-warnings.ts); training went ahead. */
+  warnings?: string[];
 }
 
 /** An experiment id for a name or id; a new name creates the experiment. */
@@ -74,6 +77,8 @@ export async function trainModel(
     workDir?: string;
     /** Stop after this many iterations, as early stopping did to the run being reproduced. */
     stopAfter?: number;
+    /** Sees each iteration as it ends (the CLI draws progress from it). */
+    onIteration?: (info: IterationInfo) => void;
   } = {},
 ): Promise<TrainOutcome> {
   const checked = checkTrainSpec(spec);
@@ -81,12 +86,13 @@ export async function trainModel(
   const startTime = Date.now();
   let done = 0;
   const stopAfter = opts.stopAfter;
-  const fit = fitOnDataset(
-    dataset,
-    checked,
-    stopAfter === undefined ? undefined : () => (++done >= stopAfter ? false : undefined),
-  );
-  return recordTraining(api, dataset, checked, fit, { ...opts, startTime });
+  const fit = fitOnDataset(dataset, checked, (info) => {
+    opts.onIteration?.(info);
+    return stopAfter !== undefined && ++done >= stopAfter ? false : undefined;
+  });
+  const outcome = await recordTraining(api, dataset, checked, fit, { ...opts, startTime });
+  const warnings = featureWarnings(dataset.table, fit.features, checked.target);
+  return warnings.length ? { ...outcome, warnings } : outcome;
 }
 
 function historyMetrics(task: string, history: IterationInfo[], now: number): MetricInput[] {

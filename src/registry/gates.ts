@@ -83,12 +83,21 @@ export function createGateEvaluator(
     if (!latest)
       return { ...base, status: 'no_data', message: 'data quality results are not available on this server' };
     const problems: string[] = [];
+    let missing = 0;
     const observed: Record<string, unknown> = {};
     for (const id of ids) {
       const results = await latest(id);
       observed[id] = results;
-      if (results.length === 0) problems.push(`${id}: no quality suite has been run`);
-      for (const r of results) if (!r.passed) problems.push(`${id}: suite '${r.suite}' failed (${r.at})`);
+      // People know a dataset version by its ref (credit-train@2), not its id.
+      const dv = await deps.datasetVersions?.get?.(id).catch(() => undefined);
+      const ref = dv ? `${dv.dataset}@${dv.number}` : id;
+      if (results.length === 0) {
+        missing++;
+        problems.push(`${ref} has no quality results: run sextant data validate ${ref} --suite <suite.yaml>`);
+      }
+      for (const r of results)
+        if (!r.passed)
+          problems.push(`${ref}: suite '${r.suite}' failed (${r.at}); see sextant data validations ${ref}`);
     }
     if (problems.length === 0)
       return {
@@ -97,7 +106,7 @@ export function createGateEvaluator(
         message: `${ids.length} dataset version(s) passed their suites`,
         observed,
       };
-    const noData = problems.every((p) => p.endsWith('no quality suite has been run'));
+    const noData = missing === problems.length;
     return { ...base, status: noData ? 'no_data' : 'fail', message: problems.join('; '), observed };
   }
 

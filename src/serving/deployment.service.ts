@@ -2,6 +2,7 @@ import type { AuditLog } from '../audit/index.js';
 import { type Clock, toIso } from '../core/clock.js';
 import {
   AlreadyExistsError,
+  AppError,
   ForbiddenError,
   isAppError,
   NotFoundError,
@@ -13,12 +14,14 @@ import type { ModelVersion } from '../registry/index.js';
 import { type Db, isUniqueViolation } from '../store/index.js';
 import type { DeploymentTable } from '../store/schema-serving.js';
 import * as repo from './deployment.repo.js';
+import * as runtimeRepo from './deployment-runtime.repo.js';
 import type { ServingEvents } from './serving.events.js';
 import {
   type Challenger,
   type CreateDeploymentInput,
   createDeploymentBodySchema,
   type Deployment,
+  HEARTBEAT_INTERVAL_MS,
   type UpdateDeploymentInput,
   updateDeploymentBodySchema,
 } from './serving.schema.js';
@@ -105,8 +108,10 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
           ? await registry.versions.resolve(fullRef)
           : await registry.versions.resolveIn(within, fullRef);
     } catch (err) {
+      // The code stays what the registry said (a missing model or alias is not found, a malformed
+      // ref is invalid); the message names the field it came from.
       if (isAppError(err) && (err.code === 'NOT_FOUND' || err.code === 'VALIDATION_FAILED')) {
-        throw new ValidationError(`${field}: '${fullRef}' does not resolve (${err.message})`, { field });
+        throw new AppError(err.code, `${field}: '${fullRef}' does not resolve (${err.message})`, { field });
       }
       throw err;
     }
@@ -414,8 +419,61 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
         throw err;
       }
     },
-    /** Every live deployment, by name. */
-    list: async (): Promise<Deployment[]> => (await repo.listLive({ tx: db })).map(toDeployment),
+    /** Every live deployment, by name, each with its latest serving process (running or not). */
+    list: async (): Promise<Deployment[]> => {
+      const rows = await repo.listLive({ tx: db });
+      const runtimes = await runtimeRepo.latestFor({ tx: db, deploymentIds: rows.map((r) => r.id) });
+      const now = clock.now();
+      return rows.map((row) => {
+        const rt = runtimes.get(row.id);
+        return {
+          ...toDeployment(row),
+          runtime: rt
+            ? {
+                running: rt.stopped_at === null && now - rt.beat_at <= 3 * HEARTBEAT_INTERVAL_MS,
+                address: rt.address,
+                host: rt.host,
+                pid: rt.pid,
+                since: toIso(rt.started_at),
+                lastBeatAt: toIso(rt.beat_at),
+                stoppedAt: rt.stopped_at === null ? null : toIso(rt.stopped_at),
+              }
+            : null,
+        };
+      });
+    },
+    /**
+     * A serving process says it is alive (first call: it started). Operational, not a change of record:
+     * not audited. Returns the runtime id to beat with.
+     */
+    heartbeat: async (input: {
+      runtimeId?: string;
+      deployment: string;
+      host: string;
+      pid: number;
+      address: string;
+    }): Promise<string> => {
+      const now = clock.now();
+      const id = input.runtimeId ?? newId('rt', now);
+      const dep = await getRow(input.deployment);
+      await runtimeRepo.beat({
+        tx: db,
+        row: {
+          id,
+          deployment_id: dep.id,
+          host: input.host,
+          pid: input.pid,
+          address: input.address,
+          started_at: now,
+          beat_at: now,
+          stopped_at: null,
+        },
+      });
+      return id;
+    },
+    /** A serving process stopped cleanly. */
+    stopped: async (runtimeId: string): Promise<void> =>
+      runtimeRepo.markStopped({ tx: db, id: runtimeId, at: clock.now() }),
     update,
     remove,
     /** Calls back after each committed update or delete in this process (runtimes reload or close). */

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type PromClient from 'prom-client';
+import { lazyRequire } from '../core/lazy-require.js';
 
 /*
  * Prometheus metrics of serving, on a registry of their own (never prom-client's global one), so two
@@ -20,12 +21,16 @@ export interface LedgerCounts {
   committed: number;
 }
 
-/** Creates the serving metrics: requests, predictions, errors, latency, ledger backlog, swaps. */
-export function createServingMetrics() {
+// prom-client (and the OpenTelemetry API it requires) loads with the first metric touched: a CLI
+// command that opens the workspace but serves nothing never loads it.
+const promClient = lazyRequire<typeof PromClient>('prom-client');
+
+/** The metrics themselves, on their own registry; `ledgers` is read at each scrape. */
+function buildMetrics(ledgers: Map<string, () => LedgerCounts>) {
+  const { Counter, Gauge, Histogram, Registry } = promClient();
   const registry = new Registry();
   const registers = [registry];
-  const ledgers = new Map<string, () => LedgerCounts>();
-  const metrics = {
+  return {
     registry,
     requests: new Counter({
       name: 'sextant_predict_requests_total',
@@ -94,6 +99,48 @@ export function createServingMetrics() {
       labelNames: ['deployment', 'model_version'] as const,
       registers,
     }),
+  };
+}
+
+/** Creates the serving metrics: requests, predictions, errors, latency, ledger backlog, swaps. */
+export function createServingMetrics() {
+  const ledgers = new Map<string, () => LedgerCounts>();
+  let built: ReturnType<typeof buildMetrics> | undefined;
+  const m = () => {
+    built ??= buildMetrics(ledgers);
+    return built;
+  };
+  return {
+    get registry() {
+      return m().registry;
+    },
+    get requests() {
+      return m().requests;
+    },
+    get predictions() {
+      return m().predictions;
+    },
+    get errors() {
+      return m().errors;
+    },
+    get latency() {
+      return m().latency;
+    },
+    get ledgerPending() {
+      return m().ledgerPending;
+    },
+    get ledgerCommits() {
+      return m().ledgerCommits;
+    },
+    get ledgerRows() {
+      return m().ledgerRows;
+    },
+    get swaps() {
+      return m().swaps;
+    },
+    get loadFailures() {
+      return m().loadFailures;
+    },
     /** Reports a deployment's ledger (backlog, commits, rows) at each scrape; the returned function stops it. */
     watchLedger(deployment: string, stats: () => LedgerCounts): () => void {
       ledgers.set(deployment, stats);
@@ -102,11 +149,12 @@ export function createServingMetrics() {
       };
     },
     /** The Prometheus text exposition. */
-    text: (): Promise<string> => registry.metrics(),
+    text: (): Promise<string> => m().registry.metrics(),
     /** `text/plain; version=0.0.4; charset=utf-8`. */
-    contentType: registry.contentType as string,
+    get contentType(): string {
+      return m().registry.contentType as string;
+    },
   };
-  return metrics;
 }
 
 export type ServingMetrics = ReturnType<typeof createServingMetrics>;

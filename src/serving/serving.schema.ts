@@ -45,8 +45,26 @@ export const deploymentSchema = z.object({
   updatedAt: z.string(),
   /** Set once deleted (a deleted deployment is still found by its id, for the predictions it logged). */
   deletedAt: z.string().nullable(),
+  /**
+   * The latest process that served it (`sextant serve`), from its heartbeat; listings only. `running`
+   * is false once it stopped cleanly or missed its beats (a killed process).
+   */
+  runtime: z
+    .object({
+      running: z.boolean(),
+      address: z.string(),
+      host: z.string(),
+      pid: z.number(),
+      since: z.string(),
+      lastBeatAt: z.string(),
+      stoppedAt: z.string().nullable(),
+    })
+    .nullable()
+    .optional(),
 });
 export type Deployment = z.infer<typeof deploymentSchema>;
+/** How often a serving process beats; three missed beats and it counts as not running. */
+export const HEARTBEAT_INTERVAL_MS = 5000;
 
 export const createDeploymentBodySchema = z.strictObject({
   name: deploymentNameSchema,

@@ -17,8 +17,8 @@ import {
   sql,
   type Transaction,
 } from 'kysely';
-import pg from 'pg';
 import { ValidationError } from '../core/errors.js';
+import { lazyRequire } from '../core/lazy-require.js';
 import { type Dialect, postgresDialect, sqliteDialect } from './dialect.js';
 import { foundationMigration } from './migrations/001-foundation.js';
 import { dataMigration } from './migrations/002-data.js';
@@ -28,6 +28,7 @@ import { dataQualityMigration } from './migrations/005-data-quality.js';
 import { servingMigration } from './migrations/006-serving.js';
 import { jobsMigration } from './migrations/007-jobs.js';
 import { eventsMigration } from './migrations/008-events.js';
+import { deploymentRuntimesMigration } from './migrations/010-deployment-runtimes.js';
 import { hardeningMigration } from './migrations/011-hardening.js';
 import type { Database } from './schema.js';
 
@@ -43,8 +44,15 @@ export interface Store {
   close(): Promise<void>;
 }
 
-// bigint (int8) columns hold epoch milliseconds and counters, all well inside 2^53.
-pg.types.setTypeParser(20, (v) => Number(v));
+const pgModule = lazyRequire<typeof import('pg')>('pg');
+
+/** pg, loaded with the first PostgreSQL store (a SQLite workspace never loads it). */
+function loadPg(): typeof import('pg') {
+  const pg = pgModule();
+  // bigint (int8) columns hold epoch milliseconds and counters, all well inside 2^53.
+  pg.types.setTypeParser(20, (v) => Number(v));
+  return pg;
+}
 
 /*
  * Transactions on SQLite begin IMMEDIATE: the write lock is taken up front, so two processes sharing
@@ -167,7 +175,7 @@ function createStore(url: string, options: OpenStoreOptions): Store {
     return { db, dialect: sqliteDialect, url, close: () => db.destroy() };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+    const pool = new (loadPg().Pool)({ connectionString: url, max: options.poolSize ?? 10 });
     // An idle pooled connection that the server closes (restart, failover, an admin's terminate) emits
     // 'error' on the pool; unhandled, that would crash the process. The pool has already dropped that
     // client and opens a fresh one on the next query, and queries in flight get their own errors.
@@ -195,6 +203,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '006-serving': servingMigration(dialect),
     '007-jobs': jobsMigration(dialect),
     '008-events': eventsMigration(dialect),
+    '010-deployment-runtimes': deploymentRuntimesMigration(dialect),
     '011-hardening': hardeningMigration(dialect),
   };
 }

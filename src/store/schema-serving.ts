@@ -5,6 +5,19 @@
  * prediction, so feedback sent twice never counts twice. JSON travels as text; times are epoch ms.
  */
 
+/** One process serving a deployment: its heartbeat (migration 010). */
+export interface DeploymentRuntimeTable {
+  id: string;
+  deployment_id: string;
+  host: string;
+  pid: number;
+  /** The URL it listens on, e.g. http://127.0.0.1:5001. */
+  address: string;
+  started_at: number;
+  beat_at: number;
+  stopped_at: number | null;
+}
+
 export interface DeploymentTable {
   id: string;
   /** Unique among live deployments (deleted ones give their name up). */
@@ -63,6 +76,7 @@ export interface PredictionLabelTable {
 
 export interface ServingTables {
   deployments: DeploymentTable;
+  deployment_runtimes: DeploymentRuntimeTable;
   predictions: PredictionTable;
   prediction_labels: PredictionLabelTable;
 }

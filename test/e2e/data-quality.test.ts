@@ -249,7 +249,7 @@ describe('sextant data validate | suggest | compare | profile', () => {
       expect(ok.out).toMatch(/PASSED: 5 of 5 expectations/);
 
       const failed = await cli(env2, 'data', 'validate', `${ds}@1`, '--suite', bad);
-      expect(failed.code).toBe(2);
+      expect(failed.code).toBe(9);
       expect(failed.out).toMatch(/FAILED: 1 of 2 expectations failed/);
       expect(failed.out).toMatch(/examples failing #1 between \(156 rows\)/);
       expect(failed.err).toMatch(new RegExp(`suite 'strict' failed on ${ds}@1`));

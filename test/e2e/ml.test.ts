@@ -366,7 +366,7 @@ describe('sextant train / evaluate / sweep / models reproduce', () => {
       '--tolerance',
       '1e-12',
     );
-    expect(differs.code).toBe(1);
+    expect(differs.code).toBe(9);
     const body = JSON.parse(differs.out) as {
       reproduced: boolean;
       metrics: { key: string; withinTolerance: boolean }[];

@@ -74,7 +74,7 @@ describe('sextant models: the registry from the CLI, locally and against a serve
       expect(badPolicy.err).toMatch(/^error: policy\.approvals/);
 
       const blocked = await cli(env, 'models', 'promote', 'fraud@1', '--alias', 'champion');
-      expect(blocked.code).toBe(0);
+      expect(blocked.code).toBe(10);
       expect(blocked.out).toMatch(/status\s+blocked/);
       expect(blocked.out).toMatch(/documentation: card.intended_use\s+FAIL\s+missing: card.intended_use/);
       expect(

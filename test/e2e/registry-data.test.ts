@@ -71,7 +71,10 @@ describeEachBackend(
         ['data_quality', 'no_data'],
         ['documentation', 'pass'],
       ]);
-      expect(before.openGates[0]?.message).toContain('no quality suite has been run');
+      // The message names the dataset version by its ref and says what to run.
+      expect(before.openGates[0]?.message).toBe(
+        `${dataset}@1 has no quality results: run sextant data validate ${dataset}@1 --suite <suite.yaml>`,
+      );
 
       await t.services.dataQuality.validate({ actor: editor.name, ref: `${dataset}@1`, suiteYaml: FAILING });
       const failing = await t.services.registry.promotions.open({
@@ -80,7 +83,7 @@ describeEachBackend(
         alias: 'challenger',
       });
       expect(failing.openGates[0]).toMatchObject({ status: 'fail' });
-      expect(failing.openGates[0]?.message).toContain("suite 'strict' failed");
+      expect(failing.openGates[0]?.message).toContain(`${dataset}@1: suite 'strict' failed`);
 
       await t.services.dataQuality.validate({ actor: editor.name, ref: `${dataset}@1`, suiteYaml: PASSING });
       await t.services.dataQuality.validate({

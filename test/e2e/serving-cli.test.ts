@@ -17,7 +17,7 @@ import { buildChain, type Chain } from './serving-chain.js';
 /*
  * The serving commands as a user types them, on a local workspace and against a server (--url):
  * deployments, the prediction log, delayed labels, trace and explain, and the exit codes of bad input
- * (2 usage/validation, 3 not found, 1 when some feedback failed).
+ * (2 usage/validation, 3 not found, a label that was not recorded: its error's code).
  */
 
 const json = <T>(r: CliResult): T => {
@@ -135,7 +135,7 @@ describe('sextant deployments / predictions / feedback / trace / explain', () =>
         /--percent/,
       ],
       [['create', uniq('x'), '--model', 'no-at-sign'], 2, /model/],
-      [['create', uniq('x'), '--model', `${uniq('ghost')}@champion`], 2, /does not resolve/],
+      [['create', uniq('x'), '--model', `${uniq('ghost')}@champion`], 3, /does not resolve/],
       [['create', name, '--model', `${chain.model}@champion`], 4, /already exists/],
       [['update', name], 2, /nothing to change/],
       [['update', uniq('ghost'), '--no-challenger'], 3, /does not exist/],
@@ -207,15 +207,16 @@ describe('sextant deployments / predictions / feedback / trace / explain', () =>
     });
   }
 
-  it('feedback: one label, the same again (duplicate), a different one (failed, exit 1), a JSONL file', async () => {
+  it('feedback: one label, the same again (duplicate), a different one (failed, exit 4: conflict), a JSONL file (an unknown id: exit 3)', async () => {
     const [a, b, c] = predictions as [string, string, string];
     const first = await cli(local, 'feedback', a, '1');
     expect(first.code, first.err).toBe(0);
     expect(first.out).toContain('recorded 1, duplicate 0, failed 0');
     expect((await cli(remote, 'feedback', a, '1')).out).toContain('recorded 0, duplicate 1, failed 0');
     const conflict = await cli(local, 'feedback', a, '0');
-    expect(conflict.code).toBe(1);
+    expect(conflict.code).toBe(4);
     expect(conflict.out).toContain('failed 1');
+    expect(conflict.err).toMatch(new RegExp(`^error: ${a}: `));
 
     const file = path.join(home, 'labels.jsonl');
     fs.writeFileSync(
@@ -228,7 +229,8 @@ describe('sextant deployments / predictions / feedback / trace / explain', () =>
       ].join('\n'),
     );
     const batch = await cli(remote, '--json', 'feedback', '--file', file);
-    expect(batch.code).toBe(1);
+    expect(batch.code).toBe(3);
+    expect(JSON.parse(batch.err)).toMatchObject({ error: { code: 'NOT_FOUND', exitCode: 3 } });
     expect(feedbackJson.parse(JSON.parse(batch.out))).toEqual({ recorded: 2, duplicate: 0, failed: 1 });
     const again = await cli(local, 'feedback', '--file', file);
     expect(again.out).toContain('recorded 0, duplicate 2, failed 1');

@@ -80,7 +80,7 @@ describe('sextant serve', { timeout: 90_000 }, () => {
 
   it('refuses a model ref that does not resolve, and creates no deployment', async () => {
     const r = await cli({ SEXTANT_HOME: home }, 'serve', 'credit@nosuchalias', '--port', '0');
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(3);
     expect(r.err).toMatch(/credit@nosuchalias/);
     const ws = await openWorkspace(loadConfig({ SEXTANT_HOME: home, SEXTANT_LOG_LEVEL: 'silent' }));
     try {

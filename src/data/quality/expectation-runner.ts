@@ -52,7 +52,7 @@ export async function runSuite(
   await assertReadable(file.path);
   return withSandboxedConnection(file.path, async (c) => {
     const attempt = async (fullSniff: boolean) => {
-      const src = tableSource(file.path, file.format, fullSniff);
+      const src = await tableSource(file.path, file.format, fullSniff);
       const ctx: Ctx = { c, src, columns: await describeSource(c, src), now, limits };
       const out: ExpectationResult[] = [];
       for (const [i, e] of suite.expectations.entries()) out.push(await runOne(ctx, e, i));

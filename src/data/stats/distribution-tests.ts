@@ -1,5 +1,8 @@
-import jStat from 'jstat';
+import type jStatTypes from 'jstat';
+import { lazyRequire } from '../../core/lazy-require.js';
 import { sketchCdf, sketchQuantile } from '../tables/index.js';
+
+const jStat = lazyRequire<typeof jStatTypes>('jstat');
 
 /** Replaces an empty bin's share (Evidently's convention) so log ratios stay finite. */
 export const EMPTY_BIN_SHARE = 1e-4;
@@ -81,7 +84,7 @@ export function chiSquaredTest(reference: readonly number[], current: readonly n
     stat += ((observed - expected) * (observed - expected)) / expected;
   });
   const df = Math.max(1, reference.length - 1);
-  return { statistic: stat, pValue: 1 - jStat.chisquare.cdf(stat, df) };
+  return { statistic: stat, pValue: 1 - jStat().chisquare.cdf(stat, df) };
 }
 
 /** Two-proportion Z-test on the first category's share (binary columns), two-sided. */
@@ -94,7 +97,7 @@ export function zTestProportions(reference: readonly number[], current: readonly
   const se = Math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2));
   if (se === 0) return { statistic: 0, pValue: p1 === p2 ? 1 : 0 };
   const z = (p1 - p2) / se;
-  return { statistic: z, pValue: 2 * (1 - jStat.normal.cdf(Math.abs(z), 0, 1)) };
+  return { statistic: z, pValue: 2 * (1 - jStat().normal.cdf(Math.abs(z), 0, 1)) };
 }
 
 /** Shares of each bin, empty bins replaced by EMPTY_BIN_SHARE. */

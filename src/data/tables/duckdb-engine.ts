@@ -1,15 +1,19 @@
 import { stat } from 'node:fs/promises';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
+import { lazyRequire } from '../../core/lazy-require.js';
+import { NULL_TOKENS, sniffDelimiter } from './csv-dialect.js';
 import { locateCsvProblem } from './csv-problem.js';
 import type { TableFormat } from './table.schema.js';
+
+const duckdb = lazyRequire<typeof import('@duckdb/node-api')>('@duckdb/node-api');
 
 // One in-memory DuckDB per process: it owns a thread pool and a buffer manager, and every query
 // streams from the file, so sharing it keeps memory bounded however many tables are profiled.
 let instance: Promise<DuckDBInstance> | undefined;
 
 function duck(): Promise<DuckDBInstance> {
-  instance ??= DuckDBInstance.create(':memory:', {
+  instance ??= duckdb().DuckDBInstance.create(':memory:', {
     // Nothing needs row order across threads; letting DuckDB drop it lowers peak memory on big files.
     preserve_insertion_order: 'false',
   });
@@ -35,7 +39,7 @@ export async function withSandboxedConnection<T>(
   file: string,
   fn: (c: DuckDBConnection) => Promise<T>,
 ): Promise<T> {
-  const sandbox = await DuckDBInstance.create(':memory:', { preserve_insertion_order: 'false' });
+  const sandbox = await duckdb().DuckDBInstance.create(':memory:', { preserve_insertion_order: 'false' });
   const connection = await sandbox.connect();
   try {
     await connection.run(`SET allowed_paths = [${lit(file)}]`);
@@ -59,14 +63,18 @@ export function ident(name: string): string {
 }
 
 /**
- * The FROM expression reading a table file. CSV is read as RFC 4180 (comma, double quote) with a
- * header; `fullSniff` makes DuckDB look at every row before choosing column types, which turns a
- * late "abc" in a numeric-looking column into a string column instead of an error.
+ * The FROM expression reading a table file. CSV is read as RFC 4180 (double quote) with a header, the
+ * delimiter its header line shows (csv-dialect.ts) and the usual null tokens; `fullSniff` makes DuckDB
+ * look at every row before choosing column types, which turns a late "abc" in a numeric-looking
+ * column into a string column instead of an error.
  */
-export function tableSource(path: string, format: TableFormat, fullSniff = false): string {
+export async function tableSource(path: string, format: TableFormat, fullSniff = false): Promise<string> {
   switch (format) {
-    case 'csv':
-      return `read_csv(${lit(path)}, header = true, skip = 0, delim = ',', quote = '"', escape = '"'${fullSniff ? ', sample_size = -1' : ''})`;
+    case 'csv': {
+      const delim = await sniffDelimiter(path);
+      const nulls = NULL_TOKENS.map(lit).join(', ');
+      return `read_csv(${lit(path)}, header = true, skip = 0, delim = ${lit(delim)}, quote = '"', escape = '"', nullstr = [${nulls}]${fullSniff ? ', sample_size = -1' : ''})`;
+    }
     case 'parquet':
       return `read_parquet(${lit(path)})`;
     case 'jsonl':

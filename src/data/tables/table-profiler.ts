@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { columnTypeOf, isNumeric, valueSql } from './column-types.js';
+import { delimiterName, sniffDelimiter } from './csv-dialect.js';
 import {
   assertReadable,
   ident,
@@ -66,7 +67,7 @@ async function profileWith(
   fullSniff: boolean,
   opts: ProfileOptions,
 ): Promise<ProfiledTable> {
-  const src = tableSource(path, format, fullSniff);
+  const src = await tableSource(path, format, fullSniff);
   const columns = await describe(c, src);
   const first = await withProgress(c, opts, 0, () => firstPass(c, src, columns));
   const second = await withProgress(c, opts, 1, () => secondPass(c, src, columns, first.perColumn));
@@ -74,12 +75,57 @@ async function profileWith(
   const profiles = columns.map((col, i) =>
     buildColumn(col, rowCount, first.perColumn[i] as FirstPass, second[i] as SecondPass),
   );
+  const notes = format === 'csv' ? await readingNotes(c, path, src, columns) : [];
   opts.onProgress?.(rowCount, 1);
   return {
     rowCount,
     schema: { columns: profiles.map((p) => ({ name: p.name, type: p.type, nullable: p.nulls > 0 })) },
-    profile: { version: 1, rowCount, columns: profiles },
+    profile: { version: 1, rowCount, columns: profiles, ...(notes.length ? { notes } : {}) },
   };
+}
+
+/** A text column is called mostly numeric when at least this share of its values are numbers. */
+const MOSTLY_NUMERIC = 0.8;
+/** Offending cells named per column. */
+const NAMED_CELLS = 5;
+
+/**
+ * The delimiter when it is not a comma, and every text column whose values are mostly numbers: it is
+ * text because of the cells named, which a model would otherwise one-hot encode value by value.
+ */
+async function readingNotes(
+  c: DuckDBConnection,
+  path: string,
+  src: string,
+  columns: SourceColumn[],
+): Promise<string[]> {
+  const notes: string[] = [];
+  const delim = await sniffDelimiter(path);
+  if (delim !== ',') notes.push(`detected delimiter ${delimiterName(delim)} (from the header line)`);
+  const text = columns.filter((col) => col.duckType.toUpperCase() === 'VARCHAR');
+  if (text.length === 0) return notes;
+  const counts = (
+    await c.runAndReadAll(
+      `SELECT ${text.map((col, i) => `count(${ident(col.name)}) AS n${i}, count(TRY_CAST(${ident(col.name)} AS DOUBLE)) AS d${i}`).join(', ')} FROM ${src}`,
+    )
+  ).getRowObjectsJS()[0];
+  for (const [i, col] of text.entries()) {
+    const present = Number(counts?.[`n${i}`] ?? 0);
+    const numbers = Number(counts?.[`d${i}`] ?? 0);
+    if (present === 0 || numbers === present || numbers / present < MOSTLY_NUMERIC) continue;
+    const name = ident(col.name);
+    const cells = (
+      await c.runAndReadAll(
+        `SELECT ${name} AS v, count(*) AS n FROM ${src} WHERE ${name} IS NOT NULL AND TRY_CAST(${name} AS DOUBLE) IS NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${NAMED_CELLS}`,
+      )
+    )
+      .getRowObjectsJS()
+      .map((r) => `'${String(r.v)}' (${Number(r.n)}x)`);
+    notes.push(
+      `column '${col.name}' is text because of ${present - numbers} of ${present} cells that are not numbers: ${cells.join(', ')}; fix them, or write them as an empty cell or NA to mean null`,
+    );
+  }
+  return notes;
 }
 
 /** The columns of a source and their DuckDB types. */

@@ -45,7 +45,7 @@ export async function readTableFile(
   await assertReadable(path);
   return withConnection(async (c) => {
     const read = async (fullSniff: boolean): Promise<Table> => {
-      const src = tableSource(path, format, fullSniff);
+      const src = await tableSource(path, format, fullSniff);
       const all = await describe(c, src);
       const wanted = opts.columns ?? all.map((x) => x.name);
       const cols = wanted.map((name) => {

@@ -65,6 +65,11 @@ export const TableProfileSchema = z.object({
   version: z.literal(1),
   rowCount: z.number(),
   columns: z.array(ColumnProfileSchema),
+  /**
+   * What a person should know about how the file was read: a delimiter other than a comma, a column
+   * that is text only because of a few non-numeric cells (named). Absent when there is nothing to say.
+   */
+  notes: z.array(z.string()).optional(),
 });
 export type TableProfile = z.infer<typeof TableProfileSchema>;
 

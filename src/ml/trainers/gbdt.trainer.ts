@@ -95,7 +95,7 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
       margin[i] = margin[i]! + (leaf >= 0 ? tree.value[leaf]! : leafValue(tree, binned, i));
     }
     if (fit.onIteration) {
-      const info: IterationInfo = { iteration: t + 1 };
+      const info: IterationInfo = { iteration: t + 1, of: nEstimators };
       if (validRows.length > 0) {
         info.validation = validationScore(
           task,

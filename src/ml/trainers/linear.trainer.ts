@@ -67,7 +67,7 @@ export function fitLinear(fit: LinearFit): LinearCore {
     beta = next;
     objective = nextObjective;
     if (fit.onIteration) {
-      const info: IterationInfo = { iteration: iter };
+      const info: IterationInfo = { iteration: iter, of: maxIter };
       if (validRows.length > 0) {
         const m = new Float64Array(validRows.length);
         for (let k = 0; k < validRows.length; k++) m[k] = design.margin(validRows[k]!, beta);

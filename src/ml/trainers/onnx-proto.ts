@@ -1,4 +1,5 @@
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+import { lazyRequire } from '../../core/lazy-require.js';
 
 /*
  * The subset of onnx.proto (IR version 8) that the exporter writes, with the field numbers of the
@@ -117,8 +118,13 @@ const definition = {
   },
 };
 
-const root = protobuf.Root.fromJSON(definition);
-const modelType = root.lookupType('onnx.ModelProto');
+const protobufjs = lazyRequire<typeof protobuf>('protobufjs');
+let modelProto: protobuf.Type | undefined;
+/** The ModelProto type, built on first use (protobufjs loads only when a model is written or read). */
+const modelType = () => {
+  modelProto ??= protobufjs().Root.fromJSON(definition).lookupType('onnx.ModelProto');
+  return modelProto;
+};
 
 /** TensorProto.DataType values used here. */
 export const DataType = { FLOAT: 1, INT64: 7, STRING: 8, DOUBLE: 11 } as const;
@@ -186,13 +192,13 @@ export interface ModelMessage {
 
 /** Serialises a ModelProto. */
 export function encodeModel(model: ModelMessage): Uint8Array {
-  const message = modelType.fromObject(model);
-  return modelType.encode(message).finish();
+  const message = modelType().fromObject(model);
+  return modelType().encode(message).finish();
 }
 
 /** Parses a ModelProto (for tests and for reading what an exported file holds). */
 export function decodeModel(bytes: Uint8Array): ModelMessage {
-  return modelType.toObject(modelType.decode(bytes), {
+  return modelType().toObject(modelType().decode(bytes), {
     longs: Number,
     bytes: Uint8Array,
     defaults: false,

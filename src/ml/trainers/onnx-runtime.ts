@@ -1,7 +1,10 @@
-import ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { ValidationError } from '../../core/errors.js';
+import { lazyRequire } from '../../core/lazy-require.js';
 import { type OnnxSession, openOnnxSession } from '../../core/onnx-session.js';
 import { toCategoryInput, toFloatInput } from './training-data.js';
+
+const ort = lazyRequire<typeof Ort>('onnxruntime-node');
 
 type Session = OnnxSession;
 
@@ -14,7 +17,7 @@ export async function predictOnnx(bytes: Uint8Array, rows: Record<string, unknow
   const session: Session = await openOnnxSession(bytes);
   try {
     if (rows.length === 0) return new Float64Array(0);
-    const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
+    const feeds: Record<string, InstanceType<typeof Ort.Tensor>> = {};
     for (const meta of session.inputMetadata) feeds[meta.name] = inputTensor(meta, rows);
     const outputName = pickOutput(session);
     const result = await session.run(feeds, [outputName]);
@@ -57,7 +60,7 @@ export async function checkOnnx(
 function inputTensor(
   meta: Session['inputMetadata'][number],
   rows: Record<string, unknown>[],
-): InstanceType<typeof ort.Tensor> {
+): InstanceType<typeof Ort.Tensor> {
   const name = meta.name;
   if (!meta.isTensor) throw new ValidationError(`model input '${name}' is not a tensor`, { field: name });
   const width = meta.shape.length >= 2 ? meta.shape[1] : 1;
@@ -70,13 +73,13 @@ function inputTensor(
   const dims = meta.shape.length === 2 ? [rows.length, 1] : [rows.length];
   switch (meta.type) {
     case 'float32':
-      return new ort.Tensor(
+      return new (ort().Tensor)(
         'float32',
         Float32Array.from(rows, (r) => toFloatInput(r[name], name)),
         dims,
       );
     case 'float64':
-      return new ort.Tensor(
+      return new (ort().Tensor)(
         'float64',
         Float64Array.from(rows, (r) => {
           const v = r[name];
@@ -85,19 +88,19 @@ function inputTensor(
         dims,
       );
     case 'int64':
-      return new ort.Tensor(
+      return new (ort().Tensor)(
         'int64',
         BigInt64Array.from(rows, (r) => BigInt(Math.round(toFloatInput(r[name], name) || 0))),
         dims,
       );
     case 'int32':
-      return new ort.Tensor(
+      return new (ort().Tensor)(
         'int32',
         Int32Array.from(rows, (r) => Math.round(toFloatInput(r[name], name) || 0)),
         dims,
       );
     case 'string':
-      return new ort.Tensor(
+      return new (ort().Tensor)(
         'string',
         rows.map((r) => toCategoryInput(r[name])),
         dims,

@@ -15,6 +15,8 @@ export interface TrainingTable {
 /** What `onIteration` receives after each boosting round (gbdt) or Newton step (linear). */
 export interface IterationInfo {
   iteration: number;
+  /** The most iterations this fit runs (trees, or the Newton step limit): progress displays use it. */
+  of?: number;
   /**
    * On the held-out rows: `loss` is the mean log loss (classification) or mean squared error
    * (regression), lower is better; `metric` is ROC AUC (higher is better) or RMSE (lower is better).

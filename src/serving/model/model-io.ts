@@ -1,14 +1,17 @@
-import ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { ValidationError } from '../../core/errors.js';
+import { lazyRequire } from '../../core/lazy-require.js';
 import type { PredictionOutput } from '../serving.schema.js';
 import type { ModelPlan, RecordInput } from './model-plan.js';
+
+const ort = lazyRequire<typeof Ort>('onnxruntime-node');
 
 /*
  * Between records and tensors: the feeds of one run (one typed array per input, filled in one loop)
  * and the reading of its outputs back into per-row answers.
  */
 
-type Tensor = InstanceType<typeof ort.Tensor>;
+type Tensor = InstanceType<typeof Ort.Tensor>;
 
 /** The outputs of one run, row-major: `width` elements per row. */
 export interface RunOutputs {
@@ -100,31 +103,31 @@ export function recordFeeds(
       case 'float64': {
         const a = input.feed === 'float32' ? new Float32Array(n) : new Float64Array(n);
         for (let i = 0; i < n; i++) a[i] = toNumber(rows[i]![name], name);
-        feeds[name] = new ort.Tensor(input.feed, a, dims);
+        feeds[name] = new (ort().Tensor)(input.feed, a, dims);
         break;
       }
       case 'int32': {
         const a = new Int32Array(n);
         for (let i = 0; i < n; i++) a[i] = Math.round(toNumber(rows[i]![name], name)) || 0;
-        feeds[name] = new ort.Tensor('int32', a, dims);
+        feeds[name] = new (ort().Tensor)('int32', a, dims);
         break;
       }
       case 'int64': {
         const a = new BigInt64Array(n);
         for (let i = 0; i < n; i++) a[i] = BigInt(Math.round(toNumber(rows[i]![name], name)) || 0);
-        feeds[name] = new ort.Tensor('int64', a, dims);
+        feeds[name] = new (ort().Tensor)('int64', a, dims);
         break;
       }
       case 'bool': {
         const a = new Uint8Array(n);
         for (let i = 0; i < n; i++) a[i] = toNumber(rows[i]![name], name) ? 1 : 0;
-        feeds[name] = new ort.Tensor('bool', a, dims);
+        feeds[name] = new (ort().Tensor)('bool', a, dims);
         break;
       }
       case 'string': {
         const a = new Array<string>(n);
         for (let i = 0; i < n; i++) a[i] = toText(rows[i]![name]);
-        feeds[name] = new ort.Tensor('string', a, dims);
+        feeds[name] = new (ort().Tensor)('string', a, dims);
         break;
       }
     }
@@ -146,7 +149,7 @@ export function tensorFeeds(
     const row = rows[i]!;
     for (let j = 0; j < d; j++) a[i * d + j] = toNumber(row[names[j]!], names[j]!);
   }
-  return { [input.name]: new ort.Tensor(input.feed, a, [n, d]) };
+  return { [input.name]: new (ort().Tensor)(input.feed, a, [n, d]) };
 }
 
 /** Joins the outputs of row-by-row runs (fixed-batch models) into one. */

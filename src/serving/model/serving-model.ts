@@ -1,4 +1,4 @@
-import type ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { AppError, UnavailableError, ValidationError } from '../../core/errors.js';
 import { type OnnxSession, openOnnxSession } from '../../core/onnx-session.js';
 import type { ModelVersion } from '../../registry/index.js';
@@ -9,7 +9,7 @@ import { type ModelKind, type ModelPlan, planModel, rawHead, type ServingFeature
 import { createRecordChecker } from './record-check.js';
 
 type Session = OnnxSession;
-type Tensor = InstanceType<typeof ort.Tensor>;
+type Tensor = InstanceType<typeof Ort.Tensor>;
 
 /** A model loaded for serving: checks request bodies, predicts with micro-batching, scores for explanations. */
 export interface ServingModel {

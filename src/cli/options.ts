@@ -1,0 +1,25 @@
+import { Option } from 'commander';
+import { ValidationError } from '../core/errors.js';
+
+/** A whole number >= 1 from a flag; the error names the flag as the user typed it. */
+export function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 1)
+    throw new ValidationError(`${flag}: '${value}' is not a positive whole number`, { field: flag });
+  return n;
+}
+
+/** `--limit <n>`, the one name every listing uses for "at most this many". */
+export function limitOption(fallback: number): Option {
+  return new Option('--limit <n>', 'at most this many').default(String(fallback));
+}
+
+/** `--max <n>`, the old name of --limit on `runs ls` and `experiments ls`: still accepted, not shown. */
+export function maxAlias(): Option {
+  return new Option('--max <n>', 'old name of --limit').hideHelp();
+}
+
+/** The value of the listing's limit, from --limit or its old name --max, checked. */
+export function limitOf(o: { limit: string; max?: string }): number {
+  return o.max !== undefined ? positiveInt(o.max, '--max') : positiveInt(o.limit, '--limit');
+}

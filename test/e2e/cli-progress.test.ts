@@ -1,0 +1,123 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openWorkspace, type Workspace } from '../../src/app/index.js';
+import type { Output } from '../../src/cli/output.js';
+import { runCli } from '../../src/cli/program.js';
+import { loadConfig } from '../../src/core/config.js';
+import { writeCreditCsv } from '../../src/ml/index.js';
+import { buildApp } from '../../src/server/app.js';
+import { uniq } from './helpers.js';
+
+/*
+ * Long work shows progress on a terminal (trees grown, bytes hashed) and stays quiet when piped or
+ * with --json. The terminal is an Output that says it is interactive and shows progress at once
+ * (a real one waits a second before drawing, so quick commands never flicker).
+ */
+
+interface Captured {
+  code: number;
+  out: string;
+  progress: string[];
+}
+
+async function run(env: Record<string, string>, terminal: boolean, ...argv: string[]): Promise<Captured> {
+  let out = '';
+  const progress: string[] = [];
+  const output: Output = {
+    out: (t) => (out += `${t}\n`),
+    err: () => {},
+    interactive: terminal,
+    progress: (line) => progress.push(line ?? '<end>'),
+    progressAfterMs: 0,
+  };
+  const code = await runCli(argv, env, output);
+  process.exitCode = undefined;
+  return { code, out, progress };
+}
+
+describe('progress on long operations: on a terminal only', () => {
+  let dir: string;
+  let ws: Workspace;
+  let app: FastifyInstance;
+  const envs: Record<'local' | 'remote', Record<string, string>> = { local: {}, remote: {} };
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-cli-progress-'));
+    ws = await openWorkspace(loadConfig({ SEXTANT_HOME: path.join(dir, 'server') }));
+    app = await buildApp(ws);
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    envs.local = { SEXTANT_HOME: path.join(dir, 'local') };
+    envs.remote = { SEXTANT_HOME: path.join(dir, 'client'), SEXTANT_URL: url };
+  });
+  afterAll(async () => {
+    await app.close();
+    await ws.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const transport of ['local', 'remote'] as const) {
+    it(`[${transport}] data add shows bytes and train shows trees on a terminal; nothing when piped or with --json`, async () => {
+      const env = envs[transport];
+      const dataset = uniq('credit');
+      const folder = path.join(dir, dataset);
+      fs.mkdirSync(folder);
+      writeCreditCsv(path.join(folder, 'credit.csv'), { rows: 400, seed: 3 });
+
+      const added = await run(env, true, 'data', 'add', folder, '--dataset', dataset);
+      expect(added.code).toBe(0);
+      expect(added.progress.some((l) => /\d+%\s+[\d.]+ (B|KiB) \/ [\d.]+ (B|KiB)/.test(l))).toBe(true);
+      expect(added.progress.at(-1)).toBe('<end>');
+
+      const train = [
+        'train',
+        '-d',
+        `${dataset}@1`,
+        '--target',
+        'defaulted',
+        '-m',
+        'gbdt',
+        '-p',
+        'n_estimators=12',
+      ];
+      const onTerminal = await run(env, true, ...train);
+      expect(onTerminal.code).toBe(0);
+      const lines = onTerminal.progress.filter((l) => l.startsWith('training'));
+      expect(lines.at(-1)).toMatch(/^training\s+\[#{20}\] 100%\s+12\/12 trees\s+val loss [\d.]+$/);
+      expect(onTerminal.progress.at(-1)).toBe('<end>');
+      // Progress is drawn on stderr's line only: the result on stdout is the same as when piped.
+      expect(onTerminal.out).toMatch(/^run\s+run_/);
+
+      const piped = await run(env, false, ...train);
+      expect(piped.code).toBe(0);
+      expect(piped.progress).toEqual([]);
+      const json = await run(env, true, '--json', ...train);
+      expect(json.code).toBe(0);
+      expect(json.progress).toEqual([]);
+      expect(JSON.parse(json.out)).toHaveProperty('runId');
+
+      // A sweep counts its trials on a terminal, and prints nothing of them when piped.
+      const sweep = [
+        'sweep',
+        '-d',
+        `${dataset}@1`,
+        '--target',
+        'defaulted',
+        '-m',
+        'linear',
+        '--grid',
+        'l2=0.1,1',
+      ];
+      const swept = await run(env, true, ...sweep);
+      expect(swept.code).toBe(0);
+      expect(swept.progress.filter((l) => l.startsWith('sweeping')).at(-1)).toMatch(
+        /^sweeping\s+\[#{20}\] 100%\s+2\/2 trials\s+trial \d+ (FINISHED|finished)/,
+      );
+      const sweptPiped = await run(env, false, ...sweep);
+      expect(sweptPiped.code).toBe(0);
+      expect(sweptPiped.progress).toEqual([]);
+    });
+  }
+});
