@@ -39,6 +39,10 @@ export const auditProblemSchema = z.object({
     'truncated',
     'bad-signature',
     'checkpoint-mismatch',
+    /** A checkpoint row the chain of checkpoints names is gone. */
+    'checkpoint-missing',
+    /** The database is behind (or beside) the head witness kept outside it: rolled back or wiped. */
+    'rolled-back',
   ]),
   seq: z.number().int().nullable(),
   message: z.string(),
@@ -50,6 +54,8 @@ export const auditVerifyResultSchema = z.object({
   entries: z.number().int(),
   head: z.object({ seq: z.number().int(), hash: z.string() }).nullable(),
   checkpoints: z.number().int(),
+  /** The entry the head witness outside the database vouches for (null: this log keeps none). */
+  witness: z.number().int().nullable(),
   problems: z.array(auditProblemSchema),
 });
 export type AuditVerifyResult = z.infer<typeof auditVerifyResultSchema>;

@@ -4,3 +4,6 @@ export type { AuditLog, AuditLogDeps, SignedCheckpoint } from './audit.service.j
 export { createAuditLog } from './audit.service.js';
 /** Finds or creates the key that signs the audit head and checkpoints. */
 export { resolveAuditKey } from './audit-key.js';
+export type { AuditWitness, WitnessRecord } from './audit-witness.js';
+/** The witness kept in a file, and the one of a workspace (`audit.witness` beside the key). */
+export { createFileWitness, workspaceWitness } from './audit-witness.js';

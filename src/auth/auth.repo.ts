@@ -20,6 +20,7 @@ export interface TokenOwnerRow {
   user_name: string;
   user_role: string;
   user_disabled_at: number | null;
+  minted_under: string;
 }
 
 const tokenColumns = [
@@ -30,6 +31,7 @@ const tokenColumns = [
   'expires_at',
   'last_used_at',
   'revoked_at',
+  'minted_under',
 ] as const satisfies readonly (keyof TokenRow)[];
 
 /** Queries on users and api_tokens; each takes an optional `tx` so callers can compose one transaction. */
@@ -130,6 +132,7 @@ export function createAuthRepo(db: Db) {
           't.expires_at',
           't.last_used_at',
           't.revoked_at',
+          't.minted_under',
           'u.id as user_id',
           'u.name as user_name',
           'u.role as user_role',

@@ -22,6 +22,7 @@ import {
   roleAllows,
   roleSchema,
   type Token,
+  type TokenOrigin,
   type User,
   userNameSchema,
 } from './auth.schema.js';
@@ -51,7 +52,11 @@ export interface AuthService {
     user: string;
     name: string;
     expiresInDays?: number;
+    /** How the caller reached this (default 'local': in-process, on the workspace files). */
+    mintedUnder?: TokenOrigin;
   }): Promise<CreatedToken>;
+  /** Revokes a token and mints its replacement (same user, name, expiry) under `mintedUnder`. */
+  reissueToken(input: { actor: string; id: string; mintedUnder: TokenOrigin }): Promise<CreatedToken>;
   listTokens(user?: string): Promise<Token[]>;
   revokeToken(input: { actor: string; id: string }): Promise<Token>;
   /** The principal behind a secret; UnauthenticatedError if unknown, revoked, expired or its user disabled. */
@@ -184,6 +189,7 @@ export function createAuthService({ db, audit, clock }: AuthServiceDeps): AuthSe
     },
 
     createToken: tokens.createToken,
+    reissueToken: tokens.reissueToken,
     listTokens: tokens.listTokens,
     revokeToken: tokens.revokeToken,
     authenticate: tokens.authenticate,
@@ -210,6 +216,7 @@ export function createAuthService({ db, audit, clock }: AuthServiceDeps): AuthSe
           owner: row,
           name: 'bootstrap',
           expiresAt: null,
+          mintedUnder: 'local',
         });
         return { user, ...created };
       });

@@ -14,6 +14,8 @@ const checkpointFileSchema = z.object({
   hash: z.string(),
   at: z.number(),
   signature: z.string(),
+  prevSeq: z.number().nullable().optional(),
+  prevSignature: z.string().nullable().optional(),
 });
 
 function parseRole(role: string): Role {
@@ -136,8 +138,17 @@ export function registerAdminCommands(program: Command, ctx: Ctx): void {
       if (c.json) return c.output.out(JSON.stringify({ tokens: list }, null, 2));
       c.output.out(
         table(
-          ['ID', 'USER', 'NAME', 'CREATED', 'EXPIRES', 'LAST USED', 'REVOKED'],
-          list.map((t) => [t.id, t.userId, t.name, t.createdAt, t.expiresAt, t.lastUsedAt, t.revokedAt]),
+          ['ID', 'USER', 'NAME', 'CREATED', 'EXPIRES', 'LAST USED', 'REVOKED', 'MINTED'],
+          list.map((t) => [
+            t.id,
+            t.userId,
+            t.name,
+            t.createdAt,
+            t.expiresAt,
+            t.lastUsedAt,
+            t.revokedAt,
+            t.mintedUnder,
+          ]),
         ),
       );
     });
@@ -157,6 +168,18 @@ export function registerAdminCommands(program: Command, ctx: Ctx): void {
       c.output.out(`${created.secret}\n`);
       c.output.err(
         `token ${created.token.id} for ${o.user}: copy the secret above now, it is not shown again`,
+      );
+    });
+  tokens
+    .command('reissue <id>')
+    .description('revoke a token and mint its replacement (tokens minted while auth was off need this)')
+    .action(async (id: string) => {
+      const c = ctx();
+      const created = await (await c.api()).tokens.reissue(id);
+      if (c.json) return c.output.out(JSON.stringify(created));
+      c.output.out(`${created.secret}\n`);
+      c.output.err(
+        `token ${created.token.id} replaces ${id} (now revoked): copy the secret above now, it is not shown again`,
       );
     });
   tokens.command('revoke <id>').action(async (id: string) => {

@@ -54,6 +54,7 @@ export function createLocalApi(s: Services): SextantApi {
       list: (user) => s.auth.listTokens(user),
       create: (input) => s.auth.createToken({ actor, ...input }),
       revoke: (id) => s.auth.revokeToken({ actor, id }),
+      reissue: (id) => s.auth.reissueToken({ actor, id, mintedUnder: 'local' }),
     },
     data: dataLocalApi(s, actor),
     dataQuality: dataQualityLocalApi(s, actor),

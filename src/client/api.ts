@@ -26,6 +26,9 @@ export interface Checkpoint {
   hash: string;
   at: number;
   signature: string;
+  /** The checkpoint before this one, which its signature covers. */
+  prevSeq?: number | null;
+  prevSignature?: string | null;
 }
 
 /**
@@ -72,6 +75,8 @@ export interface SextantApi {
     list(user?: string): Promise<Token[]>;
     create(input: { user: string; name: string; expiresInDays?: number }): Promise<CreatedToken>;
     revoke(id: string): Promise<Token>;
+    /** Revokes a token and mints its replacement (the way to keep one minted while auth was off). */
+    reissue(id: string): Promise<CreatedToken>;
   };
   data: DataApi;
   dataQuality: DataQualityApi;

@@ -76,6 +76,7 @@ export function createHttpClient(options: HttpClientOptions): SextantApi {
         (await call<{ tokens: never[] }>('GET', '/api/v1/tokens', { query: { user } })).tokens,
       create: (input) => call('POST', '/api/v1/tokens', { json: input }),
       revoke: (id) => call('DELETE', `/api/v1/tokens/${enc(id)}`),
+      reissue: (id) => call('POST', `/api/v1/tokens/${enc(id)}/reissue`, { json: {} }),
     },
     data: dataHttpApi(transport),
     dataQuality: dataQualityHttpApi(transport),

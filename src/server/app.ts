@@ -4,6 +4,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import { type Logger, silentLogger } from '../core/logger.js';
 import { installAuthHook } from './auth-hook.js';
 import { installErrorHandlers } from './error-handler.js';
+import { installRequestGuards } from './request-guards.js';
 import type { RoutePermission } from './route.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerDataRoutes } from './routes/data.js';
@@ -34,7 +35,7 @@ declare module 'fastify' {
 /** Builds the HTTP app over the services: native API under /api/v1, MLflow's under /api/2.0/mlflow. */
 export async function buildApp(
   services: Services,
-  options: { logger?: Logger } = {},
+  options: { logger?: Logger; listenHost?: string; allowedHosts?: string[] } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger ?? silentLogger,
@@ -45,6 +46,10 @@ export async function buildApp(
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandlers(app);
+  installRequestGuards(app, {
+    listenHost: options.listenHost ?? services.config.host,
+    allowedHosts: [...services.config.allowedHosts, ...(options.allowedHosts ?? [])],
+  });
 
   const table: RouteEntry[] = [];
   app.decorate('routeTable', table);

@@ -1,4 +1,4 @@
-import { type AuditLog, createAuditLog, resolveAuditKey } from '../audit/index.js';
+import { type AuditLog, createAuditLog, resolveAuditKey, workspaceWitness } from '../audit/index.js';
 import { createAuthService } from '../auth/index.js';
 import { type BlobStore, createBlobStore } from '../blobs/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
@@ -28,7 +28,13 @@ export interface ServicesDeps {
 
 /** Wires every domain service from the shared parts; the one place that knows them all. */
 export function createServices({ store, blobs, clock, config, auditKey }: ServicesDeps) {
-  const audit: AuditLog = createAuditLog({ db: store.db, dialect: store.dialect, clock, key: auditKey });
+  const audit: AuditLog = createAuditLog({
+    db: store.db,
+    dialect: store.dialect,
+    clock,
+    key: auditKey,
+    witness: workspaceWitness(config.home),
+  });
   const deps: TrackingDeps = { db: store.db, dialect: store.dialect, audit, clock, blobs };
   const data = createDataDomain(deps);
   const runs = createRunService(deps, { resolveDatasetVersion: data.linkForRunInput });

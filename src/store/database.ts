@@ -26,6 +26,7 @@ import { registryMigration } from './migrations/003-registry.js';
 import { webhooksMigration } from './migrations/004-webhooks.js';
 import { dataQualityMigration } from './migrations/005-data-quality.js';
 import { servingMigration } from './migrations/006-serving.js';
+import { hardeningMigration } from './migrations/009-hardening.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -152,6 +153,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '004-webhooks': webhooksMigration(dialect),
     '005-data-quality': dataQualityMigration(dialect),
     '006-serving': servingMigration(dialect),
+    '009-hardening': hardeningMigration(dialect),
   };
 }
 
