@@ -2,7 +2,7 @@ import { localPrincipal } from '../auth/index.js';
 import type { SextantApi } from '../client/index.js';
 import { parseOrThrow } from '../core/validate.js';
 import type { Services } from '../server/services.js';
-import { logBatchBodySchema } from '../tracking/index.js';
+import { HISTORY_PAGE_MAX, logBatchBodySchema } from '../tracking/index.js';
 import { dataLocalApi } from './local/data.js';
 import { dataQualityLocalApi } from './local/data-quality.js';
 import { lineageLocalApi } from './local/lineage.js';
@@ -35,7 +35,8 @@ export function createLocalApi(s: Services): SextantApi {
       logBatch: (id, batch) =>
         s.runs.logBatch({ actor, runId: id, ...parseOrThrow(logBatchBodySchema, batch) }),
       logInputs: (id, inputs) => s.runs.logInputs({ actor, runId: id, ...inputs }),
-      metricHistory: (id, key) => s.runs.metricHistory({ runId: id, key, offset: 0, limit: 100_000 }),
+      metricHistory: async (id, key) =>
+        (await s.runs.metricHistory({ runId: id, key, maxResults: HISTORY_PAGE_MAX })).metrics,
       listArtifacts: (id, path) => s.artifacts.list(id, path),
       uploadArtifact: (id, path, content) => s.artifacts.put({ actor, runId: id, path, content }),
       downloadArtifact: async (id, path) => (await s.artifacts.get(id, path)).stream,
