@@ -1,6 +1,14 @@
-import { sql } from 'kysely';
 import { ValidationError } from '../core/errors.js';
 import type { Executor } from '../store/index.js';
+import {
+  countHistory,
+  type HistoryCursor,
+  type HistoryRange,
+  type HistoryRow,
+  readSlice,
+} from './metric-history.repo.js';
+
+export type { HistoryCursor, HistoryRange, HistoryRow };
 
 /*
  * Reading a metric's history without stalling the server. A run may hold millions of points of one
@@ -19,28 +27,6 @@ export const HISTORY_BULK_RUNS_MAX = 100;
 export const HISTORY_BULK_POINTS_MAX = 2500;
 /** Rows per query: small enough that one slice holds the thread for a few milliseconds. */
 const SLICE = 5000;
-
-export interface HistoryRow {
-  id: number;
-  key: string;
-  value: number | null;
-  is_nan: number;
-  timestamp: number;
-  step: number;
-}
-
-/** Where a page starts: after this (step, timestamp, id), or (tokens from before keysets) at an offset. */
-export interface HistoryCursor {
-  after?: [number, number, number];
-  offset?: number;
-}
-
-export interface HistoryRange {
-  runId: string;
-  key: string;
-  startStep?: number;
-  endStep?: number;
-}
 
 /** Lets the event loop answer other requests between slices. */
 export function yieldToLoop(): Promise<void> {
@@ -88,39 +74,6 @@ export function checkHistoryPageSize(n: number, field: string): void {
   }
 }
 
-/** One slice of a history in (step, timestamp, id) order, after a cursor. */
-async function readSlice(
-  tx: Executor,
-  range: HistoryRange,
-  cursor: HistoryCursor,
-  limit: number,
-): Promise<HistoryRow[]> {
-  let q = tx
-    .selectFrom('metrics')
-    .select(['id', 'key', 'value', 'is_nan', 'timestamp', 'step'])
-    .where('run_id', '=', range.runId)
-    .where('key', '=', range.key);
-  if (range.startStep !== undefined) q = q.where('step', '>=', range.startStep);
-  if (range.endStep !== undefined) q = q.where('step', '<=', range.endStep);
-  if (cursor.after) {
-    const [step, timestamp, id] = cursor.after;
-    // `step >= ?` first, so the (run_id, key, step) index bounds the scan; the rest breaks ties.
-    q = q
-      .where('step', '>=', step)
-      .where(
-        sql<boolean>`(step > ${step} or timestamp > ${timestamp} or (timestamp = ${timestamp} and id > ${id}))`,
-      );
-  }
-  q = q.orderBy('step').orderBy('timestamp').orderBy('id').limit(limit);
-  if (!cursor.after && cursor.offset) q = q.offset(cursor.offset);
-  return (await q.execute()).map((r) => ({
-    ...r,
-    id: Number(r.id),
-    timestamp: Number(r.timestamp),
-    step: Number(r.step),
-  }));
-}
-
 /**
  * Up to `limit` points from a cursor, read slice by slice. Returns the rows and whether more follow.
  */
@@ -145,18 +98,6 @@ export async function readHistory(
   const more = rows.length > limit;
   if (more) rows.length = limit;
   return { rows, more };
-}
-
-/** How many points a range holds (one indexed count; no rows leave the database). */
-export async function countHistory(tx: Executor, range: HistoryRange): Promise<number> {
-  let q = tx
-    .selectFrom('metrics')
-    .select((eb) => eb.fn.countAll().as('n'))
-    .where('run_id', '=', range.runId)
-    .where('key', '=', range.key);
-  if (range.startStep !== undefined) q = q.where('step', '>=', range.startStep);
-  if (range.endStep !== undefined) q = q.where('step', '<=', range.endStep);
-  return Number((await q.executeTakeFirst())?.n ?? 0);
 }
 
 /**

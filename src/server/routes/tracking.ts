@@ -5,8 +5,6 @@ import {
   artifactEntrySchema,
   createExperimentBodySchema,
   createRunBodySchema,
-  decodePageToken,
-  encodePageToken,
   experimentIdSchema,
   experimentSchema,
   HISTORY_PAGE_DEFAULT,

@@ -2,8 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ValidationError } from '../../../core/errors.js';
 import {
-  decodePageToken,
-  encodePageToken,
   HISTORY_BULK_POINTS_MAX,
   HISTORY_BULK_RUNS_MAX,
   HISTORY_PAGE_DEFAULT,
