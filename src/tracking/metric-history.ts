@@ -26,7 +26,7 @@ export const HISTORY_BULK_RUNS_MAX = 100;
 /** Points per run that a bulk-interval read may return (MLflow's limit). */
 export const HISTORY_BULK_POINTS_MAX = 2500;
 /** Rows per query: small enough that one slice holds the thread for a few milliseconds. */
-const SLICE = 5000;
+const SLICE = 2000;
 
 /** Lets the event loop answer other requests between slices. */
 export function yieldToLoop(): Promise<void> {
