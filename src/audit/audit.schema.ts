@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { GovernedRow } from './governed-rows.js';
 
 /** What a caller says about a change; the chain adds sequence, time and hashes. */
 export interface AuditEvent {
@@ -12,6 +13,8 @@ export interface AuditEvent {
   after?: unknown;
   /** Small, non-secret facts worth reading later (stored as JSON). */
   details?: Record<string, unknown>;
+  /** The governed rows this change leaves behind (stored in details; `verify --deep` checks the tables against them). */
+  governed?: GovernedRow[];
 }
 
 export const auditEntrySchema = z.object({
@@ -43,6 +46,12 @@ export const auditProblemSchema = z.object({
     'checkpoint-missing',
     /** The database is behind (or beside) the head witness kept outside it: rolled back or wiped. */
     'rolled-back',
+    /** --deep: a governed row differs from what its last audit entry recorded. */
+    'row-changed',
+    /** --deep: a governed row that no audit entry records (inserted behind the log's back). */
+    'row-unrecorded',
+    /** --deep: a recorded governed row that is gone from its table. */
+    'row-missing',
   ]),
   seq: z.number().int().nullable(),
   message: z.string(),

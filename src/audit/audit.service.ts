@@ -11,6 +11,7 @@ import {
   GENESIS_HASH,
 } from './audit.schema.js';
 import type { AuditWitness, WitnessRecord } from './audit-witness.js';
+import { deepProblems } from './deep-verify.js';
 
 /** A checkpoint is written automatically every this many entries. */
 const CHECKPOINT_EVERY = 1000;
@@ -20,7 +21,7 @@ export interface AuditLog {
   /** Appends one entry; call inside the transaction that makes the change. */
   append(tx: Executor, event: AuditEvent): Promise<AuditEntry>;
   /** Walks the whole chain and reports every problem it finds. */
-  verify(options?: { externalCheckpoint?: SignedCheckpoint }): Promise<AuditVerifyResult>;
+  verify(options?: { externalCheckpoint?: SignedCheckpoint; deep?: boolean }): Promise<AuditVerifyResult>;
   /** Records (and returns) a signed checkpoint of the current head. */
   checkpoint(): Promise<SignedCheckpoint | undefined>;
   /** The newest entries, optionally for one entity. */
@@ -189,7 +190,10 @@ export function createAuditLog({ db, dialect, clock, key, witness }: AuditLogDep
       entity_id: event.entityId,
       before_digest: event.before === undefined ? null : digestOf(event.before),
       after_digest: event.after === undefined ? null : digestOf(event.after),
-      details: event.details === undefined ? null : canonicalJson(event.details),
+      details:
+        event.details === undefined && event.governed === undefined
+          ? null
+          : canonicalJson({ ...event.details, ...(event.governed ? { governed: event.governed } : {}) }),
       prev_hash: head?.hash ?? GENESIS_HASH,
     };
     const row = { ...body, hash: entryHash(body) };
@@ -202,7 +206,9 @@ export function createAuditLog({ db, dialect, clock, key, witness }: AuditLogDep
     return toEntry(row);
   }
 
-  async function verify(options: { externalCheckpoint?: SignedCheckpoint } = {}): Promise<AuditVerifyResult> {
+  async function verify(
+    options: { externalCheckpoint?: SignedCheckpoint; deep?: boolean } = {},
+  ): Promise<AuditVerifyResult> {
     const problems: AuditProblem[] = [];
     const hashBySeq = new Map<number, string>();
     const seqByHash = new Map<string, number>();
@@ -321,8 +327,10 @@ export function createAuditLog({ db, dialect, clock, key, witness }: AuditLogDep
     problems.push(...checkpointChainProblems(stored, options.externalCheckpoint));
     const lastCheckpointSeq = stored.at(-1)?.seq ?? 0;
     problems.push(...witnessProblems({ head, lastSeq, hashBySeq, lastCheckpointSeq }));
+    const chainOk = problems.length === 0;
+    if (options.deep) problems.push(...(await deepProblems(db, lastSeq)));
     // Only a chain found whole moves the witness: a damaged one must keep failing.
-    if (problems.length === 0 && head) {
+    if (chainOk && head) {
       advanceWitness({ seq: Number(head.seq), hash: head.hash, checkpointSeq: lastCheckpointSeq });
     }
 

@@ -111,6 +111,11 @@ export function createAuthRepo(db: Db) {
       return tx.selectFrom('api_tokens').select(tokenColumns).where('id', '=', id).executeTakeFirst();
     },
 
+    /** The whole row, hash included: only for the audit entry that records it. */
+    findTokenRow({ tx = db, id }: { tx?: Executor; id: string }): Promise<ApiTokenTable | undefined> {
+      return tx.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
     listTokens({ tx = db, userId }: { tx?: Executor; userId?: string }): Promise<TokenRow[]> {
       let q = tx.selectFrom('api_tokens').select(tokenColumns);
       if (userId !== undefined) q = q.where('user_id', '=', userId);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AuditLog } from '../audit/index.js';
+import { type AuditLog, governedRow } from '../audit/index.js';
 import { type Clock, toIso } from '../core/clock.js';
 import { ConflictError, NotFoundError, UnauthenticatedError } from '../core/errors.js';
 import { sha256Hex } from '../core/hashing.js';
@@ -35,6 +35,13 @@ export function createTokenService({ db, audit, clock, repo }: TokenServiceDeps)
     return row;
   }
 
+  /** The token row as the revocation left it, hash included, for the audit entry to record. */
+  async function revokedRow(tx: Executor, id: string) {
+    const full = await repo.findTokenRow({ tx, id });
+    if (!full) throw new NotFoundError('api token', id);
+    return governedRow('api_tokens', full);
+  }
+
   /** Creates a token inside the caller's transaction; the secret is in the reply and nowhere else. */
   async function issueToken(
     tx: Executor,
@@ -68,6 +75,7 @@ export function createTokenService({ db, audit, clock, repo }: TokenServiceDeps)
       entityId: token.id,
       after: token,
       details: { userId: owner.id, name, expiresAt: token.expiresAt, mintedUnder },
+      governed: [governedRow('api_tokens', row)],
     });
     return { token, secret };
   }
@@ -136,6 +144,7 @@ export function createTokenService({ db, audit, clock, repo }: TokenServiceDeps)
           before,
           after: { ...before, revokedAt: toIso(now) },
           details: { userId: row.user_id, reissued: true },
+          governed: [await revokedRow(tx, id)],
         });
         return issueToken(tx, { actor, owner, name: row.name, expiresAt: row.expires_at, mintedUnder });
       });
@@ -164,6 +173,7 @@ export function createTokenService({ db, audit, clock, repo }: TokenServiceDeps)
           before,
           after,
           details: { userId: row.user_id },
+          governed: [await revokedRow(tx, id)],
         });
         return after;
       });

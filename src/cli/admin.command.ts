@@ -32,9 +32,15 @@ export function registerAdminCommands(program: Command, ctx: Ctx): void {
   const audit = program.command('audit').description('the tamper-evident audit log');
   audit
     .command('verify')
-    .description('check the whole chain: edits, deletions, insertions, reordering, truncation')
+    .description(
+      'check the whole chain: edits, deletions, insertions, reordering, truncation, rollback and wipes (against the head witness beside the audit key)',
+    )
     .option('--checkpoint <file>', 'also check against a checkpoint kept outside the database')
-    .action(async (o: { checkpoint?: string }) => {
+    .option(
+      '--deep',
+      'also check users, tokens, aliases and their history, model versions and approvals against what their last audit entries recorded',
+    )
+    .action(async (o: { checkpoint?: string; deep?: boolean }) => {
       const c = ctx();
       let checkpoint: z.infer<typeof checkpointFileSchema> | undefined;
       if (o.checkpoint) {
@@ -45,11 +51,11 @@ export function registerAdminCommands(program: Command, ctx: Ctx): void {
           });
         checkpoint = parsed.data;
       }
-      const result = await (await c.api()).audit.verify(checkpoint);
+      const result = await (await c.api()).audit.verify(checkpoint, o.deep ? { deep: true } : {});
       if (c.json) c.output.out(JSON.stringify(result, null, 2));
       else if (result.ok)
         c.output.out(
-          `audit chain OK: ${result.entries} entries, head ${result.head?.seq ?? 0}, ${result.checkpoints} checkpoints`,
+          `audit chain OK: ${result.entries} entries, head ${result.head?.seq ?? 0}, ${result.checkpoints} checkpoints${o.deep ? '; the governed tables match their last audit entries' : ''}`,
         );
       else {
         c.output.out(`audit chain BROKEN: ${result.problems.length} problem(s) in ${result.entries} entries`);

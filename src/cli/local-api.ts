@@ -65,7 +65,11 @@ export function createLocalApi(s: Services): SextantApi {
     serving: servingLocalApi(s, actor),
     audit: {
       list: (q = {}) => s.audit.list(q),
-      verify: (checkpoint) => s.audit.verify(checkpoint ? { externalCheckpoint: checkpoint } : {}),
+      verify: (checkpoint, options = {}) =>
+        s.audit.verify({
+          ...(checkpoint ? { externalCheckpoint: checkpoint } : {}),
+          ...(options.deep ? { deep: true } : {}),
+        }),
       checkpoint: async () => (await s.audit.checkpoint()) ?? null,
     },
   };

@@ -86,7 +86,8 @@ export interface SextantApi {
   serving: ServingApi;
   audit: {
     list(q?: { entityType?: string; entityId?: string; limit?: number }): Promise<AuditEntry[]>;
-    verify(checkpoint?: Checkpoint): Promise<AuditVerifyResult>;
+    /** Verifies the chain; `deep` also checks the governed tables against their last audit entries. */
+    verify(checkpoint?: Checkpoint, options?: { deep?: boolean }): Promise<AuditVerifyResult>;
     checkpoint(): Promise<Checkpoint | null>;
   };
 }

@@ -87,8 +87,10 @@ export function createHttpClient(options: HttpClientOptions): SextantApi {
     audit: {
       list: async (q = {}) =>
         (await call<{ entries: never[] }>('GET', '/api/v1/audit', { query: q })).entries,
-      verify: (checkpoint) =>
-        call('POST', '/api/v1/audit/verify', { json: checkpoint ? { checkpoint } : {} }),
+      verify: (checkpoint, options = {}) =>
+        call('POST', '/api/v1/audit/verify', {
+          json: { ...(checkpoint ? { checkpoint } : {}), ...(options.deep ? { deep: true } : {}) },
+        }),
       checkpoint: async () =>
         (await call<{ checkpoint: null }>('POST', '/api/v1/audit/checkpoint', { json: {} })).checkpoint,
     },

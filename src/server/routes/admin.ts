@@ -148,12 +148,22 @@ export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
     method: 'POST',
     url: '/api/v1/audit/verify',
     permission: 'admin',
-    summary: 'Verify the audit chain (edits, deletions, insertions, reordering, truncation)',
+    summary:
+      'Verify the audit chain (edits, deletions, insertions, reordering, truncation, rollback); deep: also the governed tables',
     tags: ['audit'],
-    body: z.strictObject({ checkpoint: checkpointSchema.optional() }).optional(),
+    body: z
+      .strictObject({
+        checkpoint: checkpointSchema.optional(),
+        /** Also check the governed tables against what their last audit entries recorded. */
+        deep: z.boolean().optional(),
+      })
+      .optional(),
     response: { 200: auditVerifyResultSchema },
     handler: async (req) =>
-      s.audit.verify(req.body?.checkpoint ? { externalCheckpoint: req.body.checkpoint } : {}),
+      s.audit.verify({
+        ...(req.body?.checkpoint ? { externalCheckpoint: req.body.checkpoint } : {}),
+        ...(req.body?.deep ? { deep: true } : {}),
+      }),
   });
   route(app, {
     method: 'POST',
