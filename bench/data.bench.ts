@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { openWorkspace } from '../src/app/index.js';
 import { createLocalApi } from '../src/cli/local-api.js';
 import { addVersionWith } from '../src/client/data-api.js';
 import { loadConfig } from '../src/core/config.js';
@@ -26,7 +27,6 @@ import {
   scanPath,
   statusOfPath,
 } from '../src/data/index.js';
-import { openWorkspace } from '../src/server/services.js';
 import { fmtMs, fmtRatio, median, nowMs, progress } from './support.js';
 
 const MiB = 1024 * 1024;

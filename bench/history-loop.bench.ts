@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { sql } from 'kysely';
+import { createServices } from '../src/app/index.js';
 import { createBlobStore } from '../src/blobs/index.js';
 import { systemClock } from '../src/core/clock.js';
 import { loadConfig } from '../src/core/config.js';
 import { buildApp } from '../src/server/app.js';
-import { createServices } from '../src/server/services.js';
 import { openStore } from '../src/store/index.js';
 import {
   fmtInt,

@@ -3,9 +3,10 @@
  * gets its own event loop (and core) instead of sharing one with the load generator.
  * Prints the port it listens on, then serves until SIGTERM.
  */
+
+import { openWorkspace } from '../src/app/index.js';
 import { loadConfig } from '../src/core/config.js';
 import { buildApp } from '../src/server/app.js';
-import { openWorkspace } from '../src/server/services.js';
 
 const workspace = await openWorkspace(loadConfig(process.env));
 const app = await buildApp(workspace);

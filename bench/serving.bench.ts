@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { openWorkspace } from '../src/app/index.js';
 import { loadConfig } from '../src/core/config.js';
-import { openWorkspace } from '../src/server/services.js';
 import {
   creditRecords,
   prepareServingWorkspace,

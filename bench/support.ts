@@ -4,8 +4,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { openWorkspace, type Workspace } from '../src/app/index.js';
 import { loadConfig } from '../src/core/config.js';
-import { openWorkspace, type Workspace } from '../src/server/services.js';
 import { reachable } from '../test/support/services.js';
 
 /*

@@ -6,10 +6,11 @@
  * (`npx sextant serve demo-credit-risk@champion` does the same from a shell). Safe to run again: the
  * deployment record is reused and each run adds its own predictions.
  */
+
+import type { Workspace } from '../src/app/index.js';
 import { table } from '../src/cli/output.js';
 import { formatTrace } from '../src/governance/trace/index.js';
 import { CREDIT_TARGET, generateCreditData } from '../src/ml/index.js';
-import type { Workspace } from '../src/server/services.js';
 import { buildServingApp } from '../src/server/serving-app.js';
 
 const indent = (text: string, pad = '    ') =>

@@ -9,11 +9,11 @@
  * It ends by verifying the audit chain that every step wrote to.
  */
 import path from 'node:path';
+import { openWorkspace } from '../src/app/index.js';
 import { modelsLocalApi } from '../src/cli/local/models.js';
 import { createLocalApi } from '../src/cli/local-api.js';
 import { table } from '../src/cli/output.js';
 import { loadConfig } from '../src/core/config.js';
-import { openWorkspace } from '../src/server/services.js';
 import { dataChapter } from './demo-data.js';
 import { makeCreditData, trainLogistic } from './demo-model.js';
 import { registryChapter } from './demo-registry.js';

@@ -1,7 +1,7 @@
+import { openWorkspace, type Workspace } from '../app/index.js';
 import type { SextantApi } from '../client/index.js';
 import { createHttpClient } from '../client/index.js';
 import { type Config, loadConfig } from '../core/config.js';
-import { openWorkspace, type Workspace } from '../server/services.js';
 import { createLocalApi } from './local-api.js';
 import type { Output } from './output.js';
 

@@ -1,7 +1,7 @@
+import type { Services } from '../app/index.js';
 import { localPrincipal } from '../auth/index.js';
 import type { SextantApi } from '../client/index.js';
 import { parseOrThrow } from '../core/validate.js';
-import type { Services } from '../server/services.js';
 import { HISTORY_PAGE_MAX, logBatchBodySchema } from '../tracking/index.js';
 import { dataLocalApi } from './local/data.js';
 import { dataQualityLocalApi } from './local/data-quality.js';

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
+import type { Workspace } from '../app/index.js';
 import { localPrincipal } from '../auth/index.js';
 import { ConflictError, ValidationError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { modelNameKey } from '../registry/index.js';
-import type { Workspace } from '../server/services.js';
 import { buildServingApp } from '../server/serving-app.js';
 import {
   type CreateDeploymentInput,

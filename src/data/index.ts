@@ -1,4 +1,4 @@
-import type { TrackingDeps } from '../tracking/index.js';
+import type { DomainDeps } from '../core/domain-deps.js';
 import { createVersionReader } from './version-read.service.js';
 import { createVersionWriter } from './version-write.service.js';
 
@@ -28,7 +28,7 @@ export { type StatusSource, statusOfPath } from './workspace/status-path.js';
  * Builds the data domain. `versions` resolves refs and reads versions; `writer` stores blobs and commits
  * versions; `linkForRunInput` is the callback tracking's logInputs uses to fill dataset_version_id.
  */
-export function createDataDomain(deps: TrackingDeps) {
+export function createDataDomain(deps: DomainDeps) {
   const reader = createVersionReader(deps);
   const writer = createVersionWriter(deps, reader);
   return {

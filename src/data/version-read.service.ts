@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
+import type { DomainDeps } from '../core/domain-deps.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { DatasetTable, DatasetVersionTable } from '../store/schema-data.js';
-import type { TrackingDeps } from '../tracking/index.js';
 import * as repo from './dataset.repo.js';
 import type { DatasetDiff, DatasetSummary, DatasetVersion, VersionSummary } from './dataset.schema.js';
 import { parseDatasetRef } from './dataset-ref.js';
@@ -11,7 +11,7 @@ import { toSummaries, toVersion } from './version-view.js';
 const MIN_DIGEST_PREFIX = 4;
 
 /** Reading dataset versions: refs, listings, history, files, diffs, and run-input links. */
-export function createVersionReader({ db, blobs }: TrackingDeps) {
+export function createVersionReader({ db, blobs }: DomainDeps) {
   async function getDataset(name: string): Promise<DatasetTable> {
     const ds = await repo.findDatasetByName({ tx: db, name });
     if (!ds) throw new NotFoundError('dataset', name);

@@ -1,12 +1,12 @@
 import type { Readable } from 'node:stream';
 import type { BlobInfo } from '../blobs/index.js';
 import { mapLimit } from '../core/concurrency.js';
+import type { DomainDeps } from '../core/domain-deps.js';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
 import { isUniqueViolation, type Tx } from '../store/index.js';
 import type { DatasetTable, DatasetVersionTable } from '../store/schema-data.js';
-import type { TrackingDeps } from '../tracking/index.js';
 import * as repo from './dataset.repo.js';
 import {
   type AddResult,
@@ -30,7 +30,7 @@ const STAT_CONCURRENCY = 16;
  * is one transaction: dataset row, version, manifest, tables, parents, run link and audit entry, or
  * nothing. A failed add leaves no version; blobs it stored stay until gc finds them unreferenced.
  */
-export function createVersionWriter(deps: TrackingDeps, reader: VersionReader) {
+export function createVersionWriter(deps: DomainDeps, reader: VersionReader) {
   const { db, audit, clock, blobs } = deps;
 
   /** Which of these blobs the store lacks (absent, or stored with another size). */

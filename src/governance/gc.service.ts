@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlobInfo } from '../blobs/index.js';
 import { toIso } from '../core/clock.js';
+import type { DomainDeps } from '../core/domain-deps.js';
 import { AppError, ConflictError } from '../core/errors.js';
 import { sha256Hex } from '../core/hashing.js';
 import { parseOrThrow } from '../core/validate.js';
 import type { Executor, Tx } from '../store/index.js';
-import type { TrackingDeps } from '../tracking/index.js';
 import * as repo from './gc.repo.js';
 import { type GcBlob, type GcInput, type GcReport, gcBodySchema } from './gc.schema.js';
 
@@ -31,7 +31,7 @@ const out = (b: Listed): GcBlob => ({
  * ones still unreferenced and writes one audit entry (keys, their digest, the total) in that transaction.
  * Blobs younger than the grace period are never touched: their version may still be on its way in.
  */
-export function createGarbageCollector({ db, dialect, audit, clock, blobs }: TrackingDeps) {
+export function createGarbageCollector({ db, dialect, audit, clock, blobs }: DomainDeps) {
   async function run(input: GcInput & { actor: string }): Promise<GcReport> {
     const { delete: doDelete, graceSeconds } = parseOrThrow(gcBodySchema, {
       delete: input.delete,

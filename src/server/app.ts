@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Services } from '../app/index.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { installAuthHook } from './auth-hook.js';
 import { installErrorHandlers } from './error-handler.js';
@@ -17,7 +18,6 @@ import { registerRegistryRoutes } from './routes/registry.js';
 import { registerServingRoutes } from './routes/serving.js';
 import { registerTrackingRoutes } from './routes/tracking.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
-import type { Services } from './services.js';
 
 export interface RouteEntry {
   method: string;

@@ -1,9 +1,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Services } from '../app/index.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { DeploymentRuntime } from '../serving/index.js';
 import { installErrorHandlers } from './error-handler.js';
 import { feedbackHandler, metricsHandler, predictHandler } from './routes/predict.js';
-import type { Services } from './services.js';
 
 export interface ServingAppOptions {
   services: Pick<Services, 'serving' | 'governance'>;

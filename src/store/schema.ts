@@ -1,6 +1,7 @@
 import type { Generated } from 'kysely';
 import type { DataTables } from './schema-data.js';
 import type { DataQualityTables } from './schema-data-quality.js';
+import type { EventTables } from './schema-events.js';
 import type { RegistryTables } from './schema-registry.js';
 import type { ServingTables } from './schema-serving.js';
 import type { WebhookTables } from './schema-webhooks.js';
@@ -157,7 +158,8 @@ export interface Database
     DataQualityTables,
     RegistryTables,
     WebhookTables,
-    ServingTables {
+    ServingTables,
+    EventTables {
   audit_entries: AuditEntryTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointTable;

@@ -1,13 +1,13 @@
 import type { Readable } from 'node:stream';
+import type { DomainDeps } from '../core/domain-deps.js';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import * as repo from './artifact.repo.js';
 import { normalizeArtifactPath } from './artifact-path.js';
 import { findRun } from './run.repo.js';
 import type { ArtifactEntry } from './tracking.schema.js';
-import type { TrackingDeps } from './tracking-deps.js';
 
 /** Run artifacts: named files whose bytes live in the content-addressed blob store. */
-export function createArtifactService({ db, audit, clock, blobs }: TrackingDeps) {
+export function createArtifactService({ db, audit, clock, blobs }: DomainDeps) {
   async function requireRun(runId: string, { active }: { active: boolean }) {
     const run = await findRun({ tx: db, id: runId });
     if (!run) throw new NotFoundError('run', runId);

@@ -1,4 +1,5 @@
 import { toIso } from '../core/clock.js';
+import type { DomainDeps } from '../core/domain-deps.js';
 import { AlreadyExistsError, NotFoundError, ValidationError } from '../core/errors.js';
 import type { Executor } from '../store/index.js';
 import type { ExperimentListQuery, ExperimentRow } from './experiment.repo.js';
@@ -6,7 +7,6 @@ import * as repo from './experiment.repo.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 import { setLifecycleOfExperimentRuns } from './run.repo.js';
 import { type Experiment, experimentIdSchema, type ViewType } from './tracking.schema.js';
-import type { TrackingDeps } from './tracking-deps.js';
 
 export interface ExperimentPage {
   experiments: Experiment[];
@@ -79,7 +79,7 @@ function parseExperimentOrderBy(orderBy: string[] | undefined): ExperimentListQu
 }
 
 /** Experiments: named groups of runs; soft-deleted and restorable, with tags. */
-export function createExperimentService({ db, audit, clock }: TrackingDeps) {
+export function createExperimentService({ db, audit, clock }: DomainDeps) {
   async function toExperiments(tx: Executor, rows: ExperimentRow[]): Promise<Experiment[]> {
     const tags = await repo.listExperimentTags({ tx, ids: rows.map((r) => r.id) });
     return rows.map((r) => ({

@@ -27,4 +27,3 @@ export { createRunSearch, type RunSearch, type SearchRunsInput } from './run-sea
 /** A stored metric value in its JSON form. */
 export { metricValueOut } from './run-view.js';
 export * from './tracking.schema.js';
-export type { TrackingDeps } from './tracking-deps.js';

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import type { DomainDeps } from '../core/domain-deps.js';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { sha256Hex } from '../core/hashing.js';
 import { newId } from '../core/ids.js';
@@ -27,7 +28,6 @@ import {
   type Run,
   type RunStatus,
 } from './tracking.schema.js';
-import type { TrackingDeps } from './tracking-deps.js';
 
 export const RUN_NAME_TAG = 'mlflow.runName';
 export const USER_TAG = 'mlflow.user';
@@ -93,7 +93,7 @@ export interface RunServiceHooks {
 }
 
 /** Runs and what is logged to them: params (immutable), metrics (history + latest), tags, inputs. */
-export function createRunService({ db, dialect, audit, clock }: TrackingDeps, hooks: RunServiceHooks = {}) {
+export function createRunService({ db, dialect, audit, clock }: DomainDeps, hooks: RunServiceHooks = {}) {
   async function getRow(tx: Executor, runId: string): Promise<RunTable> {
     const row = await repo.findRun({ tx, id: runId });
     if (!row) throw new NotFoundError('run', runId);

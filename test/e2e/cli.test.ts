@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openWorkspace, type Workspace } from '../../src/app/index.js';
 import { loadConfig } from '../../src/core/config.js';
 import { buildApp } from '../../src/server/app.js';
-import { openWorkspace, type Workspace } from '../../src/server/services.js';
 import { runSchema } from '../../src/tracking/index.js';
 import { cli } from '../support/cli.js';
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { openWorkspace, type Workspace } from '../../src/app/index.js';
 import { loadConfig } from '../../src/core/config.js';
 import { sha256Hex } from '../../src/core/hashing.js';
 import {
@@ -13,7 +14,6 @@ import {
 } from '../../src/data/quality/index.js';
 import { profileTableFile } from '../../src/data/tables/index.js';
 import { buildApp } from '../../src/server/app.js';
-import { openWorkspace, type Workspace } from '../../src/server/services.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/backends.js';
 import { cli } from '../support/cli.js';

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServices } from '../../src/app/index.js';
 import { S3BlobStore } from '../../src/blobs/index.js';
 import { addVersionWith } from '../../src/client/data-api.js';
 import { createHttpClient } from '../../src/client/index.js';
@@ -11,7 +12,6 @@ import { systemClock } from '../../src/core/clock.js';
 import { loadConfig } from '../../src/core/config.js';
 import { addPath, HashCache } from '../../src/data/index.js';
 import { buildApp } from '../../src/server/app.js';
-import { createServices } from '../../src/server/services.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { uniq } from './helpers.js';
 

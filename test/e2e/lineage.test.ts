@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openWorkspace, type Services, type Workspace } from '../../src/app/index.js';
 import { loadConfig } from '../../src/core/config.js';
 import {
   lineageGraphSchema,
@@ -11,7 +12,6 @@ import {
   runUuid,
 } from '../../src/governance/index.js';
 import { buildApp } from '../../src/server/app.js';
-import { openWorkspace, type Services, type Workspace } from '../../src/server/services.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/backends.js';
 import { cli } from '../support/cli.js';

@@ -3,12 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openWorkspace, type Workspace } from '../../src/app/index.js';
 import { createLocalApi } from '../../src/cli/local-api.js';
 import { loadConfig } from '../../src/core/config.js';
 import { sha256Hex } from '../../src/core/hashing.js';
 import { writeCreditCsv } from '../../src/ml/index.js';
 import { buildApp } from '../../src/server/app.js';
-import { openWorkspace, type Workspace } from '../../src/server/services.js';
 import { runSchema } from '../../src/tracking/index.js';
 import { type CliResult, cli } from '../support/cli.js';
 

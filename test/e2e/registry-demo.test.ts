@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registryChapter } from '../../examples/demo-registry.js';
+import { openWorkspace, type Workspace } from '../../src/app/index.js';
 import { modelsLocalApi } from '../../src/cli/local/models.js';
 import { createLocalApi } from '../../src/cli/local-api.js';
 import { loadConfig } from '../../src/core/config.js';
-import { openWorkspace, type Workspace } from '../../src/server/services.js';
 import { tinyOnnxModel } from './registry-fixtures.js';
 
 describe('the demo registry chapter', () => {

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Services } from '../../src/app/index.js';
 import { modelsLocalApi } from '../../src/cli/local/models.js';
 import { createLocalApi } from '../../src/cli/local-api.js';
 import { CREDIT_TARGET, generateCreditData, trainModel, writeCreditCsv } from '../../src/ml/index.js';
 import type { ModelVersion } from '../../src/registry/index.js';
-import type { Services } from '../../src/server/services.js';
 import { uniq } from './helpers.js';
 
 /*

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
+import { openWorkspace, type Workspace } from '../../src/app/index.js';
 import { createLocalApi } from '../../src/cli/local-api.js';
 import { loadConfig } from '../../src/core/config.js';
 import {
@@ -11,7 +12,6 @@ import {
   generateCreditData,
   type TrainerKind,
 } from '../../src/ml/index.js';
-import { openWorkspace, type Workspace } from '../../src/server/services.js';
 
 /*
  * Shared parts of the `sextant serve` suites and the serving benchmark: a workspace with a small

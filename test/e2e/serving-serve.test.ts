@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openWorkspace } from '../../src/app/index.js';
 import { loadConfig } from '../../src/core/config.js';
-import { openWorkspace } from '../../src/server/services.js';
 import { cli } from '../support/cli.js';
 import {
   creditRecords,

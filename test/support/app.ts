@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { createServices, type Services } from '../../src/app/index.js';
 import { createBlobStore } from '../../src/blobs/index.js';
 import { systemClock } from '../../src/core/clock.js';
 import { type Config, loadConfig } from '../../src/core/config.js';
 import { buildApp } from '../../src/server/app.js';
-import { createServices, type Services } from '../../src/server/services.js';
 import type { Store } from '../../src/store/index.js';
 
 export interface TestApp {

@@ -1,5 +1,5 @@
+import type { Services } from '../../app/index.js';
 import type { DataQualityApi } from '../../client/data-quality-api.js';
-import type { Services } from '../../server/services.js';
 
 /** DataQualityApi served in-process from a local workspace. */
 export function dataQualityLocalApi(s: Services, actor: string): DataQualityApi {

@@ -1,5 +1,5 @@
+import type { Services } from '../../app/index.js';
 import { addVersionWith, type DataApi, getVersionWith } from '../../client/data-api.js';
-import type { Services } from '../../server/services.js';
 
 // Local puts are bounded by fsync, not the CPU: several in flight let the disk overlap them.
 const LOCAL_PUT_CONCURRENCY = 8;

@@ -1,5 +1,5 @@
+import type { Services } from '../../app/index.js';
 import type { LineageApi } from '../../client/lineage-api.js';
-import type { Services } from '../../server/services.js';
 
 /** LineageApi served in-process from a local workspace. */
 export function lineageLocalApi(s: Services, actor: string): LineageApi {

@@ -1,3 +1,4 @@
+import type { Services } from '../../app/index.js';
 import { localPrincipal, type Role } from '../../auth/index.js';
 import type { ModelsApi } from '../../client/models-api.js';
 import { parseOrThrow } from '../../core/validate.js';
@@ -9,7 +10,6 @@ import {
   registerFromRunBodySchema,
   rollbackBodySchema,
 } from '../../registry/index.js';
-import type { Services } from '../../server/services.js';
 
 /**
  * ModelsApi served in-process from a local workspace. `actor` is a user name: the local admin by

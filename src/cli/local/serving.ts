@@ -1,8 +1,8 @@
+import type { Services } from '../../app/index.js';
 import type { ServingApi } from '../../client/serving-api.js';
 import { parseOrThrow } from '../../core/validate.js';
 import { explainOptionsSchema } from '../../governance/explain/explanation.schema.js';
 import { predictionFilter } from '../../server/routes/serving.js';
-import type { Services } from '../../server/services.js';
 import { listPredictionsQuerySchema, predictionIdSchema } from '../../serving/index.js';
 
 /** ServingApi served in-process from a local workspace. */

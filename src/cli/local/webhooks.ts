@@ -1,5 +1,5 @@
+import type { Services } from '../../app/index.js';
 import type { WebhooksApi } from '../../client/webhooks-api.js';
-import type { Services } from '../../server/services.js';
 
 /** WebhooksApi served in-process from a local workspace. */
 export function webhooksLocalApi(s: Services, actor: string): WebhooksApi {

@@ -1,8 +1,8 @@
 import { toIso } from '../../core/clock.js';
+import type { DomainDeps } from '../../core/domain-deps.js';
 import { sha256Hex } from '../../core/hashing.js';
 import { newId } from '../../core/ids.js';
 import { inTransaction } from '../../store/index.js';
-import type { TrackingDeps } from '../../tracking/index.js';
 import type { DatasetVersion } from '../dataset.schema.js';
 import { type CompareOptions, compareProfiles } from '../stats/index.js';
 import type { TableProfile } from '../tables/index.js';
@@ -20,7 +20,7 @@ export interface VersionLookup {
   get(id: string): Promise<DatasetVersion>;
 }
 
-export interface DataQualityDeps extends TrackingDeps {
+export interface DataQualityDeps extends DomainDeps {
   versions: VersionLookup;
 }
 

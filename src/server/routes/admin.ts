@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { Services } from '../../app/index.js';
 import { auditEntrySchema, auditVerifyResultSchema } from '../../audit/index.js';
 import {
   createdTokenSchema,
@@ -12,7 +13,6 @@ import {
   userSchema,
 } from '../../auth/index.js';
 import { route } from '../route.js';
-import type { Services } from '../services.js';
 
 const checkpointSchema = z.object({
   seq: z.number(),

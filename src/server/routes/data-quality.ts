@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { Services } from '../../app/index.js';
 import { datasetNameSchema } from '../../data/index.js';
 import {
   compareBodySchema,
@@ -8,7 +9,6 @@ import {
   validationResultSchema,
 } from '../../data/quality/index.js';
 import { route } from '../route.js';
-import type { Services } from '../services.js';
 
 const tags = ['data quality'];
 const versionParams = z.strictObject({ name: datasetNameSchema, version: z.string().min(1).max(300) });

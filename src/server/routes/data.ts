@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { Services } from '../../app/index.js';
 import {
   addResultSchema,
   createVersionBodySchema,
@@ -14,7 +15,6 @@ import {
 } from '../../data/index.js';
 import { acceptRawBodies } from '../raw-body.js';
 import { route } from '../route.js';
-import type { Services } from '../services.js';
 
 const tags = ['data'];
 const selector = z.string().min(1).max(300);

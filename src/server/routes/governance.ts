@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { Services } from '../../app/index.js';
 import {
   gcBodySchema,
   gcReportSchema,
@@ -9,7 +10,6 @@ import {
 } from '../../governance/index.js';
 import { runIdSchema } from '../../tracking/index.js';
 import { route } from '../route.js';
-import type { Services } from '../services.js';
 
 /** Lineage (/api/v1/lineage), OpenLineage export of a run, and blob garbage collection (/api/v1/gc). */
 export function registerGovernanceRoutes(app: FastifyInstance, s: Services): void {

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { Services } from '../../app/index.js';
 import { pingStore } from '../../store/index.js';
 import { route } from '../route.js';
-import type { Services } from '../services.js';
 
 /** Liveness, readiness and the OpenAPI document. */
 export function registerHealthRoutes(app: FastifyInstance, services: Services): void {

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Services } from '../../app/index.js';
 import { AppError, isAppError, PayloadTooLargeError, ValidationError } from '../../core/errors.js';
 import {
   type FeedbackItem,
@@ -9,7 +10,6 @@ import {
   type ServingDomain,
 } from '../../serving/index.js';
 import { route } from '../route.js';
-import type { Services } from '../services.js';
 
 /*
  * The predict, feedback and metrics handlers, written once and mounted twice: on the main server

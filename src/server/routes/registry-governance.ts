@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { Services } from '../../app/index.js';
 import {
   type Actor,
   aliasAtSchema,
@@ -19,7 +20,6 @@ import {
   setAliasBodySchema,
 } from '../../registry/index.js';
 import { route } from '../route.js';
-import type { Services } from '../services.js';
 
 const tags = ['registry'];
 const modelParams = z.strictObject({ name: modelNameSchema });

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { Services } from '../../app/index.js';
 import {
   type Actor,
   cardFieldsSchema,
@@ -15,7 +16,6 @@ import {
 } from '../../registry/index.js';
 import { acceptRawBodies } from '../raw-body.js';
 import { route } from '../route.js';
-import type { Services } from '../services.js';
 import { registerRegistryGovernanceRoutes } from './registry-governance.js';
 
 const tags = ['registry'];

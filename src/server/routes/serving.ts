@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { Services } from '../../app/index.js';
 import { ValidationError } from '../../core/errors.js';
 import { explainOptionsSchema, explanationSchema } from '../../governance/explain/index.js';
 import { formatTrace, predictionTraceSchema, traceQuerySchema } from '../../governance/trace/index.js';
@@ -14,7 +15,6 @@ import {
   updateDeploymentBodySchema,
 } from '../../serving/index.js';
 import { route } from '../route.js';
-import type { Services } from '../services.js';
 
 const tags = ['serving'];
 const nameParams = z.strictObject({ name: deploymentNameSchema });

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { Services } from '../../app/index.js';
 import {
   artifactEntrySchema,
   createExperimentBodySchema,
@@ -23,7 +24,6 @@ import {
 import { sendJsonList } from '../json-stream.js';
 import { acceptRawBodies } from '../raw-body.js';
 import { route } from '../route.js';
-import type { Services } from '../services.js';
 
 const tags = ['tracking'];
 const expParams = z.strictObject({ id: experimentIdSchema });

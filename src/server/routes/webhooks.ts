@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { Services } from '../../app/index.js';
 import {
   createdWebhookSchema,
   createWebhookInputSchema,
@@ -7,9 +8,8 @@ import {
   webhookDeliverySchema,
   webhookIdSchema,
   webhookTargetSchema,
-} from '../../registry/webhooks/index.js';
+} from '../../events/webhooks/index.js';
 import { route } from '../route.js';
-import type { Services } from '../services.js';
 
 const tags = ['webhooks'];
 const idParams = z.strictObject({ id: webhookIdSchema });

@@ -9,7 +9,7 @@ import {
   generateCreditData,
   predictOnnx,
 } from '../../ml/index.js';
-import { DataType, encodeModel, type NodeMessage, type TensorMessage } from '../../ml/trainers/onnx-proto.js';
+import { DataType, encodeModel, type NodeMessage, type TensorMessage } from '../../ml/trainers/index.js';
 import type { ModelVersion } from '../../registry/index.js';
 import { openServingModel, type ServingModel } from './index.js';
 

@@ -1,11 +1,11 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { Services } from '../../../app/index.js';
 import { NotFoundError, ValidationError } from '../../../core/errors.js';
 import { normalizeArtifactPath } from '../../../tracking/index.js';
 import { acceptRawBodies } from '../../raw-body.js';
 import { route } from '../../route.js';
-import type { Services } from '../../services.js';
 import { mlflowRoute } from './mlflow-route.js';
 
 const PROXY = '/api/2.0/mlflow-artifacts/artifacts';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Services } from '../../services.js';
+import type { Services } from '../../../app/index.js';
 import { mlflowRoute } from './mlflow-route.js';
 import { fromKeyValues, int64, keyValue, mlflowExperiment, repeated } from './wire.js';
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../../services.js';
+import type { Services } from '../../../app/index.js';
 import { registerMlflowArtifactRoutes } from './artifacts.js';
 import { registerMlflowExperimentRoutes } from './experiments.js';
 import { registerMlflowRegistryRoutes } from './registry.js';

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { Services } from '../../../app/index.js';
 import { ForbiddenError, ValidationError } from '../../../core/errors.js';
 import type { Actor, ModelVersion } from '../../../registry/index.js';
 import { decodePageToken, encodePageToken } from '../../../tracking/index.js';
-import type { Services } from '../../services.js';
 import { mlflowRoute } from './mlflow-route.js';
 import {
   latestPerStage,

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { Services } from '../../../app/index.js';
 import { ValidationError } from '../../../core/errors.js';
 import {
   HISTORY_BULK_POINTS_MAX,
@@ -12,7 +13,6 @@ import {
   tagInputSchema,
 } from '../../../tracking/index.js';
 import { sendJsonList } from '../../json-stream.js';
-import type { Services } from '../../services.js';
 import { mlflowRoute } from './mlflow-route.js';
 import {
   double,

@@ -3,12 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../../test/support/backends.js';
-import { S3BlobStore } from '../blobs/index.js';
-import { systemClock } from '../core/clock.js';
-import { loadConfig } from '../core/config.js';
-import { createServices, type Services } from '../server/services.js';
-import { openStore, type Store } from '../store/index.js';
+import { createServices, type Services } from '../../src/app/index.js';
+import { S3BlobStore } from '../../src/blobs/index.js';
+import { systemClock } from '../../src/core/clock.js';
+import { loadConfig } from '../../src/core/config.js';
+import { openStore, type Store } from '../../src/store/index.js';
+import { createTestDatabase } from '../support/backends.js';
 
 const BUCKET = 'sextant-gc';
 

@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeEachBackend } from '../../test/support/backends.js';
-import { createBlobStore } from '../blobs/index.js';
-import { fakeClock } from '../core/clock.js';
-import { loadConfig } from '../core/config.js';
-import { createServices, type Services } from '../server/services.js';
-import type { Actor } from './index.js';
+import { createServices, type Services } from '../../src/app/index.js';
+import { createBlobStore } from '../../src/blobs/index.js';
+import { fakeClock } from '../../src/core/clock.js';
+import { loadConfig } from '../../src/core/config.js';
+import type { Actor } from '../../src/registry/index.js';
+import { describeEachBackend } from '../support/backends.js';
 
 const editor: Actor = { name: 'erin', role: 'editor' };
 const approver: Actor = { name: 'abe', role: 'approver' };

@@ -1,0 +1,16 @@
+/*
+ * The wiring: every service is built exactly once here, from the shared parts (store, blobs, clock,
+ * config, audit key). server/, cli/ and the worker entry all start from this module.
+ */
+
+/** Builds every domain service from the shared parts (`createServices({ store, blobs, clock, config, auditKey })`). */
+/** Opens the database, blob store and audit key a Config names and wires the services on them. */
+/** Every domain's event definitions (the catalogue). */
+export {
+  createServices,
+  eventDefinitions,
+  openWorkspace,
+  type Services,
+  type ServicesDeps,
+  type Workspace,
+} from './services.js';
