@@ -9,6 +9,7 @@ import { createDataQualityDomain } from '../data/quality/index.js';
 import { createEventBus, createEventCatalogue, type EventDefinition } from '../events/index.js';
 import { createWebhookService } from '../events/webhooks/index.js';
 import { createGovernanceDomain } from '../governance/index.js';
+import { createJobQueue } from '../jobs/index.js';
 import { createRegistryDomain, registryEvents } from '../registry/index.js';
 import { createServingDomain, servingEvents } from '../serving/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -97,6 +98,8 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
     webhooks,
     governance,
     serving,
+    // Background work: in-process on the database, or BullMQ when SEXTANT_REDIS_URL is set.
+    jobs: createJobQueue(deps, { redisUrl: config.redisUrl }),
   };
 }
 
@@ -118,6 +121,8 @@ export async function openWorkspace(config: Config, clock: Clock = systemClock):
     close: async () => {
       // A CLI process delivers what it emitted before it exits (briefly; retries are the server's job).
       await services.events.close();
+      // Workers finish their running attempts; the queue lets go of Redis.
+      await services.jobs.close();
       // Deployments drain and their ledgers flush before the database closes under them.
       await services.serving.close();
       await blobs.close();

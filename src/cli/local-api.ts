@@ -5,6 +5,7 @@ import { parseOrThrow } from '../core/validate.js';
 import { HISTORY_PAGE_MAX, logBatchBodySchema } from '../tracking/index.js';
 import { dataLocalApi } from './local/data.js';
 import { dataQualityLocalApi } from './local/data-quality.js';
+import { jobsLocalApi } from './local/jobs.js';
 import { lineageLocalApi } from './local/lineage.js';
 import { modelsLocalApi } from './local/models.js';
 import { servingLocalApi } from './local/serving.js';
@@ -62,6 +63,7 @@ export function createLocalApi(s: Services): SextantApi {
     lineage: lineageLocalApi(s, actor),
     models: modelsLocalApi(s, actor),
     webhooks: webhooksLocalApi(s, actor),
+    jobs: jobsLocalApi(s, actor),
     serving: servingLocalApi(s, actor),
     audit: {
       list: (q = {}) => s.audit.list(q),

@@ -5,6 +5,7 @@ import { type CliContext, createCliContext } from './context.js';
 import { registerDataCommands } from './data.command.js';
 import { registerDataQualityCommands } from './data-quality.command.js';
 import { registerExperimentsCommand } from './experiments.command.js';
+import { registerJobsCommands } from './jobs.command.js';
 import { registerLineageCommands } from './lineage.command.js';
 import { registerMlCommands } from './ml.command.js';
 import { registerModelsCommands } from './models.command.js';
@@ -16,6 +17,7 @@ import { registerServeCommand } from './serve.command.js';
 import { registerServerCommand } from './server.command.js';
 import { registerServingCommands } from './serving.command.js';
 import { registerWebhooksCommands } from './webhooks.command.js';
+import { registerWorkerCommand } from './worker.command.js';
 
 /**
  * Runs the CLI with the given arguments (without `node` and the script) and returns the exit code.
@@ -63,6 +65,8 @@ export async function runCli(
   registerWebhooksCommands(program, ctx);
   registerServeCommand(program, ctx);
   registerServingCommands(program, ctx);
+  registerWorkerCommand(program, ctx);
+  registerJobsCommands(program, ctx);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -4,6 +4,7 @@ import type { SextantApi } from './api.js';
 import { dataHttpApi } from './data-api.js';
 import { dataQualityHttpApi } from './data-quality-api.js';
 import { createHttpTransport } from './http-transport.js';
+import { jobsHttpApi } from './jobs-api.js';
 import { lineageHttpApi } from './lineage-api.js';
 import { modelsHttpApi } from './models-api.js';
 import { servingHttpApi } from './serving-api.js';
@@ -83,6 +84,7 @@ export function createHttpClient(options: HttpClientOptions): SextantApi {
     lineage: lineageHttpApi(transport),
     models: modelsHttpApi(transport),
     webhooks: webhooksHttpApi(transport),
+    jobs: jobsHttpApi(transport),
     serving: servingHttpApi(transport),
     audit: {
       list: async (q = {}) =>

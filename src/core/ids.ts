@@ -24,7 +24,9 @@ export type IdPrefix =
   | 'dqs'
   | 'dqr'
   | 'dep'
-  | 'pred';
+  | 'pred'
+  | 'job'
+  | 'jba';
 
 /*
  * Monotonic ULIDs (https://github.com/ulid/spec), lower-cased: 10 Crockford base-32 characters of

@@ -12,6 +12,7 @@ import { registerDataRoutes } from './routes/data.js';
 import { registerDataQualityRoutes } from './routes/data-quality.js';
 import { registerGovernanceRoutes } from './routes/governance.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerJobRoutes } from './routes/jobs.js';
 import { registerMlflowRoutes } from './routes/mlflow/index.js';
 import { registerPredictRoutes } from './routes/predict.js';
 import { registerRegistryRoutes } from './routes/registry.js';
@@ -86,6 +87,7 @@ export async function buildApp(
   registerDataQualityRoutes(app, services);
   registerRegistryRoutes(app, services);
   registerWebhookRoutes(app, services);
+  registerJobRoutes(app, services);
   registerGovernanceRoutes(app, services);
   registerServingRoutes(app, services);
   registerPredictRoutes(app, services);

@@ -26,6 +26,7 @@ import { registryMigration } from './migrations/003-registry.js';
 import { webhooksMigration } from './migrations/004-webhooks.js';
 import { dataQualityMigration } from './migrations/005-data-quality.js';
 import { servingMigration } from './migrations/006-serving.js';
+import { jobsMigration } from './migrations/007-jobs.js';
 import { eventsMigration } from './migrations/008-events.js';
 import { hardeningMigration } from './migrations/009-hardening.js';
 import type { Database } from './schema.js';
@@ -173,6 +174,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '004-webhooks': webhooksMigration(dialect),
     '005-data-quality': dataQualityMigration(dialect),
     '006-serving': servingMigration(dialect),
+    '007-jobs': jobsMigration(dialect),
     '008-events': eventsMigration(dialect),
     '009-hardening': hardeningMigration(dialect),
   };

@@ -36,6 +36,12 @@ export interface BulkInsert {
   ignoreConflictOn?: string;
 }
 
+/** A SELECT that can lock the rows it reads. */
+export interface Lockable<Q> {
+  forUpdate(): Q;
+  skipLocked(): Q;
+}
+
 export interface Dialect {
   readonly name: DialectName;
   /** Column type of an auto-increment integer key (migrations). */
@@ -53,6 +59,11 @@ export interface Dialect {
    * SQLite: the IMMEDIATE transaction already excludes every writer.
    */
   tryShareLockTables(tx: Executor, tables: readonly string[]): Promise<boolean>;
+  /**
+   * Rows a claiming SELECT reads are locked, and rows other claimers hold are skipped (PostgreSQL's
+   * FOR UPDATE SKIP LOCKED). SQLite: the IMMEDIATE transaction already excludes other claimers.
+   */
+  skipLockedRows<Q extends Lockable<Q>>(query: Q): Q;
   /** A text expression compared and ordered by code point, as SQLite always does. */
   byCodePoint(e: Expression<unknown>): Expression<unknown>;
   /** LIKE with PostgreSQL's semantics: case-sensitive, `\` escapes, `%` and `_` wildcards. */
@@ -106,6 +117,7 @@ export const sqliteDialect: Dialect = {
   autoIncrementKey: (c) => c.primaryKey().autoIncrement(),
   lockForTransaction: async () => {},
   tryShareLockTables: async () => true,
+  skipLockedRows: (query) => query,
   byCodePoint: (e) => e,
   like: (column, pattern) => sql<SqlBool>`${column} glob ${likeToGlob(pattern)}`,
   ilike: (column, pattern) => sql<SqlBool>`lower(${column}) like lower(${pattern}) escape '\\'`,
@@ -143,6 +155,7 @@ export const postgresDialect: Dialect = {
       throw err;
     }
   },
+  skipLockedRows: (query) => query.forUpdate().skipLocked(),
   // Otherwise PostgreSQL would order text by the database's collation.
   byCodePoint: (e) => sql`${e} collate "C"`,
   like: (column, pattern) => sql<SqlBool>`${column} like ${pattern}`,

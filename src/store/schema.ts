@@ -2,6 +2,7 @@ import type { Generated } from 'kysely';
 import type { DataTables } from './schema-data.js';
 import type { DataQualityTables } from './schema-data-quality.js';
 import type { EventTables } from './schema-events.js';
+import type { JobTables } from './schema-jobs.js';
 import type { RegistryTables } from './schema-registry.js';
 import type { ServingTables } from './schema-serving.js';
 import type { WebhookTables } from './schema-webhooks.js';
@@ -159,6 +160,7 @@ export interface Database
     RegistryTables,
     WebhookTables,
     ServingTables,
+    JobTables,
     EventTables {
   audit_entries: AuditEntryTable;
   audit_head: AuditHeadTable;

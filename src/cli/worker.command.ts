@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+import { ValidationError } from '../core/errors.js';
+import { laneNameSchema } from '../jobs/job.schema.js';
+import { redactUrl } from '../store/index.js';
+import type { CliContext } from './context.js';
+
+type Ctx = () => CliContext;
+
+function names(list: string, option: string): string[] {
+  const out = list
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  for (const n of out)
+    if (!laneNameSchema.safeParse(n).success)
+      throw new ValidationError(
+        `${option}: '${n}' is not a queue or tag name (lower-case letters, digits, - and _)`,
+        {
+          field: option,
+        },
+      );
+  if (!out.length) throw new ValidationError(`${option}: give at least one name`, { field: option });
+  return out;
+}
+
+function whole(value: string, option: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new ValidationError(`${option}: '${value}' is not a whole number of at least ${min}`, {
+      field: option,
+    });
+  return n;
+}
+
+/** `sextant worker`: consumes jobs on any machine that reaches the database, the blobs and Redis. */
+export function registerWorkerCommand(program: Command, ctx: Ctx): void {
+  program
+    .command('worker')
+    .description('run background jobs (BullMQ when SEXTANT_REDIS_URL is set, else from the database)')
+    .option('--concurrency <n>', 'jobs run at once', '1')
+    .option('--queues <list>', 'comma-separated queues to take jobs from', 'default')
+    .option('--tags <list>', 'what this machine offers (e.g. gpu): it also takes jobs that need these tags')
+    .option(
+      '--lease-ms <ms>',
+      "how long a killed worker's job waits before another worker retries it",
+      '30000',
+    )
+    .action(async (o: { concurrency: string; queues: string; tags?: string; leaseMs: string }) => {
+      const c = ctx();
+      const concurrency = whole(o.concurrency, '--concurrency', 1);
+      const queues = names(o.queues, '--queues');
+      const tags = o.tags !== undefined ? names(o.tags, '--tags') : [];
+      const leaseMs = whole(o.leaseMs, '--lease-ms', 100);
+      const ws = await c.workspace();
+      if (!ws)
+        throw new ValidationError(
+          'worker: SEXTANT_URL is set; a worker runs on the workspace itself, unset it',
+          {
+            field: 'SEXTANT_URL',
+          },
+        );
+      const handle = ws.jobs.work({ concurrency, queues, tags, leaseMs });
+      c.output.err(
+        [
+          `sextant worker ${handle.workerId} started`,
+          `  queue:    ${ws.jobs.kind === 'bullmq' ? `BullMQ at ${redactUrl(c.config.redisUrl ?? '')}` : 'in-process (database)'}`,
+          `  database: ${redactUrl(c.config.databaseUrl)}`,
+          `  queues:   ${queues.join(', ')}${tags.length ? `  tags: ${tags.join(', ')}` : ''}  concurrency: ${concurrency}`,
+        ].join('\n'),
+      );
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          c.output.err('sextant worker: finishing running jobs');
+          handle.close().then(resolve, resolve);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+}

@@ -1,0 +1,260 @@
+import { type Job as BullJob, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { AuditLog } from '../audit/index.js';
+import type { Clock } from '../core/clock.js';
+import { assertNever, isAppError, UnavailableError } from '../core/errors.js';
+import { type Db, type Dialect, inTransaction } from '../store/index.js';
+import { runAttempt } from './attempt-runner.js';
+import * as repo from './job.repo.js';
+import { laneOf, lanesFor } from './job-kind.js';
+import type { JobQueue, RepeatOptions, WorkerHandle, WorkOptions } from './job-queue.js';
+import { createJobRecords, toJob } from './job-records.js';
+import { nextTick, parseCadence } from './schedule.js';
+import { newWorkerId } from './worker-id.js';
+
+export interface BullmqQueueOptions {
+  /** redis://host:port[/db] */
+  url: string;
+  /** Key prefix in Redis (default 'sextant'); tests give each run its own. */
+  prefix?: string;
+  /** BullMQ's lock: a job whose worker stops renewing it is stalled and runs again elsewhere (default 30 s). */
+  lockMs?: number;
+  /** How often workers look for stalled jobs (default 30 s). */
+  stalledIntervalMs?: number;
+  /** How long enqueue waits for Redis before answering 503 (default 5 s). */
+  enqueueTimeoutMs?: number;
+}
+
+export interface BullmqQueueDeps {
+  db: Db;
+  dialect: Dialect;
+  audit: AuditLog;
+  clock: Clock;
+}
+
+/** What a BullMQ job carries: the id of its database row, or (made by a job scheduler) the schedule. */
+type Carried = { id: string } | { schedule: { key: string; name: string; payload: unknown } };
+
+/**
+ * BullMQ on Redis dispatches; the database keeps the record. Enqueue writes the row and adds the
+ * BullMQ job in one transaction: if Redis refuses, the row rolls back and the caller gets a 503. A
+ * BullMQ job whose row is missing (its transaction failed after the add) or finished is skipped.
+ * Priority, retries with backoff, stalled-job recovery and schedule ticks are BullMQ's; the attempt
+ * itself (timeout, heartbeats, commit-once) runs as in the in-process queue.
+ */
+export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueueOptions): JobQueue {
+  const { db, clock } = deps;
+  const prefix = options.prefix ?? 'sextant';
+  const defaultLockMs = options.lockMs ?? 30_000;
+  const enqueueTimeoutMs = options.enqueueTimeoutMs ?? 5_000;
+  const records = createJobRecords(deps);
+  // Enqueue must fail fast while Redis is away, not wait in ioredis' offline queue.
+  const producer = new Redis(options.url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    lazyConnect: true,
+  });
+  producer.on('error', () => {});
+  const queues = new Map<string, Queue>();
+  const workers = new Set<WorkerHandle>();
+
+  function queueFor(lane: string): Queue {
+    let q = queues.get(lane);
+    if (!q) {
+      q = new Queue(lane, { connection: producer, prefix });
+      q.on('error', () => {});
+      queues.set(lane, q);
+    }
+    return q;
+  }
+
+  async function withRedis<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      if (producer.status === 'wait') await producer.connect().catch(() => {});
+      return await Promise.race([
+        fn(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer in ${enqueueTimeoutMs} ms`)),
+            enqueueTimeoutMs,
+          );
+        }),
+      ]);
+    } catch (err) {
+      if (isAppError(err)) throw err;
+      throw new UnavailableError(
+        `the job queue (Redis) is unavailable: ${what} failed (${(err as Error).message})`,
+        {
+          service: 'redis',
+        },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  const bullOptions = (row: repo.JobRow, delay: number) => ({
+    jobId: row.id,
+    ...(row.priority > 0 ? { priority: row.priority } : {}),
+    ...(delay > 0 ? { delay } : {}),
+    attempts: row.max_attempts,
+    backoff: { type: 'exponential', delay: row.backoff_ms },
+    // The database keeps the record; Redis only dispatches.
+    removeOnComplete: true,
+    removeOnFail: true,
+  });
+
+  /** The row of a BullMQ job; a scheduler-made job gets its row on first sight (one per tick). */
+  async function rowIdOf(job: BullJob<Carried>): Promise<string | undefined> {
+    const data = job.data;
+    if ('id' in data) return data.id;
+    if (!records.kinds.has(data.schedule.name)) return undefined;
+    const { values } = records.prepare(
+      data.schedule.name,
+      data.schedule.payload,
+      { key: `schedule:${job.id}` },
+      data.schedule.key,
+    );
+    return (await records.insert(db, values)).row.id;
+  }
+
+  function startWorker(o: WorkOptions): WorkerHandle {
+    const workerId = newWorkerId();
+    const lockMs = o.leaseMs ?? defaultLockMs;
+    let pass = 0;
+    const connections: Redis[] = [];
+    const processor = async (job: BullJob<Carried>) => {
+      const id = await rowIdOf(job);
+      if (!id) throw new Error(`no worker here knows this job's kind`);
+      const owner = `${workerId}:${++pass}`;
+      const now = clock.now();
+      const row = await repo.claimOne({ tx: db, id, owner, now, leaseUntil: now + lockMs });
+      // Missing (its enqueue rolled back) or finished (cancelled, completed): nothing to run.
+      if (!row) return;
+      const kind = records.kinds.get(row.name);
+      if (!kind) throw new Error(`no worker here knows '${row.name}'`);
+      const outcome = await runAttempt({ db, clock, leaseMs: lockMs }, kind, row, owner, workerId);
+      switch (outcome.status) {
+        case 'completed':
+        case 'cancelled':
+        case 'lost':
+          return;
+        case 'retry':
+          throw new Error(outcome.error);
+        case 'failed':
+          throw new UnrecoverableError(outcome.error);
+        default:
+          return assertNever(outcome);
+      }
+    };
+    const bullWorkers = lanesFor(o.queues ?? ['default'], o.tags ?? []).map((lane) => {
+      const connection = new Redis(options.url, { maxRetriesPerRequest: null });
+      connection.on('error', () => {});
+      connections.push(connection);
+      const w = new Worker<Carried>(lane, processor, {
+        connection,
+        prefix,
+        concurrency: o.concurrency ?? 1,
+        lockDuration: lockMs,
+        stalledInterval: o.leaseMs ?? options.stalledIntervalMs ?? 30_000,
+        maxStalledCount: 3,
+      });
+      // Connection errors are retried by ioredis; a worker resumes when Redis returns.
+      w.on('error', () => {});
+      return w;
+    });
+    const handle: WorkerHandle = {
+      workerId,
+      async close() {
+        await Promise.all(bullWorkers.map((w) => w.close()));
+        for (const c of connections) c.disconnect();
+        workers.delete(handle);
+      },
+    };
+    workers.add(handle);
+    return handle;
+  }
+
+  return {
+    kind: 'bullmq',
+    define: records.define,
+    async enqueue(name, payload, enqueueOptions) {
+      const { values, options: o } = records.prepare(name, payload, enqueueOptions);
+      const row = await inTransaction(db, async (tx) => {
+        const { row, created } = await records.insert(tx, values);
+        // Added inside the transaction: if Redis refuses, the row is rolled back with it.
+        if (created)
+          await withRedis('enqueue', () =>
+            queueFor(row.lane).add(row.name, { id: row.id }, bullOptions(row, o.delayMs ?? 0)),
+          );
+        return row;
+      });
+      return toJob(row);
+    },
+    async repeat(name, payload, repeatOptions: RepeatOptions) {
+      const cadence = parseCadence(repeatOptions);
+      const { kind, values } = records.prepare(name, payload, {}, repeatOptions.key);
+      const now = clock.now();
+      await inTransaction(db, async (tx) => {
+        await repo.upsertSchedule({
+          tx,
+          values: {
+            key: repeatOptions.key,
+            name,
+            payload: values.payload,
+            cron: 'cron' in cadence ? cadence.cron : null,
+            every_ms: 'everyMs' in cadence ? cadence.everyMs : null,
+            next_run_at: nextTick(cadence, now),
+            created_at: now,
+            updated_at: now,
+          },
+        });
+        await withRedis('repeat', () =>
+          queueFor(values.lane).upsertJobScheduler(
+            repeatOptions.key,
+            'cron' in cadence ? { pattern: cadence.cron, tz: 'UTC' } : { every: cadence.everyMs },
+            {
+              name,
+              data: { schedule: { key: repeatOptions.key, name, payload: JSON.parse(values.payload) } },
+              opts: {
+                attempts: kind.attempts,
+                backoff: { type: 'exponential', delay: kind.backoffMs },
+                removeOnComplete: true,
+                removeOnFail: true,
+              },
+            },
+          ),
+        );
+      });
+    },
+    async unrepeat(key) {
+      const schedule = await repo.findSchedule({ tx: db, key });
+      if (!schedule) return false;
+      const kind = records.kinds.get(schedule.name);
+      return inTransaction(db, async (tx) => {
+        const removed = await repo.deleteSchedule({ tx, key });
+        if (kind)
+          await withRedis('unrepeat', () => queueFor(laneOf(kind.queue, kind.tags)).removeJobScheduler(key));
+        return removed;
+      });
+    },
+    get: records.get,
+    list: records.list,
+    async cancel(input) {
+      const { before, job } = await records.cancel(input);
+      // A waiting job leaves Redis now; a running one sees its signal abort at its next heartbeat.
+      // If Redis is away the BullMQ job stays, and is skipped when it comes up: its row is cancelled.
+      await queueFor(before.lane)
+        .remove(before.id)
+        .catch(() => 0);
+      return job;
+    },
+    work: (o = {}) => startWorker(o),
+    async close() {
+      await Promise.all([...workers].map((w) => w.close()));
+      await Promise.all([...queues.values()].map((q) => q.close().catch(() => {})));
+      producer.disconnect();
+    },
+  };
+}

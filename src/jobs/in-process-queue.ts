@@ -1,0 +1,205 @@
+import type { AuditLog } from '../audit/index.js';
+import type { Clock } from '../core/clock.js';
+import { type Db, type Dialect, inTransaction } from '../store/index.js';
+import { type AttemptOutcome, runAttempt } from './attempt-runner.js';
+import * as repo from './job.repo.js';
+import { lanesFor } from './job-kind.js';
+import type { JobQueue, RepeatOptions, WorkerHandle, WorkOptions } from './job-queue.js';
+import { createJobRecords, toJob } from './job-records.js';
+import { nextTick, parseCadence } from './schedule.js';
+import { newWorkerId } from './worker-id.js';
+
+export interface InProcessQueueOptions {
+  /** How often an idle worker looks for due jobs and schedule ticks (default 500 ms). */
+  pollMs?: number;
+  /** How long a claim holds without a heartbeat; a dead worker's job is retried after it (default 30 s). */
+  leaseMs?: number;
+}
+
+export interface InProcessQueueDeps {
+  db: Db;
+  dialect: Dialect;
+  audit: AuditLog;
+  clock: Clock;
+}
+
+/**
+ * The laptop default: the database is the queue. Any number of processes sharing the database (one
+ * SQLite file, or PostgreSQL) may work it: a job is claimed by a conditional UPDATE with a lease, and
+ * a job whose worker died is claimed again once the lease has expired. A schedule tick is taken by
+ * one conditional UPDATE too, so it makes one job however many processes work.
+ */
+export function createInProcessJobQueue(
+  deps: InProcessQueueDeps,
+  options: InProcessQueueOptions = {},
+): JobQueue {
+  const { db, dialect, clock } = deps;
+  const pollMs = options.pollMs ?? 500;
+  const defaultLeaseMs = options.leaseMs ?? 30_000;
+  const records = createJobRecords(deps);
+  const workers = new Set<ReturnType<typeof startWorker>>();
+
+  /** Makes the job of each due tick; the process whose UPDATE moves the schedule on makes it. */
+  async function fireSchedules(): Promise<void> {
+    const now = clock.now();
+    for (const s of await repo.dueSchedules({ tx: db, now })) {
+      if (!records.kinds.has(s.name)) continue;
+      const cadence = s.cron !== null ? { cron: s.cron } : { everyMs: Number(s.every_ms) };
+      const { values } = records.prepare(
+        s.name,
+        JSON.parse(s.payload),
+        { key: `schedule:${s.key}:${s.next_run_at}` },
+        s.key,
+      );
+      await inTransaction(db, async (tx) => {
+        if (
+          !(await repo.advanceSchedule({
+            tx,
+            key: s.key,
+            from: s.next_run_at,
+            to: nextTick(cadence, now),
+            now,
+          }))
+        )
+          return;
+        await records.insert(tx, values);
+      });
+    }
+  }
+
+  function startWorker(o: WorkOptions) {
+    const concurrency = o.concurrency ?? 1;
+    const lanes = lanesFor(o.queues ?? ['default'], o.tags ?? []);
+    const workerId = newWorkerId();
+    const leaseMs = o.leaseMs ?? defaultLeaseMs;
+    const running = new Set<Promise<AttemptOutcome>>();
+    let pass = 0;
+    let closed = false;
+    let wake: () => void = () => {};
+
+    async function claimAndRun(): Promise<number> {
+      const free = concurrency - running.size;
+      if (free <= 0) return 0;
+      const owner = `${workerId}:${++pass}`;
+      const now = clock.now();
+      const rows = await inTransaction(db, (tx) =>
+        repo.claimDue({ tx, dialect, owner, now, leaseUntil: now + leaseMs, lanes, limit: free }),
+      );
+      for (const row of rows) {
+        const kind = records.kinds.get(row.name);
+        const attempt = kind
+          ? runAttempt({ db, clock, leaseMs }, kind, row, owner, workerId)
+          : // A kind this process does not know: give the job back for a process that does.
+            unknownKind(row, owner);
+        const p = attempt
+          .catch(() => ({ status: 'lost' }) as const)
+          .finally(() => {
+            running.delete(p);
+            wake();
+          });
+        running.add(p);
+      }
+      return rows.length;
+    }
+
+    async function unknownKind(row: repo.JobRow, owner: string): Promise<AttemptOutcome> {
+      const now = clock.now();
+      await inTransaction(db, (tx) =>
+        repo.finishAttempt({
+          tx,
+          id: row.id,
+          owner,
+          attempt: row.attempts,
+          attemptStatus: 'lost',
+          error: null,
+          now,
+          set: {
+            status: 'queued',
+            run_at: now + pollMs * 4,
+            error: `no worker here knows '${row.name}'`,
+            finished_at: null,
+          },
+        }),
+      );
+      return { status: 'lost' };
+    }
+
+    const loop = (async () => {
+      while (!closed) {
+        let claimed = 0;
+        try {
+          await fireSchedules();
+          claimed = await claimAndRun();
+        } catch {
+          // The database is briefly unavailable (restart, lock timeout): try again on the next tick.
+        }
+        if (closed) break;
+        // A full claim may leave more due: look again at once; otherwise sleep until a wake or a tick.
+        if (claimed > 0 && running.size < concurrency) continue;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, pollMs);
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+      }
+    })();
+
+    const handle: WorkerHandle & { wake(): void } = {
+      workerId,
+      wake: () => wake(),
+      async close() {
+        closed = true;
+        wake();
+        await loop;
+        await Promise.all([...running]);
+        workers.delete(handle);
+      },
+    };
+    return handle;
+  }
+
+  return {
+    kind: 'in-process',
+    define: records.define,
+    async enqueue(name, payload, options) {
+      const { values } = records.prepare(name, payload, options);
+      const { row, created } = await records.insert(db, values);
+      if (created && values.run_at <= clock.now()) for (const w of workers) w.wake();
+      return toJob(row);
+    },
+    async repeat(name, payload, options: RepeatOptions) {
+      const cadence = parseCadence(options);
+      const { values } = records.prepare(name, payload, {}, options.key);
+      const now = clock.now();
+      await repo.upsertSchedule({
+        tx: db,
+        values: {
+          key: options.key,
+          name,
+          payload: values.payload,
+          cron: 'cron' in cadence ? cadence.cron : null,
+          every_ms: 'everyMs' in cadence ? cadence.everyMs : null,
+          next_run_at: nextTick(cadence, now),
+          created_at: now,
+          updated_at: now,
+        },
+      });
+    },
+    unrepeat: (key) => repo.deleteSchedule({ tx: db, key }),
+    get: records.get,
+    list: records.list,
+    async cancel(input) {
+      return (await records.cancel(input)).job;
+    },
+    work(o = {}) {
+      const w = startWorker(o);
+      workers.add(w);
+      return w;
+    },
+    async close() {
+      await Promise.all([...workers].map((w) => w.close()));
+    },
+  };
+}

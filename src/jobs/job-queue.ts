@@ -1,0 +1,66 @@
+import type { z } from 'zod';
+import type { Job, JobDetail, JobPage, ListJobsQuery } from './job.schema.js';
+import type { JobKind } from './job-kind.js';
+
+export interface EnqueueOptions {
+  /** 1 runs first; unset runs before any prioritised job (as in BullMQ). */
+  priority?: number;
+  /** Overrides the kind's attempts. */
+  attempts?: number;
+  /** Not before this many ms from now. */
+  delayMs?: number;
+  /** Idempotency key: enqueue with a key already used returns that job and adds nothing. */
+  key?: string;
+}
+
+export interface RepeatOptions {
+  /** Five-field cron (UTC), e.g. '*\/5 * * * *'; or everyMs. */
+  cron?: string;
+  everyMs?: number;
+  /** Names the schedule; repeat() with the same key replaces it. */
+  key: string;
+}
+
+export interface WorkOptions {
+  /** Jobs run at once by this worker (default 1). */
+  concurrency?: number;
+  /** Queues to take jobs from (default ['default']). */
+  queues?: string[];
+  /** What this worker offers: it takes jobs whose tags are all among these. */
+  tags?: string[];
+  /**
+   * How long a job this worker runs stays claimed without a heartbeat: after a kill -9 it runs
+   * again elsewhere once this has passed (default: the queue's, 30 s).
+   */
+  leaseMs?: number;
+}
+
+export interface WorkerHandle {
+  readonly workerId: string;
+  /** Stops taking jobs and waits for the running ones to end. */
+  close(): Promise<void>;
+}
+
+/**
+ * The jobs seam. Two implementations share this contract (job-queue.contract.ts): in-process on the
+ * database (the laptop default) and BullMQ on Redis. On both, every job and attempt is a database row.
+ */
+export interface JobQueue {
+  readonly kind: 'in-process' | 'bullmq';
+  /** Registers a kind; enqueue and work only know registered kinds. */
+  define<S extends z.ZodType>(kind: JobKind<S>): JobKind<S>;
+  /** Validates the payload against the kind's schema (ValidationError naming the field; nothing written). */
+  enqueue(name: string, payload: unknown, options?: EnqueueOptions): Promise<Job>;
+  /** Makes a job of this kind once per tick, across every process working the queue. */
+  repeat(name: string, payload: unknown, options: RepeatOptions): Promise<void>;
+  /** Removes a schedule; false when there was none. */
+  unrepeat(key: string): Promise<boolean>;
+  get(id: string): Promise<JobDetail>;
+  list(query?: ListJobsQuery): Promise<JobPage>;
+  /** Cancels a queued or running job (audited); a running handler sees its signal abort. */
+  cancel(input: { actor: string; id: string }): Promise<Job>;
+  /** Starts consuming jobs in this process. */
+  work(options?: WorkOptions): WorkerHandle;
+  /** Stops every worker this queue started and releases connections. */
+  close(): Promise<void>;
+}
