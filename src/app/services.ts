@@ -42,7 +42,7 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
     dialect: store.dialect,
     clock,
     key: auditKey,
-    witness: workspaceWitness(config.home),
+    witness: workspaceWitness(config.home, config.databaseUrl),
   });
   const deps: DomainDeps = { db: store.db, dialect: store.dialect, audit, clock, blobs };
   const auth = createAuthService({ db: store.db, audit, clock });

@@ -5,7 +5,7 @@ import { expect, it, onTestFinished } from 'vitest';
 import { type BackendName, createTestDatabase, describeEachBackend } from '../../test/support/backends.js';
 import { fakeClock } from '../core/clock.js';
 import { type Db, inTransaction, openStore } from '../store/index.js';
-import { type AuditLog, createAuditLog, createFileWitness } from './index.js';
+import { type AuditLog, createAuditLog, createFileWitness, workspaceWitness } from './index.js';
 
 /*
  * Issue 16, finding 3: whoever can rewrite the database could roll the audit log back to an older,
@@ -157,4 +157,32 @@ describeEachBackend('the audit log outside its database', (_get, backend) => {
     expect(result.problems).toEqual([]);
     expect(result).toMatchObject({ ok: true, entries: 5, witness: 5 });
   });
+});
+
+it('a workspace pointed at another database keeps a witness per database: no false alarm, nothing erased', async () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-witness-two-'));
+  const stores = await Promise.all(['a', 'b'].map((n) => openStore(`sqlite:${path.join(home, `${n}.db`)}`)));
+  try {
+    const logs = stores.map((store) =>
+      createAuditLog({
+        db: store.db,
+        dialect: store.dialect,
+        clock: fakeClock(),
+        key: KEY,
+        witness: workspaceWitness(home, store.url),
+      }),
+    );
+    await appendN(stores[0]!.db, logs[0]!, 5);
+    expect((await logs[0]!.verify()).witness).toBe(5);
+    await appendN(stores[1]!.db, logs[1]!, 2);
+    expect(await logs[1]!.verify()).toMatchObject({ ok: true, witness: 2 });
+    // The first database's witness still holds its own head: cutting it back is still seen.
+    await stores[0]!.db.deleteFrom('audit_entries').execute();
+    await stores[0]!.db.deleteFrom('audit_head').execute();
+    const cut = await logs[0]!.verify();
+    expect(cut.problems).toContainEqual(expect.objectContaining({ kind: 'rolled-back', seq: 5 }));
+  } finally {
+    for (const s of stores) await s.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  }
 });

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { sha256Hex } from '../core/hashing.js';
 
 /**
  * The head witness: the furthest point of the audit chain this machine has seen committed, kept
@@ -48,7 +49,11 @@ export function createFileWitness(file: string): AuditWitness {
   };
 }
 
-/** The witness of a workspace: `audit.witness` beside the audit key under SEXTANT_HOME. */
-export function workspaceWitness(home: string): AuditWitness {
-  return createFileWitness(path.join(home, 'audit.witness'));
+/**
+ * The witness of a workspace's database: `audit-witness-<id>.json` beside the audit key under
+ * SEXTANT_HOME, one per database (the id is a digest of its URL), so pointing a home at another
+ * database neither trips nor erases the first one's witness.
+ */
+export function workspaceWitness(home: string, databaseUrl: string): AuditWitness {
+  return createFileWitness(path.join(home, `audit-witness-${sha256Hex(databaseUrl).slice(0, 16)}.json`));
 }
