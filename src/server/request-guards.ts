@@ -90,6 +90,12 @@ function isApiPath(url: string): boolean {
 
 /** Installs the Host check, the cross-origin write check and the security headers on an app. */
 export function installRequestGuards(app: FastifyInstance, options: RequestGuardOptions): void {
+  installHostAndOriginChecks(app, options);
+  installSecurityHeaders(app);
+}
+
+/** The Host check and the cross-origin write check alone (the scoring server's hot path sends no extra headers). */
+export function installHostAndOriginChecks(app: FastifyInstance, options: RequestGuardOptions): void {
   const hostAllowed = hostAllowList(options);
   app.addHook('onRequest', async (request) => {
     const host = request.headers.host;
@@ -106,6 +112,10 @@ export function installRequestGuards(app: FastifyInstance, options: RequestGuard
       }
     }
   });
+}
+
+/** nosniff, no framing, no referrer on every reply; the allow-nothing CSP on API replies. */
+export function installSecurityHeaders(app: FastifyInstance): void {
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-frame-options', 'DENY');

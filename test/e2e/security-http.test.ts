@@ -1,10 +1,13 @@
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createdTokenSchema, tokenSchema } from '../../src/auth/index.js';
 import { hostAllowList } from '../../src/server/request-guards.js';
+import { buildServingApp } from '../../src/server/serving-app.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/backends.js';
 import { nativeErrorSchema, uniq } from './helpers.js';
+import { tinyOnnxModel } from './registry-fixtures.js';
 
 /*
  * Issue 16, finding 1: with auth off, a page on attacker.example (DNS rebinding, or a plain
@@ -227,3 +230,55 @@ describe('which Host names a server answers to', () => {
     expect(allowed('10.1.2.4:5005')).toBe(false);
   });
 });
+
+describeEachBackend(
+  'the scoring server (sextant serve) refuses rebound hosts and cross-origin writes',
+  (getStore) => {
+    let t: TestApp;
+    let app: FastifyInstance;
+    beforeAll(async () => {
+      t = await createTestApp(getStore());
+      const model = uniq('scored');
+      const admin = { name: 'ada', role: 'admin' } as const;
+      await t.services.registry.versions.registerFile({
+        actor: admin,
+        model,
+        filename: 'model.onnx',
+        content: tinyOnnxModel([0.5, -0.25, 1]),
+      });
+      await t.services.registry.aliases.set({ actor: admin, model, alias: 'live', version: 1 });
+      const runtime = await t.services.serving.openRuntime({ actor: 'ada', model: `${model}@live` });
+      app = await buildServingApp({ services: t.services, runtime });
+      await app.ready();
+    }, 60_000);
+    afterAll(async () => {
+      await app.close();
+      await t.close();
+    });
+
+    it('scores for a local client, refuses a rebound Host and a cross-origin page', async () => {
+      const body = { inputs: [[1, 2, 3]] };
+      const ok = await app.inject({
+        method: 'POST',
+        url: '/invocations',
+        headers: { host: '127.0.0.1:8080' },
+        payload: body,
+      });
+      expect(ok.statusCode, ok.body).toBe(200);
+      const rebound = await app.inject({
+        method: 'POST',
+        url: '/invocations',
+        headers: { host: 'attacker.example:8080' },
+        payload: body,
+      });
+      expect(rebound.statusCode).toBe(403);
+      const page = await app.inject({
+        method: 'POST',
+        url: '/feedback',
+        headers: { host: '127.0.0.1:8080', origin: 'http://attacker.example' },
+        payload: { predictionId: 'pred_x', label: 1 },
+      });
+      expect(page.statusCode).toBe(403);
+    });
+  },
+);
