@@ -117,9 +117,6 @@ export function createWebhookService(deps: WebhookDeps) {
   async function add(input: { actor: string } & CreateWebhookInput): Promise<CreatedWebhook> {
     const { actor, ...rest } = input;
     const parsed = parseOrThrow(createWebhookInputSchema, rest);
-    const url = await checkUrl(parsed.url);
-    const secret = parsed.secret ?? `whsec_${randomBytes(32).toString('base64url')}`;
-    const now = clock.now();
     parsed.events?.forEach((e, i) => {
       if (!deps.catalogue.has(e))
         throw new ValidationError(
@@ -127,6 +124,9 @@ export function createWebhookService(deps: WebhookDeps) {
           { field: `events.${i}` },
         );
     });
+    const url = await checkUrl(parsed.url);
+    const secret = parsed.secret ?? `whsec_${randomBytes(32).toString('base64url')}`;
+    const now = clock.now();
     const events = [...new Set(parsed.events ?? [])].sort();
     const row: repo.TargetRow = {
       id: newId('whk', now),
@@ -269,7 +269,7 @@ export function createWebhookService(deps: WebhookDeps) {
   }
 
   return {
-    /** Writes one outbox delivery per matching target, in the caller's transaction. */
+    /** Writes one outbox delivery per matching target, in the caller's transaction (the event bus calls it). */
     emit,
     add,
     list: async (): Promise<WebhookTarget[]> => (await repo.listLiveTargets({ tx: db })).map(toTarget),
