@@ -377,6 +377,12 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
     throw err;
   }
   await refreshSide('challenger', true);
+  /*
+   * A poll, not a job: what a runtime holds (its loaded model) lives in this process, and every process
+   * serving the deployment must follow the alias: a broadcast, where a job or an event subscriber runs
+   * once per cluster. The poll (one indexed read per side) bounds how long an alias move takes to
+   * arrive, from this process or any other.
+   */
   if (pollIntervalMs > 0) {
     timer = setInterval(() => {
       void refresh(false).catch((err: unknown) => logger.error({ err }, 'refreshing the deployment failed'));
