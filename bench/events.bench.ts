@@ -42,7 +42,7 @@ function wire(store: Store): { audit: AuditLog; bus: EventBus } {
   const clock = systemClock;
   const audit = createAuditLog({ db: store.db, dialect: store.dialect, clock, key: KEY });
   const catalogue = createEventCatalogue([happened]);
-  const webhooks = createWebhookService({ db: store.db, audit, clock, catalogue });
+  const webhooks = createWebhookService({ db: store.db, audit, clock, catalogue, secretKey: KEY });
   const bus = createEventBus({ db: store.db, clock, catalogue, webhooks, delivery: { batch: 100 } });
   bus.subscribe({
     name: 'bench.handler',

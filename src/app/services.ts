@@ -56,7 +56,12 @@ export function createServices({ store, blobs, clock, config, auditKey, eventDel
   const auth = createAuthService({ db: store.db, audit, clock });
   // Built before the domains, which emit their events into this outbox inside their transactions.
   const catalogue = createEventCatalogue(eventDefinitions);
-  const webhooks = createWebhookService({ ...deps, catalogue, allow: config.webhookAllow });
+  const webhooks = createWebhookService({
+    ...deps,
+    catalogue,
+    allow: config.webhookAllow,
+    secretKey: auditKey,
+  });
   const events = createEventBus({
     db: store.db,
     clock,

@@ -72,6 +72,8 @@ for (const backend of ['sqlite', 'postgres'] as BackendName[]) {
         clock: systemClock,
         catalogue: createEventCatalogue([orderPlaced]),
         allow: ['127.0.0.1'],
+        // The key every replica seals and opens webhook secrets with (test/support/events.ts's).
+        secretKey: AUDIT_KEY,
       });
       await targets.add({ actor: 'ops', url: `${rx.url}/orders`, events: [orderPlaced.type] });
       await targets.close(0);

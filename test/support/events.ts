@@ -30,7 +30,14 @@ export function createTestEventBus(
     clock,
     key: 'test-audit-key-0123456789',
   });
-  const webhooks = createWebhookService({ db: store.db, audit, clock, catalogue, allow: o.allow ?? [] });
+  const webhooks = createWebhookService({
+    db: store.db,
+    audit,
+    clock,
+    catalogue,
+    allow: o.allow ?? [],
+    secretKey: 'test-audit-key-0123456789',
+  });
   return createEventBus({
     db: store.db,
     clock,

@@ -6,7 +6,7 @@ import type { Dialect } from '../dialect.js';
  * stop working once it is on; and checkpoints chained to the one before, so that deleting a
  * checkpoint row breaks the chain of signatures.
  */
-export function hardeningMigration(_dialect: Dialect) {
+export function tokenOriginAndCheckpointChainMigration(_dialect: Dialect) {
   return {
     async up(db: Kysely<unknown>): Promise<void> {
       // Tokens from before this migration cannot say how they were minted: 'legacy' (see docs/security.md).
