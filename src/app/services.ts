@@ -1,4 +1,4 @@
-import { type AuditLog, createAuditLog, resolveAuditKey } from '../audit/index.js';
+import { type AuditLog, createAuditLog, resolveAuditKey, workspaceWitness } from '../audit/index.js';
 import { createAuthService } from '../auth/index.js';
 import { type BlobStore, createBlobStore } from '../blobs/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
@@ -45,7 +45,13 @@ export interface ServicesDeps {
  * missing one is a compile error here, never an "unavailable" at run time.
  */
 export function createServices({ store, blobs, clock, config, auditKey, eventDelivery }: ServicesDeps) {
-  const audit: AuditLog = createAuditLog({ db: store.db, dialect: store.dialect, clock, key: auditKey });
+  const audit: AuditLog = createAuditLog({
+    db: store.db,
+    dialect: store.dialect,
+    clock,
+    key: auditKey,
+    witness: workspaceWitness(config.home, config.databaseUrl),
+  });
   const deps: DomainDeps = { db: store.db, dialect: store.dialect, audit, clock, blobs };
   const auth = createAuthService({ db: store.db, audit, clock });
   // Built before the domains, which emit their events into this outbox inside their transactions.

@@ -50,6 +50,14 @@ export async function insertCheckpoint({
     .execute();
 }
 
+export async function findLastCheckpoint({
+  tx,
+}: {
+  tx: Executor;
+}): Promise<AuditCheckpointTable | undefined> {
+  return tx.selectFrom('audit_checkpoints').selectAll().orderBy('seq', 'desc').limit(1).executeTakeFirst();
+}
+
 export async function listCheckpoints({ tx }: { tx: Executor }): Promise<AuditCheckpointTable[]> {
   return tx.selectFrom('audit_checkpoints').selectAll().orderBy('seq').execute();
 }

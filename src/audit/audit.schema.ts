@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { GovernedRow } from './governed-rows.js';
 
 /** What a caller says about a change; the chain adds sequence, time and hashes. */
 export interface AuditEvent {
@@ -12,6 +13,8 @@ export interface AuditEvent {
   after?: unknown;
   /** Small, non-secret facts worth reading later (stored as JSON). */
   details?: Record<string, unknown>;
+  /** The governed rows this change leaves behind (stored in details; `verify --deep` checks the tables against them). */
+  governed?: GovernedRow[];
 }
 
 export const auditEntrySchema = z.object({
@@ -39,6 +42,16 @@ export const auditProblemSchema = z.object({
     'truncated',
     'bad-signature',
     'checkpoint-mismatch',
+    /** A checkpoint row the chain of checkpoints names is gone. */
+    'checkpoint-missing',
+    /** The database is behind (or beside) the head witness kept outside it: rolled back or wiped. */
+    'rolled-back',
+    /** --deep: a governed row differs from what its last audit entry recorded. */
+    'row-changed',
+    /** --deep: a governed row that no audit entry records (inserted behind the log's back). */
+    'row-unrecorded',
+    /** --deep: a recorded governed row that is gone from its table. */
+    'row-missing',
   ]),
   seq: z.number().int().nullable(),
   message: z.string(),
@@ -50,6 +63,8 @@ export const auditVerifyResultSchema = z.object({
   entries: z.number().int(),
   head: z.object({ seq: z.number().int(), hash: z.string() }).nullable(),
   checkpoints: z.number().int(),
+  /** The entry the head witness outside the database vouches for (null: this log keeps none). */
+  witness: z.number().int().nullable(),
   problems: z.array(auditProblemSchema),
 });
 export type AuditVerifyResult = z.infer<typeof auditVerifyResultSchema>;

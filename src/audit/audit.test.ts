@@ -115,6 +115,7 @@ describeEachBackend('audit log', (get, backend) => {
       entries: 5,
       head: { seq: 5, hash: all[4]?.hash },
       checkpoints: 0,
+      witness: null,
       problems: [],
     });
   });

@@ -3,7 +3,7 @@ import { toIso } from '../core/clock.js';
 import { IntegrityError, ValidationError } from '../core/errors.js';
 import type { UserTable } from '../store/index.js';
 import type { TokenRow } from './auth.repo.js';
-import { ROLES, type Role, type Token, type User } from './auth.schema.js';
+import { ROLES, type Role, TOKEN_ORIGINS, type Token, type TokenOrigin, type User } from './auth.schema.js';
 
 /** Parses service input; the first problem becomes a ValidationError naming its field. */
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
@@ -18,6 +18,11 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
 export function toRole(value: string): Role {
   if ((ROLES as readonly string[]).includes(value)) return value as Role;
   throw new IntegrityError(`unknown role '${value}' in the database`, { role: value });
+}
+
+/** An unknown origin read from the database is treated as the least trusted one. */
+export function toTokenOrigin(value: string): TokenOrigin {
+  return (TOKEN_ORIGINS as readonly string[]).includes(value) ? (value as TokenOrigin) : 'auth-off';
 }
 
 export function toUser(row: UserTable): User {
@@ -41,5 +46,6 @@ export function toToken(row: TokenRow): Token {
     expiresAt: iso(row.expires_at),
     lastUsedAt: iso(row.last_used_at),
     revokedAt: iso(row.revoked_at),
+    mintedUnder: toTokenOrigin(row.minted_under),
   };
 }

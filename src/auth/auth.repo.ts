@@ -20,6 +20,7 @@ export interface TokenOwnerRow {
   user_name: string;
   user_role: string;
   user_disabled_at: number | null;
+  minted_under: string;
 }
 
 const tokenColumns = [
@@ -30,6 +31,7 @@ const tokenColumns = [
   'expires_at',
   'last_used_at',
   'revoked_at',
+  'minted_under',
 ] as const satisfies readonly (keyof TokenRow)[];
 
 /** Queries on users and api_tokens; each takes an optional `tx` so callers can compose one transaction. */
@@ -109,6 +111,11 @@ export function createAuthRepo(db: Db) {
       return tx.selectFrom('api_tokens').select(tokenColumns).where('id', '=', id).executeTakeFirst();
     },
 
+    /** The whole row, hash included: only for the audit entry that records it. */
+    findTokenRow({ tx = db, id }: { tx?: Executor; id: string }): Promise<ApiTokenTable | undefined> {
+      return tx.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
     listTokens({ tx = db, userId }: { tx?: Executor; userId?: string }): Promise<TokenRow[]> {
       let q = tx.selectFrom('api_tokens').select(tokenColumns);
       if (userId !== undefined) q = q.where('user_id', '=', userId);
@@ -130,6 +137,7 @@ export function createAuthRepo(db: Db) {
           't.expires_at',
           't.last_used_at',
           't.revoked_at',
+          't.minted_under',
           'u.id as user_id',
           'u.name as user_name',
           'u.role as user_role',

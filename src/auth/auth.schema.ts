@@ -52,6 +52,15 @@ export const userSchema = z.object({
 export type User = z.infer<typeof userSchema>;
 
 /** A token as anyone may see it: never its secret, never its hash. */
+/**
+ * How a token was minted: by an authenticated admin over HTTP, by the CLI on the workspace files
+ * (whoever can do that can edit the database anyway), over HTTP while auth was off (anyone who
+ * reached the port: refused once auth is on), or before this was recorded.
+ */
+export const TOKEN_ORIGINS = ['authenticated', 'local', 'auth-off', 'legacy'] as const;
+export const tokenOriginSchema = z.enum(TOKEN_ORIGINS);
+export type TokenOrigin = z.infer<typeof tokenOriginSchema>;
+
 export const tokenSchema = z.object({
   id: z.string(),
   userId: z.string(),
@@ -60,6 +69,7 @@ export const tokenSchema = z.object({
   expiresAt: z.iso.datetime().nullable(),
   lastUsedAt: z.iso.datetime().nullable(),
   revokedAt: z.iso.datetime().nullable(),
+  mintedUnder: tokenOriginSchema,
 });
 export type Token = z.infer<typeof tokenSchema>;
 

@@ -109,9 +109,13 @@ describeEachBackend('auth service: users', (get, backend) => {
       'user.role_changed',
       'user.disabled',
     ]);
+    // The details name the change, and record the governed row it leaves (for `audit verify --deep`).
     expect(userEntries.find((e) => e.action === 'user.role_changed')?.details).toEqual({
       from: 'viewer',
       to: 'approver',
+      governed: [
+        { table: 'users', id: user.id, fields: { name: user.name, role: 'approver', disabled_at: null } },
+      ],
     });
     const tokenEntries = await audit.list({ entityType: 'api_token', entityId: token.id });
     expect(tokenEntries.map((e) => e.action).reverse()).toEqual(['token.created', 'token.revoked']);

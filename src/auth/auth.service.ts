@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AuditLog } from '../audit/index.js';
+import { type AuditLog, governedRow } from '../audit/index.js';
 import { type Clock, toIso } from '../core/clock.js';
 import {
   AlreadyExistsError,
@@ -22,6 +22,7 @@ import {
   roleAllows,
   roleSchema,
   type Token,
+  type TokenOrigin,
   type User,
   userNameSchema,
 } from './auth.schema.js';
@@ -51,7 +52,11 @@ export interface AuthService {
     user: string;
     name: string;
     expiresInDays?: number;
+    /** How the caller reached this (default 'local': in-process, on the workspace files). */
+    mintedUnder?: TokenOrigin;
   }): Promise<CreatedToken>;
+  /** Revokes a token and mints its replacement (same user, name, expiry) under `mintedUnder`. */
+  reissueToken(input: { actor: string; id: string; mintedUnder: TokenOrigin }): Promise<CreatedToken>;
   listTokens(user?: string): Promise<Token[]>;
   revokeToken(input: { actor: string; id: string }): Promise<Token>;
   /** The principal behind a secret; UnauthenticatedError if unknown, revoked, expired or its user disabled. */
@@ -95,7 +100,8 @@ export function createAuthService({ db, audit, clock }: AuthServiceDeps): AuthSe
     return { id: newId('usr', now), name, role, created_at: now, disabled_at: null };
   }
 
-  function auditUserCreated(tx: Executor, actor: string, user: User) {
+  function auditUserCreated(tx: Executor, actor: string, row: UserTable) {
+    const user = toUser(row);
     return audit.append(tx, {
       actor,
       action: 'user.created',
@@ -103,6 +109,7 @@ export function createAuthService({ db, audit, clock }: AuthServiceDeps): AuthSe
       entityId: user.id,
       after: user,
       details: { name: user.name, role: user.role },
+      governed: [governedRow('users', row)],
     });
   }
 
@@ -114,7 +121,7 @@ export function createAuthService({ db, audit, clock }: AuthServiceDeps): AuthSe
       const row = newUserRow(name, role);
       await repo.insertUser({ tx, user: row });
       const user = toUser(row);
-      await auditUserCreated(tx, input.actor, user);
+      await auditUserCreated(tx, input.actor, row);
       return user;
     });
   }
@@ -158,6 +165,7 @@ export function createAuthService({ db, audit, clock }: AuthServiceDeps): AuthSe
           before,
           after,
           details: { from: before.role, to: next },
+          governed: [governedRow('users', { ...row, role: next })],
         });
         return after;
       });
@@ -178,12 +186,14 @@ export function createAuthService({ db, audit, clock }: AuthServiceDeps): AuthSe
           entityId: row.id,
           before,
           after,
+          governed: [governedRow('users', { ...row, disabled_at: now })],
         });
         return after;
       });
     },
 
     createToken: tokens.createToken,
+    reissueToken: tokens.reissueToken,
     listTokens: tokens.listTokens,
     revokeToken: tokens.revokeToken,
     authenticate: tokens.authenticate,
@@ -199,7 +209,7 @@ export function createAuthService({ db, audit, clock }: AuthServiceDeps): AuthSe
          * SQLite holds the write lock already), so the check below sees an admin that a concurrent
          * bootstrap committed, and two bootstraps cannot both succeed.
          */
-        await auditUserCreated(tx, SYSTEM_ACTOR, user);
+        await auditUserCreated(tx, SYSTEM_ACTOR, row);
         // The local workspace user is an admin by construction; it must not block turning auth on.
         if (await repo.hasAdmin({ tx, except: [localPrincipal.userId] })) {
           throw new ConflictError('an admin already exists; ask an admin for a token instead');
@@ -210,6 +220,7 @@ export function createAuthService({ db, audit, clock }: AuthServiceDeps): AuthSe
           owner: row,
           name: 'bootstrap',
           expiresAt: null,
+          mintedUnder: 'local',
         });
         return { user, ...created };
       });
@@ -228,9 +239,8 @@ export function createAuthService({ db, audit, clock }: AuthServiceDeps): AuthSe
             name,
           });
         }
-        const user = toUser(row);
-        await auditUserCreated(tx, SYSTEM_ACTOR, user);
-        return user;
+        await auditUserCreated(tx, SYSTEM_ACTOR, row);
+        return toUser(row);
       });
     },
   };

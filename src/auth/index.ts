@@ -1,4 +1,4 @@
-export type { CreatedToken, Permission, Principal, Role, Token, User } from './auth.schema.js';
+export type { CreatedToken, Permission, Principal, Role, Token, TokenOrigin, User } from './auth.schema.js';
 export {
   /** zod contract of the reply to creating a token (the one time its secret is shown). */
   createdTokenSchema,
@@ -20,10 +20,14 @@ export {
   roleAllows,
   /** zod enum of the roles. */
   roleSchema,
+  /** How a token was minted: authenticated, local, auth-off (refused when auth is on), legacy. */
+  TOKEN_ORIGINS,
   /** The shape of an API token secret: `sxt_` + 43 base64url characters. */
   TOKEN_SECRET_PATTERN,
   /** zod contract of a token name (same alphabet as user names). */
   tokenNameSchema,
+  /** zod enum of the token origins. */
+  tokenOriginSchema,
   /** zod contract of a token as listed: never its secret or hash. */
   tokenSchema,
   /** zod contract of a user name: 1..64 of [A-Za-z0-9_.@-]. */

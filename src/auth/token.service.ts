@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AuditLog } from '../audit/index.js';
+import { type AuditLog, governedRow } from '../audit/index.js';
 import { type Clock, toIso } from '../core/clock.js';
 import { ConflictError, NotFoundError, UnauthenticatedError } from '../core/errors.js';
 import { sha256Hex } from '../core/hashing.js';
@@ -13,6 +13,7 @@ import {
   type Principal,
   TOKEN_SECRET_PATTERN,
   type Token,
+  type TokenOrigin,
 } from './auth.schema.js';
 
 /** last_used_at is written at most this often per token, so authenticating is usually one read. */
@@ -34,6 +35,13 @@ export function createTokenService({ db, audit, clock, repo }: TokenServiceDeps)
     return row;
   }
 
+  /** The token row as the revocation left it, hash included, for the audit entry to record. */
+  async function revokedRow(tx: Executor, id: string) {
+    const full = await repo.findTokenRow({ tx, id });
+    if (!full) throw new NotFoundError('api token', id);
+    return governedRow('api_tokens', full);
+  }
+
   /** Creates a token inside the caller's transaction; the secret is in the reply and nowhere else. */
   async function issueToken(
     tx: Executor,
@@ -42,7 +50,8 @@ export function createTokenService({ db, audit, clock, repo }: TokenServiceDeps)
       owner,
       name,
       expiresAt,
-    }: { actor: string; owner: UserTable; name: string; expiresAt: number | null },
+      mintedUnder,
+    }: { actor: string; owner: UserTable; name: string; expiresAt: number | null; mintedUnder: TokenOrigin },
   ): Promise<CreatedToken> {
     const now = clock.now();
     const secret = `sxt_${randomBytes(32).toString('base64url')}`;
@@ -55,6 +64,7 @@ export function createTokenService({ db, audit, clock, repo }: TokenServiceDeps)
       expires_at: expiresAt,
       last_used_at: null,
       revoked_at: null,
+      minted_under: mintedUnder,
     };
     await repo.insertToken({ tx, token: row });
     const token = toToken(row);
@@ -64,7 +74,8 @@ export function createTokenService({ db, audit, clock, repo }: TokenServiceDeps)
       entityType: 'api_token',
       entityId: token.id,
       after: token,
-      details: { userId: owner.id, name, expiresAt: token.expiresAt },
+      details: { userId: owner.id, name, expiresAt: token.expiresAt, mintedUnder },
+      governed: [governedRow('api_tokens', row)],
     });
     return { token, secret };
   }
@@ -77,6 +88,7 @@ export function createTokenService({ db, audit, clock, repo }: TokenServiceDeps)
       user: string;
       name: string;
       expiresInDays?: number;
+      mintedUnder?: TokenOrigin;
     }): Promise<CreatedToken> {
       const { name, expiresInDays } = parseInput(createTokenInputSchema, {
         name: input.name,
@@ -88,7 +100,53 @@ export function createTokenService({ db, audit, clock, repo }: TokenServiceDeps)
           throw new ConflictError(`user '${owner.name}' is disabled`, { userId: owner.id });
         }
         const expiresAt = expiresInDays === undefined ? null : clock.now() + expiresInDays * DAY_MS;
-        return issueToken(tx, { actor: input.actor, owner, name, expiresAt });
+        return issueToken(tx, {
+          actor: input.actor,
+          owner,
+          name,
+          expiresAt,
+          mintedUnder: input.mintedUnder ?? 'local',
+        });
+      });
+    },
+
+    /**
+     * A new token for the same user, name and expiry, minted under `mintedUnder`; the old one is
+     * revoked in the same transaction. The way to keep a token minted while auth was off.
+     */
+    async reissueToken({
+      actor,
+      id,
+      mintedUnder,
+    }: {
+      actor: string;
+      id: string;
+      mintedUnder: TokenOrigin;
+    }): Promise<CreatedToken> {
+      return inTransaction(db, async (tx) => {
+        const row = await repo.findToken({ tx, id });
+        if (!row) throw new NotFoundError('api token', id);
+        if (row.revoked_at !== null) {
+          throw new ConflictError(`token ${id} is revoked; create a new one instead`, { tokenId: id });
+        }
+        const owner = await getOwner(tx, row.user_id);
+        if (owner.disabled_at !== null) {
+          throw new ConflictError(`user '${owner.name}' is disabled`, { userId: owner.id });
+        }
+        const before = toToken(row);
+        const now = clock.now();
+        await repo.revokeToken({ tx, id, at: now });
+        await audit.append(tx, {
+          actor,
+          action: 'token.revoked',
+          entityType: 'api_token',
+          entityId: id,
+          before,
+          after: { ...before, revokedAt: toIso(now) },
+          details: { userId: row.user_id, reissued: true },
+          governed: [await revokedRow(tx, id)],
+        });
+        return issueToken(tx, { actor, owner, name: row.name, expiresAt: row.expires_at, mintedUnder });
       });
     },
 
@@ -115,6 +173,7 @@ export function createTokenService({ db, audit, clock, repo }: TokenServiceDeps)
           before,
           after,
           details: { userId: row.user_id },
+          governed: [await revokedRow(tx, id)],
         });
         return after;
       });
@@ -136,6 +195,12 @@ export function createTokenService({ db, audit, clock, repo }: TokenServiceDeps)
       }
       if (row.user_disabled_at !== null) {
         throw new UnauthenticatedError('the API token belongs to a disabled user');
+      }
+      // Anyone who reached the port could mint it (auth was off): it never carries over to auth on.
+      if (row.minted_under === 'auth-off') {
+        throw new UnauthenticatedError(
+          `the API token was minted while auth was off; an admin must re-issue it (sextant tokens reissue ${row.id})`,
+        );
       }
       if (row.last_used_at === null || now - row.last_used_at >= TOUCH_EVERY_MS) {
         await repo.touchToken({ id: row.id, at: now, staleBefore: now - TOUCH_EVERY_MS });

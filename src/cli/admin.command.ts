@@ -15,6 +15,8 @@ const checkpointFileSchema = z.object({
   hash: z.string(),
   at: z.number(),
   signature: z.string(),
+  prevSeq: z.number().nullable().optional(),
+  prevSignature: z.string().nullable().optional(),
 });
 
 function parseRole(role: string): Role {
@@ -47,9 +49,15 @@ export function registerAdminCommands(program: Command, ctx: Ctx): void {
   const audit = program.command('audit');
   audit
     .command('verify')
-    .description('check the whole chain: edits, deletions, insertions, reordering, truncation')
+    .description(
+      'check the whole chain: edits, deletions, insertions, reordering, truncation, rollback and wipes (against the head witness beside the audit key)',
+    )
     .option('--checkpoint <file>', 'also check against a checkpoint kept outside the database')
-    .action(async (o: { checkpoint?: string }) => {
+    .option(
+      '--deep',
+      'also check users, tokens, aliases and their history, model versions and approvals against what their last audit entries recorded',
+    )
+    .action(async (o: { checkpoint?: string; deep?: boolean }) => {
       const c = ctx();
       let checkpoint: z.infer<typeof checkpointFileSchema> | undefined;
       if (o.checkpoint) {
@@ -60,11 +68,11 @@ export function registerAdminCommands(program: Command, ctx: Ctx): void {
           });
         checkpoint = parsed.data;
       }
-      const result = await (await c.api()).audit.verify(checkpoint);
+      const result = await (await c.api()).audit.verify(checkpoint, o.deep ? { deep: true } : {});
       if (c.json) c.output.out(JSON.stringify(result, null, 2));
       else if (result.ok)
         c.output.out(
-          `audit chain ${painter(c.output)('OK')}: ${result.entries} entries, head ${result.head?.seq ?? 0}, ${result.checkpoints} checkpoints`,
+          `audit chain ${painter(c.output)('OK')}: ${result.entries} entries, head ${result.head?.seq ?? 0}, ${result.checkpoints} checkpoints${o.deep ? '; the governed tables match their last audit entries' : ''}`,
         );
       else {
         c.output.out(
@@ -161,8 +169,17 @@ export function registerAdminCommands(program: Command, ctx: Ctx): void {
       if (c.json) return c.output.out(JSON.stringify({ tokens: list }, null, 2));
       c.output.out(
         table(
-          ['ID', 'USER', 'NAME', 'CREATED', 'EXPIRES', 'LAST USED', 'REVOKED'],
-          list.map((t) => [t.id, t.userId, t.name, t.createdAt, t.expiresAt, t.lastUsedAt, t.revokedAt]),
+          ['ID', 'USER', 'NAME', 'CREATED', 'EXPIRES', 'LAST USED', 'REVOKED', 'MINTED'],
+          list.map((t) => [
+            t.id,
+            t.userId,
+            t.name,
+            t.createdAt,
+            t.expiresAt,
+            t.lastUsedAt,
+            t.revokedAt,
+            t.mintedUnder,
+          ]),
         ),
       );
     });
@@ -182,6 +199,18 @@ export function registerAdminCommands(program: Command, ctx: Ctx): void {
       c.output.out(`${created.secret}\n`);
       c.output.err(
         `token ${created.token.id} for ${o.user}: copy the secret above now, it is not shown again`,
+      );
+    });
+  tokens
+    .command('reissue <id>')
+    .description('revoke a token and mint its replacement (tokens minted while auth was off need this)')
+    .action(async (id: string) => {
+      const c = ctx();
+      const created = await (await c.api()).tokens.reissue(id);
+      if (c.json) return c.output.out(JSON.stringify(created));
+      c.output.out(`${created.secret}\n`);
+      c.output.err(
+        `token ${created.token.id} replaces ${id} (now revoked): copy the secret above now, it is not shown again`,
       );
     });
   tokens.command('revoke <id>').action(async (id: string) => {

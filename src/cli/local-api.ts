@@ -2,7 +2,7 @@ import type { Services } from '../app/index.js';
 import { localPrincipal } from '../auth/index.js';
 import type { SextantApi } from '../client/index.js';
 import { parseOrThrow } from '../core/validate.js';
-import { logBatchBodySchema } from '../tracking/index.js';
+import { HISTORY_PAGE_MAX, logBatchBodySchema } from '../tracking/index.js';
 import { dataLocalApi } from './local/data.js';
 import { dataQualityLocalApi } from './local/data-quality.js';
 import { jobsLocalApi } from './local/jobs.js';
@@ -36,7 +36,8 @@ export function createLocalApi(s: Services): SextantApi {
       logBatch: (id, batch) =>
         s.runs.logBatch({ actor, runId: id, ...parseOrThrow(logBatchBodySchema, batch) }),
       logInputs: (id, inputs) => s.runs.logInputs({ actor, runId: id, ...inputs }),
-      metricHistory: (id, key) => s.runs.metricHistory({ runId: id, key, offset: 0, limit: 100_000 }),
+      metricHistory: async (id, key) =>
+        (await s.runs.metricHistory({ runId: id, key, maxResults: HISTORY_PAGE_MAX })).metrics,
       listArtifacts: (id, path) => s.artifacts.list(id, path),
       uploadArtifact: (id, path, content) => s.artifacts.put({ actor, runId: id, path, content }),
       downloadArtifact: async (id, path) => (await s.artifacts.get(id, path)).stream,
@@ -55,6 +56,7 @@ export function createLocalApi(s: Services): SextantApi {
       list: (user) => s.auth.listTokens(user),
       create: (input) => s.auth.createToken({ actor, ...input }),
       revoke: (id) => s.auth.revokeToken({ actor, id }),
+      reissue: (id) => s.auth.reissueToken({ actor, id, mintedUnder: 'local' }),
     },
     data: dataLocalApi(s, actor),
     dataQuality: dataQualityLocalApi(s, actor),
@@ -65,7 +67,11 @@ export function createLocalApi(s: Services): SextantApi {
     serving: servingLocalApi(s, actor),
     audit: {
       list: (q = {}) => s.audit.list(q),
-      verify: (checkpoint) => s.audit.verify(checkpoint ? { externalCheckpoint: checkpoint } : {}),
+      verify: (checkpoint, options = {}) =>
+        s.audit.verify({
+          ...(checkpoint ? { externalCheckpoint: checkpoint } : {}),
+          ...(options.deep ? { deep: true } : {}),
+        }),
       checkpoint: async () => (await s.audit.checkpoint()) ?? null,
     },
   };

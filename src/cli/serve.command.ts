@@ -226,7 +226,13 @@ export function registerServeCommand(program: Command, ctx: Ctx): void {
         flushIntervalMs,
         logger,
       });
-      const app = await buildServingApp({ services: ws, runtime, logger });
+      const app = await buildServingApp({
+        services: ws,
+        runtime,
+        logger,
+        listenHost: host,
+        allowedHosts: c.config.allowedHosts,
+      });
       let address: string;
       try {
         address = await app.listen({ host, port });

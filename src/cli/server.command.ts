@@ -16,7 +16,11 @@ export function registerServerCommand(program: Command, ctx: Ctx): void {
     .command('server')
     .option('--host <host>', 'address to bind (SEXTANT_HOST)')
     .option('--port <port>', 'port to listen on (SEXTANT_PORT)')
-    .action(async (o: { host?: string; port?: string }) => {
+    .option(
+      '--allowed-hosts <names>',
+      'comma-separated host names clients reach the server by, besides its address (SEXTANT_ALLOWED_HOSTS; `*.example.com`, `*` for any)',
+    )
+    .action(async (o: { host?: string; port?: string; allowedHosts?: string }) => {
       const c = ctx();
       const host = o.host ?? c.config.host;
       const port = o.port === undefined ? c.config.port : Number(o.port);
@@ -36,7 +40,14 @@ export function registerServerCommand(program: Command, ctx: Ctx): void {
           'server: SEXTANT_URL is set; the server runs on a local workspace, unset it',
           { field: 'SEXTANT_URL' },
         );
-      const app = await buildApp(ws, { logger: createLogger(c.config.logLevel) });
+      const app = await buildApp(ws, {
+        logger: createLogger(c.config.logLevel),
+        listenHost: host,
+        allowedHosts: (o.allowedHosts ?? '')
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      });
       const address = await app.listen({ host, port });
       // The platform's upkeep (event and webhook retries) runs as jobs on the system queue; any number
       // of replicas may work it, and each tick runs once.

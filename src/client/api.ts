@@ -27,6 +27,9 @@ export interface Checkpoint {
   hash: string;
   at: number;
   signature: string;
+  /** The checkpoint before this one, which its signature covers. */
+  prevSeq?: number | null;
+  prevSignature?: string | null;
 }
 
 /**
@@ -73,6 +76,8 @@ export interface SextantApi {
     list(user?: string): Promise<Token[]>;
     create(input: { user: string; name: string; expiresInDays?: number }): Promise<CreatedToken>;
     revoke(id: string): Promise<Token>;
+    /** Revokes a token and mints its replacement (the way to keep one minted while auth was off). */
+    reissue(id: string): Promise<CreatedToken>;
   };
   data: DataApi;
   dataQuality: DataQualityApi;
@@ -83,7 +88,8 @@ export interface SextantApi {
   serving: ServingApi;
   audit: {
     list(q?: { entityType?: string; entityId?: string; limit?: number }): Promise<AuditEntry[]>;
-    verify(checkpoint?: Checkpoint): Promise<AuditVerifyResult>;
+    /** Verifies the chain; `deep` also checks the governed tables against their last audit entries. */
+    verify(checkpoint?: Checkpoint, options?: { deep?: boolean }): Promise<AuditVerifyResult>;
     checkpoint(): Promise<Checkpoint | null>;
   };
 }

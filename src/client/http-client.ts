@@ -78,6 +78,7 @@ export function createHttpClient(options: HttpClientOptions): SextantApi {
         (await call<{ tokens: never[] }>('GET', '/api/v1/tokens', { query: { user } })).tokens,
       create: (input) => call('POST', '/api/v1/tokens', { json: input }),
       revoke: (id) => call('DELETE', `/api/v1/tokens/${enc(id)}`),
+      reissue: (id) => call('POST', `/api/v1/tokens/${enc(id)}/reissue`, { json: {} }),
     },
     data: dataHttpApi(transport),
     dataQuality: dataQualityHttpApi(transport),
@@ -89,8 +90,10 @@ export function createHttpClient(options: HttpClientOptions): SextantApi {
     audit: {
       list: async (q = {}) =>
         (await call<{ entries: never[] }>('GET', '/api/v1/audit', { query: q })).entries,
-      verify: (checkpoint) =>
-        call('POST', '/api/v1/audit/verify', { json: checkpoint ? { checkpoint } : {} }),
+      verify: (checkpoint, options = {}) =>
+        call('POST', '/api/v1/audit/verify', {
+          json: { ...(checkpoint ? { checkpoint } : {}), ...(options.deep ? { deep: true } : {}) },
+        }),
       checkpoint: async () =>
         (await call<{ checkpoint: null }>('POST', '/api/v1/audit/checkpoint', { json: {} })).checkpoint,
     },

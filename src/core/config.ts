@@ -24,6 +24,7 @@ const envSchema = z.object({
   SEXTANT_URL: z.string().url().optional(),
   SEXTANT_TOKEN: z.string().min(1).optional(),
   SEXTANT_WEBHOOK_ALLOW: z.string().optional(),
+  SEXTANT_ALLOWED_HOSTS: z.string().optional(),
 });
 
 /** Everything the platform reads from its environment, parsed once at the edge. */
@@ -45,6 +46,15 @@ export interface Config {
   token?: string;
   /** Webhook destinations exempt from the private-address rules: IPs, CIDR ranges, host names. */
   webhookAllow: string[];
+  /** Host names the server answers to besides the address it listens on (DNS-rebinding guard): names, `*.suffix`, or `*`. */
+  allowedHosts: string[];
+}
+
+function listOf(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 }
 
 /** Parses the environment (process.env at the edge, a literal object in tests) into a Config. */
@@ -74,9 +84,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bodyLimitBytes: e.SEXTANT_BODY_LIMIT_BYTES,
     ...(e.SEXTANT_URL ? { remoteUrl: e.SEXTANT_URL } : {}),
     ...(e.SEXTANT_TOKEN ? { token: e.SEXTANT_TOKEN } : {}),
-    webhookAllow: (e.SEXTANT_WEBHOOK_ALLOW ?? '')
-      .split(',')
-      .map((x) => x.trim())
-      .filter(Boolean),
+    webhookAllow: listOf(e.SEXTANT_WEBHOOK_ALLOW),
+    allowedHosts: listOf(e.SEXTANT_ALLOWED_HOSTS),
   };
 }

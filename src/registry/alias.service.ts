@@ -1,3 +1,4 @@
+import { governedRemoval, governedRow } from '../audit/index.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
@@ -63,6 +64,18 @@ export function createAliasService(deps: RegistryDeps, policies: PolicyService) 
         ...(m.requestId ? { requestId: m.requestId } : {}),
         ...(m.emergency ? { emergency: true } : {}),
       },
+      governed: [
+        m.to === null
+          ? governedRemoval('model_aliases', `${m.model.id}/${m.alias}`)
+          : governedRow('model_aliases', {
+              model_id: m.model.id,
+              alias: m.alias,
+              version: m.to,
+              updated_by: m.actor.name,
+              updated_at: now,
+            }),
+        governedRow('alias_events', row),
+      ],
     });
     const moved =
       m.to === null

@@ -1,3 +1,4 @@
+import { governedRow } from '../audit/index.js';
 import { AlreadyExistsError, ConflictError, ValidationError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
@@ -166,6 +167,7 @@ export function createModelService(deps: RegistryDeps) {
         entityId: values.id,
         after: values,
         details: { model: model.name, version, runId: f.runId, sha256: f.sha256, format: f.format },
+        governed: [governedRow('model_versions', values)],
       });
       await events.emit(
         tx,
@@ -355,6 +357,7 @@ export function createModelService(deps: RegistryDeps) {
         entityId: row.id,
         before: { model: model.name, version: row.version, sha256: row.sha256 },
         details: { model: model.name, version: row.version },
+        governed: [governedRow('model_versions', { ...row, deleted_at: now })],
       });
     });
   }

@@ -1,3 +1,4 @@
+import { governedRow } from '../audit/index.js';
 import {
   assertNever,
   ConflictError,
@@ -248,18 +249,16 @@ export function createPromotionService(
           const fresh = await repo.findRequest({ tx, id: row.id });
           throw new InvalidTransitionError('promotion request', fresh?.status ?? 'unknown', to);
         }
-        await repo.insertDecision({
-          tx,
-          row: {
-            id: newId('pdc', now),
-            request_id: row.id,
-            actor: input.actor.name,
-            role: input.actor.role,
-            decision: input.decision,
-            comment: input.comment ?? null,
-            at: now,
-          },
-        });
+        const decision = {
+          id: newId('pdc', now),
+          request_id: row.id,
+          actor: input.actor.name,
+          role: input.actor.role,
+          decision: input.decision,
+          comment: input.comment ?? null,
+          at: now,
+        };
+        await repo.insertDecision({ tx, row: decision });
         await audit.append(tx, {
           actor: input.actor.name,
           action: `promotion_request.${input.decision}`,
@@ -267,6 +266,7 @@ export function createPromotionService(
           entityId: row.id,
           after: { decision: input.decision, comment: input.comment ?? null },
           details: { model: model.name, version: row.version, alias: row.alias },
+          governed: [governedRow('promotion_decisions', decision)],
         });
         if (input.decision === 'reject') {
           await repo.transitionRequest({

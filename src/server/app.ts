@@ -5,6 +5,7 @@ import type { Services } from '../app/index.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { installAuthHook } from './auth-hook.js';
 import { installErrorHandlers } from './error-handler.js';
+import { installRequestGuards } from './request-guards.js';
 import type { RoutePermission } from './route.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerDataRoutes } from './routes/data.js';
@@ -36,7 +37,7 @@ declare module 'fastify' {
 /** Builds the HTTP app over the services: native API under /api/v1, MLflow's under /api/2.0/mlflow. */
 export async function buildApp(
   services: Services,
-  options: { logger?: Logger } = {},
+  options: { logger?: Logger; listenHost?: string; allowedHosts?: string[] } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger ?? silentLogger,
@@ -47,6 +48,10 @@ export async function buildApp(
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandlers(app);
+  installRequestGuards(app, {
+    listenHost: options.listenHost ?? services.config.host,
+    allowedHosts: [...services.config.allowedHosts, ...(options.allowedHosts ?? [])],
+  });
 
   const table: RouteEntry[] = [];
   app.decorate('routeTable', table);

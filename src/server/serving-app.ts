@@ -3,6 +3,7 @@ import type { Services } from '../app/index.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { DeploymentRuntime } from '../serving/index.js';
 import { installErrorHandlers } from './error-handler.js';
+import { installHostAndOriginChecks } from './request-guards.js';
 import { feedbackHandler, metricsHandler, predictHandler } from './routes/predict.js';
 
 export interface ServingAppOptions {
@@ -15,6 +16,10 @@ export interface ServingAppOptions {
   drainDelayMs?: number;
   /** Who the audit/labels name as the sender of feedback (default 'serve'). */
   actor?: string;
+  /** The address it listens on (default loopback), for the Host check against DNS rebinding. */
+  listenHost?: string;
+  /** More host names it answers to (SEXTANT_ALLOWED_HOSTS). */
+  allowedHosts?: string[];
 }
 
 /**
@@ -35,6 +40,11 @@ export async function buildServingApp(opts: ServingAppOptions): Promise<FastifyI
     return503OnClosing: false,
   }) as unknown as FastifyInstance;
   installErrorHandlers(app);
+  // No auth on the scoring port: a page in the user's browser must not score or send labels through it.
+  installHostAndOriginChecks(app, {
+    listenHost: opts.listenHost ?? '127.0.0.1',
+    allowedHosts: opts.allowedHosts ?? [],
+  });
   let draining = false;
 
   // No per-request log lines on any of these routes (the hot path); warnings and errors still log.

@@ -28,8 +28,9 @@ import { dataQualityMigration } from './migrations/005-data-quality.js';
 import { servingMigration } from './migrations/006-serving.js';
 import { jobsMigration } from './migrations/007-jobs.js';
 import { eventsMigration } from './migrations/008-events.js';
+import { tokenOriginAndCheckpointChainMigration } from './migrations/009-token-origin.js';
 import { deploymentRuntimesMigration } from './migrations/010-deployment-runtimes.js';
-import { hardeningMigration } from './migrations/011-hardening.js';
+import { modelBindingMigration } from './migrations/011-model-binding.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -203,19 +204,21 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '006-serving': servingMigration(dialect),
     '007-jobs': jobsMigration(dialect),
     '008-events': eventsMigration(dialect),
+    '009-token-origin': tokenOriginAndCheckpointChainMigration(dialect),
     '010-deployment-runtimes': deploymentRuntimesMigration(dialect),
-    '011-hardening': hardeningMigration(dialect),
+    '011-model-binding': modelBindingMigration(dialect),
   };
 }
 
 /**
  * Brings the schema to the latest version. Safe when several processes start at once: PostgreSQL
  * serialises through Kysely's advisory lock; on SQLite the loser of the write-lock race retries and
- * then finds nothing left to do.
+ * then finds nothing left to do. Migrations may run out of name order: each one only adds its own
+ * tables and columns, and domains developed side by side land their migrations in either order.
  */
 export async function migrateToLatest(store: Store): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrationsFor(store.dialect) };
-  const migrator = new Migrator({ db: store.db, provider });
+  const migrator = new Migrator({ db: store.db, provider, allowUnorderedMigrations: true });
   for (let attempt = 0; ; attempt++) {
     const { error } = await migrator.migrateToLatest();
     if (!error) return;

@@ -40,6 +40,9 @@ export interface AuditCheckpointTable {
   hash: string;
   at: number;
   signature: string;
+  /** The checkpoint before this one (null for the first, and for checkpoints from before migration 009). */
+  prev_seq: number | null;
+  prev_signature: string | null;
 }
 
 export interface UserTable {
@@ -59,6 +62,8 @@ export interface ApiTokenTable {
   expires_at: number | null;
   last_used_at: number | null;
   revoked_at: number | null;
+  /** How the token was minted: 'authenticated' (by a signed-in admin), 'local' (the CLI on the workspace files), 'auth-off' (over HTTP with auth off), 'legacy'. */
+  minted_under: string;
 }
 
 export interface ExperimentTable {

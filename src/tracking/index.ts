@@ -4,6 +4,13 @@ export { type ArtifactService, createArtifactService } from './artifact.service.
 export { normalizeArtifactPath } from './artifact-path.js';
 /** Experiments: create, rename, tag, soft-delete and restore, search. */
 export { createExperimentService, type ExperimentService, stagesOf } from './experiment.service.js';
+/** Caps of metric history reads: page size (default and max) and bulk-interval runs and points. */
+export {
+  HISTORY_BULK_POINTS_MAX,
+  HISTORY_BULK_RUNS_MAX,
+  HISTORY_PAGE_DEFAULT,
+  HISTORY_PAGE_MAX,
+} from './metric-history.js';
 /** MLflow-style opaque page tokens. */
 export { decodePageToken, encodePageToken } from './page-token.js';
 /** Runs: lifecycle, params, metrics, tags, inputs. */

@@ -6,6 +6,16 @@ import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
 import type { Executor, RunTable } from '../store/index.js';
 import * as experiments from './experiment.repo.js';
+import {
+  checkHistoryPageSize,
+  decodeHistoryToken,
+  encodeHistoryToken,
+  HISTORY_BULK_POINTS_MAX,
+  HISTORY_BULK_RUNS_MAX,
+  type HistoryRow,
+  readHistory,
+  sampleHistory,
+} from './metric-history.js';
 import * as repo from './run.repo.js';
 import * as data from './run-data.repo.js';
 import { metricValueOut, toRuns } from './run-view.js';
@@ -375,17 +385,72 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
     });
   }
 
-  async function metricHistory(input: { runId: string; key: string; offset: number; limit: number }) {
+  const toMetric = (m: HistoryRow): Metric => ({
+    key: m.key,
+    value: metricValueOut(m.value, m.is_nan),
+    timestamp: m.timestamp,
+    step: m.step,
+  });
+
+  /**
+   * One page of a metric's history, at most HISTORY_PAGE_MAX points (read in slices). `fields` names
+   * the request fields in errors (MLflow's max_results/page_token or the native maxResults/pageToken).
+   */
+  async function metricHistory(input: {
+    runId: string;
+    key: string;
+    maxResults: number;
+    pageToken?: string;
+    fields?: { maxResults: string; pageToken: string };
+  }): Promise<{ metrics: Metric[]; nextPageToken?: string }> {
+    const fields = input.fields ?? { maxResults: 'maxResults', pageToken: 'pageToken' };
+    checkHistoryPageSize(input.maxResults, fields.maxResults);
+    const cursor = decodeHistoryToken(input.pageToken, fields.pageToken);
     await getRow(db, input.runId);
-    const rows = await data.listMetricHistory({ tx: db, ...input });
-    return rows.map(
-      (m): Metric => ({
-        key: m.key,
-        value: metricValueOut(m.value, m.is_nan),
-        timestamp: m.timestamp,
-        step: m.step,
-      }),
+    const { rows, more } = await readHistory(
+      db,
+      { runId: input.runId, key: input.key },
+      cursor,
+      input.maxResults,
     );
+    const last = rows[rows.length - 1];
+    return {
+      metrics: rows.map(toMetric),
+      ...(more && last ? { nextPageToken: encodeHistoryToken(cursor.offset + rows.length, last) } : {}),
+    };
+  }
+
+  /**
+   * MLflow's bulk-interval read: for each distinct run (at most HISTORY_BULK_RUNS_MAX), at most
+   * `maxResults` points of the step interval, sampled evenly. A run named twice is read once.
+   */
+  async function sampledMetricHistories(input: {
+    runIds: string[];
+    key: string;
+    startStep?: number;
+    endStep?: number;
+    maxResults: number;
+  }): Promise<(Metric & { runId: string })[]> {
+    const runIds = [...new Set(input.runIds)];
+    if (runIds.length === 0 || runIds.length > HISTORY_BULK_RUNS_MAX) {
+      throw new ValidationError(`run_ids: give between 1 and ${HISTORY_BULK_RUNS_MAX} distinct run ids`, {
+        field: 'run_ids',
+        limit: HISTORY_BULK_RUNS_MAX,
+      });
+    }
+    const maxPoints = Math.min(Math.max(1, input.maxResults), HISTORY_BULK_POINTS_MAX);
+    const out: (Metric & { runId: string })[] = [];
+    for (const runId of runIds) {
+      await getRow(db, runId);
+      const range = {
+        runId,
+        key: input.key,
+        ...(input.startStep !== undefined ? { startStep: input.startStep } : {}),
+        ...(input.endStep !== undefined ? { endStep: input.endStep } : {}),
+      };
+      for (const m of await sampleHistory(db, range, maxPoints)) out.push({ ...toMetric(m), runId });
+    }
+    return out;
   }
 
   return {
@@ -397,6 +462,7 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
     deleteTag,
     logInputs,
     metricHistory,
+    sampledMetricHistories,
     delete: (actor: string, runId: string) => setLifecycle(actor, runId, 'active', 'deleted'),
     restore: (actor: string, runId: string) => setLifecycle(actor, runId, 'deleted', 'active'),
   };

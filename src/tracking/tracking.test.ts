@@ -78,8 +78,8 @@ describeEachBackend('tracking services', (get) => {
       { key: 'acc', value: 0.2, timestamp: 200, step: 1 },
       { key: 'loss', value: 0.9, timestamp: 500, step: 5 },
     ]);
-    const history = await s.runs.metricHistory({ runId: run.id, key: 'loss', offset: 0, limit: 10 });
-    expect(history.map((m) => m.step)).toEqual([2, 4, 5]);
+    const history = await s.runs.metricHistory({ runId: run.id, key: 'loss', maxResults: 10 });
+    expect(history.metrics.map((m) => m.step)).toEqual([2, 4, 5]);
   });
 
   it('NaN and infinities are kept as MLflow spells them', async () => {

@@ -6,6 +6,7 @@ import {
   createdTokenSchema,
   principalSchema,
   roleSchema,
+  type TokenOrigin,
   tokenNameSchema,
   tokenSchema,
   userNameSchema,
@@ -18,10 +19,14 @@ const checkpointSchema = z.object({
   hash: z.string(),
   at: z.number(),
   signature: z.string(),
+  prevSeq: z.number().nullable().optional(),
+  prevSignature: z.string().nullable().optional(),
 });
 
 /** Users, tokens and the audit log: /api/v1/users, /api/v1/tokens, /api/v1/audit. */
 export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
+  // Over HTTP with auth off, whoever reached the port minted it: such a token dies when auth goes on.
+  const mintedUnder = (): TokenOrigin => (s.config.authMode === 'off' ? 'auth-off' : 'authenticated');
   route(app, {
     method: 'GET',
     url: '/api/v1/me',
@@ -91,7 +96,28 @@ export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
     }),
     response: { 201: createdTokenSchema },
     handler: async (req, reply) =>
-      reply.status(201).send(await s.auth.createToken({ actor: req.principal.name, ...req.body })),
+      reply
+        .status(201)
+        .send(
+          await s.auth.createToken({ actor: req.principal.name, ...req.body, mintedUnder: mintedUnder() }),
+        ),
+  });
+  route(app, {
+    method: 'POST',
+    url: '/api/v1/tokens/:id/reissue',
+    permission: 'admin',
+    summary: 'Revoke a token and mint its replacement; its secret is shown in this reply only',
+    tags: ['auth'],
+    params: z.strictObject({ id: z.string().min(1).max(64) }),
+    response: { 201: createdTokenSchema },
+    handler: async (req, reply) =>
+      reply.status(201).send(
+        await s.auth.reissueToken({
+          actor: req.principal.name,
+          id: req.params.id,
+          mintedUnder: mintedUnder(),
+        }),
+      ),
   });
   route(app, {
     method: 'DELETE',
@@ -122,12 +148,22 @@ export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
     method: 'POST',
     url: '/api/v1/audit/verify',
     permission: 'admin',
-    summary: 'Verify the audit chain (edits, deletions, insertions, reordering, truncation)',
+    summary:
+      'Verify the audit chain (edits, deletions, insertions, reordering, truncation, rollback); deep: also the governed tables',
     tags: ['audit'],
-    body: z.strictObject({ checkpoint: checkpointSchema.optional() }).optional(),
+    body: z
+      .strictObject({
+        checkpoint: checkpointSchema.optional(),
+        /** Also check the governed tables against what their last audit entries recorded. */
+        deep: z.boolean().optional(),
+      })
+      .optional(),
     response: { 200: auditVerifyResultSchema },
     handler: async (req) =>
-      s.audit.verify(req.body?.checkpoint ? { externalCheckpoint: req.body.checkpoint } : {}),
+      s.audit.verify({
+        ...(req.body?.checkpoint ? { externalCheckpoint: req.body.checkpoint } : {}),
+        ...(req.body?.deep ? { deep: true } : {}),
+      }),
   });
   route(app, {
     method: 'POST',

@@ -6,10 +6,9 @@ import {
   artifactEntrySchema,
   createExperimentBodySchema,
   createRunBodySchema,
-  decodePageToken,
-  encodePageToken,
   experimentIdSchema,
   experimentSchema,
+  HISTORY_PAGE_DEFAULT,
   keySchema,
   logBatchBodySchema,
   logInputsBodySchema,
@@ -22,6 +21,7 @@ import {
   updateRunBodySchema,
   viewTypeSchema,
 } from '../../tracking/index.js';
+import { sendJsonList } from '../json-stream.js';
 import { acceptRawBodies } from '../raw-body.js';
 import { route } from '../route.js';
 
@@ -253,23 +253,19 @@ export function registerTrackingRoutes(app: FastifyInstance, s: Services): void 
     summary: "A metric's full history",
     tags,
     params: z.strictObject({ id: runIdSchema, key: keySchema }),
+    // The cap is checked by the service, so the 400 names it the same way on both APIs.
     querystring: pageQuerySchema.extend({
-      maxResults: z.coerce.number().int().min(1).max(100_000).default(25_000),
+      maxResults: z.coerce.number().int().default(HISTORY_PAGE_DEFAULT),
     }),
     response: { 200: z.object({ metrics: z.array(metricSchema), nextPageToken: z.string().optional() }) },
-    handler: async (req) => {
-      const offset = decodePageToken(req.query.pageToken, 'pageToken');
-      const limit = req.query.maxResults;
-      const metrics = await s.runs.metricHistory({
+    handler: async (req, reply) => {
+      const page = await s.runs.metricHistory({
         runId: req.params.id,
         key: req.params.key,
-        offset,
-        limit: limit + 1,
+        maxResults: req.query.maxResults,
+        ...(req.query.pageToken ? { pageToken: req.query.pageToken } : {}),
       });
-      return {
-        metrics: metrics.slice(0, limit),
-        ...(metrics.length > limit ? { nextPageToken: encodePageToken(offset + limit) } : {}),
-      };
+      return sendJsonList(reply, 'metrics', page.metrics, { nextPageToken: page.nextPageToken });
     },
   });
   route(app, {

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { Permission } from '../../../auth/index.js';
 import { route } from '../../route.js';
@@ -18,7 +18,7 @@ export function mlflowRoute<S extends z.ZodType>(
     summary: string;
     input: S;
     bodyLimit?: number;
-    handler: (input: z.infer<S>, req: FastifyRequest) => Promise<unknown>;
+    handler: (input: z.infer<S>, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
   },
 ): void {
   for (const prefix of MLFLOW_PREFIXES) {
@@ -32,7 +32,8 @@ export function mlflowRoute<S extends z.ZodType>(
         tags: ['mlflow'],
         ...(inQuery ? { querystring: spec.input } : { body: spec.input }),
         ...(spec.bodyLimit ? { bodyLimit: spec.bodyLimit } : {}),
-        handler: async (req) => spec.handler((inQuery ? req.query : req.body) as z.infer<S>, req),
+        handler: async (req, reply) =>
+          spec.handler((inQuery ? req.query : req.body) as z.infer<S>, req, reply),
       });
     }
   }

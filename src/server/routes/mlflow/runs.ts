@@ -3,14 +3,16 @@ import { z } from 'zod';
 import type { Services } from '../../../app/index.js';
 import { ValidationError } from '../../../core/errors.js';
 import {
-  decodePageToken,
-  encodePageToken,
+  HISTORY_BULK_POINTS_MAX,
+  HISTORY_BULK_RUNS_MAX,
+  HISTORY_PAGE_DEFAULT,
   keySchema,
   LIMITS,
   paramInputSchema,
   runStatusSchema,
   tagInputSchema,
 } from '../../../tracking/index.js';
+import { sendJsonList } from '../../json-stream.js';
 import { mlflowRoute } from './mlflow-route.js';
 import {
   double,
@@ -52,7 +54,6 @@ const toMetric = (m: z.infer<typeof metric>) => ({
 
 // MLflow's log-batch request limit.
 const LOG_BATCH_BODY_LIMIT = 1024 * 1024;
-const MAX_HISTORY = 50_000_000;
 
 /** runs/* and metrics/*: MLflow's run endpoints. */
 export function registerMlflowRunRoutes(app: FastifyInstance, s: Services): void {
@@ -325,29 +326,26 @@ export function registerMlflowRunRoutes(app: FastifyInstance, s: Services): void
     methods: ['GET'],
     path: 'metrics/get-history',
     permission: 'read',
-    summary: "MLflow: a metric's full history",
+    summary:
+      "MLflow: a metric's history, a page at a time (25,000 points unless max_results says otherwise, at most 100,000)",
     input: z.strictObject({
       ...runRef,
       metric_key: z.string().min(1),
       page_token: z.string().max(1000).optional(),
       max_results: int64.optional(),
     }),
-    handler: async (q) => {
-      const offset = decodePageToken(q.page_token);
-      // Without max_results MLflow returns the whole history in one reply (the cap only bounds the query).
-      const limit = q.max_results ?? MAX_HISTORY;
-      if (limit < 1 || limit > MAX_HISTORY)
-        throw new ValidationError('max_results: out of range', { field: 'max_results' });
-      const metrics = await s.runs.metricHistory({
+    handler: async (q, _req, reply) => {
+      // MLflow's client pages through with next_page_token; the cap keeps one reply bounded.
+      const page = await s.runs.metricHistory({
         runId: runIdOf(q),
         key: q.metric_key,
-        offset,
-        limit: limit + 1,
+        maxResults: q.max_results ?? HISTORY_PAGE_DEFAULT,
+        ...(q.page_token ? { pageToken: q.page_token } : {}),
+        fields: { maxResults: 'max_results', pageToken: 'page_token' },
       });
-      return {
-        metrics: metrics.slice(0, limit).map(mlflowMetric),
-        ...(metrics.length > limit ? { next_page_token: encodePageToken(offset + limit) } : {}),
-      };
+      return sendJsonList(reply, 'metrics', page.metrics.map(mlflowMetric), {
+        next_page_token: page.nextPageToken,
+      });
     },
   });
   mlflowRoute(app, {
@@ -362,30 +360,24 @@ export function registerMlflowRunRoutes(app: FastifyInstance, s: Services): void
       end_step: int64.optional(),
       max_results: int64.optional(),
     }),
-    handler: async (q) => {
-      if (q.run_ids.length === 0 || q.run_ids.length > 100) {
-        throw new ValidationError('run_ids: give between 1 and 100 run ids', { field: 'run_ids' });
-      }
-      const maxResults = Math.min(q.max_results ?? 2500, 2500);
-      const out = [];
-      for (const id of q.run_ids) {
-        const history = await s.runs.metricHistory({
-          runId: id,
-          key: q.metric_key,
-          offset: 0,
-          limit: 1_000_000,
+    handler: async (q, _req, reply) => {
+      if (q.run_ids.length === 0 || q.run_ids.length > HISTORY_BULK_RUNS_MAX) {
+        throw new ValidationError(`run_ids: give between 1 and ${HISTORY_BULK_RUNS_MAX} run ids`, {
+          field: 'run_ids',
         });
-        const inRange = history.filter(
-          (m) =>
-            (q.start_step === undefined || m.step >= q.start_step) &&
-            (q.end_step === undefined || m.step <= q.end_step),
-        );
-        // MLflow samples evenly across the interval, always keeping the first and last points.
-        const stride = Math.max(1, Math.ceil(inRange.length / maxResults));
-        const sampled = inRange.filter((_, i) => i % stride === 0 || i === inRange.length - 1);
-        out.push(...sampled.map((m) => ({ ...mlflowMetric(m), run_id: id })));
       }
-      return { metrics: out };
+      const metrics = await s.runs.sampledMetricHistories({
+        runIds: q.run_ids,
+        key: q.metric_key,
+        ...(q.start_step !== undefined ? { startStep: q.start_step } : {}),
+        ...(q.end_step !== undefined ? { endStep: q.end_step } : {}),
+        maxResults: q.max_results ?? HISTORY_BULK_POINTS_MAX,
+      });
+      return sendJsonList(
+        reply,
+        'metrics',
+        metrics.map(({ runId, ...m }) => ({ ...mlflowMetric(m), run_id: runId })),
+      );
     },
   });
 }

@@ -6,7 +6,7 @@ import type { Dialect } from '../dialect.js';
  * `credit` away and registering a new `credit` cannot hand a deployment (and its traffic) to a model
  * approved under another policy. Existing deployments are bound to the live model of their name now.
  */
-export function hardeningMigration(_dialect: Dialect) {
+export function modelBindingMigration(_dialect: Dialect) {
   return {
     async up(db: Kysely<unknown>): Promise<void> {
       await db.schema.alterTable('deployments').addColumn('model_id', 'text').execute();
