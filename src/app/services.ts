@@ -73,7 +73,7 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
     }),
     serving,
     // Background work: in-process on the database, or BullMQ when SEXTANT_REDIS_URL is set.
-    jobs: createJobQueue(deps, { redisUrl: config.redisUrl }),
+    jobs: createJobQueue(deps, { redisUrl: config.redisUrl, redisPrefix: config.redisPrefix }),
   };
 }
 

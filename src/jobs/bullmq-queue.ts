@@ -119,6 +119,20 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
     return (await records.insert(db, values)).row.id;
   }
 
+  /*
+   * The BullMQ job is added inside the enqueue transaction, so a worker can see it a moment before
+   * the row commits. It waits for the row; one still missing after the enqueue timeout (and a
+   * margin) was rolled back with its transaction, and the BullMQ job is dropped.
+   */
+  async function committedRow(id: string): Promise<boolean> {
+    const deadline = Date.now() + enqueueTimeoutMs * 2 + 1_000;
+    for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
+      if (await repo.findJob({ tx: db, id })) return true;
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
   function startWorker(o: WorkOptions): WorkerHandle {
     const workerId = newWorkerId();
     const lockMs = o.leaseMs ?? defaultLockMs;
@@ -129,8 +143,9 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
       if (!id) throw new Error(`no worker here knows this job's kind`);
       const owner = `${workerId}:${++pass}`;
       const now = clock.now();
+      if (!(await committedRow(id))) return;
       const row = await repo.claimOne({ tx: db, id, owner, now, leaseUntil: now + lockMs });
-      // Missing (its enqueue rolled back) or finished (cancelled, completed): nothing to run.
+      // Finished (cancelled, completed): nothing to run.
       if (!row) return;
       const kind = records.kinds.get(row.name);
       if (!kind) throw new Error(`no worker here knows '${row.name}'`);
