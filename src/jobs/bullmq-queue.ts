@@ -4,7 +4,7 @@ import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../core/clock.js';
 import { assertNever, isAppError, UnavailableError } from '../core/errors.js';
 import { type Db, type Dialect, inTransaction } from '../store/index.js';
-import { runAttempt } from './attempt-runner.js';
+import { attemptRow, runAttempt } from './attempt-runner.js';
 import * as repo from './job.repo.js';
 import { laneOf, lanesFor } from './job-kind.js';
 import type { JobQueue, RepeatOptions, WorkerHandle, WorkOptions } from './job-queue.js';
@@ -143,13 +143,20 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
       if (!id) throw new Error(`no worker here knows this job's kind`);
       const owner = `${workerId}:${++pass}`;
       const now = clock.now();
-      if (!(await committedRow(id))) return;
-      const row = await repo.claimOne({ tx: db, id, owner, now, leaseUntil: now + lockMs });
-      // Finished (cancelled, completed): nothing to run.
+      const claim = () =>
+        inTransaction(db, async (tx) => {
+          const row = await repo.claimOne({ tx, id, owner, now, leaseUntil: now + lockMs });
+          if (row) await repo.startAttempts({ tx, now, attempts: [attemptRow(row, workerId, now)] });
+          return row;
+        });
+      let row = await claim();
+      // Not taken: the row is not committed yet (wait for it, then try once more), or is finished.
+      if (!row && (await committedRow(id))) row = await claim();
       if (!row) return;
       const kind = records.kinds.get(row.name);
       if (!kind) throw new Error(`no worker here knows '${row.name}'`);
-      const outcome = await runAttempt({ db, clock, leaseMs: lockMs }, kind, row, owner, workerId);
+      const outcome = await runAttempt({ db, clock, leaseMs: lockMs }, kind, row, owner);
+      o.onAttempt?.({ jobId: row.id, name: row.name, attempt: row.attempts, status: outcome.status });
       switch (outcome.status) {
         case 'completed':
         case 'cancelled':
