@@ -5,8 +5,10 @@
 
 /** Builds every domain service from the shared parts (`createServices({ store, blobs, clock, config, auditKey })`). */
 /** Opens the database, blob store and audit key a Config names and wires the services on them. */
+/** Every domain's event definitions (the catalogue). */
 export {
   createServices,
+  eventDefinitions,
   openWorkspace,
   type Services,
   type ServicesDeps,

@@ -6,11 +6,12 @@ import type { Config } from '../core/config.js';
 import type { DomainDeps } from '../core/domain-deps.js';
 import { createDataDomain } from '../data/index.js';
 import { createDataQualityDomain } from '../data/quality/index.js';
+import { createEventBus, createEventCatalogue, type EventDefinition } from '../events/index.js';
+import { createWebhookService } from '../events/webhooks/index.js';
 import { createGovernanceDomain } from '../governance/index.js';
 import { createJobQueue } from '../jobs/index.js';
-import { createRegistryDomain } from '../registry/index.js';
-import { createWebhookService } from '../registry/webhooks/index.js';
-import { createServingDomain } from '../serving/index.js';
+import { createRegistryDomain, registryEvents } from '../registry/index.js';
+import { createServingDomain, servingEvents } from '../serving/index.js';
 import { openStore, type Store } from '../store/index.js';
 import {
   createArtifactService,
@@ -18,6 +19,9 @@ import {
   createRunSearch,
   createRunService,
 } from '../tracking/index.js';
+
+/** Every event type the domains declare: the catalogue the bus checks emits and webhook targets against. */
+export const eventDefinitions: readonly EventDefinition[] = [...registryEvents, ...servingEvents];
 
 export interface ServicesDeps {
   store: Store;
@@ -27,50 +31,66 @@ export interface ServicesDeps {
   auditKey: string;
 }
 
-/** Wires every domain service from the shared parts; the one place that knows them all. */
+/**
+ * Wires every domain service from the shared parts; the one place that knows them all. Each service is
+ * built exactly once, lower floors first, and handed to the floors above as a required dependency: a
+ * missing one is a compile error here, never an "unavailable" at run time.
+ */
 export function createServices({ store, blobs, clock, config, auditKey }: ServicesDeps) {
   const audit: AuditLog = createAuditLog({ db: store.db, dialect: store.dialect, clock, key: auditKey });
   const deps: DomainDeps = { db: store.db, dialect: store.dialect, audit, clock, blobs };
+  const auth = createAuthService({ db: store.db, audit, clock });
+  // Built before the domains, which emit their events into this outbox inside their transactions.
+  const catalogue = createEventCatalogue(eventDefinitions);
+  const webhooks = createWebhookService({ ...deps, catalogue, allow: config.webhookAllow });
+  const events = createEventBus({ db: store.db, clock, catalogue, webhooks });
+
   const data = createDataDomain(deps);
+  const dataQuality = createDataQualityDomain({ ...deps, versions: data.versions });
+  const experiments = createExperimentService(deps);
   const runs = createRunService(deps, { resolveDatasetVersion: data.linkForRunInput });
-  // Built before the registry, which emits its events into this outbox inside its transactions.
-  const webhooks = createWebhookService({ ...deps, allow: config.webhookAllow });
-  // A const so governance can resolve model refs through it.
+  const runSearch = createRunSearch({ db: store.db, runs });
+  const artifacts = createArtifactService(deps);
+
   const registry = createRegistryDomain({
     ...deps,
     runs,
-    artifacts: createArtifactService(deps),
-    events: webhooks,
+    artifacts,
+    events,
     datasetVersions: data.versions,
-    dataQuality: createDataQualityDomain({ ...deps, versions: data.versions }),
+    dataQuality,
   });
-  const serving = createServingDomain({ ...deps, registry, store });
+  const serving = createServingDomain({ ...deps, registry, store, events });
+
+  const governance = createGovernanceDomain({
+    ...deps,
+    datasetVersions: data.versions,
+    modelVersions: registry.versions,
+    registry,
+    runs,
+    predictions: serving.predictions,
+    openScorer: serving.openScorer,
+    dataQuality,
+    deployments: serving.deployments,
+  });
+
   return {
     config,
     clock,
     store,
     blobs,
     audit,
-    auth: createAuthService({ db: store.db, audit, clock }),
-    experiments: createExperimentService(deps),
+    auth,
+    experiments,
     runs,
-    runSearch: createRunSearch({ db: store.db, runs }),
-    artifacts: createArtifactService(deps),
+    runSearch,
+    artifacts,
     data,
-    dataQuality: createDataQualityDomain({ ...deps, versions: data.versions }),
+    dataQuality,
     registry,
+    events,
     webhooks,
-    governance: createGovernanceDomain({
-      ...deps,
-      datasetVersions: data.versions,
-      modelVersions: registry.versions,
-      registry,
-      runs,
-      predictions: serving.predictions,
-      openScorer: serving.openScorer,
-      dataQuality: createDataQualityDomain({ ...deps, versions: data.versions }),
-      deployments: serving.deployments,
-    }),
+    governance,
     serving,
     // Background work: in-process on the database, or BullMQ when SEXTANT_REDIS_URL is set.
     jobs: createJobQueue(deps, { redisUrl: config.redisUrl, redisPrefix: config.redisPrefix }),
@@ -93,8 +113,8 @@ export async function openWorkspace(config: Config, clock: Clock = systemClock):
   return {
     ...services,
     close: async () => {
-      // A CLI process sends what it emitted before it exits (briefly; retries are the server's job).
-      await services.webhooks.close();
+      // A CLI process delivers what it emitted before it exits (briefly; retries are the server's job).
+      await services.events.close();
       // Workers finish their running attempts; the queue lets go of Redis.
       await services.jobs.close();
       // Deployments drain and their ledgers flush before the database closes under them.

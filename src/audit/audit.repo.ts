@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type {
   AuditCheckpointTable,
   AuditEntryTable,
@@ -7,9 +6,12 @@ import type {
   Executor,
 } from '../store/index.js';
 
-/** Serialises appenders on PostgreSQL (SQLite transactions already hold the write lock). */
+/** The lock that serialises appenders of the chain (gc takes it too, before its table locks). */
+export const AUDIT_CHAIN_LOCK = 7461726974;
+
+/** Serialises appenders until the transaction ends. */
 export async function lockChain({ tx, dialect }: { tx: Executor; dialect: Dialect }): Promise<void> {
-  if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(7461726974)`.execute(tx);
+  await dialect.lockForTransaction(tx, AUDIT_CHAIN_LOCK);
 }
 
 export async function findHead({ tx }: { tx: Executor }): Promise<AuditHeadTable | undefined> {

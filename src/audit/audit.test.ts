@@ -293,7 +293,7 @@ describeEachBackend('audit log', (get, backend) => {
           inFlight++;
           maxInFlight = Math.max(maxInFlight, inFlight);
           try {
-            if (store.dialect === 'postgres') {
+            if (store.dialect.name === 'postgres') {
               const r = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx);
               sessions.add(Number(r.rows[0]?.pid));
             }
@@ -316,7 +316,7 @@ describeEachBackend('audit log', (get, backend) => {
     expect(written.map((r) => r.seq)).toEqual(expected);
     expect(entries.map((e) => e.seq).sort((a, b) => a - b)).toEqual(expected);
     expect(new Set(written.map((r) => r.actor)).size).toBe(50);
-    if (store.dialect === 'postgres') {
+    if (store.dialect.name === 'postgres') {
       expect(sessions.size).toBeGreaterThan(1);
       expect(maxInFlight).toBeGreaterThan(1);
     }

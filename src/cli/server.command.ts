@@ -38,8 +38,9 @@ export function registerServerCommand(program: Command, ctx: Ctx): void {
         );
       const app = await buildApp(ws, { logger: createLogger(c.config.logLevel) });
       const address = await app.listen({ host, port });
-      // Retries of webhook deliveries run while the server does (any number of replicas may).
-      ws.webhooks.start();
+      // Retries of event and webhook deliveries run while the server does (any number of replicas may),
+      // until the periodic pass runs as a repeatable job.
+      ws.events.start();
       c.output.err(
         [
           `sextant server listening on ${address}`,

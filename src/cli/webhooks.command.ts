@@ -1,26 +1,25 @@
 import type { Command } from 'commander';
+import { eventDefinitions } from '../app/index.js';
 import { ValidationError } from '../core/errors.js';
-import {
-  WEBHOOK_EVENT_TYPES,
-  type WebhookDelivery,
-  type WebhookEventType,
-} from '../registry/webhooks/webhook.schema.js';
+import type { WebhookDelivery } from '../events/webhooks/webhook.schema.js';
 import type { CliContext } from './context.js';
 import { details, table } from './output.js';
 
 type Ctx = () => CliContext;
 
-function parseEvents(list: string): WebhookEventType[] {
+const EVENT_TYPES = eventDefinitions.map((d) => d.type).sort();
+
+function parseEvents(list: string): string[] {
   const events = list
     .split(',')
     .map((e) => e.trim())
     .filter(Boolean);
   for (const e of events)
-    if (!(WEBHOOK_EVENT_TYPES as readonly string[]).includes(e))
-      throw new ValidationError(`--events: unknown event '${e}'; one of ${WEBHOOK_EVENT_TYPES.join(', ')}`, {
+    if (!EVENT_TYPES.includes(e))
+      throw new ValidationError(`--events: unknown event '${e}'; one of ${EVENT_TYPES.join(', ')}`, {
         field: '--events',
       });
-  return events as WebhookEventType[];
+  return events;
 }
 
 function positiveInt(value: string, option: string): number {
@@ -50,10 +49,10 @@ function deliveryRows(ds: WebhookDelivery[]) {
 
 /** `sextant webhooks add|ls|rm|deliveries|test`. */
 export function registerWebhooksCommands(program: Command, ctx: Ctx): void {
-  const cmd = program.command('webhooks').description('signed HTTP callbacks for registry events (admin)');
+  const cmd = program.command('webhooks').description('signed HTTP callbacks for events (admin)');
   cmd
     .command('add <url>')
-    .description(`send events to a URL; events: ${WEBHOOK_EVENT_TYPES.join(', ')}`)
+    .description(`send events to a URL; events: ${EVENT_TYPES.join(', ')}`)
     .option('--events <list>', 'comma-separated event types (default: all)')
     .option('--secret <secret>', 'signing secret, 16+ characters (default: generated, shown once)')
     .option('--description <text>', 'what the target is for')

@@ -4,7 +4,7 @@ import type {
   DeliveriesQuery,
   WebhookDelivery,
   WebhookTarget,
-} from '../registry/webhooks/webhook.schema.js';
+} from '../events/webhooks/webhook.schema.js';
 import type { HttpTransport } from './http-transport.js';
 
 /** The Webhooks part of SextantApi: targets (admin) and the delivery log. */

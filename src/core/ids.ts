@@ -10,6 +10,7 @@ export type IdPrefix =
   | 'inp'
   | 'req'
   | 'evt'
+  | 'evd'
   | 'whk'
   | 'whd'
   | 'wha'

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { AUDIT_CHAIN_LOCK } from '../audit/index.js';
 import type { Dialect, Executor } from '../store/index.js';
 
 /*
@@ -75,7 +76,6 @@ export async function findReferencedAmong({
 }
 
 // The audit chain's advisory lock (audit.repo.ts `lockChain`): every audited writer takes it.
-const AUDIT_CHAIN_LOCK = 7461726974;
 
 /**
  * Holds off writers of the reference tables until the transaction ends, so no row can start naming a blob
@@ -92,15 +92,6 @@ export async function lockReferenceTables({
   tx: Executor;
   dialect: Dialect;
 }): Promise<boolean> {
-  if (dialect !== 'postgres') return true;
-  await sql`select pg_advisory_xact_lock(${sql.lit(AUDIT_CHAIN_LOCK)})`.execute(tx);
-  try {
-    await sql`lock table ${sql.join(REFERENCE_TABLES.map((t) => sql.table(t)))} in share mode nowait`.execute(
-      tx,
-    );
-    return true;
-  } catch (err) {
-    if ((err as { code?: unknown }).code === '55P03') return false; // lock_not_available
-    throw err;
-  }
+  await dialect.lockForTransaction(tx, AUDIT_CHAIN_LOCK);
+  return dialect.tryShareLockTables(tx, REFERENCE_TABLES);
 }

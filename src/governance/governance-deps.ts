@@ -27,7 +27,7 @@ export interface RegistryReader {
     history(input: { model: string; alias?: string | undefined }): Promise<AliasEvent[]>;
   };
   /** The request behind an alias move (who asked, why); the trace shows it. */
-  promotions?: { get(id: string): Promise<PromotionRequest> };
+  promotions: { get(id: string): Promise<PromotionRequest> };
 }
 
 /** Logged predictions (services.serving.predictions). */
@@ -41,21 +41,19 @@ export interface Scorer {
   release(): Promise<void>;
 }
 
-/** Opens a model version's bytes for scoring (serving's runtime, wired in server/services.ts). */
+/** Opens a model version's bytes for scoring (serving's runtime, wired in app/services.ts). */
 export type ScorerFactory = (bytes: Uint8Array, version: ModelVersion) => Promise<Scorer>;
 
 /** What the governance services are built from: the shared parts plus the readers of lower domains. */
 export interface GovernanceDeps extends DomainDeps {
   datasetVersions: DatasetVersionSource;
-  /** Absent until a registry is wired: model refs then fail with a clear error. */
-  modelVersions?: ModelVersionSource;
-  /** Trace and explanations need these; absent in the lineage-only tests. */
-  registry?: RegistryReader;
-  runs?: { get(id: string): Promise<Run> };
-  predictions?: PredictionReader;
-  openScorer?: ScorerFactory;
+  modelVersions: ModelVersionSource;
+  registry: RegistryReader;
+  runs: { get(id: string): Promise<Run> };
+  predictions: PredictionReader;
+  openScorer: ScorerFactory;
   /** Stored quality results of a dataset version by ref, newest first (services.dataQuality); the trace shows them. */
-  dataQuality?: { results(ref: string): Promise<ValidationResult[]> };
+  dataQuality: { results(ref: string): Promise<ValidationResult[]> };
   /** Deployments by name or id (services.serving.deployments); the trace names the one that served. */
-  deployments?: { get(nameOrId: string): Promise<Deployment> };
+  deployments: { get(nameOrId: string): Promise<Deployment> };
 }

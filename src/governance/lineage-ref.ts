@@ -34,11 +34,7 @@ export async function resolveLineageRef(
   const ref = rawRef.trim();
   const runById = async (id: string) => ((await repo.findRuns({ tx, ids: [id] })).length ? id : undefined);
   const dataset = (r: string) => deps.datasetVersions.resolve(r).then((v) => v.id);
-  const model = (r: string) => {
-    if (!deps.modelVersions)
-      throw new ValidationError('ref: model refs need the model registry', { field: 'ref' });
-    return deps.modelVersions.resolve(r).then((v) => v.id);
-  };
+  const model = (r: string) => deps.modelVersions.resolve(r).then((v) => v.id);
 
   const prefixed = PREFIXED.exec(ref);
   if (prefixed) {

@@ -90,7 +90,7 @@ export async function claimDue({
     .orderBy('run_at')
     .orderBy('id')
     .limit(limit);
-  if (dialect === 'postgres') candidates = candidates.forUpdate().skipLocked();
+  candidates = dialect.skipLockedRows(candidates);
   // Chosen first, then updated: as a subquery of the UPDATE, PostgreSQL may run the locking select
   // once per outer row and take more than `limit` rows.
   const ids = (await candidates.execute()).map((r) => r.id);

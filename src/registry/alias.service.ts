@@ -87,9 +87,8 @@ export function createAliasService(deps: RegistryDeps, policies: PolicyService) 
     }
     await repo.insertAliasEvent({ tx, row });
     const event = toAliasEvent(row, m.model.name);
-    await events?.emit?.(tx, {
-      type: m.kind === 'rollback' ? 'alias.rolled_back' : 'alias.moved',
-      payload: { ...event },
+    await events.emit(tx, m.kind === 'rollback' ? 'alias.rolled_back' : 'alias.moved', event, {
+      actor: m.actor.name,
     });
     return event;
   }

@@ -156,13 +156,13 @@ export function createGateEvaluator(
   }
 
   async function one(tx: Executor, gate: Gate, model: RegisteredModelTable, version: ModelVersionTable) {
-    if ('metric' in gate && typeof gate.metric === 'object' && 'op' in gate.metric)
-      return metricGate(tx, gate.metric, model, version);
+    // Each gate is an object with exactly one key (the policy schema is strict): `in` narrows the union.
+    if ('metric' in gate) return metricGate(tx, gate.metric, model, version);
     if ('data_quality' in gate) return dataQualityGate(version);
     if ('documentation' in gate) return documentationGate(gate.documentation, version);
     if ('fairness' in gate) return limitGate('fairness', gate.fairness, model, version);
     if ('drift' in gate) return limitGate('drift', gate.drift, model, version);
-    return assertNever(gate as never);
+    return assertNever(gate);
   }
 
   /** Evaluates every gate of the policy against the version; never throws for a failing gate. */

@@ -16,14 +16,10 @@ export { modelNameKey } from './model-name.js';
 export { assertSelfContained } from './onnx-guard.js';
 /** Parses and checks a promotion policy (YAML); ValidationError names the field. */
 export { BUILT_IN_POLICY_YAML, type Policy, parsePolicy } from './policy.js';
+/** The registry's event definitions (model_version.created, promotion_request.*, alias.*). */
+export * from './registry.events.js';
 export * from './registry.schema.js';
-export type {
-  Actor,
-  DatasetVersionFacts,
-  RegistryDeps,
-  RegistryEvent,
-  RegistryEventType,
-} from './registry-deps.js';
+export type { Actor, DatasetVersionFacts, RegistryDeps, RegistryEvents } from './registry-deps.js';
 
 type Environment = Omit<ModelEnvironment, 'source'>;
 

@@ -142,9 +142,10 @@ export function createModelService(deps: RegistryDeps) {
         after: values,
         details: { model: model.name, version, runId: f.runId, sha256: f.sha256, format: f.format },
       });
-      await events?.emit?.(tx, {
-        type: 'model_version.created',
-        payload: {
+      await events.emit(
+        tx,
+        'model_version.created',
+        {
           model: model.name,
           version,
           runId: f.runId,
@@ -152,7 +153,8 @@ export function createModelService(deps: RegistryDeps) {
           format: f.format,
           actor: input.actor.name,
         },
-      });
+        { actor: input.actor.name },
+      );
       return values;
     });
     return toVersion(row, model.name, []);

@@ -79,10 +79,12 @@ export function createPromotionExecution({ audit, clock, events }: RegistryDeps,
         failed: results.filter((r) => r.status !== 'pass').map((r) => r.gate),
       },
     });
-    await events?.emit?.(tx, {
-      type: 'promotion_request.decided',
-      payload: { id: row.id, model: model.name, version: row.version, alias: row.alias, status, approvals },
-    });
+    await events.emit(
+      tx,
+      'promotion_request.decided',
+      { id: row.id, model: model.name, version: row.version, alias: row.alias, status, approvals },
+      { actor: actor.name },
+    );
     if (ok) {
       await aliasService.move(tx, {
         actor,

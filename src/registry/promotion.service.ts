@@ -137,19 +137,21 @@ export function createPromotionService(
             status: row.status,
           },
         });
-        await events?.emit?.(tx, {
-          type: 'promotion_request.opened',
-          payload: {
+        await events.emit(
+          tx,
+          'promotion_request.opened',
+          {
             id: row.id,
             model: model.name,
             version: version.version,
             alias,
             kind: input.kind,
-            status: row.status,
+            status: row.status as PromotionStatus,
             gates: results,
             requestedBy: actor.name,
           },
-        });
+          { actor: actor.name },
+        );
         if (ok && policy.approvals === 0) await execute(tx, row, model, results, holder, actor);
       });
     } catch (err) {
@@ -269,9 +271,10 @@ export function createPromotionService(
             from: 'pending',
             set: { status: 'rejected', open_key: null, decided_at: now, updated_at: now },
           });
-          await events?.emit?.(tx, {
-            type: 'promotion_request.decided',
-            payload: {
+          await events.emit(
+            tx,
+            'promotion_request.decided',
+            {
               id: row.id,
               model: model.name,
               version: row.version,
@@ -280,7 +283,8 @@ export function createPromotionService(
               by: input.actor.name,
               comment: input.comment ?? null,
             },
-          });
+            { actor: input.actor.name },
+          );
         } else if (executes) {
           await execute(tx, row, model, results, holder, input.actor);
         }

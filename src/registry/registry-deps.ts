@@ -1,7 +1,8 @@
 import type { Role } from '../auth/index.js';
 import type { DomainDeps } from '../core/domain-deps.js';
-import type { Tx } from '../store/index.js';
+import type { EventEmitter } from '../events/index.js';
 import type { ArtifactService, RunService } from '../tracking/index.js';
+import type { registryEvents } from './registry.events.js';
 
 /** Who asks: the name the audit trail shows and the role the policy checks. */
 export interface Actor {
@@ -9,17 +10,8 @@ export interface Actor {
   role: Role;
 }
 
-export type RegistryEventType =
-  | 'model_version.created'
-  | 'promotion_request.opened'
-  | 'promotion_request.decided'
-  | 'alias.moved'
-  | 'alias.rolled_back';
-
-export interface RegistryEvent {
-  type: RegistryEventType;
-  payload: Record<string, unknown>;
-}
+/** The port the registry emits through (the event bus), typed by the registry's own events. */
+export type RegistryEvents = EventEmitter<typeof registryEvents>;
 
 /** A dataset version as the registry reads it (the data domain's DatasetVersion has more). */
 export interface DatasetVersionFacts {
@@ -34,14 +26,14 @@ export interface DatasetVersionFacts {
 
 /**
  * What the registry is built from. Everything beyond tracking comes in as a narrow interface so the
- * registry imports no other domain: webhooks (events), dataset versions and their quality results,
+ * registry imports no other domain: the event bus, dataset versions and their quality results,
  * and, later, the monitoring metrics that fairness and drift gates read.
  */
 export interface RegistryDeps extends DomainDeps {
   runs: Pick<RunService, 'get'>;
   artifacts: Pick<ArtifactService, 'list' | 'stat'>;
-  /** Writes an outbox row in the caller's transaction (webhooks); delivery happens after commit. */
-  events?: { emit?(tx: Tx, event: RegistryEvent): Promise<unknown> };
+  /** Writes an event in the caller's transaction (the outbox); delivery happens after commit. */
+  events: RegistryEvents;
   datasetVersions?: { get?(id: string): Promise<DatasetVersionFacts> };
   dataQuality?: {
     latestResults?(versionId: string): Promise<{ suite: string; passed: boolean; at: string }[]>;

@@ -82,6 +82,28 @@ describeEachBackend('deployments', (getStore) => {
         ['deployment.delete', 'cy'],
       ].sort(),
     );
+    // Each change also went into the event outbox, in its transaction, with the state it left.
+    const events = (
+      await t.services.events.events({
+        types: ['deployment.created', 'deployment.updated', 'deployment.deleted'],
+        limit: 1000,
+      })
+    )
+      .filter((e) => (e.payload as { deployment: { id: string } }).deployment.id === created.id)
+      .reverse();
+    expect(events.map((e) => [e.type, e.actor])).toEqual([
+      ['deployment.created', 'ada'],
+      ['deployment.updated', 'bea'],
+      ['deployment.updated', 'bea'],
+      ['deployment.deleted', 'cy'],
+    ]);
+    expect(events[1]!.payload).toMatchObject({
+      deployment: { challenger: { ref: '2', mode: 'shadow' }, ledgerMode: 'async' },
+      actor: 'bea',
+    });
+    expect(
+      (events[3]!.payload as { deployment: { deletedAt: string | null } }).deployment.deletedAt,
+    ).not.toBeNull();
   });
 
   it('refuses a second live deployment of the same name, also when two race for it', async () => {

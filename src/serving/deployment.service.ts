@@ -7,6 +7,7 @@ import type { ModelVersion } from '../registry/index.js';
 import { type Db, isUniqueViolation } from '../store/index.js';
 import type { DeploymentTable } from '../store/schema-serving.js';
 import * as repo from './deployment.repo.js';
+import type { ServingEvents } from './serving.events.js';
 import {
   type Challenger,
   type CreateDeploymentInput,
@@ -26,6 +27,7 @@ export interface DeploymentServiceDeps {
   audit: AuditLog;
   clock: Clock;
   registry: { versions: VersionResolver };
+  events: ServingEvents;
 }
 
 export type DeploymentChange = 'updated' | 'deleted';
@@ -71,7 +73,7 @@ export function splitModelRef(value: string, field = 'model'): { model: string; 
  * transaction that makes it; deletes are soft and free the name.
  */
 export function createDeploymentService(deps: DeploymentServiceDeps) {
-  const { db, audit, clock, registry } = deps;
+  const { db, audit, clock, registry, events } = deps;
   const listeners = new Set<(d: Deployment, change: DeploymentChange) => void>();
 
   /** The ref must resolve now to an ONNX version with a signature: what a runtime can serve. */
@@ -196,6 +198,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
           after: row,
           details: { name: row.name, model: `${row.model}@${row.ref}`, servedVersion: champion.version },
         });
+        await events.emit(tx, 'deployment.created', { deployment: toDeployment(row), actor }, { actor });
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw new AlreadyExistsError('deployment', row.name);
@@ -247,7 +250,9 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
         after: set,
         details: { name: before.name },
       });
-      return { ...before, ...set };
+      const after = { ...before, ...set };
+      await events.emit(tx, 'deployment.updated', { deployment: toDeployment(after), actor }, { actor });
+      return after;
     });
     const d = toDeployment(row);
     notify(d, 'updated');
@@ -271,6 +276,12 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
         before: row,
         details: { name: row.name },
       });
+      await events.emit(
+        tx,
+        'deployment.deleted',
+        { deployment: toDeployment({ ...row, deleted_at: now, updated_at: now }), actor: input.actor },
+        { actor: input.actor },
+      );
       return row;
     });
     notify(toDeployment(row), 'deleted');

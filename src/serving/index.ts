@@ -8,6 +8,7 @@ import { createDeploymentHost } from './deployment-host.js';
 import { createDeploymentRuntime, type DeploymentRuntime } from './deployment-runtime.js';
 import { createFeedbackService, createPredictionStore, openPredictionLedger } from './ledger/index.js';
 import { openServingModel } from './model/index.js';
+import type { ServingEvents } from './serving.events.js';
 import type { Deployment, FeedbackItem, FeedbackOutcome, LedgerMode } from './serving.schema.js';
 import { createServingMetrics } from './serving-metrics.js';
 
@@ -23,12 +24,16 @@ export type {
 } from './deployment-runtime.js';
 /** A deployment's runtime: loads its models, follows the alias, predicts and logs. */
 export { createDeploymentRuntime } from './deployment-runtime.js';
+/** Serving's event definitions (deployment.*, prediction.feedback.recorded). */
+export * from './serving.events.js';
 export * from './serving.schema.js';
 export type { ServingMetrics } from './serving-metrics.js';
 
 /** What serving is built from: the shared parts, the store the ledgers write to, and the registry. */
 export interface ServingDeps extends DomainDeps {
   registry: RegistryDomain;
+  /** The event bus (deployment.* and prediction.feedback.recorded). */
+  events: ServingEvents;
   store: Store;
   logger?: Logger;
   /** How often runtimes re-resolve their refs and the host re-reads deployments (default 2000 ms). */
@@ -52,7 +57,12 @@ export function createServingDomain(deps: ServingDeps) {
   const metrics = createServingMetrics();
   const deployments = createDeploymentService(deps);
   const predictions = createPredictionStore({ db: deps.db, clock: deps.clock });
-  const feedback = createFeedbackService({ db: deps.db, clock: deps.clock });
+  const feedback = createFeedbackService({
+    db: deps.db,
+    clock: deps.clock,
+    audit: deps.audit,
+    events: deps.events,
+  });
   /** Runtimes opened by openRuntime (sextant serve); the host keeps its own. */
   const standalone = new Set<DeploymentRuntime>();
 

@@ -19,7 +19,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import { ValidationError } from '../core/errors.js';
-import type { Dialect } from './dialect.js';
+import { type Dialect, postgresDialect, sqliteDialect } from './dialect.js';
 import { foundationMigration } from './migrations/001-foundation.js';
 import { dataMigration } from './migrations/002-data.js';
 import { registryMigration } from './migrations/003-registry.js';
@@ -27,6 +27,7 @@ import { webhooksMigration } from './migrations/004-webhooks.js';
 import { dataQualityMigration } from './migrations/005-data-quality.js';
 import { servingMigration } from './migrations/006-serving.js';
 import { jobsMigration } from './migrations/007-jobs.js';
+import { eventsMigration } from './migrations/008-events.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -90,6 +91,30 @@ function withStatementCache(sqlite: BetterSqlite3.Database): SqliteDatabase {
   };
 }
 
+/**
+ * A connection to a SQLite file with the store's settings. The store opens its own with it, and so does
+ * any hot-path writer thread (the prediction ledger's), so every connection to one file behaves alike.
+ */
+export function openSqliteConnection(file: string): BetterSqlite3.Database {
+  const sqlite = new BetterSqlite3(file);
+  sqlite.pragma('journal_mode = WAL');
+  // FULL: a commit is on disk before it is acknowledged, across power loss too, not just a crash.
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('busy_timeout = 10000');
+  sqlite.pragma('foreign_keys = ON');
+  return sqlite;
+}
+
+/**
+ * The file a second connection to this store can open (a writer thread), or undefined where there is
+ * none: PostgreSQL (use the pool) and in-memory SQLite (no other connection can see it).
+ */
+export function sqliteFileOf(store: Store): string | undefined {
+  if (store.dialect.name !== 'sqlite') return undefined;
+  const file = store.url.slice('sqlite:'.length);
+  return file === ':memory:' || file === '' ? undefined : path.resolve(file);
+}
+
 export interface OpenStoreOptions {
   /** Pool size for PostgreSQL. */
   poolSize?: number;
@@ -115,16 +140,11 @@ function createStore(url: string, options: OpenStoreOptions): Store {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    const sqlite = new BetterSqlite3(file);
-    sqlite.pragma('journal_mode = WAL');
-    // FULL: a commit is on disk before it is acknowledged, across power loss too, not just a crash.
-    sqlite.pragma('synchronous = FULL');
-    sqlite.pragma('busy_timeout = 10000');
-    sqlite.pragma('foreign_keys = ON');
+    const sqlite = openSqliteConnection(file);
     const db = new Kysely<Database>({
       dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }),
     });
-    return { db, dialect: 'sqlite', url, close: () => db.destroy() };
+    return { db, dialect: sqliteDialect, url, close: () => db.destroy() };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
@@ -133,7 +153,7 @@ function createStore(url: string, options: OpenStoreOptions): Store {
     // client and opens a fresh one on the next query, and queries in flight get their own errors.
     pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', url, close: () => db.destroy() };
+    return { db, dialect: postgresDialect, url, close: () => db.destroy() };
   }
   throw new ValidationError(`SEXTANT_DATABASE_URL: unsupported database URL '${redactUrl(url)}'`, {
     field: 'SEXTANT_DATABASE_URL',
@@ -154,6 +174,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '005-data-quality': dataQualityMigration(dialect),
     '006-serving': servingMigration(dialect),
     '007-jobs': jobsMigration(dialect),
+    '008-events': eventsMigration(dialect),
   };
 }
 

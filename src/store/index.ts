@@ -4,7 +4,27 @@ export type { Db, Executor, OpenStoreOptions, Store, Tx } from './database.js';
 /** Runs a function in one transaction. */
 /** Masks the password in a database URL. */
 /** Whether the database answers. */
-export { inTransaction, migrateToLatest, openStore, pingStore, redactUrl } from './database.js';
-export type { Dialect } from './dialect.js';
+/** A SQLite connection with the store's settings, for writer threads; the file of a store, if any. */
+export {
+  inTransaction,
+  migrateToLatest,
+  openSqliteConnection,
+  openStore,
+  pingStore,
+  redactUrl,
+  sqliteFileOf,
+} from './database.js';
+/** The backend differences in one object (locks, LIKE, ordering, bulk inserts, migration types). */
+export {
+  type BulkColumn,
+  type BulkInsert,
+  type Dialect,
+  type DialectName,
+  dialectNamed,
+  dialectOf,
+  likeToGlob,
+  postgresDialect,
+  sqliteDialect,
+} from './dialect.js';
 export type * from './schema.js';
 export { isUniqueViolation } from './unique-violation.js';

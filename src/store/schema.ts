@@ -1,6 +1,7 @@
 import type { Generated } from 'kysely';
 import type { DataTables } from './schema-data.js';
 import type { DataQualityTables } from './schema-data-quality.js';
+import type { EventTables } from './schema-events.js';
 import type { JobTables } from './schema-jobs.js';
 import type { RegistryTables } from './schema-registry.js';
 import type { ServingTables } from './schema-serving.js';
@@ -154,7 +155,8 @@ export interface Database
     RegistryTables,
     WebhookTables,
     ServingTables,
-    JobTables {
+    JobTables,
+    EventTables {
   audit_entries: AuditEntryTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointTable;

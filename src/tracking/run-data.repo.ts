@@ -1,12 +1,17 @@
-import { CompiledQuery, sql } from 'kysely';
-import type { Dialect, Executor, LatestMetricTable, MetricTable, RunInputTable } from '../store/index.js';
+import { sql } from 'kysely';
+import type {
+  BulkColumn,
+  Dialect,
+  Executor,
+  LatestMetricTable,
+  MetricTable,
+  RunInputTable,
+} from '../store/index.js';
 
 export type MetricRow = Omit<MetricTable, 'id'>;
 
 // Rows per INSERT statement: well under SQLite's and PostgreSQL's bound-parameter limits.
 const CHUNK = 500;
-// A whole MLflow log-batch (1,000 metrics x 6 columns = 6,000 parameters) goes in one statement.
-const METRIC_CHUNK = 1000;
 
 function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
@@ -87,25 +92,16 @@ export async function deleteTag({
   return Number(r.numDeletedRows) > 0;
 }
 
-const insertMetricsSql = new Map<string, string>();
+const METRIC_COLUMNS = [
+  { name: 'run_id', pgType: 'text' },
+  { name: 'key', pgType: 'text' },
+  { name: 'value', pgType: 'double precision' },
+  { name: 'is_nan', pgType: 'integer' },
+  { name: 'timestamp', pgType: 'bigint' },
+  { name: 'step', pgType: 'bigint' },
+] as const satisfies readonly BulkColumn[];
 
-/** The multi-row INSERT for n metric rows, built once per dialect and size (the hot path of log-batch). */
-function insertMetricsText(dialect: Dialect, n: number): string {
-  const cacheKey = `${dialect}:${n}`;
-  let text = insertMetricsSql.get(cacheKey);
-  if (!text) {
-    const tuples = Array.from({ length: n }, (_, i) =>
-      dialect === 'postgres'
-        ? `($${i * 6 + 1}, $${i * 6 + 2}, $${i * 6 + 3}, $${i * 6 + 4}, $${i * 6 + 5}, $${i * 6 + 6})`
-        : '(?, ?, ?, ?, ?, ?)',
-    );
-    text = `insert into metrics (run_id, key, value, is_nan, timestamp, step) values ${tuples.join(', ')}`;
-    insertMetricsSql.set(cacheKey, text);
-  }
-  return text;
-}
-
-/** Appends metric history rows; the SQL is cached per size so the store can reuse its prepared statement. */
+/** Appends metric history rows (the hot path of log-batch: one statement for a whole batch). */
 export async function insertMetrics({
   tx,
   dialect,
@@ -115,10 +111,17 @@ export async function insertMetrics({
   dialect: Dialect;
   rows: MetricRow[];
 }) {
-  for (const part of chunks(rows, METRIC_CHUNK)) {
-    const params = part.flatMap((r) => [r.run_id, r.key, r.value, r.is_nan, r.timestamp, r.step]);
-    await tx.executeQuery(CompiledQuery.raw(insertMetricsText(dialect, part.length), params));
+  const cells = new Array<unknown>(rows.length * METRIC_COLUMNS.length);
+  let i = 0;
+  for (const r of rows) {
+    cells[i++] = r.run_id;
+    cells[i++] = r.key;
+    cells[i++] = r.value;
+    cells[i++] = r.is_nan;
+    cells[i++] = r.timestamp;
+    cells[i++] = r.step;
   }
+  await dialect.insertMany(tx, { table: 'metrics', columns: METRIC_COLUMNS, cells });
 }
 
 /**

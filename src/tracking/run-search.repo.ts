@@ -2,13 +2,19 @@ import {
   type Expression,
   type ExpressionBuilder,
   expressionBuilder,
-  PostgresAdapter,
   type SelectQueryBuilder,
   type SqlBool,
   sql,
 } from 'kysely';
 import { assertNever, ValidationError } from '../core/errors.js';
-import type { Database, Dialect, Executor, ParamTable, RunTable } from '../store/index.js';
+import {
+  type Database,
+  type Dialect,
+  dialectOf,
+  type Executor,
+  type ParamTable,
+  type RunTable,
+} from '../store/index.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 import type { RunAttribute, RunFilterClause, RunOrderTerm, StringComparator } from './run-filter.js';
 
@@ -60,29 +66,6 @@ function keyValueRow(eb: RunsEb, kind: 'param' | 'tag', key: string): KeyValueRo
   return rows.whereRef('kv.run_id', '=', 'r.id').where('kv.key', '=', key);
 }
 
-function dialectOf(tx: Executor): Dialect {
-  return tx.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
-}
-
-/**
- * Rewrites a LIKE pattern as a GLOB pattern. SQLite's LIKE ignores ASCII case (and PRAGMA
- * case_sensitive_like is per connection, so it cannot be relied on); GLOB is case-sensitive and
- * matches whole characters, so it gives LIKE PostgreSQL's semantics. `\` escapes the next
- * character, as it does by default in PostgreSQL; GLOB's own `*`, `?` and `[` become literals.
- */
-export function likeToGlob(pattern: string): string {
-  let out = '';
-  for (let i = 0; i < pattern.length; i++) {
-    let c = pattern[i] ?? '';
-    let literal = true;
-    if (c === '\\' && i + 1 < pattern.length) c = pattern[++i] ?? '';
-    else if (c === '%' || c === '_') literal = false;
-    if (!literal) out += c === '%' ? '*' : '?';
-    else out += c === '*' || c === '?' || c === '[' ? `[${c}]` : c;
-  }
-  return out;
-}
-
 /** `column <comparator> value` on text, case-sensitive except for ILIKE, the same on both backends. */
 function compareText(
   column: Expression<string>,
@@ -96,14 +79,10 @@ function compareText(
     case '!=':
       return sql<SqlBool>`${column} <> ${value}`;
     case 'LIKE':
-      return dialect === 'postgres'
-        ? sql<SqlBool>`${column} like ${value}`
-        : sql<SqlBool>`${column} glob ${likeToGlob(value)}`;
+      return dialect.like(column, value);
     case 'ILIKE':
       // SQLite's lower() and LIKE fold ASCII letters only; PostgreSQL's ILIKE folds all of Unicode.
-      return dialect === 'postgres'
-        ? sql<SqlBool>`${column} ilike ${value}`
-        : sql<SqlBool>`lower(${column}) like lower(${value}) escape '\\'`;
+      return dialect.ilike(column, value);
     default:
       return assertNever(comparator);
   }
@@ -164,8 +143,7 @@ type MetricClause = Extract<RunFilterClause, { kind: 'metric' }>;
 
 /** Sort keys of one order_by term: first a rank that keeps missing values last, then the value. */
 function orderKeys(eb: RunsEb, term: RunOrderTerm, dialect: Dialect): OrderKeys {
-  // PostgreSQL would otherwise order text by the database's collation; "C" compares code points as SQLite does.
-  const text = (e: Expression<unknown>) => (dialect === 'postgres' ? sql`${e} collate "C"` : e);
+  const text = (e: Expression<unknown>) => dialect.byCodePoint(e);
   switch (term.kind) {
     case 'metric': {
       const latest = eb
@@ -348,7 +326,7 @@ export async function searchRuns(input: SearchRunsInput): Promise<SearchRunsPage
     const needed = offset + maxResults + 1;
     if (
       how === 'inner' &&
-      dialect === 'sqlite' &&
+      dialect.name === 'sqlite' &&
       !(await indexFindsPage(tx, term, clauses, where, experimentIds, needed))
     )
       how = 'cross';
@@ -364,7 +342,7 @@ export async function searchRuns(input: SearchRunsInput): Promise<SearchRunsPage
   }
   if (!orderBy.some((t) => t.kind === 'attribute' && t.key === 'start_time'))
     query = query.orderBy('r.start_time', 'desc');
-  query = query.orderBy(dialect === 'postgres' ? sql`${eb.ref('r.id')} collate "C"` : eb.ref('r.id'));
+  query = query.orderBy(dialect.byCodePoint(eb.ref('r.id')));
 
   // One row past the page tells whether another page exists, so the last page carries no token.
   const rows = await query

@@ -3,8 +3,9 @@ import { expect, it } from 'vitest';
 import { describeEachBackend } from '../../test/support/backends.js';
 import { ValidationError } from '../core/errors.js';
 import type { Db, RunTable } from '../store/index.js';
+import { likeToGlob } from '../store/index.js';
 import { parseRunFilter, parseRunOrderBy } from './run-filter.js';
-import { likeToGlob, type RunViewType, searchRuns } from './run-search.repo.js';
+import { type RunViewType, searchRuns } from './run-search.repo.js';
 
 let seq = 0;
 /** A prefix no other test uses, so tests can share one database. */

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditLog } from '../../src/audit/index.js';
 import { systemClock } from '../../src/core/clock.js';
-import { openStore, type Store } from '../../src/store/index.js';
+import { openStore, type Store, sqliteDialect } from '../../src/store/index.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, describeEachBackend } from '../support/backends.js';
 import { BATCHES, batchOf, CLIENTS, PER_BATCH, type Point, pointsOf } from './fixtures/load.js';
@@ -207,7 +207,7 @@ describe('two OS processes writing to one SQLite file', () => {
     // The test process and both workers appended to the chain with the same key: it verifies whole.
     const audit = createAuditLog({
       db: t.services.store.db,
-      dialect: 'sqlite',
+      dialect: sqliteDialect,
       clock: systemClock,
       key: TEST_AUDIT_KEY,
     });

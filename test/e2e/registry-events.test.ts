@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { verifyWebhookSignature } from '../../src/events/webhooks/index.js';
 import type { Actor } from '../../src/registry/index.js';
-import { verifyWebhookSignature } from '../../src/registry/webhooks/index.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/backends.js';
 import { startReceiver } from '../support/http-receiver.js';

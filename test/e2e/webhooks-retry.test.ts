@@ -2,16 +2,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { openWorkspace } from '../../src/app/index.js';
+import { eventDefinitions, openWorkspace } from '../../src/app/index.js';
 import { createAuditLog } from '../../src/audit/index.js';
 import { fakeClock } from '../../src/core/clock.js';
 import { loadConfig } from '../../src/core/config.js';
-import { createWebhookService } from '../../src/registry/webhooks/index.js';
+import { createEventCatalogue } from '../../src/events/index.js';
+import { createWebhookService } from '../../src/events/webhooks/index.js';
 import { inTransaction } from '../../src/store/index.js';
 import { describeEachBackend } from '../support/backends.js';
 import { startReceiver } from '../support/http-receiver.js';
 
 const AUDIT_KEY = 'test-audit-key-0123456789';
+const catalogue = createEventCatalogue(eventDefinitions);
 
 // Its own database: targets of the other webhook suites subscribe to every event and would get these too.
 describeEachBackend('webhooks: retry schedule', (getStore) => {
@@ -21,6 +23,7 @@ describeEachBackend('webhooks: retry schedule', (getStore) => {
     const store = getStore();
     const svc = createWebhookService({
       db: store.db,
+      catalogue,
       audit: createAuditLog({ db: store.db, dialect: store.dialect, clock, key: AUDIT_KEY }),
       clock,
       allow: ['127.0.0.1'],
@@ -76,6 +79,7 @@ describeEachBackend('webhooks: retry schedule', (getStore) => {
     const store = getStore();
     const svc = createWebhookService({
       db: store.db,
+      catalogue,
       audit: createAuditLog({ db: store.db, dialect: store.dialect, clock, key: AUDIT_KEY }),
       clock,
       allow: ['127.0.0.1'],
@@ -109,6 +113,7 @@ describeEachBackend('webhooks: retry schedule', (getStore) => {
     const store = getStore();
     const svc = createWebhookService({
       db: store.db,
+      catalogue,
       audit: createAuditLog({ db: store.db, dialect: store.dialect, clock, key: AUDIT_KEY }),
       clock,
       allow: ['127.0.0.1'],
@@ -141,6 +146,7 @@ describeEachBackend('webhooks: retry schedule', (getStore) => {
     const clock = { now: () => Date.now() };
     const svc = createWebhookService({
       db: store.db,
+      catalogue,
       audit: createAuditLog({ db: store.db, dialect: store.dialect, clock, key: AUDIT_KEY }),
       clock,
       allow: ['127.0.0.1'],

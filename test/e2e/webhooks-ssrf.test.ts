@@ -1,13 +1,16 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { eventDefinitions } from '../../src/app/index.js';
 import { createAuditLog } from '../../src/audit/index.js';
 import { type Clock, fakeClock, systemClock } from '../../src/core/clock.js';
-import { createWebhookService, type Resolver } from '../../src/registry/webhooks/index.js';
-import * as repo from '../../src/registry/webhooks/webhook.repo.js';
+import { createEventCatalogue } from '../../src/events/index.js';
+import { createWebhookService, type Resolver } from '../../src/events/webhooks/index.js';
+import * as repo from '../../src/events/webhooks/webhook.repo.js';
 import { inTransaction, openStore, type Store } from '../../src/store/index.js';
 import { describeEachBackend } from '../support/backends.js';
 import { type Received, startReceiver } from '../support/http-receiver.js';
 
 const AUDIT_KEY = 'test-audit-key-0123456789';
+const catalogue = createEventCatalogue(eventDefinitions);
 
 const delivery = (r: Received) => String(r.headers['x-sextant-delivery']);
 
@@ -15,6 +18,7 @@ function service(store: Store, o: { allow?: string[]; resolve?: Resolver; clock?
   const clock = o.clock ?? systemClock;
   return createWebhookService({
     db: store.db,
+    catalogue,
     audit: createAuditLog({ db: store.db, dialect: store.dialect, clock, key: AUDIT_KEY }),
     clock,
     ...(o.allow ? { allow: o.allow } : {}),

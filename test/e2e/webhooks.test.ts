@@ -10,7 +10,7 @@ import {
   createdWebhookSchema,
   verifyWebhookSignature,
   webhookDeliverySchema,
-} from '../../src/registry/webhooks/index.js';
+} from '../../src/events/webhooks/index.js';
 import { inTransaction } from '../../src/store/index.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/backends.js';

@@ -47,8 +47,9 @@ export async function createTestDatabase(
 export function describeEachBackend(
   title: string,
   suite: (get: () => Store, backend: BackendName) => void,
+  backends: readonly BackendName[] = ['sqlite', 'postgres'],
 ): void {
-  for (const backend of ['sqlite', 'postgres'] as const) {
+  for (const backend of backends) {
     describe(`${title} [${backend}]`, async () => {
       const enabled = backend === 'sqlite' || (await pgAvailable);
       if (!enabled) {

@@ -14,9 +14,8 @@ import { createDataDomain, type DataDomain } from '../../data/index.js';
 import { CREDIT_TARGET, creditDataToCsv, fitModel, generateCreditData } from '../../ml/index.js';
 import type { ModelVersion } from '../../registry/index.js';
 import type { Prediction } from '../../serving/serving.schema.js';
-import type { GovernanceDeps } from '../governance-deps.js';
 import { sampleRows } from './background.js';
-import { createExplainer } from './explainer.service.js';
+import { createExplainer, type ExplainerDeps } from './explainer.service.js';
 
 /*
  * The background sample drawn from a version's training data (a dataset version in the store), and
@@ -42,7 +41,7 @@ describeEachBackend('explanations from the training data', (getStore) => {
   let home: string;
   let blobs: BlobStore;
   let data: DataDomain;
-  let deps: GovernanceDeps;
+  let deps: ExplainerDeps;
   let version: ModelVersion;
   let bytes: Uint8Array;
   const predictions = new Map<string, Prediction>();
@@ -122,12 +121,21 @@ describeEachBackend('explanations from the training data', (getStore) => {
           return p;
         },
       },
+      // The model is a built-in one: explanations are exact and never open a scorer.
+      openScorer: async () => {
+        throw new Error('an exact explanation opened a scorer');
+      },
       registry: {
         versions: {
           resolve: async () => version,
           download: async () => ({ version, stream: Readable.from([Buffer.from(bytes)]) }),
         },
         aliases: { at: async () => [], history: async () => [] },
+        promotions: {
+          get: async (id) => {
+            throw new NotFoundError('promotion request', id);
+          },
+        },
       },
     };
   });

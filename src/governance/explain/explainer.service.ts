@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { ConflictError, IntegrityError, UnavailableError, ValidationError } from '../../core/errors.js';
+import { ConflictError, IntegrityError, ValidationError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hashing.js';
 import { encodeForCore, type ModelInternals, readModelInternals } from '../../ml/index.js';
 import type { ModelVersion } from '../../registry/index.js';
@@ -50,7 +50,13 @@ const CHUNK = 32;
  * ONNX model through a Scorer. Attributions are per original feature and add up, with the base value,
  * to the model output in the stated space.
  */
-export function createExplainer(deps: GovernanceDeps) {
+/** What explanations read: the blobs and training data (background rows), the log, the registry, a runtime. */
+export type ExplainerDeps = Pick<
+  GovernanceDeps,
+  'blobs' | 'datasetVersions' | 'predictions' | 'registry' | 'openScorer'
+>;
+
+export function createExplainer(deps: ExplainerDeps) {
   const backgrounds = createBackgroundSource(deps);
   const internalsCache = new Map<string, ModelInternals | null>();
 
@@ -135,9 +141,6 @@ export function createExplainer(deps: GovernanceDeps) {
   }
 
   async function openScorer(version: ModelVersion, bytes: Uint8Array): Promise<Scorer> {
-    if (!deps.openScorer) {
-      throw new UnavailableError('KernelSHAP needs a model runtime to score with, and none is wired here');
-    }
     return deps.openScorer(bytes, version);
   }
 
@@ -145,11 +148,6 @@ export function createExplainer(deps: GovernanceDeps) {
     predictionId: string,
     opts: ExplainPredictionOptions = {},
   ): Promise<{ prediction: Prediction; explanation: Explanation }> {
-    if (!deps.predictions || !deps.registry) {
-      throw new UnavailableError(
-        'explanations need the prediction log and the registry, which are not wired here',
-      );
-    }
     const prediction = await deps.predictions.get(predictionId);
     const { version, bytes } = await download(
       `${prediction.model}@${prediction.version}`,
@@ -164,9 +162,6 @@ export function createExplainer(deps: GovernanceDeps) {
     ref: string,
     versionId: string,
   ): Promise<{ version: ModelVersion; bytes: Uint8Array }> {
-    if (!deps.registry) {
-      throw new UnavailableError('explanations need the model registry, which is not wired here');
-    }
     const { version, stream } = await deps.registry.versions.download(ref);
     if (version.id !== versionId) {
       throw new ConflictError(`${ref} is no longer the model version ${versionId}`, {

@@ -1,4 +1,4 @@
-import { isAppError, UnavailableError } from '../../core/errors.js';
+import { isAppError } from '../../core/errors.js';
 import { parseOrThrow } from '../../core/validate.js';
 import type { DatasetVersion } from '../../data/dataset.schema.js';
 import type { ModelVersion, Signature } from '../../registry/registry.schema.js';
@@ -115,19 +115,13 @@ function runView(run: Run): TraceRun {
 export function createPredictionTracer(deps: GovernanceDeps) {
   const lineage = createLineageService(deps);
 
-  function need<K extends 'predictions' | 'registry'>(key: K): NonNullable<GovernanceDeps[K]> {
-    const dep = deps[key];
-    if (!dep) throw new UnavailableError(`trace: the ${key} are not wired on this server`);
-    return dep as NonNullable<GovernanceDeps[K]>;
-  }
-
   /**
    * The alias the prediction was served under, as it stood at serving time; for a pinned deployment,
    * the alias the served version held at that moment (champion first), if any.
    */
   async function aliasAt(p: Prediction, gaps: TraceGap[]): Promise<TraceAlias | null> {
     const got = await follow(() =>
-      need('registry').aliases.at({ model: p.model, alias: p.alias ?? undefined, at: p.servedAt }),
+      deps.registry.aliases.at({ model: p.model, alias: p.alias ?? undefined, at: p.servedAt }),
     );
     if ('reason' in got) {
       if (p.alias) gaps.push({ link: 'alias', ref: `${p.model}@${p.alias}`, reason: got.reason });
@@ -140,10 +134,9 @@ export function createPredictionTracer(deps: GovernanceDeps) {
           .sort((a, b) => Number(b.alias === 'champion') - Number(a.alias === 'champion'))[0];
     if (!p.alias && !held) return null;
     const requestId = held?.since?.requestId;
-    const promotions = deps.registry?.promotions;
     let request: TraceAlias['request'] = null;
-    if (requestId && promotions) {
-      const r = await follow(() => promotions.get(requestId));
+    if (requestId) {
+      const r = await follow(() => deps.registry.promotions.get(requestId));
       if ('value' in r) {
         const { id, requestedBy, reason, createdAt, status } = r.value;
         request = { id, requestedBy, reason, createdAt, status };
@@ -161,11 +154,7 @@ export function createPredictionTracer(deps: GovernanceDeps) {
   }
 
   async function quality(dv: DatasetVersion, ref: string, gaps: TraceGap[]): Promise<TraceQuality[] | null> {
-    if (!deps.dataQuality) {
-      gaps.push({ link: 'quality', ref, reason: 'data quality results are not available on this server' });
-      return null;
-    }
-    const results = await follow(() => deps.dataQuality!.results(ref));
+    const results = await follow(() => deps.dataQuality.results(ref));
     if ('reason' in results) {
       gaps.push({ link: 'quality', ref, reason: results.reason });
       return null;
@@ -225,20 +214,18 @@ export function createPredictionTracer(deps: GovernanceDeps) {
   /** The whole chain behind one prediction id (ValidationError for a malformed id, NotFoundError if unknown). */
   async function trace(predictionId: string): Promise<PredictionTrace> {
     const id = parseOrThrow(predictionIdSchema, predictionId, 'predictionId');
-    const prediction = await need('predictions').get(id);
+    const prediction = await deps.predictions.get(id);
     const gaps: TraceGap[] = [];
 
     let deployment: PredictionTrace['deployment'] = null;
-    if (deps.deployments) {
-      const got = await follow(() => deps.deployments!.get(prediction.deploymentId));
-      if ('value' in got) {
-        const { id: depId, name, model, ref } = got.value;
-        deployment = { id: depId, name, model, ref };
-      } else gaps.push({ link: 'deployment', ref: prediction.deploymentId, reason: got.reason });
-    }
+    const got = await follow(() => deps.deployments.get(prediction.deploymentId));
+    if ('value' in got) {
+      const { id: depId, name, model, ref } = got.value;
+      deployment = { id: depId, name, model, ref };
+    } else gaps.push({ link: 'deployment', ref: prediction.deploymentId, reason: got.reason });
 
     const ref = `${prediction.model}@${prediction.version}`;
-    const mv = await follow(() => need('registry').versions.resolve(ref));
+    const mv = await follow(() => deps.registry.versions.resolve(ref));
     let version: ModelVersion | undefined;
     if ('reason' in mv) gaps.push({ link: 'model_version', ref, reason: mv.reason });
     else if (mv.value.id !== prediction.modelVersionId)
@@ -260,9 +247,7 @@ export function createPredictionTracer(deps: GovernanceDeps) {
       });
     else if (version?.runId) {
       const runId = version.runId;
-      const got = deps.runs
-        ? await follow(() => deps.runs!.get(runId))
-        : { reason: 'runs are not available on this server' };
+      const got = await follow(() => deps.runs.get(runId));
       if ('value' in got) run = runView(got.value);
       else gaps.push({ link: 'run', ref: runId, reason: got.reason });
     }

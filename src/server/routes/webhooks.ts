@@ -8,7 +8,7 @@ import {
   webhookDeliverySchema,
   webhookIdSchema,
   webhookTargetSchema,
-} from '../../registry/webhooks/index.js';
+} from '../../events/webhooks/index.js';
 import { route } from '../route.js';
 
 const tags = ['webhooks'];

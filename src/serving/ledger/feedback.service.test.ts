@@ -1,9 +1,12 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../../../test/support/backends.js';
+import { createTestEventBus } from '../../../test/support/events.js';
+import { createAuditLog } from '../../audit/index.js';
 import { fakeClock, systemClock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
 import { openStore, type Store } from '../../store/index.js';
+import { servingEvents } from '../serving.events.js';
 import { feedbackOutcomeSchema } from '../serving.schema.js';
 import { createFeedbackService } from './feedback.service.js';
 import { makeRecord } from './ledger-fixtures.contract.js';
@@ -15,7 +18,17 @@ const NOW = Date.UTC(2026, 3, 1);
 describeEachBackend('feedback', (get, backend) => {
   let ledger: PredictionLedger;
   const clock = fakeClock(NOW);
-  const feedback = () => createFeedbackService({ db: get().db, clock });
+  const auditOf = (store: Store) =>
+    createAuditLog({ db: store.db, dialect: store.dialect, clock, key: 'feedback-test-key-0123456789' });
+  const bus = (store: Store) => createTestEventBus(store, { definitions: servingEvents, clock });
+  const feedback = () =>
+    createFeedbackService({ db: get().db, clock, audit: auditOf(get()), events: bus(get()) });
+  const feedbackEntries = async (deploymentId: string) =>
+    (await auditOf(get()).list({ entityId: deploymentId })).filter((e) => e.action === 'feedback.record');
+  const recordedEvents = async (deploymentId: string) =>
+    (await bus(get()).events({ types: ['prediction.feedback.recorded'], limit: 1000 }))
+      .map((e) => e.payload as { deploymentId: string })
+      .filter((p) => p.deploymentId === deploymentId);
   const predictions = () => createPredictionStore({ db: get().db, clock });
   const labelRows = async (id: string) =>
     get().db.selectFrom('prediction_labels').selectAll().where('prediction_id', '=', id).execute();
@@ -50,6 +63,10 @@ describeEachBackend('feedback', (get, backend) => {
       value: 1,
       receivedAt: new Date(NOW).toISOString(),
     });
+    // Monitors hear of it through the outbox, written in the same transaction as the label.
+    expect(await recordedEvents(r.deploymentId)).toEqual([
+      { deploymentId: r.deploymentId, modelVersionIds: ['mv_seven'], recorded: 1, receivedBy: 'alice' },
+    ]);
   });
 
   it('the same label twice is a duplicate and counts once; a different one is a CONFLICT', async () => {
@@ -68,6 +85,10 @@ describeEachBackend('feedback', (get, backend) => {
     const rows = await labelRows(r.id);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ label: '"approved"', received_by: 'alice' });
+    // The label is audited once, by its recorder; the duplicate and the conflict change nothing.
+    const entries = await feedbackEntries(r.deploymentId);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ actor: 'alice', details: { count: 1, first: r.id } });
   });
 
   it('an unknown prediction id is NOT_FOUND', async () => {
@@ -151,7 +172,10 @@ describeEachBackend('feedback', (get, backend) => {
     const second: Store = backend === 'postgres' ? await openStore(get().url) : get();
     try {
       const r = await served();
-      const services = [feedback(), createFeedbackService({ db: second.db, clock })];
+      const services = [
+        feedback(),
+        createFeedbackService({ db: second.db, clock, audit: auditOf(second), events: bus(second) }),
+      ];
       const outs = await Promise.all(
         Array.from({ length: 12 }, (_, i) =>
           (services[i % 2] as (typeof services)[number]).submit({

@@ -1,7 +1,8 @@
+import type { AuditLog } from '../../audit/index.js';
 import type { Clock } from '../../core/clock.js';
-import type { Db } from '../../store/index.js';
-import { inTransaction } from '../../store/index.js';
+import { type Db, type Executor, inTransaction, type Tx } from '../../store/index.js';
 import type { PredictionLabelTable } from '../../store/schema-serving.js';
+import type { ServingEvents } from '../serving.events.js';
 import { type FeedbackItem, type FeedbackOutcome, labelValueSchema } from '../serving.schema.js';
 import { findLabels, findPredictionOwners, insertLabels } from './prediction.repo.js';
 
@@ -29,8 +30,47 @@ const failed = (predictionId: string, code: string, message: string): FeedbackOu
 });
 
 /** Records delayed labels, one outcome per item, in the order given. */
-export function createFeedbackService(deps: { db: Db; clock: Clock }) {
-  const { db, clock } = deps;
+export function createFeedbackService(deps: {
+  db: Db;
+  clock: Clock;
+  audit: AuditLog;
+  events: ServingEvents;
+}) {
+  const { db, clock, audit, events } = deps;
+
+  /** One entry per deployment whose predictions got labels in this request (duplicates write none). */
+  async function auditRecorded(tx: Executor, actor: string, rows: PredictionLabelTable[]) {
+    const byDeployment = new Map<string, PredictionLabelTable[]>();
+    for (const r of rows)
+      byDeployment.set(r.deployment_id, [...(byDeployment.get(r.deployment_id) ?? []), r]);
+    for (const [deploymentId, labelled] of byDeployment)
+      await audit.append(tx, {
+        actor,
+        action: 'feedback.record',
+        entityType: 'deployment',
+        entityId: deploymentId,
+        after: labelled.map((r) => [r.prediction_id, r.label]),
+        details: { count: labelled.length, first: labelled[0]?.prediction_id },
+      });
+  }
+
+  /** One event per deployment that got new labels, so its monitors can look again. */
+  async function emitRecorded(tx: Tx, actor: string, rows: PredictionLabelTable[]) {
+    const byDeployment = new Map<string, { versions: Set<string>; recorded: number }>();
+    for (const r of rows) {
+      const d = byDeployment.get(r.deployment_id) ?? { versions: new Set<string>(), recorded: 0 };
+      d.versions.add(r.model_version_id);
+      d.recorded++;
+      byDeployment.set(r.deployment_id, d);
+    }
+    for (const [deploymentId, d] of byDeployment)
+      await events.emit(
+        tx,
+        'prediction.feedback.recorded',
+        { deploymentId, modelVersionIds: [...d.versions].sort(), recorded: d.recorded, receivedBy: actor },
+        { actor },
+      );
+  }
 
   return {
     /** Per item: recorded | duplicate (the same label again) | failed (NOT_FOUND, CONFLICT, VALIDATION_FAILED). */
@@ -98,6 +138,9 @@ export function createFeedbackService(deps: { db: Db; clock: Clock }) {
         });
         if (rows.length === 0) return;
         const inserted = await insertLabels({ tx, rows });
+        const recorded = rows.filter((r) => inserted.has(r.prediction_id));
+        await auditRecorded(tx, input.actor, recorded);
+        await emitRecorded(tx, input.actor, recorded);
         const stored = await findLabels({ tx, ids: [...first.keys()] });
         input.items.forEach((_, i) => {
           const label = labels[i];

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import { openSqliteConnection } from '../../store/index.js';
 import {
   type Cell,
   type PackedEntry,
@@ -29,10 +30,7 @@ export type LedgerWorkerReply =
 const CHUNK = 64;
 
 const { file } = workerData as LedgerWorkerData;
-const sqlite = new BetterSqlite3(file);
-sqlite.pragma('journal_mode = WAL');
-sqlite.pragma('synchronous = FULL');
-sqlite.pragma('busy_timeout = 10000');
+const sqlite = openSqliteConnection(file);
 // wal_autocheckpoint stays at its default (1000 pages): a larger one saved some CPU per row but made
 // each checkpoint a stall of 100+ ms inside one commit (durable p99 2-4x worse under load).
 

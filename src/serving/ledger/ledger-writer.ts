@@ -1,7 +1,6 @@
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { workerEntry } from '../../core/worker-entry.js';
-import type { Store } from '../../store/index.js';
+import { type Store, sqliteFileOf } from '../../store/index.js';
 import type { LedgerWorkerReply, LedgerWorkerRequest } from './ledger-worker.repo.js';
 import { insertPredictionCells } from './prediction.repo.js';
 import { flattenRows, type PackedEntry } from './prediction-row.js';
@@ -18,10 +17,8 @@ export interface LedgerWriter {
  * connection for an in-memory SQLite database (which no second connection can see).
  */
 export function writerFor(store: Store): LedgerWriter {
-  if (store.dialect === 'sqlite') {
-    const file = store.url.slice('sqlite:'.length);
-    if (file !== ':memory:' && file !== '') return sqliteWorkerWriter(path.resolve(file));
-  }
+  const file = sqliteFileOf(store);
+  if (file) return sqliteWorkerWriter(file);
   return {
     write: (entries) =>
       insertPredictionCells({ db: store.db, cells: flattenRows(entries), dialect: store.dialect }),

@@ -13,7 +13,7 @@ import type { PredictionBatch } from './prediction-row.js';
 
 /** Holds the database's write lock on the predictions table from another connection until released. */
 async function holdWriteLock(store: Store): Promise<() => Promise<void>> {
-  if (store.dialect === 'sqlite') {
+  if (store.dialect.name === 'sqlite') {
     const conn = new BetterSqlite3(store.url.slice('sqlite:'.length));
     conn.exec('begin immediate');
     return async () => {

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../../../test/support/backends.js';
+import { createTestEventBus } from '../../../test/support/events.js';
+import { createAuditLog } from '../../audit/index.js';
 import { fakeClock, systemClock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
+import { servingEvents } from '../serving.events.js';
 import { predictionSchema } from '../serving.schema.js';
 import { createFeedbackService } from './feedback.service.js';
 import { makeRecord } from './ledger-fixtures.contract.js';
@@ -133,7 +136,19 @@ describeEachBackend('prediction store', (get) => {
       windowed.push(...page.filter((p) => p.deploymentId === dep).map((p) => p.id));
     expect(windowed).toEqual([records[4]?.id, records[6]?.id, records[8]?.id]);
 
-    const feedback = createFeedbackService({ db: get().db, clock: fakeClock(T0 + 60_000) });
+    const clock = fakeClock(T0 + 60_000);
+    const audit = createAuditLog({
+      db: get().db,
+      dialect: get().dialect,
+      clock,
+      key: 'scan-test-key-0123456789',
+    });
+    const feedback = createFeedbackService({
+      db: get().db,
+      clock,
+      audit,
+      events: createTestEventBus(get(), { definitions: servingEvents, clock }),
+    });
     await feedback.submit({
       actor: 'alice',
       items: [

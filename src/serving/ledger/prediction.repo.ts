@@ -1,59 +1,19 @@
-import { sql } from 'kysely';
-import type { Db, Executor } from '../../store/index.js';
+import { type BulkColumn, type Db, type Dialect, type Executor, inTransaction } from '../../store/index.js';
 import type { PredictionLabelTable, PredictionTable } from '../../store/schema-serving.js';
-import { type Cell, PREDICTION_COLUMNS, PREDICTION_WIDTH } from './prediction-row.js';
+import { type Cell, PREDICTION_COLUMNS } from './prediction-row.js';
 
 /*
  * Queries of the prediction log and its labels. The ledger writes a group in one statement (or one
  * transaction); ON CONFLICT DO NOTHING makes a retried group (a commit whose answer was lost) idempotent.
  */
 
-function rowsOf(cells: Cell[], from: number, to: number): PredictionTable[] {
-  const rows: PredictionTable[] = [];
-  for (let r = from; r < to; r++) {
-    const row: Record<string, Cell> = {};
-    for (let c = 0; c < PREDICTION_WIDTH; c++)
-      row[PREDICTION_COLUMNS[c] as string] = cells[r * PREDICTION_WIDTH + c] ?? null;
-    rows.push(row as unknown as PredictionTable);
-  }
-  return rows;
-}
+/** The columns of a prediction row with their PostgreSQL types, in PREDICTION_COLUMNS order. */
+const PREDICTION_BULK_COLUMNS: readonly BulkColumn[] = PREDICTION_COLUMNS.map((name) => ({
+  name,
+  pgType: name === 'version' || name === 'latency_us' ? 'integer' : name === 'served_at' ? 'bigint' : 'text',
+}));
 
-/** PostgreSQL types of the columns, in PREDICTION_COLUMNS order (for the unnest insert). */
-const PG_TYPES = [
-  'text',
-  'text',
-  'text',
-  'text',
-  'integer',
-  'text',
-  'text',
-  'bigint',
-  'text',
-  'text',
-  'text',
-  'integer',
-  'text',
-  'text',
-  'text',
-] as const;
-
-/*
- * PostgreSQL: one INSERT ... SELECT FROM unnest(<one array per column>) per group. Fifteen array
- * parameters instead of fifteen per row: no parameter limit, and far less to build, send and plan.
- */
-async function insertPostgres(db: Db, cells: Cell[]): Promise<void> {
-  const rows = cells.length / PREDICTION_WIDTH;
-  const columns: Cell[][] = PREDICTION_COLUMNS.map(() => new Array<Cell>(rows));
-  for (let r = 0; r < rows; r++)
-    for (let c = 0; c < PREDICTION_WIDTH; c++)
-      (columns[c] as Cell[])[r] = cells[r * PREDICTION_WIDTH + c] ?? null;
-  const arrays = columns.map((values, c) => sql`${values}::${sql.raw(`${PG_TYPES[c]}[]`)}`);
-  await sql`insert into predictions (${sql.join(PREDICTION_COLUMNS.map((c) => sql.ref(c)))})
-    select * from unnest(${sql.join(arrays)}) on conflict (id) do nothing`.execute(db);
-}
-
-/** Inserts a group of flattened prediction rows in one transaction. */
+/** Inserts a group of flattened prediction rows (row-major cells) in one transaction. */
 export async function insertPredictionCells({
   db,
   cells,
@@ -61,26 +21,16 @@ export async function insertPredictionCells({
 }: {
   db: Db;
   cells: Cell[];
-  dialect: 'sqlite' | 'postgres';
+  dialect: Dialect;
 }): Promise<void> {
-  if (dialect === 'postgres') return insertPostgres(db, cells);
-  // SQLite allows 32,766 parameters a statement: chunks of 1,000 rows, all in one transaction.
-  const total = cells.length / PREDICTION_WIDTH;
-  const chunk = 1000;
-  const insert = async (tx: Executor, from: number, to: number) => {
-    await tx
-      .insertInto('predictions')
-      .values(rowsOf(cells, from, to))
-      .onConflict((oc) => oc.column('id').doNothing())
-      .execute();
-  };
-  if (total <= chunk) {
-    await insert(db, 0, total);
-    return;
-  }
-  await db.transaction().execute(async (tx) => {
-    for (let from = 0; from < total; from += chunk) await insert(tx, from, Math.min(total, from + chunk));
-  });
+  await inTransaction(db, (tx) =>
+    dialect.insertMany(tx, {
+      table: 'predictions',
+      columns: PREDICTION_BULK_COLUMNS,
+      cells,
+      ignoreConflictOn: 'id',
+    }),
+  );
 }
 
 /** A logged prediction with its label columns (null when no feedback arrived). */

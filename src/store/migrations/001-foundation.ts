@@ -3,8 +3,7 @@ import type { Dialect } from '../dialect.js';
 
 /** Foundation schema: audit chain, users and tokens, experiment tracking. */
 export function foundationMigration(dialect: Dialect) {
-  const serial = dialect === 'postgres' ? 'serial' : 'integer';
-  const bigSerial = dialect === 'postgres' ? 'bigserial' : 'integer';
+  const { serial, bigSerial } = dialect;
   return {
     async up(db: Kysely<unknown>): Promise<void> {
       await db.schema
@@ -65,9 +64,7 @@ export function foundationMigration(dialect: Dialect) {
 
       await db.schema
         .createTable('experiments')
-        .addColumn('id', serial, (c) =>
-          dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
-        )
+        .addColumn('id', serial, (c) => dialect.autoIncrementKey(c))
         .addColumn('name', 'text', (c) => c.notNull().unique())
         .addColumn('artifact_location', 'text', (c) => c.notNull())
         .addColumn('lifecycle_stage', 'text', (c) => c.notNull())
@@ -115,9 +112,7 @@ export function foundationMigration(dialect: Dialect) {
         .execute();
       await db.schema
         .createTable('metrics')
-        .addColumn('id', bigSerial, (c) =>
-          dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
-        )
+        .addColumn('id', bigSerial, (c) => dialect.autoIncrementKey(c))
         .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id'))
         .addColumn('key', 'text', (c) => c.notNull())
         .addColumn('value', 'double precision')

@@ -5,7 +5,12 @@ export { blockedCategory } from './address-guard.js';
 export * from './webhook.schema.js';
 export { createWebhookService, type WebhookDeps, type WebhookService } from './webhook.service.js';
 /** Delivery tuning: attempts, backoff, timeouts, lease. */
-export { backoffMs, DEFAULT_DELIVERY_OPTIONS, type DeliveryOptions } from './webhook-deliverer.js';
+export {
+  type AttemptOutcome,
+  backoffMs,
+  DEFAULT_DELIVERY_OPTIONS,
+  type DeliveryOptions,
+} from './webhook-deliverer.js';
 /** Name resolution used for deliveries (tests pass their own). */
 export type { Resolver } from './webhook-sender.js';
 /** Signing: header names, signWebhook and verifyWebhookSignature (what a receiver runs). */

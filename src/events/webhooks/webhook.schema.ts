@@ -4,24 +4,23 @@ import { z } from 'zod';
  * Contracts of webhooks, shared by the API, the CLI and the client. Times are ISO-8601 in the API.
  */
 
-/** Event types the registry emits; a target subscribes to some of them, or to all (empty list). */
-export const WEBHOOK_EVENT_TYPES = [
-  'model_version.created',
-  'promotion_request.opened',
-  'promotion_request.decided',
-  'alias.moved',
-  'alias.rolled_back',
-] as const;
-export const webhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES);
-export type WebhookEventType = z.infer<typeof webhookEventTypeSchema>;
+/**
+ * An event type a target subscribes to. The catalogue is open (each domain declares its own events),
+ * so the schema checks the shape and the service checks the name against the catalogue.
+ */
+export const webhookEventTypeSchema = z.string().min(1).max(200);
 
 /** The type of the event `webhooks test` sends; it goes to the one target tested. */
 export const WEBHOOK_TEST_EVENT = 'webhook.test';
 
-/** What a domain hands to emit(): a type and any JSON-able payload. */
+/** What the event bus hands to emit(): its event's id, time, type and checked payload. */
 export interface WebhookEventInput {
   type: string;
   payload: unknown;
+  /** The event's id (evt_...); a new one when absent. */
+  id?: string;
+  /** The event's time (epoch ms); now when absent. */
+  createdAt?: number;
 }
 
 export const deliveryStateSchema = z.enum(['pending', 'delivered', 'failed']);
@@ -32,7 +31,7 @@ export const webhookIdSchema = z.string().regex(/^whk_[0-9a-z]{26}$/, 'must be a
 export const createWebhookInputSchema = z.strictObject({
   url: z.string().min(1).max(2048),
   /** Event types to send; omitted or empty means every event. */
-  events: z.array(webhookEventTypeSchema).max(WEBHOOK_EVENT_TYPES.length).optional(),
+  events: z.array(webhookEventTypeSchema).max(100).optional(),
   /** HMAC key; generated when omitted (and shown once). */
   secret: z.string().min(16, 'must be at least 16 characters').max(256).optional(),
   description: z.string().max(500).optional(),

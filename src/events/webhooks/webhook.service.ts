@@ -6,6 +6,7 @@ import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { parseOrThrow } from '../../core/validate.js';
 import { type Db, type Executor, inTransaction } from '../../store/index.js';
+import type { EventCatalogue } from '../event-catalogue.js';
 import { bareHost, parseAllowList, refusalFor } from './address-guard.js';
 import * as repo from './webhook.repo.js';
 import {
@@ -25,6 +26,8 @@ import { createSender, type Resolver, systemResolver } from './webhook-sender.js
 
 export interface WebhookDeps {
   db: Db;
+  /** The known event types: a target may only subscribe to these. */
+  catalogue: Pick<EventCatalogue, 'has' | 'types'>;
   audit: AuditLog;
   clock: Clock;
   /** SEXTANT_WEBHOOK_ALLOW entries: addresses, CIDR ranges or host names exempt from the address rules. */
@@ -117,6 +120,13 @@ export function createWebhookService(deps: WebhookDeps) {
     const url = await checkUrl(parsed.url);
     const secret = parsed.secret ?? `whsec_${randomBytes(32).toString('base64url')}`;
     const now = clock.now();
+    parsed.events?.forEach((e, i) => {
+      if (!deps.catalogue.has(e))
+        throw new ValidationError(
+          `events.${i}: unknown event type '${e}'; one of ${deps.catalogue.types().join(', ')}`,
+          { field: `events.${i}` },
+        );
+    });
     const events = [...new Set(parsed.events ?? [])].sort();
     const row: repo.TargetRow = {
       id: newId('whk', now),
@@ -160,11 +170,17 @@ export function createWebhookService(deps: WebhookDeps) {
   }
 
   /** Writes the event and one delivery per target that wants it; nothing is sent before commit. */
-  async function enqueue(tx: Executor, type: string, payload: unknown, targets: repo.TargetRow[]) {
+  async function enqueue(
+    tx: Executor,
+    event: { type: string; payload: unknown; id?: string | undefined; createdAt?: number | undefined },
+    targets: repo.TargetRow[],
+  ) {
     const now = clock.now();
-    const id = newId('evt', now);
-    const body = JSON.stringify({ id, type, createdAt: toIso(now), payload: payload ?? null });
-    await repo.insertEvent({ tx, values: { id, type, body, created_at: now } });
+    const at = event.createdAt ?? now;
+    const id = event.id ?? newId('evt', now);
+    const type = event.type;
+    const body = JSON.stringify({ id, type, createdAt: toIso(at), payload: event.payload ?? null });
+    await repo.insertEvent({ tx, values: { id, type, body, created_at: at } });
     const rows = targets.map((t) => ({
       id: newId('whd', now),
       target_id: t.id,
@@ -189,7 +205,7 @@ export function createWebhookService(deps: WebhookDeps) {
       return events.length === 0 || events.includes(event.type);
     });
     if (!targets.length) return;
-    deliverer.watch(await enqueue(tx, event.type, event.payload, targets));
+    deliverer.watch(await enqueue(tx, event, targets));
   }
 
   async function deliveries(q: DeliveriesQuery = {}): Promise<WebhookDelivery[]> {
@@ -235,8 +251,7 @@ export function createWebhookService(deps: WebhookDeps) {
       const row = await getRow(tx, input.id);
       const ids = await enqueue(
         tx,
-        WEBHOOK_TEST_EVENT,
-        { targetId: row.id, message: 'test event from Sextant' },
+        { type: WEBHOOK_TEST_EVENT, payload: { targetId: row.id, message: 'test event from Sextant' } },
         [row],
       );
       await audit.append(tx, {

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
 import { type Db, inTransaction } from '../../store/index.js';
+import { backoffMs } from '../backoff.js';
+import { createDeliveryLoop } from '../delivery-loop.js';
 import * as repo from './webhook.repo.js';
 import type { SendRequest, SendResult } from './webhook-sender.js';
 import {
@@ -11,6 +13,8 @@ import {
   signWebhook,
   TIMESTAMP_HEADER,
 } from './webhook-signature.js';
+
+export { backoffMs };
 
 export interface DeliveryOptions {
   /** Attempts before a delivery is marked failed. */
@@ -52,15 +56,6 @@ export interface AttemptOutcome {
   error?: string;
 }
 
-/** Delay before retry n+1 after n failed attempts: exponential, with "equal jitter" in [d/2, d]. */
-export function backoffMs(o: DeliveryOptions, attempts: number, random: () => number): number {
-  const d = Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** (attempts - 1));
-  return Math.round(d / 2 + random() * (d / 2));
-}
-
-/** How long a freshly emitted delivery is watched for its transaction to commit. */
-const WATCH_MS = 30_000;
-
 /**
  * Sends due deliveries. Any number of deliverers (server replicas, CLI processes) may run against one
  * database: each pass claims rows with a lease taken in a conditional UPDATE, so a delivery is sent by
@@ -76,14 +71,6 @@ export function createDeliverer(deps: {
   const { db, clock, options: o, send, random } = deps;
   const instance = randomBytes(6).toString('hex');
   let pass = 0;
-  /** Deliveries this process emitted and has not yet seen attempted: id -> give-up time. */
-  const watched = new Map<string, number>();
-  let draining: Promise<void> | undefined;
-  let loop: NodeJS.Timeout | undefined;
-  let looping: Promise<unknown> | undefined;
-  let closed = false;
-  /** Set while flushing: the caller's transactions are over, so a row still invisible was rolled back. */
-  let settling = false;
 
   async function attempt(row: repo.ClaimedDelivery, owner: string): Promise<AttemptOutcome> {
     const n = row.attempts + 1;
@@ -158,91 +145,18 @@ export function createDeliverer(deps: {
     return Promise.all(claimed.map((row) => attempt(row, owner)));
   }
 
-  /*
-   * emit() runs inside the caller's transaction, which commits (or not) after it returns. The
-   * deliverer keeps looking for the new rows until they show up attempted, or gives up after
-   * WATCH_MS (the transaction rolled back, or another replica took them).
-   */
-  async function drain(): Promise<void> {
-    let wait = 10;
-    while (watched.size && !closed) {
-      await runOnce();
-      const ids = [...watched.keys()];
-      const seen = await repo.deliveryProgress({ tx: db, ids });
-      const now = Date.now();
-      for (const s of seen) if (s.state !== 'pending' || s.attempts > 0) watched.delete(s.id);
-      if (settling) {
-        const visible = new Set(seen.map((s) => s.id));
-        for (const id of ids) if (!visible.has(id)) watched.delete(id);
-      }
-      for (const [id, until] of watched) if (until < now) watched.delete(id);
-      if (!watched.size) break;
-      await new Promise((r) => setTimeout(r, wait).unref());
-      wait = Math.min(wait * 2, 500);
-    }
-  }
-
-  function kick(): void {
-    if (draining || closed) return;
-    draining = drain()
-      // A failed pass (database gone, shutting down) leaves rows pending for the loop or the next process.
-      .catch(() => watched.clear())
-      .finally(() => {
-        draining = undefined;
-        if (watched.size && !closed) kick();
-      });
-  }
-
-  return {
+  const loop = createDeliveryLoop({
     runOnce,
-    /** Starts sending these new deliveries as soon as their transaction has committed. */
-    watch(ids: string[]): void {
-      const until = Date.now() + WATCH_MS;
-      for (const id of ids) watched.set(id, until);
-      kick();
-    },
-    /** Starts the retry loop (a server does this while it runs). */
-    start(): void {
-      if (loop || closed) return;
-      loop = setInterval(() => {
-        if (looping) return;
-        looping = runOnce()
-          .catch(() => undefined)
-          .finally(() => {
-            looping = undefined;
-          });
-      }, o.pollMs);
-      loop.unref();
-    },
-    /**
-     * Waits (at most timeoutMs) until what this process emitted has been attempted once. Call it
-     * after the emitting transactions have ended: what is still not in the database then was rolled
-     * back, and is not waited for.
-     */
-    async flush(timeoutMs = o.flushTimeoutMs): Promise<void> {
-      const deadline = Date.now() + timeoutMs;
-      settling = true;
-      try {
-        if (watched.size) kick();
-        while ((draining || looping) && Date.now() < deadline) {
-          await Promise.race([
-            Promise.all([draining, looping]),
-            new Promise((r) => setTimeout(r, Math.max(1, deadline - Date.now())).unref()),
-          ]);
-        }
-      } finally {
-        settling = false;
-      }
-    },
-    /** Stops the loop, gives pending sends a short while, and stops watching. */
-    async close(timeoutMs = o.flushTimeoutMs): Promise<void> {
-      if (loop) clearInterval(loop);
-      loop = undefined;
-      await this.flush(timeoutMs);
-      closed = true;
-      watched.clear();
-    },
-  };
+    progress: async (ids) =>
+      (await repo.deliveryProgress({ tx: db, ids })).map((d) => ({
+        id: d.id,
+        settled: d.state !== 'pending' || d.attempts > 0,
+      })),
+    pollMs: o.pollMs,
+    flushTimeoutMs: o.flushTimeoutMs,
+  });
+
+  return { runOnce, ...loop };
 }
 
 export type Deliverer = ReturnType<typeof createDeliverer>;
