@@ -109,7 +109,6 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
   async function rowIdOf(job: BullJob<Carried>): Promise<string | undefined> {
     const data = job.data;
     if ('id' in data) return data.id;
-    if (!records.kinds.has(data.schedule.name)) return undefined;
     const { values } = records.prepare(
       data.schedule.name,
       data.schedule.payload,
@@ -139,8 +138,11 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
     let pass = 0;
     const connections: Redis[] = [];
     const processor = async (job: BullJob<Carried>) => {
+      // Checked before the claim: a process that cannot run the kind leaves the row untouched.
+      const kind = records.kinds.get(job.name);
+      if (!kind) throw new Error(`no worker here knows '${job.name}'`);
       const id = await rowIdOf(job);
-      if (!id) throw new Error(`no worker here knows this job's kind`);
+      if (!id) return;
       const owner = `${workerId}:${++pass}`;
       const now = clock.now();
       const claim = () =>
@@ -153,8 +155,6 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
       // Not taken: the row is not committed yet (wait for it, then try once more), or is finished.
       if (!row && (await committedRow(id))) row = await claim();
       if (!row) return;
-      const kind = records.kinds.get(row.name);
-      if (!kind) throw new Error(`no worker here knows '${row.name}'`);
       const outcome = await runAttempt({ db, clock, leaseMs: lockMs }, kind, row, owner);
       o.onAttempt?.({ jobId: row.id, name: row.name, attempt: row.attempts, status: outcome.status });
       switch (outcome.status) {
@@ -184,6 +184,14 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
       });
       // Connection errors are retried by ioredis; a worker resumes when Redis returns.
       w.on('error', () => {});
+      // BullMQ gives up on a job that stalled too often without running our processor: the row
+      // must not stay 'running' for ever.
+      w.on('failed', (job, err) => {
+        if (!job || !err || !/stalled/i.test(err.message)) return;
+        const id = 'id' in job.data ? job.data.id : undefined;
+        if (id)
+          void repo.failUnfinished({ tx: db, id, error: err.message, now: clock.now() }).catch(() => {});
+      });
       return w;
     });
     const handle: WorkerHandle = {

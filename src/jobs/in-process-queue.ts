@@ -90,6 +90,7 @@ export function createInProcessJobQueue(
           now,
           leaseUntil: now + leaseMs,
           lanes,
+          names: [...records.kinds.keys()],
           limit: free,
         });
         await repo.startAttempts({ tx, now, attempts: claimed.map((r) => attemptRow(r, workerId, now)) });
@@ -99,8 +100,7 @@ export function createInProcessJobQueue(
         const kind = records.kinds.get(row.name);
         const attempt = kind
           ? runAttempt({ db, clock, leaseMs }, kind, row, owner)
-          : // A kind this process does not know: give the job back for a process that does.
-            unknownKind(row, owner);
+          : Promise.reject(new Error(`no kind '${row.name}'`));
         const p = attempt
           .catch((): AttemptOutcome => ({ status: 'lost' }))
           .then((outcome) => {
@@ -114,28 +114,6 @@ export function createInProcessJobQueue(
         running.add(p);
       }
       return rows.length;
-    }
-
-    async function unknownKind(row: repo.JobRow, owner: string): Promise<AttemptOutcome> {
-      const now = clock.now();
-      await inTransaction(db, (tx) =>
-        repo.finishAttempt({
-          tx,
-          id: row.id,
-          owner,
-          attempt: row.attempts,
-          attemptStatus: 'lost',
-          error: null,
-          now,
-          set: {
-            status: 'queued',
-            run_at: now + pollMs * 4,
-            error: `no worker here knows '${row.name}'`,
-            finished_at: null,
-          },
-        }),
-      );
-      return { status: 'lost' };
     }
 
     const loop = (async () => {

@@ -66,10 +66,13 @@ export async function claimDue({
   now,
   leaseUntil,
   lanes,
+  names,
   limit,
 }: {
   tx: Executor;
   dialect: Dialect;
+  /** Only kinds the claiming process can run. */
+  names: string[];
   owner: string;
   now: number;
   leaseUntil: number;
@@ -80,6 +83,7 @@ export async function claimDue({
     .selectFrom('jobs')
     .select('id')
     .where('lane', 'in', lanes)
+    .where('name', 'in', names.length ? names : [''])
     .where((eb) =>
       eb.or([
         eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]),
@@ -375,4 +379,30 @@ export async function advanceSchedule({
     .where('next_run_at', '=', from)
     .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
+}
+
+/** Ends a job that its dispatcher gave up on (BullMQ's stalled limit), unless it already finished. */
+export async function failUnfinished({
+  tx,
+  id,
+  error,
+  now,
+}: {
+  tx: Executor;
+  id: string;
+  error: string;
+  now: number;
+}) {
+  await tx
+    .updateTable('jobs')
+    .set({ status: 'failed', error, finished_at: now, updated_at: now, lease_owner: null, lease_until: null })
+    .where('id', '=', id)
+    .where('status', 'in', ['queued', 'running'])
+    .execute();
+  await tx
+    .updateTable('job_attempts')
+    .set({ status: 'lost', ended_at: now, error })
+    .where('job_id', '=', id)
+    .where('status', '=', 'running')
+    .execute();
 }
