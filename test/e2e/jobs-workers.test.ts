@@ -125,10 +125,14 @@ for (const mode of ['bullmq', 'in-process'] as const) {
       expect([...pids].sort()).toEqual(workers.map((w) => String(w.pid)).sort());
     }, 180_000);
 
-    it('a cron schedule fires exactly once per tick although both workers work it', async () => {
+    it('a cron schedule registered by two replicas fires exactly once per tick although both workers work it', async () => {
       const key = `e2e-every-second-${mode}`;
-      // Six fields: every second (the first field is seconds).
-      await ws.jobs.repeat(PROBE_JOB, { note: 'cron' }, { cron: '* * * * * *', key });
+      // Two server replicas start and each registers the schedule (six fields: every second).
+      const replica = await openWorkspace(ws.config);
+      await Promise.all(
+        [ws, replica].map((w) => w.jobs.repeat(PROBE_JOB, { note: 'cron' }, { cron: '* * * * * *', key })),
+      );
+      await replica.close();
       const t0 = Date.now();
       await sleep(5_000);
       await ws.jobs.unrepeat(key);
