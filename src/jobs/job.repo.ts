@@ -54,7 +54,7 @@ export async function listAttempts({ tx, jobId }: { tx: Executor; jobId: string 
 
 /**
  * Takes up to `limit` runnable jobs of these lanes for `owner` with a conditional UPDATE (call it in
- * a transaction), then reads back what it got. Runnable: queued and due, or running under a lease
+ * a transaction) and returns what it got. Runnable: queued and due, or running under a lease
  * that expired (its worker died). Of two claimers racing for a row exactly one UPDATE matches:
  * PostgreSQL locks the chosen rows (skipping those another claimer holds) and re-checks the WHERE;
  * SQLite runs one writer at a time.
@@ -99,7 +99,7 @@ export async function claimDue({
   // once per outer row and take more than `limit` rows.
   const ids = (await candidates.execute()).map((r) => r.id);
   if (!ids.length) return [];
-  await tx
+  const rows = await tx
     .updateTable('jobs')
     .set((eb) => ({
       status: 'running',
@@ -116,16 +116,10 @@ export async function claimDue({
         eb.and([eb('status', '=', 'running'), eb('lease_until', '<=', now)]),
       ]),
     )
+    .returningAll()
     .execute();
-  return tx
-    .selectFrom('jobs')
-    .selectAll()
-    .where('lease_owner', '=', owner)
-    .where('status', '=', 'running')
-    .orderBy('priority')
-    .orderBy('run_at')
-    .orderBy('id')
-    .execute();
+  const rank = new Map(ids.map((id, n) => [id, n]));
+  return rows.sort((a, b) => (rank.get(a.id) ?? 0) - (rank.get(b.id) ?? 0));
 }
 
 /**
@@ -145,7 +139,7 @@ export async function claimOne({
   now: number;
   leaseUntil: number;
 }): Promise<JobRow | undefined> {
-  const r = await tx
+  return tx
     .updateTable('jobs')
     .set((eb) => ({
       status: 'running',
@@ -157,9 +151,8 @@ export async function claimOne({
     }))
     .where('id', '=', id)
     .where('status', 'in', ['queued', 'running'])
+    .returningAll()
     .executeTakeFirst();
-  if (Number(r.numUpdatedRows) !== 1) return undefined;
-  return findJob({ tx, id });
 }
 
 /** Logs the start of these attempts; an attempt of the same job still 'running' was lost. */
@@ -173,16 +166,19 @@ export async function startAttempts({
   now: number;
 }): Promise<void> {
   if (!attempts.length) return;
-  await tx
-    .updateTable('job_attempts')
-    .set({ status: 'lost', ended_at: now, error: 'the worker stopped heartbeating (killed or cut off)' })
-    .where(
-      'job_id',
-      'in',
-      attempts.map((a) => a.job_id),
-    )
-    .where('status', '=', 'running')
-    .execute();
+  const retaken = attempts.filter((a) => a.attempt > 1);
+  // A first attempt has no earlier one to close.
+  if (retaken.length)
+    await tx
+      .updateTable('job_attempts')
+      .set({ status: 'lost', ended_at: now, error: 'the worker stopped heartbeating (killed or cut off)' })
+      .where(
+        'job_id',
+        'in',
+        retaken.map((a) => a.job_id),
+      )
+      .where('status', '=', 'running')
+      .execute();
   await tx.insertInto('job_attempts').values(attempts).execute();
 }
 
