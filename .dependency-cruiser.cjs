@@ -124,6 +124,7 @@ module.exports = {
     },
     {
       name: 'web-sees-only-client-and-schemas',
+      comment: 'The web UI talks to the API through the typed client and shares only the zod contracts.',
       severity: 'error',
       from: { path: '^web/' },
       to: { path: '^src/', pathNot: ['^src/client/', '\\.schema\\.ts$'] },

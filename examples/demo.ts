@@ -129,3 +129,6 @@ async function main(): Promise<void> {
 }
 
 await main();
+console.log(
+  `\nWeb UI: npx sextant server, then open http://${loadConfig(process.env).host}:${loadConfig(process.env).port}/`,
+);

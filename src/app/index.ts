@@ -3,6 +3,13 @@
  * config, audit key). server/, cli/ and the worker entry all start from this module.
  */
 
+/** The platform's own background jobs: schedule them and work the system queue in this process. */
+export {
+  EVENTS_DELIVER_JOB,
+  SYSTEM_QUEUE,
+  scheduleBackgroundJobs,
+  startBackgroundWork,
+} from './background.js';
 /** Builds every domain service from the shared parts (`createServices({ store, blobs, clock, config, auditKey })`). */
 /** Opens the database, blob store and audit key a Config names and wires the services on them. */
 /** Every domain's event definitions (the catalogue). */

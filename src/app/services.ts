@@ -6,7 +6,12 @@ import type { Config } from '../core/config.js';
 import type { DomainDeps } from '../core/domain-deps.js';
 import { createDataDomain } from '../data/index.js';
 import { createDataQualityDomain } from '../data/quality/index.js';
-import { createEventBus, createEventCatalogue, type EventDefinition } from '../events/index.js';
+import {
+  createEventBus,
+  createEventCatalogue,
+  type EventDefinition,
+  type SubscriberDeliveryOptions,
+} from '../events/index.js';
 import { createWebhookService } from '../events/webhooks/index.js';
 import { createGovernanceDomain } from '../governance/index.js';
 import { createJobQueue } from '../jobs/index.js';
@@ -19,6 +24,7 @@ import {
   createRunSearch,
   createRunService,
 } from '../tracking/index.js';
+import { eventsDeliverJob } from './background.js';
 
 /** Every event type the domains declare: the catalogue the bus checks emits and webhook targets against. */
 export const eventDefinitions: readonly EventDefinition[] = [...registryEvents, ...servingEvents];
@@ -29,6 +35,8 @@ export interface ServicesDeps {
   clock: Clock;
   config: Config;
   auditKey: string;
+  /** Retry timing of event deliveries (defaults: DEFAULT_SUBSCRIBER_DELIVERY); tests shorten it. */
+  eventDelivery?: Partial<SubscriberDeliveryOptions>;
 }
 
 /**
@@ -36,14 +44,25 @@ export interface ServicesDeps {
  * built exactly once, lower floors first, and handed to the floors above as a required dependency: a
  * missing one is a compile error here, never an "unavailable" at run time.
  */
-export function createServices({ store, blobs, clock, config, auditKey }: ServicesDeps) {
+export function createServices({ store, blobs, clock, config, auditKey, eventDelivery }: ServicesDeps) {
   const audit: AuditLog = createAuditLog({ db: store.db, dialect: store.dialect, clock, key: auditKey });
   const deps: DomainDeps = { db: store.db, dialect: store.dialect, audit, clock, blobs };
   const auth = createAuthService({ db: store.db, audit, clock });
   // Built before the domains, which emit their events into this outbox inside their transactions.
   const catalogue = createEventCatalogue(eventDefinitions);
-  const webhooks = createWebhookService({ ...deps, catalogue, allow: config.webhookAllow });
-  const events = createEventBus({ db: store.db, clock, catalogue, webhooks });
+  const webhooks = createWebhookService({
+    ...deps,
+    catalogue,
+    allow: config.webhookAllow,
+    secretKey: auditKey,
+  });
+  const events = createEventBus({
+    db: store.db,
+    clock,
+    catalogue,
+    webhooks,
+    ...(eventDelivery ? { delivery: eventDelivery } : {}),
+  });
 
   const data = createDataDomain(deps);
   const dataQuality = createDataQualityDomain({ ...deps, versions: data.versions });
@@ -61,6 +80,11 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
     dataQuality,
   });
   const serving = createServingDomain({ ...deps, registry, store, events });
+
+  // Background work: in-process on the database, or BullMQ when SEXTANT_REDIS_URL is set. Every process
+  // knows every kind; which processes work which queues is the entry point's choice.
+  const jobs = createJobQueue(deps, { redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
+  jobs.define(eventsDeliverJob(events));
 
   const governance = createGovernanceDomain({
     ...deps,
@@ -92,8 +116,7 @@ export function createServices({ store, blobs, clock, config, auditKey }: Servic
     webhooks,
     governance,
     serving,
-    // Background work: in-process on the database, or BullMQ when SEXTANT_REDIS_URL is set.
-    jobs: createJobQueue(deps, { redisUrl: config.redisUrl, redisPrefix: config.redisPrefix }),
+    jobs,
   };
 }
 

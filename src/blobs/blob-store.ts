@@ -22,7 +22,11 @@ export type BlobSource = Readable | AsyncIterable<Uint8Array | string> | Uint8Ar
  */
 export interface BlobStore {
   readonly kind: 'file' | 's3';
-  /** Streams bytes in and returns their sha256 and size. Idempotent; never holds the whole content in memory. */
+  /**
+   * Streams bytes in and returns their sha256 and size. Idempotent; never holds the whole content in
+   * memory. A stored blob under the same key that does not hash to it (damage) is replaced: a verified
+   * upload of the right bytes repairs it.
+   */
   put(source: BlobSource): Promise<BlobInfo>;
   /** Stores a local file; the folder store copies it in the kernel while hashing, one pass over a big file. */
   putFile(filePath: string): Promise<BlobInfo>;
@@ -31,6 +35,12 @@ export interface BlobStore {
    * stream fail with IntegrityError before it ends. Throws NotFoundError if absent.
    */
   get(sha256: string): Promise<Readable>;
+  /**
+   * A stream of bytes that were verified whole before this resolves: a corrupted blob rejects with
+   * IntegrityError before anything is handed out (what an HTTP reply needs: its status and length are
+   * sent with the first byte). Costs a pre-check pass or a spool for large blobs (verified-read.ts).
+   */
+  getVerified(sha256: string): Promise<Readable>;
   /** Reads the whole blob and verifies it; for small blobs. */
   getBytes(sha256: string): Promise<Buffer>;
   /** Size of a stored blob, or undefined if absent. */

@@ -6,6 +6,7 @@ import { IntegrityError, NotFoundError } from '../core/errors.js';
 import { isSha256Hex } from '../core/hashing.js';
 import { type BlobInfo, type BlobSource, type BlobStore, shardedKey } from './blob-store.js';
 import { copyToTempFile, type SpooledFile, spoolToTempFile } from './spool-file.js';
+import { drainVerified, streamOf, VERIFY_IN_MEMORY_BYTES } from './verified-read.js';
 import { readFully, verifyingStream } from './verifying-stream.js';
 
 const SHARD = /^[0-9a-f]{2}$/;
@@ -52,9 +53,10 @@ export class LocalBlobStore implements BlobStore {
       const target = this.pathOf(info.sha256);
       await this.assertShardsAreDirectories(info.sha256);
       const existing = await lstatOrUndefined(target);
-      // Stored once: same key and same size is the same content. A wrong-size or non-file entry is
-      // damage, and renaming over it repairs it (rename replaces a symlink, never writes through it).
-      if (existing?.isFile() && existing.size === info.size) {
+      // Stored once: an entry under the key that hashes to it is this content. A wrong-size, non-file or
+      // corrupted entry is damage, and renaming over it repairs it (rename replaces a symlink, never
+      // writes through it). Checking costs a read of the stored copy, never a second write.
+      if (existing?.isFile() && existing.size === info.size && (await this.intact(info.sha256))) {
         await spooled.discard();
         const now = new Date();
         await utimes(target, now, now).catch(() => undefined);
@@ -94,8 +96,28 @@ export class LocalBlobStore implements BlobStore {
     return verifyingStream(handle.createReadStream(), sha256, 'file');
   }
 
+  async getVerified(sha256: string): Promise<Readable> {
+    const info = await this.stat(sha256);
+    if (info === undefined) throw new NotFoundError('blob', sha256);
+    if (info.size <= VERIFY_IN_MEMORY_BYTES) return streamOf(await this.getBytes(sha256));
+    // A pre-check pass, then the stream (verifying again: the file could change in between).
+    await drainVerified(await this.get(sha256));
+    return this.get(sha256);
+  }
+
   async getBytes(sha256: string): Promise<Buffer> {
     return readFully(await this.get(sha256));
+  }
+
+  /** True when the stored blob hashes to its key. */
+  private async intact(sha256: string): Promise<boolean> {
+    try {
+      await drainVerified(await this.get(sha256));
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'INTEGRITY_ERROR') return false;
+      throw err;
+    }
   }
 
   async stat(sha256: string): Promise<BlobInfo | undefined> {

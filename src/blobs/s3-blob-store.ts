@@ -16,6 +16,7 @@ import { isSha256Hex } from '../core/hashing.js';
 import { type BlobInfo, type BlobSource, type BlobStore, shardedKey } from './blob-store.js';
 import { uploadFileMultipart } from './s3-multipart.js';
 import { type SpooledFile, spoolToTempFile } from './spool-file.js';
+import { drainVerified, streamOf, VERIFY_IN_MEMORY_BYTES } from './verified-read.js';
 import { readFully, verifyingStream } from './verifying-stream.js';
 
 /** How to reach the bucket; everything left out comes from the standard AWS chain (env, profile, IMDS). */
@@ -100,8 +101,8 @@ export class S3BlobStore implements BlobStore {
     try {
       const info = { sha256: spooled.sha256, size: spooled.size };
       const existing = await this.stat(info.sha256);
-      // A same-size object under the key is this content; a different size is damage an upload repairs.
-      if (existing?.size !== info.size) await this.upload(spooled);
+      // An object under the key that hashes to it is this content; anything else is damage an upload repairs.
+      if (existing?.size !== info.size || !(await this.intact(info.sha256))) await this.upload(spooled);
       return info;
     } finally {
       await spooled.discard();
@@ -134,8 +135,39 @@ export class S3BlobStore implements BlobStore {
     return verifyingStream(body, sha256, 's3');
   }
 
+  async getVerified(sha256: string): Promise<Readable> {
+    const info = await this.stat(sha256);
+    if (info === undefined) throw new NotFoundError('blob', sha256);
+    if (info.size <= VERIFY_IN_MEMORY_BYTES) return streamOf(await this.getBytes(sha256));
+    // One download, verified into a local spool; what is streamed is exactly what was checked.
+    const spooled = await spoolToTempFile(await this.get(sha256), this.tmpDir);
+    const stream = createReadStream(spooled.path);
+    stream.once('close', () => void spooled.discard());
+    return stream;
+  }
+
   async getBytes(sha256: string): Promise<Buffer> {
     return readFully(await this.get(sha256));
+  }
+
+  /**
+   * True when the stored object hashes to its key. S3 keeps the SHA-256 it checked on upload, so a
+   * matching stored checksum answers without a download; an object written without it (another tool, a
+   * multipart upload) is read and hashed.
+   */
+  private async intact(sha256: string): Promise<boolean> {
+    try {
+      const head = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: this.keyOf(sha256), ChecksumMode: 'ENABLED' }),
+      );
+      if (head.ChecksumSHA256 === Buffer.from(sha256, 'hex').toString('base64')) return true;
+      await drainVerified(await this.get(sha256));
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'INTEGRITY_ERROR') return false;
+      if (isNotFound(err)) return false;
+      throw err;
+    }
   }
 
   async stat(sha256: string): Promise<BlobInfo | undefined> {

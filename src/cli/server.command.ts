@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { startBackgroundWork } from '../app/index.js';
 import { ValidationError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { buildApp } from '../server/app.js';
@@ -38,9 +39,9 @@ export function registerServerCommand(program: Command, ctx: Ctx): void {
         );
       const app = await buildApp(ws, { logger: createLogger(c.config.logLevel) });
       const address = await app.listen({ host, port });
-      // Retries of event and webhook deliveries run while the server does (any number of replicas may),
-      // until the periodic pass runs as a repeatable job.
-      ws.events.start();
+      // The platform's upkeep (event and webhook retries) runs as jobs on the system queue; any number
+      // of replicas may work it, and each tick runs once.
+      const background = await startBackgroundWork(ws.jobs);
       c.output.err(
         [
           `sextant server listening on ${address}`,
@@ -55,7 +56,10 @@ export function registerServerCommand(program: Command, ctx: Ctx): void {
       await new Promise<void>((resolve) => {
         const stop = () => {
           c.output.err('sextant server: shutting down');
-          app.close().then(() => resolve());
+          app
+            .close()
+            .then(() => background.close())
+            .then(() => resolve());
         };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);

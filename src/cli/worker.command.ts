@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { SYSTEM_QUEUE, scheduleBackgroundJobs } from '../app/index.js';
 import { ValidationError } from '../core/errors.js';
 import { laneNameSchema } from '../jobs/job.schema.js';
 import { redactUrl } from '../store/index.js';
@@ -59,6 +60,8 @@ export function registerWorkerCommand(program: Command, ctx: Ctx): void {
             field: 'SEXTANT_URL',
           },
         );
+      // A worker that takes the system queue keeps its schedule too (a cluster may run no server).
+      if (queues.includes(SYSTEM_QUEUE)) await scheduleBackgroundJobs(ws.jobs);
       const handle = ws.jobs.work({ concurrency, queues, tags, leaseMs });
       c.output.err(
         [

@@ -18,7 +18,8 @@ export interface HttpClientOptions {
 }
 
 const enc = encodeURIComponent;
-const artifactUrl = (id: string, path: string) =>
+/** The API path of one artifact of a run (the web UI fetches previews from it). */
+export const artifactUrl = (id: string, path: string) =>
   `/api/v1/runs/${enc(id)}/artifacts/${path.split('/').map(enc).join('/')}`;
 
 /** The typed HTTP client of the native API (/api/v1); errors come back as AppError with the server's code. */

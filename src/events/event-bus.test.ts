@@ -408,5 +408,8 @@ describeEachBackend('event bus', (get, backend) => {
       /a name is/,
     );
     expect(() => bus.subscribe({ name: 'none', types: [], handle })).toThrow(/at least one event/);
+    expect(() =>
+      bus.subscribe({ name: 'zero', types: [thingHappened.type], maxAttempts: 0, handle }),
+    ).toThrow(/maxAttempts must be a whole number/);
   });
 });

@@ -117,6 +117,13 @@ export function createEventBus(deps: EventBusDeps) {
       throw new ValidationError(`subscriber '${subscriber.name}': types must name at least one event`, {
         field: 'types',
       });
+    if (
+      subscriber.maxAttempts !== undefined &&
+      !(Number.isInteger(subscriber.maxAttempts) && subscriber.maxAttempts >= 1)
+    )
+      throw new ValidationError(`subscriber '${subscriber.name}': maxAttempts must be a whole number >= 1`, {
+        field: 'maxAttempts',
+      });
     subscriber.types.forEach((t, i) => {
       if (!catalogue.has(t))
         throw new ValidationError(

@@ -6,7 +6,7 @@ import { createModelService } from './model.service.js';
 import { createModelCards } from './model-card.js';
 import { createPolicyService } from './policy.service.js';
 import { createPromotionService } from './promotion.service.js';
-import type { ModelEnvironment } from './registry.schema.js';
+import type { ModelEnvironment, ModelVersion } from './registry.schema.js';
 import type { Actor, RegistryDeps } from './registry-deps.js';
 import { createVersionSources } from './version-source.js';
 
@@ -41,9 +41,18 @@ export function createRegistryDomain(deps: RegistryDeps) {
     }
   }
 
+  async function primaryFileOf(v: ModelVersion) {
+    // The primary file: for a multi-file generic model the content hash is its manifest's.
+    const primary = v.files[0] ?? { sha256: v.sha256, size: v.size, path: 'model' };
+    // Verified whole first: a reply must not start (status, length) with bytes that turn out corrupted.
+    return { version: v, file: primary, stream: await deps.blobs.getVerified(primary.sha256) };
+  }
+
   const versions = {
     /** A version by `<model>@<n>`, `<model>@<alias>` or `<model>@latest`; NotFoundError otherwise. */
     resolve: (ref: string) => models.getVersion(ref),
+    /** A version by `<n>`, `<alias>` or `latest` inside the model with this id (rename-proof). */
+    resolveIn: (modelId: string, selector: string) => models.getVersionIn(modelId, selector),
     list: models.listVersions,
     update: models.updateVersion,
     remove: models.removeVersion,
@@ -80,7 +89,7 @@ export function createRegistryDomain(deps: RegistryDeps) {
       description?: string | undefined;
       environment?: Environment | undefined;
     }) {
-      const facts = await sources.fromFile(input);
+      const facts = await sources.fromFile({ ...input, uploader: input.actor.name });
       return models.addVersion({
         actor: input.actor,
         model: input.model,
@@ -90,10 +99,11 @@ export function createRegistryDomain(deps: RegistryDeps) {
     },
     /** The stored bytes of a version's primary file (verified against its hash while streaming). */
     async download(ref: string) {
-      const v = await models.getVersion(ref);
-      // The primary file: for a multi-file generic model the content hash is its manifest's.
-      const primary = v.files[0] ?? { sha256: v.sha256, size: v.size, path: 'model' };
-      return { version: v, file: primary, stream: await deps.blobs.get(primary.sha256) };
+      return primaryFileOf(await models.getVersion(ref));
+    },
+    /** As download, for `<n>`, `<alias>` or `latest` inside the model with this id. */
+    async downloadIn(modelId: string, selector: string) {
+      return primaryFileOf(await models.getVersionIn(modelId, selector));
     },
   };
 
@@ -121,7 +131,7 @@ export function createRegistryDomain(deps: RegistryDeps) {
       at: aliases.at,
     },
     promotions,
-    policies: { show: policies.show, set: policies.set },
+    policies: { show: policies.show, set: policies.set, protectedAliases: policies.protectedAliases },
     cards,
   };
 }

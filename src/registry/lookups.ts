@@ -27,6 +27,13 @@ export async function getVersionRow(
   return row;
 }
 
+/** A live model by its id (a rename keeps it; a new model of the old name is another id). */
+export async function getModelRowById(tx: Executor, id: string): Promise<RegisteredModelTable> {
+  const row = await repo.findModelById({ tx, id });
+  if (!row || row.deleted_at !== null) throw new NotFoundError('registered model', id);
+  return row;
+}
+
 /** A version by `<model>@<n>`, `<model>@<alias>` or `<model>@latest`. */
 export async function resolveRef(
   tx: Executor,
@@ -35,7 +42,15 @@ export async function resolveRef(
 ): Promise<{ model: RegisteredModelTable; version: ModelVersionTable }> {
   const { model: name, selector } = splitRef(ref, field);
   checkModelName(name, field);
-  const model = await getModelRow(tx, name);
+  return resolveSelector(tx, await getModelRow(tx, name), selector);
+}
+
+/** The version `<n>`, `<alias>` or `latest` names inside one model. */
+export async function resolveSelector(
+  tx: Executor,
+  model: RegisteredModelTable,
+  selector: string,
+): Promise<{ model: RegisteredModelTable; version: ModelVersionTable }> {
   if (/^\d+$/.test(selector)) return { model, version: await getVersionRow(tx, model, Number(selector)) };
   if (selector === 'latest') {
     const latest = await repo.findLatestVersion({ tx, modelId: model.id });

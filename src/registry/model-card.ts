@@ -175,18 +175,30 @@ export function createModelCards(
   return { render };
 }
 
-const mdCell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+/**
+ * Text in Markdown keeps no raw HTML: most Markdown renderers pass HTML through, so a card field, a
+ * description or a reviewer's comment holding `<script>` or `<img onerror>` would run wherever the card
+ * is shown. `<`, `>` and `&` become entities (shown as themselves), and `[` `]` are escaped so no text
+ * forms a link or an image (`[x](javascript:...)`). The card's own `_emphasis_` and `code` marks stay.
+ */
+const mdText = (s: string) =>
+  s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/([[\]])/g, '\\$1');
+const mdCell = (s: string) => mdText(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function toMarkdown(title: string, sections: Section[]): string {
-  const out = [`# ${title}`, ''];
+  const out = [`# ${mdText(title)}`, ''];
   for (const s of sections) {
-    out.push(`## ${s.title}`, '');
+    out.push(`## ${mdText(s.title)}`, '');
     for (const b of s.blocks) {
-      if (b.kind === 'text') out.push(b.text, '');
-      else if (b.kind === 'list') out.push(...b.items.map((i) => `- ${i}`), '');
+      if (b.kind === 'text') out.push(mdText(b.text), '');
+      else if (b.kind === 'list') out.push(...b.items.map((i) => `- ${mdText(i).replace(/\n/g, ' ')}`), '');
       else
         out.push(
-          `| ${b.head.join(' | ')} |`,
+          `| ${b.head.map(mdCell).join(' | ')} |`,
           `|${b.head.map(() => ' --- ').join('|')}|`,
           ...b.rows.map((r) => `| ${r.map(mdCell).join(' | ')} |`),
           '',

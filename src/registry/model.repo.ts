@@ -13,6 +13,11 @@ export async function findModelById({ tx, id }: { tx: Executor; id: string }) {
   return tx.selectFrom('registered_models').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** Id and name of every live model (look-alike checks compare a new name with all of them). */
+export async function listLiveModelNames({ tx }: { tx: Executor }) {
+  return tx.selectFrom('registered_models').select(['id', 'name']).where('deleted_at', 'is', null).execute();
+}
+
 /** Live models, by name, paged by offset; `nameLike` is a SQL LIKE pattern on the normalised key. */
 export async function listModels({
   tx,

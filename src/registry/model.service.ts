@@ -1,12 +1,19 @@
 import { AlreadyExistsError, ConflictError, ValidationError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
-import { isUniqueViolation } from '../store/index.js';
+import { type Executor, isUniqueViolation } from '../store/index.js';
 import type { ModelVersionTable, RegisteredModelTable } from '../store/schema-registry.js';
 import * as aliases from './alias.repo.js';
-import { aliasesByVersion, getModelRow, getVersionRow, resolveRef } from './lookups.js';
+import {
+  aliasesByVersion,
+  getModelRow,
+  getModelRowById,
+  getVersionRow,
+  resolveRef,
+  resolveSelector,
+} from './lookups.js';
 import * as repo from './model.repo.js';
-import { checkModelName, modelNameKey } from './model-name.js';
+import { checkModelName, checkNewModelName, modelNameKey, modelNameSkeleton } from './model-name.js';
 import {
   type CardField,
   cardFieldsSchema,
@@ -38,13 +45,30 @@ export function createModelService(deps: RegistryDeps) {
     return toVersion(row, model.name, held.get(row.version) ?? []);
   }
 
+  /** Refuses a name that reads like another live model's (look-alike letters, see model-name.ts). */
+  async function assertNoLookAlike(tx: Executor, name: string, self: string | undefined, field: string) {
+    const skeleton = modelNameSkeleton(name);
+    const key = modelNameKey(name);
+    for (const other of await repo.listLiveModelNames({ tx })) {
+      if (other.id === self || modelNameKey(other.name) === key) continue;
+      if (modelNameSkeleton(other.name) === skeleton) {
+        throw new ConflictError(
+          `${field}: '${name}' looks like the existing model '${other.name}' (their letters are confusable); choose a name that reads differently`,
+          { field, lookAlike: other.name },
+        );
+      }
+    }
+  }
+
   async function create(input: {
     actor: Actor;
     name: string;
     description?: string | undefined;
     tags?: Record<string, string> | undefined;
+    field?: string | undefined;
   }): Promise<RegisteredModel> {
-    const name = checkModelName(input.name);
+    const field = input.field ?? 'name';
+    const name = checkNewModelName(input.name, field);
     const key = modelNameKey(name);
     const now = clock.now();
     const row: RegisteredModelTable = {
@@ -63,6 +87,7 @@ export function createModelService(deps: RegistryDeps) {
       await db.transaction().execute(async (tx) => {
         const twin = await repo.findModelByKey({ tx, key });
         if (twin) throw sameName(name, twin.name);
+        await assertNoLookAlike(tx, name, undefined, field);
         await repo.insertModel({ tx, row });
         await audit.append(tx, {
           actor: input.actor.name,
@@ -86,7 +111,7 @@ export function createModelService(deps: RegistryDeps) {
     const found = await repo.findModelByKey({ tx: db, key: modelNameKey(checkModelName(name, 'model')) });
     if (found && found.deleted_at === null) return found;
     try {
-      await create({ actor, name });
+      await create({ actor, name, field: 'model' });
     } catch (err) {
       // Another registration created it at the same moment: use theirs.
       if ((err as { code?: string }).code !== 'ALREADY_EXISTS') throw err;
@@ -186,7 +211,7 @@ export function createModelService(deps: RegistryDeps) {
     description?: string | undefined;
     tags?: Record<string, string | null> | undefined;
   }): Promise<RegisteredModel> {
-    const newName = input.newName === undefined ? undefined : checkModelName(input.newName, 'newName');
+    const newName = input.newName === undefined ? undefined : checkNewModelName(input.newName, 'newName');
     const id = await db.transaction().execute(async (tx) => {
       const row = await getModelRow(tx, input.name);
       const set: Partial<RegisteredModelTable> = { updated_at: clock.now() };
@@ -194,6 +219,7 @@ export function createModelService(deps: RegistryDeps) {
         const key = modelNameKey(newName);
         const twin = await repo.findModelByKey({ tx, key });
         if (twin && twin.id !== row.id) throw sameName(newName, twin.name);
+        await assertNoLookAlike(tx, newName, row.id, 'newName');
         Object.assign(set, { name: newName, name_key: key });
       }
       if (input.description !== undefined) set.description = input.description;
@@ -240,6 +266,12 @@ export function createModelService(deps: RegistryDeps) {
 
   async function getVersion(ref: string): Promise<ModelVersion> {
     const { model, version } = await resolveRef(db, ref);
+    return versionView(model, version);
+  }
+
+  /** `<n>`, `<alias>` or `latest` inside the model with this id, whatever it is called now. */
+  async function getVersionIn(modelId: string, selector: string): Promise<ModelVersion> {
+    const { model, version } = await resolveSelector(db, await getModelRowById(db, modelId), selector);
     return versionView(model, version);
   }
 
@@ -336,6 +368,7 @@ export function createModelService(deps: RegistryDeps) {
     update,
     remove,
     getVersion,
+    getVersionIn,
     listVersions,
     updateVersion,
     removeVersion,

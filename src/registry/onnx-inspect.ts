@@ -1,11 +1,12 @@
-import { InferenceSession } from 'onnxruntime-node';
 import { ValidationError } from '../core/errors.js';
 import { assertSelfContained } from './onnx-guard.js';
+import { openOnnxInSandbox } from './onnx-sandbox.js';
 import type { Signature } from './registry.schema.js';
 
 /**
  * Opens an ONNX model in onnxruntime (the runtime serving will use) and reads its inputs and outputs.
- * A file onnxruntime cannot open is refused here, at registration, rather than at deployment.
+ * A file onnxruntime cannot open is refused here, at registration, rather than at deployment; so is one
+ * that needs more memory to open than its allowance (onnx-sandbox.ts), or takes too long.
  */
 export async function inspectOnnx(
   bytes: Uint8Array,
@@ -17,22 +18,24 @@ export async function inspectOnnx(
   } catch (err) {
     throw new ValidationError(`${field}: not a valid ONNX model (${(err as Error).message})`, { field });
   }
-  let session: InferenceSession;
-  try {
-    session = await InferenceSession.create(bytes);
-  } catch (err) {
-    const why = String((err as Error).message ?? err)
-      .split('\n')[0]
-      ?.slice(0, 300);
-    throw new ValidationError(`${field}: not a valid ONNX model (onnxruntime could not open it: ${why})`, {
-      field,
-    });
-  }
-  try {
-    const spec = (m: InferenceSession.ValueMetadata) =>
-      m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: 'non-tensor' };
-    return { inputs: session.inputMetadata.map(spec), outputs: session.outputMetadata.map(spec) };
-  } finally {
-    await session.release();
+  const verdict = await openOnnxInSandbox(bytes);
+  switch (verdict.kind) {
+    case 'opened':
+      return { inputs: verdict.inputs, outputs: verdict.outputs };
+    case 'refused':
+      throw new ValidationError(
+        `${field}: not a valid ONNX model (onnxruntime could not open it: ${verdict.reason})`,
+        { field },
+      );
+    case 'out-of-memory':
+      throw new ValidationError(
+        `${field}: the model needs more than ${verdict.allowanceMiB} MiB of memory to open (onnxruntime ran out folding its constants); untrusted models are opened under that cap`,
+        { field, limitMiB: verdict.allowanceMiB },
+      );
+    case 'timed-out':
+      throw new ValidationError(
+        `${field}: the model took longer than ${Math.round(verdict.afterMs / 1000)} s to open; untrusted models are opened under that limit`,
+        { field },
+      );
   }
 }

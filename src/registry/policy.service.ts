@@ -1,7 +1,7 @@
 import { toIso } from '../core/clock.js';
 import type { Executor } from '../store/index.js';
 import type { RegisteredModelTable } from '../store/schema-registry.js';
-import { getModelRow } from './lookups.js';
+import { getModelRow, getModelRowById } from './lookups.js';
 import { BUILT_IN_POLICY_YAML, type Policy, parsePolicy } from './policy.js';
 import * as repo from './promotion.repo.js';
 import type { PolicyView } from './registry.schema.js';
@@ -82,7 +82,12 @@ export function createPolicyService({ db, audit, clock }: RegistryDeps) {
     return show(input.model);
   }
 
-  return { effective, show, set };
+  /** The aliases of the model with this id that move only through promotion requests. */
+  async function protectedAliases(modelId: string): Promise<string[]> {
+    return (await effective(db, await getModelRowById(db, modelId))).policy.protectedAliases;
+  }
+
+  return { effective, show, set, protectedAliases };
 }
 
 export type PolicyService = ReturnType<typeof createPolicyService>;

@@ -186,9 +186,13 @@ export function createPromotionService(
       }
       const model = (await models.findModelById({ tx: db, id: row.model_id }))!;
       const version = await getVersionRow(db, model, row.version);
-      if (version.run_author && actor.name === version.run_author) {
+      // Versions uploaded before uploaders were recorded as authors: whoever registered the file.
+      const author = version.run_author ?? (version.run_id === null ? version.created_by : null);
+      if (author && actor.name === author) {
+        const authored =
+          version.run_id === null ? `uploaded the file of` : `authored run ${version.run_id} behind`;
         throw new ForbiddenError(
-          `${actor.name} authored run ${version.run_id} behind ${model.name}@${row.version} and may not ${decision} its promotion (separation of duties)`,
+          `${actor.name} ${authored} ${model.name}@${row.version} and may not ${decision} its promotion (separation of duties)`,
         );
       }
     }

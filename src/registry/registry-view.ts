@@ -38,6 +38,7 @@ export function toModel(
 export function toVersion(row: ModelVersionTable, model: string, aliases: string[]): ModelVersion {
   return {
     id: row.id,
+    modelId: row.model_id,
     model,
     version: row.version,
     runId: row.run_id,

@@ -75,6 +75,8 @@ export const cardFieldsSchema = z.partialRecord(cardFieldSchema, z.string().max(
 
 export const modelVersionSchema = z.object({
   id: z.string(),
+  /** The registered model's id: what deployments bind to (a rename keeps it, a new model of the name does not). */
+  modelId: z.string(),
   model: z.string(),
   version: z.number().int(),
   runId: z.string().nullable(),

@@ -171,8 +171,12 @@ export function createVersionSources(deps: RegistryDeps) {
     };
   }
 
-  /** Facts of a version made from an uploaded file (no run: no lineage beyond the bytes). */
+  /**
+   * Facts of a version made from an uploaded file (no run: no lineage beyond the bytes). Whoever uploads
+   * the bytes vouches for them as a run's author does, so separation of duties counts them as its author.
+   */
   async function fromFile(input: {
+    uploader: string;
     filename: string;
     content: Readable | Uint8Array | string;
     environment?: Omit<ModelEnvironment, 'source'> | undefined;
@@ -182,7 +186,7 @@ export function createVersionSources(deps: RegistryDeps) {
     const { format, io } = await describe({ path: input.filename, sha256: blob.sha256 }, 'file');
     return {
       runId: null,
-      runAuthor: null,
+      runAuthor: input.uploader,
       source: `file:${input.filename}`,
       format,
       sha256: blob.sha256,

@@ -18,6 +18,7 @@ import { registerRegistryRoutes } from './routes/registry.js';
 import { registerServingRoutes } from './routes/serving.js';
 import { registerTrackingRoutes } from './routes/tracking.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
+import { registerWebUi } from './web-ui.js';
 
 export interface RouteEntry {
   method: string;
@@ -76,6 +77,7 @@ export async function buildApp(
   installAuthHook(app, { mode: services.config.authMode, auth: services.auth });
 
   registerHealthRoutes(app, services);
+  registerWebUi(app);
   registerTrackingRoutes(app, services);
   registerAdminRoutes(app, services);
   registerDataRoutes(app, services);

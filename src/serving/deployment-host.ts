@@ -101,7 +101,10 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
 
   const interval = opts.pollIntervalMs ?? 2000;
   let poll: NodeJS.Timeout | undefined;
-  /** Started with the first runtime: a process that serves nothing (a CLI command) polls nothing. */
+  /**
+   * Started with the first runtime: a process that serves nothing (a CLI command) polls nothing. A poll
+   * and not a job for the reason the runtime gives: every serving process must see every change.
+   */
   function startPolling(): void {
     if (poll || interval <= 0 || closed) return;
     poll = setInterval(() => {

@@ -15,8 +15,15 @@ import type { ServingMetrics } from './serving-metrics.js';
 export interface RuntimeRegistry {
   versions: {
     resolve(ref: string): Promise<ModelVersion>;
+    /** `<n>`, `<alias>` or `latest` inside the model with this id, whatever it is called now. */
+    resolveIn(modelId: string, selector: string): Promise<ModelVersion>;
     /** The stored bytes, verified against their hash while streaming. */
     download(ref: string): Promise<{ version: ModelVersion; stream: NodeJS.ReadableStream }>;
+    /** As download, inside the model with this id. */
+    downloadIn(
+      modelId: string,
+      selector: string,
+    ): Promise<{ version: ModelVersion; stream: NodeJS.ReadableStream }>;
   };
 }
 
@@ -120,9 +127,19 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
   let refreshChain: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
 
-  /** Loads `<model>@<n>` fully; `followed` is the ref the deployment follows (its alias goes in the log). */
-  async function load(ref: string, followed: string): Promise<ModelSlot> {
-    const { version, stream } = await registry.versions.download(ref);
+  // The deployment follows its model's id: a rename keeps it, a new model of the old name is not it.
+  // Deployments made before ids were kept (model_id null) still follow the name.
+  const resolveSide = (selector: string) =>
+    dep.modelId === null
+      ? registry.versions.resolve(`${dep.model}@${selector}`)
+      : registry.versions.resolveIn(dep.modelId, selector);
+
+  /** Loads version `n` fully; `followed` is the ref the deployment follows (its alias goes in the log). */
+  async function load(n: number, followed: string): Promise<ModelSlot> {
+    const { version, stream } =
+      dep.modelId === null
+        ? await registry.versions.download(`${dep.model}@${n}`)
+        : await registry.versions.downloadIn(dep.modelId, String(n));
     if (version.format !== 'onnx') {
       (stream as { destroy?: () => void }).destroy?.();
       throw new ValidationError(
@@ -141,7 +158,7 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
     const fullRef = `${dep.model}@${ref}`;
     let version: ModelVersion;
     try {
-      version = await registry.versions.resolve(fullRef);
+      version = await resolveSide(ref);
     } catch (err) {
       logger.warn(
         { err: messageOf(err), ref: fullRef },
@@ -157,7 +174,7 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
     let slot: ModelSlot;
     try {
       // Pinned to the resolved number: the alias may move again while this loads.
-      slot = await load(`${dep.model}@${version.version}`, ref);
+      slot = await load(version.version, ref);
     } catch (err) {
       failed.set(side, { versionId: version.id, at: clock.now() });
       metrics.loadFailures.labels(name, String(version.version)).inc();
@@ -377,6 +394,12 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
     throw err;
   }
   await refreshSide('challenger', true);
+  /*
+   * A poll, not a job: what a runtime holds (its loaded model) lives in this process, and every process
+   * serving the deployment must follow the alias: a broadcast, where a job or an event subscriber runs
+   * once per cluster. The poll (one indexed read per side) bounds how long an alias move takes to
+   * arrive, from this process or any other.
+   */
   if (pollIntervalMs > 0) {
     timer = setInterval(() => {
       void refresh(false).catch((err: unknown) => logger.error({ err }, 'refreshing the deployment failed'));

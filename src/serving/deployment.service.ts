@@ -1,6 +1,12 @@
 import type { AuditLog } from '../audit/index.js';
 import { type Clock, toIso } from '../core/clock.js';
-import { AlreadyExistsError, isAppError, NotFoundError, ValidationError } from '../core/errors.js';
+import {
+  AlreadyExistsError,
+  ForbiddenError,
+  isAppError,
+  NotFoundError,
+  ValidationError,
+} from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
 import type { ModelVersion } from '../registry/index.js';
@@ -17,18 +23,28 @@ import {
   updateDeploymentBodySchema,
 } from './serving.schema.js';
 
-/** The registry reads deployments need: a ref to its version (services.registry.versions). */
-export interface VersionResolver {
-  resolve(ref: string): Promise<ModelVersion>;
+/** The registry reads deployments need (services.registry fits). */
+export interface DeploymentRegistry {
+  versions: {
+    resolve(ref: string): Promise<ModelVersion>;
+    /** `<n>`, `<alias>` or `latest` inside the model with this id, whatever it is called now. */
+    resolveIn(modelId: string, selector: string): Promise<ModelVersion>;
+  };
+  policies: {
+    /** The aliases of a model that move only through promotion requests. */
+    protectedAliases(modelId: string): Promise<string[]>;
+  };
 }
 
 export interface DeploymentServiceDeps {
   db: Db;
   audit: AuditLog;
   clock: Clock;
-  registry: { versions: VersionResolver };
+  registry: DeploymentRegistry;
   events: ServingEvents;
 }
+
+const PINNED = /^\d+$/;
 
 export type DeploymentChange = 'updated' | 'deleted';
 
@@ -37,6 +53,7 @@ export function toDeployment(row: DeploymentTable): Deployment {
     id: row.id,
     name: row.name,
     model: row.model,
+    modelId: row.model_id,
     ref: row.ref,
     challenger:
       row.challenger_ref === null
@@ -76,11 +93,17 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
   const { db, audit, clock, registry, events } = deps;
   const listeners = new Set<(d: Deployment, change: DeploymentChange) => void>();
 
-  /** The ref must resolve now to an ONNX version with a signature: what a runtime can serve. */
-  async function checkServable(fullRef: string, field: string): Promise<ModelVersion> {
+  /**
+   * The ref must resolve now to an ONNX version with a signature: what a runtime can serve. `within`
+   * (a model id) resolves a bare ref inside that model, whatever it is called now.
+   */
+  async function checkServable(fullRef: string, field: string, within?: string): Promise<ModelVersion> {
     let v: ModelVersion;
     try {
-      v = await registry.versions.resolve(fullRef);
+      v =
+        within === undefined
+          ? await registry.versions.resolve(fullRef)
+          : await registry.versions.resolveIn(within, fullRef);
     } catch (err) {
       if (isAppError(err) && (err.code === 'NOT_FOUND' || err.code === 'VALIDATION_FAILED')) {
         throw new ValidationError(`${field}: '${fullRef}' does not resolve (${err.message})`, { field });
@@ -98,7 +121,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
 
   /** Normalises and checks a challenger against the champion's model; undefined/null mean none. */
   async function checkChallenger(
-    model: string,
+    champion: ModelVersion,
     ref: string,
     input: CreateDeploymentInput['challenger'] | null | undefined,
   ): Promise<Challenger | null> {
@@ -107,15 +130,15 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
     if (cref.includes('@')) {
       const split = splitModelRef(cref, 'challenger.ref');
       const other = await checkServable(cref, 'challenger.ref');
-      if (other.model !== model) {
+      if (other.modelId !== champion.modelId) {
         throw new ValidationError(
-          `challenger.ref: the challenger must be a version of '${model}', not of '${split.model}'`,
+          `challenger.ref: the challenger must be a version of '${champion.model}', not of '${split.model}'`,
           { field: 'challenger.ref' },
         );
       }
       cref = split.ref;
     } else {
-      await checkServable(`${model}@${cref}`, 'challenger.ref');
+      await checkServable(cref, 'challenger.ref', champion.modelId);
     }
     if (cref === ref) {
       throw new ValidationError(
@@ -144,6 +167,62 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
     return { ref: cref, mode: input.mode, percent: input.mode === 'canary' ? (input.percent ?? 0) : null };
   }
 
+  /** The protected aliases of a model; a deployment of a model that is gone has none left to guard. */
+  async function protectedOf(modelId: string | null): Promise<string[]> {
+    if (modelId === null) return [];
+    try {
+      return await registry.policies.protectedAliases(modelId);
+    } catch (err) {
+      if (isAppError(err) && err.code === 'NOT_FOUND') return [];
+      throw err;
+    }
+  }
+
+  /**
+   * A deployment that follows a protected alias (`champion` by default) serves production: that alias
+   * moves only through promotion requests, so what the deployment serves may not change around them.
+   * Its champion keeps following a protected alias of the same model (or is pinned to the version the
+   * alias holds now), and a canary challenger, which answers real requests, must follow a protected
+   * alias too. A shadow challenger answers nobody and stays free.
+   */
+  async function assertGoverned(
+    name: string,
+    before: { modelId: string | null; ref: string } | undefined,
+    after: { champion: ModelVersion; ref: string; challenger: Challenger | null },
+  ): Promise<void> {
+    const refuse = (what: string, alias: string) =>
+      new ForbiddenError(
+        `deployment '${name}' serves production (it follows '${alias}', which moves only through promotion requests); ${what} would bypass that: open a promotion request instead`,
+        { field: 'model', alias },
+      );
+    const wasProduction =
+      before !== undefined &&
+      !PINNED.test(before.ref) &&
+      (await protectedOf(before.modelId)).includes(before.ref);
+    if (wasProduction && before) {
+      if (after.champion.modelId !== before.modelId)
+        throw refuse(`pointing it at another model ('${after.champion.model}')`, before.ref);
+      const kept = (await protectedOf(before.modelId)).includes(after.ref);
+      if (!kept) {
+        // Pinning is no move only onto the version the alias holds now (an alias gone holds none).
+        const holder = await registry.versions
+          .resolveIn(before.modelId!, before.ref)
+          .then((v) => v.version)
+          .catch(() => undefined);
+        if (!PINNED.test(after.ref) || holder !== after.champion.version)
+          throw refuse(`pointing it at ${after.champion.model}@${after.ref}`, before.ref);
+      }
+    }
+    const protectedNow = await protectedOf(after.champion.modelId);
+    const isProduction = wasProduction || (!PINNED.test(after.ref) && protectedNow.includes(after.ref));
+    const c = after.challenger;
+    if (isProduction && c?.mode === 'canary' && (c.percent ?? 0) > 0 && !protectedNow.includes(c.ref))
+      throw refuse(
+        `a canary answering ${c.percent}% of requests from '${c.ref}' (not a protected alias)`,
+        before?.ref ?? after.ref,
+      );
+  }
+
   /** A live deployment by name, or any deployment (deleted too) by its dep_ id. */
   async function getRow(nameOrId: string): Promise<DeploymentTable> {
     const row =
@@ -169,12 +248,14 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
     const body = parseOrThrow(createDeploymentBodySchema, rest);
     const { model: name, ref } = splitModelRef(body.model);
     const champion = await checkServable(`${name}@${ref}`, 'model');
-    const challenger = await checkChallenger(champion.model, ref, body.challenger);
+    const challenger = await checkChallenger(champion, ref, body.challenger);
+    await assertGoverned(body.name, undefined, { champion, ref, challenger });
     const now = clock.now();
     const row: DeploymentTable = {
       id: newId('dep', now),
       name: body.name,
       model: champion.model,
+      model_id: champion.modelId,
       ref,
       challenger_ref: challenger?.ref ?? null,
       challenger_mode: challenger?.mode ?? null,
@@ -207,35 +288,68 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
     return toDeployment(row);
   }
 
+  /** What an update changes in what a deployment serves, checked as create checks it and governed. */
+  async function servingChange(
+    current: DeploymentTable,
+    body: UpdateDeploymentInput,
+  ): Promise<Partial<DeploymentTable>> {
+    let ref = current.ref;
+    let champion: ModelVersion;
+    if (body.model !== undefined) {
+      const split = splitModelRef(body.model);
+      champion = await checkServable(`${split.model}@${split.ref}`, 'model');
+      ref = split.ref;
+    } else {
+      champion =
+        current.model_id === null
+          ? await checkServable(`${current.model}@${ref}`, 'model')
+          : await checkServable(ref, 'model', current.model_id);
+    }
+    const set: Partial<DeploymentTable> = {
+      model: champion.model,
+      model_id: champion.modelId,
+      ref,
+    };
+    const kept: CreateDeploymentInput['challenger'] | null =
+      current.challenger_ref === null
+        ? null
+        : {
+            ref: current.challenger_ref,
+            mode: current.challenger_mode === 'canary' ? 'canary' : 'shadow',
+            ...(current.challenger_mode === 'canary' ? { percent: current.canary_percent ?? 0 } : {}),
+          };
+    // A kept challenger must still make sense next to the new champion, so it is checked again too.
+    const challenger = await checkChallenger(
+      champion,
+      ref,
+      body.challenger !== undefined ? body.challenger : kept,
+    );
+    Object.assign(set, {
+      challenger_ref: challenger?.ref ?? null,
+      challenger_mode: challenger?.mode ?? null,
+      canary_percent: challenger?.percent ?? null,
+    });
+    await assertGoverned(
+      current.name,
+      { modelId: current.model_id, ref: current.ref },
+      {
+        champion,
+        ref,
+        challenger,
+      },
+    );
+    return set;
+  }
+
   /** Changes what a deployment follows, its challenger (null removes it) or its ledger mode. */
   async function update(input: { actor: string; name: string } & UpdateDeploymentInput): Promise<Deployment> {
     const { actor, name, ...rest } = input;
     const body = parseOrThrow(updateDeploymentBodySchema, rest);
     const current = await getRow(name);
     if (current.deleted_at !== null) throw new NotFoundError('deployment', name);
-    let model = current.model;
-    let ref = current.ref;
-    if (body.model !== undefined) {
-      const split = splitModelRef(body.model);
-      model = (await checkServable(`${split.model}@${split.ref}`, 'model')).model;
-      ref = split.ref;
-    }
-    const set: Partial<DeploymentTable> = { updated_at: clock.now(), model, ref };
-    if (body.challenger !== undefined) {
-      const c = await checkChallenger(model, ref, body.challenger);
-      Object.assign(set, {
-        challenger_ref: c?.ref ?? null,
-        challenger_mode: c?.mode ?? null,
-        canary_percent: c?.percent ?? null,
-      });
-    } else if (current.challenger_ref !== null && (model !== current.model || ref !== current.ref)) {
-      // The kept challenger must still make sense next to the new champion.
-      await checkChallenger(model, ref, {
-        ref: current.challenger_ref,
-        mode: current.challenger_mode === 'canary' ? 'canary' : 'shadow',
-        ...(current.challenger_mode === 'canary' ? { percent: current.canary_percent ?? 0 } : {}),
-      });
-    }
+    const set: Partial<DeploymentTable> = { updated_at: clock.now() };
+    if (body.model !== undefined || body.challenger !== undefined)
+      Object.assign(set, await servingChange(current, body));
     if (body.ledgerMode !== undefined) set.ledger_mode = body.ledgerMode;
     const row = await db.transaction().execute(async (tx) => {
       const before = await repo.findById({ tx, id: current.id });

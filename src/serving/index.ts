@@ -135,7 +135,10 @@ export function createServingDomain(deps: ServingDeps) {
         });
       } else {
         const version = await deps.registry.versions.resolve(`${model}@${ref}`);
-        if (found.model !== version.model || found.ref !== ref) {
+        if (
+          (found.modelId ?? found.model) !== (found.modelId ? version.modelId : version.model) ||
+          found.ref !== ref
+        ) {
           throw new ConflictError(
             `deployment '${name}' follows ${found.model}@${found.ref}, not ${input.model}; name another deployment`,
             { field: 'name' },

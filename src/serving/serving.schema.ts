@@ -34,6 +34,8 @@ export const deploymentSchema = z.object({
   id: z.string(),
   name: z.string(),
   model: z.string(),
+  /** The registered model's id, which the deployment follows whatever the model is called now. */
+  modelId: z.string().nullable(),
   /** An alias name, or a version number as digits (pinned). */
   ref: z.string(),
   challenger: challengerSchema.nullable(),

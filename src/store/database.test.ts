@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase, describeEachBackend } from '../../test/support/backends.js';
@@ -103,3 +106,31 @@ function runNode(args: string[]): Promise<number> {
     child.on('exit', (code) => resolve(code ?? 1));
   });
 }
+
+describe('the SQLite file', () => {
+  it.runIf(process.platform !== 'win32')(
+    'is created readable by its owner only, and an existing world-readable one is narrowed',
+    async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-mode-'));
+      const previous = process.umask(0o022);
+      try {
+        const fresh = path.join(dir, 'new', 'sextant.db');
+        const store = await openStore(`sqlite:${fresh}`);
+        await store.db.selectFrom('experiments').select('id').execute();
+        for (const f of [fresh, `${fresh}-wal`]) expect(fs.statSync(f).mode & 0o777, f).toBe(0o600);
+        expect(fs.statSync(path.dirname(fresh)).mode & 0o777).toBe(0o700);
+        await store.close();
+
+        const old = path.join(dir, 'old.db');
+        fs.writeFileSync(old, '');
+        fs.chmodSync(old, 0o644);
+        const reopened = await openStore(`sqlite:${old}`);
+        expect(fs.statSync(old).mode & 0o777).toBe(0o600);
+        await reopened.close();
+      } finally {
+        process.umask(previous);
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+});

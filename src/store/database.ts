@@ -28,6 +28,7 @@ import { dataQualityMigration } from './migrations/005-data-quality.js';
 import { servingMigration } from './migrations/006-serving.js';
 import { jobsMigration } from './migrations/007-jobs.js';
 import { eventsMigration } from './migrations/008-events.js';
+import { hardeningMigration } from './migrations/011-hardening.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -136,10 +137,29 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   return store;
 }
 
+/**
+ * The database holds users, token hashes, webhook secrets and every prediction: only its owner may read
+ * it. A new file (and a new folder for it) is created owner-only; an existing one that others could read
+ * is narrowed to 0600 with its WAL and shared-memory files. SQLite gives the -wal and -shm files it
+ * creates the main file's mode.
+ */
+function keepPrivate(file: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  if (process.platform === 'win32') return;
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if ((fs.statSync(f).mode & 0o077) !== 0) fs.chmodSync(f, 0o600);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ENOENT') throw err;
+    }
+  }
+}
+
 function createStore(url: string, options: OpenStoreOptions): Store {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    if (file !== ':memory:') keepPrivate(file);
     const sqlite = openSqliteConnection(file);
     const db = new Kysely<Database>({
       dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }),
@@ -175,6 +195,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '006-serving': servingMigration(dialect),
     '007-jobs': jobsMigration(dialect),
     '008-events': eventsMigration(dialect),
+    '011-hardening': hardeningMigration(dialect),
   };
 }
 

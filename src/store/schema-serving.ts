@@ -9,7 +9,10 @@ export interface DeploymentTable {
   id: string;
   /** Unique among live deployments (deleted ones give their name up). */
   name: string;
+  /** The model's name when the deployment was bound to it (shown); model_id is what it follows. */
   model: string;
+  /** The registered model's id: a rename keeps it, a new model of the old name does not take it. */
+  model_id: string | null;
   /** What the deployment follows: an alias name, or a version number written as digits. */
   ref: string;
   challenger_ref: string | null;

@@ -54,13 +54,18 @@ export function createArtifactService({ db, audit, clock, blobs }: DomainDeps) {
     return row;
   }
 
-  /** A verified stream of the artifact's bytes. */
+  /** The artifact's bytes, verified whole before the stream is returned (a corrupted blob throws IntegrityError). */
   async function get(
     runId: string,
     rawPath: string,
   ): Promise<{ stream: Readable; size: number; sha256: string; path: string }> {
     const row = await stat(runId, rawPath);
-    return { stream: await blobs.get(row.sha256), size: row.size, sha256: row.sha256, path: row.path };
+    return {
+      stream: await blobs.getVerified(row.sha256),
+      size: row.size,
+      sha256: row.sha256,
+      path: row.path,
+    };
   }
 
   /** One folder level, like `ls`: files directly in it and the sub-folders that hold files. */

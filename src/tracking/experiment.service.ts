@@ -2,6 +2,7 @@ import { toIso } from '../core/clock.js';
 import type { DomainDeps } from '../core/domain-deps.js';
 import { AlreadyExistsError, NotFoundError, ValidationError } from '../core/errors.js';
 import type { Executor } from '../store/index.js';
+import { checkArtifactLocation } from './artifact-location.js';
 import type { ExperimentListQuery, ExperimentRow } from './experiment.repo.js';
 import * as repo from './experiment.repo.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
@@ -122,6 +123,7 @@ export function createExperimentService({ db, audit, clock }: DomainDeps) {
     artifactLocation?: string;
     tags?: Record<string, string>;
   }): Promise<Experiment> {
+    if (input.artifactLocation) checkArtifactLocation(input.artifactLocation);
     const now = clock.now();
     const id = await db.transaction().execute(async (tx) => {
       if (await repo.findExperimentByName({ tx, name: input.name }))

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { DomainDeps } from '../core/domain-deps.js';
-import { ConflictError, NotFoundError } from '../core/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { sha256Hex } from '../core/hashing.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
@@ -17,11 +17,25 @@ import {
   type Metric,
   type Run,
   type RunStatus,
+  stepSchema,
+  timestampSchema,
 } from './tracking.schema.js';
+
+/** Refuses a time or step outside what is stored exactly (both API styles reach the service). */
+function checkNumber(schema: typeof timestampSchema, value: number | undefined, field: string): void {
+  if (value === undefined) return;
+  const r = schema.safeParse(value);
+  if (!r.success)
+    throw new ValidationError(`${field}: ${r.error.issues[0]?.message ?? 'invalid'} (got ${value})`, {
+      field,
+    });
+}
 
 export const RUN_NAME_TAG = 'mlflow.runName';
 export const USER_TAG = 'mlflow.user';
 export const GIT_COMMIT_TAG = 'mlflow.source.git.commit';
+/** Where a client's claimed `user_id` is kept: a claim, never the author of record. */
+export const CLAIMED_USER_TAG = 'sextant.claimed.user_id';
 
 const adjectives = [
   'amber',
@@ -116,12 +130,16 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
   }
 
   async function create(input: CreateRunInput & { actor: string }): Promise<Run> {
+    checkNumber(timestampSchema, input.startTime, 'start_time');
     const now = clock.now();
     const id = newId('run', now);
     const tags = { ...(input.tags ?? {}) };
     const name = input.name ?? tags[RUN_NAME_TAG] ?? generateRunName();
     tags[RUN_NAME_TAG] = name;
-    const userId = input.userId ?? tags[USER_TAG] ?? input.actor;
+    // The author of record is who signed the request: separation of duties reads it, so a client's
+    // `user_id` or `mlflow.user` tag (MLflow clients send the OS user) stays a claim, kept as a tag.
+    const userId = input.actor;
+    if (input.userId !== undefined && input.userId !== input.actor) tags[CLAIMED_USER_TAG] = input.userId;
     await db.transaction().execute(async (tx) => {
       const experiment = await experiments.findExperiment({ tx, id: Number(input.experimentId) });
       if (!experiment) throw new NotFoundError('experiment', input.experimentId);
@@ -171,6 +189,7 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
     endTime?: number;
     name?: string;
   }) {
+    checkNumber(timestampSchema, input.endTime, 'end_time');
     await db.transaction().execute(async (tx) => {
       const row = await getActiveRow(tx, input.runId);
       const set: Partial<RunTable> = { updated_at: clock.now() };
@@ -232,6 +251,10 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
       params: input.params ?? [],
       tags: input.tags ?? [],
     };
+    for (const [i, m] of batch.metrics.entries()) {
+      checkNumber(timestampSchema, m.timestamp, `metrics[${i}].timestamp`);
+      checkNumber(stepSchema, m.step, `metrics[${i}].step`);
+    }
     const now = clock.now();
     const seen = new Map<string, string>();
     for (const p of batch.params) {

@@ -43,11 +43,29 @@ export const metricValueSchema = z.union([
   z.enum(['NaN', 'Infinity', '-Infinity']).transform((s) => Number(s)),
 ]);
 
+/**
+ * The last millisecond of year 9999. Timestamps are epoch ms; a longer digit string (MLflow sends int64
+ * as strings) would otherwise become a float such as 1e23 and be stored as a time nobody can show.
+ */
+export const MAX_TIMESTAMP_MS = 253_402_300_799_999;
+/** Epoch milliseconds between 1970 and the end of year 9999. */
+export const timestampSchema = z
+  .number()
+  .max(MAX_TIMESTAMP_MS, 'must be epoch milliseconds before year 10000')
+  .min(0, 'must be epoch milliseconds, not negative')
+  .int();
+/** A step: an integer JavaScript holds exactly (MLflow's int64, within ±2^53). */
+export const stepSchema = z
+  .number()
+  .int()
+  .min(Number.MIN_SAFE_INTEGER, 'must be an integer within ±2^53')
+  .max(Number.MAX_SAFE_INTEGER, 'must be an integer within ±2^53');
+
 export const metricInputSchema = z.strictObject({
   key: keySchema,
   value: metricValueSchema,
-  timestamp: z.number().int().nonnegative().optional(),
-  step: z.number().int().default(0),
+  timestamp: timestampSchema.optional(),
+  step: stepSchema.default(0),
 });
 export type MetricInput = z.input<typeof metricInputSchema>;
 
@@ -134,7 +152,7 @@ export const createExperimentBodySchema = z.strictObject({
 export const createRunBodySchema = z.strictObject({
   experimentId: experimentIdSchema.default('0'),
   name: nameSchema.optional(),
-  startTime: z.number().int().nonnegative().optional(),
+  startTime: timestampSchema.optional(),
   userId: z.string().min(1).max(256).optional(),
   tags: tagsRecordSchema.optional(),
   gitCommit: z
@@ -148,7 +166,7 @@ export type CreateRunInput = z.infer<typeof createRunBodySchema>;
 
 export const updateRunBodySchema = z.strictObject({
   status: runStatusSchema.optional(),
-  endTime: z.number().int().nonnegative().optional(),
+  endTime: timestampSchema.optional(),
   name: nameSchema.optional(),
 });
 

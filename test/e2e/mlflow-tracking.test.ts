@@ -61,7 +61,8 @@ describeEachBackend('an MLflow 2.x client session', (getStore) => {
       run_uuid: run.info.run_id,
       run_name: 'baseline',
       experiment_id: exp,
-      user_id: 'alice',
+      // The author of record is the caller (auth off: 'local'); the client's claim stays a tag.
+      user_id: 'local',
       status: 'RUNNING',
       start_time: 1_700_000_000_000,
       artifact_uri: `mlflow-artifacts:/${exp}/${run.info.run_id}/artifacts`,
@@ -69,6 +70,7 @@ describeEachBackend('an MLflow 2.x client session', (getStore) => {
     });
     expect(kv(run.data.tags)).toMatchObject({
       'mlflow.user': 'alice',
+      'sextant.claimed.user_id': 'alice',
       'mlflow.source.name': 'train.py',
       'mlflow.source.git.commit': GIT_SHA,
     });

@@ -3,12 +3,15 @@ import { z } from 'zod';
 import { principalSchema, type Role } from '../../src/auth/index.js';
 import type { RouteEntry } from '../../src/server/app.js';
 import { isMlflowPath } from '../../src/server/error-handler.js';
+import { UI_ROUTES } from '../../src/server/web-ui.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/backends.js';
 import { mlflowError, nativeError, uniq } from './helpers.js';
 
-/** The only routes anyone may call without a token. */
-const PUBLIC = ['GET /healthz', 'GET /readyz', 'GET /api/v1/openapi.json'];
+/** The only API routes anyone may call without a token. */
+const PUBLIC_API = ['GET /healthz', 'GET /readyz', 'GET /api/v1/openapi.json'];
+/** ... and the web UI's files (index.html under each page prefix, the built assets). */
+const PUBLIC = [...PUBLIC_API, ...UI_ROUTES.map((url) => `GET ${url}`)];
 
 /** A concrete URL for a route pattern (the permission check runs before any parameter is looked at). */
 function concrete(url: string): string {
@@ -54,7 +57,7 @@ describeEachBackend('who may call what (SEXTANT_AUTH=token)', (getStore) => {
     else nativeError(res, status, status === 401 ? 'UNAUTHENTICATED' : 'FORBIDDEN');
   }
 
-  it('every route declares a permission, and only health and the API document are public', () => {
+  it('every route declares a permission, and only health, the API document and the web UI files are public', () => {
     expect(routes().length).toBeGreaterThan(50);
     const undeclared = routes()
       .filter((r) => r.permission === undefined)
@@ -73,7 +76,7 @@ describeEachBackend('who may call what (SEXTANT_AUTH=token)', (getStore) => {
       methods.add(r.method);
     }
     expect([...methods].sort()).toEqual(['DELETE', 'GET', 'PATCH', 'POST', 'PUT']);
-    for (const url of PUBLIC)
+    for (const url of PUBLIC_API)
       expect((await t.app.inject({ method: 'GET', url: url.slice(4) })).statusCode, url).toBe(200);
   });
 

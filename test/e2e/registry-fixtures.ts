@@ -127,6 +127,7 @@ export function modelVersionFixture(patch: Partial<ModelVersion> = {}): ModelVer
   const epoch = new Date(0).toISOString();
   return {
     id: 'mv_test',
+    modelId: 'mdl_test',
     model: 'credit',
     version: 1,
     runId: null,
@@ -152,4 +153,34 @@ export function modelVersionFixture(patch: Partial<ModelVersion> = {}): ModelVer
     updatedAt: epoch,
     ...patch,
   };
+}
+
+/**
+ * A hostile ONNX model of about 200 bytes: ConstantOfShape over a constant [side, side] shape. Opening
+ * it folds the constant, so onnxruntime allocates side² floats (16000: about 1 GB, twice over) before
+ * anything is served.
+ */
+export function constantOfShapeBomb(side = 16000): Uint8Array {
+  const w = protobuf.Writer.create();
+  int(w, 1, 8);
+  str(w, 2, 'sextant-test');
+  msg(7, w, (g) => {
+    node(g, 'ConstantOfShape', ['shape'], ['filled']);
+    node(g, 'Identity', ['filled'], ['out']);
+    str(g, 2, 'bomb');
+    msg(5, g, (t) => {
+      int(t, 1, 2);
+      int(t, 2, 7); // INT64
+      t.uint32((7 << 3) | 2).fork();
+      t.int64(side).int64(side);
+      t.ldelim();
+      str(t, 8, 'shape');
+    });
+    valueInfo(g, 12, 'out', [side, side]);
+  });
+  msg(8, w, (o) => {
+    str(o, 1, '');
+    int(o, 2, 13);
+  });
+  return w.finish();
 }

@@ -77,7 +77,8 @@ describe('sextant deployments / predictions / feedback / trace / explain', () =>
         'create',
         name,
         '--model',
-        `${chain.model}@champion`,
+        // Not champion: a canary on a deployment that follows a protected alias must follow one too.
+        `${chain.model}@latest`,
         '--canary',
         '1',
         '--percent',
@@ -91,7 +92,7 @@ describe('sextant deployments / predictions / feedback / trace / explain', () =>
     });
     const ls = await cli(local, 'deployments', 'ls');
     expect(ls.out).toMatch(
-      new RegExp(`${name}\\s+${chain.model}@champion\\s+${chain.model}@1 \\(canary 10%\\)\\s+durable`),
+      new RegExp(`${name}\\s+${chain.model}@latest\\s+${chain.model}@1 \\(canary 10%\\)\\s+durable`),
     );
     const shown = await cli(remote, 'deployments', 'show', name);
     expect(shown.code, shown.err).toBe(0);
@@ -106,6 +107,11 @@ describe('sextant deployments / predictions / feedback / trace / explain', () =>
 
     const bad: [string[], number, RegExp][] = [
       [['create', uniq('x'), '--model', `${chain.model}@champion`, '--canary', '1'], 2, /--percent/],
+      [
+        ['create', uniq('x'), '--model', `${chain.model}@champion`, '--canary', '1', '--percent', '10'],
+        6,
+        /serves production/,
+      ],
       [
         [
           'create',

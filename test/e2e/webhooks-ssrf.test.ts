@@ -20,6 +20,7 @@ function service(store: Store, o: { allow?: string[]; resolve?: Resolver; clock?
     db: store.db,
     catalogue,
     audit: createAuditLog({ db: store.db, dialect: store.dialect, clock, key: AUDIT_KEY }),
+    secretKey: AUDIT_KEY,
     clock,
     ...(o.allow ? { allow: o.allow } : {}),
     ...(o.resolve ? { resolve: o.resolve } : {}),

@@ -10,7 +10,7 @@ import {
 import { createWebhookService } from '../../src/events/webhooks/index.js';
 import type { Store } from '../../src/store/index.js';
 
-/** An event bus on a store with the given definitions (and a webhook service with no allow-list). */
+/** An event bus on a store with the given definitions and its own webhook service. */
 export function createTestEventBus(
   store: Store,
   o: {
@@ -18,6 +18,8 @@ export function createTestEventBus(
     clock?: Clock;
     delivery?: Partial<SubscriberDeliveryOptions>;
     random?: () => number;
+    /** SEXTANT_WEBHOOK_ALLOW entries for its webhook service (default none). */
+    allow?: string[];
   },
 ): EventBus {
   const clock = o.clock ?? systemClock;
@@ -28,7 +30,14 @@ export function createTestEventBus(
     clock,
     key: 'test-audit-key-0123456789',
   });
-  const webhooks = createWebhookService({ db: store.db, audit, clock, catalogue });
+  const webhooks = createWebhookService({
+    db: store.db,
+    audit,
+    clock,
+    catalogue,
+    allow: o.allow ?? [],
+    secretKey: 'test-audit-key-0123456789',
+  });
   return createEventBus({
     db: store.db,
     clock,

@@ -20,11 +20,23 @@ import { columnsOf, durationMs } from './suite-parser.js';
 /** Failing rows shown per expectation. */
 export const MAX_EXAMPLES = 5;
 
+/**
+ * How long one `sql` predicate may run. Predicates are written by editors and run inside the server,
+ * so one that scans a cross join or a billion-row range() would hold a core for as long as it likes.
+ */
+export const SQL_PREDICATE_TIME_LIMIT_MS = 10_000;
+
+export interface SuiteLimits {
+  /** Milliseconds one `sql` predicate may run before DuckDB is interrupted (default 10 s). */
+  predicateMs: number;
+}
+
 interface Ctx {
   c: DuckDBConnection;
   src: string;
   columns: { name: string; duckType: string }[];
   now: number;
+  limits: SuiteLimits;
 }
 
 /**
@@ -35,12 +47,13 @@ export async function runSuite(
   suite: Suite,
   file: { path: string; format: TableFormat },
   now: number,
+  limits: SuiteLimits = { predicateMs: SQL_PREDICATE_TIME_LIMIT_MS },
 ): Promise<ExpectationResult[]> {
   await assertReadable(file.path);
   return withSandboxedConnection(file.path, async (c) => {
     const attempt = async (fullSniff: boolean) => {
       const src = tableSource(file.path, file.format, fullSniff);
-      const ctx: Ctx = { c, src, columns: await describeSource(c, src), now };
+      const ctx: Ctx = { c, src, columns: await describeSource(c, src), now, limits };
       const out: ExpectationResult[] = [];
       for (const [i, e] of suite.expectations.entries()) out.push(await runOne(ctx, e, i));
       return out;
@@ -254,15 +267,28 @@ async function runOne(ctx: Ctx, e: Expectation, index: number): Promise<Expectat
         );
       }
       let v: Awaited<ReturnType<typeof violations>>;
+      let interrupted = false;
+      // DuckDB runs the query off the event loop, so the timer fires and interrupt() cancels it there.
+      const timer = setTimeout(() => {
+        interrupted = true;
+        ctx.c.interrupt();
+      }, ctx.limits.predicateMs);
       try {
         v = await violations(ctx, `NOT (${e.predicate})`);
       } catch (err) {
+        if (interrupted)
+          throw new ValidationError(
+            `suite.expectations[${index}].sql.predicate: ran longer than ${ctx.limits.predicateMs} ms, the limit for one SQL predicate; make it cheaper`,
+            { field: `suite.expectations[${index}].sql.predicate`, limitMs: ctx.limits.predicateMs },
+          );
         throw new ValidationError(
           `suite.expectations[${index}].sql.predicate: ${(err as Error).message.split('\n')[0]}`,
           {
             field: `suite.expectations[${index}].sql.predicate`,
           },
         );
+      } finally {
+        clearTimeout(timer);
       }
       return {
         ...base,

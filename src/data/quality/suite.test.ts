@@ -216,3 +216,34 @@ describe('expectations (pass and fail)', () => {
     ).toBe(true);
   });
 });
+
+describe('sql predicates run under a time limit', () => {
+  it('interrupts a predicate that runs past the limit with an error naming it, and runs cheap ones', async () => {
+    const suite = parseSuite(`name: t
+expectations:
+  - sql: { predicate: "income >= -10" }
+  - sql: { predicate: "(SELECT sum(hash(i)) FROM range(100000000000) t(i)) IS NOT NULL" }
+`);
+    const started = Date.now();
+    const err = await runSuite(suite, { path: csv, format: 'csv' }, NOW, { predicateMs: 300 }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err).toMatchObject({
+      message: expect.stringMatching(/^suite\.expectations\[1\]\.sql\.predicate: ran longer than 300 ms/),
+      details: { field: 'suite.expectations[1].sql.predicate', limitMs: 300 },
+    });
+    // Interrupted, not run to its end (which would take minutes).
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const [cheap] = await runSuite(
+      parseSuite('name: t\nexpectations:\n  - sql: { predicate: "income >= -10" }\n'),
+      {
+        path: csv,
+        format: 'csv',
+      },
+      NOW,
+      { predicateMs: 300 },
+    );
+    expect(cheap).toMatchObject({ passed: true, observed: 0 });
+  }, 30_000);
+});

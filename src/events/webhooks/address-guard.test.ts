@@ -28,6 +28,19 @@ describe('which addresses a webhook may reach', () => {
       ['::ffff:127.0.0.1', 'loopback'],
       ['::ffff:a9fe:a9fe', 'cloud metadata'],
       ['64:ff9b::10.0.0.1', 'private'],
+      // Every other spelling of IPv4 inside IPv6 (issue 16): translated, compatible, written out, 6to4.
+      ['::ffff:0:7f00:1', 'loopback'],
+      ['::ffff:0:127.0.0.1', 'loopback'],
+      ['::127.0.0.1', 'loopback'],
+      ['::7f00:1', 'loopback'],
+      ['0:0:0:0:0:ffff:7f00:1', 'loopback'],
+      ['0000:0000:0000:0000:0000:FFFF:7F00:0001', 'loopback'],
+      ['::ffff:0:a9fe:a9fe', 'cloud metadata'],
+      ['::169.254.169.254', 'cloud metadata'],
+      ['::a00:1', 'private'],
+      ['64:ff9b:1::c0a8:101', 'private'],
+      ['2002:7f00:1::', 'loopback'],
+      ['::2', 'unspecified'],
     ];
     for (const [address, category] of cases) expect(blockedCategory(address), address).toBe(category);
   });
@@ -40,6 +53,9 @@ describe('which addresses a webhook may reach', () => {
       '100.128.0.1',
       '2606:4700::1111',
       '::ffff:8.8.8.8',
+      '::ffff:0:808:808',
+      '::8.8.8.8',
+      '2002:808:808::1',
     ])
       expect(blockedCategory(a), a).toBeUndefined();
   });

@@ -67,21 +67,44 @@ const BLOCKS: [string, net.BlockList][] = CATEGORIES.map(([label, ranges]) => {
   return [label, list];
 });
 
+/** The 16 bytes of an IPv6 address (any spelling: `::`, embedded dotted IPv4), or undefined. */
+function ipv6Bytes(address: string): number[] | undefined {
+  if (!net.isIPv6(address)) return undefined;
+  let text = address.toLowerCase().replace(/%.*$/, '');
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted[1]!.split('.').map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::') as [string, string | undefined];
+  const part = (s: string) => (s === '' ? [] : s.split(':').map((h) => Number.parseInt(h, 16)));
+  const hi = part(head);
+  const lo = tail === undefined ? [] : part(tail);
+  const groups = [...hi, ...new Array(8 - hi.length - lo.length).fill(0), ...lo] as number[];
+  return groups.flatMap((g) => [g >> 8, g & 255]);
+}
+
 /**
- * IPv6 forms that carry an IPv4 address (IPv4-mapped ::ffff:a.b.c.d, NAT64 64:ff9b::a.b.c.d): the
- * packet ends up at the IPv4 address, so that is the one to judge.
+ * IPv6 forms that carry an IPv4 address: the packet ends up at the IPv4 address (or a translator or
+ * tunnel delivers it there), so that is the one to judge. IPv4-mapped ::ffff:a.b.c.d, IPv4-translated
+ * ::ffff:0:a.b.c.d (SIIT), IPv4-compatible ::a.b.c.d (deprecated, still routed by some stacks), NAT64
+ * 64:ff9b::/96 and 64:ff9b:1::/48, and 6to4 2002:AABB:CCDD::/16. Every spelling of each form (hex
+ * groups, dotted, zero runs written out) parses to the same bytes, so none slips past.
  */
 function embeddedIpv4(address: string): string | undefined {
-  const lower = address.toLowerCase();
-  const m = /^(?:::ffff:|64:ff9b::)(.+)$/.exec(lower);
-  if (!m) return undefined;
-  const rest = m[1]!;
-  if (net.isIPv4(rest)) return rest;
-  const hex = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(rest);
-  if (!hex) return undefined;
-  const hi = Number.parseInt(hex[1]!, 16);
-  const lo = Number.parseInt(hex[2]!, 16);
-  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+  const b = ipv6Bytes(address);
+  if (!b) return undefined;
+  const zeros = (from: number, to: number) => b.slice(from, to).every((x) => x === 0);
+  const last4 = () => b.slice(12, 16).join('.');
+  if (zeros(0, 10) && b[10] === 0xff && b[11] === 0xff) return last4();
+  if (zeros(0, 8) && b[8] === 0xff && b[9] === 0xff && zeros(10, 12)) return last4();
+  // ::/96 minus :: and ::1, which are IPv6's own unspecified and loopback addresses.
+  if (zeros(0, 12) && !(zeros(12, 15) && (b[15] ?? 0) <= 1)) return last4();
+  if (b[0] === 0 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b) {
+    if (zeros(4, 12) || (b[4] === 0 && b[5] === 1)) return last4();
+  }
+  if (b[0] === 0x20 && b[1] === 0x02) return b.slice(2, 6).join('.');
+  return undefined;
 }
 
 /** Why an address may not be reached ('loopback', 'private', ...), or undefined when it is public. */

@@ -67,8 +67,10 @@ export function createDeliverer(deps: {
   options: DeliveryOptions;
   send: (req: SendRequest) => Promise<SendResult>;
   random: () => number;
+  /** The signing secret of a stored (sealed) value. */
+  openSecret: (stored: string) => string;
 }) {
-  const { db, clock, options: o, send, random } = deps;
+  const { db, clock, options: o, send, random, openSecret } = deps;
   const instance = randomBytes(6).toString('hex');
   let pass = 0;
 
@@ -89,7 +91,7 @@ export function createDeliverer(deps: {
               [EVENT_HEADER]: row.event_type,
               [DELIVERY_HEADER]: row.id,
               [TIMESTAMP_HEADER]: String(timestamp),
-              [SIGNATURE_HEADER]: signWebhook(row.secret, timestamp, row.body),
+              [SIGNATURE_HEADER]: signWebhook(openSecret(row.secret), timestamp, row.body),
             },
           });
     const ok =

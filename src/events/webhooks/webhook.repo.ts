@@ -24,6 +24,19 @@ export async function insertTarget({ tx, values }: { tx: Executor; values: Webho
   await tx.insertInto('webhook_targets').values(values).execute();
 }
 
+/** Targets whose secret is still stored in plaintext (written before secrets were sealed). */
+export async function listUnsealedTargets({ tx }: { tx: Executor }) {
+  return tx
+    .selectFrom('webhook_targets')
+    .select(['id', 'secret'])
+    .where('secret', 'not like', 'enc:v1:%')
+    .execute();
+}
+
+export async function setTargetSecret({ tx, id, secret }: { tx: Executor; id: string; secret: string }) {
+  await tx.updateTable('webhook_targets').set({ secret }).where('id', '=', id).execute();
+}
+
 export async function findTarget({ tx, id }: { tx: Executor; id: string }): Promise<TargetRow | undefined> {
   return tx.selectFrom('webhook_targets').selectAll().where('id', '=', id).executeTakeFirst();
 }

@@ -8,6 +8,7 @@ import { parseOrThrow } from '../../core/validate.js';
 import { type Db, type Executor, inTransaction } from '../../store/index.js';
 import type { EventCatalogue } from '../event-catalogue.js';
 import { bareHost, parseAllowList, refusalFor } from './address-guard.js';
+import { createSecretBox } from './secret-box.js';
 import * as repo from './webhook.repo.js';
 import {
   type CreatedWebhook,
@@ -30,6 +31,8 @@ export interface WebhookDeps {
   catalogue: Pick<EventCatalogue, 'has' | 'types'>;
   audit: AuditLog;
   clock: Clock;
+  /** The server key (the audit key): webhook secrets are sealed with a key derived from it. */
+  secretKey: string;
   /** SEXTANT_WEBHOOK_ALLOW entries: addresses, CIDR ranges or host names exempt from the address rules. */
   allow?: readonly string[];
   /** Name resolution (default: the system's); tests swap it to simulate DNS answers. */
@@ -56,9 +59,11 @@ export function createWebhookService(deps: WebhookDeps) {
   const allow = parseAllowList(deps.allow ?? []);
   const resolve = deps.resolve ?? systemResolver;
   const options: DeliveryOptions = { ...DEFAULT_DELIVERY_OPTIONS, ...deps.delivery };
+  const box = createSecretBox(deps.secretKey);
   const deliverer = createDeliverer({
     db,
     clock,
+    openSecret: box.open,
     options,
     random: deps.random ?? Math.random,
     send: createSender({
@@ -117,9 +122,6 @@ export function createWebhookService(deps: WebhookDeps) {
   async function add(input: { actor: string } & CreateWebhookInput): Promise<CreatedWebhook> {
     const { actor, ...rest } = input;
     const parsed = parseOrThrow(createWebhookInputSchema, rest);
-    const url = await checkUrl(parsed.url);
-    const secret = parsed.secret ?? `whsec_${randomBytes(32).toString('base64url')}`;
-    const now = clock.now();
     parsed.events?.forEach((e, i) => {
       if (!deps.catalogue.has(e))
         throw new ValidationError(
@@ -127,12 +129,15 @@ export function createWebhookService(deps: WebhookDeps) {
           { field: `events.${i}` },
         );
     });
+    const url = await checkUrl(parsed.url);
+    const secret = parsed.secret ?? `whsec_${randomBytes(32).toString('base64url')}`;
+    const now = clock.now();
     const events = [...new Set(parsed.events ?? [])].sort();
     const row: repo.TargetRow = {
       id: newId('whk', now),
       url,
       events: JSON.stringify(events),
-      secret,
+      secret: box.seal(secret),
       description: parsed.description ?? null,
       created_at: now,
       created_by: actor,
@@ -268,8 +273,44 @@ export function createWebhookService(deps: WebhookDeps) {
     return view!;
   }
 
+  /**
+   * Seals every webhook secret still stored in plaintext (targets added before sealing existed);
+   * returns how many it sealed. Safe to run at any time and on any number of replicas at once.
+   */
+  async function sealStoredSecrets(): Promise<number> {
+    let sealed = 0;
+    for (const row of await repo.listUnsealedTargets({ tx: db })) {
+      await inTransaction(db, async (tx) => {
+        const current = await repo.findTarget({ tx, id: row.id });
+        if (!current || box.isSealed(current.secret)) return;
+        await repo.setTargetSecret({ tx, id: row.id, secret: box.seal(current.secret) });
+        await audit.append(tx, {
+          actor: 'system',
+          action: 'webhook.seal_secret',
+          entityType: 'webhook',
+          entityId: row.id,
+          details: { reason: 'secrets at rest are sealed with the server key' },
+        });
+        sealed += 1;
+      });
+    }
+    return sealed;
+  }
+
+  let sealed: Promise<void> | undefined;
+  /** sealStoredSecrets once per process; a failed attempt is tried again on the next call. */
+  function sealOnce(): Promise<void> {
+    sealed ??= sealStoredSecrets().then(
+      () => undefined,
+      () => {
+        sealed = undefined;
+      },
+    );
+    return sealed;
+  }
+
   return {
-    /** Writes one outbox delivery per matching target, in the caller's transaction. */
+    /** Writes one outbox delivery per matching target, in the caller's transaction (the event bus calls it). */
     emit,
     add,
     list: async (): Promise<WebhookTarget[]> => (await repo.listLiveTargets({ tx: db })).map(toTarget),
@@ -277,10 +318,20 @@ export function createWebhookService(deps: WebhookDeps) {
     remove,
     deliveries,
     test,
-    /** One delivery pass: claims due deliveries and attempts each once. */
-    deliverDue: () => deliverer.runOnce(),
-    /** Starts the retry loop (while a server runs). */
-    start: () => deliverer.start(),
+    /**
+     * One delivery pass: claims due deliveries and attempts each once. The first pass of a process
+     * seals secrets stored in plaintext by earlier versions (the events.deliver job runs it everywhere).
+     */
+    deliverDue: async () => {
+      await sealOnce();
+      return deliverer.runOnce();
+    },
+    /** Starts the retry loop (while a process asks for one), after sealing secrets stored in plaintext. */
+    start: () => {
+      void sealOnce();
+      deliverer.start();
+    },
+    sealStoredSecrets,
     /** Waits briefly until what this process emitted has been attempted once. */
     flush: (timeoutMs?: number) => deliverer.flush(timeoutMs),
     /** Stops the loop after a short flush; call before closing the store. */

@@ -21,7 +21,7 @@ export function registerHealthRoutes(app: FastifyInstance, services: Services): 
     summary: 'Readiness: the database answers',
     handler: async (_req, reply) => {
       if (await pingStore(services.store)) {
-        return { status: 'ready', database: services.store.dialect, blobs: services.blobs.kind };
+        return { status: 'ready', database: services.store.dialect.name, blobs: services.blobs.kind };
       }
       return reply
         .status(503)
