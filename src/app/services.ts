@@ -89,7 +89,7 @@ export function createServices({ store, blobs, clock, config, auditKey, eventDel
 
   // Background work: in-process on the database, or BullMQ when SEXTANT_REDIS_URL is set. Every process
   // knows every kind; which processes work which queues is the entry point's choice.
-  const jobs = createJobQueue(deps, { redisUrl: config.redisUrl });
+  const jobs = createJobQueue(deps, { redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
   jobs.define(eventsDeliverJob(events));
 
   const governance = createGovernanceDomain({

@@ -11,6 +11,10 @@ const envSchema = z.object({
   SEXTANT_S3_ENDPOINT: z.string().url().optional(),
   SEXTANT_S3_REGION: z.string().min(1).default('us-east-1'),
   SEXTANT_REDIS_URL: z.string().min(1).optional(),
+  SEXTANT_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .default('sextant'),
   SEXTANT_HOST: z.string().min(1).default('127.0.0.1'),
   SEXTANT_PORT: z.coerce.number().int().min(0).max(65535).default(5005),
   SEXTANT_AUTH: z.enum(['off', 'token']).default('off'),
@@ -34,6 +38,8 @@ export interface Config {
   blobUrl: string;
   s3: { endpoint?: string; region: string };
   redisUrl?: string;
+  /** Key prefix of the job queues in Redis (one Redis can hold several installations). */
+  redisPrefix: string;
   host: string;
   port: number;
   authMode: AuthMode;
@@ -76,6 +82,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       region: e.SEXTANT_S3_REGION,
     },
     ...(e.SEXTANT_REDIS_URL ? { redisUrl: e.SEXTANT_REDIS_URL } : {}),
+    redisPrefix: e.SEXTANT_REDIS_PREFIX,
     host: e.SEXTANT_HOST,
     port: e.SEXTANT_PORT,
     authMode: e.SEXTANT_AUTH,

@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.js';
 import { ConflictError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { type Db, inTransaction } from '../store/index.js';
+import type { JobAttemptTable } from '../store/schema-jobs.js';
 import * as repo from './job.repo.js';
 import type { JobContext, ResolvedJobKind } from './job-kind.js';
 
@@ -46,32 +47,29 @@ function resultText(value: unknown): string | null {
   return text.length <= MAX_RESULT ? text : JSON.stringify({ truncated: true, bytes: text.length });
 }
 
+/** The attempt-log row of a job just claimed (logged in the claiming transaction). */
+export function attemptRow(row: repo.JobRow, workerId: string, now: number): JobAttemptTable {
+  return {
+    id: newId('jba', now),
+    job_id: row.id,
+    attempt: row.attempts,
+    worker_id: workerId,
+    status: 'running',
+    started_at: now,
+    ended_at: null,
+    error: null,
+  };
+}
+
+/** Runs one attempt of a job claimed by `owner` (its attempt already logged) and moves the row on. */
 export async function runAttempt(
   deps: AttemptDeps,
   kind: ResolvedJobKind,
   row: repo.JobRow,
   owner: string,
-  workerId: string,
 ): Promise<AttemptOutcome> {
   const { db, clock, leaseMs } = deps;
   const n = row.attempts;
-  const started = clock.now();
-  await repo.startAttempts({
-    tx: db,
-    now: started,
-    attempts: [
-      {
-        id: newId('jba', started),
-        job_id: row.id,
-        attempt: n,
-        worker_id: workerId,
-        status: 'running',
-        started_at: started,
-        ended_at: null,
-        error: null,
-      },
-    ],
-  });
 
   const finish = async (
     status: 'completed' | 'failed' | 'queued',

@@ -5,7 +5,7 @@ import type { Clock } from '../core/clock.js';
 import { assertNever, isAppError, UnavailableError } from '../core/errors.js';
 import { lazyRequire } from '../core/lazy-require.js';
 import { type Db, type Dialect, inTransaction } from '../store/index.js';
-import { runAttempt } from './attempt-runner.js';
+import { attemptRow, runAttempt } from './attempt-runner.js';
 import * as repo from './job.repo.js';
 import { laneOf, lanesFor } from './job-kind.js';
 import type { JobQueue, RepeatOptions, WorkerHandle, WorkOptions } from './job-queue.js';
@@ -114,7 +114,6 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
   async function rowIdOf(job: BullJob<Carried>): Promise<string | undefined> {
     const data = job.data;
     if ('id' in data) return data.id;
-    if (!records.kinds.has(data.schedule.name)) return undefined;
     const { values } = records.prepare(
       data.schedule.name,
       data.schedule.payload,
@@ -124,22 +123,45 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
     return (await records.insert(db, values)).row.id;
   }
 
+  /*
+   * The BullMQ job is added inside the enqueue transaction, so a worker can see it a moment before
+   * the row commits. It waits for the row; one still missing after the enqueue timeout (and a
+   * margin) was rolled back with its transaction, and the BullMQ job is dropped.
+   */
+  async function committedRow(id: string): Promise<boolean> {
+    const deadline = Date.now() + enqueueTimeoutMs * 2 + 1_000;
+    for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
+      if (await repo.findJob({ tx: db, id })) return true;
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
   function startWorker(o: WorkOptions): WorkerHandle {
     const workerId = newWorkerId();
     const lockMs = o.leaseMs ?? defaultLockMs;
     let pass = 0;
     const connections: Redis[] = [];
     const processor = async (job: BullJob<Carried>) => {
+      // Checked before the claim: a process that cannot run the kind leaves the row untouched.
+      const kind = records.kinds.get(job.name);
+      if (!kind) throw new Error(`no worker here knows '${job.name}'`);
       const id = await rowIdOf(job);
-      if (!id) throw new Error(`no worker here knows this job's kind`);
+      if (!id) return;
       const owner = `${workerId}:${++pass}`;
       const now = clock.now();
-      const row = await repo.claimOne({ tx: db, id, owner, now, leaseUntil: now + lockMs });
-      // Missing (its enqueue rolled back) or finished (cancelled, completed): nothing to run.
+      const claim = () =>
+        inTransaction(db, async (tx) => {
+          const row = await repo.claimOne({ tx, id, owner, now, leaseUntil: now + lockMs });
+          if (row) await repo.startAttempts({ tx, now, attempts: [attemptRow(row, workerId, now)] });
+          return row;
+        });
+      let row = await claim();
+      // Not taken: the row is not committed yet (wait for it, then try once more), or is finished.
+      if (!row && (await committedRow(id))) row = await claim();
       if (!row) return;
-      const kind = records.kinds.get(row.name);
-      if (!kind) throw new Error(`no worker here knows '${row.name}'`);
-      const outcome = await runAttempt({ db, clock, leaseMs: lockMs }, kind, row, owner, workerId);
+      const outcome = await runAttempt({ db, clock, leaseMs: lockMs }, kind, row, owner);
+      o.onAttempt?.({ jobId: row.id, name: row.name, attempt: row.attempts, status: outcome.status });
       switch (outcome.status) {
         case 'completed':
         case 'cancelled':
@@ -168,6 +190,14 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
       });
       // Connection errors are retried by ioredis; a worker resumes when Redis returns.
       w.on('error', () => {});
+      // BullMQ gives up on a job that stalled too often without running our processor: the row
+      // must not stay 'running' for ever.
+      w.on('failed', (job, err) => {
+        if (!job || !err || !/stalled/i.test(err.message)) return;
+        const id = 'id' in job.data ? job.data.id : undefined;
+        if (id)
+          void repo.failUnfinished({ tx: db, id, error: err.message, now: clock.now() }).catch(() => {});
+      });
       return w;
     });
     const handle: WorkerHandle = {

@@ -46,6 +46,7 @@ describeEachBackend('in-process job queue', (get) => {
           now,
           leaseUntil: now + 300,
           lanes: ['default'],
+          names: [name],
           limit: 1,
         });
         expect(row?.id).toBe(job.id);

@@ -1,7 +1,7 @@
 import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../core/clock.js';
 import { type Db, type Dialect, inTransaction } from '../store/index.js';
-import { type AttemptOutcome, runAttempt } from './attempt-runner.js';
+import { type AttemptOutcome, attemptRow, runAttempt } from './attempt-runner.js';
 import * as repo from './job.repo.js';
 import { lanesFor } from './job-kind.js';
 import type { JobQueue, RepeatOptions, WorkerHandle, WorkOptions } from './job-queue.js';
@@ -82,17 +82,31 @@ export function createInProcessJobQueue(
       if (free <= 0) return 0;
       const owner = `${workerId}:${++pass}`;
       const now = clock.now();
-      const rows = await inTransaction(db, (tx) =>
-        repo.claimDue({ tx, dialect, owner, now, leaseUntil: now + leaseMs, lanes, limit: free }),
-      );
+      const rows = await inTransaction(db, async (tx) => {
+        const claimed = await repo.claimDue({
+          tx,
+          dialect,
+          owner,
+          now,
+          leaseUntil: now + leaseMs,
+          lanes,
+          names: [...records.kinds.keys()],
+          limit: free,
+        });
+        await repo.startAttempts({ tx, now, attempts: claimed.map((r) => attemptRow(r, workerId, now)) });
+        return claimed;
+      });
       for (const row of rows) {
         const kind = records.kinds.get(row.name);
         const attempt = kind
-          ? runAttempt({ db, clock, leaseMs }, kind, row, owner, workerId)
-          : // A kind this process does not know: give the job back for a process that does.
-            unknownKind(row, owner);
+          ? runAttempt({ db, clock, leaseMs }, kind, row, owner)
+          : Promise.reject(new Error(`no kind '${row.name}'`));
         const p = attempt
-          .catch(() => ({ status: 'lost' }) as const)
+          .catch((): AttemptOutcome => ({ status: 'lost' }))
+          .then((outcome) => {
+            o.onAttempt?.({ jobId: row.id, name: row.name, attempt: row.attempts, status: outcome.status });
+            return outcome;
+          })
           .finally(() => {
             running.delete(p);
             wake();
@@ -100,28 +114,6 @@ export function createInProcessJobQueue(
         running.add(p);
       }
       return rows.length;
-    }
-
-    async function unknownKind(row: repo.JobRow, owner: string): Promise<AttemptOutcome> {
-      const now = clock.now();
-      await inTransaction(db, (tx) =>
-        repo.finishAttempt({
-          tx,
-          id: row.id,
-          owner,
-          attempt: row.attempts,
-          attemptStatus: 'lost',
-          error: null,
-          now,
-          set: {
-            status: 'queued',
-            run_at: now + pollMs * 4,
-            error: `no worker here knows '${row.name}'`,
-            finished_at: null,
-          },
-        }),
-      );
-      return { status: 'lost' };
     }
 
     const loop = (async () => {

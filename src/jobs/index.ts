@@ -14,6 +14,13 @@ export * from './job.schema.js';
 export type { JobContext, JobHandler, JobKind } from './job-kind.js';
 /** Declares a job kind with its payload type inferred from its zod schema. */
 export { defineJob } from './job-kind.js';
-export type { EnqueueOptions, JobQueue, RepeatOptions, WorkerHandle, WorkOptions } from './job-queue.js';
+export type {
+  AttemptEvent,
+  EnqueueOptions,
+  JobQueue,
+  RepeatOptions,
+  WorkerHandle,
+  WorkOptions,
+} from './job-queue.js';
 /** The built-in probe job that proves workers end to end (one audit entry per probe, committed once). */
 export { PROBE_JOB, probeJob, probePayloadSchema } from './probe-job.js';

@@ -33,6 +33,16 @@ export interface WorkOptions {
    * again elsewhere once this has passed (default: the queue's, 30 s).
    */
   leaseMs?: number;
+  /** Told how each attempt this worker ran ended (logging, metrics). */
+  onAttempt?: (e: AttemptEvent) => void;
+}
+
+/** How one attempt ended: 'retry' is a failure with attempts left; 'lost' a lease taken over. */
+export interface AttemptEvent {
+  jobId: string;
+  name: string;
+  attempt: number;
+  status: 'completed' | 'retry' | 'failed' | 'cancelled' | 'lost';
 }
 
 export interface WorkerHandle {

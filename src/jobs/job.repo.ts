@@ -54,7 +54,7 @@ export async function listAttempts({ tx, jobId }: { tx: Executor; jobId: string 
 
 /**
  * Takes up to `limit` runnable jobs of these lanes for `owner` with a conditional UPDATE (call it in
- * a transaction), then reads back what it got. Runnable: queued and due, or running under a lease
+ * a transaction) and returns what it got. Runnable: queued and due, or running under a lease
  * that expired (its worker died). Of two claimers racing for a row exactly one UPDATE matches:
  * PostgreSQL locks the chosen rows (skipping those another claimer holds) and re-checks the WHERE;
  * SQLite runs one writer at a time.
@@ -66,10 +66,13 @@ export async function claimDue({
   now,
   leaseUntil,
   lanes,
+  names,
   limit,
 }: {
   tx: Executor;
   dialect: Dialect;
+  /** Only kinds the claiming process can run. */
+  names: string[];
   owner: string;
   now: number;
   leaseUntil: number;
@@ -80,6 +83,7 @@ export async function claimDue({
     .selectFrom('jobs')
     .select('id')
     .where('lane', 'in', lanes)
+    .where('name', 'in', names.length ? names : [''])
     .where((eb) =>
       eb.or([
         eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]),
@@ -95,7 +99,7 @@ export async function claimDue({
   // once per outer row and take more than `limit` rows.
   const ids = (await candidates.execute()).map((r) => r.id);
   if (!ids.length) return [];
-  await tx
+  const rows = await tx
     .updateTable('jobs')
     .set((eb) => ({
       status: 'running',
@@ -112,16 +116,10 @@ export async function claimDue({
         eb.and([eb('status', '=', 'running'), eb('lease_until', '<=', now)]),
       ]),
     )
+    .returningAll()
     .execute();
-  return tx
-    .selectFrom('jobs')
-    .selectAll()
-    .where('lease_owner', '=', owner)
-    .where('status', '=', 'running')
-    .orderBy('priority')
-    .orderBy('run_at')
-    .orderBy('id')
-    .execute();
+  const rank = new Map(ids.map((id, n) => [id, n]));
+  return rows.sort((a, b) => (rank.get(a.id) ?? 0) - (rank.get(b.id) ?? 0));
 }
 
 /**
@@ -141,7 +139,7 @@ export async function claimOne({
   now: number;
   leaseUntil: number;
 }): Promise<JobRow | undefined> {
-  const r = await tx
+  return tx
     .updateTable('jobs')
     .set((eb) => ({
       status: 'running',
@@ -153,9 +151,8 @@ export async function claimOne({
     }))
     .where('id', '=', id)
     .where('status', 'in', ['queued', 'running'])
+    .returningAll()
     .executeTakeFirst();
-  if (Number(r.numUpdatedRows) !== 1) return undefined;
-  return findJob({ tx, id });
 }
 
 /** Logs the start of these attempts; an attempt of the same job still 'running' was lost. */
@@ -169,16 +166,19 @@ export async function startAttempts({
   now: number;
 }): Promise<void> {
   if (!attempts.length) return;
-  await tx
-    .updateTable('job_attempts')
-    .set({ status: 'lost', ended_at: now, error: 'the worker stopped heartbeating (killed or cut off)' })
-    .where(
-      'job_id',
-      'in',
-      attempts.map((a) => a.job_id),
-    )
-    .where('status', '=', 'running')
-    .execute();
+  const retaken = attempts.filter((a) => a.attempt > 1);
+  // A first attempt has no earlier one to close.
+  if (retaken.length)
+    await tx
+      .updateTable('job_attempts')
+      .set({ status: 'lost', ended_at: now, error: 'the worker stopped heartbeating (killed or cut off)' })
+      .where(
+        'job_id',
+        'in',
+        retaken.map((a) => a.job_id),
+      )
+      .where('status', '=', 'running')
+      .execute();
   await tx.insertInto('job_attempts').values(attempts).execute();
 }
 
@@ -375,4 +375,30 @@ export async function advanceSchedule({
     .where('next_run_at', '=', from)
     .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
+}
+
+/** Ends a job that its dispatcher gave up on (BullMQ's stalled limit), unless it already finished. */
+export async function failUnfinished({
+  tx,
+  id,
+  error,
+  now,
+}: {
+  tx: Executor;
+  id: string;
+  error: string;
+  now: number;
+}) {
+  await tx
+    .updateTable('jobs')
+    .set({ status: 'failed', error, finished_at: now, updated_at: now, lease_owner: null, lease_until: null })
+    .where('id', '=', id)
+    .where('status', 'in', ['queued', 'running'])
+    .execute();
+  await tx
+    .updateTable('job_attempts')
+    .set({ status: 'lost', ended_at: now, error })
+    .where('job_id', '=', id)
+    .where('status', '=', 'running')
+    .execute();
 }
