@@ -1,7 +1,14 @@
 import type { Clock } from '../core/clock.js';
 import { canonicalJson, digestOf, digestsEqual, hmacSha256Hex, sha256Hex } from '../core/hashing.js';
 import { newId } from '../core/ids.js';
-import type { AuditCheckpointTable, AuditEntryTable, Db, Dialect, Executor } from '../store/index.js';
+import {
+  type AuditCheckpointTable,
+  type AuditEntryTable,
+  type Db,
+  type Dialect,
+  type Executor,
+  inTransaction,
+} from '../store/index.js';
 import * as repo from './audit.repo.js';
 import {
   type AuditEntry,
@@ -345,7 +352,7 @@ export function createAuditLog({ db, dialect, clock, key, witness }: AuditLogDep
   }
 
   async function checkpoint(): Promise<SignedCheckpoint | undefined> {
-    const cp = await db.transaction().execute(async (tx) => {
+    const cp = await inTransaction(db, async (tx) => {
       await repo.lockChain({ tx, dialect });
       const head = await repo.findHead({ tx });
       if (!head) return undefined;

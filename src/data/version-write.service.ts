@@ -5,7 +5,7 @@ import type { DomainDeps } from '../core/domain-deps.js';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
-import { isUniqueViolation, type Tx } from '../store/index.js';
+import { inTransaction, isUniqueViolation, type Tx } from '../store/index.js';
 import type { DatasetTable, DatasetVersionTable } from '../store/schema-data.js';
 import * as repo from './dataset.repo.js';
 import {
@@ -123,7 +123,7 @@ export function createVersionWriter(deps: DomainDeps, reader: VersionReader) {
 
     for (let attempt = 0; ; attempt++) {
       try {
-        const id = await db.transaction().execute((tx) => insert(tx));
+        const id = await inTransaction(db, (tx) => insert(tx));
         return { version: await reader.get(id), created: true };
       } catch (err) {
         // A concurrent add took the number, or stored the same content first: look again.
@@ -229,7 +229,7 @@ export function createVersionWriter(deps: DomainDeps, reader: VersionReader) {
   async function tag(input: { actor: string; ref: string; tag: string }): Promise<DatasetVersion> {
     const tagName = parseOrThrow(datasetTagSchema, input.tag, 'tag');
     const { dataset, row } = await reader.resolveRow(input.ref);
-    await db.transaction().execute(async (tx) => {
+    await inTransaction(db, async (tx) => {
       const before = await repo.findTag({ tx, datasetId: dataset.id, tag: tagName });
       if (before?.version_id === row.id) return;
       const now = clock.now();

@@ -5,7 +5,7 @@ import type { DomainDeps } from '../core/domain-deps.js';
 import { AppError, ConflictError } from '../core/errors.js';
 import { sha256Hex } from '../core/hashing.js';
 import { parseOrThrow } from '../core/validate.js';
-import type { Executor, Tx } from '../store/index.js';
+import { type Executor, inTransaction, type Tx } from '../store/index.js';
 import * as repo from './gc.repo.js';
 import { type GcBlob, type GcInput, type GcReport, gcBodySchema } from './gc.schema.js';
 
@@ -114,7 +114,7 @@ export function createGarbageCollector({ db, dialect, audit, clock, blobs }: Dom
     const busy = new Error('reference tables busy');
     for (let attempt = 0; ; attempt++) {
       try {
-        await db.transaction().execute(async (tx) => {
+        await inTransaction(db, async (tx) => {
           if (!(await repo.lockReferenceTables({ tx, dialect }))) throw busy;
           await fn(tx);
         });

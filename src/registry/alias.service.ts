@@ -2,7 +2,7 @@ import { governedRemoval, governedRow } from '../audit/index.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
-import type { Tx } from '../store/index.js';
+import { inTransaction, type Tx } from '../store/index.js';
 import type { RegisteredModelTable } from '../store/schema-registry.js';
 import * as repo from './alias.repo.js';
 import { getModelRow, getVersionRow } from './lookups.js';
@@ -123,7 +123,7 @@ export function createAliasService(deps: RegistryDeps, policies: PolicyService) 
         { field: 'alias' },
       );
     }
-    return db.transaction().execute(async (tx) => {
+    return inTransaction(db, async (tx) => {
       const current = await repo.findAlias({ tx, modelId: model.id, alias });
       if (input.version === null) {
         if (!current) throw new NotFoundError('alias', `${model.name}@${alias}`);

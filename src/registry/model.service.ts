@@ -2,7 +2,7 @@ import { governedRow } from '../audit/index.js';
 import { AlreadyExistsError, ConflictError, ValidationError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
-import { type Executor, isUniqueViolation } from '../store/index.js';
+import { type Executor, inTransaction, isUniqueViolation } from '../store/index.js';
 import type { ModelVersionTable, RegisteredModelTable } from '../store/schema-registry.js';
 import * as aliases from './alias.repo.js';
 import {
@@ -85,7 +85,7 @@ export function createModelService(deps: RegistryDeps) {
       deleted_at: null,
     };
     try {
-      await db.transaction().execute(async (tx) => {
+      await inTransaction(db, async (tx) => {
         const twin = await repo.findModelByKey({ tx, key });
         if (twin) throw sameName(name, twin.name);
         await assertNoLookAlike(tx, name, undefined, field);
@@ -130,7 +130,7 @@ export function createModelService(deps: RegistryDeps) {
   }): Promise<ModelVersion> {
     const model = await ensure(input.actor, input.model);
     const f = input.facts;
-    const row = await db.transaction().execute(async (tx) => {
+    const row = await inTransaction(db, async (tx) => {
       const now = clock.now();
       const version = await repo.nextVersionNumber({ tx, modelId: model.id, at: now });
       const values: ModelVersionTable = {
@@ -214,7 +214,7 @@ export function createModelService(deps: RegistryDeps) {
     tags?: Record<string, string | null> | undefined;
   }): Promise<RegisteredModel> {
     const newName = input.newName === undefined ? undefined : checkNewModelName(input.newName, 'newName');
-    const id = await db.transaction().execute(async (tx) => {
+    const id = await inTransaction(db, async (tx) => {
       const row = await getModelRow(tx, input.name);
       const set: Partial<RegisteredModelTable> = { updated_at: clock.now() };
       if (newName !== undefined) {
@@ -244,7 +244,7 @@ export function createModelService(deps: RegistryDeps) {
 
   /** Soft-deletes a model; refused while an alias points into it (move or delete the aliases first). */
   async function remove(input: { actor: Actor; name: string }): Promise<void> {
-    await db.transaction().execute(async (tx) => {
+    await inTransaction(db, async (tx) => {
       const row = await getModelRow(tx, input.name);
       const held = await aliases.listAliases({ tx, modelIds: [row.id] });
       if (held.length > 0) {
@@ -310,7 +310,7 @@ export function createModelService(deps: RegistryDeps) {
     card?: Record<string, string> | undefined;
   }): Promise<ModelVersion> {
     const card = input.card === undefined ? undefined : parseOrThrow(cardFieldsSchema, input.card, 'card');
-    const { model, row } = await db.transaction().execute(async (tx) => {
+    const { model, row } = await inTransaction(db, async (tx) => {
       const model = await getModelRow(tx, input.model);
       const row = await getVersionRow(tx, model, input.version);
       const set: Partial<ModelVersionTable> = { updated_at: clock.now() };
@@ -338,7 +338,7 @@ export function createModelService(deps: RegistryDeps) {
 
   /** Soft-deletes a version; its number is never handed out again. Refused while an alias holds it. */
   async function removeVersion(input: { actor: Actor; model: string; version: number }): Promise<void> {
-    await db.transaction().execute(async (tx) => {
+    await inTransaction(db, async (tx) => {
       const model = await getModelRow(tx, input.model);
       const row = await getVersionRow(tx, model, input.version);
       const held = (await aliasesByVersion(tx, model.id)).get(row.version) ?? [];

@@ -1,5 +1,5 @@
 import { toIso } from '../core/clock.js';
-import type { Executor } from '../store/index.js';
+import { type Executor, inTransaction } from '../store/index.js';
 import type { RegisteredModelTable } from '../store/schema-registry.js';
 import { getModelRow, getModelRowById } from './lookups.js';
 import { BUILT_IN_POLICY_YAML, type Policy, parsePolicy } from './policy.js';
@@ -60,7 +60,7 @@ export function createPolicyService({ db, audit, clock }: RegistryDeps) {
   /** Stores a policy for a model (or the default when model is undefined) after checking it parses. */
   async function set(input: { actor: Actor; model?: string | undefined; yaml: string }): Promise<PolicyView> {
     parsePolicy(input.yaml);
-    await db.transaction().execute(async (tx) => {
+    await inTransaction(db, async (tx) => {
       const model = input.model === undefined ? undefined : await getModelRow(tx, input.model);
       const scope = model?.id ?? DEFAULT_SCOPE;
       const before = await repo.findPolicy({ tx, scope });

@@ -9,7 +9,7 @@ import {
 } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
-import { isUniqueViolation } from '../store/index.js';
+import { inTransaction, isUniqueViolation } from '../store/index.js';
 import type {
   ModelVersionTable,
   PromotionRequestTable,
@@ -119,7 +119,7 @@ export function createPromotionService(
       updated_at: now,
     };
     try {
-      await db.transaction().execute(async (tx) => {
+      await inTransaction(db, async (tx) => {
         const open = await repo.findOpenRequest({ tx, openKey });
         if (open && open.expires_at < now) await expire(tx, open);
         else if (open && ok) throw alreadyOpen(model, alias, open.id);
@@ -209,7 +209,7 @@ export function createPromotionService(
   /** Refuses a request that is not pending; one past its expiry is marked expired first. */
   async function requirePending(row: PromotionRequestTable, to: string): Promise<void> {
     if (row.status === 'pending' && clock.now() > row.expires_at) {
-      await db.transaction().execute((tx) => expire(tx, row));
+      await inTransaction(db, (tx) => expire(tx, row));
       throw new InvalidTransitionError('promotion request', 'expired', to);
     }
     assertPending(row.status as PromotionStatus, to);
@@ -244,7 +244,7 @@ export function createPromotionService(
     }
     const now = clock.now();
     try {
-      await db.transaction().execute(async (tx) => {
+      await inTransaction(db, async (tx) => {
         if (!(await repo.lockPendingRequest({ tx, id: row.id }))) {
           const fresh = await repo.findRequest({ tx, id: row.id });
           throw new InvalidTransitionError('promotion request', fresh?.status ?? 'unknown', to);
@@ -310,7 +310,7 @@ export function createPromotionService(
         `only ${row.requested_by} (who opened it) or an admin may cancel request ${row.id}`,
       );
     }
-    await db.transaction().execute(async (tx) => {
+    await inTransaction(db, async (tx) => {
       const now = clock.now();
       if (
         !(await repo.transitionRequest({
@@ -349,7 +349,7 @@ export function createPromotionService(
     const { policy } = await policies.effective(db, model);
     const version = await getVersionRow(db, model, previous);
     if (policy.emergencyRollback === 'admin' && input.actor.role === 'admin') {
-      const event = await db.transaction().execute((tx) =>
+      const event = await inTransaction(db, (tx) =>
         aliasService.move(tx, {
           actor: input.actor,
           model,

@@ -11,7 +11,7 @@ import {
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
 import type { ModelVersion } from '../registry/index.js';
-import { type Db, isUniqueViolation } from '../store/index.js';
+import { type Db, inTransaction, isUniqueViolation } from '../store/index.js';
 import type { DeploymentTable } from '../store/schema-serving.js';
 import * as repo from './deployment.repo.js';
 import * as runtimeRepo from './deployment-runtime.repo.js';
@@ -272,7 +272,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
       deleted_at: null,
     };
     try {
-      await db.transaction().execute(async (tx) => {
+      await inTransaction(db, async (tx) => {
         if (await repo.findLiveByName({ tx, name: row.name }))
           throw new AlreadyExistsError('deployment', row.name);
         await repo.insertDeployment({ tx, row });
@@ -356,7 +356,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
     if (body.model !== undefined || body.challenger !== undefined)
       Object.assign(set, await servingChange(current, body));
     if (body.ledgerMode !== undefined) set.ledger_mode = body.ledgerMode;
-    const row = await db.transaction().execute(async (tx) => {
+    const row = await inTransaction(db, async (tx) => {
       const before = await repo.findById({ tx, id: current.id });
       if (!before || before.deleted_at !== null) throw new NotFoundError('deployment', name);
       await repo.updateDeployment({ tx, id: before.id, set });
@@ -380,7 +380,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
 
   /** Soft-deletes a deployment; its logged predictions stay. */
   async function remove(input: { actor: string; name: string }): Promise<void> {
-    const row = await db.transaction().execute(async (tx) => {
+    const row = await inTransaction(db, async (tx) => {
       const found = await repo.findLiveByName({ tx, name: input.name });
       const row =
         found ?? (input.name.startsWith('dep_') ? await repo.findById({ tx, id: input.name }) : undefined);

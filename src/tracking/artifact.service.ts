@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { DomainDeps } from '../core/domain-deps.js';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
+import { inTransaction } from '../store/index.js';
 import * as repo from './artifact.repo.js';
 import { normalizeArtifactPath } from './artifact-path.js';
 import { findRun } from './run.repo.js';
@@ -28,7 +29,7 @@ export function createArtifactService({ db, audit, clock, blobs }: DomainDeps) {
     await requireRun(input.runId, { active: true });
     const blob = await blobs.put(input.content);
     const now = clock.now();
-    await db.transaction().execute(async (tx) => {
+    await inTransaction(db, async (tx) => {
       const before = await repo.upsertArtifact({
         tx,
         row: { run_id: input.runId, path, sha256: blob.sha256, size: blob.size, created_at: now },
@@ -95,7 +96,7 @@ export function createArtifactService({ db, audit, clock, blobs }: DomainDeps) {
   async function remove(input: { actor: string; runId: string; path: string }) {
     const path = normalizeArtifactPath(input.path);
     await requireRun(input.runId, { active: true });
-    await db.transaction().execute(async (tx) => {
+    await inTransaction(db, async (tx) => {
       const before = await repo.findArtifact({ tx, runId: input.runId, path });
       if (!before) throw new NotFoundError('artifact', `${input.runId}/${path}`);
       await repo.deleteArtifact({ tx, runId: input.runId, path });

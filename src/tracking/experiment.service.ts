@@ -1,7 +1,7 @@
 import { toIso } from '../core/clock.js';
 import type { DomainDeps } from '../core/domain-deps.js';
 import { AlreadyExistsError, NotFoundError, ValidationError } from '../core/errors.js';
-import type { Executor } from '../store/index.js';
+import { type Executor, inTransaction } from '../store/index.js';
 import { checkArtifactLocation } from './artifact-location.js';
 import type { ExperimentListQuery, ExperimentRow } from './experiment.repo.js';
 import * as repo from './experiment.repo.js';
@@ -125,7 +125,7 @@ export function createExperimentService({ db, audit, clock }: DomainDeps) {
   }): Promise<Experiment> {
     if (input.artifactLocation) checkArtifactLocation(input.artifactLocation);
     const now = clock.now();
-    const id = await db.transaction().execute(async (tx) => {
+    const id = await inTransaction(db, async (tx) => {
       if (await repo.findExperimentByName({ tx, name: input.name }))
         throw new AlreadyExistsError('experiment', input.name);
       const id = await repo.insertExperiment({
@@ -157,7 +157,7 @@ export function createExperimentService({ db, audit, clock }: DomainDeps) {
 
   async function changeStage(actor: string, id: string, from: string, to: string, action: string) {
     const now = clock.now();
-    await db.transaction().execute(async (tx) => {
+    await inTransaction(db, async (tx) => {
       const row = await getRow(tx, id);
       if (row.lifecycle_stage !== from) {
         throw new ValidationError(`experiment '${id}' is ${row.lifecycle_stage}, not ${from}`, {
@@ -183,7 +183,7 @@ export function createExperimentService({ db, audit, clock }: DomainDeps) {
   }
 
   async function rename(input: { actor: string; id: string; name: string }): Promise<Experiment> {
-    await db.transaction().execute(async (tx) => {
+    await inTransaction(db, async (tx) => {
       const row = await getRow(tx, input.id);
       const clash = await repo.findExperimentByName({ tx, name: input.name });
       if (clash && clash.id !== row.id) throw new AlreadyExistsError('experiment', input.name);
@@ -201,7 +201,7 @@ export function createExperimentService({ db, audit, clock }: DomainDeps) {
   }
 
   async function setTag(input: { actor: string; id: string; key: string; value: string }): Promise<void> {
-    await db.transaction().execute(async (tx) => {
+    await inTransaction(db, async (tx) => {
       const row = await getRow(tx, input.id);
       await repo.upsertExperimentTag({ tx, experimentId: row.id, key: input.key, value: input.value });
       await audit.append(tx, {
@@ -215,7 +215,7 @@ export function createExperimentService({ db, audit, clock }: DomainDeps) {
   }
 
   async function deleteTag(input: { actor: string; id: string; key: string }): Promise<void> {
-    await db.transaction().execute(async (tx) => {
+    await inTransaction(db, async (tx) => {
       const row = await getRow(tx, input.id);
       if (!(await repo.deleteExperimentTag({ tx, experimentId: row.id, key: input.key }))) {
         throw new NotFoundError('experiment tag', input.key);

@@ -4,7 +4,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js
 import { sha256Hex } from '../core/hashing.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
-import type { Executor, RunTable } from '../store/index.js';
+import { type Executor, inTransaction, type RunTable } from '../store/index.js';
 import * as experiments from './experiment.repo.js';
 import {
   checkHistoryPageSize,
@@ -150,7 +150,7 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
     // `user_id` or `mlflow.user` tag (MLflow clients send the OS user) stays a claim, kept as a tag.
     const userId = input.actor;
     if (input.userId !== undefined && input.userId !== input.actor) tags[CLAIMED_USER_TAG] = input.userId;
-    await db.transaction().execute(async (tx) => {
+    await inTransaction(db, async (tx) => {
       const experiment = await experiments.findExperiment({ tx, id: Number(input.experimentId) });
       if (!experiment) throw new NotFoundError('experiment', input.experimentId);
       if (experiment.lifecycle_stage !== 'active') {
@@ -200,7 +200,7 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
     name?: string;
   }) {
     checkNumber(timestampSchema, input.endTime, 'end_time');
-    await db.transaction().execute(async (tx) => {
+    await inTransaction(db, async (tx) => {
       const row = await getActiveRow(tx, input.runId);
       const set: Partial<RunTable> = { updated_at: clock.now() };
       if (input.status) set.status = input.status;
@@ -227,7 +227,7 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
     from: 'active' | 'deleted',
     to: 'active' | 'deleted',
   ) {
-    await db.transaction().execute(async (tx) => {
+    await inTransaction(db, async (tx) => {
       const row = await getRow(tx, runId);
       if (row.lifecycle_stage !== from) {
         throw new ConflictError(`run '${runId}' is ${row.lifecycle_stage}, not ${from}`, { field: 'run_id' });
@@ -289,7 +289,7 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
     // The batch's own JSON is deterministic (built in a fixed shape); hashing it directly spares
     // canonicalising a thousand objects on the hot path.
     const batchSha256 = sha256Hex(JSON.stringify(batch));
-    await db.transaction().execute(async (tx) => {
+    await inTransaction(db, async (tx) => {
       await getActiveRow(tx, input.runId);
       if (batch.params.length > 0) {
         const assertUnchanged = async () => {
@@ -330,7 +330,7 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
   }
 
   async function deleteTag(input: { actor: string; runId: string; key: string }): Promise<void> {
-    await db.transaction().execute(async (tx) => {
+    await inTransaction(db, async (tx) => {
       await getActiveRow(tx, input.runId);
       if (!(await data.deleteTag({ tx, runId: input.runId, key: input.key }))) {
         throw new NotFoundError('tag', `${input.runId}/${input.key}`);
@@ -356,7 +356,7 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
     const versionIds = await Promise.all(
       parsed.datasets.map((d) => (resolve ? resolve(d) : Promise.resolve(d.datasetVersionId))),
     );
-    await db.transaction().execute(async (tx) => {
+    await inTransaction(db, async (tx) => {
       await getActiveRow(tx, input.runId);
       const rows = parsed.datasets.map((d, i) => ({
         id: newId('inp', now),
