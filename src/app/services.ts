@@ -15,7 +15,7 @@ import {
 import { createWebhookService } from '../events/webhooks/index.js';
 import { createGovernanceDomain } from '../governance/index.js';
 import { createJobQueue } from '../jobs/index.js';
-import { createRegistryDomain, registryEvents } from '../registry/index.js';
+import { createRegistryDomain, noGateMetrics, registryEvents } from '../registry/index.js';
 import { createServingDomain, servingEvents } from '../serving/index.js';
 import { openStore, type Store } from '../store/index.js';
 import {
@@ -84,6 +84,8 @@ export function createServices({ store, blobs, clock, config, auditKey, eventDel
     events,
     datasetVersions: data.versions,
     dataQuality,
+    // Fairness and drift gates answer no_data until the monitoring domain supplies measurements.
+    gateMetrics: noGateMetrics,
   });
   const serving = createServingDomain({ ...deps, registry, store, events });
 

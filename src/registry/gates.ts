@@ -79,9 +79,7 @@ export function createGateEvaluator(
         message: 'the version records no training dataset versions to check',
       };
     }
-    const latest = deps.dataQuality?.latestResults;
-    if (!latest)
-      return { ...base, status: 'no_data', message: 'data quality results are not available on this server' };
+    const latest = (id: string) => deps.dataQuality.latestResults(id);
     const problems: string[] = [];
     let missing = 0;
     const observed: Record<string, unknown> = {};
@@ -89,7 +87,7 @@ export function createGateEvaluator(
       const results = await latest(id);
       observed[id] = results;
       // People know a dataset version by its ref (credit-train@2), not its id.
-      const dv = await deps.datasetVersions?.get?.(id).catch(() => undefined);
+      const dv = await deps.datasetVersions.get(id).catch(() => undefined);
       const ref = dv ? `${dv.dataset}@${dv.number}` : id;
       if (results.length === 0) {
         missing++;
@@ -122,9 +120,8 @@ export function createGateEvaluator(
       } else if (f === 'dataset.source') {
         const ids = JSON.parse(version.dataset_version_ids) as string[];
         if (ids.length === 0) missing.push('dataset.source (no training dataset versions recorded)');
-        const get = deps.datasetVersions?.get;
         for (const id of ids) {
-          const dv = get ? await get(id).catch(() => undefined) : undefined;
+          const dv = await deps.datasetVersions.get(id).catch(() => undefined);
           if (!dv) missing.push(`dataset.source (dataset version ${id} cannot be read)`);
           else if (!dv.source?.trim()) missing.push(`dataset.source of ${dv.dataset}@${dv.number}`);
         }
@@ -142,7 +139,7 @@ export function createGateEvaluator(
     version: ModelVersionTable,
   ): Promise<GateResult> {
     const base = { gate: `${kind}: ${limit.metric} <= ${limit.max}`, type: kind };
-    const value = await deps.gateMetrics?.({
+    const value = await deps.gateMetrics({
       kind,
       model: model.name,
       version: version.version,

@@ -18,6 +18,8 @@ export { BUILT_IN_POLICY_YAML, type Policy, parsePolicy } from './policy.js';
 export * from './registry.events.js';
 export * from './registry.schema.js';
 export type { Actor, DatasetVersionFacts, RegistryDeps, RegistryEvents } from './registry-deps.js';
+/** Gate metrics with no measurements: the wiring's choice until monitoring supplies them. */
+export { noGateMetrics } from './registry-deps.js';
 
 type Environment = Omit<ModelEnvironment, 'source'>;
 

@@ -81,7 +81,7 @@ export function createModelCards(
 
     const data: string[][] = [];
     for (const id of v.datasetVersionIds) {
-      const dv = await deps.datasetVersions?.get?.(id).catch(() => undefined);
+      const dv = await deps.datasetVersions.get(id).catch(() => undefined);
       data.push(
         dv
           ? [

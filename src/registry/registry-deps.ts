@@ -34,15 +34,21 @@ export interface RegistryDeps extends DomainDeps {
   artifacts: Pick<ArtifactService, 'list' | 'stat'>;
   /** Writes an event in the caller's transaction (the outbox); delivery happens after commit. */
   events: RegistryEvents;
-  datasetVersions?: { get?(id: string): Promise<DatasetVersionFacts> };
-  dataQuality?: {
-    latestResults?(versionId: string): Promise<{ suite: string; passed: boolean; at: string }[]>;
+  datasetVersions: { get(id: string): Promise<DatasetVersionFacts> };
+  dataQuality: {
+    latestResults(versionId: string): Promise<{ suite: string; passed: boolean; at: string }[]>;
   };
-  /** Fairness/drift values for a version; undefined means no data (the gate blocks). */
-  gateMetrics?: (input: {
+  /**
+   * Fairness/drift values for a version; undefined means no data (the gate blocks). Until monitoring
+   * lands, the wiring passes `noGateMetrics`, which has no data for any gate.
+   */
+  gateMetrics: (input: {
     kind: 'fairness' | 'drift';
     model: string;
     version: number;
     metric: string;
   }) => Promise<number | undefined>;
 }
+
+/** The gate metrics of a platform without monitoring: no gate has a measurement (fairness and drift gates answer no_data). */
+export const noGateMetrics: RegistryDeps['gateMetrics'] = async () => undefined;
