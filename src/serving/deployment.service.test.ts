@@ -119,17 +119,16 @@ describeEachBackend('deployments', (getStore) => {
   it('refuses what it could not serve, naming the field', async () => {
     const make = (over: Record<string, unknown>) =>
       codeOf(svc().create({ actor: 'ada', name: uniq('bad'), model: `${model}@live`, ...over } as never));
-    expect(await make({ model: 'no-such-model@live' })).toBe('VALIDATION_FAILED:model');
-    expect(await make({ model: `${model}@nope` })).toBe('VALIDATION_FAILED:model');
-    expect(await make({ model: `${model}@99` })).toBe('VALIDATION_FAILED:model');
+    // A ref that names nothing is not found (the CLI's exit 3), naming the field.
+    expect(await make({ model: 'no-such-model@live' })).toBe('NOT_FOUND:model');
+    expect(await make({ model: `${model}@nope` })).toBe('NOT_FOUND:model');
+    expect(await make({ model: `${model}@99` })).toBe('NOT_FOUND:model');
     expect(await make({ model: model })).toBe('VALIDATION_FAILED:model');
     // Version 3 is a text file: not ONNX, so not servable.
     expect(await make({ model: `${model}@3` })).toBe('VALIDATION_FAILED:model');
     expect(await make({ name: 'has space' })).toBe('VALIDATION_FAILED:name');
     expect(await make({ ledgerMode: 'sometimes' })).toBe('VALIDATION_FAILED:ledgerMode');
-    expect(await make({ challenger: { ref: 'nope', mode: 'shadow' } })).toBe(
-      'VALIDATION_FAILED:challenger.ref',
-    );
+    expect(await make({ challenger: { ref: 'nope', mode: 'shadow' } })).toBe('NOT_FOUND:challenger.ref');
     expect(await make({ challenger: { ref: '2', mode: 'canary' } })).toBe(
       'VALIDATION_FAILED:challenger.percent',
     );
@@ -142,8 +141,9 @@ describeEachBackend('deployments', (getStore) => {
     expect(await make({ challenger: { ref: 'live', mode: 'shadow' } })).toBe(
       'VALIDATION_FAILED:challenger.ref',
     );
+    // A challenger is a version of the same model: another model's ref names nothing here.
     expect(await make({ challenger: { ref: 'other-model@1', mode: 'shadow' } })).toBe(
-      'VALIDATION_FAILED:challenger.ref',
+      'NOT_FOUND:challenger.ref',
     );
     expect(await codeOf(svc().update({ actor: 'ada', name: uniq('missing'), ledgerMode: 'async' }))).toBe(
       'NOT_FOUND:',
