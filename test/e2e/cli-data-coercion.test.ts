@@ -1,13 +1,9 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openWorkspace, type Workspace } from '../../src/app/index.js';
-import { loadConfig } from '../../src/core/config.js';
+import { describe, expect, it } from 'vitest';
 import { datasetVersionSchema } from '../../src/data/index.js';
-import { buildApp } from '../../src/server/app.js';
 import { cli } from '../support/cli.js';
+import { useCliTransports } from './fixtures/cli-transports.js';
 import { uniq } from './helpers.js';
 
 /*
@@ -17,35 +13,19 @@ import { uniq } from './helpers.js';
  */
 
 describe('data that is not silently coerced', () => {
-  let dir: string;
-  let ws: Workspace;
-  let app: FastifyInstance;
-  const envs: Record<'local' | 'remote', Record<string, string>> = { local: {}, remote: {} };
+  const t = useCliTransports('cli-coercion');
+  const envs = t.envs;
 
   /** A folder holding one CSV file, added as a new dataset; returns the dataset name and the CLI result. */
   async function add(env: Record<string, string>, file: string, lines: string[]) {
     const dataset = uniq(file.replace(/\W/g, '-'));
-    fs.mkdirSync(path.join(dir, dataset));
-    fs.writeFileSync(path.join(dir, dataset, file), `${lines.join('\n')}\n`);
-    const r = await cli(env, 'data', 'add', path.join(dir, dataset), '--dataset', dataset);
+    fs.mkdirSync(path.join(t.dir, dataset));
+    fs.writeFileSync(path.join(t.dir, dataset, file), `${lines.join('\n')}\n`);
+    const r = await cli(env, 'data', 'add', path.join(t.dir, dataset), '--dataset', dataset);
     expect(r.code, r.err).toBe(0);
     const shown = await cli(env, '--json', 'data', 'show', `${dataset}@1`);
     return { dataset, added: r, version: datasetVersionSchema.parse(JSON.parse(shown.out)) };
   }
-
-  beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-cli-coercion-'));
-    ws = await openWorkspace(loadConfig({ SEXTANT_HOME: path.join(dir, 'server') }));
-    app = await buildApp(ws);
-    const url = await app.listen({ host: '127.0.0.1', port: 0 });
-    envs.local = { SEXTANT_HOME: path.join(dir, 'local') };
-    envs.remote = { SEXTANT_HOME: path.join(dir, 'client'), SEXTANT_URL: url };
-  });
-  afterAll(async () => {
-    await app.close();
-    await ws.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
 
   for (const transport of ['local', 'remote'] as const) {
     it(`[${transport}] null tokens are nulls; a semicolon file is split by its delimiter and says so`, async () => {

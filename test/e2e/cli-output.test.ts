@@ -1,12 +1,8 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openWorkspace, type Workspace } from '../../src/app/index.js';
-import { loadConfig } from '../../src/core/config.js';
-import { buildApp } from '../../src/server/app.js';
+import { describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
+import { useCliTransports } from './fixtures/cli-transports.js';
 import { uniq } from './helpers.js';
 
 /*
@@ -23,24 +19,8 @@ function logMetricScript(key: string, value: number): string {
 }
 
 describe('readable output: runs ls, runs compare, failing checks', () => {
-  let dir: string;
-  let ws: Workspace;
-  let app: FastifyInstance;
-  const envs: Record<'local' | 'remote', Record<string, string>> = { local: {}, remote: {} };
-
-  beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-cli-output-'));
-    ws = await openWorkspace(loadConfig({ SEXTANT_HOME: path.join(dir, 'server') }));
-    app = await buildApp(ws);
-    const url = await app.listen({ host: '127.0.0.1', port: 0 });
-    envs.local = { SEXTANT_HOME: path.join(dir, 'local') };
-    envs.remote = { SEXTANT_HOME: path.join(dir, 'client'), SEXTANT_URL: url };
-  });
-  afterAll(async () => {
-    await app.close();
-    await ws.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const t = useCliTransports('cli-output');
+  const envs = t.envs;
 
   for (const transport of ['local', 'remote'] as const) {
     it(`[${transport}] runs ls shows the sort metric first and takes --columns; compare --diff wraps`, async () => {
@@ -100,16 +80,19 @@ describe('readable output: runs ls, runs compare, failing checks', () => {
     it(`[${transport}] a failing check shows the columns it is about, not whole rows`, async () => {
       const env = envs[transport];
       const ds = uniq('wide');
-      fs.mkdirSync(path.join(dir, ds));
+      fs.mkdirSync(path.join(t.dir, ds));
       const header = ['id', 'age', ...Array.from({ length: 20 }, (_, i) => `extra_${i}`)];
       const rows = Array.from({ length: 10 }, (_, i) => [
         i,
         i === 3 ? 7 : 30,
         ...header.slice(2).map(() => 'x'),
       ]);
-      fs.writeFileSync(path.join(dir, ds, 'wide.csv'), [header, ...rows].map((r) => r.join(',')).join('\n'));
-      expect((await cli(env, 'data', 'add', path.join(dir, ds), '--dataset', ds)).code).toBe(0);
-      const suite = path.join(dir, `${ds}.yaml`);
+      fs.writeFileSync(
+        path.join(t.dir, ds, 'wide.csv'),
+        [header, ...rows].map((r) => r.join(',')).join('\n'),
+      );
+      expect((await cli(env, 'data', 'add', path.join(t.dir, ds), '--dataset', ds)).code).toBe(0);
+      const suite = path.join(t.dir, `${ds}.yaml`);
       fs.writeFileSync(
         suite,
         'name: adults\nexpectations:\n  - between: { column: age, min: 18, max: 99 }\n',

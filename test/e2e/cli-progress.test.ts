@@ -1,14 +1,10 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openWorkspace, type Workspace } from '../../src/app/index.js';
+import { describe, expect, it } from 'vitest';
 import type { Output } from '../../src/cli/output.js';
 import { runCli } from '../../src/cli/program.js';
-import { loadConfig } from '../../src/core/config.js';
 import { writeCreditCsv } from '../../src/ml/index.js';
-import { buildApp } from '../../src/server/app.js';
+import { useCliTransports } from './fixtures/cli-transports.js';
 import { uniq } from './helpers.js';
 
 /*
@@ -39,30 +35,14 @@ async function run(env: Record<string, string>, terminal: boolean, ...argv: stri
 }
 
 describe('progress on long operations: on a terminal only', () => {
-  let dir: string;
-  let ws: Workspace;
-  let app: FastifyInstance;
-  const envs: Record<'local' | 'remote', Record<string, string>> = { local: {}, remote: {} };
-
-  beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-cli-progress-'));
-    ws = await openWorkspace(loadConfig({ SEXTANT_HOME: path.join(dir, 'server') }));
-    app = await buildApp(ws);
-    const url = await app.listen({ host: '127.0.0.1', port: 0 });
-    envs.local = { SEXTANT_HOME: path.join(dir, 'local') };
-    envs.remote = { SEXTANT_HOME: path.join(dir, 'client'), SEXTANT_URL: url };
-  });
-  afterAll(async () => {
-    await app.close();
-    await ws.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const t = useCliTransports('cli-progress');
+  const envs = t.envs;
 
   for (const transport of ['local', 'remote'] as const) {
     it(`[${transport}] data add shows bytes and train shows trees on a terminal; nothing when piped or with --json`, async () => {
       const env = envs[transport];
       const dataset = uniq('credit');
-      const folder = path.join(dir, dataset);
+      const folder = path.join(t.dir, dataset);
       fs.mkdirSync(folder);
       writeCreditCsv(path.join(folder, 'credit.csv'), { rows: 400, seed: 3 });
 
