@@ -4,12 +4,14 @@ import BetterSqlite3 from 'better-sqlite3';
 import {
   CompiledQuery,
   type DatabaseConnection,
+  type DialectAdapter,
   type Driver,
   Kysely,
   type Migration,
   type MigrationProvider,
   Migrator,
   PostgresDialect,
+  SqliteAdapter,
   type SqliteDatabase,
   SqliteDialect,
   SqliteDriver,
@@ -65,6 +67,18 @@ class ImmediateSqliteDriver extends SqliteDriver {
   }
 }
 
+/*
+ * SQLite runs DDL inside transactions, but Kysely's adapter says it does not, so its migrator would run
+ * each migration bare and take no lock (SQLite's adapter lock is a no-op). Saying yes makes the migrator
+ * run the whole batch in one IMMEDIATE transaction: concurrent starts queue on the write lock, each reads
+ * the applied list only once it holds the lock, and a crash mid-migration leaves nothing half-applied.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: ConstructorParameters<typeof SqliteDialect>[0];
   constructor(config: ConstructorParameters<typeof SqliteDialect>[0]) {
@@ -73,6 +87,9 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
   override createDriver(): Driver {
     return new ImmediateSqliteDriver(this.#config);
+  }
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
   }
 }
 
@@ -212,8 +229,8 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
 
 /**
  * Brings the schema to the latest version. Safe when several processes start at once: PostgreSQL
- * serialises through Kysely's advisory lock; on SQLite the loser of the write-lock race retries and
- * then finds nothing left to do. Migrations may run out of name order: each one only adds its own
+ * serialises through Kysely's advisory lock, SQLite through the batch's IMMEDIATE transaction; a
+ * start that still loses a race (creating the migration tables) retries and finds nothing left to do. Migrations may run out of name order: each one only adds its own
  * tables and columns, and domains developed side by side land their migrations in either order.
  */
 export async function migrateToLatest(store: Store): Promise<void> {
@@ -223,7 +240,7 @@ export async function migrateToLatest(store: Store): Promise<void> {
     const { error } = await migrator.migrateToLatest();
     if (!error) return;
     const busy = String((error as { code?: string }).code ?? '').startsWith('SQLITE_BUSY');
-    const raced = /already exists|duplicate key/i.test(String((error as Error).message));
+    const raced = /already exists|duplicate key|duplicate column/i.test(String((error as Error).message));
     if ((busy || raced) && attempt < 20) {
       await new Promise((r) => setTimeout(r, 50 + attempt * 50));
       continue;
