@@ -1,6 +1,9 @@
 import { z } from 'zod';
-import type { EventBus } from '../events/index.js';
-import { defineJob, type JobQueue, type WorkerHandle } from '../jobs/index.js';
+import type { AuditLog } from '../audit/index.js';
+import type { Clock } from '../core/clock.js';
+import { type EventBus, pruneSettledEvents } from '../events/index.js';
+import { defineJob, type JobQueue, pruneFinishedJobs, type WorkerHandle } from '../jobs/index.js';
+import { type Db, inTransaction } from '../store/index.js';
 
 /*
  * The platform's own background work, as jobs (never a timer in a service): a timer runs once per
@@ -30,9 +33,51 @@ export function eventsDeliverJob(events: Pick<EventBus, 'deliverDue'>) {
   });
 }
 
+export const PRUNE_JOB = 'system.prune';
+/** Retention is enforced hourly: a day's rows go in one pass, and no pass has much to do. */
+export const PRUNE_EVERY_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+/**
+ * `system.prune`: deletes finished jobs (with their attempts) and settled events (with their deliveries)
+ * older than the retention (SEXTANT_RETENTION_DAYS). Without it the `events.deliver` schedule alone adds
+ * a job row every 15 s for ever. A pass that deleted anything leaves one audit entry with the counts.
+ */
+export function pruneJob(deps: { db: Db; clock: Clock; audit: AuditLog; retentionDays: number }) {
+  return defineJob({
+    name: PRUNE_JOB,
+    payload: z.strictObject({}),
+    queue: SYSTEM_QUEUE,
+    attempts: 1,
+    timeoutMs: 600_000,
+    handler: async (_payload, ctx) => {
+      const before = deps.clock.now() - deps.retentionDays * DAY_MS;
+      const jobs = await pruneFinishedJobs(deps.db, before);
+      const events = await pruneSettledEvents(deps.db, before);
+      if (jobs + events > 0)
+        await inTransaction(deps.db, (tx) =>
+          deps.audit.append(tx, {
+            actor: 'system',
+            action: 'system.pruned',
+            entityType: 'job',
+            entityId: ctx.jobId,
+            details: {
+              jobs,
+              events,
+              before: new Date(before).toISOString(),
+              retentionDays: deps.retentionDays,
+            },
+          }),
+        );
+      return { jobs, events };
+    },
+  });
+}
+
 /** Schedules the platform's repeatable jobs (idempotent: a schedule is keyed, so every replica may). */
 export async function scheduleBackgroundJobs(jobs: JobQueue): Promise<void> {
   await jobs.repeat(EVENTS_DELIVER_JOB, {}, { everyMs: EVENTS_DELIVER_EVERY_MS, key: EVENTS_DELIVER_JOB });
+  await jobs.repeat(PRUNE_JOB, {}, { everyMs: PRUNE_EVERY_MS, key: PRUNE_JOB });
 }
 
 /** Schedules the platform's repeatable jobs and works the system queue in this process (servers do). */

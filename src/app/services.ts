@@ -24,7 +24,7 @@ import {
   createRunSearch,
   createRunService,
 } from '../tracking/index.js';
-import { eventsDeliverJob } from './background.js';
+import { eventsDeliverJob, pruneJob } from './background.js';
 
 /** Every event type the domains declare: the catalogue the bus checks emits and webhook targets against. */
 export const eventDefinitions: readonly EventDefinition[] = [...registryEvents, ...servingEvents];
@@ -93,6 +93,7 @@ export function createServices({ store, blobs, clock, config, auditKey, eventDel
   // knows every kind; which processes work which queues is the entry point's choice.
   const jobs = createJobQueue(deps, { redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
   jobs.define(eventsDeliverJob(events));
+  jobs.define(pruneJob({ db: store.db, clock, audit, retentionDays: config.retentionDays }));
 
   const governance = createGovernanceDomain({
     ...deps,

@@ -29,6 +29,7 @@ const envSchema = z.object({
   SEXTANT_TOKEN: z.string().min(1).optional(),
   SEXTANT_WEBHOOK_ALLOW: z.string().optional(),
   SEXTANT_ALLOWED_HOSTS: z.string().optional(),
+  SEXTANT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(14),
 });
 
 /** Everything the platform reads from its environment, parsed once at the edge. */
@@ -54,6 +55,8 @@ export interface Config {
   webhookAllow: string[];
   /** Host names the server answers to besides the address it listens on (DNS-rebinding guard): names, `*.suffix`, or `*`. */
   allowedHosts: string[];
+  /** Finished jobs and settled events older than this many days are pruned by the `system.prune` job. */
+  retentionDays: number;
 }
 
 function listOf(value: string | undefined): string[] {
@@ -93,5 +96,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...(e.SEXTANT_TOKEN ? { token: e.SEXTANT_TOKEN } : {}),
     webhookAllow: listOf(e.SEXTANT_WEBHOOK_ALLOW),
     allowedHosts: listOf(e.SEXTANT_ALLOWED_HOSTS),
+    retentionDays: e.SEXTANT_RETENTION_DAYS,
   };
 }

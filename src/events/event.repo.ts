@@ -200,3 +200,40 @@ export async function listEvents({
   if (types?.length) q = q.where('type', 'in', types);
   return q.execute();
 }
+
+/**
+ * Deletes up to `limit` events created before `before` that no subscriber still has to act on (every
+ * delivery done or failed), with their deliveries; returns how many events went.
+ */
+export async function deleteSettledBefore({
+  tx,
+  before,
+  limit,
+}: {
+  tx: Executor;
+  before: number;
+  limit: number;
+}): Promise<number> {
+  const rows = await tx
+    .selectFrom('events as e')
+    .select('e.id')
+    .where('e.created_at', '<', before)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('event_deliveries as d')
+            .select('d.id')
+            .whereRef('d.event_id', '=', 'e.id')
+            .where('d.state', '=', 'pending'),
+        ),
+      ),
+    )
+    .orderBy('e.created_at')
+    .limit(limit)
+    .execute();
+  const ids = rows.map((r) => r.id);
+  if (ids.length === 0) return 0;
+  await tx.deleteFrom('event_deliveries').where('event_id', 'in', ids).execute();
+  await tx.deleteFrom('events').where('id', 'in', ids).execute();
+  return ids.length;
+}

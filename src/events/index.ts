@@ -23,6 +23,8 @@ export {
   type EventRecord,
   isEvent,
 } from './event-definition.js';
+/** Retention: deletes settled events and their deliveries older than a cut-off (the `system.prune` job). */
+export { pruneSettledEvents } from './prune.js';
 /** Subscribers: in-process handlers and job triggers (jobTrigger builds one from a JobEnqueuer port). */
 export { type DeliveryContext, type JobEnqueuer, jobTrigger, type Subscriber } from './subscriber.js';
 /** Subscriber delivery tuning and the outcome of one attempt. */

@@ -24,3 +24,5 @@ export type {
 } from './job-queue.js';
 /** The built-in probe job that proves workers end to end (one audit entry per probe, committed once). */
 export { PROBE_JOB, probeJob, probePayloadSchema } from './probe-job.js';
+/** Retention: deletes finished jobs and their attempts older than a cut-off (the `system.prune` job). */
+export { pruneFinishedJobs } from './prune.js';

@@ -402,3 +402,31 @@ export async function failUnfinished({
     .where('status', '=', 'running')
     .execute();
 }
+
+/**
+ * Deletes up to `limit` finished jobs (completed, failed, cancelled) that finished before `before`, with
+ * their attempts; returns how many jobs went. Queued and running jobs are never touched.
+ */
+export async function deleteFinishedBefore({
+  tx,
+  before,
+  limit,
+}: {
+  tx: Executor;
+  before: number;
+  limit: number;
+}): Promise<number> {
+  const rows = await tx
+    .selectFrom('jobs')
+    .select('id')
+    .where('status', 'in', ['completed', 'failed', 'cancelled'])
+    .where('finished_at', '<', before)
+    .orderBy('finished_at')
+    .limit(limit)
+    .execute();
+  const ids = rows.map((r) => r.id);
+  if (ids.length === 0) return 0;
+  await tx.deleteFrom('job_attempts').where('job_id', 'in', ids).execute();
+  await tx.deleteFrom('jobs').where('id', 'in', ids).execute();
+  return ids.length;
+}
