@@ -10,6 +10,7 @@ import { systemClock } from '../core/clock.js';
 import { isAppError } from '../core/errors.js';
 import type { Store } from '../store/index.js';
 import { createBullmqJobQueue } from './bullmq-queue.js';
+import { createInProcessJobQueue } from './in-process-queue.js';
 import { runJobQueueContract, settled } from './job-queue.contract.js';
 
 const redisUp = await serviceAvailable('redis', redisUrl, 6379);
@@ -66,6 +67,45 @@ describe.skipIf(!redisUp)('BullMQ job queue', () => {
       const prefix = newPrefix();
       const { audit, queue } = queueOn(get(), redisUrl, prefix);
       return { queue, audit, replica: async () => queueOn(get(), redisUrl, prefix).queue };
+    });
+  });
+
+  describeEachBackend('BullMQ after an enqueuer died before dispatch', (get) => {
+    it('a committed row that never reached Redis is dispatched by the next worker that starts', async () => {
+      const store = get();
+      const { audit } = queueOn(store, redisUrl, newPrefix());
+      const name = `orphan.${randomBytes(3).toString('hex')}`;
+      const kind = {
+        name,
+        payload: z.object({ n: z.number() }),
+        handler: async ({ n }: { n: number }) => n * 2,
+      };
+      // The row as a dead enqueuer left it: committed and queued, with no BullMQ job.
+      const writer = createInProcessJobQueue({
+        db: store.db,
+        dialect: store.dialect,
+        audit,
+        clock: systemClock,
+      });
+      writer.define(kind);
+      const orphan = await writer.enqueue(name, { n: 21 });
+      await writer.close();
+      // A worker started later (its clock past any enqueue still in flight) finds and dispatches it.
+      const later = { now: () => Date.now() + 10_000 };
+      const queue = createBullmqJobQueue(
+        { db: store.db, dialect: store.dialect, audit, clock: later },
+        { url: redisUrl, prefix: newPrefix(), lockMs: 600, stalledIntervalMs: 500, enqueueTimeoutMs: 1_000 },
+      );
+      queue.define(kind);
+      const w = queue.work();
+      try {
+        const done = await settled(queue, orphan.id, 20_000);
+        expect(done).toMatchObject({ status: 'completed', result: 42 });
+        expect(done.log).toHaveLength(1);
+      } finally {
+        await w.close();
+        await queue.close();
+      }
     });
   });
 

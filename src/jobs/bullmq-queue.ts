@@ -37,9 +37,11 @@ export interface BullmqQueueDeps {
 type Carried = { id: string } | { schedule: { key: string; name: string; payload: unknown } };
 
 /**
- * BullMQ on Redis dispatches; the database keeps the record. Enqueue writes the row and adds the
- * BullMQ job in one transaction: if Redis refuses, the row rolls back and the caller gets a 503. A
- * BullMQ job whose row is missing (its transaction failed after the add) or finished is skipped.
+ * BullMQ on Redis dispatches; the database keeps the record. Enqueue commits the row, then adds the
+ * BullMQ job: if Redis refuses, the row is deleted again and the caller gets a 503. A process that
+ * dies between the two leaves a queued row with no BullMQ job; every worker re-dispatches such rows
+ * of its lanes when it starts (adding is idempotent by job id). A BullMQ job whose row is missing or
+ * finished is skipped.
  * Priority, retries with backoff, stalled-job recovery and schedule ticks are BullMQ's; the attempt
  * itself (timeout, heartbeats, commit-once) runs as in the in-process queue.
  */
@@ -124,9 +126,9 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
   }
 
   /*
-   * The BullMQ job is added inside the enqueue transaction, so a worker can see it a moment before
-   * the row commits. It waits for the row; one still missing after the enqueue timeout (and a
-   * margin) was rolled back with its transaction, and the BullMQ job is dropped.
+   * A BullMQ job whose row is not there: its enqueue failed and took the row back, or (a schedule
+   * tick) another process is writing it. It waits a moment for the row; one still missing after the
+   * enqueue timeout (and a margin) is dropped.
    */
   async function committedRow(id: string): Promise<boolean> {
     const deadline = Date.now() + enqueueTimeoutMs * 2 + 1_000;
@@ -135,6 +137,24 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
       if (Date.now() > deadline) return false;
       await new Promise((r) => setTimeout(r, wait));
     }
+  }
+
+  /**
+   * Adds the BullMQ job of every queued row of these lanes whose enqueuer died between committing the
+   * row and adding the job. Only rows older than any enqueue still in flight; a row that has its job
+   * already is left alone (BullMQ ignores an add whose job id exists).
+   */
+  async function redispatch(lanes: string[]): Promise<number> {
+    const now = clock.now();
+    const rows = await repo.listUndispatched({
+      tx: db,
+      lanes,
+      before: now - enqueueTimeoutMs * 2,
+      limit: 10_000,
+    });
+    for (const row of rows)
+      await queueFor(row.lane).add(row.name, { id: row.id }, bullOptions(row, Math.max(0, row.run_at - now)));
+    return rows.length;
   }
 
   function startWorker(o: WorkOptions): WorkerHandle {
@@ -200,6 +220,7 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
       });
       return w;
     });
+    void redispatch(lanesFor(o.queues ?? ['default'], o.tags ?? [])).catch(() => {});
     const handle: WorkerHandle = {
       workerId,
       async close() {
@@ -217,15 +238,16 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
     define: records.define,
     async enqueue(name, payload, enqueueOptions) {
       const { values, options: o } = records.prepare(name, payload, enqueueOptions);
-      const row = await inTransaction(db, async (tx) => {
-        const { row, created } = await records.insert(tx, values);
-        // Added inside the transaction: if Redis refuses, the row is rolled back with it.
-        if (created)
-          await withRedis('enqueue', () =>
-            queueFor(row.lane).add(row.name, { id: row.id }, bullOptions(row, o.delayMs ?? 0)),
-          );
-        return row;
-      });
+      const { row, created } = await records.insert(db, values);
+      // Dispatched once the row is committed, so a worker that takes it at once finds the row. If
+      // Redis refuses, the row (queued, never dispatched, never seen by a worker) is taken back.
+      if (created)
+        await withRedis('enqueue', () =>
+          queueFor(row.lane).add(row.name, { id: row.id }, bullOptions(row, o.delayMs ?? 0)),
+        ).catch(async (err: unknown) => {
+          await repo.deleteUndispatched({ tx: db, id: row.id });
+          throw err;
+        });
       return toJob(row);
     },
     async repeat(name, payload, repeatOptions: RepeatOptions) {

@@ -430,3 +430,38 @@ export async function deleteFinishedBefore({
   await tx.deleteFrom('jobs').where('id', 'in', ids).execute();
   return ids.length;
 }
+
+/** Deletes a job that was never dispatched (still queued, never attempted); true when it went. */
+export async function deleteUndispatched({ tx, id }: { tx: Executor; id: string }): Promise<boolean> {
+  const r = await tx
+    .deleteFrom('jobs')
+    .where('id', '=', id)
+    .where('status', '=', 'queued')
+    .where('attempts', '=', 0)
+    .executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+/** Queued, never-attempted jobs of these lanes created before `before` (re-dispatch candidates). */
+export async function listUndispatched({
+  tx,
+  lanes,
+  before,
+  limit,
+}: {
+  tx: Executor;
+  lanes: string[];
+  before: number;
+  limit: number;
+}): Promise<JobRow[]> {
+  return tx
+    .selectFrom('jobs')
+    .selectAll()
+    .where('status', '=', 'queued')
+    .where('attempts', '=', 0)
+    .where('lane', 'in', lanes)
+    .where('created_at', '<', before)
+    .orderBy('created_at')
+    .limit(limit)
+    .execute();
+}
