@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { Executor } from '../store/index.js';
 import type { EventDeliveryTable, EventTable } from '../store/schema-events.js';
+import { leasePendingDeliveries } from './delivery-lease.js';
 
 export type EventRow = Selectable<EventTable>;
 export type EventDeliveryRow = Selectable<EventDeliveryTable>;
@@ -41,11 +42,9 @@ export async function insertDeliveries({ tx, rows }: { tx: Executor; rows: Event
 }
 
 /**
- * Takes up to `limit` due deliveries of the given subscribers for `owner` in ONE conditional UPDATE,
- * then reads back what it got. A row is only taken while its lease is free or expired, so of two
- * deliverers racing for it exactly one UPDATE matches (PostgreSQL re-checks the WHERE on the row
- * version it waited for; SQLite runs one writer at a time). Subscribers this process does not know
- * (another version of the code) are left to the processes that do.
+ * Takes up to `limit` due deliveries of the given subscribers for `owner` (leasePendingDeliveries),
+ * then reads back what it got. Subscribers this process does not know (another version of the code)
+ * are left to the processes that do.
  */
 export async function claimDue({
   tx,
@@ -66,24 +65,14 @@ export async function claimDue({
   ids?: readonly string[];
 }): Promise<ClaimedEventDelivery[]> {
   if (!subscribers.length || limit < 1) return [];
-  let candidates = tx
-    .selectFrom('event_deliveries')
-    .select('id')
-    .where('state', '=', 'pending')
-    .where('subscriber', 'in', subscribers)
-    // Skip rows others hold, or a deliverer would keep picking the same held rows and take nothing.
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
-    .orderBy('next_attempt_at')
-    .orderBy('id')
-    .limit(limit);
-  candidates = ids ? candidates.where('id', 'in', ids) : candidates.where('next_attempt_at', '<=', now);
-  await tx
-    .updateTable('event_deliveries')
-    .set({ lease_owner: owner, lease_until: leaseUntil })
-    .where('id', 'in', candidates)
-    .where('state', '=', 'pending')
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
-    .execute();
+  await leasePendingDeliveries(tx, 'event_deliveries', {
+    owner,
+    now,
+    leaseUntil,
+    limit,
+    ids,
+    narrow: (q) => q.where('subscriber', 'in', subscribers),
+  });
   return (
     tx
       .selectFrom('event_deliveries as d')

@@ -6,6 +6,7 @@ import type {
   WebhookEventTable,
   WebhookTargetTable,
 } from '../../store/schema-webhooks.js';
+import { leasePendingDeliveries } from '../delivery-lease.js';
 
 export type TargetRow = Selectable<WebhookTargetTable>;
 export type DeliveryRow = Selectable<WebhookDeliveryTable>;
@@ -70,12 +71,7 @@ export async function insertDeliveries({ tx, rows }: { tx: Executor; rows: Webho
   if (rows.length) await tx.insertInto('webhook_deliveries').values(rows).execute();
 }
 
-/**
- * Takes up to `limit` due deliveries for `owner` in ONE conditional UPDATE, then reads back what it
- * got. A row is only taken while its lease is free or expired, so of two deliverers racing for it
- * exactly one UPDATE matches (PostgreSQL re-checks the WHERE on the row version it waited for;
- * SQLite runs one writer at a time).
- */
+/** Takes up to `limit` due deliveries for `owner` (leasePendingDeliveries), then reads back what it got. */
 export async function claimDue({
   tx,
   owner,
@@ -92,22 +88,7 @@ export async function claimDue({
   /** Only these deliveries (e.g. a test send), whatever their due time. */
   ids?: string[];
 }): Promise<ClaimedDelivery[]> {
-  let candidates = tx
-    .selectFrom('webhook_deliveries')
-    .select('id')
-    .where('state', '=', 'pending')
-    // Skip rows others hold, or a deliverer would keep picking the same held rows and take nothing.
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
-    .orderBy('next_attempt_at')
-    .limit(limit);
-  candidates = ids ? candidates.where('id', 'in', ids) : candidates.where('next_attempt_at', '<=', now);
-  await tx
-    .updateTable('webhook_deliveries')
-    .set({ lease_owner: owner, lease_until: leaseUntil })
-    .where('id', 'in', candidates)
-    .where('state', '=', 'pending')
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
-    .execute();
+  await leasePendingDeliveries(tx, 'webhook_deliveries', { owner, now, leaseUntil, limit, ids });
   return tx
     .selectFrom('webhook_deliveries as d')
     .innerJoin('webhook_targets as t', 't.id', 'd.target_id')
