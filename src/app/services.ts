@@ -101,6 +101,7 @@ export function createServices({ store, blobs, clock, config, auditKey, eventDel
   jobs.define(
     sweepTrialJob({
       services: { experiments, runs, artifacts, data },
+      runSearch,
       db: store.db,
       threads: trialThreads,
       workDir: os.tmpdir(),

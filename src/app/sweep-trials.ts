@@ -12,6 +12,7 @@ import {
   trialResultSchema,
 } from '../ml/index.js';
 import type { Db } from '../store/index.js';
+import type { RunSearch } from '../tracking/index.js';
 import { type MlApiServices, servicesMlApi } from './ml-api.js';
 
 /*
@@ -29,6 +30,7 @@ const DATASETS_KEPT = 2;
 /** `sweep.trial`: fits and records one trial as the sweep's owner; its result is the trial's outcome. */
 export function sweepTrialJob(deps: {
   services: MlApiServices;
+  runSearch: RunSearch;
   db: Db;
   threads: TrialThreads;
   workDir: string;
@@ -63,11 +65,57 @@ export function sweepTrialJob(deps: {
         };
       // The trial's run is the sweep owner's, whichever worker records it.
       const api = servicesMlApi(deps.services, parent.userId);
+      if (ctx.attempt > 1) {
+        const recorded = await settleEarlierAttempts(deps.runSearch, api, t, ctx.jobId);
+        if (recorded) return recorded;
+      }
       const dataset = await load(api, t.spec.datasetRef);
       const board = t.rule ? databaseStoppingBoard(deps.db, t.sweepId, t.rule) : null;
       return runTrial(api, dataset, t, { threads: deps.threads, board, signal: ctx.signal });
     },
   });
+}
+
+/**
+ * A retried trial (its worker died) may have left a run: a finished one is the trial's outcome, so the
+ * trial is not recorded twice; one cut off mid-record is marked FAILED, and the trial runs again.
+ */
+async function settleEarlierAttempts(
+  runSearch: RunSearch,
+  api: ReturnType<typeof servicesMlApi>,
+  t: SweepTrialPayload,
+  jobId: string,
+): Promise<TrialOutcome | undefined> {
+  const { runs } = await runSearch.search({
+    experimentIds: [t.experimentId],
+    filter: `tags.\`sextant.sweep\` = '${t.sweepId}' and tags.\`sextant.trial\` = '${t.trial + 1}'`,
+    maxResults: 10,
+  });
+  const done = runs.find((r) => r.status === 'FINISHED');
+  if (done) {
+    const metric = (key: string) => {
+      const v = done.metrics.find((m) => m.key === key)?.value;
+      // The API writes the values JSON lacks as strings ('NaN', 'Infinity').
+      return v === undefined ? undefined : Number(v);
+    };
+    const iterations = metric('iterations');
+    return {
+      trial: t.trial + 1,
+      params: t.params,
+      runId: done.id,
+      status: 'FINISHED',
+      objective: metric(t.objective) ?? Number.NaN,
+      ...(iterations !== undefined ? { iterations } : {}),
+      earlyStopped: done.tags['sextant.early_stopped'] === 'true',
+    };
+  }
+  for (const r of runs.filter((r) => r.status === 'RUNNING')) {
+    await api.runs.logBatch(r.id, {
+      tags: [{ key: 'sextant.failure', value: `cut off mid-record; trial retried by job ${jobId}` }],
+    });
+    await api.runs.update(r.id, { status: 'FAILED', endTime: Date.now() });
+  }
+  return undefined;
 }
 
 /** How often the sweep looks at its trials' jobs, and how many it looks at per look. */
@@ -115,14 +163,14 @@ export function jobTrialRunner(jobs: JobQueue, opts: { actor: string; work?: boo
           }
           if (pending.size)
             await new Promise<void>((resolve) => {
-              const timer = setTimeout(resolve, POLL_MS);
-              const onAbort = () => resolve();
-              signal?.addEventListener('abort', onAbort, { once: true });
-              wake = () => {
+              const done = () => {
                 clearTimeout(timer);
-                signal?.removeEventListener('abort', onAbort);
+                signal?.removeEventListener('abort', done);
                 resolve();
               };
+              const timer = setTimeout(done, POLL_MS);
+              signal?.addEventListener('abort', done, { once: true });
+              wake = done;
             });
         }
       } finally {

@@ -42,7 +42,12 @@ export function createTrialThreads(): TrialThreads {
     }
     const fresh = new Worker(entry);
     all.add(fresh);
-    fresh.once('exit', () => all.delete(fresh));
+    // A thread that exits while idle (it crashed) is not handed out again.
+    fresh.once('exit', () => {
+      all.delete(fresh);
+      const at = idle.indexOf(fresh);
+      if (at >= 0) idle.splice(at, 1);
+    });
     return fresh;
   };
   const giveBack = (w: Worker) => {

@@ -2,14 +2,26 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createServices, jobTrialRunner, type Services, SWEEP_TRIAL_JOB } from '../../src/app/index.js';
+import {
+  createServices,
+  jobTrialRunner,
+  type Services,
+  SWEEP_TRIAL_JOB,
+  sweepTrialJob,
+} from '../../src/app/index.js';
 import { localPrincipal } from '../../src/auth/index.js';
 import { createBlobStore } from '../../src/blobs/index.js';
 import { createLocalApi } from '../../src/cli/local-api.js';
 import { systemClock } from '../../src/core/clock.js';
 import { loadConfig } from '../../src/core/config.js';
-import type { Job, WorkerHandle } from '../../src/jobs/index.js';
-import { inProcessTrialRunner, runSweep, type SweepSpec, writeCreditCsv } from '../../src/ml/index.js';
+import type { Job, JobContext, WorkerHandle } from '../../src/jobs/index.js';
+import {
+  inProcessTrialRunner,
+  runSweep,
+  type SweepSpec,
+  type SweepTrialPayload,
+  writeCreditCsv,
+} from '../../src/ml/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { describeEachBackend } from '../support/backends.js';
 
@@ -188,4 +200,56 @@ describeEachBackend('sweep trials as jobs on two workers', (getStore) => {
     expect(jobs.slice(1).every((j) => j.attempts === 0 && j.cancelledBy === actor)).toBe(true);
     expect(await childRuns(a, exp.id, parent.id)).toHaveLength(1);
   }, 180_000);
+
+  it('a retried trial whose first attempt recorded its run answers with that run; an ended sweep runs no trial', async () => {
+    const api = createLocalApi(a);
+    const job = sweepTrialJob({
+      services: a,
+      runSearch: a.runSearch,
+      db: a.store.db,
+      threads: a.trialThreads,
+      workDir: home,
+    });
+    const ctx = (attempt: number): JobContext => ({
+      jobId: 'job_test',
+      attempt,
+      signal: new AbortController().signal,
+      progress: async () => {},
+      heartbeat: async () => {},
+      commit: () => Promise.reject(new Error('a trial commits nothing through the job marker')),
+      committed: false,
+    });
+    const experimentId = (await api.experiments.create({ name: uniq('retry') })).id;
+    const parent = await api.runs.create({ experimentId, name: 'retry-sweep' });
+    const trial: SweepTrialPayload = {
+      sweepId: parent.id,
+      experimentId,
+      trial: 0,
+      params: { learning_rate: '0.3' },
+      spec: {
+        datasetRef: 'credit@1',
+        target: 'defaulted',
+        kind: 'gbdt',
+        params: { n_estimators: '10', learning_rate: '0.3' },
+        seed: 3,
+        valFraction: 0.2,
+      },
+      rule: null,
+      objective: 'val_roc_auc',
+      runName: 'retry-sweep-trial-1',
+      tags: { 'mlflow.parentRunId': parent.id, 'sextant.sweep': parent.id, 'sextant.trial': '1' },
+    };
+    const first = (await job.handler(trial, ctx(1))) as { runId: string; objective: number };
+    // The worker died after recording: the job runs again, and finds the run it left.
+    const again = (await job.handler(trial, ctx(2))) as { runId: string; objective: number; status: string };
+    expect(again.status).toBe('FINISHED');
+    expect(again.runId).toBe(first.runId);
+    expect(again.objective).toBe(first.objective);
+    expect(await childRuns(a, experimentId, parent.id)).toHaveLength(1);
+
+    await api.runs.update(parent.id, { status: 'KILLED' });
+    const late = (await job.handler({ ...trial, trial: 1 }, ctx(1))) as { status: string };
+    expect(late.status).toBe('CANCELLED');
+    expect(await childRuns(a, experimentId, parent.id)).toHaveLength(1);
+  }, 120_000);
 });
