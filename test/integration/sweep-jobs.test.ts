@@ -24,13 +24,24 @@ import {
 } from '../../src/ml/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { describeEachBackend } from '../support/backends.js';
+import { redisUrl, serviceAvailable } from '../support/services.js';
 
 /*
  * Sweep trials are `sweep.trial` jobs: two job workers, each on its own connection to one database (as
  * two `sextant worker` processes are), share a sweep's trials, run each once, and prune against each
  * other's curves through the median-stopping board in the database.
  */
-describeEachBackend('sweep trials as jobs on two workers', (getStore) => {
+const redisUp = await serviceAvailable('redis', redisUrl, 6379);
+
+describeEachBackend('sweep trials as jobs on two workers', (getStore) => sweepSuite(getStore, 'in-process'));
+if (redisUp)
+  describeEachBackend(
+    'sweep trials as BullMQ jobs on two workers',
+    (getStore) => sweepSuite(getStore, 'bullmq'),
+    ['postgres'],
+  );
+
+function sweepSuite(getStore: () => Store, queue: 'in-process' | 'bullmq') {
   let home: string;
   let storeB: Store;
   let a: Services;
@@ -38,13 +49,17 @@ describeEachBackend('sweep trials as jobs on two workers', (getStore) => {
   const handles: WorkerHandle[] = [];
   const actor = localPrincipal.name;
   const uniq = (p: string) => `${p}-${Math.random().toString(36).slice(2, 8)}`;
+  const prefix = uniq('sextant-sweep-test');
 
   const services = (store: Store) =>
     createServices({
       store,
       blobs: createBlobStore(`file:${path.join(home, 'blobs')}`),
       clock: systemClock,
-      config: loadConfig({ SEXTANT_HOME: home }),
+      config: loadConfig({
+        SEXTANT_HOME: home,
+        ...(queue === 'bullmq' ? { SEXTANT_REDIS_URL: redisUrl, SEXTANT_REDIS_PREFIX: prefix } : {}),
+      }),
       auditKey: 'test-audit-key-0123456789',
     });
 
@@ -133,6 +148,10 @@ describeEachBackend('sweep trials as jobs on two workers', (getStore) => {
     expect(children.map((r) => r.tags['sextant.trial']).sort()).toEqual(['1', '2', '3', '4']);
     expect((await a.runs.get(swept.parentRunId)).tags['sextant.best_run_id']).toBe(swept.best!.runId);
   }, 180_000);
+
+  // The next tests stop a worker between two trials, which the in-process queue does exactly where
+  // it is told (BullMQ's workers fetch ahead); the board and the handler are the same on both queues.
+  if (queue === 'bullmq') return;
 
   it('a trial on worker B is stopped by the curves worker A reported', async () => {
     const api = createLocalApi(a);
@@ -252,4 +271,4 @@ describeEachBackend('sweep trials as jobs on two workers', (getStore) => {
     expect(late.status).toBe('CANCELLED');
     expect(await childRuns(a, experimentId, parent.id)).toHaveLength(1);
   }, 120_000);
-});
+}
