@@ -265,7 +265,7 @@ export async function runSweep(
     await api.runs.update(parent.id, { status: 'KILLED', endTime: Date.now() });
     throw new AppError(
       'CONFLICT',
-      `sweep ${parent.id} was cancelled: ${cancelled.length} trial(s) did not run`,
+      `sweep ${parent.id} was cancelled (${cancelled.length} of ${outcomes.length} trials cancelled)`,
       {
         parentRunId: parent.id,
       },
