@@ -42,7 +42,7 @@ export const sweepTrialPayloadSchema = z.strictObject({
 });
 export type SweepTrialPayload = z.infer<typeof sweepTrialPayloadSchema>;
 
-export const trialStatusSchema = z.enum(['FINISHED', 'FAILED', 'CANCELLED']);
+const trialStatusSchema = z.enum(['FINISHED', 'FAILED', 'CANCELLED']);
 
 /** How one trial ended, as a trial job's result (JSON: a score that is not a number reads null). */
 export const trialResultSchema = z.object({
