@@ -8,7 +8,14 @@
 
 import { table } from '../src/cli/output.js';
 import type { SextantApi } from '../src/client/index.js';
-import { CREDIT_PROTECTED, evaluateModel, loadStoredModel, reproduceRun, runSweep } from '../src/ml/index.js';
+import {
+  CREDIT_PROTECTED,
+  evaluateModel,
+  inProcessTrialRunner,
+  loadStoredModel,
+  reproduceRun,
+  runSweep,
+} from '../src/ml/index.js';
 
 const EXPERIMENT = 'demo-training';
 const indent = (text: string) =>
@@ -46,6 +53,7 @@ export async function trainingChapter(
       experiment: EXPERIMENT,
       runName: 'demo-sweep',
       workDir: opts.workDir,
+      trials: inProcessTrialRunner(api),
       onTrial: (t) =>
         console.log(
           `  trial ${t.trial} ${JSON.stringify(t.params)}: ${t.status}` +

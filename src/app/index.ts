@@ -22,3 +22,5 @@ export {
   type ServicesDeps,
   type Workspace,
 } from './services.js';
+/** Sweep trials as `sweep.trial` jobs: the job kind and the runner a sweep on a workspace uses. */
+export { jobTrialRunner, SWEEP_TRIAL_JOB, sweepTrialJob } from './sweep-trials.js';

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { type AuditLog, createAuditLog, resolveAuditKey, workspaceWitness } from '../audit/index.js';
 import { createAuthService } from '../auth/index.js';
 import { type BlobStore, createBlobStore } from '../blobs/index.js';
@@ -15,6 +16,7 @@ import {
 import { createWebhookService } from '../events/webhooks/index.js';
 import { createGovernanceDomain } from '../governance/index.js';
 import { createJobQueue } from '../jobs/index.js';
+import { createTrialThreads } from '../ml/index.js';
 import { createRegistryDomain, noGateMetrics, registryEvents } from '../registry/index.js';
 import { createServingDomain, servingEvents } from '../serving/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -25,6 +27,7 @@ import {
   createRunService,
 } from '../tracking/index.js';
 import { eventsDeliverJob, pruneJob } from './background.js';
+import { sweepTrialJob } from './sweep-trials.js';
 
 /** Every event type the domains declare: the catalogue the bus checks emits and webhook targets against. */
 export const eventDefinitions: readonly EventDefinition[] = [...registryEvents, ...servingEvents];
@@ -94,6 +97,17 @@ export function createServices({ store, blobs, clock, config, auditKey, eventDel
   const jobs = createJobQueue(deps, { redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
   jobs.define(eventsDeliverJob(events));
   jobs.define(pruneJob({ db: store.db, clock, audit, retentionDays: config.retentionDays }));
+  // Sweep trials fit in worker threads of whichever process takes their jobs.
+  const trialThreads = createTrialThreads();
+  jobs.define(
+    sweepTrialJob({
+      services: { experiments, runs, artifacts, data },
+      runSearch,
+      db: store.db,
+      threads: trialThreads,
+      workDir: os.tmpdir(),
+    }),
+  );
 
   const governance = createGovernanceDomain({
     ...deps,
@@ -126,6 +140,7 @@ export function createServices({ store, blobs, clock, config, auditKey, eventDel
     governance,
     serving,
     jobs,
+    trialThreads,
   };
 }
 
@@ -149,6 +164,7 @@ export async function openWorkspace(config: Config, clock: Clock = systemClock):
       await services.events.close();
       // Workers finish their running attempts; the queue lets go of Redis.
       await services.jobs.close();
+      await services.trialThreads.close();
       // Deployments drain and their ledgers flush before the database closes under them.
       await services.serving.close();
       await blobs.close();

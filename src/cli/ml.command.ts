@@ -1,11 +1,13 @@
 import os from 'node:os';
 import type { Command } from 'commander';
+import { localPrincipal } from '../auth/index.js';
 import type { SextantApi } from '../client/index.js';
 import { ValidationError } from '../core/errors.js';
 import {
   type EvaluateOutcome,
   evaluateModel,
   type IterationInfo,
+  inProcessTrialRunner,
   type ModelRegistryPort,
   parseGrid,
   parseRanges,
@@ -249,7 +251,11 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
     .option('--random <n>', 'this many random trials from --param-range')
     .option('--param-range <range...>', 'ranges for --random, each k=lo:hi or k=lo:hi:log')
     .option('-p, --param <k=v...>', 'params fixed for every trial')
-    .option('--parallel <n>', 'trials at once (worker threads above 1)', '1')
+    .option(
+      '--parallel <n>',
+      'trials this process runs at once (sweep.trial jobs; workers take them too)',
+      '1',
+    )
     .option('--early-stop <rule>', 'median | none', 'none')
     .option('--warmup <n>', 'iterations before the median rule may stop a trial', '10')
     .option('--seed <n>', 'seeds every trial, the shared validation split and random draws', '0')
@@ -295,6 +301,15 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
           : numberOption(o.random ?? '0', '--random')!;
         const progress = progressLine(c);
         let finished = 0;
+        // On a workspace the trials are jobs (any `sextant worker` takes them too); against a server,
+        // this process runs them. Ctrl-C cancels the trials not yet ended.
+        const ws = await c.workspace();
+        const runner = ws
+          ? (await import('../app/index.js')).jobTrialRunner(ws.jobs, { actor: localPrincipal.name })
+          : inProcessTrialRunner(api);
+        const interrupt = new AbortController();
+        const onInterrupt = () => interrupt.abort(new Error('interrupted'));
+        process.once('SIGINT', onInterrupt);
         const result = await runSweep(
           api,
           {
@@ -327,6 +342,8 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
             ...(git ? { gitCommit: git.commit, gitDirty: git.dirty } : {}),
             command: commandLine('sweep', o),
             workDir: os.tmpdir(),
+            trials: runner,
+            signal: interrupt.signal,
             // Trials as a progress line on a terminal; a failed trial is said in any case.
             onTrial: (t) => {
               finished++;
@@ -340,7 +357,10 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
               if (t.error && !c.json) c.output.err(`sextant: trial ${t.trial} failed: ${t.error}`);
             },
           },
-        ).finally(() => progress.end());
+        ).finally(() => {
+          process.off('SIGINT', onInterrupt);
+          progress.end();
+        });
         if (c.json)
           return c.output.out(
             JSON.stringify(result, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)),

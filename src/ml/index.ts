@@ -9,8 +9,13 @@ export {
 } from './evaluation.service.js';
 /** Metrics of one task as logged on runs (flat) and in reports (full), overall and per slice. */
 export { type EvaluationSummary, flatMetrics, summarize, summarizeSlices } from './evaluation-report.js';
-/** The median stopping rule on shared best-so-far curves. */
-export { type MedianRuleOptions, MedianStoppingBoard } from './median-stopping.js';
+/** The median stopping rule on best-so-far curves; the board a trial reports to (memory or database). */
+export {
+  type MedianRuleOptions,
+  MedianStoppingBoard,
+  memoryStoppingBoard,
+  type StoppingBoard,
+} from './median-stopping.js';
 /** Evaluation metrics: classification (accuracy ... calibration), regression (MAE, RMSE, R2, MAPE), slices. */
 export {
   averagePrecision,
@@ -44,8 +49,21 @@ export {
   type ReproduceRequest,
   reproduceRun,
 } from './reproduce.service.js';
+/** A sweep trial as a job carries it, and a trial job's result. */
+export { type SweepTrialPayload, sweepTrialPayloadSchema, trialResultSchema } from './sweep.schema.js';
 /** Grid or random sweeps with a parallelism limit and median stopping (`sextant sweep`). */
-export { runSweep, type SweepOutcome, type SweepSpec, type TrialOutcome } from './sweep.service.js';
+export {
+  inProcessTrialRunner,
+  runSweep,
+  type SweepOutcome,
+  type SweepSpec,
+  type TrialOutcome,
+  type TrialRunner,
+} from './sweep.service.js';
+/** The median-stopping board in the database, shared by trials on any worker. */
+export { databaseStoppingBoard } from './sweep-board.js';
+/** Fits and records one trial of a sweep (a `sweep.trial` job's work). */
+export { runTrial } from './sweep-trial.js';
 /** Parses sweep options: `k=v1,v2` grids and `k=lo:hi[:log]` ranges. */
 export { type ParamRange, parseGrid, parseRanges } from './sweep-trials.js';
 /** The seeded synthetic credit-risk table with drift knobs, for demos, tests and benchmarks. */
@@ -72,3 +90,5 @@ export {
   type TrainOutcome,
   trainModel,
 } from './training.service.js';
+/** Worker threads that fit trials, answering the stopping board between iterations. */
+export { createTrialThreads, type TrialThreads } from './trial-threads.js';

@@ -58,17 +58,13 @@ describe('median stopping rule', () => {
     expect(board.report(3, 2, 0.5)).toBe(false);
   });
 
-  it('works on shared memory, as worker threads use it', () => {
-    const cells = new Float64Array(new SharedArrayBuffer(8 * 4 * 22));
-    const a = new MedianStoppingBoard(rule, cells);
-    const b = new MedianStoppingBoard(rule, cells);
-    for (let i = 0; i < 5; i++) a.report(0, i, 0.8);
-    a.finish(0);
-    for (let i = 0; i < 5; i++) a.report(1, i, 0.8);
-    a.finish(1);
-    b.report(2, 0, 0.1);
-    b.report(2, 1, 0.1);
-    expect(b.report(2, 2, 0.1)).toBe(true);
+  it('a reset trial starts its curve again (a retried trial reports from iteration 0)', () => {
+    const board = new MedianStoppingBoard(rule);
+    for (let i = 0; i < 5; i++) board.report(0, i, 0.8);
+    board.reset(0);
+    expect(board.curve(0)).toEqual([]);
+    board.report(0, 0, 0.5);
+    expect(board.curve(0)).toEqual([0.5]);
   });
 });
 

@@ -1,40 +1,42 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { isAppError } from '../core/errors.js';
-import { type MedianRuleOptions, MedianStoppingBoard } from './median-stopping.js';
 import { type CheckedSpec, fitOnDataset } from './model-fit.js';
 import type { LoadedDataset } from './table-rows.js';
 
 /*
- * A sweep worker thread: fits the trials it is sent on its own copy of the table, reporting each
- * iteration to the median-stopping board shared with the other workers (a SharedArrayBuffer).
+ * A trial thread: fits the trials it is sent, one at a time. Fitting calls back synchronously after
+ * each iteration, and the stopping board answers asynchronously (a database), so the thread posts each
+ * score and, when the trial is judged, sleeps on the shared control cell until the parent answers:
+ * control[0] becomes 1 when the answer is in, control[1] is 1 for "stop now".
  */
 
-interface Init {
+export interface TrialRequest {
   dataset: LoadedDataset;
-  rule: MedianRuleOptions | null;
-  cells: Float64Array;
+  spec: CheckedSpec;
+  /** Int32Array(2) on a SharedArrayBuffer; absent when no board judges the trial. */
+  control?: Int32Array;
 }
 
-const init = workerData as Init;
-const board = init.rule ? new MedianStoppingBoard(init.rule, init.cells) : null;
-
-parentPort?.on('message', (msg: { trial: number; spec: CheckedSpec }) => {
+parentPort?.on('message', (msg: TrialRequest) => {
+  const control = msg.control;
   try {
     let i = 0;
-    const fit = fitOnDataset(init.dataset, msg.spec, (info) => {
+    const fit = fitOnDataset(msg.dataset, msg.spec, (info) => {
       const score = info.validation?.metric;
-      const stop = board && score !== undefined ? board.report(msg.trial, i, score) : false;
-      i++;
+      const iteration = i++;
+      if (score === undefined) return undefined;
+      parentPort?.postMessage({ kind: 'iteration', iteration, score });
+      if (!control) return undefined;
+      Atomics.wait(control, 0, 0);
+      const stop = control[1] === 1;
+      Atomics.store(control, 0, 0);
       return stop ? false : undefined;
     });
-    board?.finish(msg.trial);
-    parentPort?.postMessage({ trial: msg.trial, ok: true, fit }, [fit.onnx.buffer as ArrayBuffer]);
+    parentPort?.postMessage({ kind: 'done', fit }, [fit.onnx.buffer as ArrayBuffer]);
   } catch (err) {
-    board?.finish(msg.trial);
     const e = err as Error;
     parentPort?.postMessage({
-      trial: msg.trial,
-      ok: false,
+      kind: 'error',
       error: isAppError(err)
         ? { code: err.code, message: err.message, details: err.details }
         : { code: 'INTERNAL', message: e.message ?? String(err) },

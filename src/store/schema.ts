@@ -5,6 +5,7 @@ import type { EventTables } from './schema-events.js';
 import type { JobTables } from './schema-jobs.js';
 import type { RegistryTables } from './schema-registry.js';
 import type { ServingTables } from './schema-serving.js';
+import type { SweepTables } from './schema-sweeps.js';
 import type { WebhookTables } from './schema-webhooks.js';
 
 /*
@@ -161,7 +162,8 @@ export interface Database
     WebhookTables,
     ServingTables,
     JobTables,
-    EventTables {
+    EventTables,
+    SweepTables {
   audit_entries: AuditEntryTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointTable;
