@@ -33,6 +33,7 @@ import { eventsMigration } from './migrations/008-events.js';
 import { tokenOriginAndCheckpointChainMigration } from './migrations/009-token-origin.js';
 import { deploymentRuntimesMigration } from './migrations/010-deployment-runtimes.js';
 import { modelBindingMigration } from './migrations/011-model-binding.js';
+import { loggedModelsMigration } from './migrations/013-logged-models.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -224,6 +225,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '009-token-origin': tokenOriginAndCheckpointChainMigration(dialect),
     '010-deployment-runtimes': deploymentRuntimesMigration(dialect),
     '011-model-binding': modelBindingMigration(dialect),
+    '013-logged-models': loggedModelsMigration(dialect),
   };
 }
 

@@ -3,6 +3,7 @@ import type { DataTables } from './schema-data.js';
 import type { DataQualityTables } from './schema-data-quality.js';
 import type { EventTables } from './schema-events.js';
 import type { JobTables } from './schema-jobs.js';
+import type { LoggedModelTables } from './schema-logged-models.js';
 import type { RegistryTables } from './schema-registry.js';
 import type { ServingTables } from './schema-serving.js';
 import type { WebhookTables } from './schema-webhooks.js';
@@ -161,6 +162,7 @@ export interface Database
     WebhookTables,
     ServingTables,
     JobTables,
+    LoggedModelTables,
     EventTables {
   audit_entries: AuditEntryTable;
   audit_head: AuditHeadTable;
