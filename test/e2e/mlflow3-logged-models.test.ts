@@ -167,6 +167,10 @@ describeEachBackend('MLflow 3 client session: logged models, outputs, registry, 
       z.strictObject({}),
     );
 
+    const reread = await m.getRun(run.run_id);
+    expect(reread.outputs?.model_outputs).toEqual([{ model_id: id, step: 0 }]);
+    expect(reread.inputs.model_inputs).toEqual([]);
+
     const listed = ok(await send('GET', `logged-models/${id}/artifacts/directories`), listing);
     expect(listed.files.map((f) => f.path).sort()).toEqual(['MLmodel', 'model.pkl']);
     const pkl = await m
@@ -195,6 +199,14 @@ describeEachBackend('MLflow 3 client session: logged models, outputs, registry, 
     expect(version.metrics.loss).toBeCloseTo(1 / 3);
     const pklSha = createHash('sha256').update(files['model.pkl']).digest('hex');
     expect(version.files.map((f) => f.sha256)).toContain(pklSha);
+
+    // A later run that evaluates the model records it as an input (runs/log-inputs `models`).
+    const evaluation = await m.newRun(exp);
+    ok(
+      await m.client.post('runs/log-inputs', { run_id: evaluation.info.run_id, models: [{ model_id: id }] }),
+      z.strictObject({}),
+    );
+    expect((await m.getRun(evaluation.info.run_id)).inputs.model_inputs).toEqual([{ model_id: id }]);
 
     const after = ok(await send('GET', `logged-models/${id}`), modelReply).model;
     expect(after.info.registrations).toEqual([{ name, version: '1' }]);

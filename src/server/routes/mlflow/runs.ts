@@ -88,7 +88,19 @@ export function registerMlflowRunRoutes(app: FastifyInstance, s: Services): void
     permission: 'read',
     summary: 'MLflow: get a run',
     input: z.strictObject(runRef),
-    handler: async (q) => ({ run: mlflowRun(await s.runs.get(runIdOf(q))) }),
+    handler: async (q) => {
+      const run = mlflowRun(await s.runs.get(runIdOf(q)));
+      // MLflow 3's RunInputs.model_inputs and RunOutputs.model_outputs: the run's logged models.
+      const links = await s.loggedModels.links({ runId: run.info.run_id });
+      const of = (direction: 'input' | 'output') => links.filter((l) => l.direction === direction);
+      return {
+        run: {
+          ...run,
+          inputs: { ...run.inputs, model_inputs: of('input').map((l) => ({ model_id: l.modelId })) },
+          outputs: { model_outputs: of('output').map((l) => ({ model_id: l.modelId, step: l.step })) },
+        },
+      };
+    },
   });
   mlflowRoute(app, {
     methods: ['POST'],
