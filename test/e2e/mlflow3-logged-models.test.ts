@@ -461,6 +461,16 @@ describeEachBackend('MLflow 3 client session: logged models, outputs, registry, 
       404,
       'RESOURCE_DOES_NOT_EXIST',
     );
+    expect(
+      mlflowError(
+        await send('POST', 'logged-models', { experiment_id: 'abc' }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+      ),
+    ).toMatch(/experiment_id/);
+    expect(
+      mlflowError(await send('PATCH', `logged-models/${id}`, {}), 400, 'INVALID_PARAMETER_VALUE'),
+    ).toMatch(/status/);
 
     // A model logged outside a run has nowhere here to keep its files: the upload is refused by name.
     const runless = ok(await send('POST', 'logged-models', { experiment_id: exp }), modelReply).model;

@@ -42,7 +42,7 @@ export function registerMlflowLoggedModelRoutes(app: FastifyInstance, s: Service
     permission: 'write',
     summary: 'MLflow 3: create a logged model (PENDING until finalized)',
     input: z.strictObject({
-      experiment_id: z.string().min(1).max(32),
+      experiment_id: z.string().regex(/^\d{1,15}$/, 'must be a numeric experiment id'),
       name: z.string().max(500).optional(),
       model_type: z.string().max(500).optional(),
       source_run_id: z.string().max(256).optional(),
