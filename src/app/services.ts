@@ -23,6 +23,8 @@ import { openStore, type Store } from '../store/index.js';
 import {
   createArtifactService,
   createExperimentService,
+  createLoggedModelService,
+  createMultipartUploadService,
   createRunSearch,
   createRunService,
 } from '../tracking/index.js';
@@ -79,6 +81,8 @@ export function createServices({ store, blobs, clock, config, auditKey, eventDel
   const runs = createRunService(deps, { resolveDatasetVersion: data.linkForRunInput });
   const runSearch = createRunSearch({ db: store.db, runs });
   const artifacts = createArtifactService(deps);
+  const loggedModels = createLoggedModelService(deps);
+  const multipartUploads = createMultipartUploadService(deps, { artifacts });
 
   const registry = createRegistryDomain({
     ...deps,
@@ -132,6 +136,8 @@ export function createServices({ store, blobs, clock, config, auditKey, eventDel
     runs,
     runSearch,
     artifacts,
+    loggedModels,
+    multipartUploads,
     data,
     dataQuality,
     registry,

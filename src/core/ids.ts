@@ -116,3 +116,11 @@ export function newIds(prefix: IdPrefix, count: number, now: number = Date.now()
   for (let i = 0; i < count; i++) out[i] = p + next(now);
   return out;
 }
+
+/**
+ * A logged model's id: `m-<ULID>`. MLflow 3 clients recognise `models:/<id>` as a logged model (not a
+ * registered model's name) by the `m-` prefix, so this kind keeps MLflow's spelling.
+ */
+export function newLoggedModelId(now: number = Date.now()): string {
+  return `m-${next(now)}`;
+}

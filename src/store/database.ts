@@ -34,6 +34,7 @@ import { tokenOriginAndCheckpointChainMigration } from './migrations/009-token-o
 import { deploymentRuntimesMigration } from './migrations/010-deployment-runtimes.js';
 import { modelBindingMigration } from './migrations/011-model-binding.js';
 import { sweepBoardMigration } from './migrations/012-sweep-board.js';
+import { loggedModelsMigration } from './migrations/013-logged-models.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -226,6 +227,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '010-deployment-runtimes': deploymentRuntimesMigration(dialect),
     '011-model-binding': modelBindingMigration(dialect),
     '012-sweep-board': sweepBoardMigration(dialect),
+    '013-logged-models': loggedModelsMigration(dialect),
   };
 }
 

@@ -27,4 +27,5 @@ export {
   sqliteDialect,
 } from './dialect.js';
 export type * from './schema.js';
+export type * from './schema-logged-models.js';
 export { isUniqueViolation } from './unique-violation.js';

@@ -3,6 +3,7 @@ import type { DataTables } from './schema-data.js';
 import type { DataQualityTables } from './schema-data-quality.js';
 import type { EventTables } from './schema-events.js';
 import type { JobTables } from './schema-jobs.js';
+import type { LoggedModelTables } from './schema-logged-models.js';
 import type { RegistryTables } from './schema-registry.js';
 import type { ServingTables } from './schema-serving.js';
 import type { SweepTables } from './schema-sweeps.js';
@@ -162,6 +163,7 @@ export interface Database
     WebhookTables,
     ServingTables,
     JobTables,
+    LoggedModelTables,
     EventTables,
     SweepTables {
   audit_entries: AuditEntryTable;

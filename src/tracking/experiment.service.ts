@@ -3,6 +3,7 @@ import type { DomainDeps } from '../core/domain-deps.js';
 import { AlreadyExistsError, NotFoundError, ValidationError } from '../core/errors.js';
 import { type Executor, inTransaction } from '../store/index.js';
 import { checkArtifactLocation } from './artifact-location.js';
+import { listDatasetSummaries } from './dataset-summary.repo.js';
 import type { ExperimentListQuery, ExperimentRow } from './experiment.repo.js';
 import * as repo from './experiment.repo.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
@@ -253,9 +254,15 @@ export function createExperimentService({ db, audit, clock }: DomainDeps) {
     };
   }
 
+  /** The datasets the experiments' runs read, newest first (MLflow's search-datasets), at most `limit`. */
+  async function datasetSummaries(experimentIds: string[], limit = 1000) {
+    return listDatasetSummaries({ tx: db, experimentIds: experimentIds.map(parseExperimentId), limit });
+  }
+
   return {
     create,
     get,
+    datasetSummaries,
     getByName,
     findByName,
     rename,

@@ -4,6 +4,9 @@ export { type ArtifactService, createArtifactService } from './artifact.service.
 export { normalizeArtifactPath } from './artifact-path.js';
 /** Experiments: create, rename, tag, soft-delete and restore, search. */
 export { createExperimentService, type ExperimentService, stagesOf } from './experiment.service.js';
+export * from './logged-model.schema.js';
+/** Logged models (MLflow 3): create, finalize, tags, params, run links. */
+export { createLoggedModelService, type LoggedModelService } from './logged-model.service.js';
 /** Caps of metric history reads: page size (default and max) and bulk-interval runs and points. */
 export {
   HISTORY_BULK_POINTS_MAX,
@@ -11,6 +14,12 @@ export {
   HISTORY_PAGE_DEFAULT,
   HISTORY_PAGE_MAX,
 } from './metric-history.js';
+/** Multipart artifact uploads: parts stored as blobs, joined into one artifact on completion. */
+export {
+  createMultipartUploadService,
+  MULTIPART_MAX_PARTS,
+  type MultipartUploadService,
+} from './multipart-upload.service.js';
 /** MLflow-style opaque page tokens. */
 export { decodePageToken, encodePageToken } from './page-token.js';
 /** Runs: lifecycle, params, metrics, tags, inputs. */

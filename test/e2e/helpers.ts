@@ -67,7 +67,15 @@ export const mlflowRunSchema = z.strictObject({
         }),
       }),
     ),
+    // MLflow 3: logged models the run read (runs/get only).
+    model_inputs: z.array(z.strictObject({ model_id: z.string() })).optional(),
   }),
+  // MLflow 3: logged models the run produced (runs/get only).
+  outputs: z
+    .strictObject({
+      model_outputs: z.array(z.strictObject({ model_id: z.string(), step: z.number().int() })),
+    })
+    .optional(),
 });
 export type MlflowRun = z.infer<typeof mlflowRunSchema>;
 export const mlflowExperimentSchema = z.strictObject({

@@ -8,18 +8,26 @@ import { acceptRawBodies } from '../../raw-body.js';
 import { route } from '../../route.js';
 import { mlflowRoute } from './mlflow-route.js';
 
-const PROXY = '/api/2.0/mlflow-artifacts/artifacts';
+export const PROXY_ROOT = '/api/2.0/mlflow-artifacts';
+const PROXY = `${PROXY_ROOT}/artifacts`;
 
 /**
  * A proxied artifact path is `<experiment_id>/<run_id>/artifacts/<path inside the run>`, the layout
  * that a run's artifact_uri `mlflow-artifacts:/<experiment_id>/<run_id>/artifacts` gives clients.
  */
-async function resolveProxyPath(s: Services, raw: string, { allowRoot }: { allowRoot: boolean }) {
+export async function resolveProxyPath(s: Services, raw: string, { allowRoot }: { allowRoot: boolean }) {
   const full = normalizeArtifactPath(raw, { field: 'path', allowRoot: true });
   // The path inside the run is checked on its own: normalising the whole path first would turn
   // `<exp>/<run>/artifacts//etc/passwd` into the relative `etc/passwd` instead of refusing it.
   const m = /^([^/]+)\/([^/]+)\/artifacts(?:\/(.*))?$/s.exec(raw);
   const [, experimentId, runId, inner = ''] = m ?? [];
+  const runless = /^[^/]+\/models\/(m-[^/]+)\/artifacts(?:\/|$)/.exec(raw)?.[1];
+  if (runless) {
+    throw new ValidationError(
+      `path: logged model '${runless}' has no source run, and Sextant keeps a logged model's files in its run; log the model inside a run`,
+      { field: 'path' },
+    );
+  }
   if (!experimentId || !runId) {
     throw new ValidationError(`path: expected '<experiment_id>/<run_id>/artifacts/...' but got '${full}'`, {
       field: 'path',

@@ -77,6 +77,21 @@ export function registerMlflowExperimentRoutes(app: FastifyInstance, s: Services
   }
   mlflowRoute(app, {
     methods: ['POST'],
+    path: 'experiments/search-datasets',
+    permission: 'read',
+    summary: "MLflow: the datasets the experiments' runs read, newest first",
+    input: z.strictObject({ experiment_ids: z.array(experimentId).max(20).optional() }),
+    handler: async (b) => ({
+      dataset_summaries: (await s.experiments.datasetSummaries(b.experiment_ids ?? [])).map((d) => ({
+        experiment_id: d.experimentId,
+        name: d.name,
+        digest: d.digest,
+        ...(d.context ? { context: d.context } : {}),
+      })),
+    }),
+  });
+  mlflowRoute(app, {
+    methods: ['POST'],
     path: 'experiments/update',
     permission: 'write',
     summary: 'MLflow: rename an experiment',

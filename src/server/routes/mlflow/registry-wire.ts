@@ -26,7 +26,14 @@ export function stageOf(v: Pick<ModelVersion, 'aliases'>): Stage {
 
 const ms = (iso: string) => Date.parse(iso);
 
+/** The logged model a version was registered from (its folder `models/<id>` in the source run), if any. */
+export function loggedModelIdOfVersionSource(source: string): string | undefined {
+  return /^runs:\/[^/]+\/models\/(m-[0-9a-z]+)$/.exec(source)?.[1];
+}
+
 export function mlflowModelVersion(v: ModelVersion) {
+  // A version registered from a logged model (MLflow 3) names it, as MLflow's ModelVersion.model_id does.
+  const loggedModel = loggedModelIdOfVersionSource(v.source);
   return {
     name: v.model,
     version: String(v.version),
@@ -37,6 +44,7 @@ export function mlflowModelVersion(v: ModelVersion) {
     description: v.description ?? '',
     source: v.source,
     ...(v.runId ? { run_id: v.runId } : {}),
+    ...(loggedModel ? { model_id: loggedModel } : {}),
     status: 'READY',
     tags: toKeyValues(v.tags),
     aliases: v.aliases,

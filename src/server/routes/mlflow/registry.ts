@@ -4,6 +4,7 @@ import type { Services } from '../../../app/index.js';
 import { ForbiddenError, ValidationError } from '../../../core/errors.js';
 import type { Actor, ModelVersion } from '../../../registry/index.js';
 import { decodePageToken, encodePageToken } from '../../../tracking/index.js';
+import { loggedModelIdInArtifactUri, loggedModelIdOfSource } from './logged-model-wire.js';
 import { mlflowRoute } from './mlflow-route.js';
 import {
   latestPerStage,
@@ -210,8 +211,7 @@ export function registerMlflowRegistryRoutes(app: FastifyInstance, s: Services):
     }),
     handler: async (b, req) => {
       await r.models.get(b.name); // MLflow registers only into an existing model
-      const run = b.run_id ? await s.runs.get(b.run_id) : undefined;
-      const { runId, path } = runPathOf(b.source, run);
+      const { runId, path } = await sourceOf(b);
       if (b.run_id && runId !== b.run_id) {
         throw new ValidationError(`source: names run '${runId}' but run_id is '${b.run_id}'`, {
           field: 'source',
@@ -375,6 +375,61 @@ export function registerMlflowRegistryRoutes(app: FastifyInstance, s: Services):
       return {};
     },
   });
+
+  /**
+   * The run folder a version is made from. MLflow 3 registers a logged model (`models:/<model id>`,
+   * its artifact URI, or any source with `model_id`): that is its folder in its source run, and only once
+   * the model is READY, so the version carries the run's lineage like any run-registered version.
+   */
+  async function sourceOf(b: { source: string; run_id?: string | undefined; model_id?: string | undefined }) {
+    const modelId = b.model_id || loggedModelIdOfSource(b.source) || loggedModelIdInArtifactUri(b.source);
+    if (modelId) {
+      const m = await s.loggedModels.get(modelId);
+      const field = b.model_id ? 'model_id' : 'source';
+      if (m.lifecycleStage !== 'active') {
+        throw new ValidationError(`${field}: logged model '${modelId}' is deleted`, { field });
+      }
+      if (m.status !== 'READY') {
+        throw new ValidationError(
+          `${field}: logged model '${modelId}' is ${m.status}; finalize it as LOGGED_MODEL_READY before registering it`,
+          { field },
+        );
+      }
+      if (!m.sourceRunId) {
+        throw new ValidationError(
+          `${field}: logged model '${modelId}' has no source run, so Sextant holds none of its files; log it inside a run`,
+          { field },
+        );
+      }
+      const inner = loggedModelIdOfSource(b.source);
+      const run = await s.runs.get(m.sourceRunId);
+      const named = inner ?? (b.source === m.artifactUri ? modelId : undefined);
+      if (!named) {
+        const { runId: srcRun, path } = runPathOf(b.source, run);
+        if (srcRun !== m.sourceRunId || !`${path}/`.startsWith(`${m.artifactPath}/`)) {
+          throw new ValidationError(`source: '${b.source}' is not inside logged model '${modelId}'`, {
+            field: 'source',
+          });
+        }
+      } else if (named !== modelId) {
+        throw new ValidationError(`source: names logged model '${named}' but model_id is '${modelId}'`, {
+          field: 'source',
+        });
+      }
+      if (b.run_id && b.run_id !== m.sourceRunId) {
+        throw new ValidationError(
+          `run_id: logged model '${modelId}' was produced by run '${m.sourceRunId}'`,
+          {
+            field: 'run_id',
+          },
+        );
+      }
+      return { runId: m.sourceRunId, path: m.artifactPath };
+    }
+    const run = b.run_id ? await s.runs.get(b.run_id) : undefined;
+    const found = runPathOf(b.source, run);
+    return found;
+  }
 
   /** A stage move onto a protected alias is refused with the way through governance. */
   async function setOrExplain(model: string, alias: string, v: number, who: Actor) {

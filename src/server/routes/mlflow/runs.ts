@@ -8,6 +8,7 @@ import {
   HISTORY_PAGE_DEFAULT,
   keySchema,
   LIMITS,
+  loggedModelIdSchema,
   paramInputSchema,
   runStatusSchema,
   tagInputSchema,
@@ -87,7 +88,19 @@ export function registerMlflowRunRoutes(app: FastifyInstance, s: Services): void
     permission: 'read',
     summary: 'MLflow: get a run',
     input: z.strictObject(runRef),
-    handler: async (q) => ({ run: mlflowRun(await s.runs.get(runIdOf(q))) }),
+    handler: async (q) => {
+      const run = mlflowRun(await s.runs.get(runIdOf(q)));
+      // MLflow 3's RunInputs.model_inputs and RunOutputs.model_outputs: the run's logged models.
+      const links = await s.loggedModels.links({ runId: run.info.run_id });
+      const of = (direction: 'input' | 'output') => links.filter((l) => l.direction === direction);
+      return {
+        run: {
+          ...run,
+          inputs: { ...run.inputs, model_inputs: of('input').map((l) => ({ model_id: l.modelId })) },
+          outputs: { model_outputs: of('output').map((l) => ({ model_id: l.modelId, step: l.step })) },
+        },
+      };
+    },
   });
   mlflowRoute(app, {
     methods: ['POST'],
@@ -273,9 +286,18 @@ export function registerMlflowRunRoutes(app: FastifyInstance, s: Services): void
           }),
         )
         .optional(),
-      models: z.array(z.unknown()).optional(),
+      models: z.array(z.strictObject({ model_id: loggedModelIdSchema })).optional(),
     }),
     handler: async (b, req) => {
+      if (b.models?.length) {
+        await s.loggedModels.linkRun({
+          actor: req.principal.name,
+          runId: b.run_id,
+          direction: 'input',
+          models: b.models.map((m) => ({ modelId: m.model_id, step: 0 })),
+        });
+      }
+      if (!b.datasets?.length && b.models?.length) return {};
       await s.runs.logInputs({
         actor: req.principal.name,
         runId: b.run_id,
@@ -292,6 +314,31 @@ export function registerMlflowRunRoutes(app: FastifyInstance, s: Services): void
       return {};
     },
   });
+  // service.proto names the path runs/outputs; runs/log-outputs is accepted too.
+  for (const path of ['runs/outputs', 'runs/log-outputs']) {
+    mlflowRoute(app, {
+      methods: ['POST'],
+      path,
+      permission: 'write',
+      summary: 'MLflow 3: record the logged models a run produced',
+      input: z.strictObject({
+        run_id: runId,
+        models: z
+          .array(z.strictObject({ model_id: loggedModelIdSchema, step: int64.optional() }))
+          .max(LIMITS.batchTotal)
+          .optional(),
+      }),
+      handler: async (b, req) => {
+        await s.loggedModels.linkRun({
+          actor: req.principal.name,
+          runId: b.run_id,
+          direction: 'output',
+          models: (b.models ?? []).map((m) => ({ modelId: m.model_id, step: m.step ?? 0 })),
+        });
+        return {};
+      },
+    });
+  }
   for (const method of ['GET', 'POST'] as const) {
     mlflowRoute(app, {
       methods: [method],
@@ -346,6 +393,39 @@ export function registerMlflowRunRoutes(app: FastifyInstance, s: Services): void
       return sendJsonList(reply, 'metrics', page.metrics.map(mlflowMetric), {
         next_page_token: page.nextPageToken,
       });
+    },
+  });
+  mlflowRoute(app, {
+    methods: ['GET'],
+    path: 'metrics/get-history-bulk',
+    permission: 'read',
+    summary: "MLflow: one metric's history for several runs (at most max_results points in all)",
+    input: z.strictObject({
+      run_id: repeated(runId),
+      metric_key: z.string().min(1),
+      max_results: int64.optional(),
+    }),
+    handler: async (q, _req, reply) => {
+      if (q.run_id.length === 0 || q.run_id.length > HISTORY_BULK_RUNS_MAX) {
+        throw new ValidationError(`run_id: give between 1 and ${HISTORY_BULK_RUNS_MAX} run ids`, {
+          field: 'run_id',
+        });
+      }
+      let left = q.max_results ?? HISTORY_PAGE_DEFAULT;
+      const out = [];
+      // MLflow's order: by run id, then step and timestamp within a run.
+      for (const id of [...new Set(q.run_id)].sort()) {
+        if (left <= 0) break;
+        const page = await s.runs.metricHistory({
+          runId: id,
+          key: q.metric_key,
+          maxResults: left,
+          fields: { maxResults: 'max_results', pageToken: 'page_token' },
+        });
+        for (const m of page.metrics) out.push({ ...mlflowMetric(m), run_id: id });
+        left -= page.metrics.length;
+      }
+      return sendJsonList(reply, 'metrics', out);
     },
   });
   mlflowRoute(app, {
