@@ -56,6 +56,32 @@ describe('gbdt trainer', () => {
     expect(auc).toBeGreaterThan(0.73);
   });
 
+  it('stops early on threads as on one: the same trees, and the workers are let go', () => {
+    const stopAfter = (threads: number) => {
+      let seen = 0;
+      const model = fitModel({
+        table: set.table,
+        target: 'defaulted',
+        features: set.features,
+        task: 'classification',
+        kind: 'gbdt',
+        params: { n_estimators: 50 },
+        seed: 42,
+        threads,
+        validation: { rows: set.split.validation },
+        onIteration: () => ++seen < 3,
+      });
+      return { seen, model, onnx: Buffer.from(model.toOnnx()) };
+    };
+    const one = stopAfter(1);
+    const two = stopAfter(2);
+    expect(two.seen).toBe(3);
+    expect(two.onnx.equals(one.onnx)).toBe(true);
+    // Three trees: the predictions of a model asked for three (its params, in the file, differ).
+    const records = rowRecords(set.table, set.features, set.split.validation.slice(0, 500));
+    expect(two.model.predict(records)).toEqual(fitCredit(set, { n_estimators: 3 }, 1).predict(records));
+  });
+
   it('refuses a thread count that is not a whole number of at least 1', () => {
     for (const threads of [0, 1.5, -2]) {
       expect(() => fitCredit(set, { n_estimators: 1 }, threads)).toThrow(

@@ -62,12 +62,14 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
   const trees: Tree[] = [];
   const leafOf = new Int32Array(n);
   const nEstimators = param(params, 'n_estimators');
-  const threads =
+  const asked =
     fit.threads !== 'auto'
       ? fit.threads
       : worthThreads(trainRows.length, features.length)
         ? defaultThreads()
         : 1;
+  // More threads than features would have nothing to sum.
+  const threads = Math.min(asked, features.length);
   const threaded = threads > 1;
   const space = createHistogramSpace({
     matrix: binned.matrix,
