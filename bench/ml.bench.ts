@@ -1,6 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import {
   checkOnnx,
   creditDataToTable,
@@ -10,7 +8,8 @@ import {
   rowRecords,
   splitRows,
 } from '../src/ml/index.js';
-import { fmtRatio, intEnv, nowMs, printTable, progress, runCleanups, tempDir } from './support.js';
+import { fmtRatio, intEnv, nowMs, printTable, progress, runCleanups } from './support.js';
+import { findXgboostPython, runXgboostHist } from './xgboost-hist.js';
 
 /*
  * ML benchmark (npx tsx bench/ml.bench.ts). Prints tables and ratios; asserts nothing.
@@ -36,48 +35,6 @@ const params = {
   subsample: 1,
   colsample: 1,
 };
-
-/**
- * The first Python that imports xgboost: `python3` on PATH (often a pyenv or venv), then Debian's
- * /usr/bin/python3, where the python3-xgboost package installs it.
- */
-function findXgboostPython(): { python?: string; reason?: string } {
-  const reasons: string[] = [];
-  for (const python of ['python3', '/usr/bin/python3']) {
-    const probe = spawnSync(python, ['-c', 'import xgboost, numpy; print(xgboost.__version__)'], {
-      encoding: 'utf8',
-    });
-    if (probe.error) reasons.push(`${python} is not available (${probe.error.message})`);
-    else if (probe.status !== 0)
-      reasons.push(
-        `${python} cannot import xgboost (${probe.stderr.trim().split('\n').at(-1) ?? 'import failed'})`,
-      );
-    else return { python };
-  }
-  return { reason: `${reasons.join('; ')}; install Debian's python3-xgboost to compare` };
-}
-
-const PY = `
-import json, sys, time, numpy as np, xgboost as xgb
-d = np.loadtxt(sys.argv[1], delimiter=',', skiprows=1)
-valid = np.loadtxt(sys.argv[2], dtype=int)
-mask = np.zeros(len(d), dtype=bool); mask[valid] = True
-X, y = d[:, :-1], d[:, -1]
-p = json.loads(sys.argv[3])
-out = {}
-# The core training API (no scikit-learn needed, which Debian's python3-xgboost does not pull in).
-train, test = xgb.DMatrix(X[~mask], label=y[~mask]), xgb.DMatrix(X[mask])
-for threads in (1, 0):
-    params = {'tree_method': 'hist', 'objective': 'binary:logistic', 'eta': p['learning_rate'],
-        'max_depth': p['max_depth'], 'min_child_weight': p['min_child_weight'], 'lambda': p['l2'],
-        'max_bin': p['max_bin'] + 1, 'subsample': 1.0, 'colsample_bytree': 1.0, 'seed': 42}
-    if threads: params['nthread'] = threads
-    t = time.perf_counter(); booster = xgb.train(params, train, num_boost_round=p['n_estimators']); s = time.perf_counter() - t
-    prob = booster.predict(test)
-    out['threads_1' if threads == 1 else 'threads_all'] = {'seconds': s, 'prob': prob.tolist()}
-out['version'] = xgb.__version__
-print(json.dumps(out))
-`;
 
 async function main(): Promise<void> {
   progress(`generating ${ROWS.toLocaleString('en-US')} x 20 synthetic credit rows`);
@@ -132,37 +89,7 @@ async function main(): Promise<void> {
     comparison = [`xgboost comparison skipped: ${xgboost.reason}`];
   } else {
     progress('training xgboost hist on the same rows and split');
-    const dir = tempDir('sextant-ml-bench-');
-    // Categoricals as ordinal codes (xgboost's numeric input); the target last.
-    const codes = new Map<string, Map<string, number>>();
-    const code = (col: string, v: string) => {
-      const m = codes.get(col) ?? new Map<string, number>();
-      codes.set(col, m);
-      if (!m.has(v)) m.set(v, m.size);
-      return m.get(v)!;
-    };
-    const lines = [[...features, 'defaulted'].join(',')];
-    for (const r of data.rows) {
-      lines.push(
-        [...features, 'defaulted']
-          .map((f) => (typeof r[f] === 'string' ? code(f, r[f] as string) : r[f]))
-          .join(','),
-      );
-    }
-    fs.writeFileSync(path.join(dir, 'data.csv'), lines.join('\n'));
-    fs.writeFileSync(path.join(dir, 'valid.txt'), split.validation.join('\n'));
-    const out = execFileSync(
-      xgboost.python,
-      ['-c', PY, path.join(dir, 'data.csv'), path.join(dir, 'valid.txt'), JSON.stringify(params)],
-      {
-        encoding: 'utf8',
-        maxBuffer: 1 << 28,
-      },
-    );
-    const xgbRes = JSON.parse(out) as Record<
-      'threads_1' | 'threads_all',
-      { seconds: number; prob: number[] }
-    > & { version: string };
+    const xgbRes = runXgboostHist(xgboost.python, data, features, split.validation, params);
     for (const k of ['threads_1', 'threads_all'] as const) {
       const auc = rocAuc(labels, xgbRes[k].prob);
       rows.push([

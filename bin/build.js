@@ -78,6 +78,7 @@ export async function buildDist() {
         // Worker modules, started by path from the chunk that needs them (core/worker-entry.ts).
         'sweep-worker': path.join(src, 'ml/sweep-worker.ts'),
         'ledger-worker.repo': path.join(src, 'serving/ledger/ledger-worker.repo.ts'),
+        'gbdt-histogram-worker': path.join(src, 'ml/trainers/gbdt-histogram-worker.ts'),
       },
       bundle: true,
       splitting: true,
@@ -99,7 +100,12 @@ export async function buildDist() {
       logLevel: 'warning',
     });
     const outputs = Object.keys(result.metafile.outputs).map((o) => path.basename(o));
-    const entries = new Set(['sextant.js', 'sweep-worker.js', 'ledger-worker.repo.js']);
+    const entries = new Set([
+      'sextant.js',
+      'sweep-worker.js',
+      'ledger-worker.repo.js',
+      'gbdt-histogram-worker.js',
+    ]);
     const ordered = [...outputs.filter((o) => !entries.has(o)), ...outputs.filter((o) => entries.has(o))];
     mkdirSync(outDir, { recursive: true });
     for (const f of ordered) renameSync(path.join(tmp, f), path.join(outDir, f));

@@ -28,6 +28,11 @@ export function fitModel(opts: FitOptions): FittedModel {
       field: 'kind',
     });
   }
+  if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1)) {
+    throw new ValidationError(`threads must be a whole number of at least 1, got ${opts.threads}`, {
+      field: 'threads',
+    });
+  }
   const params = resolveParams(opts.kind, opts.params);
   const data = prepareTrainingData(opts);
   const enc = fitEncoding(data, param(params, 'max_categories'));
@@ -42,7 +47,10 @@ export function fitModel(opts: FitOptions): FittedModel {
     params,
     onIteration: opts.onIteration,
   };
-  const core = opts.kind === 'linear' ? linearCore(common) : gbdtCore({ ...common, seed: opts.seed });
+  const core =
+    opts.kind === 'linear'
+      ? linearCore(common)
+      : gbdtCore({ ...common, seed: opts.seed, threads: opts.threads ?? 'auto' });
   const signature: ModelSignature = {
     format: 'onnx',
     task: opts.task,

@@ -35,6 +35,12 @@ export interface FitOptions {
   /** Values may be strings (as typed on a command line); unknown names are a ValidationError. */
   params?: Record<string, string | number>;
   seed: number;
+  /**
+   * gbdt: threads that build histograms. Default: min(cores, 4) for tables of a million training
+   * cells (rows x features) or more, else 1, and 1 inside a worker thread (sweep trials already run
+   * in parallel). The model is the same bytes for any count.
+   */
+  threads?: number;
   /** Row indices held out of training and scored after each iteration. */
   validation?: { rows: number[] };
   /** Return false to stop early; the model keeps the iterations done so far. */

@@ -1,0 +1,97 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CreditData } from '../src/ml/index.js';
+import { tempDir } from './support.js';
+
+/*
+ * xgboost's `hist` method as the baseline of the tree benchmarks (bench/ml.bench.ts,
+ * bench/gbdt.bench.ts): the same rows, split and params, trained in a Python child process on one
+ * thread and on all cores. Where xgboost is not installed, the published anchor below stands in.
+ */
+
+/** xgboost 1.7.4 hist on this machine class (2 cores), 100,000 x 20 rows, 100 trees, depth 6. */
+export const XGBOOST_ANCHOR = { version: '1.7.4', threads1Seconds: 1.46, threads2Seconds: 0.77, auc: 0.7434 };
+
+/**
+ * The first Python that imports xgboost: `python3` on PATH (often a pyenv or venv), then Debian's
+ * /usr/bin/python3, where the python3-xgboost package installs it.
+ */
+export function findXgboostPython(): { python?: string; reason?: string } {
+  const reasons: string[] = [];
+  for (const python of ['python3', '/usr/bin/python3']) {
+    const probe = spawnSync(python, ['-c', 'import xgboost, numpy; print(xgboost.__version__)'], {
+      encoding: 'utf8',
+    });
+    if (probe.error) reasons.push(`${python} is not available (${probe.error.message})`);
+    else if (probe.status !== 0)
+      reasons.push(
+        `${python} cannot import xgboost (${probe.stderr.trim().split('\n').at(-1) ?? 'import failed'})`,
+      );
+    else return { python };
+  }
+  return { reason: `${reasons.join('; ')}; install Debian's python3-xgboost to compare` };
+}
+
+const PY = `
+import json, sys, time, numpy as np, xgboost as xgb
+d = np.loadtxt(sys.argv[1], delimiter=',', skiprows=1)
+valid = np.loadtxt(sys.argv[2], dtype=int)
+mask = np.zeros(len(d), dtype=bool); mask[valid] = True
+X, y = d[:, :-1], d[:, -1]
+p = json.loads(sys.argv[3])
+out = {}
+# The core training API (no scikit-learn needed, which Debian's python3-xgboost does not pull in).
+train, test = xgb.DMatrix(X[~mask], label=y[~mask]), xgb.DMatrix(X[mask])
+for threads in (1, 0):
+    params = {'tree_method': 'hist', 'objective': 'binary:logistic', 'eta': p['learning_rate'],
+        'max_depth': p['max_depth'], 'min_child_weight': p['min_child_weight'], 'lambda': p['l2'],
+        'max_bin': p['max_bin'] + 1, 'subsample': 1.0, 'colsample_bytree': 1.0, 'seed': 42}
+    if threads: params['nthread'] = threads
+    t = time.perf_counter(); booster = xgb.train(params, train, num_boost_round=p['n_estimators']); s = time.perf_counter() - t
+    prob = booster.predict(test)
+    out['threads_1' if threads == 1 else 'threads_all'] = {'seconds': s, 'prob': prob.tolist()}
+out['version'] = xgb.__version__
+print(json.dumps(out))
+`;
+
+export interface XgboostResult {
+  version: string;
+  threads_1: { seconds: number; prob: number[] };
+  threads_all: { seconds: number; prob: number[] };
+}
+
+/** Trains xgboost hist on the credit rows (categoricals as ordinal codes); probabilities of the validation rows. */
+export function runXgboostHist(
+  python: string,
+  data: CreditData,
+  features: string[],
+  validation: number[],
+  params: Record<string, number>,
+): XgboostResult {
+  const dir = tempDir('sextant-xgboost-bench-');
+  // Categoricals as ordinal codes (xgboost's numeric input); the target last.
+  const codes = new Map<string, Map<string, number>>();
+  const code = (col: string, v: string) => {
+    const m = codes.get(col) ?? new Map<string, number>();
+    codes.set(col, m);
+    if (!m.has(v)) m.set(v, m.size);
+    return m.get(v)!;
+  };
+  const lines = [[...features, 'defaulted'].join(',')];
+  for (const r of data.rows) {
+    lines.push(
+      [...features, 'defaulted']
+        .map((f) => (typeof r[f] === 'string' ? code(f, r[f] as string) : r[f]))
+        .join(','),
+    );
+  }
+  fs.writeFileSync(path.join(dir, 'data.csv'), lines.join('\n'));
+  fs.writeFileSync(path.join(dir, 'valid.txt'), validation.join('\n'));
+  const out = execFileSync(
+    python,
+    ['-c', PY, path.join(dir, 'data.csv'), path.join(dir, 'valid.txt'), JSON.stringify(params)],
+    { encoding: 'utf8', maxBuffer: 1 << 28 },
+  );
+  return JSON.parse(out) as XgboostResult;
+}
