@@ -11,12 +11,23 @@ export {
   scheduleBackgroundJobs,
   startBackgroundWork,
 } from './background.js';
+/** The lower floors alone (audit, auth, data, tracking): what a light CLI command builds. */
+/** Opens a workspace with the core services only; the CLI imports this module directly, not through here. */
+export {
+  type CoreServices,
+  type CoreWorkspace,
+  createCoreServices,
+  openCoreWorkspace,
+} from './core-services.js';
 /** Builds every domain service from the shared parts (`createServices({ store, blobs, clock, config, auditKey })`). */
 /** Opens the database, blob store and audit key a Config names and wires the services on them. */
 /** Every domain's event definitions (the catalogue). */
+/** Builds the floors above already built core services; completes an open core workspace. */
 export {
+  completeWorkspace,
   createServices,
   eventDefinitions,
+  extendServices,
   openWorkspace,
   type Services,
   type ServicesDeps,

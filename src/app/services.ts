@@ -1,64 +1,47 @@
 import os from 'node:os';
-import { type AuditLog, createAuditLog, resolveAuditKey, workspaceWitness } from '../audit/index.js';
-import { createAuthService } from '../auth/index.js';
-import { type BlobStore, createBlobStore } from '../blobs/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
-import type { DomainDeps } from '../core/domain-deps.js';
-import { createDataDomain } from '../data/index.js';
 import { createDataQualityDomain } from '../data/quality/index.js';
-import {
-  createEventBus,
-  createEventCatalogue,
-  type EventDefinition,
-  type SubscriberDeliveryOptions,
-} from '../events/index.js';
+import { createEventBus, createEventCatalogue, type EventDefinition } from '../events/index.js';
 import { createWebhookService } from '../events/webhooks/index.js';
 import { createGovernanceDomain } from '../governance/index.js';
 import { createJobQueue } from '../jobs/index.js';
 import { createTrialThreads } from '../ml/index.js';
 import { createRegistryDomain, noGateMetrics, registryEvents } from '../registry/index.js';
 import { createServingDomain, servingEvents } from '../serving/index.js';
-import { openStore, type Store } from '../store/index.js';
-import {
-  createArtifactService,
-  createExperimentService,
-  createLoggedModelService,
-  createMultipartUploadService,
-  createRunSearch,
-  createRunService,
-} from '../tracking/index.js';
 import { eventsDeliverJob, pruneJob } from './background.js';
+import {
+  type CoreServices,
+  type CoreWorkspace,
+  createCoreServices,
+  domainDepsOf,
+  openCoreWorkspace,
+  type ServicesDeps,
+} from './core-services.js';
 import { sweepTrialJob } from './sweep-trials.js';
+
+export type { ServicesDeps } from './core-services.js';
 
 /** Every event type the domains declare: the catalogue the bus checks emits and webhook targets against. */
 export const eventDefinitions: readonly EventDefinition[] = [...registryEvents, ...servingEvents];
-
-export interface ServicesDeps {
-  store: Store;
-  blobs: BlobStore;
-  clock: Clock;
-  config: Config;
-  auditKey: string;
-  /** Retry timing of event deliveries (defaults: DEFAULT_SUBSCRIBER_DELIVERY); tests shorten it. */
-  eventDelivery?: Partial<SubscriberDeliveryOptions>;
-}
 
 /**
  * Wires every domain service from the shared parts; the one place that knows them all. Each service is
  * built exactly once, lower floors first, and handed to the floors above as a required dependency: a
  * missing one is a compile error here, never an "unavailable" at run time.
  */
-export function createServices({ store, blobs, clock, config, auditKey, eventDelivery }: ServicesDeps) {
-  const audit: AuditLog = createAuditLog({
-    db: store.db,
-    dialect: store.dialect,
-    clock,
-    key: auditKey,
-    witness: workspaceWitness(config.home, config.databaseUrl),
-  });
-  const deps: DomainDeps = { db: store.db, dialect: store.dialect, audit, clock, blobs };
-  const auth = createAuthService({ db: store.db, audit, clock });
+export function createServices(parts: ServicesDeps) {
+  return extendServices(createCoreServices(parts), parts);
+}
+
+/**
+ * Builds the floors above the core (events, webhooks, data quality, registry, serving, jobs,
+ * governance) on core services already built from the same parts: the CLI opens the core first and
+ * extends it only when a command needs more (core-services.ts).
+ */
+export function extendServices(core: CoreServices, { config, auditKey, eventDelivery }: ServicesDeps) {
+  const { store, clock, audit, data, experiments, runs, runSearch, artifacts } = core;
+  const deps = domainDepsOf(core);
   // Built before the domains, which emit their events into this outbox inside their transactions.
   const catalogue = createEventCatalogue(eventDefinitions);
   const webhooks = createWebhookService({
@@ -75,14 +58,7 @@ export function createServices({ store, blobs, clock, config, auditKey, eventDel
     ...(eventDelivery ? { delivery: eventDelivery } : {}),
   });
 
-  const data = createDataDomain(deps);
   const dataQuality = createDataQualityDomain({ ...deps, versions: data.versions });
-  const experiments = createExperimentService(deps);
-  const runs = createRunService(deps, { resolveDatasetVersion: data.linkForRunInput });
-  const runSearch = createRunSearch({ db: store.db, runs });
-  const artifacts = createArtifactService(deps);
-  const loggedModels = createLoggedModelService(deps);
-  const multipartUploads = createMultipartUploadService(deps, { artifacts });
 
   const registry = createRegistryDomain({
     ...deps,
@@ -126,19 +102,7 @@ export function createServices({ store, blobs, clock, config, auditKey, eventDel
   });
 
   return {
-    config,
-    clock,
-    store,
-    blobs,
-    audit,
-    auth,
-    experiments,
-    runs,
-    runSearch,
-    artifacts,
-    loggedModels,
-    multipartUploads,
-    data,
+    ...core,
     dataQuality,
     registry,
     events,
@@ -159,10 +123,13 @@ export interface Workspace extends Services {
 
 /** Opens the database, blob store and audit key a Config names, and wires the services on them. */
 export async function openWorkspace(config: Config, clock: Clock = systemClock): Promise<Workspace> {
-  const store = await openStore(config.databaseUrl);
-  const blobs = createBlobStore(config.blobUrl, { s3: config.s3 });
-  const auditKey = resolveAuditKey(config.home, config.auditKey);
-  const services = createServices({ store, blobs, clock, config, auditKey });
+  return completeWorkspace(await openCoreWorkspace(config, clock));
+}
+
+/** Builds the floors above an open core workspace; closing the result closes the core too. */
+export function completeWorkspace(core: CoreWorkspace): Workspace {
+  const { parts, close: closeCore, ...coreServices } = core;
+  const services = extendServices(coreServices, parts);
   return {
     ...services,
     close: async () => {
@@ -173,8 +140,7 @@ export async function openWorkspace(config: Config, clock: Clock = systemClock):
       await services.trialThreads.close();
       // Deployments drain and their ledgers flush before the database closes under them.
       await services.serving.close();
-      await blobs.close();
-      await store.close();
+      await closeCore();
     },
   };
 }

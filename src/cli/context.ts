@@ -1,4 +1,4 @@
-import type { Workspace } from '../app/index.js';
+import type { CoreWorkspace, Workspace } from '../app/index.js';
 import type { SextantApi } from '../client/index.js';
 import { type Config, loadConfig } from '../core/config.js';
 import { ValidationError } from '../core/errors.js';
@@ -43,11 +43,18 @@ export function createCliContext(opts: {
     );
   const token = opts.token ?? config.token;
   let exitCode = 0;
-  let ws: Promise<Workspace> | undefined;
-  // Imported on first use: the workspace pulls in every domain, the HTTP client only fetch wrappers.
-  const open = () => {
-    ws ??= import('../app/index.js').then((m) => m.openWorkspace(config));
-    return ws;
+  // Imported on first use, and only as far as the command needs: the core (audit, users, datasets,
+  // tracking) for a listing, every domain for a command that reaches the registry or serving. The
+  // HTTP client is only fetch wrappers.
+  let core: Promise<CoreWorkspace> | undefined;
+  let full: Promise<Workspace> | undefined;
+  const openCore = () => {
+    core ??= import('../app/core-services.js').then((m) => m.openCoreWorkspace(config));
+    return core;
+  };
+  const openFull = () => {
+    full ??= Promise.all([openCore(), import('../app/services.js')]).then(([c, m]) => m.completeWorkspace(c));
+    return full;
   };
   return {
     config,
@@ -56,8 +63,8 @@ export function createCliContext(opts: {
     api: async () =>
       url
         ? (await import('../client/index.js')).createHttpClient({ url, ...(token ? { token } : {}) })
-        : (await import('./local-api.js')).createLocalApi(await open()),
-    workspace: async () => (url ? undefined : open()),
+        : (await import('./local-api.js')).createLazyLocalApi({ core: await openCore(), full: openFull }),
+    workspace: async () => (url ? undefined : openFull()),
     get exitCode() {
       return exitCode;
     },
@@ -65,7 +72,9 @@ export function createCliContext(opts: {
       exitCode = code;
     },
     close: async () => {
-      if (ws) await (await ws).close();
+      // The full workspace closes its core too.
+      if (full) await (await full).close();
+      else if (core) await (await core).close();
     },
     remoteUrl: url,
     token,

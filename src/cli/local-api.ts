@@ -1,22 +1,37 @@
-import type { Services } from '../app/index.js';
+import type { CoreServices, Services } from '../app/index.js';
 import { localPrincipal } from '../auth/index.js';
 import type { SextantApi } from '../client/index.js';
 import { parseOrThrow } from '../core/validate.js';
 import { HISTORY_PAGE_MAX, logBatchBodySchema } from '../tracking/index.js';
 import { dataLocalApi } from './local/data.js';
-import { dataQualityLocalApi } from './local/data-quality.js';
-import { jobsLocalApi } from './local/jobs.js';
-import { lineageLocalApi } from './local/lineage.js';
-import { modelsLocalApi } from './local/models.js';
-import { servingLocalApi } from './local/serving.js';
-import { webhooksLocalApi } from './local/webhooks.js';
+import { type AsyncMembers, lazyApi } from './local/lazy-api.js';
+
+/** A local workspace as the in-process API reads it: the core services now, the rest on first use. */
+export interface LocalServices {
+  core: CoreServices;
+  /** Every service; the floors above the core are built (and their modules loaded) on the first call. */
+  full(): Promise<Services>;
+}
 
 /**
  * The in-process transport: the same SextantApi as the HTTP client, served straight from a local
  * workspace's services. The caller is the local admin, as on a server with auth off.
  */
 export function createLocalApi(s: Services): SextantApi {
+  return createLazyLocalApi({ core: s, full: async () => s });
+}
+
+/**
+ * The in-process transport over a workspace whose upper floors are built on demand: experiments,
+ * runs, datasets, users, tokens and the audit log answer from the core services; the other groups
+ * build the rest of the workspace on their first call.
+ */
+export function createLazyLocalApi({ core: s, full }: LocalServices): SextantApi {
   const actor = localPrincipal.name;
+  /** A group served from every service: its module and the upper floors load on its first call. */
+  const upper = <T extends AsyncMembers<T>>(
+    module: () => Promise<(services: Services, actor: string) => T>,
+  ): T => lazyApi(async () => (await module())(await full(), actor));
   return {
     me: async () => ({ ...localPrincipal }),
     experiments: {
@@ -59,12 +74,12 @@ export function createLocalApi(s: Services): SextantApi {
       reissue: (id) => s.auth.reissueToken({ actor, id, mintedUnder: 'local' }),
     },
     data: dataLocalApi(s, actor),
-    dataQuality: dataQualityLocalApi(s, actor),
-    lineage: lineageLocalApi(s, actor),
-    models: modelsLocalApi(s, actor),
-    webhooks: webhooksLocalApi(s, actor),
-    jobs: jobsLocalApi(s, actor),
-    serving: servingLocalApi(s, actor),
+    dataQuality: upper(async () => (await import('./local/data-quality.js')).dataQualityLocalApi),
+    lineage: upper(async () => (await import('./local/lineage.js')).lineageLocalApi),
+    models: upper(async () => (await import('./local/models.js')).modelsLocalApi),
+    webhooks: upper(async () => (await import('./local/webhooks.js')).webhooksLocalApi),
+    jobs: upper(async () => (await import('./local/jobs.js')).jobsLocalApi),
+    serving: upper(async () => (await import('./local/serving.js')).servingLocalApi),
     audit: {
       list: (q = {}) => s.audit.list(q),
       verify: (checkpoint, options = {}) =>

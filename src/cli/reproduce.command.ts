@@ -1,15 +1,13 @@
 import os from 'node:os';
 import { Command } from 'commander';
 import { ValidationError } from '../core/errors.js';
-import { type ReproduceOutcome, reproduceRun } from '../ml/index.js';
+import type { ReproduceOutcome } from '../ml/index.js';
 import type { Run } from '../tracking/tracking.schema.js';
 import type { CliContext } from './context.js';
 import { CliOutcome } from './exit-codes.js';
 import { gitInfo } from './git-info.js';
-import { registryPort } from './ml.command.js';
 import type { Output } from './output.js';
 import { details, formatNumber, table } from './output.js';
-import { registerRunCommand } from './run.command.js';
 
 type Ctx = () => CliContext;
 
@@ -19,6 +17,7 @@ type Ctx = () => CliContext;
  * line is shell-quoted, so it runs under `sh -c`, in the current folder.
  */
 async function rerunThroughRunCommand(ctx: Ctx, run: Run): Promise<string> {
+  const { registerRunCommand } = await import('./run.command.js');
   let summary = '';
   const capture: Output = { out: (t) => (summary += t), err: (t) => ctx().output.err(t) };
   const sub = new Command('sextant').exitOverride().enablePositionalOptions();
@@ -106,6 +105,11 @@ export function registerReproduceCommand(models: Command, ctx: Ctx): void {
         throw new ValidationError(`--tolerance: expected a non-negative number, got '${o.tolerance}'`, {
           field: 'tolerance',
         });
+      // Loaded here, not with the models group: `models ls` need not load the trainers.
+      const [{ reproduceRun }, { registryPort }] = await Promise.all([
+        import('../ml/index.js'),
+        import('./ml.command.js'),
+      ]);
       const api = await c.api();
       let runId = o.run;
       let expectedSha256: string | undefined;

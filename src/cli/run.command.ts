@@ -5,7 +5,6 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { SextantApi } from '../client/index.js';
 import { ValidationError } from '../core/errors.js';
-import { buildApp } from '../server/app.js';
 import type { RunStatus } from '../tracking/tracking.schema.js';
 import type { CliContext } from './context.js';
 import { gitInfo } from './git-info.js';
@@ -37,6 +36,8 @@ async function trackingServer(ctx: CliContext): Promise<{ uri: string; close(): 
   if (ctx.remoteUrl) return { uri: ctx.remoteUrl, close: async () => {} };
   const ws = await ctx.workspace();
   if (!ws) throw new Error('no workspace');
+  // Loaded only here: Fastify and the routes are not needed when a server is given.
+  const { buildApp } = await import('../server/app.js');
   const app = await buildApp({ ...ws, config: { ...ws.config, authMode: 'off' } });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   return { uri: address, close: () => app.close() };

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { Command } from 'commander';
 import { startBackgroundWork } from '../app/index.js';
 import { ValidationError } from '../core/errors.js';
@@ -49,6 +50,9 @@ export function registerServerCommand(program: Command, ctx: Ctx): void {
           .filter(Boolean),
       });
       const address = await app.listen({ host, port });
+      // Deployments hosted here (opened on their first request) heartbeat as `sextant serve` does, so
+      // `deployments ls` shows them running at this address.
+      await ws.serving.host.startHeartbeats({ host: os.hostname(), pid: process.pid, address });
       // The platform's upkeep (event and webhook retries) runs as jobs on the system queue; any number
       // of replicas may work it, and each tick runs once.
       const background = await startBackgroundWork(ws.jobs);

@@ -13,6 +13,7 @@ import {
   ledgerModeSchema,
   type Prediction,
   type PredictionOutput,
+  predictionIdSchema,
   type UpdateDeploymentInput,
 } from '../serving/index.js';
 import type { CliContext } from './context.js';
@@ -24,6 +25,17 @@ type Ctx = () => CliContext;
 /** Feedback is sent in batches of this many items (one request each). */
 const FEEDBACK_BATCH = 500;
 const BAR_WIDTH = 24;
+
+/** A prediction id as typed, checked before either transport is asked, so both answer alike. */
+function predictionIdArg(id: string): string {
+  const parsed = predictionIdSchema.safeParse(id);
+  if (!parsed.success)
+    throw new ValidationError(
+      `'${id}' is not a prediction id (pred_ and 26 lowercase letters or digits): copy one from \`sextant predictions ls\``,
+      { field: 'prediction-id' },
+    );
+  return parsed.data;
+}
 
 function ledgerMode(value: string | undefined): LedgerMode | undefined {
   if (value === undefined) return undefined;
@@ -403,7 +415,7 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
     });
 
   program.command('trace <prediction-id>').action(async (id: string) => {
-    const t = await (await api()).trace(id);
+    const t = await (await api()).trace(predictionIdArg(id));
     print(t, () => formatTrace(t));
   });
 
@@ -415,7 +427,7 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
     .option('--seed <n>', 'seed of the background sample and the coalitions')
     .action(
       async (id: string, o: { kernel?: boolean; samples?: string; background?: string; seed?: string }) => {
-        const e = await (await api()).explain(id, {
+        const e = await (await api()).explain(predictionIdArg(id), {
           ...(o.kernel ? { method: 'kernel' as const } : {}),
           ...(o.samples !== undefined ? { samples: positiveInt(o.samples, '--samples') } : {}),
           ...(o.background !== undefined

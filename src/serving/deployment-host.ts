@@ -2,7 +2,7 @@ import { isAppError, NotFoundError, UnavailableError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { DeploymentService } from './deployment.service.js';
 import type { DeploymentRuntime, PredictOptions, PredictResult } from './deployment-runtime.js';
-import type { Deployment } from './serving.schema.js';
+import { type Deployment, HEARTBEAT_INTERVAL_MS } from './serving.schema.js';
 import type { ServingMetrics } from './serving-metrics.js';
 
 interface Entry {
@@ -10,10 +10,21 @@ interface Entry {
   opening: Promise<DeploymentRuntime>;
   current: DeploymentRuntime | undefined;
   updatedAt: string;
+  /** This process's heartbeat row for the deployment, once it has beaten. */
+  runtimeId?: string;
+  /** The beat in flight, so that `stopped` is written after it, never before. */
+  beat?: Promise<void>;
+}
+
+/** Where a serving process answers, as `deployments ls` shows it. */
+export interface ServingProcess {
+  host: string;
+  pid: number;
+  address: string;
 }
 
 export interface DeploymentHostOptions {
-  deployments: Pick<DeploymentService, 'get' | 'find' | 'onChange'>;
+  deployments: Pick<DeploymentService, 'get' | 'find' | 'onChange' | 'heartbeat' | 'stopped'>;
   /** Opens a runtime (with its own ledger) for a deployment. */
   openRuntime: (deployment: Deployment) => Promise<DeploymentRuntime>;
   /** How often open deployments are re-read, so a change made through another replica reaches this one (default 2000; 0: off). */
@@ -21,6 +32,8 @@ export interface DeploymentHostOptions {
   logger?: Logger;
   /** Counts requests refused because the deployment's model cannot load. */
   metrics?: Pick<ServingMetrics, 'requests' | 'errors'>;
+  /** How often each hosted deployment's heartbeat is written, once started (default HEARTBEAT_INTERVAL_MS). */
+  heartbeatIntervalMs?: number;
 }
 
 /**
@@ -50,8 +63,10 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
     opening.then(
       (rt) => {
         // A reload that finished first (the deployment changed while this opened) wins.
-        if (entry.opening === opening && !closed) entry.current = rt;
-        else void rt.close();
+        if (entry.opening === opening && !closed) {
+          entry.current = rt;
+          void beat(d.name, entry);
+        } else void rt.close();
       },
       () => {
         // A failed open is not cached: the next request tries again (and gets the error itself).
@@ -92,6 +107,41 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
     entries.delete(name);
     const rt = await entry.opening.catch(() => undefined);
     await rt?.close();
+    await entry.beat;
+    if (entry.runtimeId)
+      await opts.deployments
+        .stopped(entry.runtimeId)
+        .catch((err: unknown) => logger.warn({ err, deployment: name }, 'recording the stop failed'));
+  }
+
+  /*
+   * Heartbeats, as `sextant serve` writes them: `deployments ls` shows each hosted deployment running
+   * at this process's address. A timer and not a job: it says that this process is alive. Nothing
+   * beats until the process says where it serves (startHeartbeats), so a CLI command never does.
+   */
+  let serving: ServingProcess | undefined;
+  let beating: NodeJS.Timeout | undefined;
+
+  /** Writes one deployment's heartbeat; a beat that fails (the database busy) is tried at the next. */
+  function beat(name: string, entry: Entry): Promise<void> {
+    if (!serving || !entry.current || entry.beat || closed) return entry.beat ?? Promise.resolve();
+    const where = serving;
+    entry.beat = opts.deployments
+      .heartbeat({ ...(entry.runtimeId ? { runtimeId: entry.runtimeId } : {}), deployment: name, ...where })
+      .then(
+        (id) => {
+          entry.runtimeId = id;
+        },
+        (err: unknown) => logger.warn({ err, deployment: name }, 'the deployment heartbeat failed'),
+      )
+      .finally(() => {
+        entry.beat = undefined;
+      });
+    return entry.beat;
+  }
+
+  function beatAll(): Promise<void> {
+    return Promise.all([...entries].map(([name, entry]) => beat(name, entry))).then(() => {});
   }
 
   const stopListening = opts.deployments.onChange((d, change) => {
@@ -167,10 +217,23 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
     async flush(): Promise<void> {
       await Promise.all([...entries.values()].map((e) => e.current?.flush()));
     },
-    /** Drains and closes every runtime. */
+    /**
+     * Starts the heartbeats of the deployments this process hosts, now and every interval, as served
+     * at `where` (the server calls it once it listens). Returns once the open ones have beaten.
+     */
+    startHeartbeats(where: ServingProcess): Promise<void> {
+      serving = where;
+      if (!beating && !closed) {
+        beating = setInterval(() => void beatAll(), opts.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS);
+        beating.unref();
+      }
+      return beatAll();
+    },
+    /** Drains and closes every runtime (each hosted deployment's heartbeat records the stop). */
     async close(): Promise<void> {
       closed = true;
       if (poll) clearInterval(poll);
+      if (beating) clearInterval(beating);
       stopListening();
       await Promise.all([...entries.keys()].map(drop));
     },

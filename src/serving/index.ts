@@ -15,7 +15,7 @@ import { createServingMetrics } from './serving-metrics.js';
 /** Canary routing: a request key's bucket and side. */
 export { canaryBucket, routesToChallenger } from './canary.js';
 export type { DeploymentService } from './deployment.service.js';
-export type { DeploymentHost } from './deployment-host.js';
+export type { DeploymentHost, ServingProcess } from './deployment-host.js';
 export type {
   DeploymentRuntime,
   PredictOptions,

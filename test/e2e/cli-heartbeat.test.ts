@@ -8,17 +8,20 @@ import { buildApp } from '../../src/server/app.js';
 import { deploymentSchema } from '../../src/serving/index.js';
 import { cli } from '../support/cli.js';
 import {
+  creditRecords,
   openHarnessWorkspace,
   prepareServingWorkspace,
   type ServeProcess,
+  sleep,
   startServe,
+  startServer,
   workspaceEnv,
 } from './serving-serve-harness.js';
 
 /*
- * `deployments ls` says whether each deployment is running, where and since when: `sextant serve`
- * beats while it serves and says so when it stops. Read on the workspace and through a server on the
- * same database.
+ * `deployments ls` says whether each deployment is running, where and since when: `sextant serve`,
+ * and `sextant server` for the deployments it hosts, beat while they serve and say so when they stop.
+ * Read on the workspace and through a server on the same database.
  */
 
 const MODEL = 'credit';
@@ -27,7 +30,7 @@ describe('deployments ls: running, where, since when (a heartbeat)', () => {
   let home: string;
   let ws: Workspace;
   let app: FastifyInstance;
-  let serve: ServeProcess | undefined;
+  let serve: Omit<ServeProcess, 'version'> | undefined;
   const envs: Record<'local' | 'remote', Record<string, string>> = { local: {}, remote: {} };
 
   beforeAll(async () => {
@@ -72,6 +75,48 @@ describe('deployments ls: running, where, since when (a heartbeat)', () => {
       expect((await cli(envs[transport], 'deployments', 'ls')).out).toMatch(
         /stopped\s+http:\/\/127\.0\.0\.1:\d+/,
       );
+    }
+  }, 120_000);
+
+  it('a deployment hosted by `sextant server` shows as running at the server once it serves; stopped after', async () => {
+    const name = 'credit-hosted';
+    await ws.serving.deployments.create({ actor: 'local', name, model: `${MODEL}@champion` });
+    const server = await startServer(workspaceEnv(home), ['--port', '0']);
+    serve = server;
+    const runtimeOf = async (transport: 'local' | 'remote') => {
+      const r = await cli(envs[transport], '--json', 'deployments', 'ls');
+      expect(r.code, r.err).toBe(0);
+      return deploymentSchema
+        .array()
+        .parse(JSON.parse(r.out))
+        .find((d) => d.name === name)?.runtime;
+    };
+    // Hosted runtimes open on their first request: until then this server serves nothing of it.
+    expect(await runtimeOf('local')).toBeNull();
+
+    const res = await fetch(`${server.baseUrl}/api/v1/deployments/${name}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ dataframe_records: creditRecords(1) }),
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    // The first beat is written as the runtime opens, beside the request: wait for it to land.
+    for (let i = 0; i < 100 && !(await runtimeOf('local'))?.running; i++) await sleep(100);
+    for (const transport of ['local', 'remote'] as const) {
+      const rt = await runtimeOf(transport);
+      expect(rt).toMatchObject({ running: true, address: server.baseUrl, host: os.hostname() });
+      expect(rt?.pid).toBe(server.child.pid);
+      expect((await cli(envs[transport], 'deployments', 'ls')).out).toContain(
+        `running  ${server.baseUrl} (${os.hostname()}, pid ${server.child.pid})`,
+      );
+    }
+
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).toBe(0);
+    for (const transport of ['local', 'remote'] as const) {
+      const rt = await runtimeOf(transport);
+      expect(rt).toMatchObject({ running: false, address: server.baseUrl });
+      expect(rt?.stoppedAt).toEqual(expect.any(String));
     }
   }, 120_000);
 });

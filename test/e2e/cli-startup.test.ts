@@ -76,7 +76,7 @@ export async function resolve(specifier, context, next) {
     expect(r.packages.has('tsx')).toBe(false);
   });
 
-  it('--help loads no database and no heavy package; a local listing loads no heavy package', () => {
+  it('--help loads no database and no heavy package; a local listing (models too) loads no heavy package', () => {
     const env = { SEXTANT_HOME: path.join(dir, 'home') };
     const help = sextant(env, '--help');
     expect(help.code).toBe(0);
@@ -94,5 +94,11 @@ export async function resolve(specifier, context, next) {
     const data = sextant(env, 'data', 'ls');
     expect(data.code, data.err).toBe(0);
     for (const p of HEAVY) expect({ p, loaded: data.packages.has(p) }).toEqual({ p, loaded: false });
+
+    // The registry builds every service, but a listing still starts no server: the models group's
+    // `reproduce` loads the trainers and the in-process tracking server only when it runs.
+    const models = sextant(env, 'models', 'ls');
+    expect(models.code, models.err).toBe(0);
+    for (const p of HEAVY) expect({ p, loaded: models.packages.has(p) }).toEqual({ p, loaded: false });
   });
 });

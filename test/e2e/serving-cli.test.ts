@@ -268,8 +268,17 @@ describe('sextant deployments / predictions / feedback / trace / explain', () =>
         expect(tr.datasets[0]?.ref).toBe(`${chain.credit}@1`);
         expect(tr.alias?.since?.approvals.map((x) => x.actor)).toEqual([chain.approver]);
       }
-      expect((await cli(env, 'trace', 'pred_x')).code).toBe(2);
-      expect((await cli(env, 'trace', 'pred_00000000000000000000000000')).code).toBe(3);
+      // A bad or unknown id names the id and says where to find a real one, on both transports.
+      const bad = await cli(env, 'trace', 'pred_x');
+      expect(bad.code).toBe(2);
+      expect(bad.err).toContain("'pred_x' is not a prediction id");
+      expect(bad.err).toContain('sextant predictions ls');
+      const unknown = await cli(env, 'trace', 'pred_00000000000000000000000000');
+      expect(unknown.code).toBe(3);
+      expect(unknown.err).toContain(
+        'prediction pred_00000000000000000000000000 is not in the prediction log',
+      );
+      expect(unknown.err).toContain('sextant predictions ls');
     });
   }
 
@@ -296,7 +305,9 @@ describe('sextant deployments / predictions / feedback / trace / explain', () =>
       expect(rows.length).toBe(Object.keys(e.explanation.attributions).length);
       expect(rows).toEqual([...rows].sort((x, y) => y - x));
 
-      expect((await cli(env, 'explain', 'nope')).code).toBe(2);
+      const bad = await cli(env, 'explain', 'nope');
+      expect(bad.code).toBe(2);
+      expect(bad.err).toContain("'nope' is not a prediction id");
       expect((await cli(env, 'explain', 'pred_00000000000000000000000000')).code).toBe(3);
       expect((await cli(env, 'explain', predictions[0]!, '--samples', 'many')).code).toBe(2);
     });

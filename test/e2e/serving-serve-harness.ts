@@ -137,12 +137,21 @@ export interface ServeProcess {
 /** The line `sextant serve` prints once it listens: `serving <ref> (vN) on http://host:port`. */
 export const SERVING_LINE = /^serving (\S+) \(v(\d+)\) on (http:\/\/\S+?):(\d+)\s*$/m;
 
-/** Starts `bin/sextant.js <args>` with this environment; resolves once it prints its serving line. */
-export function startServe(
+/** The line `sextant server` prints once it listens: `sextant server listening on http://host:port`. */
+export const SERVER_LINE = /^sextant server listening on (http:\/\/\S+?):(\d+)\s*$/m;
+
+/** Starts `bin/sextant.js <args>`; resolves with the process once its output matches `line`. */
+function startUntil(
   env: Record<string, string>,
   args: string[],
-  opts: { timeoutMs?: number } = {},
-): Promise<ServeProcess> {
+  line: RegExp,
+  timeoutMs: number,
+): Promise<{
+  child: ChildProcess;
+  match: RegExpExecArray;
+  output(): string;
+  exited: ServeProcess['exited'];
+}> {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,
     env,
@@ -155,30 +164,48 @@ export function startServe(
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`sextant ${args.join(' ')} printed no serving line in time:\n${out}`));
-    }, opts.timeoutMs ?? 60_000);
+      reject(new Error(`sextant ${args.join(' ')} printed no ready line in time:\n${out}`));
+    }, timeoutMs);
     const onData = (d: Buffer) => {
       out += d.toString();
-      const m = SERVING_LINE.exec(out);
-      if (m) {
+      const match = line.exec(out);
+      if (match) {
         clearTimeout(timer);
-        resolve({
-          child,
-          baseUrl: `${m[3]}:${m[4]}`,
-          port: Number(m[4]),
-          version: Number(m[2]),
-          output: () => out,
-          exited,
-        });
+        resolve({ child, match, output: () => out, exited });
       }
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`sextant ${args.join(' ')} exited (${code ?? signal}) before serving:\n${out}`));
+      reject(new Error(`sextant ${args.join(' ')} exited (${code ?? signal}) before it was ready:\n${out}`));
     });
   });
+}
+
+/** Starts `bin/sextant.js <args>` with this environment; resolves once it prints its serving line. */
+export async function startServe(
+  env: Record<string, string>,
+  args: string[],
+  opts: { timeoutMs?: number } = {},
+): Promise<ServeProcess> {
+  const { match: m, ...rest } = await startUntil(env, args, SERVING_LINE, opts.timeoutMs ?? 60_000);
+  return { ...rest, baseUrl: `${m[3]}:${m[4]}`, port: Number(m[4]), version: Number(m[2]) };
+}
+
+/** Starts `sextant server <args>`; resolves once it listens. */
+export async function startServer(
+  env: Record<string, string>,
+  args: string[] = [],
+  opts: { timeoutMs?: number } = {},
+): Promise<Omit<ServeProcess, 'version'>> {
+  const { match: m, ...rest } = await startUntil(
+    env,
+    ['server', ...args],
+    SERVER_LINE,
+    opts.timeoutMs ?? 60_000,
+  );
+  return { ...rest, baseUrl: `${m[1]}:${m[2]}`, port: Number(m[2]) };
 }
 
 /** Runs the CLI as a child process to completion (for the commands a test checks the log with). */

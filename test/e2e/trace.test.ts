@@ -178,9 +178,44 @@ describeEachBackend('prediction trace', (getStore) => {
     expect(tr.run).toBeNull();
     expect(tr.datasets).toEqual([]);
     expect(tr.gaps.map((g) => g.link).sort()).toEqual(['dataset_version', 'run']);
+    // Each gap names the thing that is missing and what to do about it.
+    expect(tr.gaps.find((g) => g.link === 'dataset_version')?.reason).toBe(
+      `${foreign}@1 records no training dataset versions: register versions from runs that log their dataset inputs (\`sextant train\` does)`,
+    );
     const text = (await get(`/api/v1/predictions/${id}/trace?format=text`)).body;
     expect(text).toContain('was served pinned, not under an alias');
     expect(text).toMatch(/-> run \(missing: .* was registered from/);
+
+    // A chain whose run and dataset version are not in this workspace (a registry copied from
+    // another one): the gaps name the run, the dataset version and the version they trained.
+    const copied = uniq('copied');
+    const fromElsewhere = await t.services.registry.versions.registerFile({
+      actor: { name: 'local', role: 'admin' },
+      model: copied,
+      filename: 'model.onnx',
+      content: tinyOnnxModel(),
+    });
+    await t.services.store.db
+      .updateTable('model_versions')
+      .set({
+        run_id: 'run_00000000000000000000000000',
+        dataset_version_ids: JSON.stringify(['dsv_00000000000000000000000000']),
+      })
+      .where('id', '=', fromElsewhere.id)
+      .execute();
+    const copiedApi = uniq('copied-api');
+    await t.services.serving.deployments.create({ actor: 'local', name: copiedApi, model: `${copied}@1` });
+    const copiedTrace = await traceOf(await predictOn(copiedApi, [[0.1, 0.2, 0.3]]));
+    expect(copiedTrace.gaps.find((g) => g.link === 'run')).toEqual({
+      link: 'run',
+      ref: 'run_00000000000000000000000000',
+      reason: `run run_00000000000000000000000000, which trained ${copied}@1, is not in this workspace: \`sextant runs ls\` lists the runs here`,
+    });
+    expect(copiedTrace.gaps.find((g) => g.link === 'dataset_version')).toEqual({
+      link: 'dataset_version',
+      ref: 'dsv_00000000000000000000000000',
+      reason: `dataset version dsv_00000000000000000000000000, which trained ${copied}@1, is not in this workspace: \`sextant data ls\` lists the datasets here`,
+    });
 
     await t.services.runs.delete('local', v1.runId);
     const afterDelete = await traceOf(firstPrediction);

@@ -1,10 +1,10 @@
-import type { Services } from '../../app/index.js';
+import type { CoreServices } from '../../app/index.js';
 import { addVersionWith, type DataApi, getVersionWith } from '../../client/data-api.js';
 
 // Local puts are bounded by fsync, not the CPU: several in flight let the disk overlap them.
 const LOCAL_PUT_CONCURRENCY = 8;
 /** DataApi served in-process from a local workspace. */
-export function dataLocalApi(s: Services, actor: string): DataApi {
+export function dataLocalApi(s: Pick<CoreServices, 'data'>, actor: string): DataApi {
   const v = s.data.versions;
   const api: DataApi = {
     listDatasets: () => v.listDatasets(),

@@ -1,4 +1,4 @@
-import { isAppError } from '../../core/errors.js';
+import { AppError, isAppError } from '../../core/errors.js';
 import { parseOrThrow } from '../../core/validate.js';
 import type { DatasetVersion } from '../../data/dataset.schema.js';
 import type { ModelVersion, Signature } from '../../registry/registry.schema.js';
@@ -177,10 +177,14 @@ export function createPredictionTracer(deps: GovernanceDeps) {
     return out;
   }
 
-  async function dataset(id: string, gaps: TraceGap[]): Promise<TraceDataset | null> {
+  async function dataset(id: string, trained: string, gaps: TraceGap[]): Promise<TraceDataset | null> {
     const got = await follow(() => deps.datasetVersions.get(id));
     if ('reason' in got) {
-      gaps.push({ link: 'dataset_version', ref: id, reason: got.reason });
+      gaps.push({
+        link: 'dataset_version',
+        ref: id,
+        reason: `dataset version ${id}, which trained ${trained}, is not in this workspace: \`sextant data ls\` lists the datasets here`,
+      });
       return null;
     }
     const dv = got.value;
@@ -214,7 +218,14 @@ export function createPredictionTracer(deps: GovernanceDeps) {
   /** The whole chain behind one prediction id (ValidationError for a malformed id, NotFoundError if unknown). */
   async function trace(predictionId: string): Promise<PredictionTrace> {
     const id = parseOrThrow(predictionIdSchema, predictionId, 'predictionId');
-    const prediction = await deps.predictions.get(id);
+    const prediction = await deps.predictions.get(id).catch((err: unknown) => {
+      if (!isAppError(err) || err.code !== 'NOT_FOUND') throw err;
+      throw new AppError(
+        'NOT_FOUND',
+        `prediction ${id} is not in the prediction log of this workspace: list the logged ones with \`sextant predictions ls\` (--deployment <name> narrows it)`,
+        { entity: 'prediction', id },
+      );
+    });
     const gaps: TraceGap[] = [];
 
     let deployment: PredictionTrace['deployment'] = null;
@@ -222,17 +233,27 @@ export function createPredictionTracer(deps: GovernanceDeps) {
     if ('value' in got) {
       const { id: depId, name, model, ref } = got.value;
       deployment = { id: depId, name, model, ref };
-    } else gaps.push({ link: 'deployment', ref: prediction.deploymentId, reason: got.reason });
+    } else
+      gaps.push({
+        link: 'deployment',
+        ref: prediction.deploymentId,
+        reason: `deployment ${prediction.deploymentId}, which served it, is not in this workspace: \`sextant deployments ls\` lists the deployments`,
+      });
 
     const ref = `${prediction.model}@${prediction.version}`;
     const mv = await follow(() => deps.registry.versions.resolve(ref));
     let version: ModelVersion | undefined;
-    if ('reason' in mv) gaps.push({ link: 'model_version', ref, reason: mv.reason });
+    if ('reason' in mv)
+      gaps.push({
+        link: 'model_version',
+        ref,
+        reason: `model version ${ref} (${prediction.modelVersionId}), which answered, is not in the registry: \`sextant models show ${prediction.model}\` lists its versions`,
+      });
     else if (mv.value.id !== prediction.modelVersionId)
       gaps.push({
         link: 'model_version',
         ref,
-        reason: `${ref} is now ${mv.value.id}, not the ${prediction.modelVersionId} that answered`,
+        reason: `${ref} is now ${mv.value.id}, not the ${prediction.modelVersionId} that answered: \`sextant models history ${prediction.model}\` shows what changed`,
       });
     else version = mv.value;
 
@@ -249,7 +270,12 @@ export function createPredictionTracer(deps: GovernanceDeps) {
       const runId = version.runId;
       const got = await follow(() => deps.runs.get(runId));
       if ('value' in got) run = runView(got.value);
-      else gaps.push({ link: 'run', ref: runId, reason: got.reason });
+      else
+        gaps.push({
+          link: 'run',
+          ref: runId,
+          reason: `run ${runId}, which trained ${ref}, is not in this workspace: \`sextant runs ls\` lists the runs here`,
+        });
     }
 
     const datasets: TraceDataset[] = [];
@@ -257,10 +283,10 @@ export function createPredictionTracer(deps: GovernanceDeps) {
       gaps.push({
         link: 'dataset_version',
         ref: null,
-        reason: `${ref} records no training dataset versions`,
+        reason: `${ref} records no training dataset versions: register versions from runs that log their dataset inputs (\`sextant train\` does)`,
       });
     for (const dvId of version?.datasetVersionIds ?? []) {
-      const d = await dataset(dvId, gaps);
+      const d = await dataset(dvId, ref, gaps);
       if (d) datasets.push(d);
     }
 
