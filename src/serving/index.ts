@@ -24,6 +24,8 @@ export type {
 } from './deployment-runtime.js';
 /** A deployment's runtime: loads its models, follows the alias, predicts and logs. */
 export { createDeploymentRuntime } from './deployment-runtime.js';
+/** A `text/csv` scoring body (header row + records), read as MLflow's scoring server reads it. */
+export { CsvBody, readCsvBody } from './model/csv-body.js';
 /** Serving's event definitions (deployment.*, prediction.feedback.recorded). */
 export * from './serving.events.js';
 export * from './serving.schema.js';
