@@ -18,6 +18,7 @@ import {
 import type { CliContext } from './context.js';
 import { positiveInt } from './options.js';
 import { details, formatNumber, painter, table } from './output.js';
+import { registerPredictionExportCommand } from './prediction-export.command.js';
 
 type Ctx = () => CliContext;
 
@@ -351,6 +352,7 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
         );
       },
     );
+  registerPredictionExportCommand(preds, ctx);
   preds
     .command('show <id>')
     .description('one logged prediction')
