@@ -18,6 +18,15 @@ import type { ServingEvents } from './serving.events.js';
 import type { Deployment, FeedbackItem, FeedbackOutcome, LedgerMode } from './serving.schema.js';
 import { createServingMetrics } from './serving-metrics.js';
 
+/** Batch scoring of a dataset version through the serving model code, recorded as a run with lineage. */
+export {
+  BATCH_ROWS,
+  type BatchPredictApi,
+  type BatchPredictOutcome,
+  type BatchPredictRequest,
+  batchPredict,
+  scoreRecords,
+} from './batch/batch-predict.js';
 /** Canary routing: a request key's bucket and side. */
 export { canaryBucket, routesToChallenger } from './canary.js';
 export type { DeploymentService } from './deployment.service.js';
