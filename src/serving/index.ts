@@ -25,7 +25,9 @@ export {
   type BatchPredictOutcome,
   type BatchPredictRequest,
   batchPredict,
+  openBatchModel,
   scoreRecords,
+  typedColumnsCheck,
 } from './batch/batch-predict.js';
 /** Canary routing: a request key's bucket and side. */
 export { canaryBucket, routesToChallenger } from './canary.js';
