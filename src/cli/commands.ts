@@ -80,6 +80,13 @@ export const commandModules: CommandModule[] = [
     },
   },
   {
+    summaries: {
+      predict:
+        'score a dataset version with a registered model (serving code, batched); the predictions become a dataset version, the run records both',
+    },
+    load: async () => (await import('./predict.command.js')).registerPredictCommand,
+  },
+  {
     summaries: { webhooks: 'signed HTTP callbacks for events (admin)' },
     load: async () => (await import('./webhooks.command.js')).registerWebhooksCommands,
   },

@@ -19,6 +19,7 @@ import {
 import type { CliContext } from './context.js';
 import { positiveInt } from './options.js';
 import { details, formatNumber, painter, table } from './output.js';
+import { registerPredictionExportCommand } from './prediction-export.command.js';
 
 type Ctx = () => CliContext;
 
@@ -363,6 +364,7 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
         );
       },
     );
+  registerPredictionExportCommand(preds, ctx);
   preds
     .command('show <id>')
     .description('one logged prediction')

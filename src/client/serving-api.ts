@@ -1,13 +1,20 @@
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { ExplainOptions, Explanation } from '../governance/explain/explanation.schema.js';
 import type { PredictionTrace } from '../governance/trace/trace.schema.js';
-import type {
-  CreateDeploymentInput,
-  Deployment,
-  FeedbackItem,
-  FeedbackOutcome,
-  ListPredictionsQuery,
-  Prediction,
-  UpdateDeploymentInput,
+import {
+  type CreateDeploymentInput,
+  type Deployment,
+  EXPORT_COUNT_HEADER,
+  EXPORT_WINDOW_HEADER,
+  type ExportPredictionsQuery,
+  type ExportSummary,
+  type FeedbackItem,
+  type FeedbackOutcome,
+  type ListPredictionsQuery,
+  type Prediction,
+  type UpdateDeploymentInput,
 } from '../serving/serving.schema.js';
 import type { HttpTransport } from './http-transport.js';
 
@@ -33,6 +40,8 @@ export interface ServingApi {
     /** Newest first; `modelVersion` is `<model>@<n>` (or an mv_ id), `deployment` a name (or a dep_ id). */
     list(q?: ListPredictionsQuery): Promise<{ predictions: Prediction[]; nextCursor: string | null }>;
     get(id: string): Promise<Prediction>;
+    /** Streams a deployment's log over [from, to) into `out` (not ended: the caller owns it); 0 rows is an empty export, not an error. */
+    export(deployment: string, q: ExportPredictionsQuery, out: Writable): Promise<ExportSummary>;
   };
   /** Delayed labels: one outcome per item (recorded, duplicate or failed), never thrown per item. */
   feedback(items: FeedbackItem[]): Promise<FeedbackOutcome[]>;
@@ -57,6 +66,18 @@ export function servingHttpApi(t: HttpTransport): ServingApi {
     predictions: {
       list: (q = {}) => t.call('GET', '/api/v1/predictions', { query: q as Record<string, unknown> }),
       get: (id) => t.call('GET', `/api/v1/predictions/${enc(id)}`),
+      export: async (deployment, q, out) => {
+        const res = await t.raw('GET', `/api/v1/deployments/${enc(deployment)}/predictions/export`, {
+          query: q as Record<string, unknown>,
+        });
+        if (res.body) {
+          await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream), out, { end: false });
+        }
+        return {
+          count: Number(res.headers.get(EXPORT_COUNT_HEADER) ?? 0),
+          window: res.headers.get(EXPORT_WINDOW_HEADER) ?? '',
+        };
+      },
     },
     feedback: async (items) =>
       (await t.call<{ outcomes: FeedbackOutcome[] }>('POST', '/api/v1/feedback', { json: items })).outcomes,

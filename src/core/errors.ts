@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'INTEGRITY_ERROR'
   | 'UNAVAILABLE'
   | 'INTERNAL';
@@ -21,6 +22,7 @@ const httpStatusOf: Record<ErrorCode, number> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   INTEGRITY_ERROR: 500,
   UNAVAILABLE: 503,
   INTERNAL: 500,
@@ -36,6 +38,7 @@ const exitCodeOf: Record<ErrorCode, number> = {
   UNAUTHENTICATED: 5,
   FORBIDDEN: 6,
   PAYLOAD_TOO_LARGE: 2,
+  UNSUPPORTED_MEDIA_TYPE: 2,
   INTEGRITY_ERROR: 7,
   UNAVAILABLE: 8,
   INTERNAL: 1,
@@ -105,6 +108,12 @@ export class ForbiddenError extends AppError {
 export class PayloadTooLargeError extends AppError {
   constructor(message: string, details?: Record<string, unknown>) {
     super('PAYLOAD_TOO_LARGE', message, details);
+  }
+}
+/** A body in a media type the endpoint does not read; the message names those it does. */
+export class UnsupportedMediaTypeError extends AppError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('UNSUPPORTED_MEDIA_TYPE', message, details);
   }
 }
 /** The service cannot answer now (draining, not ready, a full buffer that did not drain in time): retry later. */

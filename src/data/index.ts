@@ -7,6 +7,8 @@ export * from './dataset.schema.js';
 export { formatRef, parseDatasetRef } from './dataset-ref.js';
 /** The canonical manifest order and the version digest computed from it. */
 export { manifestDigest, sortManifest } from './manifest.js';
+/** Writes JSON lines as a Parquet file with the given columns, streamed by DuckDB (bounded memory). */
+export { convertJsonlToParquet, type JsonlColumn } from './tables/parquet-writer.js';
 /** `data add` from a path: scan, hash, store what is missing, commit. */
 export { type AddPathOptions, addPath, type VersionAdder } from './workspace/add-path.js';
 /** The size+mtime+inode -> sha256 cache kept in the workspace home. */

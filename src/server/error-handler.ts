@@ -12,6 +12,7 @@ const mlflowCodes: Record<ErrorCode, [string, number]> = {
   UNAUTHENTICATED: ['UNAUTHENTICATED', 401],
   FORBIDDEN: ['PERMISSION_DENIED', 403],
   PAYLOAD_TOO_LARGE: ['RESOURCE_LIMIT_EXCEEDED', 413],
+  UNSUPPORTED_MEDIA_TYPE: ['BAD_REQUEST', 415],
   INTEGRITY_ERROR: ['DATA_LOSS', 500],
   UNAVAILABLE: ['TEMPORARILY_UNAVAILABLE', 503],
   INTERNAL: ['INTERNAL_ERROR', 500],
@@ -19,7 +20,12 @@ const mlflowCodes: Record<ErrorCode, [string, number]> = {
 
 /** True for the MLflow-compatible paths, which answer errors in MLflow's shape. */
 export function isMlflowPath(url: string): boolean {
-  return /^\/(ajax-)?api\/2\.0\/mlflow(-artifacts)?(\/|\?|$)/.test(url);
+  return /^\/(ajax-)?api\/2\.0\/mlflow(-artifacts)?(\/|\?|$)/.test(url) || isScoringPath(url);
+}
+
+/** MLflow's scoring path: `sextant serve`'s /invocations and a deployment's /api/v1/deployments/<name>/invocations. */
+function isScoringPath(url: string): boolean {
+  return /^(\/api\/v1\/deployments\/[^/?]+)?\/invocations(\?|$)/.test(url);
 }
 
 function fieldOf(context: string | undefined, instancePath: string): string {
@@ -75,7 +81,10 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
   if (!app) request.log.error({ err }, 'unhandled error');
   const error = app ?? new AppError('INTERNAL', 'internal error; the server log has the details');
   if (isMlflowPath(request.url)) {
-    const [errorCode, status] = mlflowCodes[error.code];
+    const [mapped, status] = mlflowCodes[error.code];
+    // MLflow's scoring server calls a body it cannot score BAD_REQUEST.
+    const errorCode =
+      error.code === 'VALIDATION_FAILED' && isScoringPath(request.url) ? 'BAD_REQUEST' : mapped;
     return reply.status(status).send({ error_code: errorCode, message: error.message });
   }
   return reply.status(error.status).send({ error: error.toJSON() });

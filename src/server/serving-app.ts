@@ -5,6 +5,7 @@ import type { DeploymentRuntime } from '../serving/index.js';
 import { installErrorHandlers } from './error-handler.js';
 import { installHostAndOriginChecks } from './request-guards.js';
 import { feedbackHandler, metricsHandler, predictHandler } from './routes/predict.js';
+import { acceptScoringBodies } from './scoring-body.js';
 
 export interface ServingAppOptions {
   services: Pick<Services, 'serving' | 'governance'>;
@@ -50,8 +51,11 @@ export async function buildServingApp(opts: ServingAppOptions): Promise<FastifyI
   // No per-request log lines on any of these routes (the hot path); warnings and errors still log.
   const quiet = { logLevel: 'warn' as const };
   const predict = predictHandler(services, (_req, body, o) => runtime.predict(body, o));
-  app.post('/predict', quiet, predict);
-  app.post('/invocations', quiet, predict);
+  app.register(async (scope) => {
+    acceptScoringBodies(scope);
+    scope.post('/predict', quiet, predict);
+    scope.post('/invocations', quiet, predict);
+  });
   app.post(
     '/feedback',
     quiet,

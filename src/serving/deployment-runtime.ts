@@ -53,6 +53,8 @@ export interface PredictResponseItem {
   prediction: PredictionOutput['prediction'];
   probabilities?: Record<string, number>;
   outputs?: Record<string, unknown>;
+  /** Categorical values the model never kept in training (encoded as unknown): feature -> value. */
+  unseen_categories?: Record<string, string>;
   explanation?: unknown;
 }
 
@@ -321,6 +323,8 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
         };
         if (out.probabilities !== undefined) item.probabilities = out.probabilities;
         if (out.outputs !== undefined) item.outputs = out.outputs;
+        const unseen = slot.model.unseenCategories(records[i] as Record<string, unknown>);
+        if (unseen !== undefined) item.unseen_categories = unseen;
         items[i] = item;
       }
       if (popts.explain) {

@@ -6,12 +6,29 @@ import type { Store } from '../store/index.js';
 import { createDeploymentService, splitModelRef } from './deployment.service.js';
 import { createDeploymentHost } from './deployment-host.js';
 import { createDeploymentRuntime, type DeploymentRuntime } from './deployment-runtime.js';
-import { createFeedbackService, createPredictionStore, openPredictionLedger } from './ledger/index.js';
+import type { ExportWindow } from './ledger/index.js';
+import {
+  createFeedbackService,
+  createPredictionExporter,
+  createPredictionStore,
+  openPredictionLedger,
+} from './ledger/index.js';
 import { openServingModel } from './model/index.js';
 import type { ServingEvents } from './serving.events.js';
 import type { Deployment, FeedbackItem, FeedbackOutcome, LedgerMode } from './serving.schema.js';
 import { createServingMetrics } from './serving-metrics.js';
 
+/** Batch scoring of a dataset version through the serving model code, recorded as a run with lineage. */
+export {
+  BATCH_ROWS,
+  type BatchPredictApi,
+  type BatchPredictOutcome,
+  type BatchPredictRequest,
+  batchPredict,
+  openBatchModel,
+  scoreRecords,
+  typedColumnsCheck,
+} from './batch/batch-predict.js';
 /** Canary routing: a request key's bucket and side. */
 export { canaryBucket, routesToChallenger } from './canary.js';
 export type { DeploymentService } from './deployment.service.js';
@@ -24,6 +41,10 @@ export type {
 } from './deployment-runtime.js';
 /** A deployment's runtime: loads its models, follows the alias, predicts and logs. */
 export { createDeploymentRuntime } from './deployment-runtime.js';
+/** A prediction log export's columns, media types and window description. */
+export { describeWindow, EXPORT_COLUMNS, EXPORT_MEDIA_TYPES, type ExportWindow } from './ledger/index.js';
+/** A `text/csv` scoring body (header row + records), read as MLflow's scoring server reads it. */
+export { CsvBody, readCsvBody } from './model/csv-body.js';
 /** Serving's event definitions (deployment.*, prediction.feedback.recorded). */
 export * from './serving.events.js';
 export * from './serving.schema.js';
@@ -164,6 +185,8 @@ export function createServingDomain(deps: ServingDeps) {
     };
   }
 
+  const exporter = createPredictionExporter({ db: deps.db, clock: deps.clock, predictions, deployments });
+
   return {
     deployments,
     predictions,
@@ -181,6 +204,14 @@ export function createServingDomain(deps: ServingDeps) {
             await input.beforeLookup?.();
           },
         }),
+    },
+    /** The prediction log of a deployment over a window, as CSV, JSON lines or Parquet (the open ledgers flushed before counting). */
+    exports: {
+      ...exporter,
+      count: async (w: ExportWindow) => {
+        await flushAll();
+        return exporter.count(w);
+      },
     },
     host,
     metrics,

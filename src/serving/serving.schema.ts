@@ -149,6 +149,25 @@ export const listPredictionsQuerySchema = z.strictObject({
 });
 export type ListPredictionsQuery = z.input<typeof listPredictionsQuerySchema>;
 
+export const predictionExportFormatSchema = z.enum(['csv', 'jsonl', 'parquet']);
+export type PredictionExportFormat = z.infer<typeof predictionExportFormatSchema>;
+
+/** A prediction log export: served in [from, to) (ISO times; `to` defaults to now, `from` to the start). */
+export const exportPredictionsQuerySchema = z.strictObject({
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  format: predictionExportFormatSchema.default('csv'),
+});
+export type ExportPredictionsQuery = z.input<typeof exportPredictionsQuerySchema>;
+/** Headers of a prediction export over HTTP: its row count (taken before streaming) and its window in words. */
+export const EXPORT_COUNT_HEADER = 'x-sextant-prediction-count';
+export const EXPORT_WINDOW_HEADER = 'x-sextant-export-window';
+/** What an export wrote: its rows and its window ("from ... to ..."). */
+export interface ExportSummary {
+  count: number;
+  window: string;
+}
+
 export const labelValueSchema = z.union([z.number().finite(), z.string().max(1000), z.boolean()]);
 
 export const feedbackItemSchema = z.strictObject({

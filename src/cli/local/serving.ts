@@ -3,7 +3,12 @@ import type { ServingApi } from '../../client/serving-api.js';
 import { parseOrThrow } from '../../core/validate.js';
 import { explainOptionsSchema } from '../../governance/explain/explanation.schema.js';
 import { predictionFilter } from '../../server/routes/serving.js';
-import { listPredictionsQuerySchema, predictionIdSchema } from '../../serving/index.js';
+import {
+  describeWindow,
+  exportPredictionsQuerySchema,
+  listPredictionsQuerySchema,
+  predictionIdSchema,
+} from '../../serving/index.js';
 
 /** ServingApi served in-process from a local workspace. */
 export function servingLocalApi(s: Services, actor: string): ServingApi {
@@ -24,6 +29,13 @@ export function servingLocalApi(s: Services, actor: string): ServingApi {
         return s.serving.predictions.list({ ...rest, ...(await predictionFilter(s, parsed)) });
       },
       get: (id) => s.serving.predictions.get(parseOrThrow(predictionIdSchema, id, 'id')),
+      export: async (deployment, q, out) => {
+        const { format, from, to } = parseOrThrow(exportPredictionsQuerySchema, q);
+        const window = await s.serving.exports.window({ deployment, from, to });
+        const count = await s.serving.exports.count(window);
+        await s.serving.exports.write(window, format, out);
+        return { count, window: describeWindow(window) };
+      },
     },
     feedback: (items) => s.serving.feedback.submit({ actor, items }),
     trace: (id) => s.governance.trace.trace(id),

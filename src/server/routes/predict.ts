@@ -10,6 +10,7 @@ import {
   type ServingDomain,
 } from '../../serving/index.js';
 import { route } from '../route.js';
+import { acceptScoringBodies } from '../scoring-body.js';
 
 /*
  * The predict, feedback and metrics handlers, written once and mounted twice: on the main server
@@ -176,19 +177,22 @@ export function registerPredictRoutes(app: FastifyInstance, s: Services): void {
   const onDeployment: PredictRunner = (req, body, opts) =>
     s.serving.host.predict((req.params as { name: string }).name, body, opts);
   const handler = predictHandler(s, onDeployment);
-  for (const path of ['predict', 'invocations']) {
-    route(app, {
-      method: 'POST',
-      url: `/api/v1/deployments/:name/${path}`,
-      permission: 'write',
-      summary:
-        path === 'predict'
-          ? 'Predict with a deployment (records, or MLflow dataframe_records / dataframe_split / instances / inputs); ?explain=true adds attributions'
-          : "Predict with a deployment at MLflow's scoring path (same as /predict)",
-      tags,
-      handler,
-    });
-  }
+  app.register(async (scope) => {
+    acceptScoringBodies(scope);
+    for (const path of ['predict', 'invocations']) {
+      route(scope, {
+        method: 'POST',
+        url: `/api/v1/deployments/:name/${path}`,
+        permission: 'write',
+        summary:
+          path === 'predict'
+            ? 'Predict with a deployment (records, MLflow dataframe_records / dataframe_split / instances / inputs, or text/csv with a header row); ?explain=true adds attributions'
+            : "Predict with a deployment at MLflow's scoring path (same as /predict; errors in MLflow's {error_code, message} shape)",
+        tags,
+        handler,
+      });
+    }
+  });
   route(app, {
     method: 'POST',
     url: '/api/v1/feedback',

@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Services } from '../../app/index.js';
@@ -8,6 +9,11 @@ import {
   createDeploymentBodySchema,
   deploymentNameSchema,
   deploymentSchema,
+  describeWindow,
+  EXPORT_COUNT_HEADER,
+  EXPORT_MEDIA_TYPES,
+  EXPORT_WINDOW_HEADER,
+  exportPredictionsQuerySchema,
   type ListPredictionsQuery,
   listPredictionsQuerySchema,
   predictionIdSchema,
@@ -109,6 +115,38 @@ export function registerServingRoutes(app: FastifyInstance, s: Services): void {
     },
   });
 
+  route(app, {
+    method: 'GET',
+    url: '/api/v1/deployments/:name/predictions/export',
+    permission: 'read',
+    summary:
+      "A deployment's prediction log over [from, to) as csv, jsonl or parquet, labels joined; streamed. X-Sextant-Prediction-Count gives the rows (0: an empty export with its header or schema)",
+    tags,
+    params: nameParams,
+    querystring: exportPredictionsQuerySchema,
+    handler: async (req, reply) => {
+      const { format, from, to } = req.query;
+      const window = await s.serving.exports.window({ deployment: req.params.name, from, to });
+      const count = await s.serving.exports.count(window);
+      const body = new PassThrough();
+      s.serving.exports.write(window, format, body).then(
+        () => body.end(),
+        (err: Error) => {
+          req.log.error({ err }, 'prediction export failed mid-stream');
+          body.destroy(err);
+        },
+      );
+      return reply
+        .header('content-type', EXPORT_MEDIA_TYPES[format])
+        .header(
+          'content-disposition',
+          `attachment; filename="${window.deployment.name}-predictions.${format}"`,
+        )
+        .header(EXPORT_COUNT_HEADER, String(count))
+        .header(EXPORT_WINDOW_HEADER, describeWindow(window))
+        .send(body);
+    },
+  });
   route(app, {
     method: 'GET',
     url: '/api/v1/predictions',

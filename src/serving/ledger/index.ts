@@ -7,6 +7,14 @@ export type { FeedbackService, SubmitFeedbackInput } from './feedback.service.js
 /** Records delayed labels (idempotent: the same label twice counts once; a different one is a conflict). */
 export { createFeedbackService } from './feedback.service.js';
 export type { LedgerWriter } from './ledger-writer.js';
+export type { ExportWindow, PredictionExporter } from './prediction-export.js';
+/** Writes a deployment's prediction log over a window as CSV, JSON lines or Parquet, streamed, labels joined. */
+export {
+  createPredictionExporter,
+  describeWindow,
+  EXPORT_COLUMNS,
+  EXPORT_MEDIA_TYPES,
+} from './prediction-export.js';
 export type { LedgerOptions, LedgerStats, PredictionLedger } from './prediction-ledger.js';
 /** Opens the group-committing prediction ledger of a store (durable by default). */
 export { openPredictionLedger } from './prediction-ledger.js';

@@ -125,6 +125,21 @@ export async function pagePredictionRows({
     .execute()) as PredictionWithLabelRow[];
 }
 
+/** How many predictions match a filter. */
+export async function countPredictionRows({
+  tx,
+  filter,
+}: {
+  tx: Executor;
+  filter: PredictionFilter;
+}): Promise<number> {
+  const row = await selectPredictions(tx, filter, false)
+    .clearSelect()
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
 /** The deployment and model version of each known prediction id. */
 export async function findPredictionOwners({
   tx,

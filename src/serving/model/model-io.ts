@@ -36,8 +36,8 @@ export function decodeRow(out: RunOutputs, r: number, plan: ModelPlan): Predicti
         }
       }
       const l = head.label === null ? undefined : out[head.label];
-      const prediction = l !== undefined ? String(l.data[r * l.width]) : (head.classes[best] ?? String(best));
-      return { prediction, probabilities };
+      const label = l !== undefined ? String(l.data[r * l.width]) : (head.classes[best] ?? String(best));
+      return { prediction: head.integerClasses ? Number(label) : label, probabilities };
     }
     case 'regressor': {
       const o = out[head.value]!;

@@ -27,7 +27,14 @@ export interface RecordInput {
 
 /** What the model answers, read from its outputs. */
 export type ModelHead =
-  | { mode: 'classifier'; probabilities: string; label: string | null; classes: string[] }
+  | {
+      mode: 'classifier';
+      probabilities: string;
+      label: string | null;
+      classes: string[];
+      /** Every class is an integer ('0', '1', '-3'): predictions are answered as JSON numbers, as they were in training. */
+      integerClasses: boolean;
+    }
   | { mode: 'regressor'; value: string }
   /** Not one of Sextant's trainers: every per-row tensor output answered as it is (see rawHead). */
   | RawHead;
@@ -221,11 +228,13 @@ export function planModel(
       return refuse("its signature.json declares a classifier, but it has no numeric 'probabilities' output");
     }
     const label = outputNamed('label');
+    const classes = declared.classes ?? ['0', '1'];
     head = {
       mode: 'classifier',
       probabilities: 'probabilities',
       label: label?.type === 'string' ? 'label' : null,
-      classes: declared.classes ?? ['0', '1'],
+      classes,
+      integerClasses: classes.every(isIntegerText),
     };
   } else if (declared.task === 'regression') {
     const value = outputNamed('variable') ?? tensorOutputs.find((o) => numericOutputs.has(o.type!));
@@ -253,6 +262,14 @@ export function planModel(
     head,
     fetch,
   };
+}
+
+/**
+ * '0', '17', '-3' (as the trainers write integer labels); not '01', '1.0' or '+1', which were text in
+ * the training data (an integer column's labels are written back in canonical form).
+ */
+function isIntegerText(c: string): boolean {
+  return /^-?(0|[1-9][0-9]{0,14})$/.test(c);
 }
 
 const LABEL_NAMES = new Set(['label', 'output_label', 'predicted_label', 'prediction']);

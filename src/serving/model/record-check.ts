@@ -1,4 +1,5 @@
 import { PayloadTooLargeError, ValidationError } from '../../core/errors.js';
+import { CsvBody } from './csv-body.js';
 import type { ModelPlan } from './model-plan.js';
 import { type BodySource, describe, type RowSource, readBody } from './request-body.js';
 
@@ -85,8 +86,9 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
   }
 
   function parse(body: unknown, opts: { maxRecords?: number } = {}): Record<string, unknown>[] {
-    const source = readBody(body, isFeature);
     const limit = opts.maxRecords ?? DEFAULT_MAX_RECORDS;
+    if (body instanceof CsvBody) return parseCsv(body, limit);
+    const source = readBody(body, isFeature);
     return source.form === 'columns' ? parseColumns(source, limit) : parseRows(source, limit);
   }
 
@@ -123,6 +125,47 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
           message: `each row must be an object keyed by feature name or a list of ${features.length} values, got ${describe(row)}`,
         });
       }
+    }
+    raise(issues);
+    return out;
+  }
+
+  /**
+   * CSV cells are text: a numeric feature's cell is read as a number ('' is null, a missing value),
+   * a string feature's cell stays as it is. The header must name exactly the model's features.
+   */
+  function parseCsv(body: CsvBody, limit: number): Record<string, unknown>[] {
+    const unknown = body.header.filter((h) => !index.has(h));
+    const sent = new Set(body.header);
+    const missing = names.filter((n) => !sent.has(n));
+    const twice = body.header.filter((h, j) => body.header.indexOf(h) !== j);
+    if (unknown.length > 0 || missing.length > 0 || twice.length > 0) {
+      const parts = [
+        unknown.length > 0 ? `unknown column${unknown.length > 1 ? 's' : ''} ${quoted(unknown)}` : '',
+        missing.length > 0 ? `missing column${missing.length > 1 ? 's' : ''} ${quoted(missing)}` : '',
+        twice.length > 0 ? `repeated column${twice.length > 1 ? 's' : ''} ${quoted(twice)}` : '',
+      ].filter(Boolean);
+      throw new ValidationError(`csv header: ${parts.join('; ')} (the model takes ${listed})`, {
+        field: 'csv.header',
+        ...(unknown.length > 0 ? { unknown } : {}),
+        ...(missing.length > 0 ? { missing } : {}),
+      });
+    }
+    checkCount(body.rows.length, 'csv', limit);
+    const order = body.header.map((h) => features[index.get(h)!]!);
+    const issues: Issue[] = [];
+    const out: Record<string, unknown>[] = new Array(body.rows.length);
+    for (let i = 0; i < body.rows.length && issues.length < MAX_ISSUES; i++) {
+      const cells = body.rows[i]!;
+      const rec: Record<string, unknown> = {};
+      for (let j = 0; j < order.length; j++) {
+        const f = order[j]!;
+        const v = f.check === Check.Text ? cells[j] : csvValue(cells[j]!);
+        const why = problem(v, f);
+        if (why !== null) issues.push({ field: `csv[${i}].${f.name}`, message: why });
+        rec[f.name] = v;
+      }
+      out[i] = rec;
     }
     raise(issues);
     return out;
@@ -268,6 +311,20 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
   }
 
   return { parse };
+}
+
+/** A CSV cell for a numeric feature: '' is a missing value, a number or true/false is read as such, anything else stays text (and is refused by name). */
+function csvValue(cell: string): unknown {
+  const t = cell.trim();
+  if (t === '') return null;
+  if (t === 'true' || t === 'True') return true;
+  if (t === 'false' || t === 'False') return false;
+  const n = Number(t);
+  return Number.isNaN(n) || /^[-+]?(nan|inf|infinity)$/i.test(t) ? cell : n;
+}
+
+function quoted(names: string[]): string {
+  return names.map((n) => `'${n}'`).join(', ');
 }
 
 function want(f: CompiledFeature): string {

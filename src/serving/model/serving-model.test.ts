@@ -77,11 +77,12 @@ describe('a served Sextant classifier', () => {
     const scores = await model.score(records);
     expect([...scores]).toEqual([...expected]);
     const out = await model.predict(records);
-    const [neg, pos] = fitted.classes!;
+    // An integer target: the classes are '0' and '1', and predictions are answered as the integers.
+    expect(fitted.classes).toEqual(['0', '1']);
     out.forEach((o, i) => {
-      expect(o.probabilities?.[pos!]).toBe(expected[i]);
-      expect(o.probabilities?.[neg!]).toBeCloseTo(1 - expected[i]!, 6);
-      expect(o.prediction).toBe(expected[i]! > 0.5 ? pos : neg);
+      expect(o.probabilities?.['1']).toBe(expected[i]);
+      expect(o.probabilities?.['0']).toBeCloseTo(1 - expected[i]!, 6);
+      expect(o.prediction).toBe(expected[i]! > 0.5 ? 1 : 0);
     });
   });
 

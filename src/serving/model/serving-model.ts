@@ -7,6 +7,7 @@ import { type BatcherStats, MicroBatcher, type MicroBatcherOptions } from './bat
 import { concatOutputs, decodeRow, type RunOutputs, recordFeeds, tensorFeeds } from './model-io.js';
 import { type ModelKind, type ModelPlan, planModel, rawHead, type ServingFeature } from './model-plan.js';
 import { createRecordChecker } from './record-check.js';
+import { type UnseenCategories, unseenCategoryCheck } from './unseen-categories.js';
 
 type Session = OnnxSession;
 type Tensor = InstanceType<typeof Ort.Tensor>;
@@ -23,6 +24,8 @@ export interface ServingModel {
   /** Parses any accepted body (MLflow dataframe_records, dataframe_split, instances, inputs; a record; a list of records or of positional rows) into checked records. */
   parse(body: unknown, opts?: { maxRecords?: number }): Record<string, unknown>[];
   predict(rows: readonly Record<string, unknown>[]): Promise<PredictionOutput[]>;
+  /** The record's categories the model did not keep in training (feature -> value); undefined when none or unknowable. */
+  unseenCategories(record: Record<string, unknown>): UnseenCategories | undefined;
   /** P(positive) / the value / the first numeric output, per row (explanations use this). */
   score(rows: readonly Record<string, unknown>[]): Promise<Float64Array>;
   /** Refuses new calls, waits for those in flight, then frees the session. Idempotent. */
@@ -178,6 +181,7 @@ function assemble(
   const batcher = new MicroBatcher((rows) => runner.run(rows), opts);
   let releasing: Promise<void> | null = null;
   const head = plan.head;
+  const unseen = unseenCategoryCheck(bytes);
 
   const chunk = Math.max(1, opts.maxBatchRows ?? DEFAULT_BATCH_ROWS);
   let active = 0;
@@ -222,6 +226,7 @@ function assemble(
       });
       return out;
     },
+    unseenCategories: (record) => unseen?.(record),
     async score(rows) {
       if (head.mode === 'raw' && head.score === null) {
         throw new ValidationError(`${label} has no numeric output to score`, { field: 'model' });
