@@ -132,6 +132,8 @@ export type Services = ReturnType<typeof createServices>;
 
 /** The services of one workspace, plus how to close what they hold open. */
 export interface Workspace extends Services {
+  /** The database itself, for whole-workspace operations (backup, restore, moving stores). */
+  store: Store;
   close(): Promise<void>;
 }
 
@@ -143,6 +145,7 @@ export async function openWorkspace(config: Config, clock: Clock = systemClock):
   const services = createServices({ store, blobs, clock, config, auditKey });
   return {
     ...services,
+    store,
     close: async () => {
       // A CLI process delivers what it emitted before it exits (briefly; retries are the server's job).
       await services.events.close();
