@@ -1,4 +1,10 @@
-import { type AuditLog, createAuditLog, resolveAuditKey, workspaceWitness } from '../audit/index.js';
+import {
+  type AuditLog,
+  createAuditLog,
+  createPredictionSealer,
+  resolveAuditKey,
+  workspaceWitness,
+} from '../audit/index.js';
 import { createAuthService } from '../auth/index.js';
 import { type BlobStore, createBlobStore } from '../blobs/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
@@ -24,7 +30,7 @@ import {
   createRunSearch,
   createRunService,
 } from '../tracking/index.js';
-import { eventsDeliverJob } from './background.js';
+import { eventsDeliverJob, predictionsSealJob } from './background.js';
 
 /** Every event type the domains declare: the catalogue the bus checks emits and webhook targets against. */
 export const eventDefinitions: readonly EventDefinition[] = [...registryEvents, ...servingEvents];
@@ -93,6 +99,9 @@ export function createServices({ store, blobs, clock, config, auditKey, eventDel
   // knows every kind; which processes work which queues is the entry point's choice.
   const jobs = createJobQueue(deps, { redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
   jobs.define(eventsDeliverJob(events));
+  jobs.define(
+    predictionsSealJob(createPredictionSealer({ db: store.db, dialect: store.dialect, audit, clock })),
+  );
 
   const governance = createGovernanceDomain({
     ...deps,

@@ -12,3 +12,5 @@ export { createFileWitness, workspaceWitness, workspaceWitnessFile } from './aud
 export type { GovernedRow, GovernedTable } from './governed-rows.js';
 /** What an audit entry records of a governed row (users, api_tokens, model_aliases, ...), and of its removal. */
 export { GOVERNED_TABLES, governedRemoval, governedRow } from './governed-rows.js';
+/** Seals the prediction log into the audit chain (the `audit.seal-predictions` job); `verify --deep` checks the seals. */
+export { createPredictionSealer, type PredictionSealer, SEAL_GRACE_MS } from './prediction-seal.js';

@@ -44,7 +44,7 @@ export async function buildApp(
     bodyLimit: services.config.bodyLimitBytes,
     // 'idle': on close, idle keep-alive sockets go at once while requests in flight (predictions) finish.
     forceCloseConnections: 'idle',
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: sendFrameworkError,
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
