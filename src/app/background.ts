@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AuditLog } from '../audit/index.js';
+import type { AuditLog, PredictionSealer } from '../audit/index.js';
 import type { Clock } from '../core/clock.js';
 import { type EventBus, pruneSettledEvents } from '../events/index.js';
 import { defineJob, type JobQueue, pruneFinishedJobs, type WorkerHandle } from '../jobs/index.js';
@@ -74,10 +74,31 @@ export function pruneJob(deps: { db: Db; clock: Clock; audit: AuditLog; retentio
   });
 }
 
+export const PREDICTIONS_SEAL_JOB = 'audit.seal-predictions';
+/** The prediction log is sealed into the audit chain this often (rows older than the seal's grace). */
+export const PREDICTIONS_SEAL_EVERY_MS = 60_000;
+
+/** `audit.seal-predictions`: appends a seal of the predictions served since the last one (verify --deep checks them). */
+export function predictionsSealJob(sealer: PredictionSealer) {
+  return defineJob({
+    name: PREDICTIONS_SEAL_JOB,
+    payload: z.strictObject({}),
+    queue: SYSTEM_QUEUE,
+    attempts: 1,
+    timeoutMs: 300_000,
+    handler: async () => ({ sealed: await sealer.seal() }),
+  });
+}
+
 /** Schedules the platform's repeatable jobs (idempotent: a schedule is keyed, so every replica may). */
 export async function scheduleBackgroundJobs(jobs: JobQueue): Promise<void> {
   await jobs.repeat(EVENTS_DELIVER_JOB, {}, { everyMs: EVENTS_DELIVER_EVERY_MS, key: EVENTS_DELIVER_JOB });
   await jobs.repeat(PRUNE_JOB, {}, { everyMs: PRUNE_EVERY_MS, key: PRUNE_JOB });
+  await jobs.repeat(
+    PREDICTIONS_SEAL_JOB,
+    {},
+    { everyMs: PREDICTIONS_SEAL_EVERY_MS, key: PREDICTIONS_SEAL_JOB },
+  );
 }
 
 /** Schedules the platform's repeatable jobs and works the system queue in this process (servers do). */

@@ -6,6 +6,7 @@
 /** The platform's own background jobs: schedule them and work the system queue in this process. */
 export {
   EVENTS_DELIVER_JOB,
+  PREDICTIONS_SEAL_JOB,
   PRUNE_JOB,
   SYSTEM_QUEUE,
   scheduleBackgroundJobs,

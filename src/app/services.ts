@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { createPredictionSealer } from '../audit/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { createDataQualityDomain } from '../data/quality/index.js';
@@ -9,7 +10,7 @@ import { createJobQueue } from '../jobs/index.js';
 import { createTrialThreads } from '../ml/index.js';
 import { createRegistryDomain, noGateMetrics, registryEvents } from '../registry/index.js';
 import { createServingDomain, servingEvents } from '../serving/index.js';
-import { eventsDeliverJob, pruneJob } from './background.js';
+import { eventsDeliverJob, predictionsSealJob, pruneJob } from './background.js';
 import {
   type CoreServices,
   type CoreWorkspace,
@@ -87,6 +88,9 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
       threads: trialThreads,
       workDir: os.tmpdir(),
     }),
+  );
+  jobs.define(
+    predictionsSealJob(createPredictionSealer({ db: store.db, dialect: store.dialect, audit, clock })),
   );
 
   const governance = createGovernanceDomain({

@@ -55,5 +55,10 @@ export function createFileWitness(file: string): AuditWitness {
  * database neither trips nor erases the first one's witness.
  */
 export function workspaceWitness(home: string, databaseUrl: string): AuditWitness {
-  return createFileWitness(path.join(home, `audit-witness-${sha256Hex(databaseUrl).slice(0, 16)}.json`));
+  return createFileWitness(workspaceWitnessFile(home, databaseUrl));
+}
+
+/** Where workspaceWitness keeps its file (a restore resets it: the restored head is the new known one). */
+export function workspaceWitnessFile(home: string, databaseUrl: string): string {
+  return path.join(home, `audit-witness-${sha256Hex(databaseUrl).slice(0, 16)}.json`);
 }

@@ -2,6 +2,7 @@ import type { Db } from '../store/index.js';
 import type { AuditProblem } from './audit.schema.js';
 import * as repo from './governed.repo.js';
 import { GOVERNED_TABLES, type GovernedRow, type GovernedTable, governedRow } from './governed-rows.js';
+import { predictionSealProblems } from './prediction-seal.js';
 
 type Recorded = Map<string, { fields: GovernedRow['fields']; seq: number }>;
 
@@ -24,7 +25,8 @@ async function recordedRows(db: Db, upTo: number): Promise<Map<GovernedTable, Re
 /**
  * Compares the governed tables as they are with what their last audit entries recorded, and names
  * every difference: a field changed, a row no entry recorded (inserted behind the log's back), a
- * recorded row gone (deleted behind its back).
+ * recorded row gone (deleted behind its back). Then the sealed blocks of the prediction log
+ * (prediction-seal.ts).
  */
 export async function deepProblems(db: Db, upTo: number): Promise<AuditProblem[]> {
   const recorded = await recordedRows(db, upTo);
@@ -74,6 +76,7 @@ export async function deepProblems(db: Db, upTo: number): Promise<AuditProblem[]
       }
     }
   }
+  problems.push(...(await predictionSealProblems(db, upTo)));
   return problems;
 }
 

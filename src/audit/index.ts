@@ -8,7 +8,9 @@ export { createAuditLog } from './audit.service.js';
 export { resolveAuditKey } from './audit-key.js';
 export type { AuditWitness, WitnessRecord } from './audit-witness.js';
 /** The witness kept in a file, and the one of a workspace's database (`audit-witness-<id>.json` beside the key). */
-export { createFileWitness, workspaceWitness } from './audit-witness.js';
+export { createFileWitness, workspaceWitness, workspaceWitnessFile } from './audit-witness.js';
 export type { GovernedRow, GovernedTable } from './governed-rows.js';
 /** What an audit entry records of a governed row (users, api_tokens, model_aliases, ...), and of its removal. */
 export { GOVERNED_TABLES, governedRemoval, governedRow } from './governed-rows.js';
+/** Seals the prediction log into the audit chain (the `audit.seal-predictions` job); `verify --deep` checks the seals. */
+export { createPredictionSealer, type PredictionSealer, SEAL_GRACE_MS } from './prediction-seal.js';

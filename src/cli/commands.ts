@@ -115,6 +115,17 @@ export const commandModules: CommandModule[] = [
     load: async () => (await import('./worker.command.js')).registerWorkerCommand,
   },
   {
+    summaries: {
+      backup: 'one archive of the database snapshot and the blobs, with a manifest of digests',
+      restore: 'restore a backup into an empty workspace; verifies digests and the audit chain',
+    },
+    load: async () => (await import('./backup.command.js')).registerBackupCommands,
+  },
+  {
+    summaries: { store: 'move this workspace: store migrate --to postgres://... [--blobs s3://...]' },
+    load: async () => (await import('./store.command.js')).registerStoreCommands,
+  },
+  {
     summaries: { jobs: 'background jobs: what is queued, running, done, failed' },
     load: async () => (await import('./jobs.command.js')).registerJobsCommands,
   },

@@ -4,7 +4,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Services } from '../app/index.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { installAuthHook } from './auth-hook.js';
-import { installErrorHandlers } from './error-handler.js';
+import { installErrorHandlers, MAX_PARAM_LENGTH, sendFrameworkError } from './error-handler.js';
 import { installRequestGuards } from './request-guards.js';
 import type { RoutePermission } from './route.js';
 import { registerAdminRoutes } from './routes/admin.js';
@@ -44,6 +44,8 @@ export async function buildApp(
     bodyLimit: services.config.bodyLimitBytes,
     // 'idle': on close, idle keep-alive sockets go at once while requests in flight (predictions) finish.
     forceCloseConnections: 'idle',
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: sendFrameworkError,
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

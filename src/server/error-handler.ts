@@ -90,6 +90,43 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
   return reply.status(error.status).send({ error: error.toJSON() });
 }
 
+/**
+ * The longest raw (percent-encoded) path parameter the router accepts. A model name may hold 256
+ * UTF-16 units and a ref 400, which percent-encode to a few thousand characters at most.
+ */
+export const MAX_PARAM_LENGTH = 4096;
+
+/**
+ * Fastify's `frameworkErrors`: what its router refuses before any handler runs (a parameter over
+ * the length limit, a malformed percent-encoding) is answered in our error shape, not Fastify's own.
+ */
+export function sendFrameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  switch (err.code) {
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return sendError(
+        request,
+        reply,
+        new AppError(
+          'VALIDATION_FAILED',
+          `path: a path parameter is longer than ${MAX_PARAM_LENGTH} characters`,
+          {
+            field: 'path',
+            limit: MAX_PARAM_LENGTH,
+          },
+        ),
+      );
+    case 'FST_ERR_BAD_URL':
+      return sendError(
+        request,
+        reply,
+        new AppError('VALIDATION_FAILED', 'path: not a valid percent-encoded URL component', {
+          field: 'path',
+        }),
+      );
+  }
+  return sendError(request, reply, err);
+}
+
 /** Installs the error and not-found handlers on the app. */
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));

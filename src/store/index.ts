@@ -28,4 +28,13 @@ export {
 } from './dialect.js';
 export type * from './schema.js';
 export type * from './schema-logged-models.js';
+/** Logical copies, table by table in foreign-key order (backups of PostgreSQL, moving a workspace). */
+export {
+  countTableRows,
+  insertTableRows,
+  readTableRows,
+  resetSequences,
+  tablesInDependencyOrder,
+  truncateDataTables,
+} from './table-copy.js';
 export { isUniqueViolation } from './unique-violation.js';
