@@ -14,4 +14,5 @@ export const mkdir = unavailable;
 export const open = unavailable;
 export const rename = unavailable;
 export const rm = unavailable;
+export const pipeline = unavailable;
 export default stub;
