@@ -1,3 +1,5 @@
+/** Deletes in short transactions until nothing is left (retention passes). */
+export { deleteInBatches } from './batched-delete.js';
 export type { Db, Executor, OpenStoreOptions, Store, Tx } from './database.js';
 /** Opens and migrates the database named by a URL. */
 /** Migrates a store to the latest schema (idempotent, safe under concurrent starts). */
