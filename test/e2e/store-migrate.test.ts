@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWorkspace } from '../../src/app/index.js';
 import { loadConfig } from '../../src/core/config.js';
@@ -9,24 +10,41 @@ import { cli } from '../support/cli.js';
 import { postgresUrl, serviceAvailable } from '../support/services.js';
 
 /*
- * `sextant store migrate`: a SQLite workspace with a folder of blobs moves to PostgreSQL (and another
- * blob store) with every id, audit entry and blob as it was, and the moved chain verifies.
+ * `sextant store migrate`: a SQLite workspace with a folder of blobs moves to PostgreSQL and an S3
+ * bucket (a local S3 endpoint, s3rver) with every id, audit entry and blob as it was, and the moved
+ * chain verifies.
  */
 
-describe('store migrate: SQLite + folder -> PostgreSQL + another store', async () => {
+const BUCKET = 'sextant-migrate-test';
+
+describe('store migrate: SQLite + folder -> PostgreSQL + S3', async () => {
   if (!(await serviceAvailable('postgres', postgresUrl, 5432))) {
     describe.skip('postgres unavailable', () => it('moves a workspace', () => {}));
     return;
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-migrate-'));
-  const env = { SEXTANT_HOME: path.join(dir, 'home') };
-  const blobsTo = `file:${path.join(dir, 'team-blobs')}`;
+  const env: Record<string, string> = { SEXTANT_HOME: path.join(dir, 'home') };
+  const blobsTo = `s3://${BUCKET}/team`;
+  let s3: S3rver;
+  // The S3 client takes its credentials from the environment, as it would on a team server.
+  const savedKeys = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
   let target: { url: string; drop(): Promise<void> };
   let runId = '';
   let blobSha = '';
   let sourceEntries: { seq: number; hash: string }[] = [];
 
   beforeAll(async () => {
+    s3 = new S3rver({
+      address: '127.0.0.1',
+      port: 0,
+      silent: true,
+      directory: path.join(dir, 's3'),
+      configureBuckets: [{ name: BUCKET }],
+    });
+    const { port } = await s3.run();
+    env.SEXTANT_S3_ENDPOINT = `http://127.0.0.1:${port}`;
+    process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
+    process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
     target = await createTestDatabase('postgres');
     const ws = await openWorkspace(loadConfig(env));
     try {
@@ -50,6 +68,14 @@ describe('store migrate: SQLite + folder -> PostgreSQL + another store', async (
   }, 60_000);
   afterAll(async () => {
     await target?.drop();
+    await s3?.close();
+    for (const [k, v] of [
+      ['AWS_ACCESS_KEY_ID', savedKeys.id],
+      ['AWS_SECRET_ACCESS_KEY', savedKeys.secret],
+    ] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
