@@ -67,6 +67,10 @@ export class S3BlobStore implements BlobStore {
     this.multipartThreshold = opts.multipartThresholdBytes ?? 64 * MiB;
     this.partSize = opts.partSizeBytes ?? 16 * MiB;
     this.ownsClient = opts.client === undefined;
+    // The SDK warns on Node 20 that its releases after January 2027 will need Node 22. The version in
+    // package.json is pinned and runs on Node 20, so the warning only adds noise to every command that
+    // touches S3; a user who set the variable either way keeps their choice.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.client =
       opts.client ??
       new (s3().S3Client)({
