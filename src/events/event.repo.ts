@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { Executor } from '../store/index.js';
 import type { EventDeliveryTable, EventTable } from '../store/schema-events.js';
-import { leasePendingDeliveries } from './delivery-lease.js';
+import { leasePendingDeliveries } from './delivery-lease.repo.js';
 
 export type EventRow = Selectable<EventTable>;
 export type EventDeliveryRow = Selectable<EventDeliveryTable>;

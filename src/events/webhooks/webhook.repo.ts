@@ -6,7 +6,7 @@ import type {
   WebhookEventTable,
   WebhookTargetTable,
 } from '../../store/schema-webhooks.js';
-import { leasePendingDeliveries } from '../delivery-lease.js';
+import { leasePendingDeliveries } from '../delivery-lease.repo.js';
 
 export type TargetRow = Selectable<WebhookTargetTable>;
 export type DeliveryRow = Selectable<WebhookDeliveryTable>;
