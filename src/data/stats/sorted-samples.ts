@@ -28,7 +28,7 @@ export function ksStatisticSorted(a: Float64Array, b: Float64Array): number {
   while (i < n && j < m) {
     const ai = a[i] as number;
     const bj = b[j] as number;
-    const x = ai < bj ? ai : bj;
+    const x = Math.min(ai, bj);
     while (i < n && (a[i] as number) <= x) i++;
     while (j < m && (b[j] as number) <= x) j++;
     const gap = Math.abs(i / n - j / m);
