@@ -1,6 +1,7 @@
 import type jStatTypes from 'jstat';
 import { lazyRequire } from '../../core/lazy-require.js';
 import { sketchCdf, sketchQuantile } from '../tables/index.js';
+import { ksTwoSamplePValue } from './ks-two-sample.js';
 import { ksStatisticSorted, wassersteinSorted } from './sorted-samples.js';
 
 const jStat = lazyRequire<typeof jStatTypes>('jstat');
@@ -43,7 +44,7 @@ export function ksTest(reference: readonly number[], current: readonly number[])
   const a = Float64Array.from(reference).sort();
   const b = Float64Array.from(current).sort();
   const d = ksStatisticSorted(a, b);
-  return { statistic: d, pValue: ksPValue(d, a.length, b.length) };
+  return { statistic: d, pValue: ksTwoSamplePValue(d, a.length, b.length) };
 }
 
 /**

@@ -35,6 +35,9 @@ export {
   isPValueTest,
   MIN_STD,
 } from './drift-defaults.js';
+export { kolmogorovSf, smirnovSf } from './kolmogorov.js';
+/** scipy-exact KS p-values: ks_2samp's (auto method) and kstwo.sf, the one-sample KS tail. */
+export { ksTwoSamplePValue } from './ks-two-sample.js';
 /** KS and Wasserstein of a raw window against a stored quantile sketch, with their error bounds. */
 export {
   ksSketchErrorBound,

@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../core/errors.js';
+import { seededRandom } from '../../core/random.js';
 import type { ColumnProfile } from '../../data/tables/index.js';
 import { featureDrift, prepareReference } from './index.js';
 
-// A deterministic pseudo-random stream (LCG) so tests never flake.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 function normals(n: number, mean: number, sd: number, seed: number): number[] {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   return Array.from({ length: n }, () => {
     const u = Math.max(r(), 1e-12);
     return mean + sd * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r());

@@ -6,10 +6,10 @@ import {
   defaultTest,
   isPValueTest,
   jensenShannonDistance,
-  ksPValue,
   ksSketchErrorBound,
   ksSketchVsSorted,
   ksStatisticSorted,
+  ksTwoSamplePValue,
   MIN_STD,
   psi as psiOf,
   wassersteinSketchErrorBound,
@@ -185,7 +185,7 @@ function numericDrift(
       ? ksSketchVsSorted(sketch, cur)
       : ksStatisticSorted(ref.sorted ?? new Float64Array(), cur);
     if (sketch) errorBound = ksSketchErrorBound(sketch.length);
-    outcome = { statistic: d, pValue: ksPValue(d, ref.rows, cur.length) };
+    outcome = { statistic: d, pValue: ksTwoSamplePValue(d, ref.rows, cur.length) };
   } else if (test === 'wasserstein') {
     const w = sketch
       ? wassersteinSketchVsSorted(sketch, cur)
