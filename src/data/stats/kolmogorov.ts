@@ -11,10 +11,8 @@ const EM128 = 2 ** -128;
 const MIN_LOG = -708;
 const MINLOG_CEPHES = -708.3964185322641;
 const SMIRNOV_MAX_COMPUTE_N = 1000000;
-const STIRLING = [
-  -2.955065359477124183e-2, 6.4102564102564102564e-3, -1.9175269175269175269e-3, 8.4175084175084175084e-4,
-  -5.952380952380952381e-4, 7.9365079365079365079e-4, -2.7777777777777777778e-3, 8.3333333333333333333e-2,
-];
+// B_2j / (2j (2j - 1)) for j = 8..1 (Stirling's series), highest power first.
+const STIRLING = [-3617 / 122400, 1 / 156, -691 / 360360, 1 / 1188, -1 / 1680, 1 / 1260, -1 / 360, 1 / 12];
 
 function clip01(p: number): number {
   return Math.min(1, Math.max(0, p));
