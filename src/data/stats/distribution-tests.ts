@@ -2,7 +2,7 @@ import type jStatTypes from 'jstat';
 import { lazyRequire } from '../../core/lazy-require.js';
 import { sketchCdf, sketchQuantile } from '../tables/index.js';
 import { ksTwoSamplePValue } from './ks-two-sample.js';
-import { ksStatisticSorted, wassersteinSorted } from './sorted-samples.js';
+import { ksStatisticSorted, sortFloat64, wassersteinSorted } from './sorted-samples.js';
 
 const jStat = lazyRequire<typeof jStatTypes>('jstat');
 
@@ -41,8 +41,8 @@ export function ksPValue(d: number, n: number, m: number): number {
 
 /** Two-sample Kolmogorov-Smirnov on raw values: D = sup |F_ref - F_cur|. */
 export function ksTest(reference: readonly number[], current: readonly number[]): TestOutcome {
-  const a = Float64Array.from(reference).sort();
-  const b = Float64Array.from(current).sort();
+  const a = sortFloat64(Float64Array.from(reference));
+  const b = sortFloat64(Float64Array.from(current));
   const d = ksStatisticSorted(a, b);
   return { statistic: d, pValue: ksTwoSamplePValue(d, a.length, b.length) };
 }
@@ -126,7 +126,10 @@ export function jensenShannonDistance(reference: readonly number[], current: rea
 
 /** First Wasserstein distance between two raw samples: the area between their CDFs. */
 export function wasserstein(reference: readonly number[], current: readonly number[]): number {
-  return wassersteinSorted(Float64Array.from(reference).sort(), Float64Array.from(current).sort());
+  return wassersteinSorted(
+    sortFloat64(Float64Array.from(reference)),
+    sortFloat64(Float64Array.from(current)),
+  );
 }
 
 /** Wasserstein from two quantile sketches: the mean gap between their quantile functions. */

@@ -46,4 +46,10 @@ export {
   wassersteinSketchVsSorted,
 } from './sketch-vs-sample.js';
 /** Exact KS and Wasserstein on sorted typed arrays (the fast path for large windows). */
-export { ksStatisticSorted, meanStd, sortedFinite, wassersteinSorted } from './sorted-samples.js';
+export {
+  ksStatisticSorted,
+  meanStd,
+  sortedFinite,
+  sortFloat64,
+  wassersteinSorted,
+} from './sorted-samples.js';

@@ -4,6 +4,7 @@ import {
   ksSketchErrorBound,
   ksSketchVsSorted,
   ksStatisticSorted,
+  sortFloat64,
   wassersteinSketchErrorBound,
   wassersteinSketchVsSorted,
   wassersteinSorted,
@@ -68,5 +69,30 @@ describe('KS and Wasserstein from a reference sketch stay within the stated boun
     const cur = Float64Array.from({ length: 100001 }, (_, i) => i / 1000);
     expect(ksSketchVsSorted(sketch, cur)).toBeLessThan(1e-4);
     expect(wassersteinSketchVsSorted(sketch, cur)).toBeLessThan(1e-2);
+  });
+});
+
+describe('sortFloat64 (radix for large arrays)', () => {
+  it('sorts as the native numeric sort: negatives, infinities, duplicates, tiny and huge values', () => {
+    const r = seededRandom(42);
+    const specials = [
+      0,
+      -0,
+      1e-310,
+      -1e-310,
+      Number.MAX_VALUE,
+      -Number.MAX_VALUE,
+      Infinity,
+      -Infinity,
+      5,
+      5,
+      -5,
+    ];
+    const values = Float64Array.from({ length: 20000 }, (_, i) =>
+      i < specials.length ? (specials[i] as number) : (r() - 0.5) * 10 ** Math.floor(r() * 12 - 6),
+    );
+    const expected = Float64Array.from(values).sort();
+    const actual = sortFloat64(Float64Array.from(values));
+    expect(Array.from(actual, (x) => x + 0)).toEqual(Array.from(expected, (x) => x + 0));
   });
 });

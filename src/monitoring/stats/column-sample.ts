@@ -4,6 +4,8 @@
  * another type). No per-value objects: large windows stay cheap.
  */
 
+import { sortFloat64 } from '../../data/stats/index.js';
+
 /** A served value as logged: a number, a category, a flag, or missing. */
 export type RawValue = number | string | boolean | bigint | null | undefined;
 
@@ -52,8 +54,7 @@ export function numericSample(values: RawColumn): NumericSample {
     else if (typeof x === 'bigint') buf[k++] = Number(x);
     else wrongType++;
   }
-  const sorted = k === n ? buf : buf.slice(0, k);
-  sorted.sort();
+  const sorted = sortFloat64(k === n ? buf : buf.slice(0, k));
   return { sorted, total: n, nulls, nan, infinite, wrongType };
 }
 

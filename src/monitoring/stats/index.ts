@@ -33,4 +33,4 @@ export { type MeasuredWindow, type PointContext, toMetricPoints } from './metric
 /** A reference prepared once for many windows (raw values sorted once, a profile indexed). */
 export { type PreparedReference, prepareReference, type ReferenceInput } from './reference.js';
 /** Drift of every feature of a window under a policy: BH, minimum rows, drift share. */
-export { type Columns, type WindowDrift, windowDrift } from './window-drift.js';
+export { type Columns, type CurrentColumn, type WindowDrift, windowDrift } from './window-drift.js';
