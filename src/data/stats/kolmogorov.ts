@@ -77,7 +77,7 @@ function durbinMtw(n: number, d: number): number {
   return expnt !== 0 ? p * 2 ** expnt : p;
 }
 
-function matmul(a: Float64Array, b: Float64Array, m: number): Float64Array {
+function matmul(a: Float64Array, b: Float64Array, m: number): Float64Array<ArrayBuffer> {
   const out = new Float64Array(m * m);
   for (let i = 0; i < m; i++) {
     for (let l = 0; l < m; l++) {

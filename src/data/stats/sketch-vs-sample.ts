@@ -111,28 +111,31 @@ export function wassersteinSketchVsSorted(sketch: readonly number[], sorted: Flo
   const m = sorted.length;
   const steps = sketch.length - 1;
   if (m === 0 || steps < 1) return 0;
+  const invM = 1 / m;
   let area = 0;
-  let k = 0;
-  for (let i = 0; i < m; i++) {
-    const c = sorted[i] as number;
-    let p0 = i / m;
-    const p1 = (i + 1) / m;
-    while (p0 < p1) {
-      while (k < steps - 1 && (k + 1) / steps <= p0) k++;
-      const e = Math.min(p1, (k + 1) / steps);
-      const sk = sketch[k] as number;
-      const slope = ((sketch[k + 1] as number) - sk) * steps;
-      const a = sk + slope * (p0 - k / steps) - c;
-      const b = sk + slope * (e - k / steps) - c;
-      const w = e - p0;
+  // Walk the sketch's probability steps; inside step k the sample values whose probability cells
+  // [i/m, (i+1)/m) meet [k/steps, (k+1)/steps) are a contiguous index range.
+  for (let k = 0; k < steps; k++) {
+    const pA = k / steps;
+    const pB = (k + 1) / steps;
+    const sk = sketch[k] as number;
+    const slope = ((sketch[k + 1] as number) - sk) * steps;
+    const iStart = Math.floor(pA * m);
+    const iEnd = Math.min(m, Math.ceil(pB * m));
+    for (let i = iStart; i < iEnd; i++) {
+      const lo = Math.max(i * invM, pA);
+      const hi = Math.min((i + 1) * invM, pB);
+      if (hi <= lo) continue;
+      const c = sorted[i] as number;
+      const a = sk + slope * (lo - pA) - c;
+      const b = sk + slope * (hi - pA) - c;
+      const w = hi - lo;
       if (a * b >= 0) area += (Math.abs(a + b) / 2) * w;
       else {
-        // The line crosses c inside the step: two triangles.
+        // The line crosses c inside the cell: two triangles.
         const t = a / (a - b);
         area += (w * (t * Math.abs(a) + (1 - t) * Math.abs(b))) / 2;
       }
-      if (e <= p0) break;
-      p0 = e;
     }
   }
   return area;

@@ -38,8 +38,8 @@ export function sortFloat64(a: Float64Array): Float64Array {
       words[2 * i] = ~(words[2 * i] as number) >>> 0;
     } else words[2 * i + 1] = (hi | 0x80000000) >>> 0;
   }
-  let src = words;
-  let dst = new Uint32Array(n * 2);
+  let src: Uint32Array = words;
+  let dst: Uint32Array = new Uint32Array(n * 2);
   const count = new Uint32Array(65536);
   for (let pass = 0; pass < 4; pass++) {
     const word = pass >> 1;

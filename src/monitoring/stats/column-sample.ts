@@ -37,6 +37,7 @@ export interface CategorySample {
 
 /** Splits a column into sorted finite numbers and counts of what was left out. */
 export function numericSample(values: RawColumn): NumericSample {
+  if (values instanceof Float64Array || values instanceof Float32Array) return typedSample(values);
   const n = values.length;
   const buf = new Float64Array(n);
   let k = 0;
@@ -56,6 +57,21 @@ export function numericSample(values: RawColumn): NumericSample {
   }
   const sorted = sortFloat64(k === n ? buf : buf.slice(0, k));
   return { sorted, total: n, nulls, nan, infinite, wrongType };
+}
+
+// Typed arrays hold only numbers: no type checks per value, NaN is the only "missing".
+function typedSample(values: Float64Array | Float32Array): NumericSample {
+  const n = values.length;
+  const buf = new Float64Array(n);
+  let k = 0;
+  let nan = 0;
+  for (let i = 0; i < n; i++) {
+    const x = values[i] as number;
+    if (x - x === 0) buf[k++] = x;
+    else if (x !== x) nan++;
+  }
+  const sorted = sortFloat64(k === n ? buf : buf.slice(0, k));
+  return { sorted, total: n, nulls: 0, nan, infinite: n - k - nan, wrongType: 0 };
 }
 
 /** Counts the categories of a column (by String(value)); numbers in it are counted as wrongType. */
