@@ -67,8 +67,8 @@ function typedSample(values: Float64Array | Float32Array): NumericSample {
   let nan = 0;
   for (let i = 0; i < n; i++) {
     const x = values[i] as number;
-    if (x - x === 0) buf[k++] = x;
-    else if (x !== x) nan++;
+    if (Number.isFinite(x)) buf[k++] = x;
+    else if (Number.isNaN(x)) nan++;
   }
   const sorted = sortFloat64(k === n ? buf : buf.slice(0, k));
   return { sorted, total: n, nulls: 0, nan, infinite: n - k - nan, wrongType: 0 };

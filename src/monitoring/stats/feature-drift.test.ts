@@ -77,6 +77,21 @@ describe('featureDrift', () => {
     expect(Number.isFinite(r.pValue)).toBe(true);
   });
 
+  it('typed-array windows count NaN and Infinity the same way', () => {
+    const cur = Float64Array.from([
+      ...normals(100, 0, 1, 5),
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+    ]);
+    const r = featureDrift(ref, cur, { feature: 'x', test: 'ks' });
+    expect(r.currentRows).toBe(100);
+    expect(r.excluded).toEqual({ nulls: 0, nonFinite: 3, wrongType: 0 });
+    expect(r.statistic).toBe(
+      featureDrift(ref, normals(100, 0, 1, 5), { feature: 'x', test: 'ks' }).statistic,
+    );
+  });
+
   it('an all-null window is insufficient_data (all_null), never drifted', () => {
     const r = featureDrift(ref, new Array(500).fill(null), { feature: 'x' });
     expect(r).toMatchObject({
