@@ -16,13 +16,19 @@ export {
   parseDriftPolicy,
   thresholdProblem,
 } from './drift-policy.schema.js';
-/** One feature's drift result, its status, reasons and PSI band. */
+/** Drift results as zod schemas (route replies, stored results) with their types; the PSI band of a value. */
 export {
   type DriftReason,
+  DriftReasonSchema,
   type DriftStatus,
+  DriftStatusSchema,
   type FeatureDrift,
+  FeatureDriftSchema,
   type PsiBand,
+  PsiBandSchema,
   psiBand,
+  type WindowDrift,
+  WindowDriftSchema,
 } from './drift-result.js';
 /** Drift of one feature's window against a profile, raw values or a prepared reference. */
 export { DEFAULT_MIN_ROWS, type FeatureDriftOptions, featureDrift } from './feature-drift.js';
@@ -33,4 +39,4 @@ export { type MeasuredWindow, type PointContext, toMetricPoints } from './metric
 /** A reference prepared once for many windows (raw values sorted once, a profile indexed). */
 export { type PreparedReference, prepareReference, type ReferenceInput } from './reference.js';
 /** Drift of every feature of a window under a policy: BH, minimum rows, drift share. */
-export { type Columns, type CurrentColumn, type WindowDrift, windowDrift } from './window-drift.js';
+export { type Columns, type CurrentColumn, windowDrift } from './window-drift.js';

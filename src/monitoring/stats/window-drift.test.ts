@@ -6,6 +6,7 @@ import {
   parseDriftPolicy,
   psiBand,
   toMetricPoints,
+  WindowDriftSchema,
   windowDrift,
 } from './index.js';
 
@@ -81,6 +82,8 @@ describe('windowDrift', () => {
     });
     expect(byName.x?.status).toBe('ok');
     expect(w).toMatchObject({ tested: 1, drifted: 0, driftShare: 0, status: 'ok', drift: false });
+    // The reply schema accepts what the engine answers (a route can declare it).
+    expect(WindowDriftSchema.parse(w)).toEqual(w);
   });
 
   it('a window too small everywhere is insufficient_data, with a null share', () => {
