@@ -86,6 +86,24 @@ describe('windowDrift', () => {
     expect(WindowDriftSchema.parse(w)).toEqual(w);
   });
 
+  it('features are named by the window, whatever the profile column is called', () => {
+    const profile = {
+      name: 'age_years',
+      type: 'string' as const,
+      count: 100,
+      nulls: 0,
+      distinct: 2,
+      hll: '',
+      topK: [
+        { value: 'young', count: 50 },
+        { value: 'old', count: 50 },
+      ],
+      topKComplete: true,
+    };
+    const w = windowDrift({ age: profile }, { age: cycle(['young', 'old'], 100) });
+    expect(w.features.map((f) => [f.feature, f.status, f.test])).toEqual([['age', 'ok', 'z_test']]);
+  });
+
   it('a window too small everywhere is insufficient_data, with a null share', () => {
     const w = windowDrift({ x: ref }, { x: [1, 2] });
     expect(w).toMatchObject({ tested: 0, driftShare: null, status: 'insufficient_data', drift: false });
