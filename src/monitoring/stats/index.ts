@@ -33,7 +33,13 @@ export {
 /** Drift of one feature's window against a profile, raw values or a prepared reference. */
 export { DEFAULT_MIN_ROWS, type FeatureDriftOptions, featureDrift } from './feature-drift.js';
 /** Nulls, NaN/Infinity, out-of-range, unseen categories and type changes of a window. */
-export { type LiveQuality, liveQuality, type ValueType } from './live-quality.js';
+export {
+  type LiveQuality,
+  LiveQualitySchema,
+  liveQuality,
+  type ValueType,
+  ValueTypeSchema,
+} from './live-quality.js';
 /** MetricPoints (drift/skew per feature, share, quality) of a measured window. */
 export { type MeasuredWindow, type PointContext, toMetricPoints } from './metric-points.js';
 /** A reference prepared once for many windows (raw values sorted once, a profile indexed). */
