@@ -1,0 +1,14 @@
+/** The shared measurement of a monitor run. */
+
+/** Binary label and score checks shared by estimation, detectors and fairness. */
+export { checkScores, LabelTypeError, toBinaryLabels } from './binary-inputs.js';
+/** Performance estimation without labels (CBPE). */
+export * from './estimation/index.js';
+export {
+  type MetricPoint,
+  MetricPointSchema,
+  type MetricStatus,
+  MetricStatusSchema,
+} from './metric-point.schema.js';
+/** What every point of one monitor run shares (ids and window), for the `toMetricPoints` helpers. */
+export type { MetricPointContext } from './metric-point-context.js';
