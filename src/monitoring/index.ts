@@ -2,6 +2,8 @@
 
 /** Binary label and score checks shared by estimation, detectors and fairness. */
 export { checkScores, LabelTypeError, toBinaryLabels } from './binary-inputs.js';
+/** Concept drift detectors (DDM, ADWIN, Page-Hinkley) on error streams. */
+export * from './detectors/index.js';
 /** Performance estimation without labels (CBPE). */
 export * from './estimation/index.js';
 export {
