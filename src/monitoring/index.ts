@@ -6,6 +6,8 @@ export { checkScores, LabelTypeError, toBinaryLabels } from './binary-inputs.js'
 export * from './detectors/index.js';
 /** Performance estimation without labels (CBPE). */
 export * from './estimation/index.js';
+/** Fairness: SageMaker Clarify's bias metrics per protected-attribute group. */
+export * from './fairness/index.js';
 export {
   type MetricPoint,
   MetricPointSchema,
