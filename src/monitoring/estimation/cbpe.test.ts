@@ -8,6 +8,7 @@ import {
   estimateCbpe,
   fitCbpe,
   OneClassReferenceError,
+  parseCbpeModel,
   realisedCbpeMetrics,
 } from './index.js';
 import { applyIsotonic, fitIsotonic } from './isotonic.js';
@@ -49,7 +50,12 @@ describe('CBPE', () => {
 
   it('the model is JSON: a stored and reloaded model gives the same estimate', () => {
     const model = fitCbpe({ ...reference, scores: reference.scores.map((s) => s ** 0.5) });
-    const reloaded = JSON.parse(JSON.stringify(model));
+    const reloaded = parseCbpeModel(JSON.parse(JSON.stringify(model)));
+    expect(reloaded.calibration.method).toBe('isotonic');
+    expect(() => parseCbpeModel({ ...model, calibration: { ...model.calibration, map: null } })).toThrow(
+      /model\.calibration\.map/,
+    );
+    expect(() => parseCbpeModel({ ...model, threshold: 2 })).toThrow(/model\.threshold/);
     const scores = window(500, 3).scores.map((s) => s ** 0.5);
     expect(estimateCbpe(reloaded, scores)).toEqual(estimateCbpe(model, scores));
   });

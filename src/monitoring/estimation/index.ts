@@ -17,6 +17,8 @@ export {
   OneClassReferenceError,
   realisedCbpeMetrics,
 } from './cbpe.js';
+/** Validation of a stored CBPE model before it is used. */
+export { cbpeModelSchema, parseCbpeModel } from './cbpe-model.schema.js';
 /** CBPE estimates as `estimate.<metric>` metric points (status alert outside the reference range). */
 export { CBPE_POINT_NAMES, cbpeToMetricPoints } from './cbpe-points.js';
 /** Isotonic calibration (pool-adjacent-violators) and expected calibration error. */
