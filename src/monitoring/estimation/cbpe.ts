@@ -114,7 +114,8 @@ export interface CbpeEstimate extends Record<CbpeMetric, CbpeValue> {
   assumption: string;
 }
 
-type MetricValues = Record<CbpeMetric, { value: number | null; reason?: string }>;
+/** Realised (or expected) metric values, null with a reason where undefined. */
+export type CbpeMetricValues = Record<CbpeMetric, { value: number | null; reason?: string }>;
 
 /** Fits CBPE on labelled reference data; throws OneClassReferenceError or ValidationError on bad input. */
 export function fitCbpe(input: CbpeFitInput): CbpeModel {
@@ -243,7 +244,7 @@ export function estimateCbpe(model: CbpeModel, scoresIn: ArrayLike<number>): Cbp
 export function realisedCbpeMetrics(
   model: Pick<CbpeModel, 'threshold'>,
   input: { scores: ArrayLike<number>; labels: ArrayLike<unknown> },
-): MetricValues {
+): CbpeMetricValues {
   const scores = checkScores(input.scores, 'scores');
   const labels = toBinaryLabels(input.labels, 'labels');
   checkSameLength(scores, labels, 'labels', 'scores');
@@ -265,7 +266,7 @@ export interface CbpeComparison {
 /** Puts each estimate beside the realised value once labels arrive (the report shows both). */
 export function compareCbpe(
   estimate: CbpeEstimate,
-  realised: MetricValues,
+  realised: CbpeMetricValues,
 ): Record<CbpeMetric, CbpeComparison> {
   return Object.fromEntries(
     CBPE_METRICS.map((m) => {
@@ -292,7 +293,7 @@ function realisedValues(
   scores: ArrayLike<number>,
   labels: ArrayLike<number>,
   threshold: number,
-): MetricValues {
+): CbpeMetricValues {
   const c: ExpectedConfusion = { tp: 0, fp: 0, tn: 0, fn: 0 };
   for (let i = 0; i < scores.length; i++) {
     const predicted = scores[i]! >= threshold;
@@ -305,7 +306,7 @@ function realisedValues(
   return values;
 }
 
-function fromConfusion(c: ExpectedConfusion): MetricValues {
+function fromConfusion(c: ExpectedConfusion): CbpeMetricValues {
   const n = c.tp + c.fp + c.tn + c.fn;
   const predictedPos = c.tp + c.fp;
   const actualPos = c.tp + c.fn;

@@ -7,6 +7,7 @@ export {
   type CbpeEstimate,
   type CbpeFitInput,
   type CbpeMetric,
+  type CbpeMetricValues,
   type CbpeModel,
   type CbpeReferenceStat,
   type CbpeValue,

@@ -49,9 +49,9 @@ export function splitByFacet(attribute: string, facet: ArrayLike<FacetValue>): F
       });
     }
     const key = String(v);
-    let rows = groups.get(key);
-    if (!rows) groups.set(key, (rows = []));
-    rows.push(i);
+    const rows = groups.get(key);
+    if (rows) rows.push(i);
+    else groups.set(key, [i]);
   }
   if (groups.size < 2) throw new SingleGroupError(attribute, [...groups.keys()]);
   return { groups, excludedRows };
