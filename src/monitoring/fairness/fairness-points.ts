@@ -1,6 +1,20 @@
 import type { MetricPoint } from '../metric-point.schema.js';
 import type { MetricPointContext } from '../metric-point-context.js';
-import type { FairnessReport } from './bias-metrics.js';
+import type { FairnessValue } from './bias-metrics.js';
+
+/** What the points need of a report: postTrainingBias, preTrainingBias and flipTest all fit. */
+export interface FairnessPointsInput {
+  kind: 'post_training' | 'pre_training';
+  minGroupSize: number;
+  groups: {
+    slice: string;
+    size: number;
+    restSize: number;
+    metrics: Record<string, FairnessValue>;
+    facet?: unknown;
+    rest?: unknown;
+  }[];
+}
 
 /**
  * One `fairness.<metric>` point (lower case: fairness.dppl, fairness.di, fairness.ci, ...) per facet
@@ -8,13 +22,10 @@ import type { FairnessReport } from './bias-metrics.js';
  * insufficient_data for a small group or an undefined ratio (details.reason says which), ok otherwise.
  * Group sizes and the counts behind the number go in details.
  */
-export function fairnessToMetricPoints<M extends string>(
-  ctx: MetricPointContext,
-  report: FairnessReport<M>,
-): MetricPoint[] {
+export function fairnessToMetricPoints(ctx: MetricPointContext, report: FairnessPointsInput): MetricPoint[] {
   const points: MetricPoint[] = [];
   for (const g of report.groups) {
-    for (const [name, v] of Object.entries(g.metrics) as [M, (typeof g.metrics)[M]][]) {
+    for (const [name, v] of Object.entries(g.metrics)) {
       points.push({
         ...ctx,
         metric: `fairness.${name.toLowerCase()}`,
@@ -27,8 +38,7 @@ export function fairnessToMetricPoints<M extends string>(
           size: g.size,
           restSize: g.restSize,
           minGroupSize: report.minGroupSize,
-          facet: g.facet,
-          rest: g.rest,
+          ...(g.facet !== undefined ? { facet: g.facet, rest: g.rest } : {}),
           ...(v.reason ? { reason: v.reason } : {}),
           ...(v.fourFifths !== undefined ? { fourFifths: v.fourFifths } : {}),
         },
