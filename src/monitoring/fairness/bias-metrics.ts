@@ -9,10 +9,11 @@ import {
 } from './facet-groups.js';
 
 /*
- * SageMaker Clarify's bias metrics for one protected attribute, each facet value d against the rest a
- * (signs as Clarify's: positive means the metric disfavours d). Where Clarify turns a zero denominator
- * into 0 (0/0) or +-infinity, we answer `undefined` with the reason, e.g. "division_by_zero: FP_d = 0";
- * a group (d or the rest) smaller than minGroupSize gets `insufficient_data`. No NaN leaves this file.
+ * SageMaker Clarify's bias metrics for one protected attribute, each facet value d against the rest
+ * a, signs exactly as Clarify writes them (a - d or d - a; docs/monitoring-estimation.md). Where
+ * Clarify turns a zero denominator into 0 (0/0) or +-infinity, we answer `undefined` with the reason,
+ * e.g. "division_by_zero: FP_d = 0"; a group (d or the rest) smaller than minGroupSize gets
+ * `insufficient_data`. No NaN leaves this file.
  */
 
 /** Post-training metrics (predictions and labels). */
