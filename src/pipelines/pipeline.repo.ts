@@ -159,6 +159,15 @@ export async function finishRun({
   return Number(r.numUpdatedRows) === 1;
 }
 
+/**
+ * Takes the run's row lock for the rest of the transaction (a no-op write): two steps ending at once
+ * would each read the other as still running, and neither would end the run. Locked first, the second
+ * reads what the first committed (PostgreSQL); SQLite runs one writer at a time anyway.
+ */
+export async function lockRun({ tx, id, now }: { tx: Executor; id: string; now: number }) {
+  await tx.updateTable('pipeline_runs').set({ updated_at: now }).where('id', '=', id).execute();
+}
+
 export async function setRunTracking({ tx, id, trackingRunId }: { tx: Executor; id: string; trackingRunId: string }) {
   await tx.updateTable('pipeline_runs').set({ tracking_run_id: trackingRunId }).where('id', '=', id).execute();
 }

@@ -232,6 +232,7 @@ export function createPipelineService(d: PipelineServiceDeps) {
     const run = await getRunRow(runId);
     if (run.status !== 'running') return;
     const running = await inTransaction(db, async (tx) => {
+      await repo.lockRun({ tx, id: runId, now: clock.now() });
       const steps = await repo.listSteps({ tx, runId });
       await repo.updateStepsWhere({
         tx,

@@ -10,21 +10,14 @@ import type { StepSpec } from './pipeline-spec.schema.js';
  * sha256 of all of these; a file output is reused by its blob digest and restored into the workdir.
  */
 
-/** The content digest of the code a step runs: the files it names, else the git tree, else the files its command names. */
+/**
+ * The content digest of the code a step runs: the files its `code:` names, else the git tree of the
+ * workdir (HEAD plus uncommitted changes), else nothing: outside git, a step names its code or its
+ * cache key does not see code changes (docs/pipelines.md says so).
+ */
 export function codeDigest(step: StepSpec, workdir: string): string {
   if (step.code?.length) return digestOf(step.code.map((f) => [f, fileDigest(path.resolve(workdir, f))]));
-  const git = gitTreeDigest(workdir);
-  if (git) return git;
-  // No git: the words of the command that are files in the workdir (a script, a config).
-  const words = 'run' in step ? step.run.split(/\s+/).filter(Boolean) : [];
-  const files = words.filter((w) => {
-    try {
-      return fs.statSync(path.resolve(workdir, w)).isFile();
-    } catch {
-      return false;
-    }
-  });
-  return digestOf(files.map((f) => [f, fileDigest(path.resolve(workdir, f))]));
+  return gitTreeDigest(workdir) ?? 'no-code';
 }
 
 function fileDigest(file: string): string {

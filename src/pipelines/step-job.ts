@@ -291,6 +291,7 @@ async function commitEnd(
 ) {
   const spec = await specOfRun(d.db, run);
   const advanced = await ctx.commit(async (tx) => {
+    await repo.lockRun({ tx, id: run.id, now: d.clock.now() });
     // Conditional on the step still running: a cancel, or an earlier commit, leaves it alone.
     if (!(await write(tx))) return { prepared: [] };
     return advanceRun(d, tx, run.id, launchesOf(spec));
