@@ -22,6 +22,9 @@ export interface AdvanceDeps {
   kindFor: (tags: readonly string[]) => string;
 }
 
+/** Attempts a step's job gets on top of its retries, for workers lost mid-step. */
+export const LOST_WORKER_ALLOWANCE = 3;
+
 export interface StepLaunch {
   tags: readonly string[];
   attempts: number;
@@ -73,7 +76,9 @@ export async function advanceRun(
       tx,
       d.kindFor(launch.tags),
       { runId, step: s.name, attempts: launch.attempts },
-      { key: `pipeline:${runId}:${s.name}`, attempts: launch.attempts },
+      // Room beyond the step's own attempts for workers lost mid-step (killed, cut off): a lost
+      // attempt is not a failure of the step, and the step runs again elsewhere.
+      { key: `pipeline:${runId}:${s.name}`, attempts: launch.attempts + LOST_WORKER_ALLOWANCE },
     );
     await repo.updateStep({ tx, runId, name: s.name, from: ['pending'], set: { status: 'queued', job_id: p.job.id } });
     status.set(s.name, 'queued');

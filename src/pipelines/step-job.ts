@@ -26,7 +26,7 @@ export const STEP_JOB = 'pipeline.step';
 export const stepPayloadSchema = z.object({
   runId: z.string(),
   step: z.string(),
-  /** The step's retries + 1: the handler knows which attempt is its last. */
+  /** The step's retries + 1: the handler knows which failure is its last. */
   attempts: z.number().int().min(1),
 });
 
@@ -359,7 +359,9 @@ async function fail(
   tail: string,
   final = false,
 ) {
-  if (!final && ctx.attempt < p.attempts) {
+  // Failed attempts so far, this one included; attempts lost with their worker do not count.
+  const failures = (await d.jobs.get(ctx.jobId)).log.filter((a) => a.status === 'failed').length + 1;
+  if (!final && failures < p.attempts) {
     await repo.updateStep({
       tx: d.db,
       runId: run.id,
