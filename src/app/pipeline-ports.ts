@@ -3,8 +3,13 @@ import path from 'node:path';
 import { localPrincipal, type Role } from '../auth/index.js';
 import { ValidationError } from '../core/errors.js';
 import type { createDataQualityDomain } from '../data/quality/index.js';
-import { evaluateModel, trainModel, type TrainSpec } from '../ml/index.js';
-import type { BuiltinStep, BuiltinStepRunner, PipelineDatasets, PipelineTracking } from '../pipelines/index.js';
+import { evaluateModel, type TrainSpec, trainModel } from '../ml/index.js';
+import type {
+  BuiltinStep,
+  BuiltinStepRunner,
+  PipelineDatasets,
+  PipelineTracking,
+} from '../pipelines/index.js';
 import type { Actor, RegistryDomain } from '../registry/index.js';
 import { type MlApiServices, servicesMlApi } from './ml-api.js';
 
@@ -77,7 +82,13 @@ export function pipelineTracking(s: PipelinePortServices): PipelineTracking {
       const datasets = [];
       for (const id of versionIds) {
         const v = await s.data.versions.findById(id);
-        if (v) datasets.push({ name: v.dataset, digest: v.digest, sourceType: 'sextant', source: `${v.dataset}@${v.number}` });
+        if (v)
+          datasets.push({
+            name: v.dataset,
+            digest: v.digest,
+            sourceType: 'sextant',
+            source: `${v.dataset}@${v.number}`,
+          });
       }
       if (datasets.length) await s.runs.logInputs({ actor, runId, datasets, direction });
     },
@@ -118,7 +129,9 @@ export function builtinSteps(s: PipelinePortServices): BuiltinStepRunner {
             datasetRef: str(w, 'dataset', step),
             target: str(w, 'target', step),
             kind: str(w, 'trainer', step) as TrainSpec['kind'],
-            ...(w.params && typeof w.params === 'object' ? { params: w.params as Record<string, string | number> } : {}),
+            ...(w.params && typeof w.params === 'object'
+              ? { params: w.params as Record<string, string | number> }
+              : {}),
             ...(typeof w.seed === 'number' ? { seed: w.seed } : {}),
           };
           const out = await trainModel(servicesMlApi(s, actor), spec, {
@@ -131,10 +144,14 @@ export function builtinSteps(s: PipelinePortServices): BuiltinStepRunner {
         }
         case 'evaluate': {
           const modelRef = str(w, 'model', step);
-          const out = await evaluateModel(servicesMlApi(s, actor), {
-            ...(modelRef.startsWith('run_') ? { runId: modelRef } : { modelRef }),
-            datasetRef: str(w, 'dataset', step),
-          }, { resolve: (ref: string) => s.registry.versions.resolve(ref) });
+          const out = await evaluateModel(
+            servicesMlApi(s, actor),
+            {
+              ...(modelRef.startsWith('run_') ? { runId: modelRef } : { modelRef }),
+              datasetRef: str(w, 'dataset', step),
+            },
+            { resolve: (ref: string) => s.registry.versions.resolve(ref) },
+          );
           return { metrics: out.metrics ?? {}, run: runId ?? '' };
         }
         case 'register': {
@@ -157,9 +174,12 @@ export function builtinSteps(s: PipelinePortServices): BuiltinStepRunner {
           return { request: r.id, status: r.status };
         }
         case 'sweep':
-          throw new ValidationError('uses: sextant/sweep is not available as a pipeline step yet; run `sextant sweep` in a run: step', {
-            field: 'uses',
-          });
+          throw new ValidationError(
+            'uses: sextant/sweep is not available as a pipeline step yet; run `sextant sweep` in a run: step',
+            {
+              field: 'uses',
+            },
+          );
       }
     },
   };

@@ -17,7 +17,8 @@ const isFile = (ref: string) => /\.ya?ml$/i.test(ref) || ref.includes('/');
 /** A file is registered first (its content digest decides the version); a name is used as is. */
 async function pipelineName(api: SextantApi, ref: string): Promise<string> {
   if (!isFile(ref)) return ref;
-  if (!existsSync(ref)) throw new ValidationError(`pipeline: file '${ref}' does not exist`, { field: 'pipeline' });
+  if (!existsSync(ref))
+    throw new ValidationError(`pipeline: file '${ref}' does not exist`, { field: 'pipeline' });
   return (await api.pipelines.create(readFileSync(ref, 'utf8'))).pipeline.name;
 }
 
@@ -36,13 +37,25 @@ function stepsTable(r: PipelineRunDetail): string {
 }
 
 /** Follows a run's log, printing chunks as they come, until the run ends. */
-async function follow(c: CliContext, api: SextantApi, runId: string, step: string | undefined, forever: boolean) {
+async function follow(
+  c: CliContext,
+  api: SextantApi,
+  runId: string,
+  step: string | undefined,
+  forever: boolean,
+) {
   let after: string | null = null;
   for (;;) {
     const page = await api.pipelines.logs(runId, { ...(step ? { step } : {}), after });
     for (const chunk of page.chunks) {
       const prefix = `[${chunk.step}${chunk.attempt > 1 ? `#${chunk.attempt}` : ''}] `;
-      c.output.out(chunk.text.replace(/\n$/, '').split('\n').map((l) => prefix + l).join('\n'));
+      c.output.out(
+        chunk.text
+          .replace(/\n$/, '')
+          .split('\n')
+          .map((l) => prefix + l)
+          .join('\n'),
+      );
     }
     after = page.cursor;
     if (page.done || !forever) return;
@@ -52,14 +65,17 @@ async function follow(c: CliContext, api: SextantApi, runId: string, step: strin
 
 /** `sextant pipelines create|run|ls|runs|show|logs|cancel`. */
 export function registerPipelinesCommands(program: Command, ctx: Ctx): void {
-  const cmd = program.command('pipelines').description('YAML pipelines of steps run as jobs, with a step cache');
+  const cmd = program
+    .command('pipelines')
+    .description('YAML pipelines of steps run as jobs, with a step cache');
   cmd
     .command('create')
     .description('register a pipeline spec; the same content registers once, a change makes a new version')
     .requiredOption('-f, --file <file>', 'the pipeline YAML')
     .action(async (o: { file: string }) => {
       const c = ctx();
-      if (!existsSync(o.file)) throw new ValidationError(`--file: '${o.file}' does not exist`, { field: 'file' });
+      if (!existsSync(o.file))
+        throw new ValidationError(`--file: '${o.file}' does not exist`, { field: 'file' });
       const r = await (await c.api()).pipelines.create(readFileSync(o.file, 'utf8'));
       if (c.json) return c.output.out(JSON.stringify(r, null, 2));
       c.output.out(
@@ -86,9 +102,14 @@ export function registerPipelinesCommands(program: Command, ctx: Ctx): void {
         const ws = c.remoteUrl ? undefined : await c.workspace();
         const wait = o.wait || (ws !== undefined && !o.detach);
         // In a local workspace this process works the step jobs while it waits (as `sextant sweep` does).
-        const worker = wait && ws ? ws.jobs.work({ concurrency: positiveInt(o.concurrency, '--concurrency') }) : undefined;
+        const worker =
+          wait && ws ? ws.jobs.work({ concurrency: positiveInt(o.concurrency, '--concurrency') }) : undefined;
         try {
-          const started = await api.pipelines.run({ pipeline: name, params, ...(o.force ? { force: true } : {}) });
+          const started = await api.pipelines.run({
+            pipeline: name,
+            params,
+            ...(o.force ? { force: true } : {}),
+          });
           if (!wait) {
             if (c.json) return c.output.out(JSON.stringify(started, null, 2));
             return c.output.out(started.runId);
@@ -102,10 +123,14 @@ export function registerPipelinesCommands(program: Command, ctx: Ctx): void {
           }
           c.output.out(c.json ? JSON.stringify(r, null, 2) : stepsTable(r));
           if (r.status !== 'succeeded')
-            throw new CliOutcome('CHECK_FAILED', `pipeline run ${r.id} ${r.status}${r.failedStep ? `: step '${r.failedStep}' failed` : ''}`, {
-              run: r.id,
-              ...(r.failedStep ? { failedStep: r.failedStep } : {}),
-            });
+            throw new CliOutcome(
+              'CHECK_FAILED',
+              `pipeline run ${r.id} ${r.status}${r.failedStep ? `: step '${r.failedStep}' failed` : ''}`,
+              {
+                run: r.id,
+                ...(r.failedStep ? { failedStep: r.failedStep } : {}),
+              },
+            );
         } finally {
           await worker?.close();
         }
@@ -128,7 +153,15 @@ export function registerPipelinesCommands(program: Command, ctx: Ctx): void {
       c.output.out(
         table(
           ['RUN', 'PIPELINE', 'VERSION', 'STATUS', 'TRIGGER', 'FAILED STEP', 'CREATED'],
-          page.runs.map((r) => [r.id, r.pipeline, r.version, r.status, r.trigger.kind, r.failedStep ?? '', r.createdAt]),
+          page.runs.map((r) => [
+            r.id,
+            r.pipeline,
+            r.version,
+            r.status,
+            r.trigger.kind,
+            r.failedStep ?? '',
+            r.createdAt,
+          ]),
         ),
       );
     });

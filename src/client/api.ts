@@ -17,9 +17,9 @@ import type {
 import type { DataApi } from './data-api.js';
 import type { DataQualityApi } from './data-quality-api.js';
 import type { JobsApi } from './jobs-api.js';
-import type { PipelinesApi } from './pipelines-api.js';
 import type { LineageApi } from './lineage-api.js';
 import type { ModelsApi } from './models-api.js';
+import type { PipelinesApi } from './pipelines-api.js';
 import type { ServingApi } from './serving-api.js';
 import type { WebhooksApi } from './webhooks-api.js';
 

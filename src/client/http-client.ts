@@ -5,9 +5,9 @@ import { dataHttpApi } from './data-api.js';
 import { dataQualityHttpApi } from './data-quality-api.js';
 import { createHttpTransport } from './http-transport.js';
 import { jobsHttpApi } from './jobs-api.js';
-import { pipelinesHttpApi } from './pipelines-api.js';
 import { lineageHttpApi } from './lineage-api.js';
 import { modelsHttpApi } from './models-api.js';
+import { pipelinesHttpApi } from './pipelines-api.js';
 import { servingHttpApi } from './serving-api.js';
 import { webhooksHttpApi } from './webhooks-api.js';
 

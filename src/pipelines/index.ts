@@ -11,15 +11,15 @@ import type { PipelineRunStatus } from './pipeline-spec.schema.js';
 import type { BuiltinStepRunner, PipelineDatasets, PipelineTracking } from './ports.js';
 import { STEP_JOB, stepJobKind } from './step-job.js';
 
-export * from './pipeline-spec.schema.js';
-/** Parses and checks a pipeline YAML file's text (errors name the step and field). */
-export { checkPipelineSpec, parsePipelineYaml, resolveParams } from './pipeline-spec.js';
-/** The ports the wiring implements for pipelines. */
-export type { BuiltinStepRunner, PipelineDatasets, PipelineTracking } from './ports.js';
 /** The service behind the CLI and routes. */
 export type { PipelineService, StartPipelineInput } from './pipeline.service.js';
+/** Parses and checks a pipeline YAML file's text (errors name the step and field). */
+export { checkPipelineSpec, parsePipelineYaml, resolveParams } from './pipeline-spec.js';
+export * from './pipeline-spec.schema.js';
 /** The event a finished run emits. */
 export { pipelineEvents, pipelineRunFinished } from './pipelines.events.js';
+/** The ports the wiring implements for pipelines. */
+export type { BuiltinStepRunner, PipelineDatasets, PipelineTracking } from './ports.js';
 /** The job kind of a step without worker tags. */
 export { STEP_JOB } from './step-job.js';
 

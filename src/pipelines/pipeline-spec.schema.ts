@@ -46,7 +46,10 @@ const outputSchema = z.strictObject({
   description: z.string().max(500).optional(),
 });
 
-const envSchema = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.string());
+const envSchema = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'),
+  z.string(),
+);
 
 export const BUILTIN_STEPS = ['validate', 'train', 'evaluate', 'sweep', 'register', 'promote'] as const;
 export type BuiltinStep = (typeof BUILTIN_STEPS)[number];
@@ -75,7 +78,10 @@ const stepBaseShape = {
     })
     .optional(),
   /** Only workers offering every tag run this step (`sextant worker --tags gpu`). */
-  tags: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a worker tag')).max(4).optional(),
+  tags: z
+    .array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a worker tag'))
+    .max(4)
+    .optional(),
   /** Files whose content joins the step's cache key (otherwise the git tree, when there is one). */
   code: z.array(z.string().min(1).max(1_000)).max(100).optional(),
   /** false: never cached (steps with effects outside their outputs). */

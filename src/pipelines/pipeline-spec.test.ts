@@ -43,8 +43,10 @@ steps:
   });
 
   it('names an unknown step in needs and in a reference', () => {
-    expect(refusal('name: p\nsteps:\n  a: { needs: [zz], run: echo }\n').details?.field).toBe('steps.a.needs.0');
-    const e = refusal('name: p\nsteps:\n  a: { run: "echo ${{ steps.nope.outputs.x }}" }\n');
+    expect(refusal('name: p\nsteps:\n  a: { needs: [zz], run: echo }\n').details?.field).toBe(
+      'steps.a.needs.0',
+    );
+    const e = refusal(`name: p\nsteps:\n  a: { run: "echo \${{ steps.nope.outputs.x }}" }\n`);
     expect(e.message).toContain("no step 'nope'");
     expect(e.details?.field).toBe('steps.a.run');
   });
@@ -65,10 +67,13 @@ steps:
   });
 
   it('refuses a param of the wrong type, in a default and in a run', () => {
-    expect(refusal('name: p\nparams:\n  n: { type: integer, default: "x" }\nsteps:\n  a: { run: echo }\n').details?.field).toBe(
-      'params.n.default',
+    expect(
+      refusal('name: p\nparams:\n  n: { type: integer, default: "x" }\nsteps:\n  a: { run: echo }\n').details
+        ?.field,
+    ).toBe('params.n.default');
+    const { spec } = parsePipelineYaml(
+      'name: p\nparams:\n  n: { type: integer, default: 1 }\n  f: { type: boolean, default: false }\nsteps:\n  a: { run: echo }\n',
     );
-    const { spec } = parsePipelineYaml('name: p\nparams:\n  n: { type: integer, default: 1 }\n  f: { type: boolean, default: false }\nsteps:\n  a: { run: echo }\n');
     expect(resolveParams(spec, { n: '4', f: 'true' })).toEqual({ n: 4, f: true });
     expect(() => resolveParams(spec, { n: '4.5' })).toThrow(/params\.n: expected integer/);
     expect(() => resolveParams(spec, { m: 1 })).toThrow(/params\.m/);

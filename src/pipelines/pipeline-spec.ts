@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
-import { digestOf } from '../core/hashing.js';
 import { ValidationError } from '../core/errors.js';
+import { digestOf } from '../core/hashing.js';
 import { parseOrThrow } from '../core/validate.js';
 import { refsIn, stringsIn } from './expressions.js';
 import {
@@ -85,7 +85,9 @@ export function checkPipelineSpec(doc: unknown): CheckedPipeline {
         if (ref.kind === 'params' && !spec.params?.[ref.name])
           throw new ValidationError(`${path}: no param '${ref.name}' is declared`, { field: path });
         if (ref.kind === 'inputs' && !step.inputs?.[ref.name])
-          throw new ValidationError(`${path}: step '${name}' declares no input '${ref.name}'`, { field: path });
+          throw new ValidationError(`${path}: step '${name}' declares no input '${ref.name}'`, {
+            field: path,
+          });
         if (ref.kind === 'steps') {
           const other = steps[ref.step];
           if (!other)
@@ -110,8 +112,7 @@ export function checkPipelineSpec(doc: unknown): CheckedPipeline {
     deps[name] = [...d].sort();
   }
   const cycle = findCycle(deps);
-  if (cycle)
-    throw new ValidationError(`steps: a cycle ${cycle.join(' -> ')}`, { field: 'steps', cycle });
+  if (cycle) throw new ValidationError(`steps: a cycle ${cycle.join(' -> ')}`, { field: 'steps', cycle });
   return { spec, deps, digest: digestOf(spec) };
 }
 
@@ -147,7 +148,12 @@ function findCycle(deps: Record<string, string[]>): string[] | undefined {
 }
 
 /** A param value of the declared type; strings from the command line are converted. */
-export function coerceParam(name: string, type: ParamType, value: unknown, field = `params.${name}`): unknown {
+export function coerceParam(
+  name: string,
+  type: ParamType,
+  value: unknown,
+  field = `params.${name}`,
+): unknown {
   const bad = () =>
     new ValidationError(`${field}: expected ${type}, got ${JSON.stringify(value)}`, { field });
   switch (type) {
@@ -171,10 +177,16 @@ export function coerceParam(name: string, type: ParamType, value: unknown, field
 }
 
 /** The run's params: given values coerced to their declared types, defaults filled in. */
-export function resolveParams(spec: PipelineSpec, given: Record<string, unknown> = {}): Record<string, unknown> {
+export function resolveParams(
+  spec: PipelineSpec,
+  given: Record<string, unknown> = {},
+): Record<string, unknown> {
   const declared = spec.params ?? {};
   for (const k of Object.keys(given))
-    if (!declared[k]) throw new ValidationError(`params.${k}: the pipeline declares no param '${k}'`, { field: `params.${k}` });
+    if (!declared[k])
+      throw new ValidationError(`params.${k}: the pipeline declares no param '${k}'`, {
+        field: `params.${k}`,
+      });
   const out: Record<string, unknown> = {};
   for (const [k, p] of Object.entries(declared)) {
     const v = given[k] ?? p.default;

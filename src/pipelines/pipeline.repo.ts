@@ -13,7 +13,15 @@ export type PipelineRow = Selectable<PipelineTable>;
 export type PipelineRunRow = Selectable<PipelineRunTable>;
 export type PipelineStepRow = Selectable<PipelineStepTable>;
 
-export async function findPipelineByDigest({ tx, name, digest }: { tx: Executor; name: string; digest: string }) {
+export async function findPipelineByDigest({
+  tx,
+  name,
+  digest,
+}: {
+  tx: Executor;
+  name: string;
+  digest: string;
+}) {
   return tx
     .selectFrom('pipelines')
     .selectAll()
@@ -38,9 +46,18 @@ export async function findPipeline({ tx, id }: { tx: Executor; id: string }) {
 
 /** Latest version of each pipeline, by name. */
 export async function listLatestPipelines({ tx }: { tx: Executor }): Promise<PipelineRow[]> {
-  const rows = await tx.selectFrom('pipelines').selectAll().orderBy('name').orderBy('version', 'desc').execute();
+  const rows = await tx
+    .selectFrom('pipelines')
+    .selectAll()
+    .orderBy('name')
+    .orderBy('version', 'desc')
+    .execute();
   const seen = new Set<string>();
-  return rows.filter((r) => (seen.has(r.name) ? false : (seen.add(r.name), true)));
+  return rows.filter((r) => {
+    if (seen.has(r.name)) return false;
+    seen.add(r.name);
+    return true;
+  });
 }
 
 export async function insertPipeline({ tx, values }: { tx: Executor; values: PipelineTable }) {
@@ -168,8 +185,20 @@ export async function lockRun({ tx, id, now }: { tx: Executor; id: string; now: 
   await tx.updateTable('pipeline_runs').set({ updated_at: now }).where('id', '=', id).execute();
 }
 
-export async function setRunTracking({ tx, id, trackingRunId }: { tx: Executor; id: string; trackingRunId: string }) {
-  await tx.updateTable('pipeline_runs').set({ tracking_run_id: trackingRunId }).where('id', '=', id).execute();
+export async function setRunTracking({
+  tx,
+  id,
+  trackingRunId,
+}: {
+  tx: Executor;
+  id: string;
+  trackingRunId: string;
+}) {
+  await tx
+    .updateTable('pipeline_runs')
+    .set({ tracking_run_id: trackingRunId })
+    .where('id', '=', id)
+    .execute();
 }
 
 export async function activeRuns({ tx, pipeline }: { tx: Executor; pipeline: string }) {

@@ -9,7 +9,12 @@ import type { EventBus } from '../events/index.js';
 import type { JobQueue } from '../jobs/index.js';
 import { type Db, inTransaction, isUniqueViolation } from '../store/index.js';
 import * as repo from './pipeline.repo.js';
-import { type CheckedPipeline, checkPipelineSpec, parsePipelineYaml, resolveParams } from './pipeline-spec.js';
+import {
+  type CheckedPipeline,
+  checkPipelineSpec,
+  parsePipelineYaml,
+  resolveParams,
+} from './pipeline-spec.js';
 import {
   type ListPipelineRunsQuery,
   type LogPage,
@@ -88,7 +93,10 @@ export function createPipelineService(d: PipelineServiceDeps) {
   const { db, clock, audit } = d;
 
   /** Registers a checked spec; the same content registers once (its existing version is returned). */
-  async function register(checked: CheckedPipeline, actor: string): Promise<{ pipeline: Pipeline; created: boolean }> {
+  async function register(
+    checked: CheckedPipeline,
+    actor: string,
+  ): Promise<{ pipeline: Pipeline; created: boolean }> {
     const name = checked.spec.name;
     for (let tries = 0; ; tries++) {
       const existing = await repo.findPipelineByDigest({ tx: db, name, digest: checked.digest });
@@ -130,7 +138,10 @@ export function createPipelineService(d: PipelineServiceDeps) {
   }
 
   /** A registered pipeline by name (its latest version), or a spec file (registered on the way). */
-  async function resolvePipeline(ref: string, actor: string): Promise<{ row: repo.PipelineRow; workdir: string }> {
+  async function resolvePipeline(
+    ref: string,
+    actor: string,
+  ): Promise<{ row: repo.PipelineRow; workdir: string }> {
     if (/\.ya?ml$/i.test(ref) || ref.includes('/')) {
       let text: string;
       try {
@@ -160,7 +171,11 @@ export function createPipelineService(d: PipelineServiceDeps) {
     const trackingRunId = await d.tracking.startRun({
       actor: input.actor,
       name: `${row.name} v${row.version}`,
-      tags: { 'sextant.pipeline': row.name, 'sextant.pipeline_run': id, 'sextant.pipeline_digest': row.digest },
+      tags: {
+        'sextant.pipeline': row.name,
+        'sextant.pipeline_run': id,
+        'sextant.pipeline_digest': row.digest,
+      },
       params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])),
     });
     const advanced = await inTransaction(db, async (tx) => {
@@ -306,7 +321,12 @@ export function createPipelineService(d: PipelineServiceDeps) {
    * Log chunks of a run after a cursor (`<created ms>.<step>.<attempt>.<seq>`); `-f` polls with the
    * cursor of the last page until `done`.
    */
-  async function logs(input: { runId: string; step?: string; after?: string | null; limit?: number }): Promise<LogPage> {
+  async function logs(input: {
+    runId: string;
+    step?: string;
+    after?: string | null;
+    limit?: number;
+  }): Promise<LogPage> {
     const run = await getRunRow(input.runId);
     const after = parseCursor(input.after);
     const rows = await repo.listLogs({
@@ -326,7 +346,9 @@ export function createPipelineService(d: PipelineServiceDeps) {
     }));
     return {
       chunks,
-      done: run.status !== 'running' && fresh.length === rows.filter((r) => !after || compareKey(r, after) > 0).length,
+      done:
+        run.status !== 'running' &&
+        fresh.length === rows.filter((r) => !after || compareKey(r, after) > 0).length,
       cursor: chunks[chunks.length - 1]?.cursor ?? input.after ?? null,
     };
   }
@@ -343,7 +365,10 @@ function parseCursor(c: string | null | undefined): Cursor | undefined {
   return { created: Number(m[1]), step: m[2] ?? '', attempt: Number(m[3]), seq: Number(m[4]) };
 }
 
-function compareKey(r: { created_at: number; step: string; attempt: number; seq: number }, c: Cursor): number {
+function compareKey(
+  r: { created_at: number; step: string; attempt: number; seq: number },
+  c: Cursor,
+): number {
   return (
     r.created_at - c.created ||
     (r.step < c.step ? -1 : r.step > c.step ? 1 : 0) ||

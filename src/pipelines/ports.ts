@@ -10,7 +10,11 @@ export interface PipelineDatasets {
   /** `name@3` or `name@latest` -> the version (NotFoundError when there is none). */
   resolve(ref: string): Promise<{ ref: string; id: string; digest: string }>;
   /** Adds a file as the next version of a dataset (created when missing). */
-  addFile(input: { actor: string; name: string; file: string }): Promise<{ ref: string; id: string; digest: string }>;
+  addFile(input: {
+    actor: string;
+    name: string;
+    file: string;
+  }): Promise<{ ref: string; id: string; digest: string }>;
 }
 
 /** Tracked runs: a pipeline run is a run, each step a child run. */
@@ -23,7 +27,12 @@ export interface PipelineTracking {
     params: Record<string, string>;
   }): Promise<string>;
   endRun(input: { actor: string; runId: string; status: 'FINISHED' | 'FAILED' | 'KILLED' }): Promise<void>;
-  putArtifact(input: { actor: string; runId: string; path: string; content: Uint8Array | string }): Promise<void>;
+  putArtifact(input: {
+    actor: string;
+    runId: string;
+    path: string;
+    content: Uint8Array | string;
+  }): Promise<void>;
   /** Links dataset versions to a run as inputs or outputs (lineage). */
   linkDatasets(input: {
     actor: string;

@@ -37,7 +37,7 @@ export async function advanceRun(
   launchOf: (step: string) => StepLaunch,
 ): Promise<Advanced> {
   const run = await repo.findRun({ tx, id: runId });
-  if (!run || run.status !== 'running') return { prepared: [] };
+  if (run?.status !== 'running') return { prepared: [] };
   const now = d.clock.now();
   const steps = await repo.listSteps({ tx, runId });
   const status = new Map(steps.map((s) => [s.name, s.status as StepStatus]));
@@ -80,7 +80,13 @@ export async function advanceRun(
       // attempt is not a failure of the step, and the step runs again elsewhere.
       { key: `pipeline:${runId}:${s.name}`, attempts: launch.attempts + LOST_WORKER_ALLOWANCE },
     );
-    await repo.updateStep({ tx, runId, name: s.name, from: ['pending'], set: { status: 'queued', job_id: p.job.id } });
+    await repo.updateStep({
+      tx,
+      runId,
+      name: s.name,
+      from: ['pending'],
+      set: { status: 'queued', job_id: p.job.id },
+    });
     status.set(s.name, 'queued');
     prepared.push(p);
   }

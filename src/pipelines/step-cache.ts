@@ -31,7 +31,11 @@ function fileDigest(file: string): string {
 /** HEAD's tree plus the uncommitted changes (a dirty tree must not hit the cache of a clean one). */
 function gitTreeDigest(workdir: string): string | undefined {
   try {
-    const opts = { cwd: workdir, stdio: ['ignore', 'pipe', 'ignore'] as ('ignore' | 'pipe')[], maxBuffer: 64 * 1024 * 1024 };
+    const opts = {
+      cwd: workdir,
+      stdio: ['ignore', 'pipe', 'ignore'] as ('ignore' | 'pipe')[],
+      maxBuffer: 64 * 1024 * 1024,
+    };
     const tree = execFileSync('git', ['rev-parse', 'HEAD^{tree}'], opts).toString().trim();
     const diff = execFileSync('git', ['diff', 'HEAD'], opts);
     const untracked = execFileSync('git', ['ls-files', '--others', '--exclude-standard'], opts).toString();

@@ -6,7 +6,7 @@ import type { BlobStore } from '../blobs/index.js';
 import type { Clock } from '../core/clock.js';
 import type { EventBus } from '../events/index.js';
 import { defineJob, type JobContext, type JobQueue } from '../jobs/index.js';
-import { type Db, inTransaction, type Tx } from '../store/index.js';
+import type { Db, Tx } from '../store/index.js';
 import { runCommand } from './command-runner.js';
 import { type ExprScope, interpolate, interpolateDeep } from './expressions.js';
 import * as repo from './pipeline.repo.js';
@@ -79,7 +79,7 @@ export function stepJobKind(d: StepJobDeps, name = STEP_JOB, tags: string[] = []
 async function runStep(d: StepJobDeps, p: z.output<typeof stepPayloadSchema>, ctx: JobContext) {
   const { db, clock } = d;
   const run = await repo.findRun({ tx: db, id: p.runId });
-  if (!run || run.status !== 'running') return { skipped: 'the run is not running' };
+  if (run?.status !== 'running') return { skipped: 'the run is not running' };
   const now = clock.now();
   const moved = await repo.updateStep({
     tx: db,
@@ -99,7 +99,14 @@ async function runStep(d: StepJobDeps, p: z.output<typeof stepPayloadSchema>, ct
   const log = async (text: string) => {
     await repo.appendLog({
       tx: db,
-      values: { run_id: run.id, step: p.step, attempt: ctx.attempt, seq: seq++, chunk: text, created_at: clock.now() },
+      values: {
+        run_id: run.id,
+        step: p.step,
+        attempt: ctx.attempt,
+        seq: seq++,
+        chunk: text,
+        created_at: clock.now(),
+      },
     });
   };
 
@@ -158,7 +165,9 @@ async function runStep(d: StepJobDeps, p: z.output<typeof stepPayloadSchema>, ct
     if (hit) {
       const outputs = JSON.parse(hit.outputs) as Record<string, unknown>;
       await restoreFiles(d.blobs, run.workdir, outputs);
-      await log(`cache hit: key ${cacheKey.slice(0, 12)}, outputs of run ${hit.run_id}; the step did not run\n`);
+      await log(
+        `cache hit: key ${cacheKey.slice(0, 12)}, outputs of run ${hit.run_id}; the step did not run\n`,
+      );
       return finish(d, ctx, run, p, { status: 'cached', outputs, cacheKey, exitCode: null, tail: null });
     }
   }
@@ -175,9 +184,17 @@ async function runStep(d: StepJobDeps, p: z.output<typeof stepPayloadSchema>, ct
       })
       .catch(() => null);
     if (childRun)
-      await repo.updateStep({ tx: db, runId: run.id, name: p.step, from: ['running'], set: { tracking_run_id: childRun } });
+      await repo.updateStep({
+        tx: db,
+        runId: run.id,
+        name: p.step,
+        from: ['running'],
+        set: { tracking_run_id: childRun },
+      });
     if (childRun && datasetIds.length)
-      await d.tracking.linkDatasets({ actor, runId: childRun, versionIds: datasetIds, direction: 'input' }).catch(() => {});
+      await d.tracking
+        .linkDatasets({ actor, runId: childRun, versionIds: datasetIds, direction: 'input' })
+        .catch(() => {});
   }
   const timeoutMs = durationMs(step.timeout, DEFAULT_TIMEOUT_MS);
 
@@ -193,12 +210,28 @@ async function runStep(d: StepJobDeps, p: z.output<typeof stepPayloadSchema>, ct
     });
     if (r.aborted) return { aborted: true };
     const tail = r.tail.slice(-LOG_TAIL);
-    if (childRun) await d.tracking.putArtifact({ actor, runId: childRun, path: `logs/${p.step}.attempt-${ctx.attempt}.log`, content: r.tail }).catch(() => {});
-    if (r.timedOut) return fail(d, ctx, run, p, `timed out after ${timeoutMs} ms (process group killed)`, r.exitCode, tail);
+    if (childRun)
+      await d.tracking
+        .putArtifact({
+          actor,
+          runId: childRun,
+          path: `logs/${p.step}.attempt-${ctx.attempt}.log`,
+          content: r.tail,
+        })
+        .catch(() => {});
+    if (r.timedOut)
+      return fail(d, ctx, run, p, `timed out after ${timeoutMs} ms (process group killed)`, r.exitCode, tail);
     if (r.exitCode !== 0) return fail(d, ctx, run, p, `exited with code ${r.exitCode}`, r.exitCode, tail);
     let outputs: Record<string, unknown>;
     try {
-      outputs = await collectOutputs(d, run, step as Extract<StepSpec, { run: string }>, r.values, actor, childRun);
+      outputs = await collectOutputs(
+        d,
+        run,
+        step as Extract<StepSpec, { run: string }>,
+        r.values,
+        actor,
+        childRun,
+      );
     } catch (err) {
       return fail(d, ctx, run, p, `outputs: ${(err as Error).message}`, r.exitCode, tail);
     }
@@ -208,7 +241,13 @@ async function runStep(d: StepJobDeps, p: z.output<typeof stepPayloadSchema>, ct
     const builtin = resolved.uses.slice('sextant/'.length) as BuiltinStep;
     await log(`uses ${resolved.uses}\n`);
     const outputs = await withTimeout(
-      d.builtins.run(builtin, { with: resolved.with, actor, runId: childRun, signal: ctx.signal, log: (l) => log(`${l}\n`) }),
+      d.builtins.run(builtin, {
+        with: resolved.with,
+        actor,
+        runId: childRun,
+        signal: ctx.signal,
+        log: (l) => log(`${l}\n`),
+      }),
       timeoutMs,
     );
     if (ctx.signal.aborted) return { aborted: true };
@@ -260,11 +299,18 @@ async function collectOutputs(
     out[name] = value;
     if (childRun)
       await d.tracking
-        .putArtifact({ actor, runId: childRun, path: `outputs/${name}/${path.basename(o.file)}`, content: fs.readFileSync(file) })
+        .putArtifact({
+          actor,
+          runId: childRun,
+          path: `outputs/${name}/${path.basename(o.file)}`,
+          content: fs.readFileSync(file),
+        })
         .catch(() => {});
   }
   if (childRun && produced.length)
-    await d.tracking.linkDatasets({ actor, runId: childRun, versionIds: produced, direction: 'output' }).catch(() => {});
+    await d.tracking
+      .linkDatasets({ actor, runId: childRun, versionIds: produced, direction: 'output' })
+      .catch(() => {});
   return out;
 }
 
@@ -308,7 +354,12 @@ async function commitEnd(
       .endRun({
         actor: run.actor,
         runId: run.tracking_run_id,
-        status: advanced.finished.status === 'succeeded' ? 'FINISHED' : advanced.finished.status === 'cancelled' ? 'KILLED' : 'FAILED',
+        status:
+          advanced.finished.status === 'succeeded'
+            ? 'FINISHED'
+            : advanced.finished.status === 'cancelled'
+              ? 'KILLED'
+              : 'FAILED',
       })
       .catch(() => {});
   return { status: step?.status };
@@ -319,7 +370,13 @@ async function finish(
   ctx: JobContext,
   run: repo.PipelineRunRow,
   p: z.output<typeof stepPayloadSchema>,
-  r: { status: 'succeeded' | 'cached'; outputs: Record<string, unknown>; cacheKey: string | null; exitCode: number | null; tail: string | null },
+  r: {
+    status: 'succeeded' | 'cached';
+    outputs: Record<string, unknown>;
+    cacheKey: string | null;
+    exitCode: number | null;
+    tail: string | null;
+  },
 ) {
   return commitEnd(d, ctx, run, p, async (tx) => {
     const now = d.clock.now();
@@ -342,7 +399,14 @@ async function finish(
     if (done && r.status === 'succeeded' && r.cacheKey)
       await repo.putCache({
         tx,
-        values: { cache_key: r.cacheKey, pipeline: run.pipeline, step: p.step, outputs: JSON.stringify(r.outputs), run_id: run.id, created_at: now },
+        values: {
+          cache_key: r.cacheKey,
+          pipeline: run.pipeline,
+          step: p.step,
+          outputs: JSON.stringify(r.outputs),
+          run_id: run.id,
+          created_at: now,
+        },
       });
     return done;
   });

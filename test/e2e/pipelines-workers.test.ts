@@ -91,7 +91,8 @@ describe.skipIf(!redisUp)('pipelines on two sextant worker processes (BullMQ, Po
     for (;;) {
       const r = await ws.pipelines.service.getRun(runId);
       if (r.status !== 'running') return r;
-      if (Date.now() > until) throw new Error(`run still running: ${JSON.stringify(r.steps.map((s) => [s.name, s.status]))}`);
+      if (Date.now() > until)
+        throw new Error(`run still running: ${JSON.stringify(r.steps.map((s) => [s.name, s.status]))}`);
       await sleep(100);
     }
   }
@@ -105,16 +106,23 @@ describe.skipIf(!redisUp)('pipelines on two sextant worker processes (BullMQ, Po
       'name: wide',
       'steps:',
       '  start: { run: echo go }',
-      ...branches.map((b, i) => `  ${b}: { needs: [start], run: 'sleep 0.5; echo ${b} >> ran.txt; echo "v=${i}" >> $SEXTANT_OUTPUT', outputs: { v: {} } }`),
+      ...branches.map(
+        (b, i) =>
+          `  ${b}: { needs: [start], run: 'sleep 0.5; echo ${b} >> ran.txt; echo "v=${i}" >> $SEXTANT_OUTPUT', outputs: { v: {} } }`,
+      ),
       `  join: { run: 'echo "sum=$(( ${branches.map((b) => `\${{ steps.${b}.outputs.v }}`).join(' + ')} ))" >> $SEXTANT_OUTPUT', outputs: { sum: {} } }`,
     ].join('\n');
     const file = specFile(yaml);
     const r = await settle((await start(file)).runId);
     expect(r.status).toBe('succeeded');
     expect(r.steps.find((s) => s.name === 'join')?.outputs).toEqual({ sum: '28' });
-    expect(fs.readFileSync(path.join(path.dirname(file), 'ran.txt'), 'utf8').trim().split('\n').sort()).toEqual(
-      [...branches].sort(),
-    );
+    expect(
+      fs
+        .readFileSync(path.join(path.dirname(file), 'ran.txt'), 'utf8')
+        .trim()
+        .split('\n')
+        .sort(),
+    ).toEqual([...branches].sort());
     const pids = new Set<number>();
     for (const s of r.steps) {
       const job = await ws.jobs.get(s.jobId as string);

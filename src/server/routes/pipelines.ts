@@ -89,7 +89,10 @@ export function registerPipelineRoutes(app: FastifyInstance, s: Services): void 
     summary: "A run's step logs after a cursor (poll with the returned cursor until done)",
     tags,
     params: idParams,
-    querystring: z.strictObject({ step: z.string().max(63).optional(), after: z.string().max(200).optional() }),
+    querystring: z.strictObject({
+      step: z.string().max(63).optional(),
+      after: z.string().max(200).optional(),
+    }),
     response: { 200: logPageSchema },
     handler: async (req) =>
       p.logs({

@@ -85,7 +85,13 @@ export function pipelinesMigration(_dialect: Dialect) {
         .execute();
     },
     async down(db: Kysely<unknown>): Promise<void> {
-      for (const t of ['pipeline_step_cache', 'pipeline_step_logs', 'pipeline_steps', 'pipeline_runs', 'pipelines'])
+      for (const t of [
+        'pipeline_step_cache',
+        'pipeline_step_logs',
+        'pipeline_steps',
+        'pipeline_runs',
+        'pipelines',
+      ])
         await db.schema.dropTable(t).execute();
     },
   };

@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeEachBackend } from '../../test/support/backends.js';
-import { createServices, type Services } from '../app/index.js';
-import { createBlobStore } from '../blobs/index.js';
-import { systemClock } from '../core/clock.js';
-import { loadConfig } from '../core/config.js';
-import type { WorkerHandle } from '../jobs/index.js';
-import type { PipelineRunDetail } from './index.js';
+import { createServices, type Services } from '../../src/app/index.js';
+import { createBlobStore } from '../../src/blobs/index.js';
+import { systemClock } from '../../src/core/clock.js';
+import { loadConfig } from '../../src/core/config.js';
+import type { WorkerHandle } from '../../src/jobs/index.js';
+import type { PipelineRunDetail } from '../../src/pipelines/index.js';
+import { describeEachBackend } from '../support/backends.js';
 
 /*
  * The engine end to end on a real database with the in-process queue: steps run as `pipeline.step`
@@ -54,12 +54,20 @@ describeEachBackend('pipeline engine (in-process queue)', (getStore) => {
     for (;;) {
       const r = await services.pipelines.service.getRun(runId);
       if (r.status !== 'running') return r;
-      if (Date.now() > until) throw new Error(`run ${runId} still running: ${JSON.stringify(r.steps.map((s) => [s.name, s.status]))}`);
+      if (Date.now() > until)
+        throw new Error(
+          `run ${runId} still running: ${JSON.stringify(r.steps.map((s) => [s.name, s.status]))}`,
+        );
       await new Promise((res) => setTimeout(res, 50));
     }
   }
   const start = (pipeline: string, extra: { params?: Record<string, unknown>; force?: boolean } = {}) =>
-    services.pipelines.starter.start({ pipeline, trigger: { kind: 'manual', key: 'test' }, actor: 'local', ...extra });
+    services.pipelines.starter.start({
+      pipeline,
+      trigger: { kind: 'manual', key: 'test' },
+      actor: 'local',
+      ...extra,
+    });
   /** A killed process may linger as a zombie where nothing reaps orphans: that counts as dead. */
   const alive = (pid: number) => {
     try {
@@ -87,7 +95,7 @@ describeEachBackend('pipeline engine (in-process queue)', (getStore) => {
       '  base: { type: integer, default: 10 }',
       'steps:',
       '  start:',
-      '    run: echo "seed=${{ params.base }}" >> $SEXTANT_OUTPUT',
+      `    run: echo "seed=\${{ params.base }}" >> $SEXTANT_OUTPUT`,
       '    outputs: { seed: {} }',
       ...branches.flatMap((b, i) => [
         `  ${b}:`,
@@ -242,7 +250,10 @@ steps:
       const yaml = `name: ${name}\nsteps:\n  a: { run: echo a }\n`;
       const one = await services.pipelines.service.create({ yaml, actor: 'local' });
       const again = await services.pipelines.service.create({ yaml, actor: 'local' });
-      const two = await services.pipelines.service.create({ yaml: yaml.replace('echo a', 'echo b'), actor: 'local' });
+      const two = await services.pipelines.service.create({
+        yaml: yaml.replace('echo a', 'echo b'),
+        actor: 'local',
+      });
       expect([one.created, again.created, two.created]).toEqual([true, false, true]);
       expect(again.pipeline.id).toBe(one.pipeline.id);
       expect(two.pipeline.version).toBe(2);
