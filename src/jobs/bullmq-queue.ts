@@ -313,6 +313,7 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
     },
     get: records.get,
     list: records.list,
+    workers: () => records.workers(),
     async cancel(input) {
       const { before, job } = await records.cancel(input);
       // A waiting job leaves Redis now; a running one sees its signal abort at its next heartbeat.

@@ -192,6 +192,7 @@ export function createInProcessJobQueue(
     unrepeat: (key) => repo.deleteSchedule({ tx: db, key }),
     get: records.get,
     list: records.list,
+    workers: () => records.workers(),
     async cancel(input) {
       return (await records.cancel(input)).job;
     },

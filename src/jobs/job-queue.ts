@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Tx } from '../store/index.js';
-import type { Job, JobDetail, JobPage, ListJobsQuery } from './job.schema.js';
+import type { Job, JobDetail, JobPage, ListJobsQuery, WorkerInfo } from './job.schema.js';
 import type { JobKind } from './job-kind.js';
 
 export interface EnqueueOptions {
@@ -81,6 +81,8 @@ export interface JobQueue {
   unrepeat(key: string): Promise<boolean>;
   get(id: string): Promise<JobDetail>;
   list(query?: ListJobsQuery): Promise<JobPage>;
+  /** Workers the attempt log has seen lately: queues, last sign of life, the job each holds. */
+  workers(): Promise<WorkerInfo[]>;
   /** Cancels a queued or running job (audited); a running handler sees its signal abort. */
   cancel(input: { actor: string; id: string }): Promise<Job>;
   /** Starts consuming jobs in this process. */

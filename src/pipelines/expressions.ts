@@ -56,8 +56,9 @@ function lookup(ref: ExprRef, scope: ExprScope): unknown {
 /** Display form of an output value inside a string (a file output reads as its path). */
 function asText(v: unknown): string {
   if (v === undefined || v === null) return '';
-  if (typeof v === 'object' && 'path' in v && typeof v.path === 'string') return v.path;
+  // A dataset output reads as its version ref (name@n), a file output as its path.
   if (typeof v === 'object' && 'ref' in v && typeof v.ref === 'string') return v.ref;
+  if (typeof v === 'object' && 'path' in v && typeof v.path === 'string') return v.path;
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
@@ -71,7 +72,7 @@ export function interpolate(text: string, scope: ExprScope): unknown {
     const ref = parseRef(whole[1] ?? '');
     if (ref.kind !== 'bad') {
       const v = lookup(ref, scope);
-      return v !== null && typeof v === 'object' && 'path' in v ? asText(v) : v;
+      return v !== null && typeof v === 'object' && ('path' in v || 'ref' in v) ? asText(v) : v;
     }
   }
   return text.replace(EXPR, (_all, expr: string) => {
