@@ -44,7 +44,8 @@ async function bareRoundTrips(prefix: string): Promise<number[]> {
     prefix,
   });
   worker.on('completed', (job) => {
-    if (waiting?.id === job.id) waiting.resolve();
+    const w = waiting;
+    if (w && w.id === job.id) w.resolve();
     else early.add(job.id as string);
   });
   await sleep(300);
