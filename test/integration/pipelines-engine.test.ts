@@ -149,6 +149,15 @@ steps:
     expect(stepOf(r, 'e').status).toBe('succeeded');
     // c and d never ran: no job was made for them.
     expect(stepOf(r, 'c').jobId).toBeNull();
+    const finished = await services.events.events({ types: ['pipeline.run.finished'], limit: 50 });
+    expect(
+      finished.find((e) => (e.payload as { pipelineRunId: string }).pipelineRunId === r.id)?.payload,
+    ).toEqual({
+      pipelineRunId: r.id,
+      pipeline: r.pipeline,
+      status: 'failed',
+      failedStep: 'b',
+    });
     const logs = await services.pipelines.service.logs({ runId: r.id, step: 'b' });
     expect(logs.done).toBe(true);
     expect(logs.chunks.map((c) => c.text).join('')).toContain('about to fail');
@@ -242,6 +251,30 @@ steps:
     expect(r.steps.map((s) => s.status)).toEqual(['cancelled', 'cancelled']);
     expect(await services.pipelines.starter.active(name)).toEqual([]);
     expect(await waitDead(Number(fs.readFileSync(pidFile, 'utf8')))).toBe(true);
+  });
+
+  it('a dataset output becomes a version, read by a later step as an input, both linked to the step runs', async () => {
+    const ds = unique('pl-data');
+    const file = specFile(`
+name: ${unique('data')}
+steps:
+  make:
+    run: printf 'a,b\\n1,2\\n' > rows.csv
+    outputs: { rows: { file: rows.csv, dataset: ${ds} } }
+  use:
+    needs: [make]
+    inputs: { data: { dataset: ${ds}@latest } }
+    run: echo "read $SEXTANT_INPUT_DATA"
+`);
+    const r = await settle((await start(file)).runId);
+    expect(r.status).toBe('succeeded');
+    expect(stepOf(r, 'make').outputs?.rows).toMatchObject({ kind: 'dataset', ref: `${ds}@1` });
+    const logs = await services.pipelines.service.logs({ runId: r.id, step: 'use' });
+    expect(logs.chunks.map((c) => c.text).join('')).toContain(`read ${ds}@1`);
+    const made = await services.runs.get(stepOf(r, 'make').trackingRunId as string);
+    const used = await services.runs.get(stepOf(r, 'use').trackingRunId as string);
+    expect(made.inputs.map((i) => [i.direction, i.source])).toEqual([['output', `${ds}@1`]]);
+    expect(used.inputs.map((i) => [i.direction, i.source])).toEqual([['input', `${ds}@1`]]);
   });
 
   describe('registration', () => {
