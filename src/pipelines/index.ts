@@ -4,6 +4,7 @@
  * step cache keyed by everything that decides a step's outputs. docs/pipelines.md explains it.
  */
 import type { DomainDeps } from '../core/domain-deps.js';
+import { ValidationError } from '../core/errors.js';
 import type { EventBus } from '../events/index.js';
 import type { JobQueue } from '../jobs/index.js';
 import { createPipelineService, type StartPipelineInput } from './pipeline.service.js';
@@ -58,10 +59,19 @@ export function createPipelinesDomain(d: PipelinesDomainDeps) {
     const t = [...new Set(tags)].sort();
     return t.length ? `${STEP_JOB}.${t.join('.')}` : STEP_JOB;
   };
+  const known = new Set([STEP_JOB, ...tagSets.map(kindFor)]);
+  /** Refuses worker tags no step kind was defined for (no worker could ever take the step). */
+  const checkTags = (step: string, tags: readonly string[]) => {
+    if (!known.has(kindFor(tags)))
+      throw new ValidationError(
+        `steps.${step}.tags: no worker kind for tags [${tags.join(', ')}] (this installation offers: ${tagSets.map((t) => t.join('+')).join(', ') || 'none'})`,
+        { field: `steps.${step}.tags` },
+      );
+  };
   const jobDeps = { ...d, kindFor };
   d.jobs.define(stepJobKind(jobDeps));
   for (const t of tagSets) if (t.length) d.jobs.define(stepJobKind(jobDeps, kindFor(t), t));
-  const service = createPipelineService({ ...d, kindFor });
+  const service = createPipelineService({ ...d, kindFor, checkTags });
   const starter: PipelineStarter = {
     start: (input: StartPipelineInput) => service.start(input),
     cancel: (runId, actor) => service.cancel(runId, actor),

@@ -44,6 +44,8 @@ export interface PipelineServiceDeps {
   events: Pick<EventBus, 'emit'>;
   tracking: PipelineTracking;
   kindFor: (tags: readonly string[]) => string;
+  /** Throws a ValidationError naming the step when no job kind serves its worker tags. */
+  checkTags: (step: string, tags: readonly string[]) => void;
   /** Where `run:` steps of a registered pipeline execute (a spec file's run uses the file's folder). */
   workdir: string;
 }
@@ -164,6 +166,7 @@ export function createPipelineService(d: PipelineServiceDeps) {
     const { row, workdir } = await resolvePipeline(input.pipeline, input.actor);
     const checked = JSON.parse(row.spec) as CheckedPipeline['spec'];
     const params = resolveParams(checked, input.params ?? {});
+    for (const [name, step] of Object.entries(checked.steps)) d.checkTags(name, step.tags ?? []);
     const deps = checkPipelineSpec(checked).deps;
     const now = clock.now();
     const id = newId('plr', now);
