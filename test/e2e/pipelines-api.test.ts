@@ -111,7 +111,11 @@ steps:
       url: '/api/v1/pipelines',
       payload: { yaml: 'name: tpu\nsteps:\n  a: { run: echo, tags: [tpu] }\n' },
     });
-    const tagged = await t.app.inject({ method: 'POST', url: '/api/v1/pipeline-runs', payload: { pipeline: 'tpu' } });
+    const tagged = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/pipeline-runs',
+      payload: { pipeline: 'tpu' },
+    });
     expect(tagged.statusCode).toBe(400);
     expect(tagged.json().error.details.field).toBe('steps.a.tags');
     const missing = await t.app.inject({
