@@ -8,6 +8,7 @@ import { createWebhookService } from '../events/webhooks/index.js';
 import { createGovernanceDomain } from '../governance/index.js';
 import { createJobQueue } from '../jobs/index.js';
 import { createTrialThreads } from '../ml/index.js';
+import { createPipelinesDomain, pipelineEvents } from '../pipelines/index.js';
 import { createRegistryDomain, noGateMetrics, registryEvents } from '../registry/index.js';
 import { createServingDomain, servingEvents } from '../serving/index.js';
 import { eventsDeliverJob, predictionsSealJob, pruneJob } from './background.js';
@@ -19,12 +20,17 @@ import {
   openCoreWorkspace,
   type ServicesDeps,
 } from './core-services.js';
+import { builtinSteps, pipelineDatasets, pipelineTracking } from './pipeline-ports.js';
 import { sweepTrialJob } from './sweep-trials.js';
 
 export type { ServicesDeps } from './core-services.js';
 
 /** Every event type the domains declare: the catalogue the bus checks emits and webhook targets against. */
-export const eventDefinitions: readonly EventDefinition[] = [...registryEvents, ...servingEvents];
+export const eventDefinitions: readonly EventDefinition[] = [
+  ...registryEvents,
+  ...servingEvents,
+  ...pipelineEvents,
+];
 
 /**
  * Wires every domain service from the shared parts; the one place that knows them all. Each service is
@@ -93,6 +99,18 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     predictionsSealJob(createPredictionSealer({ db: store.db, dialect: store.dialect, audit, clock })),
   );
 
+  // Pipelines run their steps as jobs; `run:` steps of registered pipelines execute in this folder.
+  const pipelinePorts = { experiments, runs, artifacts, data, dataQuality, registry, auth: core.auth };
+  const pipelines = createPipelinesDomain({
+    ...deps,
+    jobs,
+    events,
+    datasets: pipelineDatasets(pipelinePorts),
+    tracking: pipelineTracking(pipelinePorts),
+    builtins: builtinSteps(pipelinePorts),
+    workdir: process.cwd(),
+  });
+
   const governance = createGovernanceDomain({
     ...deps,
     datasetVersions: data.versions,
@@ -115,6 +133,7 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     serving,
     jobs,
     trialThreads,
+    pipelines,
   };
 }
 

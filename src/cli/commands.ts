@@ -129,6 +129,14 @@ export const commandModules: CommandModule[] = [
     summaries: { jobs: 'background jobs: what is queued, running, done, failed' },
     load: async () => (await import('./jobs.command.js')).registerJobsCommands,
   },
+  {
+    summaries: { workers: 'workers seen by the job queue: queues, last heartbeat, current job' },
+    load: async () => (await import('./jobs.command.js')).registerWorkersCommands,
+  },
+  {
+    summaries: { pipelines: 'YAML pipelines: create, run (with a step cache), ls, show, logs -f, cancel' },
+    load: async () => (await import('./pipelines.command.js')).registerPipelinesCommands,
+  },
 ];
 
 /**

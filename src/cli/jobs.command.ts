@@ -108,3 +108,29 @@ export function registerJobsCommands(program: Command, ctx: Ctx): void {
       c.output.out(`cancelled job ${j.id} (${j.name})`);
     });
 }
+
+/** `sextant workers ls`: the workers the jobs seam has seen (from its attempt log). */
+export function registerWorkersCommands(program: Command, ctx: Ctx): void {
+  program
+    .command('workers')
+    .description('workers seen by the job queue over the last day')
+    .command('ls', { isDefault: true })
+    .description('each worker: queues, last sign of life, the job it runs now')
+    .action(async () => {
+      const c = ctx();
+      const list = await (await c.api()).jobs.workers();
+      if (c.json) return c.output.out(JSON.stringify(list, null, 2));
+      c.output.out(
+        table(
+          ['WORKER', 'QUEUES', 'LAST SEEN', 'CURRENT JOB', 'ATTEMPTS'],
+          list.map((w) => [
+            w.id,
+            w.queues.join(','),
+            w.lastSeenAt,
+            w.currentJob ? `${w.currentJob.id} (${w.currentJob.name})` : '',
+            w.attempts,
+          ]),
+        ),
+      );
+    });
+}

@@ -7,6 +7,7 @@ import { createHttpTransport } from './http-transport.js';
 import { jobsHttpApi } from './jobs-api.js';
 import { lineageHttpApi } from './lineage-api.js';
 import { modelsHttpApi } from './models-api.js';
+import { pipelinesHttpApi } from './pipelines-api.js';
 import { servingHttpApi } from './serving-api.js';
 import { webhooksHttpApi } from './webhooks-api.js';
 
@@ -86,6 +87,7 @@ export function createHttpClient(options: HttpClientOptions): SextantApi {
     models: modelsHttpApi(transport),
     webhooks: webhooksHttpApi(transport),
     jobs: jobsHttpApi(transport),
+    pipelines: pipelinesHttpApi(transport),
     serving: servingHttpApi(transport),
     audit: {
       list: async (q = {}) =>

@@ -1,4 +1,4 @@
-import type { Job, JobDetail, JobPage, ListJobsQuery } from '../jobs/job.schema.js';
+import type { Job, JobDetail, JobPage, ListJobsQuery, WorkerInfo } from '../jobs/job.schema.js';
 import type { HttpTransport } from './http-transport.js';
 
 /** The Jobs part of SextantApi: background jobs and their attempts. */
@@ -8,6 +8,8 @@ export interface JobsApi {
   get(id: string): Promise<JobDetail>;
   /** Cancels a queued or running job. */
   cancel(id: string): Promise<Job>;
+  /** Workers seen lately (`sextant workers ls`). */
+  workers(): Promise<WorkerInfo[]>;
 }
 
 const enc = encodeURIComponent;
@@ -18,5 +20,6 @@ export function jobsHttpApi(t: HttpTransport): JobsApi {
     list: (q = {}) => t.call('GET', '/api/v1/jobs', { query: q as Record<string, unknown> }),
     get: (id) => t.call('GET', `/api/v1/jobs/${enc(id)}`),
     cancel: (id) => t.call('POST', `/api/v1/jobs/${enc(id)}/cancel`, { json: {} }),
+    workers: async () => (await t.call<{ workers: WorkerInfo[] }>('GET', '/api/v1/workers')).workers,
   };
 }

@@ -66,7 +66,7 @@ describe.skipIf(!redisUp)('BullMQ job queue', () => {
     runJobQueueContract('bullmq', async () => {
       const prefix = newPrefix();
       const { audit, queue } = queueOn(get(), redisUrl, prefix);
-      return { queue, audit, replica: async () => queueOn(get(), redisUrl, prefix).queue };
+      return { queue, audit, db: get().db, replica: async () => queueOn(get(), redisUrl, prefix).queue };
     });
   });
 

@@ -27,7 +27,7 @@ function queueOn(store: Store) {
 describeEachBackend('in-process job queue', (get) => {
   runJobQueueContract('in-process', async () => {
     const { audit, queue } = queueOn(get());
-    return { queue, audit, replica: async () => queueOn(get()).queue };
+    return { queue, audit, db: get().db, replica: async () => queueOn(get()).queue };
   });
 
   describe('a job whose worker died', () => {

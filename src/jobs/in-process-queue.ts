@@ -161,6 +161,16 @@ export function createInProcessJobQueue(
       if (created && values.run_at <= clock.now()) for (const w of workers) w.wake();
       return toJob(row);
     },
+    async enqueueIn(tx, name, payload, options) {
+      const { values } = records.prepare(name, payload, options);
+      const { row, created } = await records.insert(tx, values);
+      return {
+        job: toJob(row),
+        dispatch: async () => {
+          if (created && values.run_at <= clock.now()) for (const w of workers) w.wake();
+        },
+      };
+    },
     async repeat(name, payload, options: RepeatOptions) {
       const cadence = parseCadence(options);
       const { values } = records.prepare(name, payload, {}, options.key);
@@ -182,6 +192,7 @@ export function createInProcessJobQueue(
     unrepeat: (key) => repo.deleteSchedule({ tx: db, key }),
     get: records.get,
     list: records.list,
+    workers: () => records.workers(),
     async cancel(input) {
       return (await records.cancel(input)).job;
     },

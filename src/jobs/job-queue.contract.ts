@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { AuditLog } from '../audit/index.js';
 import { isAppError } from '../core/errors.js';
+import { type Db, inTransaction } from '../store/index.js';
 import type { Job, JobDetail } from './job.schema.js';
 import type { JobKind } from './job-kind.js';
 import type { JobQueue, WorkerHandle } from './job-queue.js';
@@ -11,6 +12,8 @@ import type { JobQueue, WorkerHandle } from './job-queue.js';
 export interface JobQueueHarness {
   queue: JobQueue;
   audit: AuditLog;
+  /** The database the queue records jobs in (enqueueIn writes in a caller's transaction on it). */
+  db: Db;
   /** Another queue on the same database (and Redis prefix): a second replica or worker process. */
   replica(): Promise<JobQueue>;
   dispose?(): Promise<void>;
@@ -134,6 +137,22 @@ export function runJobQueueContract(name: string, makeQueue: () => Promise<JobQu
       );
       expect(badOption.details?.field).toBe('options.priority');
       expect((await h.queue.list({ name: h.named('typed') })).jobs).toHaveLength(0);
+    });
+
+    it('enqueueIn: the job commits with the transaction it is written in and runs once dispatched; a rollback leaves none', async () => {
+      const h = await fresh();
+      h.queue.define(noop(h.named('intx')));
+      h.work(h.queue);
+      const prepared = await inTransaction(h.db, (tx) => h.queue.enqueueIn(tx, h.named('intx'), { n: 7 }));
+      await prepared.dispatch();
+      expect((await settled(h.queue, prepared.job.id)).result).toEqual({ n: 7 });
+      await expect(
+        inTransaction(h.db, async (tx) => {
+          await h.queue.enqueueIn(tx, h.named('intx'), { n: 8 }, { key: 'rolled-back' });
+          throw new Error('the caller changes its mind');
+        }),
+      ).rejects.toThrow('changes its mind');
+      expect((await h.queue.list({ name: h.named('intx') })).jobs.map((j) => j.payload)).toEqual([{ n: 7 }]);
     });
 
     it('the same idempotency key returns the same job, which runs once', async () => {

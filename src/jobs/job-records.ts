@@ -17,6 +17,7 @@ import {
   type ListJobsQuery,
   laneNameSchema,
   listJobsQuerySchema,
+  type WorkerInfo,
 } from './job.schema.js';
 import { JOB_DEFAULTS, type JobKind, laneOf, type ResolvedJobKind } from './job-kind.js';
 import type { EnqueueOptions } from './job-queue.js';
@@ -199,7 +200,33 @@ export function createJobRecords({ db, audit, clock }: JobRecordsDeps) {
     });
   }
 
-  return { define, kindOf, prepare, insert, get, getRow, list, cancel, kinds };
+  /** Workers seen in the attempt log over the last `withinMs` (default a day), most recently seen first. */
+  async function workers(withinMs = 86_400_000): Promise<WorkerInfo[]> {
+    const rows = await repo.listWorkers({ tx: db, since: clock.now() - withinMs });
+    const byId = new Map<string, WorkerInfo & { seen: number }>();
+    for (const r of rows) {
+      const w = byId.get(r.worker_id) ?? {
+        id: r.worker_id,
+        queues: [],
+        lastSeenAt: '',
+        seen: 0,
+        currentJob: null,
+        attempts: 0,
+      };
+      w.attempts++;
+      if (!w.queues.includes(r.queue)) w.queues.push(r.queue);
+      const running = r.status === 'running';
+      const seen = Math.max(r.started_at, r.ended_at ?? 0, running ? (r.heartbeat_at ?? 0) : 0);
+      if (seen > w.seen) w.seen = seen;
+      if (running) w.currentJob = { id: r.job_id, name: r.name };
+      byId.set(r.worker_id, w);
+    }
+    return [...byId.values()]
+      .sort((a, b) => b.seen - a.seen)
+      .map(({ seen, ...w }) => ({ ...w, lastSeenAt: toIso(seen) }));
+  }
+
+  return { define, kindOf, prepare, insert, get, getRow, list, cancel, workers, kinds };
 }
 
 export type JobRecords = ReturnType<typeof createJobRecords>;

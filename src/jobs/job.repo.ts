@@ -465,3 +465,26 @@ export async function listUndispatched({
     .limit(limit)
     .execute();
 }
+
+/**
+ * The workers the attempt log has seen since `since`: each with the queues of the jobs it ran, its
+ * last sign of life (an attempt start or end, or the heartbeat of the job it holds) and that job.
+ */
+export async function listWorkers({ tx, since }: { tx: Executor; since: number }) {
+  return tx
+    .selectFrom('job_attempts as a')
+    .innerJoin('jobs as j', 'j.id', 'a.job_id')
+    .select([
+      'a.worker_id',
+      'a.status',
+      'a.started_at',
+      'a.ended_at',
+      'a.job_id',
+      'j.queue',
+      'j.name',
+      'j.heartbeat_at',
+    ])
+    .where('a.started_at', '>=', since)
+    .orderBy('a.started_at')
+    .execute();
+}

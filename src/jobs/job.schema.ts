@@ -78,5 +78,15 @@ export const listJobsQuerySchema = z.strictObject({
 });
 export type ListJobsQuery = z.input<typeof listJobsQuerySchema>;
 
+/** A worker as the attempt log saw it (`sextant workers ls`). */
+export const workerSchema = z.object({
+  id: z.string(),
+  queues: z.array(z.string()),
+  lastSeenAt: z.string(),
+  currentJob: z.object({ id: z.string(), name: z.string() }).nullable(),
+  attempts: z.number().int(),
+});
+export type WorkerInfo = z.infer<typeof workerSchema>;
+
 export const jobPageSchema = z.object({ jobs: z.array(jobSchema), nextPageToken: z.string().optional() });
 export type JobPage = z.infer<typeof jobPageSchema>;

@@ -14,6 +14,7 @@ import { registerGovernanceRoutes } from './routes/governance.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerMlflowRoutes } from './routes/mlflow/index.js';
+import { registerPipelineRoutes } from './routes/pipelines.js';
 import { registerPredictRoutes } from './routes/predict.js';
 import { registerRegistryRoutes } from './routes/registry.js';
 import { registerServingRoutes } from './routes/serving.js';
@@ -92,6 +93,7 @@ export async function buildApp(
   registerRegistryRoutes(app, services);
   registerWebhookRoutes(app, services);
   registerJobRoutes(app, services);
+  registerPipelineRoutes(app, services);
   registerGovernanceRoutes(app, services);
   registerServingRoutes(app, services);
   registerPredictRoutes(app, services);

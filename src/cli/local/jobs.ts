@@ -7,5 +7,6 @@ export function jobsLocalApi(s: Services, actor: string): JobsApi {
     list: (q) => s.jobs.list(q),
     get: (id) => s.jobs.get(id),
     cancel: (id) => s.jobs.cancel({ actor, id }),
+    workers: () => s.jobs.workers(),
   };
 }

@@ -7,6 +7,7 @@ import {
   jobPageSchema,
   jobSchema,
   listJobsQuerySchema,
+  workerSchema,
 } from '../../jobs/index.js';
 import { route } from '../route.js';
 
@@ -34,6 +35,15 @@ export function registerJobRoutes(app: FastifyInstance, s: Services): void {
     params: idParams,
     response: { 200: jobDetailSchema },
     handler: async (req) => s.jobs.get(req.params.id),
+  });
+  route(app, {
+    method: 'GET',
+    url: '/api/v1/workers',
+    permission: 'read',
+    summary: 'Workers seen in the attempt log over the last day: queues, last sign of life, current job',
+    tags,
+    response: { 200: z.object({ workers: z.array(workerSchema) }) },
+    handler: async () => ({ workers: await s.jobs.workers() }),
   });
   route(app, {
     method: 'POST',
