@@ -7,6 +7,7 @@ import type { LoggedModelTables } from './schema-logged-models.js';
 import type { RegistryTables } from './schema-registry.js';
 import type { ServingTables } from './schema-serving.js';
 import type { SweepTables } from './schema-sweeps.js';
+import type { TriggerTables } from './schema-triggers.js';
 import type { WebhookTables } from './schema-webhooks.js';
 
 /*
@@ -165,7 +166,8 @@ export interface Database
     JobTables,
     LoggedModelTables,
     EventTables,
-    SweepTables {
+    SweepTables,
+    TriggerTables {
   audit_entries: AuditEntryTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointTable;
