@@ -2,15 +2,22 @@ import os from 'node:os';
 import { createPredictionSealer } from '../audit/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
+import { UnavailableError } from '../core/errors.js';
 import { createDataQualityDomain } from '../data/quality/index.js';
 import { createEventBus, createEventCatalogue, type EventDefinition } from '../events/index.js';
 import { createWebhookService } from '../events/webhooks/index.js';
 import { createGovernanceDomain } from '../governance/index.js';
 import { createJobQueue } from '../jobs/index.js';
 import { createTrialThreads } from '../ml/index.js';
+import {
+  createTriggersDomain,
+  type PipelineStarter,
+  TRIGGERABLE_EVENT_TYPES,
+  triggersTickJob,
+} from '../pipelines/triggers/index.js';
 import { createRegistryDomain, noGateMetrics, registryEvents } from '../registry/index.js';
 import { createServingDomain, servingEvents } from '../serving/index.js';
-import { eventsDeliverJob, predictionsSealJob, pruneJob } from './background.js';
+import { eventsDeliverJob, predictionsSealJob, pruneJob, SYSTEM_QUEUE } from './background.js';
 import {
   type CoreServices,
   type CoreWorkspace,
@@ -93,6 +100,17 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     predictionsSealJob(createPredictionSealer({ db: store.db, dialect: store.dialect, audit, clock })),
   );
 
+  const triggers = createTriggersDomain({
+    db: store.db,
+    clock,
+    audit,
+    starter: pipelineStarter,
+    datasets: data.versions,
+    eventTypes: TRIGGERABLE_EVENT_TYPES.filter((t) => catalogue.has(t)),
+  });
+  if (triggers.subscriber) events.subscribe(triggers.subscriber);
+  jobs.define(triggersTickJob(triggers, SYSTEM_QUEUE));
+
   const governance = createGovernanceDomain({
     ...deps,
     datasetVersions: data.versions,
@@ -115,8 +133,23 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     serving,
     jobs,
     trialThreads,
+    triggers,
   };
 }
+
+/**
+ * Until the pipelines engine (src/pipelines/, P1) is wired here, a trigger's firing ends failed with
+ * this reason instead of starting a run. Replaced by the engine's starter when it lands.
+ */
+const pipelineStarter: PipelineStarter = {
+  start: async () => {
+    throw new UnavailableError('the pipelines engine is not part of this build yet');
+  },
+  cancel: async () => {
+    throw new UnavailableError('the pipelines engine is not part of this build yet');
+  },
+  active: async () => [],
+};
 
 export type Services = ReturnType<typeof createServices>;
 

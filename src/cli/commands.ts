@@ -129,6 +129,10 @@ export const commandModules: CommandModule[] = [
     summaries: { jobs: 'background jobs: what is queued, running, done, failed' },
     load: async () => (await import('./jobs.command.js')).registerJobsCommands,
   },
+  {
+    summaries: { triggers: 'start pipelines on a schedule, a new dataset version, an event or a call' },
+    load: async () => (await import('./triggers.command.js')).registerTriggersCommands,
+  },
 ];
 
 /**

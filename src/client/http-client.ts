@@ -8,6 +8,7 @@ import { jobsHttpApi } from './jobs-api.js';
 import { lineageHttpApi } from './lineage-api.js';
 import { modelsHttpApi } from './models-api.js';
 import { servingHttpApi } from './serving-api.js';
+import { triggersHttpApi } from './triggers-api.js';
 import { webhooksHttpApi } from './webhooks-api.js';
 
 export interface HttpClientOptions {
@@ -85,6 +86,7 @@ export function createHttpClient(options: HttpClientOptions): SextantApi {
     lineage: lineageHttpApi(transport),
     models: modelsHttpApi(transport),
     webhooks: webhooksHttpApi(transport),
+    triggers: triggersHttpApi(transport),
     jobs: jobsHttpApi(transport),
     serving: servingHttpApi(transport),
     audit: {

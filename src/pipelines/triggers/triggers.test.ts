@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: trigger params are written in the ${{ }} syntax on purpose
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
