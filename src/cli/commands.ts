@@ -130,6 +130,12 @@ export const commandModules: CommandModule[] = [
     load: async () => (await import('./jobs.command.js')).registerJobsCommands,
   },
   {
+    summaries: {
+      ci: 'for CI: score a candidate model with the champion on a holdout, dry-run the policy gates, write a Markdown report',
+    },
+    load: async () => (await import('./ci.command.js')).registerCiCommand,
+  },
+  {
     summaries: { triggers: 'start pipelines on a schedule, a new dataset version, an event or a call' },
     load: async () => (await import('./triggers.command.js')).registerTriggersCommands,
   },

@@ -98,7 +98,7 @@ export function registerTriggersCommands(program: Command, ctx: Ctx): void {
     .command('fire <trigger>')
     .description('fire a trigger now (under its concurrency policy)')
     .option('--key <key>', 'dedup key: the same key fires once (e.g. a CI build id)')
-    .option('--event <json>', 'values its params read as ${{ event.<field> }}, as a JSON object')
+    .option('--event <json>', 'a JSON object: the values the params read as event.<field>')
     .action(async (ref: string, o: { key?: string; event?: string }) => {
       const c = ctx();
       let event: Record<string, unknown> | undefined;
