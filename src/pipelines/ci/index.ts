@@ -12,5 +12,14 @@ export {
   type ModelCiReport,
   type TrainingDataRow,
 } from './ci-model.js';
+/** Runs a pipeline for CI (start, wait, report its steps). */
+export {
+  type CiPipelinePort,
+  type CiRun,
+  type CiStep,
+  type PipelineCiReport,
+  pipelineReportMarkdown,
+  runPipelineForCi,
+} from './ci-pipeline.js';
 /** The Markdown report (a pull-request comment). */
 export { modelReportMarkdown } from './ci-report.js';
