@@ -106,8 +106,13 @@ export function createFirer(deps: FiringDeps) {
           return settle(firing, 'pending', { status: 'queued' });
         case 'cancel-older':
           for (const a of active) {
-            await starter.cancel(a.runId, firing.actor);
-            cancelled.push(a.runId);
+            try {
+              await starter.cancel(a.runId, firing.actor);
+              cancelled.push(a.runId);
+            } catch (err) {
+              // It finished between active() and cancel(): nothing left to cancel.
+              if (!isAppError(err)) throw err;
+            }
           }
           break;
         default:
@@ -125,7 +130,7 @@ export function createFirer(deps: FiringDeps) {
   }
 
   async function hasQueued(triggerId: string): Promise<boolean> {
-    return (await repo.listQueued({ tx: db, limit: 200 })).some((f) => f.trigger_id === triggerId);
+    return repo.hasQueued({ tx: db, triggerId });
   }
 
   /** Fires a trigger once per occasion key; a second call with the same key returns the first firing. */

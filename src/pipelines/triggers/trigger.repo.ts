@@ -120,6 +120,18 @@ export async function listQueued({ tx, limit }: { tx: Executor; limit: number })
     .execute();
 }
 
+/** True when the trigger has a firing waiting in its queue. */
+export async function hasQueued({ tx, triggerId }: { tx: Executor; triggerId: string }) {
+  const row = await tx
+    .selectFrom('trigger_firings')
+    .select('id')
+    .where('trigger_id', '=', triggerId)
+    .where('status', '=', 'queued')
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** A trigger's firings, newest first. */
 export async function listFirings({
   tx,

@@ -9,7 +9,7 @@ import { createTestEventBus } from '../../../test/support/events.js';
 import { createAuditLog } from '../../audit/index.js';
 import { createBlobStore } from '../../blobs/index.js';
 import { fakeClock } from '../../core/clock.js';
-import { isAppError } from '../../core/errors.js';
+import { isAppError, NotFoundError } from '../../core/errors.js';
 import { createDataDomain } from '../../data/index.js';
 import { defineEvent } from '../../events/index.js';
 import { inTransaction, openStore, type Store } from '../../store/index.js';
@@ -33,7 +33,7 @@ function memoryEngine() {
   }> = [];
   const starter: PipelineStarter = {
     async start(i) {
-      if (i.pipeline === 'missing') throw Object.assign(new Error('no pipeline'), {});
+      if (i.pipeline === 'missing') throw new NotFoundError('pipeline', i.pipeline);
       const runId = `prun_${runs.length + 1}`;
       runs.push({
         runId,
@@ -337,5 +337,28 @@ describeEachBackend('pipeline triggers', (get, backend) => {
     const r = await triggers.fire({ actor: 'ana', ref: t.name });
     expect(r.firing).toMatchObject({ status: 'failed', error: expect.stringContaining('params.dataset') });
     expect(engine.runs).toHaveLength(0);
+  });
+
+  it('a pipeline that refuses to start ends the firing failed with the reason, audited', async () => {
+    const engine = memoryEngine();
+    const { triggers } = replica(get(), engine);
+    const t = await triggers.create({
+      actor: 'ana',
+      name: uniq('m'),
+      pipeline: 'missing',
+      on: { manual: true },
+    });
+    const r = await triggers.fire({ actor: 'ana', ref: t.name });
+    expect(r.firing).toMatchObject({
+      status: 'failed',
+      error: "NOT_FOUND: pipeline 'missing' does not exist",
+    });
+    const actions = await get()
+      .db.selectFrom('audit_entries')
+      .select('action')
+      .where('entity_id', '=', t.id)
+      .orderBy('seq')
+      .execute();
+    expect(actions.map((a) => a.action)).toEqual(['trigger.create', 'trigger.fire', 'trigger.firing.failed']);
   });
 });
