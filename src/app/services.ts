@@ -2,16 +2,15 @@ import os from 'node:os';
 import { createPredictionSealer } from '../audit/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
-import { UnavailableError } from '../core/errors.js';
 import { createDataQualityDomain } from '../data/quality/index.js';
 import { createEventBus, createEventCatalogue, type EventDefinition } from '../events/index.js';
 import { createWebhookService } from '../events/webhooks/index.js';
 import { createGovernanceDomain } from '../governance/index.js';
 import { createJobQueue } from '../jobs/index.js';
 import { createTrialThreads } from '../ml/index.js';
+import { createPipelinesDomain, pipelineEvents } from '../pipelines/index.js';
 import {
   createTriggersDomain,
-  type PipelineStarter,
   TRIGGERABLE_EVENT_TYPES,
   triggersTickJob,
 } from '../pipelines/triggers/index.js';
@@ -26,12 +25,17 @@ import {
   openCoreWorkspace,
   type ServicesDeps,
 } from './core-services.js';
+import { builtinSteps, pipelineDatasets, pipelineTracking } from './pipeline-ports.js';
 import { sweepTrialJob } from './sweep-trials.js';
 
 export type { ServicesDeps } from './core-services.js';
 
 /** Every event type the domains declare: the catalogue the bus checks emits and webhook targets against. */
-export const eventDefinitions: readonly EventDefinition[] = [...registryEvents, ...servingEvents];
+export const eventDefinitions: readonly EventDefinition[] = [
+  ...registryEvents,
+  ...servingEvents,
+  ...pipelineEvents,
+];
 
 /**
  * Wires every domain service from the shared parts; the one place that knows them all. Each service is
@@ -100,11 +104,23 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     predictionsSealJob(createPredictionSealer({ db: store.db, dialect: store.dialect, audit, clock })),
   );
 
+  // Pipelines run their steps as jobs; `run:` steps of registered pipelines execute in this folder.
+  const pipelinePorts = { experiments, runs, artifacts, data, dataQuality, registry, auth: core.auth };
+  const pipelines = createPipelinesDomain({
+    ...deps,
+    jobs,
+    events,
+    datasets: pipelineDatasets(pipelinePorts),
+    tracking: pipelineTracking(pipelinePorts),
+    builtins: builtinSteps(pipelinePorts),
+    workdir: process.cwd(),
+  });
+
   const triggers = createTriggersDomain({
     db: store.db,
     clock,
     audit,
-    starter: pipelineStarter,
+    starter: pipelines.starter,
     datasets: data.versions,
     eventTypes: TRIGGERABLE_EVENT_TYPES.filter((t) => catalogue.has(t)),
   });
@@ -133,23 +149,10 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     serving,
     jobs,
     trialThreads,
+    pipelines,
     triggers,
   };
 }
-
-/**
- * Until the pipelines engine (src/pipelines/, P1) is wired here, a trigger's firing ends failed with
- * this reason instead of starting a run. Replaced by the engine's starter when it lands.
- */
-const pipelineStarter: PipelineStarter = {
-  start: async () => {
-    throw new UnavailableError('the pipelines engine is not part of this build yet');
-  },
-  cancel: async () => {
-    throw new UnavailableError('the pipelines engine is not part of this build yet');
-  },
-  active: async () => [],
-};
 
 export type Services = ReturnType<typeof createServices>;
 

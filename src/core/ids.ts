@@ -27,6 +27,9 @@ export type IdPrefix =
   | 'pred'
   | 'job'
   | 'jba'
+  /** A registered pipeline version, and one run of it. */
+  | 'ppl'
+  | 'plr'
   /** A process serving a deployment (its heartbeat). */
   | 'rt'
   /** A pipeline trigger, and one firing of it. */

@@ -250,6 +250,20 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
         });
       return toJob(row);
     },
+    async enqueueIn(tx, name, payload, enqueueOptions) {
+      const { values, options: o } = records.prepare(name, payload, enqueueOptions);
+      const { row, created } = await records.insert(tx, values);
+      return {
+        job: toJob(row),
+        // The row is committed by now: a failed add leaves it queued, and workers re-dispatch it.
+        dispatch: async () => {
+          if (created)
+            await withRedis('enqueue', () =>
+              queueFor(row.lane).add(row.name, { id: row.id }, bullOptions(row, o.delayMs ?? 0)),
+            );
+        },
+      };
+    },
     async repeat(name, payload, repeatOptions: RepeatOptions) {
       const cadence = parseCadence(repeatOptions);
       const { kind, values } = records.prepare(name, payload, {}, repeatOptions.key);

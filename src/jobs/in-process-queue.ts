@@ -161,6 +161,16 @@ export function createInProcessJobQueue(
       if (created && values.run_at <= clock.now()) for (const w of workers) w.wake();
       return toJob(row);
     },
+    async enqueueIn(tx, name, payload, options) {
+      const { values } = records.prepare(name, payload, options);
+      const { row, created } = await records.insert(tx, values);
+      return {
+        job: toJob(row),
+        dispatch: async () => {
+          if (created && values.run_at <= clock.now()) for (const w of workers) w.wake();
+        },
+      };
+    },
     async repeat(name, payload, options: RepeatOptions) {
       const cadence = parseCadence(options);
       const { values } = records.prepare(name, payload, {}, options.key);

@@ -18,6 +18,7 @@ export type {
   AttemptEvent,
   EnqueueOptions,
   JobQueue,
+  PreparedJob,
   RepeatOptions,
   WorkerHandle,
   WorkOptions,

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Tx } from '../store/index.js';
 import type { Job, JobDetail, JobPage, ListJobsQuery } from './job.schema.js';
 import type { JobKind } from './job-kind.js';
 
@@ -45,6 +46,13 @@ export interface AttemptEvent {
   status: 'completed' | 'retry' | 'failed' | 'cancelled' | 'lost';
 }
 
+/** A job row written in a caller's transaction, not yet handed to workers. */
+export interface PreparedJob {
+  job: Job;
+  /** Hands the job to workers (wakes in-process workers; adds the BullMQ job). Call after commit. */
+  dispatch(): Promise<void>;
+}
+
 export interface WorkerHandle {
   readonly workerId: string;
   /** Stops taking jobs and waits for the running ones to end. */
@@ -61,6 +69,12 @@ export interface JobQueue {
   define<S extends z.ZodType>(kind: JobKind<S>): JobKind<S>;
   /** Validates the payload against the kind's schema (ValidationError naming the field; nothing written). */
   enqueue(name: string, payload: unknown, options?: EnqueueOptions): Promise<Job>;
+  /**
+   * Writes the job row in the caller's transaction (with the state change that makes the job due);
+   * call dispatch() once that transaction has committed. Until then no worker sees the job; if the
+   * process dies before dispatch, BullMQ workers re-dispatch the queued row when they start.
+   */
+  enqueueIn(tx: Tx, name: string, payload: unknown, options?: EnqueueOptions): Promise<PreparedJob>;
   /** Makes a job of this kind once per tick, across every process working the queue. */
   repeat(name: string, payload: unknown, options: RepeatOptions): Promise<void>;
   /** Removes a schedule; false when there was none. */

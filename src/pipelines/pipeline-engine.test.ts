@@ -1,0 +1,251 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeEachBackend } from '../../test/support/backends.js';
+import { createServices, type Services } from '../app/index.js';
+import { createBlobStore } from '../blobs/index.js';
+import { systemClock } from '../core/clock.js';
+import { loadConfig } from '../core/config.js';
+import type { WorkerHandle } from '../jobs/index.js';
+import type { PipelineRunDetail } from './index.js';
+
+/*
+ * The engine end to end on a real database with the in-process queue: steps run as `pipeline.step`
+ * jobs worked in this process, commands in real shells.
+ */
+
+describeEachBackend('pipeline engine (in-process queue)', (getStore) => {
+  let services: Services;
+  let worker: WorkerHandle;
+  let home: string;
+  let n = 0;
+
+  beforeAll(async () => {
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-pipelines-'));
+    const config = loadConfig({ SEXTANT_HOME: home });
+    services = createServices({
+      store: getStore(),
+      blobs: createBlobStore(`file:${path.join(home, 'blobs')}`),
+      clock: systemClock,
+      config,
+      auditKey: 'test-audit-key-0123456789',
+    });
+    worker = services.jobs.work({ queues: ['pipelines'], concurrency: 4, leaseMs: 5_000 });
+  });
+  afterAll(async () => {
+    await worker.close();
+    await services.jobs.close();
+    await services.events.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  /** Writes a spec into its own folder (the run's workdir) and returns the file path. */
+  function specFile(yaml: string): string {
+    const dir = fs.mkdtempSync(path.join(home, 'p-'));
+    const file = path.join(dir, 'pipeline.yaml');
+    fs.writeFileSync(file, yaml);
+    return file;
+  }
+  const unique = (base: string) => `${base}-${++n}-${Date.now().toString(36)}`;
+
+  async function settle(runId: string, ms = 40_000): Promise<PipelineRunDetail> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const r = await services.pipelines.service.getRun(runId);
+      if (r.status !== 'running') return r;
+      if (Date.now() > until) throw new Error(`run ${runId} still running: ${JSON.stringify(r.steps.map((s) => [s.name, s.status]))}`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  }
+  const start = (pipeline: string, extra: { params?: Record<string, unknown>; force?: boolean } = {}) =>
+    services.pipelines.starter.start({ pipeline, trigger: { kind: 'manual', key: 'test' }, actor: 'local', ...extra });
+  /** A killed process may linger as a zombie where nothing reaps orphans: that counts as dead. */
+  const alive = (pid: number) => {
+    try {
+      return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  async function waitDead(pid: number) {
+    for (let i = 0; i < 200 && alive(pid); i++) await new Promise((res) => setTimeout(res, 25));
+    return !alive(pid);
+  }
+  const stepOf = (r: PipelineRunDetail, name: string) => {
+    const s = r.steps.find((x) => x.name === name);
+    if (!s) throw new Error(`no step ${name}`);
+    return s;
+  };
+
+  it('runs a 10-step fan-out / fan-in DAG: every step once, the join sees every branch output', async () => {
+    const name = unique('fan');
+    const branches = Array.from({ length: 8 }, (_, i) => `b${i}`);
+    const yaml = [
+      `name: ${name}`,
+      'params:',
+      '  base: { type: integer, default: 10 }',
+      'steps:',
+      '  start:',
+      '    run: echo "seed=${{ params.base }}" >> $SEXTANT_OUTPUT',
+      '    outputs: { seed: {} }',
+      ...branches.flatMap((b, i) => [
+        `  ${b}:`,
+        `    run: echo "v=$(( \${{ steps.start.outputs.seed }} + ${i} ))" >> $SEXTANT_OUTPUT`,
+        '    outputs: { v: {} }',
+      ]),
+      '  join:',
+      `    run: echo "sum=$(( ${branches.map((b) => `\${{ steps.${b}.outputs.v }}`).join(' + ')} ))" >> $SEXTANT_OUTPUT`,
+      '    outputs: { sum: {} }',
+    ].join('\n');
+    const { runId, status } = await start(specFile(yaml));
+    expect(status).toBe('running');
+    const r = await settle(runId);
+    expect(r.status).toBe('succeeded');
+    expect(r.steps).toHaveLength(10);
+    expect(r.steps.every((s) => s.status === 'succeeded')).toBe(true);
+    // 8 branches of 10 + i: 80 + 28.
+    expect(stepOf(r, 'join').outputs).toEqual({ sum: '108' });
+    expect(stepOf(r, 'join').deps).toEqual([...branches].sort());
+    // Each step's job ran one attempt.
+    for (const s of r.steps) {
+      expect(s.jobId).not.toBeNull();
+      expect((await services.jobs.get(s.jobId as string)).log).toHaveLength(1);
+    }
+    // The run is a tracked run, each step a child run of it.
+    expect(r.trackingRunId).not.toBeNull();
+    const child = await services.runs.get(stepOf(r, 'join').trackingRunId as string);
+    expect(child.tags['mlflow.parentRunId']).toBe(r.trackingRunId);
+    expect((await services.runs.get(r.trackingRunId as string)).status).toBe('FINISHED');
+  });
+
+  it('a failed step skips its dependants, its siblings finish, and the run fails naming it', async () => {
+    const yaml = `
+name: ${unique('fail')}
+steps:
+  a: { run: echo a }
+  b:
+    needs: [a]
+    run: echo "about to fail" >&2; exit 3
+  c: { needs: [b], run: echo c }
+  d: { needs: [c], run: echo d }
+  e: { needs: [a], run: echo e }
+`;
+    const r = await settle((await start(specFile(yaml))).runId);
+    expect(r.status).toBe('failed');
+    expect(r.failedStep).toBe('b');
+    expect(stepOf(r, 'b')).toMatchObject({ status: 'failed', exitCode: 3 });
+    expect(stepOf(r, 'b').logTail).toContain('about to fail');
+    expect(stepOf(r, 'c').status).toBe('skipped');
+    expect(stepOf(r, 'd').status).toBe('skipped');
+    expect(stepOf(r, 'e').status).toBe('succeeded');
+    // c and d never ran: no job was made for them.
+    expect(stepOf(r, 'c').jobId).toBeNull();
+    const logs = await services.pipelines.service.logs({ runId: r.id, step: 'b' });
+    expect(logs.done).toBe(true);
+    expect(logs.chunks.map((c) => c.text).join('')).toContain('about to fail');
+  });
+
+  it('an unchanged step is a cache hit that restores its file; --force and a changed param run it', async () => {
+    const name = unique('cache');
+    const file = specFile(`
+name: ${name}
+params:
+  n: { type: integer, default: 1 }
+steps:
+  make:
+    run: echo "made $(date +%s%N) n=\${{ params.n }}" > out.txt; echo ran >> ran.log
+    outputs: { out: { file: out.txt } }
+`);
+    const dir = path.dirname(file);
+    const first = await settle((await start(file)).runId);
+    expect(stepOf(first, 'make').status).toBe('succeeded');
+    const made = fs.readFileSync(path.join(dir, 'out.txt'), 'utf8');
+    fs.rmSync(path.join(dir, 'out.txt'));
+
+    const second = await settle((await start(file)).runId);
+    expect(second.status).toBe('succeeded');
+    expect(stepOf(second, 'make').status).toBe('cached');
+    expect(stepOf(second, 'make').cacheKey).toBe(stepOf(first, 'make').cacheKey);
+    expect(stepOf(second, 'make').outputs).toEqual(stepOf(first, 'make').outputs);
+    expect(fs.readFileSync(path.join(dir, 'out.txt'), 'utf8')).toBe(made);
+    const said = await services.pipelines.service.logs({ runId: second.id });
+    expect(said.chunks.map((c) => c.text).join('')).toMatch(/cache hit/);
+
+    const forced = await settle((await start(file, { force: true })).runId);
+    expect(stepOf(forced, 'make').status).toBe('succeeded');
+    const changed = await settle((await start(file, { params: { n: '2' } })).runId);
+    expect(stepOf(changed, 'make').status).toBe('succeeded');
+    expect(stepOf(changed, 'make').cacheKey).not.toBe(stepOf(first, 'make').cacheKey);
+    // Ran three times (first, forced, changed param); the cache hit did not run it.
+    expect(fs.readFileSync(path.join(dir, 'ran.log'), 'utf8').trim().split('\n')).toHaveLength(3);
+  });
+
+  it('a step past its timeout fails and its whole process group is killed', async () => {
+    const file = specFile(`
+name: ${unique('slow')}
+steps:
+  slow:
+    timeout: 1s
+    run: sleep 30 & echo $! > child.pid; wait
+  after: { needs: [slow], run: echo never }
+`);
+    const r = await settle((await start(file)).runId);
+    expect(r.status).toBe('failed');
+    expect(stepOf(r, 'slow').error).toMatch(/timed out/);
+    expect(stepOf(r, 'after').status).toBe('skipped');
+    const pid = Number(fs.readFileSync(path.join(path.dirname(file), 'child.pid'), 'utf8'));
+    expect(await waitDead(pid)).toBe(true);
+  });
+
+  it('a step with retries is retried and succeeds on a later attempt', async () => {
+    const file = specFile(`
+name: ${unique('retry')}
+steps:
+  flaky:
+    retries: 2
+    run: echo x >> tries; test $(wc -l < tries) -ge 2
+`);
+    const r = await settle((await start(file)).runId);
+    expect(r.status).toBe('succeeded');
+    expect(stepOf(r, 'flaky').attempt).toBe(2);
+    // The job's attempt ends just after the commit that finished the run.
+    const jobId = stepOf(r, 'flaky').jobId as string;
+    for (let i = 0; i < 200 && (await services.jobs.get(jobId)).status !== 'completed'; i++)
+      await new Promise((res) => setTimeout(res, 25));
+    expect((await services.jobs.get(jobId)).log.map((a) => a.status)).toEqual(['failed', 'completed']);
+  });
+
+  it('cancel stops a running step, cancels the rest, and ends the run cancelled', async () => {
+    const name = unique('cancel');
+    const file = specFile(`
+name: ${name}
+steps:
+  long: { run: sleep 30 & echo $! > child.pid; wait }
+  next: { needs: [long], run: echo next }
+`);
+    const { runId } = await start(file);
+    expect((await services.pipelines.starter.active(name)).map((a) => a.runId)).toEqual([runId]);
+    const pidFile = path.join(path.dirname(file), 'child.pid');
+    for (let i = 0; i < 400 && !fs.existsSync(pidFile); i++) await new Promise((res) => setTimeout(res, 25));
+    await services.pipelines.starter.cancel(runId, 'local');
+    const r = await settle(runId);
+    expect(r.status).toBe('cancelled');
+    expect(r.steps.map((s) => s.status)).toEqual(['cancelled', 'cancelled']);
+    expect(await services.pipelines.starter.active(name)).toEqual([]);
+    expect(await waitDead(Number(fs.readFileSync(pidFile, 'utf8')))).toBe(true);
+  });
+
+  describe('registration', () => {
+    it('the same content registers once; a change makes the next version', async () => {
+      const name = unique('reg');
+      const yaml = `name: ${name}\nsteps:\n  a: { run: echo a }\n`;
+      const one = await services.pipelines.service.create({ yaml, actor: 'local' });
+      const again = await services.pipelines.service.create({ yaml, actor: 'local' });
+      const two = await services.pipelines.service.create({ yaml: yaml.replace('echo a', 'echo b'), actor: 'local' });
+      expect([one.created, again.created, two.created]).toEqual([true, false, true]);
+      expect(again.pipeline.id).toBe(one.pipeline.id);
+      expect(two.pipeline.version).toBe(2);
+    });
+  });
+});
