@@ -9,7 +9,8 @@ import { specOf } from './trigger-view.js';
 
 /*
  * The polling half of triggers, run by the `triggers.tick` repeatable job: cron slots that came due and
- * dataset versions past each trigger's cursor. Every replica may tick at once: a firing is keyed by its
+ * dataset versions past each trigger's cursor. Runs start as the trigger's creator: a schedule acts with
+ * the permissions of whoever set it up, never more. Every replica may tick at once: a firing is keyed by its
  * slot or version, so the database keeps one; cursors only move forward.
  */
 
@@ -61,7 +62,7 @@ export function createTriggerPoller(deps: {
       key: `cron:${at}`,
       kind: 'cron',
       event: { slot: at, cron: on.cron },
-      actor: 'system',
+      actor: trigger.created_by,
     });
     await repo.advanceCursor({ tx: db, id: trigger.id, to: cronCursor(slot) });
     return duplicate ? 0 : 1;
@@ -90,7 +91,7 @@ export function createTriggerPoller(deps: {
           digest: v.digest,
           ref: `${v.dataset}@${v.number}`,
         },
-        actor: 'system',
+        actor: trigger.created_by,
       });
       if (!duplicate) fired++;
       await repo.advanceCursor({ tx: db, id: trigger.id, to: v.id });

@@ -44,7 +44,7 @@ export function triggerSubscriber(deps: { db: Db; firer: Firer; types: readonly 
           key: `event:${event.type}:${event.key ?? event.id}`,
           kind: 'event',
           event: { ...(event.payload as Record<string, unknown>), type: event.type, eventId: event.id },
-          actor: event.actor ?? 'system',
+          actor: trigger.created_by,
         });
       }
     },
