@@ -130,6 +130,10 @@ export const commandModules: CommandModule[] = [
     load: async () => (await import('./jobs.command.js')).registerJobsCommands,
   },
   {
+    summaries: { pipelines: 'YAML pipelines: create, run (with a step cache), ls, show, logs -f, cancel' },
+    load: async () => (await import('./pipelines.command.js')).registerPipelinesCommands,
+  },
+  {
     summaries: {
       ci: 'for CI: score a candidate model with the champion on a holdout, dry-run the policy gates, write a Markdown report',
     },

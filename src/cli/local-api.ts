@@ -79,6 +79,7 @@ export function createLazyLocalApi({ core: s, full }: LocalServices): SextantApi
     models: upper(async () => (await import('./local/models.js')).modelsLocalApi),
     webhooks: upper(async () => (await import('./local/webhooks.js')).webhooksLocalApi),
     jobs: upper(async () => (await import('./local/jobs.js')).jobsLocalApi),
+    pipelines: upper(async () => (await import('./local/pipelines.js')).pipelinesLocalApi),
     serving: upper(async () => (await import('./local/serving.js')).servingLocalApi),
     triggers: upper(async () => (await import('./local/triggers.js')).triggersLocalApi),
     audit: {

@@ -17,6 +17,7 @@ import type {
 import type { DataApi } from './data-api.js';
 import type { DataQualityApi } from './data-quality-api.js';
 import type { JobsApi } from './jobs-api.js';
+import type { PipelinesApi } from './pipelines-api.js';
 import type { LineageApi } from './lineage-api.js';
 import type { ModelsApi } from './models-api.js';
 import type { ServingApi } from './serving-api.js';
@@ -86,6 +87,7 @@ export interface SextantApi {
   models: ModelsApi;
   webhooks: WebhooksApi;
   jobs: JobsApi;
+  pipelines: PipelinesApi;
   serving: ServingApi;
   triggers: TriggersApi;
   audit: {

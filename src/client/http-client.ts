@@ -5,6 +5,7 @@ import { dataHttpApi } from './data-api.js';
 import { dataQualityHttpApi } from './data-quality-api.js';
 import { createHttpTransport } from './http-transport.js';
 import { jobsHttpApi } from './jobs-api.js';
+import { pipelinesHttpApi } from './pipelines-api.js';
 import { lineageHttpApi } from './lineage-api.js';
 import { modelsHttpApi } from './models-api.js';
 import { servingHttpApi } from './serving-api.js';
@@ -88,6 +89,7 @@ export function createHttpClient(options: HttpClientOptions): SextantApi {
     webhooks: webhooksHttpApi(transport),
     triggers: triggersHttpApi(transport),
     jobs: jobsHttpApi(transport),
+    pipelines: pipelinesHttpApi(transport),
     serving: servingHttpApi(transport),
     audit: {
       list: async (q = {}) =>

@@ -31,7 +31,7 @@ describeEachBackend('pipeline engine (in-process queue)', (getStore) => {
       config,
       auditKey: 'test-audit-key-0123456789',
     });
-    worker = services.jobs.work({ queues: ['pipelines'], concurrency: 4, leaseMs: 5_000 });
+    worker = services.jobs.work({ queues: ['default'], concurrency: 4, leaseMs: 5_000 });
   });
   afterAll(async () => {
     await worker.close();

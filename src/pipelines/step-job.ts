@@ -67,7 +67,7 @@ export function stepJobKind(d: StepJobDeps, name = STEP_JOB, tags: string[] = []
   return defineJob({
     name,
     payload: stepPayloadSchema,
-    queue: 'pipelines',
+    queue: 'default',
     tags,
     // A step's own timeout is enforced on its process group; this only bounds a stuck handler.
     timeoutMs: 24 * 3_600_000,
@@ -149,7 +149,8 @@ async function runStep(d: StepJobDeps, p: z.output<typeof stepPayloadSchema>, ct
         code: codeDigest(step, run.workdir),
         datasets: datasetDigests,
         params,
-        env,
+        // The run's id differs on every run and must not make every key new.
+        env: { ...env, SEXTANT_PIPELINE_RUN: '' },
       })
     : null;
   if (cacheKey && !run.force) {

@@ -13,6 +13,7 @@ import { registerDataQualityRoutes } from './routes/data-quality.js';
 import { registerGovernanceRoutes } from './routes/governance.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { registerPipelineRoutes } from './routes/pipelines.js';
 import { registerMlflowRoutes } from './routes/mlflow/index.js';
 import { registerPredictRoutes } from './routes/predict.js';
 import { registerRegistryRoutes } from './routes/registry.js';
@@ -93,6 +94,7 @@ export async function buildApp(
   registerRegistryRoutes(app, services);
   registerWebhookRoutes(app, services);
   registerJobRoutes(app, services);
+  registerPipelineRoutes(app, services);
   registerGovernanceRoutes(app, services);
   registerServingRoutes(app, services);
   registerPredictRoutes(app, services);
