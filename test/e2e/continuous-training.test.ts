@@ -60,7 +60,9 @@ describe('continuous training: a new data version triggers the CT template, end 
     // run: steps call `sextant` on PATH against this workspace, as a user's shell would.
     const bin = path.join(dir, 'bin');
     fs.mkdirSync(bin);
-    fs.writeFileSync(path.join(bin, 'sextant'), `#!/bin/sh\nexec node ${REPO}/bin/sextant.js "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, 'sextant'), `#!/bin/sh\nexec node ${REPO}/bin/sextant.js "$@"\n`, {
+      mode: 0o755,
+    });
     process.env.SEXTANT_HOME = home;
     process.env.PATH = `${bin}:${saved.path}`;
     // The run's workdir is the spec's folder: a copy keeps ci.md out of the repository.
@@ -71,7 +73,18 @@ describe('continuous training: a new data version triggers the CT template, end 
     await addCredit('credit-train', { rows: 1200, seed: 1 });
     await addCredit('credit-holdout', { rows: 600, seed: 9 });
     const first = JSON.parse(
-      await ok('--json', 'train', '-d', 'credit-train@1', '--target', 'defaulted', '-m', 'linear', '--seed', '3'),
+      await ok(
+        '--json',
+        'train',
+        '-d',
+        'credit-train@1',
+        '--target',
+        'defaulted',
+        '-m',
+        'linear',
+        '--seed',
+        '3',
+      ),
     ) as { runId: string };
     await ok('models', 'register', 'credit-risk', '--run', first.runId);
     await policy('protectedAliases: []\napprovals: 0\n');
@@ -83,7 +96,7 @@ describe('continuous training: a new data version triggers the CT template, end 
     );
 
     ws = await openWorkspace(loadConfig(env));
-    worker = ws.jobs.work({ queues: ['pipelines'], concurrency: 2, leaseMs: 30_000 });
+    worker = ws.jobs.work({ queues: ['default'], concurrency: 2, leaseMs: 30_000 });
   }, 240_000);
 
   afterAll(async () => {
@@ -133,13 +146,19 @@ describe('continuous training: a new data version triggers the CT template, end 
       promote: 'succeeded',
     });
     expect(run.steps.find((s) => s.name === 'promote')?.outputs).toMatchObject({ status: 'executed' });
-    const champion = JSON.parse(await ok('--json', 'models', 'show', 'credit-risk@champion')) as { version: number };
+    const champion = JSON.parse(await ok('--json', 'models', 'show', 'credit-risk@champion')) as {
+      version: number;
+    };
     expect(champion.version).toBe(2);
     const dep = await ok('deployments', 'show', 'credit');
     expect(dep).toContain('shadow');
 
     // Fired again for the same data: the steps whose inputs did not change come from the cache.
-    const again = await ws.triggers.fire({ actor: 'local', ref: trigger.name, event: { ref: 'credit-train@2' } });
+    const again = await ws.triggers.fire({
+      actor: 'local',
+      ref: trigger.name,
+      event: { ref: 'credit-train@2' },
+    });
     const second = await settle(again.firing.runId!);
     expect(steps(second).validate).toBe('cached');
     expect(steps(second).train).toBe('cached');
