@@ -113,4 +113,43 @@ describe('sextant ci: a candidate against the champion on one holdout, gated by 
     );
     expect((await cli(env, 'ci', 'credit-risk@2', '--holdout', 'credit-holdout')).code).toBe(exitCodes.usage);
   });
+
+  it('a pipeline: run to its end; a second run is a cache hit; a failing step exits 9 naming it', async () => {
+    const spec = (name: string, second: string) => {
+      const f = path.join(dir, `${name}.yaml`);
+      fs.writeFileSync(
+        f,
+        [
+          `name: ${name}`,
+          'steps:',
+          '  prepare:',
+          '    run: echo "rows=3" >> $SEXTANT_OUTPUT',
+          '    outputs: { rows: {} }',
+          '  check:',
+          `    run: ${second}`,
+          '    needs: [prepare]',
+        ].join('\n'),
+      );
+      return f;
+    };
+    const good = spec('ci-good', 'echo checked');
+    const report = path.join(dir, 'ci-pipeline.md');
+    const first = await cli(env, 'ci', good, '--report', report);
+    expect(first.code, first.err).toBe(0);
+    expect(fs.readFileSync(report, 'utf8')).toMatch(/\*\*✅ Succeeded\*\*: 2 step\(s\), 0 from the cache\./);
+    const again = await cli(env, 'ci', 'ci-good', '--report', report);
+    expect(again.code, again.err).toBe(0);
+    const md = fs.readFileSync(report, 'utf8');
+    expect(md).toContain('2 step(s), 2 from the cache.');
+    expect(md).toMatch(/\| `prepare` \| ♻️ cache hit \|/);
+
+    const bad = spec('ci-bad', 'echo "threshold not met" && exit 4');
+    const failed = await cli(env, 'ci', bad, '--report', report);
+    expect(failed.code).toBe(exitCodes.checkFailed);
+    expect(failed.err).toContain("step 'check' failed");
+    const badMd = fs.readFileSync(report, 'utf8');
+    expect(badMd).toContain('at step `check`');
+    expect(badMd).toMatch(/\| `check` \| ❌ failed \| [\d.]+ s \| 4 \|/);
+    expect(badMd).toContain('threshold not met');
+  }, 120_000);
 });
