@@ -9,9 +9,14 @@ import { createGovernanceDomain } from '../governance/index.js';
 import { createJobQueue } from '../jobs/index.js';
 import { createTrialThreads } from '../ml/index.js';
 import { createPipelinesDomain, pipelineEvents } from '../pipelines/index.js';
+import {
+  createTriggersDomain,
+  TRIGGERABLE_EVENT_TYPES,
+  triggersTickJob,
+} from '../pipelines/triggers/index.js';
 import { createRegistryDomain, noGateMetrics, registryEvents } from '../registry/index.js';
 import { createServingDomain, servingEvents } from '../serving/index.js';
-import { eventsDeliverJob, predictionsSealJob, pruneJob } from './background.js';
+import { eventsDeliverJob, predictionsSealJob, pruneJob, SYSTEM_QUEUE } from './background.js';
 import {
   type CoreServices,
   type CoreWorkspace,
@@ -111,6 +116,17 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     workdir: process.cwd(),
   });
 
+  const triggers = createTriggersDomain({
+    db: store.db,
+    clock,
+    audit,
+    starter: pipelines.starter,
+    datasets: data.versions,
+    eventTypes: TRIGGERABLE_EVENT_TYPES.filter((t) => catalogue.has(t)),
+  });
+  if (triggers.subscriber) events.subscribe(triggers.subscriber);
+  jobs.define(triggersTickJob(triggers, SYSTEM_QUEUE));
+
   const governance = createGovernanceDomain({
     ...deps,
     datasetVersions: data.versions,
@@ -134,6 +150,7 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     jobs,
     trialThreads,
     pipelines,
+    triggers,
   };
 }
 

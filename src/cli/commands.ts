@@ -137,6 +137,16 @@ export const commandModules: CommandModule[] = [
     summaries: { pipelines: 'YAML pipelines: create, run (with a step cache), ls, show, logs -f, cancel' },
     load: async () => (await import('./pipelines.command.js')).registerPipelinesCommands,
   },
+  {
+    summaries: {
+      ci: 'for CI: score a candidate model with the champion on a holdout, dry-run the policy gates, write a Markdown report',
+    },
+    load: async () => (await import('./ci.command.js')).registerCiCommand,
+  },
+  {
+    summaries: { triggers: 'start pipelines on a schedule, a new dataset version, an event or a call' },
+    load: async () => (await import('./triggers.command.js')).registerTriggersCommands,
+  },
 ];
 
 /**

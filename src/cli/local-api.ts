@@ -81,6 +81,7 @@ export function createLazyLocalApi({ core: s, full }: LocalServices): SextantApi
     jobs: upper(async () => (await import('./local/jobs.js')).jobsLocalApi),
     pipelines: upper(async () => (await import('./local/pipelines.js')).pipelinesLocalApi),
     serving: upper(async () => (await import('./local/serving.js')).servingLocalApi),
+    triggers: upper(async () => (await import('./local/triggers.js')).triggersLocalApi),
     audit: {
       list: (q = {}) => s.audit.list(q),
       verify: (checkpoint, options = {}) =>

@@ -21,6 +21,7 @@ import type { LineageApi } from './lineage-api.js';
 import type { ModelsApi } from './models-api.js';
 import type { PipelinesApi } from './pipelines-api.js';
 import type { ServingApi } from './serving-api.js';
+import type { TriggersApi } from './triggers-api.js';
 import type { WebhooksApi } from './webhooks-api.js';
 
 export interface Checkpoint {
@@ -88,6 +89,7 @@ export interface SextantApi {
   jobs: JobsApi;
   pipelines: PipelinesApi;
   serving: ServingApi;
+  triggers: TriggersApi;
   audit: {
     list(q?: { entityType?: string; entityId?: string; limit?: number }): Promise<AuditEntry[]>;
     /** Verifies the chain; `deep` also checks the governed tables against their last audit entries. */

@@ -9,6 +9,7 @@ import { lineageHttpApi } from './lineage-api.js';
 import { modelsHttpApi } from './models-api.js';
 import { pipelinesHttpApi } from './pipelines-api.js';
 import { servingHttpApi } from './serving-api.js';
+import { triggersHttpApi } from './triggers-api.js';
 import { webhooksHttpApi } from './webhooks-api.js';
 
 export interface HttpClientOptions {
@@ -86,6 +87,7 @@ export function createHttpClient(options: HttpClientOptions): SextantApi {
     lineage: lineageHttpApi(transport),
     models: modelsHttpApi(transport),
     webhooks: webhooksHttpApi(transport),
+    triggers: triggersHttpApi(transport),
     jobs: jobsHttpApi(transport),
     pipelines: pipelinesHttpApi(transport),
     serving: servingHttpApi(transport),

@@ -7,6 +7,7 @@ import type {
   ModelCard,
   ModelVersion,
   PolicyView,
+  PromotionCheck,
   PromotionRequest,
   PromotionStatus,
   RegisteredModel,
@@ -71,6 +72,8 @@ export interface ModelsApi {
   ): Promise<{ events: AliasEvent[]; at?: AliasAt[] }>;
   rollback(name: string, input?: { alias?: string; reason?: string }): Promise<RollbackResult>;
   promote(input: { ref: string; alias: string; reason?: string }): Promise<PromotionRequest>;
+  /** Dry run: the gates a promotion of `ref` to `alias` would face now; nothing is written. */
+  checkPromotion(input: { ref: string; alias: string }): Promise<PromotionCheck>;
   requests(q?: {
     model?: string;
     status?: PromotionStatus;
@@ -129,6 +132,7 @@ export function modelsHttpApi(t: HttpTransport): ModelsApi {
     history: (name, q = {}) => call('GET', `${m(name)}/history`, { query: q }),
     rollback: (name, input = {}) => call('POST', `${m(name)}/rollback`, { json: input }),
     promote: (input) => call('POST', '/api/v1/promotions', { json: input }),
+    checkPromotion: (input) => call('POST', '/api/v1/promotions/check', { json: input }),
     requests: async (q = {}) =>
       (await call<{ requests: PromotionRequest[] }>('GET', '/api/v1/promotions', { query: q })).requests,
     request: (id) => call('GET', `/api/v1/promotions/${enc(id)}`),

@@ -31,7 +31,10 @@ export type IdPrefix =
   | 'ppl'
   | 'plr'
   /** A process serving a deployment (its heartbeat). */
-  | 'rt';
+  | 'rt'
+  /** A pipeline trigger, and one firing of it. */
+  | 'trg'
+  | 'trf';
 
 /*
  * Monotonic ULIDs (https://github.com/ulid/spec), lower-cased: 10 Crockford base-32 characters of

@@ -27,3 +27,5 @@ export type {
 export { PROBE_JOB, probeJob, probePayloadSchema } from './probe-job.js';
 /** Retention: deletes finished jobs and their attempts older than a cut-off (the `system.prune` job). */
 export { pruneFinishedJobs } from './prune.js';
+/** Cron (UTC) or period cadences: parse one, and the first tick after a time (shared by triggers). */
+export { type Cadence, nextTick, parseCadence } from './schedule.js';

@@ -27,6 +27,7 @@ import { createPromotionExecution } from './promotion-execution.js';
 import {
   aliasSchema,
   type GateResult,
+  type PromotionCheck,
   type PromotionKind,
   type PromotionRequest,
   type PromotionStatus,
@@ -161,6 +162,42 @@ export function createPromotionService(
       throw alreadyOpen(model, alias, open?.id ?? 'another request');
     }
     return view((await repo.findRequest({ tx: db, id: row.id }))!);
+  }
+
+  async function trainingData(version: ModelVersionTable | undefined) {
+    const ids = version ? (JSON.parse(version.dataset_version_ids) as string[]) : [];
+    const out = [];
+    for (const id of ids) {
+      const dv = await deps.datasetVersions.get(id).catch(() => undefined);
+      out.push(
+        dv ? { id, ref: `${dv.dataset}@${dv.number}`, digest: dv.digest } : { id, ref: id, digest: '' },
+      );
+    }
+    return out;
+  }
+
+  /**
+   * The gates a promotion of `ref` to `alias` would face now, evaluated exactly as openFor evaluates
+   * them, with nothing written (a dry run for CI).
+   */
+  async function check(input: { ref: string; alias: string }): Promise<PromotionCheck> {
+    const alias = parseOrThrow(aliasSchema, input.alias, 'alias');
+    const { model, version } = await resolveRef(db, input.ref);
+    const { policy, view } = await policies.effective(db, model);
+    const holder = (await aliases.findAlias({ tx: db, modelId: model.id, alias }))?.version ?? null;
+    const holderRow =
+      holder === null ? undefined : await models.findVersion({ tx: db, modelId: model.id, version: holder });
+    const results = await gates.evaluate(db, policy, model, version);
+    return {
+      model: model.name,
+      version: version.version,
+      alias,
+      holder,
+      policySource: view.source,
+      gates: results,
+      passed: allPass(results),
+      trainingData: { candidate: await trainingData(version), holder: await trainingData(holderRow) },
+    };
   }
 
   async function open(input: { actor: Actor; ref: string; alias: string; reason?: string | undefined }) {
@@ -396,7 +433,7 @@ export function createPromotionService(
     return q.status ? out.filter((r) => r.status === q.status) : out;
   }
 
-  return { open, decide, cancel, rollback, get, list };
+  return { open, check, decide, cancel, rollback, get, list };
 }
 
 function alreadyOpen(model: RegisteredModelTable, alias: string, id: string) {

@@ -272,6 +272,29 @@ export const openPromotionBodySchema = z.strictObject({
   reason: z.string().max(4000).optional(),
 });
 
+/** The body of a dry-run promotion check: the version and the alias it would move. */
+export const checkPromotionBodySchema = z.strictObject({ ref: versionRefSchema, alias: aliasSchema });
+
+const trainingDataSchema = z.object({ id: z.string(), ref: z.string(), digest: z.string() });
+
+/**
+ * What a promotion of a version to an alias would face now, written nowhere (`sextant ci`): the
+ * policy's gates evaluated as a request would evaluate them, and the training data of both sides.
+ */
+export const promotionCheckSchema = z.object({
+  model: z.string(),
+  version: z.number().int(),
+  alias: z.string(),
+  /** The version holding the alias now (null: nobody yet). */
+  holder: z.number().int().nullable(),
+  policySource: z.enum(['model', 'default', 'built-in']),
+  gates: z.array(gateResultSchema),
+  /** Every gate passed (no gates: true). */
+  passed: z.boolean(),
+  trainingData: z.object({ candidate: z.array(trainingDataSchema), holder: z.array(trainingDataSchema) }),
+});
+export type PromotionCheck = z.infer<typeof promotionCheckSchema>;
+
 export const decideBodySchema = z.strictObject({ comment: z.string().max(4000).optional() });
 export const rejectBodySchema = z.strictObject({ comment: z.string().min(1).max(4000) });
 

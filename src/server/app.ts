@@ -19,6 +19,7 @@ import { registerPredictRoutes } from './routes/predict.js';
 import { registerRegistryRoutes } from './routes/registry.js';
 import { registerServingRoutes } from './routes/serving.js';
 import { registerTrackingRoutes } from './routes/tracking.js';
+import { registerTriggerRoutes } from './routes/triggers.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import { registerWebUi } from './web-ui.js';
 
@@ -97,6 +98,7 @@ export async function buildApp(
   registerGovernanceRoutes(app, services);
   registerServingRoutes(app, services);
   registerPredictRoutes(app, services);
+  registerTriggerRoutes(app, services);
   await app.register(async (scope) => registerMlflowRoutes(scope, services));
   return app;
 }

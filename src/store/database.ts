@@ -36,6 +36,7 @@ import { modelBindingMigration } from './migrations/011-model-binding.js';
 import { sweepBoardMigration } from './migrations/012-sweep-board.js';
 import { loggedModelsMigration } from './migrations/013-logged-models.js';
 import { pipelinesMigration } from './migrations/016-pipelines.js';
+import { triggersMigration } from './migrations/017-triggers.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -230,6 +231,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '012-sweep-board': sweepBoardMigration(dialect),
     '013-logged-models': loggedModelsMigration(dialect),
     '016-pipelines': pipelinesMigration(dialect),
+    '017-triggers': triggersMigration(dialect),
   };
 }
 

@@ -8,6 +8,7 @@ import type { PipelineTables } from './schema-pipelines.js';
 import type { RegistryTables } from './schema-registry.js';
 import type { ServingTables } from './schema-serving.js';
 import type { SweepTables } from './schema-sweeps.js';
+import type { TriggerTables } from './schema-triggers.js';
 import type { WebhookTables } from './schema-webhooks.js';
 
 /*
@@ -167,7 +168,8 @@ export interface Database
     LoggedModelTables,
     EventTables,
     SweepTables,
-    PipelineTables {
+    PipelineTables,
+    TriggerTables {
   audit_entries: AuditEntryTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointTable;

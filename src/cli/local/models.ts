@@ -5,6 +5,7 @@ import { parseOrThrow } from '../../core/validate.js';
 import {
   type Actor,
   cardFieldsSchema,
+  checkPromotionBodySchema,
   createModelBodySchema,
   openPromotionBodySchema,
   registerFromRunBodySchema,
@@ -76,6 +77,7 @@ export function modelsLocalApi(s: Services, actor: string): ModelsApi {
       r.promotions.rollback({ actor: await me(), model: name, ...parseOrThrow(rollbackBodySchema, input) }),
     promote: async (input) =>
       r.promotions.open({ actor: await me(), ...parseOrThrow(openPromotionBodySchema, input) }),
+    checkPromotion: async (input) => r.promotions.check(parseOrThrow(checkPromotionBodySchema, input)),
     requests: (q = {}) => r.promotions.list({ model: q.model, status: q.status, limit: q.maxResults }),
     request: (id) => r.promotions.get(id),
     approve: async (id, comment) =>

@@ -6,12 +6,14 @@ import {
   aliasAtSchema,
   aliasEventSchema,
   aliasSchema,
+  checkPromotionBodySchema,
   decideBodySchema,
   historyQuerySchema,
   modelNameSchema,
   openPromotionBodySchema,
   policyBodySchema,
   policyViewSchema,
+  promotionCheckSchema,
   promotionRequestSchema,
   promotionStatusSchema,
   rejectBodySchema,
@@ -134,6 +136,16 @@ export function registerRegistryGovernanceRoutes(app: FastifyInstance, s: Servic
     response: { 201: promotionRequestSchema },
     handler: async (req, reply) =>
       reply.status(201).send(await r.promotions.open({ actor: actorOf(req), ...req.body })),
+  });
+  route(app, {
+    method: 'POST',
+    url: '/api/v1/promotions/check',
+    permission: 'read',
+    summary: 'Dry run: the gates a promotion of a version to an alias would face now (nothing is written)',
+    tags,
+    body: checkPromotionBodySchema,
+    response: { 200: promotionCheckSchema },
+    handler: async (req) => r.promotions.check(req.body),
   });
   route(app, {
     method: 'GET',
