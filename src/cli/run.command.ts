@@ -5,11 +5,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { SextantApi } from '../client/index.js';
 import { ValidationError } from '../core/errors.js';
+import { meterProcess, sampleGpus } from '../cost/index.js';
 import type { RunStatus } from '../tracking/tracking.schema.js';
 import type { CliContext } from './context.js';
 import { gitInfo } from './git-info.js';
 import { parsePairs } from './output.js';
-import { meterProcess } from './process-meter.js';
 
 type Ctx = () => CliContext;
 
