@@ -79,6 +79,7 @@ export function createLazyLocalApi({ core: s, full }: LocalServices): SextantApi
     models: upper(async () => (await import('./local/models.js')).modelsLocalApi),
     webhooks: upper(async () => (await import('./local/webhooks.js')).webhooksLocalApi),
     jobs: upper(async () => (await import('./local/jobs.js')).jobsLocalApi),
+    cost: upper(async () => (await import('./local/cost.js')).costLocalApi),
     serving: upper(async () => (await import('./local/serving.js')).servingLocalApi),
     audit: {
       list: (q = {}) => s.audit.list(q),

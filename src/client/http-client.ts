@@ -9,6 +9,7 @@ import { lineageHttpApi } from './lineage-api.js';
 import { modelsHttpApi } from './models-api.js';
 import { servingHttpApi } from './serving-api.js';
 import { webhooksHttpApi } from './webhooks-api.js';
+import { costHttpApi } from './cost-api.js';
 
 export interface HttpClientOptions {
   /** Base URL of a Sextant server, e.g. http://127.0.0.1:5005 */
@@ -86,6 +87,7 @@ export function createHttpClient(options: HttpClientOptions): SextantApi {
     models: modelsHttpApi(transport),
     webhooks: webhooksHttpApi(transport),
     jobs: jobsHttpApi(transport),
+    cost: costHttpApi(transport),
     serving: servingHttpApi(transport),
     audit: {
       list: async (q = {}) =>

@@ -17,6 +17,8 @@ export * from './attribution/cost-report.schema.js';
 export { centsAddingUp } from './attribution/allocation.js';
 /** Parses an instant of the API or CLI (epoch ms, YYYY-MM-DD, ISO-8601). */
 export { parseInstant } from './attribution/cost-report.service.js';
+/** Prometheus gauges of a period's cost, with bounded label values. */
+export { costGaugesText, MAX_COST_SERIES } from './report/prometheus.js';
 /** The HTML page of a cost report (self-contained, inline SVG). */
 export { renderCostReportHtml } from './report/report-html.js';
 /** The text table of a cost report. */

@@ -19,6 +19,7 @@ import { registerRegistryRoutes } from './routes/registry.js';
 import { registerServingRoutes } from './routes/serving.js';
 import { registerTrackingRoutes } from './routes/tracking.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
+import { registerCostRoutes } from './routes/cost.js';
 import { registerWebUi } from './web-ui.js';
 
 export interface RouteEntry {
@@ -95,6 +96,7 @@ export async function buildApp(
   registerGovernanceRoutes(app, services);
   registerServingRoutes(app, services);
   registerPredictRoutes(app, services);
+  registerCostRoutes(app, services);
   await app.register(async (scope) => registerMlflowRoutes(scope, services));
   return app;
 }

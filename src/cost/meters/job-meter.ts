@@ -1,4 +1,4 @@
-import type { JobQueue } from '../../jobs/index.js';
+import type { JobKind, JobQueue } from '../../jobs/index.js';
 import { meterInProcess } from './in-process-meter.js';
 import type { RecordUsageInput } from './usage.schema.js';
 
@@ -11,10 +11,15 @@ export type UsageSink = (usage: RecordUsageInput) => Promise<unknown>;
  * trial's `runId`), so trials and pipeline steps are priced with their runs. Recording never fails an
  * attempt: a lost record costs a report line, a failed job would cost the work.
  */
-export function meterJobs(jobs: JobQueue, sink: UsageSink, onError: (err: unknown) => void = () => {}): JobQueue {
+export function meterJobs(
+  jobs: JobQueue,
+  sink: UsageSink,
+  options: { skip?: (kind: JobKind) => boolean; onError?: (err: unknown) => void } = {},
+): JobQueue {
   return {
     ...jobs,
     define(kind) {
+      if (options.skip?.(kind as unknown as JobKind)) return jobs.define(kind);
       const handler = kind.handler;
       return jobs.define({
         ...kind,
@@ -26,7 +31,7 @@ export function meterJobs(jobs: JobQueue, sink: UsageSink, onError: (err: unknow
             return result;
           } finally {
             const runId = runIdOf(result);
-            await sink(meter.stop({ jobId: ctx.jobId, ...(runId ? { runId } : {}) })).catch(onError);
+            await sink(meter.stop({ jobId: ctx.jobId, ...(runId ? { runId } : {}) })).catch(options.onError ?? (() => {}));
           }
         },
       });
