@@ -87,7 +87,9 @@ export const commandModules: CommandModule[] = [
     load: async () => (await import('./predict.command.js')).registerPredictCommand,
   },
   {
-    summaries: { cost: 'what compute and storage cost: meters, the price book, reports (--by, --compare, --html)' },
+    summaries: {
+      cost: 'what compute and storage cost: meters, the price book, reports (--by, --compare, --html)',
+    },
     load: async () => (await import('./cost.command.js')).registerCostCommands,
   },
   {

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { costBySchema, type PriceBook, renderCostReportHtml, renderCostReportText } from '../cost/index.js';
 import { ValidationError } from '../core/errors.js';
 import { parseOrThrow } from '../core/validate.js';
+import { costBySchema, type PriceBook, renderCostReportHtml, renderCostReportText } from '../cost/index.js';
 import type { CliContext } from './context.js';
 import { positiveInt } from './options.js';
 import { details, table } from './output.js';
@@ -18,7 +18,10 @@ function readFile(file: string, flag: string): string {
 }
 
 function showBook(c: CliContext, book: PriceBook): void {
-  if (c.json) return c.output.out(JSON.stringify(book, null, 2));
+  if (c.json) {
+    c.output.out(JSON.stringify(book, null, 2));
+    return;
+  }
   c.output.out(
     details([
       ['version', book.version],
@@ -29,14 +32,22 @@ function showBook(c: CliContext, book: PriceBook): void {
   c.output.out(
     table(
       ['RESOURCE', 'KEY', 'PRICE', 'FROM', 'TO'],
-      book.prices.map((p) => [p.resource, p.key ?? '', String(p.price), p.effectiveFrom ?? '-', p.effectiveTo ?? '-']),
+      book.prices.map((p) => [
+        p.resource,
+        p.key ?? '',
+        String(p.price),
+        p.effectiveFrom ?? '-',
+        p.effectiveTo ?? '-',
+      ]),
     ),
   );
 }
 
 /** `sextant cost prices set|show`, `sextant cost report`, `sextant cost usage <run>`. */
 export function registerCostCommands(program: Command, ctx: Ctx): void {
-  const cmd = program.command('cost').description('what compute and storage cost: the price book and reports');
+  const cmd = program
+    .command('cost')
+    .description('what compute and storage cost: the price book and reports');
   const prices = cmd.command('prices').description('the price book (versioned; each set is a new version)');
   prices
     .command('set')
@@ -59,11 +70,16 @@ export function registerCostCommands(program: Command, ctx: Ctx): void {
     });
   cmd
     .command('report')
-    .description('cost over a range by experiment, model, deployment, run (sweeps and pipelines roll up) or tag:<key>')
-    .option('--by <dimension>', "experiment | model | deployment | run | tag:<key>", 'experiment')
+    .description(
+      'cost over a range by experiment, model, deployment, run (sweeps and pipelines roll up) or tag:<key>',
+    )
+    .option('--by <dimension>', 'experiment | model | deployment | run | tag:<key>', 'experiment')
     .option('--from <date>', 'start, inclusive (YYYY-MM-DD or ISO-8601; default 30 days before --to)')
     .option('--to <date>', 'end, exclusive (default now)')
-    .option('--compare <period>', "'auto' (the period just before) or '<from>..<to>': ranks what drove the change")
+    .option(
+      '--compare <period>',
+      "'auto' (the period just before) or '<from>..<to>': ranks what drove the change",
+    )
     .option('--html <out.html>', 'also write a self-contained HTML page with charts')
     .action(async (o: { by: string; from?: string; to?: string; compare?: string; html?: string }) => {
       const c = ctx();
@@ -82,7 +98,7 @@ export function registerCostCommands(program: Command, ctx: Ctx): void {
     });
   cmd
     .command('usage <run>')
-    .description("what the meters recorded for a run: wall, CPU, memory, GPU, and why a figure is missing")
+    .description('what the meters recorded for a run: wall, CPU, memory, GPU, and why a figure is missing')
     .action(async (runId: string) => {
       const c = ctx();
       const records = await (await c.api()).cost.usageOfRun(runId);

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { SextantApi } from './api.js';
+import { costHttpApi } from './cost-api.js';
 import { dataHttpApi } from './data-api.js';
 import { dataQualityHttpApi } from './data-quality-api.js';
 import { createHttpTransport } from './http-transport.js';
@@ -9,7 +10,6 @@ import { lineageHttpApi } from './lineage-api.js';
 import { modelsHttpApi } from './models-api.js';
 import { servingHttpApi } from './serving-api.js';
 import { webhooksHttpApi } from './webhooks-api.js';
-import { costHttpApi } from './cost-api.js';
 
 export interface HttpClientOptions {
   /** Base URL of a Sextant server, e.g. http://127.0.0.1:5005 */

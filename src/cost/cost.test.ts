@@ -1,6 +1,6 @@
 import { beforeAll, expect, it } from 'vitest';
-import { seedDeployment, seedExperiment, seedModelVersion, seedRuns } from '../../test/support/cost-seed.js';
 import { describeEachBackend } from '../../test/support/backends.js';
+import { seedDeployment, seedExperiment, seedModelVersion, seedRuns } from '../../test/support/cost-seed.js';
 import { createAuditLog } from '../audit/index.js';
 import { fakeClock } from '../core/clock.js';
 import { ValidationError } from '../core/errors.js';
@@ -36,7 +36,12 @@ async function auditCount(store: Store, action: string): Promise<number> {
 }
 
 /** Every group's cents add up to the total's cents, exactly. */
-function expectCentsAddUp(r: { total: number; allocated: number; idle: number; groups: { amount: number; allocated: number; idle: number }[] }) {
+function expectCentsAddUp(r: {
+  total: number;
+  allocated: number;
+  idle: number;
+  groups: { amount: number; allocated: number; idle: number }[];
+}) {
   const cents = (n: number) => Math.round(n * 100);
   expect(r.groups.reduce((s, g) => s + cents(g.amount), 0)).toBe(cents(r.total));
   expect(r.groups.reduce((s, g) => s + cents(g.allocated), 0)).toBe(cents(r.allocated));
@@ -53,7 +58,9 @@ describeEachBackend('cost: price book, usage, attribution, ledger', (get) => {
     const v2 = await cost.prices.set({ actor: 'bob', yaml: PRICES.replace('0.10', '0.20') });
     expect(v2.version).toBe(v1.version + 1);
     expect((await cost.prices.get()).version).toBe(v2.version);
-    expect((await cost.prices.get(v1.version)).prices.find((p) => p.resource === 'cpu_hour')?.price).toBe(0.1);
+    expect((await cost.prices.get(v1.version)).prices.find((p) => p.resource === 'cpu_hour')?.price).toBe(
+      0.1,
+    );
     await expect(
       cost.prices.set({ actor: 'bob', yaml: 'prices:\n  - { resource: cpu_hour, price: -1 }\n' }),
     ).rejects.toBeInstanceOf(ValidationError);
@@ -132,7 +139,14 @@ function describe_attribution(get: () => Store) {
         endedAt: at(3) + (2 * HOUR) / 3,
         cpuSeconds: 0,
         gpuDevices: [
-          { index: 0, uuid: 'GPU-x', name: 'NVIDIA A100-SXM4-80GB', seconds: 2400, utilizationAvg: 90, memoryPeakMib: 1000 },
+          {
+            index: 0,
+            uuid: 'GPU-x',
+            name: 'NVIDIA A100-SXM4-80GB',
+            seconds: 2400,
+            utilizationAvg: 90,
+            memoryPeakMib: 1000,
+          },
         ],
       })),
       // a deployment: an m5.large for an hour (0.50 capacity), 0.01 of CPU allocated, 0.49 idle
@@ -149,17 +163,35 @@ function describe_attribution(get: () => Store) {
     ];
     // Odd amounts, so cents do not come out even: the sums must still match to the cent.
     for (let i = 0; i < 37; i++)
-      usage.push({ kind: 'run', runId: r1!, startedAt: at(20 + i), endedAt: at(20 + i) + 1000 * (7 + i * 13), cpuSeconds: 11.3 * (i + 1) });
+      usage.push({
+        kind: 'run',
+        runId: r1!,
+        startedAt: at(20 + i),
+        endedAt: at(20 + i) + 1000 * (7 + i * 13),
+        cpuSeconds: 11.3 * (i + 1),
+      });
     for (const u of usage) await cost.usage.record({ actor: 'worker', ...u });
     // Last month: only experiment A, 0.11.
-    await cost.usage.record({ actor: 'worker', kind: 'run', runId: r1!, startedAt: FEB + HOUR, endedAt: FEB + 2 * HOUR, cpuSeconds: 3600, peakMemoryBytes: GIB });
+    await cost.usage.record({
+      actor: 'worker',
+      kind: 'run',
+      runId: r1!,
+      startedAt: FEB + HOUR,
+      endedAt: FEB + 2 * HOUR,
+      cpuSeconds: 3600,
+      peakMemoryBytes: GIB,
+    });
   });
 
   it('prices allocation as max(requested, used) and shows idle capacity apart', async () => {
     const r = await cost.reports.report({ by: 'experiment', from: MAR, to: APR });
     expect(r.currency).toBe('EUR');
     const odd = Array.from({ length: 37 }, (_, i) => 11.3 * (i + 1)).reduce((s, c) => s + c, 0);
-    const [a, b, dep] = [r.groups.find((g) => g.key.startsWith('exp-a')), r.groups.find((g) => g.key.startsWith('exp-b')), r.groups.find((g) => g.key === '(deployments)')];
+    const [a, b, dep] = [
+      r.groups.find((g) => g.key.startsWith('exp-a')),
+      r.groups.find((g) => g.key.startsWith('exp-b')),
+      r.groups.find((g) => g.key === '(deployments)'),
+    ];
     expect(a!.amount).toBeCloseTo(0.31 + (odd / 3600) * 0.1, 2);
     expect(b!.amount).toBe(6);
     expect(dep!.amount).toBe(0.5);
@@ -205,35 +237,58 @@ function describe_attribution(get: () => Store) {
   });
 
   it('counts only the part of a record inside the range', async () => {
-    const r = await cost.reports.report({ by: 'experiment', from: MAR + HOUR + HOUR / 2, to: MAR + 2 * HOUR });
+    const r = await cost.reports.report({
+      by: 'experiment',
+      from: MAR + HOUR + HOUR / 2,
+      to: MAR + 2 * HOUR,
+    });
     // half of run 1 (0.055) and half of run 2 (0.10)
     expect(r.total).toBe(0.16);
     expectCentsAddUp(r);
   });
 
   it('ranks what made this period cost more than the last', async () => {
-    const r = await cost.reports.report({ by: 'experiment', from: MAR, to: APR, compare: `${new Date(FEB).toISOString()}..${new Date(MAR).toISOString()}` });
+    const r = await cost.reports.report({
+      by: 'experiment',
+      from: MAR,
+      to: APR,
+      compare: `${new Date(FEB).toISOString()}..${new Date(MAR).toISOString()}`,
+    });
     expect(r.compare?.total).toBe(0.11);
     const top = r.compare!.contributors[0]!;
     expect(top.key.startsWith('exp-b')).toBe(true);
     expect(top.delta).toBe(6);
-    expect(r.compare!.contributors.reduce((s, c) => s + Math.round(c.delta * 100), 0)).toBe(Math.round(r.compare!.delta * 100));
+    expect(r.compare!.contributors.reduce((s, c) => s + Math.round(c.delta * 100), 0)).toBe(
+      Math.round(r.compare!.delta * 100),
+    );
   });
 
   it('the ledger answers what budgets ask, matching the report', async () => {
     const all = await cost.ledger.spent({ scope: { kind: 'all' }, from: MAR, to: APR });
     const report = await cost.reports.report({ by: 'experiment', from: MAR, to: APR });
     expect(all).toMatchObject({ amount: report.total, currency: 'EUR' });
-    expect((await cost.ledger.spent({ scope: { kind: 'team', value: 'ads' }, from: MAR, to: APR })).amount).toBe(0.2);
-    expect((await cost.ledger.spent({ scope: { kind: 'tag', value: 'team=ads' }, from: MAR, to: APR })).amount).toBe(0.2);
-    expect((await cost.ledger.spent({ scope: { kind: 'deployment', value: depId }, from: MAR, to: APR })).amount).toBe(0.5);
+    expect(
+      (await cost.ledger.spent({ scope: { kind: 'team', value: 'ads' }, from: MAR, to: APR })).amount,
+    ).toBe(0.2);
+    expect(
+      (await cost.ledger.spent({ scope: { kind: 'tag', value: 'team=ads' }, from: MAR, to: APR })).amount,
+    ).toBe(0.2);
+    expect(
+      (await cost.ledger.spent({ scope: { kind: 'deployment', value: depId }, from: MAR, to: APR })).amount,
+    ).toBe(0.5);
     const exp = report.groups.find((g) => g.key.startsWith('exp-b'))!.key;
-    expect(await cost.ledger.spent({ scope: { kind: 'experiment', value: exp }, from: MAR, to: APR })).toMatchObject({ amount: 6, usageRows: 3 });
-    expect((await cost.ledger.spent({ scope: { kind: 'experiment', value: 'nope' }, from: MAR, to: APR })).amount).toBe(0);
+    expect(
+      await cost.ledger.spent({ scope: { kind: 'experiment', value: exp }, from: MAR, to: APR }),
+    ).toMatchObject({ amount: 6, usageRows: 3 });
+    expect(
+      (await cost.ledger.spent({ scope: { kind: 'experiment', value: 'nope' }, from: MAR, to: APR })).amount,
+    ).toBe(0);
   });
 
   it('refuses a range that ends before it starts, and an unknown grouping', async () => {
     await expect(cost.reports.report({ from: APR, to: MAR })).rejects.toBeInstanceOf(ValidationError);
-    await expect(cost.reports.report({ by: 'colour' as never, from: MAR, to: APR })).rejects.toBeInstanceOf(ValidationError);
+    await expect(cost.reports.report({ by: 'colour' as never, from: MAR, to: APR })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
   });
 }

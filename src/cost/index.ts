@@ -10,19 +10,13 @@ import { createCostReportService } from './attribution/cost-report.service.js';
 import { createUsageService } from './meters/usage.service.js';
 import { createPriceBookService } from './prices/price-book.service.js';
 
+/** Cents that add up to their sum's cents (largest remainder); the report's rounding rule. */
+export { centsAddingUp } from './attribution/allocation.js';
 /** The budgets' port onto spending, and the scope it takes. */
 export type { CostLedger, CostScope } from './attribution/cost-ledger.js';
 export * from './attribution/cost-report.schema.js';
-/** Cents that add up to their sum's cents (largest remainder); the report's rounding rule. */
-export { centsAddingUp } from './attribution/allocation.js';
 /** Parses an instant of the API or CLI (epoch ms, YYYY-MM-DD, ISO-8601). */
 export { parseInstant } from './attribution/cost-report.service.js';
-/** Prometheus gauges of a period's cost, with bounded label values. */
-export { costGaugesText, MAX_COST_SERIES } from './report/prometheus.js';
-/** The HTML page of a cost report (self-contained, inline SVG). */
-export { renderCostReportHtml } from './report/report-html.js';
-/** The text table of a cost report. */
-export { renderCostReportText } from './report/report-text.js';
 /** GPU sampling through nvidia-smi: the sampler, its parsers and its sample rate. */
 export {
   GPU_SAMPLE_MS,
@@ -39,9 +33,15 @@ export { meterJobs, type UsageSink } from './meters/job-meter.js';
 /** Meters a child process tree from /proc (CPU seconds, peak memory). */
 export { meterProcess, type ProcessUsage } from './meters/process-meter.js';
 export * from './meters/usage.schema.js';
-export * from './prices/price-book.schema.js';
 /** Validates a price book (YAML text or a parsed document) with named errors. */
 export { parsePriceBookYaml, validatePriceBook } from './prices/price-book.js';
+export * from './prices/price-book.schema.js';
+/** Prometheus gauges of a period's cost, with bounded label values. */
+export { costGaugesText, MAX_COST_SERIES } from './report/prometheus.js';
+/** The HTML page of a cost report (self-contained, inline SVG). */
+export { renderCostReportHtml } from './report/report-html.js';
+/** The text table of a cost report. */
+export { renderCostReportText } from './report/report-text.js';
 
 export interface CostDeps {
   db: Db;

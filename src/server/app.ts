@@ -8,6 +8,7 @@ import { installErrorHandlers, MAX_PARAM_LENGTH, sendFrameworkError } from './er
 import { installRequestGuards } from './request-guards.js';
 import type { RoutePermission } from './route.js';
 import { registerAdminRoutes } from './routes/admin.js';
+import { registerCostRoutes } from './routes/cost.js';
 import { registerDataRoutes } from './routes/data.js';
 import { registerDataQualityRoutes } from './routes/data-quality.js';
 import { registerGovernanceRoutes } from './routes/governance.js';
@@ -19,7 +20,6 @@ import { registerRegistryRoutes } from './routes/registry.js';
 import { registerServingRoutes } from './routes/serving.js';
 import { registerTrackingRoutes } from './routes/tracking.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
-import { registerCostRoutes } from './routes/cost.js';
 import { registerWebUi } from './web-ui.js';
 
 export interface RouteEntry {

@@ -14,16 +14,27 @@ async function insertBatched<T extends keyof import('../../src/store/schema.js')
   table: T,
   rows: Record<string, unknown>[],
 ): Promise<void> {
+  // Rows are shaped by the callers below, per table; Kysely cannot check a table chosen at run time.
+  type Values = Parameters<ReturnType<typeof db.insertInto<T>>['values']>[0];
   for (let i = 0; i < rows.length; i += BATCH)
-    // biome-ignore lint/suspicious/noExplicitAny: rows are shaped by the callers below, per table
-    await db.insertInto(table).values(rows.slice(i, i + BATCH) as any).execute();
+    await db
+      .insertInto(table)
+      .values(rows.slice(i, i + BATCH) as unknown as Values)
+      .execute();
 }
 
 /** Creates an experiment and returns its id and name. */
 export async function seedExperiment(db: Db, name: string, now = Date.UTC(2026, 0, 1)) {
   const row = await db
     .insertInto('experiments')
-    .values({ name, artifact_location: `mem://${name}`, lifecycle_stage: 'active', created_at: now, updated_at: now, deleted_at: null })
+    .values({
+      name,
+      artifact_location: `mem://${name}`,
+      lifecycle_stage: 'active',
+      created_at: now,
+      updated_at: now,
+      deleted_at: null,
+    })
     .returning('id')
     .executeTakeFirstOrThrow();
   return { id: Number(row.id), name };
@@ -68,11 +79,27 @@ export async function seedRuns(db: Db, runs: SeedRun[], now = Date.UTC(2026, 0, 
 }
 
 /** A registered model with one version produced by `runId` (or none); returns the version id. */
-export async function seedModelVersion(db: Db, name: string, runId: string | null, now = Date.UTC(2026, 0, 1)) {
+export async function seedModelVersion(
+  db: Db,
+  name: string,
+  runId: string | null,
+  now = Date.UTC(2026, 0, 1),
+) {
   const modelId = newId('mdl', now);
   await db
     .insertInto('registered_models')
-    .values({ id: modelId, name, name_key: name.toLowerCase(), description: null, tags: '{}', last_version: 1, created_by: 'seed', created_at: now, updated_at: now, deleted_at: null })
+    .values({
+      id: modelId,
+      name,
+      name_key: name.toLowerCase(),
+      description: null,
+      tags: '{}',
+      last_version: 1,
+      created_by: 'seed',
+      created_at: now,
+      updated_at: now,
+      deleted_at: null,
+    })
     .execute();
   const id = newId('mv', now);
   await db
@@ -110,7 +137,14 @@ export async function seedModelVersion(db: Db, name: string, runId: string | nul
 /** A deployment of a model, and `predictions` logged at `servedAt`. */
 export async function seedDeployment(
   db: Db,
-  o: { name: string; modelId: string; versionId: string; model: string; predictions: number; servedAt: number },
+  o: {
+    name: string;
+    modelId: string;
+    versionId: string;
+    model: string;
+    predictions: number;
+    servedAt: number;
+  },
 ) {
   const id = newId('dep', o.servedAt);
   await db

@@ -45,7 +45,9 @@ export function usageInRange({
     .selectFrom('cost_usage as u')
     .leftJoin('runs as r', 'r.id', 'u.run_id')
     .leftJoin('experiments as e', 'e.id', 'r.experiment_id')
-    .leftJoin('run_tags as p', (j) => j.onRef('p.run_id', '=', 'u.run_id').on('p.key', '=', 'mlflow.parentRunId'))
+    .leftJoin('run_tags as p', (j) =>
+      j.onRef('p.run_id', '=', 'u.run_id').on('p.key', '=', 'mlflow.parentRunId'),
+    )
     .select([
       'u.id',
       'u.kind',
@@ -92,7 +94,8 @@ export async function modelVersionsOfRuns({ tx, runIds }: { tx: Executor; runIds
       .where('v.run_id', 'in', runIds.slice(i, i + CHUNK))
       .orderBy('v.version')
       .execute();
-    for (const r of rows) if (r.run_id) out.set(r.run_id, [...(out.get(r.run_id) ?? []), `${r.name}@${r.version}`]);
+    for (const r of rows)
+      if (r.run_id) out.set(r.run_id, [...(out.get(r.run_id) ?? []), `${r.name}@${r.version}`]);
   }
   return out;
 }

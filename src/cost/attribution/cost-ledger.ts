@@ -16,7 +16,11 @@ export interface CostScope {
 /** The port budgets read spending through (src/cost/budgets). */
 export interface CostLedger {
   /** Cost accrued in [from, to) by a scope, priced with the price book in force at each usage's time. */
-  spent(input: { scope: CostScope; from: number; to: number }): Promise<{ amount: number; currency: string; usageRows: number }>;
+  spent(input: {
+    scope: CostScope;
+    from: number;
+    to: number;
+  }): Promise<{ amount: number; currency: string; usageRows: number }>;
 }
 
 /**
@@ -54,7 +58,10 @@ async function matcher(db: Db, scope: CostScope): Promise<{ by: CostBy; match: (
       return { by: `tag:${key}`, match: (k) => at < 0 || k === value.slice(at + 1) };
     }
     case 'model':
-      return { by: 'model', match: (k) => k === value || (!value.includes('@') && k.startsWith(`${value}@`)) };
+      return {
+        by: 'model',
+        match: (k) => k === value || (!value.includes('@') && k.startsWith(`${value}@`)),
+      };
     case 'deployment': {
       const name = (await repo.deploymentNames({ tx: db, ids: [value] })).get(value) ?? value;
       return { by: 'deployment', match: (k) => k === name };

@@ -5,7 +5,12 @@ import type { Db } from '../../store/index.js';
 import { createPriceLookup, type ParsedPriceBook } from '../prices/price-book.js';
 import { allocate, centsAddingUp } from './allocation.js';
 import * as repo from './attribution.repo.js';
-import { type CostBy, type CostReport, type CostReportQuery, costReportQuerySchema } from './cost-report.schema.js';
+import {
+  type CostBy,
+  type CostReport,
+  type CostReportQuery,
+  costReportQuerySchema,
+} from './cost-report.schema.js';
 
 export interface CostReportDeps {
   db: Db;
@@ -47,7 +52,8 @@ interface PeriodTotals {
 /** Cost reports and the ledger budgets read: usage priced and grouped, in one pass over one query. */
 export function createCostReportService({ db, clock, priceBook }: CostReportDeps) {
   async function keyerFor(by: CostBy, rows: repo.AttributedUsageRow[]): Promise<Keyer> {
-    if (by === 'experiment') return (r) => [r.experiment ?? (r.deployment_id ? '(deployments)' : '(no experiment)')];
+    if (by === 'experiment')
+      return (r) => [r.experiment ?? (r.deployment_id ? '(deployments)' : '(no experiment)')];
     if (by === 'run') return (r) => [r.parent_run_id ?? r.run_id ?? '(no run)'];
     if (by === 'deployment') {
       const names = await repo.deploymentNames({ tx: db, ids: uniq(rows.map((r) => r.deployment_id)) });
@@ -58,17 +64,26 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
       // a deployment's to the version it served. Several versions share a record evenly.
       const runIds = uniq(rows.flatMap((r) => [r.run_id, r.parent_run_id]));
       const ofRun = await repo.modelVersionsOfRuns({ tx: db, runIds });
-      const labels = await repo.modelVersionLabels({ tx: db, ids: uniq(rows.map((r) => r.model_version_id)) });
+      const labels = await repo.modelVersionLabels({
+        tx: db,
+        ids: uniq(rows.map((r) => r.model_version_id)),
+      });
       return (r) => {
         if (r.model_version_id) return [labels.get(r.model_version_id) ?? r.model_version_id];
-        const own = (r.run_id && ofRun.get(r.run_id)) || (r.parent_run_id && ofRun.get(r.parent_run_id));
-        return own && own.length ? own : ['(no model)'];
+        const own =
+          (r.run_id ? ofRun.get(r.run_id) : undefined) ??
+          (r.parent_run_id ? ofRun.get(r.parent_run_id) : undefined);
+        return own?.length ? own : ['(no model)'];
       };
     }
     return (r) => [r.tag_value ?? r.parent_tag_value ?? '(untagged)'];
   }
 
-  async function totals(by: CostBy, from: number, to: number): Promise<PeriodTotals & { version: number | null; currency: string }> {
+  async function totals(
+    by: CostBy,
+    from: number,
+    to: number,
+  ): Promise<PeriodTotals & { version: number | null; currency: string }> {
     const pb = await priceBook();
     const prices = createPriceLookup(pb?.book);
     const tagKey = by.startsWith('tag:') ? by.slice(4) : undefined;
@@ -124,7 +139,8 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
     const m = /^(.+)\.\.(.+)$/.exec(compare);
     if (!m) throw new ValidationError(`compare: 'auto' or '<from>..<to>'`, { field: 'compare' });
     const r = { from: parseInstant(m[1]!, 'compare'), to: parseInstant(m[2]!, 'compare') };
-    if (r.from >= r.to) throw new ValidationError('compare: its from must be before its to', { field: 'compare' });
+    if (r.from >= r.to)
+      throw new ValidationError('compare: its from must be before its to', { field: 'compare' });
     return r;
   }
 
@@ -152,7 +168,10 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
           cpuHours: g.cpuHours,
           gpuHours: g.gpuHours,
           ...(q.by === 'deployment' && g.deploymentIds.size
-            ? { predictions: served, per1kPredictions: served ? ((g.allocated + g.idle) / 1e6 / served) * 1000 : null }
+            ? {
+                predictions: served,
+                per1kPredictions: served ? ((g.allocated + g.idle) / 1e6 / served) * 1000 : null,
+              }
             : {}),
         };
       })
@@ -175,7 +194,9 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
       const prev = previousRange(q.compare, from, to);
       const before = await totals(q.by, prev.from, prev.to);
       const pKeys = [...before.groups.keys()];
-      const pCents = centsAddingUp(pKeys.map((k) => before.groups.get(k)!.allocated + before.groups.get(k)!.idle));
+      const pCents = centsAddingUp(
+        pKeys.map((k) => before.groups.get(k)!.allocated + before.groups.get(k)!.idle),
+      );
       const prevBy = new Map(pKeys.map((k, i) => [k, pCents[i]!]));
       const curBy = new Map(keys.map((k, i) => [k, amounts[i]!]));
       const prevTotal = pCents.reduce((s, c) => s + c, 0);
@@ -184,7 +205,13 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
         .map((key) => {
           const c = curBy.get(key) ?? 0;
           const p = prevBy.get(key) ?? 0;
-          return { key, current: c / 100, previous: p / 100, delta: (c - p) / 100, shareOfChange: delta ? (c - p) / delta : null };
+          return {
+            key,
+            current: c / 100,
+            previous: p / 100,
+            delta: (c - p) / 100,
+            shareOfChange: delta ? (c - p) / delta : null,
+          };
         })
         .filter((c) => c.delta !== 0)
         // What drove the change: the largest moves first, in either direction.

@@ -110,7 +110,10 @@ describe('the sampler', () => {
   });
 
   it('goes on without GPU figures when nvidia-smi is missing, and says why', async () => {
-    const s = sampleGpus({ exec: async () => Promise.reject(new Error('nvidia-smi not found')), intervalMs: 1 });
+    const s = sampleGpus({
+      exec: async () => Promise.reject(new Error('nvidia-smi not found')),
+      intervalMs: 1,
+    });
     const u = await s.stop();
     expect(u).toEqual({ devices: [], gpuSeconds: 0, model: null, note: 'nvidia-smi not found' });
   });

@@ -15,7 +15,10 @@ export const QUERY_GPU_ARGS = [
   '--query-gpu=index,uuid,name,utilization.gpu,memory.used,memory.total,power.draw',
   '--format=csv,noheader,nounits',
 ];
-export const QUERY_APPS_ARGS = ['--query-compute-apps=pid,gpu_uuid,used_memory', '--format=csv,noheader,nounits'];
+export const QUERY_APPS_ARGS = [
+  '--query-compute-apps=pid,gpu_uuid,used_memory',
+  '--format=csv,noheader,nounits',
+];
 
 /** One device in one sample; a field nvidia-smi reports as [N/A] or [Not Supported] is null. */
 export interface GpuDeviceSample {
@@ -139,13 +142,21 @@ interface Acc {
 export function createGpuAccumulator() {
   const acc = new Map<string, Acc>();
   return {
-    add(devices: GpuDeviceSample[], apps: GpuProcessSample[] | null, pids: ReadonlySet<number> | null, dtSeconds: number) {
+    add(
+      devices: GpuDeviceSample[],
+      apps: GpuProcessSample[] | null,
+      pids: ReadonlySet<number> | null,
+      dtSeconds: number,
+    ) {
       const mine = apps && pids ? apps.filter((a) => pids.has(a.pid)) : null;
       for (const d of devices) {
         const held = mine ? mine.filter((a) => a.gpuUuid === d.uuid) : null;
         if (held && held.length === 0) continue;
         const mem = held
-          ? held.reduce<number | null>((s, a) => (a.usedMemoryMib === null ? s : (s ?? 0) + a.usedMemoryMib), null)
+          ? held.reduce<number | null>(
+              (s, a) => (a.usedMemoryMib === null ? s : (s ?? 0) + a.usedMemoryMib),
+              null,
+            )
           : d.memoryUsedMib;
         const a = acc.get(d.uuid) ?? { device: d, seconds: 0, utilSum: 0, utilN: 0, memPeak: null };
         a.seconds += dtSeconds;

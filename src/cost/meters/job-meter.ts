@@ -31,7 +31,9 @@ export function meterJobs(
             return result;
           } finally {
             const runId = runIdOf(result);
-            await sink(meter.stop({ jobId: ctx.jobId, ...(runId ? { runId } : {}) })).catch(options.onError ?? (() => {}));
+            await sink(meter.stop({ jobId: ctx.jobId, ...(runId ? { runId } : {}) })).catch(
+              options.onError ?? (() => {}),
+            );
           }
         },
       });

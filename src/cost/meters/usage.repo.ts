@@ -7,7 +7,10 @@ export type UsageRow = CostUsageTable;
 export async function insertUsage({ tx, rows }: { tx: Executor; rows: UsageRow[] }): Promise<void> {
   const BATCH = 500;
   for (let i = 0; i < rows.length; i += BATCH)
-    await tx.insertInto('cost_usage').values(rows.slice(i, i + BATCH)).execute();
+    await tx
+      .insertInto('cost_usage')
+      .values(rows.slice(i, i + BATCH))
+      .execute();
 }
 
 /** Usage of one run, oldest first. */

@@ -4,7 +4,12 @@ import { newId } from '../../core/ids.js';
 import { parseOrThrow } from '../../core/validate.js';
 import { type Db, inTransaction } from '../../store/index.js';
 import * as repo from './usage.repo.js';
-import { type RecordUsageInput, recordUsageInputSchema, type UsageRecord, usageRecordSchema } from './usage.schema.js';
+import {
+  type RecordUsageInput,
+  recordUsageInputSchema,
+  type UsageRecord,
+  usageRecordSchema,
+} from './usage.schema.js';
 
 export interface UsageDeps {
   db: Db;
@@ -86,7 +91,9 @@ export function createUsageService({ db, audit, clock }: UsageDeps) {
     },
     async recordMany({ actor, records }: { actor: string; records: unknown[] }): Promise<UsageRecord[]> {
       const now = clock.now();
-      const rows = records.map((r, i) => usageRow(parseOrThrow(recordUsageInputSchema, r, `records.${i}`), actor, now));
+      const rows = records.map((r, i) =>
+        usageRow(parseOrThrow(recordUsageInputSchema, r, `records.${i}`), actor, now),
+      );
       if (rows.length === 0) return [];
       await inTransaction(db, async (tx) => {
         await repo.insertUsage({ tx, rows });

@@ -4,7 +4,13 @@ import type { CostPriceBookTable } from '../../store/schema-cost.js';
 export type PriceBookRow = CostPriceBookTable;
 
 /** The newest version, or a given one. */
-export function findPriceBook({ tx, version }: { tx: Executor; version?: number }): Promise<PriceBookRow | undefined> {
+export function findPriceBook({
+  tx,
+  version,
+}: {
+  tx: Executor;
+  version?: number;
+}): Promise<PriceBookRow | undefined> {
   let q = tx.selectFrom('cost_price_books').selectAll();
   q = version === undefined ? q.orderBy('version', 'desc').limit(1) : q.where('version', '=', version);
   return q.executeTakeFirst();

@@ -25,14 +25,21 @@ describe('the price book', () => {
   });
 
   it('names an unknown resource', () => {
-    const e = refusal(() => validatePriceBook({ currency: 'USD', prices: [{ resource: 'tpu_hour', price: 1 }] }));
+    const e = refusal(() =>
+      validatePriceBook({ currency: 'USD', prices: [{ resource: 'tpu_hour', price: 1 }] }),
+    );
     expect(e.details).toMatchObject({ field: 'prices.0.resource', reason: 'unknown_resource' });
     expect(e.message).toMatch(/unknown resource 'tpu_hour'/);
   });
 
   it('refuses a negative price', () => {
     const e = refusal(() =>
-      validatePriceBook({ prices: [{ resource: 'cpu_hour', price: 0.1 }, { resource: 'memory_gib_hour', price: -0.01 }] }),
+      validatePriceBook({
+        prices: [
+          { resource: 'cpu_hour', price: 0.1 },
+          { resource: 'memory_gib_hour', price: -0.01 },
+        ],
+      }),
     );
     expect(e.details).toMatchObject({ field: 'prices.1.price', reason: 'negative_price' });
   });
@@ -59,14 +66,16 @@ prices:
   });
 
   it('is strict: an unknown key, a bad currency or YAML that does not parse are refused', () => {
-    expect(refusal(() => validatePriceBook({ prices: [{ resource: 'cpu_hour', price: 1, cost: 2 }] })).message).toMatch(
-      /prices\.0/,
-    );
+    expect(
+      refusal(() => validatePriceBook({ prices: [{ resource: 'cpu_hour', price: 1, cost: 2 }] })).message,
+    ).toMatch(/prices\.0/);
     expect(refusal(() => validatePriceBook({ currency: 'dollars', prices: [] })).details).toMatchObject({
       field: 'currency',
     });
     expect(refusal(() => parsePriceBookYaml('prices: [')).details).toMatchObject({ reason: 'yaml_syntax' });
-    expect(refusal(() => validatePriceBook({ prices: [{ resource: 'instance_hour', price: 1 }] })).details).toMatchObject({
+    expect(
+      refusal(() => validatePriceBook({ prices: [{ resource: 'instance_hour', price: 1 }] })).details,
+    ).toMatchObject({
       reason: 'missing_key',
     });
   });

@@ -52,14 +52,22 @@ export function validatePriceBook(doc: unknown): ParsedPriceBook {
     const keyName = RESOURCES[resource];
     for (const k of ['gpu', 'instance_type'] as const)
       if (p[k] !== undefined && k !== keyName)
-        invalid(`${field}.${k}`, 'misplaced_key', `'${k}' only qualifies ${k === 'gpu' ? 'gpu_hour' : 'instance_hour'}`);
+        invalid(
+          `${field}.${k}`,
+          'misplaced_key',
+          `'${k}' only qualifies ${k === 'gpu' ? 'gpu_hour' : 'instance_hour'}`,
+        );
     if (keyName === 'instance_type' && p.instance_type === undefined)
       invalid(`${field}.instance_type`, 'missing_key', 'instance_hour needs the instance_type it prices');
     const key = keyName === null ? null : (p[keyName] ?? (keyName === 'gpu' ? '*' : null));
     const from = p.effective_from ?? null;
     const to = p.effective_to ?? null;
     if (from !== null && to !== null && to <= from)
-      invalid(`${field}.effective_to`, 'empty_interval', `effective_to (${to}) must be after effective_from (${from})`);
+      invalid(
+        `${field}.effective_to`,
+        'empty_interval',
+        `effective_to (${to}) must be after effective_from (${from})`,
+      );
     return {
       resource,
       price: p.price,

@@ -16,7 +16,8 @@ export function costGaugesText(reports: { name: string; help: string; report: Co
     const dim = report.by.startsWith('tag:') ? 'tag' : report.by;
     const top = report.groups.slice(0, MAX_COST_SERIES);
     const rest = report.groups.slice(MAX_COST_SERIES);
-    for (const g of top) out.push(`${name}{${dim}="${label(g.key)}",currency="${report.currency}"} ${g.amount}`);
+    for (const g of top)
+      out.push(`${name}{${dim}="${label(g.key)}",currency="${report.currency}"} ${g.amount}`);
     if (rest.length) {
       const cents = rest.reduce((s, g) => s + Math.round(g.amount * 100), 0);
       out.push(`${name}{${dim}="(other)",currency="${report.currency}"} ${cents / 100}`);

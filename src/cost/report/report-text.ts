@@ -22,7 +22,17 @@ export function renderCostReportText(r: CostReport): string {
   const perK = r.groups.some((g) => g.predictions !== undefined);
   out.push(
     ...table(
-      [r.by, 'amount', 'allocated', 'idle', 'share', 'cpu h', 'gpu h', 'records', ...(perK ? ['predictions', 'per 1k'] : [])],
+      [
+        r.by,
+        'amount',
+        'allocated',
+        'idle',
+        'share',
+        'cpu h',
+        'gpu h',
+        'records',
+        ...(perK ? ['predictions', 'per 1k'] : []),
+      ],
       [
         ...r.groups.map((g) => [
           g.key,
@@ -37,7 +47,16 @@ export function renderCostReportText(r: CostReport): string {
             ? [String(g.predictions ?? ''), g.per1kPredictions == null ? '' : g.per1kPredictions.toFixed(4)]
             : []),
         ]),
-        ['total', money(r.total), money(r.allocated), money(r.idle), r.total ? '100.0%' : '', '', '', String(r.usageRows)],
+        [
+          'total',
+          money(r.total),
+          money(r.allocated),
+          money(r.idle),
+          r.total ? '100.0%' : '',
+          '',
+          '',
+          String(r.usageRows),
+        ],
       ],
     ),
   );

@@ -26,7 +26,9 @@ export function registerCostRoutes(app: FastifyInstance, s: Services): void {
     body: recordUsageInputSchema,
     response: { 201: z.object({ records: z.array(usageRecordSchema) }) },
     handler: async (req, reply) =>
-      reply.status(201).send({ records: await s.cost.usage.record({ actor: req.principal.name, ...req.body }) }),
+      reply
+        .status(201)
+        .send({ records: await s.cost.usage.record({ actor: req.principal.name, ...req.body }) }),
   });
   route(app, {
     method: 'GET',
@@ -62,7 +64,8 @@ export function registerCostRoutes(app: FastifyInstance, s: Services): void {
     method: 'GET',
     url: '/api/v1/cost/report',
     permission: 'read',
-    summary: 'Cost by experiment, model, deployment, run or tag over a range, optionally compared with another',
+    summary:
+      'Cost by experiment, model, deployment, run or tag over a range, optionally compared with another',
     tags,
     querystring: costReportQuerySchema.extend({
       from: z.union([z.coerce.number().int().nonnegative(), z.string().min(1)]).optional(),
@@ -86,8 +89,16 @@ export function registerCostRoutes(app: FastifyInstance, s: Services): void {
       ]);
       return reply.type('text/plain; version=0.0.4').send(
         costGaugesText([
-          { name: 'sextant_cost_experiment', help: 'Cost of the last 30 days by experiment', report: byExperiment },
-          { name: 'sextant_cost_deployment', help: 'Cost of the last 30 days by deployment', report: byDeployment },
+          {
+            name: 'sextant_cost_experiment',
+            help: 'Cost of the last 30 days by experiment',
+            report: byExperiment,
+          },
+          {
+            name: 'sextant_cost_deployment',
+            help: 'Cost of the last 30 days by deployment',
+            report: byDeployment,
+          },
         ]),
       );
     },
