@@ -2,7 +2,7 @@ import os from 'node:os';
 import { createPredictionSealer } from '../audit/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
-import { createCostDomain, meterJobs } from '../cost/index.js';
+import { createCostDomain, deploymentMeterJob, meterJobs } from '../cost/index.js';
 import { createDataQualityDomain } from '../data/quality/index.js';
 import { createEventBus, createEventCatalogue, type EventDefinition } from '../events/index.js';
 import { createWebhookService } from '../events/webhooks/index.js';
@@ -95,6 +95,14 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
       db: store.db,
       threads: trialThreads,
       workDir: os.tmpdir(),
+    }),
+  );
+  jobs.define(
+    deploymentMeterJob({
+      db: store.db,
+      clock,
+      queue: SYSTEM_QUEUE,
+      record: (records) => cost.usage.recordMany({ actor: 'system', records }),
     }),
   );
   jobs.define(
