@@ -22,7 +22,7 @@ import {
 /*
  * Cost benchmark (npm run bench:cost). Prints tables and ratios; asserts nothing.
  *   1. Metering overhead: a child burns BENCH_COST_CPU_S of its own CPU time, waited for bare (the
- *      baseline) and under the process meter (50 ms samples of /proc). The overhead is the extra CPU
+ *      baseline) and under the process meter (samples of /proc, 50 ms apart at first, then up to 400 ms). The overhead is the extra CPU
  *      the metering parent spent, as a share of the child's CPU time. Target: <= 1%.
  *   2. The report over BENCH_COST_RUNS runs (100,000), one usage record each, one run in ten a sweep
  *      trial under a parent, every run tagged with a team: seeded in batches, then `report` by
