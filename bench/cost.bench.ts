@@ -63,7 +63,7 @@ async function meteringOverhead(): Promise<void> {
     [
       ['unmetered (baseline)', fmtMs(median(bare) * 1000), fmtMs(CPU_S * 1000), '-'],
       [
-        'process meter, 50 ms',
+        'process meter, 50 -> 400 ms',
         fmtMs(median(metered) * 1000),
         fmtMs(median(child) * 1000),
         `${((extra / median(child)) * 100).toFixed(2)}%`,

@@ -82,7 +82,26 @@ export async function aggregateInside({
   const k = (i: number) => keys[i] ?? sql<string | null>`null`;
   const cpu = larger(sql`coalesce(u.requested_cpus, 0) * u.wall_seconds`, sql`coalesce(u.cpu_seconds, 0)`);
   const mem = sql`${larger(sql`coalesce(u.requested_memory_bytes, 0)`, sql`coalesce(u.peak_memory_bytes, 0)`)} * u.wall_seconds`;
-  const rows = await joined(tx, tagKey)
+  // Only the joins this grouping reads: a report by experiment need not look up tags.
+  const needsRun = dimension === 'experiment';
+  const needsParent = dimension === 'run' || dimension === 'model' || dimension === 'tag';
+  const rows = await tx
+    .selectFrom('cost_usage as u')
+    .$if(needsRun, (q) =>
+      q.leftJoin('runs as r', 'r.id', 'u.run_id').leftJoin('experiments as e', 'e.id', 'r.experiment_id'),
+    )
+    .$if(needsParent, (q) =>
+      q.leftJoin('run_tags as p', (j) =>
+        j.onRef('p.run_id', '=', 'u.run_id').on('p.key', '=', 'mlflow.parentRunId'),
+      ),
+    )
+    .$if(dimension === 'tag', (q) =>
+      q
+        .leftJoin('run_tags as t', (j) => j.onRef('t.run_id', '=', 'u.run_id').on('t.key', '=', tagKey ?? ''))
+        .leftJoin('run_tags as pt', (j) =>
+          j.on(sql<boolean>`pt.run_id = p.value and pt.key = ${tagKey ?? ''}`),
+        ),
+    )
     .select([
       k(0).as('k0'),
       k(1).as('k1'),
