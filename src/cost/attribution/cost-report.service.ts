@@ -183,7 +183,7 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
             : {}),
         };
       })
-      .sort((a, b) => b.amount - a.amount || a.key.localeCompare(b.key));
+      .sort((a, b) => b.amount - a.amount || byKey(a.key, b.key));
     const allocatedTotal = allocatedCents.reduce((s, c) => s + c, 0);
     const out: CostReport = {
       by: q.by,
@@ -223,7 +223,7 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
         })
         .filter((c) => c.delta !== 0)
         // What drove the change: the largest moves first, in either direction.
-        .sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta) || a.key.localeCompare(b.key));
+        .sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta) || byKey(a.key, b.key));
       out.compare = {
         from: toIso(prev.from),
         to: toIso(prev.to),
@@ -240,6 +240,11 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
 }
 
 export type CostReportService = ReturnType<typeof createCostReportService>;
+
+/** Code-unit order: stable, and far cheaper than localeCompare over 100,000 groups. */
+function byKey(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 function uniq<T>(xs: (T | null | undefined)[]): T[] {
   return [...new Set(xs.filter((x): x is T => x !== null && x !== undefined))];
