@@ -111,7 +111,10 @@ describeEachBackend('cost over HTTP: /api/v1/cost', (getStore) => {
     });
     expect(overlapping.statusCode).toBe(400);
     expect(overlapping.json()).toMatchObject({
-      error: { code: 'VALIDATION_FAILED', details: { field: 'prices.1.effective_from', reason: 'overlapping_dates' } },
+      error: {
+        code: 'VALIDATION_FAILED',
+        details: { field: 'prices.1.effective_from', reason: 'overlapping_dates' },
+      },
     });
 
     const at = Date.UTC(2026, 8, 1);
@@ -121,7 +124,13 @@ describeEachBackend('cost over HTTP: /api/v1/cost', (getStore) => {
       const post = await t.app.inject({
         method: 'POST',
         url: '/api/v1/cost/usage',
-        payload: { kind: 'run', runId: run.id, startedAt: at, endedAt: at + 3_600_000, cpuSeconds: 3600 * (i + 1) },
+        payload: {
+          kind: 'run',
+          runId: run.id,
+          startedAt: at,
+          endedAt: at + 3_600_000,
+          cpuSeconds: 3600 * (i + 1),
+        },
       });
       expect(post.statusCode, post.body).toBe(201);
     }
