@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AuditLog, PredictionSealer } from '../audit/index.js';
 import type { Clock } from '../core/clock.js';
+import { DEPLOYMENT_METER_EVERY_MS, DEPLOYMENT_METER_JOB } from '../cost/index.js';
 import { type EventBus, pruneSettledEvents } from '../events/index.js';
 import { defineJob, type JobQueue, pruneFinishedJobs, type WorkerHandle } from '../jobs/index.js';
 import { TRIGGERS_TICK_EVERY_MS, TRIGGERS_TICK_JOB } from '../pipelines/triggers/index.js';
@@ -101,6 +102,11 @@ export async function scheduleBackgroundJobs(jobs: JobQueue): Promise<void> {
     { everyMs: PREDICTIONS_SEAL_EVERY_MS, key: PREDICTIONS_SEAL_JOB },
   );
   await jobs.repeat(TRIGGERS_TICK_JOB, {}, { everyMs: TRIGGERS_TICK_EVERY_MS, key: TRIGGERS_TICK_JOB });
+  await jobs.repeat(
+    DEPLOYMENT_METER_JOB,
+    {},
+    { everyMs: DEPLOYMENT_METER_EVERY_MS, key: DEPLOYMENT_METER_JOB },
+  );
 }
 
 /** Schedules the platform's repeatable jobs and works the system queue in this process (servers do). */

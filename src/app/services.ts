@@ -2,6 +2,7 @@ import os from 'node:os';
 import { createPredictionSealer } from '../audit/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
+import { createCostDomain, deploymentMeterJob, meterJobs } from '../cost/index.js';
 import { createDataQualityDomain } from '../data/quality/index.js';
 import { createEventBus, createEventCatalogue, type EventDefinition } from '../events/index.js';
 import { createWebhookService } from '../events/webhooks/index.js';
@@ -86,7 +87,14 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
 
   // Background work: in-process on the database, or BullMQ when SEXTANT_REDIS_URL is set. Every process
   // knows every kind; which processes work which queues is the entry point's choice.
-  const jobs = createJobQueue(deps, { redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
+  const cost = createCostDomain({ db: store.db, audit, clock });
+  // Every attempt of user work (trials, steps, jobs on workers) is metered where it runs; the platform's
+  // own upkeep on the system queue is overhead, not anyone's cost, and would flood the usage table.
+  const jobs = meterJobs(
+    createJobQueue(deps, { redisUrl: config.redisUrl, redisPrefix: config.redisPrefix }),
+    (usage) => cost.usage.record({ actor: 'worker', ...usage }),
+    { skip: (kind) => kind.queue === SYSTEM_QUEUE },
+  );
   jobs.define(eventsDeliverJob(events));
   jobs.define(pruneJob({ db: store.db, clock, audit, retentionDays: config.retentionDays }));
   // Sweep trials fit in worker threads of whichever process takes their jobs.
@@ -98,6 +106,14 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
       db: store.db,
       threads: trialThreads,
       workDir: os.tmpdir(),
+    }),
+  );
+  jobs.define(
+    deploymentMeterJob({
+      db: store.db,
+      clock,
+      queue: SYSTEM_QUEUE,
+      record: (records) => cost.usage.recordMany({ actor: 'system', records }),
     }),
   );
   jobs.define(
@@ -151,6 +167,7 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     trialThreads,
     pipelines,
     triggers,
+    cost,
   };
 }
 

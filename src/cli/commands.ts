@@ -87,6 +87,12 @@ export const commandModules: CommandModule[] = [
     load: async () => (await import('./predict.command.js')).registerPredictCommand,
   },
   {
+    summaries: {
+      cost: 'what compute and storage cost: meters, the price book, reports (--by, --compare, --html)',
+    },
+    load: async () => (await import('./cost.command.js')).registerCostCommands,
+  },
+  {
     summaries: { webhooks: 'signed HTTP callbacks for events (admin)' },
     load: async () => (await import('./webhooks.command.js')).registerWebhooksCommands,
   },

@@ -80,6 +80,7 @@ export function createLazyLocalApi({ core: s, full }: LocalServices): SextantApi
     webhooks: upper(async () => (await import('./local/webhooks.js')).webhooksLocalApi),
     jobs: upper(async () => (await import('./local/jobs.js')).jobsLocalApi),
     pipelines: upper(async () => (await import('./local/pipelines.js')).pipelinesLocalApi),
+    cost: upper(async () => (await import('./local/cost.js')).costLocalApi),
     serving: upper(async () => (await import('./local/serving.js')).servingLocalApi),
     triggers: upper(async () => (await import('./local/triggers.js')).triggersLocalApi),
     audit: {

@@ -34,7 +34,9 @@ export type IdPrefix =
   | 'rt'
   /** A pipeline trigger, and one firing of it. */
   | 'trg'
-  | 'trf';
+  | 'trf'
+  /** A usage record of the cost meters (one metered run, attempt, deployment interval). */
+  | 'use';
 
 /*
  * Monotonic ULIDs (https://github.com/ulid/spec), lower-cased: 10 Crockford base-32 characters of

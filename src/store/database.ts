@@ -37,6 +37,7 @@ import { sweepBoardMigration } from './migrations/012-sweep-board.js';
 import { loggedModelsMigration } from './migrations/013-logged-models.js';
 import { pipelinesMigration } from './migrations/016-pipelines.js';
 import { triggersMigration } from './migrations/017-triggers.js';
+import { costMigration } from './migrations/018-cost.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -232,6 +233,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '013-logged-models': loggedModelsMigration(dialect),
     '016-pipelines': pipelinesMigration(dialect),
     '017-triggers': triggersMigration(dialect),
+    '018-cost': costMigration(dialect),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { CostTables } from './schema-cost.js';
 import type { DataTables } from './schema-data.js';
 import type { DataQualityTables } from './schema-data-quality.js';
 import type { EventTables } from './schema-events.js';
@@ -169,7 +170,8 @@ export interface Database
     EventTables,
     SweepTables,
     PipelineTables,
-    TriggerTables {
+    TriggerTables,
+    CostTables {
   audit_entries: AuditEntryTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointTable;
