@@ -2,6 +2,12 @@ import os from 'node:os';
 import { createPredictionSealer } from '../audit/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
+import {
+  budgetEvents,
+  budgetsCheckJob,
+  createBudgetsDomain,
+  noSpendLedger,
+} from '../cost/budgets/index.js';
 import { createDataQualityDomain } from '../data/quality/index.js';
 import { createEventBus, createEventCatalogue, type EventDefinition } from '../events/index.js';
 import { createWebhookService } from '../events/webhooks/index.js';
@@ -10,7 +16,7 @@ import { createJobQueue } from '../jobs/index.js';
 import { createTrialThreads } from '../ml/index.js';
 import { createRegistryDomain, noGateMetrics, registryEvents } from '../registry/index.js';
 import { createServingDomain, servingEvents } from '../serving/index.js';
-import { eventsDeliverJob, predictionsSealJob, pruneJob } from './background.js';
+import { eventsDeliverJob, predictionsSealJob, pruneJob, SYSTEM_QUEUE } from './background.js';
 import {
   type CoreServices,
   type CoreWorkspace,
@@ -24,7 +30,11 @@ import { sweepTrialJob } from './sweep-trials.js';
 export type { ServicesDeps } from './core-services.js';
 
 /** Every event type the domains declare: the catalogue the bus checks emits and webhook targets against. */
-export const eventDefinitions: readonly EventDefinition[] = [...registryEvents, ...servingEvents];
+export const eventDefinitions: readonly EventDefinition[] = [
+  ...registryEvents,
+  ...servingEvents,
+  ...budgetEvents,
+];
 
 /**
  * Wires every domain service from the shared parts; the one place that knows them all. Each service is
@@ -75,7 +85,12 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
 
   // Background work: in-process on the database, or BullMQ when SEXTANT_REDIS_URL is set. Every process
   // knows every kind; which processes work which queues is the entry point's choice.
-  const jobs = createJobQueue(deps, { redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
+  // Budgets answer the queue's admission questions: an exhausted one refuses and holds work in its scope.
+  const budgets = createBudgetsDomain({ ...deps, events, ledger: noSpendLedger, experiments, runs });
+  const jobs = createJobQueue(
+    { ...deps, admission: budgets.admission },
+    { redisUrl: config.redisUrl, redisPrefix: config.redisPrefix },
+  );
   jobs.define(eventsDeliverJob(events));
   jobs.define(pruneJob({ db: store.db, clock, audit, retentionDays: config.retentionDays }));
   // Sweep trials fit in worker threads of whichever process takes their jobs.
@@ -89,6 +104,7 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
       workDir: os.tmpdir(),
     }),
   );
+  jobs.define(budgetsCheckJob(budgets, SYSTEM_QUEUE));
   jobs.define(
     predictionsSealJob(createPredictionSealer({ db: store.db, dialect: store.dialect, audit, clock })),
   );
@@ -115,6 +131,7 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     serving,
     jobs,
     trialThreads,
+    budgets,
   };
 }
 

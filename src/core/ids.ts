@@ -28,7 +28,11 @@ export type IdPrefix =
   | 'job'
   | 'jba'
   /** A process serving a deployment (its heartbeat). */
-  | 'rt';
+  | 'rt'
+  /** A cost budget (cost/budgets). */
+  | 'bud'
+  /** One thing the idle reaper did (cost/reaper). */
+  | 'rpa';
 
 /*
  * Monotonic ULIDs (https://github.com/ulid/spec), lower-cased: 10 Crockford base-32 characters of

@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { BudgetTables } from './schema-budgets.js';
 import type { DataTables } from './schema-data.js';
 import type { DataQualityTables } from './schema-data-quality.js';
 import type { EventTables } from './schema-events.js';
@@ -165,7 +166,8 @@ export interface Database
     JobTables,
     LoggedModelTables,
     EventTables,
-    SweepTables {
+    SweepTables,
+    BudgetTables {
   audit_entries: AuditEntryTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointTable;
