@@ -2,12 +2,7 @@ import os from 'node:os';
 import { createPredictionSealer } from '../audit/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
-import {
-  budgetEvents,
-  budgetsCheckJob,
-  createBudgetsDomain,
-  noSpendLedger,
-} from '../cost/budgets/index.js';
+import { budgetEvents, budgetsCheckJob, createBudgetsDomain, noSpendLedger } from '../cost/budgets/index.js';
 import { createDataQualityDomain } from '../data/quality/index.js';
 import { createEventBus, createEventCatalogue, type EventDefinition } from '../events/index.js';
 import { createWebhookService } from '../events/webhooks/index.js';

@@ -1,9 +1,9 @@
 import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../core/clock.js';
 import type { Db, Dialect } from '../store/index.js';
+import type { JobAdmission } from './admission.js';
 import { createBullmqJobQueue } from './bullmq-queue.js';
 import { createInProcessJobQueue } from './in-process-queue.js';
-import type { JobAdmission } from './admission.js';
 import type { JobQueue } from './job-queue.js';
 import { probeJob } from './probe-job.js';
 

@@ -1,11 +1,11 @@
 import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../core/clock.js';
 import { type Db, type Dialect, inTransaction } from '../store/index.js';
+import { HOLD_RECHECK_MS, type JobAdmission } from './admission.js';
 import { type AttemptOutcome, attemptRow, runAttempt } from './attempt-runner.js';
 import * as repo from './job.repo.js';
 import { lanesFor } from './job-kind.js';
 import type { JobQueue, RepeatOptions, WorkerHandle, WorkOptions } from './job-queue.js';
-import { HOLD_RECHECK_MS, type JobAdmission } from './admission.js';
 import { createJobRecords, queueDepth, toJob } from './job-records.js';
 import { nextTick, parseCadence } from './schedule.js';
 import { newWorkerId } from './worker-id.js';
@@ -106,7 +106,8 @@ export function createInProcessJobQueue(
         for (const row of taken) {
           const reason = row.scope === null ? null : held(JSON.parse(row.scope));
           if (reason === null) claimed.push(row);
-          else await repo.holdClaimed({
+          else
+            await repo.holdClaimed({
               tx,
               id: row.id,
               owner,

@@ -6,6 +6,7 @@ import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
 import { type Db, inTransaction, type Tx } from '../store/index.js';
 import type { JobTable } from '../store/schema-jobs.js';
+import { admitAll, type JobAdmission, type JobScope, jobScopeSchema } from './admission.js';
 import * as repo from './job.repo.js';
 import {
   type AttemptStatus,
@@ -18,7 +19,6 @@ import {
   laneNameSchema,
   listJobsQuerySchema,
 } from './job.schema.js';
-import { admitAll, type JobAdmission, type JobScope, jobScopeSchema } from './admission.js';
 import { JOB_DEFAULTS, type JobKind, laneOf, type ResolvedJobKind } from './job-kind.js';
 import type { EnqueueOptions, QueueDepth } from './job-queue.js';
 

@@ -517,13 +517,7 @@ export async function countUnfinished({ tx }: { tx: Executor }) {
     .select((eb) => [
       'queue',
       'status',
-      eb
-        .case()
-        .when('held_reason', 'is', null)
-        .then(0)
-        .else(1)
-        .end()
-        .as('held'),
+      eb.case().when('held_reason', 'is', null).then(0).else(1).end().as('held'),
       eb.fn.countAll<number | string>().as('n'),
     ])
     .where('status', 'in', ['queued', 'running'])

@@ -23,14 +23,19 @@ export interface BudgetAdmissionDeps {
 }
 
 /** Why an exhausted budget stops a scope; null when none does. */
-function blockedBy(rows: repo.BudgetRow[], scope: JobScope, now: number): { row: repo.BudgetRow; why: string } | null {
+function blockedBy(
+  rows: repo.BudgetRow[],
+  scope: JobScope,
+  now: number,
+): { row: repo.BudgetRow; why: string } | null {
   for (const row of rows) {
     if (!isExhausted(row, now)) continue;
     const matches =
       row.scope_kind === 'experiment'
         ? scope.experimentId === row.scope_value
         : (() => {
-            const tag = row.scope_kind === 'team' ? { key: 'team', value: row.scope_value } : splitTag(row.scope_value);
+            const tag =
+              row.scope_kind === 'team' ? { key: 'team', value: row.scope_value } : splitTag(row.scope_value);
             return scope.tags?.[tag.key] === tag.value;
           })();
     if (!matches) continue;

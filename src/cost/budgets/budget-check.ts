@@ -1,11 +1,11 @@
 import type { AuditLog } from '../../audit/index.js';
 import { type Clock, toIso } from '../../core/clock.js';
 import { type Db, inTransaction } from '../../store/index.js';
-import type { BudgetEvents } from './budgets.events.js';
 import * as repo from './budget.repo.js';
 import type { BudgetCheck, BudgetScopeKind } from './budget.schema.js';
 import { linearForecast } from './budget-period.js';
 import { windowOf } from './budget-view.js';
+import type { BudgetEvents } from './budgets.events.js';
 import type { CostLedger } from './cost-ledger.js';
 
 /*
@@ -41,12 +41,20 @@ export function createBudgetChecker(deps: BudgetCheckDeps) {
     const forecast = linearForecast(spent, w, now);
     const soft = amount * Number(row.soft_share);
     const period = { periodStart: toIso(w.start), periodEnd: toIso(w.end) };
-    const payload = (limit: number) => ({ budgetId: row.id, scope, spent, limit, currency: row.currency, ...period });
+    const payload = (limit: number) => ({
+      budgetId: row.id,
+      scope,
+      spent,
+      limit,
+      currency: row.currency,
+      ...period,
+    });
     const emitted: string[] = [];
     await inTransaction(db, async (tx) => {
       // Re-read in the transaction: another process may have marked the period meanwhile.
       const current = (await repo.findBudget({ tx, id: row.id })) ?? row;
-      const softDone = current.soft_notified_period !== null && Number(current.soft_notified_period) === w.start;
+      const softDone =
+        current.soft_notified_period !== null && Number(current.soft_notified_period) === w.start;
       const hardDone = current.exhausted_period !== null && Number(current.exhausted_period) === w.start;
       const set: Parameters<typeof repo.updateBudget>[0]['set'] = {
         last_spent: spent,

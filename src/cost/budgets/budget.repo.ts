@@ -9,7 +9,12 @@ export async function insertBudget({ tx, values }: { tx: Executor; values: Budge
 }
 
 export async function findBudget({ tx, id }: { tx: Executor; id: string }): Promise<BudgetRow | undefined> {
-  return tx.selectFrom('budgets').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+  return tx
+    .selectFrom('budgets')
+    .selectAll()
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
 }
 
 export async function findBudgetByName({ tx, name }: { tx: Executor; name: string }) {

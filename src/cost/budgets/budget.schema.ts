@@ -46,14 +46,22 @@ export const createBudgetSchema = z
   })
   .superRefine((b, ctx) => {
     if (b.scope.kind === 'tag' && !tagScopeValue.safeParse(b.scope.value).success)
-      ctx.addIssue({ code: 'custom', path: ['scope', 'value'], message: "a run tag written key=value" });
+      ctx.addIssue({ code: 'custom', path: ['scope', 'value'], message: 'a run tag written key=value' });
     if (b.period === 'custom') {
       if (!b.from || !b.to)
-        ctx.addIssue({ code: 'custom', path: [b.from ? 'to' : 'from'], message: 'a custom period needs from and to' });
+        ctx.addIssue({
+          code: 'custom',
+          path: [b.from ? 'to' : 'from'],
+          message: 'a custom period needs from and to',
+        });
       else if (Date.parse(b.to) <= Date.parse(b.from))
         ctx.addIssue({ code: 'custom', path: ['to'], message: 'to must be after from' });
     } else if (b.from || b.to)
-      ctx.addIssue({ code: 'custom', path: [b.from ? 'from' : 'to'], message: `only a custom period takes from/to (this one is a ${b.period})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [b.from ? 'from' : 'to'],
+        message: `only a custom period takes from/to (this one is a ${b.period})`,
+      });
   });
 export type CreateBudgetInput = z.input<typeof createBudgetSchema>;
 

@@ -58,7 +58,10 @@ export function createBudgetRecords(deps: BudgetRecordsDeps) {
     if (await repo.anyRunTagged({ tx: db, key: tag.key, value: tag.value })) return [];
     const what = `no run carries the tag ${tag.key}=${tag.value}`;
     if (!input.allowUnknownScope)
-      throw new NotFoundError(kind === 'team' ? 'team' : 'run tag', kind === 'team' ? value : `${tag.key}=${tag.value}`);
+      throw new NotFoundError(
+        kind === 'team' ? 'team' : 'run tag',
+        kind === 'team' ? value : `${tag.key}=${tag.value}`,
+      );
     return [`${what} yet: the budget counts its spend from the first run that does`];
   }
 

@@ -17,7 +17,8 @@ const budgetLimit = z.object({
 export const budgetSoftLimitReached = defineEvent({
   type: 'budget.soft_limit_reached',
   emittedBy: 'cost',
-  description: "A budget's spend crossed its soft share (once per budget per period); limit is the soft limit.",
+  description:
+    "A budget's spend crossed its soft share (once per budget per period); limit is the soft limit.",
   schema: budgetLimit,
 });
 

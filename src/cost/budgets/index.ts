@@ -2,10 +2,10 @@ import type { AuditLog } from '../../audit/index.js';
 import type { Clock } from '../../core/clock.js';
 import type { Db } from '../../store/index.js';
 import type { ExperimentService, RunService } from '../../tracking/index.js';
-import type { BudgetEvents } from './budgets.events.js';
 import { createBudgetRecords } from './budget.service.js';
 import { createBudgetAdmission } from './budget-admission.js';
 import { createBudgetChecker } from './budget-check.js';
+import type { BudgetEvents } from './budgets.events.js';
 import type { CostLedger } from './cost-ledger.js';
 
 /*
@@ -16,14 +16,14 @@ import type { CostLedger } from './cost-ledger.js';
 
 /** The API contracts of budgets (create, update, the budget as shown, one check's outcome). */
 export * from './budget.schema.js';
-/** The events budgets emit (add them to the catalogue). */
-export { budgetEvents, type BudgetEvents } from './budgets.events.js';
 /** The `cost.budgets` repeatable job and its cadence. */
 export { BUDGETS_CHECK_EVERY_MS, BUDGETS_CHECK_JOB, budgetsCheckJob } from './budget-check.job.js';
-/** The spend port budgets read (C1's cost ledger implements it). */
-export { type CostLedger, type CostScope, noSpendLedger } from './cost-ledger.js';
 /** UTC periods and the linear forecast. */
 export { linearForecast, periodAt } from './budget-period.js';
+/** The events budgets emit (add them to the catalogue). */
+export { type BudgetEvents, budgetEvents } from './budgets.events.js';
+/** The spend port budgets read (C1's cost ledger implements it). */
+export { type CostLedger, type CostScope, noSpendLedger } from './cost-ledger.js';
 
 export interface BudgetsDeps {
   db: Db;
