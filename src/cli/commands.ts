@@ -87,6 +87,10 @@ export const commandModules: CommandModule[] = [
     load: async () => (await import('./predict.command.js')).registerPredictCommand,
   },
   {
+    summaries: { budgets: 'caps on spend per experiment, tag or team: soft alert, hard stop, forecast' },
+    load: async () => (await import('./budgets.command.js')).registerBudgetsCommands,
+  },
+  {
     summaries: { webhooks: 'signed HTTP callbacks for events (admin)' },
     load: async () => (await import('./webhooks.command.js')).registerWebhooksCommands,
   },

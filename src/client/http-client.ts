@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { SextantApi } from './api.js';
+import { budgetsHttpApi } from './budgets-api.js';
 import { dataHttpApi } from './data-api.js';
 import { dataQualityHttpApi } from './data-quality-api.js';
 import { createHttpTransport } from './http-transport.js';
@@ -85,6 +86,7 @@ export function createHttpClient(options: HttpClientOptions): SextantApi {
     lineage: lineageHttpApi(transport),
     models: modelsHttpApi(transport),
     webhooks: webhooksHttpApi(transport),
+    budgets: budgetsHttpApi(transport),
     jobs: jobsHttpApi(transport),
     serving: servingHttpApi(transport),
     audit: {

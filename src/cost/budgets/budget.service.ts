@@ -4,7 +4,7 @@ import { AlreadyExistsError, NotFoundError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { parseOrThrow } from '../../core/validate.js';
 import { type Db, inTransaction } from '../../store/index.js';
-import type { ExperimentService, RunService } from '../../tracking/index.js';
+import type { ExperimentService } from '../../tracking/index.js';
 import * as repo from './budget.repo.js';
 import {
   type Budget,
