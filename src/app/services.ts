@@ -1,8 +1,10 @@
 import os from 'node:os';
+import path from 'node:path';
 import { createPredictionSealer } from '../audit/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { budgetEvents, budgetsCheckJob, createBudgetsDomain, noSpendLedger } from '../cost/budgets/index.js';
+import { createAutoscalerMetrics, createReaper, loadReaperPolicy } from '../cost/reaper/index.js';
 import { createDataQualityDomain } from '../data/quality/index.js';
 import { createEventBus, createEventCatalogue, type EventDefinition } from '../events/index.js';
 import { createWebhookService } from '../events/webhooks/index.js';
@@ -76,7 +78,31 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     // Fairness and drift gates answer no_data until the monitoring domain supplies measurements.
     gateMetrics: noGateMetrics,
   });
-  const serving = createServingDomain({ ...deps, registry, store, events });
+  // The idle reaper's policy (defaults without the file): deployments nobody calls unload their model.
+  const reaper = createReaper({ ...deps, policy: loadReaperPolicy(path.join(config.home, 'reaper.yaml')) });
+  const deploymentIdleMs = reaper.policy.deployments.idleMinutes * 60_000;
+  const recordQuietly = (p: Promise<unknown>) => void p.catch(() => {});
+  const serving = createServingDomain({
+    ...deps,
+    registry,
+    store,
+    events,
+    ...(deploymentIdleMs > 0
+      ? {
+          idleUnload: {
+            afterMs: deploymentIdleMs,
+            onUnload: (e) =>
+              recordQuietly(
+                reaper.record({ kind: 'deployment_unload', target: e.deployment, idleMs: e.idleMs }),
+              ),
+            onWake: (e) =>
+              recordQuietly(
+                reaper.record({ kind: 'deployment_wake', target: e.deployment, coldStartMs: e.coldStartMs }),
+              ),
+          },
+        }
+      : {}),
+  });
 
   // Background work: in-process on the database, or BullMQ when SEXTANT_REDIS_URL is set. Every process
   // knows every kind; which processes work which queues is the entry point's choice.
@@ -127,6 +153,9 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     jobs,
     trialThreads,
     budgets,
+    reaper,
+    // Queue depth and worker busy share on /metrics, for KEDA or an HPA to scale workers on.
+    autoscalerMetrics: createAutoscalerMetrics(jobs),
   };
 }
 
