@@ -91,6 +91,10 @@ export const commandModules: CommandModule[] = [
     load: async () => (await import('./budgets.command.js')).registerBudgetsCommands,
   },
   {
+    summaries: { reaper: 'the idle reaper: what it unloaded and stopped, and the instance-hours saved' },
+    load: async () => (await import('./reaper.command.js')).registerReaperCommands,
+  },
+  {
     summaries: { webhooks: 'signed HTTP callbacks for events (admin)' },
     load: async () => (await import('./webhooks.command.js')).registerWebhooksCommands,
   },

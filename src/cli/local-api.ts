@@ -79,6 +79,7 @@ export function createLazyLocalApi({ core: s, full }: LocalServices): SextantApi
     models: upper(async () => (await import('./local/models.js')).modelsLocalApi),
     webhooks: upper(async () => (await import('./local/webhooks.js')).webhooksLocalApi),
     budgets: upper(async () => (await import('./local/budgets.js')).budgetsLocalApi),
+    reaper: upper(async () => (await import('./local/reaper.js')).reaperLocalApi),
     jobs: upper(async () => (await import('./local/jobs.js')).jobsLocalApi),
     serving: upper(async () => (await import('./local/serving.js')).servingLocalApi),
     audit: {

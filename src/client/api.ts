@@ -19,6 +19,7 @@ import type { DataQualityApi } from './data-quality-api.js';
 import type { JobsApi } from './jobs-api.js';
 import type { LineageApi } from './lineage-api.js';
 import type { ModelsApi } from './models-api.js';
+import type { ReaperApi } from './reaper-api.js';
 import type { ServingApi } from './serving-api.js';
 import type { WebhooksApi } from './webhooks-api.js';
 
@@ -85,6 +86,7 @@ export interface SextantApi {
   models: ModelsApi;
   webhooks: WebhooksApi;
   budgets: BudgetsApi;
+  reaper: ReaperApi;
   jobs: JobsApi;
   serving: ServingApi;
   audit: {

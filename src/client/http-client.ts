@@ -8,6 +8,7 @@ import { createHttpTransport } from './http-transport.js';
 import { jobsHttpApi } from './jobs-api.js';
 import { lineageHttpApi } from './lineage-api.js';
 import { modelsHttpApi } from './models-api.js';
+import { reaperHttpApi } from './reaper-api.js';
 import { servingHttpApi } from './serving-api.js';
 import { webhooksHttpApi } from './webhooks-api.js';
 
@@ -87,6 +88,7 @@ export function createHttpClient(options: HttpClientOptions): SextantApi {
     models: modelsHttpApi(transport),
     webhooks: webhooksHttpApi(transport),
     budgets: budgetsHttpApi(transport),
+    reaper: reaperHttpApi(transport),
     jobs: jobsHttpApi(transport),
     serving: servingHttpApi(transport),
     audit: {

@@ -16,6 +16,7 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerMlflowRoutes } from './routes/mlflow/index.js';
 import { registerPredictRoutes } from './routes/predict.js';
+import { registerReaperRoutes } from './routes/reaper.js';
 import { registerRegistryRoutes } from './routes/registry.js';
 import { registerServingRoutes } from './routes/serving.js';
 import { registerTrackingRoutes } from './routes/tracking.js';
@@ -93,6 +94,7 @@ export async function buildApp(
   registerRegistryRoutes(app, services);
   registerWebhookRoutes(app, services);
   registerBudgetRoutes(app, services);
+  registerReaperRoutes(app, services);
   registerJobRoutes(app, services);
   registerGovernanceRoutes(app, services);
   registerServingRoutes(app, services);
