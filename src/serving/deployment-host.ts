@@ -14,8 +14,10 @@ interface Entry {
   runtimeId?: string;
   /** The beat in flight, so that `stopped` is written after it, never before. */
   beat?: Promise<void>;
-  /** When it last served a request (or opened): what the idle unload measures from. */
+  /** When it last started or ended a request (or opened): what the idle unload measures from. */
   lastUsedAt: number;
+  /** Requests running on it now: a deployment with one is never idle. */
+  inflight: number;
 }
 
 /** Unloading deployments nobody calls: the model's session is freed, and the next request loads it again. */
@@ -81,7 +83,13 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
   function open(d: Deployment): Entry {
     const started = now();
     const opening = openRuntime(d);
-    const entry: Entry = { opening, current: undefined, updatedAt: d.updatedAt, lastUsedAt: started };
+    const entry: Entry = {
+      opening,
+      current: undefined,
+      updatedAt: d.updatedAt,
+      lastUsedAt: started,
+      inflight: 0,
+    };
     if (unloaded.delete(d.name))
       opening.then(
         () => opts.idleUnload?.onWake?.({ deployment: d.name, coldStartMs: now() - started }),
@@ -185,7 +193,9 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
     const policy = opts.idleUnload;
     if (!policy || closed) return [];
     const t = now();
-    const idle = [...entries].filter(([, e]) => e.current && t - e.lastUsedAt >= policy.afterMs);
+    const idle = [...entries].filter(
+      ([, e]) => e.current && e.inflight === 0 && t - e.lastUsedAt >= policy.afterMs,
+    );
     await Promise.all(
       idle.map(async ([name, e]) => {
         unloaded.add(name);
@@ -266,9 +276,18 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
           }
           throw err;
         }
-        const entry = entries.get(name);
-        if (entry) entry.lastUsedAt = now();
-        if (rt.ready() || attempt >= 3) return rt.predict(body, popts);
+        if (rt.ready() || attempt >= 3) {
+          const entry = entries.get(name);
+          if (!entry) return rt.predict(body, popts);
+          entry.inflight++;
+          entry.lastUsedAt = now();
+          try {
+            return await rt.predict(body, popts);
+          } finally {
+            entry.inflight--;
+            entry.lastUsedAt = now();
+          }
+        }
       }
     },
     /** Unloads the deployments idle past the policy now (the timer does it on its own). */
