@@ -47,7 +47,10 @@ export function createServices(parts: ServicesDeps) {
  * governance) on core services already built from the same parts: the CLI opens the core first and
  * extends it only when a command needs more (core-services.ts).
  */
-export function extendServices(core: CoreServices, { config, auditKey, eventDelivery }: ServicesDeps) {
+export function extendServices(
+  core: CoreServices,
+  { config, auditKey, eventDelivery, costLedger }: ServicesDeps,
+) {
   const { store, clock, audit, data, experiments, runs, runSearch, artifacts } = core;
   const deps = domainDepsOf(core);
   // Built before the domains, which emit their events into this outbox inside their transactions.
@@ -107,7 +110,7 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
   // Background work: in-process on the database, or BullMQ when SEXTANT_REDIS_URL is set. Every process
   // knows every kind; which processes work which queues is the entry point's choice.
   // Budgets answer the queue's admission questions: an exhausted one refuses and holds work in its scope.
-  const budgets = createBudgetsDomain({ ...deps, events, ledger: noSpendLedger, experiments, runs });
+  const budgets = createBudgetsDomain({ ...deps, events, ledger: costLedger ?? noSpendLedger, experiments, runs });
   const jobs = createJobQueue(
     { ...deps, admission: budgets.admission },
     { redisUrl: config.redisUrl, redisPrefix: config.redisPrefix },

@@ -3,16 +3,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { describeEachBackend } from '../../../test/support/backends.js';
-import { createTestEventBus } from '../../../test/support/events.js';
-import { type CoreServices, createCoreServices } from '../../app/core-services.js';
-import { createBlobStore } from '../../blobs/index.js';
-import { fakeClock } from '../../core/clock.js';
-import { loadConfig } from '../../core/config.js';
-import { isAppError } from '../../core/errors.js';
-import { createInProcessJobQueue, type Job, type JobQueue } from '../../jobs/index.js';
-import type { Store } from '../../store/index.js';
-import { type BudgetsDomain, budgetEvents, type CostLedger, createBudgetsDomain } from './index.js';
+import { type CoreServices, createCoreServices } from '../../src/app/core-services.js';
+import { createBlobStore } from '../../src/blobs/index.js';
+import { fakeClock } from '../../src/core/clock.js';
+import { loadConfig } from '../../src/core/config.js';
+import { isAppError } from '../../src/core/errors.js';
+import {
+  type BudgetsDomain,
+  budgetEvents,
+  type CostLedger,
+  createBudgetsDomain,
+} from '../../src/cost/budgets/index.js';
+import { createInProcessJobQueue, type Job, type JobQueue } from '../../src/jobs/index.js';
+import type { Store } from '../../src/store/index.js';
+import { describeEachBackend } from '../support/backends.js';
+import { createTestEventBus } from '../support/events.js';
 
 /*
  * Budgets against a real database (SQLite and PostgreSQL) with an in-memory spend ledger (the port C1's
