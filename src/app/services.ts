@@ -3,7 +3,8 @@ import path from 'node:path';
 import { createPredictionSealer } from '../audit/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
-import { budgetEvents, budgetsCheckJob, createBudgetsDomain, noSpendLedger } from '../cost/budgets/index.js';
+import { budgetEvents, budgetsCheckJob, createBudgetsDomain } from '../cost/budgets/index.js';
+import { createCostDomain, meterJobs } from '../cost/index.js';
 import { createAutoscalerMetrics, createReaper, loadReaperPolicy } from '../cost/reaper/index.js';
 import { createDataQualityDomain } from '../data/quality/index.js';
 import { createEventBus, createEventCatalogue, type EventDefinition } from '../events/index.js';
@@ -109,11 +110,25 @@ export function extendServices(
 
   // Background work: in-process on the database, or BullMQ when SEXTANT_REDIS_URL is set. Every process
   // knows every kind; which processes work which queues is the entry point's choice.
-  // Budgets answer the queue's admission questions: an exhausted one refuses and holds work in its scope.
-  const budgets = createBudgetsDomain({ ...deps, events, ledger: costLedger ?? noSpendLedger, experiments, runs });
-  const jobs = createJobQueue(
-    { ...deps, admission: budgets.admission },
-    { redisUrl: config.redisUrl, redisPrefix: config.redisPrefix },
+  const cost = createCostDomain({ db: store.db, audit, clock });
+  // Budgets read spend from the cost ledger and answer the queue's admission questions: an exhausted
+  // one refuses and holds work in its scope.
+  const budgets = createBudgetsDomain({
+    ...deps,
+    events,
+    ledger: costLedger ?? cost.ledger,
+    experiments,
+    runs,
+  });
+  // Every attempt of user work (trials, steps, jobs on workers) is metered where it runs; the platform's
+  // own upkeep on the system queue is overhead, not anyone's cost, and would flood the usage table.
+  const jobs = meterJobs(
+    createJobQueue(
+      { ...deps, admission: budgets.admission },
+      { redisUrl: config.redisUrl, redisPrefix: config.redisPrefix },
+    ),
+    (usage) => cost.usage.record({ actor: 'worker', ...usage }),
+    { skip: (kind) => kind.queue === SYSTEM_QUEUE },
   );
   jobs.define(eventsDeliverJob(events));
   jobs.define(pruneJob({ db: store.db, clock, audit, retentionDays: config.retentionDays }));
@@ -159,6 +174,7 @@ export function extendServices(
     reaper,
     // Queue depth and worker busy share on /metrics, for KEDA or an HPA to scale workers on.
     autoscalerMetrics: createAutoscalerMetrics(jobs),
+    cost,
   };
 }
 

@@ -95,6 +95,12 @@ export const commandModules: CommandModule[] = [
     load: async () => (await import('./reaper.command.js')).registerReaperCommands,
   },
   {
+    summaries: {
+      cost: 'what compute and storage cost: meters, the price book, reports (--by, --compare, --html)',
+    },
+    load: async () => (await import('./cost.command.js')).registerCostCommands,
+  },
+  {
     summaries: { webhooks: 'signed HTTP callbacks for events (admin)' },
     load: async () => (await import('./webhooks.command.js')).registerWebhooksCommands,
   },

@@ -81,6 +81,7 @@ export function createLazyLocalApi({ core: s, full }: LocalServices): SextantApi
     budgets: upper(async () => (await import('./local/budgets.js')).budgetsLocalApi),
     reaper: upper(async () => (await import('./local/reaper.js')).reaperLocalApi),
     jobs: upper(async () => (await import('./local/jobs.js')).jobsLocalApi),
+    cost: upper(async () => (await import('./local/cost.js')).costLocalApi),
     serving: upper(async () => (await import('./local/serving.js')).servingLocalApi),
     audit: {
       list: (q = {}) => s.audit.list(q),

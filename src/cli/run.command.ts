@@ -5,11 +5,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { SextantApi } from '../client/index.js';
 import { ValidationError } from '../core/errors.js';
+import { meterProcess, sampleGpus } from '../cost/index.js';
 import type { RunStatus } from '../tracking/tracking.schema.js';
 import type { CliContext } from './context.js';
 import { gitInfo } from './git-info.js';
 import { parsePairs } from './output.js';
-import { meterProcess } from './process-meter.js';
 
 type Ctx = () => CliContext;
 
@@ -92,6 +92,7 @@ export function registerRunCommand(program: Command, ctx: Ctx): void {
         c.output.err(`sextant: run ${run.id} (${run.name}) started: ${shellQuote(command)}`);
 
         const started = process.hrtime.bigint();
+        const startedAt = Date.now();
         const child = spawn(command[0]!, command.slice(1), {
           cwd,
           stdio: ['inherit', 'pipe', 'pipe'],
@@ -106,6 +107,8 @@ export function registerRunCommand(program: Command, ctx: Ctx): void {
           },
         });
         const meter = child.pid ? meterProcess(child.pid) : undefined;
+        // GPUs held by the child's process tree; without nvidia-smi the run is metered without them.
+        const gpu = meter ? sampleGpus({ pids: () => meter.pids() }) : undefined;
         child.stdout.on('data', (d: Buffer) => {
           process.stdout.write(d);
           outFile.write(d);
@@ -129,6 +132,7 @@ export function registerRunCommand(program: Command, ctx: Ctx): void {
         process.off('SIGTERM', forward);
         const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
         const usage = meter?.stop() ?? { cpuSeconds: null, peakRssBytes: null };
+        const gpuUsage = await gpu?.stop();
         if (spawnError) errFile.write(`sextant: could not start '${command[0]}': ${spawnError.message}\n`);
         await Promise.all([outFile, errFile].map((f) => new Promise((r) => f.end(r))));
         await server.close();
@@ -154,6 +158,27 @@ export function registerRunCommand(program: Command, ctx: Ctx): void {
               ]
             : []),
         ];
+        try {
+          await api.cost.recordUsage({
+            kind: 'run',
+            runId: run.id,
+            host: os.hostname(),
+            startedAt,
+            endedAt: startedAt + Math.round(wallSeconds * 1000),
+            cpuSeconds: usage.cpuSeconds,
+            peakMemoryBytes: usage.peakRssBytes,
+            ...(gpuUsage?.devices.length ? { gpuDevices: gpuUsage.devices } : {}),
+            notes: [
+              ...(usage.cpuSeconds === null ? ['cpu and memory: no /proc on this system'] : []),
+              ...(gpuUsage?.note ? [`no GPU figures: ${gpuUsage.note}`] : []),
+            ],
+          });
+        } catch (err) {
+          // The run's own record matters more than its cost line: say so and go on.
+          c.output.err(`sextant: could not record the run's usage: ${(err as Error).message}`);
+        }
+        if (gpuUsage?.gpuSeconds)
+          metrics.push({ key: 'sextant.gpu_seconds', value: gpuUsage.gpuSeconds, timestamp: now, step: 0 });
         await api.runs.logBatch(run.id, {
           metrics,
           tags: [

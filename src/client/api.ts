@@ -14,6 +14,7 @@ import type {
   ViewType,
 } from '../tracking/tracking.schema.js';
 import type { BudgetsApi } from './budgets-api.js';
+import type { CostApi } from './cost-api.js';
 import type { DataApi } from './data-api.js';
 import type { DataQualityApi } from './data-quality-api.js';
 import type { JobsApi } from './jobs-api.js';
@@ -88,6 +89,7 @@ export interface SextantApi {
   budgets: BudgetsApi;
   reaper: ReaperApi;
   jobs: JobsApi;
+  cost: CostApi;
   serving: ServingApi;
   audit: {
     list(q?: { entityType?: string; entityId?: string; limit?: number }): Promise<AuditEntry[]>;

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { SextantApi } from './api.js';
 import { budgetsHttpApi } from './budgets-api.js';
+import { costHttpApi } from './cost-api.js';
 import { dataHttpApi } from './data-api.js';
 import { dataQualityHttpApi } from './data-quality-api.js';
 import { createHttpTransport } from './http-transport.js';
@@ -90,6 +91,7 @@ export function createHttpClient(options: HttpClientOptions): SextantApi {
     budgets: budgetsHttpApi(transport),
     reaper: reaperHttpApi(transport),
     jobs: jobsHttpApi(transport),
+    cost: costHttpApi(transport),
     serving: servingHttpApi(transport),
     audit: {
       list: async (q = {}) =>

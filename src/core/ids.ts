@@ -32,7 +32,9 @@ export type IdPrefix =
   /** A cost budget (cost/budgets). */
   | 'bud'
   /** One thing the idle reaper did (cost/reaper). */
-  | 'rpa';
+  | 'rpa'
+  /** A usage record of the cost meters (one metered run, attempt, deployment interval). */
+  | 'use';
 
 /*
  * Monotonic ULIDs (https://github.com/ulid/spec), lower-cased: 10 Crockford base-32 characters of

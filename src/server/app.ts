@@ -9,6 +9,7 @@ import { installRequestGuards } from './request-guards.js';
 import type { RoutePermission } from './route.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerBudgetRoutes } from './routes/budgets.js';
+import { registerCostRoutes } from './routes/cost.js';
 import { registerDataRoutes } from './routes/data.js';
 import { registerDataQualityRoutes } from './routes/data-quality.js';
 import { registerGovernanceRoutes } from './routes/governance.js';
@@ -99,6 +100,7 @@ export async function buildApp(
   registerGovernanceRoutes(app, services);
   registerServingRoutes(app, services);
   registerPredictRoutes(app, services);
+  registerCostRoutes(app, services);
   await app.register(async (scope) => registerMlflowRoutes(scope, services));
   return app;
 }

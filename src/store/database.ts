@@ -35,6 +35,7 @@ import { deploymentRuntimesMigration } from './migrations/010-deployment-runtime
 import { modelBindingMigration } from './migrations/011-model-binding.js';
 import { sweepBoardMigration } from './migrations/012-sweep-board.js';
 import { loggedModelsMigration } from './migrations/013-logged-models.js';
+import { costMigration } from './migrations/018-cost.js';
 import { budgetsMigration } from './migrations/019-budgets.js';
 import type { Database } from './schema.js';
 
@@ -229,6 +230,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '011-model-binding': modelBindingMigration(dialect),
     '012-sweep-board': sweepBoardMigration(dialect),
     '013-logged-models': loggedModelsMigration(dialect),
+    '018-cost': costMigration(dialect),
     '019-budgets': budgetsMigration(dialect),
   };
 }

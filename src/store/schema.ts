@@ -1,5 +1,6 @@
 import type { Generated } from 'kysely';
 import type { BudgetTables } from './schema-budgets.js';
+import type { CostTables } from './schema-cost.js';
 import type { DataTables } from './schema-data.js';
 import type { DataQualityTables } from './schema-data-quality.js';
 import type { EventTables } from './schema-events.js';
@@ -167,7 +168,8 @@ export interface Database
     LoggedModelTables,
     EventTables,
     SweepTables,
-    BudgetTables {
+    BudgetTables,
+    CostTables {
   audit_entries: AuditEntryTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointTable;

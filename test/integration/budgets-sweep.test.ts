@@ -77,7 +77,7 @@ describeEachBackend('a budget stops a sweep', (getStore) => {
       period: 'month',
       amount: 5,
     });
-    spent.set(`experiment:${exp.id}`, 5.5);
+    spent.set(`experiment:${exp.name}`, 5.5);
     expect((await s.budgets.checkAll()).checks.find((c) => c.budgetId === budget.id)?.status).toBe(
       'exhausted',
     );

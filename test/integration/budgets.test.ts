@@ -80,7 +80,14 @@ describeEachBackend('budgets', (get) => {
     fs.rmSync(home, { recursive: true, force: true });
   });
 
-  const experiment = async () => (await core.experiments.create({ actor: 'ana', name: uniq('exp') })).id;
+  /** The ledger knows experiments by name; budgets by id. */
+  const names = new Map<string, string>();
+  const experiment = async () => {
+    const e = await core.experiments.create({ actor: 'ana', name: uniq('exp') });
+    names.set(e.id, e.name);
+    return e.id;
+  };
+  const nameOf = (id: string) => names.get(id) ?? id;
   const eventsOf = async (type: string, budgetId: string) =>
     (await store.db.selectFrom('events').select(['payload']).where('type', '=', type).execute())
       .map((r) => JSON.parse(r.payload) as { budgetId: string; periodStart: string; spent: number })
@@ -179,7 +186,7 @@ describeEachBackend('budgets', (get) => {
         amount: 10,
         softShare: 0.8,
       });
-      spend.set('experiment', exp, 5);
+      spend.set('experiment', nameOf(exp), 5);
       await budgets.checkAll();
       expect(await eventsOf('budget.soft_limit_reached', budget.id)).toHaveLength(0);
       const shown = await budgets.get(budget.id);
@@ -187,10 +194,10 @@ describeEachBackend('budgets', (get) => {
       // Noon: half the day gone, so the day ends at twice the spend so far.
       expect(shown.current?.forecast).toBeCloseTo(10, 9);
 
-      spend.set('experiment', exp, 8.5);
+      spend.set('experiment', nameOf(exp), 8.5);
       const first = await budgets.checkOne(budget.id);
       expect(first?.emitted).toEqual(['budget.soft_limit_reached']);
-      spend.set('experiment', exp, 9);
+      spend.set('experiment', nameOf(exp), 9);
       await budgets.checkAll();
       await budgets.checkAll();
       const once = await eventsOf('budget.soft_limit_reached', budget.id);
@@ -199,7 +206,7 @@ describeEachBackend('budgets', (get) => {
 
       // The next day is a new period: the mark of the old one does not count.
       clock.advance(24 * HOUR);
-      spend.set('experiment', exp, 8.1);
+      spend.set('experiment', nameOf(exp), 8.1);
       await budgets.checkAll();
       const twice = await eventsOf('budget.soft_limit_reached', budget.id);
       expect(twice.map((e) => e.periodStart)).toEqual([
@@ -245,7 +252,7 @@ describeEachBackend('budgets', (get) => {
       });
       const queued = await queue.enqueue(name, { exp, label: 'queued' });
 
-      spend.set('experiment', exp, 12);
+      spend.set('experiment', nameOf(exp), 12);
       const check = await budgets.checkOne(budget.id);
       expect(check?.status).toBe('exhausted');
       expect(check?.emitted).toEqual(['budget.soft_limit_reached', 'budget.hard_limit_reached']);

@@ -1,12 +1,13 @@
 import type { AuditLog } from '../../audit/index.js';
 import { type Clock, toIso } from '../../core/clock.js';
 import { type Db, inTransaction } from '../../store/index.js';
+import type { ExperimentService } from '../../tracking/index.js';
 import * as repo from './budget.repo.js';
 import type { BudgetCheck, BudgetScopeKind } from './budget.schema.js';
 import { linearForecast } from './budget-period.js';
 import { windowOf } from './budget-view.js';
 import type { BudgetEvents } from './budgets.events.js';
-import type { CostLedger } from './cost-ledger.js';
+import type { CostLedger, CostScope } from './cost-ledger.js';
 
 /*
  * Checking spend against budgets (the `cost.budgets` job, and right after a budget changes). Each
@@ -22,10 +23,18 @@ export interface BudgetCheckDeps {
   clock: Clock;
   events: BudgetEvents;
   ledger: CostLedger;
+  experiments: Pick<ExperimentService, 'get'>;
 }
 
 export function createBudgetChecker(deps: BudgetCheckDeps) {
   const { db, audit, clock, events, ledger } = deps;
+
+  /** The ledger's scope: it knows experiments by name (read now, so a rename is followed). */
+  async function ledgerScope(row: repo.BudgetRow): Promise<CostScope> {
+    const kind = row.scope_kind as BudgetScopeKind;
+    if (kind !== 'experiment') return { kind, value: row.scope_value };
+    return { kind, value: (await deps.experiments.get(row.scope_value)).name };
+  }
 
   async function checkRow(row: repo.BudgetRow): Promise<BudgetCheck> {
     const now = clock.now();
@@ -34,7 +43,7 @@ export function createBudgetChecker(deps: BudgetCheckDeps) {
     const w = windowOf(row, now);
     if (!w) return { ...base, status: 'inactive', spent: null, forecast: null, emitted: [] };
     const scope = { kind: row.scope_kind as BudgetScopeKind, value: row.scope_value };
-    const spend = await ledger.spent({ scope, from: w.start, to: now });
+    const spend = await ledger.spent({ scope: await ledgerScope(row), from: w.start, to: now });
     if (spend.usageRows > 0 && spend.currency !== row.currency)
       return { ...base, status: 'currency_mismatch', spent: null, forecast: null, emitted: [] };
     const spent = spend.amount;

@@ -22,8 +22,8 @@ export { BUDGETS_CHECK_EVERY_MS, BUDGETS_CHECK_JOB, budgetsCheckJob } from './bu
 export { linearForecast, periodAt } from './budget-period.js';
 /** The events budgets emit (add them to the catalogue). */
 export { type BudgetEvents, budgetEvents } from './budgets.events.js';
-/** The spend port budgets read (C1's cost ledger implements it). */
-export { type CostLedger, type CostScope, noSpendLedger } from './cost-ledger.js';
+/** The spend port budgets read (the cost ledger of attribution implements it). */
+export type { CostLedger, CostScope } from './cost-ledger.js';
 
 export interface BudgetsDeps {
   db: Db;

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+/*
+ * The cost report contract (API, CLI --json, the HTML page). Amounts are in the price book's currency,
+ * rounded to the cent so that the groups add up to the total exactly (largest remainder).
+ */
+
+/** What a report groups by: a fixed dimension, or a run tag (`tag:team`). */
+export const costBySchema = z.union([
+  z.enum(['experiment', 'model', 'deployment', 'run']),
+  z.string().regex(/^tag:[^\s]{1,250}$/, "'experiment', 'model', 'deployment', 'run' or 'tag:<key>'"),
+]);
+export type CostBy = z.infer<typeof costBySchema>;
+
+const instant = z.union([z.number().int().nonnegative(), z.string().min(1)]);
+
+export const costReportQuerySchema = z.strictObject({
+  by: costBySchema.default('experiment'),
+  /** Inclusive; default: 30 days before `to`. */
+  from: instant.optional(),
+  /** Exclusive; default: now. */
+  to: instant.optional(),
+  /** 'auto' (the period of equal length just before) or '<from>..<to>'. */
+  compare: z.string().min(1).max(100).optional(),
+});
+export type CostReportQuery = z.input<typeof costReportQuerySchema>;
+
+export const costGroupSchema = z.object({
+  key: z.string(),
+  amount: z.number(),
+  /** max(requested, used) x price. */
+  allocated: z.number(),
+  /** Capacity paid for but not allocated (a deployment's instance beyond its CPU and memory). */
+  idle: z.number(),
+  share: z.number(),
+  usageRows: z.number(),
+  cpuHours: z.number(),
+  gpuHours: z.number(),
+  /** Deployments: predictions served in the period and the cost per 1,000 of them. */
+  predictions: z.number().optional(),
+  per1kPredictions: z.number().nullable().optional(),
+});
+export type CostGroup = z.infer<typeof costGroupSchema>;
+
+export const costContributorSchema = z.object({
+  key: z.string(),
+  current: z.number(),
+  previous: z.number(),
+  delta: z.number(),
+  /** This contributor's share of the total change (signed). */
+  shareOfChange: z.number().nullable(),
+});
+
+export const costReportSchema = z.object({
+  by: z.string(),
+  from: z.string(),
+  to: z.string(),
+  currency: z.string(),
+  priceBookVersion: z.number().nullable(),
+  total: z.number(),
+  allocated: z.number(),
+  idle: z.number(),
+  usageRows: z.number(),
+  groups: z.array(costGroupSchema),
+  /** Resources with usage but no price in force: they count 0 and are named here. */
+  unpriced: z.array(z.string()),
+  compare: z
+    .object({
+      from: z.string(),
+      to: z.string(),
+      total: z.number(),
+      delta: z.number(),
+      ratio: z.number().nullable(),
+      contributors: z.array(costContributorSchema),
+    })
+    .optional(),
+});
+export type CostReport = z.infer<typeof costReportSchema>;

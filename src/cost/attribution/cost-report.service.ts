@@ -1,0 +1,238 @@
+import { type Clock, toIso } from '../../core/clock.js';
+import { ValidationError } from '../../core/errors.js';
+import { parseOrThrow } from '../../core/validate.js';
+import type { Db } from '../../store/index.js';
+import { createPriceLookup, type ParsedPriceBook } from '../prices/price-book.js';
+import { allocate, centsAddingUp } from './allocation.js';
+import * as repo from './attribution.repo.js';
+import {
+  type CostBy,
+  type CostReport,
+  type CostReportQuery,
+  costReportQuerySchema,
+} from './cost-report.schema.js';
+
+export interface CostReportDeps {
+  db: Db;
+  clock: Clock;
+  /** The price book in force (undefined: none set, everything prices at 0 and is listed as unpriced). */
+  priceBook(): Promise<{ book: ParsedPriceBook; version: number } | undefined>;
+}
+
+const DAY = 86_400_000;
+
+/** An instant from the API or CLI: epoch ms, YYYY-MM-DD (UTC midnight) or ISO-8601. */
+export function parseInstant(v: number | string, field: string): number {
+  if (typeof v === 'number') return v;
+  const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v);
+  if (Number.isNaN(t)) throw new ValidationError(`${field}: not a date: '${v}'`, { field });
+  return t;
+}
+
+/** Where a usage record's money goes when grouped `by`: one key, or several sharing it evenly. */
+type Keyer = (row: repo.AttributedUsageRow) => string[];
+
+interface GroupAcc {
+  allocated: number;
+  idle: number;
+  usageRows: number;
+  cpuHours: number;
+  gpuHours: number;
+  deploymentIds: Set<string>;
+}
+
+/** Totals of one period, in micro-units, by key. */
+interface PeriodTotals {
+  groups: Map<string, GroupAcc>;
+  unpriced: Set<string>;
+  usageRows: number;
+  predictions: Map<string, number>;
+}
+
+/** Cost reports and the ledger budgets read: usage priced and grouped, in one pass over one query. */
+export function createCostReportService({ db, clock, priceBook }: CostReportDeps) {
+  async function keyerFor(by: CostBy, rows: repo.AttributedUsageRow[]): Promise<Keyer> {
+    if (by === 'experiment')
+      return (r) => [r.experiment ?? (r.deployment_id ? '(deployments)' : '(no experiment)')];
+    if (by === 'run') return (r) => [r.parent_run_id ?? r.run_id ?? '(no run)'];
+    if (by === 'deployment') {
+      const names = await repo.deploymentNames({ tx: db, ids: uniq(rows.map((r) => r.deployment_id)) });
+      return (r) => [r.deployment_id ? (names.get(r.deployment_id) ?? r.deployment_id) : '(no deployment)'];
+    }
+    if (by === 'model') {
+      // A run's cost goes to the versions it produced, or its parent (the sweep or pipeline run) did;
+      // a deployment's to the version it served. Several versions share a record evenly.
+      const runIds = uniq(rows.flatMap((r) => [r.run_id, r.parent_run_id]));
+      const ofRun = await repo.modelVersionsOfRuns({ tx: db, runIds });
+      const labels = await repo.modelVersionLabels({
+        tx: db,
+        ids: uniq(rows.map((r) => r.model_version_id)),
+      });
+      return (r) => {
+        if (r.model_version_id) return [labels.get(r.model_version_id) ?? r.model_version_id];
+        const own =
+          (r.run_id ? ofRun.get(r.run_id) : undefined) ??
+          (r.parent_run_id ? ofRun.get(r.parent_run_id) : undefined);
+        return own?.length ? own : ['(no model)'];
+      };
+    }
+    return (r) => [r.tag_value ?? r.parent_tag_value ?? '(untagged)'];
+  }
+
+  async function totals(
+    by: CostBy,
+    from: number,
+    to: number,
+  ): Promise<PeriodTotals & { version: number | null; currency: string }> {
+    const pb = await priceBook();
+    const prices = createPriceLookup(pb?.book);
+    const tagKey = by.startsWith('tag:') ? by.slice(4) : undefined;
+    const rows = await repo.usageInRange({ tx: db, from, to, ...(tagKey !== undefined ? { tagKey } : {}) });
+    const keyOf = await keyerFor(by, rows);
+    const groups = new Map<string, GroupAcc>();
+    const unpriced = new Set<string>();
+    for (const r of rows) {
+      const a = allocate(r, prices, from, to);
+      for (const u of a.unpriced) unpriced.add(u);
+      const keys = keyOf(r);
+      // Integer split: the first keys take the remainder, so the parts add up to the whole.
+      const n = keys.length;
+      keys.forEach((k, i) => {
+        const part = (m: number) => Math.floor(m / n) + (i < m % n ? 1 : 0);
+        const g = groups.get(k) ?? {
+          allocated: 0,
+          idle: 0,
+          usageRows: 0,
+          cpuHours: 0,
+          gpuHours: 0,
+          deploymentIds: new Set<string>(),
+        };
+        g.allocated += part(a.allocated);
+        g.idle += part(a.idle);
+        g.usageRows++;
+        g.cpuHours += a.cpuHours / n;
+        g.gpuHours += a.gpuHours / n;
+        if (r.deployment_id) g.deploymentIds.add(r.deployment_id);
+        groups.set(k, g);
+      });
+    }
+    const predictions = by === 'deployment' ? await repo.predictionsServed({ tx: db, from, to }) : new Map();
+    return {
+      groups,
+      unpriced,
+      usageRows: rows.length,
+      predictions,
+      version: pb?.version ?? null,
+      currency: prices.currency,
+    };
+  }
+
+  function range(q: { from?: number | string | undefined; to?: number | string | undefined }) {
+    const to = q.to === undefined ? clock.now() : parseInstant(q.to, 'to');
+    const from = q.from === undefined ? to - 30 * DAY : parseInstant(q.from, 'from');
+    if (from >= to) throw new ValidationError(`from: must be before to`, { field: 'from' });
+    return { from, to };
+  }
+
+  function previousRange(compare: string, from: number, to: number) {
+    if (compare === 'auto') return { from: from - (to - from), to: from };
+    const m = /^(.+)\.\.(.+)$/.exec(compare);
+    if (!m) throw new ValidationError(`compare: 'auto' or '<from>..<to>'`, { field: 'compare' });
+    const r = { from: parseInstant(m[1]!, 'compare'), to: parseInstant(m[2]!, 'compare') };
+    if (r.from >= r.to)
+      throw new ValidationError('compare: its from must be before its to', { field: 'compare' });
+    return r;
+  }
+
+  async function report(query: CostReportQuery): Promise<CostReport> {
+    const q = parseOrThrow(costReportQuerySchema, query);
+    const { from, to } = range(q);
+    const cur = await totals(q.by, from, to);
+    const keys = [...cur.groups.keys()];
+    const amounts = centsAddingUp(keys.map((k) => cur.groups.get(k)!.allocated + cur.groups.get(k)!.idle));
+    const allocatedCents = centsAddingUp(keys.map((k) => cur.groups.get(k)!.allocated));
+    const totalCents = amounts.reduce((s, c) => s + c, 0);
+    const groups = keys
+      .map((key, i) => {
+        const g = cur.groups.get(key)!;
+        const amount = amounts[i]! / 100;
+        const served = [...g.deploymentIds].reduce((s, id) => s + (cur.predictions.get(id) ?? 0), 0);
+        return {
+          key,
+          amount,
+          allocated: allocatedCents[i]! / 100,
+          // Idle is the rest of the group's cents, so allocated + idle = amount exactly.
+          idle: (amounts[i]! - allocatedCents[i]!) / 100,
+          share: totalCents ? amounts[i]! / totalCents : 0,
+          usageRows: g.usageRows,
+          cpuHours: g.cpuHours,
+          gpuHours: g.gpuHours,
+          ...(q.by === 'deployment' && g.deploymentIds.size
+            ? {
+                predictions: served,
+                per1kPredictions: served ? ((g.allocated + g.idle) / 1e6 / served) * 1000 : null,
+              }
+            : {}),
+        };
+      })
+      .sort((a, b) => b.amount - a.amount || a.key.localeCompare(b.key));
+    const allocatedTotal = allocatedCents.reduce((s, c) => s + c, 0);
+    const out: CostReport = {
+      by: q.by,
+      from: toIso(from),
+      to: toIso(to),
+      currency: cur.currency,
+      priceBookVersion: cur.version,
+      total: totalCents / 100,
+      allocated: allocatedTotal / 100,
+      idle: (totalCents - allocatedTotal) / 100,
+      usageRows: cur.usageRows,
+      groups,
+      unpriced: [...cur.unpriced].sort(),
+    };
+    if (q.compare) {
+      const prev = previousRange(q.compare, from, to);
+      const before = await totals(q.by, prev.from, prev.to);
+      const pKeys = [...before.groups.keys()];
+      const pCents = centsAddingUp(
+        pKeys.map((k) => before.groups.get(k)!.allocated + before.groups.get(k)!.idle),
+      );
+      const prevBy = new Map(pKeys.map((k, i) => [k, pCents[i]!]));
+      const curBy = new Map(keys.map((k, i) => [k, amounts[i]!]));
+      const prevTotal = pCents.reduce((s, c) => s + c, 0);
+      const delta = totalCents - prevTotal;
+      const contributors = uniq([...keys, ...pKeys])
+        .map((key) => {
+          const c = curBy.get(key) ?? 0;
+          const p = prevBy.get(key) ?? 0;
+          return {
+            key,
+            current: c / 100,
+            previous: p / 100,
+            delta: (c - p) / 100,
+            shareOfChange: delta ? (c - p) / delta : null,
+          };
+        })
+        .filter((c) => c.delta !== 0)
+        // What drove the change: the largest moves first, in either direction.
+        .sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta) || a.key.localeCompare(b.key));
+      out.compare = {
+        from: toIso(prev.from),
+        to: toIso(prev.to),
+        total: prevTotal / 100,
+        delta: delta / 100,
+        ratio: prevTotal ? totalCents / prevTotal : null,
+        contributors,
+      };
+    }
+    return out;
+  }
+
+  return { report };
+}
+
+export type CostReportService = ReturnType<typeof createCostReportService>;
+
+function uniq<T>(xs: (T | null | undefined)[]): T[] {
+  return [...new Set(xs.filter((x): x is T => x !== null && x !== undefined))];
+}

@@ -1,0 +1,82 @@
+import type { CostReport } from '../attribution/cost-report.schema.js';
+
+const money = (n: number) => n.toFixed(2);
+const pct = (n: number) => `${(n * 100).toFixed(1)}%`;
+
+function table(head: string[], rows: string[][]): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(head), ...rows.map(line)];
+}
+
+/** The report as a text table: one row per group, the total, and the comparison when asked for. */
+export function renderCostReportText(r: CostReport): string {
+  const out: string[] = [
+    `cost by ${r.by}, ${r.from} to ${r.to} (${r.currency}, price book ${r.priceBookVersion === null ? 'none set' : `v${r.priceBookVersion}`})`,
+    '',
+  ];
+  const perK = r.groups.some((g) => g.predictions !== undefined);
+  out.push(
+    ...table(
+      [
+        r.by,
+        'amount',
+        'allocated',
+        'idle',
+        'share',
+        'cpu h',
+        'gpu h',
+        'records',
+        ...(perK ? ['predictions', 'per 1k'] : []),
+      ],
+      [
+        ...r.groups.map((g) => [
+          g.key,
+          money(g.amount),
+          money(g.allocated),
+          money(g.idle),
+          pct(g.share),
+          g.cpuHours.toFixed(2),
+          g.gpuHours.toFixed(2),
+          String(g.usageRows),
+          ...(perK
+            ? [String(g.predictions ?? ''), g.per1kPredictions == null ? '' : g.per1kPredictions.toFixed(4)]
+            : []),
+        ]),
+        [
+          'total',
+          money(r.total),
+          money(r.allocated),
+          money(r.idle),
+          r.total ? '100.0%' : '',
+          '',
+          '',
+          String(r.usageRows),
+        ],
+      ],
+    ),
+  );
+  if (r.unpriced.length) out.push('', `unpriced (no price in force, counted 0): ${r.unpriced.join(', ')}`);
+  if (r.compare) {
+    const c = r.compare;
+    out.push(
+      '',
+      `compared with ${c.from} to ${c.to}: ${money(c.total)} -> ${money(r.total)} (${c.delta >= 0 ? '+' : ''}${money(c.delta)}${c.ratio === null ? '' : `, x${c.ratio.toFixed(2)}`})`,
+      ...table(
+        ['contributor', 'previous', 'current', 'delta', 'of change'],
+        c.contributors.map((k) => [
+          k.key,
+          money(k.previous),
+          money(k.current),
+          `${k.delta >= 0 ? '+' : ''}${money(k.delta)}`,
+          k.shareOfChange === null ? '' : pct(k.shareOfChange),
+        ]),
+      ),
+    );
+  }
+  return out.join('\n');
+}
