@@ -4,8 +4,8 @@ import { type BlobStore, createBlobStore } from '../blobs/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import type { DomainDeps } from '../core/domain-deps.js';
-import { createDataDomain } from '../data/index.js';
 import type { CostLedger } from '../cost/budgets/index.js';
+import { createDataDomain } from '../data/index.js';
 import type { SubscriberDeliveryOptions } from '../events/index.js';
 import { openStore, type Store } from '../store/index.js';
 import {
