@@ -149,6 +149,7 @@ export async function claimOne({
       heartbeat_at: now,
       attempts: eb('attempts', '+', 1),
       updated_at: now,
+      held_reason: null,
     }))
     .where('id', '=', id)
     .where('status', 'in', ['queued', 'running'])
