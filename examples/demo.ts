@@ -6,6 +6,7 @@
  *   3. training: a gradient-boosted-trees sweep on the dataset version, evaluation, reproduction
  *   4. registry: register the best model, gated promotion with approval, rollback, alias history
  *   5. serving: serve the champion, traffic, delayed labels, trace a prediction to its data, explain it
+ *   6. cost: a metered sweep, a budget that stops a runaway sweep, the idle reaper, the cost report
  * It ends by verifying the audit chain that every step wrote to.
  */
 import path from 'node:path';
@@ -14,11 +15,13 @@ import { modelsLocalApi } from '../src/cli/local/models.js';
 import { createLocalApi } from '../src/cli/local-api.js';
 import { table } from '../src/cli/output.js';
 import { loadConfig } from '../src/core/config.js';
+import { CREDIT_TARGET, generateCreditData } from '../src/ml/index.js';
+import { costChapter } from './demo-cost.js';
 import { dataChapter } from './demo-data.js';
 import { makeCreditData, trainLogistic } from './demo-model.js';
 import { registryChapter } from './demo-registry.js';
 import { servingChapter } from './demo-serving.js';
-import { trainingChapter } from './demo-training.js';
+import { TRAINING_EXPERIMENT, trainingChapter } from './demo-training.js';
 
 const REVIEWER = 'demo-reviewer';
 
@@ -108,7 +111,16 @@ async function main(): Promise<void> {
       runId: bestRunId,
       reviewer: modelsLocalApi(ws, REVIEWER),
     });
-    await servingChapter(ws, { model });
+    const served = await servingChapter(ws, { model });
+    const { [CREDIT_TARGET]: _label, ...record } = generateCreditData({ rows: 1, seed: 5 }).rows[0]!;
+    await costChapter(ws, {
+      experiment: TRAINING_EXPERIMENT,
+      datasetRef: trainRef,
+      target: 'defaulted',
+      deployment: served.deployment,
+      record,
+      workDir,
+    });
 
     const verify = await api.audit.verify();
     console.log(`\nAudit chain: ${verify.ok ? 'OK' : 'BROKEN'} (${verify.entries} entries)`);

@@ -10,7 +10,8 @@ import type { Store } from '../store/index.js';
 import type { JobAdmission } from './admission.js';
 import { createBullmqJobQueue } from './bullmq-queue.js';
 import { createInProcessJobQueue } from './in-process-queue.js';
-import type { Job, JobQueue } from './job-queue.js';
+import type { Job } from './job.schema.js';
+import type { JobQueue } from './job-queue.js';
 
 /*
  * The admission seam, on both queue implementations, with an in-memory port: a refused enqueue writes

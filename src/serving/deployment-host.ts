@@ -189,18 +189,16 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
    * are released) and its entry goes, so the next request opens it again. A request that took the
    * runtime just before it began draining is handed to the successor by predict(), so none fails.
    */
-  async function unloadIdle(): Promise<string[]> {
+  async function unloadIdle(afterMs = opts.idleUnload?.afterMs): Promise<string[]> {
     const policy = opts.idleUnload;
-    if (!policy || closed) return [];
+    if (afterMs === undefined || closed) return [];
     const t = now();
-    const idle = [...entries].filter(
-      ([, e]) => e.current && e.inflight === 0 && t - e.lastUsedAt >= policy.afterMs,
-    );
+    const idle = [...entries].filter(([, e]) => e.current && e.inflight === 0 && t - e.lastUsedAt >= afterMs);
     await Promise.all(
       idle.map(async ([name, e]) => {
         unloaded.add(name);
         await drop(name);
-        policy.onUnload?.({ deployment: name, idleMs: t - e.lastUsedAt });
+        policy?.onUnload?.({ deployment: name, idleMs: t - e.lastUsedAt });
       }),
     );
     return idle.map(([name]) => name);
@@ -290,7 +288,7 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
         }
       }
     },
-    /** Unloads the deployments idle past the policy now (the timer does it on its own). */
+    /** Unloads the deployments idle past the policy (or past `afterMs`) now; the timer does it on its own. */
     unloadIdle,
     /** The runtimes open now. */
     open(): DeploymentRuntime[] {
