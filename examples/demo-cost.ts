@@ -5,9 +5,6 @@
  * request wakes it (its cold start recorded); the cost report ranks what drove the spend.
  * Safe to run again: it adds a sweep, predictions and one budget per run.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { jobTrialRunner, type Workspace } from '../src/app/index.js';
 import { createLocalApi } from '../src/cli/local-api.js';
 import { isAppError } from '../src/core/errors.js';
@@ -15,6 +12,14 @@ import { renderCostReportText } from '../src/cost/index.js';
 import { runSweep } from '../src/ml/index.js';
 
 const ACTOR = 'local';
+const DEMO_PRICE_NOTE = 'demo prices: CPU billed as a GPU node';
+const DEMO_PRICES = {
+  currency: 'USD',
+  prices: [
+    { resource: 'cpu_hour', price: 40, effective_from: '2020-01-01', description: DEMO_PRICE_NOTE },
+    { resource: 'memory_gib_hour', price: 0.5, effective_from: '2020-01-01' },
+  ],
+};
 const indent = (text: string, pad = '    ') =>
   text
     .split('\n')
@@ -44,14 +49,13 @@ export async function costChapter(
   );
   const api = createLocalApi(ws);
   const since = Date.now();
-  await ws.cost.prices.get().catch(async () => {
-    const yaml = fs.readFileSync(
-      path.join(path.dirname(fileURLToPath(import.meta.url)), 'prices.yaml'),
-      'utf8',
-    );
-    const book = await ws.cost.prices.set({ actor: ACTOR, yaml });
-    console.log(`  price book v${book.version} set from examples/prices.yaml`);
-  });
+  // Demo prices: the sweep's few CPU-seconds are billed as if its trials ran on a GPU node (40 USD per
+  // CPU-hour), so a laptop's sweep spends whole cents. Your own prices: examples/prices.yaml.
+  const current = await ws.cost.prices.get().catch(() => undefined);
+  if (current?.prices[0]?.description !== DEMO_PRICE_NOTE) {
+    const book = await ws.cost.prices.set({ actor: ACTOR, document: DEMO_PRICES });
+    console.log(`  price book v${book.version}: demo prices (cpu_hour ${DEMO_PRICES.prices[0]!.price} USD)`);
+  }
 
   const sweep = (grid: string[]) =>
     runSweep(
@@ -95,7 +99,7 @@ export async function costChapter(
   const capped = await ws.budgets.update({
     actor: ACTOR,
     ref: spent.id,
-    amount: Math.max(soFar * 0.9, 1e-9),
+    amount: Math.max(Math.round(soFar * 0.9 * 10_000) / 10_000, 0.0001),
   });
   console.log(
     `  budget '${capped.name}' on experiment ${o.experiment}: ${capped.amount.toPrecision(3)} ${capped.currency}/month, ` +

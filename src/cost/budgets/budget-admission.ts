@@ -22,6 +22,9 @@ export interface BudgetAdmissionDeps {
   runs: Pick<RunService, 'get'>;
 }
 
+/** An amount as people read it: six significant digits, no binary-fraction noise (0.018, not 0.018000000000000002). */
+const shown = (n: number) => String(Number(n.toPrecision(6)));
+
 /** Why an exhausted budget stops a scope; null when none does. */
 function blockedBy(
   rows: repo.BudgetRow[],
@@ -45,7 +48,7 @@ function blockedBy(
       row,
       why:
         `budget '${row.name}' (${row.scope_kind} ${row.scope_value}) is exhausted: spent ` +
-        `${spent ?? '?'} of ${Number(row.amount)} ${row.currency} this ${row.period}` +
+        `${spent === null ? '?' : shown(spent)} of ${shown(Number(row.amount))} ${row.currency} this ${row.period}` +
         (w ? ` (until ${toIso(w.end)})` : '') +
         `; raise it (sextant budgets update ${row.name} --amount ...) or wait for the next period`,
     };
