@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AuditLog, PredictionSealer } from '../audit/index.js';
 import type { Clock } from '../core/clock.js';
 import { BUDGETS_CHECK_EVERY_MS, BUDGETS_CHECK_JOB } from '../cost/budgets/index.js';
+import { DEPLOYMENT_METER_EVERY_MS, DEPLOYMENT_METER_JOB } from '../cost/index.js';
 import { type EventBus, pruneSettledEvents } from '../events/index.js';
 import { defineJob, type JobQueue, pruneFinishedJobs, type WorkerHandle } from '../jobs/index.js';
 import { type Db, inTransaction } from '../store/index.js';
@@ -100,6 +101,11 @@ export async function scheduleBackgroundJobs(jobs: JobQueue): Promise<void> {
     PREDICTIONS_SEAL_JOB,
     {},
     { everyMs: PREDICTIONS_SEAL_EVERY_MS, key: PREDICTIONS_SEAL_JOB },
+  );
+  await jobs.repeat(
+    DEPLOYMENT_METER_JOB,
+    {},
+    { everyMs: DEPLOYMENT_METER_EVERY_MS, key: DEPLOYMENT_METER_JOB },
   );
 }
 

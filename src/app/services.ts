@@ -4,7 +4,7 @@ import { createPredictionSealer } from '../audit/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { budgetEvents, budgetsCheckJob, createBudgetsDomain } from '../cost/budgets/index.js';
-import { createCostDomain, meterJobs } from '../cost/index.js';
+import { createCostDomain, deploymentMeterJob, meterJobs } from '../cost/index.js';
 import { createAutoscalerMetrics, createReaper, loadReaperPolicy } from '../cost/reaper/index.js';
 import { createDataQualityDomain } from '../data/quality/index.js';
 import { createEventBus, createEventCatalogue, type EventDefinition } from '../events/index.js';
@@ -144,6 +144,14 @@ export function extendServices(
     }),
   );
   jobs.define(budgetsCheckJob(budgets, SYSTEM_QUEUE));
+  jobs.define(
+    deploymentMeterJob({
+      db: store.db,
+      clock,
+      queue: SYSTEM_QUEUE,
+      record: (records) => cost.usage.recordMany({ actor: 'system', records }),
+    }),
+  );
   jobs.define(
     predictionsSealJob(createPredictionSealer({ db: store.db, dialect: store.dialect, audit, clock })),
   );

@@ -17,6 +17,14 @@ export type { CostLedger, CostScope } from './attribution/cost-ledger.js';
 export * from './attribution/cost-report.schema.js';
 /** Parses an instant of the API or CLI (epoch ms, YYYY-MM-DD, ISO-8601). */
 export { parseInstant } from './attribution/cost-report.service.js';
+/** The deployment meter: a repeatable job recording serving time per deployment and model version. */
+export {
+  DEPLOYMENT_METER_EVERY_MS,
+  DEPLOYMENT_METER_JOB,
+  deploymentMeterJob,
+  meterDeployments,
+  SERVING_INSTANCE_TYPE,
+} from './meters/deployment-meter.js';
 /** GPU sampling through nvidia-smi: the sampler, its parsers and its sample rate. */
 export {
   GPU_SAMPLE_MS,

@@ -1,7 +1,12 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../store/index.js';
 
-/** A usage row with what attribution groups it by: its run's experiment, parent run and one tag. */
+/**
+ * A usage row with what attribution groups it by: its run's experiment, parent run and one tag. An
+ * aggregated row (many records fully inside one price interval, summed in SQL) has `rows` > 1, its
+ * allocated quantities already summed (cpu_seconds: core-seconds, peak_memory_bytes: byte-seconds
+ * with wall_seconds 1) and a zero-length interval at the start of its price interval.
+ */
 export interface AttributedUsageRow {
   id: string;
   kind: string;
@@ -23,24 +28,13 @@ export interface AttributedUsageRow {
   parent_run_id: string | null;
   tag_value: string | null;
   parent_tag_value: string | null;
+  rows?: number;
 }
 
-/**
- * Usage overlapping [from, to), with the run's experiment name, its parent run (mlflow.parentRunId: a
- * sweep's or a pipeline run's child) and, when asked, one tag of the run and of its parent. One query,
- * so a report over 100,000 runs is one round trip.
- */
-export function usageInRange({
-  tx,
-  from,
-  to,
-  tagKey,
-}: {
-  tx: Executor;
-  from: number;
-  to: number;
-  tagKey?: string;
-}): Promise<AttributedUsageRow[]> {
+/** What a report groups by, as far as the query needs to know: which key columns to carry. */
+export type GroupDimension = 'experiment' | 'run' | 'deployment' | 'model' | 'tag';
+
+function joined(tx: Executor, tagKey: string | undefined) {
   const q = tx
     .selectFrom('cost_usage as u')
     .leftJoin('runs as r', 'r.id', 'u.run_id')
@@ -48,38 +42,150 @@ export function usageInRange({
     .leftJoin('run_tags as p', (j) =>
       j.onRef('p.run_id', '=', 'u.run_id').on('p.key', '=', 'mlflow.parentRunId'),
     )
+    .leftJoin('run_tags as t', (j) => j.onRef('t.run_id', '=', 'u.run_id').on('t.key', '=', tagKey ?? ''))
+    .leftJoin('run_tags as pt', (j) => j.onRef('pt.run_id', '=', 'p.value').on('pt.key', '=', tagKey ?? ''));
+  return q;
+}
+
+/** a > b ? a : b, written the same on both dialects (SQLite's max(a, b) is PostgreSQL's greatest). */
+const larger = (a: ReturnType<typeof sql>, b: ReturnType<typeof sql>) =>
+  sql<number>`case when ${a} > ${b} then ${a} else ${b} end`;
+
+/**
+ * Records fully inside [a, b) with no capacity (instance) figure, summed in SQL per group key and GPU
+ * model: the bulk of a report over 100,000 runs in one aggregate query instead of 100,000 rows.
+ */
+export async function aggregateInside({
+  tx,
+  a,
+  b,
+  dimension,
+  tagKey,
+}: {
+  tx: Executor;
+  a: number;
+  b: number;
+  dimension: GroupDimension;
+  tagKey?: string;
+}): Promise<AttributedUsageRow[]> {
+  const keys = {
+    experiment: [sql<string | null>`e.name`, sql<string | null>`u.deployment_id`],
+    run: [sql<string | null>`coalesce(p.value, u.run_id)`],
+    deployment: [sql<string | null>`u.deployment_id`],
+    model: [
+      sql<string | null>`u.model_version_id`,
+      sql<string | null>`u.run_id`,
+      sql<string | null>`p.value`,
+    ],
+    tag: [sql<string | null>`coalesce(t.value, pt.value)`],
+  }[dimension];
+  const k = (i: number) => keys[i] ?? sql<string | null>`null`;
+  const cpu = larger(sql`coalesce(u.requested_cpus, 0) * u.wall_seconds`, sql`coalesce(u.cpu_seconds, 0)`);
+  const mem = sql`${larger(sql`coalesce(u.requested_memory_bytes, 0)`, sql`coalesce(u.peak_memory_bytes, 0)`)} * u.wall_seconds`;
+  const rows = await joined(tx, tagKey)
     .select([
-      'u.id',
-      'u.kind',
-      'u.run_id',
-      'u.deployment_id',
-      'u.model_version_id',
-      'u.started_at',
-      'u.ended_at',
-      'u.wall_seconds',
-      'u.cpu_seconds',
-      'u.peak_memory_bytes',
-      'u.requested_cpus',
-      'u.requested_memory_bytes',
+      k(0).as('k0'),
+      k(1).as('k1'),
+      k(2).as('k2'),
       'u.gpu_model',
-      'u.gpu_seconds',
-      'u.instance_type',
-      'u.instance_seconds',
-      'e.name as experiment',
-      'p.value as parent_run_id',
+      sql<number>`sum(${cpu})`.as('cpu'),
+      sql<number>`sum(${mem})`.as('mem'),
+      sql<number>`sum(coalesce(u.gpu_seconds, 0))`.as('gpu'),
+      sql<number>`count(*)`.as('n'),
     ])
-    // Overlap, with a zero-length interval at `from` counted in.
-    .where('u.started_at', '<', to)
-    .where((eb) => eb.or([eb('u.ended_at', '>', from), eb('u.started_at', '>=', from)]));
-  if (tagKey === undefined)
-    return q
-      .select([sql<string | null>`null`.as('tag_value'), sql<string | null>`null`.as('parent_tag_value')])
-      .execute();
-  return q
-    .leftJoin('run_tags as t', (j) => j.onRef('t.run_id', '=', 'u.run_id').on('t.key', '=', tagKey))
-    .leftJoin('run_tags as pt', (j) => j.onRef('pt.run_id', '=', 'p.value').on('pt.key', '=', tagKey))
-    .select(['t.value as tag_value', 'pt.value as parent_tag_value'])
+    .where('u.started_at', '>=', a)
+    .where('u.ended_at', '<=', b)
+    .where('u.started_at', '<', b)
+    .where('u.instance_type', 'is', null)
+    .groupBy([...keys, sql`u.gpu_model`])
     .execute();
+  return rows.map((r) => {
+    const row: AttributedUsageRow = {
+      id: '',
+      kind: 'aggregate',
+      run_id: null,
+      deployment_id: null,
+      model_version_id: null,
+      started_at: a,
+      ended_at: a,
+      wall_seconds: 1,
+      cpu_seconds: Number(r.cpu),
+      peak_memory_bytes: Number(r.mem),
+      requested_cpus: null,
+      requested_memory_bytes: null,
+      gpu_model: r.gpu_model,
+      gpu_seconds: Number(r.gpu),
+      instance_type: null,
+      instance_seconds: null,
+      experiment: null,
+      parent_run_id: null,
+      tag_value: null,
+      parent_tag_value: null,
+      rows: Number(r.n),
+    };
+    if (dimension === 'experiment') Object.assign(row, { experiment: r.k0, deployment_id: r.k1 });
+    else if (dimension === 'run') row.run_id = r.k0;
+    else if (dimension === 'deployment') row.deployment_id = r.k0;
+    else if (dimension === 'model')
+      Object.assign(row, { model_version_id: r.k0, run_id: r.k1, parent_run_id: r.k2 });
+    else row.tag_value = r.k0;
+    return row;
+  });
+}
+
+/**
+ * The records aggregateInside leaves out, one by one: those with a capacity figure (idle is per
+ * record), and those overlapping [from, to) that cross one of the cuts (the range's ends, a price
+ * change), which are prorated.
+ */
+export function usageOneByOne({
+  tx,
+  from,
+  to,
+  cuts,
+  tagKey,
+}: {
+  tx: Executor;
+  from: number;
+  to: number;
+  cuts: number[];
+  tagKey?: string;
+}): Promise<AttributedUsageRow[]> {
+  return (
+    joined(tx, tagKey)
+      .select([
+        'u.id',
+        'u.kind',
+        'u.run_id',
+        'u.deployment_id',
+        'u.model_version_id',
+        'u.started_at',
+        'u.ended_at',
+        'u.wall_seconds',
+        'u.cpu_seconds',
+        'u.peak_memory_bytes',
+        'u.requested_cpus',
+        'u.requested_memory_bytes',
+        'u.gpu_model',
+        'u.gpu_seconds',
+        'u.instance_type',
+        'u.instance_seconds',
+        'e.name as experiment',
+        'p.value as parent_run_id',
+        't.value as tag_value',
+        'pt.value as parent_tag_value',
+      ])
+      // Overlap, with a zero-length interval at `from` counted in.
+      .where('u.started_at', '<', to)
+      .where((eb) => eb.or([eb('u.ended_at', '>', from), eb('u.started_at', '>=', from)]))
+      .where((eb) =>
+        eb.or([
+          eb('u.instance_type', 'is not', null),
+          ...cuts.map((c) => eb.and([eb('u.started_at', '<', c), eb('u.ended_at', '>', c)])),
+        ]),
+      )
+      .execute()
+  );
 }
 
 /** Model versions by the run that produced them: `model@version` labels per run id. */

@@ -87,7 +87,15 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
     const pb = await priceBook();
     const prices = createPriceLookup(pb?.book);
     const tagKey = by.startsWith('tag:') ? by.slice(4) : undefined;
-    const rows = await repo.usageInRange({ tx: db, from, to, ...(tagKey !== undefined ? { tagKey } : {}) });
+    const tag = tagKey !== undefined ? { tagKey } : {};
+    // Cut the range where prices change: inside each piece a record's price is one, so records fully
+    // inside a piece are summed in SQL; the few that cross a cut (or carry capacity) come one by one.
+    const cuts = [from, ...prices.changesWithin(from, to), to];
+    const dimension: repo.GroupDimension = by.startsWith('tag:') ? 'tag' : (by as repo.GroupDimension);
+    const pieces = await Promise.all(
+      cuts.slice(1).map((b, i) => repo.aggregateInside({ tx: db, a: cuts[i]!, b, dimension, ...tag })),
+    );
+    const rows = [...pieces.flat(), ...(await repo.usageOneByOne({ tx: db, from, to, cuts, ...tag }))];
     const keyOf = await keyerFor(by, rows);
     const groups = new Map<string, GroupAcc>();
     const unpriced = new Set<string>();
@@ -109,7 +117,7 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
         };
         g.allocated += part(a.allocated);
         g.idle += part(a.idle);
-        g.usageRows++;
+        g.usageRows += r.rows ?? 1;
         g.cpuHours += a.cpuHours / n;
         g.gpuHours += a.gpuHours / n;
         if (r.deployment_id) g.deploymentIds.add(r.deployment_id);
@@ -120,7 +128,7 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
     return {
       groups,
       unpriced,
-      usageRows: rows.length,
+      usageRows: rows.reduce((s, r) => s + (r.rows ?? 1), 0),
       predictions,
       version: pb?.version ?? null,
       currency: prices.currency,

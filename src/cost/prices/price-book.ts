@@ -118,8 +118,13 @@ export function createPriceLookup(book: ParsedPriceBook | undefined) {
   }
   const find = (resource: Resource, key: string | null, at: number): number | undefined =>
     index.get(`${resource}\u0000${key ?? ''}`)?.find((e) => e.from <= at && at < e.to)?.price;
+  const changes = [...new Set(entries.flatMap((e) => [e.from, e.to]).filter(Number.isFinite))].sort(
+    (a, b) => a - b,
+  );
   return {
     currency: book?.currency ?? 'USD',
+    /** Instants strictly inside (from, to) where some price starts or ends. */
+    changesWithin: (from: number, to: number): number[] => changes.filter((c) => c > from && c < to),
     /** The price in force at `at`; a GPU model not listed falls back to the '*' price. */
     price(resource: Resource, at: number, key: string | null = null): number | undefined {
       const exact = find(resource, key, at);
