@@ -1,6 +1,6 @@
 import type { AuditLog } from '../../audit/index.js';
 import type { Clock } from '../../core/clock.js';
-import { AlreadyExistsError, NotFoundError } from '../../core/errors.js';
+import { AlreadyExistsError, AppError, NotFoundError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { parseOrThrow } from '../../core/validate.js';
 import { type Db, inTransaction } from '../../store/index.js';
@@ -57,11 +57,15 @@ export function createBudgetRecords(deps: BudgetRecordsDeps) {
     const tag = kind === 'team' ? { key: 'team', value } : splitTag(value);
     if (await repo.anyRunTagged({ tx: db, key: tag.key, value: tag.value })) return [];
     const what = `no run carries the tag ${tag.key}=${tag.value}`;
-    if (!input.allowUnknownScope)
-      throw new NotFoundError(
-        kind === 'team' ? 'team' : 'run tag',
-        kind === 'team' ? value : `${tag.key}=${tag.value}`,
+    if (!input.allowUnknownScope) {
+      const entity = kind === 'team' ? 'team' : 'run tag';
+      const id = kind === 'team' ? value : `${tag.key}=${tag.value}`;
+      throw new AppError(
+        'NOT_FOUND',
+        `${entity} '${id}' does not exist: ${what} (allowUnknownScope / --allow-unknown-scope creates the budget anyway)`,
+        { entity, id, field: 'scope.value' },
       );
+    }
     return [`${what} yet: the budget counts its spend from the first run that does`];
   }
 
