@@ -17,7 +17,9 @@ import {
   runSweep,
 } from '../src/ml/index.js';
 
-const EXPERIMENT = 'demo-training';
+/** The experiment the training chapter's sweep runs in (the cost chapter sweeps there too). */
+export const TRAINING_EXPERIMENT = 'demo-training';
+const EXPERIMENT = TRAINING_EXPERIMENT;
 const indent = (text: string) =>
   text
     .split('\n')

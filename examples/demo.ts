@@ -7,6 +7,7 @@
  *   4. registry: register the best model, gated promotion with approval, rollback, alias history
  *   5. serving: serve the champion, traffic, delayed labels, trace a prediction to its data, explain it
  *   6. continuous training: a new data version triggers the CT pipeline; a second run is served from the step cache
+ *   7. cost: a metered sweep, a budget that stops a runaway sweep, the idle reaper, the cost report
  * It ends by verifying the audit chain that every step wrote to.
  */
 import path from 'node:path';
@@ -15,12 +16,14 @@ import { modelsLocalApi } from '../src/cli/local/models.js';
 import { createLocalApi } from '../src/cli/local-api.js';
 import { table } from '../src/cli/output.js';
 import { loadConfig } from '../src/core/config.js';
+import { CREDIT_TARGET, generateCreditData } from '../src/ml/index.js';
+import { costChapter } from './demo-cost.js';
 import { dataChapter } from './demo-data.js';
 import { makeCreditData, trainLogistic } from './demo-model.js';
 import { pipelinesChapter } from './demo-pipelines.js';
 import { registryChapter } from './demo-registry.js';
 import { servingChapter } from './demo-serving.js';
-import { trainingChapter } from './demo-training.js';
+import { TRAINING_EXPERIMENT, trainingChapter } from './demo-training.js';
 
 const REVIEWER = 'demo-reviewer';
 
@@ -110,8 +113,17 @@ async function main(): Promise<void> {
       runId: bestRunId,
       reviewer: modelsLocalApi(ws, REVIEWER),
     });
-    await servingChapter(ws, { model });
+    const served = await servingChapter(ws, { model });
     await pipelinesChapter(ws, api, { workDir, runId: bestRunId, home: path.resolve(config.home) });
+    const { [CREDIT_TARGET]: _label, ...record } = generateCreditData({ rows: 1, seed: 5 }).rows[0]!;
+    await costChapter(ws, {
+      experiment: TRAINING_EXPERIMENT,
+      datasetRef: trainRef,
+      target: 'defaulted',
+      deployment: served.deployment,
+      record,
+      workDir,
+    });
 
     const verify = await api.audit.verify();
     console.log(`\nAudit chain: ${verify.ok ? 'OK' : 'BROKEN'} (${verify.entries} entries)`);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AuditLog, PredictionSealer } from '../audit/index.js';
 import type { Clock } from '../core/clock.js';
+import { BUDGETS_CHECK_EVERY_MS, BUDGETS_CHECK_JOB } from '../cost/budgets/index.js';
 import { DEPLOYMENT_METER_EVERY_MS, DEPLOYMENT_METER_JOB } from '../cost/index.js';
 import { type EventBus, pruneSettledEvents } from '../events/index.js';
 import { defineJob, type JobQueue, pruneFinishedJobs, type WorkerHandle } from '../jobs/index.js';
@@ -96,6 +97,7 @@ export function predictionsSealJob(sealer: PredictionSealer) {
 export async function scheduleBackgroundJobs(jobs: JobQueue): Promise<void> {
   await jobs.repeat(EVENTS_DELIVER_JOB, {}, { everyMs: EVENTS_DELIVER_EVERY_MS, key: EVENTS_DELIVER_JOB });
   await jobs.repeat(PRUNE_JOB, {}, { everyMs: PRUNE_EVERY_MS, key: PRUNE_JOB });
+  await jobs.repeat(BUDGETS_CHECK_JOB, {}, { everyMs: BUDGETS_CHECK_EVERY_MS, key: BUDGETS_CHECK_JOB });
   await jobs.repeat(
     PREDICTIONS_SEAL_JOB,
     {},

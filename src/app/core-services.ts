@@ -4,6 +4,7 @@ import { type BlobStore, createBlobStore } from '../blobs/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import type { DomainDeps } from '../core/domain-deps.js';
+import type { CostLedger } from '../cost/budgets/index.js';
 import { createDataDomain } from '../data/index.js';
 import type { SubscriberDeliveryOptions } from '../events/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -31,6 +32,8 @@ export interface ServicesDeps {
   auditKey: string;
   /** Retry timing of event deliveries (defaults: DEFAULT_SUBSCRIBER_DELIVERY); tests shorten it. */
   eventDelivery?: Partial<SubscriberDeliveryOptions>;
+  /** Where budgets read spend (default: the cost domain's ledger); tests pass one with known spend. */
+  costLedger?: CostLedger;
 }
 
 /** Builds the lower floors (audit, auth, data, tracking) from the shared parts, each exactly once. */

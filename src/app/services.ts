@@ -1,8 +1,11 @@
 import os from 'node:os';
+import path from 'node:path';
 import { createPredictionSealer } from '../audit/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
+import { budgetEvents, budgetsCheckJob, createBudgetsDomain } from '../cost/budgets/index.js';
 import { createCostDomain, deploymentMeterJob, meterJobs } from '../cost/index.js';
+import { createAutoscalerMetrics, createReaper, loadReaperPolicy } from '../cost/reaper/index.js';
 import { createDataQualityDomain } from '../data/quality/index.js';
 import { createEventBus, createEventCatalogue, type EventDefinition } from '../events/index.js';
 import { createWebhookService } from '../events/webhooks/index.js';
@@ -36,6 +39,7 @@ export const eventDefinitions: readonly EventDefinition[] = [
   ...registryEvents,
   ...servingEvents,
   ...pipelineEvents,
+  ...budgetEvents,
 ];
 
 /**
@@ -52,7 +56,10 @@ export function createServices(parts: ServicesDeps) {
  * governance) on core services already built from the same parts: the CLI opens the core first and
  * extends it only when a command needs more (core-services.ts).
  */
-export function extendServices(core: CoreServices, { config, auditKey, eventDelivery }: ServicesDeps) {
+export function extendServices(
+  core: CoreServices,
+  { config, auditKey, eventDelivery, costLedger }: ServicesDeps,
+) {
   const { store, clock, audit, data, experiments, runs, runSearch, artifacts } = core;
   const deps = domainDepsOf(core);
   // Built before the domains, which emit their events into this outbox inside their transactions.
@@ -83,15 +90,51 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     // Fairness and drift gates answer no_data until the monitoring domain supplies measurements.
     gateMetrics: noGateMetrics,
   });
-  const serving = createServingDomain({ ...deps, registry, store, events });
+  // The idle reaper's policy (defaults without the file): deployments nobody calls unload their model.
+  const reaper = createReaper({ ...deps, policy: loadReaperPolicy(path.join(config.home, 'reaper.yaml')) });
+  const deploymentIdleMs = reaper.policy.deployments.idleMinutes * 60_000;
+  const recordQuietly = (p: Promise<unknown>) => void p.catch(() => {});
+  const serving = createServingDomain({
+    ...deps,
+    registry,
+    store,
+    events,
+    ...(deploymentIdleMs > 0
+      ? {
+          idleUnload: {
+            afterMs: deploymentIdleMs,
+            onUnload: (e) =>
+              recordQuietly(
+                reaper.record({ kind: 'deployment_unload', target: e.deployment, idleMs: e.idleMs }),
+              ),
+            onWake: (e) =>
+              recordQuietly(
+                reaper.record({ kind: 'deployment_wake', target: e.deployment, coldStartMs: e.coldStartMs }),
+              ),
+          },
+        }
+      : {}),
+  });
 
   // Background work: in-process on the database, or BullMQ when SEXTANT_REDIS_URL is set. Every process
   // knows every kind; which processes work which queues is the entry point's choice.
   const cost = createCostDomain({ db: store.db, audit, clock });
+  // Budgets read spend from the cost ledger and answer the queue's admission questions: an exhausted
+  // one refuses and holds work in its scope.
+  const budgets = createBudgetsDomain({
+    ...deps,
+    events,
+    ledger: costLedger ?? cost.ledger,
+    experiments,
+    runs,
+  });
   // Every attempt of user work (trials, steps, jobs on workers) is metered where it runs; the platform's
   // own upkeep on the system queue is overhead, not anyone's cost, and would flood the usage table.
   const jobs = meterJobs(
-    createJobQueue(deps, { redisUrl: config.redisUrl, redisPrefix: config.redisPrefix }),
+    createJobQueue(
+      { ...deps, admission: budgets.admission },
+      { redisUrl: config.redisUrl, redisPrefix: config.redisPrefix },
+    ),
     (usage) => cost.usage.record({ actor: 'worker', ...usage }),
     { skip: (kind) => kind.queue === SYSTEM_QUEUE },
   );
@@ -108,6 +151,7 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
       workDir: os.tmpdir(),
     }),
   );
+  jobs.define(budgetsCheckJob(budgets, SYSTEM_QUEUE));
   jobs.define(
     deploymentMeterJob({
       db: store.db,
@@ -167,6 +211,10 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     trialThreads,
     pipelines,
     triggers,
+    budgets,
+    reaper,
+    // Queue depth and worker busy share on /metrics, for KEDA or an HPA to scale workers on.
+    autoscalerMetrics: createAutoscalerMetrics(jobs),
     cost,
   };
 }

@@ -53,6 +53,8 @@ export function sweepTrialJob(deps: {
     // A trial the data refuses ends FAILED as its result; attempts are for workers that died.
     attempts: 2,
     timeoutMs: 6 * 60 * 60 * 1000,
+    // A trial's cost falls on its experiment and its sweep (whose tags admission adds): budgets on them hold it.
+    scopeOf: (t) => ({ experimentId: t.experimentId, runId: t.sweepId }),
     handler: async (t, ctx): Promise<TrialOutcome> => {
       const parent = await deps.services.runs.get(t.sweepId);
       // A sweep that ended (cancelled, or its orchestrator failed) runs no more trials.

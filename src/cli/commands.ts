@@ -87,6 +87,14 @@ export const commandModules: CommandModule[] = [
     load: async () => (await import('./predict.command.js')).registerPredictCommand,
   },
   {
+    summaries: { budgets: 'caps on spend per experiment, tag or team: soft alert, hard stop, forecast' },
+    load: async () => (await import('./budgets.command.js')).registerBudgetsCommands,
+  },
+  {
+    summaries: { reaper: 'the idle reaper: what it unloaded and stopped, and the instance-hours saved' },
+    load: async () => (await import('./reaper.command.js')).registerReaperCommands,
+  },
+  {
     summaries: {
       cost: 'what compute and storage cost: meters, the price book, reports (--by, --compare, --html)',
     },

@@ -23,6 +23,8 @@ export const exitCodes = {
   checkFailed: 9,
   /** A promotion or rollback that a policy gate blocked. */
   blockedByPolicy: 10,
+  /** New work refused because its budget's hard limit is spent (BUDGET_EXCEEDED). */
+  budgetExceeded: 11,
 } as const;
 
 /**

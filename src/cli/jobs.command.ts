@@ -75,6 +75,7 @@ export function registerJobsCommands(program: Command, ctx: Ctx): void {
           ['queue', j.queue],
           ['tags', j.tags.join(',') || undefined],
           ['status', j.status],
+          ['held', j.heldReason ?? undefined],
           ['attempts', `${j.attempts}/${j.maxAttempts}`],
           ['priority', j.priority || undefined],
           ['key', j.key],

@@ -78,6 +78,8 @@ export function createLazyLocalApi({ core: s, full }: LocalServices): SextantApi
     lineage: upper(async () => (await import('./local/lineage.js')).lineageLocalApi),
     models: upper(async () => (await import('./local/models.js')).modelsLocalApi),
     webhooks: upper(async () => (await import('./local/webhooks.js')).webhooksLocalApi),
+    budgets: upper(async () => (await import('./local/budgets.js')).budgetsLocalApi),
+    reaper: upper(async () => (await import('./local/reaper.js')).reaperLocalApi),
     jobs: upper(async () => (await import('./local/jobs.js')).jobsLocalApi),
     pipelines: upper(async () => (await import('./local/pipelines.js')).pipelinesLocalApi),
     cost: upper(async () => (await import('./local/cost.js')).costLocalApi),

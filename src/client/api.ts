@@ -13,7 +13,7 @@ import type {
   RunStatus,
   ViewType,
 } from '../tracking/tracking.schema.js';
-
+import type { BudgetsApi } from './budgets-api.js';
 import type { CostApi } from './cost-api.js';
 import type { DataApi } from './data-api.js';
 import type { DataQualityApi } from './data-quality-api.js';
@@ -21,6 +21,7 @@ import type { JobsApi } from './jobs-api.js';
 import type { LineageApi } from './lineage-api.js';
 import type { ModelsApi } from './models-api.js';
 import type { PipelinesApi } from './pipelines-api.js';
+import type { ReaperApi } from './reaper-api.js';
 import type { ServingApi } from './serving-api.js';
 import type { TriggersApi } from './triggers-api.js';
 import type { WebhooksApi } from './webhooks-api.js';
@@ -87,6 +88,8 @@ export interface SextantApi {
   lineage: LineageApi;
   models: ModelsApi;
   webhooks: WebhooksApi;
+  budgets: BudgetsApi;
+  reaper: ReaperApi;
   jobs: JobsApi;
   pipelines: PipelinesApi;
   cost: CostApi;

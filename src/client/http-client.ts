@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { SextantApi } from './api.js';
+import { budgetsHttpApi } from './budgets-api.js';
 import { costHttpApi } from './cost-api.js';
 import { dataHttpApi } from './data-api.js';
 import { dataQualityHttpApi } from './data-quality-api.js';
@@ -9,6 +10,7 @@ import { jobsHttpApi } from './jobs-api.js';
 import { lineageHttpApi } from './lineage-api.js';
 import { modelsHttpApi } from './models-api.js';
 import { pipelinesHttpApi } from './pipelines-api.js';
+import { reaperHttpApi } from './reaper-api.js';
 import { servingHttpApi } from './serving-api.js';
 import { triggersHttpApi } from './triggers-api.js';
 import { webhooksHttpApi } from './webhooks-api.js';
@@ -89,6 +91,8 @@ export function createHttpClient(options: HttpClientOptions): SextantApi {
     models: modelsHttpApi(transport),
     webhooks: webhooksHttpApi(transport),
     triggers: triggersHttpApi(transport),
+    budgets: budgetsHttpApi(transport),
+    reaper: reaperHttpApi(transport),
     jobs: jobsHttpApi(transport),
     pipelines: pipelinesHttpApi(transport),
     cost: costHttpApi(transport),

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'INTEGRITY_ERROR'
   | 'UNAVAILABLE'
+  | 'BUDGET_EXCEEDED'
   | 'INTERNAL';
 
 const httpStatusOf: Record<ErrorCode, number> = {
@@ -25,6 +26,8 @@ const httpStatusOf: Record<ErrorCode, number> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTEGRITY_ERROR: 500,
   UNAVAILABLE: 503,
+  // Payment Required: the work is refused because its budget is spent, not because the input is wrong.
+  BUDGET_EXCEEDED: 402,
   INTERNAL: 500,
 };
 
@@ -41,6 +44,7 @@ const exitCodeOf: Record<ErrorCode, number> = {
   UNSUPPORTED_MEDIA_TYPE: 2,
   INTEGRITY_ERROR: 7,
   UNAVAILABLE: 8,
+  BUDGET_EXCEEDED: 11,
   INTERNAL: 1,
 };
 
@@ -120,6 +124,12 @@ export class UnsupportedMediaTypeError extends AppError {
 export class UnavailableError extends AppError {
   constructor(message: string, details?: Record<string, unknown>) {
     super('UNAVAILABLE', message, details);
+  }
+}
+/** New work in the scope of a budget whose hard limit is spent for this period (raise it, or wait for the next period). */
+export class BudgetExceededError extends AppError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('BUDGET_EXCEEDED', message, details);
   }
 }
 export class IntegrityError extends AppError {

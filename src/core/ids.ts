@@ -35,6 +35,10 @@ export type IdPrefix =
   /** A pipeline trigger, and one firing of it. */
   | 'trg'
   | 'trf'
+  /** A cost budget (cost/budgets). */
+  | 'bud'
+  /** One thing the idle reaper did (cost/reaper). */
+  | 'rpa'
   /** A usage record of the cost meters (one metered run, attempt, deployment interval). */
   | 'use';
 

@@ -5,11 +5,12 @@ import type { Clock } from '../core/clock.js';
 import { assertNever, isAppError, UnavailableError } from '../core/errors.js';
 import { lazyRequire } from '../core/lazy-require.js';
 import { type Db, type Dialect, inTransaction } from '../store/index.js';
+import { HOLD_RECHECK_MS, type JobAdmission } from './admission.js';
 import { attemptRow, runAttempt } from './attempt-runner.js';
 import * as repo from './job.repo.js';
 import { laneOf, lanesFor } from './job-kind.js';
 import type { JobQueue, RepeatOptions, WorkerHandle, WorkOptions } from './job-queue.js';
-import { createJobRecords, toJob } from './job-records.js';
+import { createJobRecords, queueDepth, toJob } from './job-records.js';
 import { nextTick, parseCadence } from './schedule.js';
 import { newWorkerId } from './worker-id.js';
 
@@ -24,6 +25,8 @@ export interface BullmqQueueOptions {
   stalledIntervalMs?: number;
   /** How long enqueue waits for Redis before answering 503 (default 5 s). */
   enqueueTimeoutMs?: number;
+  /** How long a held job waits before it is looked at again (default HOLD_RECHECK_MS). */
+  holdRecheckMs?: number;
 }
 
 export interface BullmqQueueDeps {
@@ -31,6 +34,8 @@ export interface BullmqQueueDeps {
   dialect: Dialect;
   audit: AuditLog;
   clock: Clock;
+  /** Whether a job may be enqueued, and started (default: admit everything). */
+  admission?: JobAdmission;
 }
 
 /** What a BullMQ job carries: the id of its database row, or (made by a job scheduler) the schedule. */
@@ -55,6 +60,7 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
   const defaultLockMs = options.lockMs ?? 30_000;
   const enqueueTimeoutMs = options.enqueueTimeoutMs ?? 5_000;
   const records = createJobRecords(deps);
+  const holdRecheckMs = options.holdRecheckMs ?? HOLD_RECHECK_MS;
   // Enqueue must fail fast while Redis is away, not wait in ioredis' offline queue.
   const producer = new (ioredis().Redis)(options.url, {
     enableOfflineQueue: false,
@@ -63,7 +69,7 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
   });
   producer.on('error', () => {});
   const queues = new Map<string, Queue>();
-  const workers = new Set<WorkerHandle>();
+  const workers = new Set<WorkerHandle & { slots: number; busy(): number }>();
 
   function queueFor(lane: string): Queue {
     let q = queues.get(lane);
@@ -161,14 +167,17 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
     const workerId = newWorkerId();
     const lockMs = o.leaseMs ?? defaultLockMs;
     let pass = 0;
+    let busy = 0;
+    let idleSince: number | null = clock.now();
     const connections: Redis[] = [];
-    const processor = async (job: BullJob<Carried>) => {
+    const processor = async (job: BullJob<Carried>, token?: string) => {
       // Checked before the claim: a process that cannot run the kind leaves the row untouched.
       const kind = records.kinds.get(job.name);
       if (!kind) throw new Error(`no worker here knows '${job.name}'`);
       const id = await rowIdOf(job);
       if (!id) return;
       const owner = `${workerId}:${++pass}`;
+      const held = await records.admission.holds();
       const now = clock.now();
       const claim = () =>
         inTransaction(db, async (tx) => {
@@ -180,7 +189,21 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
       // Not taken: the row is not committed yet (wait for it, then try once more), or is finished.
       if (!row && (await committedRow(id))) row = await claim();
       if (!row) return;
-      const outcome = await runAttempt({ db, clock, leaseMs: lockMs }, kind, row, owner);
+      const reason = row.scope === null ? null : held(JSON.parse(row.scope));
+      if (reason !== null) {
+        // Held, not failed: the row goes back to queued with its reason, the BullMQ job to delayed.
+        const runAt = now + holdRecheckMs;
+        await inTransaction(db, (tx) =>
+          repo.holdClaimed({ tx, id: row.id, owner, attempt: row.attempts, reason, runAt, now }),
+        );
+        await job.moveToDelayed(runAt, token);
+        throw new (bullmq().DelayedError)();
+      }
+      busy++;
+      idleSince = null;
+      const outcome = await runAttempt({ db, clock, leaseMs: lockMs }, kind, row, owner).finally(() => {
+        if (--busy === 0) idleSince = clock.now();
+      });
       o.onAttempt?.({ jobId: row.id, name: row.name, attempt: row.attempts, status: outcome.status });
       switch (outcome.status) {
         case 'completed':
@@ -221,8 +244,11 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
       return w;
     });
     void redispatch(lanesFor(o.queues ?? ['default'], o.tags ?? [])).catch(() => {});
-    const handle: WorkerHandle = {
+    const handle = {
       workerId,
+      slots: (o.concurrency ?? 1) * bullWorkers.length,
+      busy: () => busy,
+      idleSince: () => idleSince,
       async close() {
         await Promise.all(bullWorkers.map((w) => w.close()));
         for (const c of connections) c.disconnect();
@@ -237,7 +263,7 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
     kind: 'bullmq',
     define: records.define,
     async enqueue(name, payload, enqueueOptions) {
-      const { values, options: o } = records.prepare(name, payload, enqueueOptions);
+      const { values, options: o } = await records.prepareAdmitted(name, payload, enqueueOptions);
       const { row, created } = await records.insert(db, values);
       // Dispatched once the row is committed, so a worker that takes it at once finds the row. If
       // Redis refuses, the row (queued, never dispatched, never seen by a worker) is taken back.
@@ -324,6 +350,16 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
       return job;
     },
     work: (o = {}) => startWorker(o),
+    depth: () => queueDepth(db),
+    load() {
+      let slots = 0;
+      let busy = 0;
+      for (const w of workers) {
+        slots += w.slots;
+        busy += w.busy();
+      }
+      return { slots, busy };
+    },
     async close() {
       await Promise.all([...workers].map((w) => w.close()));
       await Promise.all([...queues.values()].map((q) => q.close().catch(() => {})));

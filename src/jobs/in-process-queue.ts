@@ -1,11 +1,12 @@
 import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../core/clock.js';
 import { type Db, type Dialect, inTransaction } from '../store/index.js';
+import { HOLD_RECHECK_MS, type JobAdmission } from './admission.js';
 import { type AttemptOutcome, attemptRow, runAttempt } from './attempt-runner.js';
 import * as repo from './job.repo.js';
 import { lanesFor } from './job-kind.js';
 import type { JobQueue, RepeatOptions, WorkerHandle, WorkOptions } from './job-queue.js';
-import { createJobRecords, toJob } from './job-records.js';
+import { createJobRecords, queueDepth, toJob } from './job-records.js';
 import { nextTick, parseCadence } from './schedule.js';
 import { newWorkerId } from './worker-id.js';
 
@@ -14,6 +15,8 @@ export interface InProcessQueueOptions {
   pollMs?: number;
   /** How long a claim holds without a heartbeat; a dead worker's job is retried after it (default 30 s). */
   leaseMs?: number;
+  /** How long a held job waits before it is looked at again (default HOLD_RECHECK_MS). */
+  holdRecheckMs?: number;
 }
 
 export interface InProcessQueueDeps {
@@ -21,6 +24,8 @@ export interface InProcessQueueDeps {
   dialect: Dialect;
   audit: AuditLog;
   clock: Clock;
+  /** Whether a job may be enqueued, and started (default: admit everything). */
+  admission?: JobAdmission;
 }
 
 /**
@@ -36,6 +41,7 @@ export function createInProcessJobQueue(
   const { db, dialect, clock } = deps;
   const pollMs = options.pollMs ?? 500;
   const defaultLeaseMs = options.leaseMs ?? 30_000;
+  const holdRecheckMs = options.holdRecheckMs ?? HOLD_RECHECK_MS;
   const records = createJobRecords(deps);
   const workers = new Set<ReturnType<typeof startWorker>>();
 
@@ -75,15 +81,18 @@ export function createInProcessJobQueue(
     const running = new Set<Promise<AttemptOutcome>>();
     let pass = 0;
     let closed = false;
+    let idleSince: number | null = clock.now();
     let wake: () => void = () => {};
 
     async function claimAndRun(): Promise<number> {
       const free = concurrency - running.size;
       if (free <= 0) return 0;
       const owner = `${workerId}:${++pass}`;
+      // Read before the transaction: the port may query the database (one connection on SQLite).
+      const held = await records.admission.holds();
       const now = clock.now();
       const rows = await inTransaction(db, async (tx) => {
-        const claimed = await repo.claimDue({
+        const taken = await repo.claimDue({
           tx,
           dialect,
           owner,
@@ -93,6 +102,21 @@ export function createInProcessJobQueue(
           names: [...records.kinds.keys()],
           limit: free,
         });
+        const claimed: typeof taken = [];
+        for (const row of taken) {
+          const reason = row.scope === null ? null : held(JSON.parse(row.scope));
+          if (reason === null) claimed.push(row);
+          else
+            await repo.holdClaimed({
+              tx,
+              id: row.id,
+              owner,
+              attempt: row.attempts,
+              reason,
+              runAt: now + holdRecheckMs,
+              now,
+            });
+        }
         await repo.startAttempts({ tx, now, attempts: claimed.map((r) => attemptRow(r, workerId, now)) });
         return claimed;
       });
@@ -109,9 +133,11 @@ export function createInProcessJobQueue(
           })
           .finally(() => {
             running.delete(p);
+            if (running.size === 0) idleSince = clock.now();
             wake();
           });
         running.add(p);
+        idleSince = null;
       }
       return rows.length;
     }
@@ -138,8 +164,11 @@ export function createInProcessJobQueue(
       }
     })();
 
-    const handle: WorkerHandle & { wake(): void } = {
+    const handle: WorkerHandle & { wake(): void; busy(): number; concurrency: number } = {
       workerId,
+      concurrency,
+      busy: () => running.size,
+      idleSince: () => idleSince,
       wake: () => wake(),
       async close() {
         closed = true;
@@ -156,7 +185,7 @@ export function createInProcessJobQueue(
     kind: 'in-process',
     define: records.define,
     async enqueue(name, payload, options) {
-      const { values } = records.prepare(name, payload, options);
+      const { values } = await records.prepareAdmitted(name, payload, options);
       const { row, created } = await records.insert(db, values);
       if (created && values.run_at <= clock.now()) for (const w of workers) w.wake();
       return toJob(row);
@@ -200,6 +229,16 @@ export function createInProcessJobQueue(
       const w = startWorker(o);
       workers.add(w);
       return w;
+    },
+    depth: () => queueDepth(db),
+    load() {
+      let slots = 0;
+      let busy = 0;
+      for (const w of workers) {
+        slots += w.concurrency;
+        busy += w.busy();
+      }
+      return { slots, busy };
     },
     async close() {
       await Promise.all([...workers].map((w) => w.close()));

@@ -4,6 +4,16 @@
  * database row on both (`sextant jobs ls|show|cancel`, /api/v1/jobs).
  */
 
+/** The admission seam: budgets (or anything above jobs) refuse new jobs and hold queued ones through it. */
+export {
+  type AdmissionRequest,
+  admitAll,
+  HOLD_RECHECK_MS,
+  type HoldCheck,
+  type JobAdmission,
+  type JobScope,
+  jobScopeSchema,
+} from './admission.js';
 /** The BullMQ queue on Redis; the database mirrors every job and attempt. */
 export { type BullmqQueueOptions, createBullmqJobQueue } from './bullmq-queue.js';
 /** Builds the queue a configuration names (BullMQ when redisUrl is set, else in-process). */
@@ -19,8 +29,10 @@ export type {
   EnqueueOptions,
   JobQueue,
   PreparedJob,
+  QueueDepth,
   RepeatOptions,
   WorkerHandle,
+  WorkerLoad,
   WorkOptions,
 } from './job-queue.js';
 /** The built-in probe job that proves workers end to end (one audit entry per probe, committed once). */

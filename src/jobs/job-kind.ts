@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Tx } from '../store/index.js';
+import type { JobScope } from './admission.js';
 
 /** What a handler gets besides its payload. */
 export interface JobContext {
@@ -40,6 +41,8 @@ export interface JobKind<S extends z.ZodType = z.ZodType> {
   timeoutMs?: number;
   /** A worker takes the job only when it has every one of these tags (e.g. ['gpu']). */
   tags?: string[];
+  /** What a job's cost falls on, read from its payload (a sweep trial: its experiment and sweep run). */
+  scopeOf?: (payload: z.output<S>) => JobScope | undefined;
 }
 
 /** A kind with its defaults filled in. */
@@ -52,6 +55,7 @@ export interface ResolvedJobKind {
   backoffMs: number;
   timeoutMs: number;
   tags: string[];
+  scopeOf: ((payload: unknown) => JobScope | undefined) | undefined;
 }
 
 export const JOB_DEFAULTS = {

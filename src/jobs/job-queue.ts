@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Tx } from '../store/index.js';
+import type { JobScope } from './admission.js';
 import type { Job, JobDetail, JobPage, ListJobsQuery, WorkerInfo } from './job.schema.js';
 import type { JobKind } from './job-kind.js';
 
@@ -12,6 +13,8 @@ export interface EnqueueOptions {
   delayMs?: number;
   /** Idempotency key: enqueue with a key already used returns that job and adds nothing. */
   key?: string;
+  /** What the job's cost falls on (else the kind's scopeOf); checked by admission (budgets). */
+  scope?: JobScope;
 }
 
 export interface RepeatOptions {
@@ -53,8 +56,24 @@ export interface PreparedJob {
   dispatch(): Promise<void>;
 }
 
+/** One queue's depth, for autoscalers (KEDA, an HPA) to scale workers on. */
+export interface QueueDepth {
+  queue: string;
+  waiting: number;
+  held: number;
+  active: number;
+}
+
+/** The busy share of this process's workers is busy / slots. */
+export interface WorkerLoad {
+  slots: number;
+  busy: number;
+}
+
 export interface WorkerHandle {
   readonly workerId: string;
+  /** When this worker last ran a job or was started (ms): what `--idle-exit` measures from. */
+  idleSince(): number | null;
   /** Stops taking jobs and waits for the running ones to end. */
   close(): Promise<void>;
 }
@@ -87,6 +106,10 @@ export interface JobQueue {
   cancel(input: { actor: string; id: string }): Promise<Job>;
   /** Starts consuming jobs in this process. */
   work(options?: WorkOptions): WorkerHandle;
+  /** Jobs per queue now: waiting (queued, free to run), held (queued, held by admission), active (running). */
+  depth(): Promise<QueueDepth[]>;
+  /** This process's workers: slots (their concurrency, summed) and busy (attempts running now). */
+  load(): WorkerLoad;
   /** Stops every worker this queue started and releases connections. */
   close(): Promise<void>;
 }

@@ -6,6 +6,7 @@ import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
 import { type Db, inTransaction, type Tx } from '../store/index.js';
 import type { JobTable } from '../store/schema-jobs.js';
+import { admitAll, type JobAdmission, type JobScope, jobScopeSchema } from './admission.js';
 import * as repo from './job.repo.js';
 import {
   type AttemptStatus,
@@ -20,7 +21,7 @@ import {
   type WorkerInfo,
 } from './job.schema.js';
 import { JOB_DEFAULTS, type JobKind, laneOf, type ResolvedJobKind } from './job-kind.js';
-import type { EnqueueOptions } from './job-queue.js';
+import type { EnqueueOptions, QueueDepth } from './job-queue.js';
 
 /*
  * What both implementations share: the kinds, the job rows (validated inserts, reads, cancel) and
@@ -35,6 +36,7 @@ const enqueueOptionsSchema = z.strictObject({
   attempts: z.number().int().min(1).max(100).optional(),
   delayMs: z.number().int().min(0).optional(),
   key: z.string().min(1).max(300).optional(),
+  scope: jobScopeSchema.optional(),
 });
 
 const kindSchema = z.object({
@@ -50,9 +52,11 @@ export interface JobRecordsDeps {
   db: Db;
   audit: AuditLog;
   clock: Clock;
+  /** Asked before a job with a scope is written (budgets refuse work in an exhausted scope). */
+  admission?: JobAdmission;
 }
 
-export function createJobRecords({ db, audit, clock }: JobRecordsDeps) {
+export function createJobRecords({ db, audit, clock, admission = admitAll }: JobRecordsDeps) {
   const kinds = new Map<string, ResolvedJobKind>();
 
   function define<S extends z.ZodType>(kind: JobKind<S>): JobKind<S> {
@@ -68,6 +72,7 @@ export function createJobRecords({ db, audit, clock }: JobRecordsDeps) {
       backoffMs: k.backoffMs ?? JOB_DEFAULTS.backoffMs,
       timeoutMs: k.timeoutMs ?? JOB_DEFAULTS.timeoutMs,
       tags: [...new Set(k.tags ?? [])].sort(),
+      scopeOf: kind.scopeOf as ResolvedJobKind['scopeOf'],
     });
     return kind;
   }
@@ -116,8 +121,26 @@ export function createJobRecords({ db, audit, clock }: JobRecordsDeps) {
       created_at: now,
       updated_at: now,
       finished_at: null,
+      scope: null,
+      held_reason: null,
     };
+    const scope = o.scope ?? kind.scopeOf?.(data);
+    if (scope && Object.keys(scope).length) values.scope = JSON.stringify(scope);
     return { kind, values, options: o };
+  }
+
+  /**
+   * prepare(), then admission for a job with a scope: a refused job throws (nothing written); an
+   * admitted one stores the scope the port returns (the run's tags added).
+   */
+  async function prepareAdmitted(name: string, payload: unknown, options: EnqueueOptions = {}) {
+    const prepared = prepare(name, payload, options);
+    const { values, kind } = prepared;
+    if (values.scope !== null) {
+      const scope = await admission.admit({ name, queue: kind.queue, scope: JSON.parse(values.scope) });
+      values.scope = JSON.stringify(scope);
+    }
+    return prepared;
   }
 
   /** Inserts the row, or returns the job that already holds its idempotency key. */
@@ -226,7 +249,7 @@ export function createJobRecords({ db, audit, clock }: JobRecordsDeps) {
       .map(({ seen, ...w }) => ({ ...w, lastSeenAt: toIso(seen) }));
   }
 
-  return { define, kindOf, prepare, insert, get, getRow, list, cancel, workers, kinds };
+  return { define, kindOf, prepare, prepareAdmitted, admission, insert, get, getRow, list, cancel, workers, kinds };
 }
 
 export type JobRecords = ReturnType<typeof createJobRecords>;
@@ -257,5 +280,24 @@ export function toJob(row: repo.JobRow): Job {
     createdAt: toIso(row.created_at),
     updatedAt: toIso(row.updated_at),
     finishedAt: row.finished_at === null ? null : toIso(row.finished_at),
+    scope: row.scope === null ? null : (JSON.parse(row.scope) as JobScope),
+    heldReason: row.held_reason,
   };
+}
+
+/** Jobs per queue by state, from the rows (the same on both implementations). */
+export async function queueDepth(db: Db): Promise<QueueDepth[]> {
+  const byQueue = new Map<string, QueueDepth>();
+  for (const r of await repo.countUnfinished({ tx: db })) {
+    let d = byQueue.get(r.queue);
+    if (!d) {
+      d = { queue: r.queue, waiting: 0, held: 0, active: 0 };
+      byQueue.set(r.queue, d);
+    }
+    const n = Number(r.n);
+    if (r.status === 'running') d.active += n;
+    else if (Number(r.held) === 1) d.held += n;
+    else d.waiting += n;
+  }
+  return [...byQueue.values()].sort((a, b) => a.queue.localeCompare(b.queue));
 }

@@ -108,6 +108,7 @@ export async function claimDue({
       heartbeat_at: now,
       attempts: eb('attempts', '+', 1),
       updated_at: now,
+      held_reason: null,
     }))
     .where('id', 'in', ids)
     .where((eb) =>
@@ -148,6 +149,7 @@ export async function claimOne({
       heartbeat_at: now,
       attempts: eb('attempts', '+', 1),
       updated_at: now,
+      held_reason: null,
     }))
     .where('id', '=', id)
     .where('status', 'in', ['queued', 'running'])
@@ -486,5 +488,63 @@ export async function listWorkers({ tx, since }: { tx: Executor; since: number }
     ])
     .where('a.started_at', '>=', since)
     .orderBy('a.started_at')
+    .execute();
+}
+
+/**
+ * Puts a job just claimed by `owner` back in the queue as held (admission said no): the claim is
+ * undone (the attempt it counted too), so a held job is never failed and its attempts stay intact.
+ */
+export async function holdClaimed({
+  tx,
+  id,
+  owner,
+  attempt,
+  reason,
+  runAt,
+  now,
+}: {
+  tx: Executor;
+  id: string;
+  owner: string;
+  /** The attempt the claim counted; its log row, if the claim wrote one, goes with it. */
+  attempt: number;
+  reason: string;
+  runAt: number;
+  now: number;
+}): Promise<boolean> {
+  const r = await tx
+    .updateTable('jobs')
+    .set((eb) => ({
+      status: 'queued',
+      attempts: eb('attempts', '-', 1),
+      lease_owner: null,
+      lease_until: null,
+      heartbeat_at: null,
+      held_reason: reason,
+      run_at: runAt,
+      updated_at: now,
+    }))
+    .where('id', '=', id)
+    .where('lease_owner', '=', owner)
+    .where('status', '=', 'running')
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) !== 1) return false;
+  await tx.deleteFrom('job_attempts').where('job_id', '=', id).where('attempt', '=', attempt).execute();
+  return true;
+}
+
+/** Unfinished jobs counted per queue and state (queued free, queued held, running). */
+export async function countUnfinished({ tx }: { tx: Executor }) {
+  return tx
+    .selectFrom('jobs')
+    .select((eb) => [
+      'queue',
+      'status',
+      eb.case().when('held_reason', 'is', null).then(0).else(1).end().as('held'),
+      eb.fn.countAll<number | string>().as('n'),
+    ])
+    .where('status', 'in', ['queued', 'running'])
+    .groupBy(['queue', 'status', 'held'])
     .execute();
 }

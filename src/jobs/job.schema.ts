@@ -61,6 +61,10 @@ export const jobSchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   finishedAt: z.string().nullable(),
+  /** What the job's cost falls on (experimentId, runId, tags), when it has a scope. */
+  scope: z.record(z.string(), z.unknown()).nullable().optional(),
+  /** Why a queued job is held (an exhausted budget); null when it may run. */
+  heldReason: z.string().nullable().optional(),
 });
 export type Job = z.infer<typeof jobSchema>;
 

@@ -8,6 +8,7 @@ import { installErrorHandlers, MAX_PARAM_LENGTH, sendFrameworkError } from './er
 import { installRequestGuards } from './request-guards.js';
 import type { RoutePermission } from './route.js';
 import { registerAdminRoutes } from './routes/admin.js';
+import { registerBudgetRoutes } from './routes/budgets.js';
 import { registerCostRoutes } from './routes/cost.js';
 import { registerDataRoutes } from './routes/data.js';
 import { registerDataQualityRoutes } from './routes/data-quality.js';
@@ -17,6 +18,7 @@ import { registerJobRoutes } from './routes/jobs.js';
 import { registerMlflowRoutes } from './routes/mlflow/index.js';
 import { registerPipelineRoutes } from './routes/pipelines.js';
 import { registerPredictRoutes } from './routes/predict.js';
+import { registerReaperRoutes } from './routes/reaper.js';
 import { registerRegistryRoutes } from './routes/registry.js';
 import { registerServingRoutes } from './routes/serving.js';
 import { registerTrackingRoutes } from './routes/tracking.js';
@@ -94,6 +96,8 @@ export async function buildApp(
   registerDataQualityRoutes(app, services);
   registerRegistryRoutes(app, services);
   registerWebhookRoutes(app, services);
+  registerBudgetRoutes(app, services);
+  registerReaperRoutes(app, services);
   registerJobRoutes(app, services);
   registerPipelineRoutes(app, services);
   registerGovernanceRoutes(app, services);

@@ -14,6 +14,22 @@ interface Entry {
   runtimeId?: string;
   /** The beat in flight, so that `stopped` is written after it, never before. */
   beat?: Promise<void>;
+  /** When it last started or ended a request (or opened): what the idle unload measures from. */
+  lastUsedAt: number;
+  /** Requests running on it now: a deployment with one is never idle. */
+  inflight: number;
+}
+
+/** Unloading deployments nobody calls: the model's session is freed, and the next request loads it again. */
+export interface IdleUnloadOptions {
+  /** Unload after this long without a request (ms). */
+  afterMs: number;
+  /** How often to look (default: a quarter of afterMs, at most 30 s). */
+  checkEveryMs?: number;
+  /** Told of each unload (the reaper records it, audited). */
+  onUnload?: (e: { deployment: string; idleMs: number }) => void;
+  /** Told when a request wakes an unloaded deployment: the cold start it paid (load time, ms). */
+  onWake?: (e: { deployment: string; coldStartMs: number }) => void;
 }
 
 /** Where a serving process answers, as `deployments ls` shows it. */
@@ -34,6 +50,10 @@ export interface DeploymentHostOptions {
   metrics?: Pick<ServingMetrics, 'requests' | 'errors'>;
   /** How often each hosted deployment's heartbeat is written, once started (default HEARTBEAT_INTERVAL_MS). */
   heartbeatIntervalMs?: number;
+  /** Unload deployments with no traffic (the idle reaper's policy); unset: never. */
+  idleUnload?: IdleUnloadOptions;
+  /** The time source of the idle unload (default Date.now). */
+  now?: () => number;
 }
 
 /**
@@ -44,6 +64,9 @@ export interface DeploymentHostOptions {
 export function createDeploymentHost(opts: DeploymentHostOptions) {
   const logger = opts.logger ?? silentLogger;
   const entries = new Map<string, Entry>();
+  const now = opts.now ?? Date.now;
+  /** Deployments unloaded for idleness: the next open of one is a wake, and its load time a cold start. */
+  const unloaded = new Set<string>();
   let closed = false;
 
   /** A runtime for the deployment; a model that cannot load is the server's trouble (503), not the caller's input. */
@@ -58,8 +81,20 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
   }
 
   function open(d: Deployment): Entry {
+    const started = now();
     const opening = openRuntime(d);
-    const entry: Entry = { opening, current: undefined, updatedAt: d.updatedAt };
+    const entry: Entry = {
+      opening,
+      current: undefined,
+      updatedAt: d.updatedAt,
+      lastUsedAt: started,
+      inflight: 0,
+    };
+    if (unloaded.delete(d.name))
+      opening.then(
+        () => opts.idleUnload?.onWake?.({ deployment: d.name, coldStartMs: now() - started }),
+        () => {},
+      );
     opening.then(
       (rt) => {
         // A reload that finished first (the deployment changed while this opened) wins.
@@ -149,6 +184,38 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
     else void reload(d);
   });
 
+  /**
+   * Unloads every open deployment idle for afterMs: its runtime drains and closes (the ONNX sessions
+   * are released) and its entry goes, so the next request opens it again. A request that took the
+   * runtime just before it began draining is handed to the successor by predict(), so none fails.
+   */
+  async function unloadIdle(afterMs = opts.idleUnload?.afterMs): Promise<string[]> {
+    const policy = opts.idleUnload;
+    if (afterMs === undefined || closed) return [];
+    const t = now();
+    const idle = [...entries].filter(([, e]) => e.current && e.inflight === 0 && t - e.lastUsedAt >= afterMs);
+    await Promise.all(
+      idle.map(async ([name, e]) => {
+        unloaded.add(name);
+        await drop(name);
+        policy?.onUnload?.({ deployment: name, idleMs: t - e.lastUsedAt });
+      }),
+    );
+    return idle.map(([name]) => name);
+  }
+
+  let idleTimer: NodeJS.Timeout | undefined;
+  /** Per process, like the heartbeats: only the process holding a model can free it. */
+  function startIdleTimer(): void {
+    const policy = opts.idleUnload;
+    if (idleTimer || !policy || policy.afterMs <= 0 || closed) return;
+    const every = policy.checkEveryMs ?? Math.min(30_000, Math.max(50, Math.floor(policy.afterMs / 4)));
+    idleTimer = setInterval(() => {
+      unloadIdle().catch((err: unknown) => logger.warn({ err }, 'unloading idle deployments failed'));
+    }, every);
+    idleTimer.unref();
+  }
+
   const interval = opts.pollIntervalMs ?? 2000;
   let poll: NodeJS.Timeout | undefined;
   /**
@@ -183,6 +250,7 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
       const fresh = open(d);
       entries.set(name, fresh);
       startPolling();
+      startIdleTimer();
       return fresh.opening;
     });
   }
@@ -206,9 +274,22 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
           }
           throw err;
         }
-        if (rt.ready() || attempt >= 3) return rt.predict(body, popts);
+        if (rt.ready() || attempt >= 3) {
+          const entry = entries.get(name);
+          if (!entry) return rt.predict(body, popts);
+          entry.inflight++;
+          entry.lastUsedAt = now();
+          try {
+            return await rt.predict(body, popts);
+          } finally {
+            entry.inflight--;
+            entry.lastUsedAt = now();
+          }
+        }
       }
     },
+    /** Unloads the deployments idle past the policy (or past `afterMs`) now; the timer does it on its own. */
+    unloadIdle,
     /** The runtimes open now. */
     open(): DeploymentRuntime[] {
       return [...entries.values()].flatMap((e) => (e.current ? [e.current] : []));
@@ -234,6 +315,7 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
       closed = true;
       if (poll) clearInterval(poll);
       if (beating) clearInterval(beating);
+      if (idleTimer) clearInterval(idleTimer);
       stopListening();
       await Promise.all([...entries.keys()].map(drop));
     },

@@ -4,7 +4,7 @@ import { type Logger, silentLogger } from '../core/logger.js';
 import type { ModelVersion, RegistryDomain } from '../registry/index.js';
 import type { Store } from '../store/index.js';
 import { createDeploymentService, splitModelRef } from './deployment.service.js';
-import { createDeploymentHost } from './deployment-host.js';
+import { createDeploymentHost, type IdleUnloadOptions } from './deployment-host.js';
 import { createDeploymentRuntime, type DeploymentRuntime } from './deployment-runtime.js';
 import type { ExportWindow } from './ledger/index.js';
 import {
@@ -32,7 +32,7 @@ export {
 /** Canary routing: a request key's bucket and side. */
 export { canaryBucket, routesToChallenger } from './canary.js';
 export type { DeploymentService } from './deployment.service.js';
-export type { DeploymentHost, ServingProcess } from './deployment-host.js';
+export type { DeploymentHost, IdleUnloadOptions, ServingProcess } from './deployment-host.js';
 export type {
   DeploymentRuntime,
   PredictOptions,
@@ -59,6 +59,8 @@ export interface ServingDeps extends DomainDeps {
   logger?: Logger;
   /** How often runtimes re-resolve their refs and the host re-reads deployments (default 2000 ms). */
   pollIntervalMs?: number;
+  /** Unload deployments nobody calls (the idle reaper's policy); unset: never. */
+  idleUnload?: IdleUnloadOptions;
 }
 
 /** A name a deployment made by `sextant serve <model>@<ref>` gets when none is given: `<model>-<ref>`. */
@@ -120,6 +122,8 @@ export function createServingDomain(deps: ServingDeps) {
     pollIntervalMs: deps.pollIntervalMs ?? 2000,
     logger,
     metrics,
+    now: () => deps.clock.now(),
+    ...(deps.idleUnload ? { idleUnload: deps.idleUnload } : {}),
   });
 
   async function flushAll(): Promise<void> {

@@ -38,6 +38,7 @@ import { loggedModelsMigration } from './migrations/013-logged-models.js';
 import { pipelinesMigration } from './migrations/016-pipelines.js';
 import { triggersMigration } from './migrations/017-triggers.js';
 import { costMigration } from './migrations/018-cost.js';
+import { budgetsMigration } from './migrations/019-budgets.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -234,6 +235,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '016-pipelines': pipelinesMigration(dialect),
     '017-triggers': triggersMigration(dialect),
     '018-cost': costMigration(dialect),
+    '019-budgets': budgetsMigration(dialect),
   };
 }
 

@@ -45,6 +45,10 @@ export interface JobTable {
   created_at: number;
   updated_at: number;
   finished_at: number | null;
+  /** JSON JobScope: the experiment, run and tags this job's cost falls on (admission checks it); null: none. */
+  scope: string | null;
+  /** Why a queued job is held back (an exhausted budget); null when it is free to run. */
+  held_reason: string | null;
 }
 
 export interface JobAttemptTable {

@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { BudgetTables } from './schema-budgets.js';
 import type { CostTables } from './schema-cost.js';
 import type { DataTables } from './schema-data.js';
 import type { DataQualityTables } from './schema-data-quality.js';
@@ -171,6 +172,7 @@ export interface Database
     SweepTables,
     PipelineTables,
     TriggerTables,
+    BudgetTables,
     CostTables {
   audit_entries: AuditEntryTable;
   audit_head: AuditHeadTable;

@@ -206,9 +206,16 @@ export function registerPredictRoutes(app: FastifyInstance, s: Services): void {
     method: 'GET',
     url: '/metrics',
     permission: 'read',
-    summary: 'Prometheus metrics of the deployments this server runs',
+    summary:
+      'Prometheus metrics of the deployments this server runs, plus job queue depth and worker busy share (for autoscalers)',
     tags,
-    handler: metricsHandler(s.serving),
+    handler: async (_req, reply) => {
+      // Serving's exposition, then the autoscaler gauges: two registries, one scrape.
+      const serving = await s.serving.metrics.text();
+      reply
+        .header('content-type', s.serving.metrics.contentType)
+        .send(serving + (await s.autoscalerMetrics.text()));
+    },
   });
   // The runtimes this app opened drain (and their ledgers flush) when it closes.
   app.addHook('onClose', async () => {
