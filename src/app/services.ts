@@ -8,7 +8,14 @@ import { createWebhookService } from '../events/webhooks/index.js';
 import { createGovernanceDomain } from '../governance/index.js';
 import { createJobQueue } from '../jobs/index.js';
 import { createTrialThreads } from '../ml/index.js';
-import { createRegistryDomain, noGateMetrics, registryEvents } from '../registry/index.js';
+import {
+  createGateMetrics,
+  createMonitoringDomain,
+  monitoringEvents,
+  monitoringRunJob,
+  monitoringScheduleJob,
+} from '../monitoring/index.js';
+import { createRegistryDomain, registryEvents } from '../registry/index.js';
 import { createServingDomain, servingEvents } from '../serving/index.js';
 import { eventsDeliverJob, predictionsSealJob, pruneJob } from './background.js';
 import {
@@ -24,7 +31,11 @@ import { sweepTrialJob } from './sweep-trials.js';
 export type { ServicesDeps } from './core-services.js';
 
 /** Every event type the domains declare: the catalogue the bus checks emits and webhook targets against. */
-export const eventDefinitions: readonly EventDefinition[] = [...registryEvents, ...servingEvents];
+export const eventDefinitions: readonly EventDefinition[] = [
+  ...registryEvents,
+  ...servingEvents,
+  ...monitoringEvents,
+];
 
 /**
  * Wires every domain service from the shared parts; the one place that knows them all. Each service is
@@ -68,10 +79,18 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     events,
     datasetVersions: data.versions,
     dataQuality,
-    // Fairness and drift gates answer no_data until the monitoring domain supplies measurements.
-    gateMetrics: noGateMetrics,
+    // Fairness and drift gates read the latest monitor points of the version (no points: no_data).
+    gateMetrics: createGateMetrics({ db: store.db }),
   });
   const serving = createServingDomain({ ...deps, registry, store, events });
+  const monitoring = createMonitoringDomain({
+    ...deps,
+    deployments: serving.deployments,
+    versions: registry.versions,
+    datasets: data.versions,
+    predictions: serving.predictions,
+    events,
+  });
 
   // Background work: in-process on the database, or BullMQ when SEXTANT_REDIS_URL is set. Every process
   // knows every kind; which processes work which queues is the entry point's choice.
@@ -91,6 +110,16 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
   );
   jobs.define(
     predictionsSealJob(createPredictionSealer({ db: store.db, dialect: store.dialect, audit, clock })),
+  );
+
+  jobs.define(monitoringRunJob(monitoring.runs));
+  jobs.define(
+    monitoringScheduleJob({
+      monitors: monitoring.monitors,
+      runs: monitoring.runs,
+      enqueue: (name, payload, options) => jobs.enqueue(name, payload, options),
+      now: () => clock.now(),
+    }),
   );
 
   const governance = createGovernanceDomain({
@@ -113,6 +142,7 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     webhooks,
     governance,
     serving,
+    monitoring,
     jobs,
     trialThreads,
   };

@@ -28,7 +28,12 @@ export type IdPrefix =
   | 'job'
   | 'jba'
   /** A process serving a deployment (its heartbeat). */
-  | 'rt';
+  | 'rt'
+  /** Monitoring: a monitor, a reference it measures against, one run of it, one metric point. */
+  | 'mon'
+  | 'mref'
+  | 'mrun'
+  | 'mpt';
 
 /*
  * Monotonic ULIDs (https://github.com/ulid/spec), lower-cased: 10 Crockford base-32 characters of
