@@ -134,7 +134,7 @@ describeEachBackend('monitors on a deployment', (getStore) => {
     const cases: [string, string][] = [
       [`${SPEC}windw: 2h\n`, 'spec.windw'],
       ['name: x\ndrift:\n  thresholds: { psi: -1 }\n', 'spec.drift.thresholds.psi'],
-      ['name: x\ndrift:\n  bhFdr: 2\n', 'spec.drift.bhFdr'],
+      ['name: x\ndrift:\n  minRows: 0\n', 'spec.drift.minRows'],
       ['name: x\nwindow: 5 hours\n', 'spec.window'],
       ['name: x\nperformance: [accuracy, happiness]\n', 'spec.performance[1]'],
       ['name: x\nfeatures: [age, shoe_size]\n', 'spec.features'],
@@ -241,7 +241,7 @@ describeEachBackend('monitors on a deployment', (getStore) => {
     const drift = points.filter((p) => p.metric.startsWith('drift.') || p.metric.startsWith('skew.'));
     expect(drift.length).toBeGreaterThan(0);
     expect(drift.every((p) => p.status === 'insufficient_data')).toBe(true);
-    expect(drift.find((p) => p.feature === 'age')?.details.reason).toMatch(/minRows is 100/);
+    expect(drift.find((p) => p.feature === 'age')?.details.reason).toMatch(/^too_few/);
     await inject('DELETE', `/api/v1/monitors/${m.id}`);
   });
 
