@@ -5,6 +5,7 @@ import type { ColumnProfile } from '../data/tables/index.js';
 import type { ModelVersion } from '../registry/index.js';
 import { inTransaction } from '../store/index.js';
 import type { MetricPointTable, MonitorRunTable, MonitorTable } from '../store/schema-monitoring.js';
+import { measureDetectors, measureEstimates, measureFairness } from './measure-outcomes.js';
 import { measurePerformance, positiveClass } from './measure-performance.js';
 import { measureComparison, measureQuality } from './measure-window.js';
 import * as points from './metric-point.repo.js';
@@ -183,8 +184,9 @@ export function createMonitorRunService(deps: MonitoringDeps) {
     }
     measureQuality(sink, scope, trainingRefs, current);
     measurePerformance(sink, spec, rows);
-    // Estimation (CBPE), concept drift detectors and fairness come from the estimation library
-    // (src/monitoring/estimation, detectors, fairness) once it lands: see docs/monitoring.md.
+    measureFairness(sink, spec, rows);
+    measureDetectors(sink, spec, rows);
+    measureEstimates(sink, spec, rows, prev?.rows ?? []);
   }
 
   async function measureAll(

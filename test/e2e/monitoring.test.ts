@@ -121,7 +121,7 @@ describeEachBackend('monitors on a deployment', (getStore) => {
       (await inject('POST', '/api/v1/monitors', { deployment, spec: SPEC })).json(),
     );
     expect(again).toMatchObject({ id: m.id, version: 1 });
-    const changed = `${SPEC}estimation: false\ndriftVsPrevious: true\nskew: true\nperformance: [accuracy, roc_auc, f1]\n`;
+    const changed = `${SPEC}estimation: true\ndetectors: [ddm, page_hinkley]\nperformance: [accuracy, roc_auc, f1]\n`;
     const next = monitorSchema.parse(
       (await inject('POST', '/api/v1/monitors', { deployment, spec: changed })).json(),
     );
@@ -187,6 +187,13 @@ describeEachBackend('monitors on a deployment', (getStore) => {
     expect(drifted.some((p) => p.metric === 'performance.accuracy' && p.slice?.startsWith('sex='))).toBe(
       true,
     );
+    // Fairness per group of the protected attribute (Clarify), detectors and CBPE estimates.
+    const dppl = drifted.filter((p) => p.metric === 'fairness.dppl');
+    expect(dppl.map((p) => p.slice).sort()).toEqual(['sex=female', 'sex=male']);
+    expect(dppl.every((p) => p.status !== 'insufficient_data' && typeof p.value === 'number')).toBe(true);
+    expect(one('concept.ddm', null)?.details.rows).toBe(100);
+    expect(one('concept.page_hinkley', null)).toBeDefined();
+    expect(drifted.some((p) => p.metric === 'estimate.accuracy')).toBe(true);
     for (const p of drifted) MetricPointSchema.parse(p);
   });
 
@@ -263,11 +270,11 @@ describeEachBackend('monitors on a deployment', (getStore) => {
   });
 
   it("a drift gate answers from the challenger's monitored canary traffic: no_data, fail, then pass", async () => {
-    const gateOf = async (max: number) => {
+    const gateOf = async (max: number, gate = `drift: { metric: share, max: ${max} }`) => {
       await t.services.registry.policies.set({
         actor: { name: 'admin', role: 'admin' },
         model: chain.model,
-        yaml: `protectedAliases: [champion]\napprovals: 1\ngates:\n  - drift: { metric: share, max: ${max} }\n`,
+        yaml: `protectedAliases: [champion]\napprovals: 1\ngates:\n  - ${gate}\n`,
       });
       const req = promotionRequestSchema.parse(
         await t.services.registry.promotions.open({
@@ -294,6 +301,10 @@ describeEachBackend('monitors on a deployment', (getStore) => {
     expect(failed?.status).toBe('fail');
     expect((failed?.observed as { value: number }).value).toBeGreaterThanOrEqual(0.5);
     expect((await gateOf(1))?.status).toBe('pass');
+    // The fairness gate reads Clarify's DPPL of the challenger's traffic (the largest |DPPL| of its groups).
+    const fair = await gateOf(1, 'fairness: { metric: demographic_parity_difference, max: 1 }');
+    expect(fair?.status).toBe('pass');
+    expect((fair?.observed as { value: number }).value).toBeGreaterThanOrEqual(0);
   });
 
   it('sextant monitor run prints the table; monitors ls / show / rm', async () => {
