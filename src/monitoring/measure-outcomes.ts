@@ -26,7 +26,10 @@ export function measureFairness(sink: PointSink, spec: MonitorSpec, rows: readon
   if (!p || rows.length === 0 || taskOf(spec, rows) !== 'classification') return;
   const positive = positiveClass(spec, rows);
   const got = labelledRows('classification', positive, rows);
-  if ('error' in got) return sink.insufficient('fairness.dppl', got.error);
+  if ('error' in got) {
+    sink.insufficient('fairness.dppl', got.error);
+    return;
+  }
   try {
     const report = postTrainingBias({
       attribute: p.attribute,
@@ -81,7 +84,10 @@ export function measureEstimates(
   if (!spec.estimation || rows.length === 0 || taskOf(spec, rows) !== 'classification') return;
   const positive = positiveClass(spec, rows);
   const ref = labelledRows('classification', positive, previous);
-  if ('error' in ref) return sink.insufficient('estimate.accuracy', ref.error);
+  if ('error' in ref) {
+    sink.insufficient('estimate.accuracy', ref.error);
+    return;
+  }
   try {
     const model = fitCbpe({ scores: ref.scores, labels: ref.labels, minRows: spec.drift.minRows });
     const scores = rows.map((r) => (positive === undefined ? 0 : (r.probabilities?.[positive] ?? 0)));

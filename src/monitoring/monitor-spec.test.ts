@@ -17,7 +17,13 @@ describe('monitor spec', () => {
     const s = parseMonitorSpec('name: m\n');
     expect(s.window).toEqual({ kind: 'time', ms: 3_600_000 });
     expect(s.reference).toEqual({ source: 'training' });
-    expect(s).toMatchObject({ skew: true, driftVsPrevious: true, estimation: false, detectors: [], alerts: [] });
+    expect(s).toMatchObject({
+      skew: true,
+      driftVsPrevious: true,
+      estimation: false,
+      detectors: [],
+      alerts: [],
+    });
     expect(s.drift).toMatchObject({ minRows: 30, driftShare: 0.5, bh: false });
   });
 
