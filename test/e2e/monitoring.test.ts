@@ -60,6 +60,7 @@ describeEachBackend('monitors on a deployment', (getStore) => {
     seed: number,
     version: ModelVersion,
     role: 'champion' | 'challenger',
+    labelOf: (label: number) => number | string = (l) => l,
   ) {
     const ledger = openPredictionLedger({ store: getStore(), clock: systemClock });
     const data = generateCreditData({ rows: 200, seed, covariateDrift: drift });
@@ -85,7 +86,7 @@ describeEachBackend('monitors on a deployment', (getStore) => {
     await ledger.close();
     const out = await t.services.serving.feedback.submit({
       actor: chain.editor,
-      items: ids.map((x) => ({ prediction_id: x.id, label: x.label })),
+      items: ids.map((x) => ({ prediction_id: x.id, label: labelOf(x.label) })),
     });
     expect(out.every((o) => o.status === 'recorded')).toBe(true);
   }
@@ -210,6 +211,32 @@ describeEachBackend('monitors on a deployment', (getStore) => {
     expect(refs[0]?.columns).toContain('age');
   });
 
+  it('an hour like the training data raises no skew alert (no false alarm)', async () => {
+    const res = await inject('POST', '/api/v1/monitors/run', {
+      deployment,
+      from: iso(T0),
+      to: iso(T0 + HOUR),
+    });
+    const points = runReply.parse(res.json()).results[0]?.points ?? [];
+    expect(points.find((p) => p.metric === 'skew.share')?.status).toBe('ok');
+    expect(points.find((p) => p.metric === 'skew.share')?.value).toBeLessThan(0.5);
+  });
+
+  it('labels of the wrong type are named, and performance answers insufficient_data', async () => {
+    await logHour(T0 + 7 * HOUR, 0, 14, v1, 'champion', (l) => (l === 1 ? 'yes' : 'no'));
+    const res = await inject('POST', '/api/v1/monitors/run', {
+      deployment,
+      from: iso(T0 + 7 * HOUR),
+      to: iso(T0 + 8 * HOUR),
+    });
+    const points = runReply.parse(res.json()).results[0]?.points ?? [];
+    const acc = points.find((p) => p.metric === 'performance.accuracy' && p.slice === null);
+    expect(acc).toMatchObject({ value: null, status: 'insufficient_data' });
+    expect(acc?.details.reason).toMatch(
+      /label "(yes|no)" of pred_\w+ is not one of the model's classes \(0, 1\)/,
+    );
+  });
+
   it('an hour without traffic answers insufficient_data and never alerts', async () => {
     const res = await inject('POST', '/api/v1/monitors/run', {
       deployment,
@@ -258,9 +285,16 @@ describeEachBackend('monitors on a deployment', (getStore) => {
     );
     const points = z.object({ points: z.array(MetricPointSchema) }).parse(res.json()).points;
     expect(points.length).toBeGreaterThan(0);
-    expect(points.every((p) => p.metric === 'performance.accuracy' && p.windowStart === T0 + HOUR)).toBe(
-      true,
+    expect(points.every((p) => p.metric === 'performance.accuracy')).toBe(true);
+    // The hours run so far inside [T0, T0 + 3h): the first (no drift) and the drifted one.
+    expect([...new Set(points.map((p) => p.windowStart))].sort((a, b) => a - b)).toEqual([T0, T0 + HOUR]);
+    const ages = await inject(
+      'GET',
+      `/api/v1/monitors/series?monitorId=${monitorId}&metricPrefix=skew.&feature=age`,
     );
+    const agePoints = z.object({ points: z.array(MetricPointSchema) }).parse(ages.json()).points;
+    expect(agePoints.length).toBeGreaterThan(0);
+    expect(agePoints.every((p) => p.feature === 'age' && p.metric.startsWith('skew.'))).toBe(true);
     const none = await inject(
       'GET',
       `/api/v1/monitors/series?monitorId=${monitorId}&metric=performance.accuracy&until=${encodeURIComponent(iso(T0))}`,
