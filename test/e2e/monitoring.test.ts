@@ -61,6 +61,7 @@ describeEachBackend('monitors on a deployment', (getStore) => {
     version: ModelVersion,
     role: 'champion' | 'challenger',
     labelOf: (label: number) => number | string = (l) => l,
+    shadow?: ModelVersion,
   ) {
     const ledger = openPredictionLedger({ store: getStore(), clock: systemClock });
     const data = generateCreditData({ rows: 200, seed, covariateDrift: drift });
@@ -79,6 +80,14 @@ describeEachBackend('monitors on a deployment', (getStore) => {
         servedAt: start + i * 15_000,
         inputs,
         outputs: { prediction: p >= 0.5 ? 1 : 0, probabilities: { '0': 1 - p, '1': p } },
+        // A shadow challenger answers the same inputs less confidently (its answers are logged on the row).
+        shadow: shadow
+          ? {
+              modelVersionId: shadow.id,
+              outputs: { prediction: p >= 0.6 ? 1 : 0, probabilities: { '0': 1 - p * 0.8, '1': p * 0.8 } },
+              error: null,
+            }
+          : null,
       });
       await ledger.append(r);
       if (i % 2 === 0) ids.push({ id: r.id, label: Number(label) });
@@ -338,6 +347,27 @@ describeEachBackend('monitors on a deployment', (getStore) => {
     const fair = await gateOf(1, 'fairness: { metric: demographic_parity_difference, max: 1 }');
     expect(fair?.status).toBe('pass');
     expect((fair?.observed as { value: number } | undefined)?.value).toBeGreaterThanOrEqual(0);
+  });
+
+  it("a shadow challenger is measured on its own answers, apart from the champion's", async () => {
+    await logHour(T0 + 9 * HOUR, 0, 15, v1, 'champion', (l) => l, v2);
+    const res = await inject('POST', '/api/v1/monitors/run', {
+      deployment,
+      from: iso(T0 + 9 * HOUR),
+      to: iso(T0 + 10 * HOUR),
+    });
+    const points = runReply.parse(res.json()).results[0]?.points ?? [];
+    const rows = points.filter((p) => p.metric === 'traffic.rows');
+    expect(rows.map((p) => [p.modelVersionId, p.value, p.details.role]).sort()).toEqual(
+      [
+        [v1.id, 200, 'champion'],
+        [v2.id, 200, 'shadow'],
+      ].sort(),
+    );
+    // The same labels judge both: each version's accuracy is its own.
+    const acc = (id: string) =>
+      points.find((p) => p.metric === 'performance.accuracy' && p.slice === null && p.modelVersionId === id);
+    expect(acc(v1.id)?.value).not.toBe(acc(v2.id)?.value);
   });
 
   it('sextant monitor run prints the table; monitors ls / show / rm', async () => {
