@@ -12,12 +12,12 @@ const SKETCH_POINTS = 101;
 const MAX_CATEGORIES = 1000;
 
 /** Null, undefined, NaN and the infinities: values no distribution test may see. */
-export function isMissing(v: unknown): boolean {
+function isMissing(v: unknown): boolean {
   return v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v));
 }
 
 /** The column type the values have (integer, float, boolean, string); undefined when all are missing. */
-export function typeOfValues(values: readonly unknown[]): ColumnType | undefined {
+function typeOfValues(values: readonly unknown[]): ColumnType | undefined {
   let numbers = 0;
   let integers = 0;
   let booleans = 0;
@@ -34,19 +34,6 @@ export function typeOfValues(values: readonly unknown[]): ColumnType | undefined
   if (numbers === present) return integers === present ? 'integer' : 'float';
   if (booleans === present) return 'boolean';
   return 'string';
-}
-
-/** The type a value of a column of this type should have, for type-change checks. */
-export function valueMatches(type: ColumnType, v: unknown): boolean {
-  switch (type) {
-    case 'integer':
-    case 'float':
-      return typeof v === 'number';
-    case 'boolean':
-      return typeof v === 'boolean';
-    default:
-      return typeof v === 'string';
-  }
 }
 
 /** The profile of one column from its raw values; `type` forces the reference's type when known. */
