@@ -370,6 +370,34 @@ describeEachBackend('monitors on a deployment', (getStore) => {
     expect(acc(v1.id)?.value).not.toBe(acc(v2.id)?.value);
   });
 
+  it('a reference from early traffic: its first rows, stored with raw values, outputs compared too', async () => {
+    const m = monitorSchema.parse(
+      (
+        await inject('POST', '/api/v1/monitors', {
+          deployment,
+          spec: 'name: early\nreference: { source: traffic, rows: 150 }\n',
+        })
+      ).json(),
+    );
+    const res = await inject('POST', `/api/v1/monitors/${m.id}/runs`, {
+      from: iso(T0 + HOUR),
+      to: iso(T0 + 2 * HOUR),
+    });
+    const { points } = monitorRunResultSchema.parse(res.json());
+    const refs = z
+      .object({ references: z.array(monitorReferenceSchema) })
+      .parse((await inject('GET', `/api/v1/monitors/${m.id}/references`)).json()).references;
+    expect(refs[0]).toMatchObject({ source: 'traffic', rowCount: 150, modelVersionId: v1.id });
+    expect(refs[0]?.sourceRef).toMatch(/^first 150 rows \[/);
+    const age = points.find(
+      (p) => p.metric.startsWith('skew.') && p.metric !== 'skew.psi' && p.feature === 'age',
+    );
+    expect(age).toMatchObject({ status: 'alert' });
+    expect(age?.details.approximate).toBe(false);
+    expect(points.some((p) => p.metric.startsWith('skew.') && p.feature === 'prediction')).toBe(true);
+    await inject('DELETE', `/api/v1/monitors/${m.id}`);
+  });
+
   it('sextant monitor run prints the table; monitors ls / show / rm', async () => {
     const url = await t.app.listen({ host: '127.0.0.1', port: 0 });
     const env = { SEXTANT_HOME: t.config.home, SEXTANT_URL: url };
