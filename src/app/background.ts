@@ -6,6 +6,7 @@ import { DEPLOYMENT_METER_EVERY_MS, DEPLOYMENT_METER_JOB } from '../cost/index.j
 import { type EventBus, pruneSettledEvents } from '../events/index.js';
 import { defineJob, type JobQueue, pruneFinishedJobs, type WorkerHandle } from '../jobs/index.js';
 import { TRIGGERS_TICK_EVERY_MS, TRIGGERS_TICK_JOB } from '../pipelines/triggers/index.js';
+import { MONITORING_SCHEDULE_EVERY_MS, MONITORING_SCHEDULE_JOB } from '../monitoring/index.js';
 import { type Db, inTransaction } from '../store/index.js';
 
 /*
@@ -108,6 +109,12 @@ export async function scheduleBackgroundJobs(jobs: JobQueue): Promise<void> {
     DEPLOYMENT_METER_JOB,
     {},
     { everyMs: DEPLOYMENT_METER_EVERY_MS, key: DEPLOYMENT_METER_JOB },
+  );
+  // Monitors: each pass enqueues the runs whose windows closed (keyed by monitor and window end).
+  await jobs.repeat(
+    MONITORING_SCHEDULE_JOB,
+    {},
+    { everyMs: MONITORING_SCHEDULE_EVERY_MS, key: MONITORING_SCHEDULE_JOB },
   );
 }
 

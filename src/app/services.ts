@@ -12,13 +12,20 @@ import { createWebhookService } from '../events/webhooks/index.js';
 import { createGovernanceDomain } from '../governance/index.js';
 import { createJobQueue } from '../jobs/index.js';
 import { createTrialThreads } from '../ml/index.js';
+import {
+  createGateMetrics,
+  createMonitoringDomain,
+  monitoringEvents,
+  monitoringRunJob,
+  monitoringScheduleJob,
+} from '../monitoring/index.js';
 import { createPipelinesDomain, pipelineEvents } from '../pipelines/index.js';
 import {
   createTriggersDomain,
   TRIGGERABLE_EVENT_TYPES,
   triggersTickJob,
 } from '../pipelines/triggers/index.js';
-import { createRegistryDomain, noGateMetrics, registryEvents } from '../registry/index.js';
+import { createRegistryDomain, registryEvents } from '../registry/index.js';
 import { createServingDomain, servingEvents } from '../serving/index.js';
 import { eventsDeliverJob, predictionsSealJob, pruneJob, SYSTEM_QUEUE } from './background.js';
 import {
@@ -40,6 +47,7 @@ export const eventDefinitions: readonly EventDefinition[] = [
   ...servingEvents,
   ...pipelineEvents,
   ...budgetEvents,
+  ...monitoringEvents,
 ];
 
 /**
@@ -87,8 +95,8 @@ export function extendServices(
     events,
     datasetVersions: data.versions,
     dataQuality,
-    // Fairness and drift gates answer no_data until the monitoring domain supplies measurements.
-    gateMetrics: noGateMetrics,
+    // Fairness and drift gates read the latest monitor points of the version (no points: no_data).
+    gateMetrics: createGateMetrics({ db: store.db }),
   });
   // The idle reaper's policy (defaults without the file): deployments nobody calls unload their model.
   const reaper = createReaper({ ...deps, policy: loadReaperPolicy(path.join(config.home, 'reaper.yaml')) });
@@ -114,6 +122,14 @@ export function extendServices(
           },
         }
       : {}),
+  });
+  const monitoring = createMonitoringDomain({
+    ...deps,
+    deployments: serving.deployments,
+    versions: registry.versions,
+    datasets: data.versions,
+    predictions: serving.predictions,
+    events,
   });
 
   // Background work: in-process on the database, or BullMQ when SEXTANT_REDIS_URL is set. Every process
@@ -164,6 +180,16 @@ export function extendServices(
     predictionsSealJob(createPredictionSealer({ db: store.db, dialect: store.dialect, audit, clock })),
   );
 
+  jobs.define(monitoringRunJob(monitoring.runs));
+  jobs.define(
+    monitoringScheduleJob({
+      monitors: monitoring.monitors,
+      runs: monitoring.runs,
+      enqueue: (name, payload, options) => jobs.enqueue(name, payload, options),
+      now: () => clock.now(),
+    }),
+  );
+
   // Pipelines run their steps as jobs; `run:` steps of registered pipelines execute in this folder.
   const pipelinePorts = { experiments, runs, artifacts, data, dataQuality, registry, auth: core.auth };
   const pipelines = createPipelinesDomain({
@@ -207,6 +233,7 @@ export function extendServices(
     webhooks,
     governance,
     serving,
+    monitoring,
     jobs,
     trialThreads,
     pipelines,

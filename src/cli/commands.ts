@@ -101,6 +101,13 @@ export const commandModules: CommandModule[] = [
     load: async () => (await import('./cost.command.js')).registerCostCommands,
   },
   {
+    summaries: {
+      monitors: 'monitors of deployments: drift, skew, live quality, performance from delayed labels',
+      monitor: "run a deployment's monitors now: monitor run <deployment> [--from --to]",
+    },
+    load: async () => (await import('./monitors.command.js')).registerMonitorsCommands,
+  },
+  {
     summaries: { webhooks: 'signed HTTP callbacks for events (admin)' },
     load: async () => (await import('./webhooks.command.js')).registerWebhooksCommands,
   },

@@ -85,6 +85,7 @@ export function createLazyLocalApi({ core: s, full }: LocalServices): SextantApi
     cost: upper(async () => (await import('./local/cost.js')).costLocalApi),
     serving: upper(async () => (await import('./local/serving.js')).servingLocalApi),
     triggers: upper(async () => (await import('./local/triggers.js')).triggersLocalApi),
+    monitoring: upper(async () => (await import('./local/monitoring.js')).monitoringLocalApi),
     audit: {
       list: (q = {}) => s.audit.list(q),
       verify: (checkpoint, options = {}) =>

@@ -22,6 +22,7 @@ import type { LineageApi } from './lineage-api.js';
 import type { ModelsApi } from './models-api.js';
 import type { PipelinesApi } from './pipelines-api.js';
 import type { ReaperApi } from './reaper-api.js';
+import type { MonitoringApi } from './monitoring-api.js';
 import type { ServingApi } from './serving-api.js';
 import type { TriggersApi } from './triggers-api.js';
 import type { WebhooksApi } from './webhooks-api.js';
@@ -95,6 +96,7 @@ export interface SextantApi {
   cost: CostApi;
   serving: ServingApi;
   triggers: TriggersApi;
+  monitoring: MonitoringApi;
   audit: {
     list(q?: { entityType?: string; entityId?: string; limit?: number }): Promise<AuditEntry[]>;
     /** Verifies the chain; `deep` also checks the governed tables against their last audit entries. */

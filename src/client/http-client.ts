@@ -11,6 +11,7 @@ import { lineageHttpApi } from './lineage-api.js';
 import { modelsHttpApi } from './models-api.js';
 import { pipelinesHttpApi } from './pipelines-api.js';
 import { reaperHttpApi } from './reaper-api.js';
+import { monitoringHttpApi } from './monitoring-api.js';
 import { servingHttpApi } from './serving-api.js';
 import { triggersHttpApi } from './triggers-api.js';
 import { webhooksHttpApi } from './webhooks-api.js';
@@ -97,6 +98,7 @@ export function createHttpClient(options: HttpClientOptions): SextantApi {
     pipelines: pipelinesHttpApi(transport),
     cost: costHttpApi(transport),
     serving: servingHttpApi(transport),
+    monitoring: monitoringHttpApi(transport),
     audit: {
       list: async (q = {}) =>
         (await call<{ entries: never[] }>('GET', '/api/v1/audit', { query: q })).entries,

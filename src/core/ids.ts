@@ -40,7 +40,12 @@ export type IdPrefix =
   /** One thing the idle reaper did (cost/reaper). */
   | 'rpa'
   /** A usage record of the cost meters (one metered run, attempt, deployment interval). */
-  | 'use';
+  | 'use'
+  /** Monitoring: a monitor, a reference it measures against, one run of it, one metric point. */
+  | 'mon'
+  | 'mref'
+  | 'mrun'
+  | 'mpt';
 
 /*
  * Monotonic ULIDs (https://github.com/ulid/spec), lower-cased: 10 Crockford base-32 characters of

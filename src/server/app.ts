@@ -17,6 +17,7 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerMlflowRoutes } from './routes/mlflow/index.js';
 import { registerPipelineRoutes } from './routes/pipelines.js';
+import { registerMonitoringRoutes } from './routes/monitoring.js';
 import { registerPredictRoutes } from './routes/predict.js';
 import { registerReaperRoutes } from './routes/reaper.js';
 import { registerRegistryRoutes } from './routes/registry.js';
@@ -102,6 +103,7 @@ export async function buildApp(
   registerPipelineRoutes(app, services);
   registerGovernanceRoutes(app, services);
   registerServingRoutes(app, services);
+  registerMonitoringRoutes(app, services);
   registerPredictRoutes(app, services);
   registerTriggerRoutes(app, services);
   registerCostRoutes(app, services);

@@ -7,6 +7,7 @@ import type { EventTables } from './schema-events.js';
 import type { JobTables } from './schema-jobs.js';
 import type { LoggedModelTables } from './schema-logged-models.js';
 import type { PipelineTables } from './schema-pipelines.js';
+import type { MonitoringTables } from './schema-monitoring.js';
 import type { RegistryTables } from './schema-registry.js';
 import type { ServingTables } from './schema-serving.js';
 import type { SweepTables } from './schema-sweeps.js';
@@ -173,7 +174,8 @@ export interface Database
     PipelineTables,
     TriggerTables,
     BudgetTables,
-    CostTables {
+    CostTables,
+    MonitoringTables {
   audit_entries: AuditEntryTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointTable;
