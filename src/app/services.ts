@@ -2,14 +2,17 @@ import os from 'node:os';
 import { createPredictionSealer } from '../audit/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
+import { createLogger } from '../core/logger.js';
 import { createDataQualityDomain } from '../data/quality/index.js';
 import { createEventBus, createEventCatalogue, type EventDefinition } from '../events/index.js';
 import { createWebhookService } from '../events/webhooks/index.js';
 import { createGovernanceDomain } from '../governance/index.js';
 import { createJobQueue } from '../jobs/index.js';
 import { createTrialThreads } from '../ml/index.js';
+import { alertEvents, createAlertsDomain, noMetricHistory } from '../monitoring/alerts/index.js';
 import { createRegistryDomain, noGateMetrics, registryEvents } from '../registry/index.js';
 import { createServingDomain, servingEvents } from '../serving/index.js';
+import { alertTargetsOf } from './alert-targets.js';
 import { eventsDeliverJob, predictionsSealJob, pruneJob } from './background.js';
 import {
   type CoreServices,
@@ -24,7 +27,11 @@ import { sweepTrialJob } from './sweep-trials.js';
 export type { ServicesDeps } from './core-services.js';
 
 /** Every event type the domains declare: the catalogue the bus checks emits and webhook targets against. */
-export const eventDefinitions: readonly EventDefinition[] = [...registryEvents, ...servingEvents];
+export const eventDefinitions: readonly EventDefinition[] = [
+  ...registryEvents,
+  ...servingEvents,
+  ...alertEvents,
+];
 
 /**
  * Wires every domain service from the shared parts; the one place that knows them all. Each service is
@@ -105,8 +112,18 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     deployments: serving.deployments,
   });
 
+  // Alerts judge monitor runs; until monitors store series, a rule's history is the run's own points.
+  const alerts = createAlertsDomain({
+    ...deps,
+    events,
+    logger: createLogger(config.logLevel),
+    history: noMetricHistory,
+    targets: alertTargetsOf(registry, serving),
+  });
+
   return {
     ...core,
+    alerts,
     dataQuality,
     registry,
     events,

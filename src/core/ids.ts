@@ -28,7 +28,9 @@ export type IdPrefix =
   | 'job'
   | 'jba'
   /** A process serving a deployment (its heartbeat). */
-  | 'rt';
+  | 'rt'
+  /** A monitoring alert. */
+  | 'alr';
 
 /*
  * Monotonic ULIDs (https://github.com/ulid/spec), lower-cased: 10 Crockford base-32 characters of

@@ -4,6 +4,7 @@ import type { DataQualityTables } from './schema-data-quality.js';
 import type { EventTables } from './schema-events.js';
 import type { JobTables } from './schema-jobs.js';
 import type { LoggedModelTables } from './schema-logged-models.js';
+import type { MonitoringAlertTables } from './schema-monitoring-alerts.js';
 import type { RegistryTables } from './schema-registry.js';
 import type { ServingTables } from './schema-serving.js';
 import type { SweepTables } from './schema-sweeps.js';
@@ -165,7 +166,8 @@ export interface Database
     JobTables,
     LoggedModelTables,
     EventTables,
-    SweepTables {
+    SweepTables,
+    MonitoringAlertTables {
   audit_entries: AuditEntryTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointTable;
