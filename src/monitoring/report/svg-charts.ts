@@ -123,7 +123,10 @@ export function lineChartSvg(input: {
       run = [];
     };
     s.values.forEach((v, i) => {
-      if (v === null || !Number.isFinite(v)) return flush();
+      if (v === null || !Number.isFinite(v)) {
+        flush();
+        return;
+      }
       run.push(`${fmt(x(i))},${fmt(y(v))}`);
       parts.push(
         `<circle cx="${fmt(x(i))}" cy="${fmt(y(v))}" r="2.5" fill="${s.colour}"><title>${escapeXml(`${s.name} ${input.labels[i] ?? ''}: ${fmt(v)}`)}</title></circle>`,
