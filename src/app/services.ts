@@ -10,6 +10,7 @@ import { createGovernanceDomain } from '../governance/index.js';
 import { createJobQueue } from '../jobs/index.js';
 import { createTrialThreads } from '../ml/index.js';
 import { alertEvents, createAlertsDomain, noMetricHistory } from '../monitoring/alerts/index.js';
+import { createReportService, noMetricSeries } from '../monitoring/report/index.js';
 import { createRegistryDomain, noGateMetrics, registryEvents } from '../registry/index.js';
 import { createServingDomain, servingEvents } from '../serving/index.js';
 import { alertTargetsOf } from './alert-targets.js';
@@ -120,10 +121,17 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     history: noMetricHistory,
     targets: alertTargetsOf(registry, serving),
   });
+  const monitoringReport = createReportService({
+    clock,
+    series: noMetricSeries,
+    alerts,
+    deployment: (nameOrId) => serving.deployments.get(nameOrId),
+  });
 
   return {
     ...core,
     alerts,
+    monitoringReport,
     dataQuality,
     registry,
     events,

@@ -87,6 +87,13 @@ export const commandModules: CommandModule[] = [
     load: async () => (await import('./predict.command.js')).registerPredictCommand,
   },
   {
+    summaries: {
+      alerts: 'monitoring alerts: ls, show, ack',
+      monitor: 'monitoring of a deployment: report (one HTML file)',
+    },
+    load: async () => (await import('./alerts.command.js')).registerAlertsCommands,
+  },
+  {
     summaries: { webhooks: 'signed HTTP callbacks for events (admin)' },
     load: async () => (await import('./webhooks.command.js')).registerWebhooksCommands,
   },

@@ -78,6 +78,7 @@ export function createLazyLocalApi({ core: s, full }: LocalServices): SextantApi
     lineage: upper(async () => (await import('./local/lineage.js')).lineageLocalApi),
     models: upper(async () => (await import('./local/models.js')).modelsLocalApi),
     webhooks: upper(async () => (await import('./local/webhooks.js')).webhooksLocalApi),
+    alerts: upper(async () => (await import('./local/alerts.js')).alertsLocalApi),
     jobs: upper(async () => (await import('./local/jobs.js')).jobsLocalApi),
     serving: upper(async () => (await import('./local/serving.js')).servingLocalApi),
     audit: {

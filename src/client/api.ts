@@ -13,7 +13,7 @@ import type {
   RunStatus,
   ViewType,
 } from '../tracking/tracking.schema.js';
-
+import type { AlertsApi } from './alerts-api.js';
 import type { DataApi } from './data-api.js';
 import type { DataQualityApi } from './data-quality-api.js';
 import type { JobsApi } from './jobs-api.js';
@@ -84,6 +84,7 @@ export interface SextantApi {
   lineage: LineageApi;
   models: ModelsApi;
   webhooks: WebhooksApi;
+  alerts: AlertsApi;
   jobs: JobsApi;
   serving: ServingApi;
   audit: {

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { alertsHttpApi } from './alerts-api.js';
 import type { SextantApi } from './api.js';
 import { dataHttpApi } from './data-api.js';
 import { dataQualityHttpApi } from './data-quality-api.js';
@@ -85,6 +86,7 @@ export function createHttpClient(options: HttpClientOptions): SextantApi {
     lineage: lineageHttpApi(transport),
     models: modelsHttpApi(transport),
     webhooks: webhooksHttpApi(transport),
+    alerts: alertsHttpApi(transport),
     jobs: jobsHttpApi(transport),
     serving: servingHttpApi(transport),
     audit: {

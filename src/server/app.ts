@@ -8,6 +8,7 @@ import { installErrorHandlers, MAX_PARAM_LENGTH, sendFrameworkError } from './er
 import { installRequestGuards } from './request-guards.js';
 import type { RoutePermission } from './route.js';
 import { registerAdminRoutes } from './routes/admin.js';
+import { registerAlertRoutes } from './routes/alerts.js';
 import { registerDataRoutes } from './routes/data.js';
 import { registerDataQualityRoutes } from './routes/data-quality.js';
 import { registerGovernanceRoutes } from './routes/governance.js';
@@ -91,6 +92,7 @@ export async function buildApp(
   registerDataQualityRoutes(app, services);
   registerRegistryRoutes(app, services);
   registerWebhookRoutes(app, services);
+  registerAlertRoutes(app, services);
   registerJobRoutes(app, services);
   registerGovernanceRoutes(app, services);
   registerServingRoutes(app, services);
