@@ -10,7 +10,7 @@ import { createGovernanceDomain } from '../governance/index.js';
 import { createJobQueue } from '../jobs/index.js';
 import { createTrialThreads } from '../ml/index.js';
 import { alertEvents, createAlertsDomain, noMetricHistory } from '../monitoring/alerts/index.js';
-import { createReportService, noMetricSeries } from '../monitoring/report/index.js';
+import { createMonitoringMetrics, createReportService, noMetricSeries } from '../monitoring/report/index.js';
 import { createRegistryDomain, noGateMetrics, registryEvents } from '../registry/index.js';
 import { createServingDomain, servingEvents } from '../serving/index.js';
 import { alertTargetsOf } from './alert-targets.js';
@@ -121,17 +121,25 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     history: noMetricHistory,
     targets: alertTargetsOf(registry, serving),
   });
+  // Until monitors store their series, the report and the gauges read none (the alerts they show are real).
+  const metricSeries = noMetricSeries;
   const monitoringReport = createReportService({
     clock,
-    series: noMetricSeries,
+    series: metricSeries,
     alerts,
     deployment: (nameOrId) => serving.deployments.get(nameOrId),
+  });
+  const monitoringMetrics = createMonitoringMetrics({
+    latestPoints: () => metricSeries.latest(),
+    deploymentNames: async () => new Map((await serving.deployments.list()).map((d) => [d.id, d.name])),
+    openAlertsBySeverity: () => alerts.openBySeverity(),
   });
 
   return {
     ...core,
     alerts,
     monitoringReport,
+    monitoringMetrics,
     dataQuality,
     registry,
     events,

@@ -1,5 +1,11 @@
 /** The monitoring report: report data from metric points and alerts, rendered as one self-contained HTML file. */
 
+/** Prometheus gauges: latest value per monitor metric (bounded), open alerts by severity. */
+export {
+  createMonitoringMetrics,
+  type MonitoringMetrics,
+  type MonitoringMetricsDeps,
+} from './monitoring-metrics.js';
 /** The report of a deployment over a period, on a series reader port. */
 export {
   createReportService,

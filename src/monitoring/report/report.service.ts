@@ -13,10 +13,12 @@ export interface MetricSeriesReader {
     from?: number | undefined;
     to?: number | undefined;
   }): Promise<MetricPoint[]>;
+  /** The latest point of every series (deployment, model version, metric, feature, slice): the gauges. */
+  latest(): Promise<MetricPoint[]>;
 }
 
 /** No stored series: reports show alerts only (the wiring's choice until monitors store points). */
-export const noMetricSeries: MetricSeriesReader = { points: async () => [] };
+export const noMetricSeries: MetricSeriesReader = { points: async () => [], latest: async () => [] };
 
 export interface ReportDeps {
   clock: Clock;

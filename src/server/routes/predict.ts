@@ -161,10 +161,15 @@ export function feedbackHandler(
   };
 }
 
-/** GET metrics: the Prometheus text exposition. */
-export function metricsHandler(serving: Pick<ServingDomain, 'metrics'>) {
-  return async (_req: FastifyRequest, reply: FastifyReply) =>
-    reply.header('content-type', serving.metrics.contentType).send(await serving.metrics.text());
+/** GET metrics: the Prometheus text exposition (serving's, then any other domain's, e.g. monitoring). */
+export function metricsHandler(
+  serving: Pick<ServingDomain, 'metrics'>,
+  ...more: readonly { text(): Promise<string> }[]
+) {
+  return async (_req: FastifyRequest, reply: FastifyReply) => {
+    const texts = await Promise.all([serving.metrics.text(), ...more.map((m) => m.text())]);
+    return reply.header('content-type', serving.metrics.contentType).send(texts.join(''));
+  };
 }
 
 /**
@@ -208,7 +213,7 @@ export function registerPredictRoutes(app: FastifyInstance, s: Services): void {
     permission: 'read',
     summary: 'Prometheus metrics of the deployments this server runs',
     tags,
-    handler: metricsHandler(s.serving),
+    handler: metricsHandler(s.serving, s.monitoringMetrics),
   });
   // The runtimes this app opened drain (and their ledgers flush) when it closes.
   app.addHook('onClose', async () => {
