@@ -1,15 +1,19 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { uniq } from '../../../test/e2e/helpers.js';
-import { tinyOnnxModel } from '../../../test/e2e/registry-fixtures.js';
-import { createTestApp, type TestApp } from '../../../test/support/app.js';
-import { describeEachBackend } from '../../../test/support/backends.js';
-import { startReceiver } from '../../../test/support/http-receiver.js';
-import { alertTargetsOf } from '../../app/alert-targets.js';
-import { silentLogger } from '../../core/logger.js';
-import { verifyWebhookSignature } from '../../events/webhooks/index.js';
-import type { Actor } from '../../registry/index.js';
-import type { MetricPoint } from '../metric-point.schema.js';
-import { type AlertRuleInput, createAlertsDomain, type MetricHistory } from './index.js';
+import { alertTargetsOf } from '../../src/app/alert-targets.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { verifyWebhookSignature } from '../../src/events/webhooks/index.js';
+import {
+  type AlertRuleInput,
+  createAlertsDomain,
+  type MetricHistory,
+} from '../../src/monitoring/alerts/index.js';
+import type { MetricPoint } from '../../src/monitoring/metric-point.schema.js';
+import type { Actor } from '../../src/registry/index.js';
+import { uniq } from '../e2e/helpers.js';
+import { tinyOnnxModel } from '../e2e/registry-fixtures.js';
+import { createTestApp, type TestApp } from '../support/app.js';
+import { describeEachBackend } from '../support/backends.js';
+import { startReceiver } from '../support/http-receiver.js';
 
 const admin: Actor = { name: 'ada', role: 'admin' };
 const HOUR = 3_600_000;
