@@ -3,6 +3,7 @@ import type { AuditLog, PredictionSealer } from '../audit/index.js';
 import type { Clock } from '../core/clock.js';
 import { type EventBus, pruneSettledEvents } from '../events/index.js';
 import { defineJob, type JobQueue, pruneFinishedJobs, type WorkerHandle } from '../jobs/index.js';
+import { MONITORING_SCHEDULE_EVERY_MS, MONITORING_SCHEDULE_JOB } from '../monitoring/index.js';
 import { type Db, inTransaction } from '../store/index.js';
 
 /*
@@ -98,6 +99,12 @@ export async function scheduleBackgroundJobs(jobs: JobQueue): Promise<void> {
     PREDICTIONS_SEAL_JOB,
     {},
     { everyMs: PREDICTIONS_SEAL_EVERY_MS, key: PREDICTIONS_SEAL_JOB },
+  );
+  // Monitors: each pass enqueues the runs whose windows closed (keyed by monitor and window end).
+  await jobs.repeat(
+    MONITORING_SCHEDULE_JOB,
+    {},
+    { everyMs: MONITORING_SCHEDULE_EVERY_MS, key: MONITORING_SCHEDULE_JOB },
   );
 }
 

@@ -9,11 +9,18 @@ import { createWebhookService } from '../events/webhooks/index.js';
 import { createGovernanceDomain } from '../governance/index.js';
 import { createJobQueue } from '../jobs/index.js';
 import { createTrialThreads } from '../ml/index.js';
-import { alertEvents, createAlertsDomain, noMetricHistory } from '../monitoring/alerts/index.js';
-import { createMonitoringMetrics, createReportService, noMetricSeries } from '../monitoring/report/index.js';
-import { createRegistryDomain, noGateMetrics, registryEvents } from '../registry/index.js';
+import { alertEvents, createAlertsDomain } from '../monitoring/alerts/index.js';
+import {
+  createGateMetrics,
+  createMonitoringDomain,
+  monitoringEvents,
+  monitoringRunJob,
+  monitoringScheduleJob,
+} from '../monitoring/index.js';
+import { createMonitoringMetrics, createReportService } from '../monitoring/report/index.js';
+import { createRegistryDomain, registryEvents } from '../registry/index.js';
 import { createServingDomain, servingEvents } from '../serving/index.js';
-import { alertTargetsOf } from './alert-targets.js';
+import { alertSeriesOf, alertTargetsOf, evaluateAlertsOnRun } from './alerts-wiring.js';
 import { eventsDeliverJob, predictionsSealJob, pruneJob } from './background.js';
 import {
   type CoreServices,
@@ -31,6 +38,7 @@ export type { ServicesDeps } from './core-services.js';
 export const eventDefinitions: readonly EventDefinition[] = [
   ...registryEvents,
   ...servingEvents,
+  ...monitoringEvents,
   ...alertEvents,
 ];
 
@@ -76,10 +84,18 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     events,
     datasetVersions: data.versions,
     dataQuality,
-    // Fairness and drift gates answer no_data until the monitoring domain supplies measurements.
-    gateMetrics: noGateMetrics,
+    // Fairness and drift gates read the latest monitor points of the version (no points: no_data).
+    gateMetrics: createGateMetrics({ db: store.db }),
   });
   const serving = createServingDomain({ ...deps, registry, store, events });
+  const monitoring = createMonitoringDomain({
+    ...deps,
+    deployments: serving.deployments,
+    versions: registry.versions,
+    datasets: data.versions,
+    predictions: serving.predictions,
+    events,
+  });
 
   // Background work: in-process on the database, or BullMQ when SEXTANT_REDIS_URL is set. Every process
   // knows every kind; which processes work which queues is the entry point's choice.
@@ -101,6 +117,16 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     predictionsSealJob(createPredictionSealer({ db: store.db, dialect: store.dialect, audit, clock })),
   );
 
+  jobs.define(monitoringRunJob(monitoring.runs));
+  jobs.define(
+    monitoringScheduleJob({
+      monitors: monitoring.monitors,
+      runs: monitoring.runs,
+      enqueue: (name, payload, options) => jobs.enqueue(name, payload, options),
+      now: () => clock.now(),
+    }),
+  );
+
   const governance = createGovernanceDomain({
     ...deps,
     datasetVersions: data.versions,
@@ -113,16 +139,17 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     deployments: serving.deployments,
   });
 
-  // Alerts judge monitor runs; until monitors store series, a rule's history is the run's own points.
+  // Alerts judge each completed monitor run (a subscriber of monitor.run.completed, so once per run
+  // across replicas); the report and the gauges read monitoring's stored series.
+  const metricSeries = alertSeriesOf(monitoring);
   const alerts = createAlertsDomain({
     ...deps,
     events,
     logger: createLogger(config.logLevel),
-    history: noMetricHistory,
+    history: metricSeries,
     targets: alertTargetsOf(registry, serving),
   });
-  // Until monitors store their series, the report and the gauges read none (the alerts they show are real).
-  const metricSeries = noMetricSeries;
+  events.subscribe(evaluateAlertsOnRun(monitoring, alerts));
   const monitoringReport = createReportService({
     clock,
     series: metricSeries,
@@ -146,6 +173,7 @@ export function extendServices(core: CoreServices, { config, auditKey, eventDeli
     webhooks,
     governance,
     serving,
+    monitoring,
     jobs,
     trialThreads,
   };

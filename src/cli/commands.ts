@@ -88,8 +88,17 @@ export const commandModules: CommandModule[] = [
   },
   {
     summaries: {
+      monitors: 'monitors of deployments: drift, skew, live quality, performance from delayed labels',
+      monitor: "run a deployment's monitors now: monitor run <deployment> [--from --to]",
+    },
+    load: async () => (await import('./monitors.command.js')).registerMonitorsCommands,
+  },
+  {
+    // `monitor` is shared with the monitors module: both add their subcommands (run, report) to it.
+    summaries: {
       alerts: 'monitoring alerts: ls, show, ack',
-      monitor: 'monitoring of a deployment: report (one HTML file)',
+      monitor:
+        "a deployment's monitoring: monitor run <deployment> [--from --to], monitor report <deployment> --html <file>",
     },
     load: async () => (await import('./alerts.command.js')).registerAlertsCommands,
   },

@@ -81,6 +81,7 @@ export function createLazyLocalApi({ core: s, full }: LocalServices): SextantApi
     alerts: upper(async () => (await import('./local/alerts.js')).alertsLocalApi),
     jobs: upper(async () => (await import('./local/jobs.js')).jobsLocalApi),
     serving: upper(async () => (await import('./local/serving.js')).servingLocalApi),
+    monitoring: upper(async () => (await import('./local/monitoring.js')).monitoringLocalApi),
     audit: {
       list: (q = {}) => s.audit.list(q),
       verify: (checkpoint, options = {}) =>

@@ -20,7 +20,7 @@ import type { Output } from './output.js';
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** `--from 2h` (ago) or an ISO time as given (the API checks it and names the field). */
-function timeOf(value: string | undefined, now: number): string | undefined {
+export function timeOf(value: string | undefined, now: number): string | undefined {
   if (value === undefined) return undefined;
   const m = /^(\d{1,9})([smhd])$/.exec(value.trim());
   return m ? new Date(now - Number(m[1]) * (UNIT_MS[m[2]!] ?? 0)).toISOString() : value;

@@ -19,6 +19,7 @@ import type { DataQualityApi } from './data-quality-api.js';
 import type { JobsApi } from './jobs-api.js';
 import type { LineageApi } from './lineage-api.js';
 import type { ModelsApi } from './models-api.js';
+import type { MonitoringApi } from './monitoring-api.js';
 import type { ServingApi } from './serving-api.js';
 import type { WebhooksApi } from './webhooks-api.js';
 
@@ -87,6 +88,7 @@ export interface SextantApi {
   alerts: AlertsApi;
   jobs: JobsApi;
   serving: ServingApi;
+  monitoring: MonitoringApi;
   audit: {
     list(q?: { entityType?: string; entityId?: string; limit?: number }): Promise<AuditEntry[]>;
     /** Verifies the chain; `deep` also checks the governed tables against their last audit entries. */

@@ -8,6 +8,7 @@ import { createHttpTransport } from './http-transport.js';
 import { jobsHttpApi } from './jobs-api.js';
 import { lineageHttpApi } from './lineage-api.js';
 import { modelsHttpApi } from './models-api.js';
+import { monitoringHttpApi } from './monitoring-api.js';
 import { servingHttpApi } from './serving-api.js';
 import { webhooksHttpApi } from './webhooks-api.js';
 
@@ -89,6 +90,7 @@ export function createHttpClient(options: HttpClientOptions): SextantApi {
     alerts: alertsHttpApi(transport),
     jobs: jobsHttpApi(transport),
     serving: servingHttpApi(transport),
+    monitoring: monitoringHttpApi(transport),
     audit: {
       list: async (q = {}) =>
         (await call<{ entries: never[] }>('GET', '/api/v1/audit', { query: q })).entries,

@@ -29,6 +29,11 @@ export type IdPrefix =
   | 'jba'
   /** A process serving a deployment (its heartbeat). */
   | 'rt'
+  /** Monitoring: a monitor, a reference it measures against, one run of it, one metric point. */
+  | 'mon'
+  | 'mref'
+  | 'mrun'
+  | 'mpt'
   /** A monitoring alert. */
   | 'alr';
 

@@ -15,6 +15,7 @@ import { registerGovernanceRoutes } from './routes/governance.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerMlflowRoutes } from './routes/mlflow/index.js';
+import { registerMonitoringRoutes } from './routes/monitoring.js';
 import { registerPredictRoutes } from './routes/predict.js';
 import { registerRegistryRoutes } from './routes/registry.js';
 import { registerServingRoutes } from './routes/serving.js';
@@ -96,6 +97,7 @@ export async function buildApp(
   registerJobRoutes(app, services);
   registerGovernanceRoutes(app, services);
   registerServingRoutes(app, services);
+  registerMonitoringRoutes(app, services);
   registerPredictRoutes(app, services);
   await app.register(async (scope) => registerMlflowRoutes(scope, services));
   return app;

@@ -35,6 +35,7 @@ import { deploymentRuntimesMigration } from './migrations/010-deployment-runtime
 import { modelBindingMigration } from './migrations/011-model-binding.js';
 import { sweepBoardMigration } from './migrations/012-sweep-board.js';
 import { loggedModelsMigration } from './migrations/013-logged-models.js';
+import { monitorsMigration } from './migrations/014-monitors.js';
 import { alertsMigration } from './migrations/015-alerts.js';
 import type { Database } from './schema.js';
 
@@ -229,6 +230,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '011-model-binding': modelBindingMigration(dialect),
     '012-sweep-board': sweepBoardMigration(dialect),
     '013-logged-models': loggedModelsMigration(dialect),
+    '014-monitors': monitorsMigration(dialect),
     '015-alerts': alertsMigration(dialect),
   };
 }

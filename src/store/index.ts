@@ -30,6 +30,7 @@ export {
 } from './dialect.js';
 export type * from './schema.js';
 export type * from './schema-logged-models.js';
+export type * from './schema-monitoring.js';
 /** Logical copies, table by table in foreign-key order (backups of PostgreSQL, moving a workspace). */
 export {
   countTableRows,

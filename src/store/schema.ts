@@ -4,6 +4,7 @@ import type { DataQualityTables } from './schema-data-quality.js';
 import type { EventTables } from './schema-events.js';
 import type { JobTables } from './schema-jobs.js';
 import type { LoggedModelTables } from './schema-logged-models.js';
+import type { MonitoringTables } from './schema-monitoring.js';
 import type { MonitoringAlertTables } from './schema-monitoring-alerts.js';
 import type { RegistryTables } from './schema-registry.js';
 import type { ServingTables } from './schema-serving.js';
@@ -167,6 +168,7 @@ export interface Database
     LoggedModelTables,
     EventTables,
     SweepTables,
+    MonitoringTables,
     MonitoringAlertTables {
   audit_entries: AuditEntryTable;
   audit_head: AuditHeadTable;

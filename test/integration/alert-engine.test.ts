@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { alertTargetsOf } from '../../src/app/alert-targets.js';
+import { alertTargetsOf } from '../../src/app/alerts-wiring.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { verifyWebhookSignature } from '../../src/events/webhooks/index.js';
 import {

@@ -82,6 +82,7 @@ export function createAlertEngine(deps: AlertDeps) {
                   modelVersionId,
                   before: first.windowStart,
                   limit: rule.for - own.length,
+                  windowMs: first.windowEnd - first.windowStart,
                 })
               ).filter((p) => !runIds.has(p.runId))
             : [];

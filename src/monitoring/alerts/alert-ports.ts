@@ -23,11 +23,10 @@ export interface MetricHistory {
     modelVersionId: string;
     before: number;
     limit: number;
+    /** The length of the series' windows (ms), so a reader can bound how far back to look. */
+    windowMs: number;
   }): Promise<MetricPoint[]>;
 }
-
-/** No history: each run is judged on its own points (a rule with `for: N` needs N windows in one run). */
-export const noMetricHistory: MetricHistory = { recent: async () => [] };
 
 /** What an action needs to know about a deployment and a model version, and the rollback itself. */
 export interface AlertTargets {

@@ -17,7 +17,6 @@ export {
   type AlertDeps,
   type AlertTargets,
   type MetricHistory,
-  noMetricHistory,
 } from './alert-ports.js';
 /** The alert rule schema a monitor's `alerts:` list is parsed with (strict; errors name the field). */
 export * from './alert-rule.schema.js';

@@ -10,7 +10,6 @@ export {
 export {
   createReportService,
   type MetricSeriesReader,
-  noMetricSeries,
   type ReportDeps,
   type ReportService,
 } from './report.service.js';

@@ -17,9 +17,6 @@ export interface MetricSeriesReader {
   latest(): Promise<MetricPoint[]>;
 }
 
-/** No stored series: reports show alerts only (the wiring's choice until monitors store points). */
-export const noMetricSeries: MetricSeriesReader = { points: async () => [], latest: async () => [] };
-
 export interface ReportDeps {
   clock: Clock;
   series: MetricSeriesReader;
