@@ -109,15 +109,13 @@ export function createMonitorRunService(deps: MonitoringDeps) {
       status: rows.length < spec.drift.minRows ? 'insufficient_data' : 'ok',
       details: { role: cur.role, minRows: spec.drift.minRows },
     });
-    const reference = await inTransaction(db, (tx) =>
-      ensureReference(deps, tx, {
-        monitor,
-        spec,
-        version,
-        shadow: cur.role === 'shadow',
-        override: undefined,
-      }),
-    );
+    const reference = await ensureReference(deps, {
+      monitor,
+      spec,
+      version,
+      shadow: cur.role === 'shadow',
+      override: undefined,
+    });
     const profiles = new Map<string, ColumnProfile>(
       reference ? (JSON.parse(reference.profiles) as ColumnProfile[]).map((p) => [p.name, p]) : [],
     );

@@ -3,7 +3,7 @@ import { newId } from '../core/ids.js';
 import type { DatasetVersion } from '../data/index.js';
 import type { ColumnProfile } from '../data/tables/index.js';
 import type { ModelVersion } from '../registry/index.js';
-import type { Executor } from '../store/index.js';
+import { isUniqueViolation } from '../store/index.js';
 import type { MonitorReferenceTable, MonitorTable } from '../store/schema-monitoring.js';
 import { liveColumnProfile } from './live-profile.js';
 import * as repo from './monitor.repo.js';
@@ -143,10 +143,12 @@ export async function resolveReference(
   return trafficReference(rows, window);
 }
 
-/** The stored reference of (monitor version, model version), resolving and storing it on first use. */
+/**
+ * The stored reference of (monitor version, model version), resolving and storing it on first use.
+ * Resolving reads other domains outside any transaction (SQLite has one writer connection).
+ */
 export async function ensureReference(
-  deps: Pick<MonitoringDeps, 'datasets' | 'predictions' | 'clock'>,
-  tx: Executor,
+  deps: Pick<MonitoringDeps, 'datasets' | 'predictions' | 'clock' | 'db'>,
   input: {
     monitor: MonitorTable;
     spec: MonitorSpec;
@@ -156,6 +158,7 @@ export async function ensureReference(
   },
 ): Promise<MonitorReferenceTable | undefined> {
   const { monitor, version } = input;
+  const tx = deps.db;
   const found = await repo.findReference({
     tx,
     monitorId: monitor.id,
@@ -187,6 +190,17 @@ export async function ensureReference(
     sample: resolved.sample ? JSON.stringify(resolved.sample) : null,
     created_at: now,
   };
-  await repo.insertReference({ tx, row });
+  try {
+    await repo.insertReference({ tx, row });
+  } catch (err) {
+    // Two runs resolved it at once (replicas): the first one stored is the reference.
+    if (!isUniqueViolation(err)) throw err;
+    return repo.findReference({
+      tx,
+      monitorId: monitor.id,
+      monitorVersion: monitor.version,
+      modelVersionId: version.id,
+    });
+  }
   return row;
 }

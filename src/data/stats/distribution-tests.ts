@@ -1,6 +1,8 @@
 import type jStatTypes from 'jstat';
 import { lazyRequire } from '../../core/lazy-require.js';
 import { sketchCdf, sketchQuantile } from '../tables/index.js';
+import { ksTwoSamplePValue } from './ks-two-sample.js';
+import { ksStatisticSorted, sortFloat64, wassersteinSorted } from './sorted-samples.js';
 
 const jStat = lazyRequire<typeof jStatTypes>('jstat');
 
@@ -39,18 +41,10 @@ export function ksPValue(d: number, n: number, m: number): number {
 
 /** Two-sample Kolmogorov-Smirnov on raw values: D = sup |F_ref - F_cur|. */
 export function ksTest(reference: readonly number[], current: readonly number[]): TestOutcome {
-  const a = [...reference].sort((x, y) => x - y);
-  const b = [...current].sort((x, y) => x - y);
-  let i = 0;
-  let j = 0;
-  let d = 0;
-  while (i < a.length && j < b.length) {
-    const x = Math.min(a[i] as number, b[j] as number);
-    while (i < a.length && (a[i] as number) <= x) i++;
-    while (j < b.length && (b[j] as number) <= x) j++;
-    d = Math.max(d, Math.abs(i / a.length - j / b.length));
-  }
-  return { statistic: d, pValue: ksPValue(d, a.length, b.length) };
+  const a = sortFloat64(Float64Array.from(reference));
+  const b = sortFloat64(Float64Array.from(current));
+  const d = ksStatisticSorted(a, b);
+  return { statistic: d, pValue: ksTwoSamplePValue(d, a.length, b.length) };
 }
 
 /**
@@ -132,19 +126,10 @@ export function jensenShannonDistance(reference: readonly number[], current: rea
 
 /** First Wasserstein distance between two raw samples: the area between their CDFs. */
 export function wasserstein(reference: readonly number[], current: readonly number[]): number {
-  const a = [...reference].sort((x, y) => x - y);
-  const b = [...current].sort((x, y) => x - y);
-  const all = [...a, ...b].sort((x, y) => x - y);
-  let i = 0;
-  let j = 0;
-  let area = 0;
-  for (let k = 0; k < all.length - 1; k++) {
-    const x = all[k] as number;
-    while (i < a.length && (a[i] as number) <= x) i++;
-    while (j < b.length && (b[j] as number) <= x) j++;
-    area += Math.abs(i / a.length - j / b.length) * ((all[k + 1] as number) - x);
-  }
-  return area;
+  return wassersteinSorted(
+    sortFloat64(Float64Array.from(reference)),
+    sortFloat64(Float64Array.from(current)),
+  );
 }
 
 /** Wasserstein from two quantile sketches: the mean gap between their quantile functions. */
