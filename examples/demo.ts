@@ -6,6 +6,7 @@
  *   3. training: a gradient-boosted-trees sweep on the dataset version, evaluation, reproduction
  *   4. registry: register the best model, gated promotion with approval, rollback, alias history
  *   5. serving: serve the champion, traffic, delayed labels, trace a prediction to its data, explain it
+ *   6. monitoring: drifted traffic and delayed labels, drift and an accuracy drop, alerts, a retrain request, the report
  * It ends by verifying the audit chain that every step wrote to.
  */
 import path from 'node:path';
@@ -16,6 +17,7 @@ import { table } from '../src/cli/output.js';
 import { loadConfig } from '../src/core/config.js';
 import { dataChapter } from './demo-data.js';
 import { makeCreditData, trainLogistic } from './demo-model.js';
+import { monitoringChapter } from './demo-monitoring.js';
 import { registryChapter } from './demo-registry.js';
 import { servingChapter } from './demo-serving.js';
 import { trainingChapter } from './demo-training.js';
@@ -108,7 +110,8 @@ async function main(): Promise<void> {
       runId: bestRunId,
       reviewer: modelsLocalApi(ws, REVIEWER),
     });
-    await servingChapter(ws, { model });
+    const { deployment } = await servingChapter(ws, { model });
+    await monitoringChapter(ws, { deployment, workDir });
 
     const verify = await api.audit.verify();
     console.log(`\nAudit chain: ${verify.ok ? 'OK' : 'BROKEN'} (${verify.entries} entries)`);
