@@ -10,6 +10,14 @@ import { latestRunWith, selectPoints } from './metric-point.repo.js';
  * the gate stays no_data.
  */
 
+// The registry's documented names for Clarify's metrics, as the fairness library names its points.
+const FAIRNESS_ALIASES: Record<string, string> = {
+  demographic_parity_difference: 'dppl',
+  disparate_impact: 'di',
+  recall_difference: 'rd',
+  accuracy_difference: 'ad',
+};
+
 export interface GateMetricQuery {
   kind: 'fairness' | 'drift';
   model: string;
@@ -24,7 +32,7 @@ export function createGateMetrics(deps: { db: Db }) {
       ? [q.metric]
       : q.kind === 'drift'
         ? [`drift.${q.metric}`, `skew.${q.metric}`]
-        : [`fairness.${q.metric}`];
+        : [`fairness.${FAIRNESS_ALIASES[q.metric] ?? q.metric}`];
     const runId = await latestRunWith({
       tx: deps.db,
       model: q.model,

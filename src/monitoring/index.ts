@@ -10,15 +10,23 @@ import { querySeries, runPoints } from './series.js';
  * log, and the time series of metric points that alerts, reports and registry gates read.
  */
 
+/** Binary label and score checks shared by estimation, detectors and fairness. */
+export { checkScores, LabelTypeError, toBinaryLabels } from './binary-inputs.js';
+/** Concept drift detectors (DDM, ADWIN, Page-Hinkley) on error streams. */
+export * from './detectors/index.js';
+/** Performance estimation without labels (CBPE). */
+export * from './estimation/index.js';
+/** Fairness: SageMaker Clarify's bias metrics per protected-attribute group. */
+export * from './fairness/index.js';
 /** The registry's gateMetrics port answered from the latest points of a model version. */
 export { createGateMetrics, type GateMetricQuery } from './gate-metrics.js';
-/** Drift of features between a window and a reference (raw or profile), with BH and PSI bands. */
-export { benjaminiHochberg, type FeatureInput, measureDrift, type ReferenceSide } from './measure-drift.js';
 /** Performance metric names a monitor may ask for (the evaluation module's). */
 export { PERFORMANCE_METRICS } from './measure-performance.js';
 /** The time series table's filter (M4 and the report read through querySeries). */
 export type { PointFilter } from './metric-point.repo.js';
 export * from './metric-point.schema.js';
+/** What every point of one monitor run shares (ids and window), for the `toMetricPoints` helpers. */
+export type { MetricPointContext } from './metric-point-context.js';
 export * from './monitor.schema.js';
 export type { MonitorService } from './monitor.service.js';
 export type { MonitorRunService, RunWindow } from './monitor-run.service.js';

@@ -5,9 +5,9 @@ import type { ColumnProfile } from '../data/tables/index.js';
 import type { ModelVersion } from '../registry/index.js';
 import { inTransaction } from '../store/index.js';
 import type { MetricPointTable, MonitorRunTable, MonitorTable } from '../store/schema-monitoring.js';
-import { type FeatureInput, measureDrift } from './measure-drift.js';
+import { measureDetectors, measureEstimates, measureFairness } from './measure-outcomes.js';
 import { measurePerformance, positiveClass } from './measure-performance.js';
-import { measureQuality } from './measure-quality.js';
+import { measureComparison, measureQuality } from './measure-window.js';
 import * as points from './metric-point.repo.js';
 import type { MetricPoint } from './metric-point.schema.js';
 import * as monitors from './monitor.repo.js';
@@ -18,6 +18,7 @@ import type { MonitorSpec } from './monitor-spec.schema.js';
 import type { MonitoringDeps } from './monitoring-deps.js';
 import { PointSink } from './point-builder.js';
 import { ensureReference } from './reference.service.js';
+import type { RawColumn, RawValue, ReferenceInput } from './stats/index.js';
 import { lastRows, readWindow, type VersionTraffic } from './window-traffic.js';
 
 /*
@@ -120,65 +121,72 @@ export function createMonitorRunService(deps: MonitoringDeps) {
       reference ? (JSON.parse(reference.profiles) as ColumnProfile[]).map((p) => [p.name, p]) : [],
     );
     const sample = reference?.sample
-      ? (JSON.parse(reference.sample) as Record<string, unknown[]>)
+      ? (JSON.parse(reference.sample) as Record<string, RawColumn>)
       : undefined;
-    const refLabel = reference ? `${reference.source} ${reference.source_ref}` : 'no reference';
     const features = featuresOf(spec, version, cur);
-    const column = (rs: VersionTraffic['rows'], f: string) => rs.map((r) => r.inputs[f]);
+    const column = (rs: VersionTraffic['rows'], f: string) => rs.map((r) => r.inputs[f] as RawValue);
     const positive = positiveClass(spec, rows);
-    const outputs = (rs: VersionTraffic['rows']) => ({
-      prediction: rs.map((r) => r.prediction),
-      ...(positive !== undefined && rs.some((r) => r.probabilities)
-        ? { score: rs.map((r) => r.probabilities?.[positive] ?? null) }
-        : {}),
-    });
+    const outputs = (rs: VersionTraffic['rows']) =>
+      new Map<string, RawColumn>([
+        ['prediction', rs.map((r) => r.prediction)],
+        ...(positive !== undefined && rs.some((r) => r.probabilities)
+          ? [['score', rs.map((r) => r.probabilities?.[positive] ?? null)] as [string, RawColumn]]
+          : []),
+      ]);
+    const current = new Map<string, RawColumn>(features.map((f) => [f, column(rows, f)]));
+    // The reference of each feature: raw values when it has them (exact tests), else its stored profile.
+    const refOf = (name: string): ReferenceInput | undefined => sample?.[name] ?? profiles.get(name);
+    const trainingRefs = new Map<string, ReferenceInput>();
+    for (const f of features) {
+      const r = refOf(f);
+      if (r !== undefined) trainingRefs.set(f, r);
+    }
+    const scope = sink.scope;
 
     if (spec.skew) {
       if (!reference)
         sink.insufficient('skew.share', 'the reference traffic has fewer rows than minRows so far');
       else {
-        const inputs: FeatureInput[] = features.map((f) => ({
-          name: f,
-          current: column(rows, f),
-          reference:
-            profiles.has(f) || sample?.[f]
-              ? { values: sample?.[f], profile: profiles.get(f), label: refLabel }
-              : undefined,
-        }));
         // Outputs have a reference only when it was taken from traffic (a training set has no predictions).
-        if (sample?.prediction)
-          inputs.push({
-            name: 'prediction',
-            current: outputs(rows).prediction,
-            reference: { values: sample.prediction, profile: profiles.get('prediction'), label: refLabel },
-            output: true,
-          });
-        measureDrift(sink, 'skew', inputs, spec.drift);
+        const outRef = new Map<string, ReferenceInput>();
+        const prediction = refOf('prediction');
+        if (reference.source === 'traffic' && prediction !== undefined) outRef.set('prediction', prediction);
+        const outCur = new Map([...outputs(rows)].filter(([k]) => outRef.has(k)));
+        measureComparison(
+          sink,
+          scope,
+          {
+            kind: 'skew',
+            label: `${reference.source} ${reference.source_ref}`,
+            inputs: { reference: trainingRefs, current },
+            outputs: { reference: outRef, current: outCur },
+          },
+          spec.drift,
+        );
       }
     }
     if (spec.driftVsPrevious) {
       const before = prev?.rows ?? [];
-      const label = `previous window (${before.length} rows)`;
-      const inputs: FeatureInput[] = features.map((f) => ({
-        name: f,
-        current: column(rows, f),
-        reference: { values: column(before, f), label },
-      }));
-      const now = outputs(rows);
-      const then = outputs(before);
-      for (const [name, values] of Object.entries(now))
-        inputs.push({
-          name,
-          current: values,
-          reference: { values: then[name as keyof typeof then] ?? [], label },
-          output: true,
-        });
-      measureDrift(sink, 'drift', inputs, spec.drift);
+      measureComparison(
+        sink,
+        scope,
+        {
+          kind: 'drift',
+          label: `previous window (${before.length} rows)`,
+          inputs: {
+            reference: new Map(features.map((f) => [f, column(before, f)])),
+            current,
+          },
+          outputs: { reference: outputs(before), current: outputs(rows) },
+        },
+        spec.drift,
+      );
     }
-    for (const f of features) measureQuality(sink, f, column(rows, f), profiles.get(f));
+    measureQuality(sink, scope, trainingRefs, current);
     measurePerformance(sink, spec, rows);
-    // Estimation (CBPE), concept drift detectors and fairness come from the estimation library
-    // (src/monitoring/estimation, detectors, fairness) once it lands: see docs/monitoring.md.
+    measureFairness(sink, spec, rows);
+    measureDetectors(sink, spec, rows);
+    measureEstimates(sink, spec, rows, prev?.rows ?? []);
   }
 
   async function measureAll(

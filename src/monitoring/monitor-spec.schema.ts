@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { DriftTestSchema } from '../data/stats/index.js';
 import { AlertRulesSchema } from './alerts/index.js';
+import { DriftPolicySchema } from './stats/index.js';
 
 /*
  * The monitor spec (monitor.yaml). Strict everywhere: an unknown key is a typo that would otherwise
@@ -29,24 +29,8 @@ export const windowSchema = z.union([
 ]);
 export type MonitorWindow = z.output<typeof windowSchema>;
 
-/**
- * The drift policy: test per feature, thresholds per test, Benjamini-Hochberg across features, and the
- * minimum rows below which a feature answers insufficient_data. Same fields as the stats library's
- * DriftPolicySchema (M1), which replaces this local copy once it lands.
- */
-export const driftPolicySchema = z.strictObject({
-  /** Test per feature, overriding the size-aware default. */
-  tests: z.record(z.string(), DriftTestSchema).default({}),
-  /** Threshold per test (p-value below for ks / chi_squared / z_test; distance at or above for the rest). */
-  thresholds: z.partialRecord(DriftTestSchema, z.number().gt(0).max(10)).default({}),
-  /** Benjamini-Hochberg false discovery rate across the p-value tests of one window (off when absent). */
-  bhFdr: z.number().gt(0).lt(1).optional(),
-  /** Fewer non-null rows than this on either side: insufficient_data, never a verdict. */
-  minRows: z.number().int().min(1).max(1_000_000).default(30),
-  /** A window drifts as a whole when this share of its features drifted. */
-  driftShare: z.number().gt(0).max(1).default(0.5),
-});
-export type DriftPolicy = z.output<typeof driftPolicySchema>;
+/** The drift policy (M1's stats library): tests by kind, thresholds, per-feature overrides, BH, minRows, driftShare. */
+export { type DriftPolicy, DriftPolicySchema } from './stats/index.js';
 
 export const referenceSpecSchema = z.strictObject({
   /**
@@ -70,12 +54,7 @@ export const monitorSpecSchema = z
     /** The window each run measures. */
     window: windowSchema.default({ kind: 'time', ms: 3_600_000 }),
     reference: referenceSpecSchema.default({ source: 'training' }),
-    drift: driftPolicySchema.default({
-      tests: {},
-      thresholds: {},
-      minRows: 30,
-      driftShare: 0.5,
-    }),
+    drift: DriftPolicySchema.default(DriftPolicySchema.parse({})),
     /**
      * Training-serving skew (serving vs the reference) is reported apart from drift (serving vs the
      * previous serving window of the same size). Each can be turned off.

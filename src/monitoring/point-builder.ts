@@ -27,7 +27,7 @@ export interface PointInput {
 /** Collects the points of one scope. */
 export class PointSink {
   readonly points: MetricPoint[] = [];
-  constructor(private readonly scope: PointScope) {}
+  constructor(readonly scope: PointScope) {}
 
   add(p: PointInput): void {
     const finite = p.value !== null && Number.isFinite(p.value);
@@ -44,6 +44,11 @@ export class PointSink {
           ? details
           : { ...details, reason: details.reason ?? 'not a finite number' },
     });
+  }
+
+  /** Points the stats library built for this scope, with extra details merged in. */
+  push(points: readonly MetricPoint[], extra: Record<string, unknown> = {}): void {
+    for (const p of points) this.points.push({ ...p, details: { ...p.details, ...extra } });
   }
 
   /** A measurement that cannot be made, with the reason people read. */

@@ -49,7 +49,6 @@ describeEachBackend('monitors on a deployment', (getStore) => {
   let v1: ModelVersion;
   let v2: ModelVersion;
   const deployment = uniq('credit-live');
-  let labelled = 0;
 
   const inject = (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: Record<string, unknown>) =>
     payload === undefined ? t.app.inject({ method, url }) : t.app.inject({ method, url, payload });
@@ -88,7 +87,7 @@ describeEachBackend('monitors on a deployment', (getStore) => {
       actor: chain.editor,
       items: ids.map((x) => ({ prediction_id: x.id, label: x.label })),
     });
-    labelled += out.filter((o) => o.status === 'recorded').length;
+    expect(out.every((o) => o.status === 'recorded')).toBe(true);
   }
 
   beforeAll(async () => {
@@ -121,7 +120,7 @@ describeEachBackend('monitors on a deployment', (getStore) => {
       (await inject('POST', '/api/v1/monitors', { deployment, spec: SPEC })).json(),
     );
     expect(again).toMatchObject({ id: m.id, version: 1 });
-    const changed = `${SPEC}estimation: false\ndriftVsPrevious: true\nskew: true\nperformance: [accuracy, roc_auc, f1]\n`;
+    const changed = `${SPEC}estimation: true\ndetectors: [ddm, page_hinkley]\nperformance: [accuracy, roc_auc, f1]\n`;
     const next = monitorSchema.parse(
       (await inject('POST', '/api/v1/monitors', { deployment, spec: changed })).json(),
     );
@@ -134,7 +133,7 @@ describeEachBackend('monitors on a deployment', (getStore) => {
     const cases: [string, string][] = [
       [`${SPEC}windw: 2h\n`, 'spec.windw'],
       ['name: x\ndrift:\n  thresholds: { psi: -1 }\n', 'spec.drift.thresholds.psi'],
-      ['name: x\ndrift:\n  bhFdr: 2\n', 'spec.drift.bhFdr'],
+      ['name: x\ndrift:\n  minRows: 0\n', 'spec.drift.minRows'],
       ['name: x\nwindow: 5 hours\n', 'spec.window'],
       ['name: x\nperformance: [accuracy, happiness]\n', 'spec.performance[1]'],
       ['name: x\nfeatures: [age, shoe_size]\n', 'spec.features'],
@@ -187,6 +186,13 @@ describeEachBackend('monitors on a deployment', (getStore) => {
     expect(drifted.some((p) => p.metric === 'performance.accuracy' && p.slice?.startsWith('sex='))).toBe(
       true,
     );
+    // Fairness per group of the protected attribute (Clarify), detectors and CBPE estimates.
+    const dppl = drifted.filter((p) => p.metric === 'fairness.dppl');
+    expect(dppl.map((p) => p.slice).sort()).toEqual(['sex=female', 'sex=male']);
+    expect(dppl.every((p) => p.status !== 'insufficient_data' && typeof p.value === 'number')).toBe(true);
+    expect(one('concept.ddm', null)?.details.rows).toBe(100);
+    expect(one('concept.page_hinkley', null)).toBeDefined();
+    expect(drifted.some((p) => p.metric === 'estimate.accuracy')).toBe(true);
     for (const p of drifted) MetricPointSchema.parse(p);
   });
 
@@ -241,7 +247,7 @@ describeEachBackend('monitors on a deployment', (getStore) => {
     const drift = points.filter((p) => p.metric.startsWith('drift.') || p.metric.startsWith('skew.'));
     expect(drift.length).toBeGreaterThan(0);
     expect(drift.every((p) => p.status === 'insufficient_data')).toBe(true);
-    expect(drift.find((p) => p.feature === 'age')?.details.reason).toMatch(/minRows is 100/);
+    expect(drift.find((p) => p.feature === 'age')?.details.reason).toMatch(/^too_few/);
     await inject('DELETE', `/api/v1/monitors/${m.id}`);
   });
 
@@ -263,11 +269,11 @@ describeEachBackend('monitors on a deployment', (getStore) => {
   });
 
   it("a drift gate answers from the challenger's monitored canary traffic: no_data, fail, then pass", async () => {
-    const gateOf = async (max: number) => {
+    const gateOf = async (max: number, gate = `drift: { metric: share, max: ${max} }`) => {
       await t.services.registry.policies.set({
         actor: { name: 'admin', role: 'admin' },
         model: chain.model,
-        yaml: `protectedAliases: [champion]\napprovals: 1\ngates:\n  - drift: { metric: share, max: ${max} }\n`,
+        yaml: `protectedAliases: [champion]\napprovals: 1\ngates:\n  - ${gate}\n`,
       });
       const req = promotionRequestSchema.parse(
         await t.services.registry.promotions.open({
@@ -292,8 +298,12 @@ describeEachBackend('monitors on a deployment', (getStore) => {
     });
     const failed = await gateOf(0.5);
     expect(failed?.status).toBe('fail');
-    expect((failed?.observed as { value: number }).value).toBeGreaterThanOrEqual(0.5);
+    expect((failed?.observed as { value: number } | undefined)?.value).toBeGreaterThanOrEqual(0.5);
     expect((await gateOf(1))?.status).toBe('pass');
+    // The fairness gate reads Clarify's DPPL of the challenger's traffic (the largest |DPPL| of its groups).
+    const fair = await gateOf(1, 'fairness: { metric: demographic_parity_difference, max: 1 }');
+    expect(fair?.status).toBe('pass');
+    expect((fair?.observed as { value: number } | undefined)?.value).toBeGreaterThanOrEqual(0);
   });
 
   it('sextant monitor run prints the table; monitors ls / show / rm', async () => {

@@ -16,21 +16,33 @@ export {
   parseDriftPolicy,
   thresholdProblem,
 } from './drift-policy.schema.js';
-/** One feature's drift result, its status, reasons and PSI band. */
+/** Drift results as zod schemas (route replies, stored results) with their types; the PSI band of a value. */
 export {
   type DriftReason,
+  DriftReasonSchema,
   type DriftStatus,
+  DriftStatusSchema,
   type FeatureDrift,
+  FeatureDriftSchema,
   type PsiBand,
+  PsiBandSchema,
   psiBand,
+  type WindowDrift,
+  WindowDriftSchema,
 } from './drift-result.js';
 /** Drift of one feature's window against a profile, raw values or a prepared reference. */
 export { DEFAULT_MIN_ROWS, type FeatureDriftOptions, featureDrift } from './feature-drift.js';
 /** Nulls, NaN/Infinity, out-of-range, unseen categories and type changes of a window. */
-export { type LiveQuality, liveQuality, type ValueType } from './live-quality.js';
+export {
+  type LiveQuality,
+  LiveQualitySchema,
+  liveQuality,
+  type ValueType,
+  ValueTypeSchema,
+} from './live-quality.js';
 /** MetricPoints (drift/skew per feature, share, quality) of a measured window. */
 export { type MeasuredWindow, type PointContext, toMetricPoints } from './metric-points.js';
 /** A reference prepared once for many windows (raw values sorted once, a profile indexed). */
 export { type PreparedReference, prepareReference, type ReferenceInput } from './reference.js';
 /** Drift of every feature of a window under a policy: BH, minimum rows, drift share. */
-export { type Columns, type CurrentColumn, type WindowDrift, windowDrift } from './window-drift.js';
+export { type Columns, type CurrentColumn, windowDrift } from './window-drift.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ColumnProfile } from '../../data/tables/index.js';
-import { liveQuality, toMetricPoints } from './index.js';
+import { LiveQualitySchema, liveQuality, toMetricPoints } from './index.js';
 
 const ageProfile: ColumnProfile = {
   name: 'age',
@@ -59,6 +59,7 @@ describe('liveQuality', () => {
       typeChangeShare: 2 / 8,
       unseen: 0,
     });
+    expect(LiveQualitySchema.parse(q)).toEqual(q);
   });
 
   it('counts unseen categories with their most frequent examples', () => {

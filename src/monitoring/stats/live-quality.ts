@@ -1,40 +1,43 @@
+import { z } from 'zod';
 import type { RawColumn } from './column-sample.js';
 import { prepareReference, type ReferenceInput } from './reference.js';
 
 /** A value's type as served. */
-export type ValueType = 'number' | 'string' | 'boolean';
+export const ValueTypeSchema = z.enum(['number', 'string', 'boolean']);
+export type ValueType = z.infer<typeof ValueTypeSchema>;
 
 /** Live data quality of one feature in one window, judged against its reference. */
-export interface LiveQuality {
-  feature: string;
+export const LiveQualitySchema = z.object({
+  feature: z.string(),
   /** Rows in the window, nulls included. */
-  rows: number;
-  nulls: number;
-  nullShare: number;
+  rows: z.number(),
+  nulls: z.number(),
+  nullShare: z.number(),
   /** The reference's null share, for comparison (null when unknown). */
-  referenceNullShare: number | null;
-  nan: number;
-  infinite: number;
+  referenceNullShare: z.number().nullable(),
+  nan: z.number(),
+  infinite: z.number(),
   /** Finite numbers outside the reference's [min, max] (numeric features). */
-  outOfRange: number;
+  outOfRange: z.number(),
   /** outOfRange over finite numbers; 0 when there are none. */
-  outOfRangeShare: number;
+  outOfRangeShare: z.number(),
   /** Non-null values not among the reference's categories (categorical features, and numeric ones with few values). */
-  unseen: number;
+  unseen: z.number(),
   /** unseen over non-null values. */
-  unseenShare: number;
+  unseenShare: z.number(),
   /** The most frequent unseen values, most frequent first (at most 5). */
-  unseenExamples: { value: string; count: number }[];
+  unseenExamples: z.array(z.object({ value: z.string(), count: z.number() })),
   /** False when the reference lists only its frequent values (a profile's incomplete top-k): unseen is then an upper bound. */
-  unseenExact: boolean;
+  unseenExact: z.boolean(),
   /** The type the reference has. */
-  expectedType: ValueType | null;
+  expectedType: ValueTypeSchema.nullable(),
   /** Non-null values by type. */
-  types: Record<ValueType, number>;
+  types: z.object({ number: z.number(), string: z.number(), boolean: z.number() }),
   /** Non-null values whose type differs from the reference's. */
-  typeChanges: number;
-  typeChangeShare: number;
-}
+  typeChanges: z.number(),
+  typeChangeShare: z.number(),
+});
+export type LiveQuality = z.infer<typeof LiveQualitySchema>;
 
 const EXAMPLES = 5;
 

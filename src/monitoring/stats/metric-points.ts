@@ -1,7 +1,6 @@
 import type { MetricPoint, MetricStatus } from '../metric-point.schema.js';
-import type { FeatureDrift } from './drift-result.js';
+import type { FeatureDrift, WindowDrift } from './drift-result.js';
 import type { LiveQuality } from './live-quality.js';
-import type { WindowDrift } from './window-drift.js';
 
 /** Where the points belong: the run, its window and slice, and whether this is drift or skew. */
 export interface PointContext {

@@ -84,7 +84,7 @@ export function prepareReference(
   kind?: FeatureKind,
 ): PreparedReference {
   if (isPrepared(input)) return input;
-  if (isProfile(input)) return fromProfile(input, kind);
+  if (isProfile(input)) return fromProfile(input, feature, kind);
   return fromRaw(input as RawColumn, feature, kind ?? inferKind(input as RawColumn) ?? 'numeric');
 }
 
@@ -130,10 +130,11 @@ function fromRaw(values: RawColumn, feature: string, kind: FeatureKind): Prepare
   };
 }
 
-function fromProfile(p: ColumnProfile, kind?: FeatureKind): PreparedReference {
+// The feature is named by the caller (the monitor's feature name), whatever the profile's column is called.
+function fromProfile(p: ColumnProfile, feature: string, kind?: FeatureKind): PreparedReference {
   const rows = p.count - p.nulls;
   if (p.type === 'timestamp' || p.type === 'date') {
-    return { kind: 'unsupported', feature: p.name, rows, reason: 'time columns are not drift-tested' };
+    return { kind: 'unsupported', feature, rows, reason: 'time columns are not drift-tested' };
   }
   const numericType = p.type === 'integer' || p.type === 'float';
   const complete = p.topKComplete === true;
@@ -144,7 +145,7 @@ function fromProfile(p: ColumnProfile, kind?: FeatureKind): PreparedReference {
         : null;
     return {
       kind: 'numeric',
-      feature: p.name,
+      feature,
       source: 'profile',
       rows,
       nulls: p.nulls,
@@ -163,7 +164,7 @@ function fromProfile(p: ColumnProfile, kind?: FeatureKind): PreparedReference {
   );
   return {
     kind: 'categorical',
-    feature: p.name,
+    feature,
     source: 'profile',
     rows,
     nulls: p.nulls,

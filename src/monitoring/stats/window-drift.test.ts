@@ -6,6 +6,7 @@ import {
   parseDriftPolicy,
   psiBand,
   toMetricPoints,
+  WindowDriftSchema,
   windowDrift,
 } from './index.js';
 
@@ -81,6 +82,26 @@ describe('windowDrift', () => {
     });
     expect(byName.x?.status).toBe('ok');
     expect(w).toMatchObject({ tested: 1, drifted: 0, driftShare: 0, status: 'ok', drift: false });
+    // The reply schema accepts what the engine answers (a route can declare it).
+    expect(WindowDriftSchema.parse(w)).toEqual(w);
+  });
+
+  it('features are named by the window, whatever the profile column is called', () => {
+    const profile = {
+      name: 'age_years',
+      type: 'string' as const,
+      count: 100,
+      nulls: 0,
+      distinct: 2,
+      hll: '',
+      topK: [
+        { value: 'young', count: 50 },
+        { value: 'old', count: 50 },
+      ],
+      topKComplete: true,
+    };
+    const w = windowDrift({ age: profile }, { age: cycle(['young', 'old'], 100) });
+    expect(w.features.map((f) => [f.feature, f.status, f.test])).toEqual([['age', 'ok', 'z_test']]);
   });
 
   it('a window too small everywhere is insufficient_data, with a null share', () => {

@@ -2,7 +2,7 @@ import { isPValueTest } from '../../data/stats/index.js';
 import { benjaminiHochberg } from './benjamini-hochberg.js';
 import { inferKind, type RawColumn } from './column-sample.js';
 import { type DriftPolicyInput, parseDriftPolicy } from './drift-policy.schema.js';
-import type { FeatureDrift } from './drift-result.js';
+import type { FeatureDrift, WindowDrift } from './drift-result.js';
 import { absentFeature, driftOfPrepared } from './feature-drift.js';
 import { type PreparedReference, prepareReference, type ReferenceInput } from './reference.js';
 
@@ -14,22 +14,6 @@ export type Columns<T> = Readonly<Record<string, T>> | ReadonlyMap<string, T>;
  * 300k rows is 2.4 GB as doubles) are then judged one column at a time, each dropped after use.
  */
 export type CurrentColumn = RawColumn | (() => RawColumn);
-
-/** Drift of a whole window: every feature, the share drifted and the window's verdict. */
-export interface WindowDrift {
-  features: FeatureDrift[];
-  /** Features with a test result (status ok or alert). */
-  tested: number;
-  drifted: number;
-  /** drifted / tested; null when nothing could be tested. */
-  driftShare: number | null;
-  shareThreshold: number;
-  /** True when driftShare >= shareThreshold. */
-  drift: boolean;
-  status: 'ok' | 'alert' | 'insufficient_data';
-  /** The BH false discovery rate applied to the p-value tests, or null when BH is off. */
-  fdr: number | null;
-}
 
 /**
  * Drift of every feature of a window against its reference, under a policy (parsed here: bad

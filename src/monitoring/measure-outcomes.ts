@@ -1,0 +1,102 @@
+import { isAppError } from '../core/errors.js';
+import { createDetector, detectorToMetricPoint, feedDetector } from './detectors/index.js';
+import { cbpeToMetricPoints, estimateCbpe, fitCbpe } from './estimation/index.js';
+import { fairnessToMetricPoints, postTrainingBias } from './fairness/index.js';
+import { labelledRows, positiveClass, taskOf } from './measure-performance.js';
+import type { MonitorSpec } from './monitor-spec.schema.js';
+import type { PointSink } from './point-builder.js';
+import type { ServedRow } from './window-traffic.js';
+
+/*
+ * What a window says about outcomes beyond the realised metrics, through the estimation library:
+ * fairness on the protected attribute (Clarify's post-training metrics per group, from predictions
+ * and delayed labels), concept drift detectors on the window's error stream, and CBPE estimates of
+ * the window's performance before its labels arrive, calibrated on the previous window's labelled
+ * rows. Each answers insufficient_data with the library's named reason rather than fail the run.
+ */
+
+const reasonOf = (err: unknown): string => {
+  if (isAppError(err)) return err.message;
+  throw err;
+};
+
+/** `fairness.<metric>` per group of the protected attribute (classifiers with labels). */
+export function measureFairness(sink: PointSink, spec: MonitorSpec, rows: readonly ServedRow[]): void {
+  const p = spec.protected;
+  if (!p || rows.length === 0 || taskOf(spec, rows) !== 'classification') return;
+  const positive = positiveClass(spec, rows);
+  const got = labelledRows('classification', positive, rows);
+  if ('error' in got) {
+    sink.insufficient('fairness.dppl', got.error);
+    return;
+  }
+  try {
+    const report = postTrainingBias({
+      attribute: p.attribute,
+      facet: got.rows.map((r) => {
+        const v = r.inputs[p.attribute];
+        return v === undefined ? null : (v as string | number | boolean | null);
+      }),
+      labels: got.labels,
+      predictions: got.rows.map((r) => (String(r.prediction) === positive ? 1 : 0)),
+      minGroupSize: p.minGroupSize,
+    });
+    sink.push(fairnessToMetricPoints(sink.scope, report));
+  } catch (err) {
+    sink.insufficient('fairness.dppl', reasonOf(err), { details: { attribute: p.attribute } });
+  }
+}
+
+/** `concept.<detector>` on the window's labelled rows in serving order (1 = wrong, or the absolute error). */
+export function measureDetectors(sink: PointSink, spec: MonitorSpec, rows: readonly ServedRow[]): void {
+  if (spec.detectors.length === 0 || rows.length === 0) return;
+  const task = taskOf(spec, rows);
+  const got = labelledRows(task, task === 'classification' ? positiveClass(spec, rows) : undefined, rows);
+  if ('error' in got) {
+    for (const kind of spec.detectors) sink.insufficient(`concept.${kind}`, got.error);
+    return;
+  }
+  const errors = got.labels.map((y, i) =>
+    task === 'classification'
+      ? Number((got.scores[i] as number) >= 0.5) === y
+        ? 0
+        : 1
+      : Math.abs((got.scores[i] as number) - y),
+  );
+  for (const kind of spec.detectors) {
+    // DDM reads a 0/1 stream: a regressor's losses go to ADWIN and Page-Hinkley only.
+    if (kind === 'ddm' && task === 'regression') {
+      sink.insufficient('concept.ddm', 'DDM needs a 0/1 error stream; the model is a regressor');
+      continue;
+    }
+    const detector = createDetector(kind);
+    sink.push([detectorToMetricPoint(sink.scope, detector, feedDetector(detector, errors))]);
+  }
+}
+
+/** `estimate.<metric>` (CBPE) for the window's scores, calibrated on the previous window's labels. */
+export function measureEstimates(
+  sink: PointSink,
+  spec: MonitorSpec,
+  rows: readonly ServedRow[],
+  previous: readonly ServedRow[],
+): void {
+  if (!spec.estimation || rows.length === 0 || taskOf(spec, rows) !== 'classification') return;
+  const positive = positiveClass(spec, rows);
+  const ref = labelledRows('classification', positive, previous);
+  if ('error' in ref) {
+    sink.insufficient('estimate.accuracy', ref.error);
+    return;
+  }
+  try {
+    const model = fitCbpe({ scores: ref.scores, labels: ref.labels, minRows: spec.drift.minRows });
+    const scores = rows.map((r) => (positive === undefined ? 0 : (r.probabilities?.[positive] ?? 0)));
+    sink.push(cbpeToMetricPoints(sink.scope, model, estimateCbpe(model, scores)), {
+      reference: `previous window (${ref.labels.length} labelled rows)`,
+    });
+  } catch (err) {
+    sink.insufficient('estimate.accuracy', reasonOf(err), {
+      details: { referenceLabelled: ref.labels.length },
+    });
+  }
+}
