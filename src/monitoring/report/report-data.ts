@@ -6,7 +6,8 @@ import type { MetricPoint, MetricStatus } from '../metric-point.schema.js';
  * alerts. Building it is pure (points in, object out), so the renderer never sees the database and both
  * are tested on plain values.
  *
- * Histograms come from the drift points' details when the monitor put them there:
+ * A feature's section follows its skew test (serving vs the reference) when the monitor measured one,
+ * else its drift test (vs the previous window). Histograms come from those points' details when the monitor put them there:
  * `details.histogram = { bins: string[], reference: number[], current: number[] }` (shares or counts).
  * The CBPE band comes from `estimate.<metric>` details `{ lower, upper }`.
  */
@@ -96,7 +97,7 @@ export function buildReportData(input: {
   const { points } = input;
   const perFeature = new Map<string, MetricPoint[]>();
   for (const p of points) {
-    if (p.feature !== null && p.metric.startsWith('drift.')) {
+    if (p.feature !== null && p.slice === null && /^(skew|drift)\./.test(p.metric)) {
       perFeature.set(p.feature, [...(perFeature.get(p.feature) ?? []), p]);
     }
   }
@@ -104,14 +105,17 @@ export function buildReportData(input: {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, ps]) => {
       const sorted = [...ps].sort(byEnd);
-      const latest = sorted.at(-1)!;
+      // Against the reference (skew: serving vs training) first, else against the previous window.
+      const own = sorted.filter((p) => p.metric.startsWith('skew.'));
+      const chosen = own.length > 0 ? own : sorted;
+      const latest = chosen.at(-1)!;
       const metric = latest.metric;
-      const latestWithHistogram = [...sorted].reverse().find((p) => histogramOf(p.details) !== null);
+      const latestWithHistogram = [...chosen].reverse().find((p) => histogramOf(p.details) !== null);
       return {
         name,
         drift: { metric, value: latest.value, status: latest.status },
         histogram: latestWithHistogram ? histogramOf(latestWithHistogram.details) : null,
-        over: toSeries(sorted.filter((p) => p.metric === metric)),
+        over: toSeries(chosen.filter((p) => p.metric === metric)),
       };
     });
 

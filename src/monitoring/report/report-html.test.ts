@@ -62,6 +62,8 @@ function report() {
         details: { histogram },
       }),
       point({ metric: 'drift.psi', feature: '<script>alert(1)</script>', end, value: 0.01 }),
+      point({ metric: 'skew.ks', feature: 'income', end, value: 0.2, status: 'alert' }),
+      point({ metric: 'drift.ks', feature: 'income', end, value: 0.9 }),
       point({ metric: 'drift.share', end, value: end === HOUR ? 0 : 0.5 }),
       point({
         metric: 'performance.accuracy',
@@ -97,7 +99,9 @@ describe('monitoring report', () => {
   it('reduces points to per-feature drift, accuracy beside its estimate and band, fairness per group', () => {
     const d = report();
     expect(d.windows).toBe(3);
-    expect(d.features.map((f) => f.name)).toEqual(['<script>alert(1)</script>', 'age']);
+    expect(d.features.map((f) => f.name)).toEqual(['<script>alert(1)</script>', 'age', 'income']);
+    // Against the reference (skew) before against the previous window (drift).
+    expect(d.features[2]!.drift).toEqual({ metric: 'skew.ks', value: 0.2, status: 'alert' });
     expect(d.features[1]).toMatchObject({
       drift: { metric: 'drift.psi', value: 0.3, status: 'alert' },
       histogram,
@@ -136,8 +140,8 @@ describe('monitoring report', () => {
     expect(html).not.toMatch(/<img/i);
     expect(html).not.toMatch(/https?:\/\//i);
     expect(html).not.toMatch(/<link|@import|url\(/i);
-    // Drift share, age's histogram, both features' drift lines, performance, fairness (no histogram stored for the other).
-    expect((html.match(/<svg /g) ?? []).length).toBe(6);
+    // Drift share, age's histogram, three features' drift lines, performance, fairness (no histogram stored for the others).
+    expect((html.match(/<svg /g) ?? []).length).toBe(7);
     expect(html).toContain('No histogram stored for this feature.');
   });
 
