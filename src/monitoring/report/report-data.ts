@@ -54,6 +54,8 @@ export interface ReportData {
   windows: number;
   features: FeatureSection[];
   driftShare: SeriesPoint[];
+  /** The share of features drifted against the reference (training-serving skew). */
+  skewShare: SeriesPoint[];
   performance: { metric: string; rows: PerformanceRow[] } | null;
   fairness: FairnessSection[];
   alerts: Alert[];
@@ -172,6 +174,9 @@ export function buildReportData(input: {
     features,
     driftShare: toSeries(
       points.filter((p) => p.metric === 'drift.share' && p.feature === null && p.slice === null),
+    ),
+    skewShare: toSeries(
+      points.filter((p) => p.metric === 'skew.share' && p.feature === null && p.slice === null),
     ),
     performance,
     fairness,

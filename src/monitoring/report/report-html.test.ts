@@ -65,6 +65,7 @@ function report() {
       point({ metric: 'skew.ks', feature: 'income', end, value: 0.2, status: 'alert' }),
       point({ metric: 'drift.ks', feature: 'income', end, value: 0.9 }),
       point({ metric: 'drift.share', end, value: end === HOUR ? 0 : 0.5 }),
+      point({ metric: 'skew.share', end, value: 0.6, status: 'alert' }),
       point({
         metric: 'performance.accuracy',
         end,
@@ -108,6 +109,7 @@ describe('monitoring report', () => {
     });
     expect(d.features[1]!.over.map((p) => p.value)).toEqual([0.1, 0.2, 0.3]);
     expect(d.driftShare.map((p) => p.value)).toEqual([0, 0.5, 0.5]);
+    expect(d.skewShare.map((p) => p.value)).toEqual([0.6, 0.6, 0.6]);
     expect(d.performance?.metric).toBe('accuracy');
     expect(d.performance?.rows.at(-1)).toMatchObject({
       realised: null,
@@ -132,6 +134,8 @@ describe('monitoring report', () => {
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).toContain('age');
     expect(html).toContain('sex=female (n=120)');
+    expect(html).toContain('share drifted vs reference');
+    expect(html).toContain('share drifted vs previous window');
     expect(html).toContain('credit@champion rolled back 2 -&gt; 1');
     // A feature named like markup is shown as text, never run.
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');

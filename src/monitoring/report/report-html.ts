@@ -98,18 +98,27 @@ function alerts(d: ReportData): string {
 /** Renders the report: `fs.writeFileSync('out.html', renderReportHtml(data))` opens offline in any browser. */
 export function renderReportHtml(d: ReportData): string {
   const period = `${d.from ? e(short(d.from)) : 'the beginning'} to ${d.to ? e(short(d.to)) : 'now'}`;
+  // Both shares on one time axis: against the reference (skew) and against the previous window (drift).
+  const at = [...new Set([...d.skewShare, ...d.driftShare].map((p) => p.at))].sort();
+  const on = (series: ReportData['driftShare']) =>
+    at.map((t) => series.find((p) => p.at === t)?.value ?? null);
+  const lines = [
+    {
+      name: 'share drifted vs reference',
+      colour: '#8250df',
+      values: on(d.skewShare),
+      used: d.skewShare.length > 0,
+    },
+    {
+      name: 'share drifted vs previous window',
+      colour: '#d9534f',
+      values: on(d.driftShare),
+      used: d.driftShare.length > 0,
+    },
+  ].filter((l) => l.used);
   const drift =
-    d.driftShare.length > 0
-      ? lineChartSvg({
-          labels: d.driftShare.map((p) => short(p.at)),
-          series: [
-            {
-              name: 'share of drifted features',
-              colour: '#d9534f',
-              values: d.driftShare.map((p) => p.value),
-            },
-          ],
-        })
+    lines.length > 0
+      ? lineChartSvg({ labels: at.map(short), series: lines.map(({ used: _used, ...l }) => l) })
       : '<p class="empty">No drift share measured in this period.</p>';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
