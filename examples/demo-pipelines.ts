@@ -40,7 +40,7 @@ export async function pipelinesChapter(
   api: SextantApi,
   opts: { workDir: string; runId: string; home: string },
 ): Promise<void> {
-  console.log('\nChapter 6: continuous training - a new data version triggers the CT pipeline');
+  console.log('\nChapter: continuous training - a new data version triggers the CT pipeline');
   const actor = 'local';
   // run: steps call `sextant` against this workspace, as a shell on this machine would.
   const bin = path.join(opts.workDir, 'bin');

@@ -6,8 +6,9 @@
  *   3. training: a gradient-boosted-trees sweep on the dataset version, evaluation, reproduction
  *   4. registry: register the best model, gated promotion with approval, rollback, alias history
  *   5. serving: serve the champion, traffic, delayed labels, trace a prediction to its data, explain it
- *   6. continuous training: a new data version triggers the CT pipeline; a second run is served from the step cache
- *   7. cost: a metered sweep, a budget that stops a runaway sweep, the idle reaper, the cost report
+ *   6. monitoring: drifted traffic and delayed labels, drift and an accuracy drop, alerts, a retrain request, the report
+ *   7. continuous training: a new data version triggers the CT pipeline; a second run is served from the step cache
+ *   8. cost: a metered sweep, a budget that stops a runaway sweep, the idle reaper, the cost report
  * It ends by verifying the audit chain that every step wrote to.
  */
 import path from 'node:path';
@@ -20,6 +21,7 @@ import { CREDIT_TARGET, generateCreditData } from '../src/ml/index.js';
 import { costChapter } from './demo-cost.js';
 import { dataChapter } from './demo-data.js';
 import { makeCreditData, trainLogistic } from './demo-model.js';
+import { monitoringChapter } from './demo-monitoring.js';
 import { pipelinesChapter } from './demo-pipelines.js';
 import { registryChapter } from './demo-registry.js';
 import { servingChapter } from './demo-serving.js';
@@ -114,6 +116,7 @@ async function main(): Promise<void> {
       reviewer: modelsLocalApi(ws, REVIEWER),
     });
     const served = await servingChapter(ws, { model });
+    await monitoringChapter(ws, { deployment: served.deployment, workDir });
     await pipelinesChapter(ws, api, { workDir, runId: bestRunId, home: path.resolve(config.home) });
     const { [CREDIT_TARGET]: _label, ...record } = generateCreditData({ rows: 1, seed: 5 }).rows[0]!;
     await costChapter(ws, {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createPredictionSealer } from '../audit/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
+import { createLogger } from '../core/logger.js';
 import { budgetEvents, budgetsCheckJob, createBudgetsDomain } from '../cost/budgets/index.js';
 import { createCostDomain, deploymentMeterJob, meterJobs } from '../cost/index.js';
 import { createAutoscalerMetrics, createReaper, loadReaperPolicy } from '../cost/reaper/index.js';
@@ -12,6 +13,7 @@ import { createWebhookService } from '../events/webhooks/index.js';
 import { createGovernanceDomain } from '../governance/index.js';
 import { createJobQueue } from '../jobs/index.js';
 import { createTrialThreads } from '../ml/index.js';
+import { alertEvents, createAlertsDomain } from '../monitoring/alerts/index.js';
 import {
   createGateMetrics,
   createMonitoringDomain,
@@ -19,6 +21,7 @@ import {
   monitoringRunJob,
   monitoringScheduleJob,
 } from '../monitoring/index.js';
+import { createMonitoringMetrics, createReportService } from '../monitoring/report/index.js';
 import { createPipelinesDomain, pipelineEvents } from '../pipelines/index.js';
 import {
   createTriggersDomain,
@@ -27,6 +30,7 @@ import {
 } from '../pipelines/triggers/index.js';
 import { createRegistryDomain, registryEvents } from '../registry/index.js';
 import { createServingDomain, servingEvents } from '../serving/index.js';
+import { alertSeriesOf, alertTargetsOf, evaluateAlertsOnRun } from './alerts-wiring.js';
 import { eventsDeliverJob, predictionsSealJob, pruneJob, SYSTEM_QUEUE } from './background.js';
 import {
   type CoreServices,
@@ -48,6 +52,7 @@ export const eventDefinitions: readonly EventDefinition[] = [
   ...pipelineEvents,
   ...budgetEvents,
   ...monitoringEvents,
+  ...alertEvents,
 ];
 
 /**
@@ -225,8 +230,34 @@ export function extendServices(
     deployments: serving.deployments,
   });
 
+  // Alerts judge each completed monitor run (a subscriber of monitor.run.completed, so once per run
+  // across replicas); the report and the gauges read monitoring's stored series.
+  const metricSeries = alertSeriesOf(monitoring);
+  const alerts = createAlertsDomain({
+    ...deps,
+    events,
+    logger: createLogger(config.logLevel),
+    history: metricSeries,
+    targets: alertTargetsOf(registry, serving),
+  });
+  events.subscribe(evaluateAlertsOnRun(monitoring, alerts));
+  const monitoringReport = createReportService({
+    clock,
+    series: metricSeries,
+    alerts,
+    deployment: (nameOrId) => serving.deployments.get(nameOrId),
+  });
+  const monitoringMetrics = createMonitoringMetrics({
+    latestPoints: () => metricSeries.latest(),
+    deploymentNames: async () => new Map((await serving.deployments.list()).map((d) => [d.id, d.name])),
+    openAlertsBySeverity: () => alerts.openBySeverity(),
+  });
+
   return {
     ...core,
+    alerts,
+    monitoringReport,
+    monitoringMetrics,
     dataQuality,
     registry,
     events,

@@ -108,6 +108,15 @@ export const commandModules: CommandModule[] = [
     load: async () => (await import('./monitors.command.js')).registerMonitorsCommands,
   },
   {
+    // `monitor` is shared with the monitors module: both add their subcommands (run, report) to it.
+    summaries: {
+      alerts: 'monitoring alerts: ls, show, ack',
+      monitor:
+        "a deployment's monitoring: monitor run <deployment> [--from --to], monitor report <deployment> --html <file>",
+    },
+    load: async () => (await import('./alerts.command.js')).registerAlertsCommands,
+  },
+  {
     summaries: { webhooks: 'signed HTTP callbacks for events (admin)' },
     load: async () => (await import('./webhooks.command.js')).registerWebhooksCommands,
   },

@@ -80,6 +80,7 @@ export function createLazyLocalApi({ core: s, full }: LocalServices): SextantApi
     webhooks: upper(async () => (await import('./local/webhooks.js')).webhooksLocalApi),
     budgets: upper(async () => (await import('./local/budgets.js')).budgetsLocalApi),
     reaper: upper(async () => (await import('./local/reaper.js')).reaperLocalApi),
+    alerts: upper(async () => (await import('./local/alerts.js')).alertsLocalApi),
     jobs: upper(async () => (await import('./local/jobs.js')).jobsLocalApi),
     pipelines: upper(async () => (await import('./local/pipelines.js')).pipelinesLocalApi),
     cost: upper(async () => (await import('./local/cost.js')).costLocalApi),

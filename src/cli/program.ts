@@ -76,7 +76,10 @@ async function addCommands(
   const listed = new Set<Command>();
   for (const m of commandModules) {
     if (name !== undefined && name in m.summaries) (await m.load())(program, ctx);
-    else for (const n of Object.keys(m.summaries)) listed.add(program.command(n));
+    // Two modules may share a top-level command (monitor): it is listed once.
+    else
+      for (const n of Object.keys(m.summaries))
+        listed.add(program.commands.find((c) => c.name() === n) ?? program.command(n));
   }
   for (const m of commandModules)
     for (const [n, summary] of Object.entries(m.summaries))

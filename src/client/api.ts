@@ -13,6 +13,7 @@ import type {
   RunStatus,
   ViewType,
 } from '../tracking/tracking.schema.js';
+import type { AlertsApi } from './alerts-api.js';
 import type { BudgetsApi } from './budgets-api.js';
 import type { CostApi } from './cost-api.js';
 import type { DataApi } from './data-api.js';
@@ -20,9 +21,9 @@ import type { DataQualityApi } from './data-quality-api.js';
 import type { JobsApi } from './jobs-api.js';
 import type { LineageApi } from './lineage-api.js';
 import type { ModelsApi } from './models-api.js';
+import type { MonitoringApi } from './monitoring-api.js';
 import type { PipelinesApi } from './pipelines-api.js';
 import type { ReaperApi } from './reaper-api.js';
-import type { MonitoringApi } from './monitoring-api.js';
 import type { ServingApi } from './serving-api.js';
 import type { TriggersApi } from './triggers-api.js';
 import type { WebhooksApi } from './webhooks-api.js';
@@ -91,6 +92,7 @@ export interface SextantApi {
   webhooks: WebhooksApi;
   budgets: BudgetsApi;
   reaper: ReaperApi;
+  alerts: AlertsApi;
   jobs: JobsApi;
   pipelines: PipelinesApi;
   cost: CostApi;

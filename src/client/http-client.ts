@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { alertsHttpApi } from './alerts-api.js';
 import type { SextantApi } from './api.js';
 import { budgetsHttpApi } from './budgets-api.js';
 import { costHttpApi } from './cost-api.js';
@@ -9,9 +10,9 @@ import { createHttpTransport } from './http-transport.js';
 import { jobsHttpApi } from './jobs-api.js';
 import { lineageHttpApi } from './lineage-api.js';
 import { modelsHttpApi } from './models-api.js';
+import { monitoringHttpApi } from './monitoring-api.js';
 import { pipelinesHttpApi } from './pipelines-api.js';
 import { reaperHttpApi } from './reaper-api.js';
-import { monitoringHttpApi } from './monitoring-api.js';
 import { servingHttpApi } from './serving-api.js';
 import { triggersHttpApi } from './triggers-api.js';
 import { webhooksHttpApi } from './webhooks-api.js';
@@ -94,6 +95,7 @@ export function createHttpClient(options: HttpClientOptions): SextantApi {
     triggers: triggersHttpApi(transport),
     budgets: budgetsHttpApi(transport),
     reaper: reaperHttpApi(transport),
+    alerts: alertsHttpApi(transport),
     jobs: jobsHttpApi(transport),
     pipelines: pipelinesHttpApi(transport),
     cost: costHttpApi(transport),

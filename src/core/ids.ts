@@ -45,7 +45,9 @@ export type IdPrefix =
   | 'mon'
   | 'mref'
   | 'mrun'
-  | 'mpt';
+  | 'mpt'
+  /** A monitoring alert. */
+  | 'alr';
 
 /*
  * Monotonic ULIDs (https://github.com/ulid/spec), lower-cased: 10 Crockford base-32 characters of

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AlertRulesSchema } from './alerts/index.js';
 import { DriftPolicySchema } from './stats/index.js';
 
 /*
@@ -82,8 +83,18 @@ export const monitorSpecSchema = z
     estimation: z.boolean().default(false),
     /** Concept drift detectors on the error stream. */
     detectors: z.array(z.enum(['ddm', 'adwin', 'page_hinkley'])).default([]),
-    /** Alert rules over this monitor's metrics; their schema belongs to alerts (validated there). */
-    alerts: z.array(z.unknown()).default([]),
+    /**
+     * Alert rules over this monitor's metrics, checked here against alerts' schema (errors name
+     * `alerts.<i>.<field>`) but kept as written: the alert engine parses them again at each run.
+     */
+    alerts: z
+      .array(z.unknown())
+      .default([])
+      .superRefine((rules, ctx) => {
+        const parsed = AlertRulesSchema.safeParse(rules);
+        const issue = parsed.success ? undefined : parsed.error.issues[0];
+        if (issue) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+      }),
   })
   .superRefine((s, ctx) => {
     if (s.reference.source === 'dataset' && !s.reference.dataset)

@@ -8,6 +8,7 @@ import { installErrorHandlers, MAX_PARAM_LENGTH, sendFrameworkError } from './er
 import { installRequestGuards } from './request-guards.js';
 import type { RoutePermission } from './route.js';
 import { registerAdminRoutes } from './routes/admin.js';
+import { registerAlertRoutes } from './routes/alerts.js';
 import { registerBudgetRoutes } from './routes/budgets.js';
 import { registerCostRoutes } from './routes/cost.js';
 import { registerDataRoutes } from './routes/data.js';
@@ -16,8 +17,8 @@ import { registerGovernanceRoutes } from './routes/governance.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerMlflowRoutes } from './routes/mlflow/index.js';
-import { registerPipelineRoutes } from './routes/pipelines.js';
 import { registerMonitoringRoutes } from './routes/monitoring.js';
+import { registerPipelineRoutes } from './routes/pipelines.js';
 import { registerPredictRoutes } from './routes/predict.js';
 import { registerReaperRoutes } from './routes/reaper.js';
 import { registerRegistryRoutes } from './routes/registry.js';
@@ -99,6 +100,7 @@ export async function buildApp(
   registerWebhookRoutes(app, services);
   registerBudgetRoutes(app, services);
   registerReaperRoutes(app, services);
+  registerAlertRoutes(app, services);
   registerJobRoutes(app, services);
   registerPipelineRoutes(app, services);
   registerGovernanceRoutes(app, services);

@@ -36,6 +36,7 @@ import { modelBindingMigration } from './migrations/011-model-binding.js';
 import { sweepBoardMigration } from './migrations/012-sweep-board.js';
 import { loggedModelsMigration } from './migrations/013-logged-models.js';
 import { monitorsMigration } from './migrations/014-monitors.js';
+import { alertsMigration } from './migrations/015-alerts.js';
 import { pipelinesMigration } from './migrations/016-pipelines.js';
 import { triggersMigration } from './migrations/017-triggers.js';
 import { costMigration } from './migrations/018-cost.js';
@@ -234,6 +235,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '012-sweep-board': sweepBoardMigration(dialect),
     '013-logged-models': loggedModelsMigration(dialect),
     '014-monitors': monitorsMigration(dialect),
+    '015-alerts': alertsMigration(dialect),
     '016-pipelines': pipelinesMigration(dialect),
     '017-triggers': triggersMigration(dialect),
     '018-cost': costMigration(dialect),

@@ -6,8 +6,9 @@ import type { DataQualityTables } from './schema-data-quality.js';
 import type { EventTables } from './schema-events.js';
 import type { JobTables } from './schema-jobs.js';
 import type { LoggedModelTables } from './schema-logged-models.js';
-import type { PipelineTables } from './schema-pipelines.js';
 import type { MonitoringTables } from './schema-monitoring.js';
+import type { MonitoringAlertTables } from './schema-monitoring-alerts.js';
+import type { PipelineTables } from './schema-pipelines.js';
 import type { RegistryTables } from './schema-registry.js';
 import type { ServingTables } from './schema-serving.js';
 import type { SweepTables } from './schema-sweeps.js';
@@ -175,7 +176,8 @@ export interface Database
     TriggerTables,
     BudgetTables,
     CostTables,
-    MonitoringTables {
+    MonitoringTables,
+    MonitoringAlertTables {
   audit_entries: AuditEntryTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointTable;

@@ -184,7 +184,13 @@ export function createWebhookService(deps: WebhookDeps) {
     const at = event.createdAt ?? now;
     const id = event.id ?? newId('evt', now);
     const type = event.type;
-    const body = JSON.stringify({ id, type, createdAt: toIso(at), payload: event.payload ?? null });
+    const body = JSON.stringify({
+      id,
+      type,
+      createdAt: toIso(at),
+      payload: event.payload ?? null,
+      ...slackFieldsOf(event.payload),
+    });
     await repo.insertEvent({ tx, values: { id, type, body, created_at: at } });
     const rows = targets.map((t) => ({
       id: newId('whd', now),
@@ -340,3 +346,14 @@ export function createWebhookService(deps: WebhookDeps) {
 }
 
 export type WebhookService = ReturnType<typeof createWebhookService>;
+
+/**
+ * A payload that carries a Slack-style message (`slack: {text, blocks}`, e.g. alert.fired when its rule
+ * notifies Slack) has it lifted to the envelope's top level, where Slack's incoming webhooks read it;
+ * the envelope's own fields are extra keys Slack ignores, and the signature covers the whole body.
+ */
+function slackFieldsOf(payload: unknown): { text?: string; blocks?: unknown[] } {
+  const slack = (payload as { slack?: { text?: unknown; blocks?: unknown } } | null)?.slack;
+  if (typeof slack?.text !== 'string' || !Array.isArray(slack.blocks)) return {};
+  return { text: slack.text, blocks: slack.blocks };
+}

@@ -161,10 +161,15 @@ export function feedbackHandler(
   };
 }
 
-/** GET metrics: the Prometheus text exposition. */
-export function metricsHandler(serving: Pick<ServingDomain, 'metrics'>) {
-  return async (_req: FastifyRequest, reply: FastifyReply) =>
-    reply.header('content-type', serving.metrics.contentType).send(await serving.metrics.text());
+/** GET metrics: the Prometheus text exposition (serving's, then any other domain's, e.g. monitoring). */
+export function metricsHandler(
+  serving: Pick<ServingDomain, 'metrics'>,
+  ...more: readonly { text(): Promise<string> }[]
+) {
+  return async (_req: FastifyRequest, reply: FastifyReply) => {
+    const texts = await Promise.all([serving.metrics.text(), ...more.map((m) => m.text())]);
+    return reply.header('content-type', serving.metrics.contentType).send(texts.join(''));
+  };
 }
 
 /**
@@ -209,13 +214,7 @@ export function registerPredictRoutes(app: FastifyInstance, s: Services): void {
     summary:
       'Prometheus metrics of the deployments this server runs, plus job queue depth and worker busy share (for autoscalers)',
     tags,
-    handler: async (_req, reply) => {
-      // Serving's exposition, then the autoscaler gauges: two registries, one scrape.
-      const serving = await s.serving.metrics.text();
-      reply
-        .header('content-type', s.serving.metrics.contentType)
-        .send(serving + (await s.autoscalerMetrics.text()));
-    },
+    handler: metricsHandler(s.serving, s.monitoringMetrics, s.autoscalerMetrics),
   });
   // The runtimes this app opened drain (and their ledgers flush) when it closes.
   app.addHook('onClose', async () => {
