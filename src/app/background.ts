@@ -5,8 +5,8 @@ import { BUDGETS_CHECK_EVERY_MS, BUDGETS_CHECK_JOB } from '../cost/budgets/index
 import { DEPLOYMENT_METER_EVERY_MS, DEPLOYMENT_METER_JOB } from '../cost/index.js';
 import { type EventBus, pruneSettledEvents } from '../events/index.js';
 import { defineJob, type JobQueue, pruneFinishedJobs, type WorkerHandle } from '../jobs/index.js';
-import { TRIGGERS_TICK_EVERY_MS, TRIGGERS_TICK_JOB } from '../pipelines/triggers/index.js';
 import { MONITORING_SCHEDULE_EVERY_MS, MONITORING_SCHEDULE_JOB } from '../monitoring/index.js';
+import { TRIGGERS_TICK_EVERY_MS, TRIGGERS_TICK_JOB } from '../pipelines/triggers/index.js';
 import { type Db, inTransaction } from '../store/index.js';
 
 /*

@@ -249,7 +249,20 @@ export function createJobRecords({ db, audit, clock, admission = admitAll }: Job
       .map(({ seen, ...w }) => ({ ...w, lastSeenAt: toIso(seen) }));
   }
 
-  return { define, kindOf, prepare, prepareAdmitted, admission, insert, get, getRow, list, cancel, workers, kinds };
+  return {
+    define,
+    kindOf,
+    prepare,
+    prepareAdmitted,
+    admission,
+    insert,
+    get,
+    getRow,
+    list,
+    cancel,
+    workers,
+    kinds,
+  };
 }
 
 export type JobRecords = ReturnType<typeof createJobRecords>;
