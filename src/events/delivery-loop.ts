@@ -71,10 +71,17 @@ export function createDeliveryLoop(deps: DeliveryLoopDeps) {
     try {
       if (watched.size) kick();
       while ((draining || looping) && Date.now() < deadline) {
+        // A referenced timer: the caller awaits flush(), so the process must stay alive while the drain
+        // sleeps between passes (its own timers are unreferenced; alone they would let Node exit with
+        // the caller's await unsettled).
+        let timer: NodeJS.Timeout | undefined;
         await Promise.race([
           Promise.all([draining, looping]),
-          new Promise((r) => setTimeout(r, Math.max(1, deadline - Date.now())).unref()),
+          new Promise((r) => {
+            timer = setTimeout(r, Math.max(1, deadline - Date.now()));
+          }),
         ]);
+        clearTimeout(timer);
       }
     } finally {
       settling = false;
