@@ -36,6 +36,8 @@ export const costGroupSchema = z.object({
   usageRows: z.number(),
   cpuHours: z.number(),
   gpuHours: z.number(),
+  /** Storage held (GiB x months), where the group holds any. */
+  storageGibMonths: z.number().optional(),
   /** Deployments: predictions served in the period and the cost per 1,000 of them. */
   predictions: z.number().optional(),
   per1kPredictions: z.number().nullable().optional(),

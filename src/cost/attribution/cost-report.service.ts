@@ -38,6 +38,7 @@ interface GroupAcc {
   usageRows: number;
   cpuHours: number;
   gpuHours: number;
+  storageGibMonths: number;
   deploymentIds: Set<string>;
 }
 
@@ -51,7 +52,23 @@ interface PeriodTotals {
 
 /** Cost reports and the ledger budgets read: usage priced and grouped, in one pass over one query. */
 export function createCostReportService({ db, clock, priceBook }: CostReportDeps) {
+  /** Storage goes to what holds it: a dataset is its own group; a model version's files its version. */
   async function keyerFor(by: CostBy, rows: repo.AttributedUsageRow[]): Promise<Keyer> {
+    const compute = await computeKeyerFor(by, rows);
+    const datasets = await repo.datasetLabels({
+      tx: db,
+      ids: uniq(rows.map((r) => (r.storage_of === 'dataset' ? r.dataset_version_id : null))),
+    });
+    return (r) => {
+      if (r.storage_of === 'dataset' && by !== 'deployment')
+        return [datasets.get(r.dataset_version_id!) ?? `dataset:${r.dataset_version_id}`];
+      if (r.storage_of === 'model' && (by === 'experiment' || by === 'run' || by.startsWith('tag:')))
+        return ['(model versions)'];
+      return compute(r);
+    };
+  }
+
+  async function computeKeyerFor(by: CostBy, rows: repo.AttributedUsageRow[]): Promise<Keyer> {
     if (by === 'experiment')
       return (r) => [r.experiment ?? (r.deployment_id ? '(deployments)' : '(no experiment)')];
     if (by === 'run') return (r) => [r.parent_run_id ?? r.run_id ?? '(no run)'];
@@ -113,6 +130,7 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
           usageRows: 0,
           cpuHours: 0,
           gpuHours: 0,
+          storageGibMonths: 0,
           deploymentIds: new Set<string>(),
         };
         g.allocated += part(a.allocated);
@@ -120,6 +138,7 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
         g.usageRows += r.rows ?? 1;
         g.cpuHours += a.cpuHours / n;
         g.gpuHours += a.gpuHours / n;
+        g.storageGibMonths += a.storageGibMonths / n;
         if (r.deployment_id) g.deploymentIds.add(r.deployment_id);
         groups.set(k, g);
       });
@@ -175,6 +194,7 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
           usageRows: g.usageRows,
           cpuHours: g.cpuHours,
           gpuHours: g.gpuHours,
+          ...(g.storageGibMonths ? { storageGibMonths: g.storageGibMonths } : {}),
           ...(q.by === 'deployment' && g.deploymentIds.size
             ? {
                 predictions: served,
