@@ -22,6 +22,8 @@ export const costReportQuerySchema = z.strictObject({
   to: instant.optional(),
   /** 'auto' (the period of equal length just before) or '<from>..<to>'. */
   compare: z.string().min(1).max(100).optional(),
+  /** Only the top N groups (and contributors); the rest are summed in `omitted`. Default: all. */
+  limit: z.number().int().positive().max(1_000_000).optional(),
 });
 export type CostReportQuery = z.input<typeof costReportQuerySchema>;
 
@@ -64,6 +66,8 @@ export const costReportSchema = z.object({
   idle: z.number(),
   usageRows: z.number(),
   groups: z.array(costGroupSchema),
+  /** Groups past `limit`: how many, and what they cost together (totals still count them). */
+  omitted: z.object({ groups: z.number(), amount: z.number() }).optional(),
   /** Resources with usage but no price in force: they count 0 and are named here. */
   unpriced: z.array(z.string()),
   compare: z
@@ -74,6 +78,8 @@ export const costReportSchema = z.object({
       delta: z.number(),
       ratio: z.number().nullable(),
       contributors: z.array(costContributorSchema),
+      /** Contributors past `limit`. */
+      omittedContributors: z.number().optional(),
     })
     .optional(),
 });

@@ -39,7 +39,7 @@ interface GroupAcc {
   cpuHours: number;
   gpuHours: number;
   storageGibMonths: number;
-  deploymentIds: Set<string>;
+  deploymentIds?: Set<string>;
 }
 
 /** Totals of one period, in micro-units, by key. */
@@ -116,38 +116,41 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
     const keyOf = await keyerFor(by, rows);
     const groups = new Map<string, GroupAcc>();
     const unpriced = new Set<string>();
+    const perDeployment = by === 'deployment';
+    let usageRows = 0;
     for (const r of rows) {
       const a = allocate(r, prices, from, to);
       for (const u of a.unpriced) unpriced.add(u);
+      const rowCount = r.rows ?? 1;
+      usageRows += rowCount;
       const keys = keyOf(r);
       // Integer split: the first keys take the remainder, so the parts add up to the whole.
       const n = keys.length;
-      keys.forEach((k, i) => {
-        const part = (m: number) => Math.floor(m / n) + (i < m % n ? 1 : 0);
-        const g = groups.get(k) ?? {
-          allocated: 0,
-          idle: 0,
-          usageRows: 0,
-          cpuHours: 0,
-          gpuHours: 0,
-          storageGibMonths: 0,
-          deploymentIds: new Set<string>(),
-        };
-        g.allocated += part(a.allocated);
-        g.idle += part(a.idle);
-        g.usageRows += r.rows ?? 1;
+      for (let i = 0; i < n; i++) {
+        const k = keys[i]!;
+        let g = groups.get(k);
+        if (g === undefined) {
+          g = { allocated: 0, idle: 0, usageRows: 0, cpuHours: 0, gpuHours: 0, storageGibMonths: 0 };
+          groups.set(k, g);
+        }
+        g.allocated += n === 1 ? a.allocated : Math.floor(a.allocated / n) + (i < a.allocated % n ? 1 : 0);
+        g.idle += n === 1 ? a.idle : Math.floor(a.idle / n) + (i < a.idle % n ? 1 : 0);
+        g.usageRows += rowCount;
         g.cpuHours += a.cpuHours / n;
         g.gpuHours += a.gpuHours / n;
         g.storageGibMonths += a.storageGibMonths / n;
-        if (r.deployment_id) g.deploymentIds.add(r.deployment_id);
-        groups.set(k, g);
-      });
+        // Only a report by deployment reads them (cost per 1,000 predictions): no Set per group else.
+        if (perDeployment && r.deployment_id) {
+          g.deploymentIds ??= new Set();
+          g.deploymentIds.add(r.deployment_id);
+        }
+      }
     }
     const predictions = by === 'deployment' ? await repo.predictionsServed({ tx: db, from, to }) : new Map();
     return {
       groups,
       unpriced,
-      usageRows: rows.reduce((s, r) => s + (r.rows ?? 1), 0),
+      usageRows,
       predictions,
       version: pb?.version ?? null,
       currency: prices.currency,
@@ -176,34 +179,42 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
     const { from, to } = range(q);
     const cur = await totals(q.by, from, to);
     const keys = [...cur.groups.keys()];
-    const amounts = centsAddingUp(keys.map((k) => cur.groups.get(k)!.allocated + cur.groups.get(k)!.idle));
-    const allocatedCents = centsAddingUp(keys.map((k) => cur.groups.get(k)!.allocated));
+    const accs = [...cur.groups.values()];
+    const amounts = centsAddingUp(accs.map((g) => g.allocated + g.idle));
+    const allocatedCents = centsAddingUp(accs.map((g) => g.allocated));
     const totalCents = amounts.reduce((s, c) => s + c, 0);
-    const groups = keys
-      .map((key, i) => {
-        const g = cur.groups.get(key)!;
-        const amount = amounts[i]! / 100;
-        const served = [...g.deploymentIds].reduce((s, id) => s + (cur.predictions.get(id) ?? 0), 0);
-        return {
-          key,
-          amount,
-          allocated: allocatedCents[i]! / 100,
-          // Idle is the rest of the group's cents, so allocated + idle = amount exactly.
-          idle: (amounts[i]! - allocatedCents[i]!) / 100,
-          share: totalCents ? amounts[i]! / totalCents : 0,
-          usageRows: g.usageRows,
-          cpuHours: g.cpuHours,
-          gpuHours: g.gpuHours,
-          ...(g.storageGibMonths ? { storageGibMonths: g.storageGibMonths } : {}),
-          ...(q.by === 'deployment' && g.deploymentIds.size
-            ? {
-                predictions: served,
-                per1kPredictions: served ? ((g.allocated + g.idle) / 1e6 / served) * 1000 : null,
-              }
-            : {}),
-        };
-      })
-      .sort((a, b) => b.amount - a.amount || byKey(a.key, b.key));
+    // Rank indices, then build objects only for the groups shown: a report over 100,000 runs by run
+    // need not build (or send) 90,000 objects for a reader who looks at the top of the table.
+    const order = keys
+      .map((_, i) => i)
+      .sort((a, b) => amounts[b]! - amounts[a]! || byKey(keys[a]!, keys[b]!));
+    const shown = q.limit === undefined ? order : order.slice(0, q.limit);
+    const groups = shown.map((i) => {
+      const key = keys[i]!;
+      const g = accs[i]!;
+      const amount = amounts[i]! / 100;
+      const ids = g.deploymentIds;
+      const served = ids ? [...ids].reduce((s, id) => s + (cur.predictions.get(id) ?? 0), 0) : 0;
+      return {
+        key,
+        amount,
+        allocated: allocatedCents[i]! / 100,
+        // Idle is the rest of the group's cents, so allocated + idle = amount exactly.
+        idle: (amounts[i]! - allocatedCents[i]!) / 100,
+        share: totalCents ? amounts[i]! / totalCents : 0,
+        usageRows: g.usageRows,
+        cpuHours: g.cpuHours,
+        gpuHours: g.gpuHours,
+        ...(g.storageGibMonths ? { storageGibMonths: g.storageGibMonths } : {}),
+        ...(q.by === 'deployment' && ids?.size
+          ? {
+              predictions: served,
+              per1kPredictions: served ? ((g.allocated + g.idle) / 1e6 / served) * 1000 : null,
+            }
+          : {}),
+      };
+    });
+    const omittedCents = order.slice(shown.length).reduce((s, i) => s + amounts[i]!, 0);
     const allocatedTotal = allocatedCents.reduce((s, c) => s + c, 0);
     const out: CostReport = {
       by: q.by,
@@ -216,6 +227,9 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
       idle: (totalCents - allocatedTotal) / 100,
       usageRows: cur.usageRows,
       groups,
+      ...(shown.length < order.length
+        ? { omitted: { groups: order.length - shown.length, amount: omittedCents / 100 } }
+        : {}),
       unpriced: [...cur.unpriced].sort(),
     };
     if (q.compare) {
@@ -250,7 +264,10 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
         total: prevTotal / 100,
         delta: delta / 100,
         ratio: prevTotal ? totalCents / prevTotal : null,
-        contributors,
+        contributors: q.limit === undefined ? contributors : contributors.slice(0, q.limit),
+        ...(q.limit !== undefined && contributors.length > q.limit
+          ? { omittedContributors: contributors.length - q.limit }
+          : {}),
       };
     }
     return out;
