@@ -107,6 +107,30 @@ describe('sextant cost: a metered run, the price book and the report from the CL
     expect(records[0]!.wallSeconds).toBeGreaterThan(0);
   });
 
+  it('--limit shows the top groups and one "(N more)" line; totals still count every group', async () => {
+    // By now two runs carry usage: the `run --` one and the `train` one.
+    const all = costReportSchema.parse(
+      JSON.parse((await cli(env, '--json', 'cost', 'report', '--by', 'run')).out),
+    );
+    expect(all.groups.length).toBeGreaterThanOrEqual(2);
+    expect(all.omitted).toBeUndefined();
+    const top = costReportSchema.parse(
+      JSON.parse((await cli(env, '--json', 'cost', 'report', '--by', 'run', '--limit', '1')).out),
+    );
+    expect(top.groups).toEqual(all.groups.slice(0, 1));
+    expect(top.omitted?.groups).toBe(all.groups.length - 1);
+    const cents = (n: number) => Math.round(n * 100);
+    expect(cents(top.groups[0]!.amount) + cents(top.omitted!.amount)).toBe(cents(all.total));
+    expect(top.total).toBe(all.total);
+    const text = await cli(env, 'cost', 'report', '--by', 'run', '--limit', '1');
+    expect(text.code, text.err).toBe(0);
+    expect(text.out).toContain(`(${all.groups.length - 1} more)`);
+    expect(text.out).toContain(all.groups[0]!.key);
+    expect(text.out).not.toContain(all.groups[1]!.key);
+    const bad = await cli(env, 'cost', 'report', '--limit', '0');
+    expect(bad.code).toBe(2);
+  });
+
   it('refuses an unknown --by with exit 2', async () => {
     const r = await cli(env, 'cost', 'report', '--by', 'colour');
     expect(r.code).toBe(2);
