@@ -2,7 +2,12 @@ import { z } from 'zod';
 import type { AuditLog, PredictionSealer } from '../audit/index.js';
 import type { Clock } from '../core/clock.js';
 import { BUDGETS_CHECK_EVERY_MS, BUDGETS_CHECK_JOB } from '../cost/budgets/index.js';
-import { DEPLOYMENT_METER_EVERY_MS, DEPLOYMENT_METER_JOB } from '../cost/index.js';
+import {
+  DEPLOYMENT_METER_EVERY_MS,
+  DEPLOYMENT_METER_JOB,
+  STORAGE_METER_EVERY_MS,
+  STORAGE_METER_JOB,
+} from '../cost/index.js';
 import { type EventBus, pruneSettledEvents } from '../events/index.js';
 import { defineJob, type JobQueue, pruneFinishedJobs, type WorkerHandle } from '../jobs/index.js';
 import { MONITORING_SCHEDULE_EVERY_MS, MONITORING_SCHEDULE_JOB } from '../monitoring/index.js';
@@ -110,6 +115,7 @@ export async function scheduleBackgroundJobs(jobs: JobQueue): Promise<void> {
     {},
     { everyMs: DEPLOYMENT_METER_EVERY_MS, key: DEPLOYMENT_METER_JOB },
   );
+  await jobs.repeat(STORAGE_METER_JOB, {}, { everyMs: STORAGE_METER_EVERY_MS, key: STORAGE_METER_JOB });
   // Monitors: each pass enqueues the runs whose windows closed (keyed by monitor and window end).
   await jobs.repeat(
     MONITORING_SCHEDULE_JOB,

@@ -5,7 +5,7 @@ import { type Clock, systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { createLogger } from '../core/logger.js';
 import { budgetEvents, budgetsCheckJob, createBudgetsDomain } from '../cost/budgets/index.js';
-import { createCostDomain, deploymentMeterJob, meterJobs } from '../cost/index.js';
+import { createCostDomain, deploymentMeterJob, meterJobs, storageMeterJob } from '../cost/index.js';
 import { createAutoscalerMetrics, createReaper, loadReaperPolicy } from '../cost/reaper/index.js';
 import { createDataQualityDomain } from '../data/quality/index.js';
 import { createEventBus, createEventCatalogue, type EventDefinition } from '../events/index.js';
@@ -175,6 +175,14 @@ export function extendServices(
   jobs.define(budgetsCheckJob(budgets, SYSTEM_QUEUE));
   jobs.define(
     deploymentMeterJob({
+      db: store.db,
+      clock,
+      queue: SYSTEM_QUEUE,
+      record: (records) => cost.usage.recordMany({ actor: 'system', records }),
+    }),
+  );
+  jobs.define(
+    storageMeterJob({
       db: store.db,
       clock,
       queue: SYSTEM_QUEUE,

@@ -43,6 +43,9 @@ function showBook(c: CliContext, book: PriceBook): void {
   );
 }
 
+/** Groups a text report shows by default. */
+const TEXT_LIMIT = 50;
+
 /** `sextant cost prices set|show`, `sextant cost report`, `sextant cost usage <run>`. */
 export function registerCostCommands(program: Command, ctx: Ctx): void {
   const cmd = program
@@ -81,21 +84,43 @@ export function registerCostCommands(program: Command, ctx: Ctx): void {
       "'auto' (the period just before) or '<from>..<to>': ranks what drove the change",
     )
     .option('--html <out.html>', 'also write a self-contained HTML page with charts')
-    .action(async (o: { by: string; from?: string; to?: string; compare?: string; html?: string }) => {
-      const c = ctx();
-      const by = parseOrThrow(costBySchema, o.by, '--by');
-      const report = await (await c.api()).cost.report({
-        by,
-        ...(o.from ? { from: o.from } : {}),
-        ...(o.to ? { to: o.to } : {}),
-        ...(o.compare ? { compare: o.compare } : {}),
-      });
-      if (o.html) {
-        fs.writeFileSync(o.html, renderCostReportHtml(report));
-        c.output.err(`wrote ${o.html}`);
-      }
-      c.output.out(c.json ? JSON.stringify(report, null, 2) : renderCostReportText(report));
-    });
+    .option(
+      '--limit <n>',
+      `top N groups; the rest on one "(N more)" line (text default ${TEXT_LIMIT}; --json and --html: all)`,
+    )
+    .action(
+      async (o: {
+        by: string;
+        from?: string;
+        to?: string;
+        compare?: string;
+        html?: string;
+        limit?: string;
+      }) => {
+        const c = ctx();
+        const by = parseOrThrow(costBySchema, o.by, '--by');
+        // A table people read needs its top rows, not 90,000 lines; JSON and the page get all unless asked.
+        const asked = o.limit === undefined ? undefined : positiveInt(o.limit, '--limit');
+        // The page gets every group; the text shown beside it is still cut when it is rendered.
+        const limit = asked ?? (c.json || o.html ? undefined : TEXT_LIMIT);
+        const report = await (await c.api()).cost.report({
+          by,
+          ...(limit !== undefined ? { limit } : {}),
+          ...(o.from ? { from: o.from } : {}),
+          ...(o.to ? { to: o.to } : {}),
+          ...(o.compare ? { compare: o.compare } : {}),
+        });
+        if (o.html) {
+          fs.writeFileSync(o.html, renderCostReportHtml(report));
+          c.output.err(`wrote ${o.html}`);
+        }
+        c.output.out(
+          c.json
+            ? JSON.stringify(report, null, 2)
+            : renderCostReportText(report, { limit: asked ?? TEXT_LIMIT }),
+        );
+      },
+    );
   cmd
     .command('usage <run>')
     .description('what the meters recorded for a run: wall, CPU, memory, GPU, and why a figure is missing')

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { localPrincipal } from '../auth/index.js';
 import type { SextantApi } from '../client/index.js';
 import { ValidationError } from '../core/errors.js';
+import { meterInProcess } from '../cost/index.js';
 import {
   type EvaluateOutcome,
   evaluateModel,
@@ -154,6 +155,10 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
         const progress = progressLine(c);
         const metricName = (info: IterationInfo) =>
           info.validation ? `  val loss ${formatNumber(info.validation.loss)}` : '';
+        // Metered like `sextant run --` (sweep trials are metered as jobs): the trainer runs in this
+        // process, so the in-process meter gives its CPU time and memory. The built-in trainers use no
+        // GPU, and sampling every device of the machine would charge this run for others' work.
+        const meter = meterInProcess('run');
         const result = await trainModel(
           api,
           {
@@ -182,6 +187,12 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
               ),
           },
         ).finally(() => progress.end());
+        try {
+          await api.cost.recordUsage(meter.stop({ runId: result.runId }));
+        } catch (err) {
+          // The trained model matters more than its cost line: say so and go on.
+          c.output.err(`sextant: could not record the run's usage: ${(err as Error).message}`);
+        }
         if (c.json)
           return c.output.out(
             JSON.stringify({

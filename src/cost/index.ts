@@ -40,6 +40,14 @@ export { meterInProcess } from './meters/in-process-meter.js';
 export { meterJobs, type UsageSink } from './meters/job-meter.js';
 /** Meters a child process tree from /proc (CPU seconds, peak memory). */
 export { meterProcess, type ProcessUsage } from './meters/process-meter.js';
+/** The storage meter: a daily job recording each dataset version's, run's and model version's share of stored blobs. */
+export {
+  meterStorage,
+  STORAGE_METER_EVERY_MS,
+  STORAGE_METER_JOB,
+  sharedBytes,
+  storageMeterJob,
+} from './meters/storage-meter.js';
 export * from './meters/usage.schema.js';
 /** Validates a price book (YAML text or a parsed document) with named errors. */
 export { parsePriceBookYaml, validatePriceBook } from './prices/price-book.js';

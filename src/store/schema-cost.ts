@@ -35,6 +35,10 @@ export interface CostUsageTable {
   predictions: number | null;
   /** JSON array of strings: why a figure is missing, clamped clock skew. */
   notes: string | null;
+  /** Storage records (kind 'storage', migration 022): the dataset version they are attributed to. */
+  dataset_version_id: string | null;
+  /** Storage records: bytes held over the interval (this referrer's share of deduplicated blobs). */
+  storage_bytes: number | null;
   recorded_at: number;
   recorded_by: string;
 }

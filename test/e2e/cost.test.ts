@@ -9,6 +9,7 @@ import {
   type UsageRecord,
   usageRecordSchema,
 } from '../../src/cost/index.js';
+import { writeCreditCsv } from '../../src/ml/index.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/backends.js';
 import { cli } from '../support/cli.js';
@@ -74,6 +75,60 @@ describe('sextant cost: a metered run, the price book and the report from the CL
     expect(page).toContain('<svg');
     // self-contained: nothing to fetch
     expect(page).not.toMatch(/<script|<link|src=|href=/);
+  });
+
+  it('`train` in the CLI process is metered: its run has a usage record with CPU time', async () => {
+    const folder = path.join(home, 'credit');
+    fs.mkdirSync(folder);
+    writeCreditCsv(path.join(folder, 'credit.csv'), { rows: 300, seed: 5 });
+    const added = await cli(env, 'data', 'add', folder, '--dataset', 'credit-cost');
+    expect(added.code, added.err).toBe(0);
+    const train = await cli(
+      env,
+      '--json',
+      'train',
+      '-d',
+      'credit-cost@1',
+      '--target',
+      'defaulted',
+      '-m',
+      'gbdt',
+      '-p',
+      'n_estimators=8',
+    );
+    expect(train.code, train.err).toBe(0);
+    const { runId } = JSON.parse(train.out.trim().split('\n').at(-1)!) as { runId: string };
+    const usage = await cli(env, '--json', 'cost', 'usage', runId);
+    expect(usage.code, usage.err).toBe(0);
+    const records = (JSON.parse(usage.out) as UsageRecord[]).map((r) => usageRecordSchema.parse(r));
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ kind: 'run', runId });
+    expect(records[0]!.cpuSeconds!).toBeGreaterThan(0);
+    expect(records[0]!.wallSeconds).toBeGreaterThan(0);
+  });
+
+  it('--limit shows the top groups and one "(N more)" line; totals still count every group', async () => {
+    // By now two runs carry usage: the `run --` one and the `train` one.
+    const all = costReportSchema.parse(
+      JSON.parse((await cli(env, '--json', 'cost', 'report', '--by', 'run')).out),
+    );
+    expect(all.groups.length).toBeGreaterThanOrEqual(2);
+    expect(all.omitted).toBeUndefined();
+    const top = costReportSchema.parse(
+      JSON.parse((await cli(env, '--json', 'cost', 'report', '--by', 'run', '--limit', '1')).out),
+    );
+    expect(top.groups).toEqual(all.groups.slice(0, 1));
+    expect(top.omitted?.groups).toBe(all.groups.length - 1);
+    const cents = (n: number) => Math.round(n * 100);
+    expect(cents(top.groups[0]!.amount) + cents(top.omitted!.amount)).toBe(cents(all.total));
+    expect(top.total).toBe(all.total);
+    const text = await cli(env, 'cost', 'report', '--by', 'run', '--limit', '1');
+    expect(text.code, text.err).toBe(0);
+    expect(text.out).toContain(`(${all.groups.length - 1} more)`);
+    expect(text.out).toContain(all.groups[0]!.key);
+    expect(text.out).not.toContain(all.groups[1]!.key);
+    const bad = await cli(env, 'cost', 'report', '--limit', '0');
+    expect(bad.code).toBe(2);
   });
 
   it('refuses an unknown --by with exit 2', async () => {

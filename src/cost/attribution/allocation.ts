@@ -8,12 +8,15 @@ import type { AttributedUsageRow } from './attribution.repo.js';
  *     cpu: core-seconds = max(requested cores x wall, cpu seconds)
  *     memory: GiB-seconds = max(requested bytes, peak bytes) / GiB x wall
  *     gpu: device-seconds held (a device is allocated whole while held)
+ *     storage: GiB-months = bytes held / GiB x wall hours / 730
  *   idle = capacity - allocated, where capacity is known (an instance-hour priced deployment), else 0
  * A record that straddles the report's range counts for the overlapping fraction of its interval.
  * Amounts are integer micro-units from here on, so every sum is exact and the cents add up.
  */
 
 const GIB = 2 ** 30;
+/** Hours in a billing month (365 x 24 / 12), as cloud storage prices and OpenCost count them. */
+export const HOURS_PER_MONTH = 730;
 export const MICRO = 1_000_000;
 
 export interface Allocation {
@@ -22,6 +25,7 @@ export interface Allocation {
   idle: number;
   cpuHours: number;
   gpuHours: number;
+  storageGibMonths: number;
   /** Resource names with usage but no price in force. */
   unpriced: string[];
 }
@@ -52,7 +56,9 @@ export function allocate(row: AttributedUsageRow, prices: PriceLookup, from: num
   const cpuSeconds = Math.max((row.requested_cpus ?? 0) * wall, (row.cpu_seconds ?? 0) * f);
   const memGibSeconds = (Math.max(row.requested_memory_bytes ?? 0, row.peak_memory_bytes ?? 0) / GIB) * wall;
   const gpuSeconds = (row.gpu_seconds ?? 0) * f;
+  const storageGibMonths = ((row.storage_bytes ?? 0) / GIB) * (wall / 3600 / HOURS_PER_MONTH);
   const allocated =
+    cost('storage_gib_month', storageGibMonths) +
     cost('cpu_hour', cpuSeconds / 3600) +
     cost('memory_gib_hour', memGibSeconds / 3600) +
     cost('gpu_hour', gpuSeconds / 3600, row.gpu_model ?? '*');
@@ -66,6 +72,7 @@ export function allocate(row: AttributedUsageRow, prices: PriceLookup, from: num
     idle: Math.max(0, Math.round(capacity * MICRO) - a),
     cpuHours: cpuSeconds / 3600,
     gpuHours: gpuSeconds / 3600,
+    storageGibMonths,
     unpriced,
   };
 }

@@ -28,8 +28,18 @@ export interface AttributedUsageRow {
   parent_run_id: string | null;
   tag_value: string | null;
   parent_tag_value: string | null;
+  /** Storage records: bytes held (an aggregate: byte-seconds, wall_seconds 1). */
+  storage_bytes: number | null;
+  dataset_version_id: string | null;
+  /** Storage records: what holds the bytes ('dataset', 'run', 'model'); null for compute. */
+  storage_of: string | null;
   rows?: number;
 }
+
+/** What a storage record is attributed to; null for compute records. */
+const storageOf = sql<string | null>`case when u.storage_bytes is null then null
+  when u.dataset_version_id is not null then 'dataset'
+  when u.model_version_id is not null then 'model' else 'run' end`;
 
 /** What a report groups by, as far as the query needs to know: which key columns to carry. */
 export type GroupDimension = 'experiment' | 'run' | 'deployment' | 'model' | 'tag';
@@ -110,13 +120,16 @@ export async function aggregateInside({
       sql<number>`sum(${cpu})`.as('cpu'),
       sql<number>`sum(${mem})`.as('mem'),
       sql<number>`sum(coalesce(u.gpu_seconds, 0))`.as('gpu'),
+      sql<number>`sum(coalesce(u.storage_bytes, 0) * u.wall_seconds)`.as('stor'),
+      sql<string | null>`u.dataset_version_id`.as('dsv'),
+      storageOf.as('storage_of'),
       sql<number>`count(*)`.as('n'),
     ])
     .where('u.started_at', '>=', a)
     .where('u.ended_at', '<=', b)
     .where('u.started_at', '<', b)
     .where('u.instance_type', 'is', null)
-    .groupBy([...keys, sql`u.gpu_model`])
+    .groupBy([...keys, sql`u.gpu_model`, sql`u.dataset_version_id`, storageOf])
     .execute();
   return rows.map((r) => {
     const row: AttributedUsageRow = {
@@ -140,6 +153,9 @@ export async function aggregateInside({
       parent_run_id: null,
       tag_value: null,
       parent_tag_value: null,
+      storage_bytes: Number(r.stor),
+      dataset_version_id: r.dsv,
+      storage_of: r.storage_of,
       rows: Number(r.n),
     };
     if (dimension === 'experiment') Object.assign(row, { experiment: r.k0, deployment_id: r.k1 });
@@ -193,6 +209,9 @@ export function usageOneByOne({
         'p.value as parent_run_id',
         't.value as tag_value',
         'pt.value as parent_tag_value',
+        'u.storage_bytes',
+        'u.dataset_version_id',
+        storageOf.as('storage_of'),
       ])
       // Overlap, with a zero-length interval at `from` counted in.
       .where('u.started_at', '<', to)
@@ -258,4 +277,18 @@ export async function predictionsServed({ tx, from, to }: { tx: Executor; from: 
     .groupBy('deployment_id')
     .execute();
   return new Map(rows.map((r) => [r.deployment_id, Number(r.n)]));
+}
+
+/** `dataset:<name>` labels of dataset version ids (storage attributed to datasets). */
+export async function datasetLabels({ tx, ids }: { tx: Executor; ids: string[] }) {
+  const out = new Map<string, string>();
+  if (ids.length === 0) return out;
+  const rows = await tx
+    .selectFrom('dataset_versions as v')
+    .innerJoin('datasets as d', 'd.id', 'v.dataset_id')
+    .select(['v.id', 'd.name'])
+    .where('v.id', 'in', ids)
+    .execute();
+  for (const r of rows) out.set(r.id, `dataset:${r.name}`);
+  return out;
 }

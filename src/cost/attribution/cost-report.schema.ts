@@ -22,6 +22,8 @@ export const costReportQuerySchema = z.strictObject({
   to: instant.optional(),
   /** 'auto' (the period of equal length just before) or '<from>..<to>'. */
   compare: z.string().min(1).max(100).optional(),
+  /** Only the top N groups (and contributors); the rest are summed in `omitted`. Default: all. */
+  limit: z.number().int().positive().max(1_000_000).optional(),
 });
 export type CostReportQuery = z.input<typeof costReportQuerySchema>;
 
@@ -36,6 +38,8 @@ export const costGroupSchema = z.object({
   usageRows: z.number(),
   cpuHours: z.number(),
   gpuHours: z.number(),
+  /** Storage held (GiB x months), where the group holds any. */
+  storageGibMonths: z.number().optional(),
   /** Deployments: predictions served in the period and the cost per 1,000 of them. */
   predictions: z.number().optional(),
   per1kPredictions: z.number().nullable().optional(),
@@ -62,6 +66,8 @@ export const costReportSchema = z.object({
   idle: z.number(),
   usageRows: z.number(),
   groups: z.array(costGroupSchema),
+  /** Groups past `limit`: how many, and what they cost together (totals still count them). */
+  omitted: z.object({ groups: z.number(), amount: z.number() }).optional(),
   /** Resources with usage but no price in force: they count 0 and are named here. */
   unpriced: z.array(z.string()),
   compare: z
@@ -72,6 +78,8 @@ export const costReportSchema = z.object({
       delta: z.number(),
       ratio: z.number().nullable(),
       contributors: z.array(costContributorSchema),
+      /** Contributors past `limit`. */
+      omittedContributors: z.number().optional(),
     })
     .optional(),
 });

@@ -38,7 +38,8 @@ interface GroupAcc {
   usageRows: number;
   cpuHours: number;
   gpuHours: number;
-  deploymentIds: Set<string>;
+  storageGibMonths: number;
+  deploymentIds?: Set<string>;
 }
 
 /** Totals of one period, in micro-units, by key. */
@@ -51,7 +52,23 @@ interface PeriodTotals {
 
 /** Cost reports and the ledger budgets read: usage priced and grouped, in one pass over one query. */
 export function createCostReportService({ db, clock, priceBook }: CostReportDeps) {
+  /** Storage goes to what holds it: a dataset is its own group; a model version's files its version. */
   async function keyerFor(by: CostBy, rows: repo.AttributedUsageRow[]): Promise<Keyer> {
+    const compute = await computeKeyerFor(by, rows);
+    const datasets = await repo.datasetLabels({
+      tx: db,
+      ids: uniq(rows.map((r) => (r.storage_of === 'dataset' ? r.dataset_version_id : null))),
+    });
+    return (r) => {
+      if (r.storage_of === 'dataset' && by !== 'deployment')
+        return [datasets.get(r.dataset_version_id!) ?? `dataset:${r.dataset_version_id}`];
+      if (r.storage_of === 'model' && (by === 'experiment' || by === 'run' || by.startsWith('tag:')))
+        return ['(model versions)'];
+      return compute(r);
+    };
+  }
+
+  async function computeKeyerFor(by: CostBy, rows: repo.AttributedUsageRow[]): Promise<Keyer> {
     if (by === 'experiment')
       return (r) => [r.experiment ?? (r.deployment_id ? '(deployments)' : '(no experiment)')];
     if (by === 'run') return (r) => [r.parent_run_id ?? r.run_id ?? '(no run)'];
@@ -99,36 +116,41 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
     const keyOf = await keyerFor(by, rows);
     const groups = new Map<string, GroupAcc>();
     const unpriced = new Set<string>();
+    const perDeployment = by === 'deployment';
+    let usageRows = 0;
     for (const r of rows) {
       const a = allocate(r, prices, from, to);
       for (const u of a.unpriced) unpriced.add(u);
+      const rowCount = r.rows ?? 1;
+      usageRows += rowCount;
       const keys = keyOf(r);
       // Integer split: the first keys take the remainder, so the parts add up to the whole.
       const n = keys.length;
-      keys.forEach((k, i) => {
-        const part = (m: number) => Math.floor(m / n) + (i < m % n ? 1 : 0);
-        const g = groups.get(k) ?? {
-          allocated: 0,
-          idle: 0,
-          usageRows: 0,
-          cpuHours: 0,
-          gpuHours: 0,
-          deploymentIds: new Set<string>(),
-        };
-        g.allocated += part(a.allocated);
-        g.idle += part(a.idle);
-        g.usageRows += r.rows ?? 1;
+      for (let i = 0; i < n; i++) {
+        const k = keys[i]!;
+        let g = groups.get(k);
+        if (g === undefined) {
+          g = { allocated: 0, idle: 0, usageRows: 0, cpuHours: 0, gpuHours: 0, storageGibMonths: 0 };
+          groups.set(k, g);
+        }
+        g.allocated += n === 1 ? a.allocated : Math.floor(a.allocated / n) + (i < a.allocated % n ? 1 : 0);
+        g.idle += n === 1 ? a.idle : Math.floor(a.idle / n) + (i < a.idle % n ? 1 : 0);
+        g.usageRows += rowCount;
         g.cpuHours += a.cpuHours / n;
         g.gpuHours += a.gpuHours / n;
-        if (r.deployment_id) g.deploymentIds.add(r.deployment_id);
-        groups.set(k, g);
-      });
+        g.storageGibMonths += a.storageGibMonths / n;
+        // Only a report by deployment reads them (cost per 1,000 predictions): no Set per group else.
+        if (perDeployment && r.deployment_id) {
+          g.deploymentIds ??= new Set();
+          g.deploymentIds.add(r.deployment_id);
+        }
+      }
     }
     const predictions = by === 'deployment' ? await repo.predictionsServed({ tx: db, from, to }) : new Map();
     return {
       groups,
       unpriced,
-      usageRows: rows.reduce((s, r) => s + (r.rows ?? 1), 0),
+      usageRows,
       predictions,
       version: pb?.version ?? null,
       currency: prices.currency,
@@ -157,33 +179,42 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
     const { from, to } = range(q);
     const cur = await totals(q.by, from, to);
     const keys = [...cur.groups.keys()];
-    const amounts = centsAddingUp(keys.map((k) => cur.groups.get(k)!.allocated + cur.groups.get(k)!.idle));
-    const allocatedCents = centsAddingUp(keys.map((k) => cur.groups.get(k)!.allocated));
+    const accs = [...cur.groups.values()];
+    const amounts = centsAddingUp(accs.map((g) => g.allocated + g.idle));
+    const allocatedCents = centsAddingUp(accs.map((g) => g.allocated));
     const totalCents = amounts.reduce((s, c) => s + c, 0);
-    const groups = keys
-      .map((key, i) => {
-        const g = cur.groups.get(key)!;
-        const amount = amounts[i]! / 100;
-        const served = [...g.deploymentIds].reduce((s, id) => s + (cur.predictions.get(id) ?? 0), 0);
-        return {
-          key,
-          amount,
-          allocated: allocatedCents[i]! / 100,
-          // Idle is the rest of the group's cents, so allocated + idle = amount exactly.
-          idle: (amounts[i]! - allocatedCents[i]!) / 100,
-          share: totalCents ? amounts[i]! / totalCents : 0,
-          usageRows: g.usageRows,
-          cpuHours: g.cpuHours,
-          gpuHours: g.gpuHours,
-          ...(q.by === 'deployment' && g.deploymentIds.size
-            ? {
-                predictions: served,
-                per1kPredictions: served ? ((g.allocated + g.idle) / 1e6 / served) * 1000 : null,
-              }
-            : {}),
-        };
-      })
-      .sort((a, b) => b.amount - a.amount || byKey(a.key, b.key));
+    // Rank indices, then build objects only for the groups shown: a report over 100,000 runs by run
+    // need not build (or send) 90,000 objects for a reader who looks at the top of the table.
+    const order = keys
+      .map((_, i) => i)
+      .sort((a, b) => amounts[b]! - amounts[a]! || byKey(keys[a]!, keys[b]!));
+    const shown = q.limit === undefined ? order : order.slice(0, q.limit);
+    const groups = shown.map((i) => {
+      const key = keys[i]!;
+      const g = accs[i]!;
+      const amount = amounts[i]! / 100;
+      const ids = g.deploymentIds;
+      const served = ids ? [...ids].reduce((s, id) => s + (cur.predictions.get(id) ?? 0), 0) : 0;
+      return {
+        key,
+        amount,
+        allocated: allocatedCents[i]! / 100,
+        // Idle is the rest of the group's cents, so allocated + idle = amount exactly.
+        idle: (amounts[i]! - allocatedCents[i]!) / 100,
+        share: totalCents ? amounts[i]! / totalCents : 0,
+        usageRows: g.usageRows,
+        cpuHours: g.cpuHours,
+        gpuHours: g.gpuHours,
+        ...(g.storageGibMonths ? { storageGibMonths: g.storageGibMonths } : {}),
+        ...(q.by === 'deployment' && ids?.size
+          ? {
+              predictions: served,
+              per1kPredictions: served ? ((g.allocated + g.idle) / 1e6 / served) * 1000 : null,
+            }
+          : {}),
+      };
+    });
+    const omittedCents = order.slice(shown.length).reduce((s, i) => s + amounts[i]!, 0);
     const allocatedTotal = allocatedCents.reduce((s, c) => s + c, 0);
     const out: CostReport = {
       by: q.by,
@@ -196,6 +227,9 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
       idle: (totalCents - allocatedTotal) / 100,
       usageRows: cur.usageRows,
       groups,
+      ...(shown.length < order.length
+        ? { omitted: { groups: order.length - shown.length, amount: omittedCents / 100 } }
+        : {}),
       unpriced: [...cur.unpriced].sort(),
     };
     if (q.compare) {
@@ -230,7 +264,10 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
         total: prevTotal / 100,
         delta: delta / 100,
         ratio: prevTotal ? totalCents / prevTotal : null,
-        contributors,
+        contributors: q.limit === undefined ? contributors : contributors.slice(0, q.limit),
+        ...(q.limit !== undefined && contributors.length > q.limit
+          ? { omittedContributors: contributors.length - q.limit }
+          : {}),
       };
     }
     return out;

@@ -1,4 +1,9 @@
+/*
+ * The fixtures (fixtures/README.md) follow nvidia-smi's documented CSV format; they are hand-written,
+ * and the sampler has not been run on a real GPU here.
+ */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -136,5 +141,55 @@ describe('the sampler', () => {
   it('on this machine, without or with a GPU, never throws', async () => {
     const u = await sampleGpus({ intervalMs: 50 }).stop();
     expect(u.devices.length > 0 || typeof u.note === 'string').toBe(true);
+  });
+});
+
+describe('the sampler through a fake nvidia-smi on PATH (the real subprocess path)', () => {
+  /** Puts an executable `nvidia-smi` script in a temp dir first on PATH for the test's duration. */
+  async function withFakeSmi<T>(script: string, fn: () => Promise<T>): Promise<T> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-smi-'));
+    fs.writeFileSync(path.join(dir, 'nvidia-smi'), `#!/bin/sh\n${script}`, { mode: 0o755 });
+    const before = process.env.PATH;
+    process.env.PATH = `${dir}${path.delimiter}${before ?? ''}`;
+    try {
+      return await fn();
+    } finally {
+      process.env.PATH = before;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const fixturesDir = path.join(import.meta.dirname, 'fixtures');
+
+  it('records the figures of the devices the metered pids hold', async () => {
+    const script = `case "$1" in
+  --query-gpu=*) cat '${fixturesDir}/query-gpu-2xa100.csv' ;;
+  --query-compute-apps=*) cat '${fixturesDir}/query-compute-apps.csv' ;;
+  *) echo "unexpected: $*" >&2; exit 2 ;;
+esac
+`;
+    const u = await withFakeSmi(script, async () => {
+      const s = sampleGpus({ pids: () => [4242], intervalMs: 10 });
+      await new Promise((res) => setTimeout(res, 60));
+      return s.stop();
+    });
+    expect(u.note).toBeUndefined();
+    expect(u.model).toBe('NVIDIA A100-SXM4-80GB');
+    expect(u.devices).toHaveLength(1);
+    expect(u.devices[0]).toMatchObject({
+      index: 0,
+      uuid: 'GPU-5b1c2f0e-8c3d-7a44-91e2-0d6f3a9b1c21',
+      utilizationAvg: 87,
+      // The process's own memory on the device, not the device's total use.
+      memoryPeakMib: 38912,
+    });
+    expect(u.gpuSeconds).toBeGreaterThan(0);
+  });
+
+  it('an nvidia-smi that exits non-zero leaves no GPU figures and the reason', async () => {
+    const script = `cat '${fixturesDir}/driver-failed.txt'\nexit 9\n`;
+    const u = await withFakeSmi(script, () => sampleGpus({ intervalMs: 10 }).stop());
+    expect(u.devices).toEqual([]);
+    expect(u.gpuSeconds).toBe(0);
+    expect(u.note).toMatch(/^nvidia-smi failed: NVIDIA-SMI has failed because it couldn't communicate/);
   });
 });

@@ -5,7 +5,7 @@ import { z } from 'zod';
  * what the API accepts at POST /api/v1/cost/usage. Quantities are raw; prices are applied on read.
  */
 
-export const usageKindSchema = z.enum(['run', 'job', 'deployment']);
+export const usageKindSchema = z.enum(['run', 'job', 'deployment', 'storage']);
 export type UsageKind = z.infer<typeof usageKindSchema>;
 
 export const gpuDeviceUsageSchema = z.strictObject({
@@ -26,6 +26,8 @@ export const recordUsageInputSchema = z.strictObject({
   jobId: z.string().min(1).max(200).optional(),
   deploymentId: z.string().min(1).max(200).optional(),
   modelVersionId: z.string().min(1).max(200).optional(),
+  /** Storage records: the dataset version the bytes are attributed to. */
+  datasetVersionId: z.string().min(1).max(200).optional(),
   host: z.string().max(500).optional(),
   startedAt: z.number().int().nonnegative(),
   endedAt: z.number().int().nonnegative(),
@@ -38,6 +40,8 @@ export const recordUsageInputSchema = z.strictObject({
   instanceType: z.string().max(200).optional(),
   instanceSeconds: nonNeg.optional(),
   predictions: z.number().int().nonnegative().optional(),
+  /** Storage records: bytes held over the interval (priced per GiB-month). */
+  storageBytes: nonNeg.optional(),
   notes: z.array(z.string().max(500)).max(20).optional(),
 });
 export type RecordUsageInput = z.infer<typeof recordUsageInputSchema>;
@@ -50,6 +54,7 @@ export const usageRecordSchema = z.object({
   jobId: z.string().nullable(),
   deploymentId: z.string().nullable(),
   modelVersionId: z.string().nullable(),
+  datasetVersionId: z.string().nullable(),
   host: z.string().nullable(),
   startedAt: z.string(),
   endedAt: z.string(),
@@ -62,6 +67,7 @@ export const usageRecordSchema = z.object({
   instanceType: z.string().nullable(),
   instanceSeconds: z.number().nullable(),
   predictions: z.number().nullable(),
+  storageBytes: z.number().nullable(),
   notes: z.array(z.string()),
 });
 export type UsageRecord = z.infer<typeof usageRecordSchema>;

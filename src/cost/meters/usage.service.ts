@@ -51,6 +51,8 @@ export function usageRow(input: RecordUsageInput, actor: string, now: number): r
     instance_type: input.instanceType ?? null,
     instance_seconds: input.instanceSeconds ?? null,
     predictions: input.predictions ?? null,
+    dataset_version_id: input.datasetVersionId ?? null,
+    storage_bytes: input.storageBytes ?? null,
     notes: notes.length ? JSON.stringify(notes) : null,
     recorded_at: now,
     recorded_by: actor,
@@ -78,6 +80,8 @@ export function toUsageRecord(r: repo.UsageRow): UsageRecord {
     instanceType: r.instance_type,
     instanceSeconds: r.instance_seconds,
     predictions: r.predictions === null ? null : Number(r.predictions),
+    datasetVersionId: r.dataset_version_id,
+    storageBytes: r.storage_bytes === null ? null : Number(r.storage_bytes),
     notes: r.notes ? JSON.parse(r.notes) : [],
   });
 }

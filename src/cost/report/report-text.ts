@@ -14,7 +14,8 @@ function table(head: string[], rows: string[][]): string[] {
 }
 
 /** The report as a text table: one row per group, the total, and the comparison when asked for. */
-export function renderCostReportText(r: CostReport): string {
+export function renderCostReportText(full: CostReport, o: { limit?: number } = {}): string {
+  const r = limited(full, o.limit);
   const out: string[] = [
     `cost by ${r.by}, ${r.from} to ${r.to} (${r.currency}, price book ${r.priceBookVersion === null ? 'none set' : `v${r.priceBookVersion}`})`,
     '',
@@ -47,6 +48,17 @@ export function renderCostReportText(r: CostReport): string {
             ? [String(g.predictions ?? ''), g.per1kPredictions == null ? '' : g.per1kPredictions.toFixed(4)]
             : []),
         ]),
+        ...(r.omitted
+          ? [
+              [
+                `(${r.omitted.groups} more)`,
+                money(r.omitted.amount),
+                '',
+                '',
+                pct(r.total ? r.omitted.amount / r.total : 0),
+              ],
+            ]
+          : []),
         [
           'total',
           money(r.total),
@@ -76,7 +88,23 @@ export function renderCostReportText(r: CostReport): string {
           k.shareOfChange === null ? '' : pct(k.shareOfChange),
         ]),
       ),
+      ...(c.omittedContributors ? [`(${c.omittedContributors} more)`] : []),
     );
   }
   return out.join('\n');
+}
+
+/** The report cut to its top `limit` groups (already ranked), the rest summed on one line. */
+function limited(r: CostReport, limit: number | undefined): CostReport {
+  if (limit === undefined || r.groups.length <= limit) return r;
+  const rest = r.groups.slice(limit);
+  const amount = rest.reduce((s, g) => s + Math.round(g.amount * 100), 0) / 100;
+  return {
+    ...r,
+    groups: r.groups.slice(0, limit),
+    omitted: {
+      groups: rest.length + (r.omitted?.groups ?? 0),
+      amount: Math.round((amount + (r.omitted?.amount ?? 0)) * 100) / 100,
+    },
+  };
 }

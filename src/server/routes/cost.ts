@@ -70,6 +70,7 @@ export function registerCostRoutes(app: FastifyInstance, s: Services): void {
     querystring: costReportQuerySchema.extend({
       from: z.union([z.coerce.number().int().nonnegative(), z.string().min(1)]).optional(),
       to: z.union([z.coerce.number().int().nonnegative(), z.string().min(1)]).optional(),
+      limit: z.coerce.number().int().positive().max(1_000_000).optional(),
     }),
     response: { 200: costReportSchema },
     handler: async (req) => s.cost.reports.report(req.query),
