@@ -7,6 +7,7 @@ import { createBlobStore } from '../../src/blobs/index.js';
 import { systemClock } from '../../src/core/clock.js';
 import { loadConfig } from '../../src/core/config.js';
 import type { WorkerHandle } from '../../src/jobs/index.js';
+import { writeCreditCsv } from '../../src/ml/index.js';
 import type { PipelineRunDetail } from '../../src/pipelines/index.js';
 import { describeEachBackend } from '../support/backends.js';
 
@@ -275,6 +276,79 @@ steps:
     const used = await services.runs.get(stepOf(r, 'use').trackingRunId as string);
     expect(made.inputs.map((i) => [i.direction, i.source])).toEqual([['output', `${ds}@1`]]);
     expect(used.inputs.map((i) => [i.direction, i.source])).toEqual([['input', `${ds}@1`]]);
+  });
+
+  it('uses: sextant/sweep runs its trials as sweep.trial jobs and answers the best run, metrics and model', async () => {
+    const ds = unique('sweep-data');
+    const csv = path.join(fs.mkdtempSync(path.join(home, 'd-')), 'credit.csv');
+    writeCreditCsv(csv, { rows: 300, seed: 7 });
+    const blob = await services.data.versions.putLocalFile({ localPath: csv });
+    await services.data.versions.create({
+      actor: 'local',
+      dataset: ds,
+      files: [{ path: 'credit.csv', size: blob.size, sha256: blob.sha256 }],
+      source: 'test',
+    });
+    const r = await settle(
+      (
+        await start(
+          specFile(`
+name: ${unique('sweep')}
+steps:
+  tune:
+    uses: sextant/sweep
+    with:
+      dataset: ${ds}@latest
+      target: defaulted
+      trainer: gbdt
+      metric: val_roc_auc
+      parallel: 2
+      params: { n_estimators: 5 }
+      grid: { max_depth: [2, 3], learning_rate: ["0.1", "0.3"] }
+  report:
+    needs: [tune]
+    run: echo "best=\${{ steps.tune.outputs.best }} model=\${{ steps.tune.outputs.model }}"
+`),
+        )
+      ).runId,
+      120_000,
+    );
+    expect(r.status, JSON.stringify(r.steps.map((s) => [s.name, s.status, s.error]))).toBe('succeeded');
+    const out = stepOf(r, 'tune').outputs as Record<string, unknown>;
+    expect(out.metric).toBe('val_roc_auc');
+    const best = out.best as string;
+    expect(out.model).toBe(`runs:/${best}/model`);
+    expect((out.metrics as Record<string, number>).val_roc_auc).toBeGreaterThan(0.5);
+    // Four trials, each a finished sweep.trial job; the best is one of their runs, the highest score.
+    const sweep = await services.runs.get(out.run as string);
+    expect(sweep.tags['sextant.best_run_id']).toBe(best);
+    expect(sweep.tags['mlflow.parentRunId']).toBe(stepOf(r, 'tune').trackingRunId);
+    const trials = await services.jobs.list({ name: 'sweep.trial' });
+    const ours = trials.jobs.filter((j) => (j.payload as { sweepId?: string }).sweepId === sweep.id);
+    expect(ours).toHaveLength(4);
+    expect(ours.every((j) => j.status === 'completed')).toBe(true);
+    const scores = ours.map((j) => (j.result as { objective: number }).objective);
+    expect((out.metrics as Record<string, number>).val_roc_auc).toBe(Math.max(...scores));
+    const logs = await services.pipelines.service.logs({ runId: r.id, step: 'report' });
+    expect(logs.chunks.map((c) => c.text).join('')).toContain(`best=${best} model=runs:/${best}/model`);
+  });
+
+  it('uses: sextant/sweep with neither grid nor random fails the step naming with.grid', async () => {
+    const r = await settle(
+      (
+        await start(
+          specFile(`
+name: ${unique('sweep-bad')}
+steps:
+  tune:
+    uses: sextant/sweep
+    with: { dataset: nope@1, target: y, trainer: gbdt }
+`),
+        )
+      ).runId,
+    );
+    expect(r.status).toBe('failed');
+    expect(stepOf(r, 'tune').error).toContain('with.grid');
   });
 
   describe('registration', () => {
