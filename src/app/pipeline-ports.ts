@@ -221,7 +221,10 @@ async function sweepStep(
     throw bad('metric', `must be one of ${Object.keys(SWEEP_METRICS).join(', ')}, got '${metric}'`);
   for (const k of ['parallel', 'seed'] as const)
     if (w[k] !== undefined && typeof w[k] !== 'number') throw bad(k, 'must be a number');
-  if (w.params !== undefined && (typeof w.params !== 'object' || w.params === null || Array.isArray(w.params)))
+  if (
+    w.params !== undefined &&
+    (typeof w.params !== 'object' || w.params === null || Array.isArray(w.params))
+  )
     throw bad('params', 'must be a map of param -> value');
   const api = servicesMlApi(s, i.actor);
   const out = await runSweep(
@@ -254,7 +257,9 @@ async function sweepStep(
     throw new Error(`sweep ${out.parentRunId}: no trial finished with a score (${out.trials.length} trials)`);
   const best = await s.runs.get(out.best.runId);
   const metrics = Object.fromEntries(best.metrics.map((m) => [m.key, Number(m.value)]));
-  await i.log(`sweep ${out.parentRunId}: best trial run ${best.id} ${out.objective.metric} ${out.best.objective}`);
+  await i.log(
+    `sweep ${out.parentRunId}: best trial run ${best.id} ${out.objective.metric} ${out.best.objective}`,
+  );
   return {
     run: out.parentRunId,
     best: best.id,
@@ -288,7 +293,13 @@ function sweepRandom(
   bad: (k: string, why: string) => ValidationError,
 ): { trials: number; ranges: Record<string, ParamRange> } {
   const r = v as { trials?: unknown; ranges?: unknown };
-  if (!r || typeof r !== 'object' || typeof r.trials !== 'number' || !Number.isInteger(r.trials) || r.trials < 1)
+  if (
+    !r ||
+    typeof r !== 'object' ||
+    typeof r.trials !== 'number' ||
+    !Number.isInteger(r.trials) ||
+    r.trials < 1
+  )
     throw bad('random.trials', 'must be a whole number of trials');
   if (!r.ranges || typeof r.ranges !== 'object' || Array.isArray(r.ranges))
     throw bad('random.ranges', 'must be a map of param -> "lo:hi[:log]"');

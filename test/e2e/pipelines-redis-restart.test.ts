@@ -91,7 +91,9 @@ describe.skipIf(!redisBin)('pipelines across a Redis restart (BullMQ, private re
       const r = await ws.pipelines.service.getRun(runId);
       if (r.status !== 'running') return r;
       if (Date.now() > until)
-        throw new Error(`run ${runId} still running: ${JSON.stringify(r.steps.map((s) => [s.name, s.status]))}`);
+        throw new Error(
+          `run ${runId} still running: ${JSON.stringify(r.steps.map((s) => [s.name, s.status]))}`,
+        );
       await sleep(100);
     }
   }
@@ -108,7 +110,8 @@ describe.skipIf(!redisBin)('pipelines across a Redis restart (BullMQ, private re
         'steps:',
         '  a: { run: echo "$SEXTANT_STEP" >> ran.log }',
         ...branches.map(
-          (b) => `  ${b}: { needs: [a], run: 'touch $SEXTANT_STEP.started; sleep 2; echo "$SEXTANT_STEP" >> ran.log' }`,
+          (b) =>
+            `  ${b}: { needs: [a], run: 'touch $SEXTANT_STEP.started; sleep 2; echo "$SEXTANT_STEP" >> ran.log' }`,
         ),
         `  d: { needs: [${branches.join(', ')}], run: echo "$SEXTANT_STEP" >> ran.log }`,
       ].join('\n'),
