@@ -84,6 +84,9 @@ export function pipelineTracking(s: PipelinePortServices): PipelineTracking {
       if (list.length) await s.runs.logBatch({ actor, runId: id, params: list });
       return id;
     },
+    async experimentOf(runId) {
+      return (await s.runs.get(runId)).experimentId;
+    },
     async endRun({ actor, runId, status }) {
       await s.runs.update({ actor, runId, status, endTime: Date.now() });
     },
