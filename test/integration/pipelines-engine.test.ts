@@ -385,7 +385,7 @@ steps:
     // The first step's job carries the run's scope and is held at claim time with the budget named.
     const first = stepOf(await services.pipelines.service.getRun(runId), 'a');
     let job = await services.jobs.get(first.jobId as string);
-    expect(job.scope?.tags?.team).toBe(team);
+    expect(job.scope?.tags).toMatchObject({ team });
     expect(job.scope?.experimentId).toBe((await services.experiments.getByName('pipelines')).id);
     for (let i = 0; i < 200 && !job.heldReason; i++) {
       await new Promise((res) => setTimeout(res, 25));
@@ -403,7 +403,7 @@ steps:
     const r = await settle(runId, 60_000);
     expect(r.status).toBe('succeeded');
     expect(fs.readFileSync(path.join(dir, 'ran.log'), 'utf8').trim().split('\n')).toHaveLength(2);
-    expect((await services.jobs.get(stepOf(r, 'b').jobId as string)).scope?.tags?.team).toBe(team);
+    expect((await services.jobs.get(stepOf(r, 'b').jobId as string)).scope?.tags).toMatchObject({ team });
   }, 90_000);
 
   describe('registration', () => {
