@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -27,20 +28,69 @@ import {
  *      row, the BullMQ round trip, the claim. Side by side with a bare BullMQ add -> process ->
  *      completed round trip on the same Redis (p50 of each). Target: at most 50 ms over bare.
  *   2. A fully cached 10-step pipeline re-run: wall time from start to the run's end. Target: < 1 s.
+ *   3. BENCH_PIPELINE_WIDE_STEPS (200; the issue's scale is 1000) independent no-op steps across 4
+ *      BullMQ workers (BENCH_PIPELINE_WORKER_CONCURRENCY 2 slots each): steps/s from the run's start
+ *      to its end, side by side with bare BullMQ jobs on 4 workers whose processor spawns the same
+ *      `sh -c true` a `run: "true"` step does. The difference per job is what the pipeline machinery
+ *      (rows, DAG advance, claim, commit, tracking) costs on top of BullMQ.
  */
 
 const STEPS = intEnv('BENCH_PIPELINE_STEPS', 30);
 const TRIPS = intEnv('BENCH_PIPELINE_BARE_TRIPS', 100);
 const REDIS_URL = process.env.SEXTANT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const WIDE = intEnv('BENCH_PIPELINE_WIDE_STEPS', 200);
+const WIDE_WORKERS = 4;
+const WIDE_CONCURRENCY = intEnv('BENCH_PIPELINE_WORKER_CONCURRENCY', 2);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const shTrue = () =>
+  new Promise<void>((resolve, reject) =>
+    execFile('sh', ['-c', 'true'], (err) => (err ? reject(err) : resolve())),
+  );
+
+/** N `sh -c true` jobs on 4 bare BullMQ workers: wall ms from the first add to the last completion. */
+async function bareWide(prefix: string, n: number): Promise<number> {
+  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new Queue('wide', { connection, prefix });
+  let done = 0;
+  let allDone = () => {};
+  const finished = new Promise<void>((r) => {
+    allDone = r;
+  });
+  const connections: Redis[] = [];
+  const workers = Array.from({ length: WIDE_WORKERS }, () => {
+    const c = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    connections.push(c);
+    const w = new Worker('wide', shTrue, {
+      connection: c,
+      prefix,
+      concurrency: WIDE_CONCURRENCY,
+    });
+    w.on('completed', () => {
+      if (++done === n) allDone();
+    });
+    return w;
+  });
+  await sleep(300);
+  const t0 = nowMs();
+  await queue.addBulk(
+    Array.from({ length: n }, (_, i) => ({ name: 'noop', data: { i }, opts: { removeOnComplete: true } })),
+  );
+  await finished;
+  const ms = nowMs() - t0;
+  await Promise.all(workers.map((w) => w.close()));
+  await queue.close();
+  for (const c of [connection, ...connections]) c.disconnect();
+  return ms;
+}
 
 async function bareRoundTrips(prefix: string): Promise<number[]> {
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue('bench', { connection, prefix });
   let waiting: { id: string; resolve: () => void } | undefined;
   const early = new Set<string>();
+  const workerConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const worker = new Worker('bench', async () => null, {
-    connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }),
+    connection: workerConnection,
     prefix,
   });
   worker.on('completed', (job) => {
@@ -62,6 +112,7 @@ async function bareRoundTrips(prefix: string): Promise<number[]> {
   await worker.close();
   await queue.close();
   connection.disconnect();
+  workerConnection.disconnect();
   return times;
 }
 
@@ -140,7 +191,38 @@ async function main() {
   const allCached = cached.steps.every((s) => s.status === 'cached');
 
   await worker.close();
+
+  progress(`wide: ${WIDE} no-op steps on ${WIDE_WORKERS} workers x ${WIDE_CONCURRENCY}`);
+  const wideWorkers = Array.from({ length: WIDE_WORKERS }, () =>
+    ws.jobs.work({ concurrency: WIDE_CONCURRENCY }),
+  );
+  await sleep(300);
+  const wideFile = path.join(home, 'wide.yaml');
+  fs.writeFileSync(
+    wideFile,
+    [
+      'name: wide',
+      'steps:',
+      ...Array.from({ length: WIDE }, (_, i) => `  n${i}: { run: "true", cache: false }`),
+    ].join('\n'),
+  );
+  t0 = nowMs();
+  const wide = await settle(
+    ws,
+    (
+      await ws.pipelines.starter.start({
+        pipeline: wideFile,
+        trigger: { kind: 'manual', key: 'bench' },
+        actor: 'local',
+      })
+    ).runId,
+  );
+  const wideMs = nowMs() - t0;
+  if (wide.status !== 'succeeded') throw new Error(`wide run ${wide.status}: ${wide.error}`);
+  await Promise.all(wideWorkers.map((w) => w.close()));
   await ws.close();
+  progress(`bare BullMQ: ${WIDE} sh -c true jobs on ${WIDE_WORKERS} workers`);
+  const bareWideMs = await bareWide(`${prefix}-wide`, WIDE);
 
   printTable(
     ['measure', 'pipelines (SQLite + BullMQ)', 'bare BullMQ', 'difference', 'ratio'],
@@ -159,6 +241,31 @@ async function main() {
     [
       ['first run (every step runs)', fmtMs(firstMs), '0'],
       ['re-run, unchanged (target < 1 s)', fmtMs(cachedMs), allCached ? '10' : 'NOT ALL'],
+    ],
+  );
+  const slots = WIDE_WORKERS * WIDE_CONCURRENCY;
+  printTable(
+    [
+      `${WIDE} no-op steps, ${WIDE_WORKERS} workers x ${WIDE_CONCURRENCY}`,
+      'pipelines',
+      'bare BullMQ',
+      'ratio',
+    ],
+    [
+      ['wall time', fmtMs(wideMs), fmtMs(bareWideMs), fmtRatio(wideMs / bareWideMs)],
+      [
+        'steps/s',
+        ((WIDE / wideMs) * 1000).toFixed(1),
+        ((WIDE / bareWideMs) * 1000).toFixed(1),
+        fmtRatio(bareWideMs / wideMs),
+      ],
+      // A slot's time per step: wall x slots / steps. The difference is the per-step overhead.
+      [
+        'slot time per step',
+        fmtMs((wideMs * slots) / WIDE),
+        fmtMs((bareWideMs * slots) / WIDE),
+        fmtMs(((wideMs - bareWideMs) * slots) / WIDE),
+      ],
     ],
   );
 }

@@ -3,7 +3,16 @@ import path from 'node:path';
 import { localPrincipal, type Role } from '../auth/index.js';
 import { ValidationError } from '../core/errors.js';
 import type { createDataQualityDomain } from '../data/quality/index.js';
-import { evaluateModel, type TrainSpec, trainModel } from '../ml/index.js';
+import type { JobQueue } from '../jobs/index.js';
+import {
+  evaluateModel,
+  type ParamRange,
+  parseGrid,
+  parseRanges,
+  runSweep,
+  type TrainSpec,
+  trainModel,
+} from '../ml/index.js';
 import type {
   BuiltinStep,
   BuiltinStepRunner,
@@ -12,6 +21,7 @@ import type {
 } from '../pipelines/index.js';
 import type { Actor, RegistryDomain } from '../registry/index.js';
 import { type MlApiServices, servicesMlApi } from './ml-api.js';
+import { jobTrialRunner } from './sweep-trials.js';
 
 /*
  * The ports pipelines run on, served from the services: dataset refs and new versions (data), tracked
@@ -23,6 +33,8 @@ export interface PipelinePortServices extends MlApiServices {
   dataQuality: ReturnType<typeof createDataQualityDomain>;
   registry: RegistryDomain;
   auth: { getUser(name: string): Promise<{ name: string; role: Role }> };
+  /** Where `sextant/sweep` runs its trials, as `sweep.trial` jobs. */
+  jobs: JobQueue;
 }
 
 const PIPELINES_EXPERIMENT = 'pipelines';
@@ -72,6 +84,9 @@ export function pipelineTracking(s: PipelinePortServices): PipelineTracking {
       if (list.length) await s.runs.logBatch({ actor, runId: id, params: list });
       return id;
     },
+    async experimentOf(runId) {
+      return (await s.runs.get(runId)).experimentId;
+    },
     async endRun({ actor, runId, status }) {
       await s.runs.update({ actor, runId, status, endTime: Date.now() });
     },
@@ -111,7 +126,7 @@ export function builtinSteps(s: PipelinePortServices): BuiltinStepRunner {
     return { name: u.name, role: u.role };
   }
   return {
-    async run(step, { with: w, actor, runId, log }) {
+    async run(step, { with: w, actor, runId, signal, log }) {
       switch (step) {
         case 'validate': {
           const suiteFile = str(w, 'suite', step);
@@ -174,13 +189,129 @@ export function builtinSteps(s: PipelinePortServices): BuiltinStepRunner {
           return { request: r.id, status: r.status };
         }
         case 'sweep':
-          throw new ValidationError(
-            'uses: sextant/sweep is not available as a pipeline step yet; run `sextant sweep` in a run: step',
-            {
-              field: 'uses',
-            },
-          );
+          return sweepStep(s, { with: w, actor, runId, signal, log });
       }
     },
   };
+}
+
+/** The objective each task ranks trials by; `with.metric` picks the task where the data could be either. */
+const SWEEP_METRICS = { val_roc_auc: 'classification', val_rmse: 'regression' } as const;
+
+/**
+ * `sextant/sweep`: the sweep service with its trials as `sweep.trial` jobs, so they spread over every
+ * worker like `sextant sweep` on a workspace; this process works the queue too (up to `parallel`), so a
+ * laptop with no worker still runs it. Answers the sweep run, the best trial's run, metrics and model.
+ */
+async function sweepStep(
+  s: PipelinePortServices,
+  i: {
+    with: Record<string, unknown>;
+    actor: string;
+    runId: string | null;
+    signal: AbortSignal;
+    log: (line: string) => Promise<void>;
+  },
+): Promise<Record<string, unknown>> {
+  const w = i.with;
+  const step: BuiltinStep = 'sweep';
+  const bad = (k: string, why: string) => new ValidationError(`with.${k}: ${why}`, { field: `with.${k}` });
+  const grid = w.grid === undefined ? undefined : sweepGrid(w.grid, bad);
+  const random = w.random === undefined ? undefined : sweepRandom(w.random, bad);
+  if (!grid === !random) throw bad('grid', 'sextant/sweep needs either grid or random (not both)');
+  const metric = w.metric === undefined ? undefined : String(w.metric);
+  if (metric !== undefined && !(metric in SWEEP_METRICS))
+    throw bad('metric', `must be one of ${Object.keys(SWEEP_METRICS).join(', ')}, got '${metric}'`);
+  for (const k of ['parallel', 'seed'] as const)
+    if (w[k] !== undefined && typeof w[k] !== 'number') throw bad(k, 'must be a number');
+  if (
+    w.params !== undefined &&
+    (typeof w.params !== 'object' || w.params === null || Array.isArray(w.params))
+  )
+    throw bad('params', 'must be a map of param -> value');
+  const api = servicesMlApi(s, i.actor);
+  const out = await runSweep(
+    api,
+    {
+      base: {
+        datasetRef: str(w, 'dataset', step),
+        target: str(w, 'target', step),
+        kind: str(w, 'trainer', step) as TrainSpec['kind'],
+        ...(metric ? { task: SWEEP_METRICS[metric as keyof typeof SWEEP_METRICS] } : {}),
+        ...(w.params ? { params: w.params as Record<string, string | number> } : {}),
+        ...(typeof w.seed === 'number' ? { seed: w.seed } : {}),
+      },
+      ...(grid ? { grid } : {}),
+      ...(random ? { random } : {}),
+      ...(typeof w.parallel === 'number' ? { parallel: w.parallel } : {}),
+      earlyStop: w.earlyStop === 'median' ? 'median' : 'none',
+    },
+    {
+      ...(typeof w.experiment === 'string' ? { experiment: w.experiment } : {}),
+      tags: i.runId ? { 'mlflow.parentRunId': i.runId } : {},
+      trials: jobTrialRunner(s.jobs, { actor: i.actor }),
+      signal: i.signal,
+      onTrial: (t) => {
+        void i.log(`trial ${t.trial} ${t.status}${t.objective !== undefined ? ` ${t.objective}` : ''}`);
+      },
+    },
+  );
+  if (!out.best?.runId)
+    throw new Error(`sweep ${out.parentRunId}: no trial finished with a score (${out.trials.length} trials)`);
+  const best = await s.runs.get(out.best.runId);
+  const metrics = Object.fromEntries(best.metrics.map((m) => [m.key, Number(m.value)]));
+  await i.log(
+    `sweep ${out.parentRunId}: best trial run ${best.id} ${out.objective.metric} ${out.best.objective}`,
+  );
+  return {
+    run: out.parentRunId,
+    best: best.id,
+    metric: out.objective.metric,
+    metrics,
+    model: `runs:/${best.id}/model`,
+  };
+}
+
+/** `grid: {k: [v1, v2]}` or `{k: "v1,v2"}`, the YAML form of `--grid k=v1,v2`. */
+function sweepGrid(
+  v: unknown,
+  bad: (k: string, why: string) => ValidationError,
+): Record<string, string[]> | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw bad('grid', 'must be a map of param -> values');
+  const pairs = Object.entries(v).map(([k, values]) => {
+    if (!Array.isArray(values) && typeof values !== 'string' && typeof values !== 'number')
+      throw bad(`grid.${k}`, 'must be a list of values');
+    return `${k}=${Array.isArray(values) ? values.join(',') : String(values)}`;
+  });
+  try {
+    return parseGrid(pairs);
+  } catch (err) {
+    throw bad('grid', (err as Error).message);
+  }
+}
+
+/** `random: {trials: 4, ranges: {k: "lo:hi[:log]"}}`, the YAML form of `--random N --param-range`. */
+function sweepRandom(
+  v: unknown,
+  bad: (k: string, why: string) => ValidationError,
+): { trials: number; ranges: Record<string, ParamRange> } {
+  const r = v as { trials?: unknown; ranges?: unknown };
+  if (
+    !r ||
+    typeof r !== 'object' ||
+    typeof r.trials !== 'number' ||
+    !Number.isInteger(r.trials) ||
+    r.trials < 1
+  )
+    throw bad('random.trials', 'must be a whole number of trials');
+  if (!r.ranges || typeof r.ranges !== 'object' || Array.isArray(r.ranges))
+    throw bad('random.ranges', 'must be a map of param -> "lo:hi[:log]"');
+  try {
+    return {
+      trials: r.trials,
+      ranges: parseRanges(Object.entries(r.ranges).map(([k, range]) => `${k}=${String(range)}`)),
+    };
+  } catch (err) {
+    throw bad('random.ranges', (err as Error).message);
+  }
 }

@@ -204,7 +204,7 @@ export function extendServices(
   );
 
   // Pipelines run their steps as jobs; `run:` steps of registered pipelines execute in this folder.
-  const pipelinePorts = { experiments, runs, artifacts, data, dataQuality, registry, auth: core.auth };
+  const pipelinePorts = { experiments, runs, artifacts, data, dataQuality, registry, auth: core.auth, jobs };
   const pipelines = createPipelinesDomain({
     ...deps,
     jobs,

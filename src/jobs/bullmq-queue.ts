@@ -46,7 +46,9 @@ type Carried = { id: string } | { schedule: { key: string; name: string; payload
  * BullMQ job: if Redis refuses, the row is deleted again and the caller gets a 503. A process that
  * dies between the two leaves a queued row with no BullMQ job; every worker re-dispatches such rows
  * of its lanes when it starts (adding is idempotent by job id). A BullMQ job whose row is missing or
- * finished is skipped.
+ * finished is skipped. Redis restarted without its data loses every BullMQ job: each worker
+ * re-dispatches when its connection comes back (queued rows, and running ones whose lease ran out),
+ * so queued steps survive and running ones are retried.
  * Priority, retries with backoff, stalled-job recovery and schedule ticks are BullMQ's; the attempt
  * itself (timeout, heartbeats, commit-once) runs as in the in-process queue.
  */
@@ -147,8 +149,9 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
 
   /**
    * Adds the BullMQ job of every queued row of these lanes whose enqueuer died between committing the
-   * row and adding the job. Only rows older than any enqueue still in flight; a row that has its job
-   * already is left alone (BullMQ ignores an add whose job id exists).
+   * row and adding the job, or whose job Redis lost, and of every running row whose lease ran out.
+   * Only rows older than any enqueue still in flight; a row that has its job already is left alone
+   * (BullMQ ignores an add whose job id exists).
    */
   async function redispatch(lanes: string[]): Promise<number> {
     const now = clock.now();
@@ -156,6 +159,7 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
       tx: db,
       lanes,
       before: now - enqueueTimeoutMs * 2,
+      now,
       limit: 10_000,
     });
     for (const row of rows)
@@ -243,13 +247,44 @@ export function createBullmqJobQueue(deps: BullmqQueueDeps, options: BullmqQueue
       });
       return w;
     });
-    void redispatch(lanesFor(o.queues ?? ['default'], o.tags ?? [])).catch(() => {});
+    const lanes = lanesFor(o.queues ?? ['default'], o.tags ?? []);
+    void redispatch(lanes).catch(() => {});
+    /*
+     * A reconnect may follow a Redis that came back empty: re-dispatch at once, and again once the
+     * rows whose dispatch failed while it was away are past the in-flight window and the leases of
+     * attempts lost with it have run out.
+     */
+    const timers = new Set<NodeJS.Timeout>();
+    let reconnectPending = false;
+    const onReconnect = () => {
+      if (reconnectPending) return;
+      reconnectPending = true;
+      void redispatch(lanes).catch(() => {});
+      const t = setTimeout(
+        () => {
+          timers.delete(t);
+          reconnectPending = false;
+          void redispatch(lanes).catch(() => {});
+        },
+        enqueueTimeoutMs * 2 + lockMs + 1_000,
+      );
+      t.unref();
+      timers.add(t);
+    };
+    for (const c of connections) {
+      let connected = false;
+      c.on('ready', () => {
+        if (connected) onReconnect();
+        connected = true;
+      });
+    }
     const handle = {
       workerId,
       slots: (o.concurrency ?? 1) * bullWorkers.length,
       busy: () => busy,
       idleSince: () => idleSince,
       async close() {
+        for (const t of timers) clearTimeout(t);
         await Promise.all(bullWorkers.map((w) => w.close()));
         for (const c of connections) c.disconnect();
         workers.delete(handle);

@@ -444,25 +444,34 @@ export async function deleteUndispatched({ tx, id }: { tx: Executor; id: string 
   return Number(r.numDeletedRows) > 0;
 }
 
-/** Queued, never-attempted jobs of these lanes created before `before` (re-dispatch candidates). */
+/**
+ * Re-dispatch candidates of these lanes: queued rows last moved before `before` (never attempted, or
+ * waiting for a retry or a hold), and running rows whose lease ran out by `now` (their worker died,
+ * or Redis lost the job and nothing will deliver it again).
+ */
 export async function listUndispatched({
   tx,
   lanes,
   before,
+  now,
   limit,
 }: {
   tx: Executor;
   lanes: string[];
   before: number;
+  now: number;
   limit: number;
 }): Promise<JobRow[]> {
   return tx
     .selectFrom('jobs')
     .selectAll()
-    .where('status', '=', 'queued')
-    .where('attempts', '=', 0)
     .where('lane', 'in', lanes)
-    .where('created_at', '<', before)
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('status', '=', 'queued'), eb('updated_at', '<', before)]),
+        eb.and([eb('status', '=', 'running'), eb('lease_until', '<=', now)]),
+      ]),
+    )
     .orderBy('created_at')
     .limit(limit)
     .execute();

@@ -33,6 +33,8 @@ export interface PipelineStarter {
     trigger: { kind: 'manual' | 'cron' | 'dataset' | 'event' | 'api'; key: string; triggerId?: string };
     actor: string;
     force?: boolean;
+    /** Tags of the run (e.g. team): its steps' cost scope, so budgets on them apply. */
+    tags?: Record<string, string>;
   }): Promise<{ runId: string; status: PipelineRunStatus }>;
   cancel(runId: string, actor: string): Promise<void>;
   /** Runs of a pipeline not yet finished (the triggers' concurrency policy reads it). */

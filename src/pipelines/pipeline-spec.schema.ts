@@ -59,7 +59,7 @@ export const BUILTIN_OUTPUTS: Record<BuiltinStep, readonly string[]> = {
   validate: ['passed', 'report'],
   train: ['run', 'model', 'metrics'],
   evaluate: ['metrics', 'run'],
-  sweep: ['run', 'best'],
+  sweep: ['run', 'best', 'metric', 'metrics', 'model'],
   register: ['model', 'version'],
   promote: ['request', 'status'],
 };

@@ -6,7 +6,7 @@ import { NotFoundError, ValidationError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
 import type { EventBus } from '../events/index.js';
-import type { JobQueue } from '../jobs/index.js';
+import type { JobQueue, JobScope } from '../jobs/index.js';
 import { type Db, inTransaction, isUniqueViolation } from '../store/index.js';
 import * as repo from './pipeline.repo.js';
 import {
@@ -57,6 +57,8 @@ export interface StartPipelineInput {
   trigger: { kind: 'manual' | 'cron' | 'dataset' | 'event' | 'api'; key: string; triggerId?: string };
   actor: string;
   force?: boolean;
+  /** Tags of the run's tracked run (e.g. team): its steps' cost scope, so budgets on them apply. */
+  tags?: Record<string, string>;
 }
 
 const parse = <T>(s: string | null): T | null => (s === null ? null : (JSON.parse(s) as T));
@@ -175,12 +177,19 @@ export function createPipelineService(d: PipelineServiceDeps) {
       actor: input.actor,
       name: `${row.name} v${row.version}`,
       tags: {
+        ...input.tags,
         'sextant.pipeline': row.name,
         'sextant.pipeline_run': id,
         'sextant.pipeline_digest': row.digest,
       },
       params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])),
     });
+    // Steps' cost falls on the run's experiment, its tracked run and its tags (team budgets).
+    const scope: JobScope = {
+      experimentId: await d.tracking.experimentOf(trackingRunId),
+      runId: trackingRunId,
+      tags: { ...input.tags, 'sextant.pipeline': row.name },
+    };
     const advanced = await inTransaction(db, async (tx) => {
       await repo.insertRun({
         tx,
@@ -233,7 +242,7 @@ export function createPipelineService(d: PipelineServiceDeps) {
         after: { status: 'running' },
         details: { pipeline: row.name, version: row.version, trigger: input.trigger, force: !!input.force },
       });
-      return advanceRun(d, tx, id, launchesOf(checked));
+      return advanceRun(d, tx, id, launchesOf(checked, scope));
     });
     for (const j of advanced.prepared) await j.dispatch().catch(() => {});
     return { runId: id, status: 'running' };

@@ -27,6 +27,8 @@ export interface PipelineTracking {
     params: Record<string, string>;
   }): Promise<string>;
   endRun(input: { actor: string; runId: string; status: 'FINISHED' | 'FAILED' | 'KILLED' }): Promise<void>;
+  /** The experiment a tracked run belongs to (what its steps' cost falls on). */
+  experimentOf(runId: string): Promise<string>;
   putArtifact(input: {
     actor: string;
     runId: string;

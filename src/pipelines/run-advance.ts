@@ -1,7 +1,7 @@
 import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../core/clock.js';
 import type { EventBus } from '../events/index.js';
-import type { JobQueue, PreparedJob } from '../jobs/index.js';
+import type { JobQueue, JobScope, PreparedJob } from '../jobs/index.js';
 import type { Tx } from '../store/index.js';
 import * as repo from './pipeline.repo.js';
 import { isStepDone, type PipelineRunStatus, type StepStatus } from './pipeline-spec.schema.js';
@@ -28,6 +28,8 @@ export const LOST_WORKER_ALLOWANCE = 3;
 export interface StepLaunch {
   tags: readonly string[];
   attempts: number;
+  /** What the step's cost falls on (budgets hold it at claim time when that scope is exhausted). */
+  scope?: JobScope;
 }
 
 export async function advanceRun(
@@ -75,7 +77,7 @@ export async function advanceRun(
     const p = await d.jobs.enqueueIn(
       tx,
       d.kindFor(launch.tags),
-      { runId, step: s.name, attempts: launch.attempts },
+      { runId, step: s.name, attempts: launch.attempts, ...(launch.scope ? { scope: launch.scope } : {}) },
       // Room beyond the step's own attempts for workers lost mid-step (killed, cut off): a lost
       // attempt is not a failure of the step, and the step runs again elsewhere.
       { key: `pipeline:${runId}:${s.name}`, attempts: launch.attempts + LOST_WORKER_ALLOWANCE },

@@ -5,7 +5,7 @@ import type { AuditLog } from '../audit/index.js';
 import type { BlobStore } from '../blobs/index.js';
 import type { Clock } from '../core/clock.js';
 import type { EventBus } from '../events/index.js';
-import { defineJob, type JobContext, type JobQueue } from '../jobs/index.js';
+import { defineJob, type JobContext, type JobQueue, type JobScope, jobScopeSchema } from '../jobs/index.js';
 import type { Db, Tx } from '../store/index.js';
 import { runCommand } from './command-runner.js';
 import { type ExprScope, interpolate, interpolateDeep } from './expressions.js';
@@ -28,6 +28,8 @@ export const stepPayloadSchema = z.object({
   step: z.string(),
   /** The step's retries + 1: the handler knows which failure is its last. */
   attempts: z.number().int().min(1),
+  /** The run's cost scope (its experiment, tracked run and tags), handed from step to step. */
+  scope: jobScopeSchema.optional(),
 });
 
 const DEFAULT_TIMEOUT_MS = 3_600_000;
@@ -46,11 +48,11 @@ export interface StepJobDeps {
   kindFor: (tags: readonly string[]) => string;
 }
 
-/** Each step's launch options, read from a run's spec. */
-export function launchesOf(spec: PipelineSpec): (step: string) => StepLaunch {
+/** Each step's launch options, read from a run's spec; `scope` is the run's cost scope. */
+export function launchesOf(spec: PipelineSpec, scope?: JobScope): (step: string) => StepLaunch {
   return (step) => {
     const s = spec.steps[step];
-    return { tags: s?.tags ?? [], attempts: (s?.retries ?? 0) + 1 };
+    return { tags: s?.tags ?? [], attempts: (s?.retries ?? 0) + 1, ...(scope ? { scope } : {}) };
   };
 }
 
@@ -72,6 +74,9 @@ export function stepJobKind(d: StepJobDeps, name = STEP_JOB, tags: string[] = []
     // A step's own timeout is enforced on its process group; this only bounds a stuck handler.
     timeoutMs: 24 * 3_600_000,
     backoffMs: 500,
+    // A step's cost falls on the run's scope: a hard budget on it holds the step at claim time (the
+    // DAG enqueues steps inside its transaction, where no admission is asked), never fails it.
+    scopeOf: (p) => p.scope,
     handler: (p, ctx) => runStep(d, p, ctx),
   });
 }
@@ -341,7 +346,7 @@ async function commitEnd(
     await repo.lockRun({ tx, id: run.id, now: d.clock.now() });
     // Conditional on the step still running: a cancel, or an earlier commit, leaves it alone.
     if (!(await write(tx))) return { prepared: [] };
-    return advanceRun(d, tx, run.id, launchesOf(spec));
+    return advanceRun(d, tx, run.id, launchesOf(spec, p.scope));
   });
   for (const j of advanced.prepared) await j.dispatch().catch(() => {});
   const step = await repo.findStep({ tx: d.db, runId: run.id, name: p.step });

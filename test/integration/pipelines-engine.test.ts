@@ -6,7 +6,9 @@ import { createServices, type Services } from '../../src/app/index.js';
 import { createBlobStore } from '../../src/blobs/index.js';
 import { systemClock } from '../../src/core/clock.js';
 import { loadConfig } from '../../src/core/config.js';
+import type { CostLedger } from '../../src/cost/budgets/index.js';
 import type { WorkerHandle } from '../../src/jobs/index.js';
+import { writeCreditCsv } from '../../src/ml/index.js';
 import type { PipelineRunDetail } from '../../src/pipelines/index.js';
 import { describeEachBackend } from '../support/backends.js';
 
@@ -20,6 +22,14 @@ describeEachBackend('pipeline engine (in-process queue)', (getStore) => {
   let worker: WorkerHandle;
   let home: string;
   let n = 0;
+  /** Spend per budget scope ('team:x'), as the ledger would attribute it; the budget test sets it. */
+  const spend = new Map<string, number>();
+  const costLedger: CostLedger = {
+    spent: async ({ scope }) => {
+      const amount = spend.get(`${scope.kind}:${scope.value}`);
+      return { amount: amount ?? 0, currency: 'USD', usageRows: amount === undefined ? 0 : 1 };
+    },
+  };
 
   beforeAll(async () => {
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-pipelines-'));
@@ -30,6 +40,7 @@ describeEachBackend('pipeline engine (in-process queue)', (getStore) => {
       clock: systemClock,
       config,
       auditKey: 'test-audit-key-0123456789',
+      costLedger,
     });
     worker = services.jobs.work({ queues: ['default'], concurrency: 4, leaseMs: 5_000 });
   });
@@ -61,7 +72,10 @@ describeEachBackend('pipeline engine (in-process queue)', (getStore) => {
       await new Promise((res) => setTimeout(res, 50));
     }
   }
-  const start = (pipeline: string, extra: { params?: Record<string, unknown>; force?: boolean } = {}) =>
+  const start = (
+    pipeline: string,
+    extra: { params?: Record<string, unknown>; force?: boolean; tags?: Record<string, string> } = {},
+  ) =>
     services.pipelines.starter.start({
       pipeline,
       trigger: { kind: 'manual', key: 'test' },
@@ -276,6 +290,121 @@ steps:
     expect(made.inputs.map((i) => [i.direction, i.source])).toEqual([['output', `${ds}@1`]]);
     expect(used.inputs.map((i) => [i.direction, i.source])).toEqual([['input', `${ds}@1`]]);
   });
+
+  it('uses: sextant/sweep runs its trials as sweep.trial jobs and answers the best run, metrics and model', async () => {
+    const ds = unique('sweep-data');
+    const csv = path.join(fs.mkdtempSync(path.join(home, 'd-')), 'credit.csv');
+    writeCreditCsv(csv, { rows: 300, seed: 7 });
+    const blob = await services.data.versions.putLocalFile({ localPath: csv });
+    await services.data.versions.create({
+      actor: 'local',
+      dataset: ds,
+      files: [{ path: 'credit.csv', size: blob.size, sha256: blob.sha256 }],
+      source: 'test',
+    });
+    const r = await settle(
+      (
+        await start(
+          specFile(`
+name: ${unique('sweep')}
+steps:
+  tune:
+    uses: sextant/sweep
+    with:
+      dataset: ${ds}@latest
+      target: defaulted
+      trainer: gbdt
+      metric: val_roc_auc
+      parallel: 2
+      params: { n_estimators: 5 }
+      grid: { max_depth: [2, 3], learning_rate: ["0.1", "0.3"] }
+  report:
+    needs: [tune]
+    run: echo "best=\${{ steps.tune.outputs.best }} model=\${{ steps.tune.outputs.model }}"
+`),
+        )
+      ).runId,
+      120_000,
+    );
+    expect(r.status, JSON.stringify(r.steps.map((s) => [s.name, s.status, s.error]))).toBe('succeeded');
+    const out = stepOf(r, 'tune').outputs as Record<string, unknown>;
+    expect(out.metric).toBe('val_roc_auc');
+    const best = out.best as string;
+    expect(out.model).toBe(`runs:/${best}/model`);
+    expect((out.metrics as Record<string, number>).val_roc_auc).toBeGreaterThan(0.5);
+    // Four trials, each a finished sweep.trial job; the best is one of their runs, the highest score.
+    const sweep = await services.runs.get(out.run as string);
+    expect(sweep.tags['sextant.best_run_id']).toBe(best);
+    expect(sweep.tags['mlflow.parentRunId']).toBe(stepOf(r, 'tune').trackingRunId);
+    const trials = await services.jobs.list({ name: 'sweep.trial' });
+    const ours = trials.jobs.filter((j) => (j.payload as { sweepId?: string }).sweepId === sweep.id);
+    expect(ours).toHaveLength(4);
+    expect(ours.every((j) => j.status === 'completed')).toBe(true);
+    const scores = ours.map((j) => (j.result as { objective: number }).objective);
+    expect((out.metrics as Record<string, number>).val_roc_auc).toBe(Math.max(...scores));
+    const logs = await services.pipelines.service.logs({ runId: r.id, step: 'report' });
+    expect(logs.chunks.map((c) => c.text).join('')).toContain(`best=${best} model=runs:/${best}/model`);
+  });
+
+  it('uses: sextant/sweep with neither grid nor random fails the step naming with.grid', async () => {
+    const r = await settle(
+      (
+        await start(
+          specFile(`
+name: ${unique('sweep-bad')}
+steps:
+  tune:
+    uses: sextant/sweep
+    with: { dataset: nope@1, target: y, trainer: gbdt }
+`),
+        )
+      ).runId,
+    );
+    expect(r.status).toBe('failed');
+    expect(stepOf(r, 'tune').error).toContain('with.grid');
+  });
+
+  it("a step in an exhausted budget's scope is held (queued, not failed) and runs once the budget is raised", async () => {
+    const team = unique('team');
+    const { budget } = await services.budgets.create({
+      actor: 'local',
+      name: unique('b'),
+      scope: { kind: 'team', value: team },
+      period: 'month',
+      amount: 10,
+      allowUnknownScope: true,
+    });
+    spend.set(`team:${team}`, 12);
+    expect((await services.budgets.checkOne(budget.id))?.status).toBe('exhausted');
+    const dir = path.dirname(
+      specFile(
+        `name: ${unique('budget')}\nsteps:\n  a: { run: echo ran >> ran.log }\n  b: { needs: [a], run: echo ran >> ran.log }\n`,
+      ),
+    );
+    const { runId } = await start(path.join(dir, 'pipeline.yaml'), { tags: { team } });
+    // The first step's job carries the run's scope and is held at claim time with the budget named.
+    const first = stepOf(await services.pipelines.service.getRun(runId), 'a');
+    let job = await services.jobs.get(first.jobId as string);
+    expect(job.scope?.tags).toMatchObject({ team });
+    expect(job.scope?.experimentId).toBe((await services.experiments.getByName('pipelines')).id);
+    for (let i = 0; i < 200 && !job.heldReason; i++) {
+      await new Promise((res) => setTimeout(res, 25));
+      job = await services.jobs.get(first.jobId as string);
+    }
+    expect(job.heldReason).toContain(budget.name);
+    expect(job.status).toBe('queued');
+    expect(job.attempts).toBe(0);
+    const held = await services.pipelines.service.getRun(runId);
+    expect([held.status, stepOf(held, 'a').status]).toEqual(['running', 'queued']);
+    expect(fs.existsSync(path.join(dir, 'ran.log'))).toBe(false);
+
+    // Raised above the spend: the held step runs at its next look, and the next step after it.
+    await services.budgets.update({ actor: 'local', ref: budget.id, amount: 100 });
+    const r = await settle(runId, 60_000);
+    expect(r.status).toBe('succeeded');
+    expect(fs.readFileSync(path.join(dir, 'ran.log'), 'utf8').trim().split('\n')).toHaveLength(2);
+    expect((await services.jobs.get(stepOf(r, 'b').jobId as string)).scope?.tags).toMatchObject({ team });
+  }, 90_000);
 
   describe('registration', () => {
     it('the same content registers once; a change makes the next version', async () => {
