@@ -39,7 +39,7 @@ describe('monitor spec', () => {
         '  bh: { fdr: 0.1 }',
         'protected: { attribute: sex }',
         'alerts:',
-        '  - { metric: drift.share, above: 0.5 }',
+        "  - { name: drift-high, metric: drift.share, condition: { op: '>', threshold: 0.5 } }",
       ].join('\n'),
     );
     expect(s.window).toEqual({ kind: 'count', rows: 1000 });
@@ -47,6 +47,8 @@ describe('monitor spec', () => {
     expect(s.drift.bh).toEqual({ fdr: 0.1 });
     expect(s.protected).toEqual({ attribute: 'sex', minGroupSize: 30 });
     expect(s.alerts).toHaveLength(1);
+    // A rule that is not one (no name, an unknown key) is refused at parse time, naming the field.
+    expect(fieldOf('name: m\nalerts:\n  - { metric: drift.share, above: 0.5 }\n')).toMatch(/^spec\.alerts/);
     expect(parseMonitorSpec('name: m\nwindow: 30m\n').window).toEqual({ kind: 'time', ms: 1_800_000 });
   });
 
