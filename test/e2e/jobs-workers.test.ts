@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,6 +9,7 @@ import { type Job, PROBE_JOB } from '../../src/jobs/index.js';
 import { settled } from '../../src/jobs/job-queue.contract.js';
 import { createTestDatabase } from '../support/backends.js';
 import { postgresUrl, redisUrl, serviceAvailable } from '../support/services.js';
+import { startWorker, type WorkerProcess } from '../support/worker-process.js';
 
 /*
  * Real processes: two `sextant worker` processes on one PostgreSQL (and one Redis for BullMQ), the
@@ -18,40 +18,7 @@ import { postgresUrl, redisUrl, serviceAvailable } from '../support/services.js'
 
 const pgUp = await serviceAvailable('postgres', postgresUrl, 5432);
 const redisUp = pgUp && (await serviceAvailable('redis', redisUrl, 6379));
-const bin = path.resolve('bin/sextant.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface WorkerProcess {
-  child: ChildProcess;
-  pid: number;
-  stderr(): string;
-}
-
-function startWorker(env: Record<string, string>): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [bin, 'worker', '--concurrency', '8', '--lease-ms', '1500'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  return new Promise((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`worker did not start: ${err}`)), 60_000);
-    const check = setInterval(() => {
-      if (err.includes('started')) {
-        clearTimeout(deadline);
-        clearInterval(check);
-        resolve({ child, pid: child.pid as number, stderr: () => err });
-      }
-    }, 50);
-    child.once('exit', (code) => {
-      clearTimeout(deadline);
-      clearInterval(check);
-      reject(new Error(`worker exited (${code}): ${err}`));
-    });
-  });
-}
 
 async function until(check: () => Promise<boolean>, timeoutMs: number, what: string) {
   const deadline = Date.now() + timeoutMs;
@@ -87,7 +54,9 @@ for (const mode of ['bullmq', 'in-process'] as const) {
       };
       ws = await openWorkspace(loadConfig(env));
       // Migrated by the workspace first, so the workers do not race to create the schema.
-      workers.push(...(await Promise.all([startWorker(env), startWorker(env)])));
+      workers.push(
+        ...(await Promise.all([startWorker(env, { concurrency: 8 }), startWorker(env, { concurrency: 8 })])),
+      );
     }, 120_000);
 
     afterAll(async () => {

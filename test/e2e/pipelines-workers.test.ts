@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,6 +8,7 @@ import { loadConfig } from '../../src/core/config.js';
 import type { PipelineRunDetail } from '../../src/pipelines/index.js';
 import { createTestDatabase } from '../support/backends.js';
 import { postgresUrl, redisUrl, serviceAvailable } from '../support/services.js';
+import { startWorker, type WorkerProcess } from '../support/worker-process.js';
 
 /*
  * Pipelines on real workers: two `sextant worker` processes on one PostgreSQL and one Redis (BullMQ),
@@ -17,39 +17,7 @@ import { postgresUrl, redisUrl, serviceAvailable } from '../support/services.js'
 
 const pgUp = await serviceAvailable('postgres', postgresUrl, 5432);
 const redisUp = pgUp && (await serviceAvailable('redis', redisUrl, 6379));
-const bin = path.resolve('bin/sextant.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface WorkerProcess {
-  child: ChildProcess;
-  pid: number;
-}
-
-function startWorker(env: Record<string, string>): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [bin, 'worker', '--concurrency', '2', '--lease-ms', '1500'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  return new Promise((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`worker did not start: ${err}`)), 60_000);
-    const check = setInterval(() => {
-      if (err.includes('started')) {
-        clearTimeout(deadline);
-        clearInterval(check);
-        resolve({ child, pid: child.pid as number });
-      }
-    }, 50);
-    child.once('exit', (code) => {
-      clearTimeout(deadline);
-      clearInterval(check);
-      reject(new Error(`worker exited (${code}): ${err}`));
-    });
-  });
-}
 
 describe.skipIf(!redisUp)('pipelines on two sextant worker processes (BullMQ, PostgreSQL)', () => {
   let ws: Workspace;
