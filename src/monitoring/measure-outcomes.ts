@@ -1,5 +1,11 @@
 import { isAppError } from '../core/errors.js';
-import { createDetector, detectorToMetricPoint, feedDetector } from './detectors/index.js';
+import {
+  createDetector,
+  type DetectorKind,
+  detectorToMetricPoint,
+  feedDetector,
+  restoreDetector,
+} from './detectors/index.js';
 import { cbpeToMetricPoints, estimateCbpe, fitCbpe } from './estimation/index.js';
 import { fairnessToMetricPoints, postTrainingBias } from './fairness/index.js';
 import { labelledRows, positiveClass, taskOf } from './measure-performance.js';
@@ -47,14 +53,39 @@ export function measureFairness(sink: PointSink, spec: MonitorSpec, rows: readon
   }
 }
 
-/** `concept.<detector>` on the window's labelled rows in serving order (1 = wrong, or the absolute error). */
-export function measureDetectors(sink: PointSink, spec: MonitorSpec, rows: readonly ServedRow[]): void {
-  if (spec.detectors.length === 0 || rows.length === 0) return;
+/** A detector's stored state, as the previous run left it. */
+export interface PriorDetector {
+  state: unknown;
+  rowsSeen: number;
+  windowEnd: number;
+}
+
+/** A detector's state after this window, to store for the next one. */
+export interface NextDetector {
+  detector: DetectorKind;
+  state: unknown;
+  rowsSeen: number;
+  windowEnd: number;
+}
+
+/**
+ * `concept.<detector>` on the window's labelled rows in serving order (1 = wrong, or the absolute
+ * error). A detector resumes from the previous run's state when this window starts where that one
+ * ended (or later), so consecutive windows are one stream and drift indices count from its start; a
+ * re-run of an older window starts a fresh detector and leaves the stored state alone.
+ */
+export function measureDetectors(
+  sink: PointSink,
+  spec: MonitorSpec,
+  rows: readonly ServedRow[],
+  prior: ReadonlyMap<string, PriorDetector> = new Map(),
+): NextDetector[] {
+  if (spec.detectors.length === 0 || rows.length === 0) return [];
   const task = taskOf(spec, rows);
   const got = labelledRows(task, task === 'classification' ? positiveClass(spec, rows) : undefined, rows);
   if ('error' in got) {
     for (const kind of spec.detectors) sink.insufficient(`concept.${kind}`, got.error);
-    return;
+    return [];
   }
   const errors = got.labels.map((y, i) =>
     task === 'classification'
@@ -63,15 +94,25 @@ export function measureDetectors(sink: PointSink, spec: MonitorSpec, rows: reado
         : 1
       : Math.abs((got.scores[i] as number) - y),
   );
+  const next: NextDetector[] = [];
+  const { windowStart, windowEnd } = sink.scope;
   for (const kind of spec.detectors) {
     // DDM reads a 0/1 stream: a regressor's losses go to ADWIN and Page-Hinkley only.
     if (kind === 'ddm' && task === 'regression') {
       sink.insufficient('concept.ddm', 'DDM needs a 0/1 error stream; the model is a regressor');
       continue;
     }
-    const detector = createDetector(kind);
-    sink.push([detectorToMetricPoint(sink.scope, detector, feedDetector(detector, errors))]);
+    const before = prior.get(kind);
+    const resumes = before !== undefined && windowStart >= before.windowEnd;
+    const detector = resumes ? restoreDetector(before.state) : createDetector(kind);
+    const offset = resumes ? before.rowsSeen : 0;
+    const point = detectorToMetricPoint(sink.scope, detector, feedDetector(detector, errors, offset));
+    point.details = { ...point.details, resumed: resumes, offset };
+    sink.push([point]);
+    if (before === undefined || resumes)
+      next.push({ detector: kind, state: detector.state(), rowsSeen: offset + errors.length, windowEnd });
   }
+  return next;
 }
 
 /** `estimate.<metric>` (CBPE) for the window's scores, calibrated on the previous window's labels. */

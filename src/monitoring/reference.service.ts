@@ -188,6 +188,7 @@ export async function ensureReference(
     row_count: resolved.rowCount,
     profiles: JSON.stringify(resolved.profiles),
     sample: resolved.sample ? JSON.stringify(resolved.sample) : null,
+    cbpe: null,
     created_at: now,
   };
   try {

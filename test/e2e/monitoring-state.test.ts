@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { systemClock } from '../../src/core/clock.js';
+import { CREDIT_TARGET, defaultProbability, generateCreditData } from '../../src/ml/index.js';
+import type { MetricPoint } from '../../src/monitoring/index.js';
+import type { ModelVersion } from '../../src/registry/index.js';
+import { openPredictionLedger } from '../../src/serving/ledger/index.js';
+import { makeRecord } from '../../src/serving/ledger/ledger-fixtures.contract.js';
+import { createTestApp, type TestApp } from '../support/app.js';
+import { describeEachBackend } from '../support/backends.js';
+import { uniq } from './helpers.js';
+import { buildChain, type Chain } from './serving-chain.js';
+
+/*
+ * Monitoring state that outlives a run: concept-drift detectors resume where the previous window left
+ * them (two consecutive windows find the change where one run over both does), on a real deployment
+ * whose second hour of labels disagrees with the model (a concept change at a known row).
+ */
+
+const T0 = Date.UTC(2026, 6, 1);
+const HOUR = 3_600_000;
+
+const spec = (name: string, window: string) => `
+name: ${name}
+window: ${window}
+drift:
+  minRows: 30
+label:
+  positive: 1
+detectors: [ddm, page_hinkley, adwin]
+`;
+
+describeEachBackend('monitor state across runs', (getStore) => {
+  let t: TestApp;
+  let chain: Chain;
+  let v1: ModelVersion;
+  const deployment = uniq('credit-state');
+
+  /** 200 predictions over an hour, every one labelled: true labels, or the opposite of the answer. */
+  async function logHour(start: number, seed: number, flipped: boolean) {
+    const ledger = openPredictionLedger({ store: getStore(), clock: systemClock });
+    const data = generateCreditData({ rows: 200, seed });
+    const d = await t.services.serving.deployments.get(deployment);
+    const items: { prediction_id: string; label: number }[] = [];
+    for (const [i, row] of data.rows.entries()) {
+      const { [CREDIT_TARGET]: label, ...inputs } = row;
+      const p = defaultProbability(row);
+      const prediction = p >= 0.5 ? 1 : 0;
+      const r = makeRecord({
+        deploymentId: d.id,
+        modelVersionId: v1.id,
+        model: v1.model,
+        version: v1.version,
+        role: 'champion',
+        alias: 'champion',
+        servedAt: start + i * 15_000,
+        inputs,
+        outputs: { prediction, probabilities: { '0': 1 - p, '1': p } },
+        shadow: null,
+      });
+      await ledger.append(r);
+      items.push({ prediction_id: r.id, label: flipped ? 1 - prediction : Number(label) });
+    }
+    await ledger.close();
+    await t.services.serving.feedback.submit({ actor: chain.editor, items });
+  }
+
+  beforeAll(async () => {
+    t = await createTestApp(getStore());
+    chain = await buildChain(t.services);
+    v1 = (await chain.train(1)).version;
+    await chain.promote(1, 'first model');
+    await t.services.serving.deployments.create({
+      actor: chain.editor,
+      name: deployment,
+      model: `${chain.model}@champion`,
+    });
+    await logHour(T0, 21, false);
+    await logHour(T0 + HOUR, 22, true);
+  }, 120_000);
+  afterAll(async () => {
+    chain?.cleanup();
+    await t?.close();
+  });
+
+  const run = async (monitor: string, from: number, to: number) => {
+    const [r] = await t.services.monitoring.runDeployment({
+      actor: chain.editor,
+      deployment,
+      monitor,
+      from,
+      to,
+    });
+    return r?.points ?? [];
+  };
+  const detector = (ps: MetricPoint[], kind: string) => ps.find((p) => p.metric === `concept.${kind}`);
+
+  it('detectors resume from their stored state: two consecutive windows detect where one run over both does', async () => {
+    await t.services.monitoring.monitors.create({
+      actor: chain.editor,
+      deployment,
+      spec: spec('whole', '2h'),
+    });
+    await t.services.monitoring.monitors.create({
+      actor: chain.editor,
+      deployment,
+      spec: spec('hourly', '1h'),
+    });
+    const whole = await run('whole', T0, T0 + 2 * HOUR);
+    const first = await run('hourly', T0, T0 + HOUR);
+    const second = await run('hourly', T0 + HOUR, T0 + 2 * HOUR);
+    for (const kind of ['ddm', 'page_hinkley', 'adwin']) {
+      const all = detector(whole, kind)?.details;
+      const a = detector(first, kind)?.details;
+      const b = detector(second, kind)?.details;
+      expect(all?.rows).toBe(400);
+      expect(b).toMatchObject({ resumed: true, offset: 200, detectorRows: all?.detectorRows });
+      const split = [...(a?.drifts as number[]), ...(b?.drifts as number[])];
+      expect(split).toEqual(all?.drifts);
+    }
+    // The labels turn at row 200: DDM finds it in the second window, at the same global row.
+    const ddm = detector(second, 'ddm');
+    expect(ddm?.status).toBe('alert');
+    expect((ddm?.details.drifts as number[])[0]).toBeGreaterThanOrEqual(200);
+
+    // A re-run of the first hour starts fresh and leaves the stored state alone.
+    const again = await run('hourly', T0, T0 + HOUR);
+    expect(detector(again, 'ddm')?.details).toMatchObject({ resumed: false, offset: 0 });
+    const third = await run('hourly', T0 + 2 * HOUR, T0 + 3 * HOUR);
+    // No traffic in the third hour: nothing fed, and the state is still the second run's.
+    expect(detector(third, 'ddm')).toBeUndefined();
+  });
+});
