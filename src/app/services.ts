@@ -22,6 +22,7 @@ import {
   monitoringScheduleJob,
 } from '../monitoring/index.js';
 import { createMonitoringMetrics, createReportService } from '../monitoring/report/index.js';
+import { referenceScoresOf } from './monitoring-reference-scores.js';
 import { createPipelinesDomain, pipelineEvents } from '../pipelines/index.js';
 import {
   createTriggersDomain,
@@ -135,6 +136,12 @@ export function extendServices(
     datasets: data.versions,
     predictions: serving.predictions,
     events,
+    referenceScores: referenceScoresOf({
+      blobs: deps.blobs,
+      datasets: data.versions,
+      download: (ref) => registry.versions.download(ref),
+      openScorer: serving.openScorer,
+    }),
   });
 
   // Background work: in-process on the database, or BullMQ when SEXTANT_REDIS_URL is set. Every process

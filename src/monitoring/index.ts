@@ -43,7 +43,8 @@ export {
   monitoringRunJob,
   monitoringScheduleJob,
 } from './monitoring.jobs.js';
-export type { MonitoringDeps } from './monitoring-deps.js';
+/** What monitoring is built from; the port that scores a version's training rows for CBPE. */
+export type { MonitoringDeps, ReferenceScorer, ReferenceScores } from './monitoring-deps.js';
 /** Query points by monitor, deployment, model version, metric, feature, slice, time; a run's points. */
 export { querySeries, runPoints, toPoint } from './series.js';
 

@@ -6,19 +6,19 @@ import {
   feedDetector,
   restoreDetector,
 } from './detectors/index.js';
-import { cbpeToMetricPoints, estimateCbpe, fitCbpe } from './estimation/index.js';
+import { cbpeToMetricPoints, compareCbpe, estimateCbpe, realisedCbpeMetrics } from './estimation/index.js';
 import { fairnessToMetricPoints, postTrainingBias } from './fairness/index.js';
 import { labelledRows, positiveClass, taskOf } from './measure-performance.js';
 import type { MonitorSpec } from './monitor-spec.schema.js';
 import type { PointSink } from './point-builder.js';
+import type { StoredCbpe } from './reference-cbpe.js';
 import type { ServedRow } from './window-traffic.js';
 
 /*
  * What a window says about outcomes beyond the realised metrics, through the estimation library:
  * fairness on the protected attribute (Clarify's post-training metrics per group, from predictions
  * and delayed labels), concept drift detectors on the window's error stream, and CBPE estimates of
- * the window's performance before its labels arrive, calibrated on the previous window's labelled
- * rows. Each answers insufficient_data with the library's named reason rather than fail the run.
+ * the window's performance before its labels arrive, calibrated on the reference. Each answers insufficient_data with the library's named reason rather than fail the run.
  */
 
 const reasonOf = (err: unknown): string => {
@@ -115,29 +115,40 @@ export function measureDetectors(
   return next;
 }
 
-/** `estimate.<metric>` (CBPE) for the window's scores, calibrated on the previous window's labels. */
+/**
+ * `estimate.<metric>` (CBPE) for the window's scores with the reference's calibration (reference-cbpe.ts),
+ * each point naming what it was calibrated on; once some of the window's labels are in, the realised
+ * value sits beside the estimate (with whether it falls in the band).
+ */
 export function measureEstimates(
   sink: PointSink,
   spec: MonitorSpec,
   rows: readonly ServedRow[],
-  previous: readonly ServedRow[],
+  calibration: StoredCbpe | { error: string } | undefined,
 ): void {
   if (!spec.estimation || rows.length === 0 || taskOf(spec, rows) !== 'classification') return;
-  const positive = positiveClass(spec, rows);
-  const ref = labelledRows('classification', positive, previous);
-  if ('error' in ref) {
-    sink.insufficient('estimate.accuracy', ref.error);
+  if (calibration === undefined) {
+    sink.insufficient('estimate.accuracy', 'no reference yet to calibrate CBPE on');
     return;
   }
-  try {
-    const model = fitCbpe({ scores: ref.scores, labels: ref.labels, minRows: spec.drift.minRows });
-    const scores = rows.map((r) => (positive === undefined ? 0 : (r.probabilities?.[positive] ?? 0)));
-    sink.push(cbpeToMetricPoints(sink.scope, model, estimateCbpe(model, scores)), {
-      reference: `previous window (${ref.labels.length} labelled rows)`,
-    });
-  } catch (err) {
-    sink.insufficient('estimate.accuracy', reasonOf(err), {
-      details: { referenceLabelled: ref.labels.length },
-    });
+  if ('error' in calibration) {
+    sink.insufficient('estimate.accuracy', `CBPE is not calibrated: ${calibration.error}`);
+    return;
   }
+  const { model } = calibration;
+  const positive = positiveClass(spec, rows);
+  const scores = rows.map((r) => (positive === undefined ? 0 : (r.probabilities?.[positive] ?? 0)));
+  const estimate = estimateCbpe(model, scores);
+  const labelled = labelledRows('classification', positive, rows);
+  const realisedLabelled = 'error' in labelled ? 0 : labelled.labels.length;
+  const comparison =
+    'error' in labelled || labelled.labels.length === 0
+      ? undefined
+      : compareCbpe(estimate, realisedCbpeMetrics(model, labelled));
+  sink.push(cbpeToMetricPoints(sink.scope, model, estimate, comparison ? { comparison } : {}), {
+    calibratedOn: calibration.source,
+    reference: calibration.sourceRef,
+    ...(calibration.reason ? { fallbackReason: calibration.reason } : {}),
+    ...(comparison ? { realisedLabelled } : {}),
+  });
 }

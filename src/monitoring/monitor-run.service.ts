@@ -13,7 +13,7 @@ import {
   type NextDetector,
   type PriorDetector,
 } from './measure-outcomes.js';
-import { measurePerformance, positiveClass } from './measure-performance.js';
+import { measurePerformance, positiveClass, taskOf } from './measure-performance.js';
 import { measureComparison, measureQuality } from './measure-window.js';
 import * as points from './metric-point.repo.js';
 import type { MetricPoint } from './metric-point.schema.js';
@@ -25,6 +25,7 @@ import type { MonitorSpec } from './monitor-spec.schema.js';
 import type { MonitoringDeps } from './monitoring-deps.js';
 import { PointSink } from './point-builder.js';
 import { ensureReference } from './reference.service.js';
+import { ensureCbpe } from './reference-cbpe.js';
 import type { RawColumn, RawValue, ReferenceInput } from './stats/index.js';
 import { lastRows, readWindow, type VersionTraffic } from './window-traffic.js';
 
@@ -204,7 +205,18 @@ export function createMonitorRunService(deps: MonitoringDeps) {
           ),
     );
     const next = measureDetectors(sink, spec, rows, prior);
-    measureEstimates(sink, spec, rows, prev?.rows ?? []);
+    const calibration =
+      spec.estimation && reference && taskOf(spec, rows) === 'classification'
+        ? await ensureCbpe(deps, {
+            reference,
+            spec,
+            version,
+            deploymentId: monitor.deployment_id,
+            trafficKey: stateKey,
+            positive,
+          })
+        : undefined;
+    measureEstimates(sink, spec, rows, calibration);
     return next;
   }
 

@@ -129,4 +129,47 @@ describeEachBackend('monitor state across runs', (getStore) => {
     // No traffic in the third hour: nothing fed, and the state is still the second run's.
     expect(detector(third, 'ddm')).toBeUndefined();
   });
+
+  it('CBPE is calibrated on the training rows scored through the model, stored with the reference; realised beside it', async () => {
+    await t.services.monitoring.monitors.create({
+      actor: chain.editor,
+      deployment,
+      spec: `${spec('estimates', '1h')}estimation: true\n`,
+    });
+    const points = await run('estimates', T0, T0 + HOUR);
+    const acc = points.find((p) => p.metric === 'estimate.accuracy');
+    expect(acc?.status).not.toBe('insufficient_data');
+    expect(acc?.details).toMatchObject({ calibratedOn: 'training', realisedLabelled: 200 });
+    expect(acc?.details.reference).toMatch(new RegExp(`^${chain.credit}@1:.* \\(300 rows\\)$`));
+    expect(acc?.details.fallbackReason).toBeUndefined();
+    // Every row of the first hour is labelled with its true label: the realised accuracy is beside it.
+    const realised = points.find((p) => p.metric === 'performance.accuracy')?.value;
+    expect(acc?.details.realised).toBeCloseTo(realised as number, 10);
+    // Stored once with the reference: the next window estimates with the same calibration.
+    const monitor = (await t.services.monitoring.monitors.list({ deployment })).find(
+      (m) => m.name === 'estimates',
+    );
+    const refs = await t.services.monitoring.monitors.references(monitor!.id);
+    expect(refs).toHaveLength(1);
+    const next = await run('estimates', T0 + HOUR, T0 + 2 * HOUR);
+    const acc2 = next.find((p) => p.metric === 'estimate.accuracy');
+    expect(acc2?.details.referenceMean).toBe(acc?.details.referenceMean);
+    // The second hour's labels disagree with the model: realised far below the estimate, outside its band.
+    expect(acc2?.details.realised).toBeLessThan(0.2);
+    expect(acc2?.details.withinBand).toBe(false);
+  });
+
+  it('a traffic reference calibrates CBPE on the labelled early traffic, saying why', async () => {
+    await t.services.monitoring.monitors.create({
+      actor: chain.editor,
+      deployment,
+      spec: `${spec('early', '1h')}estimation: true\nreference:\n  source: traffic\n  rows: 200\n`,
+    });
+    const points = await run('early', T0 + HOUR, T0 + 2 * HOUR);
+    const acc = points.find((p) => p.metric === 'estimate.accuracy');
+    expect(acc?.status).not.toBe('insufficient_data');
+    expect(acc?.details).toMatchObject({ calibratedOn: 'traffic' });
+    expect(acc?.details.reference).toMatch(/^first 200 labelled rows \[/);
+    expect(acc?.details.fallbackReason).toMatch(/early traffic \(no training rows to score\)/);
+  });
 });
