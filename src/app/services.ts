@@ -22,7 +22,6 @@ import {
   monitoringScheduleJob,
 } from '../monitoring/index.js';
 import { createMonitoringMetrics, createReportService } from '../monitoring/report/index.js';
-import { referenceScoresOf } from './monitoring-reference-scores.js';
 import { createPipelinesDomain, pipelineEvents } from '../pipelines/index.js';
 import {
   createTriggersDomain,
@@ -41,6 +40,7 @@ import {
   openCoreWorkspace,
   type ServicesDeps,
 } from './core-services.js';
+import { referenceScoresOf } from './monitoring-reference-scores.js';
 import { builtinSteps, pipelineDatasets, pipelineTracking } from './pipeline-ports.js';
 import { sweepTrialJob } from './sweep-trials.js';
 

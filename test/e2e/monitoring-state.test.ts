@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
 import { CREDIT_TARGET, defaultProbability, generateCreditData } from '../../src/ml/index.js';
-import type { MetricPoint } from '../../src/monitoring/index.js';
+import { datasetFairnessSchema, type MetricPoint } from '../../src/monitoring/index.js';
 import type { ModelVersion } from '../../src/registry/index.js';
 import { openPredictionLedger } from '../../src/serving/ledger/index.js';
 import { makeRecord } from '../../src/serving/ledger/ledger-fixtures.contract.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/backends.js';
+import { cli } from '../support/cli.js';
 import { uniq } from './helpers.js';
 import { buildChain, type Chain } from './serving-chain.js';
 
@@ -114,13 +115,13 @@ describeEachBackend('monitor state across runs', (getStore) => {
       const b = detector(second, kind)?.details;
       expect(all?.rows).toBe(400);
       expect(b).toMatchObject({ resumed: true, offset: 200, detectorRows: all?.detectorRows });
-      const split = [...(a?.drifts as number[]), ...(b?.drifts as number[])];
+      const split = [...((a?.drifts ?? []) as number[]), ...((b?.drifts ?? []) as number[])];
       expect(split).toEqual(all?.drifts);
     }
     // The labels turn at row 200: DDM finds it in the second window, at the same global row.
     const ddm = detector(second, 'ddm');
     expect(ddm?.status).toBe('alert');
-    expect((ddm?.details.drifts as number[])[0]).toBeGreaterThanOrEqual(200);
+    expect(((ddm?.details.drifts ?? []) as number[])[0]).toBeGreaterThanOrEqual(200);
 
     // A re-run of the first hour starts fresh and leaves the stored state alone.
     const again = await run('hourly', T0, T0 + HOUR);
@@ -171,5 +172,87 @@ describeEachBackend('monitor state across runs', (getStore) => {
     expect(acc?.details).toMatchObject({ calibratedOn: 'traffic' });
     expect(acc?.details.reference).toMatch(/^first 200 labelled rows \[/);
     expect(acc?.details.fallbackReason).toMatch(/early traffic \(no training rows to score\)/);
+  });
+
+  it('pre-training fairness of the training dataset: CI and DPL per group with group sizes, via API and CLI', async () => {
+    const url = (q: string) =>
+      `/api/v1/monitors/fairness?dataset=${chain.credit}@1&attribute=sex&label=defaulted${q}`;
+    const res = await t.app.inject({ method: 'GET', url: url('&positive=1') });
+    expect(res.statusCode).toBe(200);
+    const r = datasetFairnessSchema.parse(res.json());
+    expect(r).toMatchObject({ dataset: `${chain.credit}@1`, rows: 300, excludedRows: 0, minGroupSize: 30 });
+    expect(r.groups.map((g) => g.slice).sort()).toEqual(['sex=female', 'sex=male']);
+    const female = r.groups.find((g) => g.value === 'female')!;
+    const male = r.groups.find((g) => g.value === 'male')!;
+    expect(female.size + male.size).toBe(300);
+    expect(female.restSize).toBe(male.size);
+    // Clarify: CI = (n_a - n_d) / (n_a + n_d); DPL = q_a - q_d (shares of positive labels).
+    expect(female.metrics.CI.value).toBeCloseTo((male.size - female.size) / 300, 12);
+    expect(female.metrics.DPL.value).toBeCloseTo(
+      male.positives / male.size - female.positives / female.size,
+      12,
+    );
+    expect(male.metrics.DPL.value).toBeCloseTo(-(female.metrics.DPL.value as number), 12);
+    // Groups under the minimum group size answer insufficient data, never a number.
+    const small = datasetFairnessSchema.parse(
+      (await t.app.inject({ method: 'GET', url: url('&positive=1&minGroupSize=200') })).json(),
+    );
+    expect(
+      small.groups.every((g) => g.metrics.CI.status === 'insufficient_data' && g.metrics.CI.value === null),
+    ).toBe(true);
+    expect(small.groups[0]?.metrics.CI.reason).toMatch(/group_too_small/);
+    // A column the table lacks is a 400 naming the field.
+    const bad = await t.app.inject({
+      method: 'GET',
+      url: `${url('')}`.replace('attribute=sex', 'attribute=nope'),
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.details.field).toBe('attribute');
+
+    const listening = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const env = { SEXTANT_HOME: t.config.home, SEXTANT_URL: listening };
+    const out = await cli(
+      env,
+      'monitors',
+      'fairness',
+      `${chain.credit}@1`,
+      '--attribute',
+      'sex',
+      '--label',
+      'defaulted',
+      '--positive',
+      '1',
+    );
+    expect(out.code).toBe(0);
+    expect(out.out).toMatch(/GROUP\s+N\s+REST N\s+POSITIVES\s+CI\s+DPL/);
+    expect(out.out).toMatch(
+      new RegExp(`sex=female\\s+${female.size}\\s+${male.size}\\s+${female.positives}`),
+    );
+    const json = await cli(
+      env,
+      '--json',
+      'monitors',
+      'fairness',
+      `${chain.credit}@1`,
+      '--attribute',
+      'sex',
+      '--label',
+      'defaulted',
+      '--positive',
+      '1',
+    );
+    expect(datasetFairnessSchema.parse(JSON.parse(json.out))).toEqual(r);
+    const missing = await cli(
+      env,
+      'monitors',
+      'fairness',
+      `${chain.credit}@1`,
+      '--attribute',
+      'nope',
+      '--label',
+      'defaulted',
+    );
+    expect(missing.code).not.toBe(0);
+    expect(missing.err).toMatch(/attribute: column 'nope'/);
   });
 });
