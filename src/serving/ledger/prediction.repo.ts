@@ -112,12 +112,16 @@ export async function pagePredictionRows({
   const direction = order === 'newest' ? 'desc' : 'asc';
   let q = selectPredictions(tx, filter, labelledOnly);
   if (after)
-    q = q.where((eb) =>
-      eb.or([
-        eb('p.served_at', past, after.servedAt),
-        eb.and([eb('p.served_at', '=', after.servedAt), eb('p.id', past, after.id)]),
-      ]),
-    );
+    // The plain bound first: the index range starts at the cursor (an OR alone is not a range, and
+    // every page of a long scan re-read the index from the window's start: quadratic in pages).
+    q = q
+      .where('p.served_at', order === 'newest' ? '<=' : '>=', after.servedAt)
+      .where((eb) =>
+        eb.or([
+          eb('p.served_at', past, after.servedAt),
+          eb.and([eb('p.served_at', '=', after.servedAt), eb('p.id', past, after.id)]),
+        ]),
+      );
   return (await q
     .orderBy('p.served_at', direction)
     .orderBy('p.id', direction)
