@@ -1,7 +1,13 @@
 import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { systemClock } from '../src/core/clock.js';
 import type { ColumnProfile } from '../src/data/tables/index.js';
 import { type PreparedReference, prepareReference, windowDrift } from '../src/monitoring/stats/index.js';
-import { fmtInt, fmtMs, fmtRatio, intEnv, median, printTable, progress } from './support.js';
+import { readWindow } from '../src/monitoring/window-traffic.js';
+import { createPredictionStore } from '../src/serving/ledger/index.js';
+import { openStore } from '../src/store/index.js';
+import { fmtInt, fmtMs, fmtRatio, intEnv, median, printTable, progress, tempDir } from './support.js';
 
 /*
  * Monitoring statistics benchmarks (npm run bench:monitoring). Prints tables and ratios; asserts nothing.
@@ -13,7 +19,12 @@ import { fmtInt, fmtMs, fmtRatio, intEnv, median, printTable, progress } from '.
  *      reference rows, side by side with scipy.stats (ks_2samp + wasserstein_distance) on the same
  *      raw columns, when python3 with scipy is there.
  *   b. 200 columns against 100 columns (100k rows): the ratio (linear would be 2.0).
- * Knobs: BENCH_MON_ROWS (1000000), BENCH_ROUNDS (3), BENCH_FULL (0), BENCH_ONLY (a | b | c).
+ *   d. Reading a window of BENCH_MON_LOG_ROWS (1M) logged predictions from the prediction log (SQLite):
+ *      the monitoring window reader (PredictionStore.scan in keyset pages + splitPage into per-version
+ *      rows) and PredictionStore.scan alone, against a bare better-sqlite3 iterate() of the same SELECT
+ *      (with and without the JSON.parse of inputs and outputs every reader needs). Target >= 0.5x.
+ * Knobs: BENCH_MON_ROWS (1000000), BENCH_MON_LOG_ROWS (1000000), BENCH_ROUNDS (3), BENCH_FULL (0),
+ * BENCH_ONLY (a | b | c | d).
  * The data are the same formula on both sides (a hash of the row number), so no files are written.
  */
 
@@ -277,7 +288,150 @@ function calibrate(): void {
   progress(`calibration: native Float64Array.sort of 1M values: ${fmtMs(t.ms)} ms`);
 }
 
+const LOG_ROWS = intEnv('BENCH_MON_LOG_ROWS', 1_000_000);
+
+/** Seeds the log straight into the table (batched inserts, one transaction per 50k), half labelled. */
+function seedLog(file: string, deploymentId: string, t0: number): void {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  const insert = db.prepare(
+    `insert into predictions (id, deployment_id, model_version_id, model, version, alias, role, served_at,
+       request_key, inputs, outputs, latency_us, shadow_version_id, shadow_outputs, shadow_error)
+     values (?, ?, 'mv_bench', 'credit', 1, 'champion', 'champion', ?, null, ?, ?, 900, null, null, null)`,
+  );
+  const label = db.prepare(
+    `insert into prediction_labels (prediction_id, label, deployment_id, model_version_id, received_at, received_by)
+     values (?, ?, ?, 'mv_bench', ?, 'bench')`,
+  );
+  const batch = db.transaction((from: number, to: number) => {
+    for (let i = from; i < to; i++) {
+      const id = `pred_${String(i).padStart(10, '0')}`;
+      const p = u(i, 7);
+      const inputs = JSON.stringify({
+        age: Math.round(18 + 60 * u(i, 1)),
+        income: Math.round(20_000 + 80_000 * u(i, 2)),
+        debt_ratio: Number(u(i, 3).toFixed(4)),
+        sex: u(i, 4) < 0.5 ? 'female' : 'male',
+        purpose: ['car', 'home', 'education', 'business'][Math.floor(u(i, 5) * 4)],
+      });
+      const outputs = JSON.stringify({ prediction: p >= 0.5 ? 1 : 0, probabilities: { '0': 1 - p, '1': p } });
+      insert.run(id, deploymentId, t0 + i * 10, inputs, outputs);
+      if (i % 2 === 0) label.run(id, String(u(i, 6) < 0.3 ? 1 : 0), deploymentId, t0 + i * 10 + 5000);
+    }
+  });
+  for (let at = 0; at < LOG_ROWS; at += 50_000) {
+    batch(at, Math.min(LOG_ROWS, at + 50_000));
+    progress(`d. seeded ${fmtInt(Math.min(LOG_ROWS, at + 50_000))} / ${fmtInt(LOG_ROWS)} predictions`);
+  }
+  db.close();
+}
+
+async function benchLogRead(): Promise<void> {
+  const file = path.join(tempDir('sextant-bench-monlog-'), 'bench.db');
+  const store = await openStore(`sqlite:${file}`);
+  const deploymentId = 'dep_bench';
+  const t0 = Date.UTC(2026, 0, 1);
+  seedLog(file, deploymentId, t0);
+  const predictions = createPredictionStore({ db: store.db, clock: systemClock });
+  const q = { deploymentId, since: t0, until: t0 + LOG_ROWS * 10 };
+  const raw = new Database(file, { readonly: true });
+  const select = raw.prepare(
+    `select p.*, l.label as label, l.received_at as label_received_at from predictions as p
+     left join prediction_labels as l on l.prediction_id = p.id
+     where p.deployment_id = ? and p.served_at >= ? and p.served_at < ? order by p.served_at, p.id`,
+  );
+  const bare = (parse: boolean) => {
+    const start = performance.now();
+    let n = 0;
+    let sink = 0;
+    for (const r of select.iterate(q.deploymentId, q.since, q.until) as Iterable<Record<string, string>>) {
+      n++;
+      if (parse)
+        sink +=
+          Object.keys(JSON.parse(r.inputs as string)).length + (JSON.parse(r.outputs as string) ? 1 : 0);
+    }
+    return { ms: performance.now() - start, n, sink };
+  };
+  const scan = async () => {
+    const start = performance.now();
+    let n = 0;
+    for await (const page of predictions.scan({ ...q, batchSize: 5000 })) n += page.length;
+    return { ms: performance.now() - start, n };
+  };
+  const reader = async () => {
+    const start = performance.now();
+    const w = await readWindow(predictions, q);
+    let n = 0;
+    for (const t of w.values()) n += t.rows.length;
+    return { ms: performance.now() - start, n };
+  };
+  const times = {
+    bare: [] as number[],
+    bareParse: [] as number[],
+    scan: [] as number[],
+    reader: [] as number[],
+  };
+  for (let r = 0; r < ROUNDS; r++) {
+    progress(`d. round ${r + 1}/${ROUNDS}`);
+    // Alternating, so drift of a shared machine falls on both sides.
+    const b = bare(false);
+    const bp = bare(true);
+    const s = await scan();
+    const w = await reader();
+    if (b.n !== LOG_ROWS || s.n !== LOG_ROWS || w.n !== LOG_ROWS)
+      throw new Error(`read ${b.n}/${s.n}/${w.n} rows`);
+    times.bare.push(b.ms);
+    times.bareParse.push(bp.ms);
+    times.scan.push(s.ms);
+    times.reader.push(w.ms);
+  }
+  raw.close();
+  await store.close();
+  const m = {
+    bare: median(times.bare),
+    bareParse: median(times.bareParse),
+    scan: median(times.scan),
+    reader: median(times.reader),
+  };
+  const rate = (ms: number) => `${fmtInt(Math.round(LOG_ROWS / (ms / 1000)))} rows/s`;
+  printTable(
+    [
+      `d. read ${fmtInt(LOG_ROWS)} logged predictions (SQLite, median of ${ROUNDS})`,
+      'ms',
+      'rate',
+      'vs bare iterate()',
+      'vs iterate() + JSON.parse',
+    ],
+    [
+      ['bare better-sqlite3 iterate() of the same SELECT', fmtMs(m.bare), rate(m.bare), '1.00x', ''],
+      [
+        'bare iterate() + JSON.parse(inputs, outputs)',
+        fmtMs(m.bareParse),
+        rate(m.bareParse),
+        fmtRatio(m.bare / m.bareParse),
+        '1.00x',
+      ],
+      [
+        'PredictionStore.scan (5k keyset pages)',
+        fmtMs(m.scan),
+        rate(m.scan),
+        fmtRatio(m.bare / m.scan),
+        fmtRatio(m.bareParse / m.scan),
+      ],
+      [
+        'monitoring window reader (scan + per-version rows)',
+        fmtMs(m.reader),
+        rate(m.reader),
+        fmtRatio(m.bare / m.reader),
+        fmtRatio(m.bareParse / m.reader),
+      ],
+      ['target', '', '', '>= 0.50x (rate)', ''],
+    ],
+  );
+}
+
 calibrate();
 if (!ONLY || ONLY === 'c') benchEvidently1526();
 if (!ONLY || ONLY === 'a') benchExact();
 if (!ONLY || ONLY === 'b') benchLinear();
+if (!ONLY || ONLY === 'd') await benchLogRead();

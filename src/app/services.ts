@@ -40,6 +40,7 @@ import {
   openCoreWorkspace,
   type ServicesDeps,
 } from './core-services.js';
+import { referenceScoresOf } from './monitoring-reference-scores.js';
 import { builtinSteps, pipelineDatasets, pipelineTracking } from './pipeline-ports.js';
 import { sweepTrialJob } from './sweep-trials.js';
 
@@ -135,6 +136,12 @@ export function extendServices(
     datasets: data.versions,
     predictions: serving.predictions,
     events,
+    referenceScores: referenceScoresOf({
+      blobs: deps.blobs,
+      datasets: data.versions,
+      download: (ref) => registry.versions.download(ref),
+      openScorer: serving.openScorer,
+    }),
   });
 
   // Background work: in-process on the database, or BullMQ when SEXTANT_REDIS_URL is set. Every process

@@ -131,6 +131,57 @@ export function registerMonitorsCommands(program: Command, ctx: Ctx): void {
       c.output.err(`removed monitor ${id}`);
     });
 
+  cmd
+    .command('fairness <dataset>')
+    .description(
+      "pre-training bias of a labelled dataset version (<dataset>@<v>[:<table>]): Clarify's CI and DPL per group",
+    )
+    .requiredOption('--attribute <column>', 'the protected attribute')
+    .requiredOption('--label <column>', 'the label column')
+    .option('--positive <value>', 'the positive label (default: 1 / true)')
+    .option('--min-group-size <n>', 'groups smaller than this answer insufficient data (default 30)')
+    .action(
+      async (
+        dataset: string,
+        o: { attribute: string; label: string; positive?: string; minGroupSize?: string },
+      ) => {
+        const c = ctx();
+        const min = o.minGroupSize === undefined ? undefined : Number(o.minGroupSize);
+        if (min !== undefined && !(Number.isInteger(min) && min >= 1))
+          throw new ValidationError('--min-group-size: must be a positive integer', {
+            field: '--min-group-size',
+          });
+        const r = await (await c.api()).monitoring.fairness({
+          dataset,
+          attribute: o.attribute,
+          label: o.label,
+          ...(o.positive !== undefined ? { positive: o.positive } : {}),
+          ...(min !== undefined ? { minGroupSize: min } : {}),
+        });
+        if (c.json) return c.output.out(JSON.stringify(r, null, 2));
+        c.output.out(
+          `${r.dataset}:${r.table}  ${r.attribute} vs ${r.label}  ${r.rows} rows (${r.excludedRows} without ${r.attribute})  min group size ${r.minGroupSize}`,
+        );
+        const cell = (m: { value: number | null; status: string }) =>
+          m.value === null ? m.status.replace('_', ' ') : formatNumber(m.value);
+        c.output.out(
+          table(
+            ['GROUP', 'N', 'REST N', 'POSITIVES', 'CI', 'DPL', 'NOTE'],
+            r.groups.map((g) => [
+              g.slice,
+              g.size,
+              g.restSize,
+              g.positives,
+              cell(g.metrics.CI),
+              cell(g.metrics.DPL),
+              g.metrics.CI.reason ?? '',
+            ]),
+            { wrap: 60 },
+          ),
+        );
+      },
+    );
+
   const run = program.command('monitor').description('run monitors');
   run
     .command('run <deployment>')

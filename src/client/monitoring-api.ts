@@ -1,3 +1,4 @@
+import type { DatasetFairness, DatasetFairnessQuery } from '../monitoring/dataset-fairness.schema.js';
 import type { MetricPoint } from '../monitoring/metric-point.schema.js';
 import type {
   CreateMonitorInput,
@@ -26,6 +27,8 @@ export interface MonitoringApi {
     to?: string;
   }): Promise<MonitorRunResult[]>;
   series(q: SeriesQueryInput): Promise<MetricPoint[]>;
+  /** Pre-training bias (CI, DPL) of a labelled dataset version per group of an attribute. */
+  fairness(q: DatasetFairnessQuery): Promise<DatasetFairness>;
 }
 
 const enc = encodeURIComponent;
@@ -60,5 +63,6 @@ export function monitoringHttpApi(t: HttpTransport): MonitoringApi {
           query: q as Record<string, unknown>,
         })
       ).points,
+    fairness: (q) => t.call('GET', '/api/v1/monitors/fairness', { query: q as Record<string, unknown> }),
   };
 }

@@ -9,6 +9,8 @@ export { formatRef, parseDatasetRef } from './dataset-ref.js';
 export { manifestDigest, sortManifest } from './manifest.js';
 /** Writes JSON lines as a Parquet file with the given columns, streamed by DuckDB (bounded memory). */
 export { convertJsonlToParquet, type JsonlColumn } from './tables/parquet-writer.js';
+/** Reads one stored table of a dataset version into memory (from the blob store, no workspace). */
+export { readStoredTable } from './version-tables.js';
 /** `data add` from a path: scan, hash, store what is missing, commit. */
 export { type AddPathOptions, addPath, type VersionAdder } from './workspace/add-path.js';
 /** The size+mtime+inode -> sha256 cache kept in the workspace home. */

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { type BlobStore, LocalBlobStore } from '../blobs/index.js';
 import { AppError, isAppError } from '../core/errors.js';
 import type { ManifestFile, VersionTable } from './dataset.schema.js';
-import { detectTableFormat, profileTableFile } from './tables/index.js';
+import { detectTableFormat, profileTableFile, type ReadOptions, readTableFile } from './tables/index.js';
 
 /**
  * Schema and profile of every table file (csv, parquet, jsonl by extension) of a manifest, read from the
@@ -40,6 +40,30 @@ export async function profileManifestTables(
       opts.onProgress?.(i + 1, tables.length);
     }
     return out;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Reads one stored table of a version into memory (readTableFile's columns), linked or copied from
+ * the blob store into a temp folder that is removed afterwards. For training-sized tables.
+ */
+export async function readStoredTable(
+  blobs: BlobStore,
+  file: { path: string; sha256: string },
+  format: VersionTable['format'],
+  opts: ReadOptions = {},
+) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sextant-table-'));
+  try {
+    const local = path.join(dir, path.posix.basename(file.path));
+    await materialize(blobs, file.sha256, local);
+    try {
+      return await readTableFile(local, format, opts);
+    } catch (err) {
+      throw renamed(err, local, file.path);
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

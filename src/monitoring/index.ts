@@ -1,4 +1,6 @@
 import { NotFoundError } from '../core/errors.js';
+import type { DatasetFairnessQuery } from './dataset-fairness.schema.js';
+import { datasetFairness } from './dataset-fairness.service.js';
 import type { MonitorRunResult, SeriesQueryInput } from './monitor.schema.js';
 import { createMonitorService } from './monitor.service.js';
 import { createMonitorRunService } from './monitor-run.service.js';
@@ -12,6 +14,13 @@ import { querySeries, runPoints } from './series.js';
 
 /** Binary label and score checks shared by estimation, detectors and fairness. */
 export { checkScores, LabelTypeError, toBinaryLabels } from './binary-inputs.js';
+/** Pre-training fairness (CI, DPL) of a dataset version: the query and the answer. */
+export {
+  type DatasetFairness,
+  type DatasetFairnessQuery,
+  datasetFairnessQuerySchema,
+  datasetFairnessSchema,
+} from './dataset-fairness.schema.js';
 /** Concept drift detectors (DDM, ADWIN, Page-Hinkley) on error streams. */
 export * from './detectors/index.js';
 /** Performance estimation without labels (CBPE). */
@@ -43,7 +52,8 @@ export {
   monitoringRunJob,
   monitoringScheduleJob,
 } from './monitoring.jobs.js';
-export type { MonitoringDeps } from './monitoring-deps.js';
+/** What monitoring is built from; the port that scores a version's training rows for CBPE. */
+export type { MonitoringDeps, ReferenceScorer, ReferenceScores } from './monitoring-deps.js';
 /** Query points by monitor, deployment, model version, metric, feature, slice, time; a run's points. */
 export { querySeries, runPoints, toPoint } from './series.js';
 
@@ -60,6 +70,8 @@ export function createMonitoringDomain(deps: MonitoringDeps) {
       /** The points one run wrote. */
       ofRun: (runId: string) => runPoints(deps.db, runId),
     },
+    /** Clarify's pre-training bias (CI, DPL) of a labelled dataset version, with group sizes. */
+    fairness: (q: DatasetFairnessQuery) => datasetFairness(deps, q),
     /** Runs every live monitor of a deployment (or the one named) over [from, to) or its latest window. */
     async runDeployment(input: {
       actor: string;

@@ -1,18 +1,24 @@
 import { isAppError } from '../core/errors.js';
-import { createDetector, detectorToMetricPoint, feedDetector } from './detectors/index.js';
-import { cbpeToMetricPoints, estimateCbpe, fitCbpe } from './estimation/index.js';
+import {
+  createDetector,
+  type DetectorKind,
+  detectorToMetricPoint,
+  feedDetector,
+  restoreDetector,
+} from './detectors/index.js';
+import { cbpeToMetricPoints, compareCbpe, estimateCbpe, realisedCbpeMetrics } from './estimation/index.js';
 import { fairnessToMetricPoints, postTrainingBias } from './fairness/index.js';
 import { labelledRows, positiveClass, taskOf } from './measure-performance.js';
 import type { MonitorSpec } from './monitor-spec.schema.js';
 import type { PointSink } from './point-builder.js';
+import type { StoredCbpe } from './reference-cbpe.js';
 import type { ServedRow } from './window-traffic.js';
 
 /*
  * What a window says about outcomes beyond the realised metrics, through the estimation library:
  * fairness on the protected attribute (Clarify's post-training metrics per group, from predictions
  * and delayed labels), concept drift detectors on the window's error stream, and CBPE estimates of
- * the window's performance before its labels arrive, calibrated on the previous window's labelled
- * rows. Each answers insufficient_data with the library's named reason rather than fail the run.
+ * the window's performance before its labels arrive, calibrated on the reference. Each answers insufficient_data with the library's named reason rather than fail the run.
  */
 
 const reasonOf = (err: unknown): string => {
@@ -47,14 +53,39 @@ export function measureFairness(sink: PointSink, spec: MonitorSpec, rows: readon
   }
 }
 
-/** `concept.<detector>` on the window's labelled rows in serving order (1 = wrong, or the absolute error). */
-export function measureDetectors(sink: PointSink, spec: MonitorSpec, rows: readonly ServedRow[]): void {
-  if (spec.detectors.length === 0 || rows.length === 0) return;
+/** A detector's stored state, as the previous run left it. */
+export interface PriorDetector {
+  state: unknown;
+  rowsSeen: number;
+  windowEnd: number;
+}
+
+/** A detector's state after this window, to store for the next one. */
+export interface NextDetector {
+  detector: DetectorKind;
+  state: unknown;
+  rowsSeen: number;
+  windowEnd: number;
+}
+
+/**
+ * `concept.<detector>` on the window's labelled rows in serving order (1 = wrong, or the absolute
+ * error). A detector resumes from the previous run's state when this window starts where that one
+ * ended (or later), so consecutive windows are one stream and drift indices count from its start; a
+ * re-run of an older window starts a fresh detector and leaves the stored state alone.
+ */
+export function measureDetectors(
+  sink: PointSink,
+  spec: MonitorSpec,
+  rows: readonly ServedRow[],
+  prior: ReadonlyMap<string, PriorDetector> = new Map(),
+): NextDetector[] {
+  if (spec.detectors.length === 0 || rows.length === 0) return [];
   const task = taskOf(spec, rows);
   const got = labelledRows(task, task === 'classification' ? positiveClass(spec, rows) : undefined, rows);
   if ('error' in got) {
     for (const kind of spec.detectors) sink.insufficient(`concept.${kind}`, got.error);
-    return;
+    return [];
   }
   const errors = got.labels.map((y, i) =>
     task === 'classification'
@@ -63,40 +94,61 @@ export function measureDetectors(sink: PointSink, spec: MonitorSpec, rows: reado
         : 1
       : Math.abs((got.scores[i] as number) - y),
   );
+  const next: NextDetector[] = [];
+  const { windowStart, windowEnd } = sink.scope;
   for (const kind of spec.detectors) {
     // DDM reads a 0/1 stream: a regressor's losses go to ADWIN and Page-Hinkley only.
     if (kind === 'ddm' && task === 'regression') {
       sink.insufficient('concept.ddm', 'DDM needs a 0/1 error stream; the model is a regressor');
       continue;
     }
-    const detector = createDetector(kind);
-    sink.push([detectorToMetricPoint(sink.scope, detector, feedDetector(detector, errors))]);
+    const before = prior.get(kind);
+    const resumes = before !== undefined && windowStart >= before.windowEnd;
+    const detector = resumes ? restoreDetector(before.state) : createDetector(kind);
+    const offset = resumes ? before.rowsSeen : 0;
+    const point = detectorToMetricPoint(sink.scope, detector, feedDetector(detector, errors, offset));
+    point.details = { ...point.details, resumed: resumes, offset };
+    sink.push([point]);
+    if (before === undefined || resumes)
+      next.push({ detector: kind, state: detector.state(), rowsSeen: offset + errors.length, windowEnd });
   }
+  return next;
 }
 
-/** `estimate.<metric>` (CBPE) for the window's scores, calibrated on the previous window's labels. */
+/**
+ * `estimate.<metric>` (CBPE) for the window's scores with the reference's calibration (reference-cbpe.ts),
+ * each point naming what it was calibrated on; once some of the window's labels are in, the realised
+ * value sits beside the estimate (with whether it falls in the band).
+ */
 export function measureEstimates(
   sink: PointSink,
   spec: MonitorSpec,
   rows: readonly ServedRow[],
-  previous: readonly ServedRow[],
+  calibration: StoredCbpe | { error: string } | undefined,
 ): void {
   if (!spec.estimation || rows.length === 0 || taskOf(spec, rows) !== 'classification') return;
-  const positive = positiveClass(spec, rows);
-  const ref = labelledRows('classification', positive, previous);
-  if ('error' in ref) {
-    sink.insufficient('estimate.accuracy', ref.error);
+  if (calibration === undefined) {
+    sink.insufficient('estimate.accuracy', 'no reference yet to calibrate CBPE on');
     return;
   }
-  try {
-    const model = fitCbpe({ scores: ref.scores, labels: ref.labels, minRows: spec.drift.minRows });
-    const scores = rows.map((r) => (positive === undefined ? 0 : (r.probabilities?.[positive] ?? 0)));
-    sink.push(cbpeToMetricPoints(sink.scope, model, estimateCbpe(model, scores)), {
-      reference: `previous window (${ref.labels.length} labelled rows)`,
-    });
-  } catch (err) {
-    sink.insufficient('estimate.accuracy', reasonOf(err), {
-      details: { referenceLabelled: ref.labels.length },
-    });
+  if ('error' in calibration) {
+    sink.insufficient('estimate.accuracy', `CBPE is not calibrated: ${calibration.error}`);
+    return;
   }
+  const { model } = calibration;
+  const positive = positiveClass(spec, rows);
+  const scores = rows.map((r) => (positive === undefined ? 0 : (r.probabilities?.[positive] ?? 0)));
+  const estimate = estimateCbpe(model, scores);
+  const labelled = labelledRows('classification', positive, rows);
+  const realisedLabelled = 'error' in labelled ? 0 : labelled.labels.length;
+  const comparison =
+    'error' in labelled || labelled.labels.length === 0
+      ? undefined
+      : compareCbpe(estimate, realisedCbpeMetrics(model, labelled));
+  sink.push(cbpeToMetricPoints(sink.scope, model, estimate, comparison ? { comparison } : {}), {
+    calibratedOn: calibration.source,
+    reference: calibration.sourceRef,
+    ...(calibration.reason ? { fallbackReason: calibration.reason } : {}),
+    ...(comparison ? { realisedLabelled } : {}),
+  });
 }

@@ -5,8 +5,15 @@ import type { ColumnProfile } from '../data/tables/index.js';
 import type { ModelVersion } from '../registry/index.js';
 import { inTransaction } from '../store/index.js';
 import type { MetricPointTable, MonitorRunTable, MonitorTable } from '../store/schema-monitoring.js';
-import { measureDetectors, measureEstimates, measureFairness } from './measure-outcomes.js';
-import { measurePerformance, positiveClass } from './measure-performance.js';
+import * as detectorStates from './detector-state.repo.js';
+import {
+  measureDetectors,
+  measureEstimates,
+  measureFairness,
+  type NextDetector,
+  type PriorDetector,
+} from './measure-outcomes.js';
+import { measurePerformance, positiveClass, taskOf } from './measure-performance.js';
 import { measureComparison, measureQuality } from './measure-window.js';
 import * as points from './metric-point.repo.js';
 import type { MetricPoint } from './metric-point.schema.js';
@@ -18,6 +25,7 @@ import type { MonitorSpec } from './monitor-spec.schema.js';
 import type { MonitoringDeps } from './monitoring-deps.js';
 import { PointSink } from './point-builder.js';
 import { ensureReference } from './reference.service.js';
+import { ensureCbpe } from './reference-cbpe.js';
 import type { RawColumn, RawValue, ReferenceInput } from './stats/index.js';
 import { lastRows, readWindow, type VersionTraffic } from './window-traffic.js';
 
@@ -102,7 +110,8 @@ export function createMonitorRunService(deps: MonitoringDeps) {
     cur: VersionTraffic,
     prev: VersionTraffic | undefined,
     version: ModelVersion,
-  ): Promise<void> {
+    stateKey: string,
+  ): Promise<NextDetector[]> {
     const rows = cur.rows;
     sink.add({
       metric: 'traffic.rows',
@@ -185,8 +194,30 @@ export function createMonitorRunService(deps: MonitoringDeps) {
     measureQuality(sink, scope, trainingRefs, current);
     measurePerformance(sink, spec, rows);
     measureFairness(sink, spec, rows);
-    measureDetectors(sink, spec, rows);
-    measureEstimates(sink, spec, rows, prev?.rows ?? []);
+    const prior = new Map<string, PriorDetector>(
+      spec.detectors.length === 0
+        ? []
+        : (await detectorStates.listStates({ tx: db, monitorId: monitor.id, modelVersionId: stateKey })).map(
+            (r) => [
+              r.detector,
+              { state: JSON.parse(r.state), rowsSeen: Number(r.rows_seen), windowEnd: Number(r.window_end) },
+            ],
+          ),
+    );
+    const next = measureDetectors(sink, spec, rows, prior);
+    const calibration =
+      spec.estimation && reference && taskOf(spec, rows) === 'classification'
+        ? await ensureCbpe(deps, {
+            reference,
+            spec,
+            version,
+            deploymentId: monitor.deployment_id,
+            trafficKey: stateKey,
+            positive,
+          })
+        : undefined;
+    measureEstimates(sink, spec, rows, calibration);
+    return next;
   }
 
   async function measureAll(
@@ -194,7 +225,12 @@ export function createMonitorRunService(deps: MonitoringDeps) {
     spec: MonitorSpec,
     runId: string,
     w: RunWindow,
-  ): Promise<{ rows: number; points: MetricPoint[]; versions: Map<string, ModelVersion> }> {
+  ): Promise<{
+    rows: number;
+    points: MetricPoint[];
+    versions: Map<string, ModelVersion>;
+    detectors: { modelVersionId: string; next: NextDetector }[];
+  }> {
     const span = w.end - w.start;
     const readFrom = w.rows === undefined ? w.start - span : w.start;
     const all = await readWindow(deps.predictions, {
@@ -204,6 +240,7 @@ export function createMonitorRunService(deps: MonitoringDeps) {
     });
     const out: MetricPoint[] = [];
     const versions = new Map<string, ModelVersion>();
+    const detectors: { modelVersionId: string; next: NextDetector }[] = [];
     let total = 0;
     for (const t of all.values()) {
       let cur: VersionTraffic;
@@ -228,7 +265,10 @@ export function createMonitorRunService(deps: MonitoringDeps) {
         windowStart: start,
         windowEnd: w.end,
       });
-      await measureVersion(monitor, spec, sink, cur, prev, version);
+      // A shadow's detectors are kept apart from its champion's (the same version may be both).
+      const key = t.role === 'shadow' ? `shadow:${version.id}` : version.id;
+      for (const next of await measureVersion(monitor, spec, sink, cur, prev, version, key))
+        detectors.push({ modelVersionId: key, next });
       out.push(...sink.points);
     }
     if (out.length === 0) {
@@ -253,7 +293,7 @@ export function createMonitorRunService(deps: MonitoringDeps) {
       sink.insufficient('performance.label_coverage', 'no predictions in the window');
       out.push(...sink.points);
     }
-    return { rows: total, points: out, versions };
+    return { rows: total, points: out, versions, detectors };
   }
 
   /** Runs one monitor over a window and stores its points; a failure is recorded on the run, then thrown. */
@@ -336,6 +376,20 @@ export function createMonitorRunService(deps: MonitoringDeps) {
     });
     await inTransaction(db, async (tx) => {
       await points.insertPoints({ tx, rows: pointRows });
+      for (const d of measured.detectors) {
+        await detectorStates.saveState({
+          tx,
+          row: {
+            monitor_id: monitor.id,
+            model_version_id: d.modelVersionId,
+            detector: d.next.detector,
+            state: JSON.stringify(d.next.state),
+            rows_seen: d.next.rowsSeen,
+            window_end: d.next.windowEnd,
+            updated_at: at,
+          },
+        });
+      }
       await runs.finishRun({
         tx,
         id: row.id,

@@ -97,3 +97,13 @@ export async function listReferences({ tx, monitorId }: { tx: Executor; monitorI
     .orderBy('id')
     .execute();
 }
+
+/** Stores the CBPE model fitted for a reference; the first one stored stays (replicas may race). */
+export async function setReferenceCbpe({ tx, id, cbpe }: { tx: Executor; id: string; cbpe: string }) {
+  await tx
+    .updateTable('monitor_references')
+    .set({ cbpe })
+    .where('id', '=', id)
+    .where('cbpe', 'is', null)
+    .execute();
+}

@@ -19,4 +19,19 @@ export interface MonitoringDeps extends DomainDeps {
   };
   predictions: PredictionScan;
   events: MonitoringEvents;
+  /** Without it, CBPE calibrates on the version's labelled early traffic instead of its training rows. */
+  referenceScores?: ReferenceScorer;
 }
+
+/** A model version's scores on the rows of its training data, with their labels (CBPE's reference). */
+export interface ReferenceScores {
+  /** P(positive) per row, as serving scores it. */
+  scores: ArrayLike<number>;
+  /** The training target per row, as stored. */
+  labels: readonly unknown[];
+  /** What was scored: `<dataset>@<n>:<table>`, and how many of its rows. */
+  sourceRef: string;
+}
+
+/** Scores a version's training rows through the model (serving's runtime; wired in app/services.ts). */
+export type ReferenceScorer = (version: ModelVersion, opts: { maxRows: number }) => Promise<ReferenceScores>;

@@ -89,6 +89,34 @@ export function trafficReference(rows: readonly ServedRow[], window: string): Re
   return { source: 'traffic', sourceRef: window, rowCount: rows.length, profiles, sample };
 }
 
+/**
+ * The first rows of a version's own traffic (key: its id, or `shadow:<id>`): scanned from the start of
+ * the log until `rows` rows, or until the first `windowMs` of its traffic when given.
+ */
+export async function firstTrafficRows(
+  deps: Pick<MonitoringDeps, 'predictions'>,
+  input: { deploymentId: string; key: string; rows: number; windowMs?: number | undefined },
+): Promise<ServedRow[]> {
+  const rows: ServedRow[] = [];
+  let first: number | undefined;
+  for await (const page of deps.predictions.scan({
+    deploymentId: input.deploymentId,
+    since: 0,
+    until: Number.MAX_SAFE_INTEGER,
+    batchSize: 5000,
+  })) {
+    const split = new Map<string, VersionTraffic>();
+    splitPage(page, split);
+    for (const row of split.get(input.key)?.rows ?? []) {
+      first ??= row.servedAt;
+      const pastWindow = input.windowMs !== undefined && row.servedAt >= first + input.windowMs;
+      if (pastWindow || rows.length >= input.rows) return rows;
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
 /** Builds the reference the spec (or --reference) names for a model version. */
 export async function resolveReference(
   deps: Pick<MonitoringDeps, 'datasets' | 'predictions'>,
@@ -110,30 +138,12 @@ export async function resolveReference(
   }
   if (r.source === 'training') return trainingReference(deps, version, spec.features);
   const wantRows = r.rows ?? (spec.window.kind === 'count' ? spec.window.rows : DEFAULT_TRAFFIC_ROWS);
-  const rows: ServedRow[] = [];
-  let first: number | undefined;
-  let done = false;
-  // The first rows of its own traffic: scan from the beginning until enough rows (or the first window).
-  for await (const page of deps.predictions.scan({
+  const rows = await firstTrafficRows(deps, {
     deploymentId: input.deploymentId,
-    since: 0,
-    until: Number.MAX_SAFE_INTEGER,
-    batchSize: 5000,
-  })) {
-    const split = new Map<string, VersionTraffic>();
-    splitPage(page, split);
-    for (const row of split.get(input.shadow ? `shadow:${version.id}` : version.id)?.rows ?? []) {
-      first ??= row.servedAt;
-      const pastWindow =
-        r.rows === undefined && input.windowMs !== undefined && row.servedAt >= first + input.windowMs;
-      if (pastWindow || rows.length >= wantRows) {
-        done = true;
-        break;
-      }
-      rows.push(row);
-    }
-    if (done) break;
-  }
+    key: input.shadow ? `shadow:${version.id}` : version.id,
+    rows: wantRows,
+    windowMs: r.rows === undefined ? input.windowMs : undefined,
+  });
   const start = rows[0]?.servedAt;
   const end = rows[rows.length - 1]?.servedAt;
   const window =
@@ -188,6 +198,7 @@ export async function ensureReference(
     row_count: resolved.rowCount,
     profiles: JSON.stringify(resolved.profiles),
     sample: resolved.sample ? JSON.stringify(resolved.sample) : null,
+    cbpe: null,
     created_at: now,
   };
   try {

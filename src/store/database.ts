@@ -41,6 +41,7 @@ import { pipelinesMigration } from './migrations/016-pipelines.js';
 import { triggersMigration } from './migrations/017-triggers.js';
 import { costMigration } from './migrations/018-cost.js';
 import { budgetsMigration } from './migrations/019-budgets.js';
+import { monitoringStateMigration } from './migrations/020-monitoring-state.js';
 import { costStorageMigration } from './migrations/022-cost-storage.js';
 import type { Database } from './schema.js';
 
@@ -241,6 +242,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '017-triggers': triggersMigration(dialect),
     '018-cost': costMigration(dialect),
     '019-budgets': budgetsMigration(dialect),
+    '020-monitoring-state': monitoringStateMigration(dialect),
     '022-cost-storage': costStorageMigration(dialect),
   };
 }

@@ -35,7 +35,30 @@ export interface MonitorReferenceTable {
   profiles: string;
   /** JSON: { [column]: raw values } when the reference has raw values (traffic), else null. */
   sample: string | null;
+  /**
+   * JSON: the CBPE model fitted for this reference ({ model, source, sourceRef, reason }), or null
+   * until one is fitted (migration 020). Stored once, so estimates stay comparable across runs.
+   */
+  cbpe: string | null;
   created_at: number;
+}
+
+/**
+ * A concept-drift detector's state after the last run of (monitor, model version, detector), so the
+ * next window resumes the stream instead of starting over (migration 020).
+ */
+export interface MonitorDetectorStateTable {
+  monitor_id: string;
+  model_version_id: string;
+  /** 'ddm' | 'adwin' | 'page_hinkley' */
+  detector: string;
+  /** JSON: the detector's state() (detectors/create-detector.ts). */
+  state: string;
+  /** Rows fed so far: the offset of the next window's row indices. */
+  rows_seen: number;
+  /** The end of the last window fed; a window ending at or before it is not fed again. */
+  window_end: number;
+  updated_at: number;
 }
 
 export interface MonitorRunTable {
@@ -83,4 +106,5 @@ export interface MonitoringTables {
   monitor_references: MonitorReferenceTable;
   monitor_runs: MonitorRunTable;
   metric_points: MetricPointTable;
+  monitor_detector_states: MonitorDetectorStateTable;
 }

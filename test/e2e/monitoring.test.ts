@@ -206,6 +206,39 @@ describeEachBackend('monitors on a deployment', (getStore) => {
     for (const p of drifted) MetricPointSchema.parse(p);
   });
 
+  it('skew points carry compact histograms (counts summing to the rows) and the report draws them', async () => {
+    const skewAge = drifted.find(
+      (p) => p.metric.startsWith('skew.') && p.metric !== 'skew.psi' && p.feature === 'age',
+    );
+    const h = z
+      .object({
+        bins: z.array(z.string()),
+        reference: z.array(z.number()),
+        current: z.array(z.number()),
+        edges: z.array(z.number()),
+      })
+      .parse(skewAge?.details.histogram);
+    expect(h.bins.length).toBeGreaterThan(1);
+    expect(h.bins.length).toBeLessThanOrEqual(20);
+    expect(h.edges).toHaveLength(h.bins.length + 1);
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    expect(sum(h.current)).toBe(skewAge?.details.currentRows);
+    expect(sum(h.current)).toBe(200);
+    expect(sum(h.reference)).toBe(skewAge?.details.referenceRows);
+    // A categorical feature: its categories (at most 20, the rest as "(other)").
+    const skewSex = drifted.find((p) => p.metric.startsWith('skew.') && p.feature === 'sex');
+    const hs = skewSex?.details.histogram as { bins: string[]; current: number[] };
+    expect(hs.bins).toEqual(expect.arrayContaining(['female', 'male']));
+    expect(sum(hs.current)).toBe(skewSex?.details.currentRows);
+
+    const html = await t.services.monitoringReport.html({ deployment });
+    const section = html.split('<section>').find((s) => s.startsWith('<h3>age '));
+    expect(section).toBeDefined();
+    expect(section).not.toContain('No histogram stored');
+    expect(section).toMatch(/<svg[^>]*>.*<title>[^<]*: reference [0-9.]+<\/title>/s);
+    expect(section).toContain(`<title>${h.bins[0]}: current`);
+  });
+
   it('the reference is stored with the monitor version and model version, from the stored profiles', async () => {
     const res = await inject('GET', `/api/v1/monitors/${monitorId}/references`);
     const refs = z.object({ references: z.array(monitorReferenceSchema) }).parse(res.json()).references;

@@ -22,5 +22,6 @@ export function monitoringLocalApi(s: Services, actor: string): MonitoringApi {
         to: ms(input.to),
       }),
     series: (q) => m.series.query(q),
+    fairness: (q) => m.fairness(q),
   };
 }

@@ -63,6 +63,18 @@ export const FeatureDriftSchema = z.object({
   reason: DriftReasonSchema.optional(),
   /** One line for people, with the reason. */
   message: z.string().optional(),
+  /**
+   * The bins the test (and PSI) counted, compacted to at most 20: numeric features carry the shared
+   * edges. Absent when not tested, and when the test ran on sorted values without bins.
+   */
+  histogram: z
+    .object({
+      bins: z.array(z.string()),
+      reference: z.array(z.number()),
+      current: z.array(z.number()),
+      edges: z.array(z.number()).optional(),
+    })
+    .optional(),
   /** Current values left out of the test. */
   excluded: z.object({ nulls: z.number(), nonFinite: z.number(), wrongType: z.number() }),
 });

@@ -24,7 +24,7 @@ import {
   type RawColumn,
   sortedCounts,
 } from './column-sample.js';
-import { type BinCounts, categoryCounts, numericCounts } from './drift-bins.js';
+import { type BinCounts, categoryCounts, compactBins, numericCounts } from './drift-bins.js';
 import { testsCategories } from './drift-policy.schema.js';
 import { type DriftReason, type FeatureDrift, psiBand } from './drift-result.js';
 import {
@@ -125,6 +125,7 @@ export function driftOfPrepared(
     approximate: !ref.categoriesComplete,
     excluded,
     constant: ref.uniques <= 1,
+    bins,
   });
 }
 
@@ -209,6 +210,7 @@ function numericDrift(
     errorBound,
     excluded,
     constant: ref.uniques <= 1,
+    bins,
   });
 }
 
@@ -246,6 +248,8 @@ interface FinishInput {
   errorBound?: number;
   excluded: FeatureDrift['excluded'];
   constant: boolean;
+  /** The bins PSI (and the binned tests) counted: stored compacted for the report's histograms. */
+  bins: BinCounts;
 }
 
 function finish(f: FinishInput): FeatureDrift {
@@ -271,6 +275,7 @@ function finish(f: FinishInput): FeatureDrift {
   if (pValue !== undefined) out.pValue = pValue;
   if (distance !== undefined) out.distance = distance;
   if (f.errorBound !== undefined) out.errorBound = f.errorBound;
+  out.histogram = compactBins(f.bins);
   if (f.constant) {
     out.reason = 'constant_reference';
     out.message = 'the reference has a single value';

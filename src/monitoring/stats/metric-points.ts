@@ -103,6 +103,8 @@ function featurePoints(f: FeatureDrift, prefix: string, base: Base): MetricPoint
   if (f.errorBound !== undefined) details.errorBound = f.errorBound;
   if (f.reason) details.reason = f.reason;
   if (f.message) details.message = f.message;
+  // The report draws reference vs current from these (compact: at most 20 bins).
+  if (f.histogram) details.histogram = f.histogram;
   const insufficient = f.status === 'insufficient_data';
   const value = insufficient ? null : (f.pAdjusted ?? f.pValue ?? f.distance ?? null);
   const points: MetricPoint[] = [

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { Services } from '../../app/index.js';
 import {
   createMonitorBodySchema,
+  datasetFairnessQuerySchema,
+  datasetFairnessSchema,
   MetricPointSchema,
   monitorIdSchema,
   monitorReferenceSchema,
@@ -50,6 +52,16 @@ export function registerMonitoringRoutes(app: FastifyInstance, s: Services): voi
     querystring: seriesQuerySchema,
     response: { 200: z.object({ points: z.array(MetricPointSchema) }) },
     handler: async (req) => ({ points: await s.monitoring.series.query(req.query) }),
+  });
+  route(app, {
+    method: 'GET',
+    url: '/api/v1/monitors/fairness',
+    permission: 'read',
+    summary: 'Pre-training bias (CI, DPL) of a labelled dataset version per group of an attribute',
+    tags,
+    querystring: datasetFairnessQuerySchema,
+    response: { 200: datasetFairnessSchema },
+    handler: async (req) => s.monitoring.fairness(req.query),
   });
   route(app, {
     method: 'POST',

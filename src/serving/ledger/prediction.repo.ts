@@ -110,7 +110,15 @@ export async function pagePredictionRows({
 }): Promise<PredictionWithLabelRow[]> {
   const past = order === 'newest' ? '<' : '>';
   const direction = order === 'newest' ? 'desc' : 'asc';
-  let q = selectPredictions(tx, filter, labelledOnly);
+  // The cursor narrows the time bound itself: with two lower bounds (since, and an OR on the cursor)
+  // SQLite ranges the index from `since`, so every page of a long scan re-read it from the window's
+  // start (quadratic in pages).
+  const narrowed: PredictionFilter = !after
+    ? filter
+    : order === 'oldest'
+      ? { ...filter, since: Math.max(filter.since ?? after.servedAt, after.servedAt) }
+      : { ...filter, until: Math.min(filter.until ?? after.servedAt + 1, after.servedAt + 1) };
+  let q = selectPredictions(tx, narrowed, labelledOnly);
   if (after)
     q = q.where((eb) =>
       eb.or([
