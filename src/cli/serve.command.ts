@@ -245,7 +245,8 @@ export function registerServeCommand(program: Command, ctx: Ctx): void {
       const beat = { deployment: deployment.name, host: os.hostname(), pid: process.pid, address };
       const runtimeId = await ws.serving.deployments.heartbeat(beat);
       const beating = setInterval(() => {
-        ws.serving.deployments.heartbeat({ ...beat, runtimeId }).catch(() => {});
+        // Each beat also writes the requests answered and failed so far (the UI's error figures).
+        ws.serving.deployments.heartbeat({ ...beat, runtimeId, counts: runtime.counts() }).catch(() => {});
       }, HEARTBEAT_INTERVAL_MS);
       beating.unref();
       // Installed before the address is printed: a caller may signal as soon as it reads it.
@@ -266,7 +267,7 @@ export function registerServeCommand(program: Command, ctx: Ctx): void {
           clearInterval(beating);
           app
             .close()
-            .then(() => ws.serving.deployments.stopped(runtimeId).catch(() => {}))
+            .then(() => ws.serving.deployments.stopped(runtimeId, runtime.counts()).catch(() => {}))
             .then(() => {
               c.output.err('sextant serve: stopped; every answered prediction is in the log');
               resolve();

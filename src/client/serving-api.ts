@@ -6,6 +6,7 @@ import type { PredictionTrace } from '../governance/trace/trace.schema.js';
 import {
   type CreateDeploymentInput,
   type Deployment,
+  type DeploymentStats,
   EXPORT_COUNT_HEADER,
   EXPORT_WINDOW_HEADER,
   type ExportPredictionsQuery,
@@ -35,6 +36,8 @@ export interface ServingApi {
     /** `challenger: null` removes the challenger. */
     update(name: string, patch: UpdateDeploymentInput): Promise<Deployment>;
     remove(name: string): Promise<void>;
+    /** Predict requests and errors (by code) over every process that served it, as of their last heartbeats. */
+    stats(name: string): Promise<DeploymentStats>;
   };
   predictions: {
     /** Newest first; `modelVersion` is `<model>@<n>` (or an mv_ id), `deployment` a name (or a dep_ id). */
@@ -62,6 +65,7 @@ export function servingHttpApi(t: HttpTransport): ServingApi {
       get: (name) => t.call('GET', `/api/v1/deployments/${enc(name)}`),
       update: (name, patch) => t.call('PATCH', `/api/v1/deployments/${enc(name)}`, { json: patch }),
       remove: async (name) => void (await t.call('DELETE', `/api/v1/deployments/${enc(name)}`)),
+      stats: (name) => t.call('GET', `/api/v1/deployments/${enc(name)}/stats`),
     },
     predictions: {
       list: (q = {}) => t.call('GET', '/api/v1/predictions', { query: q as Record<string, unknown> }),

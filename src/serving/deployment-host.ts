@@ -2,7 +2,8 @@ import { isAppError, NotFoundError, UnavailableError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { DeploymentService } from './deployment.service.js';
 import type { DeploymentRuntime, PredictOptions, PredictResult } from './deployment-runtime.js';
-import { type Deployment, HEARTBEAT_INTERVAL_MS } from './serving.schema.js';
+import { addCounts, noRequests } from './request-counts.js';
+import { type Deployment, HEARTBEAT_INTERVAL_MS, type RequestCounts } from './serving.schema.js';
 import type { ServingMetrics } from './serving-metrics.js';
 
 interface Entry {
@@ -18,6 +19,8 @@ interface Entry {
   lastUsedAt: number;
   /** Requests running on it now: a deployment with one is never idle. */
   inflight: number;
+  /** The request counts of the runtimes it replaced (reloads): the heartbeat row counts the process's whole stay. */
+  carried: RequestCounts;
 }
 
 /** Unloading deployments nobody calls: the model's session is freed, and the next request loads it again. */
@@ -89,6 +92,7 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
       updatedAt: d.updatedAt,
       lastUsedAt: started,
       inflight: 0,
+      carried: noRequests(),
     };
     if (unloaded.delete(d.name))
       opening.then(
@@ -134,6 +138,8 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
     entry.current = next;
     entry.opening = Promise.resolve(next);
     await old?.close();
+    // Counted once drained: its last requests are in.
+    if (old) entry.carried = addCounts(entry.carried, old.counts());
   }
 
   async function drop(name: string): Promise<void> {
@@ -145,7 +151,7 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
     await entry.beat;
     if (entry.runtimeId)
       await opts.deployments
-        .stopped(entry.runtimeId)
+        .stopped(entry.runtimeId, rt ? addCounts(entry.carried, rt.counts()) : entry.carried)
         .catch((err: unknown) => logger.warn({ err, deployment: name }, 'recording the stop failed'));
   }
 
@@ -161,8 +167,14 @@ export function createDeploymentHost(opts: DeploymentHostOptions) {
   function beat(name: string, entry: Entry): Promise<void> {
     if (!serving || !entry.current || entry.beat || closed) return entry.beat ?? Promise.resolve();
     const where = serving;
+    const counts = addCounts(entry.carried, entry.current.counts());
     entry.beat = opts.deployments
-      .heartbeat({ ...(entry.runtimeId ? { runtimeId: entry.runtimeId } : {}), deployment: name, ...where })
+      .heartbeat({
+        ...(entry.runtimeId ? { runtimeId: entry.runtimeId } : {}),
+        deployment: name,
+        ...where,
+        counts,
+      })
       .then(
         (id) => {
           entry.runtimeId = id;

@@ -8,7 +8,8 @@ import { routesToChallenger } from './canary.js';
 import type { PredictionLedger } from './ledger/index.js';
 import { DEFAULT_MAX_RECORDS, openServingModel, type ServingModel } from './model/index.js';
 import { aliasOf, ModelSlot } from './model-slot.js';
-import type { Deployment, PredictionOutput } from './serving.schema.js';
+import { createRequestTally } from './request-counts.js';
+import type { Deployment, PredictionOutput, RequestCounts } from './serving.schema.js';
 import type { ServingMetrics } from './serving-metrics.js';
 
 /** The registry reads a runtime needs (services.registry.versions fits). */
@@ -85,6 +86,8 @@ export interface DeploymentRuntime {
   serving(): { champion: ModelVersion; challenger: ModelVersion | null };
   /** Flushes the ledger (feedback calls it before looking a prediction up). */
   flush(): Promise<void>;
+  /** Its predict requests so far: answered, failed and the failures by code (the heartbeat writes them). */
+  counts(): RequestCounts;
   /** Stops accepting, waits for in-flight requests, closes the ledger, releases the models. */
   close(): Promise<void>;
 }
@@ -116,6 +119,7 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
   const challengerSpec = dep.challenger;
 
   const ok = metrics.requests.labels(name, '200');
+  const tally = createRequestTally();
   const swaps = metrics.swaps.labels(name);
   const unwatch = metrics.watchLedger(name, () => ledger.stats());
 
@@ -255,6 +259,7 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
   async function predict(body: unknown, popts: PredictOptions = {}): Promise<PredictResult> {
     if (closing) {
       metrics.requests.labels(name, '503').inc();
+      tally.failed('UNAVAILABLE');
       throw new UnavailableError(`deployment '${name}' is draining`);
     }
     const t0 = performance.now();
@@ -338,12 +343,14 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
       m.latency.observe(latencyUs / 1e6);
       m.predictions.inc(records.length);
       ok.inc();
+      tally.answered();
       return { items, served: { model: slot.model, records } };
     } catch (err) {
       const status = isAppError(err) ? err.status : 500;
       const code = isAppError(err) ? err.code : 'INTERNAL';
       metrics.requests.labels(name, String(status)).inc();
       metrics.errors.labels(name, code).inc();
+      tally.failed(code);
       throw err;
     } finally {
       slot.giveBack();
@@ -418,6 +425,7 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
     ready: () => !closing && champion !== undefined,
     serving: () => ({ champion: (champion as ModelSlot).version, challenger: challenger?.version ?? null }),
     flush: () => ledger.flush(),
+    counts: tally.counts,
     close,
   };
 }

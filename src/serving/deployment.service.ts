@@ -15,13 +15,16 @@ import { type Db, inTransaction, isUniqueViolation } from '../store/index.js';
 import type { DeploymentTable } from '../store/schema-serving.js';
 import * as repo from './deployment.repo.js';
 import * as runtimeRepo from './deployment-runtime.repo.js';
+import { countColumns } from './request-counts.js';
 import type { ServingEvents } from './serving.events.js';
 import {
   type Challenger,
   type CreateDeploymentInput,
   createDeploymentBodySchema,
   type Deployment,
+  type DeploymentStats,
   HEARTBEAT_INTERVAL_MS,
+  type RequestCounts,
   type UpdateDeploymentInput,
   updateDeploymentBodySchema,
 } from './serving.schema.js';
@@ -452,6 +455,8 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
       host: string;
       pid: number;
       address: string;
+      /** Its predict requests so far (cumulative since it started). */
+      counts?: RequestCounts;
     }): Promise<string> => {
       const now = clock.now();
       const id = input.runtimeId ?? newId('rt', now);
@@ -467,13 +472,44 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
           started_at: now,
           beat_at: now,
           stopped_at: null,
+          ...countColumns(input.counts ?? { ok: 0, failed: 0, byCode: {} }),
         },
       });
       return id;
     },
-    /** A serving process stopped cleanly. */
-    stopped: async (runtimeId: string): Promise<void> =>
-      runtimeRepo.markStopped({ tx: db, id: runtimeId, at: clock.now() }),
+    /** A serving process stopped cleanly; `counts`: its final request counts. */
+    stopped: async (runtimeId: string, counts?: RequestCounts): Promise<void> =>
+      runtimeRepo.markStopped({
+        tx: db,
+        id: runtimeId,
+        at: clock.now(),
+        ...(counts ? { counts: countColumns(counts) } : {}),
+      }),
+    /** Predict requests and errors by code, summed over every process that served the deployment (as of their last beats). */
+    stats: async (nameOrId: string): Promise<DeploymentStats> => {
+      const dep = await getRow(nameOrId);
+      const rows = await runtimeRepo.allFor({ tx: db, deploymentId: dep.id });
+      let requests = 0;
+      let errors = 0;
+      let since: number | null = null;
+      const errorsByCode: Record<string, number> = {};
+      for (const r of rows) {
+        requests += Number(r.requests_ok) + Number(r.requests_failed);
+        errors += Number(r.requests_failed);
+        for (const [code, n] of Object.entries(JSON.parse(r.errors_by_code) as Record<string, number>))
+          errorsByCode[code] = (errorsByCode[code] ?? 0) + n;
+        const started = Number(r.started_at);
+        if (since === null || started < since) since = started;
+      }
+      return {
+        deployment: dep.name,
+        requests,
+        errors,
+        errorsByCode,
+        since: since === null ? null : toIso(since),
+        runtimes: rows.length,
+      };
+    },
     update,
     remove,
     /** Calls back after each committed update or delete in this process (runtimes reload or close). */

@@ -66,6 +66,30 @@ export type Deployment = z.infer<typeof deploymentSchema>;
 /** How often a serving process beats; three missed beats and it counts as not running. */
 export const HEARTBEAT_INTERVAL_MS = 5000;
 
+/** A serving process's predict requests so far: answered, failed, and the failures by error code. */
+export const requestCountsSchema = z.object({
+  ok: z.number().int().min(0),
+  failed: z.number().int().min(0),
+  byCode: z.record(z.string(), z.number().int().min(0)),
+});
+export type RequestCounts = z.infer<typeof requestCountsSchema>;
+
+/**
+ * A deployment's predict requests summed over every process that served it (each one's count as of
+ * its last heartbeat): `requests` counts answered and failed ones, `errors` the failed ones.
+ */
+export const deploymentStatsSchema = z.object({
+  deployment: z.string(),
+  requests: z.number().int().min(0),
+  errors: z.number().int().min(0),
+  errorsByCode: z.record(z.string(), z.number().int().min(0)),
+  /** When the earliest counted process started; null when none has beaten yet. */
+  since: z.string().nullable(),
+  /** Serving processes counted (one per process start, replicas included). */
+  runtimes: z.number().int().min(0),
+});
+export type DeploymentStats = z.infer<typeof deploymentStatsSchema>;
+
 export const createDeploymentBodySchema = z.strictObject({
   name: deploymentNameSchema,
   /** `<model>@<alias|n>`. */

@@ -43,6 +43,7 @@ import { costMigration } from './migrations/018-cost.js';
 import { budgetsMigration } from './migrations/019-budgets.js';
 import { monitoringStateMigration } from './migrations/020-monitoring-state.js';
 import { costStorageMigration } from './migrations/022-cost-storage.js';
+import { runtimeRequestCountsMigration } from './migrations/023-runtime-request-counts.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -244,6 +245,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '019-budgets': budgetsMigration(dialect),
     '020-monitoring-state': monitoringStateMigration(dialect),
     '022-cost-storage': costStorageMigration(dialect),
+    '023-runtime-request-counts': runtimeRequestCountsMigration(dialect),
   };
 }
 

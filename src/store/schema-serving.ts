@@ -5,7 +5,9 @@
  * prediction, so feedback sent twice never counts twice. JSON travels as text; times are epoch ms.
  */
 
-/** One process serving a deployment: its heartbeat (migration 010). */
+import type { Generated } from 'kysely';
+
+/** One process serving a deployment: its heartbeat (migration 010; request counts: 023). */
 export interface DeploymentRuntimeTable {
   id: string;
   deployment_id: string;
@@ -16,6 +18,12 @@ export interface DeploymentRuntimeTable {
   started_at: number;
   beat_at: number;
   stopped_at: number | null;
+  /** Predict requests this process answered, cumulative since it started (default 0). */
+  requests_ok: Generated<number>;
+  /** Predict requests it failed, cumulative (default 0). */
+  requests_failed: Generated<number>;
+  /** JSON {code: count} of the failed ones (default '{}'). */
+  errors_by_code: Generated<string>;
 }
 
 export interface DeploymentTable {

@@ -20,6 +20,7 @@ export function servingLocalApi(s: Services, actor: string): ServingApi {
       get: (name) => d().get(name),
       update: (name, patch) => d().update({ actor, name, ...patch }),
       remove: (name) => d().remove({ actor, name }),
+      stats: (name) => d().stats(name),
     },
     predictions: {
       list: async (q = {}) => {

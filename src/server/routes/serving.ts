@@ -9,6 +9,7 @@ import {
   createDeploymentBodySchema,
   deploymentNameSchema,
   deploymentSchema,
+  deploymentStatsSchema,
   describeWindow,
   EXPORT_COUNT_HEADER,
   EXPORT_MEDIA_TYPES,
@@ -88,6 +89,17 @@ export function registerServingRoutes(app: FastifyInstance, s: Services): void {
     params: z.strictObject({ name: z.string().trim().min(1).max(100) }),
     response: { 200: deploymentSchema },
     handler: async (req) => deployments().get(req.params.name),
+  });
+  route(app, {
+    method: 'GET',
+    url: '/api/v1/deployments/:name/stats',
+    permission: 'read',
+    summary:
+      "A deployment's predict requests and errors by code, summed over every process that served it (as of each one's last heartbeat)",
+    tags,
+    params: z.strictObject({ name: z.string().trim().min(1).max(100) }),
+    response: { 200: deploymentStatsSchema },
+    handler: async (req) => deployments().stats(req.params.name),
   });
   route(app, {
     method: 'PATCH',
