@@ -220,6 +220,8 @@ describe('deployment runtime', () => {
     const rt = await start(d, metrics);
     await rt.predict([ROW, ROW, ROW]);
     await expect(rt.predict([[1, 2]])).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    // What the heartbeat persists: the same counts, outliving the process.
+    expect(rt.counts()).toEqual({ ok: 1, failed: 1, byCode: { VALIDATION_FAILED: 1 } });
     const text = await metrics.text();
     const n = d.name;
     expect(text).toContain(`sextant_predict_requests_total{deployment="${n}",status="200"} 1`);

@@ -5,7 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { explanationSchema } from '../../src/governance/explain/index.js';
 import { buildServingApp } from '../../src/server/serving-app.js';
-import { feedbackOutcomeSchema, predictionOutputSchema } from '../../src/serving/index.js';
+import {
+  deploymentStatsSchema,
+  feedbackOutcomeSchema,
+  predictionOutputSchema,
+} from '../../src/serving/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, describeEachBackend } from '../support/backends.js';
@@ -229,6 +233,64 @@ describeEachBackend('predict and feedback on server-managed deployments', (getSt
     await t.services.registry.aliases.set({ actor: admin, model, alias: 'flaky', version: 2 });
     const up = await post(t.app, `/api/v1/deployments/${flaky}/predict`, [[1, 2, 3]]);
     expect(predictReply.parse(up.json()).predictions[0]?.version).toBe(2);
+  });
+
+  it('counts failed requests by code in the deployment stats once the heartbeat wrote them, summed over replicas', async () => {
+    const counted = uniq('counted');
+    await t.services.serving.deployments.create({ actor: 'ada', name: counted, model: `${model}@live` });
+    const url = `/api/v1/deployments/${counted}/stats`;
+    expect((await t.app.inject({ method: 'GET', url })).json()).toMatchObject({
+      requests: 0,
+      errors: 0,
+      errorsByCode: {},
+      since: null,
+      runtimes: 0,
+    });
+    expect((await post(t.app, `/api/v1/deployments/${counted}/predict`, [[1, 2, 3]])).statusCode).toBe(200);
+    // A record with a missing feature: the caller's error, a 400.
+    const missing = await post(t.app, `/api/v1/deployments/${counted}/predict`, {
+      dataframe_records: [{ f0: 1, f1: 2 }],
+    });
+    nativeError(missing, 400, 'VALIDATION_FAILED');
+    // The in-memory counters reach the database with the process's next heartbeat: beat now.
+    await t.services.serving.host.startHeartbeats({
+      host: 'test-host',
+      pid: 1,
+      address: 'http://127.0.0.1:1',
+    });
+    const res = await t.app.inject({ method: 'GET', url });
+    expect(res.statusCode, res.body).toBe(200);
+    const stats = deploymentStatsSchema.parse(res.json());
+    expect(stats).toMatchObject({
+      deployment: counted,
+      requests: 2,
+      errors: 1,
+      errorsByCode: { VALIDATION_FAILED: 1 },
+      runtimes: 1,
+    });
+    expect(stats.since).not.toBeNull();
+    // Another replica's beat adds to it; the same replica beating again replaces its own counts.
+    const replica = { deployment: counted, host: 'other', pid: 2, address: 'http://127.0.0.1:2' };
+    const runtimeId = await t.services.serving.deployments.heartbeat({
+      ...replica,
+      counts: { ok: 5, failed: 1, byCode: { VALIDATION_FAILED: 1 } },
+    });
+    await t.services.serving.deployments.heartbeat({
+      ...replica,
+      runtimeId,
+      counts: { ok: 7, failed: 3, byCode: { VALIDATION_FAILED: 2, INTERNAL: 1 } },
+    });
+    expect(await t.services.serving.deployments.stats(counted)).toMatchObject({
+      requests: 12,
+      errors: 4,
+      errorsByCode: { VALIDATION_FAILED: 3, INTERNAL: 1 },
+      runtimes: 2,
+    });
+    nativeError(
+      await t.app.inject({ method: 'GET', url: `/api/v1/deployments/${uniq('none')}/stats` }),
+      404,
+      'NOT_FOUND',
+    );
   });
 
   it('serves Prometheus metrics per deployment and version', async () => {
