@@ -7,6 +7,7 @@
  * deployment record is reused and each run adds its own predictions.
  */
 
+import os from 'node:os';
 import type { Workspace } from '../src/app/index.js';
 import { table } from '../src/cli/output.js';
 import { formatTrace } from '../src/governance/trace/index.js';
@@ -63,6 +64,7 @@ export async function servingChapter(
   const deployment = runtime.deployment;
   const app = await buildServingApp({ services: ws, runtime });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  let runtimeId: string | undefined;
   try {
     const served = runtime.serving().champion;
     console.log(
@@ -148,6 +150,26 @@ export async function servingChapter(
       ),
     );
 
+    // A caller's mistake: an application missing a feature is refused with a 400 naming it, and counted.
+    const [firstFeature] = Object.keys(records[0]!);
+    const { [firstFeature!]: _missing, ...incomplete } = records[0]!;
+    const refused = await fetch(`${base}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ dataframe_records: [incomplete] }),
+    });
+    console.log(
+      `\n  a request missing '${firstFeature}': ${refused.status} ${((await refused.json()) as { error: { code: string } }).error.code}`,
+    );
+    // The heartbeat `sextant serve` writes: it carries the request counts the web UI's error figure sums.
+    runtimeId = await ws.serving.deployments.heartbeat({
+      deployment: name,
+      host: os.hostname(),
+      pid: process.pid,
+      address: base,
+      counts: runtime.counts(),
+    });
+
     const metrics = await fetch(`${base}/metrics`).then((r) => r.text());
     const shown = metrics
       .split('\n')
@@ -168,5 +190,6 @@ export async function servingChapter(
   } finally {
     await app.close();
     await runtime.close();
+    if (runtimeId) await ws.serving.deployments.stopped(runtimeId, runtime.counts());
   }
 }

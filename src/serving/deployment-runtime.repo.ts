@@ -8,7 +8,13 @@ export type RuntimeRow = Selectable<DeploymentRuntimeTable>;
 export type RuntimeCountColumns = Pick<RuntimeRow, 'requests_ok' | 'requests_failed' | 'errors_by_code'>;
 
 /** Records a serving process's start, or its next beat when the row exists. */
-export async function beat({ tx, row }: { tx: Executor; row: Insertable<DeploymentRuntimeTable> & RuntimeCountColumns }): Promise<void> {
+export async function beat({
+  tx,
+  row,
+}: {
+  tx: Executor;
+  row: Insertable<DeploymentRuntimeTable> & RuntimeCountColumns;
+}): Promise<void> {
   const updated = await tx
     .updateTable('deployment_runtimes')
     .set({

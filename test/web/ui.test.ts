@@ -364,13 +364,21 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
     await ctx.close();
   });
 
-  it('deployments and a prediction: traffic and latency, the trace to the data, the explanation chart', async () => {
+  it('deployments and a prediction: errors, traffic and latency, the trace to the data, the explanation chart', async () => {
     const { ctx, page, errors } = await signedIn(secrets.viewer);
     const [deployment] = await api.serving.deployments.list();
     await page.goto(`${url}/deployments`);
     await page.getByTestId('deployments-table').getByRole('link', { name: deployment!.name }).click();
     await page.getByTestId('traffic').waitFor();
     expect(await page.getByTestId('traffic').textContent()).toContain('champion v1');
+    // The demo's one refused request (a missing feature), counted by its serving process's heartbeat.
+    const stats = await api.serving.deployments.stats(deployment!.name);
+    expect(stats.errorsByCode.VALIDATION_FAILED).toBeGreaterThanOrEqual(1);
+    expect(await page.getByTestId('errors').textContent()).toMatch(
+      new RegExp(
+        `Errors: ${stats.errors} of ${stats.requests} requests \\(\\d+\\.\\d%\\).*VALIDATION_FAILED \\d+`,
+      ),
+    );
     await pageChecks(page, errors, 'deployment');
     const { predictions } = await api.serving.predictions.list({ deployment: deployment!.name, limit: 1 });
     await page.goto(`${url}/predictions?deployment=${deployment!.name}`);

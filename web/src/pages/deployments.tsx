@@ -1,5 +1,5 @@
 import { type FormEvent, useState } from 'react';
-import type { Prediction } from '../../../src/serving/serving.schema.js';
+import type { DeploymentStats, Prediction } from '../../../src/serving/serving.schema.js';
 import { api } from '../api';
 import { LineChart } from '../components/line-chart';
 import { Badge, Facts, Show } from '../components/status';
@@ -100,9 +100,7 @@ function Traffic({ predictions }: { predictions: Prediction[] }) {
           })}
         </tbody>
       </table>
-      <p className="muted">
-        Shadow errors: {shadowErrors}. Failed requests are counted in the serving process's /metrics.
-      </p>
+      <p className="muted">Shadow errors: {shadowErrors}.</p>
       {ordered.length > 1 ? (
         <LineChart
           title="latency (ms) per prediction"
@@ -113,6 +111,27 @@ function Traffic({ predictions }: { predictions: Prediction[] }) {
         />
       ) : null}
     </>
+  );
+}
+
+/** Failed predict requests over every process that served the deployment, with the commonest codes. */
+function Errors({ stats }: { stats: DeploymentStats }) {
+  if (stats.runtimes === 0) return <p className="empty">No serving process has reported its requests yet.</p>;
+  const rate = stats.requests > 0 ? (100 * stats.errors) / stats.requests : 0;
+  const top = Object.entries(stats.errorsByCode)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5);
+  return (
+    <div data-testid="errors">
+      <p>
+        Errors: <strong>{stats.errors}</strong> of {stats.requests} requests ({rate.toFixed(1)}%)
+        {top.length > 0 ? ` - ${top.map(([code, n]) => `${code} ${n}`).join(', ')}` : ''}
+      </p>
+      <p className="muted">
+        Since {when(stats.since)}, over {stats.runtimes} serving process
+        {stats.runtimes === 1 ? '' : 'es'}, as of their last heartbeats.
+      </p>
+    </div>
   );
 }
 
@@ -213,13 +232,14 @@ export function PredictionsPage() {
   );
 }
 
-/** A deployment: champion and challenger, traffic, latency, and its recent predictions. */
+/** A deployment: champion and challenger, errors, traffic, latency, and its recent predictions. */
 export function DeploymentPage({ name }: { name: string }) {
   const d = useAsync(() => api().serving.deployments.get(name), [name]);
   const predictions = useAsync(
     () => api().serving.predictions.list({ deployment: name, limit: RECENT }),
     [name],
   );
+  const stats = useAsync(() => api().serving.deployments.stats(name), [name]);
   return (
     <section>
       <Show value={d} what="the deployment">
@@ -247,6 +267,10 @@ export function DeploymentPage({ name }: { name: string }) {
             />
           </>
         )}
+      </Show>
+      <h2>Errors</h2>
+      <Show value={stats} what="the request counts">
+        {(s) => <Errors stats={s} />}
       </Show>
       <h2>Traffic and latency</h2>
       <Show value={predictions} what="predictions">
