@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWorkspace, type Workspace } from '../../src/app/index.js';
 import { loadConfig } from '../../src/core/config.js';
 import type { WorkerHandle } from '../../src/jobs/index.js';
+import { settled } from '../../src/jobs/job-queue.contract.js';
 import type { PipelineRunDetail } from '../../src/pipelines/index.js';
 import { reachable, servicesRequired } from '../support/services.js';
 
@@ -139,7 +140,8 @@ describe.skipIf(!redisBin)('pipelines across a Redis restart (BullMQ, private re
     const ran = fs.readFileSync(path.join(dir, 'ran.log'), 'utf8').trim().split('\n').sort();
     expect(ran).toEqual(['a', 'd', ...branches]);
     for (const s of r.steps) {
-      const job = await ws.jobs.get(s.jobId as string);
+      // The run ends inside the last step's attempt, which its worker marks completed just after.
+      const job = await settled(ws.jobs, s.jobId as string, 20_000);
       expect(job.status).toBe('completed');
       expect(job.log.filter((a) => a.status === 'completed')).toHaveLength(1);
     }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWorkspace, type Workspace } from '../../src/app/index.js';
 import { loadConfig } from '../../src/core/config.js';
+import { settled } from '../../src/jobs/job-queue.contract.js';
 import type { PipelineRunDetail } from '../../src/pipelines/index.js';
 import { createTestDatabase } from '../support/backends.js';
 import { postgresUrl, redisUrl, serviceAvailable } from '../support/services.js';
@@ -93,7 +94,9 @@ describe.skipIf(!redisUp)('pipelines on two sextant worker processes (BullMQ, Po
     ).toEqual([...branches].sort());
     const pids = new Set<number>();
     for (const s of r.steps) {
-      const job = await ws.jobs.get(s.jobId as string);
+      // The run's end commits inside the last step's attempt; the worker marks that attempt completed
+      // just after, so wait for each job to settle before reading its log.
+      const job = await settled(ws.jobs, s.jobId as string, 20_000);
       expect(job.log.filter((a) => a.status !== 'running')).toHaveLength(1);
       for (const a of job.log) pids.add(pidOf(a.workerId));
     }
@@ -132,7 +135,7 @@ steps:
     expect(r.status).toBe('succeeded');
     const slow = r.steps.find((s) => s.name === 'slow');
     expect(slow?.attempt).toBeGreaterThanOrEqual(2);
-    const job = await ws.jobs.get(slow?.jobId as string);
+    const job = await settled(ws.jobs, slow?.jobId as string, 20_000);
     const survivor = workers.find((w) => w !== holder) as WorkerProcess;
     expect(job.log.at(-1)).toMatchObject({ status: 'completed' });
     expect(pidOf(job.log.at(-1)?.workerId ?? '')).toBe(survivor.pid);
