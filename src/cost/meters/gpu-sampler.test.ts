@@ -1,6 +1,6 @@
 /*
- * The fixtures (fixtures/README.md) follow nvidia-smi's documented CSV format; they are hand-written,
- * and the sampler has not been run on a real GPU here.
+ * Most fixtures (fixtures/README.md) are hand-written from nvidia-smi's documented CSV format; the
+ * `*-h200*` ones were recorded on a real NVIDIA H200 (driver 580.159.04) while a CUDA process ran.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -55,6 +55,34 @@ describe('nvidia-smi parsers on recorded output', () => {
   it('refuses a driver error printed instead of CSV', () => {
     expect(() => parseGpuQuery(fixture('driver-failed.txt'))).toThrow(SmiOutputError);
     expect(() => parseGpuQuery(fixture('no-devices.txt'))).toThrow(SmiOutputError);
+  });
+});
+
+describe('output recorded on a real NVIDIA H200', () => {
+  it('reads the idle and the busy device', () => {
+    const [idle] = parseGpuQuery(fixture('query-gpu-h200-idle.csv'));
+    const [busy] = parseGpuQuery(fixture('query-gpu-h200-busy.csv'));
+    expect(idle).toMatchObject({ index: 0, name: 'NVIDIA H200', utilizationPct: 0, memoryUsedMib: 0 });
+    expect(idle?.memoryTotalMib).toBe(143771);
+    expect(busy).toMatchObject({ utilizationPct: 96, memoryUsedMib: 1011, powerDrawW: 691.21 });
+    expect(busy?.uuid).toBe(idle?.uuid);
+  });
+
+  it('reads an empty process list (how that machine answers when idle) as no processes', () => {
+    expect(parseComputeApps(fixture('query-compute-apps-h200-idle.txt'))).toEqual([]);
+  });
+
+  it('counts the device for the CUDA process holding it and not for another process', () => {
+    const devices = parseGpuQuery(fixture('query-gpu-h200-busy.csv'));
+    const apps = parseComputeApps(fixture('query-compute-apps-h200.csv'));
+    expect(apps).toEqual([{ pid: 618, gpuUuid: devices[0]?.uuid, usedMemoryMib: 1002 }]);
+    const holder = createGpuAccumulator();
+    holder.add(devices, apps, new Set([618]), 5);
+    expect(holder.result()).toMatchObject({ gpuSeconds: 5, model: 'NVIDIA H200' });
+    expect(holder.result().devices[0]).toMatchObject({ utilizationAvg: 96, memoryPeakMib: 1002 });
+    const other = createGpuAccumulator();
+    other.add(devices, apps, new Set([619]), 5);
+    expect(other.result().gpuSeconds).toBe(0);
   });
 });
 
