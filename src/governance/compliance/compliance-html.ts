@@ -12,7 +12,7 @@ import type { ComplianceMeasure, ComplianceReport } from './compliance-report.sc
 const CSS = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:28px;color:#1d1d1f;max-width:1050px;font-size:13px;line-height:1.4}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:0 0 8px;border-bottom:2px solid #333;padding-bottom:3px}
 h3{font-size:14px;margin:16px 0 4px}.meta{color:#555}.empty{color:#666;font-style:italic}
-table{border-collapse:collapse;margin:6px 0 10px;width:100%}td,th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
+table{border-collapse:collapse;margin:6px 0 10px;width:100%}td,th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:#f2f2f2}table.kv th{width:210px}code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
 .ok,.pass,.reproduced,.executed{color:#1b6e2a;font-weight:600}.warning,.no_data,.not_checked,.pending{color:#8a5a00;font-weight:600}
 .alert,.fail,.differs,.broken,.firing,.rejected{color:#b3261e;font-weight:600}.muted,.resolved,.insufficient_data{color:#666}
@@ -251,12 +251,14 @@ function measureTable(rows: ComplianceMeasure[], what: 'slice' | 'feature' | 'bo
 
 function evaluationSection(r: ComplianceReport): string {
   const ev = r.evaluation;
-  const metrics = Object.keys(ev.metrics).length
+  // The validation metrics (the trainer logs them as val_*; the per-iteration curve is training detail).
+  const entries = Object.entries(ev.metrics);
+  const validation = entries.filter(([k]) => k.startsWith('val_') && !k.startsWith('val_iter'));
+  const shown = validation.length ? validation : entries;
+  const metrics = shown.length
     ? table(
         ['Metric', 'Value'],
-        Object.entries(ev.metrics)
-          .sort(([a], [b]) => a.localeCompare(b))
-          .map(([k, v]) => [e(k), num(v)]),
+        shown.sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [e(k), num(v)]),
       )
     : empty('No evaluation metrics were registered with this version.');
   return `<section><h2>4. Evaluation and fairness</h2>
