@@ -233,6 +233,37 @@ describe('sextant report compliance', () => {
     expect(fs.existsSync(out('d.html'))).toBe(false);
   });
 
+  it('--reproduce re-trains the version first; the document says it reproduced byte for byte, and later reports show the recorded result', async () => {
+    const file = out('reproduced.html');
+    const made = await cli(
+      local,
+      '--json',
+      'report',
+      'compliance',
+      `${chain.model}@1`,
+      '--html',
+      file,
+      '--reproduce',
+    );
+    expect(made.code, made.err).toBe(0);
+    expect(JSON.parse(made.out)).toMatchObject({ reproduction: 'reproduced', reproducedNow: true });
+    const html = fs.readFileSync(file, 'utf8');
+    expect(html).toContain('<span class="reproduced">reproduced</span> (re-run while making this report)');
+    expect(html).toContain('byte for byte the same model');
+
+    const later = await cli(
+      remote,
+      '--json',
+      'report',
+      'compliance',
+      `${chain.model}@champion`,
+      '--html',
+      out('later.html'),
+    );
+    expect(JSON.parse(later.out)).toMatchObject({ reproduction: 'reproduced' });
+    expect(fs.readFileSync(out('later.html'), 'utf8')).not.toContain('re-run while making this report');
+  }, 120_000);
+
   const chromium = findChromium();
   it.skipIf(!chromium)(
     '--pdf prints the document with headless chromium, over --url too',
