@@ -68,7 +68,7 @@ function header(r: ComplianceReport): string {
     : `${badge('broken')} audit chain verification FAILED: ${a.problems.length} problem(s) in ${a.entries} entries`;
   return `<header><h1>Compliance report: ${e(r.model.ref)}</h1>
 <p class="meta">Model <b>${e(r.model.name)}</b> version ${r.model.version}${r.model.requested !== r.model.ref ? ` (asked for as <code>${e(r.model.requested)}</code>)` : ''} &middot; period ${e(r.period.from)} to ${e(r.period.to)} &middot; generated ${e(r.generatedAt)} by ${e(r.generatedBy)}</p>
-<div class="verdict">${verdict}<br>Audit head digest: <code>${text(a.head?.hash)}</code><br><span class="meta">Check this document later against the system with <code>sextant audit verify --json</code>: the entry with seq ${a.head?.seq ?? 0} must still carry this hash.</span></div>
+<div class="verdict">${verdict}<br>Audit head digest: <code>${text(a.head?.hash)}</code><br><span class="meta">To check this document against the system later: <code>sextant audit verify</code> must pass, and entry #${a.head?.seq ?? 0} of the chain must still carry this hash (<code>sextant --json audit log</code> shows each entry's hash); a rewritten history cannot keep both.</span></div>
 <p class="meta">Contents: 1. Model and purpose &middot; 2. Training data &middot; 3. Training run and reproducibility &middot; 4. Evaluation and fairness &middot; 5. Approvals &middot; 6. Time in production &middot; 7. Traced and explained predictions &middot; 8. Audit chain</p></header>`;
 }
 

@@ -116,7 +116,7 @@ export function createComplianceReporter(deps: ComplianceDeps) {
     const same = sha === v.sha256;
     return {
       ...base,
-      status: same ? 'reproduced' : 'differs',
+      status: same ? 'reproduced' : sha ? 'differs' : 'not_checked',
       runId: latest.id,
       at: latest.endTime ?? latest.startTime,
       reproducedSha256: sha,
@@ -124,7 +124,7 @@ export function createComplianceReporter(deps: ComplianceDeps) {
         ? `run ${latest.id} retrained it from the recorded data, params and seed: byte for byte the same model (sha256 equal)`
         : sha
           ? `run ${latest.id} retrained it and got different bytes (sha256 ${sha.slice(0, 12)}, expected ${v.sha256.slice(0, 12)})`
-          : `run ${latest.id} re-ran it but recorded no model sha256 (status ${latest.status})`,
+          : `not checked byte for byte: run ${latest.id} re-ran it (status ${latest.status}) but recorded no model sha256`,
     };
   }
 
