@@ -8,6 +8,7 @@ import { openWorkspace, type Workspace } from '../../src/app/index.js';
 import { auditVerifyResultSchema } from '../../src/audit/audit.schema.js';
 import { loadConfig } from '../../src/core/config.js';
 import { complianceReportSchema } from '../../src/governance/index.js';
+import { insertPoints } from '../../src/monitoring/metric-point.repo.js';
 import { buildApp } from '../../src/server/app.js';
 import { cli } from '../support/cli.js';
 import { findChromium } from '../web/web-browser.js';
@@ -99,6 +100,42 @@ describe('sextant report compliance', () => {
         },
       ],
     );
+    // What a monitor run on labelled traffic writes: performance and fairness per group, drift per feature.
+    const now = Date.now();
+    const point = (
+      metric: string,
+      slice: string | null,
+      feature: string | null,
+      value: number,
+      status: string,
+    ) => ({
+      id: uniq('mpt'),
+      run_id: uniq('mrun'),
+      monitor_id: 'mon_credit',
+      deployment_id: dep.id,
+      model_version_id: mv.id,
+      model: chain.model,
+      model_version: 1,
+      metric,
+      feature,
+      slice,
+      // The latest window, after the version's registration (the report's default period starts there).
+      window_start: now - 1_000,
+      window_end: now,
+      value,
+      status,
+      details: '{}',
+      created_at: now,
+    });
+    await insertPoints({
+      tx: ws.store.db,
+      rows: [
+        point('performance.accuracy', 'sex=female', null, 0.81, 'ok'),
+        point('performance.accuracy', 'sex=male', null, 0.64, 'warning'),
+        point('fairness.disparate_impact', 'sex=female', null, 0.92, 'ok'),
+        point('drift.psi', null, 'income', 0.42, 'alert'),
+      ],
+    });
     await ws.alerts.acknowledge({
       actor: chain.approver,
       id: fired[0]!.id,
@@ -168,7 +205,9 @@ describe('sextant report compliance', () => {
       expect(html).toContain(predictions[0]!);
       expect(html).toContain('linear SHAP');
       expect(html).toContain('not checked: no reproduction');
-      expect(html).toContain('No monitoring results in this period.');
+      expect(html).toContain('sex=female');
+      expect(html).toContain('fairness.disparate_impact');
+      expect(html).not.toContain('No monitoring results in this period.');
       expect(html).not.toMatch(/<script|https?:\/\/(?!data\.example\.org)/i);
     });
   }
@@ -185,6 +224,19 @@ describe('sextant report compliance', () => {
     expect(r.production.predictions).toBe(chain.records.length);
     expect(r.production.labelled).toBe(1);
     expect(r.samples).toHaveLength(chain.records.length);
+    expect(r.evaluation.slices.map((m) => [m.slice, m.value, m.status])).toEqual([
+      ['sex=female', 0.81, 'ok'],
+      ['sex=male', 0.64, 'warning'],
+    ]);
+    expect(r.evaluation.fairness.map((m) => [m.metric, m.slice])).toEqual([
+      ['fairness.disparate_impact', 'sex=female'],
+    ]);
+    expect(r.production.monitoring).toMatchObject([
+      { metric: 'drift.psi', feature: 'income', deployment, alerts: 1, points: 1 },
+    ]);
+    const before = await app.inject({ method: 'GET', url: `${url}?to=2000-01-01T00:00Z` });
+    expect(before.statusCode).toBe(400);
+    expect(before.json().error.details.field).toBe('from');
     expect(r.samples.every((s) => s.explanation !== null && s.traceGaps.length === 0)).toBe(true);
 
     const html = await app.inject({ method: 'GET', url: `${url}?format=html` });
