@@ -242,6 +242,7 @@ describe('sextant report compliance', () => {
     const html = await app.inject({ method: 'GET', url: `${url}?format=html` });
     expect(html.statusCode).toBe(200);
     expect(html.headers['content-type']).toMatch(/^text\/html/);
+    expect(html.headers['content-security-policy']).toContain("default-src 'none'");
     expect(html.body).toContain(digest);
     const bad = await app.inject({ method: 'GET', url: `${url}?from=yesterday` });
     expect(bad.statusCode).toBe(400);

@@ -45,6 +45,22 @@ function table(head: string[], rows: string[][]): string {
     .join('')}</table>`;
 }
 
+/** A name -> value record as a two-column table sorted by name, or the words for none. */
+function sortedTable<V>(
+  head: [string, string],
+  record: Record<string, V>,
+  fmt: (v: V) => string,
+  none: string,
+): string {
+  const rows = Object.entries(record).sort(([a], [b]) => a.localeCompare(b));
+  return rows.length
+    ? table(
+        head,
+        rows.map(([k, v]) => [e(k), fmt(v)]),
+      )
+    : empty(none);
+}
+
 /** A value of unknown shape (prediction inputs, outputs, gate evidence) as compact JSON, escaped. */
 function json(v: unknown): string {
   if (v === undefined || v === null) return dash;
@@ -187,24 +203,13 @@ function trainingSection(r: ComplianceReport): string {
         ['Experiment', code(run.experimentId)],
       ])
     : empty('No training run is on record for this version.');
-  const params =
-    run && Object.keys(run.params).length
-      ? table(
-          ['Param', 'Value'],
-          Object.entries(run.params)
-            .sort(([a], [b]) => a.localeCompare(b))
-            .map(([k, v]) => [e(k), e(v)]),
-        )
-      : empty('No params recorded.');
-  const metrics =
-    run && Object.keys(run.metrics).length
-      ? table(
-          ['Metric (last value)', 'Value'],
-          Object.entries(run.metrics)
-            .sort(([a], [b]) => a.localeCompare(b))
-            .map(([k, v]) => [e(k), num(v)]),
-        )
-      : empty('No metrics recorded.');
+  const params = sortedTable(['Param', 'Value'], run?.params ?? {}, e, 'No params recorded.');
+  const metrics = sortedTable(
+    ['Metric (last value)', 'Value'],
+    run?.metrics ?? {},
+    num,
+    'No metrics recorded.',
+  );
   return `<section><h2>3. Training run and reproducibility</h2>
 ${kv([
   [
@@ -255,12 +260,12 @@ function evaluationSection(r: ComplianceReport): string {
   const entries = Object.entries(ev.metrics);
   const validation = entries.filter(([k]) => k.startsWith('val_') && !k.startsWith('val_iter'));
   const shown = validation.length ? validation : entries;
-  const metrics = shown.length
-    ? table(
-        ['Metric', 'Value'],
-        shown.sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [e(k), num(v)]),
-      )
-    : empty('No evaluation metrics were registered with this version.');
+  const metrics = sortedTable(
+    ['Metric', 'Value'],
+    Object.fromEntries(shown),
+    num,
+    'No evaluation metrics were registered with this version.',
+  );
   return `<section><h2>4. Evaluation and fairness</h2>
 <h3>Evaluation at registration (validation split)</h3>${metrics}
 <h3>Performance per slice (production, labelled traffic)</h3>${

@@ -4,6 +4,7 @@ import type { MetricPoint } from '../../monitoring/metric-point.schema.js';
 import type { ModelVersion } from '../../registry/registry.schema.js';
 import type { Deployment } from '../../serving/serving.schema.js';
 import type { TraceGap } from '../trace/trace.schema.js';
+import { signatureSummary } from '../trace/trace.service.js';
 import type { ComplianceDeps } from './compliance-deps.js';
 import {
   type ComplianceApproval,
@@ -89,29 +90,26 @@ export function createComplianceReporter(deps: ComplianceDeps) {
     ranNow: boolean,
   ): Promise<Reproduction> {
     const base = { expectedSha256: v.sha256, ranNow };
+    const notChecked = (note: string): Reproduction => ({
+      ...base,
+      status: 'not_checked',
+      runId: null,
+      at: null,
+      reproducedSha256: null,
+      note: `not checked: ${note}`,
+    });
     if (!run)
-      return {
-        ...base,
-        status: 'not_checked',
-        runId: null,
-        at: null,
-        reproducedSha256: null,
-        note: v.runId
-          ? `not checked: run ${v.runId}, which trained it, is not in this workspace`
-          : `not checked: ${v.model}@${v.version} was registered from ${v.source}, not from a run, so there is no training to re-run`,
-      };
-    const runId = run.id;
+      return notChecked(
+        v.runId
+          ? `run ${v.runId}, which trained it, is not in this workspace`
+          : `${v.model}@${v.version} was registered from ${v.source}, not from a run, so there is no training to re-run`,
+      );
     const found = await soft(() => deps.reproductions(run));
     const latest = 'value' in found ? found.value[0] : undefined;
     if (!latest)
-      return {
-        ...base,
-        status: 'not_checked',
-        runId: null,
-        at: null,
-        reproducedSha256: null,
-        note: `not checked: no reproduction of run ${runId} is on record (run \`sextant models reproduce ${v.model}@${v.version}\`, or make the report with --reproduce)`,
-      };
+      return notChecked(
+        `no reproduction of run ${run.id} is on record (run \`sextant models reproduce ${v.model}@${v.version}\`, or make the report with --reproduce)`,
+      );
     const sha = latest.tags['sextant.model_sha256'] ?? null;
     const same = sha === v.sha256;
     return {
@@ -268,19 +266,7 @@ export function createComplianceReporter(deps: ComplianceDeps) {
         size: v.size,
         format: v.format,
         source: v.source,
-        signature: v.signature
-          ? {
-              inputs: v.signature.inputs.map((t) => ({ name: t.name, type: t.type })),
-              outputs: v.signature.outputs.map((t) => ({ name: t.name, type: t.type })),
-              task: typeof v.signature.declared?.task === 'string' ? v.signature.declared.task : null,
-              target: typeof v.signature.declared?.target === 'string' ? v.signature.declared.target : null,
-              classes: Array.isArray(v.signature.declared?.classes)
-                ? (v.signature.declared.classes as unknown[]).filter(
-                    (c): c is string | number => typeof c === 'string' || typeof c === 'number',
-                  )
-                : null,
-            }
-          : null,
+        signature: signatureSummary(v.signature),
         tags: v.tags,
         card: v.card,
         aliasesNow: v.aliases,

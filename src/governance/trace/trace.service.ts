@@ -33,7 +33,8 @@ async function follow<T>(fn: () => Promise<T>): Promise<{ value: T } | { reason:
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v.trim() ? v : null);
 
-function signatureSummary(sig: Signature | null): TraceSignature | null {
+/** What a version takes and gives, with the task, target and classes its trainer declared. */
+export function signatureSummary(sig: Signature | null): TraceSignature | null {
   if (!sig) return null;
   const declared = sig.declared ?? {};
   const classes = Array.isArray(declared.classes)
