@@ -17,7 +17,7 @@ export const exitCodes = {
   forbidden: 6,
   /** Stored content or the audit chain does not match its checksums. */
   integrity: 7,
-  /** The server cannot be reached or is not ready (also: a port already in use). */
+  /** The server cannot be reached or is not ready (also: a port already in use, chromium missing for a PDF). */
   unavailable: 8,
   /** The command ran and its check said no: a failed quality suite, a run that did not reproduce. */
   checkFailed: 9,
