@@ -43,7 +43,7 @@ function int(flag: string) {
 }
 
 interface Options {
-  url: string;
+  endpoint: string;
   protocol: string;
   upstreamModel?: string;
   mapping?: string;
@@ -67,7 +67,10 @@ export function registerEndpointCommand(models: Command, ctx: Ctx): void {
     .description(
       'register an external model server (MLflow /invocations, Open Inference Protocol, or JSON with a mapping) as the next version; the gateway serves it',
     )
-    .requiredOption('--url <url>', 'the server: MLflow scoring server, OIP base URL, or the JSON endpoint')
+    .requiredOption(
+      '--endpoint <url>',
+      'the model server: MLflow scoring server, OIP base URL, or the JSON endpoint (--url names the Sextant server)',
+    )
     .requiredOption('--protocol <mlflow|oip|json>', 'how to talk to it')
     .requiredOption('--features <list>', "the model's features in order: name[:float|string],...")
     .option('--task <classification|regression>', 'what the model predicts', 'classification')
@@ -121,7 +124,7 @@ export function registerEndpointCommand(models: Command, ctx: Ctx): void {
         ...(o.breakerResetMs !== undefined ? { breakerResetMs: o.breakerResetMs } : {}),
       };
       const input: RegisterEndpointInput = {
-        url: o.url,
+        url: o.endpoint,
         protocol: o.protocol,
         features: parseFeatures(o.features),
         task: o.task,

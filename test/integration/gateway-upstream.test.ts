@@ -78,6 +78,7 @@ describe('the gateway against a Node model server', () => {
 
   it('answers the same model through MLflow /invocations, OIP and plain JSON with a mapping', async () => {
     const mapping = {
+      recordShape: 'records' as const,
       recordsAt: '/payload/instances',
       predictionsAt: '/results',
       prediction: '/label',
