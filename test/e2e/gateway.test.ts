@@ -175,6 +175,15 @@ describe('sextant models register-endpoint + sextant serve: the gateway', () => 
     serve!.child.kill('SIGTERM');
     await serve!.exited;
     serve = undefined;
+    // The failed requests are counted by code in the deployment's request counts (the log holds answers only).
+    const ws = await openWorkspace(loadConfig(env));
+    try {
+      const stats = await ws.serving.deployments.stats(`${model}-v2`);
+      expect(stats.errorsByCode).toMatchObject({ UPSTREAM_TIMEOUT: 1 });
+      expect(stats.errorsByCode.UPSTREAM_ERROR).toBeGreaterThanOrEqual(5);
+    } finally {
+      await ws.close();
+    }
   }, 120_000);
 
   it('shadow both ways: an ONNX champion with the endpoint as shadow, and the endpoint as champion with ONNX as shadow', async () => {
