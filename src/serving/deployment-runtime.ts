@@ -352,6 +352,16 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
       metrics.requests.labels(name, String(status)).inc();
       metrics.errors.labels(name, code).inc();
       tally.failed(code);
+      // The upstream's failures are not the caller's: logged with what the gateway knows of them.
+      if (code === 'UPSTREAM_ERROR' || code === 'UPSTREAM_TIMEOUT')
+        logger.warn(
+          {
+            code,
+            version: `${slot.version.model}@${slot.version.version}`,
+            details: (err as { details?: unknown }).details,
+          },
+          messageOf(err),
+        );
       throw err;
     } finally {
       slot.giveBack();

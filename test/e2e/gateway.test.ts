@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { openWorkspace } from '../../src/app/index.js';
+import { referenceScoresOf } from '../../src/app/monitoring-reference-scores.js';
 import { loadConfig } from '../../src/core/config.js';
 import { explanationSchema } from '../../src/governance/explain/explanation.schema.js';
 import { predictionTraceSchema } from '../../src/governance/trace/index.js';
@@ -30,12 +31,21 @@ const json = <T>(r: CliResult): T => {
 
 const predictReply = z.object({
   predictions: z.array(
-    z.object({ prediction_id: z.string(), version: z.number(), prediction: z.unknown(), probabilities: z.record(z.string(), z.number()) }),
+    z.object({
+      prediction_id: z.string(),
+      version: z.number(),
+      prediction: z.unknown(),
+      probabilities: z.record(z.string(), z.number()),
+    }),
   ),
 });
 
 async function post(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -66,7 +76,16 @@ describe('sextant models register-endpoint + sextant serve: the gateway', () => 
   });
 
   it('registers the external server as a version: endpoint, protocol and identity recorded; bad input exits 2, an unreachable server 8', async () => {
-    const args = ['--protocol', 'oip', '--upstream-model', 'tiny', '--features', 'f0,f1,f2', '--classes', '0,1'];
+    const args = [
+      '--protocol',
+      'oip',
+      '--upstream-model',
+      'tiny',
+      '--features',
+      'f0,f1,f2',
+      '--classes',
+      '0,1',
+    ];
     const v = json<ModelVersion>(
       await cli(
         env,
@@ -91,7 +110,12 @@ describe('sextant models register-endpoint + sextant serve: the gateway', () => 
         '300',
       ),
     );
-    expect(v).toMatchObject({ version: 2, format: 'endpoint', source: upstream.url, files: [{ path: 'endpoint.json' }] });
+    expect(v).toMatchObject({
+      version: 2,
+      format: 'endpoint',
+      source: upstream.url,
+      files: [{ path: 'endpoint.json' }],
+    });
     expect(v.datasetVersionIds).toHaveLength(1);
     const ws = await openWorkspace(loadConfig(env));
     try {
@@ -99,15 +123,40 @@ describe('sextant models register-endpoint + sextant serve: the gateway', () => 
       const chunks: Buffer[] = [];
       for await (const c of stream) chunks.push(c as Buffer);
       const spec = endpointSpecSchema.parse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      expect(spec).toMatchObject({ protocol: 'oip', identity: { source: 'metadata' }, resilience: { timeoutMs: 500 } });
+      expect(spec).toMatchObject({
+        protocol: 'oip',
+        identity: { source: 'metadata' },
+        resilience: { timeoutMs: 500 },
+      });
     } finally {
       await ws.close();
     }
 
-    const bad = await cli(env, 'models', 'register-endpoint', model, '--endpoint', upstream.url, '--protocol', 'grpc', '--features', 'f0');
+    const bad = await cli(
+      env,
+      'models',
+      'register-endpoint',
+      model,
+      '--endpoint',
+      upstream.url,
+      '--protocol',
+      'grpc',
+      '--features',
+      'f0',
+    );
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--protocol/);
-    const down = await cli(env, 'models', 'register-endpoint', model, '--endpoint', 'http://127.0.0.1:9', ...args, '--retries', '0');
+    const down = await cli(
+      env,
+      'models',
+      'register-endpoint',
+      model,
+      '--endpoint',
+      'http://127.0.0.1:9',
+      ...args,
+      '--retries',
+      '0',
+    );
     expect(down.code, down.err).toBe(8);
     expect(down.err).toMatch(/cannot be reached/);
   });
@@ -116,14 +165,25 @@ describe('sextant models register-endpoint + sextant serve: the gateway', () => 
     serve = await startServe(workspaceEnv(home), ['serve', `${model}@2`, '--port', '0']);
     expect(serve.version).toBe(2);
     const res = await post(`${serve.baseUrl}/invocations`, {
-      dataframe_split: { columns: ['f0', 'f1', 'f2'], data: [[1, 2, 3], [-3, 1, -1]] },
+      dataframe_split: {
+        columns: ['f0', 'f1', 'f2'],
+        data: [
+          [1, 2, 3],
+          [-3, 1, -1],
+        ],
+      },
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const preds = predictReply.parse(res.body).predictions;
     expect(preds.map((p) => p.prediction)).toEqual([1, 0]);
     const id = preds[0]!.prediction_id;
     const logged = predictionSchema.parse(json(await cli(env, '--json', 'predictions', 'show', id)));
-    expect(logged).toMatchObject({ model, version: 2, inputs: { f0: 1, f1: 2, f2: 3 }, outputs: { prediction: 1 } });
+    expect(logged).toMatchObject({
+      model,
+      version: 2,
+      inputs: { f0: 1, f1: 2, f2: 3 },
+      outputs: { prediction: 1 },
+    });
     const fed = await cli(env, 'feedback', id, '1');
     expect(fed.code, fed.err).toBe(0);
     const trace = predictionTraceSchema.parse(json(await cli(env, '--json', 'trace', id)));
@@ -186,13 +246,41 @@ describe('sextant models register-endpoint + sextant serve: the gateway', () => 
     }
   }, 120_000);
 
+  it("monitoring's reference scores (CBPE) go through the endpoint: the version's training data scored by the server", async () => {
+    const ws = await openWorkspace(loadConfig(env));
+    try {
+      const version = await ws.registry.versions.resolve(`${model}@2`);
+      const ref = await referenceScoresOf({
+        blobs: ws.blobs,
+        datasets: ws.data.versions,
+        download: (r) => ws.registry.versions.download(r),
+        openScorer: ws.serving.openScorer,
+      })(version, { maxRows: 40 });
+      expect(ref.scores).toHaveLength(40);
+      expect(ref.labels).toHaveLength(40);
+      // Row 0 of the data: f0=-3, f1=-2, f2=-1 -> P(1) = sigmoid(-1.5 + 0.5 - 1 + 0.1).
+      expect(ref.scores[0]).toBeCloseTo(1 / (1 + Math.exp(1.9)), 9);
+    } finally {
+      await ws.close();
+    }
+  });
+
   it('shadow both ways: an ONNX champion with the endpoint as shadow, and the endpoint as champion with ONNX as shadow', async () => {
     for (const [champion, shadow] of [
       ['1', '2'],
       ['2', '1'],
     ] as const) {
       const name = uniq('gw-shadow');
-      const created = await cli(env, 'deployments', 'create', name, '--model', `${model}@${champion}`, '--shadow', shadow);
+      const created = await cli(
+        env,
+        'deployments',
+        'create',
+        name,
+        '--model',
+        `${model}@${champion}`,
+        '--shadow',
+        shadow,
+      );
       expect(created.code, created.err).toBe(0);
       const ws = await openWorkspace(loadConfig(env));
       try {
@@ -204,9 +292,14 @@ describe('sextant models register-endpoint + sextant serve: the gateway', () => 
         expect(logged.shadow?.error).toBeNull();
         expect(logged.shadow?.outputs).not.toBeNull();
         const [endpointOut, onnxOut] =
-          champion === '2' ? [logged.outputs, logged.shadow!.outputs!] : [logged.shadow!.outputs!, logged.outputs];
+          champion === '2'
+            ? [logged.outputs, logged.shadow!.outputs!]
+            : [logged.shadow!.outputs!, logged.outputs];
         // The same weights on both sides: the ONNX score equals the endpoint's P(1).
-        expect(Number((onnxOut.outputs as Record<string, number[]>).score![0])).toBeCloseTo(endpointOut.probabilities!['1']!, 5);
+        expect(Number((onnxOut.outputs as Record<string, number[]>).score![0])).toBeCloseTo(
+          endpointOut.probabilities!['1']!,
+          5,
+        );
       } finally {
         await ws.close();
       }

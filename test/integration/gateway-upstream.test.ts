@@ -37,7 +37,10 @@ function body(server: string, over: Partial<RegisterEndpointBody> = {}): Registe
 }
 
 /** A registered version as the registry would record it (the endpoint record is its file). */
-async function versionOf(model: string, b: RegisterEndpointBody): Promise<{ version: ModelVersion; bytes: Uint8Array }> {
+async function versionOf(
+  model: string,
+  b: RegisterEndpointBody,
+): Promise<{ version: ModelVersion; bytes: Uint8Array }> {
   const probed = await probeEndpoint(model, b);
   const bytes = new TextEncoder().encode(canonicalJson(probed.spec));
   const version = {
@@ -52,7 +55,9 @@ async function versionOf(model: string, b: RegisterEndpointBody): Promise<{ vers
   return { version, bytes };
 }
 
-async function failure(p: Promise<unknown>): Promise<{ code: string; status: number; message: string; details?: Record<string, unknown> }> {
+async function failure(
+  p: Promise<unknown>,
+): Promise<{ code: string; status: number; message: string; details?: Record<string, unknown> }> {
   try {
     await p;
   } catch (err) {
@@ -92,8 +97,12 @@ describe('the gateway against a Node model server', () => {
       const { version, bytes } = await versionOf('tiny', body(server.url, over));
       const m = await openGatewayModel(bytes, version);
       const out = await m.predict(records);
-      expect(out.map((o) => o.probabilities?.['1'])).toEqual(rows.map((r) => expect.closeTo(expectedP(r), 9)));
-      expect(out.map((o) => String(o.prediction))).toEqual(rows.map((r) => (expectedP(r) >= 0.5 ? '1' : '0')));
+      expect(out.map((o) => o.probabilities?.['1'])).toEqual(
+        rows.map((r) => expect.closeTo(expectedP(r), 9)),
+      );
+      expect(out.map((o) => String(o.prediction))).toEqual(
+        rows.map((r) => (expectedP(r) >= 0.5 ? '1' : '0')),
+      );
       const scores = await m.score(records);
       expect([...scores]).toEqual(rows.map((r) => expect.closeTo(expectedP(r), 9)));
     }
@@ -105,14 +114,21 @@ describe('the gateway against a Node model server', () => {
     await server.control({ identity: 'v2' });
     try {
       const err = await failure(openGatewayModel(bytes, version));
-      expect(err).toMatchObject({ code: 'UPSTREAM_ERROR', status: 502, details: { reason: 'identity_drift' } });
+      expect(err).toMatchObject({
+        code: 'UPSTREAM_ERROR',
+        status: 502,
+        details: { reason: 'identity_drift' },
+      });
     } finally {
       await server.control({ identity: 'v1' });
     }
   });
 
   it('notices drift while serving (lazy re-check) and stops answering as that version until it is back', async () => {
-    const { version, bytes } = await versionOf('tiny', body(server.url, { resilience: { identityCheckMs: 10 } }));
+    const { version, bytes } = await versionOf(
+      'tiny',
+      body(server.url, { resilience: { identityCheckMs: 10 } }),
+    );
     const m = await openGatewayModel(bytes, version);
     await server.control({ identity: 'v2' });
     let err: Awaited<ReturnType<typeof failure>> | undefined;
@@ -139,7 +155,10 @@ describe('the gateway against a Node model server', () => {
   it('reports garbage and upstream 5xx as UPSTREAM_ERROR (502), slowness as UPSTREAM_TIMEOUT (504)', async () => {
     const { version, bytes } = await versionOf(
       'tiny',
-      body(server.url, { protocol: 'mlflow', resilience: { timeoutMs: 300, retries: 0, breakerFailures: 100 } }),
+      body(server.url, {
+        protocol: 'mlflow',
+        resilience: { timeoutMs: 300, retries: 0, breakerFailures: 100 },
+      }),
     );
     const m = await openGatewayModel(bytes, version);
     try {
@@ -159,7 +178,10 @@ describe('the gateway against a Node model server', () => {
   });
 
   it('retries a 503, then answers', async () => {
-    const { version, bytes } = await versionOf('tiny', body(server.url, { resilience: { retries: 1, backoffMs: 1 } }));
+    const { version, bytes } = await versionOf(
+      'tiny',
+      body(server.url, { resilience: { retries: 1, backoffMs: 1 } }),
+    );
     const m = await openGatewayModel(bytes, version);
     await server.control({ mode: 'error503once' });
     expect((await m.predict(records)).length).toBe(3);
@@ -171,7 +193,10 @@ describe('the gateway against a Node model server', () => {
       body(server.url, { resilience: { batchRows: 2, scoreCallBudget: 1 } }),
     );
     const m = await openGatewayModel(bytes, version);
-    expect(await failure(m.score(records))).toMatchObject({ code: 'VALIDATION_FAILED', details: { field: 'samples', calls: 2 } });
+    expect(await failure(m.score(records))).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { field: 'samples', calls: 2 },
+    });
   });
 
   it('down: connection refused is a 502; the breaker opens, fails fast, then a probe closes it once the server is back', async () => {
@@ -183,7 +208,11 @@ describe('the gateway against a Node model server', () => {
     await server.stop();
     try {
       const first = await failure(m.predict(records));
-      expect(first).toMatchObject({ code: 'UPSTREAM_ERROR', status: 502, details: { cause: 'ECONNREFUSED' } });
+      expect(first).toMatchObject({
+        code: 'UPSTREAM_ERROR',
+        status: 502,
+        details: { cause: 'ECONNREFUSED' },
+      });
       await failure(m.predict(records));
       const open = await failure(m.predict(records));
       expect(open).toMatchObject({ code: 'UPSTREAM_ERROR', details: { circuit: 'open' } });

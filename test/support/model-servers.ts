@@ -86,7 +86,9 @@ export function sklearnUnavailable(): string | null {
 
 /** The Python server over a real sklearn model (see test/fixtures/gateway/sklearn_server.py). */
 export async function startSklearnServer(): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(PYTHON, [path.join(fixtures, 'sklearn_server.py')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(PYTHON, [path.join(fixtures, 'sklearn_server.py')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await waitForPort(child);
   return { url: `http://127.0.0.1:${port}`, stop: () => stopChild(child) };
 }
