@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/core/config.js';
 import { explanationSchema } from '../../src/governance/explain/explanation.schema.js';
 import { predictionTraceSchema } from '../../src/governance/trace/index.js';
 import { endpointSpecSchema, type ModelVersion } from '../../src/registry/index.js';
+import { buildApp } from '../../src/server/app.js';
 import { predictionSchema } from '../../src/serving/index.js';
 import { type CliResult, cli } from '../support/cli.js';
 import { type ModelServer, startNodeModelServer } from '../support/model-servers.js';
@@ -245,6 +246,54 @@ describe('sextant models register-endpoint + sextant serve: the gateway', () => 
       await ws.close();
     }
   }, 120_000);
+
+  it('the API registers one too (POST /api/v1/models/{name}/versions/endpoint); bad bodies are 400s naming the field', async () => {
+    const ws = await openWorkspace(loadConfig(env));
+    const app = await buildApp(ws);
+    try {
+      const url = `/api/v1/models/${model}-api/versions/endpoint`;
+      const good = {
+        url: `${upstream.url}/score`,
+        protocol: 'json',
+        mapping: {
+          recordsAt: '/payload/instances',
+          predictionsAt: '/results',
+          prediction: '/label',
+          probabilities: '/proba',
+        },
+        features: [
+          { name: 'f0', type: 'float' },
+          { name: 'f1', type: 'float' },
+          { name: 'f2', type: 'float' },
+        ],
+        task: 'classification',
+        classes: ['0', '1'],
+      };
+      const ok = await app.inject({ method: 'POST', url, payload: good });
+      expect(ok.statusCode, ok.body).toBe(201);
+      expect(ok.json()).toMatchObject({ version: 1, format: 'endpoint', source: `${upstream.url}/score` });
+      const bad = await app.inject({ method: 'POST', url, payload: { ...good, protocol: 'grpc' } });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().error).toMatchObject({ code: 'VALIDATION_FAILED' });
+      expect(JSON.stringify(bad.json().error)).toMatch(/protocol/);
+      const noClasses = await app.inject({ method: 'POST', url, payload: { ...good, classes: undefined } });
+      expect(noClasses.statusCode).toBe(400);
+      expect(noClasses.json().error.details.field).toBe('classes');
+      const garbageMapping = await app.inject({
+        method: 'POST',
+        url,
+        payload: { ...good, mapping: { ...good.mapping, predictionsAt: '/nothing' } },
+      });
+      expect(garbageMapping.statusCode).toBe(502);
+      expect(garbageMapping.json().error).toMatchObject({
+        code: 'UPSTREAM_ERROR',
+        details: { reason: 'bad_answer' },
+      });
+    } finally {
+      await app.close();
+      await ws.close();
+    }
+  });
 
   it("monitoring's reference scores (CBPE) go through the endpoint: the version's training data scored by the server", async () => {
     const ws = await openWorkspace(loadConfig(env));
