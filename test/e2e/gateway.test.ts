@@ -314,6 +314,34 @@ describe('sextant models register-endpoint + sextant serve: the gateway', () => 
     }
   });
 
+  it('canary: an ONNX champion with the endpoint answering its share of request keys, logged as the challenger', async () => {
+    const name = uniq('gw-canary');
+    const created = await cli(
+      env,
+      'deployments',
+      'create',
+      name,
+      '--model',
+      `${model}@1`,
+      '--canary',
+      '2',
+      '--percent',
+      '100',
+    );
+    expect(created.code, created.err).toBe(0);
+    const ws = await openWorkspace(loadConfig(env));
+    try {
+      const rt = await ws.serving.openRuntime({ actor: 'local', deployment: name });
+      const { items } = await rt.predict([{ f0: 1, f1: 2, f2: 3 }], { requestKey: 'user-7' });
+      await rt.close();
+      expect(items[0]).toMatchObject({ version: 2, prediction: 1 });
+      const logged = await ws.serving.predictions.get(items[0]!.prediction_id);
+      expect(logged).toMatchObject({ version: 2, role: 'challenger', requestKey: 'user-7' });
+    } finally {
+      await ws.close();
+    }
+  });
+
   it('shadow both ways: an ONNX champion with the endpoint as shadow, and the endpoint as champion with ONNX as shadow', async () => {
     for (const [champion, shadow] of [
       ['1', '2'],
