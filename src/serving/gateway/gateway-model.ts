@@ -31,7 +31,7 @@ const PROBE_ROWS = 2;
 
 interface Connection {
   adapter: Adapter;
-  /** The identity the server shows now (null for artifact identities, which only the uploader vouches for). */
+  /** The identity the server shows now: its metadata's digest (OIP), else its probe answers' digest. */
   identity(): Promise<string>;
 }
 
