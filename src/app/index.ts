@@ -20,6 +20,8 @@ export {
   createCoreServices,
   openCoreWorkspace,
 } from './core-services.js';
+/** Registers an external model server as a model version (dataset ref resolved, server probed, version recorded). */
+export { registerEndpointVersion } from './register-endpoint.js';
 /** Builds every domain service from the shared parts (`createServices({ store, blobs, clock, config, auditKey })`). */
 /** Opens the database, blob store and audit key a Config names and wires the services on them. */
 /** Every domain's event definitions (the catalogue). */

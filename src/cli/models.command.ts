@@ -7,6 +7,7 @@ import { sha256Hex } from '../core/hashing.js';
 import type { AliasEvent, ModelVersion, PromotionRequest } from '../registry/registry.schema.js';
 import type { CliContext } from './context.js';
 import { CliOutcome } from './exit-codes.js';
+import { registerEndpointCommand } from './models-endpoint.command.js';
 import { details, formatNumber, painter, parsePairs, table } from './output.js';
 
 type Ctx = () => CliContext;
@@ -187,6 +188,7 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
       }
       print(v, () => `registered ${v.model}@${v.version} (${v.format}, sha256 ${v.sha256.slice(0, 12)})`);
     });
+  registerEndpointCommand(cmd, ctx);
   cmd
     .command('show <model-or-ref>')
     .description('a model with its versions, or one version (<model>@<n|alias|latest>)')

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { RegisterEndpointInput } from '../registry/endpoint.schema.js';
 import type {
   AliasAt,
   AliasEvent,
@@ -51,6 +52,8 @@ export interface ModelsApi {
     name: string,
     input: { filename: string; content: Uint8Array | Readable | string; description?: string },
   ): Promise<ModelVersion>;
+  /** Registers an external model server as the next version (the server is probed for its identity). */
+  registerEndpoint(name: string, input: RegisterEndpointInput): Promise<ModelVersion>;
   versions(
     name: string,
     q?: { offset?: number; maxResults?: number },
@@ -117,6 +120,7 @@ export function modelsHttpApi(t: HttpTransport): ModelsApi {
           ? input.content
           : (Readable.toWeb(input.content) as unknown as ReadableStream)) as NonNullable<RequestInit['body']>,
       }),
+    registerEndpoint: (name, input) => call('POST', `${m(name)}/versions/endpoint`, { json: input }),
     versions: (name, q = {}) => call('GET', `${m(name)}/versions`, { query: q }),
     version: (ref) => call('GET', v(ref)),
     updateVersion: (name, version, patch) => call('PATCH', `${m(name)}/versions/${version}`, { json: patch }),

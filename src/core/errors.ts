@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'INTEGRITY_ERROR'
   | 'UNAVAILABLE'
   | 'BUDGET_EXCEEDED'
+  | 'UPSTREAM_ERROR'
+  | 'UPSTREAM_TIMEOUT'
   | 'INTERNAL';
 
 const httpStatusOf: Record<ErrorCode, number> = {
@@ -28,6 +30,9 @@ const httpStatusOf: Record<ErrorCode, number> = {
   UNAVAILABLE: 503,
   // Payment Required: the work is refused because its budget is spent, not because the input is wrong.
   BUDGET_EXCEEDED: 402,
+  // An external model server (the gateway's upstream) failed or answered garbage: not our fault, not the caller's.
+  UPSTREAM_ERROR: 502,
+  UPSTREAM_TIMEOUT: 504,
   INTERNAL: 500,
 };
 
@@ -45,6 +50,8 @@ const exitCodeOf: Record<ErrorCode, number> = {
   INTEGRITY_ERROR: 7,
   UNAVAILABLE: 8,
   BUDGET_EXCEEDED: 11,
+  UPSTREAM_ERROR: 8,
+  UPSTREAM_TIMEOUT: 8,
   INTERNAL: 1,
 };
 
@@ -130,6 +137,18 @@ export class UnavailableError extends AppError {
 export class BudgetExceededError extends AppError {
   constructor(message: string, details?: Record<string, unknown>) {
     super('BUDGET_EXCEEDED', message, details);
+  }
+}
+/** An external model server refused, failed or answered something unreadable (HTTP 502). */
+export class UpstreamError extends AppError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('UPSTREAM_ERROR', message, details);
+  }
+}
+/** An external model server did not answer in time (HTTP 504). */
+export class UpstreamTimeoutError extends AppError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('UPSTREAM_TIMEOUT', message, details);
   }
 }
 export class IntegrityError extends AppError {

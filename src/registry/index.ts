@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { roleAllows } from '../auth/index.js';
 import { ForbiddenError } from '../core/errors.js';
 import { createAliasService } from './alias.service.js';
+import type { EndpointSpec } from './endpoint.schema.js';
 import { createModelService } from './model.service.js';
 import { createModelCards } from './model-card.js';
 import { createPolicyService } from './policy.service.js';
@@ -10,6 +11,8 @@ import type { ModelEnvironment, ModelVersion } from './registry.schema.js';
 import type { Actor, RegistryDeps } from './registry-deps.js';
 import { createVersionSources } from './version-source.js';
 
+/** An external model's endpoint record (URL, protocol, mapping, resilience, identity) and its registration body. */
+export * from './endpoint.schema.js';
 /** The key model names are unique under (URL-decoded, NFKC, case-folded). */
 export { modelNameKey } from './model-name.js';
 /** Parses and checks a promotion policy (YAML); ValidationError names the field. */
@@ -90,6 +93,27 @@ export function createRegistryDomain(deps: RegistryDeps) {
       environment?: Environment | undefined;
     }) {
       const facts = await sources.fromFile({ ...input, uploader: input.actor.name });
+      return models.addVersion({
+        actor: input.actor,
+        model: input.model,
+        facts,
+        description: input.description,
+      });
+    },
+    /**
+     * Registers an external model (served by another server, fronted by the gateway): the endpoint
+     * record becomes the version's file. The caller has already reached the server for its identity.
+     */
+    async registerEndpoint(input: {
+      actor: Actor;
+      model: string;
+      spec: EndpointSpec;
+      features: { name: string; type: 'float' | 'string' }[];
+      declared: Record<string, unknown>;
+      datasetVersionIds: string[];
+      description?: string | undefined;
+    }) {
+      const facts = await sources.fromEndpoint({ ...input, uploader: input.actor.name });
       return models.addVersion({
         actor: input.actor,
         model: input.model,

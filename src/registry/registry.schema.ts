@@ -31,7 +31,8 @@ export const versionRefSchema = z
   .max(400)
   .regex(/@/, 'must look like <model>@<version or alias>');
 
-export const modelFormatSchema = z.enum(['onnx', 'generic']);
+/** 'endpoint': an external model served by another server and fronted by Sextant's gateway (see endpoint.schema.ts). */
+export const modelFormatSchema = z.enum(['onnx', 'generic', 'endpoint']);
 export type ModelFormat = z.infer<typeof modelFormatSchema>;
 
 export const tensorSpecSchema = z.object({

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { canonicalJson, sha256Hex } from '../core/hashing.js';
 import type { ArtifactEntry, Run } from '../tracking/index.js';
+import type { EndpointSpec } from './endpoint.schema.js';
 import { inspectOnnx } from './onnx-inspect.js';
 import type { ModelEnvironment, ModelFormat, Signature } from './registry.schema.js';
 import type { RegistryDeps } from './registry-deps.js';
@@ -202,5 +203,42 @@ export function createVersionSources(deps: RegistryDeps) {
     };
   }
 
-  return { fromRun, fromFile };
+  /**
+   * Facts of an external model: its one file is the endpoint record (endpoint.json, canonical JSON),
+   * so the version's sha256 changes with the URL, the protocol or the model identity it records.
+   */
+  async function fromEndpoint(input: {
+    uploader: string;
+    spec: EndpointSpec;
+    features: { name: string; type: 'float' | 'string' }[];
+    declared: Record<string, unknown>;
+    datasetVersionIds: string[];
+  }): Promise<VersionFacts> {
+    const blob = await blobs.put(canonicalJson(input.spec));
+    return {
+      runId: null,
+      runAuthor: input.uploader,
+      source: input.spec.url,
+      format: 'endpoint',
+      sha256: blob.sha256,
+      size: blob.size,
+      files: [{ path: 'endpoint.json', sha256: blob.sha256, size: blob.size }],
+      signature: {
+        inputs: input.features.map((f) => ({
+          name: f.name,
+          type: f.type === 'string' ? 'string' : 'double',
+        })),
+        outputs: [],
+        declared: { ...input.declared, inputs: input.features },
+      },
+      datasetVersionIds: input.datasetVersionIds,
+      codeCommit: null,
+      command: null,
+      params: {},
+      metrics: {},
+      environment: environmentOf(undefined, undefined),
+    };
+  }
+
+  return { fromRun, fromFile, fromEndpoint };
 }

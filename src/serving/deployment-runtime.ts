@@ -6,7 +6,8 @@ import { type Logger, silentLogger } from '../core/logger.js';
 import type { ModelVersion } from '../registry/index.js';
 import { routesToChallenger } from './canary.js';
 import type { PredictionLedger } from './ledger/index.js';
-import { DEFAULT_MAX_RECORDS, openServingModel, type ServingModel } from './model/index.js';
+import { DEFAULT_MAX_RECORDS, type ServingModel } from './model/index.js';
+import { isServableFormat, openModelFor } from './model-runner.js';
 import { aliasOf, ModelSlot } from './model-slot.js';
 import { createRequestTally } from './request-counts.js';
 import type { Deployment, PredictionOutput, RequestCounts } from './serving.schema.js';
@@ -42,7 +43,7 @@ export interface DeploymentRuntimeOptions {
   maxRecords?: number;
   /** How long a request waits for the shadow challenger before logging it as timed out (default 1000). */
   shadowTimeoutMs?: number;
-  /** How a version's bytes become a ServingModel (default openServingModel). */
+  /** How a version's bytes become a ServingModel (default openModelFor: ONNX in process, external models through the gateway). */
   openModel?: (bytes: Uint8Array, version: ModelVersion) => Promise<ServingModel>;
 }
 
@@ -111,7 +112,7 @@ function messageOf(err: unknown): string {
 export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): Promise<DeploymentRuntime> {
   const { deployment: dep, registry, ledger, metrics, clock } = opts;
   const logger = (opts.logger ?? silentLogger).child({ deployment: dep.name });
-  const openModel = opts.openModel ?? openServingModel;
+  const openModel = opts.openModel ?? openModelFor;
   const maxRecords = opts.maxRecords ?? DEFAULT_MAX_RECORDS;
   const shadowTimeoutMs = opts.shadowTimeoutMs ?? 1000;
   const pollIntervalMs = opts.pollIntervalMs ?? 2000;
@@ -146,10 +147,10 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
       dep.modelId === null
         ? await registry.versions.download(`${dep.model}@${n}`)
         : await registry.versions.downloadIn(dep.modelId, String(n));
-    if (version.format !== 'onnx') {
+    if (!isServableFormat(version.format)) {
       (stream as { destroy?: () => void }).destroy?.();
       throw new ValidationError(
-        `'${version.model}@${version.version}' is not an ONNX model (${version.format})`,
+        `'${version.model}@${version.version}' is not an ONNX or external model (${version.format})`,
       );
     }
     const bytes = await readAll(stream);
@@ -351,6 +352,16 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
       metrics.requests.labels(name, String(status)).inc();
       metrics.errors.labels(name, code).inc();
       tally.failed(code);
+      // The upstream's failures are not the caller's: logged with what the gateway knows of them.
+      if (code === 'UPSTREAM_ERROR' || code === 'UPSTREAM_TIMEOUT')
+        logger.warn(
+          {
+            code,
+            version: `${slot.version.model}@${slot.version.version}`,
+            details: (err as { details?: unknown }).details,
+          },
+          messageOf(err),
+        );
       throw err;
     } finally {
       slot.giveBack();

@@ -15,6 +15,7 @@ import { type Db, inTransaction, isUniqueViolation } from '../store/index.js';
 import type { DeploymentTable } from '../store/schema-serving.js';
 import * as repo from './deployment.repo.js';
 import * as runtimeRepo from './deployment-runtime.repo.js';
+import { isServableFormat } from './model-runner.js';
 import { countColumns } from './request-counts.js';
 import type { ServingEvents } from './serving.events.js';
 import {
@@ -118,9 +119,9 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
       }
       throw err;
     }
-    if (v.format !== 'onnx' || v.signature === null) {
+    if (!isServableFormat(v.format) || v.signature === null) {
       throw new ValidationError(
-        `${field}: '${v.model}@${v.version}' is not a servable model (it must be ONNX with a signature; it is ${v.format}${v.signature ? '' : ' without a signature'})`,
+        `${field}: '${v.model}@${v.version}' is not a servable model (it must be ONNX or an external endpoint, with a signature; it is ${v.format}${v.signature ? '' : ' without a signature'})`,
         { field },
       );
     }

@@ -1,11 +1,12 @@
 import type { DomainDeps } from '../core/domain-deps.js';
 import { ConflictError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
-import type { ModelVersion, RegistryDomain } from '../registry/index.js';
+import type { Actor, ModelVersion, RegisterEndpointBody, RegistryDomain } from '../registry/index.js';
 import type { Store } from '../store/index.js';
 import { createDeploymentService, splitModelRef } from './deployment.service.js';
 import { createDeploymentHost, type IdleUnloadOptions } from './deployment-host.js';
 import { createDeploymentRuntime, type DeploymentRuntime } from './deployment-runtime.js';
+import { probeEndpoint } from './gateway/index.js';
 import type { ExportWindow } from './ledger/index.js';
 import {
   createFeedbackService,
@@ -13,7 +14,7 @@ import {
   createPredictionStore,
   openPredictionLedger,
 } from './ledger/index.js';
-import { openServingModel } from './model/index.js';
+import { openModelFor } from './model-runner.js';
 import type { ServingEvents } from './serving.events.js';
 import type { Deployment, FeedbackItem, FeedbackOutcome, LedgerMode } from './serving.schema.js';
 import { createServingMetrics } from './serving-metrics.js';
@@ -41,10 +42,14 @@ export type {
 } from './deployment-runtime.js';
 /** A deployment's runtime: loads its models, follows the alias, predicts and logs. */
 export { createDeploymentRuntime } from './deployment-runtime.js';
+/** The gateway: an external model server's version opened as a ServingModel; a server probed before registration. */
+export { openGatewayModel, probeEndpoint } from './gateway/index.js';
 /** A prediction log export's columns, media types and window description. */
 export { describeWindow, EXPORT_COLUMNS, EXPORT_MEDIA_TYPES, type ExportWindow } from './ledger/index.js';
 /** A `text/csv` scoring body (header row + records), read as MLflow's scoring server reads it. */
 export { CsvBody, readCsvBody } from './model/csv-body.js';
+/** The model runner seam: ONNX in process or an external server through the gateway. */
+export { isServableFormat, openModelFor } from './model-runner.js';
 /** Serving's event definitions (deployment.*, prediction.feedback.recorded). */
 export * from './serving.events.js';
 export * from './serving.schema.js';
@@ -219,8 +224,29 @@ export function createServingDomain(deps: ServingDeps) {
     },
     host,
     metrics,
-    /** Opens a version's bytes for scoring (explanations). */
-    openScorer: (bytes: Uint8Array, version: ModelVersion) => openServingModel(bytes, version),
+    /** Opens a version's bytes for scoring (explanations, monitoring's reference): ONNX or an external endpoint. */
+    openScorer: (bytes: Uint8Array, version: ModelVersion) => openModelFor(bytes, version),
+    /**
+     * Registers an external model server as the next version of `model`: the server must answer a
+     * probe now; its identity (metadata, artifact or probe digest) is recorded with the endpoint.
+     */
+    registerEndpoint: async (input: {
+      actor: Actor;
+      model: string;
+      body: RegisterEndpointBody;
+      datasetVersionIds: string[];
+    }): Promise<ModelVersion> => {
+      const probed = await probeEndpoint(input.model, input.body);
+      return deps.registry.versions.registerEndpoint({
+        actor: input.actor,
+        model: input.model,
+        spec: probed.spec,
+        features: probed.features,
+        declared: probed.declared,
+        datasetVersionIds: input.datasetVersionIds,
+        description: input.body.description,
+      });
+    },
     openRuntime,
     /** Drains every runtime this domain opened and flushes its ledger. */
     close: async (): Promise<void> => {

@@ -1,4 +1,4 @@
-import type { Services } from '../../app/index.js';
+import { registerEndpointVersion, type Services } from '../../app/index.js';
 import { localPrincipal, type Role } from '../../auth/index.js';
 import type { ModelsApi } from '../../client/models-api.js';
 import { parseOrThrow } from '../../core/validate.js';
@@ -8,6 +8,7 @@ import {
   checkPromotionBodySchema,
   createModelBodySchema,
   openPromotionBodySchema,
+  registerEndpointBodySchema,
   registerFromRunBodySchema,
   rollbackBodySchema,
 } from '../../registry/index.js';
@@ -50,6 +51,12 @@ export function modelsLocalApi(s: Services, actor: string): ModelsApi {
       }),
     registerFile: async (name, input) =>
       r.versions.registerFile({ actor: await me(), model: name, ...input }),
+    registerEndpoint: async (name, input) =>
+      registerEndpointVersion(s, {
+        actor: await me(),
+        model: name,
+        body: parseOrThrow(registerEndpointBodySchema, input),
+      }),
     versions: (name, q = {}) =>
       r.versions.list({ model: name, offset: q.offset ?? 0, limit: q.maxResults ?? 100 }),
     version: (ref) => r.versions.resolve(ref.includes('@') ? ref : `${ref}@latest`),

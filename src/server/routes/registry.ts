@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Services } from '../../app/index.js';
+import { registerEndpointVersion, type Services } from '../../app/index.js';
 import {
   type Actor,
   cardFieldsSchema,
@@ -9,6 +9,7 @@ import {
   modelCardSchema,
   modelNameSchema,
   modelVersionSchema,
+  registerEndpointBodySchema,
   registeredModelSchema,
   registerFileQuerySchema,
   registerFromRunBodySchema,
@@ -218,6 +219,26 @@ export function registerRegistryRoutes(app: FastifyInstance, s: Services): void 
         return reply.status(201).send(version);
       },
     });
+  });
+
+  route(app, {
+    method: 'POST',
+    url: '/api/v1/models/:name/versions/endpoint',
+    permission: 'write',
+    summary:
+      'Register an external model server (MLflow /invocations, Open Inference Protocol, JSON + mapping) as the next version; the server is probed for its identity',
+    tags,
+    params: modelParams,
+    body: registerEndpointBodySchema,
+    response: { 201: modelVersionSchema },
+    handler: async (req, reply) => {
+      const version = await registerEndpointVersion(s, {
+        actor: actorOf(req),
+        model: req.params.name,
+        body: req.body,
+      });
+      return reply.status(201).send(version);
+    },
   });
 
   registerRegistryGovernanceRoutes(app, s);
