@@ -163,6 +163,7 @@ describe('story: the doubled GPU bill', () => {
         ]);
         expect(report.causes).toEqual(first.causes);
 
+        const html = path.join(home, `causes-${transport}.html`);
         const text = await cli(
           env,
           'cost',
@@ -173,6 +174,8 @@ describe('story: the doubled GPU bill', () => {
           '--causes',
           '--limit',
           '2',
+          '--html',
+          html,
         );
         expect(text.code, text.err).toBe(0);
         expect(text.out).toContain('causes of the change, ranked:');
@@ -180,6 +183,10 @@ describe('story: the doubled GPU bill', () => {
         expect(text.out).toContain('sweep without early stopping (64 trials, none stopped)');
         expect(text.out).toContain('idle deployment (90% of its 720 hours without requests)');
         expect(text.out).toContain(`(${first.causes.length - 2} more)`);
+        const page = fs.readFileSync(html, 'utf8');
+        expect(page).toContain('Causes of the change, ranked');
+        expect(page).toContain('idle deployment (90% of its 720 hours without requests)');
+        expect(page).not.toMatch(/<script|<link|src=|href=/);
 
         const bad = await cli(env, 'cost', 'report', '--compare', 'lastweek', '--causes');
         expect(bad.code).toBe(2);
