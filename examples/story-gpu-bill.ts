@@ -16,7 +16,7 @@ import path from 'node:path';
 import { jobTrialRunner, type Workspace } from '../src/app/index.js';
 import type { SextantApi } from '../src/client/index.js';
 import { isAppError } from '../src/core/errors.js';
-import type { CostCause, CostReport } from '../src/cost/index.js';
+import { type CostCause, type CostReport, parsePriceBookYaml } from '../src/cost/index.js';
 import { addPath } from '../src/data/index.js';
 import { CREDIT_TARGET, generateCreditData, runSweep, trainModel, writeCreditCsv } from '../src/ml/index.js';
 import {
@@ -97,7 +97,7 @@ async function orCreate<T>(find: () => Promise<T>, create: () => Promise<T>): Pr
 async function ensurePrices(api: SextantApi): Promise<number> {
   const yaml = fs.readFileSync(PRICES, 'utf8');
   const current = await api.cost.getPrices().catch(() => undefined);
-  const wanted = await import('../src/cost/index.js').then((m) => m.parsePriceBookYaml(yaml));
+  const wanted = parsePriceBookYaml(yaml);
   const same =
     current &&
     current.currency === wanted.currency &&
