@@ -8,7 +8,8 @@
  *   5. serving: serve the champion, traffic, delayed labels, trace a prediction to its data, explain it
  *   6. monitoring: drifted traffic and delayed labels, drift and an accuracy drop, alerts, a retrain request, the report
  *   7. continuous training: a new data version triggers the CT pipeline; a second run is served from the step cache
- *   8. cost: a metered sweep, a budget that stops a runaway sweep, the idle reaper, the cost report
+ *   8. the doubled GPU bill: a quarter's costs compared, the causes ranked, a budget stops the runaway
+ *      sweep, the reaper unloads the idle deployment, the savings (examples/story-gpu-bill.ts)
  * It ends by verifying the audit chain that every step wrote to.
  */
 import path from 'node:path';
@@ -17,15 +18,14 @@ import { modelsLocalApi } from '../src/cli/local/models.js';
 import { createLocalApi } from '../src/cli/local-api.js';
 import { table } from '../src/cli/output.js';
 import { loadConfig } from '../src/core/config.js';
-import { CREDIT_TARGET, generateCreditData } from '../src/ml/index.js';
-import { costChapter } from './demo-cost.js';
 import { dataChapter } from './demo-data.js';
 import { makeCreditData, trainLogistic } from './demo-model.js';
 import { monitoringChapter } from './demo-monitoring.js';
 import { pipelinesChapter } from './demo-pipelines.js';
 import { registryChapter } from './demo-registry.js';
 import { servingChapter } from './demo-serving.js';
-import { TRAINING_EXPERIMENT, trainingChapter } from './demo-training.js';
+import { trainingChapter } from './demo-training.js';
+import { gpuBillStory } from './story-gpu-bill.js';
 
 const REVIEWER = 'demo-reviewer';
 
@@ -118,15 +118,7 @@ async function main(): Promise<void> {
     const served = await servingChapter(ws, { model });
     await monitoringChapter(ws, { deployment: served.deployment, workDir });
     await pipelinesChapter(ws, api, { workDir, runId: bestRunId, home: path.resolve(config.home) });
-    const { [CREDIT_TARGET]: _label, ...record } = generateCreditData({ rows: 1, seed: 5 }).rows[0]!;
-    await costChapter(ws, {
-      experiment: TRAINING_EXPERIMENT,
-      datasetRef: trainRef,
-      target: 'defaulted',
-      deployment: served.deployment,
-      record,
-      workDir,
-    });
+    await gpuBillStory(ws, api, { workDir });
 
     const verify = await api.audit.verify();
     console.log(`\nAudit chain: ${verify.ok ? 'OK' : 'BROKEN'} (${verify.entries} entries)`);

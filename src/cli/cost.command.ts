@@ -83,6 +83,10 @@ export function registerCostCommands(program: Command, ctx: Ctx): void {
       '--compare <period>',
       "'auto' (the period just before) or '<from>..<to>': ranks what drove the change",
     )
+    .option(
+      '--causes',
+      'rank the causes of the change (sweeps, deployments, experiments), each with its reason; implies --compare auto',
+    )
     .option('--html <out.html>', 'also write a self-contained HTML page with charts')
     .option(
       '--limit <n>',
@@ -94,6 +98,7 @@ export function registerCostCommands(program: Command, ctx: Ctx): void {
         from?: string;
         to?: string;
         compare?: string;
+        causes?: boolean;
         html?: string;
         limit?: string;
       }) => {
@@ -109,6 +114,7 @@ export function registerCostCommands(program: Command, ctx: Ctx): void {
           ...(o.from ? { from: o.from } : {}),
           ...(o.to ? { to: o.to } : {}),
           ...(o.compare ? { compare: o.compare } : {}),
+          ...(o.causes ? { causes: true } : {}),
         });
         if (o.html) {
           fs.writeFileSync(o.html, renderCostReportHtml(report));

@@ -42,7 +42,7 @@ const storageOf = sql<string | null>`case when u.storage_bytes is null then null
   when u.model_version_id is not null then 'model' else 'run' end`;
 
 /** What a report groups by, as far as the query needs to know: which key columns to carry. */
-export type GroupDimension = 'experiment' | 'run' | 'deployment' | 'model' | 'tag';
+export type GroupDimension = 'experiment' | 'run' | 'deployment' | 'model' | 'tag' | 'cause';
 
 function joined(tx: Executor, tagKey: string | undefined) {
   const q = tx
@@ -88,13 +88,20 @@ export async function aggregateInside({
       sql<string | null>`p.value`,
     ],
     tag: [sql<string | null>`coalesce(t.value, pt.value)`],
+    // Causes: the top-level run (a sweep's trials roll up), the deployment, the run's experiment.
+    cause: [
+      sql<string | null>`coalesce(p.value, u.run_id)`,
+      sql<string | null>`u.deployment_id`,
+      sql<string | null>`e.name`,
+    ],
   }[dimension];
   const k = (i: number) => keys[i] ?? sql<string | null>`null`;
   const cpu = larger(sql`coalesce(u.requested_cpus, 0) * u.wall_seconds`, sql`coalesce(u.cpu_seconds, 0)`);
   const mem = sql`${larger(sql`coalesce(u.requested_memory_bytes, 0)`, sql`coalesce(u.peak_memory_bytes, 0)`)} * u.wall_seconds`;
   // Only the joins this grouping reads: a report by experiment need not look up tags.
-  const needsRun = dimension === 'experiment';
-  const needsParent = dimension === 'run' || dimension === 'model' || dimension === 'tag';
+  const needsRun = dimension === 'experiment' || dimension === 'cause';
+  const needsParent =
+    dimension === 'run' || dimension === 'model' || dimension === 'tag' || dimension === 'cause';
   const rows = await tx
     .selectFrom('cost_usage as u')
     .$if(needsRun, (q) =>
@@ -163,6 +170,8 @@ export async function aggregateInside({
     else if (dimension === 'deployment') row.deployment_id = r.k0;
     else if (dimension === 'model')
       Object.assign(row, { model_version_id: r.k0, run_id: r.k1, parent_run_id: r.k2 });
+    else if (dimension === 'cause')
+      Object.assign(row, { run_id: r.k0, deployment_id: r.k1, experiment: r.k2 });
     else row.tag_value = r.k0;
     return row;
   });
@@ -291,4 +300,105 @@ export async function datasetLabels({ tx, ids }: { tx: Executor; ids: string[] }
     .execute();
   for (const r of rows) out.set(r.id, `dataset:${r.name}`);
   return out;
+}
+
+/** What the causes of a change read about a run with child runs (a sweep, a pipeline run). */
+export interface ParentRunFacts {
+  name: string;
+  experiment: string | null;
+  /** True for a sweep's parent (tag sextant.sweep.role = parent). */
+  sweep: boolean;
+  /** The sweep's early_stop param ('none', 'median(...)'), when it logged one. */
+  earlyStop: string | null;
+  children: number;
+  /** Children tagged sextant.early_stopped = true (trials the median rule stopped). */
+  stopped: number;
+}
+
+/** Of these run ids, those with child runs (mlflow.parentRunId), with their children counted. */
+export async function parentRunFacts({ tx, runIds }: { tx: Executor; runIds: string[] }) {
+  const out = new Map<string, ParentRunFacts>();
+  const CHUNK = 1_000;
+  for (let i = 0; i < runIds.length; i += CHUNK) {
+    const ids = runIds.slice(i, i + CHUNK);
+    const kids = await tx
+      .selectFrom('run_tags as c')
+      .leftJoin('run_tags as s', (j) =>
+        j
+          .onRef('s.run_id', '=', 'c.run_id')
+          .on('s.key', '=', 'sextant.early_stopped')
+          .on('s.value', '=', 'true'),
+      )
+      .select([
+        'c.value as parent',
+        sql<number>`count(*)`.as('n'),
+        sql<number>`count(s.run_id)`.as('stopped'),
+      ])
+      .where('c.key', '=', 'mlflow.parentRunId')
+      .where('c.value', 'in', ids)
+      .groupBy('c.value')
+      .execute();
+    if (kids.length === 0) continue;
+    const parents = await tx
+      .selectFrom('runs as r')
+      .leftJoin('experiments as e', 'e.id', 'r.experiment_id')
+      .leftJoin('run_tags as role', (j) =>
+        j.onRef('role.run_id', '=', 'r.id').on('role.key', '=', 'sextant.sweep.role'),
+      )
+      .leftJoin('params as es', (j) => j.onRef('es.run_id', '=', 'r.id').on('es.key', '=', 'early_stop'))
+      .select(['r.id', 'r.name', 'e.name as experiment', 'role.value as role', 'es.value as early_stop'])
+      .where(
+        'r.id',
+        'in',
+        kids.map((k) => k.parent),
+      )
+      .execute();
+    const byId = new Map(parents.map((p) => [p.id, p]));
+    for (const k of kids) {
+      const p = byId.get(k.parent);
+      out.set(k.parent, {
+        name: p?.name ?? k.parent,
+        experiment: p?.experiment ?? null,
+        sweep: p?.role === 'parent',
+        earlyStop: p?.early_stop ?? null,
+        children: Number(k.n),
+        stopped: Number(k.stopped),
+      });
+    }
+  }
+  return out;
+}
+
+/** A deployment's metered serving in a period: hours, hours with no request, requests. */
+export interface DeploymentTraffic {
+  hours: number;
+  idleHours: number;
+  predictions: number;
+}
+
+/**
+ * Per deployment, the serving hours metered in [from, to) (records counted by their start) and the
+ * hours of records that served no prediction: what "idle" means in the causes of a change.
+ */
+export async function deploymentTraffic({ tx, from, to }: { tx: Executor; from: number; to: number }) {
+  const rows = await tx
+    .selectFrom('cost_usage')
+    .select([
+      'deployment_id',
+      sql<number>`sum(wall_seconds)`.as('wall'),
+      sql<number>`sum(case when coalesce(predictions, 0) = 0 then wall_seconds else 0 end)`.as('idle'),
+      sql<number>`sum(coalesce(predictions, 0))`.as('n'),
+    ])
+    .where('kind', '=', 'deployment')
+    .where('deployment_id', 'is not', null)
+    .where('started_at', '>=', from)
+    .where('started_at', '<', to)
+    .groupBy('deployment_id')
+    .execute();
+  return new Map<string, DeploymentTraffic>(
+    rows.map((r) => [
+      r.deployment_id!,
+      { hours: Number(r.wall) / 3600, idleHours: Number(r.idle) / 3600, predictions: Number(r.n) },
+    ]),
+  );
 }

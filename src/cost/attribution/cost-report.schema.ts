@@ -24,6 +24,8 @@ export const costReportQuerySchema = z.strictObject({
   compare: z.string().min(1).max(100).optional(),
   /** Only the top N groups (and contributors); the rest are summed in `omitted`. Default: all. */
   limit: z.number().int().positive().max(1_000_000).optional(),
+  /** Also rank the causes of the change (sweeps, deployments, experiments); implies compare 'auto'. */
+  causes: z.boolean().optional(),
 });
 export type CostReportQuery = z.input<typeof costReportQuerySchema>;
 
@@ -55,6 +57,53 @@ export const costContributorSchema = z.object({
   shareOfChange: z.number().nullable(),
 });
 
+/** What a cause of a change is: one entity every usage record goes to exactly once. */
+export const COST_CAUSE_ENTITIES = [
+  'sweep',
+  'parent_run',
+  'deployment',
+  'experiment',
+  'dataset',
+  'model_versions',
+  'other',
+] as const;
+
+/** How a cause is classified, from its evidence. */
+export const COST_CAUSE_KINDS = [
+  'sweep_without_early_stopping',
+  'sweep',
+  'parent_run',
+  'idle_deployment',
+  'deployment',
+  'large_experiment',
+  'experiment',
+  'storage',
+  'other',
+] as const;
+
+/**
+ * One cause of a change between two periods: an entity (a sweep or other parent run with its child
+ * runs, a deployment, the rest of an experiment's runs, a dataset's storage), its cost in both, and a
+ * one-line reason from its evidence ("sweep without early stopping (64 trials, none stopped)").
+ */
+export const costCauseSchema = z.object({
+  entity: z.enum(COST_CAUSE_ENTITIES),
+  /** The run id, deployment name, experiment name or dataset label. */
+  key: z.string(),
+  /** As people read it: "sweep tune-nightly (run_...) in experiment gpu-tuning". */
+  label: z.string(),
+  kind: z.enum(COST_CAUSE_KINDS),
+  reason: z.string(),
+  current: z.number(),
+  previous: z.number(),
+  delta: z.number(),
+  /** This cause's share of the total change (signed). */
+  shareOfChange: z.number().nullable(),
+  /** The figures the reason is drawn from (trials, stopped, idleShare, runs, gpuHours...). */
+  evidence: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
+});
+export type CostCause = z.infer<typeof costCauseSchema>;
+
 export const costReportSchema = z.object({
   by: z.string(),
   from: z.string(),
@@ -82,5 +131,9 @@ export const costReportSchema = z.object({
       omittedContributors: z.number().optional(),
     })
     .optional(),
+  /** The causes of the change, largest move in the change's direction first (asked with causes). */
+  causes: z.array(costCauseSchema).optional(),
+  /** Causes past `limit`. */
+  omittedCauses: z.number().optional(),
 });
 export type CostReport = z.infer<typeof costReportSchema>;

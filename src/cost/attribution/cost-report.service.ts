@@ -5,6 +5,7 @@ import type { Db } from '../../store/index.js';
 import { createPriceLookup, type ParsedPriceBook } from '../prices/price-book.js';
 import { allocate, centsAddingUp } from './allocation.js';
 import * as repo from './attribution.repo.js';
+import { rankCauses } from './cost-causes.js';
 import {
   type CostBy,
   type CostReport,
@@ -96,6 +97,55 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
     return (r) => [r.tag_value ?? r.parent_tag_value ?? '(untagged)'];
   }
 
+  /**
+   * The usage records of [from, to) as attribution reads them. The range is cut where prices change:
+   * inside each piece a record's price is one, so records fully inside a piece are summed in SQL per
+   * group; the few that cross a cut (or carry capacity) come one by one.
+   */
+  async function rowsOf(
+    prices: ReturnType<typeof createPriceLookup>,
+    dimension: repo.GroupDimension,
+    from: number,
+    to: number,
+    tagKey?: string,
+  ): Promise<repo.AttributedUsageRow[]> {
+    const tag = tagKey !== undefined ? { tagKey } : {};
+    const cuts = [from, ...prices.changesWithin(from, to), to];
+    const pieces = await Promise.all(
+      cuts.slice(1).map((b, i) => repo.aggregateInside({ tx: db, a: cuts[i]!, b, dimension, ...tag })),
+    );
+    return [...pieces.flat(), ...(await repo.usageOneByOne({ tx: db, from, to, cuts, ...tag }))];
+  }
+
+  /** The causes of the change from `prev` to [from, to): see cost-causes.ts. */
+  async function causes(cur: { from: number; to: number }, prev: { from: number; to: number }) {
+    const prices = createPriceLookup((await priceBook())?.book);
+    const [now, before, trafficNow, trafficBefore] = await Promise.all([
+      rowsOf(prices, 'cause', cur.from, cur.to),
+      rowsOf(prices, 'cause', prev.from, prev.to),
+      repo.deploymentTraffic({ tx: db, ...cur }),
+      repo.deploymentTraffic({ tx: db, ...prev }),
+    ]);
+    const rows = [...now, ...before];
+    const [parents, deploymentNames, datasetLabels] = await Promise.all([
+      repo.parentRunFacts({ tx: db, runIds: uniq(rows.map((r) => r.parent_run_id ?? r.run_id)) }),
+      repo.deploymentNames({ tx: db, ids: uniq(rows.map((r) => r.deployment_id)) }),
+      repo.datasetLabels({
+        tx: db,
+        ids: uniq(rows.map((r) => (r.storage_of === 'dataset' ? r.dataset_version_id : null))),
+      }),
+    ]);
+    return rankCauses({
+      current: { rows: now, ...cur },
+      previous: { rows: before, ...prev },
+      prices,
+      parents,
+      deploymentNames,
+      traffic: { current: trafficNow, previous: trafficBefore },
+      datasetLabels,
+    });
+  }
+
   async function totals(
     by: CostBy,
     from: number,
@@ -104,15 +154,8 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
     const pb = await priceBook();
     const prices = createPriceLookup(pb?.book);
     const tagKey = by.startsWith('tag:') ? by.slice(4) : undefined;
-    const tag = tagKey !== undefined ? { tagKey } : {};
-    // Cut the range where prices change: inside each piece a record's price is one, so records fully
-    // inside a piece are summed in SQL; the few that cross a cut (or carry capacity) come one by one.
-    const cuts = [from, ...prices.changesWithin(from, to), to];
     const dimension: repo.GroupDimension = by.startsWith('tag:') ? 'tag' : (by as repo.GroupDimension);
-    const pieces = await Promise.all(
-      cuts.slice(1).map((b, i) => repo.aggregateInside({ tx: db, a: cuts[i]!, b, dimension, ...tag })),
-    );
-    const rows = [...pieces.flat(), ...(await repo.usageOneByOne({ tx: db, from, to, cuts, ...tag }))];
+    const rows = await rowsOf(prices, dimension, from, to, tagKey);
     const keyOf = await keyerFor(by, rows);
     const groups = new Map<string, GroupAcc>();
     const unpriced = new Set<string>();
@@ -232,8 +275,9 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
         : {}),
       unpriced: [...cur.unpriced].sort(),
     };
-    if (q.compare) {
-      const prev = previousRange(q.compare, from, to);
+    const compare = q.compare ?? (q.causes ? 'auto' : undefined);
+    if (compare) {
+      const prev = previousRange(compare, from, to);
       const before = await totals(q.by, prev.from, prev.to);
       const pKeys = [...before.groups.keys()];
       const pCents = centsAddingUp(
@@ -269,6 +313,11 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
           ? { omittedContributors: contributors.length - q.limit }
           : {}),
       };
+      if (q.causes) {
+        const ranked = await causes({ from, to }, prev);
+        out.causes = q.limit === undefined ? ranked : ranked.slice(0, q.limit);
+        if (q.limit !== undefined && ranked.length > q.limit) out.omittedCauses = ranked.length - q.limit;
+      }
     }
     return out;
   }

@@ -73,6 +73,14 @@ export function renderCostReportHtml(r: CostReport): string {
         )
         .join('')}</table>`
     : '';
+  const causes = r.causes
+    ? `<h2>Causes of the change, ranked</h2><table><tr><th>cause</th><th>previous</th><th>current</th><th>change</th><th>of change</th><th>why</th></tr>${r.causes
+        .map(
+          (c) =>
+            `<tr><td>${esc(c.label)}</td><td>${money(c.previous)}</td><td>${money(c.current)}</td><td>${c.delta >= 0 ? '+' : ''}${money(c.delta)}</td><td>${c.shareOfChange === null ? '' : `${(c.shareOfChange * 100).toFixed(1)}%`}</td><td style="text-align:left">${esc(c.reason)}</td></tr>`,
+        )
+        .join('')}</table>`
+    : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sextant cost by ${esc(r.by)}</title>
 <style>body{font:14px sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{padding:3px 10px;border-bottom:1px solid #ddd;text-align:right}td:first-child,th:first-child{text-align:left}.total{font-size:20px}</style></head>
@@ -83,6 +91,7 @@ ${r.unpriced.length ? `<p>Unpriced (counted 0): ${esc(r.unpriced.join(', '))}</p
 ${bars(r.groups, r.currency)}
 <table><tr><th>${esc(r.by)}</th><th>amount</th><th>allocated</th><th>idle</th><th>share</th><th>cpu h</th><th>gpu h</th><th>per 1k predictions</th></tr>${rows}</table>
 ${compare}
+${causes}
 </body></html>
 `;
 }

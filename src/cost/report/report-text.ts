@@ -91,7 +91,32 @@ export function renderCostReportText(full: CostReport, o: { limit?: number } = {
       ...(c.omittedContributors ? [`(${c.omittedContributors} more)`] : []),
     );
   }
+  if (r.causes) out.push('', ...renderCauses(r));
   return out.join('\n');
+}
+
+/** The ranked causes of the change: amount, share of the change and a one-line reason each. */
+function renderCauses(r: CostReport): string[] {
+  const causes = r.causes ?? [];
+  if (causes.length === 0) return ['causes of the change: none (no entity changed)'];
+  // Numbers right-aligned in columns; what the cause is and why, left-aligned after them.
+  const rows = table(
+    ['#', 'previous', 'current', 'change', 'of change', ''],
+    causes.map((k, i) => [
+      String(i + 1),
+      money(k.previous),
+      money(k.current),
+      `${k.delta >= 0 ? '+' : ''}${money(k.delta)}`,
+      k.shareOfChange === null ? '' : pct(k.shareOfChange),
+      '',
+    ]),
+  );
+  return [
+    'causes of the change, ranked:',
+    `${rows[0]}  cause: why`,
+    ...causes.map((k, i) => `${rows[i + 1]}  ${k.label}: ${k.reason}`),
+    ...(r.omittedCauses ? [`(${r.omittedCauses} more)`] : []),
+  ];
 }
 
 /** The report cut to its top `limit` groups (already ranked), the rest summed on one line. */

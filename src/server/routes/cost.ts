@@ -65,12 +65,16 @@ export function registerCostRoutes(app: FastifyInstance, s: Services): void {
     url: '/api/v1/cost/report',
     permission: 'read',
     summary:
-      'Cost by experiment, model, deployment, run or tag over a range, optionally compared with another',
+      'Cost by experiment, model, deployment, run or tag over a range, optionally compared with another (causes=true ranks the causes of the change)',
     tags,
     querystring: costReportQuerySchema.extend({
       from: z.union([z.coerce.number().int().nonnegative(), z.string().min(1)]).optional(),
       to: z.union([z.coerce.number().int().nonnegative(), z.string().min(1)]).optional(),
       limit: z.coerce.number().int().positive().max(1_000_000).optional(),
+      causes: z
+        .union([z.boolean(), z.enum(['true', 'false'])])
+        .transform((v) => v === true || v === 'true')
+        .optional(),
     }),
     response: { 200: costReportSchema },
     handler: async (req) => s.cost.reports.report(req.query),
