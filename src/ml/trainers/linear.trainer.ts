@@ -92,7 +92,7 @@ export function linearMargin(core: LinearCore, enc: FeatureEncoding, x: EncodedR
 }
 
 /** Sparse view of the design matrix with an intercept column at 0: per row, the non-zero columns. */
-class Design {
+export class Design {
   private readonly z: Float64Array[];
   private readonly codes: Int32Array[];
   private readonly offsets: number[];
@@ -212,7 +212,7 @@ function newtonSystem(
 }
 
 /** Solves H x = g for symmetric positive definite H (dense, row-major). */
-function choleskySolve(h: Float64Array, g: Float64Array, n: number): Float64Array {
+export function choleskySolve(h: Float64Array, g: Float64Array, n: number): Float64Array {
   const l = new Float64Array(n * n);
   for (let j = 0; j < n; j++) {
     let diag = h[j * n + j]!;
