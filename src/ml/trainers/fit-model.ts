@@ -12,9 +12,9 @@ import {
 } from './model-internals.js';
 import { exportModelOnnx, signatureOutputs } from './model-onnx.js';
 import type { GraphBuilder } from './onnx-graph.js';
+import { fitSoftmax, softmaxMargins } from './softmax.trainer.js';
 import type { FitOptions, FittedModel, ModelSignature } from './trainer.types.js';
 import { param, resolveParams } from './trainer-params.js';
-import { fitSoftmax, softmaxMargins } from './softmax.trainer.js';
 import { prepareTrainingData } from './training-data.js';
 import { sigmoid, softmaxInPlace } from './validation-score.js';
 

@@ -4,8 +4,8 @@ import type { FeatureEncoding } from './feature-encoding.js';
 import { encodedWidth, encodeRecords } from './feature-encoding.js';
 import type { ValueTrees } from './gbdt-ensemble.js';
 import type { LinearCore } from './linear.trainer.js';
-import type { SoftmaxCore } from './softmax.trainer.js';
 import { decodeModel } from './onnx-proto.js';
+import type { SoftmaxCore } from './softmax.trainer.js';
 import type { Task } from './trainer.types.js';
 
 /*

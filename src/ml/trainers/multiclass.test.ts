@@ -8,7 +8,9 @@ import { decodeModel } from './onnx-proto.js';
 const train = creditDataToTable(generateParcelData({ rows: 1500, seed: 1 }));
 const test = generateParcelData({ rows: 300, seed: 2 });
 const features = ['weight', 'distance', 'urgency', 'region'];
-const records = test.rows.map((row) => Object.fromEntries(features.map((f) => [f, row[f]])));
+const records: Record<string, unknown>[] = test.rows.map((row) =>
+  Object.fromEntries(features.map((f) => [f, row[f]])),
+);
 
 function argmax(p: Float64Array, at: number, k: number): number {
   let best = 0;
@@ -17,8 +19,15 @@ function argmax(p: Float64Array, at: number, k: number): number {
 }
 
 describe.each<TrainerKind>(['linear', 'gbdt'])('the %s trainer on three classes', (kind) => {
-  const params = kind === 'gbdt' ? { n_estimators: 30, max_depth: 4 } : {};
-  const model = fitModel({ table: train, target: PARCEL_TARGET, task: 'classification', kind, params, seed: 3 });
+  const params: Record<string, number> = kind === 'gbdt' ? { n_estimators: 30, max_depth: 4 } : {};
+  const model = fitModel({
+    table: train,
+    target: PARCEL_TARGET,
+    task: 'classification',
+    kind,
+    params,
+    seed: 3,
+  });
 
   it('keeps the classes sorted and predicts a probability per class that sums to one', () => {
     expect(model.classes).toEqual([...PARCEL_CLASSES]);
@@ -54,8 +63,16 @@ describe.each<TrainerKind>(['linear', 'gbdt'])('the %s trainer on three classes'
     for (const f of features) {
       feeds[f] =
         f === 'region'
-          ? new ort.Tensor('string', rows.map((r) => String(r[f] ?? '')), [rows.length, 1])
-          : new ort.Tensor('float32', Float32Array.from(rows, (r) => (r[f] === null ? Number.NaN : Number(r[f]))), [rows.length, 1]);
+          ? new ort.Tensor(
+              'string',
+              rows.map((r) => String(r[f] ?? '')),
+              [rows.length, 1],
+            )
+          : new ort.Tensor(
+              'float32',
+              Float32Array.from(rows, (r) => (r[f] === null ? Number.NaN : Number(r[f]))),
+              [rows.length, 1],
+            );
     }
     const out = await session.run(feeds);
     const labels = out.label!.data as string[];
@@ -75,7 +92,14 @@ describe.each<TrainerKind>(['linear', 'gbdt'])('the %s trainer on three classes'
   });
 
   it('is deterministic: the same data, params and seed give the same bytes', () => {
-    const again = fitModel({ table: train, target: PARCEL_TARGET, task: 'classification', kind, params, seed: 3 });
+    const again = fitModel({
+      table: train,
+      target: PARCEL_TARGET,
+      task: 'classification',
+      kind,
+      params,
+      seed: 3,
+    });
     expect(Buffer.from(again.toOnnx()).equals(Buffer.from(model.toOnnx()))).toBe(true);
   });
 });

@@ -187,6 +187,7 @@ function softmaxSystem(
       hess[at * total + at]! += r;
     }
   }
-  for (let a = 0; a < total; a++) for (let b = a + 1; b < total; b++) hess[b * total + a] = hess[a * total + b]!;
+  for (let a = 0; a < total; a++)
+    for (let b = a + 1; b < total; b++) hess[b * total + a] = hess[a * total + b]!;
   return { grad, hess };
 }

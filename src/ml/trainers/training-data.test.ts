@@ -81,7 +81,13 @@ describe('a fit request is refused before any work when', () => {
     const many = Array.from({ length: 101 }, (_, i) => `c${i}`);
     expectInvalid(
       {
-        table: { rowCount: 101, columns: [{ name: 'x', type: 'float', values: many.map((_, i) => i) }, { name: 'y', type: 'string', values: many }] },
+        table: {
+          rowCount: 101,
+          columns: [
+            { name: 'x', type: 'float', values: many.map((_, i) => i) },
+            { name: 'y', type: 'string', values: many },
+          ],
+        },
         features: ['x'],
       },
       /101 classes; classification takes at most 100/,
