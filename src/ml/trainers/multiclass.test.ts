@@ -107,7 +107,7 @@ describe.each<TrainerKind>(['linear', 'gbdt'])('the %s trainer on three classes'
 describe('multiclass gbdt', () => {
   it('gives the same bytes on 1 and 3 histogram threads', () => {
     const big = creditDataToTable(generateParcelData({ rows: 20_000, seed: 5 }));
-    const fit = (threads: number) =>
+    const bytesOn = (threads: number) =>
       fitModel({
         table: big,
         target: PARCEL_TARGET,
@@ -117,7 +117,7 @@ describe('multiclass gbdt', () => {
         seed: 9,
         threads,
       }).toOnnx();
-    expect(Buffer.from(fit(3)).equals(Buffer.from(fit(1)))).toBe(true);
+    expect(Buffer.from(bytesOn(3)).equals(Buffer.from(bytesOn(1)))).toBe(true);
   });
 
   it('keeps integer labels in numeric order and reports validation loss and accuracy per round', () => {
