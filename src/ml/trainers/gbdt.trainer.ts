@@ -123,7 +123,9 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
           const info: IterationInfo = { iteration: t + 1, of: nEstimators };
           if (validRows.length > 0) {
             const m = new Float64Array(validRows.length * kc);
-            validRows.forEach((i, r) => m.set(margin.subarray(i * kc, (i + 1) * kc), r * kc));
+            validRows.forEach((i, r) => {
+              m.set(margin.subarray(i * kc, (i + 1) * kc), r * kc);
+            });
             info.validation = validationScoreMulti(y, validRows, m, kc);
           }
           if (fit.onIteration(info) === false) break;

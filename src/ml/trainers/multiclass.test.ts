@@ -76,7 +76,7 @@ describe.each<TrainerKind>(['linear', 'gbdt'])('the %s trainer on three classes'
     }
     const out = await session.run(feeds);
     const labels = out.label!.data as string[];
-    rows.forEach((_, i) => expect(labels[i]).toBe(PARCEL_CLASSES[argmax(expected, i * 3, 3)]));
+    expect(labels).toEqual(rows.map((_, i) => PARCEL_CLASSES[argmax(expected, i * 3, 3)]));
     expect((await predictOnnx(bytes, rows)).length).toBe(rows.length * 3);
   });
 
