@@ -175,7 +175,8 @@ describe('multiclass models end to end', () => {
       // Softmax of the explained margins is the served probabilities.
       const exps = PARCEL_CLASSES.map((c) => Math.exp(margins[c]!));
       const s = exps.reduce((a, b) => a + b, 0);
-      PARCEL_CLASSES.forEach((c, k) => expect(exps[k]! / s).toBeCloseTo(heavy.probabilities[c]!, 5));
+      for (const [k, c] of PARCEL_CLASSES.entries())
+        expect(exps[k]! / s).toBeCloseTo(heavy.probabilities[c]!, 5);
       expect(e.attributions).toEqual(e.perClass!.freight!.attributions);
 
       const text = await cli(local, 'explain', urgent.prediction_id);
