@@ -115,7 +115,8 @@ function rowProbabilities(
   for (let k = 0; k < kc; k++) p[k] = design.margin(i, beta.subarray(k * dim));
 }
 
-function softmaxObjective(
+/** The penalised objective at beta (K blocks of intercept + weights); exported for the gradient tests. */
+export function softmaxObjective(
   design: Design,
   y: Float64Array,
   rows: Uint32Array,
@@ -142,7 +143,8 @@ function softmaxObjective(
   return loss + 0.5 * penalty;
 }
 
-function softmaxSystem(
+/** Gradient and Hessian of softmaxObjective at beta; exported for the gradient tests. */
+export function softmaxSystem(
   design: Design,
   y: Float64Array,
   rows: Uint32Array,
