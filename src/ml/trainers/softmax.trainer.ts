@@ -1,7 +1,7 @@
 import { ValidationError } from '../../core/errors.js';
 import type { EncodedRows, FeatureEncoding } from './feature-encoding.js';
 import { encodedWidth } from './feature-encoding.js';
-import { choleskySolve, Design } from './linear.trainer.js';
+import { Design, newtonMinimize } from './linear.trainer.js';
 import type { IterationCallback, IterationInfo } from './trainer.types.js';
 import { param } from './trainer-params.js';
 import { softmaxInPlace, validationScoreMulti } from './validation-score.js';
@@ -48,41 +48,24 @@ export function fitSoftmax(fit: SoftmaxFit): SoftmaxCore {
   const tol = param(params, 'tol');
   const design = new Design(enc, x);
   const dim = d + 1; // intercept at 0 of each class's block
-  const total = kc * dim;
-  let beta = new Float64Array(total);
-  let objective = softmaxObjective(design, y, trainRows, beta, kc, dim, l2);
-  for (let iter = 1; iter <= maxIter; iter++) {
-    const { grad, hess } = softmaxSystem(design, y, trainRows, beta, kc, dim, l2);
-    const step = choleskySolve(hess, grad, total);
-    let t = 1;
-    let next = beta;
-    let nextObjective = objective;
-    for (let halvings = 0; halvings < 40; halvings++) {
-      const candidate = new Float64Array(total);
-      for (let j = 0; j < total; j++) candidate[j] = beta[j]! - t * step[j]!;
-      const o = softmaxObjective(design, y, trainRows, candidate, kc, dim, l2);
-      if (o <= objective) {
-        next = candidate;
-        nextObjective = o;
-        break;
-      }
-      t /= 2;
-    }
-    const improvement = objective - nextObjective;
-    beta = next;
-    objective = nextObjective;
-    if (fit.onIteration) {
+  let beta: Float64Array = new Float64Array(kc * dim);
+  beta = newtonMinimize(beta, {
+    maxIter,
+    tol,
+    objective: (b) => softmaxObjective(design, y, trainRows, b, kc, dim, l2),
+    system: (b) => softmaxSystem(design, y, trainRows, b, kc, dim, l2),
+    afterStep: (iter, b) => {
+      if (!fit.onIteration) return true;
       const info: IterationInfo = { iteration: iter, of: maxIter };
       if (validRows.length > 0) {
         const m = new Float64Array(validRows.length * kc);
         for (let r = 0; r < validRows.length; r++)
-          for (let k = 0; k < kc; k++) m[r * kc + k] = design.margin(validRows[r]!, beta.subarray(k * dim));
+          for (let k = 0; k < kc; k++) m[r * kc + k] = design.margin(validRows[r]!, b.subarray(k * dim));
         info.validation = validationScoreMulti(y, validRows, m, kc);
       }
-      if (fit.onIteration(info) === false) break;
-    }
-    if (improvement <= tol * Math.max(1, Math.abs(objective))) break;
-  }
+      return fit.onIteration(info) !== false;
+    },
+  });
   return {
     weights: Array.from({ length: kc }, (_, k) => beta.slice(k * dim + 1, (k + 1) * dim)),
     intercepts: Float64Array.from({ length: kc }, (_, k) => beta[k * dim]!),
