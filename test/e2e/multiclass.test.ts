@@ -187,4 +187,55 @@ describe('multiclass models end to end', () => {
       expect(all.out).toMatch(/FEATURE\s+EXPRESS\s+FREIGHT\s+STANDARD/);
     }
   }, 120_000);
+
+  it('integer classes stay integers: --task classification, served labels and probabilities keyed 0, 1, 2', async () => {
+    const dir = path.join(home, 'grades');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(
+      path.join(dir, 'grades.csv'),
+      creditDataToCsv(generateParcelData({ rows: 600, seed: 12, integerLabels: true })),
+    );
+    expect((await cli(local, 'data', 'add', dir, '-d', 'grades')).code).toBe(0);
+    // Integers with three values are a regression target unless told otherwise.
+    const trained = json<TrainJson>(
+      await cli(
+        local,
+        '--json',
+        'train',
+        '-d',
+        'grades@1',
+        '--target',
+        'service',
+        '-m',
+        'gbdt',
+        '--task',
+        'classification',
+        '--param',
+        'n_estimators=20',
+      ),
+    );
+    expect(trained.metrics.val_accuracy).toBeGreaterThan(0.8);
+    expect(trained.metrics).toHaveProperty(['val_recall.0']);
+    const model = uniq('grader');
+    expect((await cli(local, 'models', 'register', model, '--run', trained.runId)).code).toBe(0);
+    const deployment = uniq('grades');
+    expect((await cli(local, 'deployments', 'create', deployment, '--model', `${model}@1`)).code).toBe(0);
+    const res = await fetch(`${remote.SEXTANT_URL}/api/v1/deployments/${deployment}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        dataframe_records: [{ weight: 35, distance: 900, urgency: 0, region: 'south' }],
+      }),
+    });
+    const body = (await res.json()) as {
+      predictions: { prediction_id: string; prediction: unknown; probabilities: Record<string, number> }[];
+    };
+    const [p] = body.predictions;
+    expect(p!.prediction).toBe(1);
+    expect(Object.keys(p!.probabilities)).toEqual(['0', '1', '2']);
+    const unseen = await cli(local, 'feedback', p!.prediction_id, '3');
+    expect(unseen.code).toBe(2);
+    expect(unseen.err).toMatch(/'3' is not one of the model's classes \(0, 1, 2\)/);
+    expect((await cli(local, 'feedback', p!.prediction_id, '1')).out).toContain('recorded 1');
+  }, 60_000);
 });
