@@ -183,6 +183,9 @@ describe('multiclass models end to end', () => {
       expect(text.code, text.err).toBe(0);
       expect(text.out).toMatch(/class\s+express \(the predicted class\)/);
       expect(text.out).not.toMatch(/\(base value\)/);
+      const kernel = await cli(local, 'explain', urgent.prediction_id, '--kernel');
+      expect(kernel.code).toBe(2);
+      expect(kernel.err).toMatch(/multiclass model is explained per class/);
       const all = await cli(local, 'explain', urgent.prediction_id, '--all-classes');
       expect(all.out).toMatch(/FEATURE\s+EXPRESS\s+FREIGHT\s+STANDARD/);
     }

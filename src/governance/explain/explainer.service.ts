@@ -120,6 +120,13 @@ export function createExplainer(deps: ExplainerDeps) {
       return out;
     }
 
+    if (internals && internalsClassCount(internals) > 1) {
+      // The scorer reads one column (the last class's probability): that would explain the wrong thing.
+      throw new ValidationError(
+        'KernelSHAP explains one score; a multiclass model is explained per class with the exact method (leave out --kernel / method=kernel)',
+        { field: 'method' },
+      );
+    }
     if (players.length > MAX_KERNEL_PLAYERS) {
       throw new ValidationError(
         `KernelSHAP explains models of at most ${MAX_KERNEL_PLAYERS} features; this one has ${players.length}`,
