@@ -84,6 +84,37 @@ describe('multiclass models end to end', () => {
     expect(report.code, report.err).toBe(0);
   });
 
+  it('sweep: multiclass trials are ranked by validation accuracy', async () => {
+    const sweep = json<{
+      best: { trial: number };
+      trials: { trial: number; runId: string; objective: number }[];
+    }>(
+      await cli(
+        local,
+        '--json',
+        'sweep',
+        '-d',
+        'parcels@1',
+        '--target',
+        'service',
+        '-m',
+        'gbdt',
+        '--grid',
+        'max_depth=1,4',
+        '-p',
+        'n_estimators=15',
+      ),
+    );
+    expect(sweep.trials).toHaveLength(2);
+    const best = sweep.trials.reduce((a, b) => (b.objective > a.objective ? b : a));
+    expect(sweep.best.trial).toBe(best.trial);
+    const run = JSON.parse((await cli(local, '--json', 'runs', 'show', best.runId)).out) as {
+      metrics: { key: string; value: number }[];
+    };
+    expect(run.metrics.find((m) => m.key === 'val_accuracy')!.value).toBe(best.objective);
+    expect(run.metrics.some((m) => m.key === 'val_iter_accuracy')).toBe(true);
+  });
+
   it('evaluate: per-class table, confusion matrix and slices', async () => {
     const r = json<{
       metrics: Record<string, number>;
