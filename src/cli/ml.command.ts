@@ -84,7 +84,27 @@ function printEvaluation(c: CliContext, r: EvaluateOutcome): void {
     ]),
     table(['METRIC', 'VALUE'], metricRows(r.metrics)),
   ];
-  if ('confusion' in r.details) {
+  if ('macroF1' in r.details) {
+    const d = r.details;
+    parts.push(
+      table(
+        ['CLASS', 'SUPPORT', 'PRECISION', 'RECALL', 'F1'],
+        d.perClass.map((k) => [
+          k.class,
+          k.support,
+          formatNumber(k.precision),
+          formatNumber(k.recall),
+          formatNumber(k.f1),
+        ]),
+      ),
+    );
+    parts.push(
+      table(
+        ['ACTUAL \\ PREDICTED', ...d.classes],
+        d.confusion.map((row, a) => [d.classes[a]!, ...row]),
+      ),
+    );
+  } else if ('confusion' in r.details) {
     const m = r.details.confusion;
     parts.push(
       table(

@@ -205,6 +205,7 @@ function explanationText(e: PredictionExplanation): string {
   return [
     details([
       ['prediction', `${e.prediction.id} by ${e.prediction.model}@${e.prediction.version}`],
+      ...(x.class !== undefined ? [['class', `${x.class} (the predicted class)`] as [string, string]] : []),
       ['output', `${formatNumber(x.output)} (${x.space})`],
       ['base value', formatNumber(x.baseValue)],
       ['sum', `base value + attributions = ${formatNumber(x.baseValue + sum)}`],
@@ -218,7 +219,32 @@ function explanationText(e: PredictionExplanation): string {
       ['FEATURE', 'VALUE', 'ATTRIBUTION', ''],
       rows.map(([k, v]) => [k, JSON.stringify(values[k] ?? null), formatNumber(v), bar(v)]),
     ),
+    ...(x.perClass
+      ? [
+          '',
+          perClassTable(
+            x.perClass,
+            rows.map(([k]) => k),
+          ),
+        ]
+      : []),
   ].join('\n');
+}
+
+/** Every class's attributions side by side (explain --all-classes), features in the top-level order. */
+function perClassTable(
+  perClass: NonNullable<PredictionExplanation['explanation']['perClass']>,
+  features: string[],
+): string {
+  const classes = Object.keys(perClass);
+  return table(
+    ['FEATURE', ...classes.map((c) => c.toUpperCase())],
+    [
+      ...features.map((f) => [f, ...classes.map((c) => formatNumber(perClass[c]!.attributions[f] ?? 0))]),
+      ['(base value)', ...classes.map((c) => formatNumber(perClass[c]!.baseValue))],
+      ['(margin)', ...classes.map((c) => formatNumber(perClass[c]!.output))],
+    ],
+  );
 }
 
 /**
@@ -427,9 +453,14 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
     .option('--samples <n>', 'KernelSHAP coalition budget')
     .option('--background <n>', 'background rows sampled from the training data (default 100)')
     .option('--seed <n>', 'seed of the background sample and the coalitions')
+    .option('--all-classes', "multiclass models: every class's attributions, not only the predicted class's")
     .action(
-      async (id: string, o: { kernel?: boolean; samples?: string; background?: string; seed?: string }) => {
+      async (
+        id: string,
+        o: { kernel?: boolean; samples?: string; background?: string; seed?: string; allClasses?: boolean },
+      ) => {
         const e = await (await api()).explain(predictionIdArg(id), {
+          ...(o.allClasses ? { classes: 'all' as const } : {}),
           ...(o.kernel ? { method: 'kernel' as const } : {}),
           ...(o.samples !== undefined ? { samples: positiveInt(o.samples, '--samples') } : {}),
           ...(o.background !== undefined

@@ -3,6 +3,7 @@ import { sha256Hex } from '../core/hashing.js';
 import { flatMetrics, summarize, summarizeSlices } from './evaluation-report.js';
 import type { ClassificationMetrics, RegressionMetrics } from './metrics.js';
 import type { MlApi, ModelRegistryPort } from './ml-port.js';
+import type { MulticlassMetrics } from './multiclass-metrics.js';
 import {
   binaryClasses,
   columnValues,
@@ -44,7 +45,7 @@ export interface EvaluateOutcome {
   target: string;
   rows: number;
   metrics: Record<string, number>;
-  details: ClassificationMetrics | RegressionMetrics;
+  details: ClassificationMetrics | MulticlassMetrics | RegressionMetrics;
   slices?: { column: string; values: { slice: string; count: number; metrics: Record<string, number> }[] };
 }
 
@@ -175,9 +176,10 @@ export async function evaluateModel(
     throw new ValidationError(`target '${target}' has missing values in ${dataset.ref}`, { field: 'target' });
   const classes =
     task === 'classification' ? (sig?.classes ?? binaryClasses(targetColumn.values)) : undefined;
-  if (classes && classes.length !== 2)
+  // K > 2 classes need the model's own class order (signature.json); a bare ONNX file has none.
+  if (classes && classes.length !== 2 && !(sig?.classes && classes.length > 2))
     throw new ValidationError(
-      `target '${target}' has ${classes.length} classes; evaluation is for binary targets`,
+      `target '${target}' has ${classes.length} classes; a model without signature.json is evaluated on binary targets only`,
       {
         field: 'target',
       },
@@ -197,7 +199,12 @@ export async function evaluateModel(
     });
   }
   const labels = targetValues(targetColumn.values, task, classes);
-  const summary = summarize(task, labels, predictions);
+  if (classes && classes.length > 2 && predictions.length !== table.rowCount * classes.length)
+    throw new ValidationError(
+      `the model gave ${predictions.length / table.rowCount} probabilities per row for ${classes.length} classes`,
+      { field: 'model' },
+    );
+  const summary = summarize(task, labels, predictions, classes);
   return {
     model: {
       runId: model.runId,
@@ -216,7 +223,7 @@ export async function evaluateModel(
       ? {
           slices: {
             column: sliceColumn.name,
-            values: summarizeSlices(task, labels, predictions, sliceColumn.values).map((s) => ({
+            values: summarizeSlices(task, labels, predictions, sliceColumn.values, classes).map((s) => ({
               slice: s.slice,
               count: s.count,
               metrics: flatMetrics(s.metrics.full),

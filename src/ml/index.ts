@@ -42,6 +42,14 @@ export {
   TRAINER_KINDS,
   type TrainSpec,
 } from './model-fit.js';
+/** Loading a dataset version's table and turning it into model rows. */
+/** Metrics of K > 2 classes: accuracy, macro/micro F1, per-class precision/recall, log loss, confusion matrix. */
+export {
+  type ClassMetrics,
+  classKey,
+  type MulticlassMetrics,
+  multiclassMetrics,
+} from './multiclass-metrics.js';
 /** Retrains a run (byte-identical check) or re-runs a user's command (`sextant models reproduce`). */
 export {
   type MetricDelta,
@@ -78,7 +86,8 @@ export {
   generateCreditData,
   writeCreditCsv,
 } from './synthetic.js';
-/** Loading a dataset version's table and turning it into model rows. */
+/** A seeded three-class table (parcels routed to express, freight or standard) for tests and examples. */
+export { generateParcelData, PARCEL_CLASSES, PARCEL_TARGET } from './synthetic-multiclass.js';
 export { type LoadedDataset, loadDataset, rowRecords, splitRows } from './table-rows.js';
 export * from './trainers/index.js';
 /** Trains on a dataset version and records a tracked run (`sextant train`). */

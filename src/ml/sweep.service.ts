@@ -5,7 +5,7 @@ import { type CheckedSpec, checkTrainSpec, type TrainSpec } from './model-fit.js
 import type { SweepTrialPayload } from './sweep.schema.js';
 import { runTrial, type TrialOutcome } from './sweep-trial.js';
 import { gridTrials, type ParamRange, randomTrials } from './sweep-trials.js';
-import { columnValues, inferTask, type LoadedDataset, loadDataset } from './table-rows.js';
+import { binaryClasses, columnValues, inferTask, type LoadedDataset, loadDataset } from './table-rows.js';
 import { trainerParams } from './trainers/index.js';
 import { type RunOptions, resolveExperimentId } from './training.service.js';
 import { createTrialThreads } from './trial-threads.js';
@@ -147,9 +147,15 @@ export async function runSweep(
   );
 
   const dataset = await loadDataset(api, base.datasetRef, { workDir: opts.workDir });
-  const task = base.task ?? inferTask(columnValues(dataset.table, base.target, 'target'));
+  const targetColumn = columnValues(dataset.table, base.target, 'target');
+  const task = base.task ?? inferTask(targetColumn);
   const higherIsBetter = task === 'classification';
-  const objective = { metric: higherIsBetter ? 'val_roc_auc' : 'val_rmse', higherIsBetter };
+  // Multiclass models have no ROC AUC; they are ranked by accuracy (also their per-iteration metric).
+  const multiclass = higherIsBetter && binaryClasses(targetColumn.values).length > 2;
+  const objective = {
+    metric: multiclass ? 'val_accuracy' : higherIsBetter ? 'val_roc_auc' : 'val_rmse',
+    higherIsBetter,
+  };
   const rule =
     spec.earlyStop === 'median'
       ? { warmup: spec.warmup ?? 10, minTrials: spec.minTrials ?? 2, higherIsBetter }

@@ -135,9 +135,19 @@ export function targetValues(
   const n = rows ? rows.length : values.length;
   const out = new Float64Array(n);
   const positive = classes?.[1];
+  // K > 2 classes: the class index; a label the model does not know is refused, naming it.
+  const index = classes && classes.length > 2 ? new Map(classes.map((c, k) => [c, k])) : undefined;
   for (let i = 0; i < n; i++) {
     const v = values[rows ? rows[i]! : i];
-    if (task === 'classification') out[i] = String(v) === positive ? 1 : 0;
+    if (index) {
+      const k = index.get(String(v));
+      if (k === undefined)
+        throw new ValidationError(
+          `target: label '${String(v)}' is not one of the model's classes (${classes!.join(', ')})`,
+          { field: 'target', label: String(v), classes },
+        );
+      out[i] = k;
+    } else if (task === 'classification') out[i] = String(v) === positive ? 1 : 0;
     else out[i] = typeof v === 'number' ? v : Number(v);
   }
   return out;

@@ -96,7 +96,12 @@ export async function trainModel(
 }
 
 function historyMetrics(task: string, history: IterationInfo[], now: number): MetricInput[] {
-  const metricKey = task === 'classification' ? 'val_iter_auc' : 'val_iter_rmse';
+  const metricKey =
+    task === 'multiclass'
+      ? 'val_iter_accuracy'
+      : task === 'classification'
+        ? 'val_iter_auc'
+        : 'val_iter_rmse';
   return history.flatMap((h) =>
     h.validation
       ? [
@@ -122,7 +127,9 @@ export async function recordTraining(
   const modelSha256 = sha256Hex(fit.onnx);
   const targetColumn = columnValues(dataset.table, spec.target, 'target');
   const labels = targetValues(targetColumn.values, fit.task, fit.classes, fit.split.validation);
-  const evaluation: EvaluationSummary = summarize(fit.task, labels, fit.predictions);
+  const evaluation: EvaluationSummary = summarize(fit.task, labels, fit.predictions, fit.classes);
+  // Multiclass predictions are row-major [N, K] probabilities.
+  const width = fit.classes && fit.classes.length > 2 ? fit.classes.length : 1;
 
   const run = await api.runs.create({
     experimentId,
@@ -176,7 +183,7 @@ export async function recordTraining(
     const check = await checkOnnx(
       fit.onnx,
       rowRecords(dataset.table, fit.features, checkRows),
-      fit.predictions.subarray(0, checkRows.length),
+      fit.predictions.subarray(0, checkRows.length * width),
     );
     const now = Date.now();
     const scalar = (key: string, value: number): MetricInput => ({ key, value, step: 0, timestamp: now });
@@ -187,7 +194,7 @@ export async function recordTraining(
       scalar('validation_rows', fit.split.validation.length),
       scalar('iterations', fit.history.length),
       scalar('training_time_s', fit.fitSeconds),
-      ...historyMetrics(fit.task, fit.history, now),
+      ...historyMetrics(width > 1 ? 'multiclass' : fit.task, fit.history, now),
     ].filter((m) => Number.isFinite(m.value));
     for (let i = 0; i < metrics.length; i += 1000) {
       await api.runs.logBatch(run.id, { metrics: metrics.slice(i, i + 1000) });

@@ -21,18 +21,38 @@ export const CLASSIFICATION_METRICS = [
   'log_loss',
   'brier',
 ] as const;
+/** Classifiers of more than two classes (their probabilities name K > 2 classes). */
+export const MULTICLASS_METRICS = [
+  'accuracy',
+  'f1_macro',
+  'f1_micro',
+  'precision_macro',
+  'recall_macro',
+  'log_loss',
+] as const;
 export const REGRESSION_METRICS = ['mae', 'rmse', 'r2', 'mape'] as const;
 /** Every metric a monitor may ask for under `performance:`. */
-export const PERFORMANCE_METRICS: readonly string[] = [...CLASSIFICATION_METRICS, ...REGRESSION_METRICS];
+export const PERFORMANCE_METRICS: readonly string[] = [
+  ...new Set<string>([...CLASSIFICATION_METRICS, ...MULTICLASS_METRICS, ...REGRESSION_METRICS]),
+];
 
 type Task = 'classification' | 'regression';
 
 export interface Labelled {
-  /** 0/1 (binary classification) or the target value. */
+  /** 0/1 (binary classification), the class index (multiclass) or the target value. */
   labels: number[];
-  /** The positive class's probability, or the predicted value. */
+  /** The positive class's probability, every class's (multiclass: K per row), or the predicted value. */
   scores: number[];
   rows: ServedRow[];
+  /** Multiclass: the model's classes, in the order of its probabilities. */
+  classes?: string[];
+}
+
+/** The classes of a multiclass model's traffic (K > 2, in the order its probabilities list them). */
+export function multiclassClasses(rows: readonly ServedRow[]): string[] | undefined {
+  const first = rows.find((r) => r.probabilities !== undefined)?.probabilities;
+  const classes = first ? Object.keys(first) : [];
+  return classes.length > 2 ? classes : undefined;
 }
 
 /** The task of a version's traffic: the spec's, else classification when outputs carry probabilities. */
@@ -51,13 +71,19 @@ export function positiveClass(spec: MonitorSpec, rows: readonly ServedRow[]): st
   return [...classes].sort()[1];
 }
 
-/** Labels and scores of the labelled rows, or the first label that cannot be used, named. */
+/**
+ * Labels and scores of the labelled rows, or the first label that cannot be used, named. With
+ * `multiclass`, a model of K > 2 classes gets class indices and K scores per row; otherwise (the
+ * binary views: outcomes, CBPE) its labels are scored against `positive`.
+ */
 export function labelledRows(
   task: Task,
   positive: string | undefined,
   rows: readonly ServedRow[],
+  opts: { multiclass?: boolean } = {},
 ): Labelled | { error: string } {
-  const out: Labelled = { labels: [], scores: [], rows: [] };
+  const multi = task === 'classification' && opts.multiclass ? multiclassClasses(rows) : undefined;
+  const out: Labelled = { labels: [], scores: [], rows: [], ...(multi ? { classes: multi } : {}) };
   for (const r of rows) {
     if (r.label === undefined) continue;
     if (task === 'regression') {
@@ -78,8 +104,13 @@ export function labelledRows(
         return {
           error: `label ${JSON.stringify(r.label)} of ${r.id} is not one of the model's classes (${classes.join(', ')})`,
         };
-      out.labels.push(label === positive ? 1 : 0);
-      out.scores.push(r.probabilities[positive] ?? 0);
+      if (multi) {
+        out.labels.push(multi.indexOf(label));
+        for (const c of multi) out.scores.push(r.probabilities[c] ?? 0);
+      } else {
+        out.labels.push(label === positive ? 1 : 0);
+        out.scores.push(r.probabilities[positive] ?? 0);
+      }
     }
     out.rows.push(r);
   }
@@ -100,15 +131,14 @@ export function measurePerformance(sink: PointSink, spec: MonitorSpec, rows: rea
   }
   const task = taskOf(spec, rows);
   const positive = task === 'classification' ? positiveClass(spec, rows) : undefined;
-  const got = labelledRows(task, positive, rows);
-  const wanted = (
-    spec.performance ?? (task === 'classification' ? CLASSIFICATION_METRICS : REGRESSION_METRICS)
-  ).filter((m) =>
-    (task === 'classification'
-      ? (CLASSIFICATION_METRICS as readonly string[])
-      : (REGRESSION_METRICS as readonly string[])
-    ).includes(m),
-  );
+  const got = labelledRows(task, positive, rows, { multiclass: true });
+  const known: readonly string[] =
+    task === 'regression'
+      ? REGRESSION_METRICS
+      : multiclassClasses(rows)
+        ? MULTICLASS_METRICS
+        : CLASSIFICATION_METRICS;
+  const wanted = (spec.performance ?? known).filter((m) => known.includes(m));
   const labelled = rows.filter((r) => r.label !== undefined);
   sink.add({
     metric: 'performance.label_coverage',
@@ -139,11 +169,12 @@ export function measurePerformance(sink: PointSink, spec: MonitorSpec, rows: rea
     const key = `${attr}=${v === null || v === undefined ? 'null' : String(v)}`;
     let g = groups.get(key);
     if (!g) {
-      g = { labels: [], scores: [], rows: [] };
+      g = { labels: [], scores: [], rows: [], ...(got.classes ? { classes: got.classes } : {}) };
       groups.set(key, g);
     }
+    const width = got.classes?.length ?? 1;
     g.labels.push(got.labels[i] as number);
-    g.scores.push(got.scores[i] as number);
+    g.scores.push(...got.scores.slice(i * width, (i + 1) * width));
     g.rows.push(r);
   }
   for (const [slice, g] of [...groups.entries()].sort())
@@ -167,7 +198,7 @@ function metricsOf(
       });
     return;
   }
-  const flat = summarize(task, l.labels, l.scores).flat;
+  const flat = summarize(task, l.labels, l.scores, l.classes).flat;
   for (const m of wanted) {
     const v = flat[m];
     if (v === undefined || !Number.isFinite(v))

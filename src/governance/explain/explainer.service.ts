@@ -1,7 +1,13 @@
 import type { Readable } from 'node:stream';
 import { ConflictError, IntegrityError, ValidationError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hashing.js';
-import { encodeForCore, type ModelInternals, readModelInternals } from '../../ml/index.js';
+import {
+  classInternals,
+  encodeForCore,
+  internalsClassCount,
+  type ModelInternals,
+  readModelInternals,
+} from '../../ml/index.js';
 import type { ModelVersion } from '../../registry/index.js';
 import type { Prediction } from '../../serving/serving.schema.js';
 import type { GovernanceDeps, Scorer } from '../governance-deps.js';
@@ -31,6 +37,8 @@ export interface ExplainRecordsInput {
   backgroundSize?: number;
   /** Seed of the background sample and of KernelSHAP's coalitions (0). */
   seed?: number;
+  /** Multiclass models: the predicted class's attributions (default), or every class's as well. */
+  classes?: 'predicted' | 'all';
 }
 
 export type ExplainPredictionOptions = Omit<ExplainRecordsInput, 'version' | 'bytes' | 'records' | 'scorer'>;
@@ -96,11 +104,29 @@ export function createExplainer(deps: ExplainerDeps) {
       for (let at = 0; at < records.length; at += CHUNK) {
         // A big batch yields between chunks so that it does not stall a server.
         if (at > 0) await new Promise((resolve) => setImmediate(resolve));
-        out.push(...exactExplanations(internals, records.slice(at, at + CHUNK), background));
+        const chunk = records.slice(at, at + CHUNK);
+        out.push(
+          ...(internalsClassCount(internals) > 1
+            ? multiclassExplanations(
+                internals,
+                chunk,
+                background,
+                classLabels(version, internals),
+                input.classes,
+              )
+            : exactExplanations(internals, chunk, background)),
+        );
       }
       return out;
     }
 
+    if (internals && internalsClassCount(internals) > 1) {
+      // The scorer reads one column (the last class's probability): that would explain the wrong thing.
+      throw new ValidationError(
+        'KernelSHAP explains one score; a multiclass model is explained per class with the exact method (leave out --kernel / method=kernel)',
+        { field: 'method' },
+      );
+    }
     if (players.length > MAX_KERNEL_PLAYERS) {
       throw new ValidationError(
         `KernelSHAP explains models of at most ${MAX_KERNEL_PLAYERS} features; this one has ${players.length}`,
@@ -218,6 +244,51 @@ function exactExplanations(
       features: pick(record, internals.inputs),
     };
   });
+}
+
+/**
+ * Per-class exact attributions of a multiclass model: each class's margin (its weights, or its own
+ * trees) is explained as a single-margin model; the predicted class (the largest margin, the first on
+ * a tie as the graph's ArgMax) is the top-level explanation, and `all` adds every class's.
+ */
+function multiclassExplanations(
+  internals: ModelInternals,
+  records: Record<string, unknown>[],
+  background: Record<string, unknown>[],
+  labels: string[],
+  which: 'predicted' | 'all' = 'predicted',
+): Explanation[] {
+  const perClass = labels.map((_, k) => exactExplanations(classInternals(internals, k), records, background));
+  return records.map((_, i) => {
+    let best = 0;
+    for (let k = 1; k < labels.length; k++)
+      if (perClass[k]![i]!.output > perClass[best]![i]!.output) best = k;
+    const top = perClass[best]![i]!;
+    return {
+      ...top,
+      space: 'margin' as const,
+      class: labels[best]!,
+      ...(which === 'all'
+        ? {
+            perClass: Object.fromEntries(
+              labels.map((label, k) => {
+                const e = perClass[k]![i]!;
+                return [label, { baseValue: e.baseValue, output: e.output, attributions: e.attributions }];
+              }),
+            ),
+          }
+        : {}),
+    };
+  });
+}
+
+/** The class labels in the model's order: signature.json's classes, else the class indices. */
+function classLabels(version: ModelVersion, internals: ModelInternals): string[] {
+  const declared = version.signature?.declared?.classes;
+  const k = internalsClassCount(internals);
+  if (Array.isArray(declared) && declared.length === k && declared.every((c) => typeof c === 'string'))
+    return declared as string[];
+  return Array.from({ length: k }, (_, c) => String(c));
 }
 
 function isClassifier(version: ModelVersion, internals: ModelInternals | undefined): boolean {

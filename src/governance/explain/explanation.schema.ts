@@ -6,10 +6,18 @@ export type ExplanationMethod = z.infer<typeof explanationMethodSchema>;
 
 /**
  * The scale the attributions add up on: log-odds of the positive class (linear and tree classifiers),
+ * a class's softmax margin (multiclass linear and tree classifiers: p_k = softmax(margins)_k),
  * P(positive) (KernelSHAP of a classifier), or the model's value (regressors, unknown models).
  */
-export const explanationSpaceSchema = z.enum(['log_odds', 'probability', 'value']);
+export const explanationSpaceSchema = z.enum(['log_odds', 'margin', 'probability', 'value']);
 export type ExplanationSpace = z.infer<typeof explanationSpaceSchema>;
+
+/** One class's attributions of a multiclass prediction: baseValue + sum(attributions) = output (its margin). */
+export const classExplanationSchema = z.object({
+  baseValue: z.number(),
+  output: z.number(),
+  attributions: z.record(z.string(), z.number()),
+});
 
 /**
  * Feature attributions of one prediction (interventional Shapley values against a background
@@ -39,6 +47,10 @@ export const explanationSchema = z.object({
   samples: z.number().int().nullable(),
   /** The explained values of the features, as received. */
   features: z.record(z.string(), z.unknown()).optional(),
+  /** Multiclass models: the class whose margin the top-level attributions explain (the predicted one). */
+  class: z.string().optional(),
+  /** Multiclass models with `classes: 'all'`: every class's attributions, keyed by class. */
+  perClass: z.record(z.string(), classExplanationSchema).optional(),
 });
 export type Explanation = z.infer<typeof explanationSchema>;
 
@@ -50,6 +62,8 @@ export const explainOptionsSchema = z.strictObject({
   samples: z.coerce.number().int().min(16).max(100_000).optional(),
   /** Background rows sampled from the training data (default 100). */
   backgroundSize: z.coerce.number().int().min(1).max(10_000).optional(),
+  /** Multiclass models: explain the predicted class (default) or every class (`perClass`). */
+  classes: z.enum(['predicted', 'all']).default('predicted'),
   /** Seed of the background sample and of KernelSHAP's coalitions (default 0). */
   seed: z.coerce
     .number()

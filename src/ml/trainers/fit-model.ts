@@ -4,15 +4,24 @@ import { encodeRecords, encodeTrainingData, fitEncoding } from './feature-encodi
 import { fitGbdt } from './gbdt.trainer.js';
 import { ensembleMargin, ensembleOnnx } from './gbdt-ensemble.js';
 import { fitLinear, linearMargin } from './linear.trainer.js';
-import { EXPLAIN_METADATA_KEY, linearInternalsJson, treeInternalsJson } from './model-internals.js';
+import {
+  EXPLAIN_METADATA_KEY,
+  linearInternalsJson,
+  softmaxInternalsJson,
+  treeInternalsJson,
+} from './model-internals.js';
 import { exportModelOnnx, signatureOutputs } from './model-onnx.js';
 import type { GraphBuilder } from './onnx-graph.js';
+import { fitSoftmax, softmaxMargins } from './softmax.trainer.js';
 import type { FitOptions, FittedModel, ModelSignature } from './trainer.types.js';
 import { param, resolveParams } from './trainer-params.js';
 import { prepareTrainingData } from './training-data.js';
-import { sigmoid } from './validation-score.js';
+import { sigmoid, softmaxInPlace } from './validation-score.js';
 
-/** What each trainer hands back: margins of encoded rows, and the graph that computes them. */
+/**
+ * What each trainer hands back: margins of encoded rows ([N], or row-major [N, K] for K > 2
+ * classes), and the graph that computes them.
+ */
 interface TrainedCore {
   margin(x: EncodedRows): Float64Array;
   onnxCore(b: GraphBuilder, x: string): string;
@@ -47,10 +56,18 @@ export function fitModel(opts: FitOptions): FittedModel {
     params,
     onIteration: opts.onIteration,
   };
+  const classCount = data.classes && data.classes.length > 2 ? data.classes.length : undefined;
   const core =
     opts.kind === 'linear'
-      ? linearCore(common)
-      : gbdtCore({ ...common, seed: opts.seed, threads: opts.threads ?? 'auto' });
+      ? classCount !== undefined
+        ? softmaxCore({ ...common, classCount })
+        : linearCore(common)
+      : gbdtCore({
+          ...common,
+          seed: opts.seed,
+          threads: opts.threads ?? 'auto',
+          ...(classCount !== undefined ? { classCount } : {}),
+        });
   const signature: ModelSignature = {
     format: 'onnx',
     task: opts.task,
@@ -70,6 +87,11 @@ export function fitModel(opts: FitOptions): FittedModel {
     params: { ...params },
     predict(rows) {
       const margin = core.margin(encodeRecords(rows, enc));
+      if (classCount !== undefined) {
+        // Row-major [N, K] class probabilities, as the graph's Softmax computes them.
+        for (let at = 0; at < margin.length; at += classCount) softmaxInPlace(margin, at, classCount);
+        return margin;
+      }
       // Regression: the graph's output is float32; round here too so both agree exactly.
       return margin.map((m) => (opts.task === 'classification' ? sigmoid(m) : Math.fround(m)));
     },
@@ -102,6 +124,23 @@ function linearCore(fit: Parameters<typeof fitLinear>[0]): TrainedCore {
     onnxCore: (b, x) => {
       const product = b.node('MatMul', [x, b.doubles(core.weights, [core.weights.length, 1])]);
       return b.node('Add', [product, b.doubles([core.intercept], [1])]);
+    },
+  };
+}
+
+function softmaxCore(fit: Parameters<typeof fitSoftmax>[0]): TrainedCore {
+  const core = fitSoftmax(fit);
+  const kc = fit.classCount;
+  const d = core.weights[0]!.length;
+  return {
+    standardize: true,
+    margin: (x) => softmaxMargins(core, fit.enc, x),
+    internals: () => softmaxInternalsJson(fit.enc, core),
+    onnxCore: (b, x) => {
+      const w = new Array<number>(d * kc);
+      for (let j = 0; j < d; j++) for (let k = 0; k < kc; k++) w[j * kc + k] = core.weights[k]![j]!;
+      const product = b.node('MatMul', [x, b.doubles(w, [d, kc])]);
+      return b.node('Add', [product, b.doubles(Array.from(core.intercepts), [kc])]);
     },
   };
 }

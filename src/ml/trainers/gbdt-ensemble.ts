@@ -17,6 +17,8 @@ export interface Tree {
 export interface TreeEnsemble {
   base: number;
   trees: Tree[];
+  /** Multiclass (K > 2): each class's start margin; tree j belongs to class j % K (round-major). */
+  classBases?: number[];
 }
 
 /**
@@ -26,6 +28,8 @@ export interface TreeEnsemble {
  */
 export interface ValueTrees {
   base: number;
+  /** Multiclass (K > 2): each class's start margin; tree j belongs to class j % K (round-major). */
+  classBases?: number[];
   trees: {
     column: Int32Array;
     threshold: Float64Array;
@@ -42,6 +46,7 @@ export function toValueTrees(
 ): ValueTrees {
   return {
     base: ensemble.base,
+    ...(ensemble.classBases ? { classBases: ensemble.classBases } : {}),
     trees: ensemble.trees.map((t) => {
       const m = t.left.length;
       const column = new Int32Array(m);
@@ -77,21 +82,39 @@ export function ensembleMargin(vt: ValueTrees, enc: FeatureEncoding, x: EncodedR
     while (offsets[j]! > column) j--;
     return x.codes[j]![i]! === column - offsets[j]! ? 1 : 0;
   };
+  const leafOf = (i: number, t: ValueTrees['trees'][number]): number => {
+    let node = 0;
+    while (t.left[node]! >= 0) {
+      node = valueAt(i, t.column[node]!) <= t.threshold[node]! ? t.left[node]! : t.right[node]!;
+    }
+    return t.value[node]!;
+  };
+  if (vt.classBases) {
+    // Multiclass: row-major [N, K] margins, each class summing its own trees.
+    const kc = vt.classBases.length;
+    const multi = new Float64Array(x.n * kc);
+    const sums = new Float64Array(kc);
+    for (let i = 0; i < x.n; i++) {
+      sums.fill(0);
+      vt.trees.forEach((t, j) => {
+        sums[j % kc]! += leafOf(i, t);
+      });
+      for (let k = 0; k < kc; k++) multi[i * kc + k] = Math.fround(sums[k]! + vt.classBases[k]!);
+    }
+    return multi;
+  }
   for (let i = 0; i < x.n; i++) {
     let sum = 0;
-    for (const t of vt.trees) {
-      let node = 0;
-      while (t.left[node]! >= 0) {
-        node = valueAt(i, t.column[node]!) <= t.threshold[node]! ? t.left[node]! : t.right[node]!;
-      }
-      sum += t.value[node]!;
-    }
+    for (const t of vt.trees) sum += leafOf(i, t);
     out[i] = Math.fround(sum + vt.base);
   }
   return out;
 }
 
-/** Adds an ai.onnx.ml TreeEnsembleRegressor (v3, double thresholds and weights) over X; returns a double margin. */
+/**
+ * Adds an ai.onnx.ml TreeEnsembleRegressor (v3, double thresholds and weights) over X; returns a
+ * double margin [N, 1], or [N, K] for a multiclass ensemble (one target per class).
+ */
 export function ensembleOnnx(vt: ValueTrees, b: GraphBuilder, x: string): string {
   const treeIds: number[] = [];
   const nodeIds: number[] = [];
@@ -103,6 +126,8 @@ export function ensembleOnnx(vt: ValueTrees, b: GraphBuilder, x: string): string
   const targetTree: number[] = [];
   const targetNode: number[] = [];
   const weights: number[] = [];
+  const targetIds: number[] = [];
+  const kc = vt.classBases?.length ?? 1;
   vt.trees.forEach((t, tree) => {
     for (let k = 0; k < t.left.length; k++) {
       treeIds.push(tree);
@@ -117,6 +142,7 @@ export function ensembleOnnx(vt: ValueTrees, b: GraphBuilder, x: string): string
         targetTree.push(tree);
         targetNode.push(k);
         weights.push(t.value[k]!);
+        targetIds.push(tree % kc);
       }
     }
   });
@@ -125,8 +151,8 @@ export function ensembleOnnx(vt: ValueTrees, b: GraphBuilder, x: string): string
     [x],
     [
       attr.string('aggregate_function', 'SUM'),
-      attr.tensor('base_values_as_tensor', doubleTensor([vt.base], [1])),
-      attr.int('n_targets', 1),
+      attr.tensor('base_values_as_tensor', doubleTensor(vt.classBases ?? [vt.base], [kc])),
+      attr.int('n_targets', kc),
       attr.ints('nodes_falsenodeids', falseIds),
       attr.ints('nodes_featureids', featureIds),
       attr.strings('nodes_modes', modes),
@@ -135,7 +161,7 @@ export function ensembleOnnx(vt: ValueTrees, b: GraphBuilder, x: string): string
       attr.ints('nodes_truenodeids', trueIds),
       attr.tensor('nodes_values_as_tensor', doubleTensor(values, [values.length])),
       attr.string('post_transform', 'NONE'),
-      attr.ints('target_ids', new Array<number>(weights.length).fill(0)),
+      attr.ints('target_ids', targetIds),
       attr.ints('target_nodeids', targetNode),
       attr.ints('target_treeids', targetTree),
       attr.tensor('target_weights_as_tensor', doubleTensor(weights, [weights.length])),

@@ -9,7 +9,7 @@ import { createHistogramSpace, plainStorage, sharedStorage } from './gbdt-histog
 import { defaultThreads, localHistograms, threadedHistograms, worthThreads } from './gbdt-threads.js';
 import type { IterationCallback, IterationInfo, Task } from './trainer.types.js';
 import { param } from './trainer-params.js';
-import { sigmoid, validationScore } from './validation-score.js';
+import { sigmoid, softmaxInPlace, validationScore, validationScoreMulti } from './validation-score.js';
 
 interface GbdtFit {
   task: Task;
@@ -25,6 +25,8 @@ interface GbdtFit {
    * big enough to gain from them, else 1. The model is the same for any count.
    */
   threads: number | 'auto';
+  /** Classification with more than two classes: K, and y holds class indices (one tree per class per round). */
+  classCount?: number;
   onIteration?: IterationCallback | undefined;
 }
 
@@ -49,11 +51,23 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
   const features = binned.features;
   const n = x.n;
 
+  const kc = fit.classCount !== undefined && fit.classCount > 2 ? fit.classCount : 1;
   let base = 0;
-  for (const i of trainRows) base += y[i]!;
-  base /= trainRows.length;
-  if (task === 'classification') base = Math.log(base / (1 - base));
-  const margin = new Float64Array(n).fill(base);
+  const classBases: number[] = [];
+  if (kc > 1) {
+    // Softmax start: each class's log prior (the constant model with the least log loss).
+    const counts = new Array<number>(kc).fill(0);
+    for (const i of trainRows) counts[y[i]!]!++;
+    for (let k = 0; k < kc; k++) classBases.push(Math.log(counts[k]! / trainRows.length));
+  } else {
+    for (const i of trainRows) base += y[i]!;
+    base /= trainRows.length;
+    if (task === 'classification') base = Math.log(base / (1 - base));
+  }
+  // Multiclass margins are row-major [n, K].
+  const margin = new Float64Array(n * kc).fill(base);
+  if (kc > 1) for (let i = 0; i < n; i++) margin.set(classBases, i * kc);
+  const prob = kc > 1 ? new Float64Array(n * kc) : undefined;
   const random = seededRandom(fit.seed);
   const sampleSize = Math.max(1, Math.round(param(params, 'subsample') * trainRows.length));
   const featureCount = Math.max(1, Math.round(param(params, 'colsample') * features.length));
@@ -83,8 +97,41 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
   const { grad, hess } = space;
   const histograms = threaded ? threadedHistograms(space, threads) : localHistograms(space);
   const grower = new TreeGrower(features, histograms, grad, hess, settings, leafOf);
+  /** One tree on grad/hess as they stand, over this tree's draw of rows and features. */
+  const growOne = (): Tree => {
+    const rows = sampleSize < pool.length ? drawSorted(pool, sampleSize, random) : pool;
+    const chosen =
+      featureCount < features.length ? drawSorted(featurePool, featureCount, random) : featurePool;
+    space.index.set(rows);
+    space.chosen.set(chosen);
+    leafOf.fill(-1);
+    return grower.grow(rows.length, chosen.length);
+  };
   try {
     for (let t = 0; t < nEstimators; t++) {
+      if (prob !== undefined) {
+        multiclassRound({ kc, trainRows, y, margin, prob, grad, hess }, (cls) => {
+          const tree = growOne();
+          trees.push(tree);
+          for (let i = 0; i < n; i++) {
+            const leaf = leafOf[i]!;
+            margin[i * kc + cls] =
+              margin[i * kc + cls]! + (leaf >= 0 ? tree.value[leaf]! : leafValue(tree, binned, i));
+          }
+        });
+        if (fit.onIteration) {
+          const info: IterationInfo = { iteration: t + 1, of: nEstimators };
+          if (validRows.length > 0) {
+            const m = new Float64Array(validRows.length * kc);
+            validRows.forEach((i, r) => {
+              m.set(margin.subarray(i * kc, (i + 1) * kc), r * kc);
+            });
+            info.validation = validationScoreMulti(y, validRows, m, kc);
+          }
+          if (fit.onIteration(info) === false) break;
+        }
+        continue;
+      }
       for (let k = 0; k < trainRows.length; k++) {
         const i = trainRows[k]!;
         if (task === 'classification') {
@@ -96,13 +143,7 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
           hess[i] = 1;
         }
       }
-      const rows = sampleSize < pool.length ? drawSorted(pool, sampleSize, random) : pool;
-      const chosen =
-        featureCount < features.length ? drawSorted(featurePool, featureCount, random) : featurePool;
-      space.index.set(rows);
-      space.chosen.set(chosen);
-      leafOf.fill(-1);
-      const tree = grower.grow(rows.length, chosen.length);
+      const tree = growOne();
       trees.push(tree);
       // Rows the tree was grown on already know their leaf; the others (not drawn, held out) walk it.
       for (let i = 0; i < n; i++) {
@@ -125,7 +166,39 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
   } finally {
     histograms.close();
   }
-  return toValueTrees({ base, trees }, features);
+  return toValueTrees({ base, trees, ...(kc > 1 ? { classBases } : {}) }, features);
+}
+
+/**
+ * One boosting round of the softmax objective: every class's gradients come from the margins as
+ * they were at the start of the round (as xgboost's multi:softprob does), then `grow(k)` adds class
+ * k's tree. Gradient p_k - [y = k], hessian p_k (1 - p_k) (the diagonal of the softmax Hessian).
+ */
+function multiclassRound(
+  s: {
+    kc: number;
+    trainRows: Uint32Array;
+    y: Float64Array;
+    margin: Float64Array;
+    prob: Float64Array;
+    grad: Float64Array;
+    hess: Float64Array;
+  },
+  grow: (cls: number) => void,
+): void {
+  const { kc, trainRows, y, margin, prob, grad, hess } = s;
+  for (const i of trainRows) {
+    prob.set(margin.subarray(i * kc, (i + 1) * kc), i * kc);
+    softmaxInPlace(prob, i * kc, kc);
+  }
+  for (let cls = 0; cls < kc; cls++) {
+    for (const i of trainRows) {
+      const p = prob[i * kc + cls]!;
+      grad[i] = p - (y[i] === cls ? 1 : 0);
+      hess[i] = Math.max(p * (1 - p), 1e-16);
+    }
+    grow(cls);
+  }
 }
 
 /** A seeded partial Fisher-Yates draw of k items, returned in ascending order. */

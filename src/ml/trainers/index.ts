@@ -2,12 +2,14 @@
 export { fitModel } from './fit-model.js';
 /** A built-in model's internals read back from its ONNX file (`sextant.explain`), and its core evaluated in double. */
 export {
+  classInternals,
   columnFeatures,
   coreMargins,
   type EncodedMatrix,
   EXPLAIN_METADATA_KEY,
   encodeForCore,
   type InternalsCore,
+  internalsClassCount,
   internalsFeatures,
   type ModelInternals,
   readModelInternals,

@@ -39,15 +39,51 @@ export function fitLinear(fit: LinearFit): LinearCore {
   const tol = param(params, 'tol');
   const design = new Design(enc, x);
   const dim = d + 1; // intercept at 0
-  let beta = new Float64Array(dim);
+  let beta: Float64Array = new Float64Array(dim);
   if (task === 'regression') {
     let s = 0;
     for (const i of trainRows) s += y[i]!;
     beta[0] = s / trainRows.length;
   }
-  let objective = objectiveOf(task, design, y, trainRows, beta, l2);
-  for (let iter = 1; iter <= maxIter; iter++) {
-    const { grad, hess } = newtonSystem(task, design, y, trainRows, beta, l2);
+  beta = newtonMinimize(beta, {
+    maxIter,
+    tol,
+    objective: (b) => objectiveOf(task, design, y, trainRows, b, l2),
+    system: (b) => newtonSystem(task, design, y, trainRows, b, l2),
+    afterStep: (iter, b) => {
+      if (!fit.onIteration) return true;
+      const info: IterationInfo = { iteration: iter, of: maxIter };
+      if (validRows.length > 0) {
+        const m = new Float64Array(validRows.length);
+        for (let k = 0; k < validRows.length; k++) m[k] = design.margin(validRows[k]!, b);
+        info.validation = validationScore(task, y, validRows, m);
+      }
+      return fit.onIteration(info) !== false;
+    },
+  });
+  return { weights: beta.slice(1), intercept: beta[0]! };
+}
+
+/**
+ * Full Newton steps with backtracking (halving the step until the objective does not rise) from
+ * `start`, until the objective improves by less than `tol` of itself, `maxIter` steps, or
+ * `afterStep` returns false. Shared by the binary/ridge and the softmax trainers.
+ */
+export function newtonMinimize(
+  start: Float64Array,
+  s: {
+    maxIter: number;
+    tol: number;
+    objective(beta: Float64Array): number;
+    system(beta: Float64Array): { grad: Float64Array; hess: Float64Array };
+    afterStep(iteration: number, beta: Float64Array): boolean;
+  },
+): Float64Array {
+  const dim = start.length;
+  let beta: Float64Array = start;
+  let objective = s.objective(beta);
+  for (let iter = 1; iter <= s.maxIter; iter++) {
+    const { grad, hess } = s.system(beta);
     const step = choleskySolve(hess, grad, dim);
     let t = 1;
     let next = beta;
@@ -55,7 +91,7 @@ export function fitLinear(fit: LinearFit): LinearCore {
     for (let halvings = 0; halvings < 40; halvings++) {
       const candidate = new Float64Array(dim);
       for (let j = 0; j < dim; j++) candidate[j] = beta[j]! - t * step[j]!;
-      const o = objectiveOf(task, design, y, trainRows, candidate, l2);
+      const o = s.objective(candidate);
       if (o <= objective) {
         next = candidate;
         nextObjective = o;
@@ -66,18 +102,10 @@ export function fitLinear(fit: LinearFit): LinearCore {
     const improvement = objective - nextObjective;
     beta = next;
     objective = nextObjective;
-    if (fit.onIteration) {
-      const info: IterationInfo = { iteration: iter, of: maxIter };
-      if (validRows.length > 0) {
-        const m = new Float64Array(validRows.length);
-        for (let k = 0; k < validRows.length; k++) m[k] = design.margin(validRows[k]!, beta);
-        info.validation = validationScore(task, y, validRows, m);
-      }
-      if (fit.onIteration(info) === false) break;
-    }
-    if (improvement <= tol * Math.max(1, Math.abs(objective))) break;
+    if (!s.afterStep(iter, beta)) break;
+    if (improvement <= s.tol * Math.max(1, Math.abs(objective))) break;
   }
-  return { weights: beta.slice(1), intercept: beta[0]! };
+  return beta;
 }
 
 /** Margins of encoded rows, in the order of operations of the ONNX graph (Sub, Div, MatMul, Add). */
@@ -92,7 +120,7 @@ export function linearMargin(core: LinearCore, enc: FeatureEncoding, x: EncodedR
 }
 
 /** Sparse view of the design matrix with an intercept column at 0: per row, the non-zero columns. */
-class Design {
+export class Design {
   private readonly z: Float64Array[];
   private readonly codes: Int32Array[];
   private readonly offsets: number[];

@@ -5,6 +5,7 @@ import { encodedWidth, encodeRecords } from './feature-encoding.js';
 import type { ValueTrees } from './gbdt-ensemble.js';
 import type { LinearCore } from './linear.trainer.js';
 import { decodeModel } from './onnx-proto.js';
+import type { SoftmaxCore } from './softmax.trainer.js';
 import type { Task } from './trainer.types.js';
 
 /*
@@ -18,10 +19,18 @@ import type { Task } from './trainer.types.js';
 export const EXPLAIN_METADATA_KEY = 'sextant.explain';
 
 export type InternalsCore =
-  | { kind: 'linear'; intercept: number; weights: number[] }
+  | {
+      kind: 'linear';
+      intercept: number;
+      weights: number[];
+      /** Multiclass (K > 2): one intercept per class; weights are then K blocks of the encoded width. */
+      intercepts?: number[];
+    }
   | {
       kind: 'trees';
       base: number;
+      /** Multiclass (K > 2): each class's start margin; tree j belongs to class j % K. */
+      classBases?: number[];
       /** Pre-order nodes; left[k] < 0 marks a leaf. Split: encoded column <= threshold goes left. */
       trees: { column: number[]; threshold: number[]; left: number[]; right: number[]; value: number[] }[];
     };
@@ -53,6 +62,22 @@ export function linearInternalsJson(
   });
 }
 
+/** The metadata value for a softmax (multiclass linear) core: K weight blocks and K intercepts. */
+export function softmaxInternalsJson(encoding: FeatureEncoding, core: SoftmaxCore): string {
+  return JSON.stringify({
+    v: 1,
+    task: 'classification',
+    standardize: true,
+    encoding,
+    core: {
+      kind: 'linear',
+      intercept: 0,
+      weights: core.weights.flatMap((w) => Array.from(w)),
+      intercepts: Array.from(core.intercepts),
+    },
+  });
+}
+
 /** The metadata value for a tree ensemble (internal nodes' values are not needed and written as 0). */
 export function treeInternalsJson(task: Task, encoding: FeatureEncoding, vt: ValueTrees): string {
   return JSON.stringify({
@@ -63,6 +88,7 @@ export function treeInternalsJson(task: Task, encoding: FeatureEncoding, vt: Val
     core: {
       kind: 'trees',
       base: vt.base,
+      ...(vt.classBases ? { classBases: vt.classBases } : {}),
       trees: vt.trees.map((t) => ({
         column: Array.from(t.column),
         threshold: Array.from(t.threshold),
@@ -91,10 +117,16 @@ const internalsSchema = z.object({
       .max(100_000),
   }),
   core: z.discriminatedUnion('kind', [
-    z.object({ kind: z.literal('linear'), intercept: finite, weights: z.array(finite) }),
+    z.object({
+      kind: z.literal('linear'),
+      intercept: finite,
+      weights: z.array(finite),
+      intercepts: z.array(finite).min(3).max(100).optional(),
+    }),
     z.object({
       kind: z.literal('trees'),
       base: finite,
+      classBases: z.array(finite).min(3).max(100).optional(),
       trees: z.array(
         z.object({
           column: z.array(z.number().int()),
@@ -143,8 +175,12 @@ export function readModelInternals(bytes: Uint8Array): ModelInternals | undefine
   for (const n of names) if (!graphInputs.has(n)) throw bad(`feature '${n}' is not a graph input`);
   const width = encodedWidth(encoding);
   if (core.kind === 'linear') {
-    if (core.weights.length !== width) throw bad(`${core.weights.length} weights for ${width} columns`);
+    const blocks = core.intercepts?.length ?? 1;
+    if (core.weights.length !== width * blocks)
+      throw bad(`${core.weights.length} weights for ${width} columns x ${blocks} classes`);
   } else {
+    if (core.classBases && core.trees.length % core.classBases.length !== 0)
+      throw bad(`${core.trees.length} trees is not a whole number of rounds of ${core.classBases.length}`);
     let total = 0;
     core.trees.forEach((t, i) => {
       const m = t.left.length;
@@ -227,8 +263,20 @@ export function encodeForCore(internals: ModelInternals, rows: Record<string, un
   return { n: x.n, width, data: out };
 }
 
-/** Margins (log-odds for a classifier, the value for a regressor) in double, from encoded rows. */
+/**
+ * Margins (log-odds for a classifier, the value for a regressor) in double, from encoded rows; for
+ * a multiclass core, row-major [N, K] class margins.
+ */
 export function coreMargins(internals: ModelInternals, x: EncodedMatrix): Float64Array {
+  const kc = internalsClassCount(internals);
+  if (kc > 1) {
+    const out = new Float64Array(x.n * kc);
+    for (let k = 0; k < kc; k++) {
+      const m = coreMargins(classInternals(internals, k), x);
+      for (let i = 0; i < x.n; i++) out[i * kc + k] = m[i]!;
+    }
+    return out;
+  }
   const { n, width, data: encoded } = x;
   const out = new Float64Array(n);
   const core = internals.core;
@@ -251,4 +299,35 @@ export function coreMargins(internals: ModelInternals, x: EncodedMatrix): Float6
     }
   }
   return out;
+}
+
+/** Classes the core scores: K for a multiclass core, 1 for a binary classifier or a regressor. */
+export function internalsClassCount(internals: ModelInternals): number {
+  const core = internals.core;
+  return (core.kind === 'linear' ? core.intercepts?.length : core.classBases?.length) ?? 1;
+}
+
+/**
+ * Class k's part of a multiclass model as a single-margin model (its weights and intercept, or its
+ * trees and start margin): explainers run on it unchanged and explain class k's margin.
+ */
+export function classInternals(internals: ModelInternals, k: number): ModelInternals {
+  const core = internals.core;
+  const kc = internalsClassCount(internals);
+  if (kc === 1) return internals;
+  if (core.kind === 'linear') {
+    const width = core.weights.length / kc;
+    return {
+      ...internals,
+      core: {
+        kind: 'linear',
+        intercept: core.intercepts![k]!,
+        weights: core.weights.slice(k * width, (k + 1) * width),
+      },
+    };
+  }
+  return {
+    ...internals,
+    core: { kind: 'trees', base: core.classBases![k]!, trees: core.trees.filter((_, j) => j % kc === k) },
+  };
 }

@@ -88,6 +88,18 @@ function addHead(b: GraphBuilder, task: Task, margin: string, classes: string[] 
     b.output('variable', DataType.FLOAT, ['N', 1]);
     return;
   }
+  if (classes !== undefined && classes.length > 2) {
+    // Multiclass: margin is [N, K]; probabilities by Softmax, the label the most probable class.
+    const probs = b.node('Softmax', [margin], [attr.int('axis', 1)]);
+    b.node('Cast', [probs], [attr.int('to', DataType.FLOAT)], { output: 'probabilities' });
+    const best = b.node('ArgMax', [probs], [attr.int('axis', 1), attr.int('keepdims', 1)]);
+    b.node('Gather', [b.strings(classes, [classes.length]), best], [attr.int('axis', 0)], {
+      output: 'label',
+    });
+    b.output('probabilities', DataType.FLOAT, ['N', classes.length]);
+    b.output('label', DataType.STRING, ['N', 1]);
+    return;
+  }
   const p = b.node('Sigmoid', [margin]);
   const q = b.node('Sub', [b.doubles([1], [1]), p]);
   const both = b.node('Concat', [q, p], [attr.int('axis', 1)]);

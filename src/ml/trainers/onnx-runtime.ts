@@ -10,8 +10,9 @@ type Session = OnnxSession;
 
 /**
  * Runs an ONNX model on raw feature records, one input per feature ([N, 1] or [N]), and returns
- * P(positive) for a classifier (column 1 of 'probabilities') or the value of a regressor
- * ('variable', else the first float output): the semantics of FittedModel.predict.
+ * P(positive) for a classifier (column 1 of 'probabilities'), every class's probability row-major
+ * [N, K] when 'probabilities' has K > 2 columns, or the value of a regressor ('variable', else the
+ * first float output): the semantics of FittedModel.predict.
  */
 export async function predictOnnx(bytes: Uint8Array, rows: Record<string, unknown>[]): Promise<Float64Array> {
   const session: Session = await openOnnxSession(bytes);
@@ -24,6 +25,7 @@ export async function predictOnnx(bytes: Uint8Array, rows: Record<string, unknow
     const out = result[outputName]!;
     const data = out.data as ArrayLike<number | bigint>;
     const width = out.dims.length === 2 ? Number(out.dims[1]) : 1;
+    if (outputName === 'probabilities' && width > 2) return Float64Array.from(data, Number);
     const column = outputName === 'probabilities' || width === 2 ? width - 1 : 0;
     const values = new Float64Array(rows.length);
     for (let i = 0; i < rows.length; i++) values[i] = Number(data[i * width + column]);

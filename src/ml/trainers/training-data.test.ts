@@ -68,8 +68,31 @@ describe('a fit request is refused before any work when', () => {
     expectInvalid({ validation: { rows: [1, 3, 4] } }, /single class in the training rows/, 'target');
   });
 
-  it('the target has more than two classes', () => {
-    expectInvalid({ target: 'v', features: ['x'] }, /3 classes; only binary/, 'target');
+  it('a class of a multiclass target has no training rows (only validation ones)', () => {
+    // 'mid' is row 4 only: held out, the trainer would never see it.
+    expectInvalid(
+      { target: 'v', features: ['x'], validation: { rows: [4] } },
+      /class 'mid' appears only in the validation rows/,
+      'target',
+    );
+  });
+
+  it('the target has more distinct labels than classification takes', () => {
+    const many = Array.from({ length: 101 }, (_, i) => `c${i}`);
+    expectInvalid(
+      {
+        table: {
+          rowCount: 101,
+          columns: [
+            { name: 'x', type: 'float', values: many.map((_, i) => i) },
+            { name: 'y', type: 'string', values: many },
+          ],
+        },
+        features: ['x'],
+      },
+      /101 classes; classification takes at most 100/,
+      'target',
+    );
   });
 
   it('the target is missing in a row', () => {

@@ -9,15 +9,21 @@ export interface TrainingData {
   numeric: { name: string; values: Float64Array }[];
   /** Per categorical feature: the value as a string, undefined where missing. */
   categorical: { name: string; values: (string | undefined)[] }[];
-  /** 0/1 for classification (1 = classes[1]), the value for regression. */
+  /**
+   * Classification: the class index into `classes` (binary: 0/1, 1 = classes[1], the positive
+   * class); regression: the value.
+   */
   y: Float64Array;
-  classes?: [string, string];
+  /** Classification: the distinct labels as text, sorted (numbers numerically); two or more. */
+  classes?: string[];
   trainRows: Uint32Array;
   validRows: Uint32Array;
 }
 
 /** Output names of the ONNX graph: a feature may not take them. */
 export const RESERVED_NAMES = new Set(['probabilities', 'label', 'variable']);
+/** More distinct labels than this is a regression target or an id column, not classes. */
+export const MAX_CLASSES = 100;
 const numericTypes = new Set(['integer', 'float', 'boolean']);
 
 /** A raw record value as the float32 the ONNX graph receives; NaN means missing. */
@@ -99,12 +105,20 @@ export function prepareTrainingData(opts: FitOptions): TrainingData {
   }
   const { trainRows, validRows } = splitRows(n, opts.validation?.rows);
   if (classes !== undefined) {
-    let positives = 0;
-    for (const i of trainRows) positives += y[i]!;
-    if (positives === 0 || positives === trainRows.length) {
+    const counts = new Array<number>(classes.length).fill(0);
+    for (const i of trainRows) counts[y[i]!]!++;
+    if (counts.filter((c) => c > 0).length < 2) {
       throw new ValidationError(`target '${target}' has a single class in the training rows`, {
         field: 'target',
       });
+    }
+    // A class the trainer never sees has no prior and no gradient: refuse instead of guessing.
+    const absent = classes.findIndex((_, k) => counts[k] === 0);
+    if (absent >= 0) {
+      throw new ValidationError(
+        `target '${target}': class '${classes[absent]}' appears only in the validation rows; every class needs training rows`,
+        { field: 'target' },
+      );
     }
   }
   return {
@@ -122,7 +136,7 @@ export function prepareTrainingData(opts: FitOptions): TrainingData {
 function readTarget(
   column: FitOptions['table']['columns'][number],
   task: Task,
-): { y: Float64Array; classes?: [string, string] } {
+): { y: Float64Array; classes?: string[] } {
   const field = 'target';
   const values = column.values;
   const y = new Float64Array(values.length);
@@ -158,18 +172,18 @@ function readTarget(
       field,
     });
   }
-  if (distinct.length > 2) {
+  if (distinct.length > MAX_CLASSES) {
     throw new ValidationError(
-      `target '${column.name}' has ${distinct.length} classes; only binary classification is supported`,
+      `target '${column.name}' has ${distinct.length} classes; classification takes at most ${MAX_CLASSES}`,
       { field },
     );
   }
   const allNumbers = values.every((v) => typeof v === 'number');
-  const sorted = allNumbers
+  const classes = allNumbers
     ? distinct.sort((a, b) => Number(a) - Number(b))
     : distinct.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const classes: [string, string] = [sorted[0]!, sorted[1]!];
-  for (let i = 0; i < labels.length; i++) y[i] = labels[i] === classes[1] ? 1 : 0;
+  const index = new Map(classes.map((c, k) => [c, k]));
+  for (let i = 0; i < labels.length; i++) y[i] = index.get(labels[i]!)!;
   return { y, classes };
 }
 

@@ -70,3 +70,43 @@ function bound(sorted: Float64Array, s: number, inclusive: boolean): number {
 export function sigmoid(m: number): number {
   return 1 / (1 + Math.exp(-m));
 }
+
+/**
+ * Softmax of v[at .. at+k) in place, as ONNX Softmax computes it in double: the row's maximum
+ * subtracted, exponentials, divided by their sum.
+ */
+export function softmaxInPlace(v: Float64Array, at: number, k: number): void {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let c = 0; c < k; c++) max = Math.max(max, v[at + c]!);
+  let sum = 0;
+  for (let c = 0; c < k; c++) {
+    const e = Math.exp(v[at + c]! - max);
+    v[at + c] = e;
+    sum += e;
+  }
+  for (let c = 0; c < k; c++) v[at + c] = v[at + c]! / sum;
+}
+
+/**
+ * The per-iteration score of held-out rows for K > 2 classes, from margins row-major [rows, K]:
+ * `loss` is the mean multiclass log loss, `metric` the accuracy (higher is better).
+ */
+export function validationScoreMulti(
+  y: Float64Array,
+  rows: Uint32Array,
+  margins: Float64Array,
+  k: number,
+): { loss: number; metric: number } {
+  const p = Float64Array.from(margins);
+  let ll = 0;
+  let correct = 0;
+  for (let r = 0; r < rows.length; r++) {
+    softmaxInPlace(p, r * k, k);
+    const yr = y[rows[r]!]!;
+    ll -= Math.log(Math.min(Math.max(p[r * k + yr]!, 1e-15), 1 - 1e-15));
+    let best = 0;
+    for (let c = 1; c < k; c++) if (p[r * k + c]! > p[r * k + best]!) best = c;
+    if (best === yr) correct++;
+  }
+  return { loss: ll / rows.length, metric: correct / rows.length };
+}

@@ -4,7 +4,12 @@ import { type Db, type Executor, inTransaction, type Tx } from '../../store/inde
 import type { PredictionLabelTable } from '../../store/schema-serving.js';
 import type { ServingEvents } from '../serving.events.js';
 import { type FeedbackItem, type FeedbackOutcome, labelValueSchema } from '../serving.schema.js';
-import { findLabels, findPredictionOwners, insertLabels } from './prediction.repo.js';
+import {
+  findLabels,
+  findMulticlassPredictionClasses,
+  findPredictionOwners,
+  insertLabels,
+} from './prediction.repo.js';
 
 /*
  * Delayed labels. A prediction has at most one label (its primary key), so feedback sent twice never
@@ -77,6 +82,7 @@ export function createFeedbackService(deps: {
     async submit(input: SubmitFeedbackInput): Promise<FeedbackOutcome[]> {
       const outcomes: (FeedbackOutcome | undefined)[] = new Array(input.items.length);
       const labels: (string | undefined)[] = new Array(input.items.length);
+      const labelTexts: string[] = new Array(input.items.length);
       input.items.forEach((item, i) => {
         const id = typeof item?.prediction_id === 'string' ? item.prediction_id.trim() : '';
         if (!id) {
@@ -97,6 +103,7 @@ export function createFeedbackService(deps: {
           return;
         }
         labels[i] = JSON.stringify(parsed.data);
+        labelTexts[i] = String(parsed.data);
       });
       const idOf = (i: number) => input.items[i]?.prediction_id.trim() ?? '';
       const wanted = [
@@ -112,6 +119,9 @@ export function createFeedbackService(deps: {
         owners = new Map([...owners, ...more]);
       }
 
+      // A multiclass model's label must be one of its classes: an unseen one would never count as right.
+      const classesOf = await findMulticlassPredictionClasses({ tx: db, ids: [...owners.keys()] });
+
       const now = clock.now();
       await inTransaction(db, async (tx) => {
         const rows: PredictionLabelTable[] = [];
@@ -123,6 +133,15 @@ export function createFeedbackService(deps: {
           const owner = owners.get(id);
           if (!owner) {
             outcomes[i] = failed(id, 'NOT_FOUND', `prediction '${id}' does not exist`);
+            return;
+          }
+          const classes = classesOf.get(id);
+          if (classes && !classes.includes(labelTexts[i]!)) {
+            outcomes[i] = failed(
+              id,
+              'VALIDATION_FAILED',
+              `items[${i}].label: '${labelTexts[i]}' is not one of the model's classes (${classes.join(', ')}); nothing was stored`,
+            );
             return;
           }
           if (first.has(id)) return;

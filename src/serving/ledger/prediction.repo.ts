@@ -171,6 +171,34 @@ export async function findPredictionOwners({
   return out;
 }
 
+/**
+ * The classes each prediction's model answered with (the keys of its outputs' probabilities), for
+ * the ids whose model is a classifier of more than two classes.
+ */
+export async function findMulticlassPredictionClasses({
+  tx,
+  ids,
+}: {
+  tx: Executor;
+  ids: string[];
+}): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await tx
+      .selectFrom('predictions')
+      .select(['id', 'outputs'])
+      .where('id', 'in', ids.slice(i, i + 500))
+      .execute();
+    for (const r of rows) {
+      const probabilities = (JSON.parse(r.outputs) as { probabilities?: Record<string, number> })
+        .probabilities;
+      const classes = probabilities ? Object.keys(probabilities) : [];
+      if (classes.length > 2) out.set(r.id, classes);
+    }
+  }
+  return out;
+}
+
 /** Inserts labels that are not there yet; returns the ids it inserted (the others already had one). */
 export async function insertLabels({
   tx,
