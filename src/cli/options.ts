@@ -23,3 +23,14 @@ export function maxAlias(): Option {
 export function limitOf(o: { limit: string; max?: string }): number {
   return o.max !== undefined ? positiveInt(o.max, '--max') : positiveInt(o.limit, '--limit');
 }
+
+/** `--null-values 'NA,-,?'`: comma-separated cell texts; whitespace around each is part of no token. */
+export function parseNullValues(text: string): string[] {
+  const tokens = text.split(',').map((t) => t.trim());
+  if (tokens.some((t) => t === '') && text.trim() !== '')
+    throw new ValidationError(
+      `--null-values: '${text}' has an empty token; list the texts separated by commas, e.g. 'NA,-,?' (an empty cell is always null)`,
+      { field: 'null-values' },
+    );
+  return text.trim() === '' ? [] : tokens;
+}
