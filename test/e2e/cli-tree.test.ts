@@ -73,6 +73,21 @@ describe('every command of the tree: typos, --json in any position, JSON errors'
       'audit',
     ])
       expect(groups).toContain(g);
+    // The tagline of `sextant --help` names the areas there are, the newer ones too.
+    const help = (await cli(t.envs.local, '--help')).out;
+    const tagline = help.slice(help.indexOf('Sextant:')).split('\n\n')[0]!.replace(/\s+/g, ' ');
+    for (const area of [
+      'datasets',
+      'runs',
+      'models',
+      'deployments',
+      'predictions',
+      'monitors',
+      'pipelines',
+      'costs',
+      'audit',
+    ])
+      expect(tagline).toContain(area);
   });
 
   it('a typo inside any group is an unknown command with a suggestion: exit 2, no help, JSON with --json', async () => {
