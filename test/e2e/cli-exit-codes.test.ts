@@ -1,9 +1,8 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { exitCodes } from '../../src/cli/exit-codes.js';
-import { cli } from '../support/cli.js';
+import { cli, cliJsonError as jsonError } from '../support/cli.js';
 import { useCliTransports } from './fixtures/cli-transports.js';
 import { uniq } from './helpers.js';
 
@@ -12,8 +11,6 @@ import { uniq } from './helpers.js';
  * on both transports, and unavailable (no server at --url). Auth's 5 and 6 are in cli-team.test.ts;
  * usage, not found, conflict, check failed and blocked by policy in cli-native.test.ts.
  */
-
-const jsonError = z.object({ error: z.object({ code: z.string(), exitCode: z.number() }) });
 
 describe('exit codes: integrity and unavailable, on both transports', () => {
   const t = useCliTransports('cli-exit-codes');
@@ -48,7 +45,10 @@ describe('exit codes: integrity and unavailable, on both transports', () => {
       expect(broken.err).toContain('error: the audit chain is broken');
       const json = await cli(env, 'audit', 'verify', '--json');
       expect(json.code).toBe(exitCodes.integrity);
-      expect(jsonError.parse(JSON.parse(json.err)).error).toEqual({ code: 'INTEGRITY_ERROR', exitCode: 7 });
+      expect(jsonError.parse(JSON.parse(json.err)).error).toMatchObject({
+        code: 'INTEGRITY_ERROR',
+        exitCode: 7,
+      });
     });
   }
 

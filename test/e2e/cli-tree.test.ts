@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { exitCodes } from '../../src/cli/exit-codes.js';
-import { cli } from '../support/cli.js';
+import { cli, cliJsonError as jsonError } from '../support/cli.js';
 import { useCliTransports } from './fixtures/cli-transports.js';
 
 /*
@@ -11,15 +10,6 @@ import { useCliTransports } from './fixtures/cli-transports.js';
  * takes --json before and after its name and then reports its errors as JSON; every listing prints
  * the same JSON whichever position --json is in, on the local workspace and against a server.
  */
-
-const jsonError = z.strictObject({
-  error: z.strictObject({
-    code: z.string(),
-    message: z.string(),
-    exitCode: z.number(),
-    details: z.record(z.string(), z.unknown()).optional(),
-  }),
-});
 
 /** Commands that pass unknown options on (to a child process, or to the completion). */
 const PASSES_OPTIONS_ON = new Set(['run']);
