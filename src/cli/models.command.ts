@@ -7,6 +7,7 @@ import { sha256Hex } from '../core/hashing.js';
 import type { AliasEvent, ModelVersion, PromotionRequest } from '../registry/registry.schema.js';
 import type { CliContext } from './context.js';
 import { CliOutcome } from './exit-codes.js';
+import { LIST_MAX, limitOption, positiveInt } from './options.js';
 import { details, formatNumber, painter, parsePairs, table } from './output.js';
 
 type Ctx = () => CliContext;
@@ -128,8 +129,12 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
     .command('ls', { isDefault: true })
     .description('list registered models')
     .option('-q, --query <text>', 'names containing this')
-    .action(async (o: { query?: string }) => {
-      const page = await (await api()).list(o.query ? { q: o.query } : {});
+    .addOption(limitOption(100))
+    .action(async (o: { query?: string; limit: string }) => {
+      const page = await (await api()).list({
+        ...(o.query ? { q: o.query } : {}),
+        maxResults: positiveInt(o.limit, '--limit', LIST_MAX),
+      });
       print(page, () =>
         table(
           ['MODEL', 'LATEST', 'ALIASES', 'UPDATED'],
