@@ -34,7 +34,9 @@ export function referenceScoresOf(deps: {
       throw new ValidationError(`no table of ${dv.dataset}@${dv.number} holds the target '${target}'`, {
         field: 'reference',
       });
-    const data = await readStoredTable(deps.blobs, file, table.format);
+    const data = await readStoredTable(deps.blobs, file, table.format, {
+      nullValues: table.schema.nullValues,
+    });
     const n = Math.min(data.rowCount, maxRows);
     const features = data.columns.filter((c) => c.name !== target);
     const labels = (data.columns.find((c) => c.name === target)?.values ?? []).slice(0, n);

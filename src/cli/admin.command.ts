@@ -5,7 +5,7 @@ import type { Role } from '../auth/index.js';
 import { roleSchema } from '../auth/index.js';
 import { IntegrityError, ValidationError } from '../core/errors.js';
 import type { CliContext } from './context.js';
-import { positiveInt } from './options.js';
+import { LIST_MAX, positiveInt } from './options.js';
 import { painter, table } from './output.js';
 
 type Ctx = () => CliContext;
@@ -108,7 +108,7 @@ export function registerAdminCommands(program: Command, ctx: Ctx): void {
     .action(async (o: { entityType?: string; entityId?: string; limit: string }) => {
       const c = ctx();
       const entries = await (await c.api()).audit.list({
-        limit: positiveInt(o.limit, '--limit'),
+        limit: positiveInt(o.limit, '--limit', LIST_MAX),
         ...(o.entityType ? { entityType: o.entityType } : {}),
         ...(o.entityId ? { entityId: o.entityId } : {}),
       });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { Alert } from '../monitoring/alerts/alert.schema.js';
 import type { CliContext } from './context.js';
-import { positiveInt } from './options.js';
+import { LIST_MAX, positiveInt } from './options.js';
 import { details, table } from './output.js';
 
 type Ctx = () => CliContext;
@@ -25,7 +25,7 @@ export function registerAlertsCommands(program: Command, ctx: Ctx): void {
     .action(async (o: { state?: string; deployment?: string; limit: string }) => {
       const c = ctx();
       const alerts = await (await c.api()).alerts.list({
-        limit: positiveInt(o.limit, '--limit'),
+        limit: positiveInt(o.limit, '--limit', LIST_MAX),
         ...(o.state !== undefined ? { state: o.state as (typeof STATES)[number] } : {}),
         ...(o.deployment !== undefined ? { deployment: o.deployment } : {}),
       });

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { localPrincipal } from '../auth/index.js';
 import { ValidationError } from '../core/errors.js';
 import type { CliContext } from './context.js';
+import { progressLine } from './progress.js';
 
 type Ctx = () => CliContext;
 
@@ -27,10 +28,12 @@ export function registerBackupCommands(program: Command, ctx: Ctx): void {
       if (!ws) return;
       const { backupWorkspace } = await import('../app/backup/index.js');
       const { resolveAuditKey } = await import('../audit/index.js');
+      const progress = progressLine(c);
       const r = await backupWorkspace(ws, file, {
         actor: localPrincipal.name,
         auditKey: resolveAuditKey(c.config.home, c.config.auditKey),
-      });
+        onProgress: (done, total) => progress.bytes('archiving', done, total),
+      }).finally(() => progress.end());
       const m = r.manifest;
       if (c.json)
         return c.output.out(
@@ -56,10 +59,12 @@ export function registerBackupCommands(program: Command, ctx: Ctx): void {
       const c = ctx();
       needsLocal(c, 'restore');
       const { restoreWorkspace } = await import('../app/backup/index.js');
+      const progress = progressLine(c);
       const r = await restoreWorkspace(c.config, file, {
         force: o.force === true,
         actor: localPrincipal.name,
-      });
+        onProgress: (done, total) => progress.bytes('restoring', done, total),
+      }).finally(() => progress.end());
       if (c.json)
         return c.output.out(
           JSON.stringify({ backend: r.manifest.backend, blobsWritten: r.blobsWritten, verify: r.verify }),

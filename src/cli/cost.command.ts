@@ -44,6 +44,8 @@ function showBook(c: CliContext, book: PriceBook): void {
 }
 
 /** Groups a text report shows by default. */
+/** The most groups one report returns (the server's bound). */
+const COST_REPORT_MAX = 1_000_000;
 const TEXT_LIMIT = 50;
 
 /** `sextant cost prices set|show`, `sextant cost report`, `sextant cost usage <run>`. */
@@ -105,7 +107,7 @@ export function registerCostCommands(program: Command, ctx: Ctx): void {
         const c = ctx();
         const by = parseOrThrow(costBySchema, o.by, '--by');
         // A table people read needs its top rows, not 90,000 lines; JSON and the page get all unless asked.
-        const asked = o.limit === undefined ? undefined : positiveInt(o.limit, '--limit');
+        const asked = o.limit === undefined ? undefined : positiveInt(o.limit, '--limit', COST_REPORT_MAX);
         // The page gets every group; the text shown beside it is still cut when it is rendered.
         const limit = asked ?? (c.json || o.html ? undefined : TEXT_LIMIT);
         const report = await (await c.api()).cost.report({

@@ -11,6 +11,7 @@ import type { DriftTest } from '../data/stats/index.js';
 import { detectTableFormat, profileTableFile, type TableProfile } from '../data/tables/index.js';
 import type { CliContext } from './context.js';
 import { CliOutcome } from './exit-codes.js';
+import { parseNullValues } from './options.js';
 import { details, formatNumber, painter, table } from './output.js';
 import { progressLine } from './progress.js';
 
@@ -226,13 +227,18 @@ export function registerDataQualityCommands(data: Command, ctx: Ctx): void {
   data
     .command('profile <file>')
     .description('schema and profile of a local CSV, Parquet or JSON Lines file (nothing is stored)')
-    .action(async (file: string) => {
+    .option(
+      '--null-values <list>',
+      "CSV cell texts read as null, comma-separated (e.g. 'NA,-,?'), instead of the usual list",
+    )
+    .action(async (file: string, o: { nullValues?: string }) => {
       const c = ctx();
       const format = detectTableFormat(file);
       if (!format)
         throw new ValidationError(`'${file}' is not a .csv, .parquet or .jsonl file`, { field: 'file' });
       const bar = progressLine(c);
       const p = await profileTableFile(file, format, {
+        ...(o.nullValues !== undefined ? { nullValues: parseNullValues(o.nullValues) } : {}),
         onProgress: (rows, fraction = 0) => bar.share('profiling', fraction, `~${formatNumber(rows)} rows`),
       }).finally(() => bar.end());
       if (c.json) return c.output.out(JSON.stringify(p, null, 2));

@@ -10,6 +10,7 @@ import {
 } from '../data/index.js';
 import { formatBytes } from '../data/workspace/progress.js';
 import type { CliContext } from './context.js';
+import { parseNullValues } from './options.js';
 import { details, formatNumber, table } from './output.js';
 import { progressLine } from './progress.js';
 
@@ -50,7 +51,7 @@ function renderVersion(v: DatasetVersion, parents: string[] = v.parents): string
   if (v.files.length > 200) sections.push(`... and ${v.files.length - 200} more files (--json lists all)`);
   for (const t of v.tables) {
     sections.push(
-      `table ${t.path} (${t.format}, ${t.rowCount} rows)\n${(t.profile.notes ?? []).map((n) => `note: ${n}\n`).join('')}${table(
+      `table ${t.path} (${t.format}, ${t.rowCount} rows)\n${t.schema.nullValues ? `null values: ${nullList(t.schema.nullValues)}\n` : ''}${(t.profile.notes ?? []).map((n) => `note: ${n}\n`).join('')}${table(
         ['COLUMN', 'TYPE', 'NULLABLE', 'NULLS', 'DISTINCT', 'MIN', 'MAX', 'MEAN'],
         t.schema.columns.map((col) => {
           const p = t.profile.columns.find((x) => x.name === col.name);
@@ -114,7 +115,13 @@ function renderDiff(d: DatasetDiff): string {
   return lines.join('\n');
 }
 
+/** A null-token list as people read it: each token quoted, the empty cell named. */
+function nullList(tokens: string[]): string {
+  return tokens.map((t) => (t === '' ? '(empty cell)' : `'${t}'`)).join(', ');
+}
+
 interface AddOptions {
+  nullValues?: string;
   dataset: string;
   source?: string;
   description?: string;
@@ -142,8 +149,13 @@ export function registerDataCommands(program: Command, ctx: Ctx): Command {
     .option('--from <ref...>', 'parent versions it was derived from, e.g. raw@3')
     .option('--run <run-id>', 'the run that produced it')
     .option('--threads <n>', 'hashing threads (default: one per core)')
+    .option(
+      '--null-values <list>',
+      "CSV cell texts read as null, comma-separated (e.g. 'NA,-,?'): replaces the usual list and is recorded with the version",
+    )
     .action(async (target: string, o: AddOptions) => {
       const c = ctx();
+      const nullValues = o.nullValues === undefined ? undefined : parseNullValues(o.nullValues);
       const api = await c.api();
       const progress = progressLine(c);
       const result = await addPath(api.data, target, {
@@ -159,6 +171,7 @@ export function registerDataCommands(program: Command, ctx: Ctx): Command {
         pii: Boolean(o.pii),
         parents: o.from ?? [],
         ...(o.run ? { producedByRunId: o.run } : {}),
+        ...(nullValues ? { nullValues } : {}),
         onProgress: (phase, done, total) => progress.bytes(phase, done, total),
       }).finally(() => progress.end());
       if (c.json) return c.output.out(JSON.stringify(result, null, 2));

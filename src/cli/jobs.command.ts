@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ValidationError } from '../core/errors.js';
 import { JOB_STATUSES, type JobStatus } from '../jobs/job.schema.js';
 import type { CliContext } from './context.js';
-import { positiveInt } from './options.js';
+import { LIST_MAX, positiveInt } from './options.js';
 import { details, table } from './output.js';
 
 type Ctx = () => CliContext;
@@ -36,7 +36,7 @@ export function registerJobsCommands(program: Command, ctx: Ctx): void {
       async (o: { status?: string; name?: string; queue?: string; limit: string; pageToken?: string }) => {
         const c = ctx();
         const page = await (await c.api()).jobs.list({
-          limit: positiveInt(o.limit, '--limit'),
+          limit: positiveInt(o.limit, '--limit', LIST_MAX),
           ...(o.status !== undefined ? { status: status(o.status) } : {}),
           ...(o.name !== undefined ? { name: o.name } : {}),
           ...(o.queue !== undefined ? { queue: o.queue } : {}),

@@ -5,6 +5,7 @@ import { parseOrThrow } from '../core/validate.js';
 import { HISTORY_PAGE_MAX, logBatchBodySchema } from '../tracking/index.js';
 import { dataLocalApi } from './local/data.js';
 import { type AsyncMembers, lazyApi } from './local/lazy-api.js';
+import { modelReadKeys, modelReadsLocalApi } from './local/model-reads.js';
 
 /** A local workspace as the in-process API reads it: the core services now, the rest on first use. */
 export interface LocalServices {
@@ -19,6 +20,14 @@ export interface LocalServices {
  */
 export function createLocalApi(s: Services): SextantApi {
   return createLazyLocalApi({ core: s, full: async () => s });
+}
+
+/** `rest`, with the members named in `keys` answered by `reads` instead. */
+function overlay<T extends object, K extends keyof T>(rest: T, reads: Pick<T, K>, keys: readonly K[]): T {
+  const own = new Set<PropertyKey>(keys);
+  return new Proxy(rest, {
+    get: (target, key, receiver) => (own.has(key) ? reads[key as K] : Reflect.get(target, key, receiver)),
+  });
 }
 
 /**
@@ -76,7 +85,14 @@ export function createLazyLocalApi({ core: s, full }: LocalServices): SextantApi
     data: dataLocalApi(s, actor),
     dataQuality: upper(async () => (await import('./local/data-quality.js')).dataQualityLocalApi),
     lineage: upper(async () => (await import('./local/lineage.js')).lineageLocalApi),
-    models: upper(async () => (await import('./local/models.js')).modelsLocalApi),
+    // Reads come from the registry's reader (the database alone); writes build the whole registry.
+    models: overlay(
+      upper(async () => (await import('./local/models.js')).modelsLocalApi),
+      lazyApi(async () =>
+        modelReadsLocalApi((await import('../registry/index.js')).createRegistryReader(s.store.db)),
+      ),
+      modelReadKeys,
+    ),
     webhooks: upper(async () => (await import('./local/webhooks.js')).webhooksLocalApi),
     budgets: upper(async () => (await import('./local/budgets.js')).budgetsLocalApi),
     reaper: upper(async () => (await import('./local/reaper.js')).reaperLocalApi),

@@ -8,6 +8,7 @@ import type { AliasEvent, ModelVersion, PromotionRequest } from '../registry/reg
 import type { CliContext } from './context.js';
 import { CliOutcome } from './exit-codes.js';
 import { registerEndpointCommand } from './models-endpoint.command.js';
+import { LIST_MAX, limitOption, positiveInt } from './options.js';
 import { details, formatNumber, painter, parsePairs, table } from './output.js';
 
 type Ctx = () => CliContext;
@@ -129,8 +130,12 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
     .command('ls', { isDefault: true })
     .description('list registered models')
     .option('-q, --query <text>', 'names containing this')
-    .action(async (o: { query?: string }) => {
-      const page = await (await api()).list(o.query ? { q: o.query } : {});
+    .addOption(limitOption(100))
+    .action(async (o: { query?: string; limit: string }) => {
+      const page = await (await api()).list({
+        ...(o.query ? { q: o.query } : {}),
+        maxResults: positiveInt(o.limit, '--limit', LIST_MAX),
+      });
       print(page, () =>
         table(
           ['MODEL', 'LATEST', 'ALIASES', 'UPDATED'],

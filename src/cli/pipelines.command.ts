@@ -5,7 +5,7 @@ import { ValidationError } from '../core/errors.js';
 import type { PipelineRunDetail } from '../pipelines/pipeline-spec.schema.js';
 import type { CliContext } from './context.js';
 import { CliOutcome } from './exit-codes.js';
-import { positiveInt } from './options.js';
+import { LIST_MAX, positiveInt } from './options.js';
 import { details, parsePairs, table } from './output.js';
 
 type Ctx = () => CliContext;
@@ -145,7 +145,7 @@ export function registerPipelinesCommands(program: Command, ctx: Ctx): void {
     .action(async (o: { pipeline?: string; status?: string; limit: string }) => {
       const c = ctx();
       const page = await (await c.api()).pipelines.runs({
-        limit: positiveInt(o.limit, '--limit'),
+        limit: positiveInt(o.limit, '--limit', LIST_MAX),
         ...(o.pipeline ? { pipeline: o.pipeline } : {}),
         ...(o.status ? { status: o.status as never } : {}),
       });

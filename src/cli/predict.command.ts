@@ -4,6 +4,7 @@ import { batchPredict } from '../serving/index.js';
 import type { CliContext } from './context.js';
 import { registryPort } from './ml.command.js';
 import { details, formatNumber } from './output.js';
+import { progressLine } from './progress.js';
 
 /** `sextant predict <model>@<alias|n> --dataset <name>@<v> [--out preds.parquet]`: batch scoring. */
 export function registerPredictCommand(program: Command, ctx: () => CliContext): void {
@@ -26,14 +27,16 @@ export function registerPredictCommand(program: Command, ctx: () => CliContext):
       ) => {
         const c = ctx();
         const api = await c.api();
+        const progress = progressLine(c);
         const result = await batchPredict(api, registryPort(api), {
+          onProgress: (done, total) => progress.count('scoring', done, total, 'rows'),
           modelRef,
           datasetRef: o.dataset,
           out: o.out,
           outputDataset: o.outputDataset,
           experiment: o.experiment,
           workDir: os.tmpdir(),
-        });
+        }).finally(() => progress.end());
         if (c.json) return c.output.out(JSON.stringify(result));
         c.output.out(
           details([

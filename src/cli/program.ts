@@ -165,7 +165,7 @@ export async function runCli(
   let globals: GlobalOptions = {};
   const program = new Command('sextant')
     .description(
-      'Sextant: datasets, runs, models, approvals, deployments, predictions and the audit trail, linked',
+      'Sextant: datasets, runs, models, approvals, deployments, predictions, monitors, pipelines, costs and the audit trail, linked',
     )
     .version(packageVersion(), '-V, --version', 'the version of sextant')
     .enablePositionalOptions()

@@ -17,7 +17,7 @@ import {
   type UpdateDeploymentInput,
 } from '../serving/index.js';
 import type { CliContext } from './context.js';
-import { positiveInt } from './options.js';
+import { LIST_MAX, positiveInt } from './options.js';
 import { details, formatNumber, painter, table } from './output.js';
 import { registerPredictionExportCommand } from './prediction-export.command.js';
 
@@ -364,7 +364,7 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
       }) => {
         const now = Date.now();
         const page = await (await api()).predictions.list({
-          limit: positiveInt(o.limit, '--limit'),
+          limit: positiveInt(o.limit, '--limit', LIST_MAX),
           ...(o.deployment !== undefined ? { deployment: o.deployment } : {}),
           ...(o.modelVersion !== undefined ? { modelVersion: o.modelVersion } : {}),
           ...(o.since !== undefined ? { since: timeOption(o.since, now) } : {}),

@@ -4,7 +4,7 @@ import { ValidationError } from '../core/errors.js';
 import type { WebhookDelivery } from '../events/webhooks/webhook.schema.js';
 import type { CliContext } from './context.js';
 import { CliOutcome } from './exit-codes.js';
-import { positiveInt } from './options.js';
+import { LIST_MAX, positiveInt } from './options.js';
 import { details, table } from './output.js';
 
 type Ctx = () => CliContext;
@@ -103,7 +103,7 @@ export function registerWebhooksCommands(program: Command, ctx: Ctx): void {
     .action(async (o: { target?: string; limit: string }) => {
       const c = ctx();
       const ds = await (await c.api()).webhooks.deliveries({
-        limit: positiveInt(o.limit, '--limit'),
+        limit: positiveInt(o.limit, '--limit', LIST_MAX),
         ...(o.target ? { target: o.target } : {}),
       });
       if (c.json) return c.output.out(JSON.stringify(ds, null, 2));

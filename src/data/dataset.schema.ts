@@ -108,6 +108,10 @@ export const datasetSummarySchema = z.object({
 });
 export type DatasetSummary = z.infer<typeof datasetSummarySchema>;
 
+/** Null tokens a version may choose (`--null-values`): how many, and how long each. */
+const NULL_TOKENS_MAX = 64;
+const NULL_TOKEN_MAX = 64;
+
 const optionalText = (max: number) => z.string().trim().min(1).max(max).optional();
 
 /** Metadata a caller gives with a new version. */
@@ -120,6 +124,14 @@ export const versionMetadataSchema = z.strictObject({
   /** Parent versions as refs, e.g. `raw-events@3`. */
   parents: z.array(z.string().min(1).max(300)).max(100).default([]),
   producedByRunId: z.string().min(1).max(256).optional(),
+  /**
+   * CSV cell texts to read as null instead of the usual list (an empty cell always is). Recorded with
+   * the version, so every later reader (profile, validate, train, predict, monitors) reads the same.
+   */
+  nullValues: z
+    .array(z.string().max(NULL_TOKEN_MAX, `a null token is at most ${NULL_TOKEN_MAX} characters`))
+    .max(NULL_TOKENS_MAX, `at most ${NULL_TOKENS_MAX} null tokens`)
+    .optional(),
 });
 export type VersionMetadata = z.input<typeof versionMetadataSchema>;
 

@@ -12,9 +12,13 @@ export function sortManifest(files: ManifestFile[]): ManifestFile[] {
 /**
  * The version digest: sha256 of the canonical JSON of the sorted manifest. Only content counts (paths,
  * sizes, hashes), so the same files give the same digest whoever adds them and with whatever metadata.
+ * Null tokens chosen at add (`nullValues`) change what the tables hold, so they count too: the same
+ * files read with another list are another version. Without them the digest is what it always was.
  */
-export function manifestDigest(sorted: ManifestFile[]): string {
-  return sha256Hex(canonicalJson({ files: sorted }));
+export function manifestDigest(sorted: ManifestFile[], nullValues?: readonly string[]): string {
+  return sha256Hex(
+    canonicalJson(nullValues ? { files: sorted, nullValues: [...nullValues] } : { files: sorted }),
+  );
 }
 
 /** Refuses a manifest naming one path twice, or a path that is also a folder of another. */

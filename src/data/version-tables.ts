@@ -17,7 +17,11 @@ import { detectTableFormat, profileTableFile, type ReadOptions, readTableFile } 
 export async function profileManifestTables(
   blobs: BlobStore,
   files: ManifestFile[],
-  opts: { onProgress?: (done: number, total: number) => void } = {},
+  opts: {
+    onProgress?: (done: number, total: number) => void;
+    /** CSV null tokens chosen for this version (recorded in each CSV table's schema). */
+    nullValues?: readonly string[] | undefined;
+  } = {},
 ): Promise<VersionTable[]> {
   const tables = files.flatMap((f) => {
     const format = detectTableFormat(f.path);
@@ -32,7 +36,7 @@ export async function profileManifestTables(
       const local = path.join(dir, String(i), path.posix.basename(file.path));
       await materialize(blobs, file.sha256, local);
       try {
-        const p = await profileTableFile(local, format);
+        const p = await profileTableFile(local, format, { nullValues: opts.nullValues });
         out.push({ path: file.path, format, rowCount: p.rowCount, schema: p.schema, profile: p.profile });
       } catch (err) {
         throw renamed(err, local, file.path);

@@ -97,7 +97,11 @@ export function createVersionWriter(deps: DomainDeps, reader: VersionReader) {
     const input = parseOrThrow(createVersionBodySchema, body);
     const files = sortManifest(input.files);
     assertManifestPaths(files);
-    const digest = manifestDigest(files);
+    // Sorted and deduplicated, so that the same list written in another order is the same version.
+    const nullValues = input.nullValues
+      ? [...new Set(['', ...input.nullValues])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      : undefined;
+    const digest = manifestDigest(files, nullValues);
     const prior = await existing(datasetName, digest);
     if (prior) return { version: prior, created: false };
 
@@ -119,7 +123,10 @@ export function createVersionWriter(deps: DomainDeps, reader: VersionReader) {
       throw new NotFoundError('run', input.producedByRunId);
     }
     // Profiling reads every table (slow): done before the transaction, which holds the write lock.
-    const tables = await profileManifestTables(blobs, files, onProgress ? { onProgress } : {});
+    const tables = await profileManifestTables(blobs, files, {
+      ...(onProgress ? { onProgress } : {}),
+      nullValues,
+    });
 
     for (let attempt = 0; ; attempt++) {
       try {

@@ -21,7 +21,13 @@ export interface DatasetVersionLike {
   digest: string;
   dataset: string;
   number: number;
-  tables: { path: string; format: 'csv' | 'parquet' | 'jsonl'; rowCount: number }[];
+  tables: {
+    path: string;
+    format: 'csv' | 'parquet' | 'jsonl';
+    rowCount: number;
+    /** CSV: the null tokens the version was added with (every reader must read with them). */
+    schema?: { nullValues?: string[] | undefined };
+  }[];
 }
 
 /** What ml reads of a registered model version (registry's ModelVersion has more). */

@@ -44,7 +44,9 @@ export async function loadDataset(
         },
       );
     }
-    const table = await readTableFile(path.join(dir, entry.path), entry.format);
+    const table = await readTableFile(path.join(dir, entry.path), entry.format, {
+      nullValues: entry.schema?.nullValues,
+    });
     return { version, ref: `${version.dataset}@${version.number}`, table, tablePath: entry.path };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

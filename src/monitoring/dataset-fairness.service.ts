@@ -38,7 +38,10 @@ export async function datasetFairness(
     if (!table.schema.columns.some((c) => c.name === column))
       throw new ValidationError(`${field}: column '${column}' is not in ${name}:${table.path}`, { field });
   }
-  const data = await readStoredTable(deps.blobs, file, table.format, { columns: [q.attribute, q.label] });
+  const data = await readStoredTable(deps.blobs, file, table.format, {
+    columns: [q.attribute, q.label],
+    nullValues: table.schema.nullValues,
+  });
   const facet = data.columns[0]!.values as FacetValue[];
   const raw = data.columns[1]!.values;
   // A positive label given as text compares with the column's values as text (1 matches 1.0 too).

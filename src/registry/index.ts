@@ -1,10 +1,12 @@
 import type { Readable } from 'node:stream';
 import { roleAllows } from '../auth/index.js';
 import { ForbiddenError } from '../core/errors.js';
+import type { Executor } from '../store/index.js';
 import { createAliasService } from './alias.service.js';
 import type { EndpointSpec } from './endpoint.schema.js';
 import { createModelService } from './model.service.js';
 import { createModelCards } from './model-card.js';
+import { createModelReader } from './model-read.js';
 import { createPolicyService } from './policy.service.js';
 import { createPromotionService } from './promotion.service.js';
 import type { ModelEnvironment, ModelVersion } from './registry.schema.js';
@@ -25,6 +27,21 @@ export type { Actor, DatasetVersionFacts, RegistryDeps, RegistryEvents } from '.
 export { noGateMetrics } from './registry-deps.js';
 
 type Environment = Omit<ModelEnvironment, 'source'>;
+
+/**
+ * Read-only model and version lookups built from the database alone: a listing (`models ls`, `models
+ * show`) needs neither the event bus nor policies, so a local command answers it without building them.
+ */
+export function createRegistryReader(db: Executor) {
+  const r = createModelReader(db);
+  return {
+    models: { get: r.get, list: r.list },
+    versions: { resolve: r.getVersion, list: r.listVersions },
+  };
+}
+
+/** What createRegistryReader returns; the full registry (createRegistryDomain) answers the same reads. */
+export type RegistryReader = ReturnType<typeof createRegistryReader>;
 
 /** Builds the model registry: models, versions, aliases with history, promotions, policies, cards. */
 export function createRegistryDomain(deps: RegistryDeps) {

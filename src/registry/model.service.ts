@@ -5,16 +5,10 @@ import { parseOrThrow } from '../core/validate.js';
 import { type Executor, inTransaction, isUniqueViolation } from '../store/index.js';
 import type { ModelVersionTable, RegisteredModelTable } from '../store/schema-registry.js';
 import * as aliases from './alias.repo.js';
-import {
-  aliasesByVersion,
-  getModelRow,
-  getModelRowById,
-  getVersionRow,
-  resolveRef,
-  resolveSelector,
-} from './lookups.js';
+import { aliasesByVersion, getModelRow, getVersionRow } from './lookups.js';
 import * as repo from './model.repo.js';
 import { checkModelName, checkNewModelName, modelNameKey, modelNameSkeleton } from './model-name.js';
+import { createModelReader } from './model-read.js';
 import {
   type CardField,
   cardFieldsSchema,
@@ -22,29 +16,13 @@ import {
   type RegisteredModel,
 } from './registry.schema.js';
 import type { Actor, RegistryDeps } from './registry-deps.js';
-import { toModel, toVersion } from './registry-view.js';
+import { toVersion } from './registry-view.js';
 import type { VersionFacts } from './version-source.js';
 
 /** Registered models and their versions: create, read, rename, describe, soft-delete, card fields. */
 export function createModelService(deps: RegistryDeps) {
   const { db, audit, clock, events } = deps;
-
-  async function view(row: RegisteredModelTable): Promise<RegisteredModel> {
-    const [latest, held] = await Promise.all([
-      repo.latestVersionNumbers({ tx: db, modelIds: [row.id] }),
-      aliases.listAliases({ tx: db, modelIds: [row.id] }),
-    ]);
-    return toModel(
-      row,
-      latest.get(row.id),
-      held.map((a) => ({ alias: a.alias, version: a.version })),
-    );
-  }
-
-  async function versionView(model: RegisteredModelTable, row: ModelVersionTable): Promise<ModelVersion> {
-    const held = await aliasesByVersion(db, model.id);
-    return toVersion(row, model.name, held.get(row.version) ?? []);
-  }
+  const { view, versionView, get, list, getVersion, getVersionIn, listVersions } = createModelReader(db);
 
   /** Refuses a name that reads like another live model's (look-alike letters, see model-name.ts). */
   async function assertNoLookAlike(tx: Executor, name: string, self: string | undefined, field: string) {
@@ -187,24 +165,6 @@ export function createModelService(deps: RegistryDeps) {
     return toVersion(row, model.name, []);
   }
 
-  async function get(name: string): Promise<RegisteredModel> {
-    return view(await getModelRow(db, name));
-  }
-
-  async function list(q: { nameContains?: string; offset?: number; limit?: number } = {}) {
-    const limit = q.limit ?? 100;
-    const like =
-      q.nameContains === undefined ? undefined : `%${modelNameKey(q.nameContains).replace(/[%_\\]/g, '')}%`;
-    const rows = await repo.listModels({
-      tx: db,
-      ...(like ? { nameLike: like } : {}),
-      offset: q.offset ?? 0,
-      limit: limit + 1,
-    });
-    const models = await Promise.all(rows.slice(0, limit).map(view));
-    return { models, more: rows.length > limit };
-  }
-
   /** Renames and/or re-describes a model; a new name must not collide with another after normalisation. */
   async function update(input: {
     actor: Actor;
@@ -264,40 +224,6 @@ export function createModelService(deps: RegistryDeps) {
         details: { name: row.name },
       });
     });
-  }
-
-  async function getVersion(ref: string): Promise<ModelVersion> {
-    const { model, version } = await resolveRef(db, ref);
-    return versionView(model, version);
-  }
-
-  /** `<n>`, `<alias>` or `latest` inside the model with this id, whatever it is called now. */
-  async function getVersionIn(modelId: string, selector: string): Promise<ModelVersion> {
-    const { model, version } = await resolveSelector(db, await getModelRowById(db, modelId), selector);
-    return versionView(model, version);
-  }
-
-  async function listVersions(q: { model?: string; runId?: string; offset?: number; limit?: number }) {
-    const limit = q.limit ?? 100;
-    const model = q.model === undefined ? undefined : await getModelRow(db, q.model);
-    const rows = await repo.listVersions({
-      tx: db,
-      ...(model ? { modelId: model.id } : {}),
-      ...(q.runId ? { runId: q.runId } : {}),
-      offset: q.offset ?? 0,
-      limit: limit + 1,
-    });
-    const models = new Map<string, RegisteredModelTable>();
-    const out: ModelVersion[] = [];
-    for (const r of rows.slice(0, limit)) {
-      let m = models.get(r.model_id);
-      if (!m) {
-        m = (await repo.findModelById({ tx: db, id: r.model_id }))!;
-        models.set(r.model_id, m);
-      }
-      out.push(await versionView(m, r));
-    }
-    return { versions: out, more: rows.length > limit };
   }
 
   /** Changes a version's description, tags or editable card fields (an empty value clears a field). */

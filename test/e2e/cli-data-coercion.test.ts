@@ -60,8 +60,67 @@ describe('data that is not silently coerced', () => {
       ]);
       expect(mixed.version.tables[0]?.schema.columns.find((c) => c.name === 'salary')?.type).toBe('string');
       expect(mixed.added.err).toContain(
-        "note: salary.csv: column 'salary' is text because of 3 of 43 cells that are not numbers: 'unknown' (2x), '12k' (1x)",
+        "note: salary.csv: column 'salary' is text because of 3 of 43 cells that are not numbers: 'unknown' (2x, lines 42, 44), '12k' (1x, line 43)",
       );
+    });
+
+    it(`[${transport}] --null-values chooses the null tokens; the version records them and every reader uses them`, async () => {
+      const env = envs[transport];
+      const dataset = uniq('survey');
+      const folder = path.join(t.dir, dataset);
+      fs.mkdirSync(folder);
+      const rows = Array.from({ length: 60 }, (_, i) => {
+        const y = i % 2;
+        const income = i === 7 ? '?' : i === 11 ? '-' : i === 13 ? '"?"' : String(1000 + i * 13);
+        return `${(i * 7) % 5},${income},${y}`;
+      });
+      fs.writeFileSync(path.join(folder, 'survey.csv'), `${['grp,income,label', ...rows].join('\n')}\n`);
+      const read = async (n: number) =>
+        datasetVersionSchema.parse(
+          JSON.parse((await cli(env, '--json', 'data', 'show', `${dataset}@${n}`)).out),
+        );
+
+      // The usual list: '?' and '-' are text, and the note names their lines.
+      const plain = await cli(env, 'data', 'add', folder, '--dataset', dataset);
+      expect(plain.code, plain.err).toBe(0);
+      expect(plain.err).toContain("'?' (2x, lines 9, 15), '-' (1x, line 13)");
+      expect((await read(1)).tables[0]?.schema.nullValues).toBeUndefined();
+
+      // Its own list: a new version of the same files (how they are read is part of what they hold).
+      const chosen = await cli(env, 'data', 'add', folder, '--dataset', dataset, '--null-values', '?,-');
+      expect(chosen.code, chosen.err).toBe(0);
+      expect(chosen.err).toBe('');
+      const v2 = await read(2);
+      expect(v2.tables[0]?.schema.nullValues).toEqual(['', '-', '?']);
+      expect(v2.tables[0]?.profile.columns.find((c) => c.name === 'income')).toMatchObject({
+        type: 'integer',
+        nulls: 3,
+      });
+      expect((await cli(env, 'data', 'show', `${dataset}@2`)).out).toContain(
+        "null values: (empty cell), '-', '?'",
+      );
+      // The same list in another order is the same version.
+      const again = await cli(env, 'data', 'add', folder, '--dataset', dataset, '--null-values', '-,?');
+      expect(again.out).toContain(`unchanged: the same content is already ${dataset}@2`);
+
+      // Quality suites and training read the version with its list: income is a number to both.
+      const suite = path.join(t.dir, `${dataset}.yaml`);
+      fs.writeFileSync(
+        suite,
+        'name: incomes\nexpectations:\n  - between: { column: income, min: 1000, max: 2000 }\n',
+      );
+      const valid = await cli(env, 'data', 'validate', `${dataset}@2`, '--suite', suite);
+      expect(valid.code, valid.out + valid.err).toBe(0);
+      const trained = await cli(env, 'train', '-d', `${dataset}@2`, '--target', 'label', '-m', 'linear');
+      expect(trained.code, trained.err).toBe(0);
+      expect(trained.err).not.toContain('income');
+      const textual = await cli(env, 'train', '-d', `${dataset}@1`, '--target', 'label', '-m', 'linear');
+      expect(textual.err).toContain("'income'");
+
+      // A list with an empty token is a usage error naming the flag.
+      const bad = await cli(env, 'data', 'add', folder, '--dataset', dataset, '--null-values', 'NA,,?');
+      expect(bad.code).toBe(2);
+      expect(bad.err).toMatch(/^error: --null-values: 'NA,,\?' has an empty token/);
     });
 
     it(`[${transport}] train warns about an identifier and a feature that leaks the target`, async () => {

@@ -4,12 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { openWorkspace, type Workspace } from '../../src/app/index.js';
 import { exitCodes } from '../../src/cli/exit-codes.js';
 import { loadConfig } from '../../src/core/config.js';
 import { buildApp } from '../../src/server/app.js';
-import { cli } from '../support/cli.js';
+import { cli, cliJsonError as jsonError } from '../support/cli.js';
 import { uniq } from './helpers.js';
 import { tinyOnnxModel } from './registry-fixtures.js';
 
@@ -18,15 +17,6 @@ import { tinyOnnxModel } from './registry-fixtures.js';
  * position, errors as JSON under --json, a typo answered with a suggestion, and one exit-code table
  * that every command follows, on the local workspace and against a server alike.
  */
-
-const jsonError = z.strictObject({
-  error: z.strictObject({
-    code: z.string(),
-    message: z.string(),
-    exitCode: z.number(),
-    details: z.record(z.string(), z.unknown()).optional(),
-  }),
-});
 
 describe('sextant feels native: options anywhere, JSON errors, typo suggestions, one exit-code table', () => {
   let dir: string;

@@ -16,22 +16,24 @@ import { uniq } from './helpers.js';
 interface Captured {
   code: number;
   out: string;
+  err: string;
   progress: string[];
 }
 
 async function run(env: Record<string, string>, terminal: boolean, ...argv: string[]): Promise<Captured> {
   let out = '';
+  let err = '';
   const progress: string[] = [];
   const output: Output = {
     out: (t) => (out += `${t}\n`),
-    err: () => {},
+    err: (t) => (err += `${t}\n`),
     interactive: terminal,
     progress: (line) => progress.push(line ?? '<end>'),
     progressAfterMs: 0,
   };
   const code = await runCli(argv, env, output);
   process.exitCode = undefined;
-  return { code, out, progress };
+  return { code, out, err, progress };
 }
 
 describe('progress on long operations: on a terminal only', () => {
@@ -98,6 +100,46 @@ describe('progress on long operations: on a terminal only', () => {
       const sweptPiped = await run(env, false, ...sweep);
       expect(sweptPiped.code).toBe(0);
       expect(sweptPiped.progress).toEqual([]);
+
+      // Batch scoring counts rows on a terminal.
+      const model = uniq('credit-model');
+      const runId = (JSON.parse(json.out) as { runId: string }).runId;
+      expect((await run(env, false, 'models', 'register', model, '--run', runId)).code).toBe(0);
+      const predict = ['predict', `${model}@1`, '--dataset', `${dataset}@1`];
+      const scored = await run(env, true, ...predict);
+      expect(scored.code).toBe(0);
+      expect(scored.progress.filter((l) => l.startsWith('scoring')).at(-1)).toMatch(
+        /^scoring\s+\[#{20}\] 100%\s+400\/400 rows$/,
+      );
+      expect((await run(env, false, ...predict)).progress).toEqual([]);
     });
   }
+
+  it('backup and restore show the bytes archived and restored on a terminal, nothing when piped', async () => {
+    const env = envs.local;
+    const folder = path.join(t.dir, uniq('backed'));
+    fs.mkdirSync(folder);
+    writeCreditCsv(path.join(folder, 'credit.csv'), { rows: 200, seed: 5 });
+    expect((await run(env, false, 'data', 'add', folder, '--dataset', uniq('backed'))).code).toBe(0);
+    const archive = path.join(t.dir, `${uniq('backup')}.tar`);
+    const backup = await run(env, true, 'backup', archive);
+    expect(backup.code).toBe(0);
+    expect(backup.progress.filter((l) => l.startsWith('archiving')).at(-1)).toMatch(/^archiving\s.*100%/);
+    expect(backup.progress.at(-1)).toBe('<end>');
+    expect((await run(env, false, 'backup', `${archive}.2`)).progress).toEqual([]);
+
+    // A restored workspace needs the audit key the chain was signed with (it is not in the archive).
+    const home = () => {
+      const h = path.join(t.dir, uniq('restored'));
+      fs.mkdirSync(h);
+      fs.copyFileSync(path.join(env.SEXTANT_HOME!, 'audit.key'), path.join(h, 'audit.key'));
+      return { SEXTANT_HOME: h };
+    };
+    const restored = await run(home(), true, 'restore', archive);
+    expect(restored.code, restored.err).toBe(0);
+    expect(restored.progress.filter((l) => l.startsWith('restoring')).at(-1)).toMatch(/^restoring\s.*100%/);
+    const quiet = await run(home(), false, 'restore', archive);
+    expect(quiet.code).toBe(0);
+    expect(quiet.progress).toEqual([]);
+  });
 });

@@ -139,6 +139,26 @@ _sextant; printf '%s\\n' "\${COMPREPLY[@]}"`;
         expect(r.err).toMatch(/^error: --limit: '.*' is not a positive whole number/);
         expect(r.err).not.toContain('max_results');
       }
+      // Beyond what one listing returns: the flag and the bound, not the API's field name.
+      for (const [argv, max] of [
+        [['runs', 'ls', '-e', exp, '--limit', '50001'], '50,000'],
+        [['experiments', 'ls', '--limit', '50001'], '50,000'],
+        [['models', 'ls', '--limit', '1001'], '1,000'],
+        [['predictions', 'ls', '--limit', '1001'], '1,000'],
+        [['jobs', 'ls', '--limit', '1001'], '1,000'],
+        [['alerts', 'ls', '--limit', '1001'], '1,000'],
+        [['pipelines', 'ls', '--limit', '1001'], '1,000'],
+        [['audit', 'log', '--limit', '1001'], '1,000'],
+        [['webhooks', 'deliveries', '--limit', '1001'], '1,000'],
+      ] as const) {
+        const r = await cli(env, ...argv);
+        expect({ argv, code: r.code }).toEqual({ argv, code: 2 });
+        expect(r.err).toContain(
+          `error: --limit: '${argv.at(-1)}' is more than ${max}, the most one listing returns`,
+        );
+      }
+      expect((await cli(env, 'models', 'ls', '--limit', '1000')).code).toBe(0);
+      expect((await cli(env, 'jobs', 'ls', '--limit', '1000')).code).toBe(0);
       const old = await cli(env, 'runs', 'ls', '-e', exp, '--max', 'nope');
       expect(old.code).toBe(2);
       expect(old.err).toMatch(/^error: --max: 'nope'/);

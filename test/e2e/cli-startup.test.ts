@@ -95,10 +95,11 @@ export async function resolve(specifier, context, next) {
     expect(data.code, data.err).toBe(0);
     for (const p of HEAVY) expect({ p, loaded: data.packages.has(p) }).toEqual({ p, loaded: false });
 
-    // The registry builds every service, but a listing still starts no server: the models group's
-    // `reproduce` loads the trainers and the in-process tracking server only when it runs.
+    // A listing of models is read from the database alone, like one of runs: it builds no event bus,
+    // job queue or logger (the writes of the registry do), and starts no server.
     const models = sextant(env, 'models', 'ls');
     expect(models.code, models.err).toBe(0);
     for (const p of HEAVY) expect({ p, loaded: models.packages.has(p) }).toEqual({ p, loaded: false });
+    expect([...models.packages].sort()).toEqual([...runs.packages].sort());
   });
 });

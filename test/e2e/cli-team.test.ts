@@ -75,4 +75,25 @@ describe('a team on one server: a token per person', () => {
     expect(header).toMatch(/KIND\s+REQUESTED BY\s+APPROVED BY\s+WHY/);
     expect(row).toMatch(/champion\s+-\s+1\s+promote\s+alice\s+bob/);
   });
+
+  it('a bad token exits 5 (unauthenticated), a role that may not do it 6 (forbidden), JSON alike', async () => {
+    const env = { SEXTANT_HOME: path.join(dir, 'laptop') };
+    const bad = await cli(env, 'experiments', 'ls', '--url', url, '--token', 'not-a-token');
+    expect(bad.code).toBe(5);
+    const forbidden = await cli(env, 'experiments', 'create', 'bobs', '--url', url, '--token', tokens.bob!);
+    expect(forbidden.code, forbidden.err).toBe(6);
+    expect(forbidden.err).toContain("error: role 'approver' lacks the 'write' permission");
+    const json = await cli(
+      env,
+      '--json',
+      'experiments',
+      'create',
+      'bobs',
+      '--url',
+      url,
+      '--token',
+      tokens.bob!,
+    );
+    expect(JSON.parse(json.err)).toMatchObject({ error: { code: 'FORBIDDEN', exitCode: 6 } });
+  });
 });

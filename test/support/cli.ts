@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { runCli } from '../../src/cli/program.js';
 
 /** What one CLI invocation printed and its exit code. */
@@ -16,3 +17,13 @@ export async function cli(env: Record<string, string>, ...argv: string[]): Promi
   process.exitCode = undefined;
   return { code, out, err };
 }
+
+/** What the CLI writes on stderr for an error under --json. */
+export const cliJsonError = z.strictObject({
+  error: z.strictObject({
+    code: z.string(),
+    message: z.string(),
+    exitCode: z.number(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+});

@@ -45,7 +45,12 @@ type Adder = (name: string, size: number, source: NodeJS.ReadableStream | Uint8A
 export async function backupWorkspace(
   ws: Workspace,
   file: string,
-  options: { actor: string; auditKey: string },
+  options: {
+    actor: string;
+    auditKey: string;
+    /** Blob bytes archived so far and in all (counted by a first listing pass, made only when asked). */
+    onProgress?: ((bytes: number, total: number) => void) | undefined;
+  },
 ): Promise<BackupResult> {
   const target = path.resolve(file);
   if (fs.existsSync(target))
@@ -60,12 +65,19 @@ export async function backupWorkspace(
   try {
     const db = await snapshotDatabase(ws, scratch, add);
     let blobs = 0;
+    let total = 0;
+    let done = 0;
+    if (options.onProgress) for await (const info of ws.blobs.list()) total += info.size;
     for await (const info of ws.blobs.list()) {
       await add(blobEntry(info.sha256), info.size, await ws.blobs.get(info.sha256));
       const written = entries[entries.length - 1];
       if (written?.sha256 !== info.sha256)
         throw new IntegrityError(`blob ${info.sha256} does not hash to its key; the backup stops here`);
       blobs++;
+      done += info.size;
+      // A blob stored since the counting pass grows the total rather than passing 100%.
+      total = Math.max(total, done);
+      options.onProgress?.(done, total);
     }
     const manifest: BackupManifest = {
       format: BACKUP_FORMAT,

@@ -49,7 +49,12 @@ const BATCH = 500;
 export async function restoreWorkspace(
   config: Config,
   file: string,
-  options: { force: boolean; actor: string },
+  options: {
+    force: boolean;
+    actor: string;
+    /** Blob bytes restored so far (blobs already present count as done) and in all. */
+    onProgress?: ((bytes: number, total: number) => void) | undefined;
+  },
 ): Promise<RestoreResult> {
   const { manifest, index } = await checkArchive(file);
   const backend = backendOf(config.databaseUrl);
@@ -88,13 +93,18 @@ export async function restoreWorkspace(
       await store.close();
     }
     if (backend === 'sqlite') replaceSqliteFile(config.databaseUrl, file, entryNamed(index, SQLITE_ENTRY));
-    for (const e of index) {
-      if (!e.name.startsWith('blobs/')) continue;
+    const blobEntries = index.filter((e) => e.name.startsWith('blobs/'));
+    const total = blobEntries.reduce((n, e) => n + e.size, 0);
+    let done = 0;
+    for (const e of blobEntries) {
       const sha = e.name.slice('blobs/'.length);
-      if (await blobs.has(sha)) continue;
-      const info = await blobs.put(readTarEntry(file, e));
-      if (info.sha256 !== sha) throw new IntegrityError(`${e.name} changed while it was restored`);
-      blobsWritten++;
+      if (!(await blobs.has(sha))) {
+        const info = await blobs.put(readTarEntry(file, e));
+        if (info.sha256 !== sha) throw new IntegrityError(`${e.name} changed while it was restored`);
+        blobsWritten++;
+      }
+      done += e.size;
+      options.onProgress?.(done, total);
     }
   } finally {
     await blobs.close();

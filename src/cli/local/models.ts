@@ -12,6 +12,7 @@ import {
   registerFromRunBodySchema,
   rollbackBodySchema,
 } from '../../registry/index.js';
+import { modelReadsLocalApi } from './model-reads.js';
 
 /**
  * ModelsApi served in-process from a local workspace. `actor` is a user name: the local admin by
@@ -32,15 +33,9 @@ export function modelsLocalApi(s: Services, actor: string): ModelsApi {
     return at > 0 ? [ref.slice(0, at), ref.slice(at + 1)] : [ref, 'latest'];
   };
   return {
-    list: (q = {}) =>
-      r.models.list({
-        ...(q.q ? { nameContains: q.q } : {}),
-        offset: q.offset ?? 0,
-        limit: q.maxResults ?? 100,
-      }),
+    ...modelReadsLocalApi(r),
     create: async (input) =>
       r.models.create({ actor: await me(), ...parseOrThrow(createModelBodySchema, input) }),
-    get: (name) => r.models.get(name),
     update: async (name, patch) => r.models.update({ actor: await me(), name, ...patch }),
     delete: async (name) => r.models.remove({ actor: await me(), name }),
     register: async (name, input) =>
@@ -57,9 +52,6 @@ export function modelsLocalApi(s: Services, actor: string): ModelsApi {
         model: name,
         body: parseOrThrow(registerEndpointBodySchema, input),
       }),
-    versions: (name, q = {}) =>
-      r.versions.list({ model: name, offset: q.offset ?? 0, limit: q.maxResults ?? 100 }),
-    version: (ref) => r.versions.resolve(ref.includes('@') ? ref : `${ref}@latest`),
     updateVersion: async (name, version, patch) =>
       r.versions.update({
         actor: await me(),

@@ -45,14 +45,14 @@ interface Ctx {
  */
 export async function runSuite(
   suite: Suite,
-  file: { path: string; format: TableFormat },
+  file: { path: string; format: TableFormat; nullValues?: readonly string[] | undefined },
   now: number,
   limits: SuiteLimits = { predicateMs: SQL_PREDICATE_TIME_LIMIT_MS },
 ): Promise<ExpectationResult[]> {
   await assertReadable(file.path);
   return withSandboxedConnection(file.path, async (c) => {
     const attempt = async (fullSniff: boolean) => {
-      const src = await tableSource(file.path, file.format, fullSniff);
+      const src = await tableSource(file.path, file.format, fullSniff, file.nullValues);
       const ctx: Ctx = { c, src, columns: await describeSource(c, src), now, limits };
       const out: ExpectationResult[] = [];
       for (const [i, e] of suite.expectations.entries()) out.push(await runOne(ctx, e, i));

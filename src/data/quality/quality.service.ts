@@ -51,7 +51,7 @@ export function createDataQualityService(deps: DataQualityDeps) {
     checkColumns(suite, table.schema, table.path);
     const now = clock.now();
     const results = await withTableFile(blobs, version, table, (file) =>
-      runSuite(suite, { path: file, format: table.format }, now),
+      runSuite(suite, { path: file, format: table.format, nullValues: table.schema.nullValues }, now),
     );
     const failed = results.filter((r) => !r.passed).length;
     const digest = sha256Hex(input.suiteYaml);

@@ -12,9 +12,9 @@ import { open } from 'node:fs/promises';
 const DELIMITERS = [',', ';', '\t', '|'] as const;
 
 /**
- * Cell texts read as null (pandas' defaults, which users of data tools expect), quoted or not. Not
- * configurable yet: every reader of a stored version must agree, so a per-dataset list would have to
- * be recorded with the version.
+ * Cell texts read as null by default (pandas' defaults, which users of data tools expect), quoted or
+ * not. A version added with its own list (`data add --null-values`) records it in each table's schema,
+ * and every reader of that version reads with it (nullTokensOf).
  */
 export const NULL_TOKENS = [
   '',
@@ -35,6 +35,14 @@ export const NULL_TOKENS = [
   '#NA',
   '<NA>',
 ] as const;
+
+/**
+ * The cell texts a reader treats as null: a version's own list (an empty cell is always null too), or
+ * the default list when the version records none.
+ */
+export function nullTokensOf(custom: readonly string[] | undefined): readonly string[] {
+  return custom ? [...new Set(['', ...custom])] : NULL_TOKENS;
+}
 
 /** The delimiter of a CSV file: the candidate that splits its header line into the most fields. */
 export async function sniffDelimiter(path: string): Promise<string> {

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { lazyRequire } from '../../core/lazy-require.js';
-import { NULL_TOKENS, sniffDelimiter } from './csv-dialect.js';
+import { nullTokensOf, sniffDelimiter } from './csv-dialect.js';
 import { locateCsvProblem } from './csv-problem.js';
 import type { TableFormat } from './table.schema.js';
 
@@ -64,15 +64,21 @@ export function ident(name: string): string {
 
 /**
  * The FROM expression reading a table file. CSV is read as RFC 4180 (double quote) with a header, the
- * delimiter its header line shows (csv-dialect.ts) and the usual null tokens; `fullSniff` makes DuckDB
+ * delimiter its header line shows (csv-dialect.ts) and the version's null tokens (the usual ones unless
+ * it recorded its own: `nullValues`, which every reader of a version must pass); `fullSniff` makes DuckDB
  * look at every row before choosing column types, which turns a late "abc" in a numeric-looking
  * column into a string column instead of an error.
  */
-export async function tableSource(path: string, format: TableFormat, fullSniff = false): Promise<string> {
+export async function tableSource(
+  path: string,
+  format: TableFormat,
+  fullSniff = false,
+  nullValues?: readonly string[],
+): Promise<string> {
   switch (format) {
     case 'csv': {
       const delim = await sniffDelimiter(path);
-      const nulls = NULL_TOKENS.map(lit).join(', ');
+      const nulls = nullTokensOf(nullValues).map(lit).join(', ');
       return `read_csv(${lit(path)}, header = true, skip = 0, delim = ${lit(delim)}, quote = '"', escape = '"', nullstr = [${nulls}]${fullSniff ? ', sample_size = -1' : ''})`;
     }
     case 'parquet':

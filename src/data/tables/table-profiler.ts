@@ -1,6 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { columnTypeOf, isNumeric, valueSql } from './column-types.js';
-import { delimiterName, sniffDelimiter } from './csv-dialect.js';
+import { cellKey, locateCells } from './csv-cells.js';
+import { delimiterName, nullTokensOf, sniffDelimiter } from './csv-dialect.js';
 import {
   assertReadable,
   ident,
@@ -25,6 +26,11 @@ export interface ProfileOptions {
    * of the work), and once at the end with the exact row count and 1.
    */
   onProgress?(rows: number, fraction?: number): void;
+  /**
+   * CSV: cell texts read as null instead of the usual list (an empty cell is always null); recorded
+   * in the returned schema so that every later reader of the table uses the same list.
+   */
+  nullValues?: readonly string[] | undefined;
 }
 
 interface SourceColumn {
@@ -67,7 +73,7 @@ async function profileWith(
   fullSniff: boolean,
   opts: ProfileOptions,
 ): Promise<ProfiledTable> {
-  const src = await tableSource(path, format, fullSniff);
+  const src = await tableSource(path, format, fullSniff, opts.nullValues);
   const columns = await describe(c, src);
   const first = await withProgress(c, opts, 0, () => firstPass(c, src, columns));
   const second = await withProgress(c, opts, 1, () => secondPass(c, src, columns, first.perColumn));
@@ -75,11 +81,15 @@ async function profileWith(
   const profiles = columns.map((col, i) =>
     buildColumn(col, rowCount, first.perColumn[i] as FirstPass, second[i] as SecondPass),
   );
-  const notes = format === 'csv' ? await readingNotes(c, path, src, columns) : [];
+  const notes =
+    format === 'csv' ? await readingNotes(c, path, src, columns, opts.nullValues !== undefined) : [];
   opts.onProgress?.(rowCount, 1);
   return {
     rowCount,
-    schema: { columns: profiles.map((p) => ({ name: p.name, type: p.type, nullable: p.nulls > 0 })) },
+    schema: {
+      columns: profiles.map((p) => ({ name: p.name, type: p.type, nullable: p.nulls > 0 })),
+      ...(opts.nullValues && format === 'csv' ? { nullValues: [...nullTokensOf(opts.nullValues)] } : {}),
+    },
     profile: { version: 1, rowCount, columns: profiles, ...(notes.length ? { notes } : {}) },
   };
 }
@@ -88,6 +98,8 @@ async function profileWith(
 const MOSTLY_NUMERIC = 0.8;
 /** Offending cells named per column. */
 const NAMED_CELLS = 5;
+/** Line numbers given per offending cell value. */
+const LINES_PER_CELL = 3;
 
 /**
  * The delimiter when it is not a comma, and every text column whose values are mostly numbers: it is
@@ -98,6 +110,7 @@ async function readingNotes(
   path: string,
   src: string,
   columns: SourceColumn[],
+  customNulls: boolean,
 ): Promise<string[]> {
   const notes: string[] = [];
   const delim = await sniffDelimiter(path);
@@ -109,6 +122,13 @@ async function readingNotes(
       `SELECT ${text.map((col, i) => `count(${ident(col.name)}) AS n${i}, count(TRY_CAST(${ident(col.name)} AS DOUBLE)) AS d${i}`).join(', ')} FROM ${src}`,
     )
   ).getRowObjectsJS()[0];
+  const offending: {
+    col: SourceColumn;
+    index: number;
+    present: number;
+    numbers: number;
+    cells: { value: string; n: number }[];
+  }[] = [];
   for (const [i, col] of text.entries()) {
     const present = Number(counts?.[`n${i}`] ?? 0);
     const numbers = Number(counts?.[`d${i}`] ?? 0);
@@ -120,9 +140,27 @@ async function readingNotes(
       )
     )
       .getRowObjectsJS()
-      .map((r) => `'${String(r.v)}' (${Number(r.n)}x)`);
+      .map((r) => ({ value: String(r.v), n: Number(r.n) }));
+    offending.push({ col, index: columns.indexOf(col), present, numbers, cells });
+  }
+  if (offending.length === 0) return notes;
+  // One pass over the file names the lines of every offending cell (it stops once all are found).
+  const lines = await locateCells(
+    path,
+    delim,
+    offending.flatMap((o) => o.cells.map((cell) => ({ column: o.index, value: cell.value }))),
+    { perValue: LINES_PER_CELL },
+  );
+  for (const o of offending) {
+    const named = o.cells.map((cell) => {
+      const at = lines.get(cellKey(o.index, cell.value)) ?? [];
+      const where = at.length
+        ? `, line${at.length > 1 ? 's' : ''} ${at.join(', ')}${cell.n > at.length ? ', ...' : ''}`
+        : '';
+      return `'${cell.value}' (${cell.n}x${where})`;
+    });
     notes.push(
-      `column '${col.name}' is text because of ${present - numbers} of ${present} cells that are not numbers: ${cells.join(', ')}; fix them, or write them as an empty cell or NA to mean null`,
+      `column '${o.col.name}' is text because of ${o.present - o.numbers} of ${o.present} cells that are not numbers: ${named.join(', ')}; ${customNulls ? 'fix them, or add them to --null-values to read them as null' : 'fix them, or read them as null with --null-values (an empty cell or NA is null by default)'}`,
     );
   }
   return notes;

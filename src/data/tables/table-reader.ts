@@ -31,6 +31,8 @@ export function detectTableFormat(path: string): TableFormat | undefined {
 export interface ReadOptions {
   /** Only these columns, in this order; a name the table lacks is a ValidationError. */
   columns?: string[];
+  /** CSV: the version's recorded null tokens (its table schema's `nullValues`); unset: the usual ones. */
+  nullValues?: readonly string[] | undefined;
 }
 
 /**
@@ -45,7 +47,7 @@ export async function readTableFile(
   await assertReadable(path);
   return withConnection(async (c) => {
     const read = async (fullSniff: boolean): Promise<Table> => {
-      const src = await tableSource(path, format, fullSniff);
+      const src = await tableSource(path, format, fullSniff, opts.nullValues);
       const all = await describe(c, src);
       const wanted = opts.columns ?? all.map((x) => x.name);
       const cols = wanted.map((name) => {

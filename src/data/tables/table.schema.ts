@@ -12,7 +12,11 @@ export const ColumnSchemaSchema = z.object({
   type: ColumnTypeSchema,
   nullable: z.boolean(),
 });
-export const TableSchemaSchema = z.object({ columns: z.array(ColumnSchemaSchema) });
+export const TableSchemaSchema = z.object({
+  columns: z.array(ColumnSchemaSchema),
+  /** CSV: the cell texts this table is read with as null, when its version chose them (`--null-values`). */
+  nullValues: z.array(z.string()).optional(),
+});
 export type TableSchema = z.infer<typeof TableSchemaSchema>;
 
 export const ScalarSchema = z.union([z.number(), z.string(), z.boolean(), z.null()]);

@@ -60,7 +60,10 @@ export function createBackgroundSource(deps: { datasetVersions: DatasetVersionSo
     try {
       const local = path.join(dir, path.posix.basename(file.path));
       await pipeline(await deps.blobs.get(file.sha256), createWriteStream(local, { flags: 'wx' }));
-      const data = await readTableFile(local, table.format, { columns: features });
+      const data = await readTableFile(local, table.format, {
+        columns: features,
+        nullValues: table.schema.nullValues,
+      });
       const rows = sampleRows(data.rowCount, size, seed);
       if (rows.length === 0) {
         throw new ValidationError(

@@ -51,6 +51,8 @@ export interface BatchPredictRequest {
   outputDataset?: string | undefined;
   experiment?: string | undefined;
   workDir?: string | undefined;
+  /** Rows scored so far, after each batch (the CLI draws it as a progress line). */
+  onProgress?: ((rows: number, total: number) => void) | undefined;
 }
 
 export interface BatchPredictOutcome {
@@ -80,6 +82,7 @@ export async function scoreRecords(
   model: ServingModel,
   records: readonly Record<string, unknown>[],
   checked: (start: number, end: number) => boolean = () => false,
+  onProgress?: (rows: number, total: number) => void,
 ): Promise<PredictionOutput[]> {
   const out: PredictionOutput[] = new Array(records.length);
   for (let start = 0; start < records.length; start += BATCH_ROWS) {
@@ -93,6 +96,7 @@ export async function scoreRecords(
     }
     const answers = await model.predict(rows);
     for (let i = 0; i < answers.length; i++) out[start + i] = answers[i]!;
+    onProgress?.(end, records.length);
   }
   return out;
 }
@@ -176,7 +180,12 @@ export async function batchPredict(
       records[i] = r;
     }
     const t0 = performance.now();
-    const answers = await scoreRecords(model, records, typedColumnsCheck(model, table.columns));
+    const answers = await scoreRecords(
+      model,
+      records,
+      typedColumnsCheck(model, table.columns),
+      req.onProgress,
+    );
     const seconds = Math.max((performance.now() - t0) / 1000, 1e-9);
 
     const parquet = path.join(work, 'predictions.parquet');
