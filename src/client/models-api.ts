@@ -49,7 +49,13 @@ export interface ModelsApi {
   /** Registers a model file's bytes (ONNX is checked by opening it) as the next version. */
   registerFile(
     name: string,
-    input: { filename: string; content: Uint8Array | Readable | string; description?: string },
+    input: {
+      filename: string;
+      content: Uint8Array | Readable | string;
+      description?: string;
+      /** A single float tensor input's column names, comma-separated. */
+      features?: string;
+    },
   ): Promise<ModelVersion>;
   versions(
     name: string,
@@ -112,7 +118,7 @@ export function modelsHttpApi(t: HttpTransport): ModelsApi {
     register: (name, input) => call('POST', `${m(name)}/versions`, { json: input }),
     registerFile: (name, input) =>
       call('PUT', `${m(name)}/versions/file`, {
-        query: { filename: input.filename, description: input.description },
+        query: { filename: input.filename, description: input.description, features: input.features },
         body: (typeof input.content === 'string' || input.content instanceof Uint8Array
           ? input.content
           : (Readable.toWeb(input.content) as unknown as ReadableStream)) as NonNullable<RequestInit['body']>,

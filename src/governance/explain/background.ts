@@ -6,7 +6,9 @@ import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from '../../blobs/index.js';
 import { ValidationError } from '../../core/errors.js';
 import { seededRandom } from '../../core/random.js';
+import type { DatasetVersion } from '../../data/dataset.schema.js';
 import { readTableFile } from '../../data/tables/index.js';
+import { declaredFeatureNames, featureColumns } from '../../ml/index.js';
 import type { ModelVersion } from '../../registry/index.js';
 import type { DatasetVersionSource } from '../governance-deps.js';
 
@@ -21,6 +23,12 @@ export interface BackgroundRequest {
   features: string[];
   size?: number;
   seed?: number;
+  /**
+   * `<dataset>@<v>` to sample from instead of the training data (a model registered from a file has
+   * none): its columns feed the features by ml's featureColumns rule (by name, else in order for an
+   * unnamed float tensor).
+   */
+  dataset?: string | undefined;
 }
 
 /**
@@ -39,28 +47,83 @@ export function createBackgroundSource(deps: { datasetVersions: DatasetVersionSo
   ): Promise<Record<string, unknown>[]> {
     const { version, features } = req;
     const ref = `${version.model}@${version.version}`;
+    if (req.dataset !== undefined) return fromDataset(req, req.dataset, size, seed);
     const datasetId = version.datasetVersionIds[0];
     if (datasetId === undefined) {
       throw new ValidationError(
-        `${ref} has no training data recorded to draw a background sample from; pass background records to explain it`,
+        `${ref} has no training data recorded to draw a background sample from; pass background records to explain it, or a dataset version to sample them from (--background <dataset>@<v>)`,
         { field: 'background' },
       );
     }
     const ds = await deps.datasetVersions.get(datasetId);
     const dsRef = `${ds.dataset}@${ds.number}`;
     const table = ds.tables.find((t) => features.every((f) => t.schema.columns.some((c) => c.name === f)));
-    const file = table && ds.files.find((f) => f.path === table.path);
-    if (!table || !file) {
+    if (!table) {
       throw new ValidationError(
         `no table of ${dsRef} (the training data of ${ref}) holds the model's features (${features.join(', ')}); pass background records`,
         { field: 'background' },
       );
     }
+    return sampleTable(ds, table, features, features, size, seed);
+  }
+
+  /** A seeded sample of a named dataset version's first table that can feed the model. */
+  async function fromDataset(
+    req: BackgroundRequest,
+    datasetRef: string,
+    size: number,
+    seed: number,
+  ): Promise<Record<string, unknown>[]> {
+    const { version, features } = req;
+    const ref = `${version.model}@${version.version}`;
+    const ds = await deps.datasetVersions.get((await deps.datasetVersions.resolve(datasetRef)).id);
+    const dsRef = `${ds.dataset}@${ds.number}`;
+    const target = version.signature?.declared?.target;
+    let firstError: unknown;
+    for (const table of ds.tables) {
+      let columns: string[];
+      try {
+        columns = featureColumns({
+          model: ref,
+          dataset: `${dsRef}:${table.path}`,
+          features,
+          positional: isUnnamedTensor(version),
+          columns: table.schema.columns.map((c) => c.name),
+          exclude: typeof target === 'string' ? [target] : [],
+        });
+      } catch (err) {
+        firstError ??= err;
+        continue;
+      }
+      return sampleTable(ds, table, features, columns, size, seed);
+    }
+    if (firstError instanceof ValidationError) {
+      throw new ValidationError(`background: ${firstError.message}`, {
+        ...firstError.details,
+        field: 'background',
+      });
+    }
+    throw new ValidationError(`background: ${dsRef} holds no table to sample from`, { field: 'background' });
+  }
+
+  /** `size` seeded rows of a table, keyed by the model's features (column j feeds features[j]). */
+  async function sampleTable(
+    ds: DatasetVersion,
+    table: DatasetVersion['tables'][number],
+    features: string[],
+    columns: string[],
+    size: number,
+    seed: number,
+  ): Promise<Record<string, unknown>[]> {
+    const dsRef = `${ds.dataset}@${ds.number}`;
+    const file = ds.files.find((f) => f.path === table.path);
+    if (!file)
+      throw new ValidationError(`${dsRef} lists ${table.path} without its file`, { field: 'background' });
     const dir = await mkdtemp(path.join(os.tmpdir(), 'sextant-background-'));
     try {
       const local = path.join(dir, path.posix.basename(file.path));
       await pipeline(await deps.blobs.get(file.sha256), createWriteStream(local, { flags: 'wx' }));
-      const data = await readTableFile(local, table.format, { columns: features });
+      const data = await readTableFile(local, table.format, { columns: [...new Set(columns)] });
       const rows = sampleRows(data.rowCount, size, seed);
       if (rows.length === 0) {
         throw new ValidationError(
@@ -70,9 +133,10 @@ export function createBackgroundSource(deps: { datasetVersions: DatasetVersionSo
           },
         );
       }
+      const byName = new Map(data.columns.map((c) => [c.name, c.values]));
       return rows.map((i) => {
         const rec: Record<string, unknown> = {};
-        for (const c of data.columns) rec[c.name] = c.values[i];
+        for (let j = 0; j < features.length; j++) rec[features[j]!] = byName.get(columns[j]!)?.[i];
         return rec;
       });
     } finally {
@@ -85,7 +149,14 @@ export function createBackgroundSource(deps: { datasetVersions: DatasetVersionSo
     get(req: BackgroundRequest): Promise<Record<string, unknown>[]> {
       const size = req.size ?? DEFAULT_BACKGROUND_SIZE;
       const seed = req.seed ?? 0;
-      const key = JSON.stringify([req.version.id, req.version.sha256, size, seed, req.features]);
+      const key = JSON.stringify([
+        req.version.id,
+        req.version.sha256,
+        size,
+        seed,
+        req.features,
+        req.dataset ?? null,
+      ]);
       let hit = cache.get(key);
       if (hit) {
         cache.delete(key); // re-insert: most recently used last
@@ -113,4 +184,12 @@ export function sampleRows(n: number, size: number, seed: number): number[] {
     [idx[j], idx[pick]] = [idx[pick]!, idx[j]!];
   }
   return idx.slice(0, k).sort((a, b) => a - b);
+}
+
+/** A single float tensor input [N, D] without declared column names: its features are placeholders. */
+function isUnnamedTensor(version: ModelVersion): boolean {
+  const inputs = version.signature?.inputs ?? [];
+  const width = inputs.length === 1 ? inputs[0]!.shape?.[1] : undefined;
+  if (typeof width !== 'number' || width < 2 || inputs[0]!.shape?.length !== 2) return false;
+  return declaredFeatureNames(version.signature?.declared)?.length !== width;
 }

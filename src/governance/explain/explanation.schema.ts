@@ -50,6 +50,13 @@ export const explainOptionsSchema = z.strictObject({
   samples: z.coerce.number().int().min(16).max(100_000).optional(),
   /** Background rows sampled from the training data (default 100). */
   backgroundSize: z.coerce.number().int().min(1).max(10_000).optional(),
+  /** `<dataset>@<v>`: sample the background from this dataset version (for models without training data on record). */
+  backgroundDataset: z
+    .string()
+    .trim()
+    .max(300)
+    .regex(/^[^@\s]+@[^@\s]+$/, 'must look like <dataset>@<version>')
+    .optional(),
   /** Seed of the background sample and of KernelSHAP's coalitions (default 0). */
   seed: z.coerce
     .number()

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { ValidationError } from '../../core/errors.js';
 import { convertJsonlToParquet, type JsonlColumn } from '../../data/index.js';
 import {
+  declaredFeatureNames,
+  featureColumns,
   loadDataset,
   loadStoredModel,
   type MlApi,
@@ -50,6 +52,8 @@ export interface BatchPredictRequest {
   /** The dataset the predictions become a version of (default `<input dataset>-predictions`). */
   outputDataset?: string | undefined;
   experiment?: string | undefined;
+  /** The dataset columns feeding the model's features, in order (`--features a,b,c`). */
+  features?: string[] | undefined;
   workDir?: string | undefined;
 }
 
@@ -161,14 +165,17 @@ export async function batchPredict(
     if (table.rowCount === 0)
       throw new ValidationError(`--dataset: ${dataset.ref} has no rows`, { field: 'dataset' });
     const byName = new Map(table.columns.map((c) => [c.name, c]));
-    const missing = model.features.filter((f) => !byName.has(f.name)).map((f) => f.name);
-    if (missing.length > 0) {
-      throw new ValidationError(
-        `--dataset: ${dataset.ref} lacks the column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')} that ${req.modelRef} takes`,
-        { field: 'dataset', missing },
-      );
-    }
-    const features = model.features.map((f) => byName.get(f.name)!);
+    // The dataset column of each feature: by name, or for an unnamed float tensor the columns in
+    // order or --features (the rule evaluation and explanations share).
+    const columns = featureColumns({
+      model: req.modelRef,
+      dataset: dataset.ref,
+      features: model.features.map((f) => f.name),
+      positional: model.kind === 'tensor' && declaredFeatureNames(resolved.signature?.declared) === undefined,
+      columns: table.columns.map((c) => c.name),
+      ...(req.features ? { explicit: req.features } : {}),
+    });
+    const features = model.features.map((f, j) => ({ ...byName.get(columns[j]!)!, name: f.name }));
     const records: Record<string, unknown>[] = new Array(table.rowCount);
     for (let i = 0; i < table.rowCount; i++) {
       const r: Record<string, unknown> = {};
@@ -176,7 +183,7 @@ export async function batchPredict(
       records[i] = r;
     }
     const t0 = performance.now();
-    const answers = await scoreRecords(model, records, typedColumnsCheck(model, table.columns));
+    const answers = await scoreRecords(model, records, typedColumnsCheck(model, features));
     const seconds = Math.max((performance.now() - t0) / 1000, 1e-9);
 
     const parquet = path.join(work, 'predictions.parquet');

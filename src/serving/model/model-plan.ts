@@ -1,4 +1,5 @@
 import { ValidationError } from '../../core/errors.js';
+import { tensorFeatureNames } from '../../ml/index.js';
 
 /*
  * How a loaded ONNX model is fed and read, decided once at load from onnxruntime's metadata and the
@@ -181,10 +182,10 @@ export function planModel(
     batchOf(meta.inputs[0]!);
     kind = 'tensor';
     tensorInput = { name: single.name, feed: single.type as 'float32' | 'float64', width };
-    const names =
-      declared.inputs?.length === width
-        ? declared.inputs.map((i) => i.name)
-        : Array.from({ length: width }, (_, j) => `f${j}`);
+    const names = tensorFeatureNames(
+      width,
+      declared.inputs?.map((i) => i.name),
+    );
     if (new Set(names).size !== width) refuse('its signature names a feature twice');
     features = names.map((name) => ({ name, type: 'float' as const }));
   } else {
