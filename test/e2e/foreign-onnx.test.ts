@@ -7,8 +7,8 @@ import { openWorkspace, type Workspace } from '../../src/app/index.js';
 import { loadConfig } from '../../src/core/config.js';
 import { seededRandom } from '../../src/core/random.js';
 import { buildApp } from '../../src/server/app.js';
-import { cli } from '../support/cli.js';
 import { foreignLogisticOnnx, foreignLogisticScore } from '../fixtures/foreign-onnx.js';
+import { cli } from '../support/cli.js';
 import { uniq } from './helpers.js';
 
 /*
@@ -72,7 +72,10 @@ describe('a foreign single-tensor ONNX model, everywhere', () => {
     remote = { SEXTANT_HOME: home, SEXTANT_URL: await app.listen({ host: '127.0.0.1', port: 0 }) };
     const onnx = path.join(home, 'model.onnx');
     fs.writeFileSync(onnx, foreignLogisticOnnx({ weights: WEIGHTS, bias: BIAS }));
-    fs.writeFileSync(path.join(home, 'zipmap.onnx'), foreignLogisticOnnx({ weights: WEIGHTS, bias: BIAS, zipmap: true }));
+    fs.writeFileSync(
+      path.join(home, 'zipmap.onnx'),
+      foreignLogisticOnnx({ weights: WEIGHTS, bias: BIAS, zipmap: true }),
+    );
     const csv = path.join(home, 'applicants.csv');
     writeCsv(
       csv,
@@ -95,7 +98,16 @@ describe('a foreign single-tensor ONNX model, everywhere', () => {
     }
     // v1: registered as it came, its columns unnamed; v2: named at registration.
     expect((await cli(local, 'models', 'register', model, '--file', onnx)).code).toBe(0);
-    const named = await cli(remote, 'models', 'register', model, '--file', onnx, '--features', COLUMNS.join(','));
+    const named = await cli(
+      remote,
+      'models',
+      'register',
+      model,
+      '--file',
+      onnx,
+      '--features',
+      COLUMNS.join(','),
+    );
     expect(named.code, named.err).toBe(0);
   }, 120_000);
   afterAll(async () => {
@@ -113,8 +125,8 @@ describe('a foreign single-tensor ONNX model, everywhere', () => {
     expect(r.task).toBe('classification');
     // Accuracy from P(1) > 0.5 of the same formula: the probabilities column was read, not the label.
     const expected =
-      data.x.filter((x, i) => (foreignLogisticScore(WEIGHTS, BIAS, x) >= 0.5 ? 1 : 0) === data.labels[i]).length /
-      ROWS;
+      data.x.filter((x, i) => (foreignLogisticScore(WEIGHTS, BIAS, x) >= 0.5 ? 1 : 0) === data.labels[i])
+        .length / ROWS;
     expect(r.metrics.accuracy).toBeCloseTo(expected, 6);
     expect(r.metrics.roc_auc).toBeGreaterThan(0.75);
     // The named version reads the columns by name, in any order, with extra columns around (and over HTTP).
@@ -141,7 +153,15 @@ describe('a foreign single-tensor ONNX model, everywhere', () => {
   });
 
   it('evaluate names a width mismatch, a bad --features mapping and a ZipMap output', async () => {
-    const mismatch = await cli(local, 'evaluate', `${model}@1`, '--dataset', `${wide}@1`, '--target', 'label');
+    const mismatch = await cli(
+      local,
+      'evaluate',
+      `${model}@1`,
+      '--dataset',
+      `${wide}@1`,
+      '--target',
+      'label',
+    );
     expect(mismatch.code).toBe(2);
     expect(mismatch.err).toContain(`${model}@1 takes 6 columns at once`);
     expect(mismatch.err).toContain(`${wide}@1 has 7 feature columns`);
@@ -184,8 +204,18 @@ describe('a foreign single-tensor ONNX model, everywhere', () => {
     expect(badReg.code).toBe(2);
     expect(badReg.err).toContain("2 names given, but input 'X' of model.onnx takes 6 columns");
 
-    expect((await cli(local, 'models', 'register', model, '--file', path.join(home, 'zipmap.onnx'))).code).toBe(0);
-    const zipmap = await cli(local, 'evaluate', `${model}@3`, '--dataset', `${dataset}@1`, '--target', 'label');
+    expect(
+      (await cli(local, 'models', 'register', model, '--file', path.join(home, 'zipmap.onnx'))).code,
+    ).toBe(0);
+    const zipmap = await cli(
+      local,
+      'evaluate',
+      `${model}@3`,
+      '--dataset',
+      `${dataset}@1`,
+      '--target',
+      'label',
+    );
     expect(zipmap.code).toBe(2);
     expect(zipmap.err).toMatch(/output 'probabilities' is a sequence of maps .*zipmap.*False/);
   });
@@ -198,7 +228,16 @@ describe('a foreign single-tensor ONNX model, everywhere', () => {
     expect(unnamed.code).toBe(2);
     expect(unnamed.err).toContain('takes 6 columns at once');
     const mapped = json<Outcome>(
-      await cli(remote, '--json', 'predict', `${model}@1`, '--dataset', `${wide}@1`, '--features', COLUMNS.join(',')),
+      await cli(
+        remote,
+        '--json',
+        'predict',
+        `${model}@1`,
+        '--dataset',
+        `${wide}@1`,
+        '--features',
+        COLUMNS.join(','),
+      ),
     );
     expect(mapped.input.rows).toBe(ROWS);
   });
@@ -246,7 +285,9 @@ describe('a foreign single-tensor ONNX model, everywhere', () => {
     const badBg = await cli(local, 'explain', id, '--background', `${uniq('nope')}@1`);
     expect(badBg.code).toBe(3);
 
-    const trace = json<{ model: { ref?: string; version?: number } }>(await cli(remote, '--json', 'trace', id));
+    const trace = json<{ model: { ref?: string; version?: number } }>(
+      await cli(remote, '--json', 'trace', id),
+    );
     expect(JSON.stringify(trace)).toContain(`${model}`);
 
     // CBPE calibrated on the reference dataset's rows scored through the model.
@@ -259,14 +300,27 @@ describe('a foreign single-tensor ONNX model, everywhere', () => {
     expect(created.code, created.err).toBe(0);
     type RunResult = { points: { metric: string; status: string; details: Record<string, unknown> }[] };
     const [result] = json<RunResult[]>(
-      await cli(local, '--json', 'monitor', 'run', deployment, '--monitor', 'sk-watch', '--from', '1h', '--to', new Date(Date.now() + 60_000).toISOString()),
+      await cli(
+        local,
+        '--json',
+        'monitor',
+        'run',
+        deployment,
+        '--monitor',
+        'sk-watch',
+        '--from',
+        '1h',
+        '--to',
+        new Date(Date.now() + 60_000).toISOString(),
+      ),
     );
     const acc = result!.points.find((p) => p.metric === 'estimate.accuracy');
-    if (!acc) console.log(JSON.stringify(result!.points.map((p) => [p.metric, p.status, p.details]).slice(0, 40)));
     expect(acc?.status).not.toBe('insufficient_data');
     expect(acc?.details).toMatchObject({ calibratedOn: 'training' });
     expect(String(acc?.details.reference)).toContain(`${dataset}@1`);
     // Drift compares the named features with the dataset's columns.
-    expect(result!.points.some((p) => p.metric.startsWith('skew.') && (p as { feature?: string }).feature === 'a')).toBe(true);
+    expect(
+      result!.points.some((p) => p.metric.startsWith('skew.') && (p as { feature?: string }).feature === 'a'),
+    ).toBe(true);
   });
 });
