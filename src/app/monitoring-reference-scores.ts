@@ -32,7 +32,9 @@ export function referenceScoresOf(deps: {
       );
     let dv: DatasetVersion;
     let tablePath: string | undefined;
-    if (dataset !== undefined) {
+    // A dataset reference's rows are scored when the version has no training data on record (a model
+    // registered from a file) or the reference names its label column; else the training rows, as before.
+    if (dataset !== undefined && (named !== undefined || version.datasetVersionIds.length === 0)) {
       // `<dataset>@<v>` or `<dataset>@<v>:<table>` (a reference names its table when there are several).
       const colon = dataset.indexOf(':', dataset.indexOf('@'));
       dv = await deps.datasets.resolve(colon < 0 ? dataset : dataset.slice(0, colon));
