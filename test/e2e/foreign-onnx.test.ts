@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWorkspace, type Workspace } from '../../src/app/index.js';
 import { loadConfig } from '../../src/core/config.js';
 import { seededRandom } from '../../src/core/random.js';
+import { predictionTraceSchema } from '../../src/governance/trace/trace.schema.js';
 import { buildApp } from '../../src/server/app.js';
 import { foreignLogisticOnnx, foreignLogisticScore } from '../fixtures/foreign-onnx.js';
 import { cli } from '../support/cli.js';
@@ -282,13 +283,33 @@ describe('a foreign single-tensor ONNX model, everywhere', () => {
       // A zero weight gets no attribution.
       expect(Math.abs(e.attributions.d!)).toBeLessThan(1e-6);
     }
+    // The API equivalent on predict: ?explain=true&backgroundDataset=<dataset>@<v>.
+    const res = await fetch(
+      `${remote.SEXTANT_URL}/api/v1/deployments/${deployment}/predict?explain=true&backgroundDataset=${dataset}@1`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          dataframe_records: [Object.fromEntries(COLUMNS.map((c, j) => [c, data.x[1]![j]!]))],
+        }),
+      },
+    );
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { predictions: { explanation?: Explained['explanation'] }[] };
+    expect(body.predictions[0]!.explanation).toMatchObject({ method: 'kernel', backgroundSize: 100 });
+    const badRef = await fetch(
+      `${remote.SEXTANT_URL}/api/v1/predictions/${id}/explanation?backgroundDataset=applicants`,
+    );
+    expect(badRef.status).toBe(400);
+    expect(JSON.stringify(await badRef.json())).toContain('backgroundDataset');
     const badBg = await cli(local, 'explain', id, '--background', `${uniq('nope')}@1`);
     expect(badBg.code).toBe(3);
 
-    const trace = json<{ model: { ref?: string; version?: number } }>(
-      await cli(remote, '--json', 'trace', id),
-    );
-    expect(JSON.stringify(trace)).toContain(`${model}`);
+    const trace = predictionTraceSchema.parse(json<unknown>(await cli(remote, '--json', 'trace', id)));
+    expect(trace.prediction.inputs).toEqual(Object.fromEntries(COLUMNS.map((c, j) => [c, data.x[0]![j]!])));
+    expect(trace.modelVersion).toMatchObject({ ref: `${model}@2`, source: 'file:model.onnx' });
+    expect(trace.modelVersion?.signature?.inputs).toEqual([{ name: 'X', type: 'float32' }]);
+    expect(trace.run).toBeNull();
 
     // CBPE calibrated on the reference dataset's rows scored through the model.
     const spec = path.join(home, 'monitor.yaml');
