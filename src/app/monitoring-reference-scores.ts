@@ -5,7 +5,7 @@ import { ValidationError } from '../core/errors.js';
 import { sha256Hex } from '../core/hashing.js';
 import { type DatasetVersion, readStoredTable } from '../data/index.js';
 import type { Scorer } from '../governance/index.js';
-import { declaredFeatureNames, featureColumns } from '../ml/index.js';
+import { featureColumns, featureRecords } from '../ml/index.js';
 import type { ReferenceScorer } from '../monitoring/index.js';
 import type { ModelVersion } from '../registry/index.js';
 
@@ -72,18 +72,11 @@ export function referenceScoresOf(deps: {
         model: ref,
         dataset: `${dv.dataset}@${dv.number}:${table.path}`,
         features,
-        positional:
-          scorer.kind === 'tensor' && declaredFeatureNames(version.signature?.declared) === undefined,
         columns: data.columns.map((c) => c.name),
         exclude: [target],
       });
       const byName = new Map(data.columns.map((c) => [c.name, c.values]));
-      const rows: Record<string, unknown>[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        const rec: Record<string, unknown> = {};
-        for (let j = 0; j < features.length; j++) rec[features[j]!] = byName.get(columns[j]!)?.[i];
-        rows[i] = rec;
-      }
+      const rows = featureRecords((c) => byName.get(c), features, columns, n);
       return {
         scores: await scorer.score(rows),
         labels,
@@ -95,8 +88,7 @@ export function referenceScoresOf(deps: {
   };
 }
 
-/** What reference scoring needs of a loaded model: serving's model (its features and input layout). */
+/** What reference scoring needs of a loaded model: serving's model (its features, in input order). */
 export interface ReferenceScorerModel extends Scorer {
   features: readonly { name: string }[];
-  kind: string;
 }

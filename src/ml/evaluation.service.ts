@@ -1,7 +1,7 @@
 import { AppError, IntegrityError, NotFoundError, ValidationError } from '../core/errors.js';
 import { sha256Hex } from '../core/hashing.js';
 import { flatMetrics, summarize, summarizeSlices } from './evaluation-report.js';
-import { declaredFeatureNames, featureColumns } from './feature-columns.js';
+import { declaredFeatureNames, featureColumns, featureRecords } from './feature-columns.js';
 import type { ClassificationMetrics, RegressionMetrics } from './metrics.js';
 import type { MlApi, ModelRegistryPort } from './ml-port.js';
 import {
@@ -249,18 +249,12 @@ async function scoreTable(
       model: names.model,
       dataset: names.dataset,
       features: predictor.features,
-      positional: predictor.positional,
       columns: table.columns.map((c) => c.name),
       exclude: names.exclude,
       ...(names.explicit ? { explicit: names.explicit } : {}),
     });
-    const cols = columns.map((n) => columnValues(table, n, 'features'));
-    const rows: Record<string, unknown>[] = new Array(table.rowCount);
-    for (let i = 0; i < table.rowCount; i++) {
-      const rec: Record<string, unknown> = {};
-      for (let j = 0; j < cols.length; j++) rec[predictor.features[j]!] = cols[j]!.values[i];
-      rows[i] = rec;
-    }
+    const byName = new Map(table.columns.map((c) => [c.name, c.values]));
+    const rows = featureRecords((c) => byName.get(c), predictor.features, columns, table.rowCount);
     try {
       return await predictor.predict(rows);
     } catch (err) {

@@ -61,8 +61,11 @@ export interface FeatureColumnsRequest {
   dataset: string;
   /** The model's features in input order (declared names, or f0..fD-1 for an unnamed tensor). */
   features: readonly string[];
-  /** True when `features` are placeholders (an unnamed tensor): the dataset's columns name them by position. */
-  positional: boolean;
+  /**
+   * True when `features` are placeholders (an unnamed tensor): the dataset's columns name them by
+   * position. Default: whether they are exactly f0..fD-1.
+   */
+  positional?: boolean;
   /** The dataset's columns, in order. */
   columns: readonly string[];
   /** Columns that are never features (the target, the slice column). */
@@ -96,7 +99,8 @@ export function featureColumns(req: FeatureColumnsRequest): string[] {
     return [...req.explicit];
   }
   const missing = missingOf(req.features);
-  if (!req.positional || missing.length === 0) {
+  const positional = req.positional ?? req.features.every((f, j) => f === `f${j}`);
+  if (!positional || missing.length === 0) {
     if (missing.length > 0) {
       throw new ValidationError(
         `${req.dataset} lacks the features of ${req.model}: ${missing.join(', ')} (columns: ${req.columns.join(', ')}); map them with --features`,
@@ -117,17 +121,26 @@ export function featureColumns(req: FeatureColumnsRequest): string[] {
   return candidates;
 }
 
-/** Records keyed by the model's feature names, read from records keyed by dataset columns. */
-export function renameToFeatures(
-  records: readonly Record<string, unknown>[],
+/**
+ * Records keyed by the model's feature names for the given rows of a table (a row count: rows
+ * 0..n-1), column j of `columns` feeding features[j].
+ */
+export function featureRecords(
+  valuesOf: (column: string) => ArrayLike<unknown> | undefined,
   features: readonly string[],
   columns: readonly string[],
+  rows: number | readonly number[],
 ): Record<string, unknown>[] {
-  return records.map((r) => {
-    const out: Record<string, unknown> = {};
-    for (let j = 0; j < features.length; j++) out[features[j]!] = r[columns[j]!];
-    return out;
-  });
+  const values = columns.map((c) => valuesOf(c));
+  const n = typeof rows === 'number' ? rows : rows.length;
+  const out: Record<string, unknown>[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = typeof rows === 'number' ? i : rows[i]!;
+    const rec: Record<string, unknown> = {};
+    for (let j = 0; j < features.length; j++) rec[features[j]!] = values[j]?.[r];
+    out[i] = rec;
+  }
+  return out;
 }
 
 function preview(names: readonly string[]): string {

@@ -14,9 +14,9 @@ export {
   declaredFeatureNames,
   type FeatureColumnsRequest,
   featureColumns,
+  featureRecords,
   parseFeatureList,
   placeholderNames,
-  renameToFeatures,
   tensorFeatureNames,
 } from './feature-columns.js';
 /** The median stopping rule on best-so-far curves; the board a trial reports to (memory or database). */

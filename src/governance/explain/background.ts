@@ -8,7 +8,7 @@ import { ValidationError } from '../../core/errors.js';
 import { seededRandom } from '../../core/random.js';
 import type { DatasetVersion } from '../../data/dataset.schema.js';
 import { readTableFile } from '../../data/tables/index.js';
-import { declaredFeatureNames, featureColumns } from '../../ml/index.js';
+import { featureColumns, featureRecords } from '../../ml/index.js';
 import type { ModelVersion } from '../../registry/index.js';
 import type { DatasetVersionSource } from '../governance-deps.js';
 
@@ -87,7 +87,6 @@ export function createBackgroundSource(deps: { datasetVersions: DatasetVersionSo
           model: ref,
           dataset: `${dsRef}:${table.path}`,
           features,
-          positional: isUnnamedTensor(version),
           columns: table.schema.columns.map((c) => c.name),
           exclude: typeof target === 'string' ? [target] : [],
         });
@@ -134,11 +133,7 @@ export function createBackgroundSource(deps: { datasetVersions: DatasetVersionSo
         );
       }
       const byName = new Map(data.columns.map((c) => [c.name, c.values]));
-      return rows.map((i) => {
-        const rec: Record<string, unknown> = {};
-        for (let j = 0; j < features.length; j++) rec[features[j]!] = byName.get(columns[j]!)?.[i];
-        return rec;
-      });
+      return featureRecords((c) => byName.get(c), features, columns, rows);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -184,12 +179,4 @@ export function sampleRows(n: number, size: number, seed: number): number[] {
     [idx[j], idx[pick]] = [idx[pick]!, idx[j]!];
   }
   return idx.slice(0, k).sort((a, b) => a - b);
-}
-
-/** A single float tensor input [N, D] without declared column names: its features are placeholders. */
-function isUnnamedTensor(version: ModelVersion): boolean {
-  const inputs = version.signature?.inputs ?? [];
-  const width = inputs.length === 1 ? inputs[0]!.shape?.[1] : undefined;
-  if (typeof width !== 'number' || width < 2 || inputs[0]!.shape?.length !== 2) return false;
-  return declaredFeatureNames(version.signature?.declared)?.length !== width;
 }

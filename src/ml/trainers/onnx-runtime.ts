@@ -13,8 +13,6 @@ type Session = OnnxSession;
 export interface OnnxPredictor {
   /** The features in input order: one per input, or the columns of a single float tensor [N, D]. */
   features: string[];
-  /** True for a single float tensor without declared names: the features are f0..fD-1 placeholders. */
-  positional: boolean;
   /** P(positive) for a classifier / the value of a regressor, per record keyed by `features`. */
   predict(rows: Record<string, unknown>[]): Promise<Float64Array>;
   release(): Promise<void>;
@@ -40,7 +38,6 @@ export async function openOnnxPredictor(
     const outputName = pickOutput(session);
     return {
       features,
-      positional: tensor !== undefined && opts.declared?.length !== tensor.width,
       async predict(rows) {
         if (rows.length === 0) return new Float64Array(0);
         const feeds: Record<string, InstanceType<typeof Ort.Tensor>> = tensor

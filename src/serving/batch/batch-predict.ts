@@ -5,7 +5,6 @@ import path from 'node:path';
 import { ValidationError } from '../../core/errors.js';
 import { convertJsonlToParquet, type JsonlColumn } from '../../data/index.js';
 import {
-  declaredFeatureNames,
   featureColumns,
   loadDataset,
   loadStoredModel,
@@ -171,7 +170,6 @@ export async function batchPredict(
       model: req.modelRef,
       dataset: dataset.ref,
       features: model.features.map((f) => f.name),
-      positional: model.kind === 'tensor' && declaredFeatureNames(resolved.signature?.declared) === undefined,
       columns: table.columns.map((c) => c.name),
       ...(req.features ? { explicit: req.features } : {}),
     });

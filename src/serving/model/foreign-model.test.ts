@@ -38,7 +38,7 @@ describe('a skl2onnx classifier', () => {
         expect((o.outputs!.probabilities as number[])[1]).toBeCloseTo(expected[i]!, 6);
       });
       const scores = await model.score(rows);
-      expected.forEach((e, i) => expect(scores[i]).toBeCloseTo(e, 6));
+      for (const [i, e] of expected.entries()) expect(scores[i]).toBeCloseTo(e, 6);
     } finally {
       await model.release();
     }
