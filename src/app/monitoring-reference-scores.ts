@@ -67,7 +67,9 @@ export function referenceScoresOf(deps: {
     try {
       // The rows keyed by the model's features: by name, or for an unnamed float tensor the table's
       // other columns in order (ml's featureColumns, the rule evaluation and batch scoring use).
-      const features = scorer.features.map((f) => f.name);
+      // A scorer that does not list its features (not an ONNX runtime) takes every other column by name.
+      const features =
+        scorer.features?.map((f) => f.name) ?? data.columns.map((c) => c.name).filter((c) => c !== target);
       const columns = featureColumns({
         model: ref,
         dataset: `${dv.dataset}@${dv.number}:${table.path}`,
@@ -90,5 +92,5 @@ export function referenceScoresOf(deps: {
 
 /** What reference scoring needs of a loaded model: serving's model (its features, in input order). */
 export interface ReferenceScorerModel extends Scorer {
-  features: readonly { name: string }[];
+  features?: readonly { name: string }[];
 }
