@@ -10,6 +10,7 @@ import {
   type IterationInfo,
   inProcessTrialRunner,
   type ModelRegistryPort,
+  parseFeatureList,
   parseGrid,
   parseRanges,
   runSweep,
@@ -246,10 +247,14 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
     .requiredOption('-d, --dataset <name@version>', 'dataset version to score')
     .option('--target <column>', 'target column (required for an ONNX model without signature.json)')
     .option('--slice <column>', 'metrics per value of this column too')
+    .option(
+      '--features <a,b,...>',
+      "the dataset columns feeding the model's features, in order (default: its signature's names, or for one float tensor the columns in order)",
+    )
     .action(
       async (
         modelRef: string | undefined,
-        o: { run?: string; dataset: string; target?: string; slice?: string },
+        o: { run?: string; dataset: string; target?: string; slice?: string; features?: string },
       ) => {
         const c = ctx();
         const api = await c.api();
@@ -261,6 +266,7 @@ export function registerMlCommands(program: Command, ctx: Ctx): void {
             datasetRef: o.dataset,
             ...(o.target ? { target: o.target } : {}),
             ...(o.slice ? { slice: o.slice } : {}),
+            ...(o.features !== undefined ? { features: parseFeatureList(o.features, '--features') } : {}),
             workDir: os.tmpdir(),
           },
           registryPort(api),

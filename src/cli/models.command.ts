@@ -169,30 +169,52 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
       'model',
     )
     .option('--file <model-file>', 'a model file (e.g. model.onnx) instead of a run artifact')
+    .option(
+      '--features <a,b,...>',
+      "with --file: the names of the columns of the model's single float tensor input, in order",
+    )
     .option('-d, --description <text>')
-    .action(async (name: string, o: { run?: string; path: string; file?: string; description?: string }) => {
-      if (Boolean(o.run) === Boolean(o.file)) {
-        throw new ValidationError('--run or --file: give exactly one of them', { field: '--run' });
-      }
-      const models = await api();
-      const desc = o.description ? { description: o.description } : {};
-      let v: ModelVersion;
-      if (o.file) {
-        if (!fs.existsSync(o.file) || !fs.statSync(o.file).isFile()) {
-          throw new ValidationError(`--file: '${o.file}' is not a readable file`, { field: '--file' });
+    .action(
+      async (
+        name: string,
+        o: { run?: string; path: string; file?: string; description?: string; features?: string },
+      ) => {
+        if (Boolean(o.run) === Boolean(o.file)) {
+          throw new ValidationError('--run or --file: give exactly one of them', { field: '--run' });
         }
-        const filename = o.file.split(/[\\/]/).pop() ?? 'model';
-        v = await models.registerFile(name, { filename, content: fs.createReadStream(o.file), ...desc });
-      } else {
-        v = await models.register(name, {
-          runId: o.run!,
-          path: o.path,
-          environment: clientEnvironment(),
-          ...desc,
-        });
-      }
-      print(v, () => `registered ${v.model}@${v.version} (${v.format}, sha256 ${v.sha256.slice(0, 12)})`);
-    });
+        if (o.features !== undefined && !o.file) {
+          throw new ValidationError(
+            '--features: only with --file (a run names its features in signature.json)',
+            {
+              field: '--features',
+            },
+          );
+        }
+        const models = await api();
+        const desc = o.description ? { description: o.description } : {};
+        let v: ModelVersion;
+        if (o.file) {
+          if (!fs.existsSync(o.file) || !fs.statSync(o.file).isFile()) {
+            throw new ValidationError(`--file: '${o.file}' is not a readable file`, { field: '--file' });
+          }
+          const filename = o.file.split(/[\\/]/).pop() ?? 'model';
+          v = await models.registerFile(name, {
+            filename,
+            content: fs.createReadStream(o.file),
+            ...desc,
+            ...(o.features !== undefined ? { features: o.features } : {}),
+          });
+        } else {
+          v = await models.register(name, {
+            runId: o.run!,
+            path: o.path,
+            environment: clientEnvironment(),
+            ...desc,
+          });
+        }
+        print(v, () => `registered ${v.model}@${v.version} (${v.format}, sha256 ${v.sha256.slice(0, 12)})`);
+      },
+    );
   registerEndpointCommand(cmd, ctx);
   cmd
     .command('show <model-or-ref>')

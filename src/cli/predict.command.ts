@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { Command } from 'commander';
+import { parseFeatureList } from '../ml/index.js';
 import { batchPredict } from '../serving/index.js';
 import type { CliContext } from './context.js';
 import { registryPort } from './ml.command.js';
@@ -20,10 +21,14 @@ export function registerPredictCommand(program: Command, ctx: () => CliContext):
       'the dataset the predictions become a version of (default <dataset>-predictions)',
     )
     .option('-e, --experiment <id-or-name>', 'experiment of the run (created if the name is new)')
+    .option(
+      '--features <a,b,...>',
+      "the dataset columns feeding the model's features, in order (default: by name, or for one float tensor the columns in order)",
+    )
     .action(
       async (
         modelRef: string,
-        o: { dataset: string; out?: string; outputDataset?: string; experiment?: string },
+        o: { dataset: string; out?: string; outputDataset?: string; experiment?: string; features?: string },
       ) => {
         const c = ctx();
         const api = await c.api();
@@ -35,6 +40,7 @@ export function registerPredictCommand(program: Command, ctx: () => CliContext):
           out: o.out,
           outputDataset: o.outputDataset,
           experiment: o.experiment,
+          ...(o.features !== undefined ? { features: parseFeatureList(o.features, '--features') } : {}),
           workDir: os.tmpdir(),
         }).finally(() => progress.end());
         if (c.json) return c.output.out(JSON.stringify(result));

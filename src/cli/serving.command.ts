@@ -451,20 +451,39 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
     .command('explain <prediction-id>')
     .option('--kernel', 'always KernelSHAP (sampling), even for a model Sextant trained')
     .option('--samples <n>', 'KernelSHAP coalition budget')
-    .option('--background <n>', 'background rows sampled from the training data (default 100)')
+    .option(
+      '--background <n|dataset@v>',
+      'background rows sampled from the training data (default 100), or the dataset version to sample them from (models registered from a file)',
+    )
+    .option('--background-size <n>', 'rows of the background sample (default 100)')
     .option('--seed <n>', 'seed of the background sample and the coalitions')
     .option('--all-classes', "multiclass models: every class's attributions, not only the predicted class's")
     .action(
       async (
         id: string,
-        o: { kernel?: boolean; samples?: string; background?: string; seed?: string; allClasses?: boolean },
+        o: {
+          kernel?: boolean;
+          samples?: string;
+          background?: string;
+          backgroundSize?: string;
+          seed?: string;
+          allClasses?: boolean;
+        },
       ) => {
+        const fromDataset = o.background?.includes('@') === true;
+        const size = o.backgroundSize ?? (fromDataset ? undefined : o.background);
         const e = await (await api()).explain(predictionIdArg(id), {
           ...(o.allClasses ? { classes: 'all' as const } : {}),
           ...(o.kernel ? { method: 'kernel' as const } : {}),
           ...(o.samples !== undefined ? { samples: positiveInt(o.samples, '--samples') } : {}),
-          ...(o.background !== undefined
-            ? { backgroundSize: positiveInt(o.background, '--background') }
+          ...(fromDataset ? { backgroundDataset: o.background } : {}),
+          ...(size !== undefined
+            ? {
+                backgroundSize: positiveInt(
+                  size,
+                  o.backgroundSize !== undefined ? '--background-size' : '--background',
+                ),
+              }
             : {}),
           ...(o.seed !== undefined ? { seed: seedOf(o.seed) } : {}),
         });

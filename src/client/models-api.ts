@@ -50,7 +50,13 @@ export interface ModelsApi {
   /** Registers a model file's bytes (ONNX is checked by opening it) as the next version. */
   registerFile(
     name: string,
-    input: { filename: string; content: Uint8Array | Readable | string; description?: string },
+    input: {
+      filename: string;
+      content: Uint8Array | Readable | string;
+      description?: string;
+      /** A single float tensor input's column names, comma-separated. */
+      features?: string;
+    },
   ): Promise<ModelVersion>;
   /** Registers an external model server as the next version (the server is probed for its identity). */
   registerEndpoint(name: string, input: RegisterEndpointInput): Promise<ModelVersion>;
@@ -115,7 +121,7 @@ export function modelsHttpApi(t: HttpTransport): ModelsApi {
     register: (name, input) => call('POST', `${m(name)}/versions`, { json: input }),
     registerFile: (name, input) =>
       call('PUT', `${m(name)}/versions/file`, {
-        query: { filename: input.filename, description: input.description },
+        query: { filename: input.filename, description: input.description, features: input.features },
         body: (typeof input.content === 'string' || input.content instanceof Uint8Array
           ? input.content
           : (Readable.toWeb(input.content) as unknown as ReadableStream)) as NonNullable<RequestInit['body']>,

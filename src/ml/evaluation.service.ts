@@ -1,6 +1,7 @@
 import { AppError, IntegrityError, NotFoundError, ValidationError } from '../core/errors.js';
 import { sha256Hex } from '../core/hashing.js';
 import { flatMetrics, summarize, summarizeSlices } from './evaluation-report.js';
+import { declaredFeatureNames, featureColumns, featureRecords } from './feature-columns.js';
 import type { ClassificationMetrics, RegressionMetrics } from './metrics.js';
 import type { MlApi, ModelRegistryPort } from './ml-port.js';
 import type { MulticlassMetrics } from './multiclass-metrics.js';
@@ -10,15 +11,16 @@ import {
   inferTask,
   loadDataset,
   readAll,
-  rowRecords,
+  type rowRecords,
   targetValues,
 } from './table-rows.js';
-import { type ModelSignature, predictOnnx, type Task } from './trainers/index.js';
+import { type ModelSignature, openOnnxPredictor, type Task } from './trainers/index.js';
 
 /*
  * `sextant evaluate`: scores a stored ONNX model on a dataset version with onnxruntime. Our own models
  * carry signature.json (target, task, classes, inputs); an ONNX file uploaded from elsewhere needs the
- * target column named, and its inputs are fed by name from the table's columns.
+ * target column named, and its inputs are fed from the table's columns by feature-columns.ts's rule
+ * (by name; a single float tensor by its registered names, --features, or the columns in order).
  */
 
 export interface EvaluateRequest {
@@ -29,6 +31,8 @@ export interface EvaluateRequest {
   datasetRef: string;
   target?: string;
   slice?: string;
+  /** The dataset columns feeding the model's features, in order (`--features a,b,c`). */
+  features?: string[];
   workDir?: string;
 }
 
@@ -100,6 +104,8 @@ export async function loadStoredModel(
 ): Promise<{
   bytes: Uint8Array;
   signature: ModelSignature | null;
+  /** Feature names a version registered without signature.json declares (`models register --features`). */
+  declared?: string[];
   runId: string | null;
   artifact: string | null;
 }> {
@@ -139,7 +145,8 @@ export async function loadStoredModel(
     throw new IntegrityError(`${ref}: the model file's sha256 differs from the registry's record`, {
       field: 'model',
     });
-  return { bytes, signature, runId: version.runId, artifact };
+  const declared = declaredFeatureNames(version.signature?.declared);
+  return { bytes, signature, ...(declared ? { declared } : {}), runId: version.runId, artifact };
 }
 
 /** Scores the model on the dataset version and computes the metrics (overall and per slice). */
@@ -168,9 +175,6 @@ export async function evaluateModel(
     throw new ValidationError(`--dataset: ${dataset.ref} has no rows`, { field: 'dataset' });
   const targetColumn = columnValues(table, target, 'target');
   const sliceColumn = req.slice ? columnValues(table, req.slice, 'slice') : undefined;
-  const inputs =
-    sig?.inputs.map((i) => i.name) ?? table.columns.map((c) => c.name).filter((n) => n !== target);
-  for (const name of inputs) columnValues(table, name, 'features');
   const task: Task = sig?.task ?? inferTask(targetColumn);
   if (targetColumn.values.some((v) => v === null))
     throw new ValidationError(`target '${target}' has missing values in ${dataset.ref}`, { field: 'target' });
@@ -189,15 +193,12 @@ export async function evaluateModel(
       field: 'target',
     });
 
-  let predictions: Float64Array;
-  try {
-    predictions = await predictOnnx(model.bytes, rowRecords(table, inputs));
-  } catch (err) {
-    if (err instanceof AppError) throw err;
-    throw new ValidationError(`the model could not score ${dataset.ref}: ${(err as Error).message}`, {
-      field: 'model',
-    });
-  }
+  const predictions = await scoreTable(model, table, {
+    model: req.modelRef ?? `run ${model.runId}`,
+    dataset: dataset.ref,
+    exclude: [target, ...(req.slice ? [req.slice] : [])],
+    ...(req.features ? { explicit: req.features } : {}),
+  });
   const labels = targetValues(targetColumn.values, task, classes);
   if (classes && classes.length > 2 && predictions.length !== table.rowCount * classes.length)
     throw new ValidationError(
@@ -232,4 +233,44 @@ export async function evaluateModel(
         }
       : {}),
   };
+}
+
+/**
+ * The model's predictions on every row of the table: our models read their signature's inputs by
+ * name; any other model's features come from the table through featureColumns (names, --features,
+ * or the columns in order for an unnamed float tensor).
+ */
+async function scoreTable(
+  model: { bytes: Uint8Array; signature: ModelSignature | null; declared?: string[] },
+  table: Parameters<typeof rowRecords>[0],
+  names: { model: string; dataset: string; exclude: string[]; explicit?: string[] },
+): Promise<Float64Array> {
+  const sig = model.signature;
+  const declared = sig?.inputs.map((i) => i.name) ?? model.declared;
+  const predictor = await openOnnxPredictor(model.bytes, {
+    label: names.model,
+    ...(declared ? { declared } : {}),
+  });
+  try {
+    const columns = featureColumns({
+      model: names.model,
+      dataset: names.dataset,
+      features: predictor.features,
+      columns: table.columns.map((c) => c.name),
+      exclude: names.exclude,
+      ...(names.explicit ? { explicit: names.explicit } : {}),
+    });
+    const byName = new Map(table.columns.map((c) => [c.name, c.values]));
+    const rows = featureRecords((c) => byName.get(c), predictor.features, columns, table.rowCount);
+    try {
+      return await predictor.predict(rows);
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      throw new ValidationError(`the model could not score ${names.dataset}: ${(err as Error).message}`, {
+        field: 'model',
+      });
+    }
+  } finally {
+    await predictor.release();
+  }
 }

@@ -9,6 +9,16 @@ export {
 } from './evaluation.service.js';
 /** Metrics of one task as logged on runs (flat) and in reports (full), overall and per slice. */
 export { type EvaluationSummary, flatMetrics, summarize, summarizeSlices } from './evaluation-report.js';
+/** Which dataset column feeds which model feature (evaluation, batch scoring, backgrounds, references share it). */
+export {
+  declaredFeatureNames,
+  type FeatureColumnsRequest,
+  featureColumns,
+  featureRecords,
+  parseFeatureList,
+  placeholderNames,
+  tensorFeatureNames,
+} from './feature-columns.js';
 /** The median stopping rule on best-so-far curves; the board a trial reports to (memory or database). */
 export {
   type MedianRuleOptions,

@@ -40,6 +40,11 @@ export const referenceSpecSchema = z.strictObject({
   source: z.enum(['training', 'dataset', 'traffic']).default('training'),
   /** With source dataset: `<dataset>@<v>`. */
   dataset: z.string().min(3).max(300).optional(),
+  /**
+   * The label column of the reference rows that CBPE scores (default: the signature's target); names
+   * it for a model registered from a file, which has no signature.json.
+   */
+  target: z.string().min(1).max(300).optional(),
   /** With source traffic: how many of the first rows (default: the first window's). */
   rows: z.number().int().min(1).max(1_000_000).optional(),
 });

@@ -34,4 +34,13 @@ export interface ReferenceScores {
 }
 
 /** Scores a version's training rows through the model (serving's runtime; wired in app/services.ts). */
-export type ReferenceScorer = (version: ModelVersion, opts: { maxRows: number }) => Promise<ReferenceScores>;
+export type ReferenceScorer = (
+  version: ModelVersion,
+  opts: {
+    maxRows: number;
+    /** A dataset reference's `<dataset>@<v>[:table]`: its rows are scored instead of the training data's. */
+    dataset?: string | undefined;
+    /** The label column of those rows (default: the signature's target). */
+    target?: string | undefined;
+  },
+) => Promise<ReferenceScores>;

@@ -60,7 +60,11 @@ export async function ensureCbpe(
   else if (!deps.referenceScores) why = 'no scorer for the training rows here';
   else {
     try {
-      const got = await deps.referenceScores(input.version, { maxRows: MAX_REFERENCE_ROWS });
+      const got = await deps.referenceScores(input.version, {
+        maxRows: MAX_REFERENCE_ROWS,
+        dataset: reference.source === 'dataset' ? reference.source_ref : undefined,
+        target: spec.reference.target,
+      });
       const positive = input.positive ?? '1';
       const model = fitCbpe({
         scores: got.scores,

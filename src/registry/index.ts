@@ -108,8 +108,15 @@ export function createRegistryDomain(deps: RegistryDeps) {
       content: Readable | Uint8Array | string;
       description?: string | undefined;
       environment?: Environment | undefined;
+      /** Names of a single float tensor input's columns, comma-separated (stored as signature.declared.inputs). */
+      features?: string | undefined;
     }) {
-      const facts = await sources.fromFile({ ...input, uploader: input.actor.name });
+      const { features, ...rest } = input;
+      const facts = await sources.fromFile({
+        ...rest,
+        uploader: input.actor.name,
+        ...(features !== undefined ? { features: features.split(',').map((f) => f.trim()) } : {}),
+      });
       return models.addVersion({
         actor: input.actor,
         model: input.model,

@@ -265,6 +265,8 @@ export const registerFileQuerySchema = z.strictObject({
     .max(255)
     .regex(/^[^/\\]+$/, 'must be a file name without folders'),
   description: z.string().max(20_000).optional(),
+  /** A single float tensor input's column names in order, comma-separated (`--features a,b,c`). */
+  features: z.string().min(1).max(100_000).optional(),
 });
 
 export const openPromotionBodySchema = z.strictObject({

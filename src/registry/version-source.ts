@@ -181,10 +181,14 @@ export function createVersionSources(deps: RegistryDeps) {
     filename: string;
     content: Readable | Uint8Array | string;
     environment?: Omit<ModelEnvironment, 'source'> | undefined;
+    /** The names of a single float tensor input's columns, in order (`--features a,b,c`). */
+    features?: string[] | undefined;
   }): Promise<VersionFacts> {
     const blob = await blobs.put(input.content);
     if (blob.size === 0) throw new ValidationError('file: the model file is empty', { field: 'file' });
     const { format, io } = await describe({ path: input.filename, sha256: blob.sha256 }, 'file');
+    const declared =
+      input.features !== undefined ? declaredFeatures(input.filename, io, input.features) : undefined;
     return {
       runId: null,
       runAuthor: input.uploader,
@@ -193,7 +197,7 @@ export function createVersionSources(deps: RegistryDeps) {
       sha256: blob.sha256,
       size: blob.size,
       files: [{ path: input.filename, sha256: blob.sha256, size: blob.size }],
-      signature: io ? { inputs: io.inputs, outputs: io.outputs } : null,
+      signature: io ? { inputs: io.inputs, outputs: io.outputs, ...(declared ? { declared } : {}) } : null,
       datasetVersionIds: [],
       codeCommit: null,
       command: null,
@@ -241,4 +245,39 @@ export function createVersionSources(deps: RegistryDeps) {
   }
 
   return { fromRun, fromFile, fromEndpoint };
+}
+
+/**
+ * signature.declared for a model from elsewhere whose single float tensor input is named column by
+ * column: { inputs: [{ name, type: 'float' }, ...] }, the shape signature.json has, so that serving,
+ * evaluation, explanations and monitoring all read the same names. The count must be the tensor's width.
+ */
+function declaredFeatures(
+  filename: string,
+  io: Pick<Signature, 'inputs' | 'outputs'> | null,
+  features: string[],
+): Record<string, unknown> {
+  const input = io?.inputs.length === 1 ? io.inputs[0] : undefined;
+  const width = input?.shape?.length === 2 ? input.shape[1] : undefined;
+  if (!input || typeof width !== 'number' || width < 2 || !/^float/.test(input.type)) {
+    throw new ValidationError(
+      `features: ${filename} does not take one float tensor of several columns (its inputs: ${
+        io?.inputs.map((i) => `${i.name} [${(i.shape ?? []).join(', ')}]`).join(', ') || 'none'
+      }); --features names such a tensor's columns`,
+      { field: 'features' },
+    );
+  }
+  if (features.length !== width) {
+    throw new ValidationError(
+      `features: ${features.length} names given, but input '${input.name}' of ${filename} takes ${width} columns`,
+      { field: 'features', modelWidth: width, given: features.length },
+    );
+  }
+  const seen = new Set<string>();
+  for (const f of features) {
+    if (f === '' || seen.has(f))
+      throw new ValidationError(`features: '${f}' is empty or named twice`, { field: 'features' });
+    seen.add(f);
+  }
+  return { inputs: features.map((name) => ({ name, type: 'float' })) };
 }

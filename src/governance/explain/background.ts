@@ -6,7 +6,9 @@ import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from '../../blobs/index.js';
 import { ValidationError } from '../../core/errors.js';
 import { seededRandom } from '../../core/random.js';
+import type { DatasetVersion } from '../../data/dataset.schema.js';
 import { readTableFile } from '../../data/tables/index.js';
+import { featureColumns, featureRecords } from '../../ml/index.js';
 import type { ModelVersion } from '../../registry/index.js';
 import type { DatasetVersionSource } from '../governance-deps.js';
 
@@ -21,6 +23,12 @@ export interface BackgroundRequest {
   features: string[];
   size?: number;
   seed?: number;
+  /**
+   * `<dataset>@<v>` to sample from instead of the training data (a model registered from a file has
+   * none): its columns feed the features by ml's featureColumns rule (by name, else in order for an
+   * unnamed float tensor).
+   */
+  dataset?: string | undefined;
 }
 
 /**
@@ -39,29 +47,83 @@ export function createBackgroundSource(deps: { datasetVersions: DatasetVersionSo
   ): Promise<Record<string, unknown>[]> {
     const { version, features } = req;
     const ref = `${version.model}@${version.version}`;
+    if (req.dataset !== undefined) return fromDataset(req, req.dataset, size, seed);
     const datasetId = version.datasetVersionIds[0];
     if (datasetId === undefined) {
       throw new ValidationError(
-        `${ref} has no training data recorded to draw a background sample from; pass background records to explain it`,
+        `${ref} has no training data recorded to draw a background sample from; pass background records to explain it, or a dataset version to sample them from (--background <dataset>@<v>)`,
         { field: 'background' },
       );
     }
     const ds = await deps.datasetVersions.get(datasetId);
     const dsRef = `${ds.dataset}@${ds.number}`;
     const table = ds.tables.find((t) => features.every((f) => t.schema.columns.some((c) => c.name === f)));
-    const file = table && ds.files.find((f) => f.path === table.path);
-    if (!table || !file) {
+    if (!table) {
       throw new ValidationError(
         `no table of ${dsRef} (the training data of ${ref}) holds the model's features (${features.join(', ')}); pass background records`,
         { field: 'background' },
       );
     }
+    return sampleTable(ds, table, features, features, size, seed);
+  }
+
+  /** A seeded sample of a named dataset version's first table that can feed the model. */
+  async function fromDataset(
+    req: BackgroundRequest,
+    datasetRef: string,
+    size: number,
+    seed: number,
+  ): Promise<Record<string, unknown>[]> {
+    const { version, features } = req;
+    const ref = `${version.model}@${version.version}`;
+    const ds = await deps.datasetVersions.get((await deps.datasetVersions.resolve(datasetRef)).id);
+    const dsRef = `${ds.dataset}@${ds.number}`;
+    const target = version.signature?.declared?.target;
+    let firstError: unknown;
+    for (const table of ds.tables) {
+      let columns: string[];
+      try {
+        columns = featureColumns({
+          model: ref,
+          dataset: `${dsRef}:${table.path}`,
+          features,
+          columns: table.schema.columns.map((c) => c.name),
+          exclude: typeof target === 'string' ? [target] : [],
+        });
+      } catch (err) {
+        firstError ??= err;
+        continue;
+      }
+      return sampleTable(ds, table, features, columns, size, seed);
+    }
+    if (firstError instanceof ValidationError) {
+      throw new ValidationError(`background: ${firstError.message}`, {
+        ...firstError.details,
+        field: 'background',
+      });
+    }
+    throw new ValidationError(`background: ${dsRef} holds no table to sample from`, { field: 'background' });
+  }
+
+  /** `size` seeded rows of a table, keyed by the model's features (column j feeds features[j]). */
+  async function sampleTable(
+    ds: DatasetVersion,
+    table: DatasetVersion['tables'][number],
+    features: string[],
+    columns: string[],
+    size: number,
+    seed: number,
+  ): Promise<Record<string, unknown>[]> {
+    const dsRef = `${ds.dataset}@${ds.number}`;
+    const file = ds.files.find((f) => f.path === table.path);
+    if (!file)
+      throw new ValidationError(`${dsRef} lists ${table.path} without its file`, { field: 'background' });
     const dir = await mkdtemp(path.join(os.tmpdir(), 'sextant-background-'));
     try {
       const local = path.join(dir, path.posix.basename(file.path));
       await pipeline(await deps.blobs.get(file.sha256), createWriteStream(local, { flags: 'wx' }));
       const data = await readTableFile(local, table.format, {
-        columns: features,
+        columns: [...new Set(columns)],
         nullValues: table.schema.nullValues,
       });
       const rows = sampleRows(data.rowCount, size, seed);
@@ -73,11 +135,8 @@ export function createBackgroundSource(deps: { datasetVersions: DatasetVersionSo
           },
         );
       }
-      return rows.map((i) => {
-        const rec: Record<string, unknown> = {};
-        for (const c of data.columns) rec[c.name] = c.values[i];
-        return rec;
-      });
+      const byName = new Map(data.columns.map((c) => [c.name, c.values]));
+      return featureRecords((c) => byName.get(c), features, columns, rows);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -88,7 +147,14 @@ export function createBackgroundSource(deps: { datasetVersions: DatasetVersionSo
     get(req: BackgroundRequest): Promise<Record<string, unknown>[]> {
       const size = req.size ?? DEFAULT_BACKGROUND_SIZE;
       const seed = req.seed ?? 0;
-      const key = JSON.stringify([req.version.id, req.version.sha256, size, seed, req.features]);
+      const key = JSON.stringify([
+        req.version.id,
+        req.version.sha256,
+        size,
+        seed,
+        req.features,
+        req.dataset ?? null,
+      ]);
       let hit = cache.get(key);
       if (hit) {
         cache.delete(key); // re-insert: most recently used last

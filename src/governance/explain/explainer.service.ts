@@ -35,6 +35,11 @@ export interface ExplainRecordsInput {
   background?: Record<string, unknown>[];
   /** Rows of the default background sample (100). */
   backgroundSize?: number;
+  /**
+   * `<dataset>@<v>` to sample the background from instead of the training data (models registered
+   * from a file have none); ignored when background records are given.
+   */
+  backgroundDataset?: string;
   /** Seed of the background sample and of KernelSHAP's coalitions (0). */
   seed?: number;
   /** Multiclass models: the predicted class's attributions (default), or every class's as well. */
@@ -98,7 +103,13 @@ export function createExplainer(deps: ExplainerDeps) {
     const players = internals?.inputs ?? signatureFeatures(version, records) ?? recordKeys(records);
     const background =
       input.background ??
-      (await backgrounds.get({ version, features: players, size: input.backgroundSize, seed }));
+      (await backgrounds.get({
+        version,
+        features: players,
+        size: input.backgroundSize,
+        seed,
+        dataset: input.backgroundDataset,
+      }));
     if (internals && method === 'auto') {
       const out: Explanation[] = [];
       for (let at = 0; at < records.length; at += CHUNK) {

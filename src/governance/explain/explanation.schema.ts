@@ -64,6 +64,13 @@ export const explainOptionsSchema = z.strictObject({
   backgroundSize: z.coerce.number().int().min(1).max(10_000).optional(),
   /** Multiclass models: explain the predicted class (default) or every class (`perClass`). */
   classes: z.enum(['predicted', 'all']).default('predicted'),
+  /** `<dataset>@<v>`: sample the background from this dataset version (for models without training data on record). */
+  backgroundDataset: z
+    .string()
+    .trim()
+    .max(300)
+    .regex(/^[^@\s]+@[^@\s]+$/, 'must look like <dataset>@<version>')
+    .optional(),
   /** Seed of the background sample and of KernelSHAP's coalitions (default 0). */
   seed: z.coerce
     .number()

@@ -17,7 +17,7 @@ export {
 /** The ONNX protobuf encoder, for tests that build models by hand (hostile inputs, foreign shapes). */
 export { DataType, encodeModel, type NodeMessage, type TensorMessage } from './onnx-proto.js';
 /** Runs an ONNX model in onnxruntime-node: predictions, and parity against in-process ones. */
-export { checkOnnx, predictOnnx } from './onnx-runtime.js';
+export { checkOnnx, type OnnxPredictor, openOnnxPredictor, predictOnnx } from './onnx-runtime.js';
 export type {
   FeatureSpec,
   FitOptions,

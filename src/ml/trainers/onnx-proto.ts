@@ -103,12 +103,26 @@ const definition = {
         TypeProto: {
           fields: {
             tensorType: { id: 1, type: 'Tensor' },
+            // Read and written for the outputs other exporters declare (skl2onnx's ZipMap: seq(map)).
+            sequenceType: { id: 4, type: 'Sequence' },
+            mapType: { id: 5, type: 'Map' },
           },
           nested: {
             Tensor: {
               fields: {
                 elemType: { id: 1, type: 'int32' },
                 shape: { id: 2, type: 'TensorShapeProto' },
+              },
+            },
+            Sequence: {
+              fields: {
+                elemType: { id: 1, type: 'TypeProto' },
+              },
+            },
+            Map: {
+              fields: {
+                keyType: { id: 1, type: 'int32' },
+                valueType: { id: 2, type: 'TypeProto' },
               },
             },
           },
@@ -169,8 +183,13 @@ export interface NodeMessage {
 }
 export interface ValueInfoMessage {
   name: string;
-  type: { tensorType: { elemType: number; shape: { dim: ({ dimValue: number } | { dimParam: string })[] } } };
+  type: TypeMessage;
 }
+/** A TypeProto: a tensor, or (as other exporters declare outputs) a sequence or a map of types. */
+export type TypeMessage =
+  | { tensorType: { elemType: number; shape: { dim: ({ dimValue: number } | { dimParam: string })[] } } }
+  | { sequenceType: { elemType: TypeMessage } }
+  | { mapType: { keyType: number; valueType: TypeMessage } };
 export interface ModelMessage {
   irVersion: number;
   producerName: string;

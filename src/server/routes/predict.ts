@@ -26,13 +26,14 @@ export const MAX_FEEDBACK_ITEMS = 10_000;
 type Explainer = NonNullable<PredictOptions['explain']>;
 
 /** Explanations of served records on the model that answered them (governance's explainRecords). */
-function explainerOf(services: Pick<Services, 'governance'>): Explainer {
+function explainerOf(services: Pick<Services, 'governance'>, backgroundDataset?: string): Explainer {
   const { explain } = services.governance;
   return ({ model, records }) =>
     explain.explainRecords({
       version: model.version,
       bytes: model.bytes,
       records,
+      ...(backgroundDataset !== undefined ? { backgroundDataset } : {}),
       // The live model scores; its runtime releases it, never the explainer.
       scorer: { score: (rows) => model.score(rows), release: async () => {} },
     });
@@ -43,6 +44,17 @@ function wantsExplanation(query: unknown): boolean {
   if (v === undefined || v === 'false' || v === '0') return false;
   if (v === 'true' || v === '1' || v === '') return true;
   throw new ValidationError("explain: must be 'true' or 'false'", { field: 'explain' });
+}
+
+/** `?backgroundDataset=<dataset>@<v>`: the explanations' background sample for a model without training data. */
+function backgroundDatasetOf(query: unknown): string | undefined {
+  const v = (query as { backgroundDataset?: unknown }).backgroundDataset;
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(v))
+    throw new ValidationError('backgroundDataset: must look like <dataset>@<version>', {
+      field: 'backgroundDataset',
+    });
+  return v;
 }
 
 /** Runs one request's prediction: on a deployment the host manages, or on `sextant serve`'s runtime. */
@@ -61,7 +73,8 @@ export function predictHandler(services: Pick<Services, 'governance'>, run: Pred
   return async (req: FastifyRequest, reply: FastifyReply) => {
     const key = req.headers['x-request-key'];
     const opts: PredictOptions = { requestKey: typeof key === 'string' && key !== '' ? key : undefined };
-    if (req.query && wantsExplanation(req.query)) opts.explain = explainerOf(services);
+    if (req.query && wantsExplanation(req.query))
+      opts.explain = explainerOf(services, backgroundDatasetOf(req.query));
     const result = await run(req, req.body, opts);
     return reply
       .header('content-type', 'application/json; charset=utf-8')

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { ValidationError } from '../../core/errors.js';
 import { convertJsonlToParquet, type JsonlColumn } from '../../data/index.js';
 import {
+  featureColumns,
   loadDataset,
   loadStoredModel,
   type MlApi,
@@ -50,6 +51,8 @@ export interface BatchPredictRequest {
   /** The dataset the predictions become a version of (default `<input dataset>-predictions`). */
   outputDataset?: string | undefined;
   experiment?: string | undefined;
+  /** The dataset columns feeding the model's features, in order (`--features a,b,c`). */
+  features?: string[] | undefined;
   workDir?: string | undefined;
   /** Rows scored so far, after each batch (the CLI draws it as a progress line). */
   onProgress?: ((rows: number, total: number) => void) | undefined;
@@ -165,14 +168,16 @@ export async function batchPredict(
     if (table.rowCount === 0)
       throw new ValidationError(`--dataset: ${dataset.ref} has no rows`, { field: 'dataset' });
     const byName = new Map(table.columns.map((c) => [c.name, c]));
-    const missing = model.features.filter((f) => !byName.has(f.name)).map((f) => f.name);
-    if (missing.length > 0) {
-      throw new ValidationError(
-        `--dataset: ${dataset.ref} lacks the column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')} that ${req.modelRef} takes`,
-        { field: 'dataset', missing },
-      );
-    }
-    const features = model.features.map((f) => byName.get(f.name)!);
+    // The dataset column of each feature: by name, or for an unnamed float tensor the columns in
+    // order or --features (the rule evaluation and explanations share).
+    const columns = featureColumns({
+      model: req.modelRef,
+      dataset: dataset.ref,
+      features: model.features.map((f) => f.name),
+      columns: table.columns.map((c) => c.name),
+      ...(req.features ? { explicit: req.features } : {}),
+    });
+    const features = model.features.map((f, j) => ({ ...byName.get(columns[j]!)!, name: f.name }));
     const records: Record<string, unknown>[] = new Array(table.rowCount);
     for (let i = 0; i < table.rowCount; i++) {
       const r: Record<string, unknown> = {};
@@ -183,7 +188,7 @@ export async function batchPredict(
     const answers = await scoreRecords(
       model,
       records,
-      typedColumnsCheck(model, table.columns),
+      typedColumnsCheck(model, features),
       req.onProgress,
     );
     const seconds = Math.max((performance.now() - t0) / 1000, 1e-9);

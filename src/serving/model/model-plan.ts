@@ -1,4 +1,5 @@
 import { ValidationError } from '../../core/errors.js';
+import { tensorFeatureNames } from '../../ml/index.js';
 
 /*
  * How a loaded ONNX model is fed and read, decided once at load from onnxruntime's metadata and the
@@ -181,10 +182,10 @@ export function planModel(
     batchOf(meta.inputs[0]!);
     kind = 'tensor';
     tensorInput = { name: single.name, feed: single.type as 'float32' | 'float64', width };
-    const names =
-      declared.inputs?.length === width
-        ? declared.inputs.map((i) => i.name)
-        : Array.from({ length: width }, (_, j) => `f${j}`);
+    const names = tensorFeatureNames(
+      width,
+      declared.inputs?.map((i) => i.name),
+    );
     if (new Set(names).size !== width) refuse('its signature names a feature twice');
     features = names.map((name) => ({ name, type: 'float' as const }));
   } else {
@@ -279,14 +280,18 @@ const PROBABILITY_NAMES = new Set(['probabilities', 'output_probability', 'proba
  * How a model from elsewhere is answered, by the conventions of common exporters: the prediction is a
  * label-named output (label, output_label, ...) if there is one, else the first numeric output; the
  * score is P(positive) from a probabilities-named output (its last column), else 'variable', else
- * the first numeric output. undefined when there is no output at all.
+ * the first numeric output that is not a class label. undefined when there is no output at all.
  */
 export function rawHead(outputs: readonly ValueMeta[]): RawHead | undefined {
   if (outputs.length === 0) return undefined;
   const numeric = outputs.filter((o) => numericOutputs.has(o.type!) && o.type !== 'bool');
   const label = outputs.find((o) => LABEL_NAMES.has(o.name));
   const probabilities = numeric.find((o) => PROBABILITY_NAMES.has(o.name));
-  const score = probabilities ?? numeric.find((o) => o.name === 'variable') ?? numeric[0];
+  // A class label (integers, as skl2onnx's 'label') is no score: without a probabilities tensor (a
+  // ZipMap output onnxruntime-node cannot read) the model has none.
+  const isClassLabel = label !== undefined && label.type !== 'float32' && label.type !== 'float64';
+  const scores = isClassLabel ? numeric.filter((o) => o !== label) : numeric;
+  const score = probabilities ?? scores.find((o) => o.name === 'variable') ?? scores[0];
   return {
     mode: 'raw',
     outputs: outputs.map((o) => o.name),

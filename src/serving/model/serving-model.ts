@@ -229,7 +229,10 @@ function assemble(
     unseenCategories: (record) => unseen?.(record),
     async score(rows) {
       if (head.mode === 'raw' && head.score === null) {
-        throw new ValidationError(`${label} has no numeric output to score`, { field: 'model' });
+        throw new ValidationError(
+          `${label} has no numeric output to score (a class label is no score; a model converted by skl2onnx needs options={'zipmap': False} so that its probabilities are a float tensor onnxruntime-node can read)`,
+          { field: 'model' },
+        );
       }
       const name =
         head.mode === 'classifier'
