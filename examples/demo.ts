@@ -28,7 +28,8 @@ if (unknown.length) {
 }
 const chosen: Story[] = asked.length ? (asked as Story[]) : [...STORIES];
 
-const config = loadConfig(process.env);
+// The stories print what matters; the services' own log lines (alerts firing, resolving) would drown it.
+const config = loadConfig({ SEXTANT_LOG_LEVEL: 'error', ...process.env });
 const clock = storyClock();
 const ws = await openWorkspace(config, clock);
 const api = createLocalApi(ws);

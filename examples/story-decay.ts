@@ -146,7 +146,7 @@ export async function decayStory(
   // ---- Four weeks of traffic; each window's labels arrive two windows later.
   const weeks = [
     { drift: 0, traffic: 'ordinary' },
-    { drift: 0.8, traffic: 'drifting' },
+    { drift: 1, traffic: 'drifting' },
     { drift: 1, traffic: 'drifted' },
     { drift: 1, traffic: 'drifted' },
   ];
@@ -215,7 +215,7 @@ export async function decayStory(
   const challenger = championAfter !== championBefore ? championAfter : null;
   const last = windows.at(-1)!;
   last.action = pipelineRun
-    ? `CT ${pipelineRun.status}; v${challenger ?? '?'} shadowed, gates passed, approved by ${request ? 'demo-reviewer' : '-'}, promoted`
+    ? `CT run ${pipelineRun.status}: v${challenger ?? '?'} shadowed, gated, approved, promoted`
     : 'no pipeline run';
 
   // ---- After the promotion: the next window, served by the new champion.
@@ -242,7 +242,7 @@ export async function decayStory(
   console.log('\n  the timeline (labels arrive two weeks late):');
   console.log(
     showTable(
-      ['WEEK', 'SERVED BY', 'TRAFFIC', 'DRIFT SHARE', 'EST. ACCURACY', 'REALISED (LABELS, KNOWN)', 'ALERTS', 'ACTION'],
+      ['WEEK', 'SERVED BY', 'TRAFFIC', 'DRIFT SHARE', 'EST. ACCURACY', 'REALISED (LABELS, KNOWN)', 'ALERTS AT CLOSE', 'ACTION'],
       windows.map((w) => [
         w.name,
         `v${w.servedBy}`,
