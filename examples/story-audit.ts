@@ -18,7 +18,13 @@ import type { Workspace } from '../src/app/index.js';
 import type { SextantApi } from '../src/client/index.js';
 import { addPath } from '../src/data/index.js';
 import type { PredictionTrace } from '../src/governance/index.js';
-import { CREDIT_TARGET, generateCreditData, reproduceRun, trainModel, writeCreditCsv } from '../src/ml/index.js';
+import {
+  CREDIT_TARGET,
+  generateCreditData,
+  reproduceRun,
+  trainModel,
+  writeCreditCsv,
+} from '../src/ml/index.js';
 import { DAY_MS, monthsBefore, type StoryClock } from './story-clock.js';
 import { REPO_ROOT, REVIEWER, reviewerApi, showTable } from './story-shared.js';
 
@@ -119,7 +125,11 @@ export async function auditStory(
   const applications = generateCreditData({ rows: 40, seed: 31 }).rows.map(
     ({ [CREDIT_TARGET]: _outcome, ...features }) => features,
   );
-  const rt = await ws.serving.openRuntime({ actor: 'local', model: `${AUDIT_MODEL}@champion`, name: AUDIT_MODEL });
+  const rt = await ws.serving.openRuntime({
+    actor: 'local',
+    model: `${AUDIT_MODEL}@champion`,
+    name: AUDIT_MODEL,
+  });
   const decisions: { id: string; declined: boolean; p: number }[] = [];
   try {
     for (const record of applications) {
@@ -140,7 +150,9 @@ export async function auditStory(
   console.log(
     `  ${day(decisionDay - 8 * DAY_MS)}  ${AUDIT_MODEL}@${mv.version} registered; promotion to champion requested`,
   );
-  console.log(`  ${day(decisionDay - 7 * DAY_MS)}  ${REVIEWER} approves; ${AUDIT_MODEL}@${mv.version} is champion`);
+  console.log(
+    `  ${day(decisionDay - 7 * DAY_MS)}  ${REVIEWER} approves; ${AUDIT_MODEL}@${mv.version} is champion`,
+  );
   console.log(
     `  ${day(decisionDay)}  ${decisions.length} applications scored, ${decisions.filter((d) => d.declined).length} declined`,
   );
@@ -160,8 +172,16 @@ export async function auditStory(
     showTable(
       ['LINK', 'WHAT', 'DETAIL'],
       [
-        ['prediction', asked.id, `served ${trace.prediction.servedAt}, output ${String(trace.prediction.outputs?.prediction ?? '-')} (declined)`],
-        ['model', trace.modelVersion?.ref ?? '-', `sha256 ${trace.modelVersion?.sha256.slice(0, 16) ?? '-'}...`],
+        [
+          'prediction',
+          asked.id,
+          `served ${trace.prediction.servedAt}, output ${String(trace.prediction.outputs?.prediction ?? '-')} (declined)`,
+        ],
+        [
+          'model',
+          trace.modelVersion?.ref ?? '-',
+          `sha256 ${trace.modelVersion?.sha256.slice(0, 16) ?? '-'}...`,
+        ],
         [
           'approval',
           trace.alias ? `${trace.alias.name} since ${since?.at.slice(0, 10) ?? '-'}` : '-',
@@ -197,7 +217,11 @@ export async function auditStory(
   console.log(
     showTable(
       ['FACTOR', 'VALUE', 'PUSH TOWARDS DECLINE'],
-      topFactors.map((f) => [f.feature, String(f.value ?? '-'), `${f.attribution >= 0 ? '+' : ''}${f.attribution.toFixed(4)}`]),
+      topFactors.map((f) => [
+        f.feature,
+        String(f.value ?? '-'),
+        `${f.attribution >= 0 ? '+' : ''}${f.attribution.toFixed(4)}`,
+      ]),
     ),
   );
 
@@ -221,9 +245,13 @@ export async function auditStory(
 
   console.log('\n  look closer:');
   console.log(`    npx sextant trace ${asked.id}; npx sextant explain ${asked.id}`);
-  console.log(`    npx sextant models history ${AUDIT_MODEL} --alias champion --at ${trace.prediction.servedAt}`);
+  console.log(
+    `    npx sextant models history ${AUDIT_MODEL} --alias champion --at ${trace.prediction.servedAt}`,
+  );
   console.log(`    npx sextant report compliance ${AUDIT_MODEL}@${mv.version} --html report.html`);
-  console.log(`    web: /predictions?deployment=${AUDIT_MODEL}, /models/${AUDIT_MODEL}, /lineage?ref=${AUDIT_MODEL}@${mv.version}`);
+  console.log(
+    `    web: /predictions?deployment=${AUDIT_MODEL}, /models/${AUDIT_MODEL}, /lineage?ref=${AUDIT_MODEL}@${mv.version}`,
+  );
   return {
     model: AUDIT_MODEL,
     version: mv.version,

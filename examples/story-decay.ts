@@ -81,7 +81,9 @@ export async function decayStory(
   const now = clock.now();
   const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
   const reviewer = await reviewerApi(ws, api);
-  const taken = (await api.serving.deployments.list()).filter((d) => /^decay-credit(-\d+)?$/.test(d.name)).length;
+  const taken = (await api.serving.deployments.list()).filter((d) =>
+    /^decay-credit(-\d+)?$/.test(d.name),
+  ).length;
   const name = taken === 0 ? 'decay-credit' : `decay-credit-${taken + 1}`;
   console.log('\nStory 2: the silent decay - drift, late labels, an alert, continuous training, recovery');
   sextantOnPath(opts.workDir, opts.home);
@@ -187,14 +189,19 @@ export async function decayStory(
     const fired = await measure(ws, name, row, late?.window, clock.now());
     alertsFired.push(...fired);
     if (row.estimateAlert && estimateDropKnownAt === null) estimateDropKnownAt = clock.now();
-    if (late && late.window.realisedAccuracy !== null && late.window.realisedAccuracy < floor && labelledDropKnownAt === null)
+    if (
+      late &&
+      late.window.realisedAccuracy !== null &&
+      late.window.realisedAccuracy < floor &&
+      labelledDropKnownAt === null
+    )
       labelledDropKnownAt = clock.now();
   }
 
   // ---- Today: the accuracy alert asked for a retrain; the trigger started the CT pipeline.
-  const [retrain] = await ws.events.events({ types: ['model.retrain_requested'], limit: 20 }).then((es) =>
-    es.filter((e) => (e.payload as { model?: string }).model === name),
-  );
+  const [retrain] = await ws.events
+    .events({ types: ['model.retrain_requested'], limit: 20 })
+    .then((es) => es.filter((e) => (e.payload as { model?: string }).model === name));
   const worker = opts.externalWorker ? undefined : ws.jobs.work({ queues: ['default'], concurrency: 2 });
   let pipelineRun: PipelineRunDetail | undefined;
   let shadowed = 0;
@@ -204,7 +211,13 @@ export async function decayStory(
     if (firing?.runId) pipelineRun = await settle(ws, firing.runId);
     // The challenger in shadow: today's requests are answered by the champion and scored by both.
     const today = await serve(ws, name, { from: clock.now(), rows: 200, seed: 700, drift: 1, clock });
-    shadowed = (await api.serving.predictions.list({ deployment: name, since: new Date(today.from).toISOString(), limit: 500 })).predictions.filter((p) => p.shadow !== null).length;
+    shadowed = (
+      await api.serving.predictions.list({
+        deployment: name,
+        since: new Date(today.from).toISOString(),
+        limit: 500,
+      })
+    ).predictions.filter((p) => p.shadow !== null).length;
   } finally {
     await worker?.close();
   }
@@ -242,7 +255,16 @@ export async function decayStory(
   console.log('\n  the timeline (labels arrive two weeks late):');
   console.log(
     showTable(
-      ['WEEK', 'SERVED BY', 'TRAFFIC', 'DRIFT SHARE', 'EST. ACCURACY', 'REALISED (LABELS, KNOWN)', 'ALERTS AT CLOSE', 'ACTION'],
+      [
+        'WEEK',
+        'SERVED BY',
+        'TRAFFIC',
+        'DRIFT SHARE',
+        'EST. ACCURACY',
+        'REALISED (LABELS, KNOWN)',
+        'ALERTS AT CLOSE',
+        'ACTION',
+      ],
       windows.map((w) => [
         w.name,
         `v${w.servedBy}`,
@@ -257,13 +279,18 @@ export async function decayStory(
       ]),
     ),
   );
-  const lead = estimateDropKnownAt !== null && labelledDropKnownAt !== null ? (labelledDropKnownAt - estimateDropKnownAt) / 86_400_000 : null;
+  const lead =
+    estimateDropKnownAt !== null && labelledDropKnownAt !== null
+      ? (labelledDropKnownAt - estimateDropKnownAt) / 86_400_000
+      : null;
   console.log(
     `  the estimate fell on ${estimateDropKnownAt ? day(estimateDropKnownAt) : '-'}; the labels confirmed it on ` +
       `${labelledDropKnownAt ? day(labelledDropKnownAt) : '-'}${lead !== null ? ` (${Math.round(lead)} days later)` : ''}`,
   );
   if (pipelineRun) {
-    console.log(`\n  CT pipeline run ${pipelineRun.id} (started by the alert's retrain request): ${pipelineRun.status}`);
+    console.log(
+      `\n  CT pipeline run ${pipelineRun.id} (started by the alert's retrain request): ${pipelineRun.status}`,
+    );
     console.log(
       showTable(
         ['STEP', 'STATUS'],
@@ -275,7 +302,9 @@ export async function decayStory(
     `  champion ${name}@${championBefore} -> ${name}@${championAfter}; ${shadowed} requests scored by the challenger in shadow first`,
   );
   console.log('\n  look closer:');
-  console.log(`    npx sextant monitor report ${name} --html report.html; npx sextant alerts ls --deployment ${name}`);
+  console.log(
+    `    npx sextant monitor report ${name} --html report.html; npx sextant alerts ls --deployment ${name}`,
+  );
   if (pipelineRun) console.log(`    npx sextant pipelines show ${pipelineRun.id}`);
   console.log(`    npx sextant models history ${name} --alias champion`);
   console.log(`    web: /deployments/${name}, /alerts, /pipelines, /models/${name}`);
@@ -289,7 +318,11 @@ export async function decayStory(
     alertsFired,
     retrainRequested: retrain !== undefined,
     pipelineRun: pipelineRun
-      ? { id: pipelineRun.id, status: pipelineRun.status, steps: pipelineRun.steps.map((s) => ({ name: s.name, status: s.status })) }
+      ? {
+          id: pipelineRun.id,
+          status: pipelineRun.status,
+          steps: pipelineRun.steps.map((s) => ({ name: s.name, status: s.status })),
+        }
       : null,
     challenger,
     championBefore,
@@ -328,7 +361,12 @@ async function serve(
   deployment: string,
   o: { from: number; rows: number; seed: number; drift: number; clock: StoryClock },
 ): Promise<Served> {
-  const data = generateCreditData({ rows: o.rows, seed: o.seed, covariateDrift: o.drift, conceptDrift: o.drift });
+  const data = generateCreditData({
+    rows: o.rows,
+    seed: o.seed,
+    covariateDrift: o.drift,
+    conceptDrift: o.drift,
+  });
   const rt = await ws.serving.openRuntime({ actor: ACTOR, deployment });
   const labels: Served['labels'] = [];
   try {
@@ -336,7 +374,8 @@ async function serve(
       const batch = data.rows.slice(i, i + 50);
       const r = await rt.predict({ dataframe_records: batch.map(({ [CREDIT_TARGET]: _y, ...x }) => x) });
       r.items.forEach((it, j) => {
-        if ((i + j) % 10 < LABEL_SHARE * 10) labels.push({ prediction_id: it.prediction_id, label: Number(batch[j]![CREDIT_TARGET]) });
+        if ((i + j) % 10 < LABEL_SHARE * 10)
+          labels.push({ prediction_id: it.prediction_id, label: Number(batch[j]![CREDIT_TARGET]) });
       });
     }
   } finally {
@@ -357,7 +396,12 @@ async function measure(
   const pick = (pts: MetricPoint[], metric: string) =>
     pts.find((p) => p.metric === metric && p.feature === null && p.slice === null);
   if (late && late !== row) {
-    const [again] = await ws.monitoring.runDeployment({ actor: ACTOR, deployment, from: late.from, to: late.to });
+    const [again] = await ws.monitoring.runDeployment({
+      actor: ACTOR,
+      deployment,
+      from: late.from,
+      to: late.to,
+    });
     late.realisedAccuracy = pick(again?.points ?? [], 'performance.accuracy')?.value ?? null;
     late.labelCoverage = pick(again?.points ?? [], 'performance.label_coverage')?.value ?? null;
     late.realisedKnownAt = at;

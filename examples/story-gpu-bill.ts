@@ -14,12 +14,19 @@ const MODEL = 'gpu-bill-credit';
 const EXPERIMENT = 'gpu-bill';
 
 /** Tells the GPU-bill story on `ws`. */
-export async function gpuBillStory(ws: Workspace, api: SextantApi, opts: { workDir: string }): Promise<unknown> {
+export async function gpuBillStory(
+  ws: Workspace,
+  api: SextantApi,
+  opts: { workDir: string },
+): Promise<unknown> {
   console.log('\nStory 3: the GPU bill - what drove the spend, a budget, the idle reaper');
   const dir = path.join(opts.workDir, 'gpu-bill-data');
   fs.mkdirSync(dir, { recursive: true });
   writeCreditCsv(path.join(dir, 'credit.csv'), { rows: 1500, seed: 21 });
-  const added = await addPath(api.data, dir, { dataset: 'gpu-bill-credit', source: 'synthetic://credit?seed=21' });
+  const added = await addPath(api.data, dir, {
+    dataset: 'gpu-bill-credit',
+    source: 'synthetic://credit?seed=21',
+  });
   const datasetRef = `gpu-bill-credit@${added.version.number}`;
   if (!(await api.models.list()).models.some((m) => m.name === MODEL)) {
     const run = await trainModel(

@@ -55,6 +55,7 @@ export function sextantOnPath(workDir: string, home: string): string {
 export const REPO_ROOT = REPO;
 
 /** Percent with no decimals, '-' for null. */
-export const pct = (v: number | null | undefined) => (v === null || v === undefined ? '-' : `${Math.round(v * 100)}%`);
+export const pct = (v: number | null | undefined) =>
+  v === null || v === undefined ? '-' : `${Math.round(v * 100)}%`;
 /** A metric with 3 decimals, '-' for null. */
 export const num = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toFixed(3));
