@@ -35,13 +35,14 @@ const ws = await openWorkspace(config, clock);
 const api = createLocalApi(ws);
 const workDir = path.join(config.home, 'demo-files');
 const home = path.resolve(config.home);
+const webUrl = `http://${config.host}:${config.port}`;
 const timings: string[] = [];
 try {
   console.log(`Sextant demo - workspace ${config.home}; stories: ${chosen.join(', ')}`);
   for (const story of chosen) {
     const started = performance.now();
-    if (story === 'audit') await auditStory(ws, api, { workDir, clock });
-    else if (story === 'decay') await decayStory(ws, api, { workDir, clock, home });
+    if (story === 'audit') await auditStory(ws, api, { workDir, clock, webUrl });
+    else if (story === 'decay') await decayStory(ws, api, { workDir, clock, home, webUrl });
     else await gpuBillStory(ws, api, { workDir });
     clock.present();
     timings.push(`${story} ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -54,4 +55,4 @@ try {
 } finally {
   await ws.close();
 }
-console.log(`\nWeb UI: npx sextant server, then open http://${config.host}:${config.port}/`);
+console.log(`\nWeb UI: npx sextant server, then open ${webUrl}/`);

@@ -12,6 +12,7 @@
  * keeps today's date: the training run's start time (the trainer stamps it with the wall clock).
  * Safe to run again: each run adds a model version and a day of decisions on the same deployment.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Workspace } from '../src/app/index.js';
@@ -59,7 +60,7 @@ export interface AuditOutcome {
 export async function auditStory(
   ws: Workspace,
   api: SextantApi,
-  opts: { workDir: string; clock: StoryClock },
+  opts: { workDir: string; clock: StoryClock; webUrl?: string },
 ): Promise<AuditOutcome> {
   const { clock } = opts;
   const today = clock.now();
@@ -93,7 +94,12 @@ export async function auditStory(
       seed: 7,
       params: { n_estimators: 40, learning_rate: 0.1, max_depth: 3 },
     },
-    { experiment: EXPERIMENT, runName: 'loan-approval-gbdt', command: 'sextant train loan-applications' },
+    {
+      experiment: EXPERIMENT,
+      runName: 'loan-approval-gbdt',
+      command: 'sextant train loan-applications',
+      ...codeCommit(),
+    },
   );
 
   clock.travelTo(decisionDay - 8 * DAY_MS);
@@ -249,8 +255,9 @@ export async function auditStory(
     `    npx sextant models history ${AUDIT_MODEL} --alias champion --at ${trace.prediction.servedAt}`,
   );
   console.log(`    npx sextant report compliance ${AUDIT_MODEL}@${mv.version} --html report.html`);
+  const web = opts.webUrl ?? 'http://127.0.0.1:5005';
   console.log(
-    `    web: /predictions?deployment=${AUDIT_MODEL}, /models/${AUDIT_MODEL}, /lineage?ref=${AUDIT_MODEL}@${mv.version}`,
+    `    npx sextant server, then ${web}/predictions/${asked.id} (trace and explanation), ${web}/lineage?ref=${AUDIT_MODEL}@${mv.version}`,
   );
   return {
     model: AUDIT_MODEL,
@@ -276,4 +283,18 @@ async function complianceReport(
   _q: { model: string; ref: string; from: string; to: string; file: string },
 ): Promise<string | null> {
   return null;
+}
+
+/** The checkout's commit, recorded on the run as its code version (none outside a git checkout). */
+function codeCommit(): { gitCommit?: string } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    return /^[0-9a-f]{40}$/.test(commit) ? { gitCommit: commit } : {};
+  } catch {
+    return {};
+  }
 }

@@ -75,7 +75,7 @@ interface Served {
 export async function decayStory(
   ws: Workspace,
   api: SextantApi,
-  opts: { workDir: string; clock: StoryClock; home: string; externalWorker?: boolean },
+  opts: { workDir: string; clock: StoryClock; home: string; externalWorker?: boolean; webUrl?: string },
 ): Promise<DecayOutcome> {
   const { clock } = opts;
   const now = clock.now();
@@ -292,10 +292,7 @@ export async function decayStory(
       `\n  CT pipeline run ${pipelineRun.id} (started by the alert's retrain request): ${pipelineRun.status}`,
     );
     console.log(
-      showTable(
-        ['STEP', 'STATUS'],
-        pipelineRun.steps.map((s) => [s.name, s.status]),
-      ),
+      `    ${pipelineRun.steps.map((s) => `${s.name} ${s.status === 'succeeded' ? 'ok' : s.status}`).join(', ')}`,
     );
   }
   console.log(
@@ -307,7 +304,10 @@ export async function decayStory(
   );
   if (pipelineRun) console.log(`    npx sextant pipelines show ${pipelineRun.id}`);
   console.log(`    npx sextant models history ${name} --alias champion`);
-  console.log(`    web: /deployments/${name}, /alerts, /pipelines, /models/${name}`);
+  const web = opts.webUrl ?? 'http://127.0.0.1:5005';
+  console.log(
+    `    npx sextant server, then ${web}/deployments/${name} and ${web}/models/${name} (the alias timeline)`,
+  );
   return {
     model: name,
     deployment: name,
