@@ -10,7 +10,7 @@ import { createAutoscalerMetrics, createReaper, loadReaperPolicy } from '../cost
 import { createDataQualityDomain } from '../data/quality/index.js';
 import { createEventBus, createEventCatalogue, type EventDefinition } from '../events/index.js';
 import { createWebhookService } from '../events/webhooks/index.js';
-import { createGovernanceDomain } from '../governance/index.js';
+import { createComplianceReporter, createGovernanceDomain } from '../governance/index.js';
 import { createJobQueue } from '../jobs/index.js';
 import { createTrialThreads } from '../ml/index.js';
 import { alertEvents, createAlertsDomain } from '../monitoring/alerts/index.js';
@@ -262,6 +262,29 @@ export function extendServices(
     alerts,
     deployment: (nameOrId) => serving.deployments.get(nameOrId),
   });
+  // The compliance report reads every floor below governance; making one changes nothing.
+  const compliance = createComplianceReporter({
+    clock,
+    registry,
+    datasetVersions: data.versions,
+    origins: (version) => governance.trace.versionOrigins(version),
+    reproductions: async (run) =>
+      (
+        await runSearch.search({
+          experimentIds: [run.experimentId],
+          filter: `tags."sextant.reproduces" = '${run.id.replace(/'/g, "''")}'`,
+          orderBy: ['attributes.start_time DESC'],
+          maxResults: 20,
+        })
+      ).runs,
+    deployments: serving.deployments,
+    predictions: serving.predictions,
+    series: monitoring.series,
+    alerts,
+    trace: (id) => governance.trace.trace(id),
+    explain: (id) => governance.explain.explainPrediction(id),
+    audit: { verify: () => audit.verify() },
+  });
   const monitoringMetrics = createMonitoringMetrics({
     latestPoints: () => metricSeries.latest(),
     deploymentNames: async () => new Map((await serving.deployments.list()).map((d) => [d.id, d.name])),
@@ -278,6 +301,7 @@ export function extendServices(
     events,
     webhooks,
     governance,
+    compliance,
     serving,
     monitoring,
     jobs,

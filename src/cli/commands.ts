@@ -177,6 +177,13 @@ export const commandModules: CommandModule[] = [
     summaries: { triggers: 'start pipelines on a schedule, a new dataset version, an event or a call' },
     load: async () => (await import('./triggers.command.js')).registerTriggersCommands,
   },
+  {
+    summaries: {
+      report:
+        'documents for auditors: report compliance <model>@<v|alias> --html|--pdf <file> [--from --to] [--reproduce]',
+    },
+    load: async () => (await import('./report.command.js')).registerReportCommands,
+  },
 ];
 
 /**

@@ -87,6 +87,7 @@ export function createLazyLocalApi({ core: s, full }: LocalServices): SextantApi
     serving: upper(async () => (await import('./local/serving.js')).servingLocalApi),
     triggers: upper(async () => (await import('./local/triggers.js')).triggersLocalApi),
     monitoring: upper(async () => (await import('./local/monitoring.js')).monitoringLocalApi),
+    compliance: upper(async () => (await import('./local/compliance.js')).complianceLocalApi),
     audit: {
       list: (q = {}) => s.audit.list(q),
       verify: (checkpoint, options = {}) =>

@@ -84,6 +84,44 @@ function print(c: CliContext, r: ReproduceOutcome): void {
   );
 }
 
+/**
+ * Re-runs what made `<model>@<ref>` (or a run) and compares: the trainer's runs for byte identity,
+ * anyone else's command for metrics. The new run is tagged `sextant.reproduces=<original run>`.
+ */
+export async function reproduceNow(
+  ctx: Ctx,
+  input: { modelRef?: string; runId?: string; tolerance?: number },
+): Promise<ReproduceOutcome> {
+  const c = ctx();
+  const { modelRef, tolerance } = input;
+  // Loaded here, not with the models group: `models ls` need not load the trainers.
+  const [{ reproduceRun }, { registryPort }] = await Promise.all([
+    import('../ml/index.js'),
+    import('./ml.command.js'),
+  ]);
+  const api = await c.api();
+  let runId = input.runId;
+  let expectedSha256: string | undefined;
+  if (modelRef) {
+    const version = await registryPort(api).resolve(modelRef);
+    if (!version.runId)
+      throw new ValidationError(`${modelRef} was registered without a run; there is no record to re-run`, {
+        field: 'model',
+      });
+    runId = version.runId;
+    expectedSha256 = version.sha256;
+  }
+  const git = gitInfo(process.cwd());
+  return reproduceRun(api, {
+    runId: runId!,
+    ...(expectedSha256 ? { expectedSha256 } : {}),
+    ...(tolerance !== undefined ? { tolerance } : {}),
+    ...(git ? { gitCommit: git.commit, gitDirty: git.dirty } : {}),
+    workDir: os.tmpdir(),
+    rerunCommand: (run) => rerunThroughRunCommand(ctx, run),
+  });
+}
+
 /** Adds `sextant models reproduce`: re-train a registered model (or a run) and compare. */
 export function registerReproduceCommand(models: Command, ctx: Ctx): void {
   models
@@ -105,34 +143,10 @@ export function registerReproduceCommand(models: Command, ctx: Ctx): void {
         throw new ValidationError(`--tolerance: expected a non-negative number, got '${o.tolerance}'`, {
           field: 'tolerance',
         });
-      // Loaded here, not with the models group: `models ls` need not load the trainers.
-      const [{ reproduceRun }, { registryPort }] = await Promise.all([
-        import('../ml/index.js'),
-        import('./ml.command.js'),
-      ]);
-      const api = await c.api();
-      let runId = o.run;
-      let expectedSha256: string | undefined;
-      if (modelRef) {
-        const version = await registryPort(api).resolve(modelRef);
-        if (!version.runId)
-          throw new ValidationError(
-            `${modelRef} was registered without a run; there is no record to re-run`,
-            {
-              field: 'model',
-            },
-          );
-        runId = version.runId;
-        expectedSha256 = version.sha256;
-      }
-      const git = gitInfo(process.cwd());
-      const result = await reproduceRun(api, {
-        runId: runId!,
-        ...(expectedSha256 ? { expectedSha256 } : {}),
+      const result = await reproduceNow(ctx, {
+        ...(modelRef ? { modelRef } : {}),
+        ...(o.run ? { runId: o.run } : {}),
         ...(tolerance !== undefined ? { tolerance } : {}),
-        ...(git ? { gitCommit: git.commit, gitDirty: git.dirty } : {}),
-        workDir: os.tmpdir(),
-        rerunCommand: (run) => rerunThroughRunCommand(ctx, run),
       });
       if (c.json)
         c.output.out(
@@ -141,6 +155,6 @@ export function registerReproduceCommand(models: Command, ctx: Ctx): void {
       else print(c, result);
       // Not reproduced is an answer, not a crash: its own exit code so scripts can tell.
       if (!result.reproduced)
-        throw new CliOutcome('CHECK_FAILED', `${modelRef ?? `run ${runId}`} did not reproduce`);
+        throw new CliOutcome('CHECK_FAILED', `${modelRef ?? `run ${o.run}`} did not reproduce`);
     });
 }

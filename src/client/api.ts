@@ -15,6 +15,7 @@ import type {
 } from '../tracking/tracking.schema.js';
 import type { AlertsApi } from './alerts-api.js';
 import type { BudgetsApi } from './budgets-api.js';
+import type { ComplianceApi } from './compliance-api.js';
 import type { CostApi } from './cost-api.js';
 import type { DataApi } from './data-api.js';
 import type { DataQualityApi } from './data-quality-api.js';
@@ -99,6 +100,7 @@ export interface SextantApi {
   serving: ServingApi;
   triggers: TriggersApi;
   monitoring: MonitoringApi;
+  compliance: ComplianceApi;
   audit: {
     list(q?: { entityType?: string; entityId?: string; limit?: number }): Promise<AuditEntry[]>;
     /** Verifies the chain; `deep` also checks the governed tables against their last audit entries. */

@@ -3,6 +3,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { alertsHttpApi } from './alerts-api.js';
 import type { SextantApi } from './api.js';
 import { budgetsHttpApi } from './budgets-api.js';
+import { complianceHttpApi } from './compliance-api.js';
 import { costHttpApi } from './cost-api.js';
 import { dataHttpApi } from './data-api.js';
 import { dataQualityHttpApi } from './data-quality-api.js';
@@ -101,6 +102,7 @@ export function createHttpClient(options: HttpClientOptions): SextantApi {
     cost: costHttpApi(transport),
     serving: servingHttpApi(transport),
     monitoring: monitoringHttpApi(transport),
+    compliance: complianceHttpApi(transport),
     audit: {
       list: async (q = {}) =>
         (await call<{ entries: never[] }>('GET', '/api/v1/audit', { query: q })).entries,

@@ -30,6 +30,7 @@ const envSchema = z.object({
   SEXTANT_WEBHOOK_ALLOW: z.string().optional(),
   SEXTANT_ALLOWED_HOSTS: z.string().optional(),
   SEXTANT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(14),
+  SEXTANT_CHROMIUM: z.string().min(1).optional(),
 });
 
 /** Everything the platform reads from its environment, parsed once at the edge. */
@@ -57,6 +58,8 @@ export interface Config {
   allowedHosts: string[];
   /** Finished jobs and settled events older than this many days are pruned by the `system.prune` job. */
   retentionDays: number;
+  /** The chromium the CLI prints PDFs with (default: /usr/bin/chromium and the usual places). */
+  chromiumPath?: string;
 }
 
 function listOf(value: string | undefined): string[] {
@@ -97,5 +100,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     webhookAllow: listOf(e.SEXTANT_WEBHOOK_ALLOW),
     allowedHosts: listOf(e.SEXTANT_ALLOWED_HOSTS),
     retentionDays: e.SEXTANT_RETENTION_DAYS,
+    ...(e.SEXTANT_CHROMIUM ? { chromiumPath: e.SEXTANT_CHROMIUM } : {}),
   };
 }

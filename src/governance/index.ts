@@ -5,6 +5,19 @@ import { createLineageService } from './lineage.service.js';
 import { createOpenLineageExporter } from './openlineage.service.js';
 import { createPredictionTracer } from './trace/index.js';
 
+/** The compliance report: its contract, builder and HTML renderer. */
+export {
+  type ComplianceDeps,
+  type ComplianceReport,
+  type ComplianceReporter,
+  type ComplianceReportInput,
+  complianceReportInputSchema,
+  complianceReportQuerySchema,
+  complianceReportSchema,
+  createComplianceReporter,
+  DEFAULT_SAMPLES,
+  renderComplianceHtml,
+} from './compliance/index.js';
 export * from './explain/explanation.schema.js';
 export * from './gc.schema.js';
 /** Blob garbage collection: dry run, audited delete, grace period. */

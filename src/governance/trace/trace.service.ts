@@ -258,7 +258,25 @@ export function createPredictionTracer(deps: GovernanceDeps) {
     else version = mv.value;
 
     const alias = await aliasAt(prediction, gaps);
+    const { run, datasets } = await origins(version, ref, gaps);
 
+    return {
+      prediction,
+      deployment,
+      modelVersion: version ? modelVersionView(version) : null,
+      alias,
+      run,
+      datasets,
+      gaps,
+    };
+  }
+
+  /** The training run and dataset versions behind a model version; what cannot be followed lands in gaps. */
+  async function origins(
+    version: ModelVersion | undefined,
+    ref: string,
+    gaps: TraceGap[],
+  ): Promise<{ run: TraceRun | null; datasets: TraceDataset[] }> {
     let run: TraceRun | null = null;
     if (version && !version.runId)
       gaps.push({
@@ -289,19 +307,21 @@ export function createPredictionTracer(deps: GovernanceDeps) {
       const d = await dataset(dvId, ref, gaps);
       if (d) datasets.push(d);
     }
-
-    return {
-      prediction,
-      deployment,
-      modelVersion: version ? modelVersionView(version) : null,
-      alias,
-      run,
-      datasets,
-      gaps,
-    };
+    return { run, datasets };
   }
 
-  return { trace };
+  /**
+   * What made a model version: its training run and dataset versions to their upstream lineage, as a
+   * prediction's trace shows them (the compliance report reads the same chain).
+   */
+  async function versionOrigins(
+    version: ModelVersion,
+  ): Promise<{ run: TraceRun | null; datasets: TraceDataset[]; gaps: TraceGap[] }> {
+    const gaps: TraceGap[] = [];
+    return { ...(await origins(version, `${version.model}@${version.version}`, gaps)), gaps };
+  }
+
+  return { trace, versionOrigins };
 }
 
 export type PredictionTracer = ReturnType<typeof createPredictionTracer>;

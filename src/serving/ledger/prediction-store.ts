@@ -8,6 +8,7 @@ import type {
   PredictionRole,
 } from '../serving.schema.js';
 import {
+  countPredictionRows,
   findPredictionRow,
   type PredictionFilter,
   type PredictionWithLabelRow,
@@ -143,6 +144,10 @@ export function createPredictionStore(deps: { db: Db; clock: Clock }) {
       const p = await find(id);
       if (!p) throw new NotFoundError('prediction', id);
       return p;
+    },
+    /** How many predictions match (every one, or only those with a label). */
+    async count(q: ListPredictionsInput & { labelledOnly?: boolean | undefined }): Promise<number> {
+      return countPredictionRows({ tx: db, filter: filterOf(q), labelledOnly: q.labelledOnly === true });
     },
     /** Newest first by (servedAt, id); `nextCursor` is null on the last page. */
     async list(q: ListPredictionsInput): Promise<{ predictions: Prediction[]; nextCursor: string | null }> {

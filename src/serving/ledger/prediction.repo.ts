@@ -137,11 +137,13 @@ export async function pagePredictionRows({
 export async function countPredictionRows({
   tx,
   filter,
+  labelledOnly = false,
 }: {
   tx: Executor;
   filter: PredictionFilter;
+  labelledOnly?: boolean;
 }): Promise<number> {
-  const row = await selectPredictions(tx, filter, false)
+  const row = await selectPredictions(tx, filter, labelledOnly)
     .clearSelect()
     .select((eb) => eb.fn.countAll().as('n'))
     .executeTakeFirst();
