@@ -18,7 +18,11 @@ import path from 'node:path';
 import type { Workspace } from '../src/app/index.js';
 import type { SextantApi } from '../src/client/index.js';
 import { addPath } from '../src/data/index.js';
-import type { PredictionTrace } from '../src/governance/index.js';
+import {
+  type ComplianceReport,
+  type PredictionTrace,
+  renderComplianceHtml,
+} from '../src/governance/index.js';
 import {
   CREDIT_TARGET,
   generateCreditData,
@@ -52,8 +56,9 @@ export interface AuditOutcome {
   reproduced: boolean;
   reproducedSha256: string | null;
   chain: { ok: boolean; entries: number; head: string | null };
-  /** The compliance report's file, when this build writes one. */
-  reportFile: string | null;
+  /** The compliance report: its HTML file and the data it was rendered from. */
+  reportFile: string;
+  report: ComplianceReport;
 }
 
 /** Tells the audit story on `ws` (its clock must be `opts.clock`). */
@@ -240,14 +245,17 @@ export async function auditStory(
   console.log(
     `  audit chain: ${verify.ok ? 'verified' : 'BROKEN'}, ${verify.entries} entries, head ${verify.head?.hash.slice(0, 16) ?? '-'}...`,
   );
-  const reportFile = await complianceReport(api, {
+  const compliance = await complianceReport(api, {
     model: AUDIT_MODEL,
     ref: String(mv.version),
     from: new Date(decisionDay - 30 * DAY_MS).toISOString(),
     to: new Date(today).toISOString(),
     file: path.join(opts.workDir, `compliance-${AUDIT_MODEL}-${mv.version}.html`),
   });
-  console.log(reportFile ? `  compliance report: ${reportFile}` : '  compliance report: not in this build');
+  console.log(
+    `  compliance report: ${compliance.file} (data ${compliance.report.data.datasets.map((d) => `${d.ref} ${d.digest.slice(0, 12)}`).join(', ')}; ` +
+      `reproduction ${compliance.report.training.reproduction.status}; chain head ${compliance.report.audit.head?.hash.slice(0, 12) ?? '-'})`,
+  );
 
   console.log('\n  look closer:');
   console.log(`    npx sextant trace ${asked.id}; npx sextant explain ${asked.id}`);
@@ -273,16 +281,20 @@ export async function auditStory(
     reproduced: again.byteIdentical === true,
     reproducedSha256: again.newSha256 ?? null,
     chain: { ok: verify.ok, entries: verify.entries, head: verify.head?.hash ?? null },
-    reportFile,
+    reportFile: compliance.file,
+    report: compliance.report,
   };
 }
 
-/** The compliance report as one HTML file; null while this build has no compliance report. */
+/** The compliance report as one self-contained HTML file an auditor can read without Sextant. */
 async function complianceReport(
-  _api: SextantApi,
-  _q: { model: string; ref: string; from: string; to: string; file: string },
-): Promise<string | null> {
-  return null;
+  api: SextantApi,
+  q: { model: string; ref: string; from: string; to: string; file: string },
+): Promise<{ file: string; report: ComplianceReport }> {
+  const report = await api.compliance.report({ model: q.model, ref: q.ref, from: q.from, to: q.to });
+  fs.mkdirSync(path.dirname(q.file), { recursive: true });
+  fs.writeFileSync(q.file, renderComplianceHtml(report));
+  return { file: q.file, report };
 }
 
 /** The checkout's commit, recorded on the run as its code version (none outside a git checkout). */

@@ -65,4 +65,15 @@ describe('story: the audit of a declined application from three months ago', () 
     expect(verify.ok).toBe(true);
     expect(verify.entries).toBeGreaterThanOrEqual(outcome.chain.entries);
   });
+
+  it('the compliance report is written and names the dataset version, its digest and the chain head', () => {
+    const html = fs.readFileSync(outcome.reportFile, 'utf8');
+    expect(html).toContain(outcome.dataset.ref);
+    expect(html).toContain(outcome.dataset.digest);
+    expect(outcome.report.data.datasets.map((d) => d.ref)).toEqual([outcome.dataset.ref]);
+    expect(outcome.report.training.reproduction.status).toBe('reproduced');
+    expect(outcome.report.audit.ok).toBe(true);
+    expect(outcome.report.audit.head?.hash).toBeTruthy();
+    expect(html).toContain(outcome.report.audit.head!.hash);
+  });
 });
