@@ -163,21 +163,13 @@ export async function decayStory(
     served.push(await serve(ws, name, { from, rows: ROWS, seed: 500 + k, drift: w.drift, clock }));
     clock.travelTo(from + WEEK_MS);
     if (k === 3) clock.present();
-    const row: DecayWindow = {
+    const row = newWindow({
       name: `w${k + 1} ${day(from)}`,
       from,
       to: from + WEEK_MS,
       servedBy: v1.version,
       traffic: w.traffic,
-      driftShare: null,
-      estimatedAccuracy: null,
-      estimateAlert: false,
-      realisedAccuracy: null,
-      labelCoverage: null,
-      realisedKnownAt: null,
-      alerts: [],
-      action: '-',
-    };
+    });
     windows.push(row);
     const late = k >= 2 ? { window: windows[k - 2]!, served: served[k - 2]! } : undefined;
     if (late) {
@@ -234,21 +226,14 @@ export async function decayStory(
   // ---- After the promotion: the next window, served by the new champion.
   const after = await serve(ws, name, { from: clock.now(), rows: ROWS, seed: 800, drift: 1, clock });
   await ws.serving.feedback.submit({ actor: ACTOR, items: after.labels });
-  const w5: DecayWindow = {
+  const w5 = newWindow({
     name: `w5 ${day(after.from)}`,
     from: after.from,
     to: after.to,
     servedBy: championAfter,
     traffic: 'drifted',
-    driftShare: null,
-    estimatedAccuracy: null,
-    estimateAlert: false,
-    realisedAccuracy: null,
-    labelCoverage: null,
-    realisedKnownAt: null,
-    alerts: [],
     action: 'labels delivered at once (the story ends)',
-  };
+  });
   windows.push(w5);
   alertsFired.push(...(await measure(ws, name, w5, w5, clock.now())));
 
@@ -330,6 +315,21 @@ export async function decayStory(
     shadowed,
   };
 }
+
+/** A timeline row before anything is measured. */
+const newWindow = (
+  w: Pick<DecayWindow, 'name' | 'from' | 'to' | 'servedBy' | 'traffic'> & { action?: string },
+): DecayWindow => ({
+  driftShare: null,
+  estimatedAccuracy: null,
+  estimateAlert: false,
+  realisedAccuracy: null,
+  labelCoverage: null,
+  realisedKnownAt: null,
+  alerts: [],
+  action: '-',
+  ...w,
+});
 
 const monitorSpec = (floor: number) => `
 name: decay-watch
