@@ -12,6 +12,7 @@ import path from 'node:path';
 import { openWorkspace } from '../src/app/index.js';
 import { createLocalApi } from '../src/cli/local-api.js';
 import { loadConfig } from '../src/core/config.js';
+import { isAppError } from '../src/core/errors.js';
 import { auditStory } from './story-audit.js';
 import { storyClock } from './story-clock.js';
 import { decayStory } from './story-decay.js';
@@ -52,6 +53,10 @@ try {
     `\nAudit chain: ${verify.ok ? 'OK' : 'BROKEN'} (${verify.entries} entries, head ${verify.head?.hash.slice(0, 16) ?? '-'}...); stories took ${timings.join(', ')}`,
   );
   if (!verify.ok) process.exitCode = 1;
+} catch (err) {
+  if (!isAppError(err)) throw err;
+  console.error(`\n${err.code}: ${err.message}`);
+  process.exitCode = 1;
 } finally {
   await ws.close();
 }

@@ -31,7 +31,7 @@ import {
   writeCreditCsv,
 } from '../src/ml/index.js';
 import { DAY_MS, monthsBefore, type StoryClock } from './story-clock.js';
-import { REPO_ROOT, REVIEWER, reviewerApi, showTable } from './story-shared.js';
+import { assertPastWritable, REPO_ROOT, REVIEWER, reviewerApi, showTable } from './story-shared.js';
 
 export const AUDIT_MODEL = 'loan-approval';
 const DATASET = 'loan-applications';
@@ -75,6 +75,7 @@ export async function auditStory(
   console.log('\nStory 1: the audit - a regulator asks about a declined application from three months ago');
 
   // ---- Three months ago: the data, the model, its approval, a day of decisions.
+  await assertPastWritable(api, decisionDay);
   clock.travelTo(decisionDay - 10 * DAY_MS);
   const dir = path.join(opts.workDir, DATASET);
   fs.mkdirSync(dir, { recursive: true });

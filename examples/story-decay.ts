@@ -22,7 +22,16 @@ import { CREDIT_TARGET, generateCreditData, trainModel, writeCreditCsv } from '.
 import type { MetricPoint } from '../src/monitoring/metric-point.schema.js';
 import type { PipelineRunDetail } from '../src/pipelines/index.js';
 import { type StoryClock, WEEK_MS } from './story-clock.js';
-import { num, pct, putFile, REPO_ROOT, reviewerApi, sextantOnPath, showTable } from './story-shared.js';
+import {
+  assertPastWritable,
+  num,
+  pct,
+  putFile,
+  REPO_ROOT,
+  reviewerApi,
+  sextantOnPath,
+  showTable,
+} from './story-shared.js';
 
 const ACTOR = 'local';
 const ROWS = 500;
@@ -88,7 +97,8 @@ export async function decayStory(
   console.log('\nStory 2: the silent decay - drift, late labels, an alert, continuous training, recovery');
   sextantOnPath(opts.workDir, opts.home);
 
-  // ---- Five weeks ago: the model, its data and holdout, its deployment and monitor.
+  // ---- Four weeks and a day ago: the model, its data and holdout, its deployment and monitor.
+  await assertPastWritable(api, now - 4 * WEEK_MS);
   clock.travelTo(now - 4 * WEEK_MS - WEEK_MS / 7);
   const dataset = async (ds: string, rows: number, seed: number, drift: number, description: string) => {
     const dir = path.join(opts.workDir, `${ds}-${seed}`);

@@ -9,6 +9,7 @@ import { modelsLocalApi } from '../src/cli/local/models.js';
 import { table } from '../src/cli/output.js';
 import type { SextantApi } from '../src/client/index.js';
 import type { ModelsApi } from '../src/client/models-api.js';
+import { ConflictError } from '../src/core/errors.js';
 
 /** The second person of every story: an approver. */
 export const REVIEWER = 'demo-reviewer';
@@ -59,3 +60,25 @@ export const pct = (v: number | null | undefined) =>
   v === null || v === undefined ? '-' : `${Math.round(v * 100)}%`;
 /** A metric with 3 decimals, '-' for null. */
 export const num = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toFixed(3));
+
+/**
+ * Refuses to write a story's past behind the prediction seal: once a server or worker has sealed the
+ * prediction log up to some moment, predictions dated before it are exactly what `sextant audit verify
+ * --deep` exists to catch. A story run again on such a workspace says so instead.
+ */
+export async function assertPastWritable(api: SextantApi, from: number): Promise<void> {
+  const seals = await api.audit.list({ entityType: 'prediction_log', entityId: 'predictions', limit: 1000 });
+  const sealedUpTo = Math.max(
+    0,
+    ...seals.map((e) => {
+      const seal = (e.details as { predictionSeal?: { to?: { servedAt?: number } } } | null)?.predictionSeal;
+      return Number(seal?.to?.servedAt ?? 0);
+    }),
+  );
+  if (sealedUpTo > from)
+    throw new ConflictError(
+      `this workspace's predictions are sealed up to ${new Date(sealedUpTo).toISOString()} (a server or worker ran on it); ` +
+        `the story's past (from ${new Date(from).toISOString()}) would be written behind the seal. ` +
+        'Run it on a fresh workspace: SEXTANT_HOME=$(mktemp -d) npm run demo',
+    );
+}
