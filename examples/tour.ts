@@ -1,5 +1,6 @@
 /*
- * The Sextant demo story, on the embedded default: SQLite + a local folder under SEXTANT_HOME
+ * The chapter tour (the demo before it became the three stories: examples/demo.ts): every feature one
+ * chapter at a time, on the embedded default: SQLite + a local folder under SEXTANT_HOME
  * (./.sextant); no downloads, all data synthetic. Safe to run again: each run adds to the workspace.
  *   1. experiment tracking: a small sweep of tracked runs, the best found with an MLflow filter
  *   2. data: a training set and a drifted production sample as dataset versions, validated, compared
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
   const ws = await openWorkspace(config);
   const api = createLocalApi(ws);
   try {
-    console.log(`Sextant demo - workspace ${config.home}\n`);
+    console.log(`Sextant tour - workspace ${config.home}\n`);
     console.log('Chapter 1: experiment tracking');
     const experiment = await api.experiments
       .getByName(EXPERIMENT)
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
       const run = await api.runs.create({
         experimentId: experiment.id,
         name: `sweep-${i + 1}-lr${p.lr}-l2${p.l2}`,
-        tags: { 'sextant.sweep': 'demo-grid', 'mlflow.source.name': 'examples/demo.ts' },
+        tags: { 'sextant.sweep': 'demo-grid', 'mlflow.source.name': 'examples/tour.ts' },
       });
       await api.runs.logBatch(run.id, {
         params: [
