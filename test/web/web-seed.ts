@@ -16,7 +16,7 @@ import {
 } from '../../src/tracking/run-data.repo.js';
 
 /*
- * The data the browser suites and bench/web look at: the demo's story (examples/demo.ts, run as a
+ * The data the browser suites and bench/web look at: the demo's story (examples/tour.ts, run as a
  * newcomer runs it, into a temp SEXTANT_HOME) plus an experiment of many runs for the runs table.
  */
 const run = promisify(execFile);
@@ -46,7 +46,7 @@ export async function seedDemoWorkspace(): Promise<{ home: string; ws: Workspace
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-web-'));
   const { stdout } = await run(
     process.execPath,
-    [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'examples/demo.ts'],
+    [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'examples/tour.ts'],
     {
       cwd: root,
       env: {
