@@ -191,7 +191,9 @@ export async function gpuBillStory(
   api: SextantApi,
   opts: { workDir: string },
 ): Promise<GpuBillOutcome> {
-  console.log('\nStory 3: the doubled GPU bill - a quarter of costs compared, the causes ranked, the waste stopped');
+  console.log(
+    '\nStory 3: the doubled GPU bill - a quarter of costs compared, the causes ranked, the waste stopped',
+  );
   console.log('  (the GPU figures of this story are simulated: this machine has no GPU)');
   const priceVersion = await ensurePrices(api);
   const { datasetRef, names } = await setUp(api, opts.workDir);
