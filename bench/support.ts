@@ -162,7 +162,12 @@ export async function startServer(options: { databaseUrl?: string } = {}): Promi
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 
 /** POSTs a JSON string over keep-alive HTTP; resolves with the status and the reply text. */
-function post(baseUrl: string, route: string, body: string): Promise<{ status: number; text: string }> {
+/** POSTs a JSON string; the status and the reply text. */
+export function post(
+  baseUrl: string,
+  route: string,
+  body: string,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       `${baseUrl}${route}`,
