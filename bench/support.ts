@@ -122,7 +122,15 @@ export async function startServer(options: { databaseUrl?: string } = {}): Promi
   const workspace = await openWorkspace(loadConfig(env));
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', new URL('./server-child.ts', import.meta.url).pathname],
+    [
+      // BENCH_SERVER_PROF=<dir>: the server process writes a V8 CPU profile there when it stops.
+      ...(process.env.BENCH_SERVER_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROF}`]
+        : []),
+      '--import',
+      'tsx',
+      new URL('./server-child.ts', import.meta.url).pathname,
+    ],
     {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -154,7 +162,12 @@ export async function startServer(options: { databaseUrl?: string } = {}): Promi
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 
 /** POSTs a JSON string over keep-alive HTTP; resolves with the status and the reply text. */
-function post(baseUrl: string, route: string, body: string): Promise<{ status: number; text: string }> {
+/** POSTs a JSON string; the status and the reply text. */
+export function post(
+  baseUrl: string,
+  route: string,
+  body: string,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       `${baseUrl}${route}`,

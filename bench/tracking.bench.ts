@@ -1,6 +1,5 @@
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
 import { newId } from '../src/core/ids.js';
 import { seededRandom } from '../src/core/random.js';
 import { openStore } from '../src/store/index.js';
@@ -25,6 +24,7 @@ import {
   tempDir,
   timed,
 } from './support.js';
+import { fillPostgres, fillSqlite, type SearchData } from './tracking-fill.js';
 
 /*
  * Tracking benchmarks (npm run bench). Prints tables and ratios; asserts nothing.
@@ -47,6 +47,8 @@ const STEPS_PER_BATCH = 100;
 const METRICS_PER_BATCH = KEYS_PER_BATCH * STEPS_PER_BATCH;
 const METRICS_PER_RUN_SEARCH = 20;
 const SEARCH_TARGET_MS = 100;
+/** Issue 19: log-batch over HTTP at least 0.7x the bare loop. */
+const LOG_BATCH_TARGET = 0.7;
 
 const LOG_BATCH = '/api/2.0/mlflow/runs/log-batch';
 const RUNS_CREATE = '/api/2.0/mlflow/runs/create';
@@ -262,21 +264,13 @@ async function benchLogBatch(): Promise<void> {
   );
   const ratio = median(http) / base;
   console.log(
-    `RATIO log-batch sextant/baseline = ${fmtRatio(ratio)} (target >= 0.50x; ${ratio >= 0.5 ? 'meets' : 'below'} target)`,
+    `RATIO log-batch sextant/baseline = ${fmtRatio(ratio)} (target >= ${fmtRatio(LOG_BATCH_TARGET)}; ${ratio >= LOG_BATCH_TARGET ? 'meets' : 'below'} target)`,
   );
 }
 
 // ---------------------------------------------------------------------------------------------
 // 2. runs/search
 // ---------------------------------------------------------------------------------------------
-
-interface SearchData {
-  runs: { id: string; name: string; start: number }[];
-  tags: [string, string, string][];
-  params: [string, string, string][];
-  /** run_id, key, value, timestamp, step: one history row and the latest value per metric. */
-  metrics: [string, string, number, number, number][];
-}
 
 function makeSearchData(experimentId: number): SearchData {
   const next = seededRandom(7);
@@ -297,88 +291,6 @@ function makeSearchData(experimentId: number): SearchData {
       data.metrics.push([id, `m${k}`, next(), start + 500, 99]);
   }
   return data;
-}
-
-/** Bulk-loads through a second connection to the server's SQLite file, in one transaction. */
-function fillSqlite(file: string, experimentId: number, data: SearchData): void {
-  const db = new BetterSqlite3(file);
-  db.pragma('busy_timeout = 10000');
-  db.pragma('foreign_keys = ON');
-  const run = db.prepare(
-    `insert into runs (id, experiment_id, name, status, lifecycle_stage, user_id, start_time, end_time, artifact_uri, updated_at)
-     values (?, ?, ?, 'FINISHED', 'active', 'bench', ?, ?, ?, ?)`,
-  );
-  const tag = db.prepare('insert into run_tags (run_id, key, value) values (?, ?, ?)');
-  const param = db.prepare('insert into params (run_id, key, value) values (?, ?, ?)');
-  const metric = db.prepare(
-    'insert into metrics (run_id, key, value, is_nan, timestamp, step) values (?, ?, ?, 0, ?, ?)',
-  );
-  const latest = db.prepare(
-    'insert into latest_metrics (run_id, key, value, is_nan, timestamp, step) values (?, ?, ?, 0, ?, ?)',
-  );
-  db.transaction(() => {
-    for (const r of data.runs) {
-      run.run(
-        r.id,
-        experimentId,
-        r.name,
-        r.start,
-        r.start + 500,
-        `mlflow-artifacts:/${experimentId}/${r.id}/artifacts`,
-        r.start,
-      );
-    }
-    for (const t of data.tags) tag.run(...t);
-    for (const p of data.params) param.run(...p);
-    for (const m of data.metrics) {
-      metric.run(...m);
-      latest.run(...m);
-    }
-  }).immediate();
-  db.close();
-}
-
-/** Bulk-loads PostgreSQL with one INSERT ... SELECT FROM unnest(arrays) per table, in one transaction. */
-async function fillPostgres(url: string, experimentId: number, data: SearchData): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  const col = <T, K extends keyof T>(rows: T[], k: K) => rows.map((r) => r[k]);
-  try {
-    await c.query('begin');
-    await c.query(
-      `insert into runs (id, experiment_id, name, status, lifecycle_stage, user_id, start_time, end_time, artifact_uri, updated_at)
-       select id, $1::int, name, 'FINISHED', 'active', 'bench', start, start + 500,
-              'mlflow-artifacts:/' || $1::int::text || '/' || id || '/artifacts', start
-       from unnest($2::text[], $3::text[], $4::bigint[]) as t(id, name, start)`,
-      [experimentId, col(data.runs, 'id'), col(data.runs, 'name'), col(data.runs, 'start')],
-    );
-    for (const table of ['run_tags', 'params'] as const) {
-      const rows = table === 'run_tags' ? data.tags : data.params;
-      await c.query(
-        `insert into ${table} (run_id, key, value) select * from unnest($1::text[], $2::text[], $3::text[])`,
-        [col(rows, 0), col(rows, 1), col(rows, 2)],
-      );
-    }
-    for (const table of ['metrics', 'latest_metrics'] as const) {
-      await c.query(
-        `insert into ${table} (run_id, key, value, is_nan, timestamp, step)
-         select run_id, key, value, 0, ts, step
-         from unnest($1::text[], $2::text[], $3::float8[], $4::bigint[], $5::bigint[]) as t(run_id, key, value, ts, step)`,
-        [
-          col(data.metrics, 0),
-          col(data.metrics, 1),
-          col(data.metrics, 2),
-          col(data.metrics, 3),
-          col(data.metrics, 4),
-        ],
-      );
-    }
-    await c.query('commit');
-    // What autovacuum would do shortly after a load this size; without it the planner guesses.
-    await c.query('analyze');
-  } finally {
-    await c.end();
-  }
 }
 
 interface SearchRow {

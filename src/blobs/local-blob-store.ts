@@ -66,10 +66,13 @@ export class LocalBlobStore implements BlobStore {
       const firstCreated = await mkdir(dir, { recursive: true });
       await rename(spooled.path, target);
       await fsyncDirectory(dir);
-      // New shard folders are themselves directory entries that a crash could lose.
+      // New shard folders are themselves directory entries that a crash could lose: each new one's
+      // parent is fsynced, and only those (the root only when a first-level shard was made: once
+      // the 256 of them exist, a new blob costs one directory fsync fewer).
       if (firstCreated !== undefined) {
-        await fsyncDirectory(path.dirname(dir));
-        await fsyncDirectory(this.root);
+        const parent = path.dirname(dir);
+        await fsyncDirectory(parent);
+        if (path.resolve(firstCreated) !== path.resolve(dir)) await fsyncDirectory(path.dirname(parent));
       }
       return info;
     } catch (err) {

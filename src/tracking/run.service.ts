@@ -24,6 +24,7 @@ import {
   type LogBatch,
   type LogInputsInput,
   logInputsBodySchema,
+  MAX_TIMESTAMP_MS,
   type Metric,
   type Run,
   type RunStatus,
@@ -261,11 +262,11 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
       params: input.params ?? [],
       tags: input.tags ?? [],
     };
-    for (const [i, m] of batch.metrics.entries()) {
-      checkNumber(timestampSchema, m.timestamp, `metrics[${i}].timestamp`);
-      checkNumber(stepSchema, m.step, `metrics[${i}].step`);
-    }
     const now = clock.now();
+    // Everything that needs no database is done before the transaction, which holds the write lock:
+    // the INSERT's parameters are built straight from the batch in one pass (no per-row objects), with
+    // each key's latest row beside them.
+    const cells = metricCells(input.runId, batch.metrics, now);
     const seen = new Map<string, string>();
     for (const p of batch.params) {
       const prior = seen.get(p.key);
@@ -277,15 +278,6 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
       }
       seen.set(p.key, p.value);
     }
-    // Everything that needs no database is done before the transaction, which holds the write lock.
-    const rows = batch.metrics.map((m) => ({
-      run_id: input.runId,
-      key: m.key,
-      value: Number.isNaN(m.value) ? null : m.value,
-      is_nan: Number.isNaN(m.value) ? 1 : 0,
-      timestamp: m.timestamp ?? now,
-      step: m.step,
-    }));
     // The batch's own JSON is deterministic (built in a fixed shape); hashing it directly spares
     // canonicalising a thousand objects on the hot path.
     const batchSha256 = sha256Hex(JSON.stringify(batch));
@@ -308,9 +300,9 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
         // then kept its value and skipped ours): read them back so the loser is refused, not silently dropped.
         await assertUnchanged();
       }
-      if (rows.length > 0) {
-        await data.insertMetrics({ tx, dialect, rows });
-        await data.upsertLatestMetrics({ tx, rows: latestPerKey(rows) });
+      if (cells.latest.length > 0) {
+        await data.insertMetricCells({ tx, dialect, cells: cells.cells });
+        await data.upsertLatestMetrics({ tx, rows: cells.latest });
       }
       if (batch.tags.length > 0) {
         await data.upsertTags({ tx, runId: input.runId, tags: batch.tags });
@@ -468,23 +460,53 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
   };
 }
 
-/** One row per key: the batch's own latest value, in MLflow's (step, timestamp, value) order. */
-function latestPerKey(rows: data.MetricRow[]): data.MetricRow[] {
+// Plain checks first: zod per number costs more than the insert on a 1,000-metric batch. A value
+// that fails them goes through the schema, which words the error.
+const isTimestamp = (v: number) => Number.isInteger(v) && v >= 0 && v <= MAX_TIMESTAMP_MS;
+const isStep = (v: number) => Number.isSafeInteger(v);
+
+/**
+ * The metric INSERT's parameters in the table's column order (run_id, key, value, is_nan,
+ * timestamp, step) and one row per key with the batch's own latest value, in MLflow's
+ * (step, timestamp, value) order.
+ */
+function metricCells(
+  runId: string,
+  metrics: LogBatch['metrics'],
+  now: number,
+): { cells: unknown[]; latest: data.MetricRow[] } {
+  const cells = new Array<unknown>(metrics.length * 6);
   const best = new Map<string, data.MetricRow>();
-  for (const r of rows) {
-    const b = best.get(r.key);
+  let c = 0;
+  for (let i = 0; i < metrics.length; i++) {
+    const m = metrics[i]!;
+    const step = m.step ?? 0;
+    if (m.timestamp !== undefined && !isTimestamp(m.timestamp))
+      checkNumber(timestampSchema, m.timestamp, `metrics[${i}].timestamp`);
+    if (!isStep(step)) checkNumber(stepSchema, step, `metrics[${i}].step`);
+    const nan = Number.isNaN(m.value);
+    const value = nan ? null : m.value;
+    const isNan = nan ? 1 : 0;
+    const timestamp = m.timestamp ?? now;
+    cells[c++] = runId;
+    cells[c++] = m.key;
+    cells[c++] = value;
+    cells[c++] = isNan;
+    cells[c++] = timestamp;
+    cells[c++] = step;
+    const b = best.get(m.key);
     if (
       !b ||
-      r.step > b.step ||
-      (r.step === b.step &&
-        (r.timestamp > b.timestamp ||
-          (r.timestamp === b.timestamp &&
-            (r.is_nan > b.is_nan || (r.is_nan === b.is_nan && (r.value ?? 0) > (b.value ?? 0))))))
+      step > b.step ||
+      (step === b.step &&
+        (timestamp > b.timestamp ||
+          (timestamp === b.timestamp &&
+            (isNan > b.is_nan || (isNan === b.is_nan && (value ?? 0) > (b.value ?? 0))))))
     ) {
-      best.set(r.key, r);
+      best.set(m.key, { run_id: runId, key: m.key, value, is_nan: isNan, timestamp, step });
     }
   }
-  return [...best.values()];
+  return { cells, latest: [...best.values()] };
 }
 
 export type RunService = ReturnType<typeof createRunService>;

@@ -82,6 +82,29 @@ describeEachBackend('tracking services', (get) => {
     expect(history.metrics.map((m) => m.step)).toEqual([2, 4, 5]);
   });
 
+  it('a metric with a timestamp or step out of range is refused by its index, and the batch stores nothing', async () => {
+    const s = make();
+    const run = await newRun(s);
+    const entriesBefore = (await s.audit.verify()).entries;
+    const good = { key: 'loss', value: 1, timestamp: 1_000, step: 0 };
+    await expect(
+      logMetrics(s, run.id, [good, { key: 'loss', value: 2, timestamp: -5, step: 1 }]),
+    ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', details: { field: 'metrics[1].timestamp' } });
+    await expect(
+      logMetrics(s, run.id, [good, good, { key: 'loss', value: 2, timestamp: 1_000, step: 2 ** 60 }]),
+    ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', details: { field: 'metrics[2].step' } });
+    await expect(
+      logMetrics(s, run.id, [{ key: 'loss', value: 2, timestamp: 1.5, step: 0 }]),
+    ).rejects.toMatchObject({ details: { field: 'metrics[0].timestamp' } });
+    expect((await s.runs.get(run.id)).metrics).toEqual([]);
+    expect((await s.audit.verify()).entries).toBe(entriesBefore);
+    // Bounds themselves are accepted.
+    await logMetrics(s, run.id, [{ key: 'loss', value: 3, timestamp: 0, step: Number.MAX_SAFE_INTEGER }]);
+    expect((await s.runs.get(run.id)).metrics).toEqual([
+      { key: 'loss', value: 3, timestamp: 0, step: Number.MAX_SAFE_INTEGER },
+    ]);
+  });
+
   it('NaN and infinities are kept as MLflow spells them', async () => {
     const s = make();
     const run = await newRun(s);
