@@ -42,14 +42,23 @@ export function createFileWitness(file: string): AuditWitness {
   let dirMade = false;
   return {
     read() {
-      let text: string;
-      try {
-        text = fs.readFileSync(file, 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw err;
+      // A read racing another process's in-place write can see a mix of the two blocks (the page
+      // copy is not atomic against a concurrent write); such a read does not parse, and the next
+      // one sees a whole block, so a few tries tell a torn read from a damaged file.
+      for (let attempt = 1; ; attempt++) {
+        let text: string;
+        try {
+          text = fs.readFileSync(file, 'utf8');
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+          throw err;
+        }
+        try {
+          return witnessRecordSchema.parse(JSON.parse(text));
+        } catch (err) {
+          if (attempt >= 3) throw err;
+        }
       }
-      return witnessRecordSchema.parse(JSON.parse(text));
     },
     write(record) {
       if (!dirMade) {
