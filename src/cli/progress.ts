@@ -46,11 +46,18 @@ export function progressLine(c: CliContext): ProgressLine {
     if (timer) clearInterval(timer);
     timer = undefined;
   };
+  // A state skipped to keep redraws at ten a second, drawn by end() so the line ends on the last one.
+  let pending: ((elapsedMs: number) => string) | undefined;
   const draw = (done: number, total: number, render: (elapsedMs: number) => string) => {
     const now = Date.now();
-    if (!enabled || now - start < after || (now - last < 100 && done < total)) return;
+    if (!enabled || now - start < after) return;
+    if (now - last < 100 && done < total) {
+      pending = render;
+      return;
+    }
     last = now;
     shown = true;
+    pending = undefined;
     o.progress?.(render(now - start));
   };
   let frame = 0;
@@ -73,7 +80,9 @@ export function progressLine(c: CliContext): ProgressLine {
     },
     end: () => {
       stop();
-      if (shown) o.progress?.(null);
+      if (pending) o.progress?.(pending(Date.now() - start));
+      if (shown || pending) o.progress?.(null);
+      pending = undefined;
     },
   };
 }
