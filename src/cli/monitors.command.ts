@@ -200,32 +200,21 @@ export function registerMonitorsCommands(program: Command, ctx: Ctx): void {
       // One monitor at a time, so a terminal shows how many are done and the rows each one read.
       const monitors = o.monitor ? [] : await api.list({ deployment });
       const results: MonitorRunResult[] = [];
-      if (monitors.length === 0) {
-        const progress = progressLine(c);
-        progress.step('monitoring', o.monitor ?? deployment);
-        try {
+      const progress = progressLine(c);
+      try {
+        if (monitors.length === 0) {
+          progress.step('monitoring', o.monitor ?? deployment);
           results.push(...(await api.run({ ...window, ...(o.monitor ? { monitor: o.monitor } : {}) })));
-        } finally {
-          progress.end();
         }
-      } else {
-        const progress = progressLine(c);
-        try {
-          for (const m of monitors) {
-            progress.count('monitoring', results.length, monitors.length, 'monitors', `running ${m.name}`);
-            results.push(...(await api.run({ ...window, monitor: m.id })));
-            const rows = results.at(-1)?.run.rows ?? 0;
-            progress.count(
-              'monitoring',
-              results.length,
-              monitors.length,
-              'monitors',
-              `${m.name}: ${formatNumber(rows)} rows`,
-            );
-          }
-        } finally {
-          progress.end();
+        for (const m of monitors) {
+          const counted = (note: string) =>
+            progress.count('monitoring', results.length, monitors.length, 'monitors', note);
+          counted(`running ${m.name}`);
+          results.push(...(await api.run({ ...window, monitor: m.id })));
+          counted(`${m.name}: ${formatNumber(results.at(-1)?.run.rows ?? 0)} rows`);
         }
+      } finally {
+        progress.end();
       }
       if (c.json) return c.output.out(JSON.stringify(results, null, 2));
       for (const r of results) {
