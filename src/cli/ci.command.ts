@@ -14,8 +14,12 @@ import { CliOutcome } from './exit-codes.js';
 import { registryPort } from './ml.command.js';
 import { positiveInt } from './options.js';
 import { parsePairs } from './output.js';
+import { progressLine } from './progress.js';
 
 type Ctx = () => CliContext;
+
+/** Step states that are over (what `ci` counts as done on its progress line). */
+const DONE = new Set(['succeeded', 'failed', 'skipped', 'cached', 'cancelled']);
 
 const isFile = (ref: string) => /\.ya?ml$/i.test(ref) || ref.includes('/');
 
@@ -34,6 +38,7 @@ async function ciPipeline(
   }
   const ws = c.remoteUrl ? undefined : await c.workspace();
   const worker = ws?.jobs.work({ concurrency: 4 });
+  const progress = progressLine(c);
   try {
     return await runPipelineForCi(
       {
@@ -43,7 +48,13 @@ async function ciPipeline(
             ...(input.params ? { params: input.params } : {}),
             ...(input.force ? { force: true } : {}),
           }),
-        getRun: (runId) => api.pipelines.get(runId),
+        getRun: async (runId) => {
+          const r = await api.pipelines.get(runId);
+          const done = r.steps.filter((s) => DONE.has(s.status)).length;
+          const running = r.steps.filter((s) => s.status === 'running').map((s) => s.name);
+          progress.count('running', done, r.steps.length, 'steps', running.join(', '));
+          return r;
+        },
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       },
       {
@@ -57,6 +68,7 @@ async function ciPipeline(
       },
     );
   } finally {
+    progress.end();
     await worker?.close();
   }
 }
@@ -109,6 +121,8 @@ export function registerCiCommand(program: Command, ctx: Ctx): void {
             },
           );
         const api = await c.api();
+        const progress = progressLine(c);
+        progress.step('checking', `${target} against the ${o.alias} on ${o.holdout}`);
         const report = await checkModelCandidate(
           {
             ml: api,
@@ -120,7 +134,7 @@ export function registerCiCommand(program: Command, ctx: Ctx): void {
             },
           },
           { ref: target, alias: o.alias, holdout: o.holdout, workDir: os.tmpdir() },
-        );
+        ).finally(() => progress.end());
         const markdown = modelReportMarkdown(report);
         if (o.report) writeFileSync(o.report, markdown);
         c.output.out(c.json ? JSON.stringify(report, null, 2) : markdown);

@@ -5,6 +5,7 @@ import type { GcReport } from '../governance/gc.schema.js';
 import { formatLineage, type LineageFormat } from '../governance/index.js';
 import type { CliContext } from './context.js';
 import { table } from './output.js';
+import { progressLine } from './progress.js';
 
 type Ctx = () => CliContext;
 
@@ -138,10 +139,15 @@ export function registerLineageCommands(program: Command, ctx: Ctx): void {
     .option('--list', 'list the unreferenced blobs')
     .action(async (o: { delete?: boolean; grace: string; list?: boolean }) => {
       const c = ctx();
-      const report = await (await c.api()).lineage.gc({
-        delete: Boolean(o.delete),
-        graceSeconds: parseGrace(o.grace),
-      });
+      const api = await c.api();
+      const progress = progressLine(c);
+      progress.step(
+        o.delete ? 'collecting' : 'scanning',
+        'blobs no dataset, run or model version references',
+      );
+      const report = await api.lineage
+        .gc({ delete: Boolean(o.delete), graceSeconds: parseGrace(o.grace) })
+        .finally(() => progress.end());
       c.output.out(c.json ? JSON.stringify(report, null, 2) : gcSummary(report, Boolean(o.list)));
     });
 }

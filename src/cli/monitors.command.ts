@@ -5,6 +5,7 @@ import type { MetricPoint, MonitorRunResult } from '../monitoring/index.js';
 import type { CliContext } from './context.js';
 import { details, formatNumber, table } from './output.js';
 import { timeOf } from './prediction-export.command.js';
+import { progressLine } from './progress.js';
 
 type Ctx = () => CliContext;
 
@@ -194,12 +195,27 @@ export function registerMonitorsCommands(program: Command, ctx: Ctx): void {
       const now = Date.now();
       const from = timeOf(o.from, now);
       const to = timeOf(o.to, now);
-      const results = await (await c.api()).monitoring.run({
-        deployment,
-        ...(o.monitor ? { monitor: o.monitor } : {}),
-        ...(from ? { from } : {}),
-        ...(to ? { to } : {}),
-      });
+      const api = (await c.api()).monitoring;
+      const window = { deployment, ...(from ? { from } : {}), ...(to ? { to } : {}) };
+      // One monitor at a time, so a terminal shows how many are done and the rows each one read.
+      const monitors = o.monitor ? [] : await api.list({ deployment });
+      const results: MonitorRunResult[] = [];
+      const progress = progressLine(c);
+      try {
+        if (monitors.length === 0) {
+          progress.step('monitoring', o.monitor ?? deployment);
+          results.push(...(await api.run({ ...window, ...(o.monitor ? { monitor: o.monitor } : {}) })));
+        }
+        for (const m of monitors) {
+          const counted = (note: string) =>
+            progress.count('monitoring', results.length, monitors.length, 'monitors', note);
+          counted(`running ${m.name}`);
+          results.push(...(await api.run({ ...window, monitor: m.id })));
+          counted(`${m.name}: ${formatNumber(results.at(-1)?.run.rows ?? 0)} rows`);
+        }
+      } finally {
+        progress.end();
+      }
       if (c.json) return c.output.out(JSON.stringify(results, null, 2));
       for (const r of results) {
         c.output.out(

@@ -3,9 +3,11 @@ import { rename, rm } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { ValidationError } from '../core/errors.js';
+import { formatBytes } from '../data/index.js';
 import { type PredictionExportFormat, predictionExportFormatSchema } from '../serving/index.js';
 import type { CliContext } from './context.js';
-import type { Output } from './output.js';
+import { formatNumber, type Output } from './output.js';
+import { progressLine } from './progress.js';
 
 /*
  * `sextant predictions export <deployment>`: the prediction log of one deployment over a window, as
@@ -53,6 +55,41 @@ function lineWriter(output: Output): Writable {
   });
 }
 
+/**
+ * Passes chunks on to `dest` (ending it when ended), telling `seen` of each: the progress line counts
+ * rows and bytes as they stream.
+ */
+function counted(dest: Writable, seen: (chunk: Buffer) => void): Writable {
+  const tap: Writable = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      seen(chunk);
+      if (dest.write(chunk)) done();
+      else dest.once('drain', () => done());
+    },
+    final(done) {
+      dest.end(() => done());
+    },
+  });
+  dest.once('error', (err) => tap.destroy(err));
+  return tap;
+}
+
+/** Counts a text export's lines (its rows; a CSV's header is not one) and the bytes written. */
+function exportProgress(c: CliContext, format: PredictionExportFormat) {
+  const bar = progressLine(c);
+  let bytes = 0;
+  let lines = format === 'csv' ? -1 : 0;
+  return {
+    bar,
+    seen: (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (format !== 'parquet') for (const b of chunk) if (b === 10) lines++;
+      const rows = format === 'parquet' ? '' : `${formatNumber(Math.max(0, lines))} rows  `;
+      bar.tally('exporting', `${rows}${formatBytes(bytes)}`);
+    },
+  };
+}
+
 function finish(w: Writable): Promise<void> {
   return new Promise((resolve, reject) => {
     w.once('error', reject);
@@ -83,23 +120,29 @@ export function registerPredictionExportCommand(predictions: Command, ctx: () =>
         ...(o.to !== undefined ? { to: timeOf(o.to, now) } : {}),
       };
       const api = (await c.api()).serving;
+      const progress = exportProgress(c, format);
       let summary: { count: number; window: string };
-      if (o.out === undefined) {
-        const out = lineWriter(c.output);
-        summary = await api.predictions.export(deployment, q, out);
-        await finish(out);
-      } else {
-        const partial = `${o.out}.partial-${process.pid}`;
-        const file = createWriteStream(partial);
-        try {
-          summary = await api.predictions.export(deployment, q, file);
-          await finish(file);
-          await rename(partial, o.out);
-        } catch (err) {
-          file.destroy();
-          await rm(partial, { force: true });
-          throw err;
+      try {
+        if (o.out === undefined) {
+          const out = counted(lineWriter(c.output), progress.seen);
+          summary = await api.predictions.export(deployment, q, out);
+          await finish(out);
+        } else {
+          const partial = `${o.out}.partial-${process.pid}`;
+          const file = createWriteStream(partial);
+          const out = counted(file, progress.seen);
+          try {
+            summary = await api.predictions.export(deployment, q, out);
+            await finish(out);
+            await rename(partial, o.out);
+          } catch (err) {
+            file.destroy();
+            await rm(partial, { force: true });
+            throw err;
+          }
         }
+      } finally {
+        progress.bar.end();
       }
       const what = `${summary.count} prediction${summary.count === 1 ? '' : 's'} of ${deployment} (${summary.window})`;
       if (summary.count === 0) {

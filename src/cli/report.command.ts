@@ -5,6 +5,7 @@ import { renderComplianceHtml } from '../governance/compliance/compliance-html.j
 import { isoTimeSchema } from '../registry/registry.schema.js';
 import type { CliContext } from './context.js';
 import { positiveInt } from './options.js';
+import { progressLine } from './progress.js';
 
 type Ctx = () => CliContext;
 
@@ -67,24 +68,33 @@ export function registerReportCommands(program: Command, ctx: Ctx): void {
           const { reproduceNow } = await import('./reproduce.command.js');
           reproduced = (await reproduceNow(ctx, { modelRef: target })).reproduced;
         }
-        const data = await api.compliance.report({
-          model,
-          ref,
-          ...(from ? { from } : {}),
-          ...(to ? { to } : {}),
-          samples,
-          ...(o.reproduce ? { reproducedNow: true } : {}),
-        });
+        const progress = progressLine(c);
+        progress.step('gathering', `the evidence for ${target}`);
+        const data = await api.compliance
+          .report({
+            model,
+            ref,
+            ...(from ? { from } : {}),
+            ...(to ? { to } : {}),
+            samples,
+            ...(o.reproduce ? { reproducedNow: true } : {}),
+          })
+          .catch((err: unknown) => {
+            progress.end();
+            throw err;
+          });
         // Rendered here from the data, over either transport: a PDF never needs chromium on the server.
         const html = renderComplianceHtml(data);
         const file = (o.html ?? o.pdf)!;
         let bytes: number;
         if (o.pdf) {
           const { htmlToPdf } = await import('./pdf.js');
-          const pdf = await htmlToPdf(html, c.config.chromiumPath);
+          progress.step('rendering', `${file} in chromium`);
+          const pdf = await htmlToPdf(html, c.config.chromiumPath).finally(() => progress.end());
           fs.writeFileSync(file, pdf);
           bytes = pdf.length;
         } else {
+          progress.end();
           fs.writeFileSync(file, html);
           bytes = Buffer.byteLength(html);
         }

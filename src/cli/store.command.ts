@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { localPrincipal } from '../auth/index.js';
 import { ValidationError } from '../core/errors.js';
 import type { CliContext } from './context.js';
+import { progressLine } from './progress.js';
 
 type Ctx = () => CliContext;
 
@@ -25,11 +26,17 @@ export function registerStoreCommands(program: Command, ctx: Ctx): void {
           },
         );
       const { migrateStore } = await import('../app/backup/index.js');
+      const progress = progressLine(c);
       const r = await migrateStore(c.config, {
         to: o.to,
         ...(o.blobs ? { blobs: o.blobs } : {}),
         actor: localPrincipal.name,
-      });
+        onProgress: (p) => {
+          if (p.phase === 'tables') progress.count('copying', p.done, p.total, 'tables', p.note);
+          else if (p.phase === 'blobs') progress.tally('blobs', `${p.done} copied`);
+          else progress.step('verifying', p.note ?? '');
+        },
+      }).finally(() => progress.end());
       const rows = r.tables.reduce((n, t) => n + t.rows, 0);
       if (c.json)
         return c.output.out(

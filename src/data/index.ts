@@ -20,7 +20,7 @@ export { type HashOptions, hashScanned } from './workspace/hash-files.js';
 /** Manifests of versions already seen, kept by digest in the workspace home. */
 export { ManifestCache } from './workspace/manifest-cache.js';
 /** One progress line for long adds (rendered by the CLI on stderr). */
-export { formatProgress } from './workspace/progress.js';
+export { formatBytes, formatProgress } from './workspace/progress.js';
 /** Scans a file or folder into manifest entries (symlinks out of the folder refused). */
 export { type ScannedFile, type ScanResult, scanPath, scanPathAsync } from './workspace/scan-path.js';
 /** `data status`: a folder against a dataset's latest version. */

@@ -10,4 +10,4 @@ export { type BackupManifest, manifestSchema } from './manifest.js';
 /** Restores an archive into the workspace a Config names; refuses a non-empty one unless forced. */
 export { type RestoreResult, restoreWorkspace } from './restore.js';
 /** Moves a SQLite workspace to PostgreSQL (and its blobs to another store), verified. */
-export { migrateStore, type StoreMigrateResult } from './store-migrate.js';
+export { migrateStore, type StoreMigrateProgress, type StoreMigrateResult } from './store-migrate.js';

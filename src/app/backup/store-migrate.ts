@@ -37,10 +37,21 @@ export interface StoreMigrateResult {
   verify: AuditVerifyResult;
 }
 
+/**
+ * How a migration is getting on: tables copied of all (`note`: the table and its rows), blobs copied
+ * (`total` 0: not counted beforehand), then the check of the target.
+ */
+export type StoreMigrateProgress = (p: {
+  phase: 'tables' | 'blobs' | 'verifying';
+  done: number;
+  total: number;
+  note?: string;
+}) => void;
+
 /** Copies the workspace a Config names to another database (and blob store). */
 export async function migrateStore(
   config: Config,
-  options: { to: string; blobs?: string; actor: string },
+  options: { to: string; blobs?: string; actor: string; onProgress?: StoreMigrateProgress },
 ): Promise<StoreMigrateResult> {
   if (!/^postgres(ql)?:\/\//.test(options.to))
     throw new ValidationError(`--to: expected a postgres:// URL, got '${redactUrl(options.to)}'`, {
@@ -54,13 +65,14 @@ export async function migrateStore(
     const target = await openStore(options.to);
     let tables: StoreMigrateResult['tables'];
     try {
-      tables = await copyTables(source, target);
+      tables = await copyTables(source, target, options.onProgress);
     } finally {
       await target.close();
       await source.close();
     }
-    const blobsCopied = options.blobs ? await copyBlobs(config, options.blobs) : 0;
+    const blobsCopied = options.blobs ? await copyBlobs(config, options.blobs, options.onProgress) : 0;
     const moved: Config = { ...config, databaseUrl: options.to, blobUrl: options.blobs ?? config.blobUrl };
+    options.onProgress?.({ phase: 'verifying', done: 0, total: 0, note: 'row counts and the audit chain' });
     return { tables, blobsCopied, verify: await recordAndVerify(moved, config, tables, options.actor) };
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
@@ -91,7 +103,11 @@ async function snapshotOf(url: string, scratch: string): Promise<Store> {
   return openStore(`sqlite:${copy}`);
 }
 
-async function copyTables(source: Store, target: Store): Promise<StoreMigrateResult['tables']> {
+async function copyTables(
+  source: Store,
+  target: Store,
+  onProgress: StoreMigrateProgress | undefined,
+): Promise<StoreMigrateResult['tables']> {
   const tables = await tablesInDependencyOrder(source.db, source);
   const present = await tablesInDependencyOrder(target.db, target);
   // Every change writes an audit entry: none means nothing but what the migrations seed (emptied below).
@@ -116,13 +132,19 @@ async function copyTables(source: Store, target: Store): Promise<StoreMigrateRes
       const there = await countTableRows(tx, name);
       if (there !== rows) throw new IntegrityError(`${name}: ${rows} rows read, ${there} in the target`);
       copied.push({ name, rows });
+      onProgress?.({
+        phase: 'tables',
+        done: copied.length,
+        total: tables.length,
+        note: `${name}: ${rows} rows`,
+      });
     }
     await resetSequences(tx, target);
   });
   return copied;
 }
 
-async function copyBlobs(config: Config, to: string): Promise<number> {
+async function copyBlobs(config: Config, to: string, onProgress?: StoreMigrateProgress): Promise<number> {
   const from = createBlobStore(config.blobUrl, { s3: config.s3 });
   const target = createBlobStore(to, { s3: config.s3 });
   let copied = 0;
@@ -132,6 +154,7 @@ async function copyBlobs(config: Config, to: string): Promise<number> {
       const put = await target.put(await from.get(info.sha256));
       if (put.sha256 !== info.sha256) throw new IntegrityError(`blob ${info.sha256} changed on its way`);
       copied++;
+      onProgress?.({ phase: 'blobs', done: copied, total: 0 });
     }
   } finally {
     await from.close();
