@@ -174,7 +174,6 @@ function Dag({ run, onPick }: { run: PipelineRunDetail; onPick: (step: string) =
           }}
           tabIndex={0}
           role="button"
-          aria-label={`step ${s.name}: ${s.status}`}
         >
           <rect width={NODE_W} height={NODE_H} rx={6} />
           <text x={8} y={19}>
