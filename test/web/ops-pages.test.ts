@@ -58,20 +58,47 @@ describe.skipIf(!chromiumPath)('operations pages in chromium', () => {
     )!;
     expect(skewed).toBeDefined();
     expect(steady).toBeDefined();
+    // A second monitor estimates accuracy (CBPE) before labels arrive and measures fairness by sex,
+    // over the demo's traffic.
+    await api.monitoring.create({
+      deployment: DEPLOYMENT,
+      spec: 'name: web-estimates\nwindow: 1h\nlabel:\n  positive: 1\nestimation: true\nprotected:\n  attribute: sex\n',
+    });
+    const [estimated] = await api.monitoring.run({
+      deployment: DEPLOYMENT,
+      monitor: 'web-estimates',
+      from: new Date(Date.now() - 6 * 3_600_000).toISOString(),
+      to: new Date().toISOString(),
+    });
+    const estimate = estimated!.points.find((p) => p.metric === 'estimate.accuracy' && !p.slice)!;
+    const groups = estimated!.points.filter((p) => p.metric.startsWith('fairness.') && p.slice);
+    expect(estimate.value).not.toBeNull();
+    expect(groups.length).toBeGreaterThan(0);
 
     const { ctx, page, errors } = await signedInPage(browser, admin);
     await page.goto(`${url}/deployments/${DEPLOYMENT}`);
     await page.getByRole('link', { name: /monitors, drift/ }).click();
     await page.waitForURL(`${url}/deployments/${DEPLOYMENT}/monitoring`);
-    const features = page.getByTestId('monitor-features');
+    const watch = page.getByRole('region', { name: 'monitor demo-watch' });
+    const features = watch.getByTestId('monitor-features');
     await features.waitFor();
     const cell = (feature: string) => features.locator(`tr[data-feature="${feature}"] [data-testid="skew"]`);
     await expect(cell(skewed).textContent()).resolves.toMatch(/^DRIFT/);
     await expect(cell(steady).textContent()).resolves.toMatch(/^OK/);
     // Realised accuracy with label coverage, per window.
-    const perf = await page.getByTestId('monitor-performance').textContent();
+    const perf = await watch.getByTestId('monitor-performance').textContent();
     expect(perf).toContain('Realised accuracy');
-    expect(await page.getByTestId('monitor-performance').locator('tbody tr').count()).toBeGreaterThan(0);
+    expect(await watch.getByTestId('monitor-performance').locator('tbody tr').count()).toBe(2);
+
+    // The estimate with its band next to the realised accuracy, and fairness per group.
+    const estimates = page.getByRole('region', { name: 'monitor web-estimates' });
+    const sig = (v: unknown) => String(Number((v as number).toPrecision(4)));
+    const row = await estimates.getByTestId('monitor-performance').locator('tbody tr').last().textContent();
+    expect(row).toContain(sig(estimate.value));
+    expect(row).toContain(`${sig(estimate.details.lower)} – ${sig(estimate.details.upper)}`);
+    const fairness = estimates.getByTestId('monitor-fairness');
+    expect(await fairness.locator('tbody tr').count()).toBe(groups.length);
+    expect(await fairness.textContent()).toContain(groups[0]!.slice);
 
     const alerts = page.getByTestId('monitor-alerts');
     const retrain = alerts.locator('tr[data-rule="accuracy-drop"]');

@@ -16,8 +16,6 @@ import { useAsync } from '../use-async';
  * time, fairness per group, and the alerts with what their actions did.
  */
 
-const HOUR = 3_600_000;
-
 /** A point's verdict as people read it: DRIFT past the threshold, OK within, NO DATA when too few rows. */
 function verdict(p: MetricPoint | undefined): string {
   if (!p) return '-';
@@ -134,8 +132,10 @@ function Performance({ points }: { points: MetricPoint[] }) {
     ];
     const metric = names.includes('accuracy') ? 'accuracy' : names[0];
     if (!metric) return null;
-    const t0 = Math.min(...whole.map((p) => p.windowEnd));
-    const x = (p: MetricPoint) => (p.windowEnd - t0) / HOUR;
+    // Windows are numbered in time order: their lengths differ between monitors (and demo runs).
+    const ends = [...new Set(whole.map((p) => p.windowEnd))].sort((a, b) => a - b);
+    const index = new Map(ends.map((end, i) => [end, i + 1]));
+    const x = (p: MetricPoint) => index.get(p.windowEnd)!;
     const line = (label: string, ps: MetricPoint[], y: (p: MetricPoint) => number | null): Series => {
       const kept = ps.filter((p) => y(p) !== null).sort((a, b) => a.windowEnd - b.windowEnd);
       return { label, xs: kept.map(x), ys: kept.map((p) => y(p)!) };
@@ -150,26 +150,28 @@ function Performance({ points }: { points: MetricPoint[] }) {
       line(`realised ${metric}`, real, (p) => p.value),
       line('label coverage', coverage, (p) => p.value),
     ].filter((s) => s.xs.length > 0);
-    const ends = [...new Set([...est, ...real, ...coverage].map((p) => p.windowEnd))].sort((a, b) => a - b);
+    const measured = new Set([...est, ...real, ...coverage].map((p) => p.windowEnd));
     const at = (ps: MetricPoint[], end: number) => ps.find((p) => p.windowEnd === end);
-    const rows = ends.map((end) => {
-      const e = at(est, end);
-      return {
-        end,
-        estimate: e,
-        lower: numberOr(e?.details.lower),
-        upper: numberOr(e?.details.upper),
-        realised: at(real, end),
-        coverage: at(coverage, end),
-      };
-    });
+    const rows = ends
+      .filter((end) => measured.has(end))
+      .map((end) => {
+        const e = at(est, end);
+        return {
+          end,
+          estimate: e,
+          lower: numberOr(e?.details.lower),
+          upper: numberOr(e?.details.upper),
+          realised: at(real, end),
+          coverage: at(coverage, end),
+        };
+      });
     return { metric, series, rows };
   }, [points]);
   if (!view) return <p className="empty">No performance measured or estimated yet.</p>;
   return (
     <>
       {view.series.length > 0 && view.rows.length > 1 ? (
-        <LineChart title={`${view.metric}: estimated vs realised`} xLabel="hours" series={view.series} />
+        <LineChart title={`${view.metric}: estimated vs realised`} xLabel="window" series={view.series} />
       ) : null}
       <table data-testid="monitor-performance">
         <thead>
