@@ -329,6 +329,8 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
       'Datasets',
       'Deployments',
       'Predictions',
+      'Pipelines',
+      'Cost',
       'Lineage',
     ]);
     await pageChecks(page, errors, 'datasets');

@@ -16,6 +16,8 @@ import { useAsync } from '../use-async';
  * time, fairness per group, and the alerts with what their actions did.
  */
 
+const RUNS = 20;
+
 /** A point's verdict as people read it: DRIFT past the threshold, OK within, NO DATA when too few rows. */
 function verdict(p: MetricPoint | undefined): string {
   if (!p) return '-';
@@ -316,10 +318,12 @@ function Alerts({ deployment }: { deployment: string }) {
 /** One monitor: its latest run, the features, performance and fairness. */
 function MonitorView({ monitor }: { monitor: Monitor }) {
   const data = useAsync(async () => {
-    const [runs, points] = await Promise.all([
-      api().monitoring.runs(monitor.id, 20),
-      api().monitoring.series({ monitorId: monitor.id, limit: 100_000 }),
-    ]);
+    // The last 20 runs, and the points of their windows (not the monitor's whole history).
+    const runs = await api().monitoring.runs(monitor.id, RUNS);
+    const oldest = runs.at(-1);
+    const points = oldest
+      ? await api().monitoring.series({ monitorId: monitor.id, since: oldest.windowStart, limit: 100_000 })
+      : [];
     return { runs, points };
   }, [monitor.id]);
   return (
@@ -336,7 +340,7 @@ function MonitorView({ monitor }: { monitor: Monitor }) {
             <>
               <Facts
                 rows={[
-                  ['Runs', `${runs.length}${runs.length === 20 ? '+' : ''}`],
+                  ['Runs', `${runs.length}${runs.length === RUNS ? ' (the latest)' : ''}`],
                   [
                     'Latest run',
                     latest ? (
