@@ -23,6 +23,8 @@ export const UI_PAGES = [
   'predictions',
   'lineage',
   'audit',
+  'pipelines',
+  'cost',
   'signin',
 ] as const;
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Workspace } from '../../src/app/index.js';
 import { createLocalApi } from '../../src/cli/local-api.js';
@@ -8,10 +8,11 @@ import type { SextantApi } from '../../src/client/index.js';
 import {
   findChromium,
   launch,
+  pageProblems,
   screenshot,
   seriousA11yViolations,
   serve,
-  watchErrors,
+  signedInPage,
 } from './web-browser.js';
 import { ensureWebBuilt, seedDemoWorkspace, seedManyRuns } from './web-seed.js';
 
@@ -61,25 +62,11 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
     if (home) fs.rmSync(home, { recursive: true, force: true });
   });
 
-  /** A page of a browser context signed in with `secret` (the token the sign-in page would store). */
-  async function signedIn(secret: string): Promise<{ ctx: BrowserContext; page: Page; errors: string[] }> {
-    const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    await ctx.addInitScript(
-      (t) =>
-        (
-          globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }
-        ).localStorage.setItem('sextant.token', t),
-      secret,
-    );
-    const page = await ctx.newPage();
-    return { ctx, page, errors: watchErrors(page) };
-  }
+  const signedIn = (secret: string) => signedInPage(browser, secret);
 
   /** The checks every page passes: a clean console, no serious a11y violation, a screenshot kept. */
   async function pageChecks(page: Page, errors: string[], name: string) {
-    await screenshot(page, name);
-    expect(errors, `console errors on ${name}`).toEqual([]);
-    expect(await seriousA11yViolations(page), `axe on ${name}`).toEqual([]);
+    expect(await pageProblems(page, errors, name)).toEqual([]);
   }
 
   it('serves the UI with a CSP that forbids inline script; deep links answer index.html; /api stays the API', async () => {
@@ -342,6 +329,8 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
       'Datasets',
       'Deployments',
       'Predictions',
+      'Pipelines',
+      'Cost',
       'Lineage',
     ]);
     await pageChecks(page, errors, 'datasets');

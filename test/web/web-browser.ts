@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { Workspace } from '../../src/app/index.js';
 import { buildApp } from '../../src/server/app.js';
 import { servicesRequired } from '../support/services.js';
@@ -90,4 +90,30 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = path.join(SHOTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+/** A page of a browser context signed in with `secret` (the token the sign-in page would store). */
+export async function signedInPage(
+  browser: Browser,
+  secret: string,
+): Promise<{ ctx: BrowserContext; page: Page; errors: string[] }> {
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  await ctx.addInitScript(
+    (t) =>
+      (
+        globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }
+      ).localStorage.setItem('sextant.token', t),
+    secret,
+  );
+  const page = await ctx.newPage();
+  return { ctx, page, errors: watchErrors(page) };
+}
+
+/** What every page must show: a clean console and no serious a11y violation; a screenshot is kept. */
+export async function pageProblems(page: Page, errors: string[], name: string): Promise<string[]> {
+  await screenshot(page, name);
+  return [
+    ...errors.map((e) => `console on ${name}: ${e}`),
+    ...(await seriousA11yViolations(page)).map((v) => `axe on ${name}: ${v}`),
+  ];
 }

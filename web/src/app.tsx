@@ -58,6 +58,10 @@ const P = {
   Predictions: page(() => import('./pages/deployments'), 'PredictionsPage'),
   Prediction: page(() => import('./pages/prediction'), 'PredictionPage'),
   Lineage: page(() => import('./pages/lineage'), 'LineagePage'),
+  Monitoring: page(() => import('./pages/monitoring'), 'MonitoringPage'),
+  Pipelines: page(() => import('./pages/pipelines'), 'PipelinesPage'),
+  PipelineRun: page(() => import('./pages/pipelines'), 'PipelineRunPage'),
+  Cost: page(() => import('./pages/cost'), 'CostPage'),
   Audit: page(() => import('./pages/audit'), 'AuditPage'),
   SignIn: page(() => import('./pages/signin'), 'SignInPage'),
 };
@@ -77,9 +81,13 @@ const ROUTES: [string, PageEntry][] = [
   ['/datasets/:name/versions/:number', P.DatasetVersion],
   ['/deployments', P.Deployments],
   ['/deployments/:name', P.Deployment],
+  ['/deployments/:name/monitoring', P.Monitoring],
   ['/predictions', P.Predictions],
   ['/predictions/:id', P.Prediction],
   ['/lineage', P.Lineage],
+  ['/pipelines', P.Pipelines],
+  ['/pipelines/runs/:id', P.PipelineRun],
+  ['/cost', P.Cost],
   ['/audit', P.Audit],
 ];
 
@@ -114,6 +122,8 @@ function Nav({ principal }: { principal: Principal }) {
     ['/datasets', 'Datasets', true],
     ['/deployments', 'Deployments', true],
     ['/predictions', 'Predictions', true],
+    ['/pipelines', 'Pipelines', true],
+    ['/cost', 'Cost', true],
     ['/lineage', 'Lineage', true],
     ['/audit', 'Audit', isAdmin],
   ];

@@ -263,6 +263,12 @@ export function DeploymentPage({ name }: { name: string }) {
                 ],
                 ['Ledger', dep.ledgerMode],
                 ['Created', `${when(dep.createdAt)} by ${dep.createdBy}`],
+                [
+                  'Monitoring',
+                  <Link key="mon" to={`/deployments/${seg(dep.name)}/monitoring`}>
+                    monitors, drift, performance and alerts
+                  </Link>,
+                ],
               ]}
             />
           </>

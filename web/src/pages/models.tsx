@@ -5,7 +5,7 @@ import {
   type CardField,
   type ModelVersion,
 } from '../../../src/registry/registry.schema.js';
-import { api } from '../api';
+import { api, currentToken } from '../api';
 import { Badge, ErrorBox, Facts, Show } from '../components/status';
 import { bytes, num, short, when } from '../format';
 import { Link, navigate, seg } from '../router';
@@ -334,6 +334,48 @@ function CardEditor({ version, onSaved }: { version: ModelVersion; onSaved: () =
 }
 
 /** A model version: its facts, metrics, params, signature, model card (sanitised Markdown) and lineage. */
+/**
+ * The version's compliance report: one self-contained HTML document the server renders. Without a
+ * token (auth off) it is a plain link that opens it. With one, a link cannot carry the bearer token,
+ * so the client fetches the document and hands it over as a file (a blob URL opened in a tab would
+ * inherit this UI's CSP, which forbids the report's inline style).
+ */
+function ComplianceLink({ model, version }: { model: string; version: string }) {
+  const [state, setState] = useState<{ busy?: boolean; error?: Error }>({});
+  const href = `/api/v1/models/${seg(model)}/versions/${seg(version)}/compliance-report?format=html`;
+  if (!currentToken())
+    return (
+      <a href={href} target="_blank" rel="noopener noreferrer">
+        Compliance report
+      </a>
+    );
+  const download = async () => {
+    setState({ busy: true });
+    try {
+      const html = await api().compliance.html({ model, ref: version });
+      const url = URL.createObjectURL(new Blob([html], { type: 'text/html' }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `compliance-${model}-v${version}.html`;
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      setState({});
+    } catch (error) {
+      setState({ error: error as Error });
+    }
+  };
+  return (
+    <>
+      <button type="button" className="link" onClick={() => void download()} disabled={state.busy}>
+        {state.busy ? 'Preparing the compliance report…' : 'Compliance report'}
+      </button>
+      <ErrorBox error={state.error} title="Could not build the compliance report" />
+    </>
+  );
+}
+
 export function ModelVersionPage({ name, version }: { name: string; version: string }) {
   const ref = `${name}@${version}`;
   const v = useAsync(() => api().models.version(ref), [ref]);
@@ -356,6 +398,7 @@ export function ModelVersionPage({ name, version }: { name: string; version: str
             <p className="toolbar">
               <Link to={`/lineage?ref=${seg(`${mv.model}@${mv.version}`)}`}>Lineage</Link>
               {mv.runId ? <Link to={`/runs/${seg(mv.runId)}`}>Training run</Link> : null}
+              <ComplianceLink model={mv.model} version={String(mv.version)} />
             </p>
             <Facts
               rows={[
