@@ -9,6 +9,7 @@
  *   5. serving: serve the champion, traffic, delayed labels, trace a prediction to its data, explain it
  *   6. monitoring: drifted traffic and delayed labels, drift and an accuracy drop, alerts, a retrain request, the report
  *   7. continuous training: a new data version triggers the CT pipeline; a second run is served from the step cache
+ *   8. cost: the doubled GPU bill story (examples/story-gpu-bill.ts)
  * It ends by verifying the audit chain that every step wrote to.
  */
 import path from 'node:path';
@@ -24,6 +25,7 @@ import { pipelinesChapter } from './demo-pipelines.js';
 import { registryChapter } from './demo-registry.js';
 import { servingChapter } from './demo-serving.js';
 import { trainingChapter } from './demo-training.js';
+import { gpuBillStory } from './story-gpu-bill.js';
 
 const REVIEWER = 'demo-reviewer';
 
@@ -116,6 +118,7 @@ async function main(): Promise<void> {
     const served = await servingChapter(ws, { model });
     await monitoringChapter(ws, { deployment: served.deployment, workDir });
     await pipelinesChapter(ws, api, { workDir, runId: bestRunId, home: path.resolve(config.home) });
+    await gpuBillStory(ws, api, { workDir });
 
     const verify = await api.audit.verify();
     console.log(`\nAudit chain: ${verify.ok ? 'OK' : 'BROKEN'} (${verify.entries} entries)`);
