@@ -4,8 +4,9 @@ import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js
 import { sha256Hex } from '../core/hashing.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
-import { type Executor, inTransaction, type RunTable } from '../store/index.js';
+import { type Executor, inTransaction, type LoggedModelMetricTable, type RunTable } from '../store/index.js';
 import * as experiments from './experiment.repo.js';
+import * as loggedModelRepo from './logged-model.repo.js';
 import {
   checkHistoryPageSize,
   decodeHistoryToken,
@@ -286,6 +287,19 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
       timestamp: m.timestamp ?? now,
       step: m.step,
     }));
+    // MLflow 3 writes a model-linked value both to the run (above) and to the model it measures.
+    const modelRows = batch.metrics.flatMap((m, i) =>
+      m.modelId
+        ? [
+            {
+              ...rows[i]!,
+              model_id: m.modelId,
+              dataset_name: m.datasetName ?? '',
+              dataset_digest: m.datasetDigest ?? '',
+            },
+          ]
+        : [],
+    );
     // The batch's own JSON is deterministic (built in a fixed shape); hashing it directly spares
     // canonicalising a thousand objects on the hot path.
     const batchSha256 = sha256Hex(JSON.stringify(batch));
@@ -312,6 +326,7 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
         await data.insertMetrics({ tx, dialect, rows });
         await data.upsertLatestMetrics({ tx, rows: latestPerKey(rows) });
       }
+      if (modelRows.length > 0) await insertModelMetrics(tx, modelRows);
       if (batch.tags.length > 0) {
         await data.upsertTags({ tx, runId: input.runId, tags: batch.tags });
         const renamed = batch.tags.findLast((t) => t.key === RUN_NAME_TAG);
@@ -324,7 +339,12 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
         entityType: 'run',
         entityId: input.runId,
         after: { batchSha256 },
-        details: { metrics: batch.metrics.length, params: batch.params.length, tags: batch.tags.length },
+        details: {
+          metrics: batch.metrics.length,
+          params: batch.params.length,
+          tags: batch.tags.length,
+          ...(modelRows.length > 0 ? { modelMetrics: modelRows.length } : {}),
+        },
       });
     });
   }
@@ -488,3 +508,15 @@ function latestPerKey(rows: data.MetricRow[]): data.MetricRow[] {
 }
 
 export type RunService = ReturnType<typeof createRunService>;
+
+/** Stores model-linked metric values; each model must exist and be active (a value seen twice is kept once). */
+async function insertModelMetrics(tx: Executor, rows: LoggedModelMetricTable[]): Promise<void> {
+  for (const id of new Set(rows.map((r) => r.model_id))) {
+    const model = await loggedModelRepo.findLoggedModel({ tx, id });
+    if (!model) throw new NotFoundError('logged model', id);
+    if (model.lifecycle_stage !== 'active') {
+      throw new ConflictError(`metrics: logged model '${id}' is deleted`, { field: 'metrics', modelId: id });
+    }
+  }
+  await loggedModelRepo.insertModelMetrics({ tx, rows });
+}
