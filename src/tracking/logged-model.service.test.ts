@@ -193,6 +193,7 @@ describeEachBackend('logged models and multipart uploads', (get) => {
           datasetDigest: 'd',
         },
         { key: 'acc', value: Number.NaN, timestamp: 11, step: 2, modelId: model.id },
+        { key: 'acc', value: Number.NEGATIVE_INFINITY, timestamp: 12, step: 3, modelId: model.id },
         { key: 'loss', value: 0.1, timestamp: 10, step: 0 },
       ],
     });
@@ -211,6 +212,15 @@ describeEachBackend('logged models and multipart uploads', (get) => {
         value: 'NaN',
         timestamp: 11,
         step: 2,
+        runId: run.id,
+        datasetName: null,
+        datasetDigest: null,
+      },
+      {
+        key: 'acc',
+        value: '-Infinity',
+        timestamp: 12,
+        step: 3,
         runId: run.id,
         datasetName: null,
         datasetDigest: null,

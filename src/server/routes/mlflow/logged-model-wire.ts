@@ -208,7 +208,8 @@ type OrderBy = {
 /**
  * Sorts by MLflow's order_by entries ({field_name, ascending, dataset_name?, dataset_digest?}); newest
  * first when none is given. `metrics.<key>` orders by metricOf, scoped to the entry's dataset when it
- * names one; models without the metric come last in either direction, as MLflow puts NULLs.
+ * names one; models without the metric (or whose value is NaN) come last in either direction, as MLflow
+ * puts NULLs.
  */
 export function orderLoggedModels(models: LoggedModel[], orderBy: OrderBy[] | undefined): LoggedModel[] {
   if (!orderBy?.length) return models;
@@ -219,7 +220,12 @@ export function orderLoggedModels(models: LoggedModel[], orderBy: OrderBy[] | un
       const scope = o.dataset_name
         ? [{ dataset_name: o.dataset_name, dataset_digest: o.dataset_digest }]
         : [];
-      return { get: (m: LoggedModel) => metricOf(m, key, scope), dir };
+      // NaN has no place among numbers: it sorts with the models that lack the metric, last.
+      const get = (m: LoggedModel) => {
+        const v = metricOf(m, key, scope);
+        return v === undefined || Number.isNaN(v) ? undefined : v;
+      };
+      return { get, dir };
     }
     if (o.dataset_name || o.dataset_digest) {
       throw new ValidationError(

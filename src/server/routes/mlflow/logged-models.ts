@@ -189,7 +189,8 @@ export function registerMlflowLoggedModelRoutes(app: FastifyInstance, s: Service
     }),
     handler: async (q) => {
       const m = await s.loggedModels.get(q.model_id);
-      const sub = normalizeArtifactPath(q.artifact_directory_path ?? '', {
+      // The UI may send the folder with leading or trailing slashes; the path inside is checked as usual.
+      const sub = normalizeArtifactPath((q.artifact_directory_path ?? '').replace(/^\/+|\/+$/g, ''), {
         field: 'artifact_directory_path',
         allowRoot: true,
       });
