@@ -11,6 +11,7 @@ import { openStore, type Store } from '../store/index.js';
 import {
   createArtifactService,
   createExperimentService,
+  createLoggedModelArtifactService,
   createLoggedModelService,
   createMultipartUploadService,
   createRunSearch,
@@ -53,6 +54,7 @@ export function createCoreServices({ store, blobs, clock, config, auditKey }: Se
   const runSearch = createRunSearch({ db: store.db, runs });
   const artifacts = createArtifactService(deps);
   const loggedModels = createLoggedModelService(deps);
+  const loggedModelArtifacts = createLoggedModelArtifactService(deps);
   const multipartUploads = createMultipartUploadService(deps, { artifacts });
   return {
     config,
@@ -66,6 +68,7 @@ export function createCoreServices({ store, blobs, clock, config, auditKey }: Se
     runSearch,
     artifacts,
     loggedModels,
+    loggedModelArtifacts,
     multipartUploads,
     data,
   };

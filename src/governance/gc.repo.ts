@@ -3,13 +3,14 @@ import { AUDIT_CHAIN_LOCK } from '../audit/index.js';
 import type { Dialect, Executor } from '../store/index.js';
 
 /*
- * Where blob keys live: run artifacts, multipart upload parts, dataset version files, model versions (the primary file's sha256
+ * Where blob keys live: run artifacts, the files of logged models without a run, multipart upload parts, dataset version files, model versions (the primary file's sha256
  * column and every file in the `files` JSON). A blob is garbage only when none of these names it; a domain
  * that starts keeping blob keys somewhere new must be added here, or gc would take its bytes.
  * Soft-deleted rows still count: deletes are soft so they can be undone, and undoing needs the bytes.
  */
 const KEY_COLUMNS = [
   { table: 'artifacts', column: 'sha256' },
+  { table: 'logged_model_artifacts', column: 'sha256' },
   { table: 'dataset_version_files', column: 'sha256' },
   { table: 'model_versions', column: 'sha256' },
   // Parts of a multipart upload still in flight (the assembled file becomes an artifact on completion).
@@ -17,7 +18,13 @@ const KEY_COLUMNS = [
 ] as const;
 
 /** Tables gc locks against writers while it re-checks and deletes. */
-const REFERENCE_TABLES = ['artifacts', 'dataset_version_files', 'model_versions', 'multipart_parts'] as const;
+const REFERENCE_TABLES = [
+  'artifacts',
+  'logged_model_artifacts',
+  'dataset_version_files',
+  'model_versions',
+  'multipart_parts',
+] as const;
 
 const CHUNK = 500;
 

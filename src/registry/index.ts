@@ -100,6 +100,36 @@ export function createRegistryDomain(deps: RegistryDeps) {
         tags: input.tags,
       });
     },
+    /**
+     * Registers a logged model without a source run (MLflow 3: `models:/<model id>`): its files as they
+     * are kept under the model, its params and metrics. Models made by a run go through registerFromRun.
+     */
+    async registerFromLoggedModel(input: {
+      actor: Actor;
+      model: string;
+      loggedModel: {
+        id: string;
+        createdBy: string;
+        params: Record<string, string>;
+        metrics: Record<string, number>;
+      };
+      files: { path: string; sha256: string; size: number }[];
+      description?: string | undefined;
+      tags?: Record<string, string> | undefined;
+    }) {
+      const facts = await sources.fromLoggedModel({
+        ...input.loggedModel,
+        modelId: input.loggedModel.id,
+        files: input.files,
+      });
+      return models.addVersion({
+        actor: input.actor,
+        model: input.model,
+        facts,
+        description: input.description,
+        tags: input.tags,
+      });
+    },
     /** Registers an uploaded file (ONNX is opened and checked; anything else is a generic artifact). */
     async registerFile(input: {
       actor: Actor;

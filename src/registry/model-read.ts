@@ -58,13 +58,21 @@ export function createModelReader(db: Executor) {
     return versionView(model, version);
   }
 
-  async function listVersions(q: { model?: string; runId?: string; offset?: number; limit?: number }) {
+  async function listVersions(q: {
+    model?: string;
+    runId?: string;
+    /** Versions registered from exactly this source (e.g. `models:/<logged model id>`). */
+    source?: string;
+    offset?: number;
+    limit?: number;
+  }) {
     const limit = q.limit ?? 100;
     const model = q.model === undefined ? undefined : await getModelRow(db, q.model);
     const rows = await repo.listVersions({
       tx: db,
       ...(model ? { modelId: model.id } : {}),
       ...(q.runId ? { runId: q.runId } : {}),
+      ...(q.source ? { source: q.source } : {}),
       offset: q.offset ?? 0,
       limit: limit + 1,
     });

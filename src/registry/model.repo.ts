@@ -120,18 +120,21 @@ export async function listVersions({
   tx,
   modelId,
   runId,
+  source,
   offset,
   limit,
 }: {
   tx: Executor;
   modelId?: string;
   runId?: string;
+  source?: string;
   offset: number;
   limit: number;
 }) {
   let q = tx.selectFrom('model_versions').selectAll().where('deleted_at', 'is', null);
   if (modelId !== undefined) q = q.where('model_id', '=', modelId);
   if (runId !== undefined) q = q.where('run_id', '=', runId);
+  if (source !== undefined) q = q.where('source', '=', source);
   return q.orderBy('model_id').orderBy('version', 'desc').offset(offset).limit(limit).execute();
 }
 

@@ -101,6 +101,33 @@ export function createVersionSources(deps: RegistryDeps) {
     return { format: 'onnx' as const, io: await inspectOnnx(bytes, field) };
   }
 
+  /**
+   * The model in a set of files: the primary file first (model.onnx, else any .onnx, else the only
+   * file, else the first that is not signature.json), its format, content hash and signature.
+   */
+  async function modelOfFiles(entries: VersionFacts['files'], where: string) {
+    const named = (n: string) => entries.find((e) => e.path.split('/').pop() === n);
+    const signatureEntry = named('signature.json');
+    const primary =
+      named('model.onnx') ??
+      entries.find((e) => e.path.endsWith('.onnx')) ??
+      (entries.length === 1 ? entries[0] : undefined) ??
+      entries.find((e) => e !== signatureEntry);
+    if (!primary) throw new NotFoundError('artifact', `${where}/model.onnx`);
+    const files = [primary, ...entries.filter((e) => e !== primary)];
+    const { format, io } = await describe(files[0]!, 'path');
+    const declared = signatureEntry ? await signatureFromBlob(signatureEntry.sha256, 'path') : undefined;
+    return {
+      format,
+      ...contentOf(format, files),
+      files,
+      signature:
+        io || declared
+          ? { inputs: io?.inputs ?? [], outputs: io?.outputs ?? [], ...(declared ? { declared } : {}) }
+          : null,
+    };
+  }
+
   /** Facts of a version made from a run's artifact (a model file, or a folder holding model.onnx). */
   async function fromRun(input: {
     runId: string;
@@ -125,24 +152,10 @@ export function createVersionSources(deps: RegistryDeps) {
     if (file) entries = [{ path: file.path, isDir: false, size: file.size, sha256: file.sha256 }];
     else entries = (await artifacts.list(input.runId, path)).filter((e) => !e.isDir);
     if (entries.length === 0) throw new NotFoundError('artifact', `${input.runId}/${path}`);
-
-    const named = (n: string) => entries.find((e) => e.path.split('/').pop() === n);
-    const signatureEntry = named('signature.json');
-    const primary =
-      named('model.onnx') ??
-      entries.find((e) => e.path.endsWith('.onnx')) ??
-      (entries.length === 1 ? entries[0] : undefined) ??
-      entries.find((e) => e !== signatureEntry);
-    if (!primary) throw new NotFoundError('artifact', `${input.runId}/${path}/model.onnx`);
-    const files = [primary, ...entries.filter((e) => e !== primary)].map((e) => ({
-      path: e.path,
-      sha256: e.sha256 ?? '',
-      size: e.size ?? 0,
-    }));
-    const { format, io } = await describe(files[0]!, 'path');
-    const declared = signatureEntry
-      ? await signatureFromBlob(signatureEntry.sha256 ?? '', 'path')
-      : undefined;
+    const model = await modelOfFiles(
+      entries.map((e) => ({ path: e.path, sha256: e.sha256 ?? '', size: e.size ?? 0 })),
+      `${input.runId}/${path}`,
+    );
     const datasetVersionIds = [
       ...new Set(
         run.inputs
@@ -156,19 +169,45 @@ export function createVersionSources(deps: RegistryDeps) {
       runId: run.id,
       runAuthor: run.userId,
       source: `runs:/${run.id}/${path}`,
-      format,
-      ...contentOf(format, files),
-      files,
-      signature:
-        io || declared
-          ? { inputs: io?.inputs ?? [], outputs: io?.outputs ?? [], ...(declared ? { declared } : {}) }
-          : null,
+      ...model,
       datasetVersionIds,
       codeCommit: run.gitCommit,
       command: run.command,
       params: run.params,
       metrics,
       environment: environmentOf(run, input.environment),
+    };
+  }
+
+  /**
+   * Facts of a version made from a logged model without a source run (MLflow 3's `log_model` outside a
+   * run): its files, params and latest metrics; no run, so no datasets, code or command. The model's
+   * creator vouches for the files as a run's author does.
+   */
+  async function fromLoggedModel(input: {
+    modelId: string;
+    createdBy: string;
+    files: VersionFacts['files'];
+    params: Record<string, string>;
+    metrics: Record<string, number>;
+    environment?: Omit<ModelEnvironment, 'source'> | undefined;
+  }): Promise<VersionFacts> {
+    if (input.files.length === 0) {
+      throw new ValidationError(`source: logged model '${input.modelId}' has no files; upload them first`, {
+        field: 'source',
+      });
+    }
+    return {
+      runId: null,
+      runAuthor: input.createdBy,
+      source: `models:/${input.modelId}`,
+      ...(await modelOfFiles(input.files, input.modelId)),
+      datasetVersionIds: [],
+      codeCommit: null,
+      command: null,
+      params: input.params,
+      metrics: input.metrics,
+      environment: environmentOf(undefined, input.environment),
     };
   }
 
@@ -244,7 +283,7 @@ export function createVersionSources(deps: RegistryDeps) {
     };
   }
 
-  return { fromRun, fromFile, fromEndpoint };
+  return { fromRun, fromFile, fromLoggedModel, fromEndpoint };
 }
 
 /**

@@ -60,7 +60,32 @@ export interface MultipartPartTable {
   size: number;
 }
 
+/** A file of a logged model without a source run (a run-produced model keeps its files in the run). */
+export interface LoggedModelArtifactTable {
+  model_id: string;
+  path: string;
+  sha256: string;
+  size: number;
+  created_at: number;
+}
+
+/** A metric value linked to a logged model, logged by a run, optionally measured on a dataset. */
+export interface LoggedModelMetricTable {
+  model_id: string;
+  key: string;
+  value: number | null;
+  is_nan: number;
+  timestamp: number;
+  step: number;
+  run_id: string;
+  /** '' when no dataset was named. */
+  dataset_name: string;
+  dataset_digest: string;
+}
+
 export interface LoggedModelTables {
+  logged_model_artifacts: LoggedModelArtifactTable;
+  logged_model_metrics: LoggedModelMetricTable;
   logged_models: LoggedModelTable;
   logged_model_params: LoggedModelParamTable;
   logged_model_tags: LoggedModelTagTable;

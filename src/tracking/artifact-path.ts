@@ -1,5 +1,5 @@
 import { ValidationError } from '../core/errors.js';
-import { LIMITS } from './tracking.schema.js';
+import { type ArtifactEntry, LIMITS } from './tracking.schema.js';
 
 /*
  * Artifact paths are names inside a run, never file-system paths: they are stored as strings and the
@@ -26,4 +26,22 @@ export function normalizeArtifactPath(raw: string, { field = 'path', allowRoot =
   const path = segments.filter((s) => s !== '.').join('/');
   if (!path && !allowRoot) fail('is empty');
   return path;
+}
+
+/** One folder level, like `ls`, from the files under `prefix` (`''` or `<folder>/`): files and sub-folders. */
+export function folderEntries(
+  rows: { path: string; size: number; sha256: string }[],
+  prefix: string,
+): ArtifactEntry[] {
+  const entries = new Map<string, ArtifactEntry>();
+  for (const r of rows) {
+    const rest = r.path.slice(prefix.length);
+    const slash = rest.indexOf('/');
+    if (slash === -1) entries.set(r.path, { path: r.path, isDir: false, size: r.size, sha256: r.sha256 });
+    else {
+      const dir = prefix + rest.slice(0, slash);
+      if (!entries.has(dir)) entries.set(dir, { path: dir, isDir: true, size: null, sha256: null });
+    }
+  }
+  return [...entries.values()].sort((a, b) => a.path.localeCompare(b.path));
 }

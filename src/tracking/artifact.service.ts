@@ -3,7 +3,7 @@ import type { DomainDeps } from '../core/domain-deps.js';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { inTransaction } from '../store/index.js';
 import * as repo from './artifact.repo.js';
-import { normalizeArtifactPath } from './artifact-path.js';
+import { folderEntries, normalizeArtifactPath } from './artifact-path.js';
 import { findRun } from './run.repo.js';
 import type { ArtifactEntry } from './tracking.schema.js';
 
@@ -75,21 +75,11 @@ export function createArtifactService({ db, audit, clock, blobs }: DomainDeps) {
     await requireRun(runId, { active: false });
     const prefix = folder ? `${folder}/` : '';
     const rows = await repo.listArtifactsUnder({ tx: db, runId, prefix });
-    const entries = new Map<string, ArtifactEntry>();
-    for (const r of rows) {
-      const rest = r.path.slice(prefix.length);
-      const slash = rest.indexOf('/');
-      if (slash === -1) entries.set(r.path, { path: r.path, isDir: false, size: r.size, sha256: r.sha256 });
-      else {
-        const dir = prefix + rest.slice(0, slash);
-        if (!entries.has(dir)) entries.set(dir, { path: dir, isDir: true, size: null, sha256: null });
-      }
-    }
     if (folder && rows.length === 0) {
       const exact = await repo.findArtifact({ tx: db, runId, path: folder });
       if (exact) throw new ValidationError(`path: '${folder}' is a file, not a folder`, { field: 'path' });
     }
-    return [...entries.values()].sort((a, b) => a.path.localeCompare(b.path));
+    return folderEntries(rows, prefix);
   }
 
   /** Forgets the path (the blob stays until an explicit gc finds it unreferenced). */

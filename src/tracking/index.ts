@@ -7,6 +7,11 @@ export { createExperimentService, type ExperimentService, stagesOf } from './exp
 export * from './logged-model.schema.js';
 /** Logged models (MLflow 3): create, finalize, tags, params, run links. */
 export { createLoggedModelService, type LoggedModelService } from './logged-model.service.js';
+/** Files of logged models without a source run (MLflow 3's log_model outside a run). */
+export {
+  createLoggedModelArtifactService,
+  type LoggedModelArtifactService,
+} from './logged-model-artifact.service.js';
 /** Caps of metric history reads: page size (default and max) and bulk-interval runs and points. */
 export {
   HISTORY_BULK_POINTS_MAX,

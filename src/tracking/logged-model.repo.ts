@@ -1,4 +1,10 @@
-import type { Executor, LoggedModelTable, RunModelLinkTable } from '../store/index.js';
+import type {
+  Executor,
+  LoggedModelArtifactTable,
+  LoggedModelMetricTable,
+  LoggedModelTable,
+  RunModelLinkTable,
+} from '../store/index.js';
 
 export async function insertLoggedModel({ tx, row }: { tx: Executor; row: LoggedModelTable }): Promise<void> {
   await tx.insertInto('logged_models').values(row).execute();
@@ -121,4 +127,96 @@ export async function listRunModelLinks({
   if (runId) q = q.where('run_id', '=', runId);
   if (modelId) q = q.where('model_id', '=', modelId);
   return q.orderBy('created_at').orderBy('model_id').execute();
+}
+
+/** Records model-linked metric values; the same value (model, key, time, step, run, dataset) twice is kept once. */
+export async function insertModelMetrics({ tx, rows }: { tx: Executor; rows: LoggedModelMetricTable[] }) {
+  for (const row of rows) {
+    await tx
+      .insertInto('logged_model_metrics')
+      .values(row)
+      .onConflict((oc) =>
+        oc
+          .columns(['model_id', 'key', 'timestamp', 'step', 'run_id', 'dataset_name', 'dataset_digest'])
+          .doUpdateSet({ value: row.value, is_nan: row.is_nan }),
+      )
+      .execute();
+  }
+}
+
+/** Every metric value of the models, oldest first. */
+export async function listModelMetrics({ tx, ids }: { tx: Executor; ids: string[] }) {
+  if (ids.length === 0) return [];
+  return tx
+    .selectFrom('logged_model_metrics')
+    .selectAll()
+    .where('model_id', 'in', ids)
+    .orderBy('key')
+    .orderBy('timestamp')
+    .orderBy('step')
+    .execute();
+}
+
+export async function upsertModelArtifact({ tx, row }: { tx: Executor; row: LoggedModelArtifactTable }) {
+  const before = await findModelArtifact({ tx, modelId: row.model_id, path: row.path });
+  await tx
+    .insertInto('logged_model_artifacts')
+    .values(row)
+    .onConflict((oc) =>
+      oc
+        .columns(['model_id', 'path'])
+        .doUpdateSet({ sha256: row.sha256, size: row.size, created_at: row.created_at }),
+    )
+    .execute();
+  return before;
+}
+
+export async function findModelArtifact({
+  tx,
+  modelId,
+  path,
+}: {
+  tx: Executor;
+  modelId: string;
+  path: string;
+}) {
+  return tx
+    .selectFrom('logged_model_artifacts')
+    .selectAll()
+    .where('model_id', '=', modelId)
+    .where('path', '=', path)
+    .executeTakeFirst();
+}
+
+/** The model's files whose path starts with a folder prefix ('' for all), in path order. */
+export async function listModelArtifactsUnder({
+  tx,
+  modelId,
+  prefix,
+}: {
+  tx: Executor;
+  modelId: string;
+  prefix: string;
+}) {
+  let q = tx.selectFrom('logged_model_artifacts').selectAll().where('model_id', '=', modelId);
+  // substr equality instead of LIKE: paths may contain % and _.
+  if (prefix)
+    q = q.where((eb) => eb(eb.fn('substr', ['path', eb.val(1), eb.val(prefix.length)]), '=', prefix));
+  return q.orderBy('path').execute();
+}
+
+export async function deleteModelArtifact({
+  tx,
+  modelId,
+  path,
+}: {
+  tx: Executor;
+  modelId: string;
+  path: string;
+}) {
+  await tx
+    .deleteFrom('logged_model_artifacts')
+    .where('model_id', '=', modelId)
+    .where('path', '=', path)
+    .execute();
 }

@@ -42,10 +42,27 @@ export interface LoggedModel {
   lifecycleStage: 'active' | 'deleted';
   params: Record<string, string>;
   tags: Record<string, string>;
-  /** Where the client uploads the files: inside the source run's artifacts, through the proxy. */
-  artifactUri: string | null;
-  /** The folder of the source run's artifacts that holds the files. */
+  /** Every metric value linked to the model (MLflow 3's `log_metric(..., model_id=...)`), oldest first. */
+  metrics: LoggedModelMetric[];
+  /**
+   * Where the client uploads the files, through the proxy: inside the source run's artifacts, or for a
+   * model without a run, under the model itself (`<experiment location>/models/<id>/artifacts`).
+   */
+  artifactUri: string;
+  /** The folder of the source run's artifacts that holds the files (a model without a run: its own root). */
   artifactPath: string;
+}
+
+/** A metric value linked to a logged model: measured by a run, optionally on a named dataset. */
+export interface LoggedModelMetric {
+  key: string;
+  /** NaN and ±Infinity travel as MLflow's strings. */
+  value: number | 'NaN' | 'Infinity' | '-Infinity';
+  timestamp: number;
+  step: number;
+  runId: string;
+  datasetName: string | null;
+  datasetDigest: string | null;
 }
 
 /** The folder, inside its source run's artifacts, that holds a logged model's files. */

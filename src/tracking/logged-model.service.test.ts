@@ -9,6 +9,7 @@ import { fakeClock } from '../core/clock.js';
 import {
   createArtifactService,
   createExperimentService,
+  createLoggedModelArtifactService,
   createLoggedModelService,
   createMultipartUploadService,
   createRunService,
@@ -37,6 +38,7 @@ describeEachBackend('logged models and multipart uploads', (get) => {
       runs: createRunService(deps),
       artifacts,
       models: createLoggedModelService(deps),
+      modelFiles: createLoggedModelArtifactService(deps),
       uploads: createMultipartUploadService(deps, { artifacts }),
     };
   };
@@ -130,5 +132,114 @@ describeEachBackend('logged models and multipart uploads', (get) => {
     ).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
+  });
+
+  it('a model logged outside a run keeps its own files; a run-produced model refuses them; each write is audited', async () => {
+    const s = make();
+    const run = await newRun(s);
+    const runless = await s.models.create({ actor, experimentId: run.experimentId });
+    expect(runless.artifactUri).toBe(`mlflow-artifacts:/${run.experimentId}/models/${runless.id}/artifacts`);
+    const before = (await s.audit.verify()).entries;
+    const put = await s.modelFiles.put({
+      actor,
+      modelId: runless.id,
+      path: 'dir/./model.pkl',
+      content: 'bytes',
+    });
+    expect(put.path).toBe('dir/model.pkl');
+    expect((await s.audit.verify()).entries).toBe(before + 1);
+    expect(await s.modelFiles.list(runless.id)).toEqual([
+      { path: 'dir', isDir: true, size: null, sha256: null },
+    ]);
+    expect(await s.modelFiles.files(runless.id)).toEqual([
+      { path: 'dir/model.pkl', sha256: put.sha256, size: 5 },
+    ]);
+    await expect(s.modelFiles.list(runless.id, 'dir/model.pkl')).rejects.toThrow(/is a file, not a folder/);
+    await expect(
+      s.modelFiles.put({ actor, modelId: runless.id, path: '../x', content: 'x' }),
+    ).rejects.toThrow(/'\.\.'/);
+
+    const produced = await s.models.create({ actor, experimentId: run.experimentId, sourceRunId: run.id });
+    const count = (await s.audit.verify()).entries;
+    await expect(
+      s.modelFiles.put({ actor, modelId: produced.id, path: 'MLmodel', content: 'x' }),
+    ).rejects.toThrow(new RegExp(`produced by run '${run.id}'`));
+    await s.models.remove({ actor, id: runless.id });
+    const afterRemove = (await s.audit.verify()).entries;
+    await expect(
+      s.modelFiles.put({ actor, modelId: runless.id, path: 'late', content: 'x' }),
+    ).rejects.toThrow(/deleted/);
+    expect((await s.audit.verify()).entries).toBe(afterRemove);
+    expect(afterRemove).toBe(count + 1);
+    // A deleted model's files stay readable (a registered version may name them).
+    expect((await s.modelFiles.stat(runless.id, 'dir/model.pkl')).sha256).toBe(put.sha256);
+  });
+
+  it('a metric logged with model_id is on the run and on the model; an unknown model stores nothing of the batch', async () => {
+    const s = make();
+    const run = await newRun(s);
+    const model = await s.models.create({ actor, experimentId: run.experimentId });
+    await s.runs.logBatch({
+      actor,
+      runId: run.id,
+      metrics: [
+        {
+          key: 'acc',
+          value: 0.9,
+          timestamp: 10,
+          step: 1,
+          modelId: model.id,
+          datasetName: 'eval',
+          datasetDigest: 'd',
+        },
+        { key: 'acc', value: Number.NaN, timestamp: 11, step: 2, modelId: model.id },
+        { key: 'acc', value: Number.NEGATIVE_INFINITY, timestamp: 12, step: 3, modelId: model.id },
+        { key: 'loss', value: 0.1, timestamp: 10, step: 0 },
+      ],
+    });
+    expect((await s.models.get(model.id)).metrics).toEqual([
+      {
+        key: 'acc',
+        value: 0.9,
+        timestamp: 10,
+        step: 1,
+        runId: run.id,
+        datasetName: 'eval',
+        datasetDigest: 'd',
+      },
+      {
+        key: 'acc',
+        value: 'NaN',
+        timestamp: 11,
+        step: 2,
+        runId: run.id,
+        datasetName: null,
+        datasetDigest: null,
+      },
+      {
+        key: 'acc',
+        value: '-Infinity',
+        timestamp: 12,
+        step: 3,
+        runId: run.id,
+        datasetName: null,
+        datasetDigest: null,
+      },
+    ]);
+    expect((await s.runs.get(run.id)).metrics.map((m) => m.key).sort()).toEqual(['acc', 'loss']);
+
+    const before = (await s.audit.verify()).entries;
+    await expect(
+      s.runs.logBatch({
+        actor,
+        runId: run.id,
+        metrics: [
+          { key: 'f1', value: 1, timestamp: 12, step: 0 },
+          { key: 'f1', value: 1, timestamp: 12, step: 0, modelId: 'm-0000000000000000000000000a' },
+        ],
+      }),
+    ).rejects.toThrow(/m-0000000000000000000000000a/);
+    expect((await s.runs.get(run.id)).metrics.map((m) => m.key)).not.toContain('f1');
+    expect((await s.audit.verify()).entries).toBe(before);
   });
 });

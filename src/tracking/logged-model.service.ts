@@ -16,6 +16,7 @@ import {
   type RunModelLink,
 } from './logged-model.schema.js';
 import { findRun } from './run.repo.js';
+import { metricValueOut } from './run-view.js';
 
 /** At most this many logged models are scanned per search (MLflow pages them 50 at a time). */
 const SEARCH_SCAN_LIMIT = 10_000;
@@ -23,20 +24,28 @@ const SEARCH_SCAN_LIMIT = 10_000;
 /**
  * Logged models (MLflow 3). A model logged by a run keeps its files in that run's artifacts, under
  * `models/<model id>`: the run's lineage (params, datasets, code) is the model's, and registering it
- * is registering a run's model folder, under the registry's usual rules.
+ * is registering a run's model folder, under the registry's usual rules. A model logged outside a run
+ * keeps its files under itself (logged-model-artifact.service.ts). Metric values linked to a model are
+ * written by the run that measured them (run.service.ts logBatch) and read here.
  */
 export function createLoggedModelService({ db, audit, clock }: DomainDeps) {
   async function toModels(tx: Executor, rows: LoggedModelTable[]): Promise<LoggedModel[]> {
     const ids = rows.map((r) => r.id);
-    const [params, tags] = await Promise.all([
+    const [params, tags, metrics] = await Promise.all([
       repo.listKeyValues({ tx, table: 'logged_model_params', ids }),
       repo.listKeyValues({ tx, table: 'logged_model_tags', ids }),
+      repo.listModelMetrics({ tx, ids }),
     ]);
     const runIds = [...new Set(rows.map((r) => r.source_run_id).filter((id): id is string => !!id))];
     const runs = new Map<string, string>();
     for (const id of runIds) {
       const run = await findRun({ tx, id });
       if (run) runs.set(id, run.artifact_uri);
+    }
+    const locations = new Map<string, string>();
+    for (const id of new Set(rows.filter((r) => !r.source_run_id).map((r) => r.experiment_id))) {
+      const experiment = await findExperiment({ tx, id: Number(id) });
+      locations.set(id, experiment?.artifact_location ?? `mlflow-artifacts:/${id}`);
     }
     const pick = (list: { model_id: string; key: string; value: string }[], id: string) =>
       Object.fromEntries(list.filter((p) => p.model_id === id).map((p) => [p.key, p.value]));
@@ -56,8 +65,21 @@ export function createLoggedModelService({ db, audit, clock }: DomainDeps) {
         lifecycleStage: r.lifecycle_stage as LoggedModel['lifecycleStage'],
         params: pick(params, r.id),
         tags: pick(tags, r.id),
-        artifactUri: runUri ? `${runUri}/${loggedModelArtifactPath(r.id)}` : null,
-        artifactPath: loggedModelArtifactPath(r.id),
+        metrics: metrics
+          .filter((m) => m.model_id === r.id)
+          .map((m) => ({
+            key: m.key,
+            value: metricValueOut(m.value, m.is_nan),
+            timestamp: Number(m.timestamp),
+            step: Number(m.step),
+            runId: m.run_id,
+            datasetName: m.dataset_name || null,
+            datasetDigest: m.dataset_digest || null,
+          })),
+        artifactUri: runUri
+          ? `${runUri}/${loggedModelArtifactPath(r.id)}`
+          : `${locations.get(r.experiment_id)}/models/${r.id}/artifacts`,
+        artifactPath: r.source_run_id ? loggedModelArtifactPath(r.id) : '',
       };
     });
   }

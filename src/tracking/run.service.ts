@@ -4,8 +4,9 @@ import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js
 import { sha256Hex } from '../core/hashing.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
-import { type Executor, inTransaction, type RunTable } from '../store/index.js';
+import { type Executor, inTransaction, type LoggedModelMetricTable, type RunTable } from '../store/index.js';
 import * as experiments from './experiment.repo.js';
+import * as loggedModelRepo from './logged-model.repo.js';
 import {
   checkHistoryPageSize,
   decodeHistoryToken,
@@ -278,6 +279,24 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
       }
       seen.set(p.key, p.value);
     }
+    // MLflow 3 writes a model-linked value both to the run (the cells above) and to the model it measures.
+    const modelRows = batch.metrics.flatMap((m) =>
+      m.modelId
+        ? [
+            {
+              run_id: input.runId,
+              key: m.key,
+              value: Number.isNaN(m.value) ? null : m.value,
+              is_nan: Number.isNaN(m.value) ? 1 : 0,
+              timestamp: m.timestamp ?? now,
+              step: m.step,
+              model_id: m.modelId,
+              dataset_name: m.datasetName ?? '',
+              dataset_digest: m.datasetDigest ?? '',
+            },
+          ]
+        : [],
+    );
     // The batch's own JSON is deterministic (built in a fixed shape); hashing it directly spares
     // canonicalising a thousand objects on the hot path.
     const batchSha256 = sha256Hex(JSON.stringify(batch));
@@ -304,6 +323,7 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
         await data.insertMetricCells({ tx, dialect, cells: cells.cells });
         await data.upsertLatestMetrics({ tx, rows: cells.latest });
       }
+      if (modelRows.length > 0) await insertModelMetrics(tx, modelRows);
       if (batch.tags.length > 0) {
         await data.upsertTags({ tx, runId: input.runId, tags: batch.tags });
         const renamed = batch.tags.findLast((t) => t.key === RUN_NAME_TAG);
@@ -316,7 +336,12 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
         entityType: 'run',
         entityId: input.runId,
         after: { batchSha256 },
-        details: { metrics: batch.metrics.length, params: batch.params.length, tags: batch.tags.length },
+        details: {
+          metrics: batch.metrics.length,
+          params: batch.params.length,
+          tags: batch.tags.length,
+          ...(modelRows.length > 0 ? { modelMetrics: modelRows.length } : {}),
+        },
       });
     });
   }
@@ -510,3 +535,15 @@ function metricCells(
 }
 
 export type RunService = ReturnType<typeof createRunService>;
+
+/** Stores model-linked metric values; each model must exist and be active (a value seen twice is kept once). */
+async function insertModelMetrics(tx: Executor, rows: LoggedModelMetricTable[]): Promise<void> {
+  for (const id of new Set(rows.map((r) => r.model_id))) {
+    const model = await loggedModelRepo.findLoggedModel({ tx, id });
+    if (!model) throw new NotFoundError('logged model', id);
+    if (model.lifecycle_stage !== 'active') {
+      throw new ConflictError(`metrics: logged model '${id}' is deleted`, { field: 'metrics', modelId: id });
+    }
+  }
+  await loggedModelRepo.insertModelMetrics({ tx, rows });
+}

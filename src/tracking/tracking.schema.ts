@@ -66,6 +66,14 @@ export const metricInputSchema = z.strictObject({
   value: metricValueSchema,
   timestamp: timestampSchema.optional(),
   step: stepSchema.default(0),
+  /** MLflow 3: the logged model the value measures (kept on the run and on the model). */
+  modelId: z
+    .string()
+    .regex(/^m-[0-9a-z]{1,64}$/, 'must be a logged model id (m-...)')
+    .optional(),
+  /** MLflow 3: the dataset the value was measured on (stored with a model-linked value only). */
+  datasetName: z.string().max(500).optional(),
+  datasetDigest: z.string().max(256).optional(),
 });
 export type MetricInput = z.input<typeof metricInputSchema>;
 

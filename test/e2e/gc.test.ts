@@ -53,6 +53,21 @@ describeEachBackend('POST /api/v1/gc', (getStore) => {
     expect(await t.services.blobs.has(orphan.sha256)).toBe(true);
   });
 
+  it('the files of a logged model without a run are referenced: gc never takes them', async () => {
+    const exp = await t.services.experiments.create({ actor: 'e2e', name: uniq('exp') });
+    const model = await t.services.loggedModels.create({ actor: 'e2e', experimentId: exp.id });
+    const file = await t.services.loggedModelArtifacts.put({
+      actor: 'e2e',
+      modelId: model.id,
+      path: 'model.pkl',
+      content: uniq('runless-model'),
+    });
+    backdate(t.services.blobs, file.sha256);
+    const r = ok(await gc({ delete: true }), gcReportSchema);
+    expect(r.unreferenced.blobs.map((b) => b.sha256)).not.toContain(file.sha256);
+    expect(await t.services.blobs.has(file.sha256)).toBe(true);
+  });
+
   it('delete: true removes it and the audit log shows who, how many and the digest', async () => {
     const orphan = await t.services.blobs.put(uniq('orphan'));
     backdate(t.services.blobs, orphan.sha256);

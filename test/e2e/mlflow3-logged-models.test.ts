@@ -299,7 +299,7 @@ describeEachBackend('MLflow 3 client session: logged models, outputs, registry, 
     expect(next.models.map((x) => x.info.name)).toEqual(['beta-model']);
     expect(
       mlflowError(
-        await send('POST', 'logged-models/search', { experiment_ids: [exp], filter: 'metrics.acc > 0.9' }),
+        await send('POST', 'logged-models/search', { experiment_ids: [exp], filter: "metrics.acc > 'high'" }),
         400,
         'INVALID_PARAMETER_VALUE',
       ),
@@ -472,11 +472,10 @@ describeEachBackend('MLflow 3 client session: logged models, outputs, registry, 
       mlflowError(await send('PATCH', `logged-models/${id}`, {}), 400, 'INVALID_PARAMETER_VALUE'),
     ).toMatch(/status/);
 
-    // A model logged outside a run has nowhere here to keep its files: the upload is refused by name.
-    const runless = ok(await send('POST', 'logged-models', { experiment_id: exp }), modelReply).model;
+    // A run's model keeps its files in the run: writing them under the model's own root is refused by name.
     const put = await m
       .app()
-      .inject({ method: 'PUT', url: proxyUrl(runless.info.artifact_uri, 'MLmodel'), payload: 'x' });
-    expect(mlflowError(put, 400, 'INVALID_PARAMETER_VALUE')).toMatch(/^path: .*no source run/);
+      .inject({ method: 'PUT', url: `${PROXY}/${exp}/models/${id}/artifacts/MLmodel`, payload: 'x' });
+    expect(mlflowError(put, 400, 'INVALID_PARAMETER_VALUE')).toMatch(/^path: .*produced by run/);
   });
 });

@@ -6,6 +6,7 @@ import { NotFoundError, ValidationError } from '../../../core/errors.js';
 import { normalizeArtifactPath } from '../../../tracking/index.js';
 import { acceptRawBodies } from '../../raw-body.js';
 import { route } from '../../route.js';
+import { type FileStore, runFiles, runlessModelFiles } from './logged-model-files.js';
 import { mlflowRoute } from './mlflow-route.js';
 
 export const PROXY_ROOT = '/api/2.0/mlflow-artifacts';
@@ -13,31 +14,46 @@ const PROXY = `${PROXY_ROOT}/artifacts`;
 
 /**
  * A proxied artifact path is `<experiment_id>/<run_id>/artifacts/<path inside the run>`, the layout
- * that a run's artifact_uri `mlflow-artifacts:/<experiment_id>/<run_id>/artifacts` gives clients.
+ * that a run's artifact_uri `mlflow-artifacts:/<experiment_id>/<run_id>/artifacts` gives clients, or
+ * `<experiment_id>/models/<model_id>/artifacts/<path>` for a logged model without a run (its artifact_uri).
  */
-export async function resolveProxyPath(s: Services, raw: string, { allowRoot }: { allowRoot: boolean }) {
+export async function resolveProxyTarget(
+  s: Services,
+  raw: string,
+  { allowRoot }: { allowRoot: boolean },
+): Promise<{ store: FileStore; path: string; runId?: string; modelId?: string }> {
   const full = normalizeArtifactPath(raw, { field: 'path', allowRoot: true });
   // The path inside the run is checked on its own: normalising the whole path first would turn
   // `<exp>/<run>/artifacts//etc/passwd` into the relative `etc/passwd` instead of refusing it.
-  const m = /^([^/]+)\/([^/]+)\/artifacts(?:\/(.*))?$/s.exec(raw);
-  const [, experimentId, runId, inner = ''] = m ?? [];
-  const runless = /^[^/]+\/models\/(m-[^/]+)\/artifacts(?:\/|$)/.exec(raw)?.[1];
-  if (runless) {
-    throw new ValidationError(
-      `path: logged model '${runless}' has no source run, and Sextant keeps a logged model's files in its run; log the model inside a run`,
-      { field: 'path' },
-    );
-  }
-  if (!experimentId || !runId) {
+  const runless = /^([^/]+)\/models\/(m-[^/]+)\/artifacts(?:\/(.*))?$/s.exec(raw);
+  const m = runless ? null : /^([^/]+)\/([^/]+)\/artifacts(?:\/(.*))?$/s.exec(raw);
+  const [, experimentId, ownerId, inner = ''] = runless ?? m ?? [];
+  if (!experimentId || !ownerId) {
     throw new ValidationError(`path: expected '<experiment_id>/<run_id>/artifacts/...' but got '${full}'`, {
       field: 'path',
     });
   }
   const path = normalizeArtifactPath(inner, { field: 'path', allowRoot: true });
-  const run = await s.runs.get(runId);
-  if (run.experimentId !== experimentId) throw new NotFoundError('run', `${experimentId}/${runId}`);
+  const owner = runless ? await s.loggedModels.get(ownerId) : await s.runs.get(ownerId);
+  if (owner.experimentId !== experimentId) {
+    throw new NotFoundError(runless ? 'logged model' : 'run', `${experimentId}/${ownerId}`);
+  }
   if (!path && !allowRoot) throw new ValidationError('path: names a folder, not a file', { field: 'path' });
-  return { runId, path };
+  return runless
+    ? { store: runlessModelFiles(s, ownerId), path, modelId: ownerId }
+    : { store: runFiles(s, ownerId), path, runId: ownerId };
+}
+
+/** A proxied path inside a run (multipart uploads go to runs only). */
+export async function resolveProxyPath(s: Services, raw: string, { allowRoot }: { allowRoot: boolean }) {
+  const t = await resolveProxyTarget(s, raw, { allowRoot });
+  if (!t.runId) {
+    throw new ValidationError(
+      `path: multipart uploads go into a run's artifacts; upload the files of logged model '${t.modelId}' (which has no run) with one PUT each`,
+      { field: 'path' },
+    );
+  }
+  return { runId: t.runId, path: t.path };
 }
 
 /** artifacts/list and MLflow's artifact proxy (/api/2.0/mlflow-artifacts). */
@@ -80,8 +96,8 @@ export function registerMlflowArtifactRoutes(app: FastifyInstance, s: Services):
     tags: ['mlflow'],
     querystring: z.strictObject({ path: z.string().max(2048).optional() }),
     handler: async (req) => {
-      const { runId, path } = await resolveProxyPath(s, req.query.path ?? '', { allowRoot: true });
-      const entries = await s.artifacts.list(runId, path);
+      const { store, path } = await resolveProxyTarget(s, req.query.path ?? '', { allowRoot: true });
+      const entries = await store.list(path);
       // The proxy answers with names relative to the folder listed; the client joins them back.
       return {
         files: entries.map((e) => ({
@@ -100,8 +116,8 @@ export function registerMlflowArtifactRoutes(app: FastifyInstance, s: Services):
     tags: ['mlflow'],
     params: z.strictObject({ '*': z.string() }),
     handler: async (req, reply) => {
-      const { runId, path } = await resolveProxyPath(s, req.params['*'], { allowRoot: false });
-      const a = await s.artifacts.get(runId, path);
+      const { store, path } = await resolveProxyTarget(s, req.params['*'], { allowRoot: false });
+      const a = await store.get(path);
       return reply
         .header('content-type', 'application/octet-stream')
         .header('content-length', a.size)
@@ -116,8 +132,8 @@ export function registerMlflowArtifactRoutes(app: FastifyInstance, s: Services):
     tags: ['mlflow'],
     params: z.strictObject({ '*': z.string() }),
     handler: async (req) => {
-      const { runId, path } = await resolveProxyPath(s, req.params['*'], { allowRoot: false });
-      await s.artifacts.remove({ actor: req.principal.name, runId, path });
+      const { store, path } = await resolveProxyTarget(s, req.params['*'], { allowRoot: false });
+      await store.remove(req.principal.name, path);
       return {};
     },
   });
@@ -131,13 +147,8 @@ export function registerMlflowArtifactRoutes(app: FastifyInstance, s: Services):
       tags: ['mlflow'],
       params: z.strictObject({ '*': z.string() }),
       handler: async (req) => {
-        const { runId, path } = await resolveProxyPath(s, req.params['*'], { allowRoot: false });
-        await s.artifacts.put({
-          actor: req.principal.name,
-          runId,
-          path,
-          content: (req.body as Readable | undefined) ?? '',
-        });
+        const { store, path } = await resolveProxyTarget(s, req.params['*'], { allowRoot: false });
+        await store.put(req.principal.name, path, (req.body as Readable | undefined) ?? '');
         return {};
       },
     });

@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Services } from '../../../app/index.js';
-import { ValidationError } from '../../../core/errors.js';
 import {
   decodePageToken,
   encodePageToken,
   type LoggedModel,
   loggedModelIdSchema,
+  normalizeArtifactPath,
 } from '../../../tracking/index.js';
+import { loggedModelFiles } from './logged-model-files.js';
 import {
   finalizeStatusSchema,
   matchesLoggedModel,
@@ -26,10 +27,11 @@ const SEARCH_PAGE_MAX = 50;
 
 /** MLflow 3's logged-models/* endpoints (service.proto), over the tracking domain's logged models. */
 export function registerMlflowLoggedModelRoutes(app: FastifyInstance, s: Services): void {
-  /** Registry versions made from the model: registered from its folder in its source run. */
+  /** Registry versions made from the model: from its folder in its source run, or from `models:/<id>`. */
   async function registrationsOf(m: LoggedModel) {
-    if (!m.sourceRunId) return [];
-    const { versions } = await s.registry.versions.list({ runId: m.sourceRunId, limit: 1000 });
+    const { versions } = await s.registry.versions.list(
+      m.sourceRunId ? { runId: m.sourceRunId, limit: 1000 } : { source: `models:/${m.id}`, limit: 1000 },
+    );
     return versions
       .filter((v) => loggedModelIdOfVersionSource(v.source) === m.id)
       .map((v) => ({ name: v.model, version: v.version }));
@@ -97,11 +99,18 @@ export function registerMlflowLoggedModelRoutes(app: FastifyInstance, s: Service
     methods: ['POST'],
     path: 'logged-models/search',
     permission: 'read',
-    summary: "MLflow 3: search logged models (attributes, tags and params; MLflow's page of 50)",
+    summary: "MLflow 3: search logged models (attributes, tags, params and metrics; MLflow's page of 50)",
     input: z.strictObject({
       experiment_ids: z.array(z.string().min(1).max(32)).min(1, 'give at least one experiment id'),
       filter: z.string().max(10_000).optional(),
-      datasets: z.array(z.unknown()).optional(),
+      datasets: z
+        .array(
+          z.strictObject({
+            dataset_name: z.string().min(1).max(500),
+            dataset_digest: z.string().max(256).optional(),
+          }),
+        )
+        .optional(),
       max_results: z.number().int().min(1).max(SEARCH_PAGE_MAX).optional(),
       order_by: z
         .array(
@@ -116,17 +125,11 @@ export function registerMlflowLoggedModelRoutes(app: FastifyInstance, s: Service
       page_token: z.string().max(1000).optional(),
     }),
     handler: async (b) => {
-      if (b.datasets?.length) {
-        throw new ValidationError(
-          'datasets: Sextant does not link metrics to logged models; leave it empty',
-          {
-            field: 'datasets',
-          },
-        );
-      }
       const clauses = parseLoggedModelFilter(b.filter);
       const found = orderLoggedModels(
-        (await s.loggedModels.list(b.experiment_ids)).filter((m) => matchesLoggedModel(m, clauses)),
+        (await s.loggedModels.list(b.experiment_ids)).filter((m) =>
+          matchesLoggedModel(m, clauses, b.datasets),
+        ),
         b.order_by,
       );
       const offset = decodePageToken(b.page_token);
@@ -186,19 +189,36 @@ export function registerMlflowLoggedModelRoutes(app: FastifyInstance, s: Service
     }),
     handler: async (q) => {
       const m = await s.loggedModels.get(q.model_id);
-      const root = m.artifactUri ?? mlflowLoggedModel(m).info.artifact_uri;
-      if (!m.sourceRunId) return { root_uri: root, files: [] };
-      const sub = (q.artifact_directory_path ?? '').replace(/^\/+|\/+$/g, '');
-      const folder = sub ? `${m.artifactPath}/${sub}` : m.artifactPath;
-      const entries = await s.artifacts.list(m.sourceRunId, folder);
+      // The UI may send the folder with leading or trailing slashes; the path inside is checked as usual.
+      const sub = normalizeArtifactPath((q.artifact_directory_path ?? '').replace(/^\/+|\/+$/g, ''), {
+        field: 'artifact_directory_path',
+        allowRoot: true,
+      });
+      const files = await loggedModelFiles(s, m).list(sub);
       return {
-        root_uri: root,
-        files: entries.map((e) => ({
-          path: e.path.slice(m.artifactPath.length + 1),
+        root_uri: m.artifactUri,
+        files: files.map((e) => ({
+          path: e.path,
           is_dir: e.isDir,
           ...(e.isDir ? {} : { file_size: e.size ?? 0 }),
         })),
       };
+    },
+  });
+  mlflowRoute(app, {
+    methods: ['GET'],
+    path: 'logged-models/:model_id/artifacts/files',
+    permission: 'read',
+    summary: "MLflow 3: download one of a logged model's files",
+    params: modelParams,
+    input: z.strictObject({ ...sameModel, artifact_file_path: z.string().min(1).max(1024) }),
+    handler: async (q, _req, res) => {
+      const m = await s.loggedModels.get(q.model_id);
+      const a = await loggedModelFiles(s, m).get(q.artifact_file_path);
+      return res
+        .header('content-type', 'application/octet-stream')
+        .header('content-length', a.size)
+        .send(a.stream);
     },
   });
 }

@@ -26,9 +26,12 @@ export function stageOf(v: Pick<ModelVersion, 'aliases'>): Stage {
 
 const ms = (iso: string) => Date.parse(iso);
 
-/** The logged model a version was registered from (its folder `models/<id>` in the source run), if any. */
+/**
+ * The logged model a version was registered from, if any: its folder `models/<id>` in the source run,
+ * or `models:/<id>` for a model logged outside a run.
+ */
 export function loggedModelIdOfVersionSource(source: string): string | undefined {
-  return /^runs:\/[^/]+\/models\/(m-[0-9a-z]+)$/.exec(source)?.[1];
+  return /^(?:runs:\/[^/]+\/models\/|models:\/)(m-[0-9a-z]+)$/.exec(source)?.[1];
 }
 
 export function mlflowModelVersion(v: ModelVersion) {

@@ -4,10 +4,11 @@ import type { Services } from '../../../app/index.js';
 import { ForbiddenError, ValidationError } from '../../../core/errors.js';
 import type { Actor, ModelVersion } from '../../../registry/index.js';
 import { decodePageToken, encodePageToken } from '../../../tracking/index.js';
-import { loggedModelIdInArtifactUri, loggedModelIdOfSource } from './logged-model-wire.js';
+import { latestMetrics, loggedModelIdInArtifactUri, loggedModelIdOfSource } from './logged-model-wire.js';
 import { mlflowRoute } from './mlflow-route.js';
 import {
   latestPerStage,
+  loggedModelIdOfVersionSource,
   matches,
   mlflowModelVersion,
   mlflowRegisteredModel,
@@ -211,13 +212,26 @@ export function registerMlflowRegistryRoutes(app: FastifyInstance, s: Services):
     }),
     handler: async (b, req) => {
       await r.models.get(b.name); // MLflow registers only into an existing model
-      const { runId, path } = await sourceOf(b);
+      const found = await sourceOf(b);
+      const tags = Object.fromEntries((b.tags ?? []).map((t) => [t.key, t.value]));
+      if ('loggedModel' in found) {
+        const lm = found.loggedModel;
+        const v = await r.versions.registerFromLoggedModel({
+          actor: actor(req),
+          model: b.name,
+          loggedModel: { id: lm.id, createdBy: lm.createdBy, params: lm.params, metrics: latestMetrics(lm) },
+          files: await s.loggedModelArtifacts.files(lm.id),
+          description: b.description,
+          tags,
+        });
+        return { model_version: mlflowModelVersion(v) };
+      }
+      const { runId, path } = found;
       if (b.run_id && runId !== b.run_id) {
         throw new ValidationError(`source: names run '${runId}' but run_id is '${b.run_id}'`, {
           field: 'source',
         });
       }
-      const tags = Object.fromEntries((b.tags ?? []).map((t) => [t.key, t.value]));
       const v = await r.versions.registerFromRun({
         actor: actor(req),
         model: b.name,
@@ -306,6 +320,9 @@ export function registerMlflowRegistryRoutes(app: FastifyInstance, s: Services):
     input: z.strictObject({ name, version }),
     handler: async (q) => {
       const v = await r.versions.resolve(`${q.name}@${q.version}`);
+      const loggedModel = loggedModelIdOfVersionSource(v.source);
+      if (!v.runId && loggedModel)
+        return { artifact_uri: (await s.loggedModels.get(loggedModel)).artifactUri };
       if (!v.runId) return { artifact_uri: `sextant-models:/${encodeURIComponent(v.model)}/${v.version}` };
       const run = await s.runs.get(v.runId);
       return { artifact_uri: `${run.artifactUri}/${runPathOf(v.source, run).path}` };
@@ -395,13 +412,22 @@ export function registerMlflowRegistryRoutes(app: FastifyInstance, s: Services):
           { field },
         );
       }
-      if (!m.sourceRunId) {
-        throw new ValidationError(
-          `${field}: logged model '${modelId}' has no source run, so Sextant holds none of its files; log it inside a run`,
-          { field },
-        );
-      }
       const inner = loggedModelIdOfSource(b.source);
+      if (!m.sourceRunId) {
+        // A model logged outside a run: its files are under the model itself.
+        const named = inner ?? (b.source.replace(/\/+$/, '') === m.artifactUri ? modelId : undefined);
+        if (named !== modelId) {
+          throw new ValidationError(`source: '${b.source}' is not logged model '${modelId}'`, {
+            field: 'source',
+          });
+        }
+        if (b.run_id) {
+          throw new ValidationError(`run_id: logged model '${modelId}' was logged outside a run`, {
+            field: 'run_id',
+          });
+        }
+        return { loggedModel: m };
+      }
       const run = await s.runs.get(m.sourceRunId);
       const named = inner ?? (b.source === m.artifactUri ? modelId : undefined);
       if (!named) {

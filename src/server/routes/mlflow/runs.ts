@@ -41,9 +41,10 @@ const metric = z.strictObject({
   value: double,
   timestamp: int64,
   step: int64.optional(),
-  model_id: z.string().optional(),
-  dataset_name: z.string().optional(),
-  dataset_digest: z.string().optional(),
+  // MLflow 3: a value measuring a logged model, on a dataset (kept on the run and on the model).
+  model_id: loggedModelIdSchema.optional(),
+  dataset_name: z.string().max(500).optional(),
+  dataset_digest: z.string().max(256).optional(),
   run_id: z.string().optional(),
 });
 const toMetric = (m: z.infer<typeof metric>) => ({
@@ -51,6 +52,9 @@ const toMetric = (m: z.infer<typeof metric>) => ({
   value: m.value,
   timestamp: m.timestamp,
   step: m.step ?? 0,
+  ...(m.model_id ? { modelId: m.model_id } : {}),
+  ...(m.dataset_name ? { datasetName: m.dataset_name } : {}),
+  ...(m.dataset_digest ? { datasetDigest: m.dataset_digest } : {}),
 });
 
 // MLflow's log-batch request limit.
