@@ -266,7 +266,7 @@ export async function auditStory(
   console.log(`    npx sextant report compliance ${AUDIT_MODEL}@${mv.version} --html report.html`);
   const web = opts.webUrl ?? 'http://127.0.0.1:5005';
   console.log(
-    `    npx sextant server, then ${web}/predictions/${asked.id} (trace and explanation), ${web}/lineage?ref=${AUDIT_MODEL}@${mv.version}`,
+    `    npx sextant server, then ${web}/predictions/${asked.id} (trace and explanation), ${web}/lineage?ref=${AUDIT_MODEL}@${mv.version}, ${web}/models/${AUDIT_MODEL}/versions/${mv.version} (its compliance report link)`,
   );
   return {
     model: AUDIT_MODEL,

@@ -301,8 +301,10 @@ export async function decayStory(
   console.log(`    npx sextant models history ${name} --alias champion`);
   const web = opts.webUrl ?? 'http://127.0.0.1:5005';
   console.log(
-    `    npx sextant server, then ${web}/deployments/${name} and ${web}/models/${name} (the alias timeline)`,
+    `    npx sextant server, then ${web}/deployments/${name}/monitoring (drift, estimate, accuracy, alerts),`,
   );
+  if (pipelineRun) console.log(`      ${web}/pipelines/runs/${pipelineRun.id} (the CT run's steps)`);
+  console.log(`      ${web}/models/${name} (the alias timeline)`);
   return {
     model: name,
     deployment: name,

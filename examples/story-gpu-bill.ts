@@ -387,9 +387,11 @@ export async function gpuBillStory(
   console.log('    npx sextant budgets ls');
   console.log('    npx sextant reaper savings');
   console.log(`    npx sextant runs show ${runaway.id}     # the sweep without early stopping`);
+  const web = `http://${ws.config.host}:${ws.config.port}`;
   console.log(
-    `    web UI: npx sextant server, then http://${ws.config.host}:${ws.config.port}/runs/${runaway.id} and /deployments/${ASSISTANT}`,
+    `    web UI: npx sextant server, then ${web}/cost?from=${from}&to=${to} (the bill and its causes),`,
   );
+  console.log(`      ${web}/runs/${runaway.id} and ${web}/deployments/${ASSISTANT}`);
 
   return {
     periods: [p1!, p2!, last].map((r) => ({ from: r.from, to: r.to, total: r.total })),
