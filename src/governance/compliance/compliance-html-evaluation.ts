@@ -114,7 +114,7 @@ export function offlineEvaluationHtml(off: OfflineEvaluation, model: string): st
   const notes = off.fairnessNotes.map((n) => empty(`${n.attribute}: ${n.note}`)).join('');
   const fairnessBody =
     fairness || notes
-      ? `${fairness}${notes}<p class="meta">Each group against the rest of the rows (SageMaker Clarify's definitions): DI is the group's predicted positive rate over the rest's, below ${FOUR_FIFTHS} fails the four-fifths rule; DPPL, AD and RD are the rest's minus the group's predicted positive rate, accuracy and recall; CI and DPL describe the labels themselves.</p>`
+      ? `${fairness}${notes}<p class="meta">Each group against the rest of the rows (SageMaker Clarify's definitions), on the predicted outcome ${code(`${off.target ?? 'target'} = ${off.positiveClass ?? '?'}`)}. DI is the group's predicted positive rate over the rest's, below ${FOUR_FIFTHS} fails the four-fifths rule; DPPL, AD and RD are the rest's minus the group's predicted positive rate, accuracy and recall; CI and DPL describe the labels themselves.</p>`
       : empty(off.note ?? 'No protected attributes were given.');
   return `<h3>Evaluation per slice (offline, evaluated when this report was made)</h3>${dataLine(off, model)}
 <p><b>All rows</b></p>${overall}<p><b>Per slice</b></p>${slices}

@@ -143,6 +143,7 @@ function fullReport(): ComplianceReport {
         },
         task: 'classification',
         target: 'default',
+        positiveClass: '1',
         metrics: { accuracy: 0.81, roc_auc: 0.86, f1: 0.5, log_loss: 0.4 },
         slices: [
           { attribute: 'sex', value: EVIL, rows: 290, metrics: { accuracy: 0.8, roc_auc: null } },
@@ -296,6 +297,7 @@ function emptyReport(): ComplianceReport {
         data: null,
         task: null,
         target: null,
+        positiveClass: null,
         metrics: {},
         slices: [],
         fairness: [],

@@ -155,6 +155,8 @@ export const offlineEvaluationSchema = z.object({
     .nullable(),
   task: z.string().nullable(),
   target: z.string().nullable(),
+  /** The class whose predicted rate fairness compares (classes[1]: a prediction above 0.5). */
+  positiveClass: z.string().nullable(),
   metrics: metricsSchema,
   slices: z.array(offlineSliceSchema),
   fairness: z.array(offlineFairnessGroupSchema),
