@@ -24,6 +24,7 @@ import {
   renderComplianceHtml,
 } from '../src/governance/index.js';
 import {
+  CREDIT_PROTECTED,
   CREDIT_TARGET,
   generateCreditData,
   reproduceRun,
@@ -118,6 +119,8 @@ export async function auditStory(
     card: {
       intended_use: 'Score consumer credit applications; declines above 0.5 go to a second reviewer.',
       limitations: 'Trained on one quarter of applications; watch for drift in applicant age and income.',
+      // The compliance report evaluates the model per group of each and measures its fairness.
+      protected_attributes: CREDIT_PROTECTED,
     },
   });
   await api.models.setPolicy(
@@ -257,6 +260,17 @@ export async function auditStory(
     `  compliance report: ${compliance.file} (data ${compliance.report.data.datasets.map((d) => `${d.ref} ${d.digest.slice(0, 12)}`).join(', ')}; ` +
       `reproduction ${compliance.report.training.reproduction.status}; chain head ${compliance.report.audit.head?.hash.slice(0, 12) ?? '-'})`,
   );
+  const offline = compliance.report.evaluation.offline;
+  const fmt = (v: number | null | undefined) => (typeof v === 'number' ? v.toFixed(3) : '-');
+  if (offline.status === 'evaluated')
+    console.log(
+      `  evaluation per ${offline.attributes.join(', ')} on the ${offline.data?.rows} validation rows: ` +
+        offline.slices
+          .map((s) => `${s.value} accuracy ${fmt(s.metrics.accuracy)} AUC ${fmt(s.metrics.roc_auc)}`)
+          .join('; ') +
+        `; disparate impact ${offline.fairness.map((g) => `${g.value} ${fmt(g.metrics.DI?.value)}${g.metrics.DI?.fourFifths ? ' (below four-fifths)' : ''}`).join(', ')}`,
+    );
+  else console.log(`  evaluation per slice: ${offline.note}`);
 
   console.log('\n  look closer:');
   console.log(`    npx sextant trace ${asked.id}; npx sextant explain ${asked.id}`);

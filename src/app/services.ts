@@ -12,7 +12,7 @@ import { createEventBus, createEventCatalogue, type EventDefinition } from '../e
 import { createWebhookService } from '../events/webhooks/index.js';
 import { createComplianceReporter, createGovernanceDomain } from '../governance/index.js';
 import { createJobQueue } from '../jobs/index.js';
-import { createTrialThreads } from '../ml/index.js';
+import { createTrialThreads, evaluateModel } from '../ml/index.js';
 import { alertEvents, createAlertsDomain } from '../monitoring/alerts/index.js';
 import {
   createGateMetrics,
@@ -40,6 +40,7 @@ import {
   openCoreWorkspace,
   type ServicesDeps,
 } from './core-services.js';
+import { servicesMlApi } from './ml-api.js';
 import { referenceScoresOf } from './monitoring-reference-scores.js';
 import { builtinSteps, pipelineDatasets, pipelineTracking } from './pipeline-ports.js';
 import { sweepTrialJob } from './sweep-trials.js';
@@ -284,6 +285,20 @@ export function extendServices(
     trace: (id) => governance.trace.trace(id),
     explain: (id) => governance.explain.explainPrediction(id),
     audit: { verify: () => audit.verify() },
+    // Section 4 scores the version as `sextant evaluate` does; evaluating reads, so no actor writes.
+    evaluate: (req) =>
+      evaluateModel(
+        servicesMlApi({ experiments, runs, artifacts, data }, 'compliance-report'),
+        { ...req, workDir: os.tmpdir() },
+        {
+          resolve: (ref) => registry.versions.resolve(ref),
+          download: async (ref) => {
+            const chunks: Buffer[] = [];
+            for await (const c of (await registry.versions.download(ref)).stream) chunks.push(c as Buffer);
+            return new Uint8Array(Buffer.concat(chunks));
+          },
+        },
+      ),
   });
   const monitoringMetrics = createMonitoringMetrics({
     latestPoints: () => metricSeries.latest(),

@@ -403,7 +403,7 @@ export function registerModelsCommands(program: Command, ctx: Ctx): Command {
     .option('--html', 'HTML instead of Markdown')
     .option(
       '--set <field=value...>',
-      'intended_use, out_of_scope_use, limitations, ethical_considerations, caveats, owners',
+      'intended_use, out_of_scope_use, limitations, ethical_considerations, caveats, owners, protected_attributes (comma-separated columns: the compliance report evaluates per group of each)',
     )
     .option('-o, --out <file>', 'write the card to a file')
     .action(async (ref: string, o: { html?: boolean; set?: string[]; out?: string }) => {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { ValidationError } from '../core/errors.js';
 import { renderComplianceHtml } from '../governance/compliance/compliance-html.js';
+import { attributeList } from '../governance/compliance/compliance-report.schema.js';
 import { isoTimeSchema } from '../registry/registry.schema.js';
 import type { CliContext } from './context.js';
 import { positiveInt } from './options.js';
@@ -50,10 +51,27 @@ export function registerReportCommands(program: Command, ctx: Ctx): void {
     .option('--to <time>', 'production period up to this ISO time (default: now)')
     .option('--samples <n>', 'predictions to trace and explain', '5')
     .option('--reproduce', 're-train it now and check the bytes match (slow) before writing the report')
+    .option(
+      '--slices <a,b,...>',
+      "attributes to evaluate per slice and fairness per group (default: the card's protected_attributes)",
+    )
+    .option(
+      '--holdout <dataset@v>',
+      "evaluate on this dataset version instead of the training run's validation split",
+    )
     .action(
       async (
         target: string,
-        o: { html?: string; pdf?: string; from?: string; to?: string; samples: string; reproduce?: boolean },
+        o: {
+          html?: string;
+          pdf?: string;
+          from?: string;
+          to?: string;
+          samples: string;
+          reproduce?: boolean;
+          slices?: string;
+          holdout?: string;
+        },
       ) => {
         const c = ctx();
         if (!o.html === !o.pdf)
@@ -62,6 +80,15 @@ export function registerReportCommands(program: Command, ctx: Ctx): void {
         const from = timeOption(o.from, '--from');
         const to = timeOption(o.to, '--to');
         const samples = positiveInt(o.samples, '--samples');
+        const slices = o.slices === undefined ? undefined : attributeList(o.slices);
+        if (slices?.length === 0)
+          throw new ValidationError('--slices: name at least one column, e.g. --slices sex,age_band', {
+            field: '--slices',
+          });
+        if (o.holdout !== undefined && !/^[^@\s]+@[^@\s]+$/.test(o.holdout))
+          throw new ValidationError(`--holdout: expected <dataset>@<version>, got '${o.holdout}'`, {
+            field: '--holdout',
+          });
         const api = await c.api();
         let reproduced: boolean | undefined;
         if (o.reproduce) {
@@ -78,6 +105,8 @@ export function registerReportCommands(program: Command, ctx: Ctx): void {
             ...(to ? { to } : {}),
             samples,
             ...(o.reproduce ? { reproducedNow: true } : {}),
+            ...(slices ? { slices } : {}),
+            ...(o.holdout ? { holdout: o.holdout } : {}),
           })
           .catch((err: unknown) => {
             progress.end();
@@ -106,6 +135,7 @@ export function registerReportCommands(program: Command, ctx: Ctx): void {
           auditOk: data.audit.ok,
           auditHead: data.audit.head,
           reproduction: data.training.reproduction.status,
+          evaluation: data.evaluation.offline.status,
           ...(reproduced !== undefined ? { reproducedNow: reproduced } : {}),
         };
         if (c.json) return c.output.out(JSON.stringify(summary));
@@ -114,6 +144,7 @@ export function registerReportCommands(program: Command, ctx: Ctx): void {
             `wrote ${file} (${summary.format}, ${bytes} bytes): compliance report of ${data.model.ref}`,
             `audit chain ${data.audit.ok ? 'OK' : 'BROKEN'}, head #${data.audit.head?.seq ?? 0} ${data.audit.head?.hash ?? '-'}`,
             `reproduction: ${data.training.reproduction.status.replace('_', ' ')}`,
+            `evaluation: ${data.evaluation.offline.status === 'evaluated' ? `${data.evaluation.offline.data?.rows} rows, ${data.evaluation.offline.slices.length} slice value(s), ${data.evaluation.offline.fairness.length} fairness group(s)` : (data.evaluation.offline.note ?? 'not evaluated')}`,
           ].join('\n'),
         );
       },

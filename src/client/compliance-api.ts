@@ -12,6 +12,10 @@ export interface ComplianceReportRequest {
   samples?: number;
   /** The caller has just re-run the training (`--reproduce`); the document says so. */
   reproducedNow?: boolean;
+  /** Attributes to evaluate per slice and fairness per group (default: the card's protected_attributes). */
+  slices?: string[];
+  /** `<dataset>@<v>` to evaluate on instead of the training run's validation split. */
+  holdout?: string;
 }
 
 /** The compliance report of a model version (its data; render it with renderComplianceHtml). */
@@ -23,10 +27,14 @@ export interface ComplianceApi {
 
 const enc = encodeURIComponent;
 
-function pathAndQuery({ model, ref, reproducedNow, ...rest }: ComplianceReportRequest) {
+function pathAndQuery({ model, ref, reproducedNow, slices, ...rest }: ComplianceReportRequest) {
   return {
     path: `/api/v1/models/${enc(model)}/versions/${enc(ref)}/compliance-report`,
-    query: { ...rest, ...(reproducedNow ? { reproducedNow: 'true' } : {}) } as Record<string, unknown>,
+    query: {
+      ...rest,
+      ...(reproducedNow ? { reproducedNow: 'true' } : {}),
+      ...(slices?.length ? { slices: slices.join(',') } : {}),
+    } as Record<string, unknown>,
   };
 }
 

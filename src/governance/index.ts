@@ -7,6 +7,7 @@ import { createPredictionTracer } from './trace/index.js';
 
 /** The compliance report: its contract, builder and HTML renderer. */
 export {
+  attributeList,
   type ComplianceDeps,
   type ComplianceReport,
   type ComplianceReporter,
@@ -16,6 +17,7 @@ export {
   complianceReportSchema,
   createComplianceReporter,
   DEFAULT_SAMPLES,
+  type OfflineEvaluation,
   renderComplianceHtml,
 } from './compliance/index.js';
 export * from './explain/explanation.schema.js';

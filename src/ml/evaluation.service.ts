@@ -12,9 +12,10 @@ import {
   loadDataset,
   readAll,
   type rowRecords,
+  splitRows,
   targetValues,
 } from './table-rows.js';
-import { type ModelSignature, openOnnxPredictor, type Task } from './trainers/index.js';
+import { type ModelSignature, openOnnxPredictor, type Task, type TrainingTable } from './trainers/index.js';
 
 /*
  * `sextant evaluate`: scores a stored ONNX model on a dataset version with onnxruntime. Our own models
@@ -34,6 +35,13 @@ export interface EvaluateRequest {
   /** The dataset columns feeding the model's features, in order (`--features a,b,c`). */
   features?: string[];
   workDir?: string;
+  /**
+   * Score only the validation rows of a training split (splitRows with this fraction and seed): the
+   * rows a run held out, recomputed from its recorded `val_fraction` and `split_seed`.
+   */
+  validationSplit?: { fraction: number; seed: number };
+  /** Columns whose values come back beside the scores (`scored`), for slices and fairness by the caller. */
+  keep?: string[];
 }
 
 export interface EvaluateOutcome {
@@ -51,6 +59,21 @@ export interface EvaluateOutcome {
   metrics: Record<string, number>;
   details: ClassificationMetrics | MulticlassMetrics | RegressionMetrics;
   slices?: { column: string; values: { slice: string; count: number; metrics: Record<string, number> }[] };
+  /** With `keep`: per scored row, the label (0/1, class index or value), the score and the kept columns. */
+  scored?: {
+    labels: Float64Array;
+    predictions: Float64Array;
+    classes: string[] | null;
+    columns: Record<string, (number | string | boolean | null)[]>;
+  };
+}
+
+/** The table restricted to the given rows (sorted indices), every column kept. */
+function pickRows(table: TrainingTable, rows: readonly number[]): TrainingTable {
+  return {
+    rowCount: rows.length,
+    columns: table.columns.map((c) => ({ ...c, values: rows.map((r) => c.values[r]!) })),
+  };
 }
 
 const isNotFound = (err: unknown) => (err as { code?: string }).code === 'NOT_FOUND';
@@ -170,11 +193,17 @@ export async function evaluateModel(
       },
     );
   const dataset = await loadDataset(api, req.datasetRef, { workDir: req.workDir });
-  const table = dataset.table;
+  const table = req.validationSplit
+    ? pickRows(
+        dataset.table,
+        splitRows(dataset.table.rowCount, req.validationSplit.fraction, req.validationSplit.seed).validation,
+      )
+    : dataset.table;
   if (table.rowCount === 0)
     throw new ValidationError(`--dataset: ${dataset.ref} has no rows`, { field: 'dataset' });
   const targetColumn = columnValues(table, target, 'target');
   const sliceColumn = req.slice ? columnValues(table, req.slice, 'slice') : undefined;
+  const kept = (req.keep ?? []).map((name) => columnValues(table, name, 'slices'));
   const task: Task = sig?.task ?? inferTask(targetColumn);
   if (targetColumn.values.some((v) => v === null))
     throw new ValidationError(`target '${target}' has missing values in ${dataset.ref}`, { field: 'target' });
@@ -196,7 +225,7 @@ export async function evaluateModel(
   const predictions = await scoreTable(model, table, {
     model: req.modelRef ?? `run ${model.runId}`,
     dataset: dataset.ref,
-    exclude: [target, ...(req.slice ? [req.slice] : [])],
+    exclude: [target, ...(req.slice ? [req.slice] : []), ...(req.keep ?? [])],
     ...(req.features ? { explicit: req.features } : {}),
   });
   const labels = targetValues(targetColumn.values, task, classes);
@@ -229,6 +258,16 @@ export async function evaluateModel(
               count: s.count,
               metrics: flatMetrics(s.metrics.full),
             })),
+          },
+        }
+      : {}),
+    ...(req.keep
+      ? {
+          scored: {
+            labels,
+            predictions,
+            classes: classes ?? null,
+            columns: Object.fromEntries(kept.map((c) => [c.name, c.values])),
           },
         }
       : {}),

@@ -26,6 +26,7 @@ const TITLES: Record<CardField, string> = {
   ethical_considerations: 'Ethical considerations',
   caveats: 'Caveats and recommendations',
   owners: 'Owners',
+  protected_attributes: 'Protected attributes',
 };
 
 const missing = (field: CardField) => ({
@@ -152,6 +153,7 @@ export function createModelCards(
     out.push(
       editable('limitations'),
       editable('ethical_considerations'),
+      editable('protected_attributes'),
       editable('caveats'),
       editable('owners'),
     );

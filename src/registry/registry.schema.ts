@@ -69,6 +69,11 @@ export const CARD_FIELDS = [
   'ethical_considerations',
   'caveats',
   'owners',
+  /**
+   * The protected (sensitive) attributes, comma-separated column names (`sex, age_band`): the
+   * compliance report evaluates and measures fairness per group of each.
+   */
+  'protected_attributes',
 ] as const;
 export const cardFieldSchema = z.enum(CARD_FIELDS);
 export type CardField = z.infer<typeof cardFieldSchema>;

@@ -8,6 +8,7 @@ import { openWorkspace, type Workspace } from '../../src/app/index.js';
 import { auditVerifyResultSchema } from '../../src/audit/audit.schema.js';
 import { loadConfig } from '../../src/core/config.js';
 import { complianceReportSchema } from '../../src/governance/index.js';
+import { writeCreditCsv } from '../../src/ml/index.js';
 import { insertPoints } from '../../src/monitoring/metric-point.repo.js';
 import { buildApp } from '../../src/server/app.js';
 import { cli } from '../support/cli.js';
@@ -31,6 +32,22 @@ const summarySchema = z.object({
   auditOk: z.boolean(),
   auditHead: z.object({ seq: z.number(), hash: z.string() }).nullable(),
   reproduction: z.string(),
+  evaluation: z.enum(['evaluated', 'not_evaluated']),
+});
+
+const evaluateOutSchema = z.object({
+  rows: z.number(),
+  metrics: z.record(z.string(), z.number().nullable()),
+  slices: z.object({
+    column: z.string(),
+    values: z.array(
+      z.object({
+        slice: z.string(),
+        count: z.number(),
+        metrics: z.record(z.string(), z.number().nullable()),
+      }),
+    ),
+  }),
 });
 
 describe('sextant report compliance', () => {
@@ -231,6 +248,17 @@ describe('sextant report compliance', () => {
     expect(r.evaluation.fairness.map((m) => [m.metric, m.slice])).toEqual([
       ['fairness.disparate_impact', 'sex=female'],
     ]);
+    // No protected attribute on the card and no slices asked for: evaluated on the validation split,
+    // and the document says which option adds the slices.
+    expect(r.evaluation.offline).toMatchObject({
+      status: 'evaluated',
+      attributes: [],
+      attributesFrom: 'none',
+      data: { kind: 'validation_split', digest, splitSeed: 1, valFraction: 0.2, rows: 60 },
+      slices: [],
+      fairness: [],
+    });
+    expect(r.evaluation.offline.note).toMatch(/--slices/);
     expect(r.production.monitoring).toMatchObject([
       { metric: 'drift.psi', feature: 'income', deployment, alerts: 1, points: 1 },
     ]);
@@ -254,6 +282,78 @@ describe('sextant report compliance', () => {
     expect(missing.statusCode).toBe(404);
   });
 
+  it('--slices and --holdout (API slices=, holdout=): per slice the numbers of `sextant evaluate --slice`, fairness per group', async () => {
+    const holdout = uniq('credit-holdout');
+    const folder = out(holdout);
+    fs.mkdirSync(folder);
+    writeCreditCsv(path.join(folder, 'holdout.csv'), { rows: 400, seed: 21 });
+    expect((await cli(local, 'data', 'add', folder, '--dataset', holdout)).code).toBe(0);
+    const file = out('holdout.html');
+    const made = await cli(
+      remote,
+      '--json',
+      'report',
+      'compliance',
+      `${chain.model}@1`,
+      '--html',
+      file,
+      '--slices',
+      'sex, home_ownership',
+      '--holdout',
+      `${holdout}@1`,
+    );
+    expect(made.code, made.err).toBe(0);
+    expect(summarySchema.parse(JSON.parse(made.out)).evaluation).toBe('evaluated');
+
+    const url = `/api/v1/models/${chain.model}/versions/1/compliance-report?slices=sex,home_ownership&holdout=${holdout}@1`;
+    const res = await app.inject({ method: 'GET', url });
+    expect(res.statusCode, res.body).toBe(200);
+    const off = complianceReportSchema.parse(res.json()).evaluation.offline;
+    expect(off).toMatchObject({
+      status: 'evaluated',
+      attributes: ['sex', 'home_ownership'],
+      attributesFrom: 'option',
+      data: { kind: 'holdout', ref: `${holdout}@1`, rows: 400, splitSeed: null },
+    });
+    for (const attribute of ['sex', 'home_ownership']) {
+      const evaluated = await cli(
+        local,
+        '--json',
+        'evaluate',
+        `${chain.model}@1`,
+        '--dataset',
+        `${holdout}@1`,
+        '--slice',
+        attribute,
+      );
+      expect(evaluated.code, evaluated.err).toBe(0);
+      const expected = evaluateOutSchema.parse(JSON.parse(evaluated.out));
+      expect(off.metrics).toEqual(expected.metrics);
+      expect(
+        off.slices
+          .filter((s) => s.attribute === attribute)
+          .map((s) => ({ slice: s.value, count: s.rows, metrics: s.metrics })),
+      ).toEqual(expected.slices.values);
+    }
+    // Fairness per group of each attribute, DI with its four-fifths verdict.
+    expect(
+      off.fairness
+        .filter((g) => g.attribute === 'sex')
+        .map((g) => g.value)
+        .sort(),
+    ).toEqual(['female', 'male']);
+    for (const g of off.fairness.filter((x) => x.metrics.DI?.status === 'ok'))
+      expect(g.metrics.DI!.fourFifths).toBe(g.metrics.DI!.value! < 0.8);
+    const html = fs.readFileSync(file, 'utf8');
+    expect(html).toContain(`the holdout <code>${holdout}@1</code>`);
+    expect(html).toContain('DI (disparate impact)');
+    expect(html).toContain('(asked for with --slices)');
+
+    const unknown = await app.inject({ method: 'GET', url: `${url.split('?')[0]}?slices=nosuch` });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().error.message).toMatch(/nosuch/);
+  }, 60_000);
+
   it('refuses bad input with one line and the usage / not-found exit codes', async () => {
     const ref = `${chain.model}@1`;
     const cases: [string[], number, RegExp][] = [
@@ -274,6 +374,10 @@ describe('sextant report compliance', () => {
         /expected <model>@<version or alias>/,
       ],
       [['report', 'compliance', `${chain.model}@99`, '--html', out('d.html')], 3, /99/],
+      [['report', 'compliance', ref, '--html', out('g.html'), '--slices', ' , '], 2, /--slices/],
+      [['report', 'compliance', ref, '--html', out('g.html'), '--slices', 'nosuch'], 2, /nosuch/],
+      [['report', 'compliance', ref, '--html', out('g.html'), '--holdout', 'credit'], 2, /--holdout/],
+      [['report', 'compliance', ref, '--html', out('g.html'), '--holdout', 'nosuch@1'], 3, /nosuch/],
       [['report', 'compliance', `${chain.model}@nosuch`, '--html', out('e.html')], 3, /nosuch/],
       [['report', 'compliance', `${uniq('nomodel')}@1`, '--html', out('f.html')], 3, /nomodel/],
     ];

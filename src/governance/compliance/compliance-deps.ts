@@ -14,6 +14,7 @@ import type { Deployment, Prediction } from '../../serving/serving.schema.js';
 import type { Run } from '../../tracking/tracking.schema.js';
 import type { Explanation } from '../explain/explanation.schema.js';
 import type { PredictionTrace, TraceDataset, TraceGap, TraceRun } from '../trace/trace.schema.js';
+import type { EvaluatePort } from './compliance-evaluation.js';
 
 /** A prediction-log window: a model version's predictions, optionally one deployment's, in [since, until). */
 export interface PredictionWindow {
@@ -55,4 +56,6 @@ export interface ComplianceDeps {
   trace(predictionId: string): Promise<PredictionTrace>;
   explain(predictionId: string): Promise<{ explanation: Explanation }>;
   audit: { verify(): Promise<AuditVerifyResult> };
+  /** Scores the version on a dataset version: ml's evaluateModel, as `sextant evaluate` runs it. */
+  evaluate: EvaluatePort;
 }

@@ -128,6 +128,44 @@ function fullReport(): ComplianceReport {
     },
     evaluation: {
       metrics: { val_auc: 0.9, val_iter_auc: 0.8 },
+      offline: {
+        status: 'evaluated',
+        note: null,
+        attributes: ['sex'],
+        attributesFrom: 'card',
+        data: {
+          kind: 'validation_split',
+          ref: 'loans@1',
+          digest: 'd1g3st',
+          splitSeed: 7,
+          valFraction: 0.2,
+          rows: 600,
+        },
+        task: 'classification',
+        target: 'default',
+        positiveClass: '1',
+        metrics: { accuracy: 0.81, roc_auc: 0.86, f1: 0.5, log_loss: 0.4 },
+        slices: [
+          { attribute: 'sex', value: EVIL, rows: 290, metrics: { accuracy: 0.8, roc_auc: null } },
+          { attribute: 'sex', value: 'male', rows: 310, metrics: { accuracy: 0.82, roc_auc: 0.87 } },
+        ],
+        fairness: [
+          {
+            attribute: 'sex',
+            value: 'female',
+            slice: 'sex=female',
+            size: 290,
+            restSize: 310,
+            predictedPositiveRate: 0.1,
+            positiveRate: 0.2,
+            metrics: {
+              DI: { value: 0.625, status: 'ok', fourFifths: true },
+              AD: { value: null, status: 'insufficient_data', reason: EVIL },
+            },
+          },
+        ],
+        fairnessNotes: [],
+      },
       slices: [measure('performance.accuracy', `sex=${EVIL}`)],
       fairness: [measure('fairness.dpl', 'sex=female')],
     },
@@ -249,7 +287,25 @@ function emptyReport(): ComplianceReport {
         note: 'not checked: no reproduction is on record',
       },
     },
-    evaluation: { metrics: {}, slices: [], fairness: [] },
+    evaluation: {
+      metrics: {},
+      offline: {
+        status: 'not_evaluated',
+        note: 'not evaluated: the training run recorded no validation split',
+        attributes: [],
+        attributesFrom: 'none',
+        data: null,
+        task: null,
+        target: null,
+        positiveClass: null,
+        metrics: {},
+        slices: [],
+        fairness: [],
+        fairnessNotes: [],
+      },
+      slices: [],
+      fairness: [],
+    },
     approvals: { requests: [], moves: [] },
     production: {
       aliasHistory: [],
@@ -333,6 +389,8 @@ describe('the compliance report as HTML', () => {
       'No evaluation metrics were registered with this version.',
       'No per-slice performance was measured in this period.',
       'No fairness results in this period.',
+      'not evaluated: the training run recorded no validation split',
+      'Not measured: the version was not evaluated.',
       'No promotion request was ever opened for this version.',
       'No alias of this model moved in this period.',
       'This model has no deployments.',
@@ -355,6 +413,12 @@ describe('the compliance report as HTML', () => {
     expect(html).toContain('retrain → done: &lt;script&gt;');
     expect(html).toContain('linear SHAP in log odds space');
     expect(html).toContain('sex=&lt;script&gt;');
+    // Offline evaluation: where the rows came from, per slice, and DI judged against four-fifths.
+    expect(html).toContain('recomputed from its recorded split_seed 7 and val_fraction 0.2');
+    expect(html).toContain("(the model card's protected_attributes)");
+    expect(html).toContain('<td>sex</td><td>male</td><td>310</td><td>0.82</td><td>0.87</td>');
+    expect(html).toContain('0.625 <span class="alert">below four-fifths (0.8)</span>');
+    expect(html).toContain('<span class="insufficient_data" title="&lt;script&gt;');
     // Validation metrics only in the evaluation section (the iteration curve is training detail).
     expect(html.split('4. Evaluation')[1]).not.toContain('val_iter_auc');
   });

@@ -19,31 +19,8 @@ th{background:#f2f2f2}table.kv th{width:210px}code,.mono{font-family:ui-monospac
 section{margin-top:26px}.verdict{border:2px solid #333;padding:8px 12px;margin:12px 0}
 @media print{body{margin:0;max-width:none}section{break-before:page;margin-top:0}section.first{break-before:auto}tr,.verdict{break-inside:avoid}}`;
 
-const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Escapes text for HTML content and attribute values. */
-export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => ESC[c]!);
-}
-const e = escapeHtml;
-
-const dash = '–';
-const text = (v: string | null | undefined) => (v === null || v === undefined || v === '' ? dash : e(v));
-const code = (v: string | null | undefined) => (v ? `<code>${e(v)}</code>` : dash);
-const num = (v: number | string | null | undefined) =>
-  v === null || v === undefined ? dash : typeof v === 'number' ? e(String(Number(v.toPrecision(6)))) : e(v);
-const badge = (s: string) => `<span class="${e(s.toLowerCase())}">${e(s.replace(/_/g, ' '))}</span>`;
-const empty = (words: string) => `<p class="empty">${e(words)}</p>`;
-
-function kv(rows: [string, string][]): string {
-  return `<table class="kv">${rows.map(([k, v]) => `<tr><th>${e(k)}</th><td>${v}</td></tr>`).join('')}</table>`;
-}
-
-function table(head: string[], rows: string[][]): string {
-  return `<table><tr>${head.map((h) => `<th>${e(h)}</th>`).join('')}</tr>${rows
-    .map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`)
-    .join('')}</table>`;
-}
+import { offlineEvaluationHtml } from './compliance-html-evaluation.js';
+import { badge, code, dash, e, empty, kv, num, table, text } from './compliance-html-parts.js';
 
 /** A name -> value record as a two-column table sorted by name, or the words for none. */
 function sortedTable<V>(
@@ -73,6 +50,7 @@ const CARD: [CardField, string][] = [
   ['out_of_scope_use', 'Out-of-scope use'],
   ['limitations', 'Limitations'],
   ['ethical_considerations', 'Ethical considerations'],
+  ['protected_attributes', 'Protected attributes'],
   ['caveats', 'Caveats and recommendations'],
   ['owners', 'Owners'],
 ];
@@ -268,12 +246,13 @@ function evaluationSection(r: ComplianceReport): string {
   );
   return `<section><h2>4. Evaluation and fairness</h2>
 <h3>Evaluation at registration (validation split)</h3>${metrics}
+${offlineEvaluationHtml(ev.offline, r.model.ref)}
 <h3>Performance per slice (production, labelled traffic)</h3>${
     ev.slices.length
       ? measureTable(ev.slices, 'slice')
       : empty('No per-slice performance was measured in this period.')
   }
-<h3>Fairness per group</h3>${
+<h3>Fairness per group (production, labelled traffic)</h3>${
     ev.fairness.length ? measureTable(ev.fairness, 'slice') : empty('No fairness results in this period.')
   }</section>`;
 }

@@ -94,9 +94,82 @@ export const complianceMeasureSchema = z.object({
 });
 export type ComplianceMeasure = z.infer<typeof complianceMeasureSchema>;
 
+/** A metric that may be undefined on a slice (AUC of a one-class group): null, as `evaluate --json` writes it. */
+const metricsSchema = z.record(z.string(), z.number().nullable());
+
+/** One value of a slice attribute: its rows and the metrics of the model on them. */
+export const offlineSliceSchema = z.object({
+  attribute: z.string(),
+  value: z.string(),
+  rows: z.number().int(),
+  metrics: metricsSchema,
+});
+
+/** One group of a protected attribute against the rest: Clarify's post- and pre-training bias metrics. */
+export const offlineFairnessGroupSchema = z.object({
+  attribute: z.string(),
+  value: z.string(),
+  /** `<attribute>=<value>`, as monitoring's fairness points name it. */
+  slice: z.string(),
+  size: z.number().int(),
+  restSize: z.number().int(),
+  /** Share of the group's rows the model predicted positive, and with a positive label. */
+  predictedPositiveRate: z.number().nullable(),
+  positiveRate: z.number().nullable(),
+  /** DI (with `fourFifths`: true when DI < 0.8), DPPL, AD, RD ... and CI, DPL of the labels. */
+  metrics: z.record(
+    z.string(),
+    z.object({
+      value: z.number().nullable(),
+      status: z.string(),
+      reason: z.string().optional(),
+      fourFifths: z.boolean().optional(),
+    }),
+  ),
+});
+export type OfflineFairnessGroup = z.infer<typeof offlineFairnessGroupSchema>;
+
+/**
+ * The version evaluated offline when the report was made: on its own validation split (recomputed
+ * from the run's recorded dataset digest, split_seed and val_fraction) or on a holdout dataset
+ * version, overall, per value of each slice attribute, and fairness per group.
+ */
+export const offlineEvaluationSchema = z.object({
+  status: z.enum(['evaluated', 'not_evaluated']),
+  /** Why nothing was evaluated, or which option adds slices; null when there is nothing to say. */
+  note: z.string().nullable(),
+  /** Where the slice attributes came from: the report's `slices` option, the card, or nowhere. */
+  attributes: z.array(z.string()),
+  attributesFrom: z.enum(['option', 'card', 'none']),
+  data: z
+    .object({
+      kind: z.enum(['validation_split', 'holdout']),
+      /** `<dataset>@<n>` and the digest that pins it. */
+      ref: z.string(),
+      digest: z.string(),
+      /** validation_split: the recorded split. */
+      splitSeed: z.number().int().nullable(),
+      valFraction: z.number().nullable(),
+      rows: z.number().int(),
+    })
+    .nullable(),
+  task: z.string().nullable(),
+  target: z.string().nullable(),
+  /** The class whose predicted rate fairness compares (classes[1]: a prediction above 0.5). */
+  positiveClass: z.string().nullable(),
+  metrics: metricsSchema,
+  slices: z.array(offlineSliceSchema),
+  fairness: z.array(offlineFairnessGroupSchema),
+  /** Per attribute, why fairness was not measured (one group only, a regressor ...). */
+  fairnessNotes: z.array(z.object({ attribute: z.string(), note: z.string() })),
+});
+export type OfflineEvaluation = z.infer<typeof offlineEvaluationSchema>;
+
 export const complianceEvaluationSchema = z.object({
   /** The version's own metrics as registered (from the training run's validation). */
   metrics: z.record(z.string(), z.number()),
+  /** The version evaluated now, per slice and per protected group (same numbers as `sextant evaluate --slice`). */
+  offline: offlineEvaluationSchema,
   /** Performance per slice measured in production on labelled traffic (`performance.*` with a slice). */
   slices: z.array(complianceMeasureSchema),
   /** Fairness per group (`fairness.*` points, one per slice). */
@@ -219,6 +292,13 @@ export const complianceReportInputSchema = z.strictObject({
   samples: z.number().int().min(0).max(50).optional(),
   /** Set by the caller that has just run the reproduction (`--reproduce`), so the document says so. */
   reproducedNow: z.boolean().optional(),
+  /** Attributes to evaluate per slice and fairness per group (default: the card's protected_attributes). */
+  slices: z.array(z.string().min(1).max(256)).max(20).optional(),
+  /** `<dataset>@<v>` to evaluate on instead of the run's validation split. */
+  holdout: z
+    .string()
+    .regex(/^[^@\s]+@[^@\s]+$/, 'expected <dataset>@<version>')
+    .optional(),
 });
 export type ComplianceReportInput = z.input<typeof complianceReportInputSchema>;
 
@@ -230,4 +310,20 @@ export const complianceReportQuerySchema = z.strictObject({
   /** Explained predictions to include (default 5). */
   samples: z.coerce.number().int().min(0).max(50).optional(),
   reproducedNow: z.enum(['true', 'false']).optional(),
+  /** Comma-separated slice attributes (`slices=sex,age_band`). */
+  slices: z.string().min(1).max(2000).optional(),
+  /** `<dataset>@<v>` to evaluate on instead of the validation split. */
+  holdout: z.string().min(1).max(300).optional(),
 });
+
+/** `a, b,,c` -> ['a', 'b', 'c']: the slices option, the query parameter and the card field share it. */
+export function attributeList(text: string): string[] {
+  return [
+    ...new Set(
+      text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
+}

@@ -6,6 +6,7 @@ import type { Deployment } from '../../serving/serving.schema.js';
 import type { TraceGap } from '../trace/trace.schema.js';
 import { signatureSummary } from '../trace/trace.service.js';
 import type { ComplianceDeps } from './compliance-deps.js';
+import { offlineEvaluation } from './compliance-evaluation.js';
 import {
   type ComplianceApproval,
   type ComplianceDataset,
@@ -284,6 +285,7 @@ export function createComplianceReporter(deps: ComplianceDeps) {
       },
       evaluation: {
         metrics: v.metrics,
+        offline: await offlineEvaluation(deps.evaluate, v, origins, { slices: q.slices, holdout: q.holdout }),
         slices: measures(
           sliced.filter((p) => p.metric.startsWith('performance.') || p.metric.startsWith('estimate.')),
           deploymentName,

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Services } from '../../app/index.js';
 import {
+  attributeList,
   complianceReportQuerySchema,
   complianceReportSchema,
   gcBodySchema,
@@ -31,9 +32,15 @@ export function registerGovernanceRoutes(app: FastifyInstance, s: Services): voi
     querystring: complianceReportQuerySchema,
     response: { 200: complianceReportSchema },
     handler: async (req, reply) => {
-      const { format, reproducedNow, ...period } = req.query;
+      const { format, reproducedNow, slices, ...period } = req.query;
       const report = await s.compliance.report(
-        { model: req.params.name, ref: req.params.ref, ...period, reproducedNow: reproducedNow === 'true' },
+        {
+          model: req.params.name,
+          ref: req.params.ref,
+          ...period,
+          ...(slices ? { slices: attributeList(slices) } : {}),
+          reproducedNow: reproducedNow === 'true',
+        },
         req.principal.name,
       );
       if (format === 'json') return report;
