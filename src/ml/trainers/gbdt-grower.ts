@@ -54,8 +54,6 @@ export class TreeGrower {
     private readonly grad: Float64Array,
     private readonly hess: Float64Array,
     private readonly s: GrowSettings,
-    /** Filled with the leaf id of every row the tree is grown on. */
-    private readonly leafOf: Int32Array,
   ) {
     this.space = histograms.space;
     const slotCount = this.space.slots.length / this.space.size;
@@ -110,8 +108,6 @@ export class TreeGrower {
     const split = slot < 0 ? undefined : this.bestSplit(slot, g, h, end - begin);
     if (split === undefined) {
       if (slot >= 0) this.free.push(slot);
-      const { index } = this.space;
-      for (let k = begin; k < end; k++) this.leafOf[index[k]!] = id;
       return id;
     }
     const mid = this.partition(begin, end, split);
