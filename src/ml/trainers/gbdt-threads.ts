@@ -91,7 +91,7 @@ export interface HistogramWorkerData {
 /** Below this many (row, feature) cells a build stays on the main thread: waking workers costs more. */
 const MIN_PARALLEL_CELLS = 1 << 16;
 /** Below this many rows a row step stays on the main thread. */
-const MIN_PARALLEL_ROWS = 1 << 14;
+const MIN_PARALLEL_ROWS = 1 << 13;
 /** Below this many training (row, feature) cells a fit starts no workers at all. */
 const MIN_THREADED_CELLS = 1 << 20;
 /** A started worker that takes this long over one build is taken for dead (generous: machines get loaded). */

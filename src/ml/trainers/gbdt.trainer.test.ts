@@ -4,7 +4,8 @@ import { rocAuc } from '../metrics.js';
 import { creditDataToTable, generateCreditData } from '../synthetic.js';
 import { rowRecords, splitRows } from '../table-rows.js';
 import { fitModel } from './fit-model.js';
-import { createHistogramSpace, sharedStorage } from './gbdt-histogram.js';
+import { createHistogramSpace, plainStorage, sharedStorage } from './gbdt-histogram.js';
+import { createRowSpace, setTree } from './gbdt-rows.js';
 import { localHistograms, threadedHistograms } from './gbdt-threads.js';
 
 /** Synthetic credit rows (13 credit features + 7 extra columns) with a seeded 20% hold-out. */
@@ -153,6 +154,64 @@ describe('threaded histograms', () => {
         const slot = (k: number) => Buffer.from(space.slots.buffer, 8 * k * space.size, 8 * space.size);
         expect(slot(1).equals(slot(0))).toBe(true);
         expect(space.slots.subarray(0, space.size).some((v) => v !== 0)).toBe(true);
+      }
+    },
+    SLOW,
+  );
+});
+
+describe('threaded row steps', () => {
+  it(
+    'workers compute the same gradients and margins as the calling thread alone',
+    () => {
+      const n = 40_000;
+      const binCounts = [256, 5, 256];
+      const r = seededRandom(5);
+      const matrix = new Uint8Array(n * binCounts.length);
+      binCounts.forEach((bins, f) => {
+        for (let i = 0; i < n; i++) matrix[f * n + i] = Math.floor(r() * bins);
+      });
+      const y = Float64Array.from({ length: n }, () => (r() < 0.3 ? 1 : 0));
+      // Three quarters of the rows train; a depth-2 tree: numeric split at the root, categorical below.
+      const trainRows = Uint32Array.from({ length: 30_000 }, (_, k) => k + Math.floor(k / 3));
+      const tree = {
+        binFeature: Int32Array.from([0, 1, -1, -1, 2, -1, -1]),
+        splitBin: Int32Array.from([100, 3, -1, -1, 40, -1, -1]),
+        left: Int32Array.from([1, 2, -1, -1, 5, -1, -1]),
+        right: Int32Array.from([4, 3, -1, -1, 6, -1, -1]),
+        value: Float64Array.from([0, 0, 0.11, -0.07, 0, 0.031, -0.2]),
+      };
+      const init = Float64Array.from({ length: n }, () => r() * 4 - 2);
+      const run = (threads: number, regression: boolean) => {
+        const storage = threads > 1 ? sharedStorage : plainStorage;
+        const space = createHistogramSpace({ matrix, n, binCounts, countRows: false, slotCount: 1, storage });
+        const rows = createRowSpace({
+          n,
+          kc: 1,
+          y,
+          trainRows,
+          numeric: [true, false, true],
+          treeCapacity: 7,
+          storage,
+        });
+        rows.margin.set(init);
+        const threaded = threads > 1 ? threadedHistograms(space, threads, rows) : undefined;
+        const steps = threaded ?? localHistograms(space, rows);
+        try {
+          if (threaded) expect(threaded.waitReady(SLOW / 2)).toBe(true);
+          steps.gradients(regression);
+          setTree(rows, tree);
+          steps.margins(0);
+        } finally {
+          steps.close();
+        }
+        return Buffer.concat([space.grad, space.hess, rows.margin].map((a) => Buffer.from(a.buffer)));
+      };
+      for (const regression of [false, true]) {
+        const one = run(1, regression);
+        expect(run(3, regression).equals(one)).toBe(true);
+        // The margins moved: every row got one of the tree's leaf values.
+        expect(one.subarray(16 * n).equals(Buffer.from(init.buffer))).toBe(false);
       }
     },
     SLOW,
