@@ -53,6 +53,8 @@ async function main(): Promise<void> {
   const xgboost = findXgboostPython();
   const xgb = xgboost.python ? xgboostHist(xgboost.python, data, features, split.validation) : undefined;
   const xgbSeconds = new Map<number, number[]>(threadCounts.map((t) => [t, []]));
+  const cpu = new Map<number, number[]>(threadCounts.map((t) => [t, []]));
+  const xgbCpu = new Map<number, number[]>(threadCounts.map((t) => [t, []]));
   const xgbAuc = new Map<number, number>();
   let xgbVersion = '';
   for (let round = 0; round < ROUNDS; round++) {
@@ -63,10 +65,12 @@ async function main(): Promise<void> {
         const run = res.runs[threads]!;
         xgbVersion = res.version;
         xgbSeconds.get(threads)!.push(run.seconds);
+        xgbCpu.get(threads)!.push(run.cpuSeconds);
         xgbAuc.set(threads, rocAuc(labels, run.prob));
       }
       progress(`round ${round + 1}/${ROUNDS}: fitting with ${threads} thread(s)`);
       const started = nowMs();
+      const cpuStarted = process.cpuUsage();
       const model = fitModel({
         table,
         target: 'defaulted',
@@ -79,6 +83,8 @@ async function main(): Promise<void> {
         validation: { rows: split.validation },
       });
       seconds.get(threads)!.push((nowMs() - started) / 1000);
+      const used = process.cpuUsage(cpuStarted);
+      cpu.get(threads)!.push((used.user + used.system) / 1e6);
       const digest = crypto.createHash('sha256').update(model.toOnnx()).digest('hex').slice(0, 16);
       outcome.set(threads, { auc: rocAuc(labels, model.predict(validRecords)), digest });
     }
@@ -142,6 +148,17 @@ async function main(): Promise<void> {
   console.log(
     `AUC minus xgboost's: ${(outcome.get(1)!.auc - baseline.auc[1]).toFixed(4)} (target within 0.002)`,
   );
+  if (xgb) {
+    // CPU seconds (all threads of each process) move less with load than wall time: a steadier
+    // view of the work each side does, though not a target.
+    for (const t of threadCounts) {
+      const ours = median(cpu.get(t)!);
+      const theirs = median(xgbCpu.get(t)!);
+      console.log(
+        `CPU seconds, ${t} thread(s): ${ours.toFixed(2)} against xgboost's ${theirs.toFixed(2)} (${fmtRatio(ours / theirs)})`,
+      );
+    }
+  }
   console.log(
     `node ${process.version}, ${os.availableParallelism()} cores, load ${os.loadavg()[0]!.toFixed(1)}`,
   );
