@@ -54,6 +54,8 @@ export class TreeGrower {
     private readonly grad: Float64Array,
     private readonly hess: Float64Array,
     private readonly s: GrowSettings,
+    /** Set to the leaf id of every row the tree is grown on (the caller resets it to -1). */
+    private readonly leafOf: Int32Array,
   ) {
     this.space = histograms.space;
     const slotCount = this.space.slots.length / this.space.size;
@@ -108,6 +110,9 @@ export class TreeGrower {
     const split = slot < 0 ? undefined : this.bestSplit(slot, g, h, end - begin);
     if (split === undefined) {
       if (slot >= 0) this.free.push(slot);
+      const { index } = this.space;
+      const leafOf = this.leafOf;
+      for (let k = begin; k < end; k++) leafOf[index[k]!] = id;
       return id;
     }
     const mid = this.partition(begin, end, split);

@@ -26,6 +26,8 @@ export interface RowSpace {
   margin: Float64Array;
   y: Float64Array;
   trainRows: Uint32Array;
+  /** Leaf of each row in the tree just grown, -1 for rows it was not grown on; reset to -1 once read. */
+  leafOf: Int32Array;
   /** 1 where binned feature f is numeric (bin <= split goes left), 0 for categorical (bin != split). */
   numeric: Uint8Array;
   tree: SharedTree;
@@ -54,6 +56,7 @@ export function createRowSpace(opts: {
     margin: new Float64Array(storage(8 * n * kc)),
     y,
     trainRows,
+    leafOf: new Int32Array(storage(4 * n)).fill(-1),
     numeric,
     tree: {
       capacity: cap,
@@ -106,20 +109,25 @@ export function gradientPart(
 }
 
 /**
- * Adds the tree in rs.tree to margin `cls` of rows [i0, i1), each row walking it on its bins (the
- * same comparisons that partitioned the rows it was grown on, so those land in their own leaf).
+ * Adds the tree in rs.tree to margin `cls` of rows [i0, i1): rows it was grown on by their leaf
+ * (leafOf, which it resets to -1), the others (not drawn, held out) by walking it on their bins.
  */
 export function marginPart(rs: RowSpace, hs: HistogramSpace, cls: number, i0: number, i1: number): void {
-  const { margin, kc, numeric } = rs;
+  const { margin, leafOf, kc, numeric } = rs;
   const { binFeature, splitBin, left, right, value } = rs.tree;
   const { matrix, n } = hs;
   for (let i = i0; i < i1; i++) {
-    let node = 0;
-    while (left[node]! >= 0) {
-      const f = binFeature[node]!;
-      const bin = matrix[f * n + i]!;
-      const goLeft = numeric[f] === 1 ? bin <= splitBin[node]! : bin !== splitBin[node]!;
-      node = goLeft ? left[node]! : right[node]!;
+    let node = leafOf[i]!;
+    if (node >= 0) {
+      leafOf[i] = -1;
+    } else {
+      node = 0;
+      while (left[node]! >= 0) {
+        const f = binFeature[node]!;
+        const bin = matrix[f * n + i]!;
+        const goLeft = numeric[f] === 1 ? bin <= splitBin[node]! : bin !== splitBin[node]!;
+        node = goLeft ? left[node]! : right[node]!;
+      }
     }
     const at = i * kc + cls;
     margin[at] = margin[at]! + value[node]!;

@@ -106,7 +106,7 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
   if (kc > 1) for (let i = 0; i < n; i++) margin.set(classBases, i * kc);
   const { grad, hess } = space;
   const steps = threaded ? threadedHistograms(space, threads, rowSpace) : localHistograms(space, rowSpace);
-  const grower = new TreeGrower(features, steps, grad, hess, settings);
+  const grower = new TreeGrower(features, steps, grad, hess, settings, rowSpace.leafOf);
   /** Adds a grown tree to margin `cls` of every row. */
   const addTree = (tree: Tree, cls: number) => {
     if (tree.value.length > rowSpace.tree.capacity) throw new Error('gbdt: a tree outgrew its node capacity');
