@@ -54,7 +54,7 @@ export class TreeGrower {
     private readonly grad: Float64Array,
     private readonly hess: Float64Array,
     private readonly s: GrowSettings,
-    /** Filled with the leaf id of every row the tree is grown on. */
+    /** Set to the leaf id of every row the tree is grown on (the caller resets it to -1). */
     private readonly leafOf: Int32Array,
   ) {
     this.space = histograms.space;
@@ -111,7 +111,8 @@ export class TreeGrower {
     if (split === undefined) {
       if (slot >= 0) this.free.push(slot);
       const { index } = this.space;
-      for (let k = begin; k < end; k++) this.leafOf[index[k]!] = id;
+      const leafOf = this.leafOf;
+      for (let k = begin; k < end; k++) leafOf[index[k]!] = id;
       return id;
     }
     const mid = this.partition(begin, end, split);

@@ -9,6 +9,7 @@ import {
 import { workerEntry } from '../../core/worker-entry.js';
 import type { HistogramBuild } from './gbdt-grower.js';
 import { buildHistogramPart, type HistogramSpace } from './gbdt-histogram.js';
+import { gradientPart, marginPart, type RowSpace } from './gbdt-rows.js';
 
 /*
  * Histogram building over worker threads, for a trainer that stays synchronous (fitModel returns a
@@ -17,7 +18,13 @@ import { buildHistogramPart, type HistogramSpace } from './gbdt-histogram.js';
  * generation and wakes the workers (Atomics.notify), sums its own share of the features, then sleeps
  * (Atomics.wait) until every worker has counted itself done. Thread t of T sums the t-th contiguous
  * share of the chosen features; a feature's histogram is one thread's work over the rows in order,
- * so the result does not depend on T.
+ * so the result does not depend on T. The per-row steps (gradients, margin updates; gbdt-rows.ts)
+ * are split the same way by contiguous row ranges, each row's result depending on that row alone.
+ *
+ * Nothing waits for the workers to start: builds run on the calling thread alone until every worker
+ * has reported ready (under load, starting a worker can take seconds), then they are shared. Since
+ * the sums do not depend on who does them, the model is the same whenever the workers join, and a
+ * fit never stalls on a slow start.
  */
 
 /** Control words (Int32Array over a SharedArrayBuffer). */
@@ -36,13 +43,45 @@ export const Control = {
   ready: 7,
   /** 1 once a worker failed; its message waits on its port. */
   failed: 8,
-  length: 9,
+  /** What to do: one of Command. */
+  command: 9,
+  /** Gradients: 1 for squared error. Margins: the class whose margin the tree adds to. */
+  arg: 10,
+  length: 11,
 } as const;
+
+/** The steps workers share with the main thread. */
+export const Command = { histogram: 0, gradients: 1, margins: 2 } as const;
+
+/** Runs part `part` of `parts` of the command in the control words (main thread and workers alike). */
+export function runPart(
+  control: Int32Array,
+  hs: HistogramSpace,
+  rs: RowSpace | undefined,
+  part: number,
+  parts: number,
+): void {
+  const command = control[Control.command]!;
+  if (command === Command.histogram) {
+    const [c0, c1] = partRange(part, parts, control[Control.chosenCount]!);
+    buildHistogramPart(hs, control[Control.slot]!, control[Control.begin]!, control[Control.end]!, c0, c1);
+    return;
+  }
+  if (rs === undefined) throw new Error('gbdt: a row step without its row space');
+  if (command === Command.gradients) {
+    const [k0, k1] = partRange(part, parts, rs.trainRows.length);
+    gradientPart(rs, hs, control[Control.arg] === 1, k0, k1);
+  } else {
+    const [i0, i1] = partRange(part, parts, rs.n);
+    marginPart(rs, hs, control[Control.arg]!, i0, i1);
+  }
+}
 
 /** What a histogram worker receives as workerData. */
 export interface HistogramWorkerData {
   control: Int32Array;
   space: HistogramSpace;
+  rows: RowSpace | undefined;
   /** This worker's share: part `part` of `parts` (the main thread sums part 0). */
   part: number;
   parts: number;
@@ -51,12 +90,12 @@ export interface HistogramWorkerData {
 
 /** Below this many (row, feature) cells a build stays on the main thread: waking workers costs more. */
 const MIN_PARALLEL_CELLS = 1 << 16;
+/** Below this many rows a row step stays on the main thread. */
+const MIN_PARALLEL_ROWS = 1 << 13;
 /** Below this many training (row, feature) cells a fit starts no workers at all. */
 const MIN_THREADED_CELLS = 1 << 20;
-/** How long a fit waits for its workers to start before summing alone (same model, only slower). */
-const START_TIMEOUT_MS = 30_000;
-/** A started worker that takes this long over one build is taken for dead. */
-const BUILD_TIMEOUT_MS = 120_000;
+/** A started worker that takes this long over one build is taken for dead (generous: machines get loaded). */
+const BUILD_TIMEOUT_MS = 600_000;
 
 /** The default thread count: up to 4 cores, and 1 inside a worker thread (sweeps already fan out). */
 export function defaultThreads(): number {
@@ -73,84 +112,143 @@ export function partRange(part: number, parts: number, chosenCount: number): [nu
   return [Math.floor((part * chosenCount) / parts), Math.floor(((part + 1) * chosenCount) / parts)];
 }
 
-/** Sums on the calling thread only. */
-export function localHistograms(space: HistogramSpace): HistogramBuild & { close(): void } {
+/** The histogram builds and row steps of a fit, on one thread or several. */
+export interface GbdtSteps extends HistogramBuild {
+  readonly rows: RowSpace | undefined;
+  /** Gradients and hessians of every training row from its (single) margin. */
+  gradients(regression: boolean): void;
+  /** Adds the tree in rows.tree to margin `cls` of every row. */
+  margins(cls: number): void;
+  close(): void;
+}
+
+/** Everything on the calling thread. */
+export function localHistograms(space: HistogramSpace, rows?: RowSpace): GbdtSteps {
+  const need = () => {
+    if (rows === undefined) throw new Error('gbdt: a row step without its row space');
+    return rows;
+  };
   return {
     space,
+    rows,
     build: (slot, begin, end, chosenCount) => buildHistogramPart(space, slot, begin, end, 0, chosenCount),
+    gradients: (regression) => gradientPart(need(), space, regression, 0, need().trainRows.length),
+    margins: (cls) => marginPart(need(), space, cls, 0, need().n),
     close: () => undefined,
   };
 }
 
 /**
- * Starts threads - 1 workers on a space whose arrays are shared (sharedStorage) and waits for them
- * to start. If they do not start in time, builds run on the calling thread, giving the same model.
- * `parallelBuilds` counts the builds the workers took part in.
+ * Starts threads - 1 workers on a space whose arrays are shared (sharedStorage) without waiting for
+ * them: builds run on the calling thread until all of them are ready, giving the same model.
+ * `parallelBuilds` counts the builds the workers took part in; `waitReady` blocks until the workers
+ * have started (or the timeout passes) and says whether they have.
  */
 export function threadedHistograms(
   space: HistogramSpace,
   threads: number,
-): HistogramBuild & { close(): void; readonly parallelBuilds: number } {
+  rows?: RowSpace,
+): GbdtSteps & { readonly parallelBuilds: number; waitReady(timeoutMs: number): boolean } {
   const control = new Int32Array(new SharedArrayBuffer(4 * Control.length));
   const entry = workerEntry(import.meta.url, 'gbdt-histogram-worker');
   const ports: MessagePort[] = [];
   const workers = Array.from({ length: threads - 1 }, (_, k) => {
     const { port1, port2 } = new MessageChannel();
     ports.push(port1);
-    const workerData: HistogramWorkerData = { control, space, part: k + 1, parts: threads, port: port2 };
+    const workerData: HistogramWorkerData = {
+      control,
+      space,
+      rows,
+      part: k + 1,
+      parts: threads,
+      port: port2,
+    };
     const w = new Worker(entry, { workerData, transferList: [port2] });
     w.unref();
     return w;
   });
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    const ready = Atomics.load(control, Control.ready);
-    if (ready >= workers.length || Date.now() >= deadline) break;
-    Atomics.wait(control, Control.ready, ready, Math.max(1, deadline - Date.now()));
-  }
-  const started = Atomics.load(control, Control.ready) >= workers.length;
+  // Once every worker is ready it stays so until close (workers leave only on stop or termination).
+  let started = false;
+  let closed = false;
+  const allReady = () => {
+    if (!started && !closed) started = Atomics.load(control, Control.ready) >= workers.length;
+    return started;
+  };
   let parallelBuilds = 0;
   const close = () => {
+    closed = true;
+    started = false;
     Atomics.store(control, Control.stop, 1);
     Atomics.add(control, Control.generation, 1);
     Atomics.notify(control, Control.generation);
     for (const w of workers) void w.terminate();
   };
-  if (!started) close();
+  /** Runs the command set in the control words over all threads and waits for every part. */
+  const runAll = () => {
+    Atomics.store(control, Control.pending, workers.length);
+    Atomics.add(control, Control.generation, 1);
+    Atomics.notify(control, Control.generation);
+    runPart(control, space, rows, 0, threads);
+    for (;;) {
+      const pending = Atomics.load(control, Control.pending);
+      if (pending === 0) break;
+      if (Atomics.wait(control, Control.pending, pending, BUILD_TIMEOUT_MS) === 'timed-out') {
+        close();
+        throw new Error(`gbdt: a worker thread did not answer within ${BUILD_TIMEOUT_MS / 1000} s`);
+      }
+    }
+    if (Atomics.load(control, Control.failed) !== 0) {
+      const reasons = ports.map((p) => receiveMessageOnPort(p)?.message).filter((m) => m !== undefined);
+      close();
+      throw new Error(`gbdt: a worker thread failed: ${String(reasons[0] ?? 'no message')}`);
+    }
+  };
+  const local = localHistograms(space, rows);
   return {
     space,
+    rows,
     get parallelBuilds() {
       return parallelBuilds;
     },
     close,
+    waitReady(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const ready = Atomics.load(control, Control.ready);
+        if (closed || ready >= workers.length || Date.now() >= deadline) return allReady();
+        Atomics.wait(control, Control.ready, ready, Math.max(1, deadline - Date.now()));
+      }
+    },
     build(slot, begin, end, chosenCount) {
-      if (!started || (end - begin) * chosenCount < MIN_PARALLEL_CELLS) {
-        buildHistogramPart(space, slot, begin, end, 0, chosenCount);
+      if ((end - begin) * chosenCount < MIN_PARALLEL_CELLS || !allReady()) {
+        local.build(slot, begin, end, chosenCount);
         return;
       }
       parallelBuilds++;
+      control[Control.command] = Command.histogram;
       control[Control.begin] = begin;
       control[Control.end] = end;
       control[Control.slot] = slot;
       control[Control.chosenCount] = chosenCount;
-      Atomics.store(control, Control.pending, workers.length);
-      Atomics.add(control, Control.generation, 1);
-      Atomics.notify(control, Control.generation);
-      const [c0, c1] = partRange(0, threads, chosenCount);
-      buildHistogramPart(space, slot, begin, end, c0, c1);
-      for (;;) {
-        const pending = Atomics.load(control, Control.pending);
-        if (pending === 0) break;
-        if (Atomics.wait(control, Control.pending, pending, BUILD_TIMEOUT_MS) === 'timed-out') {
-          close();
-          throw new Error(`gbdt: a histogram worker did not answer within ${BUILD_TIMEOUT_MS / 1000} s`);
-        }
+      runAll();
+    },
+    gradients(regression) {
+      if (rows === undefined || rows.trainRows.length < MIN_PARALLEL_ROWS || !allReady()) {
+        local.gradients(regression);
+        return;
       }
-      if (Atomics.load(control, Control.failed) !== 0) {
-        const reasons = ports.map((p) => receiveMessageOnPort(p)?.message).filter((m) => m !== undefined);
-        close();
-        throw new Error(`gbdt: a histogram worker failed: ${String(reasons[0] ?? 'no message')}`);
+      control[Control.command] = Command.gradients;
+      control[Control.arg] = regression ? 1 : 0;
+      runAll();
+    },
+    margins(cls) {
+      if (rows === undefined || rows.n < MIN_PARALLEL_ROWS || !allReady()) {
+        local.margins(cls);
+        return;
       }
+      control[Control.command] = Command.margins;
+      control[Control.arg] = cls;
+      runAll();
     },
   };
 }

@@ -1,15 +1,15 @@
 import { seededRandom } from '../../core/random.js';
 import type { EncodedRows, FeatureEncoding } from './feature-encoding.js';
-import type { BinnedRows } from './gbdt-bins.js';
 import { binFeatures } from './gbdt-bins.js';
 import type { Tree, ValueTrees } from './gbdt-ensemble.js';
 import { toValueTrees } from './gbdt-ensemble.js';
 import { type GrowSettings, TreeGrower } from './gbdt-grower.js';
 import { createHistogramSpace, plainStorage, sharedStorage } from './gbdt-histogram.js';
+import { createRowSpace, setTree } from './gbdt-rows.js';
 import { defaultThreads, localHistograms, threadedHistograms, worthThreads } from './gbdt-threads.js';
 import type { IterationCallback, IterationInfo, Task } from './trainer.types.js';
 import { param } from './trainer-params.js';
-import { sigmoid, softmaxInPlace, validationScore, validationScoreMulti } from './validation-score.js';
+import { softmaxInPlace, validationScore, validationScoreMulti } from './validation-score.js';
 
 interface GbdtFit {
   task: Task;
@@ -64,9 +64,6 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
     base /= trainRows.length;
     if (task === 'classification') base = Math.log(base / (1 - base));
   }
-  // Multiclass margins are row-major [n, K].
-  const margin = new Float64Array(n * kc).fill(base);
-  if (kc > 1) for (let i = 0; i < n; i++) margin.set(classBases, i * kc);
   const prob = kc > 1 ? new Float64Array(n * kc) : undefined;
   const random = seededRandom(fit.seed);
   const sampleSize = Math.max(1, Math.round(param(params, 'subsample') * trainRows.length));
@@ -74,7 +71,6 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
   const pool = Uint32Array.from(trainRows);
   const featurePool = Int32Array.from(features, (_, k) => k);
   const trees: Tree[] = [];
-  const leafOf = new Int32Array(n);
   const nEstimators = param(params, 'n_estimators');
   const asked =
     fit.threads !== 'auto'
@@ -94,9 +90,29 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
     slotCount: settings.maxDepth + 2,
     storage: threaded ? sharedStorage : plainStorage,
   });
+  const rowSpace = createRowSpace({
+    n,
+    kc,
+    y,
+    trainRows,
+    numeric: features.map((f) => f.kind === 'numeric'),
+    // A tree has at most 2^(depth+1) - 1 nodes, and no more than twice its rows (no leaf is empty).
+    treeCapacity: Math.min(2 ** (settings.maxDepth + 1) - 1, 2 * trainRows.length + 1),
+    storage: threaded ? sharedStorage : plainStorage,
+  });
+  // Multiclass margins are row-major [n, K].
+  const { margin } = rowSpace;
+  margin.fill(base);
+  if (kc > 1) for (let i = 0; i < n; i++) margin.set(classBases, i * kc);
   const { grad, hess } = space;
-  const histograms = threaded ? threadedHistograms(space, threads) : localHistograms(space);
-  const grower = new TreeGrower(features, histograms, grad, hess, settings, leafOf);
+  const steps = threaded ? threadedHistograms(space, threads, rowSpace) : localHistograms(space, rowSpace);
+  const grower = new TreeGrower(features, steps, grad, hess, settings, rowSpace.leafOf);
+  /** Adds a grown tree to margin `cls` of every row. */
+  const addTree = (tree: Tree, cls: number) => {
+    if (tree.value.length > rowSpace.tree.capacity) throw new Error('gbdt: a tree outgrew its node capacity');
+    setTree(rowSpace, tree);
+    steps.margins(cls);
+  };
   /** One tree on grad/hess as they stand, over this tree's draw of rows and features. */
   const growOne = (): Tree => {
     const rows = sampleSize < pool.length ? drawSorted(pool, sampleSize, random) : pool;
@@ -104,7 +120,6 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
       featureCount < features.length ? drawSorted(featurePool, featureCount, random) : featurePool;
     space.index.set(rows);
     space.chosen.set(chosen);
-    leafOf.fill(-1);
     return grower.grow(rows.length, chosen.length);
   };
   try {
@@ -113,11 +128,7 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
         multiclassRound({ kc, trainRows, y, margin, prob, grad, hess }, (cls) => {
           const tree = growOne();
           trees.push(tree);
-          for (let i = 0; i < n; i++) {
-            const leaf = leafOf[i]!;
-            margin[i * kc + cls] =
-              margin[i * kc + cls]! + (leaf >= 0 ? tree.value[leaf]! : leafValue(tree, binned, i));
-          }
+          addTree(tree, cls);
         });
         if (fit.onIteration) {
           const info: IterationInfo = { iteration: t + 1, of: nEstimators };
@@ -132,24 +143,10 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
         }
         continue;
       }
-      for (let k = 0; k < trainRows.length; k++) {
-        const i = trainRows[k]!;
-        if (task === 'classification') {
-          const p = sigmoid(margin[i]!);
-          grad[i] = p - y[i]!;
-          hess[i] = Math.max(p * (1 - p), 1e-16);
-        } else {
-          grad[i] = margin[i]! - y[i]!;
-          hess[i] = 1;
-        }
-      }
+      steps.gradients(task === 'regression');
       const tree = growOne();
       trees.push(tree);
-      // Rows the tree was grown on already know their leaf; the others (not drawn, held out) walk it.
-      for (let i = 0; i < n; i++) {
-        const leaf = leafOf[i]!;
-        margin[i] = margin[i]! + (leaf >= 0 ? tree.value[leaf]! : leafValue(tree, binned, i));
-      }
+      addTree(tree, 0);
       if (fit.onIteration) {
         const info: IterationInfo = { iteration: t + 1, of: nEstimators };
         if (validRows.length > 0) {
@@ -164,7 +161,7 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
       }
     }
   } finally {
-    histograms.close();
+    steps.close();
   }
   return toValueTrees({ base, trees, ...(kc > 1 ? { classBases } : {}) }, features);
 }
@@ -211,18 +208,4 @@ function drawSorted<A extends Uint32Array | Int32Array>(pool: A, k: number, rand
     copy[pick] = tmp;
   }
   return copy.subarray(0, k).sort() as A;
-}
-
-/** Routes training row i through a tree by its bins (the same as thresholds on its values). */
-function leafValue(tree: Tree, binned: BinnedRows, i: number): number {
-  const { features, matrix, n } = binned;
-  let node = 0;
-  while (tree.left[node]! >= 0) {
-    const f = tree.binFeature[node]!;
-    const bin = matrix[f * n + i]!;
-    const goLeft =
-      features[f]!.kind === 'numeric' ? bin <= tree.splitBin[node]! : bin !== tree.splitBin[node]!;
-    node = goLeft ? tree.left[node]! : tree.right[node]!;
-  }
-  return tree.value[node]!;
 }

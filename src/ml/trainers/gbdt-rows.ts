@@ -1,0 +1,135 @@
+import type { Tree } from './gbdt-ensemble.js';
+import type { HistogramSpace, Storage } from './gbdt-histogram.js';
+import { sigmoid } from './validation-score.js';
+
+/*
+ * The per-row steps of a boosting round, over row ranges that may run on different threads: the
+ * gradients of the training rows, and adding a new tree's values to every row's margin. Each row's
+ * result depends on that row alone, so how the rows are split between threads changes no bit.
+ */
+
+/** Tree arrays in (possibly shared) memory, big enough for trees of `capacity` nodes. */
+export interface SharedTree {
+  capacity: number;
+  binFeature: Int32Array;
+  splitBin: Int32Array;
+  left: Int32Array;
+  right: Int32Array;
+  value: Float64Array;
+}
+
+/** Everything the row steps read and write besides the histogram space; arrays may be shared. */
+export interface RowSpace {
+  n: number;
+  /** Margins per row: K of them (row-major) for multiclass, else one. */
+  kc: number;
+  margin: Float64Array;
+  y: Float64Array;
+  trainRows: Uint32Array;
+  /** Leaf of each row in the tree just grown, -1 for rows it was not grown on; reset to -1 once read. */
+  leafOf: Int32Array;
+  /** 1 where binned feature f is numeric (bin <= split goes left), 0 for categorical (bin != split). */
+  numeric: Uint8Array;
+  tree: SharedTree;
+}
+
+export function createRowSpace(opts: {
+  n: number;
+  kc: number;
+  y: Float64Array;
+  trainRows: Uint32Array;
+  numeric: boolean[];
+  treeCapacity: number;
+  storage: Storage;
+}): RowSpace {
+  const { n, kc, storage } = opts;
+  const cap = opts.treeCapacity;
+  const y = new Float64Array(storage(8 * n));
+  y.set(opts.y);
+  const trainRows = new Uint32Array(storage(4 * opts.trainRows.length));
+  trainRows.set(opts.trainRows);
+  const numeric = new Uint8Array(storage(opts.numeric.length));
+  numeric.set(opts.numeric.map((b) => (b ? 1 : 0)));
+  return {
+    n,
+    kc,
+    margin: new Float64Array(storage(8 * n * kc)),
+    y,
+    trainRows,
+    leafOf: new Int32Array(storage(4 * n)).fill(-1),
+    numeric,
+    tree: {
+      capacity: cap,
+      binFeature: new Int32Array(storage(4 * cap)),
+      splitBin: new Int32Array(storage(4 * cap)),
+      left: new Int32Array(storage(4 * cap)),
+      right: new Int32Array(storage(4 * cap)),
+      value: new Float64Array(storage(8 * cap)),
+    },
+  };
+}
+
+/** Copies a grown tree into the row space (the caller checked it fits). */
+export function setTree(rs: RowSpace, tree: Tree): void {
+  const t = rs.tree;
+  t.binFeature.set(tree.binFeature);
+  t.splitBin.set(tree.splitBin);
+  t.left.set(tree.left);
+  t.right.set(tree.right);
+  t.value.set(tree.value);
+}
+
+/**
+ * Log-loss (regression: false) or squared-error gradients and hessians of trainRows[k0, k1), from
+ * their margins (one margin per row).
+ */
+export function gradientPart(
+  rs: RowSpace,
+  hs: HistogramSpace,
+  regression: boolean,
+  k0: number,
+  k1: number,
+): void {
+  const { trainRows, margin, y } = rs;
+  const { grad, hess } = hs;
+  if (regression) {
+    for (let k = k0; k < k1; k++) {
+      const i = trainRows[k]!;
+      grad[i] = margin[i]! - y[i]!;
+      hess[i] = 1;
+    }
+    return;
+  }
+  for (let k = k0; k < k1; k++) {
+    const i = trainRows[k]!;
+    const p = sigmoid(margin[i]!);
+    grad[i] = p - y[i]!;
+    hess[i] = Math.max(p * (1 - p), 1e-16);
+  }
+}
+
+/**
+ * Adds the tree in rs.tree to margin `cls` of rows [i0, i1): rows it was grown on by their leaf
+ * (leafOf, which it resets to -1), the others (not drawn, held out) by walking it on their bins.
+ */
+export function marginPart(rs: RowSpace, hs: HistogramSpace, cls: number, i0: number, i1: number): void {
+  const { margin, leafOf, kc, numeric } = rs;
+  const { binFeature, splitBin, left, right, value } = rs.tree;
+  const { matrix, n } = hs;
+  for (let i = i0; i < i1; i++) {
+    let node = leafOf[i]!;
+    if (node >= 0) {
+      leafOf[i] = -1;
+    } else {
+      node = 0;
+      while (left[node]! >= 0) {
+        const f = binFeature[node]!;
+        const bin = matrix[f * n + i]!;
+        const goLeft = numeric[f] === 1 ? bin <= splitBin[node]! : bin !== splitBin[node]!;
+        node = goLeft ? left[node]! : right[node]!;
+      }
+    }
+    const at = i * kc + cls;
+    margin[at] = margin[at]! + value[node]!;
+  }
+}
