@@ -370,8 +370,8 @@ describe('sextant models register-endpoint + sextant serve: the gateway', () => 
         expect(logged.shadow?.outputs).not.toBeNull();
         const [endpointOut, onnxOut] =
           champion === '2'
-            ? [logged.outputs, logged.shadow!.outputs!]
-            : [logged.shadow!.outputs!, logged.outputs];
+            ? [logged.outputs!, logged.shadow!.outputs!]
+            : [logged.shadow!.outputs!, logged.outputs!];
         // The same weights on both sides: the ONNX score equals the endpoint's P(1).
         expect(Number((onnxOut.outputs as Record<string, number[]>).score![0])).toBeCloseTo(
           endpointOut.probabilities!['1']!,
