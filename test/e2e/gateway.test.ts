@@ -236,7 +236,7 @@ describe('sextant models register-endpoint + sextant serve: the gateway', () => 
     serve!.child.kill('SIGTERM');
     await serve!.exited;
     serve = undefined;
-    // The failed requests are counted by code in the deployment's request counts (the log holds answers only).
+    // The failed requests are counted by code in the deployment's request counts...
     const ws = await openWorkspace(loadConfig(env));
     try {
       const stats = await ws.serving.deployments.stats(`${model}-v2`);
@@ -245,6 +245,110 @@ describe('sextant models register-endpoint + sextant serve: the gateway', () => 
     } finally {
       await ws.close();
     }
+    // ...and logged as failed predictions: their records, the error code and message, no output.
+    const dep = `${model}-v2`;
+    const failedPage = z
+      .object({ predictions: z.array(predictionSchema) })
+      .parse(json(await cli(env, '--json', 'predictions', 'ls', '--deployment', dep, '--status', 'failed')));
+    const failed = failedPage.predictions;
+    expect(failed.length).toBeGreaterThanOrEqual(6);
+    for (const p of failed) {
+      expect(p).toMatchObject({ status: 'failed', outputs: null, inputs: { f0: 1, f1: 2, f2: 3 } });
+      expect(p.error?.code).toMatch(/^UPSTREAM_(ERROR|TIMEOUT)$/);
+    }
+    const timedOut = failed.find((p) => p.error?.code === 'UPSTREAM_TIMEOUT')!;
+    expect(timedOut.error?.message).toMatch(/did not answer within 500 ms/);
+    expect(failed.some((p) => /cannot be reached/.test(p.error?.message ?? ''))).toBe(true);
+    const all = json<{ predictions: { status: string }[] }>(
+      await cli(env, '--json', 'predictions', 'ls', '--deployment', dep, '--limit', '1000'),
+    ).predictions;
+    const okCount = all.filter((p) => p.status === 'ok').length;
+    expect(all.length).toBe(okCount + failed.length);
+    const listed = await cli(env, 'predictions', 'ls', '--deployment', dep, '--status', 'failed');
+    expect(listed.out).toMatch(/STATUS/);
+    expect(listed.out).toMatch(/failed: UPSTREAM_TIMEOUT/);
+    const badStatus = await cli(env, 'predictions', 'ls', '--status', 'broken');
+    expect(badStatus.code).toBe(2);
+    // show and trace say it failed and why.
+    expect((await cli(env, 'predictions', 'show', timedOut.id)).out).toMatch(/error\s+UPSTREAM_TIMEOUT: /);
+    expect((await cli(env, 'trace', timedOut.id)).out).toMatch(/FAILED: UPSTREAM_TIMEOUT/);
+    // The export has them, with their status.
+    const exported = (await cli(env, 'predictions', 'export', dep, '--format', 'jsonl')).out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(exported).toHaveLength(all.length);
+    expect(exported.find((r) => r.prediction_id === timedOut.id)).toMatchObject({
+      status: 'failed',
+      error_code: 'UPSTREAM_TIMEOUT',
+      prediction: null,
+    });
+    expect(exported.filter((r) => r.status === 'ok')).toHaveLength(okCount);
+    // Feedback on a failed prediction is refused (nothing to label); an explanation too.
+    const fed = await cli(env, 'feedback', timedOut.id, '1');
+    expect(fed.code).toBe(4);
+    expect(fed.err).toMatch(/failed \(UPSTREAM_TIMEOUT/);
+    const explained = await cli(env, 'explain', timedOut.id);
+    expect(explained.code).toBe(4);
+    expect(explained.err).toMatch(/no output to explain/);
+    // Monitoring reads the answered ones only.
+    const spec = path.join(home, 'gw-monitor.yaml');
+    fs.writeFileSync(spec, 'name: gw-watch\nwindow: 1h\n');
+    const created = await cli(env, 'monitors', 'create', dep, '--file', spec);
+    expect(created.code, created.err).toBe(0);
+    const [run] = json<{ run: { rows: number } }[]>(
+      await cli(
+        env,
+        '--json',
+        'monitor',
+        'run',
+        dep,
+        '--from',
+        '1h',
+        '--to',
+        new Date(Date.now() + 60_000).toISOString(),
+      ),
+    );
+    expect(run!.run.rows).toBe(okCount);
+  }, 120_000);
+
+  it("a deployment's own upstream settings: --upstream-timeout-ms overrides the version's 500 ms", async () => {
+    const dep = `${model}-v2`;
+    const updated = json<{ resilience: unknown }>(
+      await cli(env, '--json', 'deployments', 'update', dep, '--upstream-timeout-ms', '4000'),
+    );
+    expect(updated.resilience).toEqual({ timeoutMs: 4000 });
+    const bad = await cli(env, 'deployments', 'update', dep, '--upstream-timeout-ms', '5');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/timeoutMs/);
+    const onnx = await cli(
+      env,
+      'deployments',
+      'create',
+      uniq('gw-onnx'),
+      '--model',
+      `${model}@1`,
+      '--upstream-timeout-ms',
+      '4000',
+    );
+    expect(onnx.code).toBe(2);
+    expect(onnx.err).toMatch(/not an external model/);
+    serve = await startServe(workspaceEnv(home), ['serve', `${model}@2`, '--port', '0']);
+    await upstream.control({ mode: 'slow' });
+    try {
+      // The upstream answers in 1.5 s: past the version's 500 ms, within the deployment's 4 s.
+      const slow = await post(`${serve.baseUrl}/predict`, [{ f0: 1, f1: 2, f2: 3 }]);
+      expect(slow.status, JSON.stringify(slow.body)).toBe(200);
+    } finally {
+      await upstream.control({ mode: 'ok' });
+    }
+    serve.child.kill('SIGTERM');
+    await serve.exited;
+    serve = undefined;
+    const reset = json<{ resilience: unknown }>(
+      await cli(env, '--json', 'deployments', 'update', dep, '--reset-upstream'),
+    );
+    expect(reset.resilience).toBeNull();
   }, 120_000);
 
   it('the API registers one too (POST /api/v1/models/{name}/versions/endpoint); bad bodies are 400s naming the field', async () => {
