@@ -217,10 +217,10 @@ export async function evaluateModel(
     external && openExternal ? { ...model, open: () => openExternal(model.bytes, external) } : model,
     table,
     {
-    model: req.modelRef ?? `run ${model.runId}`,
-    dataset: dataset.ref,
-    exclude: [target, ...(req.slice ? [req.slice] : [])],
-    ...(req.features ? { explicit: req.features } : {}),
+      model: req.modelRef ?? `run ${model.runId}`,
+      dataset: dataset.ref,
+      exclude: [target, ...(req.slice ? [req.slice] : [])],
+      ...(req.features ? { explicit: req.features } : {}),
     },
   );
   const labels = targetValues(targetColumn.values, task, classes);

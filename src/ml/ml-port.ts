@@ -1,4 +1,3 @@
-import type { OnnxPredictor } from './trainers/index.js';
 import type { Readable } from 'node:stream';
 import type {
   ArtifactEntry,
@@ -9,6 +8,7 @@ import type {
   Run,
   RunStatus,
 } from '../tracking/tracking.schema.js';
+import type { OnnxPredictor } from './trainers/index.js';
 
 /*
  * The part of SextantApi that training, evaluation, sweeps and reproduction need. ml never imports

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { openWorkspace } from '../../src/app/index.js';
 import { referenceScoresOf } from '../../src/app/monitoring-reference-scores.js';
+import { createLocalApi } from '../../src/cli/local-api.js';
 import { loadConfig } from '../../src/core/config.js';
 import { explanationSchema } from '../../src/governance/explain/explanation.schema.js';
 import { predictionTraceSchema } from '../../src/governance/trace/index.js';
@@ -484,6 +485,71 @@ describe('sextant models register-endpoint + sextant serve: the gateway', () => 
       } finally {
         await ws.close();
       }
+    }
+  }, 120_000);
+  it('sextant predict and evaluate score a dataset through the endpoint, in batches; an upstream failure mid-way records nothing', async () => {
+    // 1,200 rows: three upstream calls of 500 records.
+    const rows = ['f0,f1,f2,y'];
+    for (let i = 0; i < 1200; i++) rows.push(`${(i % 7) - 3},${(i % 5) - 2},${(i % 3) - 1},${i % 2}`);
+    fs.writeFileSync(path.join(home, 'gw-big.csv'), `${rows.join('\n')}\n`);
+    const big = `${model}-big`;
+    expect((await cli(env, 'data', 'add', path.join(home, 'gw-big.csv'), '-d', big)).code).toBe(0);
+    const before = await upstream.calls();
+    const scored = json<{ runId: string; input: { rows: number }; output: { ref: string } }>(
+      await cli(env, '--json', 'predict', `${model}@2`, '--dataset', `${big}@1`),
+    );
+    expect(scored.input.rows).toBe(1200);
+    expect(scored.output.ref).toBe(`${big}-predictions@1`);
+    // Metadata + probe at open, then 1,200 / 500 = 3 scoring calls.
+    expect((await upstream.calls()) - before).toBe(5);
+    const ws = await openWorkspace(loadConfig(env));
+    try {
+      const api = createLocalApi(ws);
+      const version = await api.data.show(scored.output.ref);
+      expect(version.producedByRunId).toBe(scored.runId);
+      const run = await api.runs.get(scored.runId);
+      expect(run.status).toBe('FINISHED');
+      expect(run.params).toMatchObject({ model: `${model}@2`, dataset: `${big}@1` });
+      expect(run.inputs.map((i) => i.direction).sort()).toEqual(['input', 'output']);
+    } finally {
+      await ws.close();
+    }
+    // Evaluate: the declared target, the endpoint's P(1) as the score.
+    const evaluated = json<{ rows: number; task: string; metrics: Record<string, number> }>(
+      await cli(env, '--json', 'evaluate', `${model}@2`, '-d', `${big}@1`),
+    );
+    expect(evaluated).toMatchObject({ rows: 1200, task: 'classification' });
+    expect(evaluated.metrics.accuracy).toBeGreaterThan(0);
+    // The server fails after the open and the first batch: a clear upstream error, nothing recorded.
+    await upstream.control({ failAfter: 3 });
+    try {
+      const failed = await cli(
+        env,
+        'predict',
+        `${model}@2`,
+        '--dataset',
+        `${big}@1`,
+        '--output-dataset',
+        `${big}-half`,
+      );
+      expect(failed.code).toBe(8);
+      expect(failed.err).toMatch(
+        /scoring stopped at row 500 of 1200 .*model crashed mid-way.*nothing was recorded/,
+      );
+      const ws2 = await openWorkspace(loadConfig(env));
+      try {
+        await expect(createLocalApi(ws2).data.show(`${big}-half@1`)).rejects.toMatchObject({
+          code: 'NOT_FOUND',
+        });
+      } finally {
+        await ws2.close();
+      }
+      await upstream.control({ failAfter: 3 });
+      const failedEval = await cli(env, 'evaluate', `${model}@2`, '-d', `${big}@1`);
+      expect(failedEval.code).toBe(8);
+      expect(failedEval.err).toMatch(/scoring stopped at row 500 of 1200/);
+    } finally {
+      await upstream.control({ failAfter: -1 });
     }
   }, 120_000);
 });

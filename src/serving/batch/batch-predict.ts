@@ -147,8 +147,13 @@ function offsetRows(err: unknown, start: number): unknown {
 }
 
 /** An external version's endpoint record from the registry, checked against its recorded sha256. */
-async function loadEndpointRecord(registry: ModelRegistryPort, ref: string, sha256: string): Promise<Uint8Array> {
-  if (!registry.download) throw new ValidationError(`${ref}: this registry cannot download versions`, { field: 'model' });
+async function loadEndpointRecord(
+  registry: ModelRegistryPort,
+  ref: string,
+  sha256: string,
+): Promise<Uint8Array> {
+  if (!registry.download)
+    throw new ValidationError(`${ref}: this registry cannot download versions`, { field: 'model' });
   const bytes = await registry.download(ref);
   if (sha256Hex(bytes) !== sha256)
     throw new IntegrityError(`${ref}: the endpoint record's sha256 differs from the registry's record`, {

@@ -23,7 +23,10 @@ export interface ExternalScoring {
 }
 
 /** Opens an external version for batch scoring; ValidationError when the record is not an endpoint's. */
-export async function openExternalScoring(bytes: Uint8Array, version: ModelVersion): Promise<ExternalScoring> {
+export async function openExternalScoring(
+  bytes: Uint8Array,
+  version: ModelVersion,
+): Promise<ExternalScoring> {
   const spec = readEndpointSpec(bytes, `${version.model}@${version.version}`);
   const model = await openModelFor(bytes, version);
   return { model, batchRows: spec.resilience.batchRows, budget: spec.resilience.scoreCallBudget };
