@@ -154,9 +154,13 @@ export function createPredictionStore(deps: { db: Db; clock: Clock }) {
       if (!p) throw new NotFoundError('prediction', id);
       return p;
     },
-    /** How many predictions match (every one, or only those with a label). */
+    /** How many answered predictions match (every one, or only those with a label); status 'failed' counts the failed ones. */
     async count(q: ListPredictionsInput & { labelledOnly?: boolean | undefined }): Promise<number> {
-      return countPredictionRows({ tx: db, filter: filterOf(q), labelledOnly: q.labelledOnly === true });
+      return countPredictionRows({
+        tx: db,
+        filter: { ...filterOf(q), includeFailed: false },
+        labelledOnly: q.labelledOnly === true,
+      });
     },
     /** Newest first by (servedAt, id); `nextCursor` is null on the last page. */
     async list(q: ListPredictionsInput): Promise<{ predictions: Prediction[]; nextCursor: string | null }> {
