@@ -96,6 +96,22 @@ function declaredSignature(declared: Record<string, unknown> | undefined): Model
   return declared as unknown as ModelSignature;
 }
 
+/** An external version's endpoint record from the registry, checked against its recorded sha256. */
+export async function loadEndpointRecord(
+  registry: ModelRegistryPort,
+  ref: string,
+  sha256: string,
+): Promise<Uint8Array> {
+  if (!registry.download)
+    throw new ValidationError(`${ref}: this registry cannot download versions`, { field: 'model' });
+  const bytes = await registry.download(ref);
+  if (sha256Hex(bytes) !== sha256)
+    throw new IntegrityError(`${ref}: the endpoint record's sha256 differs from the registry's record`, {
+      field: 'model',
+    });
+  return bytes;
+}
+
 /** Loads the model bytes and its signature from a run or a registered version. */
 export async function loadStoredModel(
   api: MlApi,
@@ -126,12 +142,8 @@ export async function loadStoredModel(
       field: 'model',
     });
   const version = await registry.resolve(ref);
-  if (version.format === 'endpoint' && registry.openExternal && registry.download) {
-    const bytes = await registry.download(ref);
-    if (sha256Hex(bytes) !== version.sha256)
-      throw new IntegrityError(`${ref}: the endpoint record's sha256 differs from the registry's record`, {
-        field: 'model',
-      });
+  if (version.format === 'endpoint' && registry.openExternal) {
+    const bytes = await loadEndpointRecord(registry, ref, version.sha256);
     const declared = declaredFeatureNames(version.signature?.declared);
     return {
       bytes,

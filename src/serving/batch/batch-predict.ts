@@ -2,12 +2,12 @@ import { createWriteStream } from 'node:fs';
 import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { IntegrityError, ValidationError } from '../../core/errors.js';
-import { sha256Hex } from '../../core/hashing.js';
+import { ValidationError } from '../../core/errors.js';
 import { convertJsonlToParquet, type JsonlColumn } from '../../data/index.js';
 import {
   featureColumns,
   loadDataset,
+  loadEndpointRecord,
   loadStoredModel,
   type MlApi,
   type ModelRegistryPort,
@@ -144,22 +144,6 @@ function offsetRows(err: unknown, start: number): unknown {
   const shift = (s: string) => s.replace(/^records\[(\d+)\]/, (_m, i: string) => `row ${start + Number(i)}`);
   const field = typeof err.details?.field === 'string' ? shift(err.details.field) : undefined;
   return new ValidationError(shift(err.message), { ...err.details, ...(field ? { field } : {}) });
-}
-
-/** An external version's endpoint record from the registry, checked against its recorded sha256. */
-async function loadEndpointRecord(
-  registry: ModelRegistryPort,
-  ref: string,
-  sha256: string,
-): Promise<Uint8Array> {
-  if (!registry.download)
-    throw new ValidationError(`${ref}: this registry cannot download versions`, { field: 'model' });
-  const bytes = await registry.download(ref);
-  if (sha256Hex(bytes) !== sha256)
-    throw new IntegrityError(`${ref}: the endpoint record's sha256 differs from the registry's record`, {
-      field: 'model',
-    });
-  return bytes;
 }
 
 const DUCK_TYPES: Record<string, string> = {
