@@ -33,9 +33,6 @@ export const EXPORT_COLUMNS: readonly JsonlColumn[] = [
   { name: 'version', type: 'INTEGER' },
   { name: 'alias', type: 'VARCHAR' },
   { name: 'role', type: 'VARCHAR' },
-  { name: 'status', type: 'VARCHAR' },
-  { name: 'error_code', type: 'VARCHAR' },
-  { name: 'error_message', type: 'VARCHAR' },
   { name: 'request_key', type: 'VARCHAR' },
   { name: 'latency_ms', type: 'DOUBLE' },
   { name: 'inputs', type: 'JSON' },
@@ -44,6 +41,10 @@ export const EXPORT_COLUMNS: readonly JsonlColumn[] = [
   { name: 'outputs', type: 'JSON' },
   { name: 'label', type: 'JSON' },
   { name: 'label_received_at', type: 'TIMESTAMPTZ' },
+  // Last, so that CSV readers of the earlier columns by position are unaffected.
+  { name: 'status', type: 'VARCHAR' },
+  { name: 'error_code', type: 'VARCHAR' },
+  { name: 'error_message', type: 'VARCHAR' },
 ];
 
 /** The media type each format is sent as. */
