@@ -394,6 +394,40 @@ describe('sextant models register-endpoint + sextant serve: the gateway', () => 
         code: 'UPSTREAM_ERROR',
         details: { reason: 'bad_answer' },
       });
+      // A deployment's override over the API: merged on PATCH, null drops it, bad values name the field.
+      const depUrl = `/api/v1/deployments/${model}-api`;
+      const created = await app.inject({
+        method: 'POST',
+        url: '/api/v1/deployments',
+        payload: { name: `${model}-api`, model: `${model}-api@1`, resilience: { timeoutMs: 1000 } },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      expect(created.json().resilience).toEqual({ timeoutMs: 1000 });
+      const merged = await app.inject({
+        method: 'PATCH',
+        url: depUrl,
+        payload: { resilience: { retries: 0 } },
+      });
+      expect(merged.json().resilience).toEqual({ timeoutMs: 1000, retries: 0 });
+      const wrong = await app.inject({
+        method: 'PATCH',
+        url: depUrl,
+        payload: { resilience: { timeoutMs: -1 } },
+      });
+      expect(wrong.statusCode).toBe(400);
+      expect(JSON.stringify(wrong.json().error)).toMatch(/resilience/);
+      const dropped = await app.inject({ method: 'PATCH', url: depUrl, payload: { resilience: null } });
+      expect(dropped.json().resilience).toBeNull();
+      const failedOnly = await app.inject({
+        method: 'GET',
+        url: `/api/v1/predictions?deployment=${model}-v2&status=failed`,
+      });
+      expect(failedOnly.statusCode).toBe(200);
+      const failedRows = failedOnly.json().predictions as { status: string; error: { code: string } }[];
+      expect(failedRows.length).toBeGreaterThan(0);
+      expect(failedRows.every((p) => p.status === 'failed' && p.error.code.startsWith('UPSTREAM_'))).toBe(
+        true,
+      );
     } finally {
       await app.close();
       await ws.close();
