@@ -18,6 +18,8 @@ import {
   type TrainerKind,
   trainModel,
 } from '../ml/index.js';
+import type { ModelVersion } from '../registry/index.js';
+import { openExternalScorer } from '../serving/index.js';
 import type { CliContext } from './context.js';
 import { gitInfo } from './git-info.js';
 import { details, formatNumber, parsePairs, table } from './output.js';
@@ -65,6 +67,8 @@ export function registryPort(api: SextantApi): ModelRegistryPort {
       for await (const c of await api.models.download(ref)) chunks.push(c as Buffer);
       return new Uint8Array(Buffer.concat(chunks));
     },
+    // External models (the gateway) score through their model server, as serving runs them.
+    openExternal: (bytes, version) => openExternalScorer(bytes, version as unknown as ModelVersion),
   };
 }
 

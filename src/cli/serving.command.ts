@@ -6,6 +6,7 @@ import { formatTrace } from '../governance/trace/index.js';
 import {
   type CreateDeploymentInput,
   type Deployment,
+  type DeploymentResilience,
   type FeedbackItem,
   type FeedbackOutcome,
   feedbackItemSchema,
@@ -102,6 +103,50 @@ function challengerOf(o: ChallengerOpts): CreateDeploymentInput['challenger'] | 
   return undefined;
 }
 
+/** The gateway's settings a deployment may override (external models): flags of create and update. */
+interface ResilienceOpts {
+  upstreamTimeoutMs?: string;
+  upstreamRetries?: string;
+  breakerFailures?: string;
+  breakerResetMs?: string;
+}
+
+function wholeNumber(value: string, flag: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0)
+    throw new ValidationError(`${flag}: '${value}' is not a whole number`, { field: flag });
+  return n;
+}
+
+function resilienceOf(o: ResilienceOpts): DeploymentResilience | undefined {
+  const r: DeploymentResilience = {};
+  if (o.upstreamTimeoutMs !== undefined)
+    r.timeoutMs = wholeNumber(o.upstreamTimeoutMs, '--upstream-timeout-ms');
+  if (o.upstreamRetries !== undefined) r.retries = wholeNumber(o.upstreamRetries, '--upstream-retries');
+  if (o.breakerFailures !== undefined)
+    r.breakerFailures = wholeNumber(o.breakerFailures, '--breaker-failures');
+  if (o.breakerResetMs !== undefined) r.breakerResetMs = wholeNumber(o.breakerResetMs, '--breaker-reset-ms');
+  return Object.keys(r).length > 0 ? r : undefined;
+}
+
+function withResilienceOptions(c: Command): Command {
+  return c
+    .option(
+      '--upstream-timeout-ms <ms>',
+      "external model: one upstream call's deadline (overrides the version's)",
+    )
+    .option('--upstream-retries <n>', 'external model: retries after a refused connection or a 502/503/504')
+    .option('--breaker-failures <n>', 'external model: consecutive failures that open the circuit breaker')
+    .option('--breaker-reset-ms <ms>', 'external model: how long the circuit stays open before a probe');
+}
+
+const resilienceText = (d: Deployment) =>
+  d.resilience
+    ? Object.entries(d.resilience)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')
+    : null;
+
 const challengerText = (d: Deployment) =>
   d.challenger
     ? `${d.model}@${d.challenger.ref} (${d.challenger.mode}${d.challenger.mode === 'canary' ? ` ${d.challenger.percent ?? 0}%` : ''})`
@@ -114,12 +159,14 @@ function deploymentDetails(d: Deployment): string {
     ['model', `${d.model}@${d.ref}`],
     ['challenger', challengerText(d)],
     ['ledger', d.ledgerMode],
+    ['upstream', resilienceText(d)],
     ['created', `${d.createdAt} by ${d.createdBy}`],
     ['updated', d.updatedAt],
   ]);
 }
 
-const outputText = (o: PredictionOutput): string => {
+const outputText = (o: PredictionOutput | null, error?: Prediction['error']): string => {
+  if (o === null) return error ? `failed: ${error.code}` : '-';
   const p = o.prediction === null ? '-' : String(o.prediction);
   if (!o.probabilities) return p;
   const probs = Object.entries(o.probabilities)
@@ -137,7 +184,9 @@ function predictionDetails(p: Prediction): string {
     ['role', p.role],
     ['request key', p.requestKey],
     ['inputs', JSON.stringify(p.inputs)],
-    ['output', outputText(p.outputs)],
+    ['status', p.status],
+    ['error', p.error ? `${p.error.code}: ${p.error.message}` : null],
+    ['output', outputText(p.outputs, p.error)],
     ['latency ms', formatNumber(p.latencyMs)],
     [
       'shadow',
@@ -147,6 +196,11 @@ function predictionDetails(p: Prediction): string {
     ],
     ['label', p.label ? `${String(p.label.value)} (received ${p.label.receivedAt})` : null],
   ]);
+}
+
+function statusOption(text: string): 'ok' | 'failed' {
+  if (text === 'ok' || text === 'failed') return text;
+  throw new ValidationError(`--status: expected ok or failed, got '${text}'`, { field: 'status' });
 }
 
 /** A label as typed: a number or true/false when it reads as one, else the text itself. */
@@ -259,21 +313,27 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
   const api = async () => (await ctx().api()).serving;
 
   const dep = program.command('deployments');
-  dep
-    .command('create <name>')
-    .description('deploy a model ref; a challenger gets a copy of each request (shadow) or a share (canary)')
+  withResilienceOptions(
+    dep
+      .command('create <name>')
+      .description(
+        'deploy a model ref; a challenger gets a copy of each request (shadow) or a share (canary)',
+      ),
+  )
     .requiredOption('--model <ref>', 'what it serves and follows: <model>@<alias|n>, e.g. credit@champion')
     .option('--shadow <ref>', 'challenger in shadow mode: an alias or version number of the same model')
     .option('--canary <ref>', 'challenger in canary mode: an alias or version number of the same model')
     .option('--percent <n>', 'canary: the share of request keys it answers (0-100)')
     .option('--ledger <mode>', 'durable (reply after the prediction is on disk) | async', 'durable')
-    .action(async (name: string, o: ChallengerOpts & { model: string; ledger: string }) => {
+    .action(async (name: string, o: ChallengerOpts & ResilienceOpts & { model: string; ledger: string }) => {
       const challenger = challengerOf(o);
+      const resilience = resilienceOf(o);
       const d = await (await api()).deployments.create({
         name,
         model: o.model,
         ...(challenger ? { challenger } : {}),
         ...(o.ledger ? { ledgerMode: ledgerMode(o.ledger) } : {}),
+        ...(resilience ? { resilience } : {}),
       });
       print(d, () => `created deployment ${d.name}\n${deploymentDetails(d)}`);
     });
@@ -308,30 +368,42 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
       const d = await (await api()).deployments.get(name);
       print(d, () => deploymentDetails(d));
     });
-  dep
-    .command('update <name>')
-    .description('change what a deployment follows, its challenger or its ledger mode')
+  withResilienceOptions(
+    dep
+      .command('update <name>')
+      .description(
+        "change what a deployment follows, its challenger, its ledger mode or its external model's upstream settings",
+      ),
+  )
+    .option('--reset-upstream', "drop the upstream override (back to the model version's settings)")
     .option('--model <ref>', 'follow this ref from now on: <model>@<alias|n>')
     .option('--shadow <ref>', 'challenger in shadow mode')
     .option('--canary <ref>', 'challenger in canary mode')
     .option('--percent <n>', 'canary: the share of request keys it answers (0-100)')
     .option('--no-challenger', 'remove the challenger')
     .option('--ledger <mode>', 'durable | async')
-    .action(async (name: string, o: ChallengerOpts & { model?: string; ledger?: string }) => {
-      const challenger = challengerOf(o);
-      const patch: UpdateDeploymentInput = {
-        ...(o.model !== undefined ? { model: o.model } : {}),
-        ...(challenger !== undefined ? { challenger } : {}),
-        ...(o.ledger !== undefined ? { ledgerMode: ledgerMode(o.ledger) } : {}),
-      };
-      if (Object.keys(patch).length === 0)
-        throw new ValidationError(
-          'nothing to change: give --model, --shadow, --canary, --no-challenger or --ledger',
-          { field: 'options' },
-        );
-      const d = await (await api()).deployments.update(name, patch);
-      print(d, () => `updated deployment ${d.name}\n${deploymentDetails(d)}`);
-    });
+    .action(
+      async (
+        name: string,
+        o: ChallengerOpts & ResilienceOpts & { model?: string; ledger?: string; resetUpstream?: boolean },
+      ) => {
+        const challenger = challengerOf(o);
+        const resilience = o.resetUpstream ? null : resilienceOf(o);
+        const patch: UpdateDeploymentInput = {
+          ...(o.model !== undefined ? { model: o.model } : {}),
+          ...(challenger !== undefined ? { challenger } : {}),
+          ...(o.ledger !== undefined ? { ledgerMode: ledgerMode(o.ledger) } : {}),
+          ...(resilience !== undefined ? { resilience } : {}),
+        };
+        if (Object.keys(patch).length === 0)
+          throw new ValidationError(
+            'nothing to change: give --model, --shadow, --canary, --no-challenger, --ledger, an upstream setting or --reset-upstream',
+            { field: 'options' },
+          );
+        const d = await (await api()).deployments.update(name, patch);
+        print(d, () => `updated deployment ${d.name}\n${deploymentDetails(d)}`);
+      },
+    );
   dep
     .command('rm <name>')
     .description('delete a deployment (its logged predictions stay)')
@@ -352,9 +424,11 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
     )
     .option('--until <time>', 'served before: an ISO time or an age like 1h')
     .option('--limit <n>', 'at most this many', '50')
+    .option('--status <status>', 'only ok or only failed predictions (a failed one: its model server failed)')
     .option('--cursor <cursor>', 'continue a listing (the cursor a previous page printed)')
     .action(
       async (o: {
+        status?: string;
         deployment?: string;
         modelVersion?: string;
         since?: string;
@@ -370,17 +444,19 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
           ...(o.since !== undefined ? { since: timeOption(o.since, now) } : {}),
           ...(o.until !== undefined ? { until: timeOption(o.until, now) } : {}),
           ...(o.cursor !== undefined ? { cursor: o.cursor } : {}),
+          ...(o.status !== undefined ? { status: statusOption(o.status) } : {}),
         });
         print(page, () =>
           [
             table(
-              ['ID', 'SERVED', 'MODEL', 'ROLE', 'OUTPUT', 'LABEL', 'MS'],
+              ['ID', 'SERVED', 'MODEL', 'ROLE', 'STATUS', 'OUTPUT', 'LABEL', 'MS'],
               page.predictions.map((p) => [
                 p.id,
                 p.servedAt,
                 `${p.model}@${p.version}`,
                 p.role,
-                outputText(p.outputs),
+                p.status,
+                outputText(p.outputs, p.error),
                 p.label ? String(p.label.value) : '',
                 formatNumber(p.latencyMs),
               ]),

@@ -3,7 +3,7 @@ import { sha256Hex } from '../core/hashing.js';
 import { flatMetrics, summarize, summarizeSlices } from './evaluation-report.js';
 import { declaredFeatureNames, featureColumns, featureRecords } from './feature-columns.js';
 import type { ClassificationMetrics, RegressionMetrics } from './metrics.js';
-import type { MlApi, ModelRegistryPort } from './ml-port.js';
+import type { MlApi, ModelRegistryPort, ModelVersionLike } from './ml-port.js';
 import type { MulticlassMetrics } from './multiclass-metrics.js';
 import {
   binaryClasses,
@@ -15,7 +15,13 @@ import {
   splitRows,
   targetValues,
 } from './table-rows.js';
-import { type ModelSignature, openOnnxPredictor, type Task, type TrainingTable } from './trainers/index.js';
+import {
+  type ModelSignature,
+  type OnnxPredictor,
+  openOnnxPredictor,
+  type Task,
+  type TrainingTable,
+} from './trainers/index.js';
 
 /*
  * `sextant evaluate`: scores a stored ONNX model on a dataset version with onnxruntime. Our own models
@@ -119,6 +125,22 @@ function declaredSignature(declared: Record<string, unknown> | undefined): Model
   return declared as unknown as ModelSignature;
 }
 
+/** An external version's endpoint record from the registry, checked against its recorded sha256. */
+export async function loadEndpointRecord(
+  registry: ModelRegistryPort,
+  ref: string,
+  sha256: string,
+): Promise<Uint8Array> {
+  if (!registry.download)
+    throw new ValidationError(`${ref}: this registry cannot download versions`, { field: 'model' });
+  const bytes = await registry.download(ref);
+  if (sha256Hex(bytes) !== sha256)
+    throw new IntegrityError(`${ref}: the endpoint record's sha256 differs from the registry's record`, {
+      field: 'model',
+    });
+  return bytes;
+}
+
 /** Loads the model bytes and its signature from a run or a registered version. */
 export async function loadStoredModel(
   api: MlApi,
@@ -131,6 +153,8 @@ export async function loadStoredModel(
   declared?: string[];
   runId: string | null;
   artifact: string | null;
+  /** Set for an external model (format 'endpoint'): scored through registry.openExternal. */
+  external?: ModelVersionLike;
 }> {
   if (!req.runId === !req.modelRef)
     throw new ValidationError('give either a registered model <model>@<version> or --run <run-id>', {
@@ -147,6 +171,18 @@ export async function loadStoredModel(
       field: 'model',
     });
   const version = await registry.resolve(ref);
+  if (version.format === 'endpoint' && registry.openExternal) {
+    const bytes = await loadEndpointRecord(registry, ref, version.sha256);
+    const declared = declaredFeatureNames(version.signature?.declared);
+    return {
+      bytes,
+      signature: declaredSignature(version.signature?.declared),
+      ...(declared ? { declared } : {}),
+      runId: version.runId,
+      artifact: null,
+      external: version,
+    };
+  }
   if (version.format !== 'onnx')
     throw new ValidationError(`${ref} is a ${version.format} model; evaluate scores ONNX models`, {
       field: 'model',
@@ -183,6 +219,8 @@ export async function evaluateModel(
       field: 'dataset',
     });
   const model = await loadStoredModel(api, req, registry);
+  const external = model.external;
+  const openExternal = registry?.openExternal;
   const sig = model.signature;
   const target = req.target ?? sig?.target;
   if (!target)
@@ -222,12 +260,16 @@ export async function evaluateModel(
       field: 'target',
     });
 
-  const predictions = await scoreTable(model, table, {
-    model: req.modelRef ?? `run ${model.runId}`,
-    dataset: dataset.ref,
-    exclude: [target, ...(req.slice ? [req.slice] : []), ...(req.keep ?? [])],
-    ...(req.features ? { explicit: req.features } : {}),
-  });
+  const predictions = await scoreTable(
+    external && openExternal ? { ...model, open: () => openExternal(model.bytes, external) } : model,
+    table,
+    {
+      model: req.modelRef ?? `run ${model.runId}`,
+      dataset: dataset.ref,
+      exclude: [target, ...(req.slice ? [req.slice] : []), ...(req.keep ?? [])],
+      ...(req.features ? { explicit: req.features } : {}),
+    },
+  );
   const labels = targetValues(targetColumn.values, task, classes);
   if (classes && classes.length > 2 && predictions.length !== table.rowCount * classes.length)
     throw new ValidationError(
@@ -280,16 +322,24 @@ export async function evaluateModel(
  * or the columns in order for an unnamed float tensor).
  */
 async function scoreTable(
-  model: { bytes: Uint8Array; signature: ModelSignature | null; declared?: string[] },
+  model: {
+    bytes: Uint8Array;
+    signature: ModelSignature | null;
+    declared?: string[];
+    /** An external model's scorer (else the bytes are ONNX). */
+    open?: () => Promise<OnnxPredictor>;
+  },
   table: Parameters<typeof rowRecords>[0],
   names: { model: string; dataset: string; exclude: string[]; explicit?: string[] },
 ): Promise<Float64Array> {
   const sig = model.signature;
   const declared = sig?.inputs.map((i) => i.name) ?? model.declared;
-  const predictor = await openOnnxPredictor(model.bytes, {
-    label: names.model,
-    ...(declared ? { declared } : {}),
-  });
+  const predictor = model.open
+    ? await model.open()
+    : await openOnnxPredictor(model.bytes, {
+        label: names.model,
+        ...(declared ? { declared } : {}),
+      });
   try {
     const columns = featureColumns({
       model: names.model,

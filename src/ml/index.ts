@@ -5,6 +5,7 @@ export {
   type EvaluateOutcome,
   type EvaluateRequest,
   evaluateModel,
+  loadEndpointRecord,
   loadStoredModel,
 } from './evaluation.service.js';
 /** Metrics of one task as logged on runs (flat) and in reports (full), overall and per slice. */

@@ -8,6 +8,7 @@ import type {
   Run,
   RunStatus,
 } from '../tracking/tracking.schema.js';
+import type { OnnxPredictor } from './trainers/index.js';
 
 /*
  * The part of SextantApi that training, evaluation, sweeps and reproduction need. ml never imports
@@ -78,4 +79,10 @@ export interface ModelRegistryPort {
   resolve(ref: string): Promise<ModelVersionLike>;
   /** The bytes of the version's ONNX file, for versions registered without a run. */
   download?(ref: string): Promise<Uint8Array>;
+  /**
+   * An external model (format 'endpoint': its endpoint record's bytes) as a scorer that answers
+   * through its model server (serving's gateway, wired by the caller; ml does not import serving).
+   * Without it, evaluate scores ONNX models only.
+   */
+  openExternal?(bytes: Uint8Array, version: ModelVersionLike): Promise<OnnxPredictor>;
 }

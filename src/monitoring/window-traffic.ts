@@ -36,7 +36,7 @@ export interface VersionTraffic {
   rows: ServedRow[];
 }
 
-function served(p: Prediction, outputs: Prediction['outputs']): ServedRow {
+function served(p: Prediction, outputs: NonNullable<Prediction['outputs']>): ServedRow {
   const servedAt = Date.parse(p.servedAt);
   return {
     id: p.id,
@@ -60,6 +60,9 @@ export function splitPage(page: readonly Prediction[], out: Map<string, VersionT
     t.rows.push(row);
   };
   for (const p of page) {
+    // A failed prediction (its model server failed) answered nothing: it is no one's traffic.
+    if (p.outputs === null) continue;
+    const outputs = p.outputs;
     add(
       p.modelVersionId,
       () => ({
@@ -69,7 +72,7 @@ export function splitPage(page: readonly Prediction[], out: Map<string, VersionT
         role: p.role,
         rows: [],
       }),
-      served(p, p.outputs),
+      served(p, outputs),
     );
     // A shadow that failed on a row has no answer there: the row is not its traffic.
     const shadow = p.shadow;
@@ -83,7 +86,7 @@ export function splitPage(page: readonly Prediction[], out: Map<string, VersionT
           role: 'shadow',
           rows: [],
         }),
-        served(p, shadow.outputs as Prediction['outputs']),
+        served(p, shadow.outputs),
       );
   }
 }

@@ -7,7 +7,7 @@ import type { ModelVersion } from '../registry/index.js';
 import { routesToChallenger } from './canary.js';
 import type { PredictionLedger } from './ledger/index.js';
 import { DEFAULT_MAX_RECORDS, type ServingModel } from './model/index.js';
-import { isServableFormat, openModelFor } from './model-runner.js';
+import { isServableFormat, type ModelRunnerOptions, openModelFor } from './model-runner.js';
 import { aliasOf, ModelSlot } from './model-slot.js';
 import { createRequestTally } from './request-counts.js';
 import type { Deployment, PredictionOutput, RequestCounts } from './serving.schema.js';
@@ -44,7 +44,7 @@ export interface DeploymentRuntimeOptions {
   /** How long a request waits for the shadow challenger before logging it as timed out (default 1000). */
   shadowTimeoutMs?: number;
   /** How a version's bytes become a ServingModel (default openModelFor: ONNX in process, external models through the gateway). */
-  openModel?: (bytes: Uint8Array, version: ModelVersion) => Promise<ServingModel>;
+  openModel?: (bytes: Uint8Array, version: ModelVersion, opts?: ModelRunnerOptions) => Promise<ServingModel>;
 }
 
 /** One answered record as the API returns it (+ `explanation` when asked for). */
@@ -154,7 +154,7 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
       );
     }
     const bytes = await readAll(stream);
-    const model = await openModel(bytes, version);
+    const model = await openModel(bytes, version, { resilience: dep.resilience });
     return new ModelSlot(model, version, aliasOf(followed), logger);
   }
 
@@ -257,6 +257,49 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
     }
   }
 
+  /**
+   * Logs a request the model failed (an external model server down, slow or answering garbage): its
+   * records as failed predictions, with the error and no output, as durably as answered ones. A log
+   * that cannot take them is logged here; the caller still gets the model's error.
+   */
+  async function logFailed(
+    records: Record<string, unknown>[],
+    slot: ModelSlot,
+    role: 'champion' | 'challenger',
+    f: {
+      code: string;
+      message: string;
+      latencyUs: number;
+      requestKey: string | null;
+      firstId?: string | undefined;
+    },
+  ): Promise<void> {
+    const now = clock.now();
+    const ids = newIds('pred', Math.max(0, records.length - (f.firstId === undefined ? 0 : 1)), now);
+    if (f.firstId !== undefined && records.length > 0) ids.unshift(f.firstId);
+    const v = slot.version;
+    try {
+      await ledger.appendBatch({
+        ids,
+        deploymentId: dep.id,
+        modelVersionId: v.id,
+        model: v.model,
+        version: v.version,
+        alias: slot.alias,
+        role,
+        servedAt: now,
+        requestKey: f.requestKey,
+        inputs: records,
+        outputs: [],
+        latencyUs: f.latencyUs,
+        shadow: null,
+        error: { code: f.code, message: f.message },
+      });
+    } catch (err) {
+      logger.error({ err, rows: records.length }, 'the failed predictions could not be logged');
+    }
+  }
+
   async function predict(body: unknown, popts: PredictOptions = {}): Promise<PredictResult> {
     if (closing) {
       metrics.requests.labels(name, '503').inc();
@@ -282,6 +325,8 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
     slot.acquire();
     shadow?.acquire();
     let shadowHeld = shadow !== null;
+    /** Set once the model itself failed the parsed records (their failure is logged). */
+    let failedRecords: Record<string, unknown>[] | null = null;
     try {
       const records = slot.model.parse(body, { maxRecords });
       let shadowRun: ReturnType<typeof runShadow> | null = null;
@@ -289,7 +334,10 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
         shadowHeld = false;
         shadowRun = runShadow(shadow, records);
       }
-      const outputs = await slot.model.predict(records);
+      const outputs = await slot.model.predict(records).catch((err: unknown) => {
+        failedRecords = records;
+        throw err;
+      });
       const latencyUs = Math.round((performance.now() - t0) * 1000);
       const shadowOut = shadowRun ? await shadowRun : null;
       const now = clock.now();
@@ -352,6 +400,14 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
       metrics.requests.labels(name, String(status)).inc();
       metrics.errors.labels(name, code).inc();
       tally.failed(code);
+      if (failedRecords !== null)
+        await logFailed(failedRecords, slot, slot === champ ? 'champion' : 'challenger', {
+          code,
+          message: messageOf(err),
+          latencyUs: Math.round((performance.now() - t0) * 1000),
+          requestKey: popts.requestKey ?? null,
+          firstId,
+        });
       // The upstream's failures are not the caller's: logged with what the gateway knows of them.
       if (code === 'UPSTREAM_ERROR' || code === 'UPSTREAM_TIMEOUT')
         logger.warn(

@@ -23,6 +23,7 @@ import {
   type CreateDeploymentInput,
   createDeploymentBodySchema,
   type Deployment,
+  type DeploymentResilience,
   type DeploymentStats,
   HEARTBEAT_INTERVAL_MS,
   type RequestCounts,
@@ -55,6 +56,17 @@ const PINNED = /^\d+$/;
 
 export type DeploymentChange = 'updated' | 'deleted';
 
+/** A resilience override as stored: only for external models (the gateway's settings), null when empty. */
+function resilienceText(r: DeploymentResilience | undefined, champion: ModelVersion): string | null {
+  if (r === undefined || Object.keys(r).length === 0) return null;
+  if (champion.format !== 'endpoint')
+    throw new ValidationError(
+      `resilience: ${champion.model}@${champion.version} is not an external model (${champion.format}); timeouts, retries and the breaker apply to models served through the gateway`,
+      { field: 'resilience' },
+    );
+  return JSON.stringify(r);
+}
+
 export function toDeployment(row: DeploymentTable): Deployment {
   return {
     id: row.id,
@@ -71,6 +83,7 @@ export function toDeployment(row: DeploymentTable): Deployment {
             percent: row.canary_percent,
           },
     ledgerMode: row.ledger_mode === 'async' ? 'async' : 'durable',
+    resilience: row.resilience ? (JSON.parse(row.resilience) as DeploymentResilience) : null,
     createdBy: row.created_by,
     createdAt: toIso(row.created_at),
     updatedAt: toIso(row.updated_at),
@@ -270,6 +283,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
       challenger_mode: challenger?.mode ?? null,
       canary_percent: challenger?.percent ?? null,
       ledger_mode: body.ledgerMode ?? 'durable',
+      resilience: resilienceText(body.resilience, champion),
       created_by: actor,
       created_at: now,
       updated_at: now,
@@ -360,6 +374,17 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
     if (body.model !== undefined || body.challenger !== undefined)
       Object.assign(set, await servingChange(current, body));
     if (body.ledgerMode !== undefined) set.ledger_mode = body.ledgerMode;
+    if (body.resilience !== undefined) {
+      const merged =
+        body.resilience === null
+          ? undefined
+          : { ...(current.resilience ? JSON.parse(current.resilience) : {}), ...body.resilience };
+      const champion =
+        current.model_id === null
+          ? await checkServable(`${current.model}@${set.ref ?? current.ref}`, 'model')
+          : await checkServable(set.ref ?? current.ref, 'model', current.model_id);
+      set.resilience = resilienceText(merged, champion);
+    }
     const row = await inTransaction(db, async (tx) => {
       const before = await repo.findById({ tx, id: current.id });
       if (!before || before.deleted_at !== null) throw new NotFoundError('deployment', name);

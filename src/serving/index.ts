@@ -30,6 +30,8 @@ export {
   scoreRecords,
   typedColumnsCheck,
 } from './batch/batch-predict.js';
+/** Batch scoring and evaluation of external models through the gateway's runner, in upstream batches. */
+export { openExternalScorer } from './batch/external-scoring.js';
 /** Canary routing: a request key's bucket and side. */
 export { canaryBucket, routesToChallenger } from './canary.js';
 export type { DeploymentService } from './deployment.service.js';

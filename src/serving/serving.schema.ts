@@ -30,6 +30,24 @@ export const challengerSchema = z.object({
 });
 export type Challenger = z.infer<typeof challengerSchema>;
 
+/**
+ * A deployment's override of its external model's resilience (the gateway): each setting given
+ * replaces the model version's own (registered with `models register-endpoint`); the others stay.
+ */
+export const deploymentResilienceSchema = z.strictObject({
+  /** One upstream attempt's deadline; past it the request fails as UPSTREAM_TIMEOUT (504). */
+  timeoutMs: z.number().int().min(10).max(600_000).optional(),
+  /** Extra attempts after a refused connection or a 502/503/504 answer. */
+  retries: z.number().int().min(0).max(10).optional(),
+  /** First backoff between attempts; doubled per attempt. */
+  backoffMs: z.number().int().min(0).max(60_000).optional(),
+  /** Consecutive failed calls that open the circuit breaker. */
+  breakerFailures: z.number().int().min(1).max(1000).optional(),
+  /** How long the circuit stays open before one probe call may try again. */
+  breakerResetMs: z.number().int().min(10).max(3_600_000).optional(),
+});
+export type DeploymentResilience = z.infer<typeof deploymentResilienceSchema>;
+
 export const deploymentSchema = z.object({
   id: z.string(),
   name: z.string(),
@@ -40,6 +58,8 @@ export const deploymentSchema = z.object({
   ref: z.string(),
   challenger: challengerSchema.nullable(),
   ledgerMode: ledgerModeSchema,
+  /** The override of its external model's timeout, retries and breaker (null: the version's own). */
+  resilience: deploymentResilienceSchema.nullable().optional(),
   createdBy: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -102,6 +122,7 @@ export const createDeploymentBodySchema = z.strictObject({
     })
     .optional(),
   ledgerMode: ledgerModeSchema.optional(),
+  resilience: deploymentResilienceSchema.optional(),
 });
 export type CreateDeploymentInput = z.infer<typeof createDeploymentBodySchema>;
 
@@ -111,6 +132,8 @@ export const updateDeploymentBodySchema = z.strictObject({
   /** null removes the challenger. */
   challenger: createDeploymentBodySchema.shape.challenger.unwrap().nullable().optional(),
   ledgerMode: ledgerModeSchema.optional(),
+  /** Merged into the current override; null drops the whole override (back to the version's settings). */
+  resilience: deploymentResilienceSchema.nullable().optional(),
 });
 export type UpdateDeploymentInput = z.infer<typeof updateDeploymentBodySchema>;
 
@@ -141,7 +164,12 @@ export const predictionSchema = z.object({
   servedAt: z.string(),
   requestKey: z.string().nullable(),
   inputs: z.record(z.string(), z.unknown()),
-  outputs: predictionOutputSchema,
+  /** null when the prediction failed (status 'failed'). */
+  outputs: predictionOutputSchema.nullable(),
+  /** 'failed' when the model (an external model server) failed the request: see `error`. */
+  status: z.enum(['ok', 'failed']),
+  /** Why it failed (UPSTREAM_ERROR, UPSTREAM_TIMEOUT and the upstream's message); null when ok. */
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
   latencyMs: z.number(),
   shadow: z
     .object({
@@ -169,6 +197,8 @@ export const listPredictionsQuerySchema = z.strictObject({
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
+  /** Only the ok or only the failed predictions (default both). */
+  status: z.enum(['ok', 'failed']).optional(),
   cursor: z.string().max(200).optional(),
 });
 export type ListPredictionsQuery = z.input<typeof listPredictionsQuerySchema>;

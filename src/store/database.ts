@@ -44,6 +44,7 @@ import { budgetsMigration } from './migrations/019-budgets.js';
 import { monitoringStateMigration } from './migrations/020-monitoring-state.js';
 import { costStorageMigration } from './migrations/022-cost-storage.js';
 import { runtimeRequestCountsMigration } from './migrations/023-runtime-request-counts.js';
+import { gatewayFailuresMigration } from './migrations/025-gateway-failures.js';
 import { loggedModelFilesMigration } from './migrations/027-logged-model-files.js';
 import type { Database } from './schema.js';
 
@@ -247,6 +248,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '020-monitoring-state': monitoringStateMigration(dialect),
     '022-cost-storage': costStorageMigration(dialect),
     '023-runtime-request-counts': runtimeRequestCountsMigration(dialect),
+    '025-gateway-failures': gatewayFailuresMigration(dialect),
     '027-logged-model-files': loggedModelFilesMigration(dialect),
   };
 }

@@ -43,6 +43,8 @@ export interface DeploymentTable {
   canary_percent: number | null;
   /** 'durable' | 'async'. */
   ledger_mode: string;
+  /** JSON: the deployment's override of its external model's resilience settings (migration 025). */
+  resilience: string | null;
   created_by: string;
   created_at: number;
   updated_at: number;
@@ -70,6 +72,8 @@ export interface PredictionTable {
   /** JSON PredictionOutput of the shadow challenger (null when it failed or there is none). */
   shadow_outputs: string | null;
   shadow_error: string | null;
+  /** JSON {code, message} when the model server failed (outputs is then JSON null); migration 025. */
+  error: string | null;
 }
 
 export interface PredictionLabelTable {

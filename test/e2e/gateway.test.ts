@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { openWorkspace } from '../../src/app/index.js';
 import { referenceScoresOf } from '../../src/app/monitoring-reference-scores.js';
+import { createLocalApi } from '../../src/cli/local-api.js';
 import { loadConfig } from '../../src/core/config.js';
 import { explanationSchema } from '../../src/governance/explain/explanation.schema.js';
 import { predictionTraceSchema } from '../../src/governance/trace/index.js';
@@ -236,7 +237,7 @@ describe('sextant models register-endpoint + sextant serve: the gateway', () => 
     serve!.child.kill('SIGTERM');
     await serve!.exited;
     serve = undefined;
-    // The failed requests are counted by code in the deployment's request counts (the log holds answers only).
+    // The failed requests are counted by code in the deployment's request counts...
     const ws = await openWorkspace(loadConfig(env));
     try {
       const stats = await ws.serving.deployments.stats(`${model}-v2`);
@@ -245,6 +246,110 @@ describe('sextant models register-endpoint + sextant serve: the gateway', () => 
     } finally {
       await ws.close();
     }
+    // ...and logged as failed predictions: their records, the error code and message, no output.
+    const dep = `${model}-v2`;
+    const failedPage = z
+      .object({ predictions: z.array(predictionSchema) })
+      .parse(json(await cli(env, '--json', 'predictions', 'ls', '--deployment', dep, '--status', 'failed')));
+    const failed = failedPage.predictions;
+    expect(failed.length).toBeGreaterThanOrEqual(6);
+    for (const p of failed) {
+      expect(p).toMatchObject({ status: 'failed', outputs: null, inputs: { f0: 1, f1: 2, f2: 3 } });
+      expect(p.error?.code).toMatch(/^UPSTREAM_(ERROR|TIMEOUT)$/);
+    }
+    const timedOut = failed.find((p) => p.error?.code === 'UPSTREAM_TIMEOUT')!;
+    expect(timedOut.error?.message).toMatch(/did not answer within 500 ms/);
+    expect(failed.some((p) => /cannot be reached/.test(p.error?.message ?? ''))).toBe(true);
+    const all = json<{ predictions: { status: string }[] }>(
+      await cli(env, '--json', 'predictions', 'ls', '--deployment', dep, '--limit', '1000'),
+    ).predictions;
+    const okCount = all.filter((p) => p.status === 'ok').length;
+    expect(all.length).toBe(okCount + failed.length);
+    const listed = await cli(env, 'predictions', 'ls', '--deployment', dep, '--status', 'failed');
+    expect(listed.out).toMatch(/STATUS/);
+    expect(listed.out).toMatch(/failed: UPSTREAM_TIMEOUT/);
+    const badStatus = await cli(env, 'predictions', 'ls', '--status', 'broken');
+    expect(badStatus.code).toBe(2);
+    // show and trace say it failed and why.
+    expect((await cli(env, 'predictions', 'show', timedOut.id)).out).toMatch(/error\s+UPSTREAM_TIMEOUT: /);
+    expect((await cli(env, 'trace', timedOut.id)).out).toMatch(/FAILED: UPSTREAM_TIMEOUT/);
+    // The export has them, with their status.
+    const exported = (await cli(env, 'predictions', 'export', dep, '--format', 'jsonl')).out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(exported).toHaveLength(all.length);
+    expect(exported.find((r) => r.prediction_id === timedOut.id)).toMatchObject({
+      status: 'failed',
+      error_code: 'UPSTREAM_TIMEOUT',
+      prediction: null,
+    });
+    expect(exported.filter((r) => r.status === 'ok')).toHaveLength(okCount);
+    // Feedback on a failed prediction is refused (nothing to label); an explanation too.
+    const fed = await cli(env, 'feedback', timedOut.id, '1');
+    expect(fed.code).toBe(4);
+    expect(fed.err).toMatch(/failed \(UPSTREAM_TIMEOUT/);
+    const explained = await cli(env, 'explain', timedOut.id);
+    expect(explained.code).toBe(4);
+    expect(explained.err).toMatch(/no output to explain/);
+    // Monitoring reads the answered ones only.
+    const spec = path.join(home, 'gw-monitor.yaml');
+    fs.writeFileSync(spec, 'name: gw-watch\nwindow: 1h\n');
+    const created = await cli(env, 'monitors', 'create', dep, '--file', spec);
+    expect(created.code, created.err).toBe(0);
+    const [run] = json<{ run: { rows: number } }[]>(
+      await cli(
+        env,
+        '--json',
+        'monitor',
+        'run',
+        dep,
+        '--from',
+        '1h',
+        '--to',
+        new Date(Date.now() + 60_000).toISOString(),
+      ),
+    );
+    expect(run!.run.rows).toBe(okCount);
+  }, 120_000);
+
+  it("a deployment's own upstream settings: --upstream-timeout-ms overrides the version's 500 ms", async () => {
+    const dep = `${model}-v2`;
+    const updated = json<{ resilience: unknown }>(
+      await cli(env, '--json', 'deployments', 'update', dep, '--upstream-timeout-ms', '4000'),
+    );
+    expect(updated.resilience).toEqual({ timeoutMs: 4000 });
+    const bad = await cli(env, 'deployments', 'update', dep, '--upstream-timeout-ms', '5');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/timeoutMs/);
+    const onnx = await cli(
+      env,
+      'deployments',
+      'create',
+      uniq('gw-onnx'),
+      '--model',
+      `${model}@1`,
+      '--upstream-timeout-ms',
+      '4000',
+    );
+    expect(onnx.code).toBe(2);
+    expect(onnx.err).toMatch(/not an external model/);
+    serve = await startServe(workspaceEnv(home), ['serve', `${model}@2`, '--port', '0']);
+    await upstream.control({ mode: 'slow' });
+    try {
+      // The upstream answers in 1.5 s: past the version's 500 ms, within the deployment's 4 s.
+      const slow = await post(`${serve.baseUrl}/predict`, [{ f0: 1, f1: 2, f2: 3 }]);
+      expect(slow.status, JSON.stringify(slow.body)).toBe(200);
+    } finally {
+      await upstream.control({ mode: 'ok' });
+    }
+    serve.child.kill('SIGTERM');
+    await serve.exited;
+    serve = undefined;
+    const reset = json<{ resilience: unknown }>(
+      await cli(env, '--json', 'deployments', 'update', dep, '--reset-upstream'),
+    );
+    expect(reset.resilience).toBeNull();
   }, 120_000);
 
   it('the API registers one too (POST /api/v1/models/{name}/versions/endpoint); bad bodies are 400s naming the field', async () => {
@@ -289,6 +394,40 @@ describe('sextant models register-endpoint + sextant serve: the gateway', () => 
         code: 'UPSTREAM_ERROR',
         details: { reason: 'bad_answer' },
       });
+      // A deployment's override over the API: merged on PATCH, null drops it, bad values name the field.
+      const depUrl = `/api/v1/deployments/${model}-api`;
+      const created = await app.inject({
+        method: 'POST',
+        url: '/api/v1/deployments',
+        payload: { name: `${model}-api`, model: `${model}-api@1`, resilience: { timeoutMs: 1000 } },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      expect(created.json().resilience).toEqual({ timeoutMs: 1000 });
+      const merged = await app.inject({
+        method: 'PATCH',
+        url: depUrl,
+        payload: { resilience: { retries: 0 } },
+      });
+      expect(merged.json().resilience).toEqual({ timeoutMs: 1000, retries: 0 });
+      const wrong = await app.inject({
+        method: 'PATCH',
+        url: depUrl,
+        payload: { resilience: { timeoutMs: -1 } },
+      });
+      expect(wrong.statusCode).toBe(400);
+      expect(JSON.stringify(wrong.json().error)).toMatch(/resilience/);
+      const dropped = await app.inject({ method: 'PATCH', url: depUrl, payload: { resilience: null } });
+      expect(dropped.json().resilience).toBeNull();
+      const failedOnly = await app.inject({
+        method: 'GET',
+        url: `/api/v1/predictions?deployment=${model}-v2&status=failed`,
+      });
+      expect(failedOnly.statusCode).toBe(200);
+      const failedRows = failedOnly.json().predictions as { status: string; error: { code: string } }[];
+      expect(failedRows.length).toBeGreaterThan(0);
+      expect(failedRows.every((p) => p.status === 'failed' && p.error.code.startsWith('UPSTREAM_'))).toBe(
+        true,
+      );
     } finally {
       await app.close();
       await ws.close();
@@ -370,8 +509,8 @@ describe('sextant models register-endpoint + sextant serve: the gateway', () => 
         expect(logged.shadow?.outputs).not.toBeNull();
         const [endpointOut, onnxOut] =
           champion === '2'
-            ? [logged.outputs, logged.shadow!.outputs!]
-            : [logged.shadow!.outputs!, logged.outputs];
+            ? [logged.outputs!, logged.shadow!.outputs!]
+            : [logged.shadow!.outputs!, logged.outputs!];
         // The same weights on both sides: the ONNX score equals the endpoint's P(1).
         expect(Number((onnxOut.outputs as Record<string, number[]>).score![0])).toBeCloseTo(
           endpointOut.probabilities!['1']!,
@@ -380,6 +519,71 @@ describe('sextant models register-endpoint + sextant serve: the gateway', () => 
       } finally {
         await ws.close();
       }
+    }
+  }, 120_000);
+  it('sextant predict and evaluate score a dataset through the endpoint, in batches; an upstream failure mid-way records nothing', async () => {
+    // 1,200 rows: three upstream calls of 500 records.
+    const rows = ['f0,f1,f2,y'];
+    for (let i = 0; i < 1200; i++) rows.push(`${(i % 7) - 3},${(i % 5) - 2},${(i % 3) - 1},${i % 2}`);
+    fs.writeFileSync(path.join(home, 'gw-big.csv'), `${rows.join('\n')}\n`);
+    const big = `${model}-big`;
+    expect((await cli(env, 'data', 'add', path.join(home, 'gw-big.csv'), '-d', big)).code).toBe(0);
+    const before = await upstream.calls();
+    const scored = json<{ runId: string; input: { rows: number }; output: { ref: string } }>(
+      await cli(env, '--json', 'predict', `${model}@2`, '--dataset', `${big}@1`),
+    );
+    expect(scored.input.rows).toBe(1200);
+    expect(scored.output.ref).toBe(`${big}-predictions@1`);
+    // Metadata + probe at open, then 1,200 / 500 = 3 scoring calls.
+    expect((await upstream.calls()) - before).toBe(5);
+    const ws = await openWorkspace(loadConfig(env));
+    try {
+      const api = createLocalApi(ws);
+      const version = await api.data.show(scored.output.ref);
+      expect(version.producedByRunId).toBe(scored.runId);
+      const run = await api.runs.get(scored.runId);
+      expect(run.status).toBe('FINISHED');
+      expect(run.params).toMatchObject({ model: `${model}@2`, dataset: `${big}@1` });
+      expect(run.inputs.map((i) => i.direction).sort()).toEqual(['input', 'output']);
+    } finally {
+      await ws.close();
+    }
+    // Evaluate: the declared target, the endpoint's P(1) as the score.
+    const evaluated = json<{ rows: number; task: string; metrics: Record<string, number> }>(
+      await cli(env, '--json', 'evaluate', `${model}@2`, '-d', `${big}@1`),
+    );
+    expect(evaluated).toMatchObject({ rows: 1200, task: 'classification' });
+    expect(evaluated.metrics.accuracy).toBeGreaterThan(0);
+    // The server fails after the open and the first batch: a clear upstream error, nothing recorded.
+    await upstream.control({ failAfter: 3 });
+    try {
+      const failed = await cli(
+        env,
+        'predict',
+        `${model}@2`,
+        '--dataset',
+        `${big}@1`,
+        '--output-dataset',
+        `${big}-half`,
+      );
+      expect(failed.code).toBe(8);
+      expect(failed.err).toMatch(
+        /scoring stopped at row 500 of 1200 .*model crashed mid-way.*nothing was recorded/,
+      );
+      const ws2 = await openWorkspace(loadConfig(env));
+      try {
+        await expect(createLocalApi(ws2).data.show(`${big}-half@1`)).rejects.toMatchObject({
+          code: 'NOT_FOUND',
+        });
+      } finally {
+        await ws2.close();
+      }
+      await upstream.control({ failAfter: 3 });
+      const failedEval = await cli(env, 'evaluate', `${model}@2`, '-d', `${big}@1`);
+      expect(failedEval.code).toBe(8);
+      expect(failedEval.err).toMatch(/scoring stopped at row 500 of 1200/);
+    } finally {
+      await upstream.control({ failAfter: -1 });
     }
   }, 120_000);
 });

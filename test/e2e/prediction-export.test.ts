@@ -40,6 +40,9 @@ const jsonlRow = z.strictObject({
   outputs: z.record(z.string(), z.unknown()).nullable(),
   label: z.union([z.number(), z.string(), z.boolean()]).nullable(),
   label_received_at: z.iso.datetime().nullable(),
+  status: z.enum(['ok', 'failed']),
+  error_code: z.string().nullable(),
+  error_message: z.string().nullable(),
 });
 
 /** A sink that keeps what it is given and how many writes it took. */
@@ -109,8 +112,9 @@ describeEachBackend('prediction log export', (getStore) => {
     expect(lines).toHaveLength(ROWS + 1);
     const idAt = EXPORT_COLUMNS.findIndex((c) => c.name === 'prediction_id');
     expect(new Set(lines.slice(1).map((l) => l.split(',')[idAt]))).toEqual(new Set(ids));
-    // The labelled ones carry their label: the last cells are label and its time.
-    const labelled = lines.slice(1).filter((l) => !l.endsWith(','));
+    // The labelled ones carry their label and its time; then each row's status (all answered here).
+    expect(lines.slice(1).every((l) => l.endsWith(',ok,,'))).toBe(true);
+    const labelled = lines.slice(1).filter((l) => !l.endsWith(',,ok,,'));
     expect(labelled).toHaveLength(3);
   });
 

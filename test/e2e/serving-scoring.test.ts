@@ -85,7 +85,7 @@ describeEachBackend(
           expect(Object.keys(p.probabilities ?? {}).sort()).toEqual(['0', '1']);
         }
         const logged = await t.services.serving.predictions.get(predictions[0]!.prediction_id);
-        expect(logged.outputs.prediction).toBe(predictions[0]!.prediction);
+        expect(logged.outputs?.prediction).toBe(predictions[0]!.prediction);
       }
     });
 

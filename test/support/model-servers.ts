@@ -14,7 +14,9 @@ export interface ModelServer {
   url: string;
   port: number;
   /** Switches behaviour: ok | slow | garbage | error500 | error503once; and the reported model (v1 | v2). */
-  control(set: { mode?: string; identity?: string }): Promise<void>;
+  control(set: { mode?: string; identity?: string; failAfter?: number }): Promise<void>;
+  /** Model calls it answered so far (metadata, probes and predictions). */
+  calls(): Promise<number>;
   /** Kills the process (the port then refuses connections). */
   stop(): Promise<void>;
   /** Starts it again on the same port. */
@@ -60,6 +62,10 @@ export async function startNodeModelServer(): Promise<ModelServer> {
     async control(set) {
       const res = await fetch(`${url}/control`, { method: 'POST', body: JSON.stringify(set) });
       if (!res.ok) throw new Error(`control failed: ${res.status}`);
+    },
+    async calls() {
+      const res = await fetch(`${url}/control`, { method: 'POST', body: '{}' });
+      return ((await res.json()) as { calls: number }).calls;
     },
     stop: () => stopChild(child),
     async restart() {

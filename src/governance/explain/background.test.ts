@@ -106,6 +106,8 @@ describeEachBackend('explanations from the training data', (getStore) => {
       requestKey: null,
       inputs: { age: 41, income: 52000, debt_ratio: 0.4, purpose: 'car' },
       outputs: { prediction: 0 },
+      status: 'ok',
+      error: null,
       latencyMs: 1,
       shadow: null,
       label: null,

@@ -186,6 +186,11 @@ export function createExplainer(deps: ExplainerDeps) {
     opts: ExplainPredictionOptions = {},
   ): Promise<{ prediction: Prediction; explanation: Explanation }> {
     const prediction = await deps.predictions.get(predictionId);
+    if (prediction.status === 'failed')
+      throw new ConflictError(
+        `prediction '${predictionId}' failed (${prediction.error?.code}: ${prediction.error?.message}); a failed prediction has no output to explain`,
+        { predictionId, reason: 'prediction_failed' },
+      );
     const { version, bytes } = await download(
       `${prediction.model}@${prediction.version}`,
       prediction.modelVersionId,

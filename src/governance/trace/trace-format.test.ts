@@ -18,6 +18,8 @@ function makeTrace(overrides: Partial<PredictionTrace> = {}): PredictionTrace {
       requestKey: null,
       inputs: { age: 41, income: 52000 },
       outputs: { prediction: 1, probabilities: { '0': 0.25, '1': 0.75 } },
+      status: 'ok',
+      error: null,
       latencyMs: 1.5,
       shadow: null,
       label: { value: 0, receivedAt: '2026-03-09T10:00:00.000Z' },

@@ -82,7 +82,11 @@ export function formatTrace(t: PredictionTrace): string {
   lines.push(`  deployment  ${t.deployment ? `${t.deployment.name} (${t.deployment.id})` : p.deploymentId}`);
   lines.push(`  role        ${p.role}${p.requestKey ? `, request key ${p.requestKey}` : ''}`);
   lines.push(`  inputs      ${record(p.inputs)}`);
-  lines.push(`  output      ${output(p.outputs)}`);
+  lines.push(
+    p.error
+      ? `  output      FAILED: ${p.error.code}: ${p.error.message} (no output; the model server failed)`
+      : `  output      ${output(p.outputs)}`,
+  );
   lines.push(`  latency     ${value(p.latencyMs)} ms`);
   if (p.shadow)
     lines.push(

@@ -7,6 +7,7 @@ import { convertJsonlToParquet, type JsonlColumn } from '../../data/index.js';
 import {
   featureColumns,
   loadDataset,
+  loadEndpointRecord,
   loadStoredModel,
   type MlApi,
   type ModelRegistryPort,
@@ -15,6 +16,7 @@ import {
 import type { ModelVersion } from '../../registry/index.js';
 import { openServingModel, type ServingModel } from '../model/index.js';
 import type { PredictionOutput } from '../serving.schema.js';
+import { openExternalScoring, predictExternal } from './external-scoring.js';
 
 /*
  * `sextant predict <model>@<ref> --dataset <name>@<v>`: scores every row of a dataset version with the
@@ -23,6 +25,11 @@ import type { PredictionOutput } from '../serving.schema.js';
  * the input (lineage), and records a tracking run with the input and output datasets.
  *
  * Works over any transport (the API port, like training): on a laptop or against a server.
+ *
+ * An external model (format 'endpoint', the gateway) is scored through its model server by the runner
+ * that serves it (external-scoring.ts): its batches, timeouts, retries and breaker, the version's call
+ * budget checked up front. Scoring ends before anything is recorded, so an upstream failure mid-way
+ * leaves no run and no output version (the error names the rows scored).
  */
 
 /** What batch scoring needs of the API: ml's port plus adding a dataset version. */
@@ -157,9 +164,19 @@ export async function batchPredict(
       field: 'dataset',
     });
   const resolved = await registry.resolve(req.modelRef);
-  const stored = await loadStoredModel(api, { modelRef: req.modelRef }, registry);
+  // An external model (the gateway) is scored through its model server, in its upstream batches.
+  const external =
+    resolved.format === 'endpoint'
+      ? await openExternalScoring(
+          await loadEndpointRecord(registry, req.modelRef, resolved.sha256),
+          resolved as unknown as ModelVersion,
+        )
+      : null;
+  const stored = external ? null : await loadStoredModel(api, { modelRef: req.modelRef }, registry);
   // Serving reads the version's name, number and declared signature; the port's record carries them.
-  const model = await openBatchModel(stored.bytes, resolved as unknown as ModelVersion);
+  const model = external
+    ? external.model
+    : await openBatchModel((stored as { bytes: Uint8Array }).bytes, resolved as unknown as ModelVersion);
   let output: { dataset: string; number: number; digest: string };
   const work = await mkdtemp(path.join(req.workDir ?? os.tmpdir(), 'sextant-predict-'));
   try {
@@ -185,7 +202,10 @@ export async function batchPredict(
       records[i] = r;
     }
     const t0 = performance.now();
-    const answers = await scoreRecords(model, records, typedColumnsCheck(model, features), req.onProgress);
+    // Scored before anything is recorded: a failure (an upstream one mid-way too) leaves no run, no output.
+    const answers = external
+      ? await predictExternal(external, records, dataset.ref, req.onProgress)
+      : await scoreRecords(model, records, typedColumnsCheck(model, features), req.onProgress);
     const seconds = Math.max((performance.now() - t0) / 1000, 1e-9);
 
     const parquet = path.join(work, 'predictions.parquet');

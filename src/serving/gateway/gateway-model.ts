@@ -2,6 +2,7 @@ import { UnavailableError, UpstreamError, ValidationError } from '../../core/err
 import { canonicalJson, sha256Hex } from '../../core/hashing.js';
 import {
   type EndpointIdentity,
+  type EndpointResilience,
   type EndpointSpec,
   endpointResilienceSchema,
   endpointSpecSchema,
@@ -156,7 +157,7 @@ function hostOf(url: string): string {
 export async function openGatewayModel(
   bytes: Uint8Array,
   version: ModelVersion,
-  opts: { now?: () => number } = {},
+  opts: { now?: () => number; resilience?: Partial<EndpointResilience> } = {},
 ): Promise<ServingModel> {
   const label = `${version.model}@${version.version}`;
   const spec = readEndpointSpec(bytes, label);
@@ -164,7 +165,8 @@ export async function openGatewayModel(
   const { features, task } = declaredOf(version);
   if (features.length === 0)
     throw new ValidationError(`${label}: the external model records no features`, { field: 'model' });
-  const r = spec.resilience;
+  // A deployment's override replaces the version's settings it names.
+  const r: EndpointResilience = { ...spec.resilience, ...opts.resilience };
   const client = createUpstreamClient({
     label: `the model server of ${label} (${hostOf(spec.url)})`,
     resilience: r,

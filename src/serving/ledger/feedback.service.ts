@@ -135,6 +135,15 @@ export function createFeedbackService(deps: {
             outcomes[i] = failed(id, 'NOT_FOUND', `prediction '${id}' does not exist`);
             return;
           }
+          if (owner.error !== null) {
+            const e = JSON.parse(owner.error) as { code?: string; message?: string };
+            outcomes[i] = failed(
+              id,
+              'CONFLICT',
+              `prediction '${id}' failed (${e.code ?? 'ERROR'}: ${e.message ?? 'no message'}); it has no output to label, nothing was stored`,
+            );
+            return;
+          }
           const classes = classesOf.get(id);
           if (classes && !classes.includes(labelTexts[i]!)) {
             outcomes[i] = failed(

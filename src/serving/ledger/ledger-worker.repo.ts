@@ -26,7 +26,7 @@ export type LedgerWorkerReply =
   | { seq: number; ok: true }
   | { seq: number; ok: false; message: string; code?: string };
 
-/** Rows per INSERT statement (15 parameters a row, well under SQLite's 32,766). */
+/** Rows per INSERT statement (16 parameters a row, well under SQLite's 32,766). */
 const CHUNK = 64;
 
 const { file } = workerData as LedgerWorkerData;

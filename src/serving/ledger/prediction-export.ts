@@ -14,7 +14,8 @@ import type { PredictionStore } from './prediction-store.js';
 
 /*
  * The prediction log of one deployment over a time window, written out for analysis elsewhere: one
- * row per prediction with its inputs, answer and (when feedback came) its label. Rows are read a page
+ * row per prediction with its inputs, answer and (when feedback came) its label; a failed prediction
+ * (its model server failed) has status 'failed', its error code and message, and no answer. Rows are read a page
  * at a time (keyset scan, oldest first) and written with the destination's backpressure, so memory
  * stays bounded however long the window. Parquet goes through a temporary JSON-lines file that DuckDB
  * converts, streaming too.
@@ -40,6 +41,10 @@ export const EXPORT_COLUMNS: readonly JsonlColumn[] = [
   { name: 'outputs', type: 'JSON' },
   { name: 'label', type: 'JSON' },
   { name: 'label_received_at', type: 'TIMESTAMPTZ' },
+  // Last, so that CSV readers of the earlier columns by position are unaffected.
+  { name: 'status', type: 'VARCHAR' },
+  { name: 'error_code', type: 'VARCHAR' },
+  { name: 'error_message', type: 'VARCHAR' },
 ];
 
 /** The media type each format is sent as. */
@@ -67,12 +72,15 @@ function exportRow(p: Prediction, deployment: string): ExportRow {
     version: p.version,
     alias: p.alias,
     role: p.role,
+    status: p.status,
+    error_code: p.error?.code ?? null,
+    error_message: p.error?.message ?? null,
     request_key: p.requestKey,
     latency_ms: p.latencyMs,
     inputs: p.inputs,
-    prediction: p.outputs.prediction,
-    probabilities: p.outputs.probabilities ?? null,
-    outputs: p.outputs.outputs ?? null,
+    prediction: p.outputs?.prediction ?? null,
+    probabilities: p.outputs?.probabilities ?? null,
+    outputs: p.outputs?.outputs ?? null,
     label: p.label?.value ?? null,
     label_received_at: p.label?.receivedAt ?? null,
   };
@@ -140,6 +148,7 @@ export function createPredictionExporter(deps: {
       since: w.since,
       until: w.until,
       batchSize: 1000,
+      includeFailed: true,
     })) {
       await write(out, encode(page.map((p) => exportRow(p, w.deployment.name))));
     }
@@ -166,7 +175,7 @@ export function createPredictionExporter(deps: {
     count: (w: ExportWindow) =>
       countPredictionRows({
         tx: deps.db,
-        filter: { deploymentId: w.deployment.id, since: w.since, until: w.until },
+        filter: { deploymentId: w.deployment.id, since: w.since, until: w.until, includeFailed: true },
       }),
     /** Writes the window to `out` (not ended here: the caller owns the stream). */
     async write(w: ExportWindow, format: PredictionExportFormat, out: Writable): Promise<void> {

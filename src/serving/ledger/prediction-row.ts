@@ -36,6 +36,11 @@ export interface PredictionBatch extends PredictionContext {
     outputs: (PredictionOutput | null)[] | null;
     error: string | null;
   } | null;
+  /**
+   * Set when the model failed the request (an external model server down, slow or answering
+   * garbage): every record is logged as failed, with this error and no output (`outputs` is ignored).
+   */
+  error?: { code: string; message: string } | null;
 }
 
 /** A cell of the prediction log as it travels to the writer: text, a number or null. */
@@ -60,6 +65,7 @@ export const PREDICTION_COLUMNS = [
   'shadow_version_id',
   'shadow_outputs',
   'shadow_error',
+  'error',
 ] as const;
 
 export const PREDICTION_WIDTH = PREDICTION_COLUMNS.length;
@@ -70,11 +76,11 @@ export const PREDICTION_WIDTH = PREDICTION_COLUMNS.length;
  * the fewer cells the cheaper). The columns the rows share come once, in a header; each row adds its
  * four own cells:
  *   [rows, deployment_id, model_version_id, model, version, alias, role, served_at, request_key,
- *    latency_us, shadow_version_id, shadow_error,  then per row: id, inputs, outputs, shadow_outputs]
+ *    latency_us, shadow_version_id, shadow_error, error,  then per row: id, inputs, outputs, shadow_outputs]
  * The JSON columns are serialised here, once, on the main thread.
  */
 export type PackedEntry = Cell[];
-const HEADER = 12;
+const HEADER = 13;
 const PER_ROW = 4;
 
 const json = (v: unknown): string => JSON.stringify(v);
@@ -95,12 +101,15 @@ export function packBatch(b: PredictionBatch, from = 0, to = b.ids.length): Pack
   out[9] = Math.max(0, Math.round(b.latencyUs));
   out[10] = b.shadow?.modelVersionId ?? null;
   out[11] = b.shadow?.error ?? null;
+  // A failed request's rows: the error once, and JSON null as each row's outputs.
+  out[12] = b.error ? json(b.error) : null;
+  const outputs = b.error ? null : b.outputs;
   const shadowOutputs = b.shadow?.outputs ?? null;
   let k = HEADER;
   for (let i = from; i < to; i++) {
     out[k++] = b.ids[i] as string;
     out[k++] = json(b.inputs[i]);
-    out[k++] = json(b.outputs[i]);
+    out[k++] = outputs ? json(outputs[i]) : 'null';
     const s = shadowOutputs?.[i];
     out[k++] = s ? json(s) : null;
   }
@@ -163,6 +172,7 @@ export function unpackRows(
       cells[at + 12] = e[10] ?? null;
       cells[at + 13] = e[k + 3] ?? null;
       cells[at + 14] = e[11] ?? null;
+      cells[at + 15] = e[12] ?? null;
       if (++n === every) {
         block(n);
         n = 0;

@@ -61,6 +61,8 @@ describeEachBackend('prediction store', (get) => {
       requestKey: null,
       inputs: r.inputs,
       outputs: r.outputs,
+      status: 'ok',
+      error: null,
       latencyMs: 1.5,
       shadow: { modelVersionId: 'mv_shadow', outputs: null, error: 'shape mismatch' },
       label: null,
@@ -163,5 +165,81 @@ describeEachBackend('prediction store', (get) => {
       { id: records[3]?.id, label: 1 },
       { id: records[11]?.id, label: 0 },
     ]);
+  });
+  it('a failed request (its model server failed) is logged as failed rows, durable or async: listed and exported, never scanned, counted or labelled', async () => {
+    const dep = newId('dep');
+    const asyncLedger = openPredictionLedger({
+      store: get(),
+      clock: systemClock,
+      mode: 'async',
+      flushIntervalMs: 5,
+    });
+    const failedBatch = (servedAt: number, n: number) => {
+      const base = makeRecord({ deploymentId: dep, servedAt });
+      return {
+        ...base,
+        ids: Array.from({ length: n }, () => newId('pred')),
+        inputs: Array.from({ length: n }, (_, i) => ({ age: 30 + i })),
+        outputs: [],
+        shadow: null,
+        error: { code: 'UPSTREAM_TIMEOUT', message: 'the model server did not answer within 500 ms' },
+      };
+    };
+    const durable = failedBatch(T0, 2);
+    const buffered = failedBatch(T0 + 1000, 1);
+    await ledger.appendBatch(durable);
+    await asyncLedger.appendBatch(buffered);
+    await asyncLedger.close();
+    const ok = makeRecord({ deploymentId: dep, servedAt: T0 + 2000 });
+    await ledger.append(ok);
+
+    const listed = (await store().list({ deploymentId: dep })).predictions;
+    expect(listed.map((p) => p.status)).toEqual(['ok', 'failed', 'failed', 'failed']);
+    const failed = listed.filter((p) => p.status === 'failed');
+    for (const p of failed) {
+      expect(predictionSchema.parse(p)).toMatchObject({
+        outputs: null,
+        error: { code: 'UPSTREAM_TIMEOUT', message: 'the model server did not answer within 500 ms' },
+      });
+    }
+    expect((await store().list({ deploymentId: dep, status: 'failed' })).predictions).toHaveLength(3);
+    expect((await store().list({ deploymentId: dep, status: 'ok' })).predictions.map((p) => p.id)).toEqual([
+      ok.id,
+    ]);
+    expect((await store().get(durable.ids[0]!)).status).toBe('failed');
+    // Monitoring's scans and counts read answered predictions only; an export asks for all.
+    const scanned: string[] = [];
+    for await (const page of store().scan({ deploymentId: dep })) scanned.push(...page.map((p) => p.id));
+    expect(scanned).toEqual([ok.id]);
+    const all: string[] = [];
+    for await (const page of store().scan({ deploymentId: dep, includeFailed: true }))
+      all.push(...page.map((p) => p.id));
+    expect(all).toHaveLength(4);
+    expect(await store().count({ deploymentId: dep })).toBe(1);
+
+    const clock = fakeClock(T0 + 10_000);
+    const feedback = createFeedbackService({
+      db: get().db,
+      clock,
+      audit: createAuditLog({
+        db: get().db,
+        dialect: get().dialect,
+        clock,
+        key: 'failed-test-key-0123456789',
+      }),
+      events: createTestEventBus(get(), { definitions: servingEvents, clock }),
+    });
+    const [refused, recorded] = await feedback.submit({
+      actor: 'alice',
+      items: [
+        { prediction_id: durable.ids[0]!, label: 1 },
+        { prediction_id: ok.id, label: 1 },
+      ],
+    });
+    expect(refused).toMatchObject({ status: 'failed', error: { code: 'CONFLICT' } });
+    expect(refused?.status === 'failed' && refused.error.message).toMatch(
+      /UPSTREAM_TIMEOUT.*no output to label/,
+    );
+    expect(recorded).toMatchObject({ status: 'recorded' });
   });
 });

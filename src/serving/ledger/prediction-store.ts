@@ -32,6 +32,8 @@ export interface PredictionScanQuery {
   batchSize?: number | undefined;
   /** Only predictions that have a label (accuracy monitoring). */
   labelledOnly?: boolean | undefined;
+  /** Failed predictions too (exports); monitoring scans leave them out (the default). */
+  includeFailed?: boolean | undefined;
 }
 
 export type ListPredictionsInput = ListPredictionsQuery & {
@@ -54,7 +56,12 @@ export function toPrediction(r: PredictionWithLabelRow): Prediction {
     servedAt: toIso(Number(r.served_at)),
     requestKey: r.request_key,
     inputs: parseJson<Record<string, unknown>>(r.inputs),
-    outputs: parseJson<PredictionOutput>(r.outputs),
+    outputs: parseJson<PredictionOutput | null>(r.outputs),
+    status: r.error === null || r.error === undefined ? 'ok' : 'failed',
+    error:
+      r.error === null || r.error === undefined
+        ? null
+        : parseJson<{ code: string; message: string }>(r.error),
     latencyMs: Number(r.latency_us) / 1000,
     shadow:
       r.shadow_version_id === null
@@ -100,6 +107,8 @@ function filterOf(q: ListPredictionsInput): PredictionFilter {
     modelVersionId: q.modelVersionId,
     since: parseTime(q.since, 'since'),
     until: parseTime(q.until, 'until'),
+    includeFailed: q.status !== 'ok',
+    failedOnly: q.status === 'failed',
   };
   if (q.deployment !== undefined) {
     if (q.deployment.startsWith('dep_')) f.deploymentId = q.deployment;
@@ -145,9 +154,13 @@ export function createPredictionStore(deps: { db: Db; clock: Clock }) {
       if (!p) throw new NotFoundError('prediction', id);
       return p;
     },
-    /** How many predictions match (every one, or only those with a label). */
+    /** How many answered predictions match (every one, or only those with a label); status 'failed' counts the failed ones. */
     async count(q: ListPredictionsInput & { labelledOnly?: boolean | undefined }): Promise<number> {
-      return countPredictionRows({ tx: db, filter: filterOf(q), labelledOnly: q.labelledOnly === true });
+      return countPredictionRows({
+        tx: db,
+        filter: { ...filterOf(q), includeFailed: false },
+        labelledOnly: q.labelledOnly === true,
+      });
     },
     /** Newest first by (servedAt, id); `nextCursor` is null on the last page. */
     async list(q: ListPredictionsInput): Promise<{ predictions: Prediction[]; nextCursor: string | null }> {
@@ -174,6 +187,7 @@ export function createPredictionStore(deps: { db: Db; clock: Clock }) {
         modelVersionId: q.modelVersionId,
         since: q.since,
         until: q.until,
+        includeFailed: q.includeFailed,
       };
       let after: { servedAt: number; id: string } | undefined;
       for (;;) {

@@ -50,6 +50,13 @@ export interface PredictionFilter {
   since?: number | undefined;
   /** Exclusive, epoch ms. */
   until?: number | undefined;
+  /**
+   * Failed predictions (an external model server failed; no output) too: listings, exports and
+   * lookups by id want them; monitoring scans and counts leave them out (the default).
+   */
+  includeFailed?: boolean | undefined;
+  /** Only the failed ones. */
+  failedOnly?: boolean | undefined;
 }
 
 function selectPredictions(tx: Executor, f: PredictionFilter, labelledOnly: boolean) {
@@ -73,6 +80,8 @@ function selectPredictions(tx: Executor, f: PredictionFilter, labelledOnly: bool
   if (f.version !== undefined) q = q.where('p.version', '=', f.version);
   if (f.since !== undefined) q = q.where('p.served_at', '>=', f.since);
   if (f.until !== undefined) q = q.where('p.served_at', '<', f.until);
+  if (f.failedOnly === true) q = q.where('p.error', 'is not', null);
+  else if (f.includeFailed !== true) q = q.where('p.error', 'is', null);
   return q;
 }
 
@@ -84,9 +93,9 @@ export async function findPredictionRow({
   tx: Executor;
   id: string;
 }): Promise<PredictionWithLabelRow | undefined> {
-  return (await selectPredictions(tx, {}, false).where('p.id', '=', id).executeTakeFirst()) as
-    | PredictionWithLabelRow
-    | undefined;
+  return (await selectPredictions(tx, { includeFailed: true }, false)
+    .where('p.id', '=', id)
+    .executeTakeFirst()) as PredictionWithLabelRow | undefined;
 }
 
 /**
@@ -157,16 +166,20 @@ export async function findPredictionOwners({
 }: {
   tx: Executor;
   ids: string[];
-}): Promise<Map<string, { deployment_id: string; model_version_id: string }>> {
-  const out = new Map<string, { deployment_id: string; model_version_id: string }>();
+}): Promise<Map<string, { deployment_id: string; model_version_id: string; error: string | null }>> {
+  const out = new Map<string, { deployment_id: string; model_version_id: string; error: string | null }>();
   for (let i = 0; i < ids.length; i += 500) {
     const rows = await tx
       .selectFrom('predictions')
-      .select(['id', 'deployment_id', 'model_version_id'])
+      .select(['id', 'deployment_id', 'model_version_id', 'error'])
       .where('id', 'in', ids.slice(i, i + 500))
       .execute();
     for (const r of rows)
-      out.set(r.id, { deployment_id: r.deployment_id, model_version_id: r.model_version_id });
+      out.set(r.id, {
+        deployment_id: r.deployment_id,
+        model_version_id: r.model_version_id,
+        error: r.error ?? null,
+      });
   }
   return out;
 }
@@ -190,8 +203,8 @@ export async function findMulticlassPredictionClasses({
       .where('id', 'in', ids.slice(i, i + 500))
       .execute();
     for (const r of rows) {
-      const probabilities = (JSON.parse(r.outputs) as { probabilities?: Record<string, number> })
-        .probabilities;
+      const probabilities = (JSON.parse(r.outputs) as { probabilities?: Record<string, number> } | null)
+        ?.probabilities;
       const classes = probabilities ? Object.keys(probabilities) : [];
       if (classes.length > 2) out.set(r.id, classes);
     }

@@ -159,7 +159,7 @@ function PredictionsTable({ predictions }: { predictions: Prediction[] }) {
             <td>
               {p.model}@{p.version} <span className="muted">{p.role}</span>
             </td>
-            <td>{String(p.outputs.prediction)}</td>
+            <td>{p.outputs ? String(p.outputs.prediction) : `failed: ${p.error?.code ?? 'ERROR'}`}</td>
             <td className="num">{num(p.latencyMs)}</td>
             <td>{p.label ? String(p.label.value) : ''}</td>
           </tr>

@@ -90,10 +90,17 @@ export function PredictionPage({ id }: { id: string }) {
               rows={[
                 ['Served', when(t.prediction.servedAt)],
                 ['Model', `${t.prediction.model}@${t.prediction.version} (${t.prediction.role})`],
-                ['Prediction', <strong key="p">{String(t.prediction.outputs.prediction)}</strong>],
+                [
+                  'Prediction',
+                  <strong key="p">
+                    {t.prediction.outputs
+                      ? String(t.prediction.outputs.prediction)
+                      : `failed: ${t.prediction.error?.code}: ${t.prediction.error?.message}`}
+                  </strong>,
+                ],
                 [
                   'Probabilities',
-                  t.prediction.outputs.probabilities
+                  t.prediction.outputs?.probabilities
                     ? Object.entries(t.prediction.outputs.probabilities)
                         .map(([k, v]) => `${k}: ${num(v)}`)
                         .join(', ')
