@@ -387,3 +387,42 @@ describe('prediction ledger on an in-memory SQLite database', () => {
     }
   });
 });
+
+describe('durable group commit gathering', () => {
+  it("waits for the previous commit's clients (not past its timer); a flush and a lone client never wait", async () => {
+    const store = await openStore('sqlite::memory:');
+    const groups: number[] = [];
+    // Each commit takes ~30 ms, so gathering may wait its full 2 ms.
+    const writer = {
+      write: async (entries: unknown[]) => {
+        groups.push(entries.length);
+        await new Promise((r) => setTimeout(r, 30));
+      },
+      close: async () => {},
+    };
+    try {
+      const ledger = openPredictionLedger({ store, clock: systemClock, writer });
+      const dep = newId('dep');
+      const append = (n: number) =>
+        Array.from({ length: n }, () => ledger.append(makeRecord({ deploymentId: dep })));
+      // An idle ledger commits at once.
+      await Promise.all(append(8));
+      // Steady load: 8 clients come back spread over two turns of the event loop; one commit.
+      const first = append(4);
+      const second = await new Promise<Promise<void>[]>((r) => setImmediate(() => r(append(4))));
+      await Promise.all([...first, ...second]);
+      // Fewer clients come back: the commit starts once the wait runs out.
+      await Promise.all(append(3));
+      // A flush does not wait.
+      const flushed = append(1);
+      await ledger.flush();
+      await Promise.all(flushed);
+      // One client, one append per commit: nothing to wait for.
+      await Promise.all(append(1));
+      expect(groups).toEqual([8, 8, 3, 1, 1]);
+      await ledger.close();
+    } finally {
+      await store.close();
+    }
+  });
+});
