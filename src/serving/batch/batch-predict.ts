@@ -185,12 +185,7 @@ export async function batchPredict(
       records[i] = r;
     }
     const t0 = performance.now();
-    const answers = await scoreRecords(
-      model,
-      records,
-      typedColumnsCheck(model, features),
-      req.onProgress,
-    );
+    const answers = await scoreRecords(model, records, typedColumnsCheck(model, features), req.onProgress);
     const seconds = Math.max((performance.now() - t0) / 1000, 1e-9);
 
     const parquet = path.join(work, 'predictions.parquet');
