@@ -26,8 +26,8 @@ import {
  * group commits, and without care the groups settle into two halves that take turns (each fsync then
  * carries half the clients). So a commit waits until as many appends are queued as the last commit
  * saw in all (the ones it answered + the ones queued behind it), for at most half the last commit's
- * duration and never over GATHER_MAX_MS; a flush, a full group or close never waits. A lone client
- * (one append per commit) never waits.
+ * duration and never over GATHER_MAX_MS (commits under 2 ms never wait: a timer cannot wait less than
+ * 1 ms); a flush, a full group or close never waits. A lone client (one append per commit) never waits.
  *
  * Async mode: append resolves once buffered; a commit starts when a record has waited flushIntervalMs
  * or maxBatch rows are waiting. A crash loses what is buffered: at most about one flush interval of
@@ -176,6 +176,8 @@ export function openPredictionLedger(opts: LedgerOptions): PredictionLedger {
   const gather = (head: Entry): boolean => {
     if (gatherDone || closed || queue.length >= expected || queuedRows >= maxBatch || head.seq <= drainTarget)
       return false;
+    // Timers cannot wait under a millisecond: a commit that quick is not worth waiting on.
+    if (lastCommitMs < 2) return false;
     gatherTimer ??= setTimeout(
       () => {
         gatherTimer = undefined;
