@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { Clock } from '../../core/clock.js';
 import { ConflictError, UnavailableError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -21,13 +20,6 @@ import {
  * group (up to maxBatch rows), so many requests share one fsync. A durable append resolves after its
  * group is committed; an idle ledger starts a commit at once (after the current tick, so the records of
  * one batch request travel together) and adds no timer latency.
- *
- * Gathering (durable): under steady load the clients answered by one commit come back while the next
- * group commits, and without care the groups settle into two halves that take turns (each fsync then
- * carries half the clients). So a commit waits until as many appends are queued as the last commit
- * saw in all (the ones it answered + the ones queued behind it), for at most half the last commit's
- * duration and never over GATHER_MAX_MS (commits under 2 ms never wait: a timer cannot wait less than
- * 1 ms); a flush, a full group or close never waits. A lone client (one append per commit) never waits.
  *
  * Async mode: append resolves once buffered; a commit starts when a record has waited flushIntervalMs
  * or maxBatch rows are waiting. A crash loses what is buffered: at most about one flush interval of
@@ -111,8 +103,6 @@ interface SpaceWaiter {
 }
 
 const MAX_BACKOFF_MS = 5000;
-/** The longest a durable commit waits to gather the clients of the previous one. */
-const GATHER_MAX_MS = 2;
 const CLOSE_ATTEMPTS = 5;
 
 /** Opens a ledger on the store: group-committed, bounded, durable by default. */
@@ -144,11 +134,6 @@ export function openPredictionLedger(opts: LedgerOptions): PredictionLedger {
   let committed = 0;
   let commits = 0;
   let failedCommits = 0;
-  /** Durable gathering: appends the last commit saw in all, how long it took, and the wait in progress. */
-  let expected = 0;
-  let lastCommitMs = 0;
-  let gatherTimer: NodeJS.Timeout | undefined;
-  let gatherDone = false;
 
   const pending = () => queuedRows + inFlight;
 
@@ -172,28 +157,10 @@ export function openPredictionLedger(opts: LedgerOptions): PredictionLedger {
     }
   };
 
-  /** Durable: whether the next commit should wait for more appends (arms the wait's timer). */
-  const gather = (head: Entry): boolean => {
-    if (gatherDone || closed || queue.length >= expected || queuedRows >= maxBatch || head.seq <= drainTarget)
-      return false;
-    // Timers cannot wait under a millisecond: a commit that quick is not worth waiting on.
-    if (lastCommitMs < 2) return false;
-    gatherTimer ??= setTimeout(
-      () => {
-        gatherTimer = undefined;
-        gatherDone = true;
-        kick();
-      },
-      Math.min(GATHER_MAX_MS, lastCommitMs / 2),
-    );
-    return true;
-  };
-
   const due = (): boolean => {
     const head = queue[0];
     if (!head) return false;
-    if (mode === 'durable') return !gather(head);
-    return queuedRows >= maxBatch || head.seq <= drainTarget;
+    return mode === 'durable' || queuedRows >= maxBatch || head.seq <= drainTarget;
   };
 
   const arm = (ms: number) => {
@@ -268,15 +235,7 @@ export function openPredictionLedger(opts: LedgerOptions): PredictionLedger {
         const group = queue.splice(0, n);
         queuedRows -= rows;
         inFlight = rows;
-        gatherDone = false;
-        if (gatherTimer) {
-          clearTimeout(gatherTimer);
-          gatherTimer = undefined;
-        }
-        const started = performance.now();
         const ok = await commitGroup(group, rows);
-        lastCommitMs = performance.now() - started;
-        expected = group.length + queue.length;
         inFlight = 0;
         if (ok) {
           backoffMs = 0;
@@ -421,8 +380,6 @@ export function openPredictionLedger(opts: LedgerOptions): PredictionLedger {
         } finally {
           if (timer) clearTimeout(timer);
           timer = undefined;
-          if (gatherTimer) clearTimeout(gatherTimer);
-          gatherTimer = undefined;
           await writer.close();
         }
       })();
