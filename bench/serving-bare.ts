@@ -4,7 +4,7 @@
  * build one tensor per model input from the records, session.run, JSON reply. No logging, no
  * validation beyond what building the tensors needs, no metrics. It answers the same bodies as
  * `sextant serve` (MLflow's dataframe_records, or a bare record / array of records).
- * Usage: tsx bench/serving-bare.ts <model.onnx>; prints the port it listens on, serves until SIGTERM.
+ * Usage: tsx bench/serving-bare.ts <model.onnx> [a,b,...: the columns of a single float tensor input]; prints the port it listens on, serves until SIGTERM.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -20,6 +20,15 @@ const inputs = session.inputMetadata.flatMap((m) =>
   m.isTensor ? [{ name: m.name, type: m.type, rank: m.shape.length }] : [],
 );
 const classes = ['0', '1'];
+/*
+ * A model with one float tensor input [None, N] (skl2onnx's shape, e.g. the bench's linear model):
+ * its N columns are named by the optional second argument (a,b,...), read from each record in order.
+ */
+const columns = process.argv[3]?.split(',');
+const tensorInput =
+  inputs.length === 1 && inputs[0]!.rank === 2 && inputs[0]!.type === 'float32' && columns
+    ? inputs[0]
+    : undefined;
 
 function recordsOf(body: unknown): Row[] {
   if (Array.isArray(body)) return body as Row[];
@@ -44,10 +53,21 @@ function tensor(input: (typeof inputs)[number], rows: Row[]): InstanceType<typeo
 
 async function predict(rows: Row[]): Promise<unknown[]> {
   const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
-  for (const input of inputs) feeds[input.name] = tensor(input, rows);
+  if (tensorInput && columns) {
+    const width = columns.length;
+    const data = new Float32Array(rows.length * width);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      for (let j = 0; j < width; j++) data[i * width + j] = Number(r[columns[j]!] ?? Number.NaN);
+    }
+    feeds[tensorInput.name] = new ort.Tensor('float32', data, [rows.length, width]);
+  } else for (const input of inputs) feeds[input.name] = tensor(input, rows);
   const out = await session.run(feeds);
   const probs = out.probabilities?.data as Float32Array | undefined;
-  const labels = out.label?.data as string[] | undefined;
+  const rawLabels = out.label?.data as ArrayLike<unknown> | undefined;
+  const labels = rawLabels
+    ? Array.from(rawLabels, (l) => (typeof l === 'bigint' ? Number(l) : l))
+    : undefined;
   return rows.map((_, i) => ({
     prediction: labels?.[i] ?? null,
     ...(probs ? { probabilities: { [classes[0]!]: probs[2 * i], [classes[1]!]: probs[2 * i + 1] } } : {}),

@@ -146,13 +146,14 @@ function startUntil(
   args: string[],
   line: RegExp,
   timeoutMs: number,
+  nodeArgs: string[] = [],
 ): Promise<{
   child: ChildProcess;
   match: RegExpExecArray;
   output(): string;
   exited: ServeProcess['exited'];
 }> {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -187,9 +188,15 @@ function startUntil(
 export async function startServe(
   env: Record<string, string>,
   args: string[],
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number; nodeArgs?: string[] } = {},
 ): Promise<ServeProcess> {
-  const { match: m, ...rest } = await startUntil(env, args, SERVING_LINE, opts.timeoutMs ?? 60_000);
+  const { match: m, ...rest } = await startUntil(
+    env,
+    args,
+    SERVING_LINE,
+    opts.timeoutMs ?? 60_000,
+    opts.nodeArgs,
+  );
   return { ...rest, baseUrl: `${m[3]}:${m[4]}`, port: Number(m[4]), version: Number(m[2]) };
 }
 
