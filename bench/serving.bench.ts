@@ -6,6 +6,7 @@ import autocannon from 'autocannon';
 import { openWorkspace } from '../src/app/index.js';
 import { createLocalApi } from '../src/cli/local-api.js';
 import { loadConfig } from '../src/core/config.js';
+import { seededRandom } from '../src/core/random.js';
 import {
   creditRecords,
   openHarnessWorkspace,
@@ -216,7 +217,7 @@ async function prepareModel(kind: ModelKind, home: string): Promise<{ model: Ben
   }
   progress(`registering a logistic regression over ${LINEAR_FEATURES} floats in one tensor input`);
   const name = 'bench-linear';
-  const rand = seeded(5);
+  const rand = seededRandom(5);
   const weights = Array.from({ length: LINEAR_FEATURES }, () => rand() * 2 - 1);
   const columns = Array.from({ length: LINEAR_FEATURES }, (_, i) => `x${i}`);
   fs.writeFileSync(file, foreignLogisticOnnx({ weights, bias: 0.1 }));
@@ -240,25 +241,13 @@ async function prepareModel(kind: ModelKind, home: string): Promise<{ model: Ben
       title: `a logistic regression (${LINEAR_FEATURES} float features, one tensor input)`,
       columns,
       records: (n) => {
-        const r = seeded(23);
+        const r = seededRandom(23);
         return Array.from({ length: n }, () =>
           Object.fromEntries(columns.map((c) => [c, Math.round((r() * 4 - 2) * 1000) / 1000])),
         );
       },
     },
     file,
-  };
-}
-
-/** A small deterministic generator (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

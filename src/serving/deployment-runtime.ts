@@ -257,6 +257,33 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
     }
   }
 
+  /** A request's prediction ids in one go (increasing; the canary key's id, made first, stays first). */
+  function requestIds(count: number, firstId: string | undefined, now: number): string[] {
+    const ids = newIds('pred', Math.max(0, count - (firstId === undefined ? 0 : 1)), now);
+    if (firstId !== undefined && count > 0) ids.unshift(firstId);
+    return ids;
+  }
+
+  /** The log columns every row of one request shares. */
+  function sharedColumns(
+    slot: ModelSlot,
+    role: 'champion' | 'challenger',
+    servedAt: number,
+    requestKey: string | null,
+  ) {
+    const v = slot.version;
+    return {
+      deploymentId: dep.id,
+      modelVersionId: v.id,
+      model: v.model,
+      version: v.version,
+      alias: slot.alias,
+      role,
+      servedAt,
+      requestKey,
+    };
+  }
+
   /**
    * Logs a request the model failed (an external model server down, slow or answering garbage): its
    * records as failed predictions, with the error and no output, as durably as answered ones. A log
@@ -275,20 +302,10 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
     },
   ): Promise<void> {
     const now = clock.now();
-    const ids = newIds('pred', Math.max(0, records.length - (f.firstId === undefined ? 0 : 1)), now);
-    if (f.firstId !== undefined && records.length > 0) ids.unshift(f.firstId);
-    const v = slot.version;
     try {
       await ledger.appendBatch({
-        ids,
-        deploymentId: dep.id,
-        modelVersionId: v.id,
-        model: v.model,
-        version: v.version,
-        alias: slot.alias,
-        role,
-        servedAt: now,
-        requestKey: f.requestKey,
+        ids: requestIds(records.length, f.firstId, now),
+        ...sharedColumns(slot, role, now, f.requestKey),
         inputs: records,
         outputs: [],
         latencyUs: f.latencyUs,
@@ -344,20 +361,11 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
       const v = slot.version;
       const role = slot === champ ? 'champion' : 'challenger';
       const requestKey = popts.requestKey ?? null;
-      // The request's ids in one go (increasing; the canary key's id, made first, stays first).
-      const ids = newIds('pred', Math.max(0, records.length - (firstId === undefined ? 0 : 1)), now);
-      if (firstId !== undefined && records.length > 0) ids.unshift(firstId);
+      const ids = requestIds(records.length, firstId, now);
       // One append for the request's records: one promise, the shared columns given once.
       const logged = ledger.appendBatch({
         ids,
-        deploymentId: dep.id,
-        modelVersionId: v.id,
-        model: v.model,
-        version: v.version,
-        alias: slot.alias,
-        role,
-        servedAt: now,
-        requestKey,
+        ...sharedColumns(slot, role, now, requestKey),
         inputs: records,
         outputs,
         latencyUs,
