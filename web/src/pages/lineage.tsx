@@ -2,6 +2,7 @@ import { Graph, layout } from '@dagrejs/dagre';
 import { type FormEvent, type PointerEvent, useMemo, useRef, useState, type WheelEvent } from 'react';
 import type { LineageGraph, LineageNode } from '../../../src/governance/lineage.schema.js';
 import { api } from '../api';
+import { ArrowMarker } from '../components/arrow-marker';
 import { Show } from '../components/status';
 import { navigate, seg, useLocation } from '../router';
 import { useAsync } from '../use-async';
@@ -77,19 +78,7 @@ function GraphView({ graph }: { graph: LineageGraph }) {
       }}
       aria-label={`lineage graph of ${graph.root}: ${graph.nodes.length} nodes`}
     >
-      <defs>
-        <marker
-          id="arrow"
-          viewBox="0 0 10 10"
-          refX="10"
-          refY="5"
-          markerWidth="7"
-          markerHeight="7"
-          orient="auto"
-        >
-          <path d="M 0 0 L 10 5 L 0 10 z" className="arrow" />
-        </marker>
-      </defs>
+      <ArrowMarker id="arrow" />
       {view.edges.map(({ e, points }) => (
         <g key={`${e.from}-${e.to}`} className={`edge edge-${e.kind}`}>
           <polyline

@@ -2,6 +2,7 @@ import { Graph, layout } from '@dagrejs/dagre';
 import { useMemo, useState } from 'react';
 import type { PipelineRunDetail, PipelineStep } from '../../../src/pipelines/pipeline-spec.schema.js';
 import { api } from '../api';
+import { ArrowMarker } from '../components/arrow-marker';
 import { Badge, Facts, Show } from '../components/status';
 import { when } from '../format';
 import { Link, seg } from '../router';
@@ -140,19 +141,7 @@ function Dag({ run, onPick }: { run: PipelineRunDetail; onPick: (step: string) =
       height={Math.min(520, view.height)}
       aria-label={`steps of ${run.id}: ${run.steps.length}`}
     >
-      <defs>
-        <marker
-          id="dag-arrow"
-          viewBox="0 0 10 10"
-          refX="10"
-          refY="5"
-          markerWidth="7"
-          markerHeight="7"
-          orient="auto"
-        >
-          <path d="M 0 0 L 10 5 L 0 10 z" className="arrow" />
-        </marker>
-      </defs>
+      <ArrowMarker id="dag-arrow" />
       {view.edges.map(({ key, points }) => (
         <g key={key} className="edge">
           <polyline
