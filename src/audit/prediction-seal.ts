@@ -39,11 +39,17 @@ interface SealDetails {
 
 const num = (v: number | string | null) => (v === null ? null : Number(v));
 
-/** The digest of one stored prediction: every column, numbers normalised across backends. */
+/**
+ * The digest of one stored prediction: every column, numbers normalised across backends. A column
+ * added later and still empty (`error`, migration 025) is left out, so blocks sealed before it existed
+ * verify the same after the upgrade.
+ */
 export function predictionDigest(r: PredictionTable): string {
+  const { error, ...rest } = r;
   return sha256Hex(
     canonicalJson({
-      ...r,
+      ...rest,
+      ...(error === null || error === undefined ? {} : { error }),
       version: num(r.version),
       served_at: num(r.served_at),
       latency_us: num(r.latency_us),

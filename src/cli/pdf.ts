@@ -35,9 +35,16 @@ export function findChromium(configured: string | undefined): string {
 interface PlaywrightLike {
   chromium: {
     launch(o: { executablePath: string; headless: boolean; args: string[] }): Promise<{
-      newPage(): Promise<{
-        setContent(html: string, o: { waitUntil: 'load' }): Promise<void>;
-        pdf(o: { format: string; printBackground: boolean; margin: Record<string, string> }): Promise<Buffer>;
+      newContext(o: { javaScriptEnabled: boolean }): Promise<{
+        route(url: string, handler: (route: { abort(): Promise<void> }) => unknown): Promise<void>;
+        newPage(): Promise<{
+          setContent(html: string, o: { waitUntil: 'load' }): Promise<void>;
+          pdf(o: {
+            format: string;
+            printBackground: boolean;
+            margin: Record<string, string>;
+          }): Promise<Buffer>;
+        }>;
       }>;
       close(): Promise<void>;
     }>;
@@ -65,7 +72,11 @@ export async function htmlToPdf(html: string, chromiumPath: string | undefined):
     args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
   });
   try {
-    const page = await browser.newPage();
+    // The document is self-contained and has no scripts: run none, and fetch nothing it might name
+    // (over --url the HTML came from a server).
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    await context.route('**', (route) => route.abort());
+    const page = await context.newPage();
     await page.setContent(html, { waitUntil: 'load' });
     return await page.pdf({
       format: 'A4',

@@ -33,13 +33,16 @@ export const endpointMappingSchema = z.strictObject({
 export type EndpointMapping = z.infer<typeof endpointMappingSchema>;
 
 /** How hard the gateway tries; every field has a default (see docs/serving.md). */
+/** Query parameter names that carry credentials. */
+const CREDENTIAL_PARAM = /token|key|secret|sig|password|passwd|auth/i;
+
 export const endpointResilienceSchema = z.strictObject({
   /** One attempt's deadline; past it the request fails as UPSTREAM_TIMEOUT (504). */
   timeoutMs: z.number().int().min(10).max(600_000).default(5000),
   /** Extra attempts after a refused connection or a 502/503/504 answer (not after a timeout). */
   retries: z.number().int().min(0).max(10).default(2),
-  /** First backoff; doubled per attempt. */
-  backoffMs: z.number().int().min(0).max(60_000).default(50),
+  /** First backoff; doubled per attempt, each wait at most 5 s. */
+  backoffMs: z.number().int().min(0).max(5_000).default(50),
   /** Consecutive failed calls that open the circuit (calls then fail at once). */
   breakerFailures: z.number().int().min(1).max(1000).default(5),
   /** How long the circuit stays open before one probe call may try again. */
@@ -69,7 +72,16 @@ export const endpointSpecSchema = z.strictObject({
     .string()
     .url()
     .max(2000)
-    .refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL'),
+    .refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL')
+    // A fragment would silently drop the protocol's path suffix (fetch never sends it).
+    .refine((u) => !u.includes('#'), 'must not hold a #fragment')
+    // The URL is shown wherever the version is (listings, reports): no credentials in it.
+    .refine((u) => {
+      const url = new URL(u);
+      return (
+        !url.username && !url.password && ![...url.searchParams.keys()].some((k) => CREDENTIAL_PARAM.test(k))
+      );
+    }, 'must not carry credentials (user:password@, or a token/key/secret/signature/password query parameter)'),
   protocol: endpointProtocolSchema,
   /** OIP: the model's name on the server (default: the registered model's name). */
   upstreamModel: z.string().min(1).max(256).optional(),

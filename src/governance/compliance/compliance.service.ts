@@ -85,6 +85,9 @@ export function createComplianceReporter(deps: ComplianceDeps) {
     return out;
   }
 
+  /** How recent a reproduction must be for a report to say it was re-run while it was made. */
+  const RAN_NOW_WINDOW_MS = 10 * 60_000;
+
   async function reproduction(
     v: ModelVersion,
     run: { id: string; experimentId: string } | null,
@@ -113,8 +116,13 @@ export function createComplianceReporter(deps: ComplianceDeps) {
       );
     const sha = latest.tags['sextant.model_sha256'] ?? null;
     const same = sha === v.sha256;
+    // "Re-run while making this report" is the caller's claim (the CLI's --reproduce runs it first);
+    // it is believed only for a reproduction that ended in the last few minutes.
+    const endedAt = latest.endTime ?? latest.startTime;
+    const fresh = endedAt != null && deps.clock.now() - Date.parse(String(endedAt)) < RAN_NOW_WINDOW_MS;
     return {
       ...base,
+      ranNow: ranNow && fresh,
       status: same ? 'reproduced' : sha ? 'differs' : 'not_checked',
       runId: latest.id,
       at: latest.endTime ?? latest.startTime,

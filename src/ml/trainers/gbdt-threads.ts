@@ -152,6 +152,7 @@ export function threadedHistograms(
   const control = new Int32Array(new SharedArrayBuffer(4 * Control.length));
   const entry = workerEntry(import.meta.url, 'gbdt-histogram-worker');
   const ports: MessagePort[] = [];
+  const workerErrors: string[] = [];
   const workers = Array.from({ length: threads - 1 }, (_, k) => {
     const { port1, port2 } = new MessageChannel();
     ports.push(port1);
@@ -165,6 +166,10 @@ export function threadedHistograms(
     };
     const w = new Worker(entry, { workerData, transferList: [port2] });
     w.unref();
+    // Without a listener a worker's error would crash the process. One that fails before it is ready
+    // leaves the builds on the calling thread (same model); one that fails during a build is named when
+    // the build times out.
+    w.on('error', (err) => workerErrors.push(err.message));
     return w;
   });
   // Once every worker is ready it stays so until close (workers leave only on stop or termination).
@@ -194,7 +199,9 @@ export function threadedHistograms(
       if (pending === 0) break;
       if (Atomics.wait(control, Control.pending, pending, BUILD_TIMEOUT_MS) === 'timed-out') {
         close();
-        throw new Error(`gbdt: a worker thread did not answer within ${BUILD_TIMEOUT_MS / 1000} s`);
+        throw new Error(
+          `gbdt: a worker thread did not answer within ${BUILD_TIMEOUT_MS / 1000} s${workerErrors.length ? ` (${workerErrors[0]})` : ''}`,
+        );
       }
     }
     if (Atomics.load(control, Control.failed) !== 0) {

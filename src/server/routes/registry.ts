@@ -224,7 +224,8 @@ export function registerRegistryRoutes(app: FastifyInstance, s: Services): void 
   route(app, {
     method: 'POST',
     url: '/api/v1/models/:name/versions/endpoint',
-    permission: 'write',
+    // The server will call the URL given (like a webhook's): admins only, as for webhooks.
+    permission: 'admin',
     summary:
       'Register an external model server (MLflow /invocations, Open Inference Protocol, JSON + mapping) as the next version; the server is probed for its identity',
     tags,

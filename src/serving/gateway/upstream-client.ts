@@ -95,7 +95,20 @@ export function createUpstreamClient(opts: {
           counts: true,
         });
       }
-      text = await res.text();
+      const read = await readCapped(res, MAX_ANSWER_BYTES);
+      if (read === undefined) {
+        return fail({
+          error: new UpstreamError(
+            `${opts.label} answered more than ${MAX_ANSWER_BYTES} bytes (at most that many are read)`,
+            {
+              upstream: where,
+            },
+          ),
+          retryable: false,
+          counts: true,
+        });
+      }
+      text = read;
     } catch (err) {
       if (isFailure(err)) throw err;
       const e = err as { name?: string; cause?: { code?: string; message?: string }; message?: string };
@@ -171,7 +184,9 @@ export function createUpstreamClient(opts: {
         } catch (err) {
           const f = err as Failure;
           if (f.retryable && k < r.retries) {
-            await new Promise((resolve) => setTimeout(resolve, r.backoffMs * 2 ** k));
+            await new Promise((resolve) =>
+              setTimeout(resolve, Math.min(r.backoffMs * 2 ** k, MAX_BACKOFF_MS)),
+            );
             continue;
           }
           if (f.counts) {
@@ -198,4 +213,26 @@ export function createUpstreamClient(opts: {
 
 function isFailure(err: unknown): err is Failure {
   return typeof err === 'object' && err !== null && 'error' in err && 'retryable' in err;
+}
+
+/** The longest wait between two attempts. */
+const MAX_BACKOFF_MS = 5_000;
+
+/** Reads an answer's body as text, or undefined once it passes `max` bytes (a body without a length too). */
+async function readCapped(res: Response, max: number): Promise<string | undefined> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
