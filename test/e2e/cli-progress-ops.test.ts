@@ -4,11 +4,10 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWorkspace, type Workspace } from '../../src/app/index.js';
-import type { Output } from '../../src/cli/output.js';
-import { runCli } from '../../src/cli/program.js';
 import { loadConfig } from '../../src/core/config.js';
 import { buildApp } from '../../src/server/app.js';
 import { createTestDatabase } from '../support/backends.js';
+import { runOnTerminal as run } from '../support/cli.js';
 import { postgresUrl, serviceAvailable } from '../support/services.js';
 import { uniq } from './helpers.js';
 import { tinyOnnxModel } from './registry-fixtures.js';
@@ -20,29 +19,6 @@ import { tinyOnnxModel } from './registry-fixtures.js';
  * store migrate (tables copied). On a terminal they draw on stderr's line; piped or with --json,
  * nothing. The terminal is an Output that is interactive and draws at once.
  */
-
-interface Captured {
-  code: number;
-  out: string;
-  err: string;
-  progress: string[];
-}
-
-async function run(env: Record<string, string>, terminal: boolean, ...argv: string[]): Promise<Captured> {
-  let out = '';
-  let err = '';
-  const progress: string[] = [];
-  const output: Output = {
-    out: (t) => (out += `${t}\n`),
-    err: (t) => (err += `${t}\n`),
-    interactive: terminal,
-    progress: (line) => progress.push(line ?? '<end>'),
-    progressAfterMs: 0,
-  };
-  const code = await runCli(argv, env, output);
-  process.exitCode = undefined;
-  return { code, out, err, progress };
-}
 
 /** On a terminal: a line of `phase` matching `last` at the end, then the line ended; piped and --json: none. */
 async function expectProgress(

@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Output } from '../../src/cli/output.js';
-import { runCli } from '../../src/cli/program.js';
 import { writeCreditCsv } from '../../src/ml/index.js';
+import { runOnTerminal as run } from '../support/cli.js';
 import { useCliTransports } from './fixtures/cli-transports.js';
 import { uniq } from './helpers.js';
 
@@ -12,29 +11,6 @@ import { uniq } from './helpers.js';
  * with --json. The terminal is an Output that says it is interactive and shows progress at once
  * (a real one waits a second before drawing, so quick commands never flicker).
  */
-
-interface Captured {
-  code: number;
-  out: string;
-  err: string;
-  progress: string[];
-}
-
-async function run(env: Record<string, string>, terminal: boolean, ...argv: string[]): Promise<Captured> {
-  let out = '';
-  let err = '';
-  const progress: string[] = [];
-  const output: Output = {
-    out: (t) => (out += `${t}\n`),
-    err: (t) => (err += `${t}\n`),
-    interactive: terminal,
-    progress: (line) => progress.push(line ?? '<end>'),
-    progressAfterMs: 0,
-  };
-  const code = await runCli(argv, env, output);
-  process.exitCode = undefined;
-  return { code, out, err, progress };
-}
 
 describe('progress on long operations: on a terminal only', () => {
   const t = useCliTransports('cli-progress');

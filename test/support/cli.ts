@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Output } from '../../src/cli/output.js';
 import { runCli } from '../../src/cli/program.js';
 
 /** What one CLI invocation printed and its exit code. */
@@ -27,3 +28,35 @@ export const cliJsonError = z.strictObject({
     details: z.record(z.string(), z.unknown()).optional(),
   }),
 });
+
+/** What one CLI call printed: its exit code, stdout, stderr and the progress lines it drew. */
+export interface Captured {
+  code: number;
+  out: string;
+  err: string;
+  progress: string[];
+}
+
+/**
+ * Runs the CLI in-process as on a terminal (`terminal` true: interactive, progress drawn at once) or
+ * piped (false), capturing what it prints; a progress line's end is recorded as '<end>'.
+ */
+export async function runOnTerminal(
+  env: Record<string, string>,
+  terminal: boolean,
+  ...argv: string[]
+): Promise<Captured> {
+  let out = '';
+  let err = '';
+  const progress: string[] = [];
+  const output: Output = {
+    out: (t) => (out += `${t}\n`),
+    err: (t) => (err += `${t}\n`),
+    interactive: terminal,
+    progress: (line) => progress.push(line ?? '<end>'),
+    progressAfterMs: 0,
+  };
+  const code = await runCli(argv, env, output);
+  process.exitCode = undefined;
+  return { code, out, err, progress };
+}
