@@ -119,7 +119,7 @@ export function createComplianceReporter(deps: ComplianceDeps) {
     // "Re-run while making this report" is the caller's claim (the CLI's --reproduce runs it first);
     // it is believed only for a reproduction that ended in the last few minutes.
     const endedAt = latest.endTime ?? latest.startTime;
-    const fresh = endedAt != null && deps.clock.now() - Date.parse(String(endedAt)) < RAN_NOW_WINDOW_MS;
+    const fresh = deps.clock.now() - Date.parse(endedAt) < RAN_NOW_WINDOW_MS;
     return {
       ...base,
       ranNow: ranNow && fresh,
