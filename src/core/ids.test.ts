@@ -28,6 +28,14 @@ describe('ids', () => {
     expect(decodeTime(body(ids[ids.length - 1] as string).toUpperCase())).toBe(t + 2);
   });
 
+  it('count up by one within a millisecond: the 80 random bits read back as consecutive numbers', () => {
+    const alphabet = '0123456789abcdefghjkmnpqrstvwxyz';
+    const bits = (id: string) =>
+      [...body(id).slice(10)].reduce((n, c) => n * 32n + BigInt(alphabet.indexOf(c)), 0n);
+    const ids = newIds('pred', 2_000, Date.UTC(2032, 0, 1));
+    for (let i = 1; i < ids.length; i++) expect(bits(ids[i]!) - bits(ids[i - 1]!)).toBe(1n);
+  });
+
   it('draw fresh randomness each new millisecond', () => {
     const a = newIds('run', 1, Date.UTC(2031, 0, 1))[0] as string;
     const b = newIds('run', 1, Date.UTC(2031, 0, 1, 0, 0, 0, 1))[0] as string;

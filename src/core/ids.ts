@@ -69,15 +69,14 @@ let hi = 0;
 let lo = 0;
 let hiPart = '';
 
+/** Every 10-bit value as its 2 base-32 characters (ids are made per predicted record: a hot path). */
+const PAIRS = Array.from({ length: 1024 }, (_, v) => ALPHABET[v >> 5]! + ALPHABET[v & 31]!);
+
 /** 40 bits as 8 base-32 characters. */
 function encode40(n: number): string {
-  let out = '';
-  for (let i = 0; i < 8; i++) {
-    const d = n % 32;
-    out = ALPHABET[d] + out;
-    n = (n - d) / 32;
-  }
-  return out;
+  const high = Math.floor(n / 1_048_576);
+  const low = n - high * 1_048_576;
+  return PAIRS[high >> 10]! + PAIRS[high & 1023]! + PAIRS[low >> 10]! + PAIRS[low & 1023]!;
 }
 
 function encodeTime(t: number): string {

@@ -30,8 +30,8 @@ export function hostnameOf(host: string): string {
   const h = host.trim().toLowerCase();
   if (h.startsWith('[')) return h.slice(1, h.indexOf(']') > 0 ? h.indexOf(']') : undefined);
   // One colon: name:port. More: a bare IPv6 address (no port can be given without brackets).
-  const colons = h.split(':').length - 1;
-  return colons === 1 ? h.slice(0, h.indexOf(':')) : h;
+  const colon = h.indexOf(':');
+  return colon !== -1 && h.indexOf(':', colon + 1) === -1 ? h.slice(0, colon) : h;
 }
 
 function isWildcardAddress(host: string): boolean {
@@ -97,20 +97,26 @@ export function installRequestGuards(app: FastifyInstance, options: RequestGuard
 /** The Host check and the cross-origin write check alone (the scoring server's hot path sends no extra headers). */
 export function installHostAndOriginChecks(app: FastifyInstance, options: RequestGuardOptions): void {
   const hostAllowed = hostAllowList(options);
-  app.addHook('onRequest', async (request) => {
+  // A callback hook, not an async one: it runs on every request, and an async hook costs a promise each.
+  app.addHook('onRequest', (request, _reply, done) => {
     const host = request.headers.host;
     if (!host || !hostAllowed(host)) {
-      throw new ForbiddenError(
-        `Host '${host ?? ''}' is not a name this server answers to; add it with --allowed-hosts or SEXTANT_ALLOWED_HOSTS`,
-        { field: 'host' },
+      done(
+        new ForbiddenError(
+          `Host '${host ?? ''}' is not a name this server answers to; add it with --allowed-hosts or SEXTANT_ALLOWED_HOSTS`,
+          { field: 'host' },
+        ),
       );
+      return;
     }
     if (UNSAFE_METHODS.has(request.method)) {
       const reason = crossOriginReason(request);
       if (reason) {
-        throw new ForbiddenError(`cross-origin write refused: ${reason}`, { field: 'origin' });
+        done(new ForbiddenError(`cross-origin write refused: ${reason}`, { field: 'origin' }));
+        return;
       }
     }
+    done();
   });
 }
 

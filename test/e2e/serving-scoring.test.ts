@@ -135,6 +135,33 @@ describeEachBackend(
       expect(page.predictions.some((p) => p.inputs.income === 'lots')).toBe(false);
     });
 
+    it('JSON bodies: prototype poisoning, escaped or not, bad and empty JSON are 400s; escapes and charsets are read', async () => {
+      const record = JSON.stringify(chain.records[0]);
+      // Fastify's parser refuses the poisoned ones as invalid JSON (the scoring path's fast parse must too).
+      const refused: [string, RegExp][] = [
+        [`{"dataframe_records": [${record}], "__proto__": {"x": 1}}`, /not valid JSON/],
+        [`{"dataframe_records": [${record}], "\\u005f_proto__": {"x": 1}}`, /not valid JSON/],
+        [`{"dataframe_records": [${record}], "constructor": {"prototype": {"x": 1}}}`, /not valid JSON/],
+        [`{"dataframe_records": [${record}]`, /not valid JSON/],
+        ['', /JSON body is required/],
+      ];
+      for (const [payload, message] of refused) {
+        const res = await send(serve, '/predict', payload, 'application/json');
+        expect(res.statusCode, payload).toBe(400);
+        expect(nativeError(res, 400, 'VALIDATION_FAILED').message).toMatch(message);
+      }
+      for (const contentType of ['application/json', 'application/json; charset=utf-8']) {
+        // "\u0061ge" is "age": an escaped key is read as the key it spells.
+        const escaped = record.replace('"age"', '"\\u0061ge"');
+        expect(escaped).not.toBe(record);
+        for (const payload of [escaped, `\ufeff${record}`, `{"dataframe_records": [${record}]}`]) {
+          const res = await send(serve, '/predict', payload, contentType);
+          expect(res.statusCode, res.body).toBe(200);
+          expect(predictReply.parse(res.json()).predictions).toHaveLength(1);
+        }
+      }
+    });
+
     it('other media types are a 415 naming the accepted ones; /predict keeps the native error shape', async () => {
       for (const [app, url] of [
         [t.app, `/api/v1/deployments/${name}/invocations`],

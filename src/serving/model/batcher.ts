@@ -48,7 +48,11 @@ export class MicroBatcher<R> {
   private idleWaiters: (() => void)[] = [];
 
   constructor(
-    private readonly execute: (rows: readonly Record<string, unknown>[]) => Promise<R>,
+    /** Runs the joined rows; `parts` are the calls they came from, in order (rows is their concatenation). */
+    private readonly execute: (
+      rows: readonly Record<string, unknown>[],
+      parts: readonly (readonly Record<string, unknown>[])[],
+    ) => Promise<R>,
     opts: MicroBatcherOptions = {},
   ) {
     this.maxBatchRows = Math.max(1, opts.maxBatchRows ?? 1024);
@@ -116,12 +120,13 @@ export class MicroBatcher<R> {
   }
 
   private async runJobs(jobs: Job<R>[]): Promise<void> {
-    const rows = jobs.length === 1 ? jobs[0]!.rows : jobs.flatMap((j) => j.rows);
+    const parts = jobs.map((j) => j.rows);
+    const rows = jobs.length === 1 ? jobs[0]!.rows : parts.flat();
     this.counters.runs++;
     this.counters.rows += rows.length;
     if (jobs.length > this.counters.maxCallsPerRun) this.counters.maxCallsPerRun = jobs.length;
     try {
-      const result = await this.execute(rows);
+      const result = await this.execute(rows, parts);
       let offset = 0;
       for (const job of jobs) {
         job.resolve({ result, offset });
@@ -137,7 +142,7 @@ export class MicroBatcher<R> {
         jobs.map(async (job) => {
           try {
             this.counters.runs++;
-            job.resolve({ result: await this.execute(job.rows), offset: 0 });
+            job.resolve({ result: await this.execute(job.rows, [job.rows]), offset: 0 });
           } catch (e) {
             job.reject(e);
           }

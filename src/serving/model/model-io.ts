@@ -135,21 +135,67 @@ export function recordFeeds(
   return feeds;
 }
 
-/** The single [N, D] float tensor of a 'tensor' model, features in signature order. */
+/** The typed array a 'tensor' model is fed from. */
+export type FeatureMatrix = Float32Array | Float64Array;
+
+/*
+ * The record checker fills a 'tensor' model's feature matrix in the same pass that checks the
+ * records (one read of each value, no second walk to build the tensor). The matrix rides beside the
+ * records array it was checked from; records handed out by the checker are never changed afterwards,
+ * so the matrix stays theirs. Records from anywhere else (CSV, explanations' perturbed rows, a
+ * caller's own) have none and are read value by value.
+ */
+const matrices = new WeakMap<readonly object[], FeatureMatrix>();
+
+/** Remembers the checked feature matrix of `records` (row-major, one row per record). */
+export function rememberFeatureMatrix(records: readonly object[], matrix: FeatureMatrix): void {
+  matrices.set(records, matrix);
+}
+
+/** A new feature matrix for `rows` records of a 'tensor' model. */
+export function newFeatureMatrix(plan: ModelPlan, rows: number): FeatureMatrix | null {
+  const input = plan.tensorInput;
+  if (input === null) return null;
+  const size = rows * input.width;
+  return input.feed === 'float32' ? new Float32Array(size) : new Float64Array(size);
+}
+
+/**
+ * The single [N, D] float tensor of a 'tensor' model, features in signature order. `parts` are the
+ * calls a batch joined (rows is their concatenation): their checked matrices are copied in whole.
+ */
 export function tensorFeeds(
   plan: ModelPlan,
   rows: readonly Record<string, unknown>[],
+  parts: readonly (readonly Record<string, unknown>[])[] = [rows],
 ): Record<string, Tensor> {
   const input = plan.tensorInput!;
   const d = input.width;
   const n = rows.length;
-  const a = input.feed === 'float32' ? new Float32Array(n * d) : new Float64Array(n * d);
-  const names = plan.features.map((f) => f.name);
-  for (let i = 0; i < n; i++) {
-    const row = rows[i]!;
-    for (let j = 0; j < d; j++) a[i * d + j] = toNumber(row[names[j]!], names[j]!);
+  let a = parts.length === 1 ? matrices.get(parts[0]!) : undefined;
+  if (a === undefined || a.length !== n * d || !sameFeed(a, input.feed)) {
+    a = input.feed === 'float32' ? new Float32Array(n * d) : new Float64Array(n * d);
+    const names = plan.features.map((f) => f.name);
+    let at = 0;
+    for (const part of parts) {
+      const m = matrices.get(part);
+      if (m !== undefined && m.length === part.length * d && sameFeed(m, input.feed)) {
+        a.set(m, at * d);
+      } else {
+        for (let i = 0; i < part.length; i++) {
+          const row = part[i]!;
+          const base = (at + i) * d;
+          for (let j = 0; j < d; j++) a[base + j] = toNumber(row[names[j]!], names[j]!);
+        }
+      }
+      at += part.length;
+    }
   }
   return { [input.name]: new (ort().Tensor)(input.feed, a, [n, d]) };
+}
+
+function sameFeed(m: FeatureMatrix, feed: 'float32' | 'float64'): boolean {
+  return feed === 'float32' ? m instanceof Float32Array : m instanceof Float64Array;
 }
 
 /** Joins the outputs of row-by-row runs (fixed-batch models) into one. */

@@ -1,12 +1,15 @@
 import { PayloadTooLargeError, ValidationError } from '../../core/errors.js';
 import { CsvBody } from './csv-body.js';
+import { type FeatureMatrix, newFeatureMatrix, rememberFeatureMatrix } from './model-io.js';
 import type { ModelPlan } from './model-plan.js';
 import { type BodySource, describe, type RowSource, readBody } from './request-body.js';
 
 /*
  * Checks request rows against the model's signature, on the hot path: the feature list is compiled
  * once per model, each value is checked by one switch, records that arrive keyed by name are passed
- * on as they are (no copy), and error paths are only built for a row that fails.
+ * on as they are (no copy), and error paths are only built for a row that fails. For a model fed one
+ * float tensor, the same pass writes each checked value into the tensor's typed array (model-io's
+ * feature matrix), so building the run's input is a copy, not a second walk over the records.
  *
  * The rules:
  *  - every feature must be present; a field the model does not take is refused (no silent drops);
@@ -103,21 +106,23 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
     checkCount(rows.length, source.path || 'records', limit);
     const issues: Issue[] = [];
     const out: Record<string, unknown>[] = new Array(rows.length);
+    const matrix = newFeatureMatrix(plan, rows.length);
     const at = (i: number) => (source.lone ? '' : `${path}[${i}]`);
     for (let i = 0; i < rows.length && issues.length < MAX_ISSUES; i++) {
       const row = rows[i];
       if (Array.isArray(row)) {
-        out[i] = positional(row, order, at(i), issues);
+        out[i] = positional(row, order, at(i), issues, matrix, i);
       } else if (typeof row === 'object' && row !== null) {
         if (order !== null) {
           issues.push({ field: at(i), message: 'must be a list of values in the order of columns' });
           continue;
         }
-        out[i] = keyed(row as Record<string, unknown>, at(i), issues);
+        out[i] = keyed(row as Record<string, unknown>, at(i), issues, matrix, i);
       } else if (features.length === 1 && order === null) {
         const f = features[0]!;
         const why = problem(row, f);
         if (why !== null) issues.push({ field: at(i), message: `(${f.name}) ${why}` });
+        else if (matrix !== null) matrix[i] = numberOf(row);
         out[i] = { [f.name]: row };
       } else {
         issues.push({
@@ -127,6 +132,7 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
       }
     }
     raise(issues);
+    if (matrix !== null) rememberFeatureMatrix(out, matrix);
     return out;
   }
 
@@ -171,13 +177,23 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
     return out;
   }
 
-  function keyed(row: Record<string, unknown>, at: string, issues: Issue[]): Record<string, unknown> {
+  /** Checks a record keyed by feature name (and fills row i of the tensor model's matrix). */
+  function keyed(
+    row: Record<string, unknown>,
+    at: string,
+    issues: Issue[],
+    matrix: FeatureMatrix | null,
+    i: number,
+  ): Record<string, unknown> {
     let seen = 0;
-    for (const f of features) {
+    const base = i * features.length;
+    for (let j = 0; j < features.length; j++) {
+      const f = features[j]!;
       const v = row[f.name];
       if (v !== undefined) seen++;
       const why = problem(v, f);
       if (why !== null) issues.push({ field: join(at, f.name), message: why });
+      else if (matrix !== null) matrix[base + j] = numberOf(v);
     }
     let keys = 0;
     for (const _ in row) keys++;
@@ -216,6 +232,8 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
     order: number[] | null,
     at: string,
     issues: Issue[],
+    matrix: FeatureMatrix | null,
+    i: number,
   ): Record<string, unknown> {
     const width = order === null ? features.length : order.length;
     if (row.length !== width) {
@@ -226,11 +244,14 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
       return {};
     }
     const rec: Record<string, unknown> = {};
+    const base = i * features.length;
     for (let j = 0; j < width; j++) {
-      const f = features[order === null ? j : order[j]!]!;
+      const k = order === null ? j : order[j]!;
+      const f = features[k]!;
       const v = row[j];
       const why = problem(v, f);
       if (why !== null) issues.push({ field: `${at}[${j}]`, message: `(${f.name}) ${why}` });
+      else if (matrix !== null) matrix[base + k] = numberOf(v);
       rec[f.name] = v;
     }
     return rec;
@@ -311,6 +332,11 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
   }
 
   return { parse };
+}
+
+/** A checked float feature's value as the model reads it: true/false are 1/0, null (missing) is NaN. */
+function numberOf(v: unknown): number {
+  return typeof v === 'number' ? v : v === true ? 1 : v === false ? 0 : Number.NaN;
 }
 
 /** A CSV cell for a numeric feature: '' is a missing value, a number or true/false is read as such, anything else stays text (and is refused by name). */

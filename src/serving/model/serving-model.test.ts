@@ -181,6 +181,32 @@ describe('a float tensor model from elsewhere', () => {
     expect(scores[0]).toBe(out[0]!.prediction);
   });
 
+  it('answers each caller of a joined run on its own rows, whatever form they were sent or checked in', async () => {
+    // Checked records carry the tensor filled while checking; raw records, CSV and columns do not.
+    const calls = [
+      model.parse({ dataframe_records: [{ f2: 3, f0: 1, f1: true }] }),
+      model.parse({ dataframe_split: { columns: ['f2', 'f0', 'f1'], data: [[-1, 2, 0.5]] } }),
+      [{ f0: 4, f1: false, f2: 1 }],
+      model.parse({ inputs: { f0: [7], f1: [0], f2: [-2] } }),
+      model.parse([
+        [0.25, 0.5, 0.75],
+        [3, 2, 1],
+      ]),
+    ];
+    const expected = [
+      [1, 1, 3],
+      [2, 0.5, -1],
+      [4, 0, 1],
+      [7, 0, -2],
+      [0.25, 0.5, 0.75],
+      [3, 2, 1],
+    ];
+    const runs = model.stats().runs;
+    const answers = (await Promise.all(calls.map((rows) => model.predict(rows)))).flat();
+    expect(model.stats().runs - runs).toBe(1);
+    expect(answers.map((a) => a.prediction)).toEqual(expected.map((x) => expect.closeTo(expect3(x), 6)));
+  });
+
   it('refuses rows of the wrong width and nulls (it has no rule for missing values)', async () => {
     await expectValidation(() => model.parse([[1, 2]]), 'records[0]');
     await expectValidation(() => model.parse({ instances: [[1, 2, null]] }), 'instances[0][2]');

@@ -84,23 +84,31 @@ interface Runner {
   fetch: string[];
   /** Set after the warm-up: from then on every fetched output must answer one row per input row. */
   perRow: boolean;
-  run(rows: readonly Record<string, unknown>[]): Promise<RunOutputs>;
+  /** `parts`: the calls a batch joined (default: rows alone), for their checked feature matrices. */
+  run(
+    rows: readonly Record<string, unknown>[],
+    parts?: readonly (readonly Record<string, unknown>[])[],
+  ): Promise<RunOutputs>;
 }
 
 function createRunner(session: Session, plan: ModelPlan): Runner {
   const runner: Runner = {
     fetch: [...plan.fetch],
     perRow: false,
-    async run(rows) {
-      if (plan.fixedBatch === null || rows.length === plan.fixedBatch) return runOnce(rows);
+    async run(rows, parts = [rows]) {
+      if (plan.fixedBatch === null || rows.length === plan.fixedBatch) return runOnce(rows, parts);
       // A model with a fixed batch of 1 runs row by row.
-      const parts: RunOutputs[] = [];
-      for (const row of rows) parts.push(await runOnce([row]));
-      return concatOutputs(parts, runner.fetch);
+      const outs: RunOutputs[] = [];
+      for (const row of rows) outs.push(await runOnce([row], [[row]]));
+      return concatOutputs(outs, runner.fetch);
     },
   };
-  async function runOnce(rows: readonly Record<string, unknown>[]): Promise<RunOutputs> {
-    const feeds = plan.kind === 'tensor' ? tensorFeeds(plan, rows) : recordFeeds(plan.recordInputs, rows);
+  async function runOnce(
+    rows: readonly Record<string, unknown>[],
+    parts: readonly (readonly Record<string, unknown>[])[],
+  ): Promise<RunOutputs> {
+    const feeds =
+      plan.kind === 'tensor' ? tensorFeeds(plan, rows, parts) : recordFeeds(plan.recordInputs, rows);
     let result: Record<string, Tensor>;
     try {
       result = (await session.run(feeds, runner.fetch)) as Record<string, Tensor>;
@@ -178,7 +186,7 @@ function assemble(
 ): ServingModel {
   const label = `${version.model}@${version.version}`;
   const checker = createRecordChecker(plan);
-  const batcher = new MicroBatcher((rows) => runner.run(rows), opts);
+  const batcher = new MicroBatcher((rows, parts) => runner.run(rows, parts), opts);
   let releasing: Promise<void> | null = null;
   const head = plan.head;
   const unseen = unseenCategoryCheck(bytes);

@@ -1,0 +1,197 @@
+import { performance } from 'node:perf_hooks';
+import ort from 'onnxruntime-node';
+import { systemClock } from '../src/core/clock.js';
+import { seededRandom } from '../src/core/random.js';
+import type { ModelVersion } from '../src/registry/index.js';
+import { createDeploymentRuntime, type Deployment } from '../src/serving/index.js';
+import { createServingMetrics } from '../src/serving/serving-metrics.js';
+import { foreignLogisticOnnx } from '../test/fixtures/foreign-onnx.js';
+import { fmtRatio, intEnv, median, printTable } from './support.js';
+
+/*
+ * The request path of serving without HTTP and without the prediction log (npx tsx
+ * bench/serving-path.bench.ts). Prints CPU microseconds per request and per record; asserts nothing.
+ *   bare     what bench/serving-bare.ts does per request: JSON.parse, one tensor, session.run, reply
+ *            objects, JSON.stringify
+ *   sextant  JSON.parse, the deployment runtime's predict (body reading, record checks, tensor,
+ *            micro-batched run, ids, reply items, metrics) with a ledger that takes the batch and
+ *            does nothing, JSON.stringify of the reply
+ *   log's    JSON.stringify of each record's inputs: what the current prediction log adds per record
+ *            on the event loop before the rows leave for its writer (reported, not in 'sextant')
+ * The model: the serving bench's logistic regression over 30 floats in one tensor input, so cheap
+ * that the servers' own work is most of each request. Requests run CONCURRENCY at a time (as 32
+ * connections do), so micro-batching works as it does under load.
+ * Knobs: BENCH_PATH_SECONDS (3 per measurement), BENCH_PATH_ROUNDS (3, alternating), BENCH_PATH_BATCH (32).
+ */
+
+const SECONDS = intEnv('BENCH_PATH_SECONDS', 3);
+const ROUNDS = intEnv('BENCH_PATH_ROUNDS', 3);
+const BATCH = intEnv('BENCH_PATH_BATCH', 32);
+const CONCURRENCY = 32;
+const WIDTH = 30;
+
+const rand = seededRandom(5);
+const weights = Array.from({ length: WIDTH }, () => rand() * 2 - 1);
+const columns = Array.from({ length: WIDTH }, (_, i) => `x${i}`);
+const bytes = foreignLogisticOnnx({ weights, bias: 0.1 });
+
+function records(n: number): Record<string, number>[] {
+  const r = seededRandom(23);
+  return Array.from({ length: n }, () =>
+    Object.fromEntries(columns.map((c) => [c, Math.round((r() * 4 - 2) * 1000) / 1000])),
+  );
+}
+
+const version = {
+  id: 'mv_bench',
+  modelId: 'mdl_bench',
+  model: 'bench-linear',
+  version: 1,
+  format: 'onnx',
+  signature: { declared: { inputs: columns.map((name) => ({ name, type: 'float' })) } },
+} as unknown as ModelVersion;
+
+/**
+ * A ledger that takes each batch and keeps nothing (the log's cost is measured apart): only what the
+ * runtime calls on the request path, cast, so a change to the log's wider interface does not touch it.
+ */
+const nullLedger = {
+  appendBatch: () => Promise.resolve(),
+  flush: () => Promise.resolve(),
+  close: () => Promise.resolve(),
+  stats: () => ({
+    mode: 'async',
+    pending: 0,
+    waiting: 0,
+    committed: 0,
+    commits: 0,
+    failedCommits: 0,
+    atRisk: 0,
+    flushIntervalMs: 0,
+  }),
+} as unknown as Parameters<typeof createDeploymentRuntime>[0]['ledger'];
+
+type Serve = (text: string) => Promise<string>;
+
+async function bareServer(): Promise<Serve> {
+  const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
+  const input = session.inputNames[0]!;
+  return async (text) => {
+    const body = JSON.parse(text) as { dataframe_records: Record<string, unknown>[] };
+    const rows = body.dataframe_records;
+    const data = new Float32Array(rows.length * WIDTH);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      for (let j = 0; j < WIDTH; j++) data[i * WIDTH + j] = Number(r[columns[j]!] ?? Number.NaN);
+    }
+    const out = await session.run({ [input]: new ort.Tensor('float32', data, [rows.length, WIDTH]) });
+    const probs = out.probabilities!.data as Float32Array;
+    const labels = out.label!.data as BigInt64Array;
+    const predictions = rows.map((_, i) => ({
+      prediction: Number(labels[i]),
+      probabilities: { '0': probs[2 * i], '1': probs[2 * i + 1] },
+    }));
+    return JSON.stringify({ predictions });
+  };
+}
+
+async function sextantServer(): Promise<Serve> {
+  const deployment = {
+    id: 'dep_bench',
+    name: 'bench',
+    model: version.model,
+    modelId: version.modelId,
+    ref: '1',
+    challenger: null,
+    ledgerMode: 'async',
+    resilience: null,
+  } as unknown as Deployment;
+  const runtime = await createDeploymentRuntime({
+    deployment,
+    registry: {
+      versions: {
+        resolve: async () => version,
+        resolveIn: async () => version,
+        download: async () => ({ version, stream: streamOf(bytes) }),
+        downloadIn: async () => ({ version, stream: streamOf(bytes) }),
+      },
+    },
+    ledger: nullLedger,
+    metrics: createServingMetrics(),
+    clock: systemClock,
+    pollIntervalMs: 0,
+  });
+  return async (text) => {
+    const result = await runtime.predict(JSON.parse(text));
+    return JSON.stringify({ predictions: result.items });
+  };
+}
+
+function streamOf(b: Uint8Array): NodeJS.ReadableStream {
+  return (async function* () {
+    yield Buffer.from(b);
+  })() as unknown as NodeJS.ReadableStream;
+}
+
+/** CPU microseconds per request, CONCURRENCY requests in flight, for SECONDS. */
+async function measure(serve: Serve, text: string): Promise<number> {
+  let done = 0;
+  const until = performance.now() + SECONDS * 1000;
+  const cpu0 = process.cpuUsage();
+  const worker = async () => {
+    while (performance.now() < until) {
+      await serve(text);
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const cpu = process.cpuUsage(cpu0);
+  return (cpu.user + cpu.system) / done;
+}
+
+function logCost(text: string): number {
+  const rows = (JSON.parse(text) as { dataframe_records: unknown[] }).dataframe_records;
+  const n = Math.max(1, Math.round(20_000 / rows.length));
+  const t0 = process.cpuUsage();
+  for (let k = 0; k < n; k++) for (const r of rows) JSON.stringify(r);
+  const cpu = process.cpuUsage(t0);
+  return (cpu.user + cpu.system) / n;
+}
+
+async function main(): Promise<void> {
+  const bare = await bareServer();
+  const sextant = await sextantServer();
+  const rows: string[][] = [];
+  for (const n of [1, BATCH]) {
+    const text = JSON.stringify({ dataframe_records: records(n) });
+    const samples = { bare: [] as number[], sextant: [] as number[] };
+    await measure(bare, text); // warm-up
+    await measure(sextant, text);
+    for (let round = 0; round < ROUNDS; round++) {
+      samples.bare.push(await measure(bare, text));
+      samples.sextant.push(await measure(sextant, text));
+    }
+    const b = median(samples.bare);
+    const s = median(samples.sextant);
+    const log = logCost(text);
+    rows.push([
+      n === 1 ? '1 record' : `${n} records`,
+      b.toFixed(1),
+      s.toFixed(1),
+      ((s - b) / n).toFixed(2),
+      fmtRatio(b / s),
+      log.toFixed(1),
+    ]);
+  }
+  console.log(
+    `\nThe request path in process (no HTTP, no log), a logistic regression over ${WIDTH} floats, ` +
+      `${CONCURRENCY} requests in flight, CPU us per request, medians of ${ROUNDS} alternating rounds of ${SECONDS} s\n`,
+  );
+  printTable(
+    ['BODY', 'BARE US/REQ', 'SEXTANT US/REQ', 'OURS US/RECORD', 'BARE/SEXTANT', "LOG'S JSON US/REQ"],
+    rows,
+  );
+  process.exit(0);
+}
+
+await main();
