@@ -182,29 +182,27 @@ describe('a float tensor model from elsewhere', () => {
   });
 
   it('answers each caller of a joined run on its own rows, whatever form they were sent or checked in', async () => {
-    // Checked records carry the tensor filled while checking; raw records, CSV and columns do not.
+    // Checked requests of 8 records or more carry the tensor filled while checking (keyed, positional,
+    // in the order of dataframe_split's columns); small ones, raw records and columns do not.
+    const many = (k: number) => Array.from({ length: 10 }, (_, i) => [i - k, (i * k) % 3, true]);
+    const keyed = many(1).map(([f0, f1, f2]) => ({ f2, f0, f1 }));
+    const split = many(2).map(([f0, f1, f2]) => [f2, f0, f1]);
+    const rows = many(3);
     const calls = [
+      model.parse({ dataframe_records: keyed }),
+      model.parse({ dataframe_split: { columns: ['f2', 'f0', 'f1'], data: split } }),
+      model.parse(rows),
       model.parse({ dataframe_records: [{ f2: 3, f0: 1, f1: true }] }),
-      model.parse({ dataframe_split: { columns: ['f2', 'f0', 'f1'], data: [[-1, 2, 0.5]] } }),
       [{ f0: 4, f1: false, f2: 1 }],
       model.parse({ inputs: { f0: [7], f1: [0], f2: [-2] } }),
-      model.parse([
-        [0.25, 0.5, 0.75],
-        [3, 2, 1],
-      ]),
     ];
-    const expected = [
-      [1, 1, 3],
-      [2, 0.5, -1],
-      [4, 0, 1],
-      [7, 0, -2],
-      [0.25, 0.5, 0.75],
-      [3, 2, 1],
-    ];
+    const expected = [...many(1), ...many(2), ...many(3), [1, true, 3], [4, false, 1], [7, 0, -2]];
     const runs = model.stats().runs;
-    const answers = (await Promise.all(calls.map((rows) => model.predict(rows)))).flat();
+    const answers = (await Promise.all(calls.map((r) => model.predict(r)))).flat();
     expect(model.stats().runs - runs).toBe(1);
-    expect(answers.map((a) => a.prediction)).toEqual(expected.map((x) => expect.closeTo(expect3(x), 6)));
+    expect(answers.map((a) => a.prediction)).toEqual(
+      expected.map((x) => expect.closeTo(expect3(x.map(Number)), 6)),
+    );
   });
 
   it('refuses rows of the wrong width and nulls (it has no rule for missing values)', async () => {
