@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openWorkspace } from '../src/app/index.js';
 import { createLocalApi } from '../src/cli/local-api.js';
-import { addVersionWith } from '../src/client/data-api.js';
+import { addVersionWith, uploadEach } from '../src/client/data-api.js';
 import { loadConfig } from '../src/core/config.js';
 import {
   addPath,
@@ -167,10 +167,20 @@ async function main(): Promise<void> {
       writeSmall('single');
       // The baseline is the same pipeline held to one thread: one hashing worker, one blob put at a time.
       const single = await time(() =>
-        addPath({ add: (input) => addVersionWith(api.data, input, 1) }, smallDir, {
-          dataset: 'bench-small-1',
-          threads: 1,
-        }),
+        addPath(
+          {
+            add: (input) =>
+              addVersionWith(
+                { ...api.data, uploadFiles: (files, onStored) => uploadEach(api.data, files, 1, onStored) },
+                input,
+              ),
+          },
+          smallDir,
+          {
+            dataset: 'bench-small-1',
+            threads: 1,
+          },
+        ),
       );
       writeSmall('parallel');
       const parallel = await time(() => addPath(api.data, smallDir, { dataset: 'bench-small-n' }));
