@@ -149,7 +149,10 @@ export function registerDataCommands(program: Command, ctx: Ctx): Command {
     .option('--pii', 'it holds personal data')
     .option('--from <ref...>', 'parent versions it was derived from, e.g. raw@3')
     .option('--run <run-id>', 'the run that produced it')
-    .option('--threads <n>', 'hashing threads (default: one per core)')
+    .option(
+      '--threads <n>',
+      'hashing threads (default: one per core; a local add hashes new files while it stores them)',
+    )
     .option(
       '--null-values <list>',
       "CSV cell texts read as null, comma-separated (e.g. 'NA,-,?'): replaces the usual list and is recorded with the version",
