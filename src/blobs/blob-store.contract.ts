@@ -234,6 +234,51 @@ export function runBlobStoreContract(name: string, makeStore: () => Promise<Blob
       }
     });
 
+    it('putFiles stores many files as putFile would, in input order, each distinct content once', async () => {
+      const { store } = await fresh();
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'sextant-putfiles-'));
+      try {
+        const already = await store.put('stored before the batch');
+        // Small, empty, above the folder store's one-pass size, repeated, and already stored.
+        const contents = [
+          randomBytes(1000),
+          Buffer.alloc(0),
+          randomBytes(5 * MiB + 3),
+          Buffer.from('twice'),
+          Buffer.from('twice'),
+          Buffer.from('stored before the batch'),
+        ];
+        const files = contents.map((_, i) => path.join(dir, `f${i}.bin`));
+        for (const [i, bytes] of contents.entries()) await writeFile(files[i]!, bytes);
+        const seen: number[] = [];
+        const infos = await store.putFiles(files, { onStored: (i) => void seen.push(i) });
+        expect(infos).toEqual(contents.map((b) => ({ sha256: sha256Hex(b), size: b.length })));
+        expect(seen.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5]);
+        for (const [i, bytes] of contents.entries())
+          expect((await store.getBytes(infos[i]!.sha256)).equals(bytes)).toBe(true);
+        expect(await listAll(store)).toEqual(
+          sortInfos([...new Map(infos.map((b) => [b.sha256, b])).values()]),
+        );
+        expect(infos[5]).toEqual(already);
+        expect(await store.putFiles([])).toEqual([]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('putFiles refuses a missing file or a folder, and stores nothing of it', async () => {
+      const { store } = await fresh();
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'sextant-putfiles-'));
+      try {
+        await writeFile(path.join(dir, 'ok.bin'), 'fine');
+        await expect(store.putFiles([path.join(dir, 'missing.bin')])).rejects.toThrow();
+        await expect(store.putFiles([dir])).rejects.toThrow('not a regular file');
+        expect(await listAll(store)).toEqual([]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
     it('a source that fails midway stores nothing and rejects with its error', async () => {
       const { store } = await fresh();
       async function* failing() {

@@ -16,6 +16,11 @@ export interface BlobInfo {
 /** What `put` accepts: a stream of bytes, bytes, or a string (stored as UTF-8). */
 export type BlobSource = Readable | AsyncIterable<Uint8Array | string> | Uint8Array | string;
 
+export interface PutFilesOptions {
+  /** Called as each file is stored (not yet durable: that comes when putFiles resolves). */
+  onStored?: (index: number, info: BlobInfo) => void;
+}
+
 /**
  * A content-addressed store: a blob's key is the sha256 of its bytes, so a key names exactly one
  * content forever and the same content is stored once. Reads verify the bytes against the key.
@@ -30,6 +35,12 @@ export interface BlobStore {
   put(source: BlobSource): Promise<BlobInfo>;
   /** Stores a local file; the folder store copies it in the kernel while hashing, one pass over a big file. */
   putFile(filePath: string): Promise<BlobInfo>;
+  /**
+   * Stores many local files (results in input order). Resolves only once every one of them would survive
+   * a crash, so the caller may then commit records that point at them; the folder store makes them durable
+   * together (each file's bytes as it lands, each folder once at the end) instead of one by one.
+   */
+  putFiles(filePaths: string[], opts?: PutFilesOptions): Promise<BlobInfo[]>;
   /**
    * A stream of the blob that verifies the hash while streaming: bytes that do not match the key make the
    * stream fail with IntegrityError before it ends. Throws NotFoundError if absent.

@@ -8,6 +8,8 @@ export {
   type BlobSource,
   /** The blob store seam, implemented by the folder and the S3 backends. */
   type BlobStore,
+  /** Options of putFiles: a callback as each file is stored. */
+  type PutFilesOptions,
   /** The `ab/cd/<sha256>` layout both backends share, e.g. shardedKey(sha) -> "9f/86/9f86d0...". */
   shardedKey,
 } from './blob-store.js';

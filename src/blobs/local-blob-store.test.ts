@@ -126,6 +126,41 @@ describe('LocalBlobStore', () => {
     expect(await readdir(outside)).toEqual([]);
   });
 
+  it('putFiles refuses a symlinked shard folder and a symlink given as a file, writing nothing outside', async () => {
+    const content = 'sharded in a batch';
+    const sha256 = sha256Hex(content);
+    await writeFile(path.join(outside, 'source'), content);
+    await mkdir(store.root, { recursive: true });
+    await symlink(outside, path.join(store.root, sha256.slice(0, 2)));
+    await expect(store.putFiles([path.join(outside, 'source')])).rejects.toMatchObject({
+      code: 'INTEGRITY_ERROR',
+    });
+    expect((await readdir(outside)).sort()).toEqual(['source']);
+
+    await symlink(path.join(outside, 'source'), path.join(root, 'link'));
+    await expect(store.putFiles([path.join(root, 'link')])).rejects.toThrow('not a regular file');
+  });
+
+  it('putFiles over a planted symlink or a truncated blob repairs it, never writing through the link', async () => {
+    const planted = 'planted batch blob';
+    const truncated = 'y'.repeat(10_000);
+    await writeFile(path.join(outside, 'victim'), 'do not touch');
+    const link = store.pathOf(sha256Hex(planted));
+    await mkdir(path.dirname(link), { recursive: true });
+    await symlink(path.join(outside, 'victim'), link);
+    const { sha256 } = await store.put(truncated);
+    await chmod(store.pathOf(sha256), 0o644);
+    await writeFile(store.pathOf(sha256), 'y');
+
+    await writeFile(path.join(outside, 'a'), planted);
+    await writeFile(path.join(outside, 'b'), truncated);
+    await store.putFiles([path.join(outside, 'a'), path.join(outside, 'b')]);
+    expect(await readFile(path.join(outside, 'victim'), 'utf8')).toBe('do not touch');
+    expect((await store.getBytes(sha256Hex(planted))).toString()).toBe(planted);
+    expect((await store.getBytes(sha256)).toString()).toBe(truncated);
+    expect(await readdir(path.join(store.root, 'tmp'))).toEqual([]);
+  });
+
   it('put repairs a blob whose stored file was truncated', async () => {
     const content = 'x'.repeat(10_000);
     const { sha256 } = await store.put(content);

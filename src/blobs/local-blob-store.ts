@@ -4,16 +4,32 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { IntegrityError, NotFoundError } from '../core/errors.js';
 import { isSha256Hex } from '../core/hashing.js';
-import { type BlobInfo, type BlobSource, type BlobStore, shardedKey } from './blob-store.js';
-import { copyToTempFile, type SpooledFile, spoolToTempFile } from './spool-file.js';
+import {
+  type BlobInfo,
+  type BlobSource,
+  type BlobStore,
+  type PutFilesOptions,
+  shardedKey,
+} from './blob-store.js';
+import { DurableDirs, fsyncDirectory } from './durable-dirs.js';
+import {
+  copyToTempFile,
+  readSmallFile,
+  type SpooledFile,
+  spoolToTempFile,
+  writeTempFile,
+} from './spool-file.js';
 import { drainVerified, streamOf, VERIFY_IN_MEMORY_BYTES } from './verified-read.js';
 import { readFully, verifyingStream } from './verifying-stream.js';
 
 const SHARD = /^[0-9a-f]{2}$/;
 // Blobs are immutable; read-only files make an accidental in-place edit fail loudly.
 const BLOB_MODE = 0o444;
-// Platforms that cannot fsync a directory (Windows, some network file systems) answer with one of these.
-const DIR_FSYNC_UNSUPPORTED = new Set(['EISDIR', 'EPERM', 'EINVAL', 'EBADF', 'ENOTSUP']);
+// Files up to this size are stored in one pass (read whole, hashed, written); larger ones are copied by
+// the kernel while a read hashes them. Each lane of putFiles holds one buffer of this size.
+const SMALL_FILE_BYTES = 4 * 1024 * 1024;
+// Files in flight at once in putFiles: enough for the disk to group their data fsyncs.
+const PUT_FILES_LANES = 8;
 
 /**
  * Blobs in a local folder, laid out as `<root>/ab/cd/<sha256>`. Writes land in `<root>/tmp/` (same file
@@ -38,47 +54,139 @@ export class LocalBlobStore implements BlobStore {
 
   async put(source: BlobSource): Promise<BlobInfo> {
     await this.init();
-    return this.keep(await spoolToTempFile(source, this.tmpDir, BLOB_MODE));
+    const dirs = new DurableDirs();
+    const info = await this.keep(await spoolToTempFile(source, this.tmpDir, BLOB_MODE), dirs);
+    await dirs.sync();
+    return info;
   }
 
   async putFile(filePath: string): Promise<BlobInfo> {
     await this.init();
-    return this.keep(await copyToTempFile(filePath, this.tmpDir, BLOB_MODE));
+    const dirs = new DurableDirs();
+    const info = await this.keep(await copyToTempFile(filePath, this.tmpDir, BLOB_MODE), dirs);
+    await dirs.sync();
+    return info;
   }
 
-  /** Moves a hashed temp copy under its key, or drops it when the content is already stored. */
-  private async keep(spooled: SpooledFile): Promise<BlobInfo> {
+  /**
+   * A few lanes store files at once (each file's data fsynced as it lands, so the disk can group those
+   * commits); the folders they landed in are fsynced once each at the end. A failure stops the lanes
+   * from taking more files; blobs already renamed in stay until gc finds them unreferenced.
+   */
+  async putFiles(filePaths: string[], opts: PutFilesOptions = {}): Promise<BlobInfo[]> {
+    await this.init();
+    const dirs = new DurableDirs();
+    const out = new Array<BlobInfo>(filePaths.length);
+    let next = 0;
+    let failed = false;
+    const lane = async () => {
+      // One buffer per lane, reused: a small file is read into it whole, hashed and written out from it.
+      const buf = Buffer.allocUnsafe(SMALL_FILE_BYTES);
+      while (!failed && next < filePaths.length) {
+        const i = next++;
+        const info = await this.storeFile(filePaths[i]!, buf, dirs).catch((err: unknown) => {
+          failed = true;
+          throw err;
+        });
+        out[i] = info;
+        opts.onStored?.(i, info);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PUT_FILES_LANES, filePaths.length) }, lane));
+    await dirs.sync();
+    return out;
+  }
+
+  /** One file of a batch: a small one in one pass (read, hash, write), a large one copied by the kernel. */
+  private async storeFile(filePath: string, buf: Buffer, dirs: DurableDirs): Promise<BlobInfo> {
+    const read = await readSmallFile(filePath, buf);
+    if (read === undefined) return this.keep(await copyToTempFile(filePath, this.tmpDir, BLOB_MODE), dirs);
+    const info = { sha256: read.sha256, size: read.size };
+    // Known before anything is written: content already stored costs a read of it, not a write.
+    if ((await this.prepareShard(info.sha256, dirs)) === 'existed' && (await this.refreshIfIntact(info)))
+      return info;
+    const spooled = await writeTempFile(read, this.tmpDir, BLOB_MODE);
+    try {
+      await rename(spooled.path, this.pathOf(info.sha256));
+    } catch (err) {
+      await spooled.discard();
+      throw err;
+    }
+    dirs.add(path.dirname(this.pathOf(info.sha256)));
+    return info;
+  }
+
+  /**
+   * Moves a hashed temp copy under its key, or drops it when the content is already stored. The folders
+   * it changed are marked in `dirs`; the caller fsyncs them before it reports the blob stored.
+   */
+  private async keep(spooled: SpooledFile, dirs: DurableDirs): Promise<BlobInfo> {
     const info = { sha256: spooled.sha256, size: spooled.size };
     try {
-      const target = this.pathOf(info.sha256);
-      await this.assertShardsAreDirectories(info.sha256);
-      const existing = await lstatOrUndefined(target);
-      // Stored once: an entry under the key that hashes to it is this content. A wrong-size, non-file or
-      // corrupted entry is damage, and renaming over it repairs it (rename replaces a symlink, never
-      // writes through it). Checking costs a read of the stored copy, never a second write.
-      if (existing?.isFile() && existing.size === info.size && (await this.intact(info.sha256))) {
+      if ((await this.prepareShard(info.sha256, dirs)) === 'existed' && (await this.refreshIfIntact(info))) {
         await spooled.discard();
-        const now = new Date();
-        await utimes(target, now, now).catch(() => undefined);
         return info;
       }
-      const dir = path.dirname(target);
-      const firstCreated = await mkdir(dir, { recursive: true });
+      const target = this.pathOf(info.sha256);
       await rename(spooled.path, target);
-      await fsyncDirectory(dir);
-      // New shard folders are themselves directory entries that a crash could lose: each new one's
-      // parent is fsynced, and only those (the root only when a first-level shard was made: once
-      // the 256 of them exist, a new blob costs one directory fsync fewer).
-      if (firstCreated !== undefined) {
-        const parent = path.dirname(dir);
-        await fsyncDirectory(parent);
-        if (path.resolve(firstCreated) !== path.resolve(dir)) await fsyncDirectory(path.dirname(parent));
-      }
+      dirs.add(path.dirname(target));
       return info;
     } catch (err) {
       await spooled.discard();
       throw err;
     }
+  }
+
+  /**
+   * Stored once: an entry under the key that hashes to it is this content, and its time is refreshed (for
+   * gc's grace period). A wrong-size, non-file or corrupted entry is damage, and renaming over it repairs
+   * it (rename replaces a symlink, never writes through it). Checking costs a read, never a second write.
+   */
+  private async refreshIfIntact(info: BlobInfo): Promise<boolean> {
+    const target = this.pathOf(info.sha256);
+    const existing = await lstatOrUndefined(target);
+    if (!(existing?.isFile() && existing.size === info.size && (await this.intact(info.sha256))))
+      return false;
+    const now = new Date();
+    await utimes(target, now, now).catch(() => undefined);
+    return true;
+  }
+
+  /**
+   * Makes sure both shard folders of a key exist as real directories (a symlink would lead out of the
+   * store). 'created' when the inner one was just made, so nothing can be stored in it yet. A new folder
+   * is an entry in its parent that a crash could lose: the parent is marked for fsync (the root only
+   * when a first-level shard was made: once the 256 of them exist, no blob costs a root fsync).
+   */
+  private async prepareShard(sha256: string, dirs: DurableDirs): Promise<'existed' | 'created'> {
+    const outer = path.join(this.root, sha256.slice(0, 2));
+    const inner = path.join(outer, sha256.slice(2, 4));
+    if (dirs.knownShards.has(inner)) return 'existed';
+    if (!dirs.knownShards.has(outer)) {
+      if (await this.makeShard(outer, sha256)) dirs.add(this.root);
+      dirs.knownShards.add(outer);
+    }
+    const made = await this.makeShard(inner, sha256);
+    if (made) dirs.add(outer);
+    dirs.knownShards.add(inner);
+    return made ? 'created' : 'existed';
+  }
+
+  /** True when this call made the folder (or lost a race to make it: either way its parent changed). */
+  private async makeShard(dir: string, sha256: string): Promise<boolean> {
+    const st = await lstatOrUndefined(dir);
+    if (st !== undefined) {
+      if (!st.isDirectory()) throw notADirectory(this.root, dir, sha256);
+      return false;
+    }
+    try {
+      await mkdir(dir);
+      return true;
+    } catch (err) {
+      if (errnoOf(err) !== 'EEXIST') throw err;
+    }
+    if (!(await lstatOrUndefined(dir))?.isDirectory()) throw notADirectory(this.root, dir, sha256);
+    return true;
   }
 
   async get(sha256: string): Promise<Readable> {
@@ -184,13 +292,13 @@ export class LocalBlobStore implements BlobStore {
     for (const dir of [outer, path.join(outer, sha256.slice(2, 4))]) {
       const st = await lstatOrUndefined(dir);
       if (st === undefined) return;
-      if (!st.isDirectory()) {
-        throw new IntegrityError(`blob store shard ${path.relative(this.root, dir)} is not a directory`, {
-          sha256,
-        });
-      }
+      if (!st.isDirectory()) throw notADirectory(this.root, dir, sha256);
     }
   }
+}
+
+function notADirectory(root: string, dir: string, sha256: string): IntegrityError {
+  return new IntegrityError(`blob store shard ${path.relative(root, dir)} is not a directory`, { sha256 });
 }
 
 function notARegularFile(sha256: string): IntegrityError {
@@ -227,16 +335,4 @@ async function subdirectories(p: string): Promise<string[]> {
   const names: string[] = [];
   for await (const entry of dir) if (entry.isDirectory() && SHARD.test(entry.name)) names.push(entry.name);
   return names;
-}
-
-async function fsyncDirectory(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch (err) {
-    if (!DIR_FSYNC_UNSUPPORTED.has(errnoOf(err) ?? '')) throw err;
-  } finally {
-    await handle?.close();
-  }
 }

@@ -3,10 +3,17 @@ import { open } from 'node:fs/promises';
 import os from 'node:os';
 import { Readable } from 'node:stream';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { mapLimit } from '../core/concurrency.js';
 import { IntegrityError, NotFoundError, ValidationError } from '../core/errors.js';
 import { isSha256Hex } from '../core/hashing.js';
 import { lazyRequire } from '../core/lazy-require.js';
-import { type BlobInfo, type BlobSource, type BlobStore, shardedKey } from './blob-store.js';
+import {
+  type BlobInfo,
+  type BlobSource,
+  type BlobStore,
+  type PutFilesOptions,
+  shardedKey,
+} from './blob-store.js';
 import { uploadFileMultipart } from './s3-multipart.js';
 import { type SpooledFile, spoolToTempFile } from './spool-file.js';
 import { drainVerified, streamOf, VERIFY_IN_MEMORY_BYTES } from './verified-read.js';
@@ -42,6 +49,8 @@ export interface S3BlobStoreOptions extends S3ConnectionOptions {
 }
 
 const MiB = 1024 * 1024;
+// Uploads in flight at once for putFiles: each is a request, and S3 answers many in parallel.
+const PUT_FILES_CONCURRENCY = 4;
 
 /**
  * Blobs in an S3 (or S3-compatible) bucket. A put spools to a local temp file while hashing, because the
@@ -118,6 +127,16 @@ export class S3BlobStore implements BlobStore {
     } finally {
       await handle.close();
     }
+  }
+
+  // An acknowledged PUT is already durable: there is nothing to group, only requests to overlap.
+  async putFiles(filePaths: string[], opts: PutFilesOptions = {}): Promise<BlobInfo[]> {
+    const indexes = filePaths.map((_, i) => i);
+    return mapLimit(indexes, PUT_FILES_CONCURRENCY, async (i) => {
+      const info = await this.putFile(filePaths[i]!);
+      opts.onStored?.(i, info);
+      return info;
+    });
   }
 
   async get(sha256: string): Promise<Readable> {

@@ -16,8 +16,9 @@ import { progressLine } from './progress.js';
 
 type Ctx = () => CliContext;
 
-// Without a server, files above this size are hashed while they are copied into the store (read once).
-const HASH_WHILE_STORING_ABOVE = 64 * 1024 * 1024;
+// Without a server, every file the hash cache does not know is hashed while it is copied into the store:
+// each byte is read once, and content already stored is found before anything of it is written.
+const HASH_WHILE_STORING_ABOVE = 0;
 
 const short = (digest: string) => digest.slice(0, 12);
 
@@ -148,7 +149,10 @@ export function registerDataCommands(program: Command, ctx: Ctx): Command {
     .option('--pii', 'it holds personal data')
     .option('--from <ref...>', 'parent versions it was derived from, e.g. raw@3')
     .option('--run <run-id>', 'the run that produced it')
-    .option('--threads <n>', 'hashing threads (default: one per core)')
+    .option(
+      '--threads <n>',
+      'hashing threads (default: one per core; a local add hashes new files while it stores them)',
+    )
     .option(
       '--null-values <list>',
       "CSV cell texts read as null, comma-separated (e.g. 'NA,-,?'): replaces the usual list and is recorded with the version",

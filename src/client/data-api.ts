@@ -51,6 +51,14 @@ export interface DataApi {
   missingBlobs(blobs: { sha256: string; size: number }[]): Promise<string[]>;
   /** Uploads one local file; with sha256 given the server checks the bytes against it. */
   uploadFile(file: LocalFile): Promise<{ sha256: string; size: number }>;
+  /**
+   * Uploads many local files (results in input order), calling `onStored` as each lands; resolves once
+   * all are durable, so a commit may follow.
+   */
+  uploadFiles(
+    files: LocalFile[],
+    onStored?: (file: LocalFile) => void,
+  ): Promise<{ sha256: string; size: number }[]>;
   /** Commits a version whose blobs are all stored. */
   commit(dataset: string, body: CreateVersionInput): Promise<AddResult>;
   /** A verified stream of one file of a version. */
@@ -68,11 +76,24 @@ export interface DataApi {
 
 const UPLOAD_CONCURRENCY = 4;
 
+/** uploadFiles as `concurrency` uploadFile calls in flight (each durable on its own). */
+export async function uploadEach(
+  api: Pick<DataApi, 'uploadFile'>,
+  files: LocalFile[],
+  concurrency: number,
+  onStored?: (file: LocalFile) => void,
+): Promise<{ sha256: string; size: number }[]> {
+  return mapLimit(files, concurrency, async (f) => {
+    const info = await api.uploadFile(f);
+    onStored?.(f);
+    return info;
+  });
+}
+
 /** add() over the three primitives, the same for both transports. */
 export async function addVersionWith(
-  api: Pick<DataApi, 'missingBlobs' | 'uploadFile' | 'commit'>,
+  api: Pick<DataApi, 'missingBlobs' | 'uploadFiles' | 'commit'>,
   input: AddVersionInput,
-  concurrency = UPLOAD_CONCURRENCY,
 ): Promise<AddResult> {
   const { dataset, files, onProgress, ...meta } = input;
   if (files.length === 0)
@@ -89,9 +110,13 @@ export async function addVersionWith(
   });
   const total = uploads.reduce((n, f) => n + f.size, 0);
   let done = 0;
+  const infos = await api.uploadFiles(uploads, (f) => {
+    done += f.size;
+    onProgress?.({ phase: 'upload', done, total });
+  });
   const hashes = new Map<LocalFile, string>();
-  await mapLimit(uploads, concurrency, async (f) => {
-    const info = await api.uploadFile(f);
+  uploads.forEach((f, i) => {
+    const info = infos[i]!;
     if (info.size !== f.size) {
       throw new ValidationError(`files: '${f.path}' changed while it was being added; try again`, {
         field: 'files',
@@ -99,8 +124,6 @@ export async function addVersionWith(
       });
     }
     hashes.set(f, info.sha256);
-    done += f.size;
-    onProgress?.({ phase: 'upload', done, total });
   });
   return api.commit(dataset, {
     ...meta,
@@ -190,6 +213,7 @@ export function dataHttpApi(t: HttpTransport): DataApi {
         ) as unknown as NonNullable<RequestInit['body']>,
       });
     },
+    uploadFiles: (files, onStored) => uploadEach(api, files, UPLOAD_CONCURRENCY, onStored),
     commit: (dataset, body) => t.call('POST', `/api/v1/datasets/${enc(dataset)}/versions`, { json: body }),
     download: async (ref, filePath) => {
       const res = await t.raw('GET', `${refPath(ref)}/files/${filePath.split('/').map(enc).join('/')}`);

@@ -49,6 +49,7 @@ export function createDataDomain(deps: DomainDeps) {
       missingBlobs: writer.missingBlobs,
       putBlob: writer.putBlob,
       putLocalFile: writer.putLocalFile,
+      putLocalFiles: writer.putLocalFiles,
     },
     linkForRunInput: reader.linkForRunInput,
   };

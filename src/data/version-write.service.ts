@@ -59,6 +59,27 @@ export function createVersionWriter(deps: DomainDeps, reader: VersionReader) {
     return info;
   }
 
+  /**
+   * Stores many files of this machine and resolves once all are durable (in-process adds: the folder store
+   * fsyncs each folder once for the whole batch). Where a sha256 is given, the bytes are checked against it.
+   */
+  async function putLocalFiles(
+    inputs: { localPath: string; sha256?: string }[],
+    onStored?: (index: number, info: BlobInfo) => void,
+  ): Promise<BlobInfo[]> {
+    const infos = await blobs.putFiles(
+      inputs.map((f) => f.localPath),
+      onStored ? { onStored } : {},
+    );
+    inputs.forEach((input, i) => {
+      if (input.sha256 !== undefined && infos[i]!.sha256 !== input.sha256)
+        throw new ConflictError(`'${input.localPath}' changed while it was being added; try again`, {
+          path: input.localPath,
+        });
+    });
+    return infos;
+  }
+
   function checkHash(info: BlobInfo, expected: string): BlobInfo {
     if (info.sha256 !== expected) {
       throw new ValidationError(
@@ -261,7 +282,7 @@ export function createVersionWriter(deps: DomainDeps, reader: VersionReader) {
     return reader.get(row.id);
   }
 
-  return { missingBlobs, putBlob, putLocalFile, create, tag };
+  return { missingBlobs, putBlob, putLocalFile, putLocalFiles, create, tag };
 }
 
 export type VersionWriter = ReturnType<typeof createVersionWriter>;

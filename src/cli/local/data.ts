@@ -1,8 +1,6 @@
 import type { CoreServices } from '../../app/index.js';
 import { addVersionWith, type DataApi, getVersionWith } from '../../client/data-api.js';
 
-// Local puts are bounded by fsync, not the CPU: several in flight let the disk overlap them.
-const LOCAL_PUT_CONCURRENCY = 8;
 /** DataApi served in-process from a local workspace. */
 export function dataLocalApi(s: Pick<CoreServices, 'data'>, actor: string): DataApi {
   const v = s.data.versions;
@@ -10,10 +8,16 @@ export function dataLocalApi(s: Pick<CoreServices, 'data'>, actor: string): Data
     listDatasets: () => v.listDatasets(),
     listVersions: (dataset) => v.listVersions(dataset),
     show: (ref) => v.resolve(ref),
-    add: (input) => addVersionWith(api, input, LOCAL_PUT_CONCURRENCY),
+    add: (input) => addVersionWith(api, input),
     missingBlobs: (blobs) => v.missingBlobs(blobs),
     // The blob store copies the file in the kernel while it hashes it, so a big file is read once.
     uploadFile: (f) => v.putLocalFile({ localPath: f.localPath, ...(f.sha256 ? { sha256: f.sha256 } : {}) }),
+    // One batch: the blob store makes the files durable together (each folder fsynced once), then the commit.
+    uploadFiles: (files, onStored) =>
+      v.putLocalFiles(
+        files.map((f) => ({ localPath: f.localPath, ...(f.sha256 ? { sha256: f.sha256 } : {}) })),
+        onStored ? (i) => onStored(files[i]!) : undefined,
+      ),
     commit: (dataset, body) => v.create({ actor, dataset, ...body }),
     download: async (ref, filePath) => (await v.openFile(ref, filePath)).stream,
     get: (ref, destDir, opts) => getVersionWith(api, ref, destDir, opts),
