@@ -14,6 +14,7 @@ import {
   tagInputSchema,
 } from '../../../tracking/index.js';
 import { sendJsonList } from '../../json-stream.js';
+import { logBatchBodySchema, wireMetricSchema as metric, readLogBatchBody } from './log-batch-body.js';
 import { mlflowRoute } from './mlflow-route.js';
 import {
   double,
@@ -36,17 +37,6 @@ function runIdOf(b: { run_id?: string | undefined; run_uuid?: string | undefined
   return id;
 }
 
-const metric = z.strictObject({
-  key: keySchema,
-  value: double,
-  timestamp: int64,
-  step: int64.optional(),
-  // MLflow 3: a value measuring a logged model, on a dataset (kept on the run and on the model).
-  model_id: loggedModelIdSchema.optional(),
-  dataset_name: z.string().max(500).optional(),
-  dataset_digest: z.string().max(256).optional(),
-  run_id: z.string().optional(),
-});
 const toMetric = (m: z.infer<typeof metric>) => ({
   key: m.key,
   value: m.value,
@@ -208,29 +198,10 @@ export function registerMlflowRunRoutes(app: FastifyInstance, s: Services): void
     summary: "MLflow: log metrics, params and tags in one request (MLflow's limits)",
     // MLflow's limit, unless the server is configured with a smaller one.
     bodyLimit: Math.min(LOG_BATCH_BODY_LIMIT, s.config.bodyLimitBytes),
-    input: z
-      .strictObject({
-        run_id: runId,
-        metrics: z.array(metric).max(LIMITS.batchMetrics).optional(),
-        params: z.array(paramInputSchema).max(LIMITS.batchParams).optional(),
-        tags: z.array(tagInputSchema).max(LIMITS.batchTags).optional(),
-      })
-      .refine(
-        (b) =>
-          (b.metrics?.length ?? 0) + (b.params?.length ?? 0) + (b.tags?.length ?? 0) <= LIMITS.batchTotal,
-        {
-          message: `a batch holds at most ${LIMITS.batchTotal} metrics, params and tags in total`,
-          path: ['metrics'],
-        },
-      ),
-    handler: async (b, req) => {
-      await s.runs.logBatch({
-        actor: req.principal.name,
-        runId: b.run_id,
-        metrics: (b.metrics ?? []).map(toMetric),
-        params: b.params ?? [],
-        tags: b.tags ?? [],
-      });
+    input: logBatchBodySchema,
+    check: readLogBatchBody,
+    handler: async ({ runId, batch }, req) => {
+      await s.runs.logBatch({ actor: req.principal.name, runId, ...batch });
       return {};
     },
   });
