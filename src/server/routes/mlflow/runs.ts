@@ -6,7 +6,6 @@ import {
   HISTORY_BULK_POINTS_MAX,
   HISTORY_BULK_RUNS_MAX,
   HISTORY_PAGE_DEFAULT,
-  keySchema,
   LIMITS,
   loggedModelIdSchema,
   paramInputSchema,
@@ -16,16 +15,7 @@ import {
 import { sendJsonList } from '../../json-stream.js';
 import { logBatchBodySchema, wireMetricSchema as metric, readLogBatchBody } from './log-batch-body.js';
 import { mlflowRoute } from './mlflow-route.js';
-import {
-  double,
-  fromKeyValues,
-  int64,
-  keyValue,
-  mlflowMetric,
-  mlflowRun,
-  mlflowRunInfo,
-  repeated,
-} from './wire.js';
+import { fromKeyValues, int64, keyValue, mlflowMetric, mlflowRun, mlflowRunInfo, repeated } from './wire.js';
 
 const runId = z.string().min(1).max(256);
 /** run_uuid is MLflow's deprecated twin of run_id; either may be sent. */
