@@ -170,7 +170,13 @@ export async function startServer(options: { databaseUrl?: string } = {}): Promi
     await workspace.close();
   };
   onCleanup(close);
-  return { baseUrl: `http://127.0.0.1:${port}`, workspace, home, cpuMs: () => processCpuMs(child.pid), close };
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    workspace,
+    home,
+    cpuMs: () => processCpuMs(child.pid),
+    close,
+  };
 }
 
 // One keep-alive connection pool, as MLflow's Python client (requests.Session) keeps one.

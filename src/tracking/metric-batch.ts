@@ -25,8 +25,13 @@ const isTimestamp = (v: number) => Number.isInteger(v) && v >= 0 && v <= MAX_TIM
 const isStep = (v: number) => Number.isSafeInteger(v);
 
 export interface MetricRows {
-  /** The history INSERT's parameters, six a row: run_id, key, value, is_nan, timestamp, step. */
+  /**
+   * The history INSERT's parameters, six a row: run_num, key_id, value, is_nan, timestamp, step. The
+   * two surrogate keys are known inside the transaction only: bindSurrogateKeys fills them in.
+   */
   cells: unknown[];
+  /** Each row's key name. */
+  keys: string[];
   /** Each key's latest row of the batch, in MLflow's (step, timestamp, value) order. */
   latest: LatestMetricTable[];
   /** sha256 of the batch's content (see batchDigest). */
@@ -56,8 +61,6 @@ export function metricRows(runId: string, batch: LogBatch, now: number): MetricR
     const value = nan ? null : m.value;
     const isNan = nan ? 1 : 0;
     const timestamp = m.timestamp ?? now;
-    cells[c] = runId;
-    cells[c + 1] = m.key;
     cells[c + 2] = value;
     cells[c + 3] = isNan;
     cells[c + 4] = timestamp;
@@ -74,14 +77,23 @@ export function metricRows(runId: string, batch: LogBatch, now: number): MetricR
     const c = i * 6;
     latest.push({
       run_id: runId,
-      key: cells[c + 1] as string,
+      key: keys[i]!,
       value: cells[c + 2] as number | null,
       is_nan: cells[c + 3] as number,
       timestamp: cells[c + 4] as number,
       step: cells[c + 5] as number,
     });
   }
-  return { cells, latest, digest: batchDigest(batch, keys, numbers) };
+  return { cells, keys, latest, digest: batchDigest(batch, keys, numbers) };
+}
+
+/** Fills in each row's run number and key id (keyIds holds an id for every key of the batch). */
+export function bindSurrogateKeys(rows: MetricRows, runNum: number, keyIds: Map<string, number>): void {
+  const { cells, keys } = rows;
+  for (let i = 0, c = 0; i < keys.length; i++, c += 6) {
+    cells[c] = runNum;
+    cells[c + 1] = keyIds.get(keys[i]!);
+  }
 }
 
 /** True when the row at cells[a] comes after the row at cells[b]: step, then timestamp, then value (NaN last). */

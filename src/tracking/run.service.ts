@@ -6,7 +6,7 @@ import { parseOrThrow } from '../core/validate.js';
 import { type Executor, inTransaction, type LoggedModelMetricTable, type RunTable } from '../store/index.js';
 import * as experiments from './experiment.repo.js';
 import * as loggedModelRepo from './logged-model.repo.js';
-import { checkNumber, metricRows } from './metric-batch.js';
+import { bindSurrogateKeys, checkNumber, metricRows } from './metric-batch.js';
 import {
   checkHistoryPageSize,
   decodeHistoryToken,
@@ -17,6 +17,7 @@ import {
   readHistory,
   sampleHistory,
 } from './metric-history.js';
+import * as metricKeys from './metric-keys.repo.js';
 import * as repo from './run.repo.js';
 import * as data from './run-data.repo.js';
 import { metricValueOut, toRuns } from './run-view.js';
@@ -304,6 +305,9 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
         await assertUnchanged();
       }
       if (rows.latest.length > 0) {
+        const runNum = await metricKeys.ensureRunNumber({ tx, runId: input.runId });
+        const keyIds = await metricKeys.ensureMetricKeyIds({ tx, names: rows.latest.map((l) => l.key) });
+        bindSurrogateKeys(rows, runNum, keyIds);
         await data.insertMetricCells({ tx, dialect, cells: rows.cells });
         await data.upsertLatestMetrics({ tx, rows: rows.latest });
       }
