@@ -6,6 +6,7 @@ import { systemClock } from '../src/core/clock.js';
 import { loadConfig } from '../src/core/config.js';
 import { buildApp } from '../src/server/app.js';
 import { openStore } from '../src/store/index.js';
+import { namedMetricHistory } from '../src/tracking/index.js';
 import {
   fmtInt,
   fmtMs,
@@ -45,10 +46,16 @@ async function main() {
   const exp = await services.experiments.create({ actor: 'bench', name: 'history' });
   const run = await services.runs.create({ actor: 'bench', experimentId: exp.id });
   progress(`seeding ${fmtInt(POINTS)} points`);
+  await sql`insert into run_numbers (run_id) values (${run.id})`.execute(store.db);
+  await sql`insert into metric_keys (name) values ('loss') on conflict (name) do nothing`.execute(store.db);
+  // The history names runs and keys by surrogate key (migration 029).
   await sql`
     with recursive s(x) as (select 0 union all select x + 1 from s where x < ${POINTS - 1})
-    insert into metrics (run_id, key, value, is_nan, timestamp, step)
-    select ${run.id}, 'loss', x * 0.5, 0, 1000 + x, x from s`.execute(store.db);
+    insert into metrics (run_num, key_id, value, is_nan, timestamp, step)
+    select r.num, k.id, x * 0.5, 0, 1000 + x, x from s
+    cross join run_numbers r cross join metric_keys k where r.run_id = ${run.id} and k.name = 'loss'`.execute(
+    store.db,
+  );
 
   /** The longest stall of the loop while fn runs (the largest gap between 1 ms ticks), and how long fn took. */
   async function stall(fn: () => Promise<unknown>): Promise<{ maxMs: number; ms: number }> {
@@ -75,9 +82,7 @@ async function main() {
     return p.toString();
   };
   const oldRead = (limit: number) =>
-    store.db
-      .selectFrom('metrics')
-      .selectAll()
+    namedMetricHistory(store.db)
       .where('run_id', '=', run.id)
       .where('key', '=', 'loss')
       .orderBy('step')

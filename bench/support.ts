@@ -102,7 +102,22 @@ export interface BenchServer {
   baseUrl: string;
   workspace: Workspace;
   home: string;
+  /** CPU milliseconds the server process has used so far (user + system, from /proc; NaN elsewhere). */
+  cpuMs(): number;
   close(): Promise<void>;
+}
+
+/** CPU milliseconds (user + system) a process has used, from /proc/<pid>/stat; NaN where unreadable. */
+export function processCpuMs(pid: number | undefined): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which sits in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /**
@@ -155,7 +170,13 @@ export async function startServer(options: { databaseUrl?: string } = {}): Promi
     await workspace.close();
   };
   onCleanup(close);
-  return { baseUrl: `http://127.0.0.1:${port}`, workspace, home, close };
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    workspace,
+    home,
+    cpuMs: () => processCpuMs(child.pid),
+    close,
+  };
 }
 
 // One keep-alive connection pool, as MLflow's Python client (requests.Session) keeps one.

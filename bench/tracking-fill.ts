@@ -25,8 +25,12 @@ export function fillSqlite(file: string, experimentId: number, data: SearchData)
   );
   const tag = db.prepare('insert into run_tags (run_id, key, value) values (?, ?, ?)');
   const param = db.prepare('insert into params (run_id, key, value) values (?, ?, ?)');
+  // The history names runs and keys by surrogate key (migration 029).
+  const runNumber = db.prepare('insert into run_numbers (run_id) values (?)');
+  const metricKey = db.prepare('insert into metric_keys (name) values (?) on conflict (name) do nothing');
+  const keyId = db.prepare<[string], { id: number }>('select id from metric_keys where name = ?');
   const metric = db.prepare(
-    'insert into metrics (run_id, key, value, is_nan, timestamp, step) values (?, ?, ?, 0, ?, ?)',
+    'insert into metrics (run_num, key_id, value, is_nan, timestamp, step) values (?, ?, ?, 0, ?, ?)',
   );
   const latest = db.prepare(
     'insert into latest_metrics (run_id, key, value, is_nan, timestamp, step) values (?, ?, ?, 0, ?, ?)',
@@ -45,8 +49,16 @@ export function fillSqlite(file: string, experimentId: number, data: SearchData)
     }
     for (const t of data.tags) tag.run(...t);
     for (const p of data.params) param.run(...p);
+    const runNums = new Map<string, number>();
+    const keyIds = new Map<string, number>();
     for (const m of data.metrics) {
-      metric.run(...m);
+      const [runId, key, value, ts, step] = m;
+      if (!runNums.has(runId)) runNums.set(runId, Number(runNumber.run(runId).lastInsertRowid));
+      if (!keyIds.has(key)) {
+        metricKey.run(key);
+        keyIds.set(key, keyId.get(key)!.id);
+      }
+      metric.run(runNums.get(runId), keyIds.get(key), value, ts, step);
       latest.run(...m);
     }
   }).immediate();
@@ -79,20 +91,28 @@ export async function fillPostgres(
         [col(rows, 0), col(rows, 1), col(rows, 2)],
       );
     }
-    for (const table of ['metrics', 'latest_metrics'] as const) {
-      await c.query(
-        `insert into ${table} (run_id, key, value, is_nan, timestamp, step)
-         select run_id, key, value, 0, ts, step
-         from unnest($1::text[], $2::text[], $3::float8[], $4::bigint[], $5::bigint[]) as t(run_id, key, value, ts, step)`,
-        [
-          col(data.metrics, 0),
-          col(data.metrics, 1),
-          col(data.metrics, 2),
-          col(data.metrics, 3),
-          col(data.metrics, 4),
-        ],
-      );
-    }
+    const metricArrays = [0, 1, 2, 3, 4].map((i) => col(data.metrics, i as 0 | 1 | 2 | 3 | 4));
+    const metricRows = `unnest($1::text[], $2::text[], $3::float8[], $4::bigint[], $5::bigint[]) as t(run_id, key, value, ts, step)`;
+    await c.query(
+      `insert into latest_metrics (run_id, key, value, is_nan, timestamp, step)
+       select run_id, key, value, 0, ts, step from ${metricRows}`,
+      metricArrays,
+    );
+    // The history names runs and keys by surrogate key (migration 029).
+    await c.query(
+      'insert into run_numbers (run_id) select distinct run_id from unnest($1::text[]) as t(run_id)',
+      [col(data.metrics, 0)],
+    );
+    await c.query(
+      'insert into metric_keys (name) select distinct key from unnest($1::text[]) as t(key) on conflict (name) do nothing',
+      [col(data.metrics, 1)],
+    );
+    await c.query(
+      `insert into metrics (run_num, key_id, value, is_nan, timestamp, step)
+       select r.num, k.id, t.value, 0, t.ts, t.step from ${metricRows}
+       join run_numbers r on r.run_id = t.run_id join metric_keys k on k.name = t.key`,
+      metricArrays,
+    );
     await c.query('commit');
     // What autovacuum would do shortly after a load this size; without it the planner guesses.
     if (options.analyze ?? true) await c.query('analyze');

@@ -113,10 +113,23 @@ export interface ParamTable {
   value: string;
 }
 
+/** A run's integer surrogate key, given at its first metric (the history rows name runs by it). */
+export interface RunNumberTable {
+  num: Generated<number>;
+  run_id: string;
+}
+
+/** A metric key name's integer id, shared by all runs (the history rows name keys by it). */
+export interface MetricKeyTable {
+  id: Generated<number>;
+  name: string;
+}
+
+/** Metric history: every logged value, its run and key by surrogate key (migration 029). */
 export interface MetricTable {
   id: Generated<number>;
-  run_id: string;
-  key: string;
+  run_num: number;
+  key_id: number;
   value: number | null;
   is_nan: number;
   timestamp: number;
@@ -187,6 +200,8 @@ export interface Database
   experiment_tags: ExperimentTagTable;
   runs: RunTable;
   params: ParamTable;
+  run_numbers: RunNumberTable;
+  metric_keys: MetricKeyTable;
   metrics: MetricTable;
   latest_metrics: LatestMetricTable;
   run_tags: RunTagTable;

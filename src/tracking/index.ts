@@ -19,6 +19,8 @@ export {
   HISTORY_PAGE_DEFAULT,
   HISTORY_PAGE_MAX,
 } from './metric-history.js';
+/** Metric history rows with run ids and key names (checks and tools; the table holds surrogate keys). */
+export { namedMetricHistory } from './metric-history.repo.js';
 /** Multipart artifact uploads: parts stored as blobs, joined into one artifact on completion. */
 export {
   createMultipartUploadService,

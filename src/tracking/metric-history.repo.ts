@@ -25,6 +25,16 @@ export interface HistoryRange {
   endStep?: number;
 }
 
+/*
+ * History rows name their run and key by surrogate key (migration 029). Each is looked up by a scalar
+ * subquery, which both databases run once and then use as an equality on the (run_num, key_id, step)
+ * index; a run or key never logged finds no number and so no rows.
+ */
+const runNumOf = (tx: Executor, runId: string) =>
+  tx.selectFrom('run_numbers').select('num').where('run_id', '=', runId);
+const keyIdOf = (tx: Executor, key: string) =>
+  tx.selectFrom('metric_keys').select('id').where('name', '=', key);
+
 /** One slice of a history in (step, timestamp, id) order, after a cursor. */
 export async function readSlice(
   tx: Executor,
@@ -34,9 +44,9 @@ export async function readSlice(
 ): Promise<HistoryRow[]> {
   let q = tx
     .selectFrom('metrics')
-    .select(['id', 'key', 'value', 'is_nan', 'timestamp', 'step'])
-    .where('run_id', '=', range.runId)
-    .where('key', '=', range.key);
+    .select(['id', 'value', 'is_nan', 'timestamp', 'step'])
+    .where('run_num', '=', runNumOf(tx, range.runId))
+    .where('key_id', '=', keyIdOf(tx, range.key));
   if (range.startStep !== undefined) q = q.where('step', '>=', range.startStep);
   if (range.endStep !== undefined) q = q.where('step', '<=', range.endStep);
   if (cursor.after) {
@@ -52,6 +62,7 @@ export async function readSlice(
   if (!cursor.after && cursor.offset) q = q.offset(cursor.offset);
   return (await q.execute()).map((r) => ({
     ...r,
+    key: range.key,
     id: Number(r.id),
     timestamp: Number(r.timestamp),
     step: Number(r.step),
@@ -63,9 +74,26 @@ export async function countHistory(tx: Executor, range: HistoryRange): Promise<n
   let q = tx
     .selectFrom('metrics')
     .select((eb) => eb.fn.countAll().as('n'))
-    .where('run_id', '=', range.runId)
-    .where('key', '=', range.key);
+    .where('run_num', '=', runNumOf(tx, range.runId))
+    .where('key_id', '=', keyIdOf(tx, range.key));
   if (range.startStep !== undefined) q = q.where('step', '>=', range.startStep);
   if (range.endStep !== undefined) q = q.where('step', '<=', range.endStep);
   return Number((await q.executeTakeFirst())?.n ?? 0);
+}
+
+/**
+ * The history rows with their run id and key name in place of the surrogate keys, for checks and
+ * tools that look across runs (a query to refine: `namedMetricHistory(db).where('run_id', '=', id)`).
+ */
+export function namedMetricHistory(tx: Executor) {
+  return tx
+    .selectFrom((eb) =>
+      eb
+        .selectFrom('metrics as m')
+        .innerJoin('run_numbers as r', 'r.num', 'm.run_num')
+        .innerJoin('metric_keys as k', 'k.id', 'm.key_id')
+        .select(['m.id', 'r.run_id', 'k.name as key', 'm.value', 'm.is_nan', 'm.timestamp', 'm.step'])
+        .as('h'),
+    )
+    .selectAll('h');
 }

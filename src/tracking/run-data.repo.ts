@@ -1,14 +1,9 @@
 import { sql } from 'kysely';
-import type {
-  BulkColumn,
-  Dialect,
-  Executor,
-  LatestMetricTable,
-  MetricTable,
-  RunInputTable,
-} from '../store/index.js';
+import type { BulkColumn, Dialect, Executor, LatestMetricTable, RunInputTable } from '../store/index.js';
+import { ensureMetricKeyIds, ensureRunNumber } from './metric-keys.repo.js';
 
-export type MetricRow = Omit<MetricTable, 'id'>;
+/** A metric value with its run and key by name (the history stores their surrogate keys). */
+export type MetricRow = LatestMetricTable;
 
 // Rows per INSERT statement: well under SQLite's and PostgreSQL's bound-parameter limits.
 const CHUNK = 500;
@@ -93,8 +88,8 @@ export async function deleteTag({
 }
 
 const METRIC_COLUMNS = [
-  { name: 'run_id', pgType: 'text' },
-  { name: 'key', pgType: 'text' },
+  { name: 'run_num', pgType: 'integer' },
+  { name: 'key_id', pgType: 'integer' },
   { name: 'value', pgType: 'double precision' },
   { name: 'is_nan', pgType: 'integer' },
   { name: 'timestamp', pgType: 'bigint' },
@@ -103,8 +98,8 @@ const METRIC_COLUMNS = [
 
 /**
  * Appends metric history rows (the hot path of log-batch: one statement for a whole batch). `cells`
- * holds each row's run_id, key, value, is_nan, timestamp and step in turn, as the caller built them
- * from the request.
+ * holds each row's run_num, key_id, value, is_nan, timestamp and step in turn, as the caller built them
+ * from the request (metric-keys.repo.ts gives the two surrogate keys).
  */
 export async function insertMetricCells({
   tx,
@@ -128,8 +123,13 @@ export async function insertMetrics({
   dialect: Dialect;
   rows: MetricRow[];
 }) {
+  const keyIds = await ensureMetricKeyIds({ tx, names: [...new Set(rows.map((r) => r.key))] });
+  const runNums = new Map<string, number>();
+  for (const runId of new Set(rows.map((r) => r.run_id)))
+    runNums.set(runId, await ensureRunNumber({ tx, runId }));
   const cells: unknown[] = [];
-  for (const r of rows) cells.push(r.run_id, r.key, r.value, r.is_nan, r.timestamp, r.step);
+  for (const r of rows)
+    cells.push(runNums.get(r.run_id), keyIds.get(r.key), r.value, r.is_nan, r.timestamp, r.step);
   await insertMetricCells({ tx, dialect, cells });
 }
 
@@ -202,31 +202,4 @@ export async function listInputs({ tx, runIds }: { tx: Executor; runIds: string[
 
 export async function insertInputs({ tx, rows }: { tx: Executor; rows: RunInputTable[] }): Promise<void> {
   if (rows.length > 0) await tx.insertInto('run_inputs').values(rows).execute();
-}
-
-/** One metric's history in (step, timestamp) order, paged by offset. */
-export async function listMetricHistory({
-  tx,
-  runId,
-  key,
-  offset,
-  limit,
-}: {
-  tx: Executor;
-  runId: string;
-  key: string;
-  offset: number;
-  limit: number;
-}): Promise<MetricRow[]> {
-  return tx
-    .selectFrom('metrics')
-    .select(['run_id', 'key', 'value', 'is_nan', 'timestamp', 'step'])
-    .where('run_id', '=', runId)
-    .where('key', '=', key)
-    .orderBy('step')
-    .orderBy('timestamp')
-    .orderBy('id')
-    .offset(offset)
-    .limit(limit)
-    .execute();
 }

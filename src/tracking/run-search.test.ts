@@ -3,7 +3,8 @@ import { expect, it } from 'vitest';
 import { describeEachBackend } from '../../test/support/backends.js';
 import { ValidationError } from '../core/errors.js';
 import type { Db, RunTable } from '../store/index.js';
-import { likeToGlob } from '../store/index.js';
+import { dialectOf, likeToGlob } from '../store/index.js';
+import { insertMetrics } from './run-data.repo.js';
 import { parseRunFilter, parseRunOrderBy } from './run-filter.js';
 import { type RunViewType, searchRuns } from './run-search.repo.js';
 
@@ -174,10 +175,11 @@ describeEachBackend('searchRuns', (store, backend) => {
 
   it('reads latest_metrics, not the metric history', async () => {
     const f = await fixture(db(), { r: { metrics: { acc: 0.2 } } });
-    await db()
-      .insertInto('metrics')
-      .values({ run_id: `${f.prefix}r`, key: 'acc', value: 0.95, is_nan: 0, timestamp: 1, step: 0 })
-      .execute();
+    await insertMetrics({
+      tx: db(),
+      dialect: dialectOf(db()),
+      rows: [{ run_id: `${f.prefix}r`, key: 'acc', value: 0.95, is_nan: 0, timestamp: 1, step: 0 }],
+    });
     expect((await f.search('metrics.acc > 0.9')).names).toEqual([]);
     expect((await f.search('metrics.acc < 0.3')).names).toEqual(['r']);
   });

@@ -1,12 +1,12 @@
 import { randomInt } from 'node:crypto';
 import type { DomainDeps } from '../core/domain-deps.js';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
-import { sha256Hex } from '../core/hashing.js';
 import { newId } from '../core/ids.js';
 import { parseOrThrow } from '../core/validate.js';
 import { type Executor, inTransaction, type LoggedModelMetricTable, type RunTable } from '../store/index.js';
 import * as experiments from './experiment.repo.js';
 import * as loggedModelRepo from './logged-model.repo.js';
+import { bindSurrogateKeys, checkNumber, metricRows } from './metric-batch.js';
 import {
   checkHistoryPageSize,
   decodeHistoryToken,
@@ -17,6 +17,7 @@ import {
   readHistory,
   sampleHistory,
 } from './metric-history.js';
+import * as metricKeys from './metric-keys.repo.js';
 import * as repo from './run.repo.js';
 import * as data from './run-data.repo.js';
 import { metricValueOut, toRuns } from './run-view.js';
@@ -25,23 +26,11 @@ import {
   type LogBatch,
   type LogInputsInput,
   logInputsBodySchema,
-  MAX_TIMESTAMP_MS,
   type Metric,
   type Run,
   type RunStatus,
-  stepSchema,
   timestampSchema,
 } from './tracking.schema.js';
-
-/** Refuses a time or step outside what is stored exactly (both API styles reach the service). */
-function checkNumber(schema: typeof timestampSchema, value: number | undefined, field: string): void {
-  if (value === undefined) return;
-  const r = schema.safeParse(value);
-  if (!r.success)
-    throw new ValidationError(`${field}: ${r.error.issues[0]?.message ?? 'invalid'} (got ${value})`, {
-      field,
-    });
-}
 
 export const RUN_NAME_TAG = 'mlflow.runName';
 export const USER_TAG = 'mlflow.user';
@@ -267,7 +256,7 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
     // Everything that needs no database is done before the transaction, which holds the write lock:
     // the INSERT's parameters are built straight from the batch in one pass (no per-row objects), with
     // each key's latest row beside them.
-    const cells = metricCells(input.runId, batch.metrics, now);
+    const rows = metricRows(input.runId, batch, now);
     const seen = new Map<string, string>();
     for (const p of batch.params) {
       const prior = seen.get(p.key);
@@ -280,26 +269,22 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
       seen.set(p.key, p.value);
     }
     // MLflow 3 writes a model-linked value both to the run (the cells above) and to the model it measures.
-    const modelRows = batch.metrics.flatMap((m) =>
-      m.modelId
-        ? [
-            {
-              run_id: input.runId,
-              key: m.key,
-              value: Number.isNaN(m.value) ? null : m.value,
-              is_nan: Number.isNaN(m.value) ? 1 : 0,
-              timestamp: m.timestamp ?? now,
-              step: m.step,
-              model_id: m.modelId,
-              dataset_name: m.datasetName ?? '',
-              dataset_digest: m.datasetDigest ?? '',
-            },
-          ]
-        : [],
-    );
-    // The batch's own JSON is deterministic (built in a fixed shape); hashing it directly spares
-    // canonicalising a thousand objects on the hot path.
-    const batchSha256 = sha256Hex(JSON.stringify(batch));
+    const modelRows: LoggedModelMetricTable[] = [];
+    for (const m of batch.metrics) {
+      if (!m.modelId) continue;
+      const nan = Number.isNaN(m.value);
+      modelRows.push({
+        run_id: input.runId,
+        key: m.key,
+        value: nan ? null : m.value,
+        is_nan: nan ? 1 : 0,
+        timestamp: m.timestamp ?? now,
+        step: m.step,
+        model_id: m.modelId,
+        dataset_name: m.datasetName ?? '',
+        dataset_digest: m.datasetDigest ?? '',
+      });
+    }
     await inTransaction(db, async (tx) => {
       await getActiveRow(tx, input.runId);
       if (batch.params.length > 0) {
@@ -319,9 +304,12 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
         // then kept its value and skipped ours): read them back so the loser is refused, not silently dropped.
         await assertUnchanged();
       }
-      if (cells.latest.length > 0) {
-        await data.insertMetricCells({ tx, dialect, cells: cells.cells });
-        await data.upsertLatestMetrics({ tx, rows: cells.latest });
+      if (rows.latest.length > 0) {
+        const runNum = await metricKeys.ensureRunNumber({ tx, runId: input.runId });
+        const keyIds = await metricKeys.ensureMetricKeyIds({ tx, names: rows.latest.map((l) => l.key) });
+        bindSurrogateKeys(rows, runNum, keyIds);
+        await data.insertMetricCells({ tx, dialect, cells: rows.cells });
+        await data.upsertLatestMetrics({ tx, rows: rows.latest });
       }
       if (modelRows.length > 0) await insertModelMetrics(tx, modelRows);
       if (batch.tags.length > 0) {
@@ -335,7 +323,7 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
         action: 'run.log_batch',
         entityType: 'run',
         entityId: input.runId,
-        after: { batchSha256 },
+        after: { batchSha256: rows.digest },
         details: {
           metrics: batch.metrics.length,
           params: batch.params.length,
@@ -483,55 +471,6 @@ export function createRunService({ db, dialect, audit, clock }: DomainDeps, hook
     delete: (actor: string, runId: string) => setLifecycle(actor, runId, 'active', 'deleted'),
     restore: (actor: string, runId: string) => setLifecycle(actor, runId, 'deleted', 'active'),
   };
-}
-
-// Plain checks first: zod per number costs more than the insert on a 1,000-metric batch. A value
-// that fails them goes through the schema, which words the error.
-const isTimestamp = (v: number) => Number.isInteger(v) && v >= 0 && v <= MAX_TIMESTAMP_MS;
-const isStep = (v: number) => Number.isSafeInteger(v);
-
-/**
- * The metric INSERT's parameters in the table's column order (run_id, key, value, is_nan,
- * timestamp, step) and one row per key with the batch's own latest value, in MLflow's
- * (step, timestamp, value) order.
- */
-function metricCells(
-  runId: string,
-  metrics: LogBatch['metrics'],
-  now: number,
-): { cells: unknown[]; latest: data.MetricRow[] } {
-  const cells = new Array<unknown>(metrics.length * 6);
-  const best = new Map<string, data.MetricRow>();
-  let c = 0;
-  for (let i = 0; i < metrics.length; i++) {
-    const m = metrics[i]!;
-    const step = m.step ?? 0;
-    if (m.timestamp !== undefined && !isTimestamp(m.timestamp))
-      checkNumber(timestampSchema, m.timestamp, `metrics[${i}].timestamp`);
-    if (!isStep(step)) checkNumber(stepSchema, step, `metrics[${i}].step`);
-    const nan = Number.isNaN(m.value);
-    const value = nan ? null : m.value;
-    const isNan = nan ? 1 : 0;
-    const timestamp = m.timestamp ?? now;
-    cells[c++] = runId;
-    cells[c++] = m.key;
-    cells[c++] = value;
-    cells[c++] = isNan;
-    cells[c++] = timestamp;
-    cells[c++] = step;
-    const b = best.get(m.key);
-    if (
-      !b ||
-      step > b.step ||
-      (step === b.step &&
-        (timestamp > b.timestamp ||
-          (timestamp === b.timestamp &&
-            (isNan > b.is_nan || (isNan === b.is_nan && (value ?? 0) > (b.value ?? 0))))))
-    ) {
-      best.set(m.key, { run_id: runId, key: m.key, value, is_nan: isNan, timestamp, step });
-    }
-  }
-  return { cells, latest: [...best.values()] };
 }
 
 export type RunService = ReturnType<typeof createRunService>;

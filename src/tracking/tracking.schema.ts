@@ -23,14 +23,32 @@ export type LifecycleStage = z.infer<typeof lifecycleStageSchema>;
 export const viewTypeSchema = z.enum(['ACTIVE_ONLY', 'DELETED_ONLY', 'ALL']);
 export type ViewType = z.infer<typeof viewTypeSchema>;
 
+const KEY_CHARS = /^[\w\-. /:]+$/;
+const KEY_CHARS_MESSAGE = 'may contain only letters, digits, _ - . space / :';
+// One regex rather than a split: keys are checked a thousand times per log-batch.
+const KEY_SEGMENTS = /^(?!\/)(?!(?:.*\/)?\.\.?(?:\/|$))/;
+const KEY_SEGMENTS_MESSAGE = 'may not contain "." or ".." path segments or start with "/"';
+
 /** Keys of params, metrics and tags: MLflow's rule (letters, digits, _ - . space / :), no `..` segment. */
 export const keySchema = z
   .string()
   .min(1)
   .max(LIMITS.keyLength)
-  .regex(/^[\w\-. /:]+$/, 'may contain only letters, digits, _ - . space / :')
-  // One regex rather than a split: keys are checked a thousand times per log-batch.
-  .regex(/^(?!\/)(?!(?:.*\/)?\.\.?(?:\/|$))/, 'may not contain "." or ".." path segments or start with "/"');
+  .regex(KEY_CHARS, KEY_CHARS_MESSAGE)
+  .regex(KEY_SEGMENTS, KEY_SEGMENTS_MESSAGE);
+
+/**
+ * keySchema's rule as a plain function for hand-written checkers on hot paths: what is wrong with
+ * `key`, or undefined when it is a valid key, e.g. keyProblem('a/../b') names the ".." segment.
+ */
+export function keyProblem(key: unknown): string | undefined {
+  if (typeof key !== 'string') return 'must be a string';
+  if (key.length < 1 || key.length > LIMITS.keyLength)
+    return `must be 1 to ${LIMITS.keyLength} characters long`;
+  if (!KEY_CHARS.test(key)) return KEY_CHARS_MESSAGE;
+  if (!KEY_SEGMENTS.test(key)) return KEY_SEGMENTS_MESSAGE;
+  return undefined;
+}
 
 export const nameSchema = z.string().trim().min(1).max(LIMITS.nameLength);
 export const experimentIdSchema = z.string().regex(/^\d{1,15}$/, 'must be a numeric experiment id');

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditLog } from '../../src/audit/index.js';
 import { systemClock } from '../../src/core/clock.js';
 import { openStore, type Store, sqliteDialect } from '../../src/store/index.js';
+import { namedMetricHistory } from '../../src/tracking/index.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, describeEachBackend } from '../support/backends.js';
 import { BATCHES, batchOf, CLIENTS, PER_BATCH, type Point, pointsOf } from './fixtures/load.js';
@@ -25,16 +26,16 @@ async function makeRuns(t: TestApp, n: number): Promise<string[]> {
 /** What must hold after the load: every point once, nothing else, and the latest value of each key right. */
 async function expectStoredExactly(store: Store, runOf: (client: number) => string) {
   const runIds = [...new Set(clients.map(runOf))];
-  const count = await store.db
-    .selectFrom('metrics')
+  const count = await namedMetricHistory(store.db)
+    .clearSelect()
     .where('run_id', 'in', runIds)
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();
   expect(Number(count.n)).toBe(TOTAL);
   const distinct = await store.db
-    .selectFrom((eb) =>
-      eb
-        .selectFrom('metrics')
+    .selectFrom(() =>
+      namedMetricHistory(store.db)
+        .clearSelect()
         .where('run_id', 'in', runIds)
         .select(['run_id', 'key', 'step', 'timestamp'])
         .distinct()

@@ -8,6 +8,7 @@ import { createAuditLog, resolveAuditKey } from '../../src/audit/index.js';
 import { createBlobStore } from '../../src/blobs/index.js';
 import { systemClock } from '../../src/core/clock.js';
 import { openStore } from '../../src/store/index.js';
+import { namedMetricHistory } from '../../src/tracking/index.js';
 import { createTestDatabase } from '../support/backends.js';
 import { postgresUrl, serviceAvailable } from '../support/services.js';
 import { MLFLOW, PROXY } from './helpers.js';
@@ -137,11 +138,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
 
           const store = await openStore(dbUrl);
           try {
-            const metrics = await store.db
-              .selectFrom('metrics')
-              .select(['key', 'step', 'value'])
-              .where('run_id', '=', runId)
-              .execute();
+            const metrics = await namedMetricHistory(store.db).where('run_id', '=', runId).execute();
             const steps = new Set(metrics.map((m) => m.step));
             const params = Object.fromEntries(
               (await store.db.selectFrom('params').selectAll().where('run_id', '=', runId).execute()).map(

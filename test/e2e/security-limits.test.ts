@@ -36,10 +36,18 @@ describeEachBackend('a single request cannot exhaust the server', (getStore) => 
     runId = run.id;
     // 300k points of one metric, written straight into the real table (logging them batch by batch
     // would take the test's whole time); steps 0..299999, timestamps rising with them.
+    await sql`insert into run_numbers (run_id) values (${runId})`.execute(t.services.store.db);
+    await sql`insert into metric_keys (name) values ('loss') on conflict (name) do nothing`.execute(
+      t.services.store.db,
+    );
+    // The history names runs and keys by surrogate key (migration 029).
     await sql`
       with recursive s(x) as (select 0 union all select x + 1 from s where x < ${POINTS - 1})
-      insert into metrics (run_id, key, value, is_nan, timestamp, step)
-      select ${runId}, 'loss', x * 0.5, 0, 1000 + x, x from s`.execute(t.services.store.db);
+      insert into metrics (run_num, key_id, value, is_nan, timestamp, step)
+      select r.num, k.id, x * 0.5, 0, 1000 + x, x from s
+      cross join run_numbers r cross join metric_keys k where r.run_id = ${runId} and k.name = 'loss'`.execute(
+      t.services.store.db,
+    );
   }, 120_000);
   afterAll(() => t.close());
 

@@ -11,7 +11,11 @@ export const MLFLOW_PREFIXES = ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow'] as co
  * with parameters (MLflow 3's `logged-models/{model_id}`) declare them in `params`; the handler gets
  * them merged over the fields (a client may repeat them in the body, as MLflow's does).
  */
-export function mlflowRoute<S extends z.ZodType, P extends z.ZodType = z.ZodObject<Record<string, never>>>(
+export function mlflowRoute<
+  S extends z.ZodType,
+  P extends z.ZodType = z.ZodObject<Record<string, never>>,
+  I = z.infer<S> & z.infer<P>,
+>(
   app: FastifyInstance,
   spec: {
     methods: ('GET' | 'POST' | 'PATCH' | 'DELETE')[];
@@ -19,9 +23,14 @@ export function mlflowRoute<S extends z.ZodType, P extends z.ZodType = z.ZodObje
     permission: Permission;
     summary: string;
     input: S;
+    /**
+     * A one-pass checker of the JSON body run instead of `input` (which then documents the route);
+     * the handler gets what it returns. Only for a POST without path parameters (log-batch).
+     */
+    check?: (body: unknown) => I;
     params?: P;
     bodyLimit?: number;
-    handler: (input: z.infer<S> & z.infer<P>, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+    handler: (input: I, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
   },
 ): void {
   for (const prefix of MLFLOW_PREFIXES) {
@@ -38,10 +47,11 @@ export function mlflowRoute<S extends z.ZodType, P extends z.ZodType = z.ZodObje
         ...(spec.params ? { params: spec.params } : {}),
         ...(inQuery ? { querystring: input } : { body: input }),
         ...(spec.bodyLimit ? { bodyLimit: spec.bodyLimit } : {}),
+        ...(spec.check && !inQuery ? { checkBody: spec.check } : {}),
         handler: async (req, reply) => {
           const fields = (inQuery ? req.query : req.body) as object;
           const merged = spec.params ? { ...fields, ...(req.params as object) } : fields;
-          return spec.handler(merged as z.infer<S> & z.infer<P>, req, reply);
+          return spec.handler(merged as I, req, reply);
         },
       });
     }

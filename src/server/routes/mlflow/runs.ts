@@ -6,7 +6,6 @@ import {
   HISTORY_BULK_POINTS_MAX,
   HISTORY_BULK_RUNS_MAX,
   HISTORY_PAGE_DEFAULT,
-  keySchema,
   LIMITS,
   loggedModelIdSchema,
   paramInputSchema,
@@ -14,17 +13,9 @@ import {
   tagInputSchema,
 } from '../../../tracking/index.js';
 import { sendJsonList } from '../../json-stream.js';
+import { logBatchBodySchema, wireMetricSchema as metric, readLogBatchBody } from './log-batch-body.js';
 import { mlflowRoute } from './mlflow-route.js';
-import {
-  double,
-  fromKeyValues,
-  int64,
-  keyValue,
-  mlflowMetric,
-  mlflowRun,
-  mlflowRunInfo,
-  repeated,
-} from './wire.js';
+import { fromKeyValues, int64, keyValue, mlflowMetric, mlflowRun, mlflowRunInfo, repeated } from './wire.js';
 
 const runId = z.string().min(1).max(256);
 /** run_uuid is MLflow's deprecated twin of run_id; either may be sent. */
@@ -36,17 +27,6 @@ function runIdOf(b: { run_id?: string | undefined; run_uuid?: string | undefined
   return id;
 }
 
-const metric = z.strictObject({
-  key: keySchema,
-  value: double,
-  timestamp: int64,
-  step: int64.optional(),
-  // MLflow 3: a value measuring a logged model, on a dataset (kept on the run and on the model).
-  model_id: loggedModelIdSchema.optional(),
-  dataset_name: z.string().max(500).optional(),
-  dataset_digest: z.string().max(256).optional(),
-  run_id: z.string().optional(),
-});
 const toMetric = (m: z.infer<typeof metric>) => ({
   key: m.key,
   value: m.value,
@@ -208,29 +188,10 @@ export function registerMlflowRunRoutes(app: FastifyInstance, s: Services): void
     summary: "MLflow: log metrics, params and tags in one request (MLflow's limits)",
     // MLflow's limit, unless the server is configured with a smaller one.
     bodyLimit: Math.min(LOG_BATCH_BODY_LIMIT, s.config.bodyLimitBytes),
-    input: z
-      .strictObject({
-        run_id: runId,
-        metrics: z.array(metric).max(LIMITS.batchMetrics).optional(),
-        params: z.array(paramInputSchema).max(LIMITS.batchParams).optional(),
-        tags: z.array(tagInputSchema).max(LIMITS.batchTags).optional(),
-      })
-      .refine(
-        (b) =>
-          (b.metrics?.length ?? 0) + (b.params?.length ?? 0) + (b.tags?.length ?? 0) <= LIMITS.batchTotal,
-        {
-          message: `a batch holds at most ${LIMITS.batchTotal} metrics, params and tags in total`,
-          path: ['metrics'],
-        },
-      ),
-    handler: async (b, req) => {
-      await s.runs.logBatch({
-        actor: req.principal.name,
-        runId: b.run_id,
-        metrics: (b.metrics ?? []).map(toMetric),
-        params: b.params ?? [],
-        tags: b.tags ?? [],
-      });
+    input: logBatchBodySchema,
+    check: readLogBatchBody,
+    handler: async ({ runId, batch }, req) => {
+      await s.runs.logBatch({ actor: req.principal.name, runId, ...batch });
       return {};
     },
   });
