@@ -66,6 +66,12 @@ export interface Dialect {
   skipLockedRows<Q extends Lockable<Q>>(query: Q): Q;
   /** A text expression compared and ordered by code point, as SQLite always does. */
   byCodePoint(e: Expression<unknown>): Expression<unknown>;
+  /** Text as a JSON string literal, escaped exactly as JSON.stringify escapes it. */
+  jsonString(e: Expression<string>): RawBuilder<string>;
+  /** A finite double as a JSON number that reads back as the same double (not always the shortest). */
+  jsonDouble(e: Expression<number | null>): RawBuilder<string>;
+  /** An aggregate: the group's `item` texts joined by `separator`, in code-point order of `orderBy`. */
+  joinInOrder(item: Expression<string>, separator: string, orderBy: Expression<string>): RawBuilder<string>;
   /** LIKE with PostgreSQL's semantics: case-sensitive, `\` escapes, `%` and `_` wildcards. */
   like(column: Expression<string>, pattern: string): RawBuilder<SqlBool>;
   /** ILIKE: case-insensitive LIKE (SQLite folds ASCII letters only). */
@@ -119,6 +125,10 @@ export const sqliteDialect: Dialect = {
   tryShareLockTables: async () => true,
   skipLockedRows: (query) => query,
   byCodePoint: (e) => e,
+  jsonString: (e) => sql<string>`json_quote(${e})`,
+  jsonDouble: (e) => sql<string>`json_quote(${e})`,
+  joinInOrder: (item, separator, orderBy) =>
+    sql<string>`group_concat(${item}, ${sql.lit(separator)} order by ${orderBy})`,
   like: (column, pattern) => sql<SqlBool>`${column} glob ${likeToGlob(pattern)}`,
   ilike: (column, pattern) => sql<SqlBool>`lower(${column}) like lower(${pattern}) escape '\\'`,
   async insertMany(tx, { table, columns, cells, ignoreConflictOn }) {
@@ -158,6 +168,11 @@ export const postgresDialect: Dialect = {
   skipLockedRows: (query) => query.forUpdate().skipLocked(),
   // Otherwise PostgreSQL would order text by the database's collation.
   byCodePoint: (e) => sql`${e} collate "C"`,
+  jsonString: (e) => sql<string>`to_json(${e})::text`,
+  // float8's text form (extra_float_digits 1, the default since PostgreSQL 12) is the shortest exact one.
+  jsonDouble: (e) => sql<string>`(${e})::text`,
+  joinInOrder: (item, separator, orderBy) =>
+    sql<string>`string_agg(${item}, ${sql.lit(separator)} order by ${orderBy} collate "C")`,
   like: (column, pattern) => sql<SqlBool>`${column} like ${pattern}`,
   ilike: (column, pattern) => sql<SqlBool>`${column} ilike ${pattern}`,
   /*

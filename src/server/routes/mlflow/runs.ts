@@ -15,6 +15,7 @@ import {
 } from '../../../tracking/index.js';
 import { sendJsonList } from '../../json-stream.js';
 import { mlflowRoute } from './mlflow-route.js';
+import { sendRunsSearchPage } from './runs-search-reply.js';
 import {
   double,
   fromKeyValues,
@@ -357,8 +358,8 @@ export function registerMlflowRunRoutes(app: FastifyInstance, s: Services): void
         order_by: method === 'GET' ? repeated(z.string()).optional() : z.array(z.string()).optional(),
         page_token: z.string().max(1000).optional(),
       }),
-      handler: async (b) => {
-        const page = await s.runSearch.search({
+      handler: async (b, _req, reply) => {
+        const page = await s.runSearch.searchWithDataJson({
           experimentIds: b.experiment_ids ?? [],
           ...(b.filter ? { filter: b.filter } : {}),
           ...(b.order_by ? { orderBy: b.order_by } : {}),
@@ -366,10 +367,7 @@ export function registerMlflowRunRoutes(app: FastifyInstance, s: Services): void
           maxResults: b.max_results ?? 1000,
           ...(b.page_token ? { pageToken: b.page_token } : {}),
         });
-        return {
-          runs: page.runs.map(mlflowRun),
-          ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}),
-        };
+        return sendRunsSearchPage(reply, page);
       },
     });
   }
