@@ -1,11 +1,11 @@
-import { type Expression, sql } from 'kysely';
-import { type Dialect, dialectOf, type Executor } from '../store/index.js';
+import { sql } from 'kysely';
+import { type Dialect, dialectOf, type Executor, type JsonField } from '../store/index.js';
 
 /*
  * A run's params, latest metrics and tags as JSON text, built by the database: one row per run
  * instead of one per value. A search page of 1,000 runs with 100 of each is 300,000 values; read as
  * rows they are 300,000 objects and a million strings in the server before any JSON is written,
- * while the database writes the same JSON in C straight from the primary key's index, in key order.
+ * while the database writes the same JSON straight from the primary key's index, in key order.
  * Each text is a JSON array of objects in the wire shape both APIs use:
  *   params, tags: [{"key":"lr","value":"0.01"}, ...]
  *   metrics:      [{"key":"acc","value":0.93,"timestamp":1700000000000,"step":3}, ...]
@@ -20,35 +20,30 @@ export interface RunDataJson {
 
 const EMPTY: RunDataJson = { params: '[]', metrics: '[]', tags: '[]' };
 
-// Both backends read a double literal this large as the largest finite double: only ±Infinity passes it.
-const DOUBLE_MAX = sql.raw('1.7976931348623157e308');
+const KEY_VALUE: readonly JsonField[] = [
+  ['key', sql.ref('key')],
+  ['value', sql.ref('value')],
+];
 
-function keyValueItem(d: Dialect): Expression<string> {
-  return sql<string>`'{"key":' || ${d.jsonString(sql.ref('key'))} || ',"value":' || ${d.jsonString(sql.ref('value'))} || '}'`;
-}
-
-function metricItem(d: Dialect): Expression<string> {
-  const v = sql.ref<number | null>('value');
-  const value = sql<string>`case
-    when ${sql.ref('is_nan')} = 1 or ${v} is null then '"NaN"'
-    when ${v} > ${DOUBLE_MAX} then '"Infinity"'
-    when ${v} < -${DOUBLE_MAX} then '"-Infinity"'
-    else ${d.jsonDouble(v)} end`;
-  const int = (column: string) => sql<string>`cast(${sql.ref(column)} as text)`;
-  return sql<string>`'{"key":' || ${d.jsonString(sql.ref('key'))} || ',"value":' || ${value} || ',"timestamp":' || ${int('timestamp')} || ',"step":' || ${int('step')} || '}'`;
+function metricFields(d: Dialect): readonly JsonField[] {
+  return [
+    ['key', sql.ref('key')],
+    ['value', d.protobufDouble(sql.ref('value'), sql.ref('is_nan'))],
+    ['timestamp', sql.ref('timestamp')],
+    ['step', sql.ref('step')],
+  ];
 }
 
 /** run_id -> its JSON array, for the runs that have rows in `table` (grouped on the primary key's index). */
 async function arraysByRun(
   tx: Executor,
   table: 'params' | 'run_tags' | 'latest_metrics',
-  item: Expression<string>,
+  fields: readonly JsonField[],
   runIds: string[],
 ): Promise<Map<string, string>> {
-  const d = dialectOf(tx);
   const rows = await tx
     .selectFrom(table)
-    .select(['run_id', sql<string>`'[' || ${d.joinInOrder(item, ',', sql.ref('key'))} || ']'`.as('json')])
+    .select(['run_id', dialectOf(tx).jsonObjectsAgg(fields, sql.ref('key')).as('json')])
     .where('run_id', 'in', runIds)
     .groupBy('run_id')
     .execute();
@@ -67,9 +62,9 @@ export async function listRunDataJson({
   if (runIds.length === 0) return out;
   const d = dialectOf(tx);
   const [params, metrics, tags] = await Promise.all([
-    arraysByRun(tx, 'params', keyValueItem(d), runIds),
-    arraysByRun(tx, 'latest_metrics', metricItem(d), runIds),
-    arraysByRun(tx, 'run_tags', keyValueItem(d), runIds),
+    arraysByRun(tx, 'params', KEY_VALUE, runIds),
+    arraysByRun(tx, 'latest_metrics', metricFields(d), runIds),
+    arraysByRun(tx, 'run_tags', KEY_VALUE, runIds),
   ]);
   for (const id of runIds) {
     out.set(id, {
