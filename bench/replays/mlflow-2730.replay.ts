@@ -38,6 +38,7 @@ import { fillPostgres, fillSqlite, type SearchData } from '../tracking-fill.js';
  * bench); the SQLite file is cached under the temp folder, keyed by scale, so reruns skip the load.
  * Knobs: REPLAY_2730_RUNS (30000), REPLAY_2730_PER_KIND (100: params, metrics and tags per run each),
  * REPLAY_2730_REPS (3; one pass over HTTP and one in-process each), REPLAY_2730_BACKENDS (sqlite,postgres),
+ * REPLAY_2730_PAGE (1000: max_results, MLflow's default; its server allows up to 50,000),
  * REPLAY_2730_KEEP_POSTGRES=1 (keep the loaded PostgreSQL database, named by scale, and reuse it on the
  * next run instead of loading a fresh one; `drop database sextant_replay_2730_...` when done).
  *
@@ -51,7 +52,7 @@ const PER_KIND = intEnv('REPLAY_2730_PER_KIND', 100);
 const REPS = intEnv('REPLAY_2730_REPS', 3);
 const BACKENDS = (process.env.REPLAY_2730_BACKENDS ?? 'sqlite,postgres').split(',').filter(Boolean);
 const KEEP_POSTGRES = process.env.REPLAY_2730_KEEP_POSTGRES === '1';
-const PAGE = 1000;
+const PAGE = intEnv('REPLAY_2730_PAGE', 1000);
 const LOAD_CHUNK = 500;
 const TARGET_S = 2;
 const ANCHOR = 'MLflow: over 15 min (issue 2730)';

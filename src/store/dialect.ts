@@ -39,7 +39,7 @@ export interface BulkInsert {
 /** A field of a JSON object a query writes: its name (a constant of the code) and its value. */
 export type JsonField = readonly [name: string, value: Expression<unknown>];
 
-// Both backends read a double literal this large as the largest finite double: only ±Infinity passes it.
+// SQLite reads this literal as the largest finite double: only ±Infinity compares beyond it.
 const DOUBLE_MAX = sql.raw('1.7976931348623157e308');
 
 /** A SELECT that can lock the rows it reads. */
