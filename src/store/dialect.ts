@@ -36,6 +36,12 @@ export interface BulkInsert {
   ignoreConflictOn?: string;
 }
 
+/** A field of a JSON object a query writes: its name (a constant of the code) and its value. */
+export type JsonField = readonly [name: string, value: Expression<unknown>];
+
+// SQLite reads this literal as the largest finite double: only ±Infinity compares beyond it.
+const DOUBLE_MAX = sql.raw('1.7976931348623157e308');
+
 /** A SELECT that can lock the rows it reads. */
 export interface Lockable<Q> {
   forUpdate(): Q;
@@ -66,6 +72,15 @@ export interface Dialect {
   skipLockedRows<Q extends Lockable<Q>>(query: Q): Q;
   /** A text expression compared and ordered by code point, as SQLite always does. */
   byCodePoint(e: Expression<unknown>): Expression<unknown>;
+  /**
+   * An aggregate: one JSON object per row of the group, `{"name":value,...}` with the fields in the
+   * given order, as the text of a JSON array in code-point order of `orderBy`. A value is written by
+   * its SQL type: text as a string (escaped as JSON.stringify escapes it), numbers as numbers (a double
+   * reads back as the same double, though not always in its shortest form), null as null.
+   */
+  jsonObjectsAgg(fields: readonly JsonField[], orderBy: Expression<string>): RawBuilder<string>;
+  /** A double as protobuf JSON has it, for jsonObjectsAgg: a number, or the string NaN, Infinity or -Infinity. */
+  protobufDouble(value: Expression<number | null>, isNan: Expression<number>): Expression<unknown>;
   /** LIKE with PostgreSQL's semantics: case-sensitive, `\` escapes, `%` and `_` wildcards. */
   like(column: Expression<string>, pattern: string): RawBuilder<SqlBool>;
   /** ILIKE: case-insensitive LIKE (SQLite folds ASCII letters only). */
@@ -119,6 +134,14 @@ export const sqliteDialect: Dialect = {
   tryShareLockTables: async () => true,
   skipLockedRows: (query) => query,
   byCodePoint: (e) => e,
+  // json_object and json_group_array write the JSON in C, from the row: no string per value in between.
+  jsonObjectsAgg: (fields, orderBy) =>
+    sql<string>`json_group_array(json_object(${sql.join(fields.flatMap(([name, value]) => [sql.lit(name), value]))}) order by ${orderBy})`,
+  protobufDouble: (value, isNan) => sql`case
+    when ${isNan} = 1 or ${value} is null then 'NaN'
+    when ${value} > ${DOUBLE_MAX} then 'Infinity'
+    when ${value} < -${DOUBLE_MAX} then '-Infinity'
+    else ${value} end`,
   like: (column, pattern) => sql<SqlBool>`${column} glob ${likeToGlob(pattern)}`,
   ilike: (column, pattern) => sql<SqlBool>`lower(${column}) like lower(${pattern}) escape '\\'`,
   async insertMany(tx, { table, columns, cells, ignoreConflictOn }) {
@@ -158,6 +181,20 @@ export const postgresDialect: Dialect = {
   skipLockedRows: (query) => query.forUpdate().skipLocked(),
   // Otherwise PostgreSQL would order text by the database's collation.
   byCodePoint: (e) => sql`${e} collate "C"`,
+  // Concatenated rather than json_build_object and json_agg, which write spaces after ':' and ','.
+  // to_json writes a float8 in its shortest exact form (extra_float_digits 1, the default since 12).
+  jsonObjectsAgg: (fields, orderBy) => {
+    const members = fields.map(
+      ([name, value], i) =>
+        sql`${sql.lit(`${i === 0 ? '{' : ','}${JSON.stringify(name)}:`)} || coalesce(to_json(${value})::text, 'null')`,
+    );
+    return sql<string>`'[' || string_agg(${sql.join(members, sql` || `)} || '}', ',' order by ${orderBy} collate "C") || ']'`;
+  },
+  protobufDouble: (value, isNan) => sql`case
+    when ${isNan} = 1 or ${value} is null then to_json('NaN'::text)
+    when ${value} = 'Infinity'::float8 then to_json('Infinity'::text)
+    when ${value} = '-Infinity'::float8 then to_json('-Infinity'::text)
+    else to_json(${value}) end`,
   like: (column, pattern) => sql<SqlBool>`${column} like ${pattern}`,
   ilike: (column, pattern) => sql<SqlBool>`${column} ilike ${pattern}`,
   /*

@@ -24,6 +24,7 @@ export {
   type DialectName,
   dialectNamed,
   dialectOf,
+  type JsonField,
   likeToGlob,
   postgresDialect,
   sqliteDialect,

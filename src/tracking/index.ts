@@ -38,8 +38,18 @@ export {
   type RunServiceHooks,
   USER_TAG,
 } from './run.service.js';
+/** A run's params, latest metrics and tags as JSON text written by the database. */
+export type { RunDataJson } from './run-data-json.repo.js';
 /** MLflow-compatible run search. */
-export { createRunSearch, type RunSearch, type SearchRunsInput } from './run-search.service.js';
+export {
+  createRunSearch,
+  type RunSearch,
+  type RunSearchJsonPage,
+  SEARCH_DATA_CHUNK,
+  type SearchRunsInput,
+} from './run-search.service.js';
+/** A run without its params, metrics and tags. */
+export type { RunSummary } from './run-view.js';
 /** A stored metric value in its JSON form. */
 export { metricValueOut } from './run-view.js';
 export * from './tracking.schema.js';

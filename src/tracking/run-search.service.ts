@@ -1,8 +1,11 @@
 import { ValidationError } from '../core/errors.js';
 import type { Db } from '../store/index.js';
+import { findRuns } from './run.repo.js';
 import type { RunService } from './run.service.js';
+import type { RunDataJson } from './run-data-json.repo.js';
 import { parseRunFilter, parseRunOrderBy } from './run-filter.js';
-import { searchRuns } from './run-search.repo.js';
+import { type SearchRunsPage, searchRuns } from './run-search.repo.js';
+import { type RunSummary, toRunsWithDataJson } from './run-view.js';
 import type { Run, RunSearchQuery } from './tracking.schema.js';
 
 /** Experiments one search may name (distinct ids; each is a bound parameter of the query). */
@@ -13,9 +16,19 @@ export const SEARCH_ORDER_BY_MAX = 10;
 /** What a search takes; the MLflow facade and the native API both map onto it. */
 export type SearchRunsInput = RunSearchQuery;
 
+/** Runs per read of a page's data: bounds the memory of a 50,000-run page and lets its reply stream. */
+export const SEARCH_DATA_CHUNK = 500;
+
+/** A search page whose runs carry their params, latest metrics and tags as JSON text. */
+export interface RunSearchJsonPage {
+  nextPageToken?: string;
+  /** The page's runs in order, SEARCH_DATA_CHUNK at a time, each chunk read when it is asked for. */
+  chunks(): AsyncGenerator<{ run: RunSummary; data: RunDataJson }[]>;
+}
+
 /** MLflow's runs/search: filter grammar, order_by, view type and opaque page tokens. */
 export function createRunSearch({ db, runs }: { db: Db; runs: RunService }) {
-  async function search(input: SearchRunsInput): Promise<{ runs: Run[]; nextPageToken?: string }> {
+  async function pageOf(input: SearchRunsInput): Promise<SearchRunsPage> {
     // Checked before anything is parsed, so a huge list costs no more than its length.
     const distinct = [...new Set(input.experimentIds ?? ['0'])];
     if (distinct.length > SEARCH_EXPERIMENT_IDS_MAX) {
@@ -38,7 +51,7 @@ export function createRunSearch({ db, runs }: { db: Db; runs: RunService }) {
       }
       return Number(id);
     });
-    const page = await searchRuns({
+    return searchRuns({
       tx: db,
       experimentIds,
       filter: parseRunFilter(input.filter ?? ''),
@@ -47,12 +60,40 @@ export function createRunSearch({ db, runs }: { db: Db; runs: RunService }) {
       maxResults: input.maxResults ?? 1000,
       ...(input.pageToken ? { pageToken: input.pageToken } : {}),
     });
+  }
+
+  async function search(input: SearchRunsInput): Promise<{ runs: Run[]; nextPageToken?: string }> {
+    const page = await pageOf(input);
     return {
       runs: await runs.getMany(page.runIds),
       ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
     };
   }
-  return { search };
+
+  /**
+   * The same search, for replies of whole runs (MLflow's runs/search): the data comes as JSON text
+   * written by the database, and is read a chunk at a time as the reply is written. A run deleted
+   * (soft) between chunks is still listed, as it would be by a page read a moment earlier.
+   */
+  async function searchWithDataJson(
+    input: SearchRunsInput,
+    { chunk = SEARCH_DATA_CHUNK }: { chunk?: number } = {},
+  ): Promise<RunSearchJsonPage> {
+    const { runIds, nextPageToken } = await pageOf(input);
+    async function* chunks() {
+      for (let from = 0; from < runIds.length; from += chunk) {
+        const ids = runIds.slice(from, from + chunk);
+        const byId = new Map((await findRuns({ tx: db, ids })).map((r) => [r.id, r]));
+        yield await toRunsWithDataJson(
+          db,
+          ids.flatMap((id) => byId.get(id) ?? []),
+        );
+      }
+    }
+    return { ...(nextPageToken ? { nextPageToken } : {}), chunks };
+  }
+
+  return { search, searchWithDataJson };
 }
 
 export type RunSearch = ReturnType<typeof createRunSearch>;

@@ -15,7 +15,16 @@ import {
 import { sendJsonList } from '../../json-stream.js';
 import { logBatchBodySchema, wireMetricSchema as metric, readLogBatchBody } from './log-batch-body.js';
 import { mlflowRoute } from './mlflow-route.js';
-import { fromKeyValues, int64, keyValue, mlflowMetric, mlflowRun, mlflowRunInfo, repeated } from './wire.js';
+import { sendRunsSearchPage } from './runs-search-reply.js';
+import {
+  fromKeyValues,
+  int64,
+  keyValue,
+  mlflowMetric,
+  mlflowRun,
+  mlflowRunInfo,
+  repeated,
+} from './wire.js';
 
 const runId = z.string().min(1).max(256);
 /** run_uuid is MLflow's deprecated twin of run_id; either may be sent. */
@@ -318,8 +327,8 @@ export function registerMlflowRunRoutes(app: FastifyInstance, s: Services): void
         order_by: method === 'GET' ? repeated(z.string()).optional() : z.array(z.string()).optional(),
         page_token: z.string().max(1000).optional(),
       }),
-      handler: async (b) => {
-        const page = await s.runSearch.search({
+      handler: async (b, _req, reply) => {
+        const page = await s.runSearch.searchWithDataJson({
           experimentIds: b.experiment_ids ?? [],
           ...(b.filter ? { filter: b.filter } : {}),
           ...(b.order_by ? { orderBy: b.order_by } : {}),
@@ -327,10 +336,7 @@ export function registerMlflowRunRoutes(app: FastifyInstance, s: Services): void
           maxResults: b.max_results ?? 1000,
           ...(b.page_token ? { pageToken: b.page_token } : {}),
         });
-        return {
-          runs: page.runs.map(mlflowRun),
-          ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}),
-        };
+        return sendRunsSearchPage(reply, page);
       },
     });
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Experiment, Metric, Run } from '../../../tracking/index.js';
+import type { Experiment, Metric, Run, RunSummary } from '../../../tracking/index.js';
 
 /*
  * MLflow's JSON is protobuf JSON: int64 fields may arrive as strings, doubles as "NaN"/"Infinity",
@@ -51,7 +51,7 @@ export function mlflowExperiment(e: Experiment) {
 }
 
 /** A run's info block in MLflow's field names. */
-export function mlflowRunInfo(r: Run) {
+export function mlflowRunInfo(r: RunSummary) {
   return {
     run_id: r.id,
     run_uuid: r.id,
@@ -79,20 +79,25 @@ export function mlflowRun(r: Run) {
       params: toKeyValues(r.params),
       tags: toKeyValues(r.tags),
     },
-    inputs: {
-      dataset_inputs: r.inputs
-        .filter((i) => i.direction === 'input')
-        .map((i) => ({
-          tags: toKeyValues(i.tags),
-          dataset: {
-            name: i.name,
-            digest: i.digest,
-            source_type: i.sourceType ?? '',
-            source: i.source ?? '',
-            ...(i.schema ? { schema: i.schema } : {}),
-            ...(i.profile ? { profile: i.profile } : {}),
-          },
-        })),
-    },
+    inputs: mlflowRunInputs(r),
+  };
+}
+
+/** A run's dataset inputs in MLflow's shape (RunInputs). */
+export function mlflowRunInputs(r: Pick<Run, 'inputs'>) {
+  return {
+    dataset_inputs: r.inputs
+      .filter((i) => i.direction === 'input')
+      .map((i) => ({
+        tags: toKeyValues(i.tags),
+        dataset: {
+          name: i.name,
+          digest: i.digest,
+          source_type: i.sourceType ?? '',
+          source: i.source ?? '',
+          ...(i.schema ? { schema: i.schema } : {}),
+          ...(i.profile ? { profile: i.profile } : {}),
+        },
+      })),
   };
 }
