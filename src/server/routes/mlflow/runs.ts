@@ -16,15 +16,7 @@ import { sendJsonList } from '../../json-stream.js';
 import { logBatchBodySchema, wireMetricSchema as metric, readLogBatchBody } from './log-batch-body.js';
 import { mlflowRoute } from './mlflow-route.js';
 import { sendRunsSearchPage } from './runs-search-reply.js';
-import {
-  fromKeyValues,
-  int64,
-  keyValue,
-  mlflowMetric,
-  mlflowRun,
-  mlflowRunInfo,
-  repeated,
-} from './wire.js';
+import { fromKeyValues, int64, keyValue, mlflowMetric, mlflowRun, mlflowRunInfo, repeated } from './wire.js';
 
 const runId = z.string().min(1).max(256);
 /** run_uuid is MLflow's deprecated twin of run_id; either may be sent. */
