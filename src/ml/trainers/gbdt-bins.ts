@@ -1,5 +1,6 @@
 import type { EncodedRows, FeatureEncoding } from './feature-encoding.js';
 import { categoryOffsets } from './feature-encoding.js';
+import { type BinMatrix, binMatrix, binStarts, plainStorage, type Storage } from './gbdt-histogram.js';
 
 /**
  * The histogram view of the encoded rows. A numeric feature's bin b holds the values in
@@ -18,44 +19,58 @@ export interface BinnedFeature {
   firstColumn: number;
 }
 
-/**
- * All rows' bins, column-major (feature f's bin of row i is matrix[f * n + i]): the histogram loop
- * runs feature by feature, so one feature's histogram stays in the L1 cache.
- */
+/** All rows' bins, row-major and numbered across features (see HistogramSpace.bins). */
 export interface BinnedRows {
   features: BinnedFeature[];
-  matrix: Uint8Array | Uint16Array;
+  bins: BinMatrix;
+  /** The same bins column-major and numbered within each feature (see HistogramSpace.columns). */
+  columns: Uint8Array | Uint16Array;
+  /** First global bin of each feature; the last entry is the total. */
+  binStart: Int32Array;
   n: number;
 }
 
-/** Bins every feature; thresholds come from the training rows' quantiles (at most maxBin bins). */
+/**
+ * Bins every feature; thresholds come from the training rows' quantiles (at most maxBin bins). The
+ * bins go into `storage` (shared memory when worker threads read them).
+ */
 export function binFeatures(
   enc: FeatureEncoding,
   x: EncodedRows,
   trainRows: Uint32Array,
   maxBin: number,
+  storage: Storage = plainStorage,
 ): BinnedRows {
-  const features: BinnedFeature[] = [];
   const n = x.n;
-  const stride = x.numeric.length + x.codes.length;
-  const widest = Math.max(maxBin, ...enc.categorical.map((c) => c.categories.length + 1));
-  const matrix = widest <= 256 ? new Uint8Array(x.n * stride) : new Uint16Array(x.n * stride);
+  const width = x.numeric.length + x.codes.length;
+  const thresholds = x.numeric.map((values) => quantileThresholds(values, trainRows, maxBin));
+  const binCounts = [
+    ...thresholds.map((t) => t.length + 1),
+    ...enc.categorical.map((c) => c.categories.length + 1),
+  ];
+  const binStart = binStarts(binCounts, storage);
+  const bins = binMatrix(binStart[width]!, n * width, storage);
+  const columns =
+    Math.max(...binCounts) <= 256
+      ? new Uint8Array(storage(n * width))
+      : new Uint16Array(storage(2 * n * width));
+  const features: BinnedFeature[] = [];
   x.numeric.forEach((values, j) => {
-    const thresholds = quantileThresholds(values, trainRows, maxBin);
     const col = features.length;
-    for (let i = 0; i < n; i++) matrix[col * n + i] = binOf(values[i]!, thresholds);
-    features.push({
-      kind: 'numeric',
-      source: j,
-      binCount: thresholds.length + 1,
-      thresholds,
-      firstColumn: -1,
-    });
+    const t = thresholds[j]!;
+    const start = binStart[col]!;
+    const column = columns.subarray(col * n, (col + 1) * n);
+    for (let i = 0; i < n; i++) column[i] = binOf(values[i]!, t);
+    for (let i = 0, at = col; i < n; i++, at += width) bins[at] = start + column[i]!;
+    features.push({ kind: 'numeric', source: j, binCount: t.length + 1, thresholds: t, firstColumn: -1 });
   });
   const offsets = categoryOffsets(enc);
   x.codes.forEach((codes, j) => {
     const col = features.length;
-    for (let i = 0; i < n; i++) matrix[col * n + i] = codes[i]! + 1;
+    const start = binStart[col]!;
+    const column = columns.subarray(col * n, (col + 1) * n);
+    for (let i = 0; i < n; i++) column[i] = codes[i]! + 1;
+    for (let i = 0, at = col; i < n; i++, at += width) bins[at] = start + column[i]!;
     features.push({
       kind: 'categorical',
       source: j,
@@ -64,7 +79,7 @@ export function binFeatures(
       firstColumn: offsets[j]!,
     });
   });
-  return { features, matrix, n };
+  return { features, bins, columns, binStart, n };
 }
 
 /** First b with x <= thresholds[b] (thresholds.length when x is above all of them). */

@@ -91,20 +91,20 @@ export function gradientPart(
   k1: number,
 ): void {
   const { trainRows, margin, y } = rs;
-  const { grad, hess } = hs;
+  const { gh } = hs;
   if (regression) {
     for (let k = k0; k < k1; k++) {
       const i = trainRows[k]!;
-      grad[i] = margin[i]! - y[i]!;
-      hess[i] = 1;
+      gh[2 * i] = margin[i]! - y[i]!;
+      gh[2 * i + 1] = 1;
     }
     return;
   }
   for (let k = k0; k < k1; k++) {
     const i = trainRows[k]!;
     const p = sigmoid(margin[i]!);
-    grad[i] = p - y[i]!;
-    hess[i] = Math.max(p * (1 - p), 1e-16);
+    gh[2 * i] = p - y[i]!;
+    gh[2 * i + 1] = Math.max(p * (1 - p), 1e-16);
   }
 }
 
@@ -115,7 +115,7 @@ export function gradientPart(
 export function marginPart(rs: RowSpace, hs: HistogramSpace, cls: number, i0: number, i1: number): void {
   const { margin, leafOf, kc, numeric } = rs;
   const { binFeature, splitBin, left, right, value } = rs.tree;
-  const { matrix, n } = hs;
+  const { columns, n } = hs;
   for (let i = i0; i < i1; i++) {
     let node = leafOf[i]!;
     if (node >= 0) {
@@ -124,7 +124,7 @@ export function marginPart(rs: RowSpace, hs: HistogramSpace, cls: number, i0: nu
       node = 0;
       while (left[node]! >= 0) {
         const f = binFeature[node]!;
-        const bin = matrix[f * n + i]!;
+        const bin = columns[f * n + i]!;
         const goLeft = numeric[f] === 1 ? bin <= splitBin[node]! : bin !== splitBin[node]!;
         node = goLeft ? left[node]! : right[node]!;
       }

@@ -4,7 +4,14 @@ import { rocAuc } from '../metrics.js';
 import { creditDataToTable, generateCreditData } from '../synthetic.js';
 import { rowRecords, splitRows } from '../table-rows.js';
 import { fitModel } from './fit-model.js';
-import { createHistogramSpace, plainStorage, sharedStorage } from './gbdt-histogram.js';
+import {
+  binMatrix,
+  binStarts,
+  createHistogramSpace,
+  plainStorage,
+  type Storage,
+  sharedStorage,
+} from './gbdt-histogram.js';
 import { createRowSpace, setTree } from './gbdt-rows.js';
 import { localHistograms, threadedHistograms } from './gbdt-threads.js';
 
@@ -113,47 +120,73 @@ describe('gbdt trainer', () => {
   });
 });
 
+/** A histogram space over random bins: columns (column-major) and the row-major global bins from them. */
+function randomSpace(opts: {
+  n: number;
+  binCounts: number[];
+  seed: number;
+  countRows: boolean;
+  slotCount: number;
+  storage: Storage;
+}) {
+  const { n, binCounts, storage } = opts;
+  const r = seededRandom(opts.seed);
+  const width = binCounts.length;
+  const columns = new Uint8Array(storage(n * width));
+  binCounts.forEach((bins, f) => {
+    for (let i = 0; i < n; i++) columns[f * n + i] = Math.floor(r() * bins);
+  });
+  const binStart = binStarts(binCounts, storage);
+  const bins = binMatrix(binStart[width]!, n * width, storage);
+  for (let f = 0; f < width; f++)
+    for (let i = 0; i < n; i++) bins[i * width + f] = binStart[f]! + columns[f * n + i]!;
+  const space = createHistogramSpace({ ...opts, bins, columns, binStart });
+  return { space, random: r };
+}
+
 describe('threaded histograms', () => {
   it(
     'workers fill the same histogram bits as the calling thread alone',
     () => {
       const n = 50_000;
       const binCounts = [256, 7, 256, 40, 256, 3, 256];
-      const r = seededRandom(3);
-      const matrix = new Uint8Array(n * binCounts.length);
-      binCounts.forEach((bins, f) => {
-        for (let i = 0; i < n; i++) matrix[f * n + i] = Math.floor(r() * bins);
-      });
       for (const countRows of [false, true]) {
-        const space = createHistogramSpace({
-          matrix,
+        const { space, random: r } = randomSpace({
           n,
           binCounts,
+          seed: 3,
           countRows,
           slotCount: 2,
           storage: sharedStorage,
         });
         for (let i = 0; i < n; i++) {
-          space.grad[i] = r() - 0.5;
-          space.hess[i] = r();
+          space.gh[2 * i] = r() - 0.5;
+          space.gh[2 * i + 1] = r();
         }
-        // Every other row from 1,000 on, and features in a shuffled order (as colsample draws them).
+        // Every other row from 1,000 on; all features in order (the contiguous pass), then in a
+        // shuffled order (as colsample draws them).
         const rows = Uint32Array.from({ length: 24_000 }, (_, k) => 1_000 + 2 * k);
         space.index.set(rows);
-        space.chosen.set([5, 0, 3, 6, 1, 2, 4]);
         const threaded = threadedHistograms(space, 3);
+        const slot = (k: number) => Buffer.from(space.slots.buffer, 8 * k * space.size, 8 * space.size);
         try {
           // Builds before the workers are up run on this thread alone; wait so that they take part.
           expect(threaded.waitReady(SLOW / 2)).toBe(true);
-          localHistograms(space).build(0, 0, rows.length, 7);
-          threaded.build(1, 0, rows.length, 7);
-          expect(threaded.parallelBuilds).toBe(1);
+          for (const chosen of [
+            [0, 1, 2, 3, 4, 5, 6],
+            [5, 0, 3, 6, 1, 2, 4],
+          ]) {
+            space.chosen.set(chosen);
+            space.slots.fill(0);
+            localHistograms(space).build(0, 0, rows.length, 7);
+            threaded.build(1, 0, rows.length, 7);
+            expect(slot(1).equals(slot(0))).toBe(true);
+            expect(space.slots.subarray(0, space.size).some((v) => v !== 0)).toBe(true);
+          }
+          expect(threaded.parallelBuilds).toBe(2);
         } finally {
           threaded.close();
         }
-        const slot = (k: number) => Buffer.from(space.slots.buffer, 8 * k * space.size, 8 * space.size);
-        expect(slot(1).equals(slot(0))).toBe(true);
-        expect(space.slots.subarray(0, space.size).some((v) => v !== 0)).toBe(true);
       }
     },
     SLOW,
@@ -167,10 +200,6 @@ describe('threaded row steps', () => {
       const n = 40_000;
       const binCounts = [256, 5, 256];
       const r = seededRandom(5);
-      const matrix = new Uint8Array(n * binCounts.length);
-      binCounts.forEach((bins, f) => {
-        for (let i = 0; i < n; i++) matrix[f * n + i] = Math.floor(r() * bins);
-      });
       const y = Float64Array.from({ length: n }, () => (r() < 0.3 ? 1 : 0));
       // Three quarters of the rows train; a depth-2 tree: numeric split at the root, categorical below.
       const trainRows = Uint32Array.from({ length: 30_000 }, (_, k) => k + Math.floor(k / 3));
@@ -184,7 +213,7 @@ describe('threaded row steps', () => {
       const init = Float64Array.from({ length: n }, () => r() * 4 - 2);
       const run = (threads: number, regression: boolean) => {
         const storage = threads > 1 ? sharedStorage : plainStorage;
-        const space = createHistogramSpace({ matrix, n, binCounts, countRows: false, slotCount: 1, storage });
+        const { space } = randomSpace({ n, binCounts, seed: 6, countRows: false, slotCount: 1, storage });
         const rows = createRowSpace({
           n,
           kc: 1,
@@ -205,7 +234,7 @@ describe('threaded row steps', () => {
         } finally {
           steps.close();
         }
-        return Buffer.concat([space.grad, space.hess, rows.margin].map((a) => Buffer.from(a.buffer)));
+        return Buffer.concat([space.gh, rows.margin].map((a) => Buffer.from(a.buffer)));
       };
       for (const regression of [false, true]) {
         const one = run(1, regression);
