@@ -52,11 +52,6 @@ export interface HistogramSpace {
   size: number;
 }
 
-/** The bin matrix type that holds `totalBins` global bins. */
-export function binMatrix(totalBins: number, cells: number, storage: Storage = plainStorage): BinMatrix {
-  return totalBins <= 1 << 16 ? new Uint16Array(storage(2 * cells)) : new Uint32Array(storage(4 * cells));
-}
-
 /** First global bin of each feature (and the total at the end). */
 export function binStarts(binCounts: number[], storage: Storage = plainStorage): Int32Array {
   const start = new Int32Array(storage(4 * (binCounts.length + 1)));
@@ -64,23 +59,29 @@ export function binStarts(binCounts: number[], storage: Storage = plainStorage):
   return start;
 }
 
-/** Allocates the arrays of a space around a bin matrix already in the right storage. */
+/**
+ * Allocates the arrays of a space for features of at most binCounts[f] bins each (the bins are
+ * filled in afterwards, by the binning): feature f's global bins start at the sum of the bounds
+ * before it, so the layout is known before any feature is binned.
+ */
 export function createHistogramSpace(opts: {
-  bins: BinMatrix;
-  columns: Uint8Array | Uint16Array;
   n: number;
-  binStart: Int32Array;
+  binCounts: number[];
   countRows: boolean;
   slotCount: number;
   storage: Storage;
 }): HistogramSpace {
-  const { n, binStart, storage } = opts;
-  const width = binStart.length - 1;
+  const { n, binCounts, storage } = opts;
+  const width = binCounts.length;
+  const binStart = binStarts(binCounts, storage);
+  const total = binStart[width]!;
+  const cells = n * width;
   const stride = opts.countRows ? 3 : 2;
-  const size = stride * binStart[width]!;
+  const size = stride * total;
   return {
-    bins: opts.bins,
-    columns: opts.columns,
+    bins: total <= 1 << 16 ? new Uint16Array(storage(2 * cells)) : new Uint32Array(storage(4 * cells)),
+    columns:
+      Math.max(0, ...binCounts) <= 256 ? new Uint8Array(storage(cells)) : new Uint16Array(storage(2 * cells)),
     n,
     width,
     binStart,

@@ -4,14 +4,8 @@ import { rocAuc } from '../metrics.js';
 import { creditDataToTable, generateCreditData } from '../synthetic.js';
 import { rowRecords, splitRows } from '../table-rows.js';
 import { fitModel } from './fit-model.js';
-import {
-  binMatrix,
-  binStarts,
-  createHistogramSpace,
-  plainStorage,
-  type Storage,
-  sharedStorage,
-} from './gbdt-histogram.js';
+import { binJobDone, createBinJob } from './gbdt-bins.js';
+import { createHistogramSpace, plainStorage, type Storage, sharedStorage } from './gbdt-histogram.js';
 import { createRowSpace, setTree } from './gbdt-rows.js';
 import { localHistograms, threadedHistograms } from './gbdt-threads.js';
 
@@ -129,18 +123,16 @@ function randomSpace(opts: {
   slotCount: number;
   storage: Storage;
 }) {
-  const { n, binCounts, storage } = opts;
+  const { n, binCounts } = opts;
   const r = seededRandom(opts.seed);
-  const width = binCounts.length;
-  const columns = new Uint8Array(storage(n * width));
-  binCounts.forEach((bins, f) => {
-    for (let i = 0; i < n; i++) columns[f * n + i] = Math.floor(r() * bins);
+  const space = createHistogramSpace(opts);
+  const { columns, bins, binStart, width } = space;
+  binCounts.forEach((count, f) => {
+    for (let i = 0; i < n; i++) {
+      columns[f * n + i] = Math.floor(r() * count);
+      bins[i * width + f] = binStart[f]! + columns[f * n + i]!;
+    }
   });
-  const binStart = binStarts(binCounts, storage);
-  const bins = binMatrix(binStart[width]!, n * width, storage);
-  for (let f = 0; f < width; f++)
-    for (let i = 0; i < n; i++) bins[i * width + f] = binStart[f]! + columns[f * n + i]!;
-  const space = createHistogramSpace({ ...opts, bins, columns, binStart });
   return { space, random: r };
 }
 
@@ -242,6 +234,58 @@ describe('threaded row steps', () => {
         // The margins moved: every row got one of the tree's leaf values.
         expect(one.subarray(16 * n).equals(Buffer.from(init.buffer))).toBe(false);
       }
+    },
+    SLOW,
+  );
+});
+
+describe('threaded binning', () => {
+  it(
+    'features binned by worker threads get the same thresholds and bins as on the calling thread',
+    () => {
+      const n = 30_000;
+      const r = seededRandom(11);
+      // Continuous, few distinct values, and heavy ties: the three shapes the quantile cuts handle.
+      const numeric = [
+        Float64Array.from({ length: n }, () => r() * 100 - 50),
+        Float64Array.from({ length: n }, () => Math.floor(r() * 12)),
+        Float64Array.from({ length: n }, () => (r() < 0.7 ? 0 : Math.fround(r() * 5))),
+      ];
+      const x = { n, numeric, codes: [] };
+      const trainRows = Uint32Array.from({ length: 20_000 }, (_, k) => k + Math.floor(k / 2));
+      const bin = (threads: number) => {
+        const storage = threads > 1 ? sharedStorage : plainStorage;
+        const space = createHistogramSpace({
+          n,
+          binCounts: [255, 255, 255],
+          countRows: false,
+          slotCount: 1,
+          storage,
+        });
+        const job = createBinJob({ x, trainRows, maxBin: 255, columns: space.columns, storage });
+        const threaded = threads > 1 ? threadedHistograms(space, threads, undefined, job) : undefined;
+        const steps = threaded ?? localHistograms(space);
+        try {
+          // Workers bin what is left when they come up, before they report ready: once they are,
+          // nothing is left for this thread.
+          if (threaded) {
+            expect(threaded.waitReady(SLOW / 2)).toBe(true);
+            expect(binJobDone(job)).toBe(true);
+          }
+          steps.binning(job);
+        } finally {
+          steps.close();
+        }
+        return { job, columns: Buffer.from(space.columns.buffer) };
+      };
+      const one = bin(1);
+      const three = bin(3);
+      expect(three.columns.equals(one.columns)).toBe(true);
+      expect(Buffer.from(three.job.thresholds.buffer).equals(Buffer.from(one.job.thresholds.buffer))).toBe(
+        true,
+      );
+      expect([...three.job.thresholdCounts]).toEqual([...one.job.thresholdCounts]);
+      expect(one.job.thresholdCounts[1]).toBe(11);
     },
     SLOW,
   );

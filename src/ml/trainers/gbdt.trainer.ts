@@ -1,6 +1,6 @@
 import { seededRandom } from '../../core/random.js';
 import type { EncodedRows, FeatureEncoding } from './feature-encoding.js';
-import { binFeatures } from './gbdt-bins.js';
+import { type BinnedFeature, binCountBounds, createBinJob, finishBins } from './gbdt-bins.js';
 import type { Tree, ValueTrees } from './gbdt-ensemble.js';
 import { toValueTrees } from './gbdt-ensemble.js';
 import { type GrowSettings, TreeGrower } from './gbdt-grower.js';
@@ -72,29 +72,23 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
   const threads = Math.min(asked, width);
   const threaded = threads > 1;
   const storage = threaded ? sharedStorage : plainStorage;
-  const binned = binFeatures(fit.enc, x, trainRows, param(params, 'max_bin'), storage);
-  const features = binned.features;
-  const featureCount = Math.max(1, Math.round(param(params, 'colsample') * features.length));
-  const pool = Uint32Array.from(trainRows);
-  const featurePool = Int32Array.from(features, (_, k) => k);
-  const trees: Tree[] = [];
-  const nEstimators = param(params, 'n_estimators');
+  const maxBin = param(params, 'max_bin');
   const space = createHistogramSpace({
-    bins: binned.bins,
-    columns: binned.columns,
     n,
-    binStart: binned.binStart,
+    binCounts: binCountBounds(fit.enc, x.numeric.length, maxBin),
     countRows: settings.countRows,
     // Depth-first growth holds at most one histogram per level plus the one being built.
     slotCount: settings.maxDepth + 2,
     storage,
   });
+  const binJob = createBinJob({ x, trainRows, maxBin, columns: space.columns, storage });
   const rowSpace = createRowSpace({
     n,
     kc,
     y,
     trainRows,
-    numeric: features.map((f) => f.kind === 'numeric'),
+    // Binned features are the numeric ones, then the categorical ones.
+    numeric: Array.from({ length: width }, (_, f) => f < x.numeric.length),
     // A tree has at most 2^(depth+1) - 1 nodes, and no more than twice its rows (no leaf is empty).
     treeCapacity: Math.min(2 ** (settings.maxDepth + 1) - 1, 2 * trainRows.length + 1),
     storage,
@@ -104,7 +98,22 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
   margin.fill(base);
   if (kc > 1) for (let i = 0; i < n; i++) margin.set(classBases, i * kc);
   const { gh } = space;
-  const steps = threaded ? threadedHistograms(space, threads, rowSpace) : localHistograms(space, rowSpace);
+  const steps = threaded
+    ? threadedHistograms(space, threads, rowSpace, binJob)
+    : localHistograms(space, rowSpace);
+  let features: BinnedFeature[];
+  try {
+    steps.binning(binJob);
+    features = finishBins(fit.enc, x, binJob, space);
+  } catch (err) {
+    steps.close();
+    throw err;
+  }
+  const featureCount = Math.max(1, Math.round(param(params, 'colsample') * features.length));
+  const pool = Uint32Array.from(trainRows);
+  const featurePool = Int32Array.from(features, (_, k) => k);
+  const trees: Tree[] = [];
+  const nEstimators = param(params, 'n_estimators');
   const grower = new TreeGrower(features, steps, settings, rowSpace.leafOf);
   /** Adds a grown tree to margin `cls` of every row. */
   const addTree = (tree: Tree, cls: number) => {
