@@ -213,6 +213,7 @@ describe('threaded row steps', () => {
           trainRows,
           numeric: [true, false, true],
           treeCapacity: 7,
+          trackAll: true,
           storage,
         });
         rows.margin.set(init);

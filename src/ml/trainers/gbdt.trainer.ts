@@ -91,6 +91,8 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
     numeric: Array.from({ length: width }, (_, f) => f < x.numeric.length),
     // A tree has at most 2^(depth+1) - 1 nodes, and no more than twice its rows (no leaf is empty).
     treeCapacity: Math.min(2 ** (settings.maxDepth + 1) - 1, 2 * trainRows.length + 1),
+    // Held-out margins are read only by the validation scores given to onIteration.
+    trackAll: fit.onIteration !== undefined && validRows.length > 0,
     storage,
   });
   // Multiclass margins are row-major [n, K].
