@@ -91,8 +91,12 @@ export interface HistogramWorkerData {
   port: MessagePort;
 }
 
-/** Below this many (row, feature) cells a build stays on the main thread: waking workers costs more. */
-const MIN_PARALLEL_CELLS = 1 << 16;
+/**
+ * Below this many (row, feature) cells (about 6,500 rows of 20 features) a build stays on the main
+ * thread: waking the workers and waiting for the last one costs more than the sums, all the more on a
+ * loaded machine, where a wake-up can take a scheduler tick.
+ */
+const MIN_PARALLEL_CELLS = 1 << 17;
 /** Below this many rows a row step stays on the main thread. */
 const MIN_PARALLEL_ROWS = 1 << 13;
 /** Below this many training (row, feature) cells a fit starts no workers at all. */

@@ -39,7 +39,8 @@ function fitCredit(set: ReturnType<typeof creditSet>, params: Record<string, num
 const SLOW = 180_000;
 
 describe('gbdt trainer', () => {
-  // 12,000 rows: the root and the large nodes are wide enough to be split between threads.
+  // 12,000 rows: the root histograms (9,600 training rows) and the row steps are wide enough to be
+  // split between threads.
   const set = creditSet(12_000);
 
   it.each([
