@@ -118,8 +118,66 @@ export function buildHistogramPart(
   }
   if (c1 <= c0) return;
   if (stride === 3) countingPass(s, base, begin, end, c0, c1);
+  else if ((end - begin) * SPARSE_NODE < s.n) columnPass(s, base, begin, end, c0, c1);
   else if (contiguous) contiguousPass(s, base, begin, end, chosen[c0]!, chosen[c0]! + c1 - c0);
   else chosenPass(s, base, begin, end, c0, c1);
+}
+
+/**
+ * A node holding under 1/SPARSE_NODE of the rows is summed from the column-major bins: its rows are
+ * far apart, each one a cache miss, and a pass over four features' columns misses less than fetching
+ * each row's line of `bins` (measured with cold caches: 2.6-3.5 against 6-8 ns per cell at 1/16 of
+ * the rows; the row-major pass wins at 40% of the rows and above). Both sum each feature's rows in
+ * the same order, so the choice changes no bit.
+ */
+const SPARSE_NODE = 4;
+
+/** Features four to a pass over the rows, reading the column-major bins (sparse nodes). */
+function columnPass(s: HistogramSpace, base: number, begin: number, end: number, c0: number, c1: number) {
+  const { columns, n, index, gh, chosen, binStart, slots } = s;
+  let c = c0;
+  for (; c + 4 <= c1; c += 4) {
+    const f0 = chosen[c]!;
+    const f1 = chosen[c + 1]!;
+    const f2 = chosen[c + 2]!;
+    const f3 = chosen[c + 3]!;
+    const o0 = base + 2 * binStart[f0]!;
+    const o1 = base + 2 * binStart[f1]!;
+    const o2 = base + 2 * binStart[f2]!;
+    const o3 = base + 2 * binStart[f3]!;
+    const m0 = f0 * n;
+    const m1 = f1 * n;
+    const m2 = f2 * n;
+    const m3 = f3 * n;
+    for (let k = begin; k < end; k++) {
+      const i = index[k]!;
+      const g = gh[2 * i]!;
+      const h = gh[2 * i + 1]!;
+      const b0 = o0 + 2 * columns[m0 + i]!;
+      const b1 = o1 + 2 * columns[m1 + i]!;
+      const b2 = o2 + 2 * columns[m2 + i]!;
+      const b3 = o3 + 2 * columns[m3 + i]!;
+      slots[b0] = slots[b0]! + g;
+      slots[b0 + 1] = slots[b0 + 1]! + h;
+      slots[b1] = slots[b1]! + g;
+      slots[b1 + 1] = slots[b1 + 1]! + h;
+      slots[b2] = slots[b2]! + g;
+      slots[b2 + 1] = slots[b2 + 1]! + h;
+      slots[b3] = slots[b3]! + g;
+      slots[b3 + 1] = slots[b3 + 1]! + h;
+    }
+  }
+  for (; c < c1; c++) {
+    const f = chosen[c]!;
+    const o = base + 2 * binStart[f]!;
+    const m = f * n;
+    for (let k = begin; k < end; k++) {
+      const i = index[k]!;
+      const b = o + 2 * columns[m + i]!;
+      slots[b] = slots[b]! + gh[2 * i]!;
+      slots[b + 1] = slots[b + 1]! + gh[2 * i + 1]!;
+    }
+  }
 }
 
 /** Features f0..f1-1 (all of them, or a thread's share), no row counts: the hot loop of a fit. */

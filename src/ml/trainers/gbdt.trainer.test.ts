@@ -141,7 +141,7 @@ describe('threaded histograms', () => {
   it(
     'workers fill the same histogram bits as the calling thread alone',
     () => {
-      const n = 50_000;
+      const n = 100_000;
       const binCounts = [256, 7, 256, 40, 256, 3, 256];
       for (const countRows of [false, true]) {
         const { space, random: r } = randomSpace({
@@ -156,27 +156,32 @@ describe('threaded histograms', () => {
           space.gh[2 * i] = r() - 0.5;
           space.gh[2 * i + 1] = r();
         }
-        // Every other row from 1,000 on; all features in order (the contiguous pass), then in a
-        // shuffled order (as colsample draws them).
-        const rows = Uint32Array.from({ length: 24_000 }, (_, k) => 1_000 + 2 * k);
-        space.index.set(rows);
         const threaded = threadedHistograms(space, 3);
         const slot = (k: number) => Buffer.from(space.slots.buffer, 8 * k * space.size, 8 * space.size);
         try {
           // Builds before the workers are up run on this thread alone; wait so that they take part.
           expect(threaded.waitReady(SLOW / 2)).toBe(true);
-          for (const chosen of [
-            [0, 1, 2, 3, 4, 5, 6],
-            [5, 0, 3, 6, 1, 2, 4],
+          // A dense node (every other row: the row-major pass) and a sparse one (every fourth row
+          // from 2,000 on, a fifth of the rows: the column pass); all features in order, then in a
+          // shuffled order (as colsample draws them).
+          for (const rows of [
+            Uint32Array.from({ length: 45_000 }, (_, k) => 1_000 + 2 * k),
+            Uint32Array.from({ length: 20_000 }, (_, k) => 2_000 + 4 * k),
           ]) {
-            space.chosen.set(chosen);
-            space.slots.fill(0);
-            localHistograms(space).build(0, 0, rows.length, 7);
-            threaded.build(1, 0, rows.length, 7);
-            expect(slot(1).equals(slot(0))).toBe(true);
-            expect(space.slots.subarray(0, space.size).some((v) => v !== 0)).toBe(true);
+            space.index.set(rows);
+            for (const chosen of [
+              [0, 1, 2, 3, 4, 5, 6],
+              [5, 0, 3, 6, 1, 2, 4],
+            ]) {
+              space.chosen.set(chosen);
+              space.slots.fill(0);
+              localHistograms(space).build(0, 0, rows.length, 7);
+              threaded.build(1, 0, rows.length, 7);
+              expect(slot(1).equals(slot(0))).toBe(true);
+              expect(space.slots.subarray(0, space.size).some((v) => v !== 0)).toBe(true);
+            }
           }
-          expect(threaded.parallelBuilds).toBe(2);
+          expect(threaded.parallelBuilds).toBe(4);
         } finally {
           threaded.close();
         }
@@ -184,6 +189,38 @@ describe('threaded histograms', () => {
     },
     SLOW,
   );
+
+  it('sums dense and sparse nodes bit for bit as a plain loop over their rows does', () => {
+    const n = 100_000;
+    const binCounts = [255, 4, 255, 255, 9];
+    const { space, random: r } = randomSpace({
+      n,
+      binCounts,
+      seed: 9,
+      countRows: false,
+      slotCount: 1,
+      storage: plainStorage,
+    });
+    for (let i = 0; i < 2 * n; i++) space.gh[i] = r() - 0.3;
+    space.chosen.set([0, 1, 2, 3, 4]);
+    // 40% of the rows (the row-major pass) and 7.5% (the column pass).
+    for (const step of [2.5, 13]) {
+      const rows = Uint32Array.from({ length: Math.floor(n / step) }, (_, k) => Math.floor(k * step));
+      space.index.set(rows);
+      localHistograms(space).build(0, 0, rows.length, 5);
+      const expected = new Float64Array(space.size);
+      for (const i of rows) {
+        for (let f = 0; f < binCounts.length; f++) {
+          const b = 2 * (space.binStart[f]! + space.columns[f * n + i]!);
+          expected[b] = expected[b]! + space.gh[2 * i]!;
+          expected[b + 1] = expected[b + 1]! + space.gh[2 * i + 1]!;
+        }
+      }
+      expect(Buffer.from(space.slots.buffer, 0, 8 * space.size).equals(Buffer.from(expected.buffer))).toBe(
+        true,
+      );
+    }
+  });
 });
 
 describe('threaded row steps', () => {
