@@ -1,5 +1,6 @@
 import type { EncodedRows, FeatureEncoding } from './feature-encoding.js';
 import { categoryOffsets } from './feature-encoding.js';
+import type { BinMatrix, Storage } from './gbdt-histogram.js';
 
 /**
  * The histogram view of the encoded rows. A numeric feature's bin b holds the values in
@@ -19,43 +20,123 @@ export interface BinnedFeature {
 }
 
 /**
- * All rows' bins, column-major (feature f's bin of row i is matrix[f * n + i]): the histogram loop
- * runs feature by feature, so one feature's histogram stays in the L1 cache.
+ * The numeric features' binning, as tasks that any thread may take (one feature each, claimed through
+ * an atomic counter): each task's result depends on its feature alone, so who bins what changes no
+ * bit. Every array may live in shared memory; `columns` is the histogram space's.
  */
-export interface BinnedRows {
-  features: BinnedFeature[];
-  matrix: Uint8Array | Uint16Array;
+export interface BinJob {
   n: number;
+  maxBin: number;
+  /** Numeric feature j's encoded values (one array per feature; views of one shared buffer on threads). */
+  values: Float64Array[];
+  trainRows: Uint32Array;
+  /** Feature j's split thresholds at j * maxBin, thresholdCounts[j] of them. */
+  thresholds: Float64Array;
+  thresholdCounts: Int32Array;
+  /** Column-major bins within each feature (numeric features first). */
+  columns: Uint8Array | Uint16Array;
+  /** [next task, tasks done]; the main thread sleeps on the second. */
+  progress: Int32Array;
 }
 
-/** Bins every feature; thresholds come from the training rows' quantiles (at most maxBin bins). */
-export function binFeatures(
+/** Most bins a feature can have: numeric features maxBin, categorical ones a bin per category plus one. */
+export function binCountBounds(enc: FeatureEncoding, numericCount: number, maxBin: number): number[] {
+  return [
+    ...Array.from({ length: numericCount }, () => maxBin),
+    ...enc.categorical.map((c) => c.categories.length + 1),
+  ];
+}
+
+/** The job of binning x's numeric features into `columns`; copies the values when storage is shared. */
+export function createBinJob(opts: {
+  x: EncodedRows;
+  trainRows: Uint32Array;
+  maxBin: number;
+  columns: Uint8Array | Uint16Array;
+  storage: Storage;
+}): BinJob {
+  const { x, maxBin, storage } = opts;
+  const count = x.numeric.length;
+  let values = x.numeric;
+  // Worker threads see only shared memory: copy what they read into it.
+  const shared = opts.columns.buffer instanceof SharedArrayBuffer;
+  if (shared) {
+    const all = new Float64Array(storage(8 * x.n * count));
+    values = x.numeric.map((v, j) => {
+      const view = all.subarray(j * x.n, (j + 1) * x.n);
+      view.set(v);
+      return view;
+    });
+  }
+  let trainRows = opts.trainRows;
+  if (shared && !(trainRows.buffer instanceof SharedArrayBuffer)) {
+    trainRows = new Uint32Array(storage(4 * trainRows.length));
+    trainRows.set(opts.trainRows);
+  }
+  return {
+    n: x.n,
+    maxBin,
+    values,
+    trainRows,
+    thresholds: new Float64Array(storage(8 * maxBin * count)),
+    thresholdCounts: new Int32Array(storage(4 * count)),
+    columns: opts.columns,
+    progress: new Int32Array(storage(8)),
+  };
+}
+
+/** Takes numeric features to bin until none is left (any thread); returns how many it binned. */
+export function runBinTasks(job: BinJob): number {
+  let done = 0;
+  for (;;) {
+    const j = Atomics.add(job.progress, 0, 1);
+    if (j >= job.values.length) return done;
+    binNumeric(job, j);
+    done++;
+    Atomics.add(job.progress, 1, 1);
+    Atomics.notify(job.progress, 1);
+  }
+}
+
+/** Whether every numeric feature has been binned. */
+export function binJobDone(job: BinJob): boolean {
+  return Atomics.load(job.progress, 1) >= job.values.length;
+}
+
+function binNumeric(job: BinJob, j: number): void {
+  const { n, maxBin } = job;
+  const values = job.values[j]!;
+  const t = quantileThresholds(values, job.trainRows, maxBin);
+  job.thresholds.set(t, j * maxBin);
+  job.thresholdCounts[j] = t.length;
+  const column = job.columns.subarray(j * n, (j + 1) * n);
+  for (let i = 0; i < n; i++) column[i] = binOf(values[i]!, t);
+}
+
+/**
+ * Finishes a bin job whose numeric tasks are all done: categorical columns, each feature's bin
+ * count and first global bin (into the space's binStart), and the row-major global bins.
+ */
+export function finishBins(
   enc: FeatureEncoding,
   x: EncodedRows,
-  trainRows: Uint32Array,
-  maxBin: number,
-): BinnedRows {
+  job: BinJob,
+  out: { bins: BinMatrix; binStart: Int32Array },
+): BinnedFeature[] {
+  const { n, maxBin, columns } = job;
+  const { bins, binStart } = out;
+  // binStart was laid out from each feature's bin count bound (createHistogramSpace).
+  const width = x.numeric.length + x.codes.length;
   const features: BinnedFeature[] = [];
-  const n = x.n;
-  const stride = x.numeric.length + x.codes.length;
-  const widest = Math.max(maxBin, ...enc.categorical.map((c) => c.categories.length + 1));
-  const matrix = widest <= 256 ? new Uint8Array(x.n * stride) : new Uint16Array(x.n * stride);
-  x.numeric.forEach((values, j) => {
-    const thresholds = quantileThresholds(values, trainRows, maxBin);
-    const col = features.length;
-    for (let i = 0; i < n; i++) matrix[col * n + i] = binOf(values[i]!, thresholds);
-    features.push({
-      kind: 'numeric',
-      source: j,
-      binCount: thresholds.length + 1,
-      thresholds,
-      firstColumn: -1,
-    });
+  x.numeric.forEach((_, j) => {
+    const count = job.thresholdCounts[j]!;
+    const thresholds = job.thresholds.slice(j * maxBin, j * maxBin + count);
+    features.push({ kind: 'numeric', source: j, binCount: count + 1, thresholds, firstColumn: -1 });
   });
   const offsets = categoryOffsets(enc);
   x.codes.forEach((codes, j) => {
-    const col = features.length;
-    for (let i = 0; i < n; i++) matrix[col * n + i] = codes[i]! + 1;
+    const column = columns.subarray(features.length * n, (features.length + 1) * n);
+    for (let i = 0; i < n; i++) column[i] = codes[i]! + 1;
     features.push({
       kind: 'categorical',
       source: j,
@@ -64,7 +145,11 @@ export function binFeatures(
       firstColumn: offsets[j]!,
     });
   });
-  return { features, matrix, n };
+  for (let f = 0; f < width; f++) {
+    const start = binStart[f]!;
+    for (let i = 0, at = f, from = f * n; i < n; i++, at += width) bins[at] = start + columns[from + i]!;
+  }
+  return features;
 }
 
 /** First b with x <= thresholds[b] (thresholds.length when x is above all of them). */

@@ -51,8 +51,6 @@ export class TreeGrower {
   constructor(
     private readonly features: BinnedFeature[],
     private readonly histograms: HistogramBuild,
-    private readonly grad: Float64Array,
-    private readonly hess: Float64Array,
     private readonly s: GrowSettings,
     /** Set to the leaf id of every row the tree is grown on (the caller resets it to -1). */
     private readonly leafOf: Int32Array,
@@ -74,12 +72,13 @@ export class TreeGrower {
     this.left = [];
     this.right = [];
     this.value = [];
-    const { index } = this.space;
+    const { index, gh } = this.space;
     let g = 0;
     let h = 0;
     for (let k = 0; k < rowCount; k++) {
-      g += this.grad[index[k]!]!;
-      h += this.hess[index[k]!]!;
+      const i = index[k]!;
+      g += gh[2 * i]!;
+      h += gh[2 * i + 1]!;
     }
     const slot = this.canSplit(0, rowCount) ? this.histogram(0, rowCount) : -1;
     this.node(0, rowCount, 0, slot, g, h);
@@ -101,18 +100,25 @@ export class TreeGrower {
    * the node's histogram (-1 when it cannot split); the node releases it.
    */
   private node(begin: number, end: number, depth: number, slot: number, g: number, h: number): number {
-    const id = this.value.length;
-    this.binFeature.push(-1);
-    this.splitBin.push(-1);
-    this.left.push(-1);
-    this.right.push(-1);
-    this.value.push((-g / (h + this.s.lambda)) * this.s.learningRate);
+    const id = this.leaf(g, h);
     const split = slot < 0 ? undefined : this.bestSplit(slot, g, h, end - begin);
     if (split === undefined) {
       if (slot >= 0) this.free.push(slot);
       const { index } = this.space;
       const leafOf = this.leafOf;
       for (let k = begin; k < end; k++) leafOf[index[k]!] = id;
+      return id;
+    }
+    this.binFeature[id] = split.feature;
+    this.splitBin[id] = split.bin;
+    if (depth + 1 >= this.s.maxDepth) {
+      // Both children are leaves: label the rows instead of partitioning them.
+      this.free.push(slot);
+      const leftId = this.leaf(split.gl, split.hl);
+      const rightId = this.leaf(g - split.gl, h - split.hl);
+      this.left[id] = leftId;
+      this.right[id] = rightId;
+      this.labelLeaves(begin, end, split, leftId, rightId);
       return id;
     }
     const mid = this.partition(begin, end, split);
@@ -132,11 +138,40 @@ export class TreeGrower {
     } else {
       this.free.push(slot);
     }
-    this.binFeature[id] = split.feature;
-    this.splitBin[id] = split.bin;
     this.left[id] = this.node(begin, mid, depth + 1, leftSlot, split.gl, split.hl);
     this.right[id] = this.node(mid, end, depth + 1, rightSlot, g - split.gl, h - split.hl);
     return id;
+  }
+
+  /** Adds a node, a leaf until its split is set, and returns its id. */
+  private leaf(g: number, h: number): number {
+    this.binFeature.push(-1);
+    this.splitBin.push(-1);
+    this.left.push(-1);
+    this.right.push(-1);
+    this.value.push((-g / (h + this.s.lambda)) * this.s.learningRate);
+    return this.value.length - 1;
+  }
+
+  /** Where the split feature's column starts, and whether the feature is numeric. */
+  private splitPoint(split: Split): { column: number; bin: number; numeric: boolean } {
+    return {
+      column: split.feature * this.space.n,
+      bin: split.bin,
+      numeric: this.features[split.feature]!.kind === 'numeric',
+    };
+  }
+
+  /** Sets leafOf of index[begin, end) to the leaf each row falls in under `split`. */
+  private labelLeaves(begin: number, end: number, split: Split, leftId: number, rightId: number): void {
+    const { index, columns } = this.space;
+    const { column, bin, numeric } = this.splitPoint(split);
+    const leafOf = this.leafOf;
+    for (let k = begin; k < end; k++) {
+      const i = index[k]!;
+      const v = columns[column + i]!;
+      leafOf[i] = (numeric ? v <= bin : v !== bin) ? leftId : rightId;
+    }
   }
 
   private release(slot: number): number {
@@ -144,26 +179,37 @@ export class TreeGrower {
     return -1;
   }
 
-  /** Stable in-place partition of index[begin, end); returns where the right rows start. */
+  /**
+   * Stable in-place partition of index[begin, end); returns where the right rows start. Branch-free:
+   * each row is written to both sides and only one cursor moves, since which way a row goes is a coin
+   * toss to the processor's branch predictor.
+   */
   private partition(begin: number, end: number, split: Split): number {
-    const { index, matrix, n } = this.space;
-    const column = split.feature * n;
-    const bin = split.bin;
+    const { index, columns } = this.space;
+    const { column, bin, numeric } = this.splitPoint(split);
     const scratch = this.scratch;
     let l = begin;
     let r = 0;
-    if (this.features[split.feature]!.kind === 'numeric') {
+    if (numeric) {
       for (let k = begin; k < end; k++) {
         const i = index[k]!;
-        if (matrix[column + i]! <= bin) index[l++] = i;
-        else scratch[r++] = i;
+        // 1 when the row's bin is above the split's (bins are far below 2^31).
+        const right = (bin - columns[column + i]!) >>> 31;
+        index[l] = i;
+        scratch[r] = i;
+        l += 1 - right;
+        r += right;
       }
     } else {
       // The rows of category `bin` go right (one-hot column > 0.5).
       for (let k = begin; k < end; k++) {
         const i = index[k]!;
-        if (matrix[column + i]! !== bin) index[l++] = i;
-        else scratch[r++] = i;
+        // 1 when the row's bin equals the split's: (0 - 1) >>> 31.
+        const right = ((columns[column + i]! ^ bin) - 1) >>> 31;
+        index[l] = i;
+        scratch[r] = i;
+        l += 1 - right;
+        r += right;
       }
     }
     index.set(scratch.subarray(0, r), l);
@@ -180,19 +226,23 @@ export class TreeGrower {
 
   /** slot[large] -= slot[small], over the chosen features' parts only. */
   private subtract(large: number, small: number): void {
-    const { slots, size, offsets, chosen } = this.space;
+    const { slots, size, stride, binStart, chosen } = this.space;
     const a = large * size;
     const b = small * size;
+    if (this.chosenCount === this.features.length) {
+      for (let k = 0; k < size; k++) slots[a + k] = slots[a + k]! - slots[b + k]!;
+      return;
+    }
     for (let c = 0; c < this.chosenCount; c++) {
       const f = chosen[c]!;
-      for (let k = offsets[f]!, to = offsets[f + 1]!; k < to; k++)
+      for (let k = stride * binStart[f]!, to = stride * binStart[f + 1]!; k < to; k++)
         slots[a + k] = slots[a + k]! - slots[b + k]!;
     }
   }
 
   private bestSplit(slot: number, g: number, h: number, count: number): Split | undefined {
     const { lambda, minChildWeight, minSamplesLeaf, minSplitGain, countRows } = this.s;
-    const { slots, offsets, chosen, stride } = this.space;
+    const { slots, binStart, chosen, stride } = this.space;
     const base = slot * this.space.size;
     const parentScore = (g * g) / (h + lambda);
     let best: Split | undefined;
@@ -200,7 +250,7 @@ export class TreeGrower {
     for (let c = 0; c < this.chosenCount; c++) {
       const f = chosen[c]!;
       const feature = this.features[f]!;
-      const off = base + offsets[f]!;
+      const off = base + stride * binStart[f]!;
       const numeric = feature.kind === 'numeric';
       let gl = 0;
       let hl = 0;

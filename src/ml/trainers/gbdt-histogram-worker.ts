@@ -1,4 +1,5 @@
 import { workerData } from 'node:worker_threads';
+import { runBinTasks } from './gbdt-bins.js';
 import { Control, type HistogramWorkerData, runPart } from './gbdt-threads.js';
 
 /*
@@ -7,8 +8,15 @@ import { Control, type HistogramWorkerData, runPart } from './gbdt-threads.js';
  * It blocks its own event loop on purpose; everything it needs is in shared memory.
  */
 
-const { control, space, rows, part, parts, port } = workerData as HistogramWorkerData;
+const { control, space, rows, binJob, part, parts, port } = workerData as HistogramWorkerData;
 
+// Features still unbinned when this thread comes up are shared with the main thread first.
+try {
+  if (binJob !== undefined) runBinTasks(binJob);
+} catch (err) {
+  port.postMessage((err as Error).message ?? String(err));
+  Atomics.store(control, Control.failed, 1);
+}
 Atomics.add(control, Control.ready, 1);
 Atomics.notify(control, Control.ready);
 let seen = 0;

@@ -14,33 +14,57 @@ export type Storage = (bytes: number) => ArrayBuffer | SharedArrayBuffer;
 export const plainStorage: Storage = (bytes) => new ArrayBuffer(bytes);
 export const sharedStorage: Storage = (bytes) => new SharedArrayBuffer(bytes);
 
+/** Row-major global bins: one entry per (row, feature), small enough for 16 bits in practice. */
+export type BinMatrix = Uint16Array | Uint32Array;
+
 /** Everything the histogram loop reads and writes; every array may live in shared memory. */
 export interface HistogramSpace {
-  /** Bins, column-major: feature f's bin of row i is matrix[f * n + i]. */
-  matrix: Uint8Array | Uint16Array;
+  /**
+   * The same bins per feature, column-major and numbered within the feature: feature f's bin of row
+   * i is columns[f * n + i]. Partitioning and tree walks read one feature of many rows, one byte
+   * each here instead of a cache line each in `bins`.
+   */
+  columns: Uint8Array | Uint16Array;
+  /**
+   * Bins, row-major, numbered across features: feature f's bin b of row i is
+   * bins[i * width + f] = binStart[f] + b. A row's bins share a cache line, so a node whose rows are
+   * scattered costs one line per row, not one per feature, and the loop needs no per-feature offset.
+   */
+  bins: BinMatrix;
   n: number;
+  /** Features per row. */
+  width: number;
+  /** First global bin of feature f; binStart[width] is the total bin count. */
+  binStart: Int32Array;
   /**
    * The rows of the tree being grown, partitioned in place as it grows: each node owns a range
    * [begin, end), in ascending row order.
    */
   index: Uint32Array;
-  /** Gradient and hessian of every row (set by the trainer before each tree). */
-  grad: Float64Array;
-  hess: Float64Array;
+  /** Gradient and hessian of every row, interleaved (gh[2i], gh[2i + 1]); set before each tree. */
+  gh: Float64Array;
   /** The tree's features (indices into the binned features); chosenCount of them are in use. */
   chosen: Int32Array;
-  /** First double of feature f's histogram in a slot. */
-  offsets: Int32Array;
   /** Doubles per bin: gradient, hessian and, when rows are counted, a row count. */
   stride: 2 | 3;
-  /** Histogram slots, one after another, `size` doubles each. */
+  /** Histogram slots, one after another, `size` doubles each (global bin b at stride * b). */
   slots: Float64Array;
   size: number;
 }
 
-/** Allocates the arrays of a space; the bins matrix is copied into the same kind of storage. */
+/** First global bin of each feature (and the total at the end). */
+export function binStarts(binCounts: number[], storage: Storage = plainStorage): Int32Array {
+  const start = new Int32Array(storage(4 * (binCounts.length + 1)));
+  for (let f = 0; f < binCounts.length; f++) start[f + 1] = start[f]! + binCounts[f]!;
+  return start;
+}
+
+/**
+ * Allocates the arrays of a space for features of at most binCounts[f] bins each (the bins are
+ * filled in afterwards, by the binning): feature f's global bins start at the sum of the bounds
+ * before it, so the layout is known before any feature is binned.
+ */
 export function createHistogramSpace(opts: {
-  matrix: Uint8Array | Uint16Array;
   n: number;
   binCounts: number[];
   countRows: boolean;
@@ -48,24 +72,22 @@ export function createHistogramSpace(opts: {
   storage: Storage;
 }): HistogramSpace {
   const { n, binCounts, storage } = opts;
+  const width = binCounts.length;
+  const binStart = binStarts(binCounts, storage);
+  const total = binStart[width]!;
+  const cells = n * width;
   const stride = opts.countRows ? 3 : 2;
-  const offsets = new Int32Array(storage(4 * (binCounts.length + 1)));
-  for (let f = 0; f < binCounts.length; f++) offsets[f + 1] = offsets[f]! + stride * binCounts[f]!;
-  const size = offsets[binCounts.length]!;
-  const src = opts.matrix;
-  const matrix =
-    src instanceof Uint8Array
-      ? new Uint8Array(storage(src.byteLength))
-      : new Uint16Array(storage(src.byteLength));
-  matrix.set(src);
+  const size = stride * total;
   return {
-    matrix,
+    bins: total <= 1 << 16 ? new Uint16Array(storage(2 * cells)) : new Uint32Array(storage(4 * cells)),
+    columns:
+      Math.max(0, ...binCounts) <= 256 ? new Uint8Array(storage(cells)) : new Uint16Array(storage(2 * cells)),
     n,
+    width,
+    binStart,
     index: new Uint32Array(storage(4 * n)),
-    grad: new Float64Array(storage(8 * n)),
-    hess: new Float64Array(storage(8 * n)),
-    chosen: new Int32Array(storage(4 * binCounts.length)),
-    offsets,
+    gh: new Float64Array(storage(16 * n)),
+    chosen: new Int32Array(storage(4 * width)),
     stride,
     slots: new Float64Array(storage(8 * size * opts.slotCount)),
     size,
@@ -73,10 +95,10 @@ export function createHistogramSpace(opts: {
 }
 
 /**
- * Sums the gathered gradients of index[begin, end) into slot `slot`, for the chosen features
- * c0..c1-1 (zeroing their part of the slot first; other features' parts are left alone). Features go
- * four (then two, then one) to a pass over the rows, which reads each row's index and gradients once for four histograms;
- * each histogram still sums its rows in ascending order.
+ * Sums the gradients of index[begin, end) into slot `slot`, for the chosen features c0..c1-1
+ * (zeroing their part of the slot first; other features' parts are left alone). One pass over the
+ * rows reads each row's gradients and bins once for all its features; each feature's histogram still
+ * sums its rows in ascending order, so the result does not depend on how features are split up.
  */
 export function buildHistogramPart(
   s: HistogramSpace,
@@ -86,36 +108,55 @@ export function buildHistogramPart(
   c0: number,
   c1: number,
 ): void {
-  const { matrix, n, index, grad, hess, chosen, offsets, stride, slots } = s;
+  const { binStart, chosen, stride, slots } = s;
   const base = slot * s.size;
-  const m = end - begin;
-  const counting = stride === 3;
+  let contiguous = true;
   for (let c = c0; c < c1; c++) {
     const f = chosen[c]!;
-    slots.fill(0, base + offsets[f]!, base + offsets[f + 1]!);
+    if (c > c0 && f !== chosen[c - 1]! + 1) contiguous = false;
+    slots.fill(0, base + stride * binStart[f]!, base + stride * binStart[f + 1]!);
   }
+  if (c1 <= c0) return;
+  if (stride === 3) countingPass(s, base, begin, end, c0, c1);
+  else if ((end - begin) * SPARSE_NODE < s.n) columnPass(s, base, begin, end, c0, c1);
+  else if (contiguous) contiguousPass(s, base, begin, end, chosen[c0]!, chosen[c0]! + c1 - c0);
+  else chosenPass(s, base, begin, end, c0, c1);
+}
+
+/**
+ * A node holding under 1/SPARSE_NODE of the rows is summed from the column-major bins: its rows are
+ * far apart, each one a cache miss, and a pass over four features' columns misses less than fetching
+ * each row's line of `bins` (measured with cold caches: 2.6-3.5 against 6-8 ns per cell at 1/16 of
+ * the rows; the row-major pass wins at 40% of the rows and above). Both sum each feature's rows in
+ * the same order, so the choice changes no bit.
+ */
+const SPARSE_NODE = 4;
+
+/** Features four to a pass over the rows, reading the column-major bins (sparse nodes). */
+function columnPass(s: HistogramSpace, base: number, begin: number, end: number, c0: number, c1: number) {
+  const { columns, n, index, gh, chosen, binStart, slots } = s;
   let c = c0;
   for (; c + 4 <= c1; c += 4) {
     const f0 = chosen[c]!;
     const f1 = chosen[c + 1]!;
     const f2 = chosen[c + 2]!;
     const f3 = chosen[c + 3]!;
-    const o0 = base + offsets[f0]!;
-    const o1 = base + offsets[f1]!;
-    const o2 = base + offsets[f2]!;
-    const o3 = base + offsets[f3]!;
+    const o0 = base + 2 * binStart[f0]!;
+    const o1 = base + 2 * binStart[f1]!;
+    const o2 = base + 2 * binStart[f2]!;
+    const o3 = base + 2 * binStart[f3]!;
     const m0 = f0 * n;
     const m1 = f1 * n;
     const m2 = f2 * n;
     const m3 = f3 * n;
-    for (let j = 0; j < m; j++) {
-      const i = index[begin + j]!;
-      const g = grad[i]!;
-      const h = hess[i]!;
-      const b0 = o0 + stride * matrix[m0 + i]!;
-      const b1 = o1 + stride * matrix[m1 + i]!;
-      const b2 = o2 + stride * matrix[m2 + i]!;
-      const b3 = o3 + stride * matrix[m3 + i]!;
+    for (let k = begin; k < end; k++) {
+      const i = index[k]!;
+      const g = gh[2 * i]!;
+      const h = gh[2 * i + 1]!;
+      const b0 = o0 + 2 * columns[m0 + i]!;
+      const b1 = o1 + 2 * columns[m1 + i]!;
+      const b2 = o2 + 2 * columns[m2 + i]!;
+      const b3 = o3 + 2 * columns[m3 + i]!;
       slots[b0] = slots[b0]! + g;
       slots[b0 + 1] = slots[b0 + 1]! + h;
       slots[b1] = slots[b1]! + g;
@@ -124,48 +165,88 @@ export function buildHistogramPart(
       slots[b2 + 1] = slots[b2 + 1]! + h;
       slots[b3] = slots[b3]! + g;
       slots[b3 + 1] = slots[b3 + 1]! + h;
-      if (counting) {
-        slots[b0 + 2] = slots[b0 + 2]! + 1;
-        slots[b1 + 2] = slots[b1 + 2]! + 1;
-        slots[b2 + 2] = slots[b2 + 2]! + 1;
-        slots[b3 + 2] = slots[b3 + 2]! + 1;
-      }
     }
   }
-  if (c + 2 <= c1) {
-    const f0 = chosen[c]!;
-    const f1 = chosen[c + 1]!;
-    const o0 = base + offsets[f0]!;
-    const o1 = base + offsets[f1]!;
-    const m0 = f0 * n;
-    const m1 = f1 * n;
-    for (let j = 0; j < m; j++) {
-      const i = index[begin + j]!;
-      const g = grad[i]!;
-      const h = hess[i]!;
-      const b0 = o0 + stride * matrix[m0 + i]!;
-      const b1 = o1 + stride * matrix[m1 + i]!;
-      slots[b0] = slots[b0]! + g;
-      slots[b0 + 1] = slots[b0 + 1]! + h;
-      slots[b1] = slots[b1]! + g;
-      slots[b1 + 1] = slots[b1 + 1]! + h;
-      if (counting) {
-        slots[b0 + 2] = slots[b0 + 2]! + 1;
-        slots[b1 + 2] = slots[b1 + 2]! + 1;
-      }
-    }
-    c += 2;
-  }
-  if (c < c1) {
+  for (; c < c1; c++) {
     const f = chosen[c]!;
-    const o = base + offsets[f]!;
-    const column = f * n;
-    for (let j = 0; j < m; j++) {
-      const i = index[begin + j]!;
-      const b = o + stride * matrix[column + i]!;
-      slots[b] = slots[b]! + grad[i]!;
-      slots[b + 1] = slots[b + 1]! + hess[i]!;
-      if (counting) slots[b + 2] = slots[b + 2]! + 1;
+    const o = base + 2 * binStart[f]!;
+    const m = f * n;
+    for (let k = begin; k < end; k++) {
+      const i = index[k]!;
+      const b = o + 2 * columns[m + i]!;
+      slots[b] = slots[b]! + gh[2 * i]!;
+      slots[b + 1] = slots[b + 1]! + gh[2 * i + 1]!;
+    }
+  }
+}
+
+/** Features f0..f1-1 (all of them, or a thread's share), no row counts: the hot loop of a fit. */
+function contiguousPass(s: HistogramSpace, base: number, begin: number, end: number, f0: number, f1: number) {
+  const { bins, width, index, gh, slots } = s;
+  const span = f1 - f0;
+  const by4 = span & ~3;
+  // A slot's bin b is at base + 2b: shift the slot once, so each cell costs a shift and an add.
+  const hist = base === 0 ? slots : slots.subarray(base, base + s.size);
+  for (let k = begin; k < end; k++) {
+    const i = index[k]!;
+    const g = gh[2 * i]!;
+    const h = gh[2 * i + 1]!;
+    const r = i * width + f0;
+    const r4 = r + by4;
+    let at = r;
+    for (; at < r4; at += 4) {
+      const b0 = bins[at]! << 1;
+      const b1 = bins[at + 1]! << 1;
+      const b2 = bins[at + 2]! << 1;
+      const b3 = bins[at + 3]! << 1;
+      hist[b0] = hist[b0]! + g;
+      hist[b0 + 1] = hist[b0 + 1]! + h;
+      hist[b1] = hist[b1]! + g;
+      hist[b1 + 1] = hist[b1 + 1]! + h;
+      hist[b2] = hist[b2]! + g;
+      hist[b2 + 1] = hist[b2 + 1]! + h;
+      hist[b3] = hist[b3]! + g;
+      hist[b3 + 1] = hist[b3 + 1]! + h;
+    }
+    for (const to = r + span; at < to; at++) {
+      const b = bins[at]! << 1;
+      hist[b] = hist[b]! + g;
+      hist[b + 1] = hist[b + 1]! + h;
+    }
+  }
+}
+
+/** A drawn subset of the features (colsample), no row counts. */
+function chosenPass(s: HistogramSpace, base: number, begin: number, end: number, c0: number, c1: number) {
+  const { bins, width, index, gh, chosen, slots } = s;
+  const hist = slots.subarray(base, base + s.size);
+  for (let k = begin; k < end; k++) {
+    const i = index[k]!;
+    const g = gh[2 * i]!;
+    const h = gh[2 * i + 1]!;
+    const r = i * width;
+    for (let c = c0; c < c1; c++) {
+      const b = bins[r + chosen[c]!]! << 1;
+      hist[b] = hist[b]! + g;
+      hist[b + 1] = hist[b + 1]! + h;
+    }
+  }
+}
+
+/** Any chosen features, with a row count per bin (min_samples_leaf). */
+function countingPass(s: HistogramSpace, base: number, begin: number, end: number, c0: number, c1: number) {
+  const { bins, width, index, gh, chosen, slots } = s;
+  const hist = slots.subarray(base, base + s.size);
+  for (let k = begin; k < end; k++) {
+    const i = index[k]!;
+    const g = gh[2 * i]!;
+    const h = gh[2 * i + 1]!;
+    const r = i * width;
+    for (let c = c0; c < c1; c++) {
+      const b = 3 * bins[r + chosen[c]!]!;
+      hist[b] = hist[b]! + g;
+      hist[b + 1] = hist[b + 1]! + h;
+      hist[b + 2] = hist[b + 2]! + 1;
     }
   }
 }

@@ -28,6 +28,11 @@ export interface RowSpace {
   trainRows: Uint32Array;
   /** Leaf of each row in the tree just grown, -1 for rows it was not grown on; reset to -1 once read. */
   leafOf: Int32Array;
+  /**
+   * 1 for the rows whose margins are read: the training rows, and the held-out ones only when
+   * validation scores are asked for. The others are not walked through each tree.
+   */
+  tracked: Uint8Array;
   /** 1 where binned feature f is numeric (bin <= split goes left), 0 for categorical (bin != split). */
   numeric: Uint8Array;
   tree: SharedTree;
@@ -40,6 +45,8 @@ export function createRowSpace(opts: {
   trainRows: Uint32Array;
   numeric: boolean[];
   treeCapacity: number;
+  /** Whether held-out rows need their margins (validation scores after each round). */
+  trackAll: boolean;
   storage: Storage;
 }): RowSpace {
   const { n, kc, storage } = opts;
@@ -50,6 +57,9 @@ export function createRowSpace(opts: {
   trainRows.set(opts.trainRows);
   const numeric = new Uint8Array(storage(opts.numeric.length));
   numeric.set(opts.numeric.map((b) => (b ? 1 : 0)));
+  const tracked = new Uint8Array(storage(n));
+  if (opts.trackAll) tracked.fill(1);
+  else for (const i of trainRows) tracked[i] = 1;
   return {
     n,
     kc,
@@ -57,6 +67,7 @@ export function createRowSpace(opts: {
     y,
     trainRows,
     leafOf: new Int32Array(storage(4 * n)).fill(-1),
+    tracked,
     numeric,
     tree: {
       capacity: cap,
@@ -91,40 +102,43 @@ export function gradientPart(
   k1: number,
 ): void {
   const { trainRows, margin, y } = rs;
-  const { grad, hess } = hs;
+  const { gh } = hs;
   if (regression) {
     for (let k = k0; k < k1; k++) {
       const i = trainRows[k]!;
-      grad[i] = margin[i]! - y[i]!;
-      hess[i] = 1;
+      gh[2 * i] = margin[i]! - y[i]!;
+      gh[2 * i + 1] = 1;
     }
     return;
   }
   for (let k = k0; k < k1; k++) {
     const i = trainRows[k]!;
     const p = sigmoid(margin[i]!);
-    grad[i] = p - y[i]!;
-    hess[i] = Math.max(p * (1 - p), 1e-16);
+    gh[2 * i] = p - y[i]!;
+    gh[2 * i + 1] = Math.max(p * (1 - p), 1e-16);
   }
 }
 
 /**
  * Adds the tree in rs.tree to margin `cls` of rows [i0, i1): rows it was grown on by their leaf
- * (leafOf, which it resets to -1), the others (not drawn, held out) by walking it on their bins.
+ * (leafOf, which it resets to -1), the other tracked ones (not drawn, held out) by walking it on
+ * their bins.
  */
 export function marginPart(rs: RowSpace, hs: HistogramSpace, cls: number, i0: number, i1: number): void {
-  const { margin, leafOf, kc, numeric } = rs;
+  const { margin, leafOf, kc, numeric, tracked } = rs;
   const { binFeature, splitBin, left, right, value } = rs.tree;
-  const { matrix, n } = hs;
+  const { columns, n } = hs;
   for (let i = i0; i < i1; i++) {
     let node = leafOf[i]!;
     if (node >= 0) {
       leafOf[i] = -1;
+    } else if (tracked[i] === 0) {
+      continue;
     } else {
       node = 0;
       while (left[node]! >= 0) {
         const f = binFeature[node]!;
-        const bin = matrix[f * n + i]!;
+        const bin = columns[f * n + i]!;
         const goLeft = numeric[f] === 1 ? bin <= splitBin[node]! : bin !== splitBin[node]!;
         node = goLeft ? left[node]! : right[node]!;
       }

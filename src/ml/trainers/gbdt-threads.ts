@@ -7,6 +7,7 @@ import {
   Worker,
 } from 'node:worker_threads';
 import { workerEntry } from '../../core/worker-entry.js';
+import { type BinJob, binJobDone, runBinTasks } from './gbdt-bins.js';
 import type { HistogramBuild } from './gbdt-grower.js';
 import { buildHistogramPart, type HistogramSpace } from './gbdt-histogram.js';
 import { gradientPart, marginPart, type RowSpace } from './gbdt-rows.js';
@@ -82,14 +83,20 @@ export interface HistogramWorkerData {
   control: Int32Array;
   space: HistogramSpace;
   rows: RowSpace | undefined;
+  /** Numeric features to bin (shared with the main thread) before the worker reports ready. */
+  binJob: BinJob | undefined;
   /** This worker's share: part `part` of `parts` (the main thread sums part 0). */
   part: number;
   parts: number;
   port: MessagePort;
 }
 
-/** Below this many (row, feature) cells a build stays on the main thread: waking workers costs more. */
-const MIN_PARALLEL_CELLS = 1 << 16;
+/**
+ * Below this many (row, feature) cells (about 6,500 rows of 20 features) a build stays on the main
+ * thread: waking the workers and waiting for the last one costs more than the sums, all the more on a
+ * loaded machine, where a wake-up can take a scheduler tick.
+ */
+const MIN_PARALLEL_CELLS = 1 << 17;
 /** Below this many rows a row step stays on the main thread. */
 const MIN_PARALLEL_ROWS = 1 << 13;
 /** Below this many training (row, feature) cells a fit starts no workers at all. */
@@ -115,6 +122,8 @@ export function partRange(part: number, parts: number, chosenCount: number): [nu
 /** The histogram builds and row steps of a fit, on one thread or several. */
 export interface GbdtSteps extends HistogramBuild {
   readonly rows: RowSpace | undefined;
+  /** Bins the job's numeric features (workers that are up take features too) and returns when all are. */
+  binning(job: BinJob): void;
   /** Gradients and hessians of every training row from its (single) margin. */
   gradients(regression: boolean): void;
   /** Adds the tree in rows.tree to margin `cls` of every row. */
@@ -131,6 +140,9 @@ export function localHistograms(space: HistogramSpace, rows?: RowSpace): GbdtSte
   return {
     space,
     rows,
+    binning: (job) => {
+      runBinTasks(job);
+    },
     build: (slot, begin, end, chosenCount) => buildHistogramPart(space, slot, begin, end, 0, chosenCount),
     gradients: (regression) => gradientPart(need(), space, regression, 0, need().trainRows.length),
     margins: (cls) => marginPart(need(), space, cls, 0, need().n),
@@ -148,6 +160,7 @@ export function threadedHistograms(
   space: HistogramSpace,
   threads: number,
   rows?: RowSpace,
+  binJob?: BinJob,
 ): GbdtSteps & { readonly parallelBuilds: number; waitReady(timeoutMs: number): boolean } {
   const control = new Int32Array(new SharedArrayBuffer(4 * Control.length));
   const entry = workerEntry(import.meta.url, 'gbdt-histogram-worker');
@@ -160,6 +173,7 @@ export function threadedHistograms(
       control,
       space,
       rows,
+      binJob,
       part: k + 1,
       parts: threads,
       port: port2,
@@ -224,6 +238,26 @@ export function threadedHistograms(
         const ready = Atomics.load(control, Control.ready);
         if (closed || ready >= workers.length || Date.now() >= deadline) return allReady();
         Atomics.wait(control, Control.ready, ready, Math.max(1, deadline - Date.now()));
+      }
+    },
+    binning(job) {
+      if (job !== binJob) throw new Error('gbdt: binning a job the workers were not given');
+      runBinTasks(job);
+      // Features a worker took may still be in progress; nothing else is left to take.
+      const deadline = Date.now() + BUILD_TIMEOUT_MS;
+      for (;;) {
+        if (Atomics.load(control, Control.failed) !== 0) {
+          const reasons = ports.map((p) => receiveMessageOnPort(p)?.message).filter((m) => m !== undefined);
+          close();
+          throw new Error(`gbdt: a worker thread failed: ${String(reasons[0] ?? 'no message')}`);
+        }
+        const done = Atomics.load(job.progress, 1);
+        if (binJobDone(job)) return;
+        if (Date.now() >= deadline) {
+          close();
+          throw new Error(`gbdt: a worker thread did not finish binning within ${BUILD_TIMEOUT_MS / 1000} s`);
+        }
+        Atomics.wait(job.progress, 1, done, 100);
       }
     },
     build(slot, begin, end, chosenCount) {

@@ -4,7 +4,8 @@ import { rocAuc } from '../metrics.js';
 import { creditDataToTable, generateCreditData } from '../synthetic.js';
 import { rowRecords, splitRows } from '../table-rows.js';
 import { fitModel } from './fit-model.js';
-import { createHistogramSpace, plainStorage, sharedStorage } from './gbdt-histogram.js';
+import { binJobDone, createBinJob } from './gbdt-bins.js';
+import { createHistogramSpace, plainStorage, type Storage, sharedStorage } from './gbdt-histogram.js';
 import { createRowSpace, setTree } from './gbdt-rows.js';
 import { localHistograms, threadedHistograms } from './gbdt-threads.js';
 
@@ -38,7 +39,8 @@ function fitCredit(set: ReturnType<typeof creditSet>, params: Record<string, num
 const SLOW = 180_000;
 
 describe('gbdt trainer', () => {
-  // 12,000 rows: the root and the large nodes are wide enough to be split between threads.
+  // 12,000 rows: the root histograms (9,600 training rows) and the row steps are wide enough to be
+  // split between threads.
   const set = creditSet(12_000);
 
   it.each([
@@ -113,51 +115,112 @@ describe('gbdt trainer', () => {
   });
 });
 
+/** A histogram space over random bins: columns (column-major) and the row-major global bins from them. */
+function randomSpace(opts: {
+  n: number;
+  binCounts: number[];
+  seed: number;
+  countRows: boolean;
+  slotCount: number;
+  storage: Storage;
+}) {
+  const { n, binCounts } = opts;
+  const r = seededRandom(opts.seed);
+  const space = createHistogramSpace(opts);
+  const { columns, bins, binStart, width } = space;
+  binCounts.forEach((count, f) => {
+    for (let i = 0; i < n; i++) {
+      columns[f * n + i] = Math.floor(r() * count);
+      bins[i * width + f] = binStart[f]! + columns[f * n + i]!;
+    }
+  });
+  return { space, random: r };
+}
+
 describe('threaded histograms', () => {
   it(
     'workers fill the same histogram bits as the calling thread alone',
     () => {
-      const n = 50_000;
+      const n = 100_000;
       const binCounts = [256, 7, 256, 40, 256, 3, 256];
-      const r = seededRandom(3);
-      const matrix = new Uint8Array(n * binCounts.length);
-      binCounts.forEach((bins, f) => {
-        for (let i = 0; i < n; i++) matrix[f * n + i] = Math.floor(r() * bins);
-      });
       for (const countRows of [false, true]) {
-        const space = createHistogramSpace({
-          matrix,
+        const { space, random: r } = randomSpace({
           n,
           binCounts,
+          seed: 3,
           countRows,
           slotCount: 2,
           storage: sharedStorage,
         });
         for (let i = 0; i < n; i++) {
-          space.grad[i] = r() - 0.5;
-          space.hess[i] = r();
+          space.gh[2 * i] = r() - 0.5;
+          space.gh[2 * i + 1] = r();
         }
-        // Every other row from 1,000 on, and features in a shuffled order (as colsample draws them).
-        const rows = Uint32Array.from({ length: 24_000 }, (_, k) => 1_000 + 2 * k);
-        space.index.set(rows);
-        space.chosen.set([5, 0, 3, 6, 1, 2, 4]);
         const threaded = threadedHistograms(space, 3);
+        const slot = (k: number) => Buffer.from(space.slots.buffer, 8 * k * space.size, 8 * space.size);
         try {
           // Builds before the workers are up run on this thread alone; wait so that they take part.
           expect(threaded.waitReady(SLOW / 2)).toBe(true);
-          localHistograms(space).build(0, 0, rows.length, 7);
-          threaded.build(1, 0, rows.length, 7);
-          expect(threaded.parallelBuilds).toBe(1);
+          // A dense node (every other row: the row-major pass) and a sparse one (every fourth row
+          // from 2,000 on, a fifth of the rows: the column pass); all features in order, then in a
+          // shuffled order (as colsample draws them).
+          for (const rows of [
+            Uint32Array.from({ length: 45_000 }, (_, k) => 1_000 + 2 * k),
+            Uint32Array.from({ length: 20_000 }, (_, k) => 2_000 + 4 * k),
+          ]) {
+            space.index.set(rows);
+            for (const chosen of [
+              [0, 1, 2, 3, 4, 5, 6],
+              [5, 0, 3, 6, 1, 2, 4],
+            ]) {
+              space.chosen.set(chosen);
+              space.slots.fill(0);
+              localHistograms(space).build(0, 0, rows.length, 7);
+              threaded.build(1, 0, rows.length, 7);
+              expect(slot(1).equals(slot(0))).toBe(true);
+              expect(space.slots.subarray(0, space.size).some((v) => v !== 0)).toBe(true);
+            }
+          }
+          expect(threaded.parallelBuilds).toBe(4);
         } finally {
           threaded.close();
         }
-        const slot = (k: number) => Buffer.from(space.slots.buffer, 8 * k * space.size, 8 * space.size);
-        expect(slot(1).equals(slot(0))).toBe(true);
-        expect(space.slots.subarray(0, space.size).some((v) => v !== 0)).toBe(true);
       }
     },
     SLOW,
   );
+
+  it('sums dense and sparse nodes bit for bit as a plain loop over their rows does', () => {
+    const n = 100_000;
+    const binCounts = [255, 4, 255, 255, 9];
+    const { space, random: r } = randomSpace({
+      n,
+      binCounts,
+      seed: 9,
+      countRows: false,
+      slotCount: 1,
+      storage: plainStorage,
+    });
+    for (let i = 0; i < 2 * n; i++) space.gh[i] = r() - 0.3;
+    space.chosen.set([0, 1, 2, 3, 4]);
+    // 40% of the rows (the row-major pass) and 7.5% (the column pass).
+    for (const step of [2.5, 13]) {
+      const rows = Uint32Array.from({ length: Math.floor(n / step) }, (_, k) => Math.floor(k * step));
+      space.index.set(rows);
+      localHistograms(space).build(0, 0, rows.length, 5);
+      const expected = new Float64Array(space.size);
+      for (const i of rows) {
+        for (let f = 0; f < binCounts.length; f++) {
+          const b = 2 * (space.binStart[f]! + space.columns[f * n + i]!);
+          expected[b] = expected[b]! + space.gh[2 * i]!;
+          expected[b + 1] = expected[b + 1]! + space.gh[2 * i + 1]!;
+        }
+      }
+      expect(Buffer.from(space.slots.buffer, 0, 8 * space.size).equals(Buffer.from(expected.buffer))).toBe(
+        true,
+      );
+    }
+  });
 });
 
 describe('threaded row steps', () => {
@@ -167,10 +230,6 @@ describe('threaded row steps', () => {
       const n = 40_000;
       const binCounts = [256, 5, 256];
       const r = seededRandom(5);
-      const matrix = new Uint8Array(n * binCounts.length);
-      binCounts.forEach((bins, f) => {
-        for (let i = 0; i < n; i++) matrix[f * n + i] = Math.floor(r() * bins);
-      });
       const y = Float64Array.from({ length: n }, () => (r() < 0.3 ? 1 : 0));
       // Three quarters of the rows train; a depth-2 tree: numeric split at the root, categorical below.
       const trainRows = Uint32Array.from({ length: 30_000 }, (_, k) => k + Math.floor(k / 3));
@@ -184,7 +243,7 @@ describe('threaded row steps', () => {
       const init = Float64Array.from({ length: n }, () => r() * 4 - 2);
       const run = (threads: number, regression: boolean) => {
         const storage = threads > 1 ? sharedStorage : plainStorage;
-        const space = createHistogramSpace({ matrix, n, binCounts, countRows: false, slotCount: 1, storage });
+        const { space } = randomSpace({ n, binCounts, seed: 6, countRows: false, slotCount: 1, storage });
         const rows = createRowSpace({
           n,
           kc: 1,
@@ -192,6 +251,7 @@ describe('threaded row steps', () => {
           trainRows,
           numeric: [true, false, true],
           treeCapacity: 7,
+          trackAll: true,
           storage,
         });
         rows.margin.set(init);
@@ -205,7 +265,7 @@ describe('threaded row steps', () => {
         } finally {
           steps.close();
         }
-        return Buffer.concat([space.grad, space.hess, rows.margin].map((a) => Buffer.from(a.buffer)));
+        return Buffer.concat([space.gh, rows.margin].map((a) => Buffer.from(a.buffer)));
       };
       for (const regression of [false, true]) {
         const one = run(1, regression);
@@ -213,6 +273,58 @@ describe('threaded row steps', () => {
         // The margins moved: every row got one of the tree's leaf values.
         expect(one.subarray(16 * n).equals(Buffer.from(init.buffer))).toBe(false);
       }
+    },
+    SLOW,
+  );
+});
+
+describe('threaded binning', () => {
+  it(
+    'features binned by worker threads get the same thresholds and bins as on the calling thread',
+    () => {
+      const n = 30_000;
+      const r = seededRandom(11);
+      // Continuous, few distinct values, and heavy ties: the three shapes the quantile cuts handle.
+      const numeric = [
+        Float64Array.from({ length: n }, () => r() * 100 - 50),
+        Float64Array.from({ length: n }, () => Math.floor(r() * 12)),
+        Float64Array.from({ length: n }, () => (r() < 0.7 ? 0 : Math.fround(r() * 5))),
+      ];
+      const x = { n, numeric, codes: [] };
+      const trainRows = Uint32Array.from({ length: 20_000 }, (_, k) => k + Math.floor(k / 2));
+      const bin = (threads: number) => {
+        const storage = threads > 1 ? sharedStorage : plainStorage;
+        const space = createHistogramSpace({
+          n,
+          binCounts: [255, 255, 255],
+          countRows: false,
+          slotCount: 1,
+          storage,
+        });
+        const job = createBinJob({ x, trainRows, maxBin: 255, columns: space.columns, storage });
+        const threaded = threads > 1 ? threadedHistograms(space, threads, undefined, job) : undefined;
+        const steps = threaded ?? localHistograms(space);
+        try {
+          // Workers bin what is left when they come up, before they report ready: once they are,
+          // nothing is left for this thread.
+          if (threaded) {
+            expect(threaded.waitReady(SLOW / 2)).toBe(true);
+            expect(binJobDone(job)).toBe(true);
+          }
+          steps.binning(job);
+        } finally {
+          steps.close();
+        }
+        return { job, columns: Buffer.from(space.columns.buffer) };
+      };
+      const one = bin(1);
+      const three = bin(3);
+      expect(three.columns.equals(one.columns)).toBe(true);
+      expect(Buffer.from(three.job.thresholds.buffer).equals(Buffer.from(one.job.thresholds.buffer))).toBe(
+        true,
+      );
+      expect([...three.job.thresholdCounts]).toEqual([...one.job.thresholdCounts]);
+      expect(one.job.thresholdCounts[1]).toBe(11);
     },
     SLOW,
   );

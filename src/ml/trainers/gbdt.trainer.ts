@@ -1,6 +1,6 @@
 import { seededRandom } from '../../core/random.js';
 import type { EncodedRows, FeatureEncoding } from './feature-encoding.js';
-import { binFeatures } from './gbdt-bins.js';
+import { type BinnedFeature, binCountBounds, createBinJob, finishBins } from './gbdt-bins.js';
 import type { Tree, ValueTrees } from './gbdt-ensemble.js';
 import { toValueTrees } from './gbdt-ensemble.js';
 import { type GrowSettings, TreeGrower } from './gbdt-grower.js';
@@ -47,8 +47,6 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
     learningRate: param(params, 'learning_rate'),
     countRows: param(params, 'min_samples_leaf') > 1 || param(params, 'min_child_weight') <= 0,
   };
-  const binned = binFeatures(fit.enc, x, trainRows, param(params, 'max_bin'));
-  const features = binned.features;
   const n = x.n;
 
   const kc = fit.classCount !== undefined && fit.classCount > 2 ? fit.classCount : 1;
@@ -67,46 +65,58 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
   const prob = kc > 1 ? new Float64Array(n * kc) : undefined;
   const random = seededRandom(fit.seed);
   const sampleSize = Math.max(1, Math.round(param(params, 'subsample') * trainRows.length));
-  const featureCount = Math.max(1, Math.round(param(params, 'colsample') * features.length));
-  const pool = Uint32Array.from(trainRows);
-  const featurePool = Int32Array.from(features, (_, k) => k);
-  const trees: Tree[] = [];
-  const nEstimators = param(params, 'n_estimators');
+  const width = x.numeric.length + x.codes.length;
   const asked =
-    fit.threads !== 'auto'
-      ? fit.threads
-      : worthThreads(trainRows.length, features.length)
-        ? defaultThreads()
-        : 1;
+    fit.threads !== 'auto' ? fit.threads : worthThreads(trainRows.length, width) ? defaultThreads() : 1;
   // More threads than features would have nothing to sum.
-  const threads = Math.min(asked, features.length);
+  const threads = Math.min(asked, width);
   const threaded = threads > 1;
+  const storage = threaded ? sharedStorage : plainStorage;
+  const maxBin = param(params, 'max_bin');
   const space = createHistogramSpace({
-    matrix: binned.matrix,
     n,
-    binCounts: features.map((f) => f.binCount),
+    binCounts: binCountBounds(fit.enc, x.numeric.length, maxBin),
     countRows: settings.countRows,
     // Depth-first growth holds at most one histogram per level plus the one being built.
     slotCount: settings.maxDepth + 2,
-    storage: threaded ? sharedStorage : plainStorage,
+    storage,
   });
+  const binJob = createBinJob({ x, trainRows, maxBin, columns: space.columns, storage });
   const rowSpace = createRowSpace({
     n,
     kc,
     y,
     trainRows,
-    numeric: features.map((f) => f.kind === 'numeric'),
+    // Binned features are the numeric ones, then the categorical ones.
+    numeric: Array.from({ length: width }, (_, f) => f < x.numeric.length),
     // A tree has at most 2^(depth+1) - 1 nodes, and no more than twice its rows (no leaf is empty).
     treeCapacity: Math.min(2 ** (settings.maxDepth + 1) - 1, 2 * trainRows.length + 1),
-    storage: threaded ? sharedStorage : plainStorage,
+    // Held-out margins are read only by the validation scores given to onIteration.
+    trackAll: fit.onIteration !== undefined && validRows.length > 0,
+    storage,
   });
   // Multiclass margins are row-major [n, K].
   const { margin } = rowSpace;
   margin.fill(base);
   if (kc > 1) for (let i = 0; i < n; i++) margin.set(classBases, i * kc);
-  const { grad, hess } = space;
-  const steps = threaded ? threadedHistograms(space, threads, rowSpace) : localHistograms(space, rowSpace);
-  const grower = new TreeGrower(features, steps, grad, hess, settings, rowSpace.leafOf);
+  const { gh } = space;
+  const steps = threaded
+    ? threadedHistograms(space, threads, rowSpace, binJob)
+    : localHistograms(space, rowSpace);
+  let features: BinnedFeature[];
+  try {
+    steps.binning(binJob);
+    features = finishBins(fit.enc, x, binJob, space);
+  } catch (err) {
+    steps.close();
+    throw err;
+  }
+  const featureCount = Math.max(1, Math.round(param(params, 'colsample') * features.length));
+  const pool = Uint32Array.from(trainRows);
+  const featurePool = Int32Array.from(features, (_, k) => k);
+  const trees: Tree[] = [];
+  const nEstimators = param(params, 'n_estimators');
+  const grower = new TreeGrower(features, steps, settings, rowSpace.leafOf);
   /** Adds a grown tree to margin `cls` of every row. */
   const addTree = (tree: Tree, cls: number) => {
     if (tree.value.length > rowSpace.tree.capacity) throw new Error('gbdt: a tree outgrew its node capacity');
@@ -125,7 +135,7 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
   try {
     for (let t = 0; t < nEstimators; t++) {
       if (prob !== undefined) {
-        multiclassRound({ kc, trainRows, y, margin, prob, grad, hess }, (cls) => {
+        multiclassRound({ kc, trainRows, y, margin, prob, gh }, (cls) => {
           const tree = growOne();
           trees.push(tree);
           addTree(tree, cls);
@@ -178,12 +188,11 @@ function multiclassRound(
     y: Float64Array;
     margin: Float64Array;
     prob: Float64Array;
-    grad: Float64Array;
-    hess: Float64Array;
+    gh: Float64Array;
   },
   grow: (cls: number) => void,
 ): void {
-  const { kc, trainRows, y, margin, prob, grad, hess } = s;
+  const { kc, trainRows, y, margin, prob, gh } = s;
   for (const i of trainRows) {
     prob.set(margin.subarray(i * kc, (i + 1) * kc), i * kc);
     softmaxInPlace(prob, i * kc, kc);
@@ -191,8 +200,8 @@ function multiclassRound(
   for (let cls = 0; cls < kc; cls++) {
     for (const i of trainRows) {
       const p = prob[i * kc + cls]!;
-      grad[i] = p - (y[i] === cls ? 1 : 0);
-      hess[i] = Math.max(p * (1 - p), 1e-16);
+      gh[2 * i] = p - (y[i] === cls ? 1 : 0);
+      gh[2 * i + 1] = Math.max(p * (1 - p), 1e-16);
     }
     grow(cls);
   }
