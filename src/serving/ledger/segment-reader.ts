@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import type { BlobStore } from '../../blobs/index.js';
+import type { Executor } from '../../store/index.js';
+import type { PredictionTable } from '../../store/schema-serving.js';
+import { listSegmentsForId, listSegmentsOverlapping, type SegmentRow } from './segment.repo.js';
+import { decodeSegment } from './segment-file.js';
+import { localParquet, type ParquetWhere, readParquetRows, rowsOfGroups } from './segment-parquet.js';
+import { SEGMENT_HOST } from './segment-writer.js';
+
+/*
+ * Reads predictions out of the segments of the log: sealed segments through DuckDB over their Parquet
+ * blobs (copied once into a local cache), open segments from their files (whole frames only: a frame
+ * being written is not acknowledged yet). The index rows narrow every read: a lookup by id reads the
+ * sealed segments whose id range covers it, a scan those whose time range overlaps the window.
+ *
+ * An open segment is readable on the host that appends to it; a segment sealed between listing and
+ * reading is read again from its blob.
+ */
+
+export interface SegmentQuery {
+  deploymentIds?: string[] | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
+  modelVersionId?: string | undefined;
+}
+
+function matches(r: PredictionTable, w: ParquetWhere): boolean {
+  if (w.id !== undefined && r.id !== w.id) return false;
+  if (w.since !== undefined && r.served_at < w.since) return false;
+  if (w.until !== undefined && r.served_at >= w.until) return false;
+  if (w.modelVersionId !== undefined && r.model_version_id !== w.modelVersionId) return false;
+  return true;
+}
+
+/** The reader of the segment log. */
+export function createSegmentReader(deps: { db: Executor; blobs: BlobStore; cacheDir: string }) {
+  const { db, blobs, cacheDir } = deps;
+
+  /** The rows of open segments' files matching `where`; undefined for a segment whose file is gone (sealed since). */
+  function openRows(s: SegmentRow, where: ParquetWhere): PredictionTable[] | undefined {
+    if (s.host !== SEGMENT_HOST || !s.path) return [];
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(s.path);
+    } catch {
+      return undefined;
+    }
+    // A lookup by id skips a file that does not hold the id's text at all, without decoding it.
+    if (where.id !== undefined && !bytes.includes(where.id)) return [];
+    return rowsOfGroups(decodeSegment(bytes).groups).filter((r) => matches(r, where));
+  }
+
+  async function sealedRows(segments: SegmentRow[], where: ParquetWhere): Promise<PredictionTable[]> {
+    const keys = [
+      ...new Set(segments.filter((s) => s.row_count > 0 && s.blob_key).map((s) => s.blob_key as string)),
+    ];
+    const files = await Promise.all(keys.map((k) => localParquet(blobs, k, cacheDir)));
+    return readParquetRows(files, where);
+  }
+
+  async function rowsOf(segments: SegmentRow[], where: ParquetWhere): Promise<PredictionTable[]> {
+    const sealed: SegmentRow[] = [];
+    const out: PredictionTable[] = [];
+    const gone: string[] = [];
+    for (const s of segments) {
+      if (s.state === 'sealed') sealed.push(s);
+      else {
+        const rows = openRows(s, where);
+        if (rows) out.push(...rows);
+        else gone.push(s.id);
+      }
+    }
+    if (gone.length > 0) {
+      const again = await db.selectFrom('prediction_segments').selectAll().where('id', 'in', gone).execute();
+      sealed.push(...again.filter((s) => s.state === 'sealed'));
+    }
+    out.push(...(await sealedRows(sealed, where)));
+    return out;
+  }
+
+  return {
+    /** The row of one prediction id, or undefined. */
+    async find(id: string): Promise<PredictionTable | undefined> {
+      const segments = await listSegmentsForId({ tx: db, id });
+      return (await rowsOf(segments, { id }))[0];
+    },
+    /** Every row of the segments matching the query, in no particular order. */
+    async rows(q: SegmentQuery): Promise<PredictionTable[]> {
+      const segments = await listSegmentsOverlapping({
+        tx: db,
+        deploymentIds: q.deploymentIds,
+        since: q.since,
+        until: q.until,
+      });
+      return rowsOf(segments, { since: q.since, until: q.until, modelVersionId: q.modelVersionId });
+    },
+  };
+}
+
+export type SegmentReader = ReturnType<typeof createSegmentReader>;
