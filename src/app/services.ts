@@ -114,6 +114,7 @@ export function extendServices(
     registry,
     store,
     events,
+    predictionLog: config.predictionLog,
     ...(deploymentIdleMs > 0
       ? {
           idleUnload: {

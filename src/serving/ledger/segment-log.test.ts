@@ -44,7 +44,6 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
         blobs,
         clock: systemClock,
         dir,
-        deploymentId,
         ...(extra.maxRows !== undefined ? { maxRows: extra.maxRows } : {}),
       }),
     });
@@ -141,7 +140,6 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
       blobs,
       clock: systemClock,
       dir,
-      deploymentId: dep,
       live: new Set(),
     });
     const ledger = openPredictionLedger({ store: get(), clock: systemClock, writer });

@@ -5,7 +5,7 @@ import type { PredictionTable } from '../../store/schema-serving.js';
 import { listSegmentsForId, listSegmentsOverlapping, type SegmentRow } from './segment.repo.js';
 import { decodeSegment } from './segment-file.js';
 import { localParquet, type ParquetWhere, readParquetRows, rowsOfGroups } from './segment-parquet.js';
-import { SEGMENT_HOST } from './segment-writer.js';
+import { hostOf, SEGMENT_HOST } from './segment-writer.js';
 
 /*
  * Reads predictions out of the segments of the log: sealed segments through DuckDB over their Parquet
@@ -26,6 +26,7 @@ export interface SegmentQuery {
 
 function matches(r: PredictionTable, w: ParquetWhere): boolean {
   if (w.id !== undefined && r.id !== w.id) return false;
+  if (w.ids !== undefined && !w.ids.includes(r.id)) return false;
   if (w.since !== undefined && r.served_at < w.since) return false;
   if (w.until !== undefined && r.served_at >= w.until) return false;
   if (w.modelVersionId !== undefined && r.model_version_id !== w.modelVersionId) return false;
@@ -38,7 +39,7 @@ export function createSegmentReader(deps: { db: Executor; blobs: BlobStore; cach
 
   /** The rows of open segments' files matching `where`; undefined for a segment whose file is gone (sealed since). */
   function openRows(s: SegmentRow, where: ParquetWhere): PredictionTable[] | undefined {
-    if (s.host !== SEGMENT_HOST || !s.path) return [];
+    if (hostOf(s.host) !== SEGMENT_HOST || !s.path) return [];
     let bytes: Buffer;
     try {
       bytes = readFileSync(s.path);
@@ -83,6 +84,15 @@ export function createSegmentReader(deps: { db: Executor; blobs: BlobStore; cach
     async find(id: string): Promise<PredictionTable | undefined> {
       const segments = await listSegmentsForId({ tx: db, id });
       return (await rowsOf(segments, { id }))[0];
+    },
+    /** The rows of these prediction ids that the segments hold (any order). */
+    async findMany(ids: string[]): Promise<PredictionTable[]> {
+      if (ids.length === 0) return [];
+      const byId = new Map<string, SegmentRow>();
+      for (const id of ids) for (const s of await listSegmentsForId({ tx: db, id })) byId.set(s.id, s);
+      const wanted = new Set(ids);
+      const rows = await rowsOf([...byId.values()], { ids });
+      return rows.filter((r) => wanted.has(r.id));
     },
     /** Every row of the segments matching the query, in no particular order. */
     async rows(q: SegmentQuery): Promise<PredictionTable[]> {

@@ -30,10 +30,19 @@ import { rowsOfGroups, sealRowsToBlob } from './segment-parquet.js';
  * the blob, then marks the row sealed, then deletes the file: a crash between any two steps leaves an
  * open row whose file is still there, and recovery seals it again (the blob put is idempotent).
  *
- * Recovery: when a writer opens, the open segments its host left for the deployment (a kill -9, a
- * failed seal) are cut to their last whole frame and sealed; segments another live writer of this
- * process appends to are left alone.
+ * Recovery: when a writer opens, the open segments its host left (a kill -9, a failed seal) are cut
+ * to their last whole frame and sealed; segments another live writer of this process appends to are
+ * left alone.
  */
+
+/** How the prediction log is kept (config.predictionLog): 'segments' or the old 'table'. */
+export interface PredictionLogConfig {
+  storage: 'table' | 'segments';
+  /** The folder of open segment files (local disk) and the cache of sealed ones. */
+  dir: string;
+  maxRows: number;
+  maxAgeMs: number;
+}
 
 export interface SegmentLogOptions {
   db: Db;
@@ -53,8 +62,30 @@ export interface SegmentLogOptions {
   live?: Set<string>;
 }
 
-/** The host name recorded with an open segment: recovery seals only its own host's files. */
+/** The host name recorded with an open segment: only its host can read its file or recover it. */
 export const SEGMENT_HOST = os.hostname();
+/** What an open segment's row records as its owner: `<host>/<pid>`. */
+const OWNER = `${SEGMENT_HOST}/${process.pid}`;
+
+/** The host of an owner `<host>/<pid>`. */
+export const hostOf = (owner: string): string => owner.slice(0, owner.lastIndexOf('/'));
+
+/**
+ * Whether the process that owns an open segment may still append to it: this process (the live set
+ * decides), or another process of this host that is still running (a reused pid keeps a segment open
+ * until that process ends: safe, merely late).
+ */
+function ownerAlive(owner: string, live: Set<string>, id: string): boolean {
+  const pid = Number(owner.slice(owner.lastIndexOf('/') + 1));
+  if (pid === process.pid) return live.has(id);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** Segments some writer of this process appends to right now (recovery must not seal those). */
 const liveInProcess = new Set<string>();
@@ -91,32 +122,41 @@ export async function recoverOpenSegments(
   let segments = 0;
   let rows = 0;
   for (const s of open as SegmentRow[]) {
-    if (live.has(s.id) || !s.path) continue;
-    if (existsSync(s.path)) await cutTornTail(s.path, readSegmentFile(s.path));
-    rows += await sealSegmentFile(o, s.id, s.path);
-    segments++;
+    if (!s.path || live.has(s.id) || ownerAlive(s.host, live, s.id)) continue;
+    // Claimed while sealed, so two ledgers of this process starting together do not both seal it.
+    live.add(s.id);
+    try {
+      if (existsSync(s.path)) await cutTornTail(s.path, readSegmentFile(s.path));
+      rows += await sealSegmentFile(o, s.id, s.path);
+      segments++;
+    } finally {
+      live.delete(s.id);
+    }
   }
   if (segments > 0)
     o.logger?.info({ segments, rows, deploymentId }, 'prediction log: recovered open segments');
   return { segments, rows };
 }
 
-/** A LedgerWriter appending to segments of one deployment. */
-export function segmentWriter(opts: SegmentLogOptions & { deploymentId: string }): LedgerWriter {
+/**
+ * A LedgerWriter appending to segments: one open segment per deployment (a server's ledger serves one
+ * deployment; a group holding several appends one frame to each of their segments).
+ */
+export function segmentWriter(opts: SegmentLogOptions): LedgerWriter {
   const maxRows = Math.max(1, opts.maxRows ?? 100_000);
   const maxAgeMs = Math.max(1, opts.maxAgeMs ?? 600_000);
   const log = opts.logger;
   const live = opts.live ?? liveInProcess;
-  let current: OpenSegment | undefined;
+  const current = new Map<string, OpenSegment>();
   /** Seals run one after another, off the commit path. */
   let sealing: Promise<void> = Promise.resolve();
-  const recovered = recoverOpenSegments(opts, opts.deploymentId).then(
+  const recovered = recoverOpenSegments(opts).then(
     () => {},
     (err) =>
       log?.warn({ err }, 'prediction log: recovery of open segments failed; retried at the next start'),
   );
 
-  const openNew = async (): Promise<OpenSegment> => {
+  const openNew = async (deploymentId: string): Promise<OpenSegment> => {
     await mkdir(opts.dir, { recursive: true });
     const createdAt = opts.clock.now();
     const id = newId('pseg', createdAt);
@@ -125,14 +165,7 @@ export function segmentWriter(opts: SegmentLogOptions & { deploymentId: string }
     try {
       const appender = await openSegmentAppender(file);
       // The index row before the first frame: a file no row names would never be recovered.
-      await insertOpenSegment({
-        tx: opts.db,
-        id,
-        deploymentId: opts.deploymentId,
-        path: file,
-        host: SEGMENT_HOST,
-        createdAt,
-      });
+      await insertOpenSegment({ tx: opts.db, id, deploymentId, path: file, host: OWNER, createdAt });
       return { id, file, appender, rows: 0, createdAt };
     } catch (err) {
       live.delete(id);
@@ -157,21 +190,35 @@ export function segmentWriter(opts: SegmentLogOptions & { deploymentId: string }
     });
   };
 
+  const appendTo = async (deploymentId: string, entries: PackedEntry[]) => {
+    let s = current.get(deploymentId);
+    if (!s) {
+      s = await openNew(deploymentId);
+      current.set(deploymentId, s);
+    }
+    await s.appender.append(encodeFrame(entries));
+    for (const e of entries) s.rows += e[0] as number;
+    if (s.rows >= maxRows || opts.clock.now() - s.createdAt >= maxAgeMs) {
+      current.delete(deploymentId);
+      seal(s);
+    }
+  };
+
   return {
     async write(entries: PackedEntry[]) {
-      current ??= await openNew();
-      const s = current;
-      await s.appender.append(encodeFrame(entries));
-      for (const e of entries) s.rows += e[0] as number;
-      if (s.rows >= maxRows || opts.clock.now() - s.createdAt >= maxAgeMs) {
-        current = undefined;
-        seal(s);
+      const first = entries[0]?.[1] as string | undefined;
+      if (first === undefined) return;
+      if (entries.every((e) => e[1] === first)) return appendTo(first, entries);
+      const byDeployment = new Map<string, PackedEntry[]>();
+      for (const e of entries) {
+        const d = e[1] as string;
+        byDeployment.set(d, [...(byDeployment.get(d) ?? []), e]);
       }
+      for (const [d, group] of byDeployment) await appendTo(d, group);
     },
     async close() {
-      const s = current;
-      current = undefined;
-      if (s) seal(s);
+      for (const s of current.values()) seal(s);
+      current.clear();
       await sealing;
       await recovered;
     },

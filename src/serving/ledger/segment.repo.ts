@@ -93,7 +93,7 @@ export async function markSegmentSealed({
   return Number(r.numUpdatedRows) > 0;
 }
 
-/** The open segments a host left behind for a deployment (recovery), oldest first. */
+/** The open segments of a host's processes (for a deployment, or all), oldest first. */
 export async function listOpenSegments({
   tx,
   host,
@@ -103,13 +103,11 @@ export async function listOpenSegments({
   host: string;
   deploymentId?: string | undefined;
 }): Promise<SegmentRow[]> {
-  let q = tx
-    .selectFrom('prediction_segments')
-    .selectAll()
-    .where('state', '=', 'open')
-    .where('host', '=', host);
+  let q = tx.selectFrom('prediction_segments').selectAll().where('state', '=', 'open');
   if (deploymentId !== undefined) q = q.where('deployment_id', '=', deploymentId);
-  return q.orderBy('created_at').orderBy('id').execute();
+  // `host` holds `<host>/<pid>` (few open segments exist: one per deployment and process).
+  const rows = await q.orderBy('created_at').orderBy('id').execute();
+  return rows.filter((r) => r.host.slice(0, r.host.lastIndexOf('/')) === host);
 }
 
 /**
