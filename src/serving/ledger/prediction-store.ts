@@ -9,6 +9,7 @@ import type {
 } from '../serving.schema.js';
 import {
   countPredictionRows,
+  countRowsByVersion,
   findLabelRows,
   findPredictionRow,
   type PredictionFilter,
@@ -183,6 +184,29 @@ export function createPredictionStore(deps: { db: Db; clock: Clock; segments: Se
         segmentRowsMatching({ tx: db, segments, filter, labelledOnly }),
       ]);
       return inTable + inSegments.length;
+    },
+    /** Predictions per deployment and answering model version served in [from, to), failed ones included (cost). */
+    async countByVersion(q: { from: number; to: number; deploymentId?: string | undefined }) {
+      const [inTable, inSegments] = await Promise.all([
+        countRowsByVersion({ tx: db, ...q }),
+        segments.countByVersion({ since: q.from, until: q.to, deploymentId: q.deploymentId }),
+      ]);
+      const out = new Map<string, { deploymentId: string; versionId: string; n: number }>();
+      for (const c of [...inTable, ...inSegments]) {
+        const k = `${c.deploymentId}\u0000${c.versionId}`;
+        const had = out.get(k);
+        if (had) had.n += c.n;
+        else out.set(k, { ...c });
+      }
+      return [...out.values()].sort((a, b) =>
+        a.deploymentId === b.deploymentId
+          ? a.versionId < b.versionId
+            ? -1
+            : 1
+          : a.deploymentId < b.deploymentId
+            ? -1
+            : 1,
+      );
     },
     /** Every prediction of a deployment served in [since, until), failed ones included (exports). */
     async countWindow(w: { deploymentId: string; since?: number | undefined; until?: number | undefined }) {

@@ -272,3 +272,25 @@ export async function deploymentIdsNamed({ tx, name }: { tx: Executor; name: str
   const rows = await tx.selectFrom('deployments').select('id').where('name', '=', name).execute();
   return rows.map((r) => r.id);
 }
+
+/** Predictions (failed ones included) per deployment and answering model version served in [from, to). */
+export async function countRowsByVersion({
+  tx,
+  from,
+  to,
+  deploymentId,
+}: {
+  tx: Executor;
+  from: number;
+  to: number;
+  deploymentId?: string | undefined;
+}): Promise<{ deploymentId: string; versionId: string; n: number }[]> {
+  let q = tx
+    .selectFrom('predictions')
+    .select((eb) => ['deployment_id', 'model_version_id', eb.fn.countAll<number>().as('n')])
+    .where('served_at', '>=', from)
+    .where('served_at', '<', to);
+  if (deploymentId !== undefined) q = q.where('deployment_id', '=', deploymentId);
+  const rows = await q.groupBy(['deployment_id', 'model_version_id']).execute();
+  return rows.map((r) => ({ deploymentId: r.deployment_id, versionId: r.model_version_id, n: Number(r.n) }));
+}

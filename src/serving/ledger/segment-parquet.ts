@@ -151,3 +151,19 @@ export async function readParquetRows(files: string[], where: ParquetWhere): Pro
     latency_us: numberOrNull(r.latency_us) as number,
   }));
 }
+
+/** Rows per (deployment, model version) of Parquet files served in [since, until). */
+export async function countParquetRows(
+  files: string[],
+  since: number,
+  until: number,
+): Promise<{ deploymentId: string; versionId: string; n: number }[]> {
+  if (files.length === 0) return [];
+  const sql = `SELECT deployment_id, model_version_id, count(*) AS n FROM read_parquet([${files.map(lit).join(', ')}]) WHERE served_at >= ${Math.floor(since)} AND served_at < ${Math.floor(until)} GROUP BY 1, 2`;
+  const rows = await withConnection(async (c) => (await c.runAndReadAll(sql)).getRowObjectsJS());
+  return rows.map((r) => ({
+    deploymentId: String(r.deployment_id),
+    versionId: String(r.model_version_id),
+    n: Number(r.n),
+  }));
+}

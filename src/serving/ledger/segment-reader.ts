@@ -4,7 +4,13 @@ import type { Executor } from '../../store/index.js';
 import type { PredictionTable } from '../../store/schema-serving.js';
 import { listSegmentsForId, listSegmentsOverlapping, type SegmentRow } from './segment.repo.js';
 import { decodeSegment } from './segment-file.js';
-import { localParquet, type ParquetWhere, readParquetRows, rowsOfGroups } from './segment-parquet.js';
+import {
+  countParquetRows,
+  localParquet,
+  type ParquetWhere,
+  readParquetRows,
+  rowsOfGroups,
+} from './segment-parquet.js';
 import { hostOf, SEGMENT_HOST } from './segment-writer.js';
 
 /*
@@ -93,6 +99,43 @@ export function createSegmentReader(deps: { db: Executor; blobs: BlobStore; cach
       const wanted = new Set(ids);
       const rows = await rowsOf([...byId.values()], { ids });
       return rows.filter((r) => wanted.has(r.id));
+    },
+    /**
+     * Rows per (deployment, model version) served in [since, until), failed ones included. A sealed
+     * segment of one version lying wholly inside the window counts from its index row alone.
+     */
+    async countByVersion(q: {
+      since: number;
+      until: number;
+      deploymentId?: string | undefined;
+    }): Promise<{ deploymentId: string; versionId: string; n: number }[]> {
+      const segs = await listSegmentsOverlapping({
+        tx: db,
+        deploymentIds: q.deploymentId === undefined ? undefined : [q.deploymentId],
+        since: q.since,
+        until: q.until,
+      });
+      const counts = new Map<string, { deploymentId: string; versionId: string; n: number }>();
+      const add = (deploymentId: string, versionId: string, n: number) => {
+        const k = `${deploymentId}\u0000${versionId}`;
+        const c = counts.get(k);
+        if (c) c.n += n;
+        else counts.set(k, { deploymentId, versionId, n });
+      };
+      const toRead: SegmentRow[] = [];
+      for (const s of segs) {
+        const versions = JSON.parse(s.model_version_ids) as string[];
+        const inside = s.state === 'sealed' && Number(s.first_at) >= q.since && Number(s.last_at) < q.until;
+        if (inside && versions.length === 1 && versions[0]) add(s.deployment_id, versions[0], s.row_count);
+        else toRead.push(s);
+      }
+      const open = toRead.filter((s) => s.state !== 'sealed');
+      for (const r of await rowsOf(open, { since: q.since, until: q.until }))
+        add(r.deployment_id, r.model_version_id, 1);
+      const sealed = toRead.filter((s) => s.state === 'sealed' && s.row_count > 0 && s.blob_key);
+      const files = await Promise.all(sealed.map((s) => localParquet(blobs, s.blob_key as string, cacheDir)));
+      for (const c of await countParquetRows(files, q.since, q.until)) add(c.deploymentId, c.versionId, c.n);
+      return [...counts.values()];
     },
     /** Every row of the segments matching the query, in no particular order. */
     async rows(q: SegmentQuery): Promise<PredictionTable[]> {
