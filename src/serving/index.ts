@@ -128,6 +128,7 @@ export function createServingDomain(deps: ServingDeps) {
             writer: segmentWriter({
               db: deps.db,
               blobs: deps.blobs,
+              audit: deps.audit,
               clock: deps.clock,
               dir: log_.dir,
               maxRows: log_.maxRows,

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
+import { createAuditLog } from '../../audit/index.js';
 import { LocalBlobStore } from '../../blobs/index.js';
 import { systemClock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
@@ -91,6 +92,7 @@ export function logUnderTest(get: () => Store, storage: LogStorage) {
               writer: segmentWriter({
                 db: get().db,
                 blobs,
+                audit: testAudit(get()),
                 clock: systemClock,
                 dir: path.join(dir, 'segments'),
                 maxRows: 7,
@@ -106,3 +108,12 @@ export function logUnderTest(get: () => Store, storage: LogStorage) {
     },
   };
 }
+
+/** The audit log a test's segment writer appends its seals to. */
+export const testAudit = (store: Store) =>
+  createAuditLog({
+    db: store.db,
+    dialect: store.dialect,
+    clock: systemClock,
+    key: 'ledger-test-key-0123456789',
+  });

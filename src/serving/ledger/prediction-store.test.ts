@@ -115,22 +115,22 @@ for (const storage of LOG_STORAGES)
     });
 
     it('countByVersion counts a window per deployment and answering version (what cost reads)', async () => {
-    const { dep } = await seed();
-    await ledger.flush();
-    expect(await store().countByVersion({ from: T0, to: T0 + 20_000, deploymentId: dep })).toEqual([
-      { deploymentId: dep, versionId: 'mv_even', n: 10 },
-      { deploymentId: dep, versionId: 'mv_odd', n: 10 },
-    ]);
-    // [T0 + 3 s, T0 + 8 s): rows 3..7.
-    expect(await store().countByVersion({ from: T0 + 3000, to: T0 + 8000, deploymentId: dep })).toEqual([
-      { deploymentId: dep, versionId: 'mv_even', n: 2 },
-      { deploymentId: dep, versionId: 'mv_odd', n: 3 },
-    ]);
-    const all = await store().countByVersion({ from: T0, to: T0 + 20_000 });
-    expect(all.filter((c) => c.deploymentId === dep).reduce((n, c) => n + c.n, 0)).toBe(20);
-  });
+      const { dep } = await seed();
+      await ledger.flush();
+      expect(await store().countByVersion({ from: T0, to: T0 + 20_000, deploymentId: dep })).toEqual([
+        { deploymentId: dep, versionId: 'mv_even', n: 10 },
+        { deploymentId: dep, versionId: 'mv_odd', n: 10 },
+      ]);
+      // [T0 + 3 s, T0 + 8 s): rows 3..7.
+      expect(await store().countByVersion({ from: T0 + 3000, to: T0 + 8000, deploymentId: dep })).toEqual([
+        { deploymentId: dep, versionId: 'mv_even', n: 2 },
+        { deploymentId: dep, versionId: 'mv_odd', n: 3 },
+      ]);
+      const all = await store().countByVersion({ from: T0, to: T0 + 20_000 });
+      expect(all.filter((c) => c.deploymentId === dep).reduce((n, c) => n + c.n, 0)).toBe(20);
+    });
 
-  it('list refuses a bad cursor, limit or time, naming the field', async () => {
+    it('list refuses a bad cursor, limit or time, naming the field', async () => {
       await expect(store().list({ cursor: 'not-a-cursor' })).rejects.toMatchObject({
         code: 'VALIDATION_FAILED',
         details: { field: 'cursor' },

@@ -7,7 +7,7 @@ import { LocalBlobStore } from '../../blobs/index.js';
 import { systemClock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
 import type { Store } from '../../store/index.js';
-import { countRows, makeRecord } from './ledger-fixtures.contract.js';
+import { countRows, makeRecord, testAudit } from './ledger-fixtures.contract.js';
 import { openPredictionLedger } from './prediction-ledger.js';
 import { encodeFrame, readSegmentFile } from './segment-file.js';
 import { createSegmentReader } from './segment-reader.js';
@@ -42,6 +42,7 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
       writer: segmentWriter({
         db: get().db,
         blobs,
+        audit: testAudit(get()),
         clock: systemClock,
         dir,
         ...(extra.maxRows !== undefined ? { maxRows: extra.maxRows } : {}),
@@ -90,6 +91,15 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
     expect(JSON.parse(seg?.model_version_ids as string)).toEqual(['mv_a', 'mv_b']);
     expect(await blobs.has(seg?.blob_key as string)).toBe(true);
     expect(readdirSync(dir).filter((f) => f.endsWith('.seg'))).toEqual([]);
+    // The seal is in the audit chain, naming the blob and what it holds.
+    const [entry] = await testAudit(get()).list({
+      entityType: 'prediction_log',
+      entityId: seg?.id as string,
+    });
+    expect(entry).toMatchObject({
+      action: 'predictions.segment.sealed',
+      details: { rowCount: 7, blobKey: seg?.blob_key, minId: records[0]?.id, maxId: records[6]?.id },
+    });
     const reader = createSegmentReader({ db: get().db, blobs, cacheDir });
     const one = await reader.find(records[4]?.id as string);
     expect(one).toMatchObject({
@@ -138,6 +148,7 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
     const writer = segmentWriter({
       db: get().db,
       blobs,
+      audit: testAudit(get()),
       clock: systemClock,
       dir,
       live: new Set(),

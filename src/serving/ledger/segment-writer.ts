@@ -2,11 +2,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { AuditLog } from '../../audit/index.js';
 import type { BlobStore } from '../../blobs/index.js';
 import type { Clock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
 import type { Logger } from '../../core/logger.js';
-import type { Db } from '../../store/index.js';
+import { type Db, inTransaction } from '../../store/index.js';
 import type { LedgerWriter } from './ledger-writer.js';
 import type { PackedEntry } from './prediction-row.js';
 import { insertOpenSegment, listOpenSegments, markSegmentSealed, type SegmentRow } from './segment.repo.js';
@@ -47,6 +48,8 @@ export interface PredictionLogConfig {
 export interface SegmentLogOptions {
   db: Db;
   blobs: BlobStore;
+  /** A sealed segment's audit entry (its blob, rows and ranges) is written with its index row. */
+  audit: Pick<AuditLog, 'append'>;
   clock: Clock;
   /** The folder of open segment files (local disk). */
   dir: string;
@@ -98,23 +101,41 @@ interface OpenSegment {
   createdAt: number;
 }
 
-/** Seals one open segment from its file: blob, index row, then the file goes. */
+/** The audit action of a sealed segment. */
+export const SEGMENT_SEALED_ACTION = 'predictions.segment.sealed';
+
+/**
+ * Seals one open segment from its file: blob, then index row + audit entry (one transaction), then
+ * the file goes. The entry names the blob (content-addressed: its key is the sha256 of the Parquet
+ * file), so the audit chain covers every sealed prediction.
+ */
 export async function sealSegmentFile(
-  o: Pick<SegmentLogOptions, 'db' | 'blobs' | 'clock'>,
+  o: Pick<SegmentLogOptions, 'db' | 'blobs' | 'clock' | 'audit'>,
   id: string,
   file: string,
 ): Promise<number> {
   const contents = existsSync(file) ? readSegmentFile(file) : { groups: [], validBytes: 0, torn: false };
   const rows = rowsOfGroups(contents.groups);
   const summary = await sealRowsToBlob(rows, o.blobs);
-  await markSegmentSealed({ tx: o.db, id, summary, sealedAt: o.clock.now() });
+  await inTransaction(o.db, async (tx) => {
+    const sealed = await markSegmentSealed({ tx, id, summary, sealedAt: o.clock.now() });
+    // Already sealed by another process: its entry is written.
+    if (!sealed) return;
+    await o.audit.append(tx, {
+      actor: 'system',
+      action: SEGMENT_SEALED_ACTION,
+      entityType: 'prediction_log',
+      entityId: id,
+      details: { ...summary },
+    });
+  });
   await unlink(file).catch(() => {});
   return rows.length;
 }
 
 /** Seals the open segments this host left for a deployment (all deployments when undefined). */
 export async function recoverOpenSegments(
-  o: Pick<SegmentLogOptions, 'db' | 'blobs' | 'clock' | 'logger' | 'live'>,
+  o: Pick<SegmentLogOptions, 'db' | 'blobs' | 'clock' | 'audit' | 'logger' | 'live'>,
   deploymentId?: string,
 ): Promise<{ segments: number; rows: number }> {
   const live = o.live ?? liveInProcess;
