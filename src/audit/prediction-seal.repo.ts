@@ -97,3 +97,32 @@ export async function countRange(tx: Executor, from: LogKey | null, to: LogKey):
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+/** The audit action of a sealed segment of the prediction log (written by serving when it seals one). */
+export const SEGMENT_SEAL_ACTION = 'predictions.segment.sealed';
+
+/** Segment seal entries up to a head, a page at a time. */
+export async function listSegmentSeals(
+  tx: Executor,
+  afterSeq: number,
+  upTo: number,
+): Promise<{ seq: number; entity_id: string; details: string | null }[]> {
+  return tx
+    .selectFrom('audit_entries')
+    .select(['seq', 'entity_id', 'details'])
+    .where('action', '=', SEGMENT_SEAL_ACTION)
+    .where('seq', '>', afterSeq)
+    .where('seq', '<=', upTo)
+    .orderBy('seq')
+    .limit(200)
+    .execute();
+}
+
+/** The sealed segments' index rows. */
+export async function listSealedSegments(tx: Executor) {
+  return tx
+    .selectFrom('prediction_segments')
+    .select(['id', 'row_count', 'blob_key', 'min_id', 'max_id', 'first_at', 'last_at'])
+    .where('state', '=', 'sealed')
+    .execute();
+}

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { AuditLog } from '../../audit/index.js';
+import { type AuditLog, SEGMENT_SEAL_ACTION } from '../../audit/index.js';
 import type { BlobStore } from '../../blobs/index.js';
 import type { Clock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
@@ -101,9 +101,6 @@ interface OpenSegment {
   createdAt: number;
 }
 
-/** The audit action of a sealed segment. */
-export const SEGMENT_SEALED_ACTION = 'predictions.segment.sealed';
-
 /**
  * Seals one open segment from its file: blob, then index row + audit entry (one transaction), then
  * the file goes. The entry names the blob (content-addressed: its key is the sha256 of the Parquet
@@ -123,7 +120,7 @@ export async function sealSegmentFile(
     if (!sealed) return;
     await o.audit.append(tx, {
       actor: 'system',
-      action: SEGMENT_SEALED_ACTION,
+      action: SEGMENT_SEAL_ACTION,
       entityType: 'prediction_log',
       entityId: id,
       details: { ...summary },
