@@ -15,4 +15,4 @@ export { GOVERNED_TABLES, governedRemoval, governedRow } from './governed-rows.j
 /** Seals the prediction log into the audit chain (the `audit.seal-predictions` job); `verify --deep` checks the seals. */
 export { createPredictionSealer, type PredictionSealer, SEAL_GRACE_MS } from './prediction-seal.js';
 /** The action of the entry serving writes when it seals a segment of the prediction log (`verify --deep` checks them). */
-export { SEGMENT_SEAL_ACTION } from './prediction-seal.repo.js';
+export { SEGMENT_PRUNE_ACTION, SEGMENT_SEAL_ACTION } from './prediction-seal.repo.js';

@@ -7,7 +7,7 @@ import * as seals from './prediction-seal.repo.js';
  * segment's entry records its blob (the sha256 of its Parquet file, which the blob store verifies on
  * every read), its row count and its id and time ranges. `audit verify --deep` compares the index
  * rows with those entries: a segment whose row was changed, dropped, or added behind the log's back is
- * named. (A segment removed by `predictions prune` is recorded by its own entry and no longer expected.)
+ * named. A segment dropped by `predictions prune` is named by the prune's entry and checked no further.
  */
 
 interface SegmentSeal {
@@ -24,10 +24,18 @@ const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 /** --deep: sealed segments whose index row differs from their seal entry, or that no entry records. */
 export async function segmentSealProblems(db: Db, upTo: number): Promise<AuditProblem[]> {
   const expected = new Map<string, { seq: number; seal: SegmentSeal }>();
+  const pruned = new Set<string>();
   for (let afterSeq = 0; ; ) {
     const page = await seals.listSegmentSeals(db, afterSeq, upTo);
-    for (const e of page)
-      expected.set(e.entity_id, { seq: e.seq, seal: JSON.parse(e.details ?? '{}') as SegmentSeal });
+    for (const e of page) {
+      if (e.action === seals.SEGMENT_PRUNE_ACTION) {
+        // Dropped by an audited prune: its index row is kept, marked pruned, and checked no further.
+        for (const id of (JSON.parse(e.details ?? '{}') as { segmentIds?: string[] }).segmentIds ?? []) {
+          expected.delete(id);
+          pruned.add(id);
+        }
+      } else expected.set(e.entity_id, { seq: e.seq, seal: JSON.parse(e.details ?? '{}') as SegmentSeal });
+    }
     if (page.length === 0) break;
     afterSeq = page[page.length - 1]!.seq;
   }
@@ -35,7 +43,17 @@ export async function segmentSealProblems(db: Db, upTo: number): Promise<AuditPr
   const seen = new Set<string>();
   for (const row of await seals.listSealedSegments(db)) {
     seen.add(row.id);
+    if (pruned.has(row.id)) continue;
     const want = expected.get(row.id);
+    if (row.state === 'pruned') {
+      // Marked pruned with no prune entry naming it: its predictions were hidden behind the log's back.
+      problems.push({
+        kind: 'row-changed',
+        seq: want?.seq ?? null,
+        message: `prediction segment ${row.id}: marked pruned, but no prune entry names it`,
+      });
+      continue;
+    }
     if (!want) {
       if (row.row_count > 0)
         problems.push({

@@ -12,6 +12,7 @@ import type { ExportWindow } from './ledger/index.js';
 import {
   createFeedbackService,
   createPredictionExporter,
+  createPredictionPruner,
   createPredictionStore,
   createSegmentReader,
   openPredictionLedger,
@@ -223,11 +224,19 @@ export function createServingDomain(deps: ServingDeps) {
     };
   }
 
+  const pruner = createPredictionPruner({
+    db: deps.db,
+    blobs: deps.blobs,
+    audit: deps.audit,
+    clock: deps.clock,
+  });
   const exporter = createPredictionExporter({ clock: deps.clock, predictions, deployments });
 
   return {
     deployments,
     predictions,
+    /** Retention: drops whole sealed segments of the log served before a time (audited). */
+    prune: pruner,
     feedback: {
       /** Records delayed labels; the open ledgers are flushed first, so a just-served prediction is found. */
       submit: (input: {

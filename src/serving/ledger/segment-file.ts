@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { type FileHandle, open, truncate } from 'node:fs/promises';
+import { type FileHandle, open, readFile, truncate } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import type { PackedEntry } from './prediction-row.js';
 
@@ -37,6 +37,25 @@ export interface SegmentContents {
 
 /** Decodes the frames of a segment file's bytes, stopping at the first one that does not check out. */
 export function decodeSegment(bytes: Buffer): SegmentContents {
+  const it = decodeFrames(bytes);
+  for (;;) {
+    const n = it.next();
+    if (n.done) return n.value;
+  }
+}
+
+/** Reads a segment file as readSegmentFile does, yielding to the event loop between frames (sealing on a serving process). */
+export async function readSegmentFileYielding(file: string): Promise<SegmentContents> {
+  const it = decodeFrames(await readFile(file));
+  for (let i = 1; ; i++) {
+    const n = it.next();
+    if (n.done) return n.value;
+    if (i % 64 === 0) await new Promise((r) => setImmediate(r));
+  }
+}
+
+/** Decodes frame by frame (a step per frame), returning the contents. */
+function* decodeFrames(bytes: Buffer): Generator<void, SegmentContents> {
   if (bytes.length < SEGMENT_MAGIC.length || !bytes.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC))
     // A file cut inside its header holds no frame: nothing in it was acknowledged.
     return { groups: [], validBytes: 0, torn: bytes.length > 0 };
@@ -57,6 +76,7 @@ export function decodeSegment(bytes: Buffer): SegmentContents {
     }
     groups.push(group);
     at = end;
+    yield;
   }
   return { groups, validBytes: at, torn: at < bytes.length };
 }

@@ -76,13 +76,16 @@ export async function sealRowsToBlob(rows: PredictionTable[], blobs: BlobStore):
     const jsonl = path.join(dir, 'rows.jsonl');
     const parquet = path.join(dir, 'rows.parquet');
     await pipeline(
-      (function* () {
+      (async function* () {
+        // Sealing runs on the serving process's event loop: it yields to it between chunks, so a
+        // seal of 100,000 rows never holds up the requests for more than a chunk's work.
         let chunk = '';
-        for (const r of rows) {
-          chunk += `${JSON.stringify(r)}\n`;
-          if (chunk.length > 1 << 20) {
+        for (let i = 0; i < rows.length; i++) {
+          chunk += `${JSON.stringify(rows[i])}\n`;
+          if (chunk.length > 1 << 18) {
             yield chunk;
             chunk = '';
+            await new Promise((r) => setImmediate(r));
           }
         }
         if (chunk) yield chunk;

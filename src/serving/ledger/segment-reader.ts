@@ -73,7 +73,8 @@ export function createSegmentReader(deps: { db: Executor; blobs: BlobStore; cach
       if (s.state === 'sealed') sealed.push(s);
       else {
         const rows = openRows(s, where);
-        if (rows) out.push(...rows);
+        // One at a time: a spread of 100,000 rows overflows the stack.
+        if (rows) for (const r of rows) out.push(r);
         else gone.push(s.id);
       }
     }
@@ -81,7 +82,7 @@ export function createSegmentReader(deps: { db: Executor; blobs: BlobStore; cach
       const again = await db.selectFrom('prediction_segments').selectAll().where('id', 'in', gone).execute();
       sealed.push(...again.filter((s) => s.state === 'sealed'));
     }
-    out.push(...(await sealedRows(sealed, where)));
+    for (const r of await sealedRows(sealed, where)) out.push(r);
     return out;
   }
 

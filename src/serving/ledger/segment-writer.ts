@@ -16,6 +16,7 @@ import {
   encodeFrame,
   openSegmentAppender,
   readSegmentFile,
+  readSegmentFileYielding,
   type SegmentAppender,
 } from './segment-file.js';
 import { rowsOfGroups, sealRowsToBlob } from './segment-parquet.js';
@@ -111,7 +112,9 @@ export async function sealSegmentFile(
   id: string,
   file: string,
 ): Promise<number> {
-  const contents = existsSync(file) ? readSegmentFile(file) : { groups: [], validBytes: 0, torn: false };
+  const contents = existsSync(file)
+    ? await readSegmentFileYielding(file)
+    : { groups: [], validBytes: 0, torn: false };
   const rows = rowsOfGroups(contents.groups);
   const summary = await sealRowsToBlob(rows, o.blobs);
   await inTransaction(o.db, async (tx) => {

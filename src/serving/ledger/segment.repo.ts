@@ -6,7 +6,8 @@ import type { PredictionSegmentTable } from '../../store/schema-serving.js';
  * a segment opens and when it is sealed, never per prediction.
  */
 
-export type SegmentState = 'open' | 'sealed';
+/** open: a local file; sealed: a Parquet blob; pruned: dropped by `predictions prune` (row kept, audited). */
+export type SegmentState = 'open' | 'sealed' | 'pruned';
 export type SegmentRow = PredictionSegmentTable;
 
 /** Registers a new open segment. */
@@ -153,4 +154,49 @@ export async function listSegmentsForId({ tx, id }: { tx: Executor; id: string }
     )
     .orderBy('created_at', 'desc')
     .execute();
+}
+
+/** Sealed segments whose every prediction was served before `before`. */
+export async function listSealedBefore({
+  tx,
+  before,
+}: {
+  tx: Executor;
+  before: number;
+}): Promise<SegmentRow[]> {
+  return tx
+    .selectFrom('prediction_segments')
+    .selectAll()
+    .where('state', '=', 'sealed')
+    .where((eb) => eb.or([eb('last_at', '<', before), eb('row_count', '=', 0)]))
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+}
+
+/** Marks sealed segments pruned; returns the ids it changed (another prune may have taken some). */
+export async function markSegmentsPruned({ tx, ids }: { tx: Executor; ids: string[] }): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await tx
+      .updateTable('prediction_segments')
+      .set({ state: 'pruned' satisfies SegmentState })
+      .where('id', 'in', ids.slice(i, i + 500))
+      .where('state', '=', 'sealed')
+      .returning('id')
+      .execute();
+    for (const r of rows) out.add(r.id);
+  }
+  return out;
+}
+
+/** Whether a segment that is not pruned still names the blob. */
+export async function blobInUse({ tx, blobKey }: { tx: Executor; blobKey: string }): Promise<boolean> {
+  const row = await tx
+    .selectFrom('prediction_segments')
+    .select('id')
+    .where('blob_key', '=', blobKey)
+    .where('state', '!=', 'pruned')
+    .executeTakeFirst();
+  return row !== undefined;
 }
