@@ -104,4 +104,27 @@ describeEachBackend('audit verify --deep: the sealed segments of the prediction 
     await store.db.deleteFrom('prediction_segments').where('id', '=', fake.id).execute();
     expect((await verify()).problems).toEqual([]);
   });
+
+  it('predictions prune (admin) drops the sealed segments, and --deep accepts them as pruned, not missing', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/predictions/prune',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ before: new Date(Date.now() + 60_000).toISOString() }),
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ segments: 2, rows: 6 });
+    await expect(t.services.serving.predictions.get(ids[0] as string)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    expect((await verify()).problems).toEqual([]);
+    const bad = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/predictions/prune',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ before: 'last tuesday' }),
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toContain('before');
+  });
 });

@@ -10,6 +10,7 @@ import type { Store } from '../../store/index.js';
 import { countRows, makeRecord, testAudit } from './ledger-fixtures.contract.js';
 import { openPredictionLedger } from './prediction-ledger.js';
 import { encodeFrame, readSegmentFile } from './segment-file.js';
+import { createPredictionPruner } from './segment-prune.js';
 import { createSegmentReader } from './segment-reader.js';
 import { segmentWriter } from './segment-writer.js';
 
@@ -162,5 +163,46 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
     expect(existsSync(open?.path as string)).toBe(false);
     const [recovered] = await segments(dep);
     expect(recovered).toMatchObject({ id: open?.id, state: 'sealed', row_count: 6 });
+  });
+
+  it('prune drops whole sealed segments served before the time, audited, and says what it dropped', async () => {
+    const dep = newId('dep');
+    const { dir, cacheDir } = fresh();
+    const ledger = openLedger(dep, dir, { maxRows: 3 });
+    const t0 = Date.UTC(2025, 0, 1);
+    // Segments [t0, t0+2], [t0+3, t0+5], [t0+6, t0+7]: the cut at t0+4 falls inside the second.
+    const records = Array.from({ length: 8 }, (_, i) => makeRecord({ deploymentId: dep, servedAt: t0 + i }));
+    for (const r of records) await ledger.append(r);
+    await ledger.close();
+    const [first] = await segments(dep);
+    const pruner = createPredictionPruner({
+      db: get().db,
+      blobs,
+      audit: testAudit(get()),
+      clock: systemClock,
+    });
+    const out = await pruner.prune({ actor: 'ada', before: t0 + 4 });
+    expect(out).toMatchObject({
+      segments: 1,
+      rows: 3,
+      firstServedAt: new Date(t0).toISOString(),
+      lastServedAt: new Date(t0 + 2).toISOString(),
+      deployments: [dep],
+    });
+    expect((await segments(dep)).map((s) => s.state)).toEqual(['pruned', 'sealed', 'sealed']);
+    expect(await blobs.has(first?.blob_key as string)).toBe(false);
+    const reader = createSegmentReader({ db: get().db, blobs, cacheDir });
+    expect((await reader.rows({ deploymentIds: [dep] })).map((r) => r.id).sort()).toEqual(
+      records.slice(3).map((r) => r.id),
+    );
+    expect(await reader.find(records[0]?.id as string)).toBeUndefined();
+    const [entry] = await testAudit(get()).list({ entityType: 'prediction_log', entityId: 'segments' });
+    expect(entry).toMatchObject({
+      action: 'predictions.prune',
+      actor: 'ada',
+      details: { segmentIds: [first?.id] },
+    });
+    // Nothing older left: a second prune drops nothing.
+    expect(await pruner.prune({ actor: 'ada', before: t0 + 4 })).toMatchObject({ segments: 0, rows: 0 });
   });
 });
