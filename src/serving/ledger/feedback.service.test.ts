@@ -3,14 +3,14 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../../../test/support/backends.js';
 import { createTestEventBus } from '../../../test/support/events.js';
 import { createAuditLog } from '../../audit/index.js';
-import { fakeClock, systemClock } from '../../core/clock.js';
+import { fakeClock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
 import { openStore, type Store } from '../../store/index.js';
 import { servingEvents } from '../serving.events.js';
 import { feedbackOutcomeSchema } from '../serving.schema.js';
 import { createFeedbackService } from './feedback.service.js';
 import { LOG_STORAGES, logUnderTest, makeRecord } from './ledger-fixtures.contract.js';
-import { openPredictionLedger, type PredictionLedger } from './prediction-ledger.js';
+import type { PredictionLedger } from './prediction-ledger.js';
 import { createPredictionStore } from './prediction-store.js';
 
 const NOW = Date.UTC(2026, 3, 1);

@@ -8,7 +8,7 @@ import { servingEvents } from '../serving.events.js';
 import { predictionSchema } from '../serving.schema.js';
 import { createFeedbackService } from './feedback.service.js';
 import { LOG_STORAGES, logUnderTest, makeRecord } from './ledger-fixtures.contract.js';
-import { openPredictionLedger, type PredictionLedger } from './prediction-ledger.js';
+import type { PredictionLedger } from './prediction-ledger.js';
 import type { PredictionRecord } from './prediction-row.js';
 import { createPredictionStore } from './prediction-store.js';
 

@@ -31,11 +31,7 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
       .orderBy('created_at')
       .orderBy('id')
       .execute();
-  const openLedger = (
-    deploymentId: string,
-    dir: string,
-    extra: { maxRows?: number; mode?: 'durable' | 'async' } = {},
-  ) =>
+  const openLedger = (dir: string, extra: { maxRows?: number; mode?: 'durable' | 'async' } = {}) =>
     openPredictionLedger({
       store: get(),
       clock: systemClock,
@@ -53,7 +49,7 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
   it('a durable append is in the open segment file when it resolves, and writes no row per prediction', async () => {
     const dep = newId('dep');
     const { dir, cacheDir } = fresh();
-    const ledger = openLedger(dep, dir);
+    const ledger = openLedger(dir);
     const records = Array.from({ length: 5 }, () => makeRecord({ deploymentId: dep }));
     await Promise.all(records.map((r) => ledger.append(r)));
     const [seg] = await segments(dep);
@@ -72,7 +68,7 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
   it('close seals the segment into a Parquet blob whose index row says what it holds', async () => {
     const dep = newId('dep');
     const { dir, cacheDir } = fresh();
-    const ledger = openLedger(dep, dir);
+    const ledger = openLedger(dir);
     const t0 = Date.UTC(2026, 2, 1);
     const records = Array.from({ length: 7 }, (_, i) =>
       makeRecord({ deploymentId: dep, servedAt: t0 + i * 1000, modelVersionId: i < 3 ? 'mv_a' : 'mv_b' }),
@@ -119,7 +115,7 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
   it('a segment that reaches maxRows is sealed and the next commits go to a new one', async () => {
     const dep = newId('dep');
     const { dir, cacheDir } = fresh();
-    const ledger = openLedger(dep, dir, { maxRows: 4 });
+    const ledger = openLedger(dir, { maxRows: 4 });
     const records = Array.from({ length: 10 }, () => makeRecord({ deploymentId: dep }));
     for (const r of records) await ledger.append(r);
     await ledger.close();
@@ -135,7 +131,7 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
   it('after a crash, recovery cuts the torn tail and seals every acknowledged prediction', async () => {
     const dep = newId('dep');
     const { dir, cacheDir } = fresh();
-    const crashed = openLedger(dep, dir, { mode: 'async' });
+    const crashed = openLedger(dir, { mode: 'async' });
     const acked = Array.from({ length: 6 }, () => makeRecord({ deploymentId: dep }));
     for (const r of acked) await crashed.append(r);
     await crashed.flush();
@@ -168,7 +164,7 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
   it('prune drops whole sealed segments served before the time, audited, and says what it dropped', async () => {
     const dep = newId('dep');
     const { dir, cacheDir } = fresh();
-    const ledger = openLedger(dep, dir, { maxRows: 3 });
+    const ledger = openLedger(dir, { maxRows: 3 });
     const t0 = Date.UTC(2025, 0, 1);
     // Segments [t0, t0+2], [t0+3, t0+5], [t0+6, t0+7]: the cut at t0+4 falls inside the second.
     const records = Array.from({ length: 8 }, (_, i) => makeRecord({ deploymentId: dep, servedAt: t0 + i }));
