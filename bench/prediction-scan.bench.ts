@@ -96,11 +96,12 @@ async function main() {
     const start = nowMs();
     await reader.rows({ deploymentIds: ['dep_bench'], since: t0 + ROWS, until: t0 + ROWS + 1 }); // the index narrows to no segment
     const files = segments.map((s) => path.join(cacheDir, `${s.blob_key}.parquet`));
-    const select = names
-      .map((f) => `CAST(json_extract_string(inputs, ${lit(`$.${f}`)}) AS DOUBLE) AS ${f}`)
-      .join(', ');
+    // One JSON parse per row (json_transform into a struct of doubles), then the struct's fields.
+    const struct = `{${names.map((f) => `"${f}":"DOUBLE"`).join(',')}}`;
+    const select = names.map((f) => `s.${f} AS ${f}`).join(', ');
+    const from = `(SELECT json_transform(inputs, ${lit(struct)}) AS s FROM read_parquet([${files.map(lit).join(', ')}]))`;
     const cols = await withConnection(async (c) => {
-      const r = await c.runAndReadAll(`SELECT ${select} FROM read_parquet([${files.map(lit).join(', ')}])`);
+      const r = await c.runAndReadAll(`SELECT ${select} FROM ${from}`);
       return r.getColumnsJS() as number[][];
     });
     const arrays = cols.map((c) => Float64Array.from(c));
