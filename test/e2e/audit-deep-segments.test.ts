@@ -105,6 +105,15 @@ describeEachBackend('audit verify --deep: the sealed segments of the prediction 
     expect((await verify()).problems).toEqual([]);
   });
 
+  it('gc keeps the Parquet blobs of sealed segments (the index names them)', async () => {
+    const report = await t.services.governance.gc.run({ actor: 'ada', delete: true, graceSeconds: 0 });
+    const keys = (await sealedSegments()).map((s) => s.blob_key as string);
+    expect(keys).toHaveLength(2);
+    for (const k of keys) expect(await t.services.blobs.has(k)).toBe(true);
+    expect(JSON.stringify(report)).not.toContain(keys[0]);
+    for (const id of ids) expect((await t.services.serving.predictions.get(id)).id).toBe(id);
+  });
+
   it('predictions prune (admin) drops the sealed segments, and --deep accepts them as pruned, not missing', async () => {
     const res = await t.app.inject({
       method: 'POST',
