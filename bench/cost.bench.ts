@@ -4,7 +4,7 @@ import { createAuditLog } from '../src/audit/index.js';
 import { systemClock } from '../src/core/clock.js';
 import { createCostDomain, meterProcess, type RecordUsageInput } from '../src/cost/index.js';
 import { openStore, type Store } from '../src/store/index.js';
-import { seedExperiment, seedRuns } from '../test/support/cost-seed.js';
+import { seedExperiment, seedRuns, servedPredictionsOf } from '../test/support/cost-seed.js';
 import {
   createPostgresDatabase,
   fmtInt,
@@ -79,7 +79,12 @@ async function seed(store: Store): Promise<void> {
     clock: systemClock,
     key: 'bench-audit-key-0123456789',
   });
-  const cost = createCostDomain({ db: store.db, audit, clock: systemClock });
+  const cost = createCostDomain({
+    db: store.db,
+    audit,
+    clock: systemClock,
+    served: servedPredictionsOf(store.db),
+  });
   await cost.prices.set({
     actor: 'bench',
     yaml: 'prices:\n  - { resource: cpu_hour, price: 0.0316 }\n  - { resource: memory_gib_hour, price: 0.0042 }\n  - { resource: gpu_hour, price: 2.5 }\n',
@@ -142,7 +147,12 @@ async function reportBench(name: string, url: string): Promise<string[][]> {
       clock: systemClock,
       key: 'bench-audit-key-0123456789',
     });
-    const cost = createCostDomain({ db: store.db, audit, clock: systemClock });
+    const cost = createCostDomain({
+      db: store.db,
+      audit,
+      clock: systemClock,
+      served: servedPredictionsOf(store.db),
+    });
     const from = Date.UTC(2026, 0, 1);
     const to = from + RUNS * 50_000 + 3_600_000;
     const rows: string[][] = [[name, 'seed (batched)', fmtMs(seedMs), '']];

@@ -1,11 +1,13 @@
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { LocalBlobStore } from '../src/blobs/index.js';
 import { systemClock } from '../src/core/clock.js';
 import type { ColumnProfile } from '../src/data/tables/index.js';
 import { type PreparedReference, prepareReference, windowDrift } from '../src/monitoring/stats/index.js';
 import { readWindow } from '../src/monitoring/window-traffic.js';
-import { createPredictionStore } from '../src/serving/ledger/index.js';
+import { createPredictionStore, createSegmentReader } from '../src/serving/ledger/index.js';
 import { openStore } from '../src/store/index.js';
 import { fmtInt, fmtMs, fmtRatio, intEnv, median, printTable, progress, tempDir } from './support.js';
 
@@ -332,7 +334,15 @@ async function benchLogRead(): Promise<void> {
   const deploymentId = 'dep_bench';
   const t0 = Date.UTC(2026, 0, 1);
   seedLog(file, deploymentId, t0);
-  const predictions = createPredictionStore({ db: store.db, clock: systemClock });
+  const predictions = createPredictionStore({
+    db: store.db,
+    clock: systemClock,
+    segments: createSegmentReader({
+      db: store.db,
+      blobs: new LocalBlobStore(path.join(os.tmpdir(), 'sextant-bench-unused-blobs')),
+      cacheDir: os.tmpdir(),
+    }),
+  });
   const q = { deploymentId, since: t0, until: t0 + LOG_ROWS * 10 };
   const raw = new Database(file, { readonly: true });
   const select = raw.prepare(

@@ -45,7 +45,8 @@ import {
  * Knobs: BENCH_SERVING_SECONDS (10), BENCH_SERVING_CONNECTIONS (32), BENCH_SERVING_ROUNDS (2),
  * BENCH_SERVING_BATCH (32: records per request of the batch variant), BENCH_SERVING_ONLY
  * (single | batch: run one variant), BENCH_SERVING_MODELS (tree,linear), BENCH_SERVING_ASYNC (1; 0
- * leaves the async server out), BENCH_SERVING_STRACE (1; 0 skips counting the durable server's fsyncs
+ * leaves the async server out), BENCH_SERVING_TABLE (1; 0 leaves out the durable server writing the
+ * old `predictions` table, run beside the segment log as the before), BENCH_SERVING_STRACE (1; 0 skips counting the durable server's fsyncs
  * per request with strace), BENCH_SERVING_PROFILE (a folder: the sextant servers write --cpu-prof
  * profiles there).
  */
@@ -58,6 +59,8 @@ const ONLY = process.env.BENCH_SERVING_ONLY ?? '';
 if (!['', 'single', 'batch'].includes(ONLY))
   throw new Error(`BENCH_SERVING_ONLY must be single or batch, got '${ONLY}'`);
 const WITH_ASYNC = (process.env.BENCH_SERVING_ASYNC ?? '1') !== '0';
+/** The durable server on the old storage (a row per prediction in `predictions`), side by side: before/after. */
+const WITH_TABLE = (process.env.BENCH_SERVING_TABLE ?? '1') !== '0';
 const STRACE = straceAvailable();
 const FSYNC_SECONDS = 3;
 const MODELS = (process.env.BENCH_SERVING_MODELS ?? 'tree,linear').split(',').filter(Boolean);
@@ -81,7 +84,7 @@ interface BenchModel {
   records(n: number): Record<string, unknown>[];
 }
 
-type ServerKind = 'bare' | 'durable' | 'async';
+type ServerKind = 'bare' | 'durable-table' | 'durable' | 'async';
 
 interface Target {
   kind: ServerKind;
@@ -134,12 +137,18 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-async function startSextant(home: string, model: string, mode: 'durable' | 'async'): Promise<ServeProcess> {
+async function startSextant(
+  home: string,
+  model: string,
+  mode: 'durable' | 'async',
+  log: 'segments' | 'table' = 'segments',
+): Promise<ServeProcess> {
+  const name = log === 'table' ? `bench-${mode}-table` : `bench-${mode}`;
   const serve = await startServe(
-    workspaceEnv(home, { SEXTANT_LOG_LEVEL: 'warn' }),
-    ['serve', `${model}@champion`, '--port', '0', '--name', `bench-${mode}`, '--ledger', mode],
+    workspaceEnv(home, { SEXTANT_LOG_LEVEL: 'warn', SEXTANT_PREDICTION_LOG: log }),
+    ['serve', `${model}@champion`, '--port', '0', '--name', name, '--ledger', mode],
     PROFILE_DIR
-      ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR, `${model}-${mode}`)}`] }
+      ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR, `${model}-${name}`)}`] }
       : {},
   );
   onCleanup(() => stop(serve.child));
@@ -257,10 +266,14 @@ async function benchModel(kind: ModelKind): Promise<void> {
 
   progress('starting the servers (each in its own process)');
   const bare = await startBare(file, model.columns);
+  const durableTable = WITH_TABLE ? await startSextant(home, model.name, 'durable', 'table') : undefined;
   const durable = await startSextant(home, model.name, 'durable');
   const asyncServe = WITH_ASYNC ? await startSextant(home, model.name, 'async') : undefined;
   const targets: Target[] = [
     { kind: 'bare', baseUrl: bare.baseUrl },
+    ...(durableTable
+      ? [{ kind: 'durable-table' as const, baseUrl: durableTable.baseUrl, deployment: 'bench-durable-table' }]
+      : []),
     { kind: 'durable', baseUrl: durable.baseUrl, deployment: 'bench-durable' },
     ...(asyncServe
       ? [{ kind: 'async' as const, baseUrl: asyncServe.baseUrl, deployment: 'bench-async' }]
@@ -327,7 +340,11 @@ async function benchModel(kind: ModelKind): Promise<void> {
       const m = med(t.kind);
       rows.push([
         variant.name,
-        t.kind === 'bare' ? 'bare node:http + onnxruntime' : `sextant serve (${t.kind} ledger)`,
+        t.kind === 'bare'
+          ? 'bare node:http + onnxruntime'
+          : t.kind === 'durable-table'
+            ? 'sextant serve (durable, predictions table: before)'
+            : `sextant serve (${t.kind} ledger, segment log)`,
         fmtInt(m.reqPerSec),
         fmtInt(m.reqPerSec * variant.records),
         fmtMs(m.p50),
@@ -373,7 +390,12 @@ async function benchModel(kind: ModelKind): Promise<void> {
 
   // Every replied prediction is in the log. The servers stop gracefully first (the async ledger
   // flushes), so the log is complete when counted.
-  await Promise.all([stop(bare.child), stop(durable.child), ...(asyncServe ? [stop(asyncServe.child)] : [])]);
+  await Promise.all([
+    stop(bare.child),
+    stop(durable.child),
+    ...(durableTable ? [stop(durableTable.child)] : []),
+    ...(asyncServe ? [stop(asyncServe.child)] : []),
+  ]);
   const ws = await openWorkspace(loadConfig({ SEXTANT_HOME: home, SEXTANT_LOG_LEVEL: 'silent' }));
   try {
     for (const t of targets) {
@@ -411,12 +433,8 @@ async function countLogged(
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
   if (!dep) return 0;
-  const row = await ws.store.db
-    .selectFrom('predictions')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('deployment_id', '=', dep.id)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+  // The table and the segments alike (the read side merges them).
+  return ws.serving.predictions.countWindow({ deploymentId: dep.id, until: Date.now() + 1 });
 }
 
 main()

@@ -114,6 +114,7 @@ export function extendServices(
     registry,
     store,
     events,
+    predictionLog: config.predictionLog,
     ...(deploymentIdleMs > 0
       ? {
           idleUnload: {
@@ -147,7 +148,7 @@ export function extendServices(
 
   // Background work: in-process on the database, or BullMQ when SEXTANT_REDIS_URL is set. Every process
   // knows every kind; which processes work which queues is the entry point's choice.
-  const cost = createCostDomain({ db: store.db, audit, clock });
+  const cost = createCostDomain({ db: store.db, audit, clock, served: serving.predictions });
   // Budgets read spend from the cost ledger and answer the queue's admission questions: an exhausted
   // one refuses and holds work in its scope.
   const budgets = createBudgetsDomain({
@@ -185,6 +186,7 @@ export function extendServices(
     deploymentMeterJob({
       db: store.db,
       clock,
+      served: serving.predictions,
       queue: SYSTEM_QUEUE,
       record: (records) => cost.usage.recordMany({ actor: 'system', records }),
     }),

@@ -3,6 +3,7 @@ import type { AuditProblem } from './audit.schema.js';
 import * as repo from './governed.repo.js';
 import { GOVERNED_TABLES, type GovernedRow, type GovernedTable, governedRow } from './governed-rows.js';
 import { predictionSealProblems } from './prediction-seal.js';
+import { segmentSealProblems } from './segment-seal.js';
 
 type Recorded = Map<string, { fields: GovernedRow['fields']; seq: number }>;
 
@@ -77,6 +78,7 @@ export async function deepProblems(db: Db, upTo: number): Promise<AuditProblem[]
     }
   }
   problems.push(...(await predictionSealProblems(db, upTo)));
+  problems.push(...(await segmentSealProblems(db, upTo)));
   return problems;
 }
 

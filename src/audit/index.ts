@@ -14,3 +14,5 @@ export type { GovernedRow, GovernedTable } from './governed-rows.js';
 export { GOVERNED_TABLES, governedRemoval, governedRow } from './governed-rows.js';
 /** Seals the prediction log into the audit chain (the `audit.seal-predictions` job); `verify --deep` checks the seals. */
 export { createPredictionSealer, type PredictionSealer, SEAL_GRACE_MS } from './prediction-seal.js';
+/** The action of the entry serving writes when it seals a segment of the prediction log (`verify --deep` checks them). */
+export { SEGMENT_PRUNE_ACTION, SEGMENT_SEAL_ACTION } from './prediction-seal.repo.js';

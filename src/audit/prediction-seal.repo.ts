@@ -97,3 +97,35 @@ export async function countRange(tx: Executor, from: LogKey | null, to: LogKey):
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+/** The audit action of a sealed segment of the prediction log (written by serving when it seals one). */
+export const SEGMENT_SEAL_ACTION = 'predictions.segment.sealed';
+
+/** The audit action of `predictions prune` (its details list the segments it dropped). */
+export const SEGMENT_PRUNE_ACTION = 'predictions.prune';
+
+/** Segment seal and prune entries up to a head, a page at a time. */
+export async function listSegmentSeals(
+  tx: Executor,
+  afterSeq: number,
+  upTo: number,
+): Promise<{ seq: number; action: string; entity_id: string; details: string | null }[]> {
+  return tx
+    .selectFrom('audit_entries')
+    .select(['seq', 'action', 'entity_id', 'details'])
+    .where('action', 'in', [SEGMENT_SEAL_ACTION, SEGMENT_PRUNE_ACTION])
+    .where('seq', '>', afterSeq)
+    .where('seq', '<=', upTo)
+    .orderBy('seq')
+    .limit(200)
+    .execute();
+}
+
+/** The index rows of sealed (and pruned) segments. */
+export async function listSealedSegments(tx: Executor) {
+  return tx
+    .selectFrom('prediction_segments')
+    .select(['id', 'state', 'row_count', 'blob_key', 'min_id', 'max_id', 'first_at', 'last_at'])
+    .where('state', 'in', ['sealed', 'pruned'])
+    .execute();
+}

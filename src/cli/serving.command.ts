@@ -466,6 +466,22 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
         );
       },
     );
+  preds
+    .command('prune')
+    .description(
+      'drop the sealed segments of the prediction log whose every prediction was served before a time (audited)',
+    )
+    .requiredOption('--before <time>', 'an ISO time (2026-03-01T00:00:00Z) or an age like 90d')
+    .action(async (o: { before: string }) => {
+      const before = timeOption(o.before, Date.now()) as string;
+      const r = await (await api()).predictions.prune({ before });
+      print(r, () =>
+        r.segments === 0
+          ? `nothing to prune: no sealed segment of the log was served wholly before ${r.before}`
+          : `pruned ${r.segments} segment(s), ${r.rows} prediction(s) served ${r.firstServedAt} to ${r.lastServedAt}` +
+            ` (deployments: ${r.deployments.join(', ')}); the audit log records it`,
+      );
+    });
   registerPredictionExportCommand(preds, ctx);
   preds
     .command('show <id>')

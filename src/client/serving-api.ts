@@ -15,6 +15,8 @@ import {
   type FeedbackOutcome,
   type ListPredictionsQuery,
   type Prediction,
+  type PrunePredictionsBody,
+  type PruneSummary,
   type UpdateDeploymentInput,
 } from '../serving/serving.schema.js';
 import type { HttpTransport } from './http-transport.js';
@@ -43,6 +45,8 @@ export interface ServingApi {
     /** Newest first; `modelVersion` is `<model>@<n>` (or an mv_ id), `deployment` a name (or a dep_ id). */
     list(q?: ListPredictionsQuery): Promise<{ predictions: Prediction[]; nextCursor: string | null }>;
     get(id: string): Promise<Prediction>;
+    /** Drops the sealed segments of the log served wholly before `before` (audited; admin). */
+    prune(body: PrunePredictionsBody): Promise<PruneSummary>;
     /** Streams a deployment's log over [from, to) into `out` (not ended: the caller owns it); 0 rows is an empty export, not an error. */
     export(deployment: string, q: ExportPredictionsQuery, out: Writable): Promise<ExportSummary>;
   };
@@ -70,6 +74,7 @@ export function servingHttpApi(t: HttpTransport): ServingApi {
     predictions: {
       list: (q = {}) => t.call('GET', '/api/v1/predictions', { query: q as Record<string, unknown> }),
       get: (id) => t.call('GET', `/api/v1/predictions/${enc(id)}`),
+      prune: (body) => t.call('POST', '/api/v1/predictions/prune', { json: body }),
       export: async (deployment, q, out) => {
         const res = await t.raw('GET', `/api/v1/deployments/${enc(deployment)}/predictions/export`, {
           query: q as Record<string, unknown>,

@@ -31,6 +31,9 @@ const envSchema = z.object({
   SEXTANT_ALLOWED_HOSTS: z.string().optional(),
   SEXTANT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(14),
   SEXTANT_CHROMIUM: z.string().min(1).optional(),
+  SEXTANT_PREDICTION_LOG: z.enum(['table', 'segments']).default('segments'),
+  SEXTANT_PREDICTION_SEGMENT_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
+  SEXTANT_PREDICTION_SEGMENT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
 });
 
 /** Everything the platform reads from its environment, parsed once at the edge. */
@@ -60,6 +63,18 @@ export interface Config {
   retentionDays: number;
   /** The chromium the CLI prints PDFs with (default: /usr/bin/chromium and the usual places). */
   chromiumPath?: string;
+  /**
+   * Where ledgers write served predictions: 'segments' (append-only segment files under
+   * `<home>/prediction-log`, sealed into Parquet blobs) or 'table' (a row each in `predictions`).
+   */
+  predictionLog: {
+    storage: 'table' | 'segments';
+    dir: string;
+    /** A segment is sealed at this many rows... */
+    maxRows: number;
+    /** ...or at its first commit this old. */
+    maxAgeMs: number;
+  };
 }
 
 function listOf(value: string | undefined): string[] {
@@ -101,5 +116,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     allowedHosts: listOf(e.SEXTANT_ALLOWED_HOSTS),
     retentionDays: e.SEXTANT_RETENTION_DAYS,
     ...(e.SEXTANT_CHROMIUM ? { chromiumPath: e.SEXTANT_CHROMIUM } : {}),
+    predictionLog: {
+      storage: e.SEXTANT_PREDICTION_LOG,
+      dir: path.join(home, 'prediction-log'),
+      maxRows: e.SEXTANT_PREDICTION_SEGMENT_ROWS,
+      maxAgeMs: e.SEXTANT_PREDICTION_SEGMENT_SECONDS * 1000,
+    },
   };
 }

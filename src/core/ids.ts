@@ -25,6 +25,8 @@ export type IdPrefix =
   | 'dqr'
   | 'dep'
   | 'pred'
+  /** A segment of the columnar prediction log. */
+  | 'pseg'
   | 'job'
   | 'jba'
   /** A registered pipeline version, and one run of it. */

@@ -1,6 +1,12 @@
 import { beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../../test/support/backends.js';
-import { seedDeployment, seedExperiment, seedModelVersion, seedRuns } from '../../test/support/cost-seed.js';
+import {
+  seedDeployment,
+  seedExperiment,
+  seedModelVersion,
+  seedRuns,
+  servedPredictionsOf,
+} from '../../test/support/cost-seed.js';
 import { createAuditLog } from '../audit/index.js';
 import { fakeClock } from '../core/clock.js';
 import { ValidationError } from '../core/errors.js';
@@ -23,7 +29,10 @@ prices:
 function setup(store: Store): CostDomain & { clock: ReturnType<typeof fakeClock> } {
   const clock = fakeClock(Date.UTC(2026, 5, 1));
   const audit = createAuditLog({ db: store.db, dialect: store.dialect, clock, key: KEY });
-  return { ...createCostDomain({ db: store.db, audit, clock }), clock };
+  return {
+    ...createCostDomain({ db: store.db, audit, clock, served: servedPredictionsOf(store.db) }),
+    clock,
+  };
 }
 
 async function auditCount(store: Store, action: string): Promise<number> {

@@ -7,6 +7,7 @@ import type { Clock } from '../core/clock.js';
 import type { Db } from '../store/index.js';
 import { createCostLedger } from './attribution/cost-ledger.js';
 import { createCostReportService } from './attribution/cost-report.service.js';
+import type { ServedPredictions } from './meters/served-predictions.js';
 import { createUsageService } from './meters/usage.service.js';
 import { createPriceBookService } from './prices/price-book.service.js';
 
@@ -40,6 +41,8 @@ export { meterInProcess } from './meters/in-process-meter.js';
 export { meterJobs, type UsageSink } from './meters/job-meter.js';
 /** Meters a child process tree from /proc (CPU seconds, peak memory). */
 export { meterProcess, type ProcessUsage } from './meters/process-meter.js';
+/** The port through which cost counts served predictions. */
+export type { ServedPredictions } from './meters/served-predictions.js';
 /** The storage meter: a daily job recording each dataset version's, run's and model version's share of stored blobs. */
 export {
   meterStorage,
@@ -63,6 +66,8 @@ export interface CostDeps {
   db: Db;
   audit: AuditLog;
   clock: Clock;
+  /** The prediction log's counts (serving's prediction store). */
+  served: ServedPredictions;
 }
 
 /** Builds the cost domain: usage records, the price book, reports, and the ledger budgets read. */
@@ -73,6 +78,7 @@ export function createCostDomain(deps: CostDeps) {
     db: deps.db,
     clock: deps.clock,
     priceBook: () => prices.current(),
+    served: deps.served,
   });
   const ledger = createCostLedger({ db: deps.db, reports });
   return { usage, prices, reports, ledger };

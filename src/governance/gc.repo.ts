@@ -3,7 +3,7 @@ import { AUDIT_CHAIN_LOCK } from '../audit/index.js';
 import type { Dialect, Executor } from '../store/index.js';
 
 /*
- * Where blob keys live: run artifacts, the files of logged models without a run, multipart upload parts, dataset version files, model versions (the primary file's sha256
+ * Where blob keys live: run artifacts, the files of logged models without a run, multipart upload parts, dataset version files, sealed prediction-log segments, model versions (the primary file's sha256
  * column and every file in the `files` JSON). A blob is garbage only when none of these names it; a domain
  * that starts keeping blob keys somewhere new must be added here, or gc would take its bytes.
  * Soft-deleted rows still count: deletes are soft so they can be undone, and undoing needs the bytes.
@@ -15,6 +15,8 @@ const KEY_COLUMNS = [
   { table: 'model_versions', column: 'sha256' },
   // Parts of a multipart upload still in flight (the assembled file becomes an artifact on completion).
   { table: 'multipart_parts', column: 'sha256' },
+  // Sealed segments of the prediction log (Parquet files); `predictions prune` deletes its own.
+  { table: 'prediction_segments', column: 'blob_key' },
 ] as const;
 
 /** Tables gc locks against writers while it re-checks and deletes. */
@@ -24,6 +26,7 @@ const REFERENCE_TABLES = [
   'dataset_version_files',
   'model_versions',
   'multipart_parts',
+  'prediction_segments',
 ] as const;
 
 const CHUNK = 500;

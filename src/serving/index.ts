@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { DomainDeps } from '../core/domain-deps.js';
 import { ConflictError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
@@ -11,8 +12,12 @@ import type { ExportWindow } from './ledger/index.js';
 import {
   createFeedbackService,
   createPredictionExporter,
+  createPredictionPruner,
   createPredictionStore,
+  createSegmentReader,
   openPredictionLedger,
+  type PredictionLogConfig,
+  segmentWriter,
 } from './ledger/index.js';
 import { openModelFor } from './model-runner.js';
 import type { ServingEvents } from './serving.events.js';
@@ -68,6 +73,8 @@ export interface ServingDeps extends DomainDeps {
   pollIntervalMs?: number;
   /** Unload deployments nobody calls (the idle reaper's policy); unset: never. */
   idleUnload?: IdleUnloadOptions;
+  /** Where the ledgers write (config.predictionLog). */
+  predictionLog: PredictionLogConfig;
 }
 
 /** A name a deployment made by `sextant serve <model>@<ref>` gets when none is given: `<model>-<ref>`. */
@@ -86,12 +93,18 @@ export function createServingDomain(deps: ServingDeps) {
   const logger = deps.logger ?? silentLogger;
   const metrics = createServingMetrics();
   const deployments = createDeploymentService(deps);
-  const predictions = createPredictionStore({ db: deps.db, clock: deps.clock });
+  const segments = createSegmentReader({
+    db: deps.db,
+    blobs: deps.blobs,
+    cacheDir: path.join(deps.predictionLog.dir, 'cache'),
+  });
+  const predictions = createPredictionStore({ db: deps.db, clock: deps.clock, segments });
   const feedback = createFeedbackService({
     db: deps.db,
     clock: deps.clock,
     audit: deps.audit,
     events: deps.events,
+    segments,
   });
   /** Runtimes opened by openRuntime (sextant serve); the host keeps its own. */
   const standalone = new Set<DeploymentRuntime>();
@@ -105,11 +118,26 @@ export function createServingDomain(deps: ServingDeps) {
     } = {},
   ): Promise<DeploymentRuntime> {
     const log = o.logger ?? logger;
+    const log_ = deps.predictionLog;
     const ledger = openPredictionLedger({
       store: deps.store,
       clock: deps.clock,
       mode: deployment.ledgerMode,
       logger: log,
+      ...(log_.storage === 'segments'
+        ? {
+            writer: segmentWriter({
+              db: deps.db,
+              blobs: deps.blobs,
+              audit: deps.audit,
+              clock: deps.clock,
+              dir: log_.dir,
+              maxRows: log_.maxRows,
+              maxAgeMs: log_.maxAgeMs,
+              logger: log,
+            }),
+          }
+        : {}),
       ...(o.flushIntervalMs !== undefined ? { flushIntervalMs: o.flushIntervalMs } : {}),
     });
     return createDeploymentRuntime({
@@ -196,11 +224,19 @@ export function createServingDomain(deps: ServingDeps) {
     };
   }
 
-  const exporter = createPredictionExporter({ db: deps.db, clock: deps.clock, predictions, deployments });
+  const pruner = createPredictionPruner({
+    db: deps.db,
+    blobs: deps.blobs,
+    audit: deps.audit,
+    clock: deps.clock,
+  });
+  const exporter = createPredictionExporter({ clock: deps.clock, predictions, deployments });
 
   return {
     deployments,
     predictions,
+    /** Retention: drops whole sealed segments of the log served before a time (audited). */
+    prune: pruner,
     feedback: {
       /** Records delayed labels; the open ledgers are flushed first, so a just-served prediction is found. */
       submit: (input: {

@@ -203,6 +203,21 @@ export const listPredictionsQuerySchema = z.strictObject({
 });
 export type ListPredictionsQuery = z.input<typeof listPredictionsQuerySchema>;
 
+/** `predictions prune`: drop the sealed segments of the log whose every prediction was served before `before`. */
+export const prunePredictionsBodySchema = z.strictObject({ before: z.iso.datetime({ offset: true }) });
+export type PrunePredictionsBody = z.infer<typeof prunePredictionsBodySchema>;
+
+/** What a prune dropped: whole segments, their rows and the time they spanned (null when none). */
+export const pruneSummarySchema = z.object({
+  before: z.string(),
+  segments: z.number().int(),
+  rows: z.number().int(),
+  firstServedAt: z.string().nullable(),
+  lastServedAt: z.string().nullable(),
+  deployments: z.array(z.string()),
+});
+export type PruneSummary = z.infer<typeof pruneSummarySchema>;
+
 export const predictionExportFormatSchema = z.enum(['csv', 'jsonl', 'parquet']);
 export type PredictionExportFormat = z.infer<typeof predictionExportFormatSchema>;
 

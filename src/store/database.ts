@@ -46,6 +46,7 @@ import { costStorageMigration } from './migrations/022-cost-storage.js';
 import { runtimeRequestCountsMigration } from './migrations/023-runtime-request-counts.js';
 import { gatewayFailuresMigration } from './migrations/025-gateway-failures.js';
 import { loggedModelFilesMigration } from './migrations/027-logged-model-files.js';
+import { predictionSegmentsMigration } from './migrations/028-prediction-segments.js';
 import { metricSurrogateKeysMigration } from './migrations/029-metric-surrogate-keys.js';
 import type { Database } from './schema.js';
 
@@ -251,6 +252,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '023-runtime-request-counts': runtimeRequestCountsMigration(dialect),
     '025-gateway-failures': gatewayFailuresMigration(dialect),
     '027-logged-model-files': loggedModelFilesMigration(dialect),
+    '028-prediction-segments': predictionSegmentsMigration(dialect),
     '029-metric-surrogate-keys': metricSurrogateKeysMigration(dialect),
   };
 }

@@ -86,9 +86,30 @@ export interface PredictionLabelTable {
   received_by: string;
 }
 
+/** One segment of the columnar prediction log (migration 028): 'open' (a local file) or 'sealed' (a Parquet blob). */
+export interface PredictionSegmentTable {
+  id: string;
+  deployment_id: string;
+  /** JSON array of model version ids. */
+  model_version_ids: string;
+  state: string;
+  path: string | null;
+  host: string;
+  row_count: number;
+  first_at: number | null;
+  last_at: number | null;
+  min_id: string | null;
+  max_id: string | null;
+  blob_key: string | null;
+  bytes: number | null;
+  created_at: number;
+  sealed_at: number | null;
+}
+
 export interface ServingTables {
   deployments: DeploymentTable;
   deployment_runtimes: DeploymentRuntimeTable;
   predictions: PredictionTable;
   prediction_labels: PredictionLabelTable;
+  prediction_segments: PredictionSegmentTable;
 }

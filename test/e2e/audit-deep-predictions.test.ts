@@ -45,7 +45,9 @@ describeEachBackend('audit verify --deep: the sealed prediction log', (getStore)
 
   beforeAll(async () => {
     store = getStore();
-    t = await createTestApp(store);
+    // Rows of the `predictions` table (logged before the segment log, or with SEXTANT_PREDICTION_LOG=table);
+    // segments are sealed into the chain as they are written (audit-deep-segments.test.ts).
+    t = await createTestApp(store, { SEXTANT_PREDICTION_LOG: 'table' });
     const model = uniq('sealed');
     await t.services.registry.versions.registerFile({
       actor: admin,

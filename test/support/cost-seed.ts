@@ -1,5 +1,22 @@
+import os from 'node:os';
+import path from 'node:path';
+import { LocalBlobStore } from '../../src/blobs/index.js';
+import { systemClock } from '../../src/core/clock.js';
 import { newId, newIds } from '../../src/core/ids.js';
+import type { ServedPredictions } from '../../src/cost/index.js';
+import { createPredictionStore, createSegmentReader } from '../../src/serving/ledger/index.js';
 import type { Db } from '../../src/store/index.js';
+
+/** The counts of the prediction log (the seeds write the `predictions` table; no segment is open). */
+export function servedPredictionsOf(db: Db): ServedPredictions {
+  const dir = path.join(os.tmpdir(), 'sextant-cost-seed-log');
+  const segments = createSegmentReader({
+    db,
+    blobs: new LocalBlobStore(path.join(dir, 'blobs')),
+    cacheDir: dir,
+  });
+  return createPredictionStore({ db, clock: systemClock, segments });
+}
 
 /*
  * Seeds the rows cost attribution reads (experiments, runs, tags, model versions, deployments,

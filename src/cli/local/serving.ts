@@ -8,6 +8,7 @@ import {
   exportPredictionsQuerySchema,
   listPredictionsQuerySchema,
   predictionIdSchema,
+  prunePredictionsBodySchema,
 } from '../../serving/index.js';
 
 /** ServingApi served in-process from a local workspace. */
@@ -30,6 +31,10 @@ export function servingLocalApi(s: Services, actor: string): ServingApi {
         return s.serving.predictions.list({ ...rest, ...(await predictionFilter(s, parsed)) });
       },
       get: (id) => s.serving.predictions.get(parseOrThrow(predictionIdSchema, id, 'id')),
+      prune: async (body) => {
+        const { before } = parseOrThrow(prunePredictionsBodySchema, body);
+        return s.serving.prune.prune({ actor, before: Date.parse(before) });
+      },
       export: async (deployment, q, out) => {
         const { format, from, to } = parseOrThrow(exportPredictionsQuerySchema, q);
         const window = await s.serving.exports.window({ deployment, from, to });

@@ -276,18 +276,6 @@ export async function deploymentNames({ tx, ids }: { tx: Executor; ids: string[]
   return out;
 }
 
-/** Predictions served per deployment in [from, to), from the prediction log. */
-export async function predictionsServed({ tx, from, to }: { tx: Executor; from: number; to: number }) {
-  const rows = await tx
-    .selectFrom('predictions')
-    .select((eb) => ['deployment_id', eb.fn.countAll<number>().as('n')])
-    .where('served_at', '>=', from)
-    .where('served_at', '<', to)
-    .groupBy('deployment_id')
-    .execute();
-  return new Map(rows.map((r) => [r.deployment_id, Number(r.n)]));
-}
-
 /** `dataset:<name>` labels of dataset version ids (storage attributed to datasets). */
 export async function datasetLabels({ tx, ids }: { tx: Executor; ids: string[] }) {
   const out = new Map<string, string>();

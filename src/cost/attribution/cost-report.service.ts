@@ -2,6 +2,7 @@ import { type Clock, toIso } from '../../core/clock.js';
 import { ValidationError } from '../../core/errors.js';
 import { parseOrThrow } from '../../core/validate.js';
 import type { Db } from '../../store/index.js';
+import type { ServedPredictions } from '../meters/served-predictions.js';
 import { createPriceLookup, type ParsedPriceBook } from '../prices/price-book.js';
 import { allocate, centsAddingUp } from './allocation.js';
 import * as repo from './attribution.repo.js';
@@ -18,6 +19,8 @@ export interface CostReportDeps {
   clock: Clock;
   /** The price book in force (undefined: none set, everything prices at 0 and is listed as unpriced). */
   priceBook(): Promise<{ book: ParsedPriceBook; version: number } | undefined>;
+  /** The prediction log's counts (cost per 1,000 predictions). */
+  served: ServedPredictions;
 }
 
 const DAY = 86_400_000;
@@ -52,7 +55,7 @@ interface PeriodTotals {
 }
 
 /** Cost reports and the ledger budgets read: usage priced and grouped, in one pass over one query. */
-export function createCostReportService({ db, clock, priceBook }: CostReportDeps) {
+export function createCostReportService({ db, clock, priceBook, served }: CostReportDeps) {
   /** Storage goes to what holds it: a dataset is its own group; a model version's files its version. */
   async function keyerFor(by: CostBy, rows: repo.AttributedUsageRow[]): Promise<Keyer> {
     const compute = await computeKeyerFor(by, rows);
@@ -189,7 +192,10 @@ export function createCostReportService({ db, clock, priceBook }: CostReportDeps
         }
       }
     }
-    const predictions = by === 'deployment' ? await repo.predictionsServed({ tx: db, from, to }) : new Map();
+    const predictions = new Map<string, number>();
+    if (by === 'deployment')
+      for (const c of await served.countByVersion({ from, to }))
+        predictions.set(c.deploymentId, (predictions.get(c.deploymentId) ?? 0) + c.n);
     return {
       groups,
       unpriced,

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { describeEachBackend } from '../../../test/support/backends.js';
-import { seedDeployment, seedModelVersion } from '../../../test/support/cost-seed.js';
+import { seedDeployment, seedModelVersion, servedPredictionsOf } from '../../../test/support/cost-seed.js';
 import { fakeClock } from '../../core/clock.js';
 import { meterDeployments } from './deployment-meter.js';
 
@@ -46,7 +46,9 @@ describeEachBackend('the deployment meter', (get) => {
       ])
       .execute();
     const clock = fakeClock(t0 + 11 * MIN);
-    const first = (await meterDeployments({ db, clock })).filter((r) => r.deploymentId === dep);
+    const first = (await meterDeployments({ db, clock, served: servedPredictionsOf(db) })).filter(
+      (r) => r.deploymentId === dep,
+    );
     expect(first).toHaveLength(1);
     expect(first[0]).toMatchObject({
       modelVersionId: mv.id,
@@ -86,7 +88,11 @@ describeEachBackend('the deployment meter', (get) => {
         recorded_by: 'test',
       })
       .execute();
-    expect((await meterDeployments({ db, clock })).filter((r) => r.deploymentId === dep)).toEqual([]);
+    expect(
+      (await meterDeployments({ db, clock, served: servedPredictionsOf(db) })).filter(
+        (r) => r.deploymentId === dep,
+      ),
+    ).toEqual([]);
     await db
       .updateTable('deployment_runtimes')
       .set({ beat_at: t0 + 15 * MIN })
@@ -94,7 +100,9 @@ describeEachBackend('the deployment meter', (get) => {
       .where('stopped_at', 'is', null)
       .execute();
     clock.set(t0 + 16 * MIN);
-    const next = (await meterDeployments({ db, clock })).filter((r) => r.deploymentId === dep);
+    const next = (await meterDeployments({ db, clock, served: servedPredictionsOf(db) })).filter(
+      (r) => r.deploymentId === dep,
+    );
     expect(next).toMatchObject([
       { startedAt: t0 + 10 * MIN, endedAt: t0 + 15 * MIN, instanceSeconds: 300, predictions: 0 },
     ]);

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
 import { defineJob } from '../../jobs/index.js';
 import type { Db } from '../../store/index.js';
-import { predictionsByVersion, runtimesSince } from './deployment-meter.repo.js';
+import { runtimesSince } from './deployment-meter.repo.js';
+import type { ServedPredictions } from './served-predictions.js';
 import { lastDeploymentUsageEnd } from './usage.repo.js';
 import type { RecordUsageInput } from './usage.schema.js';
 
@@ -25,7 +26,15 @@ export const SERVING_INSTANCE_TYPE = 'serving';
 const FIRST_PASS_LOOKBACK_MS = 24 * 3_600_000;
 
 /** One pass: the usage records of every deployment that was up since its last metered interval. */
-export async function meterDeployments({ db, clock }: { db: Db; clock: Clock }): Promise<RecordUsageInput[]> {
+export async function meterDeployments({
+  db,
+  clock,
+  served: log,
+}: {
+  db: Db;
+  clock: Clock;
+  served: ServedPredictions;
+}): Promise<RecordUsageInput[]> {
   const now = clock.now();
   const runtimes = await runtimesSince({ tx: db, since: now - FIRST_PASS_LOOKBACK_MS });
   const byDeployment = new Map<string, typeof runtimes>();
@@ -44,7 +53,7 @@ export async function meterDeployments({ db, clock }: { db: Db; clock: Clock }):
       return s + Math.max(0, hi - lo);
     }, 0);
     if (instanceMs === 0) continue;
-    const served = await predictionsByVersion({ tx: db, deploymentId, from, to });
+    const served = await log.countByVersion({ deploymentId, from, to });
     const total = served.reduce((s, v) => s + v.n, 0);
     const parts = total
       ? served.map((v) => ({ versionId: v.versionId, share: v.n / total, n: v.n }))
@@ -71,6 +80,7 @@ export async function meterDeployments({ db, clock }: { db: Db; clock: Clock }):
 export function deploymentMeterJob(deps: {
   db: Db;
   clock: Clock;
+  served: ServedPredictions;
   record(records: RecordUsageInput[]): Promise<unknown>;
   queue: string;
 }) {

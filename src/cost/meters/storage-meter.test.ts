@@ -1,6 +1,11 @@
 import { expect, it } from 'vitest';
 import { describeEachBackend } from '../../../test/support/backends.js';
-import { seedExperiment, seedModelVersion, seedRuns } from '../../../test/support/cost-seed.js';
+import {
+  seedExperiment,
+  seedModelVersion,
+  seedRuns,
+  servedPredictionsOf,
+} from '../../../test/support/cost-seed.js';
 import { createAuditLog } from '../../audit/index.js';
 import { fakeClock } from '../../core/clock.js';
 import type { Db } from '../../store/index.js';
@@ -98,7 +103,7 @@ describeEachBackend('the storage meter', (get) => {
 
     // Recorded, then priced: 2 GiB held for 730 hours at 0.10 per GiB-month is 0.20.
     const audit = createAuditLog({ db, dialect, clock, key: 'storage-test-audit-key-0123456789' });
-    const cost = createCostDomain({ db, audit, clock });
+    const cost = createCostDomain({ db, audit, clock, served: servedPredictionsOf(db) });
     await cost.prices.set({
       actor: 'alice',
       yaml: 'currency: EUR\nprices:\n  - { resource: storage_gib_month, price: 0.10 }\n',

@@ -19,6 +19,8 @@ import {
   listPredictionsQuerySchema,
   predictionIdSchema,
   predictionSchema,
+  prunePredictionsBodySchema,
+  pruneSummarySchema,
   updateDeploymentBodySchema,
 } from '../../serving/index.js';
 import { route } from '../route.js';
@@ -176,6 +178,18 @@ export function registerServingRoutes(app: FastifyInstance, s: Services): void {
         ...(await predictionFilter(s, req.query, 'querystring.')),
       });
     },
+  });
+  route(app, {
+    method: 'POST',
+    url: '/api/v1/predictions/prune',
+    permission: 'admin',
+    summary:
+      'Retention: drop the sealed segments of the prediction log whose every prediction was served before a time (audited)',
+    tags,
+    body: prunePredictionsBodySchema,
+    response: { 200: pruneSummarySchema },
+    handler: async (req) =>
+      s.serving.prune.prune({ actor: req.principal.name, before: Date.parse(req.body.before) }),
   });
   route(app, {
     method: 'GET',

@@ -10,6 +10,7 @@ import {
   findPredictionOwners,
   insertLabels,
 } from './prediction.repo.js';
+import type { SegmentReader } from './segment-reader.js';
 
 /*
  * Delayed labels. A prediction has at most one label (its primary key), so feedback sent twice never
@@ -40,8 +41,32 @@ export function createFeedbackService(deps: {
   clock: Clock;
   audit: AuditLog;
   events: ServingEvents;
+  /** The segment log: ids the `predictions` table does not hold are looked up there. */
+  segments: SegmentReader;
 }) {
-  const { db, clock, audit, events } = deps;
+  const { db, clock, audit, events, segments } = deps;
+
+  type Owner = { deployment_id: string; model_version_id: string; error: string | null };
+  /** Owners of the ids (table first, then the segments) and the classes of multiclass answers. */
+  async function lookup(
+    ids: string[],
+  ): Promise<{ owners: Map<string, Owner>; classesOf: Map<string, string[]> }> {
+    const owners: Map<string, Owner> = await findPredictionOwners({ tx: db, ids });
+    const classesOf = await findMulticlassPredictionClasses({ tx: db, ids: [...owners.keys()] });
+    const missing = ids.filter((id) => !owners.has(id));
+    for (const r of await segments.findMany(missing)) {
+      owners.set(r.id, {
+        deployment_id: r.deployment_id,
+        model_version_id: r.model_version_id,
+        error: r.error,
+      });
+      const probabilities = (JSON.parse(r.outputs) as { probabilities?: Record<string, number> } | null)
+        ?.probabilities;
+      const classes = probabilities ? Object.keys(probabilities) : [];
+      if (classes.length > 2) classesOf.set(r.id, classes);
+    }
+    return { owners, classesOf };
+  }
 
   /** One entry per deployment whose predictions got labels in this request (duplicates write none). */
   async function auditRecorded(tx: Executor, actor: string, rows: PredictionLabelTable[]) {
@@ -111,16 +136,14 @@ export function createFeedbackService(deps: {
       ];
       if (wanted.length === 0) return outcomes as FeedbackOutcome[];
 
-      let owners = await findPredictionOwners({ tx: db, ids: wanted });
+      const { owners, classesOf } = await lookup(wanted);
       if (owners.size < wanted.length && input.beforeLookup) {
         await input.beforeLookup();
-        const missing = wanted.filter((id) => !owners.has(id));
-        const more = await findPredictionOwners({ tx: db, ids: missing });
-        owners = new Map([...owners, ...more]);
+        const more = await lookup(wanted.filter((id) => !owners.has(id)));
+        for (const [id, o] of more.owners) owners.set(id, o);
+        // A multiclass model's label must be one of its classes: an unseen one would never count as right.
+        for (const [id, c] of more.classesOf) classesOf.set(id, c);
       }
-
-      // A multiclass model's label must be one of its classes: an unseen one would never count as right.
-      const classesOf = await findMulticlassPredictionClasses({ tx: db, ids: [...owners.keys()] });
 
       const now = clock.now();
       await inTransaction(db, async (tx) => {

@@ -22,3 +22,12 @@ export type { PredictionBatch, PredictionRecord } from './prediction-row.js';
 export type { ListPredictionsInput, PredictionScanQuery, PredictionStore } from './prediction-store.js';
 /** Reads the prediction log: get/find one, list newest first (cursor), scan oldest first (monitoring). */
 export { createPredictionStore, toPrediction } from './prediction-store.js';
+export type { PredictionPruner } from './segment-prune.js';
+/** `predictions prune`: drops whole sealed segments served before a time (audited); says what it dropped. */
+export { createPredictionPruner } from './segment-prune.js';
+export type { SegmentReader } from './segment-reader.js';
+/** Reads the segment log: one prediction by id, the rows of a window (sealed segments through DuckDB). */
+export { createSegmentReader } from './segment-reader.js';
+export type { PredictionLogConfig, SegmentLogOptions } from './segment-writer.js';
+/** The ledger writer appending group commits to segment files (sealed into Parquet blobs); recovery of leftovers. */
+export { recoverOpenSegments, segmentWriter } from './segment-writer.js';

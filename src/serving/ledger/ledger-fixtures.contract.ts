@@ -1,7 +1,16 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { sql } from 'kysely';
+import { createAuditLog } from '../../audit/index.js';
+import { LocalBlobStore } from '../../blobs/index.js';
+import { systemClock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
 import type { Store } from '../../store/index.js';
+import { type LedgerOptions, openPredictionLedger, type PredictionLedger } from './prediction-ledger.js';
 import type { PredictionRecord } from './prediction-row.js';
+import { createSegmentReader, type SegmentReader } from './segment-reader.js';
+import { segmentWriter } from './segment-writer.js';
 
 /*
  * Test helpers of the ledger suites (excluded from the build like the other *.contract.ts files).
@@ -57,3 +66,54 @@ export async function eventually(check: () => Promise<boolean> | boolean, what: 
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/** Where a suite's ledgers write: the `predictions` table, or segments (sealed every few rows). */
+export type LogStorage = 'table' | 'segments';
+export const LOG_STORAGES: readonly LogStorage[] = ['table', 'segments'];
+
+/**
+ * The prediction log of a suite: ledgers writing to `storage` and the segment reader of the read side.
+ * Segments are sealed every 7 rows, so reads cross open and sealed segments alike.
+ */
+export function logUnderTest(get: () => Store, storage: LogStorage) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sextant-log-'));
+  const blobs = new LocalBlobStore(path.join(dir, 'blobs'));
+  let reader: SegmentReader | undefined;
+  return {
+    storage,
+    blobs,
+    /** A ledger on the store (options as openPredictionLedger's; the writer follows `storage`). */
+    openLedger(opts: Partial<Omit<LedgerOptions, 'store'>> = {}): PredictionLedger {
+      return openPredictionLedger({
+        store: get(),
+        clock: systemClock,
+        ...(storage === 'segments'
+          ? {
+              writer: segmentWriter({
+                db: get().db,
+                blobs,
+                audit: testAudit(get()),
+                clock: systemClock,
+                dir: path.join(dir, 'segments'),
+                maxRows: 7,
+              }),
+            }
+          : {}),
+        ...opts,
+      });
+    },
+    segments(): SegmentReader {
+      reader ??= createSegmentReader({ db: get().db, blobs, cacheDir: path.join(dir, 'cache') });
+      return reader;
+    },
+  };
+}
+
+/** The audit log a test's segment writer appends its seals to. */
+export const testAudit = (store: Store) =>
+  createAuditLog({
+    db: store.db,
+    dialect: store.dialect,
+    clock: systemClock,
+    key: 'ledger-test-key-0123456789',
+  });

@@ -7,9 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { type Clock, toIso } from '../../core/clock.js';
 import { ValidationError } from '../../core/errors.js';
 import { convertJsonlToParquet, type JsonlColumn } from '../../data/index.js';
-import type { Db } from '../../store/index.js';
 import type { Deployment, Prediction, PredictionExportFormat } from '../serving.schema.js';
-import { countPredictionRows } from './prediction.repo.js';
 import type { PredictionStore } from './prediction-store.js';
 
 /*
@@ -135,7 +133,6 @@ function parseTime(value: string | undefined, field: string): number | undefined
 
 /** Exports the prediction log of a deployment: resolves and counts a window, then writes it in a format to a stream. */
 export function createPredictionExporter(deps: {
-  db: Db;
   clock: Clock;
   predictions: PredictionStore;
   deployments: { get(name: string): Promise<Deployment> };
@@ -173,10 +170,7 @@ export function createPredictionExporter(deps: {
     },
     /** Predictions in the window (read before writing: the window is closed, so it does not grow). */
     count: (w: ExportWindow) =>
-      countPredictionRows({
-        tx: deps.db,
-        filter: { deploymentId: w.deployment.id, since: w.since, until: w.until, includeFailed: true },
-      }),
+      deps.predictions.countWindow({ deploymentId: w.deployment.id, since: w.since, until: w.until }),
     /** Writes the window to `out` (not ended here: the caller owns the stream). */
     async write(w: ExportWindow, format: PredictionExportFormat, out: Writable): Promise<void> {
       if (format !== 'parquet') return writeText(w, format, out);

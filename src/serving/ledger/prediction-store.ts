@@ -9,16 +9,24 @@ import type {
 } from '../serving.schema.js';
 import {
   countPredictionRows,
+  countRowsByVersion,
+  findLabelRows,
   findPredictionRow,
   type PredictionFilter,
   type PredictionWithLabelRow,
   pagePredictionRows,
 } from './prediction.repo.js';
+import type { SegmentReader } from './segment-reader.js';
+import { mergeSorted, segmentRowsMatching } from './segment-rows.js';
 
 /*
  * The read side of the prediction log. Listings page newest first by (served_at, id) with an opaque
  * keyset cursor, so a page never shifts when new predictions arrive; monitoring scans walk oldest
  * first. Time windows are [since, until): since inclusive, until exclusive.
+ *
+ * The log has two parts read as one: the `predictions` table (rows logged before the segment log,
+ * and by ledgers that still write the table) and the segments (segment-reader.ts). Every read merges
+ * both in (served_at, id) order.
  */
 
 export interface PredictionScanQuery {
@@ -138,12 +146,25 @@ function limitOf(value: unknown): number {
 }
 
 /** Reads the prediction log: one prediction, pages for listings (newest first), scans for monitoring (oldest first). */
-export function createPredictionStore(deps: { db: Db; clock: Clock }) {
-  const { db } = deps;
+export function createPredictionStore(deps: { db: Db; clock: Clock; segments: SegmentReader }) {
+  const { db, segments } = deps;
 
   async function find(id: string): Promise<Prediction | undefined> {
     const row = await findPredictionRow({ tx: db, id });
-    return row ? toPrediction(row) : undefined;
+    if (row) return toPrediction(row);
+    const [fromSegment] = await segmentRowsOf([id]);
+    return fromSegment ? toPrediction(fromSegment) : undefined;
+  }
+
+  /** The rows of these ids the segments hold, labels joined. */
+  async function segmentRowsOf(ids: string[]): Promise<PredictionWithLabelRow[]> {
+    const rows = await segments.findMany(ids);
+    if (rows.length === 0) return [];
+    const labels = await findLabelRows({ tx: db, ids: rows.map((r) => r.id) });
+    return rows.map((r) => {
+      const l = labels.get(r.id);
+      return { ...r, label: l?.label ?? null, label_received_at: l?.received_at ?? null };
+    });
   }
 
   return {
@@ -156,22 +177,56 @@ export function createPredictionStore(deps: { db: Db; clock: Clock }) {
     },
     /** How many answered predictions match (every one, or only those with a label); status 'failed' counts the failed ones. */
     async count(q: ListPredictionsInput & { labelledOnly?: boolean | undefined }): Promise<number> {
-      return countPredictionRows({
-        tx: db,
-        filter: { ...filterOf(q), includeFailed: false },
-        labelledOnly: q.labelledOnly === true,
-      });
+      const filter = { ...filterOf(q), includeFailed: false };
+      const labelledOnly = q.labelledOnly === true;
+      const [inTable, inSegments] = await Promise.all([
+        countPredictionRows({ tx: db, filter, labelledOnly }),
+        segmentRowsMatching({ tx: db, segments, filter, labelledOnly }),
+      ]);
+      return inTable + inSegments.length;
+    },
+    /** Predictions per deployment and answering model version served in [from, to), failed ones included (cost). */
+    async countByVersion(q: { from: number; to: number; deploymentId?: string | undefined }) {
+      const [inTable, inSegments] = await Promise.all([
+        countRowsByVersion({ tx: db, ...q }),
+        segments.countByVersion({ since: q.from, until: q.to, deploymentId: q.deploymentId }),
+      ]);
+      const out = new Map<string, { deploymentId: string; versionId: string; n: number }>();
+      for (const c of [...inTable, ...inSegments]) {
+        const k = `${c.deploymentId}\u0000${c.versionId}`;
+        const had = out.get(k);
+        if (had) had.n += c.n;
+        else out.set(k, { ...c });
+      }
+      return [...out.values()].sort((a, b) =>
+        a.deploymentId === b.deploymentId
+          ? a.versionId < b.versionId
+            ? -1
+            : 1
+          : a.deploymentId < b.deploymentId
+            ? -1
+            : 1,
+      );
+    },
+    /** Every prediction of a deployment served in [since, until), failed ones included (exports). */
+    async countWindow(w: { deploymentId: string; since?: number | undefined; until?: number | undefined }) {
+      const filter: PredictionFilter = { ...w, includeFailed: true };
+      const [inTable, inSegments] = await Promise.all([
+        countPredictionRows({ tx: db, filter }),
+        segmentRowsMatching({ tx: db, segments, filter }),
+      ]);
+      return inTable + inSegments.length;
     },
     /** Newest first by (servedAt, id); `nextCursor` is null on the last page. */
     async list(q: ListPredictionsInput): Promise<{ predictions: Prediction[]; nextCursor: string | null }> {
       const limit = limitOf(q.limit);
-      const rows = await pagePredictionRows({
-        tx: db,
-        filter: filterOf(q),
-        order: 'newest',
-        after: q.cursor ? decodeCursor(q.cursor) : undefined,
-        limit: limit + 1,
-      });
+      const filter = filterOf(q);
+      const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+      const [inTable, inSegments] = await Promise.all([
+        pagePredictionRows({ tx: db, filter, order: 'newest', after, limit: limit + 1 }),
+        segmentRowsMatching({ tx: db, segments, filter, order: 'newest', after }),
+      ]);
+      const rows = mergeSorted(inTable, inSegments, 'newest', limit + 1);
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
       return {
@@ -189,20 +244,49 @@ export function createPredictionStore(deps: { db: Db; clock: Clock }) {
         until: q.until,
         includeFailed: q.includeFailed,
       };
+      const labelledOnly = q.labelledOnly === true;
+      // The segments' rows of the window, read once (DuckDB over the sealed ones), merged with the
+      // table's pages as the consumer asks for them.
+      const fromSegments = await segmentRowsMatching({ tx: db, segments, filter, labelledOnly });
+      let s = 0;
       let after: { servedAt: number; id: string } | undefined;
+      let tableDone = false;
+      let tablePage: PredictionWithLabelRow[] = [];
+      let t = 0;
       for (;;) {
-        const rows = await pagePredictionRows({
-          tx: db,
-          filter,
-          order: 'oldest',
-          after,
-          limit,
-          labelledOnly: q.labelledOnly === true,
-        });
-        if (rows.length > 0) yield rows.map(toPrediction);
-        const last = rows[rows.length - 1];
-        if (rows.length < limit || !last) return;
-        after = { servedAt: Number(last.served_at), id: last.id };
+        if (!tableDone && t >= tablePage.length) {
+          tablePage = await pagePredictionRows({
+            tx: db,
+            filter,
+            order: 'oldest',
+            after,
+            limit,
+            labelledOnly,
+          });
+          t = 0;
+          tableDone = tablePage.length < limit;
+          const last = tablePage[tablePage.length - 1];
+          if (last) after = { servedAt: Number(last.served_at), id: last.id };
+        }
+        const tableRest = tablePage.slice(t);
+        const segmentRest = fromSegments.slice(s, s + limit);
+        // While the table has more pages, only rows up to its page's last key are known to be next.
+        const page = mergeSorted(tableRest, segmentRest, 'oldest', limit).filter(
+          (r) =>
+            tableDone ||
+            !after ||
+            Number(r.served_at) < after.servedAt ||
+            (Number(r.served_at) === after.servedAt && r.id <= after.id),
+        );
+        if (page.length === 0) {
+          if (tableDone) return;
+          continue;
+        }
+        for (const r of page) {
+          if (t < tablePage.length && tablePage[t] === r) t++;
+          else s++;
+        }
+        yield page.map(toPrediction);
       }
     },
   };

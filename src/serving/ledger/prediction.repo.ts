@@ -246,3 +246,51 @@ export async function findLabels({ tx, ids }: { tx: Executor; ids: string[] }): 
   }
   return out;
 }
+
+/** The label rows (label and time received) of each prediction id that has one. */
+export async function findLabelRows({
+  tx,
+  ids,
+}: {
+  tx: Executor;
+  ids: string[];
+}): Promise<Map<string, { label: string; received_at: number }>> {
+  const out = new Map<string, { label: string; received_at: number }>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await tx
+      .selectFrom('prediction_labels')
+      .select(['prediction_id', 'label', 'received_at'])
+      .where('prediction_id', 'in', ids.slice(i, i + 500))
+      .execute();
+    for (const r of rows) out.set(r.prediction_id, { label: r.label, received_at: Number(r.received_at) });
+  }
+  return out;
+}
+
+/** The ids of the deployments that ever had a name. */
+export async function deploymentIdsNamed({ tx, name }: { tx: Executor; name: string }): Promise<string[]> {
+  const rows = await tx.selectFrom('deployments').select('id').where('name', '=', name).execute();
+  return rows.map((r) => r.id);
+}
+
+/** Predictions (failed ones included) per deployment and answering model version served in [from, to). */
+export async function countRowsByVersion({
+  tx,
+  from,
+  to,
+  deploymentId,
+}: {
+  tx: Executor;
+  from: number;
+  to: number;
+  deploymentId?: string | undefined;
+}): Promise<{ deploymentId: string; versionId: string; n: number }[]> {
+  let q = tx
+    .selectFrom('predictions')
+    .select((eb) => ['deployment_id', 'model_version_id', eb.fn.countAll<number>().as('n')])
+    .where('served_at', '>=', from)
+    .where('served_at', '<', to);
+  if (deploymentId !== undefined) q = q.where('deployment_id', '=', deploymentId);
+  const rows = await q.groupBy(['deployment_id', 'model_version_id']).execute();
+  return rows.map((r) => ({ deploymentId: r.deployment_id, versionId: r.model_version_id, n: Number(r.n) }));
+}

@@ -1,0 +1,179 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createAuditLog } from '../src/audit/index.js';
+import { LocalBlobStore } from '../src/blobs/index.js';
+import { systemClock } from '../src/core/clock.js';
+import { newIds } from '../src/core/ids.js';
+import { lit, withConnection } from '../src/data/index.js';
+import {
+  createPredictionStore,
+  createSegmentReader,
+  openPredictionLedger,
+  segmentWriter,
+} from '../src/serving/ledger/index.js';
+import { openStore } from '../src/store/index.js';
+import { fmtInt, fmtMs, intEnv, nowMs, printTable, progress, runCleanups, tempDir } from './support.js';
+
+/*
+ * Issue 19, item 2: a scan of 1M logged predictions x 20 features in under 1 s. The predictions are
+ * written through the segment ledger (group commits into segment files, sealed into Parquet blobs
+ * every 100k rows), then read back:
+ *   - columnar: the 20 features of every prediction out of the sealed segments through DuckDB, into
+ *     one Float64Array per feature (what a drift statistic or an export reads);
+ *   - the store's scan (monitoring's interface): Prediction objects, pages of 5,000.
+ * Prints each time beside the 1 s target. BENCH_SCAN_ROWS changes the row count.
+ */
+
+const ROWS = intEnv('BENCH_SCAN_ROWS', 1_000_000);
+const FEATURES = 20;
+const BATCH = 1000;
+const TARGET_MS = 1000;
+
+async function main() {
+  const dir = tempDir('sextant-scan-bench-');
+  const store = await openStore(`sqlite:${path.join(dir, 'bench.db')}`);
+  const blobs = new LocalBlobStore(path.join(dir, 'blobs'));
+  const audit = createAuditLog({
+    db: store.db,
+    dialect: store.dialect,
+    clock: systemClock,
+    key: 'bench-key-0123456789abcdef',
+  });
+  const ledger = openPredictionLedger({
+    store,
+    clock: systemClock,
+    mode: 'async',
+    maxBatch: 5000,
+    maxPending: 50_000,
+    writer: segmentWriter({
+      db: store.db,
+      blobs,
+      audit,
+      clock: systemClock,
+      dir: path.join(dir, 'segments'),
+      maxRows: 100_000,
+    }),
+  });
+  const names = Array.from({ length: FEATURES }, (_, i) => `f${i}`);
+  const t0 = Date.UTC(2026, 11, 1);
+  progress(`logging ${fmtInt(ROWS)} predictions x ${FEATURES} features through the segment ledger`);
+  const writeStart = nowMs();
+  let x = 1;
+  for (let done = 0; done < ROWS; done += BATCH) {
+    const n = Math.min(BATCH, ROWS - done);
+    const servedAt = t0 + done;
+    const inputs = Array.from({ length: n }, () => {
+      const r: Record<string, number> = {};
+      for (const f of names) {
+        x = (x * 48271) % 2147483647;
+        r[f] = x / 2147483647;
+      }
+      return r;
+    });
+    await ledger.appendBatch({
+      ids: newIds('pred', n, servedAt),
+      deploymentId: 'dep_bench',
+      modelVersionId: 'mv_bench',
+      model: 'bench',
+      version: 1,
+      alias: null,
+      role: 'champion',
+      servedAt,
+      requestKey: null,
+      inputs,
+      outputs: inputs.map((r) => ({ prediction: (r.f0 ?? 0) > 0.5 ? 1 : 0 })),
+      latencyUs: 100,
+      shadow: null,
+    });
+  }
+  await ledger.close();
+  const writeMs = nowMs() - writeStart;
+  const segments = await store.db.selectFrom('prediction_segments').selectAll().execute();
+  const cacheDir = path.join(dir, 'cache');
+  const reader = createSegmentReader({ db: store.db, blobs, cacheDir });
+
+  // Columnar: the features of every prediction of the window, into Float64Arrays (cold: first read copies the blobs into the cache).
+  const columnar = async () => {
+    const start = nowMs();
+    await reader.rows({ deploymentIds: ['dep_bench'], since: t0 + ROWS, until: t0 + ROWS + 1 }); // the index narrows to no segment
+    const files = segments.map((s) => path.join(cacheDir, `${s.blob_key}.parquet`));
+    // One JSON parse per row (json_transform into a struct of doubles), then the struct's fields.
+    const struct = `{${names.map((f) => `"${f}":"DOUBLE"`).join(',')}}`;
+    const select = names.map((f) => `s.${f} AS ${f}`).join(', ');
+    const from = `(SELECT json_transform(inputs, ${lit(struct)}) AS s FROM read_parquet([${files.map(lit).join(', ')}]))`;
+    const cols = await withConnection(async (c) => {
+      const r = await c.runAndReadAll(`SELECT ${select} FROM ${from}`);
+      return r.getColumnsJS() as number[][];
+    });
+    const arrays = cols.map((c) => Float64Array.from(c));
+    return { ms: nowMs() - start, rows: arrays[0]?.length ?? 0 };
+  };
+  // The local copies of the sealed blobs, as the reader keeps them (a one-time copy, not timed).
+  await mkdir(cacheDir, { recursive: true });
+  for (const sg of segments)
+    await pipeline(
+      await blobs.get(sg.blob_key as string),
+      createWriteStream(path.join(cacheDir, `${sg.blob_key}.parquet`)),
+    );
+  const predictions = createPredictionStore({ db: store.db, clock: systemClock, segments: reader });
+  const storeScan = async () => {
+    const start = nowMs();
+    let rows = 0;
+    let sum = 0;
+    for await (const page of predictions.scan({ deploymentId: 'dep_bench', batchSize: 5000 }))
+      for (const p of page) {
+        rows++;
+        sum += (p.inputs.f19 as number) ?? 0;
+      }
+    return { ms: nowMs() - start, rows, sum };
+  };
+  const c1 = await columnar();
+  const c2 = await columnar();
+  const s1 = await storeScan();
+  printTable(
+    ['what', 'rows', 'time', 'target', 'ratio to target'],
+    [
+      [
+        'log through the segment ledger (async, batches of 1,000)',
+        fmtInt(ROWS),
+        fmtMs(writeMs),
+        '-',
+        `${fmtInt(Math.round(ROWS / (writeMs / 1000)))} predictions/s`,
+      ],
+      [
+        'columnar scan, 20 features -> Float64Arrays (1st)',
+        fmtInt(c1.rows),
+        fmtMs(c1.ms),
+        fmtMs(TARGET_MS),
+        `${(c1.ms / TARGET_MS).toFixed(2)}x`,
+      ],
+      [
+        'columnar scan, 20 features -> Float64Arrays (2nd)',
+        fmtInt(c2.rows),
+        fmtMs(c2.ms),
+        fmtMs(TARGET_MS),
+        `${(c2.ms / TARGET_MS).toFixed(2)}x`,
+      ],
+      [
+        'store scan (monitoring), Prediction objects',
+        fmtInt(s1.rows),
+        fmtMs(s1.ms),
+        fmtMs(TARGET_MS),
+        `${(s1.ms / TARGET_MS).toFixed(2)}x`,
+      ],
+    ],
+  );
+  console.log(
+    `segments: ${segments.length} sealed, ${fmtInt(segments.reduce((n, s) => n + Number(s.bytes ?? 0), 0))} bytes of Parquet`,
+  );
+  await store.close();
+}
+
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(runCleanups);

@@ -1,0 +1,161 @@
+import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { type FileHandle, open, readFile, truncate } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
+import type { PackedEntry } from './prediction-row.js';
+
+/*
+ * The on-disk format of an open segment of the prediction log: a magic header, then one frame per
+ * committed group:
+ *     [u32 LE payload length][u32 LE crc32 of the payload][payload: UTF-8 JSON of the group's PackedEntry[]]
+ * A group is acknowledged only after its frame is written and fdatasync'ed, so every acknowledged
+ * group is a whole, checksummed frame. A crash (kill -9, power loss) can leave at most a torn last
+ * frame: a short length, short payload or a checksum that does not match. Reading stops at the first
+ * frame that does not check out; recovery cuts the file there (nothing after it was acknowledged).
+ */
+
+export const SEGMENT_MAGIC = Buffer.from('SXPLOG01', 'latin1');
+const FRAME_HEADER = 8;
+
+/** Encodes one group as a frame. */
+export function encodeFrame(entries: PackedEntry[]): Buffer {
+  const payload = Buffer.from(JSON.stringify(entries), 'utf8');
+  const frame = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
+  frame.writeUInt32LE(payload.length, 0);
+  frame.writeUInt32LE(crc32(payload), 4);
+  payload.copy(frame, FRAME_HEADER);
+  return frame;
+}
+
+export interface SegmentContents {
+  /** The groups of every whole frame, in order. */
+  groups: PackedEntry[][];
+  /** Bytes up to the end of the last whole frame (the file's length after a cut). */
+  validBytes: number;
+  /** True when bytes follow the last whole frame (a torn tail, or damage). */
+  torn: boolean;
+}
+
+/** Decodes the frames of a segment file's bytes, stopping at the first one that does not check out. */
+export function decodeSegment(bytes: Buffer): SegmentContents {
+  const it = decodeFrames(bytes);
+  for (;;) {
+    const n = it.next();
+    if (n.done) return n.value;
+  }
+}
+
+/** Reads a segment file as readSegmentFile does, yielding to the event loop between frames (sealing on a serving process). */
+export async function readSegmentFileYielding(file: string): Promise<SegmentContents> {
+  const it = decodeFrames(await readFile(file));
+  for (let i = 1; ; i++) {
+    const n = it.next();
+    if (n.done) return n.value;
+    if (i % 64 === 0) await new Promise((r) => setImmediate(r));
+  }
+}
+
+/** Decodes frame by frame (a step per frame), returning the contents. */
+function* decodeFrames(bytes: Buffer): Generator<void, SegmentContents> {
+  if (bytes.length < SEGMENT_MAGIC.length || !bytes.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC))
+    // A file cut inside its header holds no frame: nothing in it was acknowledged.
+    return { groups: [], validBytes: 0, torn: bytes.length > 0 };
+  const groups: PackedEntry[][] = [];
+  let at = SEGMENT_MAGIC.length;
+  while (at + FRAME_HEADER <= bytes.length) {
+    const length = bytes.readUInt32LE(at);
+    const sum = bytes.readUInt32LE(at + 4);
+    const end = at + FRAME_HEADER + length;
+    if (end > bytes.length) break;
+    const payload = bytes.subarray(at + FRAME_HEADER, end);
+    if (crc32(payload) !== sum) break;
+    let group: PackedEntry[];
+    try {
+      group = JSON.parse(payload.toString('utf8')) as PackedEntry[];
+    } catch {
+      break;
+    }
+    groups.push(group);
+    at = end;
+    yield;
+  }
+  return { groups, validBytes: at, torn: at < bytes.length };
+}
+
+/** Reads a segment file (whole frames only; a torn tail is left out, not cut). */
+export function readSegmentFile(file: string): SegmentContents {
+  return decodeSegment(readFileSync(file));
+}
+
+/** Cuts a torn tail off a segment file (an empty or headerless file gets its header back), fsynced. */
+export async function cutTornTail(file: string, contents: SegmentContents): Promise<void> {
+  if (!contents.torn && contents.validBytes > 0) return;
+  if (contents.validBytes === 0) {
+    const fd = openSync(file, 'w');
+    try {
+      writeSync(fd, SEGMENT_MAGIC);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return;
+  }
+  await truncate(file, contents.validBytes);
+  const h = await open(file, 'r+');
+  try {
+    await h.datasync();
+  } finally {
+    await h.close();
+  }
+}
+
+/** An open segment file, appended to one frame at a time; each append is on disk when it resolves. */
+export interface SegmentAppender {
+  readonly file: string;
+  /** Bytes written so far (header included). */
+  readonly size: number;
+  /** One write + one fdatasync. */
+  append(frame: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates a new segment file (its header fsynced, with the folder entry) or opens an existing one
+ * (already cut to its last whole frame) for appending.
+ */
+export async function openSegmentAppender(file: string, existingBytes?: number): Promise<SegmentAppender> {
+  let handle: FileHandle;
+  let size: number;
+  if (existingBytes === undefined) {
+    handle = await open(file, 'wx');
+    await handle.write(SEGMENT_MAGIC, 0, SEGMENT_MAGIC.length, 0);
+    await handle.sync();
+    // The new file's directory entry must survive a crash too.
+    const dir = await open(file.slice(0, file.lastIndexOf('/')) || '/', 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+    size = SEGMENT_MAGIC.length;
+  } else {
+    handle = await open(file, 'r+');
+    size = existingBytes;
+  }
+  return {
+    file,
+    get size() {
+      return size;
+    },
+    async append(frame) {
+      // Positional write at the end we know: a failed, partial write is overwritten by the next one.
+      let done = 0;
+      while (done < frame.length) {
+        const { bytesWritten } = await handle.write(frame, done, frame.length - done, size + done);
+        done += bytesWritten;
+      }
+      await handle.datasync();
+      size += frame.length;
+    },
+    close: () => handle.close(),
+  };
+}

@@ -1,0 +1,204 @@
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { describeEachBackend } from '../../../test/support/backends.js';
+import { LocalBlobStore } from '../../blobs/index.js';
+import { systemClock } from '../../core/clock.js';
+import { newId } from '../../core/ids.js';
+import type { Store } from '../../store/index.js';
+import { countRows, makeRecord, testAudit } from './ledger-fixtures.contract.js';
+import { openPredictionLedger } from './prediction-ledger.js';
+import { encodeFrame, readSegmentFile } from './segment-file.js';
+import { createPredictionPruner } from './segment-prune.js';
+import { createSegmentReader } from './segment-reader.js';
+import { segmentWriter } from './segment-writer.js';
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'sextant-seglog-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describeEachBackend('prediction log segments', (get: () => Store) => {
+  const blobs = new LocalBlobStore(path.join(root, `blobs-${Math.random().toString(36).slice(2)}`));
+  const fresh = () => {
+    const dir = mkdtempSync(path.join(root, 'seg-'));
+    return { dir, cacheDir: path.join(dir, 'cache') };
+  };
+  const segments = (deploymentId: string) =>
+    get()
+      .db.selectFrom('prediction_segments')
+      .selectAll()
+      .where('deployment_id', '=', deploymentId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+  const openLedger = (dir: string, extra: { maxRows?: number; mode?: 'durable' | 'async' } = {}) =>
+    openPredictionLedger({
+      store: get(),
+      clock: systemClock,
+      mode: extra.mode ?? 'durable',
+      writer: segmentWriter({
+        db: get().db,
+        blobs,
+        audit: testAudit(get()),
+        clock: systemClock,
+        dir,
+        ...(extra.maxRows !== undefined ? { maxRows: extra.maxRows } : {}),
+      }),
+    });
+
+  it('a durable append is in the open segment file when it resolves, and writes no row per prediction', async () => {
+    const dep = newId('dep');
+    const { dir, cacheDir } = fresh();
+    const ledger = openLedger(dir);
+    const records = Array.from({ length: 5 }, () => makeRecord({ deploymentId: dep }));
+    await Promise.all(records.map((r) => ledger.append(r)));
+    const [seg] = await segments(dep);
+    expect(seg?.state).toBe('open');
+    const inFile = readSegmentFile(seg?.path as string)
+      .groups.flat()
+      .reduce((n, e) => n + (e[0] as number), 0);
+    expect(inFile).toBe(5);
+    expect(await countRows(get(), dep)).toBe(0);
+    // Readable while open, by id.
+    const reader = createSegmentReader({ db: get().db, blobs, cacheDir });
+    expect((await reader.find(records[2]?.id as string))?.inputs).toBe(JSON.stringify(records[2]?.inputs));
+    await ledger.close();
+  });
+
+  it('close seals the segment into a Parquet blob whose index row says what it holds', async () => {
+    const dep = newId('dep');
+    const { dir, cacheDir } = fresh();
+    const ledger = openLedger(dir);
+    const t0 = Date.UTC(2026, 2, 1);
+    const records = Array.from({ length: 7 }, (_, i) =>
+      makeRecord({ deploymentId: dep, servedAt: t0 + i * 1000, modelVersionId: i < 3 ? 'mv_a' : 'mv_b' }),
+    );
+    for (const r of records) await ledger.append(r);
+    await ledger.close();
+    const [seg] = await segments(dep);
+    expect(seg).toMatchObject({
+      state: 'sealed',
+      row_count: 7,
+      path: null,
+      min_id: records[0]?.id,
+      max_id: records[6]?.id,
+    });
+    expect(Number(seg?.first_at)).toBe(t0);
+    expect(Number(seg?.last_at)).toBe(t0 + 6000);
+    expect(JSON.parse(seg?.model_version_ids as string)).toEqual(['mv_a', 'mv_b']);
+    expect(await blobs.has(seg?.blob_key as string)).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.seg'))).toEqual([]);
+    // The seal is in the audit chain, naming the blob and what it holds.
+    const [entry] = await testAudit(get()).list({
+      entityType: 'prediction_log',
+      entityId: seg?.id as string,
+    });
+    expect(entry).toMatchObject({
+      action: 'predictions.segment.sealed',
+      details: { rowCount: 7, blobKey: seg?.blob_key, minId: records[0]?.id, maxId: records[6]?.id },
+    });
+    const reader = createSegmentReader({ db: get().db, blobs, cacheDir });
+    const one = await reader.find(records[4]?.id as string);
+    expect(one).toMatchObject({
+      id: records[4]?.id,
+      model_version_id: 'mv_b',
+      served_at: t0 + 4000,
+      version: 1,
+    });
+    expect(JSON.parse(one?.outputs as string)).toEqual(records[4]?.outputs);
+    const window = await reader.rows({ deploymentIds: [dep], since: t0 + 1000, until: t0 + 5000 });
+    expect(window.map((r) => r.id).sort()).toEqual(records.slice(1, 5).map((r) => r.id));
+    const byVersion = await reader.rows({ deploymentIds: [dep], modelVersionId: 'mv_a' });
+    expect(byVersion).toHaveLength(3);
+  });
+
+  it('a segment that reaches maxRows is sealed and the next commits go to a new one', async () => {
+    const dep = newId('dep');
+    const { dir, cacheDir } = fresh();
+    const ledger = openLedger(dir, { maxRows: 4 });
+    const records = Array.from({ length: 10 }, () => makeRecord({ deploymentId: dep }));
+    for (const r of records) await ledger.append(r);
+    await ledger.close();
+    const segs = await segments(dep);
+    expect(segs.map((s) => s.row_count)).toEqual([4, 4, 2]);
+    expect(segs.every((s) => s.state === 'sealed')).toBe(true);
+    const reader = createSegmentReader({ db: get().db, blobs, cacheDir });
+    expect((await reader.rows({ deploymentIds: [dep] })).map((r) => r.id).sort()).toEqual(
+      records.map((r) => r.id),
+    );
+  });
+
+  it('after a crash, recovery cuts the torn tail and seals every acknowledged prediction', async () => {
+    const dep = newId('dep');
+    const { dir, cacheDir } = fresh();
+    const crashed = openLedger(dir, { mode: 'async' });
+    const acked = Array.from({ length: 6 }, () => makeRecord({ deploymentId: dep }));
+    for (const r of acked) await crashed.append(r);
+    await crashed.flush();
+    // kill -9: the ledger is never closed, and half a frame was being written.
+    const [open] = await segments(dep);
+    const torn = encodeFrame([
+      [1, dep, 'mv', 'm', 1, null, 'champion', 1, null, 1, null, null, null, 'pred_x', '{}', '{}', null],
+    ]);
+    appendFileSync(open?.path as string, torn.subarray(0, 20));
+    // A new process starts: its ledger recovers the segment the dead one left (not its own).
+    const writer = segmentWriter({
+      db: get().db,
+      blobs,
+      audit: testAudit(get()),
+      clock: systemClock,
+      dir,
+      live: new Set(),
+    });
+    const ledger = openPredictionLedger({ store: get(), clock: systemClock, writer });
+    await ledger.close();
+    const reader = createSegmentReader({ db: get().db, blobs, cacheDir });
+    expect((await reader.rows({ deploymentIds: [dep] })).map((r) => r.id).sort()).toEqual(
+      acked.map((r) => r.id),
+    );
+    expect(existsSync(open?.path as string)).toBe(false);
+    const [recovered] = await segments(dep);
+    expect(recovered).toMatchObject({ id: open?.id, state: 'sealed', row_count: 6 });
+  });
+
+  it('prune drops whole sealed segments served before the time, audited, and says what it dropped', async () => {
+    const dep = newId('dep');
+    const { dir, cacheDir } = fresh();
+    const ledger = openLedger(dir, { maxRows: 3 });
+    const t0 = Date.UTC(2025, 0, 1);
+    // Segments [t0, t0+2], [t0+3, t0+5], [t0+6, t0+7]: the cut at t0+4 falls inside the second.
+    const records = Array.from({ length: 8 }, (_, i) => makeRecord({ deploymentId: dep, servedAt: t0 + i }));
+    for (const r of records) await ledger.append(r);
+    await ledger.close();
+    const [first] = await segments(dep);
+    const pruner = createPredictionPruner({
+      db: get().db,
+      blobs,
+      audit: testAudit(get()),
+      clock: systemClock,
+    });
+    const out = await pruner.prune({ actor: 'ada', before: t0 + 4 });
+    expect(out).toMatchObject({
+      segments: 1,
+      rows: 3,
+      firstServedAt: new Date(t0).toISOString(),
+      lastServedAt: new Date(t0 + 2).toISOString(),
+      deployments: [dep],
+    });
+    expect((await segments(dep)).map((s) => s.state)).toEqual(['pruned', 'sealed', 'sealed']);
+    expect(await blobs.has(first?.blob_key as string)).toBe(false);
+    const reader = createSegmentReader({ db: get().db, blobs, cacheDir });
+    expect((await reader.rows({ deploymentIds: [dep] })).map((r) => r.id).sort()).toEqual(
+      records.slice(3).map((r) => r.id),
+    );
+    expect(await reader.find(records[0]?.id as string)).toBeUndefined();
+    const [entry] = await testAudit(get()).list({ entityType: 'prediction_log', entityId: 'segments' });
+    expect(entry).toMatchObject({
+      action: 'predictions.prune',
+      actor: 'ada',
+      details: { segmentIds: [first?.id] },
+    });
+    // Nothing older left: a second prune drops nothing.
+    expect(await pruner.prune({ actor: 'ada', before: t0 + 4 })).toMatchObject({ segments: 0, rows: 0 });
+  });
+});

@@ -1,0 +1,172 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { BlobStore } from '../../blobs/index.js';
+import { convertJsonlToParquet, type JsonlColumn, lit, withConnection } from '../../data/index.js';
+import type { PredictionTable } from '../../store/schema-serving.js';
+import {
+  type Cell,
+  flattenRows,
+  type PackedEntry,
+  PREDICTION_COLUMNS,
+  PREDICTION_WIDTH,
+} from './prediction-row.js';
+import type { SealedSummary } from './segment.repo.js';
+
+/*
+ * Sealed segments: the rows of a segment as one Parquet file (written by DuckDB), stored in the blob
+ * store under its sha256. The columns are those of the `predictions` table, so a sealed segment's rows
+ * read back as the same PredictionTable rows the old table gave. Readers copy a blob once into a local
+ * cache folder (S3 included: DuckDB's httpfs cannot be downloaded here) and query the file.
+ */
+
+const TYPES: Record<string, string> = { version: 'INTEGER', served_at: 'BIGINT', latency_us: 'INTEGER' };
+const PARQUET_COLUMNS: readonly JsonlColumn[] = PREDICTION_COLUMNS.map((name) => ({
+  name,
+  type: TYPES[name] ?? 'VARCHAR',
+}));
+
+/** The rows of a segment's groups as PredictionTable rows, in append order. */
+export function rowsOfGroups(groups: PackedEntry[][]): PredictionTable[] {
+  const cells = flattenRows(groups.flat());
+  const out: PredictionTable[] = [];
+  for (let at = 0; at < cells.length; at += PREDICTION_WIDTH) {
+    const r: Record<string, Cell> = {};
+    for (let c = 0; c < PREDICTION_WIDTH; c++) r[PREDICTION_COLUMNS[c] as string] = cells[at + c] ?? null;
+    out.push(r as unknown as PredictionTable);
+  }
+  return out;
+}
+
+/** What the index row records of these rows (blob fields left empty). */
+export function summarise(rows: PredictionTable[]): SealedSummary {
+  let firstAt: number | null = null;
+  let lastAt: number | null = null;
+  let minId: string | null = null;
+  let maxId: string | null = null;
+  const versions = new Set<string>();
+  for (const r of rows) {
+    if (firstAt === null || r.served_at < firstAt) firstAt = r.served_at;
+    if (lastAt === null || r.served_at > lastAt) lastAt = r.served_at;
+    if (minId === null || r.id < minId) minId = r.id;
+    if (maxId === null || r.id > maxId) maxId = r.id;
+    versions.add(r.model_version_id);
+    if (r.shadow_version_id) versions.add(r.shadow_version_id);
+  }
+  return {
+    rowCount: rows.length,
+    modelVersionIds: [...versions].sort(),
+    firstAt,
+    lastAt,
+    minId,
+    maxId,
+    blobKey: null,
+    bytes: null,
+  };
+}
+
+/** Writes the rows as a Parquet file (ordered by served_at, id) and stores it; the summary names its blob. */
+export async function sealRowsToBlob(rows: PredictionTable[], blobs: BlobStore): Promise<SealedSummary> {
+  const summary = summarise(rows);
+  if (rows.length === 0) return summary;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sextant-seal-'));
+  try {
+    const jsonl = path.join(dir, 'rows.jsonl');
+    const parquet = path.join(dir, 'rows.parquet');
+    await pipeline(
+      (async function* () {
+        // Sealing runs on the serving process's event loop: it yields to it between chunks, so a
+        // seal of 100,000 rows never holds up the requests for more than a chunk's work.
+        let chunk = '';
+        for (let i = 0; i < rows.length; i++) {
+          chunk += `${JSON.stringify(rows[i])}\n`;
+          if (chunk.length > 1 << 18) {
+            yield chunk;
+            chunk = '';
+            await new Promise((r) => setImmediate(r));
+          }
+        }
+        if (chunk) yield chunk;
+      })(),
+      createWriteStream(jsonl),
+    );
+    await convertJsonlToParquet(jsonl, parquet, PARQUET_COLUMNS);
+    const info = await blobs.putFile(parquet);
+    return { ...summary, blobKey: info.sha256, bytes: info.size };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The local copy of a sealed segment's Parquet blob (copied into `cacheDir` on first use, verified). */
+export async function localParquet(blobs: BlobStore, blobKey: string, cacheDir: string): Promise<string> {
+  const file = path.join(cacheDir, `${blobKey}.parquet`);
+  try {
+    await stat(file);
+    return file;
+  } catch {
+    // Not cached yet.
+  }
+  await mkdir(cacheDir, { recursive: true });
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    await pipeline(await blobs.get(blobKey), createWriteStream(tmp));
+    await rename(tmp, file);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  return file;
+}
+
+/** SQL conditions on a Parquet file of prediction rows. */
+export interface ParquetWhere {
+  id?: string | undefined;
+  ids?: string[] | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
+  modelVersionId?: string | undefined;
+}
+
+const numberOrNull = (v: unknown): number | null =>
+  v === null || v === undefined ? null : typeof v === 'bigint' ? Number(v) : (v as number);
+
+/** Reads the rows of Parquet files matching the conditions, as PredictionTable rows. */
+export async function readParquetRows(files: string[], where: ParquetWhere): Promise<PredictionTable[]> {
+  if (files.length === 0) return [];
+  const conds: string[] = [];
+  if (where.id !== undefined) conds.push(`id = ${lit(where.id)}`);
+  if (where.ids !== undefined) {
+    if (where.ids.length === 0) return [];
+    conds.push(`id IN (${where.ids.map(lit).join(', ')})`);
+  }
+  if (where.since !== undefined) conds.push(`served_at >= ${Math.floor(where.since)}`);
+  if (where.until !== undefined) conds.push(`served_at < ${Math.floor(where.until)}`);
+  if (where.modelVersionId !== undefined) conds.push(`model_version_id = ${lit(where.modelVersionId)}`);
+  const src = `read_parquet([${files.map(lit).join(', ')}])`;
+  const sql = `SELECT * FROM ${src}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`;
+  const rows = await withConnection(async (c) => (await c.runAndReadAll(sql)).getRowObjectsJS());
+  return rows.map((r) => ({
+    ...(r as unknown as PredictionTable),
+    version: numberOrNull(r.version) as number,
+    served_at: numberOrNull(r.served_at) as number,
+    latency_us: numberOrNull(r.latency_us) as number,
+  }));
+}
+
+/** Rows per (deployment, model version) of Parquet files served in [since, until). */
+export async function countParquetRows(
+  files: string[],
+  since: number,
+  until: number,
+): Promise<{ deploymentId: string; versionId: string; n: number }[]> {
+  if (files.length === 0) return [];
+  const sql = `SELECT deployment_id, model_version_id, count(*) AS n FROM read_parquet([${files.map(lit).join(', ')}]) WHERE served_at >= ${Math.floor(since)} AND served_at < ${Math.floor(until)} GROUP BY 1, 2`;
+  const rows = await withConnection(async (c) => (await c.runAndReadAll(sql)).getRowObjectsJS());
+  return rows.map((r) => ({
+    deploymentId: String(r.deployment_id),
+    versionId: String(r.model_version_id),
+    n: Number(r.n),
+  }));
+}
