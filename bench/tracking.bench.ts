@@ -25,6 +25,7 @@ import {
   tempDir,
   timed,
 } from './support.js';
+import { reportTarget } from './targets.js';
 import { fillPostgres, fillSqlite, type SearchData } from './tracking-fill.js';
 
 /*
@@ -341,6 +342,13 @@ async function benchLogBatch(): Promise<void> {
     `RATIO log-batch sextant/baseline = ${fmtRatio(ratio)} (per round: ${ratios(http).map(fmtRatio).join(' ')}; ` +
       `target >= ${fmtRatio(LOG_BATCH_TARGET)}; ${ratio >= LOG_BATCH_TARGET ? 'meets' : 'below'} target)`,
   );
+  reportTarget({
+    bench: 'tracking',
+    measure: 'runs/log-batch over HTTP, 1,000 metrics, vs bare better-sqlite3 loop',
+    value: fmtRatio(ratio),
+    target: `>= ${fmtRatio(LOG_BATCH_TARGET)}`,
+    met: ratio >= LOG_BATCH_TARGET,
+  });
   console.log(
     `CPU per batch: sextant's server ${fmtMs(cpu(http))} ms, bare loop ${fmtMs(cpu(bare))} ms ` +
       `(bare/sextant ${fmtRatio(cpu(bare) / cpu(http))}; the commit's fsync wait is not CPU)`,
@@ -513,6 +521,13 @@ async function benchSearch(): Promise<void> {
       `RATIO search ${r.backend} [${r.query}] p50/${SEARCH_TARGET_MS}ms = ${fmtRatio(r.httpP50 / SEARCH_TARGET_MS)} ` +
         `(target <= 1.00x; ${r.httpP50 <= SEARCH_TARGET_MS ? 'meets' : 'over'} target)`,
     );
+    reportTarget({
+      bench: 'tracking',
+      measure: `runs/search ${r.backend}, 10,000 runs [${r.query}], p50`,
+      value: `${fmtMs(r.httpP50)} ms`,
+      target: `<= ${SEARCH_TARGET_MS} ms`,
+      met: r.httpP50 <= SEARCH_TARGET_MS,
+    });
   }
   for (const s of skipped) console.log(s);
 }

@@ -103,8 +103,11 @@ export class LocalBlobStore implements BlobStore {
     if (read === undefined) return this.keep(await copyToTempFile(filePath, this.tmpDir, BLOB_MODE), dirs);
     const info = { sha256: read.sha256, size: read.size };
     // Known before anything is written: content already stored costs a read of it, not a write.
-    if ((await this.prepareShard(info.sha256, dirs)) === 'existed' && (await this.refreshIfIntact(info)))
+    if ((await this.prepareShard(info.sha256, dirs)) === 'existed' && (await this.refreshIfIntact(info))) {
+      // Another writer may have just renamed it in, its folder not yet fsynced: this batch syncs it too.
+      dirs.add(path.dirname(this.pathOf(info.sha256)));
       return info;
+    }
     const spooled = await writeTempFile(read, this.tmpDir, BLOB_MODE);
     try {
       await rename(spooled.path, this.pathOf(info.sha256));
@@ -125,6 +128,7 @@ export class LocalBlobStore implements BlobStore {
     try {
       if ((await this.prepareShard(info.sha256, dirs)) === 'existed' && (await this.refreshIfIntact(info))) {
         await spooled.discard();
+        dirs.add(path.dirname(this.pathOf(info.sha256)));
         return info;
       }
       const target = this.pathOf(info.sha256);

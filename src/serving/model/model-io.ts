@@ -145,11 +145,24 @@ export type FeatureMatrix = Float32Array | Float64Array;
  * so the matrix stays theirs. Records from anywhere else (CSV, explanations' perturbed rows, a
  * caller's own) have none and are read value by value.
  */
-const matrices = new WeakMap<readonly object[], FeatureMatrix>();
+const matrices = new WeakMap<readonly object[], { plan: ModelPlan; matrix: FeatureMatrix }>();
 
-/** Remembers the checked feature matrix of `records` (row-major, one row per record). */
-export function rememberFeatureMatrix(records: readonly object[], matrix: FeatureMatrix): void {
-  matrices.set(records, matrix);
+/**
+ * Remembers the checked feature matrix of `records` (row-major, one row per record) in `plan`'s
+ * feature order. Only that plan reuses it: a shadow model given the same records reads them by its
+ * own feature names (its order or names may differ).
+ */
+export function rememberFeatureMatrix(
+  records: readonly object[],
+  plan: ModelPlan,
+  matrix: FeatureMatrix,
+): void {
+  matrices.set(records, { plan, matrix });
+}
+
+function matrixFor(records: readonly object[], plan: ModelPlan): FeatureMatrix | undefined {
+  const entry = matrices.get(records);
+  return entry !== undefined && entry.plan === plan ? entry.matrix : undefined;
 }
 
 /**
@@ -179,13 +192,13 @@ export function tensorFeeds(
   const input = plan.tensorInput!;
   const d = input.width;
   const n = rows.length;
-  let a = parts.length === 1 ? matrices.get(parts[0]!) : undefined;
+  let a = parts.length === 1 ? matrixFor(parts[0]!, plan) : undefined;
   if (a === undefined || a.length !== n * d || !sameFeed(a, input.feed)) {
     a = input.feed === 'float32' ? new Float32Array(n * d) : new Float64Array(n * d);
     const names = plan.features.map((f) => f.name);
     let at = 0;
     for (const part of parts) {
-      const m = matrices.get(part);
+      const m = matrixFor(part, plan);
       if (m !== undefined && m.length === part.length * d && sameFeed(m, input.feed)) {
         a.set(m, at * d);
       } else {

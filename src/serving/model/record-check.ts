@@ -132,7 +132,7 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
       }
     }
     raise(issues);
-    if (matrix !== null) rememberFeatureMatrix(out, matrix);
+    if (matrix !== null) rememberFeatureMatrix(out, plan, matrix);
     return out;
   }
 

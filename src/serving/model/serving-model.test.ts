@@ -205,6 +205,25 @@ describe('a float tensor model from elsewhere', () => {
     );
   });
 
+  it('a model given records another model checked reads them by its own feature names (a shadow)', async () => {
+    // The champion fills its tensor in [a, b, c] order while checking; the shadow's tensor is [c, b, a].
+    // Both compute the same function, so the shadow must answer what the champion answers.
+    const named = (names: string[]) =>
+      makeVersion({ inputs: names.map((name) => ({ name, type: 'float' })) });
+    const champion = await openServingModel(tinyOnnxModel([0.5, -0.25, 1], 0.1), named(['a', 'b', 'c']));
+    const shadow = await openServingModel(tinyOnnxModel([1, -0.25, 0.5], 0.1), named(['c', 'b', 'a']));
+    try {
+      const body = Array.from({ length: 10 }, (_, i) => ({ a: i, b: (i * 7) % 5, c: 3 - i }));
+      const rows = champion.parse(body);
+      const mine = (await champion.predict(rows)).map((o) => o.prediction);
+      const theirs = (await shadow.predict(rows)).map((o) => o.prediction);
+      expect(theirs).toEqual(mine.map((p) => expect.closeTo(p as number, 6)));
+      expect(new Set(theirs).size).toBeGreaterThan(1);
+    } finally {
+      await Promise.all([champion.release(), shadow.release()]);
+    }
+  });
+
   it('refuses rows of the wrong width and nulls (it has no rule for missing values)', async () => {
     await expectValidation(() => model.parse([[1, 2]]), 'records[0]');
     await expectValidation(() => model.parse({ instances: [[1, 2, null]] }), 'instances[0][2]');
