@@ -10,7 +10,7 @@ import { workerEntry } from '../../core/worker-entry.js';
 import { type BinJob, binJobDone, runBinTasks } from './gbdt-bins.js';
 import type { HistogramBuild } from './gbdt-grower.js';
 import { buildHistogramPart, type HistogramSpace } from './gbdt-histogram.js';
-import { gradientPart, marginPart, type RowSpace } from './gbdt-rows.js';
+import { gradientPart, marginPart, type RowSpace, type ThenGradients } from './gbdt-rows.js';
 
 /*
  * Histogram building over worker threads, for a trainer that stays synchronous (fitModel returns a
@@ -48,11 +48,15 @@ export const Control = {
   command: 9,
   /** Gradients: 1 for squared error. Margins: the class whose margin the tree adds to. */
   arg: 10,
-  length: 11,
+  /** Margins: the next gradients to compute after them (index in THEN_GRADIENTS). */
+  then: 11,
+  length: 12,
 } as const;
 
 /** The steps workers share with the main thread. */
 export const Command = { histogram: 0, gradients: 1, margins: 2 } as const;
+
+const THEN_GRADIENTS: readonly ThenGradients[] = ['none', 'logloss', 'squared'];
 
 /** Runs part `part` of `parts` of the command in the control words (main thread and workers alike). */
 export function runPart(
@@ -74,7 +78,7 @@ export function runPart(
     gradientPart(rs, hs, control[Control.arg] === 1, k0, k1);
   } else {
     const [i0, i1] = partRange(part, parts, rs.n);
-    marginPart(rs, hs, control[Control.arg]!, i0, i1);
+    marginPart(rs, hs, control[Control.arg]!, i0, i1, THEN_GRADIENTS[control[Control.then]!]);
   }
 }
 
@@ -101,6 +105,8 @@ const MIN_PARALLEL_CELLS = 1 << 17;
 const MIN_PARALLEL_ROWS = 1 << 13;
 /** Below this many training (row, feature) cells a fit starts no workers at all. */
 const MIN_THREADED_CELLS = 1 << 20;
+/** How many times the calling thread reads the pending count before it sleeps (a few microseconds). */
+const SPIN_LOADS = Number(process.env.SEXTANT_GBDT_SPIN ?? 4096);
 /** A started worker that takes this long over one build is taken for dead (generous: machines get loaded). */
 const BUILD_TIMEOUT_MS = 600_000;
 
@@ -126,8 +132,11 @@ export interface GbdtSteps extends HistogramBuild {
   binning(job: BinJob): void;
   /** Gradients and hessians of every training row from its (single) margin. */
   gradients(regression: boolean): void;
-  /** Adds the tree in rows.tree to margin `cls` of every row. */
-  margins(cls: number): void;
+  /**
+   * Adds the tree in rows.tree to margin `cls` of every row, then (`then` other than 'none', one
+   * margin per row) the training rows' gradients for the next tree, in the same pass.
+   */
+  margins(cls: number, then?: ThenGradients): void;
   close(): void;
 }
 
@@ -145,7 +154,7 @@ export function localHistograms(space: HistogramSpace, rows?: RowSpace): GbdtSte
     },
     build: (slot, begin, end, chosenCount) => buildHistogramPart(space, slot, begin, end, 0, chosenCount),
     gradients: (regression) => gradientPart(need(), space, regression, 0, need().trainRows.length),
-    margins: (cls) => marginPart(need(), space, cls, 0, need().n),
+    margins: (cls, then) => marginPart(need(), space, cls, 0, need().n, then),
     close: () => undefined,
   };
 }
@@ -208,6 +217,9 @@ export function threadedHistograms(
     Atomics.add(control, Control.generation, 1);
     Atomics.notify(control, Control.generation);
     runPart(control, space, rows, 0, threads);
+    // A worker that is running finishes its share within microseconds of this one: spin briefly
+    // before sleeping, since a futex wake-up costs tens of microseconds even on an idle core.
+    for (let k = 0; k < SPIN_LOADS && Atomics.load(control, Control.pending) !== 0; k++);
     for (;;) {
       const pending = Atomics.load(control, Control.pending);
       if (pending === 0) break;
@@ -282,13 +294,14 @@ export function threadedHistograms(
       control[Control.arg] = regression ? 1 : 0;
       runAll();
     },
-    margins(cls) {
+    margins(cls, then: ThenGradients = 'none') {
       if (rows === undefined || rows.n < MIN_PARALLEL_ROWS || !allReady()) {
-        local.margins(cls);
+        local.margins(cls, then);
         return;
       }
       control[Control.command] = Command.margins;
       control[Control.arg] = cls;
+      control[Control.then] = THEN_GRADIENTS.indexOf(then);
       runAll();
     },
   };
