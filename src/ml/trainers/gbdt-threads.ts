@@ -105,8 +105,6 @@ const MIN_PARALLEL_CELLS = 1 << 17;
 const MIN_PARALLEL_ROWS = 1 << 13;
 /** Below this many training (row, feature) cells a fit starts no workers at all. */
 const MIN_THREADED_CELLS = 1 << 20;
-/** How many times the calling thread reads the pending count before it sleeps (a few microseconds). */
-const SPIN_LOADS = Number(process.env.SEXTANT_GBDT_SPIN ?? 4096);
 /** A started worker that takes this long over one build is taken for dead (generous: machines get loaded). */
 const BUILD_TIMEOUT_MS = 600_000;
 
@@ -217,9 +215,6 @@ export function threadedHistograms(
     Atomics.add(control, Control.generation, 1);
     Atomics.notify(control, Control.generation);
     runPart(control, space, rows, 0, threads);
-    // A worker that is running finishes its share within microseconds of this one: spin briefly
-    // before sleeping, since a futex wake-up costs tens of microseconds even on an idle core.
-    for (let k = 0; k < SPIN_LOADS && Atomics.load(control, Control.pending) !== 0; k++);
     for (;;) {
       const pending = Atomics.load(control, Control.pending);
       if (pending === 0) break;
