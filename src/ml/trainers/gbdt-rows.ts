@@ -125,12 +125,12 @@ function rowGradient(
 }
 
 /** After a margin step: nothing, or the training rows' next gradients (single margin) by objective. */
-export type ThenGradients = 'none' | 'logloss' | 'squared';
+export type NextGradients = 'none' | 'logloss' | 'squared';
 
 /**
  * Adds the tree in rs.tree to margin `cls` of rows [i0, i1): rows it was grown on by their leaf
  * (leafOf, which it resets to -1), the other tracked ones (not drawn, held out) by walking it on
- * their bins. With `then` other than 'none' (one margin per row), each training row's gradient and
+ * their bins. With `next` other than 'none' (one margin per row), each training row's gradient and
  * hessian for the next tree follow from its new margin, as gradientPart would compute them.
  */
 export function marginPart(
@@ -139,12 +139,12 @@ export function marginPart(
   cls: number,
   i0: number,
   i1: number,
-  then: ThenGradients = 'none',
+  next: NextGradients = 'none',
 ): void {
   const { margin, leafOf, kc, numeric, tracked, y } = rs;
   const { gh } = hs;
-  const gradients = then !== 'none';
-  const regression = then === 'squared';
+  const gradients = next !== 'none';
+  const regression = next === 'squared';
   const { binFeature, splitBin, left, right, value } = rs.tree;
   const { columns, n } = hs;
   for (let i = i0; i < i1; i++) {
