@@ -29,8 +29,8 @@ export interface RowSpace {
   /** Leaf of each row in the tree just grown, -1 for rows it was not grown on; reset to -1 once read. */
   leafOf: Int32Array;
   /**
-   * 1 for the rows whose margins are read: the training rows, and the held-out ones only when
-   * validation scores are asked for. The others are not walked through each tree.
+   * 2 for the training rows, 1 for the held-out rows whose margins are read (only when validation
+   * scores are asked for), 0 for the others, which are not walked through each tree.
    */
   tracked: Uint8Array;
   /** 1 where binned feature f is numeric (bin <= split goes left), 0 for categorical (bin != split). */
@@ -59,7 +59,7 @@ export function createRowSpace(opts: {
   numeric.set(opts.numeric.map((b) => (b ? 1 : 0)));
   const tracked = new Uint8Array(storage(n));
   if (opts.trackAll) tracked.fill(1);
-  else for (const i of trainRows) tracked[i] = 1;
+  for (const i of trainRows) tracked[i] = 2;
   return {
     n,
     kc,
@@ -103,29 +103,48 @@ export function gradientPart(
 ): void {
   const { trainRows, margin, y } = rs;
   const { gh } = hs;
+  for (let k = k0; k < k1; k++) rowGradient(gh, trainRows[k]!, margin, y, regression);
+}
+
+/** Row i's gradient and hessian from its (single) margin: squared error or log-loss. */
+function rowGradient(
+  gh: Float64Array,
+  i: number,
+  margin: Float64Array,
+  y: Float64Array,
+  regression: boolean,
+): void {
   if (regression) {
-    for (let k = k0; k < k1; k++) {
-      const i = trainRows[k]!;
-      gh[2 * i] = margin[i]! - y[i]!;
-      gh[2 * i + 1] = 1;
-    }
+    gh[2 * i] = margin[i]! - y[i]!;
+    gh[2 * i + 1] = 1;
     return;
   }
-  for (let k = k0; k < k1; k++) {
-    const i = trainRows[k]!;
-    const p = sigmoid(margin[i]!);
-    gh[2 * i] = p - y[i]!;
-    gh[2 * i + 1] = Math.max(p * (1 - p), 1e-16);
-  }
+  const p = sigmoid(margin[i]!);
+  gh[2 * i] = p - y[i]!;
+  gh[2 * i + 1] = Math.max(p * (1 - p), 1e-16);
 }
+
+/** After a margin step: nothing, or the training rows' next gradients (single margin) by objective. */
+export type NextGradients = 'none' | 'logloss' | 'squared';
 
 /**
  * Adds the tree in rs.tree to margin `cls` of rows [i0, i1): rows it was grown on by their leaf
  * (leafOf, which it resets to -1), the other tracked ones (not drawn, held out) by walking it on
- * their bins.
+ * their bins. With `next` other than 'none' (one margin per row), each training row's gradient and
+ * hessian for the next tree follow from its new margin, as gradientPart would compute them.
  */
-export function marginPart(rs: RowSpace, hs: HistogramSpace, cls: number, i0: number, i1: number): void {
-  const { margin, leafOf, kc, numeric, tracked } = rs;
+export function marginPart(
+  rs: RowSpace,
+  hs: HistogramSpace,
+  cls: number,
+  i0: number,
+  i1: number,
+  next: NextGradients = 'none',
+): void {
+  const { margin, leafOf, kc, numeric, tracked, y } = rs;
+  const { gh } = hs;
+  const gradients = next !== 'none';
+  const regression = next === 'squared';
   const { binFeature, splitBin, left, right, value } = rs.tree;
   const { columns, n } = hs;
   for (let i = i0; i < i1; i++) {
@@ -145,5 +164,6 @@ export function marginPart(rs: RowSpace, hs: HistogramSpace, cls: number, i0: nu
     }
     const at = i * kc + cls;
     margin[at] = margin[at]! + value[node]!;
+    if (gradients && tracked[i] === 2) rowGradient(gh, i, margin, y, regression);
   }
 }

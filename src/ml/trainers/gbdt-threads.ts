@@ -10,7 +10,7 @@ import { workerEntry } from '../../core/worker-entry.js';
 import { type BinJob, binJobDone, runBinTasks } from './gbdt-bins.js';
 import type { HistogramBuild } from './gbdt-grower.js';
 import { buildHistogramPart, type HistogramSpace } from './gbdt-histogram.js';
-import { gradientPart, marginPart, type RowSpace } from './gbdt-rows.js';
+import { gradientPart, marginPart, type NextGradients, type RowSpace } from './gbdt-rows.js';
 
 /*
  * Histogram building over worker threads, for a trainer that stays synchronous (fitModel returns a
@@ -48,11 +48,15 @@ export const Control = {
   command: 9,
   /** Gradients: 1 for squared error. Margins: the class whose margin the tree adds to. */
   arg: 10,
-  length: 11,
+  /** Margins: the next gradients to compute after them (index in NEXT_GRADIENTS). */
+  nextGradients: 11,
+  length: 12,
 } as const;
 
 /** The steps workers share with the main thread. */
 export const Command = { histogram: 0, gradients: 1, margins: 2 } as const;
+
+const NEXT_GRADIENTS: readonly NextGradients[] = ['none', 'logloss', 'squared'];
 
 /** Runs part `part` of `parts` of the command in the control words (main thread and workers alike). */
 export function runPart(
@@ -74,7 +78,7 @@ export function runPart(
     gradientPart(rs, hs, control[Control.arg] === 1, k0, k1);
   } else {
     const [i0, i1] = partRange(part, parts, rs.n);
-    marginPart(rs, hs, control[Control.arg]!, i0, i1);
+    marginPart(rs, hs, control[Control.arg]!, i0, i1, NEXT_GRADIENTS[control[Control.nextGradients]!]);
   }
 }
 
@@ -126,8 +130,11 @@ export interface GbdtSteps extends HistogramBuild {
   binning(job: BinJob): void;
   /** Gradients and hessians of every training row from its (single) margin. */
   gradients(regression: boolean): void;
-  /** Adds the tree in rows.tree to margin `cls` of every row. */
-  margins(cls: number): void;
+  /**
+   * Adds the tree in rows.tree to margin `cls` of every row, then (`next` other than 'none', one
+   * margin per row) the training rows' gradients for the next tree, in the same pass.
+   */
+  margins(cls: number, next?: NextGradients): void;
   close(): void;
 }
 
@@ -145,7 +152,7 @@ export function localHistograms(space: HistogramSpace, rows?: RowSpace): GbdtSte
     },
     build: (slot, begin, end, chosenCount) => buildHistogramPart(space, slot, begin, end, 0, chosenCount),
     gradients: (regression) => gradientPart(need(), space, regression, 0, need().trainRows.length),
-    margins: (cls) => marginPart(need(), space, cls, 0, need().n),
+    margins: (cls, next) => marginPart(need(), space, cls, 0, need().n, next),
     close: () => undefined,
   };
 }
@@ -282,13 +289,14 @@ export function threadedHistograms(
       control[Control.arg] = regression ? 1 : 0;
       runAll();
     },
-    margins(cls) {
+    margins(cls, next: NextGradients = 'none') {
       if (rows === undefined || rows.n < MIN_PARALLEL_ROWS || !allReady()) {
-        local.margins(cls);
+        local.margins(cls, next);
         return;
       }
       control[Control.command] = Command.margins;
       control[Control.arg] = cls;
+      control[Control.nextGradients] = NEXT_GRADIENTS.indexOf(next);
       runAll();
     },
   };

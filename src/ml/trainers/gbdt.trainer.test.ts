@@ -262,6 +262,11 @@ describe('threaded row steps', () => {
           steps.gradients(regression);
           setTree(rows, tree);
           steps.margins(0);
+          // The margin step that also gives the next gradients: the same bits as a gradient step after it.
+          steps.margins(0, regression ? 'squared' : 'logloss');
+          const folded = Buffer.from(space.gh.slice().buffer);
+          steps.gradients(regression);
+          expect(Buffer.from(space.gh.buffer).equals(folded)).toBe(true);
         } finally {
           steps.close();
         }

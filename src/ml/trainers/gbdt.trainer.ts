@@ -5,7 +5,7 @@ import type { Tree, ValueTrees } from './gbdt-ensemble.js';
 import { toValueTrees } from './gbdt-ensemble.js';
 import { type GrowSettings, TreeGrower } from './gbdt-grower.js';
 import { createHistogramSpace, plainStorage, sharedStorage } from './gbdt-histogram.js';
-import { createRowSpace, setTree } from './gbdt-rows.js';
+import { createRowSpace, type NextGradients, setTree } from './gbdt-rows.js';
 import { defaultThreads, localHistograms, threadedHistograms, worthThreads } from './gbdt-threads.js';
 import type { IterationCallback, IterationInfo, Task } from './trainer.types.js';
 import { param } from './trainer-params.js';
@@ -117,12 +117,16 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
   const trees: Tree[] = [];
   const nEstimators = param(params, 'n_estimators');
   const grower = new TreeGrower(features, steps, settings, rowSpace.leafOf);
-  /** Adds a grown tree to margin `cls` of every row. */
-  const addTree = (tree: Tree, cls: number) => {
+  /** Adds a grown tree to margin `cls` of every row (then, maybe, the next tree's gradients). */
+  const addTree = (tree: Tree, cls: number, next: NextGradients = 'none') => {
     if (tree.value.length > rowSpace.tree.capacity) throw new Error('gbdt: a tree outgrew its node capacity');
     setTree(rowSpace, tree);
-    steps.margins(cls);
+    steps.margins(cls, next);
   };
+  // Single-margin objectives: the first gradients here, the later ones in the margin step of the
+  // tree before (one pass over the rows, and one hand-off to the workers instead of two).
+  const nextGradients: NextGradients = task === 'regression' ? 'squared' : 'logloss';
+  if (prob === undefined) steps.gradients(task === 'regression');
   /** One tree on grad/hess as they stand, over this tree's draw of rows and features. */
   const growOne = (): Tree => {
     const rows = sampleSize < pool.length ? drawSorted(pool, sampleSize, random) : pool;
@@ -153,10 +157,9 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
         }
         continue;
       }
-      steps.gradients(task === 'regression');
       const tree = growOne();
       trees.push(tree);
-      addTree(tree, 0);
+      addTree(tree, 0, t + 1 < nEstimators ? nextGradients : 'none');
       if (fit.onIteration) {
         const info: IterationInfo = { iteration: t + 1, of: nEstimators };
         if (validRows.length > 0) {
