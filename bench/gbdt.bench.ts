@@ -9,6 +9,7 @@ import {
   splitRows,
 } from '../src/ml/index.js';
 import { fmtRatio, intEnv, median, nowMs, printTable, progress, runCleanups } from './support.js';
+import { reportTarget } from './targets.js';
 import { findXgboostPython, XGBOOST_ANCHOR, xgboostHist } from './xgboost-hist.js';
 
 /*
@@ -162,6 +163,38 @@ async function main(): Promise<void> {
   console.log(
     `node ${process.version}, ${os.availableParallelism()} cores, load ${os.loadavg()[0]!.toFixed(1)}`,
   );
+  const speedup = fitSeconds(1) / fitSeconds(2);
+  const aucGap = Math.abs(outcome.get(1)!.auc - baseline.auc[1]);
+  const vsXgb = fitSeconds(1) / baseline.seconds[1];
+  reportTarget({
+    bench: 'gbdt',
+    measure: `fit 1 thread vs ${baseline.comparable ? 'xgboost hist, 1 thread' : 'xgboost (not comparable: other shape)'}`,
+    value: fmtRatio(vsXgb),
+    target: '<= 1.50x',
+    met: baseline.comparable ? vsXgb <= 1.5 : null,
+  });
+  reportTarget({
+    bench: 'gbdt',
+    measure: 'fit, 2 threads vs 1',
+    value: fmtRatio(speedup),
+    target: '>= 1.60x',
+    met: speedup >= 1.6,
+  });
+  reportTarget({
+    bench: 'gbdt',
+    measure: "validation AUC minus xgboost's",
+    value: (outcome.get(1)!.auc - baseline.auc[1]).toFixed(4),
+    target: 'within 0.002',
+    met: aucGap <= 0.002,
+  });
+  const same = outcome.get(1)!.digest === outcome.get(2)!.digest;
+  reportTarget({
+    bench: 'gbdt',
+    measure: 'model bytes, 1 vs 2 threads',
+    value: same ? 'identical' : 'DIFFERENT',
+    target: 'identical',
+    met: same,
+  });
 }
 
 main()
