@@ -128,6 +128,73 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
     );
   });
 
+  it('a page reads only the segments it needs, and a count of whole segments reads none', async () => {
+    const dep = newId('dep');
+    const { dir } = fresh();
+    const ledger = openLedger(dir, { maxRows: 5 });
+    const t0 = Date.UTC(2026, 3, 1);
+    const records = Array.from({ length: 60 }, (_, i) =>
+      makeRecord({ deploymentId: dep, servedAt: t0 + i * 1000 }),
+    );
+    for (const r of records) await ledger.append(r);
+    await ledger.close();
+    expect((await segments(dep)).map((s) => s.state)).toEqual(Array(12).fill('sealed'));
+    // The same blob store, counting the blobs read; a fresh cache each time, so every read shows.
+    const read: string[] = [];
+    const counted = new Proxy(blobs, {
+      get(target, prop) {
+        if (prop === 'get')
+          return (key: string) => {
+            read.push(key);
+            return target.get(key);
+          };
+        const v = Reflect.get(target, prop) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const reader = () => {
+      read.length = 0;
+      return createSegmentReader({
+        db: get().db,
+        blobs: counted,
+        cacheDir: mkdtempSync(path.join(dir, 'c-')),
+      });
+    };
+    const ids = (rows: { id: string }[]) => rows.map((r) => r.id);
+    const at = (i: number) => records[i] as (typeof records)[number];
+
+    const newest = await reader().page({ deploymentIds: [dep], order: 'newest', limit: 3 });
+    expect(ids(newest)).toEqual([at(59).id, at(58).id, at(57).id]);
+    expect(read).toHaveLength(1);
+
+    const past = await reader().page({
+      deploymentIds: [dep],
+      order: 'newest',
+      limit: 7,
+      after: { servedAt: at(42).servedAt, id: at(42).id },
+    });
+    expect(ids(past)).toEqual([41, 40, 39, 38, 37, 36, 35].map((i) => at(i).id));
+    expect(read).toHaveLength(2);
+
+    const oldest = await reader().page({
+      deploymentIds: [dep],
+      order: 'oldest',
+      limit: 4,
+      since: t0 + 12_000,
+    });
+    expect(ids(oldest)).toEqual([12, 13, 14, 15].map((i) => at(i).id));
+    expect(read).toHaveLength(2);
+
+    // Segments 2..9 lie wholly inside [10 s, 50 s): their index rows count them.
+    expect(await reader().count({ deploymentIds: [dep], since: t0 + 10_000, until: t0 + 50_000 })).toBe(40);
+    expect(read).toHaveLength(0);
+    // Only the partly covered segment (10..14) is read.
+    expect(await reader().count({ deploymentIds: [dep], since: t0 + 12_000, until: t0 + 50_000 })).toBe(38);
+    expect(read).toHaveLength(1);
+    // A row-level condition counts in DuckDB, right all the same.
+    expect(await reader().count({ deploymentIds: [dep], since: t0 + 12_000, failed: 'exclude' })).toBe(48);
+  });
+
   it('after a crash, recovery cuts the torn tail and seals every acknowledged prediction', async () => {
     const dep = newId('dep');
     const { dir, cacheDir } = fresh();

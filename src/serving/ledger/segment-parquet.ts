@@ -127,6 +127,43 @@ export interface ParquetWhere {
   since?: number | undefined;
   until?: number | undefined;
   modelVersionId?: string | undefined;
+  deploymentIds?: string[] | undefined;
+  model?: string | undefined;
+  version?: number | undefined;
+  /** 'exclude': answered ones only; 'only': failed ones only; undefined: both. */
+  failed?: 'exclude' | 'only' | undefined;
+  /** Keyset cursor: rows strictly past it in `order`. */
+  after?: { servedAt: number; id: string } | undefined;
+  /** Rows in (served_at, id) order, oldest or newest first (with `limit`: the first `limit` of them). */
+  order?: 'oldest' | 'newest' | undefined;
+  limit?: number | undefined;
+}
+
+/** The SQL conditions of `where` (undefined: no row can match). */
+function conditionsOf(where: ParquetWhere): string[] | undefined {
+  const conds: string[] = [];
+  if (where.id !== undefined) conds.push(`id = ${lit(where.id)}`);
+  if (where.ids !== undefined) {
+    if (where.ids.length === 0) return undefined;
+    conds.push(`id IN (${where.ids.map(lit).join(', ')})`);
+  }
+  if (where.deploymentIds !== undefined) {
+    if (where.deploymentIds.length === 0) return undefined;
+    conds.push(`deployment_id IN (${where.deploymentIds.map(lit).join(', ')})`);
+  }
+  if (where.since !== undefined) conds.push(`served_at >= ${Math.floor(where.since)}`);
+  if (where.until !== undefined) conds.push(`served_at < ${Math.floor(where.until)}`);
+  if (where.modelVersionId !== undefined) conds.push(`model_version_id = ${lit(where.modelVersionId)}`);
+  if (where.model !== undefined) conds.push(`model = ${lit(where.model)}`);
+  if (where.version !== undefined) conds.push(`version = ${Math.floor(where.version)}`);
+  if (where.failed === 'exclude') conds.push('error IS NULL');
+  if (where.failed === 'only') conds.push('error IS NOT NULL');
+  if (where.after !== undefined) {
+    const op = where.order === 'newest' ? '<' : '>';
+    const at = Math.floor(where.after.servedAt);
+    conds.push(`(served_at ${op} ${at} OR (served_at = ${at} AND id ${op} ${lit(where.after.id)}))`);
+  }
+  return conds;
 }
 
 const numberOrNull = (v: unknown): number | null =>
@@ -134,18 +171,14 @@ const numberOrNull = (v: unknown): number | null =>
 
 /** Reads the rows of Parquet files matching the conditions, as PredictionTable rows. */
 export async function readParquetRows(files: string[], where: ParquetWhere): Promise<PredictionTable[]> {
-  if (files.length === 0) return [];
-  const conds: string[] = [];
-  if (where.id !== undefined) conds.push(`id = ${lit(where.id)}`);
-  if (where.ids !== undefined) {
-    if (where.ids.length === 0) return [];
-    conds.push(`id IN (${where.ids.map(lit).join(', ')})`);
-  }
-  if (where.since !== undefined) conds.push(`served_at >= ${Math.floor(where.since)}`);
-  if (where.until !== undefined) conds.push(`served_at < ${Math.floor(where.until)}`);
-  if (where.modelVersionId !== undefined) conds.push(`model_version_id = ${lit(where.modelVersionId)}`);
+  const conds = conditionsOf(where);
+  if (files.length === 0 || !conds) return [];
   const src = `read_parquet([${files.map(lit).join(', ')}])`;
-  const sql = `SELECT * FROM ${src}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`;
+  const dir = where.order === 'newest' ? 'DESC' : 'ASC';
+  const sql =
+    `SELECT * FROM ${src}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}` +
+    (where.order !== undefined ? ` ORDER BY served_at ${dir}, id ${dir}` : '') +
+    (where.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(where.limit))}` : '');
   const rows = await withConnection(async (c) => (await c.runAndReadAll(sql)).getRowObjectsJS());
   return rows.map((r) => ({
     ...(r as unknown as PredictionTable),
@@ -153,6 +186,15 @@ export async function readParquetRows(files: string[], where: ParquetWhere): Pro
     served_at: numberOrNull(r.served_at) as number,
     latency_us: numberOrNull(r.latency_us) as number,
   }));
+}
+
+/** How many rows of Parquet files match the conditions (DuckDB counts; no row is read into memory). */
+export async function countParquetMatching(files: string[], where: ParquetWhere): Promise<number> {
+  const conds = conditionsOf(where);
+  if (files.length === 0 || !conds) return 0;
+  const sql = `SELECT count(*) AS n FROM read_parquet([${files.map(lit).join(', ')}])${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`;
+  const rows = await withConnection(async (c) => (await c.runAndReadAll(sql)).getRowObjectsJS());
+  return Number(rows[0]?.n ?? 0);
 }
 
 /** Rows per (deployment, model version) of Parquet files served in [since, until). */
