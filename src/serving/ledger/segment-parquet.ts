@@ -28,6 +28,8 @@ const PARQUET_COLUMNS: readonly JsonlColumn[] = PREDICTION_COLUMNS.map((name) =>
   type: TYPES[name] ?? 'VARCHAR',
 }));
 
+const SEAL_ROW_GROUP = 10_000;
+
 /** The rows of a segment's groups as PredictionTable rows, in append order. */
 export function rowsOfGroups(groups: PackedEntry[][]): PredictionTable[] {
   const cells = flattenRows(groups.flat());
@@ -92,7 +94,9 @@ export async function sealRowsToBlob(rows: PredictionTable[], blobs: BlobStore):
       })(),
       createWriteStream(jsonl),
     );
-    await convertJsonlToParquet(jsonl, parquet, PARQUET_COLUMNS);
+    // Row groups of 10,000 rows: a page read past a cursor skips the groups before it by their
+    // served_at statistics instead of reading the whole segment.
+    await convertJsonlToParquet(jsonl, parquet, PARQUET_COLUMNS, SEAL_ROW_GROUP);
     const info = await blobs.putFile(parquet);
     return { ...summary, blobKey: info.sha256, bytes: info.size };
   } finally {
@@ -161,6 +165,8 @@ function conditionsOf(where: ParquetWhere): string[] | undefined {
   if (where.after !== undefined) {
     const op = where.order === 'newest' ? '<' : '>';
     const at = Math.floor(where.after.servedAt);
+    // The plain bound first: DuckDB prunes row groups by it (not by the OR).
+    conds.push(`served_at ${op}= ${at}`);
     conds.push(`(served_at ${op} ${at} OR (served_at = ${at} AND id ${op} ${lit(where.after.id)}))`);
   }
   return conds;
