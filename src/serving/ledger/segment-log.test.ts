@@ -6,10 +6,12 @@ import { describeEachBackend } from '../../../test/support/backends.js';
 import { LocalBlobStore } from '../../blobs/index.js';
 import { systemClock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
+import { lit, withConnection } from '../../data/index.js';
 import type { Store } from '../../store/index.js';
 import { countRows, makeRecord, testAudit } from './ledger-fixtures.contract.js';
 import { openPredictionLedger } from './prediction-ledger.js';
 import { encodeFrame, readSegmentFile } from './segment-file.js';
+import { localParquet } from './segment-parquet.js';
 import { createPredictionPruner } from './segment-prune.js';
 import { createSegmentReader } from './segment-reader.js';
 import { segmentWriter } from './segment-writer.js';
@@ -125,6 +127,49 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
     const reader = createSegmentReader({ db: get().db, blobs, cacheDir });
     expect((await reader.rows({ deploymentIds: [dep] })).map((r) => r.id).sort()).toEqual(
       records.map((r) => r.id),
+    );
+  });
+
+  it('sealing writes a typed column per input feature that fits one type, values exact; the JSON column stays', async () => {
+    const dep = newId('dep');
+    const { dir, cacheDir } = fresh();
+    const ledger = openLedger(dir);
+    const values = [0.1 + 0.2, 1e-300, 2 ** 53 + 2, -2.5e-7, 41];
+    const records = values.map((v, i) =>
+      makeRecord({
+        deploymentId: dep,
+        servedAt: Date.UTC(2026, 4, 1) + i,
+        inputs: {
+          x: v,
+          region: `r${i}`,
+          flag: i % 2 === 0,
+          mixed: i === 3 ? 'three' : i,
+          sometimes: i === 2 ? null : 1,
+        },
+      }),
+    );
+    for (const r of records) await ledger.append(r);
+    await ledger.close();
+    const [seg] = await segments(dep);
+    const file = await localParquet(blobs, seg?.blob_key as string, cacheDir);
+    const read = await withConnection(async (c) => {
+      const r = await c.runAndReadAll(`SELECT * FROM read_parquet(${lit(file)}) ORDER BY served_at`);
+      return { names: r.columnNames(), rows: r.getRowObjectsJS() };
+    });
+    expect(read.names.filter((n) => n.startsWith('input:')).sort()).toEqual([
+      'input:flag',
+      'input:region',
+      'input:x',
+    ]);
+    expect(read.rows.map((r) => r['input:x'])).toEqual(values);
+    expect(read.rows.map((r) => r['input:region'])).toEqual(values.map((_, i) => `r${i}`));
+    expect(read.rows.map((r) => r['input:flag'])).toEqual(values.map((_, i) => i % 2 === 0));
+    // The reader's rows are the prediction columns only, the inputs JSON as logged.
+    const reader = createSegmentReader({ db: get().db, blobs, cacheDir });
+    const rows = await reader.rows({ deploymentIds: [dep] });
+    expect(Object.keys(rows[0] ?? {}).some((k) => k.startsWith('input:'))).toBe(false);
+    expect(rows.map((r) => JSON.parse(r.inputs)).sort((a, b) => a.region.localeCompare(b.region))).toEqual(
+      records.map((r) => r.inputs),
     );
   });
 
