@@ -92,6 +92,34 @@ for (const storage of LOG_STORAGES)
       expect(seen).toEqual(records.map((r) => r.id).reverse());
     });
 
+    it('rows of the table and of the segments interleaved in time read as one log: list, scan and counts', async () => {
+      const dep = newId('dep');
+      // The table's rows (an old ledger) and the log's own, alternating in time.
+      const tableLedger = logUnderTest(get, 'table').openLedger();
+      const records = Array.from({ length: 30 }, (_, i) =>
+        makeRecord({ deploymentId: dep, servedAt: T0 + i * 1000 }),
+      );
+      for (const [i, r] of records.entries()) await (i % 2 === 0 ? tableLedger : ledger).append(r);
+      await tableLedger.close();
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store().list({ deploymentId: dep, limit: 4, ...(cursor ? { cursor } : {}) });
+        seen.push(...page.predictions.map((p) => p.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(seen).toEqual(records.map((r) => r.id).reverse());
+      const scanned: string[] = [];
+      for await (const page of store().scan({ deploymentId: dep, since: T0 + 3000, batchSize: 4 })) {
+        expect(page.length).toBeLessThanOrEqual(4);
+        scanned.push(...page.map((p) => p.id));
+      }
+      expect(scanned).toEqual(records.slice(3).map((r) => r.id));
+      const window = { since: new Date(T0 + 5000).toISOString(), until: new Date(T0 + 25_000).toISOString() };
+      expect(await store().count({ deploymentId: dep, ...window })).toBe(20);
+      expect(await store().countWindow({ deploymentId: dep, since: T0 + 5000, until: T0 + 25_000 })).toBe(20);
+    });
+
     it('list filters by model version (id or <model>@<n>), deployment and a [since, until) window', async () => {
       const { dep, records } = await seed();
       const odd = await store().list({ deploymentId: dep, modelVersionId: 'mv_odd' });

@@ -16,8 +16,9 @@ import {
   type PredictionWithLabelRow,
   pagePredictionRows,
 } from './prediction.repo.js';
+import { compareKeys, mergeSorted } from './row-order.js';
 import type { SegmentReader } from './segment-reader.js';
-import { mergeSorted, segmentRowsMatching } from './segment-rows.js';
+import { countSegmentRows, segmentPage } from './segment-rows.js';
 
 /*
  * The read side of the prediction log. Listings page newest first by (served_at, id) with an opaque
@@ -26,8 +27,35 @@ import { mergeSorted, segmentRowsMatching } from './segment-rows.js';
  *
  * The log has two parts read as one: the `predictions` table (rows logged before the segment log,
  * and by ledgers that still write the table) and the segments (segment-reader.ts). Every read merges
- * both in (served_at, id) order.
+ * both in (served_at, id) order, a page at a time: a listing reads a page from each, a scan walks both
+ * page by page, a count counts in the database and in DuckDB. Memory holds pages, never the window.
  */
+
+type Cursor = { servedAt: number; id: string };
+
+/** A source read a page at a time past a keyset cursor; a short page is its last. */
+function pagedSource(read: (after: Cursor | undefined) => Promise<PredictionWithLabelRow[]>, limit: number) {
+  let buf: PredictionWithLabelRow[] = [];
+  let at = 0;
+  let after: Cursor | undefined;
+  let done = false;
+  return {
+    /** The next row (reading the next page when needed), or undefined at the end. */
+    async peek(): Promise<PredictionWithLabelRow | undefined> {
+      if (at < buf.length) return buf[at];
+      if (done) return undefined;
+      buf = await read(after);
+      at = 0;
+      done = buf.length < limit;
+      const last = buf[buf.length - 1];
+      if (last) after = { servedAt: Number(last.served_at), id: last.id };
+      return buf[at];
+    },
+    take(): void {
+      at++;
+    },
+  };
+}
 
 export interface PredictionScanQuery {
   deploymentId?: string | undefined;
@@ -181,9 +209,9 @@ export function createPredictionStore(deps: { db: Db; clock: Clock; segments: Se
       const labelledOnly = q.labelledOnly === true;
       const [inTable, inSegments] = await Promise.all([
         countPredictionRows({ tx: db, filter, labelledOnly }),
-        segmentRowsMatching({ tx: db, segments, filter, labelledOnly }),
+        countSegmentRows({ tx: db, segments, filter, labelledOnly }),
       ]);
-      return inTable + inSegments.length;
+      return inTable + inSegments;
     },
     /** Predictions per deployment and answering model version served in [from, to), failed ones included (cost). */
     async countByVersion(q: { from: number; to: number; deploymentId?: string | undefined }) {
@@ -213,9 +241,9 @@ export function createPredictionStore(deps: { db: Db; clock: Clock; segments: Se
       const filter: PredictionFilter = { ...w, includeFailed: true };
       const [inTable, inSegments] = await Promise.all([
         countPredictionRows({ tx: db, filter }),
-        segmentRowsMatching({ tx: db, segments, filter }),
+        countSegmentRows({ tx: db, segments, filter }),
       ]);
-      return inTable + inSegments.length;
+      return inTable + inSegments;
     },
     /** Newest first by (servedAt, id); `nextCursor` is null on the last page. */
     async list(q: ListPredictionsInput): Promise<{ predictions: Prediction[]; nextCursor: string | null }> {
@@ -224,7 +252,7 @@ export function createPredictionStore(deps: { db: Db; clock: Clock; segments: Se
       const after = q.cursor ? decodeCursor(q.cursor) : undefined;
       const [inTable, inSegments] = await Promise.all([
         pagePredictionRows({ tx: db, filter, order: 'newest', after, limit: limit + 1 }),
-        segmentRowsMatching({ tx: db, segments, filter, order: 'newest', after }),
+        segmentPage({ tx: db, segments, filter, order: 'newest', after, limit: limit + 1 }),
       ]);
       const rows = mergeSorted(inTable, inSegments, 'newest', limit + 1);
       const page = rows.slice(0, limit);
@@ -245,48 +273,32 @@ export function createPredictionStore(deps: { db: Db; clock: Clock; segments: Se
         includeFailed: q.includeFailed,
       };
       const labelledOnly = q.labelledOnly === true;
-      // The segments' rows of the window, read once (DuckDB over the sealed ones), merged with the
-      // table's pages as the consumer asks for them.
-      const fromSegments = await segmentRowsMatching({ tx: db, segments, filter, labelledOnly });
-      let s = 0;
-      let after: { servedAt: number; id: string } | undefined;
-      let tableDone = false;
-      let tablePage: PredictionWithLabelRow[] = [];
-      let t = 0;
+      // Both parts page oldest first, each a page ahead at most; the scan merges them.
+      const table = pagedSource(
+        (after) => pagePredictionRows({ tx: db, filter, order: 'oldest', after, limit, labelledOnly }),
+        limit,
+      );
+      const fromSegments = pagedSource(
+        (after) => segmentPage({ tx: db, segments, filter, labelledOnly, order: 'oldest', after, limit }),
+        limit,
+      );
       for (;;) {
-        if (!tableDone && t >= tablePage.length) {
-          tablePage = await pagePredictionRows({
-            tx: db,
-            filter,
-            order: 'oldest',
-            after,
-            limit,
-            labelledOnly,
-          });
-          t = 0;
-          tableDone = tablePage.length < limit;
-          const last = tablePage[tablePage.length - 1];
-          if (last) after = { servedAt: Number(last.served_at), id: last.id };
+        const page: PredictionWithLabelRow[] = [];
+        while (page.length < limit) {
+          const a = await table.peek();
+          const b = await fromSegments.peek();
+          if (!a && !b) break;
+          if (a && (!b || compareKeys(a, b) <= 0)) {
+            page.push(a);
+            table.take();
+          } else if (b) {
+            page.push(b);
+            fromSegments.take();
+          }
         }
-        const tableRest = tablePage.slice(t);
-        const segmentRest = fromSegments.slice(s, s + limit);
-        // While the table has more pages, only rows up to its page's last key are known to be next.
-        const page = mergeSorted(tableRest, segmentRest, 'oldest', limit).filter(
-          (r) =>
-            tableDone ||
-            !after ||
-            Number(r.served_at) < after.servedAt ||
-            (Number(r.served_at) === after.servedAt && r.id <= after.id),
-        );
-        if (page.length === 0) {
-          if (tableDone) return;
-          continue;
-        }
-        for (const r of page) {
-          if (t < tablePage.length && tablePage[t] === r) t++;
-          else s++;
-        }
+        if (page.length === 0) return;
         yield page.map(toPrediction);
+        if (page.length < limit) return;
       }
     },
   };

@@ -6,10 +6,12 @@ import { describeEachBackend } from '../../../test/support/backends.js';
 import { LocalBlobStore } from '../../blobs/index.js';
 import { systemClock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
+import { lit, withConnection } from '../../data/index.js';
 import type { Store } from '../../store/index.js';
 import { countRows, makeRecord, testAudit } from './ledger-fixtures.contract.js';
 import { openPredictionLedger } from './prediction-ledger.js';
 import { encodeFrame, readSegmentFile } from './segment-file.js';
+import { localParquet } from './segment-parquet.js';
 import { createPredictionPruner } from './segment-prune.js';
 import { createSegmentReader } from './segment-reader.js';
 import { segmentWriter } from './segment-writer.js';
@@ -126,6 +128,116 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
     expect((await reader.rows({ deploymentIds: [dep] })).map((r) => r.id).sort()).toEqual(
       records.map((r) => r.id),
     );
+  });
+
+  it('sealing writes a typed column per input feature that fits one type, values exact; the JSON column stays', async () => {
+    const dep = newId('dep');
+    const { dir, cacheDir } = fresh();
+    const ledger = openLedger(dir);
+    const values = [0.1 + 0.2, 1e-300, 2 ** 53 + 2, -2.5e-7, 41];
+    const records = values.map((v, i) =>
+      makeRecord({
+        deploymentId: dep,
+        servedAt: Date.UTC(2026, 4, 1) + i,
+        inputs: {
+          x: v,
+          region: `r${i}`,
+          flag: i % 2 === 0,
+          mixed: i === 3 ? 'three' : i,
+          sometimes: i === 2 ? null : 1,
+        },
+      }),
+    );
+    for (const r of records) await ledger.append(r);
+    await ledger.close();
+    const [seg] = await segments(dep);
+    const file = await localParquet(blobs, seg?.blob_key as string, cacheDir);
+    const read = await withConnection(async (c) => {
+      const r = await c.runAndReadAll(`SELECT * FROM read_parquet(${lit(file)}) ORDER BY served_at`);
+      return { names: r.columnNames(), rows: r.getRowObjectsJS() };
+    });
+    expect(read.names.filter((n) => n.startsWith('input:')).sort()).toEqual([
+      'input:flag',
+      'input:region',
+      'input:x',
+    ]);
+    expect(read.rows.map((r) => r['input:x'])).toEqual(values);
+    expect(read.rows.map((r) => r['input:region'])).toEqual(values.map((_, i) => `r${i}`));
+    expect(read.rows.map((r) => r['input:flag'])).toEqual(values.map((_, i) => i % 2 === 0));
+    // The reader's rows are the prediction columns only, the inputs JSON as logged.
+    const reader = createSegmentReader({ db: get().db, blobs, cacheDir });
+    const rows = await reader.rows({ deploymentIds: [dep] });
+    expect(Object.keys(rows[0] ?? {}).some((k) => k.startsWith('input:'))).toBe(false);
+    expect(rows.map((r) => JSON.parse(r.inputs)).sort((a, b) => a.region.localeCompare(b.region))).toEqual(
+      records.map((r) => r.inputs),
+    );
+  });
+
+  it('a page reads only the segments it needs, and a count of whole segments reads none', async () => {
+    const dep = newId('dep');
+    const { dir } = fresh();
+    const ledger = openLedger(dir, { maxRows: 5 });
+    const t0 = Date.UTC(2026, 3, 1);
+    const records = Array.from({ length: 60 }, (_, i) =>
+      makeRecord({ deploymentId: dep, servedAt: t0 + i * 1000 }),
+    );
+    for (const r of records) await ledger.append(r);
+    await ledger.close();
+    expect((await segments(dep)).map((s) => s.state)).toEqual(Array(12).fill('sealed'));
+    // The same blob store, counting the blobs read; a fresh cache each time, so every read shows.
+    const read: string[] = [];
+    const counted = new Proxy(blobs, {
+      get(target, prop) {
+        if (prop === 'get')
+          return (key: string) => {
+            read.push(key);
+            return target.get(key);
+          };
+        const v = Reflect.get(target, prop) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const reader = () => {
+      read.length = 0;
+      return createSegmentReader({
+        db: get().db,
+        blobs: counted,
+        cacheDir: mkdtempSync(path.join(dir, 'c-')),
+      });
+    };
+    const ids = (rows: { id: string }[]) => rows.map((r) => r.id);
+    const at = (i: number) => records[i] as (typeof records)[number];
+
+    const newest = await reader().page({ deploymentIds: [dep], order: 'newest', limit: 3 });
+    expect(ids(newest)).toEqual([at(59).id, at(58).id, at(57).id]);
+    expect(read).toHaveLength(1);
+
+    const past = await reader().page({
+      deploymentIds: [dep],
+      order: 'newest',
+      limit: 7,
+      after: { servedAt: at(42).servedAt, id: at(42).id },
+    });
+    expect(ids(past)).toEqual([41, 40, 39, 38, 37, 36, 35].map((i) => at(i).id));
+    expect(read).toHaveLength(2);
+
+    const oldest = await reader().page({
+      deploymentIds: [dep],
+      order: 'oldest',
+      limit: 4,
+      since: t0 + 12_000,
+    });
+    expect(ids(oldest)).toEqual([12, 13, 14, 15].map((i) => at(i).id));
+    expect(read).toHaveLength(2);
+
+    // Segments 2..9 lie wholly inside [10 s, 50 s): their index rows count them.
+    expect(await reader().count({ deploymentIds: [dep], since: t0 + 10_000, until: t0 + 50_000 })).toBe(40);
+    expect(read).toHaveLength(0);
+    // Only the partly covered segment (10..14) is read.
+    expect(await reader().count({ deploymentIds: [dep], since: t0 + 12_000, until: t0 + 50_000 })).toBe(38);
+    expect(read).toHaveLength(1);
+    // A row-level condition counts in DuckDB, right all the same.
+    expect(await reader().count({ deploymentIds: [dep], since: t0 + 12_000, failed: 'exclude' })).toBe(48);
   });
 
   it('after a crash, recovery cuts the torn tail and seals every acknowledged prediction', async () => {

@@ -28,6 +28,54 @@ const PARQUET_COLUMNS: readonly JsonlColumn[] = PREDICTION_COLUMNS.map((name) =>
   type: TYPES[name] ?? 'VARCHAR',
 }));
 
+const SEAL_ROW_GROUP = 10_000;
+
+/** The Parquet column of an input feature that has a typed column. */
+export const inputColumnName = (feature: string): string => `input:${feature}`;
+
+const JSON_TYPES: Record<string, string> = { number: 'DOUBLE', string: 'VARCHAR', boolean: 'BOOLEAN' };
+const MAX_TYPED_INPUTS = 1000;
+
+/**
+ * The input features every row holds with one JSON type (number, string or boolean): each gets a
+ * typed column (`input:<feature>`) beside the `inputs` JSON text, which stays the record of truth.
+ * A JSON number is a double in JavaScript, so a DOUBLE column holds it exactly; a feature missing from
+ * a row, null, nested or of mixed types stays in the JSON column only.
+ */
+async function typedInputColumns(
+  rows: PredictionTable[],
+): Promise<{ key: string; name: string; type: string }[]> {
+  let types: Map<string, string> | undefined;
+  for (let i = 0; i < rows.length; i++) {
+    const inputs = JSON.parse((rows[i] as PredictionTable).inputs) as unknown;
+    if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) return [];
+    const entries = Object.entries(inputs as Record<string, unknown>);
+    if (!types) {
+      types = new Map();
+      for (const [k, v] of entries) {
+        const t = JSON_TYPES[typeof v];
+        if (t && (typeof v !== 'number' || Number.isFinite(v))) types.set(k, t);
+      }
+      if (types.size > MAX_TYPED_INPUTS) return [];
+    } else {
+      const seen = new Set<string>();
+      for (const [k, v] of entries) {
+        seen.add(k);
+        const fits = JSON_TYPES[typeof v] === types.get(k) && (typeof v !== 'number' || Number.isFinite(v));
+        if (!fits) types.delete(k);
+      }
+      for (const k of [...types.keys()]) if (!seen.has(k)) types.delete(k);
+    }
+    if (types.size === 0) return [];
+    if (i % 10_000 === 9_999) await new Promise((r) => setImmediate(r));
+  }
+  return [...(types ?? new Map<string, string>())].map(([key, type]) => ({
+    key,
+    name: inputColumnName(key),
+    type,
+  }));
+}
+
 /** The rows of a segment's groups as PredictionTable rows, in append order. */
 export function rowsOfGroups(groups: PackedEntry[][]): PredictionTable[] {
   const cells = flattenRows(groups.flat());
@@ -75,13 +123,22 @@ export async function sealRowsToBlob(rows: PredictionTable[], blobs: BlobStore):
   try {
     const jsonl = path.join(dir, 'rows.jsonl');
     const parquet = path.join(dir, 'rows.parquet');
+    const typed = await typedInputColumns(rows);
     await pipeline(
       (async function* () {
         // Sealing runs on the serving process's event loop: it yields to it between chunks, so a
         // seal of 100,000 rows never holds up the requests for more than a chunk's work.
         let chunk = '';
         for (let i = 0; i < rows.length; i++) {
-          chunk += `${JSON.stringify(rows[i])}\n`;
+          const r = rows[i] as PredictionTable;
+          let line = JSON.stringify(r);
+          if (typed.length > 0) {
+            const inputs = JSON.parse(r.inputs) as Record<string, unknown>;
+            const extra: Record<string, unknown> = {};
+            for (const c of typed) extra[c.name] = inputs[c.key];
+            line = `${line.slice(0, -1)},${JSON.stringify(extra).slice(1)}`;
+          }
+          chunk += `${line}\n`;
           if (chunk.length > 1 << 18) {
             yield chunk;
             chunk = '';
@@ -92,7 +149,10 @@ export async function sealRowsToBlob(rows: PredictionTable[], blobs: BlobStore):
       })(),
       createWriteStream(jsonl),
     );
-    await convertJsonlToParquet(jsonl, parquet, PARQUET_COLUMNS);
+    // Row groups of 10,000 rows: a page read past a cursor skips the groups before it by their
+    // served_at statistics instead of reading the whole segment.
+    const columns = [...PARQUET_COLUMNS, ...typed.map((c) => ({ name: c.name, type: c.type }))];
+    await convertJsonlToParquet(jsonl, parquet, columns, SEAL_ROW_GROUP);
     const info = await blobs.putFile(parquet);
     return { ...summary, blobKey: info.sha256, bytes: info.size };
   } finally {
@@ -127,6 +187,45 @@ export interface ParquetWhere {
   since?: number | undefined;
   until?: number | undefined;
   modelVersionId?: string | undefined;
+  deploymentIds?: string[] | undefined;
+  model?: string | undefined;
+  version?: number | undefined;
+  /** 'exclude': answered ones only; 'only': failed ones only; undefined: both. */
+  failed?: 'exclude' | 'only' | undefined;
+  /** Keyset cursor: rows strictly past it in `order`. */
+  after?: { servedAt: number; id: string } | undefined;
+  /** Rows in (served_at, id) order, oldest or newest first (with `limit`: the first `limit` of them). */
+  order?: 'oldest' | 'newest' | undefined;
+  limit?: number | undefined;
+}
+
+/** The SQL conditions of `where` (undefined: no row can match). */
+function conditionsOf(where: ParquetWhere): string[] | undefined {
+  const conds: string[] = [];
+  if (where.id !== undefined) conds.push(`id = ${lit(where.id)}`);
+  if (where.ids !== undefined) {
+    if (where.ids.length === 0) return undefined;
+    conds.push(`id IN (${where.ids.map(lit).join(', ')})`);
+  }
+  if (where.deploymentIds !== undefined) {
+    if (where.deploymentIds.length === 0) return undefined;
+    conds.push(`deployment_id IN (${where.deploymentIds.map(lit).join(', ')})`);
+  }
+  if (where.since !== undefined) conds.push(`served_at >= ${Math.floor(where.since)}`);
+  if (where.until !== undefined) conds.push(`served_at < ${Math.floor(where.until)}`);
+  if (where.modelVersionId !== undefined) conds.push(`model_version_id = ${lit(where.modelVersionId)}`);
+  if (where.model !== undefined) conds.push(`model = ${lit(where.model)}`);
+  if (where.version !== undefined) conds.push(`version = ${Math.floor(where.version)}`);
+  if (where.failed === 'exclude') conds.push('error IS NULL');
+  if (where.failed === 'only') conds.push('error IS NOT NULL');
+  if (where.after !== undefined) {
+    const op = where.order === 'newest' ? '<' : '>';
+    const at = Math.floor(where.after.servedAt);
+    // The plain bound first: DuckDB prunes row groups by it (not by the OR).
+    conds.push(`served_at ${op}= ${at}`);
+    conds.push(`(served_at ${op} ${at} OR (served_at = ${at} AND id ${op} ${lit(where.after.id)}))`);
+  }
+  return conds;
 }
 
 const numberOrNull = (v: unknown): number | null =>
@@ -134,18 +233,15 @@ const numberOrNull = (v: unknown): number | null =>
 
 /** Reads the rows of Parquet files matching the conditions, as PredictionTable rows. */
 export async function readParquetRows(files: string[], where: ParquetWhere): Promise<PredictionTable[]> {
-  if (files.length === 0) return [];
-  const conds: string[] = [];
-  if (where.id !== undefined) conds.push(`id = ${lit(where.id)}`);
-  if (where.ids !== undefined) {
-    if (where.ids.length === 0) return [];
-    conds.push(`id IN (${where.ids.map(lit).join(', ')})`);
-  }
-  if (where.since !== undefined) conds.push(`served_at >= ${Math.floor(where.since)}`);
-  if (where.until !== undefined) conds.push(`served_at < ${Math.floor(where.until)}`);
-  if (where.modelVersionId !== undefined) conds.push(`model_version_id = ${lit(where.modelVersionId)}`);
+  const conds = conditionsOf(where);
+  if (files.length === 0 || !conds) return [];
   const src = `read_parquet([${files.map(lit).join(', ')}])`;
-  const sql = `SELECT * FROM ${src}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`;
+  const dir = where.order === 'newest' ? 'DESC' : 'ASC';
+  const cols = PREDICTION_COLUMNS.map((c) => `"${c}"`).join(', ');
+  const sql =
+    `SELECT ${cols} FROM ${src}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}` +
+    (where.order !== undefined ? ` ORDER BY served_at ${dir}, id ${dir}` : '') +
+    (where.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(where.limit))}` : '');
   const rows = await withConnection(async (c) => (await c.runAndReadAll(sql)).getRowObjectsJS());
   return rows.map((r) => ({
     ...(r as unknown as PredictionTable),
@@ -153,6 +249,15 @@ export async function readParquetRows(files: string[], where: ParquetWhere): Pro
     served_at: numberOrNull(r.served_at) as number,
     latency_us: numberOrNull(r.latency_us) as number,
   }));
+}
+
+/** How many rows of Parquet files match the conditions (DuckDB counts; no row is read into memory). */
+export async function countParquetMatching(files: string[], where: ParquetWhere): Promise<number> {
+  const conds = conditionsOf(where);
+  if (files.length === 0 || !conds) return 0;
+  const sql = `SELECT count(*) AS n FROM read_parquet([${files.map(lit).join(', ')}])${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`;
+  const rows = await withConnection(async (c) => (await c.runAndReadAll(sql)).getRowObjectsJS());
+  return Number(rows[0]?.n ?? 0);
 }
 
 /** Rows per (deployment, model version) of Parquet files served in [since, until). */

@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import type { BlobStore } from '../../blobs/index.js';
 import type { Executor } from '../../store/index.js';
 import type { PredictionTable } from '../../store/schema-serving.js';
+import { compareKeys, mergeSorted } from './row-order.js';
 import { listSegmentsForId, listSegmentsOverlapping, type SegmentRow } from './segment.repo.js';
 import { decodeSegment } from './segment-file.js';
 import {
+  countParquetMatching,
   countParquetRows,
   localParquet,
   type ParquetWhere,
@@ -30,14 +32,48 @@ export interface SegmentQuery {
   modelVersionId?: string | undefined;
 }
 
+/** A query with the row-level conditions a listing or a count needs. */
+export interface SegmentRowQuery extends SegmentQuery {
+  model?: string | undefined;
+  version?: number | undefined;
+  /** 'exclude': answered ones only; 'only': failed ones only; undefined: both. */
+  failed?: 'exclude' | 'only' | undefined;
+}
+
+/** One page of rows: the first `limit` past the cursor in (served_at, id) order. */
+export interface SegmentPageQuery extends SegmentRowQuery {
+  order: 'oldest' | 'newest';
+  after?: { servedAt: number; id: string } | undefined;
+  limit: number;
+}
+
 function matches(r: PredictionTable, w: ParquetWhere): boolean {
   if (w.id !== undefined && r.id !== w.id) return false;
   if (w.ids !== undefined && !w.ids.includes(r.id)) return false;
+  if (w.deploymentIds !== undefined && !w.deploymentIds.includes(r.deployment_id)) return false;
   if (w.since !== undefined && r.served_at < w.since) return false;
   if (w.until !== undefined && r.served_at >= w.until) return false;
   if (w.modelVersionId !== undefined && r.model_version_id !== w.modelVersionId) return false;
+  if (w.model !== undefined && r.model !== w.model) return false;
+  if (w.version !== undefined && Number(r.version) !== w.version) return false;
+  if (w.failed === 'exclude' && r.error !== null) return false;
+  if (w.failed === 'only' && r.error === null) return false;
+  if (w.after !== undefined) {
+    const c = compareKeys(r, { served_at: w.after.servedAt, id: w.after.id });
+    if (w.order === 'newest' ? c >= 0 : c <= 0) return false;
+  }
   return true;
 }
+
+const whereOf = (q: SegmentRowQuery): ParquetWhere => ({
+  deploymentIds: q.deploymentIds,
+  since: q.since,
+  until: q.until,
+  modelVersionId: q.modelVersionId,
+  model: q.model,
+  version: q.version,
+  failed: q.failed,
+});
 
 /** The reader of the segment log. */
 export function createSegmentReader(deps: { db: Executor; blobs: BlobStore; cacheDir: string }) {
@@ -57,6 +93,33 @@ export function createSegmentReader(deps: { db: Executor; blobs: BlobStore; cach
     return rowsOfGroups(decodeSegment(bytes).groups).filter((r) => matches(r, where));
   }
 
+  /**
+   * Open segments' rows matching `where` (bounded: an open segment holds at most its size limit), and
+   * the sealed segments to read: those given, plus open ones sealed since they were listed.
+   */
+  async function splitOpen(
+    segments: SegmentRow[],
+    where: ParquetWhere,
+  ): Promise<{ openRows: PredictionTable[]; sealed: SegmentRow[] }> {
+    const sealed: SegmentRow[] = [];
+    const rows: PredictionTable[] = [];
+    const gone: string[] = [];
+    for (const s of segments) {
+      if (s.state === 'sealed') sealed.push(s);
+      else {
+        const got = openRows(s, where);
+        // One at a time: a spread of 100,000 rows overflows the stack.
+        if (got) for (const r of got) rows.push(r);
+        else gone.push(s.id);
+      }
+    }
+    if (gone.length > 0) {
+      const again = await db.selectFrom('prediction_segments').selectAll().where('id', 'in', gone).execute();
+      sealed.push(...again.filter((s) => s.state === 'sealed'));
+    }
+    return { openRows: rows, sealed: sealed.filter((s) => s.row_count > 0 && s.blob_key) };
+  }
+
   async function sealedRows(segments: SegmentRow[], where: ParquetWhere): Promise<PredictionTable[]> {
     const keys = [
       ...new Set(segments.filter((s) => s.row_count > 0 && s.blob_key).map((s) => s.blob_key as string)),
@@ -66,22 +129,7 @@ export function createSegmentReader(deps: { db: Executor; blobs: BlobStore; cach
   }
 
   async function rowsOf(segments: SegmentRow[], where: ParquetWhere): Promise<PredictionTable[]> {
-    const sealed: SegmentRow[] = [];
-    const out: PredictionTable[] = [];
-    const gone: string[] = [];
-    for (const s of segments) {
-      if (s.state === 'sealed') sealed.push(s);
-      else {
-        const rows = openRows(s, where);
-        // One at a time: a spread of 100,000 rows overflows the stack.
-        if (rows) for (const r of rows) out.push(r);
-        else gone.push(s.id);
-      }
-    }
-    if (gone.length > 0) {
-      const again = await db.selectFrom('prediction_segments').selectAll().where('id', 'in', gone).execute();
-      sealed.push(...again.filter((s) => s.state === 'sealed'));
-    }
+    const { openRows: out, sealed } = await splitOpen(segments, where);
     for (const r of await sealedRows(sealed, where)) out.push(r);
     return out;
   }
@@ -137,6 +185,80 @@ export function createSegmentReader(deps: { db: Executor; blobs: BlobStore; cach
       const files = await Promise.all(sealed.map((s) => localParquet(blobs, s.blob_key as string, cacheDir)));
       for (const c of await countParquetRows(files, q.since, q.until)) add(c.deploymentId, c.versionId, c.n);
       return [...counts.values()];
+    },
+    /**
+     * The first `limit` rows past the cursor, in order. Sealed segments are read newest first (a
+     * listing) or oldest first (a scan), each with the limit pushed into DuckDB, and only until the
+     * segments left cannot hold a row that comes before the page's last one: a page reads a few
+     * segments, not the window.
+     */
+    async page(q: SegmentPageQuery): Promise<PredictionTable[]> {
+      const limit = Math.max(1, Math.floor(q.limit));
+      const segs = await listSegmentsOverlapping({
+        tx: db,
+        deploymentIds: q.deploymentIds,
+        since: q.since,
+        until: q.until,
+      });
+      const where: ParquetWhere = { ...whereOf(q), after: q.after, order: q.order };
+      const { openRows: fromOpen, sealed } = await splitOpen(segs, where);
+      const newest = q.order === 'newest';
+      const sorted = (rows: PredictionTable[]) => {
+        rows.sort(compareKeys);
+        if (newest) rows.reverse();
+        return rows;
+      };
+      let page = sorted(fromOpen).slice(0, limit);
+      sealed.sort((a, b) =>
+        newest ? Number(b.last_at) - Number(a.last_at) : Number(a.first_at) - Number(b.first_at),
+      );
+      for (const s of sealed) {
+        const first = Number(s.first_at);
+        const last = Number(s.last_at);
+        const kth = page.length >= limit ? page[limit - 1] : undefined;
+        // Segments come in order of their nearest end: once one starts past the page's last row, so do the rest.
+        if (kth && (newest ? last < Number(kth.served_at) : first > Number(kth.served_at))) break;
+        // Wholly on the far side of the cursor: nothing to read.
+        if (q.after && (newest ? first > q.after.servedAt : last < q.after.servedAt)) continue;
+        const file = await localParquet(blobs, s.blob_key as string, cacheDir);
+        const rows = await readParquetRows([file], { ...where, limit });
+        page = mergeSorted(page, rows, q.order, limit);
+      }
+      return page;
+    },
+    /**
+     * How many rows match. A sealed segment wholly inside the window counts from its index row when
+     * no row-level condition applies; the others are counted by DuckDB (no row read into memory).
+     */
+    async count(q: SegmentRowQuery): Promise<number> {
+      const segs = await listSegmentsOverlapping({
+        tx: db,
+        deploymentIds: q.deploymentIds,
+        since: q.since,
+        until: q.until,
+      });
+      const where = whereOf(q);
+      const rowLevel = q.model !== undefined || q.version !== undefined || q.failed !== undefined;
+      let n = 0;
+      const toRead: SegmentRow[] = [];
+      for (const s of segs) {
+        const inside =
+          s.state === 'sealed' &&
+          (q.since === undefined || Number(s.first_at) >= q.since) &&
+          (q.until === undefined || Number(s.last_at) < q.until);
+        const versions = JSON.parse(s.model_version_ids) as string[];
+        const oneVersion =
+          q.modelVersionId === undefined || (versions.length === 1 && versions[0] === q.modelVersionId);
+        if (inside && !rowLevel && oneVersion) n += s.row_count;
+        else if (
+          !(s.state === 'sealed' && q.modelVersionId !== undefined && !versions.includes(q.modelVersionId))
+        )
+          toRead.push(s);
+      }
+      const { openRows: fromOpen, sealed } = await splitOpen(toRead, where);
+      n += fromOpen.length;
+      const files = await Promise.all(sealed.map((s) => localParquet(blobs, s.blob_key as string, cacheDir)));
+      return n + (await countParquetMatching(files, where));
     },
     /** Every row of the segments matching the query, in no particular order. */
     async rows(q: SegmentQuery): Promise<PredictionTable[]> {

@@ -5,31 +5,44 @@ import {
   type PredictionFilter,
   type PredictionWithLabelRow,
 } from './prediction.repo.js';
-import type { SegmentReader } from './segment-reader.js';
+import type { SegmentReader, SegmentRowQuery } from './segment-reader.js';
 
 /*
  * The rows of the segment log under the same filter, order and keyset cursor as the `predictions`
  * table's, with their labels joined by id: the read side merges both, so rows logged before the
- * segment log (the table) and after it (segments) read as one log.
+ * segment log (the table) and after it (segments) read as one log. Every read is a page (or a count):
+ * memory holds a page, never the window.
  */
 
-type Key = { served_at: number; id: string };
-
-/** Compares two rows by (served_at, id). */
-export function compareKeys(a: Key, b: Key): number {
-  // PostgreSQL hands bigint columns back as strings.
-  const d = Number(a.served_at) - Number(b.served_at);
-  return d !== 0 ? d : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+/** The reader's query for a filter; undefined when no deployment can match (a name no deployment had). */
+async function queryOf(tx: Executor, f: PredictionFilter): Promise<SegmentRowQuery | undefined> {
+  let deploymentIds: string[] | undefined;
+  if (f.deploymentId !== undefined) deploymentIds = [f.deploymentId];
+  if (f.deploymentName !== undefined) {
+    const named = await deploymentIdsNamed({ tx, name: f.deploymentName });
+    deploymentIds = deploymentIds ? deploymentIds.filter((d) => named.includes(d)) : named;
+  }
+  if (deploymentIds?.length === 0) return undefined;
+  return {
+    deploymentIds,
+    since: f.since,
+    until: f.until,
+    modelVersionId: f.modelVersionId,
+    model: f.model,
+    version: f.version,
+    failed: f.failedOnly === true ? 'only' : f.includeFailed === true ? undefined : 'exclude',
+  };
 }
 
-/** Rows of the segments matching the filter (labels joined), oldest first. */
-export async function segmentRowsMatching({
+/** The first `limit` rows of the segments past the cursor in `order`, matching the filter (labels joined). */
+export async function segmentPage({
   tx,
   segments,
-  filter: f,
+  filter,
   labelledOnly = false,
   after,
-  order = 'oldest',
+  order,
+  limit,
 }: {
   tx: Executor;
   segments: SegmentReader;
@@ -37,61 +50,55 @@ export async function segmentRowsMatching({
   labelledOnly?: boolean;
   /** Keyset cursor: rows strictly past it in `order`. */
   after?: { servedAt: number; id: string } | undefined;
-  order?: 'newest' | 'oldest';
+  order: 'newest' | 'oldest';
+  limit: number;
 }): Promise<PredictionWithLabelRow[]> {
-  let deploymentIds: string[] | undefined;
-  if (f.deploymentId !== undefined) deploymentIds = [f.deploymentId];
-  if (f.deploymentName !== undefined) {
-    const named = await deploymentIdsNamed({ tx, name: f.deploymentName });
-    deploymentIds = deploymentIds ? deploymentIds.filter((d) => named.includes(d)) : named;
-  }
-  const raw = await segments.rows({
-    deploymentIds,
-    since: f.since,
-    until: f.until,
-    modelVersionId: f.modelVersionId,
-  });
-  const cursor = after ? { served_at: after.servedAt, id: after.id } : undefined;
-  const kept = raw.filter((r) => {
-    if (f.model !== undefined && r.model !== f.model) return false;
-    if (f.version !== undefined && Number(r.version) !== f.version) return false;
-    if (f.failedOnly === true) {
-      if (r.error === null) return false;
-    } else if (f.includeFailed !== true && r.error !== null) return false;
-    if (cursor) {
-      const c = compareKeys(r, cursor);
-      if (order === 'oldest' ? c <= 0 : c >= 0) return false;
-    }
-    return true;
-  });
-  const labels = await findLabelRows({ tx, ids: kept.map((r) => r.id) });
+  const q = await queryOf(tx, filter);
+  if (!q) return [];
   const out: PredictionWithLabelRow[] = [];
-  for (const r of kept) {
-    const l = labels.get(r.id);
-    if (labelledOnly && !l) continue;
-    out.push({ ...r, label: l?.label ?? null, label_received_at: l?.received_at ?? null });
+  let cursor = after;
+  // Only labelled rows: read pages until enough of them have a label (or the log ends).
+  while (out.length < limit) {
+    const raw = await segments.page({ ...q, order, after: cursor, limit });
+    const labels = await findLabelRows({ tx, ids: raw.map((r) => r.id) });
+    for (const r of raw) {
+      const l = labels.get(r.id);
+      if (labelledOnly && !l) continue;
+      if (out.length < limit)
+        out.push({ ...r, label: l?.label ?? null, label_received_at: l?.received_at ?? null });
+    }
+    const last = raw[raw.length - 1];
+    if (raw.length < limit || !last) break;
+    cursor = { servedAt: Number(last.served_at), id: last.id };
   }
-  out.sort(compareKeys);
-  if (order === 'newest') out.reverse();
   return out;
 }
 
-/** Merges two lists sorted in the same order into the first `limit` rows. */
-export function mergeSorted<T extends Key>(a: T[], b: T[], order: 'newest' | 'oldest', limit: number): T[] {
-  const sign = order === 'oldest' ? 1 : -1;
-  const out: T[] = [];
-  let i = 0;
-  let j = 0;
-  while (out.length < limit && (i < a.length || j < b.length)) {
-    const x = a[i];
-    const y = b[j];
-    if (y === undefined || (x !== undefined && sign * compareKeys(x, y) <= 0)) {
-      out.push(x as T);
-      i++;
-    } else {
-      out.push(y);
-      j++;
-    }
+/** How many rows of the segments match the filter (only labelled ones: counted a page at a time). */
+export async function countSegmentRows({
+  tx,
+  segments,
+  filter,
+  labelledOnly = false,
+}: {
+  tx: Executor;
+  segments: SegmentReader;
+  filter: PredictionFilter;
+  labelledOnly?: boolean;
+}): Promise<number> {
+  if (!labelledOnly) {
+    const q = await queryOf(tx, filter);
+    return q ? segments.count(q) : 0;
   }
-  return out;
+  let n = 0;
+  let after: { servedAt: number; id: string } | undefined;
+  const limit = 10_000;
+  for (;;) {
+    // Pages with labels joined; a short page is the last one.
+    const raw = await segmentPage({ tx, segments, filter, after, order: 'oldest', limit });
+    for (const r of raw) if (r.label !== null) n++;
+    const last = raw[raw.length - 1];
+    if (raw.length < limit || !last) return n;
+    after = { servedAt: Number(last.served_at), id: last.id };
+  }
 }
