@@ -31,7 +31,7 @@ const envSchema = z.object({
   SEXTANT_ALLOWED_HOSTS: z.string().optional(),
   SEXTANT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(14),
   SEXTANT_CHROMIUM: z.string().min(1).optional(),
-  SEXTANT_PREDICTION_LOG: z.enum(['table', 'segments']).default('segments'),
+  SEXTANT_PREDICTION_LOG: z.enum(['table', 'segments']).default('table'),
   SEXTANT_PREDICTION_SEGMENT_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
   SEXTANT_PREDICTION_SEGMENT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
 });

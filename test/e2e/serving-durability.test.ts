@@ -32,9 +32,16 @@ import {
 const MODEL = 'credit';
 const CONCURRENCY = 16;
 
-for (const backend of ['sqlite', 'postgres'] as const) {
+const CASES = [
+  ['sqlite', 'table'],
+  ['sqlite', 'segments'],
+  ['postgres', 'table'],
+  ['postgres', 'segments'],
+] as const;
+
+for (const [backend, storage] of CASES) {
   // Child processes start slowly on a loaded machine (tsx compiles the CLI as it loads): room, not a timing.
-  describe(`sextant serve loses no prediction [${backend}]`, { timeout: 90_000 }, async () => {
+  describe(`sextant serve loses no prediction [${backend}, ${storage} log]`, { timeout: 90_000 }, async () => {
     const enabled = backend === 'sqlite' || (await serviceAvailable('postgres', postgresUrl, 5432));
     if (!enabled) {
       it.skip('postgres unavailable', () => undefined);
@@ -54,7 +61,10 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         databaseUrl = db.url;
         drop = db.drop;
       }
-      env = workspaceEnv(home, databaseUrl ? { SEXTANT_DATABASE_URL: databaseUrl } : {});
+      env = workspaceEnv(home, {
+        SEXTANT_PREDICTION_LOG: storage,
+        ...(databaseUrl ? { SEXTANT_DATABASE_URL: databaseUrl } : {}),
+      });
       await prepareServingWorkspace({
         home,
         model: MODEL,
@@ -90,6 +100,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     const configEnv = (): Record<string, string> => ({
       SEXTANT_HOME: home,
       SEXTANT_LOG_LEVEL: 'silent',
+      SEXTANT_PREDICTION_LOG: storage,
       ...(databaseUrl ? { SEXTANT_DATABASE_URL: databaseUrl } : {}),
     });
 
