@@ -1,19 +1,18 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServices, type Services } from '../../src/app/index.js';
-import { S3BlobStore } from '../../src/blobs/index.js';
 import { systemClock } from '../../src/core/clock.js';
 import { loadConfig } from '../../src/core/config.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { createTestDatabase } from '../support/backends.js';
+import { type LocalS3, startLocalS3 } from '../support/s3rver.js';
 
 const BUCKET = 'sextant-gc';
 
 describe('gc on the S3 blob store', () => {
-  let server: S3rver;
+  let server: LocalS3;
   let dir: string;
   let store: Store;
   let drop: () => Promise<void>;
@@ -21,26 +20,11 @@ describe('gc on the S3 blob store', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'sextant-gc-s3-'));
-    server = new S3rver({
-      address: '127.0.0.1',
-      port: 0,
-      silent: true,
-      directory: path.join(dir, 's3'),
-      configureBuckets: [{ name: BUCKET }],
-    });
-    const { port } = await server.run();
+    server = await startLocalS3({ dir, bucket: BUCKET });
     const db = await createTestDatabase('sqlite');
     drop = db.drop;
     store = await openStore(db.url);
-    const blobs = new S3BlobStore({
-      bucket: BUCKET,
-      prefix: 'blobs',
-      endpoint: `http://127.0.0.1:${port}`,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      forcePathStyle: true,
-      tmpDir: dir,
-    });
+    const blobs = server.blobStore();
     s = createServices({
       store,
       blobs,

@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3BlobStore } from '../../blobs/index.js';
+import { type LocalS3, startLocalS3 } from '../../../test/support/s3rver.js';
+import type { S3BlobStore } from '../../blobs/index.js';
 import { systemClock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
 import { openStore, type Store } from '../../store/index.js';
@@ -18,31 +18,15 @@ import { segmentWriter } from './segment-writer.js';
  */
 
 const BUCKET = 'sextant-segments';
-const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
-let server: S3rver;
+let server: LocalS3;
 let dir: string;
 let blobs: S3BlobStore;
 let store: Store;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'sextant-seg-s3-'));
-  server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory: path.join(dir, 's3'),
-    configureBuckets: [{ name: BUCKET }],
-  });
-  const { port } = await server.run();
-  blobs = new S3BlobStore({
-    bucket: BUCKET,
-    prefix: 'blobs',
-    endpoint: `http://127.0.0.1:${port}`,
-    region: 'us-east-1',
-    credentials,
-    forcePathStyle: true,
-    tmpDir: dir,
-  });
+  server = await startLocalS3({ dir, bucket: BUCKET });
+  blobs = server.blobStore();
   store = await openStore(`sqlite:${path.join(dir, 'test.db')}`);
 });
 
