@@ -41,7 +41,9 @@ const CASES = [
 
 for (const [backend, storage] of CASES) {
   // Child processes start slowly on a loaded machine (tsx compiles the CLI as it loads): room, not a timing.
-  describe(`sextant serve loses no prediction [${backend}, ${storage} log]`, { timeout: 90_000 }, async () => {
+  describe(`sextant serve loses no prediction [${backend}, ${storage} log]`, {
+    timeout: 90_000,
+  }, async () => {
     const enabled = backend === 'sqlite' || (await serviceAvailable('postgres', postgresUrl, 5432));
     if (!enabled) {
       it.skip('postgres unavailable', () => undefined);
