@@ -67,6 +67,20 @@ describeEachBackend(
         await other.close();
       }
     });
+    it('reads doubles back exactly even where the database rounds float output (extra_float_digits 0)', async () => {
+      const store = get();
+      const name = new URL(store.url).pathname.slice(1);
+      await sql`alter database ${sql.id(name)} set extra_float_digits = 0`.execute(store.db);
+      const fresh = await openStore(store.url);
+      try {
+        const r = await sql<{ x: number; j: string }>`select (0.1::float8 + 0.2::float8) as x,
+          to_json(1::float8 / 3)::text as j`.execute(fresh.db);
+        expect(Number(r.rows[0]?.x)).toBe(0.1 + 0.2);
+        expect(Number(r.rows[0]?.j)).toBe(1 / 3);
+      } finally {
+        await fresh.close();
+      }
+    });
   },
   ['postgres'],
 );

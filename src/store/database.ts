@@ -213,6 +213,11 @@ function createStore(url: string, options: OpenStoreOptions): Store {
     // 'error' on the pool; unhandled, that would crash the process. The pool has already dropped that
     // client and opens a fresh one on the next query, and queries in flight get their own errors.
     pool.on('error', () => {});
+    // Doubles travel as text: extra_float_digits 1 (PostgreSQL 12's default) writes each in its
+    // shortest exact form, whatever a role or database sets (0 or less would round them to 15 digits).
+    pool.on('connect', (client) => {
+      client.query('SET extra_float_digits = 1').catch(() => {});
+    });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: postgresDialect, url, close: () => db.destroy() };
   }
