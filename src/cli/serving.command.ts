@@ -70,7 +70,12 @@ const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 8
 function timeOption(value: string | undefined, now: number): string | undefined {
   if (value === undefined) return undefined;
   const m = /^(\d{1,9})([smhd])$/.exec(value.trim());
-  return m ? new Date(now - Number(m[1]) * (UNIT_MS[m[2]!] ?? 0)).toISOString() : value;
+  if (!m) return value;
+  const at = new Date(now - Number(m[1]) * (UNIT_MS[m[2]!] ?? 0));
+  // Ages reach back at most to year 0 of the ISO calendar; beyond, say so instead of a RangeError.
+  if (Number.isNaN(at.getTime()) || at.getUTCFullYear() < 1)
+    throw new ValidationError(`'${value}' reaches too far back`);
+  return at.toISOString();
 }
 
 interface ChallengerOpts {

@@ -229,6 +229,7 @@ export function createServingDomain(deps: ServingDeps) {
     blobs: deps.blobs,
     audit: deps.audit,
     clock: deps.clock,
+    cacheDir: path.join(deps.predictionLog.dir, 'cache'),
   });
   const exporter = createPredictionExporter({ clock: deps.clock, predictions, deployments });
 

@@ -115,11 +115,21 @@ describeEachBackend('audit verify --deep: the sealed segments of the prediction 
   });
 
   it('predictions prune (admin) drops the sealed segments, and --deep accepts them as pruned, not missing', async () => {
-    const res = await t.app.inject({
+    const future = await t.app.inject({
       method: 'POST',
       url: '/api/v1/predictions/prune',
       headers: { 'content-type': 'application/json' },
       payload: JSON.stringify({ before: new Date(Date.now() + 60_000).toISOString() }),
+    });
+    expect(future.statusCode, future.body).toBe(400);
+    expect(future.body).toContain('before: must be a time in the past');
+    await t.services.serving.predictions.get(ids[0] as string);
+    await new Promise((r) => setTimeout(r, 5));
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/predictions/prune',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ before: new Date().toISOString() }),
     });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toMatchObject({ segments: 2, rows: 6 });

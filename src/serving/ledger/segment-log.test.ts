@@ -11,7 +11,7 @@ import type { Store } from '../../store/index.js';
 import { countRows, makeRecord, testAudit } from './ledger-fixtures.contract.js';
 import { openPredictionLedger } from './prediction-ledger.js';
 import { encodeFrame, readSegmentFile } from './segment-file.js';
-import { localParquet } from './segment-parquet.js';
+import { cachedParquetPath, localParquet } from './segment-parquet.js';
 import { createPredictionPruner } from './segment-prune.js';
 import { createSegmentReader } from './segment-reader.js';
 import { segmentWriter } from './segment-writer.js';
@@ -238,6 +238,14 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
     expect(read).toHaveLength(1);
     // A row-level condition counts in DuckDB, right all the same.
     expect(await reader().count({ deploymentIds: [dep], since: t0 + 12_000, failed: 'exclude' })).toBe(48);
+
+    // Many ids at once (feedback): one index query, and only the segments that hold one of them.
+    const unknown = newId('pred');
+    const found = await reader().findMany([at(57).id, unknown, at(3).id]);
+    expect(ids(found).sort()).toEqual([at(3).id, at(57).id].sort());
+    expect(read).toHaveLength(2);
+    expect(await reader().findMany([unknown])).toEqual([]);
+    expect(read).toHaveLength(0);
   });
 
   it('after a crash, recovery cuts the torn tail and seals every acknowledged prediction', async () => {
@@ -283,13 +291,24 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
     for (const r of records) await ledger.append(r);
     await ledger.close();
     const [first] = await segments(dep);
+    // Read once, so this host caches a copy of every sealed segment.
+    const warm = createSegmentReader({ db: get().db, blobs, cacheDir });
+    expect(await warm.rows({ deploymentIds: [dep] })).toHaveLength(8);
+    const cachedFirst = cachedParquetPath(cacheDir, first?.blob_key as string);
+    expect(existsSync(cachedFirst)).toBe(true);
     const pruner = createPredictionPruner({
       db: get().db,
       blobs,
       audit: testAudit(get()),
       clock: systemClock,
+      cacheDir,
     });
+    await expect(pruner.prune({ actor: 'ada', before: Date.now() + 60_000 })).rejects.toThrow(
+      /before: must be a time in the past/,
+    );
+    expect((await segments(dep)).map((s) => s.state)).toEqual(['sealed', 'sealed', 'sealed']);
     const out = await pruner.prune({ actor: 'ada', before: t0 + 4 });
+    expect(existsSync(cachedFirst)).toBe(false);
     expect(out).toMatchObject({
       segments: 1,
       rows: 3,

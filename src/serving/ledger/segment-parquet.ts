@@ -160,9 +160,14 @@ export async function sealRowsToBlob(rows: PredictionTable[], blobs: BlobStore):
   }
 }
 
+/** Where `localParquet` keeps its copy of a sealed segment's blob. */
+export function cachedParquetPath(cacheDir: string, blobKey: string): string {
+  return path.join(cacheDir, `${blobKey}.parquet`);
+}
+
 /** The local copy of a sealed segment's Parquet blob (copied into `cacheDir` on first use, verified). */
 export async function localParquet(blobs: BlobStore, blobKey: string, cacheDir: string): Promise<string> {
-  const file = path.join(cacheDir, `${blobKey}.parquet`);
+  const file = cachedParquetPath(cacheDir, blobKey);
   try {
     await stat(file);
     return file;

@@ -1,16 +1,20 @@
+import { rm } from 'node:fs/promises';
 import { type AuditLog, SEGMENT_PRUNE_ACTION } from '../../audit/index.js';
 import type { BlobStore } from '../../blobs/index.js';
 import { type Clock, toIso } from '../../core/clock.js';
+import { ValidationError } from '../../core/errors.js';
 import { type Db, inTransaction } from '../../store/index.js';
 import type { PruneSummary } from '../serving.schema.js';
 import { blobInUse, listSealedBefore, markSegmentsPruned } from './segment.repo.js';
+import { cachedParquetPath } from './segment-parquet.js';
 
 /*
  * Retention of the prediction log: `predictions prune --before <time>` drops whole sealed segments
  * whose every prediction was served before the time (a segment straddling it stays whole; open
  * segments are never pruned; rows of the old `predictions` table are not touched). The segments'
  * index rows are marked pruned and the prune's audit entry names them, in one transaction; then their
- * Parquet blobs are deleted (a blob another segment still names stays). Labels stay (keyed by id).
+ * Parquet blobs are deleted (a blob another segment still names stays), with this host's cached copies
+ * (other hosts' caches are not reached). Labels stay (keyed by id).
  */
 
 /** Prunes the segment log. */
@@ -19,10 +23,19 @@ export function createPredictionPruner(deps: {
   blobs: BlobStore;
   audit: Pick<AuditLog, 'append'>;
   clock: Clock;
+  /** This host's cache of sealed segments: a pruned segment's copy is removed from it too. */
+  cacheDir?: string | undefined;
 }) {
   return {
     /** Drops the sealed segments served wholly before `before` (epoch ms); says what it dropped. */
     async prune({ actor, before }: { actor: string; before: number }): Promise<PruneSummary> {
+      if (!Number.isFinite(before) || before > deps.clock.now())
+        throw new ValidationError(
+          'before: must be a time in the past (a future time would drop every sealed segment)',
+          {
+            field: 'before',
+          },
+        );
       const { dropped, summary } = await inTransaction(deps.db, async (tx) => {
         const candidates = await listSealedBefore({ tx, before });
         const taken = await markSegmentsPruned({ tx, ids: candidates.map((s) => s.id) });
@@ -46,9 +59,11 @@ export function createPredictionPruner(deps: {
         });
         return { dropped, summary };
       });
-      for (const s of dropped)
-        if (s.blob_key && !(await blobInUse({ tx: deps.db, blobKey: s.blob_key })))
-          await deps.blobs.delete(s.blob_key);
+      for (const s of dropped) {
+        if (!s.blob_key) continue;
+        if (deps.cacheDir) await rm(cachedParquetPath(deps.cacheDir, s.blob_key), { force: true });
+        if (!(await blobInUse({ tx: deps.db, blobKey: s.blob_key }))) await deps.blobs.delete(s.blob_key);
+      }
       return summary;
     },
   };

@@ -3,7 +3,12 @@ import type { BlobStore } from '../../blobs/index.js';
 import type { Executor } from '../../store/index.js';
 import type { PredictionTable } from '../../store/schema-serving.js';
 import { compareKeys, mergeSorted } from './row-order.js';
-import { listSegmentsForId, listSegmentsOverlapping, type SegmentRow } from './segment.repo.js';
+import {
+  listSegmentsForId,
+  listSegmentsForIdRange,
+  listSegmentsOverlapping,
+  type SegmentRow,
+} from './segment.repo.js';
 import { decodeSegment } from './segment-file.js';
 import {
   countParquetMatching,
@@ -143,10 +148,19 @@ export function createSegmentReader(deps: { db: Executor; blobs: BlobStore; cach
     /** The rows of these prediction ids that the segments hold (any order). */
     async findMany(ids: string[]): Promise<PredictionTable[]> {
       if (ids.length === 0) return [];
-      const byId = new Map<string, SegmentRow>();
-      for (const id of ids) for (const s of await listSegmentsForId({ tx: db, id })) byId.set(s.id, s);
+      // One query for the whole id range, then only the segments whose range holds one of the ids.
+      const sorted = [...ids].sort(byCodeUnit);
+      const candidates = await listSegmentsForIdRange({
+        tx: db,
+        minId: sorted[0]!,
+        maxId: sorted[sorted.length - 1]!,
+      });
+      const segments = candidates.filter(
+        (s) => s.state === 'open' || holdsOneOf(sorted, String(s.min_id), String(s.max_id)),
+      );
+      if (segments.length === 0) return [];
       const wanted = new Set(ids);
-      const rows = await rowsOf([...byId.values()], { ids });
+      const rows = await rowsOf(segments, { ids });
       return rows.filter((r) => wanted.has(r.id));
     },
     /**
@@ -274,3 +288,17 @@ export function createSegmentReader(deps: { db: Executor; blobs: BlobStore; cach
 }
 
 export type SegmentReader = ReturnType<typeof createSegmentReader>;
+
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Whether sorted `ids` (code-unit order, as SQL compares the ids) hold one in [min, max]. */
+function holdsOneOf(sorted: string[], min: string, max: string): boolean {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < min) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < sorted.length && sorted[lo]! <= max;
+}

@@ -156,6 +156,29 @@ export async function listSegmentsForId({ tx, id }: { tx: Executor; id: string }
     .execute();
 }
 
+/** Open segments, and sealed ones whose id range meets [minId, maxId]: one query for many ids. */
+export async function listSegmentsForIdRange({
+  tx,
+  minId,
+  maxId,
+}: {
+  tx: Executor;
+  minId: string;
+  maxId: string;
+}): Promise<SegmentRow[]> {
+  return tx
+    .selectFrom('prediction_segments')
+    .selectAll()
+    .where((eb) =>
+      eb.or([
+        eb('state', '=', 'open'),
+        eb.and([eb('state', '=', 'sealed'), eb('min_id', '<=', maxId), eb('max_id', '>=', minId)]),
+      ]),
+    )
+    .orderBy('created_at', 'desc')
+    .execute();
+}
+
 /** Sealed segments whose every prediction was served before `before`. */
 export async function listSealedBefore({
   tx,
