@@ -67,14 +67,14 @@ function seedOf(value: string): number {
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** `--since 2h` (ago) or an ISO time as given; the API checks the ISO form and names the field. */
-function timeOption(value: string | undefined, now: number): string | undefined {
+function timeOption(value: string | undefined, now: number, flag: string): string | undefined {
   if (value === undefined) return undefined;
   const m = /^(\d{1,9})([smhd])$/.exec(value.trim());
   if (!m) return value;
   const at = new Date(now - Number(m[1]) * (UNIT_MS[m[2]!] ?? 0));
   // Ages reach back at most to year 0 of the ISO calendar; beyond, say so instead of a RangeError.
   if (Number.isNaN(at.getTime()) || at.getUTCFullYear() < 1)
-    throw new ValidationError(`'${value}' reaches too far back`);
+    throw new ValidationError(`${flag}: '${value}' reaches too far back`, { field: flag });
   return at.toISOString();
 }
 
@@ -446,8 +446,8 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
           limit: positiveInt(o.limit, '--limit', LIST_MAX),
           ...(o.deployment !== undefined ? { deployment: o.deployment } : {}),
           ...(o.modelVersion !== undefined ? { modelVersion: o.modelVersion } : {}),
-          ...(o.since !== undefined ? { since: timeOption(o.since, now) } : {}),
-          ...(o.until !== undefined ? { until: timeOption(o.until, now) } : {}),
+          ...(o.since !== undefined ? { since: timeOption(o.since, now, '--since') } : {}),
+          ...(o.until !== undefined ? { until: timeOption(o.until, now, '--until') } : {}),
           ...(o.cursor !== undefined ? { cursor: o.cursor } : {}),
           ...(o.status !== undefined ? { status: statusOption(o.status) } : {}),
         });
@@ -478,7 +478,7 @@ export function registerServingCommands(program: Command, ctx: Ctx): void {
     )
     .requiredOption('--before <time>', 'an ISO time (2026-03-01T00:00:00Z) or an age like 90d')
     .action(async (o: { before: string }) => {
-      const before = timeOption(o.before, Date.now()) as string;
+      const before = timeOption(o.before, Date.now(), '--before') as string;
       const r = await (await api()).predictions.prune({ before });
       print(r, () =>
         r.segments === 0

@@ -3,12 +3,7 @@ import type { BlobStore } from '../../blobs/index.js';
 import type { Executor } from '../../store/index.js';
 import type { PredictionTable } from '../../store/schema-serving.js';
 import { compareKeys, mergeSorted } from './row-order.js';
-import {
-  listSegmentsForId,
-  listSegmentsForIdRange,
-  listSegmentsOverlapping,
-  type SegmentRow,
-} from './segment.repo.js';
+import { listSegmentsForIdRange, listSegmentsOverlapping, type SegmentRow } from './segment.repo.js';
 import { decodeSegment } from './segment-file.js';
 import {
   countParquetMatching,
@@ -142,7 +137,7 @@ export function createSegmentReader(deps: { db: Executor; blobs: BlobStore; cach
   return {
     /** The row of one prediction id, or undefined. */
     async find(id: string): Promise<PredictionTable | undefined> {
-      const segments = await listSegmentsForId({ tx: db, id });
+      const segments = await listSegmentsForIdRange({ tx: db, minId: id, maxId: id });
       return (await rowsOf(segments, { id }))[0];
     },
     /** The rows of these prediction ids that the segments hold (any order). */

@@ -141,22 +141,10 @@ export async function listSegmentsOverlapping({
   return q.orderBy('created_at').orderBy('id').execute();
 }
 
-/** The segments that may hold a prediction id: sealed ones whose id range covers it, and the open ones. */
-export async function listSegmentsForId({ tx, id }: { tx: Executor; id: string }): Promise<SegmentRow[]> {
-  return tx
-    .selectFrom('prediction_segments')
-    .selectAll()
-    .where((eb) =>
-      eb.or([
-        eb('state', '=', 'open'),
-        eb.and([eb('state', '=', 'sealed'), eb('min_id', '<=', id), eb('max_id', '>=', id)]),
-      ]),
-    )
-    .orderBy('created_at', 'desc')
-    .execute();
-}
-
-/** Open segments, and sealed ones whose id range meets [minId, maxId]: one query for many ids. */
+/**
+ * The segments that may hold a prediction id in [minId, maxId]: the open ones, and sealed ones whose
+ * id range meets it (minId = maxId for one id).
+ */
 export async function listSegmentsForIdRange({
   tx,
   minId,
