@@ -3,7 +3,12 @@ import type { BlobStore } from '../../blobs/index.js';
 import type { Executor } from '../../store/index.js';
 import type { PredictionTable } from '../../store/schema-serving.js';
 import { compareKeys, mergeSorted } from './row-order.js';
-import { listSegmentsForIdRange, listSegmentsOverlapping, type SegmentRow } from './segment.repo.js';
+import {
+  getSegments,
+  listSegmentsForIdRange,
+  listSegmentsOverlapping,
+  type SegmentRow,
+} from './segment.repo.js';
 import { decodeSegment } from './segment-file.js';
 import {
   countParquetMatching,
@@ -114,7 +119,7 @@ export function createSegmentReader(deps: { db: Executor; blobs: BlobStore; cach
       }
     }
     if (gone.length > 0) {
-      const again = await db.selectFrom('prediction_segments').selectAll().where('id', 'in', gone).execute();
+      const again = await getSegments({ tx: db, ids: gone });
       sealed.push(...again.filter((s) => s.state === 'sealed'));
     }
     return { openRows: rows, sealed: sealed.filter((s) => s.row_count > 0 && s.blob_key) };

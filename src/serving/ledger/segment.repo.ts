@@ -167,6 +167,12 @@ export async function listSegmentsForIdRange({
     .execute();
 }
 
+/** The index rows of these segments (e.g. open ones re-read after their file was sealed away). */
+export async function getSegments({ tx, ids }: { tx: Executor; ids: string[] }): Promise<SegmentRow[]> {
+  if (ids.length === 0) return [];
+  return tx.selectFrom('prediction_segments').selectAll().where('id', 'in', ids).execute();
+}
+
 /** Sealed segments whose every prediction was served before `before`. */
 export async function listSealedBefore({
   tx,
