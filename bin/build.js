@@ -103,6 +103,7 @@ export async function buildDist() {
         'sweep-worker': path.join(src, 'ml/sweep-worker.ts'),
         'ledger-worker.repo': path.join(src, 'serving/ledger/ledger-worker.repo.ts'),
         'gbdt-histogram-worker': path.join(src, 'ml/trainers/gbdt-histogram-worker.ts'),
+        'segment-seal-worker': path.join(src, 'serving/ledger/segment-seal-worker.ts'),
       },
       bundle: true,
       splitting: true,
@@ -130,6 +131,7 @@ export async function buildDist() {
       'sweep-worker.js',
       'ledger-worker.repo.js',
       'gbdt-histogram-worker.js',
+      'segment-seal-worker.js',
     ]);
     const ordered = [...outputs.filter((o) => !entries.has(o)), ...outputs.filter((o) => entries.has(o))];
     mkdirSync(outDir, { recursive: true });

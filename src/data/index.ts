@@ -11,6 +11,13 @@ export { manifestDigest, sortManifest } from './manifest.js';
 export { lit, withConnection } from './tables/duckdb-engine.js';
 /** Writes JSON lines as a Parquet file with the given columns, streamed by DuckDB (bounded memory). */
 export { convertJsonlToParquet, type JsonlColumn } from './tables/parquet-writer.js';
+/** Writes rows held in memory as a Parquet file in their order, through DuckDB's appender. */
+export {
+  type ParquetCell,
+  type ParquetRowColumn,
+  type ParquetRowType,
+  writeParquetRows,
+} from './tables/parquet-writer.js';
 /** Reads one stored table of a dataset version into memory (from the blob store, no workspace). */
 export { readStoredTable } from './version-tables.js';
 /** `data add` from a path: scan, hash, store what is missing, commit. */

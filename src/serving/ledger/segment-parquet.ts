@@ -1,10 +1,9 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from '../../blobs/index.js';
-import { convertJsonlToParquet, type JsonlColumn, lit, withConnection } from '../../data/index.js';
+import { lit, withConnection } from '../../data/index.js';
 import type { PredictionTable } from '../../store/schema-serving.js';
 import {
   type Cell,
@@ -22,59 +21,8 @@ import type { SealedSummary } from './segment.repo.js';
  * cache folder (S3 included: DuckDB's httpfs cannot be downloaded here) and query the file.
  */
 
-const TYPES: Record<string, string> = { version: 'INTEGER', served_at: 'BIGINT', latency_us: 'INTEGER' };
-const PARQUET_COLUMNS: readonly JsonlColumn[] = PREDICTION_COLUMNS.map((name) => ({
-  name,
-  type: TYPES[name] ?? 'VARCHAR',
-}));
-
-const SEAL_ROW_GROUP = 10_000;
-
 /** The Parquet column of an input feature that has a typed column. */
 export const inputColumnName = (feature: string): string => `input:${feature}`;
-
-const JSON_TYPES: Record<string, string> = { number: 'DOUBLE', string: 'VARCHAR', boolean: 'BOOLEAN' };
-const MAX_TYPED_INPUTS = 1000;
-
-/**
- * The input features every row holds with one JSON type (number, string or boolean): each gets a
- * typed column (`input:<feature>`) beside the `inputs` JSON text, which stays the record of truth.
- * A JSON number is a double in JavaScript, so a DOUBLE column holds it exactly; a feature missing from
- * a row, null, nested or of mixed types stays in the JSON column only.
- */
-async function typedInputColumns(
-  rows: PredictionTable[],
-): Promise<{ key: string; name: string; type: string }[]> {
-  let types: Map<string, string> | undefined;
-  for (let i = 0; i < rows.length; i++) {
-    const inputs = JSON.parse((rows[i] as PredictionTable).inputs) as unknown;
-    if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) return [];
-    const entries = Object.entries(inputs as Record<string, unknown>);
-    if (!types) {
-      types = new Map();
-      for (const [k, v] of entries) {
-        const t = JSON_TYPES[typeof v];
-        if (t && (typeof v !== 'number' || Number.isFinite(v))) types.set(k, t);
-      }
-      if (types.size > MAX_TYPED_INPUTS) return [];
-    } else {
-      const seen = new Set<string>();
-      for (const [k, v] of entries) {
-        seen.add(k);
-        const fits = JSON_TYPES[typeof v] === types.get(k) && (typeof v !== 'number' || Number.isFinite(v));
-        if (!fits) types.delete(k);
-      }
-      for (const k of [...types.keys()]) if (!seen.has(k)) types.delete(k);
-    }
-    if (types.size === 0) return [];
-    if (i % 10_000 === 9_999) await new Promise((r) => setImmediate(r));
-  }
-  return [...(types ?? new Map<string, string>())].map(([key, type]) => ({
-    key,
-    name: inputColumnName(key),
-    type,
-  }));
-}
 
 /** The rows of a segment's groups as PredictionTable rows, in append order. */
 export function rowsOfGroups(groups: PackedEntry[][]): PredictionTable[] {
@@ -113,51 +61,6 @@ export function summarise(rows: PredictionTable[]): SealedSummary {
     blobKey: null,
     bytes: null,
   };
-}
-
-/** Writes the rows as a Parquet file (ordered by served_at, id) and stores it; the summary names its blob. */
-export async function sealRowsToBlob(rows: PredictionTable[], blobs: BlobStore): Promise<SealedSummary> {
-  const summary = summarise(rows);
-  if (rows.length === 0) return summary;
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'sextant-seal-'));
-  try {
-    const jsonl = path.join(dir, 'rows.jsonl');
-    const parquet = path.join(dir, 'rows.parquet');
-    const typed = await typedInputColumns(rows);
-    await pipeline(
-      (async function* () {
-        // Sealing runs on the serving process's event loop: it yields to it between chunks, so a
-        // seal of 100,000 rows never holds up the requests for more than a chunk's work.
-        let chunk = '';
-        for (let i = 0; i < rows.length; i++) {
-          const r = rows[i] as PredictionTable;
-          let line = JSON.stringify(r);
-          if (typed.length > 0) {
-            const inputs = JSON.parse(r.inputs) as Record<string, unknown>;
-            const extra: Record<string, unknown> = {};
-            for (const c of typed) extra[c.name] = inputs[c.key];
-            line = `${line.slice(0, -1)},${JSON.stringify(extra).slice(1)}`;
-          }
-          chunk += `${line}\n`;
-          if (chunk.length > 1 << 18) {
-            yield chunk;
-            chunk = '';
-            await new Promise((r) => setImmediate(r));
-          }
-        }
-        if (chunk) yield chunk;
-      })(),
-      createWriteStream(jsonl),
-    );
-    // Row groups of 10,000 rows: a page read past a cursor skips the groups before it by their
-    // served_at statistics instead of reading the whole segment.
-    const columns = [...PARQUET_COLUMNS, ...typed.map((c) => ({ name: c.name, type: c.type }))];
-    await convertJsonlToParquet(jsonl, parquet, columns, SEAL_ROW_GROUP);
-    const info = await blobs.putFile(parquet);
-    return { ...summary, blobKey: info.sha256, bytes: info.size };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 /** Where `localParquet` keeps its copy of a sealed segment's blob. */

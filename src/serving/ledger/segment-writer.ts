@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, unlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type AuditLog, SEGMENT_SEAL_ACTION } from '../../audit/index.js';
@@ -11,15 +11,8 @@ import { type Db, inTransaction } from '../../store/index.js';
 import type { LedgerWriter } from './ledger-writer.js';
 import type { PackedEntry } from './prediction-row.js';
 import { insertOpenSegment, listOpenSegments, markSegmentSealed, type SegmentRow } from './segment.repo.js';
-import {
-  cutTornTail,
-  encodeFrame,
-  openSegmentAppender,
-  readSegmentFile,
-  readSegmentFileYielding,
-  type SegmentAppender,
-} from './segment-file.js';
-import { rowsOfGroups, sealRowsToBlob } from './segment-parquet.js';
+import { cutTornTail, encodeFrame, openSegmentAppender, type SegmentAppender } from './segment-file.js';
+import { acquireSegmentSealer, type SealBuild, type SegmentSealer } from './segment-sealer.js';
 
 /*
  * The segment writer of the prediction ledger: a group commit is one frame appended to the open
@@ -105,37 +98,49 @@ interface OpenSegment {
 /**
  * Seals one open segment from its file: blob, then index row + audit entry (one transaction), then
  * the file goes. The entry names the blob (content-addressed: its key is the sha256 of the Parquet
- * file), so the audit chain covers every sealed prediction.
+ * file), so the audit chain covers every sealed prediction. The file is decoded and its Parquet file
+ * written in the seal thread; storing, committing and deleting (async I/O) stay here, in that order.
  */
 export async function sealSegmentFile(
-  o: Pick<SegmentLogOptions, 'db' | 'blobs' | 'clock' | 'audit'>,
+  o: Pick<SegmentLogOptions, 'db' | 'blobs' | 'clock' | 'audit'> & { sealer: SegmentSealer },
   id: string,
   file: string,
-): Promise<number> {
-  const contents = existsSync(file)
-    ? await readSegmentFileYielding(file)
-    : { groups: [], validBytes: 0, torn: false };
-  const rows = rowsOfGroups(contents.groups);
-  const summary = await sealRowsToBlob(rows, o.blobs);
-  await inTransaction(o.db, async (tx) => {
-    const sealed = await markSegmentSealed({ tx, id, summary, sealedAt: o.clock.now() });
-    // Already sealed by another process: its entry is written.
-    if (!sealed) return;
-    await o.audit.append(tx, {
-      actor: 'system',
-      action: SEGMENT_SEAL_ACTION,
-      entityType: 'prediction_log',
-      entityId: id,
-      details: { ...summary },
+): Promise<SealBuild> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sextant-seal-'));
+  try {
+    const built = await o.sealer.build(file, dir);
+    // A torn tail (a crash mid-append) was left out of the rows; the file is cut to what they hold.
+    if (built.torn && existsSync(file)) await cutTornTail(file, { groups: [], ...built });
+    let summary = built.summary;
+    if (built.parquet !== undefined) {
+      // Stored from the file in chunks: hashing it never holds the event loop for long.
+      const info = await o.blobs.putFile(built.parquet);
+      summary = { ...summary, blobKey: info.sha256, bytes: info.size };
+    }
+    await inTransaction(o.db, async (tx) => {
+      const sealed = await markSegmentSealed({ tx, id, summary, sealedAt: o.clock.now() });
+      // Already sealed by another process: its entry is written.
+      if (!sealed) return;
+      await o.audit.append(tx, {
+        actor: 'system',
+        action: SEGMENT_SEAL_ACTION,
+        entityType: 'prediction_log',
+        entityId: id,
+        details: { ...summary },
+      });
     });
-  });
-  await unlink(file).catch(() => {});
-  return rows.length;
+    await unlink(file).catch(() => {});
+    return { ...built, summary };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Seals the open segments this host left for a deployment (all deployments when undefined). */
 export async function recoverOpenSegments(
-  o: Pick<SegmentLogOptions, 'db' | 'blobs' | 'clock' | 'audit' | 'logger' | 'live'>,
+  o: Pick<SegmentLogOptions, 'db' | 'blobs' | 'clock' | 'audit' | 'logger' | 'live'> & {
+    sealer: SegmentSealer;
+  },
   deploymentId?: string,
 ): Promise<{ segments: number; rows: number }> {
   const live = o.live ?? liveInProcess;
@@ -147,8 +152,7 @@ export async function recoverOpenSegments(
     // Claimed while sealed, so two ledgers of this process starting together do not both seal it.
     live.add(s.id);
     try {
-      if (existsSync(s.path)) await cutTornTail(s.path, readSegmentFile(s.path));
-      rows += await sealSegmentFile(o, s.id, s.path);
+      rows += (await sealSegmentFile(o, s.id, s.path)).summary.rowCount;
       segments++;
     } finally {
       live.delete(s.id);
@@ -169,9 +173,10 @@ export function segmentWriter(opts: SegmentLogOptions): LedgerWriter {
   const log = opts.logger;
   const live = opts.live ?? liveInProcess;
   const current = new Map<string, OpenSegment>();
-  /** Seals run one after another, off the commit path. */
+  const sealer = acquireSegmentSealer();
+  /** Seals run one after another, off the commit path (and their CPU work off the event loop). */
   let sealing: Promise<void> = Promise.resolve();
-  const recovered = recoverOpenSegments(opts).then(
+  const recovered = recoverOpenSegments({ ...opts, sealer }).then(
     () => {},
     (err) =>
       log?.warn({ err }, 'prediction log: recovery of open segments failed; retried at the next start'),
@@ -199,7 +204,7 @@ export function segmentWriter(opts: SegmentLogOptions): LedgerWriter {
     sealing = sealing.then(async () => {
       try {
         await s.appender.close();
-        await sealSegmentFile(opts, s.id, s.file);
+        await sealSegmentFile({ ...opts, sealer }, s.id, s.file);
       } catch (err) {
         log?.warn(
           { err, segment: s.id },
@@ -242,6 +247,7 @@ export function segmentWriter(opts: SegmentLogOptions): LedgerWriter {
       current.clear();
       await sealing;
       await recovered;
+      await sealer.close();
     },
   };
 }

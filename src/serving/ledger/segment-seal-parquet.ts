@@ -1,0 +1,124 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { type ParquetCell, type ParquetRowColumn, type ParquetRowType, writeParquetRows } from '../../data/index.js';
+import type { PredictionTable } from '../../store/schema-serving.js';
+import { PREDICTION_COLUMNS } from './prediction-row.js';
+import { decodeSegment } from './segment-file.js';
+import { inputColumnName, rowsOfGroups, summarise } from './segment-parquet.js';
+import type { SealedSummary } from './segment.repo.js';
+
+/*
+ * The CPU-heavy half of sealing a segment: its file decoded into rows, and those rows written as a
+ * Parquet file (by DuckDB). It runs in the seal worker thread (segment-seal-worker.ts), off the
+ * serving process's event loop; the blob put, the index row and the file's deletion stay with the
+ * caller (segment-writer.ts).
+ *
+ * The Parquet schema is what readers (segment-reader.ts, prediction-store.ts) and the audit's deep
+ * verify expect: the `predictions` table's columns with these types, then a typed `input:<feature>`
+ * column per input feature that fits one JSON type, rows in append order, row groups of 10,000 rows.
+ */
+
+const TYPES: Partial<Record<string, ParquetRowType>> = {
+  version: 'INTEGER',
+  served_at: 'BIGINT',
+  latency_us: 'INTEGER',
+};
+const PARQUET_COLUMNS: readonly ParquetRowColumn[] = PREDICTION_COLUMNS.map((name) => ({
+  name,
+  type: TYPES[name] ?? 'VARCHAR',
+}));
+
+// Row groups of 10,000 rows: a page read past a cursor skips the groups before it by their
+// served_at statistics instead of reading the whole segment.
+const SEAL_ROW_GROUP = 10_000;
+
+const JSON_TYPES: Partial<Record<string, ParquetRowType>> = {
+  number: 'DOUBLE',
+  string: 'VARCHAR',
+  boolean: 'BOOLEAN',
+};
+const MAX_TYPED_INPUTS = 1000;
+
+/** A typed input column: the feature's key in the inputs object, and its Parquet column. */
+interface TypedInput extends ParquetRowColumn {
+  key: string;
+}
+
+const typeOf = (v: unknown): ParquetRowType | undefined =>
+  typeof v === 'number' && !Number.isFinite(v) ? undefined : JSON_TYPES[typeof v];
+
+/**
+ * The input features every row holds with one JSON type (number, string or boolean): each gets a
+ * typed column (`input:<feature>`) beside the `inputs` JSON text, which stays the record of truth.
+ * A JSON number is a double in JavaScript, so a DOUBLE column holds it exactly; a feature missing from
+ * a row, null, nested or of mixed types stays in the JSON column only. `parsed` holds each row's
+ * inputs as parsed here, so the cells of the typed columns are read without parsing them again.
+ */
+function typedInputColumns(rows: PredictionTable[], parsed: Record<string, unknown>[]): TypedInput[] {
+  let types: Map<string, ParquetRowType> | undefined;
+  for (let i = 0; i < rows.length; i++) {
+    const inputs = JSON.parse((rows[i] as PredictionTable).inputs) as unknown;
+    if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) return [];
+    const obj = inputs as Record<string, unknown>;
+    parsed.push(obj);
+    if (!types) {
+      types = new Map();
+      for (const k in obj) {
+        const t = typeOf(obj[k]);
+        if (t) types.set(k, t);
+      }
+      if (types.size > MAX_TYPED_INPUTS) return [];
+    } else {
+      // Every typed key must be present with its type; keys beyond them do not matter.
+      for (const [k, t] of types) if (!Object.hasOwn(obj, k) || typeOf(obj[k]) !== t) types.delete(k);
+    }
+    if (types.size === 0) return [];
+  }
+  return [...(types ?? new Map<string, ParquetRowType>())].map(([key, type]) => ({
+    key,
+    name: inputColumnName(key),
+    type,
+  }));
+}
+
+/** Writes the rows as a Parquet file at `parquetPath` (rows in their order, typed input columns added). */
+export async function writeSealedParquet(rows: PredictionTable[], parquetPath: string): Promise<void> {
+  const parsed: Record<string, unknown>[] = [];
+  const typed = typedInputColumns(rows, parsed);
+  const columns = [...PARQUET_COLUMNS, ...typed];
+  const base = PARQUET_COLUMNS.length;
+  const names = PREDICTION_COLUMNS as readonly string[];
+  const cellAt = (r: number, k: number): ParquetCell => {
+    if (k < base) return (rows[r] as unknown as Record<string, ParquetCell>)[names[k] as string] ?? null;
+    return (parsed[r] as Record<string, ParquetCell>)[(typed[k - base] as TypedInput).key] ?? null;
+  };
+  await writeParquetRows(parquetPath, columns, rows.length, cellAt, SEAL_ROW_GROUP);
+}
+
+/** What building a sealed segment gives: its summary, its Parquet file (none for no rows), and how its file ends. */
+export interface BuiltSegment {
+  summary: SealedSummary;
+  /** The Parquet file of the rows, in the folder given; undefined when the segment holds no row. */
+  parquet: string | undefined;
+  /** Bytes up to the end of the last whole frame, and whether more follow (a torn tail to cut). */
+  validBytes: number;
+  torn: boolean;
+}
+
+/**
+ * Reads a segment file (its whole frames; a missing file holds no rows) and writes its rows as
+ * `rows.parquet` in `dir`; the summary's blob fields stay empty until the file is stored.
+ */
+export async function buildSealedSegment(file: string, dir: string): Promise<BuiltSegment> {
+  const contents = existsSync(file)
+    ? decodeSegment(readFileSync(file))
+    : { groups: [], validBytes: 0, torn: false };
+  const rows = rowsOfGroups(contents.groups);
+  const summary = summarise(rows);
+  let parquet: string | undefined;
+  if (rows.length > 0) {
+    parquet = path.join(dir, 'rows.parquet');
+    await writeSealedParquet(rows, parquet);
+  }
+  return { summary, parquet, validBytes: contents.validBytes, torn: contents.torn };
+}
