@@ -10,9 +10,10 @@ export { manifestDigest, sortManifest } from './manifest.js';
 /** The process's shared DuckDB (a fresh connection per call) and its SQL string literal quoting. */
 export { lit, withConnection } from './tables/duckdb-engine.js';
 /** Writes JSON lines as a Parquet file with the given columns, streamed by DuckDB (bounded memory). */
-export { convertJsonlToParquet, type JsonlColumn } from './tables/parquet-writer.js';
 /** Writes rows held in memory as a Parquet file in their order, through DuckDB's appender. */
 export {
+  convertJsonlToParquet,
+  type JsonlColumn,
   type ParquetCell,
   type ParquetRowColumn,
   type ParquetRowType,

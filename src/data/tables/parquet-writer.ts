@@ -1,3 +1,4 @@
+import type { DuckDBAppender } from '@duckdb/node-api';
 import { lazyRequire } from '../../core/lazy-require.js';
 import { ident, lit, withConnection } from './duckdb-engine.js';
 
@@ -40,6 +41,15 @@ export interface ParquetRowColumn {
 /** A cell of `writeParquetRows`: null, or a value of its column's type (an integer for INTEGER and BIGINT). */
 export type ParquetCell = string | number | boolean | null;
 
+type AppendCell = (a: DuckDBAppender, v: ParquetCell) => void;
+const APPEND: Record<ParquetRowType, AppendCell> = {
+  VARCHAR: (a, v) => a.appendVarchar(v as string),
+  INTEGER: (a, v) => a.appendInteger(v as number),
+  BIGINT: (a, v) => a.appendBigInt(BigInt(v as number)),
+  DOUBLE: (a, v) => a.appendDouble(v as number),
+  BOOLEAN: (a, v) => a.appendBoolean(v as boolean),
+};
+
 /**
  * Writes rows held in memory as a Parquet file, in the given order, through DuckDB's appender: no
  * text format in between (serialising each row to JSON and having DuckDB parse it back cost several
@@ -63,35 +73,25 @@ export async function writeParquetRows(
   });
   const c = await db.connect();
   try {
-    await c.run(`CREATE TABLE rows_out (${columns.map((col) => `${ident(col.name)} ${col.type}`).join(', ')})`);
+    await c.run(
+      `CREATE TABLE rows_out (${columns.map((col) => `${ident(col.name)} ${col.type}`).join(', ')})`,
+    );
     const appender = await c.createAppender('rows_out');
-    const append: ((v: ParquetCell) => void)[] = columns.map((col) => {
-      switch (col.type) {
-        case 'VARCHAR':
-          return (v) => appender.appendVarchar(v as string);
-        case 'INTEGER':
-          return (v) => appender.appendInteger(v as number);
-        case 'BIGINT':
-          return (v) => appender.appendBigInt(BigInt(v as number));
-        case 'DOUBLE':
-          return (v) => appender.appendDouble(v as number);
-        case 'BOOLEAN':
-          return (v) => appender.appendBoolean(v as boolean);
-      }
-    });
+    const append = columns.map((col) => APPEND[col.type]);
     try {
       for (let r = 0; r < rowCount; r++) {
         for (let k = 0; k < append.length; k++) {
           const v = cellAt(r, k);
           if (v === null) appender.appendNull();
-          else (append[k] as (v: ParquetCell) => void)(v);
+          else (append[k] as AppendCell)(appender, v);
         }
         appender.endRow();
       }
     } finally {
       appender.closeSync();
     }
-    const groups = rowGroupSize === undefined ? '' : `, ROW_GROUP_SIZE ${Math.max(1, Math.floor(rowGroupSize))}`;
+    const groups =
+      rowGroupSize === undefined ? '' : `, ROW_GROUP_SIZE ${Math.max(1, Math.floor(rowGroupSize))}`;
     await c.run(`COPY rows_out TO ${lit(parquetPath)} (FORMAT parquet${groups})`);
   } finally {
     c.closeSync();

@@ -1,11 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type ParquetCell, type ParquetRowColumn, type ParquetRowType, writeParquetRows } from '../../data/index.js';
+import {
+  type ParquetCell,
+  type ParquetRowColumn,
+  type ParquetRowType,
+  writeParquetRows,
+} from '../../data/index.js';
 import type { PredictionTable } from '../../store/schema-serving.js';
 import { PREDICTION_COLUMNS } from './prediction-row.js';
+import type { SealedSummary } from './segment.repo.js';
 import { decodeSegment } from './segment-file.js';
 import { inputColumnName, rowsOfGroups, summarise } from './segment-parquet.js';
-import type { SealedSummary } from './segment.repo.js';
 
 /*
  * The CPU-heavy half of sealing a segment: its file decoded into rows, and those rows written as a

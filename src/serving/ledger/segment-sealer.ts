@@ -82,7 +82,8 @@ function sealThread(): SealThread {
 
   return {
     build: (file, dir) => {
-      const w = (worker ??= start());
+      worker ??= start();
+      const w = worker;
       const msg: SealRequest = { seq: ++seq, file, dir };
       return new Promise<SealBuild>((resolve, reject) => {
         waiting.set(msg.seq, { resolve, reject });

@@ -1,0 +1,144 @@
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { threadId } from 'node:worker_threads';
+import { pino } from 'pino';
+import { afterAll, expect, it } from 'vitest';
+import { describeEachBackend } from '../../../test/support/backends.js';
+import { LocalBlobStore } from '../../blobs/index.js';
+import { systemClock } from '../../core/clock.js';
+import { newId } from '../../core/ids.js';
+import type { Store } from '../../store/index.js';
+import { makeRecord, testAudit } from './ledger-fixtures.contract.js';
+import { openPredictionLedger } from './prediction-ledger.js';
+import { packRecord } from './prediction-row.js';
+import { insertOpenSegment } from './segment.repo.js';
+import { encodeFrame, SEGMENT_MAGIC } from './segment-file.js';
+import { acquireSegmentSealer } from './segment-sealer.js';
+import { recoverOpenSegments, SEGMENT_HOST, sealSegmentFile, segmentWriter } from './segment-writer.js';
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'sextant-seal-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A segment file of `rows` predictions, eight a frame (as group commits write them). */
+function writeSegment(file: string, deploymentId: string, rows: number): void {
+  const frames: Buffer[] = [SEGMENT_MAGIC];
+  const t0 = Date.UTC(2026, 5, 1);
+  for (let at = 0; at < rows; at += 8) {
+    const group = Array.from({ length: Math.min(8, rows - at) }, (_, i) =>
+      packRecord(makeRecord({ deploymentId, servedAt: t0 + at + i })),
+    );
+    frames.push(encodeFrame(group));
+  }
+  writeFileSync(file, Buffer.concat(frames));
+}
+
+describeEachBackend('sealing prediction log segments', (get: () => Store) => {
+  const blobs = new LocalBlobStore(path.join(root, `blobs-${Math.random().toString(36).slice(2)}`));
+  const segmentRow = (id: string) =>
+    get().db.selectFrom('prediction_segments').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const openSegment = async (rows: number) => {
+    const dep = newId('dep');
+    const id = newId('pseg');
+    const file = path.join(mkdtempSync(path.join(root, 'seg-')), `${id}.seg`);
+    writeSegment(file, dep, rows);
+    // Owned by a process that is gone (pid 0): recovery may seal it.
+    await insertOpenSegment({
+      tx: get().db,
+      id,
+      deploymentId: dep,
+      path: file,
+      host: `${SEGMENT_HOST}/0`,
+      createdAt: 1,
+    });
+    return { dep, id, file };
+  };
+  const deps = () => ({ db: get().db, blobs, audit: testAudit(get()), clock: systemClock });
+
+  it('a large segment is decoded and written as Parquet in the seal thread: the event loop keeps turning meanwhile', async () => {
+    const { id, file } = await openSegment(20_000);
+    const sealer = acquireSegmentSealer();
+    let ticks = 0;
+    let sealing = true;
+    const tick = () => {
+      ticks++;
+      if (sealing) setImmediate(tick);
+    };
+    setImmediate(tick);
+    try {
+      const built = await sealSegmentFile({ ...deps(), sealer }, id, file);
+      sealing = false;
+      expect(built.threadId).not.toBe(threadId);
+      expect(built.summary.rowCount).toBe(20_000);
+    } finally {
+      sealing = false;
+      await sealer.close();
+    }
+    // The rows were decoded and written by another thread (above), and this loop kept turning
+    // throughout: a count, not a time, so a slow machine cannot fail it.
+    expect(ticks).toBeGreaterThan(1_000);
+    const row = await segmentRow(id);
+    expect(row).toMatchObject({ state: 'sealed', row_count: 20_000, path: null });
+    expect(await blobs.has(row.blob_key as string)).toBe(true);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('a seal that fails in the seal thread leaves the segment open with its file, logged; recovery seals it later', async () => {
+    const dep = newId('dep');
+    const dir = mkdtempSync(path.join(root, 'seg-'));
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
+    const ledger = openPredictionLedger({
+      store: get(),
+      clock: systemClock,
+      mode: 'durable',
+      writer: segmentWriter({ ...deps(), dir, logger }),
+    });
+    const records = Array.from({ length: 5 }, () => makeRecord({ deploymentId: dep }));
+    for (const r of records) await ledger.append(r);
+    const [open] = await get()
+      .db.selectFrom('prediction_segments')
+      .selectAll()
+      .where('deployment_id', '=', dep)
+      .execute();
+    const file = open?.path as string;
+    // The thread cannot read the file (a folder stands in its place): the seal at close fails there.
+    renameSync(file, `${file}.aside`);
+    mkdirSync(file);
+    await ledger.close();
+    expect(await segmentRow(open?.id as string)).toMatchObject({ state: 'open', path: file });
+    expect(warnings.join('\n')).toMatch(/sealing failed; the segment stays open/);
+    expect(warnings.join('\n')).toMatch(/EISDIR/);
+
+    rmSync(file, { recursive: true });
+    renameSync(`${file}.aside`, file);
+    const sealer = acquireSegmentSealer();
+    try {
+      const recovered = await recoverOpenSegments({ ...deps(), sealer, live: new Set() }, dep);
+      expect(recovered).toEqual({ segments: 1, rows: 5 });
+    } finally {
+      await sealer.close();
+    }
+    expect(await segmentRow(open?.id as string)).toMatchObject({ state: 'sealed', row_count: 5 });
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('a seal thread that dies mid-seal fails that seal only: the next seal starts a new thread', async () => {
+    const { id, file } = await openSegment(4_000);
+    const dying = acquireSegmentSealer();
+    const out = mkdtempSync(path.join(root, 'out-'));
+    const build = dying.build(file, out);
+    // The last user closing the thread ends it, the build in flight with it.
+    await dying.close();
+    await expect(build).rejects.toThrow(/seal thread exited/);
+    expect(await segmentRow(id)).toMatchObject({ state: 'open' });
+    const sealer = acquireSegmentSealer();
+    try {
+      const built = await sealSegmentFile({ ...deps(), sealer }, id, file);
+      expect(built.summary.rowCount).toBe(4_000);
+    } finally {
+      await sealer.close();
+    }
+    expect(await segmentRow(id)).toMatchObject({ state: 'sealed', row_count: 4_000 });
+  });
+});
