@@ -15,8 +15,8 @@ import {
 import type { SealedSummary } from './segment.repo.js';
 
 /*
- * Sealed segments: the rows of a segment as one Parquet file (written by DuckDB), stored in the blob
- * store under its sha256. The columns are those of the `predictions` table, so a sealed segment's rows
+ * Sealed segments: the rows of a segment as one Parquet file (written by DuckDB in the seal thread:
+ * segment-seal-parquet.ts), stored in the blob store under its sha256. The columns are those of the `predictions` table, so a sealed segment's rows
  * read back as the same PredictionTable rows the old table gave. Readers copy a blob once into a local
  * cache folder (S3 included: DuckDB's httpfs cannot be downloaded here) and query the file.
  */

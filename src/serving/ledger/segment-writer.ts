@@ -21,7 +21,9 @@ import { acquireSegmentSealer, type SealBuild, type SegmentSealer } from './segm
  *
  * A segment that reached maxRows rows or maxAgeMs of age is sealed after the commit that crossed the
  * line: the next group opens a new segment at once, and the full one becomes a Parquet blob in the
- * background (its rows stay readable from its file until its index row says sealed). Sealing writes
+ * background (its rows stay readable from its file until its index row says sealed). Decoding the
+ * file and writing the Parquet file run in the process's seal thread (segment-sealer.ts), so a seal
+ * never holds up the requests on the event loop. Sealing writes
  * the blob, then marks the row sealed, then deletes the file: a crash between any two steps leaves an
  * open row whose file is still there, and recovery seals it again (the blob put is idempotent).
  *
