@@ -8,6 +8,7 @@ import { describeEachBackend } from '../../../test/support/backends.js';
 import { LocalBlobStore } from '../../blobs/index.js';
 import { systemClock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
+import { lit, withConnection } from '../../data/index.js';
 import type { Store } from '../../store/index.js';
 import { makeRecord, testAudit } from './ledger-fixtures.contract.js';
 import { openPredictionLedger } from './prediction-ledger.js';
@@ -21,16 +22,20 @@ const root = mkdtempSync(path.join(os.tmpdir(), 'sextant-seal-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** A segment file of `rows` predictions, eight a frame (as group commits write them). */
-function writeSegment(file: string, deploymentId: string, rows: number): void {
+function writeSegment(file: string, deploymentId: string, rows: number): string[] {
   const frames: Buffer[] = [SEGMENT_MAGIC];
+  const ids: string[] = [];
   const t0 = Date.UTC(2026, 5, 1);
   for (let at = 0; at < rows; at += 8) {
-    const group = Array.from({ length: Math.min(8, rows - at) }, (_, i) =>
-      packRecord(makeRecord({ deploymentId, servedAt: t0 + at + i })),
-    );
+    const group = Array.from({ length: Math.min(8, rows - at) }, (_, i) => {
+      const r = makeRecord({ deploymentId, servedAt: t0 + at + i });
+      ids.push(r.id);
+      return packRecord(r);
+    });
     frames.push(encodeFrame(group));
   }
   writeFileSync(file, Buffer.concat(frames));
+  return ids;
 }
 
 describeEachBackend('sealing prediction log segments', (get: () => Store) => {
@@ -41,7 +46,7 @@ describeEachBackend('sealing prediction log segments', (get: () => Store) => {
     const dep = newId('dep');
     const id = newId('pseg');
     const file = path.join(mkdtempSync(path.join(root, 'seg-')), `${id}.seg`);
-    writeSegment(file, dep, rows);
+    const ids = writeSegment(file, dep, rows);
     // Owned by a process that is gone (pid 0): recovery may seal it.
     await insertOpenSegment({
       tx: get().db,
@@ -51,12 +56,12 @@ describeEachBackend('sealing prediction log segments', (get: () => Store) => {
       host: `${SEGMENT_HOST}/0`,
       createdAt: 1,
     });
-    return { dep, id, file };
+    return { dep, id, file, ids };
   };
   const deps = () => ({ db: get().db, blobs, audit: testAudit(get()), clock: systemClock });
 
   it('a large segment is decoded and written as Parquet in the seal thread: the event loop keeps turning meanwhile', async () => {
-    const { id, file } = await openSegment(20_000);
+    const { id, file, ids } = await openSegment(20_000);
     const sealer = acquireSegmentSealer();
     let ticks = 0;
     let sealing = true;
@@ -79,8 +84,23 @@ describeEachBackend('sealing prediction log segments', (get: () => Store) => {
     expect(ticks).toBeGreaterThan(1_000);
     const row = await segmentRow(id);
     expect(row).toMatchObject({ state: 'sealed', row_count: 20_000, path: null });
-    expect(await blobs.has(row.blob_key as string)).toBe(true);
     expect(existsSync(file)).toBe(false);
+    // Rows in append order (the order of the file's frames), in row groups of about 10,000 rows.
+    const parquet = blobs.pathOf(row.blob_key as string);
+    const read = await withConnection(async (c) => ({
+      ids: (
+        await c.runAndReadAll(
+          `SELECT id FROM read_parquet(${lit(parquet)}, file_row_number = true) ORDER BY file_row_number`,
+        )
+      ).getRowObjectsJS(),
+      groups: (
+        await c.runAndReadAll(
+          `SELECT DISTINCT row_group_id, row_group_num_rows FROM parquet_metadata(${lit(parquet)}) ORDER BY 1`,
+        )
+      ).getRowObjectsJS(),
+    }));
+    expect(read.ids.map((r) => r.id)).toEqual(ids);
+    expect(read.groups.map((g) => Number(g.row_group_num_rows))).toEqual([10_240, 9_760]);
   });
 
   it('a seal that fails in the seal thread leaves the segment open with its file, logged; recovery seals it later', async () => {
