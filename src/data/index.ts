@@ -9,8 +9,10 @@ export { formatRef, parseDatasetRef } from './dataset-ref.js';
 export { manifestDigest, sortManifest } from './manifest.js';
 /** The process's shared DuckDB (a fresh connection per call) and its SQL string literal quoting. */
 export { lit, withConnection } from './tables/duckdb-engine.js';
-/** Writes JSON lines as a Parquet file with the given columns, streamed by DuckDB (bounded memory). */
-/** Writes rows held in memory as a Parquet file in their order, through DuckDB's appender. */
+/**
+ * Parquet files written by DuckDB: from JSON lines with the given columns, streamed (bounded memory),
+ * or from rows held in memory, in their order, through DuckDB's appender.
+ */
 export {
   convertJsonlToParquet,
   type JsonlColumn,
