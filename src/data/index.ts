@@ -8,7 +8,7 @@ export { formatRef, parseDatasetRef } from './dataset-ref.js';
 /** The canonical manifest order and the version digest computed from it. */
 export { manifestDigest, sortManifest } from './manifest.js';
 /** The process's shared DuckDB (a fresh connection per call) and its SQL string literal quoting. */
-export { lit, withConnection } from './tables/duckdb-engine.js';
+export { lit, openConnection, withConnection } from './tables/duckdb-engine.js';
 /** Writes JSON lines as a Parquet file with the given columns, streamed by DuckDB (bounded memory). */
 export { convertJsonlToParquet, type JsonlColumn } from './tables/parquet-writer.js';
 /** Reads one stored table of a dataset version into memory (from the blob store, no workspace). */

@@ -1,13 +1,13 @@
-import type { Prediction } from '../serving/index.js';
+import type { PredictionAnswer, PredictionColumns } from '../serving/index.js';
 
-/** The prediction log's scan (serving's PredictionStore fits): pages oldest first over [since, until). */
+/** The prediction log's columnar scan (serving's PredictionStore fits): pages oldest first over [since, until). */
 export interface PredictionScan {
-  scan(q: {
+  scanColumns(q: {
     deploymentId: string;
     since: number;
     until: number;
     batchSize?: number;
-  }): AsyncIterable<Prediction[]>;
+  }): AsyncIterable<PredictionColumns>;
 }
 
 /*
@@ -17,7 +17,8 @@ export interface PredictionScan {
  */
 
 export interface ServedRow {
-  id: string;
+  /** The prediction's id where a label came in (the rows a metric may name); the scan reads no other. */
+  id: string | undefined;
   servedAt: number;
   inputs: Record<string, unknown>;
   prediction: number | string | null;
@@ -36,21 +37,37 @@ export interface VersionTraffic {
   rows: ServedRow[];
 }
 
-function served(p: Prediction, outputs: NonNullable<Prediction['outputs']>): ServedRow {
-  const servedAt = Date.parse(p.servedAt);
+/** Row i of a page: its inputs as one object (the features it holds), shared by its champion and shadow rows. */
+function inputsOf(page: PredictionColumns, i: number): Record<string, unknown> {
+  const inputs: Record<string, unknown> = {};
+  for (const [name, col] of page.inputs) {
+    const v = col[i];
+    if (v !== undefined) inputs[name] = v;
+  }
+  return inputs;
+}
+
+function served(
+  page: PredictionColumns,
+  i: number,
+  inputs: Record<string, unknown>,
+  outputs: NonNullable<PredictionAnswer['outputs']>,
+): ServedRow {
+  const servedAt = page.servedAt[i] as number;
+  const label = page.labels[i];
   return {
-    id: p.id,
+    id: label?.predictionId,
     servedAt,
-    inputs: p.inputs,
+    inputs,
     prediction: outputs.prediction,
     probabilities: outputs.probabilities,
-    label: p.label?.value,
-    labelDelayMs: p.label ? Date.parse(p.label.receivedAt) - servedAt : undefined,
+    label: label?.value,
+    labelDelayMs: label ? label.receivedAt - servedAt : undefined,
   };
 }
 
 /** Adds one page of the log to per-version traffic (keyed by version id; a shadow's by `shadow:<id>`). */
-export function splitPage(page: readonly Prediction[], out: Map<string, VersionTraffic>): void {
+export function splitPage(page: PredictionColumns, out: Map<string, VersionTraffic>): void {
   const add = (key: string, init: () => VersionTraffic, row: ServedRow) => {
     let t = out.get(key);
     if (!t) {
@@ -59,10 +76,11 @@ export function splitPage(page: readonly Prediction[], out: Map<string, VersionT
     }
     t.rows.push(row);
   };
-  for (const p of page) {
+  for (let i = 0; i < page.length; i++) {
+    const p = page.answers[i] as PredictionAnswer;
     // A failed prediction (its model server failed) answered nothing: it is no one's traffic.
     if (p.outputs === null) continue;
-    const outputs = p.outputs;
+    const inputs = inputsOf(page, i);
     add(
       p.modelVersionId,
       () => ({
@@ -72,7 +90,7 @@ export function splitPage(page: readonly Prediction[], out: Map<string, VersionT
         role: p.role,
         rows: [],
       }),
-      served(p, outputs),
+      served(page, i, inputs, p.outputs),
     );
     // A shadow that failed on a row has no answer there: the row is not its traffic.
     const shadow = p.shadow;
@@ -86,7 +104,7 @@ export function splitPage(page: readonly Prediction[], out: Map<string, VersionT
           role: 'shadow',
           rows: [],
         }),
-        served(p, shadow.outputs),
+        served(page, i, inputs, shadow.outputs),
       );
   }
 }
@@ -97,7 +115,7 @@ export async function readWindow(
   q: { deploymentId: string; since: number; until: number },
 ): Promise<Map<string, VersionTraffic>> {
   const out = new Map<string, VersionTraffic>();
-  for await (const page of predictions.scan({ ...q, batchSize: 5000 })) splitPage(page, out);
+  for await (const page of predictions.scanColumns({ ...q, batchSize: 5000 })) splitPage(page, out);
   return out;
 }
 
