@@ -52,6 +52,28 @@ async function schemaOf(c: DuckDBConnection, file: string): Promise<Map<string, 
   return s;
 }
 
+// The most input features a row of a file holds, by path (a cached file never changes).
+const mostKeys = new Map<string, number>();
+
+/**
+ * The most input features a row of these files holds. Every key of the `inputs` JSON is written
+ * `"name":`, so a row with no more `":` than a file's typed features holds no other feature (a string
+ * value holding `":` only sends the read to the JSON, never misses a feature). Reading the JSON text
+ * is the costly part of a scan: it is done once per file and process.
+ */
+async function mostKeysOf(c: DuckDBConnection, files: string[]): Promise<number> {
+  for (const f of files) {
+    if (mostKeys.has(f)) continue;
+    const n = (
+      await c.runAndReadAll(
+        `SELECT max((length(inputs) - length(replace(inputs, '":', ''))) // 2) AS n FROM read_parquet(${lit(f)})`,
+      )
+    ).getRowObjectsJS()[0]?.n;
+    mostKeys.set(f, Number(n ?? 0));
+  }
+  return Math.max(0, ...files.map((f) => mostKeys.get(f) ?? 0));
+}
+
 const TYPED = new Set(['DOUBLE', 'VARCHAR', 'BOOLEAN']);
 
 /** The features every file holds as a typed column of one type, in the first file's column order. */
@@ -103,8 +125,6 @@ export async function* readSealedColumns(q: SealedScan): AsyncIterable<KeyedColu
   try {
     const src = `(SELECT * FROM read_parquet([${q.files.map(lit).join(', ')}], union_by_name = true) WHERE ${conds.join(' AND ')})`;
     const typed = await typedFeatures(c, q.files);
-    // Every feature typed, and no row with a key beyond them: each key is written `"name":`, so a row
-    // with no more `":` than typed features holds none else (a string value with `":` only errs safe).
     let fromJson: boolean;
     let wanted: string[];
     if (q.features) {
@@ -112,12 +132,7 @@ export async function* readSealedColumns(q: SealedScan): AsyncIterable<KeyedColu
       fromJson = wanted.some((f) => !typed.has(f));
     } else {
       wanted = [...typed.keys()];
-      const most = (
-        await c.runAndReadAll(
-          `SELECT max((length(inputs) - length(replace(inputs, '":', ''))) // 2) AS n FROM ${src}`,
-        )
-      ).getRowObjectsJS()[0]?.n;
-      fromJson = most !== null && most !== undefined && Number(most) > typed.size;
+      fromJson = (await mostKeysOf(c, q.files)) > typed.size;
     }
     // Features read from their typed column; with `fromJson` and no feature list, all come from the JSON.
     const columns = q.features || !fromJson ? wanted.filter((f) => typed.has(f)) : [];
