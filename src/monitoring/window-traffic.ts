@@ -1,4 +1,4 @@
-import type { PredictionAnswer, PredictionColumns } from '../serving/index.js';
+import type { FeatureColumn, PredictionAnswer, PredictionColumns } from '../serving/index.js';
 
 /** The prediction log's columnar scan (serving's PredictionStore fits): pages oldest first over [since, until). */
 export interface PredictionScan {
@@ -37,33 +37,86 @@ export interface VersionTraffic {
   rows: ServedRow[];
 }
 
-/** Row i of a page: its inputs as one object (the features it holds), shared by its champion and shadow rows. */
-function inputsOf(page: PredictionColumns, i: number): Record<string, unknown> {
-  const inputs: Record<string, unknown> = {};
-  for (const [name, col] of page.inputs) {
-    const v = col[i];
-    if (v !== undefined) inputs[name] = v;
+/**
+ * Row i of a page of the log. Its inputs stay in the page's columns: the object `inputs` is built only
+ * for a row that is asked for it (a reference sample); drift and quality read a feature at a time
+ * through inputColumn, which builds no object per row.
+ */
+class PageRow implements ServedRow {
+  readonly id: string | undefined;
+  readonly servedAt: number;
+  readonly prediction: number | string | null;
+  readonly probabilities: Record<string, number> | undefined;
+  readonly label: number | string | boolean | undefined;
+  readonly labelDelayMs: number | undefined;
+  #inputs: Record<string, unknown> | undefined;
+
+  constructor(
+    readonly page: PredictionColumns,
+    readonly index: number,
+    outputs: NonNullable<PredictionAnswer['outputs']>,
+  ) {
+    const servedAt = page.servedAt[index] as number;
+    const label = page.labels[index];
+    this.id = label?.predictionId;
+    this.servedAt = servedAt;
+    this.prediction = outputs.prediction;
+    this.probabilities = outputs.probabilities;
+    this.label = label?.value;
+    this.labelDelayMs = label ? label.receivedAt - servedAt : undefined;
   }
-  return inputs;
+
+  get inputs(): Record<string, unknown> {
+    if (!this.#inputs) {
+      const inputs: Record<string, unknown> = {};
+      for (const [name, col] of this.page.inputs) {
+        const v = col[this.index];
+        if (v !== undefined) inputs[name] = v;
+      }
+      this.#inputs = inputs;
+    }
+    return this.#inputs;
+  }
 }
 
-function served(
-  page: PredictionColumns,
-  i: number,
-  inputs: Record<string, unknown>,
-  outputs: NonNullable<PredictionAnswer['outputs']>,
-): ServedRow {
-  const servedAt = page.servedAt[i] as number;
-  const label = page.labels[i];
-  return {
-    id: label?.predictionId,
-    servedAt,
-    inputs,
-    prediction: outputs.prediction,
-    probabilities: outputs.probabilities,
-    label: label?.value,
-    labelDelayMs: label ? label.receivedAt - servedAt : undefined,
-  };
+/** One input feature over rows (undefined where a row lacks it), read from the pages' columns. */
+export function inputColumn(rows: readonly ServedRow[], name: string): unknown[] {
+  let page: PredictionColumns | undefined;
+  let col: FeatureColumn | undefined;
+  return rows.map((r) => {
+    if (!(r instanceof PageRow)) return r.inputs[name];
+    if (r.page !== page) {
+      page = r.page;
+      col = page.inputs.get(name);
+    }
+    return col?.[r.index];
+  });
+}
+
+/** One input feature of a row (undefined when it lacks it). */
+export function inputOf(r: ServedRow, name: string): unknown {
+  return r instanceof PageRow ? r.page.inputs.get(name)?.[r.index] : r.inputs[name];
+}
+
+/** The input features the rows hold, in first-seen order. */
+export function inputNames(rows: readonly ServedRow[]): Set<string> {
+  const seen = new Set<string>();
+  let whole: PredictionColumns | undefined;
+  for (const r of rows) {
+    if (!(r instanceof PageRow)) {
+      for (const k of Object.keys(r.inputs)) seen.add(k);
+      continue;
+    }
+    if (r.page === whole) continue;
+    // A page of typed columns only: every row holds every feature.
+    if ([...r.page.inputs.values()].every((c) => c instanceof Float64Array)) {
+      for (const k of r.page.inputs.keys()) seen.add(k);
+      whole = r.page;
+      continue;
+    }
+    for (const [k, col] of r.page.inputs) if (col[r.index] !== undefined) seen.add(k);
+  }
+  return seen;
 }
 
 /** Adds one page of the log to per-version traffic (keyed by version id; a shadow's by `shadow:<id>`). */
@@ -80,7 +133,6 @@ export function splitPage(page: PredictionColumns, out: Map<string, VersionTraff
     const p = page.answers[i] as PredictionAnswer;
     // A failed prediction (its model server failed) answered nothing: it is no one's traffic.
     if (p.outputs === null) continue;
-    const inputs = inputsOf(page, i);
     add(
       p.modelVersionId,
       () => ({
@@ -90,7 +142,7 @@ export function splitPage(page: PredictionColumns, out: Map<string, VersionTraff
         role: p.role,
         rows: [],
       }),
-      served(page, i, inputs, p.outputs),
+      new PageRow(page, i, p.outputs),
     );
     // A shadow that failed on a row has no answer there: the row is not its traffic.
     const shadow = p.shadow;
@@ -104,7 +156,7 @@ export function splitPage(page: PredictionColumns, out: Map<string, VersionTraff
           role: 'shadow',
           rows: [],
         }),
-        served(page, i, inputs, shadow.outputs),
+        new PageRow(page, i, shadow.outputs),
       );
   }
 }
