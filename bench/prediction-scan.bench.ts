@@ -160,12 +160,23 @@ async function main() {
   };
   const c1 = await columnar(fromJson);
   const c2 = await columnar(fromJson);
-  const t1 = await columnar(fromTyped);
-  const t2 = await columnar(fromTyped);
   const s1 = await storeScan();
+  // The first columnar store scan reads each file's JSON once (is any feature not typed?); later
+  // ones in the process do not. Then rounds alternate (the machine is shared): the best of each.
+  const t1 = await columnar(fromTyped);
   const k1 = await columnStoreScan();
-  const k2 = await columnStoreScan();
-  const w1 = await monitoringWindow();
+  const rounds: {
+    t: { ms: number; rows: number };
+    k: { ms: number; rows: number };
+    w: { ms: number; rows: number };
+  }[] = [];
+  for (let r = 0; r < 3; r++)
+    rounds.push({ t: await columnar(fromTyped), k: await columnStoreScan(), w: await monitoringWindow() });
+  const best = (pick: (r: (typeof rounds)[number]) => { ms: number; rows: number }) =>
+    rounds.map(pick).reduce((a, b) => (b.ms < a.ms ? b : a));
+  const t2 = best((r) => r.t);
+  const k2 = best((r) => r.k);
+  const w1 = best((r) => r.w);
   if (k1.rows !== s1.rows || Math.abs(k1.sum - s1.sum) > 1e-6 * Math.abs(s1.sum))
     throw new Error(
       `the columnar scan read ${k1.rows} rows (sum ${k1.sum}), the row scan ${s1.rows} (sum ${s1.sum})`,
@@ -195,7 +206,7 @@ async function main() {
         `${(c2.ms / TARGET_MS).toFixed(2)}x`,
       ],
       ...[t1, t2].map((t, i) => [
-        `columnar scan, 20 features from the typed columns (${i === 0 ? '1st' : '2nd'})`,
+        `columnar scan, 20 features from the typed columns (${i === 0 ? '1st' : 'best of 3 rounds'})`,
         fmtInt(t.rows),
         fmtMs(t.ms),
         fmtMs(TARGET_MS),
@@ -209,18 +220,18 @@ async function main() {
         `${(s1.ms / TARGET_MS).toFixed(2)}x`,
       ],
       ...[k1, k2].map((k, i) => [
-        `store columnar scan (monitoring), pages of columns (${i === 0 ? '1st' : '2nd'})`,
+        `store columnar scan (monitoring), pages of columns (${i === 0 ? '1st, cold' : 'best of 3 rounds'})`,
         fmtInt(k.rows),
         fmtMs(k.ms),
         fmtMs(TARGET_MS),
         `${(k.ms / TARGET_MS).toFixed(2)}x`,
       ]),
       [
-        "monitoring's window read on it (per-version rows with inputs objects)",
+        "monitoring's window read on it (per-version rows; best of 3 rounds)",
         fmtInt(w1.rows),
         fmtMs(w1.ms),
-        '-',
-        `${(w1.ms / k1.ms).toFixed(2)}x the columnar scan`,
+        fmtMs(TARGET_MS),
+        `${(w1.ms / TARGET_MS).toFixed(2)}x`,
       ],
     ],
   );
