@@ -232,10 +232,16 @@ export function createMonitorRunService(deps: MonitoringDeps) {
   }> {
     const span = w.end - w.start;
     const readFrom = w.rows === undefined ? w.start - span : w.start;
+    // The spec's features and the protected attribute are all the inputs a run reads (none listed: all).
+    const attribute = spec.protected?.attribute;
+    const features = spec.features && [
+      ...new Set([...spec.features, ...(attribute === undefined ? [] : [attribute])]),
+    ];
     const all = await readWindow(deps.predictions, {
       deploymentId: monitor.deployment_id,
       since: readFrom,
       until: w.end,
+      features,
     });
     const out: MetricPoint[] = [];
     const versions = new Map<string, ModelVersion>();

@@ -6,6 +6,8 @@ export interface PredictionScan {
     deploymentId: string;
     since: number;
     until: number;
+    /** The input features to read; undefined: every feature the rows hold. */
+    features?: readonly string[] | undefined;
     batchSize?: number;
   }): AsyncIterable<PredictionColumns>;
 }
@@ -161,10 +163,13 @@ export function splitPage(page: PredictionColumns, out: Map<string, VersionTraff
   }
 }
 
-/** Reads [since, until) of a deployment's log (oldest first) into per-version traffic. */
+/**
+ * Reads [since, until) of a deployment's log (oldest first) into per-version traffic: the rows' inputs
+ * hold only `features` when given (a feature list spares the scan the check for untyped features).
+ */
 export async function readWindow(
   predictions: PredictionScan,
-  q: { deploymentId: string; since: number; until: number },
+  q: { deploymentId: string; since: number; until: number; features?: readonly string[] | undefined },
 ): Promise<Map<string, VersionTraffic>> {
   const out = new Map<string, VersionTraffic>();
   for await (const page of predictions.scanColumns({ ...q, batchSize: 5000 })) splitPage(page, out);
