@@ -1,3 +1,4 @@
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { DuckDBConnection, DuckDBVector } from '@duckdb/node-api';
 import { lit, openConnection } from '../../data/index.js';
 import { answerOf, type KeyedColumns, type PredictionAnswer, type RowLabel } from './prediction-columns.js';
@@ -55,21 +56,36 @@ async function schemaOf(c: DuckDBConnection, file: string): Promise<Map<string, 
 // The most input features a row of a file holds, by path (a cached file never changes).
 const mostKeys = new Map<string, number>();
 
+/** Where the count of `mostKeysOf` is kept beside a cached Parquet file (pruned with it). */
+export const inputKeysPath = (parquetFile: string): string => `${parquetFile}.input-keys`;
+
 /**
  * The most input features a row of these files holds. Every key of the `inputs` JSON is written
  * `"name":`, so a row with no more `":` than a file's typed features holds no other feature (a string
  * value holding `":` only sends the read to the JSON, never misses a feature). Reading the JSON text
- * is the costly part of a scan: it is done once per file and process.
+ * is the costly part of a scan (several times the typed columns' read): it is done once per cached
+ * file and host, its answer kept beside the file.
  */
 async function mostKeysOf(c: DuckDBConnection, files: string[]): Promise<number> {
   for (const f of files) {
     if (mostKeys.has(f)) continue;
-    const n = (
-      await c.runAndReadAll(
-        `SELECT max((length(inputs) - length(replace(inputs, '":', ''))) // 2) AS n FROM read_parquet(${lit(f)})`,
-      )
-    ).getRowObjectsJS()[0]?.n;
-    mostKeys.set(f, Number(n ?? 0));
+    const kept = Number.parseInt(await readFile(inputKeysPath(f), 'utf8').catch(() => ''), 10);
+    if (Number.isInteger(kept) && kept >= 0) {
+      mostKeys.set(f, kept);
+      continue;
+    }
+    const n = Number(
+      (
+        await c.runAndReadAll(
+          `SELECT max((length(inputs) - length(replace(inputs, '":', ''))) // 2) AS n FROM read_parquet(${lit(f)})`,
+        )
+      ).getRowObjectsJS()[0]?.n ?? 0,
+    );
+    mostKeys.set(f, n);
+    // Written whole then renamed: a reader never sees half a number.
+    const tmp = `${inputKeysPath(f)}.${process.pid}.tmp`;
+    await writeFile(tmp, String(n));
+    await rename(tmp, inputKeysPath(f));
   }
   return Math.max(0, ...files.map((f) => mostKeys.get(f) ?? 0));
 }
