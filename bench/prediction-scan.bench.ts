@@ -161,8 +161,8 @@ async function main() {
   const c1 = await columnar(fromJson);
   const c2 = await columnar(fromJson);
   const s1 = await storeScan();
-  // The first columnar store scan reads each file's JSON once (is any feature not typed?); later
-  // ones in the process do not. Then rounds alternate (the machine is shared): the best of each.
+  // The first columnar store scan reads each file's JSON once (does a row hold an untyped feature?)
+  // and keeps the answer beside the cached file: later scans on this host do not. Then rounds alternate (the machine is shared): the best of each.
   const t1 = await columnar(fromTyped);
   const k1 = await columnStoreScan();
   const rounds: {

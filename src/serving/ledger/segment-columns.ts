@@ -77,7 +77,7 @@ async function mostKeysOf(c: DuckDBConnection, files: string[]): Promise<number>
     const n = Number(
       (
         await c.runAndReadAll(
-          `SELECT max((length(inputs) - length(replace(inputs, '":', ''))) // 2) AS n FROM read_parquet(${lit(f)})`,
+          `SELECT max(len(string_split(inputs, '":')) - 1) AS n FROM read_parquet(${lit(f)})`,
         )
       ).getRowObjectsJS()[0]?.n ?? 0,
     );
