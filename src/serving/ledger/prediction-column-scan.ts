@@ -119,8 +119,10 @@ export async function* scanColumns(
     for (const group of groupsOf(fromSegments.sealed)) {
       const firstAt = Math.min(...group.map((f) => f.firstAt));
       const lastAt = Math.max(...group.map((f) => f.lastAt));
-      const minId = group.map((f) => f.minId).reduce((a, b) => (b < a ? b : a));
-      const maxId = group.map((f) => f.maxId).reduce((a, b) => (b > a ? b : a));
+      // Code-unit order, as the ids compare in SQL and in the segments' index rows.
+      const ids = group.flatMap((f) => [f.minId, f.maxId]).sort();
+      const minId = ids[0] as string;
+      const maxId = ids[ids.length - 1] as string;
       const labels: RowLabel[] = (await findLabelRowsInIdRange({ tx: db, deploymentIds, minId, maxId })).map(
         (l) => ({
           predictionId: l.prediction_id,
