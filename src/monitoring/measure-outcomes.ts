@@ -12,7 +12,7 @@ import { labelledRows, positiveClass, taskOf } from './measure-performance.js';
 import type { MonitorSpec } from './monitor-spec.schema.js';
 import type { PointSink } from './point-builder.js';
 import type { StoredCbpe } from './reference-cbpe.js';
-import type { ServedRow } from './window-traffic.js';
+import { inputOf, type ServedRow } from './window-traffic.js';
 
 /*
  * What a window says about outcomes beyond the realised metrics, through the estimation library:
@@ -40,7 +40,7 @@ export function measureFairness(sink: PointSink, spec: MonitorSpec, rows: readon
     const report = postTrainingBias({
       attribute: p.attribute,
       facet: got.rows.map((r) => {
-        const v = r.inputs[p.attribute];
+        const v = inputOf(r, p.attribute);
         return v === undefined ? null : (v as string | number | boolean | null);
       }),
       labels: got.labels,

@@ -1,7 +1,7 @@
 import { summarize } from '../ml/index.js';
 import type { MonitorSpec } from './monitor-spec.schema.js';
 import type { PointSink } from './point-builder.js';
-import type { ServedRow } from './window-traffic.js';
+import { inputOf, type ServedRow } from './window-traffic.js';
 
 /*
  * Performance from delayed labels, per window and per slice of the protected attribute, with the
@@ -165,7 +165,7 @@ export function measurePerformance(sink: PointSink, spec: MonitorSpec, rows: rea
   if (!attr) return;
   const groups = new Map<string, Labelled>();
   for (const [i, r] of got.rows.entries()) {
-    const v = r.inputs[attr];
+    const v = inputOf(r, attr);
     const key = `${attr}=${v === null || v === undefined ? 'null' : String(v)}`;
     let g = groups.get(key);
     if (!g) {

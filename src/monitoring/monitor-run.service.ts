@@ -27,7 +27,7 @@ import { PointSink } from './point-builder.js';
 import { ensureReference } from './reference.service.js';
 import { ensureCbpe } from './reference-cbpe.js';
 import type { RawColumn, RawValue, ReferenceInput } from './stats/index.js';
-import { lastRows, readWindow, type VersionTraffic } from './window-traffic.js';
+import { inputColumn, inputNames, lastRows, readWindow, type VersionTraffic } from './window-traffic.js';
 
 /*
  * One monitor run: a window of the deployment's prediction log, read through serving's scan, judged
@@ -85,8 +85,7 @@ export function toRun(r: MonitorRunTable): MonitorRun {
 /** Input features to watch: the spec's, else the signature's inputs seen in traffic, else all inputs seen. */
 function featuresOf(spec: MonitorSpec, version: ModelVersion, traffic: VersionTraffic): string[] {
   if (spec.features) return spec.features;
-  const seen = new Set<string>();
-  for (const r of traffic.rows) for (const k of Object.keys(r.inputs)) seen.add(k);
+  const seen = inputNames(traffic.rows);
   const declared = (version.signature?.inputs ?? []).map((i) => i.name).filter((n) => seen.has(n));
   return declared.length > 0 ? declared : [...seen].sort();
 }
@@ -133,7 +132,7 @@ export function createMonitorRunService(deps: MonitoringDeps) {
       ? (JSON.parse(reference.sample) as Record<string, RawColumn>)
       : undefined;
     const features = featuresOf(spec, version, cur);
-    const column = (rs: VersionTraffic['rows'], f: string) => rs.map((r) => r.inputs[f] as RawValue);
+    const column = (rs: VersionTraffic['rows'], f: string) => inputColumn(rs, f) as RawValue[];
     const positive = positiveClass(spec, rows);
     const outputs = (rs: VersionTraffic['rows']) =>
       new Map<string, RawColumn>([
@@ -233,10 +232,16 @@ export function createMonitorRunService(deps: MonitoringDeps) {
   }> {
     const span = w.end - w.start;
     const readFrom = w.rows === undefined ? w.start - span : w.start;
+    // The spec's features and the protected attribute are all the inputs a run reads (none listed: all).
+    const attribute = spec.protected?.attribute;
+    const features = spec.features && [
+      ...new Set([...spec.features, ...(attribute === undefined ? [] : [attribute])]),
+    ];
     const all = await readWindow(deps.predictions, {
       deploymentId: monitor.deployment_id,
       since: readFrom,
       until: w.end,
+      features,
     });
     const out: MetricPoint[] = [];
     const versions = new Map<string, ModelVersion>();

@@ -99,7 +99,7 @@ export async function firstTrafficRows(
 ): Promise<ServedRow[]> {
   const rows: ServedRow[] = [];
   let first: number | undefined;
-  for await (const page of deps.predictions.scan({
+  for await (const page of deps.predictions.scanColumns({
     deploymentId: input.deploymentId,
     since: 0,
     until: Number.MAX_SAFE_INTEGER,

@@ -51,6 +51,8 @@ export type {
 export { createDeploymentRuntime } from './deployment-runtime.js';
 /** The gateway: an external model server's version opened as a ServingModel; a server probed before registration. */
 export { openGatewayModel, probeEndpoint } from './gateway/index.js';
+/** The prediction log as pages of columns (the store's scanColumns: what monitoring reads). */
+export type { FeatureColumn, PredictionAnswer, PredictionColumns, RowLabel } from './ledger/index.js';
 /** A prediction log export's columns, media types and window description. */
 export { describeWindow, EXPORT_COLUMNS, EXPORT_MEDIA_TYPES, type ExportWindow } from './ledger/index.js';
 /** A `text/csv` scoring body (header row + records), read as MLflow's scoring server reads it. */

@@ -31,6 +31,14 @@ export async function withConnection<T>(fn: (c: DuckDBConnection) => Promise<T>)
 }
 
 /**
+ * A connection of the shared instance held across awaits (a reader that streams a result out page by
+ * page); the caller closes it (`closeSync`) in a finally.
+ */
+export async function openConnection(): Promise<DuckDBConnection> {
+  return (await duck()).connect();
+}
+
+/**
  * Runs `fn` on a throw-away DuckDB that may read only `file`: external access is switched off and the
  * configuration locked before `fn` runs, so SQL written by users (quality suites) can neither read
  * other files, nor write any, nor undo the lock. Costs a few milliseconds per call.

@@ -7,6 +7,13 @@ export type { FeedbackService, SubmitFeedbackInput } from './feedback.service.js
 /** Records delayed labels (idempotent: the same label twice counts once; a different one is a conflict). */
 export { createFeedbackService } from './feedback.service.js';
 export type { LedgerWriter } from './ledger-writer.js';
+export type { PredictionColumnQuery } from './prediction-column-scan.js';
+export type {
+  FeatureColumn,
+  PredictionAnswer,
+  PredictionColumns,
+  RowLabel,
+} from './prediction-columns.js';
 export type { ExportWindow, PredictionExporter } from './prediction-export.js';
 /** Writes a deployment's prediction log over a window as CSV, JSON lines or Parquet, streamed, labels joined. */
 export {

@@ -16,6 +16,8 @@ import {
   type PredictionWithLabelRow,
   pagePredictionRows,
 } from './prediction.repo.js';
+import { type PredictionColumnQuery, scanColumns } from './prediction-column-scan.js';
+import type { PredictionColumns } from './prediction-columns.js';
 import { compareKeys, mergeSorted } from './row-order.js';
 import type { SegmentReader } from './segment-reader.js';
 import { countSegmentRows, segmentPage } from './segment-rows.js';
@@ -300,6 +302,13 @@ export function createPredictionStore(deps: { db: Db; clock: Clock; segments: Se
         yield page.map(toPrediction);
         if (page.length < limit) return;
       }
+    },
+    /**
+     * The rows `scan` yields (answered predictions, oldest first, labels joined) as pages of columns:
+     * a Float64Array per numeric feature from the sealed segments' typed columns (what monitoring reads).
+     */
+    scanColumns(q: PredictionColumnQuery): AsyncIterable<PredictionColumns> {
+      return scanColumns({ db, segments }, q);
     },
   };
 }

@@ -267,6 +267,50 @@ export async function findLabelRows({
   return out;
 }
 
+/**
+ * The labels of a deployment's predictions whose ids lie in [minId, maxId] (a sealed segment's id
+ * range: one range of the primary key instead of a lookup per row).
+ */
+export async function findLabelRowsInIdRange({
+  tx,
+  deploymentIds,
+  minId,
+  maxId,
+}: {
+  tx: Executor;
+  deploymentIds: string[] | undefined;
+  minId: string;
+  maxId: string;
+}): Promise<{ prediction_id: string; label: string; received_at: number }[]> {
+  let q = tx
+    .selectFrom('prediction_labels')
+    .select(['prediction_id', 'label', 'received_at'])
+    .where('prediction_id', '>=', minId)
+    .where('prediction_id', '<=', maxId);
+  if (deploymentIds !== undefined) {
+    if (deploymentIds.length === 0) return [];
+    q = q.where('deployment_id', 'in', deploymentIds);
+  }
+  const rows = await q.execute();
+  return rows.map((r) => ({ ...r, received_at: Number(r.received_at) }));
+}
+
+/** The first and last served_at of the rows matching a filter; undefined when none does. */
+export async function predictionTimeRange({
+  tx,
+  filter,
+}: {
+  tx: Executor;
+  filter: PredictionFilter;
+}): Promise<{ first: number; last: number } | undefined> {
+  const row = await selectPredictions(tx, filter, false)
+    .clearSelect()
+    .select((eb) => [eb.fn.min('p.served_at').as('first'), eb.fn.max('p.served_at').as('last')])
+    .executeTakeFirst();
+  if (row?.first === null || row?.first === undefined || row.last === null) return undefined;
+  return { first: Number(row.first), last: Number(row.last) };
+}
+
 /** The ids of the deployments that ever had a name. */
 export async function deploymentIdsNamed({ tx, name }: { tx: Executor; name: string }): Promise<string[]> {
   const rows = await tx.selectFrom('deployments').select('id').where('name', '=', name).execute();

@@ -6,6 +6,7 @@ import { ValidationError } from '../../core/errors.js';
 import { type Db, inTransaction } from '../../store/index.js';
 import type { PruneSummary } from '../serving.schema.js';
 import { blobInUse, listSealedBefore, markSegmentsPruned } from './segment.repo.js';
+import { inputKeysPath } from './segment-columns.js';
 import { cachedParquetPath } from './segment-parquet.js';
 
 /*
@@ -61,7 +62,11 @@ export function createPredictionPruner(deps: {
       });
       for (const s of dropped) {
         if (!s.blob_key) continue;
-        if (deps.cacheDir) await rm(cachedParquetPath(deps.cacheDir, s.blob_key), { force: true });
+        if (deps.cacheDir) {
+          const cached = cachedParquetPath(deps.cacheDir, s.blob_key);
+          await rm(cached, { force: true });
+          await rm(inputKeysPath(cached), { force: true });
+        }
         if (!(await blobInUse({ tx: deps.db, blobKey: s.blob_key }))) await deps.blobs.delete(s.blob_key);
       }
       return summary;

@@ -45,6 +45,15 @@ export interface SegmentRowQuery extends SegmentQuery {
   failed?: 'exclude' | 'only' | undefined;
 }
 
+/** A sealed segment's local Parquet file and what its index row says of its rows. */
+export interface SealedFile {
+  file: string;
+  firstAt: number;
+  lastAt: number;
+  minId: string;
+  maxId: string;
+}
+
 /** One page of rows: the first `limit` past the cursor in (served_at, id) order. */
 export interface SegmentPageQuery extends SegmentRowQuery {
   order: 'oldest' | 'newest';
@@ -273,6 +282,36 @@ export function createSegmentReader(deps: { db: Executor; blobs: BlobStore; cach
       n += fromOpen.length;
       const files = await Promise.all(sealed.map((s) => localParquet(blobs, s.blob_key as string, cacheDir)));
       return n + (await countParquetMatching(files, where));
+    },
+    /**
+     * What a columnar scan reads: the matching rows of open segments (in no particular order) and the
+     * local Parquet files of the sealed segments that may hold matching rows, with their index ranges.
+     */
+    async scanSources(q: SegmentRowQuery): Promise<{ openRows: PredictionTable[]; sealed: SealedFile[] }> {
+      const segs = await listSegmentsOverlapping({
+        tx: db,
+        deploymentIds: q.deploymentIds,
+        since: q.since,
+        until: q.until,
+      });
+      // A sealed segment lists every version it holds: one without the wanted version is never read.
+      const wanted = segs.filter(
+        (s) =>
+          s.state !== 'sealed' ||
+          q.modelVersionId === undefined ||
+          (JSON.parse(s.model_version_ids) as string[]).includes(q.modelVersionId),
+      );
+      const { openRows: rows, sealed } = await splitOpen(wanted, whereOf(q));
+      const files = await Promise.all(
+        sealed.map(async (s) => ({
+          file: await localParquet(blobs, s.blob_key as string, cacheDir),
+          firstAt: Number(s.first_at),
+          lastAt: Number(s.last_at),
+          minId: String(s.min_id),
+          maxId: String(s.max_id),
+        })),
+      );
+      return { openRows: rows, sealed: files };
     },
     /** Every row of the segments matching the query, in no particular order. */
     async rows(q: SegmentQuery): Promise<PredictionTable[]> {
