@@ -2,7 +2,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { DuckDBConnection, DuckDBVector } from '@duckdb/node-api';
 import { lit, openConnection } from '../../data/index.js';
 import { answerOf, type KeyedColumns, type PredictionAnswer, type RowLabel } from './prediction-columns.js';
-import { inputColumnName } from './segment-parquet.js';
+import { inputColumnName, parquetConditions } from './segment-parquet.js';
 
 /*
  * Sealed segments read as columns through DuckDB: the serving times, the typed `input:<feature>`
@@ -22,19 +22,6 @@ export interface SealedScanWhere {
   since?: number | undefined;
   until?: number | undefined;
   modelVersionId?: string | undefined;
-}
-
-/** The SQL conditions of a scan (failed predictions never match); undefined: no row can match. */
-function conditionsOf(w: SealedScanWhere): string[] | undefined {
-  const conds = ['error IS NULL'];
-  if (w.deploymentIds !== undefined) {
-    if (w.deploymentIds.length === 0) return undefined;
-    conds.push(`deployment_id IN (${w.deploymentIds.map(lit).join(', ')})`);
-  }
-  if (w.since !== undefined) conds.push(`served_at >= ${Math.floor(w.since)}`);
-  if (w.until !== undefined) conds.push(`served_at < ${Math.floor(w.until)}`);
-  if (w.modelVersionId !== undefined) conds.push(`model_version_id = ${lit(w.modelVersionId)}`);
-  return conds;
 }
 
 // Column types of sealed Parquet files by path: the cache holds a file under its blob's sha256, so a
@@ -135,7 +122,8 @@ export interface SealedScan {
 
 /** The rows of sealed segments matching `where`, oldest first by (served_at, id), in DuckDB's chunks. */
 export async function* readSealedColumns(q: SealedScan): AsyncIterable<KeyedColumns> {
-  const conds = conditionsOf(q.where);
+  // Failed predictions never match a monitoring scan.
+  const conds = parquetConditions({ ...q.where, failed: 'exclude' });
   if (q.files.length === 0 || !conds) return;
   const c = await openConnection();
   try {

@@ -108,7 +108,7 @@ export interface ParquetWhere {
 }
 
 /** The SQL conditions of `where` (undefined: no row can match). */
-function conditionsOf(where: ParquetWhere): string[] | undefined {
+export function parquetConditions(where: ParquetWhere): string[] | undefined {
   const conds: string[] = [];
   if (where.id !== undefined) conds.push(`id = ${lit(where.id)}`);
   if (where.ids !== undefined) {
@@ -141,7 +141,7 @@ const numberOrNull = (v: unknown): number | null =>
 
 /** Reads the rows of Parquet files matching the conditions, as PredictionTable rows. */
 export async function readParquetRows(files: string[], where: ParquetWhere): Promise<PredictionTable[]> {
-  const conds = conditionsOf(where);
+  const conds = parquetConditions(where);
   if (files.length === 0 || !conds) return [];
   const src = `read_parquet([${files.map(lit).join(', ')}])`;
   const dir = where.order === 'newest' ? 'DESC' : 'ASC';
@@ -161,7 +161,7 @@ export async function readParquetRows(files: string[], where: ParquetWhere): Pro
 
 /** How many rows of Parquet files match the conditions (DuckDB counts; no row is read into memory). */
 export async function countParquetMatching(files: string[], where: ParquetWhere): Promise<number> {
-  const conds = conditionsOf(where);
+  const conds = parquetConditions(where);
   if (files.length === 0 || !conds) return 0;
   const sql = `SELECT count(*) AS n FROM read_parquet([${files.map(lit).join(', ')}])${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`;
   const rows = await withConnection(async (c) => (await c.runAndReadAll(sql)).getRowObjectsJS());
