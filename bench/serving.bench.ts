@@ -24,6 +24,7 @@ import {
   median,
   onCleanup,
   printTable,
+  processCpuMs,
   progress,
   runCleanups,
   tempDir,
@@ -162,35 +163,8 @@ async function startSextant(
   return serve;
 }
 
-/** Clock ticks per second of /proc/<pid>/stat's CPU times. */
-const CLK_TCK = clockTicks();
-
-function clockTicks(): number {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-  } catch {
-    return 100;
-  }
-}
-
-/**
- * A process's CPU seconds so far (user + system, all threads), or NaN without /proc. Unlike
- * requests/s it barely moves with the load other processes put on the machine: the ratio to read
- * on a shared machine.
- */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-  } catch {
-    return Number.NaN;
-  }
-}
-
 async function load(target: Target, body: string, seconds: number): Promise<Sample> {
-  const cpu0 = cpuSeconds(target.pid);
+  const cpu0 = processCpuMs(target.pid);
   const r = await autocannon({
     url: `${target.baseUrl}/predict`,
     method: 'POST',
@@ -205,7 +179,7 @@ async function load(target: Target, body: string, seconds: number): Promise<Samp
     p99: r.latency.p99,
     ok: r['2xx'],
     failed: r.non2xx + r.errors,
-    cpuUs: ((cpuSeconds(target.pid) - cpu0) * 1e6) / Math.max(1, r['2xx']),
+    cpuUs: ((processCpuMs(target.pid) - cpu0) * 1000) / Math.max(1, r['2xx']),
   };
 }
 
