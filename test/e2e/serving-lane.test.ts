@@ -83,6 +83,8 @@ describeEachBackend(
     let serve: FastifyInstance;
     let base: string;
     const requestKeys: (string | undefined)[] = [];
+    /** While set, predict waits for it (and says it started): a request held in flight. */
+    let hold: { started: () => void; gate: Promise<void> } | undefined;
     const BODY_LIMIT = 64 * 1024;
 
     beforeAll(async () => {
@@ -93,8 +95,12 @@ describeEachBackend(
       // The runtime as the app sees it, noting each request's key.
       const noting: DeploymentRuntime = {
         ...runtime,
-        predict: (body, opts) => {
+        predict: async (body, opts) => {
           requestKeys.push(opts?.requestKey);
+          if (hold) {
+            hold.started();
+            await hold.gate;
+          }
           return runtime.predict(body, opts);
         },
       };
@@ -216,6 +222,25 @@ describeEachBackend(
         code: 'UNSUPPORTED_MEDIA_TYPE',
         details: { field: 'content-type' },
       });
+    });
+
+    // Last: it closes the app.
+    it('a scoring request in flight when the app closes is answered, and logged, before it stops', async () => {
+      let release = () => {};
+      let started = () => {};
+      const inFlight = new Promise<void>((resolve) => (started = resolve));
+      hold = { started, gate: new Promise<void>((resolve) => (release = resolve)) };
+      const reply = post(base, '/predict', json());
+      await inFlight;
+      const closed = serve.close();
+      release();
+      const answered = await reply;
+      await closed;
+      expect(answered.status, answered.body).toBe(200);
+      const first = predictions.parse(JSON.parse(answered.body)).predictions[0]!;
+      expect((await t.services.serving.predictions.get(first.prediction_id)).outputs?.prediction).toEqual(
+        first.prediction,
+      );
     });
   },
   ['sqlite'],
