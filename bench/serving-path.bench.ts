@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
 import { systemClock } from '../src/core/clock.js';
@@ -5,12 +6,13 @@ import { seededRandom } from '../src/core/random.js';
 import type { ModelVersion } from '../src/registry/index.js';
 import { createDeploymentRuntime, type Deployment } from '../src/serving/index.js';
 import { createServingMetrics } from '../src/serving/serving-metrics.js';
+import { creditRecords, trainCreditModel } from '../test/e2e/serving-serve-harness.js';
 import { foreignLogisticOnnx } from '../test/fixtures/foreign-onnx.js';
 import { fmtRatio, intEnv, median, printTable } from './support.js';
 
 /*
  * The request path of serving without HTTP and without the prediction log (npx tsx
- * bench/serving-path.bench.ts). Prints CPU microseconds per request and per record; asserts nothing.
+ * bench/serving-path.bench.ts). Prints CPU and main-thread microseconds per request; asserts nothing.
  *   bare     what bench/serving-bare.ts does per request: JSON.parse, one tensor, session.run, reply
  *            objects, JSON.stringify
  *   sextant  JSON.parse, the deployment runtime's predict (body reading, record checks, tensor,
@@ -18,9 +20,11 @@ import { fmtRatio, intEnv, median, printTable } from './support.js';
  *            does nothing, JSON.stringify of the reply
  *   log's    JSON.stringify of each record's inputs: what the current prediction log adds per record
  *            on the event loop before the rows leave for its writer (reported, not in 'sextant')
- * The model: the serving bench's logistic regression over 30 floats in one tensor input, so cheap
- * that the servers' own work is most of each request. Requests run CONCURRENCY at a time (as 32
- * connections do), so micro-batching works as it does under load.
+ * The models (BENCH_PATH_MODELS, default linear,tree): `linear`, the serving bench's logistic
+ * regression over 30 floats in one tensor input, so cheap that the servers' own work is most of each
+ * request; `tree`, the demo's credit model (gbdt, 60 trees, depth 5), one input per column, strings
+ * for the categorical ones (bare builds one tensor per input, as bench/serving-bare.ts does).
+ * Requests run CONCURRENCY at a time (as 32 connections do), so micro-batching works as it does under load.
  * Knobs: BENCH_PATH_SECONDS (3 per measurement), BENCH_PATH_ROUNDS (3, alternating), BENCH_PATH_BATCH (32).
  */
 
@@ -30,26 +34,87 @@ const BATCH = intEnv('BENCH_PATH_BATCH', 32);
 const CONCURRENCY = 32;
 const WIDTH = 30;
 
-const rand = seededRandom(5);
-const weights = Array.from({ length: WIDTH }, () => rand() * 2 - 1);
-const columns = Array.from({ length: WIDTH }, (_, i) => `x${i}`);
-const bytes = foreignLogisticOnnx({ weights, bias: 0.1 });
+const MODELS = (process.env.BENCH_PATH_MODELS ?? 'linear,tree').split(',').filter(Boolean);
+for (const m of MODELS)
+  if (m !== 'tree' && m !== 'linear') throw new Error(`BENCH_PATH_MODELS: tree or linear, got '${m}'`);
 
-function records(n: number): Record<string, number>[] {
-  const r = seededRandom(23);
-  return Array.from({ length: n }, () =>
-    Object.fromEntries(columns.map((c) => [c, Math.round((r() * 4 - 2) * 1000) / 1000])),
-  );
+type Row = Record<string, unknown>;
+type Tensor = InstanceType<typeof ort.Tensor>;
+type Session = Awaited<ReturnType<typeof ort.InferenceSession.create>>;
+
+interface BenchModel {
+  title: string;
+  bytes: Uint8Array;
+  version: ModelVersion;
+  records(n: number): Row[];
+  /** The bare server's feeds for these rows. */
+  feeds(session: Session, rows: Row[]): Record<string, Tensor>;
 }
 
-const version = {
-  id: 'mv_bench',
-  modelId: 'mdl_bench',
-  model: 'bench-linear',
-  version: 1,
-  format: 'onnx',
-  signature: { declared: { inputs: columns.map((name) => ({ name, type: 'float' })) } },
-} as unknown as ModelVersion;
+function versionOf(model: string, declared?: unknown): ModelVersion {
+  return {
+    id: 'mv_bench',
+    modelId: 'mdl_bench',
+    model,
+    version: 1,
+    format: 'onnx',
+    signature: declared ? { declared } : null,
+  } as unknown as ModelVersion;
+}
+
+function linearModel(): BenchModel {
+  const rand = seededRandom(5);
+  const weights = Array.from({ length: WIDTH }, () => rand() * 2 - 1);
+  const columns = Array.from({ length: WIDTH }, (_, i) => `x${i}`);
+  return {
+    title: `a logistic regression over ${WIDTH} floats`,
+    bytes: foreignLogisticOnnx({ weights, bias: 0.1 }),
+    version: versionOf('bench-linear', { inputs: columns.map((name) => ({ name, type: 'float' })) }),
+    records: (n) => {
+      const r = seededRandom(23);
+      return Array.from({ length: n }, () =>
+        Object.fromEntries(columns.map((c) => [c, Math.round((r() * 4 - 2) * 1000) / 1000])),
+      );
+    },
+    feeds: (session, rows) => {
+      const data = new Float32Array(rows.length * WIDTH);
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i]!;
+        for (let j = 0; j < WIDTH; j++) data[i * WIDTH + j] = Number(r[columns[j]!] ?? Number.NaN);
+      }
+      return { [session.inputNames[0]!]: new ort.Tensor('float32', data, [rows.length, WIDTH]) };
+    },
+  };
+}
+
+function treeModel(): BenchModel {
+  return {
+    title: "the demo's credit model (gbdt, 60 trees, depth 5)",
+    bytes: trainCreditModel({ kind: 'gbdt', rows: 2000 }).toOnnx(),
+    version: versionOf('bench-credit'),
+    records: (n) => creditRecords(n, 23),
+    feeds: (session, rows) => {
+      const feeds: Record<string, Tensor> = {};
+      for (const m of session.inputMetadata) {
+        if (!m.isTensor) continue;
+        const dims = m.shape.length === 2 ? [rows.length, 1] : [rows.length];
+        feeds[m.name] =
+          m.type === 'string'
+            ? new ort.Tensor(
+                'string',
+                rows.map((r) => String(r[m.name] ?? '')),
+                dims,
+              )
+            : new ort.Tensor(
+                'float32',
+                Float32Array.from(rows, (r) => Number(r[m.name] ?? Number.NaN)),
+                dims,
+              );
+      }
+      return feeds;
+    },
+  };
+}
 
 /**
  * A ledger that takes each batch and keeps nothing (the log's cost is measured apart): only what the
@@ -73,18 +138,12 @@ const nullLedger = {
 
 type Serve = (text: string) => Promise<string>;
 
-async function bareServer(): Promise<Serve> {
-  const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
-  const input = session.inputNames[0]!;
+async function bareServer(model: BenchModel): Promise<Serve> {
+  const session = await ort.InferenceSession.create(model.bytes, { logSeverityLevel: 3 });
   return async (text) => {
-    const body = JSON.parse(text) as { dataframe_records: Record<string, unknown>[] };
+    const body = JSON.parse(text) as { dataframe_records: Row[] };
     const rows = body.dataframe_records;
-    const data = new Float32Array(rows.length * WIDTH);
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i]!;
-      for (let j = 0; j < WIDTH; j++) data[i * WIDTH + j] = Number(r[columns[j]!] ?? Number.NaN);
-    }
-    const out = await session.run({ [input]: new ort.Tensor('float32', data, [rows.length, WIDTH]) });
+    const out = await session.run(model.feeds(session, rows));
     const probs = out.probabilities!.data as Float32Array;
     const labels = out.label!.data as BigInt64Array;
     const predictions = rows.map((_, i) => ({
@@ -95,7 +154,8 @@ async function bareServer(): Promise<Serve> {
   };
 }
 
-async function sextantServer(): Promise<Serve> {
+async function sextantServer(model: BenchModel): Promise<Serve> {
+  const { version, bytes } = model;
   const deployment = {
     id: 'dep_bench',
     name: 'bench',
@@ -133,11 +193,16 @@ function streamOf(b: Uint8Array): NodeJS.ReadableStream {
   })() as unknown as NodeJS.ReadableStream;
 }
 
-/** CPU microseconds per request, CONCURRENCY requests in flight, for SECONDS. */
-async function measure(serve: Serve, text: string): Promise<number> {
+/**
+ * Per request, CONCURRENCY requests in flight, for SECONDS: the process's CPU microseconds (all
+ * threads, onnxruntime's included) and the main thread's busy microseconds (event loop utilisation:
+ * the servers' bottleneck, where onnxruntime's threads do not count).
+ */
+async function measure(serve: Serve, text: string): Promise<{ cpu: number; main: number }> {
   let done = 0;
   const until = performance.now() + SECONDS * 1000;
   const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
   const worker = async () => {
     while (performance.now() < until) {
       await serve(text);
@@ -146,7 +211,8 @@ async function measure(serve: Serve, text: string): Promise<number> {
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const cpu = process.cpuUsage(cpu0);
-  return (cpu.user + cpu.system) / done;
+  const elu = performance.eventLoopUtilization(elu0);
+  return { cpu: (cpu.user + cpu.system) / done, main: (elu.active * 1000) / done };
 }
 
 function logCost(text: string): number {
@@ -158,21 +224,32 @@ function logCost(text: string): number {
   return (cpu.user + cpu.system) / n;
 }
 
-async function main(): Promise<void> {
-  const bare = await bareServer();
-  const sextant = await sextantServer();
+async function benchModel(model: BenchModel): Promise<void> {
+  const bare = await bareServer(model);
+  const sextant = await sextantServer(model);
   const rows: string[][] = [];
   for (const n of [1, BATCH]) {
-    const text = JSON.stringify({ dataframe_records: records(n) });
-    const samples = { bare: [] as number[], sextant: [] as number[] };
+    const text = JSON.stringify({ dataframe_records: model.records(n) });
+    const samples = {
+      bare: [] as number[],
+      sextant: [] as number[],
+      bareMain: [] as number[],
+      sextantMain: [] as number[],
+    };
     await measure(bare, text); // warm-up
     await measure(sextant, text);
     for (let round = 0; round < ROUNDS; round++) {
-      samples.bare.push(await measure(bare, text));
-      samples.sextant.push(await measure(sextant, text));
+      const b = await measure(bare, text);
+      const s = await measure(sextant, text);
+      samples.bare.push(b.cpu);
+      samples.sextant.push(s.cpu);
+      samples.bareMain.push(b.main);
+      samples.sextantMain.push(s.main);
     }
     const b = median(samples.bare);
     const s = median(samples.sextant);
+    const bm = median(samples.bareMain);
+    const sm = median(samples.sextantMain);
     const log = logCost(text);
     rows.push([
       n === 1 ? '1 record' : `${n} records`,
@@ -180,18 +257,32 @@ async function main(): Promise<void> {
       s.toFixed(1),
       ((s - b) / n).toFixed(2),
       fmtRatio(b / s),
+      bm.toFixed(1),
+      sm.toFixed(1),
+      fmtRatio(bm / sm),
       log.toFixed(1),
     ]);
   }
   console.log(
-    `\nThe request path in process (no HTTP, no log), a logistic regression over ${WIDTH} floats, ` +
-      `${CONCURRENCY} requests in flight, CPU us per request, medians of ${ROUNDS} alternating rounds of ${SECONDS} s\n`,
+    `\nThe request path in process (no HTTP, no log), ${model.title}, ` +
+      `${CONCURRENCY} requests in flight, CPU us per request, medians of ${ROUNDS} alternating rounds of ${SECONDS} s` +
+      `; load average ${os.loadavg()[0]!.toFixed(2)}\n`,
   );
   printTable(
-    ['BODY', 'BARE US/REQ', 'SEXTANT US/REQ', 'OURS US/RECORD', 'BARE/SEXTANT', "LOG'S JSON US/REQ"],
+    [
+      'BODY',
+      'BARE CPU US/REQ',
+      'SEXTANT CPU US/REQ',
+      'OURS CPU US/RECORD',
+      'BARE/SEXTANT CPU',
+      'BARE MAIN US/REQ',
+      'SEXTANT MAIN US/REQ',
+      'BARE/SEXTANT MAIN',
+      "LOG'S JSON US/REQ",
+    ],
     rows,
   );
-  process.exit(0);
 }
 
-await main();
+for (const m of MODELS) await benchModel(m === 'tree' ? treeModel() : linearModel());
+process.exit(0);

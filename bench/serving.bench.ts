@@ -24,6 +24,7 @@ import {
   median,
   onCleanup,
   printTable,
+  processCpuMs,
   progress,
   runCleanups,
   tempDir,
@@ -43,6 +44,8 @@ import { reportTarget } from './targets.js';
  * shape), so cheap that the servers' own work is most of each request.
  * Targets (issue 19): throughput durable/bare >= 0.9 for single records and >= 0.8 for batches,
  * p99 latency durable/bare <= 1.5.
+ * CPU US/REQ: the server process's CPU time (all threads, onnxruntime's included) per answered request,
+ * from /proc; on a machine shared with other work it moves far less than requests/s does.
  * Knobs: BENCH_SERVING_SECONDS (10), BENCH_SERVING_CONNECTIONS (32), BENCH_SERVING_ROUNDS (2),
  * BENCH_SERVING_BATCH (32: records per request of the batch variant), BENCH_SERVING_ONLY
  * (single | batch: run one variant), BENCH_SERVING_MODELS (tree,linear), BENCH_SERVING_ASYNC (1; 0
@@ -92,6 +95,8 @@ interface Target {
   baseUrl: string;
   /** The deployment whose log the run's predictions land in (sextant only). */
   deployment?: string;
+  /** The server's process, whose CPU time a run reads. */
+  pid?: number | undefined;
 }
 
 interface Sample {
@@ -100,6 +105,8 @@ interface Sample {
   p99: number;
   ok: number;
   failed: number;
+  /** The server process's CPU time (all its threads) per answered request, in us; NaN where /proc is missing. */
+  cpuUs: number;
 }
 
 /** The baseline server in its own process; resolves with its URL once it prints its port. */
@@ -157,6 +164,7 @@ async function startSextant(
 }
 
 async function load(target: Target, body: string, seconds: number): Promise<Sample> {
+  const cpu0 = processCpuMs(target.pid);
   const r = await autocannon({
     url: `${target.baseUrl}/predict`,
     method: 'POST',
@@ -171,6 +179,7 @@ async function load(target: Target, body: string, seconds: number): Promise<Samp
     p99: r.latency.p99,
     ok: r['2xx'],
     failed: r.non2xx + r.errors,
+    cpuUs: ((processCpuMs(target.pid) - cpu0) * 1000) / Math.max(1, r['2xx']),
   };
 }
 
@@ -271,13 +280,27 @@ async function benchModel(kind: ModelKind): Promise<void> {
   const durable = await startSextant(home, model.name, 'durable');
   const asyncServe = WITH_ASYNC ? await startSextant(home, model.name, 'async') : undefined;
   const targets: Target[] = [
-    { kind: 'bare', baseUrl: bare.baseUrl },
+    { kind: 'bare', baseUrl: bare.baseUrl, pid: bare.child.pid },
     ...(durableTable
-      ? [{ kind: 'durable-table' as const, baseUrl: durableTable.baseUrl, deployment: 'bench-durable-table' }]
+      ? [
+          {
+            kind: 'durable-table' as const,
+            baseUrl: durableTable.baseUrl,
+            deployment: 'bench-durable-table',
+            pid: durableTable.child.pid,
+          },
+        ]
       : []),
-    { kind: 'durable', baseUrl: durable.baseUrl, deployment: 'bench-durable' },
+    { kind: 'durable', baseUrl: durable.baseUrl, deployment: 'bench-durable', pid: durable.child.pid },
     ...(asyncServe
-      ? [{ kind: 'async' as const, baseUrl: asyncServe.baseUrl, deployment: 'bench-async' }]
+      ? [
+          {
+            kind: 'async' as const,
+            baseUrl: asyncServe.baseUrl,
+            deployment: 'bench-async',
+            pid: asyncServe.child.pid,
+          },
+        ]
       : []),
   ];
 
@@ -334,6 +357,7 @@ async function benchModel(kind: ModelKind): Promise<void> {
         p50: median(samples.map((s) => s.p50)),
         p99: median(samples.map((s) => s.p99)),
         failed: samples.reduce((a, s) => a + s.failed, 0),
+        cpuUs: median(samples.map((s) => s.cpuUs)),
       };
     };
     const base = med('bare');
@@ -352,6 +376,8 @@ async function benchModel(kind: ModelKind): Promise<void> {
         fmtMs(m.p99),
         t.kind === 'bare' ? '-' : fmtRatio(m.reqPerSec / base.reqPerSec),
         t.kind === 'bare' ? '-' : fmtRatio(m.p99 / base.p99),
+        Number.isNaN(m.cpuUs) ? '-' : fmtInt(m.cpuUs),
+        t.kind === 'bare' || Number.isNaN(m.cpuUs) ? '-' : fmtRatio(base.cpuUs / m.cpuUs),
         String(m.failed),
       ]);
       if (t.kind !== 'bare') {
@@ -384,7 +410,19 @@ async function benchModel(kind: ModelKind): Promise<void> {
     }
   }
   printTable(
-    ['BODY', 'SERVER', 'REQ/S', 'PRED/S', 'P50 MS', 'P99 MS', 'REQ/S vs BARE', 'P99 vs BARE', 'FAILED'],
+    [
+      'BODY',
+      'SERVER',
+      'REQ/S',
+      'PRED/S',
+      'P50 MS',
+      'P99 MS',
+      'REQ/S vs BARE',
+      'P99 vs BARE',
+      'CPU US/REQ',
+      'BARE CPU / CPU',
+      'FAILED',
+    ],
     rows,
   );
   console.log('');

@@ -78,19 +78,31 @@ export function toAppError(err: unknown): AppError | undefined {
   return undefined;
 }
 
-/** Sends an error as {"error": {code, message, details?}}, or as MLflow's {error_code, message} on its paths. */
-export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown) {
+/** An error's reply: its status and body, and whether it was unexpected (a 500 to log). */
+export interface ErrorReply {
+  status: number;
+  body: { error_code: string; message: string } | { error: ReturnType<AppError['toJSON']> };
+  unhandled: boolean;
+}
+
+/** The reply to an error: {"error": {code, message, details?}}, or MLflow's {error_code, message} on its paths. */
+export function errorReplyOf(url: string, err: unknown): ErrorReply {
   const app = toAppError(err);
-  if (!app) request.log.error({ err }, 'unhandled error');
   const error = app ?? new AppError('INTERNAL', 'internal error; the server log has the details');
-  if (isMlflowPath(request.url)) {
+  if (isMlflowPath(url)) {
     const [mapped, status] = mlflowCodes[error.code];
     // MLflow's scoring server calls a body it cannot score BAD_REQUEST.
-    const errorCode =
-      error.code === 'VALIDATION_FAILED' && isScoringPath(request.url) ? 'BAD_REQUEST' : mapped;
-    return reply.status(status).send({ error_code: errorCode, message: error.message });
+    const errorCode = error.code === 'VALIDATION_FAILED' && isScoringPath(url) ? 'BAD_REQUEST' : mapped;
+    return { status, body: { error_code: errorCode, message: error.message }, unhandled: !app };
   }
-  return reply.status(error.status).send({ error: error.toJSON() });
+  return { status: error.status, body: { error: error.toJSON() }, unhandled: !app };
+}
+
+/** Sends an error as {"error": {code, message, details?}}, or as MLflow's {error_code, message} on its paths. */
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown) {
+  const { status, body, unhandled } = errorReplyOf(request.url, err);
+  if (unhandled) request.log.error({ err }, 'unhandled error');
+  return reply.status(status).send(body);
 }
 
 /**

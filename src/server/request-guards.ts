@@ -1,5 +1,6 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import os from 'node:os';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { ForbiddenError } from '../core/errors.js';
 
 /*
@@ -66,12 +67,12 @@ export function hostAllowList({ listenHost, allowedHosts }: RequestGuardOptions)
 }
 
 /** Why a browser write from another origin is refused, or undefined when it is same-origin or no browser's. */
-function crossOriginReason(request: FastifyRequest): string | undefined {
-  const site = request.headers['sec-fetch-site'];
+function crossOriginReason(headers: IncomingHttpHeaders): string | undefined {
+  const site = headers['sec-fetch-site'];
   if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') {
     return `Sec-Fetch-Site is '${site}'`;
   }
-  const origin = request.headers.origin;
+  const origin = headers.origin;
   if (typeof origin !== 'string') return undefined;
   let originHost: string;
   try {
@@ -79,7 +80,7 @@ function crossOriginReason(request: FastifyRequest): string | undefined {
   } catch {
     return `Origin '${origin}' is not a URL`;
   }
-  const host = (request.headers.host ?? '').toLowerCase();
+  const host = (headers.host ?? '').toLowerCase();
   return originHost === host ? undefined : `Origin '${origin}' is not this server (${host})`;
 }
 
@@ -94,29 +95,39 @@ export function installRequestGuards(app: FastifyInstance, options: RequestGuard
   installSecurityHeaders(app);
 }
 
+/**
+ * The Host check and the cross-origin write check as one function of a request's method and headers:
+ * the refusal to answer, or undefined when the request may pass. The Fastify hook and the scoring
+ * server's lane (scoring-lane.ts) both call it, so both refuse exactly the same requests.
+ */
+export function hostAndOriginGuard(
+  options: RequestGuardOptions,
+): (method: string, headers: IncomingHttpHeaders) => ForbiddenError | undefined {
+  const hostAllowed = hostAllowList(options);
+  return (method, headers) => {
+    const host = headers.host;
+    if (!host || !hostAllowed(host)) {
+      return new ForbiddenError(
+        `Host '${host ?? ''}' is not a name this server answers to; add it with --allowed-hosts or SEXTANT_ALLOWED_HOSTS`,
+        { field: 'host' },
+      );
+    }
+    if (UNSAFE_METHODS.has(method)) {
+      const reason = crossOriginReason(headers);
+      if (reason) return new ForbiddenError(`cross-origin write refused: ${reason}`, { field: 'origin' });
+    }
+    return undefined;
+  };
+}
+
 /** The Host check and the cross-origin write check alone (the scoring server's hot path sends no extra headers). */
 export function installHostAndOriginChecks(app: FastifyInstance, options: RequestGuardOptions): void {
-  const hostAllowed = hostAllowList(options);
+  const refusal = hostAndOriginGuard(options);
   // A callback hook, not an async one: it runs on every request, and an async hook costs a promise each.
   app.addHook('onRequest', (request, _reply, done) => {
-    const host = request.headers.host;
-    if (!host || !hostAllowed(host)) {
-      done(
-        new ForbiddenError(
-          `Host '${host ?? ''}' is not a name this server answers to; add it with --allowed-hosts or SEXTANT_ALLOWED_HOSTS`,
-          { field: 'host' },
-        ),
-      );
-      return;
-    }
-    if (UNSAFE_METHODS.has(request.method)) {
-      const reason = crossOriginReason(request);
-      if (reason) {
-        done(new ForbiddenError(`cross-origin write refused: ${reason}`, { field: 'origin' }));
-        return;
-      }
-    }
-    done();
+    const refused = refusal(request.method, request.headers);
+    if (refused) done(refused);
+    else done();
   });
 }
 

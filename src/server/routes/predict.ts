@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../app/index.js';
 import { AppError, isAppError, PayloadTooLargeError, ValidationError } from '../../core/errors.js';
@@ -65,20 +66,33 @@ export type PredictRunner = (
 ) => Promise<PredictResult>;
 
 /**
+ * A predict request's options from its headers and query: `X-Request-Key` makes canary routing
+ * sticky; `?explain=true` adds feature attributions (a bad value is a 400 naming the field).
+ */
+export function predictOptionsOf(
+  services: Pick<Services, 'governance'>,
+  headers: IncomingHttpHeaders,
+  query: unknown,
+): PredictOptions {
+  const key = headers['x-request-key'];
+  const opts: PredictOptions = { requestKey: typeof key === 'string' && key !== '' ? key : undefined };
+  if (query && wantsExplanation(query)) opts.explain = explainerOf(services, backgroundDatasetOf(query));
+  return opts;
+}
+
+/** The reply body of a prediction: `{"predictions": [...]}`, one JSON string. */
+export function predictionsJson(result: PredictResult): string {
+  return JSON.stringify({ predictions: result.items });
+}
+
+/**
  * POST predict: MLflow scoring bodies or records in, `{"predictions": [...]}` out, each item with its
- * prediction id and model version. `X-Request-Key` makes canary routing sticky; `?explain=true` adds
- * feature attributions.
+ * prediction id and model version.
  */
 export function predictHandler(services: Pick<Services, 'governance'>, run: PredictRunner) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
-    const key = req.headers['x-request-key'];
-    const opts: PredictOptions = { requestKey: typeof key === 'string' && key !== '' ? key : undefined };
-    if (req.query && wantsExplanation(req.query))
-      opts.explain = explainerOf(services, backgroundDatasetOf(req.query));
-    const result = await run(req, req.body, opts);
-    return reply
-      .header('content-type', 'application/json; charset=utf-8')
-      .send(JSON.stringify({ predictions: result.items }));
+    const result = await run(req, req.body, predictOptionsOf(services, req.headers, req.query));
+    return reply.header('content-type', 'application/json; charset=utf-8').send(predictionsJson(result));
   };
 }
 

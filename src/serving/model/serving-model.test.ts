@@ -101,6 +101,27 @@ describe('a served Sextant classifier', () => {
     });
   });
 
+  it('answers records checked in any form, joined in one run, as it answers each record alone', async () => {
+    // Checked requests (nulls as missing values, positional rows), a small one and raw records,
+    // all joined in one run.
+    const withNulls = records.slice(0, 12).map((r, i) => (i % 5 === 0 ? { ...r, age: null, sex: null } : r));
+    const positional = records.slice(12, 22).map((r) => features.map((f) => r[f]));
+    const calls = [
+      model.parse({ dataframe_records: withNulls }),
+      model.parse(positional),
+      model.parse({ dataframe_records: records.slice(22, 24) }),
+      records.slice(24, 40),
+    ];
+    const runs = model.stats().runs;
+    const joined = (await Promise.all(calls.map((r) => model.predict(r)))).flat();
+    expect(model.stats().runs - runs).toBe(1);
+    const unchecked = [...withNulls, ...records.slice(12, 40)];
+    const alone = await Promise.all(unchecked.map((r) => model.predict([r])));
+    expect(joined).toEqual(alone.flat());
+    const expected = await predictOnnx(fitted.toOnnx(), records.slice(12, 40));
+    expect(joined.slice(12).map((o) => o.probabilities?.['1'])).toEqual([...expected]);
+  });
+
   it('without signature.json it answers raw outputs: the label as prediction, P(positive) as score', async () => {
     const bare = await openServingModel(fitted.toOnnx(), makeVersion());
     try {
