@@ -10,6 +10,7 @@ import { lit, withConnection } from '../../data/index.js';
 import type { Store } from '../../store/index.js';
 import { countRows, makeRecord, testAudit } from './ledger-fixtures.contract.js';
 import { openPredictionLedger } from './prediction-ledger.js';
+import { entryRows, packRecord } from './prediction-row.js';
 import { encodeFrame, readSegmentFile } from './segment-file.js';
 import { cachedParquetPath, localParquet } from './segment-parquet.js';
 import { createPredictionPruner } from './segment-prune.js';
@@ -58,7 +59,7 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
     expect(seg?.state).toBe('open');
     const inFile = readSegmentFile(seg?.path as string)
       .groups.flat()
-      .reduce((n, e) => n + (e[0] as number), 0);
+      .reduce((n, e) => n + entryRows(e), 0);
     expect(inFile).toBe(5);
     expect(await countRows(get(), dep)).toBe(0);
     // Readable while open, by id.
@@ -257,9 +258,7 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
     await crashed.flush();
     // kill -9: the ledger is never closed, and half a frame was being written.
     const [open] = await segments(dep);
-    const torn = encodeFrame([
-      [1, dep, 'mv', 'm', 1, null, 'champion', 1, null, 1, null, null, null, 'pred_x', '{}', '{}', null],
-    ]);
+    const torn = encodeFrame([packRecord(makeRecord({ deploymentId: dep }))]);
     appendFileSync(open?.path as string, torn.subarray(0, 20));
     // A new process starts: its ledger recovers the segment the dead one left (not its own).
     const writer = segmentWriter({

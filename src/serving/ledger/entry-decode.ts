@@ -1,0 +1,231 @@
+import {
+  ColumnKind,
+  type EntryHeader,
+  LITTLE_ENDIAN,
+  OutputShape,
+  OutputTag,
+  PoolEncoding,
+  RecordTag,
+  readHeader,
+  swapWords,
+  ValueTag,
+} from './entry-layout.js';
+import type { Cell } from './prediction-batch.js';
+
+/*
+ * Unpacks a binary entry (entry-layout.ts) into the cells of its rows, the JSON columns rebuilt as
+ * the text JSON.stringify gave before entries were binary: inputs keep their keys' order, numbers print
+ * as JSON prints them. It runs where rows are written (the SQLite writer thread, the sealer, the
+ * PostgreSQL insert), never per record on the serving event loop.
+ */
+
+/** The rows of one entry: the columns they share once, the JSON columns one per row. */
+export interface DecodedEntry {
+  rows: number;
+  deploymentId: string;
+  /** model_version_id, model, version, alias, role, served_at, request_key, latency_us, shadow_version_id, shadow_error, error. */
+  shared: Cell[];
+  ids: string[];
+  inputs: string[];
+  outputs: string[];
+  shadowOutputs: (string | null)[];
+}
+
+/** Reads the streams of an entry in the order entry-encode.ts wrote them. */
+class Reader {
+  readonly f: Float64Array;
+  readonly u: Uint32Array;
+  readonly b: Uint8Array;
+  readonly pool: string;
+  fi = 0;
+  ui = 0;
+  bi = 0;
+  pi = 0;
+
+  constructor(bytes: Uint8Array, h: EntryHeader) {
+    this.f = section(bytes, h.f64At, h.f64, 8, Float64Array);
+    this.u = section(bytes, h.u32At, h.u32, 4, Uint32Array);
+    this.b = bytes.subarray(h.u8At, h.u8At + h.u8);
+    this.pool = Buffer.from(bytes.buffer, bytes.byteOffset + h.poolAt, h.poolBytes).toString(
+      h.poolEncoding === PoolEncoding.Utf8 ? 'utf8' : 'utf16le',
+    );
+    if (this.pool.length !== h.poolUnits) throw new Error('a packed entry whose strings do not decode');
+  }
+  num(): number {
+    if (this.fi >= this.f.length) throw overrun();
+    return this.f[this.fi++] as number;
+  }
+  word(): number {
+    if (this.ui >= this.u.length) throw overrun();
+    return this.u[this.ui++] as number;
+  }
+  byte(): number {
+    if (this.bi >= this.b.length) throw overrun();
+    return this.b[this.bi++] as number;
+  }
+  str(): string {
+    const n = this.word();
+    if (this.pi + n > this.pool.length) throw overrun();
+    const s = this.pool.slice(this.pi, this.pi + n);
+    this.pi += n;
+    return s;
+  }
+}
+
+const overrun = () => new Error('a packed entry ends before its contents do');
+
+/** A typed view of a section: in place when aligned (and little-endian), else a copy. */
+function section<T extends Float64Array | Uint32Array>(
+  bytes: Uint8Array,
+  at: number,
+  count: number,
+  width: number,
+  Kind: { new (n: number): T; new (b: ArrayBuffer, at: number, n: number): T },
+): T {
+  const start = bytes.byteOffset + at;
+  if (LITTLE_ENDIAN && start % width === 0 && bytes.buffer instanceof ArrayBuffer)
+    return new Kind(bytes.buffer, start, count);
+  const copy = new Kind(count);
+  const raw = new Uint8Array(copy.buffer);
+  raw.set(bytes.subarray(at, at + count * width));
+  if (!LITTLE_ENDIAN) swapWords(raw, width);
+  return copy;
+}
+
+/** A JSON number as JSON.stringify writes it (-0 as 0; NaN and the infinities as null). */
+const numberText = (v: number): string => (Number.isFinite(v) ? String(v) : 'null');
+
+/** The JSON text of each name followed by a colon (`"x0":`), cached per list of names. */
+const prefixesSeen = new Map<string, string[]>();
+function prefixesOf(namesJson: string): string[] {
+  let p = prefixesSeen.get(namesJson);
+  if (!p) {
+    const names = JSON.parse(namesJson) as unknown;
+    if (!Array.isArray(names) || names.some((n) => typeof n !== 'string'))
+      throw new Error('a packed entry whose names are not a list of strings');
+    p = (names as string[]).map((n) => `${JSON.stringify(n)}:`);
+    if (prefixesSeen.size >= 256) prefixesSeen.clear();
+    prefixesSeen.set(namesJson, p);
+  }
+  return p;
+}
+
+/** The JSON text of `count` values of a column (tagged) or undefined (float64: read from `r.f` at the returned start). */
+function readColumn(r: Reader, count: number): { texts: string[] | undefined; at: number } {
+  const kind = r.byte();
+  if (kind === ColumnKind.Float64) {
+    const at = r.fi;
+    if (at + count > r.f.length) throw overrun();
+    r.fi += count;
+    return { texts: undefined, at };
+  }
+  if (kind !== ColumnKind.Tagged) throw new Error(`a packed entry with a column of unknown kind ${kind}`);
+  const texts = new Array<string>(count);
+  for (let i = 0; i < count; i++) texts[i] = valueText(r);
+  return { texts, at: 0 };
+}
+
+function valueText(r: Reader): string {
+  const tag = r.byte();
+  switch (tag) {
+    case ValueTag.Null:
+      return 'null';
+    case ValueTag.False:
+      return 'false';
+    case ValueTag.True:
+      return 'true';
+    case ValueTag.Number:
+      return numberText(r.num());
+    case ValueTag.String:
+      return JSON.stringify(r.str());
+    default:
+      throw new Error(`a packed entry with a value of unknown tag ${tag}`);
+  }
+}
+
+function readInputs(r: Reader, rows: number): string[] {
+  const prefixes = prefixesOf(r.str());
+  const m = prefixes.length;
+  const out = new Array<string>(rows);
+  /** Row index of each columnar record, in order. */
+  const columnar: number[] = [];
+  for (let i = 0; i < rows; i++) {
+    const tag = r.byte();
+    if (tag === RecordTag.Columnar) columnar.push(i);
+    else if (tag === RecordTag.Json) out[i] = r.str();
+    else throw new Error(`a packed entry with a record of unknown tag ${tag}`);
+  }
+  const fit = columnar.length;
+  const columns = new Array<{ texts: string[] | undefined; at: number }>(m);
+  for (let j = 0; j < m; j++) columns[j] = readColumn(r, fit);
+  const f = r.f;
+  for (let q = 0; q < fit; q++) {
+    let s = '{';
+    for (let j = 0; j < m; j++) {
+      const c = columns[j] as { texts: string[] | undefined; at: number };
+      if (j > 0) s += ',';
+      s += prefixes[j] as string;
+      s += c.texts ? (c.texts[q] as string) : numberText(f[c.at + q] as number);
+    }
+    out[columnar[q] as number] = `${s}}`;
+  }
+  return out;
+}
+
+function readOutputs(r: Reader, rows: number): (string | null)[] {
+  const shape = r.byte();
+  if (shape !== OutputShape.None && shape !== OutputShape.Prediction && shape !== OutputShape.Probabilities)
+    throw new Error(`a packed entry with outputs of unknown shape ${shape}`);
+  const classes = shape === OutputShape.Probabilities ? prefixesOf(r.str()) : [];
+  const out = new Array<string | null>(rows);
+  const columnar: number[] = [];
+  for (let i = 0; i < rows; i++) {
+    const tag = r.byte();
+    if (tag === OutputTag.Absent) out[i] = null;
+    else if (tag === OutputTag.JsonNull) out[i] = 'null';
+    else if (tag === OutputTag.Json) out[i] = r.str();
+    else if (tag === OutputTag.Columnar && shape !== OutputShape.None) columnar.push(i);
+    else throw new Error(`a packed entry with outputs of unknown tag ${tag}`);
+  }
+  const fit = columnar.length;
+  if (fit === 0) return out;
+  const predictions = readColumn(r, fit);
+  const k = classes.length;
+  const at = r.fi;
+  if (at + fit * k > r.f.length) throw overrun();
+  r.fi += fit * k;
+  const f = r.f;
+  for (let q = 0; q < fit; q++) {
+    let s = '{"prediction":';
+    s += predictions.texts ? (predictions.texts[q] as string) : numberText(f[predictions.at + q] as number);
+    if (shape === OutputShape.Probabilities) {
+      s += ',"probabilities":{';
+      for (let c = 0; c < k; c++) {
+        if (c > 0) s += ',';
+        s += classes[c] as string;
+        s += numberText(f[at + q * k + c] as number);
+      }
+      s += '}';
+    }
+    out[columnar[q] as number] = `${s}}`;
+  }
+  return out;
+}
+
+/** Decodes an entry's bytes; a malformed entry is a clear error, never a wrong row. */
+export function decodeEntry(bytes: Uint8Array): DecodedEntry {
+  const h = readHeader(bytes);
+  const r = new Reader(bytes, h);
+  const shared = JSON.parse(r.str()) as Cell[];
+  if (!Array.isArray(shared) || shared.length !== 11)
+    throw new Error('a packed entry whose shared columns are not 11 cells');
+  const ids = new Array<string>(h.rows);
+  for (let i = 0; i < h.rows; i++) ids[i] = r.str();
+  const inputs = readInputs(r, h.rows);
+  const outputs = readOutputs(r, h.rows) as string[];
+  const shadowOutputs = readOutputs(r, h.rows);
+  if (r.fi !== r.f.length || r.ui !== r.u.length || r.bi !== r.b.length || r.pi !== r.pool.length)
+    throw new Error('a packed entry with contents left over');
+  const deploymentId = Buffer.from(bytes.buffer, bytes.byteOffset + h.idAt, h.idBytes).toString('utf8');
+  return { rows: h.rows, deploymentId, shared, ids, inputs, outputs, shadowOutputs };
+}
