@@ -37,6 +37,7 @@ class Reader {
   readonly u: Uint32Array;
   readonly b: Uint8Array;
   readonly pool: string;
+  readonly deploymentId: string;
   fi = 0;
   ui = 0;
   bi = 0;
@@ -50,6 +51,8 @@ class Reader {
       h.poolEncoding === PoolEncoding.Utf8 ? 'utf8' : 'utf16le',
     );
     if (this.pool.length !== h.poolUnits) throw new Error('a packed entry whose strings do not decode');
+    this.deploymentId = this.pool.slice(0, h.idUnits);
+    this.pi = h.idUnits;
   }
   num(): number {
     if (this.fi >= this.f.length) throw overrun();
@@ -212,13 +215,43 @@ function readOutputs(r: Reader, rows: number): (string | null)[] {
   return out;
 }
 
+/** The shared columns, in DecodedEntry.shared's order. */
+function sharedOf(r: Reader): Cell[] {
+  const fixed = JSON.parse(r.str()) as Cell[];
+  if (!Array.isArray(fixed) || fixed.length !== 7)
+    throw new Error('a packed entry whose shared columns are not 7 cells');
+  const [modelVersionId, model, version, alias, role, shadowVersionId, shadowError] = fixed;
+  const servedAt = r.num();
+  const latencyUs = r.num();
+  const requestKey = nullable(r);
+  const error = nullable(r);
+  return [
+    modelVersionId ?? null,
+    model ?? null,
+    version ?? null,
+    alias ?? null,
+    role ?? null,
+    servedAt,
+    requestKey,
+    latencyUs,
+    shadowVersionId ?? null,
+    shadowError ?? null,
+    error,
+  ];
+}
+
+function nullable(r: Reader): string | null {
+  const flag = r.byte();
+  if (flag === 0) return null;
+  if (flag === 1) return r.str();
+  throw new Error(`a packed entry with a string flag of unknown value ${flag}`);
+}
+
 /** Decodes an entry's bytes; a malformed entry is a clear error, never a wrong row. */
 export function decodeEntry(bytes: Uint8Array): DecodedEntry {
   const h = readHeader(bytes);
   const r = new Reader(bytes, h);
-  const shared = JSON.parse(r.str()) as Cell[];
-  if (!Array.isArray(shared) || shared.length !== 11)
-    throw new Error('a packed entry whose shared columns are not 11 cells');
+  const shared = sharedOf(r);
   const ids = new Array<string>(h.rows);
   for (let i = 0; i < h.rows; i++) ids[i] = r.str();
   const inputs = readInputs(r, h.rows);
@@ -226,6 +259,5 @@ export function decodeEntry(bytes: Uint8Array): DecodedEntry {
   const shadowOutputs = readOutputs(r, h.rows);
   if (r.fi !== r.f.length || r.ui !== r.u.length || r.bi !== r.b.length || r.pi !== r.pool.length)
     throw new Error('a packed entry with contents left over');
-  const deploymentId = Buffer.from(bytes.buffer, bytes.byteOffset + h.idAt, h.idBytes).toString('utf8');
-  return { rows: h.rows, deploymentId, shared, ids, inputs, outputs, shadowOutputs };
+  return { rows: h.rows, deploymentId: r.deploymentId, shared, ids, inputs, outputs, shadowOutputs };
 }

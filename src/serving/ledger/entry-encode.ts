@@ -56,6 +56,18 @@ class Streams {
     if (this.nb === this.b.length) this.b = grown(this.b, new Uint8Array(this.b.length * 2));
     this.b[this.nb++] = v;
   }
+  /** `count` numbers of `from` starting at `at`, in one copy. */
+  nums(from: Float64Array, at: number, count: number): void {
+    if (this.nf + count > this.f.length) {
+      let size = this.f.length * 2;
+      while (size < this.nf + count) size *= 2;
+      this.f = grown(this.f, new Float64Array(size));
+    }
+    const f = this.f;
+    // A loop, not set(subarray()): columns are short (a request's records), and a view costs more.
+    for (let i = 0, to = this.nf; i < count; i++) f[to + i] = from[at + i] as number;
+    this.nf += count;
+  }
   str(s: string): void {
     this.word(s.length);
     this.pool += s;
@@ -68,10 +80,16 @@ function grown<T extends Float64Array | Uint32Array | Uint8Array>(from: T, to: T
 }
 
 const out = new Streams();
-/** Values of the columnar records, column-major (column j of record r at j * n + r). */
-let values: unknown[] = [];
+/**
+ * The numbers of the columnar records, column-major (column j of the q-th columnar record at j * n + q),
+ * stored straight from the records (a number put in a plain array would be boxed). A column that
+ * holds anything else is packed value by value from the records instead (`fitRows` says which).
+ */
+let numbers = new Float64Array(4096);
 /** Per input column: 1 once a value that is not a number was seen. */
 let tagged = new Uint8Array(64);
+/** The index of each columnar record (q-th columnar record at q). */
+let fitRows = new Uint32Array(256);
 /** Probabilities of the columnar outputs, row-major. */
 let probs = new Float64Array(256);
 
@@ -115,58 +133,68 @@ function namesOf(o: object, last: Names): Names {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { toJSON?: unknown }).toJSON === undefined;
 
+/** Whether a record fits the columns `keys` (as its q-th columnar record); its numbers are stored. */
+function walk(r: unknown, keys: string[], n: number, q: number): boolean {
+  if (!isObject(r)) return false;
+  const m = keys.length;
+  let j = 0;
+  for (const k in r) {
+    if (j === m || k !== keys[j]) return false;
+    const v = r[k];
+    if (typeof v === 'number') numbers[j * n + q] = v;
+    else if (v === null || typeof v === 'string' || typeof v === 'boolean') tagged[j] = 1;
+    else return false;
+    j++;
+  }
+  return j === m;
+}
+
 /** Inputs: the feature names, a tag per record (+ the JSON of irregular ones), then the columns. */
 function packInputs(s: Streams, inputs: Record<string, unknown>[], from: number, to: number): void {
   const n = to - from;
   const first = inputs[from];
-  const names = isObject(first) ? namesOf(first, lastInputNames) : NO_NAMES;
-  if (names !== NO_NAMES) lastInputNames = names;
+  let names = isObject(first) ? lastInputNames : NO_NAMES;
+  const most = names.keys.length;
+  if (numbers.length < n * most) numbers = new Float64Array(n * most * 2);
+  if (tagged.length < most) tagged = new Uint8Array(most * 2);
+  if (fitRows.length < n) fitRows = new Uint32Array(n * 2);
+  tagged.fill(0);
+  // The names of the last request, unless the first record says otherwise.
+  let firstFits = walk(first, names.keys, n, 0);
+  if (!firstFits && isObject(first)) {
+    const mine = namesOf(first, names);
+    if (mine !== names) {
+      names = mine;
+      lastInputNames = mine;
+      const m = mine.keys.length;
+      if (numbers.length < n * m) numbers = new Float64Array(n * m * 2);
+      if (tagged.length < m) tagged = new Uint8Array(m * 2);
+      tagged.fill(0);
+      firstFits = walk(first, names.keys, n, 0);
+    }
+  }
   const keys = names.keys;
   const m = keys.length;
   s.str(names.json);
-  if (values.length < n * m) values = new Array(n * m);
-  if (tagged.length < m) tagged = new Uint8Array(m * 2);
-  tagged.fill(0, 0, m);
   let fit = 0;
   for (let i = from; i < to; i++) {
     const r = inputs[i];
-    let ok = isObject(r);
-    if (ok) {
-      let j = 0;
-      for (const k in r) {
-        const v = (r as Record<string, unknown>)[k];
-        if (j === m || k !== keys[j]) {
-          ok = false;
-          break;
-        }
-        if (typeof v !== 'number') {
-          if (v === null || typeof v === 'string' || typeof v === 'boolean') tagged[j] = 1;
-          else {
-            ok = false;
-            break;
-          }
-        }
-        values[j * n + fit] = v;
-        j++;
-      }
-      if (j !== m) ok = false;
-    }
-    if (ok) {
+    if (i === from ? firstFits : walk(r, keys, n, fit)) {
       s.byte(RecordTag.Columnar);
-      fit++;
+      fitRows[fit++] = i;
     } else {
       s.byte(RecordTag.Json);
       s.str(JSON.stringify(r));
     }
   }
   for (let j = 0; j < m; j++) {
-    const at = j * n;
     if (tagged[j] === 0) {
       s.byte(ColumnKind.Float64);
-      for (let r = 0; r < fit; r++) s.num(values[at + r] as number);
+      s.nums(numbers, j * n, fit);
     } else {
       s.byte(ColumnKind.Tagged);
-      for (let r = 0; r < fit; r++) packValue(s, values[at + r]);
+      const key = keys[j] as string;
+      for (let q = 0; q < fit; q++) packValue(s, (inputs[fitRows[q] as number] as Record<string, unknown>)[key]);
     }
   }
 }
@@ -235,9 +263,11 @@ function packOutputs(
   const keys = classes.keys;
   const k = keys.length;
   const n = to - from;
-  if (values.length < n) values = new Array(n);
   if (probs.length < n * k) probs = new Float64Array(n * k * 2);
+  if (numbers.length < n) numbers = new Float64Array(n * 2);
+  if (fitRows.length < n) fitRows = new Uint32Array(n * 2);
   let fit = 0;
+  let numeric = true;
   for (let i = from; i < to; i++) {
     const o = outputs?.[i];
     if (o === null || o === undefined) {
@@ -245,7 +275,10 @@ function packOutputs(
       continue;
     }
     if (shape !== OutputShape.None && fitsShape(o, shape, keys, fit)) {
-      values[fit++] = o.prediction;
+      const p = o.prediction;
+      if (typeof p === 'number') numbers[fit] = p;
+      else numeric = false;
+      fitRows[fit++] = i;
       s.byte(OutputTag.Columnar);
     } else {
       s.byte(OutputTag.Json);
@@ -253,14 +286,12 @@ function packOutputs(
     }
   }
   if (fit === 0) return;
-  let numeric = true;
-  for (let r = 0; r < fit; r++) if (typeof values[r] !== 'number') numeric = false;
   s.byte(numeric ? ColumnKind.Float64 : ColumnKind.Tagged);
-  for (let r = 0; r < fit; r++) {
-    if (numeric) s.num(values[r] as number);
-    else packValue(s, values[r]);
-  }
-  for (let q = 0; q < fit * k; q++) s.num(probs[q] as number);
+  if (numeric) s.nums(numbers, 0, fit);
+  else
+    for (let q = 0; q < fit; q++)
+      packValue(s, (outputs?.[fitRows[q] as number] as PredictionOutput).prediction);
+  s.nums(probs, 0, fit * k);
 }
 
 /** Whether an output has the shape (its probabilities then written as row `row` of the matrix). */
@@ -287,26 +318,63 @@ function fitsShape(o: PredictionOutput, shape: number, classes: string[], row: n
   return c === k;
 }
 
+/** The JSON of the columns every request of a model version shares, kept while they stay the same. */
+const lastShared = {
+  modelVersionId: '',
+  model: '',
+  version: Number.NaN,
+  alias: null as string | null,
+  role: '',
+  shadowVersionId: null as string | null,
+  shadowError: null as string | null,
+  json: '',
+};
+
+function sharedJson(b: PredictionBatch): string {
+  const c = lastShared;
+  const shadowVersionId = b.shadow?.modelVersionId ?? null;
+  const shadowError = b.shadow?.error ?? null;
+  if (
+    b.modelVersionId !== c.modelVersionId ||
+    b.model !== c.model ||
+    b.version !== c.version ||
+    b.alias !== c.alias ||
+    b.role !== c.role ||
+    shadowVersionId !== c.shadowVersionId ||
+    shadowError !== c.shadowError
+  ) {
+    c.modelVersionId = b.modelVersionId;
+    c.model = b.model;
+    c.version = b.version;
+    c.alias = b.alias;
+    c.role = b.role;
+    c.shadowVersionId = shadowVersionId;
+    c.shadowError = shadowError;
+    c.json = JSON.stringify([b.modelVersionId, b.model, b.version, b.alias, b.role, shadowVersionId, shadowError]);
+  }
+  return c.json;
+}
+
+/** A string or null: a flag byte, then the string. */
+function packNullable(s: Streams, v: string | null | undefined): void {
+  if (v === null || v === undefined) s.byte(0);
+  else {
+    s.byte(1);
+    s.str(v);
+  }
+}
+
 /** Packs records [from, to) of a request's batch. */
 export function encodeEntry(b: PredictionBatch, from: number, to: number): PackedEntry {
   const s = out;
   s.reset();
-  s.str(
-    JSON.stringify([
-      b.modelVersionId,
-      b.model,
-      b.version,
-      b.alias,
-      b.role,
-      b.servedAt,
-      b.requestKey,
-      Math.max(0, Math.round(b.latencyUs)),
-      b.shadow?.modelVersionId ?? null,
-      b.shadow?.error ?? null,
-      // A failed request's rows: the error once, and JSON null as each row's outputs.
-      b.error ? JSON.stringify(b.error) : null,
-    ]),
-  );
+  // The shared columns: what stays the same across requests as one cached JSON text, the rest apart.
+  s.str(sharedJson(b));
+  s.num(b.servedAt);
+  s.num(Math.max(0, Math.round(b.latencyUs)));
+  packNullable(s, b.requestKey);
+  // A failed request's rows: the error once, and JSON null as each row's outputs.
+  packNullable(s, b.error ? JSON.stringify(b.error) : null);
   for (let i = from; i < to; i++) s.str(b.ids[i] as string);
   packInputs(s, b.inputs, from, to);
   packOutputs(s, b.error ? null : b.outputs, from, to, OutputTag.JsonNull);
@@ -314,36 +382,45 @@ export function encodeEntry(b: PredictionBatch, from: number, to: number): Packe
   return finish(s, to - from, b.deploymentId);
 }
 
+/** The header's words, copied in as bytes (little-endian hosts; swapped on others). */
+const header = new Uint32Array(HEADER_BYTES / 4);
+const headerBytes = new Uint8Array(header.buffer);
+/** The last deployment id and its UTF-8 length. */
+let lastId = { id: '', bytes: 0 };
+
 /** The streams as one entry's bytes. */
 function finish(s: Streams, rows: number, deploymentId: string): PackedEntry {
-  const pool = s.pool;
+  // The deployment id opens the pool: one string, written by one call.
+  const pool = deploymentId + s.pool;
   const utf8 = isWellFormed !== undefined && isWellFormed.call(pool);
   const poolBytes = utf8 ? Buffer.byteLength(pool, 'utf8') : pool.length * 2;
-  const idBytes = Buffer.byteLength(deploymentId, 'utf8');
-  if (idBytes > 0xffff) throw new Error('a deployment id longer than 65,535 bytes cannot be logged');
+  if (lastId.id !== deploymentId) lastId = { id: deploymentId, bytes: Buffer.byteLength(deploymentId, 'utf8') };
+  const idBytes = utf8 ? lastId.bytes : deploymentId.length * 2;
+  if (idBytes > 0xffff) throw new Error('a deployment id longer than 32,767 characters cannot be logged');
   const f64At = HEADER_BYTES;
   const u32At = f64At + s.nf * 8;
   const u8At = u32At + s.nu * 4;
-  const idAt = u8At + s.nb;
-  const poolAt = idAt + idBytes;
+  const poolAt = u8At + s.nb;
+  // Node's pool for a small entry, a buffer of its own for a larger one (a slab of our own, tried,
+  // cost more: fresh memory each time, where freed buffers are reused while still in cache).
   const bytes = Buffer.allocUnsafe(poolAt + poolBytes);
-  const h = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
-  h.setUint32(0, ENTRY_VERSION | ((utf8 ? PoolEncoding.Utf8 : PoolEncoding.Utf16) << 8) | (idBytes << 16), true);
-  h.setUint32(4, rows, true);
-  h.setUint32(8, s.nf, true);
-  h.setUint32(12, s.nu, true);
-  h.setUint32(16, s.nb, true);
-  h.setUint32(20, poolBytes, true);
-  h.setUint32(24, pool.length, true);
-  h.setUint32(28, 0, true);
+  header[0] = ENTRY_VERSION | ((utf8 ? PoolEncoding.Utf8 : PoolEncoding.Utf16) << 8) | (idBytes << 16);
+  header[1] = rows;
+  header[2] = s.nf;
+  header[3] = s.nu;
+  header[4] = s.nb;
+  header[5] = poolBytes;
+  header[6] = pool.length;
+  header[7] = deploymentId.length;
+  bytes.set(headerBytes, 0);
   bytes.set(new Uint8Array(s.f.buffer, 0, s.nf * 8), f64At);
   bytes.set(new Uint8Array(s.u.buffer, 0, s.nu * 4), u32At);
   if (!LITTLE_ENDIAN) {
+    swapWords(bytes.subarray(0, f64At), 4);
     swapWords(bytes.subarray(f64At, u32At), 8);
     swapWords(bytes.subarray(u32At, u8At), 4);
   }
-  bytes.set(s.b.subarray(0, s.nb), u8At);
-  bytes.write(deploymentId, idAt, idBytes, 'utf8');
+  bytes.set(new Uint8Array(s.b.buffer, 0, s.nb), u8At);
   bytes.write(pool, poolAt, poolBytes, utf8 ? 'utf8' : 'utf16le');
   s.pool = '';
   return { rows, deploymentId, bytes };

@@ -7,15 +7,17 @@
  *
  * An entry is four streams written and read in the same program order by entry-encode.ts and
  * entry-decode.ts (each stream has its own cursor, so their interleaving needs no offsets):
- *     [header, HEADER_BYTES][f64 x nF][u32 x nU][u8 x nB][deployment id, UTF-8][string pool]
+ *     [header, HEADER_BYTES][f64 x nF][u32 x nU][u8 x nB][string pool]
  * Header (u32 LE each): version | pool encoding << 8 | deployment id bytes << 16, rows, nF, nU, nB,
- * pool bytes, pool length (UTF-16 code units), 0. The f64 section starts at byte 32, so an entry that
- * starts 8-aligned in its buffer is read in place; otherwise it is copied once.
+ * pool bytes, pool length (UTF-16 code units), deployment id length (code units). The f64 section
+ * starts at byte 32, so an entry that starts 8-aligned in its buffer is read in place; otherwise it is
+ * copied once.
  *
- * The string pool is every string of the entry (shared-columns JSON, ids, string values, feature and
- * class names, the JSON of irregular records) concatenated; each is cut back out by its length (in
- * UTF-16 code units) from the u32 stream. It is stored as UTF-8 when well formed, else UTF-16LE (a lone
- * surrogate, which UTF-8 cannot carry, survives exactly as JSON.stringify escapes it today).
+ * The string pool is the deployment id, then every string of the entry (shared-columns JSON, ids,
+ * string values, feature and class names, the JSON of irregular records) concatenated; each is cut back
+ * out by its length (in UTF-16 code units) from the u32 stream. It is stored as UTF-8 when well formed,
+ * else UTF-16LE (a lone surrogate, which UTF-8 cannot carry, survives exactly as JSON.stringify
+ * escapes it).
  *
  * Numbers and bytes are little-endian; a big-endian host swaps the sections as it packs and reads.
  */
@@ -64,12 +66,13 @@ export interface EntryHeader {
   u8: number;
   poolBytes: number;
   poolUnits: number;
+  /** The deployment id at the start of the pool: its bytes, its length in code units. */
   idBytes: number;
+  idUnits: number;
   /** Byte offsets of the sections within the entry. */
   f64At: number;
   u32At: number;
   u8At: number;
-  idAt: number;
   poolAt: number;
 }
 
@@ -88,19 +91,23 @@ export function readHeader(bytes: Uint8Array): EntryHeader {
     u8: v.getUint32(16, true),
     poolBytes: v.getUint32(20, true),
     poolUnits: v.getUint32(24, true),
+    idUnits: v.getUint32(28, true),
   };
   if (h.version !== ENTRY_VERSION) throw new Error(`a packed entry of unknown version ${h.version}`);
   const f64At = HEADER_BYTES;
   const u32At = f64At + h.f64 * 8;
   const u8At = u32At + h.u32 * 4;
-  const idAt = u8At + h.u8;
-  const poolAt = idAt + h.idBytes;
+  const poolAt = u8At + h.u8;
   if (poolAt + h.poolBytes !== bytes.length)
     throw new Error(`a packed entry's sections (${poolAt + h.poolBytes} bytes) do not fill its ${bytes.length}`);
-  return { ...h, f64At, u32At, u8At, idAt, poolAt };
+  if (h.idBytes > h.poolBytes || h.idUnits > h.poolUnits)
+    throw new Error('a packed entry whose deployment id does not fit its strings');
+  return { ...h, f64At, u32At, u8At, poolAt };
 }
 
-/** The deployment an entry's rows belong to. */
+/** The deployment an entry's rows belong to (read without decoding the rest of the pool). */
 export function entryDeploymentOf(bytes: Uint8Array, h: EntryHeader): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset + h.idAt, h.idBytes).toString('utf8');
+  return Buffer.from(bytes.buffer, bytes.byteOffset + h.poolAt, h.idBytes).toString(
+    h.poolEncoding === PoolEncoding.Utf8 ? 'utf8' : 'utf16le',
+  );
 }
