@@ -36,10 +36,7 @@ function jsonRows(b: PredictionBatch, from = 0, to = b.ids.length): Cell[] {
   return cells;
 }
 
-function batch(
-  inputs: Record<string, unknown>[],
-  over: Partial<PredictionBatch> = {},
-): PredictionBatch {
+function batch(inputs: Record<string, unknown>[], over: Partial<PredictionBatch> = {}): PredictionBatch {
   return {
     ids: newIds('pred', inputs.length),
     deploymentId: 'dep_codec',
@@ -91,11 +88,25 @@ describe('binary packed entries', () => {
   });
 
   it('write NaN and the infinities as JSON does (null), should an unchecked record carry them', () => {
-    roundTrip(batch([{ x: Number.NaN, y: Number.POSITIVE_INFINITY }, { x: 1, y: Number.NEGATIVE_INFINITY }]));
+    roundTrip(
+      batch([
+        { x: Number.NaN, y: Number.POSITIVE_INFINITY },
+        { x: 1, y: Number.NEGATIVE_INFINITY },
+      ]),
+    );
   });
 
   it('keep strings exactly: unicode, escapes, control characters and lone surrogates', () => {
-    const texts = ['north', 'Zürich', '東京', '😀 emoji', 'quote " and \\ slash', 'tab\tnew\nline\u0001', '', '\ud800'];
+    const texts = [
+      'north',
+      'Zürich',
+      '東京',
+      '😀 emoji',
+      'quote " and \\ slash',
+      'tab\tnew\nline\u0001',
+      '',
+      '\ud800',
+    ];
     roundTrip(batch(texts.map((t, i) => ({ region: t, n: i }))));
     // Only well-formed strings: the pool travels as UTF-8.
     roundTrip(batch(texts.slice(0, -1).map((t) => ({ region: t }))));
@@ -140,7 +151,12 @@ describe('binary packed entries', () => {
       { prediction: null },
       null as unknown as PredictionOutput,
     ];
-    roundTrip(batch(outputs.map((_, i) => ({ x: i })), { outputs }));
+    roundTrip(
+      batch(
+        outputs.map((_, i) => ({ x: i })),
+        { outputs },
+      ),
+    );
     roundTrip(batch([{ x: 1 }, { x: 2 }], { outputs: [{ prediction: 3.5 }, { prediction: -0 }] }));
     roundTrip(
       batch([{ x: 1 }, { x: 2 }], {
@@ -178,7 +194,10 @@ describe('binary packed entries', () => {
   });
 
   it('pack a slice of a batch (a batch larger than the ledger takes at once)', () => {
-    const b = batch(Array.from({ length: 10 }, (_, i) => ({ x: i, s: `v${i}` })), { requestKey: 'k' });
+    const b = batch(
+      Array.from({ length: 10 }, (_, i) => ({ x: i, s: `v${i}` })),
+      { requestKey: 'k' },
+    );
     roundTrip(b, 3, 7);
     roundTrip(b, 0, 1);
   });

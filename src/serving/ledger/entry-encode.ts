@@ -131,7 +131,10 @@ function namesOf(o: object, last: Names): Names {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { toJSON?: unknown }).toJSON === undefined;
+  typeof v === 'object' &&
+  v !== null &&
+  !Array.isArray(v) &&
+  (v as { toJSON?: unknown }).toJSON === undefined;
 
 /** Whether a record fits the columns `keys` (as its q-th columnar record); its numbers are stored. */
 function walk(r: unknown, keys: string[], n: number, q: number): boolean {
@@ -194,7 +197,8 @@ function packInputs(s: Streams, inputs: Record<string, unknown>[], from: number,
     } else {
       s.byte(ColumnKind.Tagged);
       const key = keys[j] as string;
-      for (let q = 0; q < fit; q++) packValue(s, (inputs[fitRows[q] as number] as Record<string, unknown>)[key]);
+      for (let q = 0; q < fit; q++)
+        packValue(s, (inputs[fitRows[q] as number] as Record<string, unknown>)[key]);
     }
   }
 }
@@ -257,7 +261,9 @@ function packOutputs(
   to: number,
   missing: number,
 ): void {
-  const { shape, classes } = outputs ? shapeOf(outputs, from, to) : { shape: OutputShape.None, classes: NO_NAMES };
+  const { shape, classes } = outputs
+    ? shapeOf(outputs, from, to)
+    : { shape: OutputShape.None, classes: NO_NAMES };
   s.byte(shape);
   if (shape === OutputShape.Probabilities) s.str(classes.json);
   const keys = classes.keys;
@@ -285,12 +291,12 @@ function packOutputs(
       s.str(JSON.stringify(o));
     }
   }
-  if (fit === 0) return;
+  if (fit === 0 || outputs === null) return;
   s.byte(numeric ? ColumnKind.Float64 : ColumnKind.Tagged);
   if (numeric) s.nums(numbers, 0, fit);
   else
     for (let q = 0; q < fit; q++)
-      packValue(s, (outputs?.[fitRows[q] as number] as PredictionOutput).prediction);
+      packValue(s, (outputs[fitRows[q] as number] as PredictionOutput).prediction);
   s.nums(probs, 0, fit * k);
 }
 
@@ -350,7 +356,15 @@ function sharedJson(b: PredictionBatch): string {
     c.role = b.role;
     c.shadowVersionId = shadowVersionId;
     c.shadowError = shadowError;
-    c.json = JSON.stringify([b.modelVersionId, b.model, b.version, b.alias, b.role, shadowVersionId, shadowError]);
+    c.json = JSON.stringify([
+      b.modelVersionId,
+      b.model,
+      b.version,
+      b.alias,
+      b.role,
+      shadowVersionId,
+      shadowError,
+    ]);
   }
   return c.json;
 }
@@ -392,9 +406,10 @@ let lastId = { id: '', bytes: 0 };
 function finish(s: Streams, rows: number, deploymentId: string): PackedEntry {
   // The deployment id opens the pool: one string, written by one call.
   const pool = deploymentId + s.pool;
-  const utf8 = isWellFormed !== undefined && isWellFormed.call(pool);
+  const utf8 = isWellFormed?.call(pool) === true;
   const poolBytes = utf8 ? Buffer.byteLength(pool, 'utf8') : pool.length * 2;
-  if (lastId.id !== deploymentId) lastId = { id: deploymentId, bytes: Buffer.byteLength(deploymentId, 'utf8') };
+  if (lastId.id !== deploymentId)
+    lastId = { id: deploymentId, bytes: Buffer.byteLength(deploymentId, 'utf8') };
   const idBytes = utf8 ? lastId.bytes : deploymentId.length * 2;
   if (idBytes > 0xffff) throw new Error('a deployment id longer than 32,767 characters cannot be logged');
   const f64At = HEADER_BYTES;

@@ -99,7 +99,9 @@ export function readHeader(bytes: Uint8Array): EntryHeader {
   const u8At = u32At + h.u32 * 4;
   const poolAt = u8At + h.u8;
   if (poolAt + h.poolBytes !== bytes.length)
-    throw new Error(`a packed entry's sections (${poolAt + h.poolBytes} bytes) do not fill its ${bytes.length}`);
+    throw new Error(
+      `a packed entry's sections (${poolAt + h.poolBytes} bytes) do not fill its ${bytes.length}`,
+    );
   if (h.idBytes > h.poolBytes || h.idUnits > h.poolUnits)
     throw new Error('a packed entry whose deployment id does not fit its strings');
   return { ...h, f64At, u32At, u8At, poolAt };

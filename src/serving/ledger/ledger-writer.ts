@@ -1,9 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import { workerEntry } from '../../core/worker-entry.js';
 import { type Store, sqliteFileOf } from '../../store/index.js';
+import { encodeGroup } from './entry-group.js';
 import type { LedgerWorkerReply, LedgerWorkerRequest } from './ledger-worker.repo.js';
 import { insertPredictionCells } from './prediction.repo.js';
-import { encodeGroup } from './entry-group.js';
 import { flattenRows, type PackedEntry } from './prediction-row.js';
 
 /** Commits one group of packed entries (prediction rows); the ledger calls it at most once at a time. */

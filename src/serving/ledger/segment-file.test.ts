@@ -102,10 +102,27 @@ describe('segment file', () => {
     const file = path.join(dir, 'legacy.seg');
     // The old packing: [rows, shared columns..., then id, inputs, outputs, shadow_outputs per row].
     const legacy: LegacyEntry = [
-      2, 'dep_old', 'mv_old', 'credit', 2, 'champion', 'champion', Date.UTC(2025, 5, 1), 'req-1', 640,
-      'mv_shadow', null, null,
-      'pred_a', '{"age":41,"region":"north"}', '{"prediction":1}', '{"prediction":0}',
-      'pred_b', '{"age":7,"region":"s\u00fcd"}', '{"prediction":0}', null,
+      2,
+      'dep_old',
+      'mv_old',
+      'credit',
+      2,
+      'champion',
+      'champion',
+      Date.UTC(2025, 5, 1),
+      'req-1',
+      640,
+      'mv_shadow',
+      null,
+      null,
+      'pred_a',
+      '{"age":41,"region":"north"}',
+      '{"prediction":1}',
+      '{"prediction":0}',
+      'pred_b',
+      '{"age":7,"region":"s\u00fcd"}',
+      '{"prediction":0}',
+      null,
     ];
     const frame = encodeLegacyFrame([legacy]);
     writeFileSync(file, Buffer.concat([LEGACY_SEGMENT_MAGIC, frame, frame.subarray(0, 11)]));
@@ -135,7 +152,9 @@ describe('segment file', () => {
       error: null,
     });
     // Nothing appends binary frames to it: it is sealed as it is.
-    await expect(openSegmentAppender(file, statSync(file).size)).rejects.toThrow(/not a segment of this version/);
+    await expect(openSegmentAppender(file, statSync(file).size)).rejects.toThrow(
+      /not a segment of this version/,
+    );
   });
 
   it('binary frames read back as the rows they were packed from', async () => {

@@ -162,7 +162,9 @@ export async function openSegmentAppender(file: string, existingBytes?: number):
     if (!magic.equals(SEGMENT_MAGIC)) {
       await handle.close();
       // A segment of the previous version (JSON frames) is sealed as it is, never appended to.
-      throw new Error(`${file} is not a segment of this version (${magic.toString('latin1')}); it cannot be appended to`);
+      throw new Error(
+        `${file} is not a segment of this version (${magic.toString('latin1')}); it cannot be appended to`,
+      );
     }
   }
   return {
