@@ -136,6 +136,10 @@ describe('binary packed entries', () => {
         { x: 5, y: 6 },
       ]),
     );
+    // Keys JSON.parse makes that an assignment would not: __proto__, array indices, odd characters.
+    const odd = '{"__proto__":1,"2":"b","0":"a","quo\\"te":true,"line\u2028sep":null,"ü":2.5}';
+    roundTrip(batch([JSON.parse(odd), JSON.parse(odd.replace('2.5', '-7'))]));
+    expect(flattenRows([packBatch(batch([JSON.parse(odd)]))])[9]).toBe(JSON.stringify(JSON.parse(odd)));
     // A first record that fits no column: every record keeps its own JSON.
     roundTrip(batch([{ x: { deep: true } }, { x: 1 }]));
     roundTrip(batch([{}, {}, { a: 1 }]));

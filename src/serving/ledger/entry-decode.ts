@@ -98,56 +98,89 @@ function section<T extends Float64Array | Uint32Array>(
 /** A JSON number as JSON.stringify writes it (-0 as 0; NaN and the infinities as null). */
 const numberText = (v: number): string => (Number.isFinite(v) ? String(v) : 'null');
 
-/** The JSON text of each name followed by a colon (`"x0":`), cached per list of names. */
-const prefixesSeen = new Map<string, string[]>();
-function prefixesOf(namesJson: string): string[] {
-  let p = prefixesSeen.get(namesJson);
-  if (!p) {
+/** A list of names as decoding uses it, cached per list (its JSON text). */
+interface NameList {
+  /** The JSON text of each name followed by a colon (`"x0":`). */
+  prefixes: string[];
+  /**
+   * Makes a record with these keys, in this order, from its values: JSON.stringify of objects of one
+   * shape takes V8's fast path, and prints numbers faster than String() and concatenation do.
+   */
+  Row: new (
+    values: readonly unknown[],
+  ) => object;
+}
+const namesSeen = new Map<string, NameList>();
+function namesOf(namesJson: string): NameList {
+  let l = namesSeen.get(namesJson);
+  if (!l) {
     const names = JSON.parse(namesJson) as unknown;
     if (!Array.isArray(names) || names.some((n) => typeof n !== 'string'))
       throw new Error('a packed entry whose names are not a list of strings');
-    p = (names as string[]).map((n) => `${JSON.stringify(n)}:`);
-    if (prefixesSeen.size >= 256) prefixesSeen.clear();
-    prefixesSeen.set(namesJson, p);
+    l = {
+      prefixes: (names as string[]).map((n) => `${JSON.stringify(n)}:`),
+      Row: rowMaker(names as string[]),
+    };
+    if (namesSeen.size >= 256) namesSeen.clear();
+    namesSeen.set(namesJson, l);
   }
-  return p;
+  return l;
 }
 
-/** The JSON text of `count` values of a column (tagged) or undefined (float64: read from `r.f` at the returned start). */
-function readColumn(r: Reader, count: number): { texts: string[] | undefined; at: number } {
+/**
+ * A constructor assigning values[j] to key j, generated once per list of names (keys are embedded as
+ * JSON string literals, which are valid JavaScript). `__proto__` is defined, not assigned, so it
+ * stays an own key as JSON.parse made it.
+ */
+function rowMaker(names: string[]): NameList['Row'] {
+  const body = names
+    .map((n, j) =>
+      n === '__proto__'
+        ? `Object.defineProperty(this, "__proto__", { value: v[${j}], enumerable: true, writable: true, configurable: true });`
+        : `this[${JSON.stringify(n)}] = v[${j}];`,
+    )
+    .join('\n');
+  return new Function('v', body) as unknown as NameList['Row'];
+}
+
+/** A column of `count` values: tagged ones decoded into `values`, float64 ones left in `r.f` from `at`. */
+function readColumn(r: Reader, count: number): { values: unknown[] | undefined; at: number } {
   const kind = r.byte();
   if (kind === ColumnKind.Float64) {
     const at = r.fi;
     if (at + count > r.f.length) throw overrun();
     r.fi += count;
-    return { texts: undefined, at };
+    return { values: undefined, at };
   }
   if (kind !== ColumnKind.Tagged) throw new Error(`a packed entry with a column of unknown kind ${kind}`);
-  const texts = new Array<string>(count);
-  for (let i = 0; i < count; i++) texts[i] = valueText(r);
-  return { texts, at: 0 };
+  const values = new Array<unknown>(count);
+  for (let i = 0; i < count; i++) values[i] = readValue(r);
+  return { values, at: 0 };
 }
 
-function valueText(r: Reader): string {
+function readValue(r: Reader): unknown {
   const tag = r.byte();
   switch (tag) {
     case ValueTag.Null:
-      return 'null';
+      return null;
     case ValueTag.False:
-      return 'false';
+      return false;
     case ValueTag.True:
-      return 'true';
+      return true;
     case ValueTag.Number:
-      return numberText(r.num());
+      return r.num();
     case ValueTag.String:
-      return JSON.stringify(r.str());
+      return r.str();
     default:
       throw new Error(`a packed entry with a value of unknown tag ${tag}`);
   }
 }
 
+/** A value's JSON text (a tagged prediction). */
+const valueText = (v: unknown): string => (typeof v === 'number' ? numberText(v) : JSON.stringify(v));
+
 function readInputs(r: Reader, rows: number): string[] {
-  const prefixes = prefixesOf(r.str());
+  const { prefixes, Row } = namesOf(r.str());
   const m = prefixes.length;
   const out = new Array<string>(rows);
   /** Row index of each columnar record, in order. */
@@ -159,18 +192,16 @@ function readInputs(r: Reader, rows: number): string[] {
     else throw new Error(`a packed entry with a record of unknown tag ${tag}`);
   }
   const fit = columnar.length;
-  const columns = new Array<{ texts: string[] | undefined; at: number }>(m);
+  const columns = new Array<{ values: unknown[] | undefined; at: number }>(m);
   for (let j = 0; j < m; j++) columns[j] = readColumn(r, fit);
   const f = r.f;
+  const values = new Array<unknown>(m);
   for (let q = 0; q < fit; q++) {
-    let s = '{';
     for (let j = 0; j < m; j++) {
-      const c = columns[j] as { texts: string[] | undefined; at: number };
-      if (j > 0) s += ',';
-      s += prefixes[j] as string;
-      s += c.texts ? (c.texts[q] as string) : numberText(f[c.at + q] as number);
+      const c = columns[j] as { values: unknown[] | undefined; at: number };
+      values[j] = c.values ? c.values[q] : f[c.at + q];
     }
-    out[columnar[q] as number] = `${s}}`;
+    out[columnar[q] as number] = JSON.stringify(new Row(values));
   }
   return out;
 }
@@ -179,7 +210,7 @@ function readOutputs(r: Reader, rows: number): (string | null)[] {
   const shape = r.byte();
   if (shape !== OutputShape.None && shape !== OutputShape.Prediction && shape !== OutputShape.Probabilities)
     throw new Error(`a packed entry with outputs of unknown shape ${shape}`);
-  const classes = shape === OutputShape.Probabilities ? prefixesOf(r.str()) : [];
+  const classes = shape === OutputShape.Probabilities ? namesOf(r.str()).prefixes : [];
   const out = new Array<string | null>(rows);
   const columnar: number[] = [];
   for (let i = 0; i < rows; i++) {
@@ -200,7 +231,7 @@ function readOutputs(r: Reader, rows: number): (string | null)[] {
   const f = r.f;
   for (let q = 0; q < fit; q++) {
     let s = '{"prediction":';
-    s += predictions.texts ? (predictions.texts[q] as string) : numberText(f[predictions.at + q] as number);
+    s += predictions.values ? valueText(predictions.values[q]) : numberText(f[predictions.at + q] as number);
     if (shape === OutputShape.Probabilities) {
       s += ',"probabilities":{';
       for (let c = 0; c < k; c++) {
