@@ -81,30 +81,42 @@ export function readHeader(bytes: Uint8Array): EntryHeader {
   if (bytes.length < HEADER_BYTES) throw new Error(`a packed entry of ${bytes.length} bytes has no header`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
   const word0 = v.getUint32(0, true);
-  const h = {
-    version: word0 & 0xff,
-    poolEncoding: (word0 >>> 8) & 0xff,
-    idBytes: word0 >>> 16,
-    rows: v.getUint32(4, true),
-    f64: v.getUint32(8, true),
-    u32: v.getUint32(12, true),
-    u8: v.getUint32(16, true),
-    poolBytes: v.getUint32(20, true),
-    poolUnits: v.getUint32(24, true),
-    idUnits: v.getUint32(28, true),
-  };
-  if (h.version !== ENTRY_VERSION) throw new Error(`a packed entry of unknown version ${h.version}`);
+  const version = word0 & 0xff;
+  if (version !== ENTRY_VERSION) throw new Error(`a packed entry of unknown version ${version}`);
+  const f64 = v.getUint32(8, true);
+  const u32 = v.getUint32(12, true);
+  const u8 = v.getUint32(16, true);
+  const poolBytes = v.getUint32(20, true);
+  const poolUnits = v.getUint32(24, true);
+  const idBytes = word0 >>> 16;
+  const idUnits = v.getUint32(28, true);
   const f64At = HEADER_BYTES;
-  const u32At = f64At + h.f64 * 8;
-  const u8At = u32At + h.u32 * 4;
-  const poolAt = u8At + h.u8;
-  if (poolAt + h.poolBytes !== bytes.length)
+  const u32At = f64At + f64 * 8;
+  const u8At = u32At + u32 * 4;
+  const poolAt = u8At + u8;
+  if (poolAt + poolBytes !== bytes.length)
     throw new Error(
-      `a packed entry's sections (${poolAt + h.poolBytes} bytes) do not fill its ${bytes.length}`,
+      `a packed entry's sections (${poolAt + poolBytes} bytes) do not fill its ${bytes.length}`,
     );
-  if (h.idBytes > h.poolBytes || h.idUnits > h.poolUnits)
+  if (idBytes > poolBytes || idUnits > poolUnits)
     throw new Error('a packed entry whose deployment id does not fit its strings');
-  return { ...h, f64At, u32At, u8At, poolAt };
+  // One literal (not a spread): this runs once per entry on every read.
+  return {
+    version,
+    poolEncoding: (word0 >>> 8) & 0xff,
+    rows: v.getUint32(4, true),
+    f64,
+    u32,
+    u8,
+    poolBytes,
+    poolUnits,
+    idBytes,
+    idUnits,
+    f64At,
+    u32At,
+    u8At,
+    poolAt,
+  };
 }
 
 /** The deployment an entry's rows belong to (read without decoding the rest of the pool). */
