@@ -5,6 +5,7 @@ import { systemClock } from '../src/core/clock.js';
 import { seededRandom } from '../src/core/random.js';
 import type { ModelVersion } from '../src/registry/index.js';
 import { createDeploymentRuntime, type Deployment } from '../src/serving/index.js';
+import { flattenRows, type PredictionBatch, packBatch } from '../src/serving/ledger/prediction-row.js';
 import { createServingMetrics } from '../src/serving/serving-metrics.js';
 import { creditRecords, trainCreditModel } from '../test/e2e/serving-serve-harness.js';
 import { foreignLogisticOnnx } from '../test/fixtures/foreign-onnx.js';
@@ -18,8 +19,11 @@ import { fmtRatio, intEnv, median, printTable } from './support.js';
  *   sextant  JSON.parse, the deployment runtime's predict (body reading, record checks, tensor,
  *            micro-batched run, ids, reply items, metrics) with a ledger that takes the batch and
  *            does nothing, JSON.stringify of the reply
- *   log's    JSON.stringify of each record's inputs: what the current prediction log adds per record
- *            on the event loop before the rows leave for its writer (reported, not in 'sextant')
+ *   log's    what the prediction log adds on the event loop before a request's rows leave for its
+ *            writer (reported, not in 'sextant'): 'json' is the packing before binary entries
+ *            (JSON.stringify of each record's inputs and outputs), 'binary' is packBatch now; 'writer'
+ *            is what unpacking the binary entry into rows (the JSON text rebuilt) costs where the rows
+ *            are written (the SQLite writer thread, the sealer), off the event loop
  * The models (BENCH_PATH_MODELS, default linear,tree): `linear`, the serving bench's logistic
  * regression over 30 floats in one tensor input, so cheap that the servers' own work is most of each
  * request; `tree`, the demo's credit model (gbdt, 60 trees, depth 5), one input per column, strings
@@ -215,13 +219,53 @@ async function measure(serve: Serve, text: string): Promise<{ cpu: number; main:
   return { cpu: (cpu.user + cpu.system) / done, main: (elu.active * 1000) / done };
 }
 
-function logCost(text: string): number {
-  const rows = (JSON.parse(text) as { dataframe_records: unknown[] }).dataframe_records;
-  const n = Math.max(1, Math.round(20_000 / rows.length));
+/** The batch the runtime appends for a request (a classifier's outputs). */
+function batchOf(text: string): PredictionBatch {
+  const inputs = (JSON.parse(text) as { dataframe_records: Record<string, unknown>[] }).dataframe_records;
+  const r = seededRandom(3);
+  return {
+    ids: inputs.map((_, i) => `pred_01JBENCH${String(i).padStart(17, '0')}`),
+    deploymentId: 'dep_bench',
+    modelVersionId: 'mv_bench',
+    model: 'bench-model',
+    version: 1,
+    alias: null,
+    role: 'champion',
+    servedAt: Date.now(),
+    requestKey: null,
+    inputs,
+    outputs: inputs.map(() => {
+      const p = Math.fround(r());
+      return { prediction: p > 0.5 ? 1 : 0, probabilities: { '0': Math.fround(1 - p), '1': p } };
+    }),
+    latencyUs: 120,
+    shadow: null,
+  };
+}
+
+/** CPU microseconds per request of `work`, repeated over about 20,000 records. */
+function cpuPerRequest(records: number, work: () => void): number {
+  const n = Math.max(1, Math.round(20_000 / records));
+  for (let k = 0; k < n; k++) work(); // warm-up: as many runs again, so the optimising compiler has run
   const t0 = process.cpuUsage();
-  for (let k = 0; k < n; k++) for (const r of rows) JSON.stringify(r);
+  for (let k = 0; k < n; k++) work();
   const cpu = process.cpuUsage(t0);
   return (cpu.user + cpu.system) / n;
+}
+
+function logCost(text: string): { json: number; binary: number; writer: number } {
+  const b = batchOf(text);
+  const packed = packBatch(b);
+  return {
+    json: cpuPerRequest(b.ids.length, () => {
+      for (let i = 0; i < b.ids.length; i++) {
+        JSON.stringify(b.inputs[i]);
+        JSON.stringify(b.outputs[i]);
+      }
+    }),
+    binary: cpuPerRequest(b.ids.length, () => packBatch(b)),
+    writer: cpuPerRequest(b.ids.length, () => flattenRows([packed])),
+  };
 }
 
 async function benchModel(model: BenchModel): Promise<void> {
@@ -260,7 +304,9 @@ async function benchModel(model: BenchModel): Promise<void> {
       bm.toFixed(1),
       sm.toFixed(1),
       fmtRatio(bm / sm),
-      log.toFixed(1),
+      log.json.toFixed(1),
+      log.binary.toFixed(1),
+      log.writer.toFixed(1),
     ]);
   }
   console.log(
@@ -278,7 +324,9 @@ async function benchModel(model: BenchModel): Promise<void> {
       'BARE MAIN US/REQ',
       'SEXTANT MAIN US/REQ',
       'BARE/SEXTANT MAIN',
-      "LOG'S JSON US/REQ",
+      "LOG'S JSON US/REQ (BEFORE)",
+      "LOG'S BINARY US/REQ",
+      'WRITER UNPACK US/REQ',
     ],
     rows,
   );

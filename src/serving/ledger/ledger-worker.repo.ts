@@ -1,18 +1,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 import { openSqliteConnection } from '../../store/index.js';
-import {
-  type Cell,
-  type PackedEntry,
-  PREDICTION_COLUMNS,
-  PREDICTION_WIDTH,
-  unpackRows,
-} from './prediction-row.js';
+import { decodeGroup } from './entry-group.js';
+import { type Cell, PREDICTION_COLUMNS, PREDICTION_WIDTH, unpackRows } from './prediction-row.js';
 
 /*
  * The SQLite writer thread of the prediction ledger. It holds its own connection to the database file,
  * so the inserts and the fsync of each commit never block the main event loop; the main thread sends
- * one group at a time and waits for its answer (at most one commit in flight per ledger).
+ * one group at a time and waits for its answer (at most one commit in flight per ledger). A group
+ * arrives as the bytes of its binary entries (transferred); the rows' JSON text is built here.
  *
  * WAL + synchronous=FULL: a group is on disk when its COMMIT returns, power loss included.
  * INSERT ... ON CONFLICT DO NOTHING makes a retried group idempotent.
@@ -21,7 +17,7 @@ import {
 export interface LedgerWorkerData {
   file: string;
 }
-export type LedgerWorkerRequest = { seq: number; entries: PackedEntry[] } | { seq: number; close: true };
+export type LedgerWorkerRequest = { seq: number; group: Uint8Array } | { seq: number; close: true };
 export type LedgerWorkerReply =
   | { seq: number; ok: true }
   | { seq: number; ok: false; message: string; code?: string };
@@ -54,8 +50,8 @@ const statement = (rows: number) => {
 };
 const block = new Array<Cell>(CHUNK * PREDICTION_WIDTH);
 
-const writeGroup = sqlite.transaction((entries: PackedEntry[]) => {
-  unpackRows(entries, block, CHUNK, (rows) => {
+const writeGroup = sqlite.transaction((group: Uint8Array) => {
+  unpackRows(decodeGroup(group), block, CHUNK, (rows) => {
     if (rows === CHUNK) {
       statement(CHUNK).stmt.run(block);
       return;
@@ -76,7 +72,7 @@ parentPort?.on('message', (msg: LedgerWorkerRequest) => {
   let reply: LedgerWorkerReply;
   try {
     // IMMEDIATE: take the write lock up front (waits on busy_timeout instead of failing mid-way).
-    writeGroup.immediate(msg.entries);
+    writeGroup.immediate(msg.group);
     reply = { seq: msg.seq, ok: true };
   } catch (err) {
     const e = err as { message?: string; code?: string };

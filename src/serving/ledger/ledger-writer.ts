@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { workerEntry } from '../../core/worker-entry.js';
 import { type Store, sqliteFileOf } from '../../store/index.js';
+import { encodeGroup } from './entry-group.js';
 import type { LedgerWorkerReply, LedgerWorkerRequest } from './ledger-worker.repo.js';
 import { insertPredictionCells } from './prediction.repo.js';
 import { flattenRows, type PackedEntry } from './prediction-row.js';
@@ -97,14 +98,15 @@ function startWorkerWriter(file: string): LedgerWriter {
     new Promise<void>((resolve, reject) => {
       waiting.set(msg.seq, { resolve, reject });
       w.ref();
-      w.postMessage(msg);
+      // The group's bytes move to the thread (no copy, nothing to clone).
+      w.postMessage(msg, 'group' in msg ? [msg.group.buffer as ArrayBuffer] : []);
     });
 
   worker = start();
   return {
     write: (entries) => {
       worker ??= start();
-      return send({ seq: ++seq, entries }, worker);
+      return send({ seq: ++seq, group: encodeGroup(entries) }, worker);
     },
     close: async () => {
       const w = worker;

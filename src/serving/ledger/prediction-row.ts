@@ -1,119 +1,41 @@
-import type { PredictionOutput, PredictionRole } from '../serving.schema.js';
-
-/** What every prediction of one request shares: where, by what, when, and how fast it was answered. */
-interface PredictionContext {
-  deploymentId: string;
-  modelVersionId: string;
-  model: string;
-  version: number;
-  alias: string | null;
-  role: PredictionRole;
-  /** Epoch ms. */
-  servedAt: number;
-  requestKey: string | null;
-  latencyUs: number;
-}
-
-/** What the runtime appends to the ledger, one per prediction. */
-export interface PredictionRecord extends PredictionContext {
-  id: string;
-  inputs: Record<string, unknown>;
-  outputs: PredictionOutput;
-  shadow: { modelVersionId: string; outputs: PredictionOutput | null; error: string | null } | null;
-}
-
-/**
- * The predictions of one request, as the runtime appends them (appendBatch): what the records share is
- * given once; ids, inputs, outputs (and the shadow's outputs) one per record, in the same order.
- */
-export interface PredictionBatch extends PredictionContext {
-  ids: string[];
-  inputs: Record<string, unknown>[];
-  outputs: PredictionOutput[];
-  /** outputs: one per record (null where the shadow gave none), or null when the shadow failed. */
-  shadow: {
-    modelVersionId: string;
-    outputs: (PredictionOutput | null)[] | null;
-    error: string | null;
-  } | null;
-  /**
-   * Set when the model failed the request (an external model server down, slow or answering
-   * garbage): every record is logged as failed, with this error and no output (`outputs` is ignored).
-   */
-  error?: { code: string; message: string } | null;
-}
-
-/** A cell of the prediction log as it travels to the writer: text, a number or null. */
-export type Cell = string | number | null;
+import { type DecodedEntry, decodeEntry } from './entry-decode.js';
+import { encodeEntry } from './entry-encode.js';
+import type { PackedEntry } from './entry-layout.js';
+import type { Cell, PredictionBatch, PredictionRecord } from './prediction-batch.js';
+import { PREDICTION_WIDTH } from './prediction-batch.js';
 
 /*
- * The column order of a flattened row (the INSERT's column list).
+ * Packing the predictions of a request for the writer, and unpacking them into rows. A request's
+ * rows travel as one binary entry (entry-layout.ts); the JSON text of their inputs and outputs is
+ * built where the rows are written, not on the serving event loop.
  */
-export const PREDICTION_COLUMNS = [
-  'id',
-  'deployment_id',
-  'model_version_id',
-  'model',
-  'version',
-  'alias',
-  'role',
-  'served_at',
-  'request_key',
-  'inputs',
-  'outputs',
-  'latency_us',
-  'shadow_version_id',
-  'shadow_outputs',
-  'shadow_error',
-  'error',
-] as const;
 
-export const PREDICTION_WIDTH = PREDICTION_COLUMNS.length;
+export type { PackedEntry } from './entry-layout.js';
+export {
+  type Cell,
+  PREDICTION_COLUMNS,
+  PREDICTION_WIDTH,
+  type PredictionBatch,
+  type PredictionRecord,
+} from './prediction-batch.js';
 
 /*
- * A packed entry: the rows of one request as they travel to the writer (a worker thread on SQLite,
- * where a structured clone of a flat array of strings and numbers is far cheaper than of objects, and
- * the fewer cells the cheaper). The columns the rows share come once, in a header; each row adds its
- * four own cells:
+ * An entry of a segment file written before entries were binary (SXPLOG01): a flat array of cells,
+ * the shared columns once and four cells per row:
  *   [rows, deployment_id, model_version_id, model, version, alias, role, served_at, request_key,
  *    latency_us, shadow_version_id, shadow_error, error,  then per row: id, inputs, outputs, shadow_outputs]
- * The JSON columns are serialised here, once, on the main thread.
+ * Read only (an open segment left by the previous version is still recovered and sealed).
  */
-export type PackedEntry = Cell[];
-const HEADER = 13;
-const PER_ROW = 4;
+export type LegacyEntry = Cell[];
+const LEGACY_HEADER = 13;
+const LEGACY_PER_ROW = 4;
 
-const json = (v: unknown): string => JSON.stringify(v);
+/** An entry as a segment file holds it: binary, or legacy in a segment of the previous version. */
+export type StoredEntry = PackedEntry | LegacyEntry;
 
 /** Packs records [from, to) of a request's batch. */
 export function packBatch(b: PredictionBatch, from = 0, to = b.ids.length): PackedEntry {
-  const rows = to - from;
-  const out = new Array<Cell>(HEADER + rows * PER_ROW);
-  out[0] = rows;
-  out[1] = b.deploymentId;
-  out[2] = b.modelVersionId;
-  out[3] = b.model;
-  out[4] = b.version;
-  out[5] = b.alias;
-  out[6] = b.role;
-  out[7] = b.servedAt;
-  out[8] = b.requestKey;
-  out[9] = Math.max(0, Math.round(b.latencyUs));
-  out[10] = b.shadow?.modelVersionId ?? null;
-  out[11] = b.shadow?.error ?? null;
-  // A failed request's rows: the error once, and JSON null as each row's outputs.
-  out[12] = b.error ? json(b.error) : null;
-  const outputs = b.error ? null : b.outputs;
-  const shadowOutputs = b.shadow?.outputs ?? null;
-  let k = HEADER;
-  for (let i = from; i < to; i++) {
-    out[k++] = b.ids[i] as string;
-    out[k++] = json(b.inputs[i]);
-    out[k++] = outputs ? json(outputs[i]) : 'null';
-    const s = shadowOutputs?.[i];
-    out[k++] = s ? json(s) : null;
-  }
-  return out;
+  return encodeEntry(b, from, to);
 }
 
 /** Packs one record as an entry of one row. */
@@ -137,8 +59,74 @@ export function packRecord(r: PredictionRecord): PackedEntry {
   });
 }
 
-/** Rows in a packed entry. */
-export const entryRows = (e: PackedEntry): number => e[0] as number;
+/** Rows in an entry. */
+export const entryRows = (e: StoredEntry): number => (Array.isArray(e) ? (e[0] as number) : e.rows);
+
+/** The deployment of an entry's rows. */
+export const entryDeployment = (e: StoredEntry): string =>
+  Array.isArray(e) ? (e[1] as string) : e.deploymentId;
+
+/**
+ * An entry's rows unpacked (their JSON text built) into the legacy flat form, which reads back as rows
+ * at the cost of a copy: a reader that must not block long unpacks entry by entry, yielding between.
+ */
+export function unpackEntry(e: PackedEntry): LegacyEntry {
+  const d = decodeEntry(e.bytes);
+  const out = new Array<Cell>(LEGACY_HEADER + d.rows * LEGACY_PER_ROW);
+  out[0] = d.rows;
+  out[1] = d.deploymentId;
+  // DecodedEntry.shared is in the legacy header's order, from model_version_id on.
+  for (let c = 0; c < d.shared.length; c++) out[2 + c] = d.shared[c] ?? null;
+  for (let r = 0, k = LEGACY_HEADER; r < d.rows; r++, k += LEGACY_PER_ROW) {
+    out[k] = d.ids[r] as string;
+    out[k + 1] = d.inputs[r] as string;
+    out[k + 2] = d.outputs[r] as string;
+    out[k + 3] = d.shadowOutputs[r] ?? null;
+  }
+  return out;
+}
+
+/** Writes row r of a decoded entry at cells[at...]. */
+function writeDecoded(d: DecodedEntry, r: number, cells: Cell[], at: number): void {
+  const s = d.shared;
+  cells[at] = d.ids[r] as string;
+  cells[at + 1] = d.deploymentId;
+  cells[at + 2] = s[0] as string;
+  cells[at + 3] = s[1] as string;
+  cells[at + 4] = s[2] as number;
+  cells[at + 5] = s[3] ?? null;
+  cells[at + 6] = s[4] as string;
+  cells[at + 7] = s[5] as number;
+  cells[at + 8] = s[6] ?? null;
+  cells[at + 9] = d.inputs[r] as string;
+  cells[at + 10] = d.outputs[r] as string;
+  cells[at + 11] = s[7] as number;
+  cells[at + 12] = s[8] ?? null;
+  cells[at + 13] = d.shadowOutputs[r] ?? null;
+  cells[at + 14] = s[9] ?? null;
+  cells[at + 15] = s[10] ?? null;
+}
+
+/** Writes row r of a legacy entry at cells[at...]. */
+function writeLegacy(e: LegacyEntry, r: number, cells: Cell[], at: number): void {
+  const k = LEGACY_HEADER + r * LEGACY_PER_ROW;
+  cells[at] = e[k] as string;
+  cells[at + 1] = e[1] as string;
+  cells[at + 2] = e[2] as string;
+  cells[at + 3] = e[3] as string;
+  cells[at + 4] = e[4] as number;
+  cells[at + 5] = e[5] ?? null;
+  cells[at + 6] = e[6] as string;
+  cells[at + 7] = e[7] as number;
+  cells[at + 8] = e[8] ?? null;
+  cells[at + 9] = e[k + 1] as string;
+  cells[at + 10] = e[k + 2] as string;
+  cells[at + 11] = e[9] as number;
+  cells[at + 12] = e[10] ?? null;
+  cells[at + 13] = e[k + 3] ?? null;
+  cells[at + 14] = e[11] ?? null;
+  cells[at + 15] = e[12] ?? null;
+}
 
 /**
  * Writes the rows of the entries, in order, into `cells` (PREDICTION_WIDTH cells per row, in
@@ -147,32 +135,20 @@ export const entryRows = (e: PackedEntry): number => e[0] as number;
  * arrays in place.
  */
 export function unpackRows(
-  entries: PackedEntry[],
+  entries: readonly StoredEntry[],
   cells: Cell[],
   every: number,
   block: (rows: number) => void,
 ): void {
   let n = 0;
   for (const e of entries) {
-    const rows = e[0] as number;
-    for (let r = 0, k = HEADER; r < rows; r++, k += PER_ROW) {
+    const legacy = Array.isArray(e) ? e : undefined;
+    const decoded = legacy ? undefined : decodeEntry((e as PackedEntry).bytes);
+    const rows = legacy ? (legacy[0] as number) : (decoded as DecodedEntry).rows;
+    for (let r = 0; r < rows; r++) {
       const at = n * PREDICTION_WIDTH;
-      cells[at] = e[k] as string;
-      cells[at + 1] = e[1] as string;
-      cells[at + 2] = e[2] as string;
-      cells[at + 3] = e[3] as string;
-      cells[at + 4] = e[4] as number;
-      cells[at + 5] = e[5] ?? null;
-      cells[at + 6] = e[6] as string;
-      cells[at + 7] = e[7] as number;
-      cells[at + 8] = e[8] ?? null;
-      cells[at + 9] = e[k + 1] as string;
-      cells[at + 10] = e[k + 2] as string;
-      cells[at + 11] = e[9] as number;
-      cells[at + 12] = e[10] ?? null;
-      cells[at + 13] = e[k + 3] ?? null;
-      cells[at + 14] = e[11] ?? null;
-      cells[at + 15] = e[12] ?? null;
+      if (legacy) writeLegacy(legacy, r, cells, at);
+      else writeDecoded(decoded as DecodedEntry, r, cells, at);
       if (++n === every) {
         block(n);
         n = 0;
@@ -183,9 +159,9 @@ export function unpackRows(
 }
 
 /** The rows of the entries as one flat array of cells, PREDICTION_WIDTH per row. */
-export function flattenRows(entries: PackedEntry[]): Cell[] {
+export function flattenRows(entries: readonly StoredEntry[]): Cell[] {
   let total = 0;
-  for (const e of entries) total += e[0] as number;
+  for (const e of entries) total += entryRows(e);
   const cells = new Array<Cell>(total * PREDICTION_WIDTH);
   unpackRows(entries, cells, total + 1, () => {});
   return cells;

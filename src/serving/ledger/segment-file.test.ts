@@ -3,14 +3,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newIds } from '../../core/ids.js';
-import { packBatch } from './prediction-row.js';
+import { flattenRows, type LegacyEntry, packBatch } from './prediction-row.js';
 import {
   cutTornTail,
   encodeFrame,
+  encodeLegacyFrame,
+  LEGACY_SEGMENT_MAGIC,
   openSegmentAppender,
   readSegmentFile,
+  readSegmentFileYielding,
   SEGMENT_MAGIC,
 } from './segment-file.js';
+import { rowsOfGroups } from './segment-parquet.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'sextant-segfile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -93,5 +97,78 @@ describe('segment file', () => {
     expect(read).toEqual({ groups: [], validBytes: 0, torn: true });
     await cutTornTail(file, read);
     expect(readFileSync(file).equals(SEGMENT_MAGIC)).toBe(true);
+  });
+
+  it('an open segment of the previous version (SXPLOG01, JSON frames) is still read, cut and sealed as rows', async () => {
+    const file = path.join(dir, 'legacy.seg');
+    // The old packing: [rows, shared columns..., then id, inputs, outputs, shadow_outputs per row].
+    const legacy: LegacyEntry = [
+      2,
+      'dep_old',
+      'mv_old',
+      'credit',
+      2,
+      'champion',
+      'champion',
+      Date.UTC(2025, 5, 1),
+      'req-1',
+      640,
+      'mv_shadow',
+      null,
+      null,
+      'pred_a',
+      '{"age":41,"region":"north"}',
+      '{"prediction":1}',
+      '{"prediction":0}',
+      'pred_b',
+      '{"age":7,"region":"s\u00fcd"}',
+      '{"prediction":0}',
+      null,
+    ];
+    const frame = encodeLegacyFrame([legacy]);
+    writeFileSync(file, Buffer.concat([LEGACY_SEGMENT_MAGIC, frame, frame.subarray(0, 11)]));
+    const read = readSegmentFile(file);
+    expect(read.torn).toBe(true);
+    expect(read.groups).toEqual([[legacy]]);
+    await cutTornTail(file, read);
+    expect(readFileSync(file).subarray(0, 8).equals(LEGACY_SEGMENT_MAGIC)).toBe(true);
+    const rows = rowsOfGroups(readSegmentFile(file).groups);
+    expect(rows).toHaveLength(2);
+    expect(rows[1]).toEqual({
+      id: 'pred_b',
+      deployment_id: 'dep_old',
+      model_version_id: 'mv_old',
+      model: 'credit',
+      version: 2,
+      alias: 'champion',
+      role: 'champion',
+      served_at: Date.UTC(2025, 5, 1),
+      request_key: 'req-1',
+      inputs: '{"age":7,"region":"s\u00fcd"}',
+      outputs: '{"prediction":0}',
+      latency_us: 640,
+      shadow_version_id: 'mv_shadow',
+      shadow_outputs: null,
+      shadow_error: null,
+      error: null,
+    });
+    // Nothing appends binary frames to it: it is sealed as it is.
+    await expect(openSegmentAppender(file, statSync(file).size)).rejects.toThrow(
+      /not a segment of this version/,
+    );
+  });
+
+  it('binary frames read back as the rows they were packed from', async () => {
+    const file = path.join(dir, 'rows.seg');
+    const a = await openSegmentAppender(file);
+    const groups = [group(3), group(2)];
+    for (const g of groups) await a.append(encodeFrame(g));
+    await a.close();
+    expect(readFileSync(file).subarray(0, 8).toString('latin1')).toBe('SXPLOG02');
+    const rows = rowsOfGroups(readSegmentFile(file).groups);
+    expect(rows.map((r) => r.inputs)).toEqual(['{"x":0}', '{"x":1}', '{"x":2}', '{"x":0}', '{"x":1}']);
+    expect(flattenRows(readSegmentFile(file).groups.flat())).toEqual(flattenRows(groups.flat()));
+    // The yielding read (sealing) unpacks as it goes: the same rows.
+    expect(rowsOfGroups((await readSegmentFileYielding(file)).groups)).toEqual(rows);
   });
 });

@@ -1,23 +1,44 @@
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { type FileHandle, open, readFile, truncate } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import type { PackedEntry } from './prediction-row.js';
+import { decodeGroup, encodeGroup } from './entry-group.js';
+import {
+  entryRows,
+  type LegacyEntry,
+  type PackedEntry,
+  type StoredEntry,
+  unpackEntry,
+} from './prediction-row.js';
 
 /*
  * The on-disk format of an open segment of the prediction log: a magic header, then one frame per
  * committed group:
- *     [u32 LE payload length][u32 LE crc32 of the payload][payload: UTF-8 JSON of the group's PackedEntry[]]
+ *     [u32 LE payload length][u32 LE crc32 of the payload][payload: the group's binary entries]
+ * The payload is the group as the ledger packed it (entry-group.ts), written without re-encoding.
+ * SXPLOG01 files (the previous version: payload = UTF-8 JSON of the group's legacy entries) are still
+ * read, so an open segment left by an older process is recovered and sealed; nothing appends to them.
  * A group is acknowledged only after its frame is written and fdatasync'ed, so every acknowledged
  * group is a whole, checksummed frame. A crash (kill -9, power loss) can leave at most a torn last
  * frame: a short length, short payload or a checksum that does not match. Reading stops at the first
  * frame that does not check out; recovery cuts the file there (nothing after it was acknowledged).
  */
 
-export const SEGMENT_MAGIC = Buffer.from('SXPLOG01', 'latin1');
+export const SEGMENT_MAGIC = Buffer.from('SXPLOG02', 'latin1');
+/** The previous version's magic: frames of JSON (read only). */
+export const LEGACY_SEGMENT_MAGIC = Buffer.from('SXPLOG01', 'latin1');
 const FRAME_HEADER = 8;
 
 /** Encodes one group as a frame. */
-export function encodeFrame(entries: PackedEntry[]): Buffer {
+export function encodeFrame(entries: readonly PackedEntry[]): Buffer {
+  const frame = encodeGroup(entries, FRAME_HEADER);
+  const payload = frame.subarray(FRAME_HEADER);
+  frame.writeUInt32LE(payload.length, 0);
+  frame.writeUInt32LE(crc32(payload), 4);
+  return frame;
+}
+
+/** Encodes one group of legacy entries as an SXPLOG01 frame (tests of the upgrade path). */
+export function encodeLegacyFrame(entries: readonly LegacyEntry[]): Buffer {
   const payload = Buffer.from(JSON.stringify(entries), 'utf8');
   const frame = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
   frame.writeUInt32LE(payload.length, 0);
@@ -27,8 +48,8 @@ export function encodeFrame(entries: PackedEntry[]): Buffer {
 }
 
 export interface SegmentContents {
-  /** The groups of every whole frame, in order. */
-  groups: PackedEntry[][];
+  /** The groups of every whole frame, in order (legacy entries in an SXPLOG01 file). */
+  groups: StoredEntry[][];
   /** Bytes up to the end of the last whole frame (the file's length after a cut). */
   validBytes: number;
   /** True when bytes follow the last whole frame (a torn tail, or damage). */
@@ -46,20 +67,32 @@ export function decodeSegment(bytes: Buffer): SegmentContents {
 
 /** Reads a segment file as readSegmentFile does, yielding to the event loop between frames (sealing on a serving process). */
 export async function readSegmentFileYielding(file: string): Promise<SegmentContents> {
-  const it = decodeFrames(await readFile(file));
-  for (let i = 1; ; i++) {
+  // Entries are unpacked here, frame by frame (building their rows' JSON text is most of a seal's
+  // CPU), so the event loop waits at most about YIELD_ROWS rows' worth at a time.
+  const it = decodeFrames(await readFile(file), true);
+  let rows = 0;
+  for (;;) {
     const n = it.next();
     if (n.done) return n.value;
-    if (i % 64 === 0) await new Promise((r) => setImmediate(r));
+    rows += n.value;
+    if (rows >= YIELD_ROWS) {
+      rows = 0;
+      await new Promise((r) => setImmediate(r));
+    }
   }
 }
 
-/** Decodes frame by frame (a step per frame), returning the contents. */
-function* decodeFrames(bytes: Buffer): Generator<void, SegmentContents> {
-  if (bytes.length < SEGMENT_MAGIC.length || !bytes.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC))
+/** Rows unpacked between two yields to the event loop (a few milliseconds). */
+const YIELD_ROWS = 1024;
+
+/** Decodes frame by frame (a step per frame: the rows it holds), returning the contents; `unpack` unpacks binary entries. */
+function* decodeFrames(bytes: Buffer, unpack = false): Generator<number, SegmentContents> {
+  const magic = bytes.subarray(0, SEGMENT_MAGIC.length);
+  const legacy = magic.equals(LEGACY_SEGMENT_MAGIC);
+  if (!legacy && !magic.equals(SEGMENT_MAGIC))
     // A file cut inside its header holds no frame: nothing in it was acknowledged.
     return { groups: [], validBytes: 0, torn: bytes.length > 0 };
-  const groups: PackedEntry[][] = [];
+  const groups: StoredEntry[][] = [];
   let at = SEGMENT_MAGIC.length;
   while (at + FRAME_HEADER <= bytes.length) {
     const length = bytes.readUInt32LE(at);
@@ -68,15 +101,21 @@ function* decodeFrames(bytes: Buffer): Generator<void, SegmentContents> {
     if (end > bytes.length) break;
     const payload = bytes.subarray(at + FRAME_HEADER, end);
     if (crc32(payload) !== sum) break;
-    let group: PackedEntry[];
+    let group: StoredEntry[];
     try {
-      group = JSON.parse(payload.toString('utf8')) as PackedEntry[];
+      group = legacy ? (JSON.parse(payload.toString('utf8')) as LegacyEntry[]) : decodeGroup(payload);
     } catch {
       break;
     }
+    let rows = 0;
+    for (let i = 0; i < group.length; i++) {
+      const e = group[i] as StoredEntry;
+      rows += entryRows(e);
+      if (unpack && !Array.isArray(e)) group[i] = unpackEntry(e);
+    }
     groups.push(group);
     at = end;
-    yield;
+    yield rows;
   }
   return { groups, validBytes: at, torn: at < bytes.length };
 }
@@ -140,6 +179,15 @@ export async function openSegmentAppender(file: string, existingBytes?: number):
   } else {
     handle = await open(file, 'r+');
     size = existingBytes;
+    const magic = Buffer.alloc(SEGMENT_MAGIC.length);
+    await handle.read(magic, 0, magic.length, 0);
+    if (!magic.equals(SEGMENT_MAGIC)) {
+      await handle.close();
+      // A segment of the previous version (JSON frames) is sealed as it is, never appended to.
+      throw new Error(
+        `${file} is not a segment of this version (${magic.toString('latin1')}); it cannot be appended to`,
+      );
+    }
   }
   return {
     file,

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -10,7 +10,8 @@ import { lit, withConnection } from '../../data/index.js';
 import type { Store } from '../../store/index.js';
 import { countRows, makeRecord, testAudit } from './ledger-fixtures.contract.js';
 import { openPredictionLedger } from './prediction-ledger.js';
-import { encodeFrame, readSegmentFile } from './segment-file.js';
+import { entryRows, packRecord } from './prediction-row.js';
+import { encodeFrame, encodeLegacyFrame, LEGACY_SEGMENT_MAGIC, readSegmentFile } from './segment-file.js';
 import { cachedParquetPath, localParquet } from './segment-parquet.js';
 import { createPredictionPruner } from './segment-prune.js';
 import { createSegmentReader } from './segment-reader.js';
@@ -58,7 +59,7 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
     expect(seg?.state).toBe('open');
     const inFile = readSegmentFile(seg?.path as string)
       .groups.flat()
-      .reduce((n, e) => n + (e[0] as number), 0);
+      .reduce((n, e) => n + entryRows(e), 0);
     expect(inFile).toBe(5);
     expect(await countRows(get(), dep)).toBe(0);
     // Readable while open, by id.
@@ -257,9 +258,7 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
     await crashed.flush();
     // kill -9: the ledger is never closed, and half a frame was being written.
     const [open] = await segments(dep);
-    const torn = encodeFrame([
-      [1, dep, 'mv', 'm', 1, null, 'champion', 1, null, 1, null, null, null, 'pred_x', '{}', '{}', null],
-    ]);
+    const torn = encodeFrame([packRecord(makeRecord({ deploymentId: dep }))]);
     appendFileSync(open?.path as string, torn.subarray(0, 20));
     // A new process starts: its ledger recovers the segment the dead one left (not its own).
     const writer = segmentWriter({
@@ -279,6 +278,46 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
     expect(existsSync(open?.path as string)).toBe(false);
     const [recovered] = await segments(dep);
     expect(recovered).toMatchObject({ id: open?.id, state: 'sealed', row_count: 6 });
+  });
+
+  it('an open segment left by the previous version (SXPLOG01) is recovered and sealed with its rows', async () => {
+    const dep = newId('dep');
+    const { dir, cacheDir } = fresh();
+    // A crashed process of this version opened the segment (its index row and file) ...
+    const crashed = openLedger(dir, { mode: 'async' });
+    await crashed.append(makeRecord({ deploymentId: dep }));
+    await crashed.flush();
+    const [open] = await segments(dep);
+    // ... and its file holds what the previous version wrote: JSON frames of legacy entries.
+    const t = Date.UTC(2026, 1, 2);
+    const legacy = [
+      [2, dep, 'mv_old', 'credit', 1, null, 'champion', t, null, 77, null, null, null],
+      ['pred_old_a', '{"age":1}', '{"prediction":1}', null, 'pred_old_b', '{"age":2}', 'null', null],
+    ].flat();
+    writeFileSync(
+      open?.path as string,
+      Buffer.concat([
+        LEGACY_SEGMENT_MAGIC,
+        encodeLegacyFrame([legacy]),
+        encodeLegacyFrame([legacy]).subarray(0, 9),
+      ]),
+    );
+    const writer = segmentWriter({
+      db: get().db,
+      blobs,
+      audit: testAudit(get()),
+      clock: systemClock,
+      dir,
+      live: new Set(),
+    });
+    await openPredictionLedger({ store: get(), clock: systemClock, writer }).close();
+    const reader = createSegmentReader({ db: get().db, blobs, cacheDir });
+    const rows = await reader.rows({ deploymentIds: [dep] });
+    expect(rows.map((r) => [r.id, r.inputs, r.outputs, r.latency_us])).toEqual([
+      ['pred_old_a', '{"age":1}', '{"prediction":1}', 77],
+      ['pred_old_b', '{"age":2}', 'null', 77],
+    ]);
+    expect((await segments(dep))[0]).toMatchObject({ id: open?.id, state: 'sealed', row_count: 2 });
   });
 
   it('prune drops whole sealed segments served before the time, audited, and says what it dropped', async () => {

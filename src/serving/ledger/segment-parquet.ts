@@ -8,9 +8,9 @@ import type { PredictionTable } from '../../store/schema-serving.js';
 import {
   type Cell,
   flattenRows,
-  type PackedEntry,
   PREDICTION_COLUMNS,
   PREDICTION_WIDTH,
+  type StoredEntry,
 } from './prediction-row.js';
 import type { SealedSummary } from './segment.repo.js';
 
@@ -25,7 +25,7 @@ import type { SealedSummary } from './segment.repo.js';
 export const inputColumnName = (feature: string): string => `input:${feature}`;
 
 /** The rows of a segment's groups as PredictionTable rows, in append order. */
-export function rowsOfGroups(groups: PackedEntry[][]): PredictionTable[] {
+export function rowsOfGroups(groups: StoredEntry[][]): PredictionTable[] {
   const cells = flattenRows(groups.flat());
   const out: PredictionTable[] = [];
   for (let at = 0; at < cells.length; at += PREDICTION_WIDTH) {

@@ -9,7 +9,7 @@ import { newId } from '../../core/ids.js';
 import type { Logger } from '../../core/logger.js';
 import { type Db, inTransaction } from '../../store/index.js';
 import type { LedgerWriter } from './ledger-writer.js';
-import type { PackedEntry } from './prediction-row.js';
+import { entryDeployment, type PackedEntry } from './prediction-row.js';
 import { insertOpenSegment, listOpenSegments, markSegmentSealed, type SegmentRow } from './segment.repo.js';
 import { cutTornTail, encodeFrame, openSegmentAppender, type SegmentAppender } from './segment-file.js';
 import { acquireSegmentSealer, type SealBuild, type SegmentSealer } from './segment-sealer.js';
@@ -225,7 +225,7 @@ export function segmentWriter(opts: SegmentLogOptions): LedgerWriter {
       current.set(deploymentId, s);
     }
     await s.appender.append(encodeFrame(entries));
-    for (const e of entries) s.rows += e[0] as number;
+    for (const e of entries) s.rows += e.rows;
     if (s.rows >= maxRows || opts.clock.now() - s.createdAt >= maxAgeMs) {
       current.delete(deploymentId);
       seal(s);
@@ -234,12 +234,12 @@ export function segmentWriter(opts: SegmentLogOptions): LedgerWriter {
 
   return {
     async write(entries: PackedEntry[]) {
-      const first = entries[0]?.[1] as string | undefined;
+      const first = entries[0]?.deploymentId;
       if (first === undefined) return;
-      if (entries.every((e) => e[1] === first)) return appendTo(first, entries);
+      if (entries.every((e) => e.deploymentId === first)) return appendTo(first, entries);
       const byDeployment = new Map<string, PackedEntry[]>();
       for (const e of entries) {
-        const d = e[1] as string;
+        const d = entryDeployment(e);
         byDeployment.set(d, [...(byDeployment.get(d) ?? []), e]);
       }
       for (const [d, group] of byDeployment) await appendTo(d, group);

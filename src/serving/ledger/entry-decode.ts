@@ -1,0 +1,294 @@
+import {
+  ColumnKind,
+  type EntryHeader,
+  LITTLE_ENDIAN,
+  OutputShape,
+  OutputTag,
+  PoolEncoding,
+  RecordTag,
+  readHeader,
+  swapWords,
+  ValueTag,
+} from './entry-layout.js';
+import type { Cell } from './prediction-batch.js';
+
+/*
+ * Unpacks a binary entry (entry-layout.ts) into the cells of its rows, the JSON columns rebuilt as
+ * the text JSON.stringify gave before entries were binary: inputs keep their keys' order, numbers print
+ * as JSON prints them. It runs where rows are written (the SQLite writer thread, the sealer, the
+ * PostgreSQL insert), never per record on the serving event loop.
+ */
+
+/** The rows of one entry: the columns they share once, the JSON columns one per row. */
+export interface DecodedEntry {
+  rows: number;
+  deploymentId: string;
+  /** model_version_id, model, version, alias, role, served_at, request_key, latency_us, shadow_version_id, shadow_error, error. */
+  shared: Cell[];
+  ids: string[];
+  inputs: string[];
+  outputs: string[];
+  shadowOutputs: (string | null)[];
+}
+
+/** Reads the streams of an entry in the order entry-encode.ts wrote them. */
+class Reader {
+  readonly f: Float64Array;
+  readonly u: Uint32Array;
+  readonly b: Uint8Array;
+  readonly pool: string;
+  readonly deploymentId: string;
+  fi = 0;
+  ui = 0;
+  bi = 0;
+  pi = 0;
+
+  constructor(bytes: Uint8Array, h: EntryHeader) {
+    this.f = section(bytes, h.f64At, h.f64, 8, Float64Array);
+    this.u = section(bytes, h.u32At, h.u32, 4, Uint32Array);
+    this.b = bytes.subarray(h.u8At, h.u8At + h.u8);
+    this.pool = Buffer.from(bytes.buffer, bytes.byteOffset + h.poolAt, h.poolBytes).toString(
+      h.poolEncoding === PoolEncoding.Utf8 ? 'utf8' : 'utf16le',
+    );
+    if (this.pool.length !== h.poolUnits) throw new Error('a packed entry whose strings do not decode');
+    this.deploymentId = this.pool.slice(0, h.idUnits);
+    this.pi = h.idUnits;
+  }
+  num(): number {
+    if (this.fi >= this.f.length) throw overrun();
+    return this.f[this.fi++] as number;
+  }
+  word(): number {
+    if (this.ui >= this.u.length) throw overrun();
+    return this.u[this.ui++] as number;
+  }
+  byte(): number {
+    if (this.bi >= this.b.length) throw overrun();
+    return this.b[this.bi++] as number;
+  }
+  str(): string {
+    const n = this.word();
+    if (this.pi + n > this.pool.length) throw overrun();
+    const s = this.pool.slice(this.pi, this.pi + n);
+    this.pi += n;
+    return s;
+  }
+}
+
+const overrun = () => new Error('a packed entry ends before its contents do');
+
+/** A typed view of a section: in place when aligned (and little-endian), else a copy. */
+function section<T extends Float64Array | Uint32Array>(
+  bytes: Uint8Array,
+  at: number,
+  count: number,
+  width: number,
+  Kind: { new (n: number): T; new (b: ArrayBuffer, at: number, n: number): T },
+): T {
+  const start = bytes.byteOffset + at;
+  if (LITTLE_ENDIAN && start % width === 0 && bytes.buffer instanceof ArrayBuffer)
+    return new Kind(bytes.buffer, start, count);
+  const copy = new Kind(count);
+  const raw = new Uint8Array(copy.buffer);
+  raw.set(bytes.subarray(at, at + count * width));
+  if (!LITTLE_ENDIAN) swapWords(raw, width);
+  return copy;
+}
+
+/** A JSON number as JSON.stringify writes it (-0 as 0; NaN and the infinities as null). */
+const numberText = (v: number): string => (Number.isFinite(v) ? String(v) : 'null');
+
+/** A list of names as decoding uses it, cached per list (its JSON text). */
+interface NameList {
+  /** The JSON text of each name followed by a colon (`"x0":`). */
+  prefixes: string[];
+  /**
+   * Makes a record with these keys, in this order, from its values: JSON.stringify of objects of one
+   * shape takes V8's fast path, and prints numbers faster than String() and concatenation do.
+   */
+  Row: new (
+    values: readonly unknown[],
+  ) => object;
+}
+const namesSeen = new Map<string, NameList>();
+function namesOf(namesJson: string): NameList {
+  let l = namesSeen.get(namesJson);
+  if (!l) {
+    const names = JSON.parse(namesJson) as unknown;
+    if (!Array.isArray(names) || names.some((n) => typeof n !== 'string'))
+      throw new Error('a packed entry whose names are not a list of strings');
+    l = {
+      prefixes: (names as string[]).map((n) => `${JSON.stringify(n)}:`),
+      Row: rowMaker(names as string[]),
+    };
+    if (namesSeen.size >= 256) namesSeen.clear();
+    namesSeen.set(namesJson, l);
+  }
+  return l;
+}
+
+/**
+ * A constructor assigning values[j] to key j, generated once per list of names (keys are embedded as
+ * JSON string literals, which are valid JavaScript). `__proto__` is defined, not assigned, so it
+ * stays an own key as JSON.parse made it.
+ */
+function rowMaker(names: string[]): NameList['Row'] {
+  const body = names
+    .map((n, j) =>
+      n === '__proto__'
+        ? `Object.defineProperty(this, "__proto__", { value: v[${j}], enumerable: true, writable: true, configurable: true });`
+        : `this[${JSON.stringify(n)}] = v[${j}];`,
+    )
+    .join('\n');
+  return new Function('v', body) as unknown as NameList['Row'];
+}
+
+/** A column of `count` values: tagged ones decoded into `values`, float64 ones left in `r.f` from `at`. */
+function readColumn(r: Reader, count: number): { values: unknown[] | undefined; at: number } {
+  const kind = r.byte();
+  if (kind === ColumnKind.Float64) {
+    const at = r.fi;
+    if (at + count > r.f.length) throw overrun();
+    r.fi += count;
+    return { values: undefined, at };
+  }
+  if (kind !== ColumnKind.Tagged) throw new Error(`a packed entry with a column of unknown kind ${kind}`);
+  const values = new Array<unknown>(count);
+  for (let i = 0; i < count; i++) values[i] = readValue(r);
+  return { values, at: 0 };
+}
+
+function readValue(r: Reader): unknown {
+  const tag = r.byte();
+  switch (tag) {
+    case ValueTag.Null:
+      return null;
+    case ValueTag.False:
+      return false;
+    case ValueTag.True:
+      return true;
+    case ValueTag.Number:
+      return r.num();
+    case ValueTag.String:
+      return r.str();
+    default:
+      throw new Error(`a packed entry with a value of unknown tag ${tag}`);
+  }
+}
+
+/** A value's JSON text (a tagged prediction). */
+const valueText = (v: unknown): string => (typeof v === 'number' ? numberText(v) : JSON.stringify(v));
+
+function readInputs(r: Reader, rows: number): string[] {
+  const { prefixes, Row } = namesOf(r.str());
+  const m = prefixes.length;
+  const out = new Array<string>(rows);
+  /** Row index of each columnar record, in order. */
+  const columnar: number[] = [];
+  for (let i = 0; i < rows; i++) {
+    const tag = r.byte();
+    if (tag === RecordTag.Columnar) columnar.push(i);
+    else if (tag === RecordTag.Json) out[i] = r.str();
+    else throw new Error(`a packed entry with a record of unknown tag ${tag}`);
+  }
+  const fit = columnar.length;
+  const columns = new Array<{ values: unknown[] | undefined; at: number }>(m);
+  for (let j = 0; j < m; j++) columns[j] = readColumn(r, fit);
+  const f = r.f;
+  const values = new Array<unknown>(m);
+  for (let q = 0; q < fit; q++) {
+    for (let j = 0; j < m; j++) {
+      const c = columns[j] as { values: unknown[] | undefined; at: number };
+      values[j] = c.values ? c.values[q] : f[c.at + q];
+    }
+    out[columnar[q] as number] = JSON.stringify(new Row(values));
+  }
+  return out;
+}
+
+function readOutputs(r: Reader, rows: number): (string | null)[] {
+  const shape = r.byte();
+  if (shape !== OutputShape.None && shape !== OutputShape.Prediction && shape !== OutputShape.Probabilities)
+    throw new Error(`a packed entry with outputs of unknown shape ${shape}`);
+  const classes = shape === OutputShape.Probabilities ? namesOf(r.str()).prefixes : [];
+  const out = new Array<string | null>(rows);
+  const columnar: number[] = [];
+  for (let i = 0; i < rows; i++) {
+    const tag = r.byte();
+    if (tag === OutputTag.Absent) out[i] = null;
+    else if (tag === OutputTag.JsonNull) out[i] = 'null';
+    else if (tag === OutputTag.Json) out[i] = r.str();
+    else if (tag === OutputTag.Columnar && shape !== OutputShape.None) columnar.push(i);
+    else throw new Error(`a packed entry with outputs of unknown tag ${tag}`);
+  }
+  const fit = columnar.length;
+  if (fit === 0) return out;
+  const predictions = readColumn(r, fit);
+  const k = classes.length;
+  const at = r.fi;
+  if (at + fit * k > r.f.length) throw overrun();
+  r.fi += fit * k;
+  const f = r.f;
+  for (let q = 0; q < fit; q++) {
+    let s = '{"prediction":';
+    s += predictions.values ? valueText(predictions.values[q]) : numberText(f[predictions.at + q] as number);
+    if (shape === OutputShape.Probabilities) {
+      s += ',"probabilities":{';
+      for (let c = 0; c < k; c++) {
+        if (c > 0) s += ',';
+        s += classes[c] as string;
+        s += numberText(f[at + q * k + c] as number);
+      }
+      s += '}';
+    }
+    out[columnar[q] as number] = `${s}}`;
+  }
+  return out;
+}
+
+/** The shared columns, in DecodedEntry.shared's order. */
+function sharedOf(r: Reader): Cell[] {
+  const fixed = JSON.parse(r.str()) as Cell[];
+  if (!Array.isArray(fixed) || fixed.length !== 7)
+    throw new Error('a packed entry whose shared columns are not 7 cells');
+  const [modelVersionId, model, version, alias, role, shadowVersionId, shadowError] = fixed;
+  const servedAt = r.num();
+  const latencyUs = r.num();
+  const requestKey = nullable(r);
+  const error = nullable(r);
+  return [
+    modelVersionId ?? null,
+    model ?? null,
+    version ?? null,
+    alias ?? null,
+    role ?? null,
+    servedAt,
+    requestKey,
+    latencyUs,
+    shadowVersionId ?? null,
+    shadowError ?? null,
+    error,
+  ];
+}
+
+function nullable(r: Reader): string | null {
+  const flag = r.byte();
+  if (flag === 0) return null;
+  if (flag === 1) return r.str();
+  throw new Error(`a packed entry with a string flag of unknown value ${flag}`);
+}
+
+/** Decodes an entry's bytes; a malformed entry is a clear error, never a wrong row. */
+export function decodeEntry(bytes: Uint8Array): DecodedEntry {
+  const h = readHeader(bytes);
+  const r = new Reader(bytes, h);
+  const shared = sharedOf(r);
+  const ids = new Array<string>(h.rows);
+  for (let i = 0; i < h.rows; i++) ids[i] = r.str();
+  const inputs = readInputs(r, h.rows);
+  const outputs = readOutputs(r, h.rows) as string[];
+  const shadowOutputs = readOutputs(r, h.rows);
+  if (r.fi !== r.f.length || r.ui !== r.u.length || r.bi !== r.b.length || r.pi !== r.pool.length)
+    throw new Error('a packed entry with contents left over');
+  return { rows: h.rows, deploymentId: r.deploymentId, shared, ids, inputs, outputs, shadowOutputs };
+}
