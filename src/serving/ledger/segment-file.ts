@@ -1,14 +1,8 @@
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { type FileHandle, open, readFile, truncate } from 'node:fs/promises';
+import { type FileHandle, open, truncate } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { decodeGroup, encodeGroup } from './entry-group.js';
-import {
-  entryRows,
-  type LegacyEntry,
-  type PackedEntry,
-  type StoredEntry,
-  unpackEntry,
-} from './prediction-row.js';
+import type { LegacyEntry, PackedEntry, StoredEntry } from './prediction-row.js';
 
 /*
  * The on-disk format of an open segment of the prediction log: a magic header, then one frame per
@@ -58,35 +52,6 @@ export interface SegmentContents {
 
 /** Decodes the frames of a segment file's bytes, stopping at the first one that does not check out. */
 export function decodeSegment(bytes: Buffer): SegmentContents {
-  const it = decodeFrames(bytes);
-  for (;;) {
-    const n = it.next();
-    if (n.done) return n.value;
-  }
-}
-
-/** Reads a segment file as readSegmentFile does, yielding to the event loop between frames (sealing on a serving process). */
-export async function readSegmentFileYielding(file: string): Promise<SegmentContents> {
-  // Entries are unpacked here, frame by frame (building their rows' JSON text is most of a seal's
-  // CPU), so the event loop waits at most about YIELD_ROWS rows' worth at a time.
-  const it = decodeFrames(await readFile(file), true);
-  let rows = 0;
-  for (;;) {
-    const n = it.next();
-    if (n.done) return n.value;
-    rows += n.value;
-    if (rows >= YIELD_ROWS) {
-      rows = 0;
-      await new Promise((r) => setImmediate(r));
-    }
-  }
-}
-
-/** Rows unpacked between two yields to the event loop (a few milliseconds). */
-const YIELD_ROWS = 1024;
-
-/** Decodes frame by frame (a step per frame: the rows it holds), returning the contents; `unpack` unpacks binary entries. */
-function* decodeFrames(bytes: Buffer, unpack = false): Generator<number, SegmentContents> {
   const magic = bytes.subarray(0, SEGMENT_MAGIC.length);
   const legacy = magic.equals(LEGACY_SEGMENT_MAGIC);
   if (!legacy && !magic.equals(SEGMENT_MAGIC))
@@ -107,15 +72,8 @@ function* decodeFrames(bytes: Buffer, unpack = false): Generator<number, Segment
     } catch {
       break;
     }
-    let rows = 0;
-    for (let i = 0; i < group.length; i++) {
-      const e = group[i] as StoredEntry;
-      rows += entryRows(e);
-      if (unpack && !Array.isArray(e)) group[i] = unpackEntry(e);
-    }
     groups.push(group);
     at = end;
-    yield rows;
   }
   return { groups, validBytes: at, torn: at < bytes.length };
 }
