@@ -1,0 +1,234 @@
+import { randomBytes } from 'node:crypto';
+import { close, fdatasync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { ConflictError, ValidationError } from '../core/errors.js';
+
+/*
+ * The copy-in half of LocalBlobStore.putFiles, on worker threads. sha256 runs on the thread that calls it
+ * and holds it, so hashing on the main thread capped an add at one core while the kernel's copy work
+ * waited for it. Each worker reads a file once, hashes and writes the same buffers to a temp file, and
+ * hands the still-open temp file back (fds belong to the process): the main thread fdatasyncs it on the
+ * libuv pool while the worker already reads the next file, then renames it under its key.
+ *
+ * The worker's code is evaluated from a string, like the hash pool's (src/data/workspace/hash-pool.ts):
+ * it then runs the same from compiled JS, tsx and vitest. Synchronous calls are the point: a worker
+ * has nothing else to do, and a whole small file costs a few syscalls and no promise.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const path = require('node:path');
+const crypto = require('node:crypto');
+const C = fs.constants;
+const { root, mode, bufferBytes } = workerData;
+const buf = Buffer.allocUnsafe(bufferBytes);
+
+function fail(code, message) {
+  const e = new Error(message || code);
+  e.code = code;
+  throw e;
+}
+
+// write(2) may write less than asked; a short write must not shorten the blob.
+function writeAll(fd, n) {
+  let off = 0;
+  while (off < n) off += fs.writeSync(fd, buf, off, n - off);
+}
+
+function lstatOrUndefined(p) {
+  try {
+    return fs.lstatSync(p);
+  } catch (e) {
+    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return undefined;
+    throw e;
+  }
+}
+
+function copy(source, tmpPath) {
+  let src;
+  try {
+    // Only a regular file: no symlink followed, no FIFO waited on.
+    src = fs.openSync(source, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
+  } catch (e) {
+    if (e.code === 'ELOOP' || e.code === 'ENOENT') fail('NOT_REGULAR');
+    throw e;
+  }
+  let out;
+  try {
+    const before = fs.fstatSync(src);
+    if (!before.isFile()) fail('NOT_REGULAR');
+    const hash = crypto.createHash('sha256');
+    let size = 0;
+    const unchanged = () => {
+      const after = fs.fstatSync(src);
+      if (after.size !== before.size || after.mtimeMs !== before.mtimeMs || size !== before.size) fail('CHANGED');
+    };
+    for (;;) {
+      let fill = 0;
+      let n;
+      while (fill < buf.length && (n = fs.readSync(src, buf, fill, buf.length - fill, size + fill)) > 0) fill += n;
+      hash.update(buf.subarray(0, fill));
+      size += fill;
+      const last = fill < buf.length;
+      if (last && out === undefined) {
+        // The whole file is in the buffer: its key is known before anything is written, so content
+        // already stored costs this read and no write (the main thread then checks the stored copy).
+        unchanged();
+        const sha256 = hash.digest('hex');
+        const existing = lstatOrUndefined(path.join(root, sha256.slice(0, 2), sha256.slice(2, 4), sha256));
+        if (existing && existing.isFile() && existing.size === size) return { sha256, size, existed: true };
+        out = fs.openSync(tmpPath, 'wx', mode);
+        writeAll(out, fill);
+        return { sha256, size, fd: out };
+      }
+      if (out === undefined) out = fs.openSync(tmpPath, 'wx', mode);
+      writeAll(out, fill);
+      if (last) break;
+    }
+    unchanged();
+    return { sha256: hash.digest('hex'), size, fd: out };
+  } catch (e) {
+    if (out !== undefined) {
+      fs.closeSync(out);
+      fs.rmSync(tmpPath, { force: true });
+    }
+    throw e;
+  } finally {
+    fs.closeSync(src);
+  }
+}
+
+parentPort.on('message', (job) => {
+  try {
+    parentPort.postMessage({ ok: copy(job.source, job.tmpPath) });
+  } catch (e) {
+    parentPort.postMessage({ error: { code: e && e.code, message: String(e && e.message) } });
+  }
+});
+`;
+
+/** A file read and hashed by a worker: either its content is already stored, or a temp copy is open. */
+export type HashedCopy =
+  | { sha256: string; size: number; existed: true }
+  | {
+      sha256: string;
+      size: number;
+      existed?: undefined;
+      /** The temp copy: written, not yet synced; `syncAndClose` makes its data durable. */
+      tmpPath: string;
+      fd: number;
+    };
+
+type WorkerReply =
+  | { ok: { sha256: string; size: number; existed?: true; fd?: number } }
+  | { error: { code?: string; message: string } };
+
+interface Job {
+  source: string;
+  tmpPath: string;
+  resolve: (copy: HashedCopy) => void;
+  reject: (err: unknown) => void;
+}
+
+const fdatasyncFd = promisify(fdatasync);
+const closeFd = promisify(close);
+
+/**
+ * Worker threads that copy local files into temp files of a blob store while hashing them (one read per
+ * byte). `copy` queues a file; a worker takes it as soon as it is free. `close` ends the workers.
+ */
+export class HashCopyPool {
+  private readonly workers: Worker[] = [];
+  private readonly idle: Worker[] = [];
+  private readonly queue: Job[] = [];
+  private readonly running = new Map<Worker, Job>();
+  private broken: Error | undefined;
+
+  /**
+   * @param root the store's folder (a worker looks up `ab/cd/<sha256>` to skip writing stored content)
+   * @param tmpDir where temp copies land (same file system as root: the rename into place is atomic)
+   * @param bufferBytes each worker's buffer: a file up to this size is read whole before anything is written
+   */
+  constructor(
+    threads: number,
+    private readonly opts: { root: string; tmpDir: string; mode: number; bufferBytes: number },
+  ) {
+    for (let i = 0; i < threads; i++) {
+      const worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        // The temp fds a worker opens are closed by the main thread: a tracking worker would warn when a
+        // number comes back, and close whatever holds it when the worker exits.
+        trackUnmanagedFds: false,
+        workerData: { root: opts.root, mode: opts.mode, bufferBytes: opts.bufferBytes },
+      });
+      worker.on('message', (m: WorkerReply) => this.settle(worker, m));
+      const died = (err: Error) => {
+        this.broken ??= err;
+        this.running.get(worker)?.reject(err);
+        this.running.delete(worker);
+        for (const job of this.queue.splice(0)) job.reject(err);
+      };
+      worker.once('error', died);
+      // A worker that dies without an error event (killed, out of memory) must not leave a caller waiting.
+      worker.once('exit', (code) => died(new Error(`blob copy worker exited early (code ${code})`)));
+      this.workers.push(worker);
+      this.idle.push(worker);
+    }
+  }
+
+  /** Reads, hashes and (unless already stored) copies one file; a file that is not a regular one, or changes while read, is refused. */
+  copy(source: string): Promise<HashedCopy> {
+    if (this.broken) return Promise.reject(this.broken);
+    const tmpPath = path.join(this.opts.tmpDir, `copy-${process.pid}-${randomBytes(12).toString('hex')}`);
+    return new Promise<HashedCopy>((resolve, reject) => {
+      this.queue.push({ source, tmpPath, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Stops the workers (a copy still queued is rejected). */
+  async close(): Promise<void> {
+    this.broken ??= new Error('blob copy pool closed');
+    for (const job of this.queue.splice(0)) job.reject(this.broken);
+    await Promise.all(this.workers.map((w) => w.removeAllListeners('exit').terminate()));
+  }
+
+  private dispatch(): void {
+    while (this.idle.length > 0 && this.queue.length > 0) {
+      const worker = this.idle.pop()!;
+      const job = this.queue.shift()!;
+      this.running.set(worker, job);
+      worker.postMessage({ source: job.source, tmpPath: job.tmpPath });
+    }
+  }
+
+  private settle(worker: Worker, m: WorkerReply): void {
+    const job = this.running.get(worker);
+    this.running.delete(worker);
+    this.idle.push(worker);
+    this.dispatch();
+    if (!job) return;
+    if ('error' in m) job.reject(copyError(job.source, m.error));
+    else if (m.ok.existed) job.resolve({ sha256: m.ok.sha256, size: m.ok.size, existed: true });
+    else job.resolve({ sha256: m.ok.sha256, size: m.ok.size, tmpPath: job.tmpPath, fd: m.ok.fd! });
+  }
+}
+
+/** Makes a temp copy's data durable and closes it (closed even when the sync fails). */
+export async function syncAndClose(fd: number): Promise<void> {
+  try {
+    await fdatasyncFd(fd);
+  } finally {
+    await closeFd(fd);
+  }
+}
+
+function copyError(source: string, e: { code?: string; message: string }): Error {
+  if (e.code === 'NOT_REGULAR')
+    return new ValidationError(`'${source}' is not a regular file`, { field: 'path' });
+  if (e.code === 'CHANGED')
+    return new ConflictError(`'${source}' changed while it was being stored; try again`, { path: source });
+  return Object.assign(new Error(e.message), e.code ? { code: e.code } : {});
+}
