@@ -50,16 +50,18 @@ describe('HashCopyPool', () => {
     }
   });
 
-  it('content already stored under its key is read, not written again', async () => {
-    const bytes = Buffer.from('already here');
-    const sha256 = sha256Hex(bytes);
-    await mkdir(path.join(root, sha256.slice(0, 2), sha256.slice(2, 4)), { recursive: true });
-    await writeFile(path.join(root, sha256.slice(0, 2), sha256.slice(2, 4), sha256), bytes);
-    expect(await pool.copy(await source('dup', bytes))).toEqual({
-      sha256,
-      size: bytes.length,
-      existed: true,
-    });
+  it('content already stored under its key is read, not written again, small or over the buffer', async () => {
+    for (const bytes of [Buffer.from('already here'), randomBytes(3 * BUFFER + 5)]) {
+      const sha256 = sha256Hex(bytes);
+      const shard = path.join(root, sha256.slice(0, 2), sha256.slice(2, 4));
+      await mkdir(shard, { recursive: true });
+      await writeFile(path.join(shard, sha256), bytes);
+      expect(await pool.copy(await source(sha256, bytes))).toEqual({
+        sha256,
+        size: bytes.length,
+        existed: true,
+      });
+    }
     expect(await readdir(tmpDir)).toEqual([]);
   });
 

@@ -21,9 +21,8 @@ import { readFully, verifyingStream } from './verifying-stream.js';
 const SHARD = /^[0-9a-f]{2}$/;
 // Blobs are immutable; read-only files make an accidental in-place edit fail loudly.
 const BLOB_MODE = 0o444;
-// Files up to this size are read whole before anything is written, so stored content costs no write;
-// larger ones are copied through the buffer in chunks of this size. Each copy worker holds one.
-const SMALL_FILE_BYTES = 4 * 1024 * 1024;
+// The read buffer of each copy worker (it hashes the file through it; the kernel copies the bytes).
+const READ_BUFFER_BYTES = 4 * 1024 * 1024;
 // Files in flight at once in putFiles: enough for the disk to group their data fsyncs.
 const PUT_FILES_LANES = 8;
 // Copy workers: reading and hashing are CPU work (the source is usually in the page cache), one per core.
@@ -67,7 +66,7 @@ export class LocalBlobStore implements BlobStore {
   }
 
   /**
-   * Worker threads read, hash and copy the files (each byte read once, the hashing spread over the cores);
+   * Worker threads hash the files and have the kernel copy them (the hashing spread over the cores);
    * a few more files than workers are in flight, so the main thread fdatasyncs and renames some while the
    * workers read others, and the disk can group those commits. The folders the blobs landed in are
    * fsynced once each at the end. A failure stops taking more files; blobs already renamed in stay until
@@ -81,7 +80,7 @@ export class LocalBlobStore implements BlobStore {
       root: this.root,
       tmpDir: this.tmpDir,
       mode: BLOB_MODE,
-      bufferBytes: SMALL_FILE_BYTES,
+      bufferBytes: READ_BUFFER_BYTES,
     });
     try {
       const out = new Array<BlobInfo>(filePaths.length);
