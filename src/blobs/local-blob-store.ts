@@ -97,7 +97,13 @@ export class LocalBlobStore implements BlobStore {
           opts.onStored?.(i, info);
         }
       };
-      await Promise.all(Array.from({ length: Math.min(PUT_FILES_LANES, filePaths.length) }, lane));
+      // Every lane settles before the workers stop: a copy under way when another file failed still ends
+      // renamed in or removed, never as a temp file (or an open fd) left behind.
+      const lanes = await Promise.allSettled(
+        Array.from({ length: Math.min(PUT_FILES_LANES, filePaths.length) }, lane),
+      );
+      const failure = lanes.find((l) => l.status === 'rejected');
+      if (failure) throw failure.reason;
       await dirs.sync();
       return out;
     } finally {
