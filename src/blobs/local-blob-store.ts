@@ -23,8 +23,9 @@ const SHARD = /^[0-9a-f]{2}$/;
 const BLOB_MODE = 0o444;
 // The read buffer of each copy worker (it hashes the file through it; the kernel copies the bytes).
 const READ_BUFFER_BYTES = 4 * 1024 * 1024;
-// Files in flight at once in putFiles: enough for the disk to group their data fsyncs.
-const PUT_FILES_LANES = 8;
+// Files in flight at once in putFiles: enough that the copy workers always have a file queued while the
+// others wait for their fdatasync (4 at a time on libuv's pool), and for the disk to group those commits.
+const PUT_FILES_LANES = 32;
 // Copy workers: reading and hashing are CPU work (the source is usually in the page cache), one per core.
 const COPY_THREADS = Math.max(1, Math.min(4, availableParallelism()));
 
