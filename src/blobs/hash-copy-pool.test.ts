@@ -87,6 +87,20 @@ describe('HashCopyPool', () => {
     },
   );
 
+  it('fsyncs folders on the workers, and reports a folder that is not there', async () => {
+    const dirs = await Promise.all(
+      [0, 1, 2].map(async (i) => {
+        const d = path.join(dir, `d${i}`);
+        await mkdir(d);
+        return d;
+      }),
+    );
+    await expect(pool.fsyncDirectories(dirs)).resolves.toBeUndefined();
+    await expect(pool.fsyncDirectories([...dirs, path.join(dir, 'gone')])).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+  });
+
   it('a closed pool refuses more work', async () => {
     await pool.close();
     await expect(pool.copy(await source('late', Buffer.from('late')))).rejects.toThrow('closed');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { ConflictError, ValidationError } from '../core/errors.js';
+import { DIR_FSYNC_UNSUPPORTED } from './durable-dirs.js';
 
 /*
  * The copy-in half of LocalBlobStore.putFiles, on worker threads. sha256 runs on the thread that calls it
@@ -89,9 +90,27 @@ function copy(source, tmpPath) {
   }
 }
 
+// Folder fsyncs here are plain syscalls: thousands of them at the end of an add, each a round trip
+// through libuv's pool (open, fsync, close) when made from the main thread.
+const dirFsyncUnsupported = new Set(workerData.dirFsyncUnsupported);
+function fsyncDirs(dirs) {
+  for (const dir of dirs) {
+    let fd;
+    try {
+      fd = fs.openSync(dir, 'r');
+      fs.fsyncSync(fd);
+    } catch (e) {
+      if (!dirFsyncUnsupported.has(e.code)) throw e;
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
+  }
+  return {};
+}
+
 parentPort.on('message', (job) => {
   try {
-    parentPort.postMessage({ ok: copy(job.source, job.tmpPath) });
+    parentPort.postMessage({ ok: job.dirs ? fsyncDirs(job.dirs) : copy(job.source, job.tmpPath) });
   } catch (e) {
     parentPort.postMessage({ error: { code: e && e.code, message: String(e && e.message) } });
   }
@@ -115,9 +134,8 @@ type WorkerReply =
   | { error: { code?: string; message: string } };
 
 interface Job {
-  source: string;
-  tmpPath: string;
-  resolve: (copy: HashedCopy) => void;
+  message: { source: string; tmpPath: string } | { dirs: string[] };
+  settle: (reply: WorkerReply) => void;
   reject: (err: unknown) => void;
 }
 
@@ -149,7 +167,12 @@ export class HashCopyPool {
         // The temp fds a worker opens are closed by the main thread: a tracking worker would warn when a
         // number comes back, and close whatever holds it when the worker exits.
         trackUnmanagedFds: false,
-        workerData: { root: opts.root, mode: opts.mode, bufferBytes: opts.bufferBytes },
+        workerData: {
+          root: opts.root,
+          mode: opts.mode,
+          bufferBytes: opts.bufferBytes,
+          dirFsyncUnsupported: [...DIR_FSYNC_UNSUPPORTED],
+        },
       });
       worker.on('message', (m: WorkerReply) => this.settle(worker, m));
       const died = (err: Error) => {
@@ -166,14 +189,43 @@ export class HashCopyPool {
     }
   }
 
-  /** Reads, hashes and (unless already stored) copies one file; a file that is not a regular one, or changes while read, is refused. */
+  /** Hashes and (unless already stored) copies one file; refuses what is not a regular file or changes. */
   copy(source: string): Promise<HashedCopy> {
-    if (this.broken) return Promise.reject(this.broken);
     const tmpPath = path.join(this.opts.tmpDir, `copy-${process.pid}-${randomBytes(12).toString('hex')}`);
-    return new Promise<HashedCopy>((resolve, reject) => {
-      this.queue.push({ source, tmpPath, resolve, reject });
-      this.dispatch();
-    });
+    return new Promise<HashedCopy>((resolve, reject) =>
+      this.submit({ source, tmpPath }, reject, (m) => {
+        if ('error' in m) reject(copyError(source, m.error));
+        else if (m.ok.existed) resolve({ sha256: m.ok.sha256, size: m.ok.size, existed: true });
+        else resolve({ sha256: m.ok.sha256, size: m.ok.size, tmpPath, fd: m.ok.fd! });
+      }),
+    );
+  }
+
+  /** Fsyncs folders (as fsyncDirectory does), split over the workers. */
+  async fsyncDirectories(dirs: string[]): Promise<void> {
+    const parts = this.workers.map((_, w) => dirs.filter((_d, i) => i % this.workers.length === w));
+    await Promise.all(
+      parts
+        .filter((part) => part.length > 0)
+        .map(
+          (part) =>
+            new Promise<void>((resolve, reject) =>
+              this.submit({ dirs: part }, reject, (m) => {
+                if ('error' in m) reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
+                else resolve();
+              }),
+            ),
+        ),
+    );
+  }
+
+  private submit(message: Job['message'], reject: (err: unknown) => void, settle: Job['settle']): void {
+    if (this.broken) {
+      reject(this.broken);
+      return;
+    }
+    this.queue.push({ message, settle, reject });
+    this.dispatch();
   }
 
   /** Stops the workers (a copy still queued is rejected). */
@@ -188,7 +240,7 @@ export class HashCopyPool {
       const worker = this.idle.pop()!;
       const job = this.queue.shift()!;
       this.running.set(worker, job);
-      worker.postMessage({ source: job.source, tmpPath: job.tmpPath });
+      worker.postMessage(job.message);
     }
   }
 
@@ -197,10 +249,7 @@ export class HashCopyPool {
     this.running.delete(worker);
     this.idle.push(worker);
     this.dispatch();
-    if (!job) return;
-    if ('error' in m) job.reject(copyError(job.source, m.error));
-    else if (m.ok.existed) job.resolve({ sha256: m.ok.sha256, size: m.ok.size, existed: true });
-    else job.resolve({ sha256: m.ok.sha256, size: m.ok.size, tmpPath: job.tmpPath, fd: m.ok.fd! });
+    job?.settle(m);
   }
 }
 

@@ -105,7 +105,7 @@ export class LocalBlobStore implements BlobStore {
       );
       const failure = lanes.find((l) => l.status === 'rejected');
       if (failure) throw failure.reason;
-      await dirs.sync();
+      await dirs.sync((list) => pool.fsyncDirectories(list));
       return out;
     } finally {
       await pool.close();
