@@ -9,7 +9,7 @@ import { mapLimit } from '../core/concurrency.js';
  */
 
 // Platforms that cannot fsync a directory (Windows, some network file systems) answer with one of these.
-const DIR_FSYNC_UNSUPPORTED = new Set(['EISDIR', 'EPERM', 'EINVAL', 'EBADF', 'ENOTSUP']);
+export const DIR_FSYNC_UNSUPPORTED = new Set(['EISDIR', 'EPERM', 'EINVAL', 'EBADF', 'ENOTSUP']);
 // Folder fsyncs in flight at once: the disk groups concurrent ones into fewer journal commits.
 const DIR_FSYNC_CONCURRENCY = 16;
 
@@ -24,11 +24,15 @@ export class DurableDirs {
     this.dirs.add(dir);
   }
 
-  /** Fsyncs every marked folder once; afterwards nothing is marked. */
-  async sync(): Promise<void> {
+  /**
+   * Fsyncs every marked folder once; afterwards nothing is marked. `fsyncAll` replaces the way they are
+   * fsynced (a batch hands them to its worker threads).
+   */
+  async sync(fsyncAll?: (dirs: string[]) => Promise<void>): Promise<void> {
     const dirs = [...this.dirs];
     this.dirs.clear();
-    await mapLimit(dirs, DIR_FSYNC_CONCURRENCY, fsyncDirectory);
+    if (fsyncAll) await fsyncAll(dirs);
+    else await mapLimit(dirs, DIR_FSYNC_CONCURRENCY, fsyncDirectory);
   }
 }
 

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import {
   chmod,
   mkdir,
@@ -160,6 +162,45 @@ describe('LocalBlobStore', () => {
     expect((await store.getBytes(sha256)).toString()).toBe(truncated);
     expect(await readdir(path.join(store.root, 'tmp'))).toEqual([]);
   });
+
+  it('putFiles stores content already stored intact by reading it, not writing it again', async () => {
+    const { sha256 } = await store.put('kept once');
+    const before = await stat(store.pathOf(sha256));
+    const old = new Date(Date.now() - 86_400_000);
+    await utimes(store.pathOf(sha256), old, old);
+    await writeFile(path.join(outside, 'same'), 'kept once');
+    expect(await store.putFiles([path.join(outside, 'same')])).toEqual([{ sha256, size: 9 }]);
+    const after = await stat(store.pathOf(sha256));
+    // The same inode: no copy was renamed over it; its time refreshed for gc's grace period.
+    expect(after.ino).toBe(before.ino);
+    expect(after.mtimeMs).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it('putFiles keeps input order over more files than copy workers and lanes, sharing equal content', async () => {
+    const contents = Array.from({ length: 40 }, (_, i) =>
+      i % 10 === 9 ? Buffer.from('repeated') : randomBytes((i * 7919) % 70_000),
+    );
+    const files = contents.map((_, i) => path.join(outside, `f${i}`));
+    for (const [i, bytes] of contents.entries()) await writeFile(files[i]!, bytes);
+    const infos = await store.putFiles(files);
+    expect(infos).toEqual(contents.map((b) => ({ sha256: sha256Hex(b), size: b.length })));
+    expect((await collect(store)).sort()).toEqual([...new Set(infos.map((i) => i.sha256))].sort());
+    expect(await readdir(path.join(store.root, 'tmp'))).toEqual([]);
+  });
+
+  it.runIf(existsSync('/proc/self/status'))(
+    'putFiles refuses a file that changes while it is read, and stores nothing of it',
+    async () => {
+      await writeFile(path.join(outside, 'fine'), 'fine');
+      // /proc files say they hold 0 bytes, then yield more: what a file being written to looks like.
+      await expect(store.putFiles([path.join(outside, 'fine'), '/proc/self/status'])).rejects.toMatchObject({
+        code: 'CONFLICT',
+      });
+      // At most the good file got in (a failure stops the batch, not the copies already under way).
+      for (const stored of await collect(store)) expect(stored).toBe(sha256Hex('fine'));
+      expect(await readdir(path.join(store.root, 'tmp'))).toEqual([]);
+    },
+  );
 
   it('put repairs a blob whose stored file was truncated', async () => {
     const content = 'x'.repeat(10_000);

@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
-import { type FileHandle, lstat, mkdir, open, opendir, rename, unlink, utimes } from 'node:fs/promises';
+import { type FileHandle, lstat, mkdir, open, opendir, rename, rm, unlink, utimes } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { IntegrityError, NotFoundError } from '../core/errors.js';
@@ -12,24 +13,21 @@ import {
   shardedKey,
 } from './blob-store.js';
 import { DurableDirs, fsyncDirectory } from './durable-dirs.js';
-import {
-  copyToTempFile,
-  readSmallFile,
-  type SpooledFile,
-  spoolToTempFile,
-  writeTempFile,
-} from './spool-file.js';
+import { HashCopyPool, syncAndClose } from './hash-copy-pool.js';
+import { copyToTempFile, type SpooledFile, spoolToTempFile } from './spool-file.js';
 import { drainVerified, streamOf, VERIFY_IN_MEMORY_BYTES } from './verified-read.js';
 import { readFully, verifyingStream } from './verifying-stream.js';
 
 const SHARD = /^[0-9a-f]{2}$/;
 // Blobs are immutable; read-only files make an accidental in-place edit fail loudly.
 const BLOB_MODE = 0o444;
-// Files up to this size are stored in one pass (read whole, hashed, written); larger ones are copied by
-// the kernel while a read hashes them. Each lane of putFiles holds one buffer of this size.
-const SMALL_FILE_BYTES = 4 * 1024 * 1024;
-// Files in flight at once in putFiles: enough for the disk to group their data fsyncs.
-const PUT_FILES_LANES = 8;
+// The read buffer of each copy worker (it hashes the file through it; the kernel copies the bytes).
+const READ_BUFFER_BYTES = 4 * 1024 * 1024;
+// Files in flight at once in putFiles: enough that the copy workers always have a file queued while the
+// others wait for their fdatasync (4 at a time on libuv's pool), and for the disk to group those commits.
+const PUT_FILES_LANES = 32;
+// Copy workers: reading and hashing are CPU work (the source is usually in the page cache), one per core.
+const COPY_THREADS = Math.max(1, Math.min(4, availableParallelism()));
 
 /**
  * Blobs in a local folder, laid out as `<root>/ab/cd/<sha256>`. Writes land in `<root>/tmp/` (same file
@@ -69,50 +67,72 @@ export class LocalBlobStore implements BlobStore {
   }
 
   /**
-   * A few lanes store files at once (each file's data fsynced as it lands, so the disk can group those
-   * commits); the folders they landed in are fsynced once each at the end. A failure stops the lanes
-   * from taking more files; blobs already renamed in stay until gc finds them unreferenced.
+   * Worker threads hash the files and have the kernel copy them (the hashing spread over the cores);
+   * a few more files than workers are in flight, so the main thread fdatasyncs and renames some while the
+   * workers read others, and the disk can group those commits. The folders the blobs landed in are
+   * fsynced once each at the end. A failure stops taking more files; blobs already renamed in stay until
+   * gc finds them unreferenced.
    */
   async putFiles(filePaths: string[], opts: PutFilesOptions = {}): Promise<BlobInfo[]> {
     await this.init();
+    if (filePaths.length === 0) return [];
     const dirs = new DurableDirs();
-    const out = new Array<BlobInfo>(filePaths.length);
-    let next = 0;
-    let failed = false;
-    const lane = async () => {
-      // One buffer per lane, reused: a small file is read into it whole, hashed and written out from it.
-      const buf = Buffer.allocUnsafe(SMALL_FILE_BYTES);
-      while (!failed && next < filePaths.length) {
-        const i = next++;
-        const info = await this.storeFile(filePaths[i]!, buf, dirs).catch((err: unknown) => {
-          failed = true;
-          throw err;
-        });
-        out[i] = info;
-        opts.onStored?.(i, info);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(PUT_FILES_LANES, filePaths.length) }, lane));
-    await dirs.sync();
-    return out;
+    const pool = new HashCopyPool(Math.min(COPY_THREADS, filePaths.length), {
+      root: this.root,
+      tmpDir: this.tmpDir,
+      mode: BLOB_MODE,
+      bufferBytes: READ_BUFFER_BYTES,
+    });
+    try {
+      const out = new Array<BlobInfo>(filePaths.length);
+      let next = 0;
+      let failed = false;
+      const lane = async () => {
+        while (!failed && next < filePaths.length) {
+          const i = next++;
+          const info = await this.storeFile(pool, filePaths[i]!, dirs).catch((err: unknown) => {
+            failed = true;
+            throw err;
+          });
+          out[i] = info;
+          opts.onStored?.(i, info);
+        }
+      };
+      // Every lane settles before the workers stop: a copy under way when another file failed still ends
+      // renamed in or removed, never as a temp file (or an open fd) left behind.
+      const lanes = await Promise.allSettled(
+        Array.from({ length: Math.min(PUT_FILES_LANES, filePaths.length) }, lane),
+      );
+      const failure = lanes.find((l) => l.status === 'rejected');
+      if (failure) throw failure.reason;
+      await dirs.sync((list) => pool.fsyncDirectories(list));
+      return out;
+    } finally {
+      await pool.close();
+    }
   }
 
-  /** One file of a batch: a small one in one pass (read, hash, write), a large one copied by the kernel. */
-  private async storeFile(filePath: string, buf: Buffer, dirs: DurableDirs): Promise<BlobInfo> {
-    const read = await readSmallFile(filePath, buf);
-    if (read === undefined) return this.keep(await copyToTempFile(filePath, this.tmpDir, BLOB_MODE), dirs);
-    const info = { sha256: read.sha256, size: read.size };
-    // Known before anything is written: content already stored costs a read of it, not a write.
-    if ((await this.prepareShard(info.sha256, dirs)) === 'existed' && (await this.refreshIfIntact(info))) {
-      // Another writer may have just renamed it in, its folder not yet fsynced: this batch syncs it too.
-      dirs.add(path.dirname(this.pathOf(info.sha256)));
-      return info;
+  /** One file of a batch: copied by a worker, then synced and renamed in (or found already stored). */
+  private async storeFile(pool: HashCopyPool, filePath: string, dirs: DurableDirs): Promise<BlobInfo> {
+    const copy = await pool.copy(filePath);
+    const info = { sha256: copy.sha256, size: copy.size };
+    if (copy.existed) {
+      if ((await this.prepareShard(info.sha256, dirs)) === 'existed' && (await this.refreshIfIntact(info))) {
+        // Another writer may have just renamed it in, its folder not yet fsynced: this batch syncs it too.
+        dirs.add(path.dirname(this.pathOf(info.sha256)));
+        return info;
+      }
+      // Damaged (or gone since the worker looked): stored again the way putFile stores, repairing it.
+      return this.keep(await copyToTempFile(filePath, this.tmpDir, BLOB_MODE), dirs);
     }
-    const spooled = await writeTempFile(read, this.tmpDir, BLOB_MODE);
+    const synced = syncAndClose(copy.fd);
     try {
-      await rename(spooled.path, this.pathOf(info.sha256));
+      // The shard folders are made while the data syncs; the rename waits for both.
+      await Promise.all([synced, this.prepareShard(info.sha256, dirs)]);
+      await rename(copy.tmpPath, this.pathOf(info.sha256));
     } catch (err) {
-      await spooled.discard();
+      await synced.catch(() => undefined);
+      await rm(copy.tmpPath, { force: true });
       throw err;
     }
     dirs.add(path.dirname(this.pathOf(info.sha256)));

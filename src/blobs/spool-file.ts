@@ -94,62 +94,6 @@ export async function copyToTempFile(source: string, dir: string, mode = 0o600):
   }
 }
 
-/** A small file read whole: its hash, size, and its bytes (a view of the caller's buffer). */
-export interface ReadFile extends BlobInfo {
-  bytes: Buffer;
-}
-
-/**
- * Reads a local file whole into `buf` and hashes it, when it fits; undefined when it is larger (the caller
- * copies it in the kernel instead). Only a regular file is read: the open follows no symlink and does not
- * wait on a FIFO. Like copyToTempFile, a file that changes while it is read fails the read.
- */
-export async function readSmallFile(source: string, buf: Buffer): Promise<ReadFile | undefined> {
-  let handle: FileHandle;
-  try {
-    handle = await open(source, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'ELOOP' || code === 'ENOENT') throw notARegularFile(source);
-    throw err;
-  }
-  try {
-    const before = await handle.stat();
-    if (!before.isFile()) throw notARegularFile(source);
-    if (before.size > buf.length) return undefined;
-    let size = 0;
-    while (size < buf.length) {
-      const { bytesRead } = await handle.read(buf, size, buf.length - size, size);
-      if (bytesRead === 0) break;
-      size += bytesRead;
-    }
-    const after = await handle.stat();
-    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs || size !== before.size)
-      throw new ConflictError(`'${source}' changed while it was being stored; try again`, { path: source });
-    const bytes = buf.subarray(0, size);
-    return { sha256: createHash('sha256').update(bytes).digest('hex'), size, bytes };
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Writes bytes already hashed into a fresh file in `dir` and syncs their data (one fdatasync). */
-export async function writeTempFile(file: ReadFile, dir: string, mode = 0o600): Promise<SpooledFile> {
-  const filePath = path.join(dir, `small-${process.pid}-${randomBytes(12).toString('hex')}`);
-  const discard = () => rm(filePath, { force: true });
-  const handle = await open(filePath, 'wx', mode);
-  try {
-    await writeFully(handle, file.bytes);
-    await handle.datasync();
-    await handle.close();
-    return { sha256: file.sha256, size: file.size, path: filePath, discard };
-  } catch (err) {
-    await handle.close().catch(() => {});
-    await discard();
-    throw err;
-  }
-}
-
 function notARegularFile(source: string): ValidationError {
   return new ValidationError(`'${source}' is not a regular file`, { field: 'path' });
 }
