@@ -1,6 +1,7 @@
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newIds } from '../../core/ids.js';
 import { flattenRows, type LegacyEntry, packBatch } from './prediction-row.js';
@@ -87,6 +88,29 @@ describe('segment file', () => {
     const read = readSegmentFile(file);
     expect(read.groups).toEqual([first]);
     expect(read.torn).toBe(true);
+  });
+
+  it('a whole header of another version is refused, not cut: its acknowledged frames stay on disk', () => {
+    const file = path.join(dir, 'e.seg');
+    const bytes = Buffer.concat([Buffer.from('SXPLOG99', 'latin1'), encodeFrame(group(2)).subarray(0)]);
+    writeFileSync(file, bytes);
+    expect(() => readSegmentFile(file)).toThrow(/not a segment file this version can read .*SXPLOG99/);
+    expect(readFileSync(file).equals(bytes)).toBe(true);
+  });
+
+  it('a frame whose checksum holds but which does not decode is an error, not a torn tail', async () => {
+    const file = path.join(dir, 'f.seg');
+    const a = await openSegmentAppender(file);
+    await a.append(encodeFrame(group(2)));
+    // A whole frame, checksummed, whose payload is no entry this version knows (e.g. a newer format).
+    const payload = Buffer.alloc(64, 0x5a);
+    const frame = Buffer.alloc(8 + payload.length);
+    frame.writeUInt32LE(payload.length, 0);
+    frame.writeUInt32LE(crc32(payload), 4);
+    payload.copy(frame, 8);
+    await a.append(frame);
+    await a.close();
+    expect(() => readSegmentFile(file)).toThrow(/segment frame at byte \d+ does not decode/);
   });
 
   it('a file cut inside its header holds nothing and gets its header back', async () => {

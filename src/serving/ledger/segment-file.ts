@@ -50,13 +50,22 @@ export interface SegmentContents {
   torn: boolean;
 }
 
-/** Decodes the frames of a segment file's bytes, stopping at the first one that does not check out. */
+/**
+ * Decodes the frames of a segment file's bytes, stopping at the first one that is short or fails its
+ * checksum (a torn tail). A whole frame that does not decode, or an unknown header, throws instead.
+ */
 export function decodeSegment(bytes: Buffer): SegmentContents {
-  const magic = bytes.subarray(0, SEGMENT_MAGIC.length);
-  const legacy = magic.equals(LEGACY_SEGMENT_MAGIC);
-  if (!legacy && !magic.equals(SEGMENT_MAGIC))
+  if (bytes.length < SEGMENT_MAGIC.length)
     // A file cut inside its header holds no frame: nothing in it was acknowledged.
     return { groups: [], validBytes: 0, torn: bytes.length > 0 };
+  const magic = bytes.subarray(0, SEGMENT_MAGIC.length);
+  const legacy = magic.equals(LEGACY_SEGMENT_MAGIC);
+  // A whole header this version does not know (a newer release's file, after a downgrade) is not a
+  // torn file: cutting it would erase acknowledged predictions. It stays as it is, open.
+  if (!legacy && !magic.equals(SEGMENT_MAGIC))
+    throw new Error(
+      `not a segment file this version can read (header '${magic.toString('latin1').replace(/[^\x20-\x7e]/g, '?')}')`,
+    );
   const groups: StoredEntry[][] = [];
   let at = SEGMENT_MAGIC.length;
   while (at + FRAME_HEADER <= bytes.length) {
@@ -66,11 +75,13 @@ export function decodeSegment(bytes: Buffer): SegmentContents {
     if (end > bytes.length) break;
     const payload = bytes.subarray(at + FRAME_HEADER, end);
     if (crc32(payload) !== sum) break;
+    // A frame whose checksum holds was written whole: one that does not decode is not a torn tail
+    // (a newer entry version, or a bug) and must not be cut away; the error leaves the segment open.
     let group: StoredEntry[];
     try {
       group = legacy ? (JSON.parse(payload.toString('utf8')) as LegacyEntry[]) : decodeGroup(payload);
-    } catch {
-      break;
+    } catch (err) {
+      throw new Error(`segment frame at byte ${at} does not decode: ${(err as Error).message}`);
     }
     groups.push(group);
     at = end;

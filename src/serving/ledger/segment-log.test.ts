@@ -1,4 +1,12 @@
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -146,6 +154,8 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
           flag: i % 2 === 0,
           mixed: i === 3 ? 'three' : i,
           sometimes: i === 2 ? null : 1,
+          // A lone surrogate has no UTF-8 form: no typed VARCHAR column, the JSON keeps it exactly.
+          odd: i === 1 ? 'a\ud800' : 'ok',
         },
       }),
     );
@@ -318,6 +328,32 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
       ['pred_old_b', '{"age":2}', 'null', 77],
     ]);
     expect((await segments(dep))[0]).toMatchObject({ id: open?.id, state: 'sealed', row_count: 2 });
+  });
+
+  it('recovery leaves a segment it cannot read open, untouched, and seals the others', async () => {
+    const [depA, depB] = [newId('dep'), newId('dep')];
+    const { dir } = fresh();
+    const crashed = openLedger(dir, { mode: 'async' });
+    await crashed.append(makeRecord({ deploymentId: depA }));
+    await crashed.append(makeRecord({ deploymentId: depB }));
+    await crashed.flush();
+    const [openA] = await segments(depA);
+    // A file a newer release wrote (after a downgrade): its acknowledged rows must not be cut away.
+    const bytes = readFileSync(openA?.path as string);
+    bytes.write('SXPLOG99', 0, 'latin1');
+    writeFileSync(openA?.path as string, bytes);
+    const writer = segmentWriter({
+      db: get().db,
+      blobs,
+      audit: testAudit(get()),
+      clock: systemClock,
+      dir,
+      live: new Set(),
+    });
+    await openPredictionLedger({ store: get(), clock: systemClock, writer }).close();
+    expect((await segments(depA))[0]).toMatchObject({ id: openA?.id, state: 'open' });
+    expect(readFileSync(openA?.path as string).equals(bytes)).toBe(true);
+    expect((await segments(depB))[0]).toMatchObject({ state: 'sealed', row_count: 1 });
   });
 
   it('prune drops whole sealed segments served before the time, audited, and says what it dropped', async () => {

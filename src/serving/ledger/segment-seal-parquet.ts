@@ -49,8 +49,18 @@ interface TypedInput extends ParquetRowColumn {
   key: string;
 }
 
-const typeOf = (v: unknown): ParquetRowType | undefined =>
-  typeof v === 'number' && !Number.isFinite(v) ? undefined : JSON_TYPES[typeof v];
+/** A lone surrogate (text that is not well-formed UTF-16): it has no UTF-8 form. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * The Parquet type a value keeps exactly, if any. A string with a lone surrogate has none: VARCHAR is
+ * UTF-8, where it would read back as U+FFFD, unlike the `inputs` JSON (the feature stays untyped).
+ */
+const typeOf = (v: unknown): ParquetRowType | undefined => {
+  if (typeof v === 'number') return Number.isFinite(v) ? 'DOUBLE' : undefined;
+  if (typeof v === 'string') return LONE_SURROGATE.test(v) ? undefined : 'VARCHAR';
+  return JSON_TYPES[typeof v];
+};
 
 /**
  * The input features every row holds with one JSON type (number, string or boolean): each gets a

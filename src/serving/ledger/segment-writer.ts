@@ -156,6 +156,12 @@ export async function recoverOpenSegments(
     try {
       rows += (await sealSegmentFile(o, s.id, s.path)).summary.rowCount;
       segments++;
+    } catch (err) {
+      // One segment that cannot be sealed (a file this version cannot read) does not hold up the rest.
+      o.logger?.warn(
+        { err, segment: s.id },
+        'prediction log: an open segment could not be sealed; it stays open for the next recovery',
+      );
     } finally {
       live.delete(s.id);
     }
