@@ -8,8 +8,9 @@ import {
 } from 'node:worker_threads';
 import { workerEntry } from '../../core/worker-entry.js';
 import { type BinJob, binJobDone, runBinTasks } from './gbdt-bins.js';
-import type { HistogramBuild } from './gbdt-grower.js';
-import { buildHistogramPart, type HistogramSpace } from './gbdt-histogram.js';
+import type { GrowSteps } from './gbdt-grower.js';
+import { buildHistogramPart, type HistogramSpace, JOB_WORDS } from './gbdt-histogram.js';
+import { HistogramJob, histogramJobsPart, RowJob, rowJobsPart } from './gbdt-level.js';
 import { gradientPart, marginPart, type NextGradients, type RowSpace } from './gbdt-rows.js';
 
 /*
@@ -50,11 +51,13 @@ export const Control = {
   arg: 10,
   /** Margins: the next gradients to compute after them (index in NEXT_GRADIENTS). */
   nextGradients: 11,
-  length: 12,
+  /** Level steps: how many jobs space.jobs holds. */
+  jobCount: 12,
+  length: 13,
 } as const;
 
 /** The steps workers share with the main thread. */
-export const Command = { histogram: 0, gradients: 1, margins: 2 } as const;
+export const Command = { histogram: 0, gradients: 1, margins: 2, rowJobs: 3, histogramJobs: 4 } as const;
 
 const NEXT_GRADIENTS: readonly NextGradients[] = ['none', 'logloss', 'squared'];
 
@@ -70,6 +73,15 @@ export function runPart(
   if (command === Command.histogram) {
     const [c0, c1] = partRange(part, parts, control[Control.chosenCount]!);
     buildHistogramPart(hs, control[Control.slot]!, control[Control.begin]!, control[Control.end]!, c0, c1);
+    return;
+  }
+  if (command === Command.histogramJobs) {
+    const [c0, c1] = partRange(part, parts, control[Control.chosenCount]!);
+    histogramJobsPart(hs, control[Control.jobCount]!, c0, c1);
+    return;
+  }
+  if (command === Command.rowJobs) {
+    rowJobsPart(hs, control[Control.jobCount]!, part, parts);
     return;
   }
   if (rs === undefined) throw new Error('gbdt: a row step without its row space');
@@ -124,7 +136,7 @@ export function partRange(part: number, parts: number, chosenCount: number): [nu
 }
 
 /** The histogram builds and row steps of a fit, on one thread or several. */
-export interface GbdtSteps extends HistogramBuild {
+export interface GbdtSteps extends GrowSteps {
   readonly rows: RowSpace | undefined;
   /** Bins the job's numeric features (workers that are up take features too) and returns when all are. */
   binning(job: BinJob): void;
@@ -151,6 +163,8 @@ export function localHistograms(space: HistogramSpace, rows?: RowSpace): GbdtSte
       runBinTasks(job);
     },
     build: (slot, begin, end, chosenCount) => buildHistogramPart(space, slot, begin, end, 0, chosenCount),
+    rowJobs: (count) => rowJobsPart(space, count, 0, 1),
+    histogramJobs: (count, chosenCount) => histogramJobsPart(space, count, 0, chosenCount),
     gradients: (regression) => gradientPart(need(), space, regression, 0, need().trainRows.length),
     margins: (cls, next) => marginPart(need(), space, cls, 0, need().n, next),
     close: () => undefined,
@@ -280,6 +294,28 @@ export function threadedHistograms(
       control[Control.chosenCount] = chosenCount;
       runAll();
     },
+    rowJobs(count) {
+      // One node is one thread's work: only several are worth sharing.
+      if (count < 2 || jobRows(space.jobs, count, RowJob.begin, RowJob.end) < MIN_PARALLEL_ROWS || !allReady()) {
+        local.rowJobs(count);
+        return;
+      }
+      control[Control.command] = Command.rowJobs;
+      control[Control.jobCount] = count;
+      runAll();
+    },
+    histogramJobs(count, chosenCount) {
+      const rowCount = jobRows(space.jobs, count, HistogramJob.begin, HistogramJob.end);
+      if (rowCount * chosenCount < MIN_PARALLEL_CELLS || !allReady()) {
+        local.histogramJobs(count, chosenCount);
+        return;
+      }
+      parallelBuilds++;
+      control[Control.command] = Command.histogramJobs;
+      control[Control.jobCount] = count;
+      control[Control.chosenCount] = chosenCount;
+      runAll();
+    },
     gradients(regression) {
       if (rows === undefined || rows.trainRows.length < MIN_PARALLEL_ROWS || !allReady()) {
         local.gradients(regression);
@@ -300,4 +336,11 @@ export function threadedHistograms(
       runAll();
     },
   };
+}
+
+/** The rows the jobs [0, count) cover, from their begin and end words. */
+function jobRows(jobs: Int32Array, count: number, begin: number, end: number): number {
+  let rows = 0;
+  for (let j = 0, o = 0; j < count; j++, o += JOB_WORDS) rows += jobs[o + end]! - jobs[o + begin]!;
+  return rows;
 }

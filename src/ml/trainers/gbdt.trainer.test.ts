@@ -126,7 +126,7 @@ function randomSpace(opts: {
 }) {
   const { n, binCounts } = opts;
   const r = seededRandom(opts.seed);
-  const space = createHistogramSpace(opts);
+  const space = createHistogramSpace({ ...opts, jobCapacity: 1 });
   const { columns, bins, binStart, width } = space;
   binCounts.forEach((count, f) => {
     for (let i = 0; i < n; i++) {
@@ -249,6 +249,7 @@ describe('threaded row steps', () => {
           kc: 1,
           y,
           trainRows,
+          leafOf: space.leafOf,
           numeric: [true, false, true],
           treeCapacity: 7,
           trackAll: true,
@@ -304,6 +305,7 @@ describe('threaded binning', () => {
           binCounts: [255, 255, 255],
           countRows: false,
           slotCount: 1,
+          jobCapacity: 1,
           storage,
         });
         const job = createBinJob({ x, trainRows, maxBin: 255, columns: space.columns, storage });
