@@ -157,7 +157,8 @@ export class TreeGrower {
       const o = JOB_WORDS * count++;
       jobs[o + RowJob.begin] = node.begin;
       jobs[o + RowJob.end] = node.end;
-      const split = node.slot < 0 ? undefined : this.bestSplit(node.slot, node.g, node.h, node.end - node.begin);
+      const split =
+        node.slot < 0 ? undefined : this.bestSplit(node.slot, node.g, node.h, node.end - node.begin);
       if (split === undefined) {
         if (node.slot >= 0) this.free.push(node.slot);
         jobs[o + RowJob.feature] = -1;
@@ -200,7 +201,8 @@ export class TreeGrower {
     const { jobs } = this.space;
     jobs[RowJob.begin] = node.begin;
     jobs[RowJob.end] = node.end;
-    const split = node.slot < 0 ? undefined : this.bestSplit(node.slot, node.g, node.h, node.end - node.begin);
+    const split =
+      node.slot < 0 ? undefined : this.bestSplit(node.slot, node.g, node.h, node.end - node.begin);
     if (split === undefined) {
       if (node.slot >= 0) this.free.push(node.slot);
       jobs[RowJob.feature] = -1;
@@ -223,7 +225,10 @@ export class TreeGrower {
     if (leftSlot >= 0 || rightSlot >= 0) this.steps.histogramJobs(1, this.chosenCount);
     const gr = node.g - split.gl;
     const hr = node.h - split.hl;
-    this.node({ id: leftId, begin: node.begin, end: mid, slot: leftSlot, g: split.gl, h: split.hl }, depth + 1);
+    this.node(
+      { id: leftId, begin: node.begin, end: mid, slot: leftSlot, g: split.gl, h: split.hl },
+      depth + 1,
+    );
     this.node({ id: rightId, begin: mid, end: node.end, slot: rightSlot, g: gr, h: hr }, depth + 1);
   }
 

@@ -15,7 +15,6 @@ import { buildHistogramPart, type HistogramSpace, JOB_WORDS } from './gbdt-histo
  * node by node: every histogram sums the same rows in the same order.
  */
 
-
 /** Fields of a row job. */
 export const RowJob = {
   begin: 0,
@@ -47,7 +46,8 @@ export function rowJobsPart(hs: HistogramSpace, count: number, part: number, par
     const begin = jobs[o + RowJob.begin]!;
     const end = jobs[o + RowJob.end]!;
     // Midpoints are ascending (nodes are laid out in order), so every share is a run of nodes.
-    const owner = span === 0 ? 0 : Math.min(parts - 1, Math.floor((parts * (begin + end - 2 * first)) / (2 * span)));
+    const owner =
+      span === 0 ? 0 : Math.min(parts - 1, Math.floor((parts * (begin + end - 2 * first)) / (2 * span)));
     if (owner !== part) continue;
     const feature = jobs[o + RowJob.feature]!;
     const left = jobs[o + RowJob.left]!;
@@ -66,12 +66,7 @@ export function rowJobsPart(hs: HistogramSpace, count: number, part: number, par
 }
 
 /** Histogram jobs [0, count) for the chosen features c0..c1-1: build, then subtract from the parent. */
-export function histogramJobsPart(
-  hs: HistogramSpace,
-  count: number,
-  c0: number,
-  c1: number,
-): void {
+export function histogramJobsPart(hs: HistogramSpace, count: number, c0: number, c1: number): void {
   const { jobs } = hs;
   for (let j = 0; j < count; j++) {
     const o = j * JOB_WORDS;

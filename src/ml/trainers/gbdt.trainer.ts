@@ -3,7 +3,7 @@ import type { EncodedRows, FeatureEncoding } from './feature-encoding.js';
 import { type BinnedFeature, binCountBounds, createBinJob, finishBins } from './gbdt-bins.js';
 import type { Tree, ValueTrees } from './gbdt-ensemble.js';
 import { toValueTrees } from './gbdt-ensemble.js';
-import { type GrowSettings, type GrownTree, levelWidth, slotCount, TreeGrower } from './gbdt-grower.js';
+import { type GrownTree, type GrowSettings, levelWidth, slotCount, TreeGrower } from './gbdt-grower.js';
 import { createHistogramSpace, plainStorage, sharedStorage } from './gbdt-histogram.js';
 import { createRowSpace, type NextGradients, setTree } from './gbdt-rows.js';
 import { defaultThreads, localHistograms, threadedHistograms, worthThreads } from './gbdt-threads.js';
@@ -120,7 +120,8 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
   const grower = new TreeGrower(features, steps, settings);
   /** Adds a grown tree to margin `cls` of every row (then, maybe, the next tree's gradients). */
   const addTree = ({ tree, grown }: GrownTree, cls: number, next: NextGradients = 'none') => {
-    if (grown.value.length > rowSpace.tree.capacity) throw new Error('gbdt: a tree outgrew its node capacity');
+    if (grown.value.length > rowSpace.tree.capacity)
+      throw new Error('gbdt: a tree outgrew its node capacity');
     // leafOf holds the ids the tree was grown with.
     setTree(rowSpace, grown);
     steps.margins(cls, next);
