@@ -30,15 +30,19 @@ export const COMMAND_TIMEOUT_MS = 600_000;
 export interface GbdtPool {
   readonly control: Int32Array;
   readonly size: number;
+  /** Whether the workers were not stopped (by a failure). */
+  alive(): boolean;
   /** Whether every worker has started and waits for commands. */
   ready(): boolean;
   /** Blocks until every worker is ready or the timeout passes; says whether they are. */
   waitReady(timeoutMs: number): boolean;
   /**
-   * Runs the command in the control words on workers 1..parts-1 (part 0 is the caller's, run by
-   * `own`) and returns once all are done; `wait: false` returns at once (the next command waits).
+   * Once the workers are done with the last command, writes the next one into the control words
+   * (`command`: a worker may still be reading the last one's words until then), runs it on workers
+   * 1..parts-1 and part 0 (the caller's) with `own`, and returns once all are done; `wait: false`
+   * returns at once (the next command waits).
    */
-  run(parts: number, own: () => void, wait?: boolean): void;
+  run(parts: number, command: (control: Int32Array) => void, own: () => void, wait?: boolean): void;
   /** Waits until the workers are done with the last command. */
   sync(): void;
   /** Posts a message to worker `part` (read by it with receiveMessageOnPort on the next command). */
@@ -108,6 +112,7 @@ function startPool(size: number): GbdtPool {
     control,
     size,
     ready,
+    alive: () => !dead,
     waitReady(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -116,9 +121,10 @@ function startPool(size: number): GbdtPool {
         Atomics.wait(control, Control.ready, n, Math.max(1, deadline - Date.now()));
       }
     },
-    run(parts, own, wait = true) {
+    run(parts, command, own, wait = true) {
       if (dead) throw new Error('gbdt: the worker threads were stopped');
       idle();
+      command(control);
       Atomics.store(control, Control.parts, parts);
       Atomics.store(control, Control.pending, parts - 1);
       Atomics.add(control, Control.generation, 1);
@@ -137,6 +143,14 @@ function startPool(size: number): GbdtPool {
 
 /** Tells every worker of the pool to drop the arrays of the fit that ends (not waiting for them). */
 export function detach(pool: GbdtPool): void {
-  pool.control[Control.command] = Command.detach;
-  pool.run(pool.size + 1, () => undefined, false);
+  // A pool that failed has no workers left to tell (and its failure is the error being thrown).
+  if (!pool.alive()) return;
+  pool.run(
+    pool.size + 1,
+    (control) => {
+      control[Control.command] = Command.detach;
+    },
+    () => undefined,
+    false,
+  );
 }

@@ -152,15 +152,22 @@ export function threadedHistograms(
     if (joined || closed || !pool.ready()) return joined;
     const arrays: FitArrays = { space, rows, binJob };
     for (let part = 1; part < threads; part++) pool.post(part, arrays);
-    control[Control.command] = Command.attach;
     // The workers bin while this thread goes on; the next command waits for them.
-    pool.run(threads, () => undefined, false);
+    pool.run(
+      threads,
+      (c) => {
+        c[Control.command] = Command.attach;
+      },
+      () => undefined,
+      false,
+    );
     joined = true;
     return true;
   };
   let parallelBuilds = 0;
   /** Runs the command set in the control words over all threads and waits for every part. */
-  const runAll = () => pool.run(threads, () => runPart(control, space, rows, 0, threads));
+  const runAll = (command: (control: Int32Array) => void) =>
+    pool.run(threads, command, () => runPart(control, space, rows, 0, threads));
   const local = localHistograms(space, rows);
   return {
     space,
@@ -207,12 +214,13 @@ export function threadedHistograms(
         return;
       }
       parallelBuilds++;
-      control[Control.command] = Command.histogram;
-      control[Control.begin] = begin;
-      control[Control.end] = end;
-      control[Control.slot] = slot;
-      control[Control.chosenCount] = chosenCount;
-      runAll();
+      runAll((c) => {
+        c[Control.command] = Command.histogram;
+        c[Control.begin] = begin;
+        c[Control.end] = end;
+        c[Control.slot] = slot;
+        c[Control.chosenCount] = chosenCount;
+      });
     },
     rowJobs(count) {
       // One node is one thread's work: only several are worth sharing.
@@ -220,9 +228,10 @@ export function threadedHistograms(
         local.rowJobs(count);
         return;
       }
-      control[Control.command] = Command.rowJobs;
-      control[Control.jobCount] = count;
-      runAll();
+      runAll((c) => {
+        c[Control.command] = Command.rowJobs;
+        c[Control.jobCount] = count;
+      });
     },
     histogramJobs(count, chosenCount) {
       const rowCount = jobRows(space.jobs, count, HistogramJob.begin, HistogramJob.end);
@@ -231,29 +240,32 @@ export function threadedHistograms(
         return;
       }
       parallelBuilds++;
-      control[Control.command] = Command.histogramJobs;
-      control[Control.jobCount] = count;
-      control[Control.chosenCount] = chosenCount;
-      runAll();
+      runAll((c) => {
+        c[Control.command] = Command.histogramJobs;
+        c[Control.jobCount] = count;
+        c[Control.chosenCount] = chosenCount;
+      });
     },
     gradients(regression) {
       if (rows === undefined || rows.trainRows.length < MIN_PARALLEL_ROWS || !join()) {
         local.gradients(regression);
         return;
       }
-      control[Control.command] = Command.gradients;
-      control[Control.arg] = regression ? 1 : 0;
-      runAll();
+      runAll((c) => {
+        c[Control.command] = Command.gradients;
+        c[Control.arg] = regression ? 1 : 0;
+      });
     },
     margins(cls, next: NextGradients = 'none') {
       if (rows === undefined || rows.n < MIN_PARALLEL_ROWS || !join()) {
         local.margins(cls, next);
         return;
       }
-      control[Control.command] = Command.margins;
-      control[Control.arg] = cls;
-      control[Control.nextGradients] = NEXT_GRADIENTS.indexOf(next);
-      runAll();
+      runAll((c) => {
+        c[Control.command] = Command.margins;
+        c[Control.arg] = cls;
+        c[Control.nextGradients] = NEXT_GRADIENTS.indexOf(next);
+      });
     },
   };
 }
