@@ -29,7 +29,10 @@ export const COMMAND_TIMEOUT_MS = 600_000;
 
 export interface GbdtPool {
   readonly control: Int32Array;
+  /** Workers started (ready or not). */
   readonly size: number;
+  /** Starts workers until there are `size` (between fits: no command is running). */
+  grow(size: number): void;
   /** Whether the workers were not stopped (by a failure). */
   alive(): boolean;
   /** Whether every worker has started and waits for commands. */
@@ -55,30 +58,31 @@ let current: GbdtPool | undefined;
 
 /** The pool of this thread, grown to at least `size` workers. */
 export function gbdtPool(size: number): GbdtPool {
-  if (current === undefined || current.size < size) {
-    current?.kill();
-    current = startPool(size);
-  }
+  current ??= startPool();
+  current.grow(size);
   return current;
 }
 
-function startPool(size: number): GbdtPool {
+function startPool(): GbdtPool {
   const control = new Int32Array(new SharedArrayBuffer(4 * Control.length));
   const entry = workerEntry(import.meta.url, 'gbdt-histogram-worker');
   const ports: MessagePort[] = [];
   const errors: string[] = [];
-  const workers = Array.from({ length: size }, (_, k) => {
+  const workers: Worker[] = [];
+  const start = () => {
     const { port1, port2 } = new MessageChannel();
     ports.push(port1);
-    const workerData: PoolWorkerData = { control, part: k + 1, generation: 0, port: port2 };
+    // Commands from now on are its to run (the last one, a detach maybe, was counted without it).
+    const generation = Atomics.load(control, Control.generation);
+    const workerData: PoolWorkerData = { control, part: workers.length + 1, generation, port: port2 };
     const w = new Worker(entry, { workerData, transferList: [port2] });
     w.unref();
     // Without a listener a worker's error would crash the process. One that fails before it is ready
     // leaves the work on the calling thread (same model); one that fails during a command is named
     // when the command times out.
     w.on('error', (err) => errors.push(err.message));
-    return w;
-  });
+    workers.push(w);
+  };
   let dead = false;
   const kill = () => {
     dead = true;
@@ -107,17 +111,22 @@ function startPool(size: number): GbdtPool {
       fail(`gbdt: a worker thread failed: ${String(reasons[0] ?? 'no message')}`);
     }
   };
-  const ready = () => !dead && Atomics.load(control, Control.ready) >= size;
+  const ready = () => !dead && Atomics.load(control, Control.ready) >= workers.length;
   const pool: GbdtPool = {
     control,
-    size,
+    get size() {
+      return workers.length;
+    },
+    grow(size) {
+      while (workers.length < size) start();
+    },
     ready,
     alive: () => !dead,
     waitReady(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const n = Atomics.load(control, Control.ready);
-        if (dead || n >= size || Date.now() >= deadline) return ready();
+        if (dead || n >= workers.length || Date.now() >= deadline) return ready();
         Atomics.wait(control, Control.ready, n, Math.max(1, deadline - Date.now()));
       }
     },
