@@ -33,6 +33,10 @@ export interface GbdtPool {
   readonly size: number;
   /** Starts workers until there are `size` (between fits: no command is running). */
   grow(size: number): void;
+  /** Takes the pool for one fit; false while another fit holds it. */
+  claim(): boolean;
+  /** Gives the pool back (the fit ends). */
+  release(): void;
   /** Whether the workers were not stopped (by a failure). */
   alive(): boolean;
   /** Whether every worker has started and waits for commands. */
@@ -84,6 +88,7 @@ function startPool(): GbdtPool {
     workers.push(w);
   };
   let dead = false;
+  let claimed = false;
   const kill = () => {
     dead = true;
     if (current === pool) current = undefined;
@@ -121,6 +126,14 @@ function startPool(): GbdtPool {
       while (workers.length < size) start();
     },
     ready,
+    claim() {
+      if (claimed) return false;
+      claimed = true;
+      return true;
+    },
+    release() {
+      claimed = false;
+    },
     alive: () => !dead,
     waitReady(timeoutMs) {
       const deadline = Date.now() + timeoutMs;

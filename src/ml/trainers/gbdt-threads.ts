@@ -145,11 +145,14 @@ export function threadedHistograms(
 ): GbdtSteps & { readonly parallelBuilds: number; waitReady(timeoutMs: number): boolean } {
   const pool = gbdtPool(threads - 1);
   const { control } = pool;
+  // A fit started while another holds the workers (from its onIteration callback) runs on this
+  // thread alone: the same model, and the outer fit keeps its workers.
+  const owner = pool.claim();
   let joined = false;
   let closed = false;
   /** Joins the workers to this fit once they are all up (they then take their share of the binning). */
   const join = () => {
-    if (joined || closed || !pool.ready()) return joined;
+    if (joined || closed || !owner || !pool.ready()) return joined;
     const arrays: FitArrays = { space, rows, binJob };
     for (let part = 1; part < threads; part++) pool.post(part, arrays);
     // The workers bin while this thread goes on; the next command waits for them.
@@ -179,6 +182,7 @@ export function threadedHistograms(
       if (closed) return;
       closed = true;
       if (joined) detach(pool);
+      if (owner) pool.release();
     },
     waitReady(timeoutMs) {
       if (!pool.waitReady(timeoutMs) || !join()) return false;

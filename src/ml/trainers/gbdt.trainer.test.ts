@@ -104,6 +104,34 @@ describe('gbdt trainer', () => {
     SLOW,
   );
 
+  it(
+    "a fit started inside another fit's callback gets the same model, and the outer fit keeps its workers",
+    () => {
+      // Warm workers: the outer fit below joins them from its first steps.
+      fitCredit(set, { n_estimators: 2 }, 2);
+      let inner: Buffer | undefined;
+      const outer = fitModel({
+        table: set.table,
+        target: 'defaulted',
+        features: set.features,
+        task: 'classification',
+        kind: 'gbdt',
+        params: { n_estimators: 4 },
+        seed: 42,
+        threads: 2,
+        validation: { rows: set.split.validation },
+        onIteration: (info) => {
+          if (info.iteration === 2) inner = Buffer.from(fitCredit(set, { n_estimators: 3 }, 2).toOnnx());
+        },
+      });
+      expect(inner?.equals(Buffer.from(fitCredit(set, { n_estimators: 3 }, 1).toOnnx()))).toBe(true);
+      expect(
+        Buffer.from(outer.toOnnx()).equals(Buffer.from(fitCredit(set, { n_estimators: 4 }, 1).toOnnx())),
+      ).toBe(true);
+    },
+    SLOW,
+  );
+
   it('refuses a thread count that is not a whole number of at least 1', () => {
     for (const threads of [0, 1.5, -2]) {
       expect(() => fitCredit(set, { n_estimators: 1 }, threads)).toThrow(
