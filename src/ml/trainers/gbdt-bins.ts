@@ -171,35 +171,32 @@ function binOf(x: number, thresholds: Float64Array, top: number): number {
   return lo;
 }
 
+/**
+ * Split thresholds of the training rows' values: a cut between every two distinct values when there
+ * are at most maxBin of them, else after the distinct value that passes each next 1/maxBin quantile
+ * of the rows. Two passes over the sorted values, with no per-value objects (the first counts the
+ * distinct values, the second closes bins as it meets each new one).
+ */
 function quantileThresholds(values: Float64Array, rows: Uint32Array, maxBin: number): Float64Array {
   const sorted = new Float64Array(rows.length);
   for (let k = 0; k < rows.length; k++) sorted[k] = values[rows[k]!]!;
   sorted.sort();
   const n = sorted.length;
-  // Distinct values and how many rows are at or below each.
-  const distinct: number[] = [];
-  const cumulative: number[] = [];
-  for (let k = 0; k < n; k++) {
+  let distinct = n === 0 ? 0 : 1;
+  for (let k = 1; k < n; k++) if (sorted[k] !== sorted[k - 1]) distinct++;
+  const few = distinct <= maxBin;
+  const cuts = new Float64Array(few ? Math.max(0, distinct - 1) : maxBin - 1);
+  let count = 0;
+  let target = 1;
+  // At sorted[k], a new distinct value: the previous one's rows are sorted[0, k).
+  for (let k = 1; k < n && count < cuts.length; k++) {
     const v = sorted[k]!;
-    if (distinct.length === 0 || distinct[distinct.length - 1] !== v) {
-      distinct.push(v);
-      cumulative.push(k + 1);
-    } else {
-      cumulative[cumulative.length - 1] = k + 1;
+    const before = sorted[k - 1]!;
+    if (v === before) continue;
+    if (few || k >= (target * n) / maxBin) {
+      cuts[count++] = (before + v) / 2;
+      if (!few) while ((target * n) / maxBin <= k) target++;
     }
   }
-  const cuts: number[] = [];
-  if (distinct.length <= maxBin) {
-    for (let k = 0; k + 1 < distinct.length; k++) cuts.push(k);
-  } else {
-    // Close a bin after a distinct value once it passes the next 1/maxBin quantile of the rows.
-    let target = 1;
-    for (let k = 0; k + 1 < distinct.length && cuts.length < maxBin - 1; k++) {
-      if (cumulative[k]! >= (target * n) / maxBin) {
-        cuts.push(k);
-        while ((target * n) / maxBin <= cumulative[k]!) target++;
-      }
-    }
-  }
-  return Float64Array.from(cuts, (k) => (distinct[k]! + distinct[k + 1]!) / 2);
+  return cuts.slice(0, count);
 }
