@@ -174,6 +174,8 @@ export class TreeGrower {
     }
     this.steps.rowJobs(count);
     const next: LevelNode[] = [];
+    // Histogram jobs overwrite the row jobs in place: job `count` is written only after the row job
+    // at or after it (parted[count] or later) has given its mid.
     count = 0;
     for (const { node, split, job, leftId, rightId } of parted) {
       const mid = jobs[job + RowJob.mid]!;

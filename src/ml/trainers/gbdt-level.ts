@@ -78,7 +78,7 @@ export function histogramJobsPart(hs: HistogramSpace, count: number, c0: number,
 }
 
 /** slot[large] -= slot[small] over the chosen features c0..c1-1. */
-export function subtractPart(hs: HistogramSpace, large: number, small: number, c0: number, c1: number): void {
+function subtractPart(hs: HistogramSpace, large: number, small: number, c0: number, c1: number): void {
   const { slots, size, stride, binStart, chosen } = hs;
   const a = large * size;
   const b = small * size;
@@ -114,7 +114,7 @@ function labelLeaves(
  * each row is written to both sides and only one cursor moves, since which way a row goes is a coin
  * toss to the processor's branch predictor.
  */
-export function partition(
+function partition(
   hs: HistogramSpace,
   begin: number,
   end: number,
