@@ -1,7 +1,7 @@
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { runBinTasks } from './gbdt-bins.js';
 import { Command, Control } from './gbdt-control.js';
-import type { PoolWorkerData } from './gbdt-pool.js';
+import { type PoolWorkerData, RECHECK_MS } from './gbdt-pool.js';
 import { type FitArrays, runPart } from './gbdt-threads.js';
 
 /*
@@ -19,8 +19,15 @@ Atomics.add(control, Control.ready, 1);
 Atomics.notify(control, Control.ready);
 let seen = generation;
 for (;;) {
-  Atomics.wait(control, Control.generation, seen);
-  seen = Atomics.load(control, Control.generation);
+  // A new command is a new generation, read here and not taken from how the wait returned: a wake-up
+  // that never arrives (seen under load, in rare runs) costs one timeout, never a hang, and a wait
+  // that returns early runs nothing twice.
+  const now = Atomics.load(control, Control.generation);
+  if (now === seen) {
+    Atomics.wait(control, Control.generation, seen, RECHECK_MS);
+    continue;
+  }
+  seen = now;
   if (Atomics.load(control, Control.stop) !== 0) break;
   const parts = Atomics.load(control, Control.parts);
   if (part >= parts) continue;

@@ -24,6 +24,9 @@ export interface PoolWorkerData {
   port: MessagePort;
 }
 
+/** How long a sleeping thread waits before it checks its word again (in case a wake-up was lost). */
+export const RECHECK_MS = 50;
+
 /** A started worker that takes this long over one command is taken for dead (generous: machines get loaded). */
 export const COMMAND_TIMEOUT_MS = 600_000;
 
@@ -103,13 +106,19 @@ function startPool(): GbdtPool {
   };
   /** Waits until the workers are done with the last command; throws if one failed or hangs. */
   const idle = () => {
+    const deadline = Date.now() + COMMAND_TIMEOUT_MS;
     for (;;) {
       const pending = Atomics.load(control, Control.pending);
       if (pending === 0) break;
-      if (Atomics.wait(control, Control.pending, pending, COMMAND_TIMEOUT_MS) === 'timed-out')
-        fail(
-          `gbdt: a worker thread did not answer within ${COMMAND_TIMEOUT_MS / 1000} s${errors.length ? ` (${errors[0]})` : ''}`,
-        );
+      // Waits in short steps, each re-checking the count and waking the workers again: a wake-up
+      // lost on either side (seen in rare runs under load) costs a step, never a hang.
+      if (Atomics.wait(control, Control.pending, pending, RECHECK_MS) === 'timed-out') {
+        if (Date.now() >= deadline)
+          fail(
+            `gbdt: a worker thread did not answer within ${COMMAND_TIMEOUT_MS / 1000} s${errors.length ? ` (${errors[0]})` : ''}`,
+          );
+        Atomics.notify(control, Control.generation);
+      }
     }
     if (Atomics.load(control, Control.failed) !== 0) {
       const reasons = ports.map((p) => receiveMessageOnPort(p)?.message).filter((m) => m !== undefined);
