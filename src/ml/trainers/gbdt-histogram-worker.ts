@@ -1,31 +1,49 @@
-import { workerData } from 'node:worker_threads';
+import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { runBinTasks } from './gbdt-bins.js';
-import { Control, type HistogramWorkerData, runPart } from './gbdt-threads.js';
+import { Command, Control } from './gbdt-control.js';
+import { type PoolWorkerData, RECHECK_MS } from './gbdt-pool.js';
+import { type FitArrays, runPart } from './gbdt-threads.js';
 
 /*
- * A gbdt worker thread (started by gbdt-threads.ts): sleeps on the generation word, does its share
- * of each command (a histogram build's features, a row step's rows), counts itself done, and leaves when told to stop.
- * It blocks its own event loop on purpose; everything it needs is in shared memory.
+ * A gbdt worker thread of the pool (gbdt-pool.ts): sleeps on the generation word, and for each
+ * command it takes part in (its part below the command's parts) takes a fit's arrays, does its
+ * share of a step (a histogram build's features, a level's nodes, a row step's rows), or drops the
+ * arrays; then counts itself done. It blocks its own event loop on purpose; everything it needs is
+ * in shared memory, or in the one message an attach leaves on its port.
  */
 
-const { control, space, rows, binJob, part, parts, port } = workerData as HistogramWorkerData;
+const { control, part, port, generation } = workerData as PoolWorkerData;
 
-// Features still unbinned when this thread comes up are shared with the main thread first.
-try {
-  if (binJob !== undefined) runBinTasks(binJob);
-} catch (err) {
-  port.postMessage((err as Error).message ?? String(err));
-  Atomics.store(control, Control.failed, 1);
-}
+let fit: FitArrays | undefined;
 Atomics.add(control, Control.ready, 1);
 Atomics.notify(control, Control.ready);
-let seen = 0;
+let seen = generation;
 for (;;) {
-  Atomics.wait(control, Control.generation, seen);
-  seen = Atomics.load(control, Control.generation);
+  // A new command is a new generation, read here and not taken from how the wait returned: a wake-up
+  // that never arrives (seen under load, in rare runs) costs one timeout, never a hang, and a wait
+  // that returns early runs nothing twice.
+  const now = Atomics.load(control, Control.generation);
+  if (now === seen) {
+    Atomics.wait(control, Control.generation, seen, RECHECK_MS);
+    continue;
+  }
+  seen = now;
   if (Atomics.load(control, Control.stop) !== 0) break;
+  const parts = Atomics.load(control, Control.parts);
+  if (part >= parts) continue;
   try {
-    runPart(control, space, rows, part, parts);
+    const command = control[Control.command];
+    if (command === Command.attach) {
+      fit = receiveMessageOnPort(port)?.message as FitArrays | undefined;
+      if (fit === undefined) throw new Error('gbdt: an attach without its arrays');
+      // Features still unbinned are shared with the calling thread.
+      if (fit.binJob !== undefined) runBinTasks(fit.binJob);
+    } else if (command === Command.detach) {
+      fit = undefined;
+    } else {
+      if (fit === undefined) throw new Error('gbdt: a command before any attach');
+      runPart(control, fit.space, fit.rows, part, parts);
+    }
   } catch (err) {
     port.postMessage((err as Error).message ?? String(err));
     Atomics.store(control, Control.failed, 1);

@@ -8,6 +8,9 @@
  * whatever the thread count (no cross-thread reduction to order).
  */
 
+/** Int32 words per job of a level step (gbdt-level.ts). */
+export const JOB_WORDS = 8;
+
 /** Plain or shared typed-array storage: the threaded builder passes SharedArrayBuffer-backed arrays. */
 export type Storage = (bytes: number) => ArrayBuffer | SharedArrayBuffer;
 
@@ -50,6 +53,12 @@ export interface HistogramSpace {
   /** Histogram slots, one after another, `size` doubles each (global bin b at stride * b). */
   slots: Float64Array;
   size: number;
+  /** The jobs of one level step (gbdt-level.ts), JOB_WORDS words each. */
+  jobs: Int32Array;
+  /** Partition scratch: a node's right rows go to scratch[begin, ...) (nodes never overlap). */
+  scratch: Uint32Array;
+  /** Leaf of each row in the tree being grown, -1 for rows it was not grown on (reset once read). */
+  leafOf: Int32Array;
 }
 
 /** First global bin of each feature (and the total at the end). */
@@ -69,6 +78,8 @@ export function createHistogramSpace(opts: {
   binCounts: number[];
   countRows: boolean;
   slotCount: number;
+  /** Most jobs in one level step. */
+  jobCapacity: number;
   storage: Storage;
 }): HistogramSpace {
   const { n, binCounts, storage } = opts;
@@ -91,6 +102,9 @@ export function createHistogramSpace(opts: {
     stride,
     slots: new Float64Array(storage(8 * size * opts.slotCount)),
     size,
+    jobs: new Int32Array(storage(4 * JOB_WORDS * opts.jobCapacity)),
+    scratch: new Uint32Array(storage(4 * n)),
+    leafOf: new Int32Array(storage(4 * n)).fill(-1),
   };
 }
 

@@ -43,6 +43,8 @@ export function createRowSpace(opts: {
   kc: number;
   y: Float64Array;
   trainRows: Uint32Array;
+  /** The histogram space's leafOf (the grower writes it, the margin step reads and resets it). */
+  leafOf: Int32Array;
   numeric: boolean[];
   treeCapacity: number;
   /** Whether held-out rows need their margins (validation scores after each round). */
@@ -66,7 +68,7 @@ export function createRowSpace(opts: {
     margin: new Float64Array(storage(8 * n * kc)),
     y,
     trainRows,
-    leafOf: new Int32Array(storage(4 * n)).fill(-1),
+    leafOf: opts.leafOf,
     tracked,
     numeric,
     tree: {

@@ -1,60 +1,29 @@
 import os from 'node:os';
-import {
-  isMainThread,
-  MessageChannel,
-  type MessagePort,
-  receiveMessageOnPort,
-  Worker,
-} from 'node:worker_threads';
-import { workerEntry } from '../../core/worker-entry.js';
+import { isMainThread } from 'node:worker_threads';
 import { type BinJob, binJobDone, runBinTasks } from './gbdt-bins.js';
-import type { HistogramBuild } from './gbdt-grower.js';
-import { buildHistogramPart, type HistogramSpace } from './gbdt-histogram.js';
+import { Command, Control } from './gbdt-control.js';
+import type { GrowSteps } from './gbdt-grower.js';
+import { buildHistogramPart, type HistogramSpace, JOB_WORDS } from './gbdt-histogram.js';
+import { HistogramJob, histogramJobsPart, RowJob, rowJobsPart } from './gbdt-level.js';
+import { COMMAND_TIMEOUT_MS, detach, gbdtPool } from './gbdt-pool.js';
 import { gradientPart, marginPart, type NextGradients, type RowSpace } from './gbdt-rows.js';
 
 /*
  * Histogram building over worker threads, for a trainer that stays synchronous (fitModel returns a
  * model, not a promise, and runs inside sweep workers too). The main thread and the workers meet
- * in shared memory: the main thread writes a build's range into the control words, bumps the
- * generation and wakes the workers (Atomics.notify), sums its own share of the features, then sleeps
- * (Atomics.wait) until every worker has counted itself done. Thread t of T sums the t-th contiguous
- * share of the chosen features; a feature's histogram is one thread's work over the rows in order,
+ * in shared memory: the main thread writes a command into the control words (gbdt-control.ts), wakes
+ * the workers, does its own share, then sleeps until every worker has counted itself done. Thread t
+ * of T sums the t-th contiguous share of the chosen features (of one node, or of every node of a
+ * level: gbdt-level.ts); a feature's histogram is one thread's work over the rows in order,
  * so the result does not depend on T. The per-row steps (gradients, margin updates; gbdt-rows.ts)
  * are split the same way by contiguous row ranges, each row's result depending on that row alone.
  *
- * Nothing waits for the workers to start: builds run on the calling thread alone until every worker
+ * Nothing waits for the workers to start: steps run on the calling thread alone until every worker
  * has reported ready (under load, starting a worker can take seconds), then they are shared. Since
  * the sums do not depend on who does them, the model is the same whenever the workers join, and a
- * fit never stalls on a slow start.
+ * fit never stalls on a slow start. The workers outlive the fit (gbdt-pool.ts): the next one finds
+ * them ready.
  */
-
-/** Control words (Int32Array over a SharedArrayBuffer). */
-export const Control = {
-  /** Bumped once per command; workers sleep on it. */
-  generation: 0,
-  /** Workers yet to finish the current command; the main thread sleeps on it. */
-  pending: 1,
-  begin: 2,
-  end: 3,
-  slot: 4,
-  chosenCount: 5,
-  /** 1: workers leave their loop at the next generation. */
-  stop: 6,
-  /** Workers that have started and wait for commands. */
-  ready: 7,
-  /** 1 once a worker failed; its message waits on its port. */
-  failed: 8,
-  /** What to do: one of Command. */
-  command: 9,
-  /** Gradients: 1 for squared error. Margins: the class whose margin the tree adds to. */
-  arg: 10,
-  /** Margins: the next gradients to compute after them (index in NEXT_GRADIENTS). */
-  nextGradients: 11,
-  length: 12,
-} as const;
-
-/** The steps workers share with the main thread. */
-export const Command = { histogram: 0, gradients: 1, margins: 2 } as const;
 
 const NEXT_GRADIENTS: readonly NextGradients[] = ['none', 'logloss', 'squared'];
 
@@ -72,6 +41,15 @@ export function runPart(
     buildHistogramPart(hs, control[Control.slot]!, control[Control.begin]!, control[Control.end]!, c0, c1);
     return;
   }
+  if (command === Command.histogramJobs) {
+    const [c0, c1] = partRange(part, parts, control[Control.chosenCount]!);
+    histogramJobsPart(hs, control[Control.jobCount]!, c0, c1);
+    return;
+  }
+  if (command === Command.rowJobs) {
+    rowJobsPart(hs, control[Control.jobCount]!, part, parts);
+    return;
+  }
   if (rs === undefined) throw new Error('gbdt: a row step without its row space');
   if (command === Command.gradients) {
     const [k0, k1] = partRange(part, parts, rs.trainRows.length);
@@ -82,17 +60,12 @@ export function runPart(
   }
 }
 
-/** What a histogram worker receives as workerData. */
-export interface HistogramWorkerData {
-  control: Int32Array;
+/** A fit's arrays, as the workers receive them when the fit attaches. */
+export interface FitArrays {
   space: HistogramSpace;
   rows: RowSpace | undefined;
-  /** Numeric features to bin (shared with the main thread) before the worker reports ready. */
+  /** Numeric features to bin (shared with the calling thread), joined on attach. */
   binJob: BinJob | undefined;
-  /** This worker's share: part `part` of `parts` (the main thread sums part 0). */
-  part: number;
-  parts: number;
-  port: MessagePort;
 }
 
 /**
@@ -105,8 +78,6 @@ const MIN_PARALLEL_CELLS = 1 << 17;
 const MIN_PARALLEL_ROWS = 1 << 13;
 /** Below this many training (row, feature) cells a fit starts no workers at all. */
 const MIN_THREADED_CELLS = 1 << 20;
-/** A started worker that takes this long over one build is taken for dead (generous: machines get loaded). */
-const BUILD_TIMEOUT_MS = 600_000;
 
 /** The default thread count: up to 4 cores, and 1 inside a worker thread (sweeps already fan out). */
 export function defaultThreads(): number {
@@ -124,7 +95,7 @@ export function partRange(part: number, parts: number, chosenCount: number): [nu
 }
 
 /** The histogram builds and row steps of a fit, on one thread or several. */
-export interface GbdtSteps extends HistogramBuild {
+export interface GbdtSteps extends GrowSteps {
   readonly rows: RowSpace | undefined;
   /** Bins the job's numeric features (workers that are up take features too) and returns when all are. */
   binning(job: BinJob): void;
@@ -151,6 +122,8 @@ export function localHistograms(space: HistogramSpace, rows?: RowSpace): GbdtSte
       runBinTasks(job);
     },
     build: (slot, begin, end, chosenCount) => buildHistogramPart(space, slot, begin, end, 0, chosenCount),
+    rowJobs: (count) => rowJobsPart(space, count, 0, 1),
+    histogramJobs: (count, chosenCount) => histogramJobsPart(space, count, 0, chosenCount),
     gradients: (regression) => gradientPart(need(), space, regression, 0, need().trainRows.length),
     margins: (cls, next) => marginPart(need(), space, cls, 0, need().n, next),
     close: () => undefined,
@@ -158,10 +131,11 @@ export function localHistograms(space: HistogramSpace, rows?: RowSpace): GbdtSte
 }
 
 /**
- * Starts threads - 1 workers on a space whose arrays are shared (sharedStorage) without waiting for
- * them: builds run on the calling thread until all of them are ready, giving the same model.
- * `parallelBuilds` counts the builds the workers took part in; `waitReady` blocks until the workers
- * have started (or the timeout passes) and says whether they have.
+ * Shares a fit's steps with threads - 1 workers of this thread's pool (gbdt-pool.ts), on a space
+ * whose arrays are shared (sharedStorage), without waiting for them: steps run on the calling thread
+ * until the workers are ready (the first fit starts them), giving the same model. `parallelBuilds`
+ * counts the histogram steps the workers took part in; `waitReady` blocks until the workers have
+ * joined the fit (or the timeout passes) and says whether they have.
  */
 export function threadedHistograms(
   space: HistogramSpace,
@@ -169,68 +143,34 @@ export function threadedHistograms(
   rows?: RowSpace,
   binJob?: BinJob,
 ): GbdtSteps & { readonly parallelBuilds: number; waitReady(timeoutMs: number): boolean } {
-  const control = new Int32Array(new SharedArrayBuffer(4 * Control.length));
-  const entry = workerEntry(import.meta.url, 'gbdt-histogram-worker');
-  const ports: MessagePort[] = [];
-  const workerErrors: string[] = [];
-  const workers = Array.from({ length: threads - 1 }, (_, k) => {
-    const { port1, port2 } = new MessageChannel();
-    ports.push(port1);
-    const workerData: HistogramWorkerData = {
-      control,
-      space,
-      rows,
-      binJob,
-      part: k + 1,
-      parts: threads,
-      port: port2,
-    };
-    const w = new Worker(entry, { workerData, transferList: [port2] });
-    w.unref();
-    // Without a listener a worker's error would crash the process. One that fails before it is ready
-    // leaves the builds on the calling thread (same model); one that fails during a build is named when
-    // the build times out.
-    w.on('error', (err) => workerErrors.push(err.message));
-    return w;
-  });
-  // Once every worker is ready it stays so until close (workers leave only on stop or termination).
-  let started = false;
+  const pool = gbdtPool(threads - 1);
+  const { control } = pool;
+  // A fit started while another holds the workers (from its onIteration callback) runs on this
+  // thread alone: the same model, and the outer fit keeps its workers.
+  const owner = pool.claim();
+  let joined = false;
   let closed = false;
-  const allReady = () => {
-    if (!started && !closed) started = Atomics.load(control, Control.ready) >= workers.length;
-    return started;
+  /** Joins the workers to this fit once they are all up (they then take their share of the binning). */
+  const join = () => {
+    if (joined || closed || !owner || !pool.ready()) return joined;
+    const arrays: FitArrays = { space, rows, binJob };
+    for (let part = 1; part < threads; part++) pool.post(part, arrays);
+    // The workers bin while this thread goes on; the next command waits for them.
+    pool.run(
+      threads,
+      (c) => {
+        c[Control.command] = Command.attach;
+      },
+      () => undefined,
+      false,
+    );
+    joined = true;
+    return true;
   };
   let parallelBuilds = 0;
-  const close = () => {
-    closed = true;
-    started = false;
-    Atomics.store(control, Control.stop, 1);
-    Atomics.add(control, Control.generation, 1);
-    Atomics.notify(control, Control.generation);
-    for (const w of workers) void w.terminate();
-  };
   /** Runs the command set in the control words over all threads and waits for every part. */
-  const runAll = () => {
-    Atomics.store(control, Control.pending, workers.length);
-    Atomics.add(control, Control.generation, 1);
-    Atomics.notify(control, Control.generation);
-    runPart(control, space, rows, 0, threads);
-    for (;;) {
-      const pending = Atomics.load(control, Control.pending);
-      if (pending === 0) break;
-      if (Atomics.wait(control, Control.pending, pending, BUILD_TIMEOUT_MS) === 'timed-out') {
-        close();
-        throw new Error(
-          `gbdt: a worker thread did not answer within ${BUILD_TIMEOUT_MS / 1000} s${workerErrors.length ? ` (${workerErrors[0]})` : ''}`,
-        );
-      }
-    }
-    if (Atomics.load(control, Control.failed) !== 0) {
-      const reasons = ports.map((p) => receiveMessageOnPort(p)?.message).filter((m) => m !== undefined);
-      close();
-      throw new Error(`gbdt: a worker thread failed: ${String(reasons[0] ?? 'no message')}`);
-    }
-  };
+  const runAll = (command: (control: Int32Array) => void) =>
+    pool.run(threads, command, () => runPart(control, space, rows, 0, threads));
   const local = localHistograms(space, rows);
   return {
     space,
@@ -238,66 +178,105 @@ export function threadedHistograms(
     get parallelBuilds() {
       return parallelBuilds;
     },
-    close,
+    close() {
+      if (closed) return;
+      closed = true;
+      if (joined) detach(pool);
+      if (owner) pool.release();
+    },
     waitReady(timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const ready = Atomics.load(control, Control.ready);
-        if (closed || ready >= workers.length || Date.now() >= deadline) return allReady();
-        Atomics.wait(control, Control.ready, ready, Math.max(1, deadline - Date.now()));
-      }
+      if (!pool.waitReady(timeoutMs) || !join()) return false;
+      // Joined: wait for the attach (and its binning) to be done.
+      pool.sync();
+      return true;
     },
     binning(job) {
       if (job !== binJob) throw new Error('gbdt: binning a job the workers were not given');
+      join();
       runBinTasks(job);
       // Features a worker took may still be in progress; nothing else is left to take.
-      const deadline = Date.now() + BUILD_TIMEOUT_MS;
+      const deadline = Date.now() + COMMAND_TIMEOUT_MS;
       for (;;) {
         if (Atomics.load(control, Control.failed) !== 0) {
-          const reasons = ports.map((p) => receiveMessageOnPort(p)?.message).filter((m) => m !== undefined);
-          close();
-          throw new Error(`gbdt: a worker thread failed: ${String(reasons[0] ?? 'no message')}`);
+          pool.kill();
+          throw new Error('gbdt: a worker thread failed while binning');
         }
         const done = Atomics.load(job.progress, 1);
         if (binJobDone(job)) return;
         if (Date.now() >= deadline) {
-          close();
-          throw new Error(`gbdt: a worker thread did not finish binning within ${BUILD_TIMEOUT_MS / 1000} s`);
+          pool.kill();
+          throw new Error(
+            `gbdt: a worker thread did not finish binning within ${COMMAND_TIMEOUT_MS / 1000} s`,
+          );
         }
         Atomics.wait(job.progress, 1, done, 100);
       }
     },
     build(slot, begin, end, chosenCount) {
-      if ((end - begin) * chosenCount < MIN_PARALLEL_CELLS || !allReady()) {
+      if ((end - begin) * chosenCount < MIN_PARALLEL_CELLS || !join()) {
         local.build(slot, begin, end, chosenCount);
         return;
       }
       parallelBuilds++;
-      control[Control.command] = Command.histogram;
-      control[Control.begin] = begin;
-      control[Control.end] = end;
-      control[Control.slot] = slot;
-      control[Control.chosenCount] = chosenCount;
-      runAll();
+      runAll((c) => {
+        c[Control.command] = Command.histogram;
+        c[Control.begin] = begin;
+        c[Control.end] = end;
+        c[Control.slot] = slot;
+        c[Control.chosenCount] = chosenCount;
+      });
+    },
+    rowJobs(count) {
+      // One node is one thread's work: only several are worth sharing.
+      if (count < 2 || jobRows(space.jobs, count, RowJob.begin, RowJob.end) < MIN_PARALLEL_ROWS || !join()) {
+        local.rowJobs(count);
+        return;
+      }
+      runAll((c) => {
+        c[Control.command] = Command.rowJobs;
+        c[Control.jobCount] = count;
+      });
+    },
+    histogramJobs(count, chosenCount) {
+      const rowCount = jobRows(space.jobs, count, HistogramJob.begin, HistogramJob.end);
+      if (rowCount * chosenCount < MIN_PARALLEL_CELLS || !join()) {
+        local.histogramJobs(count, chosenCount);
+        return;
+      }
+      parallelBuilds++;
+      runAll((c) => {
+        c[Control.command] = Command.histogramJobs;
+        c[Control.jobCount] = count;
+        c[Control.chosenCount] = chosenCount;
+      });
     },
     gradients(regression) {
-      if (rows === undefined || rows.trainRows.length < MIN_PARALLEL_ROWS || !allReady()) {
+      if (rows === undefined || rows.trainRows.length < MIN_PARALLEL_ROWS || !join()) {
         local.gradients(regression);
         return;
       }
-      control[Control.command] = Command.gradients;
-      control[Control.arg] = regression ? 1 : 0;
-      runAll();
+      runAll((c) => {
+        c[Control.command] = Command.gradients;
+        c[Control.arg] = regression ? 1 : 0;
+      });
     },
     margins(cls, next: NextGradients = 'none') {
-      if (rows === undefined || rows.n < MIN_PARALLEL_ROWS || !allReady()) {
+      if (rows === undefined || rows.n < MIN_PARALLEL_ROWS || !join()) {
         local.margins(cls, next);
         return;
       }
-      control[Control.command] = Command.margins;
-      control[Control.arg] = cls;
-      control[Control.nextGradients] = NEXT_GRADIENTS.indexOf(next);
-      runAll();
+      runAll((c) => {
+        c[Control.command] = Command.margins;
+        c[Control.arg] = cls;
+        c[Control.nextGradients] = NEXT_GRADIENTS.indexOf(next);
+      });
     },
   };
+}
+
+/** The rows the jobs [0, count) cover, from their begin and end words. */
+function jobRows(jobs: Int32Array, count: number, begin: number, end: number): number {
+  let rows = 0;
+  for (let j = 0, o = 0; j < count; j++, o += JOB_WORDS) rows += jobs[o + end]! - jobs[o + begin]!;
+  return rows;
 }

@@ -4,7 +4,8 @@ import { rocAuc } from '../metrics.js';
 import { creditDataToTable, generateCreditData } from '../synthetic.js';
 import { rowRecords, splitRows } from '../table-rows.js';
 import { fitModel } from './fit-model.js';
-import { binJobDone, createBinJob } from './gbdt-bins.js';
+import { type BinnedFeature, binJobDone, createBinJob } from './gbdt-bins.js';
+import { levelWidth, slotCount, TreeGrower } from './gbdt-grower.js';
 import { createHistogramSpace, plainStorage, type Storage, sharedStorage } from './gbdt-histogram.js';
 import { createRowSpace, setTree } from './gbdt-rows.js';
 import { localHistograms, threadedHistograms } from './gbdt-threads.js';
@@ -103,6 +104,34 @@ describe('gbdt trainer', () => {
     SLOW,
   );
 
+  it(
+    "a fit started inside another fit's callback gets the same model, and the outer fit keeps its workers",
+    () => {
+      // Warm workers: the outer fit below joins them from its first steps.
+      fitCredit(set, { n_estimators: 2 }, 2);
+      let inner: Buffer | undefined;
+      const outer = fitModel({
+        table: set.table,
+        target: 'defaulted',
+        features: set.features,
+        task: 'classification',
+        kind: 'gbdt',
+        params: { n_estimators: 4 },
+        seed: 42,
+        threads: 2,
+        validation: { rows: set.split.validation },
+        onIteration: (info) => {
+          if (info.iteration === 2) inner = Buffer.from(fitCredit(set, { n_estimators: 3 }, 2).toOnnx());
+        },
+      });
+      expect(inner?.equals(Buffer.from(fitCredit(set, { n_estimators: 3 }, 1).toOnnx()))).toBe(true);
+      expect(
+        Buffer.from(outer.toOnnx()).equals(Buffer.from(fitCredit(set, { n_estimators: 4 }, 1).toOnnx())),
+      ).toBe(true);
+    },
+    SLOW,
+  );
+
   it('refuses a thread count that is not a whole number of at least 1', () => {
     for (const threads of [0, 1.5, -2]) {
       expect(() => fitCredit(set, { n_estimators: 1 }, threads)).toThrow(
@@ -122,11 +151,12 @@ function randomSpace(opts: {
   seed: number;
   countRows: boolean;
   slotCount: number;
+  jobCapacity?: number;
   storage: Storage;
 }) {
   const { n, binCounts } = opts;
   const r = seededRandom(opts.seed);
-  const space = createHistogramSpace(opts);
+  const space = createHistogramSpace({ jobCapacity: 1, ...opts });
   const { columns, bins, binStart, width } = space;
   binCounts.forEach((count, f) => {
     for (let i = 0; i < n; i++) {
@@ -223,6 +253,84 @@ describe('threaded histograms', () => {
   });
 });
 
+describe('level-wise growth', () => {
+  it(
+    'grows the same trees on worker threads as on this one, in pre-order, level by level or node by node',
+    () => {
+      // A third of them trained on: 30,000 rows of 6 features, enough cells to share the big nodes.
+      const n = 90_000;
+      const binCounts = [255, 6, 255, 255, 30, 255];
+      const features: BinnedFeature[] = binCounts.map((binCount, f) => ({
+        kind: f === 1 ? 'categorical' : 'numeric',
+        source: f,
+        binCount,
+        thresholds: new Float64Array(0),
+        firstColumn: 0,
+      }));
+      // Depth 6 grows every level at once; depth 10 is too wide for that below level 5 (levelWidth),
+      // where its nodes' subtrees grow one node at a time.
+      for (const maxDepth of [6, 10]) {
+        const grow = (threads: number) => {
+          const storage = threads > 1 ? sharedStorage : plainStorage;
+          const { space, random: r } = randomSpace({
+            n,
+            binCounts,
+            seed: 21,
+            countRows: false,
+            slotCount: slotCount(maxDepth),
+            jobCapacity: levelWidth(maxDepth),
+            storage,
+          });
+          // Gradients that grow with four features, so that trees split all the way down.
+          const { columns } = space;
+          for (let i = 0; i < n; i++) {
+            const signal =
+              (columns[i]! + columns[2 * n + i]! + columns[3 * n + i]! + columns[5 * n + i]!) / 255;
+            space.gh[2 * i] = signal - 2 + 0.2 * (r() - 0.5);
+            space.gh[2 * i + 1] = 0.25;
+          }
+          const rows = Uint32Array.from({ length: n / 3 }, (_, k) => 3 * k);
+          space.index.set(rows);
+          space.chosen.set([0, 1, 2, 3, 4, 5]);
+          const threaded = threads > 1 ? threadedHistograms(space, threads) : undefined;
+          const steps = threaded ?? localHistograms(space);
+          try {
+            if (threaded) expect(threaded.waitReady(SLOW / 2)).toBe(true);
+            const settings = {
+              maxDepth,
+              minChildWeight: 1,
+              minSamplesLeaf: 1,
+              minSplitGain: 0,
+              lambda: 1,
+              learningRate: 0.1,
+              countRows: false,
+            };
+            const { tree, grown } = new TreeGrower(features, steps, settings).grow(rows.length, 6);
+            if (threaded) expect(threaded.parallelBuilds).toBeGreaterThan(0);
+            return { tree, grown, leafOf: Array.from(rows, (i) => space.leafOf[i]!) };
+          } finally {
+            steps.close();
+          }
+        };
+        const one = grow(1);
+        const two = grow(2);
+        expect(two.tree).toEqual(one.tree);
+        expect(two.leafOf).toEqual(one.leafOf);
+        const { tree, grown } = one;
+        expect(tree.value.length).toBeGreaterThan(2 ** (maxDepth - 1));
+        // Pre-order: a split node's left child comes right after it.
+        tree.left.forEach((l, id) => {
+          if (l >= 0) expect(l).toBe(id + 1);
+        });
+        // Every row's leaf (grown ids) is a leaf, and the same leaf value in both orders.
+        expect(one.leafOf.every((id) => grown.left[id] === -1)).toBe(true);
+        expect([...tree.value].sort()).toEqual([...grown.value].sort());
+      }
+    },
+    SLOW,
+  );
+});
+
 describe('threaded row steps', () => {
   it(
     'workers compute the same gradients and margins as the calling thread alone',
@@ -249,6 +357,7 @@ describe('threaded row steps', () => {
           kc: 1,
           y,
           trainRows,
+          leafOf: space.leafOf,
           numeric: [true, false, true],
           treeCapacity: 7,
           trackAll: true,
@@ -304,6 +413,7 @@ describe('threaded binning', () => {
           binCounts: [255, 255, 255],
           countRows: false,
           slotCount: 1,
+          jobCapacity: 1,
           storage,
         });
         const job = createBinJob({ x, trainRows, maxBin: 255, columns: space.columns, storage });

@@ -3,7 +3,7 @@ import type { EncodedRows, FeatureEncoding } from './feature-encoding.js';
 import { type BinnedFeature, binCountBounds, createBinJob, finishBins } from './gbdt-bins.js';
 import type { Tree, ValueTrees } from './gbdt-ensemble.js';
 import { toValueTrees } from './gbdt-ensemble.js';
-import { type GrowSettings, TreeGrower } from './gbdt-grower.js';
+import { type GrownTree, type GrowSettings, levelWidth, slotCount, TreeGrower } from './gbdt-grower.js';
 import { createHistogramSpace, plainStorage, sharedStorage } from './gbdt-histogram.js';
 import { createRowSpace, type NextGradients, setTree } from './gbdt-rows.js';
 import { defaultThreads, localHistograms, threadedHistograms, worthThreads } from './gbdt-threads.js';
@@ -77,8 +77,8 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
     n,
     binCounts: binCountBounds(fit.enc, x.numeric.length, maxBin),
     countRows: settings.countRows,
-    // Depth-first growth holds at most one histogram per level plus the one being built.
-    slotCount: settings.maxDepth + 2,
+    slotCount: slotCount(settings.maxDepth),
+    jobCapacity: levelWidth(settings.maxDepth),
     storage,
   });
   const binJob = createBinJob({ x, trainRows, maxBin, columns: space.columns, storage });
@@ -87,6 +87,7 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
     kc,
     y,
     trainRows,
+    leafOf: space.leafOf,
     // Binned features are the numeric ones, then the categorical ones.
     numeric: Array.from({ length: width }, (_, f) => f < x.numeric.length),
     // A tree has at most 2^(depth+1) - 1 nodes, and no more than twice its rows (no leaf is empty).
@@ -116,19 +117,22 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
   const featurePool = Int32Array.from(features, (_, k) => k);
   const trees: Tree[] = [];
   const nEstimators = param(params, 'n_estimators');
-  const grower = new TreeGrower(features, steps, settings, rowSpace.leafOf);
+  const grower = new TreeGrower(features, steps, settings);
   /** Adds a grown tree to margin `cls` of every row (then, maybe, the next tree's gradients). */
-  const addTree = (tree: Tree, cls: number, next: NextGradients = 'none') => {
-    if (tree.value.length > rowSpace.tree.capacity) throw new Error('gbdt: a tree outgrew its node capacity');
-    setTree(rowSpace, tree);
+  const addTree = ({ tree, grown }: GrownTree, cls: number, next: NextGradients = 'none') => {
+    if (grown.value.length > rowSpace.tree.capacity)
+      throw new Error('gbdt: a tree outgrew its node capacity');
+    // leafOf holds the ids the tree was grown with.
+    setTree(rowSpace, grown);
     steps.margins(cls, next);
+    trees.push(tree);
   };
   // Single-margin objectives: the first gradients here, the later ones in the margin step of the
   // tree before (one pass over the rows, and one hand-off to the workers instead of two).
   const nextGradients: NextGradients = task === 'regression' ? 'squared' : 'logloss';
   if (prob === undefined) steps.gradients(task === 'regression');
   /** One tree on grad/hess as they stand, over this tree's draw of rows and features. */
-  const growOne = (): Tree => {
+  const growOne = (): GrownTree => {
     const rows = sampleSize < pool.length ? drawSorted(pool, sampleSize, random) : pool;
     const chosen =
       featureCount < features.length ? drawSorted(featurePool, featureCount, random) : featurePool;
@@ -140,9 +144,7 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
     for (let t = 0; t < nEstimators; t++) {
       if (prob !== undefined) {
         multiclassRound({ kc, trainRows, y, margin, prob, gh }, (cls) => {
-          const tree = growOne();
-          trees.push(tree);
-          addTree(tree, cls);
+          addTree(growOne(), cls);
         });
         if (fit.onIteration) {
           const info: IterationInfo = { iteration: t + 1, of: nEstimators };
@@ -157,9 +159,7 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
         }
         continue;
       }
-      const tree = growOne();
-      trees.push(tree);
-      addTree(tree, 0, t + 1 < nEstimators ? nextGradients : 'none');
+      addTree(growOne(), 0, t + 1 < nEstimators ? nextGradients : 'none');
       if (fit.onIteration) {
         const info: IterationInfo = { iteration: t + 1, of: nEstimators };
         if (validRows.length > 0) {

@@ -1,0 +1,47 @@
+/*
+ * The words the calling thread and the gbdt worker threads share (an Int32Array over a
+ * SharedArrayBuffer): the calling thread writes a command and its arguments, bumps the generation
+ * and wakes the workers (Atomics.notify); each does its part, counts itself done and sleeps again.
+ */
+
+/** Control word positions. */
+export const Control = {
+  /** Bumped once per command; workers sleep on it. */
+  generation: 0,
+  /** Workers yet to finish the current command; the calling thread sleeps on it. */
+  pending: 1,
+  begin: 2,
+  end: 3,
+  slot: 4,
+  chosenCount: 5,
+  /** 1: workers leave their loop at the next generation. */
+  stop: 6,
+  /** Workers that have started and wait for commands. */
+  ready: 7,
+  /** 1 once a worker failed; its message waits on its port. */
+  failed: 8,
+  /** What to do: one of Command. */
+  command: 9,
+  /** Gradients: 1 for squared error. Margins: the class whose margin the tree adds to. */
+  arg: 10,
+  /** Margins: the next gradients to compute after them (index in NEXT_GRADIENTS). */
+  nextGradients: 11,
+  /** Level steps: how many jobs space.jobs holds. */
+  jobCount: 12,
+  /** Threads taking part in the command (the calling thread's part 0 included); workers 1..parts-1 run it. */
+  parts: 13,
+  length: 14,
+} as const;
+
+/** The steps workers share with the calling thread, and a fit's arrival and departure. */
+export const Command = {
+  histogram: 0,
+  gradients: 1,
+  margins: 2,
+  rowJobs: 3,
+  histogramJobs: 4,
+  /** Take the fit's arrays (a message on the worker's port) and join its binning. */
+  attach: 5,
+  /** Drop the fit's arrays. */
+  detach: 6,
+} as const;
