@@ -10,7 +10,7 @@ function pageAt(times: number[]): KeyedColumns {
       modelVersionId: 'mv',
       model: 'm',
       version: 1,
-      role: 'primary' as const,
+      role: 'champion' as const,
       outputs: null,
       shadow: null,
     })),
