@@ -22,7 +22,7 @@ import type { SealedFile, SegmentReader } from './segment-reader.js';
  * The columnar scan of the prediction log (what monitoring reads): the same rows as the store's scan
  * (answered predictions, oldest first by (served_at, id), labels joined) as pages of columns. Three
  * sources merge: the `predictions` table a page at a time, the open segments' rows (bounded by their
- * size limit), and the sealed segments through DuckDB, a group of segments at a time.
+ * size limit), and the sealed segments through DuckDB, a window of segments at a time.
  *
  * Sealed segments whose time ranges touch form one group; groups follow each other in time. Rows are
  * appended in completion order and replicas write side by side, so consecutive segments usually
@@ -82,7 +82,7 @@ interface Window {
  * takes up to WINDOW_SEGMENTS segments or WINDOW_ROWS rows by start, and ends where the next begins.
  * Segments starting earlier that reach into the window are read too (their rows in it only).
  */
-export function windowsOf(group: SealedFile[]): Window[] {
+function windowsOf(group: SealedFile[]): Window[] {
   const starts: number[] = [];
   let segs = 0;
   let rows = 0;
