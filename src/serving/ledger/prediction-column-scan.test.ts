@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../../../test/support/backends.js';
 import { createTestEventBus } from '../../../test/support/events.js';
@@ -8,11 +11,12 @@ import { servingEvents } from '../serving.events.js';
 import type { Prediction } from '../serving.schema.js';
 import { createFeedbackService } from './feedback.service.js';
 import { eventually, logUnderTest, makeRecord } from './ledger-fixtures.contract.js';
-import type { PredictionColumnQuery } from './prediction-column-scan.js';
+import { type PredictionColumnQuery, WINDOW_SEGMENTS } from './prediction-column-scan.js';
 import type { PredictionColumns } from './prediction-columns.js';
 import type { PredictionLedger } from './prediction-ledger.js';
 import type { PredictionRecord } from './prediction-row.js';
 import { createPredictionStore } from './prediction-store.js';
+import { createSegmentReader } from './segment-reader.js';
 
 const T0 = Date.UTC(2026, 4, 1, 8, 0, 0);
 
@@ -244,5 +248,68 @@ describeEachBackend('prediction store: columnar scan', (get) => {
     expect(columns[3]?.inputs).toEqual({ age: 3, note: 'late', tags: { a: 3 } });
     const picked = await bothScans({ deploymentId: dep, features: ['note', 'age'], batchSize: 10 });
     expect(picked.columns).toEqual(picked.rows);
+  });
+
+  /**
+   * `n` rows in sealed segments (7 rows each) whose time ranges chain: the first row of every segment
+   * is served before the previous segment's last, as rows completing out of order are.
+   */
+  async function seedChained(n: number) {
+    const dep = newId('dep');
+    const records: PredictionRecord[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = makeRecord({
+        deploymentId: dep,
+        servedAt: T0 + i * 1000 - (i % 7 === 0 && i > 0 ? 2500 : 0),
+        inputs: { age: i, score: i / 7, region: i % 3 ? 'north' : 'south' },
+        outputs: { prediction: i % 2, probabilities: { '0': 1 - i / n, '1': i / n } },
+      });
+      records.push(r);
+      await segmentLedger.append(r);
+    }
+    const sealed = Math.floor(n / 7);
+    await eventually(async () => {
+      const segs = await get()
+        .db.selectFrom('prediction_segments')
+        .select('state')
+        .where('deployment_id', '=', dep)
+        .where('state', '=', 'sealed')
+        .execute();
+      return segs.length === sealed;
+    }, `${sealed} sealed segments`);
+    return { dep, records, sealed };
+  }
+
+  it('a chain of more overlapping segments than one window takes reads as the row scan does, labels included', async () => {
+    const { dep, records, sealed } = await seedChained(7 * (2 * WINDOW_SEGMENTS + 3));
+    expect(sealed).toBeGreaterThan(2 * WINDOW_SEGMENTS);
+    const labelled = records.filter((_, i) => i % 9 === 4);
+    await label(labelled.map((r, i) => ({ prediction_id: r.id, label: i % 2 === 0 ? 1 : 'yes' })));
+    const { columns, rows } = await bothScans({ deploymentId: dep, batchSize: 10 });
+    expect(rows).toHaveLength(records.length);
+    expect(columns).toEqual(rows);
+    expect(columns.filter((r) => r.label).length).toBe(labelled.length);
+    const window = { since: T0 + 30_500, until: T0 + 101_000 };
+    const part = await bothScans({ deploymentId: dep, ...window, batchSize: 7 });
+    expect(part.rows.length).toBeGreaterThan(0);
+    expect(part.columns).toEqual(part.rows);
+  });
+
+  it('a scan stopped after its first page copies only the segments that page needed', async () => {
+    const { dep, sealed } = await seedChained(7 * (3 * WINDOW_SEGMENTS));
+    const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'sextant-scan-cache-'));
+    const segments = createSegmentReader({ db: get().db, blobs: segmentsLog.blobs, cacheDir });
+    const cold = createPredictionStore({ db: get().db, clock: systemClock, segments });
+    const copied = () => readdirSync(cacheDir).filter((f) => f.endsWith('.parquet')).length;
+    for await (const page of cold.scanColumns({ deploymentId: dep, batchSize: 5 })) {
+      expect(page.length).toBe(5);
+      break;
+    }
+    expect(copied()).toBeGreaterThan(0);
+    expect(copied()).toBeLessThanOrEqual(WINDOW_SEGMENTS + 1);
+    for await (const _ of cold.scanColumns({ deploymentId: dep, batchSize: 500 })) {
+      // Read to the end: every segment is copied.
+    }
+    expect(copied()).toBe(sealed);
   });
 });

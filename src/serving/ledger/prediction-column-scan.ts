@@ -22,11 +22,16 @@ import type { SealedFile, SegmentReader } from './segment-reader.js';
  * The columnar scan of the prediction log (what monitoring reads): the same rows as the store's scan
  * (answered predictions, oldest first by (served_at, id), labels joined) as pages of columns. Three
  * sources merge: the `predictions` table a page at a time, the open segments' rows (bounded by their
- * size limit), and the sealed segments through DuckDB, a group of segments at a time.
+ * size limit), and the sealed segments through DuckDB, a window of segments at a time.
  *
- * Sealed segments whose time ranges touch form one group, read in one sorted query; groups follow each
- * other in time. Ids (costly strings) are read only for a group that the table or an open segment may
- * tie with in served_at.
+ * Sealed segments whose time ranges touch form one group; groups follow each other in time. Rows are
+ * appended in completion order and replicas write side by side, so consecutive segments usually
+ * overlap and a busy deployment's history is one long group: a group is read in served_at windows of
+ * a few segments each (one sorted query per window, DuckDB skipping row groups outside it), so memory
+ * and work stay bounded by a window whatever the scan's length. A segment is copied locally only when
+ * the scan reaches its window: a consumer that stops early (the first N rows) copies nothing more.
+ * Ids (costly strings) are read only for a window that the table or an open segment may tie with in
+ * served_at.
  */
 
 export interface PredictionColumnQuery {
@@ -59,6 +64,48 @@ function groupsOf(files: SealedFile[]): SealedFile[][] {
     last = Math.max(last, f.lastAt);
   }
   return groups;
+}
+
+/** Most segments and rows one sorted read of a window takes (a window holds at least one segment). */
+export const WINDOW_SEGMENTS = 8;
+export const WINDOW_ROWS = 400_000;
+
+/** Served_at range [since, until) of a group and the segments that may hold rows in it. */
+interface Window {
+  files: SealedFile[];
+  since: number;
+  until: number;
+}
+
+/**
+ * A group (sorted by firstAt) cut into windows: each starts at the first row of its first segment,
+ * takes up to WINDOW_SEGMENTS segments or WINDOW_ROWS rows by start, and ends where the next begins.
+ * Segments starting earlier that reach into the window are read too (their rows in it only).
+ */
+function windowsOf(group: SealedFile[]): Window[] {
+  const starts: number[] = [];
+  let segs = 0;
+  let rows = 0;
+  group.forEach((f, i) => {
+    if (i === 0 || segs === WINDOW_SEGMENTS || rows + f.rowCount > WINDOW_ROWS) {
+      starts.push(i);
+      segs = 0;
+      rows = 0;
+    }
+    segs++;
+    rows += f.rowCount;
+  });
+  const end = Math.max(...group.map((f) => f.lastAt)) + 1;
+  const windows: Window[] = [];
+  starts.forEach((at, k) => {
+    const since = (group[at] as SealedFile).firstAt;
+    const next = starts[k + 1];
+    const until = next === undefined ? end : (group[next] as SealedFile).firstAt;
+    // Segments starting at the same millisecond leave an empty window: the next one reads them.
+    if (since < until)
+      windows.push({ files: group.filter((f) => f.firstAt < until && f.lastAt >= since), since, until });
+  });
+  return windows;
 }
 
 async function* pagesOf(rows: KeyedColumns[]): AsyncIterable<KeyedColumns> {
@@ -116,28 +163,30 @@ export async function* scanColumns(
   }
 
   async function* sealed(): AsyncIterable<KeyedColumns> {
-    for (const group of groupsOf(fromSegments.sealed)) {
-      const firstAt = Math.min(...group.map((f) => f.firstAt));
-      const lastAt = Math.max(...group.map((f) => f.lastAt));
-      // Code-unit order, as the ids compare in SQL and in the segments' index rows.
-      const ids = group.flatMap((f) => [f.minId, f.maxId]).sort();
-      const minId = ids[0] as string;
-      const maxId = ids[ids.length - 1] as string;
-      const labels: RowLabel[] = (await findLabelRowsInIdRange({ tx: db, deploymentIds, minId, maxId })).map(
-        (l) => ({
+    for (const group of groupsOf(fromSegments.sealed))
+      for (const w of windowsOf(group)) {
+        const since = Math.max(w.since, q.since ?? w.since);
+        const until = Math.min(w.until, q.until ?? w.until);
+        if (since >= until) continue;
+        // Code-unit order, as the ids compare in SQL and in the segments' index rows.
+        const ids = w.files.flatMap((f) => [f.minId, f.maxId]).sort();
+        const minId = ids[0] as string;
+        const maxId = ids[ids.length - 1] as string;
+        const labels: RowLabel[] = (
+          await findLabelRowsInIdRange({ tx: db, deploymentIds, minId, maxId })
+        ).map((l) => ({
           predictionId: l.prediction_id,
           value: JSON.parse(l.label) as RowLabel['value'],
           receivedAt: l.received_at,
-        }),
-      );
-      yield* readSealedColumns({
-        files: group.map((f) => f.file),
-        where,
-        features: q.features,
-        withIds: touches(tableRange, firstAt, lastAt) || touches(openRange, firstAt, lastAt),
-        labels,
-      });
-    }
+        }));
+        yield* readSealedColumns({
+          files: await Promise.all(w.files.map((f) => f.local())),
+          where: { ...where, since, until },
+          features: q.features,
+          withIds: touches(tableRange, since, until - 1) || touches(openRange, since, until - 1),
+          labels,
+        });
+      }
   }
 
   yield* mergeColumns([table(), pagesOf(openPages), sealed()], limit);

@@ -225,34 +225,38 @@ export async function* mergeColumns(
   sources: readonly AsyncIterable<KeyedColumns>[],
   pageSize: number,
 ): AsyncIterable<PredictionColumns> {
-  const cursors: Cursor[] = sources.map((s) => {
-    const it = s[Symbol.asyncIterator]();
-    return { next: () => it.next(), page: undefined, at: 0 };
-  });
-  let runs: Run[] = [];
-  let size = 0;
-  for (;;) {
-    for (const c of cursors) await fill(c);
-    const live = cursors.filter((c) => c.page !== undefined);
-    if (live.length === 0) break;
-    let first = live[0] as Cursor;
-    for (const c of live)
-      if (c !== first && before(c.page as KeyedColumns, c.at, first.page as KeyedColumns, first.at))
-        first = c;
-    const page = first.page as KeyedColumns;
-    const others = live.filter((c) => c !== first);
-    // The run: the rows of this source that come before every other source's next row.
-    let end = first.at + 1;
-    const stop = Math.min(page.length, first.at + (pageSize - size));
-    while (end < stop && others.every((o) => before(page, end, o.page as KeyedColumns, o.at))) end++;
-    runs.push({ page, start: first.at, end });
-    size += end - first.at;
-    first.at = end;
-    if (size === pageSize) {
-      yield concatRuns(runs);
-      runs = [];
-      size = 0;
+  const iterators = sources.map((s) => s[Symbol.asyncIterator]());
+  const cursors: Cursor[] = iterators.map((it) => ({ next: () => it.next(), page: undefined, at: 0 }));
+  try {
+    let runs: Run[] = [];
+    let size = 0;
+    for (;;) {
+      for (const c of cursors) await fill(c);
+      const live = cursors.filter((c) => c.page !== undefined);
+      if (live.length === 0) break;
+      let first = live[0] as Cursor;
+      for (const c of live)
+        if (c !== first && before(c.page as KeyedColumns, c.at, first.page as KeyedColumns, first.at))
+          first = c;
+      const page = first.page as KeyedColumns;
+      const others = live.filter((c) => c !== first);
+      // The run: the rows of this source that come before every other source's next row.
+      let end = first.at + 1;
+      const stop = Math.min(page.length, first.at + (pageSize - size));
+      while (end < stop && others.every((o) => before(page, end, o.page as KeyedColumns, o.at))) end++;
+      runs.push({ page, start: first.at, end });
+      size += end - first.at;
+      first.at = end;
+      if (size === pageSize) {
+        yield concatRuns(runs);
+        runs = [];
+        size = 0;
+      }
     }
+    if (size > 0) yield concatRuns(runs);
+  } finally {
+    // A consumer that stops early (the first N rows) ends every source too: a sealed read closes its
+    // DuckDB connection and copies no further segment.
+    await Promise.all(iterators.map((it) => it.return?.()));
   }
-  if (size > 0) yield concatRuns(runs);
 }

@@ -76,6 +76,28 @@ describeEachBackend('prediction log segments', (get: () => Store) => {
     await ledger.close();
   });
 
+  it('a lookup in an open segment finds an id whose entry keeps its strings in UTF-16LE (a lone surrogate in an input)', async () => {
+    const dep = newId('dep');
+    const { dir, cacheDir } = fresh();
+    const ledger = openLedger(dir);
+    const base = makeRecord({ deploymentId: dep });
+    const ids = [newId('pred'), newId('pred')];
+    await ledger.appendBatch({
+      ...base,
+      ids,
+      inputs: [{ note: '\ud800' }, { note: 'plain' }],
+      outputs: [],
+      shadow: null,
+      error: { code: 'UPSTREAM_TIMEOUT', message: 'no answer' },
+    });
+    const [seg] = await segments(dep);
+    expect(seg?.state).toBe('open');
+    const reader = createSegmentReader({ db: get().db, blobs, cacheDir });
+    for (const id of ids) expect((await reader.find(id))?.id).toBe(id);
+    expect(JSON.parse((await reader.find(ids[1] as string))?.inputs as string)).toEqual({ note: 'plain' });
+    await ledger.close();
+  });
+
   it('close seals the segment into a Parquet blob whose index row says what it holds', async () => {
     const dep = newId('dep');
     const { dir, cacheDir } = fresh();

@@ -45,9 +45,11 @@ export interface SegmentRowQuery extends SegmentQuery {
   failed?: 'exclude' | 'only' | undefined;
 }
 
-/** A sealed segment's local Parquet file and what its index row says of its rows. */
+/** A sealed segment to read: its local Parquet file on demand, and what its index row says of its rows. */
 export interface SealedFile {
-  file: string;
+  /** The local copy of the segment's blob, copied into the cache on the first call (not before: a scan that stops early copies nothing more). */
+  local: () => Promise<string>;
+  rowCount: number;
   firstAt: number;
   lastAt: number;
   minId: string;
@@ -102,8 +104,14 @@ export function createSegmentReader(deps: { db: Executor; blobs: BlobStore; cach
     } catch {
       return undefined;
     }
-    // A lookup by id skips a file that does not hold the id's text at all, without decoding it.
-    if (where.id !== undefined && !bytes.includes(where.id)) return [];
+    // A lookup by id skips a file that does not hold the id's text at all, without decoding it. An
+    // entry holding a non-well-formed string keeps its strings in UTF-16LE (entry-*.ts): both count.
+    if (
+      where.id !== undefined &&
+      !bytes.includes(where.id) &&
+      !bytes.includes(Buffer.from(where.id, 'utf16le'))
+    )
+      return [];
     return rowsOfGroups(decodeSegment(bytes).groups).filter((r) => matches(r, where));
   }
 
@@ -285,7 +293,7 @@ export function createSegmentReader(deps: { db: Executor; blobs: BlobStore; cach
     },
     /**
      * What a columnar scan reads: the matching rows of open segments (in no particular order) and the
-     * local Parquet files of the sealed segments that may hold matching rows, with their index ranges.
+     * sealed segments that may hold matching rows, with their index ranges; none is copied locally yet.
      */
     async scanSources(q: SegmentRowQuery): Promise<{ openRows: PredictionTable[]; sealed: SealedFile[] }> {
       const segs = await listSegmentsOverlapping({
@@ -302,14 +310,15 @@ export function createSegmentReader(deps: { db: Executor; blobs: BlobStore; cach
           (JSON.parse(s.model_version_ids) as string[]).includes(q.modelVersionId),
       );
       const { openRows: rows, sealed } = await splitOpen(wanted, whereOf(q));
-      const files = await Promise.all(
-        sealed.map(async (s) => ({
-          file: await localParquet(blobs, s.blob_key as string, cacheDir),
+      const files = sealed.map(
+        (s): SealedFile => ({
+          local: () => localParquet(blobs, s.blob_key as string, cacheDir),
+          rowCount: s.row_count,
           firstAt: Number(s.first_at),
           lastAt: Number(s.last_at),
           minId: String(s.min_id),
           maxId: String(s.max_id),
-        })),
+        }),
       );
       return { openRows: rows, sealed: files };
     },
