@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
 import {
   chmod,
   mkdir,
@@ -185,6 +185,47 @@ describe('LocalBlobStore', () => {
     const infos = await store.putFiles(files);
     expect(infos).toEqual(contents.map((b) => ({ sha256: sha256Hex(b), size: b.length })));
     expect((await collect(store)).sort()).toEqual([...new Set(infos.map((i) => i.sha256))].sort());
+    expect(await readdir(path.join(store.root, 'tmp'))).toEqual([]);
+  });
+
+  it('putFiles shows a blob under its key only once its bytes are synced: a failed sync leaves none', async () => {
+    const contents = Array.from({ length: 20 }, (_, i) => randomBytes(100 + i));
+    const files = contents.map((_, i) => path.join(outside, `s${i}`));
+    for (const [i, bytes] of contents.entries()) await writeFile(files[i]!, bytes);
+    const seen: { stored: string[]; temps: number }[] = [];
+    // Windows of 8 files: the first window syncs while the second is copied; the second window's sync fails.
+    class FailingSync extends LocalBlobStore {
+      protected override async syncTempCopies(fds: number[]): Promise<void> {
+        seen.push({
+          stored: await collect(this),
+          temps: (await readdir(path.join(this.root, 'tmp'))).length,
+        });
+        if (seen.length === 1) return super.syncTempCopies(fds);
+        for (const fd of fds) closeSync(fd);
+        throw new Error('injected sync failure');
+      }
+    }
+    const failing = new FailingSync(store.root, { putFilesWindow: 8 });
+    await expect(failing.putFiles(files)).rejects.toThrow('injected sync failure');
+    // Each window was copied whole before its sync, and nothing of it was under its key yet (the next
+    // window may be copying meanwhile).
+    expect(seen[0]!.stored).toEqual([]);
+    expect(seen[0]!.temps).toBeGreaterThanOrEqual(8);
+    expect(seen[1]!.temps).toBeGreaterThanOrEqual(8);
+    for (const key of seen[1]!.stored) expect(contents.slice(0, 8).map((b) => sha256Hex(b))).toContain(key);
+    // The synced window stays (gc reclaims it); the unsynced one is neither stored nor left as temp files.
+    expect((await collect(store)).sort()).toEqual(
+      contents
+        .slice(0, 8)
+        .map((b) => sha256Hex(b))
+        .sort(),
+    );
+    expect(await readdir(path.join(store.root, 'tmp'))).toEqual([]);
+    // The same store, synced normally, takes the rest in windows and keeps the input order.
+    const windowed = new LocalBlobStore(store.root, { putFilesWindow: 3 });
+    expect(await windowed.putFiles(files)).toEqual(
+      contents.map((b) => ({ sha256: sha256Hex(b), size: b.length })),
+    );
     expect(await readdir(path.join(store.root, 'tmp'))).toEqual([]);
   });
 

@@ -112,6 +112,25 @@ describeEachBackend('dataset versions', (get) => {
     });
   });
 
+  it('a manifest naming content the blob store lacks (or holds at another size) is refused, and nothing is written', async () => {
+    const s = make();
+    const name = uniq('absent');
+    const [kept] = await files(s, { 'kept.txt': 'kept' });
+    const absent = sha256Hex(`never stored ${name}`);
+    for (const bad of [
+      // A plain file is looked at once, inside the transaction; a table before it is profiled.
+      { path: 'gone.bin', size: 5, sha256: absent },
+      { path: 'gone.csv', size: 5, sha256: absent },
+      { ...kept!, path: 'resized.txt', size: kept!.size + 1 },
+    ]) {
+      await expect(s.v.create({ actor, dataset: name, files: [kept!, bad] })).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message: expect.stringContaining(`'${bad.path}'`),
+      });
+    }
+    await expect(s.v.listVersions(name)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
   it('a malformed CSV fails the add naming the file and line, and no version is written', async () => {
     const s = make();
     const name = uniq('csv');

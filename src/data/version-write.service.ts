@@ -15,9 +15,11 @@ import {
   type DatasetVersion,
   datasetNameSchema,
   datasetTagSchema,
+  type ManifestFile,
   sha256Schema,
 } from './dataset.schema.js';
 import { assertManifestPaths, manifestDigest, sortManifest } from './manifest.js';
+import { detectTableFormat } from './tables/index.js';
 import type { VersionReader } from './version-read.service.js';
 import { profileManifestTables } from './version-tables.js';
 import { toVersion } from './version-view.js';
@@ -80,6 +82,17 @@ export function createVersionWriter(deps: DomainDeps, reader: VersionReader) {
     return infos;
   }
 
+  /** Throws, naming the first file whose content the store lacks (absent, or stored with another size). */
+  async function assertStored(files: ManifestFile[]): Promise<void> {
+    const stored = await mapLimit(files, STAT_CONCURRENCY, (f) => blobs.stat(f.sha256));
+    const missing = files.find((f, i) => stored[i]?.size !== f.size);
+    if (missing)
+      throw new ValidationError(
+        `files: the content of '${missing.path}' (sha256 ${missing.sha256.slice(0, 12)}…, ${missing.size} bytes) is not in the blob store (never uploaded, or removed by gc meanwhile); upload it, then add the version again`,
+        { field: 'files', path: missing.path, sha256: missing.sha256 },
+      );
+  }
+
   function checkHash(info: BlobInfo, expected: string): BlobInfo {
     if (info.sha256 !== expected) {
       throw new ValidationError(
@@ -126,15 +139,10 @@ export function createVersionWriter(deps: DomainDeps, reader: VersionReader) {
     const prior = await existing(datasetName, digest);
     if (prior) return { version: prior, created: false };
 
-    const stored = await mapLimit(files, STAT_CONCURRENCY, (f) => blobs.stat(f.sha256));
-    files.forEach((f, i) => {
-      if (stored[i]?.size !== f.size) {
-        throw new ValidationError(
-          `files: the content of '${f.path}' (sha256 ${f.sha256.slice(0, 12)}…, ${f.size} bytes) is not in the blob store; upload it first`,
-          { field: 'files', path: f.path, sha256: f.sha256 },
-        );
-      }
-    });
+    // Table files are read (profiled) before the transaction: they must be stored now. Every file is
+    // checked once, inside the transaction (below): with thousands of files, a second look cost an add
+    // thousands of round trips to the store.
+    await assertStored(files.filter((f) => detectTableFormat(f.path) !== undefined));
     const parentIds: string[] = [];
     for (const ref of input.parents) {
       const id = (await reader.resolveRow(ref)).row.id;
@@ -200,15 +208,9 @@ export function createVersionWriter(deps: DomainDeps, reader: VersionReader) {
       };
       await repo.insertVersion({ tx, row });
       await repo.insertFiles({ tx, rows: files.map((f) => ({ version_id: row.id, ...f })) });
-      // Looked at again now that the rows referencing them exist: gc deletes only unreferenced blobs while
-      // it holds the tables, so a blob it removed since the first look is caught here, not served missing.
-      const still = await mapLimit(files, STAT_CONCURRENCY, (f) => blobs.stat(f.sha256));
-      const gone = files.find((f, i) => still[i]?.size !== f.size);
-      if (gone)
-        throw new ConflictError(
-          `files: the content of '${gone.path}' left the blob store (gc) while the version was being added; add it again`,
-          { field: 'files', path: gone.path, sha256: gone.sha256 },
-        );
+      // Looked at now that the rows referencing them exist: gc deletes only unreferenced blobs while it
+      // holds the tables, so a blob it removed before this look is caught here, never served missing.
+      await assertStored(files);
       await repo.insertTables({
         tx,
         rows: tables.map((t) => ({
