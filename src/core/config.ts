@@ -31,7 +31,7 @@ const envSchema = z.object({
   SEXTANT_ALLOWED_HOSTS: z.string().optional(),
   SEXTANT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(14),
   SEXTANT_CHROMIUM: z.string().min(1).optional(),
-  SEXTANT_PREDICTION_LOG: z.enum(['table', 'segments']).default('table'),
+  SEXTANT_PREDICTION_LOG: z.enum(['table', 'segments']).default('segments'),
   SEXTANT_PREDICTION_SEGMENT_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
   SEXTANT_PREDICTION_SEGMENT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
 });
@@ -64,7 +64,7 @@ export interface Config {
   /** The chromium the CLI prints PDFs with (default: /usr/bin/chromium and the usual places). */
   chromiumPath?: string;
   /**
-   * Where ledgers write served predictions: 'segments' (append-only segment files under
+   * Where ledgers write served predictions: 'segments' (the default: append-only segment files under
    * `<home>/prediction-log`, sealed into Parquet blobs) or 'table' (a row each in `predictions`).
    */
   predictionLog: {
