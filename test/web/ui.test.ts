@@ -169,9 +169,11 @@ describe.skipIf(!chromiumPath)('web UI in chromium', () => {
     await page.getByRole('link', { name: 'Compare 2 runs' }).click();
     await page.getByRole('heading', { name: 'Compare 2 runs' }).waitFor();
     const diff = page.getByTestId('params-diff');
+    // The heading shows before the runs' data: wait for the diff to be drawn, then read it
+    // (allTextContents does not wait; read at once it raced the fetch on a loaded machine).
+    await page.getByText('2 params are the same in every run.').waitFor();
     // Both are accuracy 0.999 runs (i % 1000 = 999): same lr and optimizer, a different depth.
     await expect(diff.getByRole('rowheader').allTextContents()).resolves.toEqual(['depth']);
-    await page.getByText('2 params are the same in every run.').waitFor();
     await page.getByTestId('line-chart').first().waitFor();
     await pageChecks(page, errors, 'compare');
     await ctx.close();
