@@ -21,6 +21,12 @@ describe('config', () => {
     expect(c.blobUrl).toBe(`file:${path.join('/tmp/ws', 'blobs')}`);
     expect(c).toMatchObject({ host: '127.0.0.1', port: 5005, authMode: 'off' });
     expect(c.redisUrl).toBeUndefined();
+    // The prediction log is kept as segments (issue 19); `table` is the opt-out.
+    expect(c.predictionLog).toMatchObject({
+      storage: 'segments',
+      dir: path.join('/tmp/ws', 'prediction-log'),
+    });
+    expect(loadConfig({ SEXTANT_PREDICTION_LOG: 'table' }).predictionLog.storage).toBe('table');
   });
 
   it('takes the scale-out settings as given', () => {

@@ -66,26 +66,6 @@ export const entryRows = (e: StoredEntry): number => (Array.isArray(e) ? (e[0] a
 export const entryDeployment = (e: StoredEntry): string =>
   Array.isArray(e) ? (e[1] as string) : e.deploymentId;
 
-/**
- * An entry's rows unpacked (their JSON text built) into the legacy flat form, which reads back as rows
- * at the cost of a copy: a reader that must not block long unpacks entry by entry, yielding between.
- */
-export function unpackEntry(e: PackedEntry): LegacyEntry {
-  const d = decodeEntry(e.bytes);
-  const out = new Array<Cell>(LEGACY_HEADER + d.rows * LEGACY_PER_ROW);
-  out[0] = d.rows;
-  out[1] = d.deploymentId;
-  // DecodedEntry.shared is in the legacy header's order, from model_version_id on.
-  for (let c = 0; c < d.shared.length; c++) out[2 + c] = d.shared[c] ?? null;
-  for (let r = 0, k = LEGACY_HEADER; r < d.rows; r++, k += LEGACY_PER_ROW) {
-    out[k] = d.ids[r] as string;
-    out[k + 1] = d.inputs[r] as string;
-    out[k + 2] = d.outputs[r] as string;
-    out[k + 3] = d.shadowOutputs[r] ?? null;
-  }
-  return out;
-}
-
 /** Writes row r of a decoded entry at cells[at...]. */
 function writeDecoded(d: DecodedEntry, r: number, cells: Cell[], at: number): void {
   const s = d.shared;

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
   type ParquetCell,
@@ -9,7 +9,7 @@ import {
 import type { PredictionTable } from '../../store/schema-serving.js';
 import { PREDICTION_COLUMNS } from './prediction-row.js';
 import type { SealedSummary } from './segment.repo.js';
-import { decodeSegment } from './segment-file.js';
+import { readSegmentFile } from './segment-file.js';
 import { inputColumnName, rowsOfGroups, summarise } from './segment-parquet.js';
 
 /*
@@ -125,9 +125,7 @@ export interface BuiltSegment {
  * `rows.parquet` in `dir`; the summary's blob fields stay empty until the file is stored.
  */
 export async function buildSealedSegment(file: string, dir: string): Promise<BuiltSegment> {
-  const contents = existsSync(file)
-    ? decodeSegment(readFileSync(file))
-    : { groups: [], validBytes: 0, torn: false };
+  const contents = existsSync(file) ? readSegmentFile(file) : { groups: [], validBytes: 0, torn: false };
   const rows = rowsOfGroups(contents.groups);
   const summary = summarise(rows);
   let parquet: string | undefined;
