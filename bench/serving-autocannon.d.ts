@@ -1,5 +1,7 @@
 // The part of autocannon 8's programmatic API the serving benchmark uses (the package ships no types).
 declare module 'autocannon' {
+  import type { EventEmitter } from 'node:events';
+
   interface Histogram {
     average: number;
     mean: number;
@@ -30,6 +32,18 @@ declare module 'autocannon' {
     non2xx: number;
     '2xx': number;
   }
-  function autocannon(opts: Options): Promise<Result>;
+  /** A running load: a promise of its result that also emits 'response' per reply (time in ms, fractional). */
+  interface Instance extends EventEmitter, PromiseLike<Result> {
+    on(
+      event: 'response',
+      listener: (
+        client: unknown,
+        statusCode: number | string,
+        resBytes: number,
+        responseTime: number,
+      ) => void,
+    ): this;
+  }
+  function autocannon(opts: Options): Instance;
   export default autocannon;
 }
