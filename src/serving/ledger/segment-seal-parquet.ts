@@ -20,7 +20,7 @@ import { inputColumnName, rowsOfGroups, summarise } from './segment-parquet.js';
  *
  * The Parquet schema is what readers (segment-reader.ts, prediction-store.ts) and the audit's deep
  * verify expect: the `predictions` table's columns with these types, then a typed `input:<feature>`
- * column per input feature that fits one JSON type, rows in append order, row groups of 10,000 rows.
+ * column per input feature that fits one JSON type, rows in append order, row groups of 10,240 rows.
  */
 
 const TYPES: Partial<Record<string, ParquetRowType>> = {
@@ -33,8 +33,12 @@ const PARQUET_COLUMNS: readonly ParquetRowColumn[] = PREDICTION_COLUMNS.map((nam
   type: TYPES[name] ?? 'VARCHAR',
 }));
 
-// Row groups of 10,000 rows: a page read past a cursor skips the groups before it by their
-// served_at statistics instead of reading the whole segment.
+// Row groups of 10,000 rows (DuckDB rounds up to 10,240, five vectors): a page read past a cursor
+// skips the groups before it by their served_at statistics, and a lookup by id reads the one group
+// whose id range holds it (ids grow with time), instead of the whole segment. Measured on 10 segments
+// of 100k rows x 20 features (2026-12-05): a get by id cost ~15 ms of CPU against ~120 ms with one
+// 100k-row group, while the full scan of the 20 typed columns cost ~0.14 s against ~0.10 s; both
+// small beside the rest of a scan, so the lookups decide.
 const SEAL_ROW_GROUP = 10_000;
 
 const JSON_TYPES: Partial<Record<string, ParquetRowType>> = {
