@@ -45,6 +45,15 @@ export type ParquetCell = string | number | boolean | null;
 /** DuckDB's vector size: the most rows a data chunk holds. */
 const CHUNK_ROWS = 2048;
 
+/**
+ * Cells a vector takes in another form: BIGINT as a bigint; INTEGER cut to 32 bits as the row
+ * appender did (ToInt32), where the vector would throw on a fraction or an overflow and fail the seal.
+ */
+const TO_VECTOR: Partial<Record<ParquetRowType, (v: ParquetCell) => number | bigint>> = {
+  BIGINT: (v) => BigInt(v as number),
+  INTEGER: (v) => (v as number) | 0,
+};
+
 type DuckDBApi = typeof import('@duckdb/node-api');
 const duckdbType = (api: DuckDBApi, t: ParquetRowType): DuckDBType => {
   switch (t) {
@@ -97,17 +106,17 @@ export async function writeParquetRows(
     );
     const appender = await c.createAppender('rows_out');
     const types = columns.map((col) => duckdbType(api, col.type));
-    const bigint = columns.map((col) => col.type === 'BIGINT');
+    const convert = columns.map((col) => TO_VECTOR[col.type]);
     try {
       for (let from = 0; from < rowCount; from += CHUNK_ROWS) {
         const n = Math.min(CHUNK_ROWS, rowCount - from);
         const chunk = api.DuckDBDataChunk.create(types, n);
         for (let k = 0; k < columns.length; k++) {
           const vector = chunk.getColumnVector(k);
-          const big = bigint[k] as boolean;
+          const to = convert[k];
           for (let i = 0; i < n; i++) {
             const v = cellAt(from + i, k);
-            vector.setItem(i, v === null ? null : big ? BigInt(v as number) : v);
+            vector.setItem(i, v === null ? null : to ? to(v) : v);
           }
           vector.flush();
         }
