@@ -45,13 +45,9 @@ export type ParquetCell = string | number | boolean | null;
 /** DuckDB's vector size: the most rows a data chunk holds. */
 const CHUNK_ROWS = 2048;
 
-/**
- * Cells a vector takes in another form: BIGINT as a bigint; INTEGER cut to 32 bits as the row
- * appender did (ToInt32), where the vector would throw on a fraction or an overflow and fail the seal.
- */
+/** Cells a vector takes in another form: BIGINT as a bigint (INTEGER refuses a fraction, as the row appender did). */
 const TO_VECTOR: Partial<Record<ParquetRowType, (v: ParquetCell) => number | bigint>> = {
   BIGINT: (v) => BigInt(v as number),
-  INTEGER: (v) => (v as number) | 0,
 };
 
 type DuckDBApi = typeof import('@duckdb/node-api');
