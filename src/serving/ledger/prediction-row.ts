@@ -108,17 +108,22 @@ function writeLegacy(e: LegacyEntry, r: number, cells: Cell[], at: number): void
   cells[at + 15] = e[12] ?? null;
 }
 
+/** Each row's inputs as an object, where decoding made one (entry-decode.ts `inputObjects`). */
+export type InputObjects = (Record<string, unknown> | undefined)[];
+
 /**
  * Writes the rows of the entries, in order, into `cells` (PREDICTION_WIDTH cells per row, in
  * PREDICTION_COLUMNS order) in blocks of `every` rows: each full block, and the last partial one, is
  * handed to `block(rows)` and then overwritten by the next, so a caller binds fixed-size parameter
- * arrays in place.
+ * arrays in place. With `objects`, the i-th row's inputs object (undefined for a legacy row or one
+ * that travelled as JSON text) is pushed onto it.
  */
 export function unpackRows(
   entries: readonly StoredEntry[],
   cells: Cell[],
   every: number,
   block: (rows: number) => void,
+  objects?: InputObjects,
 ): void {
   let n = 0;
   for (const e of entries) {
@@ -129,6 +134,7 @@ export function unpackRows(
       const at = n * PREDICTION_WIDTH;
       if (legacy) writeLegacy(legacy, r, cells, at);
       else writeDecoded(decoded as DecodedEntry, r, cells, at);
+      objects?.push(decoded?.inputObjects[r]);
       if (++n === every) {
         block(n);
         n = 0;
@@ -138,11 +144,11 @@ export function unpackRows(
   if (n > 0) block(n);
 }
 
-/** The rows of the entries as one flat array of cells, PREDICTION_WIDTH per row. */
-export function flattenRows(entries: readonly StoredEntry[]): Cell[] {
+/** The rows of the entries as one flat array of cells, PREDICTION_WIDTH per row (`objects`: see unpackRows). */
+export function flattenRows(entries: readonly StoredEntry[], objects?: InputObjects): Cell[] {
   let total = 0;
   for (const e of entries) total += entryRows(e);
   const cells = new Array<Cell>(total * PREDICTION_WIDTH);
-  unpackRows(entries, cells, total + 1, () => {});
+  unpackRows(entries, cells, total + 1, () => {}, objects);
   return cells;
 }

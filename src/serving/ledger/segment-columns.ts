@@ -91,7 +91,7 @@ async function typedFeatures(c: DuckDBConnection, files: string[]): Promise<Map<
 }
 
 /** A column's numbers, copied out of DuckDB's buffer when the vector exposes it. */
-function numbersOf(v: DuckDBVector, n: number): Float64Array {
+export function numbersOf(v: DuckDBVector, n: number): Float64Array {
   // `items` is the typed view on the vector's data that the node-api keeps (not public API): one copy
   // instead of a JavaScript number per value. Any other shape goes value by value.
   const items = (v as unknown as { items?: unknown }).items;

@@ -8,6 +8,7 @@ import type { PredictionTable } from '../../store/schema-serving.js';
 import {
   type Cell,
   flattenRows,
+  type InputObjects,
   PREDICTION_COLUMNS,
   PREDICTION_WIDTH,
   type StoredEntry,
@@ -24,9 +25,9 @@ import type { SealedSummary } from './segment.repo.js';
 /** The Parquet column of an input feature that has a typed column. */
 export const inputColumnName = (feature: string): string => `input:${feature}`;
 
-/** The rows of a segment's groups as PredictionTable rows, in append order. */
-export function rowsOfGroups(groups: StoredEntry[][]): PredictionTable[] {
-  const cells = flattenRows(groups.flat());
+/** The rows of a segment's groups as PredictionTable rows, in append order (`objects`: see unpackRows). */
+export function rowsOfGroups(groups: StoredEntry[][], objects?: InputObjects): PredictionTable[] {
+  const cells = flattenRows(groups.flat(), objects);
   const out: PredictionTable[] = [];
   for (let at = 0; at < cells.length; at += PREDICTION_WIDTH) {
     const r: Record<string, Cell> = {};

@@ -12,9 +12,10 @@ import { lit, withConnection } from '../../data/index.js';
 import type { Store } from '../../store/index.js';
 import { makeRecord, testAudit } from './ledger-fixtures.contract.js';
 import { openPredictionLedger } from './prediction-ledger.js';
-import { packRecord } from './prediction-row.js';
+import { packBatch, packRecord } from './prediction-row.js';
 import { insertOpenSegment } from './segment.repo.js';
 import { encodeFrame, SEGMENT_MAGIC } from './segment-file.js';
+import { buildSealedSegment } from './segment-seal-parquet.js';
 import { acquireSegmentSealer } from './segment-sealer.js';
 import { recoverOpenSegments, SEGMENT_HOST, sealSegmentFile, segmentWriter } from './segment-writer.js';
 
@@ -37,6 +38,44 @@ function writeSegment(file: string, deploymentId: string, rows: number): string[
   writeFileSync(file, Buffer.concat(frames));
   return ids;
 }
+
+it("a sealed segment's typed input columns hold what its inputs JSON reads back as: -0 as 0, records of other keys included", async () => {
+  // One request's records: the third has keys of its own (it travels as its own JSON text), the others
+  // columnar (x an all-number column holding -0); then a record of one row in a frame of its own.
+  const inputs: Record<string, unknown>[] = [
+    { x: -0, s: 'a', b: true },
+    { x: 1.5, s: 'b', b: false },
+    { s: 'c', x: 2 ** 53 + 2, b: true, extra: [1] },
+    { x: 0.1 + 0.2, s: 'd', b: false },
+  ];
+  const r = makeRecord({ deploymentId: newId('dep') });
+  const batch = packBatch({
+    ...r,
+    ids: inputs.map(() => newId('pred')),
+    inputs,
+    outputs: inputs.map(() => r.outputs),
+    shadow: null,
+  });
+  const single = packRecord(makeRecord({ deploymentId: r.deploymentId, inputs: { x: -0, s: 'e', b: true } }));
+  const dir = mkdtempSync(path.join(root, 'typed-'));
+  const file = path.join(dir, 'seg');
+  writeFileSync(file, Buffer.concat([SEGMENT_MAGIC, encodeFrame([batch]), encodeFrame([single])]));
+  const built = await buildSealedSegment(file, dir);
+  const rows = await withConnection(async (c) =>
+    (
+      await c.runAndReadAll(
+        `SELECT inputs, "input:x", "input:s", "input:b" FROM read_parquet(${lit(built.parquet as string)})`,
+      )
+    ).getRowObjectsJS(),
+  );
+  expect(rows).toHaveLength(5);
+  for (const row of rows) {
+    const logged = JSON.parse(row.inputs as string) as Record<string, unknown>;
+    expect(Object.is(row['input:x'], logged.x)).toBe(true);
+    expect([row['input:s'], row['input:b']]).toEqual([logged.s, logged.b]);
+  }
+  expect(rows.map((row) => row['input:x'])).toEqual([0, 1.5, 2 ** 53 + 2, 0.1 + 0.2, 0]);
+});
 
 describeEachBackend('sealing prediction log segments', (get: () => Store) => {
   const blobs = new LocalBlobStore(path.join(root, `blobs-${Math.random().toString(36).slice(2)}`));

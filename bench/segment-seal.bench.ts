@@ -1,0 +1,88 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { packBatch } from '../src/serving/ledger/prediction-row.js';
+import { encodeFrame, SEGMENT_MAGIC } from '../src/serving/ledger/segment-file.js';
+import { buildSealedSegment } from '../src/serving/ledger/segment-seal-parquet.js';
+import { fmtInt, intEnv, printTable, progress, runCleanups, tempDir } from './support.js';
+
+/*
+ * The seal tax of the prediction log: the CPU the seal thread spends turning a segment file of
+ * BENCH_SEAL_ROWS predictions x 20 number features (frames of 1,000-row entries, as the scan bench
+ * logs them) into its Parquet file: decode, the JSON columns, typed input columns, DuckDB's write.
+ * It runs buildSealedSegment in this process (what segment-seal-worker.ts runs), timed by
+ * process.cpuUsage, which counts DuckDB's threads too; wall-clock time on a shared machine says less.
+ * The best of BENCH_SEAL_REPS builds. Run it from two checkouts side by side to compare.
+ */
+
+const ROWS = intEnv('BENCH_SEAL_ROWS', 100_000);
+const REPS = intEnv('BENCH_SEAL_REPS', 3);
+const FEATURES = 20;
+
+async function main() {
+  const dir = tempDir('sextant-seal-bench-');
+  const names = Array.from({ length: FEATURES }, (_, i) => `f${i}`);
+  const t0 = Date.UTC(2026, 11, 1);
+  let x = 1;
+  const frames: Buffer[] = [SEGMENT_MAGIC];
+  for (let done = 0; done < ROWS; done += 1000) {
+    const n = Math.min(1000, ROWS - done);
+    const inputs = Array.from({ length: n }, () => {
+      const r: Record<string, number> = {};
+      for (const f of names) {
+        x = (x * 48271) % 2147483647;
+        r[f] = x / 2147483647;
+      }
+      return r;
+    });
+    const entry = packBatch({
+      ids: Array.from({ length: n }, (_, i) => `pred_${String(done + i).padStart(12, '0')}`),
+      deploymentId: 'dep_bench',
+      modelVersionId: 'mv_bench',
+      model: 'bench',
+      version: 1,
+      alias: null,
+      role: 'champion',
+      servedAt: t0 + done,
+      requestKey: null,
+      inputs,
+      outputs: inputs.map((r) => ({ prediction: (r.f0 ?? 0) > 0.5 ? 1 : 0 })),
+      latencyUs: 100,
+      shadow: null,
+    });
+    frames.push(encodeFrame([entry]));
+  }
+  const file = path.join(dir, 'segment.seg');
+  writeFileSync(file, Buffer.concat(frames));
+  const runs: { cpuMs: number; wallMs: number }[] = [];
+  for (let k = 0; k < REPS; k++) {
+    progress(`sealing ${fmtInt(ROWS)} rows (${k + 1} of ${REPS})`);
+    const out = path.join(dir, `build-${k}`);
+    mkdirSync(out);
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    const built = await buildSealedSegment(file, out);
+    const used = process.cpuUsage(cpu);
+    if (built.summary.rowCount !== ROWS) throw new Error(`sealed ${built.summary.rowCount} rows of ${ROWS}`);
+    runs.push({ cpuMs: (used.user + used.system) / 1000, wallMs: performance.now() - start });
+  }
+  const best = runs.reduce((a, b) => (b.cpuMs < a.cpuMs ? b : a));
+  printTable(
+    ['what', 'rows', 'CPU (best)', 'CPU per row', 'wall (that build)'],
+    [
+      [
+        `seal a segment, ${FEATURES} number features`,
+        fmtInt(ROWS),
+        `${best.cpuMs.toFixed(0)} ms`,
+        `${((best.cpuMs * 1000) / ROWS).toFixed(1)} us`,
+        `${best.wallMs.toFixed(0)} ms`,
+      ],
+    ],
+  );
+}
+
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(runCleanups);

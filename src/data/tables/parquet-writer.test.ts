@@ -1,0 +1,58 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { lit, withConnection } from './duckdb-engine.js';
+import { type ParquetCell, type ParquetRowColumn, writeParquetRows } from './parquet-writer.js';
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'sextant-parquet-writer-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+it('rows are written in their order with every cell as given, nulls included, across data chunks', async () => {
+  const columns: ParquetRowColumn[] = [
+    { name: 'name', type: 'VARCHAR' },
+    { name: 'n', type: 'INTEGER' },
+    { name: 'at', type: 'BIGINT' },
+    { name: 'x', type: 'DOUBLE' },
+    { name: 'ok', type: 'BOOLEAN' },
+  ];
+  // More rows than one data chunk holds (2,048), and not a multiple of it.
+  const rows = 5000;
+  const cell = (r: number, k: number): ParquetCell => {
+    if ((r + k) % 7 === 0) return null;
+    switch (k) {
+      case 0:
+        return `row ${r} é\u{1F600}`;
+      case 1:
+        return r - 2500;
+      case 2:
+        return 1_780_000_000_000 + r;
+      case 3:
+        return r / 3;
+      default:
+        return r % 2 === 0;
+    }
+  };
+  const file = path.join(root, 'rows.parquet');
+  await writeParquetRows(file, columns, rows, cell, 1000);
+  const read = await withConnection(async (c) =>
+    (
+      await c.runAndReadAll(
+        `SELECT * EXCLUDE (file_row_number) FROM read_parquet(${lit(file)}, file_row_number = true) ORDER BY file_row_number`,
+      )
+    ).getRowsJS(),
+  );
+  expect(read).toHaveLength(rows);
+  read.forEach((row, r) => {
+    expect(row.map((v) => (typeof v === 'bigint' ? Number(v) : v))).toEqual(
+      columns.map((_, k) => cell(r, k)),
+    );
+  });
+});
+
+it('an INTEGER cell with a fraction is refused (the write fails), never stored changed', async () => {
+  const file = path.join(root, 'fraction.parquet');
+  await expect(
+    writeParquetRows(file, [{ name: 'n', type: 'INTEGER' }], 2, (r) => (r === 0 ? 12 : 12.7)),
+  ).rejects.toThrow(/integer/);
+});
