@@ -82,7 +82,8 @@ export class LocalBlobStore implements BlobStore {
    * temp copies are fdatasynced together (all in flight on libuv's pool: the disk groups the journal
    * commits) while the copy workers go on with the next window, so writeback overlaps the hashing. Only a
    * synced copy is renamed under its key: a blob is never visible under its key before its bytes are
-   * durable. The folders the blobs landed in are fsynced once each at the end, before this resolves. A
+   * durable. The folders the blobs landed in are fsynced after their window's renames (the shard folders'
+   * parents once each at the end), all before this resolves. A
    * failure stops taking more files; blobs already renamed in stay until gc finds them unreferenced, and
    * no temp file of an unfinished window is left.
    */
@@ -166,6 +167,11 @@ export class LocalBlobStore implements BlobStore {
       await mapLimit(fresh, RENAME_CONCURRENCY, (c) => rm(c.tmpPath, { force: true }));
       throw err;
     }
+    // The blobs' own folders are fsynced now, while the workers copy the next window: an `ab/cd/` folder
+    // rarely gets a second blob of the batch, and after the last window these fsyncs (about one per small
+    // blob) were a tail that nothing overlapped. The `ab/` folders, changed by window after window, and
+    // any folder changed again, are fsynced once at the end.
+    await dirs.syncNow(fresh.map((c) => path.dirname(this.pathOf(c.sha256))));
   }
 
   /** A window's results; content the workers found already stored is checked (and repaired if damaged). */
