@@ -34,6 +34,16 @@ export class DurableDirs {
     if (fsyncAll) await fsyncAll(dirs);
     else await mapLimit(dirs, DIR_FSYNC_CONCURRENCY, fsyncDirectory);
   }
+
+  /**
+   * Fsyncs these folders now, if marked, and unmarks them: a batch makes the folders it will not touch
+   * again durable while it still copies, rather than all of them after its last copy. A folder changed
+   * again afterwards is marked again (an fsync covers only the entries changed before it started).
+   */
+  async syncNow(dirs: Iterable<string>): Promise<void> {
+    const marked = [...new Set(dirs)].filter((d) => this.dirs.delete(d));
+    await mapLimit(marked, DIR_FSYNC_CONCURRENCY, fsyncDirectory);
+  }
 }
 
 /** Fsyncs one folder, so the entries in it survive a crash; a no-op where folders cannot be fsynced. */

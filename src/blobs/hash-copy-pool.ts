@@ -12,8 +12,8 @@ import { DIR_FSYNC_UNSUPPORTED } from './durable-dirs.js';
  * Each worker reads and hashes a file, then (unless that content is stored already) has the kernel copy it
  * into a temp file: copy_file_range from the page cache the read just filled. Profiled on the replay of
  * DVC issue 10251 (perf), writing the bytes out of the worker's buffer instead cost about 5x the kernel's
- * copy in system time. The temp file comes back still open (fds belong to the process): once its whole
- * window of files is copied, the main thread fdatasyncs them together on the libuv pool, then renames them.
+ * copy in system time. The temp file comes back still open (fds belong to the process): the main thread
+ * fdatasyncs it with the others of its group on the libuv pool, then renames them.
  *
  * The worker's code is evaluated from a string, like the hash pool's (src/data/workspace/hash-pool.ts):
  * it then runs the same from compiled JS, tsx and vitest. Synchronous calls are the point: a worker

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync } from 'node:fs';
 import {
   chmod,
   mkdir,
@@ -192,11 +192,12 @@ describe('LocalBlobStore', () => {
     const contents = Array.from({ length: 20 }, (_, i) => randomBytes(100 + i));
     const files = contents.map((_, i) => path.join(outside, `s${i}`));
     for (const [i, bytes] of contents.entries()) await writeFile(files[i]!, bytes);
-    const seen: { stored: string[]; temps: number }[] = [];
-    // Windows of 8 files: the first window syncs while the second is copied; the second window's sync fails.
+    const seen: { group: string[]; stored: string[]; temps: number }[] = [];
+    // 8 files in flight: the first group syncs while the next is copied; the second group's sync fails.
     class FailingSync extends LocalBlobStore {
       protected override async syncTempCopies(fds: number[]): Promise<void> {
         seen.push({
+          group: fds.map((fd) => sha256Hex(readFileSync(fd))),
           stored: await collect(this),
           temps: (await readdir(path.join(this.root, 'tmp'))).length,
         });
@@ -205,25 +206,22 @@ describe('LocalBlobStore', () => {
         throw new Error('injected sync failure');
       }
     }
-    const failing = new FailingSync(store.root, { putFilesWindow: 8 });
+    const failing = new FailingSync(store.root, { putFilesLanes: 8 });
     await expect(failing.putFiles(files)).rejects.toThrow('injected sync failure');
-    // Each window was copied whole before its sync, and nothing of it was under its key yet (the next
-    // window may be copying meanwhile).
+    expect(seen.length).toBe(2);
+    // Each group was copied whole before its sync, and nothing of it was under its key yet.
+    for (const s of seen) {
+      expect(s.temps).toBeGreaterThanOrEqual(s.group.length);
+      for (const key of s.group) expect(s.stored).not.toContain(key);
+    }
     expect(seen[0]!.stored).toEqual([]);
-    expect(seen[0]!.temps).toBeGreaterThanOrEqual(8);
-    expect(seen[1]!.temps).toBeGreaterThanOrEqual(8);
-    for (const key of seen[1]!.stored) expect(contents.slice(0, 8).map((b) => sha256Hex(b))).toContain(key);
-    // The synced window stays (gc reclaims it); the unsynced one is neither stored nor left as temp files.
-    expect((await collect(store)).sort()).toEqual(
-      contents
-        .slice(0, 8)
-        .map((b) => sha256Hex(b))
-        .sort(),
-    );
+    // The synced group stays (gc reclaims it); the failed one, and whatever was copied after it, is
+    // neither stored nor left as temp files.
+    expect((await collect(store)).sort()).toEqual([...seen[0]!.group].sort());
     expect(await readdir(path.join(store.root, 'tmp'))).toEqual([]);
-    // The same store, synced normally, takes the rest in windows and keeps the input order.
-    const windowed = new LocalBlobStore(store.root, { putFilesWindow: 3 });
-    expect(await windowed.putFiles(files)).toEqual(
+    // The same store, synced normally, takes the rest and keeps the input order.
+    const narrow = new LocalBlobStore(store.root, { putFilesLanes: 3 });
+    expect(await narrow.putFiles(files)).toEqual(
       contents.map((b) => ({ sha256: sha256Hex(b), size: b.length })),
     );
     expect(await readdir(path.join(store.root, 'tmp'))).toEqual([]);

@@ -14,6 +14,7 @@ import {
   shardedKey,
 } from './blob-store.js';
 import { DurableDirs, fsyncDirectory } from './durable-dirs.js';
+import { GroupCommit } from './group-commit.js';
 import { HashCopyPool, type HashedCopy, syncAndClose } from './hash-copy-pool.js';
 import { copyToTempFile, type SpooledFile, spoolToTempFile } from './spool-file.js';
 import { drainVerified, streamOf, VERIFY_IN_MEMORY_BYTES } from './verified-read.js';
@@ -24,12 +25,10 @@ const SHARD = /^[0-9a-f]{2}$/;
 const BLOB_MODE = 0o444;
 // The read buffer of each copy worker (it hashes the file through it; the kernel copies the bytes).
 const READ_BUFFER_BYTES = 4 * 1024 * 1024;
-// Files copied, then synced together, in one window of putFiles: small enough that writeback starts early
-// and overlaps the hashing of the next window (2 GiB stays under the kernel's background-writeback
-// threshold on a machine with 20 GiB of memory: without a sync nothing is written back while the workers
-// hash), large enough for the disk to group the commits; the open temp fds (two windows) stay bounded
-// for an add of any size. On the DVC 10251 replay (noisy, shared machine) 64 did best of 8 to 512.
-const PUT_FILES_WINDOW = 64;
+// Files in flight at once in putFiles (queued for a copy worker, copied, or waiting for their group's sync):
+// enough that the workers always have a file to take while a group syncs, and for the disk to group the
+// commits; it also bounds the temp fds open at once, for an add of any size.
+const PUT_FILES_LANES = 64;
 // Shard folders made and renames in flight at once (each a round trip through libuv's pool).
 const RENAME_CONCURRENCY = 32;
 // Copy workers: reading and hashing are CPU work (the source is usually in the page cache), one per core.
@@ -46,12 +45,12 @@ export class LocalBlobStore implements BlobStore {
   private readonly tmpDir: string;
   private ready: Promise<void> | undefined;
 
-  private readonly putFilesWindow: number;
+  private readonly putFilesLanes: number;
 
-  /** @param opts.putFilesWindow files copied, then synced together, in one window of putFiles */
-  constructor(root: string, opts: { putFilesWindow?: number } = {}) {
+  /** @param opts.putFilesLanes files in flight at once in putFiles */
+  constructor(root: string, opts: { putFilesLanes?: number } = {}) {
     this.root = path.resolve(root);
-    this.putFilesWindow = opts.putFilesWindow ?? PUT_FILES_WINDOW;
+    this.putFilesLanes = opts.putFilesLanes ?? PUT_FILES_LANES;
     this.tmpDir = path.join(this.root, 'tmp');
   }
 
@@ -78,13 +77,16 @@ export class LocalBlobStore implements BlobStore {
 
   /**
    * Worker threads hash the files and have the kernel copy them into temp files (the hashing spread over
-   * the cores), a window of files at a time. Like cp then sync, a window is written whole first; then its
-   * temp copies are fdatasynced together (all in flight on libuv's pool: the disk groups the journal
-   * commits) while the copy workers go on with the next window, so writeback overlaps the hashing. Only a
+   * the cores). Copied files are synced in groups (group commit): a group's temp copies are fdatasynced
+   * together (all in flight on libuv's pool, so the disk groups the commits), renamed under their keys,
+   * and their folders fsynced, while the workers copy the files that form the next group. Writeback
+   * starts with the first file copied and overlaps the hashing of the rest (2 GiB stays under the
+   * kernel's background-writeback threshold on a machine with 20 GiB of memory: nothing would be written
+   * back before a sync); a group is as large as what was copied while the previous one synced. Only a
    * synced copy is renamed under its key: a blob is never visible under its key before its bytes are
-   * durable. The folders the blobs landed in are fsynced once each at the end, before this resolves. A
-   * failure stops taking more files; blobs already renamed in stay until gc finds them unreferenced, and
-   * no temp file of an unfinished window is left.
+   * durable. The shard folders' parents (changed group after group) and any folder changed again are
+   * fsynced once each at the end, before this resolves. A failure stops taking more files; blobs already
+   * renamed in stay until gc finds them unreferenced, and no temp file is left.
    */
   async putFiles(filePaths: string[], opts: PutFilesOptions = {}): Promise<BlobInfo[]> {
     await this.init();
@@ -96,48 +98,50 @@ export class LocalBlobStore implements BlobStore {
       mode: BLOB_MODE,
       bufferBytes: READ_BUFFER_BYTES,
     });
-    // The previous window's sync and renames, under way while the next window is copied: at most two
-    // windows of temp fds are open at once.
-    let previous: Promise<void> = Promise.resolve();
-    try {
-      const out = new Array<BlobInfo>(filePaths.length);
-      for (let start = 0; start < filePaths.length; start += this.putFilesWindow) {
-        const window = filePaths.slice(start, start + this.putFilesWindow);
-        const copied = await this.copyWindow(copier, window).catch(async (err: unknown) => {
-          await previous.catch(() => undefined);
+    const out = new Array<BlobInfo>(filePaths.length);
+    const groups = new GroupCommit<{ copy: HashedCopy; index: number }>(
+      async (group) => {
+        const copied = group.map((g) => g.copy);
+        await this.syncAndRename(copied, dirs);
+        const infos = await this.keepExisting(
+          copied,
+          group.map((g) => filePaths[g.index]!),
+          dirs,
+        );
+        infos.forEach((info, i) => {
+          out[group[i]!.index] = info;
+          opts.onStored?.(group[i]!.index, info);
+        });
+      },
+      (group) => this.discard(group.map((g) => g.copy)),
+    );
+    let next = 0;
+    let failed = false;
+    // Each lane takes the next file, waits for its copy, then for its group's sync.
+    const lane = async () => {
+      while (!failed && next < filePaths.length) {
+        const index = next++;
+        try {
+          await groups.add({ copy: await copier.copy(filePaths[index]!), index });
+        } catch (err) {
+          failed = true;
           throw err;
-        });
-        await previous.catch(async (err: unknown) => {
-          await this.discard(copied);
-          throw err;
-        });
-        previous = this.syncAndRename(copied, dirs).then(async () => {
-          const infos = await this.keepExisting(copied, window, dirs);
-          infos.forEach((info, i) => {
-            out[start + i] = info;
-            opts.onStored?.(start + i, info);
-          });
-        });
-        // Awaited before the next window's sync; until then, a failure must not go unhandled.
-        previous.catch(() => undefined);
+        }
       }
-      await previous;
+    };
+    try {
+      // Every lane settles before the workers stop: a copy under way when another file failed still ends
+      // renamed in or removed, never as a temp file (or an open fd) left behind.
+      const lanes = await Promise.allSettled(
+        Array.from({ length: Math.min(this.putFilesLanes, filePaths.length) }, lane),
+      );
+      const failure = lanes.find((l) => l.status === 'rejected');
+      if (failure) throw failure.reason;
       await dirs.sync((list) => copier.fsyncDirectories(list));
       return out;
     } finally {
-      // A window may still be syncing or renaming after another failed: it ends before this rejects.
-      await previous.catch(() => undefined);
       await copier.close();
     }
-  }
-
-  /** Copies a window's files; on a failure, every copy settles and none is left (no temp file, no fd). */
-  private async copyWindow(pool: HashCopyPool, filePaths: string[]): Promise<HashedCopy[]> {
-    const settled = await Promise.allSettled(filePaths.map((f) => pool.copy(f)));
-    const failure = settled.find((c) => c.status === 'rejected');
-    if (!failure) return settled.map((c) => (c as PromiseFulfilledResult<HashedCopy>).value);
-    await this.discard(settled.flatMap((c) => (c.status === 'fulfilled' ? [c.value] : [])));
-    throw failure.reason;
   }
 
   /** Closes and removes temp copies that will never be synced. */
@@ -147,7 +151,10 @@ export class LocalBlobStore implements BlobStore {
     await mapLimit(fresh, RENAME_CONCURRENCY, (c) => rm(c.tmpPath, { force: true }));
   }
 
-  /** Syncs a window's new copies together, then renames each under its key (removed on a failure). */
+  /**
+   * Syncs a group's new copies together, renames each under its key (removed on a failure), then fsyncs
+   * the folders they landed in.
+   */
   private async syncAndRename(copied: HashedCopy[], dirs: DurableDirs): Promise<void> {
     const fresh = copied.flatMap((c) => (c.existed ? [] : [c]));
     try {
@@ -166,9 +173,14 @@ export class LocalBlobStore implements BlobStore {
       await mapLimit(fresh, RENAME_CONCURRENCY, (c) => rm(c.tmpPath, { force: true }));
       throw err;
     }
+    // The blobs' own folders are fsynced now, while the workers copy the next group: an `ab/cd/` folder
+    // rarely gets a second blob of the batch, and after the last copy these fsyncs (about one per small
+    // blob) were a tail that nothing overlapped. The `ab/` folders, changed by group after group, and any
+    // folder changed again, are fsynced once at the end.
+    await dirs.syncNow(fresh.map((c) => path.dirname(this.pathOf(c.sha256))));
   }
 
-  /** A window's results; content the workers found already stored is checked (and repaired if damaged). */
+  /** A group's results; content the workers found already stored is checked (and repaired if damaged). */
   private keepExisting(copied: HashedCopy[], filePaths: string[], dirs: DurableDirs): Promise<BlobInfo[]> {
     return mapLimit(
       copied.map((copy, i) => ({ copy, filePath: filePaths[i]! })),
@@ -191,7 +203,7 @@ export class LocalBlobStore implements BlobStore {
   }
 
   /**
-   * Makes a window's temp copies durable and closes them (each closed even when a sync fails), all in
+   * Makes a group's temp copies durable and closes them (each closed even when a sync fails), all in
    * flight at once: the disk groups their commits. Its own method so a test can fail it, and see that
    * nothing copied shows under its key.
    */
