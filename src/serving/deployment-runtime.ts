@@ -9,6 +9,7 @@ import type { PredictionLedger } from './ledger/index.js';
 import { DEFAULT_MAX_RECORDS, type ServingModel } from './model/index.js';
 import { isServableFormat, type ModelRunnerOptions, openModelFor } from './model-runner.js';
 import { aliasOf, ModelSlot } from './model-slot.js';
+import { itemsJsonOf, outputsJsonOf } from './reply-json.js';
 import { createRequestTally } from './request-counts.js';
 import type { Deployment, PredictionOutput, RequestCounts } from './serving.schema.js';
 import type { ServingMetrics } from './serving-metrics.js';
@@ -72,6 +73,8 @@ export interface PredictOptions {
 
 export interface PredictResult {
   items: PredictResponseItem[];
+  /** The JSON text of `items`, when the runtime built it on the way (reply-json.ts); undefined otherwise. */
+  itemsJson?: string | undefined;
   served: { model: ServingModel; records: Record<string, unknown>[] };
 }
 
@@ -362,12 +365,15 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
       const role = slot === champ ? 'champion' : 'challenger';
       const requestKey = popts.requestKey ?? null;
       const ids = requestIds(records.length, firstId, now);
+      // Each output as JSON once: the log keeps this text, and the reply is built from it.
+      const outputsJson = outputsJsonOf(outputs);
       // One append for the request's records: one promise, the shared columns given once.
       const logged = ledger.appendBatch({
         ids,
         ...sharedColumns(slot, role, now, requestKey),
         inputs: records,
         outputs,
+        outputsJson,
         latencyUs,
         shadow:
           shadow && shadowOut
@@ -375,6 +381,7 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
             : null,
       });
       const items: PredictResponseItem[] = new Array(records.length);
+      let unseenOf: (Record<string, string> | undefined)[] | null = null;
       for (let i = 0; i < records.length; i++) {
         const out = outputs[i] as PredictionOutput;
         const item: PredictResponseItem = {
@@ -386,14 +393,20 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
         if (out.probabilities !== undefined) item.probabilities = out.probabilities;
         if (out.outputs !== undefined) item.outputs = out.outputs;
         const unseen = slot.model.unseenCategories(records[i] as Record<string, unknown>);
-        if (unseen !== undefined) item.unseen_categories = unseen;
+        if (unseen !== undefined) {
+          item.unseen_categories = unseen;
+          unseenOf ??= new Array(records.length);
+          unseenOf[i] = unseen;
+        }
         items[i] = item;
       }
+      let itemsJson: string | undefined;
       if (popts.explain) {
         const [explanations] = await Promise.all([popts.explain({ model: slot.model, records }), logged]);
         for (let i = 0; i < items.length; i++)
           (items[i] as PredictResponseItem).explanation = explanations[i];
       } else {
+        itemsJson = itemsJsonOf(ids, v.model, v.version, outputs, outputsJson, unseenOf);
         await logged;
       }
       const m = countersOf(slot, role);
@@ -401,7 +414,7 @@ export async function createDeploymentRuntime(opts: DeploymentRuntimeOptions): P
       m.predictions.inc(records.length);
       ok.inc();
       tally.answered();
-      return { items, served: { model: slot.model, records } };
+      return { items, itemsJson, served: { model: slot.model, records } };
     } catch (err) {
       const status = isAppError(err) ? err.status : 500;
       const code = isAppError(err) ? err.code : 'INTERNAL';

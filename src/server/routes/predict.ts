@@ -82,6 +82,8 @@ export function predictOptionsOf(
 
 /** The reply body of a prediction: `{"predictions": [...]}`, one JSON string. */
 export function predictionsJson(result: PredictResult): string {
+  // The runtime's text of the items when it has one: the same JSON, written once.
+  if (result.itemsJson !== undefined) return `{"predictions":${result.itemsJson}}`;
   return JSON.stringify({ predictions: result.items });
 }
 

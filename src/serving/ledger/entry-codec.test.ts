@@ -168,6 +168,13 @@ describe('binary packed entries', () => {
       }),
     );
     roundTrip(batch([{ x: 1 }], { outputs: [{ prediction: 1, probabilities: {} }] }));
+    // The outputs' JSON given by the caller (the runtime's, for its reply) is the text written: same bytes.
+    const b = batch(
+      outputs.map((_, i) => ({ x: i })),
+      { outputs },
+    );
+    const given = packBatch({ ...b, outputsJson: outputs.map((o) => JSON.stringify(o)) });
+    expect(Buffer.from(given.bytes).equals(Buffer.from(packBatch(b).bytes))).toBe(true);
   });
 
   it('keep a failed request: the error once, JSON null as every output', () => {

@@ -196,6 +196,7 @@ function packOutputs(
   from: number,
   to: number,
   missing: number,
+  json?: readonly (string | undefined)[],
 ): void {
   const { shape, classes } = outputs
     ? shapeOf(outputs, from, to)
@@ -224,7 +225,7 @@ function packOutputs(
       s.byte(OutputTag.Columnar);
     } else {
       s.byte(OutputTag.Json);
-      s.str(JSON.stringify(o));
+      s.str(json?.[i] ?? JSON.stringify(o));
     }
   }
   if (fit === 0 || outputs === null) return;
@@ -327,7 +328,7 @@ export function encodeEntry(b: PredictionBatch, from: number, to: number): Packe
   packNullable(s, b.error ? JSON.stringify(b.error) : null);
   for (let i = from; i < to; i++) s.str(b.ids[i] as string);
   packInputs(s, b.inputs, from, to);
-  packOutputs(s, b.error ? null : b.outputs, from, to, OutputTag.JsonNull);
+  packOutputs(s, b.error ? null : b.outputs, from, to, OutputTag.JsonNull, b.outputsJson);
   packOutputs(s, b.shadow?.outputs ?? null, from, to, OutputTag.Absent);
   return finishEntry(s, to - from, b.deploymentId);
 }

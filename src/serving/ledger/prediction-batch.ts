@@ -36,6 +36,11 @@ export interface PredictionBatch extends PredictionContext {
   ids: string[];
   inputs: Record<string, unknown>[];
   outputs: PredictionOutput[];
+  /**
+   * The JSON text of each output (JSON.stringify's), when the caller built it for its reply: the log
+   * then writes it as it is instead of writing the same text again.
+   */
+  outputsJson?: readonly (string | undefined)[];
   /** outputs: one per record (null where the shadow gave none), or null when the shadow failed. */
   shadow: {
     modelVersionId: string;

@@ -16,8 +16,8 @@ import { acquireSegmentSealer, type SealBuild, type SegmentSealer } from './segm
 
 /*
  * The segment writer of the prediction ledger: a group commit is one frame appended to the open
- * segment file of the deployment, then one fdatasync; no database row per prediction. The index row of
- * a segment is written when it opens and when it is sealed.
+ * segment file of the deployment, on disk when the append resolves (segment-file.ts); no database row
+ * per prediction. The index row of a segment is written when it opens and when it is sealed.
  *
  * A segment that reached maxRows rows or maxAgeMs of age is sealed after the commit that crossed the
  * line: the next group opens a new segment at once, and the full one becomes a Parquet blob in the

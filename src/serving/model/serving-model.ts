@@ -55,6 +55,8 @@ export async function openServingModel(
   const label = `${version.model}@${version.version}`;
   const session = await openOnnxSession(bytes, {
     label,
+    // Idle intra-op threads block instead of spinning: the event loop needs the core between runs.
+    spinning: false,
     ...(opts.intraOpNumThreads !== undefined ? { intraOpNumThreads: opts.intraOpNumThreads } : {}),
   });
   try {
