@@ -11,6 +11,12 @@
 /** Int32 words per job of a level step (gbdt-level.ts). */
 export const JOB_WORDS = 8;
 
+/**
+ * Most threads a level's row step is split between (more take no rows): bounds the left counts
+ * kept per job (chunkLefts).
+ */
+export const ROW_CHUNKS = 16;
+
 /** Plain or shared typed-array storage: the threaded builder passes SharedArrayBuffer-backed arrays. */
 export type Storage = (bytes: number) => ArrayBuffer | SharedArrayBuffer;
 
@@ -57,6 +63,8 @@ export interface HistogramSpace {
   jobs: Int32Array;
   /** Partition scratch: a node's right rows go to scratch[begin, ...) (nodes never overlap). */
   scratch: Uint32Array;
+  /** Left rows of each row job's piece in each thread's share (gbdt-level.ts), ROW_CHUNKS per job. */
+  chunkLefts: Int32Array;
   /** Leaf of each row in the tree being grown, -1 for rows it was not grown on (reset once read). */
   leafOf: Int32Array;
 }
@@ -104,6 +112,7 @@ export function createHistogramSpace(opts: {
     size,
     jobs: new Int32Array(storage(4 * JOB_WORDS * opts.jobCapacity)),
     scratch: new Uint32Array(storage(4 * n)),
+    chunkLefts: new Int32Array(storage(4 * ROW_CHUNKS * opts.jobCapacity)),
     leafOf: new Int32Array(storage(4 * n)).fill(-1),
   };
 }
