@@ -5,8 +5,9 @@ import { buildHistogramPart, type HistogramSpace, JOB_WORDS, ROW_CHUNKS } from '
  * between them: one hand-off to the workers per step of a level instead of one per node.
  *
  * - Row jobs (one per node of the level): partition a split node's rows, label the rows of a node
- *   whose children are leaves, or label the rows of a leaf. Threads take whole nodes (contiguous
- *   shares of the level's rows); a node's result depends on its rows alone.
+ *   whose children are leaves, or label the rows of a leaf. Threads take equal contiguous shares of
+ *   the level's rows, cutting through nodes; the pieces of a partitioned node are joined in order
+ *   afterwards, which gives the node's stable partition whoever did which piece.
  * - Histogram jobs (one per child that gets a histogram): sum the smaller child's rows, then take
  *   it from the parent's slot, which becomes the larger child's. Threads take shares of the
  *   features, as single builds do; each feature is still one thread's sum over the rows in order.
