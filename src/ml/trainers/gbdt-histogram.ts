@@ -161,17 +161,24 @@ const SPARSE_NODE = 4;
  */
 let gathered = new Float64Array(0);
 
+/** gh of index[begin, end), in that order, into `gathered`. */
+function gatherGradients(s: HistogramSpace, begin: number, end: number): Float64Array {
+  const { index, gh } = s;
+  if (gathered.length < 2 * (end - begin)) gathered = new Float64Array(2 * s.n);
+  const ordered = gathered;
+  for (let k = begin, at = 0; k < end; k++, at += 2) {
+    const i = index[k]!;
+    ordered[at] = gh[2 * i]!;
+    ordered[at + 1] = gh[2 * i + 1]!;
+  }
+  return ordered;
+}
+
 /** Features four to a pass over the rows, reading the column-major bins (sparse nodes). */
 function columnPass(s: HistogramSpace, base: number, begin: number, end: number, c0: number, c1: number) {
   const { columns, n, index, gh, chosen, binStart, slots } = s;
   const count = end - begin;
-  if (gathered.length < 2 * count) gathered = new Float64Array(2 * s.n);
-  const ordered = gathered;
-  for (let k = 0; k < count; k++) {
-    const i = index[begin + k]!;
-    ordered[2 * k] = gh[2 * i]!;
-    ordered[2 * k + 1] = gh[2 * i + 1]!;
-  }
+  const ordered = gatherGradients(s, begin, end);
   let c = c0;
   for (; c + 4 <= c1; c += 4) {
     const f0 = chosen[c]!;
