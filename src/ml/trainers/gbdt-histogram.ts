@@ -176,7 +176,7 @@ function gatherGradients(s: HistogramSpace, begin: number, end: number): Float64
 
 /** Features four to a pass over the rows, reading the column-major bins (sparse nodes). */
 function columnPass(s: HistogramSpace, base: number, begin: number, end: number, c0: number, c1: number) {
-  const { columns, n, index, gh, chosen, binStart, slots } = s;
+  const { columns, n, index, chosen, binStart, slots } = s;
   const count = end - begin;
   const ordered = gatherGradients(s, begin, end);
   let c = c0;
