@@ -164,7 +164,9 @@ let gathered = new Float64Array(0);
 /** gh of index[begin, end), in that order, into `gathered`. */
 function gatherGradients(s: HistogramSpace, begin: number, end: number): Float64Array {
   const { index, gh } = s;
-  if (gathered.length < 2 * (end - begin)) gathered = new Float64Array(2 * s.n);
+  // Sparse nodes hold under n / SPARSE_NODE rows: a buffer that size serves every one of them.
+  if (gathered.length < 2 * (end - begin))
+    gathered = new Float64Array(2 * Math.max(end - begin, Math.ceil(s.n / SPARSE_NODE)));
   const ordered = gathered;
   for (let k = begin, at = 0; k < end; k++, at += 2) {
     const i = index[k]!;
