@@ -42,12 +42,22 @@ export function fitEncoding(data: TrainingData, maxCategories: number): FeatureE
     return { name, mean, std: std > 1e-12 ? std : 1 };
   });
   const categorical = data.categorical.map(({ name, values }) => {
-    const counts = new Map<string, number>();
-    for (const i of rows) {
-      const v = values[i];
-      if (v !== undefined) counts.set(v, (counts.get(v) ?? 0) + 1);
+    // One hash lookup per row (a category's index, then a plain array of counts): the trainer's
+    // preparation runs on the calling thread alone, ahead of any worker.
+    const index = new Map<string, number>();
+    const counts: number[] = [];
+    for (let k = 0; k < rows.length; k++) {
+      const v = values[rows[k]!];
+      if (v === undefined) continue;
+      const at = index.get(v);
+      if (at === undefined) {
+        index.set(v, counts.length);
+        counts.push(1);
+      } else counts[at]!++;
     }
-    const byFrequency = [...counts.entries()].sort((a, b) => b[1] - a[1] || compare(a[0], b[0]));
+    const byFrequency = [...index.entries()]
+      .map(([c, at]): [string, number] => [c, counts[at]!])
+      .sort((a, b) => b[1] - a[1] || compare(a[0], b[0]));
     const categories = byFrequency.slice(0, maxCategories).map(([c]) => c);
     return { name, categories: categories.sort(compare) };
   });
@@ -75,7 +85,13 @@ export function encodeTrainingData(data: TrainingData, enc: FeatureEncoding): En
   const numeric = data.numeric.map(({ values }, j) => impute(values, enc.numeric[j]!.mean));
   const codes = data.categorical.map(({ values }, j) => {
     const lookup = categoryLookup(enc.categorical[j]!.categories);
-    return Int32Array.from(values, (v) => (v === undefined ? -1 : (lookup.get(v) ?? -1)));
+    // A plain loop: Int32Array.from with a mapping function goes through the generic iteration path.
+    const out = new Int32Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      out[i] = v === undefined ? -1 : (lookup.get(v) ?? -1);
+    }
+    return out;
   });
   return { n: data.rowCount, numeric, codes };
 }

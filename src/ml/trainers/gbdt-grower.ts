@@ -115,14 +115,7 @@ export class TreeGrower {
     this.left = [];
     this.right = [];
     this.value = [];
-    const { index, gh } = this.space;
-    let g = 0;
-    let h = 0;
-    for (let k = 0; k < rowCount; k++) {
-      const i = index[k]!;
-      g += gh[2 * i]!;
-      h += gh[2 * i + 1]!;
-    }
+    const [g, h] = gradientSums(this.space, rowCount);
     let slot = -1;
     if (this.canSplit(0, rowCount)) {
       slot = this.take();
@@ -350,6 +343,23 @@ export class TreeGrower {
     }
     return best;
   }
+}
+
+/**
+ * Sums of the gradients and hessians of index[0, count). A function of its own: as a loop inside
+ * grow() it had V8 compile grow() on the stack mid-loop, before the code after the loop had type
+ * feedback, and throw that code away again on nearly every tree (198 deopts in 300 trees).
+ */
+function gradientSums(s: HistogramSpace, count: number): [number, number] {
+  const { index, gh } = s;
+  let g = 0;
+  let h = 0;
+  for (let k = 0; k < count; k++) {
+    const i = index[k]!;
+    g += gh[2 * i]!;
+    h += gh[2 * i + 1]!;
+  }
+  return [g, h];
 }
 
 /** The same tree with its nodes in pre-order (node, left subtree, right subtree), root first. */

@@ -11,6 +11,12 @@
 /** Int32 words per job of a level step (gbdt-level.ts). */
 export const JOB_WORDS = 8;
 
+/**
+ * Most threads a level's row step is split between (more take no rows): bounds the left counts
+ * kept per job (chunkLefts).
+ */
+export const ROW_CHUNKS = 16;
+
 /** Plain or shared typed-array storage: the threaded builder passes SharedArrayBuffer-backed arrays. */
 export type Storage = (bytes: number) => ArrayBuffer | SharedArrayBuffer;
 
@@ -57,6 +63,8 @@ export interface HistogramSpace {
   jobs: Int32Array;
   /** Partition scratch: a node's right rows go to scratch[begin, ...) (nodes never overlap). */
   scratch: Uint32Array;
+  /** Left rows of each row job's piece in each thread's share (gbdt-level.ts), ROW_CHUNKS per job. */
+  chunkLefts: Int32Array;
   /** Leaf of each row in the tree being grown, -1 for rows it was not grown on (reset once read). */
   leafOf: Int32Array;
 }
@@ -104,6 +112,7 @@ export function createHistogramSpace(opts: {
     size,
     jobs: new Int32Array(storage(4 * JOB_WORDS * opts.jobCapacity)),
     scratch: new Uint32Array(storage(4 * n)),
+    chunkLefts: new Int32Array(storage(4 * ROW_CHUNKS * opts.jobCapacity)),
     leafOf: new Int32Array(storage(4 * n)).fill(-1),
   };
 }
@@ -146,9 +155,32 @@ export function buildHistogramPart(
  */
 const SPARSE_NODE = 4;
 
+/**
+ * This thread's copy of a sparse node's gradients in row order (columnPass): one scattered read of
+ * gh per row instead of one per four features. Module state, so each worker thread has its own.
+ */
+let gathered = new Float64Array(0);
+
+/** gh of index[begin, end), in that order, into `gathered`. */
+function gatherGradients(s: HistogramSpace, begin: number, end: number): Float64Array {
+  const { index, gh } = s;
+  // Sparse nodes hold under n / SPARSE_NODE rows: a buffer that size serves every one of them.
+  if (gathered.length < 2 * (end - begin))
+    gathered = new Float64Array(2 * Math.max(end - begin, Math.ceil(s.n / SPARSE_NODE)));
+  const ordered = gathered;
+  for (let k = begin, at = 0; k < end; k++, at += 2) {
+    const i = index[k]!;
+    ordered[at] = gh[2 * i]!;
+    ordered[at + 1] = gh[2 * i + 1]!;
+  }
+  return ordered;
+}
+
 /** Features four to a pass over the rows, reading the column-major bins (sparse nodes). */
 function columnPass(s: HistogramSpace, base: number, begin: number, end: number, c0: number, c1: number) {
-  const { columns, n, index, gh, chosen, binStart, slots } = s;
+  const { columns, n, index, chosen, binStart, slots } = s;
+  const count = end - begin;
+  const ordered = gatherGradients(s, begin, end);
   let c = c0;
   for (; c + 4 <= c1; c += 4) {
     const f0 = chosen[c]!;
@@ -163,10 +195,10 @@ function columnPass(s: HistogramSpace, base: number, begin: number, end: number,
     const m1 = f1 * n;
     const m2 = f2 * n;
     const m3 = f3 * n;
-    for (let k = begin; k < end; k++) {
-      const i = index[k]!;
-      const g = gh[2 * i]!;
-      const h = gh[2 * i + 1]!;
+    for (let k = 0; k < count; k++) {
+      const i = index[begin + k]!;
+      const g = ordered[2 * k]!;
+      const h = ordered[2 * k + 1]!;
       const b0 = o0 + 2 * columns[m0 + i]!;
       const b1 = o1 + 2 * columns[m1 + i]!;
       const b2 = o2 + 2 * columns[m2 + i]!;
@@ -185,11 +217,10 @@ function columnPass(s: HistogramSpace, base: number, begin: number, end: number,
     const f = chosen[c]!;
     const o = base + 2 * binStart[f]!;
     const m = f * n;
-    for (let k = begin; k < end; k++) {
-      const i = index[k]!;
-      const b = o + 2 * columns[m + i]!;
-      slots[b] = slots[b]! + gh[2 * i]!;
-      slots[b + 1] = slots[b + 1]! + gh[2 * i + 1]!;
+    for (let k = 0; k < count; k++) {
+      const b = o + 2 * columns[m + index[begin + k]!]!;
+      slots[b] = slots[b]! + ordered[2 * k]!;
+      slots[b + 1] = slots[b + 1]! + ordered[2 * k + 1]!;
     }
   }
 }

@@ -1,12 +1,13 @@
-import { buildHistogramPart, type HistogramSpace, JOB_WORDS } from './gbdt-histogram.js';
+import { buildHistogramPart, type HistogramSpace, JOB_WORDS, ROW_CHUNKS } from './gbdt-histogram.js';
 
 /*
  * The work of one tree level, as lists of jobs in shared memory that any number of threads split
  * between them: one hand-off to the workers per step of a level instead of one per node.
  *
  * - Row jobs (one per node of the level): partition a split node's rows, label the rows of a node
- *   whose children are leaves, or label the rows of a leaf. Threads take whole nodes (contiguous
- *   shares of the level's rows); a node's result depends on its rows alone.
+ *   whose children are leaves, or label the rows of a leaf. Threads take equal contiguous shares of
+ *   the level's rows, cutting through nodes; the pieces of a partitioned node are joined in order
+ *   afterwards, which gives the node's stable partition whoever did which piece.
  * - Histogram jobs (one per child that gets a histogram): sum the smaller child's rows, then take
  *   it from the parent's slot, which becomes the larger child's. Threads take shares of the
  *   features, as single builds do; each feature is still one thread's sum over the rows in order.
@@ -35,34 +36,84 @@ export const RowJob = {
 /** Fields of a histogram job. */
 export const HistogramJob = { slot: 0, begin: 1, end: 2, /** -1: no subtraction. */ parent: 3 } as const;
 
-/** The row jobs of `count` whose node midpoints fall in thread `part` of `parts`'s share of the rows. */
+/**
+ * Thread `part` of `parts`'s share of the row jobs [0, count): the `part`-th contiguous share of the
+ * level's rows, whichever nodes it cuts through, so even a level of one node (the root) keeps every
+ * thread busy. A split node's piece of the share is partitioned in place (its left rows first, its
+ * right rows to scratch at the same offset), its left count kept for finishRowJobs, which joins the
+ * pieces once every share is done; labels are written at once.
+ */
 export function rowJobsPart(hs: HistogramSpace, count: number, part: number, parts: number): void {
   const { jobs } = hs;
-  if (count === 0) return;
-  const first = jobs[RowJob.begin]!;
-  const span = jobs[(count - 1) * JOB_WORDS + RowJob.end]! - first;
+  const chunks = Math.min(parts, ROW_CHUNKS);
+  if (count === 0 || part >= chunks) return;
+  const [r0, r1] = rowShare(jobs, count, part, chunks);
   for (let j = 0; j < count; j++) {
     const o = j * JOB_WORDS;
-    const begin = jobs[o + RowJob.begin]!;
-    const end = jobs[o + RowJob.end]!;
-    // Midpoints are ascending (nodes are laid out in order), so every share is a run of nodes.
-    const owner =
-      span === 0 ? 0 : Math.min(parts - 1, Math.floor((parts * (begin + end - 2 * first)) / (2 * span)));
-    if (owner !== part) continue;
+    const begin = Math.max(jobs[o + RowJob.begin]!, r0);
+    const end = Math.min(jobs[o + RowJob.end]!, r1);
     const feature = jobs[o + RowJob.feature]!;
+    const right = jobs[o + RowJob.right]!;
+    const partitioned = feature >= 0 && right < 0;
+    if (begin >= end) {
+      if (partitioned) hs.chunkLefts[j * ROW_CHUNKS + part] = 0;
+      continue;
+    }
     const left = jobs[o + RowJob.left]!;
     if (feature < 0) {
-      const { index } = hs;
-      const leafOf = hs.leafOf;
+      const { index, leafOf } = hs;
       for (let k = begin; k < end; k++) leafOf[index[k]!] = left;
       continue;
     }
     const bin = jobs[o + RowJob.bin]!;
     const numeric = jobs[o + RowJob.numeric] === 1;
-    const right = jobs[o + RowJob.right]!;
-    if (right < 0) jobs[o + RowJob.mid] = partition(hs, begin, end, feature * hs.n, bin, numeric);
+    if (partitioned)
+      hs.chunkLefts[j * ROW_CHUNKS + part] = partition(hs, begin, end, feature * hs.n, bin, numeric) - begin;
     else labelLeaves(hs, begin, end, feature * hs.n, bin, numeric, left, right);
   }
+}
+
+/**
+ * Joins the pieces rowJobsPart left of every partitioned node (after all `parts` shares are done):
+ * its left rows in share order, then its right rows from scratch in share order, which is the
+ * stable partition of the whole node; sets each one's mid.
+ */
+export function finishRowJobs(hs: HistogramSpace, count: number, parts: number): void {
+  const { jobs, index, scratch, chunkLefts } = hs;
+  const chunks = Math.min(parts, ROW_CHUNKS);
+  for (let j = 0; j < count; j++) {
+    const o = j * JOB_WORDS;
+    if (jobs[o + RowJob.feature]! < 0 || jobs[o + RowJob.right]! >= 0) continue;
+    const begin = jobs[o + RowJob.begin]!;
+    const end = jobs[o + RowJob.end]!;
+    // The left pieces move down (each to at most where it is), then the right ones follow.
+    let at = begin;
+    for (let p = 0; p < chunks; p++) {
+      const [s0, s1] = rowShare(jobs, count, p, chunks);
+      const from = Math.max(begin, s0);
+      if (from >= Math.min(end, s1)) continue;
+      const l = chunkLefts[j * ROW_CHUNKS + p]!;
+      if (from !== at) index.copyWithin(at, from, from + l);
+      at += l;
+    }
+    jobs[o + RowJob.mid] = at;
+    for (let p = 0; p < chunks; p++) {
+      const [s0, s1] = rowShare(jobs, count, p, chunks);
+      const from = Math.max(begin, s0);
+      const to = Math.min(end, s1);
+      if (from >= to) continue;
+      const r = to - from - chunkLefts[j * ROW_CHUNKS + p]!;
+      index.set(scratch.subarray(from, from + r), at);
+      at += r;
+    }
+  }
+}
+
+/** Share `part` of `chunks` of the rows the row jobs [0, count) cover (they are laid out in order). */
+function rowShare(jobs: Int32Array, count: number, part: number, chunks: number): [number, number] {
+  const first = jobs[RowJob.begin]!;
+  const span = jobs[(count - 1) * JOB_WORDS + RowJob.end]! - first;
+  return [first + Math.floor((part * span) / chunks), first + Math.floor(((part + 1) * span) / chunks)];
 }
 
 /** Histogram jobs [0, count) for the chosen features c0..c1-1: build, then subtract from the parent. */
@@ -110,7 +161,8 @@ function labelLeaves(
 }
 
 /**
- * Stable in-place partition of index[begin, end); returns where the right rows start. Branch-free:
+ * Stable partition of index[begin, end): the left rows to index[begin, l), the right ones to
+ * scratch[begin, begin + end - l) (finishRowJobs puts them back); returns l. Branch-free:
  * each row is written to both sides and only one cursor moves, since which way a row goes is a coin
  * toss to the processor's branch predictor.
  */
@@ -148,6 +200,5 @@ function partition(
       r += right;
     }
   }
-  index.set(scratch.subarray(begin, r), l);
   return l;
 }

@@ -4,7 +4,7 @@ import { type BinJob, binJobDone, runBinTasks } from './gbdt-bins.js';
 import { Command, Control } from './gbdt-control.js';
 import type { GrowSteps } from './gbdt-grower.js';
 import { buildHistogramPart, type HistogramSpace, JOB_WORDS } from './gbdt-histogram.js';
-import { HistogramJob, histogramJobsPart, RowJob, rowJobsPart } from './gbdt-level.js';
+import { finishRowJobs, HistogramJob, histogramJobsPart, RowJob, rowJobsPart } from './gbdt-level.js';
 import { COMMAND_TIMEOUT_MS, detach, gbdtPool } from './gbdt-pool.js';
 import { gradientPart, marginPart, type NextGradients, type RowSpace } from './gbdt-rows.js';
 
@@ -122,7 +122,10 @@ export function localHistograms(space: HistogramSpace, rows?: RowSpace): GbdtSte
       runBinTasks(job);
     },
     build: (slot, begin, end, chosenCount) => buildHistogramPart(space, slot, begin, end, 0, chosenCount),
-    rowJobs: (count) => rowJobsPart(space, count, 0, 1),
+    rowJobs: (count) => {
+      rowJobsPart(space, count, 0, 1);
+      finishRowJobs(space, count, 1);
+    },
     histogramJobs: (count, chosenCount) => histogramJobsPart(space, count, 0, chosenCount),
     gradients: (regression) => gradientPart(need(), space, regression, 0, need().trainRows.length),
     margins: (cls, next) => marginPart(need(), space, cls, 0, need().n, next),
@@ -227,8 +230,7 @@ export function threadedHistograms(
       });
     },
     rowJobs(count) {
-      // One node is one thread's work: only several are worth sharing.
-      if (count < 2 || jobRows(space.jobs, count, RowJob.begin, RowJob.end) < MIN_PARALLEL_ROWS || !join()) {
+      if (jobRows(space.jobs, count, RowJob.begin, RowJob.end) < MIN_PARALLEL_ROWS || !join()) {
         local.rowJobs(count);
         return;
       }
@@ -236,6 +238,7 @@ export function threadedHistograms(
         c[Control.command] = Command.rowJobs;
         c[Control.jobCount] = count;
       });
+      finishRowJobs(space, count, threads);
     },
     histogramJobs(count, chosenCount) {
       const rowCount = jobRows(space.jobs, count, HistogramJob.begin, HistogramJob.end);

@@ -6,7 +6,14 @@ import { rowRecords, splitRows } from '../table-rows.js';
 import { fitModel } from './fit-model.js';
 import { type BinnedFeature, binJobDone, createBinJob } from './gbdt-bins.js';
 import { levelWidth, slotCount, TreeGrower } from './gbdt-grower.js';
-import { createHistogramSpace, plainStorage, type Storage, sharedStorage } from './gbdt-histogram.js';
+import {
+  createHistogramSpace,
+  JOB_WORDS,
+  plainStorage,
+  type Storage,
+  sharedStorage,
+} from './gbdt-histogram.js';
+import { finishRowJobs, RowJob, rowJobsPart } from './gbdt-level.js';
 import { createRowSpace, setTree } from './gbdt-rows.js';
 import { localHistograms, threadedHistograms } from './gbdt-threads.js';
 
@@ -250,6 +257,61 @@ describe('threaded histograms', () => {
         true,
       );
     }
+  });
+});
+
+describe('row steps', () => {
+  it('partitions and labels a level alike whether one thread or many cut through its nodes', () => {
+    const n = 5_000;
+    const binCounts = [255, 6, 40];
+    // Nodes of every kind and size, so that shares start and end inside them, or hold none of one.
+    const nodes = [
+      { end: 1_800, feature: 0, bin: 120, numeric: 1, right: -1 },
+      { end: 1_803, feature: 1, bin: 2, numeric: 0, right: -1 },
+      { end: 2_900, feature: -1, bin: 0, numeric: 0, right: -1 },
+      { end: 4_100, feature: 2, bin: 17, numeric: 1, right: 9 },
+      { end: 5_000, feature: 1, bin: 4, numeric: 0, right: -1 },
+    ];
+    const run = (parts: number) => {
+      const { space } = randomSpace({
+        n,
+        binCounts,
+        seed: 5,
+        countRows: false,
+        slotCount: 1,
+        jobCapacity: nodes.length,
+        storage: plainStorage,
+      });
+      space.index.set(Uint32Array.from({ length: n }, (_, i) => i));
+      let begin = 0;
+      nodes.forEach((node, j) => {
+        const o = j * JOB_WORDS;
+        space.jobs.set([begin, node.end, node.feature, node.bin, node.numeric, j + 1, node.right, 0], o);
+        begin = node.end;
+      });
+      for (let part = 0; part < parts; part++) rowJobsPart(space, nodes.length, part, parts);
+      finishRowJobs(space, nodes.length, parts);
+      const mids = nodes.map((_, j) => space.jobs[j * JOB_WORDS + RowJob.mid]!);
+      return { index: Array.from(space.index), leafOf: Array.from(space.leafOf), mids };
+    };
+    const one = run(1);
+    // The stable partition of the first node, written out.
+    const { space } = randomSpace({
+      n,
+      binCounts,
+      seed: 5,
+      countRows: false,
+      slotCount: 1,
+      storage: plainStorage,
+    });
+    const rows = Array.from({ length: 1_800 }, (_, i) => i);
+    const goesLeft = (i: number) => space.columns[i]! <= 120;
+    expect(one.index.slice(0, 1_800)).toEqual([
+      ...rows.filter(goesLeft),
+      ...rows.filter((i) => !goesLeft(i)),
+    ]);
+    expect(one.mids[0]).toBe(rows.filter(goesLeft).length);
+    for (const parts of [2, 3, 7, 16, 40]) expect(run(parts)).toEqual(one);
   });
 });
 
