@@ -1,4 +1,14 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  constants,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -13,6 +23,7 @@ import {
   openSegmentAppender,
   readSegmentFile,
   SEGMENT_MAGIC,
+  SEGMENT_SYNCED_WRITES,
 } from './segment-file.js';
 import { rowsOfGroups } from './segment-parquet.js';
 
@@ -37,7 +48,41 @@ const group = (n: number) => [
   }),
 ];
 
+/** The open flags of this process's descriptor on `file`, from /proc (Linux); undefined when none is open. */
+function openFlags(file: string): number | undefined {
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // closed while listing
+    }
+    if (target !== file) continue;
+    const flags = /^flags:\s*([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+    return flags ? Number.parseInt(flags[1]!, 8) : undefined;
+  }
+  return undefined;
+}
+
 describe('segment file', () => {
+  it.runIf(process.platform === 'linux')(
+    'on Linux a new and a reopened segment are both written through O_DSYNC (an append is on disk when it resolves)',
+    async () => {
+      expect(SEGMENT_SYNCED_WRITES).toBe(true);
+      const file = path.join(dir, 'dsync.seg');
+      const a = await openSegmentAppender(file);
+      await a.append(encodeFrame(group(2)));
+      expect((openFlags(file) ?? 0) & constants.O_DSYNC).toBe(constants.O_DSYNC);
+      await a.close();
+      const b = await openSegmentAppender(file, statSync(file).size);
+      expect((openFlags(file) ?? 0) & constants.O_DSYNC).toBe(constants.O_DSYNC);
+      await b.append(encodeFrame(group(1)));
+      await b.close();
+      expect(openFlags(file)).toBeUndefined();
+      expect(readSegmentFile(file).groups).toHaveLength(2);
+    },
+  );
+
   it('reads back every appended group, in order', async () => {
     const file = path.join(dir, 'a.seg');
     const a = await openSegmentAppender(file);

@@ -118,12 +118,14 @@ export async function cutTornTail(file: string, contents: SegmentContents): Prom
 }
 
 /*
- * Appends are written through O_DSYNC where the platform has it: the write returns once the data is
- * on disk, one call to the thread pool where a write and an fdatasync took two (and two turns of a
- * busy event loop: a commit's latency is what durable replies wait for). Elsewhere each write is
- * followed by fdatasync.
+ * On Linux appends are written through O_DSYNC: the write returns once the data is on disk, one call
+ * to the thread pool where a write and an fdatasync took two (and two turns of a busy event loop: a
+ * commit's latency is what durable replies wait for). Only there: macOS has the flag, but its O_DSYNC
+ * write leaves the data in the drive's cache, where libuv's fdatasync is an F_FULLFSYNC; so elsewhere
+ * each write is followed by fdatasync.
  */
-const DSYNC: number | undefined = constants.O_DSYNC;
+export const SEGMENT_SYNCED_WRITES = process.platform === 'linux' && constants.O_DSYNC !== undefined;
+const DSYNC: number | undefined = SEGMENT_SYNCED_WRITES ? constants.O_DSYNC : undefined;
 
 /** An open segment file, appended to one frame at a time; each append is on disk when it resolves. */
 export interface SegmentAppender {
