@@ -15,7 +15,16 @@ type Session = Awaited<ReturnType<typeof ort.InferenceSession.create>>;
 
 const file = process.argv[2];
 if (!file) throw new Error('usage: serving-bare.ts <model.onnx>');
-const session: Session = await ort.InferenceSession.create(fs.readFileSync(file), { logSeverityLevel: 3 });
+/*
+ * onnxruntime's defaults, as the straightforward server has them: idle intra-op threads spin between
+ * runs. BENCH_SERVING_BARE_SPINNING=0 turns that off as `sextant serve` does (its threads block), to
+ * show how much of the gap on a model is that one setting.
+ */
+const spinning = process.env.BENCH_SERVING_BARE_SPINNING !== '0';
+const session: Session = await ort.InferenceSession.create(fs.readFileSync(file), {
+  logSeverityLevel: 3,
+  ...(spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
+});
 const inputs = session.inputMetadata.flatMap((m) =>
   m.isTensor ? [{ name: m.name, type: m.type, rank: m.shape.length }] : [],
 );

@@ -48,7 +48,8 @@ import { reportTarget } from './targets.js';
  * from /proc; on a machine shared with other work it moves far less than requests/s does.
  * Knobs: BENCH_SERVING_SECONDS (10), BENCH_SERVING_CONNECTIONS (32), BENCH_SERVING_ROUNDS (2),
  * BENCH_SERVING_BATCH (32: records per request of the batch variant), BENCH_SERVING_ONLY
- * (single | batch: run one variant), BENCH_SERVING_MODELS (tree,linear), BENCH_SERVING_ASYNC (1; 0
+ * (single | batch: run one variant), BENCH_SERVING_MODELS (tree,linear), BENCH_SERVING_BARE_SPINNING (0: the
+ * bare server's onnxruntime threads block between runs as sextant's do, instead of spinning, its default), BENCH_SERVING_ASYNC (1; 0
  * leaves the async server out), BENCH_SERVING_TABLE (1; 0 leaves out the durable server writing the
  * old `predictions` table, run beside the segment log as the before), BENCH_SERVING_STRACE (1; 0 skips counting the durable server's fsyncs
  * per request with strace), BENCH_SERVING_PROFILE (a folder: the sextant servers write --cpu-prof
