@@ -177,7 +177,9 @@ describe('binary packed entries', () => {
     // Records that are not columnar keep their own text: a missing key, another key order, a nested value.
     records.push({ num: 1, '\ud83d': 2 }, { '\ud83d': 2, num: 1, 'k"ey\u00e9': 3 }, { num: { x: -0 } });
     const rows = flattenRows([packBatch(batch(records))]);
-    records.forEach((r, i) => expect(rows[i * PREDICTION_WIDTH + 9]).toBe(JSON.stringify(r)));
+    expect(records.map((_, i) => rows[i * PREDICTION_WIDTH + 9])).toEqual(
+      records.map((r) => JSON.stringify(r)),
+    );
   });
 
   it('keep outputs that are not regular: string labels, raw outputs, changing classes, nulls', () => {
