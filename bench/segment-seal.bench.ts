@@ -7,8 +7,11 @@ import { fmtInt, intEnv, printTable, progress, runCleanups, tempDir } from './su
 
 /*
  * The seal tax of the prediction log: the CPU the seal thread spends turning a segment file of
- * BENCH_SEAL_ROWS predictions x 20 number features (frames of 1,000-row entries, as the scan bench
- * logs them) into its Parquet file: decode, the JSON columns, typed input columns, DuckDB's write.
+ * BENCH_SEAL_ROWS predictions into its Parquet file: decode, the JSON columns, typed input columns,
+ * DuckDB's write. Two shapes (BENCH_SEAL_SHAPE): `scan` (default), 20 number features f0..f19 in
+ * 1,000-row entries, as the scan bench logs them; `linear`, the serving bench's linear model: 30
+ * number features x0..x29 in entries of 32 records (a batch request), 32 entries a frame, with class
+ * probabilities as outputs.
  * It runs buildSealedSegment in this process (what segment-seal-worker.ts runs), timed by
  * process.cpuUsage, which counts DuckDB's threads too; wall-clock time on a shared machine says less.
  * The best of BENCH_SEAL_REPS builds. Run it from two checkouts side by side to compare.
@@ -16,16 +19,22 @@ import { fmtInt, intEnv, printTable, progress, runCleanups, tempDir } from './su
 
 const ROWS = intEnv('BENCH_SEAL_ROWS', 100_000);
 const REPS = intEnv('BENCH_SEAL_REPS', 3);
-const FEATURES = 20;
+const LINEAR = process.env.BENCH_SEAL_SHAPE === 'linear';
+const FEATURES = LINEAR ? 30 : 20;
+const PREFIX = LINEAR ? 'x' : 'f';
+/** Records per entry, and entries per frame. */
+const BATCH = LINEAR ? 32 : 1000;
+const PER_FRAME = LINEAR ? 32 : 1;
 
 async function main() {
   const dir = tempDir('sextant-seal-bench-');
-  const names = Array.from({ length: FEATURES }, (_, i) => `f${i}`);
+  const names = Array.from({ length: FEATURES }, (_, i) => `${PREFIX}${i}`);
   const t0 = Date.UTC(2026, 11, 1);
   let x = 1;
   const frames: Buffer[] = [SEGMENT_MAGIC];
-  for (let done = 0; done < ROWS; done += 1000) {
-    const n = Math.min(1000, ROWS - done);
+  let frame: ReturnType<typeof packBatch>[] = [];
+  for (let done = 0; done < ROWS; done += BATCH) {
+    const n = Math.min(BATCH, ROWS - done);
     const inputs = Array.from({ length: n }, () => {
       const r: Record<string, number> = {};
       for (const f of names) {
@@ -45,12 +54,22 @@ async function main() {
       servedAt: t0 + done,
       requestKey: null,
       inputs,
-      outputs: inputs.map((r) => ({ prediction: (r.f0 ?? 0) > 0.5 ? 1 : 0 })),
+      outputs: inputs.map((r) => {
+        const p = r[names[0] as string] ?? 0;
+        return LINEAR
+          ? { prediction: p > 0.5 ? 1 : 0, probabilities: { '0': 1 - p, '1': p } }
+          : { prediction: p > 0.5 ? 1 : 0 };
+      }),
       latencyUs: 100,
       shadow: null,
     });
-    frames.push(encodeFrame([entry]));
+    frame.push(entry);
+    if (frame.length === PER_FRAME) {
+      frames.push(encodeFrame(frame));
+      frame = [];
+    }
   }
+  if (frame.length > 0) frames.push(encodeFrame(frame));
   const file = path.join(dir, 'segment.seg');
   writeFileSync(file, Buffer.concat(frames));
   const runs: { cpuMs: number; wallMs: number }[] = [];
@@ -70,7 +89,7 @@ async function main() {
     ['what', 'rows', 'CPU (best)', 'CPU per row', 'wall (that build)'],
     [
       [
-        `seal a segment, ${FEATURES} number features`,
+        `seal a segment, ${FEATURES} number features, ${BATCH}-row entries`,
         fmtInt(ROWS),
         `${best.cpuMs.toFixed(0)} ms`,
         `${((best.cpuMs * 1000) / ROWS).toFixed(1)} us`,

@@ -56,3 +56,22 @@ it('an INTEGER cell with a fraction is refused (the write fails), never stored c
     writeParquetRows(file, [{ name: 'n', type: 'INTEGER' }], 2, (r) => (r === 0 ? 12 : 12.7)),
   ).rejects.toThrow(/integer/);
 });
+
+it('a cell of the wrong JavaScript type is refused with the column named, never stored as NaN or 0', async () => {
+  const cases: [ParquetRowColumn['type'], ParquetCell][] = [
+    ['DOUBLE', '1.5'],
+    ['DOUBLE', true],
+    ['BOOLEAN', 1],
+    ['BOOLEAN', 'true'],
+    ['INTEGER', '12'],
+    ['BIGINT', '12'],
+    ['VARCHAR', 12],
+  ];
+  for (const [type, bad] of cases) {
+    const file = path.join(root, `wrong-${type}.parquet`);
+    const good: ParquetCell = type === 'BOOLEAN' ? false : type === 'VARCHAR' ? 'a' : 1;
+    await expect(
+      writeParquetRows(file, [{ name: 'c', type }], 3000, (r) => (r === 2500 ? bad : good)),
+    ).rejects.toThrow(new RegExp(`row 2500's cell of column "c" \\(${type}\\) is a ${typeof bad}`));
+  }
+});

@@ -50,6 +50,18 @@ const TO_VECTOR: Partial<Record<ParquetRowType, (v: ParquetCell) => number | big
   BIGINT: (v) => BigInt(v as number),
 };
 
+/**
+ * The JavaScript type a cell of each column must have: a vector's typed-array store would turn a
+ * wrong one into NaN, 0 or true without a word (the row appender refused it).
+ */
+const CELL_TYPE: Record<ParquetRowType, 'string' | 'number' | 'boolean'> = {
+  VARCHAR: 'string',
+  INTEGER: 'number',
+  BIGINT: 'number',
+  DOUBLE: 'number',
+  BOOLEAN: 'boolean',
+};
+
 type DuckDBApi = typeof import('@duckdb/node-api');
 const duckdbType = (api: DuckDBApi, t: ParquetRowType): DuckDBType => {
   switch (t) {
@@ -67,6 +79,11 @@ const duckdbType = (api: DuckDBApi, t: ParquetRowType): DuckDBType => {
       return assertNever(t);
   }
 };
+
+const wrongCell = (col: ParquetRowColumn, row: number, v: unknown): Error =>
+  new Error(
+    `writing Parquet: row ${row}'s cell of column ${JSON.stringify(col.name)} (${col.type}) is a ${typeof v} (${String(v).slice(0, 40)}), not a ${CELL_TYPE[col.type]}`,
+  );
 
 /**
  * Writes rows held in memory as a Parquet file, in the given order, through DuckDB's appender: no
@@ -110,8 +127,10 @@ export async function writeParquetRows(
         for (let k = 0; k < columns.length; k++) {
           const vector = chunk.getColumnVector(k);
           const to = convert[k];
+          const want = CELL_TYPE[(columns[k] as ParquetRowColumn).type];
           for (let i = 0; i < n; i++) {
             const v = cellAt(from + i, k);
+            if (v !== null && typeof v !== want) throw wrongCell(columns[k] as ParquetRowColumn, from + i, v);
             vector.setItem(i, v === null ? null : to ? to(v) : v);
           }
           vector.flush();

@@ -3,7 +3,13 @@ import { newIds } from '../../core/ids.js';
 import { seededRandom } from '../../core/random.js';
 import type { PredictionOutput } from '../serving.schema.js';
 import { decodeGroup, encodeGroup } from './entry-group.js';
-import { type Cell, flattenRows, type PredictionBatch, packBatch } from './prediction-row.js';
+import {
+  type Cell,
+  flattenRows,
+  PREDICTION_WIDTH,
+  type PredictionBatch,
+  packBatch,
+} from './prediction-row.js';
 
 /*
  * The binary entry must give back, cell for cell, the rows the JSON packing gave: the same text in
@@ -143,6 +149,37 @@ describe('binary packed entries', () => {
     // A first record that fits no column: every record keeps its own JSON.
     roundTrip(batch([{ x: { deep: true } }, { x: 1 }]));
     roundTrip(batch([{}, {}, { a: 1 }]));
+  });
+
+  it('print each inputs text as JSON.stringify of its record, over values where printing is subtle', () => {
+    const numbers = [
+      -0,
+      0,
+      1e21,
+      1e-7,
+      5e-7,
+      0.1 + 0.2,
+      2 ** 53 + 2,
+      -(2 ** 31),
+      123456789.125,
+      1.7976931348623157e308,
+    ];
+    const strings = ['say "hi"', 'back\\slash', 'é\u{1F600}', '\ud800', 'x\udc00y', '\u2028\n\t', ''];
+    const records: Record<string, unknown>[] = [];
+    for (let i = 0; i < 40; i++) {
+      // A column of numbers only (the float64 path), one of mixed values (the tagged path).
+      const n = numbers[i % numbers.length] as number;
+      const mixed = [numbers[(i * 3) % numbers.length], strings[i % strings.length], null, i % 2 === 0][
+        i % 4
+      ];
+      records.push({ num: n, 'k"ey\u00e9': mixed, '\ud83d': -n });
+    }
+    // Records that are not columnar keep their own text: a missing key, another key order, a nested value.
+    records.push({ num: 1, '\ud83d': 2 }, { '\ud83d': 2, num: 1, 'k"ey\u00e9': 3 }, { num: { x: -0 } });
+    const rows = flattenRows([packBatch(batch(records))]);
+    expect(records.map((_, i) => rows[i * PREDICTION_WIDTH + 9])).toEqual(
+      records.map((r) => JSON.stringify(r)),
+    );
   });
 
   it('keep outputs that are not regular: string labels, raw outputs, changing classes, nulls', () => {

@@ -1,4 +1,4 @@
-import { type DecodedEntry, decodeEntry } from './entry-decode.js';
+import { type DecodedEntry, decodeEntry, type EntryInputs } from './entry-decode.js';
 import { encodeEntry } from './entry-encode.js';
 import type { PackedEntry } from './entry-layout.js';
 import type { Cell, PredictionBatch, PredictionRecord } from './prediction-batch.js';
@@ -108,22 +108,28 @@ function writeLegacy(e: LegacyEntry, r: number, cells: Cell[], at: number): void
   cells[at + 15] = e[12] ?? null;
 }
 
-/** Each row's inputs as an object, where decoding made one (entry-decode.ts `inputObjects`). */
-export type InputObjects = (Record<string, unknown> | undefined)[];
+/**
+ * Where each row's inputs are held as columns (entry-decode.ts `inputColumns`): row i is record
+ * slot[i] of entries[i], or not held so (undefined, or slot -1: a legacy row, a record that travelled
+ * as JSON text).
+ */
+export interface InputSources {
+  entries: (EntryInputs | undefined)[];
+  slots: number[];
+}
 
 /**
  * Writes the rows of the entries, in order, into `cells` (PREDICTION_WIDTH cells per row, in
  * PREDICTION_COLUMNS order) in blocks of `every` rows: each full block, and the last partial one, is
  * handed to `block(rows)` and then overwritten by the next, so a caller binds fixed-size parameter
- * arrays in place. With `objects`, the i-th row's inputs object (undefined for a legacy row or one
- * that travelled as JSON text) is pushed onto it.
+ * arrays in place. With `sources`, each row's inputs columns are recorded on it.
  */
 export function unpackRows(
   entries: readonly StoredEntry[],
   cells: Cell[],
   every: number,
   block: (rows: number) => void,
-  objects?: InputObjects,
+  sources?: InputSources,
 ): void {
   let n = 0;
   for (const e of entries) {
@@ -134,7 +140,11 @@ export function unpackRows(
       const at = n * PREDICTION_WIDTH;
       if (legacy) writeLegacy(legacy, r, cells, at);
       else writeDecoded(decoded as DecodedEntry, r, cells, at);
-      objects?.push(decoded?.inputObjects[r]);
+      if (sources) {
+        const columns = decoded?.inputColumns;
+        sources.entries.push(columns);
+        sources.slots.push(columns ? (columns.slot[r] as number) : -1);
+      }
       if (++n === every) {
         block(n);
         n = 0;
@@ -144,11 +154,11 @@ export function unpackRows(
   if (n > 0) block(n);
 }
 
-/** The rows of the entries as one flat array of cells, PREDICTION_WIDTH per row (`objects`: see unpackRows). */
-export function flattenRows(entries: readonly StoredEntry[], objects?: InputObjects): Cell[] {
+/** The rows of the entries as one flat array of cells, PREDICTION_WIDTH per row (`sources`: see unpackRows). */
+export function flattenRows(entries: readonly StoredEntry[], sources?: InputSources): Cell[] {
   let total = 0;
   for (const e of entries) total += entryRows(e);
   const cells = new Array<Cell>(total * PREDICTION_WIDTH);
-  unpackRows(entries, cells, total + 1, () => {}, objects);
+  unpackRows(entries, cells, total + 1, () => {}, sources);
   return cells;
 }

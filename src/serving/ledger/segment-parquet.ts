@@ -8,7 +8,6 @@ import type { PredictionTable } from '../../store/schema-serving.js';
 import {
   type Cell,
   flattenRows,
-  type InputObjects,
   PREDICTION_COLUMNS,
   PREDICTION_WIDTH,
   type StoredEntry,
@@ -25,9 +24,9 @@ import type { SealedSummary } from './segment.repo.js';
 /** The Parquet column of an input feature that has a typed column. */
 export const inputColumnName = (feature: string): string => `input:${feature}`;
 
-/** The rows of a segment's groups as PredictionTable rows, in append order (`objects`: see unpackRows). */
-export function rowsOfGroups(groups: StoredEntry[][], objects?: InputObjects): PredictionTable[] {
-  const cells = flattenRows(groups.flat(), objects);
+/** The rows of a segment's groups as PredictionTable rows, in append order. */
+export function rowsOfGroups(groups: StoredEntry[][]): PredictionTable[] {
+  const cells = flattenRows(groups.flat());
   const out: PredictionTable[] = [];
   for (let at = 0; at < cells.length; at += PREDICTION_WIDTH) {
     const r: Record<string, Cell> = {};
@@ -37,23 +36,31 @@ export function rowsOfGroups(groups: StoredEntry[][], objects?: InputObjects): P
   return out;
 }
 
-/** What the index row records of these rows (blob fields left empty). */
-export function summarise(rows: PredictionTable[]): SealedSummary {
+const ID = PREDICTION_COLUMNS.indexOf('id');
+const VERSION_ID = PREDICTION_COLUMNS.indexOf('model_version_id');
+const SERVED_AT = PREDICTION_COLUMNS.indexOf('served_at');
+const SHADOW_VERSION_ID = PREDICTION_COLUMNS.indexOf('shadow_version_id');
+
+/** What the index row records of rows given as flat cells (flattenRows; blob fields left empty). */
+export function summarise(cells: readonly Cell[]): SealedSummary {
   let firstAt: number | null = null;
   let lastAt: number | null = null;
   let minId: string | null = null;
   let maxId: string | null = null;
   const versions = new Set<string>();
-  for (const r of rows) {
-    if (firstAt === null || r.served_at < firstAt) firstAt = r.served_at;
-    if (lastAt === null || r.served_at > lastAt) lastAt = r.served_at;
-    if (minId === null || r.id < minId) minId = r.id;
-    if (maxId === null || r.id > maxId) maxId = r.id;
-    versions.add(r.model_version_id);
-    if (r.shadow_version_id) versions.add(r.shadow_version_id);
+  for (let at = 0; at < cells.length; at += PREDICTION_WIDTH) {
+    const servedAt = cells[at + SERVED_AT] as number;
+    const id = cells[at + ID] as string;
+    if (firstAt === null || servedAt < firstAt) firstAt = servedAt;
+    if (lastAt === null || servedAt > lastAt) lastAt = servedAt;
+    if (minId === null || id < minId) minId = id;
+    if (maxId === null || id > maxId) maxId = id;
+    versions.add(cells[at + VERSION_ID] as string);
+    const shadow = cells[at + SHADOW_VERSION_ID];
+    if (shadow) versions.add(shadow as string);
   }
   return {
-    rowCount: rows.length,
+    rowCount: cells.length / PREDICTION_WIDTH,
     modelVersionIds: [...versions].sort(),
     firstAt,
     lastAt,

@@ -6,11 +6,17 @@ import {
   type ParquetRowType,
   writeParquetRows,
 } from '../../data/index.js';
-import type { PredictionTable } from '../../store/schema-serving.js';
-import { type InputObjects, PREDICTION_COLUMNS } from './prediction-row.js';
+import type { EntryColumn, EntryInputs } from './entry-decode.js';
+import {
+  type Cell,
+  flattenRows,
+  type InputSources,
+  PREDICTION_COLUMNS,
+  PREDICTION_WIDTH,
+} from './prediction-row.js';
 import type { SealedSummary } from './segment.repo.js';
 import { readSegmentFile } from './segment-file.js';
-import { inputColumnName, rowsOfGroups, summarise } from './segment-parquet.js';
+import { inputColumnName, summarise } from './segment-parquet.js';
 
 /*
  * The CPU-heavy half of sealing a segment: its file decoded into rows, and those rows written as a
@@ -66,35 +72,85 @@ const typeOf = (v: unknown): ParquetRowType | undefined => {
   return JSON_TYPES[typeof v];
 };
 
+/** Each column's type across an entry's columnar records (undefined: none, or more than one). */
+function entryTypes(e: EntryInputs): (ParquetRowType | undefined)[] {
+  return e.columns.map((c) => {
+    if (!c.values) {
+      for (let q = 0; q < e.records; q++) if (!Number.isFinite(e.f[c.at + q])) return undefined;
+      return 'DOUBLE';
+    }
+    const t = typeOf(c.values[0]);
+    for (let q = 1; q < e.records && t; q++) if (typeOf(c.values[q]) !== t) return undefined;
+    return t;
+  });
+}
+
+/** The value of feature j in an entry's q-th columnar record. */
+function valueAt(e: EntryInputs, j: number, q: number): unknown {
+  const c = e.columns[j] as EntryColumn;
+  return c.values ? c.values[q] : e.f[c.at + q];
+}
+
+/** Row `at`'s inputs object: the text parsed (undefined when it is no object). */
+function parseInputs(cells: readonly Cell[], at: number): Record<string, unknown> | undefined {
+  const inputs = JSON.parse(cells[at + INPUTS] as string) as unknown;
+  if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) return undefined;
+  return inputs as Record<string, unknown>;
+}
+
+const INPUTS = PREDICTION_COLUMNS.indexOf('inputs');
+
 /**
  * The input features every row holds with one JSON type (number, string or boolean): each gets a
  * typed column (`input:<feature>`) beside the `inputs` JSON text, which stays the record of truth.
  * A JSON number is a double in JavaScript, so a DOUBLE column holds it exactly; a feature missing from
- * a row, null, nested or of mixed types stays in the JSON column only. `parsed` holds each row's
- * inputs: the object decoding printed its JSON text from where there is one (the text is not parsed
- * back: that parse was most of a seal's CPU), else the text parsed (a legacy row, a record that
- * travelled as its own JSON). Each is what JSON.parse of the row's text gives, -0 aside (see cellAt).
+ * a row, null, nested or of mixed types stays in the JSON column only. A record decoded from columns
+ * is judged by its entry's columns, once per entry (every such record has all the entry's features);
+ * the others (a legacy row, a record that travelled as its own JSON) by their text parsed, kept in
+ * `parsed`. The first row's features decide which may be typed, as each row's object did before.
  */
-function typedInputColumns(rows: PredictionTable[], parsed: InputObjects): TypedInput[] {
+function typedInputColumns(
+  cells: readonly Cell[],
+  sources: InputSources,
+  parsed: (Record<string, unknown> | undefined)[],
+): TypedInput[] {
+  const n = cells.length / PREDICTION_WIDTH;
   let types: Map<string, ParquetRowType> | undefined;
-  for (let i = 0; i < rows.length; i++) {
-    let obj = parsed[i];
-    if (!obj) {
-      const inputs = JSON.parse((rows[i] as PredictionTable).inputs) as unknown;
-      if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) return [];
-      obj = inputs as Record<string, unknown>;
-      parsed[i] = obj;
-    }
-    if (!types) {
-      types = new Map();
-      for (const k in obj) {
-        const t = typeOf(obj[k]);
-        if (t) types.set(k, t);
+  let seen: EntryInputs | undefined;
+  for (let i = 0; i < n; i++) {
+    const e = sources.entries[i];
+    const q = sources.slots[i] as number;
+    if (e && q >= 0) {
+      if (e === seen) continue;
+      seen = e;
+      const ts = entryTypes(e);
+      if (!types) {
+        types = new Map();
+        for (let j = 0; j < e.names.length; j++) {
+          const t = typeOf(valueAt(e, j, q));
+          if (t) types.set(e.names[j] as string, t);
+        }
+        if (types.size > MAX_TYPED_INPUTS) return [];
       }
-      if (types.size > MAX_TYPED_INPUTS) return [];
+      for (const [k, t] of types) {
+        const j = e.index.get(k);
+        if (j === undefined || ts[j] !== t) types.delete(k);
+      }
     } else {
-      // Every typed key must be present with its type; keys beyond them do not matter.
-      for (const [k, t] of types) if (!Object.hasOwn(obj, k) || typeOf(obj[k]) !== t) types.delete(k);
+      const obj = parseInputs(cells, i * PREDICTION_WIDTH);
+      if (!obj) return [];
+      parsed[i] = obj;
+      if (!types) {
+        types = new Map();
+        for (const k in obj) {
+          const t = typeOf(obj[k]);
+          if (t) types.set(k, t);
+        }
+        if (types.size > MAX_TYPED_INPUTS) return [];
+      } else {
+        // Every typed key must be present with its type; keys beyond them do not matter.
+        for (const [k, t] of types) if (!Object.hasOwn(obj, k) || typeOf(obj[k]) !== t) types.delete(k);
+      }
     }
     if (types.size === 0) return [];
   }
@@ -106,25 +162,42 @@ function typedInputColumns(rows: PredictionTable[], parsed: InputObjects): Typed
 }
 
 /**
- * Writes the rows as a Parquet file at `parquetPath` (rows in their order, typed input columns added).
- * `parsed[i]`, where given, is row i's inputs object (from the decoder); the others are parsed here.
+ * Writes rows (flat cells, flattenRows) as a Parquet file at `parquetPath`, in their order, typed input
+ * columns added; `sources` says where each row's inputs are held as columns (unpackRows).
  */
 export async function writeSealedParquet(
-  rows: PredictionTable[],
+  cells: readonly Cell[],
   parquetPath: string,
-  parsed: InputObjects = [],
+  sources: InputSources,
 ): Promise<void> {
-  const typed = typedInputColumns(rows, parsed);
+  const parsed: (Record<string, unknown> | undefined)[] = [];
+  const typed = typedInputColumns(cells, sources, parsed);
   const columns = [...PARQUET_COLUMNS, ...typed];
   const base = PARQUET_COLUMNS.length;
-  const names = PREDICTION_COLUMNS as readonly string[];
+  const { entries, slots } = sources;
+  // Each typed column's place among the columns of the entry's features, for the last list of
+  // features met (entries of one model share the list, so it is worked out about once).
+  let lastNames: readonly string[] | undefined;
+  let places = new Int32Array(typed.length);
+  const placesOf = (e: EntryInputs): Int32Array => {
+    if (e.names !== lastNames) {
+      lastNames = e.names;
+      places = Int32Array.from(typed, (t) => e.index.get(t.key) as number);
+    }
+    return places;
+  };
   const cellAt = (r: number, k: number): ParquetCell => {
-    if (k < base) return (rows[r] as unknown as Record<string, ParquetCell>)[names[k] as string] ?? null;
-    const v = (parsed[r] as Record<string, ParquetCell>)[(typed[k - base] as TypedInput).key] ?? null;
+    if (k < base) return (cells[r * PREDICTION_WIDTH + k] ?? null) as ParquetCell;
+    const e = entries[r];
+    const q = slots[r] as number;
+    let v: ParquetCell;
+    if (e && q >= 0) {
+      v = valueAt(e, placesOf(e)[k - base] as number, q) as ParquetCell;
+    } else v = (parsed[r] as Record<string, ParquetCell>)[(typed[k - base] as TypedInput).key] ?? null;
     // The JSON text prints -0 as 0, and the typed column holds what the text reads back as.
     return v === 0 ? 0 : v;
   };
-  await writeParquetRows(parquetPath, columns, rows.length, cellAt, SEAL_ROW_GROUP);
+  await writeParquetRows(parquetPath, columns, cells.length / PREDICTION_WIDTH, cellAt, SEAL_ROW_GROUP);
 }
 
 /** What building a sealed segment gives: its summary, its Parquet file (none for no rows), and how its file ends. */
@@ -143,13 +216,13 @@ export interface BuiltSegment {
  */
 export async function buildSealedSegment(file: string, dir: string): Promise<BuiltSegment> {
   const contents = existsSync(file) ? readSegmentFile(file) : { groups: [], validBytes: 0, torn: false };
-  const objects: InputObjects = [];
-  const rows = rowsOfGroups(contents.groups, objects);
-  const summary = summarise(rows);
+  const sources: InputSources = { entries: [], slots: [] };
+  const cells = flattenRows(contents.groups.flat(), sources);
+  const summary = summarise(cells);
   let parquet: string | undefined;
-  if (rows.length > 0) {
+  if (cells.length > 0) {
     parquet = path.join(dir, 'rows.parquet');
-    await writeSealedParquet(rows, parquet, objects);
+    await writeSealedParquet(cells, parquet, sources);
   }
   return { summary, parquet, validBytes: contents.validBytes, torn: contents.torn };
 }
