@@ -17,7 +17,17 @@ import {
 import { numbersOf } from '../src/serving/ledger/segment-columns.js';
 import { inputColumnName } from '../src/serving/ledger/segment-parquet.js';
 import { openStore } from '../src/store/index.js';
-import { fmtInt, fmtMs, intEnv, nowMs, printTable, progress, runCleanups, tempDir } from './support.js';
+import {
+  fmtInt,
+  fmtMs,
+  intEnv,
+  nowMs,
+  numberRecords,
+  printTable,
+  progress,
+  runCleanups,
+  tempDir,
+} from './support.js';
 import { reportTarget } from './targets.js';
 
 /*
@@ -67,18 +77,11 @@ async function main() {
   const t0 = Date.UTC(2026, 11, 1);
   progress(`logging ${fmtInt(ROWS)} predictions x ${FEATURES} features through the segment ledger`);
   const writeStart = nowMs();
-  let x = 1;
+  const records = numberRecords(names);
   for (let done = 0; done < ROWS; done += BATCH) {
     const n = Math.min(BATCH, ROWS - done);
     const servedAt = t0 + done;
-    const inputs = Array.from({ length: n }, () => {
-      const r: Record<string, number> = {};
-      for (const f of names) {
-        x = (x * 48271) % 2147483647;
-        r[f] = x / 2147483647;
-      }
-      return r;
-    });
+    const inputs = records(n);
     await ledger.appendBatch({
       ids: newIds('pred', n, servedAt),
       deploymentId: 'dep_bench',

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { packBatch } from '../src/serving/ledger/prediction-row.js';
 import { encodeFrame, SEGMENT_MAGIC } from '../src/serving/ledger/segment-file.js';
 import { buildSealedSegment } from '../src/serving/ledger/segment-seal-parquet.js';
-import { fmtInt, intEnv, printTable, progress, runCleanups, tempDir } from './support.js';
+import { fmtInt, intEnv, numberRecords, printTable, progress, runCleanups, tempDir } from './support.js';
 
 /*
  * The seal tax of the prediction log: the CPU the seal thread spends turning a segment file of
@@ -30,19 +30,12 @@ async function main() {
   const dir = tempDir('sextant-seal-bench-');
   const names = Array.from({ length: FEATURES }, (_, i) => `${PREFIX}${i}`);
   const t0 = Date.UTC(2026, 11, 1);
-  let x = 1;
+  const records = numberRecords(names);
   const frames: Buffer[] = [SEGMENT_MAGIC];
   let frame: ReturnType<typeof packBatch>[] = [];
   for (let done = 0; done < ROWS; done += BATCH) {
     const n = Math.min(BATCH, ROWS - done);
-    const inputs = Array.from({ length: n }, () => {
-      const r: Record<string, number> = {};
-      for (const f of names) {
-        x = (x * 48271) % 2147483647;
-        r[f] = x / 2147483647;
-      }
-      return r;
-    });
+    const inputs = records(n);
     const entry = packBatch({
       ids: Array.from({ length: n }, (_, i) => `pred_${String(done + i).padStart(12, '0')}`),
       deploymentId: 'dep_bench',

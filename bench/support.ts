@@ -262,3 +262,20 @@ export function intEnv(name: string, fallback: number): number {
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${raw}'`);
   return n;
 }
+
+/**
+ * Records of the given number features, their values in (0, 1) from one seeded Lehmer generator
+ * (MINSTD) that runs on across calls: the same sequence of records on every run.
+ */
+export function numberRecords(names: readonly string[]): (n: number) => Record<string, number>[] {
+  let x = 1;
+  return (n) =>
+    Array.from({ length: n }, () => {
+      const r: Record<string, number> = {};
+      for (const f of names) {
+        x = (x * 48271) % 2147483647;
+        r[f] = x / 2147483647;
+      }
+      return r;
+    });
+}
