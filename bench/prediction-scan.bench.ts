@@ -126,7 +126,7 @@ async function main() {
       for (let i = 0; i < result.chunkCount; i++) {
         const chunk = result.getChunk(i);
         const n = chunk.rowCount;
-        out.forEach((col, k) => col.set(numbersOf(chunk.getColumnVector(k), n), at));
+        for (const [k, col] of out.entries()) col.set(numbersOf(chunk.getColumnVector(k), n), at);
         at += n;
       }
       return out;
