@@ -8,7 +8,7 @@ export { formatRef, parseDatasetRef } from './dataset-ref.js';
 /** The canonical manifest order and the version digest computed from it. */
 export { manifestDigest, sortManifest } from './manifest.js';
 /** The process's shared DuckDB (a fresh connection per call) and its SQL string literal quoting. */
-export { lit, openConnection, withConnection } from './tables/duckdb-engine.js';
+export { ident, lit, openConnection, withConnection } from './tables/duckdb-engine.js';
 /**
  * Parquet files written by DuckDB: from JSON lines with the given columns, streamed (bounded memory),
  * or from rows held in memory, in their order, through DuckDB's appender.

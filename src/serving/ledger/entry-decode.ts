@@ -26,7 +26,8 @@ export interface DecodedEntry {
   /** model_version_id, model, version, alias, role, served_at, request_key, latency_us, shadow_version_id, shadow_error, error. */
   shared: Cell[];
   ids: string[];
-  inputs: string[];
+  /** Each record's inputs JSON text (a columnar record's is left undefined when decoded with `columnarText: false`). */
+  inputs: (string | undefined)[];
   /**
    * The columnar records' inputs as the entry holds them, per feature (undefined when the entry has
    * none): the sealer fills typed input columns from these, without an object per row.
@@ -165,6 +166,8 @@ export interface EntryColumn {
 export interface EntryInputs {
   /** The features, in the records' key order. */
   names: readonly string[];
+  /** Makes a record of these features from its values (NameList.Row). */
+  Row: NameList['Row'];
   /** Each feature's column. */
   index: ReadonlyMap<string, number>;
   columns: EntryColumn[];
@@ -213,13 +216,39 @@ function readValue(r: Reader): unknown {
 const valueText = (v: unknown): string => (typeof v === 'number' ? numberText(v) : JSON.stringify(v));
 
 /**
- * Each record's JSON text, as JSON.stringify of the record gave it (a columnar record printed from an
- * object of its keys in their order, made and dropped at once), and the columnar records' columns.
+ * The JSON text of an entry's q-th columnar record, as JSON.stringify of the record gave it: printed
+ * from an object of its keys in their order, made and dropped at once.
  */
-function readInputs(r: Reader, rows: number): { out: string[]; columns: EntryInputs | undefined } {
+export function columnarText(e: EntryInputs, q: number): string {
+  const m = e.names.length;
+  const values = new Array<unknown>(m);
+  for (let j = 0; j < m; j++) {
+    const c = e.columns[j] as EntryColumn;
+    values[j] = c.values ? c.values[q] : e.f[c.at + q];
+  }
+  return JSON.stringify(new e.Row(values));
+}
+
+/**
+ * Makes the JSON text of records with these keys, in this order, from their values: the text a
+ * columnar record of these features is logged as (one maker per list of keys, cached like an entry's).
+ */
+export function recordTextMaker(names: readonly string[]): (values: readonly unknown[]) => string {
+  const { Row } = namesOf(JSON.stringify(names));
+  return (values) => JSON.stringify(new Row(values));
+}
+
+/**
+ * Each record's JSON text (a columnar record's only with `text`), and the columnar records' columns.
+ */
+function readInputs(
+  r: Reader,
+  rows: number,
+  text: boolean,
+): { out: (string | undefined)[]; columns: EntryInputs | undefined } {
   const { names, index, Row } = namesOf(r.str());
   const m = names.length;
-  const out = new Array<string>(rows);
+  const out = new Array<string | undefined>(rows);
   const slot = new Int32Array(rows);
   let fit = 0;
   for (let i = 0; i < rows; i++) {
@@ -233,18 +262,13 @@ function readInputs(r: Reader, rows: number): { out: string[]; columns: EntryInp
   const columns = new Array<EntryColumn>(m);
   for (let j = 0; j < m; j++) columns[j] = readColumn(r, fit);
   if (fit === 0) return { out, columns: undefined };
-  const f = r.f;
-  const values = new Array<unknown>(m);
-  for (let i = 0; i < rows; i++) {
-    const q = slot[i] as number;
-    if (q < 0) continue;
-    for (let j = 0; j < m; j++) {
-      const c = columns[j] as EntryColumn;
-      values[j] = c.values ? c.values[q] : f[c.at + q];
+  const e: EntryInputs = { names, Row, index, columns, f: r.f, records: fit, slot };
+  if (text)
+    for (let i = 0; i < rows; i++) {
+      const q = slot[i] as number;
+      if (q >= 0) out[i] = columnarText(e, q);
     }
-    out[i] = JSON.stringify(new Row(values));
-  }
-  return { out, columns: { names, index, columns, f, records: fit, slot } };
+  return { out, columns: e };
 }
 
 function readOutputs(r: Reader, rows: number): (string | null)[] {
@@ -319,14 +343,24 @@ function nullable(r: Reader): string | null {
   throw new Error(`a packed entry with a string flag of unknown value ${flag}`);
 }
 
+/** How to decode an entry. */
+export interface DecodeOptions {
+  /**
+   * Whether to build the JSON text of the columnar records' inputs (default true). The sealer asks
+   * for none: it writes most such rows' inputs as their typed columns alone, and builds the others'
+   * text from `inputColumns` (columnarText).
+   */
+  columnarText?: boolean;
+}
+
 /** Decodes an entry's bytes; a malformed entry is a clear error, never a wrong row. */
-export function decodeEntry(bytes: Uint8Array): DecodedEntry {
+export function decodeEntry(bytes: Uint8Array, options: DecodeOptions = {}): DecodedEntry {
   const h = readHeader(bytes);
   const r = new Reader(bytes, h);
   const shared = sharedOf(r);
   const ids = new Array<string>(h.rows);
   for (let i = 0; i < h.rows; i++) ids[i] = r.str();
-  const inputs = readInputs(r, h.rows);
+  const inputs = readInputs(r, h.rows, options.columnarText ?? true);
   const outputs = readOutputs(r, h.rows) as string[];
   const shadowOutputs = readOutputs(r, h.rows);
   if (r.fi !== r.f.length || r.ui !== r.u.length || r.bi !== r.b.length || r.pi !== r.pool.length)

@@ -78,6 +78,7 @@ function writeDecoded(d: DecodedEntry, r: number, cells: Cell[], at: number): vo
   cells[at + 6] = s[4] as string;
   cells[at + 7] = s[5] as number;
   cells[at + 8] = s[6] ?? null;
+  // Undefined for a columnar record decoded without its text (unpackRows with `sources`).
   cells[at + 9] = d.inputs[r] as string;
   cells[at + 10] = d.outputs[r] as string;
   cells[at + 11] = s[7] as number;
@@ -122,7 +123,9 @@ export interface InputSources {
  * Writes the rows of the entries, in order, into `cells` (PREDICTION_WIDTH cells per row, in
  * PREDICTION_COLUMNS order) in blocks of `every` rows: each full block, and the last partial one, is
  * handed to `block(rows)` and then overwritten by the next, so a caller binds fixed-size parameter
- * arrays in place. With `sources`, each row's inputs columns are recorded on it.
+ * arrays in place. With `sources`, each row's inputs columns are recorded on it, and a columnar
+ * record's inputs cell is left undefined: its text is not built (the sealer builds it from the columns
+ * only where it stores it: entry-decode.ts `columnarText`).
  */
 export function unpackRows(
   entries: readonly StoredEntry[],
@@ -134,7 +137,7 @@ export function unpackRows(
   let n = 0;
   for (const e of entries) {
     const legacy = Array.isArray(e) ? e : undefined;
-    const decoded = legacy ? undefined : decodeEntry((e as PackedEntry).bytes);
+    const decoded = legacy ? undefined : decodeEntry((e as PackedEntry).bytes, { columnarText: !sources });
     const rows = legacy ? (legacy[0] as number) : (decoded as DecodedEntry).rows;
     for (let r = 0; r < rows; r++) {
       const at = n * PREDICTION_WIDTH;
@@ -154,7 +157,7 @@ export function unpackRows(
   if (n > 0) block(n);
 }
 
-/** The rows of the entries as one flat array of cells, PREDICTION_WIDTH per row (`sources`: see unpackRows). */
+/** The rows of the entries as one flat array of cells, PREDICTION_WIDTH per row (`sources`: see unpackRows, text left out). */
 export function flattenRows(entries: readonly StoredEntry[], sources?: InputSources): Cell[] {
   let total = 0;
   for (const e of entries) total += entryRows(e);

@@ -1,7 +1,17 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import type { DuckDBConnection, DuckDBVector } from '@duckdb/node-api';
-import { lit, openConnection } from '../../data/index.js';
+import type { DuckDBConnection, DuckDBStructValue, DuckDBVector } from '@duckdb/node-api';
+import { ident, lit, openConnection } from '../../data/index.js';
 import { answerOf, type KeyedColumns, type PredictionAnswer, type RowLabel } from './prediction-columns.js';
+import { PREDICTION_COLUMNS } from './prediction-row.js';
+import {
+  GROUP_COLUMN,
+  groupedRows,
+  heldInputsColumn,
+  type InputGroup,
+  inputGroups,
+  inputsText,
+  schemaOf,
+} from './segment-inputs.js';
 import { inputColumnName, parquetConditions } from './segment-parquet.js';
 
 /*
@@ -12,8 +22,9 @@ import { inputColumnName, parquetConditions } from './segment-parquet.js';
  * labels as an index into those the caller read from the database.
  *
  * A feature without a typed column in every file (missing from some rows, null, nested, of mixed
- * types), or a file whose rows may hold more features than its typed columns, is read from the
- * `inputs` JSON text, row by row (the record of truth; slower, never wrong).
+ * types), or a file whose rows may hold more features than its typed columns, is read from each
+ * row's inputs JSON text (the record of truth; slower, never wrong): the text stored, or for a row
+ * sealed without it, the text rebuilt from its own file's typed columns (segment-inputs.ts).
  */
 
 /** Row-level conditions of a monitoring scan (answered predictions only). */
@@ -22,22 +33,6 @@ export interface SealedScanWhere {
   since?: number | undefined;
   until?: number | undefined;
   modelVersionId?: string | undefined;
-}
-
-// Column types of sealed Parquet files by path: the cache holds a file under its blob's sha256, so a
-// path's columns never change.
-const schemas = new Map<string, Map<string, string>>();
-
-async function schemaOf(c: DuckDBConnection, file: string): Promise<Map<string, string>> {
-  let s = schemas.get(file);
-  if (!s) {
-    const rows = (
-      await c.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${lit(file)})`)
-    ).getRowObjectsJS();
-    s = new Map(rows.map((r) => [String(r.column_name), String(r.column_type)]));
-    schemas.set(file, s);
-  }
-  return s;
 }
 
 // The most input features a row of a file holds, by path (a cached file never changes).
@@ -49,9 +44,10 @@ export const inputKeysPath = (parquetFile: string): string => `${parquetFile}.in
 /**
  * The most input features a row of these files holds. Every key of the `inputs` JSON is written
  * `"name":`, so a row with no more `":` than a file's typed features holds no other feature (a string
- * value holding `":` only sends the read to the JSON, never misses a feature). Reading the JSON text
- * is the costly part of a scan (several times the typed columns' read): it is done once per cached
- * file and host, its answer kept beside the file.
+ * value holding `":` only sends the read to the JSON, never misses a feature); a row sealed without
+ * its text (NULL) holds exactly its file's typed features. Reading the JSON text is the costly part
+ * of a scan (several times the typed columns' read): it is done once per cached file and host, its
+ * answer kept beside the file.
  */
 async function mostKeysOf(c: DuckDBConnection, files: string[]): Promise<number> {
   for (const f of files) {
@@ -61,10 +57,11 @@ async function mostKeysOf(c: DuckDBConnection, files: string[]): Promise<number>
       mostKeys.set(f, kept);
       continue;
     }
+    const typedCount = [...(await schemaOf(c, f)).keys()].filter((k) => k.startsWith('input:')).length;
     const n = Number(
       (
         await c.runAndReadAll(
-          `SELECT max(len(string_split(inputs, '":')) - 1) AS n FROM read_parquet(${lit(f)})`,
+          `SELECT max(CASE WHEN inputs IS NULL THEN ${typedCount} ELSE len(string_split(inputs, '":')) - 1 END) AS n FROM read_parquet(${lit(f)})`,
         )
       ).getRowObjectsJS()[0]?.n ?? 0,
     );
@@ -108,6 +105,10 @@ function valuesOf(v: DuckDBVector, n: number): unknown[] {
   return out;
 }
 
+/** Group k's typed values of a row sealed without its text (none when its files have no typed column). */
+const heldOf = (g: InputGroup, k: number): string =>
+  g.features.length > 0 ? `s.${ident(heldInputsColumn(k))}` : 'NULL';
+
 export interface SealedScan {
   /** Local Parquet files of sealed segments whose rows may interleave in time (one sorted read). */
   files: string[];
@@ -127,7 +128,6 @@ export async function* readSealedColumns(q: SealedScan): AsyncIterable<KeyedColu
   if (q.files.length === 0 || !conds) return;
   const c = await openConnection();
   try {
-    const src = `(SELECT * FROM read_parquet([${q.files.map(lit).join(', ')}], union_by_name = true) WHERE ${conds.join(' AND ')})`;
     const typed = await typedFeatures(c, q.files);
     let fromJson: boolean;
     let wanted: string[];
@@ -140,6 +140,15 @@ export async function* readSealedColumns(q: SealedScan): AsyncIterable<KeyedColu
     }
     // Features read from their typed column; with `fromJson` and no feature list, all come from the JSON.
     const columns = q.features || !fromJson ? wanted.filter((f) => typed.has(f)) : [];
+    // The files by their typed columns, each group's rows with their own (those of a row sealed
+    // without its text are read only to rebuild it, with `fromJson`).
+    const groups = await inputGroups(c, q.files);
+    const src = `(${groupedRows(
+      groups,
+      conds,
+      [...PREDICTION_COLUMNS, ...columns.map(inputColumnName)].map(ident),
+      fromJson,
+    )})`;
 
     await c.run(
       `CREATE TEMP TABLE answers AS SELECT *, (row_number() OVER () - 1)::INTEGER AS code FROM (SELECT DISTINCT model_version_id, model, version, role, outputs, shadow_version_id, shadow_outputs FROM ${src})`,
@@ -165,8 +174,10 @@ export async function* readSealedColumns(q: SealedScan): AsyncIterable<KeyedColu
       labelJoin ? 'coalesce(l.code, -1)::INTEGER' : '-1::INTEGER',
       q.withIds ? 's.id' : 'NULL::VARCHAR',
       fromJson ? 's.inputs' : 'NULL::VARCHAR',
-      ...columns.map((f) => `s."${inputColumnName(f).replaceAll('"', '""')}"`),
+      ...columns.map((f) => `s.${ident(inputColumnName(f))}`),
+      ...(fromJson ? [`s.${ident(GROUP_COLUMN)}`, ...groups.map((g, k) => heldOf(g, k))] : []),
     ];
+    const held = 5 + columns.length;
     const sql =
       `SELECT ${select.join(', ')} FROM ${src} s JOIN answers a ON s.model_version_id = a.model_version_id` +
       ' AND s.model = a.model AND s.version = a.version AND s.role = a.role' +
@@ -190,7 +201,12 @@ export async function* readSealedColumns(q: SealedScan): AsyncIterable<KeyedColu
       const inputs = new Map<string, Float64Array | unknown[]>();
       if (fromJson) {
         const text = chunk.getColumnVector(4);
-        const parsed = Array.from({ length: n }, (_, i) => JSON.parse(String(text.getItem(i))) as unknown);
+        const group = chunk.getColumnVector(held);
+        const parsed = Array.from({ length: n }, (_, i) => {
+          const k = Number(group.getItem(i));
+          const values = chunk.getColumnVector(held + 1 + k).getItem(i) as DuckDBStructValue | null;
+          return JSON.parse(inputsText(groups[k] as InputGroup, text.getItem(i), values?.entries)) as unknown;
+        });
         const names = q.features ? wanted.filter((f) => !typed.has(f)) : undefined;
         for (let i = 0; i < n; i++) {
           const row = parsed[i];

@@ -3,7 +3,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from '../../blobs/index.js';
-import { lit, withConnection } from '../../data/index.js';
+import { ident, lit, withConnection } from '../../data/index.js';
 import type { PredictionTable } from '../../store/schema-serving.js';
 import {
   type Cell,
@@ -13,6 +13,14 @@ import {
   type StoredEntry,
 } from './prediction-row.js';
 import type { SealedSummary } from './segment.repo.js';
+import {
+  GROUP_COLUMN,
+  groupedRows,
+  heldInputsColumn,
+  type InputGroup,
+  inputGroups,
+  inputsText,
+} from './segment-inputs.js';
 
 /*
  * Sealed segments: the rows of a segment as one Parquet file (written by DuckDB in the seal thread:
@@ -147,24 +155,32 @@ export function parquetConditions(where: ParquetWhere): string[] | undefined {
 const numberOrNull = (v: unknown): number | null =>
   v === null || v === undefined ? null : typeof v === 'bigint' ? Number(v) : (v as number);
 
-/** Reads the rows of Parquet files matching the conditions, as PredictionTable rows. */
+/**
+ * Reads the rows of Parquet files matching the conditions, as PredictionTable rows: a row sealed
+ * without its inputs text gets it back from its typed input columns (segment-inputs.ts).
+ */
 export async function readParquetRows(files: string[], where: ParquetWhere): Promise<PredictionTable[]> {
   const conds = parquetConditions(where);
   if (files.length === 0 || !conds) return [];
-  const src = `read_parquet([${files.map(lit).join(', ')}])`;
   const dir = where.order === 'newest' ? 'DESC' : 'ASC';
-  const cols = PREDICTION_COLUMNS.map((c) => `"${c}"`).join(', ');
-  const sql =
-    `SELECT ${cols} FROM ${src}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}` +
-    (where.order !== undefined ? ` ORDER BY served_at ${dir}, id ${dir}` : '') +
-    (where.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(where.limit))}` : '');
-  const rows = await withConnection(async (c) => (await c.runAndReadAll(sql)).getRowObjectsJS());
-  return rows.map((r) => ({
-    ...(r as unknown as PredictionTable),
-    version: numberOrNull(r.version) as number,
-    served_at: numberOrNull(r.served_at) as number,
-    latency_us: numberOrNull(r.latency_us) as number,
-  }));
+  const { groups, rows } = await withConnection(async (c) => {
+    const groups = await inputGroups(c, files);
+    const sql =
+      `SELECT * FROM (${groupedRows(groups, conds, PREDICTION_COLUMNS.map(ident), true)})` +
+      (where.order !== undefined ? ` ORDER BY served_at ${dir}, id ${dir}` : '') +
+      (where.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(where.limit))}` : '');
+    return { groups, rows: (await c.runAndReadAll(sql)).getRowObjectsJS() };
+  });
+  return rows.map((r) => {
+    const k = Number(r[GROUP_COLUMN]);
+    const row: Record<string, unknown> = {};
+    for (const col of PREDICTION_COLUMNS) row[col] = r[col];
+    row.inputs = inputsText(groups[k] as InputGroup, r.inputs, r[heldInputsColumn(k)]);
+    row.version = numberOrNull(r.version);
+    row.served_at = numberOrNull(r.served_at);
+    row.latency_us = numberOrNull(r.latency_us);
+    return row as unknown as PredictionTable;
+  });
 }
 
 /** How many rows of Parquet files match the conditions (DuckDB counts; no row is read into memory). */

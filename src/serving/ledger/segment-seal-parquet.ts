@@ -6,7 +6,7 @@ import {
   type ParquetRowType,
   writeParquetRows,
 } from '../../data/index.js';
-import type { EntryColumn, EntryInputs } from './entry-decode.js';
+import { columnarText, type EntryColumn, type EntryInputs } from './entry-decode.js';
 import {
   type Cell,
   flattenRows,
@@ -24,9 +24,18 @@ import { inputColumnName, summarise } from './segment-parquet.js';
  * serving process's event loop; the blob put, the index row and the file's deletion stay with the
  * caller (segment-writer.ts).
  *
- * The Parquet schema is what readers (segment-reader.ts, prediction-store.ts) and the audit's deep
- * verify expect: the `predictions` table's columns with these types, then a typed `input:<feature>`
- * column per input feature that fits one JSON type, rows in append order, row groups of 10,240 rows.
+ * The Parquet schema is what readers (segment-parquet.ts, segment-columns.ts) expect: the
+ * `predictions` table's columns with these types, then a typed `input:<feature>` column per input
+ * feature that fits one JSON type, rows in append order, row groups of 10,240 rows.
+ *
+ * A row's `inputs` JSON text is stored only where the typed columns do not hold the row's inputs
+ * object exactly. A columnar record (entry-decode.ts) whose entry's features are the typed columns, in
+ * their order, has its `inputs` written as NULL and its text never built (it was ~40% of a seal's CPU,
+ * and as much again in the file): readers rebuild it from the typed columns in the file's column order
+ * (segment-inputs.ts), byte for byte the text the row had (JSON.stringify of an object of those keys
+ * in that order: a DOUBLE holds the number exactly, -0 prints as 0 either way, a typed string reads
+ * back as itself). Every other row (a legacy row, a record that travelled as its own JSON text, an
+ * entry of other features or another order) keeps its text; files sealed before hold it in every row.
  */
 
 const TYPES: Partial<Record<string, ParquetRowType>> = {
@@ -61,16 +70,33 @@ interface TypedInput extends ParquetRowColumn {
 
 /** A lone surrogate (text that is not well-formed UTF-16): it has no UTF-8 form. */
 const LONE_SURROGATE = /\p{Cs}/u;
+const BYTE_ORDER_MARK = 0xfeff;
 
 /**
  * The Parquet type a value keeps exactly, if any. A string with a lone surrogate has none: VARCHAR is
  * UTF-8, where it would read back as U+FFFD, unlike the `inputs` JSON (the feature stays untyped).
+ * Nor has one that starts with U+FEFF: DuckDB's node client decodes text with a TextDecoder, which
+ * drops a leading byte-order mark (the file holds it; the value read back would lack it).
  */
 const typeOf = (v: unknown): ParquetRowType | undefined => {
   if (typeof v === 'number') return Number.isFinite(v) ? 'DOUBLE' : undefined;
-  if (typeof v === 'string') return LONE_SURROGATE.test(v) ? undefined : 'VARCHAR';
+  if (typeof v === 'string')
+    return LONE_SURROGATE.test(v) || v.charCodeAt(0) === BYTE_ORDER_MARK ? undefined : 'VARCHAR';
   return JSON_TYPES[typeof v];
 };
+
+/**
+ * Whether a feature's column name reads back as `input:<feature>`: not with a lone surrogate (UTF-8
+ * again) nor a NUL (DuckDB's SQL text ends there), and not when an earlier feature's name differs only
+ * in case (DuckDB's column names are case-insensitive: the table would refuse the second column).
+ */
+function nameable(key: string, lowered: Set<string>): boolean {
+  if (LONE_SURROGATE.test(key) || key.includes('\u0000')) return false;
+  const low = key.toLowerCase();
+  if (lowered.has(low)) return false;
+  lowered.add(low);
+  return true;
+}
 
 /** Each column's type across an entry's columnar records (undefined: none, or more than one). */
 function entryTypes(e: EntryInputs): (ParquetRowType | undefined)[] {
@@ -102,9 +128,9 @@ const INPUTS = PREDICTION_COLUMNS.indexOf('inputs');
 
 /**
  * The input features every row holds with one JSON type (number, string or boolean): each gets a
- * typed column (`input:<feature>`) beside the `inputs` JSON text, which stays the record of truth.
- * A JSON number is a double in JavaScript, so a DOUBLE column holds it exactly; a feature missing from
- * a row, null, nested or of mixed types stays in the JSON column only. A record decoded from columns
+ * typed column (`input:<feature>`) that holds its values exactly (the row's `inputs` text, where it is
+ * stored, says the same). A JSON number is a double in JavaScript, so a DOUBLE column holds it
+ * exactly; a feature missing from a row, null, nested or of mixed types stays in the JSON column only. A record decoded from columns
  * is judged by its entry's columns, once per entry (every such record has all the entry's features);
  * the others (a legacy row, a record that travelled as its own JSON) by their text parsed, kept in
  * `parsed`. The first row's features decide which may be typed, as each row's object did before.
@@ -154,16 +180,27 @@ function typedInputColumns(
     }
     if (types.size === 0) return [];
   }
-  return [...(types ?? new Map<string, ParquetRowType>())].map(([key, type]) => ({
-    key,
-    name: inputColumnName(key),
-    type,
-  }));
+  const lowered = new Set<string>();
+  return [...(types ?? new Map<string, ParquetRowType>())]
+    .filter(([key]) => nameable(key, lowered))
+    .map(([key, type]) => ({ key, name: inputColumnName(key), type }));
+}
+
+/**
+ * Whether an entry's columnar records hold exactly the typed features, in the typed columns' order:
+ * then a record's inputs object is its typed cells, and its text is rebuilt from them on reading.
+ */
+function heldByColumns(e: EntryInputs, typed: readonly TypedInput[]): boolean {
+  if (typed.length === 0 || e.names.length !== typed.length) return false;
+  for (let j = 0; j < typed.length; j++) if (e.names[j] !== (typed[j] as TypedInput).key) return false;
+  return true;
 }
 
 /**
  * Writes rows (flat cells, flattenRows) as a Parquet file at `parquetPath`, in their order, typed input
- * columns added; `sources` says where each row's inputs are held as columns (unpackRows).
+ * columns added; `sources` says where each row's inputs are held as columns (unpackRows: a columnar
+ * record's inputs cell is undefined, its text not built). Such a row's `inputs` is NULL where the
+ * typed columns hold its inputs (heldByColumns), else its text, built here.
  */
 export async function writeSealedParquet(
   cells: readonly Cell[],
@@ -175,18 +212,29 @@ export async function writeSealedParquet(
   const columns = [...PARQUET_COLUMNS, ...typed];
   const base = PARQUET_COLUMNS.length;
   const { entries, slots } = sources;
-  // Each typed column's place among the columns of the entry's features, for the last list of
-  // features met (entries of one model share the list, so it is worked out about once).
+  // Each typed column's place among the columns of the entry's features, and whether they are the
+  // typed features in order, for the last list of features met (entries of one model share the list,
+  // so it is worked out about once).
   let lastNames: readonly string[] | undefined;
   let places = new Int32Array(typed.length);
+  let held = false;
   const placesOf = (e: EntryInputs): Int32Array => {
     if (e.names !== lastNames) {
       lastNames = e.names;
       places = Int32Array.from(typed, (t) => e.index.get(t.key) as number);
+      held = heldByColumns(e, typed);
     }
     return places;
   };
   const cellAt = (r: number, k: number): ParquetCell => {
+    if (k === INPUTS) {
+      const text = cells[r * PREDICTION_WIDTH + INPUTS];
+      if (text !== undefined) return text as string;
+      // A columnar record (unpackRows left its text out).
+      const e = entries[r] as EntryInputs;
+      placesOf(e);
+      return held ? null : columnarText(e, slots[r] as number);
+    }
     if (k < base) return (cells[r * PREDICTION_WIDTH + k] ?? null) as ParquetCell;
     const e = entries[r];
     const q = slots[r] as number;

@@ -15,6 +15,7 @@ import { openPredictionLedger } from './prediction-ledger.js';
 import { packBatch, packRecord } from './prediction-row.js';
 import { insertOpenSegment } from './segment.repo.js';
 import { encodeFrame, SEGMENT_MAGIC } from './segment-file.js';
+import { readParquetRows } from './segment-parquet.js';
 import { buildSealedSegment } from './segment-seal-parquet.js';
 import { acquireSegmentSealer } from './segment-sealer.js';
 import { recoverOpenSegments, SEGMENT_HOST, sealSegmentFile, segmentWriter } from './segment-writer.js';
@@ -64,13 +65,15 @@ it("a sealed segment's typed input columns hold what its inputs JSON reads back 
   const rows = await withConnection(async (c) =>
     (
       await c.runAndReadAll(
-        `SELECT inputs, "input:x", "input:s", "input:b" FROM read_parquet(${lit(built.parquet as string)})`,
+        `SELECT id, "input:x", "input:s", "input:b" FROM read_parquet(${lit(built.parquet as string)}, file_row_number = true) ORDER BY file_row_number`,
       )
     ).getRowObjectsJS(),
   );
+  // The inputs as a reader gets them (stored, or rebuilt from the typed columns).
+  const texts = new Map((await readParquetRows([built.parquet as string], {})).map((r) => [r.id, r.inputs]));
   expect(rows).toHaveLength(5);
   for (const row of rows) {
-    const logged = JSON.parse(row.inputs as string) as Record<string, unknown>;
+    const logged = JSON.parse(texts.get(row.id as string) as string) as Record<string, unknown>;
     expect(Object.is(row['input:x'], logged.x)).toBe(true);
     expect([row['input:s'], row['input:b']]).toEqual([logged.s, logged.b]);
   }
