@@ -14,7 +14,7 @@ import {
   openPredictionLedger,
   segmentWriter,
 } from '../src/serving/ledger/index.js';
-import { numbersOf } from '../src/serving/ledger/segment-columns.js';
+import { numbersOf } from '../src/serving/ledger/segment-inputs.js';
 import { inputColumnName } from '../src/serving/ledger/segment-parquet.js';
 import { openStore } from '../src/store/index.js';
 import {

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { packBatch } from '../src/serving/ledger/prediction-row.js';
 import { encodeFrame, SEGMENT_MAGIC } from '../src/serving/ledger/segment-file.js';
@@ -8,7 +8,7 @@ import { fmtInt, intEnv, numberRecords, printTable, progress, runCleanups, tempD
 /*
  * The seal tax of the prediction log: the CPU the seal thread spends turning a segment file of
  * BENCH_SEAL_ROWS predictions into its Parquet file: decode, the JSON columns, typed input columns,
- * DuckDB's write. Two shapes (BENCH_SEAL_SHAPE): `scan` (default), 20 number features f0..f19 in
+ * DuckDB's write, and the Parquet file's size. Two shapes (BENCH_SEAL_SHAPE): `scan` (default), 20 number features f0..f19 in
  * 1,000-row entries, as the scan bench logs them; `linear`, the serving bench's linear model: 30
  * number features x0..x29 in entries of 32 records (a batch request), 32 entries a frame, with class
  * probabilities as outputs.
@@ -65,7 +65,7 @@ async function main() {
   if (frame.length > 0) frames.push(encodeFrame(frame));
   const file = path.join(dir, 'segment.seg');
   writeFileSync(file, Buffer.concat(frames));
-  const runs: { cpuMs: number; wallMs: number }[] = [];
+  const runs: { cpuMs: number; wallMs: number; bytes: number }[] = [];
   for (let k = 0; k < REPS; k++) {
     progress(`sealing ${fmtInt(ROWS)} rows (${k + 1} of ${REPS})`);
     const out = path.join(dir, `build-${k}`);
@@ -75,11 +75,15 @@ async function main() {
     const built = await buildSealedSegment(file, out);
     const used = process.cpuUsage(cpu);
     if (built.summary.rowCount !== ROWS) throw new Error(`sealed ${built.summary.rowCount} rows of ${ROWS}`);
-    runs.push({ cpuMs: (used.user + used.system) / 1000, wallMs: performance.now() - start });
+    runs.push({
+      cpuMs: (used.user + used.system) / 1000,
+      wallMs: performance.now() - start,
+      bytes: statSync(built.parquet as string).size,
+    });
   }
   const best = runs.reduce((a, b) => (b.cpuMs < a.cpuMs ? b : a));
   printTable(
-    ['what', 'rows', 'CPU (best)', 'CPU per row', 'wall (that build)'],
+    ['what', 'rows', 'CPU (best)', 'CPU per row', 'wall (that build)', 'Parquet bytes'],
     [
       [
         `seal a segment, ${FEATURES} number features, ${BATCH}-row entries`,
@@ -87,6 +91,7 @@ async function main() {
         `${best.cpuMs.toFixed(0)} ms`,
         `${((best.cpuMs * 1000) / ROWS).toFixed(1)} us`,
         `${best.wallMs.toFixed(0)} ms`,
+        fmtInt(best.bytes),
       ],
     ],
   );

@@ -1,15 +1,15 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import type { DuckDBConnection, DuckDBStructValue, DuckDBVector } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBVector } from '@duckdb/node-api';
 import { ident, lit, openConnection } from '../../data/index.js';
 import { answerOf, type KeyedColumns, type PredictionAnswer, type RowLabel } from './prediction-columns.js';
 import { PREDICTION_COLUMNS } from './prediction-row.js';
 import {
   GROUP_COLUMN,
   groupedRows,
-  heldInputsColumn,
-  type InputGroup,
+  heldColumns,
   inputGroups,
-  inputsText,
+  inputsTexts,
+  numbersOf,
   schemaOf,
 } from './segment-inputs.js';
 import { inputColumnName, parquetConditions } from './segment-parquet.js';
@@ -87,27 +87,11 @@ async function typedFeatures(c: DuckDBConnection, files: string[]): Promise<Map<
   return out;
 }
 
-/** A column's numbers, copied out of DuckDB's buffer when the vector exposes it. */
-export function numbersOf(v: DuckDBVector, n: number): Float64Array {
-  // `items` is the typed view on the vector's data that the node-api keeps (not public API): one copy
-  // instead of a JavaScript number per value. Any other shape goes value by value.
-  const items = (v as unknown as { items?: unknown }).items;
-  if (items instanceof Float64Array) return items.slice(0, n);
-  if (items instanceof Int32Array) return new Float64Array(items.subarray(0, n));
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = Number(v.getItem(i));
-  return out;
-}
-
 function valuesOf(v: DuckDBVector, n: number): unknown[] {
   const out: unknown[] = new Array(n);
   for (let i = 0; i < n; i++) out[i] = v.getItem(i) ?? undefined;
   return out;
 }
-
-/** Group k's typed values of a row sealed without its text (none when its files have no typed column). */
-const heldOf = (g: InputGroup, k: number): string =>
-  g.features.length > 0 ? `s.${ident(heldInputsColumn(k))}` : 'NULL';
 
 export interface SealedScan {
   /** Local Parquet files of sealed segments whose rows may interleave in time (one sorted read). */
@@ -175,9 +159,8 @@ export async function* readSealedColumns(q: SealedScan): AsyncIterable<KeyedColu
       q.withIds ? 's.id' : 'NULL::VARCHAR',
       fromJson ? 's.inputs' : 'NULL::VARCHAR',
       ...columns.map((f) => `s.${ident(inputColumnName(f))}`),
-      ...(fromJson ? [`s.${ident(GROUP_COLUMN)}`, ...groups.map((g, k) => heldOf(g, k))] : []),
+      ...(fromJson ? [GROUP_COLUMN, ...heldColumns(groups)].map((col) => `s.${ident(col)}`) : []),
     ];
-    const held = 5 + columns.length;
     const sql =
       `SELECT ${select.join(', ')} FROM ${src} s JOIN answers a ON s.model_version_id = a.model_version_id` +
       ' AND s.model = a.model AND s.version = a.version AND s.role = a.role' +
@@ -200,13 +183,7 @@ export async function* readSealedColumns(q: SealedScan): AsyncIterable<KeyedColu
       }
       const inputs = new Map<string, Float64Array | unknown[]>();
       if (fromJson) {
-        const text = chunk.getColumnVector(4);
-        const group = chunk.getColumnVector(held);
-        const parsed = Array.from({ length: n }, (_, i) => {
-          const k = Number(group.getItem(i));
-          const values = chunk.getColumnVector(held + 1 + k).getItem(i) as DuckDBStructValue | null;
-          return JSON.parse(inputsText(groups[k] as InputGroup, text.getItem(i), values?.entries)) as unknown;
-        });
+        const parsed = inputsTexts(chunk, groups, 4, 5 + columns.length).map((t) => JSON.parse(t) as unknown);
         const names = q.features ? wanted.filter((f) => !typed.has(f)) : undefined;
         for (let i = 0; i < n; i++) {
           const row = parsed[i];

@@ -1,4 +1,4 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBDataChunk, DuckDBVector } from '@duckdb/node-api';
 import { ident, lit } from '../../data/index.js';
 import { recordTextMaker } from './entry-decode.js';
 
@@ -9,8 +9,9 @@ import { recordTextMaker } from './entry-decode.js';
  * those columns, in the file's column order, as the row had it. Files differ in their typed columns
  * (a column of one name may even have another type in another file), so a read goes by groups of
  * files with the same typed columns: one SELECT each, joined by UNION ALL BY NAME, each carrying its
- * rows' typed values as one struct column of its own (NULL where the row stores its text). Files
- * sealed before hold the text in every row: they read as they always did.
+ * typed columns under names of its own (NULL in the other groups' rows). Values are taken out of
+ * DuckDB's chunks as columns (a JS object per row with thirty more values cost more than the text).
+ * Files sealed before hold the text in every row: they read as they always did.
  */
 
 const INPUT_PREFIX = 'input:';
@@ -37,6 +38,8 @@ export interface InputGroup {
   files: string[];
   /** The features of the typed columns, in the files' column order. */
   features: string[];
+  /** Whether each feature's column is DOUBLE (its values copied out of DuckDB's buffer at once). */
+  doubles: boolean[];
   /** The text of a row whose inputs are its typed values, from those values in `features` order. */
   text: (values: readonly unknown[]) => string;
 }
@@ -51,7 +54,8 @@ export async function inputGroups(c: DuckDBConnection, files: readonly string[])
     if (g) g.files.push(file);
     else {
       const features = typed.map(([name]) => name.slice(INPUT_PREFIX.length));
-      groups.set(key, { files: [file], features, text: recordTextMaker(features) });
+      const doubles = typed.map(([, type]) => type === 'DOUBLE');
+      groups.set(key, { files: [file], features, doubles, text: recordTextMaker(features) });
     }
   }
   return [...groups.values()];
@@ -59,13 +63,17 @@ export async function inputGroups(c: DuckDBConnection, files: readonly string[])
 
 /** The column of a grouped read that says which group a row comes from. */
 export const GROUP_COLUMN = '$group';
-/** The struct column of group g's typed values (fields v0, v1, ...), where a row stores no text. */
-export const heldInputsColumn = (g: number): string => `$inputs${g}`;
+/** The column of group g's j-th typed input in a grouped read. */
+const heldColumn = (g: number, j: number): string => `$input${g}_${j}`;
+
+/** Every group's typed input columns in a grouped read, group by group (what `inputsTexts` reads after GROUP_COLUMN). */
+export const heldColumns = (groups: readonly InputGroup[]): string[] =>
+  groups.flatMap((g, k) => g.features.map((_, j) => heldColumn(k, j)));
 
 /**
  * The SQL of the rows of the groups' files meeting `conds`: the columns `select` (SQL expressions,
- * the same in every file), GROUP_COLUMN and, with `held`, each group's heldInputsColumn. DuckDB
- * prunes each file by the conditions as it would a single read_parquet.
+ * the same in every file), GROUP_COLUMN and, with `held`, each group's typed input columns under
+ * the names heldColumns gives. DuckDB prunes each file by the conditions as a single read would.
  */
 export function groupedRows(
   groups: readonly InputGroup[],
@@ -77,23 +85,68 @@ export function groupedRows(
   return groups
     .map((g, k) => {
       const cols = [...select, `${k} AS ${ident(GROUP_COLUMN)}`];
-      if (held && g.features.length > 0) {
-        // Fields named by position: a struct's JS object would list integer-like names first.
-        const fields = g.features.map((f, j) => `v${j} := ${ident(INPUT_PREFIX + f)}`).join(', ');
-        cols.push(
-          `CASE WHEN inputs IS NULL THEN struct_pack(${fields}) END AS ${ident(heldInputsColumn(k))}`,
-        );
-      }
+      if (held)
+        for (const [j, f] of g.features.entries())
+          cols.push(`${ident(INPUT_PREFIX + f)} AS ${ident(heldColumn(k, j))}`);
       return `SELECT ${cols.join(', ')} FROM read_parquet([${g.files.map(lit).join(', ')}])${where}`;
     })
     .join(' UNION ALL BY NAME ');
 }
 
-/** A row's inputs text: its stored text, or the text rebuilt from its group's typed values (a struct as JS). */
-export function inputsText(group: InputGroup, stored: unknown, held: unknown): string {
-  if (stored !== null && stored !== undefined) return stored as string;
-  if (held === null || held === undefined)
-    throw new Error('a sealed row with neither inputs text nor typed inputs');
-  const fields = held as Record<string, unknown>;
-  return group.text(group.features.map((_, j) => fields[`v${j}`]));
+/** A column's numbers, copied out of DuckDB's buffer when the vector exposes it. */
+export function numbersOf(v: DuckDBVector, n: number): Float64Array {
+  // `items` is the typed view on the vector's data that the node-api keeps (not public API): one copy
+  // instead of a JavaScript number per value. Any other shape goes value by value.
+  const items = (v as unknown as { items?: unknown }).items;
+  if (items instanceof Float64Array) return items.slice(0, n);
+  if (items instanceof Int32Array) return new Float64Array(items.subarray(0, n));
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = Number(v.getItem(i));
+  return out;
+}
+
+/**
+ * Each row's inputs text in a chunk of a grouped read whose column `inputsAt` is `inputs` and
+ * `groupAt` is GROUP_COLUMN, followed by heldColumns(groups): the text stored, or the text rebuilt
+ * from the row's typed values. A group's values are read out of the chunk only when a row needs them.
+ */
+export function inputsTexts(
+  chunk: DuckDBDataChunk,
+  groups: readonly InputGroup[],
+  inputsAt: number,
+  groupAt: number,
+): string[] {
+  const n = chunk.rowCount;
+  const stored = chunk.getColumnVector(inputsAt);
+  const group = chunk.getColumnVector(groupAt);
+  const firsts: number[] = [];
+  let at = groupAt + 1;
+  for (const g of groups) {
+    firsts.push(at);
+    at += g.features.length;
+  }
+  const held: (ArrayLike<unknown>[] | undefined)[] = [];
+  const heldOf = (k: number): ArrayLike<unknown>[] => {
+    const g = groups[k] as InputGroup;
+    return g.doubles.map((d, j) => {
+      const v = chunk.getColumnVector((firsts[k] as number) + j);
+      return d ? numbersOf(v, n) : Array.from({ length: n }, (_, i) => v.getItem(i));
+    });
+  };
+  const out = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const text = stored.getItem(i);
+    if (text !== null) {
+      out[i] = text as string;
+      continue;
+    }
+    const k = Number(group.getItem(i));
+    const g = groups[k];
+    if (!g || g.features.length === 0)
+      throw new Error('a sealed row with neither its inputs text nor typed input columns');
+    held[k] ??= heldOf(k);
+    const columns = held[k] as ArrayLike<unknown>[];
+    out[i] = g.text(columns.map((c) => c[i]));
+  }
+  return out;
 }

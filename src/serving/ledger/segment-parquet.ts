@@ -13,14 +13,7 @@ import {
   type StoredEntry,
 } from './prediction-row.js';
 import type { SealedSummary } from './segment.repo.js';
-import {
-  GROUP_COLUMN,
-  groupedRows,
-  heldInputsColumn,
-  type InputGroup,
-  inputGroups,
-  inputsText,
-} from './segment-inputs.js';
+import { GROUP_COLUMN, groupedRows, heldColumns, inputGroups, inputsTexts } from './segment-inputs.js';
 
 /*
  * Sealed segments: the rows of a segment as one Parquet file (written by DuckDB in the seal thread:
@@ -155,6 +148,8 @@ export function parquetConditions(where: ParquetWhere): string[] | undefined {
 const numberOrNull = (v: unknown): number | null =>
   v === null || v === undefined ? null : typeof v === 'bigint' ? Number(v) : (v as number);
 
+const INPUTS = PREDICTION_COLUMNS.indexOf('inputs');
+
 /**
  * Reads the rows of Parquet files matching the conditions, as PredictionTable rows: a row sealed
  * without its inputs text gets it back from its typed input columns (segment-inputs.ts).
@@ -163,23 +158,31 @@ export async function readParquetRows(files: string[], where: ParquetWhere): Pro
   const conds = parquetConditions(where);
   if (files.length === 0 || !conds) return [];
   const dir = where.order === 'newest' ? 'DESC' : 'ASC';
-  const { groups, rows } = await withConnection(async (c) => {
+  return withConnection(async (c) => {
     const groups = await inputGroups(c, files);
+    const cols = [...PREDICTION_COLUMNS, GROUP_COLUMN, ...heldColumns(groups)].map(ident);
     const sql =
-      `SELECT * FROM (${groupedRows(groups, conds, PREDICTION_COLUMNS.map(ident), true)})` +
+      `SELECT ${cols.join(', ')} FROM (${groupedRows(groups, conds, PREDICTION_COLUMNS.map(ident), true)})` +
       (where.order !== undefined ? ` ORDER BY served_at ${dir}, id ${dir}` : '') +
       (where.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(where.limit))}` : '');
-    return { groups, rows: (await c.runAndReadAll(sql)).getRowObjectsJS() };
-  });
-  return rows.map((r) => {
-    const k = Number(r[GROUP_COLUMN]);
-    const row: Record<string, unknown> = {};
-    for (const col of PREDICTION_COLUMNS) row[col] = r[col];
-    row.inputs = inputsText(groups[k] as InputGroup, r.inputs, r[heldInputsColumn(k)]);
-    row.version = numberOrNull(r.version);
-    row.served_at = numberOrNull(r.served_at);
-    row.latency_us = numberOrNull(r.latency_us);
-    return row as unknown as PredictionTable;
+    const result = await c.run(sql);
+    const out: PredictionTable[] = [];
+    for (let k = 0; k < result.chunkCount; k++) {
+      const chunk = result.getChunk(k);
+      const inputs = inputsTexts(chunk, groups, INPUTS, PREDICTION_WIDTH);
+      const vectors = PREDICTION_COLUMNS.map((_, j) => chunk.getColumnVector(j));
+      for (let i = 0; i < chunk.rowCount; i++) {
+        const r: Record<string, unknown> = {};
+        for (let j = 0; j < PREDICTION_WIDTH; j++)
+          r[PREDICTION_COLUMNS[j] as string] = vectors[j]?.getItem(i);
+        r.inputs = inputs[i];
+        r.version = numberOrNull(r.version);
+        r.served_at = numberOrNull(r.served_at);
+        r.latency_us = numberOrNull(r.latency_us);
+        out.push(r as unknown as PredictionTable);
+      }
+    }
+    return out;
   });
 }
 
