@@ -88,6 +88,42 @@ it("a sealed file stores the inputs text only where the typed columns do not hol
   expect(one?.inputs).toBe(JSON.stringify(columnar[1]));
   const page = await readParquetRows([file], { order: 'newest', limit: 2 });
   expect(page.map((r) => r.inputs)).toEqual([table[5]?.inputs, table[4]?.inputs]);
+
+  // A monitoring scan: one row holds a feature with no typed column, so every row's features come
+  // from its text, stored or rebuilt; each row as its inputs object says.
+  const scanned = [];
+  for await (const p of readSealedColumns({
+    files: [file],
+    where: {},
+    features: undefined,
+    withIds: true,
+    labels: [],
+  }))
+    scanned.push(p);
+  const features = scanned[0]?.inputs;
+  expect([...(features?.keys() ?? [])]).toEqual(['x', 'big', 'tiny', 's', 'b', 'extra']);
+  const objects = new Map(table.map((r) => [r.id, JSON.parse(r.inputs) as Record<string, unknown>]));
+  scanned[0]?.ids?.forEach((id, i) => {
+    for (const [k, col] of features ?? []) expect(col[i]).toEqual(objects.get(id)?.[k]);
+  });
+});
+
+it('a scan of a file whose rows all store no text reads the typed columns alone', async () => {
+  const file = await seal([entry(newId('dep'), columnar, t0)]);
+  expect((await stored(file)).held).toEqual([true, true, true]);
+  const pages = [];
+  for await (const p of readSealedColumns({
+    files: [file],
+    where: {},
+    features: undefined,
+    withIds: false,
+    labels: [],
+  }))
+    pages.push(p);
+  // DOUBLE columns come as Float64Arrays: read from the typed columns, not parsed from any text.
+  expect(pages[0]?.inputs.get('x')).toBeInstanceOf(Float64Array);
+  expect([...(pages[0]?.inputs.get('tiny') ?? [])]).toEqual(columnar.map((r) => r.tiny));
+  expect(pages[0]?.inputs.get('s')).toEqual(columnar.map((r) => r.s));
 });
 
 it('a file sealed before (text in every row) reads as it did, beside a new one whose typed column of the same name has another type', async () => {

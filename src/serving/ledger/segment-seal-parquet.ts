@@ -128,12 +128,13 @@ const INPUTS = PREDICTION_COLUMNS.indexOf('inputs');
 
 /**
  * The input features every row holds with one JSON type (number, string or boolean): each gets a
- * typed column (`input:<feature>`) that holds its values exactly (the row's `inputs` text, where it is
- * stored, says the same). A JSON number is a double in JavaScript, so a DOUBLE column holds it
- * exactly; a feature missing from a row, null, nested or of mixed types stays in the JSON column only. A record decoded from columns
- * is judged by its entry's columns, once per entry (every such record has all the entry's features);
- * the others (a legacy row, a record that travelled as its own JSON) by their text parsed, kept in
- * `parsed`. The first row's features decide which may be typed, as each row's object did before.
+ * typed column (`input:<feature>`) that holds its values exactly (the row's `inputs` text, where it
+ * is stored, says the same). A JSON number is a double in JavaScript, so a DOUBLE column holds it
+ * exactly; a feature missing from a row, null, nested or of mixed types stays in the JSON column
+ * only. A record decoded from columns is judged by its entry's columns, once per entry (every such
+ * record has all the entry's features); the others (a legacy row, a record that travelled as its own
+ * JSON) by their text parsed, kept in `parsed`. The first row's features decide which may be typed,
+ * as each row's object did before; a feature whose column name would not read back is not.
  */
 function typedInputColumns(
   cells: readonly Cell[],
