@@ -1,3 +1,6 @@
+import { histogramKernels, kernelColumnPass, kernelRowPass } from './gbdt-histogram-kernel.js';
+import { type WasmMemory, wasm } from './wasm-encoder.js';
+
 /*
  * The histogram arrays a tree is grown on, and the one loop that fills them. The same function runs
  * on the main thread and in histogram worker threads, over buffers that may be shared between them
@@ -5,7 +8,9 @@
  *
  * Each feature's histogram is summed by one thread only, over the node's rows in ascending row order:
  * which thread sums which feature changes nothing in the result, so models are the same bit for bit
- * whatever the thread count (no cross-thread reduction to order).
+ * whatever the thread count (no cross-thread reduction to order). The hot loops run as WebAssembly
+ * kernels (gbdt-histogram-kernel.ts) where the space lives in WebAssembly memory; the JavaScript
+ * loops below give the same bits, for the shapes the kernels do not take.
  */
 
 /** Int32 words per job of a level step (gbdt-level.ts). */
@@ -67,19 +72,48 @@ export interface HistogramSpace {
   chunkLefts: Int32Array;
   /** Leaf of each row in the tree being grown, -1 for rows it was not grown on (reset once read). */
   leafOf: Int32Array;
+  /**
+   * The memory every array above lives in, for the WebAssembly kernels; undefined for a space too
+   * big for one (the JavaScript loops then do the same sums).
+   */
+  memory: WasmMemory | undefined;
+  /** Sparse nodes' gradients in row order (columnPass), gatherLength(n) doubles for each part. */
+  gathered: Float64Array;
+  /** Parts (threads) with an area in `gathered`: part p's starts at p * gatherLength(n). */
+  gatherParts: number;
 }
 
 /** First global bin of each feature (and the total at the end). */
 export function binStarts(binCounts: number[], storage: Storage = plainStorage): Int32Array {
   const start = new Int32Array(storage(4 * (binCounts.length + 1)));
-  for (let f = 0; f < binCounts.length; f++) start[f + 1] = start[f]! + binCounts[f]!;
+  fillBinStarts(start, binCounts);
   return start;
 }
+
+function fillBinStarts(start: Int32Array, binCounts: number[]): void {
+  for (let f = 0; f < binCounts.length; f++) start[f + 1] = start[f]! + binCounts[f]!;
+}
+
+/** Allocates one typed array of `count` elements (zeroed). */
+type Allocate = <A extends TypedArray>(type: TypedArrayType<A>, count: number) => A;
+type TypedArray = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array;
+interface TypedArrayType<A extends TypedArray> {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): A;
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+/**
+ * Largest space laid out in WebAssembly memory (for the kernels): its byte addresses, and products
+ * like row * row bytes, stay below 2^31. Bigger spaces (billions of cells) use the JavaScript loops.
+ */
+const MAX_KERNEL_BYTES = 2 ** 31 - 2 ** 20;
 
 /**
  * Allocates the arrays of a space for features of at most binCounts[f] bins each (the bins are
  * filled in afterwards, by the binning): feature f's global bins start at the sum of the bounds
- * before it, so the layout is known before any feature is binned.
+ * before it, so the layout is known before any feature is binned. Every array lives in one
+ * WebAssembly memory, shared when `storage` is, so that the kernels (gbdt-histogram-kernel.ts) and
+ * every thread read and write the same bytes.
  */
 export function createHistogramSpace(opts: {
   n: number;
@@ -88,32 +122,75 @@ export function createHistogramSpace(opts: {
   slotCount: number;
   /** Most jobs in one level step. */
   jobCapacity: number;
+  /** Most threads that build histograms at once (each gets its own gather area). */
+  threads: number;
   storage: Storage;
 }): HistogramSpace {
-  const { n, binCounts, storage } = opts;
+  // Measure first (arrays of no length), then lay everything out in one memory of that size.
+  let bytes = 0;
+  const measure: Allocate = (type, count) => {
+    bytes += align(count * type.BYTES_PER_ELEMENT);
+    return new type(new ArrayBuffer(0), 0, 0);
+  };
+  layoutSpace(opts, measure, undefined, true);
+  if (bytes > MAX_KERNEL_BYTES) {
+    const separate: Allocate = (type, count) =>
+      new type(opts.storage(count * type.BYTES_PER_ELEMENT), 0, count);
+    return layoutSpace(opts, separate, undefined, false);
+  }
+  // Shared memory when the caller shares its arrays with worker threads.
+  const shared = opts.storage(0) instanceof SharedArrayBuffer;
+  const pages = Math.max(1, Math.ceil(bytes / 65536));
+  const memory = new wasm.Memory({ initial: pages, maximum: pages, shared });
+  let at = 0;
+  const carve: Allocate = (type, count) => {
+    const array = new type(memory.buffer, at, count);
+    at += align(count * type.BYTES_PER_ELEMENT);
+    return array;
+  };
+  return layoutSpace(opts, carve, memory, true);
+}
+
+/** Sizes rounded up to 16 bytes, the kernels' cell (and every typed array's alignment). */
+function align(bytes: number): number {
+  return Math.ceil(bytes / 16) * 16;
+}
+
+function layoutSpace(
+  opts: Parameters<typeof createHistogramSpace>[0],
+  allocate: Allocate,
+  memory: WasmMemory | undefined,
+  /** Whether the kernels will run on it (they need the gather areas). */
+  kernels: boolean,
+): HistogramSpace {
+  const { n, binCounts } = opts;
   const width = binCounts.length;
-  const binStart = binStarts(binCounts, storage);
-  const total = binStart[width]!;
+  const binStart = allocate(Int32Array, width + 1);
+  fillBinStarts(binStart, binCounts);
+  const total = binCounts.reduce((sum, count) => sum + count, 0);
   const cells = n * width;
   const stride = opts.countRows ? 3 : 2;
   const size = stride * total;
+  const gatherParts = Math.min(Math.max(1, opts.threads), ROW_CHUNKS);
   return {
-    bins: total <= 1 << 16 ? new Uint16Array(storage(2 * cells)) : new Uint32Array(storage(4 * cells)),
-    columns:
-      Math.max(0, ...binCounts) <= 256 ? new Uint8Array(storage(cells)) : new Uint16Array(storage(2 * cells)),
+    bins: total <= 1 << 16 ? allocate(Uint16Array, cells) : allocate(Uint32Array, cells),
+    columns: Math.max(0, ...binCounts) <= 256 ? allocate(Uint8Array, cells) : allocate(Uint16Array, cells),
     n,
     width,
     binStart,
-    index: new Uint32Array(storage(4 * n)),
-    gh: new Float64Array(storage(16 * n)),
-    chosen: new Int32Array(storage(4 * width)),
+    index: allocate(Uint32Array, n),
+    gh: allocate(Float64Array, 2 * n),
+    chosen: allocate(Int32Array, width),
     stride,
-    slots: new Float64Array(storage(8 * size * opts.slotCount)),
+    slots: allocate(Float64Array, size * opts.slotCount),
     size,
-    jobs: new Int32Array(storage(4 * JOB_WORDS * opts.jobCapacity)),
-    scratch: new Uint32Array(storage(4 * n)),
-    chunkLefts: new Int32Array(storage(4 * ROW_CHUNKS * opts.jobCapacity)),
-    leafOf: new Int32Array(storage(4 * n)).fill(-1),
+    jobs: allocate(Int32Array, JOB_WORDS * opts.jobCapacity),
+    scratch: allocate(Uint32Array, n),
+    chunkLefts: allocate(Int32Array, ROW_CHUNKS * opts.jobCapacity),
+    leafOf: allocate(Int32Array, n).fill(-1),
+    memory,
+    gathered: allocate(Float64Array, kernels ? gatherParts * gatherLength(n) : 0),
+    gatherParts: kernels ? gatherParts : 0,
   };
 }
 
@@ -130,6 +207,8 @@ export function buildHistogramPart(
   end: number,
   c0: number,
   c1: number,
+  /** The calling thread's part of the build (which gather area it may use). */
+  part = 0,
 ): void {
   const { binStart, chosen, stride, slots } = s;
   const base = slot * s.size;
@@ -140,10 +219,18 @@ export function buildHistogramPart(
     slots.fill(0, base + stride * binStart[f]!, base + stride * binStart[f + 1]!);
   }
   if (c1 <= c0) return;
+  const kernels = s.memory === undefined ? undefined : histogramKernels(s.memory);
   if (stride === 3) countingPass(s, base, begin, end, c0, c1);
-  else if ((end - begin) * SPARSE_NODE < s.n) columnPass(s, base, begin, end, c0, c1);
-  else if (contiguous) contiguousPass(s, base, begin, end, chosen[c0]!, chosen[c0]! + c1 - c0);
-  else chosenPass(s, base, begin, end, c0, c1);
+  else if ((end - begin) * SPARSE_NODE < s.n) {
+    if (kernels !== undefined && s.columns instanceof Uint8Array && part < s.gatherParts) {
+      const area = s.gathered.subarray(part * gatherLength(s.n));
+      kernelColumnPass(kernels, s, base, begin, end, c0, c1, area);
+    } else columnPass(s, base, begin, end, c0, c1);
+  } else if (contiguous) {
+    if (kernels !== undefined && s.bins instanceof Uint16Array)
+      kernelRowPass(kernels, s, base, begin, end, chosen[c0]!, c1 - c0);
+    else contiguousPass(s, base, begin, end, chosen[c0]!, chosen[c0]! + c1 - c0);
+  } else chosenPass(s, base, begin, end, c0, c1);
 }
 
 /**
@@ -154,6 +241,11 @@ export function buildHistogramPart(
  * the same order, so the choice changes no bit.
  */
 const SPARSE_NODE = 4;
+
+/** Doubles of one part's gather area: the gh pairs of a sparse node's rows (under n / SPARSE_NODE). */
+function gatherLength(n: number): number {
+  return 2 * Math.ceil(n / SPARSE_NODE);
+}
 
 /**
  * This thread's copy of a sparse node's gradients in row order (columnPass): one scattered read of

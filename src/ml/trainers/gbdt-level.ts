@@ -1,4 +1,5 @@
 import { buildHistogramPart, type HistogramSpace, JOB_WORDS, ROW_CHUNKS } from './gbdt-histogram.js';
+import { histogramKernels, kernelSubtract } from './gbdt-histogram-kernel.js';
 
 /*
  * The work of one tree level, as lists of jobs in shared memory that any number of threads split
@@ -116,13 +117,16 @@ function rowShare(jobs: Int32Array, count: number, part: number, chunks: number)
   return [first + Math.floor((part * span) / chunks), first + Math.floor(((part + 1) * span) / chunks)];
 }
 
-/** Histogram jobs [0, count) for the chosen features c0..c1-1: build, then subtract from the parent. */
-export function histogramJobsPart(hs: HistogramSpace, count: number, c0: number, c1: number): void {
+/**
+ * Histogram jobs [0, count) for the chosen features c0..c1-1 (thread `part`'s share): build, then
+ * subtract from the parent.
+ */
+export function histogramJobsPart(hs: HistogramSpace, count: number, c0: number, c1: number, part = 0): void {
   const { jobs } = hs;
   for (let j = 0; j < count; j++) {
     const o = j * JOB_WORDS;
     const slot = jobs[o + HistogramJob.slot]!;
-    buildHistogramPart(hs, slot, jobs[o + HistogramJob.begin]!, jobs[o + HistogramJob.end]!, c0, c1);
+    buildHistogramPart(hs, slot, jobs[o + HistogramJob.begin]!, jobs[o + HistogramJob.end]!, c0, c1, part);
     const parent = jobs[o + HistogramJob.parent]!;
     if (parent >= 0) subtractPart(hs, parent, slot, c0, c1);
   }
@@ -133,8 +137,13 @@ function subtractPart(hs: HistogramSpace, large: number, small: number, c0: numb
   const { slots, size, stride, binStart, chosen } = hs;
   const a = large * size;
   const b = small * size;
+  const kernels = hs.memory !== undefined && stride === 2 ? histogramKernels(hs.memory) : undefined;
   for (let c = c0; c < c1; c++) {
     const f = chosen[c]!;
+    if (kernels !== undefined) {
+      kernelSubtract(kernels, hs, large, small, f);
+      continue;
+    }
     for (let k = stride * binStart[f]!, to = stride * binStart[f + 1]!; k < to; k++)
       slots[a + k] = slots[a + k]! - slots[b + k]!;
   }

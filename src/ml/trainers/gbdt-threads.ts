@@ -38,12 +38,20 @@ export function runPart(
   const command = control[Control.command]!;
   if (command === Command.histogram) {
     const [c0, c1] = partRange(part, parts, control[Control.chosenCount]!);
-    buildHistogramPart(hs, control[Control.slot]!, control[Control.begin]!, control[Control.end]!, c0, c1);
+    buildHistogramPart(
+      hs,
+      control[Control.slot]!,
+      control[Control.begin]!,
+      control[Control.end]!,
+      c0,
+      c1,
+      part,
+    );
     return;
   }
   if (command === Command.histogramJobs) {
     const [c0, c1] = partRange(part, parts, control[Control.chosenCount]!);
-    histogramJobsPart(hs, control[Control.jobCount]!, c0, c1);
+    histogramJobsPart(hs, control[Control.jobCount]!, c0, c1, part);
     return;
   }
   if (command === Command.rowJobs) {

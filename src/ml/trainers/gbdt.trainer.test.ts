@@ -151,6 +151,11 @@ describe('gbdt trainer', () => {
   });
 });
 
+/** An array's own bytes (a space's arrays are views of one WebAssembly memory). */
+function bytesOf(a: ArrayBufferView): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
 /** A histogram space over random bins: columns (column-major) and the row-major global bins from them. */
 function randomSpace(opts: {
   n: number;
@@ -163,7 +168,7 @@ function randomSpace(opts: {
 }) {
   const { n, binCounts } = opts;
   const r = seededRandom(opts.seed);
-  const space = createHistogramSpace({ jobCapacity: 1, ...opts });
+  const space = createHistogramSpace({ jobCapacity: 1, threads: 3, ...opts });
   const { columns, bins, binStart, width } = space;
   binCounts.forEach((count, f) => {
     for (let i = 0; i < n; i++) {
@@ -194,7 +199,8 @@ describe('threaded histograms', () => {
           space.gh[2 * i + 1] = r();
         }
         const threaded = threadedHistograms(space, 3);
-        const slot = (k: number) => Buffer.from(space.slots.buffer, 8 * k * space.size, 8 * space.size);
+        const slot = (k: number) =>
+          Buffer.from(space.slots.buffer, space.slots.byteOffset + 8 * k * space.size, 8 * space.size);
         try {
           // Builds before the workers are up run on this thread alone; wait so that they take part.
           expect(threaded.waitReady(SLOW / 2)).toBe(true);
@@ -253,9 +259,11 @@ describe('threaded histograms', () => {
           expected[b + 1] = expected[b + 1]! + space.gh[2 * i + 1]!;
         }
       }
-      expect(Buffer.from(space.slots.buffer, 0, 8 * space.size).equals(Buffer.from(expected.buffer))).toBe(
-        true,
-      );
+      expect(
+        Buffer.from(space.slots.buffer, space.slots.byteOffset, 8 * space.size).equals(
+          Buffer.from(expected.buffer),
+        ),
+      ).toBe(true);
     }
   });
 });
@@ -437,11 +445,11 @@ describe('threaded row steps', () => {
           steps.margins(0, regression ? 'squared' : 'logloss');
           const folded = Buffer.from(space.gh.slice().buffer);
           steps.gradients(regression);
-          expect(Buffer.from(space.gh.buffer).equals(folded)).toBe(true);
+          expect(bytesOf(space.gh).equals(folded)).toBe(true);
         } finally {
           steps.close();
         }
-        return Buffer.concat([space.gh, rows.margin].map((a) => Buffer.from(a.buffer)));
+        return Buffer.concat([space.gh, rows.margin].map(bytesOf));
       };
       for (const regression of [false, true]) {
         const one = run(1, regression);
@@ -476,6 +484,7 @@ describe('threaded binning', () => {
           countRows: false,
           slotCount: 1,
           jobCapacity: 1,
+          threads,
           storage,
         });
         const job = createBinJob({ x, trainRows, maxBin: 255, columns: space.columns, storage });
@@ -492,7 +501,7 @@ describe('threaded binning', () => {
         } finally {
           steps.close();
         }
-        return { job, columns: Buffer.from(space.columns.buffer) };
+        return { job, columns: bytesOf(space.columns) };
       };
       const one = bin(1);
       const three = bin(3);

@@ -79,6 +79,7 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
     countRows: settings.countRows,
     slotCount: slotCount(settings.maxDepth),
     jobCapacity: levelWidth(settings.maxDepth),
+    threads,
     storage,
   });
   const binJob = createBinJob({ x, trainRows, maxBin, columns: space.columns, storage });
