@@ -1,4 +1,4 @@
-import { histogramKernels, kernelColumnPass, kernelRowPass } from './gbdt-histogram-kernel.js';
+import { histogramKernels, kernelColumnPass, kernelRowPass } from './gbdt-kernels.js';
 import { type WasmMemory, wasm } from './wasm-encoder.js';
 
 /*
@@ -9,7 +9,7 @@ import { type WasmMemory, wasm } from './wasm-encoder.js';
  * Each feature's histogram is summed by one thread only, over the node's rows in ascending row order:
  * which thread sums which feature changes nothing in the result, so models are the same bit for bit
  * whatever the thread count (no cross-thread reduction to order). The hot loops run as WebAssembly
- * kernels (gbdt-histogram-kernel.ts) where the space lives in WebAssembly memory; the JavaScript
+ * kernels (gbdt-kernels.ts) where the space lives in WebAssembly memory; the JavaScript
  * loops below give the same bits, for the shapes the kernels do not take.
  */
 
@@ -112,7 +112,7 @@ const MAX_KERNEL_BYTES = 2 ** 31 - 2 ** 20;
  * Allocates the arrays of a space for features of at most binCounts[f] bins each (the bins are
  * filled in afterwards, by the binning): feature f's global bins start at the sum of the bounds
  * before it, so the layout is known before any feature is binned. Every array lives in one
- * WebAssembly memory, shared when `storage` is, so that the kernels (gbdt-histogram-kernel.ts) and
+ * WebAssembly memory, shared when `storage` is, so that the kernels (gbdt-kernels.ts) and
  * every thread read and write the same bytes.
  */
 export function createHistogramSpace(opts: {

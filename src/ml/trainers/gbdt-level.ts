@@ -1,5 +1,5 @@
 import { buildHistogramPart, type HistogramSpace, JOB_WORDS, ROW_CHUNKS } from './gbdt-histogram.js';
-import { histogramKernels, kernelSubtract } from './gbdt-histogram-kernel.js';
+import { histogramKernels, kernelSubtract } from './gbdt-kernels.js';
 
 /*
  * The work of one tree level, as lists of jobs in shared memory that any number of threads split
@@ -162,6 +162,13 @@ function labelLeaves(
 ): void {
   const { index, columns } = hs;
   const leafOf = hs.leafOf;
+  if (hs.memory !== undefined && columns instanceof Uint8Array) {
+    const k = histogramKernels(hs.memory);
+    const p = index.byteOffset + 4 * begin;
+    const label = numeric ? k.labelNumeric : k.labelCategory;
+    label(p, p + 4 * (end - begin), columns.byteOffset + column, bin, leafOf.byteOffset, leftId, rightId);
+    return;
+  }
   for (let k = begin; k < end; k++) {
     const i = index[k]!;
     const v = columns[column + i]!;
@@ -185,6 +192,20 @@ function partition(
 ): number {
   const { index, columns } = hs;
   const scratch = hs.scratch;
+  if (hs.memory !== undefined && columns instanceof Uint8Array) {
+    const k = histogramKernels(hs.memory);
+    const p = index.byteOffset + 4 * begin;
+    const split = numeric ? k.partitionNumeric : k.partitionCategory;
+    const l = split(
+      p,
+      p + 4 * (end - begin),
+      columns.byteOffset + column,
+      bin,
+      p,
+      scratch.byteOffset + 4 * begin,
+    );
+    return (l - index.byteOffset) / 4;
+  }
   let l = begin;
   let r = begin;
   if (numeric) {

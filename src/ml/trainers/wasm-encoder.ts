@@ -2,7 +2,7 @@
  * Just enough of the WebAssembly binary format to write small numeric kernels by hand (no
  * toolchain is installed where sextant builds): one module that imports its memory and exports
  * functions over i32 parameters and locals, with the handful of instructions those kernels use.
- * Each kernel is written with the WAT text beside it (gbdt-histogram-kernel.ts); the encoder only
+ * Each kernel is written with the WAT text beside it (gbdt-kernels.ts); the encoder only
  * turns those instructions into bytes.
  */
 
@@ -94,6 +94,9 @@ export class Code {
   i32Add(): this {
     return this.op(0x6a);
   }
+  i32Sub(): this {
+    return this.op(0x6b);
+  }
   i32Mul(): this {
     return this.op(0x6c);
   }
@@ -105,6 +108,19 @@ export class Code {
   }
   i32GeU(): this {
     return this.op(0x4f);
+  }
+  i32GtU(): this {
+    return this.op(0x4b);
+  }
+  i32Eq(): this {
+    return this.op(0x46);
+  }
+  /** `select`: the first of two values when the condition above them is non-zero, else the second. */
+  select(): this {
+    return this.op(0x1b);
+  }
+  i32Store(offset = 0): this {
+    return this.mem([0x36], 2, offset);
   }
   i32Load(offset = 0): this {
     return this.mem([0x28], 2, offset);
@@ -147,6 +163,8 @@ export interface FunctionDef {
   name: string;
   /** Parameter count, all i32 (byte addresses and counts). */
   params: number;
+  /** Whether it returns one i32 (what its code leaves on the stack), or nothing. */
+  result?: boolean;
   /** Types of the locals after the parameters. */
   locals: ValueType[];
   code: Code;
@@ -154,12 +172,19 @@ export interface FunctionDef {
 
 /**
  * A module importing memory `env.memory` (shared or not, as the memory it will be given; at most
- * 65536 pages) and exporting the functions, none of which returns a value.
+ * 65536 pages) and exporting the functions.
  */
 export function encodeModule(functions: FunctionDef[], sharedMemory: boolean): Uint8Array {
   const section = (id: number, body: number[]) => [id, ...sized(body)];
   const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
-  const types = vec(functions.map((f) => [0x60, ...uleb(f.params), ...Array(f.params).fill(I32), 0]));
+  const types = vec(
+    functions.map((f) => [
+      0x60,
+      ...uleb(f.params),
+      ...Array(f.params).fill(I32),
+      ...(f.result ? [1, I32] : [0]),
+    ]),
+  );
   // Memory limits: flag 3 is shared with a maximum (shared memories need one), 0 a minimum alone.
   const limits = sharedMemory ? [0x03, 0, ...uleb(65536)] : [0x00, 0];
   const imports = vec([[...name('env'), ...name('memory'), 0x02, ...limits]]);

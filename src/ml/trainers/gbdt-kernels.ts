@@ -2,11 +2,12 @@ import type { HistogramSpace } from './gbdt-histogram.js';
 import { Code, encodeModule, type FunctionDef, I32, V128, type WasmMemory, wasm } from './wasm-encoder.js';
 
 /*
- * The histogram loops as WebAssembly, over the memory that holds the histogram space
- * (gbdt-histogram.ts): a bin's (gradient, hessian) pair is one 16-byte slot cell, added with one
+ * The hot loops of growing a tree as WebAssembly, over the memory that holds the histogram space
+ * (gbdt-histogram.ts). Histograms: a bin's (gradient, hessian) pair is one 16-byte slot cell, added with one
  * f64x2.add, and no access is bounds-checked (V8 guards wasm memory with unmapped pages instead).
  * Each lane is the same IEEE double addition as the JavaScript loop, in the same row order, so the
- * sums are the same bits. Arguments are byte addresses in the memory.
+ * sums are the same bits. Rows: the partition and leaf labels of a split node's rows, as the
+ * JavaScript loops of gbdt-level.ts do them. Arguments are byte addresses in the memory.
  */
 
 /** The kernels of one instance, bound to one memory. */
@@ -44,6 +45,33 @@ export interface HistogramKernels {
   columns1(p: number, pend: number, ordered: number, c0: number, h0: number): void;
   /** The gh pairs of the rows of the index words [p, pend), in that order, to `out` (16 bytes each). */
   gather(p: number, pend: number, gh: number, out: number): void;
+  /**
+   * Stable partition of the index words [p, pend) on u8 column `col`: the left rows (bin <= split)
+   * to words from `l` on, the right ones to words from `r` on; returns where the left ones end.
+   */
+  partitionNumeric(p: number, pend: number, col: number, bin: number, l: number, r: number): number;
+  /** The same for a categorical split: the rows of bin `bin` go right. */
+  partitionCategory(p: number, pend: number, col: number, bin: number, l: number, r: number): number;
+  /** leafOf (i32 words at `leafOf`) of the rows of [p, pend): `left` for bin <= split, else `right`. */
+  labelNumeric(
+    p: number,
+    pend: number,
+    col: number,
+    bin: number,
+    leafOf: number,
+    left: number,
+    right: number,
+  ): void;
+  /** The same for a categorical split: `right` for the rows of bin `bin`. */
+  labelCategory(
+    p: number,
+    pend: number,
+    col: number,
+    bin: number,
+    leafOf: number,
+    left: number,
+    right: number,
+  ): void;
   /** Cells [a, aend) minus the cells at b, pairwise (the larger child's histogram from its parent's). */
   subtract(a: number, aend: number, b: number): void;
 }
@@ -176,6 +204,69 @@ function subtractKernel(): FunctionDef {
   return { name: 'subtract', params: 3, locals: [], code: c };
 }
 
+/*
+ * (func $partitionNumeric (param $p $pend $col $bin $l $r i32) (result i32)
+ *   (local $i i32) (local $s i32)
+ *   (block (br_if 0 (i32.ge_u $p $pend))
+ *     (loop
+ *       (local.set $i (i32.load $p))
+ *       ;; 4 when the row goes right, else 0: written to both sides, only one cursor moves
+ *       ;; (branch-free: which way a row goes is a coin toss to the branch predictor)
+ *       (local.set $s (i32.shl (i32.gt_u (i32.load8_u (i32.add $col $i)) $bin) 2))
+ *       (i32.store $l $i)
+ *       (i32.store $r $i)
+ *       (local.set $l (i32.sub (i32.add $l 4) $s))
+ *       (local.set $r (i32.add $r $s))
+ *       (br_if 0 (i32.lt_u (local.tee $p (i32.add $p 4)) $pend))))
+ *   $l)
+ * $partitionCategory: i32.eq in place of i32.gt_u.
+ */
+function partitionKernel(categorical: boolean): FunctionDef {
+  const [p, pend, col, bin, l, r] = [0, 1, 2, 3, 4, 5];
+  const [i, s] = [6, 7];
+  const c = new Code();
+  c.block().get(p).get(pend).i32GeU().brIf(0).loop();
+  c.get(p).i32Load().set(i);
+  c.get(col).get(i).i32Add().i32Load8U().get(bin);
+  if (categorical) c.i32Eq();
+  else c.i32GtU();
+  c.i32Const(2).i32Shl().set(s);
+  c.get(l).get(i).i32Store();
+  c.get(r).get(i).i32Store();
+  c.get(l).i32Const(4).i32Add().get(s).i32Sub().set(l);
+  c.get(r).get(s).i32Add().set(r);
+  c.get(p).i32Const(4).i32Add().tee(p).get(pend).i32LtU().brIf(0).end().end();
+  c.get(l);
+  const name = categorical ? 'partitionCategory' : 'partitionNumeric';
+  return { name, params: 6, result: true, locals: [I32, I32], code: c };
+}
+
+/*
+ * (func $labelNumeric (param $p $pend $col $bin $leafOf $left $right i32)
+ *   (local $i i32)
+ *   (block (br_if 0 (i32.ge_u $p $pend))
+ *     (loop
+ *       (local.set $i (i32.load $p))
+ *       (i32.store (i32.add (i32.shl $i 2) $leafOf)
+ *         (select $right $left (i32.gt_u (i32.load8_u (i32.add $col $i)) $bin)))
+ *       (br_if 0 (i32.lt_u (local.tee $p (i32.add $p 4)) $pend)))))
+ * $labelCategory: i32.eq in place of i32.gt_u.
+ */
+function labelKernel(categorical: boolean): FunctionDef {
+  const [p, pend, col, bin, leafOf, left, right] = [0, 1, 2, 3, 4, 5, 6];
+  const i = 7;
+  const c = new Code();
+  c.block().get(p).get(pend).i32GeU().brIf(0).loop();
+  c.get(p).i32Load().set(i);
+  c.get(i).i32Const(2).i32Shl().get(leafOf).i32Add();
+  c.get(right).get(left).get(col).get(i).i32Add().i32Load8U().get(bin);
+  if (categorical) c.i32Eq();
+  else c.i32GtU();
+  c.select().i32Store();
+  c.get(p).i32Const(4).i32Add().tee(p).get(pend).i32LtU().brIf(0).end().end();
+  return { name: categorical ? 'labelCategory' : 'labelNumeric', params: 7, locals: [I32], code: c };
+}
+
 /** Compiled once per thread for each kind of memory (shared or not). */
 const modules = new Map<boolean, object>();
 
@@ -184,7 +275,17 @@ function instantiate(memory: WasmMemory): HistogramKernels {
   let module = modules.get(shared);
   if (module === undefined) {
     const bytes = encodeModule(
-      [rowsKernel(), columnsKernel(4), columnsKernel(1), gatherKernel(), subtractKernel()],
+      [
+        rowsKernel(),
+        columnsKernel(4),
+        columnsKernel(1),
+        gatherKernel(),
+        subtractKernel(),
+        partitionKernel(false),
+        partitionKernel(true),
+        labelKernel(false),
+        labelKernel(true),
+      ],
       shared,
     );
     module = new wasm.Module(bytes);
