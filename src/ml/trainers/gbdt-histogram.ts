@@ -1,4 +1,4 @@
-import { histogramKernels, kernelColumnPass, kernelRowPass } from './gbdt-kernels.js';
+import { histogramKernels, kernelColumnPass, kernelRowPass, SplitArea } from './gbdt-kernels.js';
 import { type WasmMemory, wasm } from './wasm-encoder.js';
 
 /*
@@ -81,6 +81,8 @@ export interface HistogramSpace {
   gathered: Float64Array;
   /** Parts (threads) with an area in `gathered`: part p's starts at p * gatherLength(n). */
   gatherParts: number;
+  /** The split search kernel's inputs and outputs (gbdt-kernels.ts SplitArea), main thread only. */
+  splitArea: Float64Array;
 }
 
 /** First global bin of each feature (and the total at the end). */
@@ -191,6 +193,7 @@ function layoutSpace(
     memory,
     gathered: allocate(Float64Array, kernels ? gatherParts * gatherLength(n) : 0),
     gatherParts: kernels ? gatherParts : 0,
+    splitArea: allocate(Float64Array, SplitArea.bytes / 8),
   };
 }
 

@@ -25,8 +25,9 @@ export const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssem
 
 /** The value types a kernel's parameters and locals have. */
 export const I32 = 0x7f;
+export const F64 = 0x7c;
 export const V128 = 0x7b;
-export type ValueType = typeof I32 | typeof V128;
+export type ValueType = typeof I32 | typeof F64 | typeof V128;
 
 /** Unsigned LEB128, as every count, index and memory offset is written. */
 function uleb(n: number): number[] {
@@ -136,6 +137,57 @@ export class Code {
   }
   v128Store(offset = 0): this {
     return this.mem([0xfd, 0x0b], 3, offset);
+  }
+  f64Load(offset = 0): this {
+    return this.mem([0x2b], 3, offset);
+  }
+  f64Store(offset = 0): this {
+    return this.mem([0x39], 3, offset);
+  }
+  f64Const(x: number): this {
+    const bytes = new DataView(new ArrayBuffer(8));
+    bytes.setFloat64(0, x, true);
+    return this.op(0x44, ...new Uint8Array(bytes.buffer));
+  }
+  f64Add(): this {
+    return this.op(0xa0);
+  }
+  f64Sub(): this {
+    return this.op(0xa1);
+  }
+  f64Mul(): this {
+    return this.op(0xa2);
+  }
+  f64Lt(): this {
+    return this.op(0x63);
+  }
+  f64Gt(): this {
+    return this.op(0x64);
+  }
+  i32GeS(): this {
+    return this.op(0x4e);
+  }
+  i32Eqz(): this {
+    return this.op(0x45);
+  }
+  i32LtS(): this {
+    return this.op(0x48);
+  }
+  f64x2Splat(): this {
+    return this.op(0xfd, ...uleb(20));
+  }
+  f64x2ExtractLane(lane: 0 | 1): this {
+    return this.op(0xfd, ...uleb(33), lane);
+  }
+  /** i8x16.shuffle: byte k of the result is byte lanes[k] of the two vectors (0-15 the first, 16-31 the second). */
+  i8x16Shuffle(lanes: number[]): this {
+    return this.op(0xfd, ...uleb(13), ...lanes);
+  }
+  f64x2Mul(): this {
+    return this.op(0xfd, ...uleb(242));
+  }
+  f64x2Div(): this {
+    return this.op(0xfd, ...uleb(243));
   }
   f64x2Add(): this {
     return this.op(0xfd, ...uleb(240));
