@@ -1,4 +1,6 @@
-import { histogramKernels, kernelColumnPass, kernelRowPass, SplitArea } from './gbdt-kernels.js';
+import { kernelColumnPass, kernelRowPass } from './gbdt-histogram-kernels.js';
+import { histogramKernels, kernelsAvailable } from './gbdt-kernels.js';
+import { SplitArea } from './gbdt-split-kernel.js';
 import { type WasmMemory, wasm } from './wasm-encoder.js';
 
 /*
@@ -127,6 +129,8 @@ export function createHistogramSpace(opts: {
   /** Most threads that build histograms at once (each gets its own gather area). */
   threads: number;
   storage: Storage;
+  /** false: plain buffers and the JavaScript loops even where the kernels could run (tests). */
+  kernels?: boolean;
 }): HistogramSpace {
   // Measure first (arrays of no length), then lay everything out in one memory of that size.
   let bytes = 0;
@@ -135,13 +139,13 @@ export function createHistogramSpace(opts: {
     return new type(new ArrayBuffer(0), 0, 0);
   };
   layoutSpace(opts, measure, undefined, true);
-  if (bytes > MAX_KERNEL_BYTES) {
+  // Shared memory when the caller shares its arrays with worker threads.
+  const shared = opts.storage(0) instanceof SharedArrayBuffer;
+  if (wasm === undefined || opts.kernels === false || bytes > MAX_KERNEL_BYTES || !kernelsAvailable(shared)) {
     const separate: Allocate = (type, count) =>
       new type(opts.storage(count * type.BYTES_PER_ELEMENT), 0, count);
     return layoutSpace(opts, separate, undefined, false);
   }
-  // Shared memory when the caller shares its arrays with worker threads.
-  const shared = opts.storage(0) instanceof SharedArrayBuffer;
   const pages = Math.max(1, Math.ceil(bytes / 65536));
   const memory = new wasm.Memory({ initial: pages, maximum: pages, shared });
   let at = 0;

@@ -1,5 +1,6 @@
 import { buildHistogramPart, type HistogramSpace, JOB_WORDS, ROW_CHUNKS } from './gbdt-histogram.js';
-import { histogramKernels, kernelSubtract } from './gbdt-kernels.js';
+import { kernelSubtract } from './gbdt-histogram-kernels.js';
+import { histogramKernels } from './gbdt-kernels.js';
 
 /*
  * The work of one tree level, as lists of jobs in shared memory that any number of threads split

@@ -165,6 +165,7 @@ function randomSpace(opts: {
   slotCount: number;
   jobCapacity?: number;
   storage: Storage;
+  kernels?: boolean;
 }) {
   const { n, binCounts } = opts;
   const r = seededRandom(opts.seed);
@@ -325,7 +326,7 @@ describe('row steps', () => {
 
 describe('level-wise growth', () => {
   it(
-    'grows the same trees on worker threads as on this one, in pre-order, level by level or node by node',
+    'grows the same trees on worker threads as on this one, with the WebAssembly kernels as with the JavaScript loops, in pre-order, level by level or node by node',
     () => {
       // A third of them trained on: 30,000 rows of 6 features, enough cells to share the big nodes.
       const n = 90_000;
@@ -340,7 +341,7 @@ describe('level-wise growth', () => {
       // Depth 6 grows every level at once; depth 10 is too wide for that below level 5 (levelWidth),
       // where its nodes' subtrees grow one node at a time.
       for (const maxDepth of [6, 10]) {
-        const grow = (threads: number) => {
+        const grow = (threads: number, kernels = true) => {
           const storage = threads > 1 ? sharedStorage : plainStorage;
           const { space, random: r } = randomSpace({
             n,
@@ -350,7 +351,9 @@ describe('level-wise growth', () => {
             slotCount: slotCount(maxDepth),
             jobCapacity: levelWidth(maxDepth),
             storage,
+            kernels,
           });
+          expect(space.memory !== undefined).toBe(kernels);
           // Gradients that grow with four features, so that trees split all the way down.
           const { columns } = space;
           for (let i = 0; i < n; i++) {
@@ -384,8 +387,11 @@ describe('level-wise growth', () => {
         };
         const one = grow(1);
         const two = grow(2);
+        const loops = grow(1, false);
         expect(two.tree).toEqual(one.tree);
         expect(two.leafOf).toEqual(one.leafOf);
+        expect(loops.tree).toEqual(one.tree);
+        expect(loops.leafOf).toEqual(one.leafOf);
         const { tree, grown } = one;
         expect(tree.value.length).toBeGreaterThan(2 ** (maxDepth - 1));
         // Pre-order: a split node's left child comes right after it.

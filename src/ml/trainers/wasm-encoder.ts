@@ -21,7 +21,8 @@ interface WasmApi {
   ) => { exports: Record<string, unknown> };
 }
 
-export const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+/** The WebAssembly API, or undefined where the runtime has none (node --jitless). */
+export const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
 /** The value types a kernel's parameters and locals have. */
 export const I32 = 0x7f;
