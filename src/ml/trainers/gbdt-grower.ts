@@ -1,8 +1,8 @@
 import type { BinnedFeature } from './gbdt-bins.js';
 import type { Tree } from './gbdt-ensemble.js';
-import { type HistogramSpace, JOB_WORDS } from './gbdt-histogram.js';
 import { histogramKernels } from './gbdt-kernels.js';
 import { HistogramJob, RowJob } from './gbdt-level.js';
+import { type HistogramSpace, JOB_WORDS } from './gbdt-space.js';
 import { SplitArea } from './gbdt-split-kernel.js';
 
 export interface GrowSettings {

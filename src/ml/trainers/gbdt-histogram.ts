@@ -1,205 +1,17 @@
-import { kernelColumnPass, kernelRowPass } from './gbdt-histogram-kernels.js';
-import { histogramKernels, kernelsAvailable } from './gbdt-kernels.js';
-import { SplitArea } from './gbdt-split-kernel.js';
-import { type WasmMemory, wasm } from './wasm-encoder.js';
+import { type HistogramKernels, histogramKernels } from './gbdt-kernels.js';
+import { gatherLength, type HistogramSpace, SPARSE_NODE } from './gbdt-space.js';
 
 /*
- * The histogram arrays a tree is grown on, and the one loop that fills them. The same function runs
- * on the main thread and in histogram worker threads, over buffers that may be shared between them
- * (SharedArrayBuffer), so that both see the same rows, gradients and histogram slots.
+ * The one loop that fills a histogram slot (gbdt-space.ts), in its shapes. The same function runs
+ * on the main thread and in histogram worker threads, over buffers that may be shared between them,
+ * so that all see the same rows, gradients and histogram slots.
  *
  * Each feature's histogram is summed by one thread only, over the node's rows in ascending row order:
  * which thread sums which feature changes nothing in the result, so models are the same bit for bit
  * whatever the thread count (no cross-thread reduction to order). The hot loops run as WebAssembly
- * kernels (gbdt-kernels.ts) where the space lives in WebAssembly memory; the JavaScript
+ * kernels (gbdt-histogram-kernels.ts) where the space lives in WebAssembly memory; the JavaScript
  * loops below give the same bits, for the shapes the kernels do not take.
  */
-
-/** Int32 words per job of a level step (gbdt-level.ts). */
-export const JOB_WORDS = 8;
-
-/**
- * Most threads a level's row step is split between (more take no rows): bounds the left counts
- * kept per job (chunkLefts).
- */
-export const ROW_CHUNKS = 16;
-
-/** Plain or shared typed-array storage: the threaded builder passes SharedArrayBuffer-backed arrays. */
-export type Storage = (bytes: number) => ArrayBuffer | SharedArrayBuffer;
-
-export const plainStorage: Storage = (bytes) => new ArrayBuffer(bytes);
-export const sharedStorage: Storage = (bytes) => new SharedArrayBuffer(bytes);
-
-/** Row-major global bins: one entry per (row, feature), small enough for 16 bits in practice. */
-export type BinMatrix = Uint16Array | Uint32Array;
-
-/** Everything the histogram loop reads and writes; every array may live in shared memory. */
-export interface HistogramSpace {
-  /**
-   * The same bins per feature, column-major and numbered within the feature: feature f's bin of row
-   * i is columns[f * n + i]. Partitioning and tree walks read one feature of many rows, one byte
-   * each here instead of a cache line each in `bins`.
-   */
-  columns: Uint8Array | Uint16Array;
-  /**
-   * Bins, row-major, numbered across features: feature f's bin b of row i is
-   * bins[i * width + f] = binStart[f] + b. A row's bins share a cache line, so a node whose rows are
-   * scattered costs one line per row, not one per feature, and the loop needs no per-feature offset.
-   */
-  bins: BinMatrix;
-  n: number;
-  /** Features per row. */
-  width: number;
-  /** First global bin of feature f; binStart[width] is the total bin count. */
-  binStart: Int32Array;
-  /**
-   * The rows of the tree being grown, partitioned in place as it grows: each node owns a range
-   * [begin, end), in ascending row order.
-   */
-  index: Uint32Array;
-  /** Gradient and hessian of every row, interleaved (gh[2i], gh[2i + 1]); set before each tree. */
-  gh: Float64Array;
-  /** The tree's features (indices into the binned features); chosenCount of them are in use. */
-  chosen: Int32Array;
-  /** Doubles per bin: gradient, hessian and, when rows are counted, a row count. */
-  stride: 2 | 3;
-  /** Histogram slots, one after another, `size` doubles each (global bin b at stride * b). */
-  slots: Float64Array;
-  size: number;
-  /** The jobs of one level step (gbdt-level.ts), JOB_WORDS words each. */
-  jobs: Int32Array;
-  /** Partition scratch: a node's right rows go to scratch[begin, ...) (nodes never overlap). */
-  scratch: Uint32Array;
-  /** Left rows of each row job's piece in each thread's share (gbdt-level.ts), ROW_CHUNKS per job. */
-  chunkLefts: Int32Array;
-  /** Leaf of each row in the tree being grown, -1 for rows it was not grown on (reset once read). */
-  leafOf: Int32Array;
-  /**
-   * The memory every array above lives in, for the WebAssembly kernels; undefined for a space too
-   * big for one (the JavaScript loops then do the same sums).
-   */
-  memory: WasmMemory | undefined;
-  /** Sparse nodes' gradients in row order (columnPass), gatherLength(n) doubles for each part. */
-  gathered: Float64Array;
-  /** Parts (threads) with an area in `gathered`: part p's starts at p * gatherLength(n). */
-  gatherParts: number;
-  /** The split search kernel's inputs and outputs (gbdt-kernels.ts SplitArea), main thread only. */
-  splitArea: Float64Array;
-}
-
-/** First global bin of each feature (and the total at the end). */
-export function binStarts(binCounts: number[], storage: Storage = plainStorage): Int32Array {
-  const start = new Int32Array(storage(4 * (binCounts.length + 1)));
-  fillBinStarts(start, binCounts);
-  return start;
-}
-
-function fillBinStarts(start: Int32Array, binCounts: number[]): void {
-  for (let f = 0; f < binCounts.length; f++) start[f + 1] = start[f]! + binCounts[f]!;
-}
-
-/** Allocates one typed array of `count` elements (zeroed). */
-type Allocate = <A extends TypedArray>(type: TypedArrayType<A>, count: number) => A;
-type TypedArray = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array;
-interface TypedArrayType<A extends TypedArray> {
-  new (buffer: ArrayBufferLike, byteOffset: number, length: number): A;
-  readonly BYTES_PER_ELEMENT: number;
-}
-
-/**
- * Largest space laid out in WebAssembly memory (for the kernels): its byte addresses, and products
- * like row * row bytes, stay below 2^31. Bigger spaces (billions of cells) use the JavaScript loops.
- */
-const MAX_KERNEL_BYTES = 2 ** 31 - 2 ** 20;
-
-/**
- * Allocates the arrays of a space for features of at most binCounts[f] bins each (the bins are
- * filled in afterwards, by the binning): feature f's global bins start at the sum of the bounds
- * before it, so the layout is known before any feature is binned. Every array lives in one
- * WebAssembly memory, shared when `storage` is, so that the kernels (gbdt-kernels.ts) and
- * every thread read and write the same bytes.
- */
-export function createHistogramSpace(opts: {
-  n: number;
-  binCounts: number[];
-  countRows: boolean;
-  slotCount: number;
-  /** Most jobs in one level step. */
-  jobCapacity: number;
-  /** Most threads that build histograms at once (each gets its own gather area). */
-  threads: number;
-  storage: Storage;
-  /** false: plain buffers and the JavaScript loops even where the kernels could run (tests). */
-  kernels?: boolean;
-}): HistogramSpace {
-  // Measure first (arrays of no length), then lay everything out in one memory of that size.
-  let bytes = 0;
-  const measure: Allocate = (type, count) => {
-    bytes += align(count * type.BYTES_PER_ELEMENT);
-    return new type(new ArrayBuffer(0), 0, 0);
-  };
-  layoutSpace(opts, measure, undefined, true);
-  // Shared memory when the caller shares its arrays with worker threads.
-  const shared = opts.storage(0) instanceof SharedArrayBuffer;
-  if (wasm === undefined || opts.kernels === false || bytes > MAX_KERNEL_BYTES || !kernelsAvailable(shared)) {
-    const separate: Allocate = (type, count) =>
-      new type(opts.storage(count * type.BYTES_PER_ELEMENT), 0, count);
-    return layoutSpace(opts, separate, undefined, false);
-  }
-  const pages = Math.max(1, Math.ceil(bytes / 65536));
-  const memory = new wasm.Memory({ initial: pages, maximum: pages, shared });
-  let at = 0;
-  const carve: Allocate = (type, count) => {
-    const array = new type(memory.buffer, at, count);
-    at += align(count * type.BYTES_PER_ELEMENT);
-    return array;
-  };
-  return layoutSpace(opts, carve, memory, true);
-}
-
-/** Sizes rounded up to 16 bytes, the kernels' cell (and every typed array's alignment). */
-function align(bytes: number): number {
-  return Math.ceil(bytes / 16) * 16;
-}
-
-function layoutSpace(
-  opts: Parameters<typeof createHistogramSpace>[0],
-  allocate: Allocate,
-  memory: WasmMemory | undefined,
-  /** Whether the kernels will run on it (they need the gather areas). */
-  kernels: boolean,
-): HistogramSpace {
-  const { n, binCounts } = opts;
-  const width = binCounts.length;
-  const binStart = allocate(Int32Array, width + 1);
-  fillBinStarts(binStart, binCounts);
-  const total = binCounts.reduce((sum, count) => sum + count, 0);
-  const cells = n * width;
-  const stride = opts.countRows ? 3 : 2;
-  const size = stride * total;
-  const gatherParts = Math.min(Math.max(1, opts.threads), ROW_CHUNKS);
-  return {
-    bins: total <= 1 << 16 ? allocate(Uint16Array, cells) : allocate(Uint32Array, cells),
-    columns: Math.max(0, ...binCounts) <= 256 ? allocate(Uint8Array, cells) : allocate(Uint16Array, cells),
-    n,
-    width,
-    binStart,
-    index: allocate(Uint32Array, n),
-    gh: allocate(Float64Array, 2 * n),
-    chosen: allocate(Int32Array, width),
-    stride,
-    slots: allocate(Float64Array, size * opts.slotCount),
-    size,
-    jobs: allocate(Int32Array, JOB_WORDS * opts.jobCapacity),
-    scratch: allocate(Uint32Array, n),
-    chunkLefts: allocate(Int32Array, ROW_CHUNKS * opts.jobCapacity),
-    leafOf: allocate(Int32Array, n).fill(-1),
-    memory,
-    gathered: allocate(Float64Array, kernels ? gatherParts * gatherLength(n) : 0),
-    gatherParts: kernels ? gatherParts : 0,
-    splitArea: allocate(Float64Array, SplitArea.bytes / 8),
-  };
-}
 
 /**
  * Sums the gradients of index[begin, end) into slot `slot`, for the chosen features c0..c1-1
@@ -238,20 +50,6 @@ export function buildHistogramPart(
       kernelRowPass(kernels, s, base, begin, end, chosen[c0]!, c1 - c0);
     else contiguousPass(s, base, begin, end, chosen[c0]!, chosen[c0]! + c1 - c0);
   } else chosenPass(s, base, begin, end, c0, c1);
-}
-
-/**
- * A node holding under 1/SPARSE_NODE of the rows is summed from the column-major bins: its rows are
- * far apart, each one a cache miss, and a pass over four features' columns misses less than fetching
- * each row's line of `bins` (measured with cold caches: 2.6-3.5 against 6-8 ns per cell at 1/16 of
- * the rows; the row-major pass wins at 40% of the rows and above). Both sum each feature's rows in
- * the same order, so the choice changes no bit.
- */
-const SPARSE_NODE = 4;
-
-/** Doubles of one part's gather area: the gh pairs of a sparse node's rows (under n / SPARSE_NODE). */
-function gatherLength(n: number): number {
-  return 2 * Math.ceil(n / SPARSE_NODE);
 }
 
 /**
@@ -393,4 +191,88 @@ function countingPass(s: HistogramSpace, base: number, begin: number, end: numbe
       hist[b + 2] = hist[b + 2]! + 1;
     }
   }
+}
+
+/**
+ * contiguousPass as a kernel: the rows of index[begin, end), features f0 .. f0 + span - 1, into the
+ * slot at `base` (bins u16, every array in s.memory).
+ */
+export function kernelRowPass(
+  k: HistogramKernels,
+  s: HistogramSpace,
+  base: number,
+  begin: number,
+  end: number,
+  f0: number,
+  span: number,
+): void {
+  const { index, gh, bins, slots } = s;
+  const p = index.byteOffset + 4 * begin;
+  const rowBytes = 2 * s.width;
+  k.rows(
+    p,
+    p + 4 * (end - begin),
+    gh.byteOffset,
+    bins.byteOffset + 2 * f0,
+    rowBytes,
+    2 * (span & ~3),
+    2 * span,
+    slots.byteOffset + 8 * base,
+  );
+}
+
+/**
+ * columnPass as kernels: the gh pairs of index[begin, end) gathered into `area` (this thread's),
+ * then the chosen features c0..c1-1 four columns (u8) to a pass over them.
+ */
+export function kernelColumnPass(
+  k: HistogramKernels,
+  s: HistogramSpace,
+  base: number,
+  begin: number,
+  end: number,
+  c0: number,
+  c1: number,
+  area: Float64Array,
+): void {
+  const { index, gh, columns, chosen, binStart, n } = s;
+  const p = index.byteOffset + 4 * begin;
+  const pend = p + 4 * (end - begin);
+  const ordered = area.byteOffset;
+  k.gather(p, pend, gh.byteOffset, ordered);
+  const hist = s.slots.byteOffset + 8 * base;
+  const column = (c: number) => columns.byteOffset + chosen[c]! * n;
+  const slotAt = (c: number) => hist + 16 * binStart[chosen[c]!]!;
+  let c = c0;
+  for (; c + 4 <= c1; c += 4)
+    k.columns4(
+      p,
+      pend,
+      ordered,
+      column(c),
+      slotAt(c),
+      column(c + 1),
+      slotAt(c + 1),
+      column(c + 2),
+      slotAt(c + 2),
+      column(c + 3),
+      slotAt(c + 3),
+    );
+  for (; c < c1; c++) k.columns1(p, pend, ordered, column(c), slotAt(c));
+}
+
+/** slot[large] -= slot[small] over feature f's bins (stride 2), as the JavaScript loop does it. */
+export function kernelSubtract(
+  k: HistogramKernels,
+  s: HistogramSpace,
+  large: number,
+  small: number,
+  f: number,
+): void {
+  const { slots, size, binStart } = s;
+  const from = 16 * binStart[f]!;
+  const to = 16 * binStart[f + 1]!;
+  const a = slots.byteOffset + 8 * large * size;
+  const b = slots.byteOffset + 8 * small * size;
+  k.subtract(a + from, a + to, b + from);
 }

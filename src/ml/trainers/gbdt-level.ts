@@ -1,6 +1,6 @@
-import { buildHistogramPart, type HistogramSpace, JOB_WORDS, ROW_CHUNKS } from './gbdt-histogram.js';
-import { kernelSubtract } from './gbdt-histogram-kernels.js';
+import { buildHistogramPart, kernelSubtract } from './gbdt-histogram.js';
 import { histogramKernels } from './gbdt-kernels.js';
+import { type HistogramSpace, JOB_WORDS, ROW_CHUNKS } from './gbdt-space.js';
 
 /*
  * The work of one tree level, as lists of jobs in shared memory that any number of threads split

@@ -6,15 +6,9 @@ import { rowRecords, splitRows } from '../table-rows.js';
 import { fitModel } from './fit-model.js';
 import { type BinnedFeature, binJobDone, createBinJob } from './gbdt-bins.js';
 import { levelWidth, slotCount, TreeGrower } from './gbdt-grower.js';
-import {
-  createHistogramSpace,
-  JOB_WORDS,
-  plainStorage,
-  type Storage,
-  sharedStorage,
-} from './gbdt-histogram.js';
 import { finishRowJobs, RowJob, rowJobsPart } from './gbdt-level.js';
 import { createRowSpace, setTree } from './gbdt-rows.js';
+import { createHistogramSpace, JOB_WORDS, plainStorage, type Storage, sharedStorage } from './gbdt-space.js';
 import { localHistograms, threadedHistograms } from './gbdt-threads.js';
 
 /** Synthetic credit rows (13 credit features + 7 extra columns) with a seeded 20% hold-out. */
