@@ -81,12 +81,6 @@ export interface HistogramSpace {
 }
 
 /** First global bin of each feature (and the total at the end). */
-export function binStarts(binCounts: number[], storage: Storage = plainStorage): Int32Array {
-  const start = new Int32Array(storage(4 * (binCounts.length + 1)));
-  fillBinStarts(start, binCounts);
-  return start;
-}
-
 function fillBinStarts(start: Int32Array, binCounts: number[]): void {
   for (let f = 0; f < binCounts.length; f++) start[f + 1] = start[f]! + binCounts[f]!;
 }
@@ -170,6 +164,8 @@ function layoutSpace(
   const cells = n * width;
   const stride = opts.countRows ? 3 : 2;
   const size = stride * total;
+  // 4n bytes an area: a thread count past the row steps' own bound sums its sparse nodes with the
+  // JavaScript loop instead (the same bits).
   const gatherParts = Math.min(Math.max(1, opts.threads), ROW_CHUNKS);
   return {
     bins: total <= 1 << 16 ? allocate(Uint16Array, cells) : allocate(Uint32Array, cells),
