@@ -7,7 +7,7 @@ import { encodeModule, type WasmMemory, wasm } from './wasm-encoder.js';
  * The WebAssembly kernels of growing a tree (histograms: gbdt-histogram-kernels.ts; partitions and
  * leaf labels: gbdt-row-kernels.ts; split search: gbdt-split-kernel.ts), as one module compiled
  * once per thread and instantiated over the memory that holds a fit's histogram space
- * (gbdt-histogram.ts), which every thread of the fit shares. Each kernel does what a JavaScript
+ * (gbdt-space.ts), which every thread of the fit shares. Each kernel does what a JavaScript
  * loop beside it does, to the same bits; the loops remain for spaces the kernels do not take.
  */
 
