@@ -1,6 +1,6 @@
 import type { EncodedRows, FeatureEncoding } from './feature-encoding.js';
 import { categoryOffsets } from './feature-encoding.js';
-import type { BinMatrix, Storage } from './gbdt-histogram.js';
+import type { BinMatrix, Storage } from './gbdt-space.js';
 
 /**
  * The histogram view of the encoded rows. A numeric feature's bin b holds the values in

@@ -1,7 +1,9 @@
 import type { BinnedFeature } from './gbdt-bins.js';
 import type { Tree } from './gbdt-ensemble.js';
-import { type HistogramSpace, JOB_WORDS } from './gbdt-histogram.js';
+import { histogramKernels } from './gbdt-kernels.js';
 import { HistogramJob, RowJob } from './gbdt-level.js';
+import { type HistogramSpace, JOB_WORDS } from './gbdt-space.js';
+import { SplitArea } from './gbdt-split-kernel.js';
 
 export interface GrowSettings {
   maxDepth: number;
@@ -304,16 +306,35 @@ export class TreeGrower {
 
   private bestSplit(slot: number, g: number, h: number, count: number): Split | undefined {
     const { lambda, minChildWeight, minSamplesLeaf, minSplitGain, countRows } = this.s;
-    const { slots, binStart, chosen, stride } = this.space;
+    const { slots, binStart, chosen, stride, memory, splitArea: area } = this.space;
     const base = slot * this.space.size;
     const parentScore = (g * g) / (h + lambda);
     let best: Split | undefined;
     let bestGain = Math.max(minSplitGain, 1e-12);
+    // Numeric features without row counts are scanned by a kernel, to the same bits.
+    const kernels = memory !== undefined && !countRows ? histogramKernels(memory) : undefined;
+    if (kernels !== undefined) {
+      area[SplitArea.gh / 8] = g;
+      area[SplitArea.gh / 8 + 1] = h;
+      area[SplitArea.lambda / 8] = lambda;
+      area[SplitArea.lambda / 8 + 1] = lambda;
+      area[SplitArea.minChildWeight / 8] = minChildWeight;
+      area[SplitArea.parentScore / 8] = parentScore;
+    }
     for (let c = 0; c < this.chosenCount; c++) {
       const f = chosen[c]!;
       const feature = this.features[f]!;
       const off = base + stride * binStart[f]!;
       const numeric = feature.kind === 'numeric';
+      if (numeric && kernels !== undefined) {
+        area[SplitArea.gain / 8] = bestGain;
+        const bin = kernels.splitNumeric(slots.byteOffset + 8 * off, feature.binCount - 1, area.byteOffset);
+        if (bin >= 0) {
+          bestGain = area[SplitArea.gain / 8]!;
+          best = { feature: f, bin, gl: area[SplitArea.left / 8]!, hl: area[SplitArea.left / 8 + 1]! };
+        }
+        continue;
+      }
       let gl = 0;
       let hl = 0;
       let cl = 0;

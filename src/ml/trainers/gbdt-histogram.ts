@@ -1,121 +1,17 @@
+import { type HistogramKernels, histogramKernels } from './gbdt-kernels.js';
+import { gatherLength, type HistogramSpace, SPARSE_NODE } from './gbdt-space.js';
+
 /*
- * The histogram arrays a tree is grown on, and the one loop that fills them. The same function runs
- * on the main thread and in histogram worker threads, over buffers that may be shared between them
- * (SharedArrayBuffer), so that both see the same rows, gradients and histogram slots.
+ * The one loop that fills a histogram slot (gbdt-space.ts), in its shapes. The same function runs
+ * on the main thread and in histogram worker threads, over buffers that may be shared between them,
+ * so that all see the same rows, gradients and histogram slots.
  *
  * Each feature's histogram is summed by one thread only, over the node's rows in ascending row order:
  * which thread sums which feature changes nothing in the result, so models are the same bit for bit
- * whatever the thread count (no cross-thread reduction to order).
+ * whatever the thread count (no cross-thread reduction to order). The hot loops run as WebAssembly
+ * kernels (gbdt-histogram-kernels.ts) where the space lives in WebAssembly memory; the JavaScript
+ * loops below give the same bits, for the shapes the kernels do not take.
  */
-
-/** Int32 words per job of a level step (gbdt-level.ts). */
-export const JOB_WORDS = 8;
-
-/**
- * Most threads a level's row step is split between (more take no rows): bounds the left counts
- * kept per job (chunkLefts).
- */
-export const ROW_CHUNKS = 16;
-
-/** Plain or shared typed-array storage: the threaded builder passes SharedArrayBuffer-backed arrays. */
-export type Storage = (bytes: number) => ArrayBuffer | SharedArrayBuffer;
-
-export const plainStorage: Storage = (bytes) => new ArrayBuffer(bytes);
-export const sharedStorage: Storage = (bytes) => new SharedArrayBuffer(bytes);
-
-/** Row-major global bins: one entry per (row, feature), small enough for 16 bits in practice. */
-export type BinMatrix = Uint16Array | Uint32Array;
-
-/** Everything the histogram loop reads and writes; every array may live in shared memory. */
-export interface HistogramSpace {
-  /**
-   * The same bins per feature, column-major and numbered within the feature: feature f's bin of row
-   * i is columns[f * n + i]. Partitioning and tree walks read one feature of many rows, one byte
-   * each here instead of a cache line each in `bins`.
-   */
-  columns: Uint8Array | Uint16Array;
-  /**
-   * Bins, row-major, numbered across features: feature f's bin b of row i is
-   * bins[i * width + f] = binStart[f] + b. A row's bins share a cache line, so a node whose rows are
-   * scattered costs one line per row, not one per feature, and the loop needs no per-feature offset.
-   */
-  bins: BinMatrix;
-  n: number;
-  /** Features per row. */
-  width: number;
-  /** First global bin of feature f; binStart[width] is the total bin count. */
-  binStart: Int32Array;
-  /**
-   * The rows of the tree being grown, partitioned in place as it grows: each node owns a range
-   * [begin, end), in ascending row order.
-   */
-  index: Uint32Array;
-  /** Gradient and hessian of every row, interleaved (gh[2i], gh[2i + 1]); set before each tree. */
-  gh: Float64Array;
-  /** The tree's features (indices into the binned features); chosenCount of them are in use. */
-  chosen: Int32Array;
-  /** Doubles per bin: gradient, hessian and, when rows are counted, a row count. */
-  stride: 2 | 3;
-  /** Histogram slots, one after another, `size` doubles each (global bin b at stride * b). */
-  slots: Float64Array;
-  size: number;
-  /** The jobs of one level step (gbdt-level.ts), JOB_WORDS words each. */
-  jobs: Int32Array;
-  /** Partition scratch: a node's right rows go to scratch[begin, ...) (nodes never overlap). */
-  scratch: Uint32Array;
-  /** Left rows of each row job's piece in each thread's share (gbdt-level.ts), ROW_CHUNKS per job. */
-  chunkLefts: Int32Array;
-  /** Leaf of each row in the tree being grown, -1 for rows it was not grown on (reset once read). */
-  leafOf: Int32Array;
-}
-
-/** First global bin of each feature (and the total at the end). */
-export function binStarts(binCounts: number[], storage: Storage = plainStorage): Int32Array {
-  const start = new Int32Array(storage(4 * (binCounts.length + 1)));
-  for (let f = 0; f < binCounts.length; f++) start[f + 1] = start[f]! + binCounts[f]!;
-  return start;
-}
-
-/**
- * Allocates the arrays of a space for features of at most binCounts[f] bins each (the bins are
- * filled in afterwards, by the binning): feature f's global bins start at the sum of the bounds
- * before it, so the layout is known before any feature is binned.
- */
-export function createHistogramSpace(opts: {
-  n: number;
-  binCounts: number[];
-  countRows: boolean;
-  slotCount: number;
-  /** Most jobs in one level step. */
-  jobCapacity: number;
-  storage: Storage;
-}): HistogramSpace {
-  const { n, binCounts, storage } = opts;
-  const width = binCounts.length;
-  const binStart = binStarts(binCounts, storage);
-  const total = binStart[width]!;
-  const cells = n * width;
-  const stride = opts.countRows ? 3 : 2;
-  const size = stride * total;
-  return {
-    bins: total <= 1 << 16 ? new Uint16Array(storage(2 * cells)) : new Uint32Array(storage(4 * cells)),
-    columns:
-      Math.max(0, ...binCounts) <= 256 ? new Uint8Array(storage(cells)) : new Uint16Array(storage(2 * cells)),
-    n,
-    width,
-    binStart,
-    index: new Uint32Array(storage(4 * n)),
-    gh: new Float64Array(storage(16 * n)),
-    chosen: new Int32Array(storage(4 * width)),
-    stride,
-    slots: new Float64Array(storage(8 * size * opts.slotCount)),
-    size,
-    jobs: new Int32Array(storage(4 * JOB_WORDS * opts.jobCapacity)),
-    scratch: new Uint32Array(storage(4 * n)),
-    chunkLefts: new Int32Array(storage(4 * ROW_CHUNKS * opts.jobCapacity)),
-    leafOf: new Int32Array(storage(4 * n)).fill(-1),
-  };
-}
 
 /**
  * Sums the gradients of index[begin, end) into slot `slot`, for the chosen features c0..c1-1
@@ -130,6 +26,8 @@ export function buildHistogramPart(
   end: number,
   c0: number,
   c1: number,
+  /** The calling thread's part of the build (which gather area it may use). */
+  part = 0,
 ): void {
   const { binStart, chosen, stride, slots } = s;
   const base = slot * s.size;
@@ -140,20 +38,19 @@ export function buildHistogramPart(
     slots.fill(0, base + stride * binStart[f]!, base + stride * binStart[f + 1]!);
   }
   if (c1 <= c0) return;
+  const kernels = s.memory === undefined ? undefined : histogramKernels(s.memory);
   if (stride === 3) countingPass(s, base, begin, end, c0, c1);
-  else if ((end - begin) * SPARSE_NODE < s.n) columnPass(s, base, begin, end, c0, c1);
-  else if (contiguous) contiguousPass(s, base, begin, end, chosen[c0]!, chosen[c0]! + c1 - c0);
-  else chosenPass(s, base, begin, end, c0, c1);
+  else if ((end - begin) * SPARSE_NODE < s.n) {
+    if (kernels !== undefined && s.columns instanceof Uint8Array && part < s.gatherParts) {
+      const area = s.gathered.subarray(part * gatherLength(s.n));
+      kernelColumnPass(kernels, s, base, begin, end, c0, c1, area);
+    } else columnPass(s, base, begin, end, c0, c1);
+  } else if (contiguous) {
+    if (kernels !== undefined && s.bins instanceof Uint16Array)
+      kernelRowPass(kernels, s, base, begin, end, chosen[c0]!, c1 - c0);
+    else contiguousPass(s, base, begin, end, chosen[c0]!, chosen[c0]! + c1 - c0);
+  } else chosenPass(s, base, begin, end, c0, c1);
 }
-
-/**
- * A node holding under 1/SPARSE_NODE of the rows is summed from the column-major bins: its rows are
- * far apart, each one a cache miss, and a pass over four features' columns misses less than fetching
- * each row's line of `bins` (measured with cold caches: 2.6-3.5 against 6-8 ns per cell at 1/16 of
- * the rows; the row-major pass wins at 40% of the rows and above). Both sum each feature's rows in
- * the same order, so the choice changes no bit.
- */
-const SPARSE_NODE = 4;
 
 /**
  * This thread's copy of a sparse node's gradients in row order (columnPass): one scattered read of
@@ -294,4 +191,88 @@ function countingPass(s: HistogramSpace, base: number, begin: number, end: numbe
       hist[b + 2] = hist[b + 2]! + 1;
     }
   }
+}
+
+/**
+ * contiguousPass as a kernel: the rows of index[begin, end), features f0 .. f0 + span - 1, into the
+ * slot at `base` (bins u16, every array in s.memory).
+ */
+export function kernelRowPass(
+  k: HistogramKernels,
+  s: HistogramSpace,
+  base: number,
+  begin: number,
+  end: number,
+  f0: number,
+  span: number,
+): void {
+  const { index, gh, bins, slots } = s;
+  const p = index.byteOffset + 4 * begin;
+  const rowBytes = 2 * s.width;
+  k.rows(
+    p,
+    p + 4 * (end - begin),
+    gh.byteOffset,
+    bins.byteOffset + 2 * f0,
+    rowBytes,
+    2 * (span & ~3),
+    2 * span,
+    slots.byteOffset + 8 * base,
+  );
+}
+
+/**
+ * columnPass as kernels: the gh pairs of index[begin, end) gathered into `area` (this thread's),
+ * then the chosen features c0..c1-1 four columns (u8) to a pass over them.
+ */
+export function kernelColumnPass(
+  k: HistogramKernels,
+  s: HistogramSpace,
+  base: number,
+  begin: number,
+  end: number,
+  c0: number,
+  c1: number,
+  area: Float64Array,
+): void {
+  const { index, gh, columns, chosen, binStart, n } = s;
+  const p = index.byteOffset + 4 * begin;
+  const pend = p + 4 * (end - begin);
+  const ordered = area.byteOffset;
+  k.gather(p, pend, gh.byteOffset, ordered);
+  const hist = s.slots.byteOffset + 8 * base;
+  const column = (c: number) => columns.byteOffset + chosen[c]! * n;
+  const slotAt = (c: number) => hist + 16 * binStart[chosen[c]!]!;
+  let c = c0;
+  for (; c + 4 <= c1; c += 4)
+    k.columns4(
+      p,
+      pend,
+      ordered,
+      column(c),
+      slotAt(c),
+      column(c + 1),
+      slotAt(c + 1),
+      column(c + 2),
+      slotAt(c + 2),
+      column(c + 3),
+      slotAt(c + 3),
+    );
+  for (; c < c1; c++) k.columns1(p, pend, ordered, column(c), slotAt(c));
+}
+
+/** slot[large] -= slot[small] over feature f's bins (stride 2), as the JavaScript loop does it. */
+export function kernelSubtract(
+  k: HistogramKernels,
+  s: HistogramSpace,
+  large: number,
+  small: number,
+  f: number,
+): void {
+  const { slots, size, binStart } = s;
+  const from = 16 * binStart[f]!;
+  const to = 16 * binStart[f + 1]!;
+  const a = slots.byteOffset + 8 * large * size;
+  const b = slots.byteOffset + 8 * small * size;
+  k.subtract(a + from, a + to, b + from);
 }

@@ -1,4 +1,6 @@
-import { buildHistogramPart, type HistogramSpace, JOB_WORDS, ROW_CHUNKS } from './gbdt-histogram.js';
+import { buildHistogramPart, kernelSubtract } from './gbdt-histogram.js';
+import { histogramKernels } from './gbdt-kernels.js';
+import { type HistogramSpace, JOB_WORDS, ROW_CHUNKS } from './gbdt-space.js';
 
 /*
  * The work of one tree level, as lists of jobs in shared memory that any number of threads split
@@ -116,13 +118,16 @@ function rowShare(jobs: Int32Array, count: number, part: number, chunks: number)
   return [first + Math.floor((part * span) / chunks), first + Math.floor(((part + 1) * span) / chunks)];
 }
 
-/** Histogram jobs [0, count) for the chosen features c0..c1-1: build, then subtract from the parent. */
-export function histogramJobsPart(hs: HistogramSpace, count: number, c0: number, c1: number): void {
+/**
+ * Histogram jobs [0, count) for the chosen features c0..c1-1 (thread `part`'s share): build, then
+ * subtract from the parent.
+ */
+export function histogramJobsPart(hs: HistogramSpace, count: number, c0: number, c1: number, part = 0): void {
   const { jobs } = hs;
   for (let j = 0; j < count; j++) {
     const o = j * JOB_WORDS;
     const slot = jobs[o + HistogramJob.slot]!;
-    buildHistogramPart(hs, slot, jobs[o + HistogramJob.begin]!, jobs[o + HistogramJob.end]!, c0, c1);
+    buildHistogramPart(hs, slot, jobs[o + HistogramJob.begin]!, jobs[o + HistogramJob.end]!, c0, c1, part);
     const parent = jobs[o + HistogramJob.parent]!;
     if (parent >= 0) subtractPart(hs, parent, slot, c0, c1);
   }
@@ -133,8 +138,13 @@ function subtractPart(hs: HistogramSpace, large: number, small: number, c0: numb
   const { slots, size, stride, binStart, chosen } = hs;
   const a = large * size;
   const b = small * size;
+  const kernels = hs.memory !== undefined && stride === 2 ? histogramKernels(hs.memory) : undefined;
   for (let c = c0; c < c1; c++) {
     const f = chosen[c]!;
+    if (kernels !== undefined) {
+      kernelSubtract(kernels, hs, large, small, f);
+      continue;
+    }
     for (let k = stride * binStart[f]!, to = stride * binStart[f + 1]!; k < to; k++)
       slots[a + k] = slots[a + k]! - slots[b + k]!;
   }
@@ -153,6 +163,13 @@ function labelLeaves(
 ): void {
   const { index, columns } = hs;
   const leafOf = hs.leafOf;
+  if (hs.memory !== undefined && columns instanceof Uint8Array) {
+    const k = histogramKernels(hs.memory);
+    const p = index.byteOffset + 4 * begin;
+    const label = numeric ? k.labelNumeric : k.labelCategory;
+    label(p, p + 4 * (end - begin), columns.byteOffset + column, bin, leafOf.byteOffset, leftId, rightId);
+    return;
+  }
   for (let k = begin; k < end; k++) {
     const i = index[k]!;
     const v = columns[column + i]!;
@@ -176,6 +193,20 @@ function partition(
 ): number {
   const { index, columns } = hs;
   const scratch = hs.scratch;
+  if (hs.memory !== undefined && columns instanceof Uint8Array) {
+    const k = histogramKernels(hs.memory);
+    const p = index.byteOffset + 4 * begin;
+    const split = numeric ? k.partitionNumeric : k.partitionCategory;
+    const l = split(
+      p,
+      p + 4 * (end - begin),
+      columns.byteOffset + column,
+      bin,
+      p,
+      scratch.byteOffset + 4 * begin,
+    );
+    return (l - index.byteOffset) / 4;
+  }
   let l = begin;
   let r = begin;
   if (numeric) {

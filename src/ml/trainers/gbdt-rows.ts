@@ -1,5 +1,5 @@
 import type { Tree } from './gbdt-ensemble.js';
-import type { HistogramSpace, Storage } from './gbdt-histogram.js';
+import type { HistogramSpace, Storage } from './gbdt-space.js';
 import { sigmoid } from './validation-score.js';
 
 /*

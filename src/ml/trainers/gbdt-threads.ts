@@ -3,10 +3,11 @@ import { isMainThread } from 'node:worker_threads';
 import { type BinJob, binJobDone, runBinTasks } from './gbdt-bins.js';
 import { Command, Control } from './gbdt-control.js';
 import type { GrowSteps } from './gbdt-grower.js';
-import { buildHistogramPart, type HistogramSpace, JOB_WORDS } from './gbdt-histogram.js';
+import { buildHistogramPart } from './gbdt-histogram.js';
 import { finishRowJobs, HistogramJob, histogramJobsPart, RowJob, rowJobsPart } from './gbdt-level.js';
 import { COMMAND_TIMEOUT_MS, detach, gbdtPool } from './gbdt-pool.js';
 import { gradientPart, marginPart, type NextGradients, type RowSpace } from './gbdt-rows.js';
+import { type HistogramSpace, JOB_WORDS } from './gbdt-space.js';
 
 /*
  * Histogram building over worker threads, for a trainer that stays synchronous (fitModel returns a
@@ -38,12 +39,20 @@ export function runPart(
   const command = control[Control.command]!;
   if (command === Command.histogram) {
     const [c0, c1] = partRange(part, parts, control[Control.chosenCount]!);
-    buildHistogramPart(hs, control[Control.slot]!, control[Control.begin]!, control[Control.end]!, c0, c1);
+    buildHistogramPart(
+      hs,
+      control[Control.slot]!,
+      control[Control.begin]!,
+      control[Control.end]!,
+      c0,
+      c1,
+      part,
+    );
     return;
   }
   if (command === Command.histogramJobs) {
     const [c0, c1] = partRange(part, parts, control[Control.chosenCount]!);
-    histogramJobsPart(hs, control[Control.jobCount]!, c0, c1);
+    histogramJobsPart(hs, control[Control.jobCount]!, c0, c1, part);
     return;
   }
   if (command === Command.rowJobs) {

@@ -6,15 +6,9 @@ import { rowRecords, splitRows } from '../table-rows.js';
 import { fitModel } from './fit-model.js';
 import { type BinnedFeature, binJobDone, createBinJob } from './gbdt-bins.js';
 import { levelWidth, slotCount, TreeGrower } from './gbdt-grower.js';
-import {
-  createHistogramSpace,
-  JOB_WORDS,
-  plainStorage,
-  type Storage,
-  sharedStorage,
-} from './gbdt-histogram.js';
 import { finishRowJobs, RowJob, rowJobsPart } from './gbdt-level.js';
 import { createRowSpace, setTree } from './gbdt-rows.js';
+import { createHistogramSpace, JOB_WORDS, plainStorage, type Storage, sharedStorage } from './gbdt-space.js';
 import { localHistograms, threadedHistograms } from './gbdt-threads.js';
 
 /** Synthetic credit rows (13 credit features + 7 extra columns) with a seeded 20% hold-out. */
@@ -151,6 +145,11 @@ describe('gbdt trainer', () => {
   });
 });
 
+/** An array's own bytes (a space's arrays are views of one WebAssembly memory). */
+function bytesOf(a: ArrayBufferView): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
 /** A histogram space over random bins: columns (column-major) and the row-major global bins from them. */
 function randomSpace(opts: {
   n: number;
@@ -160,10 +159,11 @@ function randomSpace(opts: {
   slotCount: number;
   jobCapacity?: number;
   storage: Storage;
+  kernels?: boolean;
 }) {
   const { n, binCounts } = opts;
   const r = seededRandom(opts.seed);
-  const space = createHistogramSpace({ jobCapacity: 1, ...opts });
+  const space = createHistogramSpace({ jobCapacity: 1, threads: 3, ...opts });
   const { columns, bins, binStart, width } = space;
   binCounts.forEach((count, f) => {
     for (let i = 0; i < n; i++) {
@@ -194,7 +194,8 @@ describe('threaded histograms', () => {
           space.gh[2 * i + 1] = r();
         }
         const threaded = threadedHistograms(space, 3);
-        const slot = (k: number) => Buffer.from(space.slots.buffer, 8 * k * space.size, 8 * space.size);
+        const slot = (k: number) =>
+          Buffer.from(space.slots.buffer, space.slots.byteOffset + 8 * k * space.size, 8 * space.size);
         try {
           // Builds before the workers are up run on this thread alone; wait so that they take part.
           expect(threaded.waitReady(SLOW / 2)).toBe(true);
@@ -253,9 +254,11 @@ describe('threaded histograms', () => {
           expected[b + 1] = expected[b + 1]! + space.gh[2 * i + 1]!;
         }
       }
-      expect(Buffer.from(space.slots.buffer, 0, 8 * space.size).equals(Buffer.from(expected.buffer))).toBe(
-        true,
-      );
+      expect(
+        Buffer.from(space.slots.buffer, space.slots.byteOffset, 8 * space.size).equals(
+          Buffer.from(expected.buffer),
+        ),
+      ).toBe(true);
     }
   });
 });
@@ -317,7 +320,7 @@ describe('row steps', () => {
 
 describe('level-wise growth', () => {
   it(
-    'grows the same trees on worker threads as on this one, in pre-order, level by level or node by node',
+    'grows the same trees on worker threads as on this one, with the WebAssembly kernels as with the JavaScript loops, in pre-order, level by level or node by node',
     () => {
       // A third of them trained on: 30,000 rows of 6 features, enough cells to share the big nodes.
       const n = 90_000;
@@ -332,7 +335,7 @@ describe('level-wise growth', () => {
       // Depth 6 grows every level at once; depth 10 is too wide for that below level 5 (levelWidth),
       // where its nodes' subtrees grow one node at a time.
       for (const maxDepth of [6, 10]) {
-        const grow = (threads: number) => {
+        const grow = (threads: number, kernels = true) => {
           const storage = threads > 1 ? sharedStorage : plainStorage;
           const { space, random: r } = randomSpace({
             n,
@@ -342,7 +345,9 @@ describe('level-wise growth', () => {
             slotCount: slotCount(maxDepth),
             jobCapacity: levelWidth(maxDepth),
             storage,
+            kernels,
           });
+          expect(space.memory !== undefined).toBe(kernels);
           // Gradients that grow with four features, so that trees split all the way down.
           const { columns } = space;
           for (let i = 0; i < n; i++) {
@@ -376,8 +381,11 @@ describe('level-wise growth', () => {
         };
         const one = grow(1);
         const two = grow(2);
+        const loops = grow(1, false);
         expect(two.tree).toEqual(one.tree);
         expect(two.leafOf).toEqual(one.leafOf);
+        expect(loops.tree).toEqual(one.tree);
+        expect(loops.leafOf).toEqual(one.leafOf);
         const { tree, grown } = one;
         expect(tree.value.length).toBeGreaterThan(2 ** (maxDepth - 1));
         // Pre-order: a split node's left child comes right after it.
@@ -437,11 +445,11 @@ describe('threaded row steps', () => {
           steps.margins(0, regression ? 'squared' : 'logloss');
           const folded = Buffer.from(space.gh.slice().buffer);
           steps.gradients(regression);
-          expect(Buffer.from(space.gh.buffer).equals(folded)).toBe(true);
+          expect(bytesOf(space.gh).equals(folded)).toBe(true);
         } finally {
           steps.close();
         }
-        return Buffer.concat([space.gh, rows.margin].map((a) => Buffer.from(a.buffer)));
+        return Buffer.concat([space.gh, rows.margin].map(bytesOf));
       };
       for (const regression of [false, true]) {
         const one = run(1, regression);
@@ -476,6 +484,7 @@ describe('threaded binning', () => {
           countRows: false,
           slotCount: 1,
           jobCapacity: 1,
+          threads,
           storage,
         });
         const job = createBinJob({ x, trainRows, maxBin: 255, columns: space.columns, storage });
@@ -492,7 +501,7 @@ describe('threaded binning', () => {
         } finally {
           steps.close();
         }
-        return { job, columns: Buffer.from(space.columns.buffer) };
+        return { job, columns: bytesOf(space.columns) };
       };
       const one = bin(1);
       const three = bin(3);

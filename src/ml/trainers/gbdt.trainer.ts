@@ -4,8 +4,8 @@ import { type BinnedFeature, binCountBounds, createBinJob, finishBins } from './
 import type { Tree, ValueTrees } from './gbdt-ensemble.js';
 import { toValueTrees } from './gbdt-ensemble.js';
 import { type GrownTree, type GrowSettings, levelWidth, slotCount, TreeGrower } from './gbdt-grower.js';
-import { createHistogramSpace, plainStorage, sharedStorage } from './gbdt-histogram.js';
 import { createRowSpace, type NextGradients, setTree } from './gbdt-rows.js';
+import { createHistogramSpace, plainStorage, sharedStorage } from './gbdt-space.js';
 import { defaultThreads, localHistograms, threadedHistograms, worthThreads } from './gbdt-threads.js';
 import type { IterationCallback, IterationInfo, Task } from './trainer.types.js';
 import { param } from './trainer-params.js';
@@ -79,6 +79,7 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
     countRows: settings.countRows,
     slotCount: slotCount(settings.maxDepth),
     jobCapacity: levelWidth(settings.maxDepth),
+    threads,
     storage,
   });
   const binJob = createBinJob({ x, trainRows, maxBin, columns: space.columns, storage });
