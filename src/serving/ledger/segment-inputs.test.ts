@@ -8,6 +8,7 @@ import { makeRecord } from './ledger-fixtures.contract.js';
 import { type PackedEntry, packBatch, packRecord, type StoredEntry } from './prediction-row.js';
 import { readSealedColumns } from './segment-columns.js';
 import { encodeFrame, encodeLegacyFrame, LEGACY_SEGMENT_MAGIC, SEGMENT_MAGIC } from './segment-file.js';
+import { heldColumns, inputGroups } from './segment-inputs.js';
 import { readParquetRows, rowsOfGroups } from './segment-parquet.js';
 import { buildSealedSegment } from './segment-seal-parquet.js';
 
@@ -220,4 +221,47 @@ it('features whose column name cannot read back, and strings that lose a leading
   const rows = await readParquetRows([bomFile], { order: 'oldest' });
   expect(rows).toEqual(rowsOfGroups([bom]));
   expect(JSON.parse(rows[0]?.inputs as string).s).toBe('\ufeffmarked');
+});
+
+it('files with different typed columns share the held columns of a feature and type: a read is no wider than their union', async () => {
+  const dep = newId('dep');
+  const a = [
+    entry(
+      dep,
+      [
+        { x: 1, y: 2 },
+        { x: -0, y: 1e21 },
+      ],
+      t0,
+    ),
+  ];
+  const b = [
+    entry(
+      dep,
+      [
+        { x: 3, z: 'é' },
+        { x: 4, z: '' },
+      ],
+      t0 + 5,
+    ),
+  ];
+  const fileA = await seal(a);
+  const fileB = await seal(b);
+  expect((await stored(fileA)).held).toEqual([true, true]);
+  expect((await stored(fileB)).held).toEqual([true, true]);
+  const groups = await withConnection((c) => inputGroups(c, [fileA, fileB]));
+  expect(groups.map((g) => g.features)).toEqual([
+    ['x', 'y'],
+    ['x', 'z'],
+  ]);
+  expect(heldColumns(groups)).toHaveLength(3);
+  expect(groups[1]?.held[0]).toBe(groups[0]?.held[0]);
+  const rows = await readParquetRows([fileA, fileB], { order: 'oldest' });
+  expect(rows).toEqual([...rowsOfGroups([a]), ...rowsOfGroups([b])]);
+  expect(rows.map((r) => r.inputs)).toEqual([
+    '{"x":1,"y":2}',
+    '{"x":0,"y":1e+21}',
+    '{"x":3,"z":"é"}',
+    '{"x":4,"z":""}',
+  ]);
 });

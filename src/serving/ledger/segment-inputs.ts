@@ -8,8 +8,9 @@ import { recordTextMaker } from './entry-decode.js';
  * object exactly (segment-seal-parquet.ts); elsewhere `inputs` is NULL and the text is rebuilt from
  * those columns, in the file's column order, as the row had it. Files differ in their typed columns
  * (a column of one name may even have another type in another file), so a read goes by groups of
- * files with the same typed columns: one SELECT each, joined by UNION ALL BY NAME, each carrying its
- * typed columns under names of its own (NULL in the other groups' rows). Values are taken out of
+ * files with the same typed columns: one SELECT each, joined by UNION ALL BY NAME. A typed column is
+ * carried under a name of its feature and type together, shared by every group that has it (NULL in
+ * the others' rows), so a read is no wider than the distinct (feature, type) pairs of its files. Values are taken out of
  * DuckDB's chunks as columns (a JS object per row with thirty more values cost more than the text).
  * Files sealed before hold the text in every row: they read as they always did.
  */
@@ -42,11 +43,22 @@ export interface InputGroup {
   doubles: boolean[];
   /** The text of a row whose inputs are its typed values, from those values in `features` order. */
   text: (values: readonly unknown[]) => string;
+  /** Each feature's place among the read's held columns (heldColumns), shared by feature and type. */
+  held: number[];
 }
 
 /** The files grouped by their typed input columns, in the order of each group's first file. */
 export async function inputGroups(c: DuckDBConnection, files: readonly string[]): Promise<InputGroup[]> {
   const groups = new Map<string, InputGroup>();
+  const places = new Map<string, number>();
+  const placeOf = (key: string): number => {
+    let at = places.get(key);
+    if (at === undefined) {
+      at = places.size;
+      places.set(key, at);
+    }
+    return at;
+  };
   for (const file of files) {
     const typed = [...(await schemaOf(c, file))].filter(([name]) => name.startsWith(INPUT_PREFIX));
     const key = JSON.stringify(typed);
@@ -55,7 +67,8 @@ export async function inputGroups(c: DuckDBConnection, files: readonly string[])
     else {
       const features = typed.map(([name]) => name.slice(INPUT_PREFIX.length));
       const doubles = typed.map(([, type]) => type === 'DOUBLE');
-      groups.set(key, { files: [file], features, doubles, text: recordTextMaker(features) });
+      const held = typed.map((pair) => placeOf(JSON.stringify(pair)));
+      groups.set(key, { files: [file], features, doubles, text: recordTextMaker(features), held });
     }
   }
   return [...groups.values()];
@@ -63,12 +76,15 @@ export async function inputGroups(c: DuckDBConnection, files: readonly string[])
 
 /** The column of a grouped read that says which group a row comes from. */
 export const GROUP_COLUMN = '$group';
-/** The column of group g's j-th typed input in a grouped read. */
-const heldColumn = (g: number, j: number): string => `$input${g}_${j}`;
+/** The held column at `place` in a grouped read. */
+const heldColumn = (place: number): string => `$input${place}`;
 
-/** Every group's typed input columns in a grouped read, group by group (what `inputsTexts` reads after GROUP_COLUMN). */
-export const heldColumns = (groups: readonly InputGroup[]): string[] =>
-  groups.flatMap((g, k) => g.features.map((_, j) => heldColumn(k, j)));
+/** The typed input columns of a grouped read, by place (what `inputsTexts` reads after GROUP_COLUMN). */
+export function heldColumns(groups: readonly InputGroup[]): string[] {
+  let count = 0;
+  for (const g of groups) for (const at of g.held) count = Math.max(count, at + 1);
+  return Array.from({ length: count }, (_, at) => heldColumn(at));
+}
 
 /**
  * The SQL of the rows of the groups' files meeting `conds`: the columns `select` (SQL expressions,
@@ -87,7 +103,7 @@ export function groupedRows(
       const cols = [...select, `${k} AS ${ident(GROUP_COLUMN)}`];
       if (held)
         for (const [j, f] of g.features.entries())
-          cols.push(`${ident(INPUT_PREFIX + f)} AS ${ident(heldColumn(k, j))}`);
+          cols.push(`${ident(INPUT_PREFIX + f)} AS ${ident(heldColumn(g.held[j] as number))}`);
       return `SELECT ${cols.join(', ')} FROM read_parquet([${g.files.map(lit).join(', ')}])${where}`;
     })
     .join(' UNION ALL BY NAME ');
@@ -119,17 +135,11 @@ export function inputsTexts(
   const n = chunk.rowCount;
   const stored = chunk.getColumnVector(inputsAt);
   const group = chunk.getColumnVector(groupAt);
-  const firsts: number[] = [];
-  let at = groupAt + 1;
-  for (const g of groups) {
-    firsts.push(at);
-    at += g.features.length;
-  }
   const held: (ArrayLike<unknown>[] | undefined)[] = [];
   const heldOf = (k: number): ArrayLike<unknown>[] => {
     const g = groups[k] as InputGroup;
     return g.doubles.map((d, j) => {
-      const v = chunk.getColumnVector((firsts[k] as number) + j);
+      const v = chunk.getColumnVector(groupAt + 1 + (g.held[j] as number));
       return d ? numbersOf(v, n) : Array.from({ length: n }, (_, i) => v.getItem(i));
     });
   };
