@@ -28,6 +28,7 @@ import {
   progress,
   runCleanups,
   tempDir,
+  threadCpuMs,
 } from './support.js';
 import { reportTarget } from './targets.js';
 
@@ -53,7 +54,8 @@ import { reportTarget } from './targets.js';
  * leaves the async server out), BENCH_SERVING_TABLE (1; 0 leaves out the durable server writing the
  * old `predictions` table, run beside the segment log as the before), BENCH_SERVING_STRACE (1; 0 skips counting the durable server's fsyncs
  * per request with strace), BENCH_SERVING_PROFILE (a folder: the sextant servers write --cpu-prof
- * profiles there).
+ * profiles there), BENCH_SERVING_THREADS (1: after each run, every server thread's CPU time per request,
+ * from /proc/<pid>/task; the threads are all named `node`, the busiest is the event loop).
  */
 
 const SECONDS = intEnv('BENCH_SERVING_SECONDS', 10);
@@ -72,6 +74,7 @@ const MODELS = (process.env.BENCH_SERVING_MODELS ?? 'tree,linear').split(',').fi
 for (const m of MODELS)
   if (m !== 'tree' && m !== 'linear') throw new Error(`BENCH_SERVING_MODELS: tree or linear, got '${m}'`);
 const PROFILE_DIR = process.env.BENCH_SERVING_PROFILE;
+const THREADS = process.env.BENCH_SERVING_THREADS === '1';
 const THROUGHPUT_TARGET = { single: 0.9, batch: 0.8 };
 const P99_TARGET = 1.5;
 /** The linear model's width. */
@@ -166,6 +169,7 @@ async function startSextant(
 
 async function load(target: Target, body: string, seconds: number): Promise<Sample> {
   const cpu0 = processCpuMs(target.pid);
+  const threads0 = THREADS ? threadCpuMs(target.pid) : undefined;
   const run = autocannon({
     url: `${target.baseUrl}/predict`,
     method: 'POST',
@@ -182,6 +186,15 @@ async function load(target: Target, body: string, seconds: number): Promise<Samp
     if (code >= 200 && code < 300) latencies.add(ms);
   });
   const r = await run;
+  if (threads0) {
+    const per = [...threadCpuMs(target.pid)]
+      .map(([k, ms]) => [k, ((ms - (threads0.get(k) ?? 0)) * 1000) / Math.max(1, r['2xx'])] as const)
+      .filter(([, us]) => us >= 1)
+      .sort((a, b) => b[1] - a[1]);
+    progress(
+      `${target.kind} threads (CPU us/req): ${per.map(([k, us]) => `${k}=${us.toFixed(0)}`).join(', ')}`,
+    );
+  }
   return {
     reqPerSec: r['2xx'] / r.duration,
     p50: latencies.percentile(50),

@@ -75,3 +75,65 @@ it('a cell of the wrong JavaScript type is refused with the column named, never 
     ).rejects.toThrow(new RegExp(`row 2500's cell of column "c" \\(${type}\\) is a ${typeof bad}`));
   }
 });
+
+it('columns of one value in every row (selected as constants, not appended) read back as given, with their types', async () => {
+  const columns: ParquetRowColumn[] = [
+    { name: 'id', type: 'VARCHAR' },
+    { name: 'quoted', type: 'VARCHAR' },
+    { name: 'nul', type: 'VARCHAR' },
+    { name: 'none', type: 'VARCHAR' },
+    { name: 'n', type: 'INTEGER' },
+    { name: 'at', type: 'BIGINT' },
+    { name: 'x', type: 'DOUBLE' },
+    { name: 'ok', type: 'BOOLEAN' },
+    { name: 'no_n', type: 'INTEGER' },
+  ];
+  const constant: ParquetCell[] = [
+    null,
+    `it's "a" \\ é\u{1F600}`,
+    'a\u0000b',
+    null,
+    -7,
+    1_780_000_000_000,
+    0.1,
+    true,
+    null,
+  ];
+  const rows = 3000;
+  const cell = (r: number, k: number): ParquetCell => (k === 0 ? `row ${r}` : (constant[k] as ParquetCell));
+  const file = path.join(root, 'constants.parquet');
+  await writeParquetRows(file, columns, rows, cell, 1000);
+  const [read, types] = await withConnection(async (c) => [
+    (
+      await c.runAndReadAll(
+        `SELECT * EXCLUDE (file_row_number) FROM read_parquet(${lit(file)}, file_row_number = true) ORDER BY file_row_number`,
+      )
+    ).getRowsJS(),
+    (await c.runAndReadAll(`SELECT column_type FROM (DESCRIBE SELECT * FROM read_parquet(${lit(file)}))`))
+      .getRowsJS()
+      .map((row) => row[0]),
+  ]);
+  expect(types).toEqual(columns.map((c) => c.type));
+  expect(read).toHaveLength(rows);
+  read.forEach((row, r) => {
+    expect(row.map((v) => (typeof v === 'bigint' ? Number(v) : v))).toEqual(
+      columns.map((_, k) => cell(r, k)),
+    );
+  });
+
+  // Every column constant: the rows are still there.
+  const all = path.join(root, 'all-constant.parquet');
+  await writeParquetRows(
+    all,
+    [
+      { name: 'a', type: 'VARCHAR' },
+      { name: 'b', type: 'INTEGER' },
+    ],
+    5,
+    (_, k) => (k === 0 ? 'x' : 3),
+  );
+  const back = await withConnection(async (c) =>
+    (await c.runAndReadAll(`SELECT * FROM read_parquet(${lit(all)})`)).getRowsJS(),
+  );
+  expect(back).toEqual(Array.from({ length: 5 }, () => ['x', 3]));
+});

@@ -85,6 +85,33 @@ const wrongCell = (col: ParquetRowColumn, row: number, v: unknown): Error =>
     `writing Parquet: row ${row}'s cell of column ${JSON.stringify(col.name)} (${col.type}) is a ${typeof v} (${String(v).slice(0, 40)}), not a ${CELL_TYPE[col.type]}`,
   );
 
+/** A lone surrogate: text with no UTF-8 form. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * The cell every row of column k holds, where it can be written in SQL as a constant of the column's
+ * type: null, a string that reads back as itself, an integer or a boolean (not a DOUBLE: a decimal
+ * literal need not read back as the same double). Undefined for none (or no rows).
+ */
+function constantOf(
+  col: ParquetRowColumn,
+  k: number,
+  rowCount: number,
+  cellAt: (row: number, column: number) => ParquetCell,
+): ParquetCell | undefined {
+  if (rowCount === 0 || col.type === 'DOUBLE') return undefined;
+  const first = cellAt(0, k);
+  if (first !== null) {
+    if (typeof first !== CELL_TYPE[col.type]) return undefined;
+    // Not a string DuckDB's SQL text would not carry as itself: a NUL ends it, a lone surrogate has no UTF-8.
+    if (typeof first === 'string' && (first.includes('\u0000') || LONE_SURROGATE.test(first)))
+      return undefined;
+    if (typeof first === 'number' && !Number.isSafeInteger(first)) return undefined;
+  }
+  for (let r = 1; r < rowCount; r++) if (cellAt(r, k) !== first) return undefined;
+  return first;
+}
+
 /**
  * Writes rows held in memory as a Parquet file, in the given order, through DuckDB's appender: no
  * text format in between (serialising each row to JSON and having DuckDB parse it back cost several
@@ -94,6 +121,11 @@ const wrongCell = (col: ParquetRowColumn, row: number, v: unknown): Error =>
  * nulls are set in the chunk's buffers from JavaScript and copied over once per column, so only
  * strings cross into DuckDB one by one (a call per cell through the row appender cost as much CPU as
  * the Parquet file).
+ *
+ * A column whose every cell is the same null, string, integer or boolean (a logged batch's deployment,
+ * model and version, a column of nulls) is not appended at all: the COPY selects it as a constant,
+ * the same value in every row, typed as the column (DuckDB writes the same file). Appending such a
+ * column cost as much as a varying one (a call into DuckDB per string cell).
  *
  * A private in-memory DuckDB with one thread: its rows are written in insertion order (the shared
  * instance lets DuckDB reorder), and a write started off the event loop (a worker thread) takes at
@@ -114,23 +146,30 @@ export async function writeParquetRows(
   });
   const c = await db.connect();
   try {
+    const constants: (ParquetCell | undefined)[] = columns.map((col, k) =>
+      constantOf(col, k, rowCount, cellAt),
+    );
+    // A table needs a column: with every column constant, the first is appended all the same.
+    if (!constants.includes(undefined)) constants[0] = undefined;
+    const appended = columns.map((_, k) => k).filter((k) => constants[k] === undefined);
     await c.run(
-      `CREATE TABLE rows_out (${columns.map((col) => `${ident(col.name)} ${col.type}`).join(', ')})`,
+      `CREATE TABLE rows_out (${appended.map((k) => `${ident((columns[k] as ParquetRowColumn).name)} ${(columns[k] as ParquetRowColumn).type}`).join(', ')})`,
     );
     const appender = await c.createAppender('rows_out');
-    const types = columns.map((col) => duckdbType(api, col.type));
-    const convert = columns.map((col) => TO_VECTOR[col.type]);
+    const types = appended.map((k) => duckdbType(api, (columns[k] as ParquetRowColumn).type));
     try {
       for (let from = 0; from < rowCount; from += CHUNK_ROWS) {
         const n = Math.min(CHUNK_ROWS, rowCount - from);
         const chunk = api.DuckDBDataChunk.create(types, n);
-        for (let k = 0; k < columns.length; k++) {
-          const vector = chunk.getColumnVector(k);
-          const to = convert[k];
-          const want = CELL_TYPE[(columns[k] as ParquetRowColumn).type];
+        for (let a = 0; a < appended.length; a++) {
+          const k = appended[a] as number;
+          const col = columns[k] as ParquetRowColumn;
+          const vector = chunk.getColumnVector(a);
+          const to = TO_VECTOR[col.type];
+          const want = CELL_TYPE[col.type];
           for (let i = 0; i < n; i++) {
             const v = cellAt(from + i, k);
-            if (v !== null && typeof v !== want) throw wrongCell(columns[k] as ParquetRowColumn, from + i, v);
+            if (v !== null && typeof v !== want) throw wrongCell(col, from + i, v);
             vector.setItem(i, v === null ? null : to ? to(v) : v);
           }
           vector.flush();
@@ -140,9 +179,16 @@ export async function writeParquetRows(
     } finally {
       appender.closeSync();
     }
+    const select = columns
+      .map((col, k) => {
+        const v = constants[k];
+        if (v === undefined) return ident(col.name);
+        return `CAST(${v === null ? 'NULL' : typeof v === 'string' ? lit(v) : String(v)} AS ${col.type}) AS ${ident(col.name)}`;
+      })
+      .join(', ');
     const groups =
       rowGroupSize === undefined ? '' : `, ROW_GROUP_SIZE ${Math.max(1, Math.floor(rowGroupSize))}`;
-    await c.run(`COPY rows_out TO ${lit(parquetPath)} (FORMAT parquet${groups})`);
+    await c.run(`COPY (SELECT ${select} FROM rows_out) TO ${lit(parquetPath)} (FORMAT parquet${groups})`);
   } finally {
     c.closeSync();
     db.closeSync();
