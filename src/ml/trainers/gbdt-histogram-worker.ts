@@ -1,6 +1,6 @@
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { runBinTasks } from './gbdt-bins.js';
-import { Command, Control } from './gbdt-control.js';
+import { Command, Control, spinWhile } from './gbdt-control.js';
 import { type PoolWorkerData, RECHECK_MS } from './gbdt-pool.js';
 import { type FitArrays, runPart } from './gbdt-threads.js';
 
@@ -21,10 +21,12 @@ let seen = generation;
 for (;;) {
   // A new command is a new generation, read here and not taken from how the wait returned: a wake-up
   // that never arrives (seen under load, in rare runs) costs one timeout, never a hang, and a wait
-  // that returns early runs nothing twice.
+  // that returns early runs nothing twice. It watches the word a while before sleeping: most
+  // commands follow the last within that while, and are then taken without a wake-up.
   const now = Atomics.load(control, Control.generation);
   if (now === seen) {
-    Atomics.wait(control, Control.generation, seen, RECHECK_MS);
+    if (!spinWhile(control, Control.generation, seen))
+      Atomics.wait(control, Control.generation, seen, RECHECK_MS);
     continue;
   }
   seen = now;

@@ -1,6 +1,6 @@
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { workerEntry } from '../../core/worker-entry.js';
-import { Command, Control } from './gbdt-control.js';
+import { Command, Control, spinWhile } from './gbdt-control.js';
 
 /*
  * The gbdt worker threads of this thread, kept from one fit to the next. Starting a worker costs
@@ -110,6 +110,7 @@ function startPool(): GbdtPool {
     for (;;) {
       const pending = Atomics.load(control, Control.pending);
       if (pending === 0) break;
+      if (spinWhile(control, Control.pending, pending)) continue;
       // Waits in short steps, each re-checking the count and waking the workers again: a wake-up
       // lost on either side (seen in rare runs under load) costs a step, never a hang.
       if (Atomics.wait(control, Control.pending, pending, RECHECK_MS) === 'timed-out') {
