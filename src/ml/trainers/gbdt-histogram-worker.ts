@@ -1,6 +1,7 @@
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { runBinTasks } from './gbdt-bins.js';
 import { Command, Control, spinWhile } from './gbdt-control.js';
+import { releaseKernels } from './gbdt-kernels.js';
 import { type PoolWorkerData, RECHECK_MS } from './gbdt-pool.js';
 import { type FitArrays, runPart } from './gbdt-threads.js';
 
@@ -41,6 +42,7 @@ for (;;) {
       // Features still unbinned are shared with the calling thread.
       if (fit.binJob !== undefined) runBinTasks(fit.binJob);
     } else if (command === Command.detach) {
+      releaseKernels(fit?.space.memory);
       fit = undefined;
     } else {
       if (fit === undefined) throw new Error('gbdt: a command before any attach');

@@ -83,8 +83,6 @@ export interface HistogramKernels {
   subtract(a: number, aend: number, b: number): void;
 }
 
-// Parameter and local numbers of each kernel, named as in its WAT.
-
 /** Compiled once per thread for each kind of memory (shared or not). */
 const modules = new Map<boolean, object>();
 
@@ -142,4 +140,9 @@ let bound: { memory: WasmMemory; kernels: HistogramKernels } | undefined;
 export function histogramKernels(memory: WasmMemory): HistogramKernels {
   if (bound?.memory !== memory) bound = { memory, kernels: instantiate(memory) };
   return bound.kernels;
+}
+
+/** Lets go of this thread's kernels over `memory` (a finished fit's space), so the memory can be freed. */
+export function releaseKernels(memory: WasmMemory | undefined): void {
+  if (memory !== undefined && bound?.memory === memory) bound = undefined;
 }

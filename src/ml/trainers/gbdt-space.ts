@@ -128,13 +128,19 @@ export function createHistogramSpace(opts: {
   layoutSpace(opts, measure, undefined, true);
   // Shared memory when the caller shares its arrays with worker threads.
   const shared = opts.storage(0) instanceof SharedArrayBuffer;
-  if (wasm === undefined || opts.kernels === false || bytes > MAX_KERNEL_BYTES || !kernelsAvailable(shared)) {
-    const separate: Allocate = (type, count) =>
-      new type(opts.storage(count * type.BYTES_PER_ELEMENT), 0, count);
+  const separate: Allocate = (type, count) =>
+    new type(opts.storage(count * type.BYTES_PER_ELEMENT), 0, count);
+  if (wasm === undefined || opts.kernels === false || bytes > MAX_KERNEL_BYTES || !kernelsAvailable(shared))
+    return layoutSpace(opts, separate, undefined, false);
+  const pages = Math.max(1, Math.ceil(bytes / 65536));
+  let memory: WasmMemory;
+  try {
+    memory = new wasm.Memory({ initial: pages, maximum: pages, shared });
+  } catch {
+    // No room for one memory of that size (address space reserved by other fits' memories, say):
+    // the arrays go in buffers of their own and the JavaScript loops run.
     return layoutSpace(opts, separate, undefined, false);
   }
-  const pages = Math.max(1, Math.ceil(bytes / 65536));
-  const memory = new wasm.Memory({ initial: pages, maximum: pages, shared });
   let at = 0;
   const carve: Allocate = (type, count) => {
     const array = new type(memory.buffer, at, count);

@@ -4,6 +4,7 @@ import { type BinJob, binJobDone, runBinTasks } from './gbdt-bins.js';
 import { Command, Control } from './gbdt-control.js';
 import type { GrowSteps } from './gbdt-grower.js';
 import { buildHistogramPart } from './gbdt-histogram.js';
+import { releaseKernels } from './gbdt-kernels.js';
 import { finishRowJobs, HistogramJob, histogramJobsPart, RowJob, rowJobsPart } from './gbdt-level.js';
 import { COMMAND_TIMEOUT_MS, detach, gbdtPool } from './gbdt-pool.js';
 import { gradientPart, marginPart, type NextGradients, type RowSpace } from './gbdt-rows.js';
@@ -138,7 +139,7 @@ export function localHistograms(space: HistogramSpace, rows?: RowSpace): GbdtSte
     histogramJobs: (count, chosenCount) => histogramJobsPart(space, count, 0, chosenCount),
     gradients: (regression) => gradientPart(need(), space, regression, 0, need().trainRows.length),
     margins: (cls, next) => marginPart(need(), space, cls, 0, need().n, next),
-    close: () => undefined,
+    close: () => releaseKernels(space.memory),
   };
 }
 
@@ -195,6 +196,7 @@ export function threadedHistograms(
       closed = true;
       if (joined) detach(pool);
       if (owner) pool.release();
+      releaseKernels(space.memory);
     },
     waitReady(timeoutMs) {
       if (!pool.waitReady(timeoutMs) || !join()) return false;
