@@ -1,9 +1,8 @@
 import type { BinnedFeature } from './gbdt-bins.js';
 import type { Tree } from './gbdt-ensemble.js';
-import { histogramKernels } from './gbdt-kernels.js';
-import { HistogramJob, RowJob } from './gbdt-level.js';
-import { type HistogramSpace, JOB_WORDS } from './gbdt-space.js';
-import { SplitArea } from './gbdt-split-kernel.js';
+import { HistogramJob, RowJob, resultAt } from './gbdt-level.js';
+import { type HistogramSpace, JOB_WORDS, RESULT_DOUBLES } from './gbdt-space.js';
+import { bestOfParts, type Split, SplitSetting, searchSplit } from './gbdt-split.js';
 
 export interface GrowSettings {
   maxDepth: number;
@@ -22,22 +21,25 @@ export interface GrowSettings {
 /** The steps a tree is grown with, on the calling thread or shared with workers (gbdt-threads.ts). */
 export interface GrowSteps {
   readonly space: HistogramSpace;
-  /** Fills a histogram slot from the space's index[begin, end), its gradients and chosen features. */
-  build(slot: number, begin: number, end: number, chosenCount: number): void;
+  /**
+   * Fills a histogram slot from the space's index[begin, end), its gradients and chosen features;
+   * true when those rows' gradient sums, added in index order, are in space.rowSums[0, 2).
+   */
+  build(slot: number, begin: number, end: number, chosenCount: number): boolean;
   /** Runs the row jobs [0, count) in space.jobs (gbdt-level.ts). */
   rowJobs(count: number): void;
-  /** Runs the histogram jobs [0, count) in space.jobs over the chosen features [0, chosenCount). */
-  histogramJobs(count: number, chosenCount: number): void;
+  /**
+   * Runs the histogram jobs [0, count) in space.jobs over the chosen features [0, chosenCount), and
+   * the split searches of their children; returns how many parts the features were shared between
+   * (bestOfParts joins as many results).
+   */
+  histogramJobs(count: number, chosenCount: number): number;
 }
 
-interface Split {
-  feature: number;
-  bin: number;
-  gl: number;
-  hl: number;
-}
-
-/** A node of the level being grown: its rows index[begin, end), its histogram slot (-1: none), its sums. */
+/**
+ * A node of the level being grown: its rows index[begin, end), its histogram slot (-1: none), its
+ * sums, and its best split (searched when its histogram was made; undefined: it stays a leaf).
+ */
 interface LevelNode {
   id: number;
   begin: number;
@@ -45,7 +47,11 @@ interface LevelNode {
   slot: number;
   g: number;
   h: number;
+  split: Split | undefined;
 }
+
+/** A histogram job's search bit: the left child is the small one (in the job's slot). */
+const LEFT_SMALL = 4;
 
 /** Most nodes with histograms a level is grown with at once (more: the rest is grown node by node). */
 const LEVEL_WIDTH = 64;
@@ -92,6 +98,8 @@ export class TreeGrower {
   private readonly width: number;
   /** Free histogram slots (a stack). */
   private readonly free: number[];
+  /** The calling thread's own split search result (the root's). */
+  private readonly result = new Float64Array(RESULT_DOUBLES);
 
   constructor(
     private readonly features: BinnedFeature[],
@@ -104,6 +112,16 @@ export class TreeGrower {
     if (slots < slotCount(s.maxDepth) || this.space.jobs.length < JOB_WORDS * this.width)
       throw new Error('gbdt: the histogram space is too small for trees of this depth');
     this.free = Array.from({ length: slots }, (_, k) => slots - 1 - k);
+    // What the split searches read, on whichever thread they run.
+    const { splitSettings, splitBinCount, splitNumeric } = this.space;
+    splitSettings[SplitSetting.lambda] = s.lambda;
+    splitSettings[SplitSetting.minChildWeight] = s.minChildWeight;
+    splitSettings[SplitSetting.minSamplesLeaf] = s.minSamplesLeaf;
+    splitSettings[SplitSetting.minSplitGain] = s.minSplitGain;
+    features.forEach((feature, f) => {
+      splitBinCount[f] = feature.binCount;
+      splitNumeric[f] = feature.kind === 'numeric' ? 1 : 0;
+    });
   }
 
   /**
@@ -117,13 +135,16 @@ export class TreeGrower {
     this.left = [];
     this.right = [];
     this.value = [];
-    const [g, h] = gradientSums(this.space, rowCount);
     let slot = -1;
+    let summed = false;
     if (this.canSplit(0, rowCount)) {
       slot = this.take();
-      this.steps.build(slot, 0, rowCount, chosenCount);
+      summed = this.steps.build(slot, 0, rowCount, chosenCount);
     }
-    let level: LevelNode[] = [{ id: this.leaf(g, h), begin: 0, end: rowCount, slot, g, h }];
+    const { rowSums } = this.space;
+    const [g, h] = summed ? [rowSums[0]!, rowSums[1]!] : gradientSums(this.space, rowCount);
+    const split = slot < 0 ? undefined : this.bestSplit(slot, g, h, rowCount);
+    let level: LevelNode[] = [{ id: this.leaf(g, h), begin: 0, end: rowCount, slot, g, h, split }];
     for (let depth = 0; level.length > 0; depth++) {
       if (depth + 1 < this.s.maxDepth && 2 * level.filter((n) => n.slot >= 0).length > this.width) {
         for (const n of level) this.node(n, depth);
@@ -152,8 +173,7 @@ export class TreeGrower {
       const o = JOB_WORDS * count++;
       jobs[o + RowJob.begin] = node.begin;
       jobs[o + RowJob.end] = node.end;
-      const split =
-        node.slot < 0 ? undefined : this.bestSplit(node.slot, node.g, node.h, node.end - node.begin);
+      const { split } = node;
       if (split === undefined) {
         if (node.slot >= 0) this.free.push(node.slot);
         jobs[o + RowJob.feature] = -1;
@@ -174,9 +194,17 @@ export class TreeGrower {
     count = 0;
     for (const { node, split, job, leftId, rightId } of parted) {
       const mid = jobs[job + RowJob.mid]!;
-      const [leftSlot, rightSlot] = this.childSlots(node, mid, depth + 1, JOB_WORDS * count);
+      const [leftSlot, rightSlot] = this.childSlots(node, split, mid, depth + 1, count);
       if (leftSlot >= 0 || rightSlot >= 0) count++;
-      next.push({ id: leftId, begin: node.begin, end: mid, slot: leftSlot, g: split.gl, h: split.hl });
+      next.push({
+        id: leftId,
+        begin: node.begin,
+        end: mid,
+        slot: leftSlot,
+        g: split.gl,
+        h: split.hl,
+        split: undefined,
+      });
       next.push({
         id: rightId,
         begin: mid,
@@ -184,10 +212,34 @@ export class TreeGrower {
         slot: rightSlot,
         g: node.g - split.gl,
         h: node.h - split.hl,
+        split: undefined,
       });
     }
-    if (count > 0) this.steps.histogramJobs(count, this.chosenCount);
+    if (count > 0) {
+      const parts = this.steps.histogramJobs(count, this.chosenCount);
+      // Job j is the j-th pair of children with a slot, in order.
+      let j = 0;
+      for (let k = 0; k < next.length; k += 2) {
+        const left = next[k]!;
+        const right = next[k + 1]!;
+        if (left.slot < 0 && right.slot < 0) continue;
+        [left.split, right.split] = this.childSplits(j++, parts);
+      }
+    }
     return next;
+  }
+
+  /** The searched splits of histogram job j's children (left, right), joined over `parts` parts. */
+  private childSplits(j: number, parts: number): [Split | undefined, Split | undefined] {
+    const { jobs, splitResults, splitParts } = this.space;
+    const search = jobs[JOB_WORDS * j + HistogramJob.search]!;
+    const best = (side: 0 | 1) =>
+      (search & (1 << side)) === 0
+        ? undefined
+        : bestOfParts(this.space, splitResults, resultAt(splitParts, j, side, 0), parts);
+    const small = best(0);
+    const large = best(1);
+    return (search & LEFT_SMALL) !== 0 ? [small, large] : [large, small];
   }
 
   /**
@@ -198,8 +250,7 @@ export class TreeGrower {
     const { jobs } = this.space;
     jobs[RowJob.begin] = node.begin;
     jobs[RowJob.end] = node.end;
-    const split =
-      node.slot < 0 ? undefined : this.bestSplit(node.slot, node.g, node.h, node.end - node.begin);
+    const { split } = node;
     if (split === undefined) {
       if (node.slot >= 0) this.free.push(node.slot);
       jobs[RowJob.feature] = -1;
@@ -218,24 +269,39 @@ export class TreeGrower {
       return;
     }
     const mid = jobs[RowJob.mid]!;
-    const [leftSlot, rightSlot] = this.childSlots(node, mid, depth + 1, 0);
-    if (leftSlot >= 0 || rightSlot >= 0) this.steps.histogramJobs(1, this.chosenCount);
+    const [leftSlot, rightSlot] = this.childSlots(node, split, mid, depth + 1, 0);
+    let splits: [Split | undefined, Split | undefined] = [undefined, undefined];
+    // Read before the children's own jobs take job 0.
+    if (leftSlot >= 0 || rightSlot >= 0)
+      splits = this.childSplits(0, this.steps.histogramJobs(1, this.chosenCount));
     const gr = node.g - split.gl;
     const hr = node.h - split.hl;
     this.node(
-      { id: leftId, begin: node.begin, end: mid, slot: leftSlot, g: split.gl, h: split.hl },
+      {
+        id: leftId,
+        begin: node.begin,
+        end: mid,
+        slot: leftSlot,
+        g: split.gl,
+        h: split.hl,
+        split: splits[0],
+      },
       depth + 1,
     );
-    this.node({ id: rightId, begin: mid, end: node.end, slot: rightSlot, g: gr, h: hr }, depth + 1);
+    this.node(
+      { id: rightId, begin: mid, end: node.end, slot: rightSlot, g: gr, h: hr, split: splits[1] },
+      depth + 1,
+    );
   }
 
   /**
    * The children's slots of a node split at mid: when either may split, the smaller one's histogram
-   * is built into a fresh slot (a histogram job at `o`) and the parent's slot, minus it, becomes the
-   * larger one's. A child that cannot split gives its slot back at once: jobs run in order per
-   * feature, so a later job reusing it writes only after this one is done with it.
+   * is built into a fresh slot (histogram job j) and the parent's slot, minus it, becomes the
+   * larger one's; the children that may split are searched for their own splits. A child that
+   * cannot split gives its slot back at once: jobs run in order per feature, so a later job reusing
+   * it writes only after this one is done with it (and it is not searched).
    */
-  private childSlots(node: LevelNode, mid: number, depth: number, o: number): [number, number] {
+  private childSlots(node: LevelNode, split: Split, mid: number, depth: number, j: number): [number, number] {
     const l = mid - node.begin;
     const r = node.end - mid;
     if (!this.canSplit(depth, Math.max(l, r))) {
@@ -244,15 +310,27 @@ export class TreeGrower {
     }
     const leftSmaller = l <= r;
     const small = this.take();
-    const { jobs } = this.space;
+    const { jobs, jobSums } = this.space;
+    const o = JOB_WORDS * j;
     jobs[o + HistogramJob.slot] = small;
     jobs[o + HistogramJob.begin] = leftSmaller ? node.begin : mid;
     jobs[o + HistogramJob.end] = leftSmaller ? mid : node.end;
     jobs[o + HistogramJob.parent] = node.slot;
+    jobs[o + HistogramJob.largeCount] = leftSmaller ? r : l;
+    const gr = node.g - split.gl;
+    const hr = node.h - split.hl;
+    jobSums[4 * j] = leftSmaller ? split.gl : gr;
+    jobSums[4 * j + 1] = leftSmaller ? split.hl : hr;
+    jobSums[4 * j + 2] = leftSmaller ? gr : split.gl;
+    jobSums[4 * j + 3] = leftSmaller ? hr : split.hl;
     let leftSlot = leftSmaller ? small : node.slot;
     let rightSlot = leftSmaller ? node.slot : small;
     if (!this.canSplit(depth, l)) leftSlot = this.release(leftSlot);
     if (!this.canSplit(depth, r)) rightSlot = this.release(rightSlot);
+    const smallSlot = leftSmaller ? leftSlot : rightSlot;
+    const largeSlot = leftSmaller ? rightSlot : leftSlot;
+    jobs[o + HistogramJob.search] =
+      (smallSlot >= 0 ? 1 : 0) | (largeSlot >= 0 ? 2 : 0) | (leftSmaller ? LEFT_SMALL : 0);
     return [leftSlot, rightSlot];
   }
 
@@ -264,6 +342,7 @@ export class TreeGrower {
     jobs[o + RowJob.numeric] = this.features[split.feature]!.kind === 'numeric' ? 1 : 0;
     jobs[o + RowJob.left] = leftId;
     jobs[o + RowJob.right] = rightId;
+    jobs[o + RowJob.mid] = -1;
   }
 
   private setSplit(id: number, split: Split, leftId: number, rightId: number): void {
@@ -304,65 +383,10 @@ export class TreeGrower {
     return -1;
   }
 
+  /** The best split of the node in `slot` over every chosen feature, searched on this thread. */
   private bestSplit(slot: number, g: number, h: number, count: number): Split | undefined {
-    const { lambda, minChildWeight, minSamplesLeaf, minSplitGain, countRows } = this.s;
-    const { slots, binStart, chosen, stride, memory, splitArea: area } = this.space;
-    const base = slot * this.space.size;
-    const parentScore = (g * g) / (h + lambda);
-    let best: Split | undefined;
-    let bestGain = Math.max(minSplitGain, 1e-12);
-    // Numeric features without row counts are scanned by a kernel, to the same bits.
-    const kernels = memory !== undefined && !countRows ? histogramKernels(memory) : undefined;
-    if (kernels !== undefined) {
-      area[SplitArea.gh / 8] = g;
-      area[SplitArea.gh / 8 + 1] = h;
-      area[SplitArea.lambda / 8] = lambda;
-      area[SplitArea.lambda / 8 + 1] = lambda;
-      area[SplitArea.minChildWeight / 8] = minChildWeight;
-      area[SplitArea.parentScore / 8] = parentScore;
-    }
-    for (let c = 0; c < this.chosenCount; c++) {
-      const f = chosen[c]!;
-      const feature = this.features[f]!;
-      const off = base + stride * binStart[f]!;
-      const numeric = feature.kind === 'numeric';
-      if (numeric && kernels !== undefined) {
-        area[SplitArea.gain / 8] = bestGain;
-        const bin = kernels.splitNumeric(slots.byteOffset + 8 * off, feature.binCount - 1, area.byteOffset);
-        if (bin >= 0) {
-          bestGain = area[SplitArea.gain / 8]!;
-          best = { feature: f, bin, gl: area[SplitArea.left / 8]!, hl: area[SplitArea.left / 8 + 1]! };
-        }
-        continue;
-      }
-      let gl = 0;
-      let hl = 0;
-      let cl = 0;
-      // Numeric: bins 0..b go left. Categorical: the rows of category b go right (one-hot > 0.5).
-      for (let b = numeric ? 0 : 1; b < (numeric ? feature.binCount - 1 : feature.binCount); b++) {
-        const at = off + stride * b;
-        if (numeric) {
-          gl += slots[at]!;
-          hl += slots[at + 1]!;
-          if (countRows) cl += slots[at + 2]!;
-        } else {
-          if (slots[at + 1] === 0) continue; // hessians are > 0, so an empty bin has none
-          gl = g - slots[at]!;
-          hl = h - slots[at + 1]!;
-          if (countRows) cl = count - slots[at + 2]!;
-        }
-        const gr = g - gl;
-        const hr = h - hl;
-        if (hl < minChildWeight || hr < minChildWeight) continue;
-        if (countRows && (cl < minSamplesLeaf || count - cl < minSamplesLeaf)) continue;
-        const gain = 0.5 * ((gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parentScore);
-        if (gain > bestGain) {
-          bestGain = gain;
-          best = { feature: f, bin: b, gl, hl };
-        }
-      }
-    }
-    return best;
+    searchSplit(this.space, slot, g, h, count, 0, this.chosenCount, 0, this.result, 0);
+    return bestOfParts(this.space, this.result, 0, 1);
   }
 }
 

@@ -11,12 +11,14 @@ import { Code, type FunctionDef, I32, V128 } from './wasm-encoder.js';
 // Parameter and local numbers of each kernel, named as in its WAT.
 
 /*
- * (func $rows (param $p $pend $gh $bins $rowBytes $quad $span $hist i32)
+ * (func $rows (param $p $pend $gh $bins $rowBytes $quad $span $hist $sum i32)
  *   (local $i i32) (local $v v128) (local $r i32) (local $r4 i32) (local $rend i32) (local $a i32)
+ *   (local $total v128)
  *   (block (br_if 0 (i32.ge_u $p $pend))
  *     (loop
  *       (local.set $i (i32.load $p))
  *       (local.set $v (v128.load (i32.add (i32.shl $i 4) $gh)))
+ *       (local.set $total (f64x2.add $total $v))    ;; the rows' (g, h) sums, in index order
  *       (local.set $r4 (i32.add (local.tee $r (i32.add (i32.mul $i $rowBytes) $bins)) $quad))
  *       (local.set $rend (i32.add $r $span))
  *       (block (br_if 0 (i32.ge_u $r $r4))
@@ -25,13 +27,14 @@ import { Code, type FunctionDef, I32, V128 } from './wasm-encoder.js';
  *       (block (br_if 0 (i32.ge_u $r $rend))
  *         (loop (cell 0)
  *           (br_if 0 (i32.lt_u (local.tee $r (i32.add $r 2)) $rend))))
- *       (br_if 0 (i32.lt_u (local.tee $p (i32.add $p 4)) $pend)))))
+ *       (br_if 0 (i32.lt_u (local.tee $p (i32.add $p 4)) $pend))))
+ *   (v128.store $sum $total))
  * (cell k) = (v128.store (local.tee $a (i32.add (i32.shl (i32.load16_u offset=k $r) 4) $hist))
  *              (f64x2.add (v128.load $a) $v))
  */
 export function rowsKernel(): FunctionDef {
-  const [p, pend, gh, bins, rowBytes, quad, span, hist] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const [i, v, r, r4, rend, a] = [8, 9, 10, 11, 12, 13];
+  const [p, pend, gh, bins, rowBytes, quad, span, hist, sum] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [i, v, r, r4, rend, a, total] = [9, 10, 11, 12, 13, 14, 15];
   const c = new Code();
   const cell = (offset: number) =>
     c
@@ -50,6 +53,7 @@ export function rowsKernel(): FunctionDef {
   c.block().get(p).get(pend).i32GeU().brIf(0).loop();
   c.get(p).i32Load().set(i);
   c.get(i).i32Const(4).i32Shl().get(gh).i32Add().v128Load().set(v);
+  c.get(total).get(v).f64x2Add().set(total);
   c.get(i).get(rowBytes).i32Mul().get(bins).i32Add().tee(r).get(quad).i32Add().set(r4);
   c.get(r).get(span).i32Add().set(rend);
   c.block().get(r).get(r4).i32GeU().brIf(0).loop();
@@ -59,7 +63,8 @@ export function rowsKernel(): FunctionDef {
   cell(0);
   c.get(r).i32Const(2).i32Add().tee(r).get(rend).i32LtU().brIf(0).end().end();
   c.get(p).i32Const(4).i32Add().tee(p).get(pend).i32LtU().brIf(0).end().end();
-  return { name: 'rows', params: 8, locals: [I32, V128, I32, I32, I32, I32], code: c };
+  c.get(sum).get(total).v128Store();
+  return { name: 'rows', params: 9, locals: [I32, V128, I32, I32, I32, I32, V128], code: c };
 }
 
 /*

@@ -18,6 +18,8 @@ import { gatherLength, type HistogramSpace, SPARSE_NODE } from './gbdt-space.js'
  * (zeroing their part of the slot first; other features' parts are left alone). One pass over the
  * rows reads each row's gradients and bins once for all its features; each feature's histogram still
  * sums its rows in ascending order, so the result does not depend on how features are split up.
+ * Returns true when the rows' (g, h) sums, added in index order, are in rowSums[2 part] (the
+ * row-major kernel's pass has them for one addition a row).
  */
 export function buildHistogramPart(
   s: HistogramSpace,
@@ -28,7 +30,7 @@ export function buildHistogramPart(
   c1: number,
   /** The calling thread's part of the build (which gather area it may use). */
   part = 0,
-): void {
+): boolean {
   const { binStart, chosen, stride, slots } = s;
   const base = slot * s.size;
   let contiguous = true;
@@ -37,7 +39,7 @@ export function buildHistogramPart(
     if (c > c0 && f !== chosen[c - 1]! + 1) contiguous = false;
     slots.fill(0, base + stride * binStart[f]!, base + stride * binStart[f + 1]!);
   }
-  if (c1 <= c0) return;
+  if (c1 <= c0) return false;
   const kernels = s.memory === undefined ? undefined : histogramKernels(s.memory);
   if (stride === 3) countingPass(s, base, begin, end, c0, c1);
   else if ((end - begin) * SPARSE_NODE < s.n) {
@@ -46,10 +48,13 @@ export function buildHistogramPart(
       kernelColumnPass(kernels, s, base, begin, end, c0, c1, area);
     } else columnPass(s, base, begin, end, c0, c1);
   } else if (contiguous) {
-    if (kernels !== undefined && s.bins instanceof Uint16Array)
-      kernelRowPass(kernels, s, base, begin, end, chosen[c0]!, c1 - c0);
-    else contiguousPass(s, base, begin, end, chosen[c0]!, chosen[c0]! + c1 - c0);
+    if (kernels !== undefined && s.bins instanceof Uint16Array) {
+      kernelRowPass(kernels, s, base, begin, end, chosen[c0]!, c1 - c0, part);
+      return true;
+    }
+    contiguousPass(s, base, begin, end, chosen[c0]!, chosen[c0]! + c1 - c0);
   } else chosenPass(s, base, begin, end, c0, c1);
+  return false;
 }
 
 /**
@@ -195,7 +200,7 @@ function countingPass(s: HistogramSpace, base: number, begin: number, end: numbe
 
 /**
  * contiguousPass as a kernel: the rows of index[begin, end), features f0 .. f0 + span - 1, into the
- * slot at `base` (bins u16, every array in s.memory).
+ * slot at `base` (bins u16, every array in s.memory); the rows' gh sums into part `part`'s rowSums.
  */
 export function kernelRowPass(
   k: HistogramKernels,
@@ -205,6 +210,7 @@ export function kernelRowPass(
   end: number,
   f0: number,
   span: number,
+  part: number,
 ): void {
   const { index, gh, bins, slots } = s;
   const p = index.byteOffset + 4 * begin;
@@ -218,6 +224,7 @@ export function kernelRowPass(
     2 * (span & ~3),
     2 * span,
     slots.byteOffset + 8 * base,
+    s.rowSums.byteOffset + 16 * part,
   );
 }
 

@@ -16,7 +16,8 @@ export interface HistogramKernels {
   /**
    * Row-major pass: for each row i of the index words [p, pend), its gh pair (at gh + 16 i) added to
    * the slot cell of each of its bins, read as u16 from bins + i * rowBytes: `quad` bytes of them
-   * four at a time, then up to `span` bytes one at a time.
+   * four at a time, then up to `span` bytes one at a time; the rows' gh pairs summed in index order
+   * (as gradientSums in gbdt-grower.ts adds them) go to the 16 bytes at `sum`.
    */
   rows(
     p: number,
@@ -27,6 +28,7 @@ export interface HistogramKernels {
     quad: number,
     span: number,
     hist: number,
+    sum: number,
   ): void;
   /** Column pass over four u8 columns: for each row i of [p, pend), the pair at `ordered` (16 bytes a row, in index order) added at h_f + 16 * column_f[i]. */
   columns4(

@@ -1,6 +1,7 @@
 import { buildHistogramPart, kernelSubtract } from './gbdt-histogram.js';
 import { histogramKernels } from './gbdt-kernels.js';
-import { type HistogramSpace, JOB_WORDS, ROW_CHUNKS } from './gbdt-space.js';
+import { type HistogramSpace, JOB_WORDS, RESULT_DOUBLES, ROW_CHUNKS } from './gbdt-space.js';
+import { searchSplit } from './gbdt-split.js';
 
 /*
  * The work of one tree level, as lists of jobs in shared memory that any number of threads split
@@ -11,8 +12,10 @@ import { type HistogramSpace, JOB_WORDS, ROW_CHUNKS } from './gbdt-space.js';
  *   the level's rows, cutting through nodes; the pieces of a partitioned node are joined in order
  *   afterwards, which gives the node's stable partition whoever did which piece.
  * - Histogram jobs (one per child that gets a histogram): sum the smaller child's rows, then take
- *   it from the parent's slot, which becomes the larger child's. Threads take shares of the
- *   features, as single builds do; each feature is still one thread's sum over the rows in order.
+ *   it from the parent's slot, which becomes the larger child's, then search both children's
+ *   splits. Threads take shares of the features, as single builds do; each feature is still one
+ *   thread's sum over the rows in order, and the shares' best splits are joined in feature order
+ *   (gbdt-split.ts).
  *
  * Either way the bits do not depend on the thread count, nor on growing level by level rather than
  * node by node: every histogram sums the same rows in the same order.
@@ -31,19 +34,37 @@ export const RowJob = {
   left: 5,
   /** Leaf id of the right child; -1: partition the rows instead of labelling them. */
   right: 6,
-  /** Out: where a partitioned node's right rows start. */
+  /**
+   * Out: where a partitioned node's right rows start; -1 (set by the grower) until a thread whose
+   * share holds the whole node, or finishRowJobs, has put its rows in place.
+   */
   mid: 7,
 } as const;
 
-/** Fields of a histogram job. */
-export const HistogramJob = { slot: 0, begin: 1, end: 2, /** -1: no subtraction. */ parent: 3 } as const;
+/** Fields of a histogram job; its children's sums are in space.jobSums. */
+export const HistogramJob = {
+  slot: 0,
+  begin: 1,
+  end: 2,
+  /** -1: no subtraction. */
+  parent: 3,
+  /**
+   * Children to search for their split, bits: 1, the small one (in slot); 2, the large one (in
+   * parent); 4 (the grower's), the small one is the left one.
+   */
+  search: 4,
+  /** Rows of the large child. */
+  largeCount: 5,
+} as const;
 
 /**
  * Thread `part` of `parts`'s share of the row jobs [0, count): the `part`-th contiguous share of the
  * level's rows, whichever nodes it cuts through, so even a level of one node (the root) keeps every
  * thread busy. A split node's piece of the share is partitioned in place (its left rows first, its
  * right rows to scratch at the same offset), its left count kept for finishRowJobs, which joins the
- * pieces once every share is done; labels are written at once.
+ * pieces once every share is done; a node wholly inside the share is finished here (its right rows
+ * back after its left ones, its mid set), so finishRowJobs joins only the few nodes that shares cut
+ * through. Labels are written at once.
  */
 export function rowJobsPart(hs: HistogramSpace, count: number, part: number, parts: number): void {
   const { jobs } = hs;
@@ -69,23 +90,29 @@ export function rowJobsPart(hs: HistogramSpace, count: number, part: number, par
     }
     const bin = jobs[o + RowJob.bin]!;
     const numeric = jobs[o + RowJob.numeric] === 1;
-    if (partitioned)
-      hs.chunkLefts[j * ROW_CHUNKS + part] = partition(hs, begin, end, feature * hs.n, bin, numeric) - begin;
-    else labelLeaves(hs, begin, end, feature * hs.n, bin, numeric, left, right);
+    if (!partitioned) labelLeaves(hs, begin, end, feature * hs.n, bin, numeric, left, right);
+    else {
+      const l = partition(hs, begin, end, feature * hs.n, bin, numeric);
+      if (begin === jobs[o + RowJob.begin] && end === jobs[o + RowJob.end]) {
+        hs.index.set(hs.scratch.subarray(begin, begin + end - l), l);
+        jobs[o + RowJob.mid] = l;
+      } else hs.chunkLefts[j * ROW_CHUNKS + part] = l - begin;
+    }
   }
 }
 
 /**
  * Joins the pieces rowJobsPart left of every partitioned node (after all `parts` shares are done):
  * its left rows in share order, then its right rows from scratch in share order, which is the
- * stable partition of the whole node; sets each one's mid.
+ * stable partition of the whole node; sets each one's mid (nodes a share held whole have theirs).
  */
 export function finishRowJobs(hs: HistogramSpace, count: number, parts: number): void {
   const { jobs, index, scratch, chunkLefts } = hs;
   const chunks = Math.min(parts, ROW_CHUNKS);
   for (let j = 0; j < count; j++) {
     const o = j * JOB_WORDS;
-    if (jobs[o + RowJob.feature]! < 0 || jobs[o + RowJob.right]! >= 0) continue;
+    // Leaves, labelled nodes, and nodes one share held whole are done.
+    if (jobs[o + RowJob.feature]! < 0 || jobs[o + RowJob.right]! >= 0 || jobs[o + RowJob.mid]! >= 0) continue;
     const begin = jobs[o + RowJob.begin]!;
     const end = jobs[o + RowJob.end]!;
     // The left pieces move down (each to at most where it is), then the right ones follow.
@@ -120,17 +147,36 @@ function rowShare(jobs: Int32Array, count: number, part: number, chunks: number)
 
 /**
  * Histogram jobs [0, count) for the chosen features c0..c1-1 (thread `part`'s share): build, then
- * subtract from the parent.
+ * subtract from the parent, then search those features of the children that may split (results
+ * by part in splitResults, for bestOfParts).
  */
 export function histogramJobsPart(hs: HistogramSpace, count: number, c0: number, c1: number, part = 0): void {
-  const { jobs } = hs;
+  const { jobs, jobSums, splitResults, splitParts } = hs;
   for (let j = 0; j < count; j++) {
     const o = j * JOB_WORDS;
     const slot = jobs[o + HistogramJob.slot]!;
-    buildHistogramPart(hs, slot, jobs[o + HistogramJob.begin]!, jobs[o + HistogramJob.end]!, c0, c1, part);
+    const begin = jobs[o + HistogramJob.begin]!;
+    const end = jobs[o + HistogramJob.end]!;
+    buildHistogramPart(hs, slot, begin, end, c0, c1, part);
     const parent = jobs[o + HistogramJob.parent]!;
     if (parent >= 0) subtractPart(hs, parent, slot, c0, c1);
+    const search = jobs[o + HistogramJob.search]!;
+    const s = 4 * j;
+    if ((search & 1) !== 0) {
+      const at = resultAt(splitParts, j, 0, part);
+      searchSplit(hs, slot, jobSums[s]!, jobSums[s + 1]!, end - begin, c0, c1, part, splitResults, at);
+    }
+    if ((search & 2) !== 0 && parent >= 0) {
+      const at = resultAt(splitParts, j, 1, part);
+      const largeCount = jobs[o + HistogramJob.largeCount]!;
+      searchSplit(hs, parent, jobSums[s + 2]!, jobSums[s + 3]!, largeCount, c0, c1, part, splitResults, at);
+    }
   }
+}
+
+/** Where part `part`'s search of histogram job j's small (side 0) or large (side 1) child goes. */
+export function resultAt(parts: number, j: number, side: 0 | 1, part: number): number {
+  return RESULT_DOUBLES * ((2 * j + side) * parts + part);
 }
 
 /** slot[large] -= slot[small] over the chosen features c0..c1-1. */

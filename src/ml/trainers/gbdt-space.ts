@@ -17,6 +17,9 @@ export const JOB_WORDS = 8;
  */
 export const ROW_CHUNKS = 16;
 
+/** Doubles of one split search result (gbdt-split.ts): gain (-Infinity: none), feature, bin, gl, hl. */
+export const RESULT_DOUBLES = 5;
+
 /** Plain or shared typed-array storage: the threaded builder passes SharedArrayBuffer-backed arrays. */
 export type Storage = (bytes: number) => ArrayBuffer | SharedArrayBuffer;
 
@@ -76,8 +79,27 @@ export interface HistogramSpace {
   gathered: Float64Array;
   /** Parts (threads) with an area in `gathered`: part p's starts at p * gatherLength(n). */
   gatherParts: number;
-  /** The split search kernel's inputs and outputs (gbdt-kernels.ts SplitArea), main thread only. */
+  /** Each part's split search kernel inputs and outputs (SplitArea.bytes from part * SplitArea.bytes). */
   splitArea: Float64Array;
+  /** The split search's settings (gbdt-split.ts SplitSetting), set by the grower. */
+  splitSettings: Float64Array;
+  /** Bins of each feature (at most its bound in binStart) and 1 where it is numeric: set by the grower. */
+  splitBinCount: Int32Array;
+  splitNumeric: Uint8Array;
+  /**
+   * The split searches of each histogram job's children, by part: job j's small child (side 0) or
+   * large child (side 1), part p, at RESULT_DOUBLES * ((2j + side) * splitParts + p).
+   */
+  splitResults: Float64Array;
+  /** Parts (threads) the split results have room for. */
+  splitParts: number;
+  /** Each histogram job's children's sums: small (g, h), then large (g, h), 4 doubles a job. */
+  jobSums: Float64Array;
+  /**
+   * Each part's (g, h) sums of the rows of its last row-major kernel build (part p's at 2p): the
+   * root's sums come with its histogram instead of from a pass of their own.
+   */
+  rowSums: Float64Array;
 }
 
 /** First global bin of each feature (and the total at the end). */
@@ -173,6 +195,7 @@ function layoutSpace(
   // 4n bytes an area: a thread count past the row steps' own bound sums its sparse nodes with the
   // JavaScript loop instead (the same bits).
   const gatherParts = Math.min(Math.max(1, opts.threads), ROW_CHUNKS);
+  const parts = Math.max(1, opts.threads);
   return {
     bins: total <= 1 << 16 ? allocate(Uint16Array, cells) : allocate(Uint32Array, cells),
     columns: Math.max(0, ...binCounts) <= 256 ? allocate(Uint8Array, cells) : allocate(Uint16Array, cells),
@@ -192,7 +215,14 @@ function layoutSpace(
     memory,
     gathered: allocate(Float64Array, kernels ? gatherParts * gatherLength(n) : 0),
     gatherParts: kernels ? gatherParts : 0,
-    splitArea: allocate(Float64Array, SplitArea.bytes / 8),
+    splitArea: allocate(Float64Array, (SplitArea.bytes / 8) * parts),
+    splitSettings: allocate(Float64Array, 4),
+    splitBinCount: allocate(Int32Array, width),
+    splitNumeric: allocate(Uint8Array, width),
+    splitResults: allocate(Float64Array, RESULT_DOUBLES * 2 * parts * opts.jobCapacity),
+    splitParts: parts,
+    jobSums: allocate(Float64Array, 4 * opts.jobCapacity),
+    rowSums: allocate(Float64Array, 2 * parts),
   };
 }
 

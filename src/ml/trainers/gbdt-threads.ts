@@ -29,18 +29,21 @@ import { type HistogramSpace, JOB_WORDS } from './gbdt-space.js';
 
 const NEXT_GRADIENTS: readonly NextGradients[] = ['none', 'logloss', 'squared'];
 
-/** Runs part `part` of `parts` of the command in the control words (main thread and workers alike). */
+/**
+ * Runs part `part` of `parts` of the command in the control words (main thread and workers alike);
+ * true when a histogram build left its rows' sums in rowSums (buildHistogramPart).
+ */
 export function runPart(
   control: Int32Array,
   hs: HistogramSpace,
   rs: RowSpace | undefined,
   part: number,
   parts: number,
-): void {
+): boolean {
   const command = control[Control.command]!;
   if (command === Command.histogram) {
     const [c0, c1] = partRange(part, parts, control[Control.chosenCount]!);
-    buildHistogramPart(
+    return buildHistogramPart(
       hs,
       control[Control.slot]!,
       control[Control.begin]!,
@@ -49,16 +52,15 @@ export function runPart(
       c1,
       part,
     );
-    return;
   }
   if (command === Command.histogramJobs) {
     const [c0, c1] = partRange(part, parts, control[Control.chosenCount]!);
     histogramJobsPart(hs, control[Control.jobCount]!, c0, c1, part);
-    return;
+    return false;
   }
   if (command === Command.rowJobs) {
     rowJobsPart(hs, control[Control.jobCount]!, part, parts);
-    return;
+    return false;
   }
   if (rs === undefined) throw new Error('gbdt: a row step without its row space');
   if (command === Command.gradients) {
@@ -68,6 +70,7 @@ export function runPart(
     const [i0, i1] = partRange(part, parts, rs.n);
     marginPart(rs, hs, control[Control.arg]!, i0, i1, NEXT_GRADIENTS[control[Control.nextGradients]!]);
   }
+  return false;
 }
 
 /** A fit's arrays, as the workers receive them when the fit attaches. */
@@ -136,7 +139,10 @@ export function localHistograms(space: HistogramSpace, rows?: RowSpace): GbdtSte
       rowJobsPart(space, count, 0, 1);
       finishRowJobs(space, count, 1);
     },
-    histogramJobs: (count, chosenCount) => histogramJobsPart(space, count, 0, chosenCount),
+    histogramJobs: (count, chosenCount) => {
+      histogramJobsPart(space, count, 0, chosenCount);
+      return 1;
+    },
     gradients: (regression) => gradientPart(need(), space, regression, 0, need().trainRows.length),
     margins: (cls, next) => marginPart(need(), space, cls, 0, need().n, next),
     close: () => releaseKernels(space.memory),
@@ -156,6 +162,8 @@ export function threadedHistograms(
   rows?: RowSpace,
   binJob?: BinJob,
 ): GbdtSteps & { readonly parallelBuilds: number; waitReady(timeoutMs: number): boolean } {
+  // Each thread's split search results have their place in the space.
+  if (threads > space.splitParts) throw new Error('gbdt: the histogram space has room for fewer threads');
   const pool = gbdtPool(threads - 1);
   const { control } = pool;
   // A fit started while another holds the workers (from its onIteration callback) runs on this
@@ -182,8 +190,13 @@ export function threadedHistograms(
   };
   let parallelBuilds = 0;
   /** Runs the command set in the control words over all threads and waits for every part. */
-  const runAll = (command: (control: Int32Array) => void) =>
-    pool.run(threads, command, () => runPart(control, space, rows, 0, threads));
+  const runAll = (command: (control: Int32Array) => void) => {
+    let summed = false;
+    pool.run(threads, command, () => {
+      summed = runPart(control, space, rows, 0, threads);
+    });
+    return summed;
+  };
   const local = localHistograms(space, rows);
   return {
     space,
@@ -227,12 +240,10 @@ export function threadedHistograms(
       }
     },
     build(slot, begin, end, chosenCount) {
-      if ((end - begin) * chosenCount < MIN_PARALLEL_CELLS || !join()) {
-        local.build(slot, begin, end, chosenCount);
-        return;
-      }
+      if ((end - begin) * chosenCount < MIN_PARALLEL_CELLS || !join())
+        return local.build(slot, begin, end, chosenCount);
       parallelBuilds++;
-      runAll((c) => {
+      return runAll((c) => {
         c[Control.command] = Command.histogram;
         c[Control.begin] = begin;
         c[Control.end] = end;
@@ -253,16 +264,15 @@ export function threadedHistograms(
     },
     histogramJobs(count, chosenCount) {
       const rowCount = jobRows(space.jobs, count, HistogramJob.begin, HistogramJob.end);
-      if (rowCount * chosenCount < MIN_PARALLEL_CELLS || !join()) {
-        local.histogramJobs(count, chosenCount);
-        return;
-      }
+      if (rowCount * chosenCount < MIN_PARALLEL_CELLS || !join())
+        return local.histogramJobs(count, chosenCount);
       parallelBuilds++;
       runAll((c) => {
         c[Control.command] = Command.histogramJobs;
         c[Control.jobCount] = count;
         c[Control.chosenCount] = chosenCount;
       });
+      return threads;
     },
     gradients(regression) {
       if (rows === undefined || rows.trainRows.length < MIN_PARALLEL_ROWS || !join()) {

@@ -289,7 +289,8 @@ describe('row steps', () => {
       let begin = 0;
       nodes.forEach((node, j) => {
         const o = j * JOB_WORDS;
-        space.jobs.set([begin, node.end, node.feature, node.bin, node.numeric, j + 1, node.right, 0], o);
+        // mid -1: not yet in place (the grower's job words, gbdt-level.ts RowJob).
+        space.jobs.set([begin, node.end, node.feature, node.bin, node.numeric, j + 1, node.right, -1], o);
         begin = node.end;
       });
       for (let part = 0; part < parts; part++) rowJobsPart(space, nodes.length, part, parts);
