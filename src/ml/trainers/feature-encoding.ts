@@ -19,8 +19,14 @@ export interface EncodedRows {
   codes: Int32Array[];
 }
 
-/** Learns imputation values, scales and the kept categories (most frequent, ties by name) from the training rows. */
-export function fitEncoding(data: TrainingData, maxCategories: number): FeatureEncoding {
+/**
+ * Learns imputation values, scales and the kept categories (most frequent, ties by name) from the
+ * training rows, and encodes the table's own rows (all of them; trainers pick train/validation rows).
+ */
+export function encodeTraining(
+  data: TrainingData,
+  maxCategories: number,
+): { enc: FeatureEncoding; x: EncodedRows } {
   const rows = data.trainRows;
   const numeric = data.numeric.map(({ name, values }) => {
     let sum = 0;
@@ -41,27 +47,70 @@ export function fitEncoding(data: TrainingData, maxCategories: number): FeatureE
     const std = count === 0 ? 1 : Math.sqrt(ss / count);
     return { name, mean, std: std > 1e-12 ? std : 1 };
   });
-  const categorical = data.categorical.map(({ name, values }) => {
-    // One hash lookup per row (a category's index, then a plain array of counts): the trainer's
-    // preparation runs on the calling thread alone, ahead of any worker.
-    const index = new Map<string, number>();
-    const counts: number[] = [];
-    for (let k = 0; k < rows.length; k++) {
-      const v = values[rows[k]!];
-      if (v === undefined) continue;
-      const at = index.get(v);
-      if (at === undefined) {
-        index.set(v, counts.length);
-        counts.push(1);
-      } else counts[at]!++;
+  const categorical = data.categorical.map(({ name, values }) => ({
+    name,
+    ...encodeCategories(values, rows, maxCategories),
+  }));
+  const enc: FeatureEncoding = {
+    numeric,
+    categorical: categorical.map(({ name, categories }) => ({ name, categories })),
+  };
+  const x: EncodedRows = {
+    n: data.rowCount,
+    numeric: data.numeric.map(({ values }, j) => impute(values, numeric[j]!.mean)),
+    codes: categorical.map((c) => c.codes),
+  };
+  return { enc, x };
+}
+
+/**
+ * One categorical column's kept categories (sorted) and every row's code in them (-1: missing or
+ * not kept), from one hash lookup per row: the trainer's preparation runs on the calling thread
+ * alone, ahead of any worker. Each value gets a number in order of first sight; the training rows'
+ * counts and the codes then go by that number.
+ */
+function encodeCategories(
+  values: (string | undefined)[],
+  rows: Uint32Array,
+  maxCategories: number,
+): { categories: string[]; codes: Int32Array } {
+  const index = new Map<string, number>();
+  const seen: string[] = [];
+  const codes = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === undefined) {
+      codes[i] = -1;
+      continue;
     }
-    const byFrequency = [...index.entries()]
-      .map(([c, at]): [string, number] => [c, counts[at]!])
-      .sort((a, b) => b[1] - a[1] || compare(a[0], b[0]));
-    const categories = byFrequency.slice(0, maxCategories).map(([c]) => c);
-    return { name, categories: categories.sort(compare) };
+    let at = index.get(v);
+    if (at === undefined) {
+      at = seen.length;
+      index.set(v, at);
+      seen.push(v);
+    }
+    codes[i] = at;
+  }
+  const counts = new Int32Array(seen.length);
+  for (let k = 0; k < rows.length; k++) {
+    const at = codes[rows[k]!]!;
+    if (at >= 0) counts[at]!++;
+  }
+  // Only values of the training rows are candidates.
+  const byFrequency = seen
+    .map((c, at): [string, number, number] => [c, counts[at]!, at])
+    .filter(([, count]) => count > 0)
+    .sort((a, b) => b[1] - a[1] || compare(a[0], b[0]));
+  const kept = byFrequency.slice(0, maxCategories).sort((a, b) => compare(a[0], b[0]));
+  const codeOf = new Int32Array(seen.length).fill(-1);
+  kept.forEach(([, , at], code) => {
+    codeOf[at] = code;
   });
-  return { numeric, categorical };
+  for (let i = 0; i < codes.length; i++) {
+    const at = codes[i]!;
+    if (at >= 0) codes[i] = codeOf[at]!;
+  }
+  return { categories: kept.map(([c]) => c), codes };
 }
 
 /** Number of columns of the encoded matrix. */
@@ -78,22 +127,6 @@ export function categoryOffsets(enc: FeatureEncoding): number[] {
     at += c.categories.length;
   }
   return offsets;
-}
-
-/** Encodes the training table's own rows (all of them; trainers pick train/validation rows). */
-export function encodeTrainingData(data: TrainingData, enc: FeatureEncoding): EncodedRows {
-  const numeric = data.numeric.map(({ values }, j) => impute(values, enc.numeric[j]!.mean));
-  const codes = data.categorical.map(({ values }, j) => {
-    const lookup = categoryLookup(enc.categorical[j]!.categories);
-    // A plain loop: Int32Array.from with a mapping function goes through the generic iteration path.
-    const out = new Int32Array(values.length);
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      out[i] = v === undefined ? -1 : (lookup.get(v) ?? -1);
-    }
-    return out;
-  });
-  return { n: data.rowCount, numeric, codes };
 }
 
 /** Encodes raw feature records the way the ONNX graph does (float32 numbers, strings for categories). */

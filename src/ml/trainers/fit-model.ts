@@ -1,6 +1,6 @@
 import { ValidationError } from '../../core/errors.js';
 import type { EncodedRows, FeatureEncoding } from './feature-encoding.js';
-import { encodeRecords, encodeTrainingData, fitEncoding } from './feature-encoding.js';
+import { encodeRecords, encodeTraining } from './feature-encoding.js';
 import { fitGbdt } from './gbdt.trainer.js';
 import { ensembleMargin, ensembleOnnx } from './gbdt-ensemble.js';
 import { fitLinear, linearMargin } from './linear.trainer.js';
@@ -44,8 +44,7 @@ export function fitModel(opts: FitOptions): FittedModel {
   }
   const params = resolveParams(opts.kind, opts.params);
   const data = prepareTrainingData(opts);
-  const enc = fitEncoding(data, param(params, 'max_categories'));
-  const x = encodeTrainingData(data, enc);
+  const { enc, x } = encodeTraining(data, param(params, 'max_categories'));
   const common = {
     task: opts.task,
     enc,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../core/random.js';
-import { encodeTrainingData, fitEncoding } from './feature-encoding.js';
+import { encodeTraining } from './feature-encoding.js';
 import { Design } from './linear.trainer.js';
 import { softmaxObjective, softmaxSystem } from './softmax.trainer.js';
 import { prepareTrainingData } from './training-data.js';
@@ -28,8 +28,8 @@ function setup() {
     kind: 'linear',
     seed: 1,
   });
-  const enc = fitEncoding(data, 50);
-  const design = new Design(enc, encodeTrainingData(data, enc));
+  const { enc, x } = encodeTraining(data, 50);
+  const design = new Design(enc, x);
   const dim = 1 + 2 + 2; // intercept, two numbers, two categories
   return { data, design, dim, kc: 3 };
 }

@@ -165,19 +165,21 @@ function readTarget(
     }
     return { y };
   }
+  // Finite numbers (the usual 0/1 labels) are counted as numbers: the same classes, in the same
+  // order, as by their text (String of a finite number is one to one, bar -0, which a Set
+  // takes for 0 too), without a string per row.
+  if (values.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    const numbers = values as number[];
+    const distinct = [...new Set(numbers)];
+    checkClassCount(column.name, distinct.length, () => String(distinct[0]));
+    const sorted = distinct.sort((a, b) => a - b);
+    const index = new Map(sorted.map((c, k) => [c, k]));
+    for (let i = 0; i < numbers.length; i++) y[i] = index.get(numbers[i]!)!;
+    return { y, classes: sorted.map(String) };
+  }
   const labels = values.map((v) => String(v));
   const distinct = [...new Set(labels)];
-  if (distinct.length < 2) {
-    throw new ValidationError(`target '${column.name}' has a single class (${distinct[0]}); need two`, {
-      field,
-    });
-  }
-  if (distinct.length > MAX_CLASSES) {
-    throw new ValidationError(
-      `target '${column.name}' has ${distinct.length} classes; classification takes at most ${MAX_CLASSES}`,
-      { field },
-    );
-  }
+  checkClassCount(column.name, distinct.length, () => distinct[0]!);
   const allNumbers = values.every((v) => typeof v === 'number');
   const classes = allNumbers
     ? distinct.sort((a, b) => Number(a) - Number(b))
@@ -187,24 +189,43 @@ function readTarget(
   return { y, classes };
 }
 
+/** Refuses a target of one class, or of more than MAX_CLASSES. */
+function checkClassCount(name: string, count: number, first: () => string): void {
+  const field = 'target';
+  if (count < 2) {
+    throw new ValidationError(`target '${name}' has a single class (${first()}); need two`, { field });
+  }
+  if (count > MAX_CLASSES) {
+    throw new ValidationError(
+      `target '${name}' has ${count} classes; classification takes at most ${MAX_CLASSES}`,
+      { field },
+    );
+  }
+}
+
 function readNumericFeature(name: string, values: readonly unknown[]): Float64Array {
   const out = new Float64Array(values.length);
+  // Built once, not once a value (it named every value's field, though only an error reads it).
+  const field = `features.${name}`;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (typeof v === 'number' && !Number.isFinite(v)) {
-      throw new ValidationError(
-        `feature '${name}' has ${String(v)} at row ${i}; NaN and infinities are not data`,
-        {
-          field: `features.${name}`,
-        },
-      );
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) {
+        throw new ValidationError(
+          `feature '${name}' has ${String(v)} at row ${i}; NaN and infinities are not data`,
+          { field },
+        );
+      }
+      // toFloatInput's number case.
+      out[i] = Math.fround(v);
+      continue;
     }
-    if (v !== null && v !== undefined && typeof v !== 'number' && typeof v !== 'boolean') {
+    if (v !== null && v !== undefined && typeof v !== 'boolean') {
       throw new ValidationError(`feature '${name}' must hold numbers, got ${JSON.stringify(v)} at row ${i}`, {
-        field: `features.${name}`,
+        field,
       });
     }
-    out[i] = toFloatInput(v, `features.${name}`);
+    out[i] = toFloatInput(v, field);
   }
   return out;
 }
