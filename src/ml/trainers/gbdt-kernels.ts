@@ -77,7 +77,7 @@ export interface HistogramKernels {
   ): void;
   /**
    * The best numeric split of one feature's `count` first bins (cells from `cell` on), as
-   * TreeGrower.bestSplit scans them, against the gain in the split area at `area` (SplitArea);
+   * searchSplit (gbdt-split.ts) scans them, against the gain in the split area at `area` (SplitArea);
    * returns the bin, or -1 when none beats that gain.
    */
   splitNumeric(cell: number, count: number, area: number): number;

@@ -2,7 +2,7 @@ import { Code, F64, type FunctionDef, I32, V128 } from './wasm-encoder.js';
 
 /*
  * The split search of a numeric feature as a WebAssembly kernel (compiled in gbdt-kernels.ts),
- * scanning the bins as TreeGrower.bestSplit does, with the same arithmetic in the same order.
+ * scanning the bins as searchSplit (gbdt-split.ts) does, with the same arithmetic in the same order.
  */
 
 /**

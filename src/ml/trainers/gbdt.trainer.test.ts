@@ -402,6 +402,81 @@ describe('level-wise growth', () => {
   );
 });
 
+describe('split search with threads', () => {
+  it(
+    'grows the same trees on 1, 2 and 3 threads with row counts, a minimum leaf size, features left out and a feature copied (equal gains go to the first)',
+    () => {
+      // Half of them trained on: 60,000 rows of 4 chosen features, enough cells to share the big nodes.
+      const n = 120_000;
+      // Feature 4 is a copy of feature 0 (equal gains on every split); feature 2 is left out.
+      const binCounts = [255, 255, 255, 6, 255];
+      const features: BinnedFeature[] = binCounts.map((binCount, f) => ({
+        kind: f === 3 ? 'categorical' : 'numeric',
+        source: f,
+        binCount,
+        thresholds: new Float64Array(0),
+        firstColumn: 0,
+      }));
+      const maxDepth = 6;
+      for (const countRows of [false, true]) {
+        const grow = (threads: number) => {
+          const { space, random: r } = randomSpace({
+            n,
+            binCounts,
+            seed: 9,
+            countRows,
+            slotCount: slotCount(maxDepth),
+            jobCapacity: levelWidth(maxDepth),
+            storage: threads > 1 ? sharedStorage : plainStorage,
+          });
+          const { columns, bins, binStart, width } = space;
+          for (let i = 0; i < n; i++) {
+            columns[4 * n + i] = columns[i]!;
+            bins[i * width + 4] = binStart[4]! + columns[i]!;
+          }
+          for (let i = 0; i < n; i++) {
+            // Steps along feature 0 (and its copy), so that nodes on every level split on it.
+            space.gh[2 * i] =
+              (Math.floor(columns[i]! / 16) % 2) - 0.5 + (0.1 * columns[n + i]!) / 255 + 0.2 * (r() - 0.5);
+            space.gh[2 * i + 1] = 0.25;
+          }
+          const rows = Uint32Array.from({ length: n / 2 }, (_, k) => 2 * k);
+          space.index.set(rows);
+          space.chosen.set([0, 1, 3, 4]);
+          const threaded = threads > 1 ? threadedHistograms(space, threads) : undefined;
+          const steps = threaded ?? localHistograms(space);
+          try {
+            if (threaded) expect(threaded.waitReady(SLOW / 2)).toBe(true);
+            const settings = {
+              maxDepth,
+              minChildWeight: 1,
+              minSamplesLeaf: countRows ? 40 : 1,
+              minSplitGain: 0,
+              lambda: 1,
+              learningRate: 0.1,
+              countRows,
+            };
+            const { tree } = new TreeGrower(features, steps, settings).grow(rows.length, 4);
+            if (threaded) expect(threaded.parallelBuilds).toBeGreaterThan(0);
+            return { tree, leafOf: Array.from(rows, (i) => space.leafOf[i]!) };
+          } finally {
+            steps.close();
+          }
+        };
+        const one = grow(1);
+        expect(grow(2)).toEqual(one);
+        expect(grow(3)).toEqual(one);
+        // Splits on feature 0, never on its copy (the first of equal gains wins), and none on 2.
+        const used = new Set(one.tree.binFeature.filter((f) => f >= 0));
+        expect(used.has(0)).toBe(true);
+        expect(used.has(4)).toBe(false);
+        expect(used.has(2)).toBe(false);
+      }
+    },
+    SLOW,
+  );
+});
+
 describe('threaded row steps', () => {
   it(
     'workers compute the same gradients and margins as the calling thread alone',
