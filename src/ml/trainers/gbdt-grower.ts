@@ -196,24 +196,9 @@ export class TreeGrower {
       const mid = jobs[job + RowJob.mid]!;
       const [leftSlot, rightSlot] = this.childSlots(node, split, mid, depth + 1, count);
       if (leftSlot >= 0 || rightSlot >= 0) count++;
-      next.push({
-        id: leftId,
-        begin: node.begin,
-        end: mid,
-        slot: leftSlot,
-        g: split.gl,
-        h: split.hl,
-        split: undefined,
-      });
-      next.push({
-        id: rightId,
-        begin: mid,
-        end: node.end,
-        slot: rightSlot,
-        g: node.g - split.gl,
-        h: node.h - split.hl,
-        split: undefined,
-      });
+      next.push(
+        ...this.children(node, split, mid, [leftId, rightId], [leftSlot, rightSlot], [undefined, undefined]),
+      );
     }
     if (count > 0) {
       const parts = this.steps.histogramJobs(count, this.chosenCount);
@@ -274,24 +259,32 @@ export class TreeGrower {
     // Read before the children's own jobs take job 0.
     if (leftSlot >= 0 || rightSlot >= 0)
       splits = this.childSplits(0, this.steps.histogramJobs(1, this.chosenCount));
-    const gr = node.g - split.gl;
-    const hr = node.h - split.hl;
-    this.node(
+    const [left, right] = this.children(node, split, mid, [leftId, rightId], [leftSlot, rightSlot], splits);
+    this.node(left, depth + 1);
+    this.node(right, depth + 1);
+  }
+
+  /** The two children of `node` split at `mid`: rows [begin, mid) go left, their sums from the split. */
+  private children(
+    node: LevelNode,
+    split: Split,
+    mid: number,
+    ids: [number, number],
+    slots: [number, number],
+    splits: [Split | undefined, Split | undefined],
+  ): [LevelNode, LevelNode] {
+    return [
+      { id: ids[0], begin: node.begin, end: mid, slot: slots[0], g: split.gl, h: split.hl, split: splits[0] },
       {
-        id: leftId,
-        begin: node.begin,
-        end: mid,
-        slot: leftSlot,
-        g: split.gl,
-        h: split.hl,
-        split: splits[0],
+        id: ids[1],
+        begin: mid,
+        end: node.end,
+        slot: slots[1],
+        g: node.g - split.gl,
+        h: node.h - split.hl,
+        split: splits[1],
       },
-      depth + 1,
-    );
-    this.node(
-      { id: rightId, begin: mid, end: node.end, slot: rightSlot, g: gr, h: hr, split: splits[1] },
-      depth + 1,
-    );
+    ];
   }
 
   /**
