@@ -1,5 +1,6 @@
 import type { EncodedRows, FeatureEncoding } from './feature-encoding.js';
 import { categoryOffsets } from './feature-encoding.js';
+import { sortFloat64 } from './float-sort.js';
 import type { BinMatrix, Storage } from './gbdt-space.js';
 
 /**
@@ -204,7 +205,7 @@ function quantileThresholds(values: Float64Array, rows: Uint32Array, maxBin: num
 function gatherSorted(values: Float64Array, rows: Uint32Array): Float64Array {
   const sorted = new Float64Array(rows.length);
   for (let k = 0; k < rows.length; k++) sorted[k] = values[rows[k]!]!;
-  return sorted.sort();
+  return sortFloat64(sorted);
 }
 
 /** How many distinct values a sorted array holds. */

@@ -82,13 +82,16 @@ export interface FitArrays {
 }
 
 /**
- * Below this many (row, feature) cells (about 6,500 rows of 20 features) a build stays on the main
- * thread: waking the workers and waiting for the last one costs more than the sums, all the more on a
- * loaded machine, where a wake-up can take a scheduler tick.
+ * Below this many (row, feature) cells (about 1,600 rows of 20 features) a build stays on the main
+ * thread: waking the workers and waiting for the last one costs more than the sums. A step left to
+ * the main thread also lets an idle worker fall asleep, and the next shared step then pays its
+ * wake-up (100-400 us on a virtual machine): 4x lower limits than before made a 2-thread fit of
+ * 100k x 20 rows about 9% faster (same-process A/B, medians of 8: 508 -> 460 ms), a further halving
+ * gained nothing.
  */
-const MIN_PARALLEL_CELLS = 1 << 17;
+const MIN_PARALLEL_CELLS = 1 << 15;
 /** Below this many rows a row step stays on the main thread. */
-const MIN_PARALLEL_ROWS = 1 << 13;
+const MIN_PARALLEL_ROWS = 1 << 11;
 /** Below this many training (row, feature) cells a fit starts no workers at all. */
 const MIN_THREADED_CELLS = 1 << 20;
 

@@ -5,7 +5,7 @@ import { creditDataToTable, generateCreditData } from '../synthetic.js';
 import { rowRecords, splitRows } from '../table-rows.js';
 import { fitModel } from './fit-model.js';
 import { type BinnedFeature, binJobDone, createBinJob } from './gbdt-bins.js';
-import { levelWidth, slotCount, TreeGrower } from './gbdt-grower.js';
+import { type GrowSteps, levelWidth, slotCount, TreeGrower } from './gbdt-grower.js';
 import { finishRowJobs, RowJob, rowJobsPart } from './gbdt-level.js';
 import { createRowSpace, setTree } from './gbdt-rows.js';
 import { createHistogramSpace, JOB_WORDS, plainStorage, type Storage, sharedStorage } from './gbdt-space.js';
@@ -18,6 +18,27 @@ function creditSet(rows: number) {
   const features = data.columns.map((c) => c.name).filter((n) => n !== 'defaulted');
   const split = splitRows(table.rowCount, 0.2, 7);
   return { data, table, features, split };
+}
+
+/**
+ * The steps, counting the level steps whose split searches were shared between threads (their
+ * results then meet in bestOfParts): a threaded test that never gets there tests nothing of it.
+ */
+function countShared(steps: GrowSteps): GrowSteps & { readonly shared: number } {
+  let shared = 0;
+  return {
+    space: steps.space,
+    build: (...args) => steps.build(...args),
+    rowJobs: (count) => steps.rowJobs(count),
+    histogramJobs: (count, chosenCount) => {
+      const parts = steps.histogramJobs(count, chosenCount);
+      if (parts > 1) shared++;
+      return parts;
+    },
+    get shared() {
+      return shared;
+    },
+  };
 }
 
 function fitCredit(set: ReturnType<typeof creditSet>, params: Record<string, number>, threads?: number) {
@@ -362,6 +383,7 @@ describe('level-wise growth', () => {
           space.chosen.set([0, 1, 2, 3, 4, 5]);
           const threaded = threads > 1 ? threadedHistograms(space, threads) : undefined;
           const steps = threaded ?? localHistograms(space);
+          const counted = countShared(steps);
           try {
             if (threaded) expect(threaded.waitReady(SLOW / 2)).toBe(true);
             const settings = {
@@ -373,8 +395,8 @@ describe('level-wise growth', () => {
               learningRate: 0.1,
               countRows: false,
             };
-            const { tree, grown } = new TreeGrower(features, steps, settings).grow(rows.length, 6);
-            if (threaded) expect(threaded.parallelBuilds).toBeGreaterThan(0);
+            const { tree, grown } = new TreeGrower(features, counted, settings).grow(rows.length, 6);
+            if (threaded) expect(counted.shared).toBeGreaterThan(0);
             return { tree, grown, leafOf: Array.from(rows, (i) => space.leafOf[i]!) };
           } finally {
             steps.close();
@@ -435,9 +457,10 @@ describe('split search with threads', () => {
             bins[i * width + 4] = binStart[4]! + columns[i]!;
           }
           for (let i = 0; i < n; i++) {
-            // Steps along feature 0 (and its copy), so that nodes on every level split on it.
+            // Steps of 64 bins along feature 0 (and its copy): nodes on every level split on it, and
+            // each level's smaller children hold enough rows for their searches to be shared.
             space.gh[2 * i] =
-              (Math.floor(columns[i]! / 16) % 2) - 0.5 + (0.1 * columns[n + i]!) / 255 + 0.2 * (r() - 0.5);
+              (Math.floor(columns[i]! / 64) % 2) - 0.5 + (0.1 * columns[n + i]!) / 255 + 0.2 * (r() - 0.5);
             space.gh[2 * i + 1] = 0.25;
           }
           const rows = Uint32Array.from({ length: n / 2 }, (_, k) => 2 * k);
@@ -445,6 +468,7 @@ describe('split search with threads', () => {
           space.chosen.set([0, 1, 3, 4]);
           const threaded = threads > 1 ? threadedHistograms(space, threads) : undefined;
           const steps = threaded ?? localHistograms(space);
+          const counted = countShared(steps);
           try {
             if (threaded) expect(threaded.waitReady(SLOW / 2)).toBe(true);
             const settings = {
@@ -456,8 +480,8 @@ describe('split search with threads', () => {
               learningRate: 0.1,
               countRows,
             };
-            const { tree } = new TreeGrower(features, steps, settings).grow(rows.length, 4);
-            if (threaded) expect(threaded.parallelBuilds).toBeGreaterThan(0);
+            const { tree } = new TreeGrower(features, counted, settings).grow(rows.length, 4);
+            if (threaded) expect(counted.shared).toBeGreaterThan(0);
             return { tree, leafOf: Array.from(rows, (i) => space.leafOf[i]!) };
           } finally {
             steps.close();
