@@ -1,4 +1,4 @@
-import { Code, F64, type FunctionDef, I32 } from './wasm-encoder.js';
+import { Code, F64, type FunctionDef, I32, type ValueType } from './wasm-encoder.js';
 
 /*
  * The margin step of a boosting round (marginPart in gbdt-rows.ts) as a WebAssembly kernel
@@ -131,7 +131,7 @@ function expLocals(first: number): ExpLocals {
   const [hx, xsb, k, x, hi, lo, t, c, y] = Array.from({ length: 9 }, (_, j) => first + j);
   return { x: x!, hx: hx!, xsb: xsb!, k: k!, hi: hi!, lo: lo!, t: t!, c: c!, y: y! };
 }
-const EXP_LOCAL_TYPES = [I32, I32, I32, F64, F64, F64, F64, F64, F64];
+const EXP_LOCAL_TYPES: ValueType[] = [I32, I32, I32, F64, F64, F64, F64, F64, F64];
 
 /*
  * (func $expRange (param $src $end $dst i32)

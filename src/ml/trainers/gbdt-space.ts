@@ -100,6 +100,21 @@ export interface HistogramSpace {
    * root's sums come with its histogram instead of from a pass of their own.
    */
   rowSums: Float64Array;
+  /** The row space's arrays that the margin kernel reads and writes (empty unless asked for). */
+  rowArrays: RowArrays;
+}
+
+/**
+ * The arrays of a row space (gbdt-rows.ts) that live in the histogram space's memory, beside gh and
+ * leafOf, for the margin kernel (gbdt-margin-kernel.ts).
+ */
+export interface RowArrays {
+  /** kc margins per row. */
+  margin: Float64Array;
+  y: Float64Array;
+  tracked: Uint8Array;
+  /** Each node's value in the tree being added (treeCapacity of them). */
+  value: Float64Array;
 }
 
 /** First global bin of each feature (and the total at the end). */
@@ -140,6 +155,8 @@ export function createHistogramSpace(opts: {
   storage: Storage;
   /** false: plain buffers and the JavaScript loops even where the kernels could run (tests). */
   kernels?: boolean;
+  /** Room for a row space's arrays (rowArrays): margins per row, nodes per tree. */
+  rows?: { kc: number; treeCapacity: number };
 }): HistogramSpace {
   // Measure first (arrays of no length), then lay everything out in one memory of that size.
   let bytes = 0;
@@ -223,6 +240,12 @@ function layoutSpace(
     splitParts: parts,
     jobSums: allocate(Float64Array, 4 * opts.jobCapacity),
     rowSums: allocate(Float64Array, 2 * parts),
+    rowArrays: {
+      margin: allocate(Float64Array, opts.rows === undefined ? 0 : n * opts.rows.kc),
+      y: allocate(Float64Array, opts.rows === undefined ? 0 : n),
+      tracked: allocate(Uint8Array, opts.rows === undefined ? 0 : n),
+      value: allocate(Float64Array, opts.rows?.treeCapacity ?? 0),
+    },
   };
 }
 

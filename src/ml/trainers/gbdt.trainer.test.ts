@@ -160,6 +160,7 @@ function randomSpace(opts: {
   jobCapacity?: number;
   storage: Storage;
   kernels?: boolean;
+  rows?: { kc: number; treeCapacity: number };
 }) {
   const { n, binCounts } = opts;
   const r = seededRandom(opts.seed);
@@ -497,15 +498,21 @@ describe('threaded row steps', () => {
       const init = Float64Array.from({ length: n }, () => r() * 4 - 2);
       const run = (threads: number, regression: boolean) => {
         const storage = threads > 1 ? sharedStorage : plainStorage;
-        const { space } = randomSpace({ n, binCounts, seed: 6, countRows: false, slotCount: 1, storage });
-        const rows = createRowSpace({
+        const { space } = randomSpace({
           n,
+          binCounts,
+          seed: 6,
+          countRows: false,
+          slotCount: 1,
+          storage,
+          rows: { kc: 1, treeCapacity: 7 },
+        });
+        const rows = createRowSpace({
           kc: 1,
           y,
           trainRows,
-          leafOf: space.leafOf,
+          space,
           numeric: [true, false, true],
-          treeCapacity: 7,
           trackAll: true,
           storage,
         });
