@@ -126,6 +126,52 @@ function emitExp(c: Code, l: ExpLocals): void {
   c.end();
 }
 
+/*
+ * The same exp, its common case without a branch: for 2^-28 <= |x| < 708 (x not 1) every branch of
+ * emitExp's method leads to the same operations once k is chosen, so k is selected and one path
+ * computes the rest. With k = +-1 (|x| < 1.5 ln2), t * ln2HI and t * ln2LO are exact, so
+ * hi = x - t * ln2HI and lo = t * ln2LO are the method's x - ln2HI[xsb] and ln2LO[xsb]. With k = 0
+ * (|x| <= 0.5 ln2), hi = x and lo = 0, so y = 1 - ((0 - q) - x) with q = (x c) / (2 - c) equals the
+ * method's 1 - ((x c) / (c - 2) - x) (c - 2 = -(2 - c) exactly, and q is not zero here), and
+ * y * 2^0 = y. Below 708, k >= -1021: 2^k is a normal double. Margins land here; the branches
+ * of the method mispredict on them (which side of 0.5 ln2 and 1.5 ln2 a margin falls is a coin toss).
+ * (block $out (result f64)
+ *   hx, xsb as in emitExp
+ *   (if (i32.ge_u (hx - 0x3e300000) (0x40862000 - 0x3e300000)) | (x == 1) (br $out (emitExp x)))
+ *   k = (hx > 0x3fd62e42) ? ((hx < 0x3ff0a2b2) ? 1 - 2 xsb : trunc_s(invln2 * x + (xsb ? -0.5 : 0.5))) : 0
+ *   t = k; hi = x - t * ln2HI; lo = t * ln2LO; x = hi - lo
+ *   t = x * x; c as in emitExp
+ *   (1 - ((lo - (x * c) / (2 - c)) - hi)) * 2^k)
+ */
+function emitFastExp(c: Code, l: ExpLocals): void {
+  const { x, hx, xsb, k, hi, lo, t } = l;
+  const cc = l.c;
+  c.block(F64);
+  c.get(x).i64ReinterpretF64().i64Const(32).i64ShrU().i32WrapI64().set(hx);
+  c.get(hx).i32Const(31).i32ShrU().set(xsb);
+  c.get(hx).i32Const(0x7fffffff).i32And().set(hx);
+  c.get(hx).i32Const(0x3e300000).i32Sub().i32Const(0x40862000 - 0x3e300000).i32GeU();
+  c.get(x).f64Const(1).f64Eq().i32Or().if();
+  emitExp(c, l);
+  c.br(1).end();
+  c.i32Const(1).get(xsb).i32Const(1).i32Shl().i32Sub();
+  c.f64Const(INV_LN2).get(x).f64Mul().f64Const(-0.5).f64Const(0.5).get(xsb).select().f64Add().i32TruncF64S();
+  c.get(hx).i32Const(0x3ff0a2b2).i32LtU().select();
+  c.i32Const(0).get(hx).i32Const(0x3fd62e42).i32GtU().select().set(k);
+  c.get(k).f64ConvertI32S().set(t);
+  c.get(x).get(t).f64Const(LN2_HI).f64Mul().f64Sub().set(hi);
+  c.get(t).f64Const(LN2_LO).f64Mul().set(lo);
+  c.get(hi).get(lo).f64Sub().set(x);
+  c.get(x).get(x).f64Mul().set(t);
+  c.get(x).get(t).f64Const(P1).get(t).f64Const(P2).get(t).f64Const(P3).get(t).f64Const(P4).get(t);
+  c.f64Const(P5).f64Mul().f64Add().f64Mul().f64Add().f64Mul().f64Add().f64Mul().f64Add().f64Mul();
+  c.f64Sub().set(cc);
+  c.f64Const(1).get(lo).get(x).get(cc).f64Mul().f64Const(2).get(cc).f64Sub().f64Div().f64Sub();
+  c.get(hi).f64Sub().f64Sub();
+  twoTo(c, k, 0).f64Mul();
+  c.end();
+}
+
 /** The exp locals after `first` locals: three i32, then six f64. */
 function expLocals(first: number): ExpLocals {
   const [hx, xsb, k, x, hi, lo, t, c, y] = Array.from({ length: 9 }, (_, j) => first + j);
@@ -147,7 +193,7 @@ export function expKernel(): FunctionDef {
   const c = new Code();
   c.block().get(src).get(end).i32GeU().brIf(0).loop();
   c.get(dst).get(src).f64Load().set(l.x);
-  emitExp(c, l);
+  emitFastExp(c, l);
   c.f64Store();
   c.get(dst).i32Const(8).i32Add().set(dst);
   c.get(src).i32Const(8).i32Add().tee(src).get(end).i32LtU().brIf(0).end().end();
@@ -199,7 +245,7 @@ export function marginKernel(gradients: MarginGradients): FunctionDef {
       // p = 1 / (1 + exp(-m)), in local y of exp (free once exp is done).
       c.get(m).f64Neg().set(l.x);
       c.f64Const(1).f64Const(1);
-      emitExp(c, l);
+      emitFastExp(c, l);
       c.f64Add().f64Div().set(l.y);
       c.get(b).get(l.y);
       yi().f64Sub().f64Store();

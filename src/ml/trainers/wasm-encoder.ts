@@ -247,6 +247,9 @@ export class Code {
   i32ShrU(): this {
     return this.op(0x76);
   }
+  i32Or(): this {
+    return this.op(0x72);
+  }
   i32Ne(): this {
     return this.op(0x47);
   }
