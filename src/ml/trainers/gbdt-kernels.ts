@@ -1,12 +1,6 @@
 import { columnsKernel, gatherKernel, rowsKernel, subtractKernel } from './gbdt-histogram-kernels.js';
-import {
-  EXP_CHECK_COUNT,
-  expCheckInputs,
-  expKernel,
-  expMatches,
-  type MarginGradients,
-  marginKernel,
-} from './gbdt-margin-kernel.js';
+import { EXP_CHECK_COUNT, expCheckInputs, expKernel, expMatches } from './gbdt-exp-kernel.js';
+import { type MarginGradients, marginKernel } from './gbdt-margin-kernel.js';
 import { labelKernel, partitionKernel } from './gbdt-row-kernels.js';
 import { splitKernel } from './gbdt-split-kernel.js';
 import { encodeModule, type WasmMemory, wasm } from './wasm-encoder.js';
@@ -94,6 +88,8 @@ export interface HistogramKernels {
   subtract(a: number, aend: number, b: number): void;
   /** exp of each double at [src, end), as Math.exp computes it, to the doubles from `dst` on. */
   expRange(src: number, end: number, dst: number): void;
+  /** The same two doubles at a time, with the two-lane exp (an even count of them). */
+  expPairs(src: number, end: number, dst: number): void;
 }
 
 /**
@@ -134,7 +130,8 @@ function compiled(shared: boolean): object {
         labelKernel(false),
         labelKernel(true),
         splitKernel(),
-        expKernel(),
+        expKernel(false),
+        expKernel(true),
         marginKernel('none'),
         marginKernel('logloss'),
         marginKernel('squared'),
@@ -200,8 +197,12 @@ export function marginKernels(memory: WasmMemory): MarginKernels | undefined {
       const page = new wasm.Memory({ initial: 1, maximum: 1, shared });
       const inputs = new Float64Array(page.buffer, 0, EXP_CHECK_COUNT);
       inputs.set(expCheckInputs());
-      instantiate(page).expRange(0, 8 * EXP_CHECK_COUNT, 8 * EXP_CHECK_COUNT);
-      trusted = expMatches(inputs, new Float64Array(page.buffer, 8 * EXP_CHECK_COUNT, EXP_CHECK_COUNT));
+      const kernels = instantiate(page);
+      const results = new Float64Array(page.buffer, 8 * EXP_CHECK_COUNT, EXP_CHECK_COUNT);
+      kernels.expRange(0, 8 * EXP_CHECK_COUNT, 8 * EXP_CHECK_COUNT);
+      trusted = expMatches(inputs, results);
+      kernels.expPairs(0, 8 * EXP_CHECK_COUNT, 8 * EXP_CHECK_COUNT);
+      trusted &&= expMatches(inputs, results);
     } catch {
       // No kernels here at all: the loop runs.
     }

@@ -188,6 +188,64 @@ export class Code {
   i8x16Shuffle(lanes: number[]): this {
     return this.op(0xfd, ...uleb(13), ...lanes);
   }
+  f64x2ReplaceLane(lane: 0 | 1): this {
+    return this.op(0xfd, ...uleb(34), lane);
+  }
+  /** v128.const of two doubles (lane 0, lane 1). */
+  v128ConstF64(a: number, b = a): this {
+    const bytes = new DataView(new ArrayBuffer(16));
+    bytes.setFloat64(0, a, true);
+    bytes.setFloat64(8, b, true);
+    return this.op(0xfd, ...uleb(12), ...new Uint8Array(bytes.buffer));
+  }
+  f64x2Abs(): this {
+    return this.op(0xfd, ...uleb(236));
+  }
+  f64x2Eq(): this {
+    return this.op(0xfd, ...uleb(71));
+  }
+  f64x2Lt(): this {
+    return this.op(0xfd, ...uleb(73));
+  }
+  f64x2Ge(): this {
+    return this.op(0xfd, ...uleb(76));
+  }
+  /** f64x2.max: NaN in a lane where either is NaN, as Math.max. */
+  f64x2Max(): this {
+    return this.op(0xfd, ...uleb(245));
+  }
+  /** f64x2.trunc: toward zero, lane by lane. */
+  f64x2Trunc(): this {
+    return this.op(0xfd, ...uleb(122));
+  }
+  v128Not(): this {
+    return this.op(0xfd, ...uleb(77));
+  }
+  v128And(): this {
+    return this.op(0xfd, ...uleb(78));
+  }
+  v128Or(): this {
+    return this.op(0xfd, ...uleb(80));
+  }
+  /** v128.bitselect: bits of the first where the third (the mask) is 1, else of the second. */
+  v128Bitselect(): this {
+    return this.op(0xfd, ...uleb(82));
+  }
+  v128AnyTrue(): this {
+    return this.op(0xfd, ...uleb(83));
+  }
+  i32x4TruncSatF64x2SZero(): this {
+    return this.op(0xfd, ...uleb(252));
+  }
+  i64x2ExtendLowI32x4S(): this {
+    return this.op(0xfd, ...uleb(199));
+  }
+  i64x2Shl(): this {
+    return this.op(0xfd, ...uleb(203));
+  }
+  i64x2Add(): this {
+    return this.op(0xfd, ...uleb(206));
+  }
   f64x2Mul(): this {
     return this.op(0xfd, ...uleb(242));
   }

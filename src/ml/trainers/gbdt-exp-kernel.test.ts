@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../core/random.js';
 import { histogramKernels, marginKernels, releaseKernels } from './gbdt-kernels.js';
-import { EXP_CHECK_COUNT, expCheckInputs, expMatches } from './gbdt-margin-kernel.js';
+import { EXP_CHECK_COUNT, expCheckInputs, expMatches } from './gbdt-exp-kernel.js';
 import { type WasmMemory, wasm } from './wasm-encoder.js';
 
 /** Doubles per batch: inputs and results fill the 4 MiB memory. */
@@ -19,14 +19,18 @@ function wasmExp() {
     /** The inputs of the batch whose exp differs from Math.exp in any bit (NaN: any NaN). */
     mismatches(fill: (j: number) => number): number[] {
       for (let j = 0; j < BATCH; j++) inputs[j] = fill(j);
-      kernels.expRange(0, 8 * BATCH, 8 * BATCH);
       const got = new BigInt64Array(results.buffer, results.byteOffset, BATCH);
       const want = new Float64Array(1);
       const wantBits = new BigInt64Array(want.buffer);
       const bad: number[] = [];
-      for (let j = 0; j < BATCH; j++) {
-        want[0] = Math.exp(inputs[j]!);
-        if (Number.isNaN(want[0]) ? !Number.isNaN(results[j]) : got[j] !== wantBits[0]) bad.push(inputs[j]!);
+      // One double at a time, and two (each lane, and a lane beside an input off the common case).
+      for (const run of [kernels.expRange, kernels.expPairs]) {
+        results.fill(0);
+        run(0, 8 * BATCH, 8 * BATCH);
+        for (let j = 0; j < BATCH; j++) {
+          want[0] = Math.exp(inputs[j]!);
+          if (Number.isNaN(want[0]) ? !Number.isNaN(results[j]) : got[j] !== wantBits[0]) bad.push(inputs[j]!);
+        }
       }
       return bad;
     },
