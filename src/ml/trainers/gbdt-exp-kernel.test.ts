@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../core/random.js';
-import { histogramKernels, marginKernels, releaseKernels } from './gbdt-kernels.js';
 import { EXP_CHECK_COUNT, expCheckInputs, expMatches } from './gbdt-exp-kernel.js';
+import { histogramKernels, marginKernels, releaseKernels } from './gbdt-kernels.js';
 import { type WasmMemory, wasm } from './wasm-encoder.js';
 
 /** Doubles per batch: inputs and results fill the 4 MiB memory. */
@@ -29,7 +29,8 @@ function wasmExp() {
         run(0, 8 * BATCH, 8 * BATCH);
         for (let j = 0; j < BATCH; j++) {
           want[0] = Math.exp(inputs[j]!);
-          if (Number.isNaN(want[0]) ? !Number.isNaN(results[j]) : got[j] !== wantBits[0]) bad.push(inputs[j]!);
+          if (Number.isNaN(want[0]) ? !Number.isNaN(results[j]) : got[j] !== wantBits[0])
+            bad.push(inputs[j]!);
         }
       }
       return bad;
@@ -89,7 +90,17 @@ describe('exp in WebAssembly', () => {
         }
       bad.push(...exp.mismatches((j) => (j - BATCH / 2) * 1e-6));
       bad.push(...exp.mismatches((j) => (j - BATCH / 2) * 3e-3));
-      const specials = [0, -0, Infinity, -Infinity, Number.NaN, 5e-324, -5e-324, Number.MAX_VALUE, -Number.MAX_VALUE];
+      const specials = [
+        0,
+        -0,
+        Infinity,
+        -Infinity,
+        Number.NaN,
+        5e-324,
+        -5e-324,
+        Number.MAX_VALUE,
+        -Number.MAX_VALUE,
+      ];
       bad.push(...exp.mismatches((j) => specials[j % specials.length]!));
     } finally {
       releaseKernels(exp.memory);

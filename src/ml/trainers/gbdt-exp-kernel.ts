@@ -11,17 +11,25 @@ import { Code, F64, type FunctionDef, I32, V128, type ValueType } from './wasm-e
  * JavaScript loop then runs.
  */
 
-// fdlibm's constants, by their published decimal values (each names one double exactly).
-const O_THRESHOLD = 7.09782712893383973096e2;
-const U_THRESHOLD = -7.45133219101941108420e2;
-const LN2_HI = 6.93147180369123816490e-1;
-const LN2_LO = 1.90821492927058770002e-10;
-const INV_LN2 = 1.44269504088896338700;
-const P1 = 1.66666666666666019037e-1;
-const P2 = -2.77777777770155933842e-3;
-const P3 = 6.61375632143793436117e-5;
-const P4 = -1.65339022054652515390e-6;
-const P5 = 4.13813679705723846039e-8;
+/** The double whose high and low 32-bit words these are. */
+function fromWords(high: number, low = 0): number {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setUint32(0, high);
+  view.setUint32(4, low);
+  return view.getFloat64(0);
+}
+
+// fdlibm's constants, by the words it publishes for them (its decimals name the same doubles).
+const O_THRESHOLD = fromWords(0x40862e42, 0xfefa39ef); // 7.09782712893383973096e+02
+const U_THRESHOLD = fromWords(0xc0874910, 0xd52d3051); // -7.45133219101941108420e+02
+const LN2_HI = fromWords(0x3fe62e42, 0xfee00000); // 6.93147180369123816490e-01
+const LN2_LO = fromWords(0x3dea39ef, 0x35793c76); // 1.90821492927058770002e-10
+const INV_LN2 = fromWords(0x3ff71547, 0x652b82fe); // 1.44269504088896338700e+00
+const P1 = fromWords(0x3fc55555, 0x5555553e); // 1.66666666666666019037e-01
+const P2 = fromWords(0xbf66c16c, 0x16bebd93); // -2.77777777770155933842e-03
+const P3 = fromWords(0x3f11566a, 0xaf25de2c); // 6.61375632143793436117e-05
+const P4 = fromWords(0xbebbbd41, 0xc5d26bf1); // -1.65339022054652515390e-06
+const P5 = fromWords(0x3e663769, 0x72bea4d0); // 4.13813679705723846039e-08
 const HUGE = 1e300;
 const TWO_M1000 = 2 ** -1000;
 
@@ -42,7 +50,15 @@ export interface ExpLocals {
 function twoTo(c: Code, k: number, bias: number): Code {
   c.get(k);
   if (bias !== 0) c.i32Const(bias).i32Add();
-  return c.i32Const(20).i32Shl().i32Const(0x3ff00000).i32Add().i64ExtendI32U().i64Const(32).i64Shl().f64ReinterpretI64();
+  return c
+    .i32Const(20)
+    .i32Shl()
+    .i32Const(0x3ff00000)
+    .i32Add()
+    .i64ExtendI32U()
+    .i64Const(32)
+    .i64Shl()
+    .f64ReinterpretI64();
 }
 
 /*
@@ -117,7 +133,13 @@ export function emitExp(c: Code, l: ExpLocals): void {
   c.get(hi).f64Sub().f64Sub().set(y);
   c.get(k).i32Const(-1021).i32GeS().if();
   c.get(k).i32Const(1024).i32Eq().if();
-  c.get(y).f64Const(2).f64Mul().f64Const(2 ** 1023).f64Mul().br(2).end();
+  c.get(y)
+    .f64Const(2)
+    .f64Mul()
+    .f64Const(2 ** 1023)
+    .f64Mul()
+    .br(2)
+    .end();
   c.get(y);
   twoTo(c, k, 0).f64Mul().br(1).end();
   c.get(y);
@@ -149,7 +171,11 @@ export function emitFastExp(c: Code, l: ExpLocals): void {
   c.get(x).i64ReinterpretF64().i64Const(32).i64ShrU().i32WrapI64().set(hx);
   c.get(hx).i32Const(31).i32ShrU().set(xsb);
   c.get(hx).i32Const(0x7fffffff).i32And().set(hx);
-  c.get(hx).i32Const(0x3e300000).i32Sub().i32Const(0x40862000 - 0x3e300000).i32GeU();
+  c.get(hx)
+    .i32Const(0x3e300000)
+    .i32Sub()
+    .i32Const(0x40862000 - 0x3e300000)
+    .i32GeU();
   c.get(x).f64Const(1).f64Eq().i32Or().if();
   emitExp(c, l);
   c.br(1).end();
@@ -169,13 +195,6 @@ export function emitFastExp(c: Code, l: ExpLocals): void {
   c.get(hi).f64Sub().f64Sub();
   twoTo(c, k, 0).f64Mul();
   c.end();
-}
-
-/** A double from its high word (the low word zero). */
-function fromHigh(word: number): number {
-  const view = new DataView(new ArrayBuffer(8));
-  view.setUint32(0, word);
-  return view.getFloat64(0);
 }
 
 /** The v128 locals the two-lane exp works in (x overwritten), and the scalar ones of its rare lanes. */
@@ -208,7 +227,9 @@ export function emitExpX2(c: Code, v: ExpX2Locals): void {
   const k2 = (n: number) => c.v128ConstF64(n);
   c.block(V128);
   c.get(x).f64x2Abs().tee(ax);
-  k2(2 ** -28).f64x2Ge().get(ax);
+  k2(2 ** -28)
+    .f64x2Ge()
+    .get(ax);
   k2(708).f64x2Lt().v128And().v128Not().get(x);
   k2(1).f64x2Eq().v128Or().v128AnyTrue().if();
   c.get(x).f64x2ExtractLane(0).set(scalar.x);
@@ -223,9 +244,9 @@ export function emitExpX2(c: Code, v: ExpX2Locals): void {
   k2(INV_LN2).get(x).f64x2Mul();
   k2(-0.5);
   k2(0.5).get(neg).v128Bitselect().f64x2Add().f64x2Trunc().get(ax);
-  k2(fromHigh(0x3ff0a2b2)).f64x2Lt().v128Bitselect();
+  k2(fromWords(0x3ff0a2b2)).f64x2Lt().v128Bitselect();
   k2(0).get(ax);
-  k2(fromHigh(0x3fd62e43)).f64x2Ge().v128Bitselect().set(t);
+  k2(fromWords(0x3fd62e43)).f64x2Ge().v128Bitselect().set(t);
   c.get(x).get(t);
   k2(LN2_HI).f64x2Mul().f64x2Sub().set(hi);
   c.get(t);
@@ -294,9 +315,29 @@ export const EXP_CHECK_COUNT = 4000;
  */
 export function expCheckInputs(count = EXP_CHECK_COUNT): Float64Array {
   const edges = [
-    0, 0.5 * Math.LN2, 1.5 * Math.LN2, 2 ** -28, 2 ** -1022, 5e-324, 1, 2, 20, 36.7, 700,
-    -1021 * Math.LN2, -1022 * Math.LN2, -1000 * Math.LN2, 1023.5 * Math.LN2, O_THRESHOLD, U_THRESHOLD,
-    709.78, 745, 746, 1e300, Number.MAX_VALUE, Number.POSITIVE_INFINITY,
+    0,
+    0.5 * Math.LN2,
+    1.5 * Math.LN2,
+    2 ** -28,
+    2 ** -1022,
+    5e-324,
+    1,
+    2,
+    20,
+    36.7,
+    700,
+    -1021 * Math.LN2,
+    -1022 * Math.LN2,
+    -1000 * Math.LN2,
+    1023.5 * Math.LN2,
+    O_THRESHOLD,
+    U_THRESHOLD,
+    709.78,
+    745,
+    746,
+    1e300,
+    Number.MAX_VALUE,
+    Number.POSITIVE_INFINITY,
   ];
   const out = new Float64Array(count);
   let at = 0;

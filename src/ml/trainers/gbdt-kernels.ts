@@ -1,5 +1,5 @@
-import { columnsKernel, gatherKernel, rowsKernel, subtractKernel } from './gbdt-histogram-kernels.js';
 import { EXP_CHECK_COUNT, expCheckInputs, expKernel, expMatches } from './gbdt-exp-kernel.js';
+import { columnsKernel, gatherKernel, rowsKernel, subtractKernel } from './gbdt-histogram-kernels.js';
 import { type MarginGradients, marginKernel } from './gbdt-margin-kernel.js';
 import { labelKernel, partitionKernel } from './gbdt-row-kernels.js';
 import { splitKernel } from './gbdt-split-kernel.js';

@@ -23,7 +23,16 @@ const [I, END, LEAF_OF, MARGIN, VALUE, TRACKED, Y, GH] = [0, 1, 2, 3, 4, 5, 6, 7
 const [NODE, A, B, PEND, M, PM] = [8, 9, 10, 11, 12, 13];
 const SCALAR = expLocals(14);
 const [X2, AX2, NEG2, T2, HI2, LO2, C2, P2, Y2] = [23, 24, 25, 26, 27, 28, 29, 30, 31];
-const LOCALS: ValueType[] = [I32, I32, I32, I32, F64, F64, ...EXP_LOCAL_TYPES, ...Array<ValueType>(9).fill(V128)];
+const LOCALS: ValueType[] = [
+  I32,
+  I32,
+  I32,
+  I32,
+  F64,
+  F64,
+  ...EXP_LOCAL_TYPES,
+  ...Array<ValueType>(9).fill(V128),
+];
 
 /** The double at `base` + 8 * row (row a local). */
 function loadAt(c: Code, base: number, row: number): Code {

@@ -500,7 +500,9 @@ describe('threaded row steps', () => {
       const edges = [0, -0, 1, -1, 1e-9, 0.35, -0.35, 1.04, -1.04, 30, -30, 708, -708, 709.8, -745.2, 800];
       const init = Float64Array.from({ length: n }, (_, i) => edges[i] ?? r() * 4 - 2);
       // The leaves the grower would leave for 9 in 10 training rows (the others are walked).
-      const leaves = Int32Array.from({ length: n }, () => (r() < 0.9 ? [2, 3, 5, 6][Math.floor(r() * 4)]! : -1));
+      const leaves = Int32Array.from({ length: n }, () =>
+        r() < 0.9 ? [2, 3, 5, 6][Math.floor(r() * 4)]! : -1,
+      );
       const run = (threads: number, regression: boolean, kernels: boolean) => {
         const storage = threads > 1 ? sharedStorage : plainStorage;
         const { space } = randomSpace({
