@@ -7,8 +7,8 @@ import { encodeModule, type WasmMemory, wasm } from './wasm-encoder.js';
 
 /*
  * The WebAssembly kernels of growing a tree (histograms: gbdt-histogram-kernels.ts; partitions and
- * leaf labels: gbdt-row-kernels.ts; split search: gbdt-split-kernel.ts; margins:
- * gbdt-margin-kernel.ts), as one module compiled
+ * leaf labels: gbdt-row-kernels.ts; split search: gbdt-split-kernel.ts; margins and gradients:
+ * gbdt-margin-kernel.ts, with exp from gbdt-exp-kernel.ts), as one module compiled
  * once per thread and instantiated over the memory that holds a fit's histogram space
  * (gbdt-space.ts), which every thread of the fit shares. Each kernel does what a JavaScript
  * loop beside it does, to the same bits; the loops remain for spaces the kernels do not take.
@@ -183,8 +183,8 @@ export function releaseKernels(memory: WasmMemory | undefined): void {
 const expChecked = new Map<boolean, boolean>();
 
 /**
- * The kernels over `memory` when their exp matched Math.exp bit for bit on the self-check inputs
- * (gbdt-margin-kernel.ts) in this thread, else undefined: the margins are then added by the
+ * The kernels over `memory` when their exp (one and two lanes) matched Math.exp bit for bit on the
+ * self-check inputs (gbdt-exp-kernel.ts) in this thread, else undefined: the margins are then added by the
  * JavaScript loop, to the same bits. Checked once per thread, on a page of its own.
  */
 export function marginKernels(memory: WasmMemory): MarginKernels | undefined {

@@ -20,7 +20,10 @@ export interface SharedTree {
   value: Float64Array;
 }
 
-/** Everything the row steps read and write besides the histogram space; arrays may be shared. */
+/**
+ * Everything the row steps read and write besides the histogram space; arrays may be shared.
+ * margin, y, tracked and tree.value are the space's rowArrays (in its memory, for the kernel).
+ */
 export interface RowSpace {
   n: number;
   /** Margins per row: K of them (row-major) for multiclass, else one. */
@@ -152,10 +155,7 @@ export function marginPart(
   i1: number,
   next: NextGradients = 'none',
 ): void {
-  // TEMP knob
-  const off = cls >= 1000 || (globalThis as Record<string, unknown>).__NO_MARGIN_KERNEL !== undefined;
-  if (cls >= 1000) cls -= 1000;
-  const kernels = !off && rs.kc === 1 && hs.memory !== undefined ? marginKernels(hs.memory) : undefined;
+  const kernels = rs.kc === 1 && hs.memory !== undefined ? marginKernels(hs.memory) : undefined;
   if (kernels === undefined) {
     marginRows(rs, hs, cls, i0, i1, next);
     return;

@@ -291,8 +291,7 @@ export function threadedHistograms(
       }
       runAll((c) => {
         c[Control.command] = Command.margins;
-        c[Control.arg] =
-          cls + ((globalThis as Record<string, unknown>).__NO_MARGIN_KERNEL !== undefined ? 1000 : 0); // TEMP
+        c[Control.arg] = cls;
         c[Control.nextGradients] = NEXT_GRADIENTS.indexOf(next);
       });
     },
