@@ -22,7 +22,8 @@ export interface SharedTree {
 
 /**
  * Everything the row steps read and write besides the histogram space; arrays may be shared.
- * margin, y, tracked and tree.value are the space's rowArrays (in its memory, for the kernel).
+ * margin, y, tracked and tree.value are the space's rowArrays (in its memory, for the kernel;
+ * margin outside it when there are several a row).
  */
 export interface RowSpace {
   n: number;
