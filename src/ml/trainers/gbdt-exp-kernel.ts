@@ -133,10 +133,8 @@ export function emitExp(c: Code, l: ExpLocals): void {
   c.get(hi).f64Sub().f64Sub().set(y);
   c.get(k).i32Const(-1021).i32GeS().if();
   c.get(k).i32Const(1024).i32Eq().if();
-  c.get(y)
-    .f64Const(2)
-    .f64Mul()
-    .f64Const(2 ** 1023)
+  c.get(y).f64Const(2).f64Mul();
+  c.f64Const(2 ** 1023)
     .f64Mul()
     .br(2)
     .end();
