@@ -1,11 +1,14 @@
+import { EXP_CHECK_COUNT, expCheckInputs, expKernel, expMatches } from './gbdt-exp-kernel.js';
 import { columnsKernel, gatherKernel, rowsKernel, subtractKernel } from './gbdt-histogram-kernels.js';
+import { type MarginGradients, marginKernel } from './gbdt-margin-kernel.js';
 import { labelKernel, partitionKernel } from './gbdt-row-kernels.js';
 import { splitKernel } from './gbdt-split-kernel.js';
 import { encodeModule, type WasmMemory, wasm } from './wasm-encoder.js';
 
 /*
  * The WebAssembly kernels of growing a tree (histograms: gbdt-histogram-kernels.ts; partitions and
- * leaf labels: gbdt-row-kernels.ts; split search: gbdt-split-kernel.ts), as one module compiled
+ * leaf labels: gbdt-row-kernels.ts; split search: gbdt-split-kernel.ts; margins and gradients:
+ * gbdt-margin-kernel.ts, with exp from gbdt-exp-kernel.ts), as one module compiled
  * once per thread and instantiated over the memory that holds a fit's histogram space
  * (gbdt-space.ts), which every thread of the fit shares. Each kernel does what a JavaScript
  * loop beside it does, to the same bits; the loops remain for spaces the kernels do not take.
@@ -83,7 +86,29 @@ export interface HistogramKernels {
   splitNumeric(cell: number, count: number, area: number): number;
   /** Cells [a, aend) minus the cells at b, pairwise (the larger child's histogram from its parent's). */
   subtract(a: number, aend: number, b: number): void;
+  /** exp of each double at [src, end), as Math.exp computes it, to the doubles from `dst` on. */
+  expRange(src: number, end: number, dst: number): void;
+  /** The same two doubles at a time, with the two-lane exp (an even count of them). */
+  expPairs(src: number, end: number, dst: number): void;
 }
+
+/**
+ * The margin step (marginPart in gbdt-rows.ts) over rows [i, end), one margin per row, the next
+ * gradients as named: returns the first row that needs a walk down the tree, or end.
+ */
+export type MarginKernel = (
+  i: number,
+  end: number,
+  leafOf: number,
+  margin: number,
+  value: number,
+  tracked: number,
+  y: number,
+  gh: number,
+) => number;
+
+/** The margin kernels by their exported names (gbdt-margin-kernel.ts MARGIN_KERNELS). */
+export type MarginKernels = Record<`margin${Capitalize<MarginGradients>}`, MarginKernel>;
 
 /** Compiled once per thread for each kind of memory (shared or not). */
 const modules = new Map<boolean, object>();
@@ -105,6 +130,11 @@ function compiled(shared: boolean): object {
         labelKernel(false),
         labelKernel(true),
         splitKernel(),
+        expKernel(false),
+        expKernel(true),
+        marginKernel('none'),
+        marginKernel('logloss'),
+        marginKernel('squared'),
       ],
       shared,
     );
@@ -128,18 +158,18 @@ export function kernelsAvailable(shared: boolean): boolean {
   }
 }
 
-function instantiate(memory: WasmMemory): HistogramKernels {
+function instantiate(memory: WasmMemory): HistogramKernels & MarginKernels {
   if (wasm === undefined) throw new Error('gbdt: this runtime has no WebAssembly');
   const module = compiled(memory.buffer instanceof SharedArrayBuffer);
   const instance = new wasm.Instance(module, { env: { memory } });
-  return instance.exports as unknown as HistogramKernels;
+  return instance.exports as unknown as HistogramKernels & MarginKernels;
 }
 
 /** Each thread's kernels for the memory it was last given (a fit's space keeps one memory). */
-let bound: { memory: WasmMemory; kernels: HistogramKernels } | undefined;
+let bound: { memory: WasmMemory; kernels: HistogramKernels & MarginKernels } | undefined;
 
 /** The kernels over `memory` (the module is compiled on first use in this thread). */
-export function histogramKernels(memory: WasmMemory): HistogramKernels {
+export function histogramKernels(memory: WasmMemory): HistogramKernels & MarginKernels {
   if (bound?.memory !== memory) bound = { memory, kernels: instantiate(memory) };
   return bound.kernels;
 }
@@ -147,4 +177,36 @@ export function histogramKernels(memory: WasmMemory): HistogramKernels {
 /** Lets go of this thread's kernels over `memory` (a finished fit's space), so the memory can be freed. */
 export function releaseKernels(memory: WasmMemory | undefined): void {
   if (memory !== undefined && bound?.memory === memory) bound = undefined;
+}
+
+/** Whether this thread's module of each kind computes exp as Math.exp does (checked on first use). */
+const expChecked = new Map<boolean, boolean>();
+
+/**
+ * The kernels over `memory` when their exp (one and two lanes) matched Math.exp bit for bit on the
+ * self-check inputs (gbdt-exp-kernel.ts) in this thread, else undefined: the margins are then added by the
+ * JavaScript loop, to the same bits. Checked once per thread, on a page of its own.
+ */
+export function marginKernels(memory: WasmMemory): MarginKernels | undefined {
+  const shared = memory.buffer instanceof SharedArrayBuffer;
+  let trusted = expChecked.get(shared);
+  if (trusted === undefined) {
+    trusted = false;
+    try {
+      if (wasm === undefined) throw new Error('gbdt: this runtime has no WebAssembly');
+      const page = new wasm.Memory({ initial: 1, maximum: 1, shared });
+      const inputs = new Float64Array(page.buffer, 0, EXP_CHECK_COUNT);
+      inputs.set(expCheckInputs());
+      const kernels = instantiate(page);
+      const results = new Float64Array(page.buffer, 8 * EXP_CHECK_COUNT, EXP_CHECK_COUNT);
+      kernels.expRange(0, 8 * EXP_CHECK_COUNT, 8 * EXP_CHECK_COUNT);
+      trusted = expMatches(inputs, results);
+      kernels.expPairs(0, 8 * EXP_CHECK_COUNT, 8 * EXP_CHECK_COUNT);
+      trusted &&= expMatches(inputs, results);
+    } catch {
+      // No kernels here at all: the loop runs.
+    }
+    expChecked.set(shared, trusted);
+  }
+  return trusted ? histogramKernels(memory) : undefined;
 }

@@ -1,4 +1,6 @@
 import type { Tree } from './gbdt-ensemble.js';
+import { marginKernels } from './gbdt-kernels.js';
+import { MARGIN_KERNELS } from './gbdt-margin-kernel.js';
 import type { HistogramSpace, Storage } from './gbdt-space.js';
 import { sigmoid } from './validation-score.js';
 
@@ -18,7 +20,11 @@ export interface SharedTree {
   value: Float64Array;
 }
 
-/** Everything the row steps read and write besides the histogram space; arrays may be shared. */
+/**
+ * Everything the row steps read and write besides the histogram space; arrays may be shared.
+ * margin, y, tracked and tree.value are the space's rowArrays (in its memory, for the kernel;
+ * margin outside it when there are several a row).
+ */
 export interface RowSpace {
   n: number;
   /** Margins per row: K of them (row-major) for multiclass, else one. */
@@ -39,36 +45,40 @@ export interface RowSpace {
 }
 
 export function createRowSpace(opts: {
-  n: number;
   kc: number;
   y: Float64Array;
   trainRows: Uint32Array;
-  /** The histogram space's leafOf (the grower writes it, the margin step reads and resets it). */
-  leafOf: Int32Array;
+  /**
+   * The histogram space, laid out with room for this row space (its `rows` option): leafOf (the
+   * grower writes it, the margin step reads and resets it), margins, targets, tracked flags and
+   * tree values live in its memory, where the margin kernel reads them.
+   */
+  space: HistogramSpace;
   numeric: boolean[];
-  treeCapacity: number;
   /** Whether held-out rows need their margins (validation scores after each round). */
   trackAll: boolean;
   storage: Storage;
 }): RowSpace {
-  const { n, kc, storage } = opts;
-  const cap = opts.treeCapacity;
-  const y = new Float64Array(storage(8 * n));
+  const { kc, storage, space } = opts;
+  const { n } = space;
+  const { margin, y, tracked, value } = space.rowArrays;
+  if (margin.length !== n * kc || y.length !== n)
+    throw new Error('gbdt: the histogram space has no room for this row space');
+  const cap = value.length;
   y.set(opts.y);
   const trainRows = new Uint32Array(storage(4 * opts.trainRows.length));
   trainRows.set(opts.trainRows);
   const numeric = new Uint8Array(storage(opts.numeric.length));
   numeric.set(opts.numeric.map((b) => (b ? 1 : 0)));
-  const tracked = new Uint8Array(storage(n));
   if (opts.trackAll) tracked.fill(1);
   for (const i of trainRows) tracked[i] = 2;
   return {
     n,
     kc,
-    margin: new Float64Array(storage(8 * n * kc)),
+    margin,
     y,
     trainRows,
-    leafOf: opts.leafOf,
+    leafOf: space.leafOf,
     tracked,
     numeric,
     tree: {
@@ -77,7 +87,7 @@ export function createRowSpace(opts: {
       splitBin: new Int32Array(storage(4 * cap)),
       left: new Int32Array(storage(4 * cap)),
       right: new Int32Array(storage(4 * cap)),
-      value: new Float64Array(storage(8 * cap)),
+      value,
     },
   };
 }
@@ -134,6 +144,9 @@ export type NextGradients = 'none' | 'logloss' | 'squared';
  * (leafOf, which it resets to -1), the other tracked ones (not drawn, held out) by walking it on
  * their bins. With `next` other than 'none' (one margin per row), each training row's gradient and
  * hessian for the next tree follow from its new margin, as gradientPart would compute them.
+ * The margin kernel (gbdt-margin-kernel.ts) does the rows it can, to the same bits; the loop walks
+ * the rest, and does every row where the kernel does not run (several margins per row, a space
+ * without a memory, a thread whose exp failed its check).
  */
 export function marginPart(
   rs: RowSpace,
@@ -142,6 +155,40 @@ export function marginPart(
   i0: number,
   i1: number,
   next: NextGradients = 'none',
+): void {
+  const kernels = rs.kc === 1 && hs.memory !== undefined ? marginKernels(hs.memory) : undefined;
+  if (kernels === undefined) {
+    marginRows(rs, hs, cls, i0, i1, next);
+    return;
+  }
+  const kernel = kernels[MARGIN_KERNELS[next]];
+  // Every array here lives in hs.memory (createRowSpace): byte offsets are addresses.
+  const { leafOf, margin, tracked, y } = rs;
+  const { value } = rs.tree;
+  const { gh } = hs;
+  for (let i = i0; i < i1; i++) {
+    i = kernel(
+      i,
+      i1,
+      leafOf.byteOffset,
+      margin.byteOffset,
+      value.byteOffset,
+      tracked.byteOffset,
+      y.byteOffset,
+      gh.byteOffset,
+    );
+    if (i < i1) marginRows(rs, hs, cls, i, i + 1, next);
+  }
+}
+
+/** marginPart's loop, over every row of [i0, i1). */
+function marginRows(
+  rs: RowSpace,
+  hs: HistogramSpace,
+  cls: number,
+  i0: number,
+  i1: number,
+  next: NextGradients,
 ): void {
   const { margin, leafOf, kc, numeric, tracked, y } = rs;
   const { gh } = hs;

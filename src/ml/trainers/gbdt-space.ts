@@ -100,6 +100,21 @@ export interface HistogramSpace {
    * root's sums come with its histogram instead of from a pass of their own.
    */
   rowSums: Float64Array;
+  /** The row space's arrays that the margin kernel reads and writes (empty unless asked for). */
+  rowArrays: RowArrays;
+}
+
+/**
+ * The arrays of a row space (gbdt-rows.ts) that live in the histogram space's memory, beside gh and
+ * leafOf, for the margin kernel (gbdt-margin-kernel.ts).
+ */
+export interface RowArrays {
+  /** kc margins per row (in buffers of their own when kc > 1: the kernel takes one a row). */
+  margin: Float64Array;
+  y: Float64Array;
+  tracked: Uint8Array;
+  /** Each node's value in the tree being added (treeCapacity of them). */
+  value: Float64Array;
 }
 
 /** First global bin of each feature (and the total at the end). */
@@ -140,6 +155,8 @@ export function createHistogramSpace(opts: {
   storage: Storage;
   /** false: plain buffers and the JavaScript loops even where the kernels could run (tests). */
   kernels?: boolean;
+  /** Room for a row space's arrays (rowArrays): margins per row, nodes per tree. */
+  rows?: { kc: number; treeCapacity: number };
 }): HistogramSpace {
   // Measure first (arrays of no length), then lay everything out in one memory of that size.
   let bytes = 0;
@@ -147,13 +164,14 @@ export function createHistogramSpace(opts: {
     bytes += align(count * type.BYTES_PER_ELEMENT);
     return new type(new ArrayBuffer(0), 0, 0);
   };
-  layoutSpace(opts, measure, undefined, true);
   // Shared memory when the caller shares its arrays with worker threads.
   const shared = opts.storage(0) instanceof SharedArrayBuffer;
   const separate: Allocate = (type, count) =>
     new type(opts.storage(count * type.BYTES_PER_ELEMENT), 0, count);
+  // Arrays kept outside the memory take no room in it.
+  layoutSpace(opts, measure, undefined, true, (type) => new type(new ArrayBuffer(0), 0, 0));
   if (wasm === undefined || opts.kernels === false || bytes > MAX_KERNEL_BYTES || !kernelsAvailable(shared))
-    return layoutSpace(opts, separate, undefined, false);
+    return layoutSpace(opts, separate, undefined, false, separate);
   const pages = Math.max(1, Math.ceil(bytes / 65536));
   let memory: WasmMemory;
   try {
@@ -161,7 +179,7 @@ export function createHistogramSpace(opts: {
   } catch {
     // No room for one memory of that size (address space reserved by other fits' memories, say):
     // the arrays go in buffers of their own and the JavaScript loops run.
-    return layoutSpace(opts, separate, undefined, false);
+    return layoutSpace(opts, separate, undefined, false, separate);
   }
   let at = 0;
   const carve: Allocate = (type, count) => {
@@ -169,7 +187,7 @@ export function createHistogramSpace(opts: {
     at += align(count * type.BYTES_PER_ELEMENT);
     return array;
   };
-  return layoutSpace(opts, carve, memory, true);
+  return layoutSpace(opts, carve, memory, true, separate);
 }
 
 /** Sizes rounded up to 16 bytes, the kernels' cell (and every typed array's alignment). */
@@ -183,6 +201,8 @@ function layoutSpace(
   memory: WasmMemory | undefined,
   /** Whether the kernels will run on it (they need the gather areas). */
   kernels: boolean,
+  /** Plain or shared buffers of their own, outside the memory. */
+  outside: Allocate,
 ): HistogramSpace {
   const { n, binCounts } = opts;
   const width = binCounts.length;
@@ -223,6 +243,17 @@ function layoutSpace(
     splitParts: parts,
     jobSums: allocate(Float64Array, 4 * opts.jobCapacity),
     rowSums: allocate(Float64Array, 2 * parts),
+    rowArrays: {
+      // Several margins a row (multiclass) are for the JavaScript loop alone: kept out of the
+      // memory, they cannot push a big space past what the kernels take.
+      margin:
+        opts.rows === undefined || opts.rows.kc === 1
+          ? allocate(Float64Array, opts.rows === undefined ? 0 : n)
+          : outside(Float64Array, n * opts.rows.kc),
+      y: allocate(Float64Array, opts.rows === undefined ? 0 : n),
+      tracked: allocate(Uint8Array, opts.rows === undefined ? 0 : n),
+      value: allocate(Float64Array, opts.rows?.treeCapacity ?? 0),
+    },
   };
 }
 

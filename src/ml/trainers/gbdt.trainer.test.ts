@@ -6,6 +6,7 @@ import { rowRecords, splitRows } from '../table-rows.js';
 import { fitModel } from './fit-model.js';
 import { type BinnedFeature, binJobDone, createBinJob } from './gbdt-bins.js';
 import { type GrowSteps, levelWidth, slotCount, TreeGrower } from './gbdt-grower.js';
+import { marginKernels } from './gbdt-kernels.js';
 import { finishRowJobs, RowJob, rowJobsPart } from './gbdt-level.js';
 import { createRowSpace, setTree } from './gbdt-rows.js';
 import { createHistogramSpace, JOB_WORDS, plainStorage, type Storage, sharedStorage } from './gbdt-space.js';
@@ -181,6 +182,7 @@ function randomSpace(opts: {
   jobCapacity?: number;
   storage: Storage;
   kernels?: boolean;
+  rows?: { kc: number; treeCapacity: number };
 }) {
   const { n, binCounts } = opts;
   const r = seededRandom(opts.seed);
@@ -503,7 +505,7 @@ describe('split search with threads', () => {
 
 describe('threaded row steps', () => {
   it(
-    'workers compute the same gradients and margins as the calling thread alone',
+    'workers and the margin kernel compute the same gradients and margins as the JavaScript loop on the calling thread',
     () => {
       const n = 40_000;
       const binCounts = [256, 5, 256];
@@ -518,30 +520,50 @@ describe('threaded row steps', () => {
         right: Int32Array.from([4, 3, -1, -1, 6, -1, -1]),
         value: Float64Array.from([0, 0, 0.11, -0.07, 0, 0.031, -0.2]),
       };
-      const init = Float64Array.from({ length: n }, () => r() * 4 - 2);
-      const run = (threads: number, regression: boolean) => {
+      // Margins past every branch of exp (and -1, whose exp(1) V8 special-cases) among ordinary ones.
+      const edges = [0, -0, 1, -1, 1e-9, 0.35, -0.35, 1.04, -1.04, 30, -30, 708, -708, 709.8, -745.2, 800];
+      const init = Float64Array.from({ length: n }, (_, i) => edges[i] ?? r() * 4 - 2);
+      // The leaves the grower would leave for 9 in 10 training rows (the others are walked).
+      const leaves = Int32Array.from({ length: n }, () =>
+        r() < 0.9 ? [2, 3, 5, 6][Math.floor(r() * 4)]! : -1,
+      );
+      const run = (threads: number, regression: boolean, kernels: boolean) => {
         const storage = threads > 1 ? sharedStorage : plainStorage;
-        const { space } = randomSpace({ n, binCounts, seed: 6, countRows: false, slotCount: 1, storage });
-        const rows = createRowSpace({
+        const { space } = randomSpace({
           n,
+          binCounts,
+          seed: 6,
+          countRows: false,
+          slotCount: 1,
+          storage,
+          kernels,
+          rows: { kc: 1, treeCapacity: 7 },
+        });
+        expect(space.memory !== undefined && marginKernels(space.memory) !== undefined).toBe(kernels);
+        const rows = createRowSpace({
           kc: 1,
           y,
           trainRows,
-          leafOf: space.leafOf,
+          space,
           numeric: [true, false, true],
-          treeCapacity: 7,
           trackAll: true,
           storage,
         });
         rows.margin.set(init);
+        const grown = () => {
+          for (const i of trainRows) space.leafOf[i] = leaves[i]!;
+        };
         const threaded = threads > 1 ? threadedHistograms(space, threads, rows) : undefined;
         const steps = threaded ?? localHistograms(space, rows);
         try {
           if (threaded) expect(threaded.waitReady(SLOW / 2)).toBe(true);
           steps.gradients(regression);
           setTree(rows, tree);
+          grown();
           steps.margins(0);
+          expect(space.leafOf.every((leaf) => leaf === -1)).toBe(true);
           // The margin step that also gives the next gradients: the same bits as a gradient step after it.
+          grown();
           steps.margins(0, regression ? 'squared' : 'logloss');
           const folded = Buffer.from(space.gh.slice().buffer);
           steps.gradients(regression);
@@ -552,8 +574,10 @@ describe('threaded row steps', () => {
         return Buffer.concat([space.gh, rows.margin].map(bytesOf));
       };
       for (const regression of [false, true]) {
-        const one = run(1, regression);
-        expect(run(3, regression).equals(one)).toBe(true);
+        const one = run(1, regression, false);
+        expect(run(1, regression, true).equals(one)).toBe(true);
+        expect(run(3, regression, true).equals(one)).toBe(true);
+        expect(run(3, regression, false).equals(one)).toBe(true);
         // The margins moved: every row got one of the tree's leaf values.
         expect(one.subarray(16 * n).equals(Buffer.from(init.buffer))).toBe(false);
       }

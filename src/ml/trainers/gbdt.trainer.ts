@@ -81,18 +81,17 @@ export function fitGbdt(fit: GbdtFit): ValueTrees {
     jobCapacity: levelWidth(settings.maxDepth),
     threads,
     storage,
+    // A tree has at most 2^(depth+1) - 1 nodes, and no more than twice its rows (no leaf is empty).
+    rows: { kc, treeCapacity: Math.min(2 ** (settings.maxDepth + 1) - 1, 2 * trainRows.length + 1) },
   });
   const binJob = createBinJob({ x, trainRows, maxBin, columns: space.columns, storage });
   const rowSpace = createRowSpace({
-    n,
     kc,
     y,
     trainRows,
-    leafOf: space.leafOf,
+    space,
     // Binned features are the numeric ones, then the categorical ones.
     numeric: Array.from({ length: width }, (_, f) => f < x.numeric.length),
-    // A tree has at most 2^(depth+1) - 1 nodes, and no more than twice its rows (no leaf is empty).
-    treeCapacity: Math.min(2 ** (settings.maxDepth + 1) - 1, 2 * trainRows.length + 1),
     // Held-out margins are read only by the validation scores given to onIteration.
     trackAll: fit.onIteration !== undefined && validRows.length > 0,
     storage,

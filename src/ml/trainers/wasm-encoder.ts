@@ -93,6 +93,10 @@ export class Code {
   i32Const(n: number): this {
     return this.op(0x41, ...sleb(n));
   }
+  /** i64.const, for the small shift counts the kernels use. */
+  i64Const(n: number): this {
+    return this.op(0x42, ...sleb(n));
+  }
   i32Add(): this {
     return this.op(0x6a);
   }
@@ -184,6 +188,64 @@ export class Code {
   i8x16Shuffle(lanes: number[]): this {
     return this.op(0xfd, ...uleb(13), ...lanes);
   }
+  f64x2ReplaceLane(lane: 0 | 1): this {
+    return this.op(0xfd, ...uleb(34), lane);
+  }
+  /** v128.const of two doubles (lane 0, lane 1). */
+  v128ConstF64(a: number, b = a): this {
+    const bytes = new DataView(new ArrayBuffer(16));
+    bytes.setFloat64(0, a, true);
+    bytes.setFloat64(8, b, true);
+    return this.op(0xfd, ...uleb(12), ...new Uint8Array(bytes.buffer));
+  }
+  f64x2Abs(): this {
+    return this.op(0xfd, ...uleb(236));
+  }
+  f64x2Eq(): this {
+    return this.op(0xfd, ...uleb(71));
+  }
+  f64x2Lt(): this {
+    return this.op(0xfd, ...uleb(73));
+  }
+  f64x2Ge(): this {
+    return this.op(0xfd, ...uleb(76));
+  }
+  /** f64x2.max: NaN in a lane where either is NaN, as Math.max. */
+  f64x2Max(): this {
+    return this.op(0xfd, ...uleb(245));
+  }
+  /** f64x2.trunc: toward zero, lane by lane. */
+  f64x2Trunc(): this {
+    return this.op(0xfd, ...uleb(122));
+  }
+  v128Not(): this {
+    return this.op(0xfd, ...uleb(77));
+  }
+  v128And(): this {
+    return this.op(0xfd, ...uleb(78));
+  }
+  v128Or(): this {
+    return this.op(0xfd, ...uleb(80));
+  }
+  /** v128.bitselect: bits of the first where the third (the mask) is 1, else of the second. */
+  v128Bitselect(): this {
+    return this.op(0xfd, ...uleb(82));
+  }
+  v128AnyTrue(): this {
+    return this.op(0xfd, ...uleb(83));
+  }
+  i32x4TruncSatF64x2SZero(): this {
+    return this.op(0xfd, ...uleb(252));
+  }
+  i64x2ExtendLowI32x4S(): this {
+    return this.op(0xfd, ...uleb(199));
+  }
+  i64x2Shl(): this {
+    return this.op(0xfd, ...uleb(203));
+  }
+  i64x2Add(): this {
+    return this.op(0xfd, ...uleb(206));
+  }
   f64x2Mul(): this {
     return this.op(0xfd, ...uleb(242));
   }
@@ -196,9 +258,78 @@ export class Code {
   f64x2Sub(): this {
     return this.op(0xfd, ...uleb(241));
   }
-  /** `block` with no result; `br_if 0` inside it jumps past its `end`. */
-  block(): this {
-    return this.op(0x02, 0x40);
+  f64Div(): this {
+    return this.op(0xa3);
+  }
+  f64Neg(): this {
+    return this.op(0x9a);
+  }
+  f64Eq(): this {
+    return this.op(0x61);
+  }
+  f64Ne(): this {
+    return this.op(0x62);
+  }
+  /** f64.max: NaN when either is NaN, as Math.max. */
+  f64Max(): this {
+    return this.op(0xa5);
+  }
+  f64ConvertI32S(): this {
+    return this.op(0xb7);
+  }
+  /** i32.trunc_f64_s: toward zero, as C's (int) cast (traps outside the i32 range). */
+  i32TruncF64S(): this {
+    return this.op(0xaa);
+  }
+  i64ReinterpretF64(): this {
+    return this.op(0xbd);
+  }
+  f64ReinterpretI64(): this {
+    return this.op(0xbf);
+  }
+  i64ExtendI32U(): this {
+    return this.op(0xad);
+  }
+  i32WrapI64(): this {
+    return this.op(0xa7);
+  }
+  i64Shl(): this {
+    return this.op(0x86);
+  }
+  i64ShrU(): this {
+    return this.op(0x88);
+  }
+  i32And(): this {
+    return this.op(0x71);
+  }
+  i32ShrU(): this {
+    return this.op(0x76);
+  }
+  i32Or(): this {
+    return this.op(0x72);
+  }
+  i32Ne(): this {
+    return this.op(0x47);
+  }
+  /** `block` with no result, or one value of type `result`; `br_if 0` inside it jumps past its `end`. */
+  block(result?: ValueType): this {
+    return this.op(0x02, result ?? 0x40);
+  }
+  /** `if` with no result: runs up to `else` or `end` when the i32 above is non-zero. */
+  if(): this {
+    return this.op(0x04, 0x40);
+  }
+  else(): this {
+    return this.op(0x05);
+  }
+  br(depth: number): this {
+    return this.op(0x0c, ...uleb(depth));
+  }
+  return(): this {
+    return this.op(0x0f);
+  }
+  unreachable(): this {
+    return this.op(0x00);
   }
   /** `loop` with no result; `br_if 0` inside it jumps back to its start. */
   loop(): this {
