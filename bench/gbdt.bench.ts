@@ -17,8 +17,8 @@ import { findXgboostPython, XGBOOST_ANCHOR, xgboostHist } from './xgboost-hist.j
  * The built-in gradient-boosted trees on BENCH_GBDT_ROWS (100,000) x 20 synthetic credit rows, 100
  * trees, depth 6, 20% held out, fitted with 1 thread and with 2 threads, interleaved
  * BENCH_GBDT_ROUNDS times (5) so load spikes hit both alike, after one untimed fit of each (the
- * process's first fits start the workers and run unoptimised code: printed apart, as the cold
- * figure a one-off `sextant train` pays); the table shows median fit times, the
+ * process's first fit runs unoptimised code, its first 2-thread fit starts the workers: printed
+ * apart, as what a one-off `sextant train` pays); the table shows median fit times, the
  * 1-to-2-thread speedup (target: at least 1.6x on 2 cores), whether both gave the same model bytes
  * (they must), and the ratio to xgboost hist with the same thread count (target: at most 1.5x).
  * Where xgboost is installed (python3 on PATH, else Debian's /usr/bin/python3 with python3-xgboost),
@@ -78,8 +78,9 @@ async function main(): Promise<void> {
     const used = process.cpuUsage(cpuStarted);
     return { model, seconds: (nowMs() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6 };
   };
-  // The first fits of a process start the worker threads and run code V8 has not optimised yet:
-  // shown on their own, not in the medians (a sweep, or a server that trains, is past them).
+  // The first fit of a process runs code V8 has not optimised yet, and the first 2-thread one starts
+  // the workers (its shared code is warm by then): shown on their own, not in the medians (a sweep,
+  // or a server that trains, is past them).
   const cold = new Map<number, number>();
   for (const threads of threadCounts) {
     progress(`warm-up: fitting with ${threads} thread(s) (not in the medians)`);
@@ -158,7 +159,7 @@ async function main(): Promise<void> {
   console.log(`baseline: ${baseline.label}`);
   console.log(`speedup, 1 -> 2 threads: ${fmtRatio(fitSeconds(1) / fitSeconds(2))} (target >= 1.60x)`);
   console.log(
-    `first fit in this process (workers starting, code not yet optimised; not in the medians): ${threadCounts.map((t) => `${t} thread(s) ${cold.get(t)!.toFixed(2)} s`).join(', ')}`,
+    `first fits in this process, not in the medians: 1 thread ${cold.get(1)!.toFixed(2)} s (code not yet optimised), then 2 threads ${cold.get(2)!.toFixed(2)} s (workers starting)`,
   );
   console.log(
     `same model bytes for 1 and 2 threads: ${outcome.get(1)!.digest === outcome.get(2)!.digest ? 'yes' : 'NO'}`,

@@ -22,7 +22,11 @@ const MIN_RADIX = 512;
 /** Little-endian: a Float64Array's low word comes first in its Uint32Array view. */
 const LITTLE_ENDIAN = new Uint32Array(new Float64Array([1]).buffer)[1] === 0x3ff00000;
 
-/** This thread's scratch words (grown on demand) and digit counts. */
+/**
+ * This thread's scratch words, kept between calls up to KEPT_SCRATCH words (a feature of 100k
+ * training rows); bigger sorts take their own, so a pool worker does not hold a huge one for life.
+ */
+const KEPT_SCRATCH = 1 << 18;
 let scratch: Uint32Array = new Uint32Array(0);
 const counts = new Int32Array(SHIFTS.length * DIGITS);
 
@@ -33,8 +37,8 @@ export function sortFloat64(values: Float64Array): Float64Array {
   // NaNs (which the built-in sort puts last, whatever their sign bit) take the built-in path.
   for (let k = 0; k < n; k++) if (Number.isNaN(values[k])) return values.sort();
   let from: Uint32Array = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
-  if (scratch.length < 2 * n) scratch = new Uint32Array(2 * n);
-  let to = scratch;
+  if (scratch.length < 2 * n && 2 * n <= KEPT_SCRATCH) scratch = new Uint32Array(2 * n);
+  let to = scratch.length >= 2 * n ? scratch : new Uint32Array(2 * n);
   counts.fill(0);
   for (let k = 0; k < 2 * n; k += 2) {
     const hi = from[k + 1]!;

@@ -6,9 +6,10 @@ import { Code, F64, type FunctionDef, I32, V128, type ValueType } from './wasm-e
  * __ieee754_exp, as published by Sun and kept in FreeBSD's msun): argument reduction by ln2 split
  * in a high and a low part, a degree-5 polynomial, scaling by 2^k; V8 adds one case, exp(1)
  * returned as Math.E (the method is one bit off there). Every operation is one IEEE
- * double operation in the same order (WebAssembly has no fused multiply-add to blur it). A runtime
- * whose Math.exp differs (another libm, contracted multiply-adds) is caught by expMatches, and the
- * JavaScript loop then runs.
+ * double operation in the same order (WebAssembly has no fused multiply-add to blur it). The
+ * kernel runs on x64 only, where the test proves the match, and only after expMatches finds the
+ * same bits on 4,000 inputs in the thread (gbdt-kernels.ts marginKernels); elsewhere, or when the
+ * check fails, the JavaScript loop runs.
  */
 
 /** The double whose high and low 32-bit words these are. */
@@ -61,6 +62,23 @@ function twoTo(c: Code, k: number, bias: number): Code {
     .f64ReinterpretI64();
 }
 
+/** hx = the high word of x with its sign bit cleared, xsb = that sign bit (fdlibm's GET_HIGH_WORD). */
+function highWord(c: Code, l: ExpLocals): void {
+  const { x, hx, xsb } = l;
+  c.get(x).i64ReinterpretF64().i64Const(32).i64ShrU().i32WrapI64().set(hx);
+  c.get(hx).i32Const(31).i32ShrU().set(xsb);
+  c.get(hx).i32Const(0x7fffffff).i32And().set(hx);
+}
+
+/** t = x * x; c = x - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5)))), for the reduced x. */
+function polynomial(c: Code, l: ExpLocals): void {
+  const { x, t } = l;
+  c.get(x).get(x).f64Mul().set(t);
+  c.get(x).get(t).f64Const(P1).get(t).f64Const(P2).get(t).f64Const(P3).get(t).f64Const(P4).get(t);
+  c.f64Const(P5).f64Mul().f64Add().f64Mul().f64Add().f64Mul().f64Add().f64Mul().f64Add().f64Mul();
+  c.f64Sub().set(l.c);
+}
+
 /*
  * exp(x), left on the stack:
  * (block $out (result f64)
@@ -92,9 +110,7 @@ export function emitExp(c: Code, l: ExpLocals): void {
   const { x, hx, xsb, k, hi, lo, t, y } = l;
   const cc = l.c;
   c.block(F64);
-  c.get(x).i64ReinterpretF64().i64Const(32).i64ShrU().i32WrapI64().set(hx);
-  c.get(hx).i32Const(31).i32ShrU().set(xsb);
-  c.get(hx).i32Const(0x7fffffff).i32And().set(hx);
+  highWord(c, l);
   c.get(hx).i32Const(0x40862e42).i32GeU().if();
   c.get(hx).i32Const(0x7ff00000).i32GeU().if();
   c.get(x).get(x).f64Add();
@@ -122,10 +138,7 @@ export function emitExp(c: Code, l: ExpLocals): void {
   c.else();
   c.get(hx).i32Const(0x3e300000).i32LtU().if().f64Const(1).get(x).f64Add().br(2).end();
   c.end();
-  c.get(x).get(x).f64Mul().set(t);
-  c.get(x).get(t).f64Const(P1).get(t).f64Const(P2).get(t).f64Const(P3).get(t).f64Const(P4).get(t);
-  c.f64Const(P5).f64Mul().f64Add().f64Mul().f64Add().f64Mul().f64Add().f64Mul().f64Add().f64Mul();
-  c.f64Sub().set(cc);
+  polynomial(c, l);
   c.get(k).i32Eqz().if();
   c.f64Const(1).get(x).get(cc).f64Mul().get(cc).f64Const(2).f64Sub().f64Div().get(x).f64Sub().f64Sub();
   c.br(1).end();
@@ -166,9 +179,7 @@ export function emitFastExp(c: Code, l: ExpLocals): void {
   const { x, hx, xsb, k, hi, lo, t } = l;
   const cc = l.c;
   c.block(F64);
-  c.get(x).i64ReinterpretF64().i64Const(32).i64ShrU().i32WrapI64().set(hx);
-  c.get(hx).i32Const(31).i32ShrU().set(xsb);
-  c.get(hx).i32Const(0x7fffffff).i32And().set(hx);
+  highWord(c, l);
   c.get(hx)
     .i32Const(0x3e300000)
     .i32Sub()
@@ -185,10 +196,7 @@ export function emitFastExp(c: Code, l: ExpLocals): void {
   c.get(x).get(t).f64Const(LN2_HI).f64Mul().f64Sub().set(hi);
   c.get(t).f64Const(LN2_LO).f64Mul().set(lo);
   c.get(hi).get(lo).f64Sub().set(x);
-  c.get(x).get(x).f64Mul().set(t);
-  c.get(x).get(t).f64Const(P1).get(t).f64Const(P2).get(t).f64Const(P3).get(t).f64Const(P4).get(t);
-  c.f64Const(P5).f64Mul().f64Add().f64Mul().f64Add().f64Mul().f64Add().f64Mul().f64Add().f64Mul();
-  c.f64Sub().set(cc);
+  polynomial(c, l);
   c.f64Const(1).get(lo).get(x).get(cc).f64Mul().f64Const(2).get(cc).f64Sub().f64Div().f64Sub();
   c.get(hi).f64Sub().f64Sub();
   twoTo(c, k, 0).f64Mul();

@@ -185,7 +185,10 @@ const expChecked = new Map<boolean, boolean>();
 /**
  * The kernels over `memory` when their exp (one and two lanes) matched Math.exp bit for bit on the
  * self-check inputs (gbdt-exp-kernel.ts) in this thread, else undefined: the margins are then added by the
- * JavaScript loop, to the same bits. Checked once per thread, on a page of its own.
+ * JavaScript loop, to the same bits. Checked once per thread, on a page of its own. Only on x64,
+ * where the exp test proves the match on 17 million inputs: elsewhere V8's Math.exp may be built
+ * with fused multiply-adds (arm64 compilers contract them by default), which would change few
+ * enough results to pass a 4,000-input check and still change a model's bits.
  */
 export function marginKernels(memory: WasmMemory): MarginKernels | undefined {
   const shared = memory.buffer instanceof SharedArrayBuffer;
@@ -194,6 +197,7 @@ export function marginKernels(memory: WasmMemory): MarginKernels | undefined {
     trusted = false;
     try {
       if (wasm === undefined) throw new Error('gbdt: this runtime has no WebAssembly');
+      if (process.arch !== 'x64') throw new Error('gbdt: the exp kernel is proven on x64 only');
       const page = new wasm.Memory({ initial: 1, maximum: 1, shared });
       const inputs = new Float64Array(page.buffer, 0, EXP_CHECK_COUNT);
       inputs.set(expCheckInputs());

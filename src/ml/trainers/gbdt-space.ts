@@ -243,6 +243,9 @@ function layoutSpace(
     splitParts: parts,
     jobSums: allocate(Float64Array, 4 * opts.jobCapacity),
     rowSums: allocate(Float64Array, 2 * parts),
+    // The single-margin row arrays (about 17 bytes a row) count toward the memory's size limit like
+    // the rest: a space that would have fitted just under it without them now takes the
+    // JavaScript loops, all of them (the same bits, slower).
     rowArrays: {
       // Several margins a row (multiclass) are for the JavaScript loop alone: kept out of the
       // memory, they cannot push a big space past what the kernels take.

@@ -518,15 +518,21 @@ describe('threaded row steps', () => {
         splitBin: Int32Array.from([100, 3, -1, -1, 40, -1, -1]),
         left: Int32Array.from([1, 2, -1, -1, 5, -1, -1]),
         right: Int32Array.from([4, 3, -1, -1, 6, -1, -1]),
-        value: Float64Array.from([0, 0, 0.11, -0.07, 0, 0.031, -0.2]),
+        // Leaf 6 adds -0, which leaves every margin as it is (x + -0 is x, -0 included).
+        value: Float64Array.from([0, 0, 0.11, -0.07, 0, 0.031, -0]),
       };
-      // Margins past every branch of exp (and -1, whose exp(1) V8 special-cases) among ordinary ones.
-      const edges = [0, -0, 1, -1, 1e-9, 0.35, -0.35, 1.04, -1.04, 30, -30, 708, -708, 709.8, -745.2, 800];
-      const init = Float64Array.from({ length: n }, (_, i) => edges[i] ?? r() * 4 - 2);
+      const init = Float64Array.from({ length: n }, () => r() * 4 - 2);
       // The leaves the grower would leave for 9 in 10 training rows (the others are walked).
       const leaves = Int32Array.from({ length: n }, () =>
         r() < 0.9 ? [2, 3, 5, 6][Math.floor(r() * 4)]! : -1,
       );
+      // Margins past every branch of exp (and -1, whose exp(1) V8 special-cases), on training rows
+      // in leaf 6: the margin kernel's exp sees them exactly, in the gradients it folds in.
+      const edges = [0, -0, 1, -1, 1e-9, 0.35, -0.35, 1.04, -1.04, 30, -30, 708, -708, 709.8, -745.2, 800];
+      edges.forEach((edge, k) => {
+        init[trainRows[k]!] = edge;
+        leaves[trainRows[k]!] = 6;
+      });
       const run = (threads: number, regression: boolean, kernels: boolean) => {
         const storage = threads > 1 ? sharedStorage : plainStorage;
         const { space } = randomSpace({

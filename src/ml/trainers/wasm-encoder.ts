@@ -308,9 +308,6 @@ export class Code {
   i32Or(): this {
     return this.op(0x72);
   }
-  i32Ne(): this {
-    return this.op(0x47);
-  }
   /** `block` with no result, or one value of type `result`; `br_if 0` inside it jumps past its `end`. */
   block(result?: ValueType): this {
     return this.op(0x02, result ?? 0x40);
