@@ -1,5 +1,5 @@
 import type { BinnedFeature } from './gbdt-bins.js';
-import type { Tree } from './gbdt-ensemble.js';
+import { preOrder, type Tree } from './gbdt-ensemble.js';
 import { HistogramJob, RowJob, resultAt } from './gbdt-level.js';
 import { type HistogramSpace, JOB_WORDS, RESULT_DOUBLES } from './gbdt-space.js';
 import { bestOfParts, type Split, SplitSetting, searchSplit } from './gbdt-split.js';
@@ -398,36 +398,4 @@ function gradientSums(s: HistogramSpace, count: number): [number, number] {
     h += gh[2 * i + 1]!;
   }
   return [g, h];
-}
-
-/** The same tree with its nodes in pre-order (node, left subtree, right subtree), root first. */
-function preOrder(t: Tree): Tree {
-  const count = t.value.length;
-  const order = new Int32Array(count);
-  const newId = new Int32Array(count);
-  const stack = [0];
-  let k = 0;
-  while (stack.length > 0) {
-    const id = stack.pop()!;
-    newId[id] = k;
-    order[k++] = id;
-    if (t.left[id]! >= 0) stack.push(t.right[id]!, t.left[id]!);
-  }
-  const out: Tree = {
-    binFeature: new Int32Array(count),
-    splitBin: new Int32Array(count),
-    left: new Int32Array(count),
-    right: new Int32Array(count),
-    value: new Float64Array(count),
-  };
-  for (let to = 0; to < count; to++) {
-    const id = order[to]!;
-    out.binFeature[to] = t.binFeature[id]!;
-    out.splitBin[to] = t.splitBin[id]!;
-    const l = t.left[id]!;
-    out.left[to] = l < 0 ? -1 : newId[l]!;
-    out.right[to] = l < 0 ? -1 : newId[t.right[id]!]!;
-    out.value[to] = t.value[id]!;
-  }
-  return out;
 }

@@ -1,0 +1,297 @@
+import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../core/random.js';
+import { binJobDone, createBinJob } from './gbdt-bins.js';
+import { bytesOf, randomSpace, SLOW } from './gbdt-fixtures.js';
+import { marginKernels } from './gbdt-kernels.js';
+import { finishRowJobs, RowJob, rowJobsPart } from './gbdt-level.js';
+import { createRowSpace, setTree } from './gbdt-rows.js';
+import { createHistogramSpace, JOB_WORDS, plainStorage, sharedStorage } from './gbdt-space.js';
+import { localHistograms, threadedHistograms } from './gbdt-threads.js';
+
+describe('threaded histograms', () => {
+  it(
+    'workers fill the same histogram bits as the calling thread alone',
+    () => {
+      const n = 100_000;
+      const binCounts = [256, 7, 256, 40, 256, 3, 256];
+      for (const countRows of [false, true]) {
+        const { space, random: r } = randomSpace({
+          n,
+          binCounts,
+          seed: 3,
+          countRows,
+          slotCount: 2,
+          storage: sharedStorage,
+        });
+        for (let i = 0; i < n; i++) {
+          space.gh[2 * i] = r() - 0.5;
+          space.gh[2 * i + 1] = r();
+        }
+        const threaded = threadedHistograms(space, 3);
+        const slot = (k: number) =>
+          Buffer.from(space.slots.buffer, space.slots.byteOffset + 8 * k * space.size, 8 * space.size);
+        try {
+          // Builds before the workers are up run on this thread alone; wait so that they take part.
+          expect(threaded.waitReady(SLOW / 2)).toBe(true);
+          // A dense node (every other row: the row-major pass) and a sparse one (every fourth row
+          // from 2,000 on, a fifth of the rows: the column pass); all features in order, then in a
+          // shuffled order (as colsample draws them).
+          for (const rows of [
+            Uint32Array.from({ length: 45_000 }, (_, k) => 1_000 + 2 * k),
+            Uint32Array.from({ length: 20_000 }, (_, k) => 2_000 + 4 * k),
+          ]) {
+            space.index.set(rows);
+            for (const chosen of [
+              [0, 1, 2, 3, 4, 5, 6],
+              [5, 0, 3, 6, 1, 2, 4],
+            ]) {
+              space.chosen.set(chosen);
+              space.slots.fill(0);
+              localHistograms(space).build(0, 0, rows.length, 7);
+              threaded.build(1, 0, rows.length, 7);
+              expect(slot(1).equals(slot(0))).toBe(true);
+              expect(space.slots.subarray(0, space.size).some((v) => v !== 0)).toBe(true);
+            }
+          }
+          expect(threaded.parallelBuilds).toBe(4);
+        } finally {
+          threaded.close();
+        }
+      }
+    },
+    SLOW,
+  );
+
+  it('sums dense and sparse nodes bit for bit as a plain loop over their rows does', () => {
+    const n = 100_000;
+    const binCounts = [255, 4, 255, 255, 9];
+    const { space, random: r } = randomSpace({
+      n,
+      binCounts,
+      seed: 9,
+      countRows: false,
+      slotCount: 1,
+      storage: plainStorage,
+    });
+    for (let i = 0; i < 2 * n; i++) space.gh[i] = r() - 0.3;
+    space.chosen.set([0, 1, 2, 3, 4]);
+    // 40% of the rows (the row-major pass) and 7.5% (the column pass).
+    for (const step of [2.5, 13]) {
+      const rows = Uint32Array.from({ length: Math.floor(n / step) }, (_, k) => Math.floor(k * step));
+      space.index.set(rows);
+      localHistograms(space).build(0, 0, rows.length, 5);
+      const expected = new Float64Array(space.size);
+      for (const i of rows) {
+        for (let f = 0; f < binCounts.length; f++) {
+          const b = 2 * (space.binStart[f]! + space.columns[f * n + i]!);
+          expected[b] = expected[b]! + space.gh[2 * i]!;
+          expected[b + 1] = expected[b + 1]! + space.gh[2 * i + 1]!;
+        }
+      }
+      expect(
+        Buffer.from(space.slots.buffer, space.slots.byteOffset, 8 * space.size).equals(
+          Buffer.from(expected.buffer),
+        ),
+      ).toBe(true);
+    }
+  });
+});
+
+describe('row steps', () => {
+  it('partitions and labels a level alike whether one thread or many cut through its nodes', () => {
+    const n = 5_000;
+    const binCounts = [255, 6, 40];
+    // Nodes of every kind and size, so that shares start and end inside them, or hold none of one.
+    const nodes = [
+      { end: 1_800, feature: 0, bin: 120, numeric: 1, right: -1 },
+      { end: 1_803, feature: 1, bin: 2, numeric: 0, right: -1 },
+      { end: 2_900, feature: -1, bin: 0, numeric: 0, right: -1 },
+      { end: 4_100, feature: 2, bin: 17, numeric: 1, right: 9 },
+      { end: 5_000, feature: 1, bin: 4, numeric: 0, right: -1 },
+    ];
+    const run = (parts: number) => {
+      const { space } = randomSpace({
+        n,
+        binCounts,
+        seed: 5,
+        countRows: false,
+        slotCount: 1,
+        jobCapacity: nodes.length,
+        storage: plainStorage,
+      });
+      space.index.set(Uint32Array.from({ length: n }, (_, i) => i));
+      let begin = 0;
+      nodes.forEach((node, j) => {
+        const o = j * JOB_WORDS;
+        // mid -1: not yet in place (the grower's job words, gbdt-level.ts RowJob).
+        space.jobs.set([begin, node.end, node.feature, node.bin, node.numeric, j + 1, node.right, -1], o);
+        begin = node.end;
+      });
+      for (let part = 0; part < parts; part++) rowJobsPart(space, nodes.length, part, parts);
+      finishRowJobs(space, nodes.length, parts);
+      const mids = nodes.map((_, j) => space.jobs[j * JOB_WORDS + RowJob.mid]!);
+      return { index: Array.from(space.index), leafOf: Array.from(space.leafOf), mids };
+    };
+    const one = run(1);
+    // The stable partition of the first node, written out.
+    const { space } = randomSpace({
+      n,
+      binCounts,
+      seed: 5,
+      countRows: false,
+      slotCount: 1,
+      storage: plainStorage,
+    });
+    const rows = Array.from({ length: 1_800 }, (_, i) => i);
+    const goesLeft = (i: number) => space.columns[i]! <= 120;
+    expect(one.index.slice(0, 1_800)).toEqual([
+      ...rows.filter(goesLeft),
+      ...rows.filter((i) => !goesLeft(i)),
+    ]);
+    expect(one.mids[0]).toBe(rows.filter(goesLeft).length);
+    for (const parts of [2, 3, 7, 16, 40]) expect(run(parts)).toEqual(one);
+  });
+});
+
+describe('threaded row steps', () => {
+  it(
+    'workers and the margin kernel compute the same gradients and margins as the JavaScript loop on the calling thread',
+    () => {
+      const n = 40_000;
+      const binCounts = [256, 5, 256];
+      const r = seededRandom(5);
+      const y = Float64Array.from({ length: n }, () => (r() < 0.3 ? 1 : 0));
+      // Three quarters of the rows train; a depth-2 tree: numeric split at the root, categorical below.
+      const trainRows = Uint32Array.from({ length: 30_000 }, (_, k) => k + Math.floor(k / 3));
+      const tree = {
+        binFeature: Int32Array.from([0, 1, -1, -1, 2, -1, -1]),
+        splitBin: Int32Array.from([100, 3, -1, -1, 40, -1, -1]),
+        left: Int32Array.from([1, 2, -1, -1, 5, -1, -1]),
+        right: Int32Array.from([4, 3, -1, -1, 6, -1, -1]),
+        // Leaf 6 adds -0, which leaves every margin as it is (x + -0 is x, -0 included).
+        value: Float64Array.from([0, 0, 0.11, -0.07, 0, 0.031, -0]),
+      };
+      const init = Float64Array.from({ length: n }, () => r() * 4 - 2);
+      // The leaves the grower would leave for 9 in 10 training rows (the others are walked).
+      const leaves = Int32Array.from({ length: n }, () =>
+        r() < 0.9 ? [2, 3, 5, 6][Math.floor(r() * 4)]! : -1,
+      );
+      // Margins past every branch of exp (and -1, whose exp(1) V8 special-cases), on training rows
+      // in leaf 6: the margin kernel's exp sees them exactly, in the gradients it folds in.
+      const edges = [0, -0, 1, -1, 1e-9, 0.35, -0.35, 1.04, -1.04, 30, -30, 708, -708, 709.8, -745.2, 800];
+      edges.forEach((edge, k) => {
+        init[trainRows[k]!] = edge;
+        leaves[trainRows[k]!] = 6;
+      });
+      const run = (threads: number, regression: boolean, kernels: boolean) => {
+        const storage = threads > 1 ? sharedStorage : plainStorage;
+        const { space } = randomSpace({
+          n,
+          binCounts,
+          seed: 6,
+          countRows: false,
+          slotCount: 1,
+          storage,
+          kernels,
+          rows: { kc: 1, treeCapacity: 7 },
+        });
+        expect(space.memory !== undefined && marginKernels(space.memory) !== undefined).toBe(kernels);
+        const rows = createRowSpace({
+          kc: 1,
+          y,
+          trainRows,
+          space,
+          numeric: [true, false, true],
+          trackAll: true,
+          storage,
+        });
+        rows.margin.set(init);
+        const grown = () => {
+          for (const i of trainRows) space.leafOf[i] = leaves[i]!;
+        };
+        const threaded = threads > 1 ? threadedHistograms(space, threads, rows) : undefined;
+        const steps = threaded ?? localHistograms(space, rows);
+        try {
+          if (threaded) expect(threaded.waitReady(SLOW / 2)).toBe(true);
+          steps.gradients(regression);
+          setTree(rows, tree);
+          grown();
+          steps.margins(0);
+          expect(space.leafOf.every((leaf) => leaf === -1)).toBe(true);
+          // The margin step that also gives the next gradients: the same bits as a gradient step after it.
+          grown();
+          steps.margins(0, regression ? 'squared' : 'logloss');
+          const folded = Buffer.from(space.gh.slice().buffer);
+          steps.gradients(regression);
+          expect(bytesOf(space.gh).equals(folded)).toBe(true);
+        } finally {
+          steps.close();
+        }
+        return Buffer.concat([space.gh, rows.margin].map(bytesOf));
+      };
+      for (const regression of [false, true]) {
+        const one = run(1, regression, false);
+        expect(run(1, regression, true).equals(one)).toBe(true);
+        expect(run(3, regression, true).equals(one)).toBe(true);
+        expect(run(3, regression, false).equals(one)).toBe(true);
+        // The margins moved: every row got one of the tree's leaf values.
+        expect(one.subarray(16 * n).equals(Buffer.from(init.buffer))).toBe(false);
+      }
+    },
+    SLOW,
+  );
+});
+
+describe('threaded binning', () => {
+  it(
+    'features binned by worker threads get the same thresholds and bins as on the calling thread',
+    () => {
+      const n = 30_000;
+      const r = seededRandom(11);
+      // Continuous, few distinct values, and heavy ties: the three shapes the quantile cuts handle.
+      const numeric = [
+        Float64Array.from({ length: n }, () => r() * 100 - 50),
+        Float64Array.from({ length: n }, () => Math.floor(r() * 12)),
+        Float64Array.from({ length: n }, () => (r() < 0.7 ? 0 : Math.fround(r() * 5))),
+      ];
+      const x = { n, numeric, codes: [] };
+      const trainRows = Uint32Array.from({ length: 20_000 }, (_, k) => k + Math.floor(k / 2));
+      const bin = (threads: number) => {
+        const storage = threads > 1 ? sharedStorage : plainStorage;
+        const space = createHistogramSpace({
+          n,
+          binCounts: [255, 255, 255],
+          countRows: false,
+          slotCount: 1,
+          jobCapacity: 1,
+          threads,
+          storage,
+        });
+        const job = createBinJob({ x, trainRows, maxBin: 255, columns: space.columns, storage });
+        const threaded = threads > 1 ? threadedHistograms(space, threads, undefined, job) : undefined;
+        const steps = threaded ?? localHistograms(space);
+        try {
+          // Workers bin what is left when they come up, before they report ready: once they are,
+          // nothing is left for this thread.
+          if (threaded) {
+            expect(threaded.waitReady(SLOW / 2)).toBe(true);
+            expect(binJobDone(job)).toBe(true);
+          }
+          steps.binning(job);
+        } finally {
+          steps.close();
+        }
+        return { job, columns: bytesOf(space.columns) };
+      };
+      const one = bin(1);
+      const three = bin(3);
+      expect(three.columns.equals(one.columns)).toBe(true);
+      expect(Buffer.from(three.job.thresholds.buffer).equals(Buffer.from(one.job.thresholds.buffer))).toBe(
+        true,
+      );
+      expect([...three.job.thresholdCounts]).toEqual([...one.job.thresholdCounts]);
+      expect(one.job.thresholdCounts[1]).toBe(11);
+    },
+    SLOW,
+  );
+});
