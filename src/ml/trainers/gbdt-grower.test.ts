@@ -1,9 +1,48 @@
 import { describe, expect, it } from 'vitest';
 import type { BinnedFeature } from './gbdt-bins.js';
 import { countShared, randomSpace, SLOW } from './gbdt-fixtures.js';
-import { levelWidth, slotCount, TreeGrower } from './gbdt-grower.js';
-import { plainStorage, sharedStorage } from './gbdt-space.js';
+import { type GrowSettings, levelWidth, slotCount, TreeGrower } from './gbdt-grower.js';
+import { type HistogramSpace, plainStorage, sharedStorage } from './gbdt-space.js';
 import { localHistograms, threadedHistograms } from './gbdt-threads.js';
+
+/** Features over the given bin counts, numeric but for the one at `categorical`. */
+function binnedFeatures(binCounts: number[], categorical: number): BinnedFeature[] {
+  return binCounts.map((binCount, f) => ({
+    kind: f === categorical ? 'categorical' : 'numeric',
+    source: f,
+    binCount,
+    thresholds: new Float64Array(0),
+    firstColumn: 0,
+  }));
+}
+
+/**
+ * Grows one tree on `rows` (set as the space's index) and the chosen features, with `threads`
+ * threads; a threaded growth must have shared split searches (else it tests nothing of them).
+ * Returns the tree and each row's leaf.
+ */
+function growTree(
+  space: HistogramSpace,
+  threads: number,
+  features: BinnedFeature[],
+  settings: GrowSettings,
+  rows: Uint32Array,
+  chosen: number[],
+) {
+  space.index.set(rows);
+  space.chosen.set(chosen);
+  const threaded = threads > 1 ? threadedHistograms(space, threads) : undefined;
+  const steps = threaded ?? localHistograms(space);
+  const counted = countShared(steps);
+  try {
+    if (threaded) expect(threaded.waitReady(SLOW / 2)).toBe(true);
+    const grown = new TreeGrower(features, counted, settings).grow(rows.length, chosen.length);
+    if (threaded) expect(counted.shared).toBeGreaterThan(0);
+    return { ...grown, leafOf: Array.from(rows, (i) => space.leafOf[i]!) };
+  } finally {
+    steps.close();
+  }
+}
 
 describe('level-wise growth', () => {
   it(
@@ -12,13 +51,7 @@ describe('level-wise growth', () => {
       // A third of them trained on: 30,000 rows of 6 features, enough cells to share the big nodes.
       const n = 90_000;
       const binCounts = [255, 6, 255, 255, 30, 255];
-      const features: BinnedFeature[] = binCounts.map((binCount, f) => ({
-        kind: f === 1 ? 'categorical' : 'numeric',
-        source: f,
-        binCount,
-        thresholds: new Float64Array(0),
-        firstColumn: 0,
-      }));
+      const features = binnedFeatures(binCounts, 1);
       // Depth 6 grows every level at once; depth 10 is too wide for that below level 5 (levelWidth),
       // where its nodes' subtrees grow one node at a time.
       for (const maxDepth of [6, 10]) {
@@ -44,28 +77,16 @@ describe('level-wise growth', () => {
             space.gh[2 * i + 1] = 0.25;
           }
           const rows = Uint32Array.from({ length: n / 3 }, (_, k) => 3 * k);
-          space.index.set(rows);
-          space.chosen.set([0, 1, 2, 3, 4, 5]);
-          const threaded = threads > 1 ? threadedHistograms(space, threads) : undefined;
-          const steps = threaded ?? localHistograms(space);
-          const counted = countShared(steps);
-          try {
-            if (threaded) expect(threaded.waitReady(SLOW / 2)).toBe(true);
-            const settings = {
-              maxDepth,
-              minChildWeight: 1,
-              minSamplesLeaf: 1,
-              minSplitGain: 0,
-              lambda: 1,
-              learningRate: 0.1,
-              countRows: false,
-            };
-            const { tree, grown } = new TreeGrower(features, counted, settings).grow(rows.length, 6);
-            if (threaded) expect(counted.shared).toBeGreaterThan(0);
-            return { tree, grown, leafOf: Array.from(rows, (i) => space.leafOf[i]!) };
-          } finally {
-            steps.close();
-          }
+          const settings = {
+            maxDepth,
+            minChildWeight: 1,
+            minSamplesLeaf: 1,
+            minSplitGain: 0,
+            lambda: 1,
+            learningRate: 0.1,
+            countRows: false,
+          };
+          return growTree(space, threads, features, settings, rows, [0, 1, 2, 3, 4, 5]);
         };
         const one = grow(1);
         const two = grow(2);
@@ -97,13 +118,7 @@ describe('split search with threads', () => {
       const n = 120_000;
       // Feature 4 is a copy of feature 0 (equal gains on every split); feature 2 is left out.
       const binCounts = [255, 255, 255, 6, 255];
-      const features: BinnedFeature[] = binCounts.map((binCount, f) => ({
-        kind: f === 3 ? 'categorical' : 'numeric',
-        source: f,
-        binCount,
-        thresholds: new Float64Array(0),
-        firstColumn: 0,
-      }));
+      const features = binnedFeatures(binCounts, 3);
       const maxDepth = 6;
       for (const countRows of [false, true]) {
         const grow = (threads: number) => {
@@ -129,28 +144,17 @@ describe('split search with threads', () => {
             space.gh[2 * i + 1] = 0.25;
           }
           const rows = Uint32Array.from({ length: n / 2 }, (_, k) => 2 * k);
-          space.index.set(rows);
-          space.chosen.set([0, 1, 3, 4]);
-          const threaded = threads > 1 ? threadedHistograms(space, threads) : undefined;
-          const steps = threaded ?? localHistograms(space);
-          const counted = countShared(steps);
-          try {
-            if (threaded) expect(threaded.waitReady(SLOW / 2)).toBe(true);
-            const settings = {
-              maxDepth,
-              minChildWeight: 1,
-              minSamplesLeaf: countRows ? 40 : 1,
-              minSplitGain: 0,
-              lambda: 1,
-              learningRate: 0.1,
-              countRows,
-            };
-            const { tree } = new TreeGrower(features, counted, settings).grow(rows.length, 4);
-            if (threaded) expect(counted.shared).toBeGreaterThan(0);
-            return { tree, leafOf: Array.from(rows, (i) => space.leafOf[i]!) };
-          } finally {
-            steps.close();
-          }
+          const settings = {
+            maxDepth,
+            minChildWeight: 1,
+            minSamplesLeaf: countRows ? 40 : 1,
+            minSplitGain: 0,
+            lambda: 1,
+            learningRate: 0.1,
+            countRows,
+          };
+          const { tree, leafOf } = growTree(space, threads, features, settings, rows, [0, 1, 3, 4]);
+          return { tree, leafOf };
         };
         const one = grow(1);
         expect(grow(2)).toEqual(one);
