@@ -179,6 +179,11 @@ export function releaseKernels(memory: WasmMemory | undefined): void {
   if (memory !== undefined && bound?.memory === memory) bound = undefined;
 }
 
+/** Whether the margin kernel may run on this platform at all (marginKernels says why x64 only). */
+export function expKernelPlatform(): boolean {
+  return process.arch === 'x64';
+}
+
 /** Whether this thread's module of each kind computes exp as Math.exp does (checked on first use). */
 const expChecked = new Map<boolean, boolean>();
 
@@ -197,7 +202,7 @@ export function marginKernels(memory: WasmMemory): MarginKernels | undefined {
     trusted = false;
     try {
       if (wasm === undefined) throw new Error('gbdt: this runtime has no WebAssembly');
-      if (process.arch !== 'x64') throw new Error('gbdt: the exp kernel is proven on x64 only');
+      if (!expKernelPlatform()) throw new Error('gbdt: the exp kernel is proven on x64 only');
       const page = new wasm.Memory({ initial: 1, maximum: 1, shared });
       const inputs = new Float64Array(page.buffer, 0, EXP_CHECK_COUNT);
       inputs.set(expCheckInputs());
