@@ -151,19 +151,17 @@ export async function writeParquetRows(
     );
     // A table needs a column: with every column constant, the first is appended all the same.
     if (!constants.includes(undefined)) constants[0] = undefined;
-    const appended = columns.map((_, k) => k).filter((k) => constants[k] === undefined);
+    const appended = columns.flatMap((col, k) => (constants[k] === undefined ? [{ col, k }] : []));
     await c.run(
-      `CREATE TABLE rows_out (${appended.map((k) => `${ident((columns[k] as ParquetRowColumn).name)} ${(columns[k] as ParquetRowColumn).type}`).join(', ')})`,
+      `CREATE TABLE rows_out (${appended.map(({ col }) => `${ident(col.name)} ${col.type}`).join(', ')})`,
     );
     const appender = await c.createAppender('rows_out');
-    const types = appended.map((k) => duckdbType(api, (columns[k] as ParquetRowColumn).type));
+    const types = appended.map(({ col }) => duckdbType(api, col.type));
     try {
       for (let from = 0; from < rowCount; from += CHUNK_ROWS) {
         const n = Math.min(CHUNK_ROWS, rowCount - from);
         const chunk = api.DuckDBDataChunk.create(types, n);
-        for (let a = 0; a < appended.length; a++) {
-          const k = appended[a] as number;
-          const col = columns[k] as ParquetRowColumn;
+        for (const [a, { col, k }] of appended.entries()) {
           const vector = chunk.getColumnVector(a);
           const to = TO_VECTOR[col.type];
           const want = CELL_TYPE[col.type];
