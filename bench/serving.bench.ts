@@ -384,6 +384,7 @@ async function benchModel(kind: ModelKind): Promise<void> {
           `${kind} ${variant.name}: round ${round}/${ROUNDS}, ${t.kind} (${SECONDS} s, ${CONNECTIONS} connections)`,
         );
         const s = await load(t, variant.body, SECONDS);
+        progress(`  ${t.kind}: ${fmtInt(s.reqPerSec)} req/s, p50 ${fmtMs(s.p50)} ms, p99 ${fmtMs(s.p99)} ms`);
         count(t, s, variant.records);
         const key = `${variant.name}|${t.kind}`;
         results.set(key, [...(results.get(key) ?? []), s]);

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_NODE_FLAGS } from './serving-serve-harness.js';
 
 /*
  * Start-up: bin/sextant.js runs the bundle (rebuilt first when src/ is newer, so there is no build
@@ -102,4 +103,23 @@ export async function resolve(specifier, context, next) {
     for (const p of HEAVY) expect({ p, loaded: models.packages.has(p) }).toEqual({ p, loaded: false });
     expect([...models.packages].sort()).toEqual([...runs.packages].sort());
   });
+
+  it.skipIf(process.platform === 'win32')(
+    'run as a program (npx sextant, an installed sextant), bin/sextant.js starts Node with the flags of its first line, the ones the server harness passes',
+    () => {
+      const out = path.join(dir, 'exec-argv.json');
+      const probe = path.join(dir, 'exec-argv.mjs');
+      fs.writeFileSync(
+        probe,
+        `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(out)}, JSON.stringify(process.execArgv));\n`,
+      );
+      const r = spawnSync(BIN, ['--version'], {
+        env: { ...process.env, NODE_OPTIONS: `--import ${probe}` },
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(CLI_NODE_FLAGS).toEqual(['--max-semi-space-size=64']);
+      expect(JSON.parse(fs.readFileSync(out, 'utf8'))).toEqual(expect.arrayContaining([...CLI_NODE_FLAGS]));
+    },
+  );
 });

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { openWorkspace, type Workspace } from '../../src/app/index.js';
@@ -21,6 +22,17 @@ import {
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin', 'sextant.js');
+
+/**
+ * The node flags on bin/sextant.js's first line (`#!/usr/bin/env -S node <flags>`): what `npx
+ * sextant` and an installed `sextant` run with. The servers started here get them too, so tests and
+ * benchmarks run the server as a user does.
+ */
+export const CLI_NODE_FLAGS: readonly string[] = (() => {
+  const first = readFileSync(BIN, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\S*env -S node(.*)$/.exec(first);
+  return m ? (m[1] as string).trim().split(/\s+/).filter(Boolean) : [];
+})();
 
 /** Opens the workspace at `home` in this process (quietly), on `databaseUrl` when given. */
 export function openHarnessWorkspace(home: string, databaseUrl?: string): Promise<Workspace> {
@@ -153,7 +165,7 @@ function startUntil(
   output(): string;
   exited: ServeProcess['exited'];
 }> {
-  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
+  const child = spawn(process.execPath, [...CLI_NODE_FLAGS, ...nodeArgs, BIN, ...args], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -136,4 +136,45 @@ it('columns of one value in every row (selected as constants, not appended) read
     (await c.runAndReadAll(`SELECT * FROM read_parquet(${lit(all)})`)).getRowsJS(),
   );
   expect(back).toEqual(Array.from({ length: 5 }, () => ['x', 3]));
+});
+
+it('DOUBLE columns filled in bulk give the same file as cell by cell, and a chunk the filler declines goes cell by cell', async () => {
+  const columns: ParquetRowColumn[] = [
+    { name: 'id', type: 'VARCHAR' },
+    { name: 'x', type: 'DOUBLE' },
+    { name: 'y', type: 'DOUBLE' },
+  ];
+  const rows = 5000;
+  const xs = Float64Array.from({ length: rows }, (_, r) => Math.sin(r) * 1e6);
+  const ys = Float64Array.from({ length: rows }, (_, r) => r / 7);
+  const cell = (r: number, k: number): ParquetCell => (k === 0 ? `r${r}` : k === 1 ? xs[r]! : ys[r]!);
+  const filled: number[] = [];
+  const declined: number[] = [];
+  // x in bulk everywhere; y in bulk except the second chunk (rows 2,048-4,095), declined there.
+  const fill = (k: number, from: number, n: number, out: Float64Array): boolean => {
+    if (k === 2 && from === 2048) {
+      declined.push(from);
+      return false;
+    }
+    out.set((k === 1 ? xs : ys).subarray(from, from + n));
+    filled.push(k);
+    return true;
+  };
+  const bulk = path.join(root, 'bulk.parquet');
+  const cellwise = path.join(root, 'cellwise.parquet');
+  await writeParquetRows(bulk, columns, rows, cell, 1000, fill);
+  await writeParquetRows(cellwise, columns, rows, cell, 1000);
+  // Three chunks a column (2,048 + 2,048 + 904 rows): x filled thrice, y twice and declined once.
+  expect(filled.filter((k) => k === 1)).toHaveLength(3);
+  expect(filled.filter((k) => k === 2)).toHaveLength(2);
+  expect(declined).toEqual([2048]);
+  expect(readFileSync(bulk).equals(readFileSync(cellwise))).toBe(true);
+  const sums = await withConnection(async (c) =>
+    (await c.runAndReadAll(`SELECT sum(x), sum(y), count(*) FROM read_parquet(${lit(bulk)})`)).getRowsJS(),
+  );
+  expect(sums[0]?.[2]).toBe(5000n);
+  expect(sums[0]?.[1]).toBeCloseTo(
+    ys.reduce((a, v) => a + v, 0),
+    6,
+  );
 });

@@ -1,4 +1,4 @@
-import type { DuckDBType } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBType } from '@duckdb/node-api';
 import { assertNever } from '../../core/errors.js';
 import { lazyRequire } from '../../core/lazy-require.js';
 import { ident, lit, withConnection } from './duckdb-engine.js';
@@ -41,6 +41,24 @@ export interface ParquetRowColumn {
 
 /** A cell of `writeParquetRows`: null, or a value of its column's type (an integer for INTEGER and BIGINT). */
 export type ParquetCell = string | number | boolean | null;
+
+/**
+ * Writes the cells of DOUBLE column `column` for rows [from, from + n) into `out` at once (bulk
+ * copies from where the caller holds them), each a finite number and -0 written as 0; false leaves
+ * `out` to be filled cell by cell through cellAt instead.
+ */
+export type DoubleColumnFill = (column: number, from: number, n: number, out: Float64Array) => boolean;
+
+/**
+ * The buffer a DOUBLE vector's `flush` copies into DuckDB (node-api keeps it in a field its typings
+ * mark private); undefined for another vector, or should a later node-api keep it elsewhere (the
+ * cells then go through setItem, as every other column's do).
+ */
+function bufferOf(vector: unknown): Float64Array | undefined {
+  if (!(vector instanceof duckdb().DuckDBDoubleVector)) return undefined;
+  const items = (vector as unknown as { items?: unknown }).items;
+  return items instanceof Float64Array ? items : undefined;
+}
 
 /** DuckDB's vector size: the most rows a data chunk holds. */
 const CHUNK_ROWS = 2048;
@@ -113,6 +131,24 @@ function constantOf(
 }
 
 /**
+ * Runs a statement's work on the calling thread: DuckDB's pending-result tasks, one after another,
+ * where `run` would hand the statement to libuv's thread pool (shared with the process's file I/O,
+ * and at whatever priority that thread has). With one DuckDB thread every task runs here.
+ */
+async function runOnThisThread(c: DuckDBConnection, sql: string): Promise<void> {
+  const api = duckdb();
+  const pending = await c.start(sql);
+  for (;;) {
+    const state = pending.runTask();
+    if (state === api.DuckDBPendingResultState.RESULT_READY) break;
+    // Nothing runnable here yet (a task waits on another thread): let that one go on.
+    if (state === api.DuckDBPendingResultState.NO_TASKS_AVAILABLE)
+      await new Promise((resolve) => setImmediate(resolve));
+  }
+  await pending.getResult();
+}
+
+/**
  * Writes rows held in memory as a Parquet file, in the given order, through DuckDB's appender: no
  * text format in between (serialising each row to JSON and having DuckDB parse it back cost several
  * times the CPU of the Parquet file itself). `cellAt(row, column)` gives each cell.
@@ -120,7 +156,7 @@ function constantOf(
  * Rows are appended a data chunk (DuckDB's vector size, 2,048 rows) at a time: numbers, booleans and
  * nulls are set in the chunk's buffers from JavaScript and copied over once per column, so only
  * strings cross into DuckDB one by one (a call per cell through the row appender cost as much CPU as
- * the Parquet file).
+ * the Parquet file). A DOUBLE column the caller holds in typed arrays comes in bulk (`fillDoubles`).
  *
  * A column whose every cell is the same null, string, integer or boolean (a logged batch's deployment,
  * model and version, a column of nulls) is not appended at all: the COPY selects it as a constant,
@@ -128,8 +164,9 @@ function constantOf(
  * column cost as much as a varying one (a call into DuckDB per string cell).
  *
  * A private in-memory DuckDB with one thread: its rows are written in insertion order (the shared
- * instance lets DuckDB reorder), and a write started off the event loop (a worker thread) takes at
- * most one more core from a server.
+ * instance lets DuckDB reorder), and the whole write, the COPY included, runs on the calling thread
+ * (runOnThisThread): call it from a worker thread, whose priority then governs all of it (the
+ * prediction log's seal thread runs at background priority).
  */
 export async function writeParquetRows(
   parquetPath: string,
@@ -138,6 +175,7 @@ export async function writeParquetRows(
   cellAt: (row: number, column: number) => ParquetCell,
   /** Rows per Parquet row group (DuckDB's default when undefined). */
   rowGroupSize?: number,
+  fillDoubles?: DoubleColumnFill,
 ): Promise<void> {
   const api = duckdb();
   const db = await api.DuckDBInstance.create(':memory:', {
@@ -163,6 +201,11 @@ export async function writeParquetRows(
         const chunk = api.DuckDBDataChunk.create(types, n);
         for (const [a, { col, k }] of appended.entries()) {
           const vector = chunk.getColumnVector(a);
+          const items = fillDoubles && bufferOf(vector);
+          if (items && items.length === n && fillDoubles(k, from, n, items)) {
+            vector.flush();
+            continue;
+          }
           const to = TO_VECTOR[col.type];
           const want = CELL_TYPE[col.type];
           for (let i = 0; i < n; i++) {
@@ -186,7 +229,10 @@ export async function writeParquetRows(
       .join(', ');
     const groups =
       rowGroupSize === undefined ? '' : `, ROW_GROUP_SIZE ${Math.max(1, Math.floor(rowGroupSize))}`;
-    await c.run(`COPY (SELECT ${select} FROM rows_out) TO ${lit(parquetPath)} (FORMAT parquet${groups})`);
+    await runOnThisThread(
+      c,
+      `COPY (SELECT ${select} FROM rows_out) TO ${lit(parquetPath)} (FORMAT parquet${groups})`,
+    );
   } finally {
     c.closeSync();
     db.closeSync();

@@ -246,7 +246,32 @@ export async function writeSealedParquet(
     // The JSON text prints -0 as 0, and the typed column holds what the text reads back as.
     return v === 0 ? 0 : v;
   };
-  await writeParquetRows(parquetPath, columns, cells.length / PREDICTION_WIDTH, cellAt, SEAL_ROW_GROUP);
+  // A typed number column of columnar records, copied from the entries' value arrays a run of
+  // records at a time (each entry holds a feature's values in record order); -0 + 0 is 0, as above.
+  const fillDoubles = (k: number, from: number, n: number, out: Float64Array): boolean => {
+    if (k < base) return false;
+    for (let i = 0; i < n; ) {
+      const e = entries[from + i];
+      const q = slots[from + i] as number;
+      if (!e || q < 0) return false;
+      const c = e.columns[placesOf(e)[k - base] as number] as EntryColumn;
+      if (c.values) return false;
+      let len = 1;
+      while (i + len < n && entries[from + i + len] === e && slots[from + i + len] === q + len) len++;
+      out.set(e.f.subarray(c.at + q, c.at + q + len), i);
+      i += len;
+    }
+    for (let i = 0; i < n; i++) out[i] = (out[i] as number) + 0;
+    return true;
+  };
+  await writeParquetRows(
+    parquetPath,
+    columns,
+    cells.length / PREDICTION_WIDTH,
+    cellAt,
+    SEAL_ROW_GROUP,
+    fillDoubles,
+  );
 }
 
 /** What building a sealed segment gives: its summary, its Parquet file (none for no rows), and how its file ends. */

@@ -8,6 +8,7 @@ import { describeEachBackend } from '../../../test/support/backends.js';
 import { LocalBlobStore } from '../../blobs/index.js';
 import { systemClock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
+import { BACKGROUND_NICENESS, currentThreadId } from '../../core/thread-priority.js';
 import { lit, withConnection } from '../../data/index.js';
 import type { Store } from '../../store/index.js';
 import { makeRecord, testAudit } from './ledger-fixtures.contract.js';
@@ -113,9 +114,15 @@ describeEachBackend('sealing prediction log segments', (get: () => Store) => {
     };
     setImmediate(tick);
     try {
+      const mine = currentThreadId();
+      const before = mine === undefined ? undefined : os.getPriority(mine);
       const built = await sealSegmentFile({ ...deps(), sealer }, id, file);
       sealing = false;
       expect(built.threadId).not.toBe(threadId);
+      // The seal thread runs at background priority on Linux (DuckDB's COPY with it); this thread's
+      // own priority is untouched.
+      expect(built.niceness).toBe(process.platform === 'linux' ? BACKGROUND_NICENESS : undefined);
+      if (mine !== undefined) expect(os.getPriority(mine)).toBe(before);
       expect(built.summary.rowCount).toBe(20_000);
     } finally {
       sealing = false;

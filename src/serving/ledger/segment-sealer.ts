@@ -6,6 +6,8 @@ import type { SealReply, SealRequest } from './segment-seal-worker.js';
 /** A segment's Parquet file built by the seal worker, and the thread that built it. */
 export interface SealBuild extends BuiltSegment {
   threadId: number;
+  /** The seal thread's nice value (19 on Linux: background priority), undefined where it was not set. */
+  niceness: number | undefined;
 }
 
 /** Builds sealed segments' Parquet files off the event loop (segment-seal-worker.ts). */

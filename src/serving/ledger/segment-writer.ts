@@ -10,6 +10,7 @@ import type { Logger } from '../../core/logger.js';
 import { type Db, inTransaction } from '../../store/index.js';
 import type { LedgerWriter } from './ledger-writer.js';
 import { entryDeployment, type PackedEntry } from './prediction-row.js';
+import { DEFAULT_SEAL_PACING, type SealPacing, untilQuiet } from './seal-pacing.js';
 import { insertOpenSegment, listOpenSegments, markSegmentSealed, type SegmentRow } from './segment.repo.js';
 import { cutTornTail, encodeFrame, openSegmentAppender, type SegmentAppender } from './segment-file.js';
 import { acquireSegmentSealer, type SealBuild, type SegmentSealer } from './segment-sealer.js';
@@ -54,6 +55,8 @@ export interface SegmentLogOptions {
   /** Age after which a segment is sealed at its next commit or on close (default 10 minutes). */
   maxAgeMs?: number;
   logger?: Logger | undefined;
+  /** When closed segments are sealed while the server is busy (seal-pacing.ts); null seals at once. */
+  pacing?: SealPacing | null;
   /**
    * The segments writers of this process append to (default: the process-wide set); recovery leaves
    * them alone. A test passes a new set to act as a freshly started process.
@@ -184,6 +187,10 @@ export function segmentWriter(opts: SegmentLogOptions): LedgerWriter {
   const sealer = acquireSegmentSealer();
   /** Seals run one after another, off the commit path (and their CPU work off the event loop). */
   let sealing: Promise<void> = Promise.resolve();
+  const pacing = opts.pacing === undefined ? DEFAULT_SEAL_PACING : opts.pacing;
+  /** Closed segments not sealed yet, and whether the writer is closing (then none waits). */
+  let waiting = 0;
+  let closing = false;
   const recovered = recoverOpenSegments({ ...opts, sealer }).then(
     () => {},
     (err) =>
@@ -209,9 +216,16 @@ export function segmentWriter(opts: SegmentLogOptions): LedgerWriter {
   };
 
   const seal = (s: OpenSegment) => {
+    waiting++;
     sealing = sealing.then(async () => {
       try {
         await s.appender.close();
+        if (pacing)
+          await untilQuiet(
+            pacing,
+            () => waiting,
+            () => closing,
+          );
         await sealSegmentFile({ ...opts, sealer }, s.id, s.file);
       } catch (err) {
         log?.warn(
@@ -219,6 +233,7 @@ export function segmentWriter(opts: SegmentLogOptions): LedgerWriter {
           'prediction log: sealing failed; the segment stays open and is sealed at recovery',
         );
       } finally {
+        waiting--;
         live.delete(s.id);
       }
     });
@@ -251,6 +266,7 @@ export function segmentWriter(opts: SegmentLogOptions): LedgerWriter {
       for (const [d, group] of byDeployment) await appendTo(d, group);
     },
     async close() {
+      closing = true;
       for (const s of current.values()) seal(s);
       current.clear();
       await sealing;
