@@ -8,6 +8,7 @@ import { createLocalApi } from '../src/cli/local-api.js';
 import { loadConfig } from '../src/core/config.js';
 import { seededRandom } from '../src/core/random.js';
 import {
+  CLI_NODE_FLAGS,
   creditRecords,
   openHarnessWorkspace,
   prepareServingWorkspace,
@@ -113,6 +114,17 @@ interface Sample {
   cpuUs: number;
 }
 
+/**
+ * This process's environment less the heap flags the project's .npmrc adds to NODE_OPTIONS (`npx
+ * tsx` runs this bench with them): the bare server runs with Node's defaults, as its author would.
+ */
+function nodeDefaultsEnv(): NodeJS.ProcessEnv {
+  const options = (process.env.NODE_OPTIONS ?? '')
+    .split(/\s+/)
+    .filter((o) => o !== '' && !CLI_NODE_FLAGS.includes(o));
+  return { ...process.env, NODE_OPTIONS: options.join(' ') };
+}
+
 /** The baseline server in its own process; resolves with its URL once it prints its port. */
 async function startBare(
   modelFile: string,
@@ -127,7 +139,7 @@ async function startBare(
       modelFile,
       ...(columns ? [columns.join(',')] : []),
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit'], env: nodeDefaultsEnv() },
   );
   onCleanup(() => stop(child));
   const port = await new Promise<number>((resolve, reject) => {

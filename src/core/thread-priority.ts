@@ -15,6 +15,8 @@ export const BACKGROUND_NICENESS = 19;
 export function currentThreadId(): number | undefined {
   if (process.platform !== 'linux') return undefined;
   try {
+    // A /proc of another PID namespace would name another process's thread.
+    if (readlinkSync('/proc/self') !== String(process.pid)) return undefined;
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
     return Number.isSafeInteger(tid) && tid > 0 ? tid : undefined;
   } catch {

@@ -24,13 +24,13 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin', 'sextant.js');
 
 /**
- * The node flags on bin/sextant.js's first line (`#!/usr/bin/env -S node <flags>`): what `npx
- * sextant` and an installed `sextant` run with. The servers started here get them too, so tests and
- * benchmarks run the server as a user does.
+ * The node flags the project's .npmrc gives Node (`node-options`: npm puts them in NODE_OPTIONS for
+ * `npx sextant` and `npm run`). The servers started here get them too, so tests and benchmarks run
+ * the server as a user of the README's commands does.
  */
 export const CLI_NODE_FLAGS: readonly string[] = (() => {
-  const first = readFileSync(BIN, 'utf8').split('\n', 1)[0] ?? '';
-  const m = /^#!\S*env -S node(.*)$/.exec(first);
+  const npmrc = readFileSync(path.join(ROOT, '.npmrc'), 'utf8');
+  const m = /^node-options\s*=(.*)$/m.exec(npmrc);
   return m ? (m[1] as string).trim().split(/\s+/).filter(Boolean) : [];
 })();
 

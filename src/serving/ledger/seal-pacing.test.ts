@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { type SealPacing, untilQuiet } from './seal-pacing.js';
 
-const pacing: SealPacing = { checkMs: 40, busyShare: 0.5, maxWaiting: 3 };
+const pacing: SealPacing = { checkMs: 40, busyShare: 0.5, maxWaiting: 3, maxWaitMs: 60_000 };
 
 /** Keeps the event loop busy (blocks of 20 ms, a turn between them) until `stop()` holds. */
 async function busyUntil(stop: () => boolean): Promise<void> {
@@ -16,11 +16,7 @@ async function busyUntil(stop: () => boolean): Promise<void> {
 
 it('a seal waits while the event loop is busy and starts once it is quiet', async () => {
   let started = false;
-  const quiet = untilQuiet(
-    pacing,
-    () => 1,
-    () => false,
-  ).then(() => {
+  const quiet = untilQuiet(pacing, { waiting: () => 1, closing: () => false }).then(() => {
     started = true;
   });
   // Busy for at least 10 checks: the seal must not start meanwhile.
@@ -36,11 +32,7 @@ it('past maxWaiting closed segments, or when the writer closes, a seal starts ho
   // Already more waiting than allowed: at once, no check taken.
   let waiting = 4;
   let started = false;
-  void untilQuiet(
-    pacing,
-    () => waiting,
-    () => false,
-  ).then(() => {
+  void untilQuiet(pacing, { waiting: () => waiting, closing: () => false }).then(() => {
     started = true;
   });
   await new Promise((resolve) => setImmediate(resolve));
@@ -50,11 +42,7 @@ it('past maxWaiting closed segments, or when the writer closes, a seal starts ho
   // Busy, then the backlog grows past the bound: it starts while the loop is still busy.
   waiting = 1;
   started = false;
-  void untilQuiet(
-    pacing,
-    () => waiting,
-    () => false,
-  ).then(() => {
+  void untilQuiet(pacing, { waiting: () => waiting, closing: () => false }).then(() => {
     started = true;
   });
   let turns = 0;
@@ -66,14 +54,10 @@ it('past maxWaiting closed segments, or when the writer closes, a seal starts ho
   expect(started).toBe(true);
   expect(turns).toBeLessThan(200);
 
-  // Busy, then the writer closes: it starts at the next check.
+  // Busy, then the writer closes: it starts at the next check (or at once, its check aborted).
   let closing = false;
   started = false;
-  void untilQuiet(
-    pacing,
-    () => 1,
-    () => closing,
-  ).then(() => {
+  void untilQuiet(pacing, { waiting: () => 1, closing: () => closing }).then(() => {
     started = true;
   });
   turns = 0;
@@ -84,4 +68,34 @@ it('past maxWaiting closed segments, or when the writer closes, a seal starts ho
   });
   expect(started).toBe(true);
   expect(turns).toBeLessThan(200);
+});
+
+it('a seal waits at most maxWaitMs however busy the loop stays, and a close aborts the check under way', async () => {
+  let started = false;
+  const t0 = Date.now();
+  void untilQuiet({ ...pacing, maxWaitMs: 300 }, { waiting: () => 1, closing: () => false }).then(() => {
+    started = true;
+  });
+  let turns = 0;
+  await busyUntil(() => started || ++turns > 400);
+  expect(started).toBe(true);
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
+
+  // A long check, aborted by the writer's close: the seal starts without waiting for the check's end.
+  const abort = new AbortController();
+  let closing = false;
+  started = false;
+  const t1 = Date.now();
+  const done = untilQuiet(
+    { ...pacing, checkMs: 30_000 },
+    { waiting: () => 1, closing: () => closing, signal: abort.signal },
+  ).then(() => {
+    started = true;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(started).toBe(false);
+  closing = true;
+  abort.abort();
+  await done;
+  expect(Date.now() - t1).toBeLessThan(10_000);
 });

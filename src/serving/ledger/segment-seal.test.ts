@@ -192,6 +192,58 @@ describeEachBackend('sealing prediction log segments', (get: () => Store) => {
     expect(existsSync(file)).toBe(false);
   });
 
+  it('a full segment waits to be sealed while the event loop is busy, is sealed once it is quiet, and a close seals at once', async () => {
+    const dep = newId('dep');
+    const dir = mkdtempSync(path.join(root, 'seg-'));
+    const pacing = { checkMs: 30, busyShare: 0.5, maxWaiting: 16, maxWaitMs: 60_000 };
+    const ledger = openPredictionLedger({
+      store: get(),
+      clock: systemClock,
+      mode: 'durable',
+      writer: segmentWriter({ ...deps(), dir, maxRows: 3, pacing }),
+    });
+    const states = async () =>
+      (
+        await get()
+          .db.selectFrom('prediction_segments')
+          .select(['state'])
+          .where('deployment_id', '=', dep)
+          .orderBy('created_at')
+          .orderBy('id')
+          .execute()
+      ).map((r) => r.state);
+    /** Keeps the event loop busy in 20 ms blocks for `ms`. */
+    const busy = async (ms: number) => {
+      const end = Date.now() + ms;
+      while (Date.now() < end) {
+        const until = Date.now() + 20;
+        while (Date.now() < until) {
+          // Spin.
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    try {
+      for (let i = 0; i < 3; i++) await ledger.append(makeRecord({ deploymentId: dep }));
+      // The third row filled the segment: closed, its seal queued, and the loop busy from here on.
+      await busy(600);
+      expect(await states()).toEqual(['open']);
+      // Quiet: sealed within a few checks.
+      for (let i = 0; i < 200 && (await states())[0] !== 'sealed'; i++)
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      expect(await states()).toEqual(['sealed']);
+
+      // Three more rows fill a second segment; busy again, then a close: sealed without a quiet moment.
+      for (let i = 0; i < 3; i++) await ledger.append(makeRecord({ deploymentId: dep }));
+      const closing = ledger.close();
+      await busy(100);
+      await closing;
+      expect(await states()).toEqual(['sealed', 'sealed']);
+    } finally {
+      await ledger.close();
+    }
+  });
+
   it('a seal thread that dies mid-seal fails that seal only: the next seal starts a new thread', async () => {
     const { id, file } = await openSegment(4_000);
     const dying = acquireSegmentSealer();

@@ -145,6 +145,8 @@ export async function sealSegmentFile(
 export async function recoverOpenSegments(
   o: Pick<SegmentLogOptions, 'db' | 'blobs' | 'clock' | 'audit' | 'logger' | 'live'> & {
     sealer: SegmentSealer;
+    /** Awaited before each seal, given how many segments are left to look at (seal pacing). */
+    quiet?: ((left: number) => Promise<void>) | undefined;
   },
   deploymentId?: string,
 ): Promise<{ segments: number; rows: number }> {
@@ -152,8 +154,12 @@ export async function recoverOpenSegments(
   const open = await listOpenSegments({ tx: o.db, host: SEGMENT_HOST, deploymentId });
   let segments = 0;
   let rows = 0;
-  for (const s of open as SegmentRow[]) {
+  for (const [i, s] of (open as SegmentRow[]).entries()) {
     if (!s.path || live.has(s.id) || ownerAlive(s.host, live, s.id)) continue;
+    if (o.quiet) {
+      await o.quiet(open.length - i);
+      if (live.has(s.id)) continue;
+    }
     // Claimed while sealed, so two ledgers of this process starting together do not both seal it.
     live.add(s.id);
     try {
@@ -191,7 +197,14 @@ export function segmentWriter(opts: SegmentLogOptions): LedgerWriter {
   /** Closed segments not sealed yet, and whether the writer is closing (then none waits). */
   let waiting = 0;
   let closing = false;
-  const recovered = recoverOpenSegments({ ...opts, sealer }).then(
+  const closed = new AbortController();
+  const quietWait = { waiting: () => waiting, closing: () => closing, signal: closed.signal };
+  const recovered = recoverOpenSegments({
+    ...opts,
+    sealer,
+    // A start after a kill may find several segments: sealed while the server is quiet, as above.
+    quiet: pacing ? (left) => untilQuiet(pacing, { ...quietWait, waiting: () => waiting + left }) : undefined,
+  }).then(
     () => {},
     (err) =>
       log?.warn({ err }, 'prediction log: recovery of open segments failed; retried at the next start'),
@@ -220,12 +233,7 @@ export function segmentWriter(opts: SegmentLogOptions): LedgerWriter {
     sealing = sealing.then(async () => {
       try {
         await s.appender.close();
-        if (pacing)
-          await untilQuiet(
-            pacing,
-            () => waiting,
-            () => closing,
-          );
+        if (pacing) await untilQuiet(pacing, quietWait);
         await sealSegmentFile({ ...opts, sealer }, s.id, s.file);
       } catch (err) {
         log?.warn(
@@ -267,6 +275,7 @@ export function segmentWriter(opts: SegmentLogOptions): LedgerWriter {
     },
     async close() {
       closing = true;
+      closed.abort();
       for (const s of current.values()) seal(s);
       current.clear();
       await sealing;

@@ -111,13 +111,13 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
     for (let i = 0; i < rows.length && issues.length < MAX_ISSUES; i++) {
       const row = rows[i];
       if (Array.isArray(row)) {
-        out[i] = positional(row, order, at(i), issues, matrix, i);
+        out[i] = positional(row, order, at, issues, matrix, i);
       } else if (typeof row === 'object' && row !== null) {
         if (order !== null) {
           issues.push({ field: at(i), message: 'must be a list of values in the order of columns' });
           continue;
         }
-        out[i] = keyed(row as Record<string, unknown>, at(i), issues, matrix, i);
+        out[i] = keyed(row as Record<string, unknown>, at, issues, matrix, i);
       } else if (features.length === 1 && order === null) {
         const f = features[0]!;
         const why = problem(row, f);
@@ -180,7 +180,7 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
   /** Checks a record keyed by feature name (and fills row i of the tensor model's matrix). */
   function keyed(
     row: Record<string, unknown>,
-    at: string,
+    atOf: (i: number) => string,
     issues: Issue[],
     matrix: FeatureMatrix | null,
     i: number,
@@ -192,7 +192,7 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
       const v = row[f.name];
       if (v !== undefined) seen++;
       const why = problem(v, f);
-      if (why !== null) issues.push({ field: join(at, f.name), message: why });
+      if (why !== null) issues.push({ field: join(atOf(i), f.name), message: why });
       else if (matrix !== null) matrix[base + j] = numberOf(v);
     }
     let keys = 0;
@@ -200,7 +200,10 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
     if (keys > seen) {
       for (const k in row) {
         if (index.has(k)) continue;
-        issues.push({ field: join(at, k), message: `is not a feature of this model (it takes ${listed})` });
+        issues.push({
+          field: join(atOf(i), k),
+          message: `is not a feature of this model (it takes ${listed})`,
+        });
       }
     }
     return row;
@@ -230,7 +233,7 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
   function positional(
     row: unknown[],
     order: number[] | null,
-    at: string,
+    atOf: (i: number) => string,
     issues: Issue[],
     matrix: FeatureMatrix | null,
     i: number,
@@ -238,7 +241,7 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
     const width = order === null ? features.length : order.length;
     if (row.length !== width) {
       issues.push({
-        field: at || 'records',
+        field: atOf(i) || 'records',
         message: `has ${row.length} values; the model takes ${width} (${order === null ? listed : 'one per column'})`,
       });
       return {};
@@ -250,7 +253,7 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
       const f = features[k]!;
       const v = row[j];
       const why = problem(v, f);
-      if (why !== null) issues.push({ field: `${at}[${j}]`, message: `(${f.name}) ${why}` });
+      if (why !== null) issues.push({ field: `${atOf(i)}[${j}]`, message: `(${f.name}) ${why}` });
       else if (matrix !== null) matrix[base + k] = numberOf(v);
       rec[f.name] = v;
     }
