@@ -289,6 +289,27 @@ describe('binary packed entries', () => {
     }
   });
 
+  it("a group's padding is zeros, never memory left over, so the same entries give the same bytes", () => {
+    // Three entries (an odd count: the lengths end 4 bytes short of 8) of lengths that are not multiples of 8.
+    const entries = [
+      packBatch(batch([{ x: 1.5 }])),
+      packBatch(batch([{ y: 'ab' }, { y: 'c' }])),
+      packBatch(batch([{ z: true }])),
+    ];
+    const group = encodeGroup(entries, 8);
+    const padded = (n: number) => (n + 7) & ~7;
+    let at = 8 + padded(4 + 4 * entries.length);
+    const gaps: number[] = [...group.subarray(8 + 4 + 4 * entries.length, at)];
+    for (const e of entries) {
+      gaps.push(...group.subarray(at + e.bytes.length, at + padded(e.bytes.length)));
+      at += padded(e.bytes.length);
+    }
+    expect(entries.some((e) => e.bytes.length % 8 !== 0)).toBe(true);
+    expect(gaps.length).toBeGreaterThan(4);
+    expect(gaps.every((b) => b === 0)).toBe(true);
+    expect(encodeGroup(entries, 8).subarray(8).equals(group.subarray(8))).toBe(true);
+  });
+
   it('a damaged entry is an error, never a wrong row', () => {
     const e = packBatch(batch([{ x: 1 }, { x: 2 }]));
     const cut = { ...e, bytes: e.bytes.subarray(0, e.bytes.length - 1) };

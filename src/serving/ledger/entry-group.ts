@@ -19,10 +19,13 @@ export function encodeGroup(entries: readonly PackedEntry[], headroom = 0): Buff
   const out = Buffer.allocUnsafeSlow(headroom + size);
   out.writeUInt32LE(entries.length, headroom);
   let at = headroom + pad8(4 + 4 * entries.length);
+  // Padding is written as zeros (an unzeroed buffer would put stale memory on disk).
+  out.fill(0, headroom + 4 + 4 * entries.length, at);
   for (let i = 0; i < entries.length; i++) {
     const b = (entries[i] as PackedEntry).bytes;
     out.writeUInt32LE(b.length, headroom + 4 + 4 * i);
     out.set(b, at);
+    out.fill(0, at + b.length, at + pad8(b.length));
     at += pad8(b.length);
   }
   return out;
