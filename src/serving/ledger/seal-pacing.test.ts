@@ -16,7 +16,7 @@ async function busyUntil(stop: () => boolean): Promise<void> {
 
 it('a seal waits while the event loop is busy and starts once it is quiet', async () => {
   let started = false;
-  const quiet = untilQuiet(pacing, { waiting: () => 1, closing: () => false }).then(() => {
+  const quiet = untilQuiet(pacing, { waiting: () => 1, closed: new AbortController().signal }).then(() => {
     started = true;
   });
   // Busy for at least 10 checks: the seal must not start meanwhile.
@@ -32,7 +32,7 @@ it('past maxWaiting closed segments, or when the writer closes, a seal starts ho
   // Already more waiting than allowed: at once, no check taken.
   let waiting = 4;
   let started = false;
-  void untilQuiet(pacing, { waiting: () => waiting, closing: () => false }).then(() => {
+  void untilQuiet(pacing, { waiting: () => waiting, closed: new AbortController().signal }).then(() => {
     started = true;
   });
   await new Promise((resolve) => setImmediate(resolve));
@@ -42,7 +42,7 @@ it('past maxWaiting closed segments, or when the writer closes, a seal starts ho
   // Busy, then the backlog grows past the bound: it starts while the loop is still busy.
   waiting = 1;
   started = false;
-  void untilQuiet(pacing, { waiting: () => waiting, closing: () => false }).then(() => {
+  void untilQuiet(pacing, { waiting: () => waiting, closed: new AbortController().signal }).then(() => {
     started = true;
   });
   let turns = 0;
@@ -54,16 +54,16 @@ it('past maxWaiting closed segments, or when the writer closes, a seal starts ho
   expect(started).toBe(true);
   expect(turns).toBeLessThan(200);
 
-  // Busy, then the writer closes: it starts at the next check (or at once, its check aborted).
-  let closing = false;
+  // Busy, then the writer closes: its check is aborted and it starts at once.
+  const closing = new AbortController();
   started = false;
-  void untilQuiet(pacing, { waiting: () => 1, closing: () => closing }).then(() => {
+  void untilQuiet(pacing, { waiting: () => 1, closed: closing.signal }).then(() => {
     started = true;
   });
   turns = 0;
   await busyUntil(() => {
     turns++;
-    if (turns === 10) closing = true;
+    if (turns === 10) closing.abort();
     return started || turns > 200;
   });
   expect(started).toBe(true);
@@ -73,7 +73,10 @@ it('past maxWaiting closed segments, or when the writer closes, a seal starts ho
 it('a seal waits at most maxWaitMs however busy the loop stays, and a close aborts the check under way', async () => {
   let started = false;
   const t0 = Date.now();
-  void untilQuiet({ ...pacing, maxWaitMs: 300 }, { waiting: () => 1, closing: () => false }).then(() => {
+  void untilQuiet(
+    { ...pacing, maxWaitMs: 300 },
+    { waiting: () => 1, closed: new AbortController().signal },
+  ).then(() => {
     started = true;
   });
   let turns = 0;
@@ -83,18 +86,15 @@ it('a seal waits at most maxWaitMs however busy the loop stays, and a close abor
 
   // A long check, aborted by the writer's close: the seal starts without waiting for the check's end.
   const abort = new AbortController();
-  let closing = false;
   started = false;
   const t1 = Date.now();
-  const done = untilQuiet(
-    { ...pacing, checkMs: 30_000 },
-    { waiting: () => 1, closing: () => closing, signal: abort.signal },
-  ).then(() => {
-    started = true;
-  });
+  const done = untilQuiet({ ...pacing, checkMs: 30_000 }, { waiting: () => 1, closed: abort.signal }).then(
+    () => {
+      started = true;
+    },
+  );
   await new Promise((resolve) => setTimeout(resolve, 20));
   expect(started).toBe(false);
-  closing = true;
   abort.abort();
   await done;
   expect(Date.now() - t1).toBeLessThan(10_000);

@@ -33,9 +33,8 @@ export const DEFAULT_SEAL_PACING: SealPacing = {
 export interface SealWait {
   /** Closed segments of the writer not sealed yet (this one included). */
   waiting: () => number;
-  /** True once the writer is closing; `signal` ends a check early then. */
-  closing: () => boolean;
-  signal?: AbortSignal | undefined;
+  /** Aborted when the writer closes: no seal waits from then on, a check under way included. */
+  closed: AbortSignal;
 }
 
 /**
@@ -46,10 +45,10 @@ export interface SealWait {
 export async function untilQuiet(pacing: SealPacing, w: SealWait): Promise<void> {
   const until = performance.now() + pacing.maxWaitMs;
   for (;;) {
-    if (w.closing() || w.waiting() > pacing.maxWaiting || performance.now() >= until) return;
+    if (w.closed.aborted || w.waiting() > pacing.maxWaiting || performance.now() >= until) return;
     const from = performance.eventLoopUtilization();
     try {
-      await sleep(pacing.checkMs, undefined, w.signal ? { signal: w.signal } : undefined);
+      await sleep(pacing.checkMs, undefined, { signal: w.closed });
     } catch {
       return; // aborted: the writer is closing
     }

@@ -194,11 +194,10 @@ export function segmentWriter(opts: SegmentLogOptions): LedgerWriter {
   /** Seals run one after another, off the commit path (and their CPU work off the event loop). */
   let sealing: Promise<void> = Promise.resolve();
   const pacing = opts.pacing === undefined ? DEFAULT_SEAL_PACING : opts.pacing;
-  /** Closed segments not sealed yet, and whether the writer is closing (then none waits). */
+  /** Closed segments not sealed yet; once the writer closes (aborted), none waits. */
   let waiting = 0;
-  let closing = false;
-  const closed = new AbortController();
-  const quietWait = { waiting: () => waiting, closing: () => closing, signal: closed.signal };
+  const closing = new AbortController();
+  const quietWait = { waiting: () => waiting, closed: closing.signal };
   const recovered = recoverOpenSegments({
     ...opts,
     sealer,
@@ -274,8 +273,7 @@ export function segmentWriter(opts: SegmentLogOptions): LedgerWriter {
       for (const [d, group] of byDeployment) await appendTo(d, group);
     },
     async close() {
-      closing = true;
-      closed.abort();
+      closing.abort();
       for (const s of current.values()) seal(s);
       current.clear();
       await sealing;
