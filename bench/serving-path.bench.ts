@@ -4,7 +4,7 @@ import ort from 'onnxruntime-node';
 import { systemClock } from '../src/core/clock.js';
 import { seededRandom } from '../src/core/random.js';
 import type { ModelVersion } from '../src/registry/index.js';
-import { createDeploymentRuntime, type Deployment } from '../src/serving/index.js';
+import { createDeploymentRuntime, type Deployment, readNumericRecords } from '../src/serving/index.js';
 import { flattenRows, type PredictionBatch, packBatch } from '../src/serving/ledger/prediction-row.js';
 import { createServingMetrics } from '../src/serving/serving-metrics.js';
 import { creditRecords, trainCreditModel } from '../test/e2e/serving-serve-harness.js';
@@ -16,7 +16,7 @@ import { fmtRatio, intEnv, median, printTable } from './support.js';
  * bench/serving-path.bench.ts). Prints CPU and main-thread microseconds per request; asserts nothing.
  *   bare     what bench/serving-bare.ts does per request: JSON.parse, one tensor, session.run, reply
  *            objects, JSON.stringify
- *   sextant  JSON.parse, the deployment runtime's predict (body reading, record checks, tensor,
+ *   sextant  the body read as the scoring routes read it (numeric-records.ts, else JSON.parse), the deployment runtime's predict (body reading, record checks, tensor,
  *            micro-batched run, ids, reply items, metrics) with a ledger that takes the batch and
  *            does nothing, JSON.stringify of the reply
  *   log's    what the prediction log adds on the event loop before a request's rows leave for its
@@ -185,8 +185,11 @@ async function sextantServer(model: BenchModel): Promise<Serve> {
     clock: systemClock,
     pollIntervalMs: 0,
   });
+  let last = { text: '', bytes: Buffer.alloc(0) };
   return async (text) => {
-    const result = await runtime.predict(JSON.parse(text));
+    // As the scoring routes read a body: records of numbers only from the bytes, any other by JSON.parse.
+    if (text !== last.text) last = { text, bytes: Buffer.from(text) };
+    const result = await runtime.predict(readNumericRecords(last.bytes) ?? JSON.parse(text));
     return JSON.stringify({ predictions: result.items });
   };
 }

@@ -86,7 +86,7 @@ export function createScoringLane(
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('error', () => res.destroy());
     req.on('end', () => {
-      const text = (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)).toString('utf8');
+      const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
       const done: BodyDone = (err, body) => {
         if (err) {
           // As Fastify does after a body it could not parse: the client may still be sending.
@@ -96,8 +96,8 @@ export function createScoringLane(
         }
         answer(req, res, body);
       };
-      if (media === 'json') reader.json(text, done);
-      else reader.csv(text, done);
+      if (media === 'json') reader.json(bytes, done);
+      else reader.csv(bytes.toString('utf8'), done);
     });
     return true;
   };

@@ -344,4 +344,32 @@ describe('a foreign single-tensor ONNX model, everywhere', () => {
       result!.points.some((p) => p.metric.startsWith('skew.') && (p as { feature?: string }).feature === 'a'),
     ).toBe(true);
   });
+
+  it('a body of numbers only, in any JSON spacing, is answered and logged as the same body parsed as JSON', async () => {
+    const records = data.x.slice(0, 12).map((x) => Object.fromEntries(COLUMNS.map((c, j) => [c, x[j]!])));
+    type Item = { prediction_id: string } & Record<string, unknown>;
+    const post = async (body: string): Promise<Item[]> => {
+      const res = await fetch(`${remote.SEXTANT_URL}/api/v1/deployments/${deployment}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { predictions: Item[] }).predictions;
+    };
+    const compact = JSON.stringify({ dataframe_records: records });
+    const spaced = JSON.stringify({ dataframe_records: records }, null, 2);
+    // An empty params beside the records sends the body through JSON.parse (numeric-records.ts reads records alone).
+    const viaJson = `${compact.slice(0, -1)},"params":{}}`;
+    const withoutIds = (items: Item[]) => items.map(({ prediction_id: _, ...rest }) => rest);
+    const [fast, fastSpaced, parsed] = [await post(compact), await post(spaced), await post(viaJson)];
+    expect(withoutIds(fast)).toEqual(withoutIds(parsed));
+    expect(withoutIds(fastSpaced)).toEqual(withoutIds(parsed));
+    expect(fast[3]!.prediction).toBe(foreignLogisticScore(WEIGHTS, BIAS, data.x[3]!) >= 0.5 ? 1 : 0);
+    // What the log keeps is the record sent, value for value.
+    const trace = predictionTraceSchema.parse(
+      json<unknown>(await cli(remote, '--json', 'trace', fast[3]!.prediction_id)),
+    );
+    expect(trace.prediction.inputs).toEqual(records[3]);
+  });
 });

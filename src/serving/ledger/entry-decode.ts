@@ -1,3 +1,4 @@
+import { type RecordMaker, recordMaker } from '../../core/record-maker.js';
 import {
   ColumnKind,
   type EntryHeader,
@@ -117,9 +118,7 @@ interface NameList {
    * 2026-12-05, 30 doubles a record: ~10 us against ~20 us; concatenation builds rope strings that
    * are flattened again later).
    */
-  Row: new (
-    values: readonly unknown[],
-  ) => object;
+  record: RecordMaker;
 }
 const namesSeen = new Map<string, NameList>();
 function namesOf(namesJson: string): NameList {
@@ -132,28 +131,12 @@ function namesOf(namesJson: string): NameList {
       names: names as string[],
       index: new Map((names as string[]).map((n, j) => [n, j])),
       prefixes: (names as string[]).map((n) => `${JSON.stringify(n)}:`),
-      Row: rowMaker(names as string[]),
+      record: recordMaker(names as string[]),
     };
     if (namesSeen.size >= 256) namesSeen.clear();
     namesSeen.set(namesJson, l);
   }
   return l;
-}
-
-/**
- * A constructor assigning values[j] to key j, generated once per list of names (keys are embedded as
- * JSON string literals, which are valid JavaScript). `__proto__` is defined, not assigned, so it
- * stays an own key as JSON.parse made it.
- */
-function rowMaker(names: string[]): NameList['Row'] {
-  const body = names
-    .map((n, j) =>
-      n === '__proto__'
-        ? `Object.defineProperty(this, "__proto__", { value: v[${j}], enumerable: true, writable: true, configurable: true });`
-        : `this[${JSON.stringify(n)}] = v[${j}];`,
-    )
-    .join('\n');
-  return new Function('v', body) as unknown as NameList['Row'];
 }
 
 /** A column of an entry: tagged values decoded into `values`, or float64 ones in the entry's numbers from `at`. */
@@ -166,8 +149,8 @@ export interface EntryColumn {
 export interface EntryInputs {
   /** The features, in the records' key order. */
   names: readonly string[];
-  /** Makes a record of these features from its values (NameList.Row). */
-  Row: NameList['Row'];
+  /** Makes a record of these features from its values (NameList.record). */
+  record: RecordMaker;
   /** Each feature's column. */
   index: ReadonlyMap<string, number>;
   columns: EntryColumn[];
@@ -226,7 +209,7 @@ export function columnarText(e: EntryInputs, q: number): string {
     const c = e.columns[j] as EntryColumn;
     values[j] = c.values ? c.values[q] : e.f[c.at + q];
   }
-  return JSON.stringify(new e.Row(values));
+  return JSON.stringify(e.record(values, 0));
 }
 
 /**
@@ -234,8 +217,8 @@ export function columnarText(e: EntryInputs, q: number): string {
  * columnar record of these features is logged as (one maker per list of keys, cached like an entry's).
  */
 export function recordTextMaker(names: readonly string[]): (values: readonly unknown[]) => string {
-  const { Row } = namesOf(JSON.stringify(names));
-  return (values) => JSON.stringify(new Row(values));
+  const { record } = namesOf(JSON.stringify(names));
+  return (values) => JSON.stringify(record(values, 0));
 }
 
 /**
@@ -246,7 +229,7 @@ function readInputs(
   rows: number,
   text: boolean,
 ): { out: (string | undefined)[]; columns: EntryInputs | undefined } {
-  const { names, index, Row } = namesOf(r.str());
+  const { names, index, record } = namesOf(r.str());
   const m = names.length;
   const out = new Array<string | undefined>(rows);
   const slot = new Int32Array(rows);
@@ -262,7 +245,7 @@ function readInputs(
   const columns = new Array<EntryColumn>(m);
   for (let j = 0; j < m; j++) columns[j] = readColumn(r, fit);
   if (fit === 0) return { out, columns: undefined };
-  const e: EntryInputs = { names, Row, index, columns, f: r.f, records: fit, slot };
+  const e: EntryInputs = { names, record, index, columns, f: r.f, records: fit, slot };
   if (text)
     for (let i = 0; i < rows; i++) {
       const q = slot[i] as number;

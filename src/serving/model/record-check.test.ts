@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PayloadTooLargeError, ValidationError } from '../../core/errors.js';
+import { tensorFeeds } from './model-io.js';
 import { planModel, type ValueMeta } from './model-plan.js';
-import { createRecordChecker } from './record-check.js';
+import { NumericRecords, readNumericRecords } from './numeric-records.js';
+import { createRecordChecker, type RecordChecker } from './record-check.js';
 
 const column = (name: string, type: string): ValueMeta => ({ name, isTensor: true, type, shape: ['N', 1] });
 const outputs: ValueMeta[] = [
@@ -254,5 +256,98 @@ describe('bad input names the field', () => {
     );
     expect(checker.parse({ count: 3 })).toEqual([{ count: 3 }]);
     expect(refusal(() => checker.parse({ count: 3.5 })).message).toMatch(/whole number/);
+  });
+});
+
+describe('records read as numbers only (NumericRecords)', () => {
+  const wide = (width: number): ValueMeta => ({
+    name: 'input',
+    isTensor: true,
+    type: 'float32',
+    shape: ['N', width],
+  });
+  const declared = (names: string[]) => ({
+    ...signature,
+    inputs: names.map((name) => ({ name, type: 'float' })),
+  });
+  const tensorPlan = planModel({ inputs: [wide(3)], outputs }, declared(['a', 'b', 'c']));
+  const tensor = createRecordChecker(tensorPlan);
+  const numeric = (body: unknown) => readNumericRecords(Buffer.from(JSON.stringify(body))) as NumericRecords;
+
+  /** What the checker makes of the body read as numbers, and of the same body parsed as JSON. */
+  function both(checker: RecordChecker, body: unknown, opts?: { maxRecords: number }) {
+    const outcome = (parse: () => Record<string, unknown>[]) => {
+      try {
+        return { records: parse() };
+      } catch (err) {
+        return { error: { type: (err as Error).constructor.name, message: (err as Error).message } };
+      }
+    };
+    const read = numeric(body);
+    expect(read).toBeInstanceOf(NumericRecords);
+    return {
+      fast: outcome(() => checker.parse(read, opts)),
+      json: outcome(() => checker.parse(JSON.parse(JSON.stringify(body)), opts)),
+    };
+  }
+
+  it('give a tensor model the same records and tensor as the parsed body, without parsing it as JSON', () => {
+    const rows = Array.from({ length: 10 }, (_, i) => ({ a: i / 3, b: -i, c: 1e-7 * i }));
+    const parsed = vi.spyOn(NumericRecords.prototype, 'parsed');
+    const body = numeric({ dataframe_records: rows });
+    const fast = tensor.parse(body);
+    expect(parsed).not.toHaveBeenCalled();
+    parsed.mockRestore();
+    const json = tensor.parse({ dataframe_records: JSON.parse(JSON.stringify(rows)) });
+    expect(fast).toEqual(json);
+    for (const r of fast) {
+      expect(Object.getPrototypeOf(r)).toBe(Object.prototype);
+      expect(Object.keys(r)).toEqual(['a', 'b', 'c']);
+    }
+    const data = (records: Record<string, unknown>[]) =>
+      (tensorFeeds(tensorPlan, records).input as { data: unknown }).data;
+    expect(data(fast)).toEqual(data(json));
+    // A single record (no matrix is kept for it) and the bare list form.
+    expect(tensor.parse(numeric([{ a: 1, b: 2, c: 3 }]))).toEqual([{ a: 1, b: 2, c: 3 }]);
+  });
+
+  it('any other numeric body is checked as JSON: the same records or the same error', () => {
+    const cases: { checker: RecordChecker; body: unknown; opts?: { maxRecords: number } }[] = [
+      // keys in another order than the signature's (the JSON path takes them)
+      { checker: tensor, body: [{ c: 3, b: 2, a: 1 }] },
+      { checker: tensor, body: [{ a: 1, b: 2 }] },
+      { checker: tensor, body: [{ a: 1, b: 2, c: 3, d: 4 }] },
+      {
+        checker: tensor,
+        body: {
+          dataframe_records: [
+            { a: 1, b: 2, c: 3 },
+            { a: 1, b: 2, c: 3 },
+          ],
+        },
+        opts: { maxRecords: 1 },
+      },
+      // a model with a string feature, and one that takes whole numbers
+      { checker: sextant, body: [{ age: 31, income: 52000, purpose: 4 }] },
+      {
+        checker: createRecordChecker(planModel({ inputs: [column('count', 'int64')], outputs }, undefined)),
+        body: { dataframe_records: [{ count: 3 }, { count: 3.5 }] },
+      },
+      // a model whose feature is named like the envelope: the body is one record, not a list
+      {
+        checker: createRecordChecker(
+          planModel({ inputs: [column('dataframe_records', 'float32')], outputs }, undefined),
+        ),
+        body: { dataframe_records: [{ dataframe_records: 1 }] },
+      },
+    ];
+    for (const { checker, body, opts } of cases) {
+      const { fast, json } = both(checker, body, opts);
+      expect(fast, JSON.stringify(body)).toEqual(json);
+    }
+    // The cases above cover both outcomes.
+    const outcomes = cases.map(({ checker, body, opts }) => 'error' in both(checker, body, opts).json);
+    expect(outcomes).toContain(true);
+    expect(outcomes).toContain(false);
   });
 });

@@ -1,7 +1,9 @@
 import { PayloadTooLargeError, ValidationError } from '../../core/errors.js';
+import { recordMaker } from '../../core/record-maker.js';
 import { CsvBody } from './csv-body.js';
 import { type FeatureMatrix, newFeatureMatrix, rememberFeatureMatrix } from './model-io.js';
 import type { ModelPlan } from './model-plan.js';
+import { NumericRecords } from './numeric-records.js';
 import { type BodySource, describe, type RowSource, readBody } from './request-body.js';
 
 /*
@@ -61,6 +63,17 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
   const names = features.map((f) => f.name);
   const listed = names.length > 12 ? `${names.slice(0, 12).join(', ')}, ...` : names.join(', ');
   const isFeature = (k: string) => index.has(k);
+  /*
+   * Records read as numbers only (numeric-records.ts) that hold exactly this model's features, in its
+   * order, pass every check when each feature takes any finite number: they become records and fill
+   * the tensor from one array. Any other body of that form is parsed as JSON and checked as always.
+   */
+  const makeRecord =
+    features.every((f) => f.check === Check.Float) && !index.has('dataframe_records')
+      ? recordMaker(names)
+      : null;
+  /** The last list of names found equal to the features (numeric-records.ts reuses a list it read before). */
+  let numericNames: readonly string[] | null = null;
 
   /** null if the value is fine, else what is wrong with it. */
   function problem(v: unknown, f: CompiledFeature): string | null {
@@ -90,6 +103,13 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
 
   function parse(body: unknown, opts: { maxRecords?: number } = {}): Record<string, unknown>[] {
     const limit = opts.maxRecords ?? DEFAULT_MAX_RECORDS;
+    if (body instanceof NumericRecords) {
+      if (makeRecord !== null && (body.names === numericNames || sameNames(body.names, names))) {
+        numericNames = body.names;
+        return parseNumeric(body, limit);
+      }
+      body = body.parsed();
+    }
     if (body instanceof CsvBody) return parseCsv(body, limit);
     const source = readBody(body, isFeature);
     return source.form === 'columns' ? parseColumns(source, limit) : parseRows(source, limit);
@@ -133,6 +153,22 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
     }
     raise(issues);
     if (matrix !== null) rememberFeatureMatrix(out, plan, matrix);
+    return out;
+  }
+
+  /** Numeric records of exactly the features (see makeRecord): the checks hold by construction. */
+  function parseNumeric(body: NumericRecords, limit: number): Record<string, unknown>[] {
+    const { rows, values } = body;
+    checkCount(rows, body.path, limit);
+    const make = makeRecord as NonNullable<typeof makeRecord>;
+    const width = features.length;
+    const out: Record<string, unknown>[] = new Array(rows);
+    for (let i = 0; i < rows; i++) out[i] = make(values, i * width);
+    const matrix = newFeatureMatrix(plan, rows);
+    if (matrix !== null) {
+      for (let k = 0; k < values.length; k++) matrix[k] = values[k] as number;
+      rememberFeatureMatrix(out, plan, matrix);
+    }
     return out;
   }
 
@@ -364,6 +400,12 @@ function want(f: CompiledFeature): string {
       : f.check === Check.Bool
         ? 'boolean'
         : 'number';
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let j = 0; j < a.length; j++) if (a[j] !== b[j]) return false;
+  return true;
 }
 
 function join(at: string, name: string): string {

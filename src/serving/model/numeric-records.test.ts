@@ -1,0 +1,203 @@
+import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../core/random.js';
+import { NumericRecords, readNumericRecords } from './numeric-records.js';
+
+/** What JSON.parse makes of a body of records, as the reader's names and row-major values. */
+function parsedAsTable(text: string): { names: string[]; values: number[]; rows: number } {
+  const body = JSON.parse(text) as unknown;
+  const records = (
+    Array.isArray(body) ? body : (body as { dataframe_records: unknown[] }).dataframe_records
+  ) as Record<string, number>[];
+  const names = Object.keys(records[0] as object);
+  return { names, values: records.flatMap((r) => names.map((n) => r[n] as number)), rows: records.length };
+}
+
+/** Reads `text`, expects a table, and checks it against JSON.parse bit for bit. */
+function expectSameAsJson(text: string): NumericRecords {
+  const read = readNumericRecords(Buffer.from(text));
+  expect(read, text).toBeInstanceOf(NumericRecords);
+  const r = read as NumericRecords;
+  const want = parsedAsTable(text);
+  expect(r.names).toEqual(want.names);
+  expect(r.rows).toBe(want.rows);
+  expect(r.values.length).toBe(want.values.length);
+  for (let k = 0; k < want.values.length; k++) {
+    if (!Object.is(r.values[k], want.values[k]))
+      throw new Error(`value ${k} of ${text}: read ${r.values[k]}, JSON.parse ${want.values[k]}`);
+  }
+  expect(r.parsed()).toEqual(JSON.parse(text));
+  return r;
+}
+
+const refused = (text: string) => readNumericRecords(Buffer.from(text));
+
+describe('numeric records, read without JSON.parse', () => {
+  it('reads both envelopes, any JSON whitespace and every number form as JSON.parse does', () => {
+    expect(expectSameAsJson('{"dataframe_records":[{"a":1,"b":-2.5},{"a":0,"b":3}]}').path).toBe(
+      'dataframe_records',
+    );
+    expect(expectSameAsJson('[{"a":1}]').path).toBe('records');
+    // Python's json.dumps separators, pretty printing, tabs and CRLF.
+    expectSameAsJson('{"dataframe_records": [{"a": 1, "b": 2}, {"a": 3, "b": 4}]}');
+    expectSameAsJson(' \r\n\t{ "dataframe_records" :\n [\n  {\n   "a" : 1 ,\n   "b" : 2\n  }\n ]\n}\n ');
+    const forms = [
+      '0',
+      '-0',
+      '-0.0',
+      '0.5',
+      '-0.000',
+      '7',
+      '-7',
+      '123456789',
+      '9007199254740991',
+      '9007199254740993',
+      '123456789012345678901234567890',
+      '0.1',
+      '0.3',
+      '2.675',
+      '1.0000000000000002',
+      '0.1234567890123456789',
+      '3.14159265358979323846',
+      '1e0',
+      '1E5',
+      '1e+5',
+      '-2.5e-3',
+      '1e-7',
+      '5e-324',
+      '1.7976931348623157e308',
+      '0.0000000000000000000001',
+      '0.00000000000000000000001',
+      '100000000000000000000000',
+      '4.35',
+      '1.005',
+    ];
+    for (const f of forms) expectSameAsJson(`{"dataframe_records":[{"x":${f},"y":${f}}]}`);
+  });
+
+  it('gives the same bits as JSON.parse on random doubles, printed every way JSON allows', () => {
+    const rand = seededRandom(19);
+    for (let t = 0; t < 400; t++) {
+      const row: string[] = [];
+      for (let j = 0; j < 25; j++) {
+        const scale = 10 ** Math.floor(rand() * 40 - 20);
+        const v = (rand() * 2 - 1) * scale;
+        const digits = Math.floor(rand() * 18);
+        const text = [
+          String(v),
+          v.toFixed(Math.min(digits, 20)),
+          v.toExponential(Math.min(digits, 20)),
+          v.toPrecision(digits + 1),
+        ][j % 4] as string;
+        row.push(`"c${j}":${text}`);
+      }
+      expectSameAsJson(`[{${row.join(',')}}]`);
+    }
+  });
+
+  it('gives up on every other body, so JSON.parse and the record checks answer it as before', () => {
+    const bodies = [
+      '',
+      ' ',
+      '[]',
+      '{}',
+      '[{}]',
+      '{"dataframe_records":[]}',
+      '{"dataframe_records":{}}',
+      '{"dataframe_records":[{"a":1}],"params":{}}',
+      '{"instances":[{"a":1}]}',
+      '{"a":1}',
+      '[1,2]',
+      '[[1,2]]',
+      '[{"a":"1"}]',
+      '[{"a":null}]',
+      '[{"a":true}]',
+      '[{"a":[1]}]',
+      '[{"a":{"b":1}}]',
+      '[{"a":01}]',
+      '[{"a":1.}]',
+      '[{"a":.5}]',
+      '[{"a":+1}]',
+      '[{"a":1e}]',
+      '[{"a":1e+}]',
+      '[{"a":-}]',
+      '[{"a":1e999}]',
+      '[{"a":-1e999}]',
+      '[{"a":NaN}]',
+      '[{"a":Infinity}]',
+      '[{"a":1,}]',
+      '[{"a":1},]',
+      '[{"a":1}] x',
+      '[{"a":1}]]',
+      '{"dataframe_records":[{"a":1}]',
+      '[{"a":1,"a":2}]',
+      '[{"a":1},{"b":1}]',
+      '[{"a":1,"b":2},{"b":2,"a":1}]',
+      '[{"a":1},{"a":1,"b":2}]',
+      '[{"a":1,"b":2},{"a":1}]',
+      '[{"a\\u0062":1}]',
+      '[{"a\\"":1}]',
+      '[{"é":1}]',
+      '[{"a\tb":1}]',
+      '\ufeff[{"a":1}]',
+      '[{a:1}]',
+      "[{'a':1}]",
+      '[{"a" 1}]',
+      '[{"a":1 "b":2}]',
+      '{"dataframe_records" [{"a":1}]}',
+      '{"dataframe_record":[{"a":1}]}',
+    ];
+    for (const text of bodies) expect(refused(text), text).toBeNull();
+  });
+
+  it('accepts no byte string JSON.parse refuses, and reads what it accepts as JSON.parse does (mutation fuzz)', () => {
+    const rand = seededRandom(7);
+    const seeds = [
+      '{"dataframe_records":[{"x0":1.5,"x1":-2,"x2":3e-2},{"x0":0,"x1":10.25,"x2":-0.5}]}',
+      '[{"a": 1, "b": 2.5}, {"a": -3, "b": 4e10}]',
+      '{ "dataframe_records" : [ { "k" : 0.125 } ] }',
+    ];
+    const alphabet = '{}[]",:.-+eE0123456789 \n\tabx\\';
+    let accepted = 0;
+    for (let t = 0; t < 20_000; t++) {
+      const bytes = [...(seeds[t % seeds.length] as string)];
+      for (let m = 1 + Math.floor(rand() * 3); m > 0; m--) {
+        const at = Math.floor(rand() * (bytes.length + 1));
+        const ch = alphabet[Math.floor(rand() * alphabet.length)] as string;
+        const op = rand();
+        if (op < 0.34) bytes.splice(at, 1);
+        else if (op < 0.67) bytes.splice(at, 0, ch);
+        else bytes[Math.min(at, bytes.length - 1)] = ch;
+      }
+      const text = bytes.join('');
+      const read = readNumericRecords(Buffer.from(text));
+      if (read === null) continue;
+      accepted++;
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new Error(`read a body JSON.parse refuses: ${text}`);
+      }
+      expect(json, text).toEqual(read.parsed());
+      expectSameAsJson(text);
+    }
+    // The mutations keep a share of the bodies valid: the property was exercised, not skipped.
+    expect(accepted).toBeGreaterThan(1000);
+  });
+
+  it('reuses the names of the list it read last, and reads a new list afresh', () => {
+    const one = refused('[{"p":1,"q":2}]') as NumericRecords;
+    const again = refused('{"dataframe_records": [{"p": 5, "q": 6}]}') as NumericRecords;
+    expect(again.names).toBe(one.names);
+    const prefix = refused('[{"p":1}]') as NumericRecords;
+    expect(prefix.names).toEqual(['p']);
+    const longer = refused('[{"p":1,"q":2,"r":3}]') as NumericRecords;
+    expect(longer.names).toEqual(['p', 'q', 'r']);
+    const other = refused('[{"q":1,"p":2}]') as NumericRecords;
+    expect(other.names).toEqual(['q', 'p']);
+    expect(other.values).toEqual([1, 2]);
+    // A key that only starts like a known one is not taken for it.
+    expect((refused('[{"qq":1,"p":2}]') as NumericRecords).names).toEqual(['qq', 'p']);
+    expect(refused('[{"q":1,"q":2}]')).toBeNull();
+  });
+});
