@@ -57,7 +57,7 @@ export type { FeatureColumn, PredictionAnswer, PredictionColumns, RowLabel } fro
 export { describeWindow, EXPORT_COLUMNS, EXPORT_MEDIA_TYPES, type ExportWindow } from './ledger/index.js';
 /** A `text/csv` scoring body (header row + records), read as MLflow's scoring server reads it. */
 export { CsvBody, readCsvBody } from './model/csv-body.js';
-export { NumericRecords, readNumericRecords } from './model/numeric-records.js';
+export { readNumericRecords } from './model/numeric-records.js';
 /** The model runner seam: ONNX in process or an external server through the gateway. */
 export { isServableFormat, openModelFor } from './model-runner.js';
 /** Serving's event definitions (deployment.*, prediction.feedback.recorded). */

@@ -145,6 +145,19 @@ describe('numeric records, read without JSON.parse', () => {
       '[{"a":1 "b":2}]',
       '{"dataframe_records" [{"a":1}]}',
       '{"dataframe_record":[{"a":1}]}',
+      // a finite-looking number too large for a double, written without an exponent
+      `[{"a":1${'0'.repeat(400)}}]`,
+      `[{"a":-1${'0'.repeat(400)}.5}]`,
+      // whitespace JSON does not have, and bytes outside ASCII
+      '[{"a":1}\v]',
+      '[\f{"a":1}]',
+      '[{"a":\u00a01}]',
+      '[{"a":1}]\u00a0',
+      '[{"a":1}]\u0000',
+      // keys left to the prototype-poisoning checks
+      '[{"__proto__":1}]',
+      '[{"a":1,"constructor":2}]',
+      '{"dataframe_records":[{"a":1,"__proto__":2}]}',
     ];
     for (const text of bodies) expect(refused(text), text).toBeNull();
   });
@@ -156,7 +169,7 @@ describe('numeric records, read without JSON.parse', () => {
       '[{"a": 1, "b": 2.5}, {"a": -3, "b": 4e10}]',
       '{ "dataframe_records" : [ { "k" : 0.125 } ] }',
     ];
-    const alphabet = '{}[]",:.-+eE0123456789 \n\tabx\\';
+    const alphabet = '{}[]",:.-+eE0123456789 \n\t\r\v\f\u00a0\u00e9\u0000abx\\';
     let accepted = 0;
     for (let t = 0; t < 20_000; t++) {
       const bytes = [...(seeds[t % seeds.length] as string)];
@@ -199,5 +212,11 @@ describe('numeric records, read without JSON.parse', () => {
     // A key that only starts like a known one is not taken for it.
     expect((refused('[{"qq":1,"p":2}]') as NumericRecords).names).toEqual(['qq', 'p']);
     expect(refused('[{"q":1,"q":2}]')).toBeNull();
+  });
+
+  it('records with more keys than a model may have features are left to JSON.parse', () => {
+    const keys = (n: number) => `[{${Array.from({ length: n }, (_, j) => `"k${j}":${j}`).join(',')}}]`;
+    expect(refused(keys(65_536))?.names.length).toBe(65_536);
+    expect(refused(keys(65_537))).toBeNull();
   });
 });

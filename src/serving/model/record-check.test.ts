@@ -327,6 +327,14 @@ describe('records read as numbers only (NumericRecords)', () => {
         },
         opts: { maxRecords: 1 },
       },
+      {
+        checker: tensor,
+        body: [
+          { a: 1, b: 2, c: 3 },
+          { a: 1, b: 2, c: 3 },
+        ],
+        opts: { maxRecords: 1 },
+      },
       // a model with a string feature, and one that takes whole numbers
       { checker: sextant, body: [{ age: 31, income: 52000, purpose: 4 }] },
       {

@@ -159,9 +159,11 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
   /** Numeric records of exactly the features (see makeRecord): the checks hold by construction. */
   function parseNumeric(body: NumericRecords, limit: number): Record<string, unknown>[] {
     const { rows, values } = body;
+    const width = features.length;
+    if (values.length !== rows * width)
+      throw new Error('numeric records whose values do not fill their rows');
     checkCount(rows, body.path, limit);
     const make = makeRecord as NonNullable<typeof makeRecord>;
-    const width = features.length;
     const out: Record<string, unknown>[] = new Array(rows);
     for (let i = 0; i < rows; i++) out[i] = make(values, i * width);
     const matrix = newFeatureMatrix(plan, rows);
