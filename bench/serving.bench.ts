@@ -507,6 +507,15 @@ async function benchModel(kind: ModelKind): Promise<void> {
     );
   }
   if (fsyncs) replied.set('durable', (replied.get('durable') ?? 0) + fsyncs.requests * single.records);
+  // Group commits over the whole run (all variants, warm-ups included), from each server's /metrics.
+  for (const t of targets) {
+    if (t.kind === 'bare') continue;
+    const c = await ledgerCommits(t.baseUrl);
+    if (c)
+      console.log(
+        `${t.kind} ledger: ${fmtInt(c.rows)} rows in ${fmtInt(c.commits)} group commits (${(c.rows / Math.max(1, c.commits)).toFixed(1)} rows a commit, no strace)`,
+      );
+  }
 
   // Every replied prediction is in the log. The servers stop gracefully first (the async ledger
   // flushes), so the log is complete when counted.
@@ -539,6 +548,21 @@ async function benchModel(kind: ModelKind): Promise<void> {
 
 async function main(): Promise<void> {
   for (const kind of MODELS) await benchModel(kind as ModelKind);
+}
+
+/** The ledger's group commits and rows so far, read from a `sextant serve`'s /metrics (undefined if unreadable). */
+async function ledgerCommits(baseUrl: string): Promise<{ commits: number; rows: number } | undefined> {
+  try {
+    const text = await (await fetch(`${baseUrl}/metrics`)).text();
+    const sum = (name: string) =>
+      [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'gm'))].reduce(
+        (a, m) => a + Number(m[1]),
+        0,
+      );
+    return { commits: sum('sextant_ledger_commits_total'), rows: sum('sextant_ledger_rows_total') };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Predictions the deployment logged (warm-ups included). */
