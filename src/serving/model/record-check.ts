@@ -72,8 +72,6 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
     features.every((f) => f.check === Check.Float) && !index.has('dataframe_records')
       ? recordMaker(names)
       : null;
-  /** The last list of names found equal to the features (numeric-records.ts reuses a list it read before). */
-  let numericNames: readonly string[] | null = null;
 
   /** null if the value is fine, else what is wrong with it. */
   function problem(v: unknown, f: CompiledFeature): string | null {
@@ -104,10 +102,7 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
   function parse(body: unknown, opts: { maxRecords?: number } = {}): Record<string, unknown>[] {
     const limit = opts.maxRecords ?? DEFAULT_MAX_RECORDS;
     if (body instanceof NumericRecords) {
-      if (makeRecord !== null && (body.names === numericNames || sameNames(body.names, names))) {
-        numericNames = body.names;
-        return parseNumeric(body, limit);
-      }
+      if (makeRecord !== null && sameNames(body.names, names)) return parseNumeric(body, limit);
       body = body.parsed();
     }
     if (body instanceof CsvBody) return parseCsv(body, limit);
