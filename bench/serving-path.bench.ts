@@ -29,6 +29,8 @@ import { fmtRatio, intEnv, median, printTable } from './support.js';
  * request; `tree`, the demo's credit model (gbdt, 60 trees, depth 5), one input per column, strings
  * for the categorical ones (bare builds one tensor per input, as bench/serving-bare.ts does).
  * Requests run CONCURRENCY at a time (as 32 connections do), so micro-batching works as it does under load.
+ * A last table (linear model) compares the body forms, records and pandas' split orient, each read as
+ * the routes read it against always by JSON.parse.
  * Knobs: BENCH_PATH_SECONDS (3 per measurement), BENCH_PATH_ROUNDS (3, alternating), BENCH_PATH_BATCH (32).
  */
 
@@ -158,7 +160,8 @@ async function bareServer(model: BenchModel): Promise<Serve> {
   };
 }
 
-async function sextantServer(model: BenchModel): Promise<Serve> {
+/** `routes`: the body read as the scoring routes read it; `json`: always by JSON.parse (the reader's baseline). */
+async function sextantServer(model: BenchModel, read: 'routes' | 'json' = 'routes'): Promise<Serve> {
   const { version, bytes } = model;
   const deployment = {
     id: 'dep_bench',
@@ -189,7 +192,8 @@ async function sextantServer(model: BenchModel): Promise<Serve> {
   return async (text) => {
     // As the scoring routes read a body: records of numbers only from the bytes, any other by JSON.parse.
     if (text !== last.text) last = { text, bytes: Buffer.from(text) };
-    const result = await runtime.predict(readNumericRecords(last.bytes) ?? JSON.parse(text));
+    const body = read === 'routes' ? (readNumericRecords(last.bytes) ?? JSON.parse(text)) : JSON.parse(text);
+    const result = await runtime.predict(body);
     return JSON.stringify({ predictions: result.items });
   };
 }
@@ -335,5 +339,43 @@ async function benchModel(model: BenchModel): Promise<void> {
   );
 }
 
+/**
+ * The linear model's request path with bodies of records and of pandas' split orient (what MLflow's
+ * clients send), read as the routes read them against always by JSON.parse: what the numeric reader
+ * saves on each form.
+ */
+async function bodyForms(model: BenchModel): Promise<void> {
+  const fast = await sextantServer(model, 'routes');
+  const json = await sextantServer(model, 'json');
+  const rows: string[][] = [];
+  for (const n of [1, BATCH]) {
+    const records = model.records(n);
+    const names = Object.keys(records[0]!);
+    const forms = {
+      records: JSON.stringify({ dataframe_records: records }),
+      split: JSON.stringify({
+        dataframe_split: { columns: names, data: records.map((r) => names.map((k) => r[k])) },
+      }),
+    };
+    for (const [form, text] of Object.entries(forms)) {
+      await measure(json, text); // warm-up
+      await measure(fast, text);
+      const samples = { json: [] as number[], fast: [] as number[] };
+      for (let round = 0; round < ROUNDS; round++) {
+        samples.json.push((await measure(json, text)).cpu);
+        samples.fast.push((await measure(fast, text)).cpu);
+      }
+      const j = median(samples.json);
+      const f = median(samples.fast);
+      rows.push([n === 1 ? '1 record' : `${n} records`, form, j.toFixed(1), f.toFixed(1), fmtRatio(j / f)]);
+    }
+  }
+  console.log(
+    `\nBody forms, ${model.title}: sextant's CPU us per request with the body read by JSON.parse and as the routes read it (numeric-records.ts), medians of ${ROUNDS} alternating rounds of ${SECONDS} s\n`,
+  );
+  printTable(['BODY', 'FORM', 'JSON.PARSE CPU US/REQ', 'AS THE ROUTES READ IT', 'SPEEDUP'], rows);
+}
+
 for (const m of MODELS) await benchModel(m === 'tree' ? treeModel() : linearModel());
+if (MODELS.includes('linear')) await bodyForms(linearModel());
 process.exit(0);

@@ -14,13 +14,16 @@ function read(text: string): { body?: unknown; error?: string } {
 }
 
 describe('the scoring routes read JSON bodies', () => {
-  it('records holding only numbers without JSON.parse, any other body as before', () => {
+  it('rows holding only numbers (records or split) without JSON.parse, any other body as before', () => {
     const numeric = read('{"dataframe_records": [{"a": 1, "b": 2.5}]}').body;
     expect(numeric).toBeInstanceOf(NumericRecords);
     expect((numeric as NumericRecords).parsed()).toEqual({ dataframe_records: [{ a: 1, b: 2.5 }] });
     expect(read('{"dataframe_records": [{"a": 1, "b": "x"}]}').body).toEqual({
       dataframe_records: [{ a: 1, b: 'x' }],
     });
+    const split = read('{"dataframe_split": {"columns": ["a"], "data": [[1], [2]]}}').body;
+    expect(split).toBeInstanceOf(NumericRecords);
+    expect((split as NumericRecords).values).toEqual([1, 2]);
     // Behind a byte-order mark: Fastify's parser strips it.
     expect(read('\ufeff[{"a": 1}]').body).toEqual([{ a: 1 }]);
   });

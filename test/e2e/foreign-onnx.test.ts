@@ -361,10 +361,24 @@ describe('a foreign single-tensor ONNX model, everywhere', () => {
     const spaced = JSON.stringify({ dataframe_records: records }, null, 2);
     // An empty params beside the records sends the body through JSON.parse (numeric-records.ts reads records alone).
     const viaJson = `${compact.slice(0, -1)},"params":{}}`;
+    // pandas' split orient, as MLflow's clients send a DataFrame (index first, as to_dict gives it).
+    const split = JSON.stringify({
+      dataframe_split: { index: records.map((_, i) => i), columns: COLUMNS, data: data.x.slice(0, 12) },
+    });
     const withoutIds = (items: Item[]) => items.map(({ prediction_id: _, ...rest }) => rest);
-    const [fast, fastSpaced, parsed] = [await post(compact), await post(spaced), await post(viaJson)];
+    const [fast, fastSpaced, fastSplit, parsed] = [
+      await post(compact),
+      await post(spaced),
+      await post(split),
+      await post(viaJson),
+    ];
     expect(withoutIds(fast)).toEqual(withoutIds(parsed));
     expect(withoutIds(fastSpaced)).toEqual(withoutIds(parsed));
+    expect(withoutIds(fastSplit)).toEqual(withoutIds(parsed));
+    const splitTrace = predictionTraceSchema.parse(
+      json<unknown>(await cli(remote, '--json', 'trace', fastSplit[5]!.prediction_id)),
+    );
+    expect(splitTrace.prediction.inputs).toEqual(records[5]);
     expect(fast[3]!.prediction).toBe(foreignLogisticScore(WEIGHTS, BIAS, data.x[3]!) >= 0.5 ? 1 : 0);
     // What the log keeps is the record sent, value for value.
     const trace = predictionTraceSchema.parse(

@@ -2,9 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../core/random.js';
 import { NumericRecords, readNumericRecords } from './numeric-records.js';
 
-/** What JSON.parse makes of a body of records, as the reader's names and row-major values. */
+/** What JSON.parse makes of a body of records or of split rows, as the reader's names and row-major values. */
 function parsedAsTable(text: string): { names: string[]; values: number[]; rows: number } {
   const body = JSON.parse(text) as unknown;
+  const split = (body as { dataframe_split?: { columns: string[]; data: number[][] } }).dataframe_split;
+  if (split !== undefined)
+    return { names: split.columns, values: split.data.flat(), rows: split.data.length };
   const records = (
     Array.isArray(body) ? body : (body as { dataframe_records: unknown[] }).dataframe_records
   ) as Record<string, number>[];
@@ -71,7 +74,26 @@ describe('numeric records, read without JSON.parse', () => {
       '4.35',
       '1.005',
     ];
-    for (const f of forms) expectSameAsJson(`{"dataframe_records":[{"x":${f},"y":${f}}]}`);
+    for (const f of forms) {
+      expectSameAsJson(`{"dataframe_records":[{"x":${f},"y":${f}}]}`);
+      expectSameAsJson(`{"dataframe_split":{"columns":["x","y"],"data":[[${f},${f}]]}}`);
+    }
+  });
+
+  it("reads pandas' split orient: columns and data in either order, an index ignored, any whitespace", () => {
+    const split = expectSameAsJson('{"dataframe_split":{"columns":["a","b"],"data":[[1,-2.5],[0,3]]}}');
+    expect(split.path).toBe('dataframe_split.data');
+    expect(split.names).toEqual(['a', 'b']);
+    expect(split.values).toEqual([1, -2.5, 0, 3]);
+    expect(expectSameAsJson('{"dataframe_split":{"data":[[1,2]],"columns":["a","b"]}}').values).toEqual([
+      1, 2,
+    ]);
+    // pandas' to_dict(orient="split") puts the index first.
+    expectSameAsJson('{"dataframe_split":{"index":[0,1,-2],"columns":["a"],"data":[[1],[2],[3]]}}');
+    expectSameAsJson('{"dataframe_split":{"columns":["a"],"data":[[1]],"index":[]}}');
+    expectSameAsJson(
+      ' {\n "dataframe_split" : {\r\n\t"columns" : [ "a" , "b" ] ,\n "data" : [ [ 1 , 2 ] , [ 3 , 4 ] ] } } ',
+    );
   });
 
   it('gives the same bits as JSON.parse on random doubles, printed every way JSON allows', () => {
@@ -145,6 +167,47 @@ describe('numeric records, read without JSON.parse', () => {
       '[{"a":1 "b":2}]',
       '{"dataframe_records" [{"a":1}]}',
       '{"dataframe_record":[{"a":1}]}',
+      // the split orient outside its form
+      '{"dataframe_split":{}}',
+      '{"dataframe_split":[]}',
+      '{"dataframe_split":{"columns":["a"]}}',
+      '{"dataframe_split":{"data":[[1]]}}',
+      '{"dataframe_split":{"columns":["a"],"data":[]}}',
+      '{"dataframe_split":{"columns":[],"data":[[]]}}',
+      '{"dataframe_split":{"columns":["a","b"],"data":[[1]]}}',
+      '{"dataframe_split":{"columns":["a"],"data":[[1,2]]}}',
+      '{"dataframe_split":{"columns":["a","b"],"data":[[1,2],[3]]}}',
+      '{"dataframe_split":{"columns":["a","b"],"data":[[1,2],[3,4,5]]}}',
+      '{"dataframe_split":{"columns":["a","a"],"data":[[1,2]]}}',
+      '{"dataframe_split":{"columns":["a"],"columns":["a"],"data":[[1]]}}',
+      '{"dataframe_split":{"columns":["a"],"data":[[1]],"data":[[2]]}}',
+      '{"dataframe_split":{"columns":["a"],"data":[[1]],"index":[0],"index":[0]}}',
+      '{"dataframe_split":{"columns":["a"],"data":[[1]],"extra":1}}',
+      '{"dataframe_split":{"columns":["a"],"data":[[1]],"index":["r0"]}}',
+      '{"dataframe_split":{"columns":["a"],"data":[[1]],"index":[0.5]}}',
+      '{"dataframe_split":{"columns":["a"],"data":[[1]],"index":[01]}}',
+      '{"dataframe_split":{"columns":["a"],"data":[[1]],"index":[0,]}}',
+      '{"dataframe_split":{"columns":["a"],"data":[[1]],"index":null}}',
+      '{"dataframe_split":{"columns":["a"],"data":[{"a":1}]}}',
+      '{"dataframe_split":{"columns":["a"],"data":[["1"]]}}',
+      '{"dataframe_split":{"columns":["a"],"data":[[null]]}}',
+      '{"dataframe_split":{"columns":["a"],"data":[[[1]]]}}',
+      '{"dataframe_split":{"columns":["a"],"data":[1]}}',
+      '{"dataframe_split":{"columns":[1],"data":[[1]]}}',
+      '{"dataframe_split":{"columns":"a","data":[[1]]}}',
+      '{"dataframe_split":{"columns":null,"data":[[1]]}}',
+      '{"dataframe_split":{"columns":["a"],"data":[[1]]},"params":{}}',
+      '{"dataframe_split":{"columns":["a"],"data":[[1]]}',
+      '{"dataframe_split":{"columns":["a"],"data":[[1]]}}}',
+      '{"dataframe_split":{"columns":["a"],"data":[[1]],}}',
+      '{"dataframe_split":{,"columns":["a"],"data":[[1]]}}',
+      '{"dataframe_split":{"columns":["a",],"data":[[1]]}}',
+      '{"dataframe_split":{"columns":["a"],"data":[[1,]]}}',
+      '{"dataframe_split":{"columns":["a"],"data":[[1],]}}',
+      '{"dataframe_splits":{"columns":["a"],"data":[[1]]}}',
+      '{"dataframe_split":{"columns":["__proto__"],"data":[[1]]}}',
+      '{"dataframe_split":{"columns":["a","constructor"],"data":[[1,2]]}}',
+      '{"dataframe_split":{"columns":["a\\u0062"],"data":[[1]]}}',
       // a finite-looking number too large for a double, written without an exponent
       `[{"a":1${'0'.repeat(400)}}]`,
       `[{"a":-1${'0'.repeat(400)}.5}]`,
@@ -168,6 +231,8 @@ describe('numeric records, read without JSON.parse', () => {
       '{"dataframe_records":[{"x0":1.5,"x1":-2,"x2":3e-2},{"x0":0,"x1":10.25,"x2":-0.5}]}',
       '[{"a": 1, "b": 2.5}, {"a": -3, "b": 4e10}]',
       '{ "dataframe_records" : [ { "k" : 0.125 } ] }',
+      '{"dataframe_split":{"index":[0,1],"columns":["x0","x1"],"data":[[1.5,-2],[3e-2,0]]}}',
+      '{ "dataframe_split" : { "columns" : [ "a" ] , "data" : [ [ 10.25 ] , [ -0.5 ] ] } }',
     ];
     const alphabet = '{}[]",:.-+eE0123456789 \n\t\r\v\f\u00a0\u00e9\u0000abx\\';
     let accepted = 0;

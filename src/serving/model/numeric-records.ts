@@ -1,27 +1,32 @@
 import { MAX_TENSOR_WIDTH } from './model-plan.js';
 
 /*
- * The common scoring body read straight from its bytes: a list of records whose values are all
- * numbers, `{"dataframe_records": [{"x0": 1.5, ...}, ...]}` or a bare `[{...}, ...]`. JSON.parse
- * spends about 110 µs on 32 records of 30 numbers (an object per record, a string per key, a number
- * per value), as much as the rest of a prediction of a small model; this reader takes a third of that
- * and keeps the numbers in one array, so the record checker can fill the model's tensor with a copy.
+ * The common scoring bodies read straight from their bytes: rows whose values are all numbers, as
+ * records (`{"dataframe_records": [{"x0": 1.5, ...}, ...]}` or a bare `[{...}, ...]`) or in pandas'
+ * split orient (`{"dataframe_split": {"columns": ["x0", ...], "data": [[1.5, ...], ...]}}`, what
+ * MLflow's clients send for a DataFrame). JSON.parse spends about 110 µs on 32 records of 30 numbers
+ * (an object per record, a string per key, a number per value), as much as the rest of a prediction
+ * of a small model; this reader takes a third of that and keeps the numbers in one array, so the
+ * record checker can fill the model's tensor with a copy.
  *
- * It is a subset of JSON and nothing else: it gives up (null) at the first byte outside the form
+ * It is a subset of JSON and nothing else: it gives up (null) at the first byte outside the forms
  * below, and the caller then parses the body with JSON.parse as before, so what is accepted or
- * refused, and with which error, never changes. The form:
+ * refused, and with which error, never changes. The forms:
  *   - optional JSON whitespace anywhere a token may be preceded by it;
- *   - the envelope `{"dataframe_records": [...]}` (that key alone) or a bare list;
- *   - at least one record; every record an object with at least one key (at most MAX_KEYS), the same
- *     keys in the same order as the first record, no key twice; keys in printable ASCII without
- *     escapes (`"` or `\`), and neither `__proto__` nor `constructor`;
+ *   - records: the envelope `{"dataframe_records": [...]}` (that key alone) or a bare list; at least
+ *     one record; every record an object with at least one key (at most MAX_KEYS), the same keys in
+ *     the same order as the first record, no key twice;
+ *   - split: the envelope `{"dataframe_split": {...}}` (that key alone) holding "columns" (one or more
+ *     keys, none twice) and "data" (one or more lists of numbers, each as long as the columns) in
+ *     either order, and maybe "index" (a list of JSON integers, which scoring ignores), each once;
+ *   - keys in printable ASCII without escapes (`"` or `\`), and neither `__proto__` nor `constructor`;
  *   - every value a JSON number whose value is finite (1e999 gives up, so the checker names it).
  * A number without an exponent whose digits form an integer below 2^53 (15-16 significant digits)
  * and that has at most 22 decimals is read exactly: that integer divided by a power of ten up to
  * 10^22, both exact in a double, so the one rounding of the division is the correctly rounded value
  * JSON.parse gives (Clinger's fast path). Any other number is read by Number() over its text, which
  * rounds as JSON.parse does.
- * A body that gives up part way, or whose records the model cannot take as they are (the record
+ * A body that gives up part way, or whose rows the model cannot take as they are (the record
  * checker then parses it), pays this read on top of JSON.parse: about a third more.
  */
 
@@ -53,7 +58,11 @@ enum Byte {
   RightBrace = 0x7d,
 }
 
-const ENVELOPE = Buffer.from('"dataframe_records"', 'latin1');
+const RECORDS_KEY = Buffer.from('"dataframe_records"', 'latin1');
+const SPLIT_KEY = Buffer.from('"dataframe_split"', 'latin1');
+const COLUMNS_KEY = Buffer.from('"columns"', 'latin1');
+const DATA_KEY = Buffer.from('"data"', 'latin1');
+const INDEX_KEY = Buffer.from('"index"', 'latin1');
 /** Records with more keys than a model may have features are left to JSON.parse (bounds the key spans kept below). */
 const MAX_KEYS = MAX_TENSOR_WIDTH;
 /** A list of names is kept for the next body only up to this many bytes of keys (what one body can pin). */
@@ -61,19 +70,19 @@ const MAX_KNOWN_KEY_BYTES = 256 * 1024;
 /** 10^0 .. 10^22: every one exact in a double. */
 const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
 
-/** Records that hold only numbers: `rows` records of `names.length` values, row-major in `values`. */
+/** Rows that hold only numbers: `rows` rows of `names.length` values, row-major in `values`. */
 export class NumericRecords {
   private json: unknown;
   private decoded = false;
 
   constructor(
-    /** The records' keys, in the order they were sent. */
+    /** The records' keys, or the split form's columns, in the order they were sent. */
     readonly names: readonly string[],
-    /** Record i's value of names[j] at i * names.length + j. */
+    /** Row i's value of names[j] at i * names.length + j. */
     readonly values: readonly number[],
     readonly rows: number,
-    /** Where the records sit in the body, as the record checker names it: 'dataframe_records' or 'records'. */
-    readonly path: 'dataframe_records' | 'records',
+    /** Where the rows sit in the body, as the record checker names it. */
+    readonly path: 'dataframe_records' | 'records' | 'dataframe_split.data',
     private readonly bytes: Buffer,
   ) {}
 
@@ -85,6 +94,11 @@ export class NumericRecords {
     }
     return this.json;
   }
+}
+
+/** Whether `text` is in b at i. */
+function startsWith(b: Buffer, i: number, text: Buffer): boolean {
+  return b.length - i >= text.length && b.compare(text, 0, text.length, i, i + text.length) === 0;
 }
 
 function isDigit(c: number | undefined): boolean {
@@ -149,9 +163,20 @@ function isKnownKey(b: Buffer, start: number, j: number): boolean {
 let keyStarts = new Int32Array(64);
 let keyLengths = new Int32Array(64);
 
+/** A table of numbers read from a body: `rows` rows of `width` values, row-major. */
+interface ReadRows {
+  /** Just past the list's closing bracket. */
+  end: number;
+  /** The keys of the first record (records form), null when they were the known list's first `width`. */
+  names: string[] | null;
+  values: number[];
+  width: number;
+  rows: number;
+}
+
 /**
- * Reads a scoring body of records holding only numbers (the form above), or returns null for any
- * other body: the caller then parses it as JSON.
+ * Reads a scoring body of rows holding only numbers (the forms above), or returns null for any other
+ * body: the caller then parses it as JSON.
  */
 export function readNumericRecords(b: Buffer): NumericRecords | null {
   let i = 0;
@@ -160,22 +185,166 @@ export function readNumericRecords(b: Buffer): NumericRecords | null {
   if (b[i] === Byte.LeftBrace) {
     i++;
     while (isSpace(b[i])) i++;
-    if (
-      b.length - i < ENVELOPE.length ||
-      b.compare(ENVELOPE, 0, ENVELOPE.length, i, i + ENVELOPE.length) !== 0
-    )
-      return null;
-    i += ENVELOPE.length;
+    if (startsWith(b, i, SPLIT_KEY)) return readSplit(b, i + SPLIT_KEY.length);
+    if (!startsWith(b, i, RECORDS_KEY)) return null;
+    i += RECORDS_KEY.length;
     while (isSpace(b[i])) i++;
     if (b[i] !== Byte.Colon) return null;
     i++;
     while (isSpace(b[i])) i++;
     path = 'dataframe_records';
   }
+  const read = readRows(b, i, false);
+  if (read === null) return null;
+  i = read.end;
+  while (isSpace(b[i])) i++;
+  if (path === 'dataframe_records') {
+    if (b[i] !== Byte.RightBrace) return null;
+    i++;
+    while (isSpace(b[i])) i++;
+  }
+  if (i !== b.length) return null;
+  let names = read.names;
+  if (names === null) {
+    names = read.width === known.names.length ? known.names : known.names.slice(0, read.width);
+    if (names !== known.names) remember(names);
+  } else remember(names);
+  return new NumericRecords(names, read.values, read.rows, path, b);
+}
+
+/**
+ * The rest of `{"dataframe_split": {...}}` from just past its key: an object of "columns" (plain
+ * keys, as record keys above) and "data" (rows of numbers, each as long as the columns), in either
+ * order, and maybe "index" (a list of integers, which scoring ignores), each once.
+ */
+function readSplit(b: Buffer, i: number): NumericRecords | null {
+  while (isSpace(b[i])) i++;
+  if (b[i] !== Byte.Colon) return null;
+  i++;
+  while (isSpace(b[i])) i++;
+  if (b[i] !== Byte.LeftBrace) return null;
+  i++;
+  let names: string[] | null = null;
+  let data: ReadRows | null = null;
+  let index = false;
+  for (;;) {
+    while (isSpace(b[i])) i++;
+    if (startsWith(b, i, COLUMNS_KEY) && names === null) {
+      i = valueStart(b, i + COLUMNS_KEY.length);
+      const columns = i < 0 ? null : readColumns(b, i);
+      if (columns === null) return null;
+      names = columns.names;
+      i = columns.end;
+    } else if (startsWith(b, i, DATA_KEY) && data === null) {
+      i = valueStart(b, i + DATA_KEY.length);
+      data = i < 0 ? null : readRows(b, i, true);
+      if (data === null) return null;
+      i = data.end;
+    } else if (startsWith(b, i, INDEX_KEY) && !index) {
+      i = valueStart(b, i + INDEX_KEY.length);
+      i = i < 0 ? -1 : indexEnd(b, i);
+      if (i < 0) return null;
+      index = true;
+    } else return null;
+    while (isSpace(b[i])) i++;
+    if (b[i] === Byte.Comma) {
+      i++;
+      continue;
+    }
+    if (b[i] !== Byte.RightBrace) return null;
+    break;
+  }
+  i++;
+  while (isSpace(b[i])) i++;
+  if (b[i] !== Byte.RightBrace) return null;
+  i++;
+  while (isSpace(b[i])) i++;
+  if (i !== b.length || names === null || data === null || data.width !== names.length) return null;
+  return new NumericRecords(names, data.values, data.rows, 'dataframe_split.data', b);
+}
+
+/** Where the value after a key's colon starts (the key's text ends at i), or -1. */
+function valueStart(b: Buffer, i: number): number {
+  while (isSpace(b[i])) i++;
+  if (b[i] !== Byte.Colon) return -1;
+  i++;
+  while (isSpace(b[i])) i++;
+  return i;
+}
+
+/** A list of one or more plain keys (the known list's names when they are the same), or null. */
+function readColumns(b: Buffer, i: number): { names: string[]; end: number } | null {
+  if (b[i] !== Byte.LeftBracket) return null;
+  i++;
+  let names: string[] | null = null;
+  let seen: Set<string> | null = null;
+  for (let j = 0; ; j++) {
+    if (j === MAX_KEYS) return null;
+    while (isSpace(b[i])) i++;
+    if (b[i] !== Byte.Quote) return null;
+    const start = i + 1;
+    if (names === null && isKnownKey(b, start, j)) {
+      i = start + (known.starts[j + 1] as number) - (known.starts[j] as number) + 1;
+    } else {
+      if (names === null) {
+        names = known.names.slice(0, j);
+        seen = new Set(names);
+      }
+      const end = keyEnd(b, start);
+      if (end < 0) return null;
+      const name = b.toString('latin1', start, end);
+      if (name === '__proto__' || name === 'constructor' || (seen as Set<string>).has(name)) return null;
+      (seen as Set<string>).add(name);
+      names.push(name);
+      i = end + 1;
+    }
+    while (isSpace(b[i])) i++;
+    if (b[i] === Byte.Comma) {
+      i++;
+      continue;
+    }
+    if (b[i] !== Byte.RightBracket) return null;
+    const count = j + 1;
+    if (names === null) names = count === known.names.length ? known.names : known.names.slice(0, count);
+    if (names !== known.names) remember(names);
+    return { names, end: i + 1 };
+  }
+}
+
+/** The end of a list of JSON integers (maybe empty) that starts at i, or -1. */
+function indexEnd(b: Buffer, i: number): number {
+  if (b[i] !== Byte.LeftBracket) return -1;
+  i++;
+  while (isSpace(b[i])) i++;
+  if (b[i] === Byte.RightBracket) return i + 1;
+  for (;;) {
+    if (b[i] === Byte.Minus) i++;
+    const c = b[i];
+    if (c === Byte.Zero) i++;
+    else if (c !== undefined && c >= Byte.One && c <= Byte.Nine) {
+      do i++;
+      while (isDigit(b[i]));
+    } else return -1;
+    while (isSpace(b[i])) i++;
+    if (b[i] === Byte.Comma) {
+      i++;
+      while (isSpace(b[i])) i++;
+      continue;
+    }
+    return b[i] === Byte.RightBracket ? i + 1 : -1;
+  }
+}
+
+/**
+ * A list of one or more rows from its opening bracket at i: records (objects of the same keys in the
+ * same order, `split` false) or lists of numbers of one length (`split` true).
+ */
+function readRows(b: Buffer, i: number, split: boolean): ReadRows | null {
   if (b[i] !== Byte.LeftBracket) return null;
   i++;
   while (isSpace(b[i])) i++;
-
+  const open = split ? Byte.LeftBracket : Byte.LeftBrace;
+  const close = split ? Byte.RightBracket : Byte.RightBrace;
   /** The first record's keys when they are not the known list's (null while they are). */
   let names: string[] | null = null;
   let seen: Set<string> | null = null;
@@ -183,53 +352,57 @@ export function readNumericRecords(b: Buffer): NumericRecords | null {
   let width = 0;
   let rows = 0;
   for (;;) {
-    if (b[i] !== Byte.LeftBrace) return null;
+    if (b[i] !== open) return null;
     i++;
     while (isSpace(b[i])) i++;
     for (let j = 0; ; j++) {
-      if (b[i] !== Byte.Quote) return null;
-      const start = i + 1;
-      if (rows === 0) {
-        if (j === MAX_KEYS) return null;
-        if (j === keyStarts.length) {
-          keyStarts = grow(keyStarts);
-          keyLengths = grow(keyLengths);
-        }
-        if (names === null && isKnownKey(b, start, j)) {
-          const length = (known.starts[j + 1] as number) - (known.starts[j] as number);
-          keyStarts[j] = start;
-          keyLengths[j] = length;
-          i = start + length + 1;
-        } else {
-          if (names === null) {
-            names = known.names.slice(0, j);
-            seen = new Set(names);
-          }
-          const end = keyEnd(b, start);
-          if (end < 0) return null;
-          const name = b.toString('latin1', start, end);
-          // Left to the scoring routes' poisoning checks and Fastify's parser, whatever the caller.
-          if (name === '__proto__' || name === 'constructor') return null;
-          if ((seen as Set<string>).has(name)) return null;
-          (seen as Set<string>).add(name);
-          names.push(name);
-          keyStarts[j] = start;
-          keyLengths[j] = end - start;
-          i = end + 1;
-        }
+      if (split) {
+        if (rows === 0 && j === MAX_KEYS) return null;
       } else {
-        if (j >= width) return null;
-        const at = keyStarts[j] as number;
-        const length = keyLengths[j] as number;
-        for (let k = 0; k < length; k++) if (b[start + k] !== b[at + k]) return null;
-        i = start + length;
         if (b[i] !== Byte.Quote) return null;
+        const start = i + 1;
+        if (rows === 0) {
+          if (j === MAX_KEYS) return null;
+          if (j === keyStarts.length) {
+            keyStarts = grow(keyStarts);
+            keyLengths = grow(keyLengths);
+          }
+          if (names === null && isKnownKey(b, start, j)) {
+            const length = (known.starts[j + 1] as number) - (known.starts[j] as number);
+            keyStarts[j] = start;
+            keyLengths[j] = length;
+            i = start + length + 1;
+          } else {
+            if (names === null) {
+              names = known.names.slice(0, j);
+              seen = new Set(names);
+            }
+            const end = keyEnd(b, start);
+            if (end < 0) return null;
+            const name = b.toString('latin1', start, end);
+            // Left to the scoring routes' poisoning checks and Fastify's parser, whatever the caller.
+            if (name === '__proto__' || name === 'constructor') return null;
+            if ((seen as Set<string>).has(name)) return null;
+            (seen as Set<string>).add(name);
+            names.push(name);
+            keyStarts[j] = start;
+            keyLengths[j] = end - start;
+            i = end + 1;
+          }
+        } else {
+          if (j >= width) return null;
+          const at = keyStarts[j] as number;
+          const length = keyLengths[j] as number;
+          for (let k = 0; k < length; k++) if (b[start + k] !== b[at + k]) return null;
+          i = start + length;
+          if (b[i] !== Byte.Quote) return null;
+          i++;
+        }
+        while (isSpace(b[i])) i++;
+        if (b[i] !== Byte.Colon) return null;
         i++;
+        while (isSpace(b[i])) i++;
       }
-      while (isSpace(b[i])) i++;
-      if (b[i] !== Byte.Colon) return null;
-      i++;
-      while (isSpace(b[i])) i++;
       // The number, read here (a call was not inlined, as above).
       const first = i;
       let c = b[i];
@@ -272,9 +445,10 @@ export function readNumericRecords(b: Buffer): NumericRecords | null {
       if (c === Byte.Comma) {
         i++;
         while (isSpace(b[i])) i++;
+        if (split && rows > 0 && j + 1 >= width) return null;
         continue;
       }
-      if (c !== Byte.RightBrace) return null;
+      if (c !== close) return null;
       if (rows === 0) width = j + 1;
       else if (j + 1 !== width) return null;
       break;
@@ -291,19 +465,7 @@ export function readNumericRecords(b: Buffer): NumericRecords | null {
     if (c !== Byte.RightBracket) return null;
     break;
   }
-  i++;
-  while (isSpace(b[i])) i++;
-  if (path === 'dataframe_records') {
-    if (b[i] !== Byte.RightBrace) return null;
-    i++;
-    while (isSpace(b[i])) i++;
-  }
-  if (i !== b.length) return null;
-  if (names === null) {
-    names = width === known.names.length ? known.names : known.names.slice(0, width);
-    if (names !== known.names) remember(names);
-  } else remember(names);
-  return new NumericRecords(names, values, rows, path, b);
+  return { end: i + 1, names, values, width, rows };
 }
 
 function grow(a: Int32Array): Int32Array<ArrayBuffer> {

@@ -311,6 +311,28 @@ describe('records read as numbers only (NumericRecords)', () => {
     expect(tensor.parse(numeric([{ a: 1, b: 2, c: 3 }]))).toEqual([{ a: 1, b: 2, c: 3 }]);
   });
 
+  it("give a tensor model the same records and tensor from pandas' split orient, without parsing it as JSON", () => {
+    const data = Array.from({ length: 10 }, (_, i) => [i / 3, -i, 1e-7 * i]);
+    const parsed = vi.spyOn(NumericRecords.prototype, 'parsed');
+    const fast = tensor.parse(
+      numeric({ dataframe_split: { index: data.map((_, i) => i), columns: ['a', 'b', 'c'], data } }),
+    );
+    expect(parsed).not.toHaveBeenCalled();
+    parsed.mockRestore();
+    const json = tensor.parse({
+      dataframe_split: { columns: ['a', 'b', 'c'], data: JSON.parse(JSON.stringify(data)) },
+    });
+    expect(fast).toEqual(json);
+    expect(fast[4]).toEqual({ a: 4 / 3, b: -4, c: 4e-7 });
+    for (const r of fast) {
+      expect(Object.getPrototypeOf(r)).toBe(Object.prototype);
+      expect(Object.keys(r)).toEqual(['a', 'b', 'c']);
+    }
+    const input = (records: Record<string, unknown>[]) =>
+      (tensorFeeds(tensorPlan, records).input as { data: unknown }).data;
+    expect(input(fast)).toEqual(input(json));
+  });
+
   it('any other numeric body is checked as JSON: the same records or the same error', () => {
     const cases: { checker: RecordChecker; body: unknown; opts?: { maxRecords: number } }[] = [
       // keys in another order than the signature's (the JSON path takes them)
@@ -347,6 +369,33 @@ describe('records read as numbers only (NumericRecords)', () => {
           planModel({ inputs: [column('dataframe_records', 'float32')], outputs }, undefined),
         ),
         body: { dataframe_records: [{ dataframe_records: 1 }] },
+      },
+      {
+        checker: createRecordChecker(
+          planModel({ inputs: [column('dataframe_split', 'float32')], outputs }, undefined),
+        ),
+        body: { dataframe_split: { columns: ['dataframe_split'], data: [[1]] } },
+      },
+      // split rows: columns in another order, too few or too many, and more rows than allowed
+      { checker: tensor, body: { dataframe_split: { columns: ['c', 'b', 'a'], data: [[3, 2, 1]] } } },
+      { checker: tensor, body: { dataframe_split: { columns: ['a', 'b'], data: [[1, 2]] } } },
+      { checker: tensor, body: { dataframe_split: { columns: ['a', 'b', 'c', 'd'], data: [[1, 2, 3, 4]] } } },
+      {
+        checker: tensor,
+        body: {
+          dataframe_split: {
+            columns: ['a', 'b', 'c'],
+            data: [
+              [1, 2, 3],
+              [4, 5, 6],
+            ],
+          },
+        },
+        opts: { maxRecords: 1 },
+      },
+      {
+        checker: sextant,
+        body: { dataframe_split: { columns: ['age', 'income', 'purpose'], data: [[31, 5, 4]] } },
       },
     ];
     for (const { checker, body, opts } of cases) {

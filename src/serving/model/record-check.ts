@@ -64,12 +64,15 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
   const listed = names.length > 12 ? `${names.slice(0, 12).join(', ')}, ...` : names.join(', ');
   const isFeature = (k: string) => index.has(k);
   /*
-   * Records read as numbers only (numeric-records.ts) that hold exactly this model's features, in its
+   * Rows read as numbers only (numeric-records.ts) keyed by exactly this model's features, in its
    * order, pass every check when each feature takes any finite number: they become records and fill
-   * the tensor from one array. Any other body of that form is parsed as JSON and checked as always.
+   * the tensor from one array. Any other body of that form is parsed as JSON and checked as always,
+   * as is every body for a model with a feature named like an envelope (such a body is one record).
    */
   const makeRecord =
-    features.every((f) => f.check === Check.Float) && !index.has('dataframe_records')
+    features.every((f) => f.check === Check.Float) &&
+    !index.has('dataframe_records') &&
+    !index.has('dataframe_split')
       ? recordMaker(names)
       : null;
 
