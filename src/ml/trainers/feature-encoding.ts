@@ -22,31 +22,14 @@ export interface EncodedRows {
 /**
  * Learns imputation values, scales and the kept categories (most frequent, ties by name) from the
  * training rows, and encodes the table's own rows (all of them; trainers pick train/validation rows).
+ * The numeric columns of `data` become the encoded ones: their missing values are imputed in place.
  */
 export function encodeTraining(
   data: TrainingData,
   maxCategories: number,
 ): { enc: FeatureEncoding; x: EncodedRows } {
   const rows = data.trainRows;
-  const numeric = data.numeric.map(({ name, values }) => {
-    let sum = 0;
-    let count = 0;
-    for (const i of rows) {
-      const v = values[i]!;
-      if (!Number.isNaN(v)) {
-        sum += v;
-        count++;
-      }
-    }
-    const mean = count === 0 ? 0 : sum / count;
-    let ss = 0;
-    for (const i of rows) {
-      const v = values[i]!;
-      if (!Number.isNaN(v)) ss += (v - mean) * (v - mean);
-    }
-    const std = count === 0 ? 1 : Math.sqrt(ss / count);
-    return { name, mean, std: std > 1e-12 ? std : 1 };
-  });
+  const numeric = data.numeric.map(({ name, values }) => ({ name, ...columnStats(values, rows) }));
   const categorical = data.categorical.map(({ name, values }) => ({
     name,
     ...encodeCategories(values, rows, maxCategories),
@@ -57,10 +40,35 @@ export function encodeTraining(
   };
   const x: EncodedRows = {
     n: data.rowCount,
-    numeric: data.numeric.map(({ values }, j) => impute(values, numeric[j]!.mean)),
+    numeric: data.numeric.map(({ values }, j) => imputeInPlace(values, numeric[j]!.mean)),
     codes: categorical.map((c) => c.codes),
   };
   return { enc, x };
+}
+
+/**
+ * The mean and standard deviation of a column's values on `rows` (missing ones left out), summed in
+ * row order. Indexed loops in a function of their own: as for-of loops in a callback they ran
+ * unoptimised long enough to box every sum, some 140 MB of garbage a fit of 100,000 rows.
+ */
+function columnStats(values: Float64Array, rows: Uint32Array): { mean: number; std: number } {
+  let sum = 0;
+  let count = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const v = values[rows[k]!]!;
+    if (!Number.isNaN(v)) {
+      sum += v;
+      count++;
+    }
+  }
+  const mean = count === 0 ? 0 : sum / count;
+  let ss = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const v = values[rows[k]!]!;
+    if (!Number.isNaN(v)) ss += (v - mean) * (v - mean);
+  }
+  const std = count === 0 ? 1 : Math.sqrt(ss / count);
+  return { mean, std: std > 1e-12 ? std : 1 };
 }
 
 /**
@@ -132,7 +140,7 @@ export function categoryOffsets(enc: FeatureEncoding): number[] {
 /** Encodes raw feature records the way the ONNX graph does (float32 numbers, strings for categories). */
 export function encodeRecords(rows: Record<string, unknown>[], enc: FeatureEncoding): EncodedRows {
   const numeric = enc.numeric.map(({ name, mean }) =>
-    impute(
+    imputeInPlace(
       Float64Array.from(rows, (r) => toFloatInput(r[name], name)),
       mean,
     ),
@@ -144,13 +152,10 @@ export function encodeRecords(rows: Record<string, unknown>[], enc: FeatureEncod
   return { n: rows.length, numeric, codes };
 }
 
-function impute(values: Float64Array, mean: number): Float64Array {
-  const out = new Float64Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    out[i] = Number.isNaN(v) ? mean : v;
-  }
-  return out;
+/** The column with its missing values (NaN) replaced by `mean`. */
+function imputeInPlace(values: Float64Array, mean: number): Float64Array {
+  for (let i = 0; i < values.length; i++) if (Number.isNaN(values[i]!)) values[i] = mean;
+  return values;
 }
 
 function categoryLookup(categories: string[]): Map<string, number> {

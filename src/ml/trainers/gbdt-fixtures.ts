@@ -1,6 +1,7 @@
 import { seededRandom } from '../../core/random.js';
 import type { GrowSteps } from './gbdt-grower.js';
-import { createHistogramSpace, type Storage } from './gbdt-space.js';
+import { HistogramJob } from './gbdt-level.js';
+import { createHistogramSpace, JOB_WORDS, type Storage } from './gbdt-space.js';
 
 /*
  * What the gbdt tests share (gbdt.trainer, gbdt-threads and gbdt-grower .test.ts): a timeout, random
@@ -17,20 +18,42 @@ export const SLOW = 180_000;
 /**
  * The steps, counting the level steps whose split searches were shared between threads (their
  * results then meet in bestOfParts): a threaded test that never gets there tests nothing of it.
+ * Also counts the histogram-job steps in which two jobs named the same slot (as their own or as
+ * their parent's): threads may run different jobs of a step at once, so none may.
  */
-export function countShared(steps: GrowSteps): GrowSteps & { readonly shared: number } {
+export function countShared(
+  steps: GrowSteps,
+): GrowSteps & { readonly shared: number; readonly released: number; readonly clashes: number } {
   let shared = 0;
+  let released = 0;
+  let clashes = 0;
   return {
     space: steps.space,
     build: (...args) => steps.build(...args),
     rowJobs: (count) => steps.rowJobs(count),
     histogramJobs: (count, chosenCount) => {
+      const { jobs } = steps.space;
+      const slots: number[] = [];
+      for (let j = 0; j < count; j++) {
+        const o = j * JOB_WORDS;
+        slots.push(jobs[o + HistogramJob.slot]!);
+        if (jobs[o + HistogramJob.parent]! >= 0) slots.push(jobs[o + HistogramJob.parent]!);
+        // A child that cannot split: its slot is let go once the step is done.
+        if ((jobs[o + HistogramJob.search]! & 3) !== 3) released++;
+      }
+      if (new Set(slots).size < slots.length) clashes++;
       const parts = steps.histogramJobs(count, chosenCount);
       if (parts > 1) shared++;
       return parts;
     },
     get shared() {
       return shared;
+    },
+    get released() {
+      return released;
+    },
+    get clashes() {
+      return clashes;
     },
   };
 }

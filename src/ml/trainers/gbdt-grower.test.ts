@@ -38,7 +38,10 @@ function growTree(
     if (threaded) expect(threaded.waitReady(SLOW / 2)).toBe(true);
     const grown = new TreeGrower(features, counted, settings).grow(rows.length, chosen.length);
     if (threaded) expect(counted.shared).toBeGreaterThan(0);
-    return { ...grown, leafOf: Array.from(rows, (i) => space.leafOf[i]!) };
+    // Threads run different jobs of a level at once: no two jobs of a level may share a slot, even
+    // where a child that cannot split lets its slot go.
+    expect(counted.clashes).toBe(0);
+    return { ...grown, released: counted.released, leafOf: Array.from(rows, (i) => space.leafOf[i]!) };
   } finally {
     steps.close();
   }
@@ -120,7 +123,12 @@ describe('split search with threads', () => {
       const binCounts = [255, 255, 255, 6, 255];
       const features = binnedFeatures(binCounts, 3);
       const maxDepth = 6;
-      for (const countRows of [false, true]) {
+      // A large minimum leaf size leaves children that cannot split, whose slots are let go.
+      for (const [countRows, minSamplesLeaf] of [
+        [false, 1],
+        [true, 40],
+        [true, 2000],
+      ] as const) {
         const grow = (threads: number) => {
           const { space, random: r } = randomSpace({
             n,
@@ -147,13 +155,14 @@ describe('split search with threads', () => {
           const settings = {
             maxDepth,
             minChildWeight: 1,
-            minSamplesLeaf: countRows ? 40 : 1,
+            minSamplesLeaf,
             minSplitGain: 0,
             lambda: 1,
             learningRate: 0.1,
             countRows,
           };
-          const { tree, leafOf } = growTree(space, threads, features, settings, rows, [0, 1, 3, 4]);
+          const { tree, leafOf, released } = growTree(space, threads, features, settings, rows, [0, 1, 3, 4]);
+          if (minSamplesLeaf === 2000) expect(released).toBeGreaterThan(0);
           return { tree, leafOf };
         };
         const one = grow(1);

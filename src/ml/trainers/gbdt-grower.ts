@@ -98,6 +98,8 @@ export class TreeGrower {
   private readonly width: number;
   /** Free histogram slots (a stack). */
   private readonly free: number[];
+  /** Slots the current level's histogram jobs let go of, freed after them (releaseLevel). */
+  private readonly released: number[] = [];
   /** The calling thread's own split search result (the root's). */
   private readonly result = new Float64Array(RESULT_DOUBLES);
 
@@ -211,6 +213,7 @@ export class TreeGrower {
         [left.split, right.split] = this.childSplits(j++, parts);
       }
     }
+    this.releaseLevel();
     return next;
   }
 
@@ -259,6 +262,7 @@ export class TreeGrower {
     // Read before the children's own jobs take job 0.
     if (leftSlot >= 0 || rightSlot >= 0)
       splits = this.childSplits(0, this.steps.histogramJobs(1, this.chosenCount));
+    this.releaseLevel();
     const [left, right] = this.children(node, split, mid, [leftId, rightId], [leftSlot, rightSlot], splits);
     this.node(left, depth + 1);
     this.node(right, depth + 1);
@@ -291,8 +295,9 @@ export class TreeGrower {
    * The children's slots of a node split at mid: when either may split, the smaller one's histogram
    * is built into a fresh slot (histogram job j) and the parent's slot, minus it, becomes the
    * larger one's; the children that may split are searched for their own splits. A child that
-   * cannot split gives its slot back at once: jobs run in order per feature, so a later job reusing
-   * it writes only after this one is done with it (and it is not searched).
+   * cannot split gives its slot back once the level's histogram jobs are done (releaseLevel): its
+   * job still reads or writes it, and another job of the level may run on another thread at the
+   * same time (it is not searched).
    */
   private childSlots(node: LevelNode, split: Split, mid: number, depth: number, j: number): [number, number] {
     const l = mid - node.begin;
@@ -372,8 +377,14 @@ export class TreeGrower {
   }
 
   private release(slot: number): number {
-    this.free.push(slot);
+    this.released.push(slot);
     return -1;
+  }
+
+  /** Frees the slots the level's histogram jobs have released (they are done with them). */
+  private releaseLevel(): void {
+    for (const slot of this.released) this.free.push(slot);
+    this.released.length = 0;
   }
 
   /** The best split of the node in `slot` over every chosen feature, searched on this thread. */

@@ -146,14 +146,42 @@ function rowShare(jobs: Int32Array, count: number, part: number, chunks: number)
 }
 
 /**
- * Histogram jobs [0, count) for the chosen features c0..c1-1 (thread `part`'s share): build, then
- * subtract from the parent, then search those features of the children that may split (results
- * by part in splitResults, for bestOfParts).
+ * What a (job, feature) unit of a level's histogram work weighs beyond its rows: the feature's
+ * subtraction and split searches, about as much as summing a thousand rows (it only balances the
+ * threads' shares; the sums are the same whoever does them).
  */
-export function histogramJobsPart(hs: HistogramSpace, count: number, c0: number, c1: number, part = 0): void {
+const UNIT_SEARCH_ROWS = 1024;
+
+/**
+ * Thread `part` of `parts`'s share of the histogram jobs [0, count): the jobs' (job, chosen feature)
+ * units in job order, then feature order, each weighing its job's rows, cut into equal contiguous
+ * shares. A thread sums whole jobs where it can, reading each row once for all their features (a
+ * share of the features of every job read each row once per thread, and the row reads, not the
+ * cells, were most of the cost); a job is cut between threads, by its features, only where a share
+ * ends. For each job: build its features of the share, subtract them from the parent, then search
+ * them in the children that may split (results by part in splitResults, for bestOfParts; a part
+ * with none of a job's features leaves "no split" there).
+ */
+export function histogramJobsPart(
+  hs: HistogramSpace,
+  count: number,
+  chosenCount: number,
+  part: number,
+  parts: number,
+): void {
   const { jobs, jobSums, splitResults, splitParts } = hs;
+  let total = 0;
+  for (let j = 0, o = 0; j < count; j++, o += JOB_WORDS) total += unitWeight(jobs, o) * chosenCount;
+  const lo = Math.floor((part * total) / parts);
+  const hi = Math.floor(((part + 1) * total) / parts);
+  let start = 0;
   for (let j = 0; j < count; j++) {
     const o = j * JOB_WORDS;
+    const weight = unitWeight(jobs, o);
+    // The units whose start (start + c * weight) falls in [lo, hi).
+    const c0 = Math.min(chosenCount, Math.max(0, Math.ceil((lo - start) / weight)));
+    const c1 = Math.min(chosenCount, Math.max(0, Math.ceil((hi - start) / weight)));
+    start += weight * chosenCount;
     const slot = jobs[o + HistogramJob.slot]!;
     const begin = jobs[o + HistogramJob.begin]!;
     const end = jobs[o + HistogramJob.end]!;
@@ -172,6 +200,11 @@ export function histogramJobsPart(hs: HistogramSpace, count: number, c0: number,
       searchSplit(hs, parent, jobSums[s + 2]!, jobSums[s + 3]!, largeCount, c0, c1, part, splitResults, at);
     }
   }
+}
+
+/** The weight of one (job, feature) unit of the histogram job at `o`. */
+function unitWeight(jobs: Int32Array, o: number): number {
+  return jobs[o + HistogramJob.end]! - jobs[o + HistogramJob.begin]! + UNIT_SEARCH_ROWS;
 }
 
 /** Where part `part`'s search of histogram job j's small (side 0) or large (side 1) child goes. */
