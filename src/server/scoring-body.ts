@@ -28,8 +28,9 @@ export function scoringBodyReader(app: FastifyInstance): ScoringBodyReader {
      * Fastify's parser scans every body with two regular expressions for "__proto__" / "constructor"
      * keys, escaped or not (prototype poisoning). A body without `\u`, "__proto__" and "constructor"
      * cannot hold one: it is parsed at once. Any other body, an empty one or a parse error, takes the
-     * default parser, so its checks and its errors stay exactly Fastify's. A body of records holding
-     * only numbers is read without JSON.parse (NumericRecords: the same values, for the record checker).
+     * default parser, so its checks and its errors stay exactly Fastify's. A body of rows holding
+     * only numbers (records, or pandas' split orient) is read without JSON.parse (NumericRecords: the
+     * same values, for the record checker).
      * The checks run on the bytes: UTF-8 decoding keeps ASCII as it is and makes no ASCII of others.
      */
     json(bytes, done) {

@@ -6,8 +6,15 @@ import { NumericRecords, readNumericRecords } from './numeric-records.js';
 function parsedAsTable(text: string): { names: string[]; values: number[]; rows: number } {
   const body = JSON.parse(text) as unknown;
   const split = (body as { dataframe_split?: { columns: string[]; data: number[][] } }).dataframe_split;
-  if (split !== undefined)
+  if (split !== undefined) {
+    // The reader's form: those keys only, and every row as long as the columns.
+    for (const key of Object.keys(split))
+      if (!['columns', 'data', 'index'].includes(key)) throw new Error(`split key ${key} read in ${text}`);
+    for (const row of split.data)
+      if (row.length !== split.columns.length)
+        throw new Error(`a row of ${row.length} values read in ${text}`);
     return { names: split.columns, values: split.data.flat(), rows: split.data.length };
+  }
   const records = (
     Array.isArray(body) ? body : (body as { dataframe_records: unknown[] }).dataframe_records
   ) as Record<string, number>[];
@@ -277,6 +284,14 @@ describe('numeric records, read without JSON.parse', () => {
     // A key that only starts like a known one is not taken for it.
     expect((refused('[{"qq":1,"p":2}]') as NumericRecords).names).toEqual(['qq', 'p']);
     expect(refused('[{"q":1,"q":2}]')).toBeNull();
+    // Split columns share the list with records, and a body that gives up leaves it as it was.
+    const records = refused('[{"q":1,"p":2}]') as NumericRecords;
+    const split = refused('{"dataframe_split":{"columns":["q","p"],"data":[[1,2]]}}') as NumericRecords;
+    expect(split.names).toBe(records.names);
+    expect(refused('{"dataframe_split":{"columns":["s","t"],"data":[[1,"x"]]}}')).toBeNull();
+    expect((refused('[{"q":3,"p":4}]') as NumericRecords).names).toBe(records.names);
+    const columns = refused('{"dataframe_split":{"columns":["s","t"],"data":[[1,2]]}}') as NumericRecords;
+    expect((refused('[{"s":3,"t":4}]') as NumericRecords).names).toBe(columns.names);
   });
 
   it('records with more keys than a model may have features are left to JSON.parse', () => {

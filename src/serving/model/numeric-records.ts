@@ -63,7 +63,7 @@ const SPLIT_KEY = Buffer.from('"dataframe_split"', 'latin1');
 const COLUMNS_KEY = Buffer.from('"columns"', 'latin1');
 const DATA_KEY = Buffer.from('"data"', 'latin1');
 const INDEX_KEY = Buffer.from('"index"', 'latin1');
-/** Records with more keys than a model may have features are left to JSON.parse (bounds the key spans kept below). */
+/** Rows wider than a model may have features (keys, columns or values) are left to JSON.parse (bounds the key spans kept below). */
 const MAX_KEYS = MAX_TENSOR_WIDTH;
 /** A list of names is kept for the next body only up to this many bytes of keys (what one body can pin). */
 const MAX_KNOWN_KEY_BYTES = 256 * 1024;
@@ -159,6 +159,46 @@ function isKnownKey(b: Buffer, start: number, j: number): boolean {
   return b[start + length] === Byte.Quote;
 }
 
+/**
+ * The keys of a body's first record, or its split columns, in order and each once: the known list's
+ * names while they are the same, else strings of their own. One per body.
+ */
+class KeyReader {
+  /** The keys read so far, once one of them was not the known list's (null while all were). */
+  private names: string[] | null = null;
+  private seen: Set<string> | null = null;
+  /** How many keys were read. */
+  count = 0;
+
+  /** Reads key j, whose text starts at `start` (past its quote): where its closing quote ends, or -1 to give up. */
+  read(b: Buffer, start: number, j: number): number {
+    if (j === MAX_KEYS) return -1;
+    this.count = j + 1;
+    if (this.names === null) {
+      if (isKnownKey(b, start, j))
+        return start + (known.starts[j + 1] as number) - (known.starts[j] as number) + 1;
+      this.names = known.names.slice(0, j);
+      this.seen = new Set(this.names);
+    }
+    const end = keyEnd(b, start);
+    if (end < 0) return -1;
+    const name = b.toString('latin1', start, end);
+    const seen = this.seen as Set<string>;
+    // Left to the scoring routes' poisoning checks and Fastify's parser, whatever the caller.
+    if (name === '__proto__' || name === 'constructor' || seen.has(name)) return -1;
+    seen.add(name);
+    this.names.push(name);
+    return end + 1;
+  }
+
+  /** The `count` keys read, kept as the known list for the next body (call once the body is read). */
+  finish(count: number): string[] {
+    const names = this.names ?? (count === known.names.length ? known.names : known.names.slice(0, count));
+    if (names !== known.names) remember(names);
+    return names;
+  }
+}
+
 /** Key spans of the first record (start, length), compared byte by byte with each later record's. */
 let keyStarts = new Int32Array(64);
 let keyLengths = new Int32Array(64);
@@ -167,8 +207,8 @@ let keyLengths = new Int32Array(64);
 interface ReadRows {
   /** Just past the list's closing bracket. */
   end: number;
-  /** The keys of the first record (records form), null when they were the known list's first `width`. */
-  names: string[] | null;
+  /** The first record's keys (records form; read, not yet finished), or null (split rows). */
+  keys: KeyReader | null;
   values: number[];
   width: number;
   rows: number;
@@ -204,11 +244,7 @@ export function readNumericRecords(b: Buffer): NumericRecords | null {
     while (isSpace(b[i])) i++;
   }
   if (i !== b.length) return null;
-  let names = read.names;
-  if (names === null) {
-    names = read.width === known.names.length ? known.names : known.names.slice(0, read.width);
-    if (names !== known.names) remember(names);
-  } else remember(names);
+  const names = (read.keys as KeyReader).finish(read.width);
   return new NumericRecords(names, read.values, read.rows, path, b);
 }
 
@@ -224,17 +260,17 @@ function readSplit(b: Buffer, i: number): NumericRecords | null {
   while (isSpace(b[i])) i++;
   if (b[i] !== Byte.LeftBrace) return null;
   i++;
-  let names: string[] | null = null;
+  let columns: KeyReader | null = null;
   let data: ReadRows | null = null;
   let index = false;
   for (;;) {
     while (isSpace(b[i])) i++;
-    if (startsWith(b, i, COLUMNS_KEY) && names === null) {
+    if (startsWith(b, i, COLUMNS_KEY) && columns === null) {
       i = valueStart(b, i + COLUMNS_KEY.length);
-      const columns = i < 0 ? null : readColumns(b, i);
-      if (columns === null) return null;
-      names = columns.names;
-      i = columns.end;
+      const keys = new KeyReader();
+      i = i < 0 ? -1 : columnsEnd(b, i, keys);
+      if (i < 0) return null;
+      columns = keys;
     } else if (startsWith(b, i, DATA_KEY) && data === null) {
       i = valueStart(b, i + DATA_KEY.length);
       data = i < 0 ? null : readRows(b, i, true);
@@ -259,8 +295,8 @@ function readSplit(b: Buffer, i: number): NumericRecords | null {
   if (b[i] !== Byte.RightBrace) return null;
   i++;
   while (isSpace(b[i])) i++;
-  if (i !== b.length || names === null || data === null || data.width !== names.length) return null;
-  return new NumericRecords(names, data.values, data.rows, 'dataframe_split.data', b);
+  if (i !== b.length || columns === null || data === null || data.width !== columns.count) return null;
+  return new NumericRecords(columns.finish(columns.count), data.values, data.rows, 'dataframe_split.data', b);
 }
 
 /** Where the value after a key's colon starts (the key's text ends at i), or -1. */
@@ -272,42 +308,21 @@ function valueStart(b: Buffer, i: number): number {
   return i;
 }
 
-/** A list of one or more plain keys (the known list's names when they are the same), or null. */
-function readColumns(b: Buffer, i: number): { names: string[]; end: number } | null {
-  if (b[i] !== Byte.LeftBracket) return null;
+/** The end of a list of one or more plain keys that starts at i (read into `keys`), or -1. */
+function columnsEnd(b: Buffer, i: number, keys: KeyReader): number {
+  if (b[i] !== Byte.LeftBracket) return -1;
   i++;
-  let names: string[] | null = null;
-  let seen: Set<string> | null = null;
   for (let j = 0; ; j++) {
-    if (j === MAX_KEYS) return null;
     while (isSpace(b[i])) i++;
-    if (b[i] !== Byte.Quote) return null;
-    const start = i + 1;
-    if (names === null && isKnownKey(b, start, j)) {
-      i = start + (known.starts[j + 1] as number) - (known.starts[j] as number) + 1;
-    } else {
-      if (names === null) {
-        names = known.names.slice(0, j);
-        seen = new Set(names);
-      }
-      const end = keyEnd(b, start);
-      if (end < 0) return null;
-      const name = b.toString('latin1', start, end);
-      if (name === '__proto__' || name === 'constructor' || (seen as Set<string>).has(name)) return null;
-      (seen as Set<string>).add(name);
-      names.push(name);
-      i = end + 1;
-    }
+    if (b[i] !== Byte.Quote) return -1;
+    i = keys.read(b, i + 1, j);
+    if (i < 0) return -1;
     while (isSpace(b[i])) i++;
     if (b[i] === Byte.Comma) {
       i++;
       continue;
     }
-    if (b[i] !== Byte.RightBracket) return null;
-    const count = j + 1;
-    if (names === null) names = count === known.names.length ? known.names : known.names.slice(0, count);
-    if (names !== known.names) remember(names);
-    return { names, end: i + 1 };
+    return b[i] === Byte.RightBracket ? i + 1 : -1;
   }
 }
 
@@ -345,9 +360,7 @@ function readRows(b: Buffer, i: number, split: boolean): ReadRows | null {
   while (isSpace(b[i])) i++;
   const open = split ? Byte.LeftBracket : Byte.LeftBrace;
   const close = split ? Byte.RightBracket : Byte.RightBrace;
-  /** The first record's keys when they are not the known list's (null while they are). */
-  let names: string[] | null = null;
-  let seen: Set<string> | null = null;
+  const keys = split ? null : new KeyReader();
   const values: number[] = [];
   let width = 0;
   let rows = 0;
@@ -362,33 +375,14 @@ function readRows(b: Buffer, i: number, split: boolean): ReadRows | null {
         if (b[i] !== Byte.Quote) return null;
         const start = i + 1;
         if (rows === 0) {
-          if (j === MAX_KEYS) return null;
+          i = (keys as KeyReader).read(b, start, j);
+          if (i < 0) return null;
           if (j === keyStarts.length) {
             keyStarts = grow(keyStarts);
             keyLengths = grow(keyLengths);
           }
-          if (names === null && isKnownKey(b, start, j)) {
-            const length = (known.starts[j + 1] as number) - (known.starts[j] as number);
-            keyStarts[j] = start;
-            keyLengths[j] = length;
-            i = start + length + 1;
-          } else {
-            if (names === null) {
-              names = known.names.slice(0, j);
-              seen = new Set(names);
-            }
-            const end = keyEnd(b, start);
-            if (end < 0) return null;
-            const name = b.toString('latin1', start, end);
-            // Left to the scoring routes' poisoning checks and Fastify's parser, whatever the caller.
-            if (name === '__proto__' || name === 'constructor') return null;
-            if ((seen as Set<string>).has(name)) return null;
-            (seen as Set<string>).add(name);
-            names.push(name);
-            keyStarts[j] = start;
-            keyLengths[j] = end - start;
-            i = end + 1;
-          }
+          keyStarts[j] = start;
+          keyLengths[j] = i - 1 - start;
         } else {
           if (j >= width) return null;
           const at = keyStarts[j] as number;
@@ -465,7 +459,7 @@ function readRows(b: Buffer, i: number, split: boolean): ReadRows | null {
     if (c !== Byte.RightBracket) return null;
     break;
   }
-  return { end: i + 1, names, values, width, rows };
+  return { end: i + 1, keys, values, width, rows };
 }
 
 function grow(a: Int32Array): Int32Array<ArrayBuffer> {

@@ -376,6 +376,12 @@ describe('records read as numbers only (NumericRecords)', () => {
         ),
         body: { dataframe_split: { columns: ['dataframe_split'], data: [[1]] } },
       },
+      {
+        checker: createRecordChecker(
+          planModel({ inputs: [column('dataframe_records', 'float32')], outputs }, undefined),
+        ),
+        body: { dataframe_split: { columns: ['dataframe_records'], data: [[1]] } },
+      },
       // split rows: columns in another order, too few or too many, and more rows than allowed
       { checker: tensor, body: { dataframe_split: { columns: ['c', 'b', 'a'], data: [[3, 2, 1]] } } },
       { checker: tensor, body: { dataframe_split: { columns: ['a', 'b'], data: [[1, 2]] } } },
@@ -402,6 +408,19 @@ describe('records read as numbers only (NumericRecords)', () => {
       const { fast, json } = both(checker, body, opts);
       expect(fast, JSON.stringify(body)).toEqual(json);
     }
+    // A feature named like one envelope leaves the fast path to the other forms' bodies.
+    const splitNamed = createRecordChecker(
+      planModel(
+        { inputs: [column('dataframe_split', 'float32'), column('a', 'float32')], outputs },
+        undefined,
+      ),
+    );
+    const parsed = vi.spyOn(NumericRecords.prototype, 'parsed');
+    expect(splitNamed.parse(numeric({ dataframe_records: [{ dataframe_split: 1, a: 2 }] }))).toEqual([
+      { dataframe_split: 1, a: 2 },
+    ]);
+    expect(parsed).not.toHaveBeenCalled();
+    parsed.mockRestore();
     // The cases above cover both outcomes.
     const outcomes = cases.map(({ checker, body, opts }) => 'error' in both(checker, body, opts).json);
     expect(outcomes).toContain(true);

@@ -67,14 +67,15 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
    * Rows read as numbers only (numeric-records.ts) keyed by exactly this model's features, in its
    * order, pass every check when each feature takes any finite number: they become records and fill
    * the tensor from one array. Any other body of that form is parsed as JSON and checked as always,
-   * as is every body for a model with a feature named like an envelope (such a body is one record).
+   * as is a body in an envelope for a model with a feature of the envelope's name (for such a model
+   * the body is one record).
    */
-  const makeRecord =
-    features.every((f) => f.check === Check.Float) &&
-    !index.has('dataframe_records') &&
-    !index.has('dataframe_split')
-      ? recordMaker(names)
-      : null;
+  const makeRecord = features.every((f) => f.check === Check.Float) ? recordMaker(names) : null;
+  const namedLikeEnvelope: Record<NumericRecords['path'], boolean> = {
+    records: false,
+    dataframe_records: index.has('dataframe_records'),
+    'dataframe_split.data': index.has('dataframe_split'),
+  };
 
   /** null if the value is fine, else what is wrong with it. */
   function problem(v: unknown, f: CompiledFeature): string | null {
@@ -105,7 +106,8 @@ export function createRecordChecker(plan: ModelPlan): RecordChecker {
   function parse(body: unknown, opts: { maxRecords?: number } = {}): Record<string, unknown>[] {
     const limit = opts.maxRecords ?? DEFAULT_MAX_RECORDS;
     if (body instanceof NumericRecords) {
-      if (makeRecord !== null && sameNames(body.names, names)) return parseNumeric(body, limit);
+      if (makeRecord !== null && !namedLikeEnvelope[body.path] && sameNames(body.names, names))
+        return parseNumeric(body, limit);
       body = body.parsed();
     }
     if (body instanceof CsvBody) return parseCsv(body, limit);
