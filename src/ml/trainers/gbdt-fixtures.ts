@@ -74,6 +74,8 @@ export function randomSpace(opts: {
   storage: Storage;
   kernels?: boolean;
   rows?: { kc: number; treeCapacity: number };
+  /** The most threads (parts) the space serves (3 by default). */
+  threads?: number;
 }) {
   const { n, binCounts } = opts;
   const r = seededRandom(opts.seed);

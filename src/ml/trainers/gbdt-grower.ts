@@ -30,7 +30,7 @@ export interface GrowSteps {
   rowJobs(count: number): void;
   /**
    * Runs the histogram jobs [0, count) in space.jobs over the chosen features [0, chosenCount), and
-   * the split searches of their children; returns how many parts the features were shared between
+   * the split searches of their children; returns how many parts the jobs were shared between
    * (bestOfParts joins as many results).
    */
   histogramJobs(count: number, chosenCount: number): number;
@@ -82,8 +82,9 @@ export interface GrownTree {
  * would). Only the smaller child's histogram is scanned; the larger one's is the parent's minus it,
  * in the parent's slot. Children that cannot split (depth, row count) get no histogram at all.
  *
- * Each level is two hand-offs to the worker threads (partition the rows of all its nodes, then build
- * all its children's histograms) instead of two per node. A level wider than levelWidth() holds too
+ * Each level is at most two hand-offs to the worker threads (partition the rows of all its nodes,
+ * which stays on the calling thread below a size, then build all its children's histograms)
+ * instead of two per node. A level wider than levelWidth() holds too
  * many histograms at once: its nodes' subtrees are grown depth first, one node at a time, which
  * gives the same sums (every histogram is still its rows in order), so the same tree.
  */

@@ -13,9 +13,9 @@ import { searchSplit } from './gbdt-split.js';
  *   afterwards, which gives the node's stable partition whoever did which piece.
  * - Histogram jobs (one per child that gets a histogram): sum the smaller child's rows, then take
  *   it from the parent's slot, which becomes the larger child's, then search both children's
- *   splits. Threads take shares of the features, as single builds do; each feature is still one
- *   thread's sum over the rows in order, and the shares' best splits are joined in feature order
- *   (gbdt-split.ts).
+ *   splits. Threads take equal shares of the level's (job, feature) units, whole jobs where they
+ *   can (histogramJobsPart); each feature is still one thread's sum over the rows in order, and a
+ *   job's shares' best splits are joined in feature order (gbdt-split.ts).
  *
  * Either way the bits do not depend on the thread count, nor on growing level by level rather than
  * node by node: every histogram sums the same rows in the same order.

@@ -2,11 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../core/random.js';
 import { binJobDone, createBinJob } from './gbdt-bins.js';
 import { bytesOf, randomSpace, SLOW } from './gbdt-fixtures.js';
+import { buildHistogramPart } from './gbdt-histogram.js';
 import { expKernelPlatform, marginKernels } from './gbdt-kernels.js';
-import { finishRowJobs, RowJob, rowJobsPart } from './gbdt-level.js';
+import {
+  finishRowJobs,
+  HistogramJob,
+  histogramJobsPart,
+  RowJob,
+  resultAt,
+  rowJobsPart,
+} from './gbdt-level.js';
 import { createRowSpace, setTree } from './gbdt-rows.js';
 import { createHistogramSpace, JOB_WORDS, plainStorage, sharedStorage } from './gbdt-space.js';
-import { localHistograms, threadedHistograms } from './gbdt-threads.js';
+import { bestOfParts, SplitSetting } from './gbdt-split.js';
+import { localHistograms, MIN_PARALLEL_ROW_JOB_ROWS, threadedHistograms } from './gbdt-threads.js';
 
 describe('threaded histograms', () => {
   it(
@@ -153,7 +162,144 @@ describe('row steps', () => {
   });
 });
 
+describe('histogram jobs', () => {
+  it("share a level's jobs between any number of parts to the same sums and splits as one part", () => {
+    const n = 6_000;
+    const binCounts = [255, 6, 40, 255];
+    // Parents [begin, end) whose smaller child is [begin, mid): big and small jobs (the 100-row one
+    // takes the sparse column pass), one whose larger child is not searched.
+    const jobs = [
+      { begin: 0, mid: 1_100, end: 2_500, search: 3 },
+      { begin: 2_500, mid: 2_600, end: 2_700, search: 3 },
+      { begin: 2_700, mid: 3_900, end: 5_200, search: 1 },
+      { begin: 5_200, mid: 5_500, end: 6_000, search: 3 },
+    ];
+    const run = (parts: number, chosen: number[]) => {
+      const { space, random: r } = randomSpace({
+        n,
+        binCounts,
+        seed: 8,
+        countRows: false,
+        slotCount: 2 * jobs.length,
+        jobCapacity: jobs.length,
+        storage: plainStorage,
+        threads: 8,
+      });
+      for (let i = 0; i < n; i++) {
+        // The first half's gradients step on feature 0, the second half's on feature 3.
+        const signal = i < n / 2 ? space.columns[i]! : space.columns[3 * n + i]!;
+        space.gh[2 * i] = r() - 0.5 + (signal > 128 ? 0.4 : 0);
+        space.gh[2 * i + 1] = 0.25 + r();
+      }
+      space.index.set(Uint32Array.from({ length: n }, (_, i) => i));
+      space.chosen.set(chosen);
+      space.splitSettings[SplitSetting.lambda] = 1;
+      space.splitSettings[SplitSetting.minChildWeight] = 1;
+      space.splitSettings[SplitSetting.minSamplesLeaf] = 1;
+      binCounts.forEach((count, f) => {
+        space.splitBinCount[f] = count;
+        space.splitNumeric[f] = f === 1 ? 0 : 1;
+      });
+      const sums = (from: number, to: number) => {
+        let g = 0;
+        let h = 0;
+        for (let i = from; i < to; i++) {
+          g += space.gh[2 * i]!;
+          h += space.gh[2 * i + 1]!;
+        }
+        return [g, h];
+      };
+      jobs.forEach((job, j) => {
+        // The parent's histogram in slot jobs.length + j, the smaller child's to come in slot j.
+        const parent = jobs.length + j;
+        buildHistogramPart(space, parent, job.begin, job.end, 0, chosen.length);
+        const o = j * JOB_WORDS;
+        space.jobs[o + HistogramJob.slot] = j;
+        space.jobs[o + HistogramJob.begin] = job.begin;
+        space.jobs[o + HistogramJob.end] = job.mid;
+        space.jobs[o + HistogramJob.parent] = parent;
+        space.jobs[o + HistogramJob.search] = job.search;
+        space.jobs[o + HistogramJob.largeCount] = job.end - job.mid;
+        space.jobSums.set([...sums(job.begin, job.mid), ...sums(job.mid, job.end)], 4 * j);
+      });
+      for (let part = 0; part < parts; part++)
+        histogramJobsPart(space, jobs.length, chosen.length, part, parts);
+      const splits = jobs.flatMap((_, j) =>
+        ([0, 1] as const).map((side) =>
+          bestOfParts(space, space.splitResults, resultAt(space.splitParts, j, side, 0), parts),
+        ),
+      );
+      return { slots: bytesOf(space.slots).toString('hex'), splits };
+    };
+    for (const chosen of [
+      [0, 1, 2, 3],
+      [3, 0],
+    ]) {
+      const one = run(1, chosen);
+      // Every searched child found a split, on more than one feature: the joins had work to do.
+      const found = one.splits.filter((s) => s !== undefined);
+      expect(found.length).toBe(7);
+      if (chosen.length > 2) expect(new Set(found.map((s) => s!.feature)).size).toBeGreaterThan(1);
+      // Up to more parts than the jobs have (job, feature) units.
+      for (const parts of [2, 3, 5, 8]) expect(run(parts, chosen)).toEqual(one);
+    }
+  });
+});
+
 describe('threaded row steps', () => {
+  it(
+    'workers partition and label a level as the calling thread does, from the size where they take part',
+    () => {
+      const n = MIN_PARALLEL_ROW_JOB_ROWS + 7_000;
+      const binCounts = [255, 6];
+      const nodes = [
+        { end: 100_000, feature: 0, bin: 120, numeric: 1, right: -1 },
+        { end: 180_000, feature: 1, bin: 2, numeric: 0, right: -1 },
+        { end: 200_000, feature: -1, bin: 0, numeric: 0, right: -1 },
+        { end: n, feature: 0, bin: 30, numeric: 1, right: 9 },
+      ];
+      const run = (threads: number) => {
+        const { space } = randomSpace({
+          n,
+          binCounts,
+          seed: 12,
+          countRows: false,
+          slotCount: 1,
+          jobCapacity: nodes.length,
+          storage: threads > 1 ? sharedStorage : plainStorage,
+        });
+        space.index.set(Uint32Array.from({ length: n }, (_, i) => i));
+        let begin = 0;
+        nodes.forEach((node, j) => {
+          space.jobs.set(
+            [begin, node.end, node.feature, node.bin, node.numeric, j + 1, node.right, -1],
+            j * JOB_WORDS,
+          );
+          begin = node.end;
+        });
+        const threaded = threads > 1 ? threadedHistograms(space, threads) : undefined;
+        const steps = threaded ?? localHistograms(space);
+        try {
+          if (threaded) expect(threaded.waitReady(SLOW / 2)).toBe(true);
+          // The level's rows reach the size from which row jobs go to the workers.
+          expect(n).toBeGreaterThanOrEqual(MIN_PARALLEL_ROW_JOB_ROWS);
+          steps.rowJobs(nodes.length);
+        } finally {
+          steps.close();
+        }
+        const mids = nodes.map((_, j) => space.jobs[j * JOB_WORDS + RowJob.mid]!);
+        return { index: bytesOf(space.index), leafOf: bytesOf(space.leafOf), mids };
+      };
+      const one = run(1);
+      expect(one.mids[0]).toBeGreaterThan(0);
+      const three = run(3);
+      expect(three.index.equals(one.index)).toBe(true);
+      expect(three.leafOf.equals(one.leafOf)).toBe(true);
+      expect(three.mids).toEqual(one.mids);
+    },
+    SLOW,
+  );
+
   it(
     'workers and the margin kernel compute the same gradients and margins as the JavaScript loop on the calling thread',
     () => {

@@ -15,9 +15,9 @@ import { type HistogramSpace, JOB_WORDS } from './gbdt-space.js';
  * model, not a promise, and runs inside sweep workers too). The main thread and the workers meet
  * in shared memory: the main thread writes a command into the control words (gbdt-control.ts), wakes
  * the workers, does its own share, then sleeps until every worker has counted itself done. Thread t
- * of T sums the t-th contiguous share of the chosen features (of one node, or of every node of a
- * level: gbdt-level.ts); a feature's histogram is one thread's work over the rows in order,
- * so the result does not depend on T. The per-row steps (gradients, margin updates; gbdt-rows.ts)
+ * of T sums the t-th contiguous share of the chosen features of a single build (the root), or the
+ * t-th share of a level's (job, feature) units (gbdt-level.ts); a feature's histogram is one
+ * thread's work over the rows in order, so the result does not depend on T. The per-row steps (gradients, margin updates; gbdt-rows.ts)
  * are split the same way by contiguous row ranges, each row's result depending on that row alone.
  *
  * Nothing waits for the workers to start: steps run on the calling thread alone until every worker
@@ -98,7 +98,7 @@ const MIN_PARALLEL_ROWS = 1 << 11;
  * 2-thread fit of 100k x 20 rows no faster (same-process A/B, medians of 10-12 alternating fits:
  * 729 -> 716 ms, 802 -> 793 ms), and the main thread spent about 23 ms a fit joining pieces.
  */
-const MIN_PARALLEL_ROW_JOB_ROWS = 1 << 18;
+export const MIN_PARALLEL_ROW_JOB_ROWS = 1 << 18;
 /** Below this many training (row, feature) cells a fit starts no workers at all. */
 const MIN_THREADED_CELLS = 1 << 20;
 
