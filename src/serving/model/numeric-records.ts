@@ -96,9 +96,11 @@ export class NumericRecords {
   }
 }
 
-/** Whether `text` is in b at i. */
+/** Whether `text` is in b at i (a loop: these keys are short, and Buffer.compare is a native call). */
 function startsWith(b: Buffer, i: number, text: Buffer): boolean {
-  return b.length - i >= text.length && b.compare(text, 0, text.length, i, i + text.length) === 0;
+  if (b.length - i < text.length) return false;
+  for (let k = 0; k < text.length; k++) if (b[i + k] !== text[k]) return false;
+  return true;
 }
 
 function isDigit(c: number | undefined): boolean {
@@ -225,8 +227,8 @@ export function readNumericRecords(b: Buffer): NumericRecords | null {
   if (b[i] === Byte.LeftBrace) {
     i++;
     while (isSpace(b[i])) i++;
-    if (startsWith(b, i, SPLIT_KEY)) return readSplit(b, i + SPLIT_KEY.length);
-    if (!startsWith(b, i, RECORDS_KEY)) return null;
+    if (!startsWith(b, i, RECORDS_KEY))
+      return startsWith(b, i, SPLIT_KEY) ? readSplit(b, i + SPLIT_KEY.length) : null;
     i += RECORDS_KEY.length;
     while (isSpace(b[i])) i++;
     if (b[i] !== Byte.Colon) return null;
