@@ -13,9 +13,42 @@ import {
   rowJobsPart,
 } from './gbdt-level.js';
 import { createRowSpace, setTree } from './gbdt-rows.js';
-import { createHistogramSpace, JOB_WORDS, plainStorage, sharedStorage } from './gbdt-space.js';
+import { createHistogramSpace, JOB_WORDS, plainStorage, type Storage, sharedStorage } from './gbdt-space.js';
 import { bestOfParts, SplitSetting } from './gbdt-split.js';
 import { localHistograms, MIN_PARALLEL_ROW_JOB_ROWS, threadedHistograms } from './gbdt-threads.js';
+
+/** A row job of a test level: a node's end (it starts where the last ended) and its split. */
+interface LevelNodeJob {
+  end: number;
+  feature: number;
+  bin: number;
+  numeric: number;
+  right: number;
+}
+
+/** A space over random bins whose index is 0..n-1 and whose row jobs are `nodes`, in order. */
+function levelSpace(n: number, binCounts: number[], seed: number, nodes: LevelNodeJob[], storage: Storage) {
+  const { space } = randomSpace({
+    n,
+    binCounts,
+    seed,
+    countRows: false,
+    slotCount: 1,
+    jobCapacity: nodes.length,
+    storage,
+  });
+  space.index.set(Uint32Array.from({ length: n }, (_, i) => i));
+  let begin = 0;
+  nodes.forEach((node, j) => {
+    // mid -1: not yet in place (the grower's job words, gbdt-level.ts RowJob).
+    space.jobs.set(
+      [begin, node.end, node.feature, node.bin, node.numeric, j + 1, node.right, -1],
+      j * JOB_WORDS,
+    );
+    begin = node.end;
+  });
+  return space;
+}
 
 describe('threaded histograms', () => {
   it(
@@ -119,23 +152,7 @@ describe('row steps', () => {
       { end: 5_000, feature: 1, bin: 4, numeric: 0, right: -1 },
     ];
     const run = (parts: number) => {
-      const { space } = randomSpace({
-        n,
-        binCounts,
-        seed: 5,
-        countRows: false,
-        slotCount: 1,
-        jobCapacity: nodes.length,
-        storage: plainStorage,
-      });
-      space.index.set(Uint32Array.from({ length: n }, (_, i) => i));
-      let begin = 0;
-      nodes.forEach((node, j) => {
-        const o = j * JOB_WORDS;
-        // mid -1: not yet in place (the grower's job words, gbdt-level.ts RowJob).
-        space.jobs.set([begin, node.end, node.feature, node.bin, node.numeric, j + 1, node.right, -1], o);
-        begin = node.end;
-      });
+      const space = levelSpace(n, binCounts, 5, nodes, plainStorage);
       for (let part = 0; part < parts; part++) rowJobsPart(space, nodes.length, part, parts);
       finishRowJobs(space, nodes.length, parts);
       const mids = nodes.map((_, j) => space.jobs[j * JOB_WORDS + RowJob.mid]!);
@@ -259,24 +276,7 @@ describe('threaded row steps', () => {
         { end: n, feature: 0, bin: 30, numeric: 1, right: 9 },
       ];
       const run = (threads: number) => {
-        const { space } = randomSpace({
-          n,
-          binCounts,
-          seed: 12,
-          countRows: false,
-          slotCount: 1,
-          jobCapacity: nodes.length,
-          storage: threads > 1 ? sharedStorage : plainStorage,
-        });
-        space.index.set(Uint32Array.from({ length: n }, (_, i) => i));
-        let begin = 0;
-        nodes.forEach((node, j) => {
-          space.jobs.set(
-            [begin, node.end, node.feature, node.bin, node.numeric, j + 1, node.right, -1],
-            j * JOB_WORDS,
-          );
-          begin = node.end;
-        });
+        const space = levelSpace(n, binCounts, 12, nodes, threads > 1 ? sharedStorage : plainStorage);
         const threaded = threads > 1 ? threadedHistograms(space, threads) : undefined;
         const steps = threaded ?? localHistograms(space);
         try {

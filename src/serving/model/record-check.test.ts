@@ -274,6 +274,18 @@ describe('records read as numbers only (NumericRecords)', () => {
   const tensor = createRecordChecker(tensorPlan);
   const numeric = (body: unknown) => readNumericRecords(Buffer.from(JSON.stringify(body))) as NumericRecords;
 
+  /** Records from the fast path: the parsed body's records, plain objects keyed in feature order, the same tensor. */
+  function expectSameAsParsed(fast: Record<string, unknown>[], json: Record<string, unknown>[]): void {
+    expect(fast).toEqual(json);
+    for (const r of fast) {
+      expect(Object.getPrototypeOf(r)).toBe(Object.prototype);
+      expect(Object.keys(r)).toEqual(['a', 'b', 'c']);
+    }
+    const input = (records: Record<string, unknown>[]) =>
+      (tensorFeeds(tensorPlan, records).input as { data: unknown }).data;
+    expect(input(fast)).toEqual(input(json));
+  }
+
   /** What the checker makes of the body read as numbers, and of the same body parsed as JSON. */
   function both(checker: RecordChecker, body: unknown, opts?: { maxRecords: number }) {
     const outcome = (parse: () => Record<string, unknown>[]) => {
@@ -298,15 +310,7 @@ describe('records read as numbers only (NumericRecords)', () => {
     const fast = tensor.parse(body);
     expect(parsed).not.toHaveBeenCalled();
     parsed.mockRestore();
-    const json = tensor.parse({ dataframe_records: JSON.parse(JSON.stringify(rows)) });
-    expect(fast).toEqual(json);
-    for (const r of fast) {
-      expect(Object.getPrototypeOf(r)).toBe(Object.prototype);
-      expect(Object.keys(r)).toEqual(['a', 'b', 'c']);
-    }
-    const data = (records: Record<string, unknown>[]) =>
-      (tensorFeeds(tensorPlan, records).input as { data: unknown }).data;
-    expect(data(fast)).toEqual(data(json));
+    expectSameAsParsed(fast, tensor.parse({ dataframe_records: JSON.parse(JSON.stringify(rows)) }));
     // A single record (no matrix is kept for it) and the bare list form.
     expect(tensor.parse(numeric([{ a: 1, b: 2, c: 3 }]))).toEqual([{ a: 1, b: 2, c: 3 }]);
   });
@@ -319,18 +323,11 @@ describe('records read as numbers only (NumericRecords)', () => {
     );
     expect(parsed).not.toHaveBeenCalled();
     parsed.mockRestore();
-    const json = tensor.parse({
-      dataframe_split: { columns: ['a', 'b', 'c'], data: JSON.parse(JSON.stringify(data)) },
-    });
-    expect(fast).toEqual(json);
+    expectSameAsParsed(
+      fast,
+      tensor.parse({ dataframe_split: { columns: ['a', 'b', 'c'], data: JSON.parse(JSON.stringify(data)) } }),
+    );
     expect(fast[4]).toEqual({ a: 4 / 3, b: -4, c: 4e-7 });
-    for (const r of fast) {
-      expect(Object.getPrototypeOf(r)).toBe(Object.prototype);
-      expect(Object.keys(r)).toEqual(['a', 'b', 'c']);
-    }
-    const input = (records: Record<string, unknown>[]) =>
-      (tensorFeeds(tensorPlan, records).input as { data: unknown }).data;
-    expect(input(fast)).toEqual(input(json));
   });
 
   it('any other numeric body is checked as JSON: the same records or the same error', () => {
