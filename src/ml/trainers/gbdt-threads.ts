@@ -17,8 +17,9 @@ import { type HistogramSpace, JOB_WORDS } from './gbdt-space.js';
  * the workers, does its own share, then sleeps until every worker has counted itself done. Thread t
  * of T sums the t-th contiguous share of the chosen features of a single build (the root), or the
  * t-th share of a level's (job, feature) units (gbdt-level.ts); a feature's histogram is one
- * thread's work over the rows in order, so the result does not depend on T. The per-row steps (gradients, margin updates; gbdt-rows.ts)
- * are split the same way by contiguous row ranges, each row's result depending on that row alone.
+ * thread's work over the rows in order, so the result does not depend on T. The per-row steps
+ * (gradients, margin updates; gbdt-rows.ts) are split the same way by contiguous row ranges, each
+ * row's result depending on that row alone.
  *
  * Nothing waits for the workers to start: steps run on the calling thread alone until every worker
  * has reported ready (under load, starting a worker can take seconds), then they are shared. Since

@@ -193,8 +193,9 @@ class KeyReader {
     return end + 1;
   }
 
-  /** The `count` keys read, kept as the known list for the next body (call once the body is read). */
-  finish(count: number): string[] {
+  /** The keys read, kept as the known list for the next body (call once the body is read whole). */
+  finish(): string[] {
+    const count = this.count;
     const names = this.names ?? (count === known.names.length ? known.names : known.names.slice(0, count));
     if (names !== known.names) remember(names);
     return names;
@@ -246,7 +247,7 @@ export function readNumericRecords(b: Buffer): NumericRecords | null {
     while (isSpace(b[i])) i++;
   }
   if (i !== b.length) return null;
-  const names = (read.keys as KeyReader).finish(read.width);
+  const names = (read.keys as KeyReader).finish();
   return new NumericRecords(names, read.values, read.rows, path, b);
 }
 
@@ -298,7 +299,7 @@ function readSplit(b: Buffer, i: number): NumericRecords | null {
   i++;
   while (isSpace(b[i])) i++;
   if (i !== b.length || columns === null || data === null || data.width !== columns.count) return null;
-  return new NumericRecords(columns.finish(columns.count), data.values, data.rows, 'dataframe_split.data', b);
+  return new NumericRecords(columns.finish(), data.values, data.rows, 'dataframe_split.data', b);
 }
 
 /** Where the value after a key's colon starts (the key's text ends at i), or -1. */
@@ -441,7 +442,6 @@ function readRows(b: Buffer, i: number, split: boolean): ReadRows | null {
       if (c === Byte.Comma) {
         i++;
         while (isSpace(b[i])) i++;
-        if (split && rows > 0 && j + 1 >= width) return null;
         continue;
       }
       if (c !== close) return null;
