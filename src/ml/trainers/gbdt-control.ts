@@ -30,7 +30,11 @@ export const Control = {
   jobCount: 12,
   /** Threads taking part in the command (the calling thread's part 0 included); workers 1..parts-1 run it. */
   parts: 13,
-  length: 14,
+  /** Level: workers yet to finish their share of the row jobs. */
+  rowsPending: 14,
+  /** Level: how many histogram jobs follow the row jobs; -1 until the calling thread has written them. */
+  levelHistogramJobs: 15,
+  length: 16,
 } as const;
 
 /** The steps workers share with the calling thread, and a fit's arrival and departure. */
@@ -44,6 +48,11 @@ export const Command = {
   attach: 5,
   /** Drop the fit's arrays. */
   detach: 6,
+  /**
+   * A level in one hand-off: the row jobs, then (once every thread's share is done and the calling
+   * thread has joined them and written the histogram jobs) the histogram jobs.
+   */
+  level: 7,
 } as const;
 
 /**
@@ -60,4 +69,25 @@ const SPIN_READS = 1 << 14;
 export function spinWhile(control: Int32Array, index: number, value: number): boolean {
   for (let r = 0; r < SPIN_READS; r++) if (Atomics.load(control, index) !== value) return true;
   return false;
+}
+
+/**
+ * Blocks until word `index` of `control` leaves `value` and returns its new value: watches it first
+ * (spinWhile), then sleeps in steps of `recheckMs`, calling `check` after each step (which throws to
+ * give up: a thread that failed, a pool that was stopped, a deadline passed).
+ */
+export function waitWhile(
+  control: Int32Array,
+  index: number,
+  value: number,
+  recheckMs: number,
+  check: () => void,
+): number {
+  for (;;) {
+    const now = Atomics.load(control, index);
+    if (now !== value) return now;
+    if (spinWhile(control, index, value)) continue;
+    Atomics.wait(control, index, value, recheckMs);
+    check();
+  }
 }

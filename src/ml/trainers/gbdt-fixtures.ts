@@ -27,23 +27,37 @@ export function countShared(
   let shared = 0;
   let released = 0;
   let clashes = 0;
+  /** Counts the histogram jobs [0, count) that let a slot go, and a clash if two name one slot. */
+  const checkSlots = (count: number) => {
+    const { jobs } = steps.space;
+    const slots: number[] = [];
+    for (let j = 0; j < count; j++) {
+      const o = j * JOB_WORDS;
+      slots.push(jobs[o + HistogramJob.slot]!);
+      if (jobs[o + HistogramJob.parent]! >= 0) slots.push(jobs[o + HistogramJob.parent]!);
+      // A child that cannot split: its slot is let go once the step is done.
+      if ((jobs[o + HistogramJob.search]! & 3) !== 3) released++;
+    }
+    if (new Set(slots).size < slots.length) clashes++;
+  };
   return {
     space: steps.space,
     build: (...args) => steps.build(...args),
     rowJobs: (count) => steps.rowJobs(count),
     histogramJobs: (count, chosenCount) => {
-      const { jobs } = steps.space;
-      const slots: number[] = [];
-      for (let j = 0; j < count; j++) {
-        const o = j * JOB_WORDS;
-        slots.push(jobs[o + HistogramJob.slot]!);
-        if (jobs[o + HistogramJob.parent]! >= 0) slots.push(jobs[o + HistogramJob.parent]!);
-        // A child that cannot split: its slot is let go once the step is done.
-        if ((jobs[o + HistogramJob.search]! & 3) !== 3) released++;
-      }
-      if (new Set(slots).size < slots.length) clashes++;
+      checkSlots(count);
       const parts = steps.histogramJobs(count, chosenCount);
       if (parts > 1) shared++;
+      return parts;
+    },
+    levelJobs: (count, chosenCount, histograms) => {
+      let histogramCount = 0;
+      const parts = steps.levelJobs(count, chosenCount, () => {
+        histogramCount = histograms();
+        checkSlots(histogramCount);
+        return histogramCount;
+      });
+      if (parts > 1 && histogramCount > 0) shared++;
       return parts;
     },
     get shared() {

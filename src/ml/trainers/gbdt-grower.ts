@@ -34,6 +34,13 @@ export interface GrowSteps {
    * (bestOfParts joins as many results).
    */
   histogramJobs(count: number, chosenCount: number): number;
+  /**
+   * A level in one go: runs the row jobs [0, count), then `histograms` on the calling thread once
+   * every row job is done (it reads their mids, writes the histogram jobs over them in place and
+   * returns how many), then those histogram jobs as histogramJobs does; returns its parts (1 when
+   * there were none). Threads share both steps in one hand-off.
+   */
+  levelJobs(count: number, chosenCount: number, histograms: () => number): number;
 }
 
 /**
@@ -82,10 +89,9 @@ export interface GrownTree {
  * would). Only the smaller child's histogram is scanned; the larger one's is the parent's minus it,
  * in the parent's slot. Children that cannot split (depth, row count) get no histogram at all.
  *
- * Each level is at most two hand-offs to the worker threads (partition the rows of all its nodes,
- * which stays on the calling thread below a size, then build all its children's histograms)
- * instead of two per node. A level wider than levelWidth() holds too
- * many histograms at once: its nodes' subtrees are grown depth first, one node at a time, which
+ * Each level is one hand-off to the worker threads (levelJobs: partition the rows of all its nodes,
+ * then build all its children's histograms) instead of two per node. A level wider than
+ * levelWidth() holds too many histograms at once: its nodes' subtrees are grown depth first, one node at a time, which
  * gives the same sums (every histogram is still its rows in order), so the same tree.
  */
 export class TreeGrower {
@@ -190,21 +196,29 @@ export class TreeGrower {
       if (last) this.free.push(node.slot);
       else parted.push({ node, split, job: o, leftId, rightId });
     }
-    this.steps.rowJobs(count);
     const next: LevelNode[] = [];
-    // Histogram jobs overwrite the row jobs in place: job `count` is written only after the row job
-    // at or after it (parted[count] or later) has given its mid.
-    count = 0;
-    for (const { node, split, job, leftId, rightId } of parted) {
-      const mid = jobs[job + RowJob.mid]!;
-      const [leftSlot, rightSlot] = this.childSlots(node, split, mid, depth + 1, count);
-      if (leftSlot >= 0 || rightSlot >= 0) count++;
-      next.push(
-        ...this.children(node, split, mid, [leftId, rightId], [leftSlot, rightSlot], [undefined, undefined]),
-      );
-    }
-    if (count > 0) {
-      const parts = this.steps.histogramJobs(count, this.chosenCount);
+    let histogramCount = 0;
+    const parts = this.steps.levelJobs(count, this.chosenCount, () => {
+      // Histogram jobs overwrite the row jobs in place: job `histogramCount` is written only after
+      // the row job at or after it (parted[histogramCount] or later) has given its mid.
+      for (const { node, split, job, leftId, rightId } of parted) {
+        const mid = jobs[job + RowJob.mid]!;
+        const [leftSlot, rightSlot] = this.childSlots(node, split, mid, depth + 1, histogramCount);
+        if (leftSlot >= 0 || rightSlot >= 0) histogramCount++;
+        next.push(
+          ...this.children(
+            node,
+            split,
+            mid,
+            [leftId, rightId],
+            [leftSlot, rightSlot],
+            [undefined, undefined],
+          ),
+        );
+      }
+      return histogramCount;
+    });
+    if (histogramCount > 0) {
       // Job j is the j-th pair of children with a slot, in order.
       let j = 0;
       for (let k = 0; k < next.length; k += 2) {

@@ -5,7 +5,8 @@ import { searchSplit } from './gbdt-split.js';
 
 /*
  * The work of one tree level, as lists of jobs in shared memory that any number of threads split
- * between them: one hand-off to the workers per step of a level instead of one per node.
+ * between them: one hand-off to the workers per level (the row jobs, then the histogram jobs
+ * written over them; gbdt-threads.ts levelJobs) instead of one per node.
  *
  * - Row jobs (one per node of the level): partition a split node's rows, label the rows of a node
  *   whose children are leaves, or label the rows of a leaf. Threads take equal contiguous shares of

@@ -1,6 +1,6 @@
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { workerEntry } from '../../core/worker-entry.js';
-import { Command, Control, spinWhile } from './gbdt-control.js';
+import { Command, Control, spinWhile, waitWhile } from './gbdt-control.js';
 
 /*
  * The gbdt worker threads of this thread, kept from one fit to the next. Starting a worker costs
@@ -55,6 +55,11 @@ export interface GbdtPool {
   run(parts: number, command: (control: Int32Array) => void, own: () => void, wait?: boolean): void;
   /** Waits until the workers are done with the last command. */
   sync(): void;
+  /**
+   * (The calling thread, inside its own part of a command.) Blocks until word `index` counts down
+   * to 0; throws, ending the pool, when a worker failed or the count hangs.
+   */
+  countDown(index: number): void;
   /** Posts a message to worker `part` (read by it with receiveMessageOnPort on the next command). */
   post(part: number, message: unknown): void;
   /** Ends the workers (after a failure): the next fit starts a new pool. */
@@ -114,17 +119,21 @@ function startPool(): GbdtPool {
       // Waits in short steps, each re-checking the count and waking the workers again: a wake-up
       // lost on either side (seen in rare runs under load) costs a step, never a hang.
       if (Atomics.wait(control, Control.pending, pending, RECHECK_MS) === 'timed-out') {
-        if (Date.now() >= deadline)
-          fail(
-            `gbdt: a worker thread did not answer within ${COMMAND_TIMEOUT_MS / 1000} s${errors.length ? ` (${errors[0]})` : ''}`,
-          );
+        if (Date.now() >= deadline) hung();
         Atomics.notify(control, Control.generation);
       }
     }
-    if (Atomics.load(control, Control.failed) !== 0) {
-      const reasons = ports.map((p) => receiveMessageOnPort(p)?.message).filter((m) => m !== undefined);
-      fail(`gbdt: a worker thread failed: ${String(reasons[0] ?? 'no message')}`);
-    }
+    failIfFailed();
+  };
+  const hung = (): never =>
+    fail(
+      `gbdt: a worker thread did not answer within ${COMMAND_TIMEOUT_MS / 1000} s${errors.length ? ` (${errors[0]})` : ''}`,
+    );
+  /** Throws (ending the pool) with a failed worker's message, if one failed. */
+  const failIfFailed = () => {
+    if (Atomics.load(control, Control.failed) === 0) return;
+    const reasons = ports.map((p) => receiveMessageOnPort(p)?.message).filter((m) => m !== undefined);
+    fail(`gbdt: a worker thread failed: ${String(reasons[0] ?? 'no message')}`);
   };
   const ready = () => !dead && Atomics.load(control, Control.ready) >= workers.length;
   const pool: GbdtPool = {
@@ -165,6 +174,17 @@ function startPool(): GbdtPool {
       if (wait) idle();
     },
     sync: idle,
+    countDown(index) {
+      const deadline = Date.now() + COMMAND_TIMEOUT_MS;
+      // As idle(): each step re-checks for a failure and wakes the workers again.
+      const check = () => {
+        failIfFailed();
+        if (Date.now() >= deadline) hung();
+        Atomics.notify(control, Control.generation);
+      };
+      for (let left = Atomics.load(control, index); left !== 0; )
+        left = waitWhile(control, index, left, RECHECK_MS, check);
+    },
     post(part, message) {
       ports[part - 1]!.postMessage(message);
     },

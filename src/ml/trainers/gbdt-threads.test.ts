@@ -27,13 +27,20 @@ interface LevelNodeJob {
 }
 
 /** A space over random bins whose index is 0..n-1 and whose row jobs are `nodes`, in order. */
-function levelSpace(n: number, binCounts: number[], seed: number, nodes: LevelNodeJob[], storage: Storage) {
+function levelSpace(
+  n: number,
+  binCounts: number[],
+  seed: number,
+  nodes: LevelNodeJob[],
+  storage: Storage,
+  slotCount = 1,
+) {
   const { space } = randomSpace({
     n,
     binCounts,
     seed,
     countRows: false,
-    slotCount: 1,
+    slotCount,
     jobCapacity: nodes.length,
     storage,
   });
@@ -295,6 +302,87 @@ describe('threaded row steps', () => {
       expect(three.index.equals(one.index)).toBe(true);
       expect(three.leafOf.equals(one.leafOf)).toBe(true);
       expect(three.mids).toEqual(one.mids);
+    },
+    SLOW,
+  );
+
+  it(
+    'a level in one hand-off: workers partition their shares, then build the histogram jobs written over the joined rows, to the same bits as one thread',
+    () => {
+      const n = 60_000;
+      const binCounts = [255, 6, 40, 255];
+      // Partitioned nodes cut by the threads' shares, a leaf and a labelled node between them.
+      const nodes = [
+        { end: 27_000, feature: 0, bin: 120, numeric: 1, right: -1 },
+        { end: 30_000, feature: -1, bin: 0, numeric: 0, right: -1 },
+        { end: 41_000, feature: 1, bin: 2, numeric: 0, right: -1 },
+        { end: 45_000, feature: 2, bin: 17, numeric: 1, right: 9 },
+        { end: n, feature: 3, bin: 60, numeric: 1, right: -1 },
+      ];
+      const partitioned = [0, 2, 4];
+      const run = (threads: number, fail = false) => {
+        const space = levelSpace(n, binCounts, 9, nodes, threads > 1 ? sharedStorage : plainStorage, 3);
+        const r = seededRandom(10);
+        for (let i = 0; i < 2 * n; i += 2) space.gh.set([r() - 0.5, 0.25 + r()], i);
+        space.chosen.set([3, 0, 2, 1]);
+        space.splitSettings[SplitSetting.lambda] = 1;
+        space.splitSettings[SplitSetting.minChildWeight] = 1;
+        space.splitSettings[SplitSetting.minSamplesLeaf] = 1;
+        binCounts.forEach((count, f) => {
+          space.splitBinCount[f] = count;
+          space.splitNumeric[f] = f === 1 ? 0 : 1;
+        });
+        const threaded = threads > 1 ? threadedHistograms(space, threads) : undefined;
+        const steps = threaded ?? localHistograms(space);
+        let mids: number[] = [];
+        try {
+          if (threaded) expect(threaded.waitReady(SLOW / 2)).toBe(true);
+          const parts = steps.levelJobs(nodes.length, 4, () => {
+            // Every row job is done and joined by now: each partitioned node has its mid.
+            mids = nodes.map((_, j) => space.jobs[j * JOB_WORDS + RowJob.mid]!);
+            if (fail) throw new Error('a planted failure');
+            // Over the row jobs, in place: each partitioned node's left rows, searched.
+            partitioned.forEach((j, k) => {
+              const begin = j === 0 ? 0 : nodes[j - 1]!.end;
+              let g = 0;
+              let h = 0;
+              for (let at = begin; at < mids[j]!; at++) {
+                g += space.gh[2 * space.index[at]!]!;
+                h += space.gh[2 * space.index[at]! + 1]!;
+              }
+              space.jobs.set([k, begin, mids[j]!, -1, 1, 0], k * JOB_WORDS);
+              space.jobSums.set([g, h, 0, 0], 4 * k);
+            });
+            return partitioned.length;
+          });
+          expect(parts).toBe(threads);
+          if (threaded) expect(threaded.parallelBuilds).toBe(1);
+          const splits = partitioned.map((_, k) =>
+            bestOfParts(space, space.splitResults, resultAt(space.splitParts, k, 0, 0), parts),
+          );
+          return {
+            index: bytesOf(space.index),
+            leafOf: bytesOf(space.leafOf),
+            slots: bytesOf(space.slots),
+            mids,
+            splits,
+          };
+        } finally {
+          steps.close();
+        }
+      };
+      const one = run(1);
+      for (const j of partitioned) expect(one.mids[j]).toBeGreaterThan(j === 0 ? 0 : nodes[j - 1]!.end);
+      expect(one.splits.every((split) => split !== undefined)).toBe(true);
+      const three = run(3);
+      expect(three.index.equals(one.index)).toBe(true);
+      expect(three.leafOf.equals(one.leafOf)).toBe(true);
+      expect(three.slots.equals(one.slots)).toBe(true);
+      expect(three).toEqual(one);
+      // A failure between the two steps reaches the caller, and leaves no worker waiting for
+      // histogram jobs: the next level runs on the same workers.
+      expect(() => run(3, true)).toThrow('a planted failure');
+      expect(run(3)).toEqual(one);
     },
     SLOW,
   );

@@ -1,12 +1,12 @@
 import os from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { type BinJob, binJobDone, runBinTasks } from './gbdt-bins.js';
-import { Command, Control } from './gbdt-control.js';
+import { Command, Control, waitWhile } from './gbdt-control.js';
 import type { GrowSteps } from './gbdt-grower.js';
 import { buildHistogramPart } from './gbdt-histogram.js';
 import { releaseKernels } from './gbdt-kernels.js';
 import { finishRowJobs, HistogramJob, histogramJobsPart, RowJob, rowJobsPart } from './gbdt-level.js';
-import { COMMAND_TIMEOUT_MS, detach, gbdtPool } from './gbdt-pool.js';
+import { COMMAND_TIMEOUT_MS, detach, gbdtPool, RECHECK_MS } from './gbdt-pool.js';
 import { gradientPart, marginPart, type NextGradients, type RowSpace } from './gbdt-rows.js';
 import { type HistogramSpace, JOB_WORDS } from './gbdt-space.js';
 
@@ -19,7 +19,9 @@ import { type HistogramSpace, JOB_WORDS } from './gbdt-space.js';
  * t-th share of a level's (job, feature) units (gbdt-level.ts); a feature's histogram is one
  * thread's work over the rows in order, so the result does not depend on T. The per-row steps
  * (gradients, margin updates; gbdt-rows.ts) are split the same way by contiguous row ranges, each
- * row's result depending on that row alone.
+ * row's result depending on that row alone. A level of the tree (levelJobs) is one hand-off: the
+ * threads partition their shares of its rows, the calling thread joins the pieces and writes the
+ * histogram jobs while the workers watch a word, then all build their shares of those.
  *
  * Nothing waits for the workers to start: steps run on the calling thread alone until every worker
  * has reported ready (under load, starting a worker can take seconds), then they are shared. Since
@@ -62,6 +64,11 @@ export function runPart(
     rowJobsPart(hs, control[Control.jobCount]!, part, parts);
     return false;
   }
+  if (command === Command.level) {
+    if (part === 0) throw new Error("gbdt: a level is the calling thread's to lead (levelJobs)");
+    levelPart(control, hs, part, parts);
+    return false;
+  }
   if (rs === undefined) throw new Error('gbdt: a row step without its row space');
   if (command === Command.gradients) {
     const [k0, k1] = partRange(part, parts, rs.trainRows.length);
@@ -71,6 +78,20 @@ export function runPart(
     marginPart(rs, hs, control[Control.arg]!, i0, i1, NEXT_GRADIENTS[control[Control.nextGradients]!]);
   }
   return false;
+}
+
+/**
+ * A worker's part of a level (the calling thread's is in threadedHistograms' levelJobs): its share of
+ * the row jobs, counted done; then, once the calling thread has joined the shares and written the
+ * histogram jobs over them, its share of those.
+ */
+function levelPart(control: Int32Array, hs: HistogramSpace, part: number, parts: number): void {
+  rowJobsPart(hs, control[Control.jobCount]!, part, parts);
+  if (Atomics.sub(control, Control.rowsPending, 1) === 1) Atomics.notify(control, Control.rowsPending);
+  const count = waitWhile(control, Control.levelHistogramJobs, -1, RECHECK_MS, () => {
+    if (Atomics.load(control, Control.stop) !== 0) throw new Error('gbdt: the pool was stopped mid-level');
+  });
+  if (count > 0) histogramJobsPart(hs, count, control[Control.chosenCount]!, part, parts);
 }
 
 /** A fit's arrays, as the workers receive them when the fit attaches. */
@@ -93,11 +114,12 @@ const MIN_PARALLEL_CELLS = 1 << 15;
 /** Below this many rows a row step (gradients, margins) stays on the main thread. */
 const MIN_PARALLEL_ROWS = 1 << 11;
 /**
- * Below this many rows a level's row jobs (partitions, leaf labels) stay on the main thread. They
- * cost 1-2 ns a row (a level of 80,000 rows: about 150 us), about what a hand-off to the workers
- * and the joining of the threads' pieces (finishRowJobs) cost on their own: sharing them made a
- * 2-thread fit of 100k x 20 rows no faster (same-process A/B, medians of 10-12 alternating fits:
- * 729 -> 716 ms, 802 -> 793 ms), and the main thread spent about 23 ms a fit joining pieces.
+ * Below this many rows row jobs that are a hand-off of their own (the last level's leaf labels,
+ * nodes grown one at a time) stay on the main thread. They cost 1-2 ns a row (a level of 80,000
+ * rows: about 150 us), about what a hand-off to the workers and the joining of the threads' pieces
+ * (finishRowJobs) cost: sharing them in a hand-off of their own made a 2-thread fit of 100k x 20
+ * rows no faster (same-process A/B, medians of 10-12 alternating fits: 729 -> 716 ms, 802 ->
+ * 793 ms). Inside a level's one hand-off (levelJobs) the partitions are shared at any size.
  */
 export const MIN_PARALLEL_ROW_JOB_ROWS = 1 << 18;
 /** Below this many training (row, feature) cells a fit starts no workers at all. */
@@ -152,6 +174,13 @@ export function localHistograms(space: HistogramSpace, rows?: RowSpace): GbdtSte
     },
     histogramJobs: (count, chosenCount) => {
       histogramJobsPart(space, count, chosenCount, 0, 1);
+      return 1;
+    },
+    levelJobs: (count, chosenCount, histograms) => {
+      rowJobsPart(space, count, 0, 1);
+      finishRowJobs(space, count, 1);
+      const jobs = histograms();
+      if (jobs > 0) histogramJobsPart(space, jobs, chosenCount, 0, 1);
       return 1;
     },
     gradients: (regression) => gradientPart(need(), space, regression, 0, need().trainRows.length),
@@ -209,6 +238,29 @@ export function threadedHistograms(
     return summed;
   };
   const local = localHistograms(space, rows);
+  const rowJobs = (count: number) => {
+    if (jobRows(space.jobs, count, RowJob.begin, RowJob.end) < MIN_PARALLEL_ROW_JOB_ROWS || !join()) {
+      local.rowJobs(count);
+      return;
+    }
+    runAll((c) => {
+      c[Control.command] = Command.rowJobs;
+      c[Control.jobCount] = count;
+    });
+    finishRowJobs(space, count, threads);
+  };
+  const histogramJobs = (count: number, chosenCount: number) => {
+    const rowCount = jobRows(space.jobs, count, HistogramJob.begin, HistogramJob.end);
+    if (rowCount * chosenCount < MIN_PARALLEL_CELLS || !join())
+      return local.histogramJobs(count, chosenCount);
+    parallelBuilds++;
+    runAll((c) => {
+      c[Control.command] = Command.histogramJobs;
+      c[Control.jobCount] = count;
+      c[Control.chosenCount] = chosenCount;
+    });
+    return threads;
+  };
   return {
     space,
     rows,
@@ -262,27 +314,53 @@ export function threadedHistograms(
         c[Control.chosenCount] = chosenCount;
       });
     },
-    rowJobs(count) {
-      if (jobRows(space.jobs, count, RowJob.begin, RowJob.end) < MIN_PARALLEL_ROW_JOB_ROWS || !join()) {
-        local.rowJobs(count);
-        return;
+    rowJobs,
+    histogramJobs,
+    levelJobs(count, chosenCount, histograms) {
+      const { jobs } = space;
+      // Levels that partition nothing (the last one labels leaves) have no histograms to follow.
+      let partitions = false;
+      for (let j = 0, o = 0; j < count && !partitions; j++, o += JOB_WORDS)
+        partitions = jobs[o + RowJob.feature]! >= 0 && jobs[o + RowJob.right]! < 0;
+      // The histogram jobs sum the smaller children: at most half the level's rows.
+      const cells = (jobRows(jobs, count, RowJob.begin, RowJob.end) / 2) * chosenCount;
+      if (!partitions || cells < MIN_PARALLEL_CELLS || !join()) {
+        rowJobs(count);
+        const histogramCount = histograms();
+        return histogramCount > 0 ? histogramJobs(histogramCount, chosenCount) : 1;
       }
-      runAll((c) => {
-        c[Control.command] = Command.rowJobs;
-        c[Control.jobCount] = count;
-      });
-      finishRowJobs(space, count, threads);
-    },
-    histogramJobs(count, chosenCount) {
-      const rowCount = jobRows(space.jobs, count, HistogramJob.begin, HistogramJob.end);
-      if (rowCount * chosenCount < MIN_PARALLEL_CELLS || !join())
-        return local.histogramJobs(count, chosenCount);
+      let histogramCount = 0;
+      pool.run(
+        threads,
+        (c) => {
+          c[Control.command] = Command.level;
+          c[Control.jobCount] = count;
+          c[Control.chosenCount] = chosenCount;
+          c[Control.rowsPending] = threads - 1;
+          c[Control.levelHistogramJobs] = -1;
+        },
+        () => {
+          let written = false;
+          try {
+            rowJobsPart(space, count, 0, threads);
+            pool.countDown(Control.rowsPending);
+            finishRowJobs(space, count, threads);
+            histogramCount = histograms();
+            Atomics.store(control, Control.levelHistogramJobs, histogramCount);
+            written = true;
+            Atomics.notify(control, Control.levelHistogramJobs);
+            if (histogramCount > 0) histogramJobsPart(space, histogramCount, chosenCount, 0, threads);
+          } finally {
+            // Whatever failed here, the workers must not wait for histogram jobs that never come.
+            if (!written) {
+              Atomics.store(control, Control.levelHistogramJobs, 0);
+              Atomics.notify(control, Control.levelHistogramJobs);
+            }
+          }
+        },
+      );
+      if (histogramCount === 0) return 1;
       parallelBuilds++;
-      runAll((c) => {
-        c[Control.command] = Command.histogramJobs;
-        c[Control.jobCount] = count;
-        c[Control.chosenCount] = chosenCount;
-      });
       return threads;
     },
     gradients(regression) {
