@@ -13,7 +13,14 @@ import {
   rowJobsPart,
 } from './gbdt-level.js';
 import { createRowSpace, setTree } from './gbdt-rows.js';
-import { createHistogramSpace, JOB_WORDS, plainStorage, type Storage, sharedStorage } from './gbdt-space.js';
+import {
+  createHistogramSpace,
+  type HistogramSpace,
+  JOB_WORDS,
+  plainStorage,
+  type Storage,
+  sharedStorage,
+} from './gbdt-space.js';
 import { bestOfParts, SplitSetting } from './gbdt-split.js';
 import { localHistograms, MIN_PARALLEL_ROW_JOB_ROWS, threadedHistograms } from './gbdt-threads.js';
 
@@ -55,6 +62,17 @@ function levelSpace(
     begin = node.end;
   });
   return space;
+}
+
+/** The split search's settings for a test space: lambda 1, minimum weight and leaf 1, feature 1 categorical. */
+function setSearch(space: HistogramSpace, binCounts: number[]): void {
+  space.splitSettings[SplitSetting.lambda] = 1;
+  space.splitSettings[SplitSetting.minChildWeight] = 1;
+  space.splitSettings[SplitSetting.minSamplesLeaf] = 1;
+  binCounts.forEach((count, f) => {
+    space.splitBinCount[f] = count;
+    space.splitNumeric[f] = f === 1 ? 0 : 1;
+  });
 }
 
 describe('threaded histograms', () => {
@@ -217,13 +235,7 @@ describe('histogram jobs', () => {
       }
       space.index.set(Uint32Array.from({ length: n }, (_, i) => i));
       space.chosen.set(chosen);
-      space.splitSettings[SplitSetting.lambda] = 1;
-      space.splitSettings[SplitSetting.minChildWeight] = 1;
-      space.splitSettings[SplitSetting.minSamplesLeaf] = 1;
-      binCounts.forEach((count, f) => {
-        space.splitBinCount[f] = count;
-        space.splitNumeric[f] = f === 1 ? 0 : 1;
-      });
+      setSearch(space, binCounts);
       const sums = (from: number, to: number) => {
         let g = 0;
         let h = 0;
@@ -325,13 +337,7 @@ describe('threaded row steps', () => {
         const r = seededRandom(10);
         for (let i = 0; i < 2 * n; i += 2) space.gh.set([r() - 0.5, 0.25 + r()], i);
         space.chosen.set([3, 0, 2, 1]);
-        space.splitSettings[SplitSetting.lambda] = 1;
-        space.splitSettings[SplitSetting.minChildWeight] = 1;
-        space.splitSettings[SplitSetting.minSamplesLeaf] = 1;
-        binCounts.forEach((count, f) => {
-          space.splitBinCount[f] = count;
-          space.splitNumeric[f] = f === 1 ? 0 : 1;
-        });
+        setSearch(space, binCounts);
         const threaded = threads > 1 ? threadedHistograms(space, threads) : undefined;
         const steps = threaded ?? localHistograms(space);
         let mids: number[] = [];
