@@ -57,7 +57,7 @@ export const Command = {
 
 /**
  * Reads of a control word a thread makes before it sleeps on it (about 10 ns each: some 160 us).
- * A fit hands work over about 12 times a tree, every few hundred microseconds, and waking a
+ * A fit hands work over about 7 times a tree (depth 6), every few hundred microseconds, and waking a
  * sleeping thread (a futex, and on a virtual machine an interrupt to an idle core) cost about 100 us
  * a hand-off on an idle 2-core machine, against about 50 us when both sides watch the word (a
  * ping-pong test). On a loaded machine the watch takes a core from whoever it waits for (about

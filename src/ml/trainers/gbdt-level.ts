@@ -58,6 +58,11 @@ export const HistogramJob = {
   largeCount: 5,
 } as const;
 
+/** Whether the row job at `o` partitions its node's rows (rather than labelling them with leaves). */
+export function isPartition(jobs: Int32Array, o: number): boolean {
+  return jobs[o + RowJob.feature]! >= 0 && jobs[o + RowJob.right]! < 0;
+}
+
 /**
  * Thread `part` of `parts`'s share of the row jobs [0, count): the `part`-th contiguous share of the
  * level's rows, whichever nodes it cuts through, so even a level of one node (the root) keeps every
@@ -78,7 +83,7 @@ export function rowJobsPart(hs: HistogramSpace, count: number, part: number, par
     const end = Math.min(jobs[o + RowJob.end]!, r1);
     const feature = jobs[o + RowJob.feature]!;
     const right = jobs[o + RowJob.right]!;
-    const partitioned = feature >= 0 && right < 0;
+    const partitioned = isPartition(jobs, o);
     if (begin >= end) {
       if (partitioned) hs.chunkLefts[j * ROW_CHUNKS + part] = 0;
       continue;
@@ -113,7 +118,7 @@ export function finishRowJobs(hs: HistogramSpace, count: number, parts: number):
   for (let j = 0; j < count; j++) {
     const o = j * JOB_WORDS;
     // Leaves, labelled nodes, and nodes one share held whole are done.
-    if (jobs[o + RowJob.feature]! < 0 || jobs[o + RowJob.right]! >= 0 || jobs[o + RowJob.mid]! >= 0) continue;
+    if (!isPartition(jobs, o) || jobs[o + RowJob.mid]! >= 0) continue;
     const begin = jobs[o + RowJob.begin]!;
     const end = jobs[o + RowJob.end]!;
     // The left pieces move down (each to at most where it is), then the right ones follow.

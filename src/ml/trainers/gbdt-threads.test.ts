@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../core/random.js';
 import { binJobDone, createBinJob } from './gbdt-bins.js';
+import { Command, Control } from './gbdt-control.js';
 import { bytesOf, randomSpace, SLOW } from './gbdt-fixtures.js';
 import { buildHistogramPart } from './gbdt-histogram.js';
 import { expKernelPlatform, marginKernels } from './gbdt-kernels.js';
@@ -12,6 +13,7 @@ import {
   resultAt,
   rowJobsPart,
 } from './gbdt-level.js';
+import { gbdtPool } from './gbdt-pool.js';
 import { createRowSpace, setTree } from './gbdt-rows.js';
 import {
   createHistogramSpace,
@@ -332,8 +334,19 @@ describe('threaded row steps', () => {
         { end: n, feature: 3, bin: 60, numeric: 1, right: -1 },
       ];
       const partitioned = [0, 2, 4];
-      const run = (threads: number, fail = false) => {
-        const space = levelSpace(n, binCounts, 9, nodes, threads > 1 ? sharedStorage : plainStorage, 3);
+      /**
+       * 'all': a histogram job for each partitioned node's left rows; 'small': one job of 2,000
+       * rows, too few to share; 'fail': the callback throws; 'worker fails': the last node's
+       * feature lies past the memory, so the worker whose share holds it traps.
+       */
+      type Variant = 'all' | 'small' | 'fail' | 'worker fails';
+      const run = (threads: number, variant: Variant = 'all') => {
+        const levelNodes =
+          variant === 'worker fails'
+            ? nodes.map((node, j) => (j === 4 ? { ...node, feature: 90_000 } : node))
+            : nodes;
+        const storage = threads > 1 ? sharedStorage : plainStorage;
+        const space = levelSpace(n, binCounts, 9, levelNodes, storage, 3);
         const r = seededRandom(10);
         for (let i = 0; i < 2 * n; i += 2) space.gh.set([r() - 0.5, 0.25 + r()], i);
         space.chosen.set([3, 0, 2, 1]);
@@ -344,26 +357,34 @@ describe('threaded row steps', () => {
         try {
           if (threaded) expect(threaded.waitReady(SLOW / 2)).toBe(true);
           const parts = steps.levelJobs(nodes.length, 4, () => {
-            // Every row job is done and joined by now: each partitioned node has its mid.
+            // Every row job is done and joined by now: each partitioned node has its mid, and the
+            // workers are still inside the same hand-off, waiting for the jobs.
             mids = nodes.map((_, j) => space.jobs[j * JOB_WORDS + RowJob.mid]!);
-            if (fail) throw new Error('a planted failure');
-            // Over the row jobs, in place: each partitioned node's left rows, searched.
-            partitioned.forEach((j, k) => {
+            if (threaded) expect(gbdtPool(threads - 1).control[Control.command]).toBe(Command.level);
+            if (variant === 'fail') throw new Error('a planted failure');
+            const jobs = variant === 'small' ? [0] : partitioned;
+            // Over the row jobs, in place: each job's left rows, searched.
+            jobs.forEach((j, k) => {
               const begin = j === 0 ? 0 : nodes[j - 1]!.end;
+              const end = variant === 'small' ? begin + 2_000 : mids[j]!;
               let g = 0;
               let h = 0;
-              for (let at = begin; at < mids[j]!; at++) {
+              for (let at = begin; at < end; at++) {
                 g += space.gh[2 * space.index[at]!]!;
                 h += space.gh[2 * space.index[at]! + 1]!;
               }
-              space.jobs.set([k, begin, mids[j]!, -1, 1, 0], k * JOB_WORDS);
+              space.jobs.set([k, begin, end, -1, 1, 0], k * JOB_WORDS);
               space.jobSums.set([g, h, 0, 0], 4 * k);
             });
-            return partitioned.length;
+            return jobs.length;
           });
-          expect(parts).toBe(threads);
-          if (threaded) expect(threaded.parallelBuilds).toBe(1);
-          const splits = partitioned.map((_, k) =>
+          const shared = variant === 'all' ? threads : 1;
+          expect(parts).toBe(shared);
+          if (threaded) {
+            expect(threaded.levelHandOffs).toBe(1);
+            expect(threaded.parallelBuilds).toBe(shared > 1 ? 1 : 0);
+          }
+          const splits = (variant === 'small' ? [0] : partitioned).map((_, k) =>
             bestOfParts(space, space.splitResults, resultAt(space.splitParts, k, 0, 0), parts),
           );
           return {
@@ -385,9 +406,21 @@ describe('threaded row steps', () => {
       expect(three.leafOf.equals(one.leafOf)).toBe(true);
       expect(three.slots.equals(one.slots)).toBe(true);
       expect(three).toEqual(one);
-      // A failure between the two steps reaches the caller, and leaves no worker waiting for
-      // histogram jobs: the next level runs on the same workers.
-      expect(() => run(3, true)).toThrow('a planted failure');
+      // Jobs too small to share stay on the calling thread, to the same bits.
+      expect(run(3, 'small')).toEqual(run(1, 'small'));
+      // A failure between the two steps reaches the caller and leaves no worker waiting for
+      // histogram jobs: the next level runs on the same workers. (Were a worker left waiting, the
+      // next command would wait for it until COMMAND_TIMEOUT_MS, far past this test's timeout.)
+      const pool = gbdtPool(2);
+      expect(() => run(3, 'fail')).toThrow('a planted failure');
+      expect(run(3)).toEqual(one);
+      expect(gbdtPool(2)).toBe(pool);
+      // A worker that fails in its share of the row jobs: the calling thread, waiting for the
+      // shares, throws with its message, and the pool is ended (the next fit starts another).
+      expect(() => run(3, 'worker fails')).toThrow(
+        /gbdt: a worker thread failed: .*memory access out of bounds/,
+      );
+      expect(gbdtPool(2)).not.toBe(pool);
       expect(run(3)).toEqual(one);
     },
     SLOW,

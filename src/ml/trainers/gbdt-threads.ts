@@ -5,7 +5,14 @@ import { Command, Control, waitWhile } from './gbdt-control.js';
 import type { GrowSteps } from './gbdt-grower.js';
 import { buildHistogramPart } from './gbdt-histogram.js';
 import { releaseKernels } from './gbdt-kernels.js';
-import { finishRowJobs, HistogramJob, histogramJobsPart, RowJob, rowJobsPart } from './gbdt-level.js';
+import {
+  finishRowJobs,
+  HistogramJob,
+  histogramJobsPart,
+  isPartition,
+  RowJob,
+  rowJobsPart,
+} from './gbdt-level.js';
 import { COMMAND_TIMEOUT_MS, detach, gbdtPool, RECHECK_MS } from './gbdt-pool.js';
 import { gradientPart, marginPart, type NextGradients, type RowSpace } from './gbdt-rows.js';
 import { type HistogramSpace, JOB_WORDS } from './gbdt-space.js';
@@ -115,11 +122,12 @@ const MIN_PARALLEL_CELLS = 1 << 15;
 const MIN_PARALLEL_ROWS = 1 << 11;
 /**
  * Below this many rows row jobs that are a hand-off of their own (the last level's leaf labels,
- * nodes grown one at a time) stay on the main thread. They cost 1-2 ns a row (a level of 80,000
- * rows: about 150 us), about what a hand-off to the workers and the joining of the threads' pieces
- * (finishRowJobs) cost: sharing them in a hand-off of their own made a 2-thread fit of 100k x 20
- * rows no faster (same-process A/B, medians of 10-12 alternating fits: 729 -> 716 ms, 802 ->
- * 793 ms). Inside a level's one hand-off (levelJobs) the partitions are shared at any size.
+ * nodes grown one at a time, levels too small for levelJobs to share) stay on the main thread. They
+ * cost 1-2 ns a row (a level of 80,000 rows: about 150 us), about what a hand-off to the workers
+ * and the joining of the threads' pieces (finishRowJobs) cost: sharing them in a hand-off of their
+ * own made a 2-thread fit of 100k x 20 rows no faster (same-process A/B, medians of 10-12
+ * alternating fits: 729 -> 716 ms, 802 -> 793 ms). A level whose histogram jobs are worth sharing
+ * (levelJobs) shares its partitions in the same hand-off, whatever their size.
  */
 export const MIN_PARALLEL_ROW_JOB_ROWS = 1 << 18;
 /** Below this many training (row, feature) cells a fit starts no workers at all. */
@@ -161,6 +169,14 @@ export function localHistograms(space: HistogramSpace, rows?: RowSpace): GbdtSte
     if (rows === undefined) throw new Error('gbdt: a row step without its row space');
     return rows;
   };
+  const rowJobs = (count: number) => {
+    rowJobsPart(space, count, 0, 1);
+    finishRowJobs(space, count, 1);
+  };
+  const histogramJobs = (count: number, chosenCount: number) => {
+    histogramJobsPart(space, count, chosenCount, 0, 1);
+    return 1;
+  };
   return {
     space,
     rows,
@@ -168,20 +184,12 @@ export function localHistograms(space: HistogramSpace, rows?: RowSpace): GbdtSte
       runBinTasks(job);
     },
     build: (slot, begin, end, chosenCount) => buildHistogramPart(space, slot, begin, end, 0, chosenCount),
-    rowJobs: (count) => {
-      rowJobsPart(space, count, 0, 1);
-      finishRowJobs(space, count, 1);
-    },
-    histogramJobs: (count, chosenCount) => {
-      histogramJobsPart(space, count, chosenCount, 0, 1);
-      return 1;
-    },
+    rowJobs,
+    histogramJobs,
     levelJobs: (count, chosenCount, histograms) => {
-      rowJobsPart(space, count, 0, 1);
-      finishRowJobs(space, count, 1);
-      const jobs = histograms();
-      if (jobs > 0) histogramJobsPart(space, jobs, chosenCount, 0, 1);
-      return 1;
+      rowJobs(count);
+      const histogramCount = histograms();
+      return histogramCount > 0 ? histogramJobs(histogramCount, chosenCount) : 1;
     },
     gradients: (regression) => gradientPart(need(), space, regression, 0, need().trainRows.length),
     margins: (cls, next) => marginPart(need(), space, cls, 0, need().n, next),
@@ -193,15 +201,20 @@ export function localHistograms(space: HistogramSpace, rows?: RowSpace): GbdtSte
  * Shares a fit's steps with threads - 1 workers of this thread's pool (gbdt-pool.ts), on a space
  * whose arrays are shared (sharedStorage), without waiting for them: steps run on the calling thread
  * until the workers are ready (the first fit starts them), giving the same model. `parallelBuilds`
- * counts the histogram steps the workers took part in; `waitReady` blocks until the workers have
- * joined the fit (or the timeout passes) and says whether they have.
+ * counts the histogram steps the workers took part in, `levelHandOffs` the levels given to them in
+ * one hand-off (levelJobs); `waitReady` blocks until the workers have joined the fit (or the
+ * timeout passes) and says whether they have.
  */
 export function threadedHistograms(
   space: HistogramSpace,
   threads: number,
   rows?: RowSpace,
   binJob?: BinJob,
-): GbdtSteps & { readonly parallelBuilds: number; waitReady(timeoutMs: number): boolean } {
+): GbdtSteps & {
+  readonly parallelBuilds: number;
+  readonly levelHandOffs: number;
+  waitReady(timeoutMs: number): boolean;
+} {
   // Each thread's split search results have their place in the space.
   if (threads > space.splitParts) throw new Error('gbdt: the histogram space has room for fewer threads');
   const pool = gbdtPool(threads - 1);
@@ -229,6 +242,7 @@ export function threadedHistograms(
     return true;
   };
   let parallelBuilds = 0;
+  let levelHandOffs = 0;
   /** Runs the command set in the control words over all threads and waits for every part. */
   const runAll = (command: (control: Int32Array) => void) => {
     let summed = false;
@@ -266,6 +280,9 @@ export function threadedHistograms(
     rows,
     get parallelBuilds() {
       return parallelBuilds;
+    },
+    get levelHandOffs() {
+      return levelHandOffs;
     },
     close() {
       if (closed) return;
@@ -317,19 +334,17 @@ export function threadedHistograms(
     rowJobs,
     histogramJobs,
     levelJobs(count, chosenCount, histograms) {
-      const { jobs } = space;
-      // Levels that partition nothing (the last one labels leaves) have no histograms to follow.
-      let partitions = false;
-      for (let j = 0, o = 0; j < count && !partitions; j++, o += JOB_WORDS)
-        partitions = jobs[o + RowJob.feature]! >= 0 && jobs[o + RowJob.right]! < 0;
-      // The histogram jobs sum the smaller children: at most half the level's rows.
-      const cells = (jobRows(jobs, count, RowJob.begin, RowJob.end) / 2) * chosenCount;
-      if (!partitions || cells < MIN_PARALLEL_CELLS || !join()) {
+      // The histogram jobs sum the smaller children: at most half the rows the level partitions
+      // (none at the last level, which labels leaves).
+      const cells = (partitionedRows(space.jobs, count) / 2) * chosenCount;
+      if (cells < MIN_PARALLEL_CELLS || !join()) {
         rowJobs(count);
         const histogramCount = histograms();
         return histogramCount > 0 ? histogramJobs(histogramCount, chosenCount) : 1;
       }
       let histogramCount = 0;
+      let shared = false;
+      levelHandOffs++;
       pool.run(
         threads,
         (c) => {
@@ -346,10 +361,15 @@ export function threadedHistograms(
             pool.countDown(Control.rowsPending);
             finishRowJobs(space, count, threads);
             histogramCount = histograms();
-            Atomics.store(control, Control.levelHistogramJobs, histogramCount);
+            // Jobs too small to share (children that mostly cannot split) are this thread's alone,
+            // as histogramJobs would keep them: the workers are told there are none.
+            const jobRowCount = jobRows(space.jobs, histogramCount, HistogramJob.begin, HistogramJob.end);
+            shared = jobRowCount * chosenCount >= MIN_PARALLEL_CELLS;
+            Atomics.store(control, Control.levelHistogramJobs, shared ? histogramCount : 0);
             written = true;
             Atomics.notify(control, Control.levelHistogramJobs);
-            if (histogramCount > 0) histogramJobsPart(space, histogramCount, chosenCount, 0, threads);
+            if (histogramCount > 0)
+              histogramJobsPart(space, histogramCount, chosenCount, 0, shared ? threads : 1);
           } finally {
             // Whatever failed here, the workers must not wait for histogram jobs that never come.
             if (!written) {
@@ -359,7 +379,7 @@ export function threadedHistograms(
           }
         },
       );
-      if (histogramCount === 0) return 1;
+      if (histogramCount === 0 || !shared) return 1;
       parallelBuilds++;
       return threads;
     },
@@ -385,6 +405,14 @@ export function threadedHistograms(
       });
     },
   };
+}
+
+/** The rows of the row jobs [0, count) that partition their nodes. */
+function partitionedRows(jobs: Int32Array, count: number): number {
+  let rows = 0;
+  for (let j = 0, o = 0; j < count; j++, o += JOB_WORDS)
+    if (isPartition(jobs, o)) rows += jobs[o + RowJob.end]! - jobs[o + RowJob.begin]!;
+  return rows;
 }
 
 /** The rows the jobs [0, count) cover, from their begin and end words. */
