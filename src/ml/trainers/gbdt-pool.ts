@@ -1,6 +1,6 @@
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { workerEntry } from '../../core/worker-entry.js';
-import { Command, Control, spinWhile, waitWhile } from './gbdt-control.js';
+import { Command, Control, waitWhile } from './gbdt-control.js';
 
 /*
  * The gbdt worker threads of this thread, kept from one fit to the next. Starting a worker costs
@@ -109,20 +109,25 @@ function startPool(): GbdtPool {
     kill();
     throw new Error(message);
   };
+  /**
+   * Blocks until word `index` counts down to 0, in short steps, each re-checking for a failure and
+   * waking the workers again: a wake-up lost on either side (seen in rare runs under load) costs a
+   * step, never a hang. Throws (ending the pool) when a worker failed or the count hangs.
+   */
+  const countDown = (index: number) => {
+    const deadline = Date.now() + COMMAND_TIMEOUT_MS;
+    const check = () => {
+      failIfFailed();
+      if (Date.now() >= deadline) hung();
+      Atomics.notify(control, Control.generation);
+    };
+    for (let left = Atomics.load(control, index); left !== 0; )
+      left = waitWhile(control, index, left, RECHECK_MS, check);
+  };
   /** Waits until the workers are done with the last command; throws if one failed or hangs. */
   const idle = () => {
-    const deadline = Date.now() + COMMAND_TIMEOUT_MS;
-    for (;;) {
-      const pending = Atomics.load(control, Control.pending);
-      if (pending === 0) break;
-      if (spinWhile(control, Control.pending, pending)) continue;
-      // Waits in short steps, each re-checking the count and waking the workers again: a wake-up
-      // lost on either side (seen in rare runs under load) costs a step, never a hang.
-      if (Atomics.wait(control, Control.pending, pending, RECHECK_MS) === 'timed-out') {
-        if (Date.now() >= deadline) hung();
-        Atomics.notify(control, Control.generation);
-      }
-    }
+    countDown(Control.pending);
+    // A worker that failed counts itself done too.
     failIfFailed();
   };
   const hung = (): never =>
@@ -174,17 +179,7 @@ function startPool(): GbdtPool {
       if (wait) idle();
     },
     sync: idle,
-    countDown(index) {
-      const deadline = Date.now() + COMMAND_TIMEOUT_MS;
-      // As idle(): each step re-checks for a failure and wakes the workers again.
-      const check = () => {
-        failIfFailed();
-        if (Date.now() >= deadline) hung();
-        Atomics.notify(control, Control.generation);
-      };
-      for (let left = Atomics.load(control, index); left !== 0; )
-        left = waitWhile(control, index, left, RECHECK_MS, check);
-    },
+    countDown,
     post(part, message) {
       ports[part - 1]!.postMessage(message);
     },
