@@ -263,10 +263,11 @@ export function threadedHistograms(
     });
     finishRowJobs(space, count, threads);
   };
+  /** Whether the histogram jobs [0, count) in space.jobs are worth sharing with the workers. */
+  const worthSharing = (count: number, chosenCount: number) =>
+    jobRows(space.jobs, count, HistogramJob.begin, HistogramJob.end) * chosenCount >= MIN_PARALLEL_CELLS;
   const histogramJobs = (count: number, chosenCount: number) => {
-    const rowCount = jobRows(space.jobs, count, HistogramJob.begin, HistogramJob.end);
-    if (rowCount * chosenCount < MIN_PARALLEL_CELLS || !join())
-      return local.histogramJobs(count, chosenCount);
+    if (!worthSharing(count, chosenCount) || !join()) return local.histogramJobs(count, chosenCount);
     parallelBuilds++;
     runAll((c) => {
       c[Control.command] = Command.histogramJobs;
@@ -363,8 +364,7 @@ export function threadedHistograms(
             histogramCount = histograms();
             // Jobs too small to share (children that mostly cannot split) are this thread's alone,
             // as histogramJobs would keep them: the workers are told there are none.
-            const jobRowCount = jobRows(space.jobs, histogramCount, HistogramJob.begin, HistogramJob.end);
-            shared = jobRowCount * chosenCount >= MIN_PARALLEL_CELLS;
+            shared = worthSharing(histogramCount, chosenCount);
             Atomics.store(control, Control.levelHistogramJobs, shared ? histogramCount : 0);
             written = true;
             Atomics.notify(control, Control.levelHistogramJobs);
