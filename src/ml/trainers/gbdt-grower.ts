@@ -1,5 +1,6 @@
 import type { BinnedFeature } from './gbdt-bins.js';
 import { preOrder, type Tree } from './gbdt-ensemble.js';
+import { gradientSumsByChunks } from './gbdt-histogram.js';
 import { HistogramJob, RowJob, resultAt } from './gbdt-level.js';
 import { type HistogramSpace, JOB_WORDS, RESULT_DOUBLES } from './gbdt-space.js';
 import { bestOfParts, type Split, SplitSetting, searchSplit } from './gbdt-split.js';
@@ -23,7 +24,7 @@ export interface GrowSteps {
   readonly space: HistogramSpace;
   /**
    * Fills a histogram slot from the space's index[begin, end), its gradients and chosen features;
-   * true when those rows' gradient sums, added in index order, are in space.rowSums[0, 2).
+   * true when those rows' gradient sums, as gradientSumsByChunks adds them, are in space.rowSums[0, 2).
    */
   build(slot: number, begin: number, end: number, chosenCount: number): boolean;
   /** Runs the row jobs [0, count) in space.jobs (gbdt-level.ts). */
@@ -116,7 +117,7 @@ export class TreeGrower {
     private readonly s: GrowSettings,
   ) {
     this.space = steps.space;
-    const slots = this.space.slots.length / this.space.size;
+    const slots = this.space.slotCount;
     this.width = levelWidth(s.maxDepth);
     if (slots < slotCount(s.maxDepth) || this.space.jobs.length < JOB_WORDS * this.width)
       throw new Error('gbdt: the histogram space is too small for trees of this depth');
@@ -151,7 +152,7 @@ export class TreeGrower {
       summed = this.steps.build(slot, 0, rowCount, chosenCount);
     }
     const { rowSums } = this.space;
-    const [g, h] = summed ? [rowSums[0]!, rowSums[1]!] : gradientSums(this.space, rowCount);
+    const [g, h] = summed ? [rowSums[0]!, rowSums[1]!] : gradientSumsByChunks(this.space, 0, rowCount);
     const split = slot < 0 ? undefined : this.bestSplit(slot, g, h, rowCount);
     let level: LevelNode[] = [{ id: this.leaf(g, h), begin: 0, end: rowCount, slot, g, h, split }];
     for (let depth = 0; level.length > 0; depth++) {
@@ -407,21 +408,4 @@ export class TreeGrower {
     searchSplit(this.space, slot, g, h, count, 0, this.chosenCount, 0, this.result, 0);
     return bestOfParts(this.space, this.result, 0, 1);
   }
-}
-
-/**
- * Sums of the gradients and hessians of index[0, count). A function of its own: as a loop inside
- * grow() it had V8 compile grow() on the stack mid-loop, before the code after the loop had type
- * feedback, and throw that code away again on nearly every tree (198 deopts in 300 trees).
- */
-function gradientSums(s: HistogramSpace, count: number): [number, number] {
-  const { index, gh } = s;
-  let g = 0;
-  let h = 0;
-  for (let k = 0; k < count; k++) {
-    const i = index[k]!;
-    g += gh[2 * i]!;
-    h += gh[2 * i + 1]!;
-  }
-  return [g, h];
 }

@@ -124,19 +124,22 @@ export function gatherKernel(): FunctionDef {
 }
 
 /*
- * (func $subtract (param $a $aend $b i32)
+ * (func $subtract (param $a $aend $b i32)      ;; $add: the same with f64x2.add
  *   (block (br_if 0 (i32.ge_u $a $aend))
  *     (loop
  *       (v128.store $a (f64x2.sub (v128.load $a) (v128.load $b)))
  *       (local.set $b (i32.add $b 16))
  *       (br_if 0 (i32.lt_u (local.tee $a (i32.add $a 16)) $aend)))))
  */
-export function subtractKernel(): FunctionDef {
+export function cellwiseKernel(name: 'subtract' | 'add'): FunctionDef {
   const [a, aend, b] = [0, 1, 2];
   const c = new Code();
   c.block().get(a).get(aend).i32GeU().brIf(0).loop();
-  c.get(a).get(a).v128Load().get(b).v128Load().f64x2Sub().v128Store();
+  c.get(a).get(a).v128Load().get(b).v128Load();
+  if (name === 'add') c.f64x2Add();
+  else c.f64x2Sub();
+  c.v128Store();
   c.get(b).i32Const(16).i32Add().set(b);
   c.get(a).i32Const(16).i32Add().tee(a).get(aend).i32LtU().brIf(0).end().end();
-  return { name: 'subtract', params: 3, locals: [], code: c };
+  return { name, params: 3, locals: [], code: c };
 }

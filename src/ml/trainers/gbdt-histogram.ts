@@ -1,5 +1,5 @@
 import { type HistogramKernels, histogramKernels } from './gbdt-kernels.js';
-import { gatherLength, type HistogramSpace, SPARSE_NODE } from './gbdt-space.js';
+import { DENSE_CHUNKS, gatherLength, type HistogramSpace, SPARSE_NODE } from './gbdt-space.js';
 
 /*
  * The one loop that fills a histogram slot (gbdt-space.ts), in its shapes. The same function runs
@@ -28,8 +28,10 @@ export function buildHistogramPart(
   end: number,
   c0: number,
   c1: number,
-  /** The calling thread's part of the build (which gather area it may use). */
+  /** The calling thread's part of the build (which gather area it may use, where its row sums go). */
   part = 0,
+  /** Sum the rows row-major (a dense node's, or a chunk of one), else from the columns. */
+  dense = isDense(s, end - begin),
 ): boolean {
   const { binStart, chosen, stride, slots } = s;
   const base = slot * s.size;
@@ -42,7 +44,7 @@ export function buildHistogramPart(
   if (c1 <= c0) return false;
   const kernels = s.memory === undefined ? undefined : histogramKernels(s.memory);
   if (stride === 3) countingPass(s, base, begin, end, c0, c1);
-  else if ((end - begin) * SPARSE_NODE < s.n) {
+  else if (!dense) {
     if (kernels !== undefined && s.columns instanceof Uint8Array && part < s.gatherParts) {
       const area = s.gathered.subarray(part * gatherLength(s.n));
       kernelColumnPass(kernels, s, base, begin, end, c0, c1, area);
@@ -55,6 +57,102 @@ export function buildHistogramPart(
     contiguousPass(s, base, begin, end, chosen[c0]!, chosen[c0]! + c1 - c0);
   } else chosenPass(s, base, begin, end, c0, c1);
   return false;
+}
+
+/** Whether a node of `count` rows is dense: summed row-major (SPARSE_NODE), and by row chunks. */
+export function isDense(s: HistogramSpace, count: number): boolean {
+  return count * SPARSE_NODE >= s.n;
+}
+
+/** Rows [b, e) of chunk c of a dense build of index[begin, end). */
+function chunkRows(begin: number, end: number, c: number): [number, number] {
+  const span = end - begin;
+  return [begin + Math.floor((c * span) / DENSE_CHUNKS), begin + Math.floor(((c + 1) * span) / DENSE_CHUNKS)];
+}
+
+/** The slot chunk c of a dense build into `slot` sums into: chunk 0 into the slot itself. */
+function chunkSlot(s: HistogramSpace, slot: number, c: number): number {
+  return c === 0 ? slot : s.slotCount + c - 1;
+}
+
+/**
+ * Chunks [k0, k1) of a dense build of index[begin, end) into `slot` (DENSE_CHUNKS in all, however
+ * many threads share them), over the chosen features c0..c1-1 (all of them, unless more threads than
+ * chunks share a chunk's features): each chunk's rows into the chunk's slot, their (g, h) sums into
+ * rowSums[2c]. Returns true when these chunks left their sums there (the kernel's pass ran); when
+ * every chunk is built over the same features, every chunk did. joinDenseChunks adds them up.
+ */
+export function buildDenseChunks(
+  s: HistogramSpace,
+  slot: number,
+  begin: number,
+  end: number,
+  c0: number,
+  c1: number,
+  k0: number,
+  k1: number,
+): boolean {
+  let summed = k1 > k0;
+  for (let c = k0; c < k1; c++) {
+    const [b, e] = chunkRows(begin, end, c);
+    summed = buildHistogramPart(s, chunkSlot(s, slot, c), b, e, c0, c1, c, true) && summed;
+  }
+  return summed;
+}
+
+/**
+ * Once every chunk of a dense build is done: adds the chunks' slots into `slot` in chunk order, over
+ * the chosen features, and (`summed`: the chunks left their row sums) their (g, h) sums into
+ * rowSums[0, 2), as gradientSumsByChunks adds them.
+ */
+export function joinDenseChunks(s: HistogramSpace, slot: number, chosenCount: number, summed: boolean): void {
+  const { slots, size, stride, binStart, chosen, rowSums } = s;
+  const kernels = s.memory !== undefined && stride === 2 ? histogramKernels(s.memory) : undefined;
+  const base = slot * size;
+  for (let c = 1; c < DENSE_CHUNKS; c++) {
+    const from = chunkSlot(s, slot, c) * size - base;
+    for (let k = 0; k < chosenCount; k++) {
+      const f = chosen[k]!;
+      const b0 = base + stride * binStart[f]!;
+      const b1 = base + stride * binStart[f + 1]!;
+      if (kernels !== undefined) {
+        const at = slots.byteOffset + 8 * b0;
+        kernels.add(at, at + 8 * (b1 - b0), at + 8 * from);
+        continue;
+      }
+      for (let b = b0; b < b1; b++) slots[b] = slots[b]! + slots[b + from]!;
+    }
+  }
+  if (!summed) return;
+  for (let c = 1; c < DENSE_CHUNKS; c++) {
+    rowSums[0] = rowSums[0]! + rowSums[2 * c]!;
+    rowSums[1] = rowSums[1]! + rowSums[2 * c + 1]!;
+  }
+}
+
+/**
+ * The (g, h) sums of index[begin, end) as a dense build's chunks give them (joinDenseChunks): each
+ * chunk's rows added in index order, then the chunks' sums in chunk order. (A function of its own,
+ * not a loop inside the grower's grow(): there V8 compiled grow() on the stack mid-loop, before the
+ * code after the loop had type feedback, and threw it away again on nearly every tree.)
+ */
+export function gradientSumsByChunks(s: HistogramSpace, begin: number, end: number): [number, number] {
+  const { index, gh } = s;
+  let g = 0;
+  let h = 0;
+  for (let c = 0; c < DENSE_CHUNKS; c++) {
+    const [b, e] = chunkRows(begin, end, c);
+    let cg = 0;
+    let ch = 0;
+    for (let k = b; k < e; k++) {
+      const i = index[k]!;
+      cg += gh[2 * i]!;
+      ch += gh[2 * i + 1]!;
+    }
+    g = c === 0 ? cg : g + cg;
+    h = c === 0 ? ch : h + ch;
+  }
+  return [g, h];
 }
 
 /**

@@ -1,5 +1,5 @@
 import { EXP_CHECK_COUNT, expCheckInputs, expKernel, expMatches } from './gbdt-exp-kernel.js';
-import { columnsKernel, gatherKernel, rowsKernel, subtractKernel } from './gbdt-histogram-kernels.js';
+import { cellwiseKernel, columnsKernel, gatherKernel, rowsKernel } from './gbdt-histogram-kernels.js';
 import { type MarginGradients, marginKernel } from './gbdt-margin-kernel.js';
 import { labelKernel, partitionKernel } from './gbdt-row-kernels.js';
 import { splitKernel } from './gbdt-split-kernel.js';
@@ -20,7 +20,7 @@ export interface HistogramKernels {
    * Row-major pass: for each row i of the index words [p, pend), its gh pair (at gh + 16 i) added to
    * the slot cell of each of its bins, read as u16 from bins + i * rowBytes: `quad` bytes of them
    * four at a time, then up to `span` bytes one at a time; the rows' gh pairs summed in index order
-   * (as gradientSums in gbdt-grower.ts adds them) go to the 16 bytes at `sum`.
+   * (as each chunk of gradientSumsByChunks in gbdt-histogram.ts adds them) go to the 16 bytes at `sum`.
    */
   rows(
     p: number,
@@ -86,6 +86,8 @@ export interface HistogramKernels {
   splitNumeric(cell: number, count: number, area: number): number;
   /** Cells [a, aend) minus the cells at b, pairwise (the larger child's histogram from its parent's). */
   subtract(a: number, aend: number, b: number): void;
+  /** Cells [a, aend) plus the cells at b, pairwise (a dense build's row chunks added up). */
+  add(a: number, aend: number, b: number): void;
   /** exp of each double at [src, end), as Math.exp computes it, to the doubles from `dst` on. */
   expRange(src: number, end: number, dst: number): void;
   /** The same two doubles at a time, with the two-lane exp (an even count of them). */
@@ -124,7 +126,8 @@ function compiled(shared: boolean): object {
         columnsKernel(4),
         columnsKernel(1),
         gatherKernel(),
-        subtractKernel(),
+        cellwiseKernel('subtract'),
+        cellwiseKernel('add'),
         partitionKernel(false),
         partitionKernel(true),
         labelKernel(false),

@@ -59,9 +59,15 @@ export interface HistogramSpace {
   chosen: Int32Array;
   /** Doubles per bin: gradient, hessian and, when rows are counted, a row count. */
   stride: 2 | 3;
-  /** Histogram slots, one after another, `size` doubles each (global bin b at stride * b). */
+  /**
+   * Histogram slots, one after another, `size` doubles each (global bin b at stride * b): the
+   * tree's `slotCount`, then DENSE_CHUNKS - 1 for the row chunks of a dense build
+   * (gbdt-histogram.ts buildDenseChunks).
+   */
   slots: Float64Array;
   size: number;
+  /** The slots a tree is grown with (those after them are the dense builds' chunk slots). */
+  slotCount: number;
   /** The jobs of one level step (gbdt-level.ts), JOB_WORDS words each. */
   jobs: Int32Array;
   /** Partition scratch: a node's right rows go to scratch[begin, ...) (nodes never overlap). */
@@ -96,8 +102,9 @@ export interface HistogramSpace {
   /** Each histogram job's children's sums: small (g, h), then large (g, h), 4 doubles a job. */
   jobSums: Float64Array;
   /**
-   * Each part's (g, h) sums of the rows of its last row-major kernel build (part p's at 2p): the
-   * root's sums come with its histogram instead of from a pass of their own.
+   * The (g, h) sums of the rows of each dense chunk's row-major kernel build (chunk c's at 2c, and
+   * so for each part of a level's builds): the root's sums come with its histogram instead of from
+   * a pass of their own.
    */
   rowSums: Float64Array;
   /** The row space's arrays that the margin kernel reads and writes (empty unless asked for). */
@@ -226,8 +233,9 @@ function layoutSpace(
     gh: allocate(Float64Array, 2 * n),
     chosen: allocate(Int32Array, width),
     stride,
-    slots: allocate(Float64Array, size * opts.slotCount),
+    slots: allocate(Float64Array, size * (opts.slotCount + DENSE_CHUNKS - 1)),
     size,
+    slotCount: opts.slotCount,
     jobs: allocate(Int32Array, JOB_WORDS * opts.jobCapacity),
     scratch: allocate(Uint32Array, n),
     chunkLefts: allocate(Int32Array, ROW_CHUNKS * opts.jobCapacity),
@@ -242,7 +250,7 @@ function layoutSpace(
     splitResults: allocate(Float64Array, RESULT_DOUBLES * 2 * parts * opts.jobCapacity),
     splitParts: parts,
     jobSums: allocate(Float64Array, 4 * opts.jobCapacity),
-    rowSums: allocate(Float64Array, 2 * parts),
+    rowSums: allocate(Float64Array, 2 * Math.max(parts, DENSE_CHUNKS)),
     // The single-margin row arrays (about 17 bytes a row) count toward the memory's size limit like
     // the rest: a space that would have fitted just under it without them now takes the
     // JavaScript loops, all of them (the same bits, slower).
@@ -268,6 +276,17 @@ function layoutSpace(
  * the same order, so the choice changes no bit.
  */
 export const SPARSE_NODE = 4;
+
+/**
+ * Row chunks a dense build (the root's) is cut into, whatever the thread count: each chunk sums
+ * every feature over its rows into a slot of its own, and the chunks' slots are added up in chunk
+ * order (gbdt-histogram.ts). Two threads then share the root by rows, each reading only its rows'
+ * lines of `bins`; shared by features, both read every row's line (a row's bins share one), and
+ * the root's build on 2 threads took 80% of its time on 1. More threads share each chunk's features.
+ * The chunks do not depend on the threads, so neither do the sums. Two, for 2 cores: every further
+ * chunk zeroes and adds a slot of its own on every tree, whatever the thread count.
+ */
+export const DENSE_CHUNKS = 2;
 
 /** Doubles of one part's gather area: the gh pairs of a sparse node's rows (under n / SPARSE_NODE). */
 export function gatherLength(n: number): number {

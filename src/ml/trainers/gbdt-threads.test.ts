@@ -3,7 +3,7 @@ import { seededRandom } from '../../core/random.js';
 import { binJobDone, createBinJob } from './gbdt-bins.js';
 import { Command, Control } from './gbdt-control.js';
 import { bytesOf, randomSpace, SLOW } from './gbdt-fixtures.js';
-import { buildHistogramPart } from './gbdt-histogram.js';
+import { buildHistogramPart, gradientSumsByChunks } from './gbdt-histogram.js';
 import { expKernelPlatform, marginKernels } from './gbdt-kernels.js';
 import {
   finishRowJobs,
@@ -17,6 +17,7 @@ import { gbdtPool } from './gbdt-pool.js';
 import { createRowSpace, setTree } from './gbdt-rows.js';
 import {
   createHistogramSpace,
+  DENSE_CHUNKS,
   type HistogramSpace,
   JOB_WORDS,
   plainStorage,
@@ -96,35 +97,54 @@ describe('threaded histograms', () => {
           space.gh[2 * i] = r() - 0.5;
           space.gh[2 * i + 1] = r();
         }
-        const threaded = threadedHistograms(space, 3);
         const slot = (k: number) =>
           Buffer.from(space.slots.buffer, space.slots.byteOffset + 8 * k * space.size, 8 * space.size);
-        try {
-          // Builds before the workers are up run on this thread alone; wait so that they take part.
-          expect(threaded.waitReady(SLOW / 2)).toBe(true);
-          // A dense node (every other row: the row-major pass) and a sparse one (every fourth row
-          // from 2,000 on, a fifth of the rows: the column pass); all features in order, then in a
-          // shuffled order (as colsample draws them).
-          for (const rows of [
-            Uint32Array.from({ length: 45_000 }, (_, k) => 1_000 + 2 * k),
-            Uint32Array.from({ length: 20_000 }, (_, k) => 2_000 + 4 * k),
-          ]) {
-            space.index.set(rows);
-            for (const chosen of [
-              [0, 1, 2, 3, 4, 5, 6],
-              [5, 0, 3, 6, 1, 2, 4],
+        // 2 threads take a dense node's row chunks (DENSE_CHUNKS) one each; 3 share a chunk's features.
+        for (const threads of [2, 3]) {
+          const threaded = threadedHistograms(space, threads);
+          try {
+            // Builds before the workers are up run on this thread alone; wait so that they take part.
+            expect(threaded.waitReady(SLOW / 2)).toBe(true);
+            // A dense node (every other row: the row-major pass, in row chunks) and a sparse one
+            // (every fourth row from 2,000 on, a fifth of the rows: the column pass); all features
+            // in order, then in a shuffled order (as colsample draws them).
+            for (const rows of [
+              Uint32Array.from({ length: 45_000 }, (_, k) => 1_000 + 2 * k),
+              Uint32Array.from({ length: 20_000 }, (_, k) => 2_000 + 4 * k),
             ]) {
-              space.chosen.set(chosen);
-              space.slots.fill(0);
-              localHistograms(space).build(0, 0, rows.length, 7);
-              threaded.build(1, 0, rows.length, 7);
-              expect(slot(1).equals(slot(0))).toBe(true);
-              expect(space.slots.subarray(0, space.size).some((v) => v !== 0)).toBe(true);
+              space.index.set(rows);
+              // The third: on 3 threads, one share of the first chunk's features is in order (the
+              // kernel's pass, which sums the rows), the other and the second chunk's are not.
+              for (const chosen of [
+                [0, 1, 2, 3, 4, 5, 6],
+                [5, 0, 3, 6, 1, 2, 4],
+                [0, 1, 2, 3, 5, 4, 6],
+              ]) {
+                space.chosen.set(chosen);
+                space.slots.fill(0);
+                // The root's (g, h) as the grower takes them: from the build, or summed apart.
+                const rootSums = (summed: boolean) =>
+                  summed
+                    ? Array.from(space.rowSums.subarray(0, 2))
+                    : gradientSumsByChunks(space, 0, rows.length);
+                space.rowSums.fill(0);
+                const summed = localHistograms(space).build(0, 0, rows.length, 7);
+                const sums = rootSums(summed);
+                space.rowSums.fill(0);
+                const threadedSummed = threaded.build(1, 0, rows.length, 7);
+                expect(slot(1).equals(slot(0))).toBe(true);
+                expect(space.slots.subarray(0, space.size).some((v) => v !== 0)).toBe(true);
+                // The same bits whoever summed them; 2 threads, each with whole chunks, keep the
+                // build's sums wherever one thread does (3, sharing a chunk's features, may not).
+                expect(rootSums(threadedSummed)).toEqual(sums);
+                expect(sums).toEqual(gradientSumsByChunks(space, 0, rows.length));
+                if (threads === 2) expect(threadedSummed).toBe(summed);
+              }
             }
+            expect(threaded.parallelBuilds).toBe(6);
+          } finally {
+            threaded.close();
           }
-          expect(threaded.parallelBuilds).toBe(4);
-        } finally {
-          threaded.close();
         }
       }
     },
@@ -144,18 +164,27 @@ describe('threaded histograms', () => {
     });
     for (let i = 0; i < 2 * n; i++) space.gh[i] = r() - 0.3;
     space.chosen.set([0, 1, 2, 3, 4]);
-    // 40% of the rows (the row-major pass) and 7.5% (the column pass).
-    for (const step of [2.5, 13]) {
+    // 40% of the rows (the row-major pass, in DENSE_CHUNKS row chunks added up in order) and 7.5%
+    // (the column pass, all rows at once).
+    for (const [step, chunks] of [
+      [2.5, DENSE_CHUNKS],
+      [13, 1],
+    ] as const) {
       const rows = Uint32Array.from({ length: Math.floor(n / step) }, (_, k) => Math.floor(k * step));
       space.index.set(rows);
       localHistograms(space).build(0, 0, rows.length, 5);
       const expected = new Float64Array(space.size);
-      for (const i of rows) {
-        for (let f = 0; f < binCounts.length; f++) {
-          const b = 2 * (space.binStart[f]! + space.columns[f * n + i]!);
-          expected[b] = expected[b]! + space.gh[2 * i]!;
-          expected[b + 1] = expected[b + 1]! + space.gh[2 * i + 1]!;
+      for (let c = 0; c < chunks; c++) {
+        const chunk = new Float64Array(space.size);
+        const [b0, b1] = [c, c + 1].map((k) => Math.floor((k * rows.length) / chunks));
+        for (const i of rows.subarray(b0, b1)) {
+          for (let f = 0; f < binCounts.length; f++) {
+            const b = 2 * (space.binStart[f]! + space.columns[f * n + i]!);
+            chunk[b] = chunk[b]! + space.gh[2 * i]!;
+            chunk[b + 1] = chunk[b + 1]! + space.gh[2 * i + 1]!;
+          }
         }
+        for (let b = 0; b < space.size; b++) expected[b] = c === 0 ? chunk[b]! : expected[b]! + chunk[b]!;
       }
       expect(
         Buffer.from(space.slots.buffer, space.slots.byteOffset, 8 * space.size).equals(

@@ -3,7 +3,7 @@ import { isMainThread } from 'node:worker_threads';
 import { type BinJob, binJobDone, runBinTasks } from './gbdt-bins.js';
 import { Command, Control, waitWhile } from './gbdt-control.js';
 import type { GrowSteps } from './gbdt-grower.js';
-import { buildHistogramPart } from './gbdt-histogram.js';
+import { buildDenseChunks, buildHistogramPart, isDense, joinDenseChunks } from './gbdt-histogram.js';
 import { releaseKernels } from './gbdt-kernels.js';
 import {
   finishRowJobs,
@@ -15,16 +15,18 @@ import {
 } from './gbdt-level.js';
 import { COMMAND_TIMEOUT_MS, detach, gbdtPool, RECHECK_MS } from './gbdt-pool.js';
 import { gradientPart, marginPart, type NextGradients, type RowSpace } from './gbdt-rows.js';
-import { type HistogramSpace, JOB_WORDS } from './gbdt-space.js';
+import { DENSE_CHUNKS, type HistogramSpace, JOB_WORDS } from './gbdt-space.js';
 
 /*
  * Histogram building over worker threads, for a trainer that stays synchronous (fitModel returns a
  * model, not a promise, and runs inside sweep workers too). The main thread and the workers meet
  * in shared memory: the main thread writes a command into the control words (gbdt-control.ts), wakes
  * the workers, does its own share, then sleeps until every worker has counted itself done. Thread t
- * of T sums the t-th contiguous share of the chosen features of a single build (the root), or the
- * t-th share of a level's (job, feature) units (gbdt-level.ts); a feature's histogram is one
- * thread's work over the rows in order, so the result does not depend on T. The per-row steps
+ * of T sums the t-th share of the row chunks of a dense single build (the root's: DENSE_CHUNKS of
+ * them whatever T, added up in chunk order afterwards), the t-th contiguous share of the chosen
+ * features of a sparse one, or the t-th share of a level's (job, feature) units (gbdt-level.ts); a
+ * feature's histogram (or a chunk's) is one thread's work over its rows in order, so the result
+ * does not depend on T. The per-row steps
  * (gradients, margin updates; gbdt-rows.ts) are split the same way by contiguous row ranges, each
  * row's result depending on that row alone. A level of the tree (levelJobs) is one hand-off: the
  * threads partition their shares of its rows, the calling thread joins the pieces and writes the
@@ -52,16 +54,8 @@ export function runPart(
 ): boolean {
   const command = control[Control.command]!;
   if (command === Command.histogram) {
-    const [c0, c1] = partRange(part, parts, control[Control.chosenCount]!);
-    return buildHistogramPart(
-      hs,
-      control[Control.slot]!,
-      control[Control.begin]!,
-      control[Control.end]!,
-      c0,
-      c1,
-      part,
-    );
+    const [slot, begin, end] = [control[Control.slot]!, control[Control.begin]!, control[Control.end]!];
+    return buildPart(hs, slot, begin, end, control[Control.chosenCount]!, part, parts);
   }
   if (command === Command.histogramJobs) {
     histogramJobsPart(hs, control[Control.jobCount]!, control[Control.chosenCount]!, part, parts);
@@ -99,6 +93,56 @@ function levelPart(control: Int32Array, hs: HistogramSpace, part: number, parts:
     if (Atomics.load(control, Control.stop) !== 0) throw new Error('gbdt: the pool was stopped mid-level');
   });
   if (count > 0) histogramJobsPart(hs, count, control[Control.chosenCount]!, part, parts);
+}
+
+/**
+ * Part `part` of `parts` of a single histogram build (the root's): a dense node's share of the row
+ * chunks (all features; with more threads than chunks, a share of one chunk's features), else a
+ * share of the features (all rows). finishBuild completes it.
+ */
+function buildPart(
+  hs: HistogramSpace,
+  slot: number,
+  begin: number,
+  end: number,
+  chosenCount: number,
+  part: number,
+  parts: number,
+): boolean {
+  if (isDense(hs, end - begin)) {
+    if (parts <= DENSE_CHUNKS) {
+      const [k0, k1] = partRange(part, parts, DENSE_CHUNKS);
+      return buildDenseChunks(hs, slot, begin, end, 0, chosenCount, k0, k1);
+    }
+    // More threads than chunks: chunk k's threads, ceil(k T / C) up to ceil((k + 1) T / C),
+    // share its features.
+    const k = Math.floor((part * DENSE_CHUNKS) / parts);
+    const first = Math.ceil((k * parts) / DENSE_CHUNKS);
+    const sharing = Math.ceil(((k + 1) * parts) / DENSE_CHUNKS) - first;
+    const [c0, c1] = partRange(part - first, sharing, chosenCount);
+    buildDenseChunks(hs, slot, begin, end, c0, c1, k, k + 1);
+    // Whether the kernel's pass (which sums the rows) runs depends on a share's features: some
+    // chunks' sums may be missing, so the grower sums the rows itself.
+    return false;
+  }
+  const [c0, c1] = partRange(part, parts, chosenCount);
+  return buildHistogramPart(hs, slot, begin, end, c0, c1, part);
+}
+
+/**
+ * Once every part of a build is done: a dense node's chunks added up. Returns `summed` (part 0's
+ * buildPart): whether the rows' (g, h) sums are in rowSums[0, 2).
+ */
+function finishBuild(
+  hs: HistogramSpace,
+  slot: number,
+  begin: number,
+  end: number,
+  chosenCount: number,
+  summed: boolean,
+): boolean {
+  if (isDense(hs, end - begin)) joinDenseChunks(hs, slot, chosenCount, summed);
+  return summed;
 }
 
 /** A fit's arrays, as the workers receive them when the fit attaches. */
@@ -183,7 +227,15 @@ export function localHistograms(space: HistogramSpace, rows?: RowSpace): GbdtSte
     binning: (job) => {
       runBinTasks(job);
     },
-    build: (slot, begin, end, chosenCount) => buildHistogramPart(space, slot, begin, end, 0, chosenCount),
+    build: (slot, begin, end, chosenCount) =>
+      finishBuild(
+        space,
+        slot,
+        begin,
+        end,
+        chosenCount,
+        buildPart(space, slot, begin, end, chosenCount, 0, 1),
+      ),
     rowJobs,
     histogramJobs,
     levelJobs: (count, chosenCount, histograms) => {
@@ -324,13 +376,14 @@ export function threadedHistograms(
       if ((end - begin) * chosenCount < MIN_PARALLEL_CELLS || !join())
         return local.build(slot, begin, end, chosenCount);
       parallelBuilds++;
-      return runAll((c) => {
+      const summed = runAll((c) => {
         c[Control.command] = Command.histogram;
         c[Control.begin] = begin;
         c[Control.end] = end;
         c[Control.slot] = slot;
         c[Control.chosenCount] = chosenCount;
       });
+      return finishBuild(space, slot, begin, end, chosenCount, summed);
     },
     rowJobs,
     histogramJobs,
