@@ -6,9 +6,10 @@ import { DENSE_CHUNKS, gatherLength, type HistogramSpace, SPARSE_NODE } from './
  * on the main thread and in histogram worker threads, over buffers that may be shared between them,
  * so that all see the same rows, gradients and histogram slots.
  *
- * Each feature's histogram is summed by one thread only, over the node's rows in ascending row order:
- * which thread sums which feature changes nothing in the result, so models are the same bit for bit
- * whatever the thread count (no cross-thread reduction to order). The hot loops run as WebAssembly
+ * Each feature's histogram is summed by one thread only, over the node's rows in ascending row order
+ * (a dense single build's, over each of its DENSE_CHUNKS row chunks, added up in chunk order
+ * afterwards, whatever the thread count): which thread sums which feature or chunk changes nothing
+ * in the result, so models are the same bit for bit whatever the thread count. The hot loops run as WebAssembly
  * kernels (gbdt-histogram-kernels.ts) where the space lives in WebAssembly memory; the JavaScript
  * loops below give the same bits, for the shapes the kernels do not take.
  */
@@ -79,8 +80,9 @@ function chunkSlot(s: HistogramSpace, slot: number, c: number): number {
  * Chunks [k0, k1) of a dense build of index[begin, end) into `slot` (DENSE_CHUNKS in all, however
  * many threads share them), over the chosen features c0..c1-1 (all of them, unless more threads than
  * chunks share a chunk's features): each chunk's rows into the chunk's slot, their (g, h) sums into
- * rowSums[2c]. Returns true when these chunks left their sums there (the kernel's pass ran); when
- * every chunk is built over the same features, every chunk did. joinDenseChunks adds them up.
+ * rowSums[2c], or (`sumsPart`: threads sharing a chunk) into that part's own pair, never read.
+ * Returns true when these chunks left their sums there (the kernel's pass ran); when every chunk
+ * is built over the same features, every chunk did. joinDenseChunks adds them up.
  */
 export function buildDenseChunks(
   s: HistogramSpace,
@@ -91,11 +93,12 @@ export function buildDenseChunks(
   c1: number,
   k0: number,
   k1: number,
+  sumsPart?: number,
 ): boolean {
   let summed = k1 > k0;
   for (let c = k0; c < k1; c++) {
     const [b, e] = chunkRows(begin, end, c);
-    summed = buildHistogramPart(s, chunkSlot(s, slot, c), b, e, c0, c1, c, true) && summed;
+    summed = buildHistogramPart(s, chunkSlot(s, slot, c), b, e, c0, c1, sumsPart ?? c, true) && summed;
   }
   return summed;
 }

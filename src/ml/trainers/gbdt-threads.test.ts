@@ -92,6 +92,7 @@ describe('threaded histograms', () => {
           countRows,
           slotCount: 2,
           storage: sharedStorage,
+          threads: 4,
         });
         for (let i = 0; i < n; i++) {
           space.gh[2 * i] = r() - 0.5;
@@ -99,8 +100,9 @@ describe('threaded histograms', () => {
         }
         const slot = (k: number) =>
           Buffer.from(space.slots.buffer, space.slots.byteOffset + 8 * k * space.size, 8 * space.size);
-        // 2 threads take a dense node's row chunks (DENSE_CHUNKS) one each; 3 share a chunk's features.
-        for (const threads of [2, 3]) {
+        // 2 threads take a dense node's row chunks (DENSE_CHUNKS) one each; 3 share one chunk's
+        // features, 4 both chunks'.
+        for (const threads of [2, 3, 4]) {
           const threaded = threadedHistograms(space, threads);
           try {
             // Builds before the workers are up run on this thread alone; wait so that they take part.
@@ -139,6 +141,11 @@ describe('threaded histograms', () => {
                 expect(rootSums(threadedSummed)).toEqual(sums);
                 expect(sums).toEqual(gradientSumsByChunks(space, 0, rows.length));
                 if (threads === 2) expect(threadedSummed).toBe(summed);
+                // In order, without row counts, the dense node takes the kernel's pass, which sums
+                // the rows (where there are kernels): the path above is taken, not only its fallback.
+                const inOrder = chosen.every((f, k) => f === k);
+                if (space.memory !== undefined && !countRows && rows.length === 45_000 && inOrder)
+                  expect(summed).toBe(true);
               }
             }
             expect(threaded.parallelBuilds).toBe(6);

@@ -115,14 +115,16 @@ function buildPart(
       return buildDenseChunks(hs, slot, begin, end, 0, chosenCount, k0, k1);
     }
     // More threads than chunks: chunk k's threads, ceil(k T / C) up to ceil((k + 1) T / C),
-    // share its features.
+    // share its features (3 threads: two share the first chunk, one takes the second whole, so
+    // the root takes as long as on 2; 4 share both evenly).
     const k = Math.floor((part * DENSE_CHUNKS) / parts);
     const first = Math.ceil((k * parts) / DENSE_CHUNKS);
     const sharing = Math.ceil(((k + 1) * parts) / DENSE_CHUNKS) - first;
     const [c0, c1] = partRange(part - first, sharing, chosenCount);
-    buildDenseChunks(hs, slot, begin, end, c0, c1, k, k + 1);
+    buildDenseChunks(hs, slot, begin, end, c0, c1, k, k + 1, part);
     // Whether the kernel's pass (which sums the rows) runs depends on a share's features: some
-    // chunks' sums may be missing, so the grower sums the rows itself.
+    // chunks' sums may be missing, so the grower sums the rows itself (each share's sums went to
+    // its own part's pair, so no two threads wrote the same one).
     return false;
   }
   const [c0, c1] = partRange(part, parts, chosenCount);
