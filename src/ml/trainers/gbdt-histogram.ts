@@ -9,9 +9,9 @@ import { DENSE_CHUNKS, gatherLength, type HistogramSpace, SPARSE_NODE } from './
  * Each feature's histogram is summed by one thread only, over the node's rows in ascending row order
  * (a dense single build's, over each of its DENSE_CHUNKS row chunks, added up in chunk order
  * afterwards, whatever the thread count): which thread sums which feature or chunk changes nothing
- * in the result, so models are the same bit for bit whatever the thread count. The hot loops run as WebAssembly
- * kernels (gbdt-histogram-kernels.ts) where the space lives in WebAssembly memory; the JavaScript
- * loops below give the same bits, for the shapes the kernels do not take.
+ * in the result, so models are the same bit for bit whatever the thread count. The hot loops run
+ * as WebAssembly kernels (gbdt-histogram-kernels.ts) where the space lives in WebAssembly memory;
+ * the JavaScript loops below give the same bits, for the shapes the kernels do not take.
  */
 
 /**
@@ -60,7 +60,10 @@ export function buildHistogramPart(
   return false;
 }
 
-/** Whether a node of `count` rows is dense: summed row-major (SPARSE_NODE), and by row chunks. */
+/**
+ * Whether a node of `count` rows is dense: summed row-major (SPARSE_NODE), and, in a build of its
+ * own (the root's), by row chunks (buildDenseChunks).
+ */
 export function isDense(s: HistogramSpace, count: number): boolean {
   return count * SPARSE_NODE >= s.n;
 }
