@@ -92,8 +92,9 @@ export interface GrownTree {
  *
  * Each level is one hand-off to the worker threads (levelJobs: partition the rows of all its nodes,
  * then build all its children's histograms) instead of two per node. A level wider than
- * levelWidth() holds too many histograms at once: its nodes' subtrees are grown depth first, one node at a time, which
- * gives the same sums (every histogram is still its rows in order), so the same tree.
+ * levelWidth() holds too many histograms at once: its nodes' subtrees are grown depth first, one
+ * node at a time, which gives the same sums (every histogram is still its rows in order), so the
+ * same tree.
  */
 export class TreeGrower {
   private binFeature: number[] = [];

@@ -26,9 +26,8 @@ import { DENSE_CHUNKS, type HistogramSpace, JOB_WORDS } from './gbdt-space.js';
  * them whatever T, added up in chunk order afterwards), the t-th contiguous share of the chosen
  * features of a sparse one, or the t-th share of a level's (job, feature) units (gbdt-level.ts); a
  * feature's histogram (or a chunk's) is one thread's work over its rows in order, so the result
- * does not depend on T. The per-row steps
- * (gradients, margin updates; gbdt-rows.ts) are split the same way by contiguous row ranges, each
- * row's result depending on that row alone. A level of the tree (levelJobs) is one hand-off: the
+ * does not depend on T. The per-row steps (gradients, margin updates; gbdt-rows.ts) are split the
+ * same way by contiguous row ranges, each row's result depending on that row alone. A level of the tree (levelJobs) is one hand-off: the
  * threads partition their shares of its rows, the calling thread joins the pieces and writes the
  * histogram jobs while the workers watch a word, then all build their shares of those.
  *
@@ -240,11 +239,8 @@ export function localHistograms(space: HistogramSpace, rows?: RowSpace): GbdtSte
       ),
     rowJobs,
     histogramJobs,
-    levelJobs: (count, chosenCount, histograms) => {
-      rowJobs(count);
-      const histogramCount = histograms();
-      return histogramCount > 0 ? histogramJobs(histogramCount, chosenCount) : 1;
-    },
+    levelJobs: (count, chosenCount, histograms) =>
+      levelInTwoSteps(rowJobs, histogramJobs, count, chosenCount, histograms),
     gradients: (regression) => gradientPart(need(), space, regression, 0, need().trainRows.length),
     margins: (cls, next) => marginPart(need(), space, cls, 0, need().n, next),
     close: () => releaseKernels(space.memory),
@@ -393,11 +389,8 @@ export function threadedHistograms(
       // The histogram jobs sum the smaller children: at most half the rows the level partitions
       // (none at the last level, which labels leaves).
       const cells = (partitionedRows(space.jobs, count) / 2) * chosenCount;
-      if (cells < MIN_PARALLEL_CELLS || !join()) {
-        rowJobs(count);
-        const histogramCount = histograms();
-        return histogramCount > 0 ? histogramJobs(histogramCount, chosenCount) : 1;
-      }
+      if (cells < MIN_PARALLEL_CELLS || !join())
+        return levelInTwoSteps(rowJobs, histogramJobs, count, chosenCount, histograms);
       let histogramCount = 0;
       let shared = false;
       levelHandOffs++;
@@ -460,6 +453,22 @@ export function threadedHistograms(
       });
     },
   };
+}
+
+/**
+ * A level as two steps (GrowSteps.levelJobs without the single hand-off): the row jobs, the
+ * histogram jobs `histograms` writes over them, then those; returns the histogram step's parts.
+ */
+function levelInTwoSteps(
+  rowJobs: (count: number) => void,
+  histogramJobs: (count: number, chosenCount: number) => number,
+  count: number,
+  chosenCount: number,
+  histograms: () => number,
+): number {
+  rowJobs(count);
+  const histogramCount = histograms();
+  return histogramCount > 0 ? histogramJobs(histogramCount, chosenCount) : 1;
 }
 
 /** The rows of the row jobs [0, count) that partition their nodes. */
