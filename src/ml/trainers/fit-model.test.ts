@@ -247,6 +247,34 @@ describe('gbdt determinism and iterations', () => {
   });
 });
 
+describe('gbdt on a feature with one value', () => {
+  it('trains, and the feature changes no prediction (a constant column, or one missing in every row)', () => {
+    const withColumn = (name: string, value: number | null): TrainingTable => ({
+      rowCount: train.rowCount,
+      columns: [...train.columns, { name, type: 'float', values: new Array(train.rowCount).fill(value) }],
+    });
+    // Before the fix, binning a feature with no split threshold looped forever.
+    const plain = fitOn('gbdt', 'regression', train, { params: { n_estimators: 5 } });
+    const rows = records(
+      train,
+      Array.from({ length: 100 }, (_, k) => k * 7),
+    );
+    for (const [name, value] of [
+      ['constant', 3],
+      ['empty', null],
+    ] as const) {
+      const model = fitOn('gbdt', 'regression', withColumn(name, value), {
+        features: ['income', 'age', 'colour', 'flag', name],
+        params: { n_estimators: 5 },
+      });
+      const other = value === null ? 1 : value + 1;
+      expect(Array.from(model.predict(rows.map((r) => ({ ...r, [name]: other }))))).toEqual(
+        Array.from(plain.predict(rows)),
+      );
+    }
+  });
+});
+
 describe('linear iterations', () => {
   it('reports each Newton step on the validation rows and converges in a few', () => {
     const seen: number[] = [];
